@@ -1,0 +1,81 @@
+# scenarist. `make` builds ./scenarist; `make test` installs what is missing, builds
+# twice (plain and ASan+UBSan) and runs every suite; `make demo` runs the main job.
+
+CC      ?= cc
+PKGS    := yaml-0.1 libcurl jansson lua5.4 sqlite3 libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
+OPT     ?= -O2 -g
+BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(WARN) $(PKG_CFLAGS) -MMD -MP
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+LIB_SRC  := $(filter-out engine/main.c,$(wildcard engine/*.c)) $(wildcard modules/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+all: scenarist
+
+# Two flavours share one set of rules: build/plain and build/asan.
+define flavour
+$(1)_CFLAGS := $(BASE_CFLAGS) $(2)
+$(1)_LDFLAGS := $(3)
+$(1)_OBJ := $$(patsubst %.c,build/$(1)/%.o,$$(LIB_SRC))
+$(1)_UNIT := $$(patsubst tests/unit/%.c,build/$(1)/tests/%,$$(UNIT_SRC))
+
+build/$(1)/%.o: %.c | deps-check
+	@mkdir -p $$(@D)
+	$$(CC) $$($(1)_CFLAGS) -c $$< -o $$@
+
+build/$(1)/libscenarist.a: $$($(1)_OBJ)
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+build/$(1)/scenarist: build/$(1)/engine/main.o build/$(1)/libscenarist.a
+	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) -lm
+
+build/$(1)/tests/%: build/$(1)/tests/%.o build/$(1)/libscenarist.a
+	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) $$(CMOCKA_LIBS) -lm
+
+-include $$(shell find build/$(1) -name '*.d' 2>/dev/null)
+endef
+
+$(eval $(call flavour,plain,$(OPT),))
+$(eval $(call flavour,asan,-O1 -g $(SAN),$(SAN)))
+
+.PHONY: all asan unit test demo docs docs-check deps deps-check clean
+.SECONDARY:
+
+scenarist: build/plain/scenarist
+	cp $< $@
+
+asan: build/asan/scenarist $(asan_UNIT)
+
+unit: $(plain_UNIT)
+
+deps:
+	tools/install-deps
+
+deps-check:
+	@pkg-config --exists $(PKGS) cmocka || { \
+	  echo "missing libraries: run tools/install-deps (make test and make demo run it)"; exit 1; }
+
+# Recursive make so that pkg-config is asked again after install-deps.
+test: deps
+	$(MAKE) --no-print-directory all unit asan
+	tests/run.sh
+
+DOCS := docs/modules.md docs/format-tables.md docs/org-tables.md
+
+docs: scenarist
+	./scenarist docs modules > docs/modules.md
+	./scenarist docs format > docs/format-tables.md
+	./scenarist docs org > docs/org-tables.md
+
+demo: deps
+	$(MAKE) --no-print-directory all
+	tools/demo
+
+clean:
+	rm -rf build scenarist

@@ -1,0 +1,230 @@
+#include "cron.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "diag.h"
+
+struct field {
+    const char *name;
+    int lo, hi;
+    const char *const *names; /* names[i] is value lo + i */
+};
+
+static const char *const month_names[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                          "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", NULL};
+static const char *const dow_names[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", NULL};
+
+static const struct field fields[5] = {
+    {"minute", 0, 59, NULL},
+    {"hour", 0, 23, NULL},
+    {"day-of-month", 1, 31, NULL},
+    {"month", 1, 12, month_names},
+    {"day-of-week", 0, 7, dow_names}, /* 7 is Sunday too */
+};
+
+static int fail(struct sc_cron_err *err, size_t off, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(struct sc_cron_err *err, size_t off, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->off = off;
+    err->len = len ? len : 1;
+    return -1;
+}
+
+/* Reads a number or a name at s[*i]; -1 if neither. */
+static int read_value(const struct field *f, const char *s, size_t *i, size_t end)
+{
+    if (*i < end && isdigit((unsigned char)s[*i])) {
+        int v = 0;
+        while (*i < end && isdigit((unsigned char)s[*i])) {
+            v = v * 10 + (s[*i] - '0');
+            if (v > 1000)
+                v = 1000;
+            (*i)++;
+        }
+        return v;
+    }
+    if (f->names && *i + 3 <= end) {
+        for (int k = 0; f->names[k]; k++) {
+            if (strncasecmp(s + *i, f->names[k], 3) == 0 &&
+                (*i + 3 == end || !isalpha((unsigned char)s[*i + 3]))) {
+                *i += 3;
+                return f->lo + k;
+            }
+        }
+    }
+    return -1;
+}
+
+static int parse_field(const struct field *f, const char *s, size_t start, size_t end,
+                       uint64_t *bits, bool *any, struct sc_cron_err *err)
+{
+    *bits = 0;
+    *any = end - start == 1 && s[start] == '*';
+    size_t i = start;
+    while (i < end) {
+        size_t item = i;
+        int lo, hi, step = 1;
+        bool range_given = false;
+        if (s[i] == '*') {
+            lo = f->lo;
+            hi = f->hi == 7 ? 6 : f->hi;
+            i++;
+        } else {
+            lo = read_value(f, s, &i, end);
+            if (lo < 0)
+                return fail(err, i, 1, "%s: expected a number%s, '*', or a list",
+                            f->name, f->names ? " or a name" : "");
+            hi = lo;
+            if (i < end && s[i] == '-') {
+                i++;
+                hi = read_value(f, s, &i, end);
+                if (hi < 0)
+                    return fail(err, i, 1, "%s: a range needs an end value", f->name);
+                range_given = true;
+            }
+        }
+        if (i < end && s[i] == '/') {
+            i++;
+            size_t at = i;
+            step = read_value(&(struct field){f->name, 0, 0, NULL}, s, &i, end);
+            if (step <= 0)
+                return fail(err, at, 1, "%s: a step after '/' must be a positive number", f->name);
+            if (!range_given && s[item] != '*')
+                hi = f->hi == 7 ? 6 : f->hi;
+        }
+        if (lo < f->lo || lo > f->hi || hi < f->lo || hi > f->hi)
+            return fail(err, item, i - item, "%s: %.*s is out of range %d-%d", f->name,
+                        (int)(i - item), s + item, f->lo, f->hi);
+        if (hi < lo)
+            return fail(err, item, i - item, "%s: range %.*s runs backwards", f->name,
+                        (int)(i - item), s + item);
+        for (int v = lo; v <= hi; v += step)
+            *bits |= 1ULL << (f->hi == 7 && v == 7 ? 0 : v);
+        if (i < end && s[i] != ',')
+            return fail(err, i, 1, "%s: unexpected '%c'", f->name, s[i]);
+        if (i < end) {
+            i++;
+            if (i == end)
+                return fail(err, i - 1, 1, "%s: a list cannot end with ','", f->name);
+        }
+    }
+    return 0;
+}
+
+int sc_cron_parse(const char *s, struct sc_cron *c, struct sc_cron_err *err)
+{
+    static const struct { const char *name, *expr; } macros[] = {
+        {"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+        {"@weekly", "0 0 * * 0"},  {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
+        {"@annually", "0 0 1 1 *"},
+    };
+    memset(c, 0, sizeof *c);
+    if (s[0] == '@') {
+        for (size_t k = 0; k < sizeof macros / sizeof macros[0]; k++)
+            if (strcmp(s, macros[k].name) == 0)
+                return sc_cron_parse(macros[k].expr, c, err);
+        return fail(err, 0, strlen(s), "unknown cron macro '%s' (use @hourly, @daily, "
+                    "@weekly, @monthly or @yearly)", s);
+    }
+    size_t starts[6], ends[6], n = 0, i = 0, len = strlen(s);
+    while (i < len) {
+        while (i < len && s[i] == ' ')
+            i++;
+        if (i >= len)
+            break;
+        if (n == 5)
+            return fail(err, i, len - i, "cron has more than 5 fields (minute hour "
+                        "day-of-month month day-of-week); seconds are not supported");
+        starts[n] = i;
+        while (i < len && s[i] != ' ')
+            i++;
+        ends[n++] = i;
+    }
+    if (n != 5)
+        return fail(err, 0, len, "cron needs 5 fields (minute hour day-of-month month "
+                    "day-of-week), got %zu", n);
+    uint64_t bits[5];
+    bool any[5];
+    for (int k = 0; k < 5; k++)
+        if (parse_field(&fields[k], s, starts[k], ends[k], &bits[k], &any[k], err) != 0)
+            return -1;
+    c->minute = bits[0];
+    c->hour = (uint32_t)bits[1];
+    c->dom = (uint32_t)bits[2];
+    c->month = (uint16_t)bits[3];
+    c->dow = (uint8_t)bits[4];
+    c->dom_any = any[2];
+    c->dow_any = any[4];
+    return 0;
+}
+
+static const char *zone_dir(void)
+{
+    const char *d = getenv("TZDIR");
+    return d && *d ? d : "/usr/share/zoneinfo";
+}
+
+static bool zone_name_ok(const char *name)
+{
+    if (!*name || name[0] == '/' || strstr(name, "..") || strlen(name) > 64)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
+            return false;
+    return true;
+}
+
+bool sc_tz_valid(const char *name)
+{
+    if (strcmp(name, "UTC") == 0)
+        return true;
+    if (!zone_name_ok(name))
+        return false;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", zone_dir(), name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    char magic[4] = {0};
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    return n == 4 && memcmp(magic, "TZif", 4) == 0;
+}
+
+const char *sc_tz_suggest(const char *name)
+{
+    static char best[128];
+    const char *slash = strrchr(name, '/');
+    if (!slash || !zone_name_ok(name) || slash - name > 32)
+        return NULL;
+    char region[64], path[512];
+    snprintf(region, sizeof region, "%.*s", (int)(slash - name), name);
+    snprintf(path, sizeof path, "%s/%s", zone_dir(), region);
+    DIR *d = opendir(path);
+    if (!d)
+        return NULL;
+    char *cands[1024];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 1024)
+        if (e->d_name[0] != '.')
+            cands[n++] = strdup(e->d_name);
+    closedir(d);
+    const char *hit = sc_suggest(slash + 1, (const char *const *)cands, n);
+    if (hit)
+        snprintf(best, sizeof best, "%s/%s", region, hit);
+    for (size_t k = 0; k < n; k++)
+        free(cands[k]);
+    return hit ? best : NULL;
+}

@@ -1,0 +1,34 @@
+/* Five-field cron expressions (minute hour day-of-month month day-of-week) and
+ * IANA time zone names. Ownership: plain values, nothing allocated. */
+#ifndef SC_CRON_H
+#define SC_CRON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sc_cron {
+    uint64_t minute;  /* bit n set: minute n fires */
+    uint32_t hour;
+    uint32_t dom;     /* bits 1..31 */
+    uint16_t month;   /* bits 1..12 */
+    uint8_t dow;      /* bits 0..6, Sunday = 0 */
+    bool dom_any, dow_any; /* "*": cron's rule is OR when both are restricted */
+};
+
+struct sc_cron_err {
+    char msg[160];
+    size_t off, len; /* the offending text inside the expression */
+};
+
+/* Accepts numbers, names (JAN-DEC, SUN-SAT), "*", ranges, steps, lists and the
+ * macros @hourly @daily @midnight @weekly @monthly @yearly @annually. */
+int sc_cron_parse(const char *s, struct sc_cron *c, struct sc_cron_err *err);
+
+/* True when name is a time zone in the system's zoneinfo database. */
+bool sc_tz_valid(const char *name);
+/* Nearest valid zone name in the same region for a did-you-mean, or NULL.
+ * The result is a static buffer, overwritten by the next call. */
+const char *sc_tz_suggest(const char *name);
+
+#endif

@@ -1,0 +1,273 @@
+#include "expr.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Level of a Lua long bracket "[==[" starting at s[i], or -1 if there is none. */
+static int long_bracket(const char *s, size_t n, size_t i)
+{
+    if (i >= n || s[i] != '[')
+        return -1;
+    size_t j = i + 1;
+    int level = 0;
+    while (j < n && s[j] == '=') {
+        level++;
+        j++;
+    }
+    return j < n && s[j] == '[' ? level : -1;
+}
+
+/* Index just after the long string/comment body opened at s[i] with the given level. */
+static size_t skip_long(const char *s, size_t n, size_t i, int level)
+{
+    for (size_t j = i + (size_t)level + 2; j < n; j++) {
+        if (s[j] != ']')
+            continue;
+        size_t k = j + 1;
+        int l = 0;
+        while (k < n && s[k] == '=') {
+            l++;
+            k++;
+        }
+        if (l == level && k < n && s[k] == ']')
+            return k + 1;
+    }
+    return n;
+}
+
+/* If a string or comment starts at s[i], the index after it; else i. */
+static size_t skip_literal(const char *s, size_t n, size_t i)
+{
+    char c = s[i];
+    if (c == '"' || c == '\'') {
+        for (size_t j = i + 1; j < n; j++) {
+            if (s[j] == '\\')
+                j++;
+            else if (s[j] == c || s[j] == '\n')
+                return j + 1;
+        }
+        return n;
+    }
+    int level = long_bracket(s, n, i);
+    if (level >= 0)
+        return skip_long(s, n, i, level);
+    if (c == '-' && i + 1 < n && s[i + 1] == '-') {
+        level = long_bracket(s, n, i + 2);
+        if (level >= 0)
+            return skip_long(s, n, i + 2, level);
+        const char *nl = memchr(s + i, '\n', n - i);
+        return nl ? (size_t)(nl - s) + 1 : n;
+    }
+    return i;
+}
+
+bool sc_expr_has_template(const char *s) { return strstr(s, "{{") != NULL; }
+
+static bool add_part(struct sc_tmpl_part **parts, size_t *np, size_t *cap, size_t off,
+                     size_t len, bool is_expr)
+{
+    if (*np == *cap) {
+        size_t c = *cap ? *cap * 2 : 4;
+        struct sc_tmpl_part *v = sc_realloc(*parts, c * sizeof *v);
+        if (!v)
+            return false;
+        *parts = v;
+        *cap = c;
+    }
+    (*parts)[(*np)++] = (struct sc_tmpl_part){off, len, is_expr};
+    return true;
+}
+
+int sc_expr_scan(const char *s, size_t n, struct sc_tmpl_part **parts, size_t *nparts,
+                 const char **err, size_t *err_off, size_t *err_len)
+{
+    size_t cap = 0, np = 0, i = 0, text = 0;
+    *parts = NULL;
+    *nparts = 0;
+    while (i < n) {
+        if (!(s[i] == '{' && i + 1 < n && s[i + 1] == '{')) {
+            i++;
+            continue;
+        }
+        if (i > text && !add_part(parts, &np, &cap, text, i - text, false))
+            goto oom;
+        size_t open = i, j = i + 2;
+        int depth = 0;
+        bool closed = false;
+        while (j < n) {
+            size_t k = skip_literal(s, n, j);
+            if (k != j) {
+                j = k;
+                continue;
+            }
+            if (s[j] == '{') {
+                depth++;
+            } else if (s[j] == '}') {
+                if (depth == 0 && j + 1 < n && s[j + 1] == '}') {
+                    closed = true;
+                    break;
+                }
+                if (depth > 0)
+                    depth--;
+            }
+            j++;
+        }
+        if (!closed) {
+            *err = "'{{' is never closed by '}}'";
+            *err_off = open;
+            *err_len = 2;
+            goto fail;
+        }
+        size_t a = open + 2, b = j;
+        while (a < b && isspace((unsigned char)s[a]))
+            a++;
+        while (b > a && isspace((unsigned char)s[b - 1]))
+            b--;
+        if (a == b) {
+            *err = "empty expression between '{{' and '}}'";
+            *err_off = open;
+            *err_len = j + 2 - open;
+            goto fail;
+        }
+        if (b - a > SC_EXPR_MAX_LEN) {
+            *err = "expression is longer than the limit of 8192 bytes";
+            *err_off = open;
+            *err_len = 2;
+            goto fail;
+        }
+        if (!add_part(parts, &np, &cap, a, b - a, true))
+            goto oom;
+        i = text = j + 2;
+    }
+    if (n > text && !add_part(parts, &np, &cap, text, n - text, false))
+        goto oom;
+    *nparts = np;
+    return 0;
+oom:
+    *err = "out of memory";
+    *err_off = 0;
+    *err_len = 0;
+fail:
+    free(*parts);
+    *parts = NULL;
+    return -1;
+}
+
+bool sc_expr_is_whole(const struct sc_tmpl_part *parts, size_t nparts)
+{
+    return nparts == 1 && parts[0].is_expr;
+}
+
+int sc_expr_check_syntax(lua_State *L, const char *expr, size_t n, char *err, size_t errlen)
+{
+    struct sc_buf b = {0};
+    sc_buf_puts(&b, "return (");
+    sc_buf_add(&b, expr, n);
+    sc_buf_puts(&b, "\n)"); /* the newline ends a trailing "--" comment before the paren */
+    if (b.oom) {
+        snprintf(err, errlen, "out of memory");
+        sc_buf_free(&b);
+        return -1;
+    }
+    int rc = luaL_loadbufferx(L, b.data, b.len, "=expr", "t");
+    sc_buf_free(&b);
+    if (rc == LUA_OK) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    const char *msg = lua_tostring(L, -1);
+    if (!msg)
+        msg = "syntax error";
+    if (strncmp(msg, "expr:", 5) == 0) {
+        const char *colon = strchr(msg + 5, ':');
+        if (colon)
+            msg = colon + 1 + (colon[1] == ' ');
+    }
+    snprintf(err, errlen, "%s", msg);
+    lua_pop(L, 1);
+    return -1;
+}
+
+static bool ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
+static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+static size_t skip_space(const char *s, size_t n, size_t i)
+{
+    while (i < n && isspace((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
+void sc_expr_step_refs(const char *s, size_t n, sc_expr_ref_fn fn, void *ud)
+{
+    char prev = 0; /* last significant character, to tell "steps" from "x.steps" */
+    size_t i = 0;
+    while (i < n) {
+        size_t k = skip_literal(s, n, i);
+        if (k != i) {
+            i = k;
+            prev = '"';
+            continue;
+        }
+        if (isspace((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        if (!ident_start(s[i])) {
+            if (isdigit((unsigned char)s[i])) {
+                while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.'))
+                    i++;
+                prev = '0';
+                continue;
+            }
+            prev = s[i++];
+            continue;
+        }
+        size_t start = i;
+        while (i < n && ident_char(s[i]))
+            i++;
+        bool is_steps = i - start == 5 && memcmp(s + start, "steps", 5) == 0 && prev != '.' &&
+                        prev != ':';
+        prev = 'a';
+        if (!is_steps)
+            continue;
+        size_t j = skip_space(s, n, i);
+        char name[128];
+        size_t end = 0;
+        if (j < n && s[j] == '.') {
+            j = skip_space(s, n, j + 1);
+            size_t a = j;
+            while (j < n && ident_char(s[j]))
+                j++;
+            if (j == a || j - a >= sizeof name)
+                continue;
+            memcpy(name, s + a, j - a);
+            name[j - a] = '\0';
+            end = j;
+        } else if (j < n && s[j] == '[') {
+            j = skip_space(s, n, j + 1);
+            if (j >= n || (s[j] != '"' && s[j] != '\''))
+                continue;
+            char q = s[j];
+            size_t a = j + 1, b = a;
+            while (b < n && s[b] != q && s[b] != '\\')
+                b++;
+            if (b >= n || s[b] != q || b - a >= sizeof name)
+                continue;
+            memcpy(name, s + a, b - a);
+            name[b - a] = '\0';
+            j = skip_space(s, n, b + 1);
+            if (j >= n || s[j] != ']')
+                continue;
+            end = j + 1;
+        } else {
+            continue;
+        }
+        fn(ud, name, start, end - start);
+        i = end;
+    }
+}

@@ -1,0 +1,39 @@
+/* Templates: "{{ expr }}" inside strings, where expr is a Lua expression.
+ * This unit finds the expressions, checks their syntax and finds step references;
+ * evaluation lives with the executor. Ownership: *parts is the caller's (free()). */
+#ifndef SC_EXPR_H
+#define SC_EXPR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SC_EXPR_MAX_LEN 8192
+
+struct lua_State;
+
+struct sc_tmpl_part {
+    size_t off, len; /* into the template string; for an expression, its text between the braces */
+    bool is_expr;
+};
+
+/* Splits s into text and expression parts. On a malformed template returns -1 with
+ * *err (static text) and *err_off, *err_len locating the problem in s. */
+int sc_expr_scan(const char *s, size_t n, struct sc_tmpl_part **parts, size_t *nparts,
+                 const char **err, size_t *err_off, size_t *err_len);
+
+/* True when s contains a "{{". */
+bool sc_expr_has_template(const char *s);
+/* True when s is exactly one "{{ }}" and nothing else (the value keeps its JSON type). */
+bool sc_expr_is_whole(const struct sc_tmpl_part *parts, size_t nparts);
+
+/* Compiles "return (expr)" as a text chunk without running it; on a syntax error
+ * returns -1 and writes the parser's message (without chunk name) to err. */
+int sc_expr_check_syntax(struct lua_State *L, const char *expr, size_t n, char *err,
+                         size_t errlen);
+
+/* Calls fn for each reference to steps.NAME (or steps["NAME"]) in the expression,
+ * with the name and the offset/length of the whole reference inside expr. */
+typedef void (*sc_expr_ref_fn)(void *ud, const char *name, size_t off, size_t len);
+void sc_expr_step_refs(const char *expr, size_t n, sc_expr_ref_fn fn, void *ud);
+
+#endif

@@ -1,0 +1,159 @@
+#include "org.h"
+
+#include "module.h"
+#include "util.h"
+#include "validate.h"
+#include "yaml.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const access_modes[] = {"read-write", "read-only", NULL};
+static const char *const auth_kinds[] = {"none", "bearer", "basic", "api-key", NULL};
+static const char *const schemes[] = {"standard-webhooks", "hub-signature", NULL};
+
+static const struct sc_param auth_fields[] = {
+    {.name = "kind", .type = SC_T_ENUM, .required = true, .allowed = auth_kinds,
+     .flags = SC_P_STATIC, .doc = "none, bearer (token), basic (username + password), api-key (header)."},
+    {.name = "secret", .type = SC_T_SECRET, .flags = SC_P_STATIC,
+     .doc = "Reference to the token or password: env:NAME or file:PATH."},
+    {.name = "username", .type = SC_T_STRING, .flags = SC_P_STATIC, .doc = "User of basic auth."},
+    {.name = "header", .type = SC_T_STRING, .def = "\"X-API-Key\"", .flags = SC_P_STATIC,
+     .doc = "Header carrying an api-key."},
+    {0},
+};
+
+static const struct sc_param conn_fields[] = {
+    {.name = "base_url", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .doc = "http:// or https:// URL that step paths are appended to."},
+    {.name = "access", .type = SC_T_ENUM, .def = "\"read-write\"", .allowed = access_modes,
+     .flags = SC_P_STATIC,
+     .doc = "read-only connections accept only GET and HEAD, at validation and at run time."},
+    {.name = "auth", .type = SC_T_OBJECT, .fields = auth_fields, .flags = SC_P_STATIC,
+     .doc = "How requests authenticate."},
+    {.name = "timeout", .type = SC_T_DURATION, .flags = SC_P_STATIC,
+     .doc = "Default request timeout for this connection."},
+    {.name = "description", .type = SC_T_STRING, .flags = SC_P_TEXT, .doc = "Free text."},
+    {0},
+};
+
+static const struct sc_param hook_fields[] = {
+    {.name = "scheme", .type = SC_T_ENUM, .required = true, .allowed = schemes,
+     .flags = SC_P_STATIC,
+     .doc = "standard-webhooks (webhook-id/-timestamp/-signature) or hub-signature "
+            "(X-Hub-Signature-256)."},
+    {.name = "secret", .type = SC_T_SECRET, .required = true, .flags = SC_P_STATIC,
+     .doc = "Reference to the signing secret (whsec_... for standard-webhooks)."},
+    {.name = "tolerance", .type = SC_T_DURATION, .def = "\"5m\"", .flags = SC_P_STATIC,
+     .doc = "Largest accepted age of a webhook-timestamp."},
+    {0},
+};
+
+const struct sc_param sc_org_fields[] = {
+    {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .doc = "The org's name; the same as its file name."},
+    {.name = "description", .type = SC_T_STRING, .flags = SC_P_TEXT, .doc = "Free text."},
+    {.name = "timezone", .type = SC_T_TZ, .def = "\"UTC\"", .flags = SC_P_STATIC,
+     .doc = "Default time zone of schedules."},
+    {.name = "base_url", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "Public URL of this org's daemon; execution.url links are built from it."},
+    {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "Database file; default var/NAME/scenarist.db."},
+    {.name = "settings", .type = SC_T_OBJECT, .flags = SC_P_STATIC,
+     .doc = "Values scenarios read as env.NAME (not the process environment)."},
+    {.name = "connections", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = conn_fields,
+     .required = true, .flags = SC_P_STATIC, .doc = "Named connections scenarios use."},
+    {.name = "webhooks", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = hook_fields,
+     .flags = SC_P_STATIC, .doc = "Named inbound webhook secrets, used by triggers' auth."},
+    {0},
+};
+
+static bool http_url(const char *u)
+{
+    return u && (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8)) &&
+           strlen(u) > strlen("http://");
+}
+
+static void org_check(struct sc_check *c, const json_t *root)
+{
+    const char *k;
+    json_t *conn;
+    json_object_foreach(json_object_get(root, "connections"), k, conn) {
+        char at[320];
+        const char *url = json_string_value(json_object_get(conn, "base_url"));
+        if (url && !http_url(url)) {
+            snprintf(at, sizeof at, "connections/%s/base_url", k);
+            sc_check_error(c, at, "base_url must be an http:// or https:// URL");
+        }
+        json_t *auth = json_object_get(conn, "auth");
+        const char *kind = json_string_value(json_object_get(auth, "kind"));
+        snprintf(at, sizeof at, "connections/%s/auth", k);
+        if (kind && strcmp(kind, "none") && !json_object_get(auth, "secret"))
+            sc_check_error(c, at, "auth kind %s needs a secret reference", kind);
+        if (kind && !strcmp(kind, "basic") && !json_object_get(auth, "username"))
+            sc_check_error(c, at, "auth kind basic needs a username");
+    }
+    const char *url = json_string_value(json_object_get(root, "base_url"));
+    if (url && !http_url(url))
+        sc_check_error(c, "base_url", "base_url must be an http:// or https:// URL");
+}
+
+static bool is_path(const char *s)
+{
+    size_t n = strlen(s);
+    return strchr(s, '/') || (n > 5 && !strcmp(s + n - 5, ".yaml")) ||
+           (n > 4 && !strcmp(s + n - 4, ".yml"));
+}
+
+struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
+{
+    char *path = is_path(name_or_path) ? sc_strdup(name_or_path)
+                                       : sc_asprintf("orgs/%s.yaml", name_or_path);
+    if (!path)
+        return NULL;
+    size_t errors = d->errors;
+    struct sc_doc *doc = sc_doc_load_file(path, d);
+    if (doc)
+        sc_validate_config(doc, sc_org_fields, "the org", org_check, d);
+    const char *name = doc ? json_string_value(json_object_get(doc->root, "name")) : NULL;
+    if (doc && name && !is_path(name_or_path) && strcmp(name, name_or_path) != 0) {
+        char at[8] = "/name";
+        const struct sc_node_pos *np = sc_doc_pos(doc, at);
+        sc_diag_add(d, SC_SEV_ERROR, &doc->src, np ? np->val.line : 0, np ? np->val.col : 0,
+                    np ? np->val.len : 0, "org file %s names itself '%s'", path, name);
+    }
+    free(path);
+    if (!doc || d->errors > errors) {
+        sc_doc_free(doc);
+        return NULL;
+    }
+    struct sc_org *org = sc_calloc(1, sizeof *org);
+    if (!org) {
+        sc_doc_free(doc);
+        return NULL;
+    }
+    org->doc = doc;
+    org->name = name;
+    org->connections = json_object_get(doc->root, "connections");
+    org->webhooks = json_object_get(doc->root, "webhooks");
+    return org;
+}
+
+void sc_org_free(struct sc_org *org)
+{
+    if (!org)
+        return;
+    sc_doc_free(org->doc);
+    free(org);
+}
+
+json_t *sc_org_connection(const struct sc_org *org, const char *name)
+{
+    return json_object_get(org->connections, name);
+}
+
+bool sc_org_read_only(const struct sc_org *org, const char *connection)
+{
+    const char *a = json_string_value(json_object_get(sc_org_connection(org, connection), "access"));
+    return a && strcmp(a, "read-only") == 0;
+}

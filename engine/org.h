@@ -1,0 +1,32 @@
+/* Organisations: a deployment's connections, inbound webhook secrets, settings and
+ * store location, from orgs/NAME.yaml. Ownership: sc_org_load returns a new org
+ * freed by sc_org_free; every json_t it hands out is borrowed from the org. */
+#ifndef SC_ORG_H
+#define SC_ORG_H
+
+#include "diag.h"
+#include "module.h"
+
+#include <stdbool.h>
+#include <jansson.h>
+
+struct sc_doc;
+
+struct sc_org {
+    struct sc_doc *doc;
+    const char *name;    /* borrowed from doc */
+    json_t *connections; /* name -> {base_url, access, auth} */
+    json_t *webhooks;    /* auth name -> {scheme, secret} */
+};
+
+/* NAME means orgs/NAME.yaml under the current directory; anything with a '/' or
+ * ending in .yaml is a path. NULL (with diagnostics) when it does not load or validate. */
+struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d);
+void sc_org_free(struct sc_org *org);
+
+json_t *sc_org_connection(const struct sc_org *org, const char *name);
+bool sc_org_read_only(const struct sc_org *org, const char *connection);
+
+extern const struct sc_param sc_org_fields[];
+
+#endif

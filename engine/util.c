@@ -1,0 +1,164 @@
+#include "util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static long fail_after = -1;
+
+static bool alloc_should_fail(void)
+{
+    if (fail_after < 0)
+        return false;
+    if (fail_after == 0)
+        return true;
+    fail_after--;
+    return false;
+}
+
+void sc_alloc_fail_after(long n) { fail_after = n; }
+
+void *sc_malloc(size_t n) { return alloc_should_fail() ? NULL : malloc(n ? n : 1); }
+
+void *sc_calloc(size_t count, size_t n)
+{
+    return alloc_should_fail() ? NULL : calloc(count ? count : 1, n ? n : 1);
+}
+
+void *sc_realloc(void *p, size_t n) { return alloc_should_fail() ? NULL : realloc(p, n ? n : 1); }
+
+char *sc_strndup(const char *s, size_t n)
+{
+    char *d = sc_malloc(n + 1);
+    if (!d)
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *sc_strdup(const char *s) { return s ? sc_strndup(s, strlen(s)) : NULL; }
+
+char *sc_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *s = sc_malloc((size_t)n + 1);
+    if (!s)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static void json_free_fn(void *p) { free(p); }
+
+void sc_alloc_install_json(void) { json_set_alloc_funcs(sc_malloc, json_free_fn); }
+
+static bool buf_grow(struct sc_buf *b, size_t extra)
+{
+    if (b->oom)
+        return false;
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *d = sc_realloc(b->data, cap);
+    if (!d) {
+        b->oom = true;
+        return false;
+    }
+    b->data = d;
+    b->cap = cap;
+    return true;
+}
+
+void sc_buf_add(struct sc_buf *b, const char *s, size_t n)
+{
+    if (!buf_grow(b, n))
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void sc_buf_puts(struct sc_buf *b, const char *s) { sc_buf_add(b, s, strlen(s)); }
+
+void sc_buf_printf(struct sc_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !buf_grow(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void sc_buf_free(struct sc_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+char *sc_read_file(const char *path, size_t max, size_t *len, bool *too_big)
+{
+    *too_big = false;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        errno = EISDIR;
+        return NULL;
+    }
+    struct sc_buf b = {0};
+    char chunk[16384];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > max) {
+            *too_big = true;
+            *len = b.len + n;
+            break;
+        }
+        sc_buf_add(&b, chunk, n);
+    }
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (*too_big || err || b.oom) {
+        sc_buf_free(&b);
+        errno = err ? err : (*too_big ? EFBIG : ENOMEM);
+        return NULL;
+    }
+    if (!b.data)
+        sc_buf_add(&b, "", 0);
+    if (b.oom) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    *len = b.len;
+    return b.data;
+}
+
+int sc_utf8_chars(const char *s, size_t n)
+{
+    int c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            c++;
+    return c;
+}

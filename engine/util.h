@@ -1,0 +1,40 @@
+/* Allocation wrappers and small string helpers shared by every unit.
+ * Ownership: every pointer returned here is the caller's, freed with free(). */
+#ifndef SC_UTIL_H
+#define SC_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* All allocation of the loader and executor goes through these, so tests can make
+ * the Nth call fail (sc_alloc_fail_after) and check that every path copes. */
+void *sc_malloc(size_t n);
+void *sc_calloc(size_t count, size_t n);
+void *sc_realloc(void *p, size_t n);
+char *sc_strdup(const char *s);
+char *sc_strndup(const char *s, size_t n);
+char *sc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Fail every allocation after n more succeed; n < 0 turns failure injection off. */
+void sc_alloc_fail_after(long n);
+/* Routes jansson's allocations through sc_malloc; call once at start-up. */
+void sc_alloc_install_json(void);
+
+/* A growable byte buffer, always NUL-terminated; oom is set if a growth failed. */
+struct sc_buf {
+    char *data;
+    size_t len, cap;
+    bool oom;
+};
+void sc_buf_add(struct sc_buf *b, const char *s, size_t n);
+void sc_buf_puts(struct sc_buf *b, const char *s);
+void sc_buf_printf(struct sc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sc_buf_free(struct sc_buf *b);
+
+/* Reads a whole file; NULL with errno set on failure. max caps the size read. */
+char *sc_read_file(const char *path, size_t max, size_t *len, bool *too_big);
+
+/* Number of UTF-8 characters in the first n bytes of s. */
+int sc_utf8_chars(const char *s, size_t n);
+
+#endif

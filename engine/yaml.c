@@ -1,0 +1,724 @@
+#include "yaml.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* Paths of a duplicate key's subtree start with this byte, which libyaml never
+ * lets into content, so they can never shadow the first definition's positions. */
+#define DUP_MARK "\x01"
+
+struct frame {
+    json_t *node;
+    bool is_map;
+    size_t path_len;   /* length of this node's path in the path buffer */
+    char *key;         /* pending key of a mapping, owned */
+    struct sc_pos keypos;
+    bool key_dup;
+    size_t index;      /* next index of a sequence */
+    char *anchor;      /* owned */
+    size_t nodes_at_start;
+    int height;
+};
+
+struct anchor {
+    json_t *val;
+    size_t nodes;
+    int height;
+};
+
+struct loader {
+    struct sc_doc *doc;
+    struct sc_diags *d;
+    struct frame stack[SC_YAML_MAX_DEPTH + 1];
+    int depth;
+    struct sc_buf path;
+    json_t *anchors;   /* name -> index into anch */
+    struct anchor *anch;
+    size_t nanch, capanch;
+    size_t nodes, aliases;
+    bool fatal;
+};
+
+static void lerr(struct loader *l, const yaml_mark_t *m, int len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void lerr(struct loader *l, const yaml_mark_t *m, int len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sc_diag_vadd(l->d, SC_SEV_ERROR, &l->doc->src, m ? (int)m->line + 1 : 0,
+                 m ? (int)m->column + 1 : 0, len, fmt, ap);
+    va_end(ap);
+}
+
+static void oom(struct loader *l)
+{
+    if (!l->fatal)
+        sc_diag_add(l->d, SC_SEV_ERROR, &l->doc->src, 0, 0, 0, "out of memory while loading");
+    l->fatal = true;
+}
+
+size_t sc_path_push(char *path, size_t cap, const char *key)
+{
+    size_t old = strlen(path), n = old;
+    if (n + 1 >= cap)
+        return old;
+    path[n++] = '/';
+    for (const char *k = key; *k; k++) {
+        const char *esc = *k == '~' ? "~0" : *k == '/' ? "~1" : NULL;
+        size_t need = esc ? 2 : 1;
+        if (n + need >= cap) {
+            path[old] = '\0'; /* does not fit: keep the parent, positions degrade to it */
+            return old;
+        }
+        if (esc) {
+            path[n++] = esc[0];
+            path[n++] = esc[1];
+        } else {
+            path[n++] = *k;
+        }
+    }
+    path[n] = '\0';
+    return old;
+}
+
+size_t sc_path_pushi(char *path, size_t cap, size_t index)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%zu", index);
+    return sc_path_push(path, cap, num);
+}
+
+static void path_add(struct loader *l, const char *key)
+{
+    sc_buf_add(&l->path, "/", 1);
+    for (const char *k = key; *k; k++) {
+        if (*k == '~')
+            sc_buf_add(&l->path, "~0", 2);
+        else if (*k == '/')
+            sc_buf_add(&l->path, "~1", 2);
+        else
+            sc_buf_add(&l->path, k, 1);
+    }
+    if (l->path.oom)
+        oom(l);
+}
+
+static void path_truncate(struct loader *l, size_t len)
+{
+    if (l->path.data) {
+        l->path.len = len;
+        l->path.data[len] = '\0';
+    }
+}
+
+static struct sc_pos mark_pos(const yaml_mark_t *s, const yaml_mark_t *e)
+{
+    struct sc_pos p = {(int)s->line + 1, (int)s->column + 1, 0};
+    if (e && e->line == s->line && e->column > s->column)
+        p.len = (int)(e->column - s->column);
+    return p;
+}
+
+static void record(struct loader *l, struct sc_pos val, const struct sc_pos *key, int quote,
+                   bool verbatim)
+{
+    struct sc_doc *doc = l->doc;
+    if (doc->npos == doc->cappos) {
+        size_t cap = doc->cappos ? doc->cappos * 2 : 64;
+        struct sc_node_pos *v = sc_realloc(doc->pos, cap * sizeof *v);
+        if (!v) {
+            oom(l);
+            return;
+        }
+        doc->pos = v;
+        doc->cappos = cap;
+    }
+    struct sc_node_pos *np = &doc->pos[doc->npos];
+    memset(np, 0, sizeof *np);
+    np->val = val;
+    if (key)
+        np->key = *key;
+    np->quote = quote;
+    np->verbatim = verbatim;
+    json_t *ix = json_integer((json_int_t)doc->npos);
+    if (!ix || json_object_set_new(doc->paths, l->path.data ? l->path.data : "", ix) != 0) {
+        oom(l);
+        return;
+    }
+    doc->npos++;
+}
+
+/* Where the next value goes: sets the path and the key position of a mapping entry.
+ * Returns false (after reporting) when the value cannot be placed. */
+static bool begin_value(struct loader *l, struct sc_pos *keypos, bool *has_key)
+{
+    *has_key = false;
+    if (l->depth == 0) {
+        path_truncate(l, 0);
+        return true;
+    }
+    struct frame *f = &l->stack[l->depth - 1];
+    path_truncate(l, f->path_len);
+    if (f->is_map) {
+        if (f->key_dup)
+            sc_buf_add(&l->path, "/" DUP_MARK, 2);
+        path_add(l, f->key);
+        *keypos = f->keypos;
+        *has_key = true;
+    } else {
+        char num[32];
+        snprintf(num, sizeof num, "%zu", f->index);
+        path_add(l, num);
+    }
+    return !l->fatal;
+}
+
+/* Attaches a finished value to its parent (steals v). */
+static void attach(struct loader *l, json_t *v, int height)
+{
+    if (l->depth == 0) {
+        json_decref(l->doc->root);
+        l->doc->root = v;
+        return;
+    }
+    struct frame *f = &l->stack[l->depth - 1];
+    if (height + 1 > f->height)
+        f->height = height + 1;
+    if (f->is_map) {
+        if (f->key_dup || json_object_set_new_nocheck(f->node, f->key, v) != 0) {
+            if (!f->key_dup)
+                oom(l);
+            else
+                json_decref(v);
+        }
+        free(f->key);
+        f->key = NULL;
+        f->key_dup = false;
+    } else {
+        if (json_array_append_new(f->node, v) != 0)
+            oom(l);
+        f->index++;
+    }
+}
+
+static bool count_node(struct loader *l, const yaml_mark_t *m, size_t n)
+{
+    l->nodes += n;
+    if (l->nodes > SC_YAML_MAX_NODES) {
+        lerr(l, m, 0, "document expands to more than %d nodes (through aliases?); refusing it",
+             SC_YAML_MAX_NODES);
+        l->fatal = true;
+        return false;
+    }
+    return true;
+}
+
+static void set_anchor(struct loader *l, const char *name, json_t *v, size_t nodes, int height)
+{
+    if (l->nanch == l->capanch) {
+        size_t cap = l->capanch ? l->capanch * 2 : 8;
+        struct anchor *a = sc_realloc(l->anch, cap * sizeof *a);
+        if (!a) {
+            oom(l);
+            return;
+        }
+        l->anch = a;
+        l->capanch = cap;
+    }
+    json_t *ix = json_integer((json_int_t)l->nanch);
+    if (!ix || json_object_set_new(l->anchors, name, ix) != 0) {
+        oom(l);
+        return;
+    }
+    l->anch[l->nanch++] = (struct anchor){json_incref(v), nodes, height};
+}
+
+static bool is_one_of(const char *s, const char *const *set)
+{
+    for (; *set; set++)
+        if (strcmp(s, *set) == 0)
+            return true;
+    return false;
+}
+
+static bool match_int(const char *s, json_int_t *out, bool *range)
+{
+    const char *p = s;
+    int base = 10;
+    *range = false;
+    if (p[0] == '0' && p[1] == 'x') {
+        base = 16;
+        p += 2;
+    } else if (p[0] == '0' && p[1] == 'o') {
+        base = 8;
+        p += 2;
+    } else if (*p == '-' || *p == '+') {
+        p++;
+    }
+    if (!*p)
+        return false;
+    for (const char *q = p; *q; q++) {
+        int ok = base == 16 ? ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') ||
+                               (*q >= 'A' && *q <= 'F'))
+               : base == 8 ? (*q >= '0' && *q <= '7')
+                           : (*q >= '0' && *q <= '9');
+        if (!ok)
+            return false;
+    }
+    errno = 0;
+    long long v = strtoll(base == 10 ? s : p, NULL, base);
+    if (errno == ERANGE) {
+        *range = true;
+        return true;
+    }
+    *out = (json_int_t)v;
+    return true;
+}
+
+static bool match_float(const char *s)
+{
+    const char *p = s;
+    if (*p == '-' || *p == '+')
+        p++;
+    bool digits = false;
+    while (*p >= '0' && *p <= '9') {
+        p++;
+        digits = true;
+    }
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            p++;
+            digits = true;
+        }
+    }
+    if (!digits)
+        return false;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '-' || *p == '+')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == '\0';
+}
+
+/* YAML 1.2 core schema for plain scalars; quoted ones are always strings. */
+static json_t *resolve_scalar(struct loader *l, const yaml_event_t *e)
+{
+    const char *s = (const char *)e->data.scalar.value;
+    size_t n = e->data.scalar.length;
+    const char *tag = (const char *)e->data.scalar.tag;
+    if (tag && strcmp(tag, "!") != 0 && strcmp(tag, YAML_STR_TAG) != 0) {
+        lerr(l, &e->start_mark, 0, "YAML tag '%s' is not supported here; write the plain value",
+             tag);
+        return json_null();
+    }
+    if (memchr(s, '\0', n)) {
+        lerr(l, &e->start_mark, 0, "a NUL character is not allowed in a value");
+        return json_null();
+    }
+    if (tag || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return json_stringn(s, n);
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+    static const char *const trues[] = {"true", "True", "TRUE", NULL};
+    static const char *const falses[] = {"false", "False", "FALSE", NULL};
+    static const char *const nonfinite[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
+                                            "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
+                                            NULL};
+    if (is_one_of(s, nulls))
+        return json_null();
+    if (is_one_of(s, trues))
+        return json_true();
+    if (is_one_of(s, falses))
+        return json_false();
+    json_int_t iv;
+    bool range;
+    if (match_int(s, &iv, &range)) {
+        if (!range)
+            return json_integer(iv);
+        lerr(l, &e->start_mark, (int)(e->end_mark.column - e->start_mark.column),
+             "integer %s does not fit in 64 bits; quote it to keep it as text", s);
+        return json_null();
+    }
+    if (match_float(s)) {
+        double dv = strtod(s, NULL);
+        if (isfinite(dv))
+            return json_real(dv);
+    }
+    if (is_one_of(s, nonfinite)) {
+        lerr(l, &e->start_mark, (int)(e->end_mark.column - e->start_mark.column),
+             "'%s' (infinity or NaN) cannot be represented in JSON", s);
+        return json_null();
+    }
+    return json_stringn(s, n);
+}
+
+/* True when the scalar's value is its source text (so columns inside it are exact). */
+static bool scalar_verbatim(struct loader *l, const yaml_event_t *e, int quote)
+{
+    if (e->start_mark.line != e->end_mark.line)
+        return false;
+    struct sc_src *src = &l->doc->src;
+    long off = sc_src_offset(src, (int)e->start_mark.line + 1, (int)e->start_mark.column + 1);
+    size_t n = e->data.scalar.length;
+    if (off < 0 || (size_t)off + (size_t)quote + n > src->len)
+        return false;
+    return memcmp(src->text + off + quote, e->data.scalar.value, n) == 0;
+}
+
+static void on_scalar(struct loader *l, const yaml_event_t *e)
+{
+    struct sc_pos vpos = mark_pos(&e->start_mark, &e->end_mark);
+    if (l->depth > 0) {
+        struct frame *f = &l->stack[l->depth - 1];
+        if (f->is_map && !f->key) {
+            const char *k = (const char *)e->data.scalar.value;
+            if (memchr(k, '\0', e->data.scalar.length)) {
+                lerr(l, &e->start_mark, 0, "a NUL character is not allowed in a key");
+                l->fatal = true;
+                return;
+            }
+            f->key = sc_strdup(k);
+            if (!f->key) {
+                oom(l);
+                return;
+            }
+            f->keypos = vpos;
+            f->key_dup = false;
+            if (json_object_get(f->node, k)) {
+                path_truncate(l, f->path_len);
+                path_add(l, k);
+                const struct sc_node_pos *first = sc_doc_pos(l->doc, l->path.data);
+                path_truncate(l, f->path_len);
+                lerr(l, &e->start_mark, vpos.len, "duplicate key '%s' (first defined at line %d)",
+                     k, first ? first->key.line : 0);
+                f->key_dup = true;
+            }
+            return;
+        }
+    }
+    struct sc_pos kpos;
+    bool has_key;
+    if (!begin_value(l, &kpos, &has_key) || !count_node(l, &e->start_mark, 1))
+        return;
+    json_t *v = resolve_scalar(l, e);
+    if (!v) {
+        oom(l);
+        return;
+    }
+    int quote = e->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                e->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    bool plain_or_quoted = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE || quote;
+    record(l, vpos, has_key ? &kpos : NULL, quote,
+           plain_or_quoted && scalar_verbatim(l, e, quote));
+    if (e->data.scalar.anchor)
+        set_anchor(l, (const char *)e->data.scalar.anchor, v, 1, 0);
+    attach(l, v, 0);
+}
+
+static void on_start(struct loader *l, const yaml_event_t *e, bool is_map)
+{
+    if (l->depth > 0) {
+        struct frame *f = &l->stack[l->depth - 1];
+        if (f->is_map && !f->key) {
+            lerr(l, &e->start_mark, 0, "a mapping key must be a plain value, not a %s",
+                 is_map ? "mapping" : "list");
+            l->fatal = true;
+            return;
+        }
+    }
+    if (l->depth >= SC_YAML_MAX_DEPTH) {
+        lerr(l, &e->start_mark, 0, "nesting deeper than %d levels; refusing it",
+             SC_YAML_MAX_DEPTH);
+        l->fatal = true;
+        return;
+    }
+    const char *tag = (const char *)(is_map ? e->data.mapping_start.tag
+                                            : e->data.sequence_start.tag);
+    if (tag && strcmp(tag, "!") != 0 && strcmp(tag, is_map ? YAML_MAP_TAG : YAML_SEQ_TAG) != 0) {
+        lerr(l, &e->start_mark, 0, "YAML tag '%s' is not supported here", tag);
+        l->fatal = true;
+        return;
+    }
+    struct sc_pos kpos;
+    bool has_key;
+    if (!begin_value(l, &kpos, &has_key) || !count_node(l, &e->start_mark, 1))
+        return;
+    json_t *node = is_map ? json_object() : json_array();
+    if (!node) {
+        oom(l);
+        return;
+    }
+    record(l, mark_pos(&e->start_mark, NULL), has_key ? &kpos : NULL, 0, false);
+    const char *anchor = (const char *)(is_map ? e->data.mapping_start.anchor
+                                               : e->data.sequence_start.anchor);
+    struct frame *f = &l->stack[l->depth++];
+    memset(f, 0, sizeof *f);
+    f->node = node;
+    f->is_map = is_map;
+    f->path_len = l->path.len;
+    f->anchor = anchor ? sc_strdup(anchor) : NULL;
+    f->nodes_at_start = l->nodes;
+    if (anchor && !f->anchor)
+        oom(l);
+}
+
+static void on_end(struct loader *l)
+{
+    struct frame *f = &l->stack[--l->depth];
+    json_t *node = f->node;
+    int height = f->height;
+    if (f->anchor)
+        set_anchor(l, f->anchor, node, l->nodes - f->nodes_at_start + 1, height);
+    free(f->anchor);
+    free(f->key);
+    attach(l, node, height);
+}
+
+static void on_alias(struct loader *l, const yaml_event_t *e)
+{
+    const char *name = (const char *)e->data.alias.anchor;
+    struct sc_pos vpos = mark_pos(&e->start_mark, &e->end_mark);
+    if (l->depth > 0) {
+        struct frame *f = &l->stack[l->depth - 1];
+        if (f->is_map && !f->key) {
+            lerr(l, &e->start_mark, vpos.len, "an alias cannot be used as a mapping key");
+            l->fatal = true;
+            return;
+        }
+    }
+    json_t *ix = json_object_get(l->anchors, name);
+    if (!ix) {
+        lerr(l, &e->start_mark, vpos.len, "alias '*%s' names no anchor defined before it", name);
+        l->fatal = true;
+        return;
+    }
+    const struct anchor *a = &l->anch[json_integer_value(ix)];
+    if (++l->aliases > SC_YAML_MAX_ALIASES) {
+        lerr(l, &e->start_mark, vpos.len, "more than %d aliases; refusing the document",
+             SC_YAML_MAX_ALIASES);
+        l->fatal = true;
+        return;
+    }
+    if (l->depth + a->height >= SC_YAML_MAX_DEPTH) {
+        lerr(l, &e->start_mark, vpos.len, "alias '*%s' nests deeper than %d levels", name,
+             SC_YAML_MAX_DEPTH);
+        l->fatal = true;
+        return;
+    }
+    struct sc_pos kpos;
+    bool has_key;
+    if (!begin_value(l, &kpos, &has_key) || !count_node(l, &e->start_mark, a->nodes))
+        return;
+    json_t *copy = json_deep_copy(a->val);
+    if (!copy) {
+        oom(l);
+        return;
+    }
+    record(l, vpos, has_key ? &kpos : NULL, 0, false);
+    attach(l, copy, a->height);
+}
+
+static void syntax_error(struct loader *l, yaml_parser_t *p)
+{
+    struct sc_src *src = &l->doc->src;
+    if (p->error == YAML_MEMORY_ERROR) {
+        oom(l);
+        return;
+    }
+    if (p->error == YAML_READER_ERROR) {
+        int line, col;
+        sc_src_linecol(src, p->problem_offset, &line, &col);
+        if (p->problem && strstr(p->problem, "control characters"))
+            sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 1,
+                        "control character U+%04X is not allowed in YAML", p->problem_value);
+        else
+            sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 1,
+                        "invalid UTF-8 (%s, byte 0x%02X): scenario files must be UTF-8 text",
+                        p->problem ? p->problem : "bad byte", p->problem_value & 0xFF);
+        l->fatal = true;
+        return;
+    }
+    int line = (int)p->problem_mark.line + 1, col = (int)p->problem_mark.column + 1;
+    long off = sc_src_offset(src, line, col);
+    if (off >= 0 && (size_t)off < src->len && src->text[off] == '\t') {
+        sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 1,
+                    "tab character in indentation: YAML indents with spaces only");
+    } else if (p->context) {
+        sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 0,
+                    "YAML syntax error: %s %s (started at line %d, column %d)", p->problem,
+                    p->context, (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+    } else {
+        sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 0, "YAML syntax error: %s",
+                    p->problem ? p->problem : "unknown problem");
+    }
+    l->fatal = true;
+}
+
+struct sc_doc *sc_doc_parse(const char *name, const char *text, size_t len, struct sc_diags *d)
+{
+    struct sc_doc *doc = sc_calloc(1, sizeof *doc);
+    if (!doc)
+        return NULL;
+    doc->src.name = sc_strdup(name);
+    doc->src.text = sc_strndup(text, len);
+    doc->src.len = len;
+    doc->paths = json_object();
+    if (!doc->src.name || !doc->src.text || !doc->paths) {
+        sc_diag_add(d, SC_SEV_ERROR, NULL, 0, 0, 0, "out of memory while loading %s", name);
+        sc_doc_free(doc);
+        return NULL;
+    }
+    struct loader l = {.doc = doc, .d = d, .anchors = json_object()};
+    if (!l.anchors)
+        oom(&l);
+    if (len > SC_YAML_MAX_BYTES) {
+        sc_diag_add(d, SC_SEV_ERROR, &doc->src, 0, 0, 0,
+                    "file is %zu bytes; the limit is %d bytes (1 MiB)", len, SC_YAML_MAX_BYTES);
+        l.fatal = true;
+    }
+    yaml_parser_t p;
+    bool parser_ok = !l.fatal && yaml_parser_initialize(&p);
+    if (!l.fatal && !parser_ok)
+        oom(&l);
+    int docs = 0;
+    if (parser_ok) {
+        yaml_parser_set_input_string(&p, (const unsigned char *)doc->src.text, len);
+        yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+        bool done = false;
+        while (!done && !l.fatal) {
+            yaml_event_t e;
+            if (!yaml_parser_parse(&p, &e)) {
+                syntax_error(&l, &p);
+                break;
+            }
+            switch (e.type) {
+            case YAML_STREAM_END_EVENT:
+                done = true;
+                break;
+            case YAML_DOCUMENT_START_EVENT:
+                if (++docs > 1) {
+                    lerr(&l, &e.start_mark, 3,
+                         "a second YAML document: one scenario file holds one document");
+                    l.fatal = true;
+                }
+                break;
+            case YAML_SCALAR_EVENT:
+                on_scalar(&l, &e);
+                break;
+            case YAML_SEQUENCE_START_EVENT:
+                on_start(&l, &e, false);
+                break;
+            case YAML_MAPPING_START_EVENT:
+                on_start(&l, &e, true);
+                break;
+            case YAML_SEQUENCE_END_EVENT:
+            case YAML_MAPPING_END_EVENT:
+                on_end(&l);
+                break;
+            case YAML_ALIAS_EVENT:
+                on_alias(&l, &e);
+                break;
+            default:
+                break;
+            }
+            yaml_event_delete(&e);
+        }
+        yaml_parser_delete(&p);
+    }
+    while (l.depth > 0) {
+        struct frame *f = &l.stack[--l.depth];
+        json_decref(f->node);
+        free(f->key);
+        free(f->anchor);
+    }
+    for (size_t i = 0; i < l.nanch; i++)
+        json_decref(l.anch[i].val);
+    free(l.anch);
+    json_decref(l.anchors);
+    sc_buf_free(&l.path);
+    if (!l.fatal && docs == 0) {
+        sc_diag_add(d, SC_SEV_ERROR, &doc->src, 0, 0, 0,
+                    "file is empty: expected a YAML mapping");
+        l.fatal = true;
+    }
+    if (l.fatal) {
+        sc_doc_free(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+struct sc_doc *sc_doc_load_file(const char *path, struct sc_diags *d)
+{
+    size_t len = 0;
+    bool too_big;
+    char *text = sc_read_file(path, SC_YAML_MAX_BYTES, &len, &too_big);
+    if (!text) {
+        struct sc_src src = {path, NULL, 0};
+        if (too_big)
+            sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0,
+                        "file is larger than the limit of %d bytes (1 MiB)", SC_YAML_MAX_BYTES);
+        else
+            sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "cannot read: %s", strerror(errno));
+        return NULL;
+    }
+    struct sc_doc *doc = sc_doc_parse(path, text, len, d);
+    free(text);
+    return doc;
+}
+
+void sc_doc_free(struct sc_doc *doc)
+{
+    if (!doc)
+        return;
+    free((char *)doc->src.name);
+    free((char *)doc->src.text);
+    json_decref(doc->root);
+    json_decref(doc->paths);
+    free(doc->pos);
+    free(doc);
+}
+
+const struct sc_node_pos *sc_doc_pos(const struct sc_doc *doc, const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path ? path : "");
+    for (;;) {
+        json_t *ix = json_object_get(doc->paths, buf);
+        if (ix)
+            return &doc->pos[json_integer_value(ix)];
+        char *slash = strrchr(buf, '/');
+        if (!slash)
+            return NULL;
+        *slash = '\0';
+    }
+}
+
+struct sc_pos sc_doc_pos_in(const struct sc_doc *doc, const char *path, size_t off, size_t len)
+{
+    const struct sc_node_pos *np = sc_doc_pos(doc, path);
+    struct sc_pos p = {0, 0, 0};
+    if (!np)
+        return p;
+    p = np->val;
+    if (!np->verbatim)
+        return p;
+    long start = sc_src_offset(&doc->src, p.line, p.col);
+    if (start < 0)
+        return p;
+    const char *s = doc->src.text + start + np->quote;
+    p.col += np->quote + sc_utf8_chars(s, off);
+    p.len = sc_utf8_chars(s + off, len);
+    return p;
+}

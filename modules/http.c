@@ -1,0 +1,55 @@
+/* http.request: one call to a connection's REST API (libcurl; run-time in the executor). */
+#include "../engine/module.h"
+
+#include <string.h>
+
+static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
+static const char *const parse_modes[] = {"auto", "json", "text", "none", NULL};
+
+static const struct sc_param params[] = {
+    {.name = "connection", .type = SC_T_CONNECTION, .required = true, .flags = SC_P_STATIC,
+     .doc = "Connection of the org to call; gives the base URL and the auth."},
+    {.name = "method", .type = SC_T_ENUM, .def = "\"GET\"", .allowed = methods,
+     .flags = SC_P_STATIC,
+     .doc = "HTTP method. POST, PUT, PATCH and DELETE are writes: audited, need a "
+            "read-write connection."},
+    {.name = "path", .type = SC_T_STRING, .required = true,
+     .doc = "Path appended to the connection's base URL, e.g. /employees/{{ trigger.body.id }}."},
+    {.name = "query", .type = SC_T_OBJECT, .doc = "Query parameters; values are templated and URL-encoded."},
+    {.name = "headers", .type = SC_T_OBJECT, .doc = "Extra request headers."},
+    {.name = "json", .type = SC_T_ANY,
+     .doc = "JSON body. Writes get sent_from and sent_to added to an object body."},
+    {.name = "form", .type = SC_T_OBJECT, .doc = "Form body (application/x-www-form-urlencoded)."},
+    {.name = "body", .type = SC_T_STRING, .doc = "Raw text body."},
+    {.name = "content_type", .type = SC_T_STRING, .doc = "Content-Type of a raw body."},
+    {.name = "timeout", .type = SC_T_DURATION, .def = "\"30s\"",
+     .doc = "Whole-request timeout; a timeout is a transient (connection) error."},
+    {.name = "parse", .type = SC_T_ENUM, .def = "\"auto\"", .allowed = parse_modes,
+     .doc = "How to read the response body: auto (JSON when the Content-Type says so), json, "
+            "text, none."},
+    {.name = "idempotency_key", .type = SC_T_STRING,
+     .doc = "Idempotency-Key header of a write; by default derived from execution, step and bundle."},
+    {0},
+};
+
+static void check(struct sc_check *c, const json_t *with)
+{
+    int bodies = (json_object_get(with, "json") != NULL) + (json_object_get(with, "form") != NULL) +
+                 (json_object_get(with, "body") != NULL);
+    if (bodies > 1)
+        sc_check_error(c, json_object_get(with, "body") ? "body" : "form",
+                       "give only one of json, form and body");
+    const char *m = json_string_value(json_object_get(with, "method"));
+    if (bodies && m && (!strcmp(m, "GET") || !strcmp(m, "HEAD")))
+        sc_check_error(c, "method", "a %s request cannot carry a body", m);
+    if (json_object_get(with, "content_type") && !json_object_get(with, "body"))
+        sc_check_error(c, "content_type", "content_type applies to a raw body only");
+}
+
+const struct sc_module_def sc_mod_http_request = {
+    .name = "http.request",
+    .summary = "Call a connection's HTTP API; writes are audited and carry an Idempotency-Key.",
+    .params = params,
+    .access = SC_ACCESS_BY_METHOD,
+    .check = check,
+};
