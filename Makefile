@@ -22,7 +22,7 @@ define flavour
 $(1)_CFLAGS := $(BASE_CFLAGS) $(2)
 $(1)_LDFLAGS := $(3)
 $(1)_OBJ := $$(patsubst %.c,build/$(1)/%.o,$$(LIB_SRC))
-$(1)_UNIT := $$(patsubst tests/unit/%.c,build/$(1)/tests/%,$$(UNIT_SRC))
+$(1)_UNIT := $$(patsubst %.c,build/$(1)/%,$$(UNIT_SRC))
 
 build/$(1)/%.o: %.c | deps-check
 	@mkdir -p $$(@D)
@@ -35,7 +35,7 @@ build/$(1)/libscenarist.a: $$($(1)_OBJ)
 build/$(1)/scenarist: build/$(1)/engine/main.o build/$(1)/libscenarist.a
 	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) -lm
 
-build/$(1)/tests/%: build/$(1)/tests/%.o build/$(1)/libscenarist.a
+build/$(1)/tests/unit/%: build/$(1)/tests/unit/%.o build/$(1)/libscenarist.a
 	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) $$(CMOCKA_LIBS) -lm
 
 -include $$(shell find build/$(1) -name '*.d' 2>/dev/null)

@@ -20,28 +20,6 @@ void sc_diags_free(struct sc_diags *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t want;
-    if (s[0] < 0x80)
-        return 1;
-    else if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        want = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        want = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        want = 4;
-    else
-        return 0;
-    if (want > n)
-        return 0;
-    for (size_t i = 1; i < want; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return want;
-}
-
 /* A printable copy of one source line: invalid bytes and controls become '?'. */
 static char *copy_line(const struct sc_src *src, int line)
 {
@@ -59,7 +37,7 @@ static char *copy_line(const struct sc_src *src, int line)
             sc_buf_puts(&b, "...");
             break;
         }
-        size_t k = utf8_seq(p, left);
+        size_t k = sc_utf8_seq(p, left);
         if (k == 0 || (k == 1 && *p < 0x20 && *p != '\t') || (k == 1 && *p == 0x7F)) {
             sc_buf_add(&b, "?", 1);
             k = 1;

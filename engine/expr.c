@@ -217,6 +217,12 @@ void sc_expr_step_refs(const char *s, size_t n, sc_expr_ref_fn fn, void *ud)
             i++;
             continue;
         }
+        if (s[i] == '.' && i + 1 < n && s[i + 1] == '.') {
+            while (i < n && s[i] == '.')
+                i++;
+            prev = '+'; /* concatenation, not a field access */
+            continue;
+        }
         if (!ident_start(s[i])) {
             if (isdigit((unsigned char)s[i])) {
                 while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.'))

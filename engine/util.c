@@ -9,18 +9,27 @@
 #include <sys/stat.h>
 
 static long fail_after = -1;
+static bool refused;
 
 static bool alloc_should_fail(void)
 {
     if (fail_after < 0)
         return false;
-    if (fail_after == 0)
+    if (fail_after == 0) {
+        refused = true;
         return true;
+    }
     fail_after--;
     return false;
 }
 
-void sc_alloc_fail_after(long n) { fail_after = n; }
+void sc_alloc_fail_after(long n)
+{
+    fail_after = n;
+    refused = false;
+}
+
+bool sc_alloc_refused(void) { return refused; }
 
 void *sc_malloc(size_t n) { return alloc_should_fail() ? NULL : malloc(n ? n : 1); }
 
@@ -161,4 +170,38 @@ int sc_utf8_chars(const char *s, size_t n)
         if (((unsigned char)s[i] & 0xC0) != 0x80)
             c++;
     return c;
+}
+
+size_t sc_utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t want;
+    if (s[0] < 0x80)
+        return 1;
+    else if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        want = 2;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        want = 3;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        want = 4;
+    else
+        return 0;
+    if (want > n)
+        return 0;
+    for (size_t i = 1; i < want; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return want;
+}
+
+size_t sc_utf8_invalid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t k = sc_utf8_seq(p + i, n - i);
+        if (k == 0)
+            return i;
+        i += k;
+    }
+    return n;
 }

@@ -17,6 +17,8 @@ char *sc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Fail every allocation after n more succeed; n < 0 turns failure injection off. */
 void sc_alloc_fail_after(long n);
+/* True when an allocation was refused since the last sc_alloc_fail_after. */
+bool sc_alloc_refused(void);
 /* Routes jansson's allocations through sc_malloc; call once at start-up. */
 void sc_alloc_install_json(void);
 
@@ -34,6 +36,10 @@ void sc_buf_free(struct sc_buf *b);
 /* Reads a whole file; NULL with errno set on failure. max caps the size read. */
 char *sc_read_file(const char *path, size_t max, size_t *len, bool *too_big);
 
+/* Length of the valid UTF-8 sequence at s (n bytes available), or 0 if invalid. */
+size_t sc_utf8_seq(const unsigned char *s, size_t n);
+/* Offset of the first byte of s that is not valid UTF-8, or n if all is valid. */
+size_t sc_utf8_invalid(const char *s, size_t n);
 /* Number of UTF-8 characters in the first n bytes of s. */
 int sc_utf8_chars(const char *s, size_t n);
 

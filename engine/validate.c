@@ -736,6 +736,15 @@ static void add_visible(struct vctx *c, const char *id)
     c->vis[c->nvis++] = id;
 }
 
+/* True when a use of m with these parameters writes: a literal, known write method. */
+static bool module_writes(const struct sc_module_def *m, const json_t *with)
+{
+    static const char *const write_methods[] = {"POST", "PUT", "PATCH", "DELETE", NULL};
+    const char *method = json_string_value(json_object_get(with, "method"));
+    return m->access == SC_ACCESS_WRITE ||
+           (m->access == SC_ACCESS_BY_METHOD && method && in_list(method, write_methods));
+}
+
 /* Module parameters, the module's own check, and write access of its connection. */
 static void check_module_use(struct vctx *c, const struct sc_module_def *m, json_t *with,
                              bool routed)
@@ -754,26 +763,27 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
         m->check(&chk, with);
     }
     const char *conn = json_string_value(json_object_get(with, "connection"));
-    const char *method = json_string_value(json_object_get(with, "method"));
-    bool writes = m->access == SC_ACCESS_WRITE ||
-                  (m->access == SC_ACCESS_BY_METHOD && method && strcmp(method, "GET") &&
-                   strcmp(method, "HEAD"));
-    if (conn && writes && c->v->org && sc_org_read_only(c->v->org, conn)) {
+    bool writes = module_writes(m, with);
+    /* Access is judged only for a literal connection the org knows: other cases are errors already. */
+    if (!conn || sc_expr_has_template(conn) || (c->v->org && !sc_org_connection(c->v->org, conn))) {
+        json_decref(empty);
+        return;
+    }
+    if (writes && c->v->org && sc_org_read_only(c->v->org, conn)) {
         size_t o = push(c, m->access == SC_ACCESS_WRITE ? "connection" : "method");
         if (m->access == SC_ACCESS_WRITE)
             VERR(c, pos_val(c), "%s writes, but connection '%s' is read-only in org '%s'",
                  m->name, conn, c->v->org->name);
         else
             VERR(c, pos_val(c), "%s is a write, but connection '%s' is read-only in org '%s' "
-                 "(only GET and HEAD are allowed)", method, conn, c->v->org->name);
+                 "(only GET and HEAD are allowed)", json_string_value(json_object_get(with, "method")), conn, c->v->org->name);
         pop(c, o);
     }
     if (writes && !routed && !c->default_route) {
         size_t o = push(c, "connection");
         verr_at(c, SC_SEV_WARNING, pos_key(c),
                 "this step writes to '%s' but has no error route: a failure ends the "
-                "execution as an error, with no retry and no notification",
-                conn ? conn : "?");
+                "execution as an error, with no retry and no notification", conn);
         pop(c, o);
     }
     json_decref(empty);
@@ -1117,9 +1127,7 @@ static void check_poll(struct vctx *c, json_t *t)
     o = push(c, "with");
     check_module_use(c, m, json_object_get(t, "with"), true);
     const char *method = json_string_value(json_object_get(json_object_get(t, "with"), "method"));
-    if (m->access == SC_ACCESS_WRITE ||
-        (m->access == SC_ACCESS_BY_METHOD && method && strcmp(method, "GET") &&
-         strcmp(method, "HEAD")))
+    if (module_writes(m, json_object_get(t, "with")))
         VERR(c, pos_key(c), "a poll only reads: %s here would write on every poll",
              method ? method : m->name);
     pop(c, o);

@@ -538,14 +538,18 @@ static void syntax_error(struct loader *l, yaml_parser_t *p)
     }
     if (p->error == YAML_READER_ERROR) {
         int line, col;
-        sc_src_linecol(src, p->problem_offset, &line, &col);
-        if (p->problem && strstr(p->problem, "control characters"))
+        size_t bad = sc_utf8_invalid(src->text, src->len);
+        bool utf8 = !(p->problem && strstr(p->problem, "control characters"));
+        /* libyaml points past a broken sequence; name its first byte instead. */
+        size_t off = utf8 && bad < src->len ? bad : p->problem_offset;
+        sc_src_linecol(src, off, &line, &col);
+        if (!utf8)
             sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 1,
                         "control character U+%04X is not allowed in YAML", p->problem_value);
         else
             sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 1,
-                        "invalid UTF-8 (%s, byte 0x%02X): scenario files must be UTF-8 text",
-                        p->problem ? p->problem : "bad byte", p->problem_value & 0xFF);
+                        "invalid UTF-8 (byte 0x%02X): scenario files must be UTF-8 text",
+                        (unsigned char)src->text[off < src->len ? off : 0]);
         l->fatal = true;
         return;
     }

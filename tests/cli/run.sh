@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# CLI behaviour a user sees: exit codes, exact messages, JSON output, the shipped
+# library and orgs, generated docs. Prints TAP lines.
+# usage: tests/cli/run.sh SCENARIST
+set -u
+bin=$1
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fx=tests/cli/fixtures
+
+# expect NAME EXIT-CODE EXPECTED-OUTPUT -- COMMAND... : stdout+stderr must match exactly.
+expect() {
+    local name=$1 code=$2 want=$3
+    shift 4
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" = "$code" ] && [ "$out" = "$want" ]; then
+        echo "ok - cli $name"
+    else
+        echo "not ok - cli $name"
+        echo "# exit $rc, wanted $code"
+        diff <(printf '%s\n' "$want") <(printf '%s\n' "$out") | sed 's/^/# /'
+    fi
+}
+
+# expect_grep NAME EXIT-CODE PATTERN -- COMMAND... : output must contain the fixed string.
+expect_grep() {
+    local name=$1 code=$2 pat=$3
+    shift 4
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" = "$code" ] && grep -qF -- "$pat" <<<"$out"; then
+        echo "ok - cli $name"
+    else
+        echo "not ok - cli $name"
+        echo "# exit $rc, wanted $code; output:"
+        printf '%s\n' "$out" | head -20 | sed 's/^/# /'
+    fi
+}
+
+# --- the shipped library validates against both orgs ---
+expect "library validates for staging" 0 "ok: 1 scenario file valid for org staging" \
+    -- "$bin" validate
+expect "library validates for production" 0 "ok: 1 scenario file valid for org production" \
+    -- "$bin" validate --org production scenarios/
+expect "a file and a folder together" 0 "ok: 2 scenario files valid for org staging" \
+    -- "$bin" validate scenarios/identity-sync.yaml "$fx/valid"
+
+# --- exit codes and usage ---
+expect_grep "no command is a usage error" 2 "usage: scenarist COMMAND" -- "$bin"
+expect_grep "help goes to stdout with 0" 0 "validate [PATH...]" -- "$bin" help
+expect "unknown command" 2 "scenarist: unknown command 'valdate'
+
+$("$bin" help)" -- "$bin" valdate
+expect "unknown option" 2 "scenarist: unknown option '--jsn'" -- "$bin" validate --jsn
+expect "--org without a name" 2 "scenarist: --org needs a name" -- "$bin" validate --org
+expect_grep "version" 0 "scenarist 0." -- "$bin" version
+
+# --- validate: files, folders and their errors ---
+expect "missing file" 2 "nope.yaml: error: cannot read: No such file or directory
+1 error, 0 warnings in 1 file (org staging)" -- "$bin" validate nope.yaml
+mkdir -p "$tmp/empty"
+expect "empty folder is an error" 2 "$tmp/empty: error: no scenario files (*.yaml, *.yml) in this folder
+1 error, 0 warnings in 0 files (org staging)" -- "$bin" validate "$tmp/empty"
+expect "errors in several files are all reported" 2 "$(cat $fx/two-bad.out)" \
+    -- "$bin" validate --org tests/config/org.yaml "$fx/two-bad"
+expect "same webhook path in two scenarios" 2 "$(cat $fx/same-path.out)" \
+    -- "$bin" validate --org tests/config/org.yaml "$fx/same-path"
+expect "same scenario name in two files" 2 "$(cat $fx/same-name.out)" \
+    -- "$bin" validate --org tests/config/org.yaml "$fx/same-name"
+expect "--json prints the diagnostics as an array" 2 "$(cat $fx/json.out)" \
+    -- "$bin" validate --json --org tests/config/org.yaml tests/config/many-errors.yaml
+expect "--json of a valid file is an empty array" 0 "[]" \
+    -- "$bin" validate --json scenarios/identity-sync.yaml
+
+# --- orgs ---
+expect "unknown org" 2 "orgs/nowhere.yaml: error: cannot read: No such file or directory
+scenarist: org 'nowhere' does not load; nothing validated" -- "$bin" validate --org nowhere
+expect "bad org file" 2 "$(cat $fx/bad-org.out)" -- "$bin" validate --org "$fx/bad-org.yaml"
+mkdir -p "$tmp/orgs"
+sed 's/^name: staging/name: other/' orgs/staging.yaml > "$tmp/orgs/mirror.yaml"
+expect_grep "an org names itself as its file" 2 "org file orgs/mirror.yaml names itself 'other'" \
+    -- bash -c "cd '$tmp' && '$PWD/$bin' validate --org mirror '$PWD/scenarios'"
+expect_grep "staging's HRIS is read-only" 2 "PUT is a write, but connection 'hris' is read-only in org 'staging'" \
+    -- "$bin" validate "$fx/writes-hris.yaml"
+expect "production's HRIS is writable" 0 "ok: 1 scenario file valid for org production" \
+    -- "$bin" validate --org production "$fx/writes-hris.yaml"
+
+# --- modules ---
+expect "modules lists every module" 0 "$(cat $fx/modules.out)" -- "$bin" modules
+expect "modules NAME prints the parameter table" 0 "$(cat $fx/modules-notify.out)" \
+    -- "$bin" modules notify
+expect "unknown module name" 2 "scenarist: unknown module 'http.requets'; did you mean 'http.request'?" \
+    -- "$bin" modules http.requets
+expect_grep "modules --json" 0 '"name": "http.request"' -- "$bin" modules --json
+expect_grep "modules NAME --json carries defaults" 0 '"default": "30s"' \
+    -- "$bin" modules http.request --json
+
+# --- generated docs are fresh ---
+for page in modules format org; do
+    file=docs/$page.md
+    [ "$page" = format ] && file=docs/format-tables.md
+    [ "$page" = org ] && file=docs/org-tables.md
+    expect "docs/$(basename $file) is fresh (make docs rewrites it)" 0 "$(cat $file)" \
+        -- "$bin" docs "$page"
+done
+expect "docs needs a page" 2 "scenarist docs: name a page: modules, format or org" -- "$bin" docs

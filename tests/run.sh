@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every suite against both builds (plain, and ASan+UBSan) and ends with one
+# line of its own: "N passed, M failed". Exit status 1 if anything failed.
+set -u
+cd "$(dirname "$0")/.."
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export CMOCKA_MESSAGE_OUTPUT=TAP
+
+passed=0
+failed=0
+
+# suite NAME COMMAND...: counts its TAP lines; a crash or non-zero exit without a
+# failing line still counts as one failure, so nothing fails silently.
+suite() {
+    local name=$1
+    shift
+    local out rc p f
+    out=$("$@" 2>&1)
+    rc=$?
+    p=$(grep -c '^ok ' <<<"$out")
+    f=$(grep -c '^not ok ' <<<"$out")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        out+=$'\n'"not ok - $name exited with status $rc"
+    fi
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        out+=$'\n'"not ok - $name ran no test"
+    fi
+    if [ "$f" -gt 0 ]; then
+        printf '%s\n' "$out" | grep -v '^ok ' | sed "s|^|[$name] |"
+    fi
+    printf '%-28s %4d passed, %d failed\n' "$name" "$p" "$f"
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+for flavour in plain asan; do
+    for t in build/$flavour/tests/unit/test_*; do
+        case $t in *.o | *.d) continue ;; esac
+        suite "$flavour/unit/$(basename "$t")" "$t"
+    done
+    bin=build/$flavour/scenarist
+    suite "$flavour/config" tests/config/run.sh "$bin"
+    suite "$flavour/cli" tests/cli/run.sh "$bin"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,121 @@
+#include "test.h"
+
+#include "../../engine/cron.h"
+#include "../../engine/duration.h"
+
+static void fields_numbers_names_ranges_steps(void **state)
+{
+    (void)state;
+    struct sc_cron c;
+    struct sc_cron_err e;
+    assert_int_equal(sc_cron_parse("0 2 * * *", &c, &e), 0);
+    assert_true(c.minute == 1ULL);
+    assert_true(c.hour == 1U << 2);
+    assert_true(c.dom_any && c.dow_any);
+    assert_int_equal(sc_cron_parse("*/15 9-17 1,15 JAN-mar MON-FRI", &c, &e), 0);
+    assert_true(c.minute == ((1ULL << 0) | (1ULL << 15) | (1ULL << 30) | (1ULL << 45)));
+    assert_true(c.hour == 0x3FE00);
+    assert_true(c.dom == ((1U << 1) | (1U << 15)));
+    assert_true(c.month == 0xE);
+    assert_true(c.dow == 0x3E);
+    assert_false(c.dom_any || c.dow_any);
+    assert_int_equal(sc_cron_parse("0 0 * * 7", &c, &e), 0);
+    assert_true(c.dow == 1); /* 7 is Sunday */
+    assert_int_equal(sc_cron_parse("5/20 * * * *", &c, &e), 0);
+    assert_true(c.minute == ((1ULL << 5) | (1ULL << 25) | (1ULL << 45)));
+    assert_int_equal(sc_cron_parse("  0   3  *  *  0 ", &c, &e), 0);
+}
+
+static void macros(void **state)
+{
+    (void)state;
+    struct sc_cron c, d;
+    struct sc_cron_err e;
+    assert_int_equal(sc_cron_parse("@daily", &c, &e), 0);
+    assert_int_equal(sc_cron_parse("0 0 * * *", &d, &e), 0);
+    assert_memory_equal(&c, &d, sizeof c);
+    assert_int_equal(sc_cron_parse("@fortnightly", &c, &e), -1);
+    assert_int_equal(e.off, 0);
+    assert_int_equal(e.len, 12);
+}
+
+static void expect_err(const char *s, const char *msg, size_t off, size_t len)
+{
+    struct sc_cron c;
+    struct sc_cron_err e;
+    assert_int_equal(sc_cron_parse(s, &c, &e), -1);
+    assert_string_equal(e.msg, msg);
+    assert_int_equal(e.off, off);
+    assert_int_equal(e.len, len);
+}
+
+static void errors_name_the_field_and_place(void **state)
+{
+    (void)state;
+    expect_err("61 * * * *", "minute: 61 is out of range 0-59", 0, 2);
+    expect_err("0 2 * *", "cron needs 5 fields (minute hour day-of-month month day-of-week), got 4", 0, 7);
+    expect_err("0 0 0 * * *", "cron has more than 5 fields (minute hour day-of-month month "
+               "day-of-week); seconds are not supported", 10, 1);
+    expect_err("0 5-2 * * *", "hour: range 5-2 runs backwards", 2, 3);
+    expect_err("0 * * FOO *", "month: expected a number or a name, '*', or a list", 6, 1);
+    expect_err("*/0 * * * *", "minute: a step after '/' must be a positive number", 2, 1);
+    expect_err("1,2, * * * *", "minute: a list cannot end with ','", 3, 1);
+    expect_err("0 * 0 * *", "day-of-month: 0 is out of range 1-31", 4, 1);
+    expect_err("0 * * * 8", "day-of-week: 8 is out of range 0-7", 8, 1);
+    expect_err("1x * * * *", "minute: unexpected 'x'", 1, 1);
+}
+
+static void time_zones(void **state)
+{
+    (void)state;
+    assert_true(sc_tz_valid("UTC"));
+    assert_true(sc_tz_valid("America/Chicago"));
+    assert_true(sc_tz_valid("Europe/Berlin"));
+    assert_false(sc_tz_valid("America/Chicgo"));
+    assert_false(sc_tz_valid("../../etc/passwd"));
+    assert_false(sc_tz_valid("/etc/localtime"));
+    assert_false(sc_tz_valid("America")); /* a folder, not a zone */
+    assert_string_equal(sc_tz_suggest("America/Chicgo"), "America/Chicago");
+    assert_null(sc_tz_suggest("Nowhere/Land"));
+}
+
+static void durations(void **state)
+{
+    (void)state;
+    int64_t ms;
+    char err[128];
+    assert_int_equal(sc_duration_parse("60s", &ms, err, sizeof err), 0);
+    assert_true(ms == 60000);
+    assert_int_equal(sc_duration_parse("500ms", &ms, err, sizeof err), 0);
+    assert_true(ms == 500);
+    assert_int_equal(sc_duration_parse("1h30m", &ms, err, sizeof err), 0);
+    assert_true(ms == 5400000);
+    assert_int_equal(sc_duration_parse("1d2h3m4s5ms", &ms, err, sizeof err), 0);
+    assert_true(ms == 93784005);
+    assert_int_equal(sc_duration_parse("0s", &ms, err, sizeof err), 0);
+    assert_true(ms == 0);
+    assert_int_equal(sc_duration_parse("60", &ms, err, sizeof err), -1);
+    assert_string_equal(err, "'60' needs a unit after the number: ms, s, m, h or d");
+    assert_int_equal(sc_duration_parse("5min", &ms, err, sizeof err), -1);
+    assert_int_equal(sc_duration_parse("30m1h", &ms, err, sizeof err), -1);
+    assert_string_equal(err, "'30m1h': write units from largest to smallest, each once");
+    assert_int_equal(sc_duration_parse("1m1m", &ms, err, sizeof err), -1);
+    assert_int_equal(sc_duration_parse("-5s", &ms, err, sizeof err), -1);
+    assert_string_equal(err, "'-5s' is not a duration; write e.g. 500ms, 60s, 5m, 1h, 1d");
+    assert_int_equal(sc_duration_parse("", &ms, err, sizeof err), -1);
+    assert_int_equal(sc_duration_parse("367d", &ms, err, sizeof err), -1);
+    assert_string_equal(err, "'367d' is longer than the limit of 366 days");
+    assert_int_equal(sc_duration_parse("99999999999999999999s", &ms, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fields_numbers_names_ranges_steps),
+        cmocka_unit_test(macros),
+        cmocka_unit_test(errors_name_the_field_and_place),
+        cmocka_unit_test(time_zones),
+        cmocka_unit_test(durations),
+    };
+    return cmocka_run_group_tests_name("cron", tests, NULL, NULL);
+}
