@@ -162,11 +162,51 @@ bool sc_expr_is_whole(const struct sc_tmpl_part *parts, size_t nparts)
     return nparts == 1 && parts[0].is_expr;
 }
 
+char *sc_expr_rewrite(const char *s, size_t n)
+{
+    struct sc_buf b = {0};
+    size_t i = 0;
+    char prev = 0;
+    while (i < n) {
+        size_t k = skip_literal(s, n, i);
+        if (k != i) {
+            sc_buf_add(&b, s + i, k - i);
+            i = k;
+            prev = '"';
+            continue;
+        }
+        if (s[i] == 'i' && i + 2 < n && s[i + 1] == 'f' && s[i + 2] == '(' && prev != '.' &&
+            prev != ':' && !(i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_'))) {
+            sc_buf_puts(&b, "iif(");
+            i += 3;
+            prev = '(';
+            continue;
+        }
+        if (!isspace((unsigned char)s[i]))
+            prev = s[i];
+        sc_buf_add(&b, s + i, 1);
+        i++;
+    }
+    if (!b.data)
+        sc_buf_add(&b, "", 0);
+    if (b.oom) {
+        sc_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
 int sc_expr_check_syntax(lua_State *L, const char *expr, size_t n, char *err, size_t errlen)
 {
     struct sc_buf b = {0};
+    char *code = sc_expr_rewrite(expr, n);
+    if (!code) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     sc_buf_puts(&b, "return (");
-    sc_buf_add(&b, expr, n);
+    sc_buf_puts(&b, code);
+    free(code);
     sc_buf_puts(&b, "\n)"); /* the newline ends a trailing "--" comment before the paren */
     if (b.oom) {
         snprintf(err, errlen, "out of memory");

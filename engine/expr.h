@@ -26,6 +26,10 @@ bool sc_expr_has_template(const char *s);
 /* True when s is exactly one "{{ }}" and nothing else (the value keeps its JSON type). */
 bool sc_expr_is_whole(const struct sc_tmpl_part *parts, size_t nparts);
 
+/* Lua reserves "if", but templates call Make's if(cond, a, b): rewrites each "if("
+ * (no space before the parenthesis, not a field) into "iif(". New string (free()). */
+char *sc_expr_rewrite(const char *expr, size_t n);
+
 /* Compiles "return (expr)" as a text chunk without running it; on a syntax error
  * returns -1 and writes the parser's message (without chunk name) to err. */
 int sc_expr_check_syntax(struct lua_State *L, const char *expr, size_t n, char *err,

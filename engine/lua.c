@@ -1,0 +1,1079 @@
+#include "lua.h"
+
+#include "clock.h"
+#include "expr.h"
+
+#include <dirent.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOOK_EVERY 1000
+#define PROXY_MT "sc.json"
+#define MAX_DEPTH 64
+
+struct sc_lua {
+    lua_State *L;
+    size_t mem, mem_limit;
+    long budget, used;
+    int64_t deadline;
+    const char *tripped; /* why the hook stopped the code, NULL while running freely */
+    int env_ref;         /* the expressions' _ENV */
+    int ctx_ref;         /* context names -> values */
+    int prelude_ref;     /* prelude functions */
+    int transforms_ref;  /* FILE -> table of functions */
+};
+
+static struct sc_lua *from_L(lua_State *L) { return *(struct sc_lua **)lua_getextraspace(L); }
+
+static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct sc_lua *s = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        s->mem -= old;
+        return NULL;
+    }
+    if (nsize > old && s->mem + (nsize - old) > s->mem_limit)
+        return NULL; /* Lua raises "not enough memory": the cap, not the machine */
+    void *p = sc_realloc(ptr, nsize);
+    if (p)
+        s->mem = s->mem - old + nsize;
+    return p;
+}
+
+static void hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    struct sc_lua *s = from_L(L);
+    s->used += s->tripped ? 1 : HOOK_EVERY;
+    if (!s->tripped) {
+        if (s->used > s->budget)
+            s->tripped = "instruction limit exceeded";
+        else if (s->deadline && sc_clock_mono_ms() > s->deadline)
+            s->tripped = "time limit exceeded";
+        else
+            return;
+        /* From now on fire at every instruction, so pcall cannot swallow the stop. */
+        lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+    }
+    luaL_error(L, "%s", s->tripped);
+}
+
+void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms)
+{
+    s->budget = instructions;
+    s->used = 0;
+    s->deadline = deadline_ms;
+    s->tripped = NULL;
+    lua_sethook(s->L, hook, LUA_MASKCOUNT, HOOK_EVERY);
+}
+
+/* ---- JSON proxies ---- */
+
+static void push_json(lua_State *L, json_t *v);
+
+static json_t *check_proxy(lua_State *L, int idx)
+{
+    json_t **u = luaL_testudata(L, idx, PROXY_MT);
+    return u ? *u : NULL;
+}
+
+static void push_proxy(lua_State *L, json_t *v)
+{
+    json_t **u = lua_newuserdatauv(L, sizeof *u, 0); /* may raise: nothing held yet */
+    *u = json_incref(v);
+    luaL_setmetatable(L, PROXY_MT);
+}
+
+static void push_json(lua_State *L, json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        push_proxy(L, v);
+        break;
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        lua_pushinteger(L, (lua_Integer)json_integer_value(v));
+        break;
+    case JSON_REAL:
+        lua_pushnumber(L, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        lua_pushboolean(L, 1);
+        break;
+    case JSON_FALSE:
+        lua_pushboolean(L, 0);
+        break;
+    default:
+        lua_pushnil(L);
+    }
+}
+
+static int proxy_index(lua_State *L)
+{
+    json_t *v = check_proxy(L, 1);
+    json_t *child = NULL;
+    if (json_is_object(v) && lua_type(L, 2) == LUA_TSTRING) {
+        child = json_object_get(v, lua_tostring(L, 2));
+    } else if (json_is_array(v) && lua_isinteger(L, 2)) {
+        lua_Integer i = lua_tointeger(L, 2);
+        if (i >= 1 && (size_t)i <= json_array_size(v))
+            child = json_array_get(v, (size_t)i - 1);
+    }
+    if (child)
+        push_json(L, child);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static int proxy_len(lua_State *L)
+{
+    json_t *v = check_proxy(L, 1);
+    lua_pushinteger(L, (lua_Integer)(json_is_object(v) ? json_object_size(v) : json_array_size(v)));
+    return 1;
+}
+
+static int proxy_next(lua_State *L)
+{
+    json_t *v = check_proxy(L, 1);
+    if (json_is_array(v)) {
+        lua_Integer i = lua_isnil(L, 2) ? 0 : luaL_checkinteger(L, 2);
+        if ((size_t)i >= json_array_size(v))
+            return 0;
+        lua_pushinteger(L, i + 1);
+        push_json(L, json_array_get(v, (size_t)i));
+        return 2;
+    }
+    void *it = lua_isnil(L, 2) ? json_object_iter(v)
+                               : json_object_iter_next(v, json_object_iter_at(v, luaL_checkstring(L, 2)));
+    if (!it)
+        return 0;
+    lua_pushstring(L, json_object_iter_key(it));
+    push_json(L, json_object_iter_value(it));
+    return 2;
+}
+
+static int proxy_pairs(lua_State *L)
+{
+    check_proxy(L, 1);
+    lua_pushcfunction(L, proxy_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int proxy_tostring(lua_State *L)
+{
+    char *s = json_dumps(check_proxy(L, 1), JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s)
+        return luaL_error(L, "out of memory");
+    lua_pushstring(L, s);
+    free(s);
+    return 1;
+}
+
+static int proxy_eq(lua_State *L)
+{
+    json_t *a = check_proxy(L, 1), *b = check_proxy(L, 2);
+    lua_pushboolean(L, a && b && json_equal(a, b));
+    return 1;
+}
+
+static int proxy_gc(lua_State *L)
+{
+    json_t **u = luaL_testudata(L, 1, PROXY_MT);
+    if (u && *u) {
+        json_decref(*u);
+        *u = NULL;
+    }
+    return 0;
+}
+
+static int read_only(lua_State *L)
+{
+    return luaL_error(L, "bundles are read-only: build a new value instead");
+}
+
+/* ---- Lua -> JSON ---- */
+
+static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen);
+
+static bool marked(lua_State *L, int idx, const char *kind)
+{
+    if (!lua_getmetatable(L, idx))
+        return false;
+    lua_getfield(L, -1, "__jsontype");
+    bool yes = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), kind) == 0;
+    lua_pop(L, 2);
+    return yes;
+}
+
+/* True when the table at idx has exactly the keys 1..n, n >= 1. */
+static bool is_sequence(lua_State *L, int idx, size_t *n)
+{
+    size_t len = lua_rawlen(L, idx), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (!lua_isinteger(L, -1)) {
+            lua_pop(L, 1);
+            return false;
+        }
+        lua_Integer k = lua_tointeger(L, -1);
+        if (k < 1 || (size_t)k > len) {
+            lua_pop(L, 1);
+            return false;
+        }
+        count++;
+    }
+    *n = len;
+    return count == len && len > 0;
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+{
+    size_t n = 0;
+    bool as_array = marked(L, idx, "array") || (!marked(L, idx, "object") && is_sequence(L, idx, &n));
+    if (as_array) {
+        n = lua_rawlen(L, idx);
+        json_t *arr = json_array();
+        for (size_t i = 1; arr && i <= n; i++) {
+            lua_rawgeti(L, idx, (lua_Integer)i);
+            json_t *v = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+            lua_pop(L, 1);
+            if (!v || json_array_append_new(arr, v) != 0) {
+                json_decref(arr);
+                return NULL;
+            }
+        }
+        return arr;
+    }
+    /* Keys sorted, so the same table always gives the same JSON (and the same hash). */
+    size_t nk = 0, cap = 0;
+    char **keys = NULL;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        char num[64];
+        const char *k = NULL;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            k = lua_tostring(L, -1);
+        } else if (lua_isinteger(L, -1)) {
+            snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
+            k = num;
+        } else {
+            snprintf(err, errlen, "a table key of type %s cannot become a JSON key",
+                     luaL_typename(L, -1));
+            lua_pop(L, 1);
+            goto fail;
+        }
+        if (nk == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **v = sc_realloc(keys, cap * sizeof *v);
+            if (!v) {
+                lua_pop(L, 1);
+                goto oom;
+            }
+            keys = v;
+        }
+        if (!(keys[nk] = sc_strdup(k))) {
+            lua_pop(L, 1);
+            goto oom;
+        }
+        nk++;
+    }
+    if (nk > 1)
+        qsort(keys, nk, sizeof *keys, cmp_keys);
+    json_t *obj = json_object();
+    for (size_t i = 0; obj && i < nk; i++) {
+        lua_getfield(L, idx, keys[i]);
+        if (lua_isnil(L, -1)) { /* an integer key: look it up as a number */
+            lua_pop(L, 1);
+            lua_geti(L, idx, strtoll(keys[i], NULL, 10));
+        }
+        json_t *v = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+        lua_pop(L, 1);
+        if (!v || json_object_set_new(obj, keys[i], v) != 0) {
+            json_decref(obj);
+            obj = NULL;
+        }
+    }
+    for (size_t i = 0; i < nk; i++)
+        free(keys[i]);
+    free(keys);
+    return obj;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    for (size_t i = 0; i < nk; i++)
+        free(keys[i]);
+    free(keys);
+    return NULL;
+}
+
+static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+{
+    idx = lua_absindex(L, idx);
+    if (depth > MAX_DEPTH) {
+        snprintf(err, errlen, "value nested deeper than %d levels (a cycle?)", MAX_DEPTH);
+        return NULL;
+    }
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+    case LUA_TNONE:
+        return json_null();
+    case LUA_TBOOLEAN:
+        return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            return json_integer((json_int_t)lua_tointeger(L, idx));
+        if (!isfinite(lua_tonumber(L, idx))) {
+            snprintf(err, errlen, "the number %g cannot be represented in JSON", lua_tonumber(L, idx));
+            return NULL;
+        }
+        return json_real(lua_tonumber(L, idx));
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        if (sc_utf8_invalid(s, n) != n) {
+            snprintf(err, errlen, "text that is not valid UTF-8 cannot become JSON");
+            return NULL;
+        }
+        json_t *v = json_stringn(s, n);
+        if (!v)
+            snprintf(err, errlen, "out of memory");
+        return v;
+    }
+    case LUA_TTABLE:
+        return table_to_json(L, idx, depth, err, errlen);
+    case LUA_TUSERDATA: {
+        json_t *v = check_proxy(L, idx);
+        if (v)
+            return json_incref(v);
+    } /* fall through */
+    default:
+        snprintf(err, errlen, "a %s cannot become JSON", luaL_typename(L, idx));
+        return NULL;
+    }
+}
+
+/* ---- the environment ---- */
+
+static const char *const forbidden[] = {"os", "io", "require", "load", "loadstring", "dofile",
+                                        "loadfile", "debug", "package", "collectgarbage",
+                                        "print", NULL};
+
+static int env_index(lua_State *L)
+{
+    const char *name = lua_tostring(L, 2);
+    for (int up = 1; up <= 3; up++) { /* context, prelude, safe globals */
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, lua_upvalueindex(up)) != LUA_TNIL)
+            return 1;
+        lua_pop(L, 1);
+    }
+    for (int i = 0; name && forbidden[i]; i++)
+        if (strcmp(name, forbidden[i]) == 0)
+            return luaL_error(L, "'%s' is not available in scenarist expressions (sandbox)", name);
+    lua_pushnil(L);
+    return 1;
+}
+
+static int env_newindex(lua_State *L)
+{
+    return luaL_error(L, "cannot assign the global '%s': expressions do not change the scenario",
+                      lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
+}
+
+/* Pushes a read-only view of the table at idx. */
+static void push_frozen(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushvalue(L, idx);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, env_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
+/* Builds the table of allowed globals; leaves it on the stack. */
+static void push_safe_globals(lua_State *L)
+{
+    static const char *const base[] = {"assert", "error", "ipairs", "next", "pairs", "pcall",
+                                       "rawequal", "rawlen", "rawget", "select", "setmetatable",
+                                       "getmetatable", "tonumber", "tostring", "type", "xpcall",
+                                       "_VERSION", NULL};
+    static const char *const libs[] = {"string", "table", "math", "utf8", NULL};
+    lua_newtable(L);
+    for (int i = 0; base[i]; i++) {
+        lua_getglobal(L, base[i]);
+        lua_setfield(L, -2, base[i]);
+    }
+    for (int i = 0; libs[i]; i++) {
+        lua_getglobal(L, libs[i]);
+        push_frozen(L, -1);
+        lua_setfield(L, -3, libs[i]);
+        lua_pop(L, 1);
+    }
+}
+
+/* ---- helpers the prelude is written with (the "sc" table) ---- */
+
+static int h_array(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_getmetatable(L, "sc.array");
+    lua_setmetatable(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int h_object(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_getmetatable(L, "sc.object");
+    lua_setmetatable(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int h_kind(lua_State *L)
+{
+    json_t *v = check_proxy(L, 1);
+    size_t n;
+    if (v)
+        lua_pushstring(L, json_is_object(v) ? "object" : "array");
+    else if (lua_type(L, 1) == LUA_TTABLE)
+        lua_pushstring(L, marked(L, 1, "array") || (!marked(L, 1, "object") && is_sequence(L, 1, &n))
+                              ? "array" : "object");
+    else if (lua_isnoneornil(L, 1))
+        lua_pushstring(L, "null");
+    else
+        lua_pushstring(L, luaL_typename(L, 1));
+    return 1;
+}
+
+static int h_json(lua_State *L)
+{
+    char err[256];
+    json_t *v = to_json(L, 1, 0, err, sizeof err);
+    if (!v)
+        return luaL_error(L, "%s", err);
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+    json_decref(v);
+    if (!s)
+        return luaL_error(L, "out of memory");
+    lua_pushstring(L, s);
+    free(s);
+    return 1;
+}
+
+static int h_now(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)sc_clock_now_ms());
+    return 1;
+}
+
+static int h_iso(lua_State *L)
+{
+    char buf[40];
+    sc_clock_iso((int64_t)luaL_checkinteger(L, 1), buf, sizeof buf);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static int h_parseiso(lua_State *L)
+{
+    int64_t ms;
+    if (sc_clock_parse_iso(luaL_checkstring(L, 1), &ms) != 0)
+        return 0;
+    lua_pushinteger(L, (lua_Integer)ms);
+    return 1;
+}
+
+/* Time zones go through the C library, which keeps one zone per process: a lock
+ * around setting TZ and converting keeps concurrent workers from mixing zones. */
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void set_tz(const char *tz)
+{
+    char buf[96];
+    snprintf(buf, sizeof buf, ":%s", tz);
+    setenv("TZ", buf, 1);
+    tzset();
+}
+
+/* Raises msg without a position: the prelude's own lines mean nothing to a user. */
+static int plain_error(lua_State *L, const char *fmt, const char *arg)
+{
+    lua_pushfstring(L, fmt, arg);
+    return lua_error(L);
+}
+
+static const char *check_tz(lua_State *L, int idx)
+{
+    const char *tz = luaL_optstring(L, idx, "UTC");
+    char path[160];
+    if (strcmp(tz, "UTC") == 0)
+        return tz;
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    if (strstr(tz, "..") || tz[0] == '/' || access(path, R_OK) != 0)
+        plain_error(L, "unknown time zone '%s'", tz);
+    return tz;
+}
+
+/* sc.tzlocal(ms, tz) -> year, month, day, hour, min, sec, ms, offset minutes, weekday (0 = Sunday) */
+static int h_tzlocal(lua_State *L)
+{
+    int64_t ms = (int64_t)luaL_checkinteger(L, 1);
+    const char *tz = check_tz(L, 2);
+    int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    time_t t = (time_t)sec;
+    struct tm tm;
+    pthread_mutex_lock(&tz_lock);
+    set_tz(tz);
+    localtime_r(&t, &tm);
+    pthread_mutex_unlock(&tz_lock);
+    lua_Integer v[] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                       tm.tm_sec, (lua_Integer)(ms - sec * 1000), tm.tm_gmtoff / 60, tm.tm_wday};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        lua_pushinteger(L, v[i]);
+    return (int)(sizeof v / sizeof v[0]);
+}
+
+/* sc.tzmake(y, mo, d, h, mi, s, ms, tz) -> ms since the epoch. A wall time that the
+ * zone skips (spring forward) moves forward by the gap; one it repeats (fall back)
+ * is its first occurrence. Out-of-range fields roll over (day 32 is next month). */
+static int h_tzmake(lua_State *L)
+{
+    int f[7];
+    for (int i = 0; i < 7; i++)
+        f[i] = (int)luaL_checkinteger(L, i + 1);
+    const char *tz = check_tz(L, 8);
+    time_t best = (time_t)-1;
+    bool found = false;
+    pthread_mutex_lock(&tz_lock);
+    set_tz(tz);
+    struct tm want = {.tm_year = f[0] - 1900, .tm_mon = f[1] - 1, .tm_mday = f[2],
+                      .tm_hour = f[3], .tm_min = f[4], .tm_sec = f[5], .tm_isdst = -1};
+    struct tm norm = want;
+    time_t guess = mktime(&norm); /* normalises the fields */
+    for (int dst = 0; dst <= 1; dst++) {
+        struct tm tm = norm;
+        tm.tm_isdst = dst;
+        time_t t = mktime(&tm);
+        struct tm back;
+        localtime_r(&t, &back);
+        if (t != (time_t)-1 && back.tm_hour == norm.tm_hour && back.tm_min == norm.tm_min &&
+            back.tm_mday == norm.tm_mday && (!found || t < best)) {
+            best = t;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&tz_lock);
+    if (!found)
+        best = guess; /* in a gap: the C library moves it forward */
+    lua_pushinteger(L, (lua_Integer)best * 1000 + f[6]);
+    return 1;
+}
+
+static const luaL_Reg helpers[] = {
+    {"array", h_array},       {"object", h_object},   {"kind", h_kind},
+    {"json", h_json},         {"now", h_now},         {"iso", h_iso},
+    {"parseiso", h_parseiso}, {"tzlocal", h_tzlocal}, {"tzmake", h_tzmake},
+    {NULL, NULL},
+};
+
+/* ---- loading the prelude and the transforms ---- */
+
+const char *sc_lua_default_dir(void)
+{
+    static char dir[4096];
+    const char *env = getenv("SCENARIST_LUA_DIR");
+    if (env && *env)
+        return env;
+    char exe[4000];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(dir, sizeof dir, "%s/lua", exe);
+            struct stat st;
+            if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+                return dir;
+            /* build/<flavour>/scenarist: the tree's lua/ is two levels up */
+            snprintf(dir, sizeof dir, "%s/../../lua", exe);
+            if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+                return dir;
+        }
+    }
+    return "lua";
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Runs each *.lua of dir in a fresh environment whose new globals land in the table
+ * at target_idx (per_file: in a sub-table named after the file). */
+static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_file, char *err,
+                    size_t errlen)
+{
+    lua_State *L = s->L;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0; /* an absent folder holds nothing */
+    char *names[512];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 512) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && !strcmp(e->d_name + len - 4, ".lua") && e->d_name[0] != '.')
+            names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_names);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!names[i]) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        size_t len;
+        bool big;
+        char *code = sc_read_file(path, 1024 * 1024, &len, &big);
+        if (!code) {
+            snprintf(err, errlen, "%s: cannot read", path);
+            rc = -1;
+            break;
+        }
+        char chunk[sizeof path + 2];
+        snprintf(chunk, sizeof chunk, "@%s", path);
+        if (luaL_loadbufferx(L, code, len, chunk, "t") != LUA_OK) {
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+            lua_pop(L, 1);
+            free(code);
+            rc = -1;
+            break;
+        }
+        free(code);
+        /* Environment: reads see the target, the prelude and safe globals; writes land
+         * in the target (or the file's own table). */
+        int fn = lua_gettop(L);
+        lua_newtable(L); /* env */
+        if (per_file) {
+            names[i][strlen(names[i]) - 4] = '\0';
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, target_idx, names[i]);
+        } else {
+            lua_pushvalue(L, target_idx);
+        }
+        int dest = lua_gettop(L);
+        lua_newtable(L); /* env's metatable */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+        lua_pushvalue(L, dest);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+        lua_pushcclosure(L, env_index, 3);
+        /* env_index looks in its upvalues 1..3; here: nothing, file's table, prelude */
+        lua_setfield(L, -2, "__index");
+        lua_pushvalue(L, dest);
+        lua_setfield(L, -2, "__newindex");
+        lua_setmetatable(L, dest - 1);
+        lua_settop(L, dest - 1);
+        lua_setupvalue(L, fn, 1);
+        sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
+        if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+            lua_pop(L, 1);
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    return rc;
+}
+
+struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size_t errlen)
+{
+    struct sc_lua *s = sc_calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->mem_limit = mem_limit ? mem_limit : SC_LUA_MEM_LIMIT;
+    s->budget = SC_LUA_INSTRUCTIONS;
+    s->L = lua_newstate(lalloc, s);
+    if (!s->L) {
+        snprintf(err, errlen, "out of memory starting Lua");
+        free(s);
+        return NULL;
+    }
+    lua_State *L = s->L;
+    *(struct sc_lua **)lua_getextraspace(L) = s;
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+                                    {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+                                    {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
+    for (const luaL_Reg *l = libs; l->name; l++) {
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    /* No bytecode ever: string.dump is the only way to produce it. */
+    lua_getglobal(L, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    /* The string metatable is shared by every string: hide it from getmetatable. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+
+    luaL_newmetatable(L, PROXY_MT);
+    static const luaL_Reg proxy[] = {{"__index", proxy_index},   {"__len", proxy_len},
+                                     {"__pairs", proxy_pairs},   {"__tostring", proxy_tostring},
+                                     {"__eq", proxy_eq},         {"__gc", proxy_gc},
+                                     {"__newindex", read_only},  {NULL, NULL}};
+    luaL_setfuncs(L, proxy, 0);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, "sc.array");
+    lua_pushliteral(L, "array");
+    lua_setfield(L, -2, "__jsontype");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, "sc.object");
+    lua_pushliteral(L, "object");
+    lua_setfield(L, -2, "__jsontype");
+    lua_pop(L, 1);
+
+    lua_newtable(L);
+    s->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    s->transforms_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* The prelude table starts with the helpers under "sc" (visible to prelude files). */
+    lua_newtable(L);
+    int prelude = lua_gettop(L);
+    push_safe_globals(L);
+    int globals = lua_gettop(L);
+    lua_pushvalue(L, prelude);
+    s->prelude_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    /* The expressions' _ENV: empty, so every read goes through env_index. */
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+    lua_pushvalue(L, prelude);
+    lua_pushvalue(L, globals);
+    lua_pushcclosure(L, env_index, 3);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, env_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    s->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    /* Prelude files see safe globals plus "sc"; load them with a scratch context that
+     * holds both (the real context is filled per evaluation). */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+    lua_pushnil(L);
+    while (lua_next(L, globals)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    luaL_newlib(L, helpers);
+    lua_setfield(L, -2, "sc");
+    lua_pop(L, 1);
+
+    const char *dir = lua_dir ? lua_dir : sc_lua_default_dir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/prelude", dir);
+    int rc = load_dir(s, path, prelude, false, err, errlen);
+    if (rc == 0) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+        snprintf(path, sizeof path, "%s/transforms", dir);
+        rc = load_dir(s, path, lua_gettop(L), true, err, errlen);
+        lua_pop(L, 1);
+    }
+    /* Expressions see only the real context: clear the scratch copy. */
+    lua_newtable(L);
+    lua_rawseti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+    lua_settop(L, 0);
+    /* The env closure captured the old context table: rebuild it on the new one. */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
+    lua_getmetatable(L, -1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    push_safe_globals(L);
+    lua_pushcclosure(L, env_index, 3);
+    lua_setfield(L, -2, "__index");
+    lua_settop(L, 0);
+    if (rc != 0) {
+        sc_lua_free(s);
+        return NULL;
+    }
+    lua_gc(L, LUA_GCCOLLECT);
+    return s;
+}
+
+void sc_lua_free(struct sc_lua *s)
+{
+    if (!s)
+        return;
+    if (s->L)
+        lua_close(s->L);
+    free(s);
+}
+
+lua_State *sc_lua_state(struct sc_lua *s) { return s->L; }
+size_t sc_lua_memory(struct sc_lua *s) { return s->mem; }
+
+void sc_lua_set(struct sc_lua *s, const char *name, json_t *value)
+{
+    lua_State *L = s->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+    if (value && lua_checkstack(L, 4))
+        push_json(L, value); /* may raise only on memory: the state has room at this point */
+    else
+        lua_pushnil(L);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    char *code = sc_expr_rewrite(expr, n);
+    if (!code) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    struct sc_buf b = {0};
+    sc_buf_puts(&b, "return (");
+    sc_buf_puts(&b, code);
+    sc_buf_puts(&b, "\n)");
+    free(code);
+    if (b.oom) {
+        sc_buf_free(&b);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = luaL_loadbufferx(L, b.data, b.len, "=expr", "t");
+    sc_buf_free(&b);
+    if (rc != LUA_OK) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
+    lua_setupvalue(L, -2, 1);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void sc_lua_unref(struct sc_lua *s, int ref)
+{
+    if (ref >= 0)
+        luaL_unref(s->L, LUA_REGISTRYINDEX, ref);
+}
+
+/* Classifies a failed pcall and writes its message; pops the error. */
+static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    const char *msg = lua_tostring(L, -1);
+    enum sc_status st = SC_ERR_RUNTIME;
+    if (rc == LUA_ERRMEM) {
+        snprintf(err, errlen, "Lua memory limit of %zu MiB exceeded", s->mem_limit >> 20);
+        st = SC_ERR_LIMIT;
+    } else if (s->tripped) {
+        snprintf(err, errlen, "Lua %s", s->tripped);
+        st = SC_ERR_LIMIT;
+    } else {
+        if (msg && strncmp(msg, "expr:", 5) == 0) { /* "expr:1: msg" -> "msg" */
+            const char *c = strchr(msg + 5, ':');
+            if (c)
+                msg = c + 1 + (c[1] == ' ');
+        }
+        snprintf(err, errlen, "%s", msg ? msg : "error object is not a string");
+        if (msg && strstr(msg, "stack overflow"))
+            st = SC_ERR_LIMIT;
+    }
+    lua_pop(L, 1);
+    lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);
+    s->tripped = NULL;
+    lua_gc(L, LUA_GCCOLLECT); /* give back what a runaway expression took */
+    return st;
+}
+
+static enum sc_status call_ref(struct sc_lua *s, int ref, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    if (s->tripped) { /* the budget is spent: nothing more runs until the next budget */
+        snprintf(err, errlen, "Lua %s", s->tripped);
+        return SC_ERR_LIMIT;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    int rc = lua_pcall(L, 0, 1, 0);
+    return rc == LUA_OK ? SC_OK : failure(s, rc, err, errlen);
+}
+
+enum sc_status sc_lua_eval_json(struct sc_lua *s, int ref, json_t **out, char *err, size_t errlen)
+{
+    enum sc_status st = call_ref(s, ref, err, errlen);
+    if (st != SC_OK)
+        return st;
+    *out = to_json(s->L, -1, 0, err, errlen);
+    lua_pop(s->L, 1);
+    return *out ? SC_OK : SC_ERR_RUNTIME;
+}
+
+enum sc_status sc_lua_eval_text(struct sc_lua *s, int ref, struct sc_buf *buf, char *err,
+                                size_t errlen)
+{
+    lua_State *L = s->L;
+    enum sc_status st = call_ref(s, ref, err, errlen);
+    if (st != SC_OK)
+        return st;
+    int t = lua_type(L, -1);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+        size_t n;
+        const char *p = lua_tolstring(L, -1, &n); /* numbers as Lua writes them: 3, 2.5 */
+        sc_buf_add(buf, p, n);
+    } else if (t == LUA_TBOOLEAN) {
+        sc_buf_puts(buf, lua_toboolean(L, -1) ? "true" : "false");
+    } else if (t != LUA_TNIL) {
+        json_t *v = to_json(L, -1, 0, err, errlen);
+        char *txt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref(v);
+        if (!txt) {
+            lua_pop(L, 1);
+            return SC_ERR_RUNTIME;
+        }
+        sc_buf_puts(buf, txt);
+        free(txt);
+    }
+    lua_pop(L, 1);
+    return SC_OK;
+}
+
+enum sc_status sc_lua_eval_bool(struct sc_lua *s, int ref, bool *out, char *err, size_t errlen)
+{
+    enum sc_status st = call_ref(s, ref, err, errlen);
+    if (st != SC_OK)
+        return st;
+    *out = lua_toboolean(s->L, -1);
+    lua_pop(s->L, 1);
+    return SC_OK;
+}
+
+/* Pushes transforms[FILE][FUNCTION] or nil. */
+static void push_transform(struct sc_lua *s, const char *name)
+{
+    lua_State *L = s->L;
+    const char *dot = strchr(name, '.');
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    if (!dot) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return;
+    }
+    lua_pushlstring(L, name, (size_t)(dot - name));
+    lua_rawget(L, -2);
+    if (lua_type(L, -1) == LUA_TTABLE)
+        lua_getfield(L, -1, dot + 1);
+    else
+        lua_pushnil(L);
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+}
+
+bool sc_lua_has_transform(struct sc_lua *s, const char *name)
+{
+    push_transform(s, name);
+    bool yes = lua_isfunction(s->L, -1);
+    lua_pop(s->L, 1);
+    return yes;
+}
+
+bool sc_lua_has_prelude(struct sc_lua *s, const char *name)
+{
+    lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->prelude_ref);
+    lua_getfield(s->L, -1, name);
+    bool yes = lua_isfunction(s->L, -1);
+    lua_pop(s->L, 2);
+    return yes;
+}
+
+static int call_transform(lua_State *L)
+{
+    /* upvalue-free: stack is fn, args json (light) */
+    json_t *args = lua_touserdata(L, 2);
+    lua_settop(L, 1);
+    int n = 1;
+    if (json_is_array(args)) {
+        size_t i;
+        json_t *a;
+        n = 0;
+        luaL_checkstack(L, (int)json_array_size(args), "too many arguments");
+        json_array_foreach(args, i, a) {
+            push_json(L, a);
+            n++;
+        }
+    } else {
+        push_json(L, args);
+    }
+    lua_call(L, n, 1);
+    return 1;
+}
+
+enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, json_t **out,
+                           char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    lua_pushcfunction(L, call_transform);
+    push_transform(s, name);
+    if (!lua_isfunction(L, -1)) {
+        lua_pop(L, 2);
+        snprintf(err, errlen, "no Lua transform '%s' (lua/transforms/FILE.lua defining FUNCTION)",
+                 name);
+        return SC_ERR_CONFIG;
+    }
+    lua_pushlightuserdata(L, args);
+    int rc = lua_pcall(L, 2, 1, 0);
+    if (rc != LUA_OK)
+        return failure(s, rc, err, errlen);
+    *out = to_json(L, -1, 0, err, errlen);
+    lua_pop(L, 1);
+    return *out ? SC_OK : SC_ERR_RUNTIME;
+}

@@ -1,0 +1,60 @@
+/* The Lua sandbox: one state per worker, with base/string/table/math/utf8 only,
+ * text chunks only, a memory cap through the allocator and an instruction and
+ * deadline hook that keeps firing once tripped. JSON reaches Lua as read-only
+ * proxies (no whole-bundle copies); results come back as jansson values.
+ * Ownership: sc_lua_new returns a state freed by sc_lua_free; json_t results are new
+ * references; json_t arguments are borrowed. */
+#ifndef SC_LUA_H
+#define SC_LUA_H
+
+#include "module.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <jansson.h>
+
+#define SC_LUA_MEM_LIMIT (32u * 1024 * 1024)
+#define SC_LUA_INSTRUCTIONS 10000000L /* per step */
+
+struct lua_State;
+struct sc_lua;
+
+/* Loads the .lua files of lua_dir/prelude and lua_dir/transforms (NULL: the default,
+ * see sc_lua_default_dir). NULL with err filled on failure. */
+struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size_t errlen);
+void sc_lua_free(struct sc_lua *s);
+struct lua_State *sc_lua_state(struct sc_lua *s);
+
+/* $SCENARIST_LUA_DIR, else lua/ beside the executable, else ./lua. Static buffer. */
+const char *sc_lua_default_dir(void);
+
+/* Sets a context name (trigger, steps, vars, execution, error, env) seen by
+ * expressions; value is borrowed and must outlive the evaluations (NULL unsets). */
+void sc_lua_set(struct sc_lua *s, const char *name, json_t *value);
+
+/* Compiles an expression once; returns a reference >= 0, or -1 with err. */
+int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen);
+void sc_lua_unref(struct sc_lua *s, int ref);
+
+/* Starts a budget for what follows: instructions, and a monotonic deadline (0: none). */
+void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms);
+
+enum sc_status sc_lua_eval_json(struct sc_lua *s, int ref, json_t **out, char *err,
+                                size_t errlen);
+/* Appends the value as text: strings as they are, nil as "", others as JSON. */
+enum sc_status sc_lua_eval_text(struct sc_lua *s, int ref, struct sc_buf *buf, char *err,
+                                size_t errlen);
+enum sc_status sc_lua_eval_bool(struct sc_lua *s, int ref, bool *out, char *err, size_t errlen);
+
+/* Calls FILE.FUNCTION of lua/transforms with args (an array is spread as arguments). */
+enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, json_t **out,
+                           char *err, size_t errlen);
+/* True when lua/transforms defines FILE.FUNCTION. */
+bool sc_lua_has_transform(struct sc_lua *s, const char *name);
+/* True when the prelude defines a function of this name. */
+bool sc_lua_has_prelude(struct sc_lua *s, const char *name);
+
+/* Memory in use by the state, in bytes. */
+size_t sc_lua_memory(struct sc_lua *s);
+
+#endif

@@ -1,0 +1,189 @@
+-- Dates are ISO 8601 texts in UTC ("2026-03-08T14:00:00.000Z"); functions also take
+-- milliseconds since the epoch. Time zones are IANA names, UTC by default.
+-- Daylight saving: a local time the zone skips moves forward by the gap; a local
+-- time it repeats means its first occurrence.
+
+function _ms(d, fname)
+  if d == nil then return nil end
+  if type(d) == "number" then return math.tointeger(d) or math.floor(d) end
+  local ms = sc.parseiso(_str(d))
+  if ms == nil then
+    error((fname or "date") .. ": '" .. _str(d) .. "' is not an ISO 8601 date", 3)
+  end
+  return ms
+end
+
+function now() return sc.iso(sc.now()) end
+
+local MONTHS = {"January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December"}
+local DAYS = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
+local TOKENS = {"YYYY", "MMMM", "dddd", "SSS", "MMM", "ddd", "YY", "MM", "DD", "HH", "hh",
+                "mm", "ss", "ZZ", "M", "D", "H", "h", "m", "s", "A", "a", "Z", "X", "x"}
+
+-- Splits a format into tokens and literal text ([text] is always literal).
+local function tokens(fmt)
+  local out, i = {}, 1
+  while i <= #fmt do
+    local c = string.sub(fmt, i, i)
+    if c == "[" then
+      local j = string.find(fmt, "]", i, true) or (#fmt + 1)
+      out[#out + 1] = {lit = string.sub(fmt, i + 1, j - 1)}
+      i = j + 1
+    else
+      local hit
+      for _, t in ipairs(TOKENS) do
+        if string.sub(fmt, i, i + #t - 1) == t then hit = t break end
+      end
+      if hit then
+        out[#out + 1] = {tok = hit}
+        i = i + #hit
+      else
+        out[#out + 1] = {lit = c}
+        i = i + 1
+      end
+    end
+  end
+  return out
+end
+
+local function offset_text(min, colon)
+  local sign = min < 0 and "-" or "+"
+  min = math.abs(min)
+  return string.format(colon and "%s%02d:%02d" or "%s%02d%02d", sign, min // 60, min % 60)
+end
+
+function formatDate(d, fmt, tz)
+  local ms = _ms(d, "formatDate")
+  if ms == nil then return nil end
+  if fmt == nil then return sc.iso(ms) end
+  local y, mo, day, h, mi, s, msec, off, wd = sc.tzlocal(ms, tz or "UTC")
+  local h12 = h % 12 == 0 and 12 or h % 12
+  local v = {
+    YYYY = string.format("%04d", y), YY = string.format("%02d", y % 100),
+    MMMM = MONTHS[mo], MMM = string.sub(MONTHS[mo], 1, 3),
+    MM = string.format("%02d", mo), M = tostring(mo),
+    DD = string.format("%02d", day), D = tostring(day),
+    dddd = DAYS[wd + 1], ddd = string.sub(DAYS[wd + 1], 1, 3),
+    HH = string.format("%02d", h), H = tostring(h),
+    hh = string.format("%02d", h12), h = tostring(h12),
+    mm = string.format("%02d", mi), m = tostring(mi),
+    ss = string.format("%02d", s), s = tostring(s), SSS = string.format("%03d", msec),
+    A = h < 12 and "AM" or "PM", a = h < 12 and "am" or "pm",
+    Z = offset_text(off, true), ZZ = offset_text(off, false),
+    X = tostring(ms // 1000), x = tostring(ms),
+  }
+  local out = {}
+  for _, t in ipairs(tokens(fmt)) do out[#out + 1] = t.lit or v[t.tok] end
+  return table.concat(out)
+end
+
+-- Reads text written in fmt (ISO 8601 when fmt is nil) as a local time in tz.
+function parseDate(text, fmt, tz)
+  text = _str(text)
+  if text == nil or text == "" then return nil end
+  if fmt == nil then return sc.iso(_ms(text, "parseDate")) end
+  local f = {year = 1970, month = 1, day = 1, hour = 0, min = 0, sec = 0, ms = 0}
+  local pos, pm, offset = 1, nil, nil
+  local function num(min, max)
+    local a, b = string.find(text, "^%d+", pos)
+    if not a or b - a + 1 < min then error("parseDate: '" .. text .. "' does not match '" .. fmt .. "'", 4) end
+    if b - a + 1 > max then b = a + max - 1 end
+    pos = b + 1
+    return tonumber(string.sub(text, a, b))
+  end
+  for _, t in ipairs(tokens(fmt)) do
+    local k = t.tok
+    if t.lit then
+      if string.sub(text, pos, pos + #t.lit - 1) ~= t.lit then
+        error("parseDate: '" .. text .. "' does not match '" .. fmt .. "'", 2)
+      end
+      pos = pos + #t.lit
+    elseif k == "YYYY" then f.year = num(4, 4)
+    elseif k == "YY" then f.year = 2000 + num(2, 2)
+    elseif k == "MM" or k == "M" then f.month = num(1, 2)
+    elseif k == "DD" or k == "D" then f.day = num(1, 2)
+    elseif k == "HH" or k == "H" or k == "hh" or k == "h" then f.hour = num(1, 2)
+    elseif k == "mm" or k == "m" then f.min = num(1, 2)
+    elseif k == "ss" or k == "s" then f.sec = num(1, 2)
+    elseif k == "SSS" then f.ms = num(3, 3)
+    elseif k == "MMM" or k == "MMMM" then
+      local found
+      for i, name in ipairs(MONTHS) do
+        local want = k == "MMM" and string.sub(name, 1, 3) or name
+        if string.lower(string.sub(text, pos, pos + #want - 1)) == string.lower(want) then
+          f.month, found = i, want
+          break
+        end
+      end
+      if not found then error("parseDate: no month name at '" .. string.sub(text, pos) .. "'", 2) end
+      pos = pos + #found
+    elseif k == "A" or k == "a" then
+      local ap = string.upper(string.sub(text, pos, pos + 1))
+      if ap ~= "AM" and ap ~= "PM" then error("parseDate: expected AM or PM in '" .. text .. "'", 2) end
+      pm = ap == "PM"
+      pos = pos + 2
+    elseif k == "Z" or k == "ZZ" then
+      local sign, hh, mm2 = string.match(text, "^([+-])(%d%d):?(%d%d)", pos)
+      if string.sub(text, pos, pos) == "Z" then
+        offset, pos = 0, pos + 1
+      elseif sign then
+        offset = (tonumber(hh) * 60 + tonumber(mm2)) * (sign == "-" and -1 or 1)
+        pos = pos + (string.find(text, ":", pos, true) == pos + 3 and 6 or 5)
+      else
+        error("parseDate: expected a UTC offset in '" .. text .. "'", 2)
+      end
+    elseif k == "X" then return sc.iso(num(1, 12) * 1000)
+    elseif k == "x" then return sc.iso(num(1, 15))
+    end
+  end
+  if pos <= #text then error("parseDate: unexpected '" .. string.sub(text, pos) .. "'", 2) end
+  if pm ~= nil then
+    if f.hour == 12 then f.hour = 0 end
+    if pm then f.hour = f.hour + 12 end
+  end
+  if f.month < 1 or f.month > 12 or f.day < 1 or f.day > 31 or f.hour > 23 or f.min > 59 or f.sec > 60 then
+    error("parseDate: '" .. text .. "' is not a valid date", 2)
+  end
+  local ms
+  if offset ~= nil then
+    ms = sc.tzmake(f.year, f.month, f.day, f.hour, f.min, f.sec, f.ms, "UTC") - offset * 60000
+  else
+    ms = sc.tzmake(f.year, f.month, f.day, f.hour, f.min, f.sec, f.ms, tz or "UTC")
+  end
+  return sc.iso(ms)
+end
+
+-- Same local time n days later in tz (a DST change makes that 23 or 25 hours).
+function addDays(d, n, tz)
+  local ms = _ms(d, "addDays")
+  if ms == nil then return nil end
+  local y, mo, day, h, mi, s, msec = sc.tzlocal(ms, tz or "UTC")
+  return sc.iso(sc.tzmake(y, mo, day + math.tointeger(n or 0), h, mi, s, msec, tz or "UTC"))
+end
+
+-- Exactly n hours later (elapsed time, whatever the wall clock does).
+function addHours(d, n)
+  local ms = _ms(d, "addHours")
+  if ms == nil then return nil end
+  return sc.iso(ms + math.floor((n or 0) * 3600000))
+end
+
+function addMinutes(d, n)
+  local ms = _ms(d, "addMinutes")
+  if ms == nil then return nil end
+  return sc.iso(ms + math.floor((n or 0) * 60000))
+end
+
+local UNITS = {milliseconds = 1, seconds = 1000, minutes = 60000, hours = 3600000, days = 86400000}
+
+-- a - b in unit (milliseconds, seconds, minutes, hours, days), truncated toward zero.
+function dateDifference(a, b, unit)
+  local x, y = _ms(a, "dateDifference"), _ms(b, "dateDifference")
+  if x == nil or y == nil then return nil end
+  unit = unit or "milliseconds"
+  local div = UNITS[unit] or UNITS[unit .. "s"]
+  if not div then error("dateDifference: unknown unit '" .. tostring(unit) .. "'", 2) end
+  local d = x - y
+  return d >= 0 and d // div or -((-d) // div)
+end

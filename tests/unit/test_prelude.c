@@ -1,0 +1,211 @@
+/* The prelude functions: each family with its edge cases (nil, missing fields, empty
+ * arrays, UTF-8, daylight-saving days in America/Chicago). */
+#include "test.h"
+
+#include "lua_eval.h"
+#include "../../engine/clock.h"
+#include "../../engine/util.h"
+
+static struct sc_lua *lua;
+static json_t *trigger;
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[512];
+    sc_clock_use_test(1772956800000); /* 2026-03-08T08:00:00Z */
+    lua = sc_lua_new("lua", 0, err, sizeof err);
+    if (!lua) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    trigger = json_loads("{\"body\": {\"name\": \"  Ada Lovelace \", \"email\": \"ADA@Example.COM\","
+                         " \"dept\": null, \"tags\": [\"b\", \"a\", \"b\"], \"empty\": [],"
+                         " \"manager\": {\"name\": \"Grace\", \"id\": 7},"
+                         " \"items\": [{\"id\": 3, \"n\": \"c\"}, {\"id\": 1, \"n\": \"a\"}, {\"id\": 2, \"n\": \"b\"}],"
+                         " \"pay\": 130000, \"city\": \"Zürich\"}}", 0, NULL);
+    sc_lua_set(lua, "trigger", trigger);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sc_lua_free(lua);
+    json_decref(trigger);
+    return 0;
+}
+
+struct tcase {
+    const char *expr, *want;
+};
+
+static void run_cases(const struct tcase *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *got = eval(lua, c[i].expr);
+        if (strcmp(got, c[i].want) != 0)
+            fail_msg("{{ %s }}\n  want %s\n  got  %s", c[i].expr, c[i].want, got);
+    }
+}
+#define RUN(cases) run_cases(cases, sizeof cases / sizeof cases[0])
+
+static void text(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"lower(trigger.body.email)", "\"ada@example.com\""},
+        {"upper('abc')", "\"ABC\""},
+        {"trim(trigger.body.name)", "\"Ada Lovelace\""},
+        {"lower(trigger.body.missing)", "null"},
+        {"replace('a-b-c', '-', '+')", "\"a+b+c\""},
+        {"replace('1.5.%', '.', '')", "\"15%\""}, /* plain text, not a pattern */
+        {"substring('Zürich', 1, 4)", "\"üri\""},
+        {"substring('abc', 1)", "\"bc\""},
+        {"substring('abc', 5, 9)", "\"\""},
+        {"split('a,b,,c', ',')", "[\"a\",\"b\",\"\",\"c\"]"},
+        {"split(nil, ',')", "[]"},
+        {"length(trigger.body.city)", "6"},
+        {"length(trigger.body.tags)", "3"},
+        {"length(trigger.body.manager)", "2"},
+        {"length(nil)", "0"},
+        {"startsWith(trigger.body.email, 'ADA')", "true"},
+        {"startsWith(nil, 'a')", "false"},
+        {"endsWith('report.csv', '.csv')", "true"},
+        {"contains(trigger.body.email, 'Example')", "true"},
+        {"contains(trigger.body.tags, 'a')", "true"},
+        {"contains(trigger.body.tags, 'z')", "false"},
+        {"contains(trigger.body.missing, 'z')", "false"},
+        {"'id-' .. 42", "\"id-42\""},
+    };
+    RUN(cases);
+}
+
+static void general(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"if(trigger.body.pay > 100000, 'senior', 'junior')", "\"senior\""},
+        {"iif(false, 1, 2)", "2"},
+        {"if(trigger.body.missing, 1, 2)", "2"},
+        {"ifempty(trigger.body.dept, 'Unassigned')", "\"Unassigned\""},
+        {"ifempty('', 'x')", "\"x\""},
+        {"ifempty(trigger.body.empty, 'none')", "\"none\""},
+        {"ifempty(0, 'x')", "0"},
+        {"get(trigger.body, 'manager.name')", "\"Grace\""},
+        {"get(trigger.body, 'items.2.n')", "\"a\""},
+        {"get(trigger.body, 'manager.missing.deeper')", "null"},
+        {"get(nil, 'a')", "null"},
+        {"pick(trigger.body.manager, 'id')", "{\"id\":7}"},
+        {"pick(trigger.body.manager, 'nope')", "{}"},
+        {"omit(trigger.body.manager, 'id')", "{\"name\":\"Grace\"}"},
+        {"switch('b', 'a', 1, 'b', 2, 0)", "2"},
+        {"switch('z', 'a', 1, 'b', 2, 0)", "0"},
+        {"switch('z', 'a', 1)", "null"},
+    };
+    RUN(cases);
+}
+
+static void dates(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"now()", "\"2026-03-08T08:00:00.000Z\""},
+        {"formatDate('2026-03-08T08:00:00Z', 'YYYY-MM-DD HH:mm Z', 'America/Chicago')",
+         "\"2026-03-08 03:00 -05:00\""}, /* the minute DST starts */
+        {"formatDate('2026-03-08T07:59:00Z', 'h:mm A ZZ', 'America/Chicago')", "\"1:59 AM -0600\""},
+        {"formatDate('2026-11-01T06:30:00Z', 'HH:mm Z', 'America/Chicago')", "\"01:30 -05:00\""},
+        {"formatDate('2026-11-01T07:30:00Z', 'HH:mm Z', 'America/Chicago')", "\"01:30 -06:00\""},
+        {"formatDate('2026-03-08T08:00:00Z', 'dddd D MMMM YYYY [at] HH:mm')",
+         "\"Sunday 8 March 2026 at 08:00\""},
+        {"formatDate(nil, 'YYYY')", "null"},
+        {"parseDate('03/07/2026 5:30 PM', 'MM/DD/YYYY h:mm A', 'America/Chicago')",
+         "\"2026-03-07T23:30:00.000Z\""},
+        {"parseDate('2026-03-08 02:30', 'YYYY-MM-DD HH:mm', 'America/Chicago')",
+         "\"2026-03-08T08:30:00.000Z\""}, /* skipped by spring forward: moves to 03:30 CDT */
+        {"parseDate('2026-11-01 01:30', 'YYYY-MM-DD HH:mm', 'America/Chicago')",
+         "\"2026-11-01T06:30:00.000Z\""}, /* repeated in fall back: the first 01:30 */
+        {"parseDate('2026-06-01T10:00:00+02:00')", "\"2026-06-01T08:00:00.000Z\""},
+        {"parseDate('12 Jan 2026', 'D MMM YYYY')", "\"2026-01-12T00:00:00.000Z\""},
+        {"parseDate('2026-13-01', 'YYYY-MM-DD')",
+         "error(runtime): parseDate: '2026-13-01' is not a valid date"},
+        {"parseDate('tomorrow', 'YYYY-MM-DD')",
+         "error(runtime): parseDate: 'tomorrow' does not match 'YYYY-MM-DD'"},
+        {"addDays('2026-03-07T18:00:00Z', 1, 'America/Chicago')",
+         "\"2026-03-08T17:00:00.000Z\""}, /* noon to noon: 23 hours on the DST day */
+        {"addDays('2026-10-31T17:00:00Z', 1, 'America/Chicago')", "\"2026-11-01T18:00:00.000Z\""},
+        {"addDays('2026-03-07T18:00:00Z', 1)", "\"2026-03-08T18:00:00.000Z\""},
+        {"addDays('2026-01-31T00:00:00Z', 30)", "\"2026-03-02T00:00:00.000Z\""},
+        {"addHours('2026-03-07T18:00:00Z', 24)", "\"2026-03-08T18:00:00.000Z\""},
+        {"dateDifference('2026-03-10T00:00:00Z', '2026-03-05T12:00:00Z', 'days')", "4"},
+        {"dateDifference('2026-03-05T00:00:00Z', '2026-03-10T00:00:00Z', 'hours')", "-120"},
+        {"dateDifference('2026-03-05', 'x', 'days')",
+         "error(runtime): dateDifference: 'x' is not an ISO 8601 date"},
+        {"formatDate('2026-03-08T08:00:00Z', 'HH', 'Mars/Base')",
+         "error(runtime): unknown time zone 'Mars/Base'"},
+    };
+    RUN(cases);
+}
+
+static void maths(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"round(2.5)", "3"},
+        {"round(-2.5)", "-3"},
+        {"round(1.23456, 2)", "1.23"},
+        {"floor(2.7)", "2"},
+        {"ceil(2.1)", "3"},
+        {"min(3, 1, 2)", "1"},
+        {"max(trigger.body.tags)", "error(runtime): max: 'b' is not a number"},
+        {"max(map(trigger.body.items, 'id'))", "3"},
+        {"sum(1, 2, 3.5)", "6.5"},
+        {"sum(trigger.body.empty)", "0"},
+        {"min(trigger.body.empty)", "null"},
+        {"round(nil)", "null"},
+    };
+    RUN(cases);
+}
+
+static void arrays(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"map(trigger.body.items, 'n')", "[\"c\",\"a\",\"b\"]"},
+        {"map(trigger.body.items, function(x) return x.id * 10 end)", "[30,10,20]"},
+        {"map(trigger.body.empty, 'n')", "[]"},
+        {"map(trigger.body.missing, 'n')", "[]"},
+        {"join(trigger.body.tags, '|')", "\"b|a|b\""},
+        {"join(map(trigger.body.items, 'id'), ', ')", "\"3, 1, 2\""},
+        {"distinct(trigger.body.tags)", "[\"b\",\"a\"]"},
+        {"sort(trigger.body.tags)", "[\"a\",\"b\",\"b\"]"},
+        {"sort(trigger.body.items, 'desc', 'id')",
+         "[{\"id\":3,\"n\":\"c\"},{\"id\":2,\"n\":\"b\"},{\"id\":1,\"n\":\"a\"}]"},
+        {"sort(trigger.body.items)", "error(runtime): sort: can only sort numbers or texts (give a key for objects)"},
+        {"first(trigger.body.tags)", "\"b\""},
+        {"last(trigger.body.items).id", "2"},
+        {"first(trigger.body.empty)", "null"},
+        {"slice(trigger.body.tags, 1)", "[\"a\",\"b\"]"},
+        {"slice(trigger.body.tags, -1)", "[\"b\"]"},
+        {"merge(trigger.body.tags, {'c'})", "[\"b\",\"a\",\"b\",\"c\"]"},
+        {"merge(trigger.body.manager, {id = 8})", "{\"id\":8,\"name\":\"Grace\"}"},
+        {"keys(trigger.body.manager)", "[\"name\",\"id\"]"},
+        {"contains(map(trigger.body.items, 'id'), 2)", "true"},
+        {"trigger.body.items[1].n", "\"c\""},
+        {"trigger.body", "{\"name\":\"  Ada Lovelace \",\"email\":\"ADA@Example.COM\",\"dept\":null,"
+                         "\"tags\":[\"b\",\"a\",\"b\"],\"empty\":[],\"manager\":{\"name\":\"Grace\",\"id\":7},"
+                         "\"items\":[{\"id\":3,\"n\":\"c\"},{\"id\":1,\"n\":\"a\"},{\"id\":2,\"n\":\"b\"}],"
+                         "\"pay\":130000,\"city\":\"Zürich\"}"},
+    };
+    RUN(cases);
+}
+
+int main(void)
+{
+    sc_alloc_install_json();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(text),   cmocka_unit_test(general), cmocka_unit_test(dates),
+        cmocka_unit_test(maths),  cmocka_unit_test(arrays),
+    };
+    return cmocka_run_group_tests_name("prelude", tests, setup, teardown);
+}

@@ -1,0 +1,162 @@
+/* Sandbox escapes: each is refused with a clear message, and the state still works. */
+#include "test.h"
+
+#include "lua_eval.h"
+#include "../../engine/clock.h"
+#include "../../engine/util.h"
+
+static struct sc_lua *lua;
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[512];
+    lua = sc_lua_new("lua", 0, err, sizeof err);
+    return lua ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sc_lua_free(lua);
+    return 0;
+}
+
+static void refused(const char *expr, const char *want)
+{
+    const char *got = eval(lua, expr);
+    if (strcmp(got, want) != 0)
+        fail_msg("{{ %s }}\n  want %s\n  got  %s", expr, want, got);
+    /* The engine is healthy afterwards: the prelude works, memory went back. */
+    assert_string_equal(eval(lua, "upper('still fine')"), "\"STILL FINE\"");
+    assert_true(sc_lua_memory(lua) < 4u * 1024 * 1024);
+}
+
+static void no_os_io_require_debug(void **state)
+{
+    (void)state;
+    refused("os.execute('touch /tmp/pwned')",
+            "error(runtime): 'os' is not available in scenarist expressions (sandbox)");
+    refused("io.open('/etc/passwd')",
+            "error(runtime): 'io' is not available in scenarist expressions (sandbox)");
+    refused("require('os')",
+            "error(runtime): 'require' is not available in scenarist expressions (sandbox)");
+    refused("debug.getregistry()",
+            "error(runtime): 'debug' is not available in scenarist expressions (sandbox)");
+    refused("dofile('/etc/passwd')",
+            "error(runtime): 'dofile' is not available in scenarist expressions (sandbox)");
+    refused("collectgarbage('stop')",
+            "error(runtime): 'collectgarbage' is not available in scenarist expressions (sandbox)");
+}
+
+static void no_bytecode(void **state)
+{
+    (void)state;
+    refused("load('\\27Lua')",
+            "error(runtime): 'load' is not available in scenarist expressions (sandbox)");
+    refused("string.dump(upper)", "error(runtime): attempt to call a nil value (field 'dump')");
+    refused("('').dump(upper)", "error(runtime): attempt to call a nil value (field 'dump')");
+    /* A template is compiled as text: a binary chunk does not even compile. */
+    char err[256];
+    assert_int_equal(sc_lua_compile(lua, "\x1bLua", 4, err, sizeof err), -1);
+}
+
+static void memory_cap(void **state)
+{
+    (void)state;
+    refused("string.rep('x', 1 << 30)", "error(limit): Lua memory limit of 32 MiB exceeded");
+    refused("(function() local t = {} for i = 1, 1e9 do t[i] = {i} end end)()",
+            "error(limit): Lua memory limit of 32 MiB exceeded");
+    refused("(function() local s = 'x' while true do s = s .. s end end)()",
+            "error(limit): Lua memory limit of 32 MiB exceeded");
+}
+
+static void instructions_and_deadline(void **state)
+{
+    (void)state;
+    refused("(function() while true do end end)()", "error(limit): Lua instruction limit exceeded");
+    /* pcall cannot swallow the stop: the hook keeps firing once tripped. */
+    refused("(function() while true do pcall(function() while true do end end) end end)()",
+            "error(limit): Lua instruction limit exceeded");
+    refused("(function() local n = 0 repeat n = n + 1 until false end)()",
+            "error(limit): Lua instruction limit exceeded");
+    /* A deadline stops code that stays under the instruction budget. */
+    char err[256];
+    const char *loop = "(function() while true do end end)()";
+    int ref = sc_lua_compile(lua, loop, strlen(loop), err, sizeof err);
+    sc_lua_budget(lua, 1L << 60, sc_clock_mono_ms() + 20);
+    json_t *out = NULL;
+    enum sc_status st = sc_lua_eval_json(lua, ref, &out, err, sizeof err);
+    assert_string_equal(err, "Lua time limit exceeded");
+    assert_int_equal(st, SC_ERR_LIMIT);
+    sc_lua_unref(lua, ref);
+}
+
+static void deep_recursion(void **state)
+{
+    (void)state;
+    const char *got = eval(lua, "(function() local function f(n) return 1 + f(n + 1) end return f(1) end)()");
+    assert_non_null(strstr(got, "error(limit): "));
+    assert_true(strstr(got, "stack overflow") || strstr(got, "memory limit"));
+    assert_string_equal(eval(lua, "upper('ok')"), "\"OK\"");
+    got = eval(lua, "(function() local t = setmetatable({}, {__index = function(t, k) return t[k + 1] end}) return t[1] end)()");
+    assert_non_null(strstr(got, "error("));
+    assert_string_equal(eval(lua, "upper('ok')"), "\"OK\"");
+}
+
+static void prelude_and_libraries_cannot_be_changed(void **state)
+{
+    (void)state;
+    refused("(function() string.lower = nil end)()",
+            "error(runtime): cannot assign the global 'lower': expressions do not change the scenario");
+    refused("(function() upper = function() return 'pwned' end end)()",
+            "error(runtime): cannot assign the global 'upper': expressions do not change the scenario");
+    refused("setmetatable(string, {})", "error(runtime): cannot change a protected metatable");
+    refused("getmetatable('').__index", "error(runtime): attempt to index a boolean value");
+    refused("(function() getmetatable('').__index = {} end)()",
+            "error(runtime): attempt to index a boolean value");
+    refused("rawget(string, 'upper')", "null"); /* the frozen view holds nothing itself */
+    assert_string_equal(eval(lua, "lower('ABC')"), "\"abc\"");
+    assert_string_equal(eval(lua, "('ABC'):lower()"), "\"abc\"");
+}
+
+static void bundles_are_read_only(void **state)
+{
+    (void)state;
+    json_t *trigger = json_pack("{s:{s:i}}", "body", "id", 1);
+    sc_lua_set(lua, "trigger", trigger);
+    refused("(function() trigger.body.id = 2 end)()",
+            "error(runtime): bundles are read-only: build a new value instead");
+    refused("setmetatable(trigger, nil)",
+            "error(runtime): bad argument #1 to 'setmetatable' (table expected, got sc.json)");
+    assert_string_equal(eval(lua, "trigger.body.id"), "1");
+    sc_lua_set(lua, "trigger", NULL);
+    json_decref(trigger);
+}
+
+static void results_must_be_json(void **state)
+{
+    (void)state;
+    refused("print", "error(runtime): 'print' is not available in scenarist expressions (sandbox)");
+    refused("upper", "error(runtime): a function cannot become JSON");
+    refused("0/0", "error(runtime): the number -nan cannot be represented in JSON");
+    refused("(function() local t = {} t.self = t return t end)()",
+            "error(runtime): value nested deeper than 64 levels (a cycle?)");
+    refused("'\\xff'", "error(runtime): text that is not valid UTF-8 cannot become JSON");
+}
+
+int main(void)
+{
+    sc_alloc_install_json();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(no_os_io_require_debug),
+        cmocka_unit_test(no_bytecode),
+        cmocka_unit_test(memory_cap),
+        cmocka_unit_test(instructions_and_deadline),
+        cmocka_unit_test(deep_recursion),
+        cmocka_unit_test(prelude_and_libraries_cannot_be_changed),
+        cmocka_unit_test(bundles_are_read_only),
+        cmocka_unit_test(results_must_be_json),
+    };
+    return cmocka_run_group_tests_name("sandbox", tests, setup, teardown);
+}
