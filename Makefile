@@ -38,6 +38,10 @@ build/$(1)/scenarist: build/$(1)/engine/main.o build/$(1)/libscenarist.a
 build/$(1)/tests/unit/%: build/$(1)/tests/unit/%.o build/$(1)/libscenarist.a
 	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) $$(CMOCKA_LIBS) -lm
 
+build/$(1)/tests/stub: tests/stub/stub.c | deps-check
+	@mkdir -p $$(@D)
+	$$(CC) $$($(1)_CFLAGS) -o $$@ $$< $$($(1)_LDFLAGS) $$(PKG_LIBS) -lpthread
+
 -include $$(shell find build/$(1) -name '*.d' 2>/dev/null)
 endef
 
@@ -50,9 +54,9 @@ $(eval $(call flavour,asan,-O1 -g $(SAN),$(SAN)))
 scenarist: build/plain/scenarist
 	cp $< $@
 
-asan: build/asan/scenarist $(asan_UNIT)
+asan: build/asan/scenarist build/asan/tests/stub $(asan_UNIT)
 
-unit: $(plain_UNIT)
+unit: $(plain_UNIT) build/plain/tests/stub
 
 deps:
 	tools/install-deps

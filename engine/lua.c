@@ -45,6 +45,8 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (nsize > old && s->mem + (nsize - old) > s->mem_limit)
         return NULL; /* Lua raises "not enough memory": the cap, not the machine */
     void *p = sc_realloc(ptr, nsize);
+    if (!p && nsize <= old)
+        return ptr; /* Lua assumes a shrink never fails: keep the larger block */
     if (p)
         s->mem = s->mem - old + nsize;
     return p;
@@ -349,7 +351,13 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
             snprintf(err, errlen, "the number %g cannot be represented in JSON", lua_tonumber(L, idx));
             return NULL;
         }
-        return json_real(lua_tonumber(L, idx));
+        {
+            double d = lua_tonumber(L, idx);
+            /* Lua's "/" always gives a float: 130000 / 4 is 32500, as a person reads it. */
+            if (d == floor(d) && fabs(d) < 9007199254740992.0)
+                return json_integer((json_int_t)d);
+            return json_real(d);
+        }
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
@@ -859,16 +867,38 @@ void sc_lua_free(struct sc_lua *s)
 lua_State *sc_lua_state(struct sc_lua *s) { return s->L; }
 size_t sc_lua_memory(struct sc_lua *s) { return s->mem; }
 
-void sc_lua_set(struct sc_lua *s, const char *name, json_t *value)
+static int set_ctx(lua_State *L)
 {
-    lua_State *L = s->L;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
-    if (value && lua_checkstack(L, 4))
-        push_json(L, value); /* may raise only on memory: the state has room at this point */
+    const char *name = lua_touserdata(L, 1);
+    json_t *value = lua_touserdata(L, 2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, from_L(L)->ctx_ref);
+    if (value)
+        push_json(L, value);
     else
         lua_pushnil(L);
     lua_setfield(L, -2, name);
-    lua_pop(L, 1);
+    return 0;
+}
+
+int sc_lua_set(struct sc_lua *s, const char *name, json_t *value)
+{
+    lua_State *L = s->L;
+    if (!lua_checkstack(L, 4))
+        return -1;
+    lua_pushcfunction(L, set_ctx);
+    lua_pushlightuserdata(L, (void *)name); /* pushed as text inside the protected call */
+    lua_pushlightuserdata(L, value);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) { /* only memory can fail here */
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int p_ref(lua_State *L)
+{
+    lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
+    return 1;
 }
 
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen)
@@ -898,7 +928,16 @@ int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
     lua_setupvalue(L, -2, 1);
-    return luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, p_ref);
+    lua_insert(L, -2);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int ref = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return ref;
 }
 
 void sc_lua_unref(struct sc_lua *s, int ref)
@@ -911,7 +950,7 @@ void sc_lua_unref(struct sc_lua *s, int ref)
 static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen)
 {
     lua_State *L = s->L;
-    const char *msg = lua_tostring(L, -1);
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     enum sc_status st = SC_ERR_RUNTIME;
     if (rc == LUA_ERRMEM) {
         snprintf(err, errlen, "Lua memory limit of %zu MiB exceeded", s->mem_limit >> 20);
@@ -966,10 +1005,18 @@ enum sc_status sc_lua_eval_text(struct sc_lua *s, int ref, struct sc_buf *buf, c
     if (st != SC_OK)
         return st;
     int t = lua_type(L, -1);
-    if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+    if (t == LUA_TSTRING) {
         size_t n;
-        const char *p = lua_tolstring(L, -1, &n); /* numbers as Lua writes them: 3, 2.5 */
+        const char *p = lua_tolstring(L, -1, &n);
         sc_buf_add(buf, p, n);
+    } else if (t == LUA_TNUMBER) { /* formatted here: lua_tolstring would allocate unprotected */
+        double d = lua_tonumber(L, -1);
+        if (lua_isinteger(L, -1))
+            sc_buf_printf(buf, "%lld", (long long)lua_tointeger(L, -1));
+        else if (d == floor(d) && fabs(d) < 9007199254740992.0)
+            sc_buf_printf(buf, "%lld", (long long)d);
+        else
+            sc_buf_printf(buf, "%.14g", d);
     } else if (t == LUA_TBOOLEAN) {
         sc_buf_puts(buf, lua_toboolean(L, -1) ? "true" : "false");
     } else if (t != LUA_TNIL) {
@@ -997,17 +1044,19 @@ enum sc_status sc_lua_eval_bool(struct sc_lua *s, int ref, bool *out, char *err,
     return SC_OK;
 }
 
-/* Pushes transforms[FILE][FUNCTION] or nil. */
+/* Pushes transforms[FILE][FUNCTION] (or prelude[NAME]) or nil; may raise on memory,
+ * so it runs only inside a protected call. */
 static void push_transform(struct sc_lua *s, const char *name)
 {
     lua_State *L = s->L;
     const char *dot = strchr(name, '.');
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
-    if (!dot) {
-        lua_pop(L, 1);
-        lua_pushnil(L);
+    if (!dot) { /* a prelude function: lower, trim, ... */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+        lua_getfield(L, -1, name);
+        lua_remove(L, -2);
         return;
     }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
     lua_pushlstring(L, name, (size_t)(dot - name));
     lua_rawget(L, -2);
     if (lua_type(L, -1) == LUA_TTABLE)
@@ -1018,28 +1067,45 @@ static void push_transform(struct sc_lua *s, const char *name)
     lua_pop(L, 1);
 }
 
+static int p_is_function(lua_State *L)
+{
+    push_transform(from_L(L), lua_touserdata(L, 1));
+    lua_pushboolean(L, lua_isfunction(L, -1));
+    return 1;
+}
+
+static bool lookup(struct sc_lua *s, const char *name)
+{
+    lua_State *L = s->L;
+    lua_pushcfunction(L, p_is_function);
+    lua_pushlightuserdata(L, (void *)name);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        return false;
+    }
+    bool yes = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return yes;
+}
+
 bool sc_lua_has_transform(struct sc_lua *s, const char *name)
 {
-    push_transform(s, name);
-    bool yes = lua_isfunction(s->L, -1);
-    lua_pop(s->L, 1);
-    return yes;
+    return strchr(name, '.') && lookup(s, name);
 }
 
 bool sc_lua_has_prelude(struct sc_lua *s, const char *name)
 {
-    lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->prelude_ref);
-    lua_getfield(s->L, -1, name);
-    bool yes = lua_isfunction(s->L, -1);
-    lua_pop(s->L, 2);
-    return yes;
+    return !strchr(name, '.') && lookup(s, name);
 }
 
 static int call_transform(lua_State *L)
 {
-    /* upvalue-free: stack is fn, args json (light) */
+    const char *name = lua_touserdata(L, 1);
     json_t *args = lua_touserdata(L, 2);
-    lua_settop(L, 1);
+    lua_settop(L, 0);
+    push_transform(from_L(L), name);
+    if (!lua_isfunction(L, 1))
+        return 0; /* no result: the caller reports the missing transform */
     int n = 1;
     if (json_is_array(args)) {
         size_t i;
@@ -1054,7 +1120,8 @@ static int call_transform(lua_State *L)
         push_json(L, args);
     }
     lua_call(L, n, 1);
-    return 1;
+    lua_pushboolean(L, 1); /* marks a call that happened */
+    return 2;
 }
 
 enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, json_t **out,
@@ -1062,17 +1129,18 @@ enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, jso
 {
     lua_State *L = s->L;
     lua_pushcfunction(L, call_transform);
-    push_transform(s, name);
-    if (!lua_isfunction(L, -1)) {
-        lua_pop(L, 2);
-        snprintf(err, errlen, "no Lua transform '%s' (lua/transforms/FILE.lua defining FUNCTION)",
-                 name);
-        return SC_ERR_CONFIG;
-    }
+    lua_pushlightuserdata(L, (void *)name);
     lua_pushlightuserdata(L, args);
-    int rc = lua_pcall(L, 2, 1, 0);
+    int rc = lua_pcall(L, 2, 2, 0);
     if (rc != LUA_OK)
         return failure(s, rc, err, errlen);
+    if (!lua_toboolean(L, -1)) {
+        lua_pop(L, 2);
+        snprintf(err, errlen, "no Lua transform '%s' (a prelude function, or FILE.FUNCTION of "
+                 "lua/transforms/FILE.lua)", name);
+        return SC_ERR_CONFIG;
+    }
+    lua_pop(L, 1);
     *out = to_json(L, -1, 0, err, errlen);
     lua_pop(L, 1);
     return *out ? SC_OK : SC_ERR_RUNTIME;

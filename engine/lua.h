@@ -29,8 +29,9 @@ struct lua_State *sc_lua_state(struct sc_lua *s);
 const char *sc_lua_default_dir(void);
 
 /* Sets a context name (trigger, steps, vars, execution, error, env) seen by
- * expressions; value is borrowed and must outlive the evaluations (NULL unsets). */
-void sc_lua_set(struct sc_lua *s, const char *name, json_t *value);
+ * expressions; value is borrowed and must outlive the evaluations (NULL unsets).
+ * -1 when memory ran out (the name is then unset or unchanged). */
+int sc_lua_set(struct sc_lua *s, const char *name, json_t *value);
 
 /* Compiles an expression once; returns a reference >= 0, or -1 with err. */
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen);

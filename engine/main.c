@@ -1,5 +1,7 @@
 /* scenarist: the command line. Exit codes: 0 ok, 1 the work failed, 2 usage or validation. */
+#include "clock.h"
 #include "diag.h"
+#include "exec.h"
 #include "module.h"
 #include "org.h"
 #include "util.h"
@@ -7,6 +9,7 @@
 #include "yaml.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 struct opts {
     const char *org;
+    const char *input;
     bool json;
     const char **args;
     size_t nargs;
@@ -30,6 +34,8 @@ static int usage(FILE *out)
             "\n"
             "commands:\n"
             "  validate [PATH...]   check scenario files (default: scenarios/) against an org\n"
+            "  run FILE --input EVENT.json\n"
+            "                       run one event through a scenario now and print each step\n"
             "  modules [NAME]       list modules, or one module's parameters\n"
             "  docs modules|format|org\n"
             "                       print a reference page generated from the tables (Markdown)\n"
@@ -37,6 +43,7 @@ static int usage(FILE *out)
             "\n"
             "options:\n"
             "  --org NAME|FILE      organisation (orgs/NAME.yaml); default: staging\n"
+            "  --input FILE         the trigger event's body (JSON) for run\n"
             "  --json               machine-readable output\n"
             "\n"
             "exit status: 0 ok, 1 the work failed, 2 usage or validation error\n");
@@ -60,6 +67,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 return -1;
             }
             o->org = argv[++i];
+        } else if (!strcmp(a, "--input")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "scenarist: --input needs a file\n");
+                return -1;
+            }
+            o->input = argv[++i];
+        } else if (!strncmp(a, "--input=", 8)) {
+            o->input = a + 8;
         } else if (!strncmp(a, "--org=", 6)) {
             o->org = a + 6;
         } else if (!strcmp(a, "--")) {
@@ -189,10 +204,19 @@ static int cmd_validate(struct opts *o)
             paths_add(&files, args[i]); /* a missing file is reported by the loader */
         }
     }
-    struct sc_validator *v = sc_validator_new(org, &d);
+    /* A full load: validation, then compiling templates and checking transforms, so
+     * validate reports everything run would refuse. */
+    char lerr[512];
+    struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, lerr, sizeof lerr);
+    if (!lua) {
+        struct sc_src src = {"lua", NULL, 0};
+        sc_diag_add(&d, SC_SEV_ERROR, &src, 0, 0, 0, "%s", lerr);
+    }
+    struct sc_validator *v = lua ? sc_validator_new(org, &d) : NULL;
     for (size_t i = 0; v && i < files.n; i++)
-        sc_validate_file(v, files.v[i]);
+        sc_scenario_free(sc_scenario_load(files.v[i], org, lua, v, &d));
     sc_validator_free(v);
+    sc_lua_free(lua);
     int rc = finish_diags(&d, o->json);
     if (!o->json) {
         if (d.errors)
@@ -209,6 +233,175 @@ static int cmd_validate(struct opts *o)
     free(files.v);
     sc_org_free(org);
     sc_diags_free(&d);
+    return rc;
+}
+
+/* ---- run ---- */
+
+/* Reads the event file: a clear message and NULL when it is missing or not JSON. */
+static json_t *read_event(const char *path)
+{
+    size_t len;
+    bool big;
+    char *text = sc_read_file(path, 16u * 1024 * 1024, &len, &big);
+    if (!text) {
+        fprintf(stderr, "scenarist: cannot read input %s: %s\n", path,
+                big ? "larger than 16 MiB" : strerror(errno));
+        return NULL;
+    }
+    json_error_t je;
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &je);
+    free(text);
+    if (!v)
+        fprintf(stderr, "%s:%d:%d: error: input is not valid JSON: %s\n", path, je.line,
+                je.column, je.text);
+    return v;
+}
+
+static void summary(const json_t *e, char *buf, size_t n)
+{
+    json_t *out = json_object_get(e, "output"), *err = json_object_get(e, "error");
+    buf[0] = '\0';
+    json_t *bundles = json_object_get(e, "bundles");
+    if (bundles)
+        snprintf(buf, n, "%lld bundles", (long long)json_integer_value(bundles));
+    if (err) {
+        snprintf(buf, n, "%s: %s", json_string_value(json_object_get(err, "kind")),
+                 json_string_value(json_object_get(err, "message")));
+    } else if (out) {
+        const char *mod = json_string_value(json_object_get(e, "module"));
+        json_t *show = out;
+        size_t used = 0;
+        if (json_is_object(out) && (!strcmp(mod, "http.request") || !strcmp(mod, "notify")) &&
+            json_object_get(out, "status")) {
+            used = (size_t)snprintf(buf, n, "HTTP %lld ",
+                                    (long long)json_integer_value(json_object_get(out, "status")));
+            show = json_object_get(out, "body");
+        }
+        char *t = json_dumps(show, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        if (t && used < n)
+            snprintf(buf + used, n - used, "%s", t);
+        free(t);
+    }
+    size_t max = 100;
+    if (strlen(buf) > max) {
+        size_t cut = max - 3;
+        while (cut && ((unsigned char)buf[cut] & 0xC0) == 0x80)
+            cut--; /* do not cut a UTF-8 character in two */
+        memcpy(buf + cut, "...", 4);
+    }
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+}
+
+static void print_record(const json_t *rec)
+{
+    printf("%s  execution %s  (org %s, version %s)\n",
+           json_string_value(json_object_get(rec, "scenario")),
+           json_string_value(json_object_get(rec, "id")),
+           json_string_value(json_object_get(rec, "org")),
+           json_string_value(json_object_get(rec, "version")));
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(rec, "steps"), i, e) {
+        char sum[1024], step[160];
+        summary(e, sum, sizeof sum);
+        const char *bundle = json_string_value(json_object_get(e, "bundle"));
+        snprintf(step, sizeof step, "%s%s%s%s", json_string_value(json_object_get(e, "step")),
+                 bundle ? "[" : "", bundle ? bundle : "", bundle ? "]" : "");
+        json_t *ms = json_object_get(e, "duration_ms");
+        char dur[32] = "";
+        if (ms)
+            snprintf(dur, sizeof dur, "%lld ms", (long long)json_integer_value(ms));
+        printf("  %-22s %-15s %-9s %8s  %s\n", step,
+               json_string_value(json_object_get(e, "module")),
+               json_string_value(json_object_get(e, "status")), dur, sum);
+    }
+    json_t *inc;
+    json_array_foreach(json_object_get(rec, "incomplete"), i, inc) {
+        printf("incomplete: step %s, bundle %s: %s (%s)\n",
+               json_string_value(json_object_get(inc, "step")),
+               json_string_value(json_object_get(inc, "bundle")),
+               json_string_value(json_object_get(json_object_get(inc, "error"), "message")),
+               json_is_true(json_object_get(inc, "retryable"))
+                   ? "to be retried from this step"
+                   : "not retried: needs a person");
+    }
+    json_t *resp = json_object_get(rec, "response");
+    if (resp) {
+        char *b = json_dumps(json_object_get(resp, "body"),
+                             JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        printf("response: %lld %s\n", (long long)json_integer_value(json_object_get(resp, "status")),
+               b ? b : "");
+        free(b);
+    }
+    json_t *err = json_object_get(rec, "error");
+    printf("%s in %lld ms%s%s%s\n", json_string_value(json_object_get(rec, "status")),
+           (long long)json_integer_value(json_object_get(rec, "duration_ms")),
+           err ? " at step " : "", err ? json_string_value(json_object_get(err, "step")) : "",
+           json_is_true(json_object_get(rec, "committed")) ? " (committed early)" : "");
+}
+
+static int cmd_run(struct opts *o)
+{
+    if (o->nargs != 1 || !o->input) {
+        fprintf(stderr, "usage: scenarist run FILE --input EVENT.json [--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    if (sc_clock_from_env() != 0) {
+        fprintf(stderr, "scenarist: SCENARIST_CLOCK must be test:YYYY-MM-DDTHH:MM:SSZ\n");
+        return EXIT_USAGE;
+    }
+    json_t *body = read_event(o->input);
+    if (!body)
+        return EXIT_USAGE;
+    struct sc_diags d;
+    sc_diags_init(&d);
+    int rc = EXIT_USAGE;
+    char err[512];
+    struct sc_org *org = sc_org_load(o->org, &d);
+    struct sc_lua *lua = org ? sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err) : NULL;
+    struct sc_scenario *sc = lua ? sc_scenario_load(o->args[0], org, lua, NULL, &d) : NULL;
+    struct sc_http *http = sc ? sc_http_new() : NULL;
+    if (org && !lua)
+        fprintf(stderr, "scenarist: Lua: %s\n", err);
+    if (!sc || !http) {
+        finish_diags(&d, false);
+        goto out;
+    }
+    sc_diags_print(&d, stderr); /* warnings */
+    json_t *triggers = json_object_get(sc_scenario_json(sc), "triggers");
+    const char *kind = json_object_iter_key(json_object_iter(json_array_get(triggers, 0)));
+    char now[40];
+    sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
+    json_t *trigger = json_pack("{s:s, s:O, s:{}, s:{}, s:s}", "kind", kind ? kind : "manual",
+                                "body", body, "headers", "query", "received_at", now);
+    struct sc_runtime rt = {.lua = lua, .http = http, .org = org};
+    json_t *rec = trigger ? sc_exec_run(sc, &rt, trigger, NULL) : NULL;
+    json_decref(trigger);
+    if (!rec) {
+        fprintf(stderr, "scenarist: out of memory\n");
+        rc = EXIT_FAILED;
+        goto out;
+    }
+    if (o->json) {
+        char *t = json_dumps(rec, JSON_INDENT(2));
+        printf("%s\n", t ? t : "null");
+        free(t);
+    } else {
+        print_record(rec);
+    }
+    rc = strcmp(json_string_value(json_object_get(rec, "status")), "success") ? EXIT_FAILED
+                                                                              : EXIT_OK;
+    json_decref(rec);
+out:
+    sc_http_free(http);
+    sc_scenario_free(sc);
+    sc_lua_free(lua);
+    sc_org_free(org);
+    sc_diags_free(&d);
+    json_decref(body);
     return rc;
 }
 
@@ -446,6 +639,8 @@ int main(int argc, char **argv)
     int rc;
     if (!strcmp(cmd, "validate"))
         rc = cmd_validate(&o);
+    else if (!strcmp(cmd, "run"))
+        rc = cmd_run(&o);
     else if (!strcmp(cmd, "modules"))
         rc = cmd_modules(&o);
     else if (!strcmp(cmd, "docs"))

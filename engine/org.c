@@ -5,6 +5,8 @@
 #include "validate.h"
 #include "yaml.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,4 +158,35 @@ bool sc_org_read_only(const struct sc_org *org, const char *connection)
 {
     const char *a = json_string_value(json_object_get(sc_org_connection(org, connection), "access"));
     return a && strcmp(a, "read-only") == 0;
+}
+
+char *sc_org_secret(const char *ref, char *err, size_t errlen)
+{
+    if (ref && !strncmp(ref, "env:", 4)) {
+        const char *v = getenv(ref + 4);
+        if (!v || !*v) {
+            snprintf(err, errlen, "secret %s is not set in the environment", ref);
+            return NULL;
+        }
+        char *s = sc_strdup(v);
+        if (!s)
+            snprintf(err, errlen, "out of memory");
+        return s;
+    }
+    if (ref && !strncmp(ref, "file:", 5)) {
+        size_t len;
+        bool big;
+        char *s = sc_read_file(ref + 5, 64 * 1024, &len, &big);
+        if (!s) {
+            snprintf(err, errlen, "secret %s cannot be read: %s", ref,
+                     big ? "larger than 64 KiB" : strerror(errno));
+            return NULL;
+        }
+        while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+            s[--len] = '\0'; /* files written by editors end in a newline the secret lacks */
+        return s;
+    }
+    snprintf(err, errlen, "secret reference '%s' is neither env:NAME nor file:PATH",
+             ref ? ref : "");
+    return NULL;
 }

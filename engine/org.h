@@ -27,6 +27,10 @@ void sc_org_free(struct sc_org *org);
 json_t *sc_org_connection(const struct sc_org *org, const char *name);
 bool sc_org_read_only(const struct sc_org *org, const char *connection);
 
+/* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
+ * New string (free()), or NULL with err filled; err never holds the secret. */
+char *sc_org_secret(const char *ref, char *err, size_t errlen);
+
 extern const struct sc_param sc_org_fields[];
 
 #endif

@@ -1,5 +1,7 @@
 /* Flow control: router (branches), iterator (one bundle per element), aggregate. */
-#include "../engine/module.h"
+#include "../engine/exec.h"
+
+#include <stdio.h>
 
 static const struct sc_param route_fields[] = {
     {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
@@ -39,6 +41,28 @@ static void router_check(struct sc_check *c, const json_t *with)
         sc_check_error(c, "routes", "a router needs at least one route");
 }
 
+static enum sc_status iterator_run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+                                   const json_t *input, char *err, size_t errlen)
+{
+    (void)state;
+    (void)input;
+    json_t *arr = json_object_get(with, "array");
+    if (json_is_null(arr))
+        return SC_OK; /* nothing to iterate: no bundle, as Make does */
+    if (!json_is_array(arr)) {
+        snprintf(err, errlen, "array rendered to %s, not an array",
+                 json_is_object(arr) ? "an object" : json_is_string(arr) ? "a string" : "a scalar");
+        return SC_ERR_DATA;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+        if (sc_step_emit(ctx, json_incref(e)) != 0)
+            return SC_OK; /* the engine reports the max_bundles limit */
+    }
+    return SC_OK;
+}
+
 const struct sc_module_def sc_mod_router = {
     .name = "router",
     .summary = "Send each bundle down every route whose filter it meets, else the fallback.",
@@ -50,6 +74,7 @@ const struct sc_module_def sc_mod_iterator = {
     .name = "iterator",
     .summary = "Emit one bundle per element of an array.",
     .params = iterator_params,
+    .run = iterator_run,
 };
 
 const struct sc_module_def sc_mod_aggregate = {

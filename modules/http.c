@@ -1,6 +1,8 @@
 /* http.request: one call to a connection's REST API (libcurl; run-time in the executor). */
-#include "../engine/module.h"
+#include "../engine/call.h"
+#include "../engine/duration.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
@@ -22,8 +24,9 @@ static const struct sc_param params[] = {
     {.name = "form", .type = SC_T_OBJECT, .doc = "Form body (application/x-www-form-urlencoded)."},
     {.name = "body", .type = SC_T_STRING, .doc = "Raw text body."},
     {.name = "content_type", .type = SC_T_STRING, .doc = "Content-Type of a raw body."},
-    {.name = "timeout", .type = SC_T_DURATION, .def = "\"30s\"",
-     .doc = "Whole-request timeout; a timeout is a transient (connection) error."},
+    {.name = "timeout", .type = SC_T_DURATION,
+     .doc = "Whole-request timeout (default: the connection's timeout, else 30s; never past the "
+            "step's timeout). A timeout is a transient (connection) error."},
     {.name = "parse", .type = SC_T_ENUM, .def = "\"auto\"", .allowed = parse_modes,
      .doc = "How to read the response body: auto (JSON when the Content-Type says so), json, "
             "text, none."},
@@ -46,10 +49,57 @@ static void check(struct sc_check *c, const json_t *with)
         sc_check_error(c, "content_type", "content_type applies to a raw body only");
 }
 
+static int64_t ms_of(const json_t *with, const char *key)
+{
+    int64_t ms = 0;
+    char err[64];
+    const char *s = json_string_value(json_object_get(with, key));
+    return s && sc_duration_parse(s, &ms, err, sizeof err) == 0 ? ms : 0;
+}
+
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+                          const json_t *input, char *err, size_t errlen)
+{
+    (void)state;
+    (void)input;
+    json_t *w = (json_t *)with;
+    struct sc_call c = {
+        .connection = json_string_value(json_object_get(w, "connection")),
+        .method = json_string_value(json_object_get(w, "method")),
+        .path = json_string_value(json_object_get(w, "path")),
+        .query = json_object_get(w, "query"),
+        .headers = json_object_get(w, "headers"),
+        .json = json_object_get(w, "json"),
+        .form = json_object_get(w, "form"),
+        .body = json_string_value(json_object_get(w, "body")),
+        .content_type = json_string_value(json_object_get(w, "content_type")),
+        .timeout_ms = ms_of(w, "timeout"),
+        .parse = json_string_value(json_object_get(w, "parse")),
+        .idempotency_key = json_string_value(json_object_get(w, "idempotency_key")),
+    };
+    if (!c.path) {
+        snprintf(err, errlen, "path must render to text, not %s",
+                 json_is_null(json_object_get(w, "path")) ? "null" : "another JSON type");
+        return SC_ERR_DATA;
+    }
+    if (c.json && json_is_null(c.json) && json_object_get(w, "json")) {
+        snprintf(err, errlen, "json body rendered to null");
+        return SC_ERR_DATA;
+    }
+    json_t *out = NULL;
+    enum sc_status st = sc_call_connection(ctx, &c, &out, err, errlen);
+    if (st != SC_OK) {
+        json_decref(out);
+        return st;
+    }
+    return sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
+}
+
 const struct sc_module_def sc_mod_http_request = {
     .name = "http.request",
     .summary = "Call a connection's HTTP API; writes are audited and carry an Idempotency-Key.",
     .params = params,
     .access = SC_ACCESS_BY_METHOD,
     .check = check,
+    .run = run,
 };

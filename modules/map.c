@@ -1,5 +1,7 @@
 /* map: the field-mapping table (source field, destination field, transform, null rule). */
-#include "../engine/module.h"
+#include "../engine/exec.h"
+
+#include <stdlib.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +48,7 @@ static void check(struct sc_check *c, const json_t *with)
         if (from == value)
             sc_check_error(c, where, "a mapping row needs exactly one of from and value");
         const char *rule = json_string_value(json_object_get(f, "null"));
+        rule = rule ? rule : "keep";
         bool has_def = json_object_get(f, "default") != NULL;
         if (rule && !strcmp(rule, "default") && !has_def)
             sc_check_error(c, where, "null: default needs a default value");
@@ -62,9 +65,152 @@ static void check(struct sc_check *c, const json_t *with)
     }
 }
 
+static int init(struct sc_step_ctx *ctx, const json_t *with, void **state, char *err,
+                size_t errlen)
+{
+    (void)state;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(with, "fields"), i, f) {
+        const char *t = json_string_value(json_object_get(f, "transform"));
+        struct sc_lua *lua = sc_step_lua(ctx);
+        if (t && !(strchr(t, '.') ? sc_lua_has_transform(lua, t) : sc_lua_has_prelude(lua, t))) {
+            char at[64];
+            snprintf(at, sizeof at, "fields/%zu/transform", i);
+            sc_step_at(ctx, at);
+            snprintf(err, errlen, "unknown transform '%s': neither a prelude function (lower, "
+                     "trim, ...) nor FILE.FUNCTION of lua/transforms", t);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A dotted path into the source: object keys, or 1-based array indexes as in Lua. */
+static json_t *lookup(json_t *v, const char *path)
+{
+    char seg[256];
+    while (v && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof seg)
+            return NULL;
+        memcpy(seg, path, n);
+        seg[n] = '\0';
+        path += n + (path[n] == '.');
+        if (json_is_object(v)) {
+            v = json_object_get(v, seg);
+        } else if (json_is_array(v)) {
+            char *end;
+            long k = strtol(seg, &end, 10);
+            v = *end || k < 1 ? NULL : json_array_get(v, (size_t)k - 1);
+        } else {
+            v = NULL;
+        }
+    }
+    return v;
+}
+
+/* Sets a dotted destination, making the objects on the way. */
+static int put(json_t *obj, const char *to, json_t *val)
+{
+    const char *dot = strchr(to, '.');
+    if (!dot)
+        return json_object_set(obj, to, val);
+    char key[256];
+    size_t n = (size_t)(dot - to);
+    if (n >= sizeof key)
+        return -1;
+    memcpy(key, to, n);
+    key[n] = '\0';
+    json_t *sub = json_object_get(obj, key);
+    if (!json_is_object(sub)) {
+        sub = json_object();
+        if (!sub || json_object_set_new(obj, key, sub) != 0)
+            return -1;
+    }
+    return put(sub, dot + 1, val);
+}
+
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+                          const json_t *input, char *err, size_t errlen)
+{
+    (void)state;
+    (void)input;
+    json_t *source = json_object_get(with, "source"), *out = json_object();
+    if (!out) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    enum sc_status st = SC_OK;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(with, "fields"), i, f) {
+        const char *to = json_string_value(json_object_get(f, "to"));
+        const char *from = json_string_value(json_object_get(f, "from"));
+        const char *tf = json_string_value(json_object_get(f, "transform"));
+        const char *rule = json_string_value(json_object_get(f, "null"));
+        rule = rule ? rule : "keep";
+        json_t *v = from ? lookup(source, from) : json_object_get(f, "value");
+        if (!v && from && json_is_true(json_object_get(f, "required"))) {
+            snprintf(err, errlen, "required field '%s' is missing from the source (to '%s')",
+                     from, to);
+            st = SC_ERR_DATA;
+            break;
+        }
+        json_t *val = v ? json_incref(v) : json_null();
+        if (tf && !json_is_null(val)) {
+            json_t *res = NULL;
+            char terr[512];
+            json_t *args = json_pack("[O]", val);
+            st = args ? sc_lua_call(sc_step_lua(ctx), tf, args, &res, terr, sizeof terr)
+                      : SC_ERR_RUNTIME;
+            json_decref(args);
+            json_decref(val);
+            if (st != SC_OK) {
+                snprintf(err, errlen, "field '%s': transform %s: %s", to, tf,
+                         args ? terr : "out of memory");
+                break;
+            }
+            val = res;
+        }
+        if (json_is_null(val)) {
+            if (!strcmp(rule, "skip")) {
+                json_decref(val);
+                continue;
+            }
+            if (!strcmp(rule, "reject")) {
+                json_decref(val);
+                snprintf(err, errlen, "field '%s' is %s (from '%s') and its rule is null: reject",
+                         to, v ? "null" : "missing", from ? from : "value");
+                st = SC_ERR_DATA;
+                break;
+            }
+            if (!strcmp(rule, "default")) {
+                json_decref(val);
+                val = json_incref(json_object_get(f, "default"));
+            }
+        }
+        int rc = put(out, to, val);
+        json_decref(val);
+        if (rc != 0) {
+            snprintf(err, errlen, "field '%s': cannot be set (out of memory, or a part of its "
+                     "path is already a value)", to);
+            st = SC_ERR_RUNTIME;
+            break;
+        }
+    }
+    if (st != SC_OK) {
+        json_decref(out);
+        return st;
+    }
+    return sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
+}
+
 const struct sc_module_def sc_mod_map = {
     .name = "map",
     .summary = "Build a record from a declared field-mapping table with null rules.",
     .params = params,
     .check = check,
+    .init = init,
+    .run = run,
 };

@@ -1,5 +1,7 @@
 /* notify: a message to an ops channel (Slack-compatible incoming webhook). */
-#include "../engine/module.h"
+#include "../engine/call.h"
+
+#include <stdio.h>
 
 static const struct sc_param params[] = {
     {.name = "connection", .type = SC_T_CONNECTION, .required = true, .flags = SC_P_STATIC,
@@ -11,9 +13,46 @@ static const struct sc_param params[] = {
     {0},
 };
 
+/* Slack-compatible {"text": ...} plus structured fields an ops tool can filter on. */
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+                          const json_t *input, char *err, size_t errlen)
+{
+    (void)state;
+    (void)input;
+    json_t *error = sc_step_error(ctx), *exe = sc_step_execution(ctx);
+    json_t *msg = json_pack("{s:O, s:s, s:s, s:O}", "text", json_object_get(with, "text"),
+                            "scenario", sc_step_scenario(ctx), "step",
+                            error ? json_string_value(json_object_get(error, "step"))
+                                  : sc_step_id(ctx),
+                            "execution_url", json_object_get(exe, "url"));
+    if (!msg) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    if (error) {
+        json_object_set(msg, "error", json_object_get(error, "message"));
+        json_object_set(msg, "error_kind", json_object_get(error, "kind"));
+        json_object_set(msg, "attempts", json_object_get(error, "attempts"));
+    }
+    json_t *fields = json_object_get(with, "fields");
+    if (json_is_object(fields))
+        json_object_set(msg, "fields", fields);
+    struct sc_call c = {.connection = json_string_value(json_object_get(with, "connection")),
+                        .method = "POST", .path = "", .json = msg, .parse = "auto"};
+    json_t *out = NULL;
+    enum sc_status st = sc_call_connection(ctx, &c, &out, err, errlen);
+    json_decref(msg);
+    if (st != SC_OK) {
+        json_decref(out);
+        return st;
+    }
+    return sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
+}
+
 const struct sc_module_def sc_mod_notify = {
     .name = "notify",
     .summary = "Post a message to an ops channel with the execution's link.",
     .params = params,
     .access = SC_ACCESS_WRITE,
+    .run = run,
 };

@@ -1,5 +1,7 @@
 /* respond: the answer of a synchronous webhook. */
-#include "../engine/module.h"
+#include "../engine/exec.h"
+
+#include <stdio.h>
 
 static const struct sc_param params[] = {
     {.name = "status", .type = SC_T_INT, .def = "200", .doc = "HTTP status of the answer."},
@@ -18,9 +20,34 @@ static void check(struct sc_check *c, const json_t *with)
                        (long long)json_integer_value(s));
 }
 
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+                          const json_t *input, char *err, size_t errlen)
+{
+    (void)state;
+    (void)input;
+    json_t *status = json_object_get(with, "status");
+    json_int_t code = json_integer_value(status);
+    if (!json_is_integer(status) || code < 100 || code > 599) {
+        snprintf(err, errlen, "status must render to an HTTP status 100-599");
+        return SC_ERR_DATA;
+    }
+    json_t *headers = json_object_get(with, "headers"), *body = json_object_get(with, "body");
+    json_t *r = json_pack("{s:I, s:O, s:o, s:O}", "status", code, "content_type",
+                          json_object_get(with, "content_type"), "headers",
+                          headers ? json_incref(headers) : json_object(), "body",
+                          body ? body : json_null());
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    sc_step_respond(ctx, json_incref(r));
+    return sc_step_emit(ctx, r) == 0 ? SC_OK : SC_ERR_RUNTIME;
+}
+
 const struct sc_module_def sc_mod_respond = {
     .name = "respond",
     .summary = "Answer the webhook that started this execution (synchronous webhooks).",
     .params = params,
     .check = check,
+    .run = run,
 };

@@ -1,5 +1,7 @@
 /* set: scenario variables, readable later as vars.NAME. */
-#include "../engine/module.h"
+#include "../engine/exec.h"
+
+#include <stdio.h>
 
 static const struct sc_param params[] = {
     {.name = "vars", .type = SC_T_OBJECT, .required = true,
@@ -7,8 +9,22 @@ static const struct sc_param params[] = {
     {0},
 };
 
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+                          const json_t *input, char *err, size_t errlen)
+{
+    (void)state;
+    (void)input;
+    json_t *vars = json_object_get(with, "vars");
+    if (json_object_update(sc_step_vars(ctx), vars) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    return sc_step_emit(ctx, json_incref(vars)) == 0 ? SC_OK : SC_ERR_RUNTIME;
+}
+
 const struct sc_module_def sc_mod_set = {
     .name = "set",
     .summary = "Set variables for the rest of the execution (vars.NAME).",
     .params = params,
+    .run = run,
 };

@@ -45,6 +45,7 @@ for flavour in plain asan; do
     bin=build/$flavour/scenarist
     suite "$flavour/config" tests/config/run.sh "$bin"
     suite "$flavour/cli" tests/cli/run.sh "$bin"
+    suite "$flavour/scenarios" tests/scenarios/run.sh "$bin" build/$flavour/tests/stub
 done
 
 echo "$passed passed, $failed failed"

@@ -95,8 +95,12 @@ expect "modules NAME prints the parameter table" 0 "$(cat $fx/modules-notify.out
     -- "$bin" modules notify
 expect "unknown module name" 2 "scenarist: unknown module 'http.requets'; did you mean 'http.request'?" \
     -- "$bin" modules http.requets
+expect "run needs --input" 2 "usage: scenarist run FILE --input EVENT.json [--org NAME] [--json]" \
+    -- "$bin" run scenarios/identity-sync.yaml
+expect "run refuses an invalid scenario before running it" 2 "$(cat $fx/run-invalid.out)" \
+    -- "$bin" run --org staging $fx/writes-hris.yaml --input $fx/valid/event.json
 expect_grep "modules --json" 0 '"name": "http.request"' -- "$bin" modules --json
-expect_grep "modules NAME --json carries defaults" 0 '"default": "30s"' \
+expect_grep "modules NAME --json carries defaults" 0 '"default": "auto"' \
     -- "$bin" modules http.request --json
 
 # --- generated docs are fresh ---

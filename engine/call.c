@@ -1,0 +1,245 @@
+#include "call.h"
+
+#include "duration.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_HEADERS 64
+
+/* Query values: strings as they are, numbers and booleans as JSON text, arrays as
+ * repeated keys, null left out. */
+static void add_pair(struct sc_buf *b, const char *k, json_t *v, char sep)
+{
+    if (json_is_null(v))
+        return;
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) add_pair(b, k, e, sep);
+        return;
+    }
+    if (b->len && b->data[b->len - 1] != '?')
+        sc_buf_add(b, &sep, 1);
+    sc_http_escape(b, k, strlen(k));
+    sc_buf_puts(b, "=");
+    if (json_is_string(v)) {
+        sc_http_escape(b, json_string_value(v), json_string_length(v));
+    } else {
+        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (t)
+            sc_http_escape(b, t, strlen(t));
+        else
+            b->oom = true;
+        free(t);
+    }
+}
+
+static enum sc_status fail(char *err, size_t errlen, enum sc_status st, const char *fmt,
+                           const char *a, const char *b, const char *c)
+{
+    snprintf(err, errlen, fmt, a, b, c);
+    return st;
+}
+
+struct headers {
+    char *v[MAX_HEADERS + 1];
+    size_t n;
+    bool oom;
+};
+
+static void header(struct headers *h, char *line)
+{
+    if (!line)
+        h->oom = true;
+    else if (h->n < MAX_HEADERS)
+        h->v[h->n++] = line;
+    else
+        free(line);
+}
+
+static json_t *parse_body(const struct sc_http_resp *resp, const char *mode, char *err,
+                          size_t errlen)
+{
+    const char *ct = json_string_value(json_object_get(resp->headers, "content-type"));
+    bool as_json = !strcmp(mode, "json") ||
+                   (!strcmp(mode, "auto") && ct && strstr(ct, "json") != NULL);
+    if (!strcmp(mode, "none") || resp->body.len == 0)
+        return json_null();
+    if (!as_json) {
+        json_t *t = json_stringn(resp->body.data, resp->body.len);
+        if (!t)
+            snprintf(err, errlen, "response body is not valid UTF-8 text");
+        return t;
+    }
+    json_error_t je;
+    json_t *v = json_loadb(resp->body.data, resp->body.len, JSON_DECODE_ANY, &je);
+    if (!v)
+        snprintf(err, errlen, "response body is not valid JSON (line %d, column %d: %s)",
+                 je.line, je.column, je.text);
+    return v;
+}
+
+enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
+                                  json_t **output, char *err, size_t errlen)
+{
+    *output = NULL;
+    const struct sc_org *org = sc_step_org(ctx);
+    json_t *conn = org ? sc_org_connection(org, c->connection) : NULL;
+    if (!conn)
+        return fail(err, errlen, SC_ERR_CONFIG, "connection '%s' is not defined in org '%s'%s",
+                    c->connection, org ? org->name : "(none)", "");
+    bool write = sc_http_is_write(c->method);
+    if (write && sc_org_read_only(org, c->connection))
+        return fail(err, errlen, SC_ERR_CONFIG,
+                    "%s refused: connection '%s' is read-only in org '%s' (nothing was sent)",
+                    c->method, c->connection, org->name);
+    const char *base = json_string_value(json_object_get(conn, "base_url"));
+    if (strstr(c->path, "://") || strstr(c->path, "/../") || !strncmp(c->path, "../", 3))
+        return fail(err, errlen, SC_ERR_DATA,
+                    "path '%s' must stay under connection '%s' (%s)", c->path, c->connection,
+                    base);
+
+    struct sc_buf url = {0};
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    sc_buf_add(&url, base, bl);
+    if (c->path[0] && c->path[0] != '/' && c->path[0] != '?')
+        sc_buf_puts(&url, "/");
+    sc_buf_puts(&url, c->path);
+    if (json_object_size(c->query)) {
+        sc_buf_puts(&url, strchr(c->path, '?') ? "&" : "?");
+        const char *k;
+        json_t *v;
+        json_object_foreach(c->query, k, v) add_pair(&url, k, v, '&');
+    }
+
+    /* Headers: ours first, so a step's own headers can only add. */
+    struct headers h = {0};
+    char *user = NULL, *secret = NULL;
+    json_t *auth = json_object_get(conn, "auth");
+    const char *kind = json_string_value(json_object_get(auth, "kind"));
+    enum sc_status st = SC_OK;
+    if (kind && strcmp(kind, "none")) {
+        secret = sc_org_secret(json_string_value(json_object_get(auth, "secret")), err, errlen);
+        if (!secret)
+            st = SC_ERR_CONFIG;
+        else if (!strcmp(kind, "bearer"))
+            header(&h, sc_asprintf("Authorization: Bearer %s", secret));
+        else if (!strcmp(kind, "api-key")) {
+            const char *hn = json_string_value(json_object_get(auth, "header"));
+            header(&h, sc_asprintf("%s: %s", hn ? hn : "X-API-Key", secret));
+        } else if (!strcmp(kind, "basic"))
+            user = sc_strdup(json_string_value(json_object_get(auth, "username")));
+    }
+    header(&h, sc_strdup("Accept: application/json"));
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->headers, k, v) {
+        const char *hv = json_is_string(v) ? json_string_value(v) : NULL;
+        if (hv && st == SC_OK && (strpbrk(hv, "\r\n") || strpbrk(k, "\r\n: "))) {
+            snprintf(err, errlen, "header '%s' holds a line break or is not a header name", k);
+            st = SC_ERR_DATA;
+        } else if (hv) {
+            header(&h, sc_asprintf("%s: %s", k, hv));
+        }
+    }
+    if (write)
+        header(&h, sc_asprintf("Idempotency-Key: %s",
+                               c->idempotency_key ? c->idempotency_key
+                                                  : sc_step_idempotency_key(ctx)));
+
+    /* Body: a JSON object written carries where it came from and where it went. */
+    char *body = NULL;
+    size_t body_len = 0;
+    if (st == SC_OK && c->json) {
+        json_t *doc = c->json;
+        json_t *copy = NULL;
+        if (write && json_is_object(doc)) {
+            copy = json_copy(doc);
+            if (copy) {
+                json_object_set_new(copy, "sent_from", json_string(sc_step_sent_from(ctx)));
+                json_object_set_new(copy, "sent_to", json_stringn(url.data, url.len));
+                doc = copy;
+            }
+        }
+        body = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(copy);
+        body_len = body ? strlen(body) : 0;
+        header(&h, sc_strdup("Content-Type: application/json"));
+        if (!body)
+            h.oom = true;
+    } else if (st == SC_OK && c->form) {
+        struct sc_buf fb = {0};
+        json_object_foreach(c->form, k, v) add_pair(&fb, k, v, '&');
+        body = fb.oom ? NULL : (fb.data ? fb.data : sc_strdup(""));
+        body_len = fb.len;
+        if (fb.oom)
+            sc_buf_free(&fb);
+        header(&h, sc_strdup("Content-Type: application/x-www-form-urlencoded"));
+        if (!body)
+            h.oom = true;
+    } else if (st == SC_OK && c->body) {
+        body = sc_strdup(c->body);
+        body_len = strlen(c->body);
+        header(&h, sc_asprintf("Content-Type: %s",
+                               c->content_type ? c->content_type : "text/plain; charset=utf-8"));
+        if (!body)
+            h.oom = true;
+    }
+    if (st == SC_OK && (h.oom || url.oom || (kind && !strcmp(kind, "basic") && !user))) {
+        snprintf(err, errlen, "out of memory");
+        st = SC_ERR_RUNTIME;
+    }
+
+    int64_t timeout = c->timeout_ms;
+    if (timeout <= 0) {
+        const char *ct = json_string_value(json_object_get(conn, "timeout"));
+        char derr[64];
+        if (!ct || sc_duration_parse(ct, &timeout, derr, sizeof derr) != 0)
+            timeout = 30000;
+    }
+    int64_t left = sc_step_time_left_ms(ctx);
+    if (left > 0 && left < timeout)
+        timeout = left;
+    struct sc_http_resp resp = {0};
+    if (st == SC_OK) {
+        struct sc_http_req req = {.method = c->method, .url = url.data,
+                                  .headers = (const char *const *)h.v,
+                                  .username = user, .password = secret, .body = body,
+                                  .body_len = body_len, .timeout_ms = timeout};
+        st = sc_http_send(sc_step_http(ctx), &req, &resp, err, errlen);
+        if (resp.status) {
+            char perr[256];
+            json_t *parsed = parse_body(&resp, c->parse ? c->parse : "auto", perr, sizeof perr);
+            *output = parsed ? json_pack("{s:i, s:O, s:o}", "status", (int)resp.status,
+                                         "headers", resp.headers, "body", parsed)
+                             : NULL;
+            if (!parsed && st == SC_OK) {
+                snprintf(err, errlen, "%s %s: %s", c->method, url.data, perr);
+                st = SC_ERR_DATA;
+            }
+            if (st != SC_OK) {
+                sc_step_error_detail(ctx, "status", json_integer(resp.status));
+                if (parsed && !sc_step_confidential(ctx))
+                    sc_step_error_detail(ctx, "body", json_incref(parsed));
+            }
+            if (resp.retry_after_ms >= 0)
+                sc_step_error_detail(ctx, "retry_after_ms", json_integer(resp.retry_after_ms));
+        }
+        sc_http_resp_free(&resp);
+    }
+    for (size_t i = 0; i < h.n; i++)
+        free(h.v[i]);
+    if (secret) { /* do not leave the secret in freed memory */
+        memset(secret, 0, strlen(secret));
+        free(secret);
+    }
+    free(user);
+    free(body);
+    sc_buf_free(&url);
+    return st;
+}

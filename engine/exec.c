@@ -1,0 +1,1016 @@
+#include "exec.h"
+
+#include "clock.h"
+#include "duration.h"
+#include "tmpl.h"
+#include "util.h"
+#include "validate.h"
+#include "yaml.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* ---- the plan ---- */
+
+enum directive { DIR_BREAK, DIR_RESUME, DIR_IGNORE, DIR_COMMIT, DIR_ROLLBACK };
+static const char *const directive_names[] = {"break", "resume", "ignore", "commit", "rollback"};
+
+struct step;
+
+struct steplist {
+    struct step *v;
+    size_t n;
+};
+
+struct route {
+    struct steplist steps; /* run before the directive, usually notify */
+    enum directive dir;
+    json_t *opts;          /* the directive's options, defaults applied (owned) */
+    struct sc_tmpl *resume;
+};
+
+struct branch {
+    const char *name;
+    struct sc_tmpl *filter; /* NULL: always */
+    struct steplist steps;
+};
+
+struct step {
+    const char *id;        /* NULL for a step of an error route without an id */
+    const struct sc_module_def *mod;
+    json_t *with;          /* parameters with defaults applied, routes removed (owned) */
+    struct sc_tmpl *tmpl;
+    struct sc_tmpl *filter;
+    int64_t timeout_ms;
+    struct route *route;   /* its own error route, else NULL */
+    struct branch *branches; /* router */
+    size_t nbranches;
+    struct steplist fallback;
+    size_t agg;            /* iterator: 1 + index of its aggregate in the same list, or 0 */
+    void *state;
+};
+
+struct sc_scenario {
+    struct sc_doc *doc;
+    struct sc_lua *lua;
+    const struct sc_org *org;
+    const char *name;
+    bool confidential;
+    int64_t timeout_ms, step_timeout_ms;
+    long max_bundles;
+    struct steplist steps;
+    struct route *route;   /* scenario-level default */
+};
+
+struct sc_step_ctx {
+    struct run *r;         /* NULL at load time (init) */
+    struct step *s;
+    struct sc_lua *lua;
+    const struct sc_org *org;
+    json_t *out;           /* emitted bundles */
+    long max;
+    bool over;
+    int64_t deadline;      /* monotonic */
+    char at[128];          /* init: parameter path its error is about */
+    bool oom;
+    json_t *detail;        /* fields added to the error */
+};
+
+struct build {
+    struct sc_scenario *sc;
+    struct sc_diags *d;
+    char path[512];
+    bool failed;
+};
+
+static void free_steps(struct sc_scenario *sc, struct steplist *l);
+
+static void free_route(struct sc_scenario *sc, struct route *rt)
+{
+    if (!rt)
+        return;
+    free_steps(sc, &rt->steps);
+    json_decref(rt->opts);
+    sc_tmpl_free(rt->resume, sc->lua);
+    free(rt);
+}
+
+static void free_step(struct sc_scenario *sc, struct step *s)
+{
+    if (s->mod && s->mod->fini && s->state)
+        s->mod->fini(s->state);
+    sc_tmpl_free(s->tmpl, sc->lua);
+    sc_tmpl_free(s->filter, sc->lua);
+    json_decref(s->with);
+    free_route(sc, s->route);
+    for (size_t i = 0; i < s->nbranches; i++) {
+        sc_tmpl_free(s->branches[i].filter, sc->lua);
+        free_steps(sc, &s->branches[i].steps);
+    }
+    free(s->branches);
+    free_steps(sc, &s->fallback);
+}
+
+static void free_steps(struct sc_scenario *sc, struct steplist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free_step(sc, &l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+void sc_scenario_free(struct sc_scenario *sc)
+{
+    if (!sc)
+        return;
+    free_steps(sc, &sc->steps);
+    free_route(sc, sc->route);
+    sc_doc_free(sc->doc);
+    free(sc);
+}
+
+const char *sc_scenario_name(const struct sc_scenario *sc) { return sc->name; }
+json_t *sc_scenario_json(const struct sc_scenario *sc) { return sc->doc->root; }
+
+static void berr(struct build *b, const char *sub, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void berr(struct build *b, const char *sub, const char *fmt, ...)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s%s%s", b->path, sub && *sub ? "/" : "", sub ? sub : "");
+    const struct sc_node_pos *p = sc_doc_pos(b->sc->doc, path);
+    va_list ap;
+    va_start(ap, fmt);
+    sc_diag_vadd(b->d, SC_SEV_ERROR, &b->sc->doc->src, p ? p->val.line : 0, p ? p->val.col : 0,
+                 p ? p->val.len : 0, fmt, ap);
+    va_end(ap);
+    b->failed = true;
+}
+
+/* Fills in the defaults of a parameter table, recursing into objects and lists of objects. */
+static int apply_defaults(const struct sc_param *params, json_t *obj)
+{
+    for (const struct sc_param *p = params; p && p->name; p++) {
+        json_t *v = json_object_get(obj, p->name);
+        if (!v && p->def) {
+            v = json_loads(p->def, JSON_DECODE_ANY, NULL);
+            if (!v || json_object_set_new(obj, p->name, v) != 0)
+                return -1;
+        } else if (v && p->fields && json_is_object(v) && p->type == SC_T_OBJECT) {
+            if (apply_defaults(p->fields, v) != 0)
+                return -1;
+        } else if (v && p->fields && json_is_array(v)) {
+            size_t i;
+            json_t *e;
+            json_array_foreach(v, i, e) {
+                if (json_is_object(e) && apply_defaults(p->fields, e) != 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int64_t duration_ms(json_t *v, int64_t def)
+{
+    int64_t ms;
+    char err[64];
+    const char *s = json_string_value(v);
+    return s && sc_duration_parse(s, &ms, err, sizeof err) == 0 ? ms : def;
+}
+
+static int build_steps(struct build *b, json_t *arr, struct steplist *out, bool in_route);
+static struct route *build_route(struct build *b, json_t *arr);
+
+static struct sc_tmpl *compile(struct build *b, const char *sub, json_t *v)
+{
+    char err[512];
+    struct sc_tmpl *t = sc_tmpl_compile(b->sc->lua, v, err, sizeof err);
+    if (!t)
+        berr(b, sub, "%s", err);
+    return t;
+}
+
+static int build_router(struct build *b, struct step *s, json_t *with)
+{
+    json_t *routes = json_object_get(with, "routes");
+    s->branches = sc_calloc(json_array_size(routes) + 1, sizeof *s->branches);
+    if (!s->branches)
+        return -1;
+    size_t i;
+    json_t *r;
+    json_array_foreach(routes, i, r) {
+        struct branch *br = &s->branches[s->nbranches++];
+        br->name = json_string_value(json_object_get(r, "name"));
+        size_t o = sc_path_push(b->path, sizeof b->path, "with");
+        sc_path_push(b->path, sizeof b->path, "routes");
+        sc_path_pushi(b->path, sizeof b->path, i);
+        json_t *f = json_object_get(r, "filter");
+        if (f && !(br->filter = compile(b, "filter", f)))
+            return b->path[o] = '\0', -1;
+        sc_path_push(b->path, sizeof b->path, "steps");
+        int rc = build_steps(b, json_object_get(r, "steps"), &br->steps, false);
+        b->path[o] = '\0';
+        if (rc != 0)
+            return -1;
+    }
+    json_t *fb = json_object_get(with, "fallback");
+    if (fb) {
+        size_t o = sc_path_push(b->path, sizeof b->path, "with");
+        sc_path_push(b->path, sizeof b->path, "fallback");
+        int rc = build_steps(b, fb, &s->fallback, false);
+        b->path[o] = '\0';
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* step is the step's mapping; a route's shorthand (notify: {...}) arrives as one. */
+static int build_step(struct build *b, json_t *step, struct step *s)
+{
+    s->id = json_string_value(json_object_get(step, "id"));
+    s->mod = sc_module_find(json_string_value(json_object_get(step, "module")));
+    if (!s->mod) {
+        berr(b, "module", "unknown module");
+        return -1;
+    }
+    json_t *with = json_object_get(step, "with");
+    s->timeout_ms = duration_ms(json_object_get(step, "timeout"), b->sc->step_timeout_ms);
+    json_t *filter = json_object_get(step, "filter");
+    if (filter && !(s->filter = compile(b, "filter", filter)))
+        return -1;
+    if (!strcmp(s->mod->name, "router")) {
+        s->with = json_object();
+        if (!s->with || build_router(b, s, with) != 0)
+            return -1;
+    } else {
+        s->with = with ? json_deep_copy(with) : json_object();
+        if (!s->with || apply_defaults(s->mod->params, s->with) != 0) {
+            berr(b, "with", "out of memory");
+            return -1;
+        }
+    }
+    if (!(s->tmpl = compile(b, "with", s->with)))
+        return -1;
+    json_t *route = json_object_get(step, "on_error");
+    if (route) {
+        size_t o = sc_path_push(b->path, sizeof b->path, "on_error");
+        s->route = build_route(b, route);
+        b->path[o] = '\0';
+        if (!s->route)
+            return -1;
+    }
+    if (s->mod->init) {
+        struct sc_step_ctx ctx = {.s = s, .lua = b->sc->lua, .org = b->sc->org};
+        char err[512] = "";
+        if (s->mod->init(&ctx, s->with, &s->state, err, sizeof err) != 0) {
+            char sub[300];
+            snprintf(sub, sizeof sub, "with%s%s", ctx.at[0] ? "/" : "", ctx.at);
+            berr(b, sub, "%s", err[0] ? err : "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Pairs each aggregate with its iterator, which must come earlier in the same list. */
+static int pair_aggregates(struct build *b, struct steplist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (!l->v[i].mod || strcmp(l->v[i].mod->name, "aggregate"))
+            continue;
+        const char *src = json_string_value(json_object_get(l->v[i].with, "source"));
+        size_t j = i;
+        while (j-- > 0)
+            if (l->v[j].id && src && !strcmp(l->v[j].id, src) && l->v[j].mod)
+                break;
+        size_t o = sc_path_pushi(b->path, sizeof b->path, i);
+        if (j == (size_t)-1 || strcmp(l->v[j].mod->name, "iterator")) {
+            berr(b, "with/source", "aggregate source '%s' must be an iterator earlier in the "
+                 "same list of steps", src ? src : "");
+        } else if (l->v[j].agg) {
+            berr(b, "with/source", "iterator '%s' is already aggregated by step '%s'", src,
+                 l->v[l->v[j].agg - 1].id);
+        } else {
+            l->v[j].agg = i + 1;
+        }
+        b->path[o] = '\0';
+    }
+    return b->failed ? -1 : 0;
+}
+
+static int build_steps(struct build *b, json_t *arr, struct steplist *out, bool in_route)
+{
+    size_t n = json_array_size(arr);
+    out->v = sc_calloc(n ? n : 1, sizeof *out->v);
+    if (!out->v)
+        return -1;
+    size_t i;
+    json_t *st;
+    int rc = 0;
+    json_array_foreach(arr, i, st) { /* on: report every step's problems, not the first */
+        size_t o = sc_path_pushi(b->path, sizeof b->path, i);
+        rc |= build_step(b, st, &out->v[out->n++]);
+        b->path[o] = '\0';
+    }
+    return rc != 0 || in_route ? rc : pair_aggregates(b, out);
+}
+
+static struct route *build_route(struct build *b, json_t *arr)
+{
+    struct route *rt = sc_calloc(1, sizeof *rt);
+    json_t *items = json_array();
+    if (!rt || !items) {
+        free(rt);
+        json_decref(items);
+        return NULL;
+    }
+    size_t i, n = json_array_size(arr);
+    json_t *item;
+    json_array_foreach(arr, i, item) {
+        const char *key = json_is_string(item) ? json_string_value(item) : NULL;
+        json_t *val = NULL;
+        if (!key && json_is_object(item) && !json_object_get(item, "module") &&
+            json_object_size(item) == 1) {
+            void *it = json_object_iter(item);
+            key = json_object_iter_key(it);
+            val = json_object_iter_value(it);
+        }
+        if (i + 1 == n) { /* the directive */
+            size_t d = 0;
+            while (d < 5 && strcmp(key ? key : "", directive_names[d]))
+                d++;
+            rt->dir = (enum directive)(d < 5 ? d : DIR_BREAK);
+            rt->opts = json_is_object(val) ? json_deep_copy(val) : json_object();
+            const struct sc_param *f = rt->dir == DIR_BREAK ? sc_break_fields
+                                     : rt->dir == DIR_RESUME ? sc_resume_fields : NULL;
+            if (!rt->opts || (f && apply_defaults(f, rt->opts) != 0))
+                break;
+            if (rt->dir == DIR_RESUME) {
+                size_t o = sc_path_pushi(b->path, sizeof b->path, i);
+                sc_path_push(b->path, sizeof b->path, "resume");
+                rt->resume = compile(b, "output", json_object_get(rt->opts, "output"));
+                b->path[o] = '\0';
+            }
+            continue;
+        }
+        json_t *st = key ? json_pack("{s:s, s:O?}", "module", key, "with", val) : json_incref(item);
+        if (!st || json_array_append_new(items, st) != 0)
+            break;
+    }
+    /* Shorthand items have no source positions of their own: point at the route. */
+    int rc = b->failed ? -1 : build_steps(b, items, &rt->steps, true);
+    json_decref(items);
+    if (rc != 0 || b->failed || !rt->opts) {
+        free_route(b->sc, rt);
+        return NULL;
+    }
+    return rt;
+}
+
+struct sc_scenario *sc_scenario_load(const char *path, const struct sc_org *org,
+                                     struct sc_lua *lua, struct sc_validator *shared,
+                                     struct sc_diags *d)
+{
+    size_t errors0 = d->errors;
+    struct sc_doc *doc = sc_doc_load_file(path, d);
+    if (!doc)
+        return NULL;
+    struct sc_validator *v = shared ? shared : sc_validator_new(org, d);
+    if (!v) {
+        sc_doc_free(doc);
+        return NULL;
+    }
+    sc_validate_doc(v, doc);
+    if (v != shared)
+        sc_validator_free(v);
+    if (d->errors > errors0 || !doc->root) {
+        sc_doc_free(doc);
+        return NULL;
+    }
+    struct sc_scenario *sc = sc_calloc(1, sizeof *sc);
+    if (!sc) {
+        sc_doc_free(doc);
+        return NULL;
+    }
+    sc->doc = doc;
+    sc->lua = lua;
+    sc->org = org;
+    json_t *root = doc->root, *set = json_object_get(root, "settings");
+    sc->name = json_string_value(json_object_get(root, "name"));
+    sc->confidential = json_is_true(json_object_get(set, "confidential"));
+    sc->timeout_ms = duration_ms(json_object_get(set, "timeout"), 3600 * 1000);
+    sc->step_timeout_ms = duration_ms(json_object_get(set, "step_timeout"), 300 * 1000);
+    json_t *mb = json_object_get(set, "max_bundles");
+    sc->max_bundles = json_is_integer(mb) ? (long)json_integer_value(mb) : 10000;
+    struct build b = {.sc = sc, .d = d};
+    sc_path_push(b.path, sizeof b.path, "steps");
+    int rc = build_steps(&b, json_object_get(root, "steps"), &sc->steps, false);
+    b.path[0] = '\0';
+    json_t *route = json_object_get(root, "on_error");
+    if (rc == 0 && route) {
+        sc_path_push(b.path, sizeof b.path, "on_error");
+        if (!(sc->route = build_route(&b, route)))
+            rc = -1;
+    }
+    if (rc != 0 || b.failed) {
+        if (d->errors == errors0)
+            sc_diag_add(d, SC_SEV_ERROR, &doc->src, 0, 0, 0, "out of memory while compiling");
+        sc_scenario_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+/* ---- running ---- */
+
+struct agg {
+    struct step *step;  /* the aggregate collecting */
+    json_t *items;
+};
+
+struct run {
+    struct sc_scenario *sc;
+    struct sc_runtime *rt;
+    json_t *log, *steps, *vars, *execution, *error, *response, *incomplete;
+    json_t *fail;          /* the error that ended the execution */
+    json_t *input;         /* the bundle the current step receives (borrowed) */
+    char id[64], bundle[128];
+    const char *version;
+    int64_t t0, deadline;
+    bool stop, ended_error, committed;
+    struct sc_step_ctx *cur;
+    char sent_from[512], idem[256];
+    const char *org_url;   /* the org's base_url, or scenarist://ORG */
+    char url_buf[160];
+};
+
+static const char *status_kind(enum sc_status st)
+{
+    static const char *const names[] = {"ok", "config", "data", "connection", "rate-limit",
+                                        "server", "runtime", "limit"};
+    return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "runtime";
+}
+
+static void fail_execution(struct run *r, json_t *error);
+
+/* A context name that cannot be set would let expressions read stale data: stop. */
+static void set_ctx(struct run *r, const char *name, json_t *v)
+{
+    if (sc_lua_set(r->rt->lua, name, v) != 0)
+        fail_execution(r, NULL);
+}
+
+/* Appends an entry to the step log; output is stolen. */
+static void log_step(struct run *r, struct step *s, const char *status, int64_t ms,
+                     json_t *output_stolen, json_t *error)
+{
+    json_t *e = json_object();
+    if (!e) {
+        json_decref(output_stolen);
+        return;
+    }
+    json_object_set_new(e, "step", json_string(s->id ? s->id : s->mod->name));
+    json_object_set_new(e, "module", json_string(s->mod->name));
+    if (r->bundle[0])
+        json_object_set_new(e, "bundle", json_string(r->bundle));
+    json_object_set_new(e, "status", json_string(status));
+    json_object_set_new(e, "duration_ms", json_integer(ms));
+    if (output_stolen) {
+        if (r->sc->confidential) {
+            json_decref(output_stolen);
+            output_stolen = json_string("[redacted: confidential scenario]");
+        }
+        json_object_set_new(e, "output", output_stolen);
+    }
+    if (error)
+        json_object_set(e, "error", error);
+    json_array_append_new(r->log, e);
+}
+
+static json_t *make_error(struct step *s, enum sc_status st, const char *msg, json_t *detail)
+{
+    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i}", "message", msg, "kind", status_kind(st),
+                          "step", s->id ? s->id : s->mod->name, "module", s->mod->name,
+                          "attempts", 1);
+    if (e && detail)
+        json_object_update(e, detail);
+    return e;
+}
+
+/* Runs one module call for the current bundle; fills *outs (an array) on success. */
+static enum sc_status run_step(struct run *r, struct step *s, json_t **outs, json_t **detail,
+                               char *err, size_t errlen)
+{
+    struct sc_lua *lua = r->rt->lua;
+    int64_t now = sc_clock_mono_ms();
+    if (now >= r->deadline) {
+        snprintf(err, errlen, "the execution ran over its time limit (settings.timeout, %lld s)",
+                 (long long)(r->sc->timeout_ms / 1000));
+        return SC_ERR_LIMIT;
+    }
+    int64_t dl = now + s->timeout_ms < r->deadline ? now + s->timeout_ms : r->deadline;
+    sc_lua_budget(lua, SC_LUA_INSTRUCTIONS, dl);
+    enum sc_status st;
+    json_t *with = sc_tmpl_render(s->tmpl, lua, &st, err, errlen);
+    if (!with)
+        return st;
+    struct sc_step_ctx ctx = {.r = r, .s = s, .lua = lua, .org = r->rt->org, .out = json_array(),
+                              .max = r->sc->max_bundles, .deadline = dl};
+    if (!ctx.out) {
+        json_decref(with);
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    snprintf(r->idem, sizeof r->idem, "%s:%s:%s", r->id, s->id ? s->id : s->mod->name,
+             r->bundle[0] ? r->bundle : "1");
+    snprintf(r->sent_from, sizeof r->sent_from, "%s/scenarios/%s/versions/%s/steps/%s",
+             r->org_url, r->sc->name,
+             r->version, s->id ? s->id : s->mod->name);
+    r->cur = &ctx;
+    err[0] = '\0';
+    st = s->mod->run ? s->mod->run(&ctx, s->state, with, r->input, err, errlen) : SC_ERR_CONFIG;
+    if (!s->mod->run)
+        snprintf(err, errlen, "module %s cannot run yet", s->mod->name);
+    r->cur = NULL;
+    json_decref(with);
+    if (st == SC_OK && ctx.oom) {
+        st = SC_ERR_RUNTIME;
+        snprintf(err, errlen, "out of memory");
+    }
+    if (st == SC_OK && ctx.over) {
+        st = SC_ERR_LIMIT;
+        snprintf(err, errlen, "step emitted more than %ld bundles (settings.max_bundles)",
+                 ctx.max);
+    }
+    if (st == SC_OK && sc_clock_mono_ms() > dl) {
+        st = SC_ERR_LIMIT;
+        snprintf(err, errlen, "step ran over its time limit of %lld ms",
+                 (long long)s->timeout_ms);
+    }
+    if (st != SC_OK && !err[0])
+        snprintf(err, errlen, "%s failed", s->mod->name);
+    if (st == SC_OK)
+        *outs = ctx.out;
+    else
+        json_decref(ctx.out);
+    *detail = ctx.detail;
+    return st;
+}
+
+static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *sink);
+
+/* Per-bundle copies of vars: what one bundle sets is not seen by its siblings. */
+static json_t *fork_vars(struct run *r)
+{
+    json_t *saved = r->vars, *copy = json_copy(saved);
+    if (copy) {
+        r->vars = copy;
+        set_ctx(r, "vars", copy);
+    }
+    return saved;
+}
+
+static void join_vars(struct run *r, json_t *saved)
+{
+    if (r->vars != saved) {
+        json_decref(r->vars);
+        r->vars = saved;
+        set_ctx(r, "vars", saved);
+    }
+}
+
+static void fail_execution(struct run *r, json_t *error)
+{
+    r->stop = true;
+    r->ended_error = true;
+    if (!r->fail)
+        r->fail = error ? json_incref(error)
+                        : json_pack("{s:s, s:s}", "message", "out of memory", "kind", "runtime");
+}
+
+/* Runs the error route for a failed step. Returns the outputs to go on with (resume)
+ * or NULL when this bundle stops here. */
+static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, const char *msg,
+                            json_t *detail, int64_t ms)
+{
+    struct route *rt = s->route ? s->route : r->sc->route;
+    json_t *error = make_error(s, st, msg, detail);
+    if (!error) {
+        fail_execution(r, NULL);
+        return NULL;
+    }
+    log_step(r, s, "error", ms, NULL, error);
+    if (!rt) {
+        fail_execution(r, error);
+        json_decref(error);
+        return NULL;
+    }
+    r->error = error;
+    set_ctx(r, "error", error);
+    json_t *outs = NULL;
+    for (size_t i = 0; i < rt->steps.n && !r->stop; i++) {
+        struct step *hs = &rt->steps.v[i];
+        json_t *o = NULL, *d = NULL;
+        char herr[1024];
+        int64_t t0 = sc_clock_mono_ms();
+        enum sc_status hst = run_step(r, hs, &o, &d, herr, sizeof herr);
+        int64_t hms = sc_clock_mono_ms() - t0;
+        if (hst == SC_OK) {
+            log_step(r, hs, "ok", hms, json_incref(json_array_get(o, 0)), NULL);
+        } else {
+            json_t *he = make_error(hs, hst, herr, d);
+            log_step(r, hs, "error", hms, NULL, he);
+            fail_execution(r, he); /* an error route that fails leaves nobody informed */
+            json_decref(he);
+        }
+        json_decref(o);
+        json_decref(d);
+    }
+    if (!r->stop) {
+        const char *dname = directive_names[rt->dir];
+        json_t *entry = json_pack("{s:s, s:s, s:s}", "step", s->id ? s->id : s->mod->name,
+                                  "module", "on_error", "status", dname);
+        if (entry && r->bundle[0])
+            json_object_set_new(entry, "bundle", json_string(r->bundle));
+        json_array_append_new(r->log, entry);
+        switch (rt->dir) {
+        case DIR_IGNORE:
+            break;
+        case DIR_RESUME: {
+            enum sc_status rst;
+            char rerr[512];
+            json_t *o = sc_tmpl_render(rt->resume, r->rt->lua, &rst, rerr, sizeof rerr);
+            if (o)
+                outs = json_pack("[o]", o);
+            else {
+                json_t *re = make_error(s, rst, rerr, NULL);
+                fail_execution(r, re);
+                json_decref(re);
+            }
+            break;
+        }
+        case DIR_BREAK: {
+            bool retry = st != SC_ERR_CONFIG &&
+                         (st != SC_ERR_DATA ||
+                          json_is_true(json_object_get(rt->opts, "retry_data_errors")));
+            json_t *inc = json_pack("{s:s, s:s, s:O, s:O, s:O, s:b}", "step",
+                                    s->id ? s->id : s->mod->name, "bundle",
+                                    r->bundle[0] ? r->bundle : "1", "input",
+                                    r->input ? r->input : json_null(), "error", error, "retry",
+                                    rt->opts, "retryable", retry);
+            json_array_append_new(r->incomplete, inc);
+            break;
+        }
+        case DIR_COMMIT:
+            r->stop = true;
+            r->committed = true;
+            break;
+        case DIR_ROLLBACK:
+            fail_execution(r, error);
+            break;
+        }
+    }
+    set_ctx(r, "error", NULL);
+    r->error = NULL;
+    json_decref(error);
+    return outs;
+}
+
+static void set_output(struct run *r, struct step *s, json_t *out)
+{
+    if (s->id)
+        json_object_set(r->steps, s->id, out);
+}
+
+static void push_bundle(struct run *r, size_t k)
+{
+    size_t n = strlen(r->bundle);
+    snprintf(r->bundle + n, sizeof r->bundle - n, "%s%zu", n ? "." : "", k);
+}
+
+static void run_router(struct run *r, struct step *s)
+{
+    json_t *taken = json_array();
+    int64_t t0 = sc_clock_mono_ms();
+    bool any = false;
+    for (size_t i = 0; i < s->nbranches && !r->stop; i++) {
+        struct branch *br = &s->branches[i];
+        bool ok = true;
+        if (br->filter) {
+            char err[1024];
+            sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline);
+            enum sc_status st = sc_tmpl_test(br->filter, r->rt->lua, &ok, err, sizeof err);
+            if (st != SC_OK) {
+                char msg[1200];
+                snprintf(msg, sizeof msg, "route '%s' filter: %s", br->name, err);
+                json_t *e = make_error(s, st, msg, NULL);
+                log_step(r, s, "error", 0, NULL, e);
+                fail_execution(r, e);
+                json_decref(e);
+                break;
+            }
+        }
+        if (!ok)
+            continue;
+        any = true;
+        json_array_append_new(taken, json_string(br->name));
+    }
+    bool fb = !any && !r->stop && s->fallback.n;
+    if (fb)
+        json_array_append_new(taken, json_string("fallback"));
+    if (r->stop) {
+        json_decref(taken);
+        return;
+    }
+    log_step(r, s, json_array_size(taken) ? "ok" : "filtered", sc_clock_mono_ms() - t0,
+             json_pack("{s:O}", "routes", taken), NULL);
+    size_t k = 0;
+    for (size_t i = 0; i < s->nbranches && !r->stop; i++) {
+        const char *name = json_string_value(json_array_get(taken, k));
+        if (!name || strcmp(name, s->branches[i].name))
+            continue;
+        k++;
+        json_t *saved = fork_vars(r);
+        run_list(r, &s->branches[i].steps, 0, NULL);
+        join_vars(r, saved);
+    }
+    if (fb)
+        run_list(r, &s->fallback, 0, NULL);
+    json_decref(taken);
+}
+
+static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *sink)
+{
+    for (; i < l->n && !r->stop; i++) {
+        struct step *s = &l->v[i];
+        if (sink && s == sink->step) { /* the end of an iterator's branch: collect */
+            json_t *with = NULL;
+            enum sc_status st;
+            char err[1024];
+            sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline);
+            json_t *value = json_object_get(s->with, "value");
+            if (value)
+                with = sc_tmpl_render(s->tmpl, r->rt->lua, &st, err, sizeof err);
+            json_t *item = value ? json_object_get(with, "value") : r->input;
+            if (value && !with) {
+                json_t *e = make_error(s, st, err, NULL);
+                log_step(r, s, "error", 0, NULL, e);
+                fail_execution(r, e);
+                json_decref(e);
+            } else {
+                json_array_append(sink->items, item ? item : json_null());
+            }
+            json_decref(with);
+            return;
+        }
+        if (s->filter) {
+            bool pass = true;
+            char err[1024];
+            sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline);
+            enum sc_status st = sc_tmpl_test(s->filter, r->rt->lua, &pass, err, sizeof err);
+            if (st != SC_OK) {
+                char msg[1200];
+                snprintf(msg, sizeof msg, "filter: %s", err);
+                json_t *outs = handle_error(r, s, st, msg, NULL, 0);
+                json_decref(outs); /* a filter that fails cannot be resumed past */
+                return;
+            }
+            if (!pass) {
+                log_step(r, s, "filtered", 0, NULL, NULL);
+                return;
+            }
+        }
+        if (s->branches) {
+            run_router(r, s);
+            return;
+        }
+        json_t *outs = NULL, *detail = NULL;
+        char err[2048];
+        int64_t t0 = sc_clock_mono_ms();
+        enum sc_status st = run_step(r, s, &outs, &detail, err, sizeof err);
+        int64_t ms = sc_clock_mono_ms() - t0;
+        if (st == SC_OK) {
+            size_t n = json_array_size(outs);
+            log_step(r, s, "ok", ms, n == 1 ? json_incref(json_array_get(outs, 0)) : NULL, NULL);
+            if (n != 1) /* a fan-out: the bundles show in the steps after */
+                json_object_set_new(json_array_get(r->log, json_array_size(r->log) - 1),
+                                    "bundles", json_integer((json_int_t)n));
+        } else {
+            outs = handle_error(r, s, st, err, detail, ms);
+        }
+        json_decref(detail);
+        if (!outs)
+            return;
+        size_t n = json_array_size(outs);
+        if (n == 1 && !s->agg) {
+            json_t *keep = json_incref(json_array_get(outs, 0));
+            json_decref(outs);
+            set_output(r, s, keep);
+            r->input = keep;
+            run_list(r, l, i + 1, sink);
+            json_decref(keep);
+            return;
+        }
+        /* Fan-out: the rest of the list runs once per bundle. */
+        size_t blen = strlen(r->bundle);
+        struct agg collect = {0};
+        if (s->agg) {
+            collect.step = &l->v[s->agg - 1];
+            if (!(collect.items = json_array())) {
+                json_decref(outs);
+                fail_execution(r, NULL);
+                return;
+            }
+        }
+        size_t k;
+        json_t *b;
+        json_array_foreach(outs, k, b) {
+            if (r->stop)
+                break;
+            set_output(r, s, b);
+            r->input = b;
+            push_bundle(r, k + 1);
+            json_t *saved = fork_vars(r);
+            run_list(r, l, i + 1, s->agg ? &collect : sink);
+            join_vars(r, saved);
+            r->bundle[blen] = '\0';
+        }
+        json_decref(outs);
+        if (!s->agg)
+            return;
+        /* After the aggregate the list goes on once, with the collected array. */
+        struct step *as = collect.step;
+        if (!r->stop) {
+            for (size_t j = i + 1; j < s->agg - 1; j++)
+                if (l->v[j].id)
+                    json_object_del(r->steps, l->v[j].id); /* per-bundle outputs end here */
+            log_step(r, as, "ok", 0, json_incref(collect.items), NULL);
+            set_output(r, as, collect.items);
+            r->input = collect.items;
+        }
+        json_t *keep = collect.items;
+        if (!r->stop)
+            run_list(r, l, s->agg, sink);
+        json_decref(keep);
+        return;
+    }
+}
+
+static void make_id(char *buf, size_t n)
+{
+    static unsigned long counter;
+    char ts[40];
+    sc_clock_iso(sc_clock_now_ms(), ts, sizeof ts);
+    unsigned rnd = 0;
+    if (sc_clock_is_test())
+        rnd = (unsigned)__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    else if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+        rnd = (unsigned)sc_clock_mono_ms();
+    /* 2026-03-08T07:59:00.000Z -> 20260308-075900-xxxxxx */
+    snprintf(buf, n, "%.4s%.2s%.2s-%.2s%.2s%.2s-%06x", ts, ts + 5, ts + 8, ts + 11, ts + 14,
+             ts + 17, rnd & 0xffffff);
+}
+
+json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigger,
+                    const struct sc_exec_opts *opts)
+{
+    struct run r = {.sc = sc, .rt = rt};
+    r.version = opts && opts->version ? opts->version : "draft";
+    if (opts && opts->id)
+        snprintf(r.id, sizeof r.id, "%s", opts->id);
+    else
+        make_id(r.id, sizeof r.id);
+    char started[40];
+    sc_clock_iso(sc_clock_now_ms(), started, sizeof started);
+    const char *org = rt->org ? rt->org->name : "none";
+    r.org_url = rt->org ? json_string_value(json_object_get(rt->org->doc->root, "base_url"))
+                        : NULL;
+    if (!r.org_url) {
+        snprintf(r.url_buf, sizeof r.url_buf, "scenarist://%s", org);
+        r.org_url = r.url_buf;
+    }
+    char *url = sc_asprintf("%s/executions/%s", r.org_url, r.id);
+    r.log = json_array();
+    r.steps = json_object();
+    r.vars = json_object();
+    r.incomplete = json_array();
+    r.execution = url ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", r.id, "scenario",
+                                  sc->name, "org", org, "version", r.version, "url", url,
+                                  "started_at", started)
+                      : NULL;
+    free(url);
+    json_t *env = rt->org ? json_object_get(rt->org->doc->root, "settings") : NULL;
+    json_t *empty_env = env ? NULL : json_object();
+    if (!r.log || !r.steps || !r.vars || !r.incomplete || !r.execution || (!env && !empty_env)) {
+        json_decref(r.log);
+        json_decref(r.steps);
+        json_decref(r.vars);
+        json_decref(r.incomplete);
+        json_decref(r.execution);
+        json_decref(empty_env);
+        return NULL;
+    }
+    set_ctx(&r, "trigger", trigger);
+    set_ctx(&r, "steps", r.steps);
+    set_ctx(&r, "vars", r.vars);
+    set_ctx(&r, "execution", r.execution);
+    set_ctx(&r, "env", env ? env : empty_env);
+    set_ctx(&r, "error", NULL);
+    r.t0 = sc_clock_mono_ms();
+    r.deadline = r.t0 + sc->timeout_ms;
+    r.input = trigger;
+    run_list(&r, &sc->steps, 0, NULL);
+    for (const char *n = "trigger\0steps\0vars\0execution\0env\0"; *n; n += strlen(n) + 1)
+        set_ctx(&r, n, NULL);
+    const char *status = r.ended_error ? "error"
+                       : json_array_size(r.incomplete) ? "warning" : "success";
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", r.id, "scenario",
+                            sc->name, "org", org, "version", r.version, "status", status,
+                            "started_at", started, "duration_ms",
+                            (json_int_t)(sc_clock_mono_ms() - r.t0), "steps", r.log);
+    if (rec && (json_object_set(rec, "url", json_object_get(r.execution, "url")) ||
+                (r.fail && json_object_set(rec, "error", r.fail)) ||
+                (json_array_size(r.incomplete) &&
+                 json_object_set(rec, "incomplete", r.incomplete)) ||
+                (r.response && json_object_set(rec, "response", r.response)) ||
+                (r.committed && json_object_set_new(rec, "committed", json_true())))) {
+        json_decref(rec); /* a record with a part missing would mislead: none at all */
+        rec = NULL;
+    }
+    json_decref(r.fail);
+    json_decref(r.response);
+    json_decref(r.steps);
+    json_decref(r.vars);
+    json_decref(r.incomplete);
+    json_decref(r.execution);
+    json_decref(empty_env);
+    return rec;
+}
+
+/* ---- the step context ---- */
+
+int sc_step_emit(struct sc_step_ctx *ctx, json_t *out)
+{
+    if (out && (long)json_array_size(ctx->out) >= ctx->max) {
+        ctx->over = true;
+        json_decref(out);
+        return -1;
+    }
+    if (!out || json_array_append_new(ctx->out, out) != 0) {
+        ctx->oom = true;
+        return -1;
+    }
+    return 0;
+}
+
+struct sc_lua *sc_step_lua(struct sc_step_ctx *ctx) { return ctx->lua; }
+struct sc_http *sc_step_http(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->rt->http : NULL; }
+const struct sc_org *sc_step_org(struct sc_step_ctx *ctx) { return ctx->org; }
+const char *sc_step_id(struct sc_step_ctx *ctx) { return ctx->s->id ? ctx->s->id : ctx->s->mod->name; }
+const char *sc_step_scenario(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->sc->name : ""; }
+json_t *sc_step_vars(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->vars : NULL; }
+json_t *sc_step_error(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->error : NULL; }
+json_t *sc_step_execution(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->execution : NULL; }
+const char *sc_step_sent_from(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->sent_from : ""; }
+const char *sc_step_idempotency_key(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->idem : ""; }
+bool sc_step_confidential(struct sc_step_ctx *ctx) { return ctx->r && ctx->r->sc->confidential; }
+
+int64_t sc_step_time_left_ms(struct sc_step_ctx *ctx)
+{
+    int64_t left = ctx->deadline - sc_clock_mono_ms();
+    return left > 0 ? left : 0;
+}
+
+void sc_step_error_detail(struct sc_step_ctx *ctx, const char *key, json_t *value)
+{
+    if (!value)
+        return;
+    if (!ctx->detail)
+        ctx->detail = json_object();
+    if (!ctx->detail) {
+        json_decref(value);
+        return;
+    }
+    json_object_set_new(ctx->detail, key, value);
+}
+
+void sc_step_respond(struct sc_step_ctx *ctx, json_t *response)
+{
+    if (!ctx->r || !response) {
+        json_decref(response);
+        return;
+    }
+    json_decref(ctx->r->response);
+    ctx->r->response = response;
+}
+
+void sc_step_at(struct sc_step_ctx *ctx, const char *param_path)
+{
+    snprintf(ctx->at, sizeof ctx->at, "%s", param_path);
+}

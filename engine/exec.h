@@ -1,0 +1,86 @@
+/* The executor: a scenario compiled once into a plan (templates compiled into a Lua
+ * state, defaults applied, routes resolved) and run per trigger event: steps in order,
+ * fan-out of bundles, filters, routers, iterator/aggregate, timeouts, error routes.
+ * Ownership: sc_scenario_load returns a plan freed by sc_scenario_free, which
+ * borrows the org and the Lua state (both must outlive it); sc_exec_run returns the
+ * execution record, a new reference. Modules see the step context below; every
+ * json_t it hands out is borrowed unless the function's name ends in _take. */
+#ifndef SC_EXEC_H
+#define SC_EXEC_H
+
+#include "diag.h"
+#include "http.h"
+#include "lua.h"
+#include "module.h"
+#include "org.h"
+
+#include <stdint.h>
+
+struct sc_scenario;
+
+/* Loads, validates (against org, which may be NULL) and compiles a scenario file.
+ * shared: a validator used for several files, so that cross-file rules (unique names
+ * and webhook paths) hold; NULL for a file on its own (borrowed, made with the same
+ * org and d). NULL when anything is wrong; every problem is in d. */
+struct sc_validator;
+struct sc_scenario *sc_scenario_load(const char *path, const struct sc_org *org,
+                                     struct sc_lua *lua, struct sc_validator *shared,
+                                     struct sc_diags *d);
+void sc_scenario_free(struct sc_scenario *sc);
+const char *sc_scenario_name(const struct sc_scenario *sc);
+/* Borrowed: the scenario document as JSON. */
+json_t *sc_scenario_json(const struct sc_scenario *sc);
+
+/* What one worker owns and lends to the executions it runs. */
+struct sc_runtime {
+    struct sc_lua *lua;
+    struct sc_http *http;
+    const struct sc_org *org;
+};
+
+struct sc_exec_opts {
+    const char *id;      /* execution id (NULL: one is made) */
+    const char *version; /* scenario version, e.g. "3"; NULL: "draft" */
+};
+
+/* Runs one event. The record: {id, scenario, org, version, status, started_at,
+ * duration_ms, steps: [{step, module, bundle, status, duration_ms, output|error}],
+ * error?, incomplete?, response?}. status is success, warning (a bundle stopped by a
+ * break directive: incomplete) or error. NULL only when memory ran out. */
+json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigger,
+                    const struct sc_exec_opts *opts);
+
+/* ---- for modules: the step being run ---- */
+
+struct sc_step_ctx;
+
+/* Emits one output bundle (stolen); -1 when it is over the step's max_bundles (the
+ * engine then fails the step with a limit error) or memory ran out. */
+int sc_step_emit(struct sc_step_ctx *ctx, json_t *out_stolen);
+struct sc_lua *sc_step_lua(struct sc_step_ctx *ctx);
+struct sc_http *sc_step_http(struct sc_step_ctx *ctx);
+const struct sc_org *sc_step_org(struct sc_step_ctx *ctx);
+const char *sc_step_id(struct sc_step_ctx *ctx);
+const char *sc_step_scenario(struct sc_step_ctx *ctx);
+/* Milliseconds this step may still take (its timeout and the execution's). */
+int64_t sc_step_time_left_ms(struct sc_step_ctx *ctx);
+/* The variables of this bundle's path (vars.NAME), mutable. */
+json_t *sc_step_vars(struct sc_step_ctx *ctx);
+/* The error being handled, inside an error route; else NULL. */
+json_t *sc_step_error(struct sc_step_ctx *ctx);
+/* The execution context object (id, url, scenario, ...). */
+json_t *sc_step_execution(struct sc_step_ctx *ctx);
+/* Adds fields (status, body, retry_after_ms...) to the error this step reports. */
+void sc_step_error_detail(struct sc_step_ctx *ctx, const char *key, json_t *value_stolen);
+/* Sets the answer of a synchronous webhook (stolen). */
+void sc_step_respond(struct sc_step_ctx *ctx, json_t *response_stolen);
+/* "<org base_url>/scenarios/NAME/versions/V/steps/STEP", as written to sent_from. */
+const char *sc_step_sent_from(struct sc_step_ctx *ctx);
+/* True when the scenario is confidential: keep bundle contents out of messages. */
+bool sc_step_confidential(struct sc_step_ctx *ctx);
+/* In init: the parameter (a path under with, e.g. "fields/2/transform") the error is about. */
+void sc_step_at(struct sc_step_ctx *ctx, const char *param_path);
+/* "EXECUTION:STEP:BUNDLE": stable across a re-run of this step for this bundle. */
+const char *sc_step_idempotency_key(struct sc_step_ctx *ctx);
+
+#endif

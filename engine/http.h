@@ -1,0 +1,52 @@
+/* Outbound HTTP: one reused curl handle per worker, requests to an org's connections
+ * with their auth, and the classification of DESIGN.md section 8 (4xx data error;
+ * 408, 5xx server; 429 rate limit with Retry-After; connect, reset, timeout connection).
+ * Ownership: sc_http_new returns a client freed by sc_http_free; a response owns its
+ * headers and body until sc_http_resp_free; request fields are borrowed. */
+#ifndef SC_HTTP_H
+#define SC_HTTP_H
+
+#include "module.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <jansson.h>
+
+#define SC_HTTP_MAX_BODY (16u * 1024 * 1024) /* largest response body read */
+
+struct sc_http;
+
+struct sc_http_req {
+    const char *method;
+    const char *url;
+    const char *const *headers; /* "Name: value", NULL-terminated; may be NULL */
+    const char *username, *password; /* basic auth, or NULL */
+    const char *body;           /* NULL: no body */
+    size_t body_len;
+    int64_t timeout_ms;         /* whole request; 0: none */
+};
+
+struct sc_http_resp {
+    long status;                /* 0 when no answer came */
+    json_t *headers;            /* lower-cased name -> value */
+    struct sc_buf body;
+    int64_t retry_after_ms;     /* -1 when the answer had no Retry-After */
+    int64_t duration_ms;
+};
+
+struct sc_http *sc_http_new(void);
+void sc_http_free(struct sc_http *h);
+
+/* Sends one request. SC_OK for 1xx-3xx; otherwise the classification, with err
+ * naming the method, URL and what happened. resp is filled whenever an answer came. */
+enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
+                            struct sc_http_resp *resp, char *err, size_t errlen);
+void sc_http_resp_free(struct sc_http_resp *r);
+
+/* True for POST, PUT, PATCH and DELETE. */
+bool sc_http_is_write(const char *method);
+
+/* Appends s percent-encoded for a URL query or form (RFC 3986 unreserved kept). */
+void sc_http_escape(struct sc_buf *b, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,243 @@
+/* A loopback HTTP server for the golden tests: answers from a list of canned replies
+ * and journals every request it receives, so tests assert the exact traffic.
+ *
+ *   stub --replies FILE --port-file FILE --journal FILE
+ *
+ * replies: [{"method": "GET", "path": "/hris/employees/17", "status": 200,
+ *            "headers": {...}, "body": <JSON> | "text": "...", "delay_ms": 0,
+ *            "times": N}]   first match wins; "times" uses a reply up to N times;
+ * a path ending in '*' matches by prefix. Unmatched requests get 404.
+ * The journal has one JSON line per request: method, path, query, headers (without
+ * host, user-agent, content-length, connection), body (JSON when it parses). */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static json_t *replies;
+static FILE *journal;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile sig_atomic_t stop;
+
+struct req {
+    char *body;
+    size_t len;
+};
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *k,
+                                  const char *v)
+{
+    (void)kind;
+    static const char *const skip[] = {"host", "user-agent", "content-length", "connection",
+                                       "accept-encoding", "expect", NULL};
+    char low[128];
+    size_t n = strlen(k);
+    if (n >= sizeof low)
+        return MHD_YES;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)(k[i] >= 'A' && k[i] <= 'Z' ? k[i] + 32 : k[i]);
+    for (const char *const *s = skip; *s; s++)
+        if (!strcmp(low, *s))
+            return MHD_YES;
+    json_object_set_new(cls, low, json_string(v ? v : ""));
+    return MHD_YES;
+}
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    (void)kind;
+    json_object_set_new(cls, k, json_string(v ? v : ""));
+    return MHD_YES;
+}
+
+static bool path_matches(const char *pattern, const char *path)
+{
+    size_t n = strlen(pattern);
+    if (n && pattern[n - 1] == '*')
+        return !strncmp(pattern, path, n - 1);
+    return !strcmp(pattern, path);
+}
+
+static json_t *find_reply(const char *method, const char *path)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(replies, i, r) {
+        const char *m = json_string_value(json_object_get(r, "method"));
+        const char *p = json_string_value(json_object_get(r, "path"));
+        json_t *times = json_object_get(r, "times");
+        if ((m && strcmp(m, method)) || !p || !path_matches(p, path))
+            continue;
+        if (times && json_integer_value(times) <= 0)
+            continue;
+        if (times)
+            json_object_set_new(r, "times", json_integer(json_integer_value(times) - 1));
+        return r;
+    }
+    return NULL;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *data,
+                              size_t *size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    struct req *rq = *con_cls;
+    if (!rq) {
+        *con_cls = calloc(1, sizeof *rq);
+        return *con_cls ? MHD_YES : MHD_NO;
+    }
+    if (*size) {
+        char *nb = realloc(rq->body, rq->len + *size + 1);
+        if (!nb)
+            return MHD_NO;
+        memcpy(nb + rq->len, data, *size);
+        rq->body = nb;
+        rq->len += *size;
+        rq->body[rq->len] = '\0';
+        *size = 0;
+        return MHD_YES;
+    }
+    json_t *headers = json_object(), *query = json_object();
+    MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, headers);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, query);
+    json_t *body = json_null();
+    if (rq->len) {
+        body = json_loadb(rq->body, rq->len, JSON_DECODE_ANY, NULL);
+        if (!body)
+            body = json_stringn(rq->body, rq->len);
+    }
+    pthread_mutex_lock(&lock);
+    json_t *entry = json_pack("{s:s, s:s, s:o, s:o, s:o}", "method", method, "path", url,
+                              "query", query, "headers", headers, "body", body);
+    char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
+    fprintf(journal, "%s\n", line ? line : "{}");
+    fflush(journal);
+    free(line);
+    json_decref(entry);
+    json_t *r = json_incref(find_reply(method, url));
+    pthread_mutex_unlock(&lock);
+
+    long delay = (long)json_integer_value(json_object_get(r, "delay_ms"));
+    if (delay > 0) { /* real time on purpose: it exercises the client's real timeout */
+        struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    int status = r ? (int)json_integer_value(json_object_get(r, "status")) : 404;
+    if (!status)
+        status = 200;
+    char *text = NULL;
+    const char *ctype = "application/json";
+    json_t *rb = json_object_get(r, "body");
+    if (!r) {
+        text = strdup("{\"error\":\"no canned reply\"}");
+    } else if (json_object_get(r, "text")) {
+        text = strdup(json_string_value(json_object_get(r, "text")));
+        ctype = "text/plain";
+    } else if (rb) {
+        text = json_dumps(rb, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    } else {
+        text = strdup("");
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (*text)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "headers"), k, v)
+        MHD_add_response_header(resp, k, json_string_value(v));
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    json_decref(r);
+    return ret;
+}
+
+static void done(void *cls, struct MHD_Connection *c, void **con_cls,
+                 enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct req *rq = *con_cls;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+    }
+    *con_cls = NULL;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *rfile = NULL, *pfile = NULL, *jfile = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--replies"))
+            rfile = argv[i + 1];
+        else if (!strcmp(argv[i], "--port-file"))
+            pfile = argv[i + 1];
+        else if (!strcmp(argv[i], "--journal"))
+            jfile = argv[i + 1];
+    }
+    if (!pfile || !jfile) {
+        fprintf(stderr, "usage: stub [--replies FILE] --port-file FILE --journal FILE\n");
+        return 2;
+    }
+    json_error_t je;
+    replies = rfile ? json_load_file(rfile, 0, &je) : json_array();
+    if (!json_is_array(replies)) {
+        fprintf(stderr, "stub: %s:%d: %s\n", rfile, je.line, rfile ? je.text : "");
+        return 2;
+    }
+    journal = fopen(jfile, "w");
+    if (!journal) {
+        perror(jfile);
+        return 2;
+    }
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old); /* the server's threads never take them */
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, handle, NULL, MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "stub: cannot start the server\n");
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    FILE *pf = fopen(pfile, "w");
+    if (!pf || !info) {
+        MHD_stop_daemon(d);
+        return 1;
+    }
+    fprintf(pf, "%u\n", (unsigned)info->port);
+    fclose(pf);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    while (!stop)
+        sigsuspend(&old); /* atomically unblocks and waits: no lost signal */
+    MHD_stop_daemon(d);
+    fclose(journal);
+    json_decref(replies);
+    return 0;
+}
