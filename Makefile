@@ -48,7 +48,7 @@ endef
 $(eval $(call flavour,plain,$(OPT),))
 $(eval $(call flavour,asan,-O1 -g $(SAN),$(SAN)))
 
-.PHONY: all asan unit test demo docs docs-check deps deps-check clean
+.PHONY: all asan unit test demo docs docs-check deps deps-check clean bench
 .SECONDARY:
 
 scenarist: build/plain/scenarist
@@ -83,3 +83,11 @@ demo: deps
 
 clean:
 	rm -rf build scenarist
+
+# Benchmarks (tools/bench): optimised build, figures written to docs/benchmarks.md.
+build/plain/tools/bench/expr: tools/bench/expr.c build/plain/libscenarist.a | deps-check
+	@mkdir -p $(@D)
+	$(CC) $(plain_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+bench: build/plain/tools/bench/expr scenarist
+	tools/bench/run

@@ -89,11 +89,25 @@ static json_t *check_proxy(lua_State *L, int idx)
     return u ? *u : NULL;
 }
 
+static const char proxy_cache_key = 'p';
+
+/* One proxy per JSON value while it is alive (a weak cache): evaluating the same path
+ * again allocates nothing, and finalizers do not pile up between collections. */
 static void push_proxy(lua_State *L, json_t *v)
 {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &proxy_cache_key);
+    if (lua_rawgetp(L, -1, v) != LUA_TNIL) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
     json_t **u = lua_newuserdatauv(L, sizeof *u, 0); /* may raise: nothing held yet */
-    *u = json_incref(v);
+    *u = NULL;
     luaL_setmetatable(L, PROXY_MT);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, -3, v); /* may raise: the proxy holds no reference yet */
+    *u = json_incref(v);
+    lua_remove(L, -2);
 }
 
 static void push_json(lua_State *L, json_t *v)
@@ -784,6 +798,12 @@ struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size
     lua_setfield(L, -2, "__jsontype");
     lua_pop(L, 1);
 
+    lua_newtable(L); /* the proxy cache, weak in its values */
+    lua_newtable(L);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &proxy_cache_key);
     lua_newtable(L);
     s->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
