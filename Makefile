@@ -78,7 +78,7 @@ docs: scenarist
 	./scenarist docs org > docs/org-tables.md
 
 demo: deps
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory all build/plain/tests/stub
 	tools/demo
 
 clean:

@@ -21,7 +21,7 @@ static void add_pair(struct sc_buf *b, const char *k, json_t *v, char sep)
         json_array_foreach(v, i, e) add_pair(b, k, e, sep);
         return;
     }
-    if (b->len && b->data[b->len - 1] != '?')
+    if (b->len && b->data[b->len - 1] != '?' && b->data[b->len - 1] != sep)
         sc_buf_add(b, &sep, 1);
     sc_http_escape(b, k, strlen(k));
     sc_buf_puts(b, "=");
@@ -111,7 +111,10 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         sc_buf_puts(&url, "/");
     sc_buf_puts(&url, c->path);
     if (json_object_size(c->query)) {
-        sc_buf_puts(&url, strchr(c->path, '?') ? "&" : "?");
+        if (!strchr(c->path, '?'))
+            sc_buf_puts(&url, "?");
+        else if (url.len && url.data[url.len - 1] != '?' && url.data[url.len - 1] != '&')
+            sc_buf_puts(&url, "&");
         const char *k;
         json_t *v;
         json_object_foreach(c->query, k, v) add_pair(&url, k, v, '&');

@@ -55,7 +55,14 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
 static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 {
     (void)kind;
-    json_object_set_new(cls, k, json_string(v ? v : ""));
+    json_t *old = json_object_get(cls, k), *val = json_string(v ? v : "");
+    if (json_is_array(old)) {
+        json_array_append_new(old, val);
+    } else if (old) { /* a repeated key: keep every value, in order */
+        json_object_set_new(cls, k, json_pack("[O, o]", old, val));
+    } else {
+        json_object_set_new(cls, k, val);
+    }
     return MHD_YES;
 }
 
