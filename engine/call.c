@@ -225,6 +225,9 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                 snprintf(err, errlen, "%s %s: %s", c->method, url.data, perr);
                 st = SC_ERR_DATA;
             }
+            if (st != SC_OK && resp.status >= 400 && sc_step_confidential(ctx))
+                snprintf(err, errlen, "%s %s: HTTP %ld (body withheld: confidential scenario)",
+                         c->method, url.data, resp.status);
             if (st != SC_OK) {
                 sc_step_error_detail(ctx, "status", json_integer(resp.status));
                 if (parsed && !sc_step_confidential(ctx))

@@ -659,11 +659,12 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
             bool retry = st != SC_ERR_CONFIG &&
                          (st != SC_ERR_DATA ||
                           json_is_true(json_object_get(rt->opts, "retry_data_errors")));
-            json_t *inc = json_pack("{s:s, s:s, s:O, s:O, s:O, s:b}", "step",
+            json_t *input = r->sc->confidential ? json_string("[redacted: confidential scenario]")
+                                                : json_incref(r->input ? r->input : json_null());
+            json_t *inc = json_pack("{s:s, s:s, s:o, s:O, s:O, s:b}", "step",
                                     s->id ? s->id : s->mod->name, "bundle",
-                                    r->bundle[0] ? r->bundle : "1", "input",
-                                    r->input ? r->input : json_null(), "error", error, "retry",
-                                    rt->opts, "retryable", retry);
+                                    r->bundle[0] ? r->bundle : "1", "input", input, "error",
+                                    error, "retry", rt->opts, "retryable", retry);
             json_array_append_new(r->incomplete, inc);
             break;
         }
