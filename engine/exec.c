@@ -383,6 +383,7 @@ struct sc_scenario *sc_scenario_load(const char *path, const struct sc_org *org,
         return NULL;
     struct sc_validator *v = shared ? shared : sc_validator_new(org, d);
     if (!v) {
+        sc_diag_add(d, SC_SEV_ERROR, &doc->src, 0, 0, 0, "out of memory while validating");
         sc_doc_free(doc);
         return NULL;
     }
@@ -395,6 +396,7 @@ struct sc_scenario *sc_scenario_load(const char *path, const struct sc_org *org,
     }
     struct sc_scenario *sc = sc_calloc(1, sizeof *sc);
     if (!sc) {
+        sc_diag_add(d, SC_SEV_ERROR, &doc->src, 0, 0, 0, "out of memory while compiling");
         sc_doc_free(doc);
         return NULL;
     }

@@ -261,7 +261,8 @@ static bool is_sequence(lua_State *L, int idx, size_t *n)
 
 static int cmp_keys(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    return strcmp(x ? x : "", y ? y : ""); /* a failed copy sorts first and is reported */
 }
 
 static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
@@ -658,11 +659,55 @@ const char *sc_lua_default_dir(void)
 
 static int cmp_names(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    return strcmp(x ? x : "", y ? y : ""); /* a failed copy sorts first and is reported */
 }
 
 /* Runs each *.lua of dir in a fresh environment whose new globals land in the table
  * at target_idx (per_file: in a sub-table named after the file). */
+struct load_file {
+    struct sc_lua *s;
+    const char *code, *chunk;
+    size_t len;
+    char *name;    /* per file: the table name (FILE of FILE.lua) */
+};
+
+/* Loads and runs one file with the target table (argument 2) as where its globals
+ * land; runs protected, so any error (memory, syntax, the file's own) is reported. */
+static int p_load_file(lua_State *L)
+{
+    struct load_file *a = lua_touserdata(L, 1);
+    lua_settop(L, 2);
+    if (luaL_loadbufferx(L, a->code, a->len, a->chunk, "t") != LUA_OK)
+        return lua_error(L);
+    int fn = lua_gettop(L);
+    /* Environment: reads see the target, the prelude and safe globals; writes land
+     * in the target (or the file's own table). */
+    lua_newtable(L); /* env */
+    if (a->name) {
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, 2, a->name);
+    } else {
+        lua_pushvalue(L, 2);
+    }
+    int dest = lua_gettop(L);
+    lua_newtable(L); /* env's metatable */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->ctx_ref);
+    lua_pushvalue(L, dest);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->prelude_ref);
+    lua_pushcclosure(L, env_index, 3);
+    /* env_index looks in its upvalues 1..3; here: nothing, file's table, prelude */
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, dest);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, dest - 1);
+    lua_settop(L, dest - 1);
+    lua_setupvalue(L, fn, 1);
+    lua_call(L, 0, 0);
+    return 0;
+}
+
 static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_file, char *err,
                     size_t errlen)
 {
@@ -676,13 +721,13 @@ static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_
     while ((e = readdir(d)) && n < 512) {
         size_t len = strlen(e->d_name);
         if (len > 4 && !strcmp(e->d_name + len - 4, ".lua") && e->d_name[0] != '.')
-            names[n++] = strdup(e->d_name);
+            names[n++] = sc_strdup(e->d_name);
     }
     closedir(d);
     qsort(names, n, sizeof *names, cmp_names);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!names[i]) {
+        if (!names[i] || !names[i][0]) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
             break;
@@ -699,68 +744,39 @@ static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_
         }
         char chunk[sizeof path + 2];
         snprintf(chunk, sizeof chunk, "@%s", path);
-        if (luaL_loadbufferx(L, code, len, chunk, "t") != LUA_OK) {
-            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        if (per_file)
+            names[i][strlen(names[i]) - 4] = '\0';
+        struct load_file a = {s, code, chunk, len, per_file ? names[i] : NULL};
+        sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
+        lua_pushcfunction(L, p_load_file);
+        lua_pushlightuserdata(L, &a);
+        lua_pushvalue(L, target_idx);
+        if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+            snprintf(err, errlen, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                                       : "out of memory");
             lua_pop(L, 1);
-            free(code);
             rc = -1;
-            break;
         }
         free(code);
-        /* Environment: reads see the target, the prelude and safe globals; writes land
-         * in the target (or the file's own table). */
-        int fn = lua_gettop(L);
-        lua_newtable(L); /* env */
-        if (per_file) {
-            names[i][strlen(names[i]) - 4] = '\0';
-            lua_newtable(L);
-            lua_pushvalue(L, -1);
-            lua_setfield(L, target_idx, names[i]);
-        } else {
-            lua_pushvalue(L, target_idx);
-        }
-        int dest = lua_gettop(L);
-        lua_newtable(L); /* env's metatable */
-        lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
-        lua_pushvalue(L, dest);
-        lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
-        lua_pushcclosure(L, env_index, 3);
-        /* env_index looks in its upvalues 1..3; here: nothing, file's table, prelude */
-        lua_setfield(L, -2, "__index");
-        lua_pushvalue(L, dest);
-        lua_setfield(L, -2, "__newindex");
-        lua_setmetatable(L, dest - 1);
-        lua_settop(L, dest - 1);
-        lua_setupvalue(L, fn, 1);
-        sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
-        if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-            snprintf(err, errlen, "%s", lua_tostring(L, -1));
-            lua_pop(L, 1);
-            rc = -1;
-        }
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     return rc;
 }
 
-struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size_t errlen)
+struct setup {
+    const char *lua_dir;
+    char *err;
+    size_t errlen;
+    int rc;
+};
+
+/* Builds the sandbox; runs protected, so running out of memory here is an error. */
+static int p_setup(lua_State *L)
 {
-    struct sc_lua *s = sc_calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    s->mem_limit = mem_limit ? mem_limit : SC_LUA_MEM_LIMIT;
-    s->budget = SC_LUA_INSTRUCTIONS;
-    s->L = lua_newstate(lalloc, s);
-    if (!s->L) {
-        snprintf(err, errlen, "out of memory starting Lua");
-        free(s);
-        return NULL;
-    }
-    lua_State *L = s->L;
-    *(struct sc_lua **)lua_getextraspace(L) = s;
+    struct setup *a = lua_touserdata(L, 1);
+    struct sc_lua *s = from_L(L);
+    lua_settop(L, 0);
     static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
                                     {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
                                     {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
@@ -844,14 +860,14 @@ struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size
     lua_setfield(L, -2, "sc");
     lua_pop(L, 1);
 
-    const char *dir = lua_dir ? lua_dir : sc_lua_default_dir();
+    const char *dir = a->lua_dir ? a->lua_dir : sc_lua_default_dir();
     char path[4200];
     snprintf(path, sizeof path, "%s/prelude", dir);
-    int rc = load_dir(s, path, prelude, false, err, errlen);
+    int rc = load_dir(s, path, prelude, false, a->err, a->errlen);
     if (rc == 0) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
         snprintf(path, sizeof path, "%s/transforms", dir);
-        rc = load_dir(s, path, lua_gettop(L), true, err, errlen);
+        rc = load_dir(s, path, lua_gettop(L), true, a->err, a->errlen);
         lua_pop(L, 1);
     }
     /* Expressions see only the real context: clear the scratch copy. */
@@ -867,7 +883,36 @@ struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size
     lua_pushcclosure(L, env_index, 3);
     lua_setfield(L, -2, "__index");
     lua_settop(L, 0);
-    if (rc != 0) {
+    a->rc = rc;
+    return 0;
+}
+
+struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size_t errlen)
+{
+    struct sc_lua *s = sc_calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->mem_limit = mem_limit ? mem_limit : SC_LUA_MEM_LIMIT;
+    s->budget = SC_LUA_INSTRUCTIONS;
+    s->L = lua_newstate(lalloc, s);
+    if (!s->L) {
+        snprintf(err, errlen, "out of memory starting Lua");
+        free(s);
+        return NULL;
+    }
+    lua_State *L = s->L;
+    *(struct sc_lua **)lua_getextraspace(L) = s;
+    s->ctx_ref = s->env_ref = s->prelude_ref = s->transforms_ref = LUA_NOREF;
+    struct setup a = {lua_dir, err, errlen, 0};
+    lua_pushcfunction(L, p_setup);
+    lua_pushlightuserdata(L, &a);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        snprintf(err, errlen, "out of memory starting Lua");
+        a.rc = -1;
+    }
+    if (a.rc != 0) {
         sc_lua_free(s);
         return NULL;
     }

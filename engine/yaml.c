@@ -572,8 +572,11 @@ static void syntax_error(struct loader *l, yaml_parser_t *p)
 struct sc_doc *sc_doc_parse(const char *name, const char *text, size_t len, struct sc_diags *d)
 {
     struct sc_doc *doc = sc_calloc(1, sizeof *doc);
-    if (!doc)
+    if (!doc) {
+        struct sc_src src = {name, NULL, 0};
+        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "out of memory while loading");
         return NULL;
+    }
     doc->src.name = sc_strdup(name);
     doc->src.text = sc_strndup(text, len);
     doc->src.len = len;

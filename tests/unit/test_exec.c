@@ -179,12 +179,50 @@ static void every_allocation_failure_in_a_run_ends_cleanly(void **state)
     close_fixture(&fx);
 }
 
+/* Creating the sandbox (libraries, prelude files, proxies' metatables) and compiling
+ * a scenario into it: every allocation made to fail in turn gives a clean error. */
+static void every_allocation_failure_in_setup_ends_cleanly(void **state)
+{
+    (void)state;
+    struct sc_diags d;
+    sc_diags_init(&d);
+    struct sc_org *org = sc_org_load(write_file("org.yaml", org_text), &d);
+    const char *path = write_file("sweep.yaml", sweep_scenario);
+    assert_non_null(org);
+    long n;
+    for (n = 0; n < 200000; n++) {
+        char err[256] = "";
+        sc_alloc_fail_after(n);
+        struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
+        struct sc_diags ld;
+        sc_diags_init(&ld);
+        struct sc_scenario *sc = lua ? sc_scenario_load(path, org, lua, NULL, &ld) : NULL;
+        bool refused = sc_alloc_refused();
+        sc_alloc_fail_after(-1);
+        if (!lua)
+            assert_true(err[0] != '\0'); /* said why */
+        else if (!sc)
+            assert_true(ld.errors > 0);
+        sc_scenario_free(sc);
+        sc_lua_free(lua);
+        sc_diags_free(&ld);
+        if (!refused)
+            break;
+    }
+    fprintf(stderr, "# swept %ld allocation points of a sandbox start and a scenario load\n", n);
+    assert_true(n > 1000);
+    assert_true(n < 200000);
+    sc_org_free(org);
+    sc_diags_free(&d);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(readonly_write_is_refused_at_run_time),
         cmocka_unit_test(every_allocation_failure_in_a_run_ends_cleanly),
+        cmocka_unit_test(every_allocation_failure_in_setup_ends_cleanly),
     };
     return cmocka_run_group_tests_name("exec", tests, NULL, NULL);
 }
