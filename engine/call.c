@@ -178,10 +178,8 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     } else if (st == SC_OK && c->form) {
         struct sc_buf fb = {0};
         json_object_foreach(c->form, k, v) add_pair(&fb, k, v, '&');
-        body = fb.oom ? NULL : (fb.data ? fb.data : sc_strdup(""));
         body_len = fb.len;
-        if (fb.oom)
-            sc_buf_free(&fb);
+        body = sc_buf_take(&fb);
         header(&h, sc_strdup("Content-Type: application/x-www-form-urlencoded"));
         if (!body)
             h.oom = true;
@@ -198,13 +196,9 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         st = SC_ERR_RUNTIME;
     }
 
-    int64_t timeout = c->timeout_ms;
-    if (timeout <= 0) {
-        const char *ct = json_string_value(json_object_get(conn, "timeout"));
-        char derr[64];
-        if (!ct || sc_duration_parse(ct, &timeout, derr, sizeof derr) != 0)
-            timeout = 30000;
-    }
+    int64_t timeout = c->timeout_ms > 0
+                          ? c->timeout_ms
+                          : sc_duration_or(json_string_value(json_object_get(conn, "timeout")), 30000);
     int64_t left = sc_step_time_left_ms(ctx);
     if (left > 0 && left < timeout)
         timeout = left;

@@ -48,13 +48,7 @@ static char *copy_line(const struct sc_src *src, int line)
         left -= k;
         chars++;
     }
-    if (!b.data)
-        sc_buf_add(&b, "", 0);
-    if (b.oom) {
-        sc_buf_free(&b);
-        return NULL;
-    }
-    return b.data;
+    return sc_buf_take(&b);
 }
 
 void sc_diag_vadd(struct sc_diags *d, enum sc_sev sev, const struct sc_src *src,

@@ -55,3 +55,10 @@ too_long:
     snprintf(err, errlen, "'%s' is longer than the limit of 366 days", s);
     return -1;
 }
+
+int64_t sc_duration_or(const char *s, int64_t def)
+{
+    int64_t ms;
+    char err[64];
+    return s && sc_duration_parse(s, &ms, err, sizeof err) == 0 ? ms : def;
+}

@@ -10,5 +10,7 @@
 
 /* Parses s into milliseconds; on error returns -1 and writes the reason to err. */
 int sc_duration_parse(const char *s, int64_t *ms, char *err, size_t errlen);
+/* s in milliseconds, or def when s is NULL or not a duration (already validated input). */
+int64_t sc_duration_or(const char *s, int64_t def);
 
 #endif

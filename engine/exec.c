@@ -76,6 +76,7 @@ struct sc_step_ctx {
     int64_t deadline;      /* monotonic */
     char at[128];          /* init: parameter path its error is about */
     bool oom;
+    char sent_from[512], idem[256]; /* made on first use: most steps do not write */
     json_t *detail;        /* fields added to the error */
 };
 
@@ -87,6 +88,9 @@ struct build {
 };
 
 static void free_steps(struct sc_scenario *sc, struct steplist *l);
+
+/* Steps of an error route may have no id: they go by their module's name. */
+static const char *step_name(const struct step *s) { return s->id ? s->id : s->mod->name; }
 
 static void free_route(struct sc_scenario *sc, struct route *rt)
 {
@@ -177,10 +181,7 @@ static int apply_defaults(const struct sc_param *params, json_t *obj)
 
 static int64_t duration_ms(json_t *v, int64_t def)
 {
-    int64_t ms;
-    char err[64];
-    const char *s = json_string_value(v);
-    return s && sc_duration_parse(s, &ms, err, sizeof err) == 0 ? ms : def;
+    return sc_duration_or(json_string_value(v), def);
 }
 
 static int build_steps(struct build *b, json_t *arr, struct steplist *out, bool in_route);
@@ -446,13 +447,11 @@ struct run {
     const char *version;
     int64_t t0, deadline;
     bool stop, ended_error, committed;
-    struct sc_step_ctx *cur;
-    char sent_from[512], idem[256];
     const char *org_url;   /* the org's base_url, or scenarist://ORG */
     char url_buf[160];
 };
 
-static const char *status_kind(enum sc_status st)
+const char *sc_status_name(enum sc_status st)
 {
     static const char *const names[] = {"ok", "config", "data", "connection", "rate-limit",
                                         "server", "runtime", "limit"};
@@ -468,16 +467,16 @@ static void set_ctx(struct run *r, const char *name, json_t *v)
         fail_execution(r, NULL);
 }
 
-/* Appends an entry to the step log; output is stolen. */
-static void log_step(struct run *r, struct step *s, const char *status, int64_t ms,
-                     json_t *output_stolen, json_t *error)
+/* Appends an entry to the step log and returns it (borrowed); output is stolen. */
+static json_t *log_step(struct run *r, struct step *s, const char *status, int64_t ms,
+                        json_t *output_stolen, json_t *error)
 {
     json_t *e = json_object();
     if (!e) {
         json_decref(output_stolen);
-        return;
+        return NULL;
     }
-    json_object_set_new(e, "step", json_string(s->id ? s->id : s->mod->name));
+    json_object_set_new(e, "step", json_string(step_name(s)));
     json_object_set_new(e, "module", json_string(s->mod->name));
     if (r->bundle[0])
         json_object_set_new(e, "bundle", json_string(r->bundle));
@@ -492,22 +491,35 @@ static void log_step(struct run *r, struct step *s, const char *status, int64_t 
     }
     if (error)
         json_object_set(e, "error", error);
-    json_array_append_new(r->log, e);
+    return json_array_append_new(r->log, e) == 0 ? e : NULL;
 }
 
 static json_t *make_error(struct step *s, enum sc_status st, const char *msg, json_t *detail)
 {
-    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i}", "message", msg, "kind", status_kind(st),
-                          "step", s->id ? s->id : s->mod->name, "module", s->mod->name,
+    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i}", "message", msg, "kind", sc_status_name(st),
+                          "step", step_name(s), "module", s->mod->name,
                           "attempts", 1);
     if (e && detail)
         json_object_update(e, detail);
     return e;
 }
 
-/* Runs one module call for the current bundle; fills *outs (an array) on success. */
+static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, json_t **detail,
+                                char *err, size_t errlen);
+
+/* Runs one module call for the current bundle; fills *outs (an array) on success and
+ * *ms with how long it took. */
 static enum sc_status run_step(struct run *r, struct step *s, json_t **outs, json_t **detail,
-                               char *err, size_t errlen)
+                               int64_t *ms, char *err, size_t errlen)
+{
+    int64_t t0 = sc_clock_mono_ms();
+    enum sc_status st = call_step(r, s, outs, detail, err, errlen);
+    *ms = sc_clock_mono_ms() - t0;
+    return st;
+}
+
+static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, json_t **detail,
+                                char *err, size_t errlen)
 {
     struct sc_lua *lua = r->rt->lua;
     int64_t now = sc_clock_mono_ms();
@@ -529,17 +541,10 @@ static enum sc_status run_step(struct run *r, struct step *s, json_t **outs, jso
         snprintf(err, errlen, "out of memory");
         return SC_ERR_RUNTIME;
     }
-    snprintf(r->idem, sizeof r->idem, "%s:%s:%s", r->id, s->id ? s->id : s->mod->name,
-             r->bundle[0] ? r->bundle : "1");
-    snprintf(r->sent_from, sizeof r->sent_from, "%s/scenarios/%s/versions/%s/steps/%s",
-             r->org_url, r->sc->name,
-             r->version, s->id ? s->id : s->mod->name);
-    r->cur = &ctx;
     err[0] = '\0';
     st = s->mod->run ? s->mod->run(&ctx, s->state, with, r->input, err, errlen) : SC_ERR_CONFIG;
     if (!s->mod->run)
         snprintf(err, errlen, "module %s cannot run yet", s->mod->name);
-    r->cur = NULL;
     json_decref(with);
     if (st == SC_OK && ctx.oom) {
         st = SC_ERR_RUNTIME;
@@ -620,9 +625,8 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
         struct step *hs = &rt->steps.v[i];
         json_t *o = NULL, *d = NULL;
         char herr[1024];
-        int64_t t0 = sc_clock_mono_ms();
-        enum sc_status hst = run_step(r, hs, &o, &d, herr, sizeof herr);
-        int64_t hms = sc_clock_mono_ms() - t0;
+        int64_t hms;
+        enum sc_status hst = run_step(r, hs, &o, &d, &hms, herr, sizeof herr);
         if (hst == SC_OK) {
             log_step(r, hs, "ok", hms, json_incref(json_array_get(o, 0)), NULL);
         } else {
@@ -636,7 +640,7 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
     }
     if (!r->stop) {
         const char *dname = directive_names[rt->dir];
-        json_t *entry = json_pack("{s:s, s:s, s:s}", "step", s->id ? s->id : s->mod->name,
+        json_t *entry = json_pack("{s:s, s:s, s:s}", "step", step_name(s),
                                   "module", "on_error", "status", dname);
         if (entry && r->bundle[0])
             json_object_set_new(entry, "bundle", json_string(r->bundle));
@@ -664,7 +668,7 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
             json_t *input = r->sc->confidential ? json_string("[redacted: confidential scenario]")
                                                 : json_incref(r->input ? r->input : json_null());
             json_t *inc = json_pack("{s:s, s:s, s:o, s:O, s:O, s:b}", "step",
-                                    s->id ? s->id : s->mod->name, "bundle",
+                                    step_name(s), "bundle",
                                     r->bundle[0] ? r->bundle : "1", "input", input, "error",
                                     error, "retry", rt->opts, "retryable", retry);
             json_array_append_new(r->incomplete, inc);
@@ -697,6 +701,14 @@ static void push_bundle(struct run *r, size_t k)
     snprintf(r->bundle + n, sizeof r->bundle - n, "%s%zu", n ? "." : "", k);
 }
 
+/* A condition outside any step (filters, route filters) gets its own Lua budget. */
+static enum sc_status test_condition(struct run *r, const struct sc_tmpl *t, bool *pass,
+                                     char *err, size_t errlen)
+{
+    sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline);
+    return sc_tmpl_test(t, r->rt->lua, pass, err, errlen);
+}
+
 static void run_router(struct run *r, struct step *s)
 {
     json_t *taken = json_array();
@@ -707,8 +719,7 @@ static void run_router(struct run *r, struct step *s)
         bool ok = true;
         if (br->filter) {
             char err[1024];
-            sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline);
-            enum sc_status st = sc_tmpl_test(br->filter, r->rt->lua, &ok, err, sizeof err);
+            enum sc_status st = test_condition(r, br->filter, &ok, err, sizeof err);
             if (st != SC_OK) {
                 char msg[1200];
                 snprintf(msg, sizeof msg, "route '%s' filter: %s", br->name, err);
@@ -775,8 +786,7 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
         if (s->filter) {
             bool pass = true;
             char err[1024];
-            sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline);
-            enum sc_status st = sc_tmpl_test(s->filter, r->rt->lua, &pass, err, sizeof err);
+            enum sc_status st = test_condition(r, s->filter, &pass, err, sizeof err);
             if (st != SC_OK) {
                 char msg[1200];
                 snprintf(msg, sizeof msg, "filter: %s", err);
@@ -795,15 +805,14 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
         }
         json_t *outs = NULL, *detail = NULL;
         char err[2048];
-        int64_t t0 = sc_clock_mono_ms();
-        enum sc_status st = run_step(r, s, &outs, &detail, err, sizeof err);
-        int64_t ms = sc_clock_mono_ms() - t0;
+        int64_t ms;
+        enum sc_status st = run_step(r, s, &outs, &detail, &ms, err, sizeof err);
         if (st == SC_OK) {
             size_t n = json_array_size(outs);
-            log_step(r, s, "ok", ms, n == 1 ? json_incref(json_array_get(outs, 0)) : NULL, NULL);
-            if (n != 1) /* a fan-out: the bundles show in the steps after */
-                json_object_set_new(json_array_get(r->log, json_array_size(r->log) - 1),
-                                    "bundles", json_integer((json_int_t)n));
+            json_t *e = log_step(r, s, "ok", ms, n == 1 ? json_incref(json_array_get(outs, 0))
+                                                          : NULL, NULL);
+            if (e && n != 1) /* a fan-out: the bundles show in the steps after */
+                json_object_set_new(e, "bundles", json_integer((json_int_t)n));
         } else {
             outs = handle_error(r, s, st, err, detail, ms);
         }
@@ -975,13 +984,29 @@ int sc_step_emit(struct sc_step_ctx *ctx, json_t *out)
 struct sc_lua *sc_step_lua(struct sc_step_ctx *ctx) { return ctx->lua; }
 struct sc_http *sc_step_http(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->rt->http : NULL; }
 const struct sc_org *sc_step_org(struct sc_step_ctx *ctx) { return ctx->org; }
-const char *sc_step_id(struct sc_step_ctx *ctx) { return ctx->s->id ? ctx->s->id : ctx->s->mod->name; }
+const char *sc_step_id(struct sc_step_ctx *ctx) { return step_name(ctx->s); }
 const char *sc_step_scenario(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->sc->name : ""; }
 json_t *sc_step_vars(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->vars : NULL; }
 json_t *sc_step_error(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->error : NULL; }
 json_t *sc_step_execution(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->execution : NULL; }
-const char *sc_step_sent_from(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->sent_from : ""; }
-const char *sc_step_idempotency_key(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->idem : ""; }
+
+const char *sc_step_sent_from(struct sc_step_ctx *ctx)
+{
+    struct run *r = ctx->r;
+    if (r && !ctx->sent_from[0])
+        snprintf(ctx->sent_from, sizeof ctx->sent_from, "%s/scenarios/%s/versions/%s/steps/%s",
+                 r->org_url, r->sc->name, r->version, step_name(ctx->s));
+    return ctx->sent_from;
+}
+
+const char *sc_step_idempotency_key(struct sc_step_ctx *ctx)
+{
+    struct run *r = ctx->r;
+    if (r && !ctx->idem[0])
+        snprintf(ctx->idem, sizeof ctx->idem, "%s:%s:%s", r->id, step_name(ctx->s),
+                 r->bundle[0] ? r->bundle : "1");
+    return ctx->idem;
+}
 bool sc_step_confidential(struct sc_step_ctx *ctx) { return ctx->r && ctx->r->sc->confidential; }
 
 int64_t sc_step_time_left_ms(struct sc_step_ctx *ctx)

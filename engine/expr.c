@@ -187,13 +187,7 @@ char *sc_expr_rewrite(const char *s, size_t n)
         sc_buf_add(&b, s + i, 1);
         i++;
     }
-    if (!b.data)
-        sc_buf_add(&b, "", 0);
-    if (b.oom) {
-        sc_buf_free(&b);
-        return NULL;
-    }
-    return b.data;
+    return sc_buf_take(&b);
 }
 
 int sc_expr_check_syntax(lua_State *L, const char *expr, size_t n, char *err, size_t errlen)

@@ -464,23 +464,18 @@ static void push_safe_globals(lua_State *L)
 
 /* ---- helpers the prelude is written with (the "sc" table) ---- */
 
-static int h_array(lua_State *L)
+/* Marks a table as what it becomes in JSON (an empty table is otherwise ambiguous). */
+static int mark_table(lua_State *L, const char *mt)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_getmetatable(L, "sc.array");
+    luaL_getmetatable(L, mt);
     lua_setmetatable(L, 1);
     lua_settop(L, 1);
     return 1;
 }
 
-static int h_object(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_getmetatable(L, "sc.object");
-    lua_setmetatable(L, 1);
-    lua_settop(L, 1);
-    return 1;
-}
+static int h_array(lua_State *L) { return mark_table(L, "sc.array"); }
+static int h_object(lua_State *L) { return mark_table(L, "sc.object"); }
 
 static int h_kind(lua_State *L)
 {

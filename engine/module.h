@@ -103,5 +103,7 @@ const struct sc_module_def *sc_module_find(const char *name);
 const struct sc_module_def *const *sc_module_all(size_t *n);
 
 const char *sc_type_name(enum sc_type t);
+/* "ok", "config", "data", "connection", "rate-limit", "server", "runtime", "limit". */
+const char *sc_status_name(enum sc_status st);
 
 #endif

@@ -123,6 +123,17 @@ void sc_buf_free(struct sc_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+char *sc_buf_take(struct sc_buf *b)
+{
+    if (!b->data && !b->oom)
+        sc_buf_add(b, "", 0);
+    if (b->oom) {
+        sc_buf_free(b);
+        return NULL;
+    }
+    return b->data;
+}
+
 char *sc_read_file(const char *path, size_t max, size_t *len, bool *too_big)
 {
     *too_big = false;
@@ -153,14 +164,11 @@ char *sc_read_file(const char *path, size_t max, size_t *len, bool *too_big)
         errno = err ? err : (*too_big ? EFBIG : ENOMEM);
         return NULL;
     }
-    if (!b.data)
-        sc_buf_add(&b, "", 0);
-    if (b.oom) {
-        errno = ENOMEM;
-        return NULL;
-    }
     *len = b.len;
-    return b.data;
+    char *text = sc_buf_take(&b);
+    if (!text)
+        errno = ENOMEM;
+    return text;
 }
 
 int sc_utf8_chars(const char *s, size_t n)

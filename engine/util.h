@@ -32,6 +32,9 @@ void sc_buf_add(struct sc_buf *b, const char *s, size_t n);
 void sc_buf_puts(struct sc_buf *b, const char *s);
 void sc_buf_printf(struct sc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sc_buf_free(struct sc_buf *b);
+/* Hands over the text ("" when nothing was added; the caller frees it), or NULL when a
+ * growth failed (the buffer is then freed). */
+char *sc_buf_take(struct sc_buf *b);
 
 /* Reads a whole file; NULL with errno set on failure. max caps the size read. */
 char *sc_read_file(const char *path, size_t max, size_t *len, bool *too_big);

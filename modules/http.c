@@ -49,14 +49,6 @@ static void check(struct sc_check *c, const json_t *with)
         sc_check_error(c, "content_type", "content_type applies to a raw body only");
 }
 
-static int64_t ms_of(const json_t *with, const char *key)
-{
-    int64_t ms = 0;
-    char err[64];
-    const char *s = json_string_value(json_object_get(with, key));
-    return s && sc_duration_parse(s, &ms, err, sizeof err) == 0 ? ms : 0;
-}
-
 static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
                           const json_t *input, char *err, size_t errlen)
 {
@@ -73,7 +65,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
         .form = json_object_get(w, "form"),
         .body = json_string_value(json_object_get(w, "body")),
         .content_type = json_string_value(json_object_get(w, "content_type")),
-        .timeout_ms = ms_of(w, "timeout"),
+        .timeout_ms = sc_duration_or(json_string_value(json_object_get(w, "timeout")), 0),
         .parse = json_string_value(json_object_get(w, "parse")),
         .idempotency_key = json_string_value(json_object_get(w, "idempotency_key")),
     };

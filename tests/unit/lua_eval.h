@@ -9,13 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *status_name(enum sc_status st)
-{
-    static const char *const names[] = {"ok", "config", "data", "connection", "rate-limit",
-                                        "server", "runtime", "limit"};
-    return names[st];
-}
-
 /* Result in a static buffer. */
 static const char *eval(struct sc_lua *lua, const char *expr)
 {
@@ -31,7 +24,7 @@ static const char *eval(struct sc_lua *lua, const char *expr)
     enum sc_status st = sc_lua_eval_json(lua, ref, &v, err, sizeof err);
     sc_lua_unref(lua, ref);
     if (st != SC_OK) {
-        snprintf(out, sizeof out, "error(%s): %s", status_name(st), err);
+        snprintf(out, sizeof out, "error(%s): %s", sc_status_name(st), err);
         return out;
     }
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
