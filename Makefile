@@ -2,7 +2,7 @@
 # twice (plain and ASan+UBSan) and runs every suite; `make demo` runs the main job.
 
 CC      ?= cc
-PKGS    := yaml-0.1 libcurl jansson lua5.4 sqlite3 libmicrohttpd
+PKGS    := yaml-0.1 libcurl jansson lua5.4 sqlite3 libmicrohttpd libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -12,7 +12,8 @@ OPT     ?= -O2 -g
 BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(WARN) $(PKG_CFLAGS) -MMD -MP
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-LIB_SRC  := $(filter-out engine/main.c,$(wildcard engine/*.c)) $(wildcard modules/*.c)
+CLI_SRC  := engine/main.c $(wildcard engine/cli_*.c)
+LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard engine/*.c)) $(wildcard modules/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 all: scenarist
@@ -32,7 +33,7 @@ build/$(1)/libscenarist.a: $$($(1)_OBJ)
 	@rm -f $$@
 	ar rcs $$@ $$^
 
-build/$(1)/scenarist: build/$(1)/engine/main.o build/$(1)/libscenarist.a
+build/$(1)/scenarist: $$(patsubst %.c,build/$(1)/%.o,$$(CLI_SRC)) build/$(1)/libscenarist.a
 	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) -lm
 
 build/$(1)/tests/unit/%: build/$(1)/tests/unit/%.o build/$(1)/libscenarist.a

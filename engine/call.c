@@ -1,5 +1,6 @@
 #include "call.h"
 
+#include "clock.h"
 #include "duration.h"
 #include "util.h"
 
@@ -92,10 +93,6 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         return fail(err, errlen, SC_ERR_CONFIG, "connection '%s' is not defined in org '%s'%s",
                     c->connection, org ? org->name : "(none)", "");
     bool write = sc_http_is_write(c->method);
-    if (write && sc_org_read_only(org, c->connection))
-        return fail(err, errlen, SC_ERR_CONFIG,
-                    "%s refused: connection '%s' is read-only in org '%s' (nothing was sent)",
-                    c->method, c->connection, org->name);
     const char *base = json_string_value(json_object_get(conn, "base_url"));
     if (strstr(c->path, "://") || strstr(c->path, "/../") || !strncmp(c->path, "../", 3))
         return fail(err, errlen, SC_ERR_DATA,
@@ -118,6 +115,15 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         const char *k;
         json_t *v;
         json_object_foreach(c->query, k, v) add_pair(&url, k, v, '&');
+    }
+    if (write && sc_org_read_only(org, c->connection)) { /* defence in depth: validation refuses it too */
+        enum sc_status rst = fail(err, errlen, SC_ERR_DATA,
+                                  "%s refused: connection '%s' is read-only in org '%s' (nothing "
+                                  "was sent)", c->method, c->connection, org->name);
+        if (sc_step_audit(ctx, c->method, url.data ? url.data : base, 0, 0, NULL, 0, "refused") != 0)
+            snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
+        sc_buf_free(&url);
+        return rst;
     }
 
     /* Headers: ours first, so a step's own headers can only add. */
@@ -208,7 +214,15 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                                   .headers = (const char *const *)h.v,
                                   .username = user, .password = secret, .body = body,
                                   .body_len = body_len, .timeout_ms = timeout};
+        int64_t t0 = sc_clock_mono_ms();
         st = sc_http_send(sc_step_http(ctx), &req, &resp, err, errlen);
+        if (write && sc_step_audit(ctx, c->method, url.data, resp.status,
+                                   sc_clock_mono_ms() - t0, body, body_len,
+                                   st == SC_OK ? "ok" : "failed") != 0 && st == SC_OK) {
+            snprintf(err, errlen, "%s %s was made but could not be written to the audit log",
+                     c->method, url.data);
+            st = SC_ERR_RUNTIME;
+        }
         if (resp.status) {
             char perr[256];
             json_t *parsed = parse_body(&resp, c->parse ? c->parse : "auto", perr, sizeof perr);

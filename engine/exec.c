@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "duration.h"
+#include "store.h"
 #include "tmpl.h"
 #include "util.h"
 #include "validate.h"
@@ -449,6 +450,10 @@ struct run {
     bool stop, ended_error, committed;
     const char *org_url;   /* the org's base_url, or scenarist://ORG */
     char url_buf[160];
+    int attempt;
+    json_t *journal;       /* further attempts: recorded states, "STEP BUNDLE" -> {outs, vars?} */
+    bool vars_touched;     /* the step under way wrote vars: its state keeps them */
+    int64_t pending_run;   /* store row of the step under way, 0 when none */
 };
 
 const char *sc_status_name(enum sc_status st)
@@ -467,9 +472,42 @@ static void set_ctx(struct run *r, const char *name, json_t *v)
         fail_execution(r, NULL);
 }
 
+static json_t *store_error(const char *what, struct sc_store *st)
+{
+    return json_pack("{s:s++, s:s}", "message", what, ": ", sc_store_error(st), "kind", "runtime");
+}
+
+/* Records a step's end in the store; state is what replays it on a later attempt. */
+static void store_step(struct run *r, json_t *e, struct step *s, json_t *state)
+{
+    struct sc_store *st = r->rt->store;
+    int64_t run = r->pending_run;
+    r->pending_run = 0;
+    if (!st || !e)
+        return;
+    struct sc_step_row row = {.execution = r->id, .step = step_name(s),
+                              .module = json_string_value(json_object_get(e, "module")),
+                              .bundle = r->bundle, .attempt = r->attempt,
+                              .status = json_string_value(json_object_get(e, "status")),
+                              .started_ms = sc_clock_now_ms(),
+                              .duration_ms = json_object_get(e, "duration_ms")
+                                                 ? json_integer_value(json_object_get(e, "duration_ms"))
+                                                 : -1,
+                              .output = json_object_get(e, "output"),
+                              .error = json_object_get(e, "error"), .state = state,
+                              .bundles = json_integer_value(json_object_get(e, "bundles")),
+                              .confidential = r->sc->confidential};
+    int rc = run > 0 ? sc_store_step_end(st, run, &row) : sc_store_step_begin(st, &row) < 0;
+    if (rc != 0) {
+        json_t *err = store_error("recording the step failed", st);
+        fail_execution(r, err); /* going on unrecorded would break the promise to resume */
+        json_decref(err);
+    }
+}
+
 /* Appends an entry to the step log and returns it (borrowed); output is stolen. */
-static json_t *log_step(struct run *r, struct step *s, const char *status, int64_t ms,
-                        json_t *output_stolen, json_t *error)
+static json_t *log_entry(struct run *r, struct step *s, const char *status, int64_t ms,
+                         json_t *output_stolen, json_t *error)
 {
     json_t *e = json_object();
     if (!e) {
@@ -494,11 +532,21 @@ static json_t *log_step(struct run *r, struct step *s, const char *status, int64
     return json_array_append_new(r->log, e) == 0 ? e : NULL;
 }
 
-static json_t *make_error(struct step *s, enum sc_status st, const char *msg, json_t *detail)
+/* log_entry, recorded; state (borrowed, may be NULL) replays the step on a later attempt. */
+static json_t *log_step(struct run *r, struct step *s, const char *status, int64_t ms,
+                        json_t *output_stolen, json_t *error, json_t *state)
+{
+    json_t *e = log_entry(r, s, status, ms, output_stolen, error);
+    store_step(r, e, s, state);
+    return e;
+}
+
+static json_t *make_error(struct run *r, struct step *s, enum sc_status st, const char *msg,
+                          json_t *detail)
 {
     json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i}", "message", msg, "kind", sc_status_name(st),
                           "step", step_name(s), "module", s->mod->name,
-                          "attempts", 1);
+                          "attempts", r->attempt);
     if (e && detail)
         json_object_update(e, detail);
     return e;
@@ -512,6 +560,19 @@ static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, js
 static enum sc_status run_step(struct run *r, struct step *s, json_t **outs, json_t **detail,
                                int64_t *ms, char *err, size_t errlen)
 {
+    struct sc_store *store = r->rt->store;
+    if (store && s->mod->access != SC_ACCESS_NONE) { /* a crash now shows this step under way */
+        struct sc_step_row row = {.execution = r->id, .step = step_name(s), .module = s->mod->name,
+                                  .bundle = r->bundle, .attempt = r->attempt, .status = "running",
+                                  .started_ms = sc_clock_now_ms()};
+        if ((r->pending_run = sc_store_step_begin(store, &row)) < 0) {
+            r->pending_run = 0;
+            snprintf(err, errlen, "the store failed: %s", sc_store_error(store));
+            *ms = 0;
+            return SC_ERR_RUNTIME;
+        }
+    }
+    r->vars_touched = false;
     int64_t t0 = sc_clock_mono_ms();
     enum sc_status st = call_step(r, s, outs, detail, err, errlen);
     *ms = sc_clock_mono_ms() - t0;
@@ -601,37 +662,70 @@ static void fail_execution(struct run *r, json_t *error)
                         : json_pack("{s:s, s:s}", "message", "out of memory", "kind", "runtime");
 }
 
+/* The wait before the next attempt: interval, doubled per attempt made when the
+ * backoff is exponential (capped by max_interval), spread by up to 20% when jitter is on
+ * (from the execution id, so a replayed test sees the same), never shorter than the
+ * Retry-After the failed answer asked for. */
+static int64_t retry_delay(struct run *r, json_t *opts, json_t *error)
+{
+    int64_t d = duration_ms(json_object_get(opts, "interval"), 60000);
+    int64_t cap = duration_ms(json_object_get(opts, "max_interval"), 7 * 24 * 3600 * 1000LL);
+    if (!strcmp(json_string_value(json_object_get(opts, "backoff")) ?: "", "exponential"))
+        for (int k = 1; k < r->attempt && d < cap; k++)
+            d *= 2;
+    if (d > cap)
+        d = cap;
+    if (json_is_true(json_object_get(opts, "jitter"))) {
+        uint32_t h = 2166136261u; /* FNV-1a of id and attempt */
+        for (const char *c = r->id; *c; c++)
+            h = (h ^ (unsigned char)*c) * 16777619u;
+        h = (h ^ (uint32_t)r->attempt) * 16777619u;
+        d += d * (int64_t)(h % 201) / 1000;
+    }
+    json_t *ra = json_object_get(error, "retry_after_ms");
+    if (json_is_integer(ra) && json_integer_value(ra) > d)
+        d = json_integer_value(ra);
+    return d;
+}
+
 /* Runs the error route for a failed step. Returns the outputs to go on with (resume)
- * or NULL when this bundle stops here. */
+ * or NULL when this bundle stops here. A break that will be retried stays quiet: the
+ * route's steps (the notify) run once, when no attempt is left. */
 static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, const char *msg,
                             json_t *detail, int64_t ms)
 {
     struct route *rt = s->route ? s->route : r->sc->route;
-    json_t *error = make_error(s, st, msg, detail);
+    json_t *error = make_error(r, s, st, msg, detail);
     if (!error) {
         fail_execution(r, NULL);
         return NULL;
     }
-    log_step(r, s, "error", ms, NULL, error);
-    if (!rt) {
+    log_step(r, s, "error", ms, NULL, error, NULL);
+    if (!rt || r->stop) {
         fail_execution(r, error);
         json_decref(error);
         return NULL;
     }
+    bool retryable = false, final = true;
+    if (rt->dir == DIR_BREAK) {
+        retryable = st != SC_ERR_CONFIG &&
+                    (st != SC_ERR_DATA || json_is_true(json_object_get(rt->opts, "retry_data_errors")));
+        final = !retryable || r->attempt >= json_integer_value(json_object_get(rt->opts, "attempts"));
+    }
     r->error = error;
     set_ctx(r, "error", error);
     json_t *outs = NULL;
-    for (size_t i = 0; i < rt->steps.n && !r->stop; i++) {
+    for (size_t i = 0; final && i < rt->steps.n && !r->stop; i++) {
         struct step *hs = &rt->steps.v[i];
         json_t *o = NULL, *d = NULL;
         char herr[1024];
         int64_t hms;
         enum sc_status hst = run_step(r, hs, &o, &d, &hms, herr, sizeof herr);
         if (hst == SC_OK) {
-            log_step(r, hs, "ok", hms, json_incref(json_array_get(o, 0)), NULL);
+            log_step(r, hs, "ok", hms, json_incref(json_array_get(o, 0)), NULL, NULL);
         } else {
-            json_t *he = make_error(hs, hst, herr, d);
-            log_step(r, hs, "error", hms, NULL, he);
+            json_t *he = make_error(r, hs, hst, herr, d);
+            log_step(r, hs, "error", hms, NULL, he, NULL);
             fail_execution(r, he); /* an error route that fails leaves nobody informed */
             json_decref(he);
         }
@@ -639,39 +733,46 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
         json_decref(d);
     }
     if (!r->stop) {
-        const char *dname = directive_names[rt->dir];
-        json_t *entry = json_pack("{s:s, s:s, s:s}", "step", step_name(s),
-                                  "module", "on_error", "status", dname);
-        if (entry && r->bundle[0])
-            json_object_set_new(entry, "bundle", json_string(r->bundle));
-        json_array_append_new(r->log, entry);
-        switch (rt->dir) {
-        case DIR_IGNORE:
-            break;
-        case DIR_RESUME: {
+        json_t *state = NULL; /* resume and ignore replay as the step's outcome */
+        if (rt->dir == DIR_RESUME) {
             enum sc_status rst;
             char rerr[512];
             json_t *o = sc_tmpl_render(rt->resume, r->rt->lua, &rst, rerr, sizeof rerr);
             if (o)
                 outs = json_pack("[o]", o);
             else {
-                json_t *re = make_error(s, rst, rerr, NULL);
+                json_t *re = make_error(r, s, rst, rerr, NULL);
                 fail_execution(r, re);
                 json_decref(re);
             }
-            break;
+            state = outs ? json_pack("{s:O}", "outs", outs) : NULL;
+        } else if (rt->dir == DIR_IGNORE) {
+            state = json_pack("{s:[]}", "outs");
         }
+        if (!r->stop) {
+            json_t *entry = json_pack("{s:s, s:s, s:s}", "step", step_name(s),
+                                      "module", "on_error", "status", directive_names[rt->dir]);
+            if (entry && r->bundle[0])
+                json_object_set_new(entry, "bundle", json_string(r->bundle));
+            if (json_array_append_new(r->log, entry) == 0)
+                store_step(r, entry, s, r->rt->store ? state : NULL);
+        }
+        json_decref(state);
+        switch (rt->dir) {
+        case DIR_IGNORE:
+        case DIR_RESUME:
+            break;
         case DIR_BREAK: {
-            bool retry = st != SC_ERR_CONFIG &&
-                         (st != SC_ERR_DATA ||
-                          json_is_true(json_object_get(rt->opts, "retry_data_errors")));
             json_t *input = r->sc->confidential ? json_string("[redacted: confidential scenario]")
                                                 : json_incref(r->input ? r->input : json_null());
-            json_t *inc = json_pack("{s:s, s:s, s:o, s:O, s:O, s:b}", "step",
-                                    step_name(s), "bundle",
-                                    r->bundle[0] ? r->bundle : "1", "input", input, "error",
-                                    error, "retry", rt->opts, "retryable", retry);
-            json_array_append_new(r->incomplete, inc);
+            json_t *inc = json_pack("{s:s, s:s, s:o, s:O, s:O, s:b, s:i, s:b}", "step",
+                                    step_name(s), "bundle", r->bundle[0] ? r->bundle : "1",
+                                    "input", input, "error", error, "retry", rt->opts,
+                                    "retryable", retryable, "attempt", r->attempt, "final", final);
+            if (inc && !final)
+                json_object_set_new(inc, "next_in_ms", json_integer(retry_delay(r, rt->opts, error)));
+            if (!inc || json_array_append_new(r->incomplete, inc) != 0)
+                fail_execution(r, NULL);
             break;
         }
         case DIR_COMMIT:
@@ -723,8 +824,8 @@ static void run_router(struct run *r, struct step *s)
             if (st != SC_OK) {
                 char msg[1200];
                 snprintf(msg, sizeof msg, "route '%s' filter: %s", br->name, err);
-                json_t *e = make_error(s, st, msg, NULL);
-                log_step(r, s, "error", 0, NULL, e);
+                json_t *e = make_error(r, s, st, msg, NULL);
+                log_step(r, s, "error", 0, NULL, e, NULL);
                 fail_execution(r, e);
                 json_decref(e);
                 break;
@@ -743,7 +844,7 @@ static void run_router(struct run *r, struct step *s)
         return;
     }
     log_step(r, s, json_array_size(taken) ? "ok" : "filtered", sc_clock_mono_ms() - t0,
-             json_pack("{s:O}", "routes", taken), NULL);
+             json_pack("{s:O}", "routes", taken), NULL, NULL);
     size_t k = 0;
     for (size_t i = 0; i < s->nbranches && !r->stop; i++) {
         const char *name = json_string_value(json_array_get(taken, k));
@@ -757,6 +858,23 @@ static void run_router(struct run *r, struct step *s)
     if (fb)
         run_list(r, &s->fallback, 0, NULL);
     json_decref(taken);
+}
+
+/* On a further attempt, the outputs a step recorded last time (and the vars it set):
+ * a step that ended never runs twice. NULL when it has to run. */
+static json_t *replayed(struct run *r, struct step *s)
+{
+    if (!r->journal || !s->id)
+        return NULL;
+    char key[600];
+    snprintf(key, sizeof key, "%s %s", s->id, r->bundle);
+    json_t *e = json_object_get(r->journal, key);
+    json_t *outs = json_object_get(e, "outs"), *vars = json_object_get(e, "vars");
+    if (!json_is_array(outs))
+        return NULL;
+    if (json_is_object(vars) && json_object_update(r->vars, vars) != 0)
+        fail_execution(r, NULL);
+    return json_incref(outs);
 }
 
 static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *sink)
@@ -773,8 +891,8 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
                 with = sc_tmpl_render(s->tmpl, r->rt->lua, &st, err, sizeof err);
             json_t *item = value ? json_object_get(with, "value") : r->input;
             if (value && !with) {
-                json_t *e = make_error(s, st, err, NULL);
-                log_step(r, s, "error", 0, NULL, e);
+                json_t *e = make_error(r, s, st, err, NULL);
+                log_step(r, s, "error", 0, NULL, e, NULL);
                 fail_execution(r, e);
                 json_decref(e);
             } else {
@@ -783,42 +901,54 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
             json_decref(with);
             return;
         }
-        if (s->filter) {
+        json_t *outs = replayed(r, s);
+        if (!outs && s->filter) {
             bool pass = true;
             char err[1024];
             enum sc_status st = test_condition(r, s->filter, &pass, err, sizeof err);
             if (st != SC_OK) {
                 char msg[1200];
                 snprintf(msg, sizeof msg, "filter: %s", err);
-                json_t *outs = handle_error(r, s, st, msg, NULL, 0);
-                json_decref(outs); /* a filter that fails cannot be resumed past */
+                json_decref(handle_error(r, s, st, msg, NULL, 0)); /* a filter that fails
+                                                                     cannot be resumed past */
                 return;
             }
             if (!pass) {
-                log_step(r, s, "filtered", 0, NULL, NULL);
+                log_step(r, s, "filtered", 0, NULL, NULL, NULL);
                 return;
             }
         }
-        if (s->branches) {
+        if (!outs && s->branches) {
             run_router(r, s);
             return;
         }
-        json_t *outs = NULL, *detail = NULL;
-        char err[2048];
-        int64_t ms;
-        enum sc_status st = run_step(r, s, &outs, &detail, &ms, err, sizeof err);
-        if (st == SC_OK) {
-            size_t n = json_array_size(outs);
-            json_t *e = log_step(r, s, "ok", ms, n == 1 ? json_incref(json_array_get(outs, 0))
-                                                          : NULL, NULL);
-            if (e && n != 1) /* a fan-out: the bundles show in the steps after */
-                json_object_set_new(e, "bundles", json_integer((json_int_t)n));
-        } else {
-            outs = handle_error(r, s, st, err, detail, ms);
+        if (!outs) {
+            json_t *detail = NULL;
+            char err[2048];
+            int64_t ms;
+            enum sc_status st = run_step(r, s, &outs, &detail, &ms, err, sizeof err);
+            if (st == SC_OK) {
+                size_t n = json_array_size(outs);
+                json_t *e = log_entry(r, s, "ok", ms, n == 1 ? json_incref(json_array_get(outs, 0))
+                                                               : NULL, NULL);
+                if (e && n != 1) /* a fan-out: the bundles show in the steps after */
+                    json_object_set_new(e, "bundles", json_integer((json_int_t)n));
+                json_t *state = NULL;
+                if (r->rt->store && (state = json_pack("{s:O}", "outs", outs)) && r->vars_touched)
+                    json_object_set(state, "vars", r->vars);
+                if (r->rt->store && !state)
+                    fail_execution(r, NULL);
+                store_step(r, e, s, state);
+                json_decref(state);
+            } else {
+                outs = handle_error(r, s, st, err, detail, ms);
+            }
+            json_decref(detail);
         }
-        json_decref(detail);
-        if (!outs)
+        if (!outs || r->stop) {
+            json_decref(outs);
             return;
+        }
         size_t n = json_array_size(outs);
         if (n == 1 && !s->agg) {
             json_t *keep = json_incref(json_array_get(outs, 0));
@@ -862,7 +992,7 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
             for (size_t j = i + 1; j < s->agg - 1; j++)
                 if (l->v[j].id)
                     json_object_del(r->steps, l->v[j].id); /* per-bundle outputs end here */
-            log_step(r, as, "ok", 0, json_incref(collect.items), NULL);
+            log_step(r, as, "ok", 0, json_incref(collect.items), NULL, NULL);
             set_output(r, as, collect.items);
             r->input = collect.items;
         }
@@ -889,17 +1019,92 @@ static void make_id(char *buf, size_t n)
              ts + 17, rnd & 0xffffff);
 }
 
+/* A new execution is recorded before its first step; a further attempt reads what
+ * the earlier ones recorded. -1 (the execution failed) when the store cannot. */
+static int store_begin(struct run *r, json_t *trigger, const char *source, int64_t started_ms)
+{
+    struct sc_store *st = r->rt->store;
+    if (!st)
+        return 0;
+    int rc;
+    if (r->attempt > 1) {
+        rc = (r->journal = sc_store_journal(st, r->id)) ? 0 : -1;
+    } else {
+        struct sc_exec_row row = {.id = r->id, .scenario = r->sc->name,
+                                  .org = r->rt->org ? r->rt->org->name : "none",
+                                  .version = r->version, .source = source, .trigger = trigger,
+                                  .confidential = r->sc->confidential, .started_ms = started_ms};
+        rc = sc_store_exec_begin(st, &row);
+    }
+    if (rc != 0) {
+        json_t *e = store_error(r->attempt > 1 ? "reading the execution's steps failed"
+                                               : "recording the execution failed", st);
+        fail_execution(r, e);
+        json_decref(e);
+    }
+    return rc;
+}
+
+/* Ends the attempt in the store: the execution's status, and its incomplete entry: the
+ * next attempt due (the longest wait any broken bundle asked for), or a person's turn. */
+static void store_end(struct run *r, json_t *rec)
+{
+    struct sc_store *st = r->rt->store;
+    const char *status = json_string_value(json_object_get(rec, "status"));
+    json_t *summary = json_object(), *inc = json_object_get(rec, "incomplete");
+    int rc = summary ? 0 : -1;
+    for (const char *k = "url\0error\0incomplete\0response\0committed\0"; rc == 0 && *k;
+         k += strlen(k) + 1)
+        if (json_object_get(rec, k))
+            rc = json_object_set(summary, k, json_object_get(rec, k));
+    json_t *first = json_array_get(inc, 0);
+    if (rc == 0 && first) {
+        int64_t wait = -1;
+        size_t i;
+        json_t *e;
+        json_array_foreach(inc, i, e) {
+            if (!json_is_true(json_object_get(e, "final"))) {
+                int64_t w = json_integer_value(json_object_get(e, "next_in_ms"));
+                wait = w > wait ? w : wait;
+            }
+        }
+        struct sc_incomplete_row row = {
+            .execution = r->id, .scenario = r->sc->name,
+            .step = json_string_value(json_object_get(first, "step")),
+            .bundle = json_string_value(json_object_get(first, "bundle")),
+            .error = json_object_get(first, "error"), .attempts = r->attempt,
+            .max_attempts = (int)json_integer_value(
+                json_object_get(json_object_get(first, "retry"), "attempts")),
+            .next_ms = wait >= 0 ? sc_clock_now_ms() + wait : 0,
+            .state = wait >= 0 ? "pending" : "exhausted"};
+        rc = sc_store_incomplete_put(st, &row);
+    } else if (rc == 0 && r->attempt > 1) {
+        rc = sc_store_incomplete_close(st, r->id, strcmp(status, "success") ? "failed" : "done",
+                                       "scenarist") < 0 ? -1 : 0;
+    }
+    if (rc == 0)
+        rc = sc_store_exec_end(st, r->id, status,
+                               json_integer_value(json_object_get(rec, "duration_ms")), summary);
+    json_decref(summary);
+    if (rc != 0) { /* say so in the record: the caller must not report success */
+        json_object_set_new(rec, "status", json_string("error"));
+        json_object_set_new(rec, "error", store_error("recording the execution's end failed", st));
+    }
+}
+
 json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigger,
                     const struct sc_exec_opts *opts)
 {
     struct run r = {.sc = sc, .rt = rt};
     r.version = opts && opts->version ? opts->version : "draft";
+    r.attempt = opts && opts->attempt > 1 ? opts->attempt : 1;
     if (opts && opts->id)
         snprintf(r.id, sizeof r.id, "%s", opts->id);
     else
         make_id(r.id, sizeof r.id);
     char started[40];
-    sc_clock_iso(sc_clock_now_ms(), started, sizeof started);
+    int64_t started_ms = sc_clock_now_ms();
+    sc_clock_iso(started_ms, started, sizeof started);
     const char *org = rt->org ? rt->org->name : "none";
     r.org_url = rt->org ? json_string_value(json_object_get(rt->org->doc->root, "base_url"))
                         : NULL;
@@ -937,7 +1142,10 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     r.t0 = sc_clock_mono_ms();
     r.deadline = r.t0 + sc->timeout_ms;
     r.input = trigger;
-    run_list(&r, &sc->steps, 0, NULL);
+    if (r.attempt > 1)
+        json_object_set_new(r.execution, "attempt", json_integer(r.attempt));
+    if (store_begin(&r, trigger, opts ? opts->source : NULL, started_ms) == 0)
+        run_list(&r, &sc->steps, 0, NULL);
     for (const char *n = "trigger\0steps\0vars\0execution\0env\0"; *n; n += strlen(n) + 1)
         set_ctx(&r, n, NULL);
     const char *status = r.ended_error ? "error"
@@ -951,10 +1159,14 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
                 (json_array_size(r.incomplete) &&
                  json_object_set(rec, "incomplete", r.incomplete)) ||
                 (r.response && json_object_set(rec, "response", r.response)) ||
-                (r.committed && json_object_set_new(rec, "committed", json_true())))) {
+                (r.committed && json_object_set_new(rec, "committed", json_true())) ||
+                (r.attempt > 1 && json_object_set_new(rec, "attempt", json_integer(r.attempt))))) {
         json_decref(rec); /* a record with a part missing would mislead: none at all */
         rec = NULL;
     }
+    if (rec && rt->store)
+        store_end(&r, rec);
+    json_decref(r.journal);
     json_decref(r.fail);
     json_decref(r.response);
     json_decref(r.steps);
@@ -986,7 +1198,13 @@ struct sc_http *sc_step_http(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->
 const struct sc_org *sc_step_org(struct sc_step_ctx *ctx) { return ctx->org; }
 const char *sc_step_id(struct sc_step_ctx *ctx) { return step_name(ctx->s); }
 const char *sc_step_scenario(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->sc->name : ""; }
-json_t *sc_step_vars(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->vars : NULL; }
+json_t *sc_step_vars(struct sc_step_ctx *ctx)
+{
+    if (!ctx->r)
+        return NULL;
+    ctx->r->vars_touched = true;
+    return ctx->r->vars;
+}
 json_t *sc_step_error(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->error : NULL; }
 json_t *sc_step_execution(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->execution : NULL; }
 
@@ -1041,4 +1259,20 @@ void sc_step_respond(struct sc_step_ctx *ctx, json_t *response)
 void sc_step_at(struct sc_step_ctx *ctx, const char *param_path)
 {
     snprintf(ctx->at, sizeof ctx->at, "%s", param_path);
+}
+
+int sc_step_audit(struct sc_step_ctx *ctx, const char *method, const char *sent_to, long status,
+                  int64_t duration_ms, const char *body, size_t body_len, const char *outcome)
+{
+    struct run *r = ctx->r;
+    if (!r || !r->rt->store)
+        return 0;
+    struct sc_audit_row a = {.at_ms = sc_clock_now_ms(), .duration_ms = duration_ms,
+                             .org = r->rt->org ? r->rt->org->name : "none",
+                             .scenario = r->sc->name, .version = r->version, .execution = r->id,
+                             .step = step_name(ctx->s), .method = method,
+                             .sent_from = sc_step_sent_from(ctx), .sent_to = sent_to,
+                             .status = (int)status, .outcome = outcome, .body = body,
+                             .body_len = body_len};
+    return sc_store_audit_add(r->rt->store, &a);
 }

@@ -32,21 +32,29 @@ const char *sc_scenario_name(const struct sc_scenario *sc);
 json_t *sc_scenario_json(const struct sc_scenario *sc);
 
 /* What one worker owns and lends to the executions it runs. */
+struct sc_store;
 struct sc_runtime {
     struct sc_lua *lua;
     struct sc_http *http;
     const struct sc_org *org;
+    struct sc_store *store; /* NULL: nothing is recorded (tests, docs) */
 };
 
 struct sc_exec_opts {
     const char *id;      /* execution id (NULL: one is made) */
     const char *version; /* scenario version, e.g. "3"; NULL: "draft" */
+    const char *source;  /* the scenario file, recorded so a later attempt can load it */
+    int attempt;         /* 0 or 1: a new execution; above: a further attempt of id, whose
+                            steps recorded as done replay instead of running again */
 };
 
-/* Runs one event. The record: {id, scenario, org, version, status, started_at,
- * duration_ms, steps: [{step, module, bundle, status, duration_ms, output|error}],
- * error?, incomplete?, response?}. status is success, warning (a bundle stopped by a
- * break directive: incomplete) or error. NULL only when memory ran out. */
+/* Runs one event (or one further attempt of a stored execution). The record: {id,
+ * scenario, org, version, status, started_at, duration_ms, attempt?, steps: [{step,
+ * module, bundle, status, duration_ms, output|error}], error?, incomplete?, response?}.
+ * status is success, warning (a bundle stopped by a break directive: incomplete) or
+ * error. With a store, every step is recorded as it ends, write requests are audited,
+ * and a break schedules the next attempt (the incomplete entry's next_in_ms) or, after
+ * the last, leaves the execution to a person. NULL only when memory ran out. */
 json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigger,
                     const struct sc_exec_opts *opts);
 
@@ -82,5 +90,10 @@ bool sc_step_confidential(struct sc_step_ctx *ctx);
 void sc_step_at(struct sc_step_ctx *ctx, const char *param_path);
 /* "EXECUTION:STEP:BUNDLE": stable across a re-run of this step for this bundle. */
 const char *sc_step_idempotency_key(struct sc_step_ctx *ctx);
+/* Appends the audit row of a write request this step made (status 0: no answer;
+ * outcome ok, failed or refused). 0 also when there is no store; -1 when it failed. */
+int sc_step_audit(struct sc_step_ctx *ctx, const char *method, const char *sent_to,
+                  long status, int64_t duration_ms, const char *body, size_t body_len,
+                  const char *outcome);
 
 #endif

@@ -1,4 +1,5 @@
 /* scenarist: the command line. Exit codes: 0 ok, 1 the work failed, 2 usage or validation. */
+#include "cli.h"
 #include "clock.h"
 #include "diag.h"
 #include "exec.h"
@@ -10,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +19,6 @@
 
 #define SC_VERSION "0.1.0"
 
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
-
-struct opts {
-    const char *org;
-    const char *input;
-    bool json;
-    const char **args;
-    size_t nargs;
-};
 
 static int usage(FILE *out)
 {
@@ -36,6 +29,14 @@ static int usage(FILE *out)
             "  validate [PATH...]   check scenario files (default: scenarios/) against an org\n"
             "  run FILE --input EVENT.json\n"
             "                       run one event through a scenario now and print each step\n"
+            "  executions           list executions (--scenario, --status, --since, --limit)\n"
+            "  execution ID         one execution: every step of every attempt\n"
+            "  incomplete list|retry ID|resolve ID|discard ID\n"
+            "                       executions stopped by a break: waiting for a retry or a person\n"
+            "  resume               run what is waiting: executions a crash interrupted, retries due\n"
+            "  audit [verify]       the log of every write to another system (--scenario,\n"
+            "                       --sent-to URL-PREFIX, --execution); verify checks its chain\n"
+            "  metrics              per scenario: executions, failures; incomplete, queues, holds\n"
             "  modules [NAME]       list modules, or one module's parameters\n"
             "  docs modules|format|org\n"
             "                       print a reference page generated from the tables (Markdown)\n"
@@ -44,15 +45,61 @@ static int usage(FILE *out)
             "options:\n"
             "  --org NAME|FILE      organisation (orgs/NAME.yaml); default: staging\n"
             "  --input FILE         the trigger event's body (JSON) for run\n"
+            "  --no-retry           run: leave a break's retries to resume or the daemon\n"
+            "  --store FILE         a database other than the org's\n"
             "  --json               machine-readable output\n"
             "\n"
             "exit status: 0 ok, 1 the work failed, 2 usage or validation error\n");
     return out == stderr ? EXIT_USAGE : EXIT_OK;
 }
 
+/* Options with a value, as "--name value" or "--name=value". */
+static const struct {
+    const char *name;
+    size_t off;
+} value_opts[] = {
+    {"org", offsetof(struct opts, org)},         {"input", offsetof(struct opts, input)},
+    {"store", offsetof(struct opts, store)},     {"scenario", offsetof(struct opts, scenario)},
+    {"status", offsetof(struct opts, status)},   {"since", offsetof(struct opts, since)},
+    {"sent-to", offsetof(struct opts, sent_to)}, {"execution", offsetof(struct opts, execution)},
+    {"limit", 0},
+};
+
+/* True when argv[*i] is a value option (consumed); *err set when its value is missing. */
+static bool value_opt(int argc, char **argv, int *i, struct opts *o, bool *err)
+{
+    const char *a = argv[*i];
+    *err = false;
+    if (strncmp(a, "--", 2) != 0)
+        return false;
+    for (size_t k = 0; k < sizeof value_opts / sizeof value_opts[0]; k++) {
+        size_t n = strlen(value_opts[k].name);
+        if (strncmp(a + 2, value_opts[k].name, n) != 0 || (a[2 + n] && a[2 + n] != '='))
+            continue;
+        const char *v = a[2 + n] == '=' ? a + 3 + n : *i + 1 < argc ? argv[++*i] : NULL;
+        if (!v) {
+            fprintf(stderr, "scenarist: --%s needs a value\n", value_opts[k].name);
+            *err = true;
+        } else if (!strcmp(value_opts[k].name, "limit")) {
+            char *end;
+            long l = strtol(v, &end, 10);
+            if (*end || l < 1 || l > 1000000) {
+                fprintf(stderr, "scenarist: --limit takes a number from 1 to 1000000\n");
+                *err = true;
+            }
+            o->limit = (int)l;
+        } else {
+            *(const char **)((char *)o + value_opts[k].off) = v;
+        }
+        return true;
+    }
+    return false;
+}
+
 /* Splits argv into options and positional arguments; -1 on a usage error. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
+    bool err;
     o->org = "staging";
     o->args = calloc((size_t)argc + 1, sizeof *o->args);
     if (!o->args)
@@ -61,22 +108,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
             o->json = true;
-        } else if (!strcmp(a, "--org")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "scenarist: --org needs a name\n");
+        } else if (!strcmp(a, "--no-retry")) {
+            o->no_retry = true;
+        } else if (value_opt(argc, argv, &i, o, &err)) {
+            if (err)
                 return -1;
-            }
-            o->org = argv[++i];
-        } else if (!strcmp(a, "--input")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "scenarist: --input needs a file\n");
-                return -1;
-            }
-            o->input = argv[++i];
-        } else if (!strncmp(a, "--input=", 8)) {
-            o->input = a + 8;
-        } else if (!strncmp(a, "--org=", 6)) {
-            o->org = a + 6;
         } else if (!strcmp(a, "--")) {
             while (++i < argc)
                 o->args[o->nargs++] = argv[i];
@@ -160,7 +196,7 @@ static void collect_dir(struct paths *out, const char *dir, int depth)
     free(here.v);
 }
 
-static int finish_diags(struct sc_diags *d, bool json)
+int finish_diags(struct sc_diags *d, bool json)
 {
     if (json) {
         json_t *arr = sc_diags_json(d);
@@ -233,175 +269,6 @@ static int cmd_validate(struct opts *o)
     free(files.v);
     sc_org_free(org);
     sc_diags_free(&d);
-    return rc;
-}
-
-/* ---- run ---- */
-
-/* Reads the event file: a clear message and NULL when it is missing or not JSON. */
-static json_t *read_event(const char *path)
-{
-    size_t len;
-    bool big;
-    char *text = sc_read_file(path, 16u * 1024 * 1024, &len, &big);
-    if (!text) {
-        fprintf(stderr, "scenarist: cannot read input %s: %s\n", path,
-                big ? "larger than 16 MiB" : strerror(errno));
-        return NULL;
-    }
-    json_error_t je;
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &je);
-    free(text);
-    if (!v)
-        fprintf(stderr, "%s:%d:%d: error: input is not valid JSON: %s\n", path, je.line,
-                je.column, je.text);
-    return v;
-}
-
-static void summary(const json_t *e, char *buf, size_t n)
-{
-    json_t *out = json_object_get(e, "output"), *err = json_object_get(e, "error");
-    buf[0] = '\0';
-    json_t *bundles = json_object_get(e, "bundles");
-    if (bundles)
-        snprintf(buf, n, "%lld bundles", (long long)json_integer_value(bundles));
-    if (err) {
-        snprintf(buf, n, "%s: %s", json_string_value(json_object_get(err, "kind")),
-                 json_string_value(json_object_get(err, "message")));
-    } else if (out) {
-        const char *mod = json_string_value(json_object_get(e, "module"));
-        json_t *show = out;
-        size_t used = 0;
-        if (json_is_object(out) && (!strcmp(mod, "http.request") || !strcmp(mod, "notify")) &&
-            json_object_get(out, "status")) {
-            used = (size_t)snprintf(buf, n, "HTTP %lld ",
-                                    (long long)json_integer_value(json_object_get(out, "status")));
-            show = json_object_get(out, "body");
-        }
-        char *t = json_dumps(show, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        if (t && used < n)
-            snprintf(buf + used, n - used, "%s", t);
-        free(t);
-    }
-    size_t max = 100;
-    if (strlen(buf) > max) {
-        size_t cut = max - 3;
-        while (cut && ((unsigned char)buf[cut] & 0xC0) == 0x80)
-            cut--; /* do not cut a UTF-8 character in two */
-        memcpy(buf + cut, "...", 4);
-    }
-    for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\r' || *p == '\t')
-            *p = ' ';
-}
-
-static void print_record(const json_t *rec)
-{
-    printf("%s  execution %s  (org %s, version %s)\n",
-           json_string_value(json_object_get(rec, "scenario")),
-           json_string_value(json_object_get(rec, "id")),
-           json_string_value(json_object_get(rec, "org")),
-           json_string_value(json_object_get(rec, "version")));
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(rec, "steps"), i, e) {
-        char sum[1024], step[160];
-        summary(e, sum, sizeof sum);
-        const char *bundle = json_string_value(json_object_get(e, "bundle"));
-        snprintf(step, sizeof step, "%s%s%s%s", json_string_value(json_object_get(e, "step")),
-                 bundle ? "[" : "", bundle ? bundle : "", bundle ? "]" : "");
-        json_t *ms = json_object_get(e, "duration_ms");
-        char dur[32] = "";
-        if (ms)
-            snprintf(dur, sizeof dur, "%lld ms", (long long)json_integer_value(ms));
-        printf("  %-22s %-15s %-9s %8s  %s\n", step,
-               json_string_value(json_object_get(e, "module")),
-               json_string_value(json_object_get(e, "status")), dur, sum);
-    }
-    json_t *inc;
-    json_array_foreach(json_object_get(rec, "incomplete"), i, inc) {
-        printf("incomplete: step %s, bundle %s: %s (%s)\n",
-               json_string_value(json_object_get(inc, "step")),
-               json_string_value(json_object_get(inc, "bundle")),
-               json_string_value(json_object_get(json_object_get(inc, "error"), "message")),
-               json_is_true(json_object_get(inc, "retryable"))
-                   ? "to be retried from this step"
-                   : "not retried: needs a person");
-    }
-    json_t *resp = json_object_get(rec, "response");
-    if (resp) {
-        char *b = json_dumps(json_object_get(resp, "body"),
-                             JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        printf("response: %lld %s\n", (long long)json_integer_value(json_object_get(resp, "status")),
-               b ? b : "");
-        free(b);
-    }
-    json_t *err = json_object_get(rec, "error");
-    printf("%s in %lld ms%s%s%s\n", json_string_value(json_object_get(rec, "status")),
-           (long long)json_integer_value(json_object_get(rec, "duration_ms")),
-           err ? " at step " : "", err ? json_string_value(json_object_get(err, "step")) : "",
-           json_is_true(json_object_get(rec, "committed")) ? " (committed early)" : "");
-}
-
-static int cmd_run(struct opts *o)
-{
-    if (o->nargs != 1 || !o->input) {
-        fprintf(stderr, "usage: scenarist run FILE --input EVENT.json [--org NAME] [--json]\n");
-        return EXIT_USAGE;
-    }
-    if (sc_clock_from_env() != 0) {
-        fprintf(stderr, "scenarist: SCENARIST_CLOCK must be test:YYYY-MM-DDTHH:MM:SSZ\n");
-        return EXIT_USAGE;
-    }
-    json_t *body = read_event(o->input);
-    if (!body)
-        return EXIT_USAGE;
-    struct sc_diags d;
-    sc_diags_init(&d);
-    int rc = EXIT_USAGE;
-    char err[512];
-    struct sc_org *org = sc_org_load(o->org, &d);
-    struct sc_lua *lua = org ? sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err) : NULL;
-    struct sc_scenario *sc = lua ? sc_scenario_load(o->args[0], org, lua, NULL, &d) : NULL;
-    struct sc_http *http = sc ? sc_http_new() : NULL;
-    if (org && !lua)
-        fprintf(stderr, "scenarist: Lua: %s\n", err);
-    if (!sc || !http) {
-        finish_diags(&d, false);
-        goto out;
-    }
-    sc_diags_print(&d, stderr); /* warnings */
-    json_t *triggers = json_object_get(sc_scenario_json(sc), "triggers");
-    const char *kind = json_object_iter_key(json_object_iter(json_array_get(triggers, 0)));
-    char now[40];
-    sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
-    json_t *trigger = json_pack("{s:s, s:O, s:{}, s:{}, s:s}", "kind", kind ? kind : "manual",
-                                "body", body, "headers", "query", "received_at", now);
-    struct sc_runtime rt = {.lua = lua, .http = http, .org = org};
-    json_t *rec = trigger ? sc_exec_run(sc, &rt, trigger, NULL) : NULL;
-    json_decref(trigger);
-    if (!rec) {
-        fprintf(stderr, "scenarist: out of memory\n");
-        rc = EXIT_FAILED;
-        goto out;
-    }
-    if (o->json) {
-        char *t = json_dumps(rec, JSON_INDENT(2));
-        printf("%s\n", t ? t : "null");
-        free(t);
-    } else {
-        print_record(rec);
-    }
-    rc = strcmp(json_string_value(json_object_get(rec, "status")), "success") ? EXIT_FAILED
-                                                                              : EXIT_OK;
-    json_decref(rec);
-out:
-    sc_http_free(http);
-    sc_scenario_free(sc);
-    sc_lua_free(lua);
-    sc_org_free(org);
-    sc_diags_free(&d);
-    json_decref(body);
     return rc;
 }
 
@@ -641,6 +508,18 @@ int main(int argc, char **argv)
         rc = cmd_validate(&o);
     else if (!strcmp(cmd, "run"))
         rc = cmd_run(&o);
+    else if (!strcmp(cmd, "executions"))
+        rc = cmd_executions(&o);
+    else if (!strcmp(cmd, "execution"))
+        rc = cmd_execution(&o);
+    else if (!strcmp(cmd, "incomplete"))
+        rc = cmd_incomplete(&o);
+    else if (!strcmp(cmd, "audit"))
+        rc = cmd_audit(&o);
+    else if (!strcmp(cmd, "metrics"))
+        rc = cmd_metrics(&o);
+    else if (!strcmp(cmd, "resume"))
+        rc = cmd_resume(&o);
     else if (!strcmp(cmd, "modules"))
         rc = cmd_modules(&o);
     else if (!strcmp(cmd, "docs"))

@@ -61,6 +61,9 @@ const struct sc_param sc_org_fields[] = {
      .doc = "Public URL of this org's daemon; execution.url links are built from it."},
     {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
      .doc = "Database file; default var/NAME/scenarist.db."},
+    {.name = "store_key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
+     .doc = "Reference to the key (64 hex digits) that seals confidential scenarios' data in "
+            "the store; default: the file STORE.key beside the database, made on first use."},
     {.name = "settings", .type = SC_T_OBJECT, .flags = SC_P_STATIC,
      .doc = "Values scenarios read as env.NAME (not the process environment)."},
     {.name = "connections", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = conn_fields,

@@ -56,7 +56,7 @@ expect "unknown command" 2 "scenarist: unknown command 'valdate'
 
 $("$bin" help)" -- "$bin" valdate
 expect "unknown option" 2 "scenarist: unknown option '--jsn'" -- "$bin" validate --jsn
-expect "--org without a name" 2 "scenarist: --org needs a name" -- "$bin" validate --org
+expect "--org without a name" 2 "scenarist: --org needs a value" -- "$bin" validate --org
 expect_grep "version" 0 "scenarist 0." -- "$bin" version
 
 # --- validate: files, folders and their errors ---
@@ -95,7 +95,7 @@ expect "modules NAME prints the parameter table" 0 "$(cat $fx/modules-notify.out
     -- "$bin" modules notify
 expect "unknown module name" 2 "scenarist: unknown module 'http.requets'; did you mean 'http.request'?" \
     -- "$bin" modules http.requets
-expect "run needs --input" 2 "usage: scenarist run FILE --input EVENT.json [--org NAME] [--json]" \
+expect "run needs --input" 2 "usage: scenarist run FILE --input EVENT.json [--org NAME] [--no-retry] [--json]" \
     -- "$bin" run scenarios/identity-sync.yaml
 expect "run refuses an invalid scenario before running it" 2 "$(cat $fx/run-invalid.out)" \
     -- "$bin" run --org staging $fx/writes-hris.yaml --input $fx/valid/event.json

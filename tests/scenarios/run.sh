@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Golden tests of `scenarist run`: each folder holds scenario.yaml, input.json, optional
 # replies.json (canned answers of the stub HTTP server) and args (extra options), and
-# `expected`: the command's output, its exit status and the requests the stub received.
+# `expected`: the command's output, its exit status, the requests the stub received, and
+# what the store kept (open incomplete executions, the audit log; body hashes masked, as
+# JSON bodies name the stub's port: tests/cli checks them).
 #   tests/scenarios/run.sh BIN STUB [--bless] [NAME...]
 set -u
 bin=$(realpath "$1")
@@ -34,7 +36,9 @@ for name in "${dirs[@]}"; do
     pid=$!
     for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.02; done
     port=$(cat "$tmp/port" 2>/dev/null)
-    sed "s/@PORT@/$port/g" tests/scenarios/org.yaml.in > "$tmp/golden.yaml"
+    rm -rf "$tmp/store"
+    sed -e "s/@PORT@/$port/g" -e "s|@STORE@|$tmp/store/scenarist.db|" tests/scenarios/org.yaml.in \
+        > "$tmp/golden.yaml"
     args=()
     [ -f "$d/args" ] && read -r -a args < "$d/args"
     input=$d/input.json
@@ -50,8 +54,15 @@ for name in "${dirs[@]}"; do
         echo "exit $rc"
         echo "--- requests received"
         cat "$tmp/journal"
+        if [ -f "$tmp/store/scenarist.db" ]; then
+            echo "--- store: incomplete executions"
+            "$bin" incomplete list --org "$tmp/golden.yaml" 2>&1
+            echo "--- store: audit log"
+            "$bin" audit --org "$tmp/golden.yaml" 2>&1
+            "$bin" audit verify --org "$tmp/golden.yaml" 2>&1
+        fi
     } | sed -e "s/127\.0\.0\.1:$port/127.0.0.1:@PORT@/g" -e "s|$tmp/|TMP/|g" \
-            -e "s|$PWD/||g" > "$tmp/out"
+            -e "s|$PWD/||g" -e "s/  body [0-9a-f]\{12\}  /  body <sha256>  /" > "$tmp/out"
     if [ $bless = 1 ]; then
         cp "$tmp/out" "$d/expected"
         echo "ok $n - $name (blessed)"

@@ -81,7 +81,7 @@ static void readonly_write_is_refused_at_run_time(void **state)
     assert_non_null(rec);
     assert_string_equal(json_string_value(json_object_get(rec, "status")), "error");
     json_t *err = json_object_get(rec, "error");
-    assert_string_equal(json_string_value(json_object_get(err, "kind")), "config");
+    assert_string_equal(json_string_value(json_object_get(err, "kind")), "data");
     assert_string_equal(json_string_value(json_object_get(err, "message")),
                         "PUT refused: connection 'hris' is read-only in org 't' (nothing was sent)");
     json_decref(rec);

@@ -1,0 +1,48 @@
+/* The command line's shared parts: options, exit codes, and the commands outside main.c.
+ * Ownership: struct opts borrows argv. */
+#ifndef SC_CLI_H
+#define SC_CLI_H
+
+#include "diag.h"
+#include "org.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+struct opts {
+    const char *org;
+    const char *input;
+    const char *store;      /* --store: a database other than the org's */
+    const char *scenario, *status, *since, *sent_to, *execution;
+    int limit;
+    bool json, no_retry;
+    const char **args;
+    size_t nargs;
+};
+
+/* Prints diagnostics (JSON on stdout or text on stderr); EXIT_USAGE when any is an error. */
+int finish_diags(struct sc_diags *d, bool json);
+
+/* The org of --org, or NULL after printing why. */
+struct sc_org *cli_load_org(const struct opts *o);
+/* Opens the org's store (or --store); NULL after printing why. */
+struct sc_store;
+struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org);
+/* One step log line per entry, as run and execution print them. */
+void cli_print_steps(const json_t *steps);
+/* Prints a JSON value indented on stdout. */
+void cli_print_json(const json_t *v);
+
+int cmd_run(struct opts *o);
+int cmd_executions(struct opts *o);
+int cmd_execution(struct opts *o);
+int cmd_incomplete(struct opts *o);
+int cmd_audit(struct opts *o);
+int cmd_metrics(struct opts *o);
+int cmd_resume(struct opts *o);
+
+#endif

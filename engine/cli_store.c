@@ -1,0 +1,440 @@
+/* The commands that read and act on an org's store: executions, execution, incomplete,
+ * resume, audit, metrics. */
+#include "cli.h"
+
+#include "clock.h"
+#include "duration.h"
+#include "exec.h"
+#include "http.h"
+#include "lua.h"
+#include "runner.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* What every command here holds: the org and its store. */
+struct session {
+    struct sc_org *org;
+    struct sc_store *st;
+};
+
+static int open_session(const struct opts *o, struct session *s)
+{
+    s->st = NULL;
+    if (!(s->org = cli_load_org(o)))
+        return -1;
+    if (!(s->st = cli_open_store(o, s->org))) {
+        sc_org_free(s->org);
+        return -1;
+    }
+    return 0;
+}
+
+static void close_session(struct session *s)
+{
+    sc_store_close(s->st);
+    sc_org_free(s->org);
+}
+
+static int store_failed(struct session *s)
+{
+    fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+    close_session(s);
+    return EXIT_FAILED;
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+/* --since: an ISO time, or a duration meaning that long ago ("24h"). */
+static int since_ms(const char *s, int64_t *ms)
+{
+    int64_t d;
+    char err[128];
+    if (!s) {
+        *ms = 0;
+        return 0;
+    }
+    if (sc_clock_parse_iso(s, ms) == 0)
+        return 0;
+    if (sc_duration_parse(s, &d, err, sizeof err) == 0) {
+        *ms = sc_clock_now_ms() - d;
+        return 0;
+    }
+    fprintf(stderr, "scenarist: --since takes a time (2026-03-08T08:00:00Z) or a duration "
+                    "ago (24h)\n");
+    return -1;
+}
+
+int cmd_executions(struct opts *o)
+{
+    struct sc_exec_filter f = {.scenario = o->scenario, .status = o->status, .limit = o->limit};
+    if (o->nargs || since_ms(o->since, &f.since_ms) != 0) {
+        if (o->nargs)
+            fprintf(stderr, "usage: scenarist executions [--scenario S] [--status S] [--since T] "
+                            "[--limit N] [--json]\n");
+        return EXIT_USAGE;
+    }
+    if (sc_clock_from_env() != 0)
+        return EXIT_USAGE;
+    struct session s;
+    if (open_session(o, &s) != 0)
+        return EXIT_FAILED;
+    json_t *list = sc_store_exec_list(s.st, &f);
+    if (!list)
+        return store_failed(&s);
+    if (o->json) {
+        cli_print_json(list);
+    } else {
+        size_t i;
+        json_t *e;
+        if (json_array_size(list))
+            printf("%-24s %-24s %-8s %-8s %-8s %-24s %s\n", "ID", "SCENARIO", "VERSION", "STATUS",
+                   "ATTEMPTS", "STARTED", "DURATION");
+        json_array_foreach(list, i, e) {
+            char dur[32] = "";
+            if (json_object_get(e, "duration_ms"))
+                snprintf(dur, sizeof dur, "%lld ms",
+                         (long long)json_integer_value(json_object_get(e, "duration_ms")));
+            printf("%-24s %-24s %-8s %-8s %-8lld %-24s %s\n", str(e, "id"), str(e, "scenario"),
+                   str(e, "version"), str(e, "status"),
+                   (long long)json_integer_value(json_object_get(e, "attempts")),
+                   str(e, "started_at"), dur);
+        }
+        if (!json_array_size(list))
+            printf("no executions\n");
+    }
+    json_decref(list);
+    close_session(&s);
+    return EXIT_OK;
+}
+
+static void print_incomplete_line(const json_t *e)
+{
+    const json_t *err = json_object_get(e, "error");
+    printf("%-24s %-24s %-16s %-10s %lld/%lld  %-24s %s: %s\n", str(e, "execution"),
+           str(e, "scenario"), str(e, "step"), str(e, "state"),
+           (long long)json_integer_value(json_object_get(e, "attempts")),
+           (long long)json_integer_value(json_object_get(e, "max_attempts")),
+           json_object_get(e, "next_attempt_at") ? str(e, "next_attempt_at") : "-",
+           str(err, "kind"), str(err, "message"));
+}
+
+int cmd_execution(struct opts *o)
+{
+    if (o->nargs != 1) {
+        fprintf(stderr, "usage: scenarist execution ID [--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct session s;
+    if (open_session(o, &s) != 0)
+        return EXIT_FAILED;
+    json_t *v = sc_store_exec_get(s.st, o->args[0]);
+    if (!v) {
+        if (sc_store_error(s.st)[0])
+            return store_failed(&s);
+        fprintf(stderr, "scenarist: no execution %s in org %s\n", o->args[0], s.org->name);
+        close_session(&s);
+        return EXIT_FAILED;
+    }
+    if (o->json) {
+        cli_print_json(v);
+    } else {
+        printf("%s  execution %s  (org %s, version %s)\n", str(v, "scenario"), str(v, "id"),
+               str(v, "org"), str(v, "version"));
+        printf("status %s after %lld attempt%s; started %s%s%s\n", str(v, "status"),
+               (long long)json_integer_value(json_object_get(v, "attempts")),
+               json_integer_value(json_object_get(v, "attempts")) == 1 ? "" : "s",
+               str(v, "started_at"), json_object_get(v, "finished_at") ? ", finished " : "",
+               str(v, "finished_at"));
+        if (json_object_get(v, "url"))
+            printf("url %s\n", str(v, "url"));
+        printf("steps (attempt shown when above 1):\n");
+        size_t i;
+        json_t *e;
+        json_t *steps = json_object_get(v, "steps");
+        json_array_foreach(steps, i, e) {
+            json_t *a = json_object_get(e, "attempt");
+            if (a) { /* the step table's own column would shift every line: prefix instead */
+                char step[200];
+                snprintf(step, sizeof step, "%s@%lld", str(e, "step"),
+                         (long long)json_integer_value(a));
+                json_object_set_new(e, "step", json_string(step));
+            }
+        }
+        cli_print_steps(steps);
+        json_t *err = json_object_get(v, "error");
+        if (err)
+            printf("error at step %s: %s: %s\n", str(err, "step"), str(err, "kind"),
+                   str(err, "message"));
+        json_t *inc = json_object_get(v, "incomplete");
+        if (json_is_object(inc)) {
+            printf("incomplete: %s at step %s, bundle %s; attempts %lld of %lld%s%s\n",
+                   str(inc, "state"), str(inc, "step"), str(inc, "bundle"),
+                   (long long)json_integer_value(json_object_get(inc, "attempts")),
+                   (long long)json_integer_value(json_object_get(inc, "max_attempts")),
+                   json_object_get(inc, "next_attempt_at") ? "; next " : "",
+                   str(inc, "next_attempt_at"));
+        }
+    }
+    json_decref(v);
+    close_session(&s);
+    return EXIT_OK;
+}
+
+/* A retry needs what run has: a Lua state, an HTTP client, the org; the store is open. */
+struct engine {
+    struct sc_lua *lua;
+    struct sc_http *http;
+    struct sc_runtime rt;
+    struct sc_runner *rn;
+};
+
+static int engine_start(struct engine *e, struct session *s)
+{
+    char err[512];
+    memset(e, 0, sizeof *e);
+    e->lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
+    e->http = e->lua ? sc_http_new() : NULL;
+    e->rt = (struct sc_runtime){.lua = e->lua, .http = e->http, .org = s->org, .store = s->st};
+    e->rn = e->http ? sc_runner_new(&e->rt) : NULL;
+    if (!e->rn)
+        fprintf(stderr, "scenarist: %s\n", e->lua ? "out of memory" : err);
+    return e->rn ? 0 : -1;
+}
+
+static void engine_stop(struct engine *e)
+{
+    sc_runner_free(e->rn);
+    sc_http_free(e->http);
+    sc_lua_free(e->lua);
+}
+
+static const char *who(void)
+{
+    const char *u = getenv("USER");
+    return u && *u ? u : "operator";
+}
+
+int cmd_incomplete(struct opts *o)
+{
+    const char *sub = o->nargs ? o->args[0] : "list";
+    bool list = !strcmp(sub, "list");
+    if ((list && o->nargs > 1) || (!list && o->nargs != 2) ||
+        (!list && strcmp(sub, "retry") && strcmp(sub, "resolve") && strcmp(sub, "discard"))) {
+        fprintf(stderr, "usage: scenarist incomplete list|retry ID|resolve ID|discard ID "
+                        "[--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    if (sc_clock_from_env() != 0)
+        return EXIT_USAGE;
+    struct session s;
+    if (open_session(o, &s) != 0)
+        return EXIT_FAILED;
+    int rc = EXIT_OK;
+    if (list) {
+        json_t *a = sc_store_incomplete_list(s.st, o->status);
+        if (!a)
+            return store_failed(&s);
+        if (o->json)
+            cli_print_json(a);
+        else if (!json_array_size(a))
+            printf("no incomplete executions\n");
+        size_t i;
+        json_t *e;
+        json_array_foreach(a, i, e) if (!o->json) print_incomplete_line(e);
+        json_decref(a);
+    } else if (!strcmp(sub, "retry")) {
+        struct engine e;
+        struct sc_diags d;
+        sc_diags_init(&d);
+        char err[512];
+        json_t *rec = engine_start(&e, &s) == 0 ? sc_runner_again(e.rn, o->args[1], &d, err, sizeof err)
+                                                 : NULL;
+        sc_diags_print(&d, stderr);
+        if (!rec) {
+            if (e.rn)
+                fprintf(stderr, "scenarist: %s\n", err);
+            rc = EXIT_FAILED;
+        } else {
+            json_t *v = sc_store_exec_get(s.st, o->args[1]);
+            if (o->json)
+                cli_print_json(v ? v : rec);
+            else
+                printf("%s: attempt %lld %s\n", o->args[1],
+                       (long long)json_integer_value(json_object_get(rec, "attempt")),
+                       str(rec, "status"));
+            rc = strcmp(str(rec, "status"), "success") ? EXIT_FAILED : EXIT_OK;
+            json_decref(v);
+        }
+        json_decref(rec);
+        sc_diags_free(&d);
+        engine_stop(&e);
+    } else {
+        const char *state = !strcmp(sub, "resolve") ? "resolved" : "discarded";
+        int r = sc_store_incomplete_close(s.st, o->args[1], state, who());
+        if (r < 0)
+            return store_failed(&s);
+        if (r > 0) {
+            fprintf(stderr, "scenarist: %s is not an open incomplete execution in org %s\n",
+                    o->args[1], s.org->name);
+            rc = EXIT_FAILED;
+        } else {
+            printf("%s: %s by %s\n", o->args[1], state, who());
+        }
+    }
+    close_session(&s);
+    return rc;
+}
+
+static void resumed(void *data, const char *id, json_t *rec, const char *err)
+{
+    int *failed = data;
+    if (!rec) {
+        fprintf(stderr, "scenarist: %s: %s\n", id, err);
+        ++*failed;
+        return;
+    }
+    printf("%s %s: attempt %lld %s\n", id, str(rec, "scenario"),
+           (long long)json_integer_value(json_object_get(rec, "attempt")), str(rec, "status"));
+    if (!strcmp(str(rec, "status"), "error"))
+        ++*failed;
+}
+
+int cmd_resume(struct opts *o)
+{
+    if (o->nargs) {
+        fprintf(stderr, "usage: scenarist resume [--org NAME]\n");
+        return EXIT_USAGE;
+    }
+    if (sc_clock_from_env() != 0)
+        return EXIT_USAGE;
+    struct session s;
+    if (open_session(o, &s) != 0)
+        return EXIT_FAILED;
+    struct engine e;
+    int failed = 0, n = -1;
+    struct sc_diags d;
+    sc_diags_init(&d);
+    if (engine_start(&e, &s) == 0)
+        n = sc_runner_due(e.rn, &d, resumed, &failed);
+    sc_diags_print(&d, stderr);
+    if (n < 0 && e.rn)
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(s.st));
+    else if (n == 0)
+        printf("nothing to resume\n");
+    sc_diags_free(&d);
+    engine_stop(&e);
+    close_session(&s);
+    return n < 0 || failed ? EXIT_FAILED : EXIT_OK;
+}
+
+int cmd_audit(struct opts *o)
+{
+    bool verify = o->nargs == 1 && !strcmp(o->args[0], "verify");
+    if (o->nargs > 1 || (o->nargs == 1 && !verify)) {
+        fprintf(stderr, "usage: scenarist audit [verify] [--scenario S] [--sent-to URL-PREFIX] "
+                        "[--execution ID] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct session s;
+    if (open_session(o, &s) != 0)
+        return EXIT_FAILED;
+    int rc = EXIT_OK;
+    if (verify) {
+        json_t *problem = NULL;
+        int r = sc_store_audit_verify(s.st, &problem);
+        if (r < 0)
+            return store_failed(&s);
+        if (o->json) {
+            json_t *out = json_pack("{s:b, s:O?}", "ok", !r, "problem", problem);
+            cli_print_json(out);
+            json_decref(out);
+        }
+        if (r) {
+            fprintf(stderr, "audit log of org %s: row %lld %s\n", s.org->name,
+                    (long long)json_integer_value(json_object_get(problem, "row")),
+                    str(problem, "reason"));
+            rc = EXIT_FAILED;
+        } else if (!o->json) {
+            printf("audit log of org %s: every row intact\n", s.org->name);
+        }
+        json_decref(problem);
+    } else {
+        struct sc_audit_filter f = {.scenario = o->scenario, .sent_to_prefix = o->sent_to,
+                                    .execution = o->execution, .limit = o->limit};
+        json_t *a = sc_store_audit_list(s.st, &f);
+        if (!a)
+            return store_failed(&s);
+        if (o->json)
+            cli_print_json(a);
+        else if (!json_array_size(a))
+            printf("no audit rows\n");
+        size_t i;
+        json_t *e;
+        json_array_foreach(a, i, e) {
+            if (o->json)
+                break;
+            json_t *status = json_object_get(e, "status");
+            char st[16] = "-";
+            if (json_is_integer(status))
+                snprintf(st, sizeof st, "%lld", (long long)json_integer_value(status));
+            printf("%5lld %s %-20s %-16s %-7s %-4s %-8s %s  body %.12s  from %s\n",
+                   (long long)json_integer_value(json_object_get(e, "id")), str(e, "at"),
+                   str(e, "scenario"), str(e, "step"), str(e, "method"), st, str(e, "outcome"),
+                   str(e, "sent_to"), str(e, "body_sha256"), str(e, "sent_from"));
+        }
+        json_decref(a);
+    }
+    close_session(&s);
+    return rc;
+}
+
+int cmd_metrics(struct opts *o)
+{
+    if (o->nargs) {
+        fprintf(stderr, "usage: scenarist metrics [--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct session s;
+    if (open_session(o, &s) != 0)
+        return EXIT_FAILED;
+    json_t *m = sc_store_metrics(s.st);
+    if (!m)
+        return store_failed(&s);
+    if (o->json) {
+        cli_print_json(m);
+    } else {
+        const char *name;
+        json_t *v;
+        printf("%-28s %10s %9s %8s %10s %6s %9s\n", "SCENARIO", "EXECUTIONS", "FAILURES",
+               "RATE", "INCOMPLETE", "HOLDS", "HOLD RATE");
+        json_object_foreach(json_object_get(m, "scenarios"), name, v) {
+            printf("%-28s %10lld %9lld %7.1f%% %10lld %6lld %8.1f%%\n", name,
+                   (long long)json_integer_value(json_object_get(v, "executions")),
+                   (long long)json_integer_value(json_object_get(v, "failures")),
+                   100 * json_real_value(json_object_get(v, "failure_rate")),
+                   (long long)json_integer_value(json_object_get(v, "incomplete")),
+                   (long long)json_integer_value(json_object_get(v, "holds")),
+                   100 * json_real_value(json_object_get(v, "hold_rate")));
+        }
+        json_t *inc = json_object_get(m, "incomplete");
+        printf("incomplete: %lld (%lld waiting for a retry, %lld for a person)\n",
+               (long long)json_integer_value(json_object_get(inc, "total")),
+               (long long)json_integer_value(json_object_get(inc, "pending")),
+               (long long)json_integer_value(json_object_get(inc, "exhausted")));
+        printf("holds pending: %lld\n",
+               (long long)json_integer_value(json_object_get(json_object_get(m, "holds"), "pending")));
+        json_object_foreach(json_object_get(m, "queues"), name, v)
+            printf("queue %s: %lld open\n", name, (long long)json_integer_value(v));
+    }
+    json_decref(m);
+    close_session(&s);
+    return EXIT_OK;
+}

@@ -1,0 +1,173 @@
+#include "runner.h"
+
+#include "clock.h"
+#include "store.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct loaded {
+    char *source;
+    struct sc_scenario *sc;
+    bool owned;
+};
+
+struct sc_runner {
+    struct sc_runtime *rt;
+    struct loaded *v;
+    size_t n, cap;
+};
+
+struct sc_runner *sc_runner_new(struct sc_runtime *rt)
+{
+    struct sc_runner *rn = sc_calloc(1, sizeof *rn);
+    if (rn)
+        rn->rt = rt;
+    return rn;
+}
+
+void sc_runner_free(struct sc_runner *rn)
+{
+    if (!rn)
+        return;
+    for (size_t i = 0; i < rn->n; i++) {
+        if (rn->v[i].owned)
+            sc_scenario_free(rn->v[i].sc);
+        free(rn->v[i].source);
+    }
+    free(rn->v);
+    free(rn);
+}
+
+static int remember(struct sc_runner *rn, const char *source, struct sc_scenario *sc, bool owned)
+{
+    if (rn->n == rn->cap) {
+        size_t cap = rn->cap ? rn->cap * 2 : 8;
+        struct loaded *v = sc_realloc(rn->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        rn->v = v;
+        rn->cap = cap;
+    }
+    char *s = sc_strdup(source);
+    if (!s)
+        return -1;
+    rn->v[rn->n++] = (struct loaded){.source = s, .sc = sc, .owned = owned};
+    return 0;
+}
+
+static struct sc_scenario *scenario_for(struct sc_runner *rn, const char *source,
+                                        struct sc_diags *d)
+{
+    for (size_t i = 0; i < rn->n; i++)
+        if (!strcmp(rn->v[i].source, source))
+            return rn->v[i].sc;
+    struct sc_scenario *sc = sc_scenario_load(source, rn->rt->org, rn->rt->lua, NULL, d);
+    if (sc && remember(rn, source, sc, true) != 0) {
+        sc_scenario_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+json_t *sc_runner_start(struct sc_runner *rn, struct sc_scenario *sc, const char *source,
+                        json_t *trigger)
+{
+    bool known = false;
+    for (size_t i = 0; i < rn->n && !known; i++)
+        known = rn->v[i].sc == sc;
+    if (!known && source && remember(rn, source, sc, false) != 0)
+        return NULL;
+    struct sc_exec_opts opts = {.source = source};
+    return sc_exec_run(sc, rn->rt, trigger, &opts);
+}
+
+json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
+                        size_t errlen)
+{
+    struct sc_store *st = rn->rt->store;
+    json_t *info = sc_store_exec_resume_info(st, id);
+    if (!info) {
+        snprintf(err, errlen, "%s", sc_store_error(st));
+        return NULL;
+    }
+    int attempt = (int)json_integer_value(json_object_get(info, "attempts")) + 1;
+    const char *source = json_string_value(json_object_get(info, "source"));
+    const char *status = json_string_value(json_object_get(info, "status"));
+    json_t *rec = NULL, *inc = NULL;
+    int claimed = -2;
+    if (strcmp(status, "running") && strcmp(status, "warning"))
+        snprintf(err, errlen, "execution %s has finished (%s): nothing is left to run", id, status);
+    else if (!strcmp(status, "warning") &&
+             (!(inc = sc_store_incomplete_get(st, id)) ||
+              !strstr("pending exhausted", json_string_value(json_object_get(inc, "state")))))
+        snprintf(err, errlen, "execution %s is not waiting for a retry%s%s", id,
+                 inc ? ": it was " : "", inc ? json_string_value(json_object_get(inc, "state")) : "");
+    else
+        claimed = sc_store_exec_claim(st, id, attempt);
+    json_decref(inc);
+    if (claimed == -2) {
+        /* refused above */
+    } else if (claimed != 0) {
+        snprintf(err, errlen, "%s", claimed > 0 ? "another scenarist process is running it"
+                                                : sc_store_error(st));
+    } else {
+        struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
+        if (!sc) {
+            snprintf(err, errlen, "its scenario %s does not load", source ? source : "(unknown)");
+            /* A person's turn: they fix the file and retry. */
+            json_t *e = json_pack("{s:s, s:s}", "message", err, "kind", "config");
+            struct sc_incomplete_row row = {.execution = id,
+                                            .scenario = json_string_value(json_object_get(info, "scenario")),
+                                            .step = "", .bundle = "", .error = e,
+                                            .attempts = attempt, .max_attempts = attempt,
+                                            .state = "exhausted"};
+            if (!e || sc_store_incomplete_put(st, &row) != 0 ||
+                sc_store_exec_end(st, id, "warning", 0, NULL) != 0)
+                snprintf(err + strlen(err), errlen - strlen(err), "; and the store failed: %s",
+                         sc_store_error(st));
+            json_decref(e);
+        } else {
+            struct sc_exec_opts opts = {.id = id, .source = source, .attempt = attempt,
+                                        .version = json_string_value(json_object_get(info, "version"))};
+            rec = sc_exec_run(sc, rn->rt, json_object_get(info, "trigger"), &opts);
+            if (!rec)
+                snprintf(err, errlen, "out of memory");
+        }
+    }
+    json_decref(info);
+    return rec;
+}
+
+static int run_ids(struct sc_runner *rn, json_t *ids, struct sc_diags *d,
+                   void (*done)(void *, const char *, json_t *, const char *), void *data)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v) {
+        char err[512] = "";
+        json_t *rec = sc_runner_again(rn, json_string_value(v), d, err, sizeof err);
+        done(data, json_string_value(v), rec, err);
+        json_decref(rec);
+    }
+    return (int)json_array_size(ids);
+}
+
+int sc_runner_due(struct sc_runner *rn, struct sc_diags *d,
+                  void (*done)(void *data, const char *id, json_t *rec, const char *err),
+                  void *data)
+{
+    struct sc_store *st = rn->rt->store;
+    json_t *ids = sc_store_exec_abandoned(st);
+    if (!ids)
+        return -1;
+    int n = run_ids(rn, ids, d, done, data);
+    json_decref(ids);
+    if (!(ids = sc_store_incomplete_due(st, sc_clock_now_ms())))
+        return -1;
+    n += run_ids(rn, ids, d, done, data);
+    json_decref(ids);
+    return n;
+}

@@ -1,0 +1,34 @@
+/* Durable runs across attempts: a new event, or a further attempt of a stored execution
+ * (a retry that is due, a person's retry, the resumption of one a crash interrupted),
+ * each loading its scenario from the file recorded with it. The runner borrows the
+ * runtime (whose store must be set) and owns the scenarios it loads; the records it
+ * returns are new references. */
+#ifndef SC_RUNNER_H
+#define SC_RUNNER_H
+
+#include "exec.h"
+
+struct sc_runner;
+
+struct sc_runner *sc_runner_new(struct sc_runtime *rt);
+void sc_runner_free(struct sc_runner *rn);
+
+/* Runs a new event through sc (borrowed; source is its file, recorded for later
+ * attempts). NULL only when memory ran out. */
+json_t *sc_runner_start(struct sc_runner *rn, struct sc_scenario *sc, const char *source,
+                        json_t *trigger);
+
+/* Runs the next attempt of a stored execution now. NULL with err when there is no such
+ * execution, it has nothing left to run, another live process owns it, or its scenario
+ * no longer loads (d then holds why). */
+json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
+                        size_t errlen);
+
+/* Runs what is waiting: executions a crash left unfinished, then retries due now. For
+ * each attempt, done(data, id, record or NULL, err). Returns how many were attempted, -1
+ * when the store could not be read. */
+int sc_runner_due(struct sc_runner *rn, struct sc_diags *d,
+                  void (*done)(void *data, const char *id, json_t *rec, const char *err),
+                  void *data);
+
+#endif

@@ -1,0 +1,1092 @@
+/* The SQLite backend of the store: WAL, prepared statements kept for the connection's
+ * life, migrations by PRAGMA user_version. The only file of scenarist with SQL. */
+#include "store.h"
+
+#include "clock.h"
+#include "util.h"
+#include "yaml.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+/* Each migration takes the schema from version i to i + 1; never edit a shipped one. */
+static const char *const migrations[] = {
+    "CREATE TABLE executions("
+    " id TEXT PRIMARY KEY, scenario TEXT NOT NULL, org TEXT NOT NULL, version TEXT NOT NULL,"
+    " source TEXT, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 1,"
+    " confidential INTEGER NOT NULL DEFAULT 0, owner INTEGER, trigger BLOB,"
+    " started_at INTEGER NOT NULL, finished_at INTEGER, duration_ms INTEGER, summary TEXT);"
+    "CREATE INDEX executions_started ON executions(started_at);"
+    "CREATE INDEX executions_scenario ON executions(scenario, started_at);"
+    "CREATE INDEX executions_status ON executions(status);"
+    "CREATE TABLE step_runs("
+    " id INTEGER PRIMARY KEY, execution TEXT NOT NULL REFERENCES executions(id),"
+    " attempt INTEGER NOT NULL, step TEXT NOT NULL, module TEXT NOT NULL, bundle TEXT NOT NULL,"
+    " status TEXT NOT NULL, started_at INTEGER NOT NULL, duration_ms INTEGER,"
+    " bundles INTEGER, output TEXT, error TEXT, state BLOB);"
+    "CREATE INDEX step_runs_execution ON step_runs(execution, id);"
+    "CREATE TABLE incomplete("
+    " execution TEXT PRIMARY KEY REFERENCES executions(id), scenario TEXT NOT NULL,"
+    " step TEXT NOT NULL, bundle TEXT NOT NULL, error TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, next_at INTEGER,"
+    " state TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " decided_by TEXT);"
+    "CREATE INDEX incomplete_due ON incomplete(state, next_at);"
+    "CREATE TABLE holds("
+    " id INTEGER PRIMARY KEY, execution TEXT NOT NULL REFERENCES executions(id),"
+    " scenario TEXT NOT NULL, step TEXT NOT NULL, bundle TEXT NOT NULL, reason TEXT,"
+    " diff TEXT, state TEXT NOT NULL, created_at INTEGER NOT NULL, decided_at INTEGER,"
+    " decided_by TEXT);"
+    "CREATE TABLE queue_items("
+    " id INTEGER PRIMARY KEY, queue TEXT NOT NULL, item TEXT NOT NULL, execution TEXT,"
+    " state TEXT NOT NULL DEFAULT 'open', created_at INTEGER NOT NULL, done_at INTEGER);"
+    "CREATE INDEX queue_items_open ON queue_items(queue, state);"
+    "CREATE TABLE datastore("
+    " store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL, expires_at INTEGER, PRIMARY KEY(store, key));"
+    "CREATE TABLE audit("
+    " id INTEGER PRIMARY KEY, at INTEGER NOT NULL, org TEXT, scenario TEXT, version TEXT,"
+    " execution TEXT, step TEXT, method TEXT NOT NULL, sent_from TEXT, sent_to TEXT NOT NULL,"
+    " status INTEGER, duration_ms INTEGER, body_sha256 TEXT NOT NULL, outcome TEXT NOT NULL,"
+    " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_scenario ON audit(scenario, id);"
+    "CREATE TABLE audit_head(one INTEGER PRIMARY KEY CHECK(one = 1),"
+    " last_id INTEGER NOT NULL, last_hash TEXT NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+};
+
+enum q {
+    Q_EXEC_BEGIN, Q_EXEC_OWNER, Q_EXEC_CLAIM, Q_EXEC_END, Q_EXEC_ERASE_TRIGGER,
+    Q_EXEC_ERASE_STATES, Q_EXEC_GET, Q_EXEC_STEPS, Q_EXEC_RUNNING,
+    Q_STEP_BEGIN, Q_STEP_END, Q_JOURNAL,
+    Q_INC_PUT, Q_INC_GET, Q_INC_LIST_OPEN, Q_INC_LIST_STATE, Q_INC_DUE, Q_INC_CLOSE,
+    Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL,
+    Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+    Q_COUNT
+};
+
+static const char *const sql[Q_COUNT] = {
+    [Q_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
+                     " confidential, owner, trigger, started_at) VALUES(?,?,?,?,?,'running',?,?,?,?)",
+    [Q_EXEC_OWNER] = "SELECT status, owner FROM executions WHERE id = ?",
+    [Q_EXEC_CLAIM] = "UPDATE executions SET status = 'running', owner = ?, attempts = ?,"
+                     " finished_at = NULL WHERE id = ?",
+    [Q_EXEC_END] = "UPDATE executions SET status = ?, owner = NULL, finished_at = ?,"
+                   " duration_ms = ?, summary = ? WHERE id = ?",
+    [Q_EXEC_ERASE_TRIGGER] = "UPDATE executions SET trigger = NULL WHERE id = ? AND confidential",
+    [Q_EXEC_ERASE_STATES] = "UPDATE step_runs SET state = NULL WHERE execution = ? AND state NOT NULL",
+    [Q_EXEC_GET] = "SELECT id, scenario, org, version, source, status, attempts, confidential,"
+                   " started_at, finished_at, duration_ms, summary, trigger"
+                   " FROM executions WHERE id = ?",
+    [Q_EXEC_STEPS] = "SELECT attempt, step, module, bundle, status, duration_ms, output, error, bundles"
+                     " FROM step_runs WHERE execution = ? ORDER BY id",
+    [Q_EXEC_RUNNING] = "SELECT id, owner FROM executions WHERE status = 'running' ORDER BY started_at",
+    [Q_STEP_BEGIN] = "INSERT INTO step_runs(execution, attempt, step, module, bundle, status,"
+                     " started_at, duration_ms, bundles, output, error, state) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_STEP_END] = "UPDATE step_runs SET status = ?, duration_ms = ?, bundles = ?, output = ?,"
+                   " error = ?, state = ? WHERE id = ?",
+    [Q_JOURNAL] = "SELECT step, bundle, state FROM step_runs WHERE execution = ? AND state NOT NULL"
+                  " ORDER BY id",
+    [Q_INC_PUT] = "INSERT INTO incomplete(execution, scenario, step, bundle, error, attempts,"
+                  " max_attempts, next_at, state, created_at, updated_at)"
+                  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10) ON CONFLICT(execution) DO UPDATE SET"
+                  " step = ?3, bundle = ?4, error = ?5, attempts = ?6, max_attempts = ?7,"
+                  " next_at = ?8, state = ?9, updated_at = ?10, decided_by = NULL",
+    [Q_INC_GET] = "SELECT execution, scenario, step, bundle, error, attempts, max_attempts, next_at,"
+                  " state, created_at, updated_at, decided_by FROM incomplete WHERE execution = ?",
+    [Q_INC_LIST_OPEN] = "SELECT execution, scenario, step, bundle, error, attempts, max_attempts,"
+                        " next_at, state, created_at, updated_at, decided_by FROM incomplete"
+                        " WHERE state IN ('pending', 'exhausted') ORDER BY created_at, execution",
+    [Q_INC_LIST_STATE] = "SELECT execution, scenario, step, bundle, error, attempts, max_attempts,"
+                         " next_at, state, created_at, updated_at, decided_by FROM incomplete"
+                         " WHERE state = ? ORDER BY created_at, execution",
+    [Q_INC_DUE] = "SELECT execution FROM incomplete WHERE state = 'pending' AND next_at <= ?"
+                  " ORDER BY next_at, execution",
+    [Q_INC_CLOSE] = "UPDATE incomplete SET state = ?, decided_by = ?, updated_at = ?, next_at = NULL"
+                    " WHERE execution = ? AND state IN ('pending', 'exhausted')",
+    [Q_AUDIT_HEAD] = "SELECT last_id, last_hash FROM audit_head WHERE one = 1",
+    [Q_AUDIT_INSERT] = "INSERT INTO audit(id, at, org, scenario, version, execution, step, method,"
+                       " sent_from, sent_to, status, duration_ms, body_sha256, outcome, prev_hash,"
+                       " hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_AUDIT_SET_HEAD] = "INSERT INTO audit_head(one, last_id, last_hash) VALUES(1, ?1, ?2)"
+                         " ON CONFLICT(one) DO UPDATE SET last_id = ?1, last_hash = ?2",
+    [Q_AUDIT_ALL] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
+                    " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash"
+                    " FROM audit ORDER BY id",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+};
+
+struct sc_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[Q_COUNT];
+    char *path, *key_ref;
+    unsigned char key[32];
+    bool have_key;
+    char err[512];
+};
+
+static void set_err(struct sc_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct sc_store *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof st->err, fmt, ap);
+    va_end(ap);
+}
+
+static int db_err(struct sc_store *st, const char *what)
+{
+    set_err(st, "store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+    return -1;
+}
+
+const char *sc_store_error(const struct sc_store *st) { return st->err; }
+int sc_store_schema_version(void) { return (int)(sizeof migrations / sizeof migrations[0]); }
+
+void sc_sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char md[32];
+    unsigned len = 0;
+    if (EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+        memset(md, 0, sizeof md);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* ---- statements: prepared once, bound by the letters of a format ---- */
+
+/* Binds by fmt: s text (NULL binds null), i int64, I int64 or null when negative,
+ * j JSON (NULL binds null), b blob
+ * (pointer, size_t; taken and freed), n null. NULL on failure, error set. */
+static sqlite3_stmt *q(struct sc_store *st, enum q id, const char *fmt, ...)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    if (!s && sqlite3_prepare_v3(st->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        db_err(st, "prepare");
+        return NULL;
+    }
+    st->stmt[id] = s;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = SQLITE_OK, k = 1;
+    for (const char *f = fmt; *f && rc == SQLITE_OK; f++, k++) {
+        switch (*f) {
+        case 's': {
+            const char *v = va_arg(ap, const char *);
+            rc = v ? sqlite3_bind_text(s, k, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, k);
+            break;
+        }
+        case 'i':
+            rc = sqlite3_bind_int64(s, k, va_arg(ap, int64_t));
+            break;
+        case 'I': { /* an optional count or duration: negative binds null */
+            int64_t v = va_arg(ap, int64_t);
+            rc = v >= 0 ? sqlite3_bind_int64(s, k, v) : sqlite3_bind_null(s, k);
+            break;
+        }
+        case 'j': {
+            json_t *v = va_arg(ap, json_t *);
+            char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            if (v && !t)
+                rc = SQLITE_NOMEM;
+            else
+                rc = t ? sqlite3_bind_text(s, k, t, -1, free) : sqlite3_bind_null(s, k);
+            break;
+        }
+        case 'b': {
+            void *p = va_arg(ap, void *);
+            size_t n = va_arg(ap, size_t);
+            rc = p ? sqlite3_bind_blob64(s, k, p, n, free) : sqlite3_bind_null(s, k);
+            break;
+        }
+        default:
+            rc = sqlite3_bind_null(s, k);
+        }
+    }
+    va_end(ap);
+    if (rc != SQLITE_OK) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        db_err(st, "bind");
+        return NULL;
+    }
+    return s;
+}
+
+static void done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+/* Runs a statement that returns no rows. */
+static int exec_stmt(struct sc_store *st, sqlite3_stmt *s, const char *what)
+{
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s);
+    done(s);
+    return rc == SQLITE_DONE ? 0 : db_err(st, what);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    return t ? t : "";
+}
+
+static json_t *col_json(sqlite3_stmt *s, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    return t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+static json_t *iso(int64_t ms)
+{
+    char buf[40];
+    sc_clock_iso(ms, buf, sizeof buf);
+    return json_string(buf);
+}
+
+/* ---- sealing: AES-256-GCM, so confidential data at rest is unreadable without the key ---- */
+
+static const char seal_magic[4] = "SC1";
+
+static int load_key(struct sc_store *st)
+{
+    if (st->have_key)
+        return 0;
+    char err[256], *hex = NULL;
+    if (st->key_ref) {
+        if (!(hex = sc_org_secret(st->key_ref, err, sizeof err))) {
+            set_err(st, "store key: %s", err);
+            return -1;
+        }
+    } else {
+        char *kp = sc_asprintf("%s.key", st->path);
+        if (!kp)
+            return set_err(st, "out of memory"), -1;
+        int fd = open(kp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0) { /* first use: a new random key, readable by this user only */
+            unsigned char k[32];
+            char line[66];
+            if (getrandom(k, sizeof k, 0) != (ssize_t)sizeof k) {
+                close(fd);
+                unlink(kp);
+                free(kp);
+                return set_err(st, "store key: no randomness"), -1;
+            }
+            for (int i = 0; i < 32; i++)
+                snprintf(line + 2 * i, 3, "%02x", k[i]);
+            line[64] = '\n';
+            bool ok = write(fd, line, 65) == 65;
+            close(fd);
+            if (!ok) {
+                unlink(kp);
+                set_err(st, "store key %s cannot be written: %s", kp, strerror(errno));
+                free(kp);
+                return -1;
+            }
+        } else if (errno != EEXIST) {
+            set_err(st, "store key %s cannot be made: %s", kp, strerror(errno));
+            free(kp);
+            return -1;
+        }
+        char *ref = sc_asprintf("file:%s", kp);
+        free(kp);
+        hex = ref ? sc_org_secret(ref, err, sizeof err) : NULL;
+        free(ref);
+        if (!hex)
+            return set_err(st, "store key: %s", ref ? err : "out of memory"), -1;
+    }
+    bool ok = strlen(hex) == 64;
+    for (int i = 0; ok && i < 32; i++) {
+        unsigned v;
+        ok = sscanf(hex + 2 * i, "%2x", &v) == 1;
+        st->key[i] = (unsigned char)v;
+    }
+    free(hex);
+    if (!ok)
+        return set_err(st, "store key must be 64 hexadecimal digits"), -1;
+    st->have_key = true;
+    return 0;
+}
+
+/* Blob: magic, 12-byte nonce, ciphertext, 16-byte tag. New buffer, length in *n. */
+static void *seal(struct sc_store *st, json_t *v, size_t *n)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text || load_key(st) != 0) {
+        if (!text)
+            set_err(st, "out of memory");
+        free(text);
+        return NULL;
+    }
+    size_t len = strlen(text);
+    unsigned char *out = sc_malloc(4 + 12 + len + 16);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int l1 = 0, l2 = 0;
+    bool ok = out && c && getrandom(out + 4, 12, 0) == 12 &&
+              EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, st->key, out + 4) == 1 &&
+              EVP_EncryptUpdate(c, out + 16, &l1, (unsigned char *)text, (int)len) == 1 &&
+              EVP_EncryptFinal_ex(c, out + 16 + l1, &l2) == 1 &&
+              EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + 16 + l1 + l2) == 1;
+    EVP_CIPHER_CTX_free(c);
+    free(text);
+    if (!ok) {
+        free(out);
+        set_err(st, "sealing confidential data failed");
+        return NULL;
+    }
+    memcpy(out, seal_magic, 4);
+    *n = 16 + (size_t)(l1 + l2) + 16;
+    return out;
+}
+
+static json_t *unseal(struct sc_store *st, const unsigned char *b, size_t n)
+{
+    if (n < 32 || memcmp(b, seal_magic, 4) != 0 || load_key(st) != 0)
+        return NULL;
+    size_t len = n - 32;
+    char *text = sc_malloc(len + 1);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int l1 = 0, l2 = 0;
+    bool ok = text && c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, st->key, b + 4) == 1 &&
+              EVP_DecryptUpdate(c, (unsigned char *)text, &l1, b + 16, (int)len) == 1 &&
+              EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(b + n - 16)) == 1 &&
+              EVP_DecryptFinal_ex(c, (unsigned char *)text + l1, &l2) == 1;
+    EVP_CIPHER_CTX_free(c);
+    json_t *v = NULL;
+    if (ok) {
+        text[l1 + l2] = '\0';
+        v = json_loads(text, JSON_DECODE_ANY, NULL);
+    } else {
+        set_err(st, "sealed data does not open with this store's key");
+    }
+    free(text);
+    return v;
+}
+
+/* A stored value: JSON text, or a sealed blob. */
+static json_t *col_value(struct sc_store *st, sqlite3_stmt *s, int i)
+{
+    const unsigned char *b = sqlite3_column_blob(s, i);
+    size_t n = (size_t)sqlite3_column_bytes(s, i);
+    if (!b)
+        return NULL;
+    if (n >= 4 && !memcmp(b, seal_magic, 4))
+        return unseal(st, b, n);
+    return json_loadb((const char *)b, n, JSON_DECODE_ANY, NULL);
+}
+
+/* Bind arguments for a value kept sealed when confidential, else as JSON text. */
+static void *value_blob(struct sc_store *st, json_t *v, bool sealed, size_t *n, bool *failed)
+{
+    *n = 0;
+    *failed = false;
+    if (!v)
+        return NULL;
+    void *b;
+    if (sealed)
+        b = seal(st, v, n);
+    else {
+        b = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        *n = b ? strlen(b) : 0;
+        if (!b)
+            set_err(st, "out of memory");
+    }
+    *failed = !b;
+    return b;
+}
+
+/* ---- opening ---- */
+
+char *sc_store_path(const struct sc_org *org)
+{
+    const char *p = json_string_value(json_object_get(org->doc->root, "store"));
+    return p ? sc_strdup(p) : sc_asprintf("var/%s/scenarist.db", org->name);
+}
+
+static int mkdirs(const char *path)
+{
+    char *p = sc_strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    free(p);
+    return 0;
+}
+
+static int migrate(struct sc_store *st)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return db_err(st, "schema version");
+    int have = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    int want = sc_store_schema_version();
+    if (have < 0)
+        return db_err(st, "schema version");
+    if (have > want) {
+        set_err(st, "store %s has schema version %d; this scenarist knows up to %d: "
+                "use a newer scenarist", st->path, have, want);
+        return -1;
+    }
+    for (int v = have; v < want; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            return db_err(st, "migration");
+        if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(st->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+            db_err(st, "migration");
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            return db_err(st, "migration");
+    }
+    return 0;
+}
+
+struct sc_store *sc_store_open(const char *path, const char *key_ref, char *err, size_t errlen)
+{
+    struct sc_store *st = sc_calloc(1, sizeof *st);
+    if (!st || !(st->path = sc_strdup(path)) || (key_ref && !(st->key_ref = sc_strdup(key_ref)))) {
+        snprintf(err, errlen, "out of memory");
+        sc_store_close(st);
+        return NULL;
+    }
+    if (mkdirs(path) != 0) {
+        snprintf(err, errlen, "store %s: cannot make its directory: %s", path, strerror(errno));
+        sc_store_close(st);
+        return NULL;
+    }
+    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             SQLITE_OPEN_NOMUTEX, NULL);
+    /* secure_delete: erased confidential data must not linger in free pages. */
+    if (rc != SQLITE_OK || sqlite3_busy_timeout(st->db, 10000) != SQLITE_OK ||
+        sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                     " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "store %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        sc_store_close(st);
+        return NULL;
+    }
+    if (migrate(st) != 0) {
+        snprintf(err, errlen, "%s", st->err);
+        sc_store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void sc_store_close(struct sc_store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close(st->db);
+    free(st->path);
+    free(st->key_ref);
+    memset(st->key, 0, sizeof st->key);
+    free(st);
+}
+
+static int begin(struct sc_store *st) { return exec_stmt(st, q(st, Q_BEGIN, ""), "begin"); }
+static int commit(struct sc_store *st) { return exec_stmt(st, q(st, Q_COMMIT, ""), "commit"); }
+static void rollback(struct sc_store *st)
+{
+    sqlite3_stmt *s = q(st, Q_ROLLBACK, "");
+    if (s) {
+        sqlite3_step(s);
+        done(s);
+    }
+}
+
+/* ---- executions ---- */
+
+static bool alive(int64_t pid)
+{
+    return pid > 0 && (pid == getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
+{
+    size_t n;
+    bool failed;
+    void *trig = value_blob(st, r->trigger, r->confidential, &n, &failed);
+    if (failed)
+        return -1;
+    return exec_stmt(st, q(st, Q_EXEC_BEGIN, "sssssiibi", r->id, r->scenario, r->org,
+                           r->version, r->source, (int64_t)r->confidential, (int64_t)getpid(),
+                           trig, n, r->started_ms),
+                     "recording the execution");
+}
+
+int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt)
+{
+    if (begin(st) != 0)
+        return -1;
+    sqlite3_stmt *s = q(st, Q_EXEC_OWNER, "s", id);
+    if (!s) {
+        rollback(st);
+        return -1;
+    }
+    int rc = sqlite3_step(s);
+    bool found = rc == SQLITE_ROW;
+    bool taken = found && !strcmp(col_text(s, 0), "running") &&
+                 sqlite3_column_type(s, 1) != SQLITE_NULL && alive(sqlite3_column_int64(s, 1)) &&
+                 sqlite3_column_int64(s, 1) != getpid();
+    done(s);
+    if (!found || taken) {
+        rollback(st);
+        if (!found)
+            set_err(st, "no execution %s", id);
+        return found ? 1 : -1;
+    }
+    if (exec_stmt(st, q(st, Q_EXEC_CLAIM, "iis", (int64_t)getpid(), (int64_t)attempt, id),
+                  "claiming the execution") != 0 || commit(st) != 0) {
+        rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+/* Drops what only a further attempt would need: the resume states, and a
+ * confidential execution's sealed trigger. */
+static int erase_resume_data(struct sc_store *st, const char *id)
+{
+    if (exec_stmt(st, q(st, Q_EXEC_ERASE_STATES, "s", id), "erasing resume states") != 0)
+        return -1;
+    return exec_stmt(st, q(st, Q_EXEC_ERASE_TRIGGER, "s", id), "erasing the trigger");
+}
+
+int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
+                      int64_t duration_ms, json_t *summary)
+{
+    if (begin(st) != 0)
+        return -1;
+    int rc = exec_stmt(st, q(st, Q_EXEC_END, "siijs", status, sc_clock_now_ms(), duration_ms,
+                             summary, id), "ending the execution");
+    if (rc == 0 && strcmp(status, "warning") != 0)
+        rc = erase_resume_data(st, id);
+    if (rc != 0 || commit(st) != 0) {
+        rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *incomplete_row(sqlite3_stmt *s);
+
+json_t *sc_store_exec_get(struct sc_store *st, const char *id)
+{
+    sqlite3_stmt *s = q(st, Q_EXEC_GET, "s", id);
+    if (!s)
+        return NULL;
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        done(s);
+        st->err[0] = '\0';
+        return NULL;
+    }
+    bool confidential = sqlite3_column_int(s, 7);
+    json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "id", col_text(s, 0),
+                          "scenario", col_text(s, 1), "org", col_text(s, 2), "version",
+                          col_text(s, 3), "source", col_text(s, 4), "status", col_text(s, 5),
+                          "attempts", sqlite3_column_int(s, 6), "started_at",
+                          iso(sqlite3_column_int64(s, 8)));
+    if (v && sqlite3_column_type(s, 9) != SQLITE_NULL)
+        json_object_set_new(v, "finished_at", iso(sqlite3_column_int64(s, 9)));
+    if (v && sqlite3_column_type(s, 10) != SQLITE_NULL)
+        json_object_set_new(v, "duration_ms", json_integer(sqlite3_column_int64(s, 10)));
+    if (v && confidential)
+        json_object_set_new(v, "trigger", json_string("[redacted: confidential scenario]"));
+    else if (v && sqlite3_column_type(s, 12) != SQLITE_NULL)
+        json_object_set_new(v, "trigger", col_json(s, 12));
+    json_t *summary = col_json(s, 11);
+    done(s);
+    json_t *broken = json_incref(json_object_get(summary, "incomplete"));
+    json_object_del(summary, "incomplete");
+    if (v && json_is_object(summary))
+        json_object_update(v, summary);
+    json_decref(summary);
+    json_t *steps = json_array();
+    if (!v || !steps || !(s = q(st, Q_EXEC_STEPS, "s", id))) {
+        json_decref(v);
+        json_decref(steps);
+        json_decref(broken);
+        return NULL;
+    }
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        json_t *e = json_pack("{s:s, s:s}", "step", col_text(s, 1), "module", col_text(s, 2));
+        if (!e)
+            break;
+        if (*col_text(s, 3))
+            json_object_set_new(e, "bundle", json_string(col_text(s, 3)));
+        if (sqlite3_column_int(s, 0) > 1)
+            json_object_set_new(e, "attempt", json_integer(sqlite3_column_int(s, 0)));
+        json_object_set_new(e, "status", json_string(col_text(s, 4)));
+        if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+            json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 5)));
+        if (!strcmp(col_text(s, 4), "ok") && sqlite3_column_type(s, 6) == SQLITE_NULL) /* fan-out */
+            json_object_set_new(e, "bundles", json_integer(sqlite3_column_int64(s, 8)));
+        json_t *out = col_json(s, 6), *err = col_json(s, 7);
+        if (out)
+            json_object_set_new(e, "output", out);
+        if (err)
+            json_object_set_new(e, "error", err);
+        json_array_append_new(steps, e);
+    }
+    done(s);
+    json_object_set_new(v, "steps", steps);
+    if ((s = q(st, Q_INC_GET, "s", id))) {
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            json_t *inc = incomplete_row(s);
+            json_object_del(inc, "execution");
+            json_object_del(inc, "scenario");
+            if (broken) /* the bundles the last attempt stopped at */
+                json_object_set(inc, "bundles", broken);
+            json_object_set_new(v, "incomplete", inc);
+        }
+        done(s);
+    }
+    json_decref(broken);
+    return v;
+}
+
+json_t *sc_store_exec_resume_info(struct sc_store *st, const char *id)
+{
+    sqlite3_stmt *s = q(st, Q_EXEC_GET, "s", id);
+    if (!s)
+        return NULL;
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        done(s);
+        set_err(st, "no execution %s", id);
+        return NULL;
+    }
+    st->err[0] = '\0';
+    json_t *trig = sqlite3_column_type(s, 12) == SQLITE_NULL ? NULL : col_value(st, s, 12);
+    json_t *v = trig ? json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "scenario",
+                                 col_text(s, 1), "version", col_text(s, 3), "source",
+                                 col_text(s, 4), "status", col_text(s, 5), "attempts",
+                                 sqlite3_column_int(s, 6), "confidential",
+                                 sqlite3_column_int(s, 7), "trigger", trig)
+                     : NULL;
+    if (!trig)
+        set_err(st, "execution %s has finished (%s): nothing is left to run", id, col_text(s, 5));
+    done(s);
+    return v;
+}
+
+json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f)
+{
+    /* The filters vary per call; such ad-hoc reads are not worth a cached statement. */
+    sqlite3_stmt *s;
+    const char *text = "SELECT id, scenario, version, status, attempts, started_at, duration_ms"
+                       " FROM executions WHERE (?1 IS NULL OR scenario = ?1)"
+                       " AND (?2 IS NULL OR status = ?2) AND started_at >= ?3"
+                       " ORDER BY started_at DESC, id DESC LIMIT ?4";
+    if (sqlite3_prepare_v2(st->db, text, -1, &s, NULL) != SQLITE_OK)
+        return db_err(st, "listing executions"), NULL;
+    sqlite3_bind_text(s, 1, f->scenario, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, f->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, f->since_ms);
+    sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 100);
+    json_t *a = json_array();
+    while (a && sqlite3_step(s) == SQLITE_ROW) {
+        json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}", "id", col_text(s, 0), "scenario",
+                              col_text(s, 1), "version", col_text(s, 2), "status",
+                              col_text(s, 3), "attempts", sqlite3_column_int(s, 4),
+                              "started_at", iso(sqlite3_column_int64(s, 5)));
+        if (e && sqlite3_column_type(s, 6) != SQLITE_NULL)
+            json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 6)));
+        json_array_append_new(a, e);
+    }
+    sqlite3_finalize(s);
+    return a;
+}
+
+json_t *sc_store_exec_abandoned(struct sc_store *st)
+{
+    sqlite3_stmt *s = q(st, Q_EXEC_RUNNING, "");
+    json_t *a = s ? json_array() : NULL;
+    while (a && sqlite3_step(s) == SQLITE_ROW) {
+        int64_t owner = sqlite3_column_int64(s, 1);
+        if (sqlite3_column_type(s, 1) == SQLITE_NULL || (owner != getpid() && !alive(owner)))
+            json_array_append_new(a, json_string(col_text(s, 0)));
+    }
+    if (s)
+        done(s);
+    return a;
+}
+
+/* ---- step runs ---- */
+
+static int64_t step_write(struct sc_store *st, int64_t run, const struct sc_step_row *r)
+{
+    size_t n;
+    bool failed;
+    void *state = value_blob(st, r->state, r->confidential, &n, &failed);
+    if (failed)
+        return -1;
+    if (run > 0)
+        return exec_stmt(st, q(st, Q_STEP_END, "sIijjbi", r->status, r->duration_ms,
+                               (int64_t)r->bundles, r->output, r->error, state, n, run),
+                         "recording a step");
+    sqlite3_stmt *s = q(st, Q_STEP_BEGIN, "sissssiIijjb", r->execution, (int64_t)r->attempt,
+                        r->step, r->module, r->bundle, r->status, r->started_ms,
+                        r->duration_ms, (int64_t)r->bundles, r->output, r->error, state, n);
+    if (exec_stmt(st, s, "recording a step") != 0)
+        return -1;
+    return sqlite3_last_insert_rowid(st->db);
+}
+
+int64_t sc_store_step_begin(struct sc_store *st, const struct sc_step_row *r)
+{
+    return step_write(st, 0, r);
+}
+
+int sc_store_step_end(struct sc_store *st, int64_t run, const struct sc_step_row *r)
+{
+    return step_write(st, run, r) < 0 ? -1 : 0;
+}
+
+json_t *sc_store_journal(struct sc_store *st, const char *execution)
+{
+    sqlite3_stmt *s = q(st, Q_JOURNAL, "s", execution);
+    json_t *j = s ? json_object() : NULL;
+    while (j && sqlite3_step(s) == SQLITE_ROW) {
+        json_t *v = col_value(st, s, 2);
+        char key[600];
+        snprintf(key, sizeof key, "%s %s", col_text(s, 0), col_text(s, 1));
+        if (!v || json_object_set_new(j, key, v) != 0) {
+            json_decref(j);
+            j = NULL;
+        }
+    }
+    if (s)
+        done(s);
+    return j;
+}
+
+/* ---- incomplete executions ---- */
+
+static json_t *incomplete_row(sqlite3_stmt *s)
+{
+    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o}", "execution",
+                          col_text(s, 0), "scenario", col_text(s, 1), "step", col_text(s, 2),
+                          "bundle", col_text(s, 3), "state", col_text(s, 8), "attempts",
+                          sqlite3_column_int(s, 5), "max_attempts", sqlite3_column_int(s, 6),
+                          "created_at", iso(sqlite3_column_int64(s, 9)));
+    if (!e)
+        return NULL;
+    if (sqlite3_column_type(s, 7) != SQLITE_NULL)
+        json_object_set_new(e, "next_attempt_at", iso(sqlite3_column_int64(s, 7)));
+    json_object_set_new(e, "updated_at", iso(sqlite3_column_int64(s, 10)));
+    if (sqlite3_column_type(s, 11) != SQLITE_NULL)
+        json_object_set_new(e, "decided_by", json_string(col_text(s, 11)));
+    json_t *err = col_json(s, 4);
+    if (err)
+        json_object_set_new(e, "error", err);
+    return e;
+}
+
+int sc_store_incomplete_put(struct sc_store *st, const struct sc_incomplete_row *r)
+{
+    sqlite3_stmt *s = q(st, Q_INC_PUT, "ssssjiiisi", r->execution, r->scenario, r->step,
+                        r->bundle, r->error, (int64_t)r->attempts, (int64_t)r->max_attempts,
+                        r->next_ms, r->state, sc_clock_now_ms());
+    if (s && !r->next_ms)
+        sqlite3_bind_null(s, 8);
+    return exec_stmt(st, s, "recording the incomplete execution");
+}
+
+static json_t *incomplete_rows(struct sc_store *st, sqlite3_stmt *s)
+{
+    json_t *a = s ? json_array() : NULL;
+    while (a && sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(a, incomplete_row(s));
+    if (s)
+        done(s);
+    if (!a && s)
+        set_err(st, "out of memory");
+    return a;
+}
+
+json_t *sc_store_incomplete_list(struct sc_store *st, const char *state)
+{
+    return incomplete_rows(st, state ? q(st, Q_INC_LIST_STATE, "s", state)
+                                     : q(st, Q_INC_LIST_OPEN, ""));
+}
+
+json_t *sc_store_incomplete_get(struct sc_store *st, const char *execution)
+{
+    json_t *a = incomplete_rows(st, q(st, Q_INC_GET, "s", execution));
+    json_t *e = json_incref(json_array_get(a, 0));
+    json_decref(a);
+    return e;
+}
+
+json_t *sc_store_incomplete_due(struct sc_store *st, int64_t now_ms)
+{
+    sqlite3_stmt *s = q(st, Q_INC_DUE, "i", now_ms);
+    json_t *a = s ? json_array() : NULL;
+    while (a && sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(a, json_string(col_text(s, 0)));
+    if (s)
+        done(s);
+    return a;
+}
+
+int sc_store_incomplete_close(struct sc_store *st, const char *execution, const char *state,
+                              const char *by)
+{
+    if (begin(st) != 0)
+        return -1;
+    int rc = exec_stmt(st, q(st, Q_INC_CLOSE, "ssis", state, by, sc_clock_now_ms(), execution),
+                       "closing the incomplete execution");
+    bool none = rc == 0 && sqlite3_changes(st->db) == 0;
+    if (rc == 0 && !none)
+        rc = erase_resume_data(st, execution);
+    if (rc != 0 || none || commit(st) != 0) {
+        rollback(st);
+        return rc != 0 ? -1 : none ? 1 : -1;
+    }
+    return 0;
+}
+
+/* ---- the audit log ---- */
+
+static const char genesis[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/* The hash of a row covers every column but itself, the previous hash included. */
+static void audit_hash(int64_t id, int64_t at, const char *const txt[8], int64_t status,
+                       int64_t duration, const char *body_sha, const char *outcome,
+                       const char *prev, char out[65])
+{
+    struct sc_buf b = {0};
+    sc_buf_printf(&b, "%lld", (long long)id);
+    sc_buf_printf(&b, "\x1f%lld", (long long)at);
+    for (int i = 0; i < 8; i++)
+        sc_buf_printf(&b, "\x1f%s", txt[i] ? txt[i] : "");
+    sc_buf_printf(&b, "\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s", (long long)status,
+                  (long long)duration, body_sha, outcome, prev);
+    sc_sha256_hex(b.data ? b.data : "", b.len, out);
+    if (b.oom)
+        memset(out, 'x', 64); /* cannot happen quietly: the row would fail verify */
+    sc_buf_free(&b);
+}
+
+int sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
+{
+    char body_sha[65], hash[65], prev[65];
+    sc_sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_sha);
+    if (begin(st) != 0)
+        return -1;
+    sqlite3_stmt *s = q(st, Q_AUDIT_HEAD, "");
+    if (!s) {
+        rollback(st);
+        return -1;
+    }
+    int64_t last = 0;
+    snprintf(prev, sizeof prev, "%s", genesis);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        last = sqlite3_column_int64(s, 0);
+        snprintf(prev, sizeof prev, "%s", col_text(s, 1));
+    }
+    done(s);
+    const char *to = r->sent_to ? r->sent_to : "";
+    const char *txt[8] = {r->org, r->scenario, r->version, r->execution, r->step, r->method,
+                          r->sent_from, to};
+    audit_hash(last + 1, r->at_ms, txt, r->status, r->duration_ms, body_sha, r->outcome, prev,
+               hash);
+    sqlite3_stmt *ins = q(st, Q_AUDIT_INSERT, "iissssssssiissss", last + 1, r->at_ms, r->org,
+                          r->scenario, r->version, r->execution, r->step, r->method,
+                          r->sent_from, to, (int64_t)r->status, r->duration_ms, body_sha,
+                          r->outcome, prev, hash);
+    if (ins && !r->status)
+        sqlite3_bind_null(ins, 11);
+    if (exec_stmt(st, ins, "appending to the audit log") != 0 ||
+        exec_stmt(st, q(st, Q_AUDIT_SET_HEAD, "is", last + 1, hash), "appending to the audit log") != 0 ||
+        commit(st) != 0) {
+        rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *audit_json(sqlite3_stmt *s)
+{
+    json_t *e = json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+                          (json_int_t)sqlite3_column_int64(s, 0), "at",
+                          iso(sqlite3_column_int64(s, 1)), "org", col_text(s, 2), "scenario",
+                          col_text(s, 3), "version", col_text(s, 4), "execution", col_text(s, 5),
+                          "step", col_text(s, 6), "method", col_text(s, 7), "sent_from",
+                          col_text(s, 8), "sent_to", col_text(s, 9));
+    if (!e)
+        return NULL;
+    json_object_set_new(e, "status", sqlite3_column_type(s, 10) == SQLITE_NULL
+                                         ? json_null() : json_integer(sqlite3_column_int(s, 10)));
+    json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 11)));
+    json_object_set_new(e, "body_sha256", json_string(col_text(s, 12)));
+    json_object_set_new(e, "outcome", json_string(col_text(s, 13)));
+    json_object_set_new(e, "hash", json_string(col_text(s, 15)));
+    return e;
+}
+
+json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f)
+{
+    sqlite3_stmt *s;
+    const char *text = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
+                       " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash"
+                       " FROM audit WHERE (?1 IS NULL OR scenario = ?1)"
+                       " AND (?2 IS NULL OR substr(sent_to, 1, length(?2)) = ?2)"
+                       " AND (?3 IS NULL OR execution = ?3) ORDER BY id LIMIT ?4";
+    if (sqlite3_prepare_v2(st->db, text, -1, &s, NULL) != SQLITE_OK)
+        return db_err(st, "reading the audit log"), NULL;
+    sqlite3_bind_text(s, 1, f->scenario, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, f->sent_to_prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, f->execution, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 1000);
+    json_t *a = json_array();
+    while (a && sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(a, audit_json(s));
+    sqlite3_finalize(s);
+    return a;
+}
+
+static int audit_problem(json_t **problem, int64_t row, const char *reason)
+{
+    *problem = json_pack("{s:I, s:s}", "row", (json_int_t)row, "reason", reason);
+    return 1;
+}
+
+int sc_store_audit_verify(struct sc_store *st, json_t **problem)
+{
+    *problem = NULL;
+    sqlite3_stmt *s = q(st, Q_AUDIT_ALL, "");
+    if (!s)
+        return -1;
+    int64_t expect = 1;
+    char prev[65];
+    snprintf(prev, sizeof prev, "%s", genesis);
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(s) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        char hash[65];
+        const char *txt[8];
+        for (int i = 0; i < 8; i++)
+            txt[i] = col_text(s, 2 + i);
+        audit_hash(id, sqlite3_column_int64(s, 1), txt, sqlite3_column_int64(s, 10),
+                   sqlite3_column_int64(s, 11), col_text(s, 12), col_text(s, 13),
+                   col_text(s, 14), hash);
+        if (id != expect)
+            rc = audit_problem(problem, expect, id > expect ? "missing: the row was deleted"
+                                                            : "out of sequence: a row was inserted");
+        else if (strcmp(col_text(s, 14), prev) != 0)
+            rc = audit_problem(problem, id, "does not chain to the row before it: a row was "
+                               "inserted or replaced");
+        else if (strcmp(hash, col_text(s, 15)) != 0)
+            rc = audit_problem(problem, id, "was changed: its contents do not match its hash");
+        snprintf(prev, sizeof prev, "%s", col_text(s, 15));
+        expect = id + 1;
+    }
+    done(s);
+    if (rc != 0)
+        return rc;
+    if (!(s = q(st, Q_AUDIT_HEAD, "")))
+        return -1;
+    int64_t last = 0;
+    char head[65];
+    snprintf(head, sizeof head, "%s", genesis);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        last = sqlite3_column_int64(s, 0);
+        snprintf(head, sizeof head, "%s", col_text(s, 1));
+    }
+    done(s);
+    if (last > expect - 1)
+        return audit_problem(problem, expect, "missing: the row was deleted (the log ended at "
+                             "a later row)");
+    if (last < expect - 1)
+        return audit_problem(problem, last + 1, "was added outside the audit log");
+    if (strcmp(head, prev) != 0)
+        return audit_problem(problem, last, "was replaced: its hash is not the one recorded");
+    return 0;
+}
+
+/* ---- metrics ---- */
+
+json_t *sc_store_metrics(struct sc_store *st)
+{
+    static const char *const text[] = {
+        "SELECT e.scenario, count(*), sum(e.status = 'error'), sum(e.status = 'warning'),"
+        " (SELECT count(*) FROM holds h WHERE h.scenario = e.scenario)"
+        " FROM executions e GROUP BY e.scenario ORDER BY e.scenario",
+        "SELECT state, count(*) FROM incomplete WHERE state IN ('pending', 'exhausted')"
+        " GROUP BY state",
+        "SELECT queue, count(*) FROM queue_items WHERE state = 'open' GROUP BY queue ORDER BY queue",
+        "SELECT count(*) FROM holds WHERE state = 'pending'",
+    };
+    json_t *m = json_pack("{s:o, s:{s:i, s:i, s:i}, s:o, s:{s:i}}", "scenarios", json_object(),
+                          "incomplete", "pending", 0, "exhausted", 0, "total", 0, "queues",
+                          json_object(), "holds", "pending", 0);
+    for (size_t k = 0; m && k < sizeof text / sizeof text[0]; k++) {
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(st->db, text[k], -1, &s, NULL) != SQLITE_OK) {
+            json_decref(m);
+            return db_err(st, "metrics"), NULL;
+        }
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            const char *name = col_text(s, 0);
+            int64_t n = sqlite3_column_int64(s, 1);
+            if (k == 0) {
+                int64_t failed = sqlite3_column_int64(s, 2) + sqlite3_column_int64(s, 3);
+                int64_t holds = sqlite3_column_int64(s, 4);
+                json_object_set_new(json_object_get(m, "scenarios"), name,
+                                    json_pack("{s:I, s:I, s:I, s:f, s:I, s:f}", "executions",
+                                              (json_int_t)n, "failures", (json_int_t)failed,
+                                              "incomplete", (json_int_t)sqlite3_column_int64(s, 3),
+                                              "failure_rate", n ? (double)failed / (double)n : 0.0,
+                                              "holds", (json_int_t)holds, "hold_rate",
+                                              n ? (double)holds / (double)n : 0.0));
+            } else if (k == 1) {
+                json_t *inc = json_object_get(m, "incomplete");
+                json_object_set_new(inc, name, json_integer(n));
+                json_object_set_new(inc, "total", json_integer(
+                    json_integer_value(json_object_get(inc, "total")) + n));
+            } else if (k == 2) {
+                json_object_set_new(json_object_get(m, "queues"), name, json_integer(n));
+            } else {
+                json_object_set_new(json_object_get(m, "holds"), "pending",
+                                    json_integer(sqlite3_column_int64(s, 0)));
+            }
+        }
+        sqlite3_finalize(s);
+    }
+    return m;
+}

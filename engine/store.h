@@ -1,0 +1,132 @@
+/* The store: what scenarist keeps for one org (executions and their step runs,
+ * incomplete executions, holds, queues, data stores, the audit log). The interface
+ * speaks JSON and domain terms only, so a PostgreSQL backend can implement this same
+ * header; this build's backend is SQLite (store.c, the only file with SQL). One
+ * sc_store per thread. Ownership: json_t results are new references, json_t and
+ * string arguments are borrowed. Errors: -1 or NULL, the message in sc_store_error. */
+#ifndef SC_STORE_H
+#define SC_STORE_H
+
+#include "org.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct sc_store;
+
+/* Opens (creating and migrating) the database at path. key_ref: a secret reference
+ * (env:/file:) to the 64-hex-digit key that seals confidential data, or NULL for a key
+ * file beside the database, made on first use. */
+struct sc_store *sc_store_open(const char *path, const char *key_ref, char *err, size_t errlen);
+void sc_store_close(struct sc_store *st);
+const char *sc_store_error(const struct sc_store *st);
+/* The org's database: its "store" setting, else var/NAME/scenarist.db (new string). */
+char *sc_store_path(const struct sc_org *org);
+/* The schema version this build migrates to. */
+int sc_store_schema_version(void);
+
+/* ---- executions ---- */
+
+struct sc_exec_row {
+    const char *id, *scenario, *org, *version;
+    const char *source;   /* the scenario file it was loaded from */
+    json_t *trigger;
+    bool confidential;    /* trigger and resume states are sealed, step outputs redacted */
+    int64_t started_ms;
+};
+
+/* Records a new execution, status running, owned by this process. */
+int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
+/* Takes an execution over for another attempt (a retry, or a resume after a crash):
+ * status running, owner this process, attempts = attempt. 1 when another live process
+ * owns it (left alone), 0 done, -1 error. */
+int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt);
+/* Ends an attempt: status success|warning|error; summary {error?, incomplete?,
+ * response?, committed?}. A finished confidential execution loses its sealed data. */
+int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
+                      int64_t duration_ms, json_t *summary);
+/* The execution as `scenarist execution ID` shows it: the row, its steps from every
+ * attempt and its incomplete entry; NULL (no error set) when there is none. */
+json_t *sc_store_exec_get(struct sc_store *st, const char *id);
+/* What a new attempt needs: {scenario, version, source, attempts, confidential, trigger}. */
+json_t *sc_store_exec_resume_info(struct sc_store *st, const char *id);
+
+struct sc_exec_filter {
+    const char *scenario, *status;
+    int64_t since_ms;     /* 0: any */
+    int limit;            /* 0: 100 */
+};
+json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f);
+/* Ids of executions left running by a process that is gone (crash recovery). */
+json_t *sc_store_exec_abandoned(struct sc_store *st);
+
+/* ---- step runs and the resume journal ---- */
+
+/* A step run row: written as "running" before a step with effects, so a crash shows
+ * which step was under way; ended (or added at once, run == 0) when it finishes.
+ * state: what replays this step on a later attempt ({outs, vars?}), NULL for none. */
+struct sc_step_row {
+    const char *execution, *step, *module, *bundle, *status;
+    int attempt;
+    int64_t started_ms, duration_ms;
+    json_int_t bundles;   /* a fan-out: how many bundles it emitted (else 0) */
+    json_t *output, *error, *state;
+    bool confidential;    /* state is sealed; output and error are the caller's to redact */
+};
+int64_t sc_store_step_begin(struct sc_store *st, const struct sc_step_row *r);
+int sc_store_step_end(struct sc_store *st, int64_t run, const struct sc_step_row *r);
+/* Every recorded state of the execution: {"STEP BUNDLE": state}. */
+json_t *sc_store_journal(struct sc_store *st, const char *execution);
+
+/* ---- incomplete executions ---- */
+
+struct sc_incomplete_row {
+    const char *execution, *scenario, *step, *bundle;
+    json_t *error;
+    int attempts, max_attempts;
+    int64_t next_ms;      /* when the next attempt is due; 0 when none will come */
+    const char *state;    /* pending (a retry is scheduled) or exhausted (a person's turn) */
+};
+int sc_store_incomplete_put(struct sc_store *st, const struct sc_incomplete_row *r);
+/* state: NULL for the open ones (pending and exhausted). */
+json_t *sc_store_incomplete_list(struct sc_store *st, const char *state);
+json_t *sc_store_incomplete_get(struct sc_store *st, const char *execution);
+/* Execution ids whose retry is due at now_ms. */
+json_t *sc_store_incomplete_due(struct sc_store *st, int64_t now_ms);
+/* Closes an entry: done (a retry succeeded), resolved or discarded (a person). 1 when
+ * there is no open entry for the execution. */
+int sc_store_incomplete_close(struct sc_store *st, const char *execution, const char *state,
+                              const char *by);
+
+/* ---- the audit log ---- */
+
+struct sc_audit_row {
+    int64_t at_ms, duration_ms;
+    const char *org, *scenario, *version, *execution, *step, *method, *sent_from, *sent_to;
+    int status;           /* HTTP status; 0 when no answer came */
+    const char *outcome;  /* ok, failed, refused */
+    const char *body;
+    size_t body_len;
+};
+/* Appends a row, chained to the previous one by its hash. */
+int sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r);
+struct sc_audit_filter {
+    const char *scenario, *sent_to_prefix, *execution;
+    int limit;            /* 0: 1000 */
+};
+json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f);
+/* 0 when every row is intact, 1 with *problem {row, reason} for the first bad one. */
+int sc_store_audit_verify(struct sc_store *st, json_t **problem);
+
+/* ---- metrics ---- */
+
+/* Per scenario: executions, failures, failure rate; incomplete count; queue depths;
+ * holds and hold rate. */
+json_t *sc_store_metrics(struct sc_store *st);
+
+/* SHA-256 of n bytes as 64 hex digits (out: 65 bytes). */
+void sc_sha256_hex(const void *data, size_t n, char out[65]);
+
+#endif
