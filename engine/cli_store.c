@@ -257,7 +257,8 @@ int cmd_incomplete(struct opts *o)
         char err[512];
         json_t *rec = engine_start(&e, &s) == 0 ? sc_runner_again(e.rn, o->args[1], &d, err, sizeof err)
                                                  : NULL;
-        sc_diags_print(&d, stderr);
+        if (d.errors) /* warnings were shown when the scenario was run or validated */
+            sc_diags_print(&d, stderr);
         if (!rec) {
             if (e.rn)
                 fprintf(stderr, "scenarist: %s\n", err);
@@ -324,7 +325,8 @@ int cmd_resume(struct opts *o)
     sc_diags_init(&d);
     if (engine_start(&e, &s) == 0)
         n = sc_runner_due(e.rn, &d, resumed, &failed);
-    sc_diags_print(&d, stderr);
+    if (d.errors)
+        sc_diags_print(&d, stderr);
     if (n < 0 && e.rn)
         fprintf(stderr, "scenarist: %s\n", sc_store_error(s.st));
     else if (n == 0)

@@ -564,7 +564,7 @@ static enum sc_status run_step(struct run *r, struct step *s, json_t **outs, jso
     if (store && s->mod->access != SC_ACCESS_NONE) { /* a crash now shows this step under way */
         struct sc_step_row row = {.execution = r->id, .step = step_name(s), .module = s->mod->name,
                                   .bundle = r->bundle, .attempt = r->attempt, .status = "running",
-                                  .started_ms = sc_clock_now_ms()};
+                                  .started_ms = sc_clock_now_ms(), .duration_ms = -1};
         if ((r->pending_run = sc_store_step_begin(store, &row)) < 0) {
             r->pending_run = 0;
             snprintf(err, errlen, "the store failed: %s", sc_store_error(store));

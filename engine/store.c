@@ -989,8 +989,18 @@ static int audit_problem(json_t **problem, int64_t row, const char *reason)
 int sc_store_audit_verify(struct sc_store *st, json_t **problem)
 {
     *problem = NULL;
-    sqlite3_stmt *s = q(st, Q_AUDIT_ALL, "");
+    sqlite3_stmt *s = q(st, Q_AUDIT_HEAD, "");
     if (!s)
+        return -1;
+    int64_t last = 0; /* the head is written with each row: rows past it came another way */
+    char head[65];
+    snprintf(head, sizeof head, "%s", genesis);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        last = sqlite3_column_int64(s, 0);
+        snprintf(head, sizeof head, "%s", col_text(s, 1));
+    }
+    done(s);
+    if (!(s = q(st, Q_AUDIT_ALL, "")))
         return -1;
     int64_t expect = 1;
     char prev[65];
@@ -1005,12 +1015,12 @@ int sc_store_audit_verify(struct sc_store *st, json_t **problem)
         audit_hash(id, sqlite3_column_int64(s, 1), txt, sqlite3_column_int64(s, 10),
                    sqlite3_column_int64(s, 11), col_text(s, 12), col_text(s, 13),
                    col_text(s, 14), hash);
-        if (id != expect)
-            rc = audit_problem(problem, expect, id > expect ? "missing: the row was deleted"
-                                                            : "out of sequence: a row was inserted");
+        if (id > last)
+            rc = audit_problem(problem, id, "was added outside the audit log");
+        else if (id != expect)
+            rc = audit_problem(problem, expect, "is missing: it was deleted");
         else if (strcmp(col_text(s, 14), prev) != 0)
-            rc = audit_problem(problem, id, "does not chain to the row before it: a row was "
-                               "inserted or replaced");
+            rc = audit_problem(problem, id, "does not chain to the row before it: it was replaced");
         else if (strcmp(hash, col_text(s, 15)) != 0)
             rc = audit_problem(problem, id, "was changed: its contents do not match its hash");
         snprintf(prev, sizeof prev, "%s", col_text(s, 15));
@@ -1019,21 +1029,9 @@ int sc_store_audit_verify(struct sc_store *st, json_t **problem)
     done(s);
     if (rc != 0)
         return rc;
-    if (!(s = q(st, Q_AUDIT_HEAD, "")))
-        return -1;
-    int64_t last = 0;
-    char head[65];
-    snprintf(head, sizeof head, "%s", genesis);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        last = sqlite3_column_int64(s, 0);
-        snprintf(head, sizeof head, "%s", col_text(s, 1));
-    }
-    done(s);
     if (last > expect - 1)
-        return audit_problem(problem, expect, "missing: the row was deleted (the log ended at "
-                             "a later row)");
-    if (last < expect - 1)
-        return audit_problem(problem, last + 1, "was added outside the audit log");
+        return audit_problem(problem, expect, "is missing: it was deleted (the log ended at a "
+                             "later row)");
     if (strcmp(head, prev) != 0)
         return audit_problem(problem, last, "was replaced: its hash is not the one recorded");
     return 0;

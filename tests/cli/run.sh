@@ -9,37 +9,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fx=tests/cli/fixtures
 
-# expect NAME EXIT-CODE EXPECTED-OUTPUT -- COMMAND... : stdout+stderr must match exactly.
-expect() {
-    local name=$1 code=$2 want=$3
-    shift 4
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" = "$code" ] && [ "$out" = "$want" ]; then
-        echo "ok - cli $name"
-    else
-        echo "not ok - cli $name"
-        echo "# exit $rc, wanted $code"
-        diff <(printf '%s\n' "$want") <(printf '%s\n' "$out") | sed 's/^/# /'
-    fi
-}
-
-# expect_grep NAME EXIT-CODE PATTERN -- COMMAND... : output must contain the fixed string.
-expect_grep() {
-    local name=$1 code=$2 pat=$3
-    shift 4
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" = "$code" ] && grep -qF -- "$pat" <<<"$out"; then
-        echo "ok - cli $name"
-    else
-        echo "not ok - cli $name"
-        echo "# exit $rc, wanted $code; output:"
-        printf '%s\n' "$out" | head -20 | sed 's/^/# /'
-    fi
-}
+suite=cli
+. tests/lib.sh
 
 # --- the shipped library validates against both orgs ---
 expect "library validates for staging" 0 "ok: 1 scenario file valid for org staging" \

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The store as a user meets it: the audit log and its verification against tampering with
+# the sqlite3 shell, an execution killed mid-step and resumed, confidential data kept out
+# of the database file, incomplete executions handled by a person, executions, metrics.
+# usage: tests/store/run.sh SCENARIST STUB
+set -u
+bin=$(realpath "$1")
+stub=$(realpath "$2")
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+spid=
+trap '[ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
+fx=tests/store/fixtures
+suite=store
+. tests/lib.sh
+export SCENARIST_CLOCK=test:2026-03-08T07:59:00Z USER=tester
+export GOLDEN_HRIS_TOKEN=hris-token-1 GOLDEN_LMS_KEY=lms-key-2 GOLDEN_PAYROLL_PASSWORD=pw-3
+
+# start NAME REPLIES: a stub server and an org (with its own store) in $tmp/NAME/.
+start() {
+    local d=$tmp/$1
+    mkdir -p "$d"
+    [ -n "$spid" ] && kill $spid 2>/dev/null && wait $spid 2>/dev/null
+    "$stub" --replies "$2" --port-file "$d/port" --journal "$d/journal" &
+    spid=$!
+    for _ in $(seq 100); do [ -s "$d/port" ] && break; sleep 0.02; done
+    sed -e "s/@PORT@/$(cat "$d/port")/g" -e "s|@STORE@|$d/store/scenarist.db|" \
+        tests/scenarios/org.yaml.in > "$d/org.yaml"
+    org=$d/org.yaml
+    db=$d/store/scenarist.db
+    journal=$d/journal
+}
+id=20260308-075900-000001
+
+# ---- the audit log ----
+start audit "$fx/writes-replies.json"
+expect_grep "three writes succeed" 0 "success in" -- "$bin" run "$fx/writes.yaml" --input "$fx/writes.json" --org "$org"
+sum=$(printf 'HR-200' | sha256sum | cut -c1-64)
+expect_grep "an audit row carries the SHA-256 of the body sent" 0 "\"body_sha256\": \"$sum\"" \
+    -- "$bin" audit --org "$org" --json
+expect "audit filters by destination" 0 "$("$bin" audit --org "$org")" \
+    -- "$bin" audit --org "$org" --sent-to "http://127.0.0.1:$(cat $tmp/audit/port)/hris/"
+expect "audit of another destination is empty" 0 "no audit rows" \
+    -- "$bin" audit --org "$org" --sent-to "http://127.0.0.1:1/"
+expect "an intact log verifies" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$org"
+expect_grep "the database refuses an edit of the audit log" 19 "the audit log is append-only" \
+    -- sqlite3 "$db" "UPDATE audit SET status = 200 WHERE id = 2"
+expect_grep "the database refuses a deletion from the audit log" 19 "the audit log is append-only" \
+    -- sqlite3 "$db" "DELETE FROM audit WHERE id = 2"
+
+# tamper NAME SQL EXPECTED: on a copy, with the guard triggers dropped as an intruder would.
+tamper() {
+    cp "$db" "$tmp/tampered.db"
+    sqlite3 "$tmp/tampered.db" "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; $2"
+    expect "$1" 1 "$3" -- "$bin" audit verify --org "$org" --store "$tmp/tampered.db"
+}
+tamper "verify names a changed row" "UPDATE audit SET status = 500 WHERE id = 2" \
+    "audit log of org golden: row 2 was changed: its contents do not match its hash"
+tamper "verify names a changed body hash" "UPDATE audit SET body_sha256 = '$sum' WHERE id = 1" \
+    "audit log of org golden: row 1 was changed: its contents do not match its hash"
+tamper "verify names a deleted row" "DELETE FROM audit WHERE id = 2" \
+    "audit log of org golden: row 2 is missing: it was deleted"
+tamper "verify names a deleted last row" "DELETE FROM audit WHERE id = 3" \
+    "audit log of org golden: row 3 is missing: it was deleted (the log ended at a later row)"
+tamper "verify names an inserted row" \
+    "INSERT INTO audit SELECT 4, at, org, scenario, version, execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome, hash, hash FROM audit WHERE id = 3" \
+    "audit log of org golden: row 4 was added outside the audit log"
+tamper "verify names a row replaced with its hash recomputed elsewhere" \
+    "UPDATE audit SET prev_hash = 'x' WHERE id = 3" \
+    "audit log of org golden: row 3 does not chain to the row before it: it was replaced"
+expect_grep "verify --json names the row" 1 '"row": 2' \
+    -- bash -c "cp '$db' '$tmp/t2.db' && sqlite3 '$tmp/t2.db' 'DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 2' && '$bin' audit verify --json --org '$org' --store '$tmp/t2.db'"
+
+# ---- killed mid-step, resumed at that step ----
+start kill "$fx/kill-replies.json"
+echo '{"id": "E-9"}' > "$tmp/kill/event.json"
+"$bin" run "$fx/kill.yaml" --input "$tmp/kill/event.json" --org "$org" > "$tmp/kill/out" 2>&1 &
+rpid=$!
+state=
+for _ in $(seq 250); do
+    state=$(sqlite3 "$db" "SELECT status FROM step_runs WHERE step = 'upsert'" 2>/dev/null)
+    [ "$state" = running ] && break
+    sleep 0.02
+done
+kill -9 $rpid
+wait $rpid 2>/dev/null
+expect "the store shows the step under way when the process died" 0 "running" \
+    -- sqlite3 "$db" "SELECT status FROM step_runs WHERE step = 'upsert'"
+expect "resume runs the interrupted execution" 0 "$id kill-resume: attempt 2 success" \
+    -- "$bin" resume --org "$org"
+expect "the step that ended before the kill did not run again" 0 "1" \
+    -- bash -c "grep -c '\"method\":\"GET\"' '$journal'"
+expect "the interrupted step ran again with the same idempotency key" 0 "2
+2" -- bash -c "grep -c '\"idempotency-key\":\"$id:upsert:1\"' '$journal'; grep -c '\"method\":\"PUT\"' '$journal'"
+expect "the step after it ran once" 0 "1" -- bash -c "grep -c '\"method\":\"POST\"' '$journal'"
+expect "execution ID shows both attempts" 0 "kill-resume  execution $id  (org golden, version draft)
+status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:00.000Z
+url https://scenarist.example.com/executions/$id
+steps (attempt shown when above 1):
+  employee               http.request    ok            0 ms  HTTP 200 {\"email\":\"kay@example.com\",\"id\":\"E-9\"}
+  upsert                 http.request    running             
+  upsert@2               http.request    ok            0 ms  HTTP 200 {\"id\":\"L-9\"}
+  record@2               http.request    ok            0 ms  HTTP 201 {\"id\":\"LH-9\"}" \
+    -- "$bin" execution $id --org "$org"
+expect "nothing is left to resume" 0 "nothing to resume" -- "$bin" resume --org "$org"
+expect "a finished execution cannot be retried" 1 \
+    "scenarist: execution $id has finished (success): nothing is left to run" \
+    -- "$bin" incomplete retry $id --org "$org"
+expect "resume states are dropped once the execution finished" 0 "0" \
+    -- sqlite3 "$db" "SELECT count(*) FROM step_runs WHERE state IS NOT NULL"
+
+# ---- confidential data stays out of the database file ----
+start conf "$fx/confidential-replies.json"
+expect_grep "a confidential execution ends incomplete after its attempts" 1 \
+    "no attempt left: needs a person" \
+    -- "$bin" run "$fx/confidential.yaml" --input "$fx/confidential.json" --org "$org"
+check "the store has the incomplete execution's sealed state" \
+    test "$(sqlite3 "$db" "SELECT count(*) FROM step_runs WHERE state IS NOT NULL")" -gt 0
+expect "no trigger or step data is readable in the database files" 0 "0" \
+    -- bash -c "cat '$tmp/conf/store/'scenarist.db* | grep -a -c -e 078-05-1120 -e 913579 || true"
+expect "the ops notification carries no bundle data" 0 "1
+0" -- bash -c "grep -c '/ops/hooks' '$journal'; grep '/ops/hooks' '$journal' | grep -c -e 078-05-1120 -e 913579 || true"
+expect_grep "execution ID shows redactions" 0 '"trigger": "[redacted: confidential scenario]"' \
+    -- "$bin" execution $id --org "$org" --json
+expect "a person's retry opens the sealed state and completes" 0 "$id: attempt 3 success" \
+    -- "$bin" incomplete retry $id --org "$org"
+expect "the offer was not fetched again" 0 "1" -- bash -c "grep -c '/hris/offers' '$journal'"
+expect "the sealed data is erased once finished" 0 "0 0" \
+    -- sqlite3 -separator ' ' "$db" "SELECT (SELECT count(*) FROM step_runs WHERE state IS NOT NULL), (SELECT count(*) FROM executions WHERE trigger IS NOT NULL)"
+check "the key file is readable by its owner only" \
+    test "$(stat -c %a "$tmp/conf/store/scenarist.db.key")" = 600
+
+# ---- incomplete executions and a person ----
+start person tests/scenarios/http-503-break/replies.json
+expect_grep "run --no-retry leaves the retry for later" 1 "to be retried from this step" \
+    -- "$bin" run tests/scenarios/http-503-break/scenario.yaml --input tests/scenarios/http-503-break/input.json --org "$org" --no-retry
+expect "incomplete list shows it waiting" 0 \
+    "$id   http-503-break           upsert           pending    1/3  2026-03-08T08:00:00.000Z server: PUT http://127.0.0.1:$(cat $tmp/person/port)/lms/learners/E-503: HTTP 503: upstream unavailable" \
+    -- "$bin" incomplete list --org "$org"
+expect "resume before it is due does nothing" 0 "nothing to resume" -- "$bin" resume --org "$org"
+expect "resume when due runs the next attempt" 0 "$id http-503-break: attempt 2 warning" \
+    -- env SCENARIST_CLOCK=test:2026-03-08T08:00:30Z "$bin" resume --org "$org"
+expect "executions lists it" 0 "ID                       SCENARIO                 VERSION  STATUS   ATTEMPTS STARTED                  DURATION
+$id   http-503-break           draft    warning  2        2026-03-08T07:59:00.000Z 0 ms" \
+    -- "$bin" executions --org "$org"
+expect "executions filters by status" 0 "no executions" -- "$bin" executions --org "$org" --status success
+expect "discard closes it" 0 "$id: discarded by tester" -- "$bin" incomplete discard $id --org "$org"
+expect "discarding twice is an error" 1 "scenarist: $id is not an open incomplete execution in org golden" \
+    -- "$bin" incomplete discard $id --org "$org"
+expect "a discarded execution is not retried" 1 \
+    "scenarist: execution $id is not waiting for a retry: it was discarded" \
+    -- "$bin" incomplete retry $id --org "$org"
+expect "discarded ones are listed by state" 0 "$id" \
+    -- bash -c "'$bin' incomplete list --status discarded --org '$org' | cut -c1-22"
+expect "metrics count executions, failures, incomplete" 0 "SCENARIO                     EXECUTIONS  FAILURES     RATE INCOMPLETE  HOLDS HOLD RATE
+http-503-break                        1         1   100.0%          1      0      0.0%
+incomplete: 0 (0 waiting for a retry, 0 for a person)
+holds pending: 0" -- "$bin" metrics --org "$org"
+expect "no such execution" 1 "scenarist: no execution nope in org golden" \
+    -- "$bin" execution nope --org "$org"
+expect "a bad --since" 2 "scenarist: --since takes a time (2026-03-08T08:00:00Z) or a duration ago (24h)" \
+    -- "$bin" executions --since yesterday --org "$org"
+
+# ---- the schema ----
+expect "the schema version is recorded" 0 "1" -- sqlite3 "$db" "PRAGMA user_version"
+sqlite3 "$tmp/future.db" "PRAGMA user_version = 99"
+expect "a store from a newer scenarist is refused" 1 \
+    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 1: use a newer scenarist" \
+    -- "$bin" executions --org "$org" --store "$tmp/future.db"
