@@ -177,15 +177,15 @@ void sc_sha256_hex(const void *data, size_t n, char out[65])
 static sqlite3_stmt *q(struct sc_store *st, enum q id, const char *fmt, ...)
 {
     sqlite3_stmt *s = st->stmt[id];
-    if (!s && sqlite3_prepare_v3(st->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+    int rc = SQLITE_OK, k = 1;
+    if (!s && (rc = sqlite3_prepare_v3(st->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s,
+                                       NULL)) != SQLITE_OK)
         db_err(st, "prepare");
-        return NULL;
-    }
     st->stmt[id] = s;
     va_list ap;
     va_start(ap, fmt);
-    int rc = SQLITE_OK, k = 1;
-    for (const char *f = fmt; *f && rc == SQLITE_OK; f++, k++) {
+    const char *f = fmt;
+    for (; rc == SQLITE_OK && *f; f++, k++) {
         switch (*f) {
         case 's': {
             const char *v = va_arg(ap, const char *);
@@ -219,11 +219,23 @@ static sqlite3_stmt *q(struct sc_store *st, enum q id, const char *fmt, ...)
             rc = sqlite3_bind_null(s, k);
         }
     }
+    for (; *f; f++) { /* not bound after a failure: blobs handed over are still ours */
+        if (*f == 'b') {
+            free(va_arg(ap, void *));
+            (void)va_arg(ap, size_t);
+        } else if (*f == 'i' || *f == 'I') {
+            (void)va_arg(ap, int64_t);
+        } else {
+            (void)va_arg(ap, void *);
+        }
+    }
     va_end(ap);
     if (rc != SQLITE_OK) {
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-        db_err(st, "bind");
+        if (s) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            db_err(st, "bind");
+        }
         return NULL;
     }
     return s;
@@ -690,15 +702,18 @@ json_t *sc_store_exec_resume_info(struct sc_store *st, const char *id)
         return NULL;
     }
     st->err[0] = '\0';
-    json_t *trig = sqlite3_column_type(s, 12) == SQLITE_NULL ? NULL : col_value(st, s, 12);
+    bool erased = sqlite3_column_type(s, 12) == SQLITE_NULL;
+    json_t *trig = erased ? NULL : col_value(st, s, 12);
     json_t *v = trig ? json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "scenario",
                                  col_text(s, 1), "version", col_text(s, 3), "source",
                                  col_text(s, 4), "status", col_text(s, 5), "attempts",
                                  sqlite3_column_int(s, 6), "confidential",
                                  sqlite3_column_int(s, 7), "trigger", trig)
                      : NULL;
-    if (!trig)
+    if (erased)
         set_err(st, "execution %s has finished (%s): nothing is left to run", id, col_text(s, 5));
+    else if (!trig && !st->err[0])
+        set_err(st, "execution %s: its stored trigger does not read back", id);
     done(s);
     return v;
 }

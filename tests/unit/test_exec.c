@@ -5,10 +5,12 @@
 
 #include "../../engine/clock.h"
 #include "../../engine/exec.h"
+#include "../../engine/store.h"
 #include "../../engine/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static const char *org_text =
     "name: t\n"
@@ -179,6 +181,52 @@ static void every_allocation_failure_in_a_run_ends_cleanly(void **state)
     close_fixture(&fx);
 }
 
+/* The same sweep with a store: every step is recorded as it ends, so each lost
+ * allocation also meets the recording paths. The run fails cleanly or succeeds, and the
+ * store stays usable: a run after the sweep is recorded whole. */
+static void every_allocation_failure_in_a_stored_run_ends_cleanly(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    open_fixture(&fx, sweep_scenario, true);
+    char err[256];
+    unlink("build/test-exec-store.db");
+    struct sc_store *st = sc_store_open("build/test-exec-store.db", NULL, err, sizeof err);
+    assert_non_null(st);
+    struct sc_runtime rt = {.lua = fx.lua, .org = fx.org, .store = st};
+    json_t *trigger = json_loads("{\"body\": {\"people\": [{\"email\": \"A@X\", \"active\": true},"
+                                 "{\"email\": \"C@X\", \"active\": true}]}}", 0, NULL);
+    sc_clock_use_test(1772956740000);
+    long n;
+    for (n = 0; n < 200000; n++) {
+        char id[32];
+        snprintf(id, sizeof id, "sweep-%ld", n);
+        struct sc_exec_opts opts = {.id = id};
+        sc_alloc_fail_after(n);
+        json_t *rec = sc_exec_run(fx.sc, &rt, trigger, &opts);
+        bool refused = sc_alloc_refused();
+        sc_alloc_fail_after(-1);
+        json_decref(rec);
+        if (!refused)
+            break;
+    }
+    fprintf(stderr, "# swept %ld allocation points of a recorded execution\n", n);
+    assert_true(n > 200);
+    struct sc_exec_opts opts = {.id = "after"};
+    json_t *rec = sc_exec_run(fx.sc, &rt, trigger, &opts);
+    assert_string_equal(json_string_value(json_object_get(rec, "status")), "success");
+    json_t *view = sc_store_exec_get(st, "after");
+    assert_non_null(view);
+    assert_string_equal(json_string_value(json_object_get(view, "status")), "success");
+    assert_int_equal(json_array_size(json_object_get(view, "steps")),
+                     json_array_size(json_object_get(rec, "steps")));
+    json_decref(view);
+    json_decref(rec);
+    json_decref(trigger);
+    sc_store_close(st);
+    close_fixture(&fx);
+}
+
 /* Creating the sandbox (libraries, prelude files, proxies' metatables) and compiling
  * a scenario into it: every allocation made to fail in turn gives a clean error. */
 static void every_allocation_failure_in_setup_ends_cleanly(void **state)
@@ -222,6 +270,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(readonly_write_is_refused_at_run_time),
         cmocka_unit_test(every_allocation_failure_in_a_run_ends_cleanly),
+        cmocka_unit_test(every_allocation_failure_in_a_stored_run_ends_cleanly),
         cmocka_unit_test(every_allocation_failure_in_setup_ends_cleanly),
     };
     return cmocka_run_group_tests_name("exec", tests, NULL, NULL);

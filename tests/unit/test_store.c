@@ -1,0 +1,207 @@
+/* The store's own promises: the schema migrates once, SHA-256 is SHA-256, confidential
+ * data is sealed at rest and opens again, the audit chain verifies and names a break,
+ * retries come due in time order. */
+#include "test.h"
+
+#include "../../engine/clock.h"
+#include "../../engine/store.h"
+#include "../../engine/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct sc_store *fresh(const char *path)
+{
+    char err[256], key[300];
+    unlink(path);
+    snprintf(key, sizeof key, "%s.key", path);
+    unlink(key);
+    struct sc_store *st = sc_store_open(path, NULL, err, sizeof err);
+    if (!st)
+        fprintf(stderr, "# %s\n", err);
+    assert_non_null(st);
+    return st;
+}
+
+static void sha256_matches_the_standard_vectors(void **state)
+{
+    (void)state;
+    char hex[65];
+    sc_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    sc_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+static void reopening_keeps_the_data_and_migrates_nothing(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("build/test-store-reopen.db");
+    json_t *trigger = json_pack("{s:{s:s}}", "body", "id", "E-1");
+    struct sc_exec_row row = {.id = "x1", .scenario = "s", .org = "o", .version = "1",
+                              .source = "s.yaml", .trigger = trigger, .started_ms = 1000};
+    assert_int_equal(sc_store_exec_begin(st, &row), 0);
+    assert_int_equal(sc_store_exec_begin(st, &row), -1); /* one id, one execution */
+    assert_non_null(strstr(sc_store_error(st), "UNIQUE"));
+    sc_store_close(st);
+    char err[256];
+    st = sc_store_open("build/test-store-reopen.db", NULL, err, sizeof err);
+    assert_non_null(st);
+    json_t *info = sc_store_exec_resume_info(st, "x1");
+    assert_non_null(info);
+    assert_true(json_equal(json_object_get(info, "trigger"), trigger));
+    assert_string_equal(json_string_value(json_object_get(info, "status")), "running");
+    json_decref(info);
+    json_decref(trigger);
+    sc_store_close(st);
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+    size_t len;
+    bool big;
+    char *text = sc_read_file(path, 64u << 20, &len, &big);
+    assert_non_null(text);
+    size_t n = strlen(needle);
+    bool found = false;
+    for (size_t i = 0; !found && i + n <= len; i++)
+        found = !memcmp(text + i, needle, n);
+    free(text);
+    return found;
+}
+
+static void confidential_data_is_sealed_and_opens_again(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("build/test-store-sealed.db");
+    json_t *trigger = json_pack("{s:{s:s}}", "body", "ssn", "078-05-1120");
+    struct sc_exec_row row = {.id = "c1", .scenario = "s", .org = "o", .version = "1",
+                              .trigger = trigger, .confidential = true, .started_ms = 1};
+    assert_int_equal(sc_store_exec_begin(st, &row), 0);
+    json_t *outs = json_pack("{s:[{s:i}]}", "outs", "pay_rate", 913579);
+    struct sc_step_row sr = {.execution = "c1", .step = "offer", .module = "http.request",
+                             .bundle = "", .status = "ok", .attempt = 1, .duration_ms = 3,
+                             .output = NULL, .state = outs, .confidential = true};
+    assert_true(sc_store_step_begin(st, &sr) > 0);
+    sc_store_close(st); /* the last connection checkpoints the WAL into the file */
+    assert_false(file_has("build/test-store-sealed.db", "078-05-1120"));
+    assert_false(file_has("build/test-store-sealed.db", "913579"));
+    char err[256];
+    st = sc_store_open("build/test-store-sealed.db", NULL, err, sizeof err);
+    json_t *j = sc_store_journal(st, "c1");
+    assert_true(json_equal(json_object_get(j, "offer "), outs));
+    json_t *info = sc_store_exec_resume_info(st, "c1");
+    assert_true(json_equal(json_object_get(info, "trigger"), trigger));
+    json_decref(info);
+    json_decref(j);
+    /* Finished: the sealed data goes too. */
+    assert_int_equal(sc_store_exec_end(st, "c1", "success", 5, NULL), 0);
+    j = sc_store_journal(st, "c1");
+    assert_int_equal(json_object_size(j), 0);
+    json_decref(j);
+    assert_null(sc_store_exec_resume_info(st, "c1"));
+    assert_string_equal(sc_store_error(st), "execution c1 has finished (success): nothing is left to run");
+    json_decref(outs);
+    json_decref(trigger);
+    sc_store_close(st);
+}
+
+static void a_wrong_key_does_not_open_sealed_data(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("build/test-store-key.db");
+    json_t *trigger = json_pack("{s:s}", "secret", "s3");
+    struct sc_exec_row row = {.id = "k1", .scenario = "s", .org = "o", .version = "1",
+                              .trigger = trigger, .confidential = true, .started_ms = 1};
+    assert_int_equal(sc_store_exec_begin(st, &row), 0);
+    sc_store_close(st);
+    setenv("TEST_STORE_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 1);
+    char err[256];
+    st = sc_store_open("build/test-store-key.db", "env:TEST_STORE_KEY", err, sizeof err);
+    assert_non_null(st);
+    assert_null(sc_store_exec_resume_info(st, "k1"));
+    assert_string_equal(sc_store_error(st), "sealed data does not open with this store's key");
+    sc_store_close(st);
+    setenv("TEST_STORE_KEY", "short", 1);
+    st = sc_store_open("build/test-store-key.db", "env:TEST_STORE_KEY", err, sizeof err);
+    assert_null(sc_store_exec_resume_info(st, "k1"));
+    assert_string_equal(sc_store_error(st), "store key must be 64 hexadecimal digits");
+    sc_store_close(st);
+    json_decref(trigger);
+}
+
+static void the_audit_chain_verifies(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("build/test-store-audit.db");
+    json_t *problem = NULL;
+    assert_int_equal(sc_store_audit_verify(st, &problem), 0); /* empty is intact */
+    for (int i = 0; i < 3; i++) {
+        struct sc_audit_row a = {.at_ms = 1000 + i, .org = "o", .scenario = "s", .version = "1",
+                                 .execution = "e", .step = "w", .method = "POST",
+                                 .sent_from = "f", .sent_to = "http://x/y", .status = 201,
+                                 .outcome = "ok", .body = "{}", .body_len = 2};
+        assert_int_equal(sc_store_audit_add(st, &a), 0);
+    }
+    assert_int_equal(sc_store_audit_verify(st, &problem), 0);
+    assert_null(problem);
+    struct sc_audit_filter f = {.sent_to_prefix = "http://x/"};
+    json_t *rows = sc_store_audit_list(st, &f);
+    assert_int_equal(json_array_size(rows), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "body_sha256")),
+                        "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+    json_decref(rows);
+    sc_store_close(st);
+}
+
+static void retries_come_due_in_time_order(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("build/test-store-due.db");
+    const char *ids[] = {"late", "soon", "person"};
+    int64_t next[] = {5000, 2000, 0};
+    for (int i = 0; i < 3; i++) {
+        struct sc_exec_row row = {.id = ids[i], .scenario = "s", .org = "o", .version = "1",
+                                  .trigger = json_null(), .started_ms = 1};
+        assert_int_equal(sc_store_exec_begin(st, &row), 0);
+        json_t *e = json_pack("{s:s}", "message", "boom");
+        struct sc_incomplete_row r = {.execution = ids[i], .scenario = "s", .step = "w",
+                                      .bundle = "1", .error = e, .attempts = 1, .max_attempts = 3,
+                                      .next_ms = next[i], .state = next[i] ? "pending" : "exhausted"};
+        assert_int_equal(sc_store_incomplete_put(st, &r), 0);
+        json_decref(e);
+    }
+    json_t *due = sc_store_incomplete_due(st, 1999);
+    assert_int_equal(json_array_size(due), 0);
+    json_decref(due);
+    due = sc_store_incomplete_due(st, 6000);
+    assert_int_equal(json_array_size(due), 2);
+    assert_string_equal(json_string_value(json_array_get(due, 0)), "soon");
+    assert_string_equal(json_string_value(json_array_get(due, 1)), "late");
+    json_decref(due);
+    json_t *open = sc_store_incomplete_list(st, NULL);
+    assert_int_equal(json_array_size(open), 3);
+    json_decref(open);
+    assert_int_equal(sc_store_incomplete_close(st, "person", "resolved", "ann"), 0);
+    assert_int_equal(sc_store_incomplete_close(st, "person", "resolved", "ann"), 1);
+    json_t *m = sc_store_metrics(st);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "incomplete"), "total")), 2);
+    json_decref(m);
+    sc_store_close(st);
+}
+
+int main(void)
+{
+    sc_alloc_install_json();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sha256_matches_the_standard_vectors),
+        cmocka_unit_test(reopening_keeps_the_data_and_migrates_nothing),
+        cmocka_unit_test(confidential_data_is_sealed_and_opens_again),
+        cmocka_unit_test(a_wrong_key_does_not_open_sealed_data),
+        cmocka_unit_test(the_audit_chain_verifies),
+        cmocka_unit_test(retries_come_due_in_time_order),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
