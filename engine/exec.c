@@ -1148,6 +1148,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
         run_list(&r, &sc->steps, 0, NULL);
     for (const char *n = "trigger\0steps\0vars\0execution\0env\0"; *n; n += strlen(n) + 1)
         set_ctx(&r, n, NULL);
+    sc_lua_forget(rt->lua);
     const char *status = r.ended_error ? "error"
                        : json_array_size(r.incomplete) ? "warning" : "success";
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", r.id, "scenario",

@@ -91,6 +91,19 @@ static json_t *check_proxy(lua_State *L, int idx)
 
 static const char proxy_cache_key = 'p';
 
+/* A fresh proxy cache, weak in its values. The slots of collected entries stay in a
+ * table keyed by pointers, so the executor starts a new one after each execution. */
+static int new_proxy_cache(lua_State *L)
+{
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &proxy_cache_key);
+    return 0;
+}
+
 /* One proxy per JSON value while it is alive (a weak cache): evaluating the same path
  * again allocates nothing, and finalizers do not pile up between collections. */
 static void push_proxy(lua_State *L, json_t *v)
@@ -809,12 +822,7 @@ static int p_setup(lua_State *L)
     lua_setfield(L, -2, "__jsontype");
     lua_pop(L, 1);
 
-    lua_newtable(L); /* the proxy cache, weak in its values */
-    lua_newtable(L);
-    lua_pushliteral(L, "v");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &proxy_cache_key);
+    new_proxy_cache(L);
     lua_newtable(L);
     s->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
@@ -925,7 +933,11 @@ void sc_lua_free(struct sc_lua *s)
 }
 
 lua_State *sc_lua_state(struct sc_lua *s) { return s->L; }
-size_t sc_lua_memory(struct sc_lua *s) { return s->mem; }
+size_t sc_lua_memory(struct sc_lua *s)
+{
+    lua_gc(s->L, LUA_GCCOLLECT);
+    return s->mem;
+}
 
 static int set_ctx(lua_State *L)
 {
@@ -938,6 +950,16 @@ static int set_ctx(lua_State *L)
         lua_pushnil(L);
     lua_setfield(L, -2, name);
     return 0;
+}
+
+void sc_lua_forget(struct sc_lua *s)
+{
+    lua_State *L = s->L;
+    if (lua_checkstack(L, 2)) {
+        lua_pushcfunction(L, new_proxy_cache);
+        if (lua_pcall(L, 0, 0, 0) != LUA_OK) /* out of memory: the old cache stays */
+            lua_pop(L, 1);
+    }
 }
 
 int sc_lua_set(struct sc_lua *s, const char *name, json_t *value)

@@ -32,6 +32,9 @@ const char *sc_lua_default_dir(void);
  * expressions; value is borrowed and must outlive the evaluations (NULL unsets).
  * -1 when memory ran out (the name is then unset or unchanged). */
 int sc_lua_set(struct sc_lua *s, const char *name, json_t *value);
+/* Drops the cached proxies of values no longer set (call when an execution ends): a
+ * long-running worker's Lua memory stays flat. */
+void sc_lua_forget(struct sc_lua *s);
 
 /* Compiles an expression once; returns a reference >= 0, or -1 with err. */
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen);
@@ -55,7 +58,7 @@ bool sc_lua_has_transform(struct sc_lua *s, const char *name);
 /* True when the prelude defines a function of this name. */
 bool sc_lua_has_prelude(struct sc_lua *s, const char *name);
 
-/* Memory in use by the state, in bytes. */
+/* Memory the state holds after a full collection, in bytes. */
 size_t sc_lua_memory(struct sc_lua *s);
 
 #endif

@@ -227,6 +227,30 @@ static void every_allocation_failure_in_a_stored_run_ends_cleanly(void **state)
     close_fixture(&fx);
 }
 
+/* A worker runs executions for days: its Lua memory must not grow with their number. */
+static void lua_memory_stays_flat_over_many_executions(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    open_fixture(&fx, sweep_scenario, true);
+    struct sc_runtime rt = {.lua = fx.lua, .org = fx.org};
+    json_t *trigger = json_loads("{\"body\": {\"people\": [{\"email\": \"A@X\", \"active\": true}]}}",
+                                 0, NULL);
+    size_t at[2] = {0, 0};
+    for (int i = 1; i <= 3000; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "m-%d", i); /* new ids: new strings and objects each time */
+        struct sc_exec_opts opts = {.id = id};
+        json_decref(sc_exec_run(fx.sc, &rt, trigger, &opts));
+        if (i == 300 || i == 3000)
+            at[i == 3000] = sc_lua_memory(fx.lua);
+    }
+    fprintf(stderr, "# Lua memory after 300 executions %zu, after 3000 %zu\n", at[0], at[1]);
+    assert_true(at[1] < at[0] + 4096);
+    json_decref(trigger);
+    close_fixture(&fx);
+}
+
 /* Creating the sandbox (libraries, prelude files, proxies' metatables) and compiling
  * a scenario into it: every allocation made to fail in turn gives a clean error. */
 static void every_allocation_failure_in_setup_ends_cleanly(void **state)
@@ -271,6 +295,7 @@ int main(void)
         cmocka_unit_test(readonly_write_is_refused_at_run_time),
         cmocka_unit_test(every_allocation_failure_in_a_run_ends_cleanly),
         cmocka_unit_test(every_allocation_failure_in_a_stored_run_ends_cleanly),
+        cmocka_unit_test(lua_memory_stays_flat_over_many_executions),
         cmocka_unit_test(every_allocation_failure_in_setup_ends_cleanly),
     };
     return cmocka_run_group_tests_name("exec", tests, NULL, NULL);

@@ -112,7 +112,9 @@ static double bench_map(struct sc_lua *lua, json_t *trigger, long iters, struct 
                 snprintf(id, sizeof id, "bench-%d-%ld", r, i);
             json_t *rec = sc_exec_run(sc, &rt, trigger, &opts);
             if (!rec || strcmp(json_string_value(json_object_get(rec, "status")), "success")) {
-                fprintf(stderr, "bench: map execution failed\n");
+                char *t = rec ? json_dumps(json_object_get(rec, "error"), 0) : NULL;
+                fprintf(stderr, "bench: map execution failed: %s\n", t ? t : "out of memory");
+                free(t);
                 exit(1);
             }
             json_decref(rec);
