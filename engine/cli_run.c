@@ -178,10 +178,6 @@ int cmd_run(struct opts *o)
                         "[--json]\n");
         return EXIT_USAGE;
     }
-    if (sc_clock_from_env() != 0) {
-        fprintf(stderr, "scenarist: SCENARIST_CLOCK must be test:YYYY-MM-DDTHH:MM:SSZ\n");
-        return EXIT_USAGE;
-    }
     json_t *body = read_event(o->input);
     if (!body)
         return EXIT_USAGE;

@@ -81,8 +81,6 @@ int cmd_executions(struct opts *o)
                             "[--limit N] [--json]\n");
         return EXIT_USAGE;
     }
-    if (sc_clock_from_env() != 0)
-        return EXIT_USAGE;
     struct session s;
     if (open_session(o, &s) != 0)
         return EXIT_FAILED;
@@ -232,8 +230,6 @@ int cmd_incomplete(struct opts *o)
                         "[--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
-    if (sc_clock_from_env() != 0)
-        return EXIT_USAGE;
     struct session s;
     if (open_session(o, &s) != 0)
         return EXIT_FAILED;
@@ -314,8 +310,6 @@ int cmd_resume(struct opts *o)
         fprintf(stderr, "usage: scenarist resume [--org NAME]\n");
         return EXIT_USAGE;
     }
-    if (sc_clock_from_env() != 0)
-        return EXIT_USAGE;
     struct session s;
     if (open_session(o, &s) != 0)
         return EXIT_FAILED;

@@ -755,7 +755,7 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
             if (entry && r->bundle[0])
                 json_object_set_new(entry, "bundle", json_string(r->bundle));
             if (json_array_append_new(r->log, entry) == 0)
-                store_step(r, entry, s, r->rt->store ? state : NULL);
+                store_step(r, entry, s, state);
         }
         json_decref(state);
         switch (rt->dir) {

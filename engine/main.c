@@ -503,6 +503,12 @@ int main(int argc, char **argv)
         free(o.args);
         return EXIT_USAGE;
     }
+    /* One clock for every command: run, retries and --since all read it. */
+    if (sc_clock_from_env() != 0) {
+        fprintf(stderr, "scenarist: SCENARIST_CLOCK must be test:YYYY-MM-DDTHH:MM:SSZ\n");
+        free(o.args);
+        return EXIT_USAGE;
+    }
     int rc;
     if (!strcmp(cmd, "validate"))
         rc = cmd_validate(&o);

@@ -84,6 +84,43 @@ json_t *sc_runner_start(struct sc_runner *rn, struct sc_scenario *sc, const char
     return sc_exec_run(sc, rn->rt, trigger, &opts);
 }
 
+/* True when the execution has an attempt left to run: left running by a crash, or
+ * incomplete and still open; else err says why not. */
+static bool runnable(struct sc_store *st, const char *id, const char *status, char *err,
+                     size_t errlen)
+{
+    if (!strcmp(status, "running"))
+        return true;
+    if (strcmp(status, "warning") != 0) {
+        snprintf(err, errlen, "execution %s has finished (%s): nothing is left to run", id, status);
+        return false;
+    }
+    json_t *inc = sc_store_incomplete_get(st, id);
+    const char *state = json_string_value(json_object_get(inc, "state"));
+    bool open = state && (!strcmp(state, "pending") || !strcmp(state, "exhausted"));
+    if (!open)
+        snprintf(err, errlen, "execution %s is not waiting for a retry%s%s", id,
+                 state ? ": it was " : "", state ? state : "");
+    json_decref(inc);
+    return open;
+}
+
+/* A scenario that no longer loads: the execution waits for a person to fix the file. */
+static void hand_to_person(struct sc_store *st, const char *id, json_t *info, int attempt,
+                           char *err, size_t errlen)
+{
+    json_t *e = json_pack("{s:s, s:s}", "message", err, "kind", "config");
+    struct sc_incomplete_row row = {.execution = id,
+                                    .scenario = json_string_value(json_object_get(info, "scenario")),
+                                    .step = "", .bundle = "", .error = e, .attempts = attempt,
+                                    .max_attempts = attempt, .state = "exhausted"};
+    if (!e || sc_store_incomplete_put(st, &row) != 0 ||
+        sc_store_exec_end(st, id, "warning", 0, NULL) != 0)
+        snprintf(err + strlen(err), errlen - strlen(err), "; and the store failed: %s",
+                 sc_store_error(st));
+    json_decref(e);
+}
+
 json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
                         size_t errlen)
 {
@@ -95,40 +132,18 @@ json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d
     }
     int attempt = (int)json_integer_value(json_object_get(info, "attempts")) + 1;
     const char *source = json_string_value(json_object_get(info, "source"));
-    const char *status = json_string_value(json_object_get(info, "status"));
-    json_t *rec = NULL, *inc = NULL;
-    int claimed = -2;
-    if (strcmp(status, "running") && strcmp(status, "warning"))
-        snprintf(err, errlen, "execution %s has finished (%s): nothing is left to run", id, status);
-    else if (!strcmp(status, "warning") &&
-             (!(inc = sc_store_incomplete_get(st, id)) ||
-              !strstr("pending exhausted", json_string_value(json_object_get(inc, "state")))))
-        snprintf(err, errlen, "execution %s is not waiting for a retry%s%s", id,
-                 inc ? ": it was " : "", inc ? json_string_value(json_object_get(inc, "state")) : "");
-    else
-        claimed = sc_store_exec_claim(st, id, attempt);
-    json_decref(inc);
-    if (claimed == -2) {
-        /* refused above */
-    } else if (claimed != 0) {
+    json_t *rec = NULL;
+    int claimed;
+    if (!runnable(st, id, json_string_value(json_object_get(info, "status")), err, errlen)) {
+        /* err says why */
+    } else if ((claimed = sc_store_exec_claim(st, id, attempt)) != 0) {
         snprintf(err, errlen, "%s", claimed > 0 ? "another scenarist process is running it"
                                                 : sc_store_error(st));
     } else {
         struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
         if (!sc) {
             snprintf(err, errlen, "its scenario %s does not load", source ? source : "(unknown)");
-            /* A person's turn: they fix the file and retry. */
-            json_t *e = json_pack("{s:s, s:s}", "message", err, "kind", "config");
-            struct sc_incomplete_row row = {.execution = id,
-                                            .scenario = json_string_value(json_object_get(info, "scenario")),
-                                            .step = "", .bundle = "", .error = e,
-                                            .attempts = attempt, .max_attempts = attempt,
-                                            .state = "exhausted"};
-            if (!e || sc_store_incomplete_put(st, &row) != 0 ||
-                sc_store_exec_end(st, id, "warning", 0, NULL) != 0)
-                snprintf(err + strlen(err), errlen - strlen(err), "; and the store failed: %s",
-                         sc_store_error(st));
-            json_decref(e);
+            hand_to_person(st, id, info, attempt, err, errlen);
         } else {
             struct sc_exec_opts opts = {.id = id, .source = source, .attempt = attempt,
                                         .version = json_string_value(json_object_get(info, "version"))};

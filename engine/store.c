@@ -71,10 +71,10 @@ static const char *const migrations[] = {
 
 enum q {
     Q_EXEC_BEGIN, Q_EXEC_OWNER, Q_EXEC_CLAIM, Q_EXEC_END, Q_EXEC_ERASE_TRIGGER,
-    Q_EXEC_ERASE_STATES, Q_EXEC_GET, Q_EXEC_STEPS, Q_EXEC_RUNNING,
+    Q_EXEC_ERASE_STATES, Q_EXEC_GET, Q_EXEC_STEPS, Q_EXEC_RUNNING, Q_EXEC_LIST,
     Q_STEP_BEGIN, Q_STEP_END, Q_JOURNAL,
     Q_INC_PUT, Q_INC_GET, Q_INC_LIST_OPEN, Q_INC_LIST_STATE, Q_INC_DUE, Q_INC_CLOSE,
-    Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL,
+    Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL, Q_AUDIT_LIST,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_COUNT
 };
@@ -95,6 +95,11 @@ static const char *const sql[Q_COUNT] = {
     [Q_EXEC_STEPS] = "SELECT attempt, step, module, bundle, status, duration_ms, output, error, bundles"
                      " FROM step_runs WHERE execution = ? ORDER BY id",
     [Q_EXEC_RUNNING] = "SELECT id, owner FROM executions WHERE status = 'running' ORDER BY started_at",
+    /* A NULL filter matches everything: one statement serves every combination. */
+    [Q_EXEC_LIST] = "SELECT id, scenario, version, status, attempts, started_at, duration_ms"
+                    " FROM executions WHERE (?1 IS NULL OR scenario = ?1)"
+                    " AND (?2 IS NULL OR status = ?2) AND started_at >= ?3"
+                    " ORDER BY started_at DESC, id DESC LIMIT ?4",
     [Q_STEP_BEGIN] = "INSERT INTO step_runs(execution, attempt, step, module, bundle, status,"
                      " started_at, duration_ms, bundles, output, error, state) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_STEP_END] = "UPDATE step_runs SET status = ?, duration_ms = ?, bundles = ?, output = ?,"
@@ -127,6 +132,11 @@ static const char *const sql[Q_COUNT] = {
     [Q_AUDIT_ALL] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
                     " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash"
                     " FROM audit ORDER BY id",
+    [Q_AUDIT_LIST] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
+                     " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash"
+                     " FROM audit WHERE (?1 IS NULL OR scenario = ?1)"
+                     " AND (?2 IS NULL OR substr(sent_to, 1, length(?2)) = ?2)"
+                     " AND (?3 IS NULL OR execution = ?3) ORDER BY id LIMIT ?4",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -720,18 +730,10 @@ json_t *sc_store_exec_resume_info(struct sc_store *st, const char *id)
 
 json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f)
 {
-    /* The filters vary per call; such ad-hoc reads are not worth a cached statement. */
-    sqlite3_stmt *s;
-    const char *text = "SELECT id, scenario, version, status, attempts, started_at, duration_ms"
-                       " FROM executions WHERE (?1 IS NULL OR scenario = ?1)"
-                       " AND (?2 IS NULL OR status = ?2) AND started_at >= ?3"
-                       " ORDER BY started_at DESC, id DESC LIMIT ?4";
-    if (sqlite3_prepare_v2(st->db, text, -1, &s, NULL) != SQLITE_OK)
-        return db_err(st, "listing executions"), NULL;
-    sqlite3_bind_text(s, 1, f->scenario, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, f->status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, f->since_ms);
-    sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 100);
+    sqlite3_stmt *s = q(st, Q_EXEC_LIST, "ssii", f->scenario, f->status, f->since_ms,
+                        (int64_t)(f->limit > 0 ? f->limit : 100));
+    if (!s)
+        return NULL;
     json_t *a = json_array();
     while (a && sqlite3_step(s) == SQLITE_ROW) {
         json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}", "id", col_text(s, 0), "scenario",
@@ -742,7 +744,7 @@ json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f)
             json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 6)));
         json_array_append_new(a, e);
     }
-    sqlite3_finalize(s);
+    done(s);
     return a;
 }
 
@@ -976,22 +978,13 @@ static json_t *audit_json(sqlite3_stmt *s)
 
 json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f)
 {
-    sqlite3_stmt *s;
-    const char *text = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
-                       " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash"
-                       " FROM audit WHERE (?1 IS NULL OR scenario = ?1)"
-                       " AND (?2 IS NULL OR substr(sent_to, 1, length(?2)) = ?2)"
-                       " AND (?3 IS NULL OR execution = ?3) ORDER BY id LIMIT ?4";
-    if (sqlite3_prepare_v2(st->db, text, -1, &s, NULL) != SQLITE_OK)
-        return db_err(st, "reading the audit log"), NULL;
-    sqlite3_bind_text(s, 1, f->scenario, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, f->sent_to_prefix, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, f->execution, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, f->limit > 0 ? f->limit : 1000);
-    json_t *a = json_array();
+    sqlite3_stmt *s = q(st, Q_AUDIT_LIST, "sssi", f->scenario, f->sent_to_prefix, f->execution,
+                        (int64_t)(f->limit > 0 ? f->limit : 1000));
+    json_t *a = s ? json_array() : NULL;
     while (a && sqlite3_step(s) == SQLITE_ROW)
         json_array_append_new(a, audit_json(s));
-    sqlite3_finalize(s);
+    if (s)
+        done(s);
     return a;
 }
 

@@ -144,6 +144,8 @@ expect "resume when due runs the next attempt" 0 "$id http-503-break: attempt 2 
 expect "executions lists it" 0 "ID                       SCENARIO                 VERSION  STATUS   ATTEMPTS STARTED                  DURATION
 $id   http-503-break           draft    warning  2        2026-03-08T07:59:00.000Z 0 ms" \
     -- "$bin" executions --org "$org"
+expect_grep "--since a duration counts back from the engine's clock" 0 "$id   http-503-break" \
+    -- "$bin" executions --org "$org" --since 1h
 expect "executions filters by status" 0 "no executions" -- "$bin" executions --org "$org" --status success
 expect "discard closes it" 0 "$id: discarded by tester" -- "$bin" incomplete discard $id --org "$org"
 expect "discarding twice is an error" 1 "scenarist: $id is not an open incomplete execution in org golden" \
