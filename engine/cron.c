@@ -2,10 +2,12 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "diag.h"
 
@@ -227,4 +229,82 @@ const char *sc_tz_suggest(const char *name)
     for (size_t k = 0; k < n; k++)
         free(cands[k]);
     return hit ? best : NULL;
+}
+
+/* ---- next fire time in a time zone ---- */
+
+/* glibc converts only in the process's zone (TZ): conversions switch it under a lock.
+ * Everything else in scenarist formats and parses times in UTC (gmtime_r, timegm). */
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Local wall-clock time of t as minutes since 1970-01-01T00:00 (wall). */
+static long wall_minute(time_t t)
+{
+    struct tm tm;
+    if (!localtime_r(&t, &tm))
+        return 0;
+    return (long)(timegm(&tm) / 60);
+}
+
+static bool day_match(const struct sc_cron *c, const struct tm *tm)
+{
+    if (!(c->month >> (tm->tm_mon + 1) & 1))
+        return false;
+    bool dom = c->dom >> tm->tm_mday & 1, dow = c->dow >> tm->tm_wday & 1;
+    return c->dom_any || c->dow_any ? dom && dow : dom || dow;
+}
+
+static bool wall_match(const struct sc_cron *c, long w, struct tm *tm)
+{
+    time_t t = (time_t)w * 60;
+    gmtime_r(&t, tm);
+    return day_match(c, tm) && (c->hour >> tm->tm_hour & 1) && (c->minute >> tm->tm_min & 1);
+}
+
+static int64_t next_locked(const struct sc_cron *c, int64_t after_ms)
+{
+    time_t t = (time_t)(after_ms >= 0 ? after_ms / 60000 : (after_ms - 59999) / 60000) * 60 + 60;
+    time_t end = t + (time_t)5 * 366 * 86400;
+    long hw = wall_minute(t - 60); /* the last wall minute already passed */
+    long expected = hw + 1;
+    struct tm tm;
+    while (t < end) {
+        long w = wall_minute(t);
+        for (long g = expected; g < w && g < expected + 24 * 60; g++) /* skipped by spring-forward */
+            if (g > hw && wall_match(c, g, &tm))
+                return (int64_t)t * 1000;
+        bool hit = wall_match(c, w, &tm);
+        if (w > hw) {
+            if (hit)
+                return (int64_t)t * 1000;
+            hw = w;
+        }
+        /* else a wall time repeated by fall-back: it fired (or not) the first time */
+        /* Step at most to the next wall hour: clocks change on the hour, so no wall minute
+         * is jumped over unseen. */
+        long step = day_match(c, &tm) && (c->hour >> tm.tm_hour & 1) ? 1 : 60 - tm.tm_min;
+        t += step * 60;
+        expected = w + step;
+    }
+    return -1;
+}
+
+int64_t sc_cron_next(const struct sc_cron *c, const char *tz, int64_t after_ms)
+{
+    pthread_mutex_lock(&tz_lock);
+    const char *was = getenv("TZ");
+    char *saved = was ? strdup(was) : NULL;
+    char zone[80];
+    snprintf(zone, sizeof zone, ":%s", tz && *tz ? tz : "UTC");
+    setenv("TZ", zone, 1);
+    tzset();
+    int64_t next = next_locked(c, after_ms);
+    if (saved)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    free(saved);
+    pthread_mutex_unlock(&tz_lock);
+    return next;
 }

@@ -31,4 +31,11 @@ bool sc_tz_valid(const char *name);
  * The result is a static buffer, overwritten by the next call. */
 const char *sc_tz_suggest(const char *name);
 
+/* The first fire time strictly after after_ms (ms since the epoch) of c in time zone tz
+ * (an IANA name; NULL or "": UTC). Daylight saving: a wall time that spring-forward
+ * skips fires once, at the first valid minute after the gap; a wall time that fall-back
+ * repeats fires once, at its first occurrence. -1 when nothing fires within 5 years.
+ * Thread-safe (conversions are serialised). */
+int64_t sc_cron_next(const struct sc_cron *c, const char *tz, int64_t after_ms);
+
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 /* ---- the plan ---- */
 
@@ -54,10 +55,19 @@ struct step {
     void *state;
 };
 
+struct poll {
+    size_t trigger;        /* index in triggers */
+    json_t *def;           /* {id, module, with}: the step it runs (owned) */
+    struct step step;
+    struct sc_tmpl *items, *key;
+};
+
 struct sc_scenario {
     struct sc_doc *doc;
     struct sc_lua *lua;
     const struct sc_org *org;
+    struct poll *polls;
+    size_t npolls;
     const char *name;
     bool confidential;
     int64_t timeout_ms, step_timeout_ms;
@@ -134,6 +144,13 @@ void sc_scenario_free(struct sc_scenario *sc)
         return;
     free_steps(sc, &sc->steps);
     free_route(sc, sc->route);
+    for (size_t i = 0; i < sc->npolls; i++) {
+        free_step(sc, &sc->polls[i].step);
+        sc_tmpl_free(sc->polls[i].items, sc->lua);
+        sc_tmpl_free(sc->polls[i].key, sc->lua);
+        json_decref(sc->polls[i].def);
+    }
+    free(sc->polls);
     sc_doc_free(sc->doc);
     free(sc);
 }
@@ -375,6 +392,49 @@ static struct route *build_route(struct build *b, json_t *arr)
     return rt;
 }
 
+/* A poll trigger compiles into a step of its own, plus its items and key templates. */
+static int build_polls(struct build *b, json_t *triggers)
+{
+    size_t i, n = 0;
+    json_t *t;
+    json_array_foreach(triggers, i, t)
+        n += json_object_get(t, "poll") != NULL;
+    if (!n)
+        return 0;
+    if (!(b->sc->polls = sc_calloc(n, sizeof *b->sc->polls)))
+        return -1;
+    int rc = 0;
+    json_array_foreach(triggers, i, t) {
+        json_t *p = json_object_get(t, "poll");
+        if (!p)
+            continue;
+        struct poll *pl = &b->sc->polls[b->sc->npolls++];
+        pl->trigger = i;
+        json_t *items = json_object_get(p, "items");
+        pl->def = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", "poll", "module",
+                            json_object_get(p, "module"), "with",
+                            json_object_get(p, "with") ? json_object_get(p, "with") : json_null(),
+                            "items", items ? items : json_null(), "key", json_object_get(p, "key"));
+        if (!pl->def) {
+            berr(b, NULL, "out of memory");
+            return -1;
+        }
+        if (json_is_null(json_object_get(pl->def, "with")))
+            json_object_del(pl->def, "with");
+        if (!items)
+            json_object_set_new(pl->def, "items", json_string("{{ output.body }}"));
+        size_t o = sc_path_pushi(b->path, sizeof b->path, i);
+        size_t o2 = sc_path_push(b->path, sizeof b->path, "poll");
+        rc |= build_step(b, pl->def, &pl->step);
+        if (!(pl->items = compile(b, "items", json_object_get(pl->def, "items"))) ||
+            !(pl->key = compile(b, "key", json_object_get(pl->def, "key"))))
+            rc = -1;
+        b->path[o2] = '\0';
+        b->path[o] = '\0';
+    }
+    return rc;
+}
+
 struct sc_scenario *sc_scenario_load(const char *path, const struct sc_org *org,
                                      struct sc_lua *lua, struct sc_validator *shared,
                                      struct sc_diags *d)
@@ -421,6 +481,11 @@ struct sc_scenario *sc_scenario_load(const char *path, const struct sc_org *org,
         sc_path_push(b.path, sizeof b.path, "on_error");
         if (!(sc->route = build_route(&b, route)))
             rc = -1;
+        b.path[0] = '\0';
+    }
+    if (rc == 0) {
+        sc_path_push(b.path, sizeof b.path, "triggers");
+        rc = build_polls(&b, json_object_get(root, "triggers"));
     }
     if (rc != 0 || b.failed) {
         if (d->errors == errors0)
@@ -451,6 +516,7 @@ struct run {
     const char *org_url;   /* the org's base_url, or scenarist://ORG */
     char url_buf[160];
     int attempt;
+    bool queued, fixed_id;
     json_t *journal;       /* further attempts: recorded states, "STEP BUNDLE" -> {outs, vars?} */
     bool vars_touched;     /* the step under way wrote vars: its state keeps them */
     int64_t pending_run;   /* store row of the step under way, 0 when none */
@@ -1004,19 +1070,36 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
     }
 }
 
-static void make_id(char *buf, size_t n)
+void sc_exec_new_id(char *buf, size_t n)
 {
     static unsigned long counter;
     char ts[40];
     sc_clock_iso(sc_clock_now_ms(), ts, sizeof ts);
-    unsigned rnd = 0;
-    if (sc_clock_is_test())
-        rnd = (unsigned)__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-    else if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-        rnd = (unsigned)sc_clock_mono_ms();
-    /* 2026-03-08T07:59:00.000Z -> 20260308-075900-xxxxxx */
-    snprintf(buf, n, "%.4s%.2s%.2s-%.2s%.2s%.2s-%06x", ts, ts + 5, ts + 8, ts + 11, ts + 14,
-             ts + 17, rnd & 0xffffff);
+    /* 2026-03-08T07:59:00.000Z -> 20260308-075900-xxxxxx: a counter on the test clock,
+     * else 48 random bits (10,000 events a second must not collide) */
+    if (sc_clock_is_test()) {
+        unsigned long c = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+        snprintf(buf, n, "%.4s%.2s%.2s-%.2s%.2s%.2s-%06lx", ts, ts + 5, ts + 8, ts + 11, ts + 14,
+                 ts + 17, c & 0xffffff);
+        return;
+    }
+    uint64_t rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+        rnd = (uint64_t)sc_clock_mono_ms() ^ ((uint64_t)getpid() << 24);
+    snprintf(buf, n, "%.4s%.2s%.2s-%.2s%.2s%.2s-%012llx", ts, ts + 5, ts + 8, ts + 11, ts + 14,
+             ts + 17, (unsigned long long)(rnd & 0xffffffffffffULL));
+}
+
+/* The execution's id and URL, as expressions see them. */
+static int set_id(struct run *r, const char *id)
+{
+    snprintf(r->id, sizeof r->id, "%s", id);
+    char *url = sc_asprintf("%s/executions/%s", r->org_url, r->id);
+    int rc = url && r->execution ? json_object_set_new(r->execution, "url", json_string(url)) |
+                                   json_object_set_new(r->execution, "id", json_string(r->id))
+                                 : -1;
+    free(url);
+    return rc;
 }
 
 /* A new execution is recorded before its first step; a further attempt reads what
@@ -1029,12 +1112,22 @@ static int store_begin(struct run *r, json_t *trigger, const char *source, int64
     int rc;
     if (r->attempt > 1) {
         rc = (r->journal = sc_store_journal(st, r->id)) ? 0 : -1;
+    } else if (r->queued) {
+        rc = 0; /* recorded when it was queued, claimed by the caller */
     } else {
         struct sc_exec_row row = {.id = r->id, .scenario = r->sc->name,
                                   .org = r->rt->org ? r->rt->org->name : "none",
                                   .version = r->version, .source = source, .trigger = trigger,
                                   .confidential = r->sc->confidential, .started_ms = started_ms};
-        rc = sc_store_exec_begin(st, &row);
+        /* a made id can be taken (another process on the test clock): make another */
+        for (int tries = 0; (rc = sc_store_exec_begin(st, &row)) == 1 && !r->fixed_id &&
+                            tries < 100000; tries++) {
+            char id[64];
+            sc_exec_new_id(id, sizeof id);
+            if (set_id(r, id) != 0)
+                break;
+        }
+        rc = rc == 0 ? 0 : -1;
     }
     if (rc != 0) {
         json_t *e = store_error(r->attempt > 1 ? "reading the execution's steps failed"
@@ -1098,10 +1191,12 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     struct run r = {.sc = sc, .rt = rt};
     r.version = opts && opts->version ? opts->version : "draft";
     r.attempt = opts && opts->attempt > 1 ? opts->attempt : 1;
+    r.queued = opts && opts->queued;
+    r.fixed_id = opts && opts->id;
     if (opts && opts->id)
         snprintf(r.id, sizeof r.id, "%s", opts->id);
     else
-        make_id(r.id, sizeof r.id);
+        sc_exec_new_id(r.id, sizeof r.id);
     char started[40];
     int64_t started_ms = sc_clock_now_ms();
     sc_clock_iso(started_ms, started, sizeof started);
@@ -1179,6 +1274,108 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
 }
 
 /* ---- the step context ---- */
+
+size_t sc_scenario_polls(const struct sc_scenario *sc, size_t *triggers, size_t max)
+{
+    for (size_t i = 0; i < sc->npolls && i < max; i++)
+        triggers[i] = sc->polls[i].trigger;
+    return sc->npolls;
+}
+
+/* Renders a key: a string as it is, a number or boolean as JSON text. */
+static char *key_text(json_t *v)
+{
+    if (json_is_string(v))
+        return sc_strdup(json_string_value(v));
+    if (json_is_null(v) || json_is_object(v) || json_is_array(v))
+        return NULL;
+    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_t trigger,
+                            int64_t since_ms, json_t **items, char *err, size_t errlen)
+{
+    *items = NULL;
+    struct poll *pl = NULL;
+    for (size_t i = 0; i < sc->npolls; i++)
+        if (sc->polls[i].trigger == trigger)
+            pl = &sc->polls[i];
+    if (!pl) {
+        snprintf(err, errlen, "trigger %zu is not a poll", trigger);
+        return SC_ERR_CONFIG;
+    }
+    char since[40], now[40];
+    sc_clock_iso(since_ms, since, sizeof since);
+    sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
+    struct run r = {.sc = sc, .rt = rt, .version = "poll", .attempt = 1};
+    snprintf(r.id, sizeof r.id, "poll");
+    r.org_url = "scenarist://poll";
+    r.t0 = sc_clock_mono_ms();
+    r.deadline = r.t0 + sc->timeout_ms;
+    json_t *ctx = json_pack("{s:s, s:I, s:s}", "since", since, "since_ms", (json_int_t)since_ms,
+                            "now", now);
+    json_t *env = rt->org ? json_object_get(rt->org->doc->root, "settings") : NULL;
+    struct sc_lua *lua = rt->lua;
+    json_t *outs = NULL, *detail = NULL, *list = NULL, *res = json_array();
+    enum sc_status st = SC_ERR_RUNTIME;
+    snprintf(err, errlen, "out of memory");
+    if (!ctx || !res || sc_lua_set(lua, "poll", ctx) || sc_lua_set(lua, "env", env))
+        goto out;
+    st = call_step(&r, &pl->step, &outs, &detail, err, errlen);
+    json_decref(detail);
+    if (st != SC_OK)
+        goto out;
+    if (sc_lua_set(lua, "output", json_array_get(outs, 0)) != 0) {
+        st = SC_ERR_RUNTIME;
+        goto out;
+    }
+    sc_lua_budget(lua, SC_LUA_INSTRUCTIONS, r.deadline);
+    if (!(list = sc_tmpl_render(pl->items, lua, &st, err, errlen)))
+        goto out;
+    if (!json_is_array(list)) {
+        st = SC_ERR_DATA;
+        snprintf(err, errlen, "poll items must be a list, not %s", json_is_object(list)
+                 ? "an object" : json_is_string(list) ? "a string" : "a scalar");
+        goto out;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item) {
+        json_t *k;
+        if (sc_lua_set(lua, "item", item) != 0 || !(k = sc_tmpl_render(pl->key, lua, &st, err,
+                                                                       errlen))) {
+            if (st == SC_OK)
+                st = SC_ERR_RUNTIME;
+            goto out;
+        }
+        char *text = key_text(k);
+        json_decref(k);
+        if (!text || !*text) {
+            st = SC_ERR_DATA;
+            snprintf(err, errlen, "poll item %zu has no key (the key template gave nothing)", i);
+            free(text);
+            goto out;
+        }
+        json_t *e = json_pack("{s:s, s:O}", "key", text, "item", item);
+        free(text);
+        if (!e || json_array_append_new(res, e) != 0) {
+            st = SC_ERR_RUNTIME;
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+    }
+    *items = json_incref(res);
+    st = SC_OK;
+out:
+    for (const char *n = "poll\0env\0output\0item\0"; *n; n += strlen(n) + 1)
+        sc_lua_set(lua, n, NULL);
+    sc_lua_forget(lua);
+    json_decref(ctx);
+    json_decref(outs);
+    json_decref(list);
+    json_decref(res);
+    return st;
+}
 
 int sc_step_emit(struct sc_step_ctx *ctx, json_t *out)
 {

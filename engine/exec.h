@@ -46,7 +46,12 @@ struct sc_exec_opts {
     const char *source;  /* the scenario file, recorded so a later attempt can load it */
     int attempt;         /* 0 or 1: a new execution; above: a further attempt of id, whose
                             steps recorded as done replay instead of running again */
+    bool queued;         /* attempt 1 of an event the daemon queued: id is recorded, claimed */
 };
+
+/* A new execution id: "YYYYMMDD-HHMMSS-" and 12 random hex digits (a counter of 6 on
+ * the test clock). */
+void sc_exec_new_id(char *buf, size_t n);
 
 /* Runs one event (or one further attempt of a stored execution). The record: {id,
  * scenario, org, version, status, started_at, duration_ms, attempt?, steps: [{step,
@@ -57,6 +62,15 @@ struct sc_exec_opts {
  * the last, leaves the execution to a person. NULL only when memory ran out. */
 json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigger,
                     const struct sc_exec_opts *opts);
+
+/* The poll triggers: their indexes in triggers (up to max), and how many there are. */
+size_t sc_scenario_polls(const struct sc_scenario *sc, size_t *triggers, size_t max);
+/* Runs poll trigger number trigger (its index in triggers): its module, whose
+ * templates see poll.since (ISO), poll.since_ms and poll.now, then the items template
+ * over output and the key template over each item. *items: [{key, item}], a new
+ * reference, when SC_OK; else err says what failed (nothing is recorded). */
+enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_t trigger,
+                            int64_t since_ms, json_t **items, char *err, size_t errlen);
 
 /* ---- for modules: the step being run ---- */
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -67,6 +68,23 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    /* v2: the daemon's queue (events wait as executions with status queued), trigger
+     * state (schedules' last run, polls' watermarks) and the keys polls have seen. */
+    "ALTER TABLE executions ADD COLUMN seq INTEGER;"
+    "ALTER TABLE executions ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE executions ADD COLUMN lane TEXT;"
+    "ALTER TABLE executions ADD COLUMN dedupe TEXT;"
+    "ALTER TABLE executions ADD COLUMN queued_at INTEGER;"
+    "CREATE INDEX executions_seq ON executions(seq);"
+    "CREATE UNIQUE INDEX executions_dedupe ON executions(scenario, dedupe) WHERE dedupe IS NOT NULL;"
+    "CREATE INDEX executions_queue ON executions(priority DESC, seq) WHERE status = 'queued';"
+    "CREATE INDEX executions_lane ON executions(lane, status) WHERE lane IS NOT NULL;"
+    "CREATE TABLE trigger_state("
+    " scenario TEXT NOT NULL, trigger TEXT NOT NULL, last_at INTEGER, watermark INTEGER,"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY(scenario, trigger));"
+    "CREATE TABLE poll_seen("
+    " scenario TEXT NOT NULL, trigger TEXT NOT NULL, key TEXT NOT NULL, seen_at INTEGER NOT NULL,"
+    " PRIMARY KEY(scenario, trigger, key));",
 };
 
 enum q {
@@ -75,6 +93,8 @@ enum q {
     Q_STEP_BEGIN, Q_STEP_END, Q_JOURNAL,
     Q_INC_PUT, Q_INC_GET, Q_INC_LIST_OPEN, Q_INC_LIST_STATE, Q_INC_DUE, Q_INC_CLOSE,
     Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL, Q_AUDIT_LIST,
+    Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
+    Q_SEEN_PRUNE, Q_STATUS_COUNTS, Q_QUEUED_COUNTS,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_COUNT
 };
@@ -90,7 +110,7 @@ static const char *const sql[Q_COUNT] = {
     [Q_EXEC_ERASE_TRIGGER] = "UPDATE executions SET trigger = NULL WHERE id = ? AND confidential",
     [Q_EXEC_ERASE_STATES] = "UPDATE step_runs SET state = NULL WHERE execution = ? AND state NOT NULL",
     [Q_EXEC_GET] = "SELECT id, scenario, org, version, source, status, attempts, confidential,"
-                   " started_at, finished_at, duration_ms, summary, trigger"
+                   " started_at, finished_at, duration_ms, summary, trigger, queued_at, priority"
                    " FROM executions WHERE id = ?",
     [Q_EXEC_STEPS] = "SELECT attempt, step, module, bundle, status, duration_ms, output, error, bundles"
                      " FROM step_runs WHERE execution = ? ORDER BY id",
@@ -137,6 +157,33 @@ static const char *const sql[Q_COUNT] = {
                      " FROM audit WHERE (?1 IS NULL OR scenario = ?1)"
                      " AND (?2 IS NULL OR substr(sent_to, 1, length(?2)) = ?2)"
                      " AND (?3 IS NULL OR execution = ?3) ORDER BY id LIMIT ?4",
+    [Q_ENQUEUE] = "INSERT INTO executions(id, scenario, org, version, source, status, attempts,"
+                  " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe)"
+                  " VALUES(?1,?2,?3,?4,?5,'queued',0,?6,?7,?8,?8,"
+                  " (SELECT coalesce(max(seq), 0) + 1 FROM executions),?9,?10,?11)",
+    [Q_DEDUPE_FIRST] = "SELECT id FROM executions WHERE scenario = ? AND dedupe = ?",
+    /* The next event: realtime first, then arrival order; a sequential lane waits while
+     * one of its executions runs, waits for a retry, or arrived earlier. */
+    [Q_CLAIM_NEXT] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
+                     " started_at = ?2 WHERE id = (SELECT e.id FROM executions e"
+                     " WHERE e.status = 'queued' AND (e.lane IS NULL OR NOT EXISTS("
+                     "  SELECT 1 FROM executions b WHERE b.lane = e.lane AND (b.status = 'running'"
+                     "  OR (b.status = 'queued' AND b.seq < e.seq) OR (b.status = 'warning' AND"
+                     "  EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = b.id"
+                     "   AND i.state = 'pending')))))"
+                     " ORDER BY e.priority DESC, e.seq LIMIT 1) RETURNING id",
+    [Q_TRIG_GET] = "SELECT last_at, watermark FROM trigger_state WHERE scenario = ? AND trigger = ?",
+    [Q_TRIG_SET] = "INSERT INTO trigger_state(scenario, trigger, last_at, watermark, updated_at)"
+                   " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(scenario, trigger) DO UPDATE SET"
+                   " last_at = coalesce(?3, last_at), watermark = coalesce(?4, watermark),"
+                   " updated_at = ?5",
+    [Q_SEEN_GET] = "SELECT 1 FROM poll_seen WHERE scenario = ? AND trigger = ? AND key = ?",
+    [Q_SEEN_PUT] = "INSERT OR REPLACE INTO poll_seen(scenario, trigger, key, seen_at) VALUES(?,?,?,?)",
+    [Q_SEEN_PRUNE] = "DELETE FROM poll_seen WHERE scenario = ? AND trigger = ? AND seen_at < ?",
+    [Q_STATUS_COUNTS] = "SELECT scenario, status, count(*) FROM executions GROUP BY scenario, status"
+                        " ORDER BY scenario, status",
+    [Q_QUEUED_COUNTS] = "SELECT priority, count(*) FROM executions WHERE status = 'queued'"
+                        " GROUP BY priority",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -552,9 +599,33 @@ static void rollback(struct sc_store *st)
 
 /* ---- executions ---- */
 
-static bool alive(int64_t pid)
+/* An owner is this process's pid plus a random token above bit 22 (pid_max is at most
+ * 2^22), so a restarted daemon that got its predecessor's pid (pid 1 in a container)
+ * still sees the predecessor's work as abandoned. */
+#define PID_BITS 22
+static int64_t my_owner;
+static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
+
+static void make_owner(void)
 {
-    return pid > 0 && (pid == getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    uint32_t token = 0;
+    if (getrandom(&token, sizeof token, 0) != (ssize_t)sizeof token)
+        token = (uint32_t)sc_clock_mono_ms();
+    my_owner = ((int64_t)((token & 0x3fffffff) | 1) << PID_BITS) | (int64_t)getpid();
+}
+
+static int64_t owner(void)
+{
+    pthread_once(&owner_once, make_owner);
+    return my_owner;
+}
+
+static bool alive(int64_t who)
+{
+    pid_t pid = (pid_t)(who & ((1 << PID_BITS) - 1));
+    if (who == owner())
+        return true;
+    return pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
 int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
@@ -564,10 +635,17 @@ int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
     void *trig = value_blob(st, r->trigger, r->confidential, &n, &failed);
     if (failed)
         return -1;
-    return exec_stmt(st, q(st, Q_EXEC_BEGIN, "sssssiibi", r->id, r->scenario, r->org,
-                           r->version, r->source, (int64_t)r->confidential, (int64_t)getpid(),
-                           trig, n, r->started_ms),
-                     "recording the execution");
+    sqlite3_stmt *s = q(st, Q_EXEC_BEGIN, "sssssiibi", r->id, r->scenario, r->org, r->version,
+                        r->source, (int64_t)r->confidential, owner(), trig, n, r->started_ms);
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s);
+    done(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return set_err(st, "execution id %s is taken", r->id), 1;
+    return db_err(st, "recording the execution");
 }
 
 int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt)
@@ -582,8 +660,7 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt)
     int rc = sqlite3_step(s);
     bool found = rc == SQLITE_ROW;
     bool taken = found && !strcmp(col_text(s, 0), "running") &&
-                 sqlite3_column_type(s, 1) != SQLITE_NULL && alive(sqlite3_column_int64(s, 1)) &&
-                 sqlite3_column_int64(s, 1) != getpid();
+                 sqlite3_column_type(s, 1) != SQLITE_NULL && alive(sqlite3_column_int64(s, 1));
     done(s);
     if (!found || taken) {
         rollback(st);
@@ -591,7 +668,7 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt)
             set_err(st, "no execution %s", id);
         return found ? 1 : -1;
     }
-    if (exec_stmt(st, q(st, Q_EXEC_CLAIM, "iis", (int64_t)getpid(), (int64_t)attempt, id),
+    if (exec_stmt(st, q(st, Q_EXEC_CLAIM, "iis", owner(), (int64_t)attempt, id),
                   "claiming the execution") != 0 || commit(st) != 0) {
         rollback(st);
         return -1;
@@ -646,6 +723,10 @@ json_t *sc_store_exec_get(struct sc_store *st, const char *id)
         json_object_set_new(v, "finished_at", iso(sqlite3_column_int64(s, 9)));
     if (v && sqlite3_column_type(s, 10) != SQLITE_NULL)
         json_object_set_new(v, "duration_ms", json_integer(sqlite3_column_int64(s, 10)));
+    if (v && sqlite3_column_type(s, 13) != SQLITE_NULL)
+        json_object_set_new(v, "queued_at", iso(sqlite3_column_int64(s, 13)));
+    if (v && sqlite3_column_int(s, 14) > 0)
+        json_object_set_new(v, "priority", json_string("realtime"));
     if (v && confidential)
         json_object_set_new(v, "trigger", json_string("[redacted: confidential scenario]"));
     else if (v && sqlite3_column_type(s, 12) != SQLITE_NULL)
@@ -753,14 +834,125 @@ json_t *sc_store_exec_abandoned(struct sc_store *st)
     sqlite3_stmt *s = q(st, Q_EXEC_RUNNING, "");
     json_t *a = s ? json_array() : NULL;
     while (a && sqlite3_step(s) == SQLITE_ROW) {
-        int64_t owner = sqlite3_column_int64(s, 1);
-        if (sqlite3_column_type(s, 1) == SQLITE_NULL || (owner != getpid() && !alive(owner)))
+        int64_t who = sqlite3_column_int64(s, 1);
+        if (sqlite3_column_type(s, 1) == SQLITE_NULL || !alive(who))
             json_array_append_new(a, json_string(col_text(s, 0)));
     }
     if (s)
         done(s);
     return a;
 }
+
+/* ---- the queue ---- */
+
+int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n)
+{
+    const struct sc_exec_row *e = &r->exec;
+    size_t len;
+    bool failed;
+    void *trig = value_blob(st, e->trigger, e->confidential, &len, &failed);
+    if (failed)
+        return -1;
+    sqlite3_stmt *s = q(st, Q_ENQUEUE, "sssssibiiss", e->id, e->scenario, e->org, e->version,
+                        e->source, (int64_t)e->confidential, trig, len, e->started_ms,
+                        (int64_t)r->realtime, r->lane, r->dedupe);
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s);
+    done(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    int ext = sqlite3_extended_errcode(st->db);
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return set_err(st, "execution id %s is taken", e->id), 2;
+    if (ext != SQLITE_CONSTRAINT_UNIQUE || !r->dedupe)
+        return db_err(st, "queueing the event");
+    if (!(s = q(st, Q_DEDUPE_FIRST, "ss", e->scenario, r->dedupe)))
+        return -1;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(first, n, "%s", col_text(s, 0));
+    done(s);
+    return rc == SQLITE_ROW ? 1 : db_err(st, "finding the first of a repeated event");
+}
+
+int sc_store_claim_next(struct sc_store *st, char *id, size_t n)
+{
+    sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "ii", owner(), sc_clock_now_ms());
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(id, n, "%s", col_text(s, 0));
+    done(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_err(st, "claiming the next event");
+}
+
+int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,
+                         int64_t *last_ms, int64_t *watermark_ms)
+{
+    sqlite3_stmt *s = q(st, Q_TRIG_GET, "ss", scenario, trigger);
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s);
+    *last_ms = *watermark_ms = -1;
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+            *last_ms = sqlite3_column_int64(s, 0);
+        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+            *watermark_ms = sqlite3_column_int64(s, 1);
+    }
+    done(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? 1 : db_err(st, "reading trigger state");
+}
+
+int sc_store_trigger_set(struct sc_store *st, const char *scenario, const char *trigger,
+                         int64_t last_ms, int64_t watermark_ms)
+{
+    return exec_stmt(st, q(st, Q_TRIG_SET, "ssIIi", scenario, trigger, last_ms, watermark_ms,
+                           sc_clock_now_ms()), "recording trigger state");
+}
+
+int sc_store_poll_seen(struct sc_store *st, const char *scenario, const char *trigger,
+                       const char *key)
+{
+    sqlite3_stmt *s = q(st, Q_SEEN_GET, "sss", scenario, trigger, key);
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s);
+    done(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_err(st, "reading seen poll items");
+}
+
+int sc_store_poll_mark(struct sc_store *st, const char *scenario, const char *trigger,
+                       const char *key, int64_t at_ms)
+{
+    return exec_stmt(st, q(st, Q_SEEN_PUT, "sssi", scenario, trigger, key, at_ms),
+                     "recording a seen poll item");
+}
+
+int sc_store_poll_prune(struct sc_store *st, const char *scenario, const char *trigger,
+                        int64_t before_ms)
+{
+    return exec_stmt(st, q(st, Q_SEEN_PRUNE, "ssi", scenario, trigger, before_ms),
+                     "pruning seen poll items");
+}
+
+int sc_store_tx_begin(struct sc_store *st) { return begin(st); }
+int sc_store_tx_commit(struct sc_store *st)
+{
+    if (commit(st) == 0)
+        return 0;
+    rollback(st);
+    return -1;
+}
+void sc_store_tx_rollback(struct sc_store *st) { rollback(st); }
 
 /* ---- step runs ---- */
 
@@ -1094,5 +1286,23 @@ json_t *sc_store_metrics(struct sc_store *st)
         }
         sqlite3_finalize(s);
     }
+    json_t *queued = json_pack("{s:i, s:i}", "routine", 0, "realtime", 0);
+    sqlite3_stmt *s = m && queued ? q(st, Q_QUEUED_COUNTS, "") : NULL;
+    while (s && sqlite3_step(s) == SQLITE_ROW)
+        json_object_set_new(queued, sqlite3_column_int(s, 0) > 0 ? "realtime" : "routine",
+                            json_integer(sqlite3_column_int64(s, 1)));
+    if (s)
+        done(s);
+    json_object_set_new(m, "queued", queued);
+    json_t *scen = json_object_get(m, "scenarios");
+    s = m ? q(st, Q_STATUS_COUNTS, "") : NULL;
+    while (s && sqlite3_step(s) == SQLITE_ROW) {
+        json_t *e = json_object_get(scen, col_text(s, 0)), *by = json_object_get(e, "by_status");
+        if (e && !by)
+            json_object_set_new(e, "by_status", by = json_object());
+        json_object_set_new(by, col_text(s, 1), json_integer(sqlite3_column_int64(s, 2)));
+    }
+    if (s)
+        done(s);
     return m;
 }

@@ -37,7 +37,8 @@ struct sc_exec_row {
     int64_t started_ms;
 };
 
-/* Records a new execution, status running, owned by this process. */
+/* Records a new execution, status running, owned by this process. 1 when the id is
+ * taken (make another). */
 int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
 /* Takes an execution over for another attempt (a retry, or a resume after a crash):
  * status running, owner this process, attempts = attempt. 1 when another live process
@@ -61,6 +62,45 @@ struct sc_exec_filter {
 json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f);
 /* Ids of executions left running by a process that is gone (crash recovery). */
 json_t *sc_store_exec_abandoned(struct sc_store *st);
+
+/* ---- the queue and trigger state (the daemon) ---- */
+
+/* An event the daemon acknowledged: an execution with status queued until a worker
+ * claims it. exec.started_ms is when it arrived. */
+struct sc_event_row {
+    struct sc_exec_row exec;
+    bool realtime;        /* claimed before any routine event */
+    const char *lane;     /* a sequential scenario's lane (its name): one at a time, in order */
+    const char *dedupe;   /* the event's identity (webhook-id, dedupe_key), or NULL */
+};
+/* 0 queued; 1 a repeat of an earlier event, whose execution id is put in first; 2 the
+ * execution id is taken (make another); -1 error. */
+int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n);
+/* Claims the next runnable event for this process (status running, attempt 1): realtime
+ * first, then arrival order; a sequential lane waits while one of its executions runs,
+ * waits for a retry, or arrived earlier. 1 with its id, 0 when none is runnable, -1 error. */
+int sc_store_claim_next(struct sc_store *st, char *id, size_t n);
+
+/* A trigger's state (trigger: "schedule:0", "poll:1"...): the last slot it fired for and
+ * a poll's watermark; -1 for what is unknown. 0 found, 1 none yet, -1 error. */
+int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,
+                         int64_t *last_ms, int64_t *watermark_ms);
+/* Sets either or both (a negative value keeps what is there). */
+int sc_store_trigger_set(struct sc_store *st, const char *scenario, const char *trigger,
+                         int64_t last_ms, int64_t watermark_ms);
+/* Poll item keys already emitted: 1 seen, 0 not, -1 error. */
+int sc_store_poll_seen(struct sc_store *st, const char *scenario, const char *trigger,
+                       const char *key);
+int sc_store_poll_mark(struct sc_store *st, const char *scenario, const char *trigger,
+                       const char *key, int64_t at_ms);
+/* Forgets keys seen before before_ms (no item that old can come back in a window). */
+int sc_store_poll_prune(struct sc_store *st, const char *scenario, const char *trigger,
+                        int64_t before_ms);
+
+/* Groups the calls between them into one transaction (one commit, all or nothing). */
+int sc_store_tx_begin(struct sc_store *st);
+int sc_store_tx_commit(struct sc_store *st);
+void sc_store_tx_rollback(struct sc_store *st);
 
 /* ---- step runs and the resume journal ---- */
 
@@ -122,8 +162,8 @@ int sc_store_audit_verify(struct sc_store *st, json_t **problem);
 
 /* ---- metrics ---- */
 
-/* Per scenario: executions, failures, failure rate; incomplete count; queue depths;
- * holds and hold rate. */
+/* Per scenario: executions (and by status), failures, failure rate; incomplete count;
+ * queue depths; holds and hold rate; events queued by priority. */
 json_t *sc_store_metrics(struct sc_store *st);
 
 /* SHA-256 of n bytes as 64 hex digits (out: 65 bytes). */

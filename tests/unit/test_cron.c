@@ -108,6 +108,72 @@ static void durations(void **state)
     assert_int_equal(sc_duration_parse("99999999999999999999s", &ms, err, sizeof err), -1);
 }
 
+#include "../../engine/clock.h"
+
+#include <stdio.h>
+
+/* The fires of expr in tz after start, as UTC ISO times, comma-separated. */
+static void expect_fires(const char *expr, const char *tz, const char *start, int n,
+                         const char *want)
+{
+    struct sc_cron c;
+    struct sc_cron_err e;
+    assert_int_equal(sc_cron_parse(expr, &c, &e), 0);
+    int64_t t;
+    assert_int_equal(sc_clock_parse_iso(start, &t), 0);
+    char got[1024] = "", iso[40];
+    for (int i = 0; i < n; i++) {
+        t = sc_cron_next(&c, tz, t);
+        assert_true(t > 0);
+        sc_clock_iso(t, iso, sizeof iso);
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%.16s", i ? "," : "", iso);
+    }
+    assert_string_equal(got, want);
+}
+
+static void next_fire_in_a_time_zone(void **state)
+{
+    (void)state;
+    /* 02:00 in Chicago: 08:00Z in winter (CST), 07:00Z in summer (CDT) */
+    expect_fires("0 2 * * *", "America/Chicago", "2026-01-10T00:00:00Z", 2,
+                 "2026-01-10T08:00,2026-01-11T08:00");
+    expect_fires("0 2 * * *", "UTC", "2026-01-10T02:00:00Z", 1, "2026-01-11T02:00");
+    expect_fires("0 2 * * *", NULL, "2026-01-10T01:59:59.999Z", 1, "2026-01-10T02:00");
+    /* day-of-month and day-of-week both restricted: either fires (cron's rule) */
+    expect_fires("0 9 13 * FRI", "UTC", "2026-02-01T00:00:00Z", 3,
+                 "2026-02-06T09:00,2026-02-13T09:00,2026-02-20T09:00");
+    /* a leap day, four years on */
+    expect_fires("0 0 29 2 *", "UTC", "2024-03-01T00:00:00Z", 1, "2028-02-29T00:00");
+}
+
+static void spring_forward_fires_once_after_the_gap(void **state)
+{
+    (void)state;
+    /* 2026-03-08 02:00 CST does not exist in Chicago (clocks go to 03:00 CDT = 08:00Z) */
+    expect_fires("30 2 * * *", "America/Chicago", "2026-03-07T12:00:00Z", 3,
+                 "2026-03-08T08:00,2026-03-09T07:30,2026-03-10T07:30");
+    /* every quarter hour: 01:45 CST, then 03:00 CDT once for the whole gap */
+    expect_fires("*/15 * * * *", "America/Chicago", "2026-03-08T07:40:00Z", 3,
+                 "2026-03-08T07:45,2026-03-08T08:00,2026-03-08T08:15");
+    /* a time outside the gap is untouched */
+    expect_fires("0 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", 2,
+                 "2026-03-29T01:00,2026-03-30T00:00");
+}
+
+static void fall_back_fires_once(void **state)
+{
+    (void)state;
+    /* 2026-11-01 01:30 happens twice in Chicago (06:30Z CDT, 07:30Z CST): once */
+    expect_fires("30 1 * * *", "America/Chicago", "2026-10-31T12:00:00Z", 3,
+                 "2026-11-01T06:30,2026-11-02T07:30,2026-11-03T07:30");
+    /* hourly across the change: 01:00 CDT, 02:00 CST (01:00 CST is a repeat) */
+    expect_fires("0 * * * *", "America/Chicago", "2026-11-01T05:30:00Z", 3,
+                 "2026-11-01T06:00,2026-11-01T08:00,2026-11-01T09:00");
+    /* 02:00 on the day of the change is 02:00 CST */
+    expect_fires("0 2 * * *", "America/Chicago", "2026-10-31T12:00:00Z", 2,
+                 "2026-11-01T08:00,2026-11-02T08:00");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +182,9 @@ int main(void)
         cmocka_unit_test(errors_name_the_field_and_place),
         cmocka_unit_test(time_zones),
         cmocka_unit_test(durations),
+        cmocka_unit_test(next_fire_in_a_time_zone),
+        cmocka_unit_test(spring_forward_fires_once_after_the_gap),
+        cmocka_unit_test(fall_back_fires_once),
     };
     return cmocka_run_group_tests_name("cron", tests, NULL, NULL);
 }
