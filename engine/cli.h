@@ -18,6 +18,7 @@ struct opts {
     const char *input;
     const char *store;      /* --store: a database other than the org's */
     const char *scenario, *status, *since, *sent_to, *execution;
+    const char *listen, *workers, *max_body, *respond_timeout, *drain_timeout, *until; /* serve */
     int limit;
     bool json, no_retry;
     const char **args;
@@ -44,5 +45,6 @@ int cmd_incomplete(struct opts *o);
 int cmd_audit(struct opts *o);
 int cmd_metrics(struct opts *o);
 int cmd_resume(struct opts *o);
+int cmd_serve(struct opts *o);
 
 #endif

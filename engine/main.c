@@ -34,6 +34,8 @@ static int usage(FILE *out)
             "  incomplete list|retry ID|resolve ID|discard ID\n"
             "                       executions stopped by a break: waiting for a retry or a person\n"
             "  resume               run what is waiting: executions a crash interrupted, retries due\n"
+            "  serve [PATH...]      the daemon: webhooks, schedules, polls, workers, retries\n"
+            "                       (scenario files or folders; default: scenarios/)\n"
             "  audit [verify]       the log of every write to another system (--scenario,\n"
             "                       --sent-to URL-PREFIX, --execution); verify checks its chain\n"
             "  metrics              per scenario: executions, failures; incomplete, queues, holds\n"
@@ -48,6 +50,12 @@ static int usage(FILE *out)
             "  --no-retry           run: leave a break's retries to resume or the daemon\n"
             "  --store FILE         a database other than the org's\n"
             "  --json               machine-readable output\n"
+            "  --listen HOST:PORT   serve: where webhooks come in (default 127.0.0.1:8080)\n"
+            "  --workers N          serve: executions run in parallel (default 4; 0: store only)\n"
+            "  --max-body SIZE      serve: largest webhook body in bytes (default 1048576)\n"
+            "  --respond-timeout D  serve: how long a respond webhook waits (default 10s)\n"
+            "  --drain-timeout D    serve: on SIGTERM, how long running steps may finish (30s)\n"
+            "  --until ISO          serve on the test clock: run time forward to ISO, then stop\n"
             "\n"
             "exit status: 0 ok, 1 the work failed, 2 usage or validation error\n");
     return out == stderr ? EXIT_USAGE : EXIT_OK;
@@ -62,6 +70,11 @@ static const struct {
     {"store", offsetof(struct opts, store)},     {"scenario", offsetof(struct opts, scenario)},
     {"status", offsetof(struct opts, status)},   {"since", offsetof(struct opts, since)},
     {"sent-to", offsetof(struct opts, sent_to)}, {"execution", offsetof(struct opts, execution)},
+    {"listen", offsetof(struct opts, listen)},   {"workers", offsetof(struct opts, workers)},
+    {"max-body", offsetof(struct opts, max_body)},
+    {"respond-timeout", offsetof(struct opts, respond_timeout)},
+    {"drain-timeout", offsetof(struct opts, drain_timeout)},
+    {"until", offsetof(struct opts, until)},
     {"limit", 0},
 };
 
@@ -526,6 +539,8 @@ int main(int argc, char **argv)
         rc = cmd_metrics(&o);
     else if (!strcmp(cmd, "resume"))
         rc = cmd_resume(&o);
+    else if (!strcmp(cmd, "serve"))
+        rc = cmd_serve(&o);
     else if (!strcmp(cmd, "modules"))
         rc = cmd_modules(&o);
     else if (!strcmp(cmd, "docs"))

@@ -121,6 +121,43 @@ static void hand_to_person(struct sc_store *st, const char *id, json_t *info, in
     json_decref(e);
 }
 
+int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *source)
+{
+    return remember(rn, source, sc, false);
+}
+
+/* Runs attempt `attempt` of a claimed execution with the scenario its source names. */
+static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, int attempt,
+                           bool queued, struct sc_diags *d, char *err, size_t errlen)
+{
+    const char *source = json_string_value(json_object_get(info, "source"));
+    struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
+    if (!sc) {
+        snprintf(err, errlen, "its scenario %s does not load", source ? source : "(unknown)");
+        hand_to_person(rn->rt->store, id, info, attempt, err, errlen);
+        return NULL;
+    }
+    struct sc_exec_opts opts = {.id = id, .source = source, .attempt = attempt, .queued = queued,
+                                .version = json_string_value(json_object_get(info, "version"))};
+    json_t *rec = sc_exec_run(sc, rn->rt, json_object_get(info, "trigger"), &opts);
+    if (!rec)
+        snprintf(err, errlen, "out of memory");
+    return rec;
+}
+
+json_t *sc_runner_queued(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
+                         size_t errlen)
+{
+    json_t *info = sc_store_exec_resume_info(rn->rt->store, id);
+    if (!info) {
+        snprintf(err, errlen, "%s", sc_store_error(rn->rt->store));
+        return NULL;
+    }
+    json_t *rec = run_claimed(rn, id, info, 1, true, d, err, errlen);
+    json_decref(info);
+    return rec;
+}
+
 json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
                         size_t errlen)
 {
@@ -131,7 +168,6 @@ json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d
         return NULL;
     }
     int attempt = (int)json_integer_value(json_object_get(info, "attempts")) + 1;
-    const char *source = json_string_value(json_object_get(info, "source"));
     json_t *rec = NULL;
     int claimed;
     if (!runnable(st, id, json_string_value(json_object_get(info, "status")), err, errlen)) {
@@ -140,17 +176,7 @@ json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d
         snprintf(err, errlen, "%s", claimed > 0 ? "another scenarist process is running it"
                                                 : sc_store_error(st));
     } else {
-        struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
-        if (!sc) {
-            snprintf(err, errlen, "its scenario %s does not load", source ? source : "(unknown)");
-            hand_to_person(st, id, info, attempt, err, errlen);
-        } else {
-            struct sc_exec_opts opts = {.id = id, .source = source, .attempt = attempt,
-                                        .version = json_string_value(json_object_get(info, "version"))};
-            rec = sc_exec_run(sc, rn->rt, json_object_get(info, "trigger"), &opts);
-            if (!rec)
-                snprintf(err, errlen, "out of memory");
-        }
+        rec = run_claimed(rn, id, info, attempt, false, d, err, errlen);
     }
     json_decref(info);
     return rec;

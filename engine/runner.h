@@ -24,6 +24,15 @@ json_t *sc_runner_start(struct sc_runner *rn, struct sc_scenario *sc, const char
 json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
                         size_t errlen);
 
+/* Lends the runner a loaded scenario (borrowed: it must outlive the runner), so that
+ * executions recorded with this source run with it instead of loading the file. */
+int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *source);
+
+/* Runs attempt 1 of an event the daemon queued and this process claimed
+ * (sc_store_claim_next). NULL with err as sc_runner_again. */
+json_t *sc_runner_queued(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
+                         size_t errlen);
+
 /* Runs what is waiting: executions a crash left unfinished, then retries due now. For
  * each attempt, done(data, id, record or NULL, err). Returns how many were attempted, -1
  * when the store could not be read. */

@@ -93,11 +93,19 @@ enum q {
     Q_STEP_BEGIN, Q_STEP_END, Q_JOURNAL,
     Q_INC_PUT, Q_INC_GET, Q_INC_LIST_OPEN, Q_INC_LIST_STATE, Q_INC_DUE, Q_INC_CLOSE,
     Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL, Q_AUDIT_LIST,
-    Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
+    Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
     Q_SEEN_PRUNE, Q_STATUS_COUNTS, Q_QUEUED_COUNTS,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_COUNT
 };
+
+/* A queued event a worker may take now: a sequential lane waits while one of its
+ * executions runs, waits for a retry, or arrived earlier. */
+#define RUNNABLE                                                                              \
+    "e.status = 'queued' AND (e.lane IS NULL OR NOT EXISTS("                                 \
+    " SELECT 1 FROM executions b WHERE b.lane = e.lane AND (b.status = 'running'"             \
+    " OR (b.status = 'queued' AND b.seq < e.seq) OR (b.status = 'warning' AND"                \
+    " EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = b.id AND i.state = 'pending')))))"
 
 static const char *const sql[Q_COUNT] = {
     [Q_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
@@ -165,13 +173,10 @@ static const char *const sql[Q_COUNT] = {
     /* The next event: realtime first, then arrival order; a sequential lane waits while
      * one of its executions runs, waits for a retry, or arrived earlier. */
     [Q_CLAIM_NEXT] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
-                     " started_at = ?2 WHERE id = (SELECT e.id FROM executions e"
-                     " WHERE e.status = 'queued' AND (e.lane IS NULL OR NOT EXISTS("
-                     "  SELECT 1 FROM executions b WHERE b.lane = e.lane AND (b.status = 'running'"
-                     "  OR (b.status = 'queued' AND b.seq < e.seq) OR (b.status = 'warning' AND"
-                     "  EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = b.id"
-                     "   AND i.state = 'pending')))))"
+                     " started_at = ?2 WHERE id = (SELECT e.id FROM executions e WHERE " RUNNABLE
                      " ORDER BY e.priority DESC, e.seq LIMIT 1) RETURNING id",
+    [Q_RUNNABLE] = "SELECT count(*) FROM executions e WHERE " RUNNABLE,
+    [Q_NEXT_RETRY] = "SELECT min(next_at) FROM incomplete WHERE state = 'pending'",
     [Q_TRIG_GET] = "SELECT last_at, watermark FROM trigger_state WHERE scenario = ? AND trigger = ?",
     [Q_TRIG_SET] = "INSERT INTO trigger_state(scenario, trigger, last_at, watermark, updated_at)"
                    " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(scenario, trigger) DO UPDATE SET"
@@ -888,6 +893,29 @@ int sc_store_claim_next(struct sc_store *st, char *id, size_t n)
     if (rc == SQLITE_ROW)
         return 1;
     return rc == SQLITE_DONE ? 0 : db_err(st, "claiming the next event");
+}
+
+int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms)
+{
+    sqlite3_stmt *s = q(st, Q_RUNNABLE, "");
+    if (!s)
+        return -1;
+    int rc = sqlite3_step(s);
+    *runnable = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    done(s);
+    if (rc != SQLITE_ROW || !(s = q(st, Q_NEXT_RETRY, "")))
+        return rc == SQLITE_ROW ? -1 : db_err(st, "counting the queue");
+    rc = sqlite3_step(s);
+    *next_retry_ms = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL
+                         ? sqlite3_column_int64(s, 0) : -1;
+    done(s);
+    return rc == SQLITE_ROW ? 0 : db_err(st, "reading the next retry");
+}
+
+int sc_store_durable(struct sc_store *st)
+{
+    return sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) == SQLITE_OK
+               ? 0 : db_err(st, "synchronous = FULL");
 }
 
 int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,

@@ -81,6 +81,14 @@ int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *fi
  * waits for a retry, or arrived earlier. 1 with its id, 0 when none is runnable, -1 error. */
 int sc_store_claim_next(struct sc_store *st, char *id, size_t n);
 
+/* How many queued events a worker could take now, and when the next retry is due
+ * (-1: none). */
+int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms);
+/* Makes every commit of this connection reach the disk before it returns (fsync), for
+ * the connection whose commits acknowledge webhooks: durable across a power loss, not
+ * only a crash. */
+int sc_store_durable(struct sc_store *st);
+
 /* A trigger's state (trigger: "schedule:0", "poll:1"...): the last slot it fired for and
  * a poll's watermark; -1 for what is unknown. 0 found, 1 none yet, -1 error. */
 int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,

@@ -47,6 +47,7 @@ for flavour in plain asan; do
     suite "$flavour/cli" tests/cli/run.sh "$bin"
     suite "$flavour/scenarios" tests/scenarios/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/store" tests/store/run.sh "$bin" build/$flavour/tests/stub
+    suite "$flavour/serve" tests/serve/run.sh "$bin" build/$flavour/tests/stub
 done
 
 echo "$passed passed, $failed failed"

@@ -1,0 +1,60 @@
+/* `scenarist serve`: options to sc_serve. */
+#include "cli.h"
+
+#include "clock.h"
+#include "duration.h"
+#include "serve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int duration_opt(const char *name, const char *v, int64_t def, int64_t *out)
+{
+    char err[200];
+    *out = def;
+    if (v && sc_duration_parse(v, out, err, sizeof err) != 0) {
+        fprintf(stderr, "scenarist: --%s %s: %s\n", name, v, err);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_serve(struct opts *o)
+{
+    struct sc_serve_opts so = {.listen = o->listen, .workers = 4, .store = o->store,
+                               .paths = o->args, .npaths = o->nargs, .until_ms = -1};
+    char *end;
+    if (o->workers) {
+        long n = strtol(o->workers, &end, 10);
+        if (*end || n < 0 || n > 256) {
+            fprintf(stderr, "scenarist: --workers takes a number from 0 to 256\n");
+            return EXIT_USAGE;
+        }
+        so.workers = (int)n;
+    }
+    if (o->max_body) {
+        unsigned long long n = strtoull(o->max_body, &end, 10);
+        if (*end || n < 1 || n > 64ull * 1024 * 1024) {
+            fprintf(stderr, "scenarist: --max-body takes a number of bytes from 1 to 67108864\n");
+            return EXIT_USAGE;
+        }
+        so.max_body = (size_t)n;
+    }
+    if (duration_opt("respond-timeout", o->respond_timeout, 10000, &so.respond_ms) ||
+        duration_opt("drain-timeout", o->drain_timeout, 30000, &so.drain_ms))
+        return EXIT_USAGE;
+    if (o->until) {
+        if (!sc_clock_is_test() || sc_clock_parse_iso(o->until, &so.until_ms) != 0) {
+            fprintf(stderr, "scenarist: --until takes an ISO time and needs the test clock "
+                            "(SCENARIST_CLOCK=test:...)\n");
+            return EXIT_USAGE;
+        }
+    }
+    struct sc_org *org = cli_load_org(o);
+    if (!org)
+        return EXIT_USAGE;
+    int rc = sc_serve(&so, org);
+    sc_org_free(org);
+    return rc;
+}

@@ -1,0 +1,108 @@
+/* The daemon's shared state, between serve.c (lifecycle, catalog, workers, schedules,
+ * polls) and httpd.c (webhooks and operations endpoints). Ownership: the daemon owns
+ * everything here. The catalog is replaced whole on reload, under cat_lock; a reader
+ * holds the read lock for as long as it uses a route. */
+#ifndef SC_DAEMON_H
+#define SC_DAEMON_H
+
+#include "cron.h"
+#include "exec.h"
+#include "serve.h"
+#include "store.h"
+#include "tmpl.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* A webhook trigger, ready to take requests. */
+struct route {
+    char *path, *scenario, *source;
+    bool realtime, sequential, confidential, respond;
+    char *scheme, *secret;       /* signature check; NULL: none */
+    json_t *dedupe_src;          /* the dedupe_key template, or NULL */
+    struct sc_tmpl *dedupe;      /* compiled in the intake's Lua */
+};
+
+/* A schedule or poll trigger. */
+struct timer {
+    struct sc_scenario *sc;      /* the catalog's copy (the main thread runs polls with it) */
+    const char *scenario, *source;
+    size_t trigger;              /* index in the scenario's triggers */
+    char key[32];                /* "schedule:0", "poll:1": its state in the store */
+    bool poll, has_cron, catch_up, sequential, confidential;
+    struct sc_cron cron;
+    char tz[80];
+    int64_t every_ms, window_ms;
+    int64_t next_ms;             /* next fire; -1 when none */
+};
+
+struct catalog {
+    char **files;
+    size_t nfiles;
+    struct sc_scenario **scs;    /* compiled in the main thread's Lua */
+    struct route *routes;
+    size_t nroutes;
+    struct timer *timers;
+    size_t ntimers;
+};
+
+enum rejection {
+    REJ_NOT_FOUND, REJ_METHOD, REJ_MEDIA_TYPE, REJ_TOO_LARGE, REJ_MALFORMED,
+    REJ_MISSING_SIGNATURE, REJ_BAD_SIGNATURE, REJ_STALE, REJ_SECRET, REJ_STOPPING, REJ_COUNT
+};
+extern const char *const sc_rejection_names[REJ_COUNT];
+
+#define LAT_BUCKETS 12
+extern const double sc_lat_bounds[LAT_BUCKETS]; /* seconds */
+
+/* A webhook request waiting for its execution's respond step. */
+struct waiter {
+    char id[64];
+    json_t *response;            /* set by the worker (taken by the waiter) */
+    bool done;
+    struct waiter *next;
+};
+
+struct daemon {
+    struct sc_serve_opts o;
+    const struct sc_org *org;
+    char *store_path;
+    const char *store_key;
+    const char *org_url;         /* base_url for execution URLs */
+
+    pthread_rwlock_t cat_lock;
+    struct catalog *cat;
+    atomic_uint gen;             /* bumped when a new catalog is installed */
+
+    pthread_mutex_t intake_mu;   /* the intake's store connection and Lua state */
+    struct sc_store *intake;
+    struct sc_lua *intake_lua;
+    pthread_mutex_t ops_mu;      /* the operations endpoints' store connection */
+    struct sc_store *ops;
+
+    pthread_mutex_t mu;          /* work signalling and respond waiters */
+    pthread_cond_t work, finished;
+    unsigned long kicks;
+    int idle, workers_done;
+    struct waiter *waiters;
+    atomic_bool stopping, draining;
+    atomic_int busy;
+
+    atomic_ulong rejected[REJ_COUNT], accepted, duplicates;
+    atomic_ulong lat[LAT_BUCKETS + 1], lat_count;
+    atomic_ullong lat_sum_ms;
+
+    struct MHD_Daemon *mhd;
+    int port;
+};
+
+/* Tells idle workers there is work. */
+void daemon_kick(struct daemon *d);
+
+int sc_httpd_start(struct daemon *d, char *err, size_t errlen);
+/* Stops accepting connections; requests under way finish. */
+void sc_httpd_quiesce(struct daemon *d);
+void sc_httpd_stop(struct daemon *d);
+
+#endif

@@ -1,0 +1,559 @@
+/* The daemon's HTTP side (libmicrohttpd): webhooks, committed to the store before they
+ * are answered, and the operations endpoints /healthz, /metrics and /executions/ID. */
+#include "daemon.h"
+
+#include "clock.h"
+#include "util.h"
+#include "webhook.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+struct req {
+    struct sc_buf body;
+    bool over;          /* the body went over max_body: the rest is discarded */
+    bool webhook;
+};
+
+static enum MHD_Result send_text(struct MHD_Connection *con, unsigned status, const char *type,
+                                 const char *text, size_t len, const char *hname,
+                                 const char *hval)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", type);
+    if (hname)
+        MHD_add_response_header(resp, hname, hval);
+    enum MHD_Result rc = MHD_queue_response(con, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Answers with a JSON body (stolen). */
+static enum MHD_Result send_json(struct MHD_Connection *con, unsigned status, json_t *body,
+                                 const char *hname, const char *hval)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return send_text(con, 500, "text/plain", "out of memory\n", 14, NULL, NULL);
+    size_t n = strlen(text);
+    text[n] = '\0';
+    enum MHD_Result rc = send_text(con, status, "application/json", text, n, hname, hval);
+    free(text);
+    return rc;
+}
+
+/* A request turned away: counted by reason, never stored. */
+static enum MHD_Result reject(struct daemon *d, struct MHD_Connection *con, unsigned status,
+                              enum rejection why, const char *msg, const char *hname,
+                              const char *hval)
+{
+    atomic_fetch_add(&d->rejected[why], 1);
+    return send_json(con, status, json_pack("{s:s, s:s}", "error", msg, "reason",
+                                            sc_rejection_names[why]), hname, hval);
+}
+
+static const struct route *find_route(const struct catalog *c, const char *path)
+{
+    for (size_t i = 0; i < c->nroutes; i++)
+        if (!strcmp(c->routes[i].path, path))
+            return &c->routes[i];
+    return NULL;
+}
+
+static const char *header(void *con, const char *name)
+{
+    return MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    char low[128];
+    size_t n = strlen(key);
+    if (n >= sizeof low)
+        return MHD_YES;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+    /* credentials are not kept with the event */
+    if (!strcmp(low, "authorization") || !strcmp(low, "cookie") ||
+        !strcmp(low, "proxy-authorization"))
+        return MHD_YES;
+    json_object_set_new(cls, low, json_string(value ? value : ""));
+    return MHD_YES;
+}
+
+/* The event's identity: the route's dedupe_key, else the sender's delivery id. */
+static char *dedupe_key(struct daemon *d, const struct route *rt, json_t *trigger,
+                        struct MHD_Connection *con)
+{
+    if (rt->dedupe) {
+        char err[300];
+        enum sc_status st;
+        sc_lua_budget(d->intake_lua, 100000, 0);
+        json_t *v = sc_lua_set(d->intake_lua, "trigger", trigger) == 0
+                        ? sc_tmpl_render(rt->dedupe, d->intake_lua, &st, err, sizeof err)
+                        : NULL;
+        sc_lua_set(d->intake_lua, "trigger", NULL);
+        sc_lua_forget(d->intake_lua);
+        char *k = json_is_string(v) && json_string_length(v) ? sc_strdup(json_string_value(v))
+                  : json_is_integer(v) ? sc_asprintf("%lld", (long long)json_integer_value(v))
+                                       : NULL;
+        json_decref(v);
+        return k; /* no key from this event: it is not deduplicated */
+    }
+    const char *id = header(con, "webhook-id");
+    if (!id)
+        id = header(con, "x-github-delivery");
+    return id && *id ? sc_strdup(id) : NULL;
+}
+
+static void unwait(struct daemon *d, struct waiter *w)
+{
+    for (struct waiter **p = &d->waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+}
+
+/* A respond step's answer: its status, headers, and body (JSON unless content_type says
+ * otherwise and the body is text). */
+static enum MHD_Result send_response(struct MHD_Connection *con, json_t *r)
+{
+    const char *type = json_string_value(json_object_get(r, "content_type"));
+    json_t *body = json_object_get(r, "body");
+    bool raw = type && json_is_string(body) && !sc_webhook_json_type(type);
+    char *text = raw ? sc_strdup(json_string_value(body))
+                     : json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", type ? type : "application/json");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "headers"), k, v)
+        if (json_is_string(v))
+            MHD_add_response_header(resp, k, json_string_value(v));
+    enum MHD_Result rc = MHD_queue_response(con, (unsigned)json_integer_value(
+                                                     json_object_get(r, "status")), resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Waits (bounded) for the execution to answer; NULL when it did not in time. */
+static json_t *await(struct daemon *d, struct waiter *w)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = d->o.respond_ms;
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&d->mu);
+    while (!w->done && !atomic_load(&d->stopping))
+        if (pthread_cond_timedwait(&d->finished, &d->mu, &ts) == ETIMEDOUT)
+            break;
+    unwait(d, w);
+    json_t *r = w->response;
+    pthread_mutex_unlock(&d->mu);
+    return r;
+}
+
+static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con,
+                                    const char *url, struct req *r)
+{
+    if (r->over) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "body over the %zu-byte limit", d->o.max_body);
+        return reject(d, con, 413, REJ_TOO_LARGE, msg, NULL, NULL);
+    }
+    pthread_rwlock_rdlock(&d->cat_lock);
+    const struct route *rt = find_route(d->cat, url);
+    enum MHD_Result rc;
+    if (!rt) { /* removed by a reload while the body came in */
+        rc = reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
+        goto out;
+    }
+    const char *body = r->body.data ? r->body.data : "";
+    if (rt->scheme) {
+        char why[256];
+        enum sc_hook_verdict v = sc_webhook_verify(rt->scheme, rt->secret, header, con, body,
+                                                   r->body.len, sc_clock_now_ms(), why,
+                                                   sizeof why);
+        if (v != SC_HOOK_OK) {
+            enum rejection k = v == SC_HOOK_MISSING ? REJ_MISSING_SIGNATURE
+                             : v == SC_HOOK_STALE ? REJ_STALE
+                             : v == SC_HOOK_CONFIG ? REJ_SECRET : REJ_BAD_SIGNATURE;
+            rc = reject(d, con, v == SC_HOOK_CONFIG ? 500 : 401, k, why, NULL, NULL);
+            goto out;
+        }
+    }
+    json_error_t jerr;
+    json_t *payload = json_loadb(body, r->body.len, 0, &jerr);
+    if (!payload) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "malformed JSON: %s at line %d, column %d (byte %d)",
+                 jerr.text, jerr.line, jerr.column, jerr.position);
+        rc = reject(d, con, 400, REJ_MALFORMED, msg, NULL, NULL);
+        goto out;
+    }
+    char now[40];
+    int64_t now_ms = sc_clock_now_ms();
+    sc_clock_iso(now_ms, now, sizeof now);
+    json_t *headers = json_object(), *query = json_object();
+    MHD_get_connection_values(con, MHD_HEADER_KIND, collect, headers);
+    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect, query);
+    json_t *trigger = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "kind", "webhook", "path", url,
+                                "headers", headers, "query", query, "body", payload,
+                                "received_at", now);
+    char *dedupe = NULL;
+    if (trigger) {
+        pthread_mutex_lock(&d->intake_mu);
+        dedupe = dedupe_key(d, rt, trigger, con);
+        pthread_mutex_unlock(&d->intake_mu);
+    }
+    struct waiter w = {0};
+    struct sc_event_row ev = {.exec = {.scenario = rt->scenario, .org = d->org->name,
+                                       .version = "draft", .source = rt->source,
+                                       .trigger = trigger, .confidential = rt->confidential,
+                                       .started_ms = now_ms},
+                              .realtime = rt->realtime,
+                              .lane = rt->sequential ? rt->scenario : NULL, .dedupe = dedupe};
+    char first[64] = "";
+    int q = -1;
+    if (trigger) {
+        pthread_mutex_lock(&d->mu);
+        sc_exec_new_id(w.id, sizeof w.id);
+        if (rt->respond) {
+            w.next = d->waiters;
+            d->waiters = &w;
+        }
+        pthread_mutex_unlock(&d->mu);
+        ev.exec.id = w.id;
+        pthread_mutex_lock(&d->intake_mu);
+        while ((q = sc_store_enqueue(d->intake, &ev, first, sizeof first)) == 2) {
+            pthread_mutex_lock(&d->mu);
+            sc_exec_new_id(w.id, sizeof w.id);
+            pthread_mutex_unlock(&d->mu);
+        }
+        if (q < 0)
+            fprintf(stderr, "scenarist: webhook %s not stored: %s\n", url,
+                    sc_store_error(d->intake));
+        pthread_mutex_unlock(&d->intake_mu);
+    }
+    bool respond = rt->respond;
+    json_decref(trigger);
+    free(dedupe);
+    pthread_rwlock_unlock(&d->cat_lock);
+    if (q != 0 && respond) {
+        pthread_mutex_lock(&d->mu);
+        unwait(d, &w);
+        pthread_mutex_unlock(&d->mu);
+    }
+    if (q < 0) /* not stored: the sender must try again */
+        return send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
+                                             "send it again"), "Retry-After", "5");
+    char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
+                               q == 1 ? first : w.id);
+    if (q == 1) {
+        atomic_fetch_add(&d->duplicates, 1);
+        rc = send_json(con, 200, json_pack("{s:s, s:b, s:s?}", "execution", first, "duplicate",
+                                           1, "url", d->org_url ? url_of : NULL), NULL, NULL);
+        free(url_of);
+        return rc;
+    }
+    atomic_fetch_add(&d->accepted, 1);
+    daemon_kick(d);
+    json_t *answer = respond ? await(d, &w) : NULL;
+    if (answer && json_is_object(answer))
+        rc = send_response(con, answer);
+    else
+        rc = send_json(con, 202, json_pack("{s:s, s:s, s:s?}", "execution", w.id, "status",
+                                           "queued", "url", d->org_url ? url_of : NULL),
+                       NULL, NULL);
+    json_decref(answer);
+    free(url_of);
+    return rc;
+out:
+    pthread_rwlock_unlock(&d->cat_lock);
+    return rc;
+}
+
+/* ---- operations endpoints ---- */
+
+static void label(struct sc_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            sc_buf_add(b, "\\", 1);
+        if (*v == '\n')
+            sc_buf_puts(b, "\\n");
+        else
+            sc_buf_add(b, v, 1);
+    }
+}
+
+static void help(struct sc_buf *b, const char *name, const char *type, const char *text)
+{
+    sc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static enum MHD_Result metrics(struct daemon *d, struct MHD_Connection *con)
+{
+    pthread_mutex_lock(&d->ops_mu);
+    json_t *m = sc_store_metrics(d->ops);
+    pthread_mutex_unlock(&d->ops_mu);
+    if (!m)
+        return send_text(con, 503, "text/plain", "store unavailable\n", 18, NULL, NULL);
+    struct sc_buf b = {0};
+    const char *k, *k2;
+    json_t *v, *v2;
+    help(&b, "scenarist_executions_total", "counter", "Executions recorded, by scenario and status.");
+    json_object_foreach(json_object_get(m, "scenarios"), k, v)
+        json_object_foreach(json_object_get(v, "by_status"), k2, v2) {
+            sc_buf_puts(&b, "scenarist_executions_total{scenario=\"");
+            label(&b, k);
+            sc_buf_printf(&b, "\",status=\"%s\"} %lld\n", k2, (long long)json_integer_value(v2));
+        }
+    help(&b, "scenarist_queue_depth", "gauge", "Events waiting for a worker, by priority.");
+    json_object_foreach(json_object_get(m, "queued"), k, v)
+        sc_buf_printf(&b, "scenarist_queue_depth{priority=\"%s\"} %lld\n", k,
+                      (long long)json_integer_value(v));
+    help(&b, "scenarist_incomplete", "gauge", "Incomplete executions: pending a retry, or exhausted "
+         "(a person's turn).");
+    for (const char *s = "pending\0exhausted\0"; *s; s += strlen(s) + 1)
+        sc_buf_printf(&b, "scenarist_incomplete{state=\"%s\"} %lld\n", s, (long long)
+                      json_integer_value(json_object_get(json_object_get(m, "incomplete"), s)));
+    help(&b, "scenarist_holds_pending", "gauge", "Executions held for a person's decision.");
+    sc_buf_printf(&b, "scenarist_holds_pending %lld\n", (long long)json_integer_value(
+                      json_object_get(json_object_get(m, "holds"), "pending")));
+    help(&b, "scenarist_work_queue_items", "gauge", "Open items in the queues for people.");
+    json_object_foreach(json_object_get(m, "queues"), k, v) {
+        sc_buf_puts(&b, "scenarist_work_queue_items{queue=\"");
+        label(&b, k);
+        sc_buf_printf(&b, "\"} %lld\n", (long long)json_integer_value(v));
+    }
+    json_decref(m);
+    help(&b, "scenarist_execution_duration_seconds", "histogram",
+         "Execution attempts run by this process, by duration.");
+    unsigned long cum = 0;
+    for (int i = 0; i <= LAT_BUCKETS; i++) {
+        cum += atomic_load(&d->lat[i]);
+        if (i < LAT_BUCKETS)
+            sc_buf_printf(&b, "scenarist_execution_duration_seconds_bucket{le=\"%g\"} %lu\n",
+                          sc_lat_bounds[i], cum);
+        else
+            sc_buf_printf(&b, "scenarist_execution_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+    }
+    sc_buf_printf(&b, "scenarist_execution_duration_seconds_sum %.3f\n",
+                  (double)atomic_load(&d->lat_sum_ms) / 1000.0);
+    sc_buf_printf(&b, "scenarist_execution_duration_seconds_count %lu\n",
+                  atomic_load(&d->lat_count));
+    help(&b, "scenarist_webhooks_accepted_total", "counter", "Webhook events stored and acknowledged.");
+    sc_buf_printf(&b, "scenarist_webhooks_accepted_total %lu\n", atomic_load(&d->accepted));
+    help(&b, "scenarist_webhook_duplicates_total", "counter",
+         "Repeated webhook deliveries answered with the first execution.");
+    sc_buf_printf(&b, "scenarist_webhook_duplicates_total %lu\n", atomic_load(&d->duplicates));
+    help(&b, "scenarist_webhook_rejections_total", "counter", "Webhook requests turned away, by reason.");
+    for (int i = 0; i < REJ_COUNT; i++)
+        sc_buf_printf(&b, "scenarist_webhook_rejections_total{reason=\"%s\"} %lu\n",
+                      sc_rejection_names[i], atomic_load(&d->rejected[i]));
+    char *text = sc_buf_take(&b);
+    if (!text)
+        return MHD_NO;
+    enum MHD_Result rc = send_text(con, 200, "text/plain; version=0.0.4", text, strlen(text),
+                                   NULL, NULL);
+    free(text);
+    return rc;
+}
+
+static enum MHD_Result operations(struct daemon *d, struct MHD_Connection *con, const char *url)
+{
+    if (!strcmp(url, "/healthz")) {
+        bool up = !atomic_load(&d->draining);
+        return send_json(con, up ? 200 : 503, json_pack("{s:s, s:s, s:i}", "status",
+                                                        up ? "ok" : "stopping", "org",
+                                                        d->org->name, "workers", d->o.workers),
+                         NULL, NULL);
+    }
+    if (!strcmp(url, "/metrics"))
+        return metrics(d, con);
+    const char *id = url + strlen("/executions/");
+    pthread_mutex_lock(&d->ops_mu);
+    json_t *v = sc_store_exec_get(d->ops, id);
+    const char *err = v ? NULL : sc_store_error(d->ops);
+    bool failed = !v && err && *err;
+    pthread_mutex_unlock(&d->ops_mu);
+    if (v)
+        return send_json(con, 200, v, NULL, NULL);
+    return send_json(con, failed ? 503 : 404, json_pack("{s:s}", "error", failed
+                                                        ? "store unavailable" : "no such execution"),
+                     NULL, NULL);
+}
+
+static bool is_operation(const char *url)
+{
+    return !strcmp(url, "/healthz") || !strcmp(url, "/metrics") ||
+           (!strncmp(url, "/executions/", 12) && url[12] && !strchr(url + 12, '/'));
+}
+
+/* First call: decide what can be decided from the request line and headers. */
+static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, const char *url,
+                                  const char *method, struct req *r)
+{
+    if (is_operation(url)) {
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return send_json(con, 405, json_pack("{s:s}", "error", "use GET"), "Allow", "GET");
+        return operations(d, con, url);
+    }
+    pthread_rwlock_rdlock(&d->cat_lock);
+    bool known = find_route(d->cat, url) != NULL;
+    pthread_rwlock_unlock(&d->cat_lock);
+    if (!known)
+        return reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
+    if (strcmp(method, "POST"))
+        return reject(d, con, 405, REJ_METHOD, "webhooks take POST", "Allow", "POST");
+    if (atomic_load(&d->draining))
+        return reject(d, con, 503, REJ_STOPPING, "stopping; send it again", "Retry-After", "5");
+    const char *ct = header(con, "content-type");
+    if (!sc_webhook_json_type(ct)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "content type %.100s: send application/json",
+                 ct ? ct : "(none)");
+        return reject(d, con, 415, REJ_MEDIA_TYPE, msg, NULL, NULL);
+    }
+    const char *cl = header(con, "content-length");
+    if (cl && strtoull(cl, NULL, 10) > d->o.max_body) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "body over the %zu-byte limit", d->o.max_body);
+        return reject(d, con, 413, REJ_TOO_LARGE, msg, NULL, NULL);
+    }
+    r->webhook = true;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **ctx)
+{
+    (void)version;
+    struct daemon *d = cls;
+    struct req *r = *ctx;
+    if (!r) {
+        if (!(r = sc_calloc(1, sizeof *r)))
+            return MHD_NO;
+        *ctx = r;
+        return first_call(d, con, url, method, r);
+    }
+    if (!r->webhook)
+        return MHD_YES;
+    if (*upload_size) {
+        if (!r->over && r->body.len + *upload_size > d->o.max_body)
+            r->over = true; /* chunked, or a Content-Length that lied */
+        if (!r->over)
+            sc_buf_add(&r->body, upload, *upload_size);
+        *upload_size = 0;
+        return r->body.oom ? MHD_NO : MHD_YES;
+    }
+    r->webhook = false; /* answered once */
+    return take_webhook(d, con, url, r);
+}
+
+static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
+                    enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)con;
+    (void)why;
+    struct req *r = *ctx;
+    if (r) {
+        sc_buf_free(&r->body);
+        free(r);
+    }
+    *ctx = NULL;
+}
+
+int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
+{
+    const char *colon = strrchr(d->o.listen, ':');
+    if (!colon) {
+        snprintf(err, errlen, "--listen %s: give HOST:PORT", d->o.listen);
+        return -1;
+    }
+    char host[128], port[16];
+    snprintf(host, sizeof host, "%.*s", (int)(colon - d->o.listen), d->o.listen);
+    snprintf(port, sizeof port, "%s", colon + 1);
+    if (host[0] == '[') { /* [::1]:8080 */
+        memmove(host, host + 1, strlen(host));
+        host[strcspn(host, "]")] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE},
+                    *ai = NULL;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err, errlen, "--listen %s: %s (give a numeric address and port)", d->o.listen,
+                 gai_strerror(gai));
+        return -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    unsigned pool = d->o.workers > 4 ? (unsigned)d->o.workers : 4;
+    d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d,
+                              MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                              MHD_OPTION_THREAD_POOL_SIZE, pool,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_done, d,
+                              MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!d->mhd) {
+        snprintf(err, errlen, "cannot listen on %s: %s", d->o.listen, strerror(errno));
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (info && getsockname(info->listen_fd, (struct sockaddr *)&sa, &len) == 0)
+        d->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                                 : ((struct sockaddr_in *)&sa)->sin_port);
+    return 0;
+}
+
+void sc_httpd_quiesce(struct daemon *d)
+{
+    if (d->mhd) {
+        MHD_socket s = MHD_quiesce_daemon(d->mhd);
+        if (s != MHD_INVALID_SOCKET)
+            close(s);
+    }
+}
+
+void sc_httpd_stop(struct daemon *d)
+{
+    if (d->mhd)
+        MHD_stop_daemon(d->mhd);
+    d->mhd = NULL;
+}

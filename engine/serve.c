@@ -1,0 +1,945 @@
+/* The daemon's lifecycle: the catalog of scenarios, the workers, schedules and polls
+ * (run by the main thread, which also waits for signals), reload and drain. */
+#include "daemon.h"
+
+#include "clock.h"
+#include "duration.h"
+#include "http.h"
+#include "runner.h"
+#include "util.h"
+#include "validate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+const char *const sc_rejection_names[REJ_COUNT] = {
+    [REJ_NOT_FOUND] = "not_found", [REJ_METHOD] = "method_not_allowed",
+    [REJ_MEDIA_TYPE] = "unsupported_media_type", [REJ_TOO_LARGE] = "too_large",
+    [REJ_MALFORMED] = "malformed_json", [REJ_MISSING_SIGNATURE] = "missing_signature",
+    [REJ_BAD_SIGNATURE] = "bad_signature", [REJ_STALE] = "stale_timestamp",
+    [REJ_SECRET] = "secret_unusable", [REJ_STOPPING] = "stopping",
+};
+
+const double sc_lat_bounds[LAT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                           0.5,   1,    2.5,   5,    10,  60};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "scenarist: %s\n", line);
+}
+
+void daemon_kick(struct daemon *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->kicks++;
+    pthread_cond_broadcast(&d->work);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* ---- the catalog ---- */
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool yaml_name(const char *n)
+{
+    size_t l = strlen(n);
+    return n[0] != '.' && ((l > 5 && !strcmp(n + l - 5, ".yaml")) ||
+                           (l > 4 && !strcmp(n + l - 4, ".yml")));
+}
+
+/* The scenario files: each path a file, or a folder whose *.yaml files are taken in
+ * name order. NULL when a path does not exist (said). */
+static char **expand_paths(const struct sc_serve_opts *o, size_t *n)
+{
+    static const char *const def[] = {"scenarios"};
+    const char *const *paths = o->npaths ? o->paths : def;
+    size_t np = o->npaths ? o->npaths : 1, cap = 16;
+    char **v = sc_calloc(cap, sizeof *v);
+    *n = 0;
+    for (size_t i = 0; v && i < np; i++) {
+        struct stat sb;
+        if (stat(paths[i], &sb) != 0) {
+            say("%s: %s", paths[i], strerror(errno));
+            goto fail;
+        }
+        DIR *dir = S_ISDIR(sb.st_mode) ? opendir(paths[i]) : NULL;
+        size_t first = *n;
+        struct dirent *e;
+        do {
+            e = dir ? readdir(dir) : NULL;
+            if (dir && (!e || !yaml_name(e->d_name)))
+                continue;
+            if (*n + 1 >= cap) {
+                char **nv = sc_realloc(v, (cap *= 2) * sizeof *v);
+                if (!nv)
+                    break;
+                v = nv;
+            }
+            char *p = dir ? sc_asprintf("%s/%s", paths[i], e->d_name) : sc_strdup(paths[i]);
+            if (!p)
+                break;
+            v[(*n)++] = p;
+        } while (e);
+        if (dir) {
+            closedir(dir);
+            qsort(v + first, *n - first, sizeof *v, by_name);
+        }
+    }
+    if (v)
+        return v;
+fail:
+    for (size_t i = 0; v && i < *n; i++)
+        free(v[i]);
+    free(v);
+    return NULL;
+}
+
+/* True when a respond step appears anywhere in the scenario (routes, routers). */
+static bool has_respond(json_t *v)
+{
+    if (json_is_object(v)) {
+        if (!strcmp(json_string_value(json_object_get(v, "module")) ?: "", "respond"))
+            return true;
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+            if (has_respond(x))
+                return true;
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+            if (has_respond(x))
+                return true;
+    }
+    return false;
+}
+
+static void catalog_free(struct daemon *d, struct catalog *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&d->intake_mu);
+    for (size_t i = 0; i < c->nroutes; i++) {
+        struct route *r = &c->routes[i];
+        sc_tmpl_free(r->dedupe, d->intake_lua);
+        json_decref(r->dedupe_src);
+        if (r->secret)
+            memset(r->secret, 0, strlen(r->secret));
+        free(r->secret);
+        free(r->scheme);
+        free(r->path);
+        free(r->scenario);
+        free(r->source);
+    }
+    pthread_mutex_unlock(&d->intake_mu);
+    free(c->routes);
+    free(c->timers);
+    for (size_t i = 0; i < c->nfiles; i++) {
+        if (c->scs)
+            sc_scenario_free(c->scs[i]);
+        free(c->files[i]);
+    }
+    free(c->scs);
+    free(c->files);
+    free(c);
+}
+
+static int add_route(struct daemon *d, struct catalog *c, size_t file, json_t *w,
+                     struct sc_diags *diag)
+{
+    json_t *root = sc_scenario_json(c->scs[file]), *set = json_object_get(root, "settings");
+    struct route *r = &c->routes[c->nroutes++];
+    r->path = sc_strdup(json_string_value(json_object_get(w, "path")));
+    r->scenario = sc_strdup(sc_scenario_name(c->scs[file]));
+    r->source = sc_strdup(c->files[file]);
+    r->realtime = !strcmp(json_string_value(json_object_get(w, "priority")) ?: "", "realtime");
+    r->sequential = json_is_true(json_object_get(set, "sequential"));
+    r->confidential = json_is_true(json_object_get(set, "confidential"));
+    r->respond = has_respond(json_object_get(root, "steps"));
+    if (!r->path || !r->scenario || !r->source)
+        return -1;
+    const char *auth = json_string_value(json_object_get(w, "auth"));
+    if (auth) {
+        json_t *hook = json_object_get(d->org->webhooks, auth);
+        char err[300];
+        r->scheme = sc_strdup(json_string_value(json_object_get(hook, "scheme")) ?: "");
+        const char *ref = json_string_value(json_object_get(hook, "secret"));
+        if (!r->scheme || !ref || !(r->secret = sc_org_secret(ref, err, sizeof err))) {
+            struct sc_src src = {.name = c->files[file]};
+            sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "webhook %s: secret %s: %s", r->path,
+                        auth, ref ? err : "not defined in the org");
+            return -1;
+        }
+    }
+    json_t *dk = json_object_get(w, "dedupe_key");
+    if (dk) {
+        char err[300];
+        r->dedupe_src = json_deep_copy(dk);
+        pthread_mutex_lock(&d->intake_mu);
+        r->dedupe = r->dedupe_src ? sc_tmpl_compile(d->intake_lua, r->dedupe_src, err, sizeof err)
+                                  : NULL;
+        pthread_mutex_unlock(&d->intake_mu);
+        if (!r->dedupe) {
+            struct sc_src src = {.name = c->files[file]};
+            sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "webhook %s: dedupe_key: %s", r->path,
+                        r->dedupe_src ? err : "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void add_timer(struct daemon *d, struct catalog *c, size_t file, size_t trig,
+                      const char *kind, json_t *t)
+{
+    json_t *root = sc_scenario_json(c->scs[file]), *set = json_object_get(root, "settings");
+    struct timer *tm = &c->timers[c->ntimers++];
+    tm->sc = c->scs[file];
+    tm->scenario = sc_scenario_name(tm->sc);
+    tm->source = c->files[file];
+    tm->trigger = trig;
+    tm->poll = !strcmp(kind, "poll");
+    snprintf(tm->key, sizeof tm->key, "%s:%zu", kind, trig);
+    tm->sequential = json_is_true(json_object_get(set, "sequential"));
+    tm->confidential = json_is_true(json_object_get(set, "confidential"));
+    tm->catch_up = strcmp(json_string_value(json_object_get(t, "catch_up")) ?: "once", "skip");
+    const char *cron = json_string_value(json_object_get(t, "cron"));
+    struct sc_cron_err e;
+    tm->has_cron = cron && sc_cron_parse(cron, &tm->cron, &e) == 0;
+    const char *tz = json_string_value(json_object_get(t, "tz"));
+    if (!tz)
+        tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    snprintf(tm->tz, sizeof tm->tz, "%s", tz ? tz : "UTC");
+    tm->every_ms = sc_duration_or(json_string_value(json_object_get(t, "every")), 0);
+    tm->window_ms = sc_duration_or(json_string_value(json_object_get(t, "window")), 0);
+    tm->next_ms = -1;
+}
+
+/* Loads and validates every scenario file (one validator: webhook paths and names are
+ * unique across files) and makes its routes and timers. NULL when anything is wrong. */
+static struct catalog *catalog_load(struct daemon *d, struct sc_lua *lua, struct sc_diags *diag)
+{
+    struct catalog *c = sc_calloc(1, sizeof *c);
+    if (!c || !(c->files = expand_paths(&d->o, &c->nfiles)))
+        goto fail;
+    struct sc_validator *v = sc_validator_new(d->org, diag);
+    c->scs = sc_calloc(c->nfiles + 1, sizeof *c->scs);
+    size_t nroutes = 0, ntimers = 0;
+    for (size_t i = 0; v && c->scs && i < c->nfiles; i++) {
+        c->scs[i] = sc_scenario_load(c->files[i], d->org, lua, v, diag);
+        json_t *t, *trigs = c->scs[i] ? json_object_get(sc_scenario_json(c->scs[i]), "triggers")
+                                      : NULL;
+        size_t k;
+        json_array_foreach(trigs, k, t) {
+            nroutes += json_object_get(t, "webhook") != NULL;
+            ntimers += json_object_get(t, "schedule") || json_object_get(t, "poll");
+        }
+    }
+    sc_validator_free(v);
+    if (!v || !c->scs || diag->errors)
+        goto fail;
+    c->routes = sc_calloc(nroutes + 1, sizeof *c->routes);
+    c->timers = sc_calloc(ntimers + 1, sizeof *c->timers);
+    if (!c->routes || !c->timers)
+        goto fail;
+    for (size_t i = 0; i < c->nfiles; i++) {
+        json_t *t;
+        size_t k;
+        json_array_foreach(json_object_get(sc_scenario_json(c->scs[i]), "triggers"), k, t) {
+            if (json_object_get(t, "webhook")) {
+                if (add_route(d, c, i, json_object_get(t, "webhook"), diag) != 0)
+                    goto fail;
+            } else if (json_object_get(t, "schedule")) {
+                add_timer(d, c, i, k, "schedule", json_object_get(t, "schedule"));
+            } else if (json_object_get(t, "poll")) {
+                add_timer(d, c, i, k, "poll", json_object_get(t, "poll"));
+            }
+        }
+    }
+    return c;
+fail:
+    if (!diag->errors) {
+        struct sc_src src = {.name = "scenarios"};
+        sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "the scenarios could not be loaded");
+    }
+    catalog_free(d, c);
+    return NULL;
+}
+
+/* ---- time: schedules and polls ---- */
+
+/* The first slot of t strictly after after_ms. */
+static int64_t slot_after(const struct timer *t, int64_t after_ms)
+{
+    if (t->has_cron)
+        return sc_cron_next(&t->cron, t->tz, after_ms);
+    if (t->every_ms <= 0)
+        return -1;
+    return (after_ms / t->every_ms + 1) * t->every_ms; /* aligned to the epoch */
+}
+
+static json_t *iso_json(int64_t ms)
+{
+    char b[40];
+    sc_clock_iso(ms, b, sizeof b);
+    return json_string(b);
+}
+
+/* Queues one execution of a timer's scenario. 0 queued (or a repeat), -1 error. */
+static int queue_event(struct daemon *d, struct sc_store *st, const struct timer *t,
+                       json_t *trigger, const char *dedupe)
+{
+    struct sc_event_row ev = {.exec = {.scenario = t->scenario, .org = d->org->name,
+                                       .version = "draft", .source = t->source,
+                                       .trigger = trigger, .confidential = t->confidential,
+                                       .started_ms = sc_clock_now_ms()},
+                              .lane = t->sequential ? t->scenario : NULL, .dedupe = dedupe};
+    char id[64], first[64];
+    int rc;
+    do {
+        sc_exec_new_id(id, sizeof id);
+        ev.exec.id = id;
+    } while ((rc = sc_store_enqueue(st, &ev, first, sizeof first)) == 2);
+    return rc < 0 ? -1 : 0;
+}
+
+static void fire_schedule(struct daemon *d, struct sc_store *st, struct timer *t, int64_t slot,
+                          int missed)
+{
+    int64_t now = sc_clock_now_ms();
+    json_t *trigger = json_pack("{s:s, s:o, s:o, s:i}", "kind", "schedule", "scheduled_at",
+                                iso_json(slot), "fired_at", iso_json(now), "trigger",
+                                (int)t->trigger);
+    if (trigger && missed > 0)
+        json_object_set_new(trigger, "missed", json_integer(missed));
+    char dedupe[96], at[40];
+    sc_clock_iso(slot, at, sizeof at);
+    snprintf(dedupe, sizeof dedupe, "%s@%s", t->key, at);
+    if (!trigger || sc_store_tx_begin(st) != 0 || queue_event(d, st, t, trigger, dedupe) != 0 ||
+        sc_store_trigger_set(st, t->scenario, t->key, slot, -1) != 0 ||
+        sc_store_tx_commit(st) != 0) {
+        sc_store_tx_rollback(st);
+        say("schedule %s of %s at %s could not be queued: %s", t->key, t->scenario, at,
+            sc_store_error(st));
+    }
+    json_decref(trigger);
+}
+
+/* A poll that fails is recorded as a failed execution (visible in executions and
+ * metrics); its watermark stays, so the next poll asks again from the same point. */
+static void poll_failed(struct daemon *d, struct sc_store *st, const struct timer *t,
+                        json_t *trigger, enum sc_status status, const char *err)
+{
+    char id[64];
+    struct sc_exec_row row = {.scenario = t->scenario, .org = d->org->name, .version = "draft",
+                              .source = t->source, .trigger = trigger,
+                              .confidential = t->confidential, .started_ms = sc_clock_now_ms()};
+    int rc;
+    do {
+        sc_exec_new_id(id, sizeof id);
+        row.id = id;
+    } while ((rc = sc_store_exec_begin(st, &row)) == 1);
+    json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", sc_status_name(status),
+                                "message", err, "step", "poll");
+    if (rc != 0 || sc_store_exec_end(st, id, "error", 0, summary) != 0)
+        say("%s of %s failed (%s) and could not be recorded: %s", t->key, t->scenario, err,
+            sc_store_error(st));
+    else
+        say("%s of %s failed: %s (execution %s); the next poll asks again from the same point",
+            t->key, t->scenario, err, id);
+    json_decref(summary);
+}
+
+static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, int64_t slot)
+{
+    struct sc_store *st = rt->store;
+    int64_t now = sc_clock_now_ms(), last, mark;
+    if (sc_store_trigger_get(st, t->scenario, t->key, &last, &mark) < 0) {
+        say("%s of %s: %s", t->key, t->scenario, sc_store_error(st));
+        return;
+    }
+    /* The window reaches back over the previous poll; after downtime the watermark
+     * (the last successful poll) reaches further. */
+    int64_t window = t->window_ms > 0 ? t->window_ms : 3600 * 1000;
+    int64_t since = now - window;
+    if (mark >= 0 && mark < since)
+        since = mark;
+    json_t *items = NULL;
+    char err[1024] = "";
+    enum sc_status status = sc_exec_poll(t->sc, rt, t->trigger, since, &items, err, sizeof err);
+    json_t *base = json_pack("{s:s, s:o, s:o, s:i}", "kind", "poll", "since", iso_json(since),
+                             "polled_at", iso_json(now), "trigger", (int)t->trigger);
+    if (status != SC_OK || !base) {
+        if (base)
+            poll_failed(d, st, t, base, status, err[0] ? err : "out of memory");
+        json_decref(base);
+        json_decref(items);
+        sc_store_trigger_set(st, t->scenario, t->key, slot, -1);
+        return;
+    }
+    size_t i, fresh = 0;
+    json_t *e;
+    int rc = sc_store_tx_begin(st);
+    json_array_foreach(items, i, e) {
+        const char *key = json_string_value(json_object_get(e, "key"));
+        int seen = rc == 0 ? sc_store_poll_seen(st, t->scenario, t->key, key) : -1;
+        if (seen != 0) {
+            rc = seen < 0 ? -1 : rc;
+            continue;
+        }
+        json_t *trig = json_deep_copy(base);
+        if (!trig || json_object_set(trig, "body", json_object_get(e, "item")) ||
+            json_object_set(trig, "key", json_object_get(e, "key")) ||
+            queue_event(d, st, t, trig, NULL) != 0 ||
+            sc_store_poll_mark(st, t->scenario, t->key, key, now) != 0)
+            rc = -1;
+        json_decref(trig);
+        fresh++;
+    }
+    if (rc == 0)
+        rc = sc_store_trigger_set(st, t->scenario, t->key, slot, now);
+    if (rc == 0) /* nothing seen before since can come back in a later window */
+        rc = sc_store_poll_prune(st, t->scenario, t->key, since);
+    if (rc != 0 || sc_store_tx_commit(st) != 0) {
+        sc_store_tx_rollback(st);
+        say("%s of %s: its items could not be queued: %s", t->key, t->scenario,
+            sc_store_error(st));
+    } else if (fresh) {
+        daemon_kick(d);
+    }
+    json_decref(items);
+    json_decref(base);
+}
+
+/* Arms a timer from its stored state: runs missed while the daemon was down fire once
+ * now (catch_up: once) or not at all (skip). */
+static void arm(struct daemon *d, struct sc_runtime *rt, struct timer *t)
+{
+    int64_t now = sc_clock_now_ms(), last, mark;
+    int rc = sc_store_trigger_get(rt->store, t->scenario, t->key, &last, &mark);
+    if (rc == 0 && last >= 0) {
+        int missed = 0;
+        int64_t slot = -1;
+        for (int64_t s = slot_after(t, last); s >= 0 && s <= now && missed < 100000;
+             s = slot_after(t, s)) {
+            slot = s;
+            missed++;
+        }
+        if (missed && t->catch_up) {
+            say("%s of %s: %d run%s missed while stopped; catching up once", t->key,
+                t->scenario, missed, missed == 1 ? "" : "s");
+            if (t->poll)
+                fire_poll(d, rt, t, slot);
+            else
+                fire_schedule(d, rt->store, t, slot, missed);
+        } else if (missed) {
+            say("%s of %s: %d run%s missed while stopped; skipped (catch_up: skip)", t->key,
+                t->scenario, missed, missed == 1 ? "" : "s");
+            sc_store_trigger_set(rt->store, t->scenario, t->key, slot, -1);
+        }
+    } else if (rc >= 0) { /* first sight: a restart from here on knows what it missed */
+        sc_store_trigger_set(rt->store, t->scenario, t->key, now, -1);
+    }
+    t->next_ms = slot_after(t, now);
+}
+
+static void run_timers(struct daemon *d, struct sc_runtime *rt, struct catalog *c)
+{
+    int64_t now = sc_clock_now_ms();
+    for (size_t i = 0; i < c->ntimers; i++) {
+        struct timer *t = &c->timers[i];
+        if (t->next_ms < 0 || t->next_ms > now)
+            continue;
+        int64_t slot = t->next_ms;
+        int late = 0;
+        for (int64_t s = slot_after(t, slot); s >= 0 && s <= now && late < 100000;
+             s = slot_after(t, s)) {
+            slot = s;
+            late++;
+        }
+        if (t->poll) {
+            fire_poll(d, rt, t, slot);
+        } else {
+            fire_schedule(d, rt->store, t, slot, late);
+            daemon_kick(d);
+        }
+        t->next_ms = slot_after(t, slot > now ? slot : now);
+    }
+}
+
+static int64_t next_timer(const struct catalog *c)
+{
+    int64_t next = -1;
+    for (size_t i = 0; i < c->ntimers; i++)
+        if (c->timers[i].next_ms >= 0 && (next < 0 || c->timers[i].next_ms < next))
+            next = c->timers[i].next_ms;
+    return next;
+}
+
+/* ---- workers ---- */
+
+struct worker {
+    struct daemon *d;
+    pthread_t th;
+    int no;
+    struct sc_runtime rt;
+    struct sc_runner *rn;
+    struct sc_scenario **scs;
+    size_t nscs;
+    unsigned gen;
+    bool started;
+};
+
+static void worker_unload(struct worker *w)
+{
+    sc_runner_free(w->rn);
+    w->rn = NULL;
+    for (size_t i = 0; i < w->nscs; i++)
+        sc_scenario_free(w->scs[i]);
+    free(w->scs);
+    w->scs = NULL;
+    w->nscs = 0;
+}
+
+/* Compiles the current catalog's scenarios into this worker's Lua state. */
+static void worker_load(struct worker *w)
+{
+    struct daemon *d = w->d;
+    worker_unload(w);
+    pthread_rwlock_rdlock(&d->cat_lock);
+    w->gen = atomic_load(&d->gen);
+    struct catalog *c = d->cat;
+    w->rn = sc_runner_new(&w->rt);
+    w->scs = sc_calloc(c->nfiles + 1, sizeof *w->scs);
+    for (size_t i = 0; w->rn && w->scs && i < c->nfiles; i++) {
+        struct sc_diags diag;
+        sc_diags_init(&diag);
+        struct sc_scenario *sc = sc_scenario_load(c->files[i], d->org, w->rt.lua, NULL, &diag);
+        if (!sc) { /* changed on disk since the catalog validated it: its events wait */
+            say("worker %d: %s no longer loads", w->no, c->files[i]);
+            sc_diags_print(&diag, stderr);
+        } else if (sc_runner_add(w->rn, sc, c->files[i]) != 0) {
+            sc_scenario_free(sc);
+        } else {
+            w->scs[w->nscs++] = sc;
+        }
+        sc_diags_free(&diag);
+    }
+    pthread_rwlock_unlock(&d->cat_lock);
+}
+
+static void observe(struct daemon *d, json_t *rec)
+{
+    int64_t ms = json_integer_value(json_object_get(rec, "duration_ms"));
+    size_t b = 0;
+    while (b < LAT_BUCKETS && (double)ms / 1000.0 > sc_lat_bounds[b])
+        b++;
+    atomic_fetch_add(&d->lat[b], 1);
+    atomic_fetch_add(&d->lat_count, 1);
+    atomic_fetch_add(&d->lat_sum_ms, (unsigned long long)(ms > 0 ? ms : 0));
+}
+
+/* Hands a finished execution's answer to the webhook request waiting for it. */
+static void answer_waiter(struct daemon *d, const char *id, json_t *rec)
+{
+    pthread_mutex_lock(&d->mu);
+    for (struct waiter *wt = d->waiters; wt; wt = wt->next) {
+        if (!strcmp(wt->id, id)) {
+            wt->response = json_incref(json_object_get(rec, "response"));
+            wt->done = true;
+            pthread_cond_broadcast(&d->finished);
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
+{
+    struct daemon *d = w->d;
+    if (!rec) {
+        say("execution %s: %s", id, err);
+        answer_waiter(d, id, NULL);
+        return;
+    }
+    observe(d, rec);
+    answer_waiter(d, id, rec);
+    const char *status = json_string_value(json_object_get(rec, "status"));
+    if (strcmp(status, "success") != 0) {
+        json_t *e = json_object_get(rec, "error");
+        json_t *inc = json_array_get(json_object_get(rec, "incomplete"), 0);
+        if (!e)
+            e = json_object_get(inc, "error");
+        say("execution %s (%s) ended %s: %s", id,
+            json_string_value(json_object_get(rec, "scenario")), status,
+            json_string_value(json_object_get(e, "message")) ?: "see scenarist execution ID");
+    }
+}
+
+static bool retry_due(struct worker *w)
+{
+    json_t *due = sc_store_incomplete_due(w->rt.store, sc_clock_now_ms());
+    bool any = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(due, i, v) {
+        if (atomic_load(&w->d->stopping))
+            break;
+        char err[512] = "";
+        struct sc_diags diag;
+        sc_diags_init(&diag);
+        json_t *rec = sc_runner_again(w->rn, json_string_value(v), &diag, err, sizeof err);
+        sc_diags_free(&diag);
+        if (rec) { /* else another worker took it first */
+            any = true;
+            ran(w, json_string_value(v), rec, err);
+        }
+        json_decref(rec);
+    }
+    json_decref(due);
+    return any;
+}
+
+static void resume_abandoned(struct worker *w)
+{
+    json_t *ids = sc_store_exec_abandoned(w->rt.store);
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v) {
+        char err[512] = "";
+        struct sc_diags diag;
+        sc_diags_init(&diag);
+        say("resuming execution %s, left unfinished by a stopped process", json_string_value(v));
+        json_t *rec = sc_runner_again(w->rn, json_string_value(v), &diag, err, sizeof err);
+        sc_diags_free(&diag);
+        ran(w, json_string_value(v), rec, err);
+        json_decref(rec);
+    }
+    json_decref(ids);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct daemon *d = w->d;
+    worker_load(w);
+    if (w->no == 0)
+        resume_abandoned(w);
+    while (!atomic_load(&d->stopping)) {
+        if (w->gen != atomic_load(&d->gen))
+            worker_load(w);
+        pthread_mutex_lock(&d->mu);
+        unsigned long seen = d->kicks;
+        pthread_mutex_unlock(&d->mu);
+        char id[64];
+        atomic_fetch_add(&d->busy, 1);
+        int got = w->rn ? sc_store_claim_next(w->rt.store, id, sizeof id) : 0;
+        bool worked = got == 1;
+        if (got == 1) {
+            char err[512] = "";
+            struct sc_diags diag;
+            sc_diags_init(&diag);
+            json_t *rec = sc_runner_queued(w->rn, id, &diag, err, sizeof err);
+            sc_diags_free(&diag);
+            ran(w, id, rec, err);
+            json_decref(rec);
+        } else if (got < 0) {
+            say("worker %d: %s", w->no, sc_store_error(w->rt.store));
+        } else if (w->rn) {
+            worked = retry_due(w);
+        }
+        atomic_fetch_sub(&d->busy, 1);
+        if (worked)
+            continue;
+        pthread_mutex_lock(&d->mu);
+        if (d->kicks == seen && !atomic_load(&d->stopping)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1; /* retries come due without a kick */
+            d->idle++;
+            pthread_cond_timedwait(&d->work, &d->mu, &ts);
+            d->idle--;
+        }
+        pthread_mutex_unlock(&d->mu);
+    }
+    worker_unload(w);
+    pthread_mutex_lock(&d->mu);
+    d->workers_done++;
+    pthread_cond_broadcast(&d->finished);
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+/* A worker's own Lua state, curl handle and store connection. */
+static int runtime_open(struct daemon *d, struct sc_runtime *rt, char *err, size_t errlen)
+{
+    rt->org = d->org;
+    if (!(rt->lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, errlen)))
+        return -1;
+    if (!(rt->http = sc_http_new())) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return (rt->store = sc_store_open(d->store_path, d->store_key, err, errlen)) ? 0 : -1;
+}
+
+static void runtime_close(struct sc_runtime *rt)
+{
+    sc_store_close(rt->store);
+    sc_http_free(rt->http);
+    sc_lua_free(rt->lua);
+}
+
+/* ---- the main thread ---- */
+
+static struct catalog *reload(struct daemon *d, struct sc_runtime *rt)
+{
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    struct catalog *c = catalog_load(d, rt->lua, &diag);
+    if (!c) {
+        sc_diags_print(&diag, stderr);
+        say("reload refused: %zu error%s; the scenarios loaded before keep running",
+            diag.errors, diag.errors == 1 ? "" : "s");
+        sc_diags_free(&diag);
+        return NULL;
+    }
+    sc_diags_free(&diag);
+    pthread_rwlock_wrlock(&d->cat_lock);
+    struct catalog *old = d->cat;
+    d->cat = c;
+    atomic_fetch_add(&d->gen, 1);
+    pthread_rwlock_unlock(&d->cat_lock);
+    catalog_free(d, old);
+    for (size_t i = 0; i < c->ntimers; i++)
+        arm(d, rt, &c->timers[i]);
+    say("reloaded: %zu scenario%s, %zu webhook%s, %zu schedule%s and poll%s", c->nfiles,
+        c->nfiles == 1 ? "" : "s", c->nroutes, c->nroutes == 1 ? "" : "s", c->ntimers,
+        c->ntimers == 1 ? "" : "s", c->ntimers == 1 ? "" : "s");
+    daemon_kick(d);
+    return c;
+}
+
+/* Test clock with --until: when nothing is left to do now, the clock jumps to the next
+ * thing due (a schedule, a poll, a retry). Returns true when until is reached. */
+static bool advance(struct daemon *d, struct sc_runtime *rt)
+{
+    int64_t runnable = 0, retry = -1;
+    pthread_mutex_lock(&d->mu);
+    bool idle = d->idle == d->o.workers && atomic_load(&d->busy) == 0;
+    pthread_mutex_unlock(&d->mu);
+    if (!idle || sc_store_queue_state(rt->store, &runnable, &retry) != 0 ||
+        (runnable > 0 && d->o.workers > 0))
+        return false;
+    int64_t now = sc_clock_now_ms();
+    if (retry >= 0 && retry <= now && d->o.workers > 0)
+        return false; /* a worker will take it */
+    pthread_rwlock_rdlock(&d->cat_lock);
+    int64_t next = next_timer(d->cat);
+    pthread_rwlock_unlock(&d->cat_lock);
+    if (retry > now && d->o.workers > 0 && (next < 0 || retry < next))
+        next = retry;
+    if (next < 0 || next > d->o.until_ms) {
+        if (d->o.until_ms > now)
+            sc_clock_advance_ms(d->o.until_ms - now);
+        return true;
+    }
+    sc_clock_advance_ms(next - now);
+    daemon_kick(d);
+    return false;
+}
+
+static int run_daemon(struct daemon *d, struct sc_runtime *rt)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    bool sim = sc_clock_is_test() && d->o.until_ms >= 0;
+    int code = 0;
+    for (;;) {
+        pthread_rwlock_rdlock(&d->cat_lock);
+        struct catalog *c = d->cat;
+        pthread_rwlock_unlock(&d->cat_lock);
+        run_timers(d, rt, c); /* only this thread replaces the catalog */
+        int64_t wait = 1000;
+        if (sim) {
+            if (advance(d, rt)) {
+                say("test clock reached --until: stopping");
+                break;
+            }
+            wait = 10;
+        } else if (!sc_clock_is_test()) {
+            int64_t next = next_timer(c);
+            if (next >= 0 && next - sc_clock_now_ms() < wait)
+                wait = next - sc_clock_now_ms() > 0 ? next - sc_clock_now_ms() : 0;
+        } else {
+            wait = 50; /* a frozen test clock: only signals and webhooks move things */
+        }
+        struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGHUP) {
+            say("SIGHUP: reloading the scenarios");
+            reload(d, rt);
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            say("%s: stopping: no new requests; running executions may take %lld s to finish",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", (long long)(d->o.drain_ms / 1000));
+            break;
+        }
+    }
+    return code;
+}
+
+/* Stops taking requests, lets the workers finish what they run (bounded), then stops.
+ * Returns false when a worker was still running at the deadline: its execution stays
+ * recorded as running and the next start resumes it. */
+static bool drain(struct daemon *d, struct worker *ws, int n)
+{
+    atomic_store(&d->draining, true);
+    sc_httpd_quiesce(d);
+    atomic_store(&d->stopping, true);
+    pthread_mutex_lock(&d->mu);
+    pthread_cond_broadcast(&d->work);
+    pthread_cond_broadcast(&d->finished); /* respond waiters give up */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += d->o.drain_ms / 1000;
+    ts.tv_nsec += (d->o.drain_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    int started = 0;
+    for (int i = 0; i < n; i++)
+        started += ws[i].started;
+    while (d->workers_done < started)
+        if (pthread_cond_timedwait(&d->finished, &d->mu, &ts) == ETIMEDOUT)
+            break;
+    bool all = d->workers_done == started;
+    pthread_mutex_unlock(&d->mu);
+    sc_httpd_stop(d);
+    for (int i = 0; all && i < n; i++)
+        if (ws[i].started)
+            pthread_join(ws[i].th, NULL);
+    return all;
+}
+
+int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
+{
+    struct daemon *d = sc_calloc(1, sizeof *d);
+    if (!d)
+        return 1;
+    d->o = *o;
+    if (!d->o.listen)
+        d->o.listen = "127.0.0.1:8080";
+    if (!d->o.max_body)
+        d->o.max_body = 1024 * 1024;
+    d->org = org;
+    d->store_path = o->store ? sc_strdup(o->store) : sc_store_path(org);
+    d->store_key = json_string_value(json_object_get(org->doc->root, "store_key"));
+    d->org_url = json_string_value(json_object_get(org->doc->root, "base_url"));
+    pthread_rwlock_init(&d->cat_lock, NULL);
+    pthread_mutex_init(&d->intake_mu, NULL);
+    pthread_mutex_init(&d->ops_mu, NULL);
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->work, NULL);
+    pthread_cond_init(&d->finished, NULL);
+
+    /* Signals go to the main thread's sigtimedwait only: block them before any thread. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int code = 1;
+    char err[600] = "";
+    struct sc_runtime main_rt = {0};
+    struct worker *ws = sc_calloc((size_t)(o->workers > 0 ? o->workers : 1), sizeof *ws);
+    bool clean;
+    if (!ws || !d->store_path || runtime_open(d, &main_rt, err, sizeof err) != 0 ||
+        !(d->intake_lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
+        !(d->intake = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
+        sc_store_durable(d->intake) != 0 ||
+        !(d->ops = sc_store_open(d->store_path, d->store_key, err, sizeof err))) {
+        say("%s", err[0] ? err : d->intake ? sc_store_error(d->intake) : "out of memory");
+        goto out;
+    }
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    d->cat = catalog_load(d, main_rt.lua, &diag);
+    sc_diags_print(&diag, stderr);
+    sc_diags_free(&diag);
+    if (!d->cat) {
+        say("the scenarios do not validate: not starting");
+        code = 2;
+        goto out;
+    }
+    for (size_t i = 0; i < d->cat->ntimers; i++)
+        arm(d, &main_rt, &d->cat->timers[i]);
+    if (sc_httpd_start(d, err, sizeof err) != 0) {
+        say("%s", err);
+        goto out;
+    }
+    for (int i = 0; i < o->workers; i++) {
+        ws[i] = (struct worker){.d = d, .no = i};
+        if (runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
+            say("worker %d: %s", i, err);
+            atomic_store(&d->stopping, true);
+            break;
+        }
+        ws[i].started = pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) == 0;
+    }
+    say("org %s: listening on http://%s:%d with %d worker%s; %zu scenario%s, %zu webhook%s, "
+        "%zu schedule%s and poll%s", org->name, d->o.listen[0] == '[' ? "[::1]" : "127.0.0.1",
+        d->port, o->workers, o->workers == 1 ? "" : "s", d->cat->nfiles,
+        d->cat->nfiles == 1 ? "" : "s", d->cat->nroutes, d->cat->nroutes == 1 ? "" : "s",
+        d->cat->ntimers, d->cat->ntimers == 1 ? "" : "s", d->cat->ntimers == 1 ? "" : "s");
+    code = atomic_load(&d->stopping) ? 1 : run_daemon(d, &main_rt);
+    clean = drain(d, ws, o->workers);
+    if (!clean) { /* workers still use the daemon: leave it to the process's exit */
+        say("stopped with executions still running: they stay recorded as running and the "
+            "next start resumes them");
+        return code;
+    }
+    say("stopped; everything is recorded");
+out:
+    if (ws)
+        for (int i = 0; i < o->workers; i++)
+            if (ws[i].rt.lua || ws[i].rt.store)
+                runtime_close(&ws[i].rt);
+    if (d->cat)
+        catalog_free(d, d->cat);
+    sc_store_close(d->ops);
+    sc_store_close(d->intake);
+    sc_lua_free(d->intake_lua);
+    runtime_close(&main_rt);
+    free(ws);
+    free(d->store_path);
+    pthread_rwlock_destroy(&d->cat_lock);
+    pthread_mutex_destroy(&d->intake_mu);
+    pthread_mutex_destroy(&d->ops_mu);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->work);
+    pthread_cond_destroy(&d->finished);
+    free(d);
+    return code;
+}

@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# The daemon as integration engineers meet it, over real HTTP (curl): each bad-input
+# answer, both signature schemes, dedupe, realtime priority under a backlog, sequential
+# order, respond, SIGHUP with a broken file, SIGTERM, kill -9 and resume, retries, and on
+# the test clock schedules in a DST time zone, catch-up and poll windows with overlap.
+# usage: tests/serve/run.sh SCENARIST STUB
+set -u
+bin=$(realpath "$1")
+stub=$(realpath "$2")
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+spid=
+dpid=
+trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
+fx=tests/serve/fixtures
+suite=serve
+. tests/lib.sh
+export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET="It's a Secret to Everybody"
+export SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+unset SCENARIST_CLOCK
+
+# stub NAME REPLIES: a stub server and an org with its own store in $tmp/NAME/.
+stub() {
+    local d=$tmp/$1
+    mkdir -p "$d"
+    [ -n "$spid" ] && kill $spid 2>/dev/null && wait $spid 2>/dev/null
+    "$stub" --replies "$2" --port-file "$d/port" --journal "$d/journal" &
+    spid=$!
+    for _ in $(seq 200); do [ -s "$d/port" ] && break; sleep 0.02; done
+    sed -e "s/@PORT@/$(cat "$d/port")/g" -e "s|@STORE@|$d/store/scenarist.db|" \
+        $fx/org.yaml.in > "$d/org.yaml"
+    dir=$d
+    org=$d/org.yaml
+    db=$d/store/scenarist.db
+    journal=$d/journal
+}
+
+# serve ARGS...: starts the daemon in the background and waits for it to listen.
+serve() {
+    : > "$dir/log"
+    "$bin" serve --org "$org" --listen 127.0.0.1:0 "$@" 2>>"$dir/log" &
+    dpid=$!
+    for _ in $(seq 500); do grep -q 'listening on' "$dir/log" && break; sleep 0.02; done
+    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$dir/log" | tail -1 | grep -o '[0-9]*$')
+    url=http://127.0.0.1:$port
+}
+
+# stop [SIGNAL]: stops the daemon and waits for it; $rc is its exit status.
+# A TERM stop must exit 0: under ASan that also means no leak and no error at exit.
+stop() {
+    kill -"${1:-TERM}" $dpid
+    { wait $dpid; } 2>/dev/null
+    rc=$?
+    dpid=
+    if [ "${1:-TERM}" = TERM ] && [ $rc != 0 ]; then
+        echo "not ok - $suite the daemon exited with status $rc"
+        sed 's/^/# /' "$dir/log" | tail -30
+    fi
+}
+
+# sim PATH ARGS...: the daemon on the test clock up to --until; it must exit 0.
+sim() {
+    "$bin" serve "$@" --org "$org" --listen 127.0.0.1:0 2>"$dir/log"
+    local r=$?
+    [ $r = 0 ] || { echo "not ok - $suite serve $* exited with status $r"; sed 's/^/# /' "$dir/log"; }
+}
+
+# post PATH BODY [curl args...]: prints "STATUS BODY".
+post() {
+    local p=$1 b=$2
+    shift 2
+    curl -s -o "$tmp/resp" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        --data-binary "$b" "$@" "$url$p"
+    printf ' %s' "$(cat "$tmp/resp")"
+}
+
+# req METHOD PATH [curl args...]: prints "STATUS BODY".
+req() {
+    local m=$1 p=$2
+    shift 2
+    curl -s -o "$tmp/resp" -w '%{http_code}' -X "$m" "$@" "$url$p"
+    printf ' %s' "$(cat "$tmp/resp")"
+}
+
+# sql QUERY: the store's answer.
+sql() { sqlite3 "$db" "$1"; }
+
+# wait_sql QUERY WANT: waits (up to 20 s) until the store answers WANT.
+wait_sql() {
+    for _ in $(seq 1000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
+    return 1
+}
+
+# std_sign ID TS BODY [SECRET]: a Standard Webhooks signature header value.
+std_sign() {
+    local key
+    key=$(printf '%s' "${4:-$SERVE_HRIS_SECRET}" | sed 's/^whsec_//' | base64 -d | od -An -tx1 | tr -d ' \n')
+    printf 'v1,%s' "$(printf '%s.%s.%s' "$1" "$2" "$3" |
+        openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | base64)"
+}
+hub_sign() {
+    printf 'sha256=%s' "$(printf '%s' "$1" | openssl dgst -sha256 -hmac "${2:-$SERVE_SCREENING_SECRET}" | sed 's/.*= //')"
+}
+
+cat > "$tmp/ok.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}},
+ {"method": "POST", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}},
+ {"method": "POST", "path": "/hris/screenings", "status": 201, "body": {"ok": true}},
+ {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
+EOF
+
+# ---- bad input: the right 4xx, nothing stored ----
+stub bad "$tmp/ok.json"
+serve $fx/hooks --max-body 64
+emp=/hooks/hris/employee-changed
+expect "an unknown path is 404" 0 '404 {"error":"no scenario takes this path","reason":"not_found"}' \
+    -- post /hooks/nothing '{}'
+expect "a GET on a webhook is 405" 0 '405 {"error":"webhooks take POST","reason":"method_not_allowed"}' \
+    -- req GET $emp
+expect "a form body is 415" 0 '415 {"error":"content type application/x-www-form-urlencoded: send application/json","reason":"unsupported_media_type"}' \
+    -- req POST $emp -d 'a=1'
+big=$(printf '{"pad":"%0100d"}' 0)
+expect "a body over --max-body is 413" 0 '413 {"error":"body over the 64-byte limit","reason":"too_large"}' \
+    -- post $emp "$big"
+expect "a chunked body over --max-body is 413" 0 '413 {"error":"body over the 64-byte limit","reason":"too_large"}' \
+    -- post $emp "$big" -H 'Transfer-Encoding: chunked'
+expect "malformed JSON is 400 with the parser's message and place" 0 \
+    '400 {"error":"malformed JSON: unexpected token near end of file at line 1, column 15 (byte 15)","reason":"malformed_json"}' \
+    -- post /hooks/lookup '{"employee_id":'
+expect "a missing signature is 401" 0 '401 {"error":"missing webhook-id header (Standard Webhooks)","reason":"missing_signature"}' \
+    -- post $emp '{"employee_id":"E-1"}'
+expect "nothing of these is stored" 0 "0" -- sql "SELECT count(*) FROM executions"
+metrics=$(curl -s "$url/metrics")
+for r in not_found method_not_allowed unsupported_media_type too_large malformed_json missing_signature; do
+    n=1
+    [ $r = too_large ] && n=2
+    expect_grep "metrics count the rejection $r" 0 "scenarist_webhook_rejections_total{reason=\"$r\"} $n" -- echo "$metrics"
+done
+expect_grep "healthz answers" 0 '{"status":"ok","org":"servetest","workers":4}' -- curl -s "$url/healthz"
+expect "an unknown execution is 404" 0 '{"error":"no such execution"}' -- curl -s "$url/executions/nope"
+stop
+
+# ---- Standard Webhooks: valid, tampered, wrong secret, stale, replay ----
+stub std "$tmp/ok.json"
+serve $fx/hooks
+body='{"employee_id":"E-7","email":"ada@example.com"}'
+ts=$(date +%s)
+sig=$(std_sign msg_1 "$ts" "$body")
+h=(-H "webhook-id: msg_1" -H "webhook-timestamp: $ts")
+out=$(post $emp "$body" "${h[@]}" -H "webhook-signature: $sig")
+first=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+expect "a valid signature is 202 with the execution id" 0 \
+    "202 {\"execution\":\"$first\",\"status\":\"queued\",\"url\":\"http://127.0.0.1:8080/executions/$first\"}" -- echo "$out"
+check "the execution runs to success" wait_sql "SELECT status FROM executions WHERE id = '$first'" success
+expect_grep "the LMS got the upsert" 0 '"method":"PUT","path":"/lms/learners/E-7"' -- cat "$journal"
+expect_grep "GET /executions/ID shows it" 0 '"status":"success"' -- curl -s "$url/executions/$first"
+expect "a tampered body is 401" 0 '401 {"error":"webhook-signature does not match the body (wrong secret or altered body)","reason":"bad_signature"}' \
+    -- post $emp '{"employee_id":"E-8","email":"ada@example.com"}' "${h[@]}" -H "webhook-signature: $sig"
+other=$(std_sign msg_1 "$ts" "$body" whsec_c2VjcmV0LXR3bw==)
+expect "a wrong secret is 401" 0 '401 {"error":"webhook-signature does not match the body (wrong secret or altered body)","reason":"bad_signature"}' \
+    -- post $emp "$body" "${h[@]}" -H "webhook-signature: $other"
+old=$((ts - 600))
+expect_grep "a stale timestamp is 401" 0 's old: outside the 300 s tolerance","reason":"stale_timestamp"}' \
+    -- post $emp "$body" -H "webhook-id: msg_1" -H "webhook-timestamp: $old" -H "webhook-signature: $(std_sign msg_1 $old "$body")"
+expect "a replayed webhook-id answers with the first execution" 0 \
+    "200 {\"execution\":\"$first\",\"duplicate\":true,\"url\":\"http://127.0.0.1:8080/executions/$first\"}" \
+    -- post $emp "$body" "${h[@]}" -H "webhook-signature: $sig"
+expect "one execution, one upsert" 0 "1 1" -- echo "$(sql "SELECT count(*) FROM executions")" "$(grep -c '"method":"PUT"' "$journal")"
+rot="v1,bm90IHRoZSBzaWduYXR1cmUgYXQgYWxsIGJ1dCAzMiBieXQ= $(std_sign msg_2 "$ts" "$body")"
+expect_grep "of several signatures (key rotation) one matching is enough" 0 "202 " \
+    -- post $emp "$body" -H "webhook-id: msg_2" -H "webhook-timestamp: $ts" -H "webhook-signature: $rot"
+
+# ---- hub signatures and a configured dedupe key ----
+sbody='{"result_id":"R-1","candidate_id":"C-9","result":"clear"}'
+expect_grep "a valid X-Hub-Signature-256 is 202" 0 "202 " \
+    -- post /hooks/screening/result "$sbody" -H "X-Hub-Signature-256: $(hub_sign "$sbody")"
+expect "a tampered body under a hub signature is 401" 0 \
+    '401 {"error":"X-Hub-Signature-256 does not match the body (wrong secret or altered body)","reason":"bad_signature"}' \
+    -- post /hooks/screening/result "${sbody/clear/alert}" -H "X-Hub-Signature-256: $(hub_sign "$sbody")"
+expect_grep "a wrong hub secret is 401" 0 '401 ' \
+    -- post /hooks/screening/result "$sbody" -H "X-Hub-Signature-256: $(hub_sign "$sbody" other)"
+expect_grep "the same result_id (dedupe_key) answers as a duplicate" 0 '"duplicate":true' \
+    -- post /hooks/screening/result "$sbody" -H "X-Hub-Signature-256: $(hub_sign "$sbody")"
+check "the screening ran once" wait_sql "SELECT count(*) FROM executions WHERE scenario = 'screening-result' AND status = 'success'" 1
+
+# ---- respond ----
+expect "a respond step's answer is the HTTP answer" 0 '200 {"employee":"E-3","ok":true}' \
+    -- post /hooks/lookup '{"employee_id":"E-3"}'
+metrics=$(curl -s "$url/metrics")
+expect_grep "metrics: executions by scenario and status" 0 'scenarist_executions_total{scenario="lookup",status="success"} 1' -- echo "$metrics"
+expect_grep "metrics: the latency histogram" 0 'scenarist_execution_duration_seconds_count ' -- echo "$metrics"
+expect_grep "metrics: queue depth" 0 'scenarist_queue_depth{priority="realtime"} 0' -- echo "$metrics"
+expect_grep "metrics: bad signatures counted" 0 'scenarist_webhook_rejections_total{reason="bad_signature"} 4' -- echo "$metrics"
+stop
+expect "SIGTERM stops cleanly (exit 0)" 0 "0" -- echo $rc
+expect_grep "and says everything is recorded" 0 "stopped; everything is recorded" -- cat "$dir/log"
+
+# ---- realtime priority under a backlog; sequential order ----
+cat > "$tmp/roles.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 30, "body": {"ok": true}},
+ {"method": "POST", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
+EOF
+stub order "$tmp/roles.json"
+serve $fx/hooks --workers 0
+for i in 1 2 3 4 5 6; do post /hooks/hris/role-changed "{\"employee_id\":\"E-$i\",\"title\":\"T$i\"}" >/dev/null; done
+post /hooks/hris/terminated '{"employee_id":"E-99"}' >/dev/null
+expect "with --workers 0 events are stored, not run" 0 "7 queued" -- echo "$(sql "SELECT count(*) FROM executions WHERE status = 'queued'") queued"
+stop
+serve $fx/hooks --workers 1
+check "the backlog drains" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 7
+stop
+expect "the termination (realtime, arrived last) ran before the routine backlog" 0 "/lms/learners/E-99/revoke" \
+    -- sh -c "grep -o '\"path\":\"[^\"]*\"' '$journal' | head -1 | cut -d'\"' -f4"
+
+stub sequence "$tmp/roles.json"
+serve $fx/hooks --workers 0
+for i in 1 2 3 4 5 6; do post /hooks/hris/role-changed "{\"employee_id\":\"E-$i\",\"title\":\"T$i\"}" >/dev/null; done
+stop
+serve $fx/hooks --workers 4
+check "the sequential backlog drains on 4 workers" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 6
+stop
+expect "the sequential scenario ran in arrival order" 0 "T1 T2 T3 T4 T5 T6" \
+    -- sh -c "grep -o '\"title\":\"T[0-9]\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+overlap=$(sql "SELECT count(*) FROM executions a JOIN executions b ON a.lane = b.lane AND a.seq < b.seq
+               AND b.started_at < a.finished_at WHERE a.lane = 'role-sequence'")
+expect "one at a time: none started before the one before it finished" 0 "0" -- echo "$overlap"
+
+# ---- SIGHUP: a broken file keeps the old set; a good one is taken ----
+stub hup "$tmp/ok.json"
+mkdir -p "$dir/scn"
+cp $fx/hooks/lookup.yaml "$dir/scn/"
+serve "$dir/scn"
+printf 'name: broken\ntriggers:\n  - webhook: { path: /hooks/new }\nsteps:\n  - id: x\n    modul: set\n' > "$dir/scn/broken.yaml"
+kill -HUP $dpid
+for _ in $(seq 250); do grep -q 'reload refused' "$dir/log" && break; sleep 0.02; done
+expect_grep "a broken file is refused with its diagnostic" 0 "broken.yaml:6:5: error: unknown key 'modul' in this step; did you mean 'module'?" -- cat "$dir/log"
+expect_grep "and the old set keeps running" 0 "reload refused: 2 errors; the scenarios loaded before keep running" -- cat "$dir/log"
+expect "the old webhooks still answer" 0 '200 {"employee":"E-4","ok":true}' -- post /hooks/lookup '{"employee_id":"E-4"}'
+rm "$dir/scn/broken.yaml"
+sed -e 's/name: lookup/name: lookup-two/' -e 's|/hooks/lookup|/hooks/lookup-two|' -e 's/ok: true/ok: 2/' \
+    $fx/hooks/lookup.yaml > "$dir/scn/two.yaml"
+kill -HUP $dpid
+for _ in $(seq 250); do grep -q 'reloaded' "$dir/log" && break; sleep 0.02; done
+expect "after a good reload the new webhook answers" 0 '200 {"employee":"E-5","ok":2}' -- post /hooks/lookup-two '{"employee_id":"E-5"}'
+stop
+
+# ---- SIGTERM lets a running step finish; kill -9 loses nothing ----
+cat > "$tmp/slow.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 700, "body": {"ok": true}}]
+EOF
+stub term "$tmp/slow.json"
+serve $fx/hooks
+out=$(post $emp "$body" -H "webhook-id: msg_t" -H "webhook-timestamp: $(date +%s)" \
+      -H "webhook-signature: $(std_sign msg_t "$(date +%s)" "$body")")
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+wait_sql "SELECT count(*) FROM step_runs WHERE execution = '$id'" 1
+stop TERM
+expect "SIGTERM waited for the running step: the execution finished" 0 "success" \
+    -- sql "SELECT status FROM executions WHERE id = '$id'"
+expect_grep "new connections are refused after" 7 "" -- curl -s "$url/healthz"
+
+stub crash "$tmp/slow.json"
+serve $fx/hooks
+ts=$(date +%s)
+out=$(post $emp "$body" -H "webhook-id: msg_k" -H "webhook-timestamp: $ts" -H "webhook-signature: $(std_sign msg_k "$ts" "$body")")
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+wait_sql "SELECT count(*) FROM step_runs WHERE execution = '$id'" 1
+stop KILL
+expect "kill -9 mid-step leaves the execution recorded as running" 0 "running" \
+    -- sql "SELECT status FROM executions WHERE id = '$id'"
+serve $fx/hooks
+check "on start it is resumed and finishes" wait_sql "SELECT status FROM executions WHERE id = '$id'" success
+stop
+expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process" -- cat "$dir/log"
+expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
+    -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+
+# ---- on the test clock: retries, schedules across DST, catch-up, polls ----
+cat > "$tmp/flaky.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 503, "times": 2, "body": {"error": "busy"}},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}},
+ {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
+EOF
+stub retry "$tmp/flaky.json"
+export SCENARIST_CLOCK=test:2026-03-08T07:59:00Z
+echo '{"employee_id":"E-5","email":"e5@example.com"}' > "$dir/event.json"
+"$bin" run $fx/hooks/employee.yaml --input "$dir/event.json" --org "$org" --no-retry >/dev/null 2>&1
+sim $fx/hooks --until 2026-03-08T08:10:00Z
+expect "the daemon ran the retries on their schedule: 3 attempts, success" 0 "success|3" \
+    -- sql "SELECT status, attempts FROM executions"
+expect "the incomplete entry is closed" 0 "done" -- sql "SELECT state FROM incomplete"
+expect "three PUTs, 60 s apart on the clock, no notify" 0 "3 0" \
+    -- echo "$(grep -c '"method":"PUT"' "$journal") $(grep -c '/ops/' "$journal")"
+
+stub cron "$tmp/ok.json"
+export SCENARIST_CLOCK=test:2026-03-07T12:00:00Z
+sim $fx/sched --until 2026-03-10T12:00:00Z --workers 1
+expect "spring-forward: 02:30 (skipped) fires once at 03:00 CDT; then 02:30 CDT" 0 \
+    "2026-03-08T08:00:00.000Z 2026-03-09T07:30:00.000Z 2026-03-10T07:30:00.000Z" \
+    -- sh -c "grep -o 'nightly for [^\"]*' '$journal' | cut -d' ' -f3 | tr '\n' ' ' | sed 's/ \$//'"
+export SCENARIST_CLOCK=test:2026-10-31T12:00:00Z
+sim $fx/sched --until 2026-11-02T12:00:00Z --workers 1
+expect "fall-back: 01:30 happens twice, fires once (CDT), then 01:30 CST" 0 \
+    "2026-11-01T06:30:00.000Z 2026-11-02T07:30:00.000Z" \
+    -- sh -c "grep -o 'early for 2026-11[^\"]*' '$journal' | cut -d' ' -f3 | tr '\n' ' ' | sed 's/ \$//'"
+expect_grep "runs missed while stopped: catch_up once fires once" 0 \
+    "schedule:0 of nightly: 235 runs missed while stopped; catching up once" -- cat "$dir/log"
+expect_grep "catch_up skip fires none" 0 "schedule:0 of early: 235 runs missed while stopped; skipped (catch_up: skip)" -- cat "$dir/log"
+expect "the catch-up run carries the last missed slot and the count" 0 '"2026-10-31T07:30:00.000Z"|235' \
+    -- sql "SELECT '\"' || json_extract(CAST(trigger AS TEXT), '$.scheduled_at') || '\"',
+                  json_extract(CAST(trigger AS TEXT), '$.missed') FROM executions
+           WHERE json_extract(CAST(trigger AS TEXT), '$.missed') > 0"
+
+cat > "$tmp/poll.json" <<'EOF'
+[{"method": "GET", "path": "/lms/completions", "status": 200, "times": 1, "body": {"items": [{"id": "c1", "course": "safety"}, {"id": "c2", "course": "ethics"}]}},
+ {"method": "GET", "path": "/lms/completions", "status": 200, "times": 1, "body": {"items": [{"id": "c2", "course": "ethics"}, {"id": "c3", "course": "privacy"}]}},
+ {"method": "GET", "path": "/lms/completions", "status": 503, "times": 1, "body": {"error": "down"}},
+ {"method": "GET", "path": "/lms/completions", "status": 200, "body": {"items": [{"id": "c3", "course": "privacy"}, {"id": "c4", "course": "security"}]}},
+ {"method": "PUT", "path": "/hris/learning/*", "status": 200, "body": {"ok": true}}]
+EOF
+stub poll "$tmp/poll.json"
+export SCENARIST_CLOCK=test:2026-03-02T09:00:00Z
+sim $fx/poll --until 2026-03-02T13:30:00Z --workers 2
+expect "hourly polls ask for a 90-minute window; after a failure, from the last success" 0 \
+    "2026-03-02T08:30:00.000Z 2026-03-02T09:30:00.000Z 2026-03-02T10:30:00.000Z 2026-03-02T11:00:00.000Z" \
+    -- sh -c "grep -o '\"since\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+expect "items seen in an overlap run once" 0 "c1 c2 c3 c4" \
+    -- sh -c "grep -o '\"path\":\"/hris/learning/c[0-9]' '$journal' | cut -d/ -f4 | tr '\n' ' ' | sed 's/ \$//'"
+expect "the failed poll is a recorded error execution" 0 "1" \
+    -- sql "SELECT count(*) FROM executions WHERE status = 'error'"
+expect_grep "and the log names it" 0 "poll:0 of completion-poll failed: GET http://127.0.0.1:" -- cat "$dir/log"
+unset SCENARIST_CLOCK
+
+# ---- a scenario set that does not validate does not start ----
+stub refuse "$tmp/ok.json"
+mkdir -p "$dir/scn"
+printf 'name: broken\ntriggers:\n  - webhook: { path: /hooks/new }\nsteps: []\n' > "$dir/scn/broken.yaml"
+expect_grep "serve refuses to start on an invalid scenario (exit 2)" 2 "the scenarios do not validate: not starting" \
+    -- "$bin" serve "$dir/scn" --org "$org" --listen 127.0.0.1:0
+expect "--until needs the test clock" 2 "scenarist: --until takes an ISO time and needs the test clock (SCENARIST_CLOCK=test:...)" \
+    -- "$bin" serve --org "$org" --until 2026-01-01T00:00:00Z
