@@ -109,11 +109,18 @@ fail:
     return NULL;
 }
 
+/* A string member, or def when absent. */
+static const char *str_or(json_t *obj, const char *key, const char *def)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : def;
+}
+
 /* True when a respond step appears anywhere in the scenario (routes, routers). */
 static bool has_respond(json_t *v)
 {
     if (json_is_object(v)) {
-        if (!strcmp(json_string_value(json_object_get(v, "module")) ?: "", "respond"))
+        if (!strcmp(str_or(v, "module", ""), "respond"))
             return true;
         const char *k;
         json_t *x;
@@ -168,7 +175,7 @@ static int add_route(struct daemon *d, struct catalog *c, size_t file, json_t *w
     r->path = sc_strdup(json_string_value(json_object_get(w, "path")));
     r->scenario = sc_strdup(sc_scenario_name(c->scs[file]));
     r->source = sc_strdup(c->files[file]);
-    r->realtime = !strcmp(json_string_value(json_object_get(w, "priority")) ?: "", "realtime");
+    r->realtime = !strcmp(str_or(w, "priority", ""), "realtime");
     r->sequential = json_is_true(json_object_get(set, "sequential"));
     r->confidential = json_is_true(json_object_get(set, "confidential"));
     r->respond = has_respond(json_object_get(root, "steps"));
@@ -178,7 +185,7 @@ static int add_route(struct daemon *d, struct catalog *c, size_t file, json_t *w
     if (auth) {
         json_t *hook = json_object_get(d->org->webhooks, auth);
         char err[300];
-        r->scheme = sc_strdup(json_string_value(json_object_get(hook, "scheme")) ?: "");
+        r->scheme = sc_strdup(str_or(hook, "scheme", ""));
         const char *ref = json_string_value(json_object_get(hook, "secret"));
         if (!r->scheme || !ref || !(r->secret = sc_org_secret(ref, err, sizeof err))) {
             struct sc_src src = {.name = c->files[file]};
@@ -218,7 +225,7 @@ static void add_timer(struct daemon *d, struct catalog *c, size_t file, size_t t
     snprintf(tm->key, sizeof tm->key, "%s:%zu", kind, trig);
     tm->sequential = json_is_true(json_object_get(set, "sequential"));
     tm->confidential = json_is_true(json_object_get(set, "confidential"));
-    tm->catch_up = strcmp(json_string_value(json_object_get(t, "catch_up")) ?: "once", "skip");
+    tm->catch_up = strcmp(str_or(t, "catch_up", "once"), "skip");
     const char *cron = json_string_value(json_object_get(t, "cron"));
     struct sc_cron_err e;
     tm->has_cron = cron && sc_cron_parse(cron, &tm->cron, &e) == 0;
@@ -587,7 +594,7 @@ static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
             e = json_object_get(inc, "error");
         say("execution %s (%s) ended %s: %s", id,
             json_string_value(json_object_get(rec, "scenario")), status,
-            json_string_value(json_object_get(e, "message")) ?: "see scenarist execution ID");
+            str_or(e, "message", "see scenarist execution ID"));
     }
 }
 

@@ -106,7 +106,8 @@ cat > "$tmp/ok.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}},
  {"method": "POST", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}},
  {"method": "POST", "path": "/hris/screenings", "status": 201, "body": {"ok": true}},
- {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
+ {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}},
+ {"method": "GET", "path": "/hris/slow", "status": 200, "delay_ms": 600, "body": {"slow": true}}]
 EOF
 
 # ---- bad input: the right 4xx, nothing stored ----
@@ -142,7 +143,7 @@ stop
 
 # ---- Standard Webhooks: valid, tampered, wrong secret, stale, replay ----
 stub std "$tmp/ok.json"
-serve $fx/hooks
+serve $fx/hooks --respond-timeout 200ms
 body='{"employee_id":"E-7","email":"ada@example.com"}'
 ts=$(date +%s)
 sig=$(std_sign msg_1 "$ts" "$body")
@@ -186,6 +187,10 @@ check "the screening ran once" wait_sql "SELECT count(*) FROM executions WHERE s
 # ---- respond ----
 expect "a respond step's answer is the HTTP answer" 0 '200 {"employee":"E-3","ok":true}' \
     -- post /hooks/lookup '{"employee_id":"E-3"}'
+out=$(post /hooks/slow-lookup '{}')
+expect_grep "an answer later than --respond-timeout: 202 with the execution" 0 '202 {"execution":' -- echo "$out"
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+check "and the execution still finishes" wait_sql "SELECT status FROM executions WHERE id = '$id'" success
 metrics=$(curl -s "$url/metrics")
 expect_grep "metrics: executions by scenario and status" 0 'scenarist_executions_total{scenario="lookup",status="success"} 1' -- echo "$metrics"
 expect_grep "metrics: the latency histogram" 0 'scenarist_execution_duration_seconds_count ' -- echo "$metrics"
