@@ -645,11 +645,17 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct daemon *d = w->d;
     worker_load(w);
+    int64_t swept = sc_clock_mono_ms();
     if (w->no == 0)
         resume_abandoned(w);
     while (!atomic_load(&d->stopping)) {
         if (w->gen != atomic_load(&d->gen))
             worker_load(w);
+        /* another process (a `scenarist run`) may die mid-execution while we serve */
+        if (w->no == 0 && sc_clock_mono_ms() - swept > 60000) {
+            swept = sc_clock_mono_ms();
+            resume_abandoned(w);
+        }
         pthread_mutex_lock(&d->mu);
         unsigned long seen = d->kicks;
         pthread_mutex_unlock(&d->mu);

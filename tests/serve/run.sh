@@ -316,6 +316,18 @@ expect "the catch-up run carries the last missed slot and the count" 0 '"2026-10
                   json_extract(CAST(trigger AS TEXT), '$.missed') FROM executions
            WHERE json_extract(CAST(trigger AS TEXT), '$.missed') > 0"
 
+cat > "$tmp/batchfail.json" <<'EOF'
+[{"method": "POST", "path": "/ops/*", "status": 503, "times": 1, "body": {"error": "busy"}},
+ {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
+EOF
+stub batch "$tmp/batchfail.json"
+export SCENARIST_CLOCK=test:2026-03-02T12:00:00Z
+mkdir -p "$dir/scn" && cp $fx/sched/nightly.yaml "$dir/scn/"
+sim "$dir/scn" --until 2026-03-03T12:00:00Z --workers 1
+expect "a failed batch run is retried by its error route an hour later" 0 "success|2|3600000" \
+    -- sql "SELECT e.status, e.attempts, max(s.started_at) - min(s.started_at) FROM executions e
+            JOIN step_runs s ON s.execution = e.id"
+
 cat > "$tmp/poll.json" <<'EOF'
 [{"method": "GET", "path": "/lms/completions", "status": 200, "times": 1, "body": {"items": [{"id": "c1", "course": "safety"}, {"id": "c2", "course": "ethics"}]}},
  {"method": "GET", "path": "/lms/completions", "status": 200, "times": 1, "body": {"items": [{"id": "c2", "course": "ethics"}, {"id": "c3", "course": "privacy"}]}},
