@@ -15,8 +15,9 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omi
 CLI_SRC  := engine/main.c $(wildcard engine/cli_*.c)
 LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard engine/*.c)) $(wildcard modules/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+SANDBOX_SRC := $(wildcard tools/sandbox/*.c)
 
-all: scenarist
+all: scenarist tools/sandbox/sandbox
 
 # Two flavours share one set of rules: build/plain and build/asan.
 define flavour
@@ -43,6 +44,9 @@ build/$(1)/tests/stub: tests/stub/stub.c | deps-check
 	@mkdir -p $$(@D)
 	$$(CC) $$($(1)_CFLAGS) -o $$@ $$< $$($(1)_LDFLAGS) $$(PKG_LIBS) -lpthread
 
+build/$(1)/tools/sandbox/sandbox: $$(patsubst %.c,build/$(1)/%.o,$$(SANDBOX_SRC)) build/$(1)/libscenarist.a
+	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) -lpthread -lm
+
 -include $$(shell find build/$(1) -name '*.d' 2>/dev/null)
 endef
 
@@ -55,7 +59,10 @@ $(eval $(call flavour,asan,-O1 -g $(SAN),$(SAN)))
 scenarist: build/plain/scenarist
 	cp $< $@
 
-asan: build/asan/scenarist build/asan/tests/stub $(asan_UNIT)
+tools/sandbox/sandbox: build/plain/tools/sandbox/sandbox
+	cp $< $@
+
+asan: build/asan/scenarist build/asan/tests/stub build/asan/tools/sandbox/sandbox $(asan_UNIT)
 
 unit: $(plain_UNIT) build/plain/tests/stub
 

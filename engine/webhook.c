@@ -187,3 +187,16 @@ enum sc_hook_verdict sc_webhook_verify(const char *scheme, const char *secret,
     snprintf(why, whylen, "unknown signature scheme %s", scheme);
     return SC_HOOK_CONFIG;
 }
+
+int sc_webhook_sign_hub(const char *secret, const char *body, size_t len, char *out, size_t outlen)
+{
+    unsigned char md[32];
+    const char *parts[] = {body};
+    const size_t lens[] = {len};
+    if (outlen < 72 || hmac((const unsigned char *)secret, strlen(secret), parts, lens, 1, md))
+        return -1;
+    memcpy(out, "sha256=", 7);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}

@@ -42,4 +42,7 @@ bool sc_webhook_json_type(const char *content_type);
 int sc_webhook_sign(const char *secret, const char *id, const char *timestamp, const char *body,
                     size_t len, char *out, size_t outlen);
 
+/* The X-Hub-Signature-256 value ("sha256=<hex>") of a body; -1 on failure. */
+int sc_webhook_sign_hub(const char *secret, const char *body, size_t len, char *out, size_t outlen);
+
 #endif

@@ -1,0 +1,560 @@
+/* tools/sandbox: simulated HR systems on loopback, with a request journal, fault
+ * injection, Idempotency-Key replay and signed webhooks. `sandbox --help` lists it all. */
+#include "sandbox.h"
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#define MAX_BODY (4u * 1024 * 1024)
+
+static struct {
+    pthread_mutex_t mu;
+    const char *fixture_path;
+    json_t *db, *journal, *faults, *idem;
+    unsigned long long rng;
+    long seq;
+} sb = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static const char *const systems[] = {"hris", "lms", "ats", "payroll", "calendar", "comms",
+                                      "screening-a", "screening-b", "ops", NULL};
+
+static void now_iso(char *buf, size_t n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char s[32];
+    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, n, "%.20s.%03dZ", s, (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+/* xorshift64*: faults are reproducible from --seed. */
+static double rnd(void)
+{
+    sb.rng ^= sb.rng >> 12;
+    sb.rng ^= sb.rng << 25;
+    sb.rng ^= sb.rng >> 27;
+    return (double)((sb.rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static int load_fixture(void)
+{
+    json_error_t e;
+    json_t *db = json_load_file(sb.fixture_path, 0, &e);
+    if (!db) {
+        fprintf(stderr, "sandbox: %s:%d:%d: %s\n", sb.fixture_path, e.line, e.column, e.text);
+        return -1;
+    }
+    json_decref(sb.db);
+    sb.db = db;
+    json_decref(sb.journal);
+    sb.journal = json_array();
+    json_decref(sb.faults);
+    sb.faults = json_object();
+    json_decref(sb.idem);
+    sb.idem = json_object();
+    sb.seq = 0;
+    return 0;
+}
+
+/* ---- faults ---- */
+
+struct fault_plan {
+    long latency_ms;
+    bool reset, drop;
+    int status;           /* 0: none; else answer this (with retry_after for 429) */
+    long retry_after;
+};
+
+static const char *fault_keys[] = {"error_rate", "status", "latency_ms", "reset_rate",
+                                   "rate_limit", "retry_after", "drop_webhooks", "times", NULL};
+
+/* Decides this request's faults for its system, under the lock. */
+static struct fault_plan plan(const char *system)
+{
+    struct fault_plan p = {0};
+    json_t *f = json_object_get(sb.faults, system);
+    if (!f)
+        return p;
+    json_t *times = json_object_get(f, "times");
+    if (times && json_integer_value(times) <= 0)
+        return p;
+    p.latency_ms = (long)json_integer_value(json_object_get(f, "latency_ms"));
+    p.drop = json_is_true(json_object_get(f, "drop_webhooks"));
+    if (rnd() < json_number_value(json_object_get(f, "reset_rate")))
+        p.reset = true;
+    else if (rnd() < json_number_value(json_object_get(f, "rate_limit"))) {
+        p.status = 429;
+        p.retry_after = json_object_get(f, "retry_after")
+                            ? (long)json_integer_value(json_object_get(f, "retry_after")) : 30;
+    } else if (rnd() < json_number_value(json_object_get(f, "error_rate")))
+        p.status = json_object_get(f, "status") ? (int)json_integer_value(json_object_get(f, "status"))
+                                               : 503;
+    if (times && (p.reset || p.status || p.latency_ms))
+        json_object_set_new(f, "times", json_integer(json_integer_value(times) - 1));
+    return p;
+}
+
+static bool known_system(const char *s)
+{
+    for (size_t i = 0; systems[i]; i++)
+        if (!strcmp(systems[i], s))
+            return true;
+    return false;
+}
+
+/* POST /_sandbox/faults {system, error_rate, status, latency_ms, reset_rate, rate_limit,
+ * retry_after, drop_webhooks, times}: replaces that system's faults. */
+static void set_faults(struct call *c)
+{
+    const char *system = json_string_value(json_object_get(c->body, "system"));
+    if (!system || !known_system(system)) {
+        sb_error(c, 422, "system must be one of hris, lms, ats, payroll, calendar, comms, "
+                         "screening-a, screening-b, ops");
+        return;
+    }
+    json_t *f = json_deep_copy(c->body);
+    json_object_del(f, "system");
+    const char *k;
+    json_t *v;
+    json_object_foreach(f, k, v) {
+        bool known = false;
+        for (size_t i = 0; fault_keys[i]; i++)
+            known |= !strcmp(k, fault_keys[i]);
+        if (!known || (strcmp(k, "drop_webhooks") && !json_is_number(v))) {
+            sb_error(c, 422, known ? "%s must be a number" : "unknown fault %s", k);
+            json_decref(f);
+            return;
+        }
+    }
+    json_object_set_new(sb.faults, system, f);
+    c->status = 200;
+    c->out = json_incref(sb.faults);
+}
+
+/* ---- the journal ---- */
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    char low[128];
+    size_t n = strlen(key) < sizeof low - 1 ? strlen(key) : sizeof low - 1;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+    low[n] = '\0';
+    json_object_set_new(cls, low, json_string(value ? value : ""));
+    return MHD_YES;
+}
+
+static json_t *journal_query(json_t *query)
+{
+    const char *sys = json_string_value(json_object_get(query, "system"));
+    const char *method = json_string_value(json_object_get(query, "method"));
+    const char *prefix = json_string_value(json_object_get(query, "path"));
+    json_t *out = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(sb.journal, i, e) {
+        if ((sys && strcmp(sys, json_string_value(json_object_get(e, "system")))) ||
+            (method && strcasecmp(method, json_string_value(json_object_get(e, "method")))) ||
+            (prefix && strncmp(prefix, json_string_value(json_object_get(e, "path")), strlen(prefix))))
+            continue;
+        json_array_append(out, e);
+    }
+    return json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(out), "requests", out);
+}
+
+/* ---- the control API: /_sandbox/... ---- */
+
+static void control(struct call *c)
+{
+    const char *p = c->path + strlen("/_sandbox");
+    bool get = !strcmp(c->method, "GET"), post = !strcmp(c->method, "POST"),
+         del = !strcmp(c->method, "DELETE");
+    c->status = 200;
+    if (!strcmp(p, "/health") && get) {
+        c->out = json_pack("{s:s, s:I}", "status", "ok", "requests", (json_int_t)sb.seq);
+    } else if (!strcmp(p, "/journal") && get) {
+        c->out = journal_query(c->query);
+    } else if (!strcmp(p, "/journal") && del) {
+        json_array_clear(sb.journal);
+        c->out = json_pack("{s:i}", "count", 0);
+    } else if (!strcmp(p, "/faults") && get) {
+        c->out = json_incref(sb.faults);
+    } else if (!strcmp(p, "/faults") && post) {
+        set_faults(c);
+    } else if (!strcmp(p, "/faults") && del) {
+        json_object_clear(sb.faults);
+        c->out = json_object();
+    } else if (!strcmp(p, "/reset") && post) {
+        if (load_fixture() != 0)
+            sb_error(c, 500, "the fixture %s does not load", sb.fixture_path);
+        else
+            c->out = json_pack("{s:s}", "status", "reset");
+    } else if (!strcmp(p, "/data") && get) {
+        const char *t = json_string_value(json_object_get(c->query, "table"));
+        json_t *v = t ? json_object_get(sb.db, t) : NULL;
+        if (v)
+            c->out = json_incref(v);
+        else
+            sb_error(c, 404, "give ?table= one of the fixture's tables");
+    } else {
+        sb_error(c, 404, "no control endpoint %s %s", c->method, c->path);
+    }
+}
+
+/* POST /_sandbox/emit {kind, to, secret?, scheme?, fields?}: the system sends a webhook,
+ * unless its drop_webhooks fault is on. Runs outside the lock. */
+static void emit_call(struct call *c)
+{
+    const char *kind = json_string_value(json_object_get(c->body, "kind"));
+    const char *to = json_string_value(json_object_get(c->body, "to"));
+    const char *system = kind ? sb_emit_system(kind) : NULL;
+    if (!system || !to) {
+        sb_error(c, 422, "give kind (a known webhook kind) and to (a URL)");
+        return;
+    }
+    pthread_mutex_lock(&sb.mu);
+    json_t *f = json_object_get(sb.faults, system);
+    bool drop = f && json_is_true(json_object_get(f, "drop_webhooks"));
+    json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b}", "seq", (json_int_t)++sb.seq,
+                              "at", c->now, "system", system, "method", "EMIT", "path", to,
+                              "kind", kind, "dropped", drop);
+    json_array_append_new(sb.journal, entry);
+    pthread_mutex_unlock(&sb.mu);
+    if (drop) {
+        c->status = 200;
+        c->out = json_pack("{s:b, s:s}", "dropped", 1, "system", system);
+        return;
+    }
+    struct emit e = {.kind = kind, .to = to,
+                     .secret = json_string_value(json_object_get(c->body, "secret")),
+                     .scheme = json_string_value(json_object_get(c->body, "scheme")),
+                     .id = json_string_value(json_object_get(c->body, "id")),
+                     .fields = json_object_get(c->body, "fields")};
+    char err[512] = "", *answer = NULL;
+    long status = sb_emit_send(&e, &answer, err, sizeof err);
+    c->status = 200;
+    c->out = json_pack("{s:b, s:i, s:s}", "sent", status > 0, "status", (int)status, "answer",
+                       answer ? answer : err);
+    free(answer);
+}
+
+/* ---- HTTP ---- */
+
+struct req {
+    char *body;
+    size_t len;
+    bool over;
+};
+
+static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const char *idem_key)
+{
+    char *text = c->out ? json_dumps(c->out, JSON_COMPACT | JSON_ENCODE_ANY) : strdup(c->text ? c->text : "");
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", c->out ? "application/json" : "text/plain");
+    if (idem_key)
+        MHD_add_response_header(r, "Idempotency-Key", idem_key);
+    if (c->status == 429) {
+        json_t *ra = json_object_get(c->out, "retry_after");
+        char s[24];
+        snprintf(s, sizeof s, "%lld", (long long)json_integer_value(ra));
+        MHD_add_response_header(r, "Retry-After", s);
+    }
+    enum MHD_Result rc = MHD_queue_response(con, (unsigned)c->status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static bool is_write(const char *m)
+{
+    return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") || !strcmp(m, "DELETE");
+}
+
+static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const char *method,
+                              struct req *rq)
+{
+    char now[40];
+    now_iso(now, sizeof now);
+    json_t *query = json_object(), *headers = json_object();
+    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect, query);
+    MHD_get_connection_values(con, MHD_HEADER_KIND, collect, headers);
+    json_t *body = rq->len ? json_loadb(rq->body, rq->len, JSON_DECODE_ANY, NULL) : NULL;
+    char system[32];
+    snprintf(system, sizeof system, "%.*s", (int)strcspn(url + 1, "/"), url + 1);
+    struct call c = {.method = method, .path = url, .system = system, .query = query, .db = sb.db,
+                     .body = body, .now = now,
+                     .authorised = json_object_get(headers, "authorization") ||
+                                   json_object_get(headers, "x-api-key")};
+    enum MHD_Result rc;
+    if (rq->over) {
+        sb_error(&c, 413, "body over %u bytes", MAX_BODY);
+    } else if (!strncmp(url, "/_sandbox/", 10)) {
+        if (!strcmp(url, "/_sandbox/emit") && !strcmp(method, "POST")) {
+            emit_call(&c);
+        } else {
+            pthread_mutex_lock(&sb.mu);
+            control(&c);
+            pthread_mutex_unlock(&sb.mu);
+        }
+    } else {
+        /* journal first: every request received is counted, faults and replays too */
+        pthread_mutex_lock(&sb.mu);
+        json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "seq",
+                                  (json_int_t)++sb.seq, "at", now, "system", system, "method",
+                                  method, "path", url, "query", query, "headers", headers);
+        if (body)
+            json_object_set(entry, "body", body);
+        else if (rq->len)
+            json_object_set_new(entry, "text", json_stringn(rq->body, rq->len));
+        json_array_append_new(sb.journal, entry);
+        struct fault_plan fp = plan(system);
+        if (fp.reset || fp.status)
+            json_object_set_new(entry, "fault", fp.reset ? json_string("reset")
+                                                         : json_integer(fp.status));
+        pthread_mutex_unlock(&sb.mu);
+        if (fp.latency_ms > 0) {
+            struct timespec ts = {fp.latency_ms / 1000, (fp.latency_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (fp.reset) { /* close the connection without an answer */
+            json_decref(query);
+            json_decref(headers);
+            json_decref(body);
+            return MHD_NO;
+        }
+        const char *key = json_string_value(json_object_get(headers, "idempotency-key"));
+        char ikey[300];
+        snprintf(ikey, sizeof ikey, "%s %s", system, key ? key : "");
+        pthread_mutex_lock(&sb.mu);
+        json_t *seen = key && is_write(method) ? json_object_get(sb.idem, ikey) : NULL;
+        if (fp.status == 429) {
+            sb_error(&c, 429, "rate limited: retry after %ld s", fp.retry_after);
+            json_object_set_new(c.out, "retry_after", json_integer(fp.retry_after));
+        } else if (fp.status) {
+            sb_error(&c, fp.status, "injected fault: %s answers %d", system, fp.status);
+        } else if (seen) { /* a repeat: the first answer, nothing written again */
+            c.status = (int)json_integer_value(json_object_get(seen, "status"));
+            c.out = json_incref(json_object_get(seen, "body"));
+            c.text = json_string_value(json_object_get(seen, "text"));
+            json_object_set_new(entry, "replayed", json_true());
+        } else if (!sb_route(&c)) {
+            sb_error(&c, 404, "no such endpoint: %s %s", method, url);
+        } else if (key && is_write(method) && c.status < 500) {
+            json_object_set_new(sb.idem, ikey, json_pack("{s:i, s:O?, s:s?}", "status", c.status,
+                                                         "body", c.out, "text", c.text));
+        }
+        json_object_set_new(entry, "status", json_integer(c.status));
+        rc = answer(con, &c, seen ? key : NULL);
+        json_decref(c.out); /* it may share the data's objects: release under the lock */
+        c.out = NULL;
+        pthread_mutex_unlock(&sb.mu);
+        goto out;
+    }
+    rc = answer(con, &c, NULL);
+out:
+    json_decref(c.out);
+    json_decref(query);
+    json_decref(headers);
+    json_decref(body);
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **ctx)
+{
+    (void)cls;
+    (void)version;
+    struct req *rq = *ctx;
+    if (!rq) {
+        *ctx = calloc(1, sizeof *rq);
+        return *ctx ? MHD_YES : MHD_NO;
+    }
+    if (*upload_size) {
+        if (rq->len + *upload_size > MAX_BODY) {
+            rq->over = true;
+        } else {
+            char *b = realloc(rq->body, rq->len + *upload_size + 1);
+            if (!b)
+                return MHD_NO;
+            memcpy(b + rq->len, upload, *upload_size);
+            rq->body = b;
+            rq->len += *upload_size;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return handle(con, url, method, rq);
+}
+
+static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
+                    enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)con;
+    (void)why;
+    struct req *rq = *ctx;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+    }
+    *ctx = NULL;
+}
+
+/* ---- command line ---- */
+
+static int usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sandbox [serve] [--port N] [--port-file FILE] [--fixture FILE] [--seed N]\n"
+            "       sandbox emit KIND --to URL [--secret S] [--scheme standard|hub] [--id ID]\n"
+            "                         [--FIELD VALUE ...]\n"
+            "\n"
+            "Simulated HR systems on 127.0.0.1 (default port 8900; 0 picks a free one),\n"
+            "served from a JSON fixture (default tools/sandbox/fixture.json). Systems and\n"
+            "their endpoints (writes journal every request and honour Idempotency-Key):\n\n");
+    sb_routes_print(out);
+    fprintf(out,
+            "\nControl (not journalled):\n"
+            "  GET    /_sandbox/journal   requests received ?system= &method= &path=PREFIX\n"
+            "  DELETE /_sandbox/journal   empty the journal\n"
+            "  GET    /_sandbox/faults    the faults set\n"
+            "  POST   /_sandbox/faults    {system, error_rate, status, latency_ms, reset_rate,\n"
+            "                             rate_limit, retry_after, drop_webhooks, times}\n"
+            "  DELETE /_sandbox/faults    clear every fault\n"
+            "  POST   /_sandbox/emit      {kind, to, secret?, scheme?, id?, fields?}: the system\n"
+            "                             sends a webhook (dropped under drop_webhooks)\n"
+            "  POST   /_sandbox/reset     reload the fixture; clear journal, faults, keys\n"
+            "  GET    /_sandbox/data      ?table=NAME: the data as it is now\n"
+            "  GET    /_sandbox/health\n"
+            "\nWebhook kinds (emit; signed when --secret is given):\n");
+    sb_emit_kinds(out);
+    return out == stdout ? 0 : 2;
+}
+
+static int cmd_emit(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage(stderr);
+    struct emit e = {.kind = argv[2], .fields = json_object()};
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strncmp(a, "--", 2) || !v) {
+            fprintf(stderr, "sandbox: emit: %s needs a value\n", a);
+            json_decref(e.fields);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--to"))
+            e.to = v;
+        else if (!strcmp(a, "--secret"))
+            e.secret = v;
+        else if (!strcmp(a, "--scheme"))
+            e.scheme = v;
+        else if (!strcmp(a, "--id"))
+            e.id = v;
+        else { /* a field: JSON when it parses (numbers, true), else a string */
+            json_t *val = json_loads(v, JSON_DECODE_ANY, NULL);
+            json_object_set_new(e.fields, a + 2, val ? val : json_string(v));
+        }
+    }
+    if (!e.to || !sb_emit_system(e.kind)) {
+        fprintf(stderr, "sandbox: emit: %s\n", e.to ? "unknown kind (see --help)" : "give --to URL");
+        json_decref(e.fields);
+        return 2;
+    }
+    char err[512] = "", *ans = NULL;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    long status = sb_emit_send(&e, &ans, err, sizeof err);
+    if (status)
+        printf("%ld %s\n", status, ans ? ans : "");
+    else
+        fprintf(stderr, "sandbox: emit: %s\n", err);
+    free(ans);
+    json_decref(e.fields);
+    curl_global_cleanup();
+    return status >= 200 && status < 300 ? 0 : 1;
+}
+
+static volatile sig_atomic_t stop;
+static void on_signal(int s) { (void)s; stop = 1; }
+
+int main(int argc, char **argv)
+{
+    int a = 1;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")))
+        return usage(stdout);
+    if (argc > 1 && !strcmp(argv[1], "emit"))
+        return cmd_emit(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "serve"))
+        a = 2;
+    unsigned port = 8900;
+    const char *port_file = NULL;
+    sb.fixture_path = "tools/sandbox/fixture.json";
+    sb.rng = 0x9e3779b97f4a7c15ULL;
+    for (int i = a; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--port") && v)
+            port = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--port-file") && v)
+            port_file = argv[++i];
+        else if (!strcmp(argv[i], "--fixture") && v)
+            sb.fixture_path = argv[++i];
+        else if (!strcmp(argv[i], "--seed") && v)
+            sb.rng = strtoull(argv[++i], NULL, 10) | 1;
+        else
+            return usage(stderr);
+    }
+    if (load_fixture() != 0)
+        return 1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+        on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "sandbox: cannot listen on 127.0.0.1:%u\n", port);
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_in bound;
+    socklen_t len = sizeof bound;
+    if (info && getsockname(info->listen_fd, (struct sockaddr *)&bound, &len) == 0)
+        port = ntohs(bound.sin_port);
+    fprintf(stderr, "sandbox: serving %s on http://127.0.0.1:%u\n", sb.fixture_path, port);
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (f) {
+            fprintf(f, "%u\n", port);
+            fclose(f);
+        }
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    while (!stop)
+        pause();
+    MHD_stop_daemon(d);
+    curl_global_cleanup();
+    json_decref(sb.db);
+    json_decref(sb.journal);
+    json_decref(sb.faults);
+    json_decref(sb.idem);
+    return 0;
+}

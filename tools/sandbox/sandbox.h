@@ -1,0 +1,51 @@
+/* The sandbox: simulated HR systems on loopback for demos and end-to-end tests.
+ * sandbox.c serves HTTP (journal, faults, idempotency, control API), systems.c holds
+ * the systems' REST APIs over the in-memory data, emit.c the webhooks they send.
+ * Ownership: the data is one jansson tree owned by the server, touched only under its
+ * lock; handlers borrow it and give back new references. */
+#ifndef SANDBOX_H
+#define SANDBOX_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* One request as a handler sees it. */
+struct call {
+    const char *method, *path, *system;
+    json_t *query;        /* name -> value (strings) */
+    json_t *body;         /* parsed JSON body, or NULL */
+    json_t *db;           /* the data (the fixture, then every write) */
+    const char *params[4]; /* ":name" segments of the route, in order */
+    const char *now;      /* ISO time of the request */
+    bool authorised;      /* an Authorization or X-API-Key header came */
+    /* the answer */
+    int status;
+    json_t *out;          /* JSON body (stolen), or NULL with text */
+    const char *text;     /* a text/plain body (static) */
+};
+
+/* Routes a request to a system's API; false when no route matches (404). */
+bool sb_route(struct call *c);
+/* One line per route for --help and the docs check: "METHOD PATH  what it does". */
+void sb_routes_print(FILE *out);
+
+/* Sets an error answer {"error": message, ...}. */
+void sb_error(struct call *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- webhooks (emit.c) ---- */
+
+struct emit {
+    const char *kind, *to, *secret, *scheme, *id;
+    json_t *fields;       /* top-level or dotted keys to set in the payload */
+};
+/* The kinds, one line each, for --help. */
+void sb_emit_kinds(FILE *out);
+/* The system that sends a kind ("hris", "lms", ...), or NULL for an unknown kind. */
+const char *sb_emit_system(const char *kind);
+/* Builds, signs and sends a webhook. Returns the HTTP status (0 when no answer came),
+ * with the answer's body in *answer (new string) and err when it failed. */
+long sb_emit_send(const struct emit *e, char **answer, char *err, size_t errlen);
+
+#endif
