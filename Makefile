@@ -16,6 +16,7 @@ CLI_SRC  := engine/main.c $(wildcard engine/cli_*.c)
 LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard engine/*.c)) $(wildcard modules/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 SANDBOX_SRC := $(wildcard tools/sandbox/*.c)
+FUZZ_TARGETS := $(patsubst tools/fuzz/fuzz_%.c,%,$(wildcard tools/fuzz/fuzz_*.c))
 
 all: scenarist tools/sandbox/sandbox
 
@@ -44,6 +45,10 @@ build/$(1)/tests/stub: tests/stub/stub.c | deps-check
 	@mkdir -p $$(@D)
 	$$(CC) $$($(1)_CFLAGS) -o $$@ $$< $$($(1)_LDFLAGS) $$(PKG_LIBS) -lpthread
 
+$(1)_REPLAY := $$(patsubst %,build/$(1)/tools/fuzz/replay_%,$$(FUZZ_TARGETS))
+build/$(1)/tools/fuzz/replay_%: build/$(1)/tools/fuzz/fuzz_%.o build/$(1)/tools/fuzz/replay.o build/$(1)/libscenarist.a
+	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) -lpthread -lm
+
 build/$(1)/tools/sandbox/sandbox: $$(patsubst %.c,build/$(1)/%.o,$$(SANDBOX_SRC)) build/$(1)/libscenarist.a
 	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) -lpthread -lm
 
@@ -53,7 +58,7 @@ endef
 $(eval $(call flavour,plain,$(OPT),))
 $(eval $(call flavour,asan,-O1 -g $(SAN),$(SAN)))
 
-.PHONY: all asan unit test demo docs docs-check deps deps-check clean bench
+.PHONY: all asan unit test demo docs docs-check deps deps-check clean bench fuzz
 .SECONDARY:
 
 scenarist: build/plain/scenarist
@@ -62,9 +67,9 @@ scenarist: build/plain/scenarist
 tools/sandbox/sandbox: build/plain/tools/sandbox/sandbox
 	cp $< $@
 
-asan: build/asan/scenarist build/asan/tests/stub build/asan/tools/sandbox/sandbox $(asan_UNIT)
+asan: build/asan/scenarist build/asan/tests/stub build/asan/tools/sandbox/sandbox $(asan_UNIT) $(asan_REPLAY)
 
-unit: $(plain_UNIT) build/plain/tests/stub
+unit: $(plain_UNIT) build/plain/tests/stub $(plain_REPLAY)
 
 deps:
 	tools/install-deps
@@ -99,3 +104,21 @@ build/plain/tools/bench/expr: tools/bench/expr.c build/plain/libscenarist.a | de
 
 bench: build/plain/tools/bench/expr scenarist
 	tools/bench/run
+
+# Fuzzing with clang's libFuzzer: `make fuzz FUZZ_SECONDS=N` runs every target N seconds.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(WARN) $(PKG_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/%.o,$(LIB_SRC))
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+
+build/fuzz/fuzz_%: build/fuzz/tools/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
+fuzz:
+	FUZZ=1 tools/install-deps
+	$(MAKE) --no-print-directory $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	tools/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -1270,11 +1270,11 @@ int sc_store_audit_verify(struct sc_store *st, json_t **problem)
 json_t *sc_store_metrics(struct sc_store *st)
 {
     static const char *const text[] = {
-        "SELECT e.scenario, count(*), sum(e.status = 'error'), sum(e.status = 'warning'),"
-        " (SELECT count(*) FROM holds h WHERE h.scenario = e.scenario)"
-        " FROM executions e GROUP BY e.scenario ORDER BY e.scenario",
-        "SELECT state, count(*) FROM incomplete WHERE state IN ('pending', 'exhausted')"
-        " GROUP BY state",
+        ("SELECT e.scenario, count(*), sum(e.status = 'error'), sum(e.status = 'warning'),"
+         " (SELECT count(*) FROM holds h WHERE h.scenario = e.scenario)"
+         " FROM executions e GROUP BY e.scenario ORDER BY e.scenario"),
+        ("SELECT state, count(*) FROM incomplete WHERE state IN ('pending', 'exhausted')"
+         " GROUP BY state"),
         "SELECT queue, count(*) FROM queue_items WHERE state = 'open' GROUP BY queue ORDER BY queue",
         "SELECT count(*) FROM holds WHERE state = 'pending'",
     };

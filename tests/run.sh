@@ -42,6 +42,10 @@ for flavour in plain asan; do
         case $t in *.o | *.d) continue ;; esac
         suite "$flavour/unit/$(basename "$t")" "$t"
     done
+    for t in build/$flavour/tools/fuzz/replay_*; do
+        case $t in *.o | *.d) continue ;; esac
+        suite "$flavour/fuzz/${t##*/replay_}" "$t" "tools/fuzz/corpus/${t##*/replay_}"
+    done
     bin=build/$flavour/scenarist
     suite "$flavour/config" tests/config/run.sh "$bin"
     suite "$flavour/cli" tests/cli/run.sh "$bin"
