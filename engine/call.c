@@ -94,7 +94,9 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                     c->connection, org ? org->name : "(none)", "");
     bool write = sc_http_is_write(c->method);
     const char *base = json_string_value(json_object_get(conn, "base_url"));
-    if (strstr(c->path, "://") || strstr(c->path, "/../") || !strncmp(c->path, "../", 3))
+    if (strstr(c->path, "://") || strstr(c->path, "/../") || !strncmp(c->path, "../", 3) ||
+        strstr(c->path, "%2e") || strstr(c->path, "%2E") || strstr(c->path, "/..?") ||
+        (strlen(c->path) >= 3 && !strcmp(c->path + strlen(c->path) - 3, "/..")))
         return fail(err, errlen, SC_ERR_DATA,
                     "path '%s' must stay under connection '%s' (%s)", c->path, c->connection,
                     base);
@@ -116,10 +118,13 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         json_t *v;
         json_object_foreach(c->query, k, v) add_pair(&url, k, v, '&');
     }
-    if (write && sc_org_read_only(org, c->connection)) { /* defence in depth: validation refuses it too */
+    const char *ro = write ? sc_org_read_only(org, c->connection)
+                                 ? c->connection : sc_org_read_only_url(org, url.data ? url.data : "")
+                           : NULL;
+    if (ro) { /* defence in depth: validation refuses it too, when it can see it */
         enum sc_status rst = fail(err, errlen, SC_ERR_DATA,
                                   "%s refused: connection '%s' is read-only in org '%s' (nothing "
-                                  "was sent)", c->method, c->connection, org->name);
+                                  "was sent)", c->method, ro, org->name);
         if (sc_step_audit(ctx, c->method, url.data ? url.data : base, 0, 0, NULL, 0, "refused") != 0)
             snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
         sc_buf_free(&url);

@@ -19,6 +19,7 @@ struct opts {
     const char *store;      /* --store: a database other than the org's */
     const char *scenario, *status, *since, *sent_to, *execution;
     const char *listen, *workers, *max_body, *respond_timeout, *drain_timeout, *until; /* serve */
+    const char *message, *version, *output, *to, *from; /* versions */
     int limit;
     bool json, no_retry;
     const char **args;
@@ -46,5 +47,14 @@ int cmd_audit(struct opts *o);
 int cmd_metrics(struct opts *o);
 int cmd_resume(struct opts *o);
 int cmd_serve(struct opts *o);
+int cmd_deploy(struct opts *o);
+int cmd_versions(struct opts *o);
+int cmd_export(struct opts *o);
+int cmd_import(struct opts *o);
+int cmd_rollback(struct opts *o);
+int cmd_diff(struct opts *o);
+int cmd_backup(struct opts *o);
+int cmd_restore(struct opts *o);
+int cmd_promote(struct opts *o);
 
 #endif

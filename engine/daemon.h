@@ -18,6 +18,7 @@
 /* A webhook trigger, ready to take requests. */
 struct route {
     char *path, *scenario, *source;
+    char version[16];            /* "draft" for a file, else the stored version's number */
     bool realtime, sequential, confidential, respond;
     char *scheme, *secret;       /* signature check; NULL: none */
     json_t *dedupe_src;          /* the dedupe_key template, or NULL */
@@ -28,6 +29,7 @@ struct route {
 struct timer {
     struct sc_scenario *sc;      /* the catalog's copy (the main thread runs polls with it) */
     const char *scenario, *source;
+    char version[16];
     size_t trigger;              /* index in the scenario's triggers */
     char key[32];                /* "schedule:0", "poll:1": its state in the store */
     bool poll, has_cron, catch_up, sequential, confidential;
@@ -74,6 +76,11 @@ struct daemon {
     pthread_rwlock_t cat_lock;
     struct catalog *cat;
     atomic_uint gen;             /* bumped when a new catalog is installed */
+    bool versions;               /* serving deployed versions: a deploy reloads */
+    int64_t stamp;               /* the versions' stamp the catalog was made from */
+    const char *backup_dir;      /* the org's scheduled backup, or NULL */
+    struct sc_cron backup_cron;
+    int64_t backup_next;
 
     pthread_mutex_t intake_mu;   /* the intake's store connection and Lua state */
     struct sc_store *intake;

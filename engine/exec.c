@@ -435,14 +435,32 @@ static int build_polls(struct build *b, json_t *triggers)
     return rc;
 }
 
+static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org,
+                                    struct sc_lua *lua, struct sc_validator *shared,
+                                    struct sc_diags *d, size_t errors0);
+
 struct sc_scenario *sc_scenario_load(const char *path, const struct sc_org *org,
                                      struct sc_lua *lua, struct sc_validator *shared,
                                      struct sc_diags *d)
 {
     size_t errors0 = d->errors;
     struct sc_doc *doc = sc_doc_load_file(path, d);
-    if (!doc)
-        return NULL;
+    return doc ? load_doc(doc, org, lua, shared, d, errors0) : NULL;
+}
+
+struct sc_scenario *sc_scenario_load_text(const char *name, const char *text, size_t len,
+                                          const struct sc_org *org, struct sc_lua *lua,
+                                          struct sc_validator *shared, struct sc_diags *d)
+{
+    size_t errors0 = d->errors;
+    struct sc_doc *doc = sc_doc_parse(name, text, len, d);
+    return doc ? load_doc(doc, org, lua, shared, d, errors0) : NULL;
+}
+
+static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org,
+                                    struct sc_lua *lua, struct sc_validator *shared,
+                                    struct sc_diags *d, size_t errors0)
+{
     struct sc_validator *v = shared ? shared : sc_validator_new(org, d);
     if (!v) {
         sc_diag_add(d, SC_SEV_ERROR, &doc->src, 0, 0, 0, "out of memory while validating");

@@ -26,6 +26,11 @@ struct sc_validator;
 struct sc_scenario *sc_scenario_load(const char *path, const struct sc_org *org,
                                      struct sc_lua *lua, struct sc_validator *shared,
                                      struct sc_diags *d);
+/* The same from text in memory (a stored version); name stands for the file in
+ * diagnostics. */
+struct sc_scenario *sc_scenario_load_text(const char *name, const char *text, size_t len,
+                                          const struct sc_org *org, struct sc_lua *lua,
+                                          struct sc_validator *shared, struct sc_diags *d);
 void sc_scenario_free(struct sc_scenario *sc);
 const char *sc_scenario_name(const struct sc_scenario *sc);
 /* Borrowed: the scenario document as JSON. */

@@ -237,7 +237,7 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
     }
     struct waiter w = {0};
     struct sc_event_row ev = {.exec = {.scenario = rt->scenario, .org = d->org->name,
-                                       .version = "draft", .source = rt->source,
+                                       .version = rt->version, .source = rt->source,
                                        .trigger = trigger, .confidential = rt->confidential,
                                        .started_ms = now_ms},
                               .realtime = rt->realtime,

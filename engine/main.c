@@ -39,6 +39,16 @@ static int usage(FILE *out)
             "  audit [verify]       the log of every write to another system (--scenario,\n"
             "                       --sent-to URL-PREFIX, --execution); verify checks its chain\n"
             "  metrics              per scenario: executions, failures; incomplete, queues, holds\n"
+            "  deploy FILE...       validate and store a new version of each changed scenario (-m MSG)\n"
+            "  versions NAME        a scenario's versions\n"
+            "  export NAME          a version as a JSON document (--version N, -o FILE)\n"
+            "  import FILE          check an export and store it as a new version\n"
+            "  rollback NAME --to N make version N current again, as a new version\n"
+            "  diff NAME A B        what changed between two versions, step by step\n"
+            "  backup --to DIR      every current version to DIR/NAME/vN.json (idempotent)\n"
+            "  restore --from DIR   import a backup\n"
+            "  promote NAME --from ORG --to ORG\n"
+            "                       copy the current version to another org, validated there\n"
             "  modules [NAME]       list modules, or one module's parameters\n"
             "  docs modules|format|org\n"
             "                       print a reference page generated from the tables (Markdown)\n"
@@ -75,6 +85,9 @@ static const struct {
     {"respond-timeout", offsetof(struct opts, respond_timeout)},
     {"drain-timeout", offsetof(struct opts, drain_timeout)},
     {"until", offsetof(struct opts, until)},
+    {"message", offsetof(struct opts, message)}, {"version", offsetof(struct opts, version)},
+    {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},
+    {"from", offsetof(struct opts, from)},
     {"limit", 0},
 };
 
@@ -119,7 +132,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         return -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
+        if ((!strcmp(a, "-m") || !strcmp(a, "-o")) && i + 1 < argc) { /* short forms */
+            *(a[1] == 'm' ? &o->message : &o->output) = argv[++i];
+        } else if (!strcmp(a, "--json")) {
             o->json = true;
         } else if (!strcmp(a, "--no-retry")) {
             o->no_retry = true;
@@ -541,6 +556,24 @@ int main(int argc, char **argv)
         rc = cmd_resume(&o);
     else if (!strcmp(cmd, "serve"))
         rc = cmd_serve(&o);
+    else if (!strcmp(cmd, "deploy"))
+        rc = cmd_deploy(&o);
+    else if (!strcmp(cmd, "versions"))
+        rc = cmd_versions(&o);
+    else if (!strcmp(cmd, "export"))
+        rc = cmd_export(&o);
+    else if (!strcmp(cmd, "import"))
+        rc = cmd_import(&o);
+    else if (!strcmp(cmd, "rollback"))
+        rc = cmd_rollback(&o);
+    else if (!strcmp(cmd, "diff"))
+        rc = cmd_diff(&o);
+    else if (!strcmp(cmd, "backup"))
+        rc = cmd_backup(&o);
+    else if (!strcmp(cmd, "restore"))
+        rc = cmd_restore(&o);
+    else if (!strcmp(cmd, "promote"))
+        rc = cmd_promote(&o);
     else if (!strcmp(cmd, "modules"))
         rc = cmd_modules(&o);
     else if (!strcmp(cmd, "docs"))

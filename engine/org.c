@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const access_modes[] = {"read-write", "read-only", NULL};
 static const char *const auth_kinds[] = {"none", "bearer", "basic", "api-key", NULL};
@@ -51,6 +52,14 @@ static const struct sc_param hook_fields[] = {
     {0},
 };
 
+static const struct sc_param backup_fields[] = {
+    {.name = "to", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .doc = "Folder the daemon writes each scenario's current version to (NAME/vN.json)."},
+    {.name = "cron", .type = SC_T_CRON, .required = true, .flags = SC_P_STATIC,
+     .doc = "When, in the org's time zone (weekly: \"0 3 * * 0\")."},
+    {0},
+};
+
 const struct sc_param sc_org_fields[] = {
     {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
      .doc = "The org's name; the same as its file name."},
@@ -70,6 +79,8 @@ const struct sc_param sc_org_fields[] = {
      .required = true, .flags = SC_P_STATIC, .doc = "Named connections scenarios use."},
     {.name = "webhooks", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = hook_fields,
      .flags = SC_P_STATIC, .doc = "Named inbound webhook secrets, used by triggers' auth."},
+    {.name = "backup", .type = SC_T_OBJECT, .fields = backup_fields, .flags = SC_P_STATIC,
+     .doc = "A scheduled backup of every scenario's current version, run by the daemon."},
     {0},
 };
 
@@ -161,6 +172,25 @@ bool sc_org_read_only(const struct sc_org *org, const char *connection)
 {
     const char *a = json_string_value(json_object_get(sc_org_connection(org, connection), "access"));
     return a && strcmp(a, "read-only") == 0;
+}
+
+const char *sc_org_read_only_url(const struct sc_org *org, const char *url)
+{
+    const char *k;
+    json_t *c;
+    json_object_foreach(org->connections, k, c) {
+        const char *base = json_string_value(json_object_get(c, "base_url"));
+        const char *a = json_string_value(json_object_get(c, "access"));
+        if (!base || !a || strcmp(a, "read-only") != 0)
+            continue;
+        size_t n = strlen(base);
+        while (n && base[n - 1] == '/')
+            n--;
+        /* same scheme, host and path prefix, case-insensitive on the host part */
+        if (!strncasecmp(url, base, n) && (url[n] == '\0' || url[n] == '/' || url[n] == '?'))
+            return k;
+    }
+    return NULL;
 }
 
 char *sc_org_secret(const char *ref, char *err, size_t errlen)

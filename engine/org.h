@@ -26,6 +26,9 @@ void sc_org_free(struct sc_org *org);
 
 json_t *sc_org_connection(const struct sc_org *org, const char *name);
 bool sc_org_read_only(const struct sc_org *org, const char *connection);
+/* The read-only connection whose base_url the URL lies under, or NULL: a write to it is
+ * refused whichever connection (or template) built the URL. */
+const char *sc_org_read_only_url(const struct sc_org *org, const char *url);
 
 /* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
  * New string (free()), or NULL with err filled; err never holds the secret. */

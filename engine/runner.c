@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,13 +59,39 @@ static int remember(struct sc_runner *rn, const char *source, struct sc_scenario
     return 0;
 }
 
+struct sc_scenario *sc_runner_load(struct sc_runtime *rt, const char *source, struct sc_diags *d)
+{
+    char name[80];
+    int number = 0;
+    if (strncmp(source, "version:", 8) != 0)
+        return sc_scenario_load(source, rt->org, rt->lua, NULL, d);
+    if (sscanf(source + 8, "%79[^@]@%d", name, &number) != 2 || !rt->store) {
+        struct sc_src src = {source, NULL, 0};
+        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "not a stored version");
+        return NULL;
+    }
+    json_t *v = sc_store_version_get(rt->store, name, number);
+    char *text = v ? sc_version_text(json_object_get(v, "document")) : NULL;
+    struct sc_scenario *sc = NULL;
+    if (text) {
+        sc = sc_scenario_load_text(source, text, strlen(text), rt->org, rt->lua, NULL, d);
+    } else {
+        struct sc_src src = {source, NULL, 0};
+        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "%s", v ? "out of memory"
+                                                           : sc_store_error(rt->store));
+    }
+    free(text);
+    json_decref(v);
+    return sc;
+}
+
 static struct sc_scenario *scenario_for(struct sc_runner *rn, const char *source,
                                         struct sc_diags *d)
 {
     for (size_t i = 0; i < rn->n; i++)
         if (!strcmp(rn->v[i].source, source))
             return rn->v[i].sc;
-    struct sc_scenario *sc = sc_scenario_load(source, rn->rt->org, rn->rt->lua, NULL, d);
+    struct sc_scenario *sc = sc_runner_load(rn->rt, source, d);
     if (sc && remember(rn, source, sc, true) != 0) {
         sc_scenario_free(sc);
         return NULL;

@@ -8,6 +8,7 @@
 #include "runner.h"
 #include "util.h"
 #include "validate.h"
+#include "version.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -137,6 +138,13 @@ static bool has_respond(json_t *v)
     return false;
 }
 
+/* "3" for "version:NAME@3", else "draft". */
+static void version_of(const char *source, char *out, size_t n)
+{
+    const char *at = strncmp(source, "version:", 8) ? NULL : strrchr(source, '@');
+    snprintf(out, n, "%s", at ? at + 1 : "draft");
+}
+
 static void catalog_free(struct daemon *d, struct catalog *c)
 {
     if (!c)
@@ -175,6 +183,7 @@ static int add_route(struct daemon *d, struct catalog *c, size_t file, json_t *w
     r->path = sc_strdup(json_string_value(json_object_get(w, "path")));
     r->scenario = sc_strdup(sc_scenario_name(c->scs[file]));
     r->source = sc_strdup(c->files[file]);
+    version_of(c->files[file], r->version, sizeof r->version);
     r->realtime = !strcmp(str_or(w, "priority", ""), "realtime");
     r->sequential = json_is_true(json_object_get(set, "sequential"));
     r->confidential = json_is_true(json_object_get(set, "confidential"));
@@ -220,6 +229,7 @@ static void add_timer(struct daemon *d, struct catalog *c, size_t file, size_t t
     tm->sc = c->scs[file];
     tm->scenario = sc_scenario_name(tm->sc);
     tm->source = c->files[file];
+    version_of(tm->source, tm->version, sizeof tm->version);
     tm->trigger = trig;
     tm->poll = !strcmp(kind, "poll");
     snprintf(tm->key, sizeof tm->key, "%s:%zu", kind, trig);
@@ -238,18 +248,65 @@ static void add_timer(struct daemon *d, struct catalog *c, size_t file, size_t t
     tm->next_ms = -1;
 }
 
-/* Loads and validates every scenario file (one validator: webhook paths and names are
- * unique across files) and makes its routes and timers. NULL when anything is wrong. */
-static struct catalog *catalog_load(struct daemon *d, struct sc_lua *lua, struct sc_diags *diag)
+/* With no paths given: the current version of every deployed scenario
+ * ("version:NAME@N"), or, when nothing is deployed, the files of scenarios/. */
+static char **deployed(struct daemon *d, struct sc_store *st, size_t *n)
+{
+    json_t *cur = sc_store_versions_current(st);
+    size_t k = json_array_size(cur), i;
+    json_t *v;
+    d->versions = k > 0;
+    if (!k) {
+        json_decref(cur);
+        return expand_paths(&d->o, n);
+    }
+    char **out = sc_calloc(k + 1, sizeof *out);
+    *n = 0;
+    json_array_foreach(cur, i, v) {
+        if (out && !(out[*n] = sc_asprintf("version:%s@%lld", json_string_value(json_object_get(v, "scenario")),
+                                           (long long)json_integer_value(json_object_get(v, "number")))))
+            break;
+        (*n)++;
+    }
+    json_decref(cur);
+    return out;
+}
+
+/* Loads one source (a file, or a stored version) with the shared validator. */
+static struct sc_scenario *load_source(struct daemon *d, struct sc_runtime *rt, const char *source,
+                                       struct sc_validator *v, struct sc_diags *diag)
+{
+    if (strncmp(source, "version:", 8) != 0)
+        return sc_scenario_load(source, d->org, rt->lua, v, diag);
+    char name[80];
+    int number = 0;
+    sscanf(source + 8, "%79[^@]@%d", name, &number);
+    json_t *ver = sc_store_version_get(rt->store, name, number);
+    char *text = ver ? sc_version_text(json_object_get(ver, "document")) : NULL;
+    struct sc_scenario *sc = text ? sc_scenario_load_text(source, text, strlen(text), d->org,
+                                                          rt->lua, v, diag) : NULL;
+    if (!text) {
+        struct sc_src src = {.name = source};
+        sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "%s", sc_store_error(rt->store));
+    }
+    free(text);
+    json_decref(ver);
+    return sc;
+}
+
+/* Loads and validates every scenario (one validator: webhook paths and names are
+ * unique across them) and makes its routes and timers. NULL when anything is wrong. */
+static struct catalog *catalog_load(struct daemon *d, struct sc_runtime *rt, struct sc_diags *diag)
 {
     struct catalog *c = sc_calloc(1, sizeof *c);
-    if (!c || !(c->files = expand_paths(&d->o, &c->nfiles)))
+    if (!c || !(c->files = d->o.npaths ? expand_paths(&d->o, &c->nfiles)
+                                       : deployed(d, rt->store, &c->nfiles)))
         goto fail;
     struct sc_validator *v = sc_validator_new(d->org, diag);
     c->scs = sc_calloc(c->nfiles + 1, sizeof *c->scs);
     size_t nroutes = 0, ntimers = 0;
     for (size_t i = 0; v && c->scs && i < c->nfiles; i++) {
-        c->scs[i] = sc_scenario_load(c->files[i], d->org, lua, v, diag);
+        c->scs[i] = load_source(d, rt, c->files[i], v, diag);
         json_t *t, *trigs = c->scs[i] ? json_object_get(sc_scenario_json(c->scs[i]), "triggers")
                                       : NULL;
         size_t k;
@@ -313,7 +370,7 @@ static int queue_event(struct daemon *d, struct sc_store *st, const struct timer
                        json_t *trigger, const char *dedupe)
 {
     struct sc_event_row ev = {.exec = {.scenario = t->scenario, .org = d->org->name,
-                                       .version = "draft", .source = t->source,
+                                       .version = t->version, .source = t->source,
                                        .trigger = trigger, .confidential = t->confidential,
                                        .started_ms = sc_clock_now_ms()},
                               .lane = t->sequential ? t->scenario : NULL, .dedupe = dedupe};
@@ -354,7 +411,7 @@ static void poll_failed(struct daemon *d, struct sc_store *st, const struct time
                         json_t *trigger, enum sc_status status, const char *err)
 {
     char id[64];
-    struct sc_exec_row row = {.scenario = t->scenario, .org = d->org->name, .version = "draft",
+    struct sc_exec_row row = {.scenario = t->scenario, .org = d->org->name, .version = t->version,
                               .source = t->source, .trigger = trigger,
                               .confidential = t->confidential, .started_ms = sc_clock_now_ms()};
     int rc;
@@ -490,9 +547,24 @@ static void run_timers(struct daemon *d, struct sc_runtime *rt, struct catalog *
     }
 }
 
-static int64_t next_timer(const struct catalog *c)
+/* The org's scheduled backup of every current version (backup: {to, cron}). */
+static void run_backup(struct daemon *d, struct sc_store *st)
 {
-    int64_t next = -1;
+    if (!d->backup_dir || d->backup_next < 0 || d->backup_next > sc_clock_now_ms())
+        return;
+    int written, unchanged;
+    char err[600];
+    if (sc_backup_run(st, d->backup_dir, &written, &unchanged, err, sizeof err) != 0)
+        say("backup to %s failed: %s", d->backup_dir, err);
+    else
+        say("backup to %s: %d written, %d unchanged", d->backup_dir, written, unchanged);
+    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    d->backup_next = sc_cron_next(&d->backup_cron, tz, sc_clock_now_ms());
+}
+
+static int64_t next_timer(const struct daemon *d, const struct catalog *c)
+{
+    int64_t next = d->backup_dir ? d->backup_next : -1;
     for (size_t i = 0; i < c->ntimers; i++)
         if (c->timers[i].next_ms >= 0 && (next < 0 || c->timers[i].next_ms < next))
             next = c->timers[i].next_ms;
@@ -537,7 +609,7 @@ static void worker_load(struct worker *w)
     for (size_t i = 0; w->rn && w->scs && i < c->nfiles; i++) {
         struct sc_diags diag;
         sc_diags_init(&diag);
-        struct sc_scenario *sc = sc_scenario_load(c->files[i], d->org, w->rt.lua, NULL, &diag);
+        struct sc_scenario *sc = sc_runner_load(&w->rt, c->files[i], &diag);
         if (!sc) { /* changed on disk since the catalog validated it: its events wait */
             say("worker %d: %s no longer loads", w->no, c->files[i]);
             sc_diags_print(&diag, stderr);
@@ -724,7 +796,7 @@ static struct catalog *reload(struct daemon *d, struct sc_runtime *rt)
 {
     struct sc_diags diag;
     sc_diags_init(&diag);
-    struct catalog *c = catalog_load(d, rt->lua, &diag);
+    struct catalog *c = catalog_load(d, rt, &diag);
     if (!c) {
         sc_diags_print(&diag, stderr);
         say("reload refused: %zu error%s; the scenarios loaded before keep running",
@@ -763,7 +835,7 @@ static bool advance(struct daemon *d, struct sc_runtime *rt)
     if (retry >= 0 && retry <= now && d->o.workers > 0)
         return false; /* a worker will take it */
     pthread_rwlock_rdlock(&d->cat_lock);
-    int64_t next = next_timer(d->cat);
+    int64_t next = next_timer(d, d->cat);
     pthread_rwlock_unlock(&d->cat_lock);
     if (retry > now && d->o.workers > 0 && (next < 0 || retry < next))
         next = retry;
@@ -791,6 +863,16 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
         struct catalog *c = d->cat;
         pthread_rwlock_unlock(&d->cat_lock);
         run_timers(d, rt, c); /* only this thread replaces the catalog */
+        run_backup(d, rt->store);
+        if (!d->o.npaths) { /* serving what is deployed: a deploy is picked up here */
+            int64_t stamp = sc_store_versions_stamp(rt->store);
+            if (stamp >= 0 && stamp != d->stamp) {
+                say("a deploy changed the scenarios: reloading");
+                d->stamp = stamp;
+                reload(d, rt);
+                c = d->cat; /* the old catalog is gone */
+            }
+        }
         int64_t wait = 1000;
         if (sim) {
             if (advance(d, rt)) {
@@ -799,7 +881,7 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
             }
             wait = 10;
         } else if (!sc_clock_is_test()) {
-            int64_t next = next_timer(c);
+            int64_t next = next_timer(d, c);
             if (next >= 0 && next - sc_clock_now_ms() < wait)
                 wait = next - sc_clock_now_ms() > 0 ? next - sc_clock_now_ms() : 0;
         } else {
@@ -898,7 +980,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     }
     struct sc_diags diag;
     sc_diags_init(&diag);
-    d->cat = catalog_load(d, main_rt.lua, &diag);
+    d->cat = catalog_load(d, &main_rt, &diag);
     sc_diags_print(&diag, stderr);
     sc_diags_free(&diag);
     if (!d->cat) {
@@ -908,6 +990,17 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     }
     for (size_t i = 0; i < d->cat->ntimers; i++)
         arm(d, &main_rt, &d->cat->timers[i]);
+    d->stamp = sc_store_versions_stamp(main_rt.store);
+    json_t *bk = json_object_get(org->doc->root, "backup");
+    struct sc_cron_err ce;
+    if (bk && sc_cron_parse(json_string_value(json_object_get(bk, "cron")), &d->backup_cron, &ce) == 0) {
+        d->backup_dir = json_string_value(json_object_get(bk, "to"));
+        d->backup_next = sc_cron_next(&d->backup_cron, json_string_value(json_object_get(
+                                          org->doc->root, "timezone")), sc_clock_now_ms());
+    }
+    if (!o->npaths)
+        say("serving %s", d->versions ? "the deployed versions (a deploy is picked up without a "
+                                        "restart)" : "scenarios/ as drafts: nothing is deployed");
     if (sc_httpd_start(d, err, sizeof err) != 0) {
         say("%s", err);
         goto out;

@@ -85,6 +85,13 @@ static const char *const migrations[] = {
     "CREATE TABLE poll_seen("
     " scenario TEXT NOT NULL, trigger TEXT NOT NULL, key TEXT NOT NULL, seen_at INTEGER NOT NULL,"
     " PRIMARY KEY(scenario, trigger, key));",
+    /* v3: scenario versions, immutable; the current one is the highest number. */
+    "CREATE TABLE versions("
+    " scenario TEXT NOT NULL, number INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " message TEXT, checksum TEXT NOT NULL, origin TEXT NOT NULL, document TEXT NOT NULL,"
+    " PRIMARY KEY(scenario, number));"
+    "CREATE TRIGGER versions_no_update BEFORE UPDATE ON versions"
+    " BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;",
 };
 
 enum q {
@@ -95,6 +102,7 @@ enum q {
     Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL, Q_AUDIT_LIST,
     Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
     Q_SEEN_PRUNE, Q_STATUS_COUNTS, Q_QUEUED_COUNTS,
+    Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_COUNT
 };
@@ -189,6 +197,19 @@ static const char *const sql[Q_COUNT] = {
                         " ORDER BY scenario, status",
     [Q_QUEUED_COUNTS] = "SELECT priority, count(*) FROM executions WHERE status = 'queued'"
                         " GROUP BY priority",
+    [Q_VER_CURRENT] = "SELECT number, checksum FROM versions WHERE scenario = ?"
+                      " ORDER BY number DESC LIMIT 1",
+    [Q_VER_ADD] = "INSERT INTO versions(scenario, number, created_at, message, checksum, origin,"
+                  " document) VALUES(?,?,?,?,?,?,?)",
+    [Q_VER_GET] = "SELECT scenario, number, created_at, message, checksum, origin, document"
+                  " FROM versions WHERE scenario = ?1 AND (number = ?2 OR (?2 = 0 AND number ="
+                  " (SELECT max(number) FROM versions WHERE scenario = ?1)))",
+    [Q_VER_LIST] = "SELECT scenario, number, created_at, message, checksum, origin FROM versions"
+                   " WHERE scenario = ? ORDER BY number",
+    [Q_VER_ALL_CURRENT] = "SELECT v.scenario, v.number, v.created_at, v.message, v.checksum, v.origin"
+                          " FROM versions v WHERE v.number = (SELECT max(number) FROM versions w"
+                          " WHERE w.scenario = v.scenario) ORDER BY v.scenario",
+    [Q_VER_STAMP] = "SELECT count(*), coalesce(max(created_at), 0) FROM versions",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -916,6 +937,101 @@ int sc_store_durable(struct sc_store *st)
 {
     return sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) == SQLITE_OK
                ? 0 : db_err(st, "synchronous = FULL");
+}
+
+/* ---- versions ---- */
+
+static json_t *version_row(sqlite3_stmt *s, bool with_doc)
+{
+    json_t *v = json_pack("{s:s, s:i, s:o, s:s, s:s}", "scenario", col_text(s, 0), "number",
+                          sqlite3_column_int(s, 1), "created_at", iso(sqlite3_column_int64(s, 2)),
+                          "checksum", col_text(s, 4), "origin", col_text(s, 5));
+    if (v && sqlite3_column_type(s, 3) != SQLITE_NULL)
+        json_object_set_new(v, "message", json_string(col_text(s, 3)));
+    if (v && with_doc)
+        json_object_set_new(v, "document", col_json(s, 6));
+    return v;
+}
+
+int sc_store_version_add(struct sc_store *st, const char *scenario, json_t *document,
+                         const char *checksum, const char *message, const char *origin,
+                         int *number)
+{
+    if (begin(st) != 0)
+        return -1;
+    sqlite3_stmt *s = q(st, Q_VER_CURRENT, "s", scenario);
+    int rc = s ? sqlite3_step(s) : SQLITE_ERROR, cur = 0;
+    bool same = false;
+    if (rc == SQLITE_ROW) {
+        cur = sqlite3_column_int(s, 0);
+        same = !strcmp(col_text(s, 1), checksum);
+    }
+    if (s)
+        done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        rollback(st);
+        return db_err(st, "reading versions");
+    }
+    *number = same ? cur : cur + 1;
+    if (same) {
+        rollback(st);
+        return 1;
+    }
+    if (exec_stmt(st, q(st, Q_VER_ADD, "siisssj", scenario, (int64_t)(cur + 1), sc_clock_now_ms(),
+                        message, checksum, origin, document), "storing the version") != 0 ||
+        commit(st) != 0) {
+        rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+json_t *sc_store_version_get(struct sc_store *st, const char *scenario, int number)
+{
+    sqlite3_stmt *s = q(st, Q_VER_GET, "si", scenario, (int64_t)number);
+    if (!s)
+        return NULL;
+    json_t *v = NULL;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        v = version_row(s, true);
+    else if (number)
+        set_err(st, "scenario %s has no version %d", scenario, number);
+    else
+        set_err(st, "scenario %s has no version: deploy it first", scenario);
+    done(s);
+    return v;
+}
+
+static json_t *version_list(sqlite3_stmt *s)
+{
+    json_t *a = s ? json_array() : NULL;
+    while (a && sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(a, version_row(s, false));
+    if (s)
+        done(s);
+    return a;
+}
+
+json_t *sc_store_versions(struct sc_store *st, const char *scenario)
+{
+    return version_list(q(st, Q_VER_LIST, "s", scenario));
+}
+
+json_t *sc_store_versions_current(struct sc_store *st)
+{
+    return version_list(q(st, Q_VER_ALL_CURRENT, ""));
+}
+
+int64_t sc_store_versions_stamp(struct sc_store *st)
+{
+    sqlite3_stmt *s = q(st, Q_VER_STAMP, "");
+    if (!s)
+        return -1;
+    int64_t v = sqlite3_step(s) == SQLITE_ROW
+                    ? sqlite3_column_int64(s, 0) * 1000003 + sqlite3_column_int64(s, 1) : -1;
+    done(s);
+    return v;
 }
 
 int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,

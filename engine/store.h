@@ -110,6 +110,23 @@ int sc_store_tx_begin(struct sc_store *st);
 int sc_store_tx_commit(struct sc_store *st);
 void sc_store_tx_rollback(struct sc_store *st);
 
+/* ---- scenario versions (immutable; the current one is the highest number) ---- */
+
+/* Stores document as the scenario's next version, unless its checksum is the current
+ * version's: 0 added, 1 unchanged; *number is the version now current. -1 error. */
+int sc_store_version_add(struct sc_store *st, const char *scenario, json_t *document,
+                         const char *checksum, const char *message, const char *origin,
+                         int *number);
+/* {scenario, number, created_at, message?, checksum, origin, document}; number 0: the
+ * current one. NULL with the error set when there is none. */
+json_t *sc_store_version_get(struct sc_store *st, const char *scenario, int number);
+/* The scenario's versions, oldest first (without documents). */
+json_t *sc_store_versions(struct sc_store *st, const char *scenario);
+/* Every scenario's current version (without documents), by name. */
+json_t *sc_store_versions_current(struct sc_store *st);
+/* Changes whenever a version is added (the daemon's cue to reload); -1 error. */
+int64_t sc_store_versions_stamp(struct sc_store *st);
+
 /* ---- step runs and the resume journal ---- */
 
 /* A step run row: written as "running" before a step with effects, so a crash shows

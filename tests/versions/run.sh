@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Versions and orgs as a user meets them: deploy, versions, export -> import round trip,
+# refused imports that change nothing, rollback and a deploy picked up by the running
+# daemon, diff, backup (idempotent) and restore, promote between orgs, and read-only
+# connections that hold at run time whatever URL a template builds.
+# usage: tests/versions/run.sh SCENARIST STUB
+set -u
+bin=$(realpath "$1")
+stub=$(realpath "$2")
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+spid=
+dpid=
+trap '[ -n "$dpid" ] && kill $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; [ -n "${KEEP:-}" ] && cp "$tmp/log" /tmp/versions-daemon.log; rm -rf "$tmp"' EXIT
+fx=tests/versions/fixtures
+suite=versions
+. tests/lib.sh
+unset SCENARIST_CLOCK
+export VER_HRIS_TOKEN=s3cr3t-hris-token-value
+
+echo '[{"method": "PUT", "path": "/lms/*", "status": 200, "body": {"ok": true}},
+       {"method": "POST", "path": "/hris/*", "status": 201, "body": {"ok": true}}]' > "$tmp/replies.json"
+"$stub" --replies "$tmp/replies.json" --port-file "$tmp/port" --journal "$tmp/journal" &
+spid=$!
+for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+for o in a b; do
+    sed -e "s/@PORT@/$(cat "$tmp/port")/g" -e "s|@DIR@|$tmp|" $fx/org-$o.yaml.in > "$tmp/org-$o.yaml"
+done
+A=(--org "$tmp/org-a.yaml")
+B=(--org "$tmp/org-b.yaml")
+# masks times and checksums, which change from run to run
+mask() { sed -E -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z/TIME/g' -e 's/sha256:[0-9a-f]{12}/sha256:HASH/g'; }
+run_masked() { "$@" 2>&1 | mask; return "${PIPESTATUS[0]}"; }
+
+# ---- deploy and versions ----
+expect "deploy stores version 1" 0 "greet: version 1 in org stage (deploy, sha256:HASH...)" \
+    -- run_masked "$bin" deploy $fx/greet.yaml "${A[@]}" -m "first cut"
+expect "deploying the same content again stores nothing" 0 "greet: unchanged, version 1 is current in org stage (sha256:HASH...)" \
+    -- run_masked "$bin" deploy $fx/greet.yaml "${A[@]}"
+cp $fx/greet-v2.yaml "$tmp/greet.yaml"
+expect "a change is version 2" 0 "greet: version 2 in org stage (deploy, sha256:HASH...)" \
+    -- run_masked "$bin" deploy "$tmp/greet.yaml" "${A[@]}" -m "say two"
+expect "deploy is all or nothing: a broken file stores no version of any" 2 \
+    "$fx/broken.yaml:6:13: error: unknown module 'no.such.module' (scenarist modules lists them)" \
+    -- sh -c "'$bin' deploy $fx/calendar-sync.yaml $fx/broken.yaml --org '$tmp/org-a.yaml' 2>&1 | head -1; exit \${PIPESTATUS:-2}"
+expect "so calendar-sync has no version" 1 "calendar-sync has no version in org stage" \
+    -- "$bin" versions calendar-sync "${A[@]}"
+expect "versions lists them, the current marked" 0 "v1    TIME  sha256:HASH...  deploy   first cut
+v2    TIME  sha256:HASH...  deploy   say two  (current)" -- run_masked "$bin" versions greet "${A[@]}"
+expect "diff shows what changed, step by step" 0 'greet v1 -> v2: 1 change
+  ~ steps.answer.with.body.words: "one" -> "two"' -- "$bin" diff greet 1 2 "${A[@]}"
+expect "the store refuses to change a version" 19 "Error: stepping, versions are immutable (19)" \
+    -- sqlite3 "$tmp/a.db" "UPDATE versions SET message = 'x'"
+
+# ---- export and import ----
+"$bin" export greet "${A[@]}" -o "$tmp/greet.json" 2>/dev/null
+expect_grep "an export names the format, version and checksum" 0 '"format": "scenarist.scenario/1"' -- cat "$tmp/greet.json"
+"$bin" deploy $fx/sneaky.yaml "${A[@]}" >/dev/null 2>&1
+"$bin" export sneaky "${A[@]}" -o "$tmp/sneaky.json" 2>/dev/null
+expect "no secret value is in any exported byte" 1 "" -- grep -rF "$VER_HRIS_TOKEN" "$tmp/greet.json" "$tmp/sneaky.json"
+expect "nor in the store" 1 "0" -- grep -c -F "$VER_HRIS_TOKEN" "$tmp/a.db"
+expect "import into another org stores the same content" 0 "greet: version 1 in org prod (import, sha256:HASH...)" \
+    -- run_masked "$bin" import "$tmp/greet.json" "${B[@]}"
+"$bin" export greet "${B[@]}" -o "$tmp/greet-b.json" 2>/dev/null
+sum() { grep '"checksum"' "$1"; }
+expect "the round trip is identical (checksum)" 0 "$(sum "$tmp/greet.json")" -- sum "$tmp/greet-b.json"
+expect "and its document too" 0 "" -- diff <(sed -n '/"document"/,$p' "$tmp/greet.json") <(sed -n '/"document"/,$p' "$tmp/greet-b.json")
+sed 's/"two"/"twenty"/' "$tmp/greet.json" > "$tmp/tampered.json"
+expect_grep "a tampered export is refused" 2 "refused: checksum mismatch: the document was changed after export" \
+    -- "$bin" import "$tmp/tampered.json" "${B[@]}"
+printf '{"format": "scenarist.scenario/1", "scenario": "greet",' > "$tmp/cut.json"
+expect_grep "bad JSON is refused with its place" 2 "refused: not JSON: " -- "$bin" import "$tmp/cut.json" "${B[@]}"
+sed 's|scenarist.scenario/1|scenarist.scenario/9|' "$tmp/greet.json" > "$tmp/future.json"
+expect_grep "another format version is refused" 2 "format scenarist.scenario/9 is not one this scenarist reads (scenarist.scenario/1)" \
+    -- "$bin" import "$tmp/future.json" "${B[@]}"
+expect_grep "an unknown module is refused" 2 "unknown module 'no.such.module'" \
+    -- "$bin" import $fx/unknown-module.json "${B[@]}"
+expect_grep "a connection this org lacks is refused" 2 "refused: it does not validate against org prod" \
+    -- "$bin" import "$tmp/sneaky.json" "${B[@]}"
+expect "and nothing of these changed the org" 0 "greet|1" -- sqlite3 "$tmp/b.db" "SELECT scenario, count(*) FROM versions GROUP BY scenario"
+expect_grep "a name that climbs out of a folder is refused" 2 "may hold only a-z, 0-9, - and _" \
+    -- sh -c "sed 's|\"scenario\": \"greet\"|\"scenario\": \"../evil\"|' '$tmp/greet.json' > '$tmp/n.json'; '$bin' import '$tmp/n.json' --org '$tmp/org-b.yaml'"
+for bad in '../evil' '/etc/passwd' 'a\\u0000b'; do
+    sed "s|\"scenario\": \"greet\"|\"scenario\": \"$bad\"|" "$tmp/greet.json" > "$tmp/name.json"
+    expect_grep "a name like $bad is refused" 2 "refused: " -- "$bin" import "$tmp/name.json" "${B[@]}"
+done
+
+# ---- the daemon runs the current version, picks up deploys and rollbacks ----
+"$bin" serve "${A[@]}" --listen 127.0.0.1:0 --workers 1 2>"$tmp/log" &
+dpid=$!
+for _ in $(seq 250); do grep -q 'listening on' "$tmp/log" && break; sleep 0.02; done
+url=http://127.0.0.1:$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/log" | grep -o '[0-9]*$')
+greet() { curl -s -X POST -H 'Content-Type: application/json' -d '{}' "$url/hooks/greet"; }
+# says WANT: waits (up to 10 s) for the daemon to answer WANT.
+says() { for _ in $(seq 500); do [ "$(greet)" = "$1" ] && return 0; sleep 0.02; done; greet; return 1; }
+expect_grep "serve without files runs the deployed versions" 0 "serving the deployed versions" -- cat "$tmp/log"
+expect "it answers with version 2" 0 '{"words":"two"}' -- greet
+expect "rollback --to 1 is a new version" 0 "greet: version 3 in org stage (rollback, sha256:HASH...)" \
+    -- run_masked "$bin" rollback greet --to 1 "${A[@]}"
+check "the running daemon picks it up: version 1's behaviour is back" says '{"words":"one"}'
+cp $fx/greet-v2.yaml "$tmp/greet.yaml"
+"$bin" deploy "$tmp/greet.yaml" "${A[@]}" >/dev/null
+check "and a deploy, without a restart" says '{"words":"two"}'
+expect "executions record the version they ran" 0 "2,3,4" \
+    -- sqlite3 "$tmp/a.db" "SELECT group_concat(DISTINCT version) FROM (SELECT version FROM executions ORDER BY version)"
+kill -TERM $dpid
+wait $dpid
+dpid=
+expect "the log says so" 0 "2" -- grep -c "a deploy changed the scenarios: reloading" "$tmp/log"
+
+# ---- backup and restore ----
+expect "backup writes each current version" 0 "backup of org stage to $tmp/bk: 2 written, 0 unchanged" \
+    -- "$bin" backup --to "$tmp/bk" "${A[@]}"
+expect "a second backup writes nothing" 0 "backup of org stage to $tmp/bk: 0 written, 2 unchanged" \
+    -- "$bin" backup --to "$tmp/bk" "${A[@]}"
+expect "as NAME/vN.json" 0 "$tmp/bk/greet/v4.json
+$tmp/bk/sneaky/v1.json" -- sh -c "find '$tmp/bk' -name '*.json' | sort"
+sed -e "s|$tmp/a.db|$tmp/c.db|" "$tmp/org-a.yaml" > "$tmp/org-c.yaml"
+expect "restore brings back every scenario" 0 "greet: version 1 in org stage (restore, sha256:HASH...)
+restore of org stage from $tmp/bk: 2 scenarios, 0 refused
+sneaky: version 1 in org stage (restore, sha256:HASH...)" \
+    -- sh -c "'$bin' restore --from '$tmp/bk' --org '$tmp/org-c.yaml' 2>/dev/null | sort | sed -E 's/sha256:[0-9a-f]{12}/sha256:HASH/'"
+expect "with the same content" 0 "$(sqlite3 "$tmp/a.db" "SELECT scenario, checksum FROM versions v WHERE number = (SELECT max(number) FROM versions w WHERE w.scenario = v.scenario) ORDER BY 1")" \
+    -- sqlite3 "$tmp/c.db" "SELECT scenario, checksum FROM versions ORDER BY 1"
+mkdir -p "$tmp/bk/Evil Name"
+expect_grep "a folder that is no scenario name is skipped" 0 "not a scenario folder (skipped)" \
+    -- "$bin" restore --from "$tmp/bk" --org "$tmp/org-c.yaml"
+
+# ---- promote ----
+sed 's/words: "one"/words: "three"/' $fx/greet.yaml > "$tmp/greet.yaml"
+"$bin" deploy "$tmp/greet.yaml" "${A[@]}" >/dev/null
+expect "promote copies the current version to another org" 0 "greet: version 2 in org prod (promote, sha256:HASH...)" \
+    -- run_masked "$bin" promote greet --from "$tmp/org-a.yaml" --to "$tmp/org-b.yaml"
+"$bin" deploy $fx/calendar-sync.yaml "${A[@]}" >/dev/null
+expect_grep "promote refuses a scenario naming a connection the target lacks" 2 \
+    "org 'prod' has no connection 'calendar'" -- "$bin" promote calendar-sync --from "$tmp/org-a.yaml" --to "$tmp/org-b.yaml"
+expect "and stores nothing there" 0 "0" -- sqlite3 "$tmp/b.db" "SELECT count(*) FROM versions WHERE scenario = 'calendar-sync'"
+
+# ---- read-only holds at run time, whatever the URL ----
+echo '{"path": "/employees/E-1/terminations"}' > "$tmp/ev.json"
+expect_grep "a write through another connection to the read-only HRIS is refused" 1 \
+    "POST refused: connection 'hris' is read-only in org 'stage' (nothing was sent)" \
+    -- "$bin" run $fx/sneaky.yaml --input "$tmp/ev.json" "${A[@]}"
+echo '{"path": "/../hris/employees/E-1"}' > "$tmp/ev2.json"
+expect_grep "a template-built path cannot climb out of its connection" 1 "must stay under connection 'lms'" \
+    -- "$bin" run $fx/roam.yaml --input "$tmp/ev2.json" "${A[@]}"
+echo '{"path": "/%2e%2e/hris/employees/E-1"}' > "$tmp/ev3.json"
+expect_grep "nor with encoded dots" 1 "must stay under connection 'lms'" \
+    -- "$bin" run $fx/roam.yaml --input "$tmp/ev3.json" "${A[@]}"
+expect "the HRIS received nothing" 1 "0" -- grep -c '/hris/' "$tmp/journal"
+expect_grep "the refusal is on the audit log" 0 "refused" -- "$bin" audit "${A[@]}" --scenario sneaky
