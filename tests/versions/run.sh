@@ -149,3 +149,10 @@ expect_grep "nor with encoded dots" 1 "must stay under connection 'lms'" \
     -- "$bin" run $fx/roam.yaml --input "$tmp/ev3.json" "${A[@]}"
 expect "the HRIS received nothing" 1 "0" -- grep -c '/hris/' "$tmp/journal"
 expect_grep "the refusal is on the audit log" 0 "refused" -- "$bin" audit "${A[@]}" --scenario sneaky
+
+# ---- the daemon runs the org's scheduled backup ----
+{ cat "$tmp/org-a.yaml"; echo "backup: { to: $tmp/auto, cron: \"0 3 * * 0\" }"; } > "$tmp/org-d.yaml"
+SCENARIST_CLOCK=test:2026-03-07T12:00:00Z "$bin" serve --org "$tmp/org-d.yaml" --listen 127.0.0.1:0 \
+    --until 2026-03-09T00:00:00Z 2>"$tmp/log"
+expect_grep "a weekly backup runs on Sunday at 03:00 in the org's zone" 0 "backup to $tmp/auto: 3 written, 0 unchanged" -- cat "$tmp/log"
+expect "its files" 0 "3" -- sh -c "find '$tmp/auto' -name 'v*.json' | wc -l"
