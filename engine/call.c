@@ -119,7 +119,7 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         json_object_foreach(c->query, k, v) add_pair(&url, k, v, '&');
     }
     const char *ro = write ? sc_org_read_only(org, c->connection)
-                                 ? c->connection : sc_org_read_only_url(org, url.data ? url.data : "")
+                                 ? c->connection : sc_org_read_only_url(org, url.data ? url.data : "", base)
                            : NULL;
     if (ro) { /* defence in depth: validation refuses it too, when it can see it */
         enum sc_status rst = fail(err, errlen, SC_ERR_DATA,

@@ -47,6 +47,8 @@ int cmd_audit(struct opts *o);
 int cmd_metrics(struct opts *o);
 int cmd_resume(struct opts *o);
 int cmd_serve(struct opts *o);
+int cmd_holds(struct opts *o);
+int cmd_queue(struct opts *o);
 int cmd_deploy(struct opts *o);
 int cmd_versions(struct opts *o);
 int cmd_export(struct opts *o);

@@ -434,3 +434,193 @@ int cmd_metrics(struct opts *o)
     close_session(&s);
     return EXIT_OK;
 }
+
+/* ---- holds ---- */
+
+static void print_hold(const json_t *h, bool full)
+{
+    printf("%-4lld %-10s %-22s %-24s %s\n", (long long)json_integer_value(json_object_get(h, "id")),
+           str(h, "state"), str(h, "scenario"), str(h, "execution"), str(h, "reason"));
+    if (!full)
+        return;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(h, "diff"), i, d) {
+        char *l = json_dumps(json_object_get(d, "left"), JSON_ENCODE_ANY | JSON_COMPACT);
+        char *r = json_dumps(json_object_get(d, "right"), JSON_ENCODE_ANY | JSON_COMPACT);
+        printf("       %-16s %s -> %s  (%s)\n", str(d, "field"), l ? l : "null", r ? r : "null",
+               str(d, "rule"));
+        free(l);
+        free(r);
+    }
+    if (json_object_get(h, "decided_by"))
+        printf("       %s by %s at %s\n", str(h, "state"), str(h, "decided_by"), str(h, "decided_at"));
+}
+
+static int64_t id_arg(const char *s)
+{
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    return s && !*end && v > 0 ? v : -1;
+}
+
+int cmd_holds(struct opts *o)
+{
+    const char *sub = o->nargs ? o->args[0] : "list";
+    bool list = !strcmp(sub, "list");
+    int64_t id = o->nargs == 2 ? id_arg(o->args[1]) : -1;
+    if ((list && o->nargs > 1) || (!list && (id < 0 || (strcmp(sub, "show") && strcmp(sub, "approve") &&
+                                                        strcmp(sub, "reject"))))) {
+        fprintf(stderr, "usage: scenarist holds list|show ID|approve ID|reject ID [-m REASON] "
+                        "[--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct session s;
+    if (open_session(o, &s) != 0)
+        return EXIT_FAILED;
+    int rc = EXIT_OK;
+    if (list) {
+        json_t *a = sc_store_holds(s.st, o->status ? o->status : "pending");
+        if (!a)
+            return store_failed(&s);
+        if (o->json)
+            cli_print_json(a);
+        else if (!json_array_size(a))
+            printf("no %s holds\n", o->status ? o->status : "pending");
+        size_t i;
+        json_t *h;
+        json_array_foreach(a, i, h) if (!o->json) print_hold(h, true);
+        json_decref(a);
+        close_session(&s);
+        return rc;
+    }
+    json_t *h = sc_store_hold(s.st, id);
+    if (!h)
+        return store_failed(&s);
+    if (!strcmp(sub, "show")) {
+        if (o->json)
+            cli_print_json(h);
+        else
+            print_hold(h, true);
+        json_decref(h);
+        close_session(&s);
+        return rc;
+    }
+    bool approve = !strcmp(sub, "approve");
+    int d = sc_store_hold_decide(s.st, id, approve ? "approved" : "rejected", who());
+    if (d != 0) {
+        if (d > 0)
+            fprintf(stderr, "scenarist: hold %lld is not pending: it was %s\n", (long long)id, str(h, "state"));
+        json_decref(h);
+        if (d < 0)
+            return store_failed(&s);
+        close_session(&s);
+        return EXIT_FAILED;
+    }
+    const char *exec = str(h, "execution");
+    if (approve) { /* the execution goes on from the hold, now */
+        struct engine e;
+        struct sc_diags dg;
+        sc_diags_init(&dg);
+        char err[512];
+        json_t *rec = engine_start(&e, &s) == 0 ? sc_runner_again(e.rn, exec, &dg, err, sizeof err) : NULL;
+        if (!rec) {
+            fprintf(stderr, "scenarist: hold %lld approved; execution %s did not run: %s\n",
+                    (long long)id, exec, err);
+            rc = EXIT_FAILED;
+        } else {
+            printf("hold %lld approved by %s; execution %s: attempt %lld %s\n", (long long)id,
+                   who(), exec, (long long)json_integer_value(json_object_get(rec, "attempt")),
+                   str(rec, "status"));
+            rc = strcmp(str(rec, "status"), "success") ? EXIT_FAILED : EXIT_OK;
+        }
+        json_decref(rec);
+        sc_diags_free(&dg);
+        engine_stop(&e);
+    } else { /* the execution ends here, on the record */
+        char msg[600];
+        snprintf(msg, sizeof msg, "rejected by %s%s%s (hold %lld: %s)", who(), o->message ? ": " : "",
+                 o->message ? o->message : "", (long long)id, str(h, "reason"));
+        json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", "data", "message", msg,
+                                    "step", str(h, "step"));
+        if (sc_store_incomplete_close(s.st, exec, "rejected", who()) < 0 ||
+            sc_store_exec_end(s.st, exec, "error", 0, summary) != 0) {
+            json_decref(summary);
+            json_decref(h);
+            return store_failed(&s);
+        }
+        json_decref(summary);
+        printf("hold %lld rejected by %s; execution %s ends: %s\n", (long long)id, who(), exec, msg);
+    }
+    json_decref(h);
+    close_session(&s);
+    return rc;
+}
+
+/* ---- queues ---- */
+
+int cmd_queue(struct opts *o)
+{
+    const char *sub = o->nargs ? o->args[0] : "list";
+    bool list = !strcmp(sub, "list");
+    int64_t id = !list && o->nargs == 2 ? id_arg(o->args[1]) : -1;
+    if ((list && o->nargs > 2) || (!list && (id < 0 || (strcmp(sub, "show") && strcmp(sub, "resolve"))))) {
+        fprintf(stderr, "usage: scenarist queue list [NAME]|show ID|resolve ID [--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct session s;
+    if (open_session(o, &s) != 0)
+        return EXIT_FAILED;
+    int rc = EXIT_OK;
+    if (list && o->nargs < 2) { /* the queues and their depths */
+        json_t *q = sc_store_queue_depths(s.st, sc_clock_now_ms() - 7LL * 86400000);
+        if (!q)
+            return store_failed(&s);
+        if (o->json)
+            cli_print_json(q);
+        else if (!json_object_size(q))
+            printf("every queue is empty\n");
+        const char *k;
+        json_t *v;
+        json_object_foreach(q, k, v) if (!o->json)
+            printf("%-24s %4lld open (%lld in the last 7 days)\n", k,
+                   (long long)json_integer_value(json_object_get(v, "open")),
+                   (long long)json_integer_value(json_object_get(v, "recent")));
+        json_decref(q);
+    } else if (list) {
+        json_t *a = sc_store_queue_items(s.st, o->args[1], o->status ? o->status : "open", o->limit);
+        if (!a)
+            return store_failed(&s);
+        if (o->json)
+            cli_print_json(a);
+        else if (!json_array_size(a))
+            printf("queue %s has no %s items\n", o->args[1], o->status ? o->status : "open");
+        size_t i;
+        json_t *e;
+        json_array_foreach(a, i, e) if (!o->json) {
+            char *item = json_dumps(json_object_get(e, "item"), JSON_COMPACT | JSON_ENCODE_ANY);
+            printf("%-5lld %s  %s\n", (long long)json_integer_value(json_object_get(e, "id")),
+                   str(e, "created_at"), item ? item : "");
+            free(item);
+        }
+        json_decref(a);
+    } else if (!strcmp(sub, "show")) {
+        json_t *e = sc_store_queue_item(s.st, id);
+        if (!e)
+            return store_failed(&s);
+        cli_print_json(e);
+        json_decref(e);
+    } else {
+        int r = sc_store_queue_resolve(s.st, id, who());
+        if (r < 0)
+            return store_failed(&s);
+        if (r > 0) {
+            fprintf(stderr, "scenarist: queue item %lld is not open\n", (long long)id);
+            rc = EXIT_FAILED;
+        } else {
+            printf("queue item %lld resolved by %s\n", (long long)id, who());
+        }
+    }
+    close_session(&s);
+    return rc;
+}

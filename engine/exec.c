@@ -89,6 +89,7 @@ struct sc_step_ctx {
     bool oom;
     char sent_from[512], idem[256]; /* made on first use: most steps do not write */
     json_t *detail;        /* fields added to the error */
+    json_t *held;          /* set by sc_step_hold: this bundle waits for a person */
 };
 
 struct build {
@@ -538,6 +539,7 @@ struct run {
     json_t *journal;       /* further attempts: recorded states, "STEP BUNDLE" -> {outs, vars?} */
     bool vars_touched;     /* the step under way wrote vars: its state keeps them */
     int64_t pending_run;   /* store row of the step under way, 0 when none */
+    json_t *held;          /* the hold the step just run asked for (taken by run_list) */
 };
 
 const char *sc_status_name(enum sc_status st)
@@ -712,6 +714,10 @@ static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, js
     else
         json_decref(ctx.out);
     *detail = ctx.detail;
+    if (st == SC_OK && ctx.held)
+        r->held = ctx.held;
+    else
+        json_decref(ctx.held);
     return st;
 }
 
@@ -1011,6 +1017,20 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
             char err[2048];
             int64_t ms;
             enum sc_status st = run_step(r, s, &outs, &detail, &ms, err, sizeof err);
+            if (st == SC_OK && r->held) { /* no replay state: the next attempt asks again */
+                json_t *e = log_entry(r, s, "held", ms, json_incref(r->held), NULL);
+                store_step(r, e, s, NULL);
+                json_t *inc = json_pack("{s:s, s:s, s:O, s:b, s:b, s:i}", "step", step_name(s),
+                                        "bundle", r->bundle[0] ? r->bundle : "1", "hold", r->held,
+                                        "held", 1, "final", 1, "attempt", r->attempt);
+                if (!inc || json_array_append_new(r->incomplete, inc) != 0)
+                    fail_execution(r, NULL);
+                json_decref(r->held);
+                r->held = NULL;
+                json_decref(outs);
+                json_decref(detail);
+                return;
+            }
             if (st == SC_OK) {
                 size_t n = json_array_size(outs);
                 json_t *e = log_entry(r, s, "ok", ms, n == 1 ? json_incref(json_array_get(outs, 0))
@@ -1187,7 +1207,9 @@ static void store_end(struct run *r, json_t *rec)
             .max_attempts = (int)json_integer_value(
                 json_object_get(json_object_get(first, "retry"), "attempts")),
             .next_ms = wait >= 0 ? sc_clock_now_ms() + wait : 0,
-            .state = wait >= 0 ? "pending" : "exhausted"};
+            .state = !strcmp(status, "held") ? "held" : wait >= 0 ? "pending" : "exhausted"};
+        if (!row.error) /* a hold is no error: its reason stands in */
+            row.error = json_object_get(first, "hold");
         rc = sc_store_incomplete_put(st, &row);
     } else if (rc == 0 && r->attempt > 1) {
         rc = sc_store_incomplete_close(st, r->id, strcmp(status, "success") ? "failed" : "done",
@@ -1262,7 +1284,11 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     for (const char *n = "trigger\0steps\0vars\0execution\0env\0"; *n; n += strlen(n) + 1)
         set_ctx(&r, n, NULL);
     sc_lua_forget(rt->lua);
-    const char *status = r.ended_error ? "error"
+    bool held = false;
+    size_t hi;
+    json_t *he;
+    json_array_foreach(r.incomplete, hi, he) held |= json_is_true(json_object_get(he, "held"));
+    const char *status = r.ended_error ? "error" : held ? "held"
                        : json_array_size(r.incomplete) ? "warning" : "success";
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", r.id, "scenario",
                             sc->name, "org", org, "version", r.version, "status", status,
@@ -1460,6 +1486,19 @@ void sc_step_error_detail(struct sc_step_ctx *ctx, const char *key, json_t *valu
         return;
     }
     json_object_set_new(ctx->detail, key, value);
+}
+
+struct sc_store *sc_step_store(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->rt->store : NULL; }
+const char *sc_step_bundle(struct sc_step_ctx *ctx)
+{
+    return ctx->r && ctx->r->bundle[0] ? ctx->r->bundle : "1";
+}
+const char *sc_step_execution_id(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->id : ""; }
+
+void sc_step_hold(struct sc_step_ctx *ctx, json_t *hold)
+{
+    json_decref(ctx->held);
+    ctx->held = hold;
 }
 
 void sc_step_respond(struct sc_step_ctx *ctx, json_t *response)

@@ -99,6 +99,14 @@ json_t *sc_step_error(struct sc_step_ctx *ctx);
 json_t *sc_step_execution(struct sc_step_ctx *ctx);
 /* Adds fields (status, body, retry_after_ms...) to the error this step reports. */
 void sc_step_error_detail(struct sc_step_ctx *ctx, const char *key, json_t *value_stolen);
+/* The store the execution is recorded in; NULL when nothing is recorded. */
+struct sc_store *sc_step_store(struct sc_step_ctx *ctx);
+/* The execution's id, and the bundle being run ("1", "2.1"...). */
+const char *sc_step_execution_id(struct sc_step_ctx *ctx);
+const char *sc_step_bundle(struct sc_step_ctx *ctx);
+/* Holds this bundle for a person (hold stolen: {id, reason, diff?}): the steps after it
+ * do not run, the execution ends "held", and `holds approve` runs it again from here. */
+void sc_step_hold(struct sc_step_ctx *ctx, json_t *hold_stolen);
 /* Sets the answer of a synchronous webhook (stolen). */
 void sc_step_respond(struct sc_step_ctx *ctx, json_t *response_stolen);
 /* "<org base_url>/scenarios/NAME/versions/V/steps/STEP", as written to sent_from. */

@@ -36,6 +36,10 @@ static int usage(FILE *out)
             "  resume               run what is waiting: executions a crash interrupted, retries due\n"
             "  serve [PATH...]      the daemon: webhooks, schedules, polls, workers, retries\n"
             "                       (scenario files or folders; default: scenarios/)\n"
+            "  holds list|show ID|approve ID|reject ID\n"
+            "                       executions held for a person's decision (payroll checks)\n"
+            "  queue list [NAME]|show ID|resolve ID\n"
+            "                       work lists for people (drift, reconciliation orphans)\n"
             "  audit [verify]       the log of every write to another system (--scenario,\n"
             "                       --sent-to URL-PREFIX, --execution); verify checks its chain\n"
             "  metrics              per scenario: executions, failures; incomplete, queues, holds\n"
@@ -556,6 +560,10 @@ int main(int argc, char **argv)
         rc = cmd_resume(&o);
     else if (!strcmp(cmd, "serve"))
         rc = cmd_serve(&o);
+    else if (!strcmp(cmd, "holds"))
+        rc = cmd_holds(&o);
+    else if (!strcmp(cmd, "queue"))
+        rc = cmd_queue(&o);
     else if (!strcmp(cmd, "deploy"))
         rc = cmd_deploy(&o);
     else if (!strcmp(cmd, "versions"))

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 static const char *const access_modes[] = {"read-write", "read-only", NULL};
@@ -121,6 +122,37 @@ static bool is_path(const char *s)
            (n > 4 && !strcmp(s + n - 4, ".yml"));
 }
 
+static const struct sc_param domain_fields[] = {
+    {.name = "authority", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .doc = "The system whose data wins for this domain."},
+    {.name = "writes_to", .type = SC_T_LIST, .elem = SC_T_STRING, .required = true,
+     .flags = SC_P_STATIC, .doc = "The systems scenarios may write this domain to."},
+    {.name = "conflict", .type = SC_T_STRING, .flags = SC_P_TEXT,
+     .doc = "The rule when the systems disagree, for people."},
+    {0},
+};
+
+const struct sc_param sc_matrix_fields[] = {
+    {.name = "systems", .type = SC_T_MAP, .elem = SC_T_STRING, .required = true,
+     .flags = SC_P_STATIC, .doc = "Connection name -> the system it reaches."},
+    {.name = "domains", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = domain_fields,
+     .required = true, .flags = SC_P_STATIC, .doc = "Data domain -> its authority and directions."},
+    {0},
+};
+
+/* system-of-record.yaml beside the org file, when there is one. */
+static struct sc_doc *load_matrix(const char *org_path, struct sc_diags *d)
+{
+    const char *slash = strrchr(org_path, '/');
+    char *path = sc_asprintf("%.*ssystem-of-record.yaml", slash ? (int)(slash - org_path + 1) : 0,
+                             org_path);
+    struct sc_doc *m = NULL;
+    if (path && access(path, R_OK) == 0 && (m = sc_doc_load_file(path, d)))
+        sc_validate_config(m, sc_matrix_fields, "the system-of-record matrix", NULL, d);
+    free(path);
+    return m;
+}
+
 struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
 {
     char *path = is_path(name_or_path) ? sc_strdup(name_or_path)
@@ -138,9 +170,11 @@ struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
         sc_diag_add(d, SC_SEV_ERROR, &doc->src, np ? np->val.line : 0, np ? np->val.col : 0,
                     np ? np->val.len : 0, "org file %s names itself '%s'", path, name);
     }
+    struct sc_doc *matrix = doc ? load_matrix(path, d) : NULL;
     free(path);
     if (!doc || d->errors > errors) {
         sc_doc_free(doc);
+        sc_doc_free(matrix);
         return NULL;
     }
     struct sc_org *org = sc_calloc(1, sizeof *org);
@@ -152,6 +186,8 @@ struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
     org->name = name;
     org->connections = json_object_get(doc->root, "connections");
     org->webhooks = json_object_get(doc->root, "webhooks");
+    org->matrix_doc = matrix;
+    org->matrix = matrix ? matrix->root : NULL;
     return org;
 }
 
@@ -160,6 +196,7 @@ void sc_org_free(struct sc_org *org)
     if (!org)
         return;
     sc_doc_free(org->doc);
+    sc_doc_free(org->matrix_doc);
     free(org);
 }
 
@@ -174,7 +211,16 @@ bool sc_org_read_only(const struct sc_org *org, const char *connection)
     return a && strcmp(a, "read-only") == 0;
 }
 
-const char *sc_org_read_only_url(const struct sc_org *org, const char *url)
+/* True when url lies under base (trailing slashes aside). */
+static bool under(const char *url, const char *base)
+{
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/')
+        n--;
+    return !strncasecmp(url, base, n) && (url[n] == '\0' || url[n] == '/' || url[n] == '?');
+}
+
+const char *sc_org_read_only_url(const struct sc_org *org, const char *url, const char *used_base)
 {
     const char *k;
     json_t *c;
@@ -183,11 +229,9 @@ const char *sc_org_read_only_url(const struct sc_org *org, const char *url)
         const char *a = json_string_value(json_object_get(c, "access"));
         if (!base || !a || strcmp(a, "read-only") != 0)
             continue;
-        size_t n = strlen(base);
-        while (n && base[n - 1] == '/')
-            n--;
-        /* same scheme, host and path prefix, case-insensitive on the host part */
-        if (!strncasecmp(url, base, n) && (url[n] == '\0' || url[n] == '/' || url[n] == '?'))
+        /* a read-write connection declared for that same system (or a part of it) is the
+         * org's deliberate choice; a broader one reaching in by its path is not */
+        if (under(url, base) && !(used_base && under(used_base, base)))
             return k;
     }
     return NULL;

@@ -17,6 +17,8 @@ struct sc_org {
     const char *name;    /* borrowed from doc */
     json_t *connections; /* name -> {base_url, access, auth} */
     json_t *webhooks;    /* auth name -> {scheme, secret} */
+    struct sc_doc *matrix_doc;
+    json_t *matrix;      /* system-of-record.yaml beside the org file: {systems, domains}, or NULL */
 };
 
 /* NAME means orgs/NAME.yaml under the current directory; anything with a '/' or
@@ -26,14 +28,16 @@ void sc_org_free(struct sc_org *org);
 
 json_t *sc_org_connection(const struct sc_org *org, const char *name);
 bool sc_org_read_only(const struct sc_org *org, const char *connection);
-/* The read-only connection whose base_url the URL lies under, or NULL: a write to it is
- * refused whichever connection (or template) built the URL. */
-const char *sc_org_read_only_url(const struct sc_org *org, const char *url);
+/* The read-only connection whose base_url the URL lies under, or NULL: a write there is
+ * refused when it comes through a broader connection (used_base) whose path reached in,
+ * whatever template built it; a read-write connection for that same system is allowed. */
+const char *sc_org_read_only_url(const struct sc_org *org, const char *url, const char *used_base);
 
 /* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
  * New string (free()), or NULL with err filled; err never holds the secret. */
 char *sc_org_secret(const char *ref, char *err, size_t errlen);
 
 extern const struct sc_param sc_org_fields[];
+extern const struct sc_param sc_matrix_fields[];
 
 #endif

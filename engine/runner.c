@@ -116,8 +116,8 @@ json_t *sc_runner_start(struct sc_runner *rn, struct sc_scenario *sc, const char
 static bool runnable(struct sc_store *st, const char *id, const char *status, char *err,
                      size_t errlen)
 {
-    if (!strcmp(status, "running"))
-        return true;
+    if (!strcmp(status, "running") || !strcmp(status, "held"))
+        return true; /* a held one asks its hold again: it goes on only once approved */
     if (strcmp(status, "warning") != 0) {
         snprintf(err, errlen, "execution %s has finished (%s): nothing is left to run", id, status);
         return false;
@@ -185,8 +185,23 @@ json_t *sc_runner_queued(struct sc_runner *rn, const char *id, struct sc_diags *
     return rec;
 }
 
+static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struct sc_diags *d,
+                     char *err, size_t errlen);
+
 json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
                         size_t errlen)
+{
+    return again(rn, id, -1, d, err, errlen);
+}
+
+json_t *sc_runner_retry(struct sc_runner *rn, const char *id, int64_t now_ms, struct sc_diags *d,
+                        char *err, size_t errlen)
+{
+    return again(rn, id, now_ms, d, err, errlen);
+}
+
+static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struct sc_diags *d,
+                     char *err, size_t errlen)
 {
     struct sc_store *st = rn->rt->store;
     json_t *info = sc_store_exec_resume_info(st, id);
@@ -199,9 +214,10 @@ json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d
     int claimed;
     if (!runnable(st, id, json_string_value(json_object_get(info, "status")), err, errlen)) {
         /* err says why */
-    } else if ((claimed = sc_store_exec_claim(st, id, attempt)) != 0) {
-        snprintf(err, errlen, "%s", claimed > 0 ? "another scenarist process is running it"
-                                                : sc_store_error(st));
+    } else if ((claimed = sc_store_exec_claim(st, id, attempt, due_ms)) != 0) {
+        snprintf(err, errlen, "%s", claimed < 0 ? sc_store_error(st)
+                                    : due_ms >= 0 ? "its retry is no longer due (it ran meanwhile)"
+                                                  : "another scenarist process is running it");
     } else {
         rec = run_claimed(rn, id, info, attempt, false, d, err, errlen);
     }
@@ -209,14 +225,14 @@ json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d
     return rec;
 }
 
-static int run_ids(struct sc_runner *rn, json_t *ids, struct sc_diags *d,
+static int run_ids(struct sc_runner *rn, json_t *ids, int64_t due_ms, struct sc_diags *d,
                    void (*done)(void *, const char *, json_t *, const char *), void *data)
 {
     size_t i;
     json_t *v;
     json_array_foreach(ids, i, v) {
         char err[512] = "";
-        json_t *rec = sc_runner_again(rn, json_string_value(v), d, err, sizeof err);
+        json_t *rec = again(rn, json_string_value(v), due_ms, d, err, sizeof err);
         done(data, json_string_value(v), rec, err);
         json_decref(rec);
     }
@@ -231,11 +247,12 @@ int sc_runner_due(struct sc_runner *rn, struct sc_diags *d,
     json_t *ids = sc_store_exec_abandoned(st);
     if (!ids)
         return -1;
-    int n = run_ids(rn, ids, d, done, data);
+    int n = run_ids(rn, ids, -1, d, done, data);
     json_decref(ids);
-    if (!(ids = sc_store_incomplete_due(st, sc_clock_now_ms())))
+    int64_t now = sc_clock_now_ms();
+    if (!(ids = sc_store_incomplete_due(st, now)))
         return -1;
-    n += run_ids(rn, ids, d, done, data);
+    n += run_ids(rn, ids, now, d, done, data);
     json_decref(ids);
     return n;
 }

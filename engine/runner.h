@@ -28,6 +28,11 @@ json_t *sc_runner_start(struct sc_runner *rn, struct sc_scenario *sc, const char
 json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
                         size_t errlen);
 
+/* The same for a scheduled retry found due at now_ms: NULL (with err) when another
+ * worker or process took it meanwhile. */
+json_t *sc_runner_retry(struct sc_runner *rn, const char *id, int64_t now_ms, struct sc_diags *d,
+                        char *err, size_t errlen);
+
 /* Lends the runner a loaded scenario (borrowed: it must outlive the runner), so that
  * executions recorded with this source run with it instead of loading the file. */
 int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *source);

@@ -672,7 +672,8 @@ static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
 
 static bool retry_due(struct worker *w)
 {
-    json_t *due = sc_store_incomplete_due(w->rt.store, sc_clock_now_ms());
+    int64_t now = sc_clock_now_ms();
+    json_t *due = sc_store_incomplete_due(w->rt.store, now);
     bool any = false;
     size_t i;
     json_t *v;
@@ -682,7 +683,7 @@ static bool retry_due(struct worker *w)
         char err[512] = "";
         struct sc_diags diag;
         sc_diags_init(&diag);
-        json_t *rec = sc_runner_again(w->rn, json_string_value(v), &diag, err, sizeof err);
+        json_t *rec = sc_runner_retry(w->rn, json_string_value(v), now, &diag, err, sizeof err);
         sc_diags_free(&diag);
         if (rec) { /* else another worker took it first */
             any = true;

@@ -92,6 +92,10 @@ static const char *const migrations[] = {
     " PRIMARY KEY(scenario, number));"
     "CREATE TRIGGER versions_no_update BEFORE UPDATE ON versions"
     " BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;",
+    /* v4: who closed a queue item; holds found by their step. */
+    "ALTER TABLE queue_items ADD COLUMN done_by TEXT;"
+    "CREATE INDEX queue_items_created ON queue_items(queue, created_at);"
+    "CREATE UNIQUE INDEX holds_step ON holds(execution, step, bundle);",
 };
 
 enum q {
@@ -103,6 +107,9 @@ enum q {
     Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
     Q_SEEN_PRUNE, Q_STATUS_COUNTS, Q_QUEUED_COUNTS,
     Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
+    Q_DS_GET, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
+    Q_QI_PUSH, Q_QI_LIST, Q_QI_GET, Q_QI_RESOLVE, Q_QI_DEPTHS,
+    Q_HOLD_GET, Q_HOLD_PUT, Q_HOLD_LIST, Q_HOLD_BY_ID, Q_HOLD_DECIDE,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_COUNT
 };
@@ -151,14 +158,14 @@ static const char *const sql[Q_COUNT] = {
                   " state, created_at, updated_at, decided_by FROM incomplete WHERE execution = ?",
     [Q_INC_LIST_OPEN] = "SELECT execution, scenario, step, bundle, error, attempts, max_attempts,"
                         " next_at, state, created_at, updated_at, decided_by FROM incomplete"
-                        " WHERE state IN ('pending', 'exhausted') ORDER BY created_at, execution",
+                        " WHERE state IN ('pending', 'exhausted', 'held') ORDER BY created_at, execution",
     [Q_INC_LIST_STATE] = "SELECT execution, scenario, step, bundle, error, attempts, max_attempts,"
                          " next_at, state, created_at, updated_at, decided_by FROM incomplete"
                          " WHERE state = ? ORDER BY created_at, execution",
     [Q_INC_DUE] = "SELECT execution FROM incomplete WHERE state = 'pending' AND next_at <= ?"
                   " ORDER BY next_at, execution",
     [Q_INC_CLOSE] = "UPDATE incomplete SET state = ?, decided_by = ?, updated_at = ?, next_at = NULL"
-                    " WHERE execution = ? AND state IN ('pending', 'exhausted')",
+                    " WHERE execution = ? AND state IN ('pending', 'exhausted', 'held')",
     [Q_AUDIT_HEAD] = "SELECT last_id, last_hash FROM audit_head WHERE one = 1",
     [Q_AUDIT_INSERT] = "INSERT INTO audit(id, at, org, scenario, version, execution, step, method,"
                        " sent_from, sent_to, status, duration_ms, body_sha256, outcome, prev_hash,"
@@ -210,6 +217,37 @@ static const char *const sql[Q_COUNT] = {
                           " FROM versions v WHERE v.number = (SELECT max(number) FROM versions w"
                           " WHERE w.scenario = v.scenario) ORDER BY v.scenario",
     [Q_VER_STAMP] = "SELECT count(*), coalesce(max(created_at), 0) FROM versions",
+    [Q_DS_GET] = "SELECT value FROM datastore WHERE store = ?1 AND key = ?2"
+                 " AND (expires_at IS NULL OR expires_at > ?3)",
+    [Q_DS_SET] = "INSERT INTO datastore(store, key, value, updated_at, expires_at) VALUES(?1,?2,?3,?4,?5)"
+                 " ON CONFLICT(store, key) DO UPDATE SET value = ?3, updated_at = ?4, expires_at = ?5",
+    [Q_DS_DEL] = "DELETE FROM datastore WHERE store = ? AND key = ?",
+    [Q_DS_SEARCH] = "SELECT key, value FROM datastore WHERE store = ?1"
+                    " AND substr(key, 1, length(?2)) = ?2 AND (expires_at IS NULL OR expires_at > ?3)"
+                    " ORDER BY key LIMIT ?4",
+    /* a key is taken when absent or expired: one statement, so two workers cannot both */
+    [Q_DS_CLAIM] = "INSERT INTO datastore(store, key, value, updated_at, expires_at) VALUES(?1,?2,?3,?4,?5)"
+                   " ON CONFLICT(store, key) DO UPDATE SET value = ?3, updated_at = ?4, expires_at = ?5"
+                   " WHERE expires_at IS NOT NULL AND expires_at <= ?4",
+    [Q_QI_PUSH] = "INSERT INTO queue_items(queue, item, execution, created_at) VALUES(?,?,?,?)",
+    [Q_QI_LIST] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by FROM queue_items"
+                  " WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3",
+    [Q_QI_GET] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by FROM queue_items"
+                 " WHERE id = ?",
+    [Q_QI_RESOLVE] = "UPDATE queue_items SET state = 'resolved', done_at = ?, done_by = ?"
+                     " WHERE id = ? AND state = 'open'",
+    [Q_QI_DEPTHS] = "SELECT queue, count(*), sum(created_at >= ?1) FROM queue_items WHERE state = 'open'"
+                    " GROUP BY queue ORDER BY queue",
+    [Q_HOLD_GET] = "SELECT id, execution, scenario, step, bundle, reason, diff, state, created_at,"
+                   " decided_at, decided_by FROM holds WHERE execution = ? AND step = ? AND bundle = ?",
+    [Q_HOLD_PUT] = "INSERT INTO holds(execution, scenario, step, bundle, reason, diff, state, created_at)"
+                   " VALUES(?,?,?,?,?,?,'pending',?)",
+    [Q_HOLD_LIST] = "SELECT id, execution, scenario, step, bundle, reason, diff, state, created_at,"
+                    " decided_at, decided_by FROM holds WHERE (?1 IS NULL OR state = ?1) ORDER BY id",
+    [Q_HOLD_BY_ID] = "SELECT id, execution, scenario, step, bundle, reason, diff, state, created_at,"
+                     " decided_at, decided_by FROM holds WHERE id = ?",
+    [Q_HOLD_DECIDE] = "UPDATE holds SET state = ?, decided_at = ?, decided_by = ? WHERE id = ?"
+                      " AND state = 'pending'",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -265,6 +303,11 @@ static sqlite3_stmt *q(struct sc_store *st, enum q id, const char *fmt, ...)
                                        NULL)) != SQLITE_OK)
         db_err(st, "prepare");
     st->stmt[id] = s;
+    if (s && (int)strlen(fmt) != sqlite3_bind_parameter_count(s)) { /* a bug in this file */
+        set_err(st, "internal error: statement %d takes %d values, given %zu", (int)id,
+                sqlite3_bind_parameter_count(s), strlen(fmt));
+        return NULL;
+    }
     va_list ap;
     va_start(ap, fmt);
     const char *f = fmt;
@@ -674,10 +717,21 @@ int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
     return db_err(st, "recording the execution");
 }
 
-int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt)
+int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms)
 {
     if (begin(st) != 0)
         return -1;
+    if (due_ms >= 0) { /* a scheduled retry: only while it is still due (not run meanwhile) */
+        sqlite3_stmt *d = q(st, Q_INC_GET, "s", id);
+        bool due = d && sqlite3_step(d) == SQLITE_ROW && !strcmp(col_text(d, 8), "pending") &&
+                   sqlite3_column_int64(d, 7) <= due_ms;
+        if (d)
+            done(d);
+        if (!due) {
+            rollback(st);
+            return 1;
+        }
+    }
     sqlite3_stmt *s = q(st, Q_EXEC_OWNER, "s", id);
     if (!s) {
         rollback(st);
@@ -937,6 +991,205 @@ int sc_store_durable(struct sc_store *st)
 {
     return sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) == SQLITE_OK
                ? 0 : db_err(st, "synchronous = FULL");
+}
+
+/* ---- data stores ---- */
+
+json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key)
+{
+    sqlite3_stmt *s = q(st, Q_DS_GET, "ssi", store, key, sc_clock_now_ms());
+    if (!s)
+        return NULL;
+    json_t *v = NULL;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        v = col_json(s, 0);
+    done(s);
+    st->err[0] = '\0';
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        db_err(st, "reading the data store");
+    return v;
+}
+
+int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, json_t *value,
+                    int64_t ttl_ms)
+{
+    int64_t now = sc_clock_now_ms();
+    return exec_stmt(st, q(st, Q_DS_SET, "ssjiI", store, key, value, now, ttl_ms > 0 ? now + ttl_ms : -1),
+                     "writing the data store");
+}
+
+int sc_store_ds_delete(struct sc_store *st, const char *store, const char *key)
+{
+    if (exec_stmt(st, q(st, Q_DS_DEL, "ss", store, key), "deleting from the data store") != 0)
+        return -1;
+    return sqlite3_changes(st->db) ? 0 : 1;
+}
+
+json_t *sc_store_ds_search(struct sc_store *st, const char *store, const char *prefix, int limit)
+{
+    sqlite3_stmt *s = q(st, Q_DS_SEARCH, "ssii", store, prefix ? prefix : "", sc_clock_now_ms(),
+                        (int64_t)(limit > 0 ? limit : 100));
+    json_t *a = s ? json_array() : NULL;
+    while (a && sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(a, json_pack("{s:s, s:o*}", "key", col_text(s, 0), "value", col_json(s, 1)));
+    if (s)
+        done(s);
+    return a;
+}
+
+int sc_store_ds_claim(struct sc_store *st, const char *store, const char *key, json_t *value,
+                      int64_t ttl_ms)
+{
+    int64_t now = sc_clock_now_ms();
+    if (exec_stmt(st, q(st, Q_DS_CLAIM, "ssjiI", store, key, value, now, ttl_ms > 0 ? now + ttl_ms : -1),
+                  "claiming a key") != 0)
+        return -1;
+    return sqlite3_changes(st->db) ? 1 : 0;
+}
+
+/* ---- queues for people ---- */
+
+static json_t *queue_row(sqlite3_stmt *s)
+{
+    json_t *v = json_pack("{s:I, s:s, s:o*, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+                          "queue", col_text(s, 1), "item", col_json(s, 2), "state", col_text(s, 4),
+                          "created_at", iso(sqlite3_column_int64(s, 5)));
+    if (v && sqlite3_column_type(s, 3) != SQLITE_NULL)
+        json_object_set_new(v, "execution", json_string(col_text(s, 3)));
+    if (v && sqlite3_column_type(s, 6) != SQLITE_NULL)
+        json_object_set_new(v, "done_at", iso(sqlite3_column_int64(s, 6)));
+    if (v && sqlite3_column_type(s, 7) != SQLITE_NULL)
+        json_object_set_new(v, "done_by", json_string(col_text(s, 7)));
+    return v;
+}
+
+int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item,
+                            const char *execution)
+{
+    if (exec_stmt(st, q(st, Q_QI_PUSH, "sjsi", queue, item, execution, sc_clock_now_ms()),
+                  "adding to the queue") != 0)
+        return -1;
+    return sqlite3_last_insert_rowid(st->db);
+}
+
+json_t *sc_store_queue_items(struct sc_store *st, const char *queue, const char *state, int limit)
+{
+    sqlite3_stmt *s = q(st, Q_QI_LIST, "ssi", queue, state, (int64_t)(limit > 0 ? limit : 1000));
+    json_t *a = s ? json_array() : NULL;
+    while (a && sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(a, queue_row(s));
+    if (s)
+        done(s);
+    return a;
+}
+
+json_t *sc_store_queue_item(struct sc_store *st, int64_t id)
+{
+    sqlite3_stmt *s = q(st, Q_QI_GET, "i", id);
+    json_t *v = NULL;
+    if (s && sqlite3_step(s) == SQLITE_ROW)
+        v = queue_row(s);
+    else if (s)
+        set_err(st, "no queue item %lld", (long long)id);
+    if (s)
+        done(s);
+    return v;
+}
+
+int sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by)
+{
+    if (exec_stmt(st, q(st, Q_QI_RESOLVE, "isi", sc_clock_now_ms(), by, id), "resolving the item") != 0)
+        return -1;
+    return sqlite3_changes(st->db) ? 0 : 1;
+}
+
+json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms)
+{
+    sqlite3_stmt *s = q(st, Q_QI_DEPTHS, "i", since_ms);
+    json_t *o = s ? json_object() : NULL;
+    while (o && sqlite3_step(s) == SQLITE_ROW)
+        json_object_set_new(o, col_text(s, 0), json_pack("{s:I, s:I}", "open",
+                            (json_int_t)sqlite3_column_int64(s, 1), "recent",
+                            (json_int_t)sqlite3_column_int64(s, 2)));
+    if (s)
+        done(s);
+    return o;
+}
+
+/* ---- holds ---- */
+
+static json_t *hold_row(sqlite3_stmt *s)
+{
+    json_t *v = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o}", "id",
+                          (json_int_t)sqlite3_column_int64(s, 0), "execution", col_text(s, 1),
+                          "scenario", col_text(s, 2), "step", col_text(s, 3), "bundle",
+                          col_text(s, 4), "state", col_text(s, 7), "created_at",
+                          iso(sqlite3_column_int64(s, 8)));
+    if (v && sqlite3_column_type(s, 5) != SQLITE_NULL)
+        json_object_set_new(v, "reason", json_string(col_text(s, 5)));
+    json_t *diff = col_json(s, 6);
+    if (v && diff)
+        json_object_set_new(v, "diff", diff);
+    if (v && sqlite3_column_type(s, 9) != SQLITE_NULL)
+        json_object_set_new(v, "decided_at", iso(sqlite3_column_int64(s, 9)));
+    if (v && sqlite3_column_type(s, 10) != SQLITE_NULL)
+        json_object_set_new(v, "decided_by", json_string(col_text(s, 10)));
+    return v;
+}
+
+json_t *sc_store_hold_get(struct sc_store *st, const char *execution, const char *step,
+                          const char *bundle)
+{
+    sqlite3_stmt *s = q(st, Q_HOLD_GET, "sss", execution, step, bundle);
+    json_t *v = NULL;
+    if (s && sqlite3_step(s) == SQLITE_ROW)
+        v = hold_row(s);
+    if (s)
+        done(s);
+    st->err[0] = '\0';
+    return v;
+}
+
+int64_t sc_store_hold_put(struct sc_store *st, const char *execution, const char *scenario,
+                          const char *step, const char *bundle, const char *reason, json_t *diff)
+{
+    if (exec_stmt(st, q(st, Q_HOLD_PUT, "sssssji", execution, scenario, step, bundle, reason, diff,
+                        sc_clock_now_ms()), "recording the hold") != 0)
+        return -1;
+    return sqlite3_last_insert_rowid(st->db);
+}
+
+json_t *sc_store_holds(struct sc_store *st, const char *state)
+{
+    sqlite3_stmt *s = q(st, Q_HOLD_LIST, "s", state);
+    json_t *a = s ? json_array() : NULL;
+    while (a && sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(a, hold_row(s));
+    if (s)
+        done(s);
+    return a;
+}
+
+json_t *sc_store_hold(struct sc_store *st, int64_t id)
+{
+    sqlite3_stmt *s = q(st, Q_HOLD_BY_ID, "i", id);
+    json_t *v = NULL;
+    if (s && sqlite3_step(s) == SQLITE_ROW)
+        v = hold_row(s);
+    else if (s)
+        set_err(st, "no hold %lld", (long long)id);
+    if (s)
+        done(s);
+    return v;
+}
+
+int sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by)
+{
+    if (exec_stmt(st, q(st, Q_HOLD_DECIDE, "sisi", state, sc_clock_now_ms(), by, id),
+                  "deciding the hold") != 0)
+        return -1;
+    return sqlite3_changes(st->db) ? 0 : 1;
 }
 
 /* ---- versions ---- */

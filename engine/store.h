@@ -41,9 +41,10 @@ struct sc_exec_row {
  * taken (make another). */
 int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
 /* Takes an execution over for another attempt (a retry, or a resume after a crash):
- * status running, owner this process, attempts = attempt. 1 when another live process
- * owns it (left alone), 0 done, -1 error. */
-int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt);
+ * status running, owner this process, attempts = attempt. due_ms >= 0: a scheduled
+ * retry, taken only if its entry is still pending and due at due_ms. 1 when another
+ * live process owns it or it is no longer due (left alone), 0 done, -1 error. */
+int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms);
 /* Ends an attempt: status success|warning|error; summary {error?, incomplete?,
  * response?, committed?}. A finished confidential execution loses its sealed data. */
 int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
@@ -109,6 +110,47 @@ int sc_store_poll_prune(struct sc_store *st, const char *scenario, const char *t
 int sc_store_tx_begin(struct sc_store *st);
 int sc_store_tx_commit(struct sc_store *st);
 void sc_store_tx_rollback(struct sc_store *st);
+
+/* ---- data stores: named key/value tables of JSON ---- */
+
+/* The value, or NULL (no error set) when absent or expired. */
+json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key);
+/* ttl_ms <= 0: kept until deleted. */
+int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, json_t *value,
+                    int64_t ttl_ms);
+/* 0 deleted, 1 there was none, -1 error. */
+int sc_store_ds_delete(struct sc_store *st, const char *store, const char *key);
+/* [{key, value}] whose key starts with prefix, by key. */
+json_t *sc_store_ds_search(struct sc_store *st, const char *store, const char *prefix, int limit);
+/* Takes key when it is absent or expired (atomic): 1 taken, 0 already held, -1 error. */
+int sc_store_ds_claim(struct sc_store *st, const char *store, const char *key, json_t *value,
+                      int64_t ttl_ms);
+
+/* ---- queues: work lists for people ---- */
+
+/* Adds an item (open); its id, or -1. */
+int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item,
+                            const char *execution);
+/* Items of a queue (NULL: every queue) in a state (NULL: any), oldest first. */
+json_t *sc_store_queue_items(struct sc_store *st, const char *queue, const char *state, int limit);
+json_t *sc_store_queue_item(struct sc_store *st, int64_t id);
+/* 0 resolved, 1 no open item with that id, -1 error. */
+int sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by);
+/* {queue: {open, recent}}: open items, and those of them created since since_ms. */
+json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms);
+
+/* ---- holds: executions paused for a person's decision ---- */
+
+/* The hold of an execution's step and bundle, or NULL. */
+json_t *sc_store_hold_get(struct sc_store *st, const char *execution, const char *step,
+                          const char *bundle);
+int64_t sc_store_hold_put(struct sc_store *st, const char *execution, const char *scenario,
+                          const char *step, const char *bundle, const char *reason, json_t *diff);
+/* Holds in a state (NULL: all), oldest first; one by id. */
+json_t *sc_store_holds(struct sc_store *st, const char *state);
+json_t *sc_store_hold(struct sc_store *st, int64_t id);
+/* state: approved or rejected. 0 decided, 1 not pending, -1 error. */
+int sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by);
 
 /* ---- scenario versions (immutable; the current one is the highest number) ---- */
 

@@ -91,6 +91,9 @@ const struct sc_param sc_step_fields[] = {
     {.name = "timeout", .type = SC_T_DURATION, .flags = SC_P_STATIC,
      .doc = "Longest this step may run (default: settings.step_timeout)."},
     {.name = "on_error", .type = SC_T_ROUTE, .doc = "Error route of this step."},
+    {.name = "domain", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "The data domain a writing step writes (identity, learning-history, ...), checked "
+            "against the org's system-of-record matrix."},
     {0},
 };
 
@@ -150,6 +153,7 @@ struct vctx {
     size_t nvis, capvis;
     bool default_route;
     const char *scenario;  /* name, for cross-file messages */
+    const char *domain;    /* the step's declared data domain, or NULL */
 };
 
 static const struct sc_param no_fields[] = {{0}};
@@ -779,6 +783,37 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
                  "(only GET and HEAD are allowed)", json_string_value(json_object_get(with, "method")), conn, c->v->org->name);
         pop(c, o);
     }
+    json_t *matrix = c->v->org ? c->v->org->matrix : NULL;
+    const char *sys = json_string_value(json_object_get(json_object_get(matrix, "systems"), conn));
+    if (writes && sys) { /* the system-of-record matrix decides who may write what where */
+        json_t *domains = json_object_get(matrix, "domains");
+        json_t *dom = c->domain ? json_object_get(domains, c->domain) : NULL;
+        size_t o = push(c, "connection");
+        if (!c->domain) {
+            VERR(c, pos_val(c), "this step writes to %s (connection '%s'): declare the data "
+                 "domain it writes (domain: at the step) for the system-of-record matrix", sys, conn);
+        } else if (!dom) {
+            const char *names[64];
+            size_t n = 0;
+            const char *k;
+            json_t *x;
+            json_object_foreach(domains, k, x) if (n < 64) names[n++] = k;
+            const char *hint = sc_suggest(c->domain, names, n);
+            VERR(c, pos_val(c), "data domain '%s' is not in the system-of-record matrix%s%s%s",
+                 c->domain, hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+        } else {
+            bool allowed = false;
+            size_t i;
+            json_t *t;
+            json_array_foreach(json_object_get(dom, "writes_to"), i, t)
+                allowed |= json_is_string(t) && !strcmp(json_string_value(t), sys);
+            if (!allowed)
+                VERR(c, pos_val(c), "the system-of-record matrix does not let %s data be written "
+                     "to %s (its authority is %s)", c->domain, sys,
+                     json_string_value(json_object_get(dom, "authority")));
+        }
+        pop(c, o);
+    }
     if (writes && !routed && !c->default_route) {
         size_t o = push(c, "connection");
         verr_at(c, SC_SEV_WARNING, pos_key(c),
@@ -842,7 +877,9 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
     if (m) {
         json_t *with = json_object_get(step, "with");
         size_t o = push(c, with ? "with" : "module"); /* no with: point at the module */
+        c->domain = json_string_value(json_object_get(step, "domain"));
         check_module_use(c, m, with, in_route || json_object_get(step, "on_error") != NULL);
+        c->domain = NULL;
         pop(c, o);
         if (!strcmp(m->name, "router") && !last) {
             o = push(c, "module");

@@ -13,9 +13,9 @@ suite=cli
 . tests/lib.sh
 
 # --- the shipped library validates against both orgs ---
-expect "library validates for staging" 0 "ok: 1 scenario file valid for org staging" \
+expect "library validates for staging" 0 "ok: 11 scenario files valid for org staging" \
     -- "$bin" validate
-expect "library validates for production" 0 "ok: 1 scenario file valid for org production" \
+expect "library validates for production" 0 "ok: 11 scenario files valid for org production" \
     -- "$bin" validate --org production scenarios/
 expect "a file and a folder together" 0 "ok: 2 scenario files valid for org staging" \
     -- "$bin" validate scenarios/identity-sync.yaml "$fx/valid"
@@ -55,8 +55,8 @@ mkdir -p "$tmp/orgs"
 sed 's/^name: staging/name: other/' orgs/staging.yaml > "$tmp/orgs/mirror.yaml"
 expect_grep "an org names itself as its file" 2 "org file orgs/mirror.yaml names itself 'other'" \
     -- bash -c "cd '$tmp' && '$PWD/$bin' validate --org mirror '$PWD/scenarios'"
-expect_grep "staging's HRIS is read-only" 2 "PUT is a write, but connection 'hris' is read-only in org 'staging'" \
-    -- "$bin" validate "$fx/writes-hris.yaml"
+expect_grep "staging's calendar is read-only" 2 "POST is a write, but connection 'calendar' is read-only in org 'staging'" \
+    -- "$bin" validate "$fx/writes-calendar.yaml"
 expect "production's HRIS is writable" 0 "ok: 1 scenario file valid for org production" \
     -- "$bin" validate --org production "$fx/writes-hris.yaml"
 
@@ -69,7 +69,7 @@ expect "unknown module name" 2 "scenarist: unknown module 'http.requets'; did yo
 expect "run needs --input" 2 "usage: scenarist run FILE --input EVENT.json [--org NAME] [--no-retry] [--json]" \
     -- "$bin" run scenarios/identity-sync.yaml
 expect "run refuses an invalid scenario before running it" 2 "$(cat $fx/run-invalid.out)" \
-    -- "$bin" run --org staging $fx/writes-hris.yaml --input $fx/valid/event.json
+    -- "$bin" run --org staging $fx/writes-calendar.yaml --input $fx/valid/event.json
 expect_grep "modules --json" 0 '"name": "http.request"' -- "$bin" modules --json
 expect_grep "modules NAME --json carries defaults" 0 '"default": "auto"' \
     -- "$bin" modules http.request --json

@@ -137,8 +137,8 @@ expect_grep "promote refuses a scenario naming a connection the target lacks" 2 
 expect "and stores nothing there" 0 "0" -- sqlite3 "$tmp/b.db" "SELECT count(*) FROM versions WHERE scenario = 'calendar-sync'"
 
 # ---- read-only holds at run time, whatever the URL ----
-echo '{"path": "/employees/E-1/terminations"}' > "$tmp/ev.json"
-expect_grep "a write through another connection to the read-only HRIS is refused" 1 \
+echo '{"path": "/hris/employees/E-1/terminations"}' > "$tmp/ev.json"
+expect_grep "a template-built path through a broader connection cannot write the read-only HRIS" 1 \
     "POST refused: connection 'hris' is read-only in org 'stage' (nothing was sent)" \
     -- "$bin" run $fx/sneaky.yaml --input "$tmp/ev.json" "${A[@]}"
 echo '{"path": "/../hris/employees/E-1"}' > "$tmp/ev2.json"

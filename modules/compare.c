@@ -1,0 +1,132 @@
+/* compare: a field-level diff of two records with a rule per field, for checks such as
+ * "the HRIS pay rate is the ATS offer's" before payroll: {match, compared, diff}. */
+#include "../engine/exec.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const rules[] = {"exact", "number", "date", "ci", NULL};
+
+static const struct sc_param field_params[] = {
+    {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .doc = "The field's name in the diff."},
+    {.name = "left", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .doc = "Dotted path in left (pay_rate.amount)."},
+    {.name = "right", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "Dotted path in right (default: the same as left)."},
+    {.name = "rule", .type = SC_T_ENUM, .def = "\"exact\"", .allowed = rules, .flags = SC_P_STATIC,
+     .doc = "exact (same JSON), number (within tolerance), date (same calendar day), ci "
+            "(same text, case and outer spaces aside)."},
+    {.name = "tolerance", .type = SC_T_NUMBER, .def = "0", .flags = SC_P_STATIC,
+     .doc = "number: the largest difference that still matches."},
+    {0},
+};
+
+static const struct sc_param params[] = {
+    {.name = "left", .type = SC_T_ANY, .required = true, .doc = "One record (an object)."},
+    {.name = "right", .type = SC_T_ANY, .required = true, .doc = "The other record."},
+    {.name = "fields", .type = SC_T_LIST, .elem = SC_T_OBJECT, .fields = field_params,
+     .required = true, .flags = SC_P_STATIC, .doc = "The fields compared, each with its rule."},
+    {0},
+};
+
+static json_t *at(const json_t *v, const char *path)
+{
+    char key[128];
+    while (v && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        v = json_object_get(v, key);
+        path += n + (path[n] == '.');
+    }
+    return (json_t *)v;
+}
+
+static bool number_of(const json_t *v, double *d)
+{
+    if (json_is_number(v)) {
+        *d = json_number_value(v);
+        return true;
+    }
+    const char *s = json_string_value(v);
+    char *end;
+    if (!s || !*s)
+        return false;
+    *d = strtod(s, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    return !*end && isfinite(*d);
+}
+
+static bool same(const json_t *a, const json_t *b, const char *rule, double tol)
+{
+    if (!a || !b || json_is_null(a) || json_is_null(b))
+        return (!a || json_is_null(a)) && (!b || json_is_null(b));
+    if (!strcmp(rule, "number")) {
+        double x, y;
+        return number_of(a, &x) && number_of(b, &y) && fabs(x - y) <= tol;
+    }
+    if (!strcmp(rule, "date")) { /* the calendar day: "2026-04-06" is "2026-04-06T00:00:00Z" */
+        const char *x = json_string_value(a), *y = json_string_value(b);
+        return x && y && strlen(x) >= 10 && strlen(y) >= 10 && !strncmp(x, y, 10);
+    }
+    if (!strcmp(rule, "ci")) {
+        const char *x = json_string_value(a), *y = json_string_value(b);
+        if (!x || !y)
+            return json_equal(a, b);
+        while (isspace((unsigned char)*x))
+            x++;
+        while (isspace((unsigned char)*y))
+            y++;
+        size_t nx = strlen(x), ny = strlen(y);
+        while (nx && isspace((unsigned char)x[nx - 1]))
+            nx--;
+        while (ny && isspace((unsigned char)y[ny - 1]))
+            ny--;
+        return nx == ny && !strncasecmp(x, y, nx);
+    }
+    return json_equal(a, b);
+}
+
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+                          const json_t *input, char *err, size_t errlen)
+{
+    (void)state;
+    (void)input;
+    const json_t *l = json_object_get(with, "left"), *r = json_object_get(with, "right");
+    if (!json_is_object(l) || !json_is_object(r)) {
+        snprintf(err, errlen, "compare needs two objects; %s is %s", json_is_object(l) ? "right" : "left",
+                 json_is_null(json_is_object(l) ? r : l) ? "null" : "not an object");
+        return SC_ERR_DATA;
+    }
+    json_t *diff = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(with, "fields"), i, f) {
+        const char *lp = json_string_value(json_object_get(f, "left"));
+        const char *rp = json_string_value(json_object_get(f, "right"));
+        const char *rule = json_string_value(json_object_get(f, "rule"));
+        json_t *a = at(l, lp), *b = at(r, rp ? rp : lp);
+        if (!same(a, b, rule ? rule : "exact", json_number_value(json_object_get(f, "tolerance"))))
+            json_array_append_new(diff, json_pack("{s:O, s:O?, s:O?, s:s}", "field",
+                                                  json_object_get(f, "name"), "left", a, "right",
+                                                  b, "rule", rule ? rule : "exact"));
+    }
+    json_t *out = json_pack("{s:b, s:I, s:o}", "match", json_array_size(diff) == 0, "compared",
+                            (json_int_t)json_array_size(json_object_get(with, "fields")), "diff", diff);
+    return out && sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
+}
+
+const struct sc_module_def sc_mod_compare = {
+    .name = "compare",
+    .summary = "Field-level diff of two records, a rule per field: {match, compared, diff}.",
+    .params = params,
+    .run = run,
+};

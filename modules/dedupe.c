@@ -1,0 +1,60 @@
+/* dedupe: lets a bundle through once per key within a window; a repeat stops quietly
+ * (status filtered), so a webhook retried by its sender or an item seen twice by an
+ * overlapping poll writes once. */
+#include "../engine/duration.h"
+#include "../engine/exec.h"
+#include "../engine/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct sc_param params[] = {
+    {.name = "key", .type = SC_T_STRING, .required = true,
+     .doc = "Template giving the bundle's identity, e.g. \"{{ trigger.body.completion_id }}\"."},
+    {.name = "window", .type = SC_T_DURATION, .def = "\"30d\"", .flags = SC_P_STATIC,
+     .doc = "How long a key is remembered."},
+    {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "Data store of the keys (default: dedupe:SCENARIO:STEP)."},
+    {0},
+};
+
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+                          const json_t *input, char *err, size_t errlen)
+{
+    (void)state;
+    struct sc_store *st = sc_step_store(ctx);
+    if (!st) {
+        snprintf(err, errlen, "dedupe needs the org's store (this run records nothing)");
+        return SC_ERR_CONFIG;
+    }
+    const char *key = json_string_value(json_object_get(with, "key"));
+    if (!key || !*key) {
+        snprintf(err, errlen, "key rendered empty: nothing to deduplicate on");
+        return SC_ERR_DATA;
+    }
+    char name[256];
+    const char *store = json_string_value(json_object_get(with, "store"));
+    if (!store) {
+        snprintf(name, sizeof name, "dedupe:%s:%s", sc_step_scenario(ctx), sc_step_id(ctx));
+        store = name;
+    }
+    json_t *mark = json_pack("{s:s}", "execution", sc_step_execution_id(ctx));
+    int64_t window = sc_duration_or(json_string_value(json_object_get(with, "window")), 30LL * 86400000);
+    int rc = mark ? sc_store_ds_claim(st, store, key, mark, window) : -1;
+    json_decref(mark);
+    if (rc < 0) {
+        snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
+        return SC_ERR_RUNTIME;
+    }
+    if (rc == 0)
+        return SC_OK; /* a repeat: no bundle, the path stops here */
+    return sc_step_emit(ctx, json_incref((json_t *)(input ? input : json_null()))) == 0
+               ? SC_OK : SC_ERR_RUNTIME;
+}
+
+const struct sc_module_def sc_mod_dedupe = {
+    .name = "dedupe",
+    .summary = "Pass a bundle once per key within a window; a repeat stops quietly.",
+    .params = params,
+    .run = run,
+};
