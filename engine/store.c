@@ -772,8 +772,8 @@ int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
         return -1;
     int rc = exec_stmt(st, q(st, Q_EXEC_END, "siijs", status, sc_clock_now_ms(), duration_ms,
                              summary, id), "ending the execution");
-    if (rc == 0 && strcmp(status, "warning") != 0)
-        rc = erase_resume_data(st, id);
+    if (rc == 0 && strcmp(status, "warning") != 0 && strcmp(status, "held") != 0)
+        rc = erase_resume_data(st, id); /* a held one may go on: it keeps them */
     if (rc != 0 || commit(st) != 0) {
         rollback(st);
         return -1;
