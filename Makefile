@@ -91,7 +91,7 @@ docs: scenarist
 	./scenarist docs org > docs/org-tables.md
 
 demo: deps
-	$(MAKE) --no-print-directory all build/plain/tests/stub
+	$(MAKE) --no-print-directory all
 	tools/demo
 
 clean:

@@ -50,7 +50,7 @@ function learner_drift(employees, learners)
       drift[#drift + 1] = { kind = "orphan_learner", learner_id = l.id, external_id = l.external_id }
     end
   end
-  return drift
+  return sc.array(drift)
 end
 
 -- Hires in the HRIS against offers accepted in the ATS: the orphans on either side.
@@ -67,5 +67,5 @@ function hire_orphans(hires, offers)
       out[#out + 1] = { kind = "hire_without_accepted_offer", employee_id = h.id, offer_id = h.offer_id }
     end
   end
-  return out
+  return sc.array(out)
 end
