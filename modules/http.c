@@ -30,6 +30,9 @@ static const struct sc_param params[] = {
     {.name = "parse", .type = SC_T_ENUM, .def = "\"auto\"", .allowed = parse_modes,
      .doc = "How to read the response body: auto (JSON when the Content-Type says so), json, "
             "text, none."},
+    {.name = "accept", .type = SC_T_LIST, .elem = SC_T_INT, .flags = SC_P_STATIC,
+     .doc = "Error statuses that are answers, not failures (e.g. [404] for a lookup that may "
+            "find nothing): the output carries the status and body; other failures stay failures."},
     {.name = "idempotency_key", .type = SC_T_STRING,
      .doc = "Idempotency-Key header of a write; by default derived from execution, step and bundle."},
     {0},
@@ -80,6 +83,12 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
     }
     json_t *out = NULL;
     enum sc_status st = sc_call_connection(ctx, &c, &out, err, errlen);
+    json_int_t status = json_integer_value(json_object_get(out, "status"));
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(w, "accept"), i, a) if (st == SC_ERR_DATA && out &&
+                                                              json_integer_value(a) == status)
+        st = SC_OK; /* an answer the scenario expects and handles */
     if (st != SC_OK) {
         json_decref(out);
         return st;

@@ -43,3 +43,15 @@ check() {
         echo "# failed: $*"
     fi
 }
+
+# std_sign ID TIMESTAMP BODY: a Standard Webhooks signature ("v1,<base64>") of the body
+# under $std_secret (whsec_...); hub_sign BODY: "sha256=<hex>" under $hub_secret.
+std_sign() {
+    local key
+    key=$(printf '%s' "$std_secret" | sed 's/^whsec_//' | base64 -d | od -An -tx1 | tr -d ' \n')
+    printf 'v1,%s' "$(printf '%s.%s.%s' "$1" "$2" "$3" |
+        openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | base64)"
+}
+hub_sign() {
+    printf 'sha256=%s' "$(printf '%s' "$1" | openssl dgst -sha256 -hmac "$hub_secret" | sed 's/.*= //')"
+}

@@ -9,7 +9,8 @@ sandbox=$(realpath "$2")
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+dpid=
+trap '[ -n "$dpid" ] && kill $dpid 2>/dev/null; [ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=library
 . tests/lib.sh
 export LIB_TOKEN=library-token LIB_WHSEC=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw LIB_HUB=vendor-a
@@ -158,3 +159,66 @@ fault '{"system":"comms","error_rate":1,"status":502,"times":5}'
 expect_grep "after 2 failed dispatches the recruiters hear of it" 1 "warning in" \
     -- run interview-confirmations '{"id":"EV-803","candidate_email":"c@d.example","start":"2026-03-11T15:00:00Z","location":"Zoom","status":"confirmed"}'
 expect "once" 0 "1" -- journal "path=/ops/hooks/recruiters"
+
+# ---- every webhook scenario: a transient failure ridden out, a permanent one told once ----
+curl -s -X DELETE "$u/_sandbox/faults" >/dev/null
+# NAME SYSTEM-WRITTEN BODY
+cases=(
+  "role-tenure-push lms {\"employee_id\":\"E-1011\"}"
+  "completion-writeback hris {\"completion_id\":\"CP-7001\",\"learner_external_id\":\"E-1012\",\"course_id\":\"C-101\",\"completed_at\":\"2026-03-05T10:00:00Z\"}"
+  "termination-handler lms {\"employee_id\":\"E-1030\",\"termination_date\":\"2026-03-31\"}"
+  "offer-accepted-to-hris hris {\"offer_id\":\"OFF-704\"}"
+  "screening-writeback ats {\"report_id\":\"SA-7\",\"candidate_ref\":\"CAND-304\",\"status\":\"CLEAR\"}"
+  "screening-writeback-b ats {\"data\":{\"screening\":{\"id\":\"SB-7\",\"candidate\":{\"external_id\":\"CAND-304\"},\"result\":{\"outcome\":\"pass\"}}}}"
+)
+for c in "${cases[@]}"; do
+    read -r name system body <<<"$c"
+    fault "{\"system\":\"$system\",\"error_rate\":1,\"status\":503,\"times\":2}"
+    expect_grep "$name: two 503s from $system are ridden out" 0 "attempt 3" -- run "$name" "$body"
+done
+for c in "${cases[@]}"; do
+    read -r name system body <<<"$c"
+    body=${body//7/8}
+    fault "{\"system\":\"$system\",\"error_rate\":1,\"status\":503,\"times\":20}"
+    before=$(journal "system=ops")
+    expect_grep "$name: $system down for good ends incomplete" 1 "warning in" -- run "$name" "$body"
+    expect "$name: with one message to ops" 0 "$((before + 1))" -- journal "system=ops"
+    curl -s -X DELETE "$u/_sandbox/faults" >/dev/null
+done
+fault '{"system":"payroll","error_rate":1,"status":503,"times":5}'
+ann=$(new_hire '{"first_name":"Bea","last_name":"Once","work_email":"bea.once@example.com","start_date":"2026-04-11","title":"Counsel","department_id":"D-60","manager_id":"E-1006","offer_id":"OFF-706","pay_rate":{"amount":145000,"currency":"USD"}}')
+before=$(journal "system=payroll")
+expect_grep "hire-to-payroll: a payroll failure is never retried by itself" 1 "warning in" \
+    -- run hire-to-payroll "{\"employee_id\":\"$ann\",\"offer_id\":\"OFF-706\"}"
+expect "one dispatch attempt, left to a person" 0 "$((before + 1))" -- journal "system=payroll"
+curl -s -X DELETE "$u/_sandbox/faults" >/dev/null
+
+# ---- through the daemon: duplicates and malformed payloads, for every webhook ----
+env -u SCENARIST_CLOCK "$bin" serve scenarios "${org[@]}" --listen 127.0.0.1:0 --workers 2 2>"$tmp/dlog" &
+dpid=$!
+for _ in $(seq 250); do grep -q 'listening on' "$tmp/dlog" && break; sleep 0.02; done
+d=http://127.0.0.1:$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/dlog" | grep -o '[0-9]*$')
+hooks=("employee.changed /hooks/hris/employee-changed $LIB_WHSEC" "role.changed /hooks/hris/role-changed $LIB_WHSEC"
+       "completion /hooks/lms/completion $LIB_WHSEC" "termination /hooks/hris/terminated $LIB_WHSEC"
+       "offer.accepted /hooks/ats/offer-accepted $LIB_WHSEC" "new-hire /hooks/hris/new-hire $LIB_WHSEC"
+       "screening.a /hooks/screening/vendor-a $LIB_HUB" "screening.b /hooks/screening/vendor-b $LIB_WHSEC")
+for h in "${hooks[@]}"; do
+    read -r kind path secret <<<"$h"
+    "$sandbox" emit "$kind" --to "$d$path" --secret "$secret" --id "msg_dup_$kind" >/dev/null 2>&1
+    expect_grep "$path: a repeated delivery runs once" 0 '"duplicate":true' \
+        -- "$sandbox" emit "$kind" --to "$d$path" --secret "$secret" --id "msg_dup_$kind"
+    bad='{"employee_id": E-1}'
+    ts=$(date +%s)
+    if [ "$kind" = screening.a ]; then
+        sig=(-H "X-Hub-Signature-256: $(hub_secret=$LIB_HUB hub_sign "$bad")")
+    else
+        sig=(-H "webhook-id: msg_bad_$kind" -H "webhook-timestamp: $ts" -H "webhook-signature: $(std_secret=$LIB_WHSEC std_sign "msg_bad_$kind" "$ts" "$bad")")
+    fi
+    expect_grep "$path: a signed but malformed payload is 400 and not stored" 0 '"reason":"malformed_json"' \
+        -- curl -s -X POST -H 'Content-Type: application/json' "${sig[@]}" --data-binary "$bad" "$d$path"
+done
+kill -TERM $dpid
+wait $dpid
+dpid=
+expect "none of the malformed ones was stored" 0 "0" \
+    -- sqlite3 "$db" "SELECT count(*) FROM executions WHERE CAST(trigger AS TEXT) LIKE '%E-1}%'"
