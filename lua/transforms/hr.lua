@@ -28,8 +28,17 @@ function offer_to_hire(offer, cand)
   }
 end
 
--- Daily reconciliation of HRIS employees and LMS learners: every drift, one item each.
-function learner_drift(employees, learners)
+-- Daily reconciliation of HRIS employees and LMS learners (pages of lists): every
+-- drift, one item each. A list longer than the pages fetched is an error, never a
+-- silent "missing learner".
+function learner_drift(emp_page, learner_page1, learner_page2)
+  if emp_page.next_page ~= nil or learner_page2.next_page ~= nil then
+    error("more records than the pages fetched: raise per_page or fetch more pages")
+  end
+  local employees = emp_page.items
+  local learners = {}
+  for _, l in ipairs(learner_page1.items) do learners[#learners + 1] = l end
+  for _, l in ipairs(learner_page2.items) do learners[#learners + 1] = l end
   local by_ext, drift = {}, {}
   for _, l in ipairs(learners) do by_ext[l.external_id] = l end
   local seen = {}

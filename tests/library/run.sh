@@ -222,3 +222,24 @@ wait $dpid
 dpid=
 expect "none of the malformed ones was stored" 0 "0" \
     -- sqlite3 "$db" "SELECT count(*) FROM executions WHERE CAST(trigger AS TEXT) LIKE '%E-1}%'"
+
+# ---- the schedules' failures, and every write's provenance ----
+export SCENARIST_CLOCK=test:2026-03-07T08:00:00Z
+fault '{"system":"hris","error_rate":1,"status":503,"times":1}'
+expect_grep "daily-reconciliation: a failed night is retried an hour later" 0 "attempt 2 of 3 in 3600 s" -- run daily-reconciliation '{}'
+fault '{"system":"ats","error_rate":1,"status":503,"times":1}'
+expect_grep "ats-hris-reconciliation too" 0 "attempt 2 of 3 in 3600 s" -- run ats-hris-reconciliation '{}'
+fault '{"system":"comms","error_rate":1,"status":502,"times":1}'
+expect_grep "interview-confirmations: one failed send is retried" 0 "attempt 2" \
+    -- run interview-confirmations '{"id":"EV-804","candidate_email":"e@f.example","start":"2026-03-12T15:00:00Z","location":"Zoom","status":"confirmed"}'
+curl -s "$u/_sandbox/journal" > "$tmp/all.json"
+expect "every write body carries sent_from (its scenario and step) and sent_to (itself)" 0 "0" \
+    -- sqlite3 :memory: "SELECT count(*) FROM json_each(json_extract(readfile('$tmp/all.json'), '\$.requests'))
+        WHERE json_extract(value, '\$.method') IN ('POST', 'PUT', 'PATCH')
+          AND json_type(value, '\$.body') = 'object' AND json_extract(value, '\$.system') != 'ops'
+          AND (json_extract(value, '\$.body.sent_from') NOT LIKE 'http://127.0.0.1:8080/scenarios/%/steps/%'
+               OR json_extract(value, '\$.body.sent_to') != '$u' || json_extract(value, '\$.path'))"
+n=$(sqlite3 :memory: "SELECT count(*) FROM json_each(json_extract(readfile('$tmp/all.json'), '\$.requests'))
+        WHERE json_extract(value, '\$.method') IN ('POST', 'PUT', 'PATCH') AND json_type(value, '\$.body') = 'object'
+          AND json_extract(value, '\$.system') != 'ops'")
+check "over the write bodies of every scenario ($n)" test "$n" -ge 40
