@@ -102,7 +102,18 @@ build/plain/tools/bench/expr: tools/bench/expr.c build/plain/libscenarist.a | de
 	@mkdir -p $(@D)
 	$(CC) $(plain_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-bench: build/plain/tools/bench/expr scenarist
+build/plain/tools/bench/raw: tools/bench/raw.c | deps-check
+	@mkdir -p $(@D)
+	$(CC) $(plain_CFLAGS) -o $@ $< $(PKG_LIBS)
+
+build/plain/tools/bench/recon: tools/bench/recon.c | deps-check
+	@mkdir -p $(@D)
+	$(CC) $(plain_CFLAGS) -o $@ $< $(PKG_LIBS)
+
+bench:
+	BENCH=1 tools/install-deps
+	$(MAKE) --no-print-directory all build/plain/tools/bench/expr build/plain/tools/bench/raw \
+	    build/plain/tools/bench/recon
 	tools/bench/run
 
 # Fuzzing with clang's libFuzzer: `make fuzz FUZZ_SECONDS=N` runs every target N seconds.

@@ -66,6 +66,18 @@ struct waiter {
     struct waiter *next;
 };
 
+/* A webhook event waiting for the intake's next commit. */
+struct pending {
+    struct sc_event_row *ev;
+    char *id;                    /* ev's execution id (64 bytes), remade if taken */
+    char *first;                 /* a repeat: the first execution's id */
+    size_t n;
+    int rc;                      /* as sc_store_enqueue; -1 with err */
+    char err[256];
+    bool done;
+    struct pending *next;
+};
+
 struct daemon {
     struct sc_serve_opts o;
     const struct sc_org *org;
@@ -85,6 +97,10 @@ struct daemon {
     pthread_mutex_t intake_mu;   /* the intake's store connection and Lua state */
     struct sc_store *intake;
     struct sc_lua *intake_lua;
+    pthread_mutex_t batch_mu;    /* group commit of the intake */
+    pthread_cond_t batch_cv;
+    struct pending *batch_head, **batch_tail;
+    bool batch_leader;
     pthread_mutex_t ops_mu;      /* the operations endpoints' store connection */
     struct sc_store *ops;
 

@@ -182,6 +182,57 @@ static json_t *await(struct daemon *d, struct waiter *w)
     return r;
 }
 
+/* Group commit: requests arriving while a commit is under way wait and go together in
+ * the next transaction, so one fsync acknowledges many events. The first to find no
+ * commit under way leads it; every event is on disk before its request is answered. */
+static int intake_commit(struct daemon *d, struct pending *p)
+{
+    pthread_mutex_lock(&d->batch_mu);
+    *d->batch_tail = p;
+    d->batch_tail = &p->next;
+    while (!p->done) {
+        if (d->batch_leader) {
+            pthread_cond_wait(&d->batch_cv, &d->batch_mu);
+            continue;
+        }
+        d->batch_leader = true;
+        struct pending *list = d->batch_head;
+        d->batch_head = NULL;
+        d->batch_tail = &d->batch_head;
+        pthread_mutex_unlock(&d->batch_mu);
+        pthread_mutex_lock(&d->intake_mu);
+        int brc = sc_store_tx_begin(d->intake);
+        for (struct pending *x = list; x; x = x->next) {
+            x->rc = -1;
+            while (brc == 0 && (x->rc = sc_store_enqueue(d->intake, x->ev, x->first, x->n)) == 2) {
+                pthread_mutex_lock(&d->mu); /* a taken id: another, where waiters read it */
+                sc_exec_new_id(x->id, 64);
+                pthread_mutex_unlock(&d->mu);
+            }
+            if (x->rc < 0)
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+        }
+        if (brc == 0 && sc_store_tx_commit(d->intake) != 0) {
+            for (struct pending *x = list; x; x = x->next)
+                if (x->rc == 0) { /* nothing of the batch is stored: each sender retries */
+                    x->rc = -1;
+                    snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+                }
+        } else if (brc != 0) {
+            for (struct pending *x = list; x; x = x->next)
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+        }
+        pthread_mutex_unlock(&d->intake_mu);
+        pthread_mutex_lock(&d->batch_mu);
+        for (struct pending *x = list; x; x = x->next)
+            x->done = true;
+        d->batch_leader = false;
+        pthread_cond_broadcast(&d->batch_cv);
+    }
+    pthread_mutex_unlock(&d->batch_mu);
+    return p->rc;
+}
+
 static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con,
                                     const char *url, struct req *r)
 {
@@ -253,16 +304,10 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
         }
         pthread_mutex_unlock(&d->mu);
         ev.exec.id = w.id;
-        pthread_mutex_lock(&d->intake_mu);
-        while ((q = sc_store_enqueue(d->intake, &ev, first, sizeof first)) == 2) {
-            pthread_mutex_lock(&d->mu);
-            sc_exec_new_id(w.id, sizeof w.id);
-            pthread_mutex_unlock(&d->mu);
-        }
+        struct pending p = {.ev = &ev, .id = w.id, .first = first, .n = sizeof first};
+        q = intake_commit(d, &p);
         if (q < 0)
-            fprintf(stderr, "scenarist: webhook %s not stored: %s\n", url,
-                    sc_store_error(d->intake));
-        pthread_mutex_unlock(&d->intake_mu);
+            fprintf(stderr, "scenarist: webhook %s not stored: %s\n", url, p.err);
     }
     bool respond = rt->respond;
     json_decref(trigger);

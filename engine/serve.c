@@ -953,6 +953,9 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     pthread_rwlock_init(&d->cat_lock, NULL);
     pthread_mutex_init(&d->intake_mu, NULL);
     pthread_mutex_init(&d->ops_mu, NULL);
+    pthread_mutex_init(&d->batch_mu, NULL);
+    pthread_cond_init(&d->batch_cv, NULL);
+    d->batch_tail = &d->batch_head;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->work, NULL);
     pthread_cond_init(&d->finished, NULL);
@@ -1044,6 +1047,8 @@ out:
     pthread_rwlock_destroy(&d->cat_lock);
     pthread_mutex_destroy(&d->intake_mu);
     pthread_mutex_destroy(&d->ops_mu);
+    pthread_mutex_destroy(&d->batch_mu);
+    pthread_cond_destroy(&d->batch_cv);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->work);
     pthread_cond_destroy(&d->finished);

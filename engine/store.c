@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -610,6 +611,20 @@ static int migrate(struct sc_store *st)
     return 0;
 }
 
+/* Another connection holds the write lock: wait in steps of 50 us growing to 1 ms, not
+ * SQLite's default of 1 ms growing to 100 ms, which under the daemon's many short
+ * transactions turned sub-millisecond waits into 100 ms stalls. Gives up after ~10 s. */
+static int busy_wait(void *ud, int count)
+{
+    (void)ud;
+    if (count > 12000)
+        return 0;
+    long us = count < 20 ? 50 : count < 200 ? 200 : 1000;
+    struct timespec ts = {0, us * 1000L};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 struct sc_store *sc_store_open(const char *path, const char *key_ref, char *err, size_t errlen)
 {
     struct sc_store *st = sc_calloc(1, sizeof *st);
@@ -626,7 +641,7 @@ struct sc_store *sc_store_open(const char *path, const char *key_ref, char *err,
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                              SQLITE_OPEN_NOMUTEX, NULL);
     /* secure_delete: erased confidential data must not linger in free pages. */
-    if (rc != SQLITE_OK || sqlite3_busy_timeout(st->db, 10000) != SQLITE_OK ||
+    if (rc != SQLITE_OK || sqlite3_busy_handler(st->db, busy_wait, NULL) != SQLITE_OK ||
         sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                      " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
                      NULL, NULL, NULL) != SQLITE_OK) {
