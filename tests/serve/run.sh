@@ -335,7 +335,7 @@ expect "hourly polls ask for a 90-minute window; after a failure, from the last 
     "2026-03-02T08:30:00.000Z 2026-03-02T09:30:00.000Z 2026-03-02T10:30:00.000Z 2026-03-02T11:00:00.000Z" \
     -- sh -c "grep -o '\"since\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
 expect "items seen in an overlap run once" 0 "c1 c2 c3 c4" \
-    -- sh -c "grep -o '\"path\":\"/hris/learning/c[0-9]' '$journal' | cut -d/ -f4 | tr '\n' ' ' | sed 's/ \$//'"
+    -- sh -c "grep -o '\"path\":\"/hris/learning/c[0-9]' '$journal' | cut -d/ -f4 | sort | tr '\n' ' ' | sed 's/ \$//'"
 expect "the failed poll is a recorded error execution" 0 "1" \
     -- sql "SELECT count(*) FROM executions WHERE status = 'error'"
 expect_grep "and the log names it" 0 "poll:0 of completion-poll failed: GET http://127.0.0.1:" -- cat "$dir/log"
