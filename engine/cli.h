@@ -34,6 +34,17 @@ struct sc_org *cli_load_org(const struct opts *o);
 /* Opens the org's store (or --store); NULL after printing why. */
 struct sc_store;
 struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org);
+/* What the commands about one org's store hold: the org and its store. open: EXIT_OK,
+ * or EXIT_USAGE (no org) / EXIT_FAILED (no store) after saying why. failed: says the
+ * store's error, closes, and returns EXIT_FAILED. */
+struct cli_session {
+    struct sc_org *org;
+    struct sc_store *st;
+};
+int cli_session_open(const struct opts *o, struct cli_session *s);
+void cli_session_close(struct cli_session *s);
+int cli_session_failed(struct cli_session *s);
+
 /* One step log line per entry, as run and execution print them. */
 void cli_print_steps(const json_t *steps);
 /* Prints a JSON value indented on stdout. */

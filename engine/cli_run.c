@@ -158,6 +158,31 @@ struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
     return st;
 }
 
+int cli_session_open(const struct opts *o, struct cli_session *s)
+{
+    s->st = NULL;
+    if (!(s->org = cli_load_org(o)))
+        return EXIT_USAGE;
+    if (!(s->st = cli_open_store(o, s->org))) {
+        sc_org_free(s->org);
+        return EXIT_FAILED;
+    }
+    return EXIT_OK;
+}
+
+void cli_session_close(struct cli_session *s)
+{
+    sc_store_close(s->st);
+    sc_org_free(s->org);
+}
+
+int cli_session_failed(struct cli_session *s)
+{
+    fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+    cli_session_close(s);
+    return EXIT_FAILED;
+}
+
 /* One clear line per retry, as curl does. */
 static void say_retry(const json_t *inc, int64_t wait_ms)
 {

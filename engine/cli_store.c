@@ -15,37 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* What every command here holds: the org and its store. */
-struct session {
-    struct sc_org *org;
-    struct sc_store *st;
-};
-
-static int open_session(const struct opts *o, struct session *s)
-{
-    s->st = NULL;
-    if (!(s->org = cli_load_org(o)))
-        return -1;
-    if (!(s->st = cli_open_store(o, s->org))) {
-        sc_org_free(s->org);
-        return -1;
-    }
-    return 0;
-}
-
-static void close_session(struct session *s)
-{
-    sc_store_close(s->st);
-    sc_org_free(s->org);
-}
-
-static int store_failed(struct session *s)
-{
-    fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
-    close_session(s);
-    return EXIT_FAILED;
-}
-
 static const char *str(const json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));
@@ -81,12 +50,12 @@ int cmd_executions(struct opts *o)
                             "[--limit N] [--json]\n");
         return EXIT_USAGE;
     }
-    struct session s;
-    if (open_session(o, &s) != 0)
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
         return EXIT_FAILED;
     json_t *list = sc_store_exec_list(s.st, &f);
     if (!list)
-        return store_failed(&s);
+        return cli_session_failed(&s);
     if (o->json) {
         cli_print_json(list);
     } else {
@@ -109,7 +78,7 @@ int cmd_executions(struct opts *o)
             printf("no executions\n");
     }
     json_decref(list);
-    close_session(&s);
+    cli_session_close(&s);
     return EXIT_OK;
 }
 
@@ -130,15 +99,15 @@ int cmd_execution(struct opts *o)
         fprintf(stderr, "usage: scenarist execution ID [--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
-    struct session s;
-    if (open_session(o, &s) != 0)
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
         return EXIT_FAILED;
     json_t *v = sc_store_exec_get(s.st, o->args[0]);
     if (!v) {
         if (sc_store_error(s.st)[0])
-            return store_failed(&s);
+            return cli_session_failed(&s);
         fprintf(stderr, "scenarist: no execution %s in org %s\n", o->args[0], s.org->name);
-        close_session(&s);
+        cli_session_close(&s);
         return EXIT_FAILED;
     }
     if (o->json) {
@@ -182,7 +151,7 @@ int cmd_execution(struct opts *o)
         }
     }
     json_decref(v);
-    close_session(&s);
+    cli_session_close(&s);
     return EXIT_OK;
 }
 
@@ -194,7 +163,7 @@ struct engine {
     struct sc_runner *rn;
 };
 
-static int engine_start(struct engine *e, struct session *s)
+static int engine_start(struct engine *e, struct cli_session *s)
 {
     char err[512];
     memset(e, 0, sizeof *e);
@@ -230,14 +199,14 @@ int cmd_incomplete(struct opts *o)
                         "[--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
-    struct session s;
-    if (open_session(o, &s) != 0)
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
         return EXIT_FAILED;
     int rc = EXIT_OK;
     if (list) {
         json_t *a = sc_store_incomplete_list(s.st, o->status);
         if (!a)
-            return store_failed(&s);
+            return cli_session_failed(&s);
         if (o->json)
             cli_print_json(a);
         else if (!json_array_size(a))
@@ -277,7 +246,7 @@ int cmd_incomplete(struct opts *o)
         const char *state = !strcmp(sub, "resolve") ? "resolved" : "discarded";
         int r = sc_store_incomplete_close(s.st, o->args[1], state, who());
         if (r < 0)
-            return store_failed(&s);
+            return cli_session_failed(&s);
         if (r > 0) {
             fprintf(stderr, "scenarist: %s is not an open incomplete execution in org %s\n",
                     o->args[1], s.org->name);
@@ -286,7 +255,7 @@ int cmd_incomplete(struct opts *o)
             printf("%s: %s by %s\n", o->args[1], state, who());
         }
     }
-    close_session(&s);
+    cli_session_close(&s);
     return rc;
 }
 
@@ -310,8 +279,8 @@ int cmd_resume(struct opts *o)
         fprintf(stderr, "usage: scenarist resume [--org NAME]\n");
         return EXIT_USAGE;
     }
-    struct session s;
-    if (open_session(o, &s) != 0)
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
         return EXIT_FAILED;
     struct engine e;
     int failed = 0, n = -1;
@@ -327,7 +296,7 @@ int cmd_resume(struct opts *o)
         printf("nothing to resume\n");
     sc_diags_free(&d);
     engine_stop(&e);
-    close_session(&s);
+    cli_session_close(&s);
     return n < 0 || failed ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -339,15 +308,15 @@ int cmd_audit(struct opts *o)
                         "[--execution ID] [--json]\n");
         return EXIT_USAGE;
     }
-    struct session s;
-    if (open_session(o, &s) != 0)
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
         return EXIT_FAILED;
     int rc = EXIT_OK;
     if (verify) {
         json_t *problem = NULL;
         int r = sc_store_audit_verify(s.st, &problem);
         if (r < 0)
-            return store_failed(&s);
+            return cli_session_failed(&s);
         if (o->json) {
             json_t *out = json_pack("{s:b, s:O?}", "ok", !r, "problem", problem);
             cli_print_json(out);
@@ -367,7 +336,7 @@ int cmd_audit(struct opts *o)
                                     .execution = o->execution, .limit = o->limit};
         json_t *a = sc_store_audit_list(s.st, &f);
         if (!a)
-            return store_failed(&s);
+            return cli_session_failed(&s);
         if (o->json)
             cli_print_json(a);
         else if (!json_array_size(a))
@@ -388,7 +357,7 @@ int cmd_audit(struct opts *o)
         }
         json_decref(a);
     }
-    close_session(&s);
+    cli_session_close(&s);
     return rc;
 }
 
@@ -398,12 +367,12 @@ int cmd_metrics(struct opts *o)
         fprintf(stderr, "usage: scenarist metrics [--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
-    struct session s;
-    if (open_session(o, &s) != 0)
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
         return EXIT_FAILED;
     json_t *m = sc_store_metrics(s.st);
     if (!m)
-        return store_failed(&s);
+        return cli_session_failed(&s);
     if (o->json) {
         cli_print_json(m);
     } else {
@@ -437,7 +406,7 @@ int cmd_metrics(struct opts *o)
         printf("targets: sync failure rate under 1%% per scenario; payroll hold rate under 2%%\n");
     }
     json_decref(m);
-    close_session(&s);
+    cli_session_close(&s);
     return EXIT_OK;
 }
 
@@ -481,14 +450,14 @@ int cmd_holds(struct opts *o)
                         "[--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
-    struct session s;
-    if (open_session(o, &s) != 0)
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
         return EXIT_FAILED;
     int rc = EXIT_OK;
     if (list) {
         json_t *a = sc_store_holds(s.st, o->status ? o->status : "pending");
         if (!a)
-            return store_failed(&s);
+            return cli_session_failed(&s);
         if (o->json)
             cli_print_json(a);
         else if (!json_array_size(a))
@@ -497,19 +466,19 @@ int cmd_holds(struct opts *o)
         json_t *h;
         json_array_foreach(a, i, h) if (!o->json) print_hold(h, true);
         json_decref(a);
-        close_session(&s);
+        cli_session_close(&s);
         return rc;
     }
     json_t *h = sc_store_hold(s.st, id);
     if (!h)
-        return store_failed(&s);
+        return cli_session_failed(&s);
     if (!strcmp(sub, "show")) {
         if (o->json)
             cli_print_json(h);
         else
             print_hold(h, true);
         json_decref(h);
-        close_session(&s);
+        cli_session_close(&s);
         return rc;
     }
     bool approve = !strcmp(sub, "approve");
@@ -519,8 +488,8 @@ int cmd_holds(struct opts *o)
             fprintf(stderr, "scenarist: hold %lld is not pending: it was %s\n", (long long)id, str(h, "state"));
         json_decref(h);
         if (d < 0)
-            return store_failed(&s);
-        close_session(&s);
+            return cli_session_failed(&s);
+        cli_session_close(&s);
         return EXIT_FAILED;
     }
     const char *exec = str(h, "execution");
@@ -553,13 +522,13 @@ int cmd_holds(struct opts *o)
             sc_store_exec_end(s.st, exec, "error", 0, summary) != 0) {
             json_decref(summary);
             json_decref(h);
-            return store_failed(&s);
+            return cli_session_failed(&s);
         }
         json_decref(summary);
         printf("hold %lld rejected by %s; execution %s ends: %s\n", (long long)id, who(), exec, msg);
     }
     json_decref(h);
-    close_session(&s);
+    cli_session_close(&s);
     return rc;
 }
 
@@ -574,14 +543,14 @@ int cmd_queue(struct opts *o)
         fprintf(stderr, "usage: scenarist queue list [NAME]|show ID|resolve ID [--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
-    struct session s;
-    if (open_session(o, &s) != 0)
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
         return EXIT_FAILED;
     int rc = EXIT_OK;
     if (list && o->nargs < 2) { /* the queues and their depths */
         json_t *q = sc_store_queue_depths(s.st, sc_clock_now_ms() - 7LL * 86400000);
         if (!q)
-            return store_failed(&s);
+            return cli_session_failed(&s);
         if (o->json)
             cli_print_json(q);
         else if (!json_object_size(q))
@@ -596,7 +565,7 @@ int cmd_queue(struct opts *o)
     } else if (list) {
         json_t *a = sc_store_queue_items(s.st, o->args[1], o->status ? o->status : "open", o->limit);
         if (!a)
-            return store_failed(&s);
+            return cli_session_failed(&s);
         if (o->json)
             cli_print_json(a);
         else if (!json_array_size(a))
@@ -613,13 +582,13 @@ int cmd_queue(struct opts *o)
     } else if (!strcmp(sub, "show")) {
         json_t *e = sc_store_queue_item(s.st, id);
         if (!e)
-            return store_failed(&s);
+            return cli_session_failed(&s);
         cli_print_json(e);
         json_decref(e);
     } else {
         int r = sc_store_queue_resolve(s.st, id, who());
         if (r < 0)
-            return store_failed(&s);
+            return cli_session_failed(&s);
         if (r > 0) {
             fprintf(stderr, "scenarist: queue item %lld is not open\n", (long long)id);
             rc = EXIT_FAILED;
@@ -627,6 +596,6 @@ int cmd_queue(struct opts *o)
             printf("queue item %lld resolved by %s\n", (long long)id, who());
         }
     }
-    close_session(&s);
+    cli_session_close(&s);
     return rc;
 }

@@ -100,36 +100,18 @@ int cmd_deploy(struct opts *o)
     return rc;
 }
 
-/* The org and its store, for commands about one org's versions. */
-static int open_org(struct opts *o, struct sc_org **org, struct sc_store **st)
-{
-    *st = NULL;
-    if (!(*org = cli_load_org(o)))
-        return EXIT_USAGE;
-    if (!(*st = cli_open_store(o, *org))) {
-        sc_org_free(*org);
-        return EXIT_FAILED;
-    }
-    return EXIT_OK;
-}
-
-static void close_org(struct sc_org *org, struct sc_store *st)
-{
-    sc_store_close(st);
-    sc_org_free(org);
-}
-
 int cmd_versions(struct opts *o)
 {
-    struct sc_org *org;
-    struct sc_store *st;
     if (o->nargs != 1) {
         fprintf(stderr, "usage: scenarist versions NAME [--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
-    int rc = open_org(o, &org, &st);
+    struct cli_session ss;
+    int rc = cli_session_open(o, &ss);
     if (rc)
         return rc;
+    struct sc_org *org = ss.org;
+    struct sc_store *st = ss.st;
     json_t *vs = sc_store_versions(st, o->args[0]);
     if (!vs) {
         fprintf(stderr, "scenarist: %s\n", sc_store_error(st));
@@ -154,7 +136,7 @@ int cmd_versions(struct opts *o)
         }
     }
     json_decref(vs);
-    close_org(org, st);
+    cli_session_close(&ss);
     return rc;
 }
 
@@ -167,11 +149,11 @@ int cmd_export(struct opts *o)
     int n = o->version ? number_arg(o->version, "--version") : 0;
     if (n < 0)
         return EXIT_USAGE;
-    struct sc_org *org;
-    struct sc_store *st;
-    int rc = open_org(o, &org, &st);
+    struct cli_session ss;
+    int rc = cli_session_open(o, &ss);
     if (rc)
         return rc;
+    struct sc_store *st = ss.st;
     json_t *v = sc_store_version_get(st, o->args[0], n);
     char err[600];
     if (!v) {
@@ -191,7 +173,7 @@ int cmd_export(struct opts *o)
         json_decref(e);
     }
     json_decref(v);
-    close_org(org, st);
+    cli_session_close(&ss);
     return rc;
 }
 
@@ -236,21 +218,22 @@ int cmd_import(struct opts *o)
         fprintf(stderr, "usage: scenarist import FILE [--org NAME] [-m MESSAGE]\n");
         return EXIT_USAGE;
     }
-    struct sc_org *org;
-    struct sc_store *st;
-    int rc = open_org(o, &org, &st);
+    struct cli_session ss;
+    int rc = cli_session_open(o, &ss);
     if (rc)
         return rc;
+    struct sc_org *org = ss.org;
+    struct sc_store *st = ss.st;
     json_t *e = read_export(o->args[0], org);
     if (!e) {
-        close_org(org, st);
+        cli_session_close(&ss);
         return EXIT_USAGE;
     }
     char *msg = o->message ? sc_strdup(o->message) : provenance(e, "imported from");
     rc = store_version(st, json_object_get(e, "document"), msg, "import", org->name);
     free(msg);
     json_decref(e);
-    close_org(org, st);
+    cli_session_close(&ss);
     return rc;
 }
 
@@ -261,11 +244,12 @@ int cmd_rollback(struct opts *o)
         fprintf(stderr, "usage: scenarist rollback NAME --to N [--org NAME]\n");
         return EXIT_USAGE;
     }
-    struct sc_org *org;
-    struct sc_store *st;
-    int rc = open_org(o, &org, &st);
+    struct cli_session ss;
+    int rc = cli_session_open(o, &ss);
     if (rc)
         return rc;
+    struct sc_org *org = ss.org;
+    struct sc_store *st = ss.st;
     json_t *v = sc_store_version_get(st, o->args[0], n);
     char label[160], msg[200];
     snprintf(label, sizeof label, "%s v%d", o->args[0], n);
@@ -282,7 +266,7 @@ int cmd_rollback(struct opts *o)
         rc = store_version(st, json_object_get(v, "document"), msg, "rollback", org->name);
     }
     json_decref(v);
-    close_org(org, st);
+    cli_session_close(&ss);
     return rc;
 }
 
@@ -294,11 +278,11 @@ int cmd_diff(struct opts *o)
         fprintf(stderr, "usage: scenarist diff NAME A B [--org NAME]\n");
         return EXIT_USAGE;
     }
-    struct sc_org *org;
-    struct sc_store *st;
-    int rc = open_org(o, &org, &st);
+    struct cli_session ss;
+    int rc = cli_session_open(o, &ss);
     if (rc)
         return rc;
+    struct sc_store *st = ss.st;
     json_t *va = sc_store_version_get(st, o->args[0], a);
     json_t *vb = va ? sc_store_version_get(st, o->args[0], b) : NULL;
     json_t *lines = vb ? sc_version_diff(json_object_get(va, "document"),
@@ -318,7 +302,7 @@ int cmd_diff(struct opts *o)
     json_decref(lines);
     json_decref(va);
     json_decref(vb);
-    close_org(org, st);
+    cli_session_close(&ss);
     return rc;
 }
 
@@ -328,11 +312,12 @@ int cmd_backup(struct opts *o)
         fprintf(stderr, "usage: scenarist backup --to DIR [--org NAME]\n");
         return EXIT_USAGE;
     }
-    struct sc_org *org;
-    struct sc_store *st;
-    int rc = open_org(o, &org, &st);
+    struct cli_session ss;
+    int rc = cli_session_open(o, &ss);
     if (rc)
         return rc;
+    struct sc_org *org = ss.org;
+    struct sc_store *st = ss.st;
     int written, unchanged;
     char err[600];
     if (sc_backup_run(st, o->to, &written, &unchanged, err, sizeof err) != 0) {
@@ -342,7 +327,7 @@ int cmd_backup(struct opts *o)
         printf("backup of org %s to %s: %d written, %d unchanged\n", org->name, o->to, written,
                unchanged);
     }
-    close_org(org, st);
+    cli_session_close(&ss);
     return rc;
 }
 
@@ -369,15 +354,16 @@ int cmd_restore(struct opts *o)
         fprintf(stderr, "usage: scenarist restore --from DIR [--org NAME]\n");
         return EXIT_USAGE;
     }
-    struct sc_org *org;
-    struct sc_store *st;
-    int rc = open_org(o, &org, &st);
+    struct cli_session ss;
+    int rc = cli_session_open(o, &ss);
     if (rc)
         return rc;
+    struct sc_org *org = ss.org;
+    struct sc_store *st = ss.st;
     DIR *d = opendir(o->from);
     if (!d) {
         fprintf(stderr, "scenarist: %s: %s\n", o->from, strerror(errno));
-        close_org(org, st);
+        cli_session_close(&ss);
         return EXIT_FAILED;
     }
     struct dirent *e;
@@ -412,7 +398,7 @@ int cmd_restore(struct opts *o)
     closedir(d);
     printf("restore of org %s from %s: %d scenario%s, %d refused\n", org->name, o->from, done,
            done == 1 ? "" : "s", failed);
-    close_org(org, st);
+    cli_session_close(&ss);
     return failed ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -426,15 +412,16 @@ int cmd_promote(struct opts *o)
     from.org = o->from;
     to.org = o->to;
     from.store = to.store = NULL;
-    struct sc_org *src, *dst;
-    struct sc_store *sst, *dst_st;
-    int rc = open_org(&from, &src, &sst);
+    struct cli_session a, b;
+    int rc = cli_session_open(&from, &a);
     if (rc)
         return rc;
-    if ((rc = open_org(&to, &dst, &dst_st))) {
-        close_org(src, sst);
+    if ((rc = cli_session_open(&to, &b))) {
+        cli_session_close(&a);
         return rc;
     }
+    struct sc_org *src = a.org, *dst = b.org;
+    struct sc_store *sst = a.st, *dst_st = b.st;
     json_t *v = sc_store_version_get(sst, o->args[0], 0);
     char label[200], msg[200];
     snprintf(label, sizeof label, "%s v%lld from %s", o->args[0],
@@ -452,7 +439,7 @@ int cmd_promote(struct opts *o)
         rc = store_version(dst_st, json_object_get(v, "document"), msg, "promote", dst->name);
     }
     json_decref(v);
-    close_org(dst, dst_st);
-    close_org(src, sst);
+    cli_session_close(&b);
+    cli_session_close(&a);
     return rc;
 }
