@@ -59,12 +59,13 @@ static int remember(struct sc_runner *rn, const char *source, struct sc_scenario
     return 0;
 }
 
-struct sc_scenario *sc_runner_load(struct sc_runtime *rt, const char *source, struct sc_diags *d)
+struct sc_scenario *sc_runner_load(struct sc_runtime *rt, const char *source,
+                                   struct sc_validator *shared, struct sc_diags *d)
 {
     char name[80];
     int number = 0;
     if (strncmp(source, "version:", 8) != 0)
-        return sc_scenario_load(source, rt->org, rt->lua, NULL, d);
+        return sc_scenario_load(source, rt->org, rt->lua, shared, d);
     if (sscanf(source + 8, "%79[^@]@%d", name, &number) != 2 || !rt->store) {
         struct sc_src src = {source, NULL, 0};
         sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "not a stored version");
@@ -74,7 +75,7 @@ struct sc_scenario *sc_runner_load(struct sc_runtime *rt, const char *source, st
     char *text = v ? sc_version_text(json_object_get(v, "document")) : NULL;
     struct sc_scenario *sc = NULL;
     if (text) {
-        sc = sc_scenario_load_text(source, text, strlen(text), rt->org, rt->lua, NULL, d);
+        sc = sc_scenario_load_text(source, text, strlen(text), rt->org, rt->lua, shared, d);
     } else {
         struct sc_src src = {source, NULL, 0};
         sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "%s", v ? "out of memory"
@@ -91,7 +92,7 @@ static struct sc_scenario *scenario_for(struct sc_runner *rn, const char *source
     for (size_t i = 0; i < rn->n; i++)
         if (!strcmp(rn->v[i].source, source))
             return rn->v[i].sc;
-    struct sc_scenario *sc = sc_runner_load(rn->rt, source, d);
+    struct sc_scenario *sc = sc_runner_load(rn->rt, source, NULL, d);
     if (sc && remember(rn, source, sc, true) != 0) {
         sc_scenario_free(sc);
         return NULL;

@@ -11,8 +11,10 @@
 struct sc_runner;
 
 /* Loads a scenario by source: a file path, or "version:NAME@N" for a stored version
- * (from rt's store). NULL with the reasons in d. */
-struct sc_scenario *sc_runner_load(struct sc_runtime *rt, const char *source, struct sc_diags *d);
+ * (from rt's store); shared as sc_scenario_load's (NULL: the file on its own). NULL with
+ * the reasons in d. */
+struct sc_scenario *sc_runner_load(struct sc_runtime *rt, const char *source,
+                                   struct sc_validator *shared, struct sc_diags *d);
 
 struct sc_runner *sc_runner_new(struct sc_runtime *rt);
 void sc_runner_free(struct sc_runner *rn);

@@ -272,28 +272,6 @@ static char **deployed(struct daemon *d, struct sc_store *st, size_t *n)
     return out;
 }
 
-/* Loads one source (a file, or a stored version) with the shared validator. */
-static struct sc_scenario *load_source(struct daemon *d, struct sc_runtime *rt, const char *source,
-                                       struct sc_validator *v, struct sc_diags *diag)
-{
-    if (strncmp(source, "version:", 8) != 0)
-        return sc_scenario_load(source, d->org, rt->lua, v, diag);
-    char name[80];
-    int number = 0;
-    sscanf(source + 8, "%79[^@]@%d", name, &number);
-    json_t *ver = sc_store_version_get(rt->store, name, number);
-    char *text = ver ? sc_version_text(json_object_get(ver, "document")) : NULL;
-    struct sc_scenario *sc = text ? sc_scenario_load_text(source, text, strlen(text), d->org,
-                                                          rt->lua, v, diag) : NULL;
-    if (!text) {
-        struct sc_src src = {.name = source};
-        sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "%s", sc_store_error(rt->store));
-    }
-    free(text);
-    json_decref(ver);
-    return sc;
-}
-
 /* Loads and validates every scenario (one validator: webhook paths and names are
  * unique across them) and makes its routes and timers. NULL when anything is wrong. */
 static struct catalog *catalog_load(struct daemon *d, struct sc_runtime *rt, struct sc_diags *diag)
@@ -306,7 +284,7 @@ static struct catalog *catalog_load(struct daemon *d, struct sc_runtime *rt, str
     c->scs = sc_calloc(c->nfiles + 1, sizeof *c->scs);
     size_t nroutes = 0, ntimers = 0;
     for (size_t i = 0; v && c->scs && i < c->nfiles; i++) {
-        c->scs[i] = load_source(d, rt, c->files[i], v, diag);
+        c->scs[i] = sc_runner_load(rt, c->files[i], v, diag);
         json_t *t, *trigs = c->scs[i] ? json_object_get(sc_scenario_json(c->scs[i]), "triggers")
                                       : NULL;
         size_t k;
@@ -609,7 +587,7 @@ static void worker_load(struct worker *w)
     for (size_t i = 0; w->rn && w->scs && i < c->nfiles; i++) {
         struct sc_diags diag;
         sc_diags_init(&diag);
-        struct sc_scenario *sc = sc_runner_load(&w->rt, c->files[i], &diag);
+        struct sc_scenario *sc = sc_runner_load(&w->rt, c->files[i], NULL, &diag);
         if (!sc) { /* changed on disk since the catalog validated it: its events wait */
             say("worker %d: %s no longer loads", w->no, c->files[i]);
             sc_diags_print(&diag, stderr);
