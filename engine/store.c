@@ -396,6 +396,33 @@ static json_t *col_json(sqlite3_stmt *s, int i)
     return t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
 }
 
+/* Every row of a query as JSON, by row(); NULL (error set) when memory ran out. */
+static json_t *rows(struct sc_store *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *))
+{
+    json_t *a = s ? json_array() : NULL;
+    while (a && sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(a, row(s));
+    if (s)
+        done(s);
+    if (!a && s)
+        set_err(st, "out of memory");
+    return a;
+}
+
+/* The one row of a query by id, or NULL with "no WHAT ID" as the error. */
+static json_t *one_row(struct sc_store *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
+                       const char *what, int64_t id)
+{
+    json_t *v = NULL;
+    if (s && sqlite3_step(s) == SQLITE_ROW)
+        v = row(s);
+    else if (s)
+        set_err(st, "no %s %lld", what, (long long)id);
+    if (s)
+        done(s);
+    return v;
+}
+
 static json_t *iso(int64_t ms)
 {
     char buf[40];
@@ -1090,26 +1117,13 @@ int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item
 
 json_t *sc_store_queue_items(struct sc_store *st, const char *queue, const char *state, int limit)
 {
-    sqlite3_stmt *s = q(st, Q_QI_LIST, "ssi", queue, state, (int64_t)(limit > 0 ? limit : 1000));
-    json_t *a = s ? json_array() : NULL;
-    while (a && sqlite3_step(s) == SQLITE_ROW)
-        json_array_append_new(a, queue_row(s));
-    if (s)
-        done(s);
-    return a;
+    return rows(st, q(st, Q_QI_LIST, "ssi", queue, state, (int64_t)(limit > 0 ? limit : 1000)),
+                queue_row);
 }
 
 json_t *sc_store_queue_item(struct sc_store *st, int64_t id)
 {
-    sqlite3_stmt *s = q(st, Q_QI_GET, "i", id);
-    json_t *v = NULL;
-    if (s && sqlite3_step(s) == SQLITE_ROW)
-        v = queue_row(s);
-    else if (s)
-        set_err(st, "no queue item %lld", (long long)id);
-    if (s)
-        done(s);
-    return v;
+    return one_row(st, q(st, Q_QI_GET, "i", id), queue_row, "queue item", id);
 }
 
 int sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by)
@@ -1177,26 +1191,12 @@ int64_t sc_store_hold_put(struct sc_store *st, const char *execution, const char
 
 json_t *sc_store_holds(struct sc_store *st, const char *state)
 {
-    sqlite3_stmt *s = q(st, Q_HOLD_LIST, "s", state);
-    json_t *a = s ? json_array() : NULL;
-    while (a && sqlite3_step(s) == SQLITE_ROW)
-        json_array_append_new(a, hold_row(s));
-    if (s)
-        done(s);
-    return a;
+    return rows(st, q(st, Q_HOLD_LIST, "s", state), hold_row);
 }
 
 json_t *sc_store_hold(struct sc_store *st, int64_t id)
 {
-    sqlite3_stmt *s = q(st, Q_HOLD_BY_ID, "i", id);
-    json_t *v = NULL;
-    if (s && sqlite3_step(s) == SQLITE_ROW)
-        v = hold_row(s);
-    else if (s)
-        set_err(st, "no hold %lld", (long long)id);
-    if (s)
-        done(s);
-    return v;
+    return one_row(st, q(st, Q_HOLD_BY_ID, "i", id), hold_row, "hold", id);
 }
 
 int sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by)
@@ -1271,24 +1271,16 @@ json_t *sc_store_version_get(struct sc_store *st, const char *scenario, int numb
     return v;
 }
 
-static json_t *version_list(sqlite3_stmt *s)
-{
-    json_t *a = s ? json_array() : NULL;
-    while (a && sqlite3_step(s) == SQLITE_ROW)
-        json_array_append_new(a, version_row(s, false));
-    if (s)
-        done(s);
-    return a;
-}
+static json_t *version_meta(sqlite3_stmt *s) { return version_row(s, false); }
 
 json_t *sc_store_versions(struct sc_store *st, const char *scenario)
 {
-    return version_list(q(st, Q_VER_LIST, "s", scenario));
+    return rows(st, q(st, Q_VER_LIST, "s", scenario), version_meta);
 }
 
 json_t *sc_store_versions_current(struct sc_store *st)
 {
-    return version_list(q(st, Q_VER_ALL_CURRENT, ""));
+    return rows(st, q(st, Q_VER_ALL_CURRENT, ""), version_meta);
 }
 
 int64_t sc_store_versions_stamp(struct sc_store *st)
@@ -1447,27 +1439,15 @@ int sc_store_incomplete_put(struct sc_store *st, const struct sc_incomplete_row 
     return exec_stmt(st, s, "recording the incomplete execution");
 }
 
-static json_t *incomplete_rows(struct sc_store *st, sqlite3_stmt *s)
-{
-    json_t *a = s ? json_array() : NULL;
-    while (a && sqlite3_step(s) == SQLITE_ROW)
-        json_array_append_new(a, incomplete_row(s));
-    if (s)
-        done(s);
-    if (!a && s)
-        set_err(st, "out of memory");
-    return a;
-}
-
 json_t *sc_store_incomplete_list(struct sc_store *st, const char *state)
 {
-    return incomplete_rows(st, state ? q(st, Q_INC_LIST_STATE, "s", state)
-                                     : q(st, Q_INC_LIST_OPEN, ""));
+    return rows(st, state ? q(st, Q_INC_LIST_STATE, "s", state) : q(st, Q_INC_LIST_OPEN, ""),
+                incomplete_row);
 }
 
 json_t *sc_store_incomplete_get(struct sc_store *st, const char *execution)
 {
-    json_t *a = incomplete_rows(st, q(st, Q_INC_GET, "s", execution));
+    json_t *a = rows(st, q(st, Q_INC_GET, "s", execution), incomplete_row);
     json_t *e = json_incref(json_array_get(a, 0));
     json_decref(a);
     return e;
