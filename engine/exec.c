@@ -1488,7 +1488,13 @@ void sc_step_error_detail(struct sc_step_ctx *ctx, const char *key, json_t *valu
     json_object_set_new(ctx->detail, key, value);
 }
 
-struct sc_store *sc_step_store(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->rt->store : NULL; }
+struct sc_store *sc_step_store(struct sc_step_ctx *ctx, char *err, size_t errlen)
+{
+    struct sc_store *st = ctx->r ? ctx->r->rt->store : NULL;
+    if (!st)
+        snprintf(err, errlen, "%s needs the org's store (this run records nothing)", ctx->s->mod->name);
+    return st;
+}
 const char *sc_step_bundle(struct sc_step_ctx *ctx)
 {
     return ctx->r && ctx->r->bundle[0] ? ctx->r->bundle : "1";

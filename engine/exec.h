@@ -99,8 +99,9 @@ json_t *sc_step_error(struct sc_step_ctx *ctx);
 json_t *sc_step_execution(struct sc_step_ctx *ctx);
 /* Adds fields (status, body, retry_after_ms...) to the error this step reports. */
 void sc_step_error_detail(struct sc_step_ctx *ctx, const char *key, json_t *value_stolen);
-/* The store the execution is recorded in; NULL when nothing is recorded. */
-struct sc_store *sc_step_store(struct sc_step_ctx *ctx);
+/* The store the execution is recorded in; NULL (err says the module needs one) when
+ * nothing is recorded. */
+struct sc_store *sc_step_store(struct sc_step_ctx *ctx, char *err, size_t errlen);
 /* The execution's id, and the bundle being run ("1", "2.1"...). */
 const char *sc_step_execution_id(struct sc_step_ctx *ctx);
 const char *sc_step_bundle(struct sc_step_ctx *ctx);

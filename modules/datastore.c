@@ -36,14 +36,6 @@ static const struct sc_param search_params[] = {
     {0},
 };
 
-static struct sc_store *store_of(struct sc_step_ctx *ctx, char *err, size_t errlen)
-{
-    struct sc_store *st = sc_step_store(ctx);
-    if (!st)
-        snprintf(err, errlen, "data stores need the org's store (this run records nothing)");
-    return st;
-}
-
 static enum sc_status failed(struct sc_store *st, char *err, size_t errlen)
 {
     snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
@@ -61,7 +53,7 @@ static enum sc_status run_get(struct sc_step_ctx *ctx, void *state, const json_t
 {
     (void)state;
     (void)input;
-    struct sc_store *st = store_of(ctx, err, errlen);
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
     json_t *v = sc_store_ds_get(st, str(with, "store"), str(with, "key"));
@@ -79,7 +71,7 @@ static enum sc_status run_set(struct sc_step_ctx *ctx, void *state, const json_t
 {
     (void)state;
     (void)input;
-    struct sc_store *st = store_of(ctx, err, errlen);
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
     int64_t ttl = sc_duration_or(json_string_value(json_object_get(with, "ttl")), 0);
@@ -96,7 +88,7 @@ static enum sc_status run_delete(struct sc_step_ctx *ctx, void *state, const jso
 {
     (void)state;
     (void)input;
-    struct sc_store *st = store_of(ctx, err, errlen);
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
     int rc = sc_store_ds_delete(st, str(with, "store"), str(with, "key"));
@@ -111,7 +103,7 @@ static enum sc_status run_search(struct sc_step_ctx *ctx, void *state, const jso
 {
     (void)state;
     (void)input;
-    struct sc_store *st = store_of(ctx, err, errlen);
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
     json_t *items = sc_store_ds_search(st, str(with, "store"), str(with, "prefix"),

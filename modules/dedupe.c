@@ -22,11 +22,9 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
                           const json_t *input, char *err, size_t errlen)
 {
     (void)state;
-    struct sc_store *st = sc_step_store(ctx);
-    if (!st) {
-        snprintf(err, errlen, "dedupe needs the org's store (this run records nothing)");
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
+    if (!st)
         return SC_ERR_CONFIG;
-    }
     const char *key = json_string_value(json_object_get(with, "key"));
     if (!key || !*key) {
         snprintf(err, errlen, "key rendered empty: nothing to deduplicate on");

@@ -18,11 +18,9 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
                           const json_t *input, char *err, size_t errlen)
 {
     (void)state;
-    struct sc_store *st = sc_step_store(ctx);
-    if (!st) {
-        snprintf(err, errlen, "hold needs the org's store (this run records nothing)");
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
+    if (!st)
         return SC_ERR_CONFIG;
-    }
     const char *exec = sc_step_execution_id(ctx), *step = sc_step_id(ctx),
                *bundle = sc_step_bundle(ctx);
     json_t *h = sc_store_hold_get(st, exec, step, bundle);

@@ -18,11 +18,9 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
 {
     (void)state;
     (void)input;
-    struct sc_store *st = sc_step_store(ctx);
-    if (!st) {
-        snprintf(err, errlen, "queue.push needs the org's store (this run records nothing)");
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
+    if (!st)
         return SC_ERR_CONFIG;
-    }
     const char *queue = json_string_value(json_object_get(with, "queue"));
     int64_t id = sc_store_queue_push(st, queue, json_object_get(with, "item"),
                                      sc_step_execution_id(ctx));
