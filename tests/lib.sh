@@ -55,3 +55,25 @@ std_sign() {
 hub_sign() {
     printf 'sha256=%s' "$(printf '%s' "$1" | openssl dgst -sha256 -hmac "$hub_secret" | sed 's/.*= //')"
 }
+
+# start_stub DIR REPLIES: (re)starts the stub server ($stub) with the replies, journal in
+# DIR/journal; waits for DIR/port. Sets $spid.
+start_stub() {
+    mkdir -p "$1"
+    [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+    "$stub" --replies "$2" --port-file "$1/port" --journal "$1/journal" &
+    spid=$!
+    for _ in $(seq 250); do [ -s "$1/port" ] && break; sleep 0.02; done
+}
+
+# stub_org TEMPLATE DIR: writes DIR/org.yaml from an org template, @PORT@ being the stub's
+# port (DIR/port) and @STORE@ DIR/store/scenarist.db.
+stub_org() {
+    sed -e "s/@PORT@/$(cat "$2/port")/g" -e "s|@STORE@|$2/store/scenarist.db|" "$1" > "$2/org.yaml"
+}
+
+# daemon_url LOG: waits (up to 10 s) for a daemon's "listening on" line in LOG, prints its URL.
+daemon_url() {
+    for _ in $(seq 500); do grep -q 'listening on' "$1" && break; sleep 0.02; done
+    grep -o 'listening on http://127.0.0.1:[0-9]*' "$1" | tail -1 | sed 's/listening on //'
+}

@@ -196,8 +196,7 @@ curl -s -X DELETE "$u/_sandbox/faults" >/dev/null
 # ---- through the daemon: duplicates and malformed payloads, for every webhook ----
 env -u SCENARIST_CLOCK "$bin" serve scenarios "${org[@]}" --listen 127.0.0.1:0 --workers 2 2>"$tmp/dlog" &
 dpid=$!
-for _ in $(seq 250); do grep -q 'listening on' "$tmp/dlog" && break; sleep 0.02; done
-d=http://127.0.0.1:$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/dlog" | grep -o '[0-9]*$')
+d=$(daemon_url "$tmp/dlog")
 hooks=("employee.changed /hooks/hris/employee-changed $LIB_WHSEC" "role.changed /hooks/hris/role-changed $LIB_WHSEC"
        "completion /hooks/lms/completion $LIB_WHSEC" "termination /hooks/hris/terminated $LIB_WHSEC"
        "offer.accepted /hooks/ats/offer-accepted $LIB_WHSEC" "new-hire /hooks/hris/new-hire $LIB_WHSEC"

@@ -170,8 +170,7 @@ EOF
 done
 "$bin" serve "$tmp/scn" --org "$tmp/org.yaml" --listen 127.0.0.1:0 2>"$tmp/dlog" &
 dpid=$!
-for _ in $(seq 250); do grep -q 'listening on' "$tmp/dlog" && break; sleep 0.02; done
-d=http://127.0.0.1:$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/dlog" | grep -o '[0-9]*$')
+d=$(daemon_url "$tmp/dlog")
 expect_grep "emit sends a Standard Webhooks-signed event the daemon accepts" 0 '202 {"execution":' \
     -- "$sandbox" emit employee.changed --employee_id E-1042 --to "$d/hooks/hris/employee-changed" --secret "$SB_HRIS_SECRET"
 expect_grep "emit signs vendor A's result with a hub signature" 0 '202 {"execution":' \

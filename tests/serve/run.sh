@@ -22,13 +22,8 @@ unset SCENARIST_CLOCK
 # stub NAME REPLIES: a stub server and an org with its own store in $tmp/NAME/.
 stub() {
     local d=$tmp/$1
-    mkdir -p "$d"
-    [ -n "$spid" ] && kill $spid 2>/dev/null && wait $spid 2>/dev/null
-    "$stub" --replies "$2" --port-file "$d/port" --journal "$d/journal" &
-    spid=$!
-    for _ in $(seq 200); do [ -s "$d/port" ] && break; sleep 0.02; done
-    sed -e "s/@PORT@/$(cat "$d/port")/g" -e "s|@STORE@|$d/store/scenarist.db|" \
-        $fx/org.yaml.in > "$d/org.yaml"
+    start_stub "$d" "$2"
+    stub_org $fx/org.yaml.in "$d"
     dir=$d
     org=$d/org.yaml
     db=$d/store/scenarist.db
@@ -40,9 +35,7 @@ serve() {
     : > "$dir/log"
     "$bin" serve --org "$org" --listen 127.0.0.1:0 "$@" 2>>"$dir/log" &
     dpid=$!
-    for _ in $(seq 500); do grep -q 'listening on' "$dir/log" && break; sleep 0.02; done
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$dir/log" | tail -1 | grep -o '[0-9]*$')
-    url=http://127.0.0.1:$port
+    url=$(daemon_url "$dir/log")
 }
 
 # stop [SIGNAL]: stops the daemon and waits for it; $rc is its exit status.

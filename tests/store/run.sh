@@ -19,13 +19,8 @@ export GOLDEN_HRIS_TOKEN=hris-token-1 GOLDEN_LMS_KEY=lms-key-2 GOLDEN_PAYROLL_PA
 # start NAME REPLIES: a stub server and an org (with its own store) in $tmp/NAME/.
 start() {
     local d=$tmp/$1
-    mkdir -p "$d"
-    [ -n "$spid" ] && kill $spid 2>/dev/null && wait $spid 2>/dev/null
-    "$stub" --replies "$2" --port-file "$d/port" --journal "$d/journal" &
-    spid=$!
-    for _ in $(seq 100); do [ -s "$d/port" ] && break; sleep 0.02; done
-    sed -e "s/@PORT@/$(cat "$d/port")/g" -e "s|@STORE@|$d/store/scenarist.db|" \
-        tests/scenarios/org.yaml.in > "$d/org.yaml"
+    start_stub "$d" "$2"
+    stub_org tests/scenarios/org.yaml.in "$d"
     org=$d/org.yaml
     db=$d/store/scenarist.db
     journal=$d/journal

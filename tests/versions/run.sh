@@ -20,9 +20,7 @@ export VER_HRIS_TOKEN=s3cr3t-hris-token-value
 
 echo '[{"method": "PUT", "path": "/lms/*", "status": 200, "body": {"ok": true}},
        {"method": "POST", "path": "/hris/*", "status": 201, "body": {"ok": true}}]' > "$tmp/replies.json"
-"$stub" --replies "$tmp/replies.json" --port-file "$tmp/port" --journal "$tmp/journal" &
-spid=$!
-for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+start_stub "$tmp" "$tmp/replies.json"
 for o in a b; do
     sed -e "s/@PORT@/$(cat "$tmp/port")/g" -e "s|@DIR@|$tmp|" $fx/org-$o.yaml.in > "$tmp/org-$o.yaml"
 done
@@ -88,8 +86,7 @@ done
 # ---- the daemon runs the current version, picks up deploys and rollbacks ----
 "$bin" serve "${A[@]}" --listen 127.0.0.1:0 --workers 1 2>"$tmp/log" &
 dpid=$!
-for _ in $(seq 250); do grep -q 'listening on' "$tmp/log" && break; sleep 0.02; done
-url=http://127.0.0.1:$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/log" | grep -o '[0-9]*$')
+url=$(daemon_url "$tmp/log")
 greet() { curl -s -X POST -H 'Content-Type: application/json' -d '{}' "$url/hooks/greet"; }
 # says WANT: waits (up to 10 s) for the daemon to answer WANT.
 says() { for _ in $(seq 500); do [ "$(greet)" = "$1" ] && return 0; sleep 0.02; done; greet; return 1; }
