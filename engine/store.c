@@ -97,6 +97,9 @@ static const char *const migrations[] = {
     "ALTER TABLE queue_items ADD COLUMN done_by TEXT;"
     "CREATE INDEX queue_items_created ON queue_items(queue, created_at);"
     "CREATE UNIQUE INDEX holds_step ON holds(execution, step, bundle);",
+    /* v5: a lane's earlier queued event is found by range, not by reading the lane. */
+    "DROP INDEX executions_lane;"
+    "CREATE INDEX executions_lane ON executions(lane, status, seq) WHERE lane IS NOT NULL;",
 };
 
 enum q {
@@ -111,17 +114,19 @@ enum q {
     Q_DS_GET, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
     Q_QI_PUSH, Q_QI_LIST, Q_QI_GET, Q_QI_RESOLVE, Q_QI_DEPTHS,
     Q_HOLD_GET, Q_HOLD_PUT, Q_HOLD_LIST, Q_HOLD_BY_ID, Q_HOLD_DECIDE,
-    Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+    Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
     Q_COUNT
 };
 
 /* A queued event a worker may take now: a sequential lane waits while one of its
  * executions runs, waits for a retry, or arrived earlier. */
 #define RUNNABLE                                                                              \
-    "e.status = 'queued' AND (e.lane IS NULL OR NOT EXISTS("                                 \
-    " SELECT 1 FROM executions b WHERE b.lane = e.lane AND (b.status = 'running'"             \
-    " OR (b.status = 'queued' AND b.seq < e.seq) OR (b.status = 'warning' AND"                \
-    " EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = b.id AND i.state = 'pending')))))"
+    "e.status = 'queued' AND (e.lane IS NULL OR (NOT EXISTS("                                \
+    " SELECT 1 FROM executions b WHERE b.lane = e.lane AND b.status = 'running')"             \
+    " AND NOT EXISTS(SELECT 1 FROM executions b WHERE b.lane = e.lane AND b.status = 'queued'" \
+    " AND b.seq < e.seq) AND NOT EXISTS(SELECT 1 FROM executions b WHERE b.lane = e.lane"     \
+    " AND b.status = 'warning' AND EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = b.id" \
+    " AND i.state = 'pending'))))"
 
 static const char *const sql[Q_COUNT] = {
     [Q_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
@@ -189,8 +194,9 @@ static const char *const sql[Q_COUNT] = {
     /* The next event: realtime first, then arrival order; a sequential lane waits while
      * one of its executions runs, waits for a retry, or arrived earlier. */
     [Q_CLAIM_NEXT] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
-                     " started_at = ?2 WHERE id = (SELECT e.id FROM executions e WHERE " RUNNABLE
-                     " ORDER BY e.priority DESC, e.seq LIMIT 1) RETURNING id",
+                     " started_at = ?2 WHERE id = (SELECT e.id FROM executions e INDEXED BY executions_queue"
+                     " WHERE " RUNNABLE
+                     " ORDER BY e.priority DESC, e.seq LIMIT 1) RETURNING id, source",
     [Q_RUNNABLE] = "SELECT count(*) FROM executions e WHERE " RUNNABLE,
     [Q_NEXT_RETRY] = "SELECT min(next_at) FROM incomplete WHERE state = 'pending'",
     [Q_TRIG_GET] = "SELECT last_at, watermark FROM trigger_state WHERE scenario = ? AND trigger = ?",
@@ -252,6 +258,9 @@ static const char *const sql[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT inner",
+    [Q_RELEASE] = "RELEASE inner",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO inner",
 };
 
 struct sc_store {
@@ -260,6 +269,7 @@ struct sc_store {
     char *path, *key_ref;
     unsigned char key[32];
     bool have_key;
+    int depth;             /* open transactions: the outermost, then savepoints */
     char err[512];
 };
 
@@ -697,12 +707,39 @@ void sc_store_close(struct sc_store *st)
     free(st);
 }
 
-static int begin(struct sc_store *st) { return exec_stmt(st, q(st, Q_BEGIN, ""), "begin"); }
-static int commit(struct sc_store *st) { return exec_stmt(st, q(st, Q_COMMIT, ""), "commit"); }
+/* Transactions nest: the outermost is BEGIN IMMEDIATE .. COMMIT and inner ones are
+ * savepoints, so a worker can commit many executions' own transactions at once. */
+static int begin(struct sc_store *st)
+{
+    if (st->depth > 0 && sqlite3_get_autocommit(st->db))
+        return set_err(st, "the enclosing transaction was rolled back by an earlier error"), -1;
+    int rc = exec_stmt(st, q(st, st->depth ? Q_SAVEPOINT : Q_BEGIN, ""), "begin");
+    if (rc == 0)
+        st->depth++;
+    return rc;
+}
+
+static int commit(struct sc_store *st)
+{
+    if (st->depth == 0 || sqlite3_get_autocommit(st->db))
+        return set_err(st, "the transaction was rolled back by an earlier error"), -1;
+    int rc = exec_stmt(st, q(st, st->depth > 1 ? Q_RELEASE : Q_COMMIT, ""), "commit");
+    if (rc == 0)
+        st->depth--;
+    return rc;
+}
+
 static void rollback(struct sc_store *st)
 {
-    sqlite3_stmt *s = q(st, Q_ROLLBACK, "");
+    if (st->depth == 0)
+        return;
+    bool inner = st->depth-- > 1 && !sqlite3_get_autocommit(st->db);
+    sqlite3_stmt *s = q(st, inner ? Q_ROLLBACK_TO : Q_ROLLBACK, "");
     if (s) {
+        sqlite3_step(s);
+        done(s);
+    }
+    if (inner && (s = q(st, Q_RELEASE, ""))) {
         sqlite3_step(s);
         done(s);
     }
@@ -998,14 +1035,17 @@ int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *fi
     return rc == SQLITE_ROW ? 1 : db_err(st, "finding the first of a repeated event");
 }
 
-int sc_store_claim_next(struct sc_store *st, char *id, size_t n)
+int sc_store_claim_next(struct sc_store *st, char *id, size_t n, char **source)
 {
     sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "ii", owner(), sc_clock_now_ms());
     if (!s)
         return -1;
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         snprintf(id, n, "%s", col_text(s, 0));
+        if (source && !(*source = sc_strdup(col_text(s, 1))))
+            rc = SQLITE_NOMEM;
+    }
     done(s);
     if (rc == SQLITE_ROW)
         return 1;
@@ -1357,6 +1397,7 @@ int sc_store_tx_commit(struct sc_store *st)
     return -1;
 }
 void sc_store_tx_rollback(struct sc_store *st) { rollback(st); }
+bool sc_store_tx_open(struct sc_store *st) { return st->depth > 0 && !sqlite3_get_autocommit(st->db); }
 
 /* ---- step runs ---- */
 

@@ -79,8 +79,9 @@ struct sc_event_row {
 int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n);
 /* Claims the next runnable event for this process (status running, attempt 1): realtime
  * first, then arrival order; a sequential lane waits while one of its executions runs,
- * waits for a retry, or arrived earlier. 1 with its id, 0 when none is runnable, -1 error. */
-int sc_store_claim_next(struct sc_store *st, char *id, size_t n);
+ * waits for a retry, or arrived earlier. 1 with its id and, when source is not NULL, its
+ * scenario's source in *source (the caller frees it); 0 when none is runnable, -1 error. */
+int sc_store_claim_next(struct sc_store *st, char *id, size_t n, char **source);
 
 /* How many queued events a worker could take now, and when the next retry is due
  * (-1: none). */
@@ -106,10 +107,13 @@ int sc_store_poll_mark(struct sc_store *st, const char *scenario, const char *tr
 int sc_store_poll_prune(struct sc_store *st, const char *scenario, const char *trigger,
                         int64_t before_ms);
 
-/* Groups the calls between them into one transaction (one commit, all or nothing). */
+/* Groups the calls between them into one transaction (one commit, all or nothing).
+ * Transactions nest: an inner one is a savepoint of the outer. */
 int sc_store_tx_begin(struct sc_store *st);
 int sc_store_tx_commit(struct sc_store *st);
 void sc_store_tx_rollback(struct sc_store *st);
+/* False once an error made SQLite roll the transaction back: nothing of it is left. */
+bool sc_store_tx_open(struct sc_store *st);
 
 /* ---- data stores: named key/value tables of JSON ---- */
 

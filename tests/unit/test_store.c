@@ -1,6 +1,6 @@
 /* The store's own promises: the schema migrates once, SHA-256 is SHA-256, confidential
  * data is sealed at rest and opens again, the audit chain verifies and names a break,
- * retries come due in time order. */
+ * retries come due in time order, transactions nest, the queue keeps its order. */
 #include "test.h"
 
 #include "../../engine/clock.h"
@@ -192,6 +192,75 @@ static void retries_come_due_in_time_order(void **state)
     sc_store_close(st);
 }
 
+static void begin_row(struct sc_store *st, const char *id)
+{
+    struct sc_exec_row row = {.id = id, .scenario = "s", .org = "o", .version = "1",
+                              .source = "s.yaml", .started_ms = 1000};
+    assert_int_equal(sc_store_exec_begin(st, &row), 0);
+}
+
+static void transactions_nest_and_roll_back_whole(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("build/test-store-nest.db");
+    assert_int_equal(sc_store_tx_begin(st), 0);
+    begin_row(st, "x1");
+    assert_int_equal(sc_store_exec_end(st, "x1", "success", 5, NULL), 0); /* its own, inner */
+    assert_true(sc_store_tx_open(st));
+    sc_store_tx_rollback(st);
+    assert_false(sc_store_tx_open(st));
+    assert_null(sc_store_exec_get(st, "x1")); /* the outer rollback took the inner commit too */
+
+    assert_int_equal(sc_store_tx_begin(st), 0);
+    begin_row(st, "x2");
+    assert_int_equal(sc_store_exec_claim(st, "missing", 2, -1), -1); /* rolls back itself only */
+    assert_string_equal(sc_store_error(st), "no execution missing");
+    assert_int_equal(sc_store_exec_end(st, "x2", "success", 5, NULL), 0);
+    assert_int_equal(sc_store_tx_commit(st), 0);
+    json_t *v = sc_store_exec_get(st, "x2");
+    assert_non_null(v);
+    assert_string_equal(json_string_value(json_object_get(v, "status")), "success");
+    json_decref(v);
+    assert_int_equal(sc_store_tx_commit(st), -1); /* nothing open */
+    sc_store_close(st);
+}
+
+static void queue(struct sc_store *st, const char *id, const char *source, bool realtime,
+                  const char *lane)
+{
+    char first[64];
+    struct sc_event_row ev = {.exec = {.id = id, .scenario = "s", .org = "o", .version = "1",
+                                       .source = source, .started_ms = 1000},
+                              .realtime = realtime, .lane = lane};
+    assert_int_equal(sc_store_enqueue(st, &ev, first, sizeof first), 0);
+}
+
+static void claim(struct sc_store *st, const char *want_id, const char *want_source)
+{
+    char id[64] = "", *source = NULL;
+    assert_int_equal(sc_store_claim_next(st, id, sizeof id, &source), want_id ? 1 : 0);
+    if (want_id) {
+        assert_string_equal(id, want_id);
+        assert_string_equal(source, want_source);
+    }
+    free(source);
+}
+
+static void the_queue_serves_realtime_first_and_a_lane_in_order(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("build/test-store-queue.db");
+    queue(st, "a", "seq.yaml", false, "seq");
+    queue(st, "b", "seq.yaml", false, "seq");
+    queue(st, "c", "rt.yaml", true, NULL);
+    claim(st, "c", "rt.yaml");
+    claim(st, "a", "seq.yaml");
+    claim(st, NULL, NULL); /* b waits while a runs */
+    assert_int_equal(sc_store_exec_end(st, "a", "success", 1, NULL), 0);
+    claim(st, "b", "seq.yaml");
+    sc_store_close(st);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
@@ -202,6 +271,8 @@ int main(void)
         cmocka_unit_test(a_wrong_key_does_not_open_sealed_data),
         cmocka_unit_test(the_audit_chain_verifies),
         cmocka_unit_test(retries_come_due_in_time_order),
+        cmocka_unit_test(transactions_nest_and_roll_back_whole),
+        cmocka_unit_test(the_queue_serves_realtime_first_and_a_lane_in_order),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
