@@ -58,26 +58,29 @@ extern const char *const sc_rejection_names[REJ_COUNT];
 #define LAT_BUCKETS 12
 extern const double sc_lat_bounds[LAT_BUCKETS]; /* seconds */
 
-/* A webhook request waiting for its execution's respond step. */
+/* A webhook request waiting for its execution's respond step; the intake thread answers
+ * it with the response a worker left, or with 202 at its deadline. */
 struct waiter {
     char id[64];
-    json_t *response;            /* set by the worker (taken by the waiter) */
+    json_t *response;            /* set by the worker (taken by the intake thread) */
     bool done;
+    int64_t deadline_ms;         /* monotonic; 0 until its event is committed */
     struct waiter *next;
 };
 
-/* A webhook event waiting for the intake's next commit. */
-struct pending {
-    struct sc_event_row *ev;
-    char *id;                    /* ev's execution id (64 bytes), remade if taken */
-    char *first;                 /* a repeat: the first execution's id */
-    size_t n;
-    int rc;                      /* as sc_store_enqueue; -1 with err */
-    char err[256];
-    bool done;
-    struct pending *next;
-};
+struct pending; /* httpd.c: a webhook event from its arrival to its answer */
 
+/* A first-come first-served lock: SQLite's write lock is not fair, and without turns the
+ * intake's back-to-back commits starved the workers. */
+struct turns {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned long next, serving;
+};
+void turns_init(struct turns *t);
+void turns_destroy(struct turns *t);
+void turns_take(struct turns *t);
+void turns_give(struct turns *t);
 struct daemon {
     struct sc_serve_opts o;
     const struct sc_org *org;
@@ -94,13 +97,16 @@ struct daemon {
     struct sc_cron backup_cron;
     int64_t backup_next;
 
-    pthread_mutex_t intake_mu;   /* the intake's store connection and Lua state */
-    struct sc_store *intake;
+    pthread_mutex_t intake_mu;   /* the intake's Lua state (dedupe keys) */
     struct sc_lua *intake_lua;
-    pthread_mutex_t batch_mu;    /* group commit of the intake */
+    struct sc_store *intake;     /* the intake thread's own */
+    pthread_mutex_t batch_mu;    /* events waiting for the intake thread's next commit */
     pthread_cond_t batch_cv;
     struct pending *batch_head, **batch_tail;
-    bool batch_leader;
+    bool intake_stop, answers;   /* under batch_mu: stop once all is answered; a waiter is done */
+    pthread_t intake_th;
+    bool intake_started;
+    struct turns writes;         /* the intake and the workers' batches, in arrival order */
     pthread_mutex_t ops_mu;      /* the operations endpoints' store connection */
     struct sc_store *ops;
 
@@ -124,8 +130,11 @@ struct daemon {
 void daemon_kick(struct daemon *d);
 
 int sc_httpd_start(struct daemon *d, char *err, size_t errlen);
-/* Stops accepting connections; requests under way finish. */
+/* Stops accepting connections; requests under way finish; respond waiters get 202. */
 void sc_httpd_quiesce(struct daemon *d);
+/* Commits and answers what is left, then stops. */
 void sc_httpd_stop(struct daemon *d);
+/* A worker finished execution id: its respond waiter, if any, gets response (borrowed). */
+void sc_httpd_answer(struct daemon *d, const char *id, json_t *response);
 
 #endif

@@ -74,7 +74,11 @@ struct sc_scenario {
     long max_bundles;
     struct steplist steps;
     struct route *route;   /* scenario-level default */
+    bool local;            /* no step reaches outside the store or waits */
 };
+
+static bool steps_local(const struct steplist *l);
+static bool route_local(const struct route *rt);
 
 struct sc_step_ctx {
     struct run *r;         /* NULL at load time (init) */
@@ -512,8 +516,27 @@ static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org
         sc_scenario_free(sc);
         return NULL;
     }
+    sc->local = steps_local(&sc->steps) && route_local(sc->route);
     return sc;
 }
+
+static bool route_local(const struct route *rt) { return !rt || steps_local(&rt->steps); }
+
+static bool steps_local(const struct steplist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const struct step *s = &l->v[i];
+        bool ok = s->mod->access == SC_ACCESS_NONE && !s->mod->waits && route_local(s->route) &&
+                  steps_local(&s->fallback);
+        for (size_t j = 0; ok && j < s->nbranches; j++)
+            ok = steps_local(&s->branches[j].steps);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool sc_scenario_local(const struct sc_scenario *sc) { return sc->local; }
 
 /* ---- running ---- */
 

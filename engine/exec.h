@@ -33,6 +33,9 @@ struct sc_scenario *sc_scenario_load_text(const char *name, const char *text, si
                                           struct sc_validator *shared, struct sc_diags *d);
 void sc_scenario_free(struct sc_scenario *sc);
 const char *sc_scenario_name(const struct sc_scenario *sc);
+/* True when no step reaches another system or waits: an execution of it can run
+ * inside a transaction shared with others, as it has no effect outside the store. */
+bool sc_scenario_local(const struct sc_scenario *sc);
 /* Borrowed: the scenario document as JSON. */
 json_t *sc_scenario_json(const struct sc_scenario *sc);
 

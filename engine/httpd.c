@@ -25,6 +25,24 @@ struct req {
     bool webhook;
 };
 
+/* A webhook event from its arrival to its answer: its connection is suspended while the
+ * intake thread commits it (with others: one fsync for all) and, for a scenario with a
+ * respond step, until the execution answers or the wait runs out. */
+struct pending {
+    struct req req;     /* first: the connection's context is the pending */
+    struct MHD_Connection *con;
+    struct sc_event_row ev;
+    char *scenario, *source, version[16];
+    json_t *trigger;
+    char *dedupe;
+    char first[64];     /* a repeat: the first execution's id */
+    int rc;             /* as sc_store_enqueue; -1 with err */
+    char err[256];
+    bool respond, queued;
+    struct waiter w;    /* w.id is the execution's id */
+    struct pending *next;
+};
+
 static enum MHD_Result send_text(struct MHD_Connection *con, unsigned status, const char *type,
                                  const char *text, size_t len, const char *hname,
                                  const char *hval)
@@ -160,82 +178,11 @@ static enum MHD_Result send_response(struct MHD_Connection *con, json_t *r)
     return rc;
 }
 
-/* Waits (bounded) for the execution to answer; NULL when it did not in time. */
-static json_t *await(struct daemon *d, struct waiter *w)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ms = d->o.respond_ms;
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&d->mu);
-    while (!w->done && !atomic_load(&d->stopping))
-        if (pthread_cond_timedwait(&d->finished, &d->mu, &ts) == ETIMEDOUT)
-            break;
-    unwait(d, w);
-    json_t *r = w->response;
-    pthread_mutex_unlock(&d->mu);
-    return r;
-}
-
-/* Group commit: requests arriving while a commit is under way wait and go together in
- * the next transaction, so one fsync acknowledges many events. The first to find no
- * commit under way leads it; every event is on disk before its request is answered. */
-static int intake_commit(struct daemon *d, struct pending *p)
-{
-    pthread_mutex_lock(&d->batch_mu);
-    *d->batch_tail = p;
-    d->batch_tail = &p->next;
-    while (!p->done) {
-        if (d->batch_leader) {
-            pthread_cond_wait(&d->batch_cv, &d->batch_mu);
-            continue;
-        }
-        d->batch_leader = true;
-        struct pending *list = d->batch_head;
-        d->batch_head = NULL;
-        d->batch_tail = &d->batch_head;
-        pthread_mutex_unlock(&d->batch_mu);
-        pthread_mutex_lock(&d->intake_mu);
-        int brc = sc_store_tx_begin(d->intake);
-        for (struct pending *x = list; x; x = x->next) {
-            x->rc = -1;
-            while (brc == 0 && (x->rc = sc_store_enqueue(d->intake, x->ev, x->first, x->n)) == 2) {
-                pthread_mutex_lock(&d->mu); /* a taken id: another, where waiters read it */
-                sc_exec_new_id(x->id, 64);
-                pthread_mutex_unlock(&d->mu);
-            }
-            if (x->rc < 0)
-                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
-        }
-        if (brc == 0 && sc_store_tx_commit(d->intake) != 0) {
-            for (struct pending *x = list; x; x = x->next)
-                if (x->rc == 0) { /* nothing of the batch is stored: each sender retries */
-                    x->rc = -1;
-                    snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
-                }
-        } else if (brc != 0) {
-            for (struct pending *x = list; x; x = x->next)
-                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
-        }
-        pthread_mutex_unlock(&d->intake_mu);
-        pthread_mutex_lock(&d->batch_mu);
-        for (struct pending *x = list; x; x = x->next)
-            x->done = true;
-        d->batch_leader = false;
-        pthread_cond_broadcast(&d->batch_cv);
-    }
-    pthread_mutex_unlock(&d->batch_mu);
-    return p->rc;
-}
-
+/* Suspends the connection and hands the event to the intake thread, which answers. */
 static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con,
-                                    const char *url, struct req *r)
+                                    const char *url, struct pending *p)
 {
+    struct req *r = &p->req;
     if (r->over) {
         char msg[128];
         snprintf(msg, sizeof msg, "body over the %zu-byte limit", d->o.max_body);
@@ -271,80 +218,220 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
         rc = reject(d, con, 400, REJ_MALFORMED, msg, NULL, NULL);
         goto out;
     }
+    sc_buf_free(&r->body);
     char now[40];
     int64_t now_ms = sc_clock_now_ms();
     sc_clock_iso(now_ms, now, sizeof now);
     json_t *headers = json_object(), *query = json_object();
     MHD_get_connection_values(con, MHD_HEADER_KIND, collect, headers);
     MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect, query);
-    json_t *trigger = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "kind", "webhook", "path", url,
-                                "headers", headers, "query", query, "body", payload,
-                                "received_at", now);
+    p->trigger = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "kind", "webhook", "path", url,
+                           "headers", headers, "query", query, "body", payload,
+                           "received_at", now);
     char *dedupe = NULL;
-    if (trigger) {
+    if (p->trigger) {
         pthread_mutex_lock(&d->intake_mu);
-        dedupe = dedupe_key(d, rt, trigger, con);
+        dedupe = dedupe_key(d, rt, p->trigger, con);
         pthread_mutex_unlock(&d->intake_mu);
     }
-    struct waiter w = {0};
-    struct sc_event_row ev = {.exec = {.scenario = rt->scenario, .org = d->org->name,
-                                       .version = rt->version, .source = rt->source,
-                                       .trigger = trigger, .confidential = rt->confidential,
-                                       .started_ms = now_ms},
-                              .realtime = rt->realtime,
-                              .lane = rt->sequential ? rt->scenario : NULL, .dedupe = dedupe};
-    char first[64] = "";
-    int q = -1;
-    if (trigger) {
-        pthread_mutex_lock(&d->mu);
-        sc_exec_new_id(w.id, sizeof w.id);
-        if (rt->respond) {
-            w.next = d->waiters;
-            d->waiters = &w;
-        }
-        pthread_mutex_unlock(&d->mu);
-        ev.exec.id = w.id;
-        struct pending p = {.ev = &ev, .id = w.id, .first = first, .n = sizeof first};
-        q = intake_commit(d, &p);
-        if (q < 0)
-            fprintf(stderr, "scenarist: webhook %s not stored: %s\n", url, p.err);
-    }
-    bool respond = rt->respond;
-    json_decref(trigger);
-    free(dedupe);
+    p->scenario = sc_strdup(rt->scenario);
+    p->source = rt->source ? sc_strdup(rt->source) : NULL;
+    snprintf(p->version, sizeof p->version, "%s", rt->version);
+    p->respond = rt->respond;
+    p->ev = (struct sc_event_row){
+        .exec = {.id = p->w.id, .scenario = p->scenario, .org = d->org->name,
+                 .version = p->version, .source = p->source, .trigger = p->trigger,
+                 .confidential = rt->confidential, .started_ms = now_ms},
+        .realtime = rt->realtime, .lane = rt->sequential ? p->scenario : NULL, .dedupe = dedupe};
+    p->dedupe = dedupe;
     pthread_rwlock_unlock(&d->cat_lock);
-    if (q != 0 && respond) {
-        pthread_mutex_lock(&d->mu);
-        unwait(d, &w);
-        pthread_mutex_unlock(&d->mu);
+    if (!p->trigger || !p->scenario || (rt->source && !p->source))
+        return send_json(con, 503, json_pack("{s:s}", "error", "out of memory; send it again"),
+                         "Retry-After", "5");
+    pthread_mutex_lock(&d->mu);
+    sc_exec_new_id(p->w.id, sizeof p->w.id);
+    pthread_mutex_unlock(&d->mu);
+    p->con = con;
+    pthread_mutex_lock(&d->batch_mu);
+    bool open = !d->intake_stop;
+    if (open) { /* suspended before the intake thread can see it, so its resume follows */
+        MHD_suspend_connection(con);
+        p->queued = true;
+        *d->batch_tail = p;
+        d->batch_tail = &p->next;
+        pthread_cond_signal(&d->batch_cv);
     }
-    if (q < 0) /* not stored: the sender must try again */
-        return send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
-                                             "send it again"), "Retry-After", "5");
-    char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
-                               q == 1 ? first : w.id);
-    if (q == 1) {
-        atomic_fetch_add(&d->duplicates, 1);
-        rc = send_json(con, 200, json_pack("{s:s, s:b, s:s?}", "execution", first, "duplicate",
-                                           1, "url", d->org_url ? url_of : NULL), NULL, NULL);
-        free(url_of);
-        return rc;
-    }
-    atomic_fetch_add(&d->accepted, 1);
-    daemon_kick(d);
-    json_t *answer = respond ? await(d, &w) : NULL;
-    if (answer && json_is_object(answer))
-        rc = send_response(con, answer);
-    else
-        rc = send_json(con, 202, json_pack("{s:s, s:s, s:s?}", "execution", w.id, "status",
-                                           "queued", "url", d->org_url ? url_of : NULL),
-                       NULL, NULL);
-    json_decref(answer);
-    free(url_of);
-    return rc;
+    pthread_mutex_unlock(&d->batch_mu);
+    if (!open)
+        return reject(d, con, 503, REJ_STOPPING, "stopping; send it again", "Retry-After", "5");
+    return MHD_YES;
 out:
     pthread_rwlock_unlock(&d->cat_lock);
     return rc;
+}
+
+/* The answer to a committed event (or one that could not be stored); resumes it. */
+static void answer(struct daemon *d, struct pending *p, json_t *response)
+{
+    struct MHD_Connection *con = p->con;
+    char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
+                               p->rc == 1 ? p->first : p->w.id);
+    if (p->rc < 0) /* not stored: the sender must try again */
+        send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
+                                      "send it again"), "Retry-After", "5");
+    else if (p->rc == 1)
+        send_json(con, 200, json_pack("{s:s, s:b, s:s?}", "execution", p->first, "duplicate", 1,
+                                      "url", d->org_url ? url_of : NULL), NULL, NULL);
+    else if (response && json_is_object(response))
+        send_response(con, response);
+    else
+        send_json(con, 202, json_pack("{s:s, s:s, s:s?}", "execution", p->w.id, "status",
+                                      "queued", "url", d->org_url ? url_of : NULL), NULL, NULL);
+    free(url_of);
+    MHD_resume_connection(con);
+}
+
+/* One transaction for every event that arrived since the last: one fsync for them all. */
+static void commit_batch(struct daemon *d, struct pending *list)
+{
+    pthread_mutex_lock(&d->mu); /* a respond waiter is there before a worker can finish */
+    for (struct pending *x = list; x; x = x->next)
+        if (x->respond) {
+            x->w.next = d->waiters;
+            d->waiters = &x->w;
+        }
+    pthread_mutex_unlock(&d->mu);
+    turns_take(&d->writes);
+    int brc = sc_store_tx_begin(d->intake);
+    for (struct pending *x = list; x; x = x->next) {
+        x->rc = -1;
+        while (brc == 0 && (x->rc = sc_store_enqueue(d->intake, &x->ev, x->first,
+                                                     sizeof x->first)) == 2) {
+            pthread_mutex_lock(&d->mu); /* a taken id: another, where waiters read it */
+            sc_exec_new_id(x->w.id, sizeof x->w.id);
+            pthread_mutex_unlock(&d->mu);
+        }
+        if (x->rc < 0 || brc != 0)
+            snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+    }
+    if (brc == 0 && sc_store_tx_commit(d->intake) != 0) {
+        for (struct pending *x = list; x; x = x->next)
+            if (x->rc == 0) { /* nothing of the batch is stored: each sender retries */
+                x->rc = -1;
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+            }
+    }
+    turns_give(&d->writes);
+    bool any = false;
+    int64_t deadline = sc_clock_mono_ms() + d->o.respond_ms;
+    pthread_mutex_lock(&d->mu);
+    for (struct pending *x = list; x; x = x->next) {
+        if (x->respond && x->rc == 0)
+            x->w.deadline_ms = deadline;
+        else if (x->respond)
+            unwait(d, &x->w);
+    }
+    pthread_mutex_unlock(&d->mu);
+    for (struct pending *x = list, *next; x; x = next) {
+        next = x->next;
+        if (x->rc < 0)
+            fprintf(stderr, "scenarist: webhook %s not stored: %s\n",
+                    json_string_value(json_object_get(x->trigger, "path")), x->err);
+        if (x->rc == 0)
+            atomic_fetch_add(&d->accepted, 1);
+        else if (x->rc == 1)
+            atomic_fetch_add(&d->duplicates, 1);
+        any |= x->rc == 0;
+        if (!x->respond || x->rc != 0)
+            answer(d, x, NULL);
+    }
+    if (any)
+        daemon_kick(d);
+}
+
+/* Answers the respond waiters that are done, or out of time (all of them when stopping);
+ * returns the nearest deadline left, or -1. */
+static int64_t answer_waiters(struct daemon *d, bool all)
+{
+    int64_t now = sc_clock_mono_ms(), next = -1;
+    struct waiter *ready = NULL;
+    pthread_mutex_lock(&d->mu);
+    for (struct waiter **wp = &d->waiters; *wp;) {
+        struct waiter *w = *wp;
+        if (w->deadline_ms && (w->done || all || w->deadline_ms <= now)) {
+            *wp = w->next;
+            w->next = ready;
+            ready = w;
+        } else {
+            if (w->deadline_ms && (next < 0 || w->deadline_ms < next))
+                next = w->deadline_ms;
+            wp = &w->next;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    for (struct waiter *w = ready, *nx; w; w = nx) {
+        nx = w->next;
+        struct pending *p = (struct pending *)((char *)w - offsetof(struct pending, w));
+        json_t *response = w->response;
+        answer(d, p, response); /* p may be gone once it is answered */
+        json_decref(response);
+    }
+    return next;
+}
+
+void sc_httpd_answer(struct daemon *d, const char *id, json_t *response)
+{
+    bool found = false;
+    pthread_mutex_lock(&d->mu);
+    for (struct waiter *w = d->waiters; w; w = w->next)
+        if (!w->done && !strcmp(w->id, id)) {
+            w->response = json_incref(response);
+            w->done = found = true;
+        }
+    pthread_mutex_unlock(&d->mu);
+    if (found) {
+        pthread_mutex_lock(&d->batch_mu);
+        d->answers = true;
+        pthread_cond_signal(&d->batch_cv);
+        pthread_mutex_unlock(&d->batch_mu);
+    }
+}
+
+/* The intake thread: commits what arrived, answers it, answers respond waiters. */
+static void *intake_main(void *arg)
+{
+    struct daemon *d = arg;
+    int64_t next = -1;
+    pthread_mutex_lock(&d->batch_mu);
+    for (;;) {
+        if (!d->batch_head && !d->answers) {
+            if (d->intake_stop)
+                break;
+            int64_t wait = next < 0 ? 1000 : next - sc_clock_mono_ms();
+            wait = wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += wait / 1000;
+            ts.tv_nsec += (wait % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&d->batch_cv, &d->batch_mu, &ts);
+        }
+        struct pending *list = d->batch_head;
+        d->batch_head = NULL;
+        d->batch_tail = &d->batch_head;
+        d->answers = false;
+        pthread_mutex_unlock(&d->batch_mu);
+        if (list)
+            commit_batch(d, list);
+        next = answer_waiters(d, atomic_load(&d->stopping));
+        pthread_mutex_lock(&d->batch_mu);
+    }
+    pthread_mutex_unlock(&d->batch_mu);
+    answer_waiters(d, true);
+    return NULL;
 }
 
 /* ---- operations endpoints ---- */
@@ -506,12 +593,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 {
     (void)version;
     struct daemon *d = cls;
-    struct req *r = *ctx;
-    if (!r) {
-        if (!(r = sc_calloc(1, sizeof *r)))
+    struct pending *p = *ctx;
+    struct req *r = p ? &p->req : NULL;
+    if (!p) {
+        if (!(p = sc_calloc(1, sizeof *p)))
             return MHD_NO;
-        *ctx = r;
-        return first_call(d, con, url, method, r);
+        *ctx = p;
+        return first_call(d, con, url, method, &p->req);
     }
     if (!r->webhook)
         return MHD_YES;
@@ -524,7 +612,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         return r->body.oom ? MHD_NO : MHD_YES;
     }
     r->webhook = false; /* answered once */
-    return take_webhook(d, con, url, r);
+    return take_webhook(d, con, url, p);
 }
 
 static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
@@ -533,10 +621,14 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
     (void)cls;
     (void)con;
     (void)why;
-    struct req *r = *ctx;
-    if (r) {
-        sc_buf_free(&r->body);
-        free(r);
+    struct pending *p = *ctx;
+    if (p) {
+        sc_buf_free(&p->req.body);
+        json_decref(p->trigger);
+        free(p->scenario);
+        free(p->source);
+        free(p->dedupe);
+        free(p);
     }
     *ctx = NULL;
 }
@@ -564,8 +656,14 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
                  gai_strerror(gai));
         return -1;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    if (pthread_create(&d->intake_th, NULL, intake_main, d) != 0) {
+        freeaddrinfo(ai);
+        snprintf(err, errlen, "cannot start the intake thread");
+        return -1;
+    }
+    d->intake_started = true;
     unsigned pool = d->o.workers > 4 ? (unsigned)d->o.workers : 4;
     d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d,
                               MHD_OPTION_SOCK_ADDR, ai->ai_addr,
@@ -575,6 +673,9 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
                               MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d->mhd) {
+        int e = errno;
+        sc_httpd_stop(d);
+        errno = e;
         snprintf(err, errlen, "cannot listen on %s: %s", d->o.listen, strerror(errno));
         return -1;
     }
@@ -589,6 +690,9 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
 
 void sc_httpd_quiesce(struct daemon *d)
 {
+    pthread_mutex_lock(&d->batch_mu); /* respond waiters get their 202 now */
+    pthread_cond_signal(&d->batch_cv);
+    pthread_mutex_unlock(&d->batch_mu);
     if (d->mhd) {
         MHD_socket s = MHD_quiesce_daemon(d->mhd);
         if (s != MHD_INVALID_SOCKET)
@@ -598,6 +702,14 @@ void sc_httpd_quiesce(struct daemon *d)
 
 void sc_httpd_stop(struct daemon *d)
 {
+    if (d->intake_started) { /* MHD must not stop with a connection suspended */
+        pthread_mutex_lock(&d->batch_mu);
+        d->intake_stop = true;
+        pthread_cond_signal(&d->batch_cv);
+        pthread_mutex_unlock(&d->batch_mu);
+        pthread_join(d->intake_th, NULL);
+        d->intake_started = false;
+    }
     if (d->mhd)
         MHD_stop_daemon(d->mhd);
     d->mhd = NULL;

@@ -87,6 +87,7 @@ struct sc_module_def {
     const char *summary;
     const struct sc_param *params; /* {0}-terminated */
     enum sc_access access;
+    bool waits; /* it waits (sleep): never run while holding the store's write lock */
     void (*check)(struct sc_check *c, const json_t *with);
     /* Run-time callbacks; NULL until the executor implements the module. */
     int (*init)(struct sc_step_ctx *ctx, const json_t *with, void **state, char *err,

@@ -149,6 +149,12 @@ static void hand_to_person(struct sc_store *st, const char *id, json_t *info, in
     json_decref(e);
 }
 
+bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *d)
+{
+    struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
+    return sc && sc_scenario_local(sc);
+}
+
 int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *source)
 {
     return remember(rn, source, sc, false);

@@ -39,6 +39,9 @@ json_t *sc_runner_retry(struct sc_runner *rn, const char *id, int64_t now_ms, st
  * executions recorded with this source run with it instead of loading the file. */
 int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *source);
 
+/* True when the scenario at source loads and is local (sc_scenario_local). */
+bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *d);
+
 /* Runs attempt 1 of an event the daemon queued and this process claimed
  * (sc_store_claim_next). NULL with err as sc_runner_again. */
 json_t *sc_runner_queued(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,

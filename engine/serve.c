@@ -41,6 +41,36 @@ static void say(const char *fmt, ...)
     fprintf(stderr, "scenarist: %s\n", line);
 }
 
+void turns_init(struct turns *t)
+{
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    t->next = t->serving = 0;
+}
+
+void turns_destroy(struct turns *t)
+{
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+}
+
+void turns_take(struct turns *t)
+{
+    pthread_mutex_lock(&t->mu);
+    unsigned long mine = t->next++;
+    while (t->serving != mine)
+        pthread_cond_wait(&t->cv, &t->mu);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void turns_give(struct turns *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->serving++;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+}
+
 void daemon_kick(struct daemon *d)
 {
     pthread_mutex_lock(&d->mu);
@@ -561,6 +591,17 @@ struct worker {
     size_t nscs;
     unsigned gen;
     bool started;
+    struct finished *fin;        /* a batch's executions, answered once it is committed */
+};
+
+/* At most this many local executions, or this long, per batch transaction. */
+#define BATCH_MAX 128
+#define BATCH_MS 4
+
+struct finished {
+    char id[64];
+    json_t *rec;
+    char err[512];
 };
 
 static void worker_unload(struct worker *w)
@@ -612,30 +653,16 @@ static void observe(struct daemon *d, json_t *rec)
     atomic_fetch_add(&d->lat_sum_ms, (unsigned long long)(ms > 0 ? ms : 0));
 }
 
-/* Hands a finished execution's answer to the webhook request waiting for it. */
-static void answer_waiter(struct daemon *d, const char *id, json_t *rec)
-{
-    pthread_mutex_lock(&d->mu);
-    for (struct waiter *wt = d->waiters; wt; wt = wt->next) {
-        if (!strcmp(wt->id, id)) {
-            wt->response = json_incref(json_object_get(rec, "response"));
-            wt->done = true;
-            pthread_cond_broadcast(&d->finished);
-        }
-    }
-    pthread_mutex_unlock(&d->mu);
-}
-
 static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
 {
     struct daemon *d = w->d;
     if (!rec) {
         say("execution %s: %s", id, err);
-        answer_waiter(d, id, NULL);
+        sc_httpd_answer(d, id, NULL);
         return;
     }
     observe(d, rec);
-    answer_waiter(d, id, rec);
+    sc_httpd_answer(d, id, json_object_get(rec, "response"));
     const char *status = json_string_value(json_object_get(rec, "status"));
     if (strcmp(status, "success") != 0) {
         json_t *e = json_object_get(rec, "error");
@@ -691,6 +718,63 @@ static void resume_abandoned(struct worker *w)
     json_decref(ids);
 }
 
+/* Runs what the queue holds. Local executions claimed in a row share one transaction:
+ * their records, data stores and ends go to disk in one commit, and nothing of them is
+ * answered before it. Anything else runs on its own, each step recorded as it goes.
+ * 1 when something ran, 0 when the queue had nothing runnable, -1 on a store error. */
+static int take_queue(struct worker *w)
+{
+    struct daemon *d = w->d;
+    struct sc_store *st = w->rt.store;
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    char other[64] = ""; /* claimed, not local: runs after the commit */
+    size_t n = 0;
+    turns_take(&d->writes);
+    int rc = sc_store_tx_begin(st);
+    int64_t t0 = sc_clock_mono_ms();
+    while (rc == 0 && n < BATCH_MAX && sc_clock_mono_ms() - t0 < BATCH_MS) {
+        char id[64], *source = NULL;
+        int got = sc_store_claim_next(st, id, sizeof id, &source);
+        bool local = got == 1 && sc_runner_local(w->rn, source, &diag);
+        free(source);
+        if (got != 1) {
+            rc = got < 0 ? -1 : 0;
+            break;
+        }
+        if (!local) {
+            snprintf(other, sizeof other, "%s", id);
+            break;
+        }
+        struct finished *f = &w->fin[n++];
+        snprintf(f->id, sizeof f->id, "%s", id);
+        f->err[0] = '\0';
+        f->rec = sc_runner_queued(w->rn, id, &diag, f->err, sizeof f->err);
+        if (!sc_store_tx_open(st))
+            rc = -1;
+    }
+    if (rc == 0)
+        rc = sc_store_tx_commit(st); /* it rolls back when it cannot commit */
+    else
+        sc_store_tx_rollback(st);
+    turns_give(&d->writes);
+    if (rc != 0) /* rolled back: the events are queued as before and run again */
+        say("worker %d: %s", w->no, sc_store_error(st));
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
+        json_decref(w->fin[i].rec);
+    }
+    if (rc == 0 && other[0]) {
+        char err[512] = "";
+        json_t *rec = sc_runner_queued(w->rn, other, &diag, err, sizeof err);
+        ran(w, other, rec, err);
+        json_decref(rec);
+    }
+    sc_diags_free(&diag);
+    return rc != 0 ? -1 : n || other[0] ? 1 : 0;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -710,23 +794,11 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&d->mu);
         unsigned long seen = d->kicks;
         pthread_mutex_unlock(&d->mu);
-        char id[64];
         atomic_fetch_add(&d->busy, 1);
-        int got = w->rn ? sc_store_claim_next(w->rt.store, id, sizeof id) : 0;
+        int got = w->rn ? take_queue(w) : 0;
         bool worked = got == 1;
-        if (got == 1) {
-            char err[512] = "";
-            struct sc_diags diag;
-            sc_diags_init(&diag);
-            json_t *rec = sc_runner_queued(w->rn, id, &diag, err, sizeof err);
-            sc_diags_free(&diag);
-            ran(w, id, rec, err);
-            json_decref(rec);
-        } else if (got < 0) {
-            say("worker %d: %s", w->no, sc_store_error(w->rt.store));
-        } else if (w->rn) {
+        if (got == 0 && w->rn)
             worked = retry_due(w);
-        }
         atomic_fetch_sub(&d->busy, 1);
         if (worked)
             continue;
@@ -886,11 +958,10 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
 static bool drain(struct daemon *d, struct worker *ws, int n)
 {
     atomic_store(&d->draining, true);
-    sc_httpd_quiesce(d);
     atomic_store(&d->stopping, true);
+    sc_httpd_quiesce(d);
     pthread_mutex_lock(&d->mu);
     pthread_cond_broadcast(&d->work);
-    pthread_cond_broadcast(&d->finished); /* respond waiters give up */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += d->o.drain_ms / 1000;
@@ -932,6 +1003,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     pthread_mutex_init(&d->intake_mu, NULL);
     pthread_mutex_init(&d->ops_mu, NULL);
     pthread_mutex_init(&d->batch_mu, NULL);
+    turns_init(&d->writes);
     pthread_cond_init(&d->batch_cv, NULL);
     d->batch_tail = &d->batch_head;
     pthread_mutex_init(&d->mu, NULL);
@@ -988,8 +1060,10 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         goto out;
     }
     for (int i = 0; i < o->workers; i++) {
-        ws[i] = (struct worker){.d = d, .no = i};
-        if (runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
+        ws[i] = (struct worker){.d = d, .no = i, .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin)};
+        if (!ws[i].fin)
+            snprintf(err, sizeof err, "out of memory");
+        if (!ws[i].fin || runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
             say("worker %d: %s", i, err);
             atomic_store(&d->stopping, true);
             break;
@@ -1011,9 +1085,11 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     say("stopped; everything is recorded");
 out:
     if (ws)
-        for (int i = 0; i < o->workers; i++)
+        for (int i = 0; i < o->workers; i++) {
             if (ws[i].rt.lua || ws[i].rt.store)
                 runtime_close(&ws[i].rt);
+            free(ws[i].fin);
+        }
     if (d->cat)
         catalog_free(d, d->cat);
     sc_store_close(d->ops);
@@ -1026,6 +1102,7 @@ out:
     pthread_mutex_destroy(&d->intake_mu);
     pthread_mutex_destroy(&d->ops_mu);
     pthread_mutex_destroy(&d->batch_mu);
+    turns_destroy(&d->writes);
     pthread_cond_destroy(&d->batch_cv);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->work);

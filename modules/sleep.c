@@ -36,6 +36,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
 
 const struct sc_module_def sc_mod_sleep = {
     .name = "sleep",
+    .waits = true,
     .summary = "Pause the execution for a duration (through the clock; the worker is freed).",
     .params = params,
     .run = run,
