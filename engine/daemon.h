@@ -70,12 +70,14 @@ struct waiter {
 
 struct pending; /* httpd.c: a webhook event from its arrival to its answer */
 
-/* A first-come first-served lock: SQLite's write lock is not fair, and without turns the
- * intake's back-to-back commits starved the workers. */
+/* A first-come first-served lock handed straight to the next in line: SQLite's write
+ * lock is not fair (the intake's back-to-back commits starved the workers), and waking
+ * every waiter at each turn cost more context switches than the work. */
+struct turn;
 struct turns {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned long next, serving;
+    bool busy;
+    struct turn *head, **tail;
 };
 void turns_init(struct turns *t);
 void turns_destroy(struct turns *t);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -401,6 +402,7 @@ void sc_httpd_answer(struct daemon *d, const char *id, json_t *response)
 static void *intake_main(void *arg)
 {
     struct daemon *d = arg;
+    prctl(PR_SET_NAME, "sc-intake");
     int64_t next = -1;
     pthread_mutex_lock(&d->batch_mu);
     for (;;) {

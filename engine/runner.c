@@ -179,17 +179,11 @@ static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, i
     return rec;
 }
 
-json_t *sc_runner_queued(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
+json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, struct sc_diags *d, char *err,
                          size_t errlen)
 {
-    json_t *info = sc_store_exec_resume_info(rn->rt->store, id);
-    if (!info) {
-        snprintf(err, errlen, "%s", sc_store_error(rn->rt->store));
-        return NULL;
-    }
-    json_t *rec = run_claimed(rn, id, info, 1, true, d, err, errlen);
-    json_decref(info);
-    return rec;
+    const char *id = json_string_value(json_object_get(info, "id"));
+    return run_claimed(rn, id ? id : "", info, 1, true, d, err, errlen);
 }
 
 static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struct sc_diags *d,

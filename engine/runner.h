@@ -42,9 +42,9 @@ int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *sour
 /* True when the scenario at source loads and is local (sc_scenario_local). */
 bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *d);
 
-/* Runs attempt 1 of an event the daemon queued and this process claimed
- * (sc_store_claim_next). NULL with err as sc_runner_again. */
-json_t *sc_runner_queued(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
+/* Runs attempt 1 of an event the daemon queued and this process claimed; info is what
+ * sc_store_claim_next gave (borrowed). NULL with err as sc_runner_again. */
+json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, struct sc_diags *d, char *err,
                          size_t errlen);
 
 /* Runs what is waiting: executions a crash left unfinished, then retries due now. For

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,33 +42,50 @@ static void say(const char *fmt, ...)
     fprintf(stderr, "scenarist: %s\n", line);
 }
 
+struct turn {
+    pthread_cond_t cv;
+    bool go;
+    struct turn *next;
+};
+
 void turns_init(struct turns *t)
 {
     pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->cv, NULL);
-    t->next = t->serving = 0;
+    t->busy = false;
+    t->head = NULL;
+    t->tail = &t->head;
 }
 
-void turns_destroy(struct turns *t)
-{
-    pthread_mutex_destroy(&t->mu);
-    pthread_cond_destroy(&t->cv);
-}
+void turns_destroy(struct turns *t) { pthread_mutex_destroy(&t->mu); }
 
 void turns_take(struct turns *t)
 {
     pthread_mutex_lock(&t->mu);
-    unsigned long mine = t->next++;
-    while (t->serving != mine)
-        pthread_cond_wait(&t->cv, &t->mu);
+    if (t->busy) {
+        struct turn me = {.go = false};
+        pthread_cond_init(&me.cv, NULL);
+        *t->tail = &me;
+        t->tail = &me.next;
+        while (!me.go)
+            pthread_cond_wait(&me.cv, &t->mu);
+        pthread_cond_destroy(&me.cv);
+    }
+    t->busy = true;
     pthread_mutex_unlock(&t->mu);
 }
 
 void turns_give(struct turns *t)
 {
     pthread_mutex_lock(&t->mu);
-    t->serving++;
-    pthread_cond_broadcast(&t->cv);
+    struct turn *next = t->head;
+    if (next) { /* it stays busy: the turn passes straight on */
+        if (!(t->head = next->next))
+            t->tail = &t->head;
+        next->go = true;
+        pthread_cond_signal(&next->cv);
+    } else {
+        t->busy = false;
+    }
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -728,28 +746,33 @@ static int take_queue(struct worker *w)
     struct sc_store *st = w->rt.store;
     struct sc_diags diag;
     sc_diags_init(&diag);
-    char other[64] = ""; /* claimed, not local: runs after the commit */
+    json_t *other = NULL; /* claimed, not local: runs after the commit */
     size_t n = 0;
     turns_take(&d->writes);
     int rc = sc_store_tx_begin(st);
     int64_t t0 = sc_clock_mono_ms();
     while (rc == 0 && n < BATCH_MAX && sc_clock_mono_ms() - t0 < BATCH_MS) {
-        char id[64], *source = NULL;
-        int got = sc_store_claim_next(st, id, sizeof id, &source);
-        bool local = got == 1 && sc_runner_local(w->rn, source, &diag);
-        free(source);
+        json_t *info;
+        int got = sc_store_claim_next(st, &info);
         if (got != 1) {
             rc = got < 0 ? -1 : 0;
             break;
         }
-        if (!local) {
-            snprintf(other, sizeof other, "%s", id);
+        const char *id = json_string_value(json_object_get(info, "id"));
+        if (json_object_get(info, "unreadable")) { /* it stays running: a restart tries again */
+            say("execution %s: %s", id, json_string_value(json_object_get(info, "unreadable")));
+            json_decref(info);
+            continue;
+        }
+        if (!sc_runner_local(w->rn, json_string_value(json_object_get(info, "source")), &diag)) {
+            other = info;
             break;
         }
         struct finished *f = &w->fin[n++];
         snprintf(f->id, sizeof f->id, "%s", id);
         f->err[0] = '\0';
-        f->rec = sc_runner_queued(w->rn, id, &diag, f->err, sizeof f->err);
+        f->rec = sc_runner_queued(w->rn, info, &diag, f->err, sizeof f->err);
+        json_decref(info);
         if (!sc_store_tx_open(st))
             rc = -1;
     }
@@ -765,20 +788,25 @@ static int take_queue(struct worker *w)
             ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
         json_decref(w->fin[i].rec);
     }
-    if (rc == 0 && other[0]) {
+    int worked = rc != 0 ? -1 : n || other ? 1 : 0;
+    if (rc == 0 && other) {
         char err[512] = "";
         json_t *rec = sc_runner_queued(w->rn, other, &diag, err, sizeof err);
-        ran(w, other, rec, err);
+        ran(w, json_string_value(json_object_get(other, "id")), rec, err);
         json_decref(rec);
     }
+    json_decref(other);
     sc_diags_free(&diag);
-    return rc != 0 ? -1 : n || other[0] ? 1 : 0;
+    return worked;
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct daemon *d = w->d;
+    char name[16];
+    snprintf(name, sizeof name, "sc-worker-%d", w->no % 100);
+    prctl(PR_SET_NAME, name); /* as top -H and perf show it */
     worker_load(w);
     int64_t swept = sc_clock_mono_ms();
     if (w->no == 0)

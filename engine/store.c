@@ -134,8 +134,9 @@ static const char *const sql[Q_COUNT] = {
     [Q_EXEC_OWNER] = "SELECT status, owner FROM executions WHERE id = ?",
     [Q_EXEC_CLAIM] = "UPDATE executions SET status = 'running', owner = ?, attempts = ?,"
                      " finished_at = NULL WHERE id = ?",
-    [Q_EXEC_END] = "UPDATE executions SET status = ?, owner = NULL, finished_at = ?,"
-                   " duration_ms = ?, summary = ? WHERE id = ?",
+    [Q_EXEC_END] = "UPDATE executions SET status = ?1, owner = NULL, finished_at = ?2,"
+                   " duration_ms = ?3, summary = ?4, trigger = CASE WHEN ?6 AND confidential"
+                   " THEN NULL ELSE trigger END WHERE id = ?5",
     [Q_EXEC_ERASE_TRIGGER] = "UPDATE executions SET trigger = NULL WHERE id = ? AND confidential",
     [Q_EXEC_ERASE_STATES] = "UPDATE step_runs SET state = NULL WHERE execution = ? AND state NOT NULL",
     [Q_EXEC_GET] = "SELECT id, scenario, org, version, source, status, attempts, confidential,"
@@ -196,7 +197,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_CLAIM_NEXT] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
                      " started_at = ?2 WHERE id = (SELECT e.id FROM executions e INDEXED BY executions_queue"
                      " WHERE " RUNNABLE
-                     " ORDER BY e.priority DESC, e.seq LIMIT 1) RETURNING id, source",
+                     " ORDER BY e.priority DESC, e.seq LIMIT 1)"
+                     " RETURNING id, scenario, version, source, status, attempts, confidential, trigger",
     [Q_RUNNABLE] = "SELECT count(*) FROM executions e WHERE " RUNNABLE,
     [Q_NEXT_RETRY] = "SELECT min(next_at) FROM incomplete WHERE state = 'pending'",
     [Q_TRIG_GET] = "SELECT last_at, watermark FROM trigger_state WHERE scenario = ? AND trigger = ?",
@@ -662,8 +664,14 @@ static int busy_wait(void *ud, int count)
     return 1;
 }
 
+/* No allocation statistics: they put a global mutex around every SQLite allocation,
+ * which the daemon's threads fought over. Must run before SQLite initialises. */
+static void configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 struct sc_store *sc_store_open(const char *path, const char *key_ref, char *err, size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure);
     struct sc_store *st = sc_calloc(1, sizeof *st);
     if (!st || !(st->path = sc_strdup(path)) || (key_ref && !(st->key_ref = sc_strdup(key_ref)))) {
         snprintf(err, errlen, "out of memory");
@@ -849,10 +857,12 @@ int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
 {
     if (begin(st) != 0)
         return -1;
-    int rc = exec_stmt(st, q(st, Q_EXEC_END, "siijs", status, sc_clock_now_ms(), duration_ms,
-                             summary, id), "ending the execution");
-    if (rc == 0 && strcmp(status, "warning") != 0 && strcmp(status, "held") != 0)
-        rc = erase_resume_data(st, id); /* a held one may go on: it keeps them */
+    /* a held one may go on, a warning may be retried: they keep what resumes them */
+    bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0;
+    int rc = exec_stmt(st, q(st, Q_EXEC_END, "siijsi", status, sc_clock_now_ms(), duration_ms,
+                             summary, id, (int64_t)erase), "ending the execution");
+    if (rc == 0 && erase) /* the trigger went with the end */
+        rc = exec_stmt(st, q(st, Q_EXEC_ERASE_STATES, "s", id), "erasing resume states");
     if (rc != 0 || commit(st) != 0) {
         rollback(st);
         return -1;
@@ -941,6 +951,27 @@ json_t *sc_store_exec_get(struct sc_store *st, const char *id)
     return v;
 }
 
+/* What an attempt needs, from columns scenario, version, source, status, attempts,
+ * confidential, trigger at col[0..6]; NULL with the error set. */
+static json_t *run_info(struct sc_store *st, sqlite3_stmt *s, const char *id, const int col[7])
+{
+    st->err[0] = '\0';
+    bool erased = sqlite3_column_type(s, col[6]) == SQLITE_NULL;
+    json_t *trig = erased ? NULL : col_value(st, s, col[6]);
+    json_t *v = trig ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "id", id,
+                                 "scenario", col_text(s, col[0]), "version", col_text(s, col[1]),
+                                 "source", col_text(s, col[2]), "status", col_text(s, col[3]),
+                                 "attempts", sqlite3_column_int(s, col[4]), "confidential",
+                                 sqlite3_column_int(s, col[5]), "trigger", trig)
+                     : NULL;
+    if (erased)
+        set_err(st, "execution %s has finished (%s): nothing is left to run", id,
+                col_text(s, col[3]));
+    else if (!trig && !st->err[0])
+        set_err(st, "execution %s: its stored trigger does not read back", id);
+    return v;
+}
+
 json_t *sc_store_exec_resume_info(struct sc_store *st, const char *id)
 {
     sqlite3_stmt *s = q(st, Q_EXEC_GET, "s", id);
@@ -951,19 +982,8 @@ json_t *sc_store_exec_resume_info(struct sc_store *st, const char *id)
         set_err(st, "no execution %s", id);
         return NULL;
     }
-    st->err[0] = '\0';
-    bool erased = sqlite3_column_type(s, 12) == SQLITE_NULL;
-    json_t *trig = erased ? NULL : col_value(st, s, 12);
-    json_t *v = trig ? json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "scenario",
-                                 col_text(s, 1), "version", col_text(s, 3), "source",
-                                 col_text(s, 4), "status", col_text(s, 5), "attempts",
-                                 sqlite3_column_int(s, 6), "confidential",
-                                 sqlite3_column_int(s, 7), "trigger", trig)
-                     : NULL;
-    if (erased)
-        set_err(st, "execution %s has finished (%s): nothing is left to run", id, col_text(s, 5));
-    else if (!trig && !st->err[0])
-        set_err(st, "execution %s: its stored trigger does not read back", id);
+    static const int col[7] = {1, 3, 4, 5, 6, 7, 12};
+    json_t *v = run_info(st, s, id, col);
     done(s);
     return v;
 }
@@ -1035,20 +1055,23 @@ int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *fi
     return rc == SQLITE_ROW ? 1 : db_err(st, "finding the first of a repeated event");
 }
 
-int sc_store_claim_next(struct sc_store *st, char *id, size_t n, char **source)
+int sc_store_claim_next(struct sc_store *st, json_t **info)
 {
+    *info = NULL;
     sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "ii", owner(), sc_clock_now_ms());
     if (!s)
         return -1;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        snprintf(id, n, "%s", col_text(s, 0));
-        if (source && !(*source = sc_strdup(col_text(s, 1))))
-            rc = SQLITE_NOMEM;
+        static const int col[7] = {1, 2, 3, 4, 5, 6, 7};
+        char id[64];
+        snprintf(id, sizeof id, "%s", col_text(s, 0));
+        if (!(*info = run_info(st, s, id, col)))
+            *info = json_pack("{s:s, s:s}", "id", id, "unreadable", st->err);
     }
     done(s);
     if (rc == SQLITE_ROW)
-        return 1;
+        return *info ? 1 : -1;
     return rc == SQLITE_DONE ? 0 : db_err(st, "claiming the next event");
 }
 

@@ -52,7 +52,8 @@ int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
 /* The execution as `scenarist execution ID` shows it: the row, its steps from every
  * attempt and its incomplete entry; NULL (no error set) when there is none. */
 json_t *sc_store_exec_get(struct sc_store *st, const char *id);
-/* What a new attempt needs: {scenario, version, source, attempts, confidential, trigger}. */
+/* What a new attempt needs: {id, scenario, version, source, status, attempts,
+ * confidential, trigger}. */
 json_t *sc_store_exec_resume_info(struct sc_store *st, const char *id);
 
 struct sc_exec_filter {
@@ -79,9 +80,10 @@ struct sc_event_row {
 int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n);
 /* Claims the next runnable event for this process (status running, attempt 1): realtime
  * first, then arrival order; a sequential lane waits while one of its executions runs,
- * waits for a retry, or arrived earlier. 1 with its id and, when source is not NULL, its
- * scenario's source in *source (the caller frees it); 0 when none is runnable, -1 error. */
-int sc_store_claim_next(struct sc_store *st, char *id, size_t n, char **source);
+ * waits for a retry, or arrived earlier. 1 with *info as sc_store_exec_resume_info gives
+ * it, or {id, unreadable: why} when its event does not read back (the caller owns it);
+ * 0 when none is runnable, -1 error. */
+int sc_store_claim_next(struct sc_store *st, json_t **info);
 
 /* How many queued events a worker could take now, and when the next retry is due
  * (-1: none). */

@@ -229,21 +229,27 @@ static void queue(struct sc_store *st, const char *id, const char *source, bool 
                   const char *lane)
 {
     char first[64];
+    json_t *trigger = json_pack("{s:s}", "kind", "webhook");
     struct sc_event_row ev = {.exec = {.id = id, .scenario = "s", .org = "o", .version = "1",
-                                       .source = source, .started_ms = 1000},
+                                       .source = source, .trigger = trigger, .started_ms = 1000},
                               .realtime = realtime, .lane = lane};
     assert_int_equal(sc_store_enqueue(st, &ev, first, sizeof first), 0);
+    json_decref(trigger);
 }
 
 static void claim(struct sc_store *st, const char *want_id, const char *want_source)
 {
-    char id[64] = "", *source = NULL;
-    assert_int_equal(sc_store_claim_next(st, id, sizeof id, &source), want_id ? 1 : 0);
+    json_t *info;
+    assert_int_equal(sc_store_claim_next(st, &info), want_id ? 1 : 0);
     if (want_id) {
-        assert_string_equal(id, want_id);
-        assert_string_equal(source, want_source);
+        assert_string_equal(json_string_value(json_object_get(info, "id")), want_id);
+        assert_string_equal(json_string_value(json_object_get(info, "source")), want_source);
+        assert_int_equal(json_integer_value(json_object_get(info, "attempts")), 1);
+        assert_string_equal(json_string_value(json_object_get(info, "status")), "running");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(info, "trigger"),
+                                                              "kind")), "webhook");
     }
-    free(source);
+    json_decref(info);
 }
 
 static void the_queue_serves_realtime_first_and_a_lane_in_order(void **state)
