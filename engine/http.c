@@ -3,6 +3,7 @@
 #include "clock.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,22 +15,19 @@ struct sc_http {
     bool too_big;
 };
 
-struct sc_http *sc_http_new(void)
+static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* curl (and OpenSSL under it) starts at the first request: an idle daemon's workers
+ * would otherwise carry ~2 MB of TLS set-up that a store-only scenario never uses. */
+struct sc_http *sc_http_new(void) { return sc_calloc(1, sizeof(struct sc_http)); }
+
+static CURL *handle(struct sc_http *h)
 {
-    static bool inited;
-    if (!inited) { /* curl_global_init is not thread-safe: the first client is made at start-up */
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        inited = true;
-    }
-    struct sc_http *h = sc_calloc(1, sizeof *h);
-    if (!h)
-        return NULL;
-    h->curl = curl_easy_init();
-    if (!h->curl) {
-        free(h);
-        return NULL;
-    }
-    return h;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, global_init);
+    if (!h->curl)
+        h->curl = curl_easy_init();
+    return h->curl;
 }
 
 void sc_http_free(struct sc_http *h)
@@ -139,9 +137,13 @@ static enum sc_status classify(long status)
 enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
                             struct sc_http_resp *resp, char *err, size_t errlen)
 {
-    CURL *c = h->curl;
+    CURL *c = handle(h);
     memset(resp, 0, sizeof *resp);
     resp->retry_after_ms = -1;
+    if (!c) {
+        snprintf(err, errlen, "out of memory (HTTP client)");
+        return SC_ERR_RUNTIME;
+    }
     resp->headers = json_object();
     if (!resp->headers) {
         snprintf(err, errlen, "out of memory");

@@ -12,11 +12,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -604,9 +605,7 @@ struct worker {
     pthread_t th;
     int no;
     struct sc_runtime rt;
-    struct sc_runner *rn;
-    struct sc_scenario **scs;
-    size_t nscs;
+    struct sc_runner *rn;        /* NULL when out of memory: the worker takes no work */
     unsigned gen;
     bool started;
     struct finished *fin;        /* a batch's executions, answered once it is committed */
@@ -626,38 +625,18 @@ static void worker_unload(struct worker *w)
 {
     sc_runner_free(w->rn);
     w->rn = NULL;
-    for (size_t i = 0; i < w->nscs; i++)
-        sc_scenario_free(w->scs[i]);
-    free(w->scs);
-    w->scs = NULL;
-    w->nscs = 0;
 }
 
-/* Compiles the current catalog's scenarios into this worker's Lua state. */
+/* A fresh runner for the current catalog: it compiles a scenario into this worker's Lua
+ * state when an event first needs it, so an idle daemon holds no copy per worker (the
+ * catalog has validated every file already). */
 static void worker_load(struct worker *w)
 {
-    struct daemon *d = w->d;
     worker_unload(w);
-    pthread_rwlock_rdlock(&d->cat_lock);
-    w->gen = atomic_load(&d->gen);
-    struct catalog *c = d->cat;
+    w->gen = atomic_load(&w->d->gen);
     w->rn = sc_runner_new(&w->rt);
-    w->scs = sc_calloc(c->nfiles + 1, sizeof *w->scs);
-    for (size_t i = 0; w->rn && w->scs && i < c->nfiles; i++) {
-        struct sc_diags diag;
-        sc_diags_init(&diag);
-        struct sc_scenario *sc = sc_runner_load(&w->rt, c->files[i], NULL, &diag);
-        if (!sc) { /* changed on disk since the catalog validated it: its events wait */
-            say("worker %d: %s no longer loads", w->no, c->files[i]);
-            sc_diags_print(&diag, stderr);
-        } else if (sc_runner_add(w->rn, sc, c->files[i]) != 0) {
-            sc_scenario_free(sc);
-        } else {
-            w->scs[w->nscs++] = sc;
-        }
-        sc_diags_free(&diag);
-    }
-    pthread_rwlock_unlock(&d->cat_lock);
+    sc_lua_memory(w->rt.lua); /* a full collection: what the last catalog left goes now, */
+    malloc_trim(0);           /* and back to the system */
 }
 
 static void observe(struct daemon *d, json_t *rec)

@@ -1,5 +1,7 @@
 -- wrk: POST a JSON event with a unique employee id per request.
+-- BENCH_MAX=N: the thread stops after N answers (run it with -t1 for N in all).
 local n = 0
+local max = tonumber(os.getenv("BENCH_MAX") or "0")
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
@@ -7,6 +9,13 @@ request = function()
   local id = string.format("E-%d-%d", math.random(1, 1000000000), n)
   return wrk.format(nil, nil, nil, '{"employee_id":"' .. id .. '","email":"Person.' .. n ..
                     '@Example.com","department":"Engineering"}')
+end
+if max > 0 then
+  local answered = 0
+  response = function()
+    answered = answered + 1
+    if answered >= max then wrk.thread:stop() end
+  end
 end
 done = function(summary, latency, requests)
   io.write(string.format("BENCH requests=%d errors=%d non2xx=%d rps=%.0f p50_ms=%.2f p99_ms=%.2f\n",
