@@ -94,7 +94,7 @@ void daemon_kick(struct daemon *d)
 {
     pthread_mutex_lock(&d->mu);
     d->kicks++;
-    pthread_cond_broadcast(&d->work);
+    pthread_cond_signal(&d->work); /* one: a worker that finds more wakes the next */
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -718,7 +718,8 @@ static void resume_abandoned(struct worker *w)
 /* Runs what the queue holds. Local executions claimed in a row share one transaction:
  * their records, data stores and ends go to disk in one commit, and nothing of them is
  * answered before it. Anything else runs on its own, each step recorded as it goes.
- * 1 when something ran, 0 when the queue had nothing runnable, -1 on a store error. */
+ * 2 when it ran something and more may wait, 1 when it ran the queue empty, 0 when the
+ * queue had nothing runnable, -1 on a store error. */
 static int take_queue(struct worker *w)
 {
     struct daemon *d = w->d;
@@ -727,6 +728,7 @@ static int take_queue(struct worker *w)
     sc_diags_init(&diag);
     json_t *other = NULL; /* claimed, not local: runs after the commit */
     size_t n = 0;
+    bool empty = false;
     turns_take(&d->writes);
     int rc = sc_store_tx_begin(st);
     int64_t t0 = sc_clock_mono_ms();
@@ -735,6 +737,7 @@ static int take_queue(struct worker *w)
         int got = sc_store_claim_next(st, &info);
         if (got != 1) {
             rc = got < 0 ? -1 : 0;
+            empty = got == 0;
             break;
         }
         const char *id = json_string_value(json_object_get(info, "id"));
@@ -767,7 +770,7 @@ static int take_queue(struct worker *w)
             ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
         json_decref(w->fin[i].rec);
     }
-    int worked = rc != 0 ? -1 : n || other ? 1 : 0;
+    int worked = rc != 0 ? -1 : !n && !other ? 0 : empty ? 1 : 2;
     if (rc == 0 && other) {
         char err[512] = "";
         json_t *rec = sc_runner_queued(w->rn, other, &diag, err, sizeof err);
@@ -803,7 +806,9 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&d->mu);
         atomic_fetch_add(&d->busy, 1);
         int got = w->rn ? take_queue(w) : 0;
-        bool worked = got == 1;
+        bool worked = got > 0;
+        if (got == 2)
+            daemon_kick(d); /* another worker helps with the rest */
         if (got == 0 && w->rn)
             worked = retry_due(w);
         atomic_fetch_sub(&d->busy, 1);
