@@ -108,6 +108,11 @@ struct daemon {
     bool intake_stop, answers;   /* under batch_mu: stop once all is answered; a waiter is done */
     pthread_t intake_th;
     bool intake_started;
+    pthread_mutex_t ckpt_mu;     /* the checkpoint thread and its own store connection */
+    pthread_cond_t ckpt_cv;
+    bool ckpt_stop, ckpt_started;
+    pthread_t ckpt_th;
+    struct sc_store *ckpt;
     struct turns writes;         /* the intake and the workers' batches, in arrival order */
     pthread_mutex_t ops_mu;      /* the operations endpoints' store connection */
     struct sc_store *ops;
@@ -118,6 +123,7 @@ struct daemon {
     int idle, workers_done;
     struct waiter *waiters;
     atomic_bool stopping, draining;
+    atomic_llong synced_seq;     /* workers take queued events up to here: they are on disk */
     atomic_int busy;
 
     atomic_ulong rejected[REJ_COUNT], accepted, duplicates;
@@ -130,6 +136,9 @@ struct daemon {
 
 /* Tells idle workers there is work. */
 void daemon_kick(struct daemon *d);
+/* After a commit of queued events on st: puts them on disk and lets the workers take
+ * them (synced_seq), then kicks. 0, or -1 when they could not be synced (err in st). */
+int daemon_queued(struct daemon *d, struct sc_store *st);
 
 int sc_httpd_start(struct daemon *d, char *err, size_t errlen);
 /* Stops accepting connections; requests under way finish; respond waiters get 202. */

@@ -292,7 +292,7 @@ static void answer(struct daemon *d, struct pending *p, json_t *response)
     MHD_resume_connection(con);
 }
 
-/* One transaction for every event that arrived since the last: one fsync for them all. */
+/* One transaction for every event that arrived since the last, one fsync for them all. */
 static void commit_batch(struct daemon *d, struct pending *list)
 {
     pthread_mutex_lock(&d->mu); /* a respond waiter is there before a worker can finish */
@@ -323,7 +323,16 @@ static void commit_batch(struct daemon *d, struct pending *list)
             }
     }
     turns_give(&d->writes);
-    bool any = false;
+    /* on disk before it is answered or run, synced outside the write lock */
+    bool stored = false;
+    for (struct pending *x = list; x && !stored; x = x->next)
+        stored = x->rc == 0;
+    if (stored && daemon_queued(d, d->intake) != 0)
+        for (struct pending *x = list; x; x = x->next)
+            if (x->rc == 0) { /* committed, maybe not on disk: the sender sends it again */
+                x->rc = -1;
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+            }
     int64_t deadline = sc_clock_mono_ms() + d->o.respond_ms;
     pthread_mutex_lock(&d->mu);
     for (struct pending *x = list; x; x = x->next) {
@@ -342,12 +351,9 @@ static void commit_batch(struct daemon *d, struct pending *list)
             atomic_fetch_add(&d->accepted, 1);
         else if (x->rc == 1)
             atomic_fetch_add(&d->duplicates, 1);
-        any |= x->rc == 0;
         if (!x->respond || x->rc != 0)
             answer(d, x, NULL);
     }
-    if (any)
-        daemon_kick(d);
 }
 
 /* Answers the respond waiters that are done, or out of time (all of them when stopping);

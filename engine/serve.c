@@ -98,6 +98,18 @@ void daemon_kick(struct daemon *d)
     pthread_mutex_unlock(&d->mu);
 }
 
+int daemon_queued(struct daemon *d, struct sc_store *st)
+{
+    int64_t top = sc_store_last_seq(st); /* before the sync: all up to it will be on disk */
+    if (top < 0 || sc_store_sync(st) != 0)
+        return -1;
+    long long seen = atomic_load(&d->synced_seq);
+    while (seen < top && !atomic_compare_exchange_weak(&d->synced_seq, &seen, top))
+        ;
+    daemon_kick(d);
+    return 0;
+}
+
 /* ---- the catalog ---- */
 
 static int by_name(const void *a, const void *b)
@@ -511,8 +523,9 @@ static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, 
         sc_store_tx_rollback(st);
         say("%s of %s: its items could not be queued: %s", t->key, t->scenario,
             sc_store_error(st));
-    } else if (fresh) {
-        daemon_kick(d);
+    } else if (fresh && daemon_queued(d, st) != 0) {
+        say("%s of %s: its items are queued but not yet on disk: %s", t->key, t->scenario,
+            sc_store_error(st));
     }
     json_decref(items);
     json_decref(base);
@@ -568,7 +581,9 @@ static void run_timers(struct daemon *d, struct sc_runtime *rt, struct catalog *
             fire_poll(d, rt, t, slot);
         } else {
             fire_schedule(d, rt->store, t, slot, late);
-            daemon_kick(d);
+            if (daemon_queued(d, rt->store) != 0)
+                say("%s of %s: queued but not yet on disk: %s", t->key, t->scenario,
+                    sc_store_error(rt->store));
         }
         t->next_ms = slot_after(t, slot > now ? slot : now);
     }
@@ -734,7 +749,7 @@ static int take_queue(struct worker *w)
     int64_t t0 = sc_clock_mono_ms();
     while (rc == 0 && n < BATCH_MAX && sc_clock_mono_ms() - t0 < BATCH_MS) {
         json_t *info;
-        int got = sc_store_claim_next(st, &info);
+        int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
         if (got != 1) {
             rc = got < 0 ? -1 : 0;
             empty = got == 0;
@@ -843,7 +858,13 @@ static int runtime_open(struct daemon *d, struct sc_runtime *rt, char *err, size
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    return (rt->store = sc_store_open(d->store_path, d->store_key, err, errlen)) ? 0 : -1;
+    if (!(rt->store = sc_store_open(d->store_path, d->store_key, err, errlen)))
+        return -1;
+    if (sc_store_checkpoint_apart(rt->store) != 0) {
+        snprintf(err, errlen, "%s", sc_store_error(rt->store));
+        return -1;
+    }
+    return 0;
 }
 
 static void runtime_close(struct sc_runtime *rt)
@@ -964,6 +985,50 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
     return code;
 }
 
+/* Copies the write-ahead log into the database on a thread of its own, so no commit waits
+ * for it: most of it alongside the writers, the rest in a write turn, after which the
+ * next commit starts the log from its beginning (else it grows while writes go on). */
+static void *checkpoint_main(void *arg)
+{
+    struct daemon *d = arg;
+    prctl(PR_SET_NAME, "sc-checkpoint");
+    pthread_mutex_lock(&d->ckpt_mu);
+    while (!d->ckpt_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&d->ckpt_cv, &d->ckpt_mu, &ts);
+        pthread_mutex_unlock(&d->ckpt_mu);
+        int rc = sc_store_checkpoint(d->ckpt);
+        if (rc > 0) { /* no commit between this and the next to begin: it restarts the log */
+            turns_take(&d->writes);
+            rc = sc_store_checkpoint(d->ckpt);
+            turns_give(&d->writes);
+        }
+        if (rc < 0)
+            say("checkpoint: %s", sc_store_error(d->ckpt));
+        pthread_mutex_lock(&d->ckpt_mu);
+    }
+    pthread_mutex_unlock(&d->ckpt_mu);
+    return NULL;
+}
+
+static void checkpoint_stop(struct daemon *d)
+{
+    if (!d->ckpt_started)
+        return;
+    pthread_mutex_lock(&d->ckpt_mu);
+    d->ckpt_stop = true;
+    pthread_cond_signal(&d->ckpt_cv);
+    pthread_mutex_unlock(&d->ckpt_mu);
+    pthread_join(d->ckpt_th, NULL);
+    d->ckpt_started = false;
+}
+
 /* Stops taking requests, lets the workers finish what they run (bounded), then stops.
  * Returns false when a worker was still running at the deadline: its execution stays
  * recorded as running and the next start resumes it. */
@@ -994,6 +1059,8 @@ static bool drain(struct daemon *d, struct worker *ws, int n)
     for (int i = 0; all && i < n; i++)
         if (ws[i].started)
             pthread_join(ws[i].th, NULL);
+    if (all)
+        checkpoint_stop(d);
     return all;
 }
 
@@ -1014,6 +1081,8 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     pthread_rwlock_init(&d->cat_lock, NULL);
     pthread_mutex_init(&d->intake_mu, NULL);
     pthread_mutex_init(&d->ops_mu, NULL);
+    pthread_mutex_init(&d->ckpt_mu, NULL);
+    pthread_cond_init(&d->ckpt_cv, NULL);
     pthread_mutex_init(&d->batch_mu, NULL);
     turns_init(&d->writes);
     pthread_cond_init(&d->batch_cv, NULL);
@@ -1039,11 +1108,13 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     if (!ws || !d->store_path || runtime_open(d, &main_rt, err, sizeof err) != 0 ||
         !(d->intake_lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
         !(d->intake = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
-        sc_store_durable(d->intake) != 0 ||
-        !(d->ops = sc_store_open(d->store_path, d->store_key, err, sizeof err))) {
+        sc_store_checkpoint_apart(d->intake) != 0 ||
+        !(d->ops = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
+        !(d->ckpt = sc_store_open(d->store_path, d->store_key, err, sizeof err))) {
         say("%s", err[0] ? err : d->intake ? sc_store_error(d->intake) : "out of memory");
         goto out;
     }
+    d->ckpt_started = pthread_create(&d->ckpt_th, NULL, checkpoint_main, d) == 0;
     struct sc_diags diag;
     sc_diags_init(&diag);
     d->cat = catalog_load(d, &main_rt, &diag);
@@ -1057,6 +1128,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     for (size_t i = 0; i < d->cat->ntimers; i++)
         arm(d, &main_rt, &d->cat->timers[i]);
     d->stamp = sc_store_versions_stamp(main_rt.store);
+    atomic_store(&d->synced_seq, sc_store_last_seq(main_rt.store)); /* earlier runs' are on disk */
     json_t *bk = json_object_get(org->doc->root, "backup");
     struct sc_cron_err ce;
     if (bk && sc_cron_parse(json_string_value(json_object_get(bk, "cron")), &d->backup_cron, &ce) == 0) {
@@ -1104,6 +1176,8 @@ out:
         }
     if (d->cat)
         catalog_free(d, d->cat);
+    checkpoint_stop(d);
+    sc_store_close(d->ckpt);
     sc_store_close(d->ops);
     sc_store_close(d->intake);
     sc_lua_free(d->intake_lua);
@@ -1113,6 +1187,8 @@ out:
     pthread_rwlock_destroy(&d->cat_lock);
     pthread_mutex_destroy(&d->intake_mu);
     pthread_mutex_destroy(&d->ops_mu);
+    pthread_mutex_destroy(&d->ckpt_mu);
+    pthread_cond_destroy(&d->ckpt_cv);
     pthread_mutex_destroy(&d->batch_mu);
     turns_destroy(&d->writes);
     pthread_cond_destroy(&d->batch_cv);

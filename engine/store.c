@@ -108,7 +108,7 @@ enum q {
     Q_STEP_BEGIN, Q_STEP_END, Q_JOURNAL,
     Q_INC_PUT, Q_INC_GET, Q_INC_LIST_OPEN, Q_INC_LIST_STATE, Q_INC_DUE, Q_INC_CLOSE,
     Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL, Q_AUDIT_LIST,
-    Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
+    Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
     Q_SEEN_PRUNE, Q_STATUS_COUNTS, Q_QUEUED_COUNTS,
     Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
     Q_DS_GET, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
@@ -196,9 +196,10 @@ static const char *const sql[Q_COUNT] = {
      * one of its executions runs, waits for a retry, or arrived earlier. */
     [Q_CLAIM_NEXT] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
                      " started_at = ?2 WHERE id = (SELECT e.id FROM executions e INDEXED BY executions_queue"
-                     " WHERE " RUNNABLE
+                     " WHERE e.seq <= ?3 AND " RUNNABLE
                      " ORDER BY e.priority DESC, e.seq LIMIT 1)"
                      " RETURNING id, scenario, version, source, status, attempts, confidential, trigger",
+    [Q_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM executions",
     [Q_RUNNABLE] = "SELECT count(*) FROM executions e WHERE " RUNNABLE,
     [Q_NEXT_RETRY] = "SELECT min(next_at) FROM incomplete WHERE state = 'pending'",
     [Q_TRIG_GET] = "SELECT last_at, watermark FROM trigger_state WHERE scenario = ? AND trigger = ?",
@@ -1055,10 +1056,20 @@ int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *fi
     return rc == SQLITE_ROW ? 1 : db_err(st, "finding the first of a repeated event");
 }
 
-int sc_store_claim_next(struct sc_store *st, json_t **info)
+int64_t sc_store_last_seq(struct sc_store *st)
+{
+    sqlite3_stmt *s = q(st, Q_LAST_SEQ, "");
+    if (!s)
+        return -1;
+    int64_t seq = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    done(s);
+    return seq >= 0 ? seq : db_err(st, "reading the queue's last event");
+}
+
+int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
 {
     *info = NULL;
-    sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "ii", owner(), sc_clock_now_ms());
+    sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "iii", owner(), sc_clock_now_ms(), max_seq);
     if (!s)
         return -1;
     int rc = sqlite3_step(s);
@@ -1092,10 +1103,30 @@ int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_r
     return rc == SQLITE_ROW ? 0 : db_err(st, "reading the next retry");
 }
 
-int sc_store_durable(struct sc_store *st)
+int sc_store_checkpoint_apart(struct sc_store *st)
 {
-    return sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) == SQLITE_OK
-               ? 0 : db_err(st, "synchronous = FULL");
+    return sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) == SQLITE_OK
+               ? 0 : db_err(st, "wal_autocheckpoint");
+}
+
+int sc_store_checkpoint(struct sc_store *st)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_BUSY)
+        return 0;
+    return rc != SQLITE_OK ? db_err(st, "checkpoint") : log > 0 ? log : 0;
+}
+
+int sc_store_sync(struct sc_store *st)
+{
+    sqlite3_file *wal = NULL;
+    if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
+        !wal || !wal->pMethods)
+        return set_err(st, "syncing the store: its write-ahead log is not open"), -1;
+    if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+        return set_err(st, "syncing the store's write-ahead log failed"), -1;
+    return 0;
 }
 
 /* ---- data stores ---- */

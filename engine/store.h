@@ -80,18 +80,28 @@ struct sc_event_row {
 int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n);
 /* Claims the next runnable event for this process (status running, attempt 1): realtime
  * first, then arrival order; a sequential lane waits while one of its executions runs,
- * waits for a retry, or arrived earlier. 1 with *info as sc_store_exec_resume_info gives
+ * waits for a retry, or arrived earlier; only events up to max_seq (those known to be on
+ * disk: sc_store_last_seq then sc_store_sync). 1 with *info as sc_store_exec_resume_info gives
  * it, or {id, unreadable: why} when its event does not read back (the caller owns it);
  * 0 when none is runnable, -1 error. */
-int sc_store_claim_next(struct sc_store *st, json_t **info);
+int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info);
+/* The queue position of the last event committed (0: none), -1 on error. */
+int64_t sc_store_last_seq(struct sc_store *st);
 
 /* How many queued events a worker could take now, and when the next retry is due
  * (-1: none). */
 int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms);
-/* Makes every commit of this connection reach the disk before it returns (fsync), for
- * the connection whose commits acknowledge webhooks: durable across a power loss, not
- * only a crash. */
-int sc_store_durable(struct sc_store *st);
+/* Commits are durable across a crash of the process; across a power loss only once
+ * synced: sc_store_sync writes to disk (fsync) everything committed so far, by any
+ * connection, so an acknowledgement can wait for it without holding the write lock. */
+int sc_store_sync(struct sc_store *st);
+/* This connection's commits leave the write-ahead log to sc_store_checkpoint, called by
+ * a connection of its own, so no commit waits for a checkpoint. */
+int sc_store_checkpoint_apart(struct sc_store *st);
+/* Copies what it can of the write-ahead log into the database, without blocking writers.
+ * Returns the log's length in pages (once all is copied, the next commit to begin starts
+ * it again from its beginning), -1 on error. */
+int sc_store_checkpoint(struct sc_store *st);
 
 /* A trigger's state (trigger: "schedule:0", "poll:1"...): the last slot it fired for and
  * a poll's watermark; -1 for what is unknown. 0 found, 1 none yet, -1 error. */

@@ -199,6 +199,16 @@ expect "with --workers 0 events are stored, not run" 0 "7 queued" -- echo "$(sql
 stop
 serve $fx/hooks --workers 1
 check "the backlog drains" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 7
+# immutable=1 reads the database file alone: the daemon's own checkpoints copied the log
+db_file() {
+    for _ in $(seq 250); do
+        [ "$(sqlite3 "file:$db?immutable=1" "$1" 2>/dev/null)" = "$2" ] && return 0
+        sleep 0.02
+    done
+    return 1
+}
+check "the daemon copies its write-ahead log into the database while it runs" \
+    db_file "SELECT count(*) FROM executions WHERE status = 'success'" 7
 stop
 expect "the termination (realtime, arrived last) ran before the routine backlog" 0 "/lms/learners/E-99/revoke" \
     -- sh -c "grep -o '\"path\":\"[^\"]*\"' '$journal' | head -1 | cut -d'\"' -f4"

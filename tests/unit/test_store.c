@@ -7,6 +7,7 @@
 #include "../../engine/store.h"
 #include "../../engine/util.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +241,7 @@ static void queue(struct sc_store *st, const char *id, const char *source, bool 
 static void claim(struct sc_store *st, const char *want_id, const char *want_source)
 {
     json_t *info;
-    assert_int_equal(sc_store_claim_next(st, &info), want_id ? 1 : 0);
+    assert_int_equal(sc_store_claim_next(st, INT64_MAX, &info), want_id ? 1 : 0);
     if (want_id) {
         assert_string_equal(json_string_value(json_object_get(info, "id")), want_id);
         assert_string_equal(json_string_value(json_object_get(info, "source")), want_source);
@@ -259,8 +260,12 @@ static void the_queue_serves_realtime_first_and_a_lane_in_order(void **state)
     queue(st, "a", "seq.yaml", false, "seq");
     queue(st, "b", "seq.yaml", false, "seq");
     queue(st, "c", "rt.yaml", true, NULL);
+    assert_int_equal(sc_store_last_seq(st), 3);
+    json_t *none;
+    assert_int_equal(sc_store_claim_next(st, 2, &none), 1); /* c is past the synced end */
+    assert_string_equal(json_string_value(json_object_get(none, "id")), "a");
+    json_decref(none);
     claim(st, "c", "rt.yaml");
-    claim(st, "a", "seq.yaml");
     claim(st, NULL, NULL); /* b waits while a runs */
     assert_int_equal(sc_store_exec_end(st, "a", "success", 1, NULL), 0);
     claim(st, "b", "seq.yaml");
