@@ -519,7 +519,7 @@ int cmd_holds(struct opts *o)
         json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", "data", "message", msg,
                                     "step", str(h, "step"));
         if (sc_store_incomplete_close(s.st, exec, "rejected", who()) < 0 ||
-            sc_store_exec_end(s.st, exec, "error", 0, summary) != 0) {
+            sc_store_exec_end(s.st, exec, "error", 0, summary, true) != 0) {
             json_decref(summary);
             json_decref(h);
             return cli_session_failed(&s);

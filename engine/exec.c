@@ -562,6 +562,7 @@ struct run {
     json_t *journal;       /* further attempts: recorded states, "STEP BUNDLE" -> {outs, vars?} */
     bool vars_touched;     /* the step under way wrote vars: its state keeps them */
     int64_t pending_run;   /* store row of the step under way, 0 when none */
+    bool kept_state;       /* a step recorded a resume state */
     json_t *held;          /* the hold the step just run asked for (taken by run_list) */
 };
 
@@ -592,6 +593,7 @@ static void store_step(struct run *r, json_t *e, struct step *s, json_t *state)
     struct sc_store *st = r->rt->store;
     int64_t run = r->pending_run;
     r->pending_run = 0;
+    r->kept_state |= state != NULL;
     if (!st || !e)
         return;
     struct sc_step_row row = {.execution = r->id, .step = step_name(s),
@@ -1240,7 +1242,8 @@ static void store_end(struct run *r, json_t *rec)
     }
     if (rc == 0)
         rc = sc_store_exec_end(st, r->id, status,
-                               json_integer_value(json_object_get(rec, "duration_ms")), summary);
+                               json_integer_value(json_object_get(rec, "duration_ms")), summary,
+                               r->attempt > 1 || r->kept_state); /* earlier attempts' too */
     json_decref(summary);
     if (rc != 0) { /* say so in the record: the caller must not report success */
         json_object_set_new(rec, "status", json_string("error"));

@@ -143,7 +143,7 @@ static void hand_to_person(struct sc_store *st, const char *id, json_t *info, in
                                     .step = "", .bundle = "", .error = e, .attempts = attempt,
                                     .max_attempts = attempt, .state = "exhausted"};
     if (!e || sc_store_incomplete_put(st, &row) != 0 ||
-        sc_store_exec_end(st, id, "warning", 0, NULL) != 0)
+        sc_store_exec_end(st, id, "warning", 0, NULL, false) != 0)
         snprintf(err + strlen(err), errlen - strlen(err), "; and the store failed: %s",
                  sc_store_error(st));
     json_decref(e);

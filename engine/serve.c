@@ -460,7 +460,7 @@ static void poll_failed(struct daemon *d, struct sc_store *st, const struct time
     } while ((rc = sc_store_exec_begin(st, &row)) == 1);
     json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", sc_status_name(status),
                                 "message", err, "step", "poll");
-    if (rc != 0 || sc_store_exec_end(st, id, "error", 0, summary) != 0)
+    if (rc != 0 || sc_store_exec_end(st, id, "error", 0, summary, false) != 0)
         say("%s of %s failed (%s) and could not be recorded: %s", t->key, t->scenario, err,
             sc_store_error(st));
     else

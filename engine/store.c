@@ -854,15 +854,18 @@ static int erase_resume_data(struct sc_store *st, const char *id)
 }
 
 int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
-                      int64_t duration_ms, json_t *summary)
+                      int64_t duration_ms, json_t *summary, bool states)
 {
-    if (begin(st) != 0)
-        return -1;
     /* a held one may go on, a warning may be retried: they keep what resumes them */
     bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0;
+    states = states && erase;
+    if (states && begin(st) != 0)
+        return -1;
     int rc = exec_stmt(st, q(st, Q_EXEC_END, "siijsi", status, sc_clock_now_ms(), duration_ms,
                              summary, id, (int64_t)erase), "ending the execution");
-    if (rc == 0 && erase) /* the trigger went with the end */
+    if (!states) /* one statement: the trigger goes with the end */
+        return rc;
+    if (rc == 0)
         rc = exec_stmt(st, q(st, Q_EXEC_ERASE_STATES, "s", id), "erasing resume states");
     if (rc != 0 || commit(st) != 0) {
         rollback(st);

@@ -46,9 +46,10 @@ int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
  * live process owns it or it is no longer due (left alone), 0 done, -1 error. */
 int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms);
 /* Ends an attempt: status success|warning|error; summary {error?, incomplete?,
- * response?, committed?}. A finished confidential execution loses its sealed data. */
+ * response?, committed?}. A finished confidential execution loses its sealed data, and
+ * with states (some step of it may have kept a resume state) those states too. */
 int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
-                      int64_t duration_ms, json_t *summary);
+                      int64_t duration_ms, json_t *summary, bool states);
 /* The execution as `scenarist execution ID` shows it: the row, its steps from every
  * attempt and its incomplete entry; NULL (no error set) when there is none. */
 json_t *sc_store_exec_get(struct sc_store *st, const char *id);

@@ -98,7 +98,7 @@ static void confidential_data_is_sealed_and_opens_again(void **state)
     json_decref(info);
     json_decref(j);
     /* Finished: the sealed data goes too. */
-    assert_int_equal(sc_store_exec_end(st, "c1", "success", 5, NULL), 0);
+    assert_int_equal(sc_store_exec_end(st, "c1", "success", 5, NULL, true), 0);
     j = sc_store_journal(st, "c1");
     assert_int_equal(json_object_size(j), 0);
     json_decref(j);
@@ -206,7 +206,7 @@ static void transactions_nest_and_roll_back_whole(void **state)
     struct sc_store *st = fresh("build/test-store-nest.db");
     assert_int_equal(sc_store_tx_begin(st), 0);
     begin_row(st, "x1");
-    assert_int_equal(sc_store_exec_end(st, "x1", "success", 5, NULL), 0); /* its own, inner */
+    assert_int_equal(sc_store_exec_end(st, "x1", "success", 5, NULL, true), 0); /* its own, inner */
     assert_true(sc_store_tx_open(st));
     sc_store_tx_rollback(st);
     assert_false(sc_store_tx_open(st));
@@ -216,7 +216,7 @@ static void transactions_nest_and_roll_back_whole(void **state)
     begin_row(st, "x2");
     assert_int_equal(sc_store_exec_claim(st, "missing", 2, -1), -1); /* rolls back itself only */
     assert_string_equal(sc_store_error(st), "no execution missing");
-    assert_int_equal(sc_store_exec_end(st, "x2", "success", 5, NULL), 0);
+    assert_int_equal(sc_store_exec_end(st, "x2", "success", 5, NULL, true), 0);
     assert_int_equal(sc_store_tx_commit(st), 0);
     json_t *v = sc_store_exec_get(st, "x2");
     assert_non_null(v);
@@ -267,7 +267,7 @@ static void the_queue_serves_realtime_first_and_a_lane_in_order(void **state)
     json_decref(none);
     claim(st, "c", "rt.yaml");
     claim(st, NULL, NULL); /* b waits while a runs */
-    assert_int_equal(sc_store_exec_end(st, "a", "success", 1, NULL), 0);
+    assert_int_equal(sc_store_exec_end(st, "a", "success", 1, NULL, true), 0);
     claim(st, "b", "seq.yaml");
     sc_store_close(st);
 }
