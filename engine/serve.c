@@ -1128,7 +1128,10 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     for (size_t i = 0; i < d->cat->ntimers; i++)
         arm(d, &main_rt, &d->cat->timers[i]);
     d->stamp = sc_store_versions_stamp(main_rt.store);
-    atomic_store(&d->synced_seq, sc_store_last_seq(main_rt.store)); /* earlier runs' are on disk */
+    int64_t last = sc_store_last_seq(main_rt.store); /* earlier runs' events are on disk */
+    if (last < 0)
+        say("%s: the backlog waits for the next event", sc_store_error(main_rt.store));
+    atomic_store(&d->synced_seq, last);
     json_t *bk = json_object_get(org->doc->root, "backup");
     struct sc_cron_err ce;
     if (bk && sc_cron_parse(json_string_value(json_object_get(bk, "cron")), &d->backup_cron, &ce) == 0) {

@@ -186,6 +186,26 @@ stop
 expect "SIGTERM stops cleanly (exit 0)" 0 "0" -- echo $rc
 expect_grep "and says everything is recorded" 0 "stopped; everything is recorded" -- cat "$dir/log"
 
+# ---- local executions run in batches: each answered with its own, all recorded ----
+stub local "$tmp/ok.json"
+serve $fx/batch --workers 2
+seq 1 200 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code} ' -X POST \
+    -H 'Content-Type: application/json' --data-binary '{"employee_id":"E-{}","email":"P.{}@X.COM"}' \
+    "$url/hooks/keep" > "$tmp/codes"
+expect "200 events at 16 at a time: each answered by its own respond step" 0 "200 200" \
+    -- sh -c "tr ' ' '\n' < '$tmp/codes' | grep -c '^200\$' | sed 's/^/200 /'"
+answers=$(for i in 7 99 200; do post /hooks/keep "{\"employee_id\":\"F-$i\",\"email\":\"x\"}"; echo; done)
+expect "and each answer is its own event's, not a batch neighbour's" 0 \
+    '200 {"employee":"F-7","kept":true}
+200 {"employee":"F-99","kept":true}
+200 {"employee":"F-200","kept":true}' -- echo "$answers"
+stop
+expect "every one ran: 203 executions, 609 step runs, 203 keys kept" 0 "203|609|203" \
+    -- sql "SELECT (SELECT count(*) FROM executions WHERE status = 'success'),
+                   (SELECT count(*) FROM step_runs), (SELECT count(*) FROM datastore WHERE store = 'kept')"
+expect "the data store holds the mapped record" 0 '{"external_id":"E-42","email":"p.42@x.com"}' \
+    -- sql "SELECT value FROM datastore WHERE store = 'kept' AND key = 'E-42'"
+
 # ---- realtime priority under a backlog; sequential order ----
 cat > "$tmp/roles.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 30, "body": {"ok": true}},
