@@ -134,6 +134,8 @@ struct daemon {
     int port;
 };
 
+/* st's writes take turns with the daemon's other connections (sc_store_turns). */
+void daemon_turns(struct daemon *d, struct sc_store *st);
 /* Tells idle workers there is work. */
 void daemon_kick(struct daemon *d);
 /* After a commit of queued events on st: puts them on disk and lets the workers take

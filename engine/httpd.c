@@ -302,8 +302,7 @@ static void commit_batch(struct daemon *d, struct pending *list)
             d->waiters = &x->w;
         }
     pthread_mutex_unlock(&d->mu);
-    turns_take(&d->writes);
-    int brc = sc_store_tx_begin(d->intake);
+    int brc = sc_store_tx_begin(d->intake); /* its write turn, till the commit */
     for (struct pending *x = list; x; x = x->next) {
         x->rc = -1;
         while (brc == 0 && (x->rc = sc_store_enqueue(d->intake, &x->ev, x->first,
@@ -322,7 +321,6 @@ static void commit_batch(struct daemon *d, struct pending *list)
                 snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
             }
     }
-    turns_give(&d->writes);
     /* on disk before it is answered or run, synced outside the write lock */
     bool stored = false;
     for (struct pending *x = list; x && !stored; x = x->next)

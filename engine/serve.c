@@ -90,6 +90,14 @@ void turns_give(struct turns *t)
     pthread_mutex_unlock(&t->mu);
 }
 
+static void take_turn(void *t) { turns_take(t); }
+static void give_turn(void *t) { turns_give(t); }
+
+void daemon_turns(struct daemon *d, struct sc_store *st)
+{
+    sc_store_turns(st, take_turn, give_turn, &d->writes);
+}
+
 void daemon_kick(struct daemon *d)
 {
     pthread_mutex_lock(&d->mu);
@@ -744,8 +752,7 @@ static int take_queue(struct worker *w)
     json_t *other = NULL; /* claimed, not local: runs after the commit */
     size_t n = 0;
     bool empty = false;
-    turns_take(&d->writes);
-    int rc = sc_store_tx_begin(st);
+    int rc = sc_store_tx_begin(st); /* its write turn, till the commit */
     int64_t t0 = sc_clock_mono_ms();
     while (rc == 0 && n < BATCH_MAX && sc_clock_mono_ms() - t0 < BATCH_MS) {
         json_t *info;
@@ -777,7 +784,6 @@ static int take_queue(struct worker *w)
         rc = sc_store_tx_commit(st); /* it rolls back when it cannot commit */
     else
         sc_store_tx_rollback(st);
-    turns_give(&d->writes);
     if (rc != 0) /* rolled back: the events are queued as before and run again */
         say("worker %d: %s", w->no, sc_store_error(st));
     for (size_t i = 0; i < n; i++) {
@@ -860,6 +866,7 @@ static int runtime_open(struct daemon *d, struct sc_runtime *rt, char *err, size
     }
     if (!(rt->store = sc_store_open(d->store_path, d->store_key, err, errlen)))
         return -1;
+    daemon_turns(d, rt->store);
     if (sc_store_checkpoint_apart(rt->store) != 0) {
         snprintf(err, errlen, "%s", sc_store_error(rt->store));
         return -1;
@@ -1108,7 +1115,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     if (!ws || !d->store_path || runtime_open(d, &main_rt, err, sizeof err) != 0 ||
         !(d->intake_lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
         !(d->intake = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
-        sc_store_checkpoint_apart(d->intake) != 0 ||
+        (daemon_turns(d, d->intake), sc_store_checkpoint_apart(d->intake) != 0) ||
         !(d->ops = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
         !(d->ckpt = sc_store_open(d->store_path, d->store_key, err, sizeof err))) {
         say("%s", err[0] ? err : d->intake ? sc_store_error(d->intake) : "out of memory");

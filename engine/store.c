@@ -273,6 +273,8 @@ struct sc_store {
     unsigned char key[32];
     bool have_key;
     int depth;             /* open transactions: the outermost, then savepoints */
+    void (*take)(void *), (*give)(void *); /* sc_store_turns */
+    void *turns;
     char err[512];
 };
 
@@ -387,12 +389,24 @@ static void done(sqlite3_stmt *s)
     sqlite3_clear_bindings(s);
 }
 
+/* sqlite3_step; a write outside a transaction takes its turn (sc_store_turns). */
+static int run_step(struct sc_store *st, sqlite3_stmt *s)
+{
+    bool turn = st->take && st->depth == 0 && !sqlite3_stmt_readonly(s);
+    if (turn)
+        st->take(st->turns);
+    int rc = sqlite3_step(s);
+    if (turn)
+        st->give(st->turns);
+    return rc;
+}
+
 /* Runs a statement that returns no rows. */
 static int exec_stmt(struct sc_store *st, sqlite3_stmt *s, const char *what)
 {
     if (!s)
         return -1;
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     done(s);
     return rc == SQLITE_DONE ? 0 : db_err(st, what);
 }
@@ -413,7 +427,7 @@ static json_t *col_json(sqlite3_stmt *s, int i)
 static json_t *rows(struct sc_store *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *))
 {
     json_t *a = s ? json_array() : NULL;
-    while (a && sqlite3_step(s) == SQLITE_ROW)
+    while (a && run_step(st, s) == SQLITE_ROW)
         json_array_append_new(a, row(s));
     if (s)
         done(s);
@@ -427,7 +441,7 @@ static json_t *one_row(struct sc_store *st, sqlite3_stmt *s, json_t *(*row)(sqli
                        const char *what, int64_t id)
 {
     json_t *v = NULL;
-    if (s && sqlite3_step(s) == SQLITE_ROW)
+    if (s && run_step(st, s) == SQLITE_ROW)
         v = row(s);
     else if (s)
         set_err(st, "no %s %lld", what, (long long)id);
@@ -624,7 +638,7 @@ static int migrate(struct sc_store *st)
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
         return db_err(st, "schema version");
-    int have = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    int have = run_step(st, s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
     sqlite3_finalize(s);
     int want = sc_store_schema_version();
     if (have < 0)
@@ -722,9 +736,13 @@ static int begin(struct sc_store *st)
 {
     if (st->depth > 0 && sqlite3_get_autocommit(st->db))
         return set_err(st, "the enclosing transaction was rolled back by an earlier error"), -1;
-    int rc = exec_stmt(st, q(st, st->depth ? Q_SAVEPOINT : Q_BEGIN, ""), "begin");
-    if (rc == 0)
-        st->depth++;
+    bool turn = st->take && st->depth == 0;
+    if (turn)
+        st->take(st->turns);
+    st->depth++; /* BEGIN IMMEDIATE counts as a write: it must not take a second turn */
+    int rc = exec_stmt(st, q(st, st->depth > 1 ? Q_SAVEPOINT : Q_BEGIN, ""), "begin");
+    if (rc != 0 && --st->depth == 0 && turn)
+        st->give(st->turns);
     return rc;
 }
 
@@ -733,8 +751,8 @@ static int commit(struct sc_store *st)
     if (st->depth == 0 || sqlite3_get_autocommit(st->db))
         return set_err(st, "the transaction was rolled back by an earlier error"), -1;
     int rc = exec_stmt(st, q(st, st->depth > 1 ? Q_RELEASE : Q_COMMIT, ""), "commit");
-    if (rc == 0)
-        st->depth--;
+    if (rc == 0 && --st->depth == 0 && st->take)
+        st->give(st->turns);
     return rc;
 }
 
@@ -745,13 +763,15 @@ static void rollback(struct sc_store *st)
     bool inner = st->depth-- > 1 && !sqlite3_get_autocommit(st->db);
     sqlite3_stmt *s = q(st, inner ? Q_ROLLBACK_TO : Q_ROLLBACK, "");
     if (s) {
-        sqlite3_step(s);
+        run_step(st, s);
         done(s);
     }
     if (inner && (s = q(st, Q_RELEASE, ""))) {
-        sqlite3_step(s);
+        run_step(st, s);
         done(s);
     }
+    if (st->depth == 0 && st->take)
+        st->give(st->turns);
 }
 
 /* ---- executions ---- */
@@ -796,7 +816,7 @@ int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
                         r->source, (int64_t)r->confidential, owner(), trig, n, r->started_ms);
     if (!s)
         return -1;
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     done(s);
     if (rc == SQLITE_DONE)
         return 0;
@@ -811,7 +831,7 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_
         return -1;
     if (due_ms >= 0) { /* a scheduled retry: only while it is still due (not run meanwhile) */
         sqlite3_stmt *d = q(st, Q_INC_GET, "s", id);
-        bool due = d && sqlite3_step(d) == SQLITE_ROW && !strcmp(col_text(d, 8), "pending") &&
+        bool due = d && run_step(st, d) == SQLITE_ROW && !strcmp(col_text(d, 8), "pending") &&
                    sqlite3_column_int64(d, 7) <= due_ms;
         if (d)
             done(d);
@@ -825,7 +845,7 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_
         rollback(st);
         return -1;
     }
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     bool found = rc == SQLITE_ROW;
     bool taken = found && !strcmp(col_text(s, 0), "running") &&
                  sqlite3_column_type(s, 1) != SQLITE_NULL && alive(sqlite3_column_int64(s, 1));
@@ -881,7 +901,7 @@ json_t *sc_store_exec_get(struct sc_store *st, const char *id)
     sqlite3_stmt *s = q(st, Q_EXEC_GET, "s", id);
     if (!s)
         return NULL;
-    if (sqlite3_step(s) != SQLITE_ROW) {
+    if (run_step(st, s) != SQLITE_ROW) {
         done(s);
         st->err[0] = '\0';
         return NULL;
@@ -918,7 +938,7 @@ json_t *sc_store_exec_get(struct sc_store *st, const char *id)
         json_decref(broken);
         return NULL;
     }
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (run_step(st, s) == SQLITE_ROW) {
         json_t *e = json_pack("{s:s, s:s}", "step", col_text(s, 1), "module", col_text(s, 2));
         if (!e)
             break;
@@ -941,7 +961,7 @@ json_t *sc_store_exec_get(struct sc_store *st, const char *id)
     done(s);
     json_object_set_new(v, "steps", steps);
     if ((s = q(st, Q_INC_GET, "s", id))) {
-        if (sqlite3_step(s) == SQLITE_ROW) {
+        if (run_step(st, s) == SQLITE_ROW) {
             json_t *inc = incomplete_row(s);
             json_object_del(inc, "execution");
             json_object_del(inc, "scenario");
@@ -981,7 +1001,7 @@ json_t *sc_store_exec_resume_info(struct sc_store *st, const char *id)
     sqlite3_stmt *s = q(st, Q_EXEC_GET, "s", id);
     if (!s)
         return NULL;
-    if (sqlite3_step(s) != SQLITE_ROW) {
+    if (run_step(st, s) != SQLITE_ROW) {
         done(s);
         set_err(st, "no execution %s", id);
         return NULL;
@@ -999,7 +1019,7 @@ json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f)
     if (!s)
         return NULL;
     json_t *a = json_array();
-    while (a && sqlite3_step(s) == SQLITE_ROW) {
+    while (a && run_step(st, s) == SQLITE_ROW) {
         json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}", "id", col_text(s, 0), "scenario",
                               col_text(s, 1), "version", col_text(s, 2), "status",
                               col_text(s, 3), "attempts", sqlite3_column_int(s, 4),
@@ -1016,7 +1036,7 @@ json_t *sc_store_exec_abandoned(struct sc_store *st)
 {
     sqlite3_stmt *s = q(st, Q_EXEC_RUNNING, "");
     json_t *a = s ? json_array() : NULL;
-    while (a && sqlite3_step(s) == SQLITE_ROW) {
+    while (a && run_step(st, s) == SQLITE_ROW) {
         int64_t who = sqlite3_column_int64(s, 1);
         if (sqlite3_column_type(s, 1) == SQLITE_NULL || !alive(who))
             json_array_append_new(a, json_string(col_text(s, 0)));
@@ -1041,7 +1061,7 @@ int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *fi
                         (int64_t)r->realtime, r->lane, r->dedupe);
     if (!s)
         return -1;
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     done(s);
     if (rc == SQLITE_DONE)
         return 0;
@@ -1052,7 +1072,7 @@ int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *fi
         return db_err(st, "queueing the event");
     if (!(s = q(st, Q_DEDUPE_FIRST, "ss", e->scenario, r->dedupe)))
         return -1;
-    rc = sqlite3_step(s);
+    rc = run_step(st, s);
     if (rc == SQLITE_ROW)
         snprintf(first, n, "%s", col_text(s, 0));
     done(s);
@@ -1064,7 +1084,7 @@ int64_t sc_store_last_seq(struct sc_store *st)
     sqlite3_stmt *s = q(st, Q_LAST_SEQ, "");
     if (!s)
         return -1;
-    int64_t seq = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    int64_t seq = run_step(st, s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     done(s);
     return seq >= 0 ? seq : db_err(st, "reading the queue's last event");
 }
@@ -1075,7 +1095,7 @@ int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
     sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "iii", owner(), sc_clock_now_ms(), max_seq);
     if (!s)
         return -1;
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     if (rc == SQLITE_ROW) {
         static const int col[7] = {1, 2, 3, 4, 5, 6, 7};
         char id[64];
@@ -1094,12 +1114,12 @@ int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_r
     sqlite3_stmt *s = q(st, Q_RUNNABLE, "");
     if (!s)
         return -1;
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     *runnable = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     done(s);
     if (rc != SQLITE_ROW || !(s = q(st, Q_NEXT_RETRY, "")))
         return rc == SQLITE_ROW ? -1 : db_err(st, "counting the queue");
-    rc = sqlite3_step(s);
+    rc = run_step(st, s);
     *next_retry_ms = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL
                          ? sqlite3_column_int64(s, 0) : -1;
     done(s);
@@ -1140,7 +1160,7 @@ json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key)
     if (!s)
         return NULL;
     json_t *v = NULL;
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     if (rc == SQLITE_ROW)
         v = col_json(s, 0);
     done(s);
@@ -1170,7 +1190,7 @@ json_t *sc_store_ds_search(struct sc_store *st, const char *store, const char *p
     sqlite3_stmt *s = q(st, Q_DS_SEARCH, "ssii", store, prefix ? prefix : "", sc_clock_now_ms(),
                         (int64_t)(limit > 0 ? limit : 100));
     json_t *a = s ? json_array() : NULL;
-    while (a && sqlite3_step(s) == SQLITE_ROW)
+    while (a && run_step(st, s) == SQLITE_ROW)
         json_array_append_new(a, json_pack("{s:s, s:o*}", "key", col_text(s, 0), "value", col_json(s, 1)));
     if (s)
         done(s);
@@ -1234,7 +1254,7 @@ json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms)
 {
     sqlite3_stmt *s = q(st, Q_QI_DEPTHS, "i", since_ms);
     json_t *o = s ? json_object() : NULL;
-    while (o && sqlite3_step(s) == SQLITE_ROW)
+    while (o && run_step(st, s) == SQLITE_ROW)
         json_object_set_new(o, col_text(s, 0), json_pack("{s:I, s:I}", "open",
                             (json_int_t)sqlite3_column_int64(s, 1), "recent",
                             (json_int_t)sqlite3_column_int64(s, 2)));
@@ -1269,7 +1289,7 @@ json_t *sc_store_hold_get(struct sc_store *st, const char *execution, const char
 {
     sqlite3_stmt *s = q(st, Q_HOLD_GET, "sss", execution, step, bundle);
     json_t *v = NULL;
-    if (s && sqlite3_step(s) == SQLITE_ROW)
+    if (s && run_step(st, s) == SQLITE_ROW)
         v = hold_row(s);
     if (s)
         done(s);
@@ -1325,7 +1345,7 @@ int sc_store_version_add(struct sc_store *st, const char *scenario, json_t *docu
     if (begin(st) != 0)
         return -1;
     sqlite3_stmt *s = q(st, Q_VER_CURRENT, "s", scenario);
-    int rc = s ? sqlite3_step(s) : SQLITE_ERROR, cur = 0;
+    int rc = s ? run_step(st, s) : SQLITE_ERROR, cur = 0;
     bool same = false;
     if (rc == SQLITE_ROW) {
         cur = sqlite3_column_int(s, 0);
@@ -1357,7 +1377,7 @@ json_t *sc_store_version_get(struct sc_store *st, const char *scenario, int numb
     if (!s)
         return NULL;
     json_t *v = NULL;
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     if (rc == SQLITE_ROW)
         v = version_row(s, true);
     else if (number)
@@ -1385,7 +1405,7 @@ int64_t sc_store_versions_stamp(struct sc_store *st)
     sqlite3_stmt *s = q(st, Q_VER_STAMP, "");
     if (!s)
         return -1;
-    int64_t v = sqlite3_step(s) == SQLITE_ROW
+    int64_t v = run_step(st, s) == SQLITE_ROW
                     ? sqlite3_column_int64(s, 0) * 1000003 + sqlite3_column_int64(s, 1) : -1;
     done(s);
     return v;
@@ -1397,7 +1417,7 @@ int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *
     sqlite3_stmt *s = q(st, Q_TRIG_GET, "ss", scenario, trigger);
     if (!s)
         return -1;
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     *last_ms = *watermark_ms = -1;
     if (rc == SQLITE_ROW) {
         if (sqlite3_column_type(s, 0) != SQLITE_NULL)
@@ -1424,7 +1444,7 @@ int sc_store_poll_seen(struct sc_store *st, const char *scenario, const char *tr
     sqlite3_stmt *s = q(st, Q_SEEN_GET, "sss", scenario, trigger, key);
     if (!s)
         return -1;
-    int rc = sqlite3_step(s);
+    int rc = run_step(st, s);
     done(s);
     if (rc == SQLITE_ROW)
         return 1;
@@ -1454,6 +1474,13 @@ int sc_store_tx_commit(struct sc_store *st)
     return -1;
 }
 void sc_store_tx_rollback(struct sc_store *st) { rollback(st); }
+
+void sc_store_turns(struct sc_store *st, void (*take)(void *), void (*give)(void *), void *turns)
+{
+    st->take = take;
+    st->give = give;
+    st->turns = turns;
+}
 bool sc_store_tx_open(struct sc_store *st) { return st->depth > 0 && !sqlite3_get_autocommit(st->db); }
 
 /* ---- step runs ---- */
@@ -1491,7 +1518,7 @@ json_t *sc_store_journal(struct sc_store *st, const char *execution)
 {
     sqlite3_stmt *s = q(st, Q_JOURNAL, "s", execution);
     json_t *j = s ? json_object() : NULL;
-    while (j && sqlite3_step(s) == SQLITE_ROW) {
+    while (j && run_step(st, s) == SQLITE_ROW) {
         json_t *v = col_value(st, s, 2);
         char key[600];
         snprintf(key, sizeof key, "%s %s", col_text(s, 0), col_text(s, 1));
@@ -1555,7 +1582,7 @@ json_t *sc_store_incomplete_due(struct sc_store *st, int64_t now_ms)
 {
     sqlite3_stmt *s = q(st, Q_INC_DUE, "i", now_ms);
     json_t *a = s ? json_array() : NULL;
-    while (a && sqlite3_step(s) == SQLITE_ROW)
+    while (a && run_step(st, s) == SQLITE_ROW)
         json_array_append_new(a, json_string(col_text(s, 0)));
     if (s)
         done(s);
@@ -1614,7 +1641,7 @@ int sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
     }
     int64_t last = 0;
     snprintf(prev, sizeof prev, "%s", genesis);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    if (run_step(st, s) == SQLITE_ROW) {
         last = sqlite3_column_int64(s, 0);
         snprintf(prev, sizeof prev, "%s", col_text(s, 1));
     }
@@ -1663,7 +1690,7 @@ json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f
     sqlite3_stmt *s = q(st, Q_AUDIT_LIST, "sssi", f->scenario, f->sent_to_prefix, f->execution,
                         (int64_t)(f->limit > 0 ? f->limit : 1000));
     json_t *a = s ? json_array() : NULL;
-    while (a && sqlite3_step(s) == SQLITE_ROW)
+    while (a && run_step(st, s) == SQLITE_ROW)
         json_array_append_new(a, audit_json(s));
     if (s)
         done(s);
@@ -1685,7 +1712,7 @@ int sc_store_audit_verify(struct sc_store *st, json_t **problem)
     int64_t last = 0; /* the head is written with each row: rows past it came another way */
     char head[65];
     snprintf(head, sizeof head, "%s", genesis);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    if (run_step(st, s) == SQLITE_ROW) {
         last = sqlite3_column_int64(s, 0);
         snprintf(head, sizeof head, "%s", col_text(s, 1));
     }
@@ -1696,7 +1723,7 @@ int sc_store_audit_verify(struct sc_store *st, json_t **problem)
     char prev[65];
     snprintf(prev, sizeof prev, "%s", genesis);
     int rc = 0;
-    while (rc == 0 && sqlite3_step(s) == SQLITE_ROW) {
+    while (rc == 0 && run_step(st, s) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(s, 0);
         char hash[65];
         const char *txt[8];
@@ -1749,7 +1776,7 @@ json_t *sc_store_metrics(struct sc_store *st)
             json_decref(m);
             return db_err(st, "metrics"), NULL;
         }
-        while (sqlite3_step(s) == SQLITE_ROW) {
+        while (run_step(st, s) == SQLITE_ROW) {
             const char *name = col_text(s, 0);
             int64_t n = sqlite3_column_int64(s, 1);
             if (k == 0) {
@@ -1778,7 +1805,7 @@ json_t *sc_store_metrics(struct sc_store *st)
     }
     json_t *queued = json_pack("{s:i, s:i}", "routine", 0, "realtime", 0);
     sqlite3_stmt *s = m && queued ? q(st, Q_QUEUED_COUNTS, "") : NULL;
-    while (s && sqlite3_step(s) == SQLITE_ROW)
+    while (s && run_step(st, s) == SQLITE_ROW)
         json_object_set_new(queued, sqlite3_column_int(s, 0) > 0 ? "realtime" : "routine",
                             json_integer(sqlite3_column_int64(s, 1)));
     if (s)
@@ -1786,7 +1813,7 @@ json_t *sc_store_metrics(struct sc_store *st)
     json_object_set_new(m, "queued", queued);
     json_t *scen = json_object_get(m, "scenarios");
     s = m ? q(st, Q_STATUS_COUNTS, "") : NULL;
-    while (s && sqlite3_step(s) == SQLITE_ROW) {
+    while (s && run_step(st, s) == SQLITE_ROW) {
         json_t *e = json_object_get(scen, col_text(s, 0)), *by = json_object_get(e, "by_status");
         if (e && !by)
             json_object_set_new(e, "by_status", by = json_object());

@@ -125,6 +125,11 @@ int sc_store_poll_prune(struct sc_store *st, const char *scenario, const char *t
 int sc_store_tx_begin(struct sc_store *st);
 int sc_store_tx_commit(struct sc_store *st);
 void sc_store_tx_rollback(struct sc_store *st);
+/* Writes of this connection take turns with the other connections given the same turns
+ * (the daemon's, in one process): take() before its outermost transaction or a write
+ * outside one, give() after, first come first served, instead of SQLite's busy wait. */
+void sc_store_turns(struct sc_store *st, void (*take)(void *), void (*give)(void *),
+                    void *turns);
 /* False once an error made SQLite roll the transaction back: nothing of it is left. */
 bool sc_store_tx_open(struct sc_store *st);
 
