@@ -7,8 +7,9 @@ wrk.headers["Content-Type"] = "application/json"
 request = function()
   n = n + 1
   local id = string.format("E-%d-%d", math.random(1, 1000000000), n)
-  return wrk.format(nil, nil, nil, '{"employee_id":"' .. id .. '","email":"Person.' .. n ..
-                    '@Example.com","department":"Engineering"}')
+  -- hris_id: one of the sandbox fixture's 56 employees, for the outbound run's GET
+  return wrk.format(nil, nil, nil, '{"employee_id":"' .. id .. '","hris_id":"E-' .. (1001 + n % 56) ..
+                    '","email":"Person.' .. n .. '@Example.com","department":"Engineering"}')
 end
 if max > 0 then
   local answered = 0
