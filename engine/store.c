@@ -100,6 +100,10 @@ static const char *const migrations[] = {
     /* v5: a lane's earlier queued event is found by range, not by reading the lane. */
     "DROP INDEX executions_lane;"
     "CREATE INDEX executions_lane ON executions(lane, status, seq) WHERE lane IS NOT NULL;",
+    /* v6: only running executions are looked up by status; a full status index cost every
+     * claim and end two more b-tree writes. */
+    "DROP INDEX executions_status;"
+    "CREATE INDEX executions_running ON executions(started_at) WHERE status = 'running';",
 };
 
 enum q {

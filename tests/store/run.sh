@@ -161,8 +161,8 @@ expect "a bad --since" 2 "scenarist: --since takes a time (2026-03-08T08:00:00Z)
     -- "$bin" executions --since yesterday --org "$org"
 
 # ---- the schema ----
-expect "the schema version is recorded" 0 "5" -- sqlite3 "$db" "PRAGMA user_version"
+expect "the schema version is recorded" 0 "6" -- sqlite3 "$db" "PRAGMA user_version"
 sqlite3 "$tmp/future.db" "PRAGMA user_version = 99"
 expect "a store from a newer scenarist is refused" 1 \
-    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 5: use a newer scenarist" \
+    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 6: use a newer scenarist" \
     -- "$bin" executions --org "$org" --store "$tmp/future.db"
