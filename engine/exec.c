@@ -563,6 +563,8 @@ struct run {
     bool vars_touched;     /* the step under way wrote vars: its state keeps them */
     int64_t pending_run;   /* store row of the step under way, 0 when none */
     bool kept_state;       /* a step recorded a resume state */
+    bool atomic;           /* opts->atomic */
+    json_t *deferred;      /* atomic: [[store row, state]] written only if the end keeps them */
     json_t *held;          /* the hold the step just run asked for (taken by run_list) */
 };
 
@@ -593,7 +595,8 @@ static void store_step(struct run *r, json_t *e, struct step *s, json_t *state)
     struct sc_store *st = r->rt->store;
     int64_t run = r->pending_run;
     r->pending_run = 0;
-    r->kept_state |= state != NULL;
+    bool defer = r->atomic && state;
+    r->kept_state |= state && !defer;
     if (!st || !e)
         return;
     struct sc_step_row row = {.execution = r->id, .step = step_name(s),
@@ -605,11 +608,18 @@ static void store_step(struct run *r, json_t *e, struct step *s, json_t *state)
                                                  ? json_integer_value(json_object_get(e, "duration_ms"))
                                                  : -1,
                               .output = json_object_get(e, "output"),
-                              .error = json_object_get(e, "error"), .state = state,
+                              .error = json_object_get(e, "error"), .state = defer ? NULL : state,
                               .bundles = json_integer_value(json_object_get(e, "bundles")),
                               .confidential = r->sc->confidential};
-    int rc = run > 0 ? sc_store_step_end(st, run, &row) : sc_store_step_begin(st, &row) < 0;
-    if (rc != 0) {
+    int64_t id = run > 0 ? (sc_store_step_end(st, run, &row) ? -1 : run)
+                         : sc_store_step_begin(st, &row);
+    if (id > 0 && defer && ((!r->deferred && !(r->deferred = json_array())) ||
+                            json_array_append_new(r->deferred, json_pack("[I,O]", (json_int_t)id,
+                                                                         state)) != 0)) {
+        fail_execution(r, NULL); /* out of memory */
+        return;
+    }
+    if (id < 0) {
         json_t *err = store_error("recording the step failed", st);
         fail_execution(r, err); /* going on unrecorded would break the promise to resume */
         json_decref(err);
@@ -1240,6 +1250,12 @@ static void store_end(struct run *r, json_t *rec)
         rc = sc_store_incomplete_close(st, r->id, strcmp(status, "success") ? "failed" : "done",
                                        "scenarist") < 0 ? -1 : 0;
     }
+    bool resumes = !strcmp(status, "warning") || !strcmp(status, "held"); /* a later attempt */
+    for (size_t i = 0; resumes && rc == 0 && i < json_array_size(r->deferred); i++) {
+        json_t *d = json_array_get(r->deferred, i);
+        rc = sc_store_step_state(st, json_integer_value(json_array_get(d, 0)),
+                                 json_array_get(d, 1), r->sc->confidential);
+    }
     if (rc == 0)
         rc = sc_store_exec_end(st, r->id, status,
                                json_integer_value(json_object_get(rec, "duration_ms")), summary,
@@ -1258,6 +1274,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     r.version = opts && opts->version ? opts->version : "draft";
     r.attempt = opts && opts->attempt > 1 ? opts->attempt : 1;
     r.queued = opts && opts->queued;
+    r.atomic = opts && opts->atomic;
     r.fixed_id = opts && opts->id;
     if (opts && opts->id)
         snprintf(r.id, sizeof r.id, "%s", opts->id);
@@ -1333,6 +1350,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     if (rec && rt->store)
         store_end(&r, rec);
     json_decref(r.journal);
+    json_decref(r.deferred);
     json_decref(r.fail);
     json_decref(r.response);
     json_decref(r.steps);

@@ -55,6 +55,9 @@ struct sc_exec_opts {
     int attempt;         /* 0 or 1: a new execution; above: a further attempt of id, whose
                             steps recorded as done replay instead of running again */
     bool queued;         /* attempt 1 of an event the daemon queued: id is recorded, claimed */
+    bool atomic;         /* the caller's transaction holds it from claim to end: a crash keeps
+                            all of it or none, so resume states are written only when the end
+                            keeps them (warning, held) */
 };
 
 /* A new execution id: "YYYYMMDD-HHMMSS-" and 12 random hex digits (a counter of 6 on

@@ -162,7 +162,7 @@ int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *sour
 
 /* Runs attempt `attempt` of a claimed execution with the scenario its source names. */
 static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, int attempt,
-                           bool queued, struct sc_diags *d, char *err, size_t errlen)
+                           bool queued, bool atomic, struct sc_diags *d, char *err, size_t errlen)
 {
     const char *source = json_string_value(json_object_get(info, "source"));
     struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
@@ -172,18 +172,18 @@ static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, i
         return NULL;
     }
     struct sc_exec_opts opts = {.id = id, .source = source, .attempt = attempt, .queued = queued,
-                                .version = json_string_value(json_object_get(info, "version"))};
+                                .atomic = atomic, .version = json_string_value(json_object_get(info, "version"))};
     json_t *rec = sc_exec_run(sc, rn->rt, json_object_get(info, "trigger"), &opts);
     if (!rec)
         snprintf(err, errlen, "out of memory");
     return rec;
 }
 
-json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, struct sc_diags *d, char *err,
-                         size_t errlen)
+json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, bool atomic, struct sc_diags *d,
+                         char *err, size_t errlen)
 {
     const char *id = json_string_value(json_object_get(info, "id"));
-    return run_claimed(rn, id ? id : "", info, 1, true, d, err, errlen);
+    return run_claimed(rn, id ? id : "", info, 1, true, atomic, d, err, errlen);
 }
 
 static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struct sc_diags *d,
@@ -220,7 +220,7 @@ static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struc
                                     : due_ms >= 0 ? "its retry is no longer due (it ran meanwhile)"
                                                   : "another scenarist process is running it");
     } else {
-        rec = run_claimed(rn, id, info, attempt, false, d, err, errlen);
+        rec = run_claimed(rn, id, info, attempt, false, false, d, err, errlen);
     }
     json_decref(info);
     return rec;

@@ -43,9 +43,10 @@ int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *sour
 bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *d);
 
 /* Runs attempt 1 of an event the daemon queued and this process claimed; info is what
- * sc_store_claim_next gave (borrowed). NULL with err as sc_runner_again. */
-json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, struct sc_diags *d, char *err,
-                         size_t errlen);
+ * sc_store_claim_next gave (borrowed); atomic as sc_exec_opts. NULL with err as
+ * sc_runner_again. */
+json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, bool atomic, struct sc_diags *d,
+                         char *err, size_t errlen);
 
 /* Runs what is waiting: executions a crash left unfinished, then retries due now. For
  * each attempt, done(data, id, record or NULL, err). Returns how many were attempted, -1

@@ -775,7 +775,7 @@ static int take_queue(struct worker *w)
         struct finished *f = &w->fin[n++];
         snprintf(f->id, sizeof f->id, "%s", id);
         f->err[0] = '\0';
-        f->rec = sc_runner_queued(w->rn, info, &diag, f->err, sizeof f->err);
+        f->rec = sc_runner_queued(w->rn, info, true, &diag, f->err, sizeof f->err);
         json_decref(info);
         if (!sc_store_tx_open(st))
             rc = -1;
@@ -794,7 +794,7 @@ static int take_queue(struct worker *w)
     int worked = rc != 0 ? -1 : !n && !other ? 0 : empty ? 1 : 2;
     if (rc == 0 && other) {
         char err[512] = "";
-        json_t *rec = sc_runner_queued(w->rn, other, &diag, err, sizeof err);
+        json_t *rec = sc_runner_queued(w->rn, other, false, &diag, err, sizeof err);
         ran(w, json_string_value(json_object_get(other, "id")), rec, err);
         json_decref(rec);
     }

@@ -109,7 +109,7 @@ static const char *const migrations[] = {
 enum q {
     Q_EXEC_BEGIN, Q_EXEC_OWNER, Q_EXEC_CLAIM, Q_EXEC_END, Q_EXEC_ERASE_TRIGGER,
     Q_EXEC_ERASE_STATES, Q_EXEC_GET, Q_EXEC_STEPS, Q_EXEC_RUNNING, Q_EXEC_LIST,
-    Q_STEP_BEGIN, Q_STEP_END, Q_JOURNAL,
+    Q_STEP_BEGIN, Q_STEP_END, Q_STEP_STATE, Q_JOURNAL,
     Q_INC_PUT, Q_INC_GET, Q_INC_LIST_OPEN, Q_INC_LIST_STATE, Q_INC_DUE, Q_INC_CLOSE,
     Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL, Q_AUDIT_LIST,
     Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
@@ -158,6 +158,7 @@ static const char *const sql[Q_COUNT] = {
                      " started_at, duration_ms, bundles, output, error, state) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_STEP_END] = "UPDATE step_runs SET status = ?, duration_ms = ?, bundles = ?, output = ?,"
                    " error = ?, state = ? WHERE id = ?",
+    [Q_STEP_STATE] = "UPDATE step_runs SET state = ? WHERE id = ?",
     [Q_JOURNAL] = "SELECT step, bundle, state FROM step_runs WHERE execution = ? AND state NOT NULL"
                   " ORDER BY id",
     [Q_INC_PUT] = "INSERT INTO incomplete(execution, scenario, step, bundle, error, attempts,"
@@ -1516,6 +1517,14 @@ int64_t sc_store_step_begin(struct sc_store *st, const struct sc_step_row *r)
 int sc_store_step_end(struct sc_store *st, int64_t run, const struct sc_step_row *r)
 {
     return step_write(st, run, r) < 0 ? -1 : 0;
+}
+
+int sc_store_step_state(struct sc_store *st, int64_t run, json_t *state, bool confidential)
+{
+    size_t n;
+    bool failed;
+    void *b = value_blob(st, state, confidential, &n, &failed);
+    return failed ? -1 : exec_stmt(st, q(st, Q_STEP_STATE, "bi", b, n, run), "recording a step");
 }
 
 json_t *sc_store_journal(struct sc_store *st, const char *execution)

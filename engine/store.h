@@ -206,6 +206,8 @@ struct sc_step_row {
 };
 int64_t sc_store_step_begin(struct sc_store *st, const struct sc_step_row *r);
 int sc_store_step_end(struct sc_store *st, int64_t run, const struct sc_step_row *r);
+/* Sets the resume state (borrowed; sealed when confidential) of step row run. */
+int sc_store_step_state(struct sc_store *st, int64_t run, json_t *state, bool confidential);
 /* Every recorded state of the execution: {"STEP BUNDLE": state}. */
 json_t *sc_store_journal(struct sc_store *st, const char *execution);
 

@@ -205,6 +205,25 @@ expect "every one ran: 203 executions, 609 step runs, 203 keys kept" 0 "203|609|
                    (SELECT count(*) FROM step_runs), (SELECT count(*) FROM datastore WHERE store = 'kept')"
 expect "the data store holds the mapped record" 0 '{"external_id":"E-42","email":"p.42@x.com"}' \
     -- sql "SELECT value FROM datastore WHERE store = 'kept' AND key = 'E-42'"
+expect "a batch that finished keeps nothing to resume it with" 0 "0" \
+    -- sql "SELECT count(*) FROM step_runs WHERE state IS NOT NULL"
+
+# ---- a local execution that breaks inside a batch keeps what resumes it ----
+stub gate "$tmp/ok.json"
+serve $fx/resume --workers 1
+post /hooks/gate '{"id":"G-1"}' >/dev/null
+check "the check fails before 2030: the execution waits for its retry" \
+    wait_sql "SELECT status FROM executions" warning
+stop
+id=$(sql "SELECT id FROM executions")
+expect "the step that ended kept its resume state; the failed one and its break none" 0 \
+    "mark|datastore.set|ok|1
+check|map|error|0
+check|on_error|break|0" -- sql "SELECT step, module, status, state IS NOT NULL FROM step_runs ORDER BY id"
+SCENARIST_CLOCK=test:2030-01-02T00:00:00Z "$bin" incomplete retry $id --org "$org" >/dev/null 2>&1
+expect "the retry resumes at the check: mark is not run again" 0 "success|2|mark@1 check@1 check@1 check@2|0" \
+    -- sql "SELECT status, attempts, (SELECT group_concat(step || '@' || attempt, ' ') FROM step_runs),
+                   (SELECT count(*) FROM step_runs WHERE state IS NOT NULL) FROM executions"
 
 # ---- realtime priority under a backlog; sequential order ----
 cat > "$tmp/roles.json" <<'EOF'
