@@ -26,6 +26,19 @@ void sc_clock_advance_ms(int64_t ms)
     test_mono += ms;
 }
 
+struct timespec sc_clock_deadline(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 void sc_clock_sleep_ms(int64_t ms)
 {
     if (ms <= 0)

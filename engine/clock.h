@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Wall time in milliseconds since the epoch. */
 int64_t sc_clock_now_ms(void);
@@ -14,6 +15,9 @@ int64_t sc_clock_now_ms(void);
 int64_t sc_clock_mono_ms(void);
 /* Waits ms (the test clock just advances). */
 void sc_clock_sleep_ms(int64_t ms);
+/* The real time ms from now, as pthread_cond_timedwait takes a deadline: for waits on
+ * other threads, which the test clock does not drive. */
+struct timespec sc_clock_deadline(int64_t ms);
 
 /* Switches to the test clock, starting at wall time start_ms; time moves only
  * through sc_clock_sleep_ms and sc_clock_advance_ms. */

@@ -134,6 +134,8 @@ struct daemon {
     int port;
 };
 
+/* Stops a thread that waits on cv under mu: sets *stop, signals, joins. */
+void daemon_join(pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop, pthread_t th);
 /* st's writes take turns with the daemon's other connections (sc_store_turns). */
 void daemon_turns(struct daemon *d, struct sc_store *st);
 /* Tells idle workers there is work. */

@@ -613,10 +613,11 @@ static void store_step(struct run *r, json_t *e, struct step *s, json_t *state)
                               .confidential = r->sc->confidential};
     int64_t id = run > 0 ? (sc_store_step_end(st, run, &row) ? -1 : run)
                          : sc_store_step_begin(st, &row);
-    if (id > 0 && defer && ((!r->deferred && !(r->deferred = json_array())) ||
-                            json_array_append_new(r->deferred, json_pack("[I,O]", (json_int_t)id,
-                                                                         state)) != 0)) {
-        fail_execution(r, NULL); /* out of memory */
+    if (id > 0 && defer) {
+        if (!r->deferred)
+            r->deferred = json_array();
+        if (json_array_append_new(r->deferred, json_pack("[I,O]", (json_int_t)id, state)) != 0)
+            fail_execution(r, NULL); /* out of memory */
         return;
     }
     if (id < 0) {

@@ -415,14 +415,7 @@ static void *intake_main(void *arg)
                 break;
             int64_t wait = next < 0 ? 1000 : next - sc_clock_mono_ms();
             wait = wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += wait / 1000;
-            ts.tv_nsec += (wait % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = sc_clock_deadline(wait);
             pthread_cond_timedwait(&d->batch_cv, &d->batch_mu, &ts);
         }
         struct pending *list = d->batch_head;
@@ -709,11 +702,7 @@ void sc_httpd_quiesce(struct daemon *d)
 void sc_httpd_stop(struct daemon *d)
 {
     if (d->intake_started) { /* MHD must not stop with a connection suspended */
-        pthread_mutex_lock(&d->batch_mu);
-        d->intake_stop = true;
-        pthread_cond_signal(&d->batch_cv);
-        pthread_mutex_unlock(&d->batch_mu);
-        pthread_join(d->intake_th, NULL);
+        daemon_join(&d->batch_mu, &d->batch_cv, &d->intake_stop, d->intake_th);
         d->intake_started = false;
     }
     if (d->mhd)

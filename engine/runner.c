@@ -172,7 +172,8 @@ static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, i
         return NULL;
     }
     struct sc_exec_opts opts = {.id = id, .source = source, .attempt = attempt, .queued = queued,
-                                .atomic = atomic, .version = json_string_value(json_object_get(info, "version"))};
+                                .atomic = atomic,
+                                .version = json_string_value(json_object_get(info, "version"))};
     json_t *rec = sc_exec_run(sc, rn->rt, json_object_get(info, "trigger"), &opts);
     if (!rec)
         snprintf(err, errlen, "out of memory");

@@ -90,6 +90,15 @@ void turns_give(struct turns *t)
     pthread_mutex_unlock(&t->mu);
 }
 
+void daemon_join(pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop, pthread_t th)
+{
+    pthread_mutex_lock(mu);
+    *stop = true;
+    pthread_cond_signal(cv);
+    pthread_mutex_unlock(mu);
+    pthread_join(th, NULL);
+}
+
 static void take_turn(void *t) { turns_take(t); }
 static void give_turn(void *t) { turns_give(t); }
 
@@ -837,9 +846,7 @@ static void *worker_main(void *arg)
             continue;
         pthread_mutex_lock(&d->mu);
         if (d->kicks == seen && !atomic_load(&d->stopping)) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1; /* retries come due without a kick */
+            struct timespec ts = sc_clock_deadline(1000); /* retries come due without a kick */
             d->idle++;
             pthread_cond_timedwait(&d->work, &d->mu, &ts);
             d->idle--;
@@ -854,6 +861,22 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* A store connection that writes: in turns with the daemon's others, leaving checkpoints
+ * to their thread. NULL with err set. */
+static struct sc_store *writer_open(struct daemon *d, char *err, size_t errlen)
+{
+    struct sc_store *st = sc_store_open(d->store_path, d->store_key, err, errlen);
+    if (!st)
+        return NULL;
+    daemon_turns(d, st);
+    if (sc_store_checkpoint_apart(st) != 0) {
+        snprintf(err, errlen, "%s", sc_store_error(st));
+        sc_store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
 /* A worker's own Lua state, curl handle and store connection. */
 static int runtime_open(struct daemon *d, struct sc_runtime *rt, char *err, size_t errlen)
 {
@@ -864,14 +887,7 @@ static int runtime_open(struct daemon *d, struct sc_runtime *rt, char *err, size
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (!(rt->store = sc_store_open(d->store_path, d->store_key, err, errlen)))
-        return -1;
-    daemon_turns(d, rt->store);
-    if (sc_store_checkpoint_apart(rt->store) != 0) {
-        snprintf(err, errlen, "%s", sc_store_error(rt->store));
-        return -1;
-    }
-    return 0;
+    return (rt->store = writer_open(d, err, errlen)) ? 0 : -1;
 }
 
 static void runtime_close(struct sc_runtime *rt)
@@ -1001,13 +1017,7 @@ static void *checkpoint_main(void *arg)
     prctl(PR_SET_NAME, "sc-checkpoint");
     pthread_mutex_lock(&d->ckpt_mu);
     while (!d->ckpt_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = sc_clock_deadline(100);
         pthread_cond_timedwait(&d->ckpt_cv, &d->ckpt_mu, &ts);
         pthread_mutex_unlock(&d->ckpt_mu);
         int rc = sc_store_checkpoint(d->ckpt);
@@ -1026,13 +1036,8 @@ static void *checkpoint_main(void *arg)
 
 static void checkpoint_stop(struct daemon *d)
 {
-    if (!d->ckpt_started)
-        return;
-    pthread_mutex_lock(&d->ckpt_mu);
-    d->ckpt_stop = true;
-    pthread_cond_signal(&d->ckpt_cv);
-    pthread_mutex_unlock(&d->ckpt_mu);
-    pthread_join(d->ckpt_th, NULL);
+    if (d->ckpt_started)
+        daemon_join(&d->ckpt_mu, &d->ckpt_cv, &d->ckpt_stop, d->ckpt_th);
     d->ckpt_started = false;
 }
 
@@ -1046,14 +1051,7 @@ static bool drain(struct daemon *d, struct worker *ws, int n)
     sc_httpd_quiesce(d);
     pthread_mutex_lock(&d->mu);
     pthread_cond_broadcast(&d->work);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += d->o.drain_ms / 1000;
-    ts.tv_nsec += (d->o.drain_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = sc_clock_deadline(d->o.drain_ms);
     int started = 0;
     for (int i = 0; i < n; i++)
         started += ws[i].started;
@@ -1114,11 +1112,10 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     bool clean;
     if (!ws || !d->store_path || runtime_open(d, &main_rt, err, sizeof err) != 0 ||
         !(d->intake_lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
-        !(d->intake = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
-        (daemon_turns(d, d->intake), sc_store_checkpoint_apart(d->intake) != 0) ||
+        !(d->intake = writer_open(d, err, sizeof err)) ||
         !(d->ops = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
         !(d->ckpt = sc_store_open(d->store_path, d->store_key, err, sizeof err))) {
-        say("%s", err[0] ? err : d->intake ? sc_store_error(d->intake) : "out of memory");
+        say("%s", err[0] ? err : "out of memory");
         goto out;
     }
     d->ckpt_started = pthread_create(&d->ckpt_th, NULL, checkpoint_main, d) == 0;
