@@ -155,6 +155,16 @@ bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *
     return sc && sc_scenario_local(sc);
 }
 
+int sc_runner_known_local(const struct sc_runner *rn, const char *source)
+{
+    if (!source || !*source)
+        return 0;
+    for (size_t i = 0; i < rn->n; i++)
+        if (!strcmp(rn->v[i].source, source))
+            return sc_scenario_local(rn->v[i].sc);
+    return -1;
+}
+
 int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *source)
 {
     return remember(rn, source, sc, false);

@@ -643,9 +643,8 @@ struct worker {
     struct finished *fin;        /* a batch's executions, answered once it is committed */
 };
 
-/* At most this many local executions, or this long, per batch transaction. */
+/* At most this many local executions per batch (claimed together, written together). */
 #define BATCH_MAX 128
-#define BATCH_MS 4
 
 struct finished {
     char id[64];
@@ -747,28 +746,26 @@ static void resume_abandoned(struct worker *w)
     json_decref(ids);
 }
 
-/* Runs what the queue holds. Local executions claimed in a row share one transaction:
- * their records, data stores and ends go to disk in one commit, and nothing of them is
- * answered before it. Anything else runs on its own, each step recorded as it goes.
- * 2 when it ran something and more may wait, 1 when it ran the queue empty, 0 when the
- * queue had nothing runnable, -1 on a store error. */
-static int take_queue(struct worker *w)
+/* Claims up to BATCH_MAX queued events in one short transaction: local ones in a row into
+ * claimed, stopping at the first that is not local (*other) or whose scenario this worker
+ * has not loaded yet (loaded after the commit: loading runs Lua). 0, or -1 on a store error
+ * (nothing claimed); *empty when the queue ran out. */
+static int claim_batch(struct worker *w, json_t **claimed, size_t *n, json_t **other,
+                       bool *empty, struct sc_diags *diag)
 {
     struct daemon *d = w->d;
     struct sc_store *st = w->rt.store;
-    struct sc_diags diag;
-    sc_diags_init(&diag);
-    json_t *other = NULL; /* claimed, not local: runs after the commit */
-    size_t n = 0;
-    bool empty = false;
+    bool unknown = false;
+    *n = 0;
+    *other = NULL;
+    *empty = false;
     int rc = sc_store_tx_begin(st); /* its write turn, till the commit */
-    int64_t t0 = sc_clock_mono_ms();
-    while (rc == 0 && n < BATCH_MAX && sc_clock_mono_ms() - t0 < BATCH_MS) {
+    while (rc == 0 && *n < BATCH_MAX && !unknown) {
         json_t *info;
         int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
         if (got != 1) {
             rc = got < 0 ? -1 : 0;
-            empty = got == 0;
+            *empty = got == 0;
             break;
         }
         const char *id = json_string_value(json_object_get(info, "id"));
@@ -777,36 +774,119 @@ static int take_queue(struct worker *w)
             json_decref(info);
             continue;
         }
-        if (!sc_runner_local(w->rn, json_string_value(json_object_get(info, "source")), &diag)) {
-            other = info;
+        int local = sc_runner_known_local(w->rn, json_string_value(json_object_get(info, "source")));
+        if (local == 0) {
+            *other = info;
             break;
         }
-        struct finished *f = &w->fin[n++];
-        snprintf(f->id, sizeof f->id, "%s", id);
-        f->err[0] = '\0';
-        f->rec = sc_runner_queued(w->rn, info, true, &diag, f->err, sizeof f->err);
-        json_decref(info);
-        if (!sc_store_tx_open(st))
-            rc = -1;
+        unknown = local < 0;
+        claimed[(*n)++] = info;
     }
     if (rc == 0)
         rc = sc_store_tx_commit(st); /* it rolls back when it cannot commit */
     else
         sc_store_tx_rollback(st);
-    if (rc != 0) /* rolled back: the events are queued as before and run again */
+    if (rc != 0) { /* rolled back: the events are queued as before */
         say("worker %d: %s", w->no, sc_store_error(st));
-    for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < *n; i++)
+            json_decref(claimed[i]);
+        json_decref(*other);
+        *n = 0;
+        *other = NULL;
+        return -1;
+    }
+    if (unknown && !sc_runner_local(w->rn, json_string_value(json_object_get(
+                                                claimed[*n - 1], "source")), diag)) {
+        *other = claimed[--*n];
+        *empty = false;
+    }
+    return 0;
+}
+
+/* Computes the claimed executions with their writes deferred, outside any transaction,
+ * then writes them all in one short one. An execution whose writes cannot be deferred
+ * goes to direct (run on its own afterwards). Computed again when another connection
+ * changed a data store value the batch read, or after a store error (once a second,
+ * until the store takes it or the daemon stops: they stay claimed, a restart resumes
+ * them). 0 committed (w->fin[0..*nfin) answered by the caller), -1 not. */
+static int run_batch(struct worker *w, json_t **claimed, size_t n, size_t *nfin,
+                     json_t **direct, size_t *ndirect, struct sc_diags *diag)
+{
+    struct daemon *d = w->d;
+    struct sc_store *st = w->rt.store;
+    for (;;) {
+        *nfin = *ndirect = 0;
+        sc_store_defer(st, true);
+        for (size_t i = 0; i < n; i++) {
+            size_t mark = sc_store_defer_mark(st);
+            struct finished *f = &w->fin[*nfin];
+            snprintf(f->id, sizeof f->id, "%s", json_string_value(json_object_get(claimed[i], "id")));
+            f->err[0] = '\0';
+            f->rec = sc_runner_queued(w->rn, claimed[i], true, diag, f->err, sizeof f->err);
+            if (sc_store_defer_refused(st)) {
+                sc_store_defer_cut(st, mark);
+                json_decref(f->rec);
+                direct[(*ndirect)++] = claimed[i];
+            } else {
+                (*nfin)++;
+            }
+        }
+        int rc = sc_store_tx_begin(st);
         if (rc == 0)
-            ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
+            rc = sc_store_defer_apply(st);
+        if (rc == 0)
+            rc = sc_store_tx_commit(st);
+        else
+            sc_store_tx_rollback(st);
+        sc_store_defer(st, false);
+        if (rc == 0)
+            return 0;
+        for (size_t i = 0; i < *nfin; i++)
+            json_decref(w->fin[i].rec);
+        *nfin = 0;
+        if (atomic_load(&d->stopping))
+            return -1; /* they stay claimed: the next start resumes them */
+        if (rc == 1)
+            continue; /* a conflict: another commit came between, so the daemon moves on */
+        say("worker %d: %s; trying again in a second", w->no, sc_store_error(st));
+        pthread_mutex_lock(&d->mu);
+        struct timespec ts = sc_clock_deadline(1000);
+        pthread_cond_timedwait(&d->finished, &d->mu, &ts);
+        pthread_mutex_unlock(&d->mu);
+    }
+}
+
+/* Runs what the queue holds. Local executions claimed in a row are computed outside any
+ * transaction and written in one (run_batch); nothing of them is answered before that
+ * commit. Anything else runs on its own, each step recorded as it goes. 2 when it ran
+ * something and more may wait, 1 when it ran the queue empty, 0 when the queue had
+ * nothing runnable, -1 on a store error. */
+static int take_queue(struct worker *w)
+{
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    json_t *claimed[BATCH_MAX], *direct[BATCH_MAX], *other;
+    size_t n, nfin = 0, ndirect = 0;
+    bool empty;
+    int rc = claim_batch(w, claimed, &n, &other, &empty, &diag);
+    if (rc == 0 && n)
+        rc = run_batch(w, claimed, n, &nfin, direct, &ndirect, &diag);
+    for (size_t i = 0; i < nfin; i++) {
+        ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
         json_decref(w->fin[i].rec);
     }
     int worked = rc != 0 ? -1 : !n && !other ? 0 : empty ? 1 : 2;
-    if (rc == 0 && other) {
+    for (size_t i = 0; rc == 0 && i <= ndirect; i++) {
+        json_t *info = i < ndirect ? direct[i] : other;
+        if (!info)
+            continue;
         char err[512] = "";
-        json_t *rec = sc_runner_queued(w->rn, other, false, &diag, err, sizeof err);
-        ran(w, json_string_value(json_object_get(other, "id")), rec, err);
+        json_t *rec = sc_runner_queued(w->rn, info, false, &diag, err, sizeof err);
+        ran(w, json_string_value(json_object_get(info, "id")), rec, err);
         json_decref(rec);
     }
+    for (size_t i = 0; i < n; i++)
+        json_decref(claimed[i]);
     json_decref(other);
     sc_diags_free(&diag);
     return worked;

@@ -208,6 +208,36 @@ expect "the data store holds the mapped record" 0 '{"external_id":"E-42","email"
 expect "a batch that finished keeps nothing to resume it with" 0 "0" \
     -- sql "SELECT count(*) FROM step_runs WHERE state IS NOT NULL"
 
+# ---- batches are computed outside the write transaction: no update is lost ----
+# 300 events on 2 workers, 24 at a time, all counting on one data store key (each reads
+# it and writes it + 1, inside a batch and across the two workers' batches); every tenth
+# repeats a delivery the dedupe step has seen, and 6 push a queue item (which cannot be
+# deferred: that execution runs on its own).
+stub tally "$tmp/ok.json"
+serve $fx/tally --workers 2
+seq 1 300 | xargs -P 24 -I{} sh -c 'i={}; d=$i; [ $((i % 10)) = 0 ] && d=$((i - 1)); t=false
+    [ $((i % 50)) = 25 ] && t=true
+    curl -s -o /dev/null -w "%{http_code}\n" -X POST -H "Content-Type: application/json" \
+        --data-binary "{\"counter\":\"c\",\"delivery\":\"d-$d\",\"todo\":$t}" "$1/hooks/tally"' _ "$url" \
+    > "$tmp/codes"
+expect "all 300 acknowledged" 0 "300" -- grep -c '^202$' "$tmp/codes"
+check "all 300 ran" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 300
+stop
+expect "the counter saw each of the 270 distinct deliveries once: no update lost" 0 "270" \
+    -- sql "SELECT value FROM datastore WHERE store = 'tally' AND key = 'c'"
+expect "the dedupe store holds each delivery once" 0 "270" \
+    -- sql "SELECT count(*) FROM datastore WHERE store = 'deliveries'"
+expect "30 repeats stopped at the dedupe step" 0 "30" \
+    -- sql "SELECT count(*) FROM executions e WHERE NOT EXISTS (SELECT 1 FROM step_runs s
+                WHERE s.execution = e.id AND s.step = 'count')"
+expect "the 6 queue items, each with its own delivery and execution" 0 "6|6|6" \
+    -- sql "SELECT count(*), count(DISTINCT json_extract(item, '\$.delivery')), count(DISTINCT execution) FROM queue_items WHERE queue = 'todo'"
+expect "each execution's queue.push output names the item it made" 0 "6" \
+    -- sql "SELECT count(*) FROM step_runs s JOIN queue_items q ON q.execution = s.execution
+                AND json_extract(s.output, '\$.id') = q.id WHERE s.step = 'work'"
+expect "no step was recorded twice" 0 "0" \
+    -- sql "SELECT count(*) FROM (SELECT execution, step FROM step_runs GROUP BY execution, step, bundle HAVING count(*) > 1)"
+
 # ---- a local execution that breaks inside a batch keeps what resumes it ----
 stub gate "$tmp/ok.json"
 serve $fx/resume --workers 1
