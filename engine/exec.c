@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the plan ---- */
@@ -674,6 +675,16 @@ static json_t *make_error(struct run *r, struct step *s, enum sc_status st, cons
     return e;
 }
 
+/* The watch's deadline for a step that must end at dl (the engine's clock). */
+static void watch_step(struct run *r, struct step *s, int64_t dl)
+{
+    struct sc_watch *w = r->rt->watch;
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->what, sizeof w->what, "step %s of execution %s", step_name(s), r->id);
+    pthread_mutex_unlock(&w->mu);
+    atomic_store(&w->deadline_ms, sc_watch_now_ms() + (dl - sc_clock_mono_ms()));
+}
+
 static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, json_t **detail,
                                 char *err, size_t errlen);
 
@@ -725,10 +736,21 @@ static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, js
         return SC_ERR_RUNTIME;
     }
     err[0] = '\0';
+    if (r->rt->watch)
+        watch_step(r, s, dl);
     st = s->mod->run ? s->mod->run(&ctx, s->state, with, r->input, err, errlen) : SC_ERR_CONFIG;
+    if (r->rt->watch)
+        atomic_store(&r->rt->watch->deadline_ms, 0);
     if (!s->mod->run)
         snprintf(err, errlen, "module %s cannot run yet", s->mod->name);
     json_decref(with);
+    if (st != SC_OK && st != SC_ERR_LIMIT && sc_clock_mono_ms() >= dl) { /* cut at its deadline */
+        char why[512];
+        snprintf(why, sizeof why, "%s", err);
+        st = SC_ERR_LIMIT;
+        snprintf(err, errlen, "step ran over its time limit of %lld ms and was abandoned (%s)",
+                 (long long)s->timeout_ms, why);
+    }
     if (st == SC_OK && ctx.oom) {
         st = SC_ERR_RUNTIME;
         snprintf(err, errlen, "out of memory");
@@ -1519,6 +1541,20 @@ int64_t sc_step_time_left_ms(struct sc_step_ctx *ctx)
     int64_t left = ctx->deadline - sc_clock_mono_ms();
     return left > 0 ? left : 0;
 }
+
+int64_t sc_step_abandon_left_ms(struct sc_step_ctx *ctx)
+{
+    struct sc_watch *w = ctx->r ? ctx->r->rt->watch : NULL;
+    return sc_step_time_left_ms(ctx) + (w ? w->grace_ms : 0);
+}
+
+int64_t sc_watch_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 
 void sc_step_error_detail(struct sc_step_ctx *ctx, const char *key, json_t *value)
 {

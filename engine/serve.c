@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *const sc_rejection_names[REJ_COUNT] = {
     [REJ_NOT_FOUND] = "not_found", [REJ_METHOD] = "method_not_allowed",
@@ -641,7 +642,12 @@ struct worker {
     unsigned gen;
     bool started;
     struct finished *fin;        /* a batch's executions, answered once it is committed */
+    struct sc_watch watch;       /* the step it runs now (the main thread's watchdog) */
+    atomic_bool retired;         /* stuck and replaced: it stops once its step comes back */
 };
+
+/* Spare worker slots for those that replace stuck ones. */
+#define SPARE_WORKERS 16
 
 /* At most this many local executions per batch (claimed together, written together). */
 #define BATCH_MAX 128
@@ -839,8 +845,12 @@ static int run_batch(struct worker *w, json_t **claimed, size_t n, size_t *nfin,
         else
             sc_store_tx_rollback(st);
         sc_store_defer(st, false);
-        if (rc == 0)
+        if (rc == 0) {
+            daemon_store_ok(d, NULL);
             return 0;
+        }
+        if (rc < 0)
+            daemon_store_ok(d, sc_store_error(st));
         for (size_t i = 0; i < *nfin; i++)
             json_decref(w->fin[i].rec);
         *nfin = 0;
@@ -903,8 +913,8 @@ static void *worker_main(void *arg)
     int64_t swept = sc_clock_mono_ms();
     if (w->no == 0)
         resume_abandoned(w);
-    while (!atomic_load(&d->stopping)) {
-        if (w->gen != atomic_load(&d->gen))
+    while (!atomic_load(&d->stopping) && !atomic_load(&w->retired)) {
+        if (w->gen != atomic_load(&w->d->gen))
             worker_load(w);
         /* another process (a `scenarist run`) may die mid-execution while we serve */
         if (w->no == 0 && sc_clock_mono_ms() - swept > 60000) {
@@ -961,6 +971,8 @@ static struct sc_store *writer_open(struct daemon *d, char *err, size_t errlen)
 static int runtime_open(struct daemon *d, struct sc_runtime *rt, char *err, size_t errlen)
 {
     rt->org = d->org;
+    if (rt->watch)
+        rt->watch->grace_ms = d->o.grace_ms;
     if (!(rt->lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, errlen)))
         return -1;
     if (!(rt->http = sc_http_new())) {
@@ -975,6 +987,96 @@ static void runtime_close(struct sc_runtime *rt)
     sc_store_close(rt->store);
     sc_http_free(rt->http);
     sc_lua_free(rt->lua);
+}
+
+/* Starts worker slot i (its runtime, its thread); false when it could not (said). */
+static bool worker_start(struct daemon *d, struct worker *ws, int i)
+{
+    char err[600] = "";
+    ws[i] = (struct worker){.d = d, .no = i, .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin)};
+    pthread_mutex_init(&ws[i].watch.mu, NULL);
+    ws[i].rt.watch = &ws[i].watch;
+    if (!ws[i].fin)
+        snprintf(err, sizeof err, "out of memory");
+    if (!ws[i].fin || runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
+        say("worker %d: %s", i, err);
+        return false;
+    }
+    ws[i].started = pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) == 0;
+    return ws[i].started;
+}
+
+void daemon_store_ok(struct daemon *d, const char *err)
+{
+    if (!err && !atomic_load(&d->store_down))
+        return; /* the common case takes no lock */
+    pthread_mutex_lock(&d->ready_mu);
+    atomic_store(&d->store_down, err != NULL);
+    snprintf(d->store_err, sizeof d->store_err, "%s", err ? err : "");
+    pthread_mutex_unlock(&d->ready_mu);
+}
+
+bool daemon_ready(struct daemon *d, char *why, size_t n)
+{
+    int64_t now = sc_watch_now_ms();
+    int nw = atomic_load(&d->nworkers);
+    for (int i = 0; i < nw; i++) {
+        struct worker *w = &d->ws[i];
+        int64_t dl = atomic_load(&w->watch.deadline_ms);
+        if (atomic_load(&w->retired) || !dl || now <= dl)
+            continue;
+        pthread_mutex_lock(&w->watch.mu);
+        snprintf(why, n, "worker %d is %lld ms past the deadline of its %s", w->no,
+                 (long long)(now - dl), w->watch.what);
+        pthread_mutex_unlock(&w->watch.mu);
+        return false;
+    }
+    if (atomic_load(&d->store_down)) {
+        pthread_mutex_lock(&d->ready_mu);
+        snprintf(why, n, "the store cannot be written: %s", d->store_err);
+        pthread_mutex_unlock(&d->ready_mu);
+        return false;
+    }
+    return true;
+}
+
+/* A worker still in its step a second after the step's grace ran out is stuck in code
+ * that does not come back (an HTTP request is cut at the grace): a new worker takes its
+ * slot's work, the stuck one stops once it is back, and its execution stays running
+ * till then (or till the next start resumes it). Returns ms until it should look again. */
+static int64_t watchdog(struct daemon *d)
+{
+    int64_t now = sc_watch_now_ms(), next = 1000;
+    int nw = atomic_load(&d->nworkers);
+    for (int i = 0; i < nw; i++) {
+        struct worker *w = &d->ws[i];
+        int64_t dl = atomic_load(&w->watch.deadline_ms);
+        if (atomic_load(&w->retired) || !dl)
+            continue;
+        int64_t due = dl + d->o.grace_ms + 1000;
+        if (now < due) {
+            next = due - now < next ? due - now : next;
+            continue;
+        }
+        char what[200];
+        pthread_mutex_lock(&w->watch.mu);
+        snprintf(what, sizeof what, "%s", w->watch.what);
+        pthread_mutex_unlock(&w->watch.mu);
+        if (nw >= d->o.workers + SPARE_WORKERS) {
+            say("worker %d is stuck in its %s, %lld ms past its deadline, and no spare worker "
+                "is left: restart the daemon", w->no, what, (long long)(now - dl));
+            atomic_store(&w->retired, true); /* said once */
+            continue;
+        }
+        atomic_store(&w->retired, true);
+        say("worker %d is stuck in its %s, %lld ms past its deadline: worker %d takes its place; "
+            "the execution stays running until the step comes back or the next start resumes it",
+            w->no, what, (long long)(now - dl), nw);
+        if (worker_start(d, d->ws, nw))
+            atomic_store(&d->nworkers, nw + 1);
+        nw = atomic_load(&d->nworkers);
+    }
+    return next;
 }
 
 /* ---- the main thread ---- */
@@ -1060,7 +1162,7 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
                 c = d->cat; /* the old catalog is gone */
             }
         }
-        int64_t wait = 1000;
+        int64_t wait = d->o.workers > 0 ? watchdog(d) : 1000;
         if (sim) {
             if (advance(d, rt)) {
                 say("test clock reached --until: stopping");
@@ -1069,11 +1171,13 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
             wait = 10;
         } else if (!sc_clock_is_test()) {
             int64_t next = next_timer(d, c);
+            wait = wait < 1000 ? wait : 1000;
             if (next >= 0 && next - sc_clock_now_ms() < wait)
                 wait = next - sc_clock_now_ms() > 0 ? next - sc_clock_now_ms() : 0;
         } else {
             wait = 50; /* a frozen test clock: only signals and webhooks move things */
         }
+        wait = wait < 1 ? 1 : wait;
         struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGHUP) {
@@ -1166,6 +1270,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     pthread_rwlock_init(&d->cat_lock, NULL);
     pthread_mutex_init(&d->intake_mu, NULL);
     pthread_mutex_init(&d->ops_mu, NULL);
+    pthread_mutex_init(&d->ready_mu, NULL);
     pthread_mutex_init(&d->ckpt_mu, NULL);
     pthread_cond_init(&d->ckpt_cv, NULL);
     pthread_mutex_init(&d->batch_mu, NULL);
@@ -1188,7 +1293,8 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     int code = 1;
     char err[600] = "";
     struct sc_runtime main_rt = {0};
-    struct worker *ws = sc_calloc((size_t)(o->workers > 0 ? o->workers : 1), sizeof *ws);
+    struct worker *ws = sc_calloc((size_t)o->workers + SPARE_WORKERS, sizeof *ws);
+    d->ws = ws;
     bool clean;
     if (!ws || !d->store_path || runtime_open(d, &main_rt, err, sizeof err) != 0 ||
         !(d->intake_lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
@@ -1231,15 +1337,12 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         goto out;
     }
     for (int i = 0; i < o->workers; i++) {
-        ws[i] = (struct worker){.d = d, .no = i, .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin)};
-        if (!ws[i].fin)
-            snprintf(err, sizeof err, "out of memory");
-        if (!ws[i].fin || runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
-            say("worker %d: %s", i, err);
+        bool ok = worker_start(d, ws, i);
+        atomic_store(&d->nworkers, i + 1);
+        if (!ok) {
             atomic_store(&d->stopping, true);
             break;
         }
-        ws[i].started = pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) == 0;
     }
     say("org %s: listening on http://%s:%d with %d worker%s; %zu scenario%s, %zu webhook%s, "
         "%zu schedule%s and poll%s", org->name, d->o.listen[0] == '[' ? "[::1]" : "127.0.0.1",
@@ -1247,19 +1350,21 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         d->cat->nfiles == 1 ? "" : "s", d->cat->nroutes, d->cat->nroutes == 1 ? "" : "s",
         d->cat->ntimers, d->cat->ntimers == 1 ? "" : "s", d->cat->ntimers == 1 ? "" : "s");
     code = atomic_load(&d->stopping) ? 1 : run_daemon(d, &main_rt);
-    clean = drain(d, ws, o->workers);
-    if (!clean) { /* workers still use the daemon: leave it to the process's exit */
+    clean = drain(d, ws, atomic_load(&d->nworkers));
+    if (!clean) { /* workers still use the daemon and the org: end the process here */
         say("stopped with executions still running: they stay recorded as running and the "
             "next start resumes them");
-        return code;
+        fflush(NULL);
+        _exit(code);
     }
     say("stopped; everything is recorded");
 out:
     if (ws)
-        for (int i = 0; i < o->workers; i++) {
+        for (int i = 0; i < atomic_load(&d->nworkers); i++) {
             if (ws[i].rt.lua || ws[i].rt.store)
                 runtime_close(&ws[i].rt);
             free(ws[i].fin);
+            pthread_mutex_destroy(&ws[i].watch.mu);
         }
     if (d->cat)
         catalog_free(d, d->cat);
@@ -1274,6 +1379,7 @@ out:
     pthread_rwlock_destroy(&d->cat_lock);
     pthread_mutex_destroy(&d->intake_mu);
     pthread_mutex_destroy(&d->ops_mu);
+    pthread_mutex_destroy(&d->ready_mu);
     pthread_mutex_destroy(&d->ckpt_mu);
     pthread_cond_destroy(&d->ckpt_cv);
     pthread_mutex_destroy(&d->batch_mu);

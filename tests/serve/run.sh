@@ -345,6 +345,67 @@ expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a st
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
     -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
 
+# ---- a step past its deadline: /readyz, other webhooks, a limit error, the worker back ----
+cat > "$tmp/never.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 600000, "body": {"ok": true}},
+ {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
+EOF
+# wait_ready CODE: polls /readyz (up to 20 s) until it answers CODE; its last body in $tmp/ready.
+wait_ready() {
+    for _ in $(seq 1000); do
+        [ "$(curl -s -o "$tmp/ready" -w '%{http_code}' "$url/readyz")" = "$1" ] && return 0
+        sleep 0.02
+    done
+    return 1
+}
+stub stuck "$tmp/never.json"
+serve $fx/stuck --workers 2 --step-grace 2s
+expect "/readyz answers 200 while every worker is within its deadline" 0 '200 {"status":"ready"}' \
+    -- req GET /readyz
+out=$(post /hooks/stuck '{"employee_id":"E-7","email":"x"}')
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+check "/readyz goes 503 once the step is past its 1 s deadline" wait_ready 503
+expect "and says which worker, step and execution" 0 \
+    "{\"status\":\"not ready\",\"reason\":\"worker W is N ms past the deadline of its step upsert of execution $id\"}" \
+    -- sed -e 's/worker [0-9]/worker W/' -e 's/is [0-9]* ms/is N ms/' "$tmp/ready"
+expect "meanwhile another scenario's webhook is answered by the other worker" 0 \
+    '200 {"employee":"E-4","ok":true}' -- post /hooks/lookup '{"employee_id":"E-4"}'
+expect "and /healthz (liveness) stays 200" 0 "200" -- curl -s -o /dev/null -w '%{http_code}' "$url/healthz"
+check "/readyz is 200 again once the step is abandoned (deadline + grace)" wait_ready 200
+check "the execution ends per its route (break, one attempt: a person's turn)" \
+    wait_sql "SELECT status, state FROM executions JOIN incomplete ON execution = id WHERE id = '$id'" "warning|exhausted"
+expect "its error is a limit error naming the step's time limit" 0 \
+    "limit|step ran over its time limit of 1000 ms and was abandoned (PUT http://127.0.0.1:$(cat "$dir/port")/lms/learners/E-7: timed out after 3000 ms)" \
+    -- sql "SELECT json_extract(error, '\$.kind'), json_extract(error, '\$.message')
+            FROM incomplete WHERE execution = '$id'"
+expect "the error route ran: the notify says limit" 0 \
+    "stuck failed: limit: step ran over its time limit of 1000 ms and was abandoned (PUT http://127.0.0.1:$(cat "$dir/port")/lms/learners/E-7: timed out after 3000 ms)" \
+    -- sh -c "grep -o '\"text\":\"[^\"]*' '$journal' | head -1 | cut -d'\"' -f4"
+post /hooks/stuck '{"employee_id":"E-8","email":"x"}' >/dev/null
+check "the worker came back: a second stuck event is taken and abandoned the same way" \
+    wait_sql "SELECT count(*) FROM incomplete WHERE json_extract(error, '\$.kind') = 'limit'" 2
+stop
+expect "no worker needed replacing (the request was cut at the grace)" 1 "0" -- grep -c "takes its place" "$dir/log"
+kill -9 $spid; wait $spid 2>/dev/null; spid= # its connections sleep for 10 minutes
+
+# ---- SIGTERM exits within --drain-timeout + 5 s whatever a step is doing ----
+stub term2 "$tmp/never.json"
+serve $fx/stuck-term --workers 3 --drain-timeout 1s
+post /hooks/hang '{"employee_id":"E-9"}' >/dev/null
+post /hooks/spin '{}' >/dev/null
+wait_sql "SELECT count(*) FROM step_runs WHERE step = 'upsert'" 1
+sleep 0.5 # the spin step is in its pattern match (it records nothing until it ends)
+expect "with one worker in a Lua pattern match and one waiting on a silent system, webhooks are answered" 0 \
+    '200 {"employee":"E-5","ok":true}' -- post /hooks/lookup '{"employee_id":"E-5"}'
+t0=$(date +%s%N)
+stop TERM
+elapsed=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect "SIGTERM exits within --drain-timeout (1 s) + 5 s" 0 "yes" -- sh -c "[ $elapsed -lt 6000 ] && echo yes || echo 'no: $elapsed ms'"
+expect_grep "and says what it left running" 0 "stopped with executions still running: they stay recorded as running" -- cat "$dir/log"
+expect "the execution on the silent system stays running for the next start" 0 "running" \
+    -- sql "SELECT status FROM executions WHERE scenario = 'hang'"
+kill -9 $spid; wait $spid 2>/dev/null; spid=
+
 # ---- on the test clock: retries, schedules across DST, catch-up, polls ----
 cat > "$tmp/flaky.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 503, "times": 2, "body": {"error": "busy"}},
