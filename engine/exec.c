@@ -95,6 +95,7 @@ struct sc_step_ctx {
     char sent_from[512], idem[256]; /* made on first use: most steps do not write */
     json_t *detail;        /* fields added to the error */
     json_t *held;          /* set by sc_step_hold: this bundle waits for a person */
+    int64_t park_ms;       /* set by sc_step_park: this bundle sleeps till then (0: no) */
 };
 
 struct build {
@@ -567,6 +568,7 @@ struct run {
     bool atomic;           /* opts->atomic */
     json_t *deferred;      /* atomic: [[store row, state]] written only if the end keeps them */
     json_t *held;          /* the hold the step just run asked for (taken by run_list) */
+    int64_t park_ms;       /* the wake time the step just run asked for (taken by run_list) */
 };
 
 const char *sc_status_name(enum sc_status st)
@@ -776,6 +778,7 @@ static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, js
         r->held = ctx.held;
     else
         json_decref(ctx.held);
+    r->park_ms = st == SC_OK ? ctx.park_ms : 0;
     return st;
 }
 
@@ -1025,6 +1028,24 @@ static json_t *replayed(struct run *r, struct step *s)
     return json_incref(outs);
 }
 
+
+/* The step just run parked this bundle till r->park_ms (a sleep): an incomplete entry
+ * whose next attempt is due then, like a retry; the steps after it run in that attempt. */
+static void park(struct run *r, struct step *s)
+{
+    int64_t now = sc_clock_now_ms(), wake = r->park_ms;
+    char until[40];
+    sc_clock_iso(wake, until, sizeof until);
+    r->park_ms = 0;
+    json_t *inc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:I, s:i, s:{s:i}}", "step", step_name(s),
+                            "bundle", r->bundle[0] ? r->bundle : "1", "sleep", "until", until,
+                            "message", "sleeping", "next_in_ms",
+                            (json_int_t)(wake > now ? wake - now : 0), "attempt", r->attempt,
+                            "retry", "attempts", r->attempt + 1);
+    if (!inc || json_array_append_new(r->incomplete, inc) != 0)
+        fail_execution(r, NULL);
+}
+
 static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *sink)
 {
     for (; i < l->n && !r->stop; i++) {
@@ -1102,6 +1123,12 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
                     fail_execution(r, NULL);
                 store_step(r, e, s, state);
                 json_decref(state);
+                if (r->park_ms > 0) { /* it replays as done: the next attempt goes on after it */
+                    park(r, s);
+                    json_decref(outs);
+                    json_decref(detail);
+                    return;
+                }
             } else {
                 outs = handle_error(r, s, st, err, detail, ms);
             }
@@ -1268,12 +1295,15 @@ static void store_end(struct run *r, json_t *rec)
             .state = !strcmp(status, "held") ? "held" : wait >= 0 ? "pending" : "exhausted"};
         if (!row.error) /* a hold is no error: its reason stands in */
             row.error = json_object_get(first, "hold");
+        if (!row.error) /* nor a sleep: its wake time */
+            row.error = json_object_get(first, "sleep");
         rc = sc_store_incomplete_put(st, &row);
     } else if (rc == 0 && r->attempt > 1) {
         rc = sc_store_incomplete_close(st, r->id, strcmp(status, "success") ? "failed" : "done",
                                        "scenarist") < 0 ? -1 : 0;
     }
-    bool resumes = !strcmp(status, "warning") || !strcmp(status, "held"); /* a later attempt */
+    bool resumes = !strcmp(status, "warning") || !strcmp(status, "held") ||
+                   !strcmp(status, "sleeping"); /* a later attempt */
     for (size_t i = 0; resumes && rc == 0 && i < json_array_size(r->deferred); i++) {
         json_t *d = json_array_get(r->deferred, i);
         rc = sc_store_step_state(st, json_integer_value(json_array_get(d, 0)),
@@ -1350,11 +1380,14 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     for (const char *n = "trigger\0steps\0vars\0execution\0env\0"; *n; n += strlen(n) + 1)
         set_ctx(&r, n, NULL);
     sc_lua_forget(rt->lua);
-    bool held = false;
+    bool held = false, sleeping = json_array_size(r.incomplete) > 0;
     size_t hi;
     json_t *he;
-    json_array_foreach(r.incomplete, hi, he) held |= json_is_true(json_object_get(he, "held"));
-    const char *status = r.ended_error ? "error" : held ? "held"
+    json_array_foreach(r.incomplete, hi, he) {
+        held |= json_is_true(json_object_get(he, "held"));
+        sleeping &= json_object_get(he, "sleep") != NULL;
+    }
+    const char *status = r.ended_error ? "error" : held ? "held" : sleeping ? "sleeping"
                        : json_array_size(r.incomplete) ? "warning" : "success";
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", r.id, "scenario",
                             sc->name, "org", org, "version", r.version, "status", status,
@@ -1581,6 +1614,14 @@ const char *sc_step_bundle(struct sc_step_ctx *ctx)
     return ctx->r && ctx->r->bundle[0] ? ctx->r->bundle : "1";
 }
 const char *sc_step_execution_id(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->id : ""; }
+
+bool sc_step_park(struct sc_step_ctx *ctx, int64_t wake_ms)
+{
+    if (!ctx->r || !ctx->r->rt->park || !ctx->r->rt->store)
+        return false;
+    ctx->park_ms = wake_ms;
+    return true;
+}
 
 void sc_step_hold(struct sc_step_ctx *ctx, json_t *hold)
 {

@@ -63,6 +63,8 @@ struct sc_runtime {
     const struct sc_org *org;
     struct sc_store *store; /* NULL: nothing is recorded (tests, docs) */
     struct sc_watch *watch; /* NULL: no watch (scenarist run, tests) */
+    bool park;              /* a sleep parks the execution as a scheduled resume (the
+                               daemon's workers); else it waits in place */
 };
 
 struct sc_exec_opts {
@@ -134,6 +136,11 @@ const char *sc_step_bundle(struct sc_step_ctx *ctx);
 /* Holds this bundle for a person (hold stolen: {id, reason, diff?}): the steps after it
  * do not run, the execution ends "held", and `holds approve` runs it again from here. */
 void sc_step_hold(struct sc_step_ctx *ctx, json_t *hold_stolen);
+/* Parks this bundle till wake_ms (the engine's clock, ms since the epoch) when the
+ * runtime parks (the daemon): the step's output is kept, the execution ends "sleeping"
+ * with a resume due then (the steps after run in that attempt), and its worker is free.
+ * False when it cannot park (the caller waits in place). */
+bool sc_step_park(struct sc_step_ctx *ctx, int64_t wake_ms);
 /* Sets the answer of a synchronous webhook (stolen). */
 void sc_step_respond(struct sc_step_ctx *ctx, json_t *response_stolen);
 /* "<org base_url>/scenarios/NAME/versions/V/steps/STEP", as written to sent_from. */

@@ -119,7 +119,7 @@ static bool runnable(struct sc_store *st, const char *id, const char *status, ch
 {
     if (!strcmp(status, "running") || !strcmp(status, "held"))
         return true; /* a held one asks its hold again: it goes on only once approved */
-    if (strcmp(status, "warning") != 0) {
+    if (strcmp(status, "warning") != 0 && strcmp(status, "sleeping") != 0) {
         snprintf(err, errlen, "execution %s has finished (%s): nothing is left to run", id, status);
         return false;
     }

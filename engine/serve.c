@@ -698,7 +698,7 @@ static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
     observe(d, rec);
     sc_httpd_answer(d, id, json_object_get(rec, "response"));
     const char *status = json_string_value(json_object_get(rec, "status"));
-    if (strcmp(status, "success") != 0) {
+    if (strcmp(status, "success") != 0 && strcmp(status, "sleeping") != 0) {
         json_t *e = json_object_get(rec, "error");
         json_t *inc = json_array_get(json_object_get(rec, "incomplete"), 0);
         if (!e)
@@ -971,8 +971,10 @@ static struct sc_store *writer_open(struct daemon *d, char *err, size_t errlen)
 static int runtime_open(struct daemon *d, struct sc_runtime *rt, char *err, size_t errlen)
 {
     rt->org = d->org;
-    if (rt->watch)
+    if (rt->watch) { /* a worker's */
         rt->watch->grace_ms = d->o.grace_ms;
+        rt->park = true;
+    }
     if (!(rt->lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, errlen)))
         return -1;
     if (!(rt->http = sc_http_new())) {

@@ -129,7 +129,8 @@ enum q {
     " SELECT 1 FROM executions b WHERE b.lane = e.lane AND b.status = 'running')"             \
     " AND NOT EXISTS(SELECT 1 FROM executions b WHERE b.lane = e.lane AND b.status = 'queued'" \
     " AND b.seq < e.seq) AND NOT EXISTS(SELECT 1 FROM executions b WHERE b.lane = e.lane"     \
-    " AND b.status = 'warning' AND EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = b.id" \
+    " AND b.status IN ('warning', 'sleeping') AND EXISTS(SELECT 1 FROM incomplete i"          \
+    " WHERE i.execution = b.id" \
     " AND i.state = 'pending'))))"
 
 static const char *const sql[Q_COUNT] = {
@@ -901,8 +902,10 @@ int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
 {
     if (st->defer)
         return defer_exec_end(st, id, status, duration_ms, summary, states);
-    /* a held one may go on, a warning may be retried: they keep what resumes them */
-    bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0;
+    /* a held one may go on, a warning may be retried, a sleeping one wakes: they keep what
+     * resumes them */
+    bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0 &&
+                 strcmp(status, "sleeping") != 0;
     states = states && erase;
     if (states && begin(st) != 0)
         return -1;

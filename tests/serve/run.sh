@@ -345,6 +345,42 @@ expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a st
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
     -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
 
+# ---- sleep frees its worker: the execution parks as a scheduled resume ----
+stub nap "$tmp/ok.json"
+mkdir -p "$dir/scn"
+cp $fx/nap/nap-a.yaml $fx/nap/nap-b.yaml "$dir/scn/"
+export SCENARIST_CLOCK=test:2026-03-02T08:59:00Z
+sim "$dir/scn" --until 2026-03-02T09:00:01Z --workers 1
+expect "two 2 s sleeps at 09:00 on one worker both park, due at 09:00:02 (in the store)" 0 \
+    "nap-a|sleeping|nap|pending|2026-03-02T09:00:02.000Z
+nap-b|sleeping|nap|pending|2026-03-02T09:00:02.000Z" \
+    -- sql "SELECT e.scenario, e.status, i.step, i.state, strftime('%Y-%m-%dT%H:%M:%fZ', i.next_at / 1000.0, 'unixepoch')
+            FROM executions e JOIN incomplete i ON i.execution = e.id ORDER BY e.scenario"
+export SCENARIST_CLOCK=test:2026-03-02T09:00:01Z
+sim "$dir/scn" --until 2026-03-02T09:05:00Z --workers 1
+expect "after a restart both resume at 09:00:02 (not 09:00:02 and 09:00:04): the sleep did not hold the worker" 0 \
+    "nap-a|success|2|2026-03-02T09:00:02.000Z
+nap-b|success|2|2026-03-02T09:00:02.000Z" \
+    -- sql "SELECT e.scenario, e.status, e.attempts, json_extract(s.output, '\$.at') FROM executions e
+            JOIN step_runs s ON s.execution = e.id AND s.step = 'woke' ORDER BY e.scenario"
+expect "the sleep step ran once (its output replayed), the step after it once" 0 "nap@1 woke@2
+nap@1 woke@2" \
+    -- sql "SELECT group_concat(step || '@' || attempt, ' ') FROM step_runs GROUP BY execution ORDER BY execution"
+expect "the resume entries are closed as done" 0 "done|done" -- sql "SELECT group_concat(state, '|') FROM incomplete"
+
+# a synchronous webhook whose respond step comes after a sleep is answered 202 when it parks
+stub napsync "$tmp/ok.json"
+export SCENARIST_CLOCK=test:2026-03-02T12:00:00Z
+serve $fx/nap --workers 1 --respond-timeout 60s
+out=$(curl -s --max-time 20 -o - -w ' %{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{}' "$url/hooks/nap")
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+expect "it is answered 202 queued as soon as it parks, not at --respond-timeout" 0 \
+    "{\"execution\":\"$id\",\"status\":\"queued\",\"url\":\"http://127.0.0.1:8080/executions/$id\"} 202" -- echo "$out"
+expect "and it sleeps till 12:00:02 on the (frozen) test clock" 0 "sleeping|1772452802000" \
+    -- sql "SELECT status, (SELECT next_at FROM incomplete WHERE execution = id) FROM executions WHERE id = '$id'"
+stop
+unset SCENARIST_CLOCK
+
 # ---- a step past its deadline: /readyz, other webhooks, a limit error, the worker back ----
 cat > "$tmp/never.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 600000, "body": {"ok": true}},
