@@ -726,20 +726,25 @@ static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, js
     }
     int64_t dl = now + s->timeout_ms < r->deadline ? now + s->timeout_ms : r->deadline;
     sc_lua_budget(lua, SC_LUA_INSTRUCTIONS, dl);
+    if (r->rt->watch) /* from here: rendering its parameters runs Lua too */
+        watch_step(r, s, dl);
     enum sc_status st;
     json_t *with = sc_tmpl_render(s->tmpl, lua, &st, err, errlen);
-    if (!with)
+    if (!with) {
+        if (r->rt->watch)
+            atomic_store(&r->rt->watch->deadline_ms, 0);
         return st;
+    }
     struct sc_step_ctx ctx = {.r = r, .s = s, .lua = lua, .org = r->rt->org, .out = json_array(),
                               .max = r->sc->max_bundles, .deadline = dl};
     if (!ctx.out) {
+        if (r->rt->watch)
+            atomic_store(&r->rt->watch->deadline_ms, 0);
         json_decref(with);
         snprintf(err, errlen, "out of memory");
         return SC_ERR_RUNTIME;
     }
     err[0] = '\0';
-    if (r->rt->watch)
-        watch_step(r, s, dl);
     st = s->mod->run ? s->mod->run(&ctx, s->state, with, r->input, err, errlen) : SC_ERR_CONFIG;
     if (r->rt->watch)
         atomic_store(&r->rt->watch->deadline_ms, 0);

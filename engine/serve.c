@@ -1074,9 +1074,8 @@ static int64_t watchdog(struct daemon *d)
         say("worker %d is stuck in its %s, %lld ms past its deadline: worker %d takes its place; "
             "the execution stays running until the step comes back or the next start resumes it",
             w->no, what, (long long)(now - dl), nw);
-        if (worker_start(d, d->ws, nw))
-            atomic_store(&d->nworkers, nw + 1);
-        nw = atomic_load(&d->nworkers);
+        worker_start(d, d->ws, nw); /* counted even when it failed: its parts are freed */
+        atomic_store(&d->nworkers, ++nw);
     }
     return next;
 }
