@@ -649,8 +649,10 @@ struct worker {
 /* Spare worker slots for those that replace stuck ones. */
 #define SPARE_WORKERS 16
 
-/* At most this many local executions per batch (claimed together, written together). */
+/* At most this many local executions per batch (claimed together), written together as
+ * computed in up to BATCH_MS. */
 #define BATCH_MAX 128
+#define BATCH_MS 4
 
 struct finished {
     char id[64];
@@ -809,21 +811,28 @@ static int claim_batch(struct worker *w, json_t **claimed, size_t *n, json_t **o
     return 0;
 }
 
-/* Computes the claimed executions with their writes deferred, outside any transaction,
- * then writes them all in one short one. An execution whose writes cannot be deferred
- * goes to direct (run on its own afterwards). Computed again when another connection
- * changed a data store value the batch read, or after a store error (once a second,
- * until the store takes it or the daemon stops: they stay claimed, a restart resumes
- * them). 0 committed (w->fin[0..*nfin) answered by the caller), -1 not. */
-static int run_batch(struct worker *w, json_t **claimed, size_t n, size_t *nfin,
+/* Computes claimed executions with their writes deferred, outside any transaction, as
+ * many as BATCH_MS allows (*used of the n, at least one), then writes them in one short
+ * one. An execution whose writes cannot be deferred is added to direct (run on its own
+ * afterwards). Computed again when another connection changed a data store value they
+ * read, or after a store error (once a second, until the store takes it or the daemon
+ * stops: they stay claimed, a restart resumes them). 0 committed (w->fin[0..*nfin)
+ * answered by the caller), -1 not. */
+static int run_batch(struct worker *w, json_t **claimed, size_t n, size_t *used, size_t *nfin,
                      json_t **direct, size_t *ndirect, struct sc_diags *diag)
 {
     struct daemon *d = w->d;
     struct sc_store *st = w->rt.store;
+    size_t first = *ndirect;
+    *used = 0;
     for (;;) {
-        *nfin = *ndirect = 0;
+        *nfin = 0;
+        *ndirect = first;
         sc_store_defer(st, true);
-        for (size_t i = 0; i < n; i++) {
+        int64_t t0 = sc_clock_mono_ms();
+        /* up to BATCH_MS of them: the rest after this commit, so that answers wait for no
+         * slow neighbour; computed again, the same ones */
+        for (size_t i = 0; i < n && (!*used || i < *used); i++) {
             size_t mark = sc_store_defer_mark(st);
             struct finished *f = &w->fin[*nfin];
             snprintf(f->id, sizeof f->id, "%s", json_string_value(json_object_get(claimed[i], "id")));
@@ -836,6 +845,8 @@ static int run_batch(struct worker *w, json_t **claimed, size_t n, size_t *nfin,
             } else {
                 (*nfin)++;
             }
+            if (!*used && (i + 1 == n || sc_clock_mono_ms() - t0 >= BATCH_MS))
+                *used = i + 1;
         }
         int rc = sc_store_tx_begin(st);
         if (rc == 0)
@@ -879,11 +890,13 @@ static int take_queue(struct worker *w)
     size_t n, nfin = 0, ndirect = 0;
     bool empty;
     int rc = claim_batch(w, claimed, &n, &other, &empty, &diag);
-    if (rc == 0 && n)
-        rc = run_batch(w, claimed, n, &nfin, direct, &ndirect, &diag);
-    for (size_t i = 0; i < nfin; i++) {
-        ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
-        json_decref(w->fin[i].rec);
+    for (size_t at = 0, used; rc == 0 && at < n; at += used) {
+        rc = run_batch(w, claimed + at, n - at, &used, &nfin, direct, &ndirect, &diag);
+        for (size_t i = 0; i < nfin; i++) {
+            if (rc == 0)
+                ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
+            json_decref(w->fin[i].rec);
+        }
     }
     int worked = rc != 0 ? -1 : !n && !other ? 0 : empty ? 1 : 2;
     for (size_t i = 0; rc == 0 && i <= ndirect; i++) {
