@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "expr.h"
+#include "tz.h"
 
 #include <dirent.h>
 #include <lauxlib.h>
@@ -544,18 +545,6 @@ static int h_parseiso(lua_State *L)
     return 1;
 }
 
-/* Time zones go through the C library, which keeps one zone per process: a lock
- * around setting TZ and converting keeps concurrent workers from mixing zones. */
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void set_tz(const char *tz)
-{
-    char buf[96];
-    snprintf(buf, sizeof buf, ":%s", tz);
-    setenv("TZ", buf, 1);
-    tzset();
-}
-
 /* Raises msg without a position: the prelude's own lines mean nothing to a user. */
 static int plain_error(lua_State *L, const char *fmt, const char *arg)
 {
@@ -563,32 +552,27 @@ static int plain_error(lua_State *L, const char *fmt, const char *arg)
     return lua_error(L);
 }
 
-static const char *check_tz(lua_State *L, int idx)
+/* Zones come from tz.h (loaded once, shared by every worker): no process-global TZ. */
+static const struct sc_tz *check_tz(lua_State *L, int idx)
 {
     const char *tz = luaL_optstring(L, idx, "UTC");
-    char path[160];
-    if (strcmp(tz, "UTC") == 0)
-        return tz;
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    if (strstr(tz, "..") || tz[0] == '/' || access(path, R_OK) != 0)
+    const struct sc_tz *z = sc_tz_load(tz);
+    if (!z)
         plain_error(L, "unknown time zone '%s'", tz);
-    return tz;
+    return z;
 }
 
 /* sc.tzlocal(ms, tz) -> year, month, day, hour, min, sec, ms, offset minutes, weekday (0 = Sunday) */
 static int h_tzlocal(lua_State *L)
 {
     int64_t ms = (int64_t)luaL_checkinteger(L, 1);
-    const char *tz = check_tz(L, 2);
+    const struct sc_tz *z = check_tz(L, 2);
     int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    time_t t = (time_t)sec;
-    struct tm tm;
-    pthread_mutex_lock(&tz_lock);
-    set_tz(tz);
-    localtime_r(&t, &tm);
-    pthread_mutex_unlock(&tz_lock);
-    lua_Integer v[] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                       tm.tm_sec, (lua_Integer)(ms - sec * 1000), tm.tm_gmtoff / 60, tm.tm_wday};
+    int32_t off = sc_tz_offset(z, sec);
+    struct sc_civil c;
+    sc_tz_civil(sec + off, &c);
+    lua_Integer v[] = {c.year, c.month, c.day, c.hour, c.min, c.sec,
+                       (lua_Integer)(ms - sec * 1000), off / 60, c.wday};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         lua_pushinteger(L, v[i]);
     return (int)(sizeof v / sizeof v[0]);
@@ -599,34 +583,27 @@ static int h_tzlocal(lua_State *L)
  * is its first occurrence. Out-of-range fields roll over (day 32 is next month). */
 static int h_tzmake(lua_State *L)
 {
-    int f[7];
+    lua_Integer f[7];
     for (int i = 0; i < 7; i++)
-        f[i] = (int)luaL_checkinteger(L, i + 1);
-    const char *tz = check_tz(L, 8);
-    time_t best = (time_t)-1;
-    bool found = false;
-    pthread_mutex_lock(&tz_lock);
-    set_tz(tz);
-    struct tm want = {.tm_year = f[0] - 1900, .tm_mon = f[1] - 1, .tm_mday = f[2],
-                      .tm_hour = f[3], .tm_min = f[4], .tm_sec = f[5], .tm_isdst = -1};
-    struct tm norm = want;
-    time_t guess = mktime(&norm); /* normalises the fields */
-    for (int dst = 0; dst <= 1; dst++) {
-        struct tm tm = norm;
-        tm.tm_isdst = dst;
-        time_t t = mktime(&tm);
-        struct tm back;
-        localtime_r(&t, &back);
-        if (t != (time_t)-1 && back.tm_hour == norm.tm_hour && back.tm_min == norm.tm_min &&
-            back.tm_mday == norm.tm_mday && (!found || t < best)) {
-            best = t;
-            found = true;
-        }
-    }
-    pthread_mutex_unlock(&tz_lock);
-    if (!found)
-        best = guess; /* in a gap: the C library moves it forward */
-    lua_pushinteger(L, (lua_Integer)best * 1000 + f[6]);
+        f[i] = luaL_checkinteger(L, i + 1);
+    const struct sc_tz *z = check_tz(L, 8);
+    for (int i = 0; i < 7; i++)
+        if (f[i] < -1000000 || f[i] > 1000000)
+            return plain_error(L, "date field %s out of range", i == 0 ? "year" : "value");
+    lua_Integer mo = f[1] - 1, y = f[0] + (mo >= 0 ? mo / 12 : -((11 - mo) / 12));
+    mo -= (y - f[0]) * 12; /* 0..11 */
+    int64_t wall = (sc_tz_days_from_civil(y, (int)mo + 1, 1) + f[2] - 1) * 86400 +
+                   f[3] * 3600 + f[4] * 60 + f[5];
+    lua_pushinteger(L, (lua_Integer)sc_tz_from_wall(z, wall) * 1000 + f[6]);
+    return 1;
+}
+
+/* sc.monthdays(y, m) -> days in that month (proleptic Gregorian). */
+static int h_monthdays(lua_State *L)
+{
+    lua_Integer y = luaL_checkinteger(L, 1), m = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, m >= 1 && m <= 12, 2, "month out of range");
+    lua_pushinteger(L, sc_tz_month_days(y, (int)m));
     return 1;
 }
 
@@ -634,6 +611,7 @@ static const luaL_Reg helpers[] = {
     {"array", h_array},       {"object", h_object},   {"kind", h_kind},
     {"json", h_json},         {"now", h_now},         {"iso", h_iso},
     {"parseiso", h_parseiso}, {"tzlocal", h_tzlocal}, {"tzmake", h_tzmake},
+    {"monthdays", h_monthdays},
     {NULL, NULL},
 };
 
