@@ -128,7 +128,7 @@ static void dates(void **state)
         {"parseDate('2026-06-01T10:00:00+02:00')", "\"2026-06-01T08:00:00.000Z\""},
         {"parseDate('12 Jan 2026', 'D MMM YYYY')", "\"2026-01-12T00:00:00.000Z\""},
         {"parseDate('2026-13-01', 'YYYY-MM-DD')",
-         "error(runtime): parseDate: '2026-13-01' is not a valid date"},
+         "error(runtime): parseDate: '2026-13-01' is not a valid date: month 13 is out of range 1-12"},
         {"parseDate('tomorrow', 'YYYY-MM-DD')",
          "error(runtime): parseDate: 'tomorrow' does not match 'YYYY-MM-DD'"},
         {"addDays('2026-03-07T18:00:00Z', 1, 'America/Chicago')",
@@ -143,6 +143,80 @@ static void dates(void **state)
          "error(runtime): dateDifference: 'x' is not an ISO 8601 date"},
         {"formatDate('2026-03-08T08:00:00Z', 'HH', 'Mars/Base')",
          "error(runtime): unknown time zone 'Mars/Base'"},
+    };
+    RUN(cases);
+}
+
+static void date_only_is_a_calendar_date(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"formatDate('2026-03-09', 'YYYY-MM-DD', 'America/Chicago')", "\"2026-03-09\""},
+        {"formatDate('2026-03-09', 'YYYY-MM-DD HH:mm Z', 'America/Chicago')",
+         "\"2026-03-09 00:00 -05:00\""},
+        {"formatDate('2026-03-09', 'dddd D MMMM YYYY', 'Pacific/Honolulu')", "\"Monday 9 March 2026\""},
+        {"formatDate('2026-03-09', 'YYYY-MM-DD', 'Asia/Tokyo')", "\"2026-03-09\""},
+        {"formatDate('2026-03-09')", "\"2026-03-09\""},
+        {"addDays('2026-03-09', 1, 'America/Chicago')", "\"2026-03-10\""},
+        {"addDays('2026-03-09', -9)", "\"2026-02-28\""},
+        {"addDays('2024-02-28', 1)", "\"2024-02-29\""},
+        {"addDays('2026-12-31', 1, 'Pacific/Kiritimati')", "\"2027-01-01\""},
+        {"addHours('2026-03-09', 2, 'America/Chicago')", "\"2026-03-09T07:00:00.000Z\""},
+        {"addMinutes('2026-03-09', 30, 'Asia/Tokyo')", "\"2026-03-08T15:30:00.000Z\""},
+        {"dateDifference('2026-03-09', '2026-03-01', 'days', 'America/Chicago')", "8"},
+        {"dateDifference('2026-03-09T12:00:00Z', '2026-03-09', 'hours', 'America/Chicago')", "7"},
+        {"parseDate('2026-03-09', nil, 'America/Chicago')", "\"2026-03-09T05:00:00.000Z\""},
+        {"formatDate('2026-02-30', 'YYYY')",
+         "error(runtime): formatDate: '2026-02-30' is not an ISO 8601 date"},
+    };
+    RUN(cases);
+}
+
+static void impossible_dates_are_refused(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"parseDate('2026-02-29', 'YYYY-MM-DD')",
+         "error(runtime): parseDate: '2026-02-29' is not a valid date: February 2026 has 28 days"},
+        {"parseDate('2024-02-29', 'YYYY-MM-DD')", "\"2024-02-29T00:00:00.000Z\""},
+        {"parseDate('2100-02-29', 'YYYY-MM-DD')",
+         "error(runtime): parseDate: '2100-02-29' is not a valid date: February 2100 has 28 days"},
+        {"parseDate('2026-04-31', 'YYYY-MM-DD')",
+         "error(runtime): parseDate: '2026-04-31' is not a valid date: April 2026 has 30 days"},
+        {"parseDate('31/06/2026', 'DD/MM/YYYY')",
+         "error(runtime): parseDate: '31/06/2026' is not a valid date: June 2026 has 30 days"},
+        {"parseDate('00 Jan 2026', 'DD MMM YYYY')",
+         "error(runtime): parseDate: '00 Jan 2026' is not a valid date: January 2026 has 31 days"},
+        {"parseDate('2026-03-09 25:00', 'YYYY-MM-DD HH:mm')",
+         "error(runtime): parseDate: '2026-03-09 25:00' is not a valid time: hour 25 is out of range 0-23"},
+        {"parseDate('2026-03-09 24:00', 'YYYY-MM-DD HH:mm')",
+         "error(runtime): parseDate: '2026-03-09 24:00' is not a valid time: hour 24 is out of range 0-23"},
+        {"parseDate('2026-03-09 10:60', 'YYYY-MM-DD HH:mm')",
+         "error(runtime): parseDate: '2026-03-09 10:60' is not a valid time: minute 60 is out of range 0-59"},
+        {"parseDate('2026-03-09 10:15:61', 'YYYY-MM-DD HH:mm:ss')",
+         "error(runtime): parseDate: '2026-03-09 10:15:61' is not a valid time: second 61 is out of range 0-59"},
+        {"parseDate('03/09/2026 13:05 PM', 'MM/DD/YYYY hh:mm A')",
+         "error(runtime): parseDate: '03/09/2026 13:05 PM' is not a valid time: hour 13 is out of range 1-12 with AM/PM"},
+        {"parseDate('03/09/2026 12:05 AM', 'MM/DD/YYYY hh:mm A')", "\"2026-03-09T00:05:00.000Z\""},
+    };
+    RUN(cases);
+}
+
+static void epoch_seconds_are_not_a_1970_date(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"formatDate(1772956740, 'YYYY-MM-DD')",
+         "error(runtime): formatDate: 1772956740 looks like seconds since the epoch; date numbers "
+         "are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"addDays(1772956740, 1)",
+         "error(runtime): addDays: 1772956740 looks like seconds since the epoch; date numbers "
+         "are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"dateDifference(1772956740, '2026-03-08T00:00:00Z', 'hours')",
+         "error(runtime): dateDifference: 1772956740 looks like seconds since the epoch; date "
+         "numbers are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"formatDate(1772956740000, 'YYYY-MM-DD HH:mm')", "\"2026-03-08 07:59\""},
+        {"formatDate(parseDate('1772956740', 'X'), 'YYYY-MM-DD HH:mm')", "\"2026-03-08 07:59\""},
     };
     RUN(cases);
 }
@@ -205,6 +279,9 @@ int main(void)
     sc_alloc_install_json();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(text),   cmocka_unit_test(general), cmocka_unit_test(dates),
+        cmocka_unit_test(date_only_is_a_calendar_date),
+        cmocka_unit_test(impossible_dates_are_refused),
+        cmocka_unit_test(epoch_seconds_are_not_a_1970_date),
         cmocka_unit_test(maths),  cmocka_unit_test(arrays),
     };
     return cmocka_run_group_tests_name("prelude", tests, setup, teardown);
