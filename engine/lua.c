@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "expr.h"
+#include "text.h"
 #include "tz.h"
 
 #include <dirent.h>
@@ -207,7 +208,7 @@ static int proxy_pairs(lua_State *L)
 
 static int proxy_tostring(lua_State *L)
 {
-    char *s = json_dumps(check_proxy(L, 1), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = sc_text_json(check_proxy(L, 1), 0, false);
     if (!s)
         return luaL_error(L, "out of memory");
     lua_pushstring(L, s);
@@ -513,7 +514,7 @@ static int h_json(lua_State *L)
     json_t *v = to_json(L, 1, 0, err, sizeof err);
     if (!v)
         return luaL_error(L, "%s", err);
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+    char *s = sc_text_json(v, 0, true);
     json_decref(v);
     if (!s)
         return luaL_error(L, "out of memory");
@@ -607,11 +608,58 @@ static int h_monthdays(lua_State *L)
     return 1;
 }
 
+/* Pushes the bytes at the light userdata's {p, n} (called protected: it may run out
+ * of memory while the caller still owns a malloc'd buffer). */
+struct bytes {
+    const char *p;
+    size_t n;
+};
+static int push_bytes(lua_State *L)
+{
+    const struct bytes *b = lua_touserdata(L, 1);
+    lua_pushlstring(L, b->p, b->n);
+    return 1;
+}
+
+/* sc.numtext(x) -> the shortest text that reads back as x (text.h); integers as is. */
+static int h_numtext(lua_State *L)
+{
+    char num[32];
+    if (lua_isinteger(L, 1)) {
+        lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, 1));
+        return 1;
+    }
+    size_t n = sc_text_number(luaL_checknumber(L, 1), num);
+    lua_pushlstring(L, num, n);
+    return 1;
+}
+
+/* sc.text(s, op) -> s mapped by op ("upper", "lower", "nfc", "fold"; text.h), or nil
+ * when s is not valid UTF-8. */
+static int h_text(lua_State *L)
+{
+    static const char *const ops[] = {"upper", "lower", "nfc", "fold", NULL};
+    static const enum sc_text_op codes[] = {SC_TEXT_UPPER, SC_TEXT_LOWER, SC_TEXT_NFC, SC_TEXT_FOLD};
+    size_t n, outn;
+    const char *in = luaL_checklstring(L, 1, &n);
+    int op = luaL_checkoption(L, 2, NULL, ops);
+    char *out = sc_text_map(in, n, codes[op], &outn);
+    if (!out)
+        return 0;
+    struct bytes b = {out, outn};
+    lua_pushcfunction(L, push_bytes);
+    lua_pushlightuserdata(L, &b);
+    int rc = lua_pcall(L, 1, 1, 0);
+    free(out);
+    return rc == LUA_OK ? 1 : lua_error(L);
+}
+
 static const luaL_Reg helpers[] = {
     {"array", h_array},       {"object", h_object},   {"kind", h_kind},
     {"json", h_json},         {"now", h_now},         {"iso", h_iso},
     {"parseiso", h_parseiso}, {"tzlocal", h_tzlocal}, {"tzmake", h_tzmake},
-    {"monthdays", h_monthdays},
+    {"monthdays", h_monthdays}, {"text", h_text},
+    {"numtext", h_numtext},
     {NULL, NULL},
 };
 
@@ -1070,18 +1118,18 @@ enum sc_status sc_lua_eval_text(struct sc_lua *s, int ref, struct sc_buf *buf, c
         const char *p = lua_tolstring(L, -1, &n);
         sc_buf_add(buf, p, n);
     } else if (t == LUA_TNUMBER) { /* formatted here: lua_tolstring would allocate unprotected */
-        double d = lua_tonumber(L, -1);
-        if (lua_isinteger(L, -1))
+        if (lua_isinteger(L, -1)) {
             sc_buf_printf(buf, "%lld", (long long)lua_tointeger(L, -1));
-        else if (d == floor(d) && fabs(d) < 9007199254740992.0)
-            sc_buf_printf(buf, "%lld", (long long)d);
-        else
-            sc_buf_printf(buf, "%.14g", d);
+        } else {
+            char num[32];
+            size_t n = sc_text_number(lua_tonumber(L, -1), num); /* shortest round trip */
+            sc_buf_add(buf, num, n);
+        }
     } else if (t == LUA_TBOOLEAN) {
         sc_buf_puts(buf, lua_toboolean(L, -1) ? "true" : "false");
     } else if (t != LUA_TNIL) {
         json_t *v = to_json(L, -1, 0, err, errlen);
-        char *txt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        char *txt = v ? sc_text_json(v, 0, false) : NULL;
         json_decref(v);
         if (!txt) {
             lua_pop(L, 1);

@@ -4,6 +4,8 @@
 
 #include "lua_eval.h"
 #include "../../engine/clock.h"
+#include "../../engine/text.h"
+#include "../../engine/tmpl.h"
 #include "../../engine/util.h"
 
 static struct sc_lua *lua;
@@ -221,6 +223,77 @@ static void epoch_seconds_are_not_a_1970_date(void **state)
     RUN(cases);
 }
 
+static void unicode_case(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"upper('Müller-Østergård')", "\"MÜLLER-ØSTERGÅRD\""},
+        {"lower('MÜLLER-ØSTERGÅRD')", "\"müller-østergård\""},
+        {"upper('ǆemal łódź ελλάδα')", "\"ǄEMAL ŁÓDŹ ΕΛΛΆΔΑ\""},
+        {"lower('İSTANBUL ΣΟΦΊΑ')", "\"istanbul σοφία\""},
+        {"upper('straße')", "\"STRAẞE\""}, /* one character for one: capital sharp s */
+        {"lower('MU\\u{308}LLER')", "\"mu\u0308ller\""}, /* the form is kept */
+        {"upper(42)", "\"42\""},
+        {"upper(nil)", "null"},
+        {"upper('\\xff')", "error(runtime): upper: text is not valid UTF-8"},
+        /* texts compare after NFC: a decomposed ü is the same text */
+        {"contains(split('M\\u{FC}ller,x', ','), 'Mu\\u{308}ller')", "true"},
+        {"switch('Mu\\u{308}ller', 'Müller', 1, 0)", "1"},
+    };
+    RUN(cases);
+}
+
+/* Renders a mixed-text template as a step's with: would. */
+static void expect_text(const char *tmpl, const char *want)
+{
+    char err[256];
+    json_t *src = json_string(tmpl);
+    struct sc_tmpl *t = sc_tmpl_compile(lua, src, err, sizeof err);
+    assert_non_null(t);
+    enum sc_status st;
+    json_t *v = sc_tmpl_render(t, lua, &st, err, sizeof err);
+    if (!json_is_string(v) || strcmp(json_string_value(v), want) != 0)
+        fail_msg("%s\n  want %s\n  got  %s", tmpl, want, json_is_string(v) ? json_string_value(v) : err);
+    json_decref(v);
+    sc_tmpl_free(t, lua);
+    json_decref(src);
+}
+
+static void numbers_in_text_keep_full_precision(void **state)
+{
+    (void)state;
+    json_t *vars = json_loads("{\"rate\": 0.1, \"pay_info\": {\"rate\": 0.1, \"amount\": "
+                              "1234567890123.45}}", 0, NULL);
+    sc_lua_set(lua, "vars", vars);
+    expect_text("v={{ 1234567890123.45 }}", "v=1234567890123.45");
+    expect_text("v={{ 0.1 }}", "v=0.1");
+    expect_text("v={{ 0.1 + 0.2 }}", "v=0.30000000000000004");
+    expect_text("v={{ 1e21 }}", "v=1e+21");
+    expect_text("v={{ 1e20 }}", "v=100000000000000000000");
+    expect_text("v={{ -0.0 }}", "v=0");
+    expect_text("v={{ 3.0 }}", "v=3");
+    expect_text("v={{ 2^53 }}", "v=9007199254740992");
+    expect_text("v={{ 123456789012345678 }}", "v=123456789012345678");
+    expect_text("v={{ 1.5e-7 }}", "v=1.5e-7");
+    expect_text("v={{ 0.000001 }}", "v=0.000001");
+    expect_text("v={{ -2.5e-300 }}", "v=-2.5e-300");
+    expect_text("v={{ 1/3 }}", "v=0.3333333333333333");
+    expect_text("v={{ vars.rate }}", "v=0.1");
+    expect_text("v={{ vars.pay_info }}", "v={\"rate\":0.1,\"amount\":1234567890123.45}");
+    expect_text("v={{ {0.1, 2.5} }}", "v=[0.1,2.5]");
+    expect_text("v={{ join({0.1, 1234567890123.45, 7}, ';') }}", "v=0.1;1234567890123.45;7");
+    expect_text("v={{ upper(0.1) }}", "v=0.1");
+    sc_lua_set(lua, "vars", NULL);
+    json_decref(vars);
+    char num[32];
+    assert_int_equal(sc_text_number(5e-324, num), 6);
+    assert_string_equal(num, "5e-324");
+    sc_text_number(1.7976931348623157e308, num);
+    assert_string_equal(num, "1.7976931348623157e+308");
+    sc_text_number(-123e-20, num);
+    assert_string_equal(num, "-1.23e-18");
+}
+
 static void maths(void **state)
 {
     (void)state;
@@ -279,6 +352,8 @@ int main(void)
     sc_alloc_install_json();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(text),   cmocka_unit_test(general), cmocka_unit_test(dates),
+        cmocka_unit_test(unicode_case),
+        cmocka_unit_test(numbers_in_text_keep_full_precision),
         cmocka_unit_test(date_only_is_a_calendar_date),
         cmocka_unit_test(impossible_dates_are_refused),
         cmocka_unit_test(epoch_seconds_are_not_a_1970_date),
