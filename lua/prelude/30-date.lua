@@ -34,7 +34,9 @@ function _ms(d, fname, tz)
   if y then return sc.tzmake(y, m, day, 0, 0, 0, 0, tz or "UTC") end
   local ms = sc.parseiso(_str(d))
   if ms == nil then
-    error((fname or "date") .. ": '" .. _str(d) .. "' is not an ISO 8601 date", 3)
+    local hint = string.match(_str(d), "^%d+$") and
+      " (for a count since the epoch use parseDate(value, 'X') for seconds, 'x' for milliseconds)" or ""
+    error((fname or "date") .. ": '" .. _str(d) .. "' is not an ISO 8601 date" .. hint, 3)
   end
   return ms
 end

@@ -218,6 +218,16 @@ static void epoch_seconds_are_not_a_1970_date(void **state)
          "error(runtime): dateDifference: 1772956740 looks like seconds since the epoch; date "
          "numbers are milliseconds: use parseDate(value, 'X') for seconds"},
         {"formatDate(1772956740000, 'YYYY-MM-DD HH:mm')", "\"2026-03-08 07:59\""},
+        {"formatDate('1772956740', 'YYYY-MM-DD')",
+         "error(runtime): formatDate: '1772956740' is not an ISO 8601 date (for a count since the "
+         "epoch use parseDate(value, 'X') for seconds, 'x' for milliseconds)"},
+        {"formatDate(-1772956740, 'YYYY')",
+         "error(runtime): formatDate: -1772956740 looks like seconds since the epoch; date numbers "
+         "are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"formatDate(1772956740.5, 'YYYY')",
+         "error(runtime): formatDate: 1772956740.5 looks like seconds since the epoch; date numbers "
+         "are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"formatDate(-315619200000, 'YYYY-MM-DD')", "\"1960-01-01\""}, /* a birth date */
         {"formatDate(parseDate('1772956740', 'X'), 'YYYY-MM-DD HH:mm')", "\"2026-03-08 07:59\""},
     };
     RUN(cases);
