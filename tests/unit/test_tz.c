@@ -10,7 +10,7 @@
 #include "../../engine/lua.h"
 #include "../../engine/tz.h"
 
-#define ROUNDS 400
+#define ROUNDS 3000
 
 struct job {
     int kind; /* 0: cron in Chicago, 1: cron in Chatham, 2: formatDate in Tokyo, 3: Chicago */
