@@ -53,7 +53,8 @@ function _eq(a, b)
   if ta ~= "userdata" and ta ~= "table" and tb ~= "userdata" and tb ~= "table" then
     return a == b
   end
-  return sc.json(a) == sc.json(b)
+  local x, y = sc.json(a), sc.json(b)
+  return x == y or sc.text(x, "nfc") == sc.text(y, "nfc")
 end
 
 -- Field of an object, or element (1-based) of an array, for proxies and tables alike.

@@ -249,6 +249,10 @@ static void unicode_case(void **state)
         /* texts compare after NFC: a decomposed ü is the same text */
         {"contains(split('M\\u{FC}ller,x', ','), 'Mu\\u{308}ller')", "true"},
         {"switch('Mu\\u{308}ller', 'Müller', 1, 0)", "1"},
+        {"distinct({'Mu\\u{308}ller', 'M\\u{FC}ller', 'MÜLLER'})", "[\"Mu\u0308ller\",\"MÜLLER\"]"},
+        {"distinct({{n = 'Mu\\u{308}ller'}, {n = 'M\\u{FC}ller'}}, 'n')", "[{\"n\":\"Mu\u0308ller\"}]"},
+        {"contains({{n = 'Mu\\u{308}ller'}}, {n = 'M\\u{FC}ller'})", "true"},
+        {"contains({'Muller'}, 'M\\u{FC}ller')", "false"},
     };
     RUN(cases);
 }
