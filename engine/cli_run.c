@@ -154,6 +154,11 @@ struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
     struct sc_store *st = path ? sc_store_open(path, key, err, sizeof err) : NULL;
     if (!st)
         fprintf(stderr, "scenarist: %s\n", path ? err : "out of memory");
+    if (st && sc_store_heartbeat(st) != 0) { /* executions run here keep their leases */
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(st));
+        sc_store_close(st);
+        st = NULL;
+    }
     free(path);
     return st;
 }

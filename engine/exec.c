@@ -1350,6 +1350,8 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     }
     if (rec && rt->store)
         store_end(&r, rec);
+    if (rt->store) /* ended, recorded or not: its lease is left to lapse */
+        sc_store_exec_release(r.id);
     json_decref(r.journal);
     json_decref(r.deferred);
     json_decref(r.fail);

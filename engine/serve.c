@@ -731,6 +731,10 @@ static bool retry_due(struct worker *w)
 
 static void resume_abandoned(struct worker *w)
 {
+    /* this process's own are renewed first: a clock that jumped (the test clock) while the
+     * heartbeat slept must not make them look abandoned */
+    if (sc_store_lease_renew(w->rt.store) != 0)
+        say("%s", sc_store_error(w->rt.store));
     json_t *ids = sc_store_exec_abandoned(w->rt.store);
     size_t i;
     json_t *v;
@@ -738,7 +742,7 @@ static void resume_abandoned(struct worker *w)
         char err[512] = "";
         struct sc_diags diag;
         sc_diags_init(&diag);
-        say("resuming execution %s, left unfinished by a stopped process", json_string_value(v));
+        say("resuming execution %s, left unfinished by a stopped process (its lease expired)", json_string_value(v));
         json_t *rec = sc_runner_again(w->rn, json_string_value(v), &diag, err, sizeof err);
         sc_diags_free(&diag);
         ran(w, json_string_value(v), rec, err);
@@ -820,15 +824,18 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "sc-worker-%d", w->no % 100);
     prctl(PR_SET_NAME, name); /* as top -H and perf show it */
     worker_load(w);
-    int64_t swept = sc_clock_mono_ms();
+    int64_t swept = sc_clock_mono_ms(), swept_at = sc_clock_now_ms();
     if (w->no == 0)
         resume_abandoned(w);
     while (!atomic_load(&d->stopping)) {
         if (w->gen != atomic_load(&d->gen))
             worker_load(w);
-        /* another process (a `scenarist run`) may die mid-execution while we serve */
-        if (w->no == 0 && sc_clock_mono_ms() - swept > 60000) {
+        /* another process (a `scenarist run`) may die mid-execution while we serve, or
+         * an end went unrecorded (a full disk): taken up once its lease lapses */
+        if (w->no == 0 && (sc_clock_mono_ms() - swept > SC_STORE_LEASE_MS / 2 ||
+                           sc_clock_now_ms() - swept_at >= SC_STORE_LEASE_MS / 2)) {
             swept = sc_clock_mono_ms();
+            swept_at = sc_clock_now_ms();
             resume_abandoned(w);
         }
         pthread_mutex_lock(&d->mu);
@@ -1110,6 +1117,14 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     struct sc_runtime main_rt = {0};
     struct worker *ws = sc_calloc((size_t)(o->workers > 0 ? o->workers : 1), sizeof *ws);
     bool clean;
+    int lock_fd = -1, locked = 1;
+    int64_t prev_owner = -1;
+    if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
+                                                 sizeof err)) != 0) {
+        say("%s", err);
+        code = locked > 0 ? 2 : 1;
+        goto out;
+    }
     if (!ws || !d->store_path || runtime_open(d, &main_rt, err, sizeof err) != 0 ||
         !(d->intake_lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
         !(d->intake = writer_open(d, err, sizeof err)) ||
@@ -1119,6 +1134,13 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         goto out;
     }
     d->ckpt_started = pthread_create(&d->ckpt_th, NULL, checkpoint_main, d) == 0;
+    /* the lock's last holder is gone: what it ran is resumed now, not when its leases lapse */
+    if (prev_owner > 0 && sc_store_lease_drop(main_rt.store, prev_owner) != 0)
+        say("%s", sc_store_error(main_rt.store));
+    if (sc_store_heartbeat(main_rt.store) != 0) {
+        say("%s", sc_store_error(main_rt.store));
+        goto out;
+    }
     struct sc_diags diag;
     sc_diags_init(&diag);
     d->cat = catalog_load(d, &main_rt, &diag);
@@ -1191,6 +1213,7 @@ out:
     runtime_close(&main_rt);
     free(ws);
     free(d->store_path);
+    sc_store_unlock(lock_fd);
     pthread_rwlock_destroy(&d->cat_lock);
     pthread_mutex_destroy(&d->intake_mu);
     pthread_mutex_destroy(&d->ops_mu);

@@ -63,8 +63,41 @@ struct sc_exec_filter {
     int limit;            /* 0: 100 */
 };
 json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f);
-/* Ids of executions left running by a process that is gone (crash recovery). */
+/* Ids of running executions whose lease has expired (its owner stopped renewing it: a
+ * crash, or an end that could not be recorded), for crash recovery. */
 json_t *sc_store_exec_abandoned(struct sc_store *st);
+
+/* ---- leases: who runs an execution ----
+ * A running execution is owned by a lease: this process's random owner token and an
+ * expiry (lease_until, ms on the one clock) set when it is begun or claimed and renewed
+ * by a heartbeat; another process may take it over once the lease has expired, never
+ * while it is renewed, whatever process ids say. */
+#define SC_STORE_LEASE_MS 30000
+/* This process's owner token (random, positive, never a pid). */
+int64_t sc_store_owner(void);
+/* The lease length in ms (SC_STORE_LEASE_MS). */
+int64_t sc_store_lease_ms(void);
+/* Renews, to now + lease, the leases of the executions this process is running now. */
+int sc_store_lease_renew(struct sc_store *st);
+/* This process stops running execution id (its attempt is over, recorded or not): no
+ * more renewals, so an attempt whose end was not recorded is taken up again. */
+void sc_store_exec_release(const char *id);
+/* Expires every lease of owner who (a process known to be gone: the store lock's last
+ * holder). Not this process's own. */
+int sc_store_lease_drop(struct sc_store *st, int64_t who);
+/* Starts a thread, with a connection of its own, that renews this process's leases every
+ * third of a lease on the one clock; sc_store_close(st) stops it. */
+int sc_store_heartbeat(struct sc_store *st);
+
+/* ---- the store lock: one daemon per SQLite store ----
+ * An advisory lock (flock, exclusive) on the file PATH.lock beside the database, held
+ * for the life of the process, with "pid PID host HOST owner TOKEN" written in it. 0 with
+ * *fd holding it and *prev the last holder's owner token (-1: none: its leases can be
+ * dropped, as the lock proves it gone); 1 when another process holds it (err names its
+ * pid and host); -1 on error (err). */
+int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen);
+/* Releases it (the file stays). */
+void sc_store_unlock(int fd);
 
 /* ---- the queue and trigger state (the daemon) ---- */
 

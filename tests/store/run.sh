@@ -82,15 +82,19 @@ kill -9 $rpid
 wait $rpid 2>/dev/null
 expect "the store shows the step under way when the process died" 0 "running" \
     -- sqlite3 "$db" "SELECT status FROM step_runs WHERE step = 'upsert'"
-expect "resume runs the interrupted execution" 0 "$id kill-resume: attempt 2 success" \
-    -- "$bin" resume --org "$org"
+expect "resume leaves it alone while its lease lasts (30 s from its last renewal)" 0 \
+    "nothing to resume" -- env SCENARIST_CLOCK=test:2026-03-08T07:59:29.999Z "$bin" resume --org "$org"
+expect "the lease of the killed process expires 30 s after its last renewal" 0 "$((1772956740000 + 30000))" \
+    -- sqlite3 "$db" "SELECT lease_until FROM executions WHERE id = '$id'"
+expect "resume runs the interrupted execution once its lease has expired" 0 "$id kill-resume: attempt 2 success" \
+    -- env SCENARIST_CLOCK=test:2026-03-08T07:59:30Z "$bin" resume --org "$org"
 expect "the step that ended before the kill did not run again" 0 "1" \
     -- bash -c "grep -c '\"method\":\"GET\"' '$journal'"
 expect "the interrupted step ran again with the same idempotency key" 0 "2
 2" -- bash -c "grep -c '\"idempotency-key\":\"$id:upsert:1\"' '$journal'; grep -c '\"method\":\"PUT\"' '$journal'"
 expect "the step after it ran once" 0 "1" -- bash -c "grep -c '\"method\":\"POST\"' '$journal'"
 expect "execution ID shows both attempts" 0 "kill-resume  execution $id  (org golden, version draft)
-status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:00.000Z
+status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:30.000Z
 url https://scenarist.example.com/executions/$id
 steps (attempt shown when above 1):
   employee               http.request    ok            0 ms  HTTP 200 {\"email\":\"kay@example.com\",\"id\":\"E-9\"}
@@ -161,8 +165,15 @@ expect "a bad --since" 2 "scenarist: --since takes a time (2026-03-08T08:00:00Z)
     -- "$bin" executions --since yesterday --org "$org"
 
 # ---- the schema ----
-expect "the schema version is recorded" 0 "6" -- sqlite3 "$db" "PRAGMA user_version"
+expect "the schema version is recorded" 0 "7" -- sqlite3 "$db" "PRAGMA user_version"
+# a store of schema 6 (before leases), with an execution a pid-owned process left running
+cp "$db" "$tmp/v6.db"
+sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; PRAGMA user_version = 6;
+    UPDATE executions SET status = 'running', owner = $$ WHERE id = '$id'"
+expect "a schema 6 store is migrated to 7 on open, its running execution without a lease" 0 \
+    "7|$id|running||" -- bash -c "'$bin' executions --org '$org' --store '$tmp/v6.db' > /dev/null &&
+    sqlite3 '$tmp/v6.db' \"SELECT (SELECT user_version FROM pragma_user_version), id, status, lease_until, '' FROM executions WHERE id = '$id'\""
 sqlite3 "$tmp/future.db" "PRAGMA user_version = 99"
 expect "a store from a newer scenarist is refused" 1 \
-    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 6: use a newer scenarist" \
+    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 7: use a newer scenarist" \
     -- "$bin" executions --org "$org" --store "$tmp/future.db"
