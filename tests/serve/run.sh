@@ -310,6 +310,10 @@ expect "kill -9 mid-step leaves the execution recorded as running" 0 "running" \
     -- sql "SELECT status FROM executions WHERE id = '$id'"
 serve $fx/hooks
 check "on start it is resumed and finishes" wait_sql "SELECT status FROM executions WHERE id = '$id'" success
+expect "a second serve on the same store refuses to start, naming the daemon that holds it" 2 \
+    "scenarist: store $db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0
+expect "the lock file names the holder" 0 "pid $dpid host $(hostname)" -- bash -c "cut -d' ' -f1-4 '$db.lock'"
 stop
 expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process" -- cat "$dir/log"
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
