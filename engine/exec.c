@@ -1384,7 +1384,7 @@ static char *key_text(json_t *v)
 }
 
 enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_t trigger,
-                            int64_t since_ms, json_t **items, char *err, size_t errlen)
+                            int64_t since_ms, int64_t until_ms, json_t **items, char *err, size_t errlen)
 {
     *items = NULL;
     struct poll *pl = NULL;
@@ -1395,15 +1395,17 @@ enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_
         snprintf(err, errlen, "trigger %zu is not a poll", trigger);
         return SC_ERR_CONFIG;
     }
-    char since[40], now[40];
+    char since[40], now[40], until[40];
     sc_clock_iso(since_ms, since, sizeof since);
     sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
+    sc_clock_iso(until_ms, until, sizeof until);
     struct run r = {.sc = sc, .rt = rt, .version = "poll", .attempt = 1};
     snprintf(r.id, sizeof r.id, "poll");
     r.org_url = "scenarist://poll";
     r.t0 = sc_clock_mono_ms();
     r.deadline = r.t0 + sc->timeout_ms;
-    json_t *ctx = json_pack("{s:s, s:I, s:s}", "since", since, "since_ms", (json_int_t)since_ms,
+    json_t *ctx = json_pack("{s:s, s:I, s:s, s:I, s:s}", "since", since, "since_ms",
+                            (json_int_t)since_ms, "until", until, "until_ms", (json_int_t)until_ms,
                             "now", now);
     json_t *env = rt->org ? json_object_get(rt->org->doc->root, "settings") : NULL;
     struct sc_lua *lua = rt->lua;

@@ -81,7 +81,7 @@ size_t sc_scenario_polls(const struct sc_scenario *sc, size_t *triggers, size_t 
  * over output and the key template over each item. *items: [{key, item}], a new
  * reference, when SC_OK; else err says what failed (nothing is recorded). */
 enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_t trigger,
-                            int64_t since_ms, json_t **items, char *err, size_t errlen);
+                            int64_t since_ms, int64_t until_ms, json_t **items, char *err, size_t errlen);
 
 /* ---- for modules: the step being run ---- */
 

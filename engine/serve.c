@@ -323,6 +323,7 @@ static void add_timer(struct daemon *d, struct catalog *c, size_t file, size_t t
     snprintf(tm->tz, sizeof tm->tz, "%s", tz ? tz : "UTC");
     tm->every_ms = sc_duration_or(json_string_value(json_object_get(t, "every")), 0);
     tm->window_ms = sc_duration_or(json_string_value(json_object_get(t, "window")), 0);
+    tm->skew_ms = sc_duration_or(json_string_value(json_object_get(t, "skew")), 5 * 60 * 1000);
     tm->next_ms = -1;
 }
 
@@ -462,7 +463,8 @@ static void fire_schedule(struct daemon *d, struct sc_store *st, struct timer *t
 }
 
 /* A poll that fails is recorded as a failed execution (visible in executions and
- * metrics); its watermark stays, so the next poll asks again from the same point. */
+ * metrics); the watermark becomes the point it asked from, so the next poll asks again
+ * from there at the latest. */
 static void poll_failed(struct daemon *d, struct sc_store *st, const struct timer *t,
                         json_t *trigger, enum sc_status status, const char *err)
 {
@@ -494,23 +496,27 @@ static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, 
         say("%s of %s: %s", t->key, t->scenario, sc_store_error(st));
         return;
     }
-    /* The window reaches back over the previous poll; after downtime the watermark
-     * (the last successful poll) reaches further. */
+    /* The window [since, now] reaches back over the previous poll; the watermark is the
+     * earliest point the next poll must ask from: the last success's end, or the start
+     * a failed poll asked from (so a failure never narrows the overlap), or further back
+     * after downtime. */
     int64_t window = t->window_ms > 0 ? t->window_ms : 3600 * 1000;
     int64_t since = now - window;
     if (mark >= 0 && mark < since)
         since = mark;
     json_t *items = NULL;
     char err[1024] = "";
-    enum sc_status status = sc_exec_poll(t->sc, rt, t->trigger, since, &items, err, sizeof err);
-    json_t *base = json_pack("{s:s, s:o, s:o, s:i}", "kind", "poll", "since", iso_json(since),
-                             "polled_at", iso_json(now), "trigger", (int)t->trigger);
+    enum sc_status status = sc_exec_poll(t->sc, rt, t->trigger, since, now, &items, err,
+                                         sizeof err);
+    json_t *base = json_pack("{s:s, s:o, s:o, s:o, s:i}", "kind", "poll", "since", iso_json(since),
+                             "until", iso_json(now), "polled_at", iso_json(now), "trigger",
+                             (int)t->trigger);
     if (status != SC_OK || !base) {
         if (base)
             poll_failed(d, st, t, base, status, err[0] ? err : "out of memory");
         json_decref(base);
         json_decref(items);
-        sc_store_trigger_set(st, t->scenario, t->key, slot, -1);
+        sc_store_trigger_set(st, t->scenario, t->key, slot, since);
         return;
     }
     size_t i, fresh = 0;
@@ -534,8 +540,8 @@ static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, 
     }
     if (rc == 0)
         rc = sc_store_trigger_set(st, t->scenario, t->key, slot, now);
-    if (rc == 0) /* nothing seen before since can come back in a later window */
-        rc = sc_store_poll_prune(st, t->scenario, t->key, since);
+    if (rc == 0) /* nothing seen before since (less the skew) comes back in a later window */
+        rc = sc_store_poll_prune(st, t->scenario, t->key, since - t->skew_ms);
     if (rc != 0 || sc_store_tx_commit(st) != 0) {
         sc_store_tx_rollback(st);
         say("%s of %s: its items could not be queued: %s", t->key, t->scenario,

@@ -377,11 +377,14 @@ EOF
 stub poll "$tmp/poll.json"
 export SCENARIST_CLOCK=test:2026-03-02T09:00:00Z
 sim $fx/poll --until 2026-03-02T13:30:00Z --workers 2
-expect "hourly polls ask for a 90-minute window; after a failure, from the last success" 0 \
-    "2026-03-02T08:30:00.000Z 2026-03-02T09:30:00.000Z 2026-03-02T10:30:00.000Z 2026-03-02T11:00:00.000Z" \
-    -- sh -c "grep -o '\"since\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+expect "hourly polls ask for a 90-minute window closed at the poll's time; after a failure, from where the failed one asked" 0 \
+    "2026-03-02T08:30:00.000Z..2026-03-02T10:00:00.000Z 2026-03-02T09:30:00.000Z..2026-03-02T11:00:00.000Z 2026-03-02T10:30:00.000Z..2026-03-02T12:00:00.000Z 2026-03-02T10:30:00.000Z..2026-03-02T13:00:00.000Z" \
+    -- sh -c "grep '\"path\":\"/lms/completions\"' '$journal' | sed 's/.*\"query\":{\"since\":\"\\([^\"]*\\)\",\"until\":\"\\([^\"]*\\)\"}.*/\\1..\\2/' | tr '\n' ' ' | sed 's/ \$//'"
 expect "items seen in an overlap run once" 0 "c1 c2 c3 c4" \
     -- sh -c "grep -o '\"path\":\"/hris/learning/c[0-9]' '$journal' | cut -d/ -f4 | sort | tr '\n' ' ' | sed 's/ \$//'"
+expect "seen keys are kept for window + skew: the last poll asked from 10:30, skew 45m keeps those seen at 10:00" 0 \
+    "c1 2026-03-02T10:00:00 c2 2026-03-02T10:00:00 c3 2026-03-02T11:00:00 c4 2026-03-02T13:00:00" \
+    -- sh -c "sqlite3 '$db' \"SELECT key, strftime('%Y-%m-%dT%H:%M:%S', seen_at / 1000, 'unixepoch') FROM poll_seen ORDER BY key\" | tr '|\n' '  ' | sed 's/ \$//'"
 expect "the failed poll is a recorded error execution" 0 "1" \
     -- sql "SELECT count(*) FROM executions WHERE status = 'error'"
 expect_grep "and the log names it" 0 "poll:0 of completion-poll failed: GET http://127.0.0.1:" -- cat "$dir/log"
