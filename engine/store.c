@@ -119,7 +119,7 @@ enum q {
     Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
     Q_SEEN_PRUNE, Q_STATUS_COUNTS, Q_QUEUED_COUNTS,
     Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
-    Q_DS_GET, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
+    Q_DS_GET, Q_DS_ENTRY, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
     Q_QI_PUSH, Q_QI_LIST, Q_QI_GET, Q_QI_RESOLVE, Q_QI_DEPTHS,
     Q_HOLD_GET, Q_HOLD_PUT, Q_HOLD_LIST, Q_HOLD_BY_ID, Q_HOLD_DECIDE,
     Q_LEASE_RENEW, Q_LEASE_DROP,
@@ -242,6 +242,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_VER_STAMP] = "SELECT count(*), coalesce(max(created_at), 0) FROM versions",
     [Q_DS_GET] = "SELECT value FROM datastore WHERE store = ?1 AND key = ?2"
                  " AND (expires_at IS NULL OR expires_at > ?3)",
+    [Q_DS_ENTRY] = "SELECT value, expires_at FROM datastore WHERE store = ?1 AND key = ?2"
+                   " AND (expires_at IS NULL OR expires_at > ?3)",
     [Q_DS_SET] = "INSERT INTO datastore(store, key, value, updated_at, expires_at) VALUES(?1,?2,?3,?4,?5)"
                  " ON CONFLICT(store, key) DO UPDATE SET value = ?3, updated_at = ?4, expires_at = ?5",
     [Q_DS_DEL] = "DELETE FROM datastore WHERE store = ? AND key = ?",
@@ -1355,6 +1357,27 @@ json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key)
     st->err[0] = '\0';
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         db_err(st, "reading the data store");
+    return v;
+}
+
+json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *key,
+                          int64_t *expires_ms)
+{
+    st->err[0] = '\0';
+    *expires_ms = -1;
+    sqlite3_stmt *s = q(st, Q_DS_ENTRY, "ssi", store, key, sc_clock_now_ms());
+    if (!s)
+        return NULL;
+    json_t *v = NULL;
+    int rc = run_step(st, s);
+    if (rc == SQLITE_ROW) {
+        v = col_json(s, 0);
+        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+            *expires_ms = sqlite3_column_int64(s, 1);
+    }
+    done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        db_err(st, "reading a data store");
     return v;
 }
 

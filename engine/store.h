@@ -170,6 +170,9 @@ bool sc_store_tx_open(struct sc_store *st);
 
 /* The value, or NULL (no error set) when absent or expired. */
 json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key);
+/* The value as sc_store_ds_get gives it, and when it expires (*expires_ms, -1: never). */
+json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *key,
+                          int64_t *expires_ms);
 /* ttl_ms <= 0: kept until deleted. */
 int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, json_t *value,
                     int64_t ttl_ms);
