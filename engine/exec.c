@@ -765,7 +765,7 @@ static char *undo_run(struct run *r, bool roll)
                           err[0] ? err : sc_status_name(st));
     }
     undo_clear(r);
-    if (!roll) {
+    if (!roll || (!done.len && !kept.len && !failed.len)) { /* nothing was changed */
         sc_buf_free(&done);
         sc_buf_free(&kept);
         sc_buf_free(&failed);

@@ -510,8 +510,6 @@ static int cmd_modules(struct opts *o)
         printf("%s: %s\n", m->name, m->summary);
         if (access_text(m->access))
             printf("connection: %s\n", access_text(m->access));
-        if (rollback_text(m))
-            printf("rollback: %s\n", rollback_text(m));
         printf("\nparameters:\n");
         print_params_text(m->params, "  ");
         return EXIT_OK;

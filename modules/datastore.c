@@ -182,11 +182,11 @@ const struct sc_module_def sc_mod_datastore_get = {
     .params = get_params, .run = run_get,
 };
 const struct sc_module_def sc_mod_datastore_set = {
-    .name = "datastore.set", .summary = "Write (insert or replace) a record of a data store; a rollback puts it back.",
+    .name = "datastore.set", .summary = "Write (insert or replace) a record of a data store.",
     .params = set_params, .run = run_set, .rollback = undo,
 };
 const struct sc_module_def sc_mod_datastore_delete = {
-    .name = "datastore.delete", .summary = "Delete a record of a data store: {key, deleted}; a rollback puts it back.",
+    .name = "datastore.delete", .summary = "Delete a record of a data store: {key, deleted}.",
     .params = delete_params, .run = run_delete, .rollback = undo,
 };
 const struct sc_module_def sc_mod_datastore_search = {
