@@ -402,7 +402,7 @@ static const char *access_text(enum sc_access a)
 static const char *rollback_text(const struct sc_module_def *m)
 {
     if (m->rollback)
-        return "a `rollback` directive undoes what it did (the record is put back as it was)";
+        return "a `rollback` directive undoes what it did";
     if (m->access == SC_ACCESS_WRITE || m->access == SC_ACCESS_BY_METHOD)
         return "a write it sent cannot be undone by a `rollback` directive: the execution's "
                "log names it under \"cannot be undone\"";

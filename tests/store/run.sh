@@ -131,21 +131,22 @@ check "the key file is readable by its owner only" \
     test "$(stat -c %a "$tmp/conf/store/scenarist.db.key")" = 600
 
 # ---- rollback undoes data store writes, across attempts; commit keeps them ----
-rows() { sqlite3 "$db" "SELECT key || ' ' || value || ' ' || coalesce(expires_at, '-') FROM datastore ORDER BY key"; }
-seeded="E-7 {\"lms\":\"L-1\"} -
-E-8 {\"lms\":\"L-2\"} $((1772956740000 + 86400000))"
+rows() { sqlite3 "$db" "SELECT store || ' ' || key || ' ' || value || ' ' || coalesce(expires_at, '-') FROM datastore ORDER BY store, key"; }
+seeded="learners E-7 {\"lms\":\"L-1\"} -
+learners E-8 {\"lms\":\"L-2\"} $((1772956740000 + 86400000))"
 start ds "$fx/ds-replies.json"
 expect_grep "a seed run writes two records" 0 "success in" -- "$bin" run "$fx/ds-seed.yaml" --input "$fx/ds-bad.json" --org "$org"
 expect "the records as seeded" 0 "$seeded" -- rows
 expect_grep "the second attempt fails past the break, and its route rolls back" 1 \
-    '"undone: add, drop, change"' -- "$bin" run "$fx/ds-rollback.yaml" --input "$fx/ds-bad.json" --org "$org"
-expect "rollback leaves the records exactly as they were: E-7 put back, E-8 back with its expiry, no E-9" 0 "$seeded" -- rows
+    '"undone: add, drop, change, once"' -- "$bin" run "$fx/ds-rollback.yaml" --input "$fx/ds-bad.json" --org "$org"
+expect "rollback leaves the records exactly as they were: E-7 put back, E-8 back with its expiry, no E-9, the dedupe key released" 0 "$seeded" -- rows
 start ds2 "$fx/ds-replies.json"
 "$bin" run "$fx/ds-seed.yaml" --input "$fx/ds-bad.json" --org "$org" > /dev/null 2>&1
 expect_grep "the same steps with a commit route end in success" 0 "success in" \
     -- "$bin" run "$fx/ds-commit.yaml" --input "$fx/ds-bad.json" --org "$org"
-expect "commit keeps every write" 0 "E-7 {\"lms\":\"L-7\"} -
-E-9 {\"lms\":\"L-9\"} -" -- rows
+expect "commit keeps every write" 0 "dedupe:ds-commit:once ev-1 {\"execution\":\"20260308-075900-000002\"} $((1772956740000 + 30 * 86400000))
+learners E-7 {\"lms\":\"L-7\"} -
+learners E-9 {\"lms\":\"L-9\"} -" -- rows
 
 # ---- incomplete executions and a person ----
 start person tests/scenarios/http-503-break/replies.json
