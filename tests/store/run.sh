@@ -138,8 +138,10 @@ start ds "$fx/ds-replies.json"
 expect_grep "a seed run writes two records" 0 "success in" -- "$bin" run "$fx/ds-seed.yaml" --input "$fx/ds-bad.json" --org "$org"
 expect "the records as seeded" 0 "$seeded" -- rows
 expect_grep "the second attempt fails past the break, and its route rolls back" 1 \
-    '"undone: add, drop, change, once"' -- "$bin" run "$fx/ds-rollback.yaml" --input "$fx/ds-bad.json" --org "$org"
+    '"undone: ask, add, drop, change, once"' -- "$bin" run "$fx/ds-rollback.yaml" --input "$fx/ds-bad.json" --org "$org"
 expect "rollback leaves the records exactly as they were: E-7 put back, E-8 back with its expiry, no E-9, the dedupe key released" 0 "$seeded" -- rows
+expect "the queue item it pushed is closed by the rollback" 0 "learner-drift|resolved|rollback of execution 20260308-075900-000002" \
+    -- sqlite3 "$db" "SELECT queue, state, done_by FROM queue_items"
 start ds2 "$fx/ds-replies.json"
 "$bin" run "$fx/ds-seed.yaml" --input "$fx/ds-bad.json" --org "$org" > /dev/null 2>&1
 expect_grep "the same steps with a commit route end in success" 0 "success in" \
@@ -147,6 +149,7 @@ expect_grep "the same steps with a commit route end in success" 0 "success in" \
 expect "commit keeps every write" 0 "dedupe:ds-commit:once ev-1 {\"execution\":\"20260308-075900-000002\"} $((1772956740000 + 30 * 86400000))
 learners E-7 {\"lms\":\"L-7\"} -
 learners E-9 {\"lms\":\"L-9\"} -" -- rows
+expect "and its queue item stays open" 0 "learner-drift|open|" -- sqlite3 "$db" "SELECT queue, state, done_by FROM queue_items"
 
 # ---- incomplete executions and a person ----
 start person tests/scenarios/http-503-break/replies.json
