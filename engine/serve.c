@@ -817,6 +817,8 @@ static int take_queue(struct worker *w)
         ran(w, json_string_value(json_object_get(other, "id")), rec, err);
         json_decref(rec);
     }
+    if (rc != 0 && other) /* its claim was rolled back with the batch: queued again */
+        sc_store_exec_release(json_string_value(json_object_get(other, "id")));
     json_decref(other);
     sc_diags_free(&diag);
     return worked;
