@@ -78,6 +78,14 @@ for _ in $(seq 250); do
     [ "$state" = running ] && break
     sleep 0.02
 done
+# another PID namespace (a container) cannot see the running process: its lease, not its
+# pid, keeps a resume there from sending the PUT a second time
+if unshare --pid --fork true 2>/dev/null; then
+    expect "resume in another PID namespace leaves the live execution alone" 0 "nothing to resume" \
+        -- unshare --pid --fork "$bin" resume --org "$org"
+else
+    echo "ok - $suite resume in another PID namespace # skip: unshare --pid needs root"
+fi
 kill -9 $rpid
 wait $rpid 2>/dev/null
 expect "the store shows the step under way when the process died" 0 "running" \
