@@ -840,8 +840,8 @@ static void *worker_main(void *arg)
             worker_load(w);
         /* another process (a `scenarist run`) may die mid-execution while we serve, or
          * an end went unrecorded (a full disk): taken up once its lease lapses */
-        if (w->no == 0 && (sc_clock_mono_ms() - swept > SC_STORE_LEASE_MS / 2 ||
-                           sc_clock_now_ms() - swept_at >= SC_STORE_LEASE_MS / 2)) {
+        if (w->no == 0 && (sc_clock_mono_ms() - swept > sc_store_lease_ms() / 2 ||
+                           sc_clock_now_ms() - swept_at >= sc_store_lease_ms() / 2)) {
             swept = sc_clock_mono_ms();
             swept_at = sc_clock_now_ms();
             resume_abandoned(w);
@@ -1127,6 +1127,8 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     bool clean;
     int lock_fd = -1, locked = 1;
     int64_t prev_owner = -1;
+    sc_store_set_lease_ms(sc_duration_or(json_string_value(json_object_get(org->doc->root,
+                                                                           "lease")), 0));
     if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
                                                  sizeof err)) != 0) {
         say("%s", err);

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -818,7 +819,10 @@ static int64_t owner(void)
 }
 
 int64_t sc_store_owner(void) { return owner(); }
-int64_t sc_store_lease_ms(void) { return SC_STORE_LEASE_MS; }
+static _Atomic int64_t lease_len = SC_STORE_LEASE_MS;
+
+int64_t sc_store_lease_ms(void) { return lease_len; }
+void sc_store_set_lease_ms(int64_t ms) { lease_len = ms >= 1000 ? ms : SC_STORE_LEASE_MS; }
 
 /* The executions this process runs now: the heartbeat renews their leases. An execution
  * leaves the set when its attempt ends, recorded or not, so one whose end could not be
@@ -881,7 +885,7 @@ int sc_store_lease_renew(struct sc_store *st)
     if (n && !ids)
         return set_err(st, "out of memory"), -1;
     int rc = n ? begin(st) : 0;
-    int64_t until = sc_clock_now_ms() + SC_STORE_LEASE_MS;
+    int64_t until = sc_clock_now_ms() + lease_len;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && ids[i])
             rc = exec_stmt(st, q(st, Q_LEASE_RENEW, "isi", until, ids[i], owner()),
@@ -921,7 +925,7 @@ static void *heartbeat_main(void *arg)
     while (!hb->stop) {
         pthread_mutex_unlock(&hb->mu);
         int64_t now = sc_clock_now_ms(); /* renewed by the one clock: a test drives it */
-        if (last == INT64_MIN || now - last >= SC_STORE_LEASE_MS / 3 || now < last) {
+        if (last == INT64_MIN || now - last >= lease_len / 3 || now < last) {
             if (sc_store_lease_renew(hb->conn) != 0)
                 fprintf(stderr, "scenarist: %s\n", sc_store_error(hb->conn));
             else
@@ -995,7 +999,7 @@ int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
         return -1;
     sqlite3_stmt *s = q(st, Q_EXEC_BEGIN, "sssssiibii", r->id, r->scenario, r->org, r->version,
                         r->source, (int64_t)r->confidential, owner(), trig, n, r->started_ms,
-                        sc_clock_now_ms() + SC_STORE_LEASE_MS);
+                        sc_clock_now_ms() + lease_len);
     if (!s)
         return -1;
     if (live_add(r->id) != 0) {
@@ -1044,7 +1048,7 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_
     }
     if (live_add(id) != 0 ||
         exec_stmt(st, q(st, Q_EXEC_CLAIM, "iiis", owner(), (int64_t)attempt,
-                        sc_clock_now_ms() + SC_STORE_LEASE_MS, id), "claiming the execution") != 0 ||
+                        sc_clock_now_ms() + lease_len, id), "claiming the execution") != 0 ||
         commit(st) != 0) {
         rollback(st);
         sc_store_exec_release(id);
@@ -1280,7 +1284,7 @@ int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
 {
     *info = NULL;
     sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "iiii", owner(), sc_clock_now_ms(), max_seq,
-                        (int64_t)SC_STORE_LEASE_MS);
+                        (int64_t)lease_len);
     if (!s)
         return -1;
     int rc = run_step(st, s);

@@ -75,8 +75,10 @@ json_t *sc_store_exec_abandoned(struct sc_store *st);
 #define SC_STORE_LEASE_MS 30000
 /* This process's owner token (random, positive, never a pid). */
 int64_t sc_store_owner(void);
-/* The lease length in ms (SC_STORE_LEASE_MS). */
+/* The lease length in ms of this process's leases: SC_STORE_LEASE_MS, or the org's
+ * `lease` setting (at least 1 s; smaller values restore the default). */
 int64_t sc_store_lease_ms(void);
+void sc_store_set_lease_ms(int64_t ms);
 /* Renews, to now + lease, the leases of the executions this process is running now. */
 int sc_store_lease_renew(struct sc_store *st);
 /* This process stops running execution id (its attempt is over, recorded or not): no

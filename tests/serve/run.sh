@@ -319,6 +319,28 @@ expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a st
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
     -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
 
+# ---- a lease that lapses while the daemon runs: resumed without a restart ----
+cat > "$tmp/lapse.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 1500, "times": 1, "body": {"ok": true}},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
+EOF
+stub lapse "$tmp/lapse.json"
+echo "lease: 2s" >> "$org"
+echo '{"employee_id": "E-8", "email": "bo@example.com"}' > "$dir/event.json"
+"$bin" run $fx/hooks/employee.yaml --input "$dir/event.json" --org "$org" > "$dir/run.out" 2>&1 &
+rpid=$!
+wait_sql "SELECT status FROM step_runs WHERE step = 'upsert'" running
+id=$(sql "SELECT id FROM executions")
+kill -9 $rpid
+wait $rpid 2>/dev/null
+serve $fx/hooks
+check "the daemon resumes it once its 2 s lease lapses, while it runs" \
+    wait_sql "SELECT status || ' ' || attempts FROM executions WHERE id = '$id'" "success 2"
+stop
+expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process (its lease expired)" -- cat "$dir/log"
+expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
+    -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+
 # ---- on the test clock: retries, schedules across DST, catch-up, polls ----
 cat > "$tmp/flaky.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 503, "times": 2, "body": {"error": "busy"}},
