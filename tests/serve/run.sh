@@ -329,7 +329,10 @@ echo "lease: 2s" >> "$org"
 echo '{"employee_id": "E-8", "email": "bo@example.com"}' > "$dir/event.json"
 "$bin" run $fx/hooks/employee.yaml --input "$dir/event.json" --org "$org" > "$dir/run.out" 2>&1 &
 rpid=$!
-wait_sql "SELECT status FROM step_runs WHERE step = 'upsert'" running
+for _ in $(seq 500); do # the run creates the store: quiet until it is there
+    [ "$(sql "SELECT status FROM step_runs WHERE step = 'upsert'" 2>/dev/null)" = running ] && break
+    sleep 0.02
+done
 id=$(sql "SELECT id FROM executions")
 kill -9 $rpid
 wait $rpid 2>/dev/null
