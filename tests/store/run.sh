@@ -159,6 +159,19 @@ learners E-7 {\"lms\":\"L-7\"} -
 learners E-9 {\"lms\":\"L-9\"} -" -- rows
 expect "and its queue item stays open" 0 "learner-drift|open|" -- sqlite3 "$db" "SELECT queue, state, done_by FROM queue_items"
 
+start ds3 "$fx/ds-replies.json"
+"$bin" run "$fx/ds-seed.yaml" --input "$fx/ds-bad.json" --org "$org" > /dev/null 2>&1
+expect_grep "the first attempt breaks, its writes made" 1 "to be retried from this step" \
+    -- "$bin" run "$fx/ds-rollback.yaml" --input "$fx/ds-bad.json" --org "$org" --no-retry
+"$bin" run "$fx/ds-touch.yaml" --input "$fx/ds-bad.json" --org "$org" > /dev/null 2>&1
+expect "the retry rolls back (resume exits 1: the attempt failed)" 1 "20260308-075900-000002 ds-rollback: attempt 2 error" \
+    -- env SCENARIST_CLOCK=test:2026-03-08T08:00:00Z "$bin" resume --org "$org"
+expect "a record another execution changed since is left as it is; the rest is undone" 0 "learners E-7 {\"lms\":\"L-99\"} -
+learners E-8 {\"lms\":\"L-2\"} $((1772956740000 + 86400000))" -- rows
+expect_grep "the log line says what was not undone and why" 0 \
+    '"undone: ask, add, drop, once; could not undo: change: record E-7 of data store learners was changed since by another execution: left as it is"' \
+    -- "$bin" execution 20260308-075900-000002 --org "$org" --json
+
 # ---- incomplete executions and a person ----
 start person tests/scenarios/http-503-break/replies.json
 expect_grep "run --no-retry leaves the retry for later" 1 "to be retried from this step" \
