@@ -982,7 +982,8 @@ static void heartbeat_stop(struct heartbeat *hb)
     free(hb);
 }
 
-/* Taken by another owner: running, and its lease not yet expired. */
+/* Taken: running under a lease not yet expired (whoever holds it), from the columns
+ * status, owner, lease_until at status_col and after. */
 static bool leased(sqlite3_stmt *s, int status_col)
 {
     return !strcmp(col_text(s, status_col), "running") &&

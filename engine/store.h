@@ -37,13 +37,14 @@ struct sc_exec_row {
     int64_t started_ms;
 };
 
-/* Records a new execution, status running, owned by this process. 1 when the id is
+/* Records a new execution, status running, leased to this process. 1 when the id is
  * taken (make another). */
 int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
 /* Takes an execution over for another attempt (a retry, or a resume after a crash):
- * status running, owner this process, attempts = attempt. due_ms >= 0: a scheduled
- * retry, taken only if its entry is still pending and due at due_ms. 1 when another
- * live process owns it or it is no longer due (left alone), 0 done, -1 error. */
+ * status running, leased to this process, attempts = attempt. due_ms >= 0: a scheduled
+ * retry, taken only if its entry is still pending and due at due_ms. 1 when it runs
+ * under a lease not yet expired (this or another process runs it) or it is no longer
+ * due (left alone), 0 done, -1 error. */
 int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms);
 /* Ends an attempt: status success|warning|error; summary {error?, incomplete?,
  * response?, committed?}. A finished confidential execution loses its sealed data, and
