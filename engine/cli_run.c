@@ -1,5 +1,6 @@
 /* scenarist run: one event through a scenario now, durably, following its retries. */
 #include "cli.h"
+#include "duration.h"
 
 #include "clock.h"
 #include "runner.h"
@@ -152,9 +153,16 @@ struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
     char *path = o->store ? sc_strdup(o->store) : sc_store_path(org);
     char err[600];
     const char *key = json_string_value(json_object_get(org->doc->root, "store_key"));
+    sc_store_set_lease_ms(sc_duration_or(json_string_value(json_object_get(org->doc->root,
+                                                                           "lease")), 0));
     struct sc_store *st = path ? sc_store_open(path, key, err, sizeof err) : NULL;
     if (!st)
         fprintf(stderr, "scenarist: %s\n", path ? err : "out of memory");
+    if (st && sc_store_heartbeat(st) != 0) { /* executions run here keep their leases */
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(st));
+        sc_store_close(st);
+        st = NULL;
+    }
     free(path);
     return st;
 }

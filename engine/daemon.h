@@ -35,7 +35,7 @@ struct timer {
     bool poll, has_cron, catch_up, sequential, confidential;
     struct sc_cron cron;
     char tz[80];
-    int64_t every_ms, window_ms;
+    int64_t every_ms, window_ms, skew_ms;
     int64_t next_ms;             /* next fire; -1 when none */
 };
 

@@ -162,6 +162,33 @@ bool sc_expr_is_whole(const struct sc_tmpl_part *parts, size_t nparts)
     return nparts == 1 && parts[0].is_expr;
 }
 
+/* A field named as a Lua keyword (poll.until, period.end) cannot follow a dot in Lua:
+ * the length of ".word" when s + i starts one, else 0. */
+static size_t keyword_field(const char *s, size_t n, size_t i, size_t *w0, size_t *w1)
+{
+    static const char *const words[] = {"and", "break", "do", "else", "elseif", "end", "false",
+                                        "for", "function", "goto", "if", "in", "local", "nil",
+                                        "not", "or", "repeat", "return", "then", "true", "until",
+                                        "while"};
+    if (s[i] != '.' || (i > 0 && s[i - 1] == '.') || (i + 1 < n && s[i + 1] == '.'))
+        return 0;
+    size_t j = i + 1;
+    while (j < n && (s[j] == ' ' || s[j] == '\t'))
+        j++;
+    size_t k = j;
+    while (k < n && (isalnum((unsigned char)s[k]) || s[k] == '_'))
+        k++;
+    if (k == j || isdigit((unsigned char)s[j]))
+        return 0;
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
+        if (strlen(words[w]) == k - j && !memcmp(s + j, words[w], k - j)) {
+            *w0 = j;
+            *w1 = k;
+            return k - i;
+        }
+    return 0;
+}
+
 char *sc_expr_rewrite(const char *s, size_t n)
 {
     struct sc_buf b = {0};
@@ -180,6 +207,15 @@ char *sc_expr_rewrite(const char *s, size_t n)
             sc_buf_puts(&b, "iif(");
             i += 3;
             prev = '(';
+            continue;
+        }
+        size_t w0, w1, kw = keyword_field(s, n, i, &w0, &w1);
+        if (kw) { /* .until -> ["until"] */
+            sc_buf_puts(&b, "[\"");
+            sc_buf_add(&b, s + w0, w1 - w0);
+            sc_buf_puts(&b, "\"]");
+            i += kw;
+            prev = ']';
             continue;
         }
         if (!isspace((unsigned char)s[i]))

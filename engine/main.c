@@ -398,6 +398,17 @@ static const char *access_text(enum sc_access a)
     }
 }
 
+/* What a `rollback` directive does to what this module did, or NULL: nothing to undo. */
+static const char *rollback_text(const struct sc_module_def *m)
+{
+    if (m->rollback)
+        return "a `rollback` directive undoes what it did";
+    if (m->access == SC_ACCESS_WRITE || m->access == SC_ACCESS_BY_METHOD)
+        return "a write it sent cannot be undone by a `rollback` directive: the execution's "
+               "log names it under \"cannot be undone\"";
+    return NULL;
+}
+
 static void md_modules(void)
 {
     size_t n;
@@ -416,6 +427,8 @@ static void md_modules(void)
         printf("## <a id=\"%s\"></a>%s\n\n%s\n\n", m->name, m->name, m->summary);
         if (access_text(m->access))
             printf("Connection use: %s.\n\n", access_text(m->access));
+        if (rollback_text(m))
+            printf("Rollback: %s.\n\n", rollback_text(m));
         md_table(m->params);
     }
 }

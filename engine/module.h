@@ -95,6 +95,12 @@ struct sc_module_def {
     enum sc_status (*run)(struct sc_step_ctx *ctx, void *state, const json_t *with,
                           const json_t *input, char *err, size_t errlen);
     void (*fini)(void *state);
+    /* Optional. After a step of this module ended ok and handed over undo data
+     * (sc_step_set_undo), the execution either keeps what it did (commit: the `commit`
+     * directive, or the execution's end) or undoes it (rollback: the `rollback` directive,
+     * latest step first); each hook reads its data with sc_step_undo. A module without a
+     * rollback hook that wrote to another system cannot be undone: the rollback says so in
+     * the execution's log. */
     enum sc_status (*commit)(struct sc_step_ctx *ctx, void *state, char *err, size_t errlen);
     enum sc_status (*rollback)(struct sc_step_ctx *ctx, void *state, char *err, size_t errlen);
 };

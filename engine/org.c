@@ -1,5 +1,6 @@
 #include "org.h"
 
+#include "duration.h"
 #include "module.h"
 #include "util.h"
 #include "validate.h"
@@ -82,6 +83,9 @@ const struct sc_param sc_org_fields[] = {
      .flags = SC_P_STATIC, .doc = "Named inbound webhook secrets, used by triggers' auth."},
     {.name = "backup", .type = SC_T_OBJECT, .fields = backup_fields, .flags = SC_P_STATIC,
      .doc = "A scheduled backup of every scenario's current version, run by the daemon."},
+    {.name = "lease", .type = SC_T_DURATION, .def = "\"30s\"", .flags = SC_P_STATIC,
+     .doc = "How long a running execution stays its process's after the last heartbeat "
+            "(renewed every third of it); another process may resume it only after. At least 1s."},
     {0},
 };
 
@@ -113,6 +117,10 @@ static void org_check(struct sc_check *c, const json_t *root)
     const char *url = json_string_value(json_object_get(root, "base_url"));
     if (url && !http_url(url))
         sc_check_error(c, "base_url", "base_url must be an http:// or https:// URL");
+    const char *lease = json_string_value(json_object_get(root, "lease"));
+    if (lease && sc_duration_or(lease, 0) > 0 && sc_duration_or(lease, 0) < 1000)
+        sc_check_error(c, "lease", "lease must be at least 1s: a shorter one would expire "
+                       "between two heartbeats of a busy process");
 }
 
 static bool is_path(const char *s)

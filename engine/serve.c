@@ -323,6 +323,7 @@ static void add_timer(struct daemon *d, struct catalog *c, size_t file, size_t t
     snprintf(tm->tz, sizeof tm->tz, "%s", tz ? tz : "UTC");
     tm->every_ms = sc_duration_or(json_string_value(json_object_get(t, "every")), 0);
     tm->window_ms = sc_duration_or(json_string_value(json_object_get(t, "window")), 0);
+    tm->skew_ms = sc_duration_or(json_string_value(json_object_get(t, "skew")), 5 * 60 * 1000);
     tm->next_ms = -1;
 }
 
@@ -462,7 +463,8 @@ static void fire_schedule(struct daemon *d, struct sc_store *st, struct timer *t
 }
 
 /* A poll that fails is recorded as a failed execution (visible in executions and
- * metrics); its watermark stays, so the next poll asks again from the same point. */
+ * metrics); the watermark becomes the point it asked from, so the next poll asks again
+ * from there at the latest. */
 static void poll_failed(struct daemon *d, struct sc_store *st, const struct timer *t,
                         json_t *trigger, enum sc_status status, const char *err)
 {
@@ -494,23 +496,27 @@ static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, 
         say("%s of %s: %s", t->key, t->scenario, sc_store_error(st));
         return;
     }
-    /* The window reaches back over the previous poll; after downtime the watermark
-     * (the last successful poll) reaches further. */
+    /* The window [since, now] reaches back over the previous poll; the watermark is the
+     * earliest point the next poll must ask from: the last success's end, or the start
+     * a failed poll asked from (so a failure never narrows the overlap), or further back
+     * after downtime. */
     int64_t window = t->window_ms > 0 ? t->window_ms : 3600 * 1000;
     int64_t since = now - window;
     if (mark >= 0 && mark < since)
         since = mark;
     json_t *items = NULL;
     char err[1024] = "";
-    enum sc_status status = sc_exec_poll(t->sc, rt, t->trigger, since, &items, err, sizeof err);
-    json_t *base = json_pack("{s:s, s:o, s:o, s:i}", "kind", "poll", "since", iso_json(since),
-                             "polled_at", iso_json(now), "trigger", (int)t->trigger);
+    enum sc_status status = sc_exec_poll(t->sc, rt, t->trigger, since, now, &items, err,
+                                         sizeof err);
+    json_t *base = json_pack("{s:s, s:o, s:o, s:o, s:i}", "kind", "poll", "since", iso_json(since),
+                             "until", iso_json(now), "polled_at", iso_json(now), "trigger",
+                             (int)t->trigger);
     if (status != SC_OK || !base) {
         if (base)
             poll_failed(d, st, t, base, status, err[0] ? err : "out of memory");
         json_decref(base);
         json_decref(items);
-        sc_store_trigger_set(st, t->scenario, t->key, slot, -1);
+        sc_store_trigger_set(st, t->scenario, t->key, slot, since);
         return;
     }
     size_t i, fresh = 0;
@@ -534,8 +540,8 @@ static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, 
     }
     if (rc == 0)
         rc = sc_store_trigger_set(st, t->scenario, t->key, slot, now);
-    if (rc == 0) /* nothing seen before since can come back in a later window */
-        rc = sc_store_poll_prune(st, t->scenario, t->key, since);
+    if (rc == 0) /* nothing seen before since (less the skew) comes back in a later window */
+        rc = sc_store_poll_prune(st, t->scenario, t->key, since - t->skew_ms);
     if (rc != 0 || sc_store_tx_commit(st) != 0) {
         sc_store_tx_rollback(st);
         say("%s of %s: its items could not be queued: %s", t->key, t->scenario,
@@ -731,6 +737,10 @@ static bool retry_due(struct worker *w)
 
 static void resume_abandoned(struct worker *w)
 {
+    /* this process's own are renewed first: a clock that jumped (the test clock) while the
+     * heartbeat slept must not make them look abandoned */
+    if (sc_store_lease_renew(w->rt.store) != 0)
+        say("%s", sc_store_error(w->rt.store));
     json_t *ids = sc_store_exec_abandoned(w->rt.store);
     size_t i;
     json_t *v;
@@ -738,7 +748,7 @@ static void resume_abandoned(struct worker *w)
         char err[512] = "";
         struct sc_diags diag;
         sc_diags_init(&diag);
-        say("resuming execution %s, left unfinished by a stopped process", json_string_value(v));
+        say("resuming execution %s, left unfinished by a stopped process (its lease expired)", json_string_value(v));
         json_t *rec = sc_runner_again(w->rn, json_string_value(v), &diag, err, sizeof err);
         sc_diags_free(&diag);
         ran(w, json_string_value(v), rec, err);
@@ -807,6 +817,8 @@ static int take_queue(struct worker *w)
         ran(w, json_string_value(json_object_get(other, "id")), rec, err);
         json_decref(rec);
     }
+    if (rc != 0 && other) /* its claim was rolled back with the batch: queued again */
+        sc_store_exec_release(json_string_value(json_object_get(other, "id")));
     json_decref(other);
     sc_diags_free(&diag);
     return worked;
@@ -820,15 +832,18 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "sc-worker-%d", w->no % 100);
     prctl(PR_SET_NAME, name); /* as top -H and perf show it */
     worker_load(w);
-    int64_t swept = sc_clock_mono_ms();
+    int64_t swept = sc_clock_mono_ms(), swept_at = sc_clock_now_ms();
     if (w->no == 0)
         resume_abandoned(w);
     while (!atomic_load(&d->stopping)) {
         if (w->gen != atomic_load(&d->gen))
             worker_load(w);
-        /* another process (a `scenarist run`) may die mid-execution while we serve */
-        if (w->no == 0 && sc_clock_mono_ms() - swept > 60000) {
+        /* another process (a `scenarist run`) may die mid-execution while we serve, or
+         * an end went unrecorded (a full disk): taken up once its lease lapses */
+        if (w->no == 0 && (sc_clock_mono_ms() - swept > sc_store_lease_ms() / 2 ||
+                           sc_clock_now_ms() - swept_at >= sc_store_lease_ms() / 2)) {
             swept = sc_clock_mono_ms();
+            swept_at = sc_clock_now_ms();
             resume_abandoned(w);
         }
         pthread_mutex_lock(&d->mu);
@@ -1110,6 +1125,16 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     struct sc_runtime main_rt = {0};
     struct worker *ws = sc_calloc((size_t)(o->workers > 0 ? o->workers : 1), sizeof *ws);
     bool clean;
+    int lock_fd = -1, locked = 1;
+    int64_t prev_owner = -1;
+    sc_store_set_lease_ms(sc_duration_or(json_string_value(json_object_get(org->doc->root,
+                                                                           "lease")), 0));
+    if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
+                                                 sizeof err)) != 0) {
+        say("%s", err);
+        code = locked > 0 ? 2 : 1;
+        goto out;
+    }
     if (!ws || !d->store_path || runtime_open(d, &main_rt, err, sizeof err) != 0 ||
         !(d->intake_lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
         !(d->intake = writer_open(d, err, sizeof err)) ||
@@ -1119,6 +1144,13 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         goto out;
     }
     d->ckpt_started = pthread_create(&d->ckpt_th, NULL, checkpoint_main, d) == 0;
+    /* the lock's last holder is gone: what it ran is resumed now, not when its leases lapse */
+    if (prev_owner > 0 && sc_store_lease_drop(main_rt.store, prev_owner) != 0)
+        say("%s", sc_store_error(main_rt.store));
+    if (sc_store_heartbeat(main_rt.store) != 0) {
+        say("%s", sc_store_error(main_rt.store));
+        goto out;
+    }
     struct sc_diags diag;
     sc_diags_init(&diag);
     d->cat = catalog_load(d, &main_rt, &diag);
@@ -1191,6 +1223,7 @@ out:
     runtime_close(&main_rt);
     free(ws);
     free(d->store_path);
+    sc_store_unlock(lock_fd);
     pthread_rwlock_destroy(&d->cat_lock);
     pthread_mutex_destroy(&d->intake_mu);
     pthread_mutex_destroy(&d->ops_mu);

@@ -12,9 +12,11 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -104,6 +106,9 @@ static const char *const migrations[] = {
      * claim and end two more b-tree writes. */
     "DROP INDEX executions_status;"
     "CREATE INDEX executions_running ON executions(started_at) WHERE status = 'running';",
+    /* v7: a running execution is owned by a lease (owner token + expiry renewed by a
+     * heartbeat), not by its process's pid; one from before leases has none: expired. */
+    "ALTER TABLE executions ADD COLUMN lease_until INTEGER;",
 };
 
 enum q {
@@ -115,9 +120,10 @@ enum q {
     Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
     Q_SEEN_PRUNE, Q_STATUS_COUNTS, Q_QUEUED_COUNTS,
     Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
-    Q_DS_GET, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
+    Q_DS_GET, Q_DS_ENTRY, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
     Q_QI_PUSH, Q_QI_LIST, Q_QI_GET, Q_QI_RESOLVE, Q_QI_DEPTHS,
     Q_HOLD_GET, Q_HOLD_PUT, Q_HOLD_LIST, Q_HOLD_BY_ID, Q_HOLD_DECIDE,
+    Q_LEASE_RENEW, Q_LEASE_DROP,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
     Q_COUNT
 };
@@ -134,11 +140,12 @@ enum q {
 
 static const char *const sql[Q_COUNT] = {
     [Q_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
-                     " confidential, owner, trigger, started_at) VALUES(?,?,?,?,?,'running',?,?,?,?)",
-    [Q_EXEC_OWNER] = "SELECT status, owner FROM executions WHERE id = ?",
+                     " confidential, owner, trigger, started_at, lease_until)"
+                     " VALUES(?,?,?,?,?,'running',?,?,?,?,?)",
+    [Q_EXEC_OWNER] = "SELECT status, owner, lease_until FROM executions WHERE id = ?",
     [Q_EXEC_CLAIM] = "UPDATE executions SET status = 'running', owner = ?, attempts = ?,"
-                     " finished_at = NULL WHERE id = ?",
-    [Q_EXEC_END] = "UPDATE executions SET status = ?1, owner = NULL, finished_at = ?2,"
+                     " finished_at = NULL, lease_until = ? WHERE id = ?",
+    [Q_EXEC_END] = "UPDATE executions SET status = ?1, owner = NULL, lease_until = NULL, finished_at = ?2,"
                    " duration_ms = ?3, summary = ?4, trigger = CASE WHEN ?6 AND confidential"
                    " THEN NULL ELSE trigger END WHERE id = ?5",
     [Q_EXEC_ERASE_TRIGGER] = "UPDATE executions SET trigger = NULL WHERE id = ? AND confidential",
@@ -148,7 +155,9 @@ static const char *const sql[Q_COUNT] = {
                    " FROM executions WHERE id = ?",
     [Q_EXEC_STEPS] = "SELECT attempt, step, module, bundle, status, duration_ms, output, error, bundles"
                      " FROM step_runs WHERE execution = ? ORDER BY id",
-    [Q_EXEC_RUNNING] = "SELECT id, owner FROM executions WHERE status = 'running' ORDER BY started_at",
+    /* running, and its lease expired (or it has none) */
+    [Q_EXEC_RUNNING] = "SELECT id FROM executions WHERE status = 'running'"
+                       " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY started_at",
     /* A NULL filter matches everything: one statement serves every combination. */
     [Q_EXEC_LIST] = "SELECT id, scenario, version, status, attempts, started_at, duration_ms"
                     " FROM executions WHERE (?1 IS NULL OR scenario = ?1)"
@@ -200,7 +209,7 @@ static const char *const sql[Q_COUNT] = {
     /* The next event: realtime first, then arrival order; a sequential lane waits while
      * one of its executions runs, waits for a retry, or arrived earlier. */
     [Q_CLAIM_NEXT] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
-                     " started_at = ?2 WHERE id = (SELECT e.id FROM executions e INDEXED BY executions_queue"
+                     " started_at = ?2, lease_until = ?2 + ?4 WHERE id = (SELECT e.id FROM executions e INDEXED BY executions_queue"
                      " WHERE e.seq <= ?3 AND " RUNNABLE
                      " ORDER BY e.priority DESC, e.seq LIMIT 1)"
                      " RETURNING id, scenario, version, source, status, attempts, confidential, trigger",
@@ -234,6 +243,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_VER_STAMP] = "SELECT count(*), coalesce(max(created_at), 0) FROM versions",
     [Q_DS_GET] = "SELECT value FROM datastore WHERE store = ?1 AND key = ?2"
                  " AND (expires_at IS NULL OR expires_at > ?3)",
+    [Q_DS_ENTRY] = "SELECT value, expires_at FROM datastore WHERE store = ?1 AND key = ?2"
+                   " AND (expires_at IS NULL OR expires_at > ?3)",
     [Q_DS_SET] = "INSERT INTO datastore(store, key, value, updated_at, expires_at) VALUES(?1,?2,?3,?4,?5)"
                  " ON CONFLICT(store, key) DO UPDATE SET value = ?3, updated_at = ?4, expires_at = ?5",
     [Q_DS_DEL] = "DELETE FROM datastore WHERE store = ? AND key = ?",
@@ -263,6 +274,9 @@ static const char *const sql[Q_COUNT] = {
                      " decided_at, decided_by FROM holds WHERE id = ?",
     [Q_HOLD_DECIDE] = "UPDATE holds SET state = ?, decided_at = ?, decided_by = ? WHERE id = ?"
                       " AND state = 'pending'",
+    [Q_LEASE_RENEW] = "UPDATE executions SET lease_until = ?1 WHERE id = ?2 AND owner = ?3"
+                      " AND status = 'running'",
+    [Q_LEASE_DROP] = "UPDATE executions SET lease_until = NULL WHERE owner = ? AND status = 'running'",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -280,9 +294,11 @@ struct sc_store {
     int depth;             /* open transactions: the outermost, then savepoints */
     void (*take)(void *), (*give)(void *); /* sc_store_turns */
     void *turns;
+    struct heartbeat *hb;  /* sc_store_heartbeat's, stopped by sc_store_close */
     char err[512];
 };
 
+static void heartbeat_stop(struct heartbeat *hb);
 static void set_err(struct sc_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_err(struct sc_store *st, const char *fmt, ...)
 {
@@ -726,6 +742,7 @@ void sc_store_close(struct sc_store *st)
 {
     if (!st)
         return;
+    heartbeat_stop(st->hb);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);
@@ -781,19 +798,18 @@ static void rollback(struct sc_store *st)
 
 /* ---- executions ---- */
 
-/* An owner is this process's pid plus a random token above bit 22 (pid_max is at most
- * 2^22), so a restarted daemon that got its predecessor's pid (pid 1 in a container)
- * still sees the predecessor's work as abandoned. */
-#define PID_BITS 22
+/* An owner is a random token of this process, never its pid: a pid says nothing in
+ * another PID namespace, and a dead daemon's pid may be reused. What proves an owner
+ * at work is its lease: lease_until, renewed by its heartbeat through the one clock. */
 static int64_t my_owner;
 static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
 
 static void make_owner(void)
 {
-    uint32_t token = 0;
+    uint64_t token = 0;
     if (getrandom(&token, sizeof token, 0) != (ssize_t)sizeof token)
-        token = (uint32_t)sc_clock_mono_ms();
-    my_owner = ((int64_t)((token & 0x3fffffff) | 1) << PID_BITS) | (int64_t)getpid();
+        token = (uint64_t)sc_clock_mono_ms() ^ ((uint64_t)getpid() << 32);
+    my_owner = (int64_t)((token & 0x3fffffffffffffffULL) | 1);
 }
 
 static int64_t owner(void)
@@ -802,12 +818,177 @@ static int64_t owner(void)
     return my_owner;
 }
 
-static bool alive(int64_t who)
+int64_t sc_store_owner(void) { return owner(); }
+static _Atomic int64_t lease_len = SC_STORE_LEASE_MS;
+
+int64_t sc_store_lease_ms(void) { return lease_len; }
+void sc_store_set_lease_ms(int64_t ms) { lease_len = ms >= 1000 ? ms : SC_STORE_LEASE_MS; }
+
+/* The executions this process runs now: the heartbeat renews their leases. An execution
+ * leaves the set when its attempt ends, recorded or not, so one whose end could not be
+ * written (a full disk) lets its lease lapse and is taken up again. */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **live;
+static size_t nlive, caplive;
+
+static int live_add(const char *id)
 {
-    pid_t pid = (pid_t)(who & ((1 << PID_BITS) - 1));
+    pthread_mutex_lock(&live_mu);
+    int rc = 0;
+    for (size_t i = 0; i < nlive; i++)
+        if (!strcmp(live[i], id))
+            goto out;
+    if (nlive == caplive) {
+        size_t cap = caplive ? caplive * 2 : 16;
+        char **v = realloc(live, cap * sizeof *v);
+        if (!v) {
+            rc = -1;
+            goto out;
+        }
+        live = v;
+        caplive = cap;
+    }
+    if (!(live[nlive] = sc_strdup(id)))
+        rc = -1;
+    else
+        nlive++;
+out:
+    pthread_mutex_unlock(&live_mu);
+    return rc;
+}
+
+void sc_store_exec_release(const char *id)
+{
+    pthread_mutex_lock(&live_mu);
+    for (size_t i = 0; i < nlive; i++)
+        if (!strcmp(live[i], id)) {
+            free(live[i]);
+            live[i] = live[--nlive];
+            break;
+        }
+    if (!nlive) { /* nothing left: give the memory back (no leak at exit) */
+        free(live);
+        live = NULL;
+        caplive = 0;
+    }
+    pthread_mutex_unlock(&live_mu);
+}
+
+int sc_store_lease_renew(struct sc_store *st)
+{
+    pthread_mutex_lock(&live_mu);
+    size_t n = nlive;
+    char **ids = n ? sc_calloc(n, sizeof *ids) : NULL;
+    for (size_t i = 0; ids && i < n; i++)
+        ids[i] = sc_strdup(live[i]);
+    pthread_mutex_unlock(&live_mu);
+    if (n && !ids)
+        return set_err(st, "out of memory"), -1;
+    int rc = n ? begin(st) : 0;
+    int64_t until = sc_clock_now_ms() + lease_len;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && ids[i])
+            rc = exec_stmt(st, q(st, Q_LEASE_RENEW, "isi", until, ids[i], owner()),
+                           "renewing a lease");
+        free(ids[i]);
+    }
+    free(ids);
+    if (n && (rc != 0 || commit(st) != 0)) {
+        rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+int sc_store_lease_drop(struct sc_store *st, int64_t who)
+{
     if (who == owner())
-        return true;
-    return pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
+        return set_err(st, "the leases of this process cannot be dropped by it"), -1;
+    return exec_stmt(st, q(st, Q_LEASE_DROP, "i", who), "dropping a stopped owner's leases");
+}
+
+/* ---- the heartbeat: a thread with a connection of its own renews the leases ---- */
+
+struct heartbeat {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    struct sc_store *conn;
+};
+
+static void *heartbeat_main(void *arg)
+{
+    struct heartbeat *hb = arg;
+    int64_t last = INT64_MIN;
+    pthread_mutex_lock(&hb->mu);
+    while (!hb->stop) {
+        pthread_mutex_unlock(&hb->mu);
+        int64_t now = sc_clock_now_ms(); /* renewed by the one clock: a test drives it */
+        if (last == INT64_MIN || now - last >= lease_len / 3 || now < last) {
+            if (sc_store_lease_renew(hb->conn) != 0)
+                fprintf(stderr, "scenarist: %s\n", sc_store_error(hb->conn));
+            else
+                last = now;
+        }
+        pthread_mutex_lock(&hb->mu);
+        struct timespec ts = sc_clock_deadline(200);
+        if (!hb->stop)
+            pthread_cond_timedwait(&hb->cv, &hb->mu, &ts);
+    }
+    pthread_mutex_unlock(&hb->mu);
+    return NULL;
+}
+
+int sc_store_heartbeat(struct sc_store *st)
+{
+    if (st->hb)
+        return 0;
+    char err[600];
+    struct heartbeat *hb = sc_calloc(1, sizeof *hb);
+    if (!hb)
+        return set_err(st, "out of memory"), -1;
+    if (!(hb->conn = sc_store_open(st->path, st->key_ref, err, sizeof err))) {
+        set_err(st, "%s", err);
+        free(hb);
+        return -1;
+    }
+    pthread_mutex_init(&hb->mu, NULL);
+    pthread_cond_init(&hb->cv, NULL);
+    if (pthread_create(&hb->th, NULL, heartbeat_main, hb) != 0) {
+        set_err(st, "cannot start the lease heartbeat: %s", strerror(errno));
+        sc_store_close(hb->conn);
+        pthread_mutex_destroy(&hb->mu);
+        pthread_cond_destroy(&hb->cv);
+        free(hb);
+        return -1;
+    }
+    st->hb = hb;
+    return 0;
+}
+
+static void heartbeat_stop(struct heartbeat *hb)
+{
+    if (!hb)
+        return;
+    pthread_mutex_lock(&hb->mu);
+    hb->stop = true;
+    pthread_cond_signal(&hb->cv);
+    pthread_mutex_unlock(&hb->mu);
+    pthread_join(hb->th, NULL);
+    sc_store_close(hb->conn);
+    pthread_mutex_destroy(&hb->mu);
+    pthread_cond_destroy(&hb->cv);
+    free(hb);
+}
+
+/* Taken: running under a lease not yet expired (whoever holds it), from the columns
+ * status, owner, lease_until at status_col and after. */
+static bool leased(sqlite3_stmt *s, int status_col)
+{
+    return !strcmp(col_text(s, status_col), "running") &&
+           sqlite3_column_type(s, status_col + 2) != SQLITE_NULL &&
+           sqlite3_column_int64(s, status_col + 2) > sc_clock_now_ms();
 }
 
 int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
@@ -817,14 +998,20 @@ int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
     void *trig = value_blob(st, r->trigger, r->confidential, &n, &failed);
     if (failed)
         return -1;
-    sqlite3_stmt *s = q(st, Q_EXEC_BEGIN, "sssssiibi", r->id, r->scenario, r->org, r->version,
-                        r->source, (int64_t)r->confidential, owner(), trig, n, r->started_ms);
+    sqlite3_stmt *s = q(st, Q_EXEC_BEGIN, "sssssiibii", r->id, r->scenario, r->org, r->version,
+                        r->source, (int64_t)r->confidential, owner(), trig, n, r->started_ms,
+                        sc_clock_now_ms() + lease_len);
     if (!s)
         return -1;
+    if (live_add(r->id) != 0) {
+        done(s);
+        return set_err(st, "out of memory"), -1;
+    }
     int rc = run_step(st, s);
     done(s);
     if (rc == SQLITE_DONE)
         return 0;
+    sc_store_exec_release(r->id);
     if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
         return set_err(st, "execution id %s is taken", r->id), 1;
     return db_err(st, "recording the execution");
@@ -852,8 +1039,7 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_
     }
     int rc = run_step(st, s);
     bool found = rc == SQLITE_ROW;
-    bool taken = found && !strcmp(col_text(s, 0), "running") &&
-                 sqlite3_column_type(s, 1) != SQLITE_NULL && alive(sqlite3_column_int64(s, 1));
+    bool taken = found && leased(s, 0);
     done(s);
     if (!found || taken) {
         rollback(st);
@@ -861,9 +1047,12 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_
             set_err(st, "no execution %s", id);
         return found ? 1 : -1;
     }
-    if (exec_stmt(st, q(st, Q_EXEC_CLAIM, "iis", owner(), (int64_t)attempt, id),
-                  "claiming the execution") != 0 || commit(st) != 0) {
+    if (live_add(id) != 0 ||
+        exec_stmt(st, q(st, Q_EXEC_CLAIM, "iiis", owner(), (int64_t)attempt,
+                        sc_clock_now_ms() + lease_len, id), "claiming the execution") != 0 ||
+        commit(st) != 0) {
         rollback(st);
+        sc_store_exec_release(id);
         return -1;
     }
     return 0;
@@ -881,6 +1070,7 @@ static int erase_resume_data(struct sc_store *st, const char *id)
 int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
                       int64_t duration_ms, json_t *summary, bool states)
 {
+    sc_store_exec_release(id); /* recorded or not, this attempt is over: no more renewals */
     /* a held one may go on, a warning may be retried: they keep what resumes them */
     bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0;
     states = states && erase;
@@ -1039,13 +1229,10 @@ json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f)
 
 json_t *sc_store_exec_abandoned(struct sc_store *st)
 {
-    sqlite3_stmt *s = q(st, Q_EXEC_RUNNING, "");
+    sqlite3_stmt *s = q(st, Q_EXEC_RUNNING, "i", sc_clock_now_ms());
     json_t *a = s ? json_array() : NULL;
-    while (a && run_step(st, s) == SQLITE_ROW) {
-        int64_t who = sqlite3_column_int64(s, 1);
-        if (sqlite3_column_type(s, 1) == SQLITE_NULL || !alive(who))
-            json_array_append_new(a, json_string(col_text(s, 0)));
-    }
+    while (a && run_step(st, s) == SQLITE_ROW)
+        json_array_append_new(a, json_string(col_text(s, 0)));
     if (s)
         done(s);
     return a;
@@ -1097,7 +1284,8 @@ int64_t sc_store_last_seq(struct sc_store *st)
 int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
 {
     *info = NULL;
-    sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "iii", owner(), sc_clock_now_ms(), max_seq);
+    sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "iiii", owner(), sc_clock_now_ms(), max_seq,
+                        (int64_t)lease_len);
     if (!s)
         return -1;
     int rc = run_step(st, s);
@@ -1105,6 +1293,8 @@ int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
         static const int col[7] = {1, 2, 3, 4, 5, 6, 7};
         char id[64];
         snprintf(id, sizeof id, "%s", col_text(s, 0));
+        if (live_add(id) != 0) /* unrenewed, it is taken up again once its lease lapses */
+            set_err(st, "out of memory");
         if (!(*info = run_info(st, s, id, col)))
             *info = json_pack("{s:s, s:s}", "id", id, "unreadable", st->err);
     }
@@ -1172,6 +1362,27 @@ json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key)
     st->err[0] = '\0';
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         db_err(st, "reading the data store");
+    return v;
+}
+
+json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *key,
+                          int64_t *expires_ms)
+{
+    st->err[0] = '\0';
+    *expires_ms = -1;
+    sqlite3_stmt *s = q(st, Q_DS_ENTRY, "ssi", store, key, sc_clock_now_ms());
+    if (!s)
+        return NULL;
+    json_t *v = NULL;
+    int rc = run_step(st, s);
+    if (rc == SQLITE_ROW) {
+        v = col_json(s, 0);
+        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+            *expires_ms = sqlite3_column_int64(s, 1);
+    }
+    done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        db_err(st, "reading a data store");
     return v;
 }
 
@@ -1835,4 +2046,73 @@ json_t *sc_store_metrics(struct sc_store *st)
     if (s)
         done(s);
     return m;
+}
+
+/* ---- the store lock ---- */
+
+int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen)
+{
+    *fd = -1;
+    *prev = -1;
+    char *lp = sc_asprintf("%s.lock", path);
+    if (!lp || mkdirs(lp) != 0) {
+        snprintf(err, errlen, "store %s: cannot make its directory: %s", path,
+                 lp ? strerror(errno) : "out of memory");
+        free(lp);
+        return -1;
+    }
+    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0) {
+        snprintf(err, errlen, "store %s: cannot open its lock file %s: %s", path, lp, strerror(errno));
+        free(lp);
+        return -1;
+    }
+    char held[256] = "";
+    ssize_t n = pread(f, held, sizeof held - 1, 0);
+    held[n > 0 ? n : 0] = '\0';
+    held[strcspn(held, "\n")] = '\0';
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK) { /* read again: the holder may have written it just now */
+            n = pread(f, held, sizeof held - 1, 0);
+            held[n > 0 ? n : 0] = '\0';
+            held[strcspn(held, "\n")] = '\0';
+            long pid = 0;
+            char host[128] = "?";
+            sscanf(held, "pid %ld host %127s", &pid, host);
+            snprintf(err, errlen, "store %s is in use by another scenarist serve (pid %ld on host "
+                     "%s, lock file %s): only one daemon may own an SQLite store", path, pid,
+                     host, lp);
+        } else {
+            snprintf(err, errlen, "store %s: cannot lock %s: %s", path, lp, strerror(e));
+        }
+        close(f);
+        free(lp);
+        return e == EWOULDBLOCK ? 1 : -1;
+    }
+    long long who = -1;
+    const char *o = strstr(held, " owner ");
+    if (o && sscanf(o, " owner %lld", &who) == 1 && who > 0)
+        *prev = who;
+    char host[128] = "unknown", line[256];
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    int len = snprintf(line, sizeof line, "pid %ld host %s owner %lld\n", (long)getpid(), host,
+                       (long long)owner());
+    if (ftruncate(f, 0) != 0 || pwrite(f, line, (size_t)len, 0) != len) {
+        snprintf(err, errlen, "store %s: cannot write its lock file %s: %s", path, lp,
+                 strerror(errno));
+        close(f);
+        free(lp);
+        return -1;
+    }
+    free(lp);
+    *fd = f;
+    return 0;
+}
+
+void sc_store_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }

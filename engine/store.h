@@ -37,13 +37,14 @@ struct sc_exec_row {
     int64_t started_ms;
 };
 
-/* Records a new execution, status running, owned by this process. 1 when the id is
+/* Records a new execution, status running, leased to this process. 1 when the id is
  * taken (make another). */
 int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
 /* Takes an execution over for another attempt (a retry, or a resume after a crash):
- * status running, owner this process, attempts = attempt. due_ms >= 0: a scheduled
- * retry, taken only if its entry is still pending and due at due_ms. 1 when another
- * live process owns it or it is no longer due (left alone), 0 done, -1 error. */
+ * status running, leased to this process, attempts = attempt. due_ms >= 0: a scheduled
+ * retry, taken only if its entry is still pending and due at due_ms. 1 when it runs
+ * under a lease not yet expired (this or another process runs it) or it is no longer
+ * due (left alone), 0 done, -1 error. */
 int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms);
 /* Ends an attempt: status success|warning|error; summary {error?, incomplete?,
  * response?, committed?}. A finished confidential execution loses its sealed data, and
@@ -63,8 +64,43 @@ struct sc_exec_filter {
     int limit;            /* 0: 100 */
 };
 json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f);
-/* Ids of executions left running by a process that is gone (crash recovery). */
+/* Ids of running executions whose lease has expired (its owner stopped renewing it: a
+ * crash, or an end that could not be recorded), for crash recovery. */
 json_t *sc_store_exec_abandoned(struct sc_store *st);
+
+/* ---- leases: who runs an execution ----
+ * A running execution is owned by a lease: this process's random owner token and an
+ * expiry (lease_until, ms on the one clock) set when it is begun or claimed and renewed
+ * by a heartbeat; another process may take it over once the lease has expired, never
+ * while it is renewed, whatever process ids say. */
+#define SC_STORE_LEASE_MS 30000
+/* This process's owner token (random, positive, never a pid). */
+int64_t sc_store_owner(void);
+/* The lease length in ms of this process's leases: SC_STORE_LEASE_MS, or the org's
+ * `lease` setting (at least 1 s; smaller values restore the default). */
+int64_t sc_store_lease_ms(void);
+void sc_store_set_lease_ms(int64_t ms);
+/* Renews, to now + lease, the leases of the executions this process is running now. */
+int sc_store_lease_renew(struct sc_store *st);
+/* This process stops running execution id (its attempt is over, recorded or not): no
+ * more renewals, so an attempt whose end was not recorded is taken up again. */
+void sc_store_exec_release(const char *id);
+/* Expires every lease of owner who (a process known to be gone: the store lock's last
+ * holder). Not this process's own. */
+int sc_store_lease_drop(struct sc_store *st, int64_t who);
+/* Starts a thread, with a connection of its own, that renews this process's leases every
+ * third of a lease on the one clock; sc_store_close(st) stops it. */
+int sc_store_heartbeat(struct sc_store *st);
+
+/* ---- the store lock: one daemon per SQLite store ----
+ * An advisory lock (flock, exclusive) on the file PATH.lock beside the database, held
+ * for the life of the process, with "pid PID host HOST owner TOKEN" written in it. 0 with
+ * *fd holding it and *prev the last holder's owner token (-1: none: its leases can be
+ * dropped, as the lock proves it gone); 1 when another process holds it (err names its
+ * pid and host); -1 on error (err). */
+int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen);
+/* Releases it (the file stays). */
+void sc_store_unlock(int fd);
 
 /* ---- the queue and trigger state (the daemon) ---- */
 
@@ -137,6 +173,9 @@ bool sc_store_tx_open(struct sc_store *st);
 
 /* The value, or NULL (no error set) when absent or expired. */
 json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key);
+/* The value as sc_store_ds_get gives it, and when it expires (*expires_ms, -1: never). */
+json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *key,
+                          int64_t *expires_ms);
 /* ttl_ms <= 0: kept until deleted. */
 int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, json_t *value,
                     int64_t ttl_ms);

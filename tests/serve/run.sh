@@ -310,8 +310,37 @@ expect "kill -9 mid-step leaves the execution recorded as running" 0 "running" \
     -- sql "SELECT status FROM executions WHERE id = '$id'"
 serve $fx/hooks
 check "on start it is resumed and finishes" wait_sql "SELECT status FROM executions WHERE id = '$id'" success
+expect "a second serve on the same store refuses to start, naming the daemon that holds it" 2 \
+    "scenarist: store $db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0
+expect "the lock file names the holder" 0 "pid $dpid host $(hostname)" -- bash -c "cut -d' ' -f1-4 '$db.lock'"
 stop
 expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process" -- cat "$dir/log"
+expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
+    -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+
+# ---- a lease that lapses while the daemon runs: resumed without a restart ----
+cat > "$tmp/lapse.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 1500, "times": 1, "body": {"ok": true}},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
+EOF
+stub lapse "$tmp/lapse.json"
+echo "lease: 2s" >> "$org"
+echo '{"employee_id": "E-8", "email": "bo@example.com"}' > "$dir/event.json"
+"$bin" run $fx/hooks/employee.yaml --input "$dir/event.json" --org "$org" > "$dir/run.out" 2>&1 &
+rpid=$!
+for _ in $(seq 500); do # the run creates the store: quiet until it is there
+    [ "$(sql "SELECT status FROM step_runs WHERE step = 'upsert'" 2>/dev/null)" = running ] && break
+    sleep 0.02
+done
+id=$(sql "SELECT id FROM executions")
+kill -9 $rpid
+wait $rpid 2>/dev/null
+serve $fx/hooks
+check "the daemon resumes it once its 2 s lease lapses, while it runs" \
+    wait_sql "SELECT status || ' ' || attempts FROM executions WHERE id = '$id'" "success 2"
+stop
+expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process (its lease expired)" -- cat "$dir/log"
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
     -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
 
@@ -373,11 +402,14 @@ EOF
 stub poll "$tmp/poll.json"
 export SCENARIST_CLOCK=test:2026-03-02T09:00:00Z
 sim $fx/poll --until 2026-03-02T13:30:00Z --workers 2
-expect "hourly polls ask for a 90-minute window; after a failure, from the last success" 0 \
-    "2026-03-02T08:30:00.000Z 2026-03-02T09:30:00.000Z 2026-03-02T10:30:00.000Z 2026-03-02T11:00:00.000Z" \
-    -- sh -c "grep -o '\"since\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+expect "hourly polls ask for a 90-minute window closed at the poll's time; after a failure, from where the failed one asked" 0 \
+    "2026-03-02T08:30:00.000Z..2026-03-02T10:00:00.000Z 2026-03-02T09:30:00.000Z..2026-03-02T11:00:00.000Z 2026-03-02T10:30:00.000Z..2026-03-02T12:00:00.000Z 2026-03-02T10:30:00.000Z..2026-03-02T13:00:00.000Z" \
+    -- sh -c "grep '\"path\":\"/lms/completions\"' '$journal' | sed 's/.*\"query\":{\"since\":\"\\([^\"]*\\)\",\"until\":\"\\([^\"]*\\)\"}.*/\\1..\\2/' | tr '\n' ' ' | sed 's/ \$//'"
 expect "items seen in an overlap run once" 0 "c1 c2 c3 c4" \
     -- sh -c "grep -o '\"path\":\"/hris/learning/c[0-9]' '$journal' | cut -d/ -f4 | sort | tr '\n' ' ' | sed 's/ \$//'"
+expect "seen keys are kept for window + skew: the last poll asked from 10:30, skew 45m keeps those seen at 10:00" 0 \
+    "c1 2026-03-02T10:00:00 c2 2026-03-02T10:00:00 c3 2026-03-02T11:00:00 c4 2026-03-02T13:00:00" \
+    -- sh -c "sqlite3 '$db' \"SELECT key, strftime('%Y-%m-%dT%H:%M:%S', seen_at / 1000, 'unixepoch') FROM poll_seen ORDER BY key\" | tr '|\n' '  ' | sed 's/ \$//'"
 expect "the failed poll is a recorded error execution" 0 "1" \
     -- sql "SELECT count(*) FROM executions WHERE status = 'error'"
 expect_grep "and the log names it" 0 "poll:0 of completion-poll failed: GET http://127.0.0.1:" -- cat "$dir/log"

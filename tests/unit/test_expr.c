@@ -97,6 +97,31 @@ struct refs {
     int n;
 };
 
+static void rewritten(const char *in, const char *want)
+{
+    char *out = sc_expr_rewrite(in, strlen(in));
+    assert_non_null(out);
+    assert_string_equal(out, want);
+    free(out);
+}
+
+/* A field named as a Lua keyword reads as it is written (poll.until, period.end). */
+static void keyword_fields_after_a_dot_are_indexed(void **state)
+{
+    (void)state;
+    rewritten("poll.until", "poll[\"until\"]");
+    rewritten("trigger.body.period.end .. 'x'", "trigger.body.period[\"end\"] .. 'x'");
+    rewritten("a. in", "a[\"in\"]");
+    rewritten("x.ending or y.end_date", "x.ending or y.end_date"); /* not keywords */
+    rewritten("a .. until_x", "a .. until_x");                  /* concatenation */
+    rewritten("'poll.until'", "'poll.until'");                  /* in a string */
+    rewritten("1.5 + a.if", "1.5 + a[\"if\"]");
+    lua_State *L = luaL_newstate();
+    char err[256];
+    assert_int_equal(sc_expr_check_syntax(L, "poll.until", 10, err, sizeof err), 0);
+    lua_close(L);
+}
+
 static void on_ref(void *ud, const char *name, size_t off, size_t len)
 {
     struct refs *r = ud;
@@ -135,6 +160,7 @@ int main(void)
         cmocka_unit_test(scan_errors_are_located),
         cmocka_unit_test(syntax_is_checked_without_running),
         cmocka_unit_test(step_references_are_found),
+        cmocka_unit_test(keyword_fields_after_a_dot_are_indexed),
     };
     return cmocka_run_group_tests_name("expr", tests, NULL, NULL);
 }
