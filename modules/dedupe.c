@@ -47,15 +47,16 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
     int64_t window = sc_duration_or(json_string_value(json_object_get(with, "window")), 30LL * 86400000);
     int rc = mark ? sc_store_ds_claim(st, store, key, mark, window) : -1;
     json_decref(mark);
-    free(nfc);
-    if (rc < 0) {
+    if (rc <= 0) {
+        free(nfc);
+        if (rc == 0)
+            return SC_OK; /* a repeat: no bundle, the path stops here */
         snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
         return SC_ERR_RUNTIME;
     }
-    if (rc == 0)
-        return SC_OK; /* a repeat: no bundle, the path stops here */
     /* a rollback releases the key: the event, undone, may come again */
     json_t *undo = json_pack("{s:s, s:s}", "store", store, "key", key);
+    free(nfc);
     if (!undo || sc_step_set_undo(ctx, undo) != 0) {
         snprintf(err, errlen, "out of memory");
         return SC_ERR_RUNTIME;
