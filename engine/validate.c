@@ -413,7 +413,7 @@ static void check_connection(struct vctx *c, const char *s)
     const struct sc_org *org = c->v->org;
     if (!org || sc_org_connection(org, s))
         return;
-    const char *names[256];
+    const char *names[257];
     size_t n = 0;
     const char *k;
     json_t *x;
@@ -422,11 +422,16 @@ static void check_connection(struct vctx *c, const char *s)
             names[n++] = k;
     }
     const char *hint = sc_suggest(s, names, n);
+    char list[512];
+    names[n] = NULL;
+    allowed_list(names, list, sizeof list);
     if (hint)
         VERR(c, pos_val(c), "org '%s' has no connection '%s'; did you mean '%s'?", org->name,
              s, hint);
+    else if (n)
+        VERR(c, pos_val(c), "org '%s' has no connection '%s' (it has %s)", org->name, s, list);
     else
-        VERR(c, pos_val(c), "org '%s' has no connection '%s'", org->name, s);
+        VERR(c, pos_val(c), "org '%s' has no connection '%s' (it has none)", org->name, s);
 }
 
 static void check_secret(struct vctx *c, const char *s)
@@ -638,6 +643,27 @@ static bool in_list(const char *s, const char *const *list)
     return false;
 }
 
+/* True when obj has an unknown key whose nearest field is name (a misspelling of it):
+ * the misspelling is reported once, and what follows from name's absence is not. */
+static bool misspelt(json_t *obj, const struct sc_param *fields, const char *name)
+{
+    const char *names[64];
+    size_t nn = 0;
+    for (const struct sc_param *p = fields; p->name && nn < 64; p++)
+        names[nn++] = p->name;
+    const char *k;
+    json_t *x;
+    json_object_foreach(obj, k, x) {
+        bool known = false;
+        for (size_t i = 0; i < nn && !known; i++)
+            known = strcmp(names[i], k) == 0;
+        const char *hint = known ? NULL : sc_suggest(k, names, nn);
+        if (hint && !strcmp(hint, name))
+            return true;
+    }
+    return false;
+}
+
 /* Checks obj's keys against fields: unknown keys, required keys, each value's type.
  * Keys named in handled are known but left to the caller. */
 static void check_fields(struct vctx *c, const struct sc_param *fields, json_t *obj,
@@ -666,7 +692,7 @@ static void check_fields(struct vctx *c, const struct sc_param *fields, json_t *
     for (const struct sc_param *p = fields; p->name; p++) {
         json_t *val = json_object_get(obj, p->name);
         if (!val) {
-            if (p->required)
+            if (p->required && !misspelt(obj, fields, p->name))
                 VERR(c, pos_key(c), "%s needs '%s'", what, p->name);
             continue;
         }
@@ -805,12 +831,26 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
             bool allowed = false;
             size_t i;
             json_t *t;
-            json_array_foreach(json_object_get(dom, "writes_to"), i, t)
+            const char *to[65];
+            size_t nto = 0;
+            json_array_foreach(json_object_get(dom, "writes_to"), i, t) {
                 allowed |= json_is_string(t) && !strcmp(json_string_value(t), sys);
-            if (!allowed)
+                if (json_is_string(t) && nto < 64)
+                    to[nto++] = json_string_value(t);
+            }
+            to[nto] = NULL;
+            char where[256];
+            allowed_list(to, where, sizeof where);
+            const char *auth = json_string_value(json_object_get(dom, "authority"));
+            if (!allowed && auth && !strcmp(auth, sys))
                 VERR(c, pos_val(c), "the system-of-record matrix does not let %s data be written "
-                     "to %s (its authority is %s)", c->domain, sys,
-                     json_string_value(json_object_get(dom, "authority")));
+                     "to %s: %s is its authority, where %s data comes from, not where it goes; "
+                     "scenarios may write it only to %s", c->domain, sys, sys, c->domain,
+                     nto ? where : "no system");
+            else if (!allowed)
+                VERR(c, pos_val(c), "the system-of-record matrix does not let %s data be written "
+                     "to %s: scenarios may write it only to %s, and its authority is %s",
+                     c->domain, sys, nto ? where : "no system", auth ? auth : "not named");
         }
         pop(c, o);
     }
@@ -874,11 +914,14 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
         m = find_module(c, mod);
         pop(c, o);
     }
-    if (m) {
-        json_t *with = json_object_get(step, "with");
+    json_t *with = json_object_get(step, "with");
+    if (m && !with && misspelt(step, sc_step_fields, "with")) {
+        m = NULL; /* the parameters are under a misspelt key, reported already */
+    } else if (m) {
         size_t o = push(c, with ? "with" : "module"); /* no with: point at the module */
         c->domain = json_string_value(json_object_get(step, "domain"));
-        check_module_use(c, m, with, in_route || json_object_get(step, "on_error") != NULL);
+        check_module_use(c, m, with, in_route || json_object_get(step, "on_error") != NULL ||
+                                         misspelt(step, sc_step_fields, "on_error"));
         c->domain = NULL;
         pop(c, o);
         if (!strcmp(m->name, "router") && !last) {
@@ -886,7 +929,7 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
             VERR(c, pos_val(c), "steps after a router never run: move them into its routes");
             pop(c, o);
         }
-    } else if (json_object_get(step, "with")) {
+    } else if (with) {
         size_t o = push(c, "with"); /* unknown module: still check templates and references */
         check_any(c, NULL, json_object_get(step, "with"));
         pop(c, o);
@@ -1253,7 +1296,8 @@ void sc_validate_doc(struct sc_validator *v, const struct sc_doc *doc)
     }
     const char *name = json_string_value(json_object_get(root, "name"));
     c.scenario = name;
-    c.default_route = json_object_get(root, "on_error") != NULL;
+    c.default_route = json_object_get(root, "on_error") != NULL ||
+                      misspelt(root, sc_scenario_fields, "on_error");
     static const char *const handled[] = {"triggers", "steps", "on_error", NULL};
     check_fields(&c, sc_scenario_fields, root, "the scenario", handled);
     if (name) {
