@@ -666,9 +666,10 @@ static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
         json_t *inc = json_array_get(json_object_get(rec, "incomplete"), 0);
         if (!e)
             e = json_object_get(inc, "error");
-        say("execution %s (%s) ended %s: %s", id,
+        say("execution %s (%s) ended %s: %s%s%s%s", id,
             json_string_value(json_object_get(rec, "scenario")), status,
-            str_or(e, "message", "see scenarist execution ID"));
+            str_or(e, "message", "see scenarist execution ID"), inc ? " (" : "",
+            inc ? sc_status_retry_note(inc) : "", inc ? ")" : "");
     }
 }
 
