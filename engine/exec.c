@@ -571,7 +571,7 @@ struct run {
 const char *sc_status_name(enum sc_status st)
 {
     static const char *const names[] = {"ok", "config", "data", "connection", "rate-limit",
-                                        "server", "runtime", "limit", "script"};
+                                        "server", "runtime", "limit", "store"};
     return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "runtime";
 }
 
@@ -581,7 +581,7 @@ const char *sc_status_retry_note(const json_t *inc)
     if (json_is_true(json_object_get(inc, "retryable")))
         return json_is_true(json_object_get(inc, "final")) ? "no attempt left: needs a person"
                                                             : "to be retried from this step";
-    if (kind && !strcmp(kind, "script"))
+    if (kind && !strcmp(kind, "runtime"))
         return "not retried: a Lua or template error fails the same way on every attempt; "
                "needs a person";
     if (kind && !strcmp(kind, "data"))
@@ -602,7 +602,7 @@ static void set_ctx(struct run *r, const char *name, json_t *v)
 
 static json_t *store_error(const char *what, struct sc_store *st)
 {
-    return json_pack("{s:s++, s:s}", "message", what, ": ", sc_store_error(st), "kind", "runtime");
+    return json_pack("{s:s++, s:s}", "message", what, ": ", sc_store_error(st), "kind", "store");
 }
 
 /* Records a step's end in the store; state is what replays it on a later attempt. */
@@ -707,7 +707,7 @@ static enum sc_status run_step(struct run *r, struct step *s, json_t **outs, jso
             r->pending_run = 0;
             snprintf(err, errlen, "the store failed: %s", sc_store_error(store));
             *ms = 0;
-            return SC_ERR_RUNTIME;
+            return SC_ERR_STORE;
         }
     }
     r->vars_touched = false;
@@ -851,7 +851,7 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
     bool retryable = false, final = true;
     if (rt->dir == DIR_BREAK) {
         retryable = st != SC_ERR_CONFIG &&
-                    ((st != SC_ERR_DATA && st != SC_ERR_SCRIPT) ||
+                    ((st != SC_ERR_DATA && st != SC_ERR_RUNTIME) ||
                      json_is_true(json_object_get(rt->opts, "retry_data_errors")));
         final = !retryable || r->attempt >= json_integer_value(json_object_get(rt->opts, "attempts"));
     }
@@ -1257,7 +1257,7 @@ static void store_end(struct run *r, json_t *rec)
             .step = json_string_value(json_object_get(first, "step")),
             .bundle = json_string_value(json_object_get(first, "bundle")),
             .error = json_object_get(first, "error"), .attempts = r->attempt,
-            /* 0: no automatic retry (a hold, a data or script error): no "of N" to show */
+            /* 0: no automatic retry (a hold, a data or runtime error): no "of N" to show */
             .max_attempts = json_is_true(json_object_get(first, "retryable"))
                                 ? (int)json_integer_value(
                                       json_object_get(json_object_get(first, "retry"), "attempts"))

@@ -1048,7 +1048,8 @@ static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen
                 msg = c + 1 + (c[1] == ' ');
         }
         snprintf(err, errlen, "%s", msg ? msg : "error object is not a string");
-        st = msg && strstr(msg, "stack overflow") ? SC_ERR_LIMIT : SC_ERR_SCRIPT;
+        if (msg && strstr(msg, "stack overflow"))
+            st = SC_ERR_LIMIT;
     }
     lua_pop(L, 1);
     lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);

@@ -68,10 +68,10 @@ enum sc_status {
     SC_ERR_CONNECTION, /* connect failure, reset, timeout: transient */
     SC_ERR_RATE_LIMIT, /* 429: transient, honours Retry-After */
     SC_ERR_SERVER,     /* 5xx, 408: transient */
-    SC_ERR_RUNTIME,    /* the engine's own failure (out of memory, the store): transient */
+    SC_ERR_RUNTIME,    /* a bug-like failure inside the step (Lua error, bad template): the
+                          same input fails the same way, so not retried unless retry_data_errors */
     SC_ERR_LIMIT,      /* a limit was hit (memory, instructions, bundles, duration) */
-    SC_ERR_SCRIPT,     /* a Lua or template error (indexing a nil field): deterministic, so
-                          not retried unless retry_data_errors */
+    SC_ERR_STORE,      /* the engine's own store failed (busy, disk full): transient */
 };
 
 /* Cross-parameter checks a table cannot express ("json and form exclude each other").

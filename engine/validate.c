@@ -109,7 +109,7 @@ const struct sc_param sc_break_fields[] = {
     {.name = "jitter", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
      .doc = "Spread waits randomly by up to 20% so retries do not arrive together."},
     {.name = "retry_data_errors", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
-     .doc = "Also retry data errors (4xx) and script errors (Lua, templates), which are "
+     .doc = "Also retry data errors (4xx) and runtime errors (Lua, templates), which are "
             "otherwise final."},
     {0},
 };

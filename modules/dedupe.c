@@ -42,7 +42,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
     json_decref(mark);
     if (rc < 0) {
         snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
-        return SC_ERR_RUNTIME;
+        return SC_ERR_STORE;
     }
     if (rc == 0)
         return SC_OK; /* a repeat: no bundle, the path stops here */
