@@ -578,6 +578,8 @@ const char *sc_status_name(enum sc_status st)
 const char *sc_status_retry_note(const json_t *inc)
 {
     const char *kind = json_string_value(json_object_get(json_object_get(inc, "error"), "kind"));
+    if (json_object_get(inc, "hold"))
+        return "held: a person approves or rejects it with scenarist holds";
     if (json_is_true(json_object_get(inc, "retryable")))
         return json_is_true(json_object_get(inc, "final")) ? "no attempt left: needs a person"
                                                             : "to be retried from this step";

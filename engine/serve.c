@@ -668,7 +668,8 @@ static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
             e = json_object_get(inc, "error");
         say("execution %s (%s) ended %s: %s%s%s%s", id,
             json_string_value(json_object_get(rec, "scenario")), status,
-            str_or(e, "message", "see scenarist execution ID"), inc ? " (" : "",
+            str_or(e, "message", str_or(json_object_get(inc, "hold"), "reason",
+                                        "see scenarist execution ID")), inc ? " (" : "",
             inc ? sc_status_retry_note(inc) : "", inc ? ")" : "");
     }
 }
