@@ -1245,6 +1245,11 @@ static void table_names(lua_State *L, const char *prefix, json_t *out)
     }
 }
 
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t outlen)
 {
     lua_State *L = s->L;
@@ -1272,6 +1277,7 @@ void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t
     size_t n = 0, i;
     json_t *x;
     json_array_foreach(cands, i, x) if (n < 512) v[n++] = json_string_value(x);
+    qsort(v, n, sizeof *v, by_text); /* Lua's table order varies: ties go the same way */
     const char *hint = sc_suggest(name, v, n);
     const char *dot = strchr(name, '.');
     if (hint) {
@@ -1279,9 +1285,12 @@ void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t
     } else if (dot) {
         bool has_file = false;
         char list[256] = "";
-        size_t used = 0;
-        json_array_foreach(files, i, x) {
-            const char *f = json_string_value(x);
+        size_t used = 0, nf = 0;
+        const char *fv[64];
+        json_array_foreach(files, i, x) if (nf < 64) fv[nf++] = json_string_value(x);
+        qsort(fv, nf, sizeof *fv, by_text);
+        for (i = 0; i < nf; i++) {
+            const char *f = fv[i];
             has_file |= strlen(f) == (size_t)(dot - name) && !strncmp(f, name, (size_t)(dot - name));
             int w = snprintf(list + used, sizeof list - used, "%s%s.lua", used ? ", " : "", f);
             if (w > 0 && (size_t)w < sizeof list - used)
