@@ -568,6 +568,37 @@ static bool line_span(const struct sc_src *src, int line, struct span *ln)
     return true;
 }
 
+/* How many [ or { are open at byte end (a flow collection spanning lines). */
+static int flow_depth(const char *t, size_t end)
+{
+    int flow = 0;
+    char q = 0;
+    for (size_t i = 0; i < end; i++) {
+        char c = t[i], prev = i ? t[i - 1] : '\n';
+        if (q) {
+            if (c == '\\' && q == '"')
+                i++;
+            else if (c == q || c == '\n')
+                q = 0;
+        } else if (c == '#' && (prev == ' ' || prev == '\n')) {
+            while (i < end && t[i] != '\n')
+                i++;
+        } else if ((c == '"' || c == '\'') && strchr(" [{,:\n", prev)) {
+            q = c;
+        } else if (c == '{' && i + 1 < end && t[i + 1] == '{') {
+            i++; /* a template's braces are no collection */
+            while (i + 1 < end && !(t[i] == '}' && t[i + 1] == '}') && t[i] != '\n')
+                i++;
+            i += i + 1 < end && t[i] == '}';
+        } else if (c == '{' || c == '[') {
+            flow++;
+        } else if ((c == '}' || c == ']') && flow > 0) {
+            flow--;
+        }
+    }
+    return flow;
+}
+
 /* The plain (unquoted) value on a line that holds a "{{", and the key before it. */
 static bool unquoted_template(const struct sc_src *src, int line, struct span *val,
                               struct span *key)
@@ -577,7 +608,7 @@ static bool unquoted_template(const struct sc_src *src, int line, struct span *v
         return false;
     const char *t = src->text;
     char q = 0;
-    int flow = 0;
+    int flow = flow_depth(t, ln.a);
     size_t at = 0;
     bool found = false;
     for (size_t i = ln.a; i < ln.b && !found; i++) {
