@@ -824,10 +824,85 @@ static bool indent_hint(struct loader *l, int line, int col, const char *problem
         if ((e == ln.b || t[e] == '#') && c > pc)
             return false;
     }
+    /* deeper than the key it should follow: name the enclosing key too ("nor ...") */
+    int ac = 0, aline = 0;
+    struct span ak = {0, 0};
+    for (int al = pline - 1; c < pc && al > 0 && !aline; al--)
+        if (line_key(src, al, &ac, &ak) && ac < c)
+            aline = t[ak.a] == '-' ? -1 : al; /* a list item: the first part says enough */
+    char nor[160] = "";
+    if (aline > 0)
+        snprintf(nor, sizeof nor, " nor with '%.*s' at column %d (line %d)",
+                 (int)(ak.b - ak.a > 60 ? 60 : ak.b - ak.a), t + ak.a, ac, aline);
     sc_diag_add(l->d, SC_SEV_ERROR, src, line, c, sc_utf8_chars(t + k.a, k.b - k.a),
                 "indentation: '%.*s' at column %d does not line up with '%.*s' at column %d "
-                "(line %d); keys of one mapping start in the same column", (int)(k.b - k.a),
-                t + k.a, c, (int)(pk.b - pk.a), t + pk.a, pc, pline);
+                "(line %d)%s; keys of one mapping start in the same column", (int)(k.b - k.a),
+                t + k.a, c, (int)(pk.b - pk.a), t + pk.a, pc, pline, nor);
+    return true;
+}
+
+/* "-id: b": a dash without the space that makes a list item. True when reported. */
+static bool dash_hint(struct loader *l, int line)
+{
+    const struct sc_src *src = &l->doc->src;
+    const char *t = src->text;
+    int c;
+    struct span k, ln;
+    if (!line_key(src, line, &c, &k) || t[k.a] != '-' || k.b - k.a < 2 || t[k.a + 1] == ' ' ||
+        t[k.a + 1] == '-' || (t[k.a + 1] >= '0' && t[k.a + 1] <= '9') || !line_span(src, line, &ln))
+        return false;
+    size_t e = ln.b;
+    while (e > k.a && t[e - 1] == ' ')
+        e--;
+    sc_diag_add(l->d, SC_SEV_ERROR, src, line, c, 1,
+                "a list item is '- ' with a space: write - %.*s", (int)(e - k.a - 1), t + k.a + 1);
+    return true;
+}
+
+/* "module set": a line that should be "key: value" lacks its ':'. True when reported. */
+static bool colon_missing_hint(struct loader *l, const yaml_parser_t *p)
+{
+    if (!p->problem || strcmp(p->problem, "could not find expected ':'"))
+        return false;
+    const struct sc_src *src = &l->doc->src;
+    const char *t = src->text;
+    int line = (int)p->context_mark.line + 1, c;
+    struct span k, ln;
+    if (!line_key(src, line, &c, &k) || !line_span(src, line, &ln))
+        return false;
+    size_t a = k.a;
+    if (t[a] == '-' && k.b == a + 1)
+        for (a++; a < ln.b && t[a] == ' '; a++)
+            ;
+    size_t b = ln.b;
+    while (b > a && t[b - 1] == ' ')
+        b--;
+    const char *sp = memchr(t + a, ' ', b - a);
+    int col;
+    sc_src_linecol(src, a, &line, &col);
+    if (sp)
+        sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, sc_utf8_chars(t + a, (size_t)(sp - t) - a),
+                    "'%.*s' has no ':' after its key; did you mean '%.*s:%.*s'?",
+                    (int)(b - a), t + a, (int)(sp - t - (long)a), t + a, (int)(t + b - sp), sp);
+    else
+        sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, sc_utf8_chars(t + a, b - a),
+                    "'%.*s' has no ':' after it: a key is written 'key: value'", (int)(b - a),
+                    t + a);
+    return true;
+}
+
+/* An unclosed '{' or '[': says where it was opened. True when reported. */
+static bool unclosed_hint(struct loader *l, const yaml_parser_t *p, int line, int col)
+{
+    if (!p->problem || !p->context || strncmp(p->context, "while parsing a flow ", 21))
+        return false;
+    bool map = !strcmp(p->problem, "did not find expected ',' or '}'");
+    if (!map && strcmp(p->problem, "did not find expected ',' or ']'"))
+        return false;
+    sc_diag_add(l->d, SC_SEV_ERROR, &l->doc->src, line, col, 0,
+                "the '%c' opened at line %d, column %d is not closed here: a '%c' (or a ',' "
+                "between entries) is missing", map ? '{' : '[', (int)p->context_mark.line + 1,
+                (int)p->context_mark.column + 1, map ? '}' : ']');
     return true;
 }
 
@@ -860,7 +935,8 @@ static void syntax_error(struct loader *l, yaml_parser_t *p)
     if (off >= 0 && (size_t)off < src->len && src->text[off] == '\t') {
         sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 1,
                     "tab character in indentation: YAML indents with spaces only");
-    } else if (template_hint(l, line) || indent_hint(l, line, col, p->problem)) {
+    } else if (template_hint(l, line) || dash_hint(l, line) || colon_missing_hint(l, p) ||
+               indent_hint(l, line, col, p->problem) || unclosed_hint(l, p, line, col)) {
         /* reported in the user's terms */
     } else if (p->context) {
         sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 0,
