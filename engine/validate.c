@@ -883,6 +883,43 @@ static const struct sc_module_def *find_module(struct vctx *c, const char *name)
     return NULL;
 }
 
+/* "with:" left empty and the module's parameters written beside it, at the step's level:
+ * reports each once (indent it) and returns them as the parameters (new reference), or
+ * NULL when that is not the mistake. */
+static json_t *params_beside_with(struct vctx *c, json_t *step)
+{
+    const struct sc_module_def *m =
+        sc_module_find(json_string_value(json_object_get(step, "module")) ?
+                       json_string_value(json_object_get(step, "module")) : "");
+    if (!m || !json_is_null(json_object_get(step, "with")))
+        return NULL;
+    json_t *moved = json_object();
+    const char *k;
+    json_t *x;
+    size_t ow = push(c, "with");
+    struct sc_pos wp = pos_key(c);
+    pop(c, ow);
+    json_object_foreach(step, k, x) {
+        bool step_key = false, param = false;
+        for (const struct sc_param *p = sc_step_fields; p->name; p++)
+            step_key |= !strcmp(p->name, k);
+        for (const struct sc_param *p = m->params; p->name; p++)
+            param |= !strcmp(p->name, k);
+        if (step_key || !param || !moved)
+            continue;
+        size_t o = push(c, k);
+        VERR(c, pos_key(c), "'%s' is a parameter of %s, but it sits beside 'with:' (line %d), "
+             "which is left empty: indent it under 'with:'", k, m->name, wp.line);
+        pop(c, o);
+        json_object_set(moved, k, x);
+    }
+    if (moved && json_object_size(moved) == 0) {
+        json_decref(moved);
+        moved = NULL;
+    }
+    return moved;
+}
+
 static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
 {
     if (!json_is_object(step)) {
@@ -895,7 +932,16 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
     struct sc_param fields[sizeof sc_step_fields / sizeof sc_step_fields[0]];
     memcpy(fields, sc_step_fields, sizeof fields);
     fields[0].required = !in_route; /* steps of an error route need no id */
-    check_fields(c, fields, step, id ? "this step" : "a step", handled);
+    json_t *moved = params_beside_with(c, step), *keys = step;
+    if (moved) { /* the misplaced parameters are reported: not as unknown keys too */
+        keys = json_copy(step);
+        const char *k;
+        json_t *x;
+        json_object_foreach(moved, k, x) json_object_del(keys, k);
+    }
+    check_fields(c, fields, keys ? keys : step, id ? "this step" : "a step", handled);
+    if (keys != step)
+        json_decref(keys);
     if (id && !valid_id(id)) {
         size_t o = push(c, "id");
         VERR(c, pos_val(c), "step id '%s' must be a Lua name (letters, digits and _, not "
@@ -915,7 +961,7 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
         m = find_module(c, mod);
         pop(c, o);
     }
-    json_t *with = json_object_get(step, "with");
+    json_t *with = moved ? moved : json_object_get(step, "with");
     if (m && !with && misspelt(step, sc_step_fields, "with")) {
         m = NULL; /* the parameters are under a misspelt key, reported already */
     } else if (m) {
@@ -935,6 +981,7 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
         check_any(c, NULL, json_object_get(step, "with"));
         pop(c, o);
     }
+    json_decref(moved);
     if (id)
         add_visible(c, id);
     json_t *route = json_object_get(step, "on_error");
