@@ -227,7 +227,7 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                                    st == SC_OK ? "ok" : "failed") != 0 && st == SC_OK) {
             snprintf(err, errlen, "%s %s was made but could not be written to the audit log",
                      c->method, url.data);
-            st = SC_ERR_RUNTIME;
+            st = SC_ERR_STORE;
         }
         if (resp.status) {
             char perr[256];

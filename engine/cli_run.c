@@ -10,9 +10,11 @@
 #include "yaml.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- run ---- */
 
@@ -115,13 +117,20 @@ static void print_record(const json_t *rec)
     size_t i;
     json_t *inc;
     json_array_foreach(json_object_get(rec, "incomplete"), i, inc) {
+        json_t *hold = json_object_get(inc, "hold");
+        if (hold) { /* no error: a person decides */
+            long long id = json_integer_value(json_object_get(hold, "id"));
+            printf("held: step %s, bundle %s: %s (hold %lld: scenarist holds approve %lld, or "
+                   "reject %lld)\n", json_string_value(json_object_get(inc, "step")),
+                   json_string_value(json_object_get(inc, "bundle")),
+                   json_string_value(json_object_get(hold, "reason")), id, id, id);
+            continue;
+        }
         printf("incomplete: step %s, bundle %s: %s (%s)\n",
                json_string_value(json_object_get(inc, "step")),
                json_string_value(json_object_get(inc, "bundle")),
                json_string_value(json_object_get(json_object_get(inc, "error"), "message")),
-               !json_is_true(json_object_get(inc, "retryable")) ? "not retried: needs a person"
-               : json_is_true(json_object_get(inc, "final")) ? "no attempt left: needs a person"
-                                                             : "to be retried from this step");
+               sc_status_retry_note(inc));
     }
     json_t *resp = json_object_get(rec, "response");
     if (resp) {
@@ -205,6 +214,40 @@ static void say_retry(const json_t *inc, int64_t wait_ms)
             (long long)((wait_ms + 999) / 1000));
 }
 
+/* Ctrl-C while run waits for a retry: the execution is safe in the store; say where. */
+static char interrupt_msg[768];
+static size_t interrupt_len;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, interrupt_msg, interrupt_len); /* async-signal-safe */
+    (void)w;
+    _exit(130);
+}
+
+/* Says the retry, then sleeps until it is due; an interrupt says which execution is pending
+ * and when. */
+static void wait_for_retry(const json_t *inc, const char *org, int64_t wait_ms)
+{
+    int n = snprintf(interrupt_msg, sizeof interrupt_msg,
+                     "\nscenarist: interrupted; execution %s is pending: attempt %lld of %lld is "
+                     "due at %s (scenarist resume --org %s runs it then, as does the daemon)\n",
+                     json_string_value(json_object_get(inc, "execution")),
+                     (long long)json_integer_value(json_object_get(inc, "attempts")) + 1,
+                     (long long)json_integer_value(json_object_get(inc, "max_attempts")),
+                     json_string_value(json_object_get(inc, "next_attempt_at")), org);
+    interrupt_len = n < 0 ? 0 : (size_t)n < sizeof interrupt_msg ? (size_t)n : sizeof interrupt_msg - 1;
+    struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    say_retry(inc, wait_ms); /* after the handler is in place: a Ctrl-C upon it is answered */
+    sc_clock_sleep_ms(wait_ms);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+}
+
 int cmd_run(struct opts *o)
 {
     if (o->nargs != 1 || !o->input) {
@@ -258,10 +301,11 @@ int cmd_run(struct opts *o)
             break;
         }
         int64_t wait = next - sc_clock_now_ms();
-        say_retry(inc, wait);
-        json_decref(inc);
         if (wait > 0)
-            sc_clock_sleep_ms(wait);
+            wait_for_retry(inc, o->org, wait);
+        else
+            say_retry(inc, wait);
+        json_decref(inc);
         char id[128];
         snprintf(id, sizeof id, "%s", json_string_value(json_object_get(rec, "id")));
         json_decref(rec);

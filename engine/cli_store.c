@@ -21,6 +21,19 @@ static const char *str(const json_t *o, const char *k)
     return v ? v : "";
 }
 
+/* The width of an id column: 24, or wider so that the longest id (a real clock's
+ * "20261130-202126-9da830dd33c9") still leaves a space. */
+static int id_width(const json_t *rows, const char *key)
+{
+    size_t i, w = 23;
+    json_t *e;
+    json_array_foreach(rows, i, e) {
+        size_t n = strlen(str(e, key));
+        w = n > w ? n : w;
+    }
+    return (int)w + 1;
+}
+
 /* --since: an ISO time, or a duration meaning that long ago ("24h"). */
 static int since_ms(const char *s, int64_t *ms)
 {
@@ -62,14 +75,14 @@ int cmd_executions(struct opts *o)
         size_t i;
         json_t *e;
         if (json_array_size(list))
-            printf("%-24s %-24s %-8s %-8s %-8s %-24s %s\n", "ID", "SCENARIO", "VERSION", "STATUS",
+            printf("%-*s %-24s %-8s %-8s %-8s %-24s %s\n", id_width(list, "id"), "ID", "SCENARIO", "VERSION", "STATUS",
                    "ATTEMPTS", "STARTED", "DURATION");
         json_array_foreach(list, i, e) {
             char dur[32] = "";
             if (json_object_get(e, "duration_ms"))
                 snprintf(dur, sizeof dur, "%lld ms",
                          (long long)json_integer_value(json_object_get(e, "duration_ms")));
-            printf("%-24s %-24s %-8s %-8s %-8lld %-24s %s\n", str(e, "id"), str(e, "scenario"),
+            printf("%-*s %-24s %-8s %-8s %-8lld %-24s %s\n", id_width(list, "id"), str(e, "id"), str(e, "scenario"),
                    str(e, "version"), str(e, "status"),
                    (long long)json_integer_value(json_object_get(e, "attempts")),
                    str(e, "started_at"), dur);
@@ -82,15 +95,33 @@ int cmd_executions(struct opts *o)
     return EXIT_OK;
 }
 
-static void print_incomplete_line(const json_t *e)
+/* An incomplete entry's attempts, one definition everywhere: attempts made (the first
+ * included, as the execution counts them), "of N" only when retries are automatic. */
+static void attempts_text(char *buf, size_t n, const json_t *inc, const char *of)
+{
+    long long a = json_integer_value(json_object_get(inc, "attempts")),
+              m = json_integer_value(json_object_get(inc, "max_attempts"));
+    if (m > 0)
+        snprintf(buf, n, "%lld%s%lld", a, of, m);
+    else
+        snprintf(buf, n, "%lld", a);
+}
+
+static void print_incomplete_line(const json_t *e, int idw)
 {
     const json_t *err = json_object_get(e, "error");
-    printf("%-24s %-24s %-16s %-10s %lld/%lld  %-24s %s: %s\n", str(e, "execution"),
-           str(e, "scenario"), str(e, "step"), str(e, "state"),
-           (long long)json_integer_value(json_object_get(e, "attempts")),
-           (long long)json_integer_value(json_object_get(e, "max_attempts")),
-           json_object_get(e, "next_attempt_at") ? str(e, "next_attempt_at") : "-",
-           str(err, "kind"), str(err, "message"));
+    char att[48];
+    attempts_text(att, sizeof att, e, "/");
+    if (!str(err, "kind")[0]) /* a hold: its reason stands where an error would */
+        printf("%-*s %-24s %-16s %-10s %-4s %-24s held: %s\n", idw, str(e, "execution"),
+               str(e, "scenario"), str(e, "step"), str(e, "state"), att,
+               json_object_get(e, "next_attempt_at") ? str(e, "next_attempt_at") : "-",
+               str(err, "reason"));
+    else
+        printf("%-*s %-24s %-16s %-10s %-4s %-24s %s: %s\n", idw, str(e, "execution"),
+               str(e, "scenario"), str(e, "step"), str(e, "state"), att,
+               json_object_get(e, "next_attempt_at") ? str(e, "next_attempt_at") : "-",
+               str(err, "kind"), str(err, "message"));
 }
 
 int cmd_execution(struct opts *o)
@@ -142,10 +173,10 @@ int cmd_execution(struct opts *o)
                    str(err, "message"));
         json_t *inc = json_object_get(v, "incomplete");
         if (json_is_object(inc)) {
-            printf("incomplete: %s at step %s, bundle %s; attempts %lld of %lld%s%s\n",
-                   str(inc, "state"), str(inc, "step"), str(inc, "bundle"),
-                   (long long)json_integer_value(json_object_get(inc, "attempts")),
-                   (long long)json_integer_value(json_object_get(inc, "max_attempts")),
+            char att[48];
+            attempts_text(att, sizeof att, inc, " of ");
+            printf("incomplete: %s at step %s, bundle %s; attempts %s%s%s\n",
+                   str(inc, "state"), str(inc, "step"), str(inc, "bundle"), att,
                    json_object_get(inc, "next_attempt_at") ? "; next " : "",
                    str(inc, "next_attempt_at"));
         }
@@ -213,7 +244,7 @@ int cmd_incomplete(struct opts *o)
             printf("no incomplete executions\n");
         size_t i;
         json_t *e;
-        json_array_foreach(a, i, e) if (!o->json) print_incomplete_line(e);
+        json_array_foreach(a, i, e) if (!o->json) print_incomplete_line(e, id_width(a, "execution"));
         json_decref(a);
     } else if (!strcmp(sub, "retry")) {
         struct engine e;
@@ -273,6 +304,28 @@ static void resumed(void *data, const char *id, json_t *rec, const char *err)
         ++*failed;
 }
 
+/* Nothing was due: the retries still to come, and when, or "nothing to resume". */
+static void print_waiting(struct sc_store *st)
+{
+    json_t *a = sc_store_incomplete_list(st, "pending");
+    size_t i, n = json_array_size(a);
+    json_t *e;
+    if (!n)
+        printf("nothing to resume\n");
+    else
+        printf("nothing is due yet; %zu execution%s wait%s for a retry:\n", n, n == 1 ? "" : "s",
+               n == 1 ? "s" : "");
+    json_array_foreach(a, i, e) {
+        char att[48];
+        json_t *next = json_object_get(e, "attempts");
+        json_object_set_new(e, "attempts", json_integer(json_integer_value(next) + 1));
+        attempts_text(att, sizeof att, e, " of ");
+        printf("  %s %s: step %s, attempt %s due at %s\n", str(e, "execution"), str(e, "scenario"),
+               str(e, "step"), att, str(e, "next_attempt_at"));
+    }
+    json_decref(a);
+}
+
 int cmd_resume(struct opts *o)
 {
     if (o->nargs) {
@@ -293,7 +346,7 @@ int cmd_resume(struct opts *o)
     if (n < 0 && e.rn)
         fprintf(stderr, "scenarist: %s\n", sc_store_error(s.st));
     else if (n == 0)
-        printf("nothing to resume\n");
+        print_waiting(s.st);
     sc_diags_free(&d);
     engine_stop(&e);
     cli_session_close(&s);

@@ -586,8 +586,26 @@ struct undo {
 const char *sc_status_name(enum sc_status st)
 {
     static const char *const names[] = {"ok", "config", "data", "connection", "rate-limit",
-                                        "server", "runtime", "limit"};
+                                        "server", "runtime", "limit", "store"};
     return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "runtime";
+}
+
+const char *sc_status_retry_note(const json_t *inc)
+{
+    const char *kind = json_string_value(json_object_get(json_object_get(inc, "error"), "kind"));
+    if (json_object_get(inc, "hold"))
+        return "held: a person approves or rejects it with scenarist holds";
+    if (json_is_true(json_object_get(inc, "retryable")))
+        return json_is_true(json_object_get(inc, "final")) ? "no attempt left: needs a person"
+                                                            : "to be retried from this step";
+    if (kind && !strcmp(kind, "runtime"))
+        return "not retried: a Lua or template error fails the same way on every attempt; "
+               "needs a person";
+    if (kind && !strcmp(kind, "data"))
+        return "not retried: the data was refused and would be refused again; needs a person";
+    if (kind && !strcmp(kind, "config"))
+        return "not retried: the scenario or the org is wrong; needs a person";
+    return "not retried: needs a person";
 }
 
 static void fail_execution(struct run *r, json_t *error);
@@ -601,7 +619,7 @@ static void set_ctx(struct run *r, const char *name, json_t *v)
 
 static json_t *store_error(const char *what, struct sc_store *st)
 {
-    return json_pack("{s:s++, s:s}", "message", what, ": ", sc_store_error(st), "kind", "runtime");
+    return json_pack("{s:s++, s:s}", "message", what, ": ", sc_store_error(st), "kind", "store");
 }
 
 /* Records a step's end in the store; state is what replays it on a later attempt. */
@@ -797,7 +815,7 @@ static enum sc_status run_step(struct run *r, struct step *s, json_t **outs, jso
             r->pending_run = 0;
             snprintf(err, errlen, "the store failed: %s", sc_store_error(store));
             *ms = 0;
-            return SC_ERR_RUNTIME;
+            return SC_ERR_STORE;
         }
     }
     r->vars_touched = false;
@@ -946,7 +964,8 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
     bool retryable = false, final = true;
     if (rt->dir == DIR_BREAK) {
         retryable = st != SC_ERR_CONFIG &&
-                    (st != SC_ERR_DATA || json_is_true(json_object_get(rt->opts, "retry_data_errors")));
+                    ((st != SC_ERR_DATA && st != SC_ERR_RUNTIME) ||
+                     json_is_true(json_object_get(rt->opts, "retry_data_errors")));
         final = !retryable || r->attempt >= json_integer_value(json_object_get(rt->opts, "attempts"));
     }
     r->error = error;
@@ -1372,8 +1391,11 @@ static void store_end(struct run *r, json_t *rec)
             .step = json_string_value(json_object_get(first, "step")),
             .bundle = json_string_value(json_object_get(first, "bundle")),
             .error = json_object_get(first, "error"), .attempts = r->attempt,
-            .max_attempts = (int)json_integer_value(
-                json_object_get(json_object_get(first, "retry"), "attempts")),
+            /* 0: no automatic retry (a hold, a data or runtime error): no "of N" to show */
+            .max_attempts = json_is_true(json_object_get(first, "retryable"))
+                                ? (int)json_integer_value(
+                                      json_object_get(json_object_get(first, "retry"), "attempts"))
+                                : 0,
             .next_ms = wait >= 0 ? sc_clock_now_ms() + wait : 0,
             .state = !strcmp(status, "held") ? "held" : wait >= 0 ? "pending" : "exhausted"};
         if (!row.error) /* a hold is no error: its reason stands in */

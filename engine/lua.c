@@ -1,6 +1,7 @@
 #include "lua.h"
 
 #include "clock.h"
+#include "diag.h"
 #include "expr.h"
 #include "text.h"
 #include "tz.h"
@@ -1252,4 +1253,80 @@ enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, jso
     *out = to_json(L, -1, 0, err, errlen);
     lua_pop(L, 1);
     return *out ? SC_OK : SC_ERR_RUNTIME;
+}
+
+/* Names in the table on top (functions, or FILE.FUNCTION under prefix) into a JSON array. */
+static void table_names(lua_State *L, const char *prefix, json_t *out)
+{
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1)) {
+            const char *k = lua_tostring(L, -2);
+            char name[256];
+            snprintf(name, sizeof name, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", k);
+            if (k[0] != '_')
+                json_array_append_new(out, json_string(name));
+        }
+        lua_pop(L, 1);
+    }
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t outlen)
+{
+    lua_State *L = s->L;
+    json_t *cands = json_array(), *files = json_array();
+    out[0] = '\0';
+    if (!cands || !files)
+        goto done;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    if (lua_istable(L, -1))
+        table_names(L, NULL, cands);
+    lua_pop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+                json_array_append_new(files, json_string(lua_tostring(L, -2)));
+                table_names(L, lua_tostring(L, -2), cands);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    const char *v[512];
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach(cands, i, x) if (n < 512) v[n++] = json_string_value(x);
+    qsort(v, n, sizeof *v, by_text); /* Lua's table order varies: ties go the same way */
+    const char *hint = sc_suggest(name, v, n);
+    const char *dot = strchr(name, '.');
+    if (hint) {
+        snprintf(out, outlen, "; did you mean '%s'?", hint);
+    } else if (dot) {
+        bool has_file = false;
+        char list[256] = "";
+        size_t used = 0, nf = 0;
+        const char *fv[64];
+        json_array_foreach(files, i, x) if (nf < 64) fv[nf++] = json_string_value(x);
+        qsort(fv, nf, sizeof *fv, by_text);
+        for (i = 0; i < nf; i++) {
+            const char *f = fv[i];
+            has_file |= strlen(f) == (size_t)(dot - name) && !strncmp(f, name, (size_t)(dot - name));
+            int w = snprintf(list + used, sizeof list - used, "%s%s.lua", used ? ", " : "", f);
+            if (w > 0 && (size_t)w < sizeof list - used)
+                used += (size_t)w;
+        }
+        if (!has_file)
+            snprintf(out, outlen, " (there is no lua/transforms/%.*s.lua; the files are: %s)",
+                     (int)(dot - name), name, used ? list : "none");
+    }
+done:
+    json_decref(cands);
+    json_decref(files);
 }

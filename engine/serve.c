@@ -1,6 +1,7 @@
 /* The daemon's lifecycle: the catalog of scenarios, the workers, schedules and polls
  * (run by the main thread, which also waits for signals), reload and drain. */
 #include "daemon.h"
+#include "files.h"
 
 #include "clock.h"
 #include "duration.h"
@@ -129,63 +130,30 @@ int daemon_queued(struct daemon *d, struct sc_store *st)
 
 /* ---- the catalog ---- */
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool yaml_name(const char *n)
-{
-    size_t l = strlen(n);
-    return n[0] != '.' && ((l > 5 && !strcmp(n + l - 5, ".yaml")) ||
-                           (l > 4 && !strcmp(n + l - 4, ".yml")));
-}
-
-/* The scenario files: each path a file, or a folder whose *.yaml files are taken in
- * name order. NULL when a path does not exist (said). */
+/* The scenario files (files.h: the same walk as validate and deploy). NULL when a
+ * path does not exist or a folder holds no scenario file (said). */
 static char **expand_paths(const struct sc_serve_opts *o, size_t *n)
 {
     static const char *const def[] = {"scenarios"};
     const char *const *paths = o->npaths ? o->paths : def;
-    size_t np = o->npaths ? o->npaths : 1, cap = 16;
-    char **v = sc_calloc(cap, sizeof *v);
-    *n = 0;
-    for (size_t i = 0; v && i < np; i++) {
+    size_t np = o->npaths ? o->npaths : 1;
+    struct sc_files f = {0};
+    for (size_t i = 0; i < np; i++) {
         struct stat sb;
         if (stat(paths[i], &sb) != 0) {
             say("%s: %s", paths[i], strerror(errno));
-            goto fail;
+            sc_files_free(&f);
+            return NULL;
         }
-        DIR *dir = S_ISDIR(sb.st_mode) ? opendir(paths[i]) : NULL;
-        size_t first = *n;
-        struct dirent *e;
-        do {
-            e = dir ? readdir(dir) : NULL;
-            if (dir && (!e || !yaml_name(e->d_name)))
-                continue;
-            if (*n + 1 >= cap) {
-                char **nv = sc_realloc(v, (cap *= 2) * sizeof *v);
-                if (!nv)
-                    break;
-                v = nv;
-            }
-            char *p = dir ? sc_asprintf("%s/%s", paths[i], e->d_name) : sc_strdup(paths[i]);
-            if (!p)
-                break;
-            v[(*n)++] = p;
-        } while (e);
-        if (dir) {
-            closedir(dir);
-            qsort(v + first, *n - first, sizeof *v, by_name);
+        long k = sc_files_add(&f, paths[i]);
+        if (k <= 0) {
+            say("%s: %s", paths[i], k < 0 ? "out of memory" : "no scenario files (*.yaml, *.yml) in this folder");
+            sc_files_free(&f);
+            return NULL;
         }
     }
-    if (v)
-        return v;
-fail:
-    for (size_t i = 0; v && i < *n; i++)
-        free(v[i]);
-    free(v);
-    return NULL;
+    *n = f.n;
+    return sc_files_take(&f);
 }
 
 /* A string member, or def when absent. */
@@ -704,9 +672,11 @@ static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
         json_t *inc = json_array_get(json_object_get(rec, "incomplete"), 0);
         if (!e)
             e = json_object_get(inc, "error");
-        say("execution %s (%s) ended %s: %s", id,
+        say("execution %s (%s) ended %s: %s%s%s%s", id,
             json_string_value(json_object_get(rec, "scenario")), status,
-            str_or(e, "message", "see scenarist execution ID"));
+            str_or(e, "message", str_or(json_object_get(inc, "hold"), "reason",
+                                        "see scenarist execution ID")), inc ? " (" : "",
+            inc ? sc_status_retry_note(inc) : "", inc ? ")" : "");
     }
 }
 

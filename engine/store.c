@@ -138,6 +138,9 @@ enum q {
     " AND b.status = 'warning' AND EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = b.id" \
     " AND i.state = 'pending'))))"
 
+#define INC_EXEC_ATTEMPTS \
+    "coalesce((SELECT e.attempts FROM executions e WHERE e.id = incomplete.execution), 0)"
+
 static const char *const sql[Q_COUNT] = {
     [Q_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
                      " confidential, owner, trigger, started_at, lease_until)"
@@ -185,8 +188,11 @@ static const char *const sql[Q_COUNT] = {
                          " WHERE state = ? ORDER BY created_at, execution",
     [Q_INC_DUE] = "SELECT execution FROM incomplete WHERE state = 'pending' AND next_at <= ?"
                   " ORDER BY next_at, execution",
-    [Q_INC_CLOSE] = "UPDATE incomplete SET state = ?, decided_by = ?, updated_at = ?, next_at = NULL"
-                    " WHERE execution = ? AND state IN ('pending', 'exhausted', 'held')",
+    /* attempts: the execution's own count, one definition everywhere (a later attempt closes it) */
+    [Q_INC_CLOSE] = "UPDATE incomplete SET state = ?1, decided_by = ?2, updated_at = ?3, next_at = NULL,"
+                    " attempts = max(attempts, " INC_EXEC_ATTEMPTS "), max_attempts = CASE WHEN"
+                    " max_attempts > 0 THEN max(max_attempts, " INC_EXEC_ATTEMPTS ") ELSE 0 END"
+                    " WHERE execution = ?4 AND state IN ('pending', 'exhausted', 'held')",
     [Q_AUDIT_HEAD] = "SELECT last_id, last_hash FROM audit_head WHERE one = 1",
     [Q_AUDIT_INSERT] = "INSERT INTO audit(id, at, org, scenario, version, execution, step, method,"
                        " sent_from, sent_to, status, duration_ms, body_sha256, outcome, prev_hash,"

@@ -43,7 +43,7 @@ static const struct sc_param search_params[] = {
 static enum sc_status failed(struct sc_store *st, char *err, size_t errlen)
 {
     snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
-    return SC_ERR_RUNTIME;
+    return SC_ERR_STORE;
 }
 
 static const char *str(const json_t *with, const char *k)

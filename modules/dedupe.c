@@ -52,7 +52,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
         if (rc == 0)
             return SC_OK; /* a repeat: no bundle, the path stops here */
         snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
-        return SC_ERR_RUNTIME;
+        return SC_ERR_STORE;
     }
     /* a rollback releases the key: the event, undone, may come again */
     json_t *undo = json_pack("{s:s, s:s}", "store", store, "key", key);

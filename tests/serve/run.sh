@@ -274,7 +274,7 @@ printf 'name: broken\ntriggers:\n  - webhook: { path: /hooks/new }\nsteps:\n  - 
 kill -HUP $dpid
 for _ in $(seq 250); do grep -q 'reload refused' "$dir/log" && break; sleep 0.02; done
 expect_grep "a broken file is refused with its diagnostic" 0 "broken.yaml:6:5: error: unknown key 'modul' in this step; did you mean 'module'?" -- cat "$dir/log"
-expect_grep "and the old set keeps running" 0 "reload refused: 2 errors; the scenarios loaded before keep running" -- cat "$dir/log"
+expect_grep "and the old set keeps running" 0 "reload refused: 1 error; the scenarios loaded before keep running" -- cat "$dir/log"
 expect "the old webhooks still answer" 0 '200 {"employee":"E-4","ok":true}' -- post /hooks/lookup '{"employee_id":"E-4"}'
 rm "$dir/scn/broken.yaml"
 sed -e 's/name: lookup/name: lookup-two/' -e 's|/hooks/lookup|/hooks/lookup-two|' -e 's/ok: true/ok: 2/' \

@@ -179,7 +179,8 @@ expect_grep "run --no-retry leaves the retry for later" 1 "to be retried from th
 expect "incomplete list shows it waiting" 0 \
     "$id   http-503-break           upsert           pending    1/3  2026-03-08T08:00:00.000Z server: PUT http://127.0.0.1:$(cat $tmp/person/port)/lms/learners/E-503: HTTP 503: upstream unavailable" \
     -- "$bin" incomplete list --org "$org"
-expect "resume before it is due does nothing" 0 "nothing to resume" -- "$bin" resume --org "$org"
+expect "resume before it is due lists what waits, and when" 0 "nothing is due yet; 1 execution waits for a retry:
+  $id http-503-break: step upsert, attempt 2 of 3 due at 2026-03-08T08:00:00.000Z" -- "$bin" resume --org "$org"
 expect "resume when due runs the next attempt" 0 "$id http-503-break: attempt 2 warning" \
     -- env SCENARIST_CLOCK=test:2026-03-08T08:00:30Z "$bin" resume --org "$org"
 expect "executions lists it" 0 "ID                       SCENARIO                 VERSION  STATUS   ATTEMPTS STARTED                  DURATION
@@ -205,6 +206,48 @@ expect "no such execution" 1 "scenarist: no execution nope in org golden" \
     -- "$bin" execution nope --org "$org"
 expect "a bad --since" 2 "scenarist: --since takes a time (2026-03-08T08:00:00Z) or a duration ago (24h)" \
     -- "$bin" executions --since yesterday --org "$org"
+
+# ---- attempt counters: one definition (attempts made, the first included) everywhere ----
+start counters tests/scenarios/http-503-recovers/replies.json
+expect_grep "a retried execution succeeds on its third attempt" 0 "success in" \
+    -- "$bin" run tests/scenarios/http-503-recovers/scenario.yaml --input tests/scenarios/http-503-recovers/input.json --org "$org"
+expect "execution says 3 attempts, and so does its closed incomplete entry" 0 "status success after 3 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T08:01:00.000Z
+incomplete: done at step upsert, bundle 1; attempts 3 of 3" \
+    -- bash -c "'$bin' execution $id --org '$org' | grep -E '^(status|incomplete)'"
+expect "executions and incomplete list agree" 0 "3 3/3" \
+    -- bash -c "echo \$('$bin' executions --org '$org' | awk 'NR == 2 { print \$5 }') \$('$bin' incomplete list --status done --org '$org' | awk '{ print \$5 }')"
+start counters-hold tests/scenarios/http-503-recovers/replies.json
+expect "a hold says who decides, not an error" 1 "hold-demo  execution $id  (org golden, version draft)
+  check                  hold            held          0 ms  {\"id\":1,\"reason\":\"pay differs\"}
+held: step check, bundle 1: pay differs (hold 1: scenarist holds approve 1, or reject 1)
+held in 0 ms" -- "$bin" run "$fx/hold.yaml" --input tests/scenarios/http-503-recovers/input.json --org "$org"
+expect "a held entry has made 1 attempt, and no automatic retry to count against" 0 \
+    "$id   hold-demo                check            held       1    -                        held: pay differs" \
+    -- "$bin" incomplete list --org "$org"
+expect "approved, it runs its second attempt" 0 "hold 1 approved by tester; execution $id: attempt 2 success" \
+    -- "$bin" holds approve 1 --org "$org"
+expect "execution, executions and incomplete agree: 2 attempts" 0 "status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:00.000Z
+incomplete: done at step check, bundle 1; attempts 2
+2 2" -- bash -c "'$bin' execution $id --org '$org' | grep -E '^(status|incomplete)'; echo \$('$bin' executions --org '$org' | awk 'NR == 2 { print \$5 }') \$('$bin' incomplete list --status done --org '$org' | awk '{ print \$5 }')"
+
+# ---- run interrupted while it waits for a retry (the real clock) ----
+start interrupt tests/scenarios/http-503-break/replies.json
+SCENARIST_CLOCK= "$bin" run tests/scenarios/http-503-break/scenario.yaml --input tests/scenarios/http-503-break/input.json \
+    --org "$org" > "$tmp/int.out" 2> "$tmp/int.err" &
+rpid=$!
+for _ in $(seq 500); do grep -q "attempt 2 of 3 in 60 s" "$tmp/int.err" && break; sleep 0.02; done
+kill -INT $rpid
+wait $rpid
+rc=$?
+rid=$(SCENARIST_CLOCK= "$bin" executions --org "$org" --json | sed -n 's/.*"id": "\([^"]*\)".*/\1/p' | head -1)
+due=$("$bin" incomplete list --org "$org" --json | sed -n 's/.*"next_attempt_at": "\([^"]*\)".*/\1/p')
+expect "Ctrl-C says which execution is pending and when its next attempt is due" 130 \
+    "scenarist: interrupted; execution $rid is pending: attempt 2 of 3 is due at $due (scenarist resume --org $org runs it then, as does the daemon)" \
+    -- bash -c "tail -1 '$tmp/int.err'; exit $rc"
+expect "the interrupted execution waits in the store" 0 "pending" \
+    -- bash -c "'$bin' incomplete list --org '$org' | awk '{ print \$4 }'"
+expect "a real clock's execution id fits the ID column of executions" 0 "$rid  http-503-break" \
+    -- bash -c "'$bin' executions --org '$org' | awk 'NR == 1 { c = index(\$0, \"SCENARIO\") } NR == 2 { print substr(\$0, 1, c + 13) }'"
 
 # ---- the schema ----
 expect "the schema version is recorded" 0 "7" -- sqlite3 "$db" "PRAGMA user_version"

@@ -83,7 +83,14 @@ static void syntax_is_checked_without_running(void **state)
     assert_int_equal(sc_expr_check_syntax(L, "a.b + 1", 7, err, sizeof err), 0);
     assert_int_equal(sc_expr_check_syntax(L, "x -- comment", 12, err, sizeof err), 0);
     assert_int_equal(sc_expr_check_syntax(L, "a.", 2, err, sizeof err), -1);
-    assert_string_equal(err, "<name> expected near ')'");
+    assert_string_equal(err, "it ends after '.', where a name is expected");
+    assert_int_equal(sc_expr_check_syntax(L, "trigger.body.id == ", 19, err, sizeof err), -1);
+    assert_string_equal(err, "it ends after '==', where a value is expected");
+    /* a Jinja-style filter names the call to write; a '|' inside a string is no filter */
+    assert_int_equal(sc_expr_check_syntax(L, "x.name | upper", 14, err, sizeof err), -1);
+    assert_string_equal(err, "'|' is not a filter in scenarist expressions (it is Lua's bitwise "
+                             "or); call the function instead: {{ upper(x.name) }}");
+    assert_int_equal(sc_expr_check_syntax(L, "'a|b' .. x", 10, err, sizeof err), 0);
     assert_int_equal(sc_expr_check_syntax(L, "1) os.exit(", 11, err, sizeof err), -1);
     /* A statement is not an expression. */
     assert_int_equal(sc_expr_check_syntax(L, "x = 1", 5, err, sizeof err), -1);
