@@ -1,6 +1,8 @@
 /* scenarist run: one event through a scenario now, durably, following its retries. */
 #include "cli.h"
 
+#include "audit.h"
+
 #include "clock.h"
 #include "runner.h"
 #include "store.h"
@@ -154,6 +156,8 @@ struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
     struct sc_store *st = path ? sc_store_open(path, key, err, sizeof err) : NULL;
     if (!st)
         fprintf(stderr, "scenarist: %s\n", path ? err : "out of memory");
+    else
+        sc_audit_setup(st, org);
     free(path);
     return st;
 }
