@@ -82,6 +82,21 @@ static void sent_headers(struct headers *h, const char *from, const char *to)
     }
 }
 
+/* A write's pending audit row, written by the HTTP client just before it sends. */
+struct audit_ahead {
+    struct sc_step_ctx *ctx;
+    const struct sc_step_audit_row *row;
+    int64_t id;                 /* the pending row; 0 none (not sent, or no store); -1 failed */
+    char err[512];
+};
+
+static int audit_ahead(void *ud)
+{
+    struct audit_ahead *a = ud;
+    a->id = sc_step_audit_ref(a->ctx, a->row, a->err, sizeof a->err);
+    return a->id < 0;
+}
+
 static json_t *parse_body(const struct sc_http_resp *resp, const char *mode, char *err,
                           size_t errlen)
 {
@@ -242,24 +257,27 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                                   .headers = (const char *const *)h.v,
                                   .username = user, .password = secret, .body = body,
                                   .body_len = body_len, .timeout_ms = timeout};
-        /* write-ahead: the row is on disk before the request leaves, so a send cut off
-         * by a crash still has its (pending) row */
+        /* write-ahead: the row is on disk before the request leaves (written once the
+         * connection is made), so a send cut off by a crash still has its pending row */
         struct sc_step_audit_row aw = {c->method, url.data, 0, 0, body, body_len, "pending", 0};
-        char aerr[512] = "";
-        int64_t arow = write ? sc_step_audit_ref(ctx, &aw, aerr, sizeof aerr) : 0;
+        struct audit_ahead ahead = {.ctx = ctx, .row = &aw};
+        if (write) {
+            req.before_send = audit_ahead;
+            req.before_ud = &ahead;
+        }
         int64_t t0 = sc_clock_mono_ms();
-        if (arow < 0) {
+        st = sc_http_send(sc_step_http(ctx), &req, &resp, err, errlen);
+        if (ahead.id < 0) {
             snprintf(err, errlen, "%s %s was not sent: its audit row could not be written: %s",
-                     c->method, url.data, aerr);
-            st = strncmp(aerr, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
-        } else {
-            st = sc_http_send(sc_step_http(ctx), &req, &resp, err, errlen);
+                     c->method, url.data, ahead.err);
+            st = strncmp(ahead.err, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
         }
         aw.status = resp.status;
         aw.duration_ms = sc_clock_mono_ms() - t0;
         aw.outcome = st == SC_OK ? "ok" : "failed";
-        aw.ref = arow;
-        if (arow > 0 && sc_step_audit_ref(ctx, &aw, aerr, sizeof aerr) < 0 && st == SC_OK) {
+        aw.ref = ahead.id; /* 0: never sent (no connection), one row says so */
+        if (write && ahead.id >= 0 && sc_step_audit_ref(ctx, &aw, ahead.err, sizeof ahead.err) < 0 &&
+            st == SC_OK) {
             snprintf(err, errlen, "%s %s was made but could not be written to the audit log",
                      c->method, url.data);
             st = SC_ERR_RUNTIME;
