@@ -1947,13 +1947,18 @@ int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *cp
         return -1;
     int64_t last = 0; /* the head is written with each row: rows past it came another way */
     char head[65], hmac[65] = "";
+    bool has_head = false;
     snprintf(head, sizeof head, "%s", genesis);
     if (run_step(st, s) == SQLITE_ROW) {
+        has_head = true;
         last = sqlite3_column_int64(s, 0);
         snprintf(head, sizeof head, "%s", col_text(s, 1));
         snprintf(hmac, sizeof hmac, "%s", col_text(s, 2));
     }
     done(s);
+    if (!has_head && have > 0)
+        return audit_problem(problem, 0, "its head (the last row's id and HMAC) is missing: it "
+                             "was deleted, and rows after the last one may have been cut");
     if (!(s = q(st, Q_AUDIT_ALL, "")))
         return -1;
     int64_t expect = 1, unkeyed = 0;

@@ -130,6 +130,8 @@ tamper "verify names a row whose chain link was replaced" "UPDATE audit SET prev
 tamper "verify names a row inserted past the head" \
     "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome, hash, hash, ref, key_id FROM audit WHERE id = 6" \
     "audit log of org golden: row 7 was added outside the audit log"
+tamper "verify names a deleted head" "DELETE FROM audit WHERE id > 4; DELETE FROM audit_head" \
+    "audit log of org golden: its head (the last row's id and HMAC) is missing: it was deleted, and rows after the last one may have been cut"
 expect_grep "verify --json names the row" 1 '"row": 3' \
     -- bash -c "cp '$db' '$tmp/t2.db' && sqlite3 '$tmp/t2.db' 'DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 3' && '$bin' audit verify --json --org '$org' --store '$tmp/t2.db'"
 cp "$db" "$tmp/attacked.db"
@@ -230,6 +232,10 @@ expect "the step that ended before the kill did not run again" 0 "1" \
 expect "the interrupted step ran again with the same idempotency key" 0 "2
 2" -- bash -c "grep -c '\"idempotency-key\":\"$id:upsert:1\"' '$journal'; grep -c '\"method\":\"PUT\"' '$journal'"
 expect "the step after it ran once" 0 "1" -- bash -c "grep -c '\"method\":\"POST\"' '$journal'"
+expect "the PUT the kill cut off is on the audit log, pending; its re-send ok" 0 "1 upsert PUT pending
+2 upsert PUT ok" -- bash -c "'$bin' audit --org '$org' --json --execution $id | jq -r '.[] | select(.step == \"upsert\") | \"\\(.id) \\(.step) \\(.method) \\(.outcome)\"'"
+expect "after the kill the log verifies" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$org"
 expect "execution ID shows both attempts" 0 "kill-resume  execution $id  (org golden, version draft)
 status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:00.000Z
 url https://scenarist.example.com/executions/$id
