@@ -21,6 +21,7 @@ struct opts {
     const char *scenario, *status, *since, *sent_to, *execution;
     const char *listen, *workers, *max_body, *respond_timeout, *drain_timeout, *until; /* serve */
     const char *message, *version, *output, *to, *from; /* versions */
+    const char *checkpoint; /* audit verify --checkpoint FILE */
     int limit;
     bool json, no_retry;
     const char **args;

@@ -2,6 +2,8 @@
 #include "cli.h"
 #include "duration.h"
 
+#include "audit.h"
+
 #include "clock.h"
 #include "runner.h"
 #include "store.h"
@@ -167,6 +169,8 @@ struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
     struct sc_store *st = path ? sc_store_open(path, key, err, sizeof err) : NULL;
     if (!st)
         fprintf(stderr, "scenarist: %s\n", path ? err : "out of memory");
+    else
+        sc_audit_setup(st, org);
     if (st && sc_store_heartbeat(st) != 0) { /* executions run here keep their leases */
         fprintf(stderr, "scenarist: %s\n", sc_store_error(st));
         sc_store_close(st);

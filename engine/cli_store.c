@@ -2,6 +2,9 @@
  * resume, audit, metrics. */
 #include "cli.h"
 
+#include "audit.h"
+#include "yaml.h"
+
 #include "clock.h"
 #include "duration.h"
 #include "exec.h"
@@ -353,37 +356,125 @@ int cmd_resume(struct opts *o)
     return n < 0 || failed ? EXIT_FAILED : EXIT_OK;
 }
 
+/* verify and checkpoint need the key: without one the chain proves nothing. */
+static bool audit_key_present(const struct cli_session *s, const char *what)
+{
+    if (sc_audit_key_ref(s->org))
+        return true;
+    fprintf(stderr, "scenarist: audit %s: org %s has no audit key: add `audit: { key: env:NAME }` "
+            "(a secret of at least 32 characters, kept outside the database) to its org file; "
+            "until then its log is chained without a key, and whoever can write the database "
+            "can rewrite it unnoticed\n", what, s->org->name);
+    return false;
+}
+
+/* Reads a checkpoint file: new JSON, or NULL after saying why. */
+static json_t *read_checkpoint(const char *path)
+{
+    json_error_t je;
+    json_t *cp = json_load_file(path, 0, &je);
+    if (!cp)
+        fprintf(stderr, "scenarist: checkpoint %s:%d:%d: %s\n", path, je.line, je.column, je.text);
+    return cp;
+}
+
+static int audit_checkpoint(struct opts *o, struct cli_session *s)
+{
+    json_t *problem = NULL;
+    json_t *cp = sc_store_audit_checkpoint(s->st, s->org->name, &problem);
+    if (!cp) {
+        if (problem)
+            fprintf(stderr, "scenarist: audit log of org %s: row %lld %s: no checkpoint taken\n",
+                    s->org->name, (long long)json_integer_value(json_object_get(problem, "row")),
+                    str(problem, "reason"));
+        else
+            fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+        json_decref(problem);
+        return EXIT_FAILED;
+    }
+    char err[700];
+    int rc = EXIT_OK;
+    if (o->output && sc_audit_write(cp, o->output, err, sizeof err) != 0) {
+        fprintf(stderr, "scenarist: %s\n", err);
+        rc = EXIT_FAILED;
+    }
+    if (rc == EXIT_OK && o->to) {
+        json_t *conf = json_object_get(json_object_get(s->org->doc->root, "audit"), "checkpoint");
+        const char *path = !strcmp(str(conf, "connection"), o->to) ? str(conf, "path") : "";
+        struct sc_http *http = sc_http_new();
+        if (!http || sc_audit_post(http, s->org, o->to, path, cp, err, sizeof err) != 0) {
+            fprintf(stderr, "scenarist: checkpoint not delivered: %s\n", http ? err : "out of memory");
+            rc = EXIT_FAILED;
+        }
+        sc_http_free(http);
+    }
+    if (rc == EXIT_OK && !o->output && !o->to)
+        cli_print_json(cp);
+    else if (rc == EXIT_OK)
+        fprintf(stderr, "checkpoint of org %s: %lld rows, at %s\n", s->org->name,
+                (long long)json_integer_value(json_object_get(cp, "count")), str(cp, "at"));
+    json_decref(cp);
+    return rc;
+}
+
+static int audit_verify(struct opts *o, struct cli_session *s)
+{
+    json_t *cp = NULL, *problem = NULL;
+    if (o->checkpoint && !(cp = read_checkpoint(o->checkpoint)))
+        return EXIT_USAGE;
+    int r = sc_store_audit_verify(s->st, s->org->name, cp, &problem);
+    json_decref(cp);
+    if (r < 0) {
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+        return EXIT_FAILED;
+    }
+    if (o->json) {
+        json_t *out = json_pack("{s:b, s:O?}", "ok", !r, "problem", problem);
+        cli_print_json(out);
+        json_decref(out);
+    }
+    if (r == 2)
+        fprintf(stderr, "scenarist: checkpoint %s %s\n", o->checkpoint, str(problem, "reason"));
+    else if (r && json_object_get(problem, "row"))
+        fprintf(stderr, "audit log of org %s: row %lld %s\n", s->org->name,
+                (long long)json_integer_value(json_object_get(problem, "row")),
+                str(problem, "reason"));
+    else if (r)
+        fprintf(stderr, "audit log of org %s: %s\n", s->org->name, str(problem, "reason"));
+    else if (!o->json && o->checkpoint)
+        printf("audit log of org %s: every row intact, and every row of checkpoint %s still "
+               "there\n", s->org->name, o->checkpoint);
+    else if (!o->json)
+        printf("audit log of org %s: every row intact\n", s->org->name);
+    json_decref(problem);
+    return r ? EXIT_FAILED : EXIT_OK;
+}
+
 int cmd_audit(struct opts *o)
 {
-    bool verify = o->nargs == 1 && !strcmp(o->args[0], "verify");
-    if (o->nargs > 1 || (o->nargs == 1 && !verify)) {
-        fprintf(stderr, "usage: scenarist audit [verify] [--scenario S] [--sent-to URL-PREFIX] "
-                        "[--execution ID] [--json]\n");
+    const char *sub = o->nargs == 1 ? o->args[0] : NULL;
+    bool verify = sub && !strcmp(sub, "verify"), checkpoint = sub && !strcmp(sub, "checkpoint");
+    if (o->nargs > 1 || (sub && !verify && !checkpoint) || (o->checkpoint && !verify) ||
+        ((o->output || o->to) && !checkpoint)) {
+        fprintf(stderr, "usage: scenarist audit [--scenario S] [--sent-to URL-PREFIX] "
+                        "[--execution ID] [--json]\n"
+                        "       scenarist audit verify [--checkpoint FILE] [--json]\n"
+                        "       scenarist audit checkpoint [-o FILE] [--to CONNECTION]\n");
         return EXIT_USAGE;
     }
     struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
-    int rc = EXIT_OK;
+    int rc = cli_session_open(o, &s);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((verify || checkpoint) && !audit_key_present(&s, sub)) {
+        cli_session_close(&s);
+        return EXIT_USAGE;
+    }
+    rc = EXIT_OK;
     if (verify) {
-        json_t *problem = NULL;
-        int r = sc_store_audit_verify(s.st, &problem);
-        if (r < 0)
-            return cli_session_failed(&s);
-        if (o->json) {
-            json_t *out = json_pack("{s:b, s:O?}", "ok", !r, "problem", problem);
-            cli_print_json(out);
-            json_decref(out);
-        }
-        if (r) {
-            fprintf(stderr, "audit log of org %s: row %lld %s\n", s.org->name,
-                    (long long)json_integer_value(json_object_get(problem, "row")),
-                    str(problem, "reason"));
-            rc = EXIT_FAILED;
-        } else if (!o->json) {
-            printf("audit log of org %s: every row intact\n", s.org->name);
-        }
-        json_decref(problem);
+        rc = audit_verify(o, &s);
+    } else if (checkpoint) {
+        rc = audit_checkpoint(o, &s);
     } else {
         struct sc_audit_filter f = {.scenario = o->scenario, .sent_to_prefix = o->sent_to,
                                     .execution = o->execution, .limit = o->limit};

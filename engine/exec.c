@@ -1741,18 +1741,28 @@ void sc_step_at(struct sc_step_ctx *ctx, const char *param_path)
     snprintf(ctx->at, sizeof ctx->at, "%s", param_path);
 }
 
-int sc_step_audit(struct sc_step_ctx *ctx, const char *method, const char *sent_to, long status,
-                  int64_t duration_ms, const char *body, size_t body_len, const char *outcome)
+int64_t sc_step_audit_ref(struct sc_step_ctx *ctx, const struct sc_step_audit_row *w,
+                          char *err, size_t errlen)
 {
     struct run *r = ctx->r;
     if (!r || !r->rt->store)
         return 0;
-    struct sc_audit_row a = {.at_ms = sc_clock_now_ms(), .duration_ms = duration_ms,
+    struct sc_audit_row a = {.at_ms = sc_clock_now_ms(), .duration_ms = w->duration_ms,
                              .org = r->rt->org ? r->rt->org->name : "none",
                              .scenario = r->sc->name, .version = r->version, .execution = r->id,
-                             .step = step_name(ctx->s), .method = method,
-                             .sent_from = sc_step_sent_from(ctx), .sent_to = sent_to,
-                             .status = (int)status, .outcome = outcome, .body = body,
-                             .body_len = body_len};
-    return sc_store_audit_add(r->rt->store, &a);
+                             .step = step_name(ctx->s), .method = w->method,
+                             .sent_from = sc_step_sent_from(ctx), .sent_to = w->sent_to,
+                             .status = (int)w->status, .outcome = w->outcome, .body = w->body,
+                             .body_len = w->body_len, .ref = w->ref};
+    int64_t id = sc_store_audit_add(r->rt->store, &a);
+    if (id < 0 && err)
+        snprintf(err, errlen, "%s", sc_store_error(r->rt->store));
+    return id;
+}
+
+int sc_step_audit(struct sc_step_ctx *ctx, const char *method, const char *sent_to, long status,
+                  int64_t duration_ms, const char *body, size_t body_len, const char *outcome)
+{
+    struct sc_step_audit_row w = {method, sent_to, status, duration_ms, body, body_len, outcome, 0};
+    return sc_step_audit_ref(ctx, &w, NULL, 0) < 0 ? -1 : 0;
 }

@@ -135,5 +135,19 @@ const char *sc_step_idempotency_key(struct sc_step_ctx *ctx);
 int sc_step_audit(struct sc_step_ctx *ctx, const char *method, const char *sent_to,
                   long status, int64_t duration_ms, const char *body, size_t body_len,
                   const char *outcome);
+/* A write's audit rows, before it is sent (outcome "pending", ref 0) and after (ref: the
+ * pending row's id). Returns the row's id, 0 when there is no store, -1 with err filled
+ * (the audit key cannot be read, or the store failed): then nothing may be sent. */
+struct sc_step_audit_row {
+    const char *method, *sent_to;
+    long status;
+    int64_t duration_ms;
+    const char *body;
+    size_t body_len;
+    const char *outcome;
+    int64_t ref;
+};
+int64_t sc_step_audit_ref(struct sc_step_ctx *ctx, const struct sc_step_audit_row *w,
+                          char *err, size_t errlen);
 
 #endif

@@ -40,8 +40,11 @@ static int usage(FILE *out)
             "                       executions held for a person's decision (payroll checks)\n"
             "  queue list [NAME]|show ID|resolve ID\n"
             "                       work lists for people (drift, reconciliation orphans)\n"
-            "  audit [verify]       the log of every write to another system (--scenario,\n"
-            "                       --sent-to URL-PREFIX, --execution); verify checks its chain\n"
+            "  audit [verify|checkpoint]\n"
+            "                       the log of every write to another system (--scenario,\n"
+            "                       --sent-to URL-PREFIX, --execution); verify checks its keyed\n"
+            "                       chain (--checkpoint FILE: and that nothing was cut or wiped\n"
+            "                       since); checkpoint prints its head (-o FILE, --to CONNECTION)\n"
             "  metrics              per scenario: executions, failures; incomplete, queues, holds\n"
             "  deploy PATH...       validate and store a new version of each changed scenario (-m MSG)\n"
             "  versions NAME        a scenario's versions\n"
@@ -91,7 +94,7 @@ static const struct {
     {"until", offsetof(struct opts, until)},
     {"message", offsetof(struct opts, message)}, {"version", offsetof(struct opts, version)},
     {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},
-    {"from", offsetof(struct opts, from)},
+    {"from", offsetof(struct opts, from)},       {"checkpoint", offsetof(struct opts, checkpoint)},
     {"limit", 0},
 };
 

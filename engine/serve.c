@@ -3,6 +3,7 @@
 #include "daemon.h"
 #include "files.h"
 
+#include "audit.h"
 #include "clock.h"
 #include "duration.h"
 #include "http.h"
@@ -595,9 +596,27 @@ static void run_backup(struct daemon *d, struct sc_store *st)
     d->backup_next = sc_cron_next(&d->backup_cron, tz, sc_clock_now_ms());
 }
 
+/* The org's scheduled checkpoint of the audit log's head, sent out of the database. */
+static void run_audit_checkpoint(struct daemon *d, struct sc_runtime *rt)
+{
+    if (!d->audit_cp || d->audit_next < 0 || d->audit_next > sc_clock_now_ms())
+        return;
+    char err[700];
+    if (sc_audit_checkpoint_run(rt->store, d->org, rt->http, err, sizeof err) != 0)
+        say("audit checkpoint failed: %s", err);
+    else
+        say("audit checkpoint: %s", err);
+    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    int64_t now = sc_clock_now_ms();
+    d->audit_next = d->audit_every_ms > 0 ? now + d->audit_every_ms
+                                          : sc_cron_next(&d->audit_cron, tz, now);
+}
+
 static int64_t next_timer(const struct daemon *d, const struct catalog *c)
 {
     int64_t next = d->backup_dir ? d->backup_next : -1;
+    if (d->audit_cp && d->audit_next >= 0 && (next < 0 || d->audit_next < next))
+        next = d->audit_next;
     for (size_t i = 0; i < c->ntimers; i++)
         if (c->timers[i].next_ms >= 0 && (next < 0 || c->timers[i].next_ms < next))
             next = c->timers[i].next_ms;
@@ -853,6 +872,7 @@ static struct sc_store *writer_open(struct daemon *d, char *err, size_t errlen)
     struct sc_store *st = sc_store_open(d->store_path, d->store_key, err, errlen);
     if (!st)
         return NULL;
+    sc_audit_setup(st, d->org);
     daemon_turns(d, st);
     if (sc_store_checkpoint_apart(st) != 0) {
         snprintf(err, errlen, "%s", sc_store_error(st));
@@ -941,6 +961,42 @@ static bool advance(struct daemon *d, struct sc_runtime *rt)
     return false;
 }
 
+/* The audit key is read before anything is taken in (a write without its audit row is
+ * never sent, so a missing key would stop every write), and the checkpoint scheduled. */
+static int audit_schedule(struct daemon *d, char *err, size_t errlen)
+{
+    const char *ref = sc_audit_key_ref(d->org);
+    char *key = ref ? sc_org_secret(ref, err, errlen) : NULL;
+    if (ref && !key)
+        return -1;
+    bool short_key = key && strlen(key) < 32;
+    if (key)
+        memset(key, 0, strlen(key));
+    free(key);
+    if (short_key) {
+        snprintf(err, errlen, "audit key %s is shorter than 32 characters", ref);
+        return -1;
+    }
+    json_t *cp = json_object_get(json_object_get(d->org->doc->root, "audit"), "checkpoint");
+    if (!cp)
+        return 0;
+    const char *every = json_string_value(json_object_get(cp, "every"));
+    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    struct sc_cron_err ce;
+    int64_t now = sc_clock_now_ms();
+    if (every) {
+        d->audit_every_ms = sc_duration_or(every, 0);
+        d->audit_next = now + d->audit_every_ms;
+    } else if (sc_cron_parse(json_string_value(json_object_get(cp, "cron")), &d->audit_cron,
+                             &ce) == 0) {
+        d->audit_next = sc_cron_next(&d->audit_cron, tz, now);
+    } else {
+        return 0; /* the org's validation said why */
+    }
+    d->audit_cp = d->audit_every_ms > 0 || !every;
+    return 0;
+}
+
 static int run_daemon(struct daemon *d, struct sc_runtime *rt)
 {
     sigset_t set;
@@ -956,6 +1012,7 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
         pthread_rwlock_unlock(&d->cat_lock);
         run_timers(d, rt, c); /* only this thread replaces the catalog */
         run_backup(d, rt->store);
+        run_audit_checkpoint(d, rt);
         if (!d->o.npaths) { /* serving what is deployed: a deploy is picked up here */
             int64_t stamp = sc_store_versions_stamp(rt->store);
             if (stamp >= 0 && stamp != d->stamp) {
@@ -1144,6 +1201,10 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         d->backup_dir = json_string_value(json_object_get(bk, "to"));
         d->backup_next = sc_cron_next(&d->backup_cron, json_string_value(json_object_get(
                                           org->doc->root, "timezone")), sc_clock_now_ms());
+    }
+    if (audit_schedule(d, err, sizeof err) != 0) {
+        say("%s", err);
+        goto out;
     }
     if (!o->npaths)
         say("serving %s", d->versions ? "the deployed versions (a deploy is picked up without a "

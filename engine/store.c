@@ -22,7 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 /* Each migration takes the schema from version i to i + 1; never edit a shipped one. */
 static const char *const migrations[] = {
@@ -109,6 +112,13 @@ static const char *const migrations[] = {
     /* v7: a running execution is owned by a lease (owner token + expiry renewed by a
      * heartbeat), not by its process's pid; one from before leases has none: expired. */
     "ALTER TABLE executions ADD COLUMN lease_until INTEGER;",
+    /* v8: a keyed audit chain (HMAC-SHA256 under the org's audit key, named by key_id; ''
+     * for rows of an unkeyed chain, as every earlier row is) and write-ahead rows: a write
+     * is a 'pending' row before it is sent and a row completing it (ref) after. */
+    "ALTER TABLE audit ADD COLUMN ref INTEGER;"
+    "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit_head ADD COLUMN mac TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX audit_ref ON audit(ref) WHERE ref IS NOT NULL;",
 };
 
 enum q {
@@ -193,20 +203,24 @@ static const char *const sql[Q_COUNT] = {
                     " attempts = max(attempts, " INC_EXEC_ATTEMPTS "), max_attempts = CASE WHEN"
                     " max_attempts > 0 THEN max(max_attempts, " INC_EXEC_ATTEMPTS ") ELSE 0 END"
                     " WHERE execution = ?4 AND state IN ('pending', 'exhausted', 'held')",
-    [Q_AUDIT_HEAD] = "SELECT last_id, last_hash FROM audit_head WHERE one = 1",
+    [Q_AUDIT_HEAD] = "SELECT last_id, last_hash, mac FROM audit_head WHERE one = 1",
     [Q_AUDIT_INSERT] = "INSERT INTO audit(id, at, org, scenario, version, execution, step, method,"
                        " sent_from, sent_to, status, duration_ms, body_sha256, outcome, prev_hash,"
-                       " hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [Q_AUDIT_SET_HEAD] = "INSERT INTO audit_head(one, last_id, last_hash) VALUES(1, ?1, ?2)"
-                         " ON CONFLICT(one) DO UPDATE SET last_id = ?1, last_hash = ?2",
+                       " hash, ref, key_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_AUDIT_SET_HEAD] = "INSERT INTO audit_head(one, last_id, last_hash, mac) VALUES(1, ?1, ?2, ?3)"
+                         " ON CONFLICT(one) DO UPDATE SET last_id = ?1, last_hash = ?2, mac = ?3",
     [Q_AUDIT_ALL] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
-                    " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash"
-                    " FROM audit ORDER BY id",
-    [Q_AUDIT_LIST] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
-                     " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash"
-                     " FROM audit WHERE (?1 IS NULL OR scenario = ?1)"
-                     " AND (?2 IS NULL OR substr(sent_to, 1, length(?2)) = ?2)"
-                     " AND (?3 IS NULL OR execution = ?3) ORDER BY id LIMIT ?4",
+                    " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash, ref,"
+                    " key_id FROM audit ORDER BY id",
+    /* one line per write: its pending row with the row that completed it, if any */
+    [Q_AUDIT_LIST] = "SELECT a.id, a.at, a.org, a.scenario, a.version, a.execution, a.step, a.method,"
+                     " a.sent_from, a.sent_to, coalesce(c.status, a.status),"
+                     " coalesce(c.duration_ms, a.duration_ms), a.body_sha256,"
+                     " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash)"
+                     " FROM audit a LEFT JOIN audit c ON c.ref = a.id"
+                     " WHERE a.ref IS NULL AND (?1 IS NULL OR a.scenario = ?1)"
+                     " AND (?2 IS NULL OR substr(a.sent_to, 1, length(?2)) = ?2)"
+                     " AND (?3 IS NULL OR a.execution = ?3) ORDER BY a.id LIMIT ?4",
     [Q_ENQUEUE] = "INSERT INTO executions(id, scenario, org, version, source, status, attempts,"
                   " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe)"
                   " VALUES(?1,?2,?3,?4,?5,'queued',0,?6,?7,?8,?8,"
@@ -297,6 +311,11 @@ struct sc_store {
     char *path, *key_ref;
     unsigned char key[32];
     bool have_key;
+    char *audit_ref;       /* the org's audit key (a secret reference), or NULL: unkeyed */
+    int64_t unkeyed_rows;  /* rows of an unkeyed chain the org accepts before its keyed rows */
+    char *audit_key;       /* resolved when first needed */
+    size_t audit_key_len;
+    char audit_id[20];     /* "k" + 16 hex digits naming the key, never the key */
     int depth;             /* open transactions: the outermost, then savepoints */
     void (*take)(void *), (*give)(void *); /* sc_store_turns */
     void *turns;
@@ -755,6 +774,10 @@ void sc_store_close(struct sc_store *st)
     free(st->path);
     free(st->key_ref);
     memset(st->key, 0, sizeof st->key);
+    free(st->audit_ref);
+    if (st->audit_key)
+        memset(st->audit_key, 0, st->audit_key_len);
+    free(st->audit_key);
     free(st);
 }
 
@@ -1840,10 +1863,74 @@ int sc_store_incomplete_close(struct sc_store *st, const char *execution, const 
 
 static const char genesis[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/* The hash of a row covers every column but itself, the previous hash included. */
-static void audit_hash(int64_t id, int64_t at, const char *const txt[8], int64_t status,
-                       int64_t duration, const char *body_sha, const char *outcome,
-                       const char *prev, char out[65])
+void sc_store_audit_key(struct sc_store *st, const char *key_ref, int64_t unkeyed_rows)
+{
+    free(st->audit_ref);
+    st->audit_ref = key_ref ? sc_strdup(key_ref) : NULL;
+    st->unkeyed_rows = unkeyed_rows > 0 ? unkeyed_rows : 0;
+    if (st->audit_key)
+        memset(st->audit_key, 0, st->audit_key_len);
+    free(st->audit_key);
+    st->audit_key = NULL;
+}
+
+static void hex32(const unsigned char md[32], char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* HMAC-SHA256 (RFC 2104) of n bytes under the audit key, as 64 hex digits. */
+static void audit_mac(const struct sc_store *st, const void *data, size_t n, char out[65])
+{
+    unsigned char md[32];
+    size_t len = 0;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    bool ok = c && EVP_MAC_init(c, (const unsigned char *)st->audit_key, st->audit_key_len,
+                                params) == 1 &&
+              EVP_MAC_update(c, data, n) == 1 && EVP_MAC_final(c, md, &len, sizeof md) == 1 &&
+              len == 32;
+    EVP_MAC_CTX_free(c);
+    EVP_MAC_free(mac);
+    if (!ok)
+        memset(md, 0, sizeof md); /* cannot pass verify: no row is ever written with it */
+    hex32(md, out);
+}
+
+/* The org's audit key, resolved once: 1 keyed, 0 no key configured, -1 error (set). */
+static int audit_keyed(struct sc_store *st)
+{
+    if (!st->audit_ref)
+        return 0;
+    if (st->audit_key)
+        return 1;
+    char err[256];
+    char *k = sc_org_secret(st->audit_ref, err, sizeof err);
+    if (!k)
+        return set_err(st, "audit key: %s", err), -1;
+    if (strlen(k) < 32) {
+        memset(k, 0, strlen(k));
+        free(k);
+        return set_err(st, "audit key %s is shorter than 32 characters (make one with "
+                       "`openssl rand -hex 32`)", st->audit_ref), -1;
+    }
+    st->audit_key_len = strlen(k);
+    st->audit_key = k;
+    char id[65];
+    audit_mac(st, "scenarist audit key id", 22, id);
+    snprintf(st->audit_id, sizeof st->audit_id, "k%.16s", id);
+    return 1;
+}
+
+/* The hash of a row covers every column but itself, the previous hash included: HMAC
+ * under the audit key for a keyed row, plain SHA-256 for a row of an unkeyed chain. */
+static void audit_hash(const struct sc_store *st, bool keyed, int64_t id, int64_t at,
+                       const char *const txt[8], int64_t status, int64_t duration,
+                       const char *body_sha, const char *outcome, const char *prev, int64_t ref,
+                       char out[65])
 {
     struct sc_buf b = {0};
     sc_buf_printf(&b, "%lld", (long long)id);
@@ -1852,17 +1939,31 @@ static void audit_hash(int64_t id, int64_t at, const char *const txt[8], int64_t
         sc_buf_printf(&b, "\x1f%s", txt[i] ? txt[i] : "");
     sc_buf_printf(&b, "\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s", (long long)status,
                   (long long)duration, body_sha, outcome, prev);
-    sc_sha256_hex(b.data ? b.data : "", b.len, out);
+    if (ref > 0) /* rows before schema 7 have none: their hashes stay what they were */
+        sc_buf_printf(&b, "\x1fref=%lld", (long long)ref);
+    if (keyed)
+        audit_mac(st, b.data ? b.data : "", b.len, out);
+    else
+        sc_sha256_hex(b.data ? b.data : "", b.len, out);
     if (b.oom)
         memset(out, 'x', 64); /* cannot happen quietly: the row would fail verify */
     sc_buf_free(&b);
 }
 
-int sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
+/* The head's MAC: the last row's id and hash under the key (unkeyed: empty). */
+static void head_mac(const struct sc_store *st, int64_t last, const char *hash, char out[65])
 {
-    char body_sha[65], hash[65], prev[65];
+    char text[96];
+    int n = snprintf(text, sizeof text, "head\x1f%lld\x1f%s", (long long)last, hash);
+    audit_mac(st, text, (size_t)n, out);
+}
+
+int64_t sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
+{
+    char body_sha[65], hash[65], prev[65], mac[65] = "";
     sc_sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_sha);
-    if (begin(st) != 0)
+    int keyed = audit_keyed(st);
+    if (keyed < 0 || begin(st) != 0)
         return -1;
     sqlite3_stmt *s = q(st, Q_AUDIT_HEAD, "");
     if (!s) {
@@ -1879,21 +1980,25 @@ int sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
     const char *to = r->sent_to ? r->sent_to : "";
     const char *txt[8] = {r->org, r->scenario, r->version, r->execution, r->step, r->method,
                           r->sent_from, to};
-    audit_hash(last + 1, r->at_ms, txt, r->status, r->duration_ms, body_sha, r->outcome, prev,
-               hash);
-    sqlite3_stmt *ins = q(st, Q_AUDIT_INSERT, "iissssssssiissss", last + 1, r->at_ms, r->org,
+    audit_hash(st, keyed, last + 1, r->at_ms, txt, r->status, r->duration_ms, body_sha,
+               r->outcome, prev, r->ref, hash);
+    if (keyed)
+        head_mac(st, last + 1, hash, mac);
+    sqlite3_stmt *ins = q(st, Q_AUDIT_INSERT, "iissssssssiissssIs", last + 1, r->at_ms, r->org,
                           r->scenario, r->version, r->execution, r->step, r->method,
                           r->sent_from, to, (int64_t)r->status, r->duration_ms, body_sha,
-                          r->outcome, prev, hash);
+                          r->outcome, prev, hash, r->ref > 0 ? r->ref : (int64_t)-1,
+                          keyed ? st->audit_id : "");
     if (ins && !r->status)
         sqlite3_bind_null(ins, 11);
     if (exec_stmt(st, ins, "appending to the audit log") != 0 ||
-        exec_stmt(st, q(st, Q_AUDIT_SET_HEAD, "is", last + 1, hash), "appending to the audit log") != 0 ||
+        exec_stmt(st, q(st, Q_AUDIT_SET_HEAD, "iss", last + 1, hash, mac),
+                  "appending to the audit log") != 0 ||
         commit(st) != 0) {
         rollback(st);
         return -1;
     }
-    return 0;
+    return last + 1;
 }
 
 static json_t *audit_json(sqlite3_stmt *s)
@@ -1927,50 +2032,188 @@ json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f
     return a;
 }
 
-static int audit_problem(json_t **problem, int64_t row, const char *reason)
+static int audit_problem(json_t **problem, int64_t row, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int audit_problem(json_t **problem, int64_t row, const char *fmt, ...)
 {
-    *problem = json_pack("{s:I, s:s}", "row", (json_int_t)row, "reason", reason);
+    char reason[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    *problem = row > 0 ? json_pack("{s:I, s:s}", "row", (json_int_t)row, "reason", reason)
+                       : json_pack("{s:s}", "reason", reason);
     return 1;
 }
 
-int sc_store_audit_verify(struct sc_store *st, json_t **problem)
+#define CHECKPOINT_FORMAT "scenarist.audit-checkpoint/1"
+
+/* The checkpoint's HMAC covers its format, org, count, last hash and time. */
+static void checkpoint_mac(const struct sc_store *st, const char *org, int64_t count,
+                           const char *last_hash, const char *at, char out[65])
+{
+    char *text = sc_asprintf(CHECKPOINT_FORMAT "\x1f%s\x1f%lld\x1f%s\x1f%s", org,
+                             (long long)count, last_hash, at);
+    if (text)
+        audit_mac(st, text, strlen(text), out);
+    else
+        memset(out, 'x', 64), out[64] = '\0';
+    free(text);
+}
+
+/* The head as the rows say: the count and the last row's hash. */
+static int audit_tail(struct sc_store *st, int64_t *count, char hash[65])
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", -1,
+                           &s, NULL) != SQLITE_OK)
+        return db_err(st, "reading the audit log");
+    *count = 0;
+    snprintf(hash, 65, "%s", genesis);
+    if (run_step(st, s) == SQLITE_ROW) {
+        *count = sqlite3_column_int64(s, 0);
+        snprintf(hash, 65, "%s", col_text(s, 1));
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+json_t *sc_store_audit_checkpoint(struct sc_store *st, const char *org, json_t **problem)
 {
     *problem = NULL;
+    int keyed = audit_keyed(st);
+    if (keyed <= 0) {
+        if (!keyed)
+            set_err(st, "org %s has no audit key", org);
+        return NULL;
+    }
+    int r = sc_store_audit_verify(st, org, NULL, problem); /* vouch only for an intact log */
+    if (r != 0)
+        return NULL;
+    int64_t count;
+    char hash[65], mac[65], at[40];
+    if (audit_tail(st, &count, hash) != 0)
+        return NULL;
+    sc_clock_iso(sc_clock_now_ms(), at, sizeof at);
+    checkpoint_mac(st, org, count, hash, at, mac);
+    json_t *c = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "format", CHECKPOINT_FORMAT,
+                          "org", org, "count", (json_int_t)count, "last_hash", hash, "at", at,
+                          "key_id", st->audit_id, "hmac", mac);
+    if (!c)
+        set_err(st, "out of memory");
+    return c;
+}
+
+/* The checkpoint's own check: 0 sound (its count, hash), 2 refused (problem set). */
+static int checkpoint_read(struct sc_store *st, const json_t *cp, const char *org,
+                           int64_t *count, const char **hash, json_t **problem)
+{
+    const char *fmt = json_string_value(json_object_get(cp, "format"));
+    const char *corg = json_string_value(json_object_get(cp, "org"));
+    const char *at = json_string_value(json_object_get(cp, "at"));
+    const char *mac = json_string_value(json_object_get(cp, "hmac"));
+    json_t *n = json_object_get(cp, "count");
+    *hash = json_string_value(json_object_get(cp, "last_hash"));
+    if (!fmt || strcmp(fmt, CHECKPOINT_FORMAT) || !corg || !at || !mac || !*hash ||
+        !json_is_integer(n) || json_integer_value(n) < 0)
+        return audit_problem(problem, 0, "is not an audit checkpoint (format %s with org, "
+                             "count, last_hash, at and hmac)", CHECKPOINT_FORMAT), 2;
+    if (strcmp(corg, org))
+        return audit_problem(problem, 0, "is a checkpoint of org %s, not %s: refused", corg,
+                             org), 2;
+    *count = json_integer_value(n);
+    char want[65];
+    checkpoint_mac(st, corg, *count, *hash, at, want);
+    if (strlen(mac) != 64 || CRYPTO_memcmp(want, mac, 64) != 0)
+        return audit_problem(problem, 0, "does not carry the HMAC of org %s's audit key: "
+                             "refused (it was edited, or made with another key)", org), 2;
+    return 0;
+}
+
+int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *cp,
+                          json_t **problem)
+{
+    *problem = NULL;
+    int keyed = audit_keyed(st);
+    if (keyed < 0)
+        return -1;
+    if (!keyed)
+        return set_err(st, "no audit key"), -1;
+    int64_t cp_count = -1, have;
+    const char *cp_hash = NULL;
+    char tail[65];
+    if (audit_tail(st, &have, tail) != 0)
+        return -1;
+    if (cp) {
+        char at[64];
+        snprintf(at, sizeof at, "%s", json_string_value(json_object_get(cp, "at")) ?
+                 json_string_value(json_object_get(cp, "at")) : "");
+        int r = checkpoint_read(st, cp, org, &cp_count, &cp_hash, problem);
+        if (r)
+            return r;
+        if (have == 0 && cp_count > 0)
+            return audit_problem(problem, 0, "it is empty, but the checkpoint of %s "
+                                 "recorded %lld rows: it was wiped", at, (long long)cp_count);
+        if (have < cp_count)
+            return audit_problem(problem, have + 1, "is missing: the log ends at row %lld, but "
+                                 "the checkpoint of %s recorded %lld rows: it was cut",
+                                 (long long)have, at, (long long)cp_count);
+    }
     sqlite3_stmt *s = q(st, Q_AUDIT_HEAD, "");
     if (!s)
         return -1;
     int64_t last = 0; /* the head is written with each row: rows past it came another way */
-    char head[65];
+    char head[65], hmac[65] = "";
+    bool has_head = false;
     snprintf(head, sizeof head, "%s", genesis);
     if (run_step(st, s) == SQLITE_ROW) {
+        has_head = true;
         last = sqlite3_column_int64(s, 0);
         snprintf(head, sizeof head, "%s", col_text(s, 1));
+        snprintf(hmac, sizeof hmac, "%s", col_text(s, 2));
     }
     done(s);
+    if (!has_head && have > 0)
+        return audit_problem(problem, 0, "its head (the last row's id and HMAC) is missing: it "
+                             "was deleted, and rows after the last one may have been cut");
     if (!(s = q(st, Q_AUDIT_ALL, "")))
         return -1;
-    int64_t expect = 1;
-    char prev[65];
+    int64_t expect = 1, unkeyed = 0;
+    char prev[65], at_cp[65] = "";
     snprintf(prev, sizeof prev, "%s", genesis);
     int rc = 0;
     while (rc == 0 && run_step(st, s) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(s, 0);
+        const char *kid = col_text(s, 17);
+        bool row_keyed = kid[0] != '\0';
         char hash[65];
         const char *txt[8];
         for (int i = 0; i < 8; i++)
             txt[i] = col_text(s, 2 + i);
-        audit_hash(id, sqlite3_column_int64(s, 1), txt, sqlite3_column_int64(s, 10),
-                   sqlite3_column_int64(s, 11), col_text(s, 12), col_text(s, 13),
-                   col_text(s, 14), hash);
-        if (id > last)
-            rc = audit_problem(problem, id, "was added outside the audit log");
-        else if (id != expect)
+        audit_hash(st, row_keyed, id, sqlite3_column_int64(s, 1), txt,
+                   sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11), col_text(s, 12),
+                   col_text(s, 13), col_text(s, 14), sqlite3_column_int64(s, 16), hash);
+        if (id != expect)
             rc = audit_problem(problem, expect, "is missing: it was deleted");
+        else if (id > last)
+            rc = audit_problem(problem, id, "was added outside the audit log");
         else if (strcmp(col_text(s, 14), prev) != 0)
             rc = audit_problem(problem, id, "does not chain to the row before it: it was replaced");
+        else if (row_keyed && strcmp(kid, st->audit_id) != 0)
+            rc = audit_problem(problem, id, "was keyed with another audit key (%s; this org's "
+                               "is %s)", kid, st->audit_id);
+        else if (!row_keyed && (unkeyed != id - 1 || id > st->unkeyed_rows))
+            rc = audit_problem(problem, id, "has no HMAC: it was rewritten without the audit "
+                               "key%s", unkeyed == id - 1 ? " (or written before the org had "
+                               "one: then accept it with audit.unkeyed_rows)" : "");
         else if (strcmp(hash, col_text(s, 15)) != 0)
-            rc = audit_problem(problem, id, "was changed: its contents do not match its hash");
+            rc = audit_problem(problem, id, row_keyed ? "was changed or forged: its contents do "
+                               "not match its HMAC" : "was changed: its contents do not match "
+                               "its hash");
+        unkeyed += !row_keyed && rc == 0;
         snprintf(prev, sizeof prev, "%s", col_text(s, 15));
+        if (id == cp_count)
+            snprintf(at_cp, sizeof at_cp, "%s", prev);
         expect = id + 1;
     }
     done(s);
@@ -1981,6 +2224,16 @@ int sc_store_audit_verify(struct sc_store *st, json_t **problem)
                              "later row)");
     if (strcmp(head, prev) != 0)
         return audit_problem(problem, last, "was replaced: its hash is not the one recorded");
+    if (last > unkeyed) { /* the head of a keyed log carries its own MAC */
+        char want[65];
+        head_mac(st, last, head, want);
+        if (strcmp(want, hmac) != 0)
+            return audit_problem(problem, last, "is not the last row scenarist wrote: the "
+                                 "log's head was rewritten (rows after it were cut?)");
+    }
+    if (cp && cp_count > 0 && strcmp(at_cp, cp_hash) != 0)
+        return audit_problem(problem, cp_count, "is not the row the checkpoint of %s recorded: "
+                             "the log was rewritten", json_string_value(json_object_get(cp, "at")));
     return 0;
 }
 

@@ -279,16 +279,36 @@ struct sc_audit_row {
     const char *outcome;  /* ok, failed, refused */
     const char *body;
     size_t body_len;
+    int64_t ref;          /* a write's second row: the id of its pending row; else 0 */
 };
-/* Appends a row, chained to the previous one by its hash. */
-int sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r);
+/* The org's audit key: a secret reference (env:/file:, at least 32 characters, resolved
+ * when first needed), or NULL for an unkeyed chain. unkeyed_rows: how many rows of an
+ * unkeyed chain (written before the org had a key) verify accepts before the keyed ones. */
+void sc_store_audit_key(struct sc_store *st, const char *key_ref, int64_t unkeyed_rows);
+/* Appends a row, chained to the previous one by its HMAC-SHA256 (RFC 2104) under the audit
+ * key (SHA-256 without one). A write is two rows: outcome "pending" before it is sent, and
+ * one with ref set to the pending row's id after. The row's id, or -1 (the key could not
+ * be read, or the store failed). */
+int64_t sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r);
 struct sc_audit_filter {
     const char *scenario, *sent_to_prefix, *execution;
     int limit;            /* 0: 1000 */
 };
+/* One entry per write (its pending row, with the status and outcome of the row that
+ * completed it; "pending" when none did), oldest first. */
 json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f);
-/* 0 when every row is intact, 1 with *problem {row, reason} for the first bad one. */
-int sc_store_audit_verify(struct sc_store *st, json_t **problem);
+/* Checks the chain under the audit key and, with checkpoint (borrowed, as
+ * sc_store_audit_checkpoint made it), that the log still holds what it recorded: 0 intact;
+ * 1 with *problem {row?, reason} for the first bad row, a cut or a wipe; 2 with *problem
+ * {reason} when the checkpoint is refused (not one, another org, a wrong HMAC); -1 error
+ * (no audit key configured, or it cannot be read). */
+int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *checkpoint,
+                          json_t **problem);
+/* The log's head, once verified intact: {format: "scenarist.audit-checkpoint/1", org,
+ * count, last_hash, at (ISO, the engine's clock), key_id, hmac} with hmac the HMAC-SHA256
+ * of format, org, count, last_hash and at, each ended by 0x1f but the last. New, or NULL
+ * with *problem (the log is not intact) or the error set (no key). */
+json_t *sc_store_audit_checkpoint(struct sc_store *st, const char *org, json_t **problem);
 
 /* ---- metrics ---- */
 

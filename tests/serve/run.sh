@@ -343,6 +343,49 @@ stop
 expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process (its lease expired)" -- cat "$dir/log"
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
     -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+# ---- write-ahead audit across kill -9: an audit row for every write the system saw ----
+# 300 signed webhooks whose scenario PUTs to the stub; the daemon is killed (-9) five
+# times while they arrive and run, and restarted; every event is posted until answered.
+echo '[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 3, "body": {"ok": true}}]' > "$tmp/put.json"
+stub killrun "$tmp/put.json"
+post_one() { # N: posts event N once; prints N when it was taken (202, or 200 as a repeat)
+    local b="{\"employee_id\":\"K-$1\",\"email\":\"k$1@example.com\"}" ts code
+    ts=$(date +%s)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -X POST -H 'Content-Type: application/json' \
+        -H "webhook-id: msg_kill_$1" -H "webhook-timestamp: $ts" \
+        -H "webhook-signature: $(std_sign "msg_kill_$1" "$ts" "$b")" --data-binary "$b" "$url$emp")
+    { [ "$code" = 202 ] || [ "$code" = 200 ]; } && echo "$1"
+}
+export -f post_one std_sign
+export std_secret emp
+seq 300 > "$tmp/todo"
+: > "$tmp/taken"
+for round in 1 2 3 4 5 6; do
+    serve $fx/hooks
+    export url
+    xargs -P 6 -I{} bash -c 'post_one {}' < "$tmp/todo" >> "$tmp/taken" 2>/dev/null &
+    poster=$!
+    if [ $round -lt 6 ]; then
+        sleep 0.$((3 + round))
+        stop KILL
+    fi
+    wait $poster 2>/dev/null
+    comm -23 <(seq 300 | sort) <(sort -u "$tmp/taken") | sort -n > "$tmp/todo"
+done
+check "every event was taken in the end" test ! -s "$tmp/todo"
+check "after the kills every execution finished" \
+    wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 300
+stop
+sent=$(grep -c '"method":"PUT"' "$journal")
+rows=$(sql "SELECT count(*) FROM audit WHERE ref IS NULL AND method = 'PUT'")
+pending=$(sql "SELECT count(*) FROM audit a WHERE ref IS NULL AND NOT EXISTS (SELECT 1 FROM audit c WHERE c.ref = a.id)")
+echo "# write-ahead audit under 5 kills: $sent PUTs received, $rows audit write rows, $pending left pending"
+sed -n 's/.*"idempotency-key":"\([^"]*\)".*"method":"PUT".*/\1/p' "$journal" | sort | uniq -c > "$tmp/sent"
+sql "SELECT execution || ':' || step || ':1' FROM audit WHERE ref IS NULL AND method = 'PUT'" | sort | uniq -c > "$tmp/rows"
+expect "audit write rows == writes in the stub's journal, across the kills" 0 "$sent" -- echo "$rows"
+expect "each write has its own row (counted per Idempotency-Key)" 0 "" -- diff "$tmp/sent" "$tmp/rows"
+expect "a row left pending is a send a kill cut off: the write was made again after it" 0 "" \
+    -- sql "SELECT a.id FROM audit a WHERE a.ref IS NULL AND NOT EXISTS (SELECT 1 FROM audit c WHERE c.ref = a.id) AND NOT EXISTS (SELECT 1 FROM audit b WHERE b.ref IS NOT NULL AND b.execution = a.execution AND b.id > a.id)"
 
 # ---- on the test clock: retries, schedules across DST, catch-up, polls ----
 cat > "$tmp/flaky.json" <<'EOF'
@@ -360,6 +403,37 @@ expect "the daemon ran the retries on their schedule: 3 attempts, success" 0 "su
 expect "the incomplete entry is closed" 0 "done" -- sql "SELECT state FROM incomplete"
 expect "three PUTs, 60 s apart on the clock, no notify" 0 "3 0" \
     -- echo "$(grep -c '"method":"PUT"' "$journal") $(grep -c '/ops/' "$journal")"
+
+# The org's scheduled audit checkpoint: every 15 minutes on the one clock, to a folder.
+stub ckpt "$tmp/ok.json"
+export SERVE_AUDIT_KEY=serve-audit-key-0123456789abcdef0123456789
+sed "s|^store:.*|&\naudit: { key: env:SERVE_AUDIT_KEY, checkpoint: { every: 15m, to: $dir/checkpoints } }|" "$org" > "$dir/audit.yaml"
+org=$dir/audit.yaml
+"$bin" run $fx/hooks/employee.yaml --input "$dir/../retry/event.json" --org "$org" >/dev/null 2>&1
+sim $fx/hooks --until 2026-03-08T09:00:00Z
+expect "a checkpoint every 15 minutes of the clock, written to the folder" 0 "checkpoint-20260308T081400.000Z.json
+checkpoint-20260308T082900.000Z.json
+checkpoint-20260308T084400.000Z.json
+checkpoint-20260308T085900.000Z.json" -- ls "$dir/checkpoints"
+expect_grep "the log says so" 0 "audit checkpoint: 2 rows, last" -- cat "$dir/log"
+expect "the last one vouches for the log" 0 \
+    "audit log of org servetest: every row intact, and every row of checkpoint $dir/checkpoints/checkpoint-20260308T085900.000Z.json still there" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$dir/checkpoints/checkpoint-20260308T085900.000Z.json"
+sed "s|every: 15m|cron: \"0 * * * *\"|" "$org" > "$dir/cron.yaml"
+org=$dir/cron.yaml
+rm -r "$dir/checkpoints"
+sim $fx/hooks --until 2026-03-08T11:30:00Z
+expect "or on a cron line, in the org's time zone" 0 "checkpoint-20260308T080000.000Z.json
+checkpoint-20260308T090000.000Z.json
+checkpoint-20260308T100000.000Z.json
+checkpoint-20260308T110000.000Z.json" -- ls "$dir/checkpoints"
+sed "s|to: $dir/checkpoints|connection: nowhere|" "$org" > "$dir/bad.yaml"
+expect_grep "a checkpoint sent to a connection the org lacks is a validation error" 2 \
+    "no connection 'nowhere' in this org" -- "$bin" serve --org "$dir/bad.yaml" --listen 127.0.0.1:0
+env -u SERVE_AUDIT_KEY "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0 > "$dir/nokey.log" 2>&1
+rc=$?
+expect "a daemon whose audit key is not set does not start" 0 "1 1" \
+    -- echo "$rc $(grep -c 'secret env:SERVE_AUDIT_KEY is not set in the environment' "$dir/nokey.log")"
 
 stub cron "$tmp/ok.json"
 export SCENARIST_CLOCK=test:2026-03-07T12:00:00Z

@@ -15,6 +15,7 @@ suite=store
 . tests/lib.sh
 export SCENARIST_CLOCK=test:2026-03-08T07:59:00Z USER=tester
 export GOLDEN_HRIS_TOKEN=hris-token-1 GOLDEN_LMS_KEY=lms-key-2 GOLDEN_PAYROLL_PASSWORD=pw-3
+export GOLDEN_AUDIT_KEY=golden-audit-key-0123456789abcdef0123456789
 
 # start NAME REPLIES: a stub server and an org (with its own store) in $tmp/NAME/.
 start() {
@@ -39,33 +40,175 @@ expect "audit of another destination is empty" 0 "no audit rows" \
     -- "$bin" audit --org "$org" --sent-to "http://127.0.0.1:1/"
 expect "an intact log verifies" 0 "audit log of org golden: every row intact" \
     -- "$bin" audit verify --org "$org"
+expect "a write is two rows: pending before it is sent, its outcome after" 0 "pending|
+ok|1
+pending|
+ok|3
+pending|
+ok|5" -- sqlite3 "$db" "SELECT outcome, ref FROM audit ORDER BY id"
+expect "every row is keyed by HMAC under the org's audit key" 0 "6" \
+    -- sqlite3 "$db" "SELECT count(*) FROM audit WHERE key_id GLOB 'k[0-9a-f]*' AND length(key_id) = 17"
 expect_grep "the database refuses an edit of the audit log" 19 "the audit log is append-only" \
     -- sqlite3 "$db" "UPDATE audit SET status = 200 WHERE id = 2"
 expect_grep "the database refuses a deletion from the audit log" 19 "the audit log is append-only" \
     -- sqlite3 "$db" "DELETE FROM audit WHERE id = 2"
 
-# tamper NAME SQL EXPECTED: on a copy, with the guard triggers dropped as an intruder would.
+# A checkpoint of the head leaves the database before any attack.
+"$bin" audit checkpoint --org "$org" > "$tmp/cp.json" 2>"$tmp/cp.err"
+expect_grep "audit checkpoint prints the head as JSON" 0 '"format": "scenarist.audit-checkpoint/1"' -- cat "$tmp/cp.json"
+expect "the checkpoint holds the count, the last hash, the time and an HMAC" 0 "golden 6 2026-03-08T07:59:00.000Z 64 64" \
+    -- bash -c "jq -r '\"\\(.org) \\(.count) \\(.at) \\(.last_hash | length) \\(.hmac | length)\"' '$tmp/cp.json'"
+expect "its last hash is the last row's" 0 "$(sqlite3 "$db" "SELECT hash FROM audit WHERE id = 6")" \
+    -- jq -r .last_hash "$tmp/cp.json"
+expect "audit checkpoint -o writes the file" 0 "checkpoint of org golden: 6 rows, at 2026-03-08T07:59:00.000Z" \
+    -- "$bin" audit checkpoint --org "$org" -o "$tmp/cp2.json"
+expect "-o wrote the same head" 0 "6" -- jq .count "$tmp/cp2.json"
+expect "a clean store passes verify against the checkpoint" 0 \
+    "audit log of org golden: every row intact, and every row of checkpoint $tmp/cp.json still there" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp.json"
+
+# rechain DB FROM: recomputes the hashes from row FROM on as an unkeyed SHA-256 chain and
+# points the head at the last row: what an intruder without the key can do.
+rechain() {
+    local db=$1 id h prev
+    prev=$(sqlite3 "$db" "SELECT coalesce((SELECT hash FROM audit WHERE id = $2 - 1), printf('%.64d', 0))")
+    for id in $(sqlite3 "$db" "SELECT id FROM audit WHERE id >= $2 ORDER BY id"); do
+        sqlite3 "$db" "UPDATE audit SET prev_hash = '$prev' WHERE id = $id"
+        h=$(printf '%s' "$(sqlite3 "$db" "SELECT id || char(31) || at || char(31) || coalesce(org, '')
+            || char(31) || coalesce(scenario, '') || char(31) || coalesce(version, '') || char(31)
+            || coalesce(execution, '') || char(31) || coalesce(step, '') || char(31) || method
+            || char(31) || coalesce(sent_from, '') || char(31) || sent_to || char(31)
+            || coalesce(status, 0) || char(31) || coalesce(duration_ms, 0) || char(31) || body_sha256
+            || char(31) || outcome || char(31) || prev_hash
+            || CASE WHEN ref IS NULL THEN '' ELSE char(31) || 'ref=' || ref END FROM audit WHERE id = $id")" |
+            sha256sum | cut -c1-64)
+        sqlite3 "$db" "UPDATE audit SET hash = '$h' WHERE id = $id"
+        prev=$h
+    done
+    sqlite3 "$db" "UPDATE audit_head SET last_id = (SELECT max(id) FROM audit), last_hash = '$prev'"
+}
+# attack NAME SQL FROM PLAIN-VERIFY CHECKPOINT-VERIFY: on a copy, with the guard triggers
+# dropped and the chain recomputed from row FROM (0: not), as an intruder would.
+attack() {
+    cp "$db" "$tmp/attacked.db"
+    sqlite3 "$tmp/attacked.db" "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; $2"
+    [ "$3" != 0 ] && rechain "$tmp/attacked.db" "$3"
+    expect "$1: verify" 1 "$4" -- "$bin" audit verify --org "$org" --store "$tmp/attacked.db"
+    expect "$1: verify --checkpoint" 1 "$5" \
+        -- "$bin" audit verify --org "$org" --store "$tmp/attacked.db" --checkpoint "$tmp/cp.json"
+}
+attack "a row rewritten and the chain recomputed" "UPDATE audit SET status = 500 WHERE id = 4" 4 \
+    "audit log of org golden: row 4 was changed or forged: its contents do not match its HMAC" \
+    "audit log of org golden: row 4 was changed or forged: its contents do not match its HMAC"
+attack "the tail cut" "DELETE FROM audit WHERE id > 4" 4 \
+    "audit log of org golden: row 4 was changed or forged: its contents do not match its HMAC" \
+    "audit log of org golden: row 5 is missing: the log ends at row 4, but the checkpoint of 2026-03-08T07:59:00.000Z recorded 6 rows: it was cut"
+attack "the tail cut and the head set back to a real row" \
+    "DELETE FROM audit WHERE id > 4; UPDATE audit_head SET last_id = 4, last_hash = (SELECT hash FROM audit WHERE id = 4)" 0 \
+    "audit log of org golden: row 4 is not the last row scenarist wrote: the log's head was rewritten (rows after it were cut?)" \
+    "audit log of org golden: row 5 is missing: the log ends at row 4, but the checkpoint of 2026-03-08T07:59:00.000Z recorded 6 rows: it was cut"
+attack "a forged row appended" \
+    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, 200, duration_ms, body_sha256, 'ok', hash, hash, NULL, key_id FROM audit WHERE id = 5" 7 \
+    "audit log of org golden: row 7 was changed or forged: its contents do not match its HMAC" \
+    "audit log of org golden: row 7 was changed or forged: its contents do not match its HMAC"
+attack "a forged row appended without a key id" \
+    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, 200, duration_ms, body_sha256, 'ok', hash, hash, NULL, '' FROM audit WHERE id = 5" 7 \
+    "audit log of org golden: row 7 has no HMAC: it was rewritten without the audit key" \
+    "audit log of org golden: row 7 has no HMAC: it was rewritten without the audit key"
+# tamper NAME SQL EXPECTED: on a copy, with the guard triggers dropped, the chain left as is.
 tamper() {
     cp "$db" "$tmp/tampered.db"
     sqlite3 "$tmp/tampered.db" "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; $2"
     expect "$1" 1 "$3" -- "$bin" audit verify --org "$org" --store "$tmp/tampered.db"
 }
-tamper "verify names a changed row" "UPDATE audit SET status = 500 WHERE id = 2" \
-    "audit log of org golden: row 2 was changed: its contents do not match its hash"
 tamper "verify names a changed body hash" "UPDATE audit SET body_sha256 = '$sum' WHERE id = 1" \
-    "audit log of org golden: row 1 was changed: its contents do not match its hash"
-tamper "verify names a deleted row" "DELETE FROM audit WHERE id = 2" \
-    "audit log of org golden: row 2 is missing: it was deleted"
-tamper "verify names a deleted last row" "DELETE FROM audit WHERE id = 3" \
-    "audit log of org golden: row 3 is missing: it was deleted (the log ended at a later row)"
-tamper "verify names an inserted row" \
-    "INSERT INTO audit SELECT 4, at, org, scenario, version, execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome, hash, hash FROM audit WHERE id = 3" \
-    "audit log of org golden: row 4 was added outside the audit log"
-tamper "verify names a row replaced with its hash recomputed elsewhere" \
-    "UPDATE audit SET prev_hash = 'x' WHERE id = 3" \
+    "audit log of org golden: row 1 was changed or forged: its contents do not match its HMAC"
+tamper "verify names a deleted row" "DELETE FROM audit WHERE id = 3" \
+    "audit log of org golden: row 3 is missing: it was deleted"
+tamper "verify names a row whose chain link was replaced" "UPDATE audit SET prev_hash = 'x' WHERE id = 3" \
     "audit log of org golden: row 3 does not chain to the row before it: it was replaced"
-expect_grep "verify --json names the row" 1 '"row": 2' \
-    -- bash -c "cp '$db' '$tmp/t2.db' && sqlite3 '$tmp/t2.db' 'DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 2' && '$bin' audit verify --json --org '$org' --store '$tmp/t2.db'"
+tamper "verify names a row inserted past the head" \
+    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome, hash, hash, ref, key_id FROM audit WHERE id = 6" \
+    "audit log of org golden: row 7 was added outside the audit log"
+tamper "verify names a deleted head" "DELETE FROM audit WHERE id > 4; DELETE FROM audit_head" \
+    "audit log of org golden: its head (the last row's id and HMAC) is missing: it was deleted, and rows after the last one may have been cut"
+expect_grep "verify --json names the row" 1 '"row": 3' \
+    -- bash -c "cp '$db' '$tmp/t2.db' && sqlite3 '$tmp/t2.db' 'DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 3' && '$bin' audit verify --json --org '$org' --store '$tmp/t2.db'"
+cp "$db" "$tmp/attacked.db"
+sqlite3 "$tmp/attacked.db" "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; DELETE FROM audit; DELETE FROM audit_head"
+expect "a wiped log looks empty without a checkpoint" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$org" --store "$tmp/attacked.db"
+expect "a wiped log: verify --checkpoint" 1 \
+    "audit log of org golden: it is empty, but the checkpoint of 2026-03-08T07:59:00.000Z recorded 6 rows: it was wiped" \
+    -- "$bin" audit verify --org "$org" --store "$tmp/attacked.db" --checkpoint "$tmp/cp.json"
+jq '.count = 5' "$tmp/cp.json" > "$tmp/cp-edited.json"
+expect "a checkpoint whose count was edited is refused" 1 \
+    "scenarist: checkpoint $tmp/cp-edited.json does not carry the HMAC of org golden's audit key: refused (it was edited, or made with another key)" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp-edited.json"
+GOLDEN_AUDIT_KEY=another-key-another-key-another-key-1 "$bin" audit checkpoint --org "$org" --store "$tmp/attacked.db" > "$tmp/cp-other.json" 2>&1
+expect "a checkpoint made with another key is refused" 1 \
+    "scenarist: checkpoint $tmp/cp-other.json does not carry the HMAC of org golden's audit key: refused (it was edited, or made with another key)" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp-other.json"
+echo '{"format": "x"}' > "$tmp/cp-bad.json"
+expect "a file that is not a checkpoint is refused" 1 \
+    "scenarist: checkpoint $tmp/cp-bad.json is not an audit checkpoint (format scenarist.audit-checkpoint/1 with org, count, last_hash, at and hmac)" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp-bad.json"
+expect "a checkpoint that is not JSON" 2 "scenarist: checkpoint $tmp/cp.err:1:0: '[' or '{' expected near end of file" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp.err"
+expect "a log with a row changed is not checkpointed" 1 \
+    "scenarist: audit log of org golden: row 4 was changed or forged: its contents do not match its HMAC: no checkpoint taken" \
+    -- bash -c "cp '$db' '$tmp/t3.db' && sqlite3 '$tmp/t3.db' 'DROP TRIGGER audit_no_update; UPDATE audit SET status = 500 WHERE id = 4' && '$bin' audit checkpoint --org '$org' --store '$tmp/t3.db'"
+echo '[{"method": "POST", "path": "/ops/hooks/golden", "status": 201, "text": "kept"}]' > "$tmp/cp-replies.json"
+start vault "$tmp/cp-replies.json"
+expect "audit checkpoint --to posts it to a connection" 0 "checkpoint of org golden: 6 rows, at 2026-03-08T07:59:00.000Z" \
+    -- "$bin" audit checkpoint --org "$org" --store "$tmp/audit/store/scenarist.db" --to ops
+expect_grep "the connection received the checkpoint" 0 'scenarist.audit-checkpoint/1' -- cat "$journal"
+expect "a checkpoint the connection does not take fails" 1 \
+    "scenarist: checkpoint not delivered: POST http://127.0.0.1:$(cat $tmp/vault/port)/hris: HTTP 404: {\"error\":\"no canned reply\"}" \
+    -- "$bin" audit checkpoint --org "$org" --store "$tmp/audit/store/scenarist.db" --to hris
+org=$tmp/audit/org.yaml db=$tmp/audit/store/scenarist.db
+
+# Without a key: verify and checkpoint say what to do; a declared key must be readable.
+sed '/^audit:/d' "$org" > "$tmp/nokey.yaml"
+expect "verify without an audit key" 2 \
+    "scenarist: audit verify: org golden has no audit key: add \`audit: { key: env:NAME }\` (a secret of at least 32 characters, kept outside the database) to its org file; until then its log is chained without a key, and whoever can write the database can rewrite it unnoticed" \
+    -- "$bin" audit verify --org "$tmp/nokey.yaml"
+expect_grep "checkpoint without an audit key" 2 "scenarist: audit checkpoint: org golden has no audit key" \
+    -- "$bin" audit checkpoint --org "$tmp/nokey.yaml"
+start nokey "$fx/writes-replies.json"
+sed '/^audit:/d' "$org" > "$tmp/nokey/plain.yaml"
+expect_grep "an org without a key still audits its writes, unkeyed" 0 "success in" \
+    -- "$bin" run "$fx/writes.yaml" --input "$fx/writes.json" --org "$tmp/nokey/plain.yaml"
+expect "its rows carry no key id" 0 "6 0" -- sqlite3 -separator ' ' "$db" "SELECT count(*), sum(key_id != '') FROM audit"
+expect "adding a key later: the unkeyed rows are refused" 1 \
+    "audit log of org golden: row 1 has no HMAC: it was rewritten without the audit key (or written before the org had one: then accept it with audit.unkeyed_rows)" \
+    -- "$bin" audit verify --org "$org"
+sed 's/^audit: { key: env:GOLDEN_AUDIT_KEY }/audit: { key: env:GOLDEN_AUDIT_KEY, unkeyed_rows: 6 }/' "$org" > "$tmp/nokey/accept.yaml"
+expect_grep "keyed writes chain onto the accepted unkeyed rows" 0 "success in" \
+    -- "$bin" run "$fx/writes.yaml" --input "$fx/writes.json" --org "$tmp/nokey/accept.yaml"
+expect "audit.unkeyed_rows accepts them; the keyed rows after them verify" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$tmp/nokey/accept.yaml"
+cp "$db" "$tmp/rechained.db"
+sqlite3 "$tmp/rechained.db" "DROP TRIGGER audit_no_update; UPDATE audit SET key_id = ''"
+rechain "$tmp/rechained.db" 1
+expect "a keyed log rewritten as an unkeyed chain is refused past the accepted rows" 1 \
+    "audit log of org golden: row 7 has no HMAC: it was rewritten without the audit key (or written before the org had one: then accept it with audit.unkeyed_rows)" \
+    -- "$bin" audit verify --org "$tmp/nokey/accept.yaml" --store "$tmp/rechained.db"
+expect "the intruder's unkeyed chain itself is sound (accepting every row passes)" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$(sed 's/unkeyed_rows: 6/unkeyed_rows: 100/' "$tmp/nokey/accept.yaml" > "$tmp/nokey/all.yaml"; echo "$tmp/nokey/all.yaml")" --store "$tmp/rechained.db"
+start keyless "$fx/writes-replies.json"
+expect_grep "a write whose audit key is not set is not sent" 1 "config: POST http://127.0.0.1:$(cat $tmp/keyless/port)/hris/learning-history was not sent" \
+    -- env -u GOLDEN_AUDIT_KEY "$bin" run "$fx/writes.yaml" --input "$fx/writes.json" --org "$org" --no-retry
+expect_grep "the error names the unset key" 0 \
+    "POST http://127.0.0.1:$(cat $tmp/keyless/port)/hris/learning-history was not sent: its audit row could not be written: audit key: secret env:GOLDEN_AUDIT_KEY is not set in the environment" \
+    -- "$bin" execution $id --org "$org" --json
+expect "nothing reached the system" 0 "0" -- bash -c "grep -c learning-history '$journal' || true"
+expect "a short audit key is refused" 1 \
+    "scenarist: audit key env:GOLDEN_AUDIT_KEY is shorter than 32 characters (make one with \`openssl rand -hex 32\`)" \
+    -- env GOLDEN_AUDIT_KEY=short "$bin" audit verify --org "$org"
+expect_grep "a body-less write carries sent_from and sent_to as headers" 0 \
+    "\"scenarist-sent-from\":\"https://scenarist.example.com/scenarios/writes/versions/draft/steps/write\",\"scenarist-sent-to\":\"http://127.0.0.1:$(cat $tmp/nokey/port)/hris/learning-history\"" \
+    -- cat "$tmp/nokey/journal"
 
 # ---- killed mid-step, resumed at that step ----
 start kill "$fx/kill-replies.json"
@@ -101,6 +244,10 @@ expect "the step that ended before the kill did not run again" 0 "1" \
 expect "the interrupted step ran again with the same idempotency key" 0 "2
 2" -- bash -c "grep -c '\"idempotency-key\":\"$id:upsert:1\"' '$journal'; grep -c '\"method\":\"PUT\"' '$journal'"
 expect "the step after it ran once" 0 "1" -- bash -c "grep -c '\"method\":\"POST\"' '$journal'"
+expect "the PUT the kill cut off is on the audit log, pending; its re-send ok" 0 "1 upsert PUT pending
+2 upsert PUT ok" -- bash -c "'$bin' audit --org '$org' --json --execution $id | jq -r '.[] | select(.step == \"upsert\") | \"\\(.id) \\(.step) \\(.method) \\(.outcome)\"'"
+expect "after the kill the log verifies" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$org"
 expect "execution ID shows both attempts" 0 "kill-resume  execution $id  (org golden, version draft)
 status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:30.000Z
 url https://scenarist.example.com/executions/$id
@@ -250,15 +397,17 @@ expect "a real clock's execution id fits the ID column of executions" 0 "$rid  h
     -- bash -c "'$bin' executions --org '$org' | awk 'NR == 1 { c = index(\$0, \"SCENARIO\") } NR == 2 { print substr(\$0, 1, c + 13) }'"
 
 # ---- the schema ----
-expect "the schema version is recorded" 0 "7" -- sqlite3 "$db" "PRAGMA user_version"
+expect "the schema version is recorded" 0 "8" -- sqlite3 "$db" "PRAGMA user_version"
 # a store of schema 6 (before leases), with an execution a pid-owned process left running
 cp "$db" "$tmp/v6.db"
-sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; PRAGMA user_version = 6;
+sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX audit_ref;
+    ALTER TABLE audit DROP COLUMN ref; ALTER TABLE audit DROP COLUMN key_id;
+    ALTER TABLE audit_head DROP COLUMN mac; PRAGMA user_version = 6;
     UPDATE executions SET status = 'running', owner = $$ WHERE id = '$id'"
-expect "a schema 6 store is migrated to 7 on open, its running execution without a lease" 0 \
-    "7|$id|running||" -- bash -c "'$bin' executions --org '$org' --store '$tmp/v6.db' > /dev/null &&
+expect "a schema 6 store is migrated to 8 on open, its running execution without a lease" 0 \
+    "8|$id|running||" -- bash -c "'$bin' executions --org '$org' --store '$tmp/v6.db' > /dev/null &&
     sqlite3 '$tmp/v6.db' \"SELECT (SELECT user_version FROM pragma_user_version), id, status, lease_until, '' FROM executions WHERE id = '$id'\""
 sqlite3 "$tmp/future.db" "PRAGMA user_version = 99"
 expect "a store from a newer scenarist is refused" 1 \
-    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 7: use a newer scenarist" \
+    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 8: use a newer scenarist" \
     -- "$bin" executions --org "$org" --store "$tmp/future.db"
