@@ -446,7 +446,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 
 static const char *const forbidden[] = {"os", "io", "require", "load", "loadstring", "dofile",
                                         "loadfile", "debug", "package", "collectgarbage",
-                                        "print", NULL};
+                                        "print", "coroutine", NULL};
 
 static int env_index(lua_State *L)
 {

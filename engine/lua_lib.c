@@ -46,7 +46,7 @@ static void pat_flush(struct pat *m)
         sc_lua_charge(m->L, k);
 }
 
-/* %a %c %d %g %l %p %s %u %w %x, their capitals as complements; any other: itself. */
+/* %a %c %d %g %l %p %s %u %w %x (%z), their capitals as complements; any other: itself. */
 static int class_has(int c, int cl)
 {
     int yes;
@@ -61,6 +61,7 @@ static int class_has(int c, int cl)
     case 'u': yes = isupper(c); break;
     case 'w': yes = isalnum(c); break;
     case 'x': yes = isxdigit(c); break;
+    case 'z': yes = c == 0; break; /* deprecated by the manual, still understood */
     default: return cl == c;
     }
     if (isupper(cl))
