@@ -446,7 +446,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 
 static const char *const forbidden[] = {"os", "io", "require", "load", "loadstring", "dofile",
                                         "loadfile", "debug", "package", "collectgarbage",
-                                        "print", "coroutine", NULL};
+                                        "print", "coroutine", "rawset", NULL};
 
 static int env_index(lua_State *L)
 {
@@ -470,6 +470,12 @@ static int env_newindex(lua_State *L)
                       lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
+static int frozen_newindex(lua_State *L)
+{
+    return luaL_error(L, "cannot change '%s' of a library: the libraries are shared by every "
+                         "scenario", lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
+}
+
 /* Pushes a read-only view of the table at idx. */
 static void push_frozen(lua_State *L, int idx)
 {
@@ -478,7 +484,7 @@ static void push_frozen(lua_State *L, int idx)
     lua_newtable(L);
     lua_pushvalue(L, idx);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, env_newindex);
+    lua_pushcfunction(L, frozen_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");

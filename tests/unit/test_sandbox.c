@@ -5,6 +5,9 @@
 #include "../../engine/clock.h"
 #include "../../engine/util.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 static struct sc_lua *lua;
 
 static int setup(void **state)
@@ -110,7 +113,7 @@ static void prelude_and_libraries_cannot_be_changed(void **state)
 {
     (void)state;
     refused("(function() string.lower = nil end)()",
-            "error(runtime): cannot assign the global 'lower': expressions do not change the scenario");
+            "error(runtime): cannot change 'lower' of a library: the libraries are shared by every scenario");
     refused("(function() upper = function() return 'pwned' end end)()",
             "error(runtime): cannot assign the global 'upper': expressions do not change the scenario");
     refused("setmetatable(string, {})", "error(runtime): cannot change a protected metatable");
@@ -118,6 +121,13 @@ static void prelude_and_libraries_cannot_be_changed(void **state)
     refused("(function() getmetatable('').__index = {} end)()",
             "error(runtime): attempt to index a boolean value");
     refused("rawget(string, 'upper')", "null"); /* the frozen view holds nothing itself */
+    refused("getmetatable(_ENV)", "false");
+    refused("getmetatable(split('a,b'))", "false"); /* the shared array marker */
+    refused("getmetatable(pick(trigger, 'x'))", "false");
+    refused("(function() setmetatable(split('a'), {}) end)()",
+            "error(runtime): cannot change a protected metatable");
+    refused("rawset(_ENV, 'x', 1)",
+            "error(runtime): 'rawset' is not available in scenarist expressions (sandbox)");
     assert_string_equal(eval(lua, "lower('ABC')"), "\"abc\"");
     assert_string_equal(eval(lua, "('ABC'):lower()"), "\"abc\"");
 }
@@ -147,6 +157,95 @@ static void results_must_be_json(void **state)
     refused("'\\xff'", "error(runtime): text that is not valid UTF-8 cannot become JSON");
 }
 
+/* A transform file: its module-level state starts over with every execution, and it
+ * cannot reach or change what every scenario shares. */
+static const char *call(struct sc_lua *l, const char *name)
+{
+    static char out[512];
+    json_t *res = NULL;
+    char err[400];
+    json_t *args = json_array();
+    enum sc_status st = sc_lua_call(l, name, args, &res, err, sizeof err);
+    json_decref(args);
+    if (st != SC_OK) {
+        snprintf(out, sizeof out, "error(%s): %s", sc_status_name(st), err);
+        return out;
+    }
+    char *t = json_dumps(res, JSON_COMPACT | JSON_ENCODE_ANY);
+    snprintf(out, sizeof out, "%s", t);
+    free(t);
+    json_decref(res);
+    return out;
+}
+
+static void transforms_share_nothing(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sc-transforms-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], cwd[200];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(path, sizeof path, "%s/transforms", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    char prelude[256];
+    snprintf(prelude, sizeof prelude, "%s/lua/prelude", cwd);
+    snprintf(path, sizeof path, "%s/prelude", dir);
+    assert_int_equal(symlink(prelude, path), 0);
+    snprintf(path, sizeof path, "%s/transforms/t.lua", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("local n = 0\n"
+          "total = 0\n"
+          "function count() n = n + 1 total = total + 1 return {n = n, total = total} end\n"
+          "function replace_trim() trim = function() return 'pwned' end end\n"
+          "function replace_pairs() pairs = nil end\n"
+          "function edit_sc() sc.json = nil end\n"
+          "function edit_string() string.find = nil end\n"
+          "function env_mt() return getmetatable(_ENV) end\n"
+          "function string_mt() return getmetatable('') end\n"
+          "function mark_mt() return getmetatable(sc.array({})) end\n"
+          "function raw() rawset(string, 'x', 1) end\n"
+          "function still_trims() return trim('  ok  ') end\n", f);
+    fclose(f);
+    char err[512];
+    struct sc_lua *l = sc_lua_new(dir, 0, err, sizeof err);
+    assert_non_null(l);
+    sc_lua_budget(l, SC_LUA_INSTRUCTIONS, 0);
+    assert_string_equal(call(l, "t.count"), "{\"n\":1,\"total\":1}");
+    assert_string_equal(call(l, "t.count"), "{\"n\":2,\"total\":2}"); /* same execution */
+    sc_lua_forget(l); /* the execution ended */
+    assert_string_equal(call(l, "t.count"), "{\"n\":1,\"total\":1}");
+    sc_lua_forget(l);
+    assert_string_equal(call(l, "t.count"), "{\"n\":1,\"total\":1}");
+    char want[600];
+    snprintf(want, sizeof want, "error(runtime): %s:4: cannot replace 'trim': the prelude and "
+             "the libraries are shared by every scenario (use another name)", path);
+    assert_string_equal(call(l, "t.replace_trim"), want);
+    snprintf(want, sizeof want, "error(runtime): %s:5: cannot replace 'pairs': the prelude and "
+             "the libraries are shared by every scenario (use another name)", path);
+    assert_string_equal(call(l, "t.replace_pairs"), want);
+    snprintf(want, sizeof want, "error(runtime): %s:6: cannot change 'json' of a library: the "
+             "libraries are shared by every scenario", path);
+    assert_string_equal(call(l, "t.edit_sc"), want);
+    snprintf(want, sizeof want, "error(runtime): %s:7: cannot change 'find' of a library: the "
+             "libraries are shared by every scenario", path);
+    assert_string_equal(call(l, "t.edit_string"), want);
+    assert_string_equal(call(l, "t.env_mt"), "false");
+    assert_string_equal(call(l, "t.string_mt"), "false");
+    assert_string_equal(call(l, "t.mark_mt"), "false");
+    snprintf(want, sizeof want, "error(runtime): %s:11: 'rawset' is not available in scenarist "
+             "expressions (sandbox)", path);
+    assert_string_equal(call(l, "t.raw"), want);
+    assert_string_equal(call(l, "t.still_trims"), "\"ok\"");
+    sc_lua_free(l);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/prelude", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/transforms", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
@@ -159,6 +258,7 @@ int main(void)
         cmocka_unit_test(prelude_and_libraries_cannot_be_changed),
         cmocka_unit_test(bundles_are_read_only),
         cmocka_unit_test(results_must_be_json),
+        cmocka_unit_test(transforms_share_nothing),
     };
     return cmocka_run_group_tests_name("sandbox", tests, setup, teardown);
 }
