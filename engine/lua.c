@@ -444,10 +444,6 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 
 /* ---- the environment ---- */
 
-static const char *const forbidden[] = {"os", "io", "require", "load", "loadstring", "dofile",
-                                        "loadfile", "debug", "package", "collectgarbage",
-                                        "print", "coroutine", "rawset", NULL};
-
 static int env_index(lua_State *L)
 {
     const char *name = lua_tostring(L, 2);
@@ -457,9 +453,8 @@ static int env_index(lua_State *L)
             return 1;
         lua_pop(L, 1);
     }
-    for (int i = 0; name && forbidden[i]; i++)
-        if (strcmp(name, forbidden[i]) == 0)
-            return luaL_error(L, "'%s' is not available in scenarist expressions (sandbox)", name);
+    if (name && sc_expr_unavailable(name, strlen(name)))
+        return luaL_error(L, "'%s' is not available in scenarist expressions (sandbox)", name);
     lua_pushnil(L);
     return 1;
 }
