@@ -271,7 +271,8 @@ static bool marked(lua_State *L, int idx, const char *kind)
 {
     if (!lua_getmetatable(L, idx))
         return false;
-    lua_getfield(L, -1, "__jsontype");
+    lua_pushliteral(L, "__jsontype"); /* interned and alive: allocates nothing */
+    lua_rawget(L, -2);                /* raw: no metamethod of the user's runs here */
     bool yes = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), kind) == 0;
     lua_pop(L, 2);
     return yes;
@@ -299,12 +300,18 @@ static bool is_sequence(lua_State *L, int idx, size_t *n)
     return count == len && len > 0;
 }
 
-static int cmp_keys(const void *a, const void *b)
+struct member {
+    char *key;
+    json_t *value;
+};
+
+static int cmp_members(const void *a, const void *b)
 {
-    const char *x = *(char *const *)a, *y = *(char *const *)b;
-    return strcmp(x ? x : "", y ? y : ""); /* a failed copy sorts first and is reported */
+    return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
 }
 
+/* Conversions run after the protected call: they use only raw reads that allocate
+ * nothing in Lua, so no metamethod runs and no Lua error can be raised here. */
 static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 {
     size_t n = 0;
@@ -324,66 +331,67 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t
         return arr;
     }
     /* Keys sorted, so the same table always gives the same JSON (and the same hash). */
-    size_t nk = 0, cap = 0;
-    char **keys = NULL;
+    size_t nm = 0, cap = 0;
+    struct member *m = NULL;
+    json_t *obj = NULL;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        lua_pop(L, 1);
         char num[64];
         const char *k = NULL;
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            k = lua_tostring(L, -1);
-        } else if (lua_isinteger(L, -1)) {
-            snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            k = lua_tostring(L, -2);
+        } else if (lua_isinteger(L, -2)) {
+            snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -2));
             k = num;
         } else {
             snprintf(err, errlen, "a table key of type %s cannot become a JSON key",
-                     luaL_typename(L, -1));
-            lua_pop(L, 1);
+                     luaL_typename(L, -2));
+            lua_pop(L, 2);
             goto fail;
         }
-        if (nk == cap) {
+        if (nm == cap) {
             cap = cap ? cap * 2 : 8;
-            char **v = sc_realloc(keys, cap * sizeof *v);
+            struct member *v = sc_realloc(m, cap * sizeof *v);
             if (!v) {
-                lua_pop(L, 1);
+                lua_pop(L, 2);
                 goto oom;
             }
-            keys = v;
+            m = v;
         }
-        if (!(keys[nk] = sc_strdup(k))) {
-            lua_pop(L, 1);
+        m[nm].value = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+        if (!m[nm].value) {
+            lua_pop(L, 2);
+            goto fail;
+        }
+        if (!(m[nm].key = sc_strdup(k))) {
+            json_decref(m[nm].value);
+            lua_pop(L, 2);
             goto oom;
         }
-        nk++;
-    }
-    if (nk > 1)
-        qsort(keys, nk, sizeof *keys, cmp_keys);
-    json_t *obj = json_object();
-    for (size_t i = 0; obj && i < nk; i++) {
-        lua_getfield(L, idx, keys[i]);
-        if (lua_isnil(L, -1)) { /* an integer key: look it up as a number */
-            lua_pop(L, 1);
-            lua_geti(L, idx, strtoll(keys[i], NULL, 10));
-        }
-        json_t *v = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+        nm++;
         lua_pop(L, 1);
-        if (!v || json_object_set_new(obj, keys[i], v) != 0) {
+    }
+    if (nm > 1)
+        qsort(m, nm, sizeof *m, cmp_members);
+    obj = json_object();
+    for (size_t i = 0; obj && i < nm; i++)
+        if (json_object_set(obj, m[i].key, m[i].value) != 0) {
             json_decref(obj);
             obj = NULL;
         }
-    }
-    for (size_t i = 0; i < nk; i++)
-        free(keys[i]);
-    free(keys);
-    return obj;
+    if (!obj)
+        snprintf(err, errlen, "out of memory");
+    goto done;
 oom:
     snprintf(err, errlen, "out of memory");
 fail:
-    for (size_t i = 0; i < nk; i++)
-        free(keys[i]);
-    free(keys);
-    return NULL;
+done:
+    for (size_t i = 0; i < nm; i++) {
+        free(m[i].key);
+        json_decref(m[i].value);
+    }
+    free(m);
+    return obj;
 }
 
 static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)

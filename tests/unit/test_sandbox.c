@@ -146,6 +146,22 @@ static void bundles_are_read_only(void **state)
     json_decref(trigger);
 }
 
+/* Turning a result into JSON happens outside the protected call: no metamethod of the
+ * result may run there (an error would abort the process). */
+static void results_convert_without_metamethods(void **state)
+{
+    (void)state;
+    refused("setmetatable({}, setmetatable({}, {__index = function() while true do end end}))",
+            "{}");
+    refused("setmetatable({a = 1}, setmetatable({}, {__index = function() error('boom') end}))",
+            "{\"a\":1}");
+    refused("setmetatable({b = 2, a = {1, 2}}, {__index = function() error('boom') end, "
+            "__pairs = function() error('boom') end, __len = function() error('boom') end})",
+            "{\"a\":[1,2],\"b\":2}");
+    refused("setmetatable({}, {__jsontype = 'array'})", "[]");
+    refused("{[1] = 'a', [2] = 'b', x = 'c'}", "{\"1\":\"a\",\"2\":\"b\",\"x\":\"c\"}");
+}
+
 static void results_must_be_json(void **state)
 {
     (void)state;
@@ -258,6 +274,7 @@ int main(void)
         cmocka_unit_test(prelude_and_libraries_cannot_be_changed),
         cmocka_unit_test(bundles_are_read_only),
         cmocka_unit_test(results_must_be_json),
+        cmocka_unit_test(results_convert_without_metamethods),
         cmocka_unit_test(transforms_share_nothing),
     };
     return cmocka_run_group_tests_name("sandbox", tests, setup, teardown);
