@@ -36,6 +36,9 @@ trim|success||" \
                        THEN json_extract(s.error, '$.message') ELSE '' END
            FROM executions e JOIN step_runs s ON s.execution = e.id
            WHERE e.scenario = 'hog' ORDER BY 1"
+expect_grep "a dedupe_key over its budget is logged; the event is kept" 0 \
+    "scenarist: webhook /hooks/hog: dedupe_key: {{ trigger.body.id .. (trigger.body.kind == 'intake' and string.find(string.rep('a', 3000), '.-.-.-b') or '') }}: Lua instruction limit of 100000 exceeded; stored without a key" \
+    -- cat "$dir/log"
 expect "the trimmed 100 KB text keeps its inner spaces" 0 "100002" \
     -- sql "SELECT json_extract(s.output, '$.r') FROM executions e JOIN step_runs s ON s.execution = e.id
            WHERE json_extract(CAST(e.trigger AS TEXT), '$.body.id') = 'trim'"
