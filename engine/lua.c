@@ -432,7 +432,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
             snprintf(err, errlen, "text that is not valid UTF-8 cannot become JSON");
             return NULL;
         }
-        json_t *v = json_stringn(s, n);
+        json_t *v = json_stringn_nocheck(s, n); /* checked just above */
         if (!v)
             snprintf(err, errlen, "out of memory");
         return v;

@@ -721,7 +721,17 @@ static int h_split(lua_State *L)
     const char *s = luaL_checklstring(L, 1, &n);
     const char *sep = luaL_checklstring(L, 2, &ls);
     sc_lua_charge(L, (long)(n / 8 + 1));
-    lua_newtable(L);
+    size_t pieces = 1; /* counted first: the list is allocated once */
+    if (ls == 0) {
+        pieces = 0;
+        for (size_t i = 0; i < n; i++)
+            pieces += ((unsigned char)s[i] & 0xc0) != 0x80;
+    } else {
+        for (const char *p = s; ls <= n - (size_t)(p - s) && (p = memmem(p, n - (size_t)(p - s), sep, ls));
+             p += ls)
+            pieces++;
+    }
+    lua_createtable(L, pieces < 0x7fffffff ? (int)pieces : 0x7fffffff, 0);
     lua_Integer k = 0;
     size_t pos = 0;
     if (ls == 0) {
