@@ -350,9 +350,9 @@ static size_t start_at(lua_Integer init, size_t len)
 {
     if (init > 0)
         return (size_t)init;
-    if (init == 0 || (size_t)-init > len)
+    if (init == 0 || init < -(lua_Integer)len)
         return 1;
-    return len - (size_t)-init + 1;
+    return len + (size_t)init + 1; /* init is negative: modular arithmetic, no overflow */
 }
 
 /* glibc's memmem is linear (two-way) whatever the needle. */
@@ -608,9 +608,8 @@ static lua_Integer span(lua_State *L, int from, int to, lua_Integer dflt_to)
     lua_Integer j = luaL_optinteger(L, to, dflt_to);
     if (j < i)
         return 0;
-    if (i < 0 && j > LUA_MAXINTEGER + i)
-        return LUA_MAXINTEGER;
-    return j - i + 1;
+    lua_Unsigned d = (lua_Unsigned)j - (lua_Unsigned)i; /* exact: j >= i */
+    return d >= (lua_Unsigned)LUA_MAXINTEGER ? LUA_MAXINTEGER : (lua_Integer)d + 1;
 }
 
 static void charge_count(lua_State *L, lua_Integer n)
