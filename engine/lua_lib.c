@@ -401,8 +401,7 @@ static int find_aux(lua_State *L, int find)
         lp--;
     }
     pat_init(&m, L, s, ls, p, lp);
-    const char *at = s + init - 1;
-    do {
+    for (const char *at = s + init - 1;; at++) {
         m.level = 0;
         m.depth = 0;
         const char *e = do_match(&m, at, p);
@@ -415,7 +414,9 @@ static int find_aux(lua_State *L, int find)
             }
             return push_captures(&m, at, e, 1);
         }
-    } while (at++ < m.src_end && !anchor);
+        if (anchor || at >= m.src_end)
+            break;
+    }
     pat_flush(&m);
     luaL_pushfail(L);
     return 1;
@@ -435,6 +436,8 @@ static int gmatch_next(lua_State *L)
     const char *s = lua_tolstring(L, lua_upvalueindex(1), &ls);
     const char *p = lua_tolstring(L, lua_upvalueindex(2), &lp);
     struct gm_state *g = lua_touserdata(L, lua_upvalueindex(3));
+    if (g->pos > ls)
+        return 0;
     struct pat m;
     pat_init(&m, L, s, ls, p, lp);
     for (const char *at = s + g->pos; at <= m.src_end; at++) {

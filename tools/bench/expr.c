@@ -152,7 +152,7 @@ static void bench_text(struct sc_lua *lua)
                             "e", e, "needle", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab");
     sc_lua_set(lua, "big", big);
     /* "#" keeps the 1 MiB result in Lua: the row is the function's own cost; the last
-     * row adds turning split's 699,051 pieces into a JSON array, as a step would. */
+     * row adds turning split's 699,050 pieces into a JSON array, as a step would. */
     static const char *const calls[] = {
         "{{ #lower(big.mixed) }}",           "{{ #upper(big.mixed) }}",
         "{{ #trim(big.spaced) }}",           "{{ #replace(big.mixed, ', ', ';') }}",
