@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define HOOK_EVERY 1000
+#define SC_LUA_BYTES_PER_STEP_LOG2 6 /* an allocation counts one instruction per 64 bytes */
 #define PROXY_MT "sc.json"
 #define MAX_DEPTH 64
 
@@ -52,6 +53,8 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     if (nsize > old && s->mem + (nsize - old) > s->mem_limit)
         return NULL; /* Lua raises "not enough memory": the cap, not the machine */
+    if (nsize > old) /* copying big texts costs time the instruction count misses */
+        s->used += (long)((nsize - old) >> SC_LUA_BYTES_PER_STEP_LOG2);
     void *p = sc_realloc(ptr, nsize);
     if (!p && nsize <= old)
         return ptr; /* Lua assumes a shrink never fails: keep the larger block */

@@ -228,6 +228,9 @@ static void c_loops_are_charged(void **state)
            "while true do table.insert(t, 1, 0) table.remove(t, 1) end end)()", INSTRUCTIONS);
     expect("(function() local t = {} for i = 1, 100000 do t[i] = -i end "
            "while true do table.sort(t) end end)()", INSTRUCTIONS);
+    /* copying big texts in plain Lua: each copy counts its bytes (one per 64) */
+    expect("(function() local s = ('x'):rep(1 << 20) for i = 1, 1e9 do local t = s .. i end end)()",
+           INSTRUCTIONS);
 }
 
 /* Finalizers run with the hooks off: a __gc field is refused however it is given. */
