@@ -253,6 +253,17 @@ static void transforms_share_nothing(void **state)
              "expressions (sandbox)", path);
     assert_string_equal(call(l, "t.raw"), want);
     assert_string_equal(call(l, "t.still_trims"), "\"ok\"");
+    /* a copy per execution, and memory stays flat over many */
+    size_t at[2] = {0, 0};
+    sc_lua_forget(l);
+    for (int i = 1; i <= 2000; i++) {
+        sc_lua_budget(l, SC_LUA_INSTRUCTIONS, 0);
+        assert_string_equal(call(l, "t.count"), "{\"n\":1,\"total\":1}");
+        sc_lua_forget(l);
+        if (i == 200 || i == 2000)
+            at[i == 2000] = sc_lua_memory(l);
+    }
+    assert_true(at[1] <= at[0] + 4096);
     sc_lua_free(l);
     unlink(path);
     snprintf(path, sizeof path, "%s/prelude", dir);
