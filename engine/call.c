@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "duration.h"
+#include "text.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -29,7 +30,7 @@ static void add_pair(struct sc_buf *b, const char *k, json_t *v, char sep)
     if (json_is_string(v)) {
         sc_http_escape(b, json_string_value(v), json_string_length(v));
     } else {
-        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *t = sc_text_json(v, 0, false); /* 0.1, not 0.10000000000000001 */
         if (t)
             sc_http_escape(b, t, strlen(t));
         else
@@ -180,7 +181,7 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                 doc = copy;
             }
         }
-        body = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+        body = sc_text_json(doc, 0, false); /* numbers in their shortest exact form */
         json_decref(copy);
         body_len = body ? strlen(body) : 0;
         header(&h, sc_strdup("Content-Type: application/json"));

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "runner.h"
 #include "store.h"
+#include "text.h"
 #include "util.h"
 #include "yaml.h"
 
@@ -93,7 +94,7 @@ void cli_print_steps(const json_t *steps)
 
 void cli_print_json(const json_t *v)
 {
-    char *t = json_dumps(v, JSON_INDENT(2));
+    char *t = sc_text_json(v, 2, false); /* numbers in their shortest exact form */
     printf("%s\n", t ? t : "null");
     free(t);
 }

@@ -4,8 +4,10 @@
 #include "../engine/duration.h"
 #include "../engine/exec.h"
 #include "../engine/store.h"
+#include "../engine/text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct sc_param params[] = {
@@ -30,6 +32,11 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
         snprintf(err, errlen, "key rendered empty: nothing to deduplicate on");
         return SC_ERR_DATA;
     }
+    /* One key per text, whatever its Unicode form (NFC, as the compare module). */
+    size_t nfc_len;
+    char *nfc = sc_text_map(key, strlen(key), SC_TEXT_NFC, &nfc_len);
+    if (nfc && strlen(nfc) == nfc_len)
+        key = nfc;
     char name[256];
     const char *store = json_string_value(json_object_get(with, "store"));
     if (!store) {
@@ -40,6 +47,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
     int64_t window = sc_duration_or(json_string_value(json_object_get(with, "window")), 30LL * 86400000);
     int rc = mark ? sc_store_ds_claim(st, store, key, mark, window) : -1;
     json_decref(mark);
+    free(nfc);
     if (rc < 0) {
         snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
         return SC_ERR_RUNTIME;

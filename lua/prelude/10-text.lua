@@ -2,8 +2,8 @@
 -- Each is linear in its input: scans are done by the C helpers (sc.trim, sc.split,
 -- sc.replace) or by plain finds, never by patterns that backtrack.
 
-function lower(s) s = _str(s); return s and string.lower(s) end
-function upper(s) s = _str(s); return s and string.upper(s) end
+function lower(s) return _case(s, "lower") end
+function upper(s) return _case(s, "upper") end
 function trim(s) s = _str(s); return s and sc.trim(s) end
 
 -- Replaces every occurrence of find (plain text, not a pattern).
