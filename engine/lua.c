@@ -686,6 +686,7 @@ static int h_text(lua_State *L)
     size_t n, outn;
     const char *in = luaL_checklstring(L, 1, &n);
     int op = luaL_checkoption(L, 2, NULL, ops);
+    sc_lua_charge(L, (long)(n / 8 + 1)); /* a loop in C: its bytes count (lua_lib.h) */
     char *out = sc_text_map(in, n, codes[op], &outn);
     if (!out)
         return 0;
