@@ -102,7 +102,8 @@ static void text_over_one_mib(void **state)
 {
     (void)state;
     char *a = repeat("a", MIB), *mixed = repeat("AbCdEfGh", MIB), *low = repeat("abcdefgh", MIB),
-         *up = repeat("ABCDEFGH", MIB), *csv = repeat("a,", MIB), *e = repeat("\xc3\xa9", MIB);
+         *up = repeat("ABCDEFGH", MIB), *csv = repeat("a,", MIB), *e = repeat("\xc3\xa9", MIB),
+         *up_e = repeat("\xc3\x89", MIB);
     char *spaced = repeat(" ", MIB), *inner = repeat(" ", 100002);
     memcpy(spaced + 1000, inner, 100002);
     spaced[1000] = 'x';
@@ -118,6 +119,7 @@ static void text_over_one_mib(void **state)
                             mixed, "low", low, "up", up, "csv", csv, "e", e, "spaced", spaced,
                             "inner", inner, "xy", xy, "bs", bs, "needle", needle,
                             "sub", e + 2000);
+    json_object_set_new(big, "up_e", json_string(up_e));
     assert_non_null(big);
     json_t *want_sub = json_stringn(e + 2000, 2 * 523000);
     json_object_set_new(big, "sub", want_sub);
@@ -125,6 +127,8 @@ static void text_over_one_mib(void **state)
     static const struct tcase cases[] = {
         {"lower(big.mixed) == big.low", "true"},
         {"upper(big.mixed) == big.up", "true"},
+        {"upper(big.e) == big.up_e", "true"}, /* not ASCII: the Unicode mapping */
+        {"lower(big.up_e) == big.e", "true"},
         {"trim(big.spaced) == big.inner", "true"},
         {"trim(big.xy) == big.xy", "true"},
         {"#trim(big.spaced)", "100002"},
@@ -149,7 +153,7 @@ static void text_over_one_mib(void **state)
     RUN(cases);
     sc_lua_set(lua, "big", NULL);
     json_decref(big);
-    char *all[] = {a, mixed, low, up, csv, e, spaced, inner, xy, bs, needle};
+    char *all[] = {a, mixed, low, up, csv, e, up_e, spaced, inner, xy, bs, needle};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
 }

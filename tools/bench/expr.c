@@ -155,6 +155,7 @@ static void bench_text(struct sc_lua *lua)
      * row adds turning split's 699,050 pieces into a JSON array, as a step would. */
     static const char *const calls[] = {
         "{{ #lower(big.mixed) }}",           "{{ #upper(big.mixed) }}",
+        "{{ #upper(big.e) }}",
         "{{ #trim(big.spaced) }}",           "{{ #replace(big.mixed, ', ', ';') }}",
         "{{ #replace(big.a, big.needle, 'x') }}",
         "{{ #substring(big.e, 1000, 600000) }}", "{{ #split(big.mixed, ',') }}",
