@@ -2,11 +2,13 @@
 
 #include "clock.h"
 #include "duration.h"
+#include "url.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_HEADERS 64
 
@@ -47,6 +49,7 @@ static enum sc_status fail(char *err, size_t errlen, enum sc_status st, const ch
 
 struct headers {
     char *v[MAX_HEADERS + 1];
+    bool mine[MAX_HEADERS]; /* set by the step */
     size_t n;
     bool oom;
 };
@@ -61,10 +64,50 @@ static void header(struct headers *h, char *line)
         free(line);
 }
 
+/* The header with line's name (names ignore case), or -1. */
+static long find_header(const struct headers *h, const char *line)
+{
+    size_t nl = strcspn(line, ":");
+    for (size_t i = 0; i < h->n; i++)
+        if (!strncasecmp(h->v[i], line, nl) && h->v[i][nl] == ':')
+            return (long)i;
+    return -1;
+}
+
+/* One of the engine's defaults: left out when the step set that header. */
+static void header_default(struct headers *h, char *line)
+{
+    if (line && find_header(h, line) >= 0)
+        free(line);
+    else
+        header(h, line);
+}
+
+/* One of the step's: replaces the engine's default of that name; -1 when the step set
+ * the same header twice (two spellings of the name). */
+static int header_step(struct headers *h, char *line)
+{
+    long i = line ? find_header(h, line) : -1;
+    if (i >= 0 && h->mine[i]) {
+        free(line);
+        return -1;
+    }
+    if (i >= 0) {
+        free(h->v[i]);
+        h->v[i] = line;
+    } else {
+        header(h, line);
+        i = line && h->n ? (long)h->n - 1 : -1;
+    }
+    if (i >= 0)
+        h->mine[i] = true;
+    return 0;
+}
+
 static json_t *parse_body(const struct sc_http_resp *resp, const char *mode, char *err,
                           size_t errlen)
 {
-    const char *ct = json_string_value(json_object_get(resp->headers, "content-type"));
+    const char *ct = sc_http_header(resp->headers, "content-type");
     bool as_json = !strcmp(mode, "json") ||
                    (!strcmp(mode, "auto") && ct && strstr(ct, "json") != NULL);
     if (!strcmp(mode, "none") || resp->body.len == 0)
@@ -76,11 +119,66 @@ static json_t *parse_body(const struct sc_http_resp *resp, const char *mode, cha
         return t;
     }
     json_error_t je;
-    json_t *v = json_loadb(resp->body.data, resp->body.len, JSON_DECODE_ANY, &je);
+    size_t bom = resp->body.len >= 3 && !memcmp(resp->body.data, "\xEF\xBB\xBF", 3) ? 3 : 0;
+    json_t *v = json_loadb(resp->body.data + bom, resp->body.len - bom, JSON_DECODE_ANY, &je);
     if (!v)
         snprintf(err, errlen, "response body is not valid JSON (line %d, column %d: %s)",
                  je.line, je.column, je.text);
     return v;
+}
+
+static const char *const override_headers[] = {
+    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-Method",
+    "X-Original-HTTP-Method", NULL};
+
+/* The step's header that asks the server for another method, or NULL. */
+static const char *method_override(const struct sc_call *c, const struct sc_url *t)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->headers, k, v) {
+        for (const char *const *o = override_headers; *o; o++)
+            if (!strcasecmp(k, *o))
+                return k;
+    }
+    return sc_url_query_has(t->query, "_method") ? "_method (query)" : NULL;
+}
+
+/* Why the request must not be sent (written to why), or NULL. The result is the read-only
+ * connection's name, or why itself for a refusal of the path as such. */
+static const char *refusal(const struct sc_org *org, const struct sc_call *c,
+                           const struct sc_url *base, const struct sc_url *t, bool write,
+                           char *why, size_t n)
+{
+    if ((t->flags & SC_URL_CLIMB) || !sc_url_covers(base, t)) {
+        snprintf(why, n, "path '%s' must stay under connection '%s' (%s)", c->path,
+                 c->connection, base->full);
+        return why;
+    }
+    if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE)) {
+        snprintf(why, n, "path '%s' holds %s", c->path,
+                 t->flags & SC_URL_NUL ? "%00 (a NUL byte)" : "a '%' that starts no escape (%XX)");
+        return why;
+    }
+    if (write && (t->flags & SC_URL_SLASH)) {
+        snprintf(why, n, "%s refused: the path '%s' holds an encoded '/' or '\\' (%%2F, %%5C) "
+                 "that a server may take for a separator (nothing was sent)", c->method, c->path);
+        return why;
+    }
+    const char *ov = method_override(c, t);
+    const char *ro = write || ov ? sc_org_read_only_target(org, c->connection, t) : NULL;
+    if (!ro)
+        return NULL;
+    if (!write)
+        snprintf(why, n, "%s refused: %s asks for another method, and connection '%s' is "
+                 "read-only in org '%s' (nothing was sent)", c->method, ov, ro, org->name);
+    else if (!strcmp(ro, c->connection))
+        snprintf(why, n, "%s refused: connection '%s' is read-only in org '%s' (nothing was "
+                 "sent)", c->method, ro, org->name);
+    else
+        snprintf(why, n, "%s refused: connection '%s' is read-only in org '%s' (nothing was "
+                 "sent): %s lies under its base URL", c->method, ro, org->name, t->full);
+    return ro;
 }
 
 enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
@@ -94,44 +192,29 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                     c->connection, org ? org->name : "(none)", "");
     bool write = sc_http_is_write(c->method);
     const char *base = json_string_value(json_object_get(conn, "base_url"));
-    if (strstr(c->path, "://") || strstr(c->path, "/../") || !strncmp(c->path, "../", 3) ||
-        strstr(c->path, "%2e") || strstr(c->path, "%2E") || strstr(c->path, "/..?") ||
-        (strlen(c->path) >= 3 && !strcmp(c->path + strlen(c->path) - 3, "/..")))
-        return fail(err, errlen, SC_ERR_DATA,
-                    "path '%s' must stay under connection '%s' (%s)", c->path, c->connection,
-                    base);
-
-    struct sc_buf url = {0};
-    size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/')
-        bl--;
-    sc_buf_add(&url, base, bl);
-    if (c->path[0] && c->path[0] != '/' && c->path[0] != '?')
-        sc_buf_puts(&url, "/");
-    sc_buf_puts(&url, c->path);
-    if (json_object_size(c->query)) {
-        if (!strchr(c->path, '?'))
-            sc_buf_puts(&url, "?");
-        else if (url.len && url.data[url.len - 1] != '?' && url.data[url.len - 1] != '&')
-            sc_buf_puts(&url, "&");
-        const char *k;
-        json_t *v;
-        json_object_foreach(c->query, k, v) add_pair(&url, k, v, '&');
+    struct sc_url bu, t;
+    if (sc_url_parse(base ? base : "", &bu, err, errlen) != 0)
+        return SC_ERR_CONFIG;
+    if (sc_url_join(&bu, c->path, c->query, &t, err, errlen) != 0) {
+        sc_url_free(&bu);
+        return SC_ERR_DATA;
     }
-    const char *ro = write ? sc_org_read_only(org, c->connection)
-                                 ? c->connection : sc_org_read_only_url(org, url.data ? url.data : "", base)
-                           : NULL;
+    char why[768];
+    const char *ro = refusal(org, c, &bu, &t, write, why, sizeof why);
+    sc_url_free(&bu);
     if (ro) { /* defence in depth: validation refuses it too, when it can see it */
-        enum sc_status rst = fail(err, errlen, SC_ERR_DATA,
-                                  "%s refused: connection '%s' is read-only in org '%s' (nothing "
-                                  "was sent)", c->method, ro, org->name);
-        if (sc_step_audit(ctx, c->method, url.data ? url.data : base, 0, 0, NULL, 0, "refused") != 0)
+        enum sc_status rst = fail(err, errlen, SC_ERR_DATA, "%s%s%s", why, "", "");
+        if ((write || ro != why) &&
+            sc_step_audit(ctx, c->method, t.full, 0, 0, NULL, 0, "refused") != 0)
             snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
-        sc_buf_free(&url);
+        sc_url_free(&t);
         return rst;
     }
+    struct sc_buf url = {.data = t.full, .len = strlen(t.full)};
+    t.full = NULL;
+    sc_url_free(&t);
 
-    /* Headers: ours first, so a step's own headers can only add. */
+    /* Headers: ours first; a step's own header replaces ours of the same name. */
     struct headers h = {0};
     char *user = NULL, *secret = NULL;
     json_t *auth = json_object_get(conn, "auth");
@@ -157,12 +240,13 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         if (hv && st == SC_OK && (strpbrk(hv, "\r\n") || strpbrk(k, "\r\n: "))) {
             snprintf(err, errlen, "header '%s' holds a line break or is not a header name", k);
             st = SC_ERR_DATA;
-        } else if (hv) {
-            header(&h, sc_asprintf("%s: %s", k, hv));
+        } else if (hv && header_step(&h, sc_asprintf("%s: %s", k, hv)) != 0 && st == SC_OK) {
+            snprintf(err, errlen, "header '%s' is given twice (header names ignore case)", k);
+            st = SC_ERR_DATA;
         }
     }
     if (write)
-        header(&h, sc_asprintf("Idempotency-Key: %s",
+        header_default(&h, sc_asprintf("Idempotency-Key: %s",
                                c->idempotency_key ? c->idempotency_key
                                                   : sc_step_idempotency_key(ctx)));
 
@@ -183,7 +267,7 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         body = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(copy);
         body_len = body ? strlen(body) : 0;
-        header(&h, sc_strdup("Content-Type: application/json"));
+        header_default(&h, sc_strdup("Content-Type: application/json"));
         if (!body)
             h.oom = true;
     } else if (st == SC_OK && c->form) {
@@ -191,13 +275,13 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         json_object_foreach(c->form, k, v) add_pair(&fb, k, v, '&');
         body_len = fb.len;
         body = sc_buf_take(&fb);
-        header(&h, sc_strdup("Content-Type: application/x-www-form-urlencoded"));
+        header_default(&h, sc_strdup("Content-Type: application/x-www-form-urlencoded"));
         if (!body)
             h.oom = true;
     } else if (st == SC_OK && c->body) {
         body = sc_strdup(c->body);
         body_len = strlen(c->body);
-        header(&h, sc_asprintf("Content-Type: %s",
+        header_default(&h, sc_asprintf("Content-Type: %s",
                                c->content_type ? c->content_type : "text/plain; charset=utf-8"));
         if (!body)
             h.oom = true;
@@ -218,7 +302,8 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         struct sc_http_req req = {.method = c->method, .url = url.data,
                                   .headers = (const char *const *)h.v,
                                   .username = user, .password = secret, .body = body,
-                                  .body_len = body_len, .timeout_ms = timeout};
+                                  .body_len = body_len, .timeout_ms = timeout,
+                                  .max_redirects = c->no_redirects ? 0 : SC_CALL_MAX_REDIRECTS};
         int64_t t0 = sc_clock_mono_ms();
         st = sc_http_send(sc_step_http(ctx), &req, &resp, err, errlen);
         if (write && sc_step_audit(ctx, c->method, url.data, resp.status,
@@ -243,6 +328,8 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                          c->method, url.data, resp.status);
             if (st != SC_OK) {
                 sc_step_error_detail(ctx, "status", json_integer(resp.status));
+                if (resp.location)
+                    sc_step_error_detail(ctx, "location", json_string(resp.location));
                 if (parsed && !sc_step_confidential(ctx))
                     sc_step_error_detail(ctx, "body", json_incref(parsed));
             }

@@ -211,30 +211,39 @@ bool sc_org_read_only(const struct sc_org *org, const char *connection)
     return a && strcmp(a, "read-only") == 0;
 }
 
-/* True when url lies under base (trailing slashes aside). */
-static bool under(const char *url, const char *base)
+/* The connection's base URL in normal form; false when it does not parse. */
+static bool conn_url(json_t *conn, struct sc_url *u)
 {
-    size_t n = strlen(base);
-    while (n && base[n - 1] == '/')
-        n--;
-    return !strncasecmp(url, base, n) && (url[n] == '\0' || url[n] == '/' || url[n] == '?');
+    char err[256];
+    const char *base = json_string_value(json_object_get(conn, "base_url"));
+    return base && sc_url_parse(base, u, err, sizeof err) == 0;
 }
 
-const char *sc_org_read_only_url(const struct sc_org *org, const char *url, const char *used_base)
+const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
+                                    const struct sc_url *t)
 {
-    const char *k;
+    if (sc_org_read_only(org, used))
+        return used;
+    struct sc_url ub;
+    bool have_used = conn_url(sc_org_connection(org, used), &ub);
+    const char *k, *found = NULL;
     json_t *c;
     json_object_foreach(org->connections, k, c) {
-        const char *base = json_string_value(json_object_get(c, "base_url"));
         const char *a = json_string_value(json_object_get(c, "access"));
-        if (!base || !a || strcmp(a, "read-only") != 0)
+        struct sc_url rb;
+        if (!a || strcmp(a, "read-only") || !conn_url(c, &rb))
             continue;
         /* a read-write connection declared for that same system (or a part of it) is the
          * org's deliberate choice; a broader one reaching in by its path is not */
-        if (under(url, base) && !(used_base && under(used_base, base)))
-            return k;
+        if (sc_url_covers(&rb, t) && !(have_used && sc_url_covers(&rb, &ub)))
+            found = k;
+        sc_url_free(&rb);
+        if (found)
+            break;
     }
-    return NULL;
+    if (have_used)
+        sc_url_free(&ub);
+    return found;
 }
 
 char *sc_org_secret(const char *ref, char *err, size_t errlen)

@@ -6,6 +6,7 @@
 
 #include "diag.h"
 #include "module.h"
+#include "url.h"
 
 #include <stdbool.h>
 #include <jansson.h>
@@ -28,10 +29,12 @@ void sc_org_free(struct sc_org *org);
 
 json_t *sc_org_connection(const struct sc_org *org, const char *name);
 bool sc_org_read_only(const struct sc_org *org, const char *connection);
-/* The read-only connection whose base_url the URL lies under, or NULL: a write there is
- * refused when it comes through a broader connection (used_base) whose path reached in,
- * whatever template built it; a read-write connection for that same system is allowed. */
-const char *sc_org_read_only_url(const struct sc_org *org, const char *url, const char *used_base);
+/* The read-only connection a request through connection `used` to the target t reaches,
+ * or NULL: `used` itself when it is read-only, else any read-only connection whose base
+ * URL covers t (sc_url_covers, on the normal forms), unless `used` is a read-write
+ * connection at or under that same base (the org declared writes there). Borrowed name. */
+const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
+                                    const struct sc_url *t);
 
 /* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
  * New string (free()), or NULL with err filled; err never holds the secret. */
