@@ -127,58 +127,45 @@ static json_t *parse_body(const struct sc_http_resp *resp, const char *mode, cha
     return v;
 }
 
-static const char *const override_headers[] = {
-    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-Method",
-    "X-Original-HTTP-Method", NULL};
-
-/* The step's header that asks the server for another method, or NULL. */
-static const char *method_override(const struct sc_call *c, const struct sc_url *t)
+/* Why the request must not be sent (written to why), or SC_REFUSE_NONE. */
+static enum sc_refusal refusal(const struct sc_org *org, const struct sc_call *c,
+                               const struct sc_url *base, const struct sc_url *t, bool write,
+                               char *why, size_t n)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach(c->headers, k, v) {
-        for (const char *const *o = override_headers; *o; o++)
-            if (!strcasecmp(k, *o))
-                return k;
-    }
-    return sc_url_query_has(t->query, "_method") ? "_method (query)" : NULL;
-}
-
-/* Why the request must not be sent (written to why), or NULL. The result is the read-only
- * connection's name, or why itself for a refusal of the path as such. */
-static const char *refusal(const struct sc_org *org, const struct sc_call *c,
-                           const struct sc_url *base, const struct sc_url *t, bool write,
-                           char *why, size_t n)
-{
-    if ((t->flags & SC_URL_CLIMB) || !sc_url_covers(base, t)) {
+    const char *ro, *ov;
+    enum sc_refusal r = sc_org_check_target(org, c->connection, write, c->headers, base, t,
+                                            &ro, &ov);
+    switch (r) {
+    case SC_REFUSE_NONE:
+        break;
+    case SC_REFUSE_CLIMB:
         snprintf(why, n, "path '%s' must stay under connection '%s' (%s)", c->path,
                  c->connection, base->full);
-        return why;
-    }
-    if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE)) {
+        break;
+    case SC_REFUSE_ESCAPE:
         snprintf(why, n, "path '%s' holds %s", c->path,
                  t->flags & SC_URL_NUL ? "%00 (a NUL byte)" : "a '%' that starts no escape (%XX)");
-        return why;
-    }
-    if (write && (t->flags & SC_URL_SLASH)) {
+        break;
+    case SC_REFUSE_SLASH:
         snprintf(why, n, "%s refused: the path '%s' holds an encoded '/' or '\\' (%%2F, %%5C) "
                  "that a server may take for a separator (nothing was sent)", c->method, c->path);
-        return why;
+        break;
+    case SC_REFUSE_READ_ONLY:
+        if (!strcmp(ro, c->connection))
+            snprintf(why, n, "%s refused: connection '%s' is read-only in org '%s' (nothing was "
+                     "sent)", c->method, ro, org->name);
+        else
+            snprintf(why, n, "%s refused: connection '%s' is read-only in org '%s' (nothing was "
+                     "sent): %s lies under its base URL", c->method, ro, org->name, t->full);
+        break;
+    case SC_REFUSE_OVERRIDE:
+        snprintf(why, n, "%s refused: %s%s%s asks for another method, and connection '%s' is "
+                 "read-only in org '%s' (nothing was sent)", c->method,
+                 strcmp(ov, "_method") ? "header '" : "the query key ", ov,
+                 strcmp(ov, "_method") ? "'" : "", ro, org->name);
+        break;
     }
-    const char *ov = method_override(c, t);
-    const char *ro = write || ov ? sc_org_read_only_target(org, c->connection, t) : NULL;
-    if (!ro)
-        return NULL;
-    if (!write)
-        snprintf(why, n, "%s refused: %s asks for another method, and connection '%s' is "
-                 "read-only in org '%s' (nothing was sent)", c->method, ov, ro, org->name);
-    else if (!strcmp(ro, c->connection))
-        snprintf(why, n, "%s refused: connection '%s' is read-only in org '%s' (nothing was "
-                 "sent)", c->method, ro, org->name);
-    else
-        snprintf(why, n, "%s refused: connection '%s' is read-only in org '%s' (nothing was "
-                 "sent): %s lies under its base URL", c->method, ro, org->name, t->full);
-    return ro;
+    return r;
 }
 
 enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
@@ -200,11 +187,11 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         return SC_ERR_DATA;
     }
     char why[768];
-    const char *ro = refusal(org, c, &bu, &t, write, why, sizeof why);
+    enum sc_refusal ref = refusal(org, c, &bu, &t, write, why, sizeof why);
     sc_url_free(&bu);
-    if (ro) { /* defence in depth: validation refuses it too, when it can see it */
+    if (ref != SC_REFUSE_NONE) { /* defence in depth: validation refuses it too, when it can see it */
         enum sc_status rst = fail(err, errlen, SC_ERR_DATA, "%s%s%s", why, "", "");
-        if ((write || ro != why) &&
+        if ((write || ref == SC_REFUSE_OVERRIDE) &&
             sc_step_audit(ctx, c->method, t.full, 0, 0, NULL, 0, "refused") != 0)
             snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
         sc_url_free(&t);

@@ -246,6 +246,37 @@ const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
     return found;
 }
 
+static const char *const override_headers[] = {
+    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-Method",
+    "X-Original-HTTP-Method", NULL};
+
+enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, bool write,
+                                    const json_t *headers, const struct sc_url *base,
+                                    const struct sc_url *t, const char **ro,
+                                    const char **override)
+{
+    *ro = *override = NULL;
+    if ((t->flags & SC_URL_CLIMB) || !sc_url_covers(base, t))
+        return SC_REFUSE_CLIMB;
+    if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE))
+        return SC_REFUSE_ESCAPE;
+    if (write && (t->flags & SC_URL_SLASH))
+        return SC_REFUSE_SLASH;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)headers, k, v) {
+        for (const char *const *o = override_headers; *o && !*override; o++)
+            if (!strcasecmp(k, *o))
+                *override = k;
+    }
+    if (!*override && sc_url_query_has(t->query, "_method"))
+        *override = "_method";
+    if (!write && !*override)
+        return SC_REFUSE_NONE;
+    *ro = sc_org_read_only_target(org, conn, t);
+    return !*ro ? SC_REFUSE_NONE : write ? SC_REFUSE_READ_ONLY : SC_REFUSE_OVERRIDE;
+}
+
 char *sc_org_secret(const char *ref, char *err, size_t errlen)
 {
     if (ref && !strncmp(ref, "env:", 4)) {

@@ -36,6 +36,25 @@ bool sc_org_read_only(const struct sc_org *org, const char *connection);
 const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
                                     const struct sc_url *t);
 
+/* What stops a request through connection `conn` (base: its base URL) to the target t,
+ * in order: a path that climbs above the base (CLIMB), %00 or a stray '%' (ESCAPE), a
+ * write whose path holds an encoded '/' or '\' (SLASH), a write reaching a read-only
+ * connection (READ_ONLY, sc_org_read_only_target), a method-override header (or a
+ * _method query key) sent to a read-only target (OVERRIDE). *ro: the read-only
+ * connection, *override: the header's name as the step wrote it (both borrowed). */
+enum sc_refusal {
+    SC_REFUSE_NONE,
+    SC_REFUSE_CLIMB,
+    SC_REFUSE_ESCAPE,
+    SC_REFUSE_SLASH,
+    SC_REFUSE_READ_ONLY,
+    SC_REFUSE_OVERRIDE,
+};
+enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, bool write,
+                                    const json_t *headers, const struct sc_url *base,
+                                    const struct sc_url *t, const char **ro,
+                                    const char **override);
+
 /* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
  * New string (free()), or NULL with err filled; err never holds the secret. */
 char *sc_org_secret(const char *ref, char *err, size_t errlen);

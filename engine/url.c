@@ -269,6 +269,11 @@ int sc_url_join(const struct sc_url *base, const char *path, json_t *query, stru
               curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
               (t->full = cu_get(h, CURLUPART_URL, 0)) != NULL;
     curl_url_cleanup(h);
+    for (char *p = t->full; p && *p; p++) /* curl writes escapes in lower case */
+        if (*p == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+            p[1] = (char)toupper((unsigned char)p[1]);
+            p[2] = (char)toupper((unsigned char)p[2]);
+        }
     if (!ok) {
         snprintf(err, errlen, "out of memory building the URL");
         sc_url_free(t);
@@ -410,9 +415,12 @@ enum sc_status sc_url_path_value(struct sc_buf *out, const json_t *v, char *err,
         return SC_ERR_DATA;
     }
     if (!in_query && starts && (!*s || dot_segment(s))) {
-        snprintf(err, errlen, "the value %s%s%s would %s", *s ? "'" : "", s, *s ? "'" : "",
-                 *s ? "be a dot segment of the path ('.' or '..')"
-                    : "leave an empty path segment (another endpoint)");
+        if (*s)
+            snprintf(err, errlen, "the value '%s' would be a dot segment of the path ('.' or "
+                     "'..')", s);
+        else
+            snprintf(err, errlen, "the value would leave an empty path segment (another "
+                     "endpoint)");
         free(s);
         return SC_ERR_DATA;
     }
