@@ -191,7 +191,7 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     sc_url_free(&bu);
     if (ref != SC_REFUSE_NONE) { /* defence in depth: validation refuses it too, when it can see it */
         enum sc_status rst = fail(err, errlen, SC_ERR_DATA, "%s%s%s", why, "", "");
-        if ((write || ref == SC_REFUSE_OVERRIDE) &&
+        if ((write || ref == SC_REFUSE_OVERRIDE || ref == SC_REFUSE_SLASH) &&
             sc_step_audit(ctx, c->method, t.full, 0, 0, NULL, 0, "refused") != 0)
             snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
         sc_url_free(&t);

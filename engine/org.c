@@ -260,8 +260,6 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
         return SC_REFUSE_CLIMB;
     if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE))
         return SC_REFUSE_ESCAPE;
-    if (write && (t->flags & SC_URL_SLASH))
-        return SC_REFUSE_SLASH;
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)headers, k, v) {
@@ -271,6 +269,8 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
     }
     if (!*override && sc_url_query_has(t->query, "_method"))
         *override = "_method";
+    if ((write || *override) && (t->flags & SC_URL_SLASH))
+        return SC_REFUSE_SLASH; /* a server that decodes it may route anywhere */
     if (!write && !*override)
         return SC_REFUSE_NONE;
     *ro = sc_org_read_only_target(org, conn, t);
