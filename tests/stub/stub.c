@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -184,7 +185,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (*text)
+    bool own_type = false; /* the reply's own Content-Type replaces the default */
+    const char *hk;
+    json_t *hv;
+    json_object_foreach(json_object_get(r, "headers"), hk, hv) own_type |= !strcasecmp(hk, "content-type");
+    if (*text && !own_type)
         MHD_add_response_header(resp, "Content-Type", ctype);
     const char *k;
     json_t *v;
