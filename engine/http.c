@@ -215,9 +215,14 @@ static enum sc_status redirect_error(const struct sc_http_req *req, const char *
                     : sc_http_is_write(req->method)   ? "a write never follows a redirect: "
                                                         "nothing was written there; point the "
                                                         "connection's base_url at the final address"
-                    : req->max_redirects == 0         ? "not followed (follow_redirects: false)"
+                    : req->max_redirects == 0         ? "not followed: follow_redirects is false"
                     : !same_origin(url, loc)          ? "to another origin: not followed"
-                                                      : "too many redirects";
+                                                      : NULL;
+    char many[64];
+    if (!why) {
+        snprintf(many, sizeof many, "one too many: reads follow up to %d", req->max_redirects);
+        why = many;
+    }
     if (loc)
         snprintf(err, errlen, "%s %s: HTTP %ld redirect to %s (%s)", req->method, req->url,
                  resp->status, loc, why);
