@@ -21,7 +21,7 @@ static const struct sc_param params[] = {
             "Each {{ }} value is percent-encoded as ONE path segment ('/', '?', '#', spaces "
             "and all), or as a query value after a literal '?'; a value that is empty where a "
             "segment starts, or '.' or '..', is a data error. To insert several segments on "
-            "purpose, give a list: {{ segments(x) }} (x split at '/') or {{ [...] }}, each "
+            "purpose, give a list: {{ segments(x) }} (x split at '/') or any expression giving an array, each "
             "element one encoded segment."},
     {.name = "query", .type = SC_T_OBJECT,
      .doc = "Query parameters; keys and values are percent-encoded (a list value repeats the "
