@@ -771,6 +771,22 @@ static char *static_path(const char *path)
     return n ? sc_strndup(path, n) : NULL;
 }
 
+/* True when the template's text (outside {{ }}) holds a '#'. */
+static bool has_fragment(const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if (p[0] == '{' && p[1] == '{') {
+            const char *e = strstr(p + 2, "}}");
+            if (!e)
+                return false;
+            p = e + 1;
+        } else if (*p == '#') {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The target of a literal path (or the known start of a templated one), judged as the
  * request would be at run time (sc_org_check_target): the spellings of a read-only
  * target, climbing out of the connection, encoded slashes, method overrides. */
@@ -778,10 +794,13 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
                                 const char *conn, bool writes)
 {
     const char *pname = NULL;
+    if (m->access == SC_ACCESS_NONE)
+        return;
     for (const struct sc_param *p = m->params; p && p->name && !pname; p++)
         if (p->flags & SC_P_URL_PATH)
             pname = p->name;
-    const char *path = pname ? json_string_value(json_object_get(with, pname)) : NULL;
+    /* a module without a path (notify) sends to the connection's base URL itself */
+    const char *path = pname ? json_string_value(json_object_get(with, pname)) : "";
     const char *base = json_string_value(json_object_get(sc_org_connection(c->v->org, conn),
                                                          "base_url"));
     char *known = path ? static_path(path) : NULL;
@@ -796,8 +815,11 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
     const char *k;
     json_t *v;
     json_object_foreach(q, k, v) json_object_set_new(keys, k, json_string("x"));
-    size_t o = push(c, pname);
-    if (sc_url_join(&bu, known, keys, &t, err, sizeof err) != 0) {
+    size_t o = push(c, pname ? pname : "connection");
+    if (has_fragment(path)) {
+        VERR(c, pos_val(c), "path '%s' holds a '#' outside {{ }}: a fragment is never sent to "
+             "a server", path);
+    } else if (sc_url_join(&bu, known, keys, &t, err, sizeof err) != 0) {
         VERR(c, pos_val(c), "%s", err);
     } else {
         const char *ro, *ov;
