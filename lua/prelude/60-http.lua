@@ -11,78 +11,86 @@ local function values(v)
   error("link: expected headers (an object) or a Link header value, got " .. k, 3)
 end
 
--- Parses one Link header value into {uri, rels} entries appended to out.
-local function parse(text, out)
+local find, sub, byte, lower = string.find, string.sub, string.byte, string.lower
+
+-- True when the rel value (space-separated relation types) holds rel.
+local function has_rel(value, rel)
+  for r in string.gmatch(value, "[^ \t]+") do
+    if lower(r) == rel then return true end
+  end
+  return false
+end
+
+-- The value of the link-param starting at i (after its '='): its text and the next index.
+local function param_value(text, i, n)
+  if byte(text, i) ~= 34 then -- a token, up to ',' or ';'
+    local s, e = find(text, "^[^,;]*", i)
+    local k = e
+    while k >= s and (byte(text, k) == 32 or byte(text, k) == 9) do k = k - 1 end
+    return sub(text, s, k), e + 1
+  end
+  local parts, j = {}, i + 1 -- a quoted-string, with \-escapes
+  while j <= n do
+    local q = find(text, '["\\]', j)
+    if not q then return table.concat(parts) .. sub(text, j), n + 1 end
+    parts[#parts + 1] = sub(text, j, q - 1)
+    if byte(text, q) == 34 then return table.concat(parts), q + 1 end
+    parts[#parts + 1] = sub(text, q + 1, q + 1)
+    j = q + 2
+  end
+  return table.concat(parts), j
+end
+
+-- The target of the first link-value of one Link header whose rel holds rel, or nil.
+local function find_link(text, rel)
   local i, n = 1, #text
   while i <= n do
-    local lt = string.find(text, "<", i, true)
-    if not lt then return end
-    local gt = string.find(text, ">", lt + 1, true)
-    if not gt then return end
-    local entry = { uri = string.sub(text, lt + 1, gt - 1), rels = {} }
-    out[#out + 1] = entry
+    local lt = find(text, "<", i, true)
+    if not lt then return nil end
+    local gt = find(text, ">", lt + 1, true)
+    if not gt then return nil end
     i = gt + 1
-    while i <= n do -- link-params up to the ',' that ends this link-value
-      local _, e = string.find(text, "^[ \t]*", i)
+    local seen = false -- only the first rel of a link counts (RFC 8288 3.3)
+    while i <= n do -- its link-params, up to the ',' that ends it
+      local _, e = find(text, "^[ \t]*", i)
       i = e + 1
-      local c = string.sub(text, i, i)
-      if c == "," then i = i + 1 break end
-      if c ~= ";" then -- not a parameter: skip to the next link-value
-        local comma = string.find(text, ",", i, true)
-        i = comma and comma + 1 or n + 1
+      local c = byte(text, i)
+      if c ~= 59 then -- not ';': the end of this link-value
+        if c ~= 44 then
+          local comma = find(text, ",", i, true)
+          i = comma or n
+        end
+        i = i + 1
         break
       end
-      local s2, e2 = string.find(text, "^[ \t]*[%w!#$&+%-%.%^_`|~*]+", i + 1)
+      local s2, e2, name = find(text, "^[ \t]*([%w!#$&+%-%.%^_`|~*]+)", i + 1)
       if not s2 then
         i = i + 1
       else
         i = e2 + 1
-        local name = string.lower((string.gsub(string.sub(text, s2, e2), "^[ \t]*", "")))
         local value = ""
-        local _, e3 = string.find(text, "^[ \t]*=[ \t]*", i)
-        if e3 then
-          i = e3 + 1
-          if string.sub(text, i, i) == '"' then -- quoted-string, with \-escapes
-            local parts, j = {}, i + 1
-            while j <= n do
-              local q = string.find(text, '["\\]', j)
-              if not q then j = n + 1 break end
-              parts[#parts + 1] = string.sub(text, j, q - 1)
-              if string.sub(text, q, q) == '"' then j = q + 1 break end
-              parts[#parts + 1] = string.sub(text, q + 1, q + 1)
-              j = q + 2
-            end
-            value, i = table.concat(parts), j
-          else
-            local s4, e4 = string.find(text, "^[^,;]*", i)
-            local k = e4
-            while k >= s4 and (string.byte(text, k) == 32 or string.byte(text, k) == 9) do k = k - 1 end
-            value = string.sub(text, s4, k)
-            i = e4 + 1
-          end
-        end
-        if name == "rel" and not entry.rel_seen then -- only the first rel counts (8288 3.3)
-          entry.rel_seen = true
-          for r in string.gmatch(value, "[^ \t]+") do entry.rels[#entry.rels + 1] = string.lower(r) end
+        local _, e3 = find(text, "^[ \t]*=[ \t]*", i)
+        if e3 then value, i = param_value(text, e3 + 1, n) end
+        if not seen and lower(name) == "rel" then
+          seen = true
+          if has_rel(value, rel) then return sub(text, lt + 1, gt - 1) end
         end
       end
     end
   end
+  return nil
 end
 
 -- The target of the first link whose rel is REL (relation types ignore case), from an
 -- http.request output's headers (every Link header, in order) or from Link values.
 function link(headers, rel)
   if headers == nil then return nil end
-  rel = string.lower(_str(rel) or "")
+  rel = lower(_str(rel) or "")
   local raw = headers
   if sc.kind(headers) == "object" then raw = headers["link"] end
-  local links = {}
-  for _, v in ipairs(values(raw)) do parse(_str(v), links) end
-  for _, l in ipairs(links) do
-    for _, r in ipairs(l.rels) do
-      if r == rel then return l.uri end
-    end
+  for _, v in ipairs(values(raw)) do
+    local uri = find_link(_str(v), rel)
+    if uri then return uri end
   end
   return nil
 end

@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include "lua_eval.h"
+#include "../../engine/clock.h"
 #include "../../engine/url.h"
 
 #include <stdio.h>
@@ -274,7 +275,11 @@ static void link_is_linear(void **state)
     sc_lua_set(lua, "big", v);
     json_decref(v);
     free(big);
+    int64_t t0 = sc_clock_mono_ms();
     assert_string_equal(eval(lua, "link(big, 'next')"), "\"https://h/end\"");
+    int64_t ms = sc_clock_mono_ms() - t0;
+    fprintf(stderr, "# link() over 1 MiB of links: %lld ms\n", (long long)ms);
+    assert_true(ms < 2000); /* linear: about 100 ms here; quadratic would take minutes */
 }
 
 int main(void)
