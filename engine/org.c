@@ -256,7 +256,7 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
                                     const char **override)
 {
     *ro = *override = NULL;
-    if ((t->flags & SC_URL_CLIMB) || !sc_url_covers(base, t))
+    if ((t->flags & SC_URL_CLIMB) || !sc_url_under(base, t))
         return SC_REFUSE_CLIMB;
     if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE))
         return SC_REFUSE_ESCAPE;

@@ -312,7 +312,7 @@ static size_t seg_key(const char *s, size_t n)
     }
 }
 
-bool sc_url_covers(const struct sc_url *base, const struct sc_url *t)
+static bool prefix(const struct sc_url *base, const struct sc_url *t, bool lenient)
 {
     if (strcmp(base->scheme, t->scheme) || strcmp(base->host, t->host) || base->port != t->port)
         return false;
@@ -321,12 +321,24 @@ bool sc_url_covers(const struct sc_url *base, const struct sc_url *t)
     while (next_seg(&bp, &bs, &bn)) {
         if (!next_seg(&tp, &ts, &tn))
             return false;
-        bn = seg_key(bs, bn);
-        tn = seg_key(ts, tn);
-        if (bn != tn || strncasecmp(bs, ts, bn))
+        if (lenient) {
+            bn = seg_key(bs, bn);
+            tn = seg_key(ts, tn);
+        }
+        if (bn != tn || (lenient ? strncasecmp(bs, ts, bn) : strncmp(bs, ts, bn)))
             return false;
     }
     return true;
+}
+
+bool sc_url_covers(const struct sc_url *base, const struct sc_url *t)
+{
+    return prefix(base, t, true);
+}
+
+bool sc_url_under(const struct sc_url *base, const struct sc_url *t)
+{
+    return prefix(base, t, false);
 }
 
 bool sc_url_query_has(const char *query, const char *key)

@@ -51,6 +51,10 @@ void sc_url_free(struct sc_url *u);
  * lenient servers route them). */
 bool sc_url_covers(const struct sc_url *base, const struct sc_url *t);
 
+/* True when t's path stays under base's exactly (same segments, same case): a path
+ * may not leave its connection's base. */
+bool sc_url_under(const struct sc_url *base, const struct sc_url *t);
+
 /* True when the query (normalised, as in sc_url) has the key (a form-decoded name). */
 bool sc_url_query_has(const char *query, const char *key);
 

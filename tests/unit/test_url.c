@@ -109,6 +109,17 @@ static void odd_escapes_and_fragments(void **state)
                         "error: path '/E-1#frag' holds a '#': a fragment is never sent to a server");
     assert_string_equal(join(HOST "/lms", "/../x", NULL, &t), "/x|");
     sc_url_free(&t);
+    struct sc_url b;
+    char err[128];
+    assert_int_equal(sc_url_parse(HOST "/lms", &b, err, sizeof err), 0);
+    join(HOST "/lms", "/../LMS/x", NULL, &t); /* the same system to a lenient server only */
+    assert_true(sc_url_covers(&b, &t));
+    assert_false(sc_url_under(&b, &t));
+    sc_url_free(&t);
+    join(HOST "/lms", "/x/../y", NULL, &t);
+    assert_true(sc_url_under(&b, &t));
+    sc_url_free(&t);
+    sc_url_free(&b);
 }
 
 static void origins(void **state)
