@@ -179,16 +179,15 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                     c->connection, org ? org->name : "(none)", "");
     bool write = sc_http_is_write(c->method);
     const char *base = json_string_value(json_object_get(conn, "base_url"));
-    struct sc_url bu, t;
-    if (sc_url_parse(base ? base : "", &bu, err, errlen) != 0)
-        return SC_ERR_CONFIG;
-    if (sc_url_join(&bu, c->path, c->query, &t, err, errlen) != 0) {
-        sc_url_free(&bu);
+    const struct sc_url *bu = sc_org_base(org, c->connection);
+    struct sc_url t;
+    if (!bu)
+        return fail(err, errlen, SC_ERR_CONFIG, "connection '%s': base URL '%s' does not parse%s",
+                    c->connection, base ? base : "", "");
+    if (sc_url_join(bu, c->path, c->query, &t, err, errlen) != 0)
         return SC_ERR_DATA;
-    }
     char why[768];
-    enum sc_refusal ref = refusal(org, c, &bu, &t, write, why, sizeof why);
-    sc_url_free(&bu);
+    enum sc_refusal ref = refusal(org, c, bu, &t, write, why, sizeof why);
     if (ref != SC_REFUSE_NONE) { /* defence in depth: validation refuses it too, when it can see it */
         enum sc_status rst = fail(err, errlen, SC_ERR_DATA, "%s%s%s", why, "", "");
         if ((write || ref == SC_REFUSE_OVERRIDE || ref == SC_REFUSE_SLASH) &&

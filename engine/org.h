@@ -20,6 +20,14 @@ struct sc_org {
     json_t *webhooks;    /* auth name -> {scheme, secret} */
     struct sc_doc *matrix_doc;
     json_t *matrix;      /* system-of-record.yaml beside the org file: {systems, domains}, or NULL */
+    struct sc_org_base *bases; /* each connection's base URL in normal form, parsed once */
+    size_t nbases;
+};
+
+struct sc_org_base {
+    const char *name; /* borrowed from doc */
+    struct sc_url url;
+    bool read_only;
 };
 
 /* NAME means orgs/NAME.yaml under the current directory; anything with a '/' or
@@ -28,6 +36,8 @@ struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d);
 void sc_org_free(struct sc_org *org);
 
 json_t *sc_org_connection(const struct sc_org *org, const char *name);
+/* Borrowed: the connection's base URL in normal form (url.h), or NULL when unknown. */
+const struct sc_url *sc_org_base(const struct sc_org *org, const char *name);
 bool sc_org_read_only(const struct sc_org *org, const char *connection);
 /* The read-only connection a request through connection `used` to the target t reaches,
  * or NULL: `used` itself when it is read-only, else any read-only connection whose base

@@ -804,9 +804,10 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
     const char *base = json_string_value(json_object_get(sc_org_connection(c->v->org, conn),
                                                          "base_url"));
     char *known = path ? static_path(path) : NULL;
-    struct sc_url bu, t;
+    const struct sc_url *bu = sc_org_base(c->v->org, conn);
+    struct sc_url t;
     char err[512];
-    if (!known || !base || sc_url_parse(base, &bu, err, sizeof err) != 0) {
+    if (!known || !bu) {
         free(known);
         return;
     }
@@ -819,7 +820,7 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
     if (has_fragment(path)) {
         VERR(c, pos_val(c), "path '%s' holds a '#' outside {{ }}: a fragment is never sent to "
              "a server", path);
-    } else if (sc_url_join(&bu, known, keys, &t, err, sizeof err) != 0) {
+    } else if (sc_url_join(bu, known, keys, &t, err, sizeof err) != 0) {
         VERR(c, pos_val(c), "%s", err);
     } else {
         const char *ro, *ov;
@@ -827,7 +828,7 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
         bool slash = writes && (strstr(path, "%2F") || strstr(path, "%2f") ||
                                 strstr(path, "%5C") || strstr(path, "%5c") || strchr(path, '\\'));
         enum sc_refusal r = sc_org_check_target(c->v->org, conn, writes,
-                                                json_object_get(with, "headers"), &bu, &t, &ro, &ov);
+                                                json_object_get(with, "headers"), bu, &t, &ro, &ov);
         if (r == SC_REFUSE_NONE && slash)
             r = SC_REFUSE_SLASH;
         if (r == SC_REFUSE_OVERRIDE) { /* point at the header, or the query key */
@@ -867,7 +868,6 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
     }
     pop(c, o);
     json_decref(keys);
-    sc_url_free(&bu);
     free(known);
 }
 
