@@ -96,8 +96,9 @@ static int header_step(struct headers *h, char *line)
         free(h->v[i]);
         h->v[i] = line;
     } else {
+        size_t before = h->n;
         header(h, line);
-        i = line && h->n ? (long)h->n - 1 : -1;
+        i = h->n > before ? (long)h->n - 1 : -1; /* -1: memory ran out, or too many */
     }
     if (i >= 0)
         h->mine[i] = true;

@@ -170,7 +170,8 @@ static bool same_origin(const char *a, const char *b)
 
 /* One exchange; CURLE_OK or curl's code. */
 static CURLcode perform(struct sc_http *h, CURL *c, const struct sc_http_req *req,
-                        const char *method, const char *url, struct curl_slist *hl, char *cerr)
+                        const char *method, const char *url, struct curl_slist *hl, char *cerr,
+                        int64_t timeout_ms)
 {
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -184,8 +185,8 @@ static CURLcode perform(struct sc_http *h, CURL *c, const struct sc_http_req *re
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "scenarist/0.1");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    if (req->timeout_ms > 0)
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    if (timeout_ms > 0)
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     if (req->username) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, req->username);
@@ -278,7 +279,12 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
     for (int hops = 0; rc == CURLE_OK; hops++) {
         sc_buf_free(&resp->body);
         json_object_clear(resp->headers);
-        rc = perform(h, c, req, method, url, hl, cerr);
+        int64_t left = req->timeout_ms - (sc_clock_mono_ms() - t0); /* for all the hops */
+        if (req->timeout_ms > 0 && left <= 0) {
+            rc = CURLE_OPERATION_TIMEDOUT;
+            break;
+        }
+        rc = perform(h, c, req, method, url, hl, cerr, req->timeout_ms > 0 ? left : 0);
         char *loc = NULL;
         resp->status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
