@@ -1,12 +1,17 @@
 #include "lua.h"
 
 #include "clock.h"
+#include "diag.h"
 #include "expr.h"
+#include "lua_lib.h"
+#include "text.h"
+#include "tz.h"
 
 #include <dirent.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +21,7 @@
 #include <unistd.h>
 
 #define HOOK_EVERY 1000
+#define SC_LUA_BYTES_PER_STEP_LOG2 6 /* an allocation counts one instruction per 64 bytes */
 #define PROXY_MT "sc.json"
 #define MAX_DEPTH 64
 
@@ -23,12 +29,18 @@ struct sc_lua {
     lua_State *L;
     size_t mem, mem_limit;
     long budget, used;
-    int64_t deadline;
+    int64_t deadline, window; /* monotonic ms; window: the deadline's length, for messages */
     const char *tripped; /* why the hook stopped the code, NULL while running freely */
+    char why[96];        /* the text tripped points to */
+    unsigned generation; /* executions seen (sc_lua_forget): transforms are rebuilt per one */
     int env_ref;         /* the expressions' _ENV */
     int ctx_ref;         /* context names -> values */
     int prelude_ref;     /* prelude functions */
     int transforms_ref;  /* FILE -> table of functions */
+    int factories_ref;   /* FILE -> function(_ENV) running the file's code */
+    int built_ref;       /* FILE -> the generation its table was built in */
+    int scratch_ref;     /* what prelude and transform files see: safe globals and "sc" */
+    bool loading;        /* prelude files may define globals only while loading */
 };
 
 static struct sc_lua *from_L(lua_State *L) { return *(struct sc_lua **)lua_getextraspace(L); }
@@ -44,6 +56,8 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     if (nsize > old && s->mem + (nsize - old) > s->mem_limit)
         return NULL; /* Lua raises "not enough memory": the cap, not the machine */
+    if (nsize > old) /* copying big texts costs time the instruction count misses */
+        s->used += (long)((nsize - old) >> SC_LUA_BYTES_PER_STEP_LOG2);
     void *p = sc_realloc(ptr, nsize);
     if (!p && nsize <= old)
         return ptr; /* Lua assumes a shrink never fails: keep the larger block */
@@ -52,22 +66,40 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+static void hook(lua_State *L, lua_Debug *ar);
+
+/* Sets tripped when a budget is spent; true when it is. */
+static bool spent(struct sc_lua *s)
+{
+    if (s->tripped)
+        return true;
+    if (s->used > s->budget)
+        snprintf(s->why, sizeof s->why, "instruction limit of %ld exceeded", s->budget);
+    else if (s->deadline && sc_clock_mono_ms() > s->deadline)
+        snprintf(s->why, sizeof s->why, "time limit of %lld ms exceeded", (long long)s->window);
+    else
+        return false;
+    s->tripped = s->why;
+    /* From now on fire at every instruction, so pcall cannot swallow the stop. */
+    lua_sethook(s->L, hook, LUA_MASKCOUNT, 1);
+    return true;
+}
+
 static void hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     struct sc_lua *s = from_L(L);
     s->used += s->tripped ? 1 : HOOK_EVERY;
-    if (!s->tripped) {
-        if (s->used > s->budget)
-            s->tripped = "instruction limit exceeded";
-        else if (s->deadline && sc_clock_mono_ms() > s->deadline)
-            s->tripped = "time limit exceeded";
-        else
-            return;
-        /* From now on fire at every instruction, so pcall cannot swallow the stop. */
-        lua_sethook(L, hook, LUA_MASKCOUNT, 1);
-    }
-    luaL_error(L, "%s", s->tripped);
+    if (spent(s))
+        luaL_error(L, "%s", s->tripped);
+}
+
+void sc_lua_charge(lua_State *L, long steps)
+{
+    struct sc_lua *s = from_L(L);
+    s->used = steps > LONG_MAX - s->used ? LONG_MAX : s->used + steps;
+    if (spent(s))
+        luaL_error(L, "%s", s->tripped);
 }
 
 void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms)
@@ -75,6 +107,7 @@ void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms)
     s->budget = instructions;
     s->used = 0;
     s->deadline = deadline_ms;
+    s->window = deadline_ms ? deadline_ms - sc_clock_mono_ms() : 0;
     s->tripped = NULL;
     lua_sethook(s->L, hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
@@ -206,7 +239,7 @@ static int proxy_pairs(lua_State *L)
 
 static int proxy_tostring(lua_State *L)
 {
-    char *s = json_dumps(check_proxy(L, 1), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = sc_text_json(check_proxy(L, 1), 0, false);
     if (!s)
         return luaL_error(L, "out of memory");
     lua_pushstring(L, s);
@@ -244,7 +277,8 @@ static bool marked(lua_State *L, int idx, const char *kind)
 {
     if (!lua_getmetatable(L, idx))
         return false;
-    lua_getfield(L, -1, "__jsontype");
+    lua_pushliteral(L, "__jsontype"); /* interned and alive: allocates nothing */
+    lua_rawget(L, -2);                /* raw: no metamethod of the user's runs here */
     bool yes = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), kind) == 0;
     lua_pop(L, 2);
     return yes;
@@ -272,15 +306,25 @@ static bool is_sequence(lua_State *L, int idx, size_t *n)
     return count == len && len > 0;
 }
 
-static int cmp_keys(const void *a, const void *b)
+struct member {
+    char *key;
+    json_t *value;
+};
+
+static int cmp_members(const void *a, const void *b)
 {
-    const char *x = *(char *const *)a, *y = *(char *const *)b;
-    return strcmp(x ? x : "", y ? y : ""); /* a failed copy sorts first and is reported */
+    return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
 }
 
+/* Conversions run after the protected call: they use only raw reads that allocate
+ * nothing in Lua, so no metamethod runs and no Lua error can be raised here. */
 static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 {
     size_t n = 0;
+    if (!lua_checkstack(L, 8)) { /* each level pushes a few values: never past the stack */
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     bool as_array = marked(L, idx, "array") || (!marked(L, idx, "object") && is_sequence(L, idx, &n));
     if (as_array) {
         n = lua_rawlen(L, idx);
@@ -297,66 +341,67 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t
         return arr;
     }
     /* Keys sorted, so the same table always gives the same JSON (and the same hash). */
-    size_t nk = 0, cap = 0;
-    char **keys = NULL;
+    size_t nm = 0, cap = 0;
+    struct member *m = NULL;
+    json_t *obj = NULL;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        lua_pop(L, 1);
         char num[64];
         const char *k = NULL;
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            k = lua_tostring(L, -1);
-        } else if (lua_isinteger(L, -1)) {
-            snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            k = lua_tostring(L, -2);
+        } else if (lua_isinteger(L, -2)) {
+            snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -2));
             k = num;
         } else {
             snprintf(err, errlen, "a table key of type %s cannot become a JSON key",
-                     luaL_typename(L, -1));
-            lua_pop(L, 1);
+                     luaL_typename(L, -2));
+            lua_pop(L, 2);
             goto fail;
         }
-        if (nk == cap) {
+        if (nm == cap) {
             cap = cap ? cap * 2 : 8;
-            char **v = sc_realloc(keys, cap * sizeof *v);
+            struct member *v = sc_realloc(m, cap * sizeof *v);
             if (!v) {
-                lua_pop(L, 1);
+                lua_pop(L, 2);
                 goto oom;
             }
-            keys = v;
+            m = v;
         }
-        if (!(keys[nk] = sc_strdup(k))) {
-            lua_pop(L, 1);
+        m[nm].value = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+        if (!m[nm].value) {
+            lua_pop(L, 2);
+            goto fail;
+        }
+        if (!(m[nm].key = sc_strdup(k))) {
+            json_decref(m[nm].value);
+            lua_pop(L, 2);
             goto oom;
         }
-        nk++;
-    }
-    if (nk > 1)
-        qsort(keys, nk, sizeof *keys, cmp_keys);
-    json_t *obj = json_object();
-    for (size_t i = 0; obj && i < nk; i++) {
-        lua_getfield(L, idx, keys[i]);
-        if (lua_isnil(L, -1)) { /* an integer key: look it up as a number */
-            lua_pop(L, 1);
-            lua_geti(L, idx, strtoll(keys[i], NULL, 10));
-        }
-        json_t *v = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+        nm++;
         lua_pop(L, 1);
-        if (!v || json_object_set_new(obj, keys[i], v) != 0) {
+    }
+    if (nm > 1)
+        qsort(m, nm, sizeof *m, cmp_members);
+    obj = json_object();
+    for (size_t i = 0; obj && i < nm; i++)
+        if (json_object_set(obj, m[i].key, m[i].value) != 0) {
             json_decref(obj);
             obj = NULL;
         }
-    }
-    for (size_t i = 0; i < nk; i++)
-        free(keys[i]);
-    free(keys);
-    return obj;
+    if (!obj)
+        snprintf(err, errlen, "out of memory");
+    goto done;
 oom:
     snprintf(err, errlen, "out of memory");
 fail:
-    for (size_t i = 0; i < nk; i++)
-        free(keys[i]);
-    free(keys);
-    return NULL;
+done:
+    for (size_t i = 0; i < nm; i++) {
+        free(m[i].key);
+        json_decref(m[i].value);
+    }
+    free(m);
+    return obj;
 }
 
 static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
@@ -364,6 +409,10 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
     idx = lua_absindex(L, idx);
     if (depth > MAX_DEPTH) {
         snprintf(err, errlen, "value nested deeper than %d levels (a cycle?)", MAX_DEPTH);
+        return NULL;
+    }
+    if (!lua_checkstack(L, 4)) { /* each level holds a key and a value on the Lua stack */
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
     switch (lua_type(L, idx)) {
@@ -393,7 +442,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
             snprintf(err, errlen, "text that is not valid UTF-8 cannot become JSON");
             return NULL;
         }
-        json_t *v = json_stringn(s, n);
+        json_t *v = json_stringn_nocheck(s, n); /* checked just above */
         if (!v)
             snprintf(err, errlen, "out of memory");
         return v;
@@ -413,10 +462,6 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 
 /* ---- the environment ---- */
 
-static const char *const forbidden[] = {"os", "io", "require", "load", "loadstring", "dofile",
-                                        "loadfile", "debug", "package", "collectgarbage",
-                                        "print", NULL};
-
 static int env_index(lua_State *L)
 {
     const char *name = lua_tostring(L, 2);
@@ -426,9 +471,8 @@ static int env_index(lua_State *L)
             return 1;
         lua_pop(L, 1);
     }
-    for (int i = 0; name && forbidden[i]; i++)
-        if (strcmp(name, forbidden[i]) == 0)
-            return luaL_error(L, "'%s' is not available in scenarist expressions (sandbox)", name);
+    if (name && sc_expr_unavailable(name, strlen(name)))
+        return luaL_error(L, "'%s' is not available in scenarist expressions (sandbox)", name);
     lua_pushnil(L);
     return 1;
 }
@@ -439,6 +483,12 @@ static int env_newindex(lua_State *L)
                       lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
+static int frozen_newindex(lua_State *L)
+{
+    return luaL_error(L, "cannot change '%s' of a library: the libraries are shared by every "
+                         "scenario", lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
+}
+
 /* Pushes a read-only view of the table at idx. */
 static void push_frozen(lua_State *L, int idx)
 {
@@ -447,7 +497,7 @@ static void push_frozen(lua_State *L, int idx)
     lua_newtable(L);
     lua_pushvalue(L, idx);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, env_newindex);
+    lua_pushcfunction(L, frozen_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
@@ -512,7 +562,7 @@ static int h_json(lua_State *L)
     json_t *v = to_json(L, 1, 0, err, sizeof err);
     if (!v)
         return luaL_error(L, "%s", err);
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+    char *s = sc_text_json(v, 0, true);
     json_decref(v);
     if (!s)
         return luaL_error(L, "out of memory");
@@ -544,18 +594,6 @@ static int h_parseiso(lua_State *L)
     return 1;
 }
 
-/* Time zones go through the C library, which keeps one zone per process: a lock
- * around setting TZ and converting keeps concurrent workers from mixing zones. */
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void set_tz(const char *tz)
-{
-    char buf[96];
-    snprintf(buf, sizeof buf, ":%s", tz);
-    setenv("TZ", buf, 1);
-    tzset();
-}
-
 /* Raises msg without a position: the prelude's own lines mean nothing to a user. */
 static int plain_error(lua_State *L, const char *fmt, const char *arg)
 {
@@ -563,32 +601,27 @@ static int plain_error(lua_State *L, const char *fmt, const char *arg)
     return lua_error(L);
 }
 
-static const char *check_tz(lua_State *L, int idx)
+/* Zones come from tz.h (loaded once, shared by every worker): no process-global TZ. */
+static const struct sc_tz *check_tz(lua_State *L, int idx)
 {
     const char *tz = luaL_optstring(L, idx, "UTC");
-    char path[160];
-    if (strcmp(tz, "UTC") == 0)
-        return tz;
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    if (strstr(tz, "..") || tz[0] == '/' || access(path, R_OK) != 0)
+    const struct sc_tz *z = sc_tz_load(tz);
+    if (!z)
         plain_error(L, "unknown time zone '%s'", tz);
-    return tz;
+    return z;
 }
 
 /* sc.tzlocal(ms, tz) -> year, month, day, hour, min, sec, ms, offset minutes, weekday (0 = Sunday) */
 static int h_tzlocal(lua_State *L)
 {
     int64_t ms = (int64_t)luaL_checkinteger(L, 1);
-    const char *tz = check_tz(L, 2);
+    const struct sc_tz *z = check_tz(L, 2);
     int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    time_t t = (time_t)sec;
-    struct tm tm;
-    pthread_mutex_lock(&tz_lock);
-    set_tz(tz);
-    localtime_r(&t, &tm);
-    pthread_mutex_unlock(&tz_lock);
-    lua_Integer v[] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                       tm.tm_sec, (lua_Integer)(ms - sec * 1000), tm.tm_gmtoff / 60, tm.tm_wday};
+    int32_t off = sc_tz_offset(z, sec);
+    struct sc_civil c;
+    sc_tz_civil(sec + off, &c);
+    lua_Integer v[] = {c.year, c.month, c.day, c.hour, c.min, c.sec,
+                       (lua_Integer)(ms - sec * 1000), off / 60, c.wday};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         lua_pushinteger(L, v[i]);
     return (int)(sizeof v / sizeof v[0]);
@@ -599,41 +632,83 @@ static int h_tzlocal(lua_State *L)
  * is its first occurrence. Out-of-range fields roll over (day 32 is next month). */
 static int h_tzmake(lua_State *L)
 {
-    int f[7];
+    lua_Integer f[7];
     for (int i = 0; i < 7; i++)
-        f[i] = (int)luaL_checkinteger(L, i + 1);
-    const char *tz = check_tz(L, 8);
-    time_t best = (time_t)-1;
-    bool found = false;
-    pthread_mutex_lock(&tz_lock);
-    set_tz(tz);
-    struct tm want = {.tm_year = f[0] - 1900, .tm_mon = f[1] - 1, .tm_mday = f[2],
-                      .tm_hour = f[3], .tm_min = f[4], .tm_sec = f[5], .tm_isdst = -1};
-    struct tm norm = want;
-    time_t guess = mktime(&norm); /* normalises the fields */
-    for (int dst = 0; dst <= 1; dst++) {
-        struct tm tm = norm;
-        tm.tm_isdst = dst;
-        time_t t = mktime(&tm);
-        struct tm back;
-        localtime_r(&t, &back);
-        if (t != (time_t)-1 && back.tm_hour == norm.tm_hour && back.tm_min == norm.tm_min &&
-            back.tm_mday == norm.tm_mday && (!found || t < best)) {
-            best = t;
-            found = true;
-        }
-    }
-    pthread_mutex_unlock(&tz_lock);
-    if (!found)
-        best = guess; /* in a gap: the C library moves it forward */
-    lua_pushinteger(L, (lua_Integer)best * 1000 + f[6]);
+        f[i] = luaL_checkinteger(L, i + 1);
+    const struct sc_tz *z = check_tz(L, 8);
+    for (int i = 0; i < 7; i++)
+        if (f[i] < -1000000 || f[i] > 1000000)
+            return plain_error(L, "date field %s out of range", i == 0 ? "year" : "value");
+    lua_Integer mo = f[1] - 1, y = f[0] + (mo >= 0 ? mo / 12 : -((11 - mo) / 12));
+    mo -= (y - f[0]) * 12; /* 0..11 */
+    int64_t wall = (sc_tz_days_from_civil(y, (int)mo + 1, 1) + f[2] - 1) * 86400 +
+                   f[3] * 3600 + f[4] * 60 + f[5];
+    lua_pushinteger(L, (lua_Integer)sc_tz_from_wall(z, wall) * 1000 + f[6]);
     return 1;
+}
+
+/* sc.monthdays(y, m) -> days in that month (proleptic Gregorian). */
+static int h_monthdays(lua_State *L)
+{
+    lua_Integer y = luaL_checkinteger(L, 1), m = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, m >= 1 && m <= 12, 2, "month out of range");
+    lua_pushinteger(L, sc_tz_month_days(y, (int)m));
+    return 1;
+}
+
+/* Pushes the bytes at the light userdata's {p, n} (called protected: it may run out
+ * of memory while the caller still owns a malloc'd buffer). */
+struct bytes {
+    const char *p;
+    size_t n;
+};
+static int push_bytes(lua_State *L)
+{
+    const struct bytes *b = lua_touserdata(L, 1);
+    lua_pushlstring(L, b->p, b->n);
+    return 1;
+}
+
+/* sc.numtext(x) -> the shortest text that reads back as x (text.h); integers as is. */
+static int h_numtext(lua_State *L)
+{
+    char num[32];
+    if (lua_isinteger(L, 1)) {
+        lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, 1));
+        return 1;
+    }
+    size_t n = sc_text_number(luaL_checknumber(L, 1), num);
+    lua_pushlstring(L, num, n);
+    return 1;
+}
+
+/* sc.text(s, op) -> s mapped by op ("upper", "lower", "nfc", "fold"; text.h), or nil
+ * when s is not valid UTF-8. */
+static int h_text(lua_State *L)
+{
+    static const char *const ops[] = {"upper", "lower", "nfc", "fold", NULL};
+    static const enum sc_text_op codes[] = {SC_TEXT_UPPER, SC_TEXT_LOWER, SC_TEXT_NFC, SC_TEXT_FOLD};
+    size_t n, outn;
+    const char *in = luaL_checklstring(L, 1, &n);
+    int op = luaL_checkoption(L, 2, NULL, ops);
+    sc_lua_charge(L, (long)(n / 8 + 1)); /* a loop in C: its bytes count (lua_lib.h) */
+    char *out = sc_text_map(in, n, codes[op], &outn);
+    if (!out)
+        return 0;
+    struct bytes b = {out, outn};
+    lua_pushcfunction(L, push_bytes);
+    lua_pushlightuserdata(L, &b);
+    int rc = lua_pcall(L, 1, 1, 0);
+    free(out);
+    return rc == LUA_OK ? 1 : lua_error(L);
 }
 
 static const luaL_Reg helpers[] = {
     {"array", h_array},       {"object", h_object},   {"kind", h_kind},
     {"json", h_json},         {"now", h_now},         {"iso", h_iso},
     {"parseiso", h_parseiso}, {"tzlocal", h_tzlocal}, {"tzmake", h_tzmake},
+    {"monthdays", h_monthdays}, {"text", h_text},
+    {"numtext", h_numtext},
     {NULL, NULL},
 };
 
@@ -680,39 +755,121 @@ struct load_file {
     char *name;    /* per file: the table name (FILE of FILE.lua) */
 };
 
-/* Loads and runs one file with the target table (argument 2) as where its globals
- * land; runs protected, so any error (memory, syntax, the file's own) is reported. */
+/* Writes of a transform file's code land in its own table; the prelude's names and
+ * the libraries are shared by every scenario, so replacing them is refused. */
+static int transform_newindex(lua_State *L)
+{
+    struct sc_lua *s = from_L(L);
+    const char *name = lua_tostring(L, 2);
+    int refs[] = {s->prelude_ref, s->scratch_ref};
+    for (int i = 0; name && i < 2; i++) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, refs[i]);
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, -2) != LUA_TNIL)
+            return luaL_error(L, "cannot replace '%s': the prelude and the libraries are shared "
+                                 "by every scenario (use another name)", name);
+        lua_pop(L, 2);
+    }
+    lua_settop(L, 3);
+    lua_rawset(L, lua_upvalueindex(1));
+    return 0;
+}
+
+/* Prelude files define their functions while loading; afterwards the prelude is fixed. */
+static int prelude_newindex(lua_State *L)
+{
+    if (!from_L(L)->loading)
+        return luaL_error(L, "cannot assign the global '%s': the prelude is shared by every "
+                             "scenario", lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
+    lua_settop(L, 3);
+    lua_rawset(L, lua_upvalueindex(1));
+    return 0;
+}
+
+/* Pushes an environment whose reads see dest, the prelude and the scratch names, and
+ * whose writes go through newindex (with dest as its upvalue). dest is at idx. */
+static void push_file_env(lua_State *L, int idx, lua_CFunction newindex)
+{
+    struct sc_lua *s = from_L(L);
+    idx = lua_absindex(L, idx);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->scratch_ref);
+    lua_pushvalue(L, idx);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    lua_pushcclosure(L, env_index, 3);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, idx);
+    lua_pushcclosure(L, newindex, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable"); /* getmetatable(_ENV) gives false */
+    lua_setmetatable(L, -2);
+}
+
+/* Builds a fresh table of FILE's functions by running its code again: module-level
+ * locals and globals start over, so executions share no state through a transform.
+ * Runs protected; leaves nothing on the stack. */
+static void build_transform(lua_State *L, const char *file, size_t len)
+{
+    struct sc_lua *s = from_L(L);
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->factories_ref);
+    lua_pushlstring(L, file, len);
+    lua_rawget(L, -2);
+    if (!lua_isfunction(L, -1)) {
+        lua_settop(L, top);
+        return;
+    }
+    lua_newtable(L); /* dest */
+    lua_pushvalue(L, -2);
+    push_file_env(L, -2, transform_newindex);
+    lua_call(L, 1, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    lua_pushlstring(L, file, len);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
+    lua_pushlstring(L, file, len);
+    lua_pushinteger(L, (lua_Integer)s->generation);
+    lua_rawset(L, -3);
+    lua_settop(L, top);
+}
+
+/* Loads and runs one file; runs protected, so any error (memory, syntax, the file's
+ * own) is reported. A prelude file's globals land in the prelude table (argument 2);
+ * a transform file is kept as a function of its environment and built once now. */
 static int p_load_file(lua_State *L)
 {
     struct load_file *a = lua_touserdata(L, 1);
     lua_settop(L, 2);
-    if (luaL_loadbufferx(L, a->code, a->len, a->chunk, "t") != LUA_OK)
-        return lua_error(L);
-    int fn = lua_gettop(L);
-    /* Environment: reads see the target, the prelude and safe globals; writes land
-     * in the target (or the file's own table). */
-    lua_newtable(L); /* env */
-    if (a->name) {
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, 2, a->name);
-    } else {
-        lua_pushvalue(L, 2);
+    if (!a->name) {
+        if (luaL_loadbufferx(L, a->code, a->len, a->chunk, "t") != LUA_OK)
+            return lua_error(L);
+        push_file_env(L, 2, prelude_newindex);
+        lua_setupvalue(L, -2, 1);
+        lua_call(L, 0, 0);
+        return 0;
     }
-    int dest = lua_gettop(L);
-    lua_newtable(L); /* env's metatable */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->ctx_ref);
-    lua_pushvalue(L, dest);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->prelude_ref);
-    lua_pushcclosure(L, env_index, 3);
-    /* env_index looks in its upvalues 1..3; here: nothing, file's table, prelude */
-    lua_setfield(L, -2, "__index");
-    lua_pushvalue(L, dest);
-    lua_setfield(L, -2, "__newindex");
-    lua_setmetatable(L, dest - 1);
-    lua_settop(L, dest - 1);
-    lua_setupvalue(L, fn, 1);
-    lua_call(L, 0, 0);
+    /* Same lines as the file: the wrapper opens on its first line. */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "return function(_ENV, ...) ");
+    luaL_addlstring(&b, a->code, a->len);
+    luaL_addstring(&b, "\nend");
+    luaL_pushresult(&b);
+    size_t n;
+    const char *code = lua_tolstring(L, -1, &n);
+    if (luaL_loadbufferx(L, code, n, a->chunk, "t") != LUA_OK)
+        return lua_error(L);
+    lua_newtable(L); /* the wrapper's own _ENV: empty, it only returns the function */
+    lua_setupvalue(L, -2, 1);
+    lua_call(L, 0, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->factories_ref);
+    lua_pushstring(L, a->name);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    build_transform(L, a->name, strlen(a->name));
     return 0;
 }
 
@@ -792,6 +949,8 @@ static int p_setup(lua_State *L)
         luaL_requiref(L, l->name, l->func, 1);
         lua_pop(L, 1);
     }
+    /* Pattern matching, string.rep, the table functions and setmetatable: bounded. */
+    sc_lua_lib_install(L);
     /* No bytecode ever: string.dump is the only way to produce it. */
     lua_getglobal(L, "string");
     lua_pushnil(L);
@@ -813,20 +972,26 @@ static int p_setup(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
-    luaL_newmetatable(L, "sc.array");
-    lua_pushliteral(L, "array");
-    lua_setfield(L, -2, "__jsontype");
-    lua_pop(L, 1);
-    luaL_newmetatable(L, "sc.object");
-    lua_pushliteral(L, "object");
-    lua_setfield(L, -2, "__jsontype");
-    lua_pop(L, 1);
+    /* Shared by every marked table: getmetatable must not hand them out for editing. */
+    static const char *const marks[][2] = {{"sc.array", "array"}, {"sc.object", "object"}};
+    for (int i = 0; i < 2; i++) {
+        luaL_newmetatable(L, marks[i][0]);
+        lua_pushstring(L, marks[i][1]);
+        lua_setfield(L, -2, "__jsontype");
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
 
     new_proxy_cache(L);
     lua_newtable(L);
     s->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     s->transforms_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    s->factories_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    s->built_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* The prelude table starts with the helpers under "sc" (visible to prelude files). */
     lua_newtable(L);
     int prelude = lua_gettop(L);
@@ -860,13 +1025,18 @@ static int p_setup(lua_State *L)
         lua_rawset(L, -4);
     }
     luaL_newlib(L, helpers);
-    lua_setfield(L, -2, "sc");
+    sc_lua_lib_text_helpers(L);
+    push_frozen(L, -1);
+    lua_setfield(L, -3, "sc");
     lua_pop(L, 1);
+    s->scratch_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* kept: transforms are rebuilt with it */
 
     const char *dir = a->lua_dir ? a->lua_dir : sc_lua_default_dir();
     char path[4200];
     snprintf(path, sizeof path, "%s/prelude", dir);
+    s->loading = true;
     int rc = load_dir(s, path, prelude, false, a->err, a->errlen);
+    s->loading = false;
     if (rc == 0) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
         snprintf(path, sizeof path, "%s/transforms", dir);
@@ -908,6 +1078,7 @@ struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size
     lua_State *L = s->L;
     *(struct sc_lua **)lua_getextraspace(L) = s;
     s->ctx_ref = s->env_ref = s->prelude_ref = s->transforms_ref = LUA_NOREF;
+    s->factories_ref = s->built_ref = s->scratch_ref = LUA_NOREF;
     struct setup a = {lua_dir, err, errlen, 0};
     lua_pushcfunction(L, p_setup);
     lua_pushlightuserdata(L, &a);
@@ -935,6 +1106,8 @@ void sc_lua_free(struct sc_lua *s)
 lua_State *sc_lua_state(struct sc_lua *s) { return s->L; }
 size_t sc_lua_memory(struct sc_lua *s)
 {
+    /* Twice: objects with finalizers (the proxies) are freed only by the cycle after. */
+    lua_gc(s->L, LUA_GCCOLLECT);
     lua_gc(s->L, LUA_GCCOLLECT);
     return s->mem;
 }
@@ -955,6 +1128,7 @@ static int set_ctx(lua_State *L)
 void sc_lua_forget(struct sc_lua *s)
 {
     lua_State *L = s->L;
+    s->generation++;
     if (lua_checkstack(L, 2)) {
         lua_pushcfunction(L, new_proxy_cache);
         if (lua_pcall(L, 0, 0, 0) != LUA_OK) /* out of memory: the old cache stays */
@@ -1092,18 +1266,18 @@ enum sc_status sc_lua_eval_text(struct sc_lua *s, int ref, struct sc_buf *buf, c
         const char *p = lua_tolstring(L, -1, &n);
         sc_buf_add(buf, p, n);
     } else if (t == LUA_TNUMBER) { /* formatted here: lua_tolstring would allocate unprotected */
-        double d = lua_tonumber(L, -1);
-        if (lua_isinteger(L, -1))
+        if (lua_isinteger(L, -1)) {
             sc_buf_printf(buf, "%lld", (long long)lua_tointeger(L, -1));
-        else if (d == floor(d) && fabs(d) < 9007199254740992.0)
-            sc_buf_printf(buf, "%lld", (long long)d);
-        else
-            sc_buf_printf(buf, "%.14g", d);
+        } else {
+            char num[32];
+            size_t n = sc_text_number(lua_tonumber(L, -1), num); /* shortest round trip */
+            sc_buf_add(buf, num, n);
+        }
     } else if (t == LUA_TBOOLEAN) {
         sc_buf_puts(buf, lua_toboolean(L, -1) ? "true" : "false");
     } else if (t != LUA_TNIL) {
         json_t *v = to_json(L, -1, 0, err, errlen);
-        char *txt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        char *txt = v ? sc_text_json(v, 0, false) : NULL;
         json_decref(v);
         if (!txt) {
             lua_pop(L, 1);
@@ -1185,7 +1359,18 @@ static int call_transform(lua_State *L)
     const char *name = lua_touserdata(L, 1);
     json_t *args = lua_touserdata(L, 2);
     lua_settop(L, 0);
-    push_transform(from_L(L), name);
+    struct sc_lua *s = from_L(L);
+    const char *dot = strchr(name, '.');
+    if (dot) { /* first use in this execution: a fresh copy of the file's functions */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
+        lua_pushlstring(L, name, (size_t)(dot - name));
+        lua_rawget(L, -2);
+        bool fresh = lua_isinteger(L, -1) && lua_tointeger(L, -1) == (lua_Integer)s->generation;
+        lua_settop(L, 0);
+        if (!fresh)
+            build_transform(L, name, (size_t)(dot - name));
+    }
+    push_transform(s, name);
     if (!lua_isfunction(L, 1))
         return 0; /* no result: the caller reports the missing transform */
     int n = 1;
@@ -1226,4 +1411,80 @@ enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, jso
     *out = to_json(L, -1, 0, err, errlen);
     lua_pop(L, 1);
     return *out ? SC_OK : SC_ERR_RUNTIME;
+}
+
+/* Names in the table on top (functions, or FILE.FUNCTION under prefix) into a JSON array. */
+static void table_names(lua_State *L, const char *prefix, json_t *out)
+{
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1)) {
+            const char *k = lua_tostring(L, -2);
+            char name[256];
+            snprintf(name, sizeof name, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", k);
+            if (k[0] != '_')
+                json_array_append_new(out, json_string(name));
+        }
+        lua_pop(L, 1);
+    }
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t outlen)
+{
+    lua_State *L = s->L;
+    json_t *cands = json_array(), *files = json_array();
+    out[0] = '\0';
+    if (!cands || !files)
+        goto done;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    if (lua_istable(L, -1))
+        table_names(L, NULL, cands);
+    lua_pop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+                json_array_append_new(files, json_string(lua_tostring(L, -2)));
+                table_names(L, lua_tostring(L, -2), cands);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    const char *v[512];
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach(cands, i, x) if (n < 512) v[n++] = json_string_value(x);
+    qsort(v, n, sizeof *v, by_text); /* Lua's table order varies: ties go the same way */
+    const char *hint = sc_suggest(name, v, n);
+    const char *dot = strchr(name, '.');
+    if (hint) {
+        snprintf(out, outlen, "; did you mean '%s'?", hint);
+    } else if (dot) {
+        bool has_file = false;
+        char list[256] = "";
+        size_t used = 0, nf = 0;
+        const char *fv[64];
+        json_array_foreach(files, i, x) if (nf < 64) fv[nf++] = json_string_value(x);
+        qsort(fv, nf, sizeof *fv, by_text);
+        for (i = 0; i < nf; i++) {
+            const char *f = fv[i];
+            has_file |= strlen(f) == (size_t)(dot - name) && !strncmp(f, name, (size_t)(dot - name));
+            int w = snprintf(list + used, sizeof list - used, "%s%s.lua", used ? ", " : "", f);
+            if (w > 0 && (size_t)w < sizeof list - used)
+                used += (size_t)w;
+        }
+        if (!has_file)
+            snprintf(out, outlen, " (there is no lua/transforms/%.*s.lua; the files are: %s)",
+                     (int)(dot - name), name, used ? list : "none");
+    }
+done:
+    json_decref(cands);
+    json_decref(files);
 }

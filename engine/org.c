@@ -1,5 +1,6 @@
 #include "org.h"
 
+#include "duration.h"
 #include "module.h"
 #include "util.h"
 #include "validate.h"
@@ -61,6 +62,36 @@ static const struct sc_param backup_fields[] = {
     {0},
 };
 
+static const struct sc_param checkpoint_fields[] = {
+    {.name = "cron", .type = SC_T_CRON, .flags = SC_P_STATIC,
+     .doc = "When the daemon takes a checkpoint, in the org's time zone (\"*/15 * * * *\"); "
+            "or every."},
+    {.name = "every", .type = SC_T_DURATION, .flags = SC_P_STATIC,
+     .doc = "Or: how often the daemon takes a checkpoint (\"15m\"), on the engine's clock."},
+    {.name = "to", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "Folder each checkpoint is written to (checkpoint-TIME.json); mount it from "
+            "another machine, or ship it off."},
+    {.name = "connection", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "Connection each checkpoint is POSTed to as JSON (its base URL + path)."},
+    {.name = "path", .type = SC_T_STRING, .def = "\"\"", .flags = SC_P_STATIC,
+     .doc = "Path under the connection's base URL."},
+    {0},
+};
+
+static const struct sc_param audit_fields[] = {
+    {.name = "key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
+     .doc = "Reference to the audit key (at least 32 characters: `openssl rand -hex 32`), kept "
+            "outside the database; the log is chained by HMAC-SHA256 under it. Needed by "
+            "`audit verify` and `audit checkpoint`."},
+    {.name = "unkeyed_rows", .type = SC_T_INT, .flags = SC_P_STATIC,
+     .doc = "Rows written before the org had a key (an unkeyed SHA-256 chain) that verify "
+            "accepts ahead of the keyed ones; verify says the number."},
+    {.name = "checkpoint", .type = SC_T_OBJECT, .fields = checkpoint_fields, .flags = SC_P_STATIC,
+     .doc = "Checkpoints of the log's head the daemon takes on a schedule (cron or every) and "
+            "sends out of the database (to a folder, a connection, or both)."},
+    {0},
+};
+
 const struct sc_param sc_org_fields[] = {
     {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
      .doc = "The org's name; the same as its file name."},
@@ -82,6 +113,11 @@ const struct sc_param sc_org_fields[] = {
      .flags = SC_P_STATIC, .doc = "Named inbound webhook secrets, used by triggers' auth."},
     {.name = "backup", .type = SC_T_OBJECT, .fields = backup_fields, .flags = SC_P_STATIC,
      .doc = "A scheduled backup of every scenario's current version, run by the daemon."},
+    {.name = "lease", .type = SC_T_DURATION, .def = "\"30s\"", .flags = SC_P_STATIC,
+     .doc = "How long a running execution stays its process's after the last heartbeat "
+            "(renewed every third of it); another process may resume it only after. At least 1s."},
+    {.name = "audit", .type = SC_T_OBJECT, .fields = audit_fields, .flags = SC_P_STATIC,
+     .doc = "The audit log's key and checkpoints."},
     {0},
 };
 
@@ -98,9 +134,15 @@ static void org_check(struct sc_check *c, const json_t *root)
     json_object_foreach(json_object_get(root, "connections"), k, conn) {
         char at[320];
         const char *url = json_string_value(json_object_get(conn, "base_url"));
+        struct sc_url u;
+        char why[300];
+        snprintf(at, sizeof at, "connections/%s/base_url", k);
         if (url && !http_url(url)) {
-            snprintf(at, sizeof at, "connections/%s/base_url", k);
             sc_check_error(c, at, "base_url must be an http:// or https:// URL");
+        } else if (url && sc_url_parse(url, &u, why, sizeof why) != 0) {
+            sc_check_error(c, at, "%s", why);
+        } else if (url) {
+            sc_url_free(&u);
         }
         json_t *auth = json_object_get(conn, "auth");
         const char *kind = json_string_value(json_object_get(auth, "kind"));
@@ -110,9 +152,25 @@ static void org_check(struct sc_check *c, const json_t *root)
         if (kind && !strcmp(kind, "basic") && !json_object_get(auth, "username"))
             sc_check_error(c, at, "auth kind basic needs a username");
     }
+    json_t *audit = json_object_get(root, "audit");
+    json_t *cp = json_object_get(audit, "checkpoint");
+    if (cp && !json_object_get(audit, "key"))
+        sc_check_error(c, "audit/checkpoint", "checkpoints need the org's audit key (audit.key)");
+    if (cp && !json_object_get(cp, "cron") == !json_object_get(cp, "every"))
+        sc_check_error(c, "audit/checkpoint", "a checkpoint schedule takes cron or every, one of them");
+    if (cp && !json_object_get(cp, "to") && !json_object_get(cp, "connection"))
+        sc_check_error(c, "audit/checkpoint", "a checkpoint needs somewhere to go: to (a folder), "
+                       "connection, or both");
+    const char *cpc = json_string_value(json_object_get(cp, "connection"));
+    if (cpc && !json_object_get(json_object_get(root, "connections"), cpc))
+        sc_check_error(c, "audit/checkpoint/connection", "no connection '%s' in this org", cpc);
     const char *url = json_string_value(json_object_get(root, "base_url"));
     if (url && !http_url(url))
         sc_check_error(c, "base_url", "base_url must be an http:// or https:// URL");
+    const char *lease = json_string_value(json_object_get(root, "lease"));
+    if (lease && sc_duration_or(lease, 0) > 0 && sc_duration_or(lease, 0) < 1000)
+        sc_check_error(c, "lease", "lease must be at least 1s: a shorter one would expire "
+                       "between two heartbeats of a busy process");
 }
 
 static bool is_path(const char *s)
@@ -153,6 +211,29 @@ static struct sc_doc *load_matrix(const char *org_path, struct sc_diags *d)
     return m;
 }
 
+/* Resolved once: every connection's base URL in normal form. */
+static int parse_bases(struct sc_org *org)
+{
+    size_t n = json_object_size(org->connections);
+    org->bases = sc_calloc(n ? n : 1, sizeof *org->bases);
+    if (!org->bases)
+        return -1;
+    const char *k;
+    json_t *c;
+    json_object_foreach(org->connections, k, c) {
+        struct sc_org_base *b = &org->bases[org->nbases];
+        char err[300];
+        const char *url = json_string_value(json_object_get(c, "base_url"));
+        const char *a = json_string_value(json_object_get(c, "access"));
+        if (!url || sc_url_parse(url, &b->url, err, sizeof err) != 0)
+            return -1;
+        b->name = k;
+        b->read_only = a && !strcmp(a, "read-only");
+        org->nbases++;
+    }
+    return 0;
+}
+
 struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
 {
     char *path = is_path(name_or_path) ? sc_strdup(name_or_path)
@@ -188,6 +269,10 @@ struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
     org->webhooks = json_object_get(doc->root, "webhooks");
     org->matrix_doc = matrix;
     org->matrix = matrix ? matrix->root : NULL;
+    if (parse_bases(org) != 0) { /* only memory can fail here: validation parsed them */
+        sc_org_free(org);
+        return NULL;
+    }
     return org;
 }
 
@@ -195,6 +280,9 @@ void sc_org_free(struct sc_org *org)
 {
     if (!org)
         return;
+    for (size_t i = 0; i < org->nbases; i++)
+        sc_url_free(&org->bases[i].url);
+    free(org->bases);
     sc_doc_free(org->doc);
     sc_doc_free(org->matrix_doc);
     free(org);
@@ -211,30 +299,59 @@ bool sc_org_read_only(const struct sc_org *org, const char *connection)
     return a && strcmp(a, "read-only") == 0;
 }
 
-/* True when url lies under base (trailing slashes aside). */
-static bool under(const char *url, const char *base)
+const struct sc_url *sc_org_base(const struct sc_org *org, const char *name)
 {
-    size_t n = strlen(base);
-    while (n && base[n - 1] == '/')
-        n--;
-    return !strncasecmp(url, base, n) && (url[n] == '\0' || url[n] == '/' || url[n] == '?');
+    for (size_t i = 0; name && i < org->nbases; i++)
+        if (!strcmp(org->bases[i].name, name))
+            return &org->bases[i].url;
+    return NULL;
 }
 
-const char *sc_org_read_only_url(const struct sc_org *org, const char *url, const char *used_base)
+const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
+                                    const struct sc_url *t)
 {
-    const char *k;
-    json_t *c;
-    json_object_foreach(org->connections, k, c) {
-        const char *base = json_string_value(json_object_get(c, "base_url"));
-        const char *a = json_string_value(json_object_get(c, "access"));
-        if (!base || !a || strcmp(a, "read-only") != 0)
-            continue;
+    if (sc_org_read_only(org, used))
+        return used;
+    const struct sc_url *ub = sc_org_base(org, used);
+    for (size_t i = 0; i < org->nbases; i++) {
+        const struct sc_org_base *r = &org->bases[i];
         /* a read-write connection declared for that same system (or a part of it) is the
          * org's deliberate choice; a broader one reaching in by its path is not */
-        if (under(url, base) && !(used_base && under(used_base, base)))
-            return k;
+        if (r->read_only && sc_url_covers(&r->url, t) && !(ub && sc_url_covers(&r->url, ub)))
+            return r->name;
     }
     return NULL;
+}
+
+static const char *const override_headers[] = {
+    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-Method",
+    "X-Original-HTTP-Method", NULL};
+
+enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, bool write,
+                                    const json_t *headers, const struct sc_url *base,
+                                    const struct sc_url *t, const char **ro,
+                                    const char **override)
+{
+    *ro = *override = NULL;
+    if ((t->flags & SC_URL_CLIMB) || !sc_url_under(base, t))
+        return SC_REFUSE_CLIMB;
+    if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE))
+        return SC_REFUSE_ESCAPE;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)headers, k, v) {
+        for (const char *const *o = override_headers; *o && !*override; o++)
+            if (!strcasecmp(k, *o))
+                *override = k;
+    }
+    if (!*override && sc_url_query_has(t->query, "_method"))
+        *override = "_method";
+    if ((write || *override) && (t->flags & SC_URL_SLASH))
+        return SC_REFUSE_SLASH; /* a server that decodes it may route anywhere */
+    if (!write && !*override)
+        return SC_REFUSE_NONE;
+    *ro = sc_org_read_only_target(org, conn, t);
+    return !*ro ? SC_REFUSE_NONE : write ? SC_REFUSE_READ_ONLY : SC_REFUSE_OVERRIDE;
 }
 
 char *sc_org_secret(const char *ref, char *err, size_t errlen)

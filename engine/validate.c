@@ -4,6 +4,7 @@
 #include "duration.h"
 #include "expr.h"
 #include "org.h"
+#include "url.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -63,9 +64,11 @@ const struct sc_param sc_poll_fields[] = {
     {.name = "tz", .type = SC_T_TZ, .flags = SC_P_STATIC, .doc = "Time zone of cron."},
     {.name = "window", .type = SC_T_DURATION, .flags = SC_P_STATIC,
      .doc = "How far back each poll looks, overlapping the previous one (90m for an hourly poll)."},
+    {.name = "skew", .type = SC_T_DURATION, .def = "\"5m\"", .flags = SC_P_STATIC,
+     .doc = "How late the other system may show an item (clock skew, indexing lag): keys seen are kept for window + skew."},
     {.name = "module", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
      .doc = "Module that fetches the items (a reading module, usually http.request)."},
-    {.name = "with", .type = SC_T_OBJECT, .doc = "Its parameters; poll.since is the window's start."},
+    {.name = "with", .type = SC_T_OBJECT, .doc = "Its parameters; poll.since is the window's start, poll.until its end."},
     {.name = "items", .type = SC_T_STRING, .def = "\"{{ output.body }}\"",
      .doc = "Template picking the list of items from the module's output."},
     {.name = "key", .type = SC_T_STRING, .required = true,
@@ -109,7 +112,8 @@ const struct sc_param sc_break_fields[] = {
     {.name = "jitter", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
      .doc = "Spread waits randomly by up to 20% so retries do not arrive together."},
     {.name = "retry_data_errors", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
-     .doc = "Also retry data errors (4xx), which are otherwise final."},
+     .doc = "Also retry data errors (4xx) and runtime errors (Lua, templates), which are "
+            "otherwise final."},
     {0},
 };
 
@@ -291,6 +295,14 @@ static void on_ref(void *ud, const char *name, size_t off, size_t len)
         VERR(c, pos, "steps.%s: there is no step '%s'", name, name);
 }
 
+/* A name the Lua sandbox does not have: reported now, not when an event runs into it. */
+static void on_unavailable(void *ud, const char *name, size_t off, size_t len)
+{
+    struct ref_ud *r = ud;
+    struct sc_pos pos = sc_doc_pos_in(r->c->doc, r->c->path, r->expr_off + off, len);
+    VERR(r->c, pos, "%s", sc_expr_unavailable_message(name));
+}
+
 /* Checks the templates in a string. Returns 0 for a literal, 1 for exactly one
  * {{ }}, 2 for text mixed with templates, -1 when an error was reported. */
 static int check_string(struct vctx *c, const struct sc_param *p, const char *s)
@@ -334,6 +346,7 @@ static int check_string(struct vctx *c, const struct sc_param *p, const char *s)
         }
         struct ref_ud ud = {c, c->path, parts[i].off};
         sc_expr_step_refs(s + parts[i].off, parts[i].len, on_ref, &ud);
+        sc_expr_unavailable_refs(s + parts[i].off, parts[i].len, on_unavailable, &ud);
     }
     free(parts);
     return rc;
@@ -413,7 +426,7 @@ static void check_connection(struct vctx *c, const char *s)
     const struct sc_org *org = c->v->org;
     if (!org || sc_org_connection(org, s))
         return;
-    const char *names[256];
+    const char *names[257];
     size_t n = 0;
     const char *k;
     json_t *x;
@@ -422,11 +435,16 @@ static void check_connection(struct vctx *c, const char *s)
             names[n++] = k;
     }
     const char *hint = sc_suggest(s, names, n);
+    char list[512];
+    names[n] = NULL;
+    allowed_list(names, list, sizeof list);
     if (hint)
         VERR(c, pos_val(c), "org '%s' has no connection '%s'; did you mean '%s'?", org->name,
              s, hint);
+    else if (n)
+        VERR(c, pos_val(c), "org '%s' has no connection '%s' (it has %s)", org->name, s, list);
     else
-        VERR(c, pos_val(c), "org '%s' has no connection '%s'", org->name, s);
+        VERR(c, pos_val(c), "org '%s' has no connection '%s' (it has none)", org->name, s);
 }
 
 static void check_secret(struct vctx *c, const char *s)
@@ -638,6 +656,27 @@ static bool in_list(const char *s, const char *const *list)
     return false;
 }
 
+/* True when obj has an unknown key whose nearest field is name (a misspelling of it):
+ * the misspelling is reported once, and what follows from name's absence is not. */
+static bool misspelt(json_t *obj, const struct sc_param *fields, const char *name)
+{
+    const char *names[64];
+    size_t nn = 0;
+    for (const struct sc_param *p = fields; p->name && nn < 64; p++)
+        names[nn++] = p->name;
+    const char *k;
+    json_t *x;
+    json_object_foreach(obj, k, x) {
+        bool known = false;
+        for (size_t i = 0; i < nn && !known; i++)
+            known = strcmp(names[i], k) == 0;
+        const char *hint = known ? NULL : sc_suggest(k, names, nn);
+        if (hint && !strcmp(hint, name))
+            return true;
+    }
+    return false;
+}
+
 /* Checks obj's keys against fields: unknown keys, required keys, each value's type.
  * Keys named in handled are known but left to the caller. */
 static void check_fields(struct vctx *c, const struct sc_param *fields, json_t *obj,
@@ -666,7 +705,7 @@ static void check_fields(struct vctx *c, const struct sc_param *fields, json_t *
     for (const struct sc_param *p = fields; p->name; p++) {
         json_t *val = json_object_get(obj, p->name);
         if (!val) {
-            if (p->required)
+            if (p->required && !misspelt(obj, fields, p->name))
                 VERR(c, pos_key(c), "%s needs '%s'", what, p->name);
             continue;
         }
@@ -749,6 +788,127 @@ static bool module_writes(const struct sc_module_def *m, const json_t *with)
            (m->access == SC_ACCESS_BY_METHOD && method && in_list(method, write_methods));
 }
 
+/* The part of a path template known before it runs: all of it, or its text up to the
+ * last '/' (or '?') before the first {{ }}, when nothing after could climb back ("..").
+ * NULL when nothing useful is known. New string. */
+static char *static_path(const char *path)
+{
+    const char *tpl = strstr(path, "{{");
+    if (!tpl)
+        return sc_strdup(path);
+    const char *rest = tpl;
+    if (strstr(rest, "..") || strstr(rest, "%2e") || strstr(rest, "%2E"))
+        return NULL;
+    size_t n = (size_t)(tpl - path);
+    const char *q = memchr(path, '?', n);
+    if (q)
+        n = (size_t)(q - path);
+    else
+        while (n && path[n - 1] != '/')
+            n--;
+    return n ? sc_strndup(path, n) : NULL;
+}
+
+/* True when the template's text (outside {{ }}) holds a '#'. */
+static bool has_fragment(const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if (p[0] == '{' && p[1] == '{') {
+            const char *e = strstr(p + 2, "}}");
+            if (!e)
+                return false;
+            p = e + 1;
+        } else if (*p == '#') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The target of a literal path (or the known start of a templated one), judged as the
+ * request would be at run time (sc_org_check_target): the spellings of a read-only
+ * target, climbing out of the connection, encoded slashes, method overrides. */
+static void check_static_target(struct vctx *c, const struct sc_module_def *m, json_t *with,
+                                const char *conn, bool writes)
+{
+    const char *pname = NULL;
+    if (m->access == SC_ACCESS_NONE)
+        return;
+    for (const struct sc_param *p = m->params; p && p->name && !pname; p++)
+        if (p->flags & SC_P_URL_PATH)
+            pname = p->name;
+    /* a module without a path (notify) sends to the connection's base URL itself */
+    const char *path = pname ? json_string_value(json_object_get(with, pname)) : "";
+    const char *base = json_string_value(json_object_get(sc_org_connection(c->v->org, conn),
+                                                         "base_url"));
+    char *known = path ? static_path(path) : NULL;
+    const struct sc_url *bu = sc_org_base(c->v->org, conn);
+    struct sc_url t;
+    char err[512];
+    if (!known || !bu) {
+        free(known);
+        return;
+    }
+    json_t *q = json_object_get(with, "query");
+    json_t *keys = json_object(); /* the query's keys: their values may be templates */
+    const char *k;
+    json_t *v;
+    json_object_foreach(q, k, v) json_object_set_new(keys, k, json_string("x"));
+    size_t o = push(c, pname ? pname : "connection");
+    if (has_fragment(path)) {
+        VERR(c, pos_val(c), "path '%s' holds a '#' outside {{ }}: a fragment is never sent to "
+             "a server", path);
+    } else if (sc_url_join(bu, known, keys, &t, err, sizeof err) != 0) {
+        VERR(c, pos_val(c), "%s", err);
+    } else {
+        const char *ro, *ov;
+        const char *method = json_string_value(json_object_get(with, "method"));
+        bool slash = writes && (strstr(path, "%2F") || strstr(path, "%2f") ||
+                                strstr(path, "%5C") || strstr(path, "%5c") || strchr(path, '\\'));
+        enum sc_refusal r = sc_org_check_target(c->v->org, conn, writes,
+                                                json_object_get(with, "headers"), bu, &t, &ro, &ov);
+        if (r == SC_REFUSE_NONE && slash)
+            r = SC_REFUSE_SLASH;
+        if (r == SC_REFUSE_OVERRIDE) { /* point at the header, or the query key */
+            pop(c, o);
+            bool hdr = strcmp(ov, "_method") != 0;
+            o = push(c, hdr ? "headers" : json_object_get(q, "_method") ? "query" : pname);
+            if (hdr || json_object_get(q, "_method"))
+                push(c, hdr ? ov : "_method");
+        }
+        switch (r) {
+        case SC_REFUSE_NONE:
+            break;
+        case SC_REFUSE_CLIMB:
+            VERR(c, pos_val(c), "path '%s' climbs out of connection '%s' (%s): it normalises to "
+                 "%s", path, conn, base, t.path);
+            break;
+        case SC_REFUSE_ESCAPE:
+            VERR(c, pos_val(c), "path '%s' holds %s", path,
+                 t.flags & SC_URL_NUL ? "%00 (a NUL byte)" : "a '%' that starts no escape (%XX)");
+            break;
+        case SC_REFUSE_SLASH:
+            VERR(c, pos_val(c), "path '%s' of a write holds an encoded '/' or '\\' (%%2F, %%5C) "
+                 "that a server may take for a separator", path);
+            break;
+        case SC_REFUSE_READ_ONLY:
+            VERR(c, pos_val(c), "%s to '%s' reaches connection '%s', which is read-only in org "
+                 "'%s' (the target normalises to %s)", method ? method : m->name, path, ro,
+                 c->v->org->name, t.path);
+            break;
+        case SC_REFUSE_OVERRIDE:
+            VERR(c, pos_val(c), "%s%s%s asks for another method, and the target %s is under "
+                 "connection '%s', read-only in org '%s'", strcmp(ov, "_method") ? "header '" :
+                 "the query key ", ov, strcmp(ov, "_method") ? "'" : "", t.path, ro, c->v->org->name);
+            break;
+        }
+        sc_url_free(&t);
+    }
+    pop(c, o);
+    json_decref(keys);
+    free(known);
+}
+
 /* Module parameters, the module's own check, and write access of its connection. */
 static void check_module_use(struct vctx *c, const struct sc_module_def *m, json_t *with,
                              bool routed)
@@ -782,6 +942,8 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
             VERR(c, pos_val(c), "%s is a write, but connection '%s' is read-only in org '%s' "
                  "(only GET and HEAD are allowed)", json_string_value(json_object_get(with, "method")), conn, c->v->org->name);
         pop(c, o);
+    } else if (c->v->org) {
+        check_static_target(c, m, with, conn, writes);
     }
     json_t *matrix = c->v->org ? c->v->org->matrix : NULL;
     const char *sys = json_string_value(json_object_get(json_object_get(matrix, "systems"), conn));
@@ -805,12 +967,26 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
             bool allowed = false;
             size_t i;
             json_t *t;
-            json_array_foreach(json_object_get(dom, "writes_to"), i, t)
+            const char *to[65];
+            size_t nto = 0;
+            json_array_foreach(json_object_get(dom, "writes_to"), i, t) {
                 allowed |= json_is_string(t) && !strcmp(json_string_value(t), sys);
-            if (!allowed)
+                if (json_is_string(t) && nto < 64)
+                    to[nto++] = json_string_value(t);
+            }
+            to[nto] = NULL;
+            char where[256];
+            allowed_list(to, where, sizeof where);
+            const char *auth = json_string_value(json_object_get(dom, "authority"));
+            if (!allowed && auth && !strcmp(auth, sys))
                 VERR(c, pos_val(c), "the system-of-record matrix does not let %s data be written "
-                     "to %s (its authority is %s)", c->domain, sys,
-                     json_string_value(json_object_get(dom, "authority")));
+                     "to %s: %s is its authority, where %s data comes from, not where it goes; "
+                     "scenarios may write it only to %s", c->domain, sys, sys, c->domain,
+                     nto ? where : "no system");
+            else if (!allowed)
+                VERR(c, pos_val(c), "the system-of-record matrix does not let %s data be written "
+                     "to %s: scenarios may write it only to %s, and its authority is %s",
+                     c->domain, sys, nto ? where : "no system", auth ? auth : "not named");
         }
         pop(c, o);
     }
@@ -842,6 +1018,43 @@ static const struct sc_module_def *find_module(struct vctx *c, const char *name)
     return NULL;
 }
 
+/* "with:" left empty and the module's parameters written beside it, at the step's level:
+ * reports each once (indent it) and returns them as the parameters (new reference), or
+ * NULL when that is not the mistake. */
+static json_t *params_beside_with(struct vctx *c, json_t *step)
+{
+    const struct sc_module_def *m =
+        sc_module_find(json_string_value(json_object_get(step, "module")) ?
+                       json_string_value(json_object_get(step, "module")) : "");
+    if (!m || !json_is_null(json_object_get(step, "with")))
+        return NULL;
+    json_t *moved = json_object();
+    const char *k;
+    json_t *x;
+    size_t ow = push(c, "with");
+    struct sc_pos wp = pos_key(c);
+    pop(c, ow);
+    json_object_foreach(step, k, x) {
+        bool step_key = false, param = false;
+        for (const struct sc_param *p = sc_step_fields; p->name; p++)
+            step_key |= !strcmp(p->name, k);
+        for (const struct sc_param *p = m->params; p->name; p++)
+            param |= !strcmp(p->name, k);
+        if (step_key || !param || !moved)
+            continue;
+        size_t o = push(c, k);
+        VERR(c, pos_key(c), "'%s' is a parameter of %s, but it sits beside 'with:' (line %d), "
+             "which is left empty: indent it under 'with:'", k, m->name, wp.line);
+        pop(c, o);
+        json_object_set(moved, k, x);
+    }
+    if (moved && json_object_size(moved) == 0) {
+        json_decref(moved);
+        moved = NULL;
+    }
+    return moved;
+}
+
 static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
 {
     if (!json_is_object(step)) {
@@ -854,7 +1067,16 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
     struct sc_param fields[sizeof sc_step_fields / sizeof sc_step_fields[0]];
     memcpy(fields, sc_step_fields, sizeof fields);
     fields[0].required = !in_route; /* steps of an error route need no id */
-    check_fields(c, fields, step, id ? "this step" : "a step", handled);
+    json_t *moved = params_beside_with(c, step), *keys = step;
+    if (moved) { /* the misplaced parameters are reported: not as unknown keys too */
+        keys = json_copy(step);
+        const char *k;
+        json_t *x;
+        json_object_foreach(moved, k, x) json_object_del(keys, k);
+    }
+    check_fields(c, fields, keys ? keys : step, id ? "this step" : "a step", handled);
+    if (keys != step)
+        json_decref(keys);
     if (id && !valid_id(id)) {
         size_t o = push(c, "id");
         VERR(c, pos_val(c), "step id '%s' must be a Lua name (letters, digits and _, not "
@@ -874,11 +1096,14 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
         m = find_module(c, mod);
         pop(c, o);
     }
-    if (m) {
-        json_t *with = json_object_get(step, "with");
+    json_t *with = moved ? moved : json_object_get(step, "with");
+    if (m && !with && misspelt(step, sc_step_fields, "with")) {
+        m = NULL; /* the parameters are under a misspelt key, reported already */
+    } else if (m) {
         size_t o = push(c, with ? "with" : "module"); /* no with: point at the module */
         c->domain = json_string_value(json_object_get(step, "domain"));
-        check_module_use(c, m, with, in_route || json_object_get(step, "on_error") != NULL);
+        check_module_use(c, m, with, in_route || json_object_get(step, "on_error") != NULL ||
+                                         misspelt(step, sc_step_fields, "on_error"));
         c->domain = NULL;
         pop(c, o);
         if (!strcmp(m->name, "router") && !last) {
@@ -886,11 +1111,12 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
             VERR(c, pos_val(c), "steps after a router never run: move them into its routes");
             pop(c, o);
         }
-    } else if (json_object_get(step, "with")) {
+    } else if (with) {
         size_t o = push(c, "with"); /* unknown module: still check templates and references */
         check_any(c, NULL, json_object_get(step, "with"));
         pop(c, o);
     }
+    json_decref(moved);
     if (id)
         add_visible(c, id);
     json_t *route = json_object_get(step, "on_error");
@@ -1253,7 +1479,8 @@ void sc_validate_doc(struct sc_validator *v, const struct sc_doc *doc)
     }
     const char *name = json_string_value(json_object_get(root, "name"));
     c.scenario = name;
-    c.default_route = json_object_get(root, "on_error") != NULL;
+    c.default_route = json_object_get(root, "on_error") != NULL ||
+                      misspelt(root, sc_scenario_fields, "on_error");
     static const char *const handled[] = {"triggers", "steps", "on_error", NULL};
     check_fields(&c, sc_scenario_fields, root, "the scenario", handled);
     if (name) {
