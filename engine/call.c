@@ -320,7 +320,7 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     int64_t timeout = c->timeout_ms > 0
                           ? c->timeout_ms
                           : sc_duration_or(json_string_value(json_object_get(conn, "timeout")), 30000);
-    int64_t left = sc_step_time_left_ms(ctx);
+    int64_t left = sc_step_abandon_left_ms(ctx); /* the daemon's grace past the deadline */
     if (left > 0 && left < timeout)
         timeout = left;
     struct sc_http_resp resp = {0};

@@ -20,6 +20,7 @@ struct opts {
     const char *store;      /* --store: a database other than the org's */
     const char *scenario, *status, *since, *sent_to, *execution;
     const char *listen, *workers, *max_body, *respond_timeout, *drain_timeout, *until; /* serve */
+    const char *step_grace; /* serve */
     const char *message, *version, *output, *to, *from; /* versions */
     const char *checkpoint; /* audit verify --checkpoint FILE */
     int limit;

@@ -42,7 +42,8 @@ int cmd_serve(struct opts *o)
         so.max_body = (size_t)n;
     }
     if (duration_opt("respond-timeout", o->respond_timeout, 10000, &so.respond_ms) ||
-        duration_opt("drain-timeout", o->drain_timeout, 30000, &so.drain_ms))
+        duration_opt("drain-timeout", o->drain_timeout, 30000, &so.drain_ms) ||
+        duration_opt("step-grace", o->step_grace, 5000, &so.grace_ms))
         return EXIT_USAGE;
     if (o->until) {
         if (!sc_clock_is_test() || sc_clock_parse_iso(o->until, &so.until_ms) != 0) {

@@ -69,6 +69,7 @@ struct waiter {
 };
 
 struct pending; /* httpd.c: a webhook event from its arrival to its answer */
+struct worker;  /* serve.c: a worker thread */
 
 /* A first-come first-served lock handed straight to the next in line: SQLite's write
  * lock is not fair (the intake's back-to-back commits starved the workers), and waking
@@ -119,6 +120,11 @@ struct daemon {
     struct turns writes;         /* the intake and the workers' batches, in arrival order */
     pthread_mutex_t ops_mu;      /* the operations endpoints' store connection */
     struct sc_store *ops;
+    struct worker *ws;           /* serve.c's workers: nworkers slots started */
+    atomic_int nworkers;
+    pthread_mutex_t ready_mu;    /* store_err */
+    atomic_bool store_down;      /* the last write a worker tried failed: store_err says why */
+    char store_err[300];
 
     pthread_mutex_t mu;          /* work signalling and respond waiters */
     pthread_cond_t work, finished;
@@ -141,6 +147,11 @@ struct daemon {
 void daemon_join(pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop, pthread_t th);
 /* st's writes take turns with the daemon's other connections (sc_store_turns). */
 void daemon_turns(struct daemon *d, struct sc_store *st);
+/* /readyz: false with why when a worker is past its step's deadline or the store cannot
+ * be written. */
+bool daemon_ready(struct daemon *d, char *why, size_t n);
+/* A write of the daemon's failed (err) or went through (NULL): the store's readiness. */
+void daemon_store_ok(struct daemon *d, const char *err);
 /* Tells idle workers there is work. */
 void daemon_kick(struct daemon *d);
 /* After a commit of queued events on st: puts them on disk and lets the workers take

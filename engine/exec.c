@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- the plan ---- */
@@ -96,6 +97,7 @@ struct sc_step_ctx {
     char sent_from[512], idem[256]; /* made on first use: most steps do not write */
     json_t *detail;        /* fields added to the error */
     json_t *held;          /* set by sc_step_hold: this bundle waits for a person */
+    int64_t park_ms;       /* set by sc_step_park: this bundle sleeps till then (0: no) */
     json_t *undo;          /* set by sc_step_set_undo; given to commit/rollback hooks */
 };
 
@@ -572,6 +574,7 @@ struct run {
     bool atomic;           /* opts->atomic */
     json_t *deferred;      /* atomic: [[store row, state]] written only if the end keeps them */
     json_t *held;          /* the hold the step just run asked for (taken by run_list) */
+    int64_t park_ms;       /* the wake time the step just run asked for (taken by run_list) */
     json_t *pending_undo;  /* what the step just run can undo (taken by run_list) */
     bool pending_sent;     /* the step just run wrote to another system, beyond undoing */
     struct undo *undos;    /* what a rollback undoes, oldest first */
@@ -711,6 +714,16 @@ static json_t *make_error(struct run *r, struct step *s, enum sc_status st, cons
     return e;
 }
 
+/* The watch's deadline for a step that must end at dl (the engine's clock). */
+static void watch_step(struct run *r, struct step *s, int64_t dl)
+{
+    struct sc_watch *w = r->rt->watch;
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->what, sizeof w->what, "step %s of execution %s", step_name(s), r->id);
+    pthread_mutex_unlock(&w->mu);
+    atomic_store(&w->deadline_ms, sc_watch_now_ms() + (dl - sc_clock_mono_ms()));
+}
+
 static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, json_t **detail,
                                 char *err, size_t errlen);
 
@@ -841,21 +854,37 @@ static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, js
     }
     int64_t dl = now + s->timeout_ms < r->deadline ? now + s->timeout_ms : r->deadline;
     sc_lua_budget(lua, SC_LUA_INSTRUCTIONS, dl);
+    if (r->rt->watch) /* from here: rendering its parameters runs Lua too */
+        watch_step(r, s, dl);
     enum sc_status st;
     json_t *with = sc_tmpl_render(s->tmpl, lua, &st, err, errlen);
-    if (!with)
+    if (!with) {
+        if (r->rt->watch)
+            atomic_store(&r->rt->watch->deadline_ms, 0);
         return st;
+    }
     struct sc_step_ctx ctx = {.r = r, .s = s, .lua = lua, .org = r->rt->org, .out = json_array(),
                               .max = r->sc->max_bundles, .deadline = dl};
     if (!ctx.out) {
+        if (r->rt->watch)
+            atomic_store(&r->rt->watch->deadline_ms, 0);
         json_decref(with);
         snprintf(err, errlen, "out of memory");
         return SC_ERR_RUNTIME;
     }
     err[0] = '\0';
     st = s->mod->run ? s->mod->run(&ctx, s->state, with, r->input, err, errlen) : SC_ERR_CONFIG;
+    if (r->rt->watch)
+        atomic_store(&r->rt->watch->deadline_ms, 0);
     if (!s->mod->run)
         snprintf(err, errlen, "module %s cannot run yet", s->mod->name);
+    if (st != SC_OK && st != SC_ERR_LIMIT && sc_clock_mono_ms() >= dl) { /* cut at its deadline */
+        char why[512];
+        snprintf(why, sizeof why, "%s", err);
+        st = SC_ERR_LIMIT;
+        snprintf(err, errlen, "step ran over its time limit of %lld ms and was abandoned (%s)",
+                 (long long)s->timeout_ms, why);
+    }
     if (st == SC_OK && ctx.oom) {
         st = SC_ERR_RUNTIME;
         snprintf(err, errlen, "out of memory");
@@ -881,6 +910,7 @@ static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, js
         r->held = ctx.held;
     else
         json_decref(ctx.held);
+    r->park_ms = st == SC_OK ? ctx.park_ms : 0;
     json_decref(r->pending_undo);
     r->pending_undo = st == SC_OK ? ctx.undo : NULL;
     if (st != SC_OK)
@@ -1148,6 +1178,24 @@ static json_t *replayed(struct run *r, struct step *s)
     return json_incref(outs);
 }
 
+
+/* The step just run parked this bundle till r->park_ms (a sleep): an incomplete entry
+ * whose next attempt is due then, like a retry; the steps after it run in that attempt. */
+static void park(struct run *r, struct step *s)
+{
+    int64_t now = sc_clock_now_ms(), wake = r->park_ms;
+    char until[40];
+    sc_clock_iso(wake, until, sizeof until);
+    r->park_ms = 0;
+    json_t *inc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:I, s:i, s:{s:i}}", "step", step_name(s),
+                            "bundle", r->bundle[0] ? r->bundle : "1", "sleep", "until", until,
+                            "message", "sleeping", "next_in_ms",
+                            (json_int_t)(wake > now ? wake - now : 0), "attempt", r->attempt,
+                            "retry", "attempts", r->attempt + 1);
+    if (!inc || json_array_append_new(r->incomplete, inc) != 0)
+        fail_execution(r, NULL);
+}
+
 static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *sink)
 {
     for (; i < l->n && !r->stop; i++) {
@@ -1235,6 +1283,12 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
                     fail_execution(r, NULL);
                 store_step(r, e, s, state);
                 json_decref(state);
+                if (r->park_ms > 0) { /* it replays as done: the next attempt goes on after it */
+                    park(r, s);
+                    json_decref(outs);
+                    json_decref(detail);
+                    return;
+                }
             } else {
                 outs = handle_error(r, s, st, err, detail, ms);
             }
@@ -1405,12 +1459,15 @@ static void store_end(struct run *r, json_t *rec)
             .state = !strcmp(status, "held") ? "held" : wait >= 0 ? "pending" : "exhausted"};
         if (!row.error) /* a hold is no error: its reason stands in */
             row.error = json_object_get(first, "hold");
+        if (!row.error) /* nor a sleep: its wake time */
+            row.error = json_object_get(first, "sleep");
         rc = sc_store_incomplete_put(st, &row);
     } else if (rc == 0 && r->attempt > 1) {
         rc = sc_store_incomplete_close(st, r->id, strcmp(status, "success") ? "failed" : "done",
                                        "scenarist") < 0 ? -1 : 0;
     }
-    bool resumes = !strcmp(status, "warning") || !strcmp(status, "held"); /* a later attempt */
+    bool resumes = !strcmp(status, "warning") || !strcmp(status, "held") ||
+                   !strcmp(status, "sleeping"); /* a later attempt */
     for (size_t i = 0; resumes && rc == 0 && i < json_array_size(r->deferred); i++) {
         json_t *d = json_array_get(r->deferred, i);
         rc = sc_store_step_state(st, json_integer_value(json_array_get(d, 0)),
@@ -1491,11 +1548,14 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     undo_clear(&r);
     json_decref(r.pending_undo);
     sc_lua_forget(rt->lua);
-    bool held = false;
+    bool held = false, sleeping = json_array_size(r.incomplete) > 0;
     size_t hi;
     json_t *he;
-    json_array_foreach(r.incomplete, hi, he) held |= json_is_true(json_object_get(he, "held"));
-    const char *status = r.ended_error ? "error" : held ? "held"
+    json_array_foreach(r.incomplete, hi, he) {
+        held |= json_is_true(json_object_get(he, "held"));
+        sleeping &= json_object_get(he, "sleep") != NULL;
+    }
+    const char *status = r.ended_error ? "error" : held ? "held" : sleeping ? "sleeping"
                        : json_array_size(r.incomplete) ? "warning" : "success";
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", r.id, "scenario",
                             sc->name, "org", org, "version", r.version, "status", status,
@@ -1699,6 +1759,20 @@ int64_t sc_step_time_left_ms(struct sc_step_ctx *ctx)
     return left > 0 ? left : 0;
 }
 
+int64_t sc_step_abandon_left_ms(struct sc_step_ctx *ctx)
+{
+    struct sc_watch *w = ctx->r ? ctx->r->rt->watch : NULL;
+    return sc_step_time_left_ms(ctx) + (w ? w->grace_ms : 0);
+}
+
+int64_t sc_watch_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
 void sc_step_error_detail(struct sc_step_ctx *ctx, const char *key, json_t *value)
 {
     if (!value)
@@ -1724,6 +1798,14 @@ const char *sc_step_bundle(struct sc_step_ctx *ctx)
     return ctx->r && ctx->r->bundle[0] ? ctx->r->bundle : "1";
 }
 const char *sc_step_execution_id(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->id : ""; }
+
+bool sc_step_park(struct sc_step_ctx *ctx, int64_t wake_ms)
+{
+    if (!ctx->r || !ctx->r->rt->park || !ctx->r->rt->store)
+        return false;
+    ctx->park_ms = wake_ms;
+    return true;
+}
 
 void sc_step_hold(struct sc_step_ctx *ctx, json_t *hold)
 {

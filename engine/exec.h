@@ -14,6 +14,8 @@
 #include "module.h"
 #include "org.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct sc_scenario;
@@ -39,6 +41,20 @@ bool sc_scenario_local(const struct sc_scenario *sc);
 /* Borrowed: the scenario document as JSON. */
 json_t *sc_scenario_json(const struct sc_scenario *sc);
 
+/* The daemon's watch over one worker's steps. deadline_ms: when the step running now
+ * must end, on the real monotonic clock (CLOCK_MONOTONIC, ms; the engine's test clock
+ * does not move it), 0 between steps. grace_ms: how long past it the step may go on
+ * before it is abandoned (an HTTP request is cut there; the step fails as a limit
+ * error). what: "step S of execution E", under mu. */
+struct sc_watch {
+    _Atomic int64_t deadline_ms;
+    int64_t grace_ms;
+    pthread_mutex_t mu;
+    char what[200];
+};
+/* CLOCK_MONOTONIC in ms (the watch's clock). */
+int64_t sc_watch_now_ms(void);
+
 /* What one worker owns and lends to the executions it runs. */
 struct sc_store;
 struct sc_runtime {
@@ -46,6 +62,9 @@ struct sc_runtime {
     struct sc_http *http;
     const struct sc_org *org;
     struct sc_store *store; /* NULL: nothing is recorded (tests, docs) */
+    struct sc_watch *watch; /* NULL: no watch (scenarist run, tests) */
+    bool park;              /* a sleep parks the execution as a scheduled resume (the
+                               daemon's workers); else it waits in place */
 };
 
 struct sc_exec_opts {
@@ -97,6 +116,9 @@ const char *sc_step_id(struct sc_step_ctx *ctx);
 const char *sc_step_scenario(struct sc_step_ctx *ctx);
 /* Milliseconds this step may still take (its timeout and the execution's). */
 int64_t sc_step_time_left_ms(struct sc_step_ctx *ctx);
+/* Milliseconds until the step is abandoned: the time left and the watch's grace after
+ * it (a request that would wait longer is cut there). */
+int64_t sc_step_abandon_left_ms(struct sc_step_ctx *ctx);
 /* The variables of this bundle's path (vars.NAME), mutable. */
 json_t *sc_step_vars(struct sc_step_ctx *ctx);
 /* The error being handled, inside an error route; else NULL. */
@@ -114,6 +136,11 @@ const char *sc_step_bundle(struct sc_step_ctx *ctx);
 /* Holds this bundle for a person (hold stolen: {id, reason, diff?}): the steps after it
  * do not run, the execution ends "held", and `holds approve` runs it again from here. */
 void sc_step_hold(struct sc_step_ctx *ctx, json_t *hold_stolen);
+/* Parks this bundle till wake_ms (the engine's clock, ms since the epoch) when the
+ * runtime parks (the daemon): the step's output is kept, the execution ends "sleeping"
+ * with a resume due then (the steps after run in that attempt), and its worker is free.
+ * False when it cannot park (the caller waits in place). */
+bool sc_step_park(struct sc_step_ctx *ctx, int64_t wake_ms);
 /* A step that changed something it can undo hands the engine what its module's rollback
  * hook needs (stolen); the engine keeps it with the step's record, so a `rollback`
  * directive in a later attempt can still undo it. 0, or -1 when memory ran out. */

@@ -1,5 +1,6 @@
 /* The daemon's HTTP side (libmicrohttpd): webhooks, committed to the store before they
- * are answered, and the operations endpoints /healthz, /metrics and /executions/ID. */
+ * are answered, and the operations endpoints /healthz, /readyz, /metrics and
+ * /executions/ID. */
 #include "daemon.h"
 
 #include "clock.h"
@@ -536,6 +537,16 @@ static enum MHD_Result operations(struct daemon *d, struct MHD_Connection *con, 
                                                         d->org->name, "workers", d->o.workers),
                          NULL, NULL);
     }
+    if (!strcmp(url, "/readyz")) { /* ready for work: no worker stuck, the store writable */
+        char why[400];
+        bool ready = !atomic_load(&d->draining) && daemon_ready(d, why, sizeof why);
+        if (atomic_load(&d->draining))
+            snprintf(why, sizeof why, "the daemon is stopping");
+        return send_json(con, ready ? 200 : 503,
+                         ready ? json_pack("{s:s}", "status", "ready")
+                               : json_pack("{s:s, s:s}", "status", "not ready", "reason", why),
+                         NULL, NULL);
+    }
     if (!strcmp(url, "/metrics"))
         return metrics(d, con);
     const char *id = url + strlen("/executions/");
@@ -553,7 +564,7 @@ static enum MHD_Result operations(struct daemon *d, struct MHD_Connection *con, 
 
 static bool is_operation(const char *url)
 {
-    return !strcmp(url, "/healthz") || !strcmp(url, "/metrics") ||
+    return !strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics") ||
            (!strncmp(url, "/executions/", 12) && url[12] && !strchr(url + 12, '/'));
 }
 

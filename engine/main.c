@@ -74,6 +74,7 @@ static int usage(FILE *out)
             "  --max-body SIZE      serve: largest webhook body in bytes (default 1048576)\n"
             "  --respond-timeout D  serve: how long a respond webhook waits (default 10s)\n"
             "  --drain-timeout D    serve: on SIGTERM, how long running steps may finish (30s)\n"
+            "  --step-grace D       serve: how long past its deadline a step is abandoned (5s)\n"
             "  --until ISO          serve on the test clock: run time forward to ISO, then stop\n"
             "\n"
             "exit status: 0 ok, 1 the work failed, 2 usage or validation error\n");
@@ -93,6 +94,7 @@ static const struct {
     {"max-body", offsetof(struct opts, max_body)},
     {"respond-timeout", offsetof(struct opts, respond_timeout)},
     {"drain-timeout", offsetof(struct opts, drain_timeout)},
+    {"step-grace", offsetof(struct opts, step_grace)},
     {"until", offsetof(struct opts, until)},
     {"message", offsetof(struct opts, message)}, {"version", offsetof(struct opts, version)},
     {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},

@@ -119,7 +119,7 @@ static bool runnable(struct sc_store *st, const char *id, const char *status, ch
 {
     if (!strcmp(status, "running") || !strcmp(status, "held"))
         return true; /* a held one asks its hold again: it goes on only once approved */
-    if (strcmp(status, "warning") != 0) {
+    if (strcmp(status, "warning") != 0 && strcmp(status, "sleeping") != 0) {
         snprintf(err, errlen, "execution %s has finished (%s): nothing is left to run", id, status);
         return false;
     }
@@ -153,6 +153,16 @@ bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *
 {
     struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
     return sc && sc_scenario_local(sc);
+}
+
+int sc_runner_known_local(const struct sc_runner *rn, const char *source)
+{
+    if (!source || !*source)
+        return 0;
+    for (size_t i = 0; i < rn->n; i++)
+        if (!strcmp(rn->v[i].source, source))
+            return sc_scenario_local(rn->v[i].sc);
+    return -1;
 }
 
 int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *source)

@@ -41,6 +41,9 @@ int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *sour
 
 /* True when the scenario at source loads and is local (sc_scenario_local). */
 bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *d);
+/* The same without loading: 1 local, 0 not (or no source), -1 not loaded yet (then
+ * sc_runner_local loads it: outside any write transaction, as loading runs Lua). */
+int sc_runner_known_local(const struct sc_runner *rn, const char *source);
 
 /* Runs attempt 1 of an event the daemon queued and this process claimed; info is what
  * sc_store_claim_next gave (borrowed); atomic as sc_exec_opts. NULL with err as

@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *const sc_rejection_names[REJ_COUNT] = {
     [REJ_NOT_FOUND] = "not_found", [REJ_METHOD] = "method_not_allowed",
@@ -634,9 +635,15 @@ struct worker {
     unsigned gen;
     bool started;
     struct finished *fin;        /* a batch's executions, answered once it is committed */
+    struct sc_watch watch;       /* the step it runs now (the main thread's watchdog) */
+    atomic_bool retired;         /* stuck and replaced: it stops once its step comes back */
 };
 
-/* At most this many local executions, or this long, per batch transaction. */
+/* Spare worker slots for those that replace stuck ones. */
+#define SPARE_WORKERS 16
+
+/* At most this many local executions per batch (claimed together), written together as
+ * computed in up to BATCH_MS. */
 #define BATCH_MAX 128
 #define BATCH_MS 4
 
@@ -686,7 +693,7 @@ static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
     observe(d, rec);
     sc_httpd_answer(d, id, json_object_get(rec, "response"));
     const char *status = json_string_value(json_object_get(rec, "status"));
-    if (strcmp(status, "success") != 0) {
+    if (strcmp(status, "success") != 0 && strcmp(status, "sleeping") != 0) {
         json_t *e = json_object_get(rec, "error");
         json_t *inc = json_array_get(json_object_get(rec, "incomplete"), 0);
         if (!e)
@@ -746,28 +753,26 @@ static void resume_abandoned(struct worker *w)
     json_decref(ids);
 }
 
-/* Runs what the queue holds. Local executions claimed in a row share one transaction:
- * their records, data stores and ends go to disk in one commit, and nothing of them is
- * answered before it. Anything else runs on its own, each step recorded as it goes.
- * 2 when it ran something and more may wait, 1 when it ran the queue empty, 0 when the
- * queue had nothing runnable, -1 on a store error. */
-static int take_queue(struct worker *w)
+/* Claims up to BATCH_MAX queued events in one short transaction: local ones in a row into
+ * claimed, stopping at the first that is not local (*other) or whose scenario this worker
+ * has not loaded yet (loaded after the commit: loading runs Lua). 0, or -1 on a store error
+ * (nothing claimed); *empty when the queue ran out. */
+static int claim_batch(struct worker *w, json_t **claimed, size_t *n, json_t **other,
+                       bool *empty, struct sc_diags *diag)
 {
     struct daemon *d = w->d;
     struct sc_store *st = w->rt.store;
-    struct sc_diags diag;
-    sc_diags_init(&diag);
-    json_t *other = NULL; /* claimed, not local: runs after the commit */
-    size_t n = 0;
-    bool empty = false;
+    bool unknown = false;
+    *n = 0;
+    *other = NULL;
+    *empty = false;
     int rc = sc_store_tx_begin(st); /* its write turn, till the commit */
-    int64_t t0 = sc_clock_mono_ms();
-    while (rc == 0 && n < BATCH_MAX && sc_clock_mono_ms() - t0 < BATCH_MS) {
+    while (rc == 0 && *n < BATCH_MAX && !unknown) {
         json_t *info;
         int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
         if (got != 1) {
             rc = got < 0 ? -1 : 0;
-            empty = got == 0;
+            *empty = got == 0;
             break;
         }
         const char *id = json_string_value(json_object_get(info, "id"));
@@ -776,38 +781,138 @@ static int take_queue(struct worker *w)
             json_decref(info);
             continue;
         }
-        if (!sc_runner_local(w->rn, json_string_value(json_object_get(info, "source")), &diag)) {
-            other = info;
+        int local = sc_runner_known_local(w->rn, json_string_value(json_object_get(info, "source")));
+        if (local == 0) {
+            *other = info;
             break;
         }
-        struct finished *f = &w->fin[n++];
-        snprintf(f->id, sizeof f->id, "%s", id);
-        f->err[0] = '\0';
-        f->rec = sc_runner_queued(w->rn, info, true, &diag, f->err, sizeof f->err);
-        json_decref(info);
-        if (!sc_store_tx_open(st))
-            rc = -1;
+        unknown = local < 0;
+        claimed[(*n)++] = info;
     }
     if (rc == 0)
         rc = sc_store_tx_commit(st); /* it rolls back when it cannot commit */
     else
         sc_store_tx_rollback(st);
-    if (rc != 0) /* rolled back: the events are queued as before and run again */
+    if (rc != 0) { /* rolled back: the events are queued as before, not this process's */
         say("worker %d: %s", w->no, sc_store_error(st));
-    for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < *n; i++) {
+            sc_store_exec_release(json_string_value(json_object_get(claimed[i], "id")));
+            json_decref(claimed[i]);
+        }
+        if (*other)
+            sc_store_exec_release(json_string_value(json_object_get(*other, "id")));
+        json_decref(*other);
+        *n = 0;
+        *other = NULL;
+        return -1;
+    }
+    if (unknown && !sc_runner_local(w->rn, json_string_value(json_object_get(
+                                                claimed[*n - 1], "source")), diag)) {
+        *other = claimed[--*n];
+        *empty = false;
+    }
+    return 0;
+}
+
+/* Computes claimed executions with their writes deferred, outside any transaction, as
+ * many as BATCH_MS allows (*used of the n, at least one), then writes them in one short
+ * one. An execution whose writes cannot be deferred is added to direct (run on its own
+ * afterwards). Computed again when another connection changed a data store value they
+ * read, or after a store error (once a second, until the store takes it or the daemon
+ * stops: they stay claimed, a restart resumes them). 0 committed (w->fin[0..*nfin)
+ * answered by the caller), -1 not. */
+static int run_batch(struct worker *w, json_t **claimed, size_t n, size_t *used, size_t *nfin,
+                     json_t **direct, size_t *ndirect, struct sc_diags *diag)
+{
+    struct daemon *d = w->d;
+    struct sc_store *st = w->rt.store;
+    size_t first = *ndirect;
+    *used = 0;
+    for (;;) {
+        *nfin = 0;
+        *ndirect = first;
+        sc_store_defer(st, true);
+        int64_t t0 = sc_clock_mono_ms();
+        /* up to BATCH_MS of them: the rest after this commit, so that answers wait for no
+         * slow neighbour; computed again, the same ones */
+        for (size_t i = 0; i < n && (!*used || i < *used); i++) {
+            size_t mark = sc_store_defer_mark(st);
+            struct finished *f = &w->fin[*nfin];
+            snprintf(f->id, sizeof f->id, "%s", json_string_value(json_object_get(claimed[i], "id")));
+            f->err[0] = '\0';
+            f->rec = sc_runner_queued(w->rn, claimed[i], true, diag, f->err, sizeof f->err);
+            if (sc_store_defer_refused(st)) {
+                sc_store_defer_cut(st, mark);
+                json_decref(f->rec);
+                direct[(*ndirect)++] = claimed[i];
+            } else {
+                (*nfin)++;
+            }
+            if (!*used && (i + 1 == n || sc_clock_mono_ms() - t0 >= BATCH_MS))
+                *used = i + 1;
+        }
+        int rc = sc_store_tx_begin(st);
         if (rc == 0)
-            ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
-        json_decref(w->fin[i].rec);
+            rc = sc_store_defer_apply(st);
+        if (rc == 0)
+            rc = sc_store_tx_commit(st);
+        else
+            sc_store_tx_rollback(st);
+        sc_store_defer(st, false);
+        if (rc == 0) {
+            daemon_store_ok(d, NULL);
+            return 0;
+        }
+        if (rc < 0)
+            daemon_store_ok(d, sc_store_error(st));
+        for (size_t i = 0; i < *nfin; i++)
+            json_decref(w->fin[i].rec);
+        *nfin = 0;
+        if (atomic_load(&d->stopping))
+            return -1; /* they stay claimed: the next start resumes them */
+        if (rc == 1)
+            continue; /* a conflict: another commit came between, so the daemon moves on */
+        say("worker %d: %s; trying again in a second", w->no, sc_store_error(st));
+        pthread_mutex_lock(&d->mu);
+        struct timespec ts = sc_clock_deadline(1000);
+        pthread_cond_timedwait(&d->finished, &d->mu, &ts);
+        pthread_mutex_unlock(&d->mu);
+    }
+}
+
+/* Runs what the queue holds. Local executions claimed in a row are computed outside any
+ * transaction and written in one (run_batch); nothing of them is answered before that
+ * commit. Anything else runs on its own, each step recorded as it goes. 2 when it ran
+ * something and more may wait, 1 when it ran the queue empty, 0 when the queue had
+ * nothing runnable, -1 on a store error. */
+static int take_queue(struct worker *w)
+{
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    json_t *claimed[BATCH_MAX], *direct[BATCH_MAX], *other;
+    size_t n, nfin = 0, ndirect = 0;
+    bool empty;
+    int rc = claim_batch(w, claimed, &n, &other, &empty, &diag);
+    for (size_t at = 0, used; rc == 0 && at < n; at += used) {
+        rc = run_batch(w, claimed + at, n - at, &used, &nfin, direct, &ndirect, &diag);
+        for (size_t i = 0; i < nfin; i++) {
+            if (rc == 0)
+                ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
+            json_decref(w->fin[i].rec);
+        }
     }
     int worked = rc != 0 ? -1 : !n && !other ? 0 : empty ? 1 : 2;
-    if (rc == 0 && other) {
+    for (size_t i = 0; rc == 0 && i <= ndirect; i++) {
+        json_t *info = i < ndirect ? direct[i] : other;
+        if (!info)
+            continue;
         char err[512] = "";
-        json_t *rec = sc_runner_queued(w->rn, other, false, &diag, err, sizeof err);
-        ran(w, json_string_value(json_object_get(other, "id")), rec, err);
+        json_t *rec = sc_runner_queued(w->rn, info, false, &diag, err, sizeof err);
+        ran(w, json_string_value(json_object_get(info, "id")), rec, err);
         json_decref(rec);
     }
-    if (rc != 0 && other) /* its claim was rolled back with the batch: queued again */
-        sc_store_exec_release(json_string_value(json_object_get(other, "id")));
+    for (size_t i = 0; i < n; i++)
+        json_decref(claimed[i]);
     json_decref(other);
     sc_diags_free(&diag);
     return worked;
@@ -824,8 +929,8 @@ static void *worker_main(void *arg)
     int64_t swept = sc_clock_mono_ms(), swept_at = sc_clock_now_ms();
     if (w->no == 0)
         resume_abandoned(w);
-    while (!atomic_load(&d->stopping)) {
-        if (w->gen != atomic_load(&d->gen))
+    while (!atomic_load(&d->stopping) && !atomic_load(&w->retired)) {
+        if (w->gen != atomic_load(&w->d->gen))
             worker_load(w);
         /* another process (a `scenarist run`) may die mid-execution while we serve, or
          * an end went unrecorded (a full disk): taken up once its lease lapses */
@@ -886,6 +991,10 @@ static struct sc_store *writer_open(struct daemon *d, char *err, size_t errlen)
 static int runtime_open(struct daemon *d, struct sc_runtime *rt, char *err, size_t errlen)
 {
     rt->org = d->org;
+    if (rt->watch) { /* a worker's */
+        rt->watch->grace_ms = d->o.grace_ms;
+        rt->park = true;
+    }
     if (!(rt->lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, errlen)))
         return -1;
     if (!(rt->http = sc_http_new())) {
@@ -900,6 +1009,95 @@ static void runtime_close(struct sc_runtime *rt)
     sc_store_close(rt->store);
     sc_http_free(rt->http);
     sc_lua_free(rt->lua);
+}
+
+/* Starts worker slot i (its runtime, its thread); false when it could not (said). */
+static bool worker_start(struct daemon *d, struct worker *ws, int i)
+{
+    char err[600] = "";
+    ws[i] = (struct worker){.d = d, .no = i, .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin)};
+    pthread_mutex_init(&ws[i].watch.mu, NULL);
+    ws[i].rt.watch = &ws[i].watch;
+    if (!ws[i].fin)
+        snprintf(err, sizeof err, "out of memory");
+    if (!ws[i].fin || runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
+        say("worker %d: %s", i, err);
+        return false;
+    }
+    ws[i].started = pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) == 0;
+    return ws[i].started;
+}
+
+void daemon_store_ok(struct daemon *d, const char *err)
+{
+    if (!err && !atomic_load(&d->store_down))
+        return; /* the common case takes no lock */
+    pthread_mutex_lock(&d->ready_mu);
+    atomic_store(&d->store_down, err != NULL);
+    snprintf(d->store_err, sizeof d->store_err, "%s", err ? err : "");
+    pthread_mutex_unlock(&d->ready_mu);
+}
+
+bool daemon_ready(struct daemon *d, char *why, size_t n)
+{
+    int64_t now = sc_watch_now_ms();
+    int nw = atomic_load(&d->nworkers);
+    for (int i = 0; i < nw; i++) {
+        struct worker *w = &d->ws[i];
+        int64_t dl = atomic_load(&w->watch.deadline_ms);
+        if (atomic_load(&w->retired) || !dl || now <= dl)
+            continue;
+        pthread_mutex_lock(&w->watch.mu);
+        snprintf(why, n, "worker %d is %lld ms past the deadline of its %s", w->no,
+                 (long long)(now - dl), w->watch.what);
+        pthread_mutex_unlock(&w->watch.mu);
+        return false;
+    }
+    if (atomic_load(&d->store_down)) {
+        pthread_mutex_lock(&d->ready_mu);
+        snprintf(why, n, "the store cannot be written: %s", d->store_err);
+        pthread_mutex_unlock(&d->ready_mu);
+        return false;
+    }
+    return true;
+}
+
+/* A worker still in its step a second after the step's grace ran out is stuck in code
+ * that does not come back (an HTTP request is cut at the grace): a new worker takes its
+ * slot's work, the stuck one stops once it is back, and its execution stays running
+ * till then (or till the next start resumes it). Returns ms until it should look again. */
+static int64_t watchdog(struct daemon *d)
+{
+    int64_t now = sc_watch_now_ms(), next = 1000;
+    int nw = atomic_load(&d->nworkers);
+    for (int i = 0; i < nw; i++) {
+        struct worker *w = &d->ws[i];
+        int64_t dl = atomic_load(&w->watch.deadline_ms);
+        if (atomic_load(&w->retired) || !dl)
+            continue;
+        int64_t due = dl + d->o.grace_ms + 1000;
+        if (now < due) {
+            next = due - now < next ? due - now : next;
+            continue;
+        }
+        char what[200];
+        pthread_mutex_lock(&w->watch.mu);
+        snprintf(what, sizeof what, "%s", w->watch.what);
+        pthread_mutex_unlock(&w->watch.mu);
+        if (nw >= d->o.workers + SPARE_WORKERS) {
+            say("worker %d is stuck in its %s, %lld ms past its deadline, and no spare worker "
+                "is left: restart the daemon", w->no, what, (long long)(now - dl));
+            atomic_store(&w->retired, true); /* said once */
+            continue;
+        }
+        atomic_store(&w->retired, true);
+        say("worker %d is stuck in its %s, %lld ms past its deadline: worker %d takes its place; "
+            "the execution stays running until the step comes back or the next start resumes it",
+            w->no, what, (long long)(now - dl), nw);
+        worker_start(d, d->ws, nw); /* counted even when it failed: its parts are freed */
+        atomic_store(&d->nworkers, ++nw);
+    }
+    return next;
 }
 
 /* ---- the main thread ---- */
@@ -1022,7 +1220,7 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
                 c = d->cat; /* the old catalog is gone */
             }
         }
-        int64_t wait = 1000;
+        int64_t wait = d->o.workers > 0 ? watchdog(d) : 1000;
         if (sim) {
             if (advance(d, rt)) {
                 say("test clock reached --until: stopping");
@@ -1031,11 +1229,13 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
             wait = 10;
         } else if (!sc_clock_is_test()) {
             int64_t next = next_timer(d, c);
+            wait = wait < 1000 ? wait : 1000;
             if (next >= 0 && next - sc_clock_now_ms() < wait)
                 wait = next - sc_clock_now_ms() > 0 ? next - sc_clock_now_ms() : 0;
         } else {
             wait = 50; /* a frozen test clock: only signals and webhooks move things */
         }
+        wait = wait < 1 ? 1 : wait;
         struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGHUP) {
@@ -1128,6 +1328,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     pthread_rwlock_init(&d->cat_lock, NULL);
     pthread_mutex_init(&d->intake_mu, NULL);
     pthread_mutex_init(&d->ops_mu, NULL);
+    pthread_mutex_init(&d->ready_mu, NULL);
     pthread_mutex_init(&d->ckpt_mu, NULL);
     pthread_cond_init(&d->ckpt_cv, NULL);
     pthread_mutex_init(&d->batch_mu, NULL);
@@ -1150,7 +1351,8 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     int code = 1;
     char err[600] = "";
     struct sc_runtime main_rt = {0};
-    struct worker *ws = sc_calloc((size_t)(o->workers > 0 ? o->workers : 1), sizeof *ws);
+    struct worker *ws = sc_calloc((size_t)o->workers + SPARE_WORKERS, sizeof *ws);
+    d->ws = ws;
     bool clean;
     int lock_fd = -1, locked = 1;
     int64_t prev_owner = -1;
@@ -1214,15 +1416,12 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         goto out;
     }
     for (int i = 0; i < o->workers; i++) {
-        ws[i] = (struct worker){.d = d, .no = i, .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin)};
-        if (!ws[i].fin)
-            snprintf(err, sizeof err, "out of memory");
-        if (!ws[i].fin || runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
-            say("worker %d: %s", i, err);
+        bool ok = worker_start(d, ws, i);
+        atomic_store(&d->nworkers, i + 1);
+        if (!ok) {
             atomic_store(&d->stopping, true);
             break;
         }
-        ws[i].started = pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) == 0;
     }
     say("org %s: listening on http://%s:%d with %d worker%s; %zu scenario%s, %zu webhook%s, "
         "%zu schedule%s and poll%s", org->name, d->o.listen[0] == '[' ? "[::1]" : "127.0.0.1",
@@ -1230,19 +1429,21 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         d->cat->nfiles == 1 ? "" : "s", d->cat->nroutes, d->cat->nroutes == 1 ? "" : "s",
         d->cat->ntimers, d->cat->ntimers == 1 ? "" : "s", d->cat->ntimers == 1 ? "" : "s");
     code = atomic_load(&d->stopping) ? 1 : run_daemon(d, &main_rt);
-    clean = drain(d, ws, o->workers);
-    if (!clean) { /* workers still use the daemon: leave it to the process's exit */
+    clean = drain(d, ws, atomic_load(&d->nworkers));
+    if (!clean) { /* workers still use the daemon and the org: end the process here */
         say("stopped with executions still running: they stay recorded as running and the "
             "next start resumes them");
-        return code;
+        fflush(NULL);
+        _exit(code);
     }
     say("stopped; everything is recorded");
 out:
     if (ws)
-        for (int i = 0; i < o->workers; i++) {
+        for (int i = 0; i < atomic_load(&d->nworkers); i++) {
             if (ws[i].rt.lua || ws[i].rt.store)
                 runtime_close(&ws[i].rt);
             free(ws[i].fin);
+            pthread_mutex_destroy(&ws[i].watch.mu);
         }
     if (d->cat)
         catalog_free(d, d->cat);
@@ -1258,6 +1459,7 @@ out:
     pthread_rwlock_destroy(&d->cat_lock);
     pthread_mutex_destroy(&d->intake_mu);
     pthread_mutex_destroy(&d->ops_mu);
+    pthread_mutex_destroy(&d->ready_mu);
     pthread_mutex_destroy(&d->ckpt_mu);
     pthread_cond_destroy(&d->ckpt_cv);
     pthread_mutex_destroy(&d->batch_mu);

@@ -15,6 +15,7 @@ struct sc_serve_opts {
     size_t max_body;             /* largest webhook body (default 1 MiB) */
     int64_t respond_ms;          /* how long a respond webhook waits for its answer (10 s) */
     int64_t drain_ms;            /* SIGTERM: how long running executions may take (30 s) */
+    int64_t grace_ms;            /* how long past its deadline a step is abandoned (5 s) */
     int64_t until_ms;            /* test clock only: run time forward to here, then stop; -1 */
     const char *store;           /* a database other than the org's, or NULL */
     const char *const *paths;    /* scenario files and folders (default: scenarios) */

@@ -145,7 +145,8 @@ enum q {
     " SELECT 1 FROM executions b WHERE b.lane = e.lane AND b.status = 'running')"             \
     " AND NOT EXISTS(SELECT 1 FROM executions b WHERE b.lane = e.lane AND b.status = 'queued'" \
     " AND b.seq < e.seq) AND NOT EXISTS(SELECT 1 FROM executions b WHERE b.lane = e.lane"     \
-    " AND b.status = 'warning' AND EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = b.id" \
+    " AND b.status IN ('warning', 'sleeping') AND EXISTS(SELECT 1 FROM incomplete i"          \
+    " WHERE i.execution = b.id" \
     " AND i.state = 'pending'))))"
 
 #define INC_EXEC_ATTEMPTS \
@@ -321,7 +322,26 @@ struct sc_store {
     void *turns;
     struct heartbeat *hb;  /* sc_store_heartbeat's, stopped by sc_store_close */
     char err[512];
+    struct defer *defer;   /* sc_store_defer: writes recorded, not run */
 };
+
+/* Hooks of the deferred writes (the end of this file). */
+static bool defer_refuse(struct sc_store *st, const char *what);
+static int64_t defer_step(struct sc_store *st, int64_t run, const struct sc_step_row *r);
+static int defer_step_state(struct sc_store *st, int64_t run, json_t *state, bool confidential);
+static int defer_exec_end(struct sc_store *st, const char *id, const char *status,
+                          int64_t duration_ms, json_t *summary, bool states);
+static int defer_incomplete(struct sc_store *st, const struct sc_incomplete_row *r);
+static json_t *defer_ds_get(struct sc_store *st, const char *store, const char *key);
+static int defer_ds_write(struct sc_store *st, int kind, const char *store, const char *key,
+                          json_t *value, int64_t ttl_ms);
+static json_t *defer_ds_search(struct sc_store *st, const char *store, const char *prefix,
+                               int limit);
+static int64_t defer_row(struct sc_store *st, int table, const char *const s[5], json_t *j);
+static json_t *defer_ds_entry(struct sc_store *st, const char *store, const char *key,
+                              int64_t *expires_ms);
+static int read_add(struct sc_store *st, const char *store, const char *key, int limit,
+                    json_t *value);
 
 static void heartbeat_stop(struct heartbeat *hb);
 static void set_err(struct sc_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -767,6 +787,7 @@ void sc_store_close(struct sc_store *st)
 {
     if (!st)
         return;
+    sc_store_defer(st, false);
     heartbeat_stop(st->hb);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
@@ -1032,6 +1053,8 @@ static bool leased(sqlite3_stmt *s, int status_col)
 
 int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
 {
+    if (defer_refuse(st, "recording a new execution"))
+        return -1;
     size_t n;
     bool failed;
     void *trig = value_blob(st, r->trigger, r->confidential, &n, &failed);
@@ -1109,9 +1132,13 @@ static int erase_resume_data(struct sc_store *st, const char *id)
 int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
                       int64_t duration_ms, json_t *summary, bool states)
 {
+    if (st->defer)
+        return defer_exec_end(st, id, status, duration_ms, summary, states);
     sc_store_exec_release(id); /* recorded or not, this attempt is over: no more renewals */
-    /* a held one may go on, a warning may be retried: they keep what resumes them */
-    bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0;
+    /* a held one may go on, a warning may be retried, a sleeping one wakes: they keep what
+     * resumes them */
+    bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0 &&
+                 strcmp(status, "sleeping") != 0;
     states = states && erase;
     if (states && begin(st) != 0)
         return -1;
@@ -1393,6 +1420,8 @@ int sc_store_sync(struct sc_store *st)
 
 json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key)
 {
+    if (st->defer)
+        return defer_ds_get(st, store, key);
     sqlite3_stmt *s = q(st, Q_DS_GET, "ssi", store, key, sc_clock_now_ms());
     if (!s)
         return NULL;
@@ -1410,6 +1439,8 @@ json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key)
 json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *key,
                           int64_t *expires_ms)
 {
+    if (st->defer)
+        return defer_ds_entry(st, store, key, expires_ms);
     st->err[0] = '\0';
     *expires_ms = -1;
     sqlite3_stmt *s = q(st, Q_DS_ENTRY, "ssi", store, key, sc_clock_now_ms());
@@ -1431,6 +1462,8 @@ json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *ke
 int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, json_t *value,
                     int64_t ttl_ms)
 {
+    if (st->defer)
+        return defer_ds_write(st, Q_DS_SET, store, key, value, ttl_ms);
     int64_t now = sc_clock_now_ms();
     return exec_stmt(st, q(st, Q_DS_SET, "ssjiI", store, key, value, now, ttl_ms > 0 ? now + ttl_ms : -1),
                      "writing the data store");
@@ -1438,6 +1471,8 @@ int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, jso
 
 int sc_store_ds_delete(struct sc_store *st, const char *store, const char *key)
 {
+    if (st->defer)
+        return defer_ds_write(st, Q_DS_DEL, store, key, NULL, 0);
     if (exec_stmt(st, q(st, Q_DS_DEL, "ss", store, key), "deleting from the data store") != 0)
         return -1;
     return sqlite3_changes(st->db) ? 0 : 1;
@@ -1445,6 +1480,8 @@ int sc_store_ds_delete(struct sc_store *st, const char *store, const char *key)
 
 json_t *sc_store_ds_search(struct sc_store *st, const char *store, const char *prefix, int limit)
 {
+    if (st->defer)
+        return defer_ds_search(st, store, prefix, limit);
     sqlite3_stmt *s = q(st, Q_DS_SEARCH, "ssii", store, prefix ? prefix : "", sc_clock_now_ms(),
                         (int64_t)(limit > 0 ? limit : 100));
     json_t *a = s ? json_array() : NULL;
@@ -1458,6 +1495,8 @@ json_t *sc_store_ds_search(struct sc_store *st, const char *store, const char *p
 int sc_store_ds_claim(struct sc_store *st, const char *store, const char *key, json_t *value,
                       int64_t ttl_ms)
 {
+    if (st->defer)
+        return defer_ds_write(st, Q_DS_CLAIM, store, key, value, ttl_ms);
     int64_t now = sc_clock_now_ms();
     if (exec_stmt(st, q(st, Q_DS_CLAIM, "ssjiI", store, key, value, now, ttl_ms > 0 ? now + ttl_ms : -1),
                   "claiming a key") != 0)
@@ -1484,6 +1523,8 @@ static json_t *queue_row(sqlite3_stmt *s)
 int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item,
                             const char *execution)
 {
+    if (st->defer)
+        return defer_row(st, 0, (const char *const[5]){queue, execution}, item);
     if (exec_stmt(st, q(st, Q_QI_PUSH, "sjsi", queue, item, execution, sc_clock_now_ms()),
                   "adding to the queue") != 0)
         return -1;
@@ -1558,6 +1599,9 @@ json_t *sc_store_hold_get(struct sc_store *st, const char *execution, const char
 int64_t sc_store_hold_put(struct sc_store *st, const char *execution, const char *scenario,
                           const char *step, const char *bundle, const char *reason, json_t *diff)
 {
+    if (st->defer)
+        return defer_row(st, 1, (const char *const[5]){execution, scenario, step, bundle, reason},
+                         diff);
     if (exec_stmt(st, q(st, Q_HOLD_PUT, "sssssji", execution, scenario, step, bundle, reason, diff,
                         sc_clock_now_ms()), "recording the hold") != 0)
         return -1;
@@ -1764,16 +1808,18 @@ static int64_t step_write(struct sc_store *st, int64_t run, const struct sc_step
 
 int64_t sc_store_step_begin(struct sc_store *st, const struct sc_step_row *r)
 {
-    return step_write(st, 0, r);
+    return st->defer ? defer_step(st, 0, r) : step_write(st, 0, r);
 }
 
 int sc_store_step_end(struct sc_store *st, int64_t run, const struct sc_step_row *r)
 {
-    return step_write(st, run, r) < 0 ? -1 : 0;
+    return (st->defer ? defer_step(st, run, r) : step_write(st, run, r)) < 0 ? -1 : 0;
 }
 
 int sc_store_step_state(struct sc_store *st, int64_t run, json_t *state, bool confidential)
 {
+    if (st->defer)
+        return defer_step_state(st, run, state, confidential);
     size_t n;
     bool failed;
     void *b = value_blob(st, state, confidential, &n, &failed);
@@ -1822,6 +1868,8 @@ static json_t *incomplete_row(sqlite3_stmt *s)
 
 int sc_store_incomplete_put(struct sc_store *st, const struct sc_incomplete_row *r)
 {
+    if (st->defer)
+        return defer_incomplete(st, r);
     sqlite3_stmt *s = q(st, Q_INC_PUT, "ssssjiiisi", r->execution, r->scenario, r->step,
                         r->bundle, r->error, (int64_t)r->attempts, (int64_t)r->max_attempts,
                         r->next_ms, r->state, sc_clock_now_ms());
@@ -1858,6 +1906,8 @@ json_t *sc_store_incomplete_due(struct sc_store *st, int64_t now_ms)
 int sc_store_incomplete_close(struct sc_store *st, const char *execution, const char *state,
                               const char *by)
 {
+    if (defer_refuse(st, "closing an incomplete entry"))
+        return -1;
     if (begin(st) != 0)
         return -1;
     int rc = exec_stmt(st, q(st, Q_INC_CLOSE, "ssis", state, by, sc_clock_now_ms(), execution),
@@ -1974,6 +2024,8 @@ static void head_mac(const struct sc_store *st, int64_t last, const char *hash, 
 int64_t sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
 {
     char body_sha[65], hash[65], prev[65], mac[65] = "";
+    if (defer_refuse(st, "appending to the audit log"))
+        return -1;
     sc_sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_sha);
     int keyed = audit_keyed(st);
     if (keyed < 0 || begin(st) != 0)
@@ -2318,6 +2370,528 @@ json_t *sc_store_metrics(struct sc_store *st)
     if (s)
         done(s);
     return m;
+}
+
+/* ---- deferred writes ---- */
+
+/* A recorded write: its kind (the query it runs) and its arguments, owned. */
+struct dop {
+    enum q kind;           /* Q_STEP_BEGIN, Q_STEP_END, Q_STEP_STATE, Q_EXEC_END, Q_INC_PUT,
+                              Q_DS_SET, Q_DS_DEL, Q_DS_CLAIM */
+    char *s[6];
+    json_t *j[3];
+    int64_t i[4];
+    bool b;
+};
+
+/* A data store read from the store itself: checked again before the writes. */
+struct dread {
+    char *store, *key;     /* key: the prefix of a search; store NULL: a table's last id */
+    int limit;             /* a search's; 0 for a get; the table (row_tables) for an id */
+    json_t *seen;          /* NULL: absent */
+};
+
+/* Tables whose new rows' ids a recorded write answers: read their last id once, hand
+ * out the next ones, and check at apply that nobody else added a row meanwhile. */
+static const char *const row_sql[2] = {"SELECT coalesce(max(id), 0) FROM queue_items",
+                                       "SELECT coalesce(max(id), 0) FROM holds"};
+static const enum q row_kind[2] = {Q_QI_PUSH, Q_HOLD_PUT};
+
+struct defer {
+    struct dop *ops;
+    size_t nops, capops;
+    struct dread *reads;
+    size_t nreads, capreads;
+    int64_t *runs;         /* stand-in run id - RUN_BASE -> the op index of its step_begin */
+    int64_t last_id[2];    /* row_sql's answers; -1 until read */
+    bool refused;
+};
+
+/* Stand-in run ids: above any real rowid this store will reach. */
+#define RUN_BASE ((int64_t)1 << 60)
+
+static void dop_free(struct dop *o)
+{
+    for (int i = 0; i < 6; i++)
+        free(o->s[i]);
+    for (int i = 0; i < 3; i++)
+        json_decref(o->j[i]);
+}
+
+static void defer_clear(struct defer *df)
+{
+    for (size_t i = 0; i < df->nops; i++)
+        dop_free(&df->ops[i]);
+    for (size_t i = 0; i < df->nreads; i++) {
+        free(df->reads[i].store);
+        free(df->reads[i].key);
+        json_decref(df->reads[i].seen);
+    }
+    df->nops = df->nreads = 0;
+    df->refused = false;
+    df->last_id[0] = df->last_id[1] = -1;
+}
+
+void sc_store_defer(struct sc_store *st, bool on)
+{
+    if (st->defer) {
+        defer_clear(st->defer);
+        free(st->defer->ops);
+        free(st->defer->reads);
+        free(st->defer->runs);
+        free(st->defer);
+        st->defer = NULL;
+    }
+    if (on && !(st->defer = sc_calloc(1, sizeof *st->defer)))
+        set_err(st, "out of memory");
+    if (st->defer)
+        st->defer->last_id[0] = st->defer->last_id[1] = -1;
+}
+
+size_t sc_store_defer_mark(struct sc_store *st)
+{
+    if (!st->defer)
+        return 0;
+    st->defer->refused = false;
+    return st->defer->nops;
+}
+
+bool sc_store_defer_refused(const struct sc_store *st) { return st->defer && st->defer->refused; }
+
+void sc_store_defer_cut(struct sc_store *st, size_t mark)
+{
+    struct defer *df = st->defer;
+    while (df && df->nops > mark)
+        dop_free(&df->ops[--df->nops]);
+}
+
+static bool defer_refuse(struct sc_store *st, const char *what)
+{
+    if (!st->defer)
+        return false;
+    st->defer->refused = true;
+    set_err(st, "%s cannot be deferred", what);
+    return true;
+}
+
+/* A new op of kind, or NULL (out of memory, said). */
+static struct dop *dop_add(struct sc_store *st, enum q kind)
+{
+    struct defer *df = st->defer;
+    if (df->nops == df->capops) {
+        size_t cap = df->capops ? df->capops * 2 : 64;
+        struct dop *v = sc_realloc(df->ops, cap * sizeof *v);
+        int64_t *r = sc_realloc(df->runs, cap * sizeof *r);
+        if (r)
+            df->runs = r;
+        if (!v || !r) {
+            if (v)
+                df->ops = v;
+            set_err(st, "out of memory");
+            return NULL;
+        }
+        df->ops = v;
+        df->capops = cap;
+    }
+    struct dop *o = &df->ops[df->nops++];
+    *o = (struct dop){.kind = kind};
+    return o;
+}
+
+/* Copies the strings (NULL stays NULL); false when memory ran out. */
+static bool dop_strs(struct dop *o, int n, const char *const *v)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] && !(o->s[i] = sc_strdup(v[i])))
+            return false;
+    return true;
+}
+
+static int64_t dop_fail(struct sc_store *st)
+{
+    dop_free(&st->defer->ops[--st->defer->nops]);
+    set_err(st, "out of memory");
+    return -1;
+}
+
+static int64_t defer_step(struct sc_store *st, int64_t run, const struct sc_step_row *r)
+{
+    struct dop *o = dop_add(st, run > 0 ? Q_STEP_END : Q_STEP_BEGIN);
+    if (!o)
+        return -1;
+    const char *s[6] = {r->execution, r->step, r->module, r->bundle, r->status};
+    if (!dop_strs(o, 5, s))
+        return dop_fail(st);
+    o->j[0] = json_incref(r->output);
+    o->j[1] = json_incref(r->error);
+    o->j[2] = json_incref(r->state);
+    o->i[0] = run;
+    o->i[1] = r->attempt;
+    o->i[2] = r->started_ms;
+    o->i[3] = r->duration_ms;
+    o->b = r->confidential;
+    o->s[5] = sc_asprintf("%" JSON_INTEGER_FORMAT, r->bundles);
+    if (!o->s[5])
+        return dop_fail(st);
+    size_t at = st->defer->nops - 1;
+    st->defer->runs[at] = (int64_t)at;
+    return run > 0 ? run : RUN_BASE + (int64_t)at;
+}
+
+static int defer_step_state(struct sc_store *st, int64_t run, json_t *state, bool confidential)
+{
+    struct dop *o = dop_add(st, Q_STEP_STATE);
+    if (!o)
+        return -1;
+    o->i[0] = run;
+    o->j[0] = json_incref(state);
+    o->b = confidential;
+    return 0;
+}
+
+static int defer_exec_end(struct sc_store *st, const char *id, const char *status,
+                          int64_t duration_ms, json_t *summary, bool states)
+{
+    struct dop *o = dop_add(st, Q_EXEC_END);
+    const char *s[2] = {id, status};
+    if (!o)
+        return -1;
+    if (!dop_strs(o, 2, s))
+        return (int)dop_fail(st);
+    o->i[0] = duration_ms;
+    o->j[0] = json_incref(summary);
+    o->b = states;
+    return 0;
+}
+
+static int defer_incomplete(struct sc_store *st, const struct sc_incomplete_row *r)
+{
+    struct dop *o = dop_add(st, Q_INC_PUT);
+    const char *s[5] = {r->execution, r->scenario, r->step, r->bundle, r->state};
+    if (!o)
+        return -1;
+    if (!dop_strs(o, 5, s))
+        return (int)dop_fail(st);
+    o->j[0] = json_incref(r->error);
+    o->i[0] = r->attempts;
+    o->i[1] = r->max_attempts;
+    o->i[2] = r->next_ms;
+    return 0;
+}
+
+/* The recording's last write of store/key, or NULL. */
+static const struct dop *overlay_op(const struct defer *df, const char *store, const char *key)
+{
+    for (size_t i = df->nops; i-- > 0;) {
+        const struct dop *o = &df->ops[i];
+        if ((o->kind == Q_DS_SET || o->kind == Q_DS_DEL || o->kind == Q_DS_CLAIM) &&
+            !strcmp(o->s[0], store) && !strcmp(o->s[1], key))
+            return o;
+    }
+    return NULL;
+}
+
+/* The recording's own value for store/key: true when it wrote one (*v borrowed, NULL when
+ * it deleted the key). */
+static bool overlay(const struct defer *df, const char *store, const char *key, json_t **v)
+{
+    const struct dop *o = overlay_op(df, store, key);
+    *v = o ? o->j[0] : NULL;
+    return o != NULL;
+}
+
+/* As sc_store_ds_entry, through the recording: a value it wrote expires its ttl from now. */
+static json_t *defer_ds_entry(struct sc_store *st, const char *store, const char *key,
+                              int64_t *expires_ms)
+{
+    struct defer *df = st->defer;
+    const struct dop *o = overlay_op(df, store, key);
+    st->err[0] = '\0';
+    *expires_ms = -1;
+    if (o) {
+        if (o->j[0] && o->i[0] > 0)
+            *expires_ms = sc_clock_now_ms() + o->i[0];
+        return json_deep_copy(o->j[0]);
+    }
+    st->defer = NULL;
+    json_t *v = sc_store_ds_entry(st, store, key, expires_ms);
+    st->defer = df;
+    if (!v && st->err[0])
+        return NULL;
+    if (read_add(st, store, key, 0, json_incref(v)) != 0) {
+        json_decref(v);
+        set_err(st, "out of memory");
+        return NULL;
+    }
+    return v;
+}
+
+/* Records a read of the store (value stolen); -1 when memory ran out. */
+static int read_add(struct sc_store *st, const char *store, const char *key, int limit,
+                    json_t *value)
+{
+    struct defer *df = st->defer;
+    if (df->nreads == df->capreads) {
+        size_t cap = df->capreads ? df->capreads * 2 : 32;
+        struct dread *v = sc_realloc(df->reads, cap * sizeof *v);
+        if (!v) {
+            json_decref(value);
+            return -1;
+        }
+        df->reads = v;
+        df->capreads = cap;
+    }
+    struct dread *r = &df->reads[df->nreads];
+    *r = (struct dread){.store = store ? sc_strdup(store) : NULL, .key = sc_strdup(key),
+                        .limit = limit, .seen = value};
+    if ((store && !r->store) || !r->key) {
+        free(r->store);
+        free(r->key);
+        json_decref(value);
+        return -1;
+    }
+    df->nreads++;
+    return 0;
+}
+
+/* What the store itself holds for store/key, recorded to be checked at apply: 0 with *v
+ * (a new reference or NULL), -1 error. */
+static int base_get(struct sc_store *st, const char *store, const char *key, json_t **v)
+{
+    struct defer *df = st->defer;
+    st->defer = NULL;
+    *v = sc_store_ds_get(st, store, key);
+    st->defer = df;
+    if (!*v && st->err[0])
+        return -1;
+    if (read_add(st, store, key, 0, json_incref(*v)) != 0) {
+        json_decref(*v);
+        set_err(st, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *defer_ds_get(struct sc_store *st, const char *store, const char *key)
+{
+    json_t *v;
+    st->err[0] = '\0';
+    if (overlay(st->defer, store, key, &v))
+        return json_deep_copy(v);
+    return base_get(st, store, key, &v) == 0 ? v : NULL;
+}
+
+static int defer_ds_write(struct sc_store *st, int kind, const char *store, const char *key,
+                          json_t *value, int64_t ttl_ms)
+{
+    json_t *was = NULL;
+    int found = 1;
+    if (kind != Q_DS_SET) { /* delete and claim answer from what is there */
+        json_t *v;
+        if (overlay(st->defer, store, key, &v))
+            found = v != NULL;
+        else if (base_get(st, store, key, &v) != 0)
+            return -1;
+        else
+            found = v != NULL, json_decref(v);
+        if (kind == Q_DS_DEL && !found)
+            return 1;
+        if (kind == Q_DS_CLAIM && found)
+            return 0;
+    }
+    if (value && !(was = json_deep_copy(value))) /* read back later: a copy of now */
+        return set_err(st, "out of memory"), -1;
+    struct dop *o = dop_add(st, kind);
+    const char *s[2] = {store, key};
+    if (!o || !dop_strs(o, 2, s)) {
+        json_decref(was);
+        return o ? (int)dop_fail(st) : -1;
+    }
+    o->j[0] = was;
+    o->i[0] = ttl_ms;
+    return kind == Q_DS_CLAIM ? 1 : 0;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "key")),
+                  json_string_value(json_object_get(*(json_t *const *)b, "key")));
+}
+
+static json_t *defer_ds_search(struct sc_store *st, const char *store, const char *prefix,
+                               int limit)
+{
+    struct defer *df = st->defer;
+    const char *pre = prefix ? prefix : "";
+    size_t plen = strlen(pre);
+    int lim = limit > 0 ? limit : 100, extra = 0;
+    for (size_t i = 0; i < df->nops; i++) /* a deleted key must not shorten the page */
+        extra += df->ops[i].kind == Q_DS_DEL && !strcmp(df->ops[i].s[0], store);
+    st->defer = NULL;
+    json_t *base = sc_store_ds_search(st, store, pre, lim + extra);
+    st->defer = df;
+    if (!base || read_add(st, store, pre, lim + extra, json_incref(base)) != 0) {
+        json_decref(base);
+        return set_err(st, "out of memory"), NULL;
+    }
+    json_t *byk = json_object(), *out = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(base, i, e)
+        json_object_set(byk, json_string_value(json_object_get(e, "key")), e);
+    for (i = 0; i < df->nops; i++) {
+        const struct dop *o = &df->ops[i];
+        if ((o->kind != Q_DS_SET && o->kind != Q_DS_DEL && o->kind != Q_DS_CLAIM) ||
+            strcmp(o->s[0], store) || strncmp(o->s[1], pre, plen))
+            continue;
+        if (o->kind == Q_DS_DEL)
+            json_object_del(byk, o->s[1]);
+        else
+            json_object_set_new(byk, o->s[1], json_pack("{s:s, s:O}", "key", o->s[1], "value",
+                                                         o->j[0]));
+    }
+    const char *k;
+    json_object_foreach(byk, k, e)
+        json_array_append(out, e);
+    size_t n = json_array_size(out);
+    json_t **v = n ? sc_calloc(n, sizeof *v) : NULL;
+    for (i = 0; v && i < n; i++)
+        v[i] = json_incref(json_array_get(out, i));
+    if (v)
+        qsort(v, n, sizeof *v, by_key);
+    json_array_clear(out);
+    for (i = 0; v && i < n; i++) {
+        if (i < (size_t)lim)
+            json_array_append_new(out, json_deep_copy(v[i]));
+        json_decref(v[i]);
+    }
+    free(v);
+    json_decref(byk);
+    json_decref(base);
+    if (n && !v) {
+        json_decref(out);
+        return set_err(st, "out of memory"), NULL;
+    }
+    return out;
+}
+
+/* The last id of row_sql[table] in the store, -1 on error. */
+static int64_t last_row_id(struct sc_store *st, int table)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, row_sql[table], -1, &s, NULL) != SQLITE_OK)
+        return db_err(st, "reading the last id");
+    int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return id < 0 ? db_err(st, "reading the last id") : id;
+}
+
+/* A queue item (table 0: s = queue, execution; j = item) or a hold (1: s = execution,
+ * scenario, step, bundle, reason; j = diff) recorded with the id it will get. */
+static int64_t defer_row(struct sc_store *st, int table, const char *const s[5], json_t *j)
+{
+    struct defer *df = st->defer;
+    if (df->last_id[table] < 0) {
+        int64_t last = last_row_id(st, table);
+        if (last < 0 || read_add(st, NULL, "", table, json_integer(last)) != 0)
+            return -1;
+        df->last_id[table] = last;
+    }
+    int64_t id = df->last_id[table] + 1;
+    for (size_t i = 0; i < df->nops; i++)
+        id += df->ops[i].kind == row_kind[table];
+    struct dop *o = dop_add(st, row_kind[table]);
+    if (!o)
+        return -1;
+    if (!dop_strs(o, 5, s))
+        return dop_fail(st);
+    o->j[0] = json_deep_copy(j);
+    o->i[0] = id;
+    return id;
+}
+
+/* The real run id of a recorded one (stand-ins map to their step_begin's rowid). */
+static int64_t real_run(const struct defer *df, int64_t run)
+{
+    return run >= RUN_BASE ? df->runs[run - RUN_BASE] : run;
+}
+
+static int dop_run(struct sc_store *st, struct defer *df, size_t at)
+{
+    struct dop *o = &df->ops[at];
+    struct sc_step_row r = {.execution = o->s[0], .step = o->s[1], .module = o->s[2],
+                            .bundle = o->s[3], .status = o->s[4], .attempt = (int)o->i[1],
+                            .started_ms = o->i[2], .duration_ms = o->i[3],
+                            .bundles = o->s[5] ? strtoll(o->s[5], NULL, 10) : 0,
+                            .output = o->j[0], .error = o->j[1], .state = o->j[2],
+                            .confidential = o->b};
+    int64_t id;
+    switch (o->kind) {
+    case Q_STEP_BEGIN:
+        if ((id = step_write(st, 0, &r)) < 0)
+            return -1;
+        df->runs[at] = id;
+        return 0;
+    case Q_STEP_END:
+        return step_write(st, real_run(df, o->i[0]), &r) < 0 ? -1 : 0;
+    case Q_STEP_STATE:
+        return sc_store_step_state(st, real_run(df, o->i[0]), o->j[0], o->b);
+    case Q_EXEC_END:
+        return sc_store_exec_end(st, o->s[0], o->s[1], o->i[0], o->j[0], o->b);
+    case Q_INC_PUT: {
+        struct sc_incomplete_row ir = {.execution = o->s[0], .scenario = o->s[1], .step = o->s[2],
+                                       .bundle = o->s[3], .state = o->s[4], .error = o->j[0],
+                                       .attempts = (int)o->i[0], .max_attempts = (int)o->i[1],
+                                       .next_ms = o->i[2]};
+        return sc_store_incomplete_put(st, &ir);
+    }
+    case Q_DS_SET:
+        return sc_store_ds_set(st, o->s[0], o->s[1], o->j[0], o->i[0]);
+    case Q_DS_DEL:
+        return sc_store_ds_delete(st, o->s[0], o->s[1]) < 0 ? -1 : 0;
+    case Q_QI_PUSH:
+    case Q_HOLD_PUT: { /* the id it was promised, as the last id was checked */
+        int64_t got = o->kind == Q_QI_PUSH
+                          ? sc_store_queue_push(st, o->s[0], o->j[0], o->s[1])
+                          : sc_store_hold_put(st, o->s[0], o->s[1], o->s[2], o->s[3], o->s[4],
+                                              o->j[0]);
+        return got < 0 ? -1 : got != o->i[0];
+    }
+    case Q_DS_CLAIM: { /* the check above makes it free: taken, or another wrote it */
+        int rc = sc_store_ds_claim(st, o->s[0], o->s[1], o->j[0], o->i[0]);
+        return rc < 0 ? -1 : rc == 0 ? 1 : 0;
+    }
+    default:
+        return set_err(st, "a deferred write of an unknown kind"), -1;
+    }
+}
+
+int sc_store_defer_apply(struct sc_store *st)
+{
+    struct defer *df = st->defer;
+    if (!df)
+        return set_err(st, "nothing is deferred"), -1;
+    st->defer = NULL; /* the real calls from here */
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < df->nreads; i++) {
+        struct dread *r = &df->reads[i];
+        int64_t last = r->store ? 0 : last_row_id(st, r->limit);
+        json_t *now = !r->store ? (last < 0 ? NULL : json_integer(last))
+                      : r->limit ? sc_store_ds_search(st, r->store, r->key, r->limit)
+                                 : sc_store_ds_get(st, r->store, r->key);
+        if (!r->store || r->limit ? !now : !now && st->err[0])
+            rc = -1;
+        else if (!(now == r->seen || (now && r->seen && json_equal(now, r->seen))))
+            rc = 1;
+        json_decref(now);
+    }
+    for (size_t i = 0; rc == 0 && i < df->nops; i++)
+        rc = dop_run(st, df, i);
+    if (rc == 1)
+        set_err(st, "another connection changed a data store value this batch read");
+    defer_clear(df);
+    st->defer = df;
+    return rc;
 }
 
 /* ---- the store lock ---- */

@@ -169,6 +169,28 @@ void sc_store_turns(struct sc_store *st, void (*take)(void *), void (*give)(void
 /* False once an error made SQLite roll the transaction back: nothing of it is left. */
 bool sc_store_tx_open(struct sc_store *st);
 
+/* ---- deferred writes: an execution computed outside any write transaction ---- */
+
+/* on: from now the writes an execution makes (step rows and states, its end, an
+ * incomplete entry, data store set/delete/claim, queue items, holds) are recorded, not
+ * run, and reads of the data store see the recorded writes over what is stored; off:
+ * what is recorded is dropped. A step_begin answers a stand-in run id that later calls
+ * of the same recording accept; a queue push or a hold answers the id it will get (the
+ * table's last id is checked at apply). Other writes (audit rows, a new execution,
+ * closing an incomplete entry) are refused: -1, and sc_store_defer_refused. */
+void sc_store_defer(struct sc_store *st, bool on);
+/* The recording's length now (a mark for sc_store_defer_cut); clears refused. */
+size_t sc_store_defer_mark(struct sc_store *st);
+/* True when a write since the last mark was refused: run that execution directly. */
+bool sc_store_defer_refused(const struct sc_store *st);
+/* Drops what was recorded after mark (an execution that is run directly instead). */
+void sc_store_defer_cut(struct sc_store *st, size_t mark);
+/* Inside the caller's transaction: checks that every data store value (and last queue
+ * item or hold id) the recording read from the store is still what it read (else 1:
+ * another connection changed it; the caller rolls back and computes again), then runs
+ * the recorded writes in order. 0 done, -1 error. The recording stays on, emptied. */
+int sc_store_defer_apply(struct sc_store *st);
+
 /* ---- data stores: named key/value tables of JSON ---- */
 
 /* The value, or NULL (no error set) when absent or expired. */

@@ -29,7 +29,8 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
                  d, (long long)left);
         return SC_ERR_LIMIT;
     }
-    sc_clock_sleep_ms(ms);
+    if (!sc_step_park(ctx, sc_clock_now_ms() + ms)) /* the daemon frees the worker */
+        sc_clock_sleep_ms(ms);
     return sc_step_emit(ctx, json_pack("{s:I}", "slept_ms", (json_int_t)ms)) == 0
                ? SC_OK : SC_ERR_RUNTIME;
 }

@@ -208,6 +208,36 @@ expect "the data store holds the mapped record" 0 '{"external_id":"E-42","email"
 expect "a batch that finished keeps nothing to resume it with" 0 "0" \
     -- sql "SELECT count(*) FROM step_runs WHERE state IS NOT NULL"
 
+# ---- batches are computed outside the write transaction: no update is lost ----
+# 300 events on 2 workers, 24 at a time, all counting on one data store key (each reads
+# it and writes it + 1, inside a batch and across the two workers' batches); every tenth
+# repeats a delivery the dedupe step has seen, and 6 push a queue item (which cannot be
+# deferred: that execution runs on its own).
+stub tally "$tmp/ok.json"
+serve $fx/tally --workers 2
+seq 1 300 | xargs -P 24 -I{} sh -c 'i={}; d=$i; [ $((i % 10)) = 0 ] && d=$((i - 1)); t=false
+    [ $((i % 50)) = 25 ] && t=true
+    curl -s -o /dev/null -w "%{http_code}\n" -X POST -H "Content-Type: application/json" \
+        --data-binary "{\"counter\":\"c\",\"delivery\":\"d-$d\",\"todo\":$t}" "$1/hooks/tally"' _ "$url" \
+    > "$tmp/codes"
+expect "all 300 acknowledged" 0 "300" -- grep -c '^202$' "$tmp/codes"
+check "all 300 ran" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 300
+stop
+expect "the counter saw each of the 270 distinct deliveries once: no update lost" 0 "270" \
+    -- sql "SELECT value FROM datastore WHERE store = 'tally' AND key = 'c'"
+expect "the dedupe store holds each delivery once" 0 "270" \
+    -- sql "SELECT count(*) FROM datastore WHERE store = 'deliveries'"
+expect "30 repeats stopped at the dedupe step" 0 "30" \
+    -- sql "SELECT count(*) FROM executions e WHERE NOT EXISTS (SELECT 1 FROM step_runs s
+                WHERE s.execution = e.id AND s.step = 'count')"
+expect "the 6 queue items, each with its own delivery and execution" 0 "6|6|6" \
+    -- sql "SELECT count(*), count(DISTINCT json_extract(item, '\$.delivery')), count(DISTINCT execution) FROM queue_items WHERE queue = 'todo'"
+expect "each execution's queue.push output names the item it made" 0 "6" \
+    -- sql "SELECT count(*) FROM step_runs s JOIN queue_items q ON q.execution = s.execution
+                AND json_extract(s.output, '\$.id') = q.id WHERE s.step = 'work'"
+expect "no step was recorded twice" 0 "0" \
+    -- sql "SELECT count(*) FROM (SELECT execution, step FROM step_runs GROUP BY execution, step, bundle HAVING count(*) > 1)"
+
 # ---- a local execution that breaks inside a batch keeps what resumes it ----
 stub gate "$tmp/ok.json"
 serve $fx/resume --workers 1
@@ -319,6 +349,115 @@ expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a st
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
     -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
 
+# ---- sleep frees its worker: the execution parks as a scheduled resume ----
+stub nap "$tmp/ok.json"
+mkdir -p "$dir/scn"
+cp $fx/nap/nap-a.yaml $fx/nap/nap-b.yaml "$dir/scn/"
+export SCENARIST_CLOCK=test:2026-03-02T08:59:00Z
+sim "$dir/scn" --until 2026-03-02T09:00:01Z --workers 1
+expect "two 2 s sleeps at 09:00 on one worker both park, due at 09:00:02 (in the store)" 0 \
+    "nap-a|sleeping|nap|pending|2026-03-02T09:00:02.000Z
+nap-b|sleeping|nap|pending|2026-03-02T09:00:02.000Z" \
+    -- sql "SELECT e.scenario, e.status, i.step, i.state, strftime('%Y-%m-%dT%H:%M:%fZ', i.next_at / 1000.0, 'unixepoch')
+            FROM executions e JOIN incomplete i ON i.execution = e.id ORDER BY e.scenario"
+export SCENARIST_CLOCK=test:2026-03-02T09:00:01Z
+sim "$dir/scn" --until 2026-03-02T09:05:00Z --workers 1
+expect "after a restart both resume at 09:00:02 (not 09:00:02 and 09:00:04): the sleep did not hold the worker" 0 \
+    "nap-a|success|2|2026-03-02T09:00:02.000Z
+nap-b|success|2|2026-03-02T09:00:02.000Z" \
+    -- sql "SELECT e.scenario, e.status, e.attempts, json_extract(s.output, '\$.at') FROM executions e
+            JOIN step_runs s ON s.execution = e.id AND s.step = 'woke' ORDER BY e.scenario"
+expect "the sleep step ran once (its output replayed), the step after it once" 0 "nap@1 woke@2
+nap@1 woke@2" \
+    -- sql "SELECT group_concat(step || '@' || attempt, ' ') FROM step_runs GROUP BY execution ORDER BY execution"
+expect "the resume entries are closed as done" 0 "done|done" -- sql "SELECT group_concat(state, '|') FROM incomplete"
+
+# a synchronous webhook whose respond step comes after a sleep is answered 202 when it parks
+stub napsync "$tmp/ok.json"
+export SCENARIST_CLOCK=test:2026-03-02T12:00:00Z
+serve $fx/nap --workers 1 --respond-timeout 60s
+out=$(curl -s --max-time 20 -o - -w ' %{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{}' "$url/hooks/nap")
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+expect "it is answered 202 queued as soon as it parks, not at --respond-timeout" 0 \
+    "{\"execution\":\"$id\",\"status\":\"queued\",\"url\":\"http://127.0.0.1:8080/executions/$id\"} 202" -- echo "$out"
+expect "and it sleeps till 12:00:02 on the (frozen) test clock" 0 "sleeping|1772452802000" \
+    -- sql "SELECT status, (SELECT next_at FROM incomplete WHERE execution = id) FROM executions WHERE id = '$id'"
+stop
+unset SCENARIST_CLOCK
+
+# ---- a step past its deadline: /readyz, other webhooks, a limit error, the worker back ----
+cat > "$tmp/never.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 600000, "body": {"ok": true}},
+ {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
+EOF
+# wait_ready CODE: polls /readyz (up to 20 s) until it answers CODE; its last body in $tmp/ready.
+wait_ready() {
+    for _ in $(seq 1000); do
+        [ "$(curl -s -o "$tmp/ready" -w '%{http_code}' "$url/readyz")" = "$1" ] && return 0
+        sleep 0.02
+    done
+    return 1
+}
+stub stuck "$tmp/never.json"
+serve $fx/stuck --workers 2 --step-grace 2s
+expect "/readyz answers 200 while every worker is within its deadline" 0 '200 {"status":"ready"}' \
+    -- req GET /readyz
+out=$(post /hooks/stuck '{"employee_id":"E-7","email":"x"}')
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+check "/readyz goes 503 once the step is past its 1 s deadline" wait_ready 503
+expect "and says which worker, step and execution" 0 \
+    "{\"status\":\"not ready\",\"reason\":\"worker W is N ms past the deadline of its step upsert of execution $id\"}" \
+    -- sed -e 's/worker [0-9]/worker W/' -e 's/is [0-9]* ms/is N ms/' "$tmp/ready"
+expect "meanwhile another scenario's webhook is answered by the other worker" 0 \
+    '200 {"employee":"E-4","ok":true}' -- post /hooks/lookup '{"employee_id":"E-4"}'
+expect "and /healthz (liveness) stays 200" 0 "200" -- curl -s -o /dev/null -w '%{http_code}' "$url/healthz"
+check "/readyz is 200 again once the step is abandoned (deadline + grace)" wait_ready 200
+check "the execution ends per its route (break, one attempt: a person's turn)" \
+    wait_sql "SELECT status, state FROM executions JOIN incomplete ON execution = id WHERE id = '$id'" "warning|exhausted"
+expect "its error is a limit error naming the step's time limit" 0 \
+    "limit|step ran over its time limit of 1000 ms and was abandoned (PUT http://127.0.0.1:$(cat "$dir/port")/lms/learners/E-7: timed out after N ms)" \
+    -- sh -c "sqlite3 '$db' \"SELECT json_extract(error, '\\\$.kind'), json_extract(error, '\\\$.message')
+            FROM incomplete WHERE execution = '$id'\" | sed 's/after [0-9]* ms/after N ms/'"
+expect "the error route ran: the notify says limit" 0 \
+    "stuck failed: limit: step ran over its time limit of 1000 ms and was abandoned (PUT http://127.0.0.1:$(cat "$dir/port")/lms/learners/E-7: timed out after N ms)" \
+    -- sh -c "grep -o '\"text\":\"[^\"]*' '$journal' | head -1 | cut -d'\"' -f4 | sed 's/after [0-9]* ms/after N ms/'"
+post /hooks/stuck '{"employee_id":"E-8","email":"x"}' >/dev/null
+check "the worker came back: a second stuck event is taken and abandoned the same way" \
+    wait_sql "SELECT count(*) FROM incomplete WHERE json_extract(error, '\$.kind') = 'limit'" 2
+stop
+expect "no worker needed replacing (the request was cut at the grace)" 1 "0" -- grep -c "takes its place" "$dir/log"
+kill -9 $spid; wait $spid 2>/dev/null; spid= # its connections sleep for 10 minutes
+
+# ---- a worker stuck past deadline + grace comes back or is replaced ----
+stub spin "$tmp/ok.json"
+serve $fx/spin --workers 1 --step-grace 1s --drain-timeout 1s
+post /hooks/spin-short '{}' >/dev/null
+sleep 3.5 # its deadline (1 s), the grace (1 s) and the watchdog's second have passed
+check "/readyz is 200: the one worker came back or a new one took its place" wait_ready 200
+expect "a webhook that needs a worker is answered" 0 '200 {"employee":"E-6","ok":true}' \
+    -- post /hooks/lookup '{"employee_id":"E-6"}'
+expect "either the step came back with a limit error, or the log says a worker took its place" 0 "yes" \
+    -- sh -c "grep -q 'worker 0 is stuck in its step spin of execution .*: worker 1 takes its place' '$dir/log' ||
+              [ \"\$(sqlite3 '$db' \"SELECT json_extract(summary, '\\\$.error.kind') FROM executions WHERE scenario = 'spin-short'\")\" = limit ] && echo yes"
+stop
+
+# ---- SIGTERM exits within --drain-timeout + 5 s whatever a step is doing ----
+stub term2 "$tmp/never.json"
+serve $fx/stuck-term --workers 3 --drain-timeout 1s
+post /hooks/hang '{"employee_id":"E-9"}' >/dev/null
+post /hooks/spin '{}' >/dev/null
+wait_sql "SELECT count(*) FROM step_runs WHERE step = 'upsert'" 1
+sleep 0.5 # the spin step is in its pattern match (it records nothing until it ends)
+expect "with one worker in a Lua pattern match and one waiting on a silent system, webhooks are answered" 0 \
+    '200 {"employee":"E-5","ok":true}' -- post /hooks/lookup '{"employee_id":"E-5"}'
+t0=$(date +%s%N)
+stop TERM
+elapsed=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect "SIGTERM exits within --drain-timeout (1 s) + 5 s" 0 "yes" -- sh -c "[ $elapsed -lt 6000 ] && echo yes || echo 'no: $elapsed ms'"
+expect_grep "and says what it left running" 0 "stopped with executions still running: they stay recorded as running" -- cat "$dir/log"
+expect "the execution on the silent system stays running for the next start" 0 "running" \
+    -- sql "SELECT status FROM executions WHERE scenario = 'hang'"
+kill -9 $spid; wait $spid 2>/dev/null; spid=
 # ---- a lease that lapses while the daemon runs: resumed without a restart ----
 cat > "$tmp/lapse.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 1500, "times": 1, "body": {"ok": true}},

@@ -295,6 +295,93 @@ static void the_queue_serves_realtime_first_and_a_lane_in_order(void **state)
     sc_store_close(st);
 }
 
+/* Deferred writes: reads see the recording's own writes, apply writes them in order,
+ * a value another connection changed meanwhile is a conflict (nothing written), and
+ * queue ids handed out before apply are the ids the rows get. */
+static void deferred_writes_read_their_own_and_detect_a_change(void **state)
+{
+    (void)state;
+    struct sc_store *a = fresh("build/test-store-defer.db");
+    char err[256];
+    struct sc_store *b = sc_store_open("build/test-store-defer.db", NULL, err, sizeof err);
+    assert_non_null(b);
+    json_t *one = json_integer(1), *two = json_integer(2);
+    assert_int_equal(sc_store_ds_set(a, "t", "k", one, 0), 0);
+
+    sc_store_defer(a, true);
+    json_t *v = sc_store_ds_get(a, "t", "k");
+    assert_true(json_equal(v, one));
+    json_decref(v);
+    assert_int_equal(sc_store_ds_set(a, "t", "k", two, 0), 0);
+    v = sc_store_ds_get(a, "t", "k"); /* its own write */
+    assert_true(json_equal(v, two));
+    json_decref(v);
+    assert_int_equal(sc_store_ds_claim(a, "d", "x", one, 0), 1);
+    assert_int_equal(sc_store_ds_claim(a, "d", "x", one, 0), 0); /* the batch holds it */
+    assert_int_equal(sc_store_ds_delete(a, "t", "gone"), 1);
+    json_t *found = sc_store_ds_search(a, "t", "", 10);
+    assert_int_equal(json_array_size(found), 1);
+    assert_true(json_equal(json_object_get(json_array_get(found, 0), "value"), two));
+    json_decref(found);
+    int64_t q1 = sc_store_queue_push(a, "work", one, NULL);
+    int64_t q2 = sc_store_queue_push(a, "work", two, NULL);
+    assert_int_equal(q1, 1);
+    assert_int_equal(q2, 2);
+    v = sc_store_ds_get(b, "t", "k"); /* nothing written yet */
+    assert_true(json_equal(v, one));
+    json_decref(v);
+    assert_int_equal(sc_store_tx_begin(a), 0);
+    assert_int_equal(sc_store_defer_apply(a), 0);
+    assert_int_equal(sc_store_tx_commit(a), 0);
+    sc_store_defer(a, false);
+    v = sc_store_ds_get(b, "t", "k");
+    assert_true(json_equal(v, two));
+    json_decref(v);
+    json_t *items = sc_store_queue_items(b, "work", NULL, 10);
+    assert_int_equal(json_array_size(items), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 1), "id")), 2);
+    assert_true(json_equal(json_object_get(json_array_get(items, 1), "item"), two));
+    json_decref(items);
+
+    /* another connection changes what the recording read: a conflict */
+    sc_store_defer(a, true);
+    v = sc_store_ds_get(a, "t", "k");
+    json_decref(v);
+    assert_int_equal(sc_store_ds_set(a, "t", "k", one, 0), 0);
+    json_t *seven = json_integer(7);
+    assert_int_equal(sc_store_ds_set(b, "t", "k", seven, 0), 0);
+    json_decref(seven);
+    assert_int_equal(sc_store_tx_begin(a), 0);
+    assert_int_equal(sc_store_defer_apply(a), 1);
+    sc_store_tx_rollback(a);
+    sc_store_defer(a, false);
+    v = sc_store_ds_get(a, "t", "k");
+    assert_int_equal(json_integer_value(v), 7);
+    json_decref(v);
+
+    /* a queue item added meanwhile moves the ids: a conflict too */
+    sc_store_defer(a, true);
+    assert_int_equal(sc_store_queue_push(a, "work", one, NULL), 3);
+    assert_true(sc_store_queue_push(b, "work", two, NULL) == 3);
+    assert_int_equal(sc_store_tx_begin(a), 0);
+    assert_int_equal(sc_store_defer_apply(a), 1);
+    sc_store_tx_rollback(a);
+
+    /* an audit row cannot be deferred: refused, and cut */
+    size_t mark = sc_store_defer_mark(a);
+    struct sc_audit_row row = {.org = "o", .scenario = "s", .execution = "e", .step = "x",
+                               .method = "POST", .sent_from = "f", .sent_to = "t",
+                               .outcome = "ok"};
+    assert_int_equal(sc_store_audit_add(a, &row), -1);
+    assert_true(sc_store_defer_refused(a));
+    sc_store_defer_cut(a, mark);
+    sc_store_defer(a, false);
+    json_decref(one);
+    json_decref(two);
+    sc_store_close(b);
+    sc_store_close(a);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
@@ -307,6 +394,7 @@ int main(void)
         cmocka_unit_test(retries_come_due_in_time_order),
         cmocka_unit_test(transactions_nest_and_roll_back_whole),
         cmocka_unit_test(the_queue_serves_realtime_first_and_a_lane_in_order),
+        cmocka_unit_test(deferred_writes_read_their_own_and_detect_a_change),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
