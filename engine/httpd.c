@@ -98,8 +98,22 @@ static const char *header(void *con, const char *name)
     return MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *value)
+/* obj[key] = value; a key seen again turns into an array of every value, in arrival order. */
+static void add_value(json_t *obj, const char *key, const char *value)
+{
+    json_t *v = json_string(value ? value : ""), *had = json_object_get(obj, key);
+    if (!v)
+        return;
+    if (json_is_array(had))
+        json_array_append_new(had, v);
+    else if (had)
+        json_object_set_new(obj, key, json_pack("[O, o]", had, v));
+    else
+        json_object_set_new(obj, key, v);
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
 {
     (void)kind;
     char low[128];
@@ -112,8 +126,71 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
     if (!strcmp(low, "authorization") || !strcmp(low, "cookie") ||
         !strcmp(low, "proxy-authorization"))
         return MHD_YES;
-    json_object_set_new(cls, low, json_string(value ? value : ""));
+    add_value(cls, low, value);
     return MHD_YES;
+}
+
+/* Query keys keep their case (EmployeeId is not employeeid). */
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    add_value(cls, key, value);
+    return MHD_YES;
+}
+
+/* Every value of a request header, joined with ", " as RFC 9110 5.3 combines them. */
+struct joined {
+    const char *name;
+    struct sc_buf b;
+    size_t first;   /* length of the first value */
+    int count;
+    bool differ;    /* values that are not all the same, or one that is a list */
+};
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    struct joined *j = cls;
+    if (strcasecmp(key, j->name))
+        return MHD_YES;
+    value = value ? value : "";
+    size_t n = strlen(value);
+    if (strchr(value, ',') ||
+        (j->count && (j->first != n || memcmp(j->b.data ? j->b.data : "", value, n))))
+        j->differ = true;
+    if (j->count++)
+        sc_buf_puts(&j->b, ", ");
+    else
+        j->first = n;
+    sc_buf_add(&j->b, value, n);
+    return MHD_YES;
+}
+
+static void joined_free(struct joined *j) { sc_buf_free(&j->b); }
+
+static struct joined header_all(struct MHD_Connection *con, const char *name)
+{
+    struct joined j = {.name = name};
+    MHD_get_connection_values(con, MHD_HEADER_KIND, join_header, &j);
+    return j;
+}
+
+/* A message length the sender and we could read differently (RFC 9112 6.3: request
+ * smuggling) is refused: Content-Length with Transfer-Encoding, or Content-Lengths that
+ * disagree (repeated, or a list). */
+static const char *framing_error(struct MHD_Connection *con)
+{
+    struct joined cl = header_all(con, "content-length"), te = header_all(con, "transfer-encoding");
+    const char *why = NULL;
+    if (cl.count && te.count)
+        why = "a request with both Content-Length and Transfer-Encoding: send one of them";
+    else if (cl.differ) /* the same value twice is one length (RFC 9110 8.6) */
+        why = "Content-Length given more than once with different values";
+    joined_free(&cl);
+    joined_free(&te);
+    return why;
 }
 
 /* The event's identity: the route's dedupe_key, else the sender's delivery id. */
@@ -196,26 +273,51 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
         rc = reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
         goto out;
     }
+    struct joined ce = header_all(con, "content-encoding");
+    struct sc_buf decoded = {0};
     const char *body = r->body.data ? r->body.data : "";
+    size_t len = r->body.len;
+    if (ce.count) {
+        char why[200];
+        int drc = sc_webhook_decode(ce.b.data, body, len, d->o.max_body, &decoded, why, sizeof why);
+        if (drc != 0) {
+            joined_free(&ce);
+            rc = drc == 1 ? reject(d, con, 413, REJ_TOO_LARGE, why, NULL, NULL)
+               : drc == 2 ? reject(d, con, 415, REJ_MEDIA_TYPE, why, NULL, NULL)
+                          : reject(d, con, 400, REJ_BAD_REQUEST, why, NULL, NULL);
+            goto out;
+        }
+        body = decoded.data ? decoded.data : "";
+        len = decoded.len;
+    }
     if (rt->scheme) {
         char why[256];
-        enum sc_hook_verdict v = sc_webhook_verify(rt->scheme, rt->secret, header, con, body,
-                                                   r->body.len, sc_clock_now_ms(), why,
-                                                   sizeof why);
+        enum sc_hook_verdict v = sc_webhook_verify(rt->scheme, rt->secret, header, con, body, len,
+                                                   sc_clock_now_ms(), why, sizeof why);
+        if (v == SC_HOOK_MISMATCH && ce.count) /* signed as sent rather than as decoded */
+            v = sc_webhook_verify(rt->scheme, rt->secret, header, con, r->body.data ? r->body.data
+                                  : "", r->body.len, sc_clock_now_ms(), why, sizeof why);
         if (v != SC_HOOK_OK) {
             enum rejection k = v == SC_HOOK_MISSING ? REJ_MISSING_SIGNATURE
                              : v == SC_HOOK_STALE ? REJ_STALE
                              : v == SC_HOOK_CONFIG ? REJ_SECRET : REJ_BAD_SIGNATURE;
+            joined_free(&ce);
+            sc_buf_free(&decoded);
             rc = reject(d, con, v == SC_HOOK_CONFIG ? 500 : 401, k, why, NULL, NULL);
             goto out;
         }
     }
+    joined_free(&ce);
+    if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3)) { /* a UTF-8 byte order mark */
+        body += 3;
+        len -= 3;
+    }
     json_error_t jerr;
-    json_t *payload = json_loadb(body, r->body.len, 0, &jerr);
+    json_t *payload = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    sc_buf_free(&decoded);
     if (!payload) {
         char msg[400];
-        snprintf(msg, sizeof msg, "malformed JSON: %s at line %d, column %d (byte %d)",
-                 jerr.text, jerr.line, jerr.column, jerr.position);
+        sc_webhook_json_error(&jerr, msg, sizeof msg);
         rc = reject(d, con, 400, REJ_MALFORMED, msg, NULL, NULL);
         goto out;
     }
@@ -224,8 +326,8 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
     int64_t now_ms = sc_clock_now_ms();
     sc_clock_iso(now_ms, now, sizeof now);
     json_t *headers = json_object(), *query = json_object();
-    MHD_get_connection_values(con, MHD_HEADER_KIND, collect, headers);
-    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect, query);
+    MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, headers);
+    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect_query, query);
     p->trigger = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "kind", "webhook", "path", url,
                            "headers", headers, "query", query, "body", payload,
                            "received_at", now);
@@ -555,6 +657,9 @@ static bool is_operation(const char *url)
 static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, const char *url,
                                   const char *method, struct req *r)
 {
+    const char *framing = framing_error(con);
+    if (framing)
+        return reject(d, con, 400, REJ_BAD_REQUEST, framing, "Connection", "close");
     if (is_operation(url)) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return send_json(con, 405, json_pack("{s:s}", "error", "use GET"), "Allow", "GET");
@@ -563,6 +668,8 @@ static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, 
     pthread_rwlock_rdlock(&d->cat_lock);
     bool known = find_route(d->cat, url) != NULL;
     pthread_rwlock_unlock(&d->cat_lock);
+    if (!known && strcmp(method, "POST")) /* a probe (GET /), not a webhook: not counted */
+        return send_text(con, 404, "text/plain", "not found\n", 10, NULL, NULL);
     if (!known)
         return reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
     if (strcmp(method, "POST"))
@@ -574,6 +681,16 @@ static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, 
         char msg[200];
         snprintf(msg, sizeof msg, "content type %.100s: send application/json",
                  ct ? ct : "(none)");
+        return reject(d, con, 415, REJ_MEDIA_TYPE, msg, NULL, NULL);
+    }
+    struct joined ce = header_all(con, "content-encoding");
+    char bad[64];
+    bool decodable = sc_webhook_encoding_ok(ce.b.data, bad, sizeof bad);
+    joined_free(&ce);
+    if (!decodable) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "content encoding %s is not supported: send gzip, deflate or "
+                 "no Content-Encoding", bad);
         return reject(d, con, 415, REJ_MEDIA_TYPE, msg, NULL, NULL);
     }
     const char *cl = header(con, "content-length");
@@ -632,6 +749,32 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
     *ctx = NULL;
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decoding of paths and query parts in place, except %00: a NUL would cut the text
+ * short (/hooks/x%00junk reaching /hooks/x), so it stays as written. */
+static size_t unescape(void *cls, struct MHD_Connection *con, char *s)
+{
+    (void)cls;
+    (void)con;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi = r[0] == '%' ? hexval(r[1]) : -1, lo = hi >= 0 ? hexval(r[2]) : -1;
+        if (lo >= 0 && (hi || lo)) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
 {
     const char *colon = strrchr(d->o.listen, ':');
@@ -669,6 +812,7 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
                               MHD_OPTION_THREAD_POOL_SIZE, pool,
                               MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                               MHD_OPTION_NOTIFY_COMPLETED, on_done, d,
+                              MHD_OPTION_UNESCAPE_CALLBACK, unescape, d,
                               MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d->mhd) {

@@ -111,8 +111,8 @@ expect "a body over --max-body is 413" 0 '413 {"error":"body over the 64-byte li
     -- post $emp "$big"
 expect "a chunked body over --max-body is 413" 0 '413 {"error":"body over the 64-byte limit","reason":"too_large"}' \
     -- post $emp "$big" -H 'Transfer-Encoding: chunked'
-expect "malformed JSON is 400 with the parser's message and place" 0 \
-    '400 {"error":"malformed JSON: unexpected token near end of file at line 1, column 15 (byte 15)","reason":"malformed_json"}' \
+expect "malformed JSON is 400 saying what is wrong and where" 0 \
+    '400 {"error":"malformed JSON at line 1, column 15: the body ends before the JSON is complete","reason":"malformed_json"}' \
     -- post /hooks/lookup '{"employee_id":'
 expect "a missing signature is 401" 0 '401 {"error":"missing webhook-id header (Standard Webhooks)","reason":"missing_signature"}' \
     -- post $emp '{"employee_id":"E-1"}'
@@ -391,3 +391,92 @@ expect_grep "serve refuses to start on an invalid scenario (exit 2)" 2 "the scen
     -- "$bin" serve "$dir/scn" --org "$org" --listen 127.0.0.1:0
 expect "--until needs the test clock" 2 "scenarist: --until takes an ISO time and needs the test clock (SCENARIST_CLOCK=test:...)" \
     -- "$bin" serve --org "$org" --until 2026-01-01T00:00:00Z
+
+# ---- the intake: encodings, BOM, query and header shapes, duplicate keys, framing ----
+stub intake "$tmp/ok.json"
+serve $fx/intake --max-body 8192
+port=${url##*:}
+raw() { python3 tests/serve/client.py raw "$port"; }
+expect "a body that starts with a UTF-8 byte order mark is accepted" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-1"}}' \
+    -- post /hooks/echo "$(printf '\xef\xbb\xbf{"employee_id":"E-1"}')"
+printf '{"employee_id":"E-2"}' | gzip -c > "$tmp/e2.gz"
+expect "a gzip body is decoded" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-2"}}' \
+    -- post /hooks/echo "@$tmp/e2.gz" -H 'Content-Encoding: gzip'
+printf '{"employee_id":"E-3"}' | python3 -c 'import sys, zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))' > "$tmp/e3.z"
+expect "a deflate body is decoded" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-3"}}' \
+    -- post /hooks/echo "@$tmp/e3.z" -H 'Content-Encoding: deflate'
+python3 -c 'import gzip, sys; sys.stdout.buffer.write(gzip.compress(b"{\"pad\":\"" + b"0" * 5000000 + b"\"}"))' > "$tmp/bomb.gz"
+expect "a compression bomb is 413 by its decoded size (it is $(stat -c %s "$tmp/bomb.gz") bytes sent)" 0 \
+    '413 {"error":"body over the 8192-byte limit once decoded (gzip)","reason":"too_large"}' \
+    -- post /hooks/echo "@$tmp/bomb.gz" -H 'Content-Encoding: gzip'
+expect "an encoding we cannot decode is 415 naming it" 0 \
+    '415 {"error":"content encoding br is not supported: send gzip, deflate or no Content-Encoding","reason":"unsupported_media_type"}' \
+    -- post /hooks/echo '{"a":1}' -H 'Content-Encoding: br'
+expect "a body that is not the gzip it says is 400" 0 \
+    '400 {"error":"the body is not valid gzip data","reason":"bad_request"}' \
+    -- post /hooks/echo '{"a":1}' -H 'Content-Encoding: gzip'
+expect "repeated query keys are a list, keys keep their case; repeated headers a list" 0 \
+    '200 {"query":{"ids":["1","2"],"EmployeeId":"E-12"},"link":["<https://hris.example/e?page=2>; rel=\"next\"","<https://hris.example/e?page=9>; rel=\"last\""],"x":"one","body":{}}' \
+    -- post '/hooks/echo?ids=1&ids=2&EmployeeId=E-12' '{}' -H 'Link: <https://hris.example/e?page=2>; rel="next"' \
+       -H 'Link: <https://hris.example/e?page=9>; rel="last"' -H 'X-One: one'
+expect "a repeated key in an object is 400 naming it" 0 \
+    '400 {"error":"malformed JSON at line 1, column 27: the key \"status\" appears more than once in one object","reason":"malformed_json"}' \
+    -- post /hooks/echo '{"status":"active","status":"terminated"}'
+expect "a NUL escape is said in the sender's terms" 0 \
+    '400 {"error":"malformed JSON at line 1, column 20: a string holds \\u0000 (a NUL character), which is not accepted","reason":"malformed_json"}' \
+    -- post /hooks/echo '{"name":"Ada\u0000x"}'
+expect "malformed JSON says where, in our words" 0 \
+    '400 {"error":"malformed JSON at line 2, column 8: expected '"','"' or '"'}'"', found \"title\"","reason":"malformed_json"}' \
+    -- post /hooks/echo "$(printf '{"id": "E-1"\n "title"}')"
+expect "a %00 in the path is 404" 0 '404 {"error":"no scenario takes this path","reason":"not_found"}' \
+    -- post '/hooks/echo%00.json' '{}'
+expect "GET / is a plain 404" 0 "404 not found" -- req GET /
+expect "GET /executions is a plain 404" 0 "404 not found" -- req GET /executions
+expect "HEAD /favicon.ico is a plain 404" 0 "404" -- curl -s -o /dev/null -w '%{http_code}' -I "$url/favicon.ico"
+expect "two different Content-Length headers are 400, and the connection closes" 0 \
+    'HTTP/1.1 400 Bad Request
+Connection: close
+Content-Type: application/json
+Content-Length: 92
+
+{"error":"Content-Length given more than once with different values","reason":"bad_request"}' \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}POST /hooks/echo HTTP/1.1\r\n')
+expect "Content-Length with Transfer-Encoding: chunked is 400" 0 \
+    'HTTP/1.1 400 Bad Request
+Connection: close
+Content-Type: application/json
+Content-Length: 109
+
+{"error":"a request with both Content-Length and Transfer-Encoding: send one of them","reason":"bad_request"}' \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+pipe=""
+for i in 1 2 3; do
+    b="{\"employee_id\":\"P-$i\"}"
+    pipe+="POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${#b}\r\n\r\n$b"
+done
+expect "three pipelined requests get three answers, in order" 0 "3 P-1 P-2 P-3" \
+    -- sh -c "printf '$pipe' | python3 tests/serve/client.py raw $port | grep -o '\"employee_id\":\"P-[0-9]\"' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/^/3 /; s/ \$//'"
+expect "what was refused is not stored: 7 executions (BOM, gzip, deflate, shapes, 3 pipelined)" 0 "7" \
+    -- sql "SELECT count(*) FROM executions"
+metrics=$(curl -s "$url/metrics")
+expect_grep "the probes are not counted as webhook rejections" 0 'scenarist_webhook_rejections_total{reason="not_found"} 1' -- echo "$metrics"
+expect_grep "framing and a corrupt encoding are counted as bad requests" 0 'scenarist_webhook_rejections_total{reason="bad_request"} 3' -- echo "$metrics"
+stop
+
+# ---- webhook secrets: bare base64 works; an unusable one stops validate and serve ----
+stub secrets "$tmp/ok.json"
+SERVE_HRIS_SECRET=${std_secret#whsec_} serve $fx/intake
+body='{"employee_id":"E-77"}'
+ts=$(date +%s)
+expect_grep "a bare base64 secret (no whsec_) verifies signed webhooks" 0 '202 {"execution":' \
+    -- post /hooks/signed "$body" -H "webhook-id: msg_b" -H "webhook-timestamp: $ts" -H "webhook-signature: $(std_sign msg_b "$ts" "$body")"
+expect "a wrong signature under it is 401, never 500" 0 \
+    '401 {"error":"webhook-signature does not match the body (wrong secret or altered body)","reason":"bad_signature"}' \
+    -- post /hooks/signed "$body" -H "webhook-id: msg_c" -H "webhook-timestamp: $ts" -H "webhook-signature: v1,AAAA"
+check "the signed event is stored and runs" wait_sql "SELECT status FROM executions WHERE scenario = 'signed'" success
+stop
+unusable="$fx/intake/signed.yaml:4:43: error: org 'servetest' webhook secret 'hris-signature' (env:SERVE_HRIS_SECRET) is unusable: a standard-webhooks secret is base64 (whsec_<base64> or bare), padded to a multiple of 4 characters, at most 256 bytes once decoded"
+expect_grep "validate refuses a secret that is not base64" 2 "$unusable" \
+    -- env SERVE_HRIS_SECRET=whsec_not-base64 "$bin" validate $fx/intake --org "$org"
+expect_grep "and serve does not start on it" 2 "$unusable" \
+    -- env SERVE_HRIS_SECRET=whsec_not-base64 "$bin" serve $fx/intake --org "$org" --listen 127.0.0.1:0
