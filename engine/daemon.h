@@ -133,6 +133,7 @@ struct daemon {
 
     struct MHD_Daemon *mhd;
     int port;
+    struct sc_conns *conns;      /* httpd.c: header deadlines of the open connections */
 };
 
 /* Stops a thread that waits on cv under mu: sets *stop, signals, joins. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -554,6 +555,8 @@ static void help(struct sc_buf *b, const char *name, const char *type, const cha
     sc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+static void conns_metrics(struct daemon *d, struct sc_buf *b);
+
 static enum MHD_Result metrics(struct daemon *d, struct MHD_Connection *con)
 {
     pthread_mutex_lock(&d->ops_mu);
@@ -614,6 +617,7 @@ static enum MHD_Result metrics(struct daemon *d, struct MHD_Connection *con)
     for (int i = 0; i < REJ_COUNT; i++)
         sc_buf_printf(&b, "scenarist_webhook_rejections_total{reason=\"%s\"} %lu\n",
                       sc_rejection_names[i], atomic_load(&d->rejected[i]));
+    conns_metrics(d, &b);
     char *text = sc_buf_take(&b);
     if (!text)
         return MHD_NO;
@@ -703,6 +707,140 @@ static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, 
     return MHD_YES;
 }
 
+/* ---- connection deadlines: idle and slowloris connections are cut ---- */
+
+/* An open connection while it waits for a request. From its opening (or its previous
+ * answer) to its request line it may idle IDLE_MS; from the request line to its last
+ * header, --header-timeout. Both count from their start: a header line trickled every
+ * few seconds does not move them (MHD's own timeout is reset by every byte). */
+#define IDLE_MS 30000
+enum { C_IDLE, C_HEADERS, C_NONE };
+
+struct conn {
+    int fd;
+    int list;                    /* C_IDLE, C_HEADERS, or C_NONE (a request under way) */
+    int64_t since;               /* monotonic ms, when it joined its list */
+    struct conn *prev, *next;
+};
+
+struct sc_conns {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct conn *head[2], *tail[2]; /* each in order of since: the oldest first */
+    int64_t limit[2];
+    bool stop;
+    pthread_t th;
+    atomic_ulong cut[2];         /* connections cut at each deadline */
+};
+
+/* The network's clock, real even when the scenarios run on the test clock. */
+static int64_t net_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_unlink(struct sc_conns *cs, struct conn *c)
+{
+    if (c->list == C_NONE)
+        return;
+    *(c->prev ? &c->prev->next : &cs->head[c->list]) = c->next;
+    *(c->next ? &c->next->prev : &cs->tail[c->list]) = c->prev;
+    c->prev = c->next = NULL;
+    c->list = C_NONE;
+}
+
+/* Moves c to the end of list (C_NONE: off both), from now. */
+static void conn_move(struct sc_conns *cs, struct conn *c, int list)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&cs->mu);
+    conn_unlink(cs, c);
+    if (list != C_NONE) {
+        c->since = net_ms(); /* under mu: each list stays in order */
+        c->list = list;
+        c->prev = cs->tail[list];
+        *(c->prev ? &c->prev->next : &cs->head[list]) = c;
+        cs->tail[list] = c;
+    }
+    pthread_mutex_unlock(&cs->mu);
+}
+
+static struct conn *conn_of(struct MHD_Connection *con)
+{
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(con,
+                                                                MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
+                          enum MHD_ConnectionNotificationCode what)
+{
+    struct daemon *d = cls;
+    if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i = MHD_get_connection_info(
+            con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn *c = i ? sc_calloc(1, sizeof *c) : NULL;
+        if (c) { /* without one the connection has MHD's idle timeout only */
+            c->fd = i->connect_fd;
+            c->list = C_NONE;
+            conn_move(d->conns, c, C_IDLE);
+        }
+        *sock = c;
+    } else if (*sock) { /* closed: before MHD closes the socket, so fd is still this one's */
+        pthread_mutex_lock(&d->conns->mu);
+        conn_unlink(d->conns, *sock);
+        pthread_mutex_unlock(&d->conns->mu);
+        free(*sock);
+        *sock = NULL;
+    }
+}
+
+/* A request line came in: its headers have --header-timeout from now. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    (void)uri;
+    struct daemon *d = cls;
+    conn_move(d->conns, conn_of(con), C_HEADERS);
+    return NULL;
+}
+
+/* Cuts (shutdown) the connections past their deadline; MHD then closes them. */
+static void *deadlines_main(void *arg)
+{
+    struct sc_conns *cs = arg;
+    prctl(PR_SET_NAME, "sc-deadlines");
+    pthread_mutex_lock(&cs->mu);
+    while (!cs->stop) {
+        int64_t now = net_ms(), next = now + 1000;
+        for (int l = C_IDLE; l <= C_HEADERS; l++) {
+            struct conn *c;
+            while ((c = cs->head[l]) && c->since + cs->limit[l] <= now) {
+                shutdown(c->fd, SHUT_RDWR);
+                conn_unlink(cs, c);
+                atomic_fetch_add(&cs->cut[l], 1);
+            }
+            if (c && c->since + cs->limit[l] < next)
+                next = c->since + cs->limit[l];
+        }
+        struct timespec ts = sc_clock_deadline(next - now);
+        pthread_cond_timedwait(&cs->cv, &cs->mu, &ts);
+    }
+    pthread_mutex_unlock(&cs->mu);
+    return NULL;
+}
+
+static void conns_metrics(struct daemon *d, struct sc_buf *b)
+{
+    help(b, "scenarist_connections_cut_total", "counter", "Connections closed at a deadline: idle "
+         "(no request line within 30 s) or headers (not all in within --header-timeout).");
+    for (int l = C_IDLE; l <= C_HEADERS; l++)
+        sc_buf_printf(b, "scenarist_connections_cut_total{deadline=\"%s\"} %lu\n",
+                      l == C_IDLE ? "idle" : "headers", atomic_load(&d->conns->cut[l]));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **ctx)
@@ -715,6 +853,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         if (!(p = sc_calloc(1, sizeof *p)))
             return MHD_NO;
         *ctx = p;
+        conn_move(d->conns, conn_of(con), C_NONE); /* its headers are in */
         return first_call(d, con, url, method, &p->req);
     }
     if (!r->webhook)
@@ -734,9 +873,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
                     enum MHD_RequestTerminationCode why)
 {
-    (void)cls;
-    (void)con;
-    (void)why;
+    struct daemon *d = cls;
+    if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK) /* kept alive: idle till the next */
+        conn_move(d->conns, conn_of(con), C_IDLE);
     struct pending *p = *ctx;
     if (p) {
         sc_buf_free(&p->req.body);
@@ -775,6 +914,63 @@ static size_t unescape(void *cls, struct MHD_Connection *con, char *s)
     return (size_t)(w - s);
 }
 
+/* How many connections to hold: --max-connections, else as many as the open-file limit
+ * allows (up to 50,000). The soft limit is raised to what they need, up to the hard limit;
+ * when that leaves room for fewer than asked (or than 10,000), it is said at start. */
+static unsigned connection_limit(struct daemon *d)
+{
+    long want = d->o.max_conns > 0 ? d->o.max_conns : 50000;
+    long reserve = 256 + 8L * d->o.workers; /* the store, curl, the daemon's own */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1000;
+    if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < want + reserve) {
+        rlim_t need = (rlim_t)(want + reserve);
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    long room = rl.rlim_cur == RLIM_INFINITY ? want : (long)rl.rlim_cur - reserve;
+    room = room < 16 ? 16 : room;
+    if (room < want && (d->o.max_conns > 0 || room < 10000))
+        fprintf(stderr, "scenarist: the open-file limit (ulimit -n %ld) leaves room for %ld "
+                        "connections, not %ld: raise its hard limit to hold more\n",
+                (long)rl.rlim_cur, room, d->o.max_conns > 0 ? want : 10000);
+    return (unsigned)(room < want ? room : want);
+}
+
+static int deadlines_start(struct daemon *d)
+{
+    struct sc_conns *cs = sc_calloc(1, sizeof *cs);
+    if (!cs)
+        return -1;
+    pthread_mutex_init(&cs->mu, NULL);
+    pthread_cond_init(&cs->cv, NULL);
+    cs->limit[C_IDLE] = IDLE_MS;
+    cs->limit[C_HEADERS] = d->o.header_ms > 0 ? d->o.header_ms : 10000;
+    if (pthread_create(&cs->th, NULL, deadlines_main, cs) != 0) {
+        pthread_mutex_destroy(&cs->mu);
+        pthread_cond_destroy(&cs->cv);
+        free(cs);
+        return -1;
+    }
+    d->conns = cs;
+    return 0;
+}
+
+/* After MHD has stopped: every connection is closed. */
+static void deadlines_stop(struct daemon *d)
+{
+    struct sc_conns *cs = d->conns;
+    if (!cs)
+        return;
+    daemon_join(&cs->mu, &cs->cv, &cs->stop, cs->th);
+    pthread_mutex_destroy(&cs->mu);
+    pthread_cond_destroy(&cs->cv);
+    free(cs);
+    d->conns = NULL;
+}
+
 int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
 {
     const char *colon = strrchr(d->o.listen, ':');
@@ -800,8 +996,16 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    unsigned limit = connection_limit(d), per_ip = (unsigned)(d->o.max_per_ip > 0 ? d->o.max_per_ip
+                                                                                  : 512);
+    if (deadlines_start(d) != 0) {
+        freeaddrinfo(ai);
+        snprintf(err, errlen, "cannot start the connection deadlines thread");
+        return -1;
+    }
     if (pthread_create(&d->intake_th, NULL, intake_main, d) != 0) {
         freeaddrinfo(ai);
+        deadlines_stop(d);
         snprintf(err, errlen, "cannot start the intake thread");
         return -1;
     }
@@ -810,7 +1014,12 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
     d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d,
                               MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                               MHD_OPTION_THREAD_POOL_SIZE, pool,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(IDLE_MS / 1000),
+                              MHD_OPTION_CONNECTION_LIMIT, limit,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+                              MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
+                              MHD_OPTION_URI_LOG_CALLBACK, on_request_line, d,
                               MHD_OPTION_NOTIFY_COMPLETED, on_done, d,
                               MHD_OPTION_UNESCAPE_CALLBACK, unescape, d,
                               MHD_OPTION_END);
@@ -852,4 +1061,5 @@ void sc_httpd_stop(struct daemon *d)
     if (d->mhd)
         MHD_stop_daemon(d->mhd);
     d->mhd = NULL;
+    deadlines_stop(d);
 }

@@ -69,6 +69,12 @@ static int usage(FILE *out)
             "  --max-body SIZE      serve: largest webhook body in bytes (default 1048576)\n"
             "  --respond-timeout D  serve: how long a respond webhook waits (default 10s)\n"
             "  --drain-timeout D    serve: on SIGTERM, how long running steps may finish (30s)\n"
+            "  --header-timeout D   serve: a request's headers must be in within D of its\n"
+            "                       first line (default 10s; trickled lines do not extend it)\n"
+            "  --max-connections N  serve: connections held at once (default: what the\n"
+            "                       open-file limit allows, up to 50000)\n"
+            "  --max-connections-per-ip N\n"
+            "                       serve: of them from one client address (default 512)\n"
             "  --until ISO          serve on the test clock: run time forward to ISO, then stop\n"
             "\n"
             "exit status: 0 ok, 1 the work failed, 2 usage or validation error\n");
@@ -88,6 +94,9 @@ static const struct {
     {"max-body", offsetof(struct opts, max_body)},
     {"respond-timeout", offsetof(struct opts, respond_timeout)},
     {"drain-timeout", offsetof(struct opts, drain_timeout)},
+    {"header-timeout", offsetof(struct opts, header_timeout)},
+    {"max-connections-per-ip", offsetof(struct opts, max_per_ip)},
+    {"max-connections", offsetof(struct opts, max_conns)},
     {"until", offsetof(struct opts, until)},
     {"message", offsetof(struct opts, message)}, {"version", offsetof(struct opts, version)},
     {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},

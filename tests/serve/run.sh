@@ -480,3 +480,41 @@ expect_grep "validate refuses a secret that is not base64" 2 "$unusable" \
     -- env SERVE_HRIS_SECRET=whsec_not-base64 "$bin" validate $fx/intake --org "$org"
 expect_grep "and serve does not start on it" 2 "$unusable" \
     -- env SERVE_HRIS_SECRET=whsec_not-base64 "$bin" serve $fx/intake --org "$org" --listen 127.0.0.1:0
+
+# ---- the intake under abuse: idle and slowloris connections do not stop webhooks ----
+# tests/serve/client.py abuse holds the connections from 127.0.1.x (loopback), the signed
+# webhook comes from 127.0.0.1. make bench runs the same with 10,000 idle + 3,000 slowloris.
+stub abuse "$tmp/ok.json"
+serve $fx/intake
+port=${url##*:}
+touch "$tmp/hold"
+python3 tests/serve/client.py abuse "$port" 2000 500 8 3 "$tmp/hold" "$tmp/ready" 120 > "$tmp/abuse.out" &
+cpid=$!
+for _ in $(seq 600); do [ -s "$tmp/ready" ] && break; sleep 0.1; done
+expect "2,000 idle and 500 slowloris connections are open" 0 "open=2500" -- cat "$tmp/ready"
+body='{"employee_id":"E-501"}'
+ts=$(date +%s)
+out=$(post /hooks/signed "$body" -H "webhook-id: msg_abuse" -H "webhook-timestamp: $ts" \
+      -H "webhook-signature: $(std_sign msg_abuse "$ts" "$body")" --max-time 30)
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+expect "meanwhile a signed webhook gets its 202" 0 \
+    "202 {\"execution\":\"$id\",\"status\":\"queued\",\"url\":\"http://127.0.0.1:8080/executions/$id\"}" -- echo "$out"
+check "and it is stored and runs" wait_sql "SELECT status || ' ' || json_extract(CAST(trigger AS TEXT), '$.body.employee_id') FROM executions WHERE id = '$id'" "success E-501"
+rm -f "$tmp/hold"
+wait $cpid
+expect_grep "the held connections were all open till then" 0 "idle=2000 slow=500 open=2500" -- cat "$tmp/abuse.out"
+stop
+serve $fx/intake --header-timeout 1s --max-connections-per-ip 5
+port=${url##*:}
+touch "$tmp/hold"
+expect "a header line every 0.3 s does not extend --header-timeout 1s: the 20 trickling connections are cut within 4 s, the 20 idle ones not" 0 \
+    "idle=20 slow=20 open=40 closed_by_server=20" \
+    -- python3 tests/serve/client.py abuse "$port" 20 20 8 0.3 "$tmp/hold" "$tmp/ready" 4
+expect "--max-connections-per-ip 5: of 8 connections from one address 3 are closed" 0 \
+    "idle=8 slow=0 open=8 closed_by_server=3" \
+    -- python3 tests/serve/client.py abuse "$port" 8 0 1 0.3 "$tmp/hold" "$tmp/ready" 2
+expect_grep "metrics count the connections cut at the header deadline" 0 'scenarist_connections_cut_total{deadline="headers"} 20' \
+    -- curl -s "$url/metrics"
+expect "and webhooks from other addresses are answered" 0 '200 {"query":{},"link":null,"x":null,"body":{}}' -- post /hooks/echo '{}'
+stop
+rm -f "$tmp/hold"
