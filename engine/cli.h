@@ -19,7 +19,7 @@ struct opts {
     const char *store;      /* --store: a database other than the org's */
     const char *scenario, *status, *since, *sent_to, *execution;
     const char *listen, *workers, *max_body, *respond_timeout, *drain_timeout, *until; /* serve */
-    const char *header_timeout, *max_conns, *max_per_ip; /* serve: intake limits */
+    const char *header_timeout, *body_timeout, *max_conns, *max_per_ip; /* serve: intake limits */
     const char *message, *version, *output, *to, *from; /* versions */
     int limit;
     bool json, no_retry;

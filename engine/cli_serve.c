@@ -58,10 +58,13 @@ int cmd_serve(struct opts *o)
     }
     if (duration_opt("respond-timeout", o->respond_timeout, 10000, &so.respond_ms) ||
         duration_opt("drain-timeout", o->drain_timeout, 30000, &so.drain_ms) ||
-        duration_opt("header-timeout", o->header_timeout, 10000, &so.header_ms))
+        duration_opt("header-timeout", o->header_timeout, 10000, &so.header_ms) ||
+        duration_opt("body-timeout", o->body_timeout, 60000, &so.body_ms))
         return EXIT_USAGE;
-    if (so.header_ms < 100 || so.header_ms > 300000) {
-        fprintf(stderr, "scenarist: --header-timeout takes a duration from 100ms to 5m\n");
+    if (so.header_ms < 100 || so.header_ms > 300000 || so.body_ms < 100 || so.body_ms > 3600000) {
+        fprintf(stderr, "scenarist: --%s takes a duration from 100ms to %s\n",
+                so.header_ms < 100 || so.header_ms > 300000 ? "header-timeout" : "body-timeout",
+                so.header_ms < 100 || so.header_ms > 300000 ? "5m" : "1h");
         return EXIT_USAGE;
     }
     if (count_opt("max-connections", o->max_conns, 0, 1, 1000000, &so.max_conns) ||

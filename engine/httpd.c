@@ -187,6 +187,8 @@ static const char *framing_error(struct MHD_Connection *con)
     const char *why = NULL;
     if (cl.count && te.count)
         why = "a request with both Content-Length and Transfer-Encoding: send one of them";
+    else if (te.count && strcasecmp(te.b.data ? te.b.data : "", "chunked"))
+        why = "Transfer-Encoding other than chunked: send chunked or a Content-Length";
     else if (cl.differ) /* the same value twice is one length (RFC 9110 8.6) */
         why = "Content-Length given more than once with different values";
     joined_free(&cl);
@@ -711,14 +713,15 @@ static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, 
 
 /* An open connection while it waits for a request. From its opening (or its previous
  * answer) to its request line it may idle IDLE_MS; from the request line to its last
- * header, --header-timeout. Both count from their start: a header line trickled every
- * few seconds does not move them (MHD's own timeout is reset by every byte). */
+ * header, --header-timeout; from there to the end of a webhook's body, --body-timeout. Each
+ * counts from its start: a header line or a few body bytes trickled every few seconds
+ * do not move it (MHD's own timeout is reset by every byte). */
 #define IDLE_MS 30000
-enum { C_IDLE, C_HEADERS, C_NONE };
+enum { C_IDLE, C_HEADERS, C_BODY, C_NONE };
 
 struct conn {
     int fd;
-    int list;                    /* C_IDLE, C_HEADERS, or C_NONE (a request under way) */
+    int list;                    /* C_IDLE, C_HEADERS, C_BODY, or C_NONE (being answered) */
     int64_t since;               /* monotonic ms, when it joined its list */
     struct conn *prev, *next;
 };
@@ -726,11 +729,11 @@ struct conn {
 struct sc_conns {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct conn *head[2], *tail[2]; /* each in order of since: the oldest first */
-    int64_t limit[2];
+    struct conn *head[C_NONE], *tail[C_NONE]; /* each in order of since: the oldest first */
+    int64_t limit[C_NONE];
     bool stop;
     pthread_t th;
-    atomic_ulong cut[2];         /* connections cut at each deadline */
+    atomic_ulong cut[C_NONE];    /* connections cut at each deadline */
 };
 
 /* The network's clock, real even when the scenarios run on the test clock. */
@@ -815,7 +818,7 @@ static void *deadlines_main(void *arg)
     pthread_mutex_lock(&cs->mu);
     while (!cs->stop) {
         int64_t now = net_ms(), next = now + 1000;
-        for (int l = C_IDLE; l <= C_HEADERS; l++) {
+        for (int l = C_IDLE; l < C_NONE; l++) {
             struct conn *c;
             while ((c = cs->head[l]) && c->since + cs->limit[l] <= now) {
                 shutdown(c->fd, SHUT_RDWR);
@@ -834,11 +837,13 @@ static void *deadlines_main(void *arg)
 
 static void conns_metrics(struct daemon *d, struct sc_buf *b)
 {
+    static const char *const names[C_NONE] = {"idle", "headers", "body"};
     help(b, "scenarist_connections_cut_total", "counter", "Connections closed at a deadline: idle "
-         "(no request line within 30 s) or headers (not all in within --header-timeout).");
-    for (int l = C_IDLE; l <= C_HEADERS; l++)
-        sc_buf_printf(b, "scenarist_connections_cut_total{deadline=\"%s\"} %lu\n",
-                      l == C_IDLE ? "idle" : "headers", atomic_load(&d->conns->cut[l]));
+         "(no request line within 30 s), headers (not all in within --header-timeout), body "
+         "(a webhook's body not in within --body-timeout).");
+    for (int l = C_IDLE; l < C_NONE; l++)
+        sc_buf_printf(b, "scenarist_connections_cut_total{deadline=\"%s\"} %lu\n", names[l],
+                      atomic_load(&d->conns->cut[l]));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
@@ -854,7 +859,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
             return MHD_NO;
         *ctx = p;
         conn_move(d->conns, conn_of(con), C_NONE); /* its headers are in */
-        return first_call(d, con, url, method, &p->req);
+        enum MHD_Result rc = first_call(d, con, url, method, &p->req);
+        if (p->req.webhook) /* its body is to come */
+            conn_move(d->conns, conn_of(con), C_BODY);
+        return rc;
     }
     if (!r->webhook)
         return MHD_YES;
@@ -867,6 +875,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         return r->body.oom ? MHD_NO : MHD_YES;
     }
     r->webhook = false; /* answered once */
+    conn_move(d->conns, conn_of(con), C_NONE);
     return take_webhook(d, con, url, p);
 }
 
@@ -948,6 +957,7 @@ static int deadlines_start(struct daemon *d)
     pthread_cond_init(&cs->cv, NULL);
     cs->limit[C_IDLE] = IDLE_MS;
     cs->limit[C_HEADERS] = d->o.header_ms > 0 ? d->o.header_ms : 10000;
+    cs->limit[C_BODY] = d->o.body_ms > 0 ? d->o.body_ms : 60000;
     if (pthread_create(&cs->th, NULL, deadlines_main, cs) != 0) {
         pthread_mutex_destroy(&cs->mu);
         pthread_cond_destroy(&cs->cv);

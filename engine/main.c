@@ -71,6 +71,8 @@ static int usage(FILE *out)
             "  --drain-timeout D    serve: on SIGTERM, how long running steps may finish (30s)\n"
             "  --header-timeout D   serve: a request's headers must be in within D of its\n"
             "                       first line (default 10s; trickled lines do not extend it)\n"
+            "  --body-timeout D     serve: a webhook's body must be in within D of its\n"
+            "                       headers (default 60s)\n"
             "  --max-connections N  serve: connections held at once (default: what the\n"
             "                       open-file limit allows, up to 50000)\n"
             "  --max-connections-per-ip N\n"
@@ -95,6 +97,7 @@ static const struct {
     {"respond-timeout", offsetof(struct opts, respond_timeout)},
     {"drain-timeout", offsetof(struct opts, drain_timeout)},
     {"header-timeout", offsetof(struct opts, header_timeout)},
+    {"body-timeout", offsetof(struct opts, body_timeout)},
     {"max-connections-per-ip", offsetof(struct opts, max_per_ip)},
     {"max-connections", offsetof(struct opts, max_conns)},
     {"until", offsetof(struct opts, until)},

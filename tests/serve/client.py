@@ -4,7 +4,7 @@ requests, repeated framing headers), idle and slowloris connections in bulk.
 
   client.py raw PORT             sends stdin as is, prints what came back (Date lines and
                                  carriage returns dropped) until the server closes or is quiet
-  client.py abuse PORT ...       see abuse() below
+  client.py abuse PORT ...       idle and slowloris connections: see abuse() below
 Every wait is bounded; loopback addresses only."""
 import os
 import resource
@@ -46,9 +46,10 @@ def bind_connect(port, host, cap):
     return s
 
 
-def abuse(port, idle, slow, hosts, interval, hold_file, ready_file, seconds):
+def abuse(port, idle, slow, hosts, interval, hold_file, ready_file, seconds, mode="headers"):
     """Opens IDLE connections that send nothing and SLOW that send a request line and then
-    one header line every INTERVAL seconds, spread over HOSTS loopback addresses
+    one header line every INTERVAL seconds (MODE "body": all the headers, then one byte of
+    a 1,000-byte body every INTERVAL seconds), spread over HOSTS loopback addresses
     (127.0.1.1, 127.0.1.2, ...). Writes READY_FILE with "open=N" once all are connected,
     keeps them until HOLD_FILE is removed or SECONDS pass, then prints
     "idle=I slow=S closed_by_server=C" and exits."""
@@ -75,9 +76,12 @@ def abuse(port, idle, slow, hosts, interval, hold_file, ready_file, seconds):
     for s in pending:
         sel.unregister(s)
     opened = len(socks) - len(pending)
+    start = b"POST /hooks/signed HTTP/1.1\r\nHost: x\r\n"
+    if mode == "body":
+        start += b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
     for s in slows:
         try:
-            s.send(b"POST /hooks/signed HTTP/1.1\r\nHost: x\r\n")
+            s.send(start)
         except OSError:
             pass
     with open(ready_file + ".tmp", "w") as f:
@@ -104,7 +108,7 @@ def abuse(port, idle, slow, hosts, interval, hold_file, ready_file, seconds):
             for s in slows:
                 if s not in closed:
                     try:
-                        s.send(b"X-Trickle-%d: %d\r\n" % (k, k))
+                        s.send(b" " if mode == "body" else b"X-Trickle-%d: %d\r\n" % (k, k))
                     except OSError:
                         pass
             next_line += interval
@@ -120,6 +124,8 @@ if __name__ == "__main__":
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         a = sys.argv[2:]
-        abuse(int(a[0]), int(a[1]), int(a[2]), int(a[3]), float(a[4]), a[5], a[6], float(a[7]))
+        abuse(int(a[0]), int(a[1]), int(a[2]), int(a[3]), float(a[4]), a[5], a[6], float(a[7]),
+              *a[8:9])
     else:
-        sys.exit("usage: client.py raw PORT | abuse PORT IDLE SLOW HOSTS INTERVAL HOLD READY SECONDS")
+        sys.exit("usage: client.py raw PORT | abuse PORT IDLE SLOW HOSTS INTERVAL HOLD READY "
+                 "SECONDS [headers|body]")

@@ -441,6 +441,14 @@ Content-Length: 92
 
 {"error":"Content-Length given more than once with different values","reason":"bad_request"}' \
     -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}POST /hooks/echo HTTP/1.1\r\n')
+expect "a Transfer-Encoding other than chunked is 400" 0 \
+    'HTTP/1.1 400 Bad Request
+Connection: close
+Content-Type: application/json
+Content-Length: 105
+
+{"error":"Transfer-Encoding other than chunked: send chunked or a Content-Length","reason":"bad_request"}' \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
 expect "Content-Length with Transfer-Encoding: chunked is 400" 0 \
     'HTTP/1.1 400 Bad Request
 Connection: close
@@ -460,7 +468,7 @@ expect "what was refused is not stored: 7 executions (BOM, gzip, deflate, shapes
     -- sql "SELECT count(*) FROM executions"
 metrics=$(curl -s "$url/metrics")
 expect_grep "the probes are not counted as webhook rejections" 0 'scenarist_webhook_rejections_total{reason="not_found"} 1' -- echo "$metrics"
-expect_grep "framing and a corrupt encoding are counted as bad requests" 0 'scenarist_webhook_rejections_total{reason="bad_request"} 3' -- echo "$metrics"
+expect_grep "framing and a corrupt encoding are counted as bad requests" 0 'scenarist_webhook_rejections_total{reason="bad_request"} 4' -- echo "$metrics"
 stop
 
 # ---- webhook secrets: bare base64 works; an unusable one stops validate and serve ----
@@ -504,17 +512,22 @@ rm -f "$tmp/hold"
 wait $cpid
 expect_grep "the held connections were all open till then" 0 "idle=2000 slow=500 open=2500" -- cat "$tmp/abuse.out"
 stop
-serve $fx/intake --header-timeout 1s --max-connections-per-ip 5
+serve $fx/intake --header-timeout 1s --body-timeout 1s --max-connections-per-ip 5
 port=${url##*:}
 touch "$tmp/hold"
 expect "a header line every 0.3 s does not extend --header-timeout 1s: the 20 trickling connections are cut within 4 s, the 20 idle ones not" 0 \
     "idle=20 slow=20 open=40 closed_by_server=20" \
     -- python3 tests/serve/client.py abuse "$port" 20 20 8 0.3 "$tmp/hold" "$tmp/ready" 4
+expect "a body byte every 0.3 s does not extend --body-timeout 1s: the 10 slow bodies are cut" 0 \
+    "idle=0 slow=10 open=10 closed_by_server=10" \
+    -- python3 tests/serve/client.py abuse "$port" 0 10 8 0.3 "$tmp/hold" "$tmp/ready" 4 body
 expect "--max-connections-per-ip 5: of 8 connections from one address 3 are closed" 0 \
     "idle=8 slow=0 open=8 closed_by_server=3" \
     -- python3 tests/serve/client.py abuse "$port" 8 0 1 0.3 "$tmp/hold" "$tmp/ready" 2
+metrics=$(curl -s "$url/metrics")
 expect_grep "metrics count the connections cut at the header deadline" 0 'scenarist_connections_cut_total{deadline="headers"} 20' \
-    -- curl -s "$url/metrics"
+    -- echo "$metrics"
+expect_grep "and at the body deadline" 0 'scenarist_connections_cut_total{deadline="body"} 10' -- echo "$metrics"
 expect "and webhooks from other addresses are answered" 0 '200 {"query":{},"link":null,"x":null,"body":{}}' -- post /hooks/echo '{}'
 stop
 rm -f "$tmp/hold"
