@@ -33,7 +33,7 @@ def raw(port):
     sys.stdout.write(b"\n".join(lines).decode("utf-8", "replace") + "\n")
 
 
-def bind_connect(port, host, cap):
+def bind_connect(port, host):
     """A non-blocking connection from host (a loopback address) to the daemon."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -57,7 +57,7 @@ def abuse(port, idle, slow, hosts, interval, hold_file, ready_file, seconds, mod
     n = 0
     for i in range(idle + slow):
         host = "127.0.1.%d" % (1 + i % hosts)
-        s = bind_connect(port, host, idle + slow)
+        s = bind_connect(port, host)
         socks.append(s)
         if i >= idle:
             slows.append(s)
