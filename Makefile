@@ -2,7 +2,7 @@
 # twice (plain and ASan+UBSan) and runs every suite; `make demo` runs the main job.
 
 CC      ?= cc
-PKGS    := yaml-0.1 libcurl jansson lua5.4 sqlite3 libmicrohttpd libcrypto zlib
+PKGS    := yaml-0.1 libcurl jansson lua5.4 sqlite3 libmicrohttpd libcrypto glib-2.0 libutf8proc zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -80,7 +80,7 @@ deps-check:
 
 # Recursive make so that pkg-config is asked again after install-deps.
 test: deps
-	$(MAKE) --no-print-directory all unit asan
+	$(MAKE) --no-print-directory all unit asan docs-check
 	tests/run.sh
 
 DOCS := docs/modules.md docs/format-tables.md docs/org-tables.md
@@ -89,6 +89,14 @@ docs: scenarist
 	./scenarist docs modules > docs/modules.md
 	./scenarist docs format > docs/format-tables.md
 	./scenarist docs org > docs/org-tables.md
+
+# The generated docs, regenerated to a temporary folder: any difference fails.
+docs-check: scenarist
+	@t=$$(mktemp -d) && ./scenarist docs modules > $$t/modules.md && \
+	  ./scenarist docs format > $$t/format-tables.md && ./scenarist docs org > $$t/org-tables.md && \
+	  for f in $(notdir $(DOCS)); do diff -u docs/$$f $$t/$$f > $$t/diff || { \
+	    cat $$t/diff; echo "docs/$$f is out of date: run make docs"; rm -rf $$t; exit 1; }; done; \
+	  rm -rf $$t; echo "docs-check: $(DOCS) are up to date"
 
 demo: deps
 	$(MAKE) --no-print-directory all

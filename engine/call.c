@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "duration.h"
+#include "text.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -29,7 +30,7 @@ static void add_pair(struct sc_buf *b, const char *k, json_t *v, char sep)
     if (json_is_string(v)) {
         sc_http_escape(b, json_string_value(v), json_string_length(v));
     } else {
-        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *t = sc_text_json(v, 0, false); /* 0.1, not 0.10000000000000001 */
         if (t)
             sc_http_escape(b, t, strlen(t));
         else
@@ -59,6 +60,42 @@ static void header(struct headers *h, char *line)
         h->v[h->n++] = line;
     else
         free(line);
+}
+
+/* Where a write without a JSON body came from and went, as headers (a JSON object body
+ * carries them as fields instead); control and non-ASCII bytes percent-encoded. */
+static void sent_headers(struct headers *h, const char *from, const char *to)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *names[2] = {"Scenarist-Sent-From", "Scenarist-Sent-To"}, *vals[2] = {from, to};
+    for (int i = 0; i < 2; i++) {
+        struct sc_buf b = {0};
+        sc_buf_printf(&b, "%s: ", names[i]);
+        for (const unsigned char *p = (const unsigned char *)vals[i]; *p; p++) {
+            if (*p < 0x20 || *p >= 0x7f) {
+                char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+                sc_buf_add(&b, e, 3);
+            } else {
+                sc_buf_add(&b, (const char *)p, 1);
+            }
+        }
+        header(h, sc_buf_take(&b));
+    }
+}
+
+/* A write's pending audit row, written by the HTTP client just before it sends. */
+struct audit_ahead {
+    struct sc_step_ctx *ctx;
+    const struct sc_step_audit_row *row;
+    int64_t id;                 /* the pending row; 0 none (not sent, or no store); -1 failed */
+    char err[512];
+};
+
+static int audit_ahead(void *ud)
+{
+    struct audit_ahead *a = ud;
+    a->id = sc_step_audit_ref(a->ctx, a->row, a->err, sizeof a->err);
+    return a->id < 0;
 }
 
 static json_t *parse_body(const struct sc_http_resp *resp, const char *mode, char *err,
@@ -180,7 +217,7 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                 doc = copy;
             }
         }
-        body = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+        body = sc_text_json(doc, 0, false); /* numbers in their shortest exact form */
         json_decref(copy);
         body_len = body ? strlen(body) : 0;
         header(&h, sc_strdup("Content-Type: application/json"));
@@ -202,6 +239,8 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         if (!body)
             h.oom = true;
     }
+    if (st == SC_OK && write && !(c->json && json_is_object(c->json)))
+        sent_headers(&h, sc_step_sent_from(ctx), url.data ? url.data : "");
     if (st == SC_OK && (h.oom || url.oom || (kind && !strcmp(kind, "basic") && !user))) {
         snprintf(err, errlen, "out of memory");
         st = SC_ERR_RUNTIME;
@@ -219,14 +258,30 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                                   .headers = (const char *const *)h.v,
                                   .username = user, .password = secret, .body = body,
                                   .body_len = body_len, .timeout_ms = timeout};
+        /* write-ahead: the row is on disk before the request leaves (written once the
+         * connection is made), so a send cut off by a crash still has its pending row */
+        struct sc_step_audit_row aw = {c->method, url.data, 0, 0, body, body_len, "pending", 0};
+        struct audit_ahead ahead = {.ctx = ctx, .row = &aw};
+        if (write) {
+            req.before_send = audit_ahead;
+            req.before_ud = &ahead;
+        }
         int64_t t0 = sc_clock_mono_ms();
         st = sc_http_send(sc_step_http(ctx), &req, &resp, err, errlen);
-        if (write && sc_step_audit(ctx, c->method, url.data, resp.status,
-                                   sc_clock_mono_ms() - t0, body, body_len,
-                                   st == SC_OK ? "ok" : "failed") != 0 && st == SC_OK) {
+        if (ahead.id < 0) {
+            snprintf(err, errlen, "%s %s was not sent: its audit row could not be written: %s",
+                     c->method, url.data, ahead.err);
+            st = strncmp(ahead.err, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
+        }
+        aw.status = resp.status;
+        aw.duration_ms = sc_clock_mono_ms() - t0;
+        aw.outcome = st == SC_OK ? "ok" : "failed";
+        aw.ref = ahead.id; /* 0: never sent (no connection), one row says so */
+        if (write && ahead.id >= 0 && sc_step_audit_ref(ctx, &aw, ahead.err, sizeof ahead.err) < 0 &&
+            st == SC_OK) {
             snprintf(err, errlen, "%s %s was made but could not be written to the audit log",
                      c->method, url.data);
-            st = SC_ERR_RUNTIME;
+            st = SC_ERR_STORE;
         }
         if (resp.status) {
             char perr[256];

@@ -4,6 +4,7 @@
 #define SC_CLI_H
 
 #include "diag.h"
+#include "files.h"
 #include "org.h"
 
 #include <stdbool.h>
@@ -21,12 +22,16 @@ struct opts {
     const char *listen, *workers, *max_body, *respond_timeout, *drain_timeout, *until; /* serve */
     const char *header_timeout, *body_timeout, *max_conns, *max_per_ip; /* serve: intake limits */
     const char *message, *version, *output, *to, *from; /* versions */
+    const char *checkpoint; /* audit verify --checkpoint FILE */
     int limit;
     bool json, no_retry;
     const char **args;
     size_t nargs;
 };
 
+/* Adds the scenario files path stands for (files.h); a folder without any is an error in d.
+ * Returns -1 when out of memory (said in d), else 0. */
+int cli_add_files(struct sc_files *f, const char *path, struct sc_diags *d);
 /* Prints diagnostics (JSON on stdout or text on stderr); EXIT_USAGE when any is an error. */
 int finish_diags(struct sc_diags *d, bool json);
 

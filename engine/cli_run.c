@@ -1,16 +1,22 @@
 /* scenarist run: one event through a scenario now, durably, following its retries. */
 #include "cli.h"
+#include "duration.h"
+
+#include "audit.h"
 
 #include "clock.h"
 #include "runner.h"
 #include "store.h"
+#include "text.h"
 #include "util.h"
 #include "yaml.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- run ---- */
 
@@ -93,7 +99,7 @@ void cli_print_steps(const json_t *steps)
 
 void cli_print_json(const json_t *v)
 {
-    char *t = json_dumps(v, JSON_INDENT(2));
+    char *t = sc_text_json(v, 2, false); /* numbers in their shortest exact form */
     printf("%s\n", t ? t : "null");
     free(t);
 }
@@ -113,13 +119,20 @@ static void print_record(const json_t *rec)
     size_t i;
     json_t *inc;
     json_array_foreach(json_object_get(rec, "incomplete"), i, inc) {
+        json_t *hold = json_object_get(inc, "hold");
+        if (hold) { /* no error: a person decides */
+            long long id = json_integer_value(json_object_get(hold, "id"));
+            printf("held: step %s, bundle %s: %s (hold %lld: scenarist holds approve %lld, or "
+                   "reject %lld)\n", json_string_value(json_object_get(inc, "step")),
+                   json_string_value(json_object_get(inc, "bundle")),
+                   json_string_value(json_object_get(hold, "reason")), id, id, id);
+            continue;
+        }
         printf("incomplete: step %s, bundle %s: %s (%s)\n",
                json_string_value(json_object_get(inc, "step")),
                json_string_value(json_object_get(inc, "bundle")),
                json_string_value(json_object_get(json_object_get(inc, "error"), "message")),
-               !json_is_true(json_object_get(inc, "retryable")) ? "not retried: needs a person"
-               : json_is_true(json_object_get(inc, "final")) ? "no attempt left: needs a person"
-                                                             : "to be retried from this step");
+               sc_status_retry_note(inc));
     }
     json_t *resp = json_object_get(rec, "response");
     if (resp) {
@@ -151,9 +164,18 @@ struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
     char *path = o->store ? sc_strdup(o->store) : sc_store_path(org);
     char err[600];
     const char *key = json_string_value(json_object_get(org->doc->root, "store_key"));
+    sc_store_set_lease_ms(sc_duration_or(json_string_value(json_object_get(org->doc->root,
+                                                                           "lease")), 0));
     struct sc_store *st = path ? sc_store_open(path, key, err, sizeof err) : NULL;
     if (!st)
         fprintf(stderr, "scenarist: %s\n", path ? err : "out of memory");
+    else
+        sc_audit_setup(st, org);
+    if (st && sc_store_heartbeat(st) != 0) { /* executions run here keep their leases */
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(st));
+        sc_store_close(st);
+        st = NULL;
+    }
     free(path);
     return st;
 }
@@ -194,6 +216,40 @@ static void say_retry(const json_t *inc, int64_t wait_ms)
             (long long)json_integer_value(json_object_get(inc, "attempts")) + 1,
             (long long)json_integer_value(json_object_get(inc, "max_attempts")),
             (long long)((wait_ms + 999) / 1000));
+}
+
+/* Ctrl-C while run waits for a retry: the execution is safe in the store; say where. */
+static char interrupt_msg[768];
+static size_t interrupt_len;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, interrupt_msg, interrupt_len); /* async-signal-safe */
+    (void)w;
+    _exit(130);
+}
+
+/* Says the retry, then sleeps until it is due; an interrupt says which execution is pending
+ * and when. */
+static void wait_for_retry(const json_t *inc, const char *org, int64_t wait_ms)
+{
+    int n = snprintf(interrupt_msg, sizeof interrupt_msg,
+                     "\nscenarist: interrupted; execution %s is pending: attempt %lld of %lld is "
+                     "due at %s (scenarist resume --org %s runs it then, as does the daemon)\n",
+                     json_string_value(json_object_get(inc, "execution")),
+                     (long long)json_integer_value(json_object_get(inc, "attempts")) + 1,
+                     (long long)json_integer_value(json_object_get(inc, "max_attempts")),
+                     json_string_value(json_object_get(inc, "next_attempt_at")), org);
+    interrupt_len = n < 0 ? 0 : (size_t)n < sizeof interrupt_msg ? (size_t)n : sizeof interrupt_msg - 1;
+    struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    say_retry(inc, wait_ms); /* after the handler is in place: a Ctrl-C upon it is answered */
+    sc_clock_sleep_ms(wait_ms);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
 }
 
 int cmd_run(struct opts *o)
@@ -249,10 +305,11 @@ int cmd_run(struct opts *o)
             break;
         }
         int64_t wait = next - sc_clock_now_ms();
-        say_retry(inc, wait);
-        json_decref(inc);
         if (wait > 0)
-            sc_clock_sleep_ms(wait);
+            wait_for_retry(inc, o->org, wait);
+        else
+            say_retry(inc, wait);
+        json_decref(inc);
         char id[128];
         snprintf(id, sizeof id, "%s", json_string_value(json_object_get(rec, "id")));
         json_decref(rec);

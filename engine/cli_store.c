@@ -2,6 +2,9 @@
  * resume, audit, metrics. */
 #include "cli.h"
 
+#include "audit.h"
+#include "yaml.h"
+
 #include "clock.h"
 #include "duration.h"
 #include "exec.h"
@@ -19,6 +22,19 @@ static const char *str(const json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));
     return v ? v : "";
+}
+
+/* The width of an id column: 24, or wider so that the longest id (a real clock's
+ * "20261130-202126-9da830dd33c9") still leaves a space. */
+static int id_width(const json_t *rows, const char *key)
+{
+    size_t i, w = 23;
+    json_t *e;
+    json_array_foreach(rows, i, e) {
+        size_t n = strlen(str(e, key));
+        w = n > w ? n : w;
+    }
+    return (int)w + 1;
 }
 
 /* --since: an ISO time, or a duration meaning that long ago ("24h"). */
@@ -62,14 +78,14 @@ int cmd_executions(struct opts *o)
         size_t i;
         json_t *e;
         if (json_array_size(list))
-            printf("%-24s %-24s %-8s %-8s %-8s %-24s %s\n", "ID", "SCENARIO", "VERSION", "STATUS",
+            printf("%-*s %-24s %-8s %-8s %-8s %-24s %s\n", id_width(list, "id"), "ID", "SCENARIO", "VERSION", "STATUS",
                    "ATTEMPTS", "STARTED", "DURATION");
         json_array_foreach(list, i, e) {
             char dur[32] = "";
             if (json_object_get(e, "duration_ms"))
                 snprintf(dur, sizeof dur, "%lld ms",
                          (long long)json_integer_value(json_object_get(e, "duration_ms")));
-            printf("%-24s %-24s %-8s %-8s %-8lld %-24s %s\n", str(e, "id"), str(e, "scenario"),
+            printf("%-*s %-24s %-8s %-8s %-8lld %-24s %s\n", id_width(list, "id"), str(e, "id"), str(e, "scenario"),
                    str(e, "version"), str(e, "status"),
                    (long long)json_integer_value(json_object_get(e, "attempts")),
                    str(e, "started_at"), dur);
@@ -82,15 +98,33 @@ int cmd_executions(struct opts *o)
     return EXIT_OK;
 }
 
-static void print_incomplete_line(const json_t *e)
+/* An incomplete entry's attempts, one definition everywhere: attempts made (the first
+ * included, as the execution counts them), "of N" only when retries are automatic. */
+static void attempts_text(char *buf, size_t n, const json_t *inc, const char *of)
+{
+    long long a = json_integer_value(json_object_get(inc, "attempts")),
+              m = json_integer_value(json_object_get(inc, "max_attempts"));
+    if (m > 0)
+        snprintf(buf, n, "%lld%s%lld", a, of, m);
+    else
+        snprintf(buf, n, "%lld", a);
+}
+
+static void print_incomplete_line(const json_t *e, int idw)
 {
     const json_t *err = json_object_get(e, "error");
-    printf("%-24s %-24s %-16s %-10s %lld/%lld  %-24s %s: %s\n", str(e, "execution"),
-           str(e, "scenario"), str(e, "step"), str(e, "state"),
-           (long long)json_integer_value(json_object_get(e, "attempts")),
-           (long long)json_integer_value(json_object_get(e, "max_attempts")),
-           json_object_get(e, "next_attempt_at") ? str(e, "next_attempt_at") : "-",
-           str(err, "kind"), str(err, "message"));
+    char att[48];
+    attempts_text(att, sizeof att, e, "/");
+    if (!str(err, "kind")[0]) /* a hold: its reason stands where an error would */
+        printf("%-*s %-24s %-16s %-10s %-4s %-24s held: %s\n", idw, str(e, "execution"),
+               str(e, "scenario"), str(e, "step"), str(e, "state"), att,
+               json_object_get(e, "next_attempt_at") ? str(e, "next_attempt_at") : "-",
+               str(err, "reason"));
+    else
+        printf("%-*s %-24s %-16s %-10s %-4s %-24s %s: %s\n", idw, str(e, "execution"),
+               str(e, "scenario"), str(e, "step"), str(e, "state"), att,
+               json_object_get(e, "next_attempt_at") ? str(e, "next_attempt_at") : "-",
+               str(err, "kind"), str(err, "message"));
 }
 
 int cmd_execution(struct opts *o)
@@ -142,10 +176,10 @@ int cmd_execution(struct opts *o)
                    str(err, "message"));
         json_t *inc = json_object_get(v, "incomplete");
         if (json_is_object(inc)) {
-            printf("incomplete: %s at step %s, bundle %s; attempts %lld of %lld%s%s\n",
-                   str(inc, "state"), str(inc, "step"), str(inc, "bundle"),
-                   (long long)json_integer_value(json_object_get(inc, "attempts")),
-                   (long long)json_integer_value(json_object_get(inc, "max_attempts")),
+            char att[48];
+            attempts_text(att, sizeof att, inc, " of ");
+            printf("incomplete: %s at step %s, bundle %s; attempts %s%s%s\n",
+                   str(inc, "state"), str(inc, "step"), str(inc, "bundle"), att,
                    json_object_get(inc, "next_attempt_at") ? "; next " : "",
                    str(inc, "next_attempt_at"));
         }
@@ -213,7 +247,7 @@ int cmd_incomplete(struct opts *o)
             printf("no incomplete executions\n");
         size_t i;
         json_t *e;
-        json_array_foreach(a, i, e) if (!o->json) print_incomplete_line(e);
+        json_array_foreach(a, i, e) if (!o->json) print_incomplete_line(e, id_width(a, "execution"));
         json_decref(a);
     } else if (!strcmp(sub, "retry")) {
         struct engine e;
@@ -273,6 +307,28 @@ static void resumed(void *data, const char *id, json_t *rec, const char *err)
         ++*failed;
 }
 
+/* Nothing was due: the retries still to come, and when, or "nothing to resume". */
+static void print_waiting(struct sc_store *st)
+{
+    json_t *a = sc_store_incomplete_list(st, "pending");
+    size_t i, n = json_array_size(a);
+    json_t *e;
+    if (!n)
+        printf("nothing to resume\n");
+    else
+        printf("nothing is due yet; %zu execution%s wait%s for a retry:\n", n, n == 1 ? "" : "s",
+               n == 1 ? "s" : "");
+    json_array_foreach(a, i, e) {
+        char att[48];
+        json_t *next = json_object_get(e, "attempts");
+        json_object_set_new(e, "attempts", json_integer(json_integer_value(next) + 1));
+        attempts_text(att, sizeof att, e, " of ");
+        printf("  %s %s: step %s, attempt %s due at %s\n", str(e, "execution"), str(e, "scenario"),
+               str(e, "step"), att, str(e, "next_attempt_at"));
+    }
+    json_decref(a);
+}
+
 int cmd_resume(struct opts *o)
 {
     if (o->nargs) {
@@ -293,44 +349,132 @@ int cmd_resume(struct opts *o)
     if (n < 0 && e.rn)
         fprintf(stderr, "scenarist: %s\n", sc_store_error(s.st));
     else if (n == 0)
-        printf("nothing to resume\n");
+        print_waiting(s.st);
     sc_diags_free(&d);
     engine_stop(&e);
     cli_session_close(&s);
     return n < 0 || failed ? EXIT_FAILED : EXIT_OK;
 }
 
+/* verify and checkpoint need the key: without one the chain proves nothing. */
+static bool audit_key_present(const struct cli_session *s, const char *what)
+{
+    if (sc_audit_key_ref(s->org))
+        return true;
+    fprintf(stderr, "scenarist: audit %s: org %s has no audit key: add `audit: { key: env:NAME }` "
+            "(a secret of at least 32 characters, kept outside the database) to its org file; "
+            "until then its log is chained without a key, and whoever can write the database "
+            "can rewrite it unnoticed\n", what, s->org->name);
+    return false;
+}
+
+/* Reads a checkpoint file: new JSON, or NULL after saying why. */
+static json_t *read_checkpoint(const char *path)
+{
+    json_error_t je;
+    json_t *cp = json_load_file(path, 0, &je);
+    if (!cp)
+        fprintf(stderr, "scenarist: checkpoint %s:%d:%d: %s\n", path, je.line, je.column, je.text);
+    return cp;
+}
+
+static int audit_checkpoint(struct opts *o, struct cli_session *s)
+{
+    json_t *problem = NULL;
+    json_t *cp = sc_store_audit_checkpoint(s->st, s->org->name, &problem);
+    if (!cp) {
+        if (problem)
+            fprintf(stderr, "scenarist: audit log of org %s: row %lld %s: no checkpoint taken\n",
+                    s->org->name, (long long)json_integer_value(json_object_get(problem, "row")),
+                    str(problem, "reason"));
+        else
+            fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+        json_decref(problem);
+        return EXIT_FAILED;
+    }
+    char err[700];
+    int rc = EXIT_OK;
+    if (o->output && sc_audit_write(cp, o->output, err, sizeof err) != 0) {
+        fprintf(stderr, "scenarist: %s\n", err);
+        rc = EXIT_FAILED;
+    }
+    if (rc == EXIT_OK && o->to) {
+        json_t *conf = json_object_get(json_object_get(s->org->doc->root, "audit"), "checkpoint");
+        const char *path = !strcmp(str(conf, "connection"), o->to) ? str(conf, "path") : "";
+        struct sc_http *http = sc_http_new();
+        if (!http || sc_audit_post(http, s->org, o->to, path, cp, err, sizeof err) != 0) {
+            fprintf(stderr, "scenarist: checkpoint not delivered: %s\n", http ? err : "out of memory");
+            rc = EXIT_FAILED;
+        }
+        sc_http_free(http);
+    }
+    if (rc == EXIT_OK && !o->output && !o->to)
+        cli_print_json(cp);
+    else if (rc == EXIT_OK)
+        fprintf(stderr, "checkpoint of org %s: %lld rows, at %s\n", s->org->name,
+                (long long)json_integer_value(json_object_get(cp, "count")), str(cp, "at"));
+    json_decref(cp);
+    return rc;
+}
+
+static int audit_verify(struct opts *o, struct cli_session *s)
+{
+    json_t *cp = NULL, *problem = NULL;
+    if (o->checkpoint && !(cp = read_checkpoint(o->checkpoint)))
+        return EXIT_USAGE;
+    int r = sc_store_audit_verify(s->st, s->org->name, cp, &problem);
+    json_decref(cp);
+    if (r < 0) {
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+        return EXIT_FAILED;
+    }
+    if (o->json) {
+        json_t *out = json_pack("{s:b, s:O?}", "ok", !r, "problem", problem);
+        cli_print_json(out);
+        json_decref(out);
+    }
+    if (r == 2)
+        fprintf(stderr, "scenarist: checkpoint %s %s\n", o->checkpoint, str(problem, "reason"));
+    else if (r && json_object_get(problem, "row"))
+        fprintf(stderr, "audit log of org %s: row %lld %s\n", s->org->name,
+                (long long)json_integer_value(json_object_get(problem, "row")),
+                str(problem, "reason"));
+    else if (r)
+        fprintf(stderr, "audit log of org %s: %s\n", s->org->name, str(problem, "reason"));
+    else if (!o->json && o->checkpoint)
+        printf("audit log of org %s: every row intact, and every row of checkpoint %s still "
+               "there\n", s->org->name, o->checkpoint);
+    else if (!o->json)
+        printf("audit log of org %s: every row intact\n", s->org->name);
+    json_decref(problem);
+    return r ? EXIT_FAILED : EXIT_OK;
+}
+
 int cmd_audit(struct opts *o)
 {
-    bool verify = o->nargs == 1 && !strcmp(o->args[0], "verify");
-    if (o->nargs > 1 || (o->nargs == 1 && !verify)) {
-        fprintf(stderr, "usage: scenarist audit [verify] [--scenario S] [--sent-to URL-PREFIX] "
-                        "[--execution ID] [--json]\n");
+    const char *sub = o->nargs == 1 ? o->args[0] : NULL;
+    bool verify = sub && !strcmp(sub, "verify"), checkpoint = sub && !strcmp(sub, "checkpoint");
+    if (o->nargs > 1 || (sub && !verify && !checkpoint) || (o->checkpoint && !verify) ||
+        ((o->output || o->to) && !checkpoint)) {
+        fprintf(stderr, "usage: scenarist audit [--scenario S] [--sent-to URL-PREFIX] "
+                        "[--execution ID] [--json]\n"
+                        "       scenarist audit verify [--checkpoint FILE] [--json]\n"
+                        "       scenarist audit checkpoint [-o FILE] [--to CONNECTION]\n");
         return EXIT_USAGE;
     }
     struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
-    int rc = EXIT_OK;
+    int rc = cli_session_open(o, &s);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((verify || checkpoint) && !audit_key_present(&s, sub)) {
+        cli_session_close(&s);
+        return EXIT_USAGE;
+    }
+    rc = EXIT_OK;
     if (verify) {
-        json_t *problem = NULL;
-        int r = sc_store_audit_verify(s.st, &problem);
-        if (r < 0)
-            return cli_session_failed(&s);
-        if (o->json) {
-            json_t *out = json_pack("{s:b, s:O?}", "ok", !r, "problem", problem);
-            cli_print_json(out);
-            json_decref(out);
-        }
-        if (r) {
-            fprintf(stderr, "audit log of org %s: row %lld %s\n", s.org->name,
-                    (long long)json_integer_value(json_object_get(problem, "row")),
-                    str(problem, "reason"));
-            rc = EXIT_FAILED;
-        } else if (!o->json) {
-            printf("audit log of org %s: every row intact\n", s.org->name);
-        }
-        json_decref(problem);
+        rc = audit_verify(o, &s);
+    } else if (checkpoint) {
+        rc = audit_checkpoint(o, &s);
     } else {
         struct sc_audit_filter f = {.scenario = o->scenario, .sent_to_prefix = o->sent_to,
                                     .execution = o->execution, .limit = o->limit};

@@ -69,7 +69,7 @@ static int number_arg(const char *s, const char *what)
 int cmd_deploy(struct opts *o)
 {
     if (!o->nargs) {
-        fprintf(stderr, "usage: scenarist deploy FILE... [--org NAME] [-m MESSAGE]\n");
+        fprintf(stderr, "usage: scenarist deploy PATH... [--org NAME] [-m MESSAGE]\n");
         return EXIT_USAGE;
     }
     struct sc_org *org = cli_load_org(o);
@@ -78,20 +78,25 @@ int cmd_deploy(struct opts *o)
     char err[512];
     struct sc_diags d;
     sc_diags_init(&d);
+    struct sc_files files = {0};
+    for (size_t i = 0; i < o->nargs; i++) /* a folder: the files validate and serve find */
+        if (cli_add_files(&files, o->args[i], &d) != 0)
+            break;
     struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
     struct sc_validator *v = lua ? sc_validator_new(org, &d) : NULL;
-    struct sc_scenario **scs = sc_calloc(o->nargs, sizeof *scs);
-    for (size_t i = 0; v && scs && i < o->nargs; i++) /* all or nothing: validate every file first */
-        scs[i] = sc_scenario_load(o->args[i], org, lua, v, &d);
+    struct sc_scenario **scs = sc_calloc(files.n + 1, sizeof *scs);
+    for (size_t i = 0; v && scs && i < files.n; i++) /* all or nothing: validate every file first */
+        scs[i] = sc_scenario_load(files.v[i], org, lua, v, &d);
     int rc = finish_diags(&d, false);
     struct sc_store *st = rc == EXIT_OK ? cli_open_store(o, org) : NULL;
     if (rc == EXIT_OK && !st)
         rc = EXIT_FAILED;
-    for (size_t i = 0; st && i < o->nargs && rc == EXIT_OK; i++)
+    for (size_t i = 0; st && i < files.n && rc == EXIT_OK; i++)
         rc = store_version(st, sc_scenario_json(scs[i]), o->message, "deploy", org->name);
-    for (size_t i = 0; scs && i < o->nargs; i++)
+    for (size_t i = 0; scs && i < files.n; i++)
         sc_scenario_free(scs[i]);
     free(scs);
+    sc_files_free(&files);
     sc_store_close(st);
     sc_validator_free(v);
     sc_lua_free(lua);

@@ -2,14 +2,13 @@
 
 #include <ctype.h>
 #include <dirent.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "diag.h"
+#include "tz.h"
 
 struct field {
     const char *name;
@@ -168,6 +167,12 @@ int sc_cron_parse(const char *s, struct sc_cron *c, struct sc_cron_err *err)
     c->dow = (uint8_t)bits[4];
     c->dom_any = any[2];
     c->dow_any = any[4];
+    c->hour_wild = memchr(s + starts[1], '*', ends[1] - starts[1]) ||
+                   memchr(s + starts[1], '/', ends[1] - starts[1]);
+    if (sc_cron_never(c))
+        return fail(err, starts[2], ends[3] - starts[2], "this schedule never fires: no month "
+                    "in '%.*s' has day %.*s", (int)(ends[3] - starts[3]), s + starts[3],
+                    (int)(ends[2] - starts[2]), s + starts[2]);
     return 0;
 }
 
@@ -233,78 +238,100 @@ const char *sc_tz_suggest(const char *name)
 
 /* ---- next fire time in a time zone ---- */
 
-/* glibc converts only in the process's zone (TZ): conversions switch it under a lock.
- * Everything else in scenarist formats and parses times in UTC (gmtime_r, timegm). */
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-/* Local wall-clock time of t as minutes since 1970-01-01T00:00 (wall). */
-static long wall_minute(time_t t)
+static bool day_match(const struct sc_cron *c, const struct sc_civil *d)
 {
-    struct tm tm;
-    if (!localtime_r(&t, &tm))
-        return 0;
-    return (long)(timegm(&tm) / 60);
-}
-
-static bool day_match(const struct sc_cron *c, const struct tm *tm)
-{
-    if (!(c->month >> (tm->tm_mon + 1) & 1))
-        return false;
-    bool dom = c->dom >> tm->tm_mday & 1, dow = c->dow >> tm->tm_wday & 1;
+    bool dom = c->dom >> d->day & 1, dow = c->dow >> d->wday & 1;
     return c->dom_any || c->dow_any ? dom && dow : dom || dow;
 }
 
-static bool wall_match(const struct sc_cron *c, long w, struct tm *tm)
+/* The first wall minute in [from, to) (wall seconds) that c matches, or -1. */
+static int64_t search_wall(const struct sc_cron *c, int64_t from, int64_t to)
 {
-    time_t t = (time_t)w * 60;
-    gmtime_r(&t, tm);
-    return day_match(c, tm) && (c->hour >> tm->tm_hour & 1) && (c->minute >> tm->tm_min & 1);
-}
-
-static int64_t next_locked(const struct sc_cron *c, int64_t after_ms)
-{
-    time_t t = (time_t)(after_ms >= 0 ? after_ms / 60000 : (after_ms - 59999) / 60000) * 60 + 60;
-    time_t end = t + (time_t)5 * 366 * 86400;
-    long hw = wall_minute(t - 60); /* the last wall minute already passed */
-    long expected = hw + 1;
-    struct tm tm;
-    while (t < end) {
-        long w = wall_minute(t);
-        for (long g = expected; g < w && g < expected + 24 * 60; g++) /* skipped by spring-forward */
-            if (g > hw && wall_match(c, g, &tm))
-                return (int64_t)t * 1000;
-        bool hit = wall_match(c, w, &tm);
-        if (w > hw) {
-            if (hit)
-                return (int64_t)t * 1000;
-            hw = w;
+    int64_t day = floor_div(from + 59, 86400);
+    int first = (int)(floor_div(from + 59, 60) - day * 1440); /* minute of that day */
+    while (day * 86400 < to) {
+        struct sc_civil d;
+        sc_tz_civil(day * 86400, &d);
+        if (!(c->month >> d.month & 1)) { /* skip to the first of the next month */
+            day = sc_tz_days_from_civil(d.year + (d.month == 12), d.month % 12 + 1, 1);
+            first = 0;
+            continue;
         }
-        /* else a wall time repeated by fall-back: it fired (or not) the first time */
-        /* Step at most to the next wall hour: clocks change on the hour, so no wall minute
-         * is jumped over unseen. */
-        long step = day_match(c, &tm) && (c->hour >> tm.tm_hour & 1) ? 1 : 60 - tm.tm_min;
-        t += step * 60;
-        expected = w + step;
+        if (day_match(c, &d)) {
+            for (int h = first / 60; h < 24; h++) {
+                if (!(c->hour >> h & 1))
+                    continue;
+                int m0 = h == first / 60 ? first % 60 : 0;
+                uint64_t mins = c->minute >> m0 << m0 & ((1ULL << 60) - 1);
+                if (mins) {
+                    int64_t w = day * 86400 + h * 3600 + (int64_t)__builtin_ctzll(mins) * 60;
+                    return w < to ? w : -1;
+                }
+            }
+        }
+        day++;
+        first = 0;
     }
     return -1;
 }
 
+bool sc_cron_never(const struct sc_cron *c)
+{
+    if (!c->dow_any || c->dom_any)
+        return false;
+    for (int m = 1; m <= 12; m++)
+        for (int d = 1; d <= sc_tz_month_days(2000, m); d++) /* 2000: a leap year */
+            if (c->month >> m & 1 && c->dom >> d & 1)
+                return false;
+    return true;
+}
+
+/* The Gregorian calendar repeats every 400 years: a day c matches comes within that. */
+#define HORIZON ((int64_t)401 * 366 * 86400)
+
 int64_t sc_cron_next(const struct sc_cron *c, const char *tz, int64_t after_ms)
 {
-    pthread_mutex_lock(&tz_lock);
-    const char *was = getenv("TZ");
-    char *saved = was ? strdup(was) : NULL;
-    char zone[80];
-    snprintf(zone, sizeof zone, ":%s", tz && *tz ? tz : "UTC");
-    setenv("TZ", zone, 1);
-    tzset();
-    int64_t next = next_locked(c, after_ms);
-    if (saved)
-        setenv("TZ", saved, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    free(saved);
-    pthread_mutex_unlock(&tz_lock);
-    return next;
+    const struct sc_tz *z = sc_tz_load(tz);
+    if (!z || sc_cron_never(c))
+        return -1;
+    int64_t t = floor_div(after_ms, 60000) * 60 + 60; /* the first minute to consider */
+    int64_t limit = t + HORIZON;
+    int32_t off = sc_tz_offset(z, t);
+    int64_t from = t + off;
+    /* Did this offset start recently, with clocks going back? Then t may be in the
+     * repeated hour, which fires again only for a wildcard or step hour (Vixie cron). */
+    int64_t u = t - 86400, next;
+    while ((next = sc_tz_next_change(z, u, t + 1)) <= t)
+        u = next;
+    if (u > t - 86400) {
+        int32_t prev = sc_tz_offset(z, u - 1);
+        if (prev > off && !c->hour_wild && from < u + prev)
+            from = u + prev;
+        if (prev < off && floor_div(u + 59, 60) * 60 == t &&
+            search_wall(c, u + prev, u + off) >= 0)
+            return t * 1000;
+    }
+    for (;;) {
+        int64_t end = sc_tz_next_change(z, t, limit);
+        int64_t w = search_wall(c, from, end + off);
+        if (w >= 0)
+            return (w - off) * 1000;
+        if (end >= limit)
+            return -1;
+        int32_t prev = off;
+        off = sc_tz_offset(z, end);
+        t = end;
+        int64_t minute = floor_div(end + 59, 60) * 60;
+        if (off > prev) {
+            /* Spring forward: a wall time in the gap fires once, at the first valid minute. */
+            if (search_wall(c, end + prev, end + off) >= 0)
+                return minute * 1000;
+            from = minute + off;
+        } else {
+            /* Fall back: the repeated wall times fire again only for a wildcard or step hour. */
+            from = c->hour_wild ? minute + off : end + prev;
+        }
+    }
 }

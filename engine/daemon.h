@@ -35,7 +35,7 @@ struct timer {
     bool poll, has_cron, catch_up, sequential, confidential;
     struct sc_cron cron;
     char tz[80];
-    int64_t every_ms, window_ms;
+    int64_t every_ms, window_ms, skew_ms;
     int64_t next_ms;             /* next fire; -1 when none */
 };
 
@@ -99,6 +99,9 @@ struct daemon {
     const char *backup_dir;      /* the org's scheduled backup, or NULL */
     struct sc_cron backup_cron;
     int64_t backup_next;
+    bool audit_cp;               /* the org's scheduled audit checkpoint (audit.checkpoint) */
+    struct sc_cron audit_cron;   /* when it has cron; else every audit_every_ms */
+    int64_t audit_every_ms, audit_next;
 
     pthread_mutex_t intake_mu;   /* the intake's Lua state (dedupe keys) */
     struct sc_lua *intake_lua;

@@ -209,6 +209,18 @@ const char *sc_suggest(const char *word, const char *const *cands, size_t n)
             best = cands[i];
         }
     }
+    /* "mapper" for map, "lowercase" for lower: one name begins with the other */
+    size_t best_n = 0;
+    for (size_t i = 0; i < n && !best; i++) {
+        size_t cn = cands[i] ? strlen(cands[i]) : 0;
+        size_t shorter = cn < len ? cn : len;
+        if (shorter >= 3 && strncmp(word, cands[i], shorter) == 0 && cn != len && shorter > best_n)
+            best_n = shorter;
+    }
+    for (size_t i = 0; i < n && !best && best_n; i++)
+        if (cands[i] && strlen(cands[i]) >= best_n && strncmp(word, cands[i], best_n) == 0 &&
+            (strlen(cands[i]) == best_n || len == best_n))
+            best = cands[i];
     return best;
 }
 

@@ -46,7 +46,8 @@ void sc_diags_print(struct sc_diags *d, FILE *out);
 /* New reference: a JSON array of {file, line, column, severity, message}. */
 json_t *sc_diags_json(struct sc_diags *d);
 
-/* The candidate nearest to word by edit distance, or NULL if none is close. */
+/* The candidate nearest to word by edit distance, else one that word begins with (or that
+ * begins with word, 3 characters at least), or NULL if none is close. */
 const char *sc_suggest(const char *word, const char *const *cands, size_t n);
 
 /* Byte offset of (line, col) in src (both 1-based, col in characters), or -1. */

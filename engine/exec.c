@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -94,6 +95,7 @@ struct sc_step_ctx {
     char sent_from[512], idem[256]; /* made on first use: most steps do not write */
     json_t *detail;        /* fields added to the error */
     json_t *held;          /* set by sc_step_hold: this bundle waits for a person */
+    json_t *undo;          /* set by sc_step_set_undo; given to commit/rollback hooks */
 };
 
 struct build {
@@ -566,13 +568,44 @@ struct run {
     bool atomic;           /* opts->atomic */
     json_t *deferred;      /* atomic: [[store row, state]] written only if the end keeps them */
     json_t *held;          /* the hold the step just run asked for (taken by run_list) */
+    json_t *pending_undo;  /* what the step just run can undo (taken by run_list) */
+    bool pending_sent;     /* the step just run wrote to another system, beyond undoing */
+    struct undo *undos;    /* what a rollback undoes, oldest first */
+    size_t nundo, capundo;
+};
+
+/* A step that ended ok and changed something: undo data for its module's hooks, or sent
+ * (a write to another system that no hook can take back). */
+struct undo {
+    struct step *s;
+    json_t *data;
+    bool sent;
+    char bundle[128];
 };
 
 const char *sc_status_name(enum sc_status st)
 {
     static const char *const names[] = {"ok", "config", "data", "connection", "rate-limit",
-                                        "server", "runtime", "limit"};
+                                        "server", "runtime", "limit", "store"};
     return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "runtime";
+}
+
+const char *sc_status_retry_note(const json_t *inc)
+{
+    const char *kind = json_string_value(json_object_get(json_object_get(inc, "error"), "kind"));
+    if (json_object_get(inc, "hold"))
+        return "held: a person approves or rejects it with scenarist holds";
+    if (json_is_true(json_object_get(inc, "retryable")))
+        return json_is_true(json_object_get(inc, "final")) ? "no attempt left: needs a person"
+                                                            : "to be retried from this step";
+    if (kind && !strcmp(kind, "runtime"))
+        return "not retried: a Lua or template error fails the same way on every attempt; "
+               "needs a person";
+    if (kind && !strcmp(kind, "data"))
+        return "not retried: the data was refused and would be refused again; needs a person";
+    if (kind && !strcmp(kind, "config"))
+        return "not retried: the scenario or the org is wrong; needs a person";
+    return "not retried: needs a person";
 }
 
 static void fail_execution(struct run *r, json_t *error);
@@ -586,7 +619,7 @@ static void set_ctx(struct run *r, const char *name, json_t *v)
 
 static json_t *store_error(const char *what, struct sc_store *st)
 {
-    return json_pack("{s:s++, s:s}", "message", what, ": ", sc_store_error(st), "kind", "runtime");
+    return json_pack("{s:s++, s:s}", "message", what, ": ", sc_store_error(st), "kind", "store");
 }
 
 /* Records a step's end in the store; state is what replays it on a later attempt. */
@@ -677,6 +710,97 @@ static json_t *make_error(struct run *r, struct step *s, enum sc_status st, cons
 static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, json_t **detail,
                                 char *err, size_t errlen);
 
+/* A module without a rollback hook that writes to another system: what it did stays. */
+static bool sends(const struct sc_module_def *m, const json_t *with)
+{
+    if (m->rollback || m->access == SC_ACCESS_NONE || m->access == SC_ACCESS_READ)
+        return false;
+    if (m->access == SC_ACCESS_WRITE)
+        return true;
+    const char *method = json_string_value(json_object_get(with, "method"));
+    return !method || (strcasecmp(method, "GET") && strcasecmp(method, "HEAD"));
+}
+
+/* Remembers what a step that ended ok changed (data borrowed). */
+static void undo_push(struct run *r, struct step *s, json_t *data, bool sent)
+{
+    if (!data && !sent)
+        return;
+    if (r->nundo == r->capundo) {
+        size_t cap = r->capundo ? r->capundo * 2 : 8;
+        struct undo *v = realloc(r->undos, cap * sizeof *v);
+        if (!v) {
+            fail_execution(r, NULL);
+            return;
+        }
+        r->undos = v;
+        r->capundo = cap;
+    }
+    struct undo *u = &r->undos[r->nundo++];
+    u->s = s;
+    u->data = json_incref(data);
+    u->sent = sent;
+    snprintf(u->bundle, sizeof u->bundle, "%s", r->bundle);
+}
+
+static void undo_clear(struct run *r)
+{
+    for (size_t i = 0; i < r->nundo; i++)
+        json_decref(r->undos[i].data);
+    free(r->undos);
+    r->undos = NULL;
+    r->nundo = r->capundo = 0;
+}
+
+/* Calls each kept step's commit (or, latest first, rollback) hook; returns what was done
+ * as one line for the log (new string), or NULL when nothing was recorded. */
+static char *undo_run(struct run *r, bool roll)
+{
+    struct sc_buf done = {0}, kept = {0}, failed = {0};
+    for (size_t k = 0; k < r->nundo; k++) {
+        struct undo *u = &r->undos[roll ? r->nundo - 1 - k : k];
+        struct step *s = u->s;
+        char name[300];
+        snprintf(name, sizeof name, "%s%s%s%s", step_name(s), u->bundle[0] ? "[" : "",
+                 u->bundle, u->bundle[0] ? "]" : "");
+        if (u->sent) {
+            if (roll)
+                sc_buf_printf(&kept, "%s%s", kept.len ? ", " : "", name);
+            continue;
+        }
+        enum sc_status (*hook)(struct sc_step_ctx *, void *, char *, size_t) =
+            roll ? s->mod->rollback : s->mod->commit;
+        if (!hook)
+            continue;
+        struct sc_step_ctx ctx = {.r = r, .s = s, .lua = r->rt->lua, .org = r->rt->org,
+                                  .undo = u->data, .deadline = r->deadline};
+        char err[512] = "";
+        enum sc_status st = hook(&ctx, s->state, err, sizeof err);
+        if (st == SC_OK)
+            sc_buf_printf(&done, "%s%s", done.len ? ", " : "", name);
+        else
+            sc_buf_printf(&failed, "%s%s: %s", failed.len ? "; " : "", name,
+                          err[0] ? err : sc_status_name(st));
+    }
+    undo_clear(r);
+    if (!roll || (!done.len && !kept.len && !failed.len)) { /* nothing was changed */
+        sc_buf_free(&done);
+        sc_buf_free(&kept);
+        sc_buf_free(&failed);
+        return NULL;
+    }
+    struct sc_buf line = {0};
+    sc_buf_printf(&line, "undone: %s", done.len ? done.data : "nothing");
+    if (failed.len)
+        sc_buf_printf(&line, "; could not undo: %s", failed.data);
+    if (kept.len)
+        sc_buf_printf(&line, "; cannot be undone (sent): %s", kept.data);
+    sc_buf_free(&done);
+    sc_buf_free(&kept);
+    sc_buf_free(&failed);
+    return sc_buf_take(&line);
+}
+
 /* Runs one module call for the current bundle; fills *outs (an array) on success and
  * *ms with how long it took. */
 static enum sc_status run_step(struct run *r, struct step *s, json_t **outs, json_t **detail,
@@ -691,7 +815,7 @@ static enum sc_status run_step(struct run *r, struct step *s, json_t **outs, jso
             r->pending_run = 0;
             snprintf(err, errlen, "the store failed: %s", sc_store_error(store));
             *ms = 0;
-            return SC_ERR_RUNTIME;
+            return SC_ERR_STORE;
         }
     }
     r->vars_touched = false;
@@ -728,7 +852,6 @@ static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, js
     st = s->mod->run ? s->mod->run(&ctx, s->state, with, r->input, err, errlen) : SC_ERR_CONFIG;
     if (!s->mod->run)
         snprintf(err, errlen, "module %s cannot run yet", s->mod->name);
-    json_decref(with);
     if (st == SC_OK && ctx.oom) {
         st = SC_ERR_RUNTIME;
         snprintf(err, errlen, "out of memory");
@@ -754,6 +877,12 @@ static enum sc_status call_step(struct run *r, struct step *s, json_t **outs, js
         r->held = ctx.held;
     else
         json_decref(ctx.held);
+    json_decref(r->pending_undo);
+    r->pending_undo = st == SC_OK ? ctx.undo : NULL;
+    if (st != SC_OK)
+        json_decref(ctx.undo);
+    r->pending_sent = st == SC_OK && sends(s->mod, with);
+    json_decref(with);
     return st;
 }
 
@@ -835,7 +964,8 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
     bool retryable = false, final = true;
     if (rt->dir == DIR_BREAK) {
         retryable = st != SC_ERR_CONFIG &&
-                    (st != SC_ERR_DATA || json_is_true(json_object_get(rt->opts, "retry_data_errors")));
+                    ((st != SC_ERR_DATA && st != SC_ERR_RUNTIME) ||
+                     json_is_true(json_object_get(rt->opts, "retry_data_errors")));
         final = !retryable || r->attempt >= json_integer_value(json_object_get(rt->opts, "attempts"));
     }
     r->error = error;
@@ -847,6 +977,9 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
         char herr[1024];
         int64_t hms;
         enum sc_status hst = run_step(r, hs, &o, &d, &hms, herr, sizeof herr);
+        json_decref(r->pending_undo); /* the route's own steps are not rolled back */
+        r->pending_undo = NULL;
+        r->pending_sent = false;
         if (hst == SC_OK) {
             log_step(r, hs, "ok", hms, json_incref(json_array_get(o, 0)), NULL, NULL);
         } else {
@@ -875,14 +1008,20 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
         } else if (rt->dir == DIR_IGNORE) {
             state = json_pack("{s:[]}", "outs");
         }
+        char *note = NULL; /* rollback: what was undone, and what cannot be */
+        if (!r->stop && (rt->dir == DIR_ROLLBACK || rt->dir == DIR_COMMIT))
+            note = undo_run(r, rt->dir == DIR_ROLLBACK);
         if (!r->stop) {
             json_t *entry = json_pack("{s:s, s:s, s:s}", "step", step_name(s),
                                       "module", "on_error", "status", directive_names[rt->dir]);
             if (entry && r->bundle[0])
                 json_object_set_new(entry, "bundle", json_string(r->bundle));
+            if (entry && note)
+                json_object_set_new(entry, "output", json_string(note));
             if (json_array_append_new(r->log, entry) == 0)
                 store_step(r, entry, s, state);
         }
+        free(note);
         json_decref(state);
         switch (rt->dir) {
         case DIR_IGNORE:
@@ -1000,6 +1139,7 @@ static json_t *replayed(struct run *r, struct step *s)
         return NULL;
     if (json_is_object(vars) && json_object_update(r->vars, vars) != 0)
         fail_execution(r, NULL);
+    undo_push(r, s, json_object_get(e, "undo"), json_is_true(json_object_get(e, "sent")));
     return json_incref(outs);
 }
 
@@ -1053,6 +1193,12 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
             char err[2048];
             int64_t ms;
             enum sc_status st = run_step(r, s, &outs, &detail, &ms, err, sizeof err);
+            json_t *undo = r->pending_undo;
+            bool sent = r->pending_sent;
+            r->pending_undo = NULL;
+            r->pending_sent = false;
+            if (st == SC_OK && !r->held)
+                undo_push(r, s, undo, sent);
             if (st == SC_OK && r->held) { /* no replay state: the next attempt asks again */
                 json_t *e = log_entry(r, s, "held", ms, json_incref(r->held), NULL);
                 store_step(r, e, s, NULL);
@@ -1076,6 +1222,10 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
                 json_t *state = NULL;
                 if (r->rt->store && (state = json_pack("{s:O}", "outs", outs)) && r->vars_touched)
                     json_object_set(state, "vars", r->vars);
+                if (state && undo) /* a later attempt's rollback can still undo it */
+                    json_object_set(state, "undo", undo);
+                if (state && sent)
+                    json_object_set_new(state, "sent", json_true());
                 if (r->rt->store && !state)
                     fail_execution(r, NULL);
                 store_step(r, e, s, state);
@@ -1083,6 +1233,7 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
             } else {
                 outs = handle_error(r, s, st, err, detail, ms);
             }
+            json_decref(undo);
             json_decref(detail);
         }
         if (!outs || r->stop) {
@@ -1240,8 +1391,11 @@ static void store_end(struct run *r, json_t *rec)
             .step = json_string_value(json_object_get(first, "step")),
             .bundle = json_string_value(json_object_get(first, "bundle")),
             .error = json_object_get(first, "error"), .attempts = r->attempt,
-            .max_attempts = (int)json_integer_value(
-                json_object_get(json_object_get(first, "retry"), "attempts")),
+            /* 0: no automatic retry (a hold, a data or runtime error): no "of N" to show */
+            .max_attempts = json_is_true(json_object_get(first, "retryable"))
+                                ? (int)json_integer_value(
+                                      json_object_get(json_object_get(first, "retry"), "attempts"))
+                                : 0,
             .next_ms = wait >= 0 ? sc_clock_now_ms() + wait : 0,
             .state = !strcmp(status, "held") ? "held" : wait >= 0 ? "pending" : "exhausted"};
         if (!row.error) /* a hold is no error: its reason stands in */
@@ -1327,6 +1481,10 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
         run_list(&r, &sc->steps, 0, NULL);
     for (const char *n = "trigger\0steps\0vars\0execution\0env\0"; *n; n += strlen(n) + 1)
         set_ctx(&r, n, NULL);
+    if (!r.ended_error && !json_array_size(r.incomplete)) /* a success keeps what it did */
+        free(undo_run(&r, false));
+    undo_clear(&r);
+    json_decref(r.pending_undo);
     sc_lua_forget(rt->lua);
     bool held = false;
     size_t hi;
@@ -1350,6 +1508,8 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     }
     if (rec && rt->store)
         store_end(&r, rec);
+    if (rt->store) /* ended, recorded or not: its lease is left to lapse */
+        sc_store_exec_release(r.id);
     json_decref(r.journal);
     json_decref(r.deferred);
     json_decref(r.fail);
@@ -1382,7 +1542,7 @@ static char *key_text(json_t *v)
 }
 
 enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_t trigger,
-                            int64_t since_ms, json_t **items, char *err, size_t errlen)
+                            int64_t since_ms, int64_t until_ms, json_t **items, char *err, size_t errlen)
 {
     *items = NULL;
     struct poll *pl = NULL;
@@ -1393,15 +1553,17 @@ enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_
         snprintf(err, errlen, "trigger %zu is not a poll", trigger);
         return SC_ERR_CONFIG;
     }
-    char since[40], now[40];
+    char since[40], now[40], until[40];
     sc_clock_iso(since_ms, since, sizeof since);
     sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
+    sc_clock_iso(until_ms, until, sizeof until);
     struct run r = {.sc = sc, .rt = rt, .version = "poll", .attempt = 1};
     snprintf(r.id, sizeof r.id, "poll");
     r.org_url = "scenarist://poll";
     r.t0 = sc_clock_mono_ms();
     r.deadline = r.t0 + sc->timeout_ms;
-    json_t *ctx = json_pack("{s:s, s:I, s:s}", "since", since, "since_ms", (json_int_t)since_ms,
+    json_t *ctx = json_pack("{s:s, s:I, s:s, s:I, s:s}", "since", since, "since_ms",
+                            (json_int_t)since_ms, "until", until, "until_ms", (json_int_t)until_ms,
                             "now", now);
     json_t *env = rt->org ? json_object_get(rt->org->doc->root, "settings") : NULL;
     struct sc_lua *lua = rt->lua;
@@ -1458,6 +1620,7 @@ enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_
 out:
     for (const char *n = "poll\0env\0output\0item\0"; *n; n += strlen(n) + 1)
         sc_lua_set(lua, n, NULL);
+    json_decref(r.pending_undo);
     sc_lua_forget(lua);
     json_decref(ctx);
     json_decref(outs);
@@ -1493,6 +1656,17 @@ json_t *sc_step_vars(struct sc_step_ctx *ctx)
     return ctx->r->vars;
 }
 json_t *sc_step_error(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->error : NULL; }
+
+int sc_step_set_undo(struct sc_step_ctx *ctx, json_t *undo)
+{
+    if (!undo)
+        return -1;
+    json_decref(ctx->undo);
+    ctx->undo = undo;
+    return 0;
+}
+
+json_t *sc_step_undo(struct sc_step_ctx *ctx) { return ctx->undo; }
 json_t *sc_step_execution(struct sc_step_ctx *ctx) { return ctx->r ? ctx->r->execution : NULL; }
 
 const char *sc_step_sent_from(struct sc_step_ctx *ctx)
@@ -1567,18 +1741,28 @@ void sc_step_at(struct sc_step_ctx *ctx, const char *param_path)
     snprintf(ctx->at, sizeof ctx->at, "%s", param_path);
 }
 
-int sc_step_audit(struct sc_step_ctx *ctx, const char *method, const char *sent_to, long status,
-                  int64_t duration_ms, const char *body, size_t body_len, const char *outcome)
+int64_t sc_step_audit_ref(struct sc_step_ctx *ctx, const struct sc_step_audit_row *w,
+                          char *err, size_t errlen)
 {
     struct run *r = ctx->r;
     if (!r || !r->rt->store)
         return 0;
-    struct sc_audit_row a = {.at_ms = sc_clock_now_ms(), .duration_ms = duration_ms,
+    struct sc_audit_row a = {.at_ms = sc_clock_now_ms(), .duration_ms = w->duration_ms,
                              .org = r->rt->org ? r->rt->org->name : "none",
                              .scenario = r->sc->name, .version = r->version, .execution = r->id,
-                             .step = step_name(ctx->s), .method = method,
-                             .sent_from = sc_step_sent_from(ctx), .sent_to = sent_to,
-                             .status = (int)status, .outcome = outcome, .body = body,
-                             .body_len = body_len};
-    return sc_store_audit_add(r->rt->store, &a);
+                             .step = step_name(ctx->s), .method = w->method,
+                             .sent_from = sc_step_sent_from(ctx), .sent_to = w->sent_to,
+                             .status = (int)w->status, .outcome = w->outcome, .body = w->body,
+                             .body_len = w->body_len, .ref = w->ref};
+    int64_t id = sc_store_audit_add(r->rt->store, &a);
+    if (id < 0 && err)
+        snprintf(err, errlen, "%s", sc_store_error(r->rt->store));
+    return id;
+}
+
+int sc_step_audit(struct sc_step_ctx *ctx, const char *method, const char *sent_to, long status,
+                  int64_t duration_ms, const char *body, size_t body_len, const char *outcome)
+{
+    struct sc_step_audit_row w = {method, sent_to, status, duration_ms, body, body_len, outcome, 0};
+    return sc_step_audit_ref(ctx, &w, NULL, 0) < 0 ? -1 : 0;
 }

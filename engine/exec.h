@@ -81,7 +81,7 @@ size_t sc_scenario_polls(const struct sc_scenario *sc, size_t *triggers, size_t 
  * over output and the key template over each item. *items: [{key, item}], a new
  * reference, when SC_OK; else err says what failed (nothing is recorded). */
 enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_t trigger,
-                            int64_t since_ms, json_t **items, char *err, size_t errlen);
+                            int64_t since_ms, int64_t until_ms, json_t **items, char *err, size_t errlen);
 
 /* ---- for modules: the step being run ---- */
 
@@ -114,6 +114,12 @@ const char *sc_step_bundle(struct sc_step_ctx *ctx);
 /* Holds this bundle for a person (hold stolen: {id, reason, diff?}): the steps after it
  * do not run, the execution ends "held", and `holds approve` runs it again from here. */
 void sc_step_hold(struct sc_step_ctx *ctx, json_t *hold_stolen);
+/* A step that changed something it can undo hands the engine what its module's rollback
+ * hook needs (stolen); the engine keeps it with the step's record, so a `rollback`
+ * directive in a later attempt can still undo it. 0, or -1 when memory ran out. */
+int sc_step_set_undo(struct sc_step_ctx *ctx, json_t *undo_stolen);
+/* In a commit or rollback hook: what the step handed over (borrowed), else NULL. */
+json_t *sc_step_undo(struct sc_step_ctx *ctx);
 /* Sets the answer of a synchronous webhook (stolen). */
 void sc_step_respond(struct sc_step_ctx *ctx, json_t *response_stolen);
 /* "<org base_url>/scenarios/NAME/versions/V/steps/STEP", as written to sent_from. */
@@ -129,5 +135,19 @@ const char *sc_step_idempotency_key(struct sc_step_ctx *ctx);
 int sc_step_audit(struct sc_step_ctx *ctx, const char *method, const char *sent_to,
                   long status, int64_t duration_ms, const char *body, size_t body_len,
                   const char *outcome);
+/* A write's audit rows, before it is sent (outcome "pending", ref 0) and after (ref: the
+ * pending row's id). Returns the row's id, 0 when there is no store, -1 with err filled
+ * (the audit key cannot be read, or the store failed): then nothing may be sent. */
+struct sc_step_audit_row {
+    const char *method, *sent_to;
+    long status;
+    int64_t duration_ms;
+    const char *body;
+    size_t body_len;
+    const char *outcome;
+    int64_t ref;
+};
+int64_t sc_step_audit_ref(struct sc_step_ctx *ctx, const struct sc_step_audit_row *w,
+                          char *err, size_t errlen);
 
 #endif

@@ -162,6 +162,33 @@ bool sc_expr_is_whole(const struct sc_tmpl_part *parts, size_t nparts)
     return nparts == 1 && parts[0].is_expr;
 }
 
+/* A field named as a Lua keyword (poll.until, period.end) cannot follow a dot in Lua:
+ * the length of ".word" when s + i starts one, else 0. */
+static size_t keyword_field(const char *s, size_t n, size_t i, size_t *w0, size_t *w1)
+{
+    static const char *const words[] = {"and", "break", "do", "else", "elseif", "end", "false",
+                                        "for", "function", "goto", "if", "in", "local", "nil",
+                                        "not", "or", "repeat", "return", "then", "true", "until",
+                                        "while"};
+    if (s[i] != '.' || (i > 0 && s[i - 1] == '.') || (i + 1 < n && s[i + 1] == '.'))
+        return 0;
+    size_t j = i + 1;
+    while (j < n && (s[j] == ' ' || s[j] == '\t'))
+        j++;
+    size_t k = j;
+    while (k < n && (isalnum((unsigned char)s[k]) || s[k] == '_'))
+        k++;
+    if (k == j || isdigit((unsigned char)s[j]))
+        return 0;
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
+        if (strlen(words[w]) == k - j && !memcmp(s + j, words[w], k - j)) {
+            *w0 = j;
+            *w1 = k;
+            return k - i;
+        }
+    return 0;
+}
+
 char *sc_expr_rewrite(const char *s, size_t n)
 {
     struct sc_buf b = {0};
@@ -182,6 +209,15 @@ char *sc_expr_rewrite(const char *s, size_t n)
             prev = '(';
             continue;
         }
+        size_t w0, w1, kw = keyword_field(s, n, i, &w0, &w1);
+        if (kw) { /* .until -> ["until"] */
+            sc_buf_puts(&b, "[\"");
+            sc_buf_add(&b, s + w0, w1 - w0);
+            sc_buf_puts(&b, "\"]");
+            i += kw;
+            prev = ']';
+            continue;
+        }
         if (!isspace((unsigned char)s[i]))
             prev = s[i];
         sc_buf_add(&b, s + i, 1);
@@ -190,8 +226,127 @@ char *sc_expr_rewrite(const char *s, size_t n)
     return sc_buf_take(&b);
 }
 
+static bool ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
+static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+static void trim_span(const char *s, size_t *a, size_t *b)
+{
+    while (*a < *b && isspace((unsigned char)s[*a]))
+        (*a)++;
+    while (*b > *a && isspace((unsigned char)s[*b - 1]))
+        (*b)--;
+}
+
+/* Jinja/Pebble filters ("x | upper", "x | replace('a', 'b')") read as Lua's bitwise or:
+ * rewrites each top-level "| name" or "| name(args)" into a call, upper(x). Returns 1
+ * with the call in err when expr uses a filter, else 0. */
+static int filter_hint(const char *s, size_t n, char *err, size_t errlen)
+{
+    size_t bars[16], nb = 0;
+    int depth = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = skip_literal(s, n, i);
+        if (k != i) {
+            i = k;
+            continue;
+        }
+        if (s[i] == '(' || s[i] == '[' || s[i] == '{')
+            depth++;
+        else if ((s[i] == ')' || s[i] == ']' || s[i] == '}') && depth > 0)
+            depth--;
+        else if (s[i] == '|' && depth == 0 && nb < 16)
+            bars[nb++] = i;
+        i++;
+    }
+    if (nb == 0)
+        return 0;
+    struct sc_buf call = {0};
+    size_t a = 0, e = bars[0];
+    trim_span(s, &a, &e);
+    sc_buf_add(&call, s + a, e - a);
+    for (size_t j = 0; j < nb; j++) {
+        size_t fa = bars[j] + 1, fe = j + 1 < nb ? bars[j + 1] : n;
+        trim_span(s, &fa, &fe);
+        size_t id = fa;
+        while (id < fe && ident_char(s[id]))
+            id++;
+        if (id == fa || !ident_start(s[fa]) || (id < fe && s[id] != '(') ||
+            (id < fe && s[fe - 1] != ')')) {
+            sc_buf_free(&call);
+            return 0; /* not "name" or "name(args)": a real bitwise or, or another mistake */
+        }
+        struct sc_buf next = {0};
+        sc_buf_add(&next, s + fa, id - fa);
+        sc_buf_puts(&next, "(");
+        sc_buf_add(&next, call.data ? call.data : "", call.len);
+        size_t aa = id + 1, ae = fe - 1;
+        if (id < fe)
+            trim_span(s, &aa, &ae);
+        if (id < fe && ae > aa) {
+            sc_buf_puts(&next, ", ");
+            sc_buf_add(&next, s + aa, ae - aa);
+        }
+        sc_buf_puts(&next, ")");
+        sc_buf_free(&call);
+        call = next;
+    }
+    snprintf(err, errlen, "'|' is not a filter in scenarist expressions (it is Lua's bitwise or); "
+             "call the function instead: {{ %s }}", call.data ? call.data : "");
+    sc_buf_free(&call);
+    return 1;
+}
+
+/* Lua's message about "return (code\n)" in the user's terms: the parenthesis is ours. */
+static void user_terms(const char *code, const char *msg, char *err, size_t errlen)
+{
+    int lines = 2, at = 0;
+    for (const char *p = code; *p; p++)
+        lines += *p == '\n';
+    if (strncmp(msg, "expr:", 5) == 0) {
+        at = atoi(msg + 5);
+        const char *colon = strchr(msg + 5, ':');
+        if (colon)
+            msg = colon + 1 + (colon[1] == ' ');
+    }
+    int open = 0;
+    for (size_t i = 0, n = strlen(code); i < n;) {
+        size_t k = skip_literal(code, n, i);
+        if (k != i) {
+            i = k;
+            continue;
+        }
+        open += code[i] == '(' ? 1 : code[i] == ')' ? -1 : 0;
+        i++;
+    }
+    const char *near = strstr(msg, " near ");
+    if (at == lines && near && strcmp(near, " near ')'") == 0) {
+        size_t e = strlen(code), t;
+        while (e > 0 && isspace((unsigned char)code[e - 1]))
+            e--;
+        for (t = e; t > 0 && (ident_char(code[t - 1]) ? ident_char(code[e - 1])
+                                                      : ispunct((unsigned char)code[t - 1]) &&
+                                                            !ident_char(code[e - 1]));)
+            t--;
+        snprintf(err, errlen, "it ends after '%.*s', where a %s is expected", (int)(e - t),
+                 code + t, strncmp(msg, "<name>", 6) == 0 ? "name" : "value");
+    } else if (open == 0 && near && strncmp(msg, "')' expected", 12) == 0) {
+        snprintf(err, errlen, "unexpected %s: the expression is already complete before it "
+                 "(a missing operator?)", near + 6);
+    } else if (at == lines && near) {
+        const char *l1 = lines == 2 ? strstr(msg, " at line 1)") : NULL; /* one-line: no line */
+        if (l1 && l1 < near)
+            snprintf(err, errlen, "%.*s) at the end of the expression", (int)(l1 - msg), msg);
+        else
+            snprintf(err, errlen, "%.*s at the end of the expression", (int)(near - msg), msg);
+    } else {
+        snprintf(err, errlen, "%s", msg);
+    }
+}
+
 int sc_expr_check_syntax(lua_State *L, const char *expr, size_t n, char *err, size_t errlen)
 {
+    if (filter_hint(expr, n, err, errlen))
+        return -1;
     struct sc_buf b = {0};
     char *code = sc_expr_rewrite(expr, n);
     if (!code) {
@@ -200,34 +355,27 @@ int sc_expr_check_syntax(lua_State *L, const char *expr, size_t n, char *err, si
     }
     sc_buf_puts(&b, "return (");
     sc_buf_puts(&b, code);
-    free(code);
     sc_buf_puts(&b, "\n)"); /* the newline ends a trailing "--" comment before the paren */
     if (b.oom) {
         snprintf(err, errlen, "out of memory");
         sc_buf_free(&b);
+        free(code);
         return -1;
     }
     int rc = luaL_loadbufferx(L, b.data, b.len, "=expr", "t");
     sc_buf_free(&b);
     if (rc == LUA_OK) {
         lua_pop(L, 1);
+        free(code);
         return 0;
     }
     const char *msg = lua_tostring(L, -1);
-    if (!msg)
-        msg = "syntax error";
-    if (strncmp(msg, "expr:", 5) == 0) {
-        const char *colon = strchr(msg + 5, ':');
-        if (colon)
-            msg = colon + 1 + (colon[1] == ' ');
-    }
-    snprintf(err, errlen, "%s", msg);
+    user_terms(code, msg ? msg : "syntax error", err, errlen);
+    free(code);
     lua_pop(L, 1);
     return -1;
 }
 
-static bool ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
-static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 static size_t skip_space(const char *s, size_t n, size_t i)
 {

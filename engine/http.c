@@ -13,6 +13,10 @@ struct sc_http {
     CURL *curl; /* reused: keeps connections alive between steps */
     struct sc_http_resp *cur;
     bool too_big;
+    bool write;     /* this request is a write: sent at most once */
+    int sends;      /* how often curl went to send it during this transfer */
+    const struct sc_http_req *req;
+    bool refused;   /* before_send stopped it */
 };
 
 static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -75,6 +79,21 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     }
     sc_buf_add(&h->cur->body, p, len);
     return h->cur->body.oom ? 0 : len;
+}
+
+/* Called before each sending of the request. A reused connection found dead makes curl
+ * send it again on a fresh one, silently: for a write that could apply it twice, and
+ * only the engine decides about writes (with the same Idempotency-Key and an audit row
+ * per sending), so the second sending is stopped. */
+static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port)
+{
+    struct sc_http *h = ud;
+    (void)ip, (void)local_ip, (void)port, (void)local_port;
+    if (h->sends++ == 0) {
+        h->refused = h->req->before_send && h->req->before_send(h->req->before_ud) != 0;
+        return h->refused ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+    }
+    return h->write ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -184,6 +203,12 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "scenarist/0.1");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    h->write = sc_http_is_write(req->method);
+    h->sends = 0;
+    h->req = req;
+    h->refused = false;
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
     if (req->timeout_ms > 0)
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
     if (req->username) {
@@ -210,6 +235,15 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
         snprintf(err, errlen, "%s %s: response body over the %u MiB limit", req->method,
                  req->url, SC_HTTP_MAX_BODY >> 20);
         return SC_ERR_LIMIT;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK && h->refused) {
+        snprintf(err, errlen, "%s %s: not sent", req->method, req->url);
+        return SC_ERR_RUNTIME;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK && h->write && h->sends > 1) {
+        snprintf(err, errlen, "%s %s: the connection closed before an answer came; the write "
+                 "was not sent again on a new connection", req->method, req->url);
+        return SC_ERR_CONNECTION;
     }
     if (rc != CURLE_OK) {
         if (rc == CURLE_OPERATION_TIMEDOUT)

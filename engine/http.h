@@ -24,6 +24,10 @@ struct sc_http_req {
     const char *body;           /* NULL: no body */
     size_t body_len;
     int64_t timeout_ms;         /* whole request; 0: none */
+    /* Called once, when the connection is made and just before the request is first
+     * sent (a write's write-ahead audit row); nonzero stops it unsent. May be NULL. */
+    int (*before_send)(void *ud);
+    void *before_ud;
 };
 
 struct sc_http_resp {
@@ -38,7 +42,9 @@ struct sc_http *sc_http_new(void);
 void sc_http_free(struct sc_http *h);
 
 /* Sends one request. SC_OK for 1xx-3xx; otherwise the classification, with err
- * naming the method, URL and what happened. resp is filled whenever an answer came. */
+ * naming the method, URL and what happened. resp is filled whenever an answer came. A
+ * write is sent at most once: libcurl's silent re-send on a new connection (a kept-alive
+ * one found closed) is stopped, a connection error. before_send refusing: SC_ERR_RUNTIME. */
 enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
                             struct sc_http_resp *resp, char *err, size_t errlen);
 void sc_http_resp_free(struct sc_http_resp *r);

@@ -3,6 +3,7 @@
 #include "daemon.h"
 
 #include "clock.h"
+#include "text.h"
 #include "util.h"
 #include "webhook.h"
 
@@ -209,7 +210,8 @@ static char *dedupe_key(struct daemon *d, const struct route *rt, json_t *trigge
                         : NULL;
         sc_lua_set(d->intake_lua, "trigger", NULL);
         sc_lua_forget(d->intake_lua);
-        char *k = json_is_string(v) && json_string_length(v) ? sc_strdup(json_string_value(v))
+        char *k = json_is_string(v) && json_string_length(v) /* NFC: one key per text */
+                      ? sc_text_map(json_string_value(v), json_string_length(v), SC_TEXT_NFC, NULL)
                   : json_is_integer(v) ? sc_asprintf("%lld", (long long)json_integer_value(v))
                                        : NULL;
         json_decref(v);

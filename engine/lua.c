@@ -1,7 +1,10 @@
 #include "lua.h"
 
 #include "clock.h"
+#include "diag.h"
 #include "expr.h"
+#include "text.h"
+#include "tz.h"
 
 #include <dirent.h>
 #include <lauxlib.h>
@@ -206,7 +209,7 @@ static int proxy_pairs(lua_State *L)
 
 static int proxy_tostring(lua_State *L)
 {
-    char *s = json_dumps(check_proxy(L, 1), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = sc_text_json(check_proxy(L, 1), 0, false);
     if (!s)
         return luaL_error(L, "out of memory");
     lua_pushstring(L, s);
@@ -512,7 +515,7 @@ static int h_json(lua_State *L)
     json_t *v = to_json(L, 1, 0, err, sizeof err);
     if (!v)
         return luaL_error(L, "%s", err);
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+    char *s = sc_text_json(v, 0, true);
     json_decref(v);
     if (!s)
         return luaL_error(L, "out of memory");
@@ -544,18 +547,6 @@ static int h_parseiso(lua_State *L)
     return 1;
 }
 
-/* Time zones go through the C library, which keeps one zone per process: a lock
- * around setting TZ and converting keeps concurrent workers from mixing zones. */
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void set_tz(const char *tz)
-{
-    char buf[96];
-    snprintf(buf, sizeof buf, ":%s", tz);
-    setenv("TZ", buf, 1);
-    tzset();
-}
-
 /* Raises msg without a position: the prelude's own lines mean nothing to a user. */
 static int plain_error(lua_State *L, const char *fmt, const char *arg)
 {
@@ -563,32 +554,27 @@ static int plain_error(lua_State *L, const char *fmt, const char *arg)
     return lua_error(L);
 }
 
-static const char *check_tz(lua_State *L, int idx)
+/* Zones come from tz.h (loaded once, shared by every worker): no process-global TZ. */
+static const struct sc_tz *check_tz(lua_State *L, int idx)
 {
     const char *tz = luaL_optstring(L, idx, "UTC");
-    char path[160];
-    if (strcmp(tz, "UTC") == 0)
-        return tz;
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    if (strstr(tz, "..") || tz[0] == '/' || access(path, R_OK) != 0)
+    const struct sc_tz *z = sc_tz_load(tz);
+    if (!z)
         plain_error(L, "unknown time zone '%s'", tz);
-    return tz;
+    return z;
 }
 
 /* sc.tzlocal(ms, tz) -> year, month, day, hour, min, sec, ms, offset minutes, weekday (0 = Sunday) */
 static int h_tzlocal(lua_State *L)
 {
     int64_t ms = (int64_t)luaL_checkinteger(L, 1);
-    const char *tz = check_tz(L, 2);
+    const struct sc_tz *z = check_tz(L, 2);
     int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    time_t t = (time_t)sec;
-    struct tm tm;
-    pthread_mutex_lock(&tz_lock);
-    set_tz(tz);
-    localtime_r(&t, &tm);
-    pthread_mutex_unlock(&tz_lock);
-    lua_Integer v[] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                       tm.tm_sec, (lua_Integer)(ms - sec * 1000), tm.tm_gmtoff / 60, tm.tm_wday};
+    int32_t off = sc_tz_offset(z, sec);
+    struct sc_civil c;
+    sc_tz_civil(sec + off, &c);
+    lua_Integer v[] = {c.year, c.month, c.day, c.hour, c.min, c.sec,
+                       (lua_Integer)(ms - sec * 1000), off / 60, c.wday};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         lua_pushinteger(L, v[i]);
     return (int)(sizeof v / sizeof v[0]);
@@ -599,41 +585,82 @@ static int h_tzlocal(lua_State *L)
  * is its first occurrence. Out-of-range fields roll over (day 32 is next month). */
 static int h_tzmake(lua_State *L)
 {
-    int f[7];
+    lua_Integer f[7];
     for (int i = 0; i < 7; i++)
-        f[i] = (int)luaL_checkinteger(L, i + 1);
-    const char *tz = check_tz(L, 8);
-    time_t best = (time_t)-1;
-    bool found = false;
-    pthread_mutex_lock(&tz_lock);
-    set_tz(tz);
-    struct tm want = {.tm_year = f[0] - 1900, .tm_mon = f[1] - 1, .tm_mday = f[2],
-                      .tm_hour = f[3], .tm_min = f[4], .tm_sec = f[5], .tm_isdst = -1};
-    struct tm norm = want;
-    time_t guess = mktime(&norm); /* normalises the fields */
-    for (int dst = 0; dst <= 1; dst++) {
-        struct tm tm = norm;
-        tm.tm_isdst = dst;
-        time_t t = mktime(&tm);
-        struct tm back;
-        localtime_r(&t, &back);
-        if (t != (time_t)-1 && back.tm_hour == norm.tm_hour && back.tm_min == norm.tm_min &&
-            back.tm_mday == norm.tm_mday && (!found || t < best)) {
-            best = t;
-            found = true;
-        }
-    }
-    pthread_mutex_unlock(&tz_lock);
-    if (!found)
-        best = guess; /* in a gap: the C library moves it forward */
-    lua_pushinteger(L, (lua_Integer)best * 1000 + f[6]);
+        f[i] = luaL_checkinteger(L, i + 1);
+    const struct sc_tz *z = check_tz(L, 8);
+    for (int i = 0; i < 7; i++)
+        if (f[i] < -1000000 || f[i] > 1000000)
+            return plain_error(L, "date field %s out of range", i == 0 ? "year" : "value");
+    lua_Integer mo = f[1] - 1, y = f[0] + (mo >= 0 ? mo / 12 : -((11 - mo) / 12));
+    mo -= (y - f[0]) * 12; /* 0..11 */
+    int64_t wall = (sc_tz_days_from_civil(y, (int)mo + 1, 1) + f[2] - 1) * 86400 +
+                   f[3] * 3600 + f[4] * 60 + f[5];
+    lua_pushinteger(L, (lua_Integer)sc_tz_from_wall(z, wall) * 1000 + f[6]);
     return 1;
+}
+
+/* sc.monthdays(y, m) -> days in that month (proleptic Gregorian). */
+static int h_monthdays(lua_State *L)
+{
+    lua_Integer y = luaL_checkinteger(L, 1), m = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, m >= 1 && m <= 12, 2, "month out of range");
+    lua_pushinteger(L, sc_tz_month_days(y, (int)m));
+    return 1;
+}
+
+/* Pushes the bytes at the light userdata's {p, n} (called protected: it may run out
+ * of memory while the caller still owns a malloc'd buffer). */
+struct bytes {
+    const char *p;
+    size_t n;
+};
+static int push_bytes(lua_State *L)
+{
+    const struct bytes *b = lua_touserdata(L, 1);
+    lua_pushlstring(L, b->p, b->n);
+    return 1;
+}
+
+/* sc.numtext(x) -> the shortest text that reads back as x (text.h); integers as is. */
+static int h_numtext(lua_State *L)
+{
+    char num[32];
+    if (lua_isinteger(L, 1)) {
+        lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, 1));
+        return 1;
+    }
+    size_t n = sc_text_number(luaL_checknumber(L, 1), num);
+    lua_pushlstring(L, num, n);
+    return 1;
+}
+
+/* sc.text(s, op) -> s mapped by op ("upper", "lower", "nfc", "fold"; text.h), or nil
+ * when s is not valid UTF-8. */
+static int h_text(lua_State *L)
+{
+    static const char *const ops[] = {"upper", "lower", "nfc", "fold", NULL};
+    static const enum sc_text_op codes[] = {SC_TEXT_UPPER, SC_TEXT_LOWER, SC_TEXT_NFC, SC_TEXT_FOLD};
+    size_t n, outn;
+    const char *in = luaL_checklstring(L, 1, &n);
+    int op = luaL_checkoption(L, 2, NULL, ops);
+    char *out = sc_text_map(in, n, codes[op], &outn);
+    if (!out)
+        return 0;
+    struct bytes b = {out, outn};
+    lua_pushcfunction(L, push_bytes);
+    lua_pushlightuserdata(L, &b);
+    int rc = lua_pcall(L, 1, 1, 0);
+    free(out);
+    return rc == LUA_OK ? 1 : lua_error(L);
 }
 
 static const luaL_Reg helpers[] = {
     {"array", h_array},       {"object", h_object},   {"kind", h_kind},
     {"json", h_json},         {"now", h_now},         {"iso", h_iso},
     {"parseiso", h_parseiso}, {"tzlocal", h_tzlocal}, {"tzmake", h_tzmake},
+    {"monthdays", h_monthdays}, {"text", h_text},
+    {"numtext", h_numtext},
     {NULL, NULL},
 };
 
@@ -1092,18 +1119,18 @@ enum sc_status sc_lua_eval_text(struct sc_lua *s, int ref, struct sc_buf *buf, c
         const char *p = lua_tolstring(L, -1, &n);
         sc_buf_add(buf, p, n);
     } else if (t == LUA_TNUMBER) { /* formatted here: lua_tolstring would allocate unprotected */
-        double d = lua_tonumber(L, -1);
-        if (lua_isinteger(L, -1))
+        if (lua_isinteger(L, -1)) {
             sc_buf_printf(buf, "%lld", (long long)lua_tointeger(L, -1));
-        else if (d == floor(d) && fabs(d) < 9007199254740992.0)
-            sc_buf_printf(buf, "%lld", (long long)d);
-        else
-            sc_buf_printf(buf, "%.14g", d);
+        } else {
+            char num[32];
+            size_t n = sc_text_number(lua_tonumber(L, -1), num); /* shortest round trip */
+            sc_buf_add(buf, num, n);
+        }
     } else if (t == LUA_TBOOLEAN) {
         sc_buf_puts(buf, lua_toboolean(L, -1) ? "true" : "false");
     } else if (t != LUA_TNIL) {
         json_t *v = to_json(L, -1, 0, err, errlen);
-        char *txt = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        char *txt = v ? sc_text_json(v, 0, false) : NULL;
         json_decref(v);
         if (!txt) {
             lua_pop(L, 1);
@@ -1226,4 +1253,80 @@ enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, jso
     *out = to_json(L, -1, 0, err, errlen);
     lua_pop(L, 1);
     return *out ? SC_OK : SC_ERR_RUNTIME;
+}
+
+/* Names in the table on top (functions, or FILE.FUNCTION under prefix) into a JSON array. */
+static void table_names(lua_State *L, const char *prefix, json_t *out)
+{
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1)) {
+            const char *k = lua_tostring(L, -2);
+            char name[256];
+            snprintf(name, sizeof name, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", k);
+            if (k[0] != '_')
+                json_array_append_new(out, json_string(name));
+        }
+        lua_pop(L, 1);
+    }
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t outlen)
+{
+    lua_State *L = s->L;
+    json_t *cands = json_array(), *files = json_array();
+    out[0] = '\0';
+    if (!cands || !files)
+        goto done;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    if (lua_istable(L, -1))
+        table_names(L, NULL, cands);
+    lua_pop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+                json_array_append_new(files, json_string(lua_tostring(L, -2)));
+                table_names(L, lua_tostring(L, -2), cands);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    const char *v[512];
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach(cands, i, x) if (n < 512) v[n++] = json_string_value(x);
+    qsort(v, n, sizeof *v, by_text); /* Lua's table order varies: ties go the same way */
+    const char *hint = sc_suggest(name, v, n);
+    const char *dot = strchr(name, '.');
+    if (hint) {
+        snprintf(out, outlen, "; did you mean '%s'?", hint);
+    } else if (dot) {
+        bool has_file = false;
+        char list[256] = "";
+        size_t used = 0, nf = 0;
+        const char *fv[64];
+        json_array_foreach(files, i, x) if (nf < 64) fv[nf++] = json_string_value(x);
+        qsort(fv, nf, sizeof *fv, by_text);
+        for (i = 0; i < nf; i++) {
+            const char *f = fv[i];
+            has_file |= strlen(f) == (size_t)(dot - name) && !strncmp(f, name, (size_t)(dot - name));
+            int w = snprintf(list + used, sizeof list - used, "%s%s.lua", used ? ", " : "", f);
+            if (w > 0 && (size_t)w < sizeof list - used)
+                used += (size_t)w;
+        }
+        if (!has_file)
+            snprintf(out, outlen, " (there is no lua/transforms/%.*s.lua; the files are: %s)",
+                     (int)(dot - name), name, used ? list : "none");
+    }
+done:
+    json_decref(cands);
+    json_decref(files);
 }

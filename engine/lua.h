@@ -57,6 +57,9 @@ enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, jso
 bool sc_lua_has_transform(struct sc_lua *s, const char *name);
 /* True when the prelude defines a function of this name. */
 bool sc_lua_has_prelude(struct sc_lua *s, const char *name);
+/* For an unknown transform name: writes "; did you mean 'lower'?" (nearest prelude function
+ * or FILE.FUNCTION), or " (there is no lua/transforms/FILE.lua; the files are: ...)", or "". */
+void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t outlen);
 
 /* Memory the state holds after a full collection, in bytes. */
 size_t sc_lua_memory(struct sc_lua *s);

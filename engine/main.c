@@ -40,10 +40,13 @@ static int usage(FILE *out)
             "                       executions held for a person's decision (payroll checks)\n"
             "  queue list [NAME]|show ID|resolve ID\n"
             "                       work lists for people (drift, reconciliation orphans)\n"
-            "  audit [verify]       the log of every write to another system (--scenario,\n"
-            "                       --sent-to URL-PREFIX, --execution); verify checks its chain\n"
+            "  audit [verify|checkpoint]\n"
+            "                       the log of every write to another system (--scenario,\n"
+            "                       --sent-to URL-PREFIX, --execution); verify checks its keyed\n"
+            "                       chain (--checkpoint FILE: and that nothing was cut or wiped\n"
+            "                       since); checkpoint prints its head (-o FILE, --to CONNECTION)\n"
             "  metrics              per scenario: executions, failures; incomplete, queues, holds\n"
-            "  deploy FILE...       validate and store a new version of each changed scenario (-m MSG)\n"
+            "  deploy PATH...       validate and store a new version of each changed scenario (-m MSG)\n"
             "  versions NAME        a scenario's versions\n"
             "  export NAME          a version as a JSON document (--version N, -o FILE)\n"
             "  import FILE          check an export and store it as a new version\n"
@@ -103,7 +106,7 @@ static const struct {
     {"until", offsetof(struct opts, until)},
     {"message", offsetof(struct opts, message)}, {"version", offsetof(struct opts, version)},
     {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},
-    {"from", offsetof(struct opts, from)},
+    {"from", offsetof(struct opts, from)},       {"checkpoint", offsetof(struct opts, checkpoint)},
     {"limit", 0},
 };
 
@@ -172,72 +175,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 /* ---- validate ---- */
 
-struct paths {
-    char **v;
-    size_t n, cap;
-};
-
-static void paths_add(struct paths *p, const char *s)
+int cli_add_files(struct sc_files *f, const char *path, struct sc_diags *d)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        char **v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return;
-        p->v = v;
-        p->cap = cap;
-    }
-    char *d = strdup(s);
-    if (d)
-        p->v[p->n++] = d;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool is_yaml_name(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && ((n > 5 && !strcmp(name + n - 5, ".yaml")) ||
-                              (n > 4 && !strcmp(name + n - 4, ".yml")));
-}
-
-/* Adds the YAML files under dir (recursively), in sorted order. */
-static void collect_dir(struct paths *out, const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    if (!d || depth > 16) {
-        if (d)
-            closedir(d);
-        return;
-    }
-    struct paths here = {0};
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char *p = sc_asprintf("%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
-        if (!p)
-            continue;
-        struct stat st;
-        if (stat(p, &st) == 0 && (S_ISDIR(st.st_mode) || is_yaml_name(e->d_name)))
-            paths_add(&here, p);
-        free(p);
-    }
-    closedir(d);
-    if (here.n)
-        qsort(here.v, here.n, sizeof *here.v, cmp_str);
-    for (size_t i = 0; i < here.n; i++) {
-        struct stat st;
-        if (stat(here.v[i], &st) == 0 && S_ISDIR(st.st_mode))
-            collect_dir(out, here.v[i], depth + 1);
-        else
-            paths_add(out, here.v[i]);
-        free(here.v[i]);
-    }
-    free(here.v);
+    long n = sc_files_add(f, path); /* a missing file is reported by the loader */
+    struct sc_src src = {path, NULL, 0};
+    if (n < 0)
+        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "out of memory listing the files");
+    else if (n == 0)
+        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0,
+                    "no scenario files (*.yaml, *.yml) in this folder");
+    return n < 0 ? -1 : 0;
 }
 
 int finish_diags(struct sc_diags *d, bool json)
@@ -266,24 +213,13 @@ static int cmd_validate(struct opts *o)
         sc_diags_free(&d);
         return rc ? rc : EXIT_USAGE;
     }
-    struct paths files = {0};
+    struct sc_files files = {0};
     static const char *const defaults[] = {"scenarios"};
     const char *const *args = o->nargs ? o->args : defaults;
     size_t nargs = o->nargs ? o->nargs : 1;
-    for (size_t i = 0; i < nargs; i++) {
-        struct stat st;
-        if (stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            size_t before = files.n;
-            collect_dir(&files, args[i], 0);
-            if (files.n == before) {
-                struct sc_src src = {args[i], NULL, 0};
-                sc_diag_add(&d, SC_SEV_ERROR, &src, 0, 0, 0,
-                            "no scenario files (*.yaml, *.yml) in this folder");
-            }
-        } else {
-            paths_add(&files, args[i]); /* a missing file is reported by the loader */
-        }
-    }
+    for (size_t i = 0; i < nargs; i++)
+        if (cli_add_files(&files, args[i], &d) != 0)
+            break;
     /* A full load: validation, then compiling templates and checking transforms, so
      * validate reports everything run would refuse. */
     char lerr[512];
@@ -308,9 +244,7 @@ static int cmd_validate(struct opts *o)
                    files.n == 1 ? "" : "s", org->name,
                    d.warnings ? " (with warnings)" : "");
     }
-    for (size_t i = 0; i < files.n; i++)
-        free(files.v[i]);
-    free(files.v);
+    sc_files_free(&files);
     sc_org_free(org);
     sc_diags_free(&d);
     return rc;
@@ -410,6 +344,17 @@ static const char *access_text(enum sc_access a)
     }
 }
 
+/* What a `rollback` directive does to what this module did, or NULL: nothing to undo. */
+static const char *rollback_text(const struct sc_module_def *m)
+{
+    if (m->rollback)
+        return "a `rollback` directive undoes what it did";
+    if (m->access == SC_ACCESS_WRITE || m->access == SC_ACCESS_BY_METHOD)
+        return "a write it sent cannot be undone by a `rollback` directive: the execution's "
+               "log names it under \"cannot be undone\"";
+    return NULL;
+}
+
 static void md_modules(void)
 {
     size_t n;
@@ -428,6 +373,8 @@ static void md_modules(void)
         printf("## <a id=\"%s\"></a>%s\n\n%s\n\n", m->name, m->name, m->summary);
         if (access_text(m->access))
             printf("Connection use: %s.\n\n", access_text(m->access));
+        if (rollback_text(m))
+            printf("Rollback: %s.\n\n", rollback_text(m));
         md_table(m->params);
     }
 }

@@ -68,8 +68,10 @@ enum sc_status {
     SC_ERR_CONNECTION, /* connect failure, reset, timeout: transient */
     SC_ERR_RATE_LIMIT, /* 429: transient, honours Retry-After */
     SC_ERR_SERVER,     /* 5xx, 408: transient */
-    SC_ERR_RUNTIME,    /* a bug-like failure inside the step (Lua error, bad template) */
+    SC_ERR_RUNTIME,    /* a bug-like failure inside the step (Lua error, bad template): the
+                          same input fails the same way, so not retried unless retry_data_errors */
     SC_ERR_LIMIT,      /* a limit was hit (memory, instructions, bundles, duration) */
+    SC_ERR_STORE,      /* the engine's own store failed (busy, disk full): transient */
 };
 
 /* Cross-parameter checks a table cannot express ("json and form exclude each other").
@@ -95,6 +97,12 @@ struct sc_module_def {
     enum sc_status (*run)(struct sc_step_ctx *ctx, void *state, const json_t *with,
                           const json_t *input, char *err, size_t errlen);
     void (*fini)(void *state);
+    /* Optional. After a step of this module ended ok and handed over undo data
+     * (sc_step_set_undo), the execution either keeps what it did (commit: the `commit`
+     * directive, or the execution's end) or undoes it (rollback: the `rollback` directive,
+     * latest step first); each hook reads its data with sc_step_undo. A module without a
+     * rollback hook that wrote to another system cannot be undone: the rollback says so in
+     * the execution's log. */
     enum sc_status (*commit)(struct sc_step_ctx *ctx, void *state, char *err, size_t errlen);
     enum sc_status (*rollback)(struct sc_step_ctx *ctx, void *state, char *err, size_t errlen);
 };
@@ -106,5 +114,8 @@ const struct sc_module_def *const *sc_module_all(size_t *n);
 const char *sc_type_name(enum sc_type t);
 /* "ok", "config", "data", "connection", "rate-limit", "server", "runtime", "limit". */
 const char *sc_status_name(enum sc_status st);
+/* Why an incomplete entry ({retryable, final, error: {kind}}, as exec.h's records) will or
+ * will not be retried, in a user's words: static text. */
+const char *sc_status_retry_note(const json_t *incomplete);
 
 #endif

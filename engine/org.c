@@ -1,5 +1,6 @@
 #include "org.h"
 
+#include "duration.h"
 #include "module.h"
 #include "util.h"
 #include "validate.h"
@@ -62,6 +63,36 @@ static const struct sc_param backup_fields[] = {
     {0},
 };
 
+static const struct sc_param checkpoint_fields[] = {
+    {.name = "cron", .type = SC_T_CRON, .flags = SC_P_STATIC,
+     .doc = "When the daemon takes a checkpoint, in the org's time zone (\"*/15 * * * *\"); "
+            "or every."},
+    {.name = "every", .type = SC_T_DURATION, .flags = SC_P_STATIC,
+     .doc = "Or: how often the daemon takes a checkpoint (\"15m\"), on the engine's clock."},
+    {.name = "to", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "Folder each checkpoint is written to (checkpoint-TIME.json); mount it from "
+            "another machine, or ship it off."},
+    {.name = "connection", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "Connection each checkpoint is POSTed to as JSON (its base URL + path)."},
+    {.name = "path", .type = SC_T_STRING, .def = "\"\"", .flags = SC_P_STATIC,
+     .doc = "Path under the connection's base URL."},
+    {0},
+};
+
+static const struct sc_param audit_fields[] = {
+    {.name = "key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
+     .doc = "Reference to the audit key (at least 32 characters: `openssl rand -hex 32`), kept "
+            "outside the database; the log is chained by HMAC-SHA256 under it. Needed by "
+            "`audit verify` and `audit checkpoint`."},
+    {.name = "unkeyed_rows", .type = SC_T_INT, .flags = SC_P_STATIC,
+     .doc = "Rows written before the org had a key (an unkeyed SHA-256 chain) that verify "
+            "accepts ahead of the keyed ones; verify says the number."},
+    {.name = "checkpoint", .type = SC_T_OBJECT, .fields = checkpoint_fields, .flags = SC_P_STATIC,
+     .doc = "Checkpoints of the log's head the daemon takes on a schedule (cron or every) and "
+            "sends out of the database (to a folder, a connection, or both)."},
+    {0},
+};
+
 const struct sc_param sc_org_fields[] = {
     {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
      .doc = "The org's name; the same as its file name."},
@@ -83,6 +114,11 @@ const struct sc_param sc_org_fields[] = {
      .flags = SC_P_STATIC, .doc = "Named inbound webhook secrets, used by triggers' auth."},
     {.name = "backup", .type = SC_T_OBJECT, .fields = backup_fields, .flags = SC_P_STATIC,
      .doc = "A scheduled backup of every scenario's current version, run by the daemon."},
+    {.name = "lease", .type = SC_T_DURATION, .def = "\"30s\"", .flags = SC_P_STATIC,
+     .doc = "How long a running execution stays its process's after the last heartbeat "
+            "(renewed every third of it); another process may resume it only after. At least 1s."},
+    {.name = "audit", .type = SC_T_OBJECT, .fields = audit_fields, .flags = SC_P_STATIC,
+     .doc = "The audit log's key and checkpoints."},
     {0},
 };
 
@@ -111,9 +147,25 @@ static void org_check(struct sc_check *c, const json_t *root)
         if (kind && !strcmp(kind, "basic") && !json_object_get(auth, "username"))
             sc_check_error(c, at, "auth kind basic needs a username");
     }
+    json_t *audit = json_object_get(root, "audit");
+    json_t *cp = json_object_get(audit, "checkpoint");
+    if (cp && !json_object_get(audit, "key"))
+        sc_check_error(c, "audit/checkpoint", "checkpoints need the org's audit key (audit.key)");
+    if (cp && !json_object_get(cp, "cron") == !json_object_get(cp, "every"))
+        sc_check_error(c, "audit/checkpoint", "a checkpoint schedule takes cron or every, one of them");
+    if (cp && !json_object_get(cp, "to") && !json_object_get(cp, "connection"))
+        sc_check_error(c, "audit/checkpoint", "a checkpoint needs somewhere to go: to (a folder), "
+                       "connection, or both");
+    const char *cpc = json_string_value(json_object_get(cp, "connection"));
+    if (cpc && !json_object_get(json_object_get(root, "connections"), cpc))
+        sc_check_error(c, "audit/checkpoint/connection", "no connection '%s' in this org", cpc);
     const char *url = json_string_value(json_object_get(root, "base_url"));
     if (url && !http_url(url))
         sc_check_error(c, "base_url", "base_url must be an http:// or https:// URL");
+    const char *lease = json_string_value(json_object_get(root, "lease"));
+    if (lease && sc_duration_or(lease, 0) > 0 && sc_duration_or(lease, 0) < 1000)
+        sc_check_error(c, "lease", "lease must be at least 1s: a shorter one would expire "
+                       "between two heartbeats of a busy process");
 }
 
 static bool is_path(const char *s)

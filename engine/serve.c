@@ -1,7 +1,9 @@
 /* The daemon's lifecycle: the catalog of scenarios, the workers, schedules and polls
  * (run by the main thread, which also waits for signals), reload and drain. */
 #include "daemon.h"
+#include "files.h"
 
+#include "audit.h"
 #include "clock.h"
 #include "duration.h"
 #include "http.h"
@@ -131,63 +133,30 @@ int daemon_queued(struct daemon *d, struct sc_store *st)
 
 /* ---- the catalog ---- */
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool yaml_name(const char *n)
-{
-    size_t l = strlen(n);
-    return n[0] != '.' && ((l > 5 && !strcmp(n + l - 5, ".yaml")) ||
-                           (l > 4 && !strcmp(n + l - 4, ".yml")));
-}
-
-/* The scenario files: each path a file, or a folder whose *.yaml files are taken in
- * name order. NULL when a path does not exist (said). */
+/* The scenario files (files.h: the same walk as validate and deploy). NULL when a
+ * path does not exist or a folder holds no scenario file (said). */
 static char **expand_paths(const struct sc_serve_opts *o, size_t *n)
 {
     static const char *const def[] = {"scenarios"};
     const char *const *paths = o->npaths ? o->paths : def;
-    size_t np = o->npaths ? o->npaths : 1, cap = 16;
-    char **v = sc_calloc(cap, sizeof *v);
-    *n = 0;
-    for (size_t i = 0; v && i < np; i++) {
+    size_t np = o->npaths ? o->npaths : 1;
+    struct sc_files f = {0};
+    for (size_t i = 0; i < np; i++) {
         struct stat sb;
         if (stat(paths[i], &sb) != 0) {
             say("%s: %s", paths[i], strerror(errno));
-            goto fail;
+            sc_files_free(&f);
+            return NULL;
         }
-        DIR *dir = S_ISDIR(sb.st_mode) ? opendir(paths[i]) : NULL;
-        size_t first = *n;
-        struct dirent *e;
-        do {
-            e = dir ? readdir(dir) : NULL;
-            if (dir && (!e || !yaml_name(e->d_name)))
-                continue;
-            if (*n + 1 >= cap) {
-                char **nv = sc_realloc(v, (cap *= 2) * sizeof *v);
-                if (!nv)
-                    break;
-                v = nv;
-            }
-            char *p = dir ? sc_asprintf("%s/%s", paths[i], e->d_name) : sc_strdup(paths[i]);
-            if (!p)
-                break;
-            v[(*n)++] = p;
-        } while (e);
-        if (dir) {
-            closedir(dir);
-            qsort(v + first, *n - first, sizeof *v, by_name);
+        long k = sc_files_add(&f, paths[i]);
+        if (k <= 0) {
+            say("%s: %s", paths[i], k < 0 ? "out of memory" : "no scenario files (*.yaml, *.yml) in this folder");
+            sc_files_free(&f);
+            return NULL;
         }
     }
-    if (v)
-        return v;
-fail:
-    for (size_t i = 0; v && i < *n; i++)
-        free(v[i]);
-    free(v);
-    return NULL;
+    *n = f.n;
+    return sc_files_take(&f);
 }
 
 /* A string member, or def when absent. */
@@ -326,6 +295,7 @@ static void add_timer(struct daemon *d, struct catalog *c, size_t file, size_t t
     snprintf(tm->tz, sizeof tm->tz, "%s", tz ? tz : "UTC");
     tm->every_ms = sc_duration_or(json_string_value(json_object_get(t, "every")), 0);
     tm->window_ms = sc_duration_or(json_string_value(json_object_get(t, "window")), 0);
+    tm->skew_ms = sc_duration_or(json_string_value(json_object_get(t, "skew")), 5 * 60 * 1000);
     tm->next_ms = -1;
 }
 
@@ -465,7 +435,8 @@ static void fire_schedule(struct daemon *d, struct sc_store *st, struct timer *t
 }
 
 /* A poll that fails is recorded as a failed execution (visible in executions and
- * metrics); its watermark stays, so the next poll asks again from the same point. */
+ * metrics); the watermark becomes the point it asked from, so the next poll asks again
+ * from there at the latest. */
 static void poll_failed(struct daemon *d, struct sc_store *st, const struct timer *t,
                         json_t *trigger, enum sc_status status, const char *err)
 {
@@ -497,23 +468,27 @@ static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, 
         say("%s of %s: %s", t->key, t->scenario, sc_store_error(st));
         return;
     }
-    /* The window reaches back over the previous poll; after downtime the watermark
-     * (the last successful poll) reaches further. */
+    /* The window [since, now] reaches back over the previous poll; the watermark is the
+     * earliest point the next poll must ask from: the last success's end, or the start
+     * a failed poll asked from (so a failure never narrows the overlap), or further back
+     * after downtime. */
     int64_t window = t->window_ms > 0 ? t->window_ms : 3600 * 1000;
     int64_t since = now - window;
     if (mark >= 0 && mark < since)
         since = mark;
     json_t *items = NULL;
     char err[1024] = "";
-    enum sc_status status = sc_exec_poll(t->sc, rt, t->trigger, since, &items, err, sizeof err);
-    json_t *base = json_pack("{s:s, s:o, s:o, s:i}", "kind", "poll", "since", iso_json(since),
-                             "polled_at", iso_json(now), "trigger", (int)t->trigger);
+    enum sc_status status = sc_exec_poll(t->sc, rt, t->trigger, since, now, &items, err,
+                                         sizeof err);
+    json_t *base = json_pack("{s:s, s:o, s:o, s:o, s:i}", "kind", "poll", "since", iso_json(since),
+                             "until", iso_json(now), "polled_at", iso_json(now), "trigger",
+                             (int)t->trigger);
     if (status != SC_OK || !base) {
         if (base)
             poll_failed(d, st, t, base, status, err[0] ? err : "out of memory");
         json_decref(base);
         json_decref(items);
-        sc_store_trigger_set(st, t->scenario, t->key, slot, -1);
+        sc_store_trigger_set(st, t->scenario, t->key, slot, since);
         return;
     }
     size_t i, fresh = 0;
@@ -537,8 +512,8 @@ static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, 
     }
     if (rc == 0)
         rc = sc_store_trigger_set(st, t->scenario, t->key, slot, now);
-    if (rc == 0) /* nothing seen before since can come back in a later window */
-        rc = sc_store_poll_prune(st, t->scenario, t->key, since);
+    if (rc == 0) /* nothing seen before since (less the skew) comes back in a later window */
+        rc = sc_store_poll_prune(st, t->scenario, t->key, since - t->skew_ms);
     if (rc != 0 || sc_store_tx_commit(st) != 0) {
         sc_store_tx_rollback(st);
         say("%s of %s: its items could not be queued: %s", t->key, t->scenario,
@@ -624,9 +599,27 @@ static void run_backup(struct daemon *d, struct sc_store *st)
     d->backup_next = sc_cron_next(&d->backup_cron, tz, sc_clock_now_ms());
 }
 
+/* The org's scheduled checkpoint of the audit log's head, sent out of the database. */
+static void run_audit_checkpoint(struct daemon *d, struct sc_runtime *rt)
+{
+    if (!d->audit_cp || d->audit_next < 0 || d->audit_next > sc_clock_now_ms())
+        return;
+    char err[700];
+    if (sc_audit_checkpoint_run(rt->store, d->org, rt->http, err, sizeof err) != 0)
+        say("audit checkpoint failed: %s", err);
+    else
+        say("audit checkpoint: %s", err);
+    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    int64_t now = sc_clock_now_ms();
+    d->audit_next = d->audit_every_ms > 0 ? now + d->audit_every_ms
+                                          : sc_cron_next(&d->audit_cron, tz, now);
+}
+
 static int64_t next_timer(const struct daemon *d, const struct catalog *c)
 {
     int64_t next = d->backup_dir ? d->backup_next : -1;
+    if (d->audit_cp && d->audit_next >= 0 && (next < 0 || d->audit_next < next))
+        next = d->audit_next;
     for (size_t i = 0; i < c->ntimers; i++)
         if (c->timers[i].next_ms >= 0 && (next < 0 || c->timers[i].next_ms < next))
             next = c->timers[i].next_ms;
@@ -701,9 +694,11 @@ static void ran(struct worker *w, const char *id, json_t *rec, const char *err)
         json_t *inc = json_array_get(json_object_get(rec, "incomplete"), 0);
         if (!e)
             e = json_object_get(inc, "error");
-        say("execution %s (%s) ended %s: %s", id,
+        say("execution %s (%s) ended %s: %s%s%s%s", id,
             json_string_value(json_object_get(rec, "scenario")), status,
-            str_or(e, "message", "see scenarist execution ID"));
+            str_or(e, "message", str_or(json_object_get(inc, "hold"), "reason",
+                                        "see scenarist execution ID")), inc ? " (" : "",
+            inc ? sc_status_retry_note(inc) : "", inc ? ")" : "");
     }
 }
 
@@ -734,6 +729,10 @@ static bool retry_due(struct worker *w)
 
 static void resume_abandoned(struct worker *w)
 {
+    /* this process's own are renewed first: a clock that jumped (the test clock) while the
+     * heartbeat slept must not make them look abandoned */
+    if (sc_store_lease_renew(w->rt.store) != 0)
+        say("%s", sc_store_error(w->rt.store));
     json_t *ids = sc_store_exec_abandoned(w->rt.store);
     size_t i;
     json_t *v;
@@ -741,7 +740,7 @@ static void resume_abandoned(struct worker *w)
         char err[512] = "";
         struct sc_diags diag;
         sc_diags_init(&diag);
-        say("resuming execution %s, left unfinished by a stopped process", json_string_value(v));
+        say("resuming execution %s, left unfinished by a stopped process (its lease expired)", json_string_value(v));
         json_t *rec = sc_runner_again(w->rn, json_string_value(v), &diag, err, sizeof err);
         sc_diags_free(&diag);
         ran(w, json_string_value(v), rec, err);
@@ -810,6 +809,8 @@ static int take_queue(struct worker *w)
         ran(w, json_string_value(json_object_get(other, "id")), rec, err);
         json_decref(rec);
     }
+    if (rc != 0 && other) /* its claim was rolled back with the batch: queued again */
+        sc_store_exec_release(json_string_value(json_object_get(other, "id")));
     json_decref(other);
     sc_diags_free(&diag);
     return worked;
@@ -823,15 +824,18 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "sc-worker-%d", w->no % 100);
     prctl(PR_SET_NAME, name); /* as top -H and perf show it */
     worker_load(w);
-    int64_t swept = sc_clock_mono_ms();
+    int64_t swept = sc_clock_mono_ms(), swept_at = sc_clock_now_ms();
     if (w->no == 0)
         resume_abandoned(w);
     while (!atomic_load(&d->stopping)) {
         if (w->gen != atomic_load(&d->gen))
             worker_load(w);
-        /* another process (a `scenarist run`) may die mid-execution while we serve */
-        if (w->no == 0 && sc_clock_mono_ms() - swept > 60000) {
+        /* another process (a `scenarist run`) may die mid-execution while we serve, or
+         * an end went unrecorded (a full disk): taken up once its lease lapses */
+        if (w->no == 0 && (sc_clock_mono_ms() - swept > sc_store_lease_ms() / 2 ||
+                           sc_clock_now_ms() - swept_at >= sc_store_lease_ms() / 2)) {
             swept = sc_clock_mono_ms();
+            swept_at = sc_clock_now_ms();
             resume_abandoned(w);
         }
         pthread_mutex_lock(&d->mu);
@@ -871,6 +875,7 @@ static struct sc_store *writer_open(struct daemon *d, char *err, size_t errlen)
     struct sc_store *st = sc_store_open(d->store_path, d->store_key, err, errlen);
     if (!st)
         return NULL;
+    sc_audit_setup(st, d->org);
     daemon_turns(d, st);
     if (sc_store_checkpoint_apart(st) != 0) {
         snprintf(err, errlen, "%s", sc_store_error(st));
@@ -959,6 +964,42 @@ static bool advance(struct daemon *d, struct sc_runtime *rt)
     return false;
 }
 
+/* The audit key is read before anything is taken in (a write without its audit row is
+ * never sent, so a missing key would stop every write), and the checkpoint scheduled. */
+static int audit_schedule(struct daemon *d, char *err, size_t errlen)
+{
+    const char *ref = sc_audit_key_ref(d->org);
+    char *key = ref ? sc_org_secret(ref, err, errlen) : NULL;
+    if (ref && !key)
+        return -1;
+    bool short_key = key && strlen(key) < 32;
+    if (key)
+        memset(key, 0, strlen(key));
+    free(key);
+    if (short_key) {
+        snprintf(err, errlen, "audit key %s is shorter than 32 characters", ref);
+        return -1;
+    }
+    json_t *cp = json_object_get(json_object_get(d->org->doc->root, "audit"), "checkpoint");
+    if (!cp)
+        return 0;
+    const char *every = json_string_value(json_object_get(cp, "every"));
+    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    struct sc_cron_err ce;
+    int64_t now = sc_clock_now_ms();
+    if (every) {
+        d->audit_every_ms = sc_duration_or(every, 0);
+        d->audit_next = now + d->audit_every_ms;
+    } else if (sc_cron_parse(json_string_value(json_object_get(cp, "cron")), &d->audit_cron,
+                             &ce) == 0) {
+        d->audit_next = sc_cron_next(&d->audit_cron, tz, now);
+    } else {
+        return 0; /* the org's validation said why */
+    }
+    d->audit_cp = d->audit_every_ms > 0 || !every;
+    return 0;
+}
+
 static int run_daemon(struct daemon *d, struct sc_runtime *rt)
 {
     sigset_t set;
@@ -974,6 +1015,7 @@ static int run_daemon(struct daemon *d, struct sc_runtime *rt)
         pthread_rwlock_unlock(&d->cat_lock);
         run_timers(d, rt, c); /* only this thread replaces the catalog */
         run_backup(d, rt->store);
+        run_audit_checkpoint(d, rt);
         if (!d->o.npaths) { /* serving what is deployed: a deploy is picked up here */
             int64_t stamp = sc_store_versions_stamp(rt->store);
             if (stamp >= 0 && stamp != d->stamp) {
@@ -1113,6 +1155,16 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     struct sc_runtime main_rt = {0};
     struct worker *ws = sc_calloc((size_t)(o->workers > 0 ? o->workers : 1), sizeof *ws);
     bool clean;
+    int lock_fd = -1, locked = 1;
+    int64_t prev_owner = -1;
+    sc_store_set_lease_ms(sc_duration_or(json_string_value(json_object_get(org->doc->root,
+                                                                           "lease")), 0));
+    if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
+                                                 sizeof err)) != 0) {
+        say("%s", err);
+        code = locked > 0 ? 2 : 1;
+        goto out;
+    }
     if (!ws || !d->store_path || runtime_open(d, &main_rt, err, sizeof err) != 0 ||
         !(d->intake_lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
         !(d->intake = writer_open(d, err, sizeof err)) ||
@@ -1122,6 +1174,13 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         goto out;
     }
     d->ckpt_started = pthread_create(&d->ckpt_th, NULL, checkpoint_main, d) == 0;
+    /* the lock's last holder is gone: what it ran is resumed now, not when its leases lapse */
+    if (prev_owner > 0 && sc_store_lease_drop(main_rt.store, prev_owner) != 0)
+        say("%s", sc_store_error(main_rt.store));
+    if (sc_store_heartbeat(main_rt.store) != 0) {
+        say("%s", sc_store_error(main_rt.store));
+        goto out;
+    }
     struct sc_diags diag;
     sc_diags_init(&diag);
     d->cat = catalog_load(d, &main_rt, &diag);
@@ -1145,6 +1204,10 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         d->backup_dir = json_string_value(json_object_get(bk, "to"));
         d->backup_next = sc_cron_next(&d->backup_cron, json_string_value(json_object_get(
                                           org->doc->root, "timezone")), sc_clock_now_ms());
+    }
+    if (audit_schedule(d, err, sizeof err) != 0) {
+        say("%s", err);
+        goto out;
     }
     if (!o->npaths)
         say("serving %s", d->versions ? "the deployed versions (a deploy is picked up without a "
@@ -1194,6 +1257,7 @@ out:
     runtime_close(&main_rt);
     free(ws);
     free(d->store_path);
+    sc_store_unlock(lock_fd);
     pthread_rwlock_destroy(&d->cat_lock);
     pthread_mutex_destroy(&d->intake_mu);
     pthread_mutex_destroy(&d->ops_mu);

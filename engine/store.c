@@ -12,15 +12,20 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 /* Each migration takes the schema from version i to i + 1; never edit a shipped one. */
 static const char *const migrations[] = {
@@ -104,6 +109,16 @@ static const char *const migrations[] = {
      * claim and end two more b-tree writes. */
     "DROP INDEX executions_status;"
     "CREATE INDEX executions_running ON executions(started_at) WHERE status = 'running';",
+    /* v7: a running execution is owned by a lease (owner token + expiry renewed by a
+     * heartbeat), not by its process's pid; one from before leases has none: expired. */
+    "ALTER TABLE executions ADD COLUMN lease_until INTEGER;",
+    /* v8: a keyed audit chain (HMAC-SHA256 under the org's audit key, named by key_id; ''
+     * for rows of an unkeyed chain, as every earlier row is) and write-ahead rows: a write
+     * is a 'pending' row before it is sent and a row completing it (ref) after. */
+    "ALTER TABLE audit ADD COLUMN ref INTEGER;"
+    "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit_head ADD COLUMN mac TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX audit_ref ON audit(ref) WHERE ref IS NOT NULL;",
 };
 
 enum q {
@@ -115,9 +130,10 @@ enum q {
     Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
     Q_SEEN_PRUNE, Q_STATUS_COUNTS, Q_QUEUED_COUNTS,
     Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
-    Q_DS_GET, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
+    Q_DS_GET, Q_DS_ENTRY, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
     Q_QI_PUSH, Q_QI_LIST, Q_QI_GET, Q_QI_RESOLVE, Q_QI_DEPTHS,
     Q_HOLD_GET, Q_HOLD_PUT, Q_HOLD_LIST, Q_HOLD_BY_ID, Q_HOLD_DECIDE,
+    Q_LEASE_RENEW, Q_LEASE_DROP,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
     Q_COUNT
 };
@@ -132,13 +148,17 @@ enum q {
     " AND b.status = 'warning' AND EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = b.id" \
     " AND i.state = 'pending'))))"
 
+#define INC_EXEC_ATTEMPTS \
+    "coalesce((SELECT e.attempts FROM executions e WHERE e.id = incomplete.execution), 0)"
+
 static const char *const sql[Q_COUNT] = {
     [Q_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
-                     " confidential, owner, trigger, started_at) VALUES(?,?,?,?,?,'running',?,?,?,?)",
-    [Q_EXEC_OWNER] = "SELECT status, owner FROM executions WHERE id = ?",
+                     " confidential, owner, trigger, started_at, lease_until)"
+                     " VALUES(?,?,?,?,?,'running',?,?,?,?,?)",
+    [Q_EXEC_OWNER] = "SELECT status, owner, lease_until FROM executions WHERE id = ?",
     [Q_EXEC_CLAIM] = "UPDATE executions SET status = 'running', owner = ?, attempts = ?,"
-                     " finished_at = NULL WHERE id = ?",
-    [Q_EXEC_END] = "UPDATE executions SET status = ?1, owner = NULL, finished_at = ?2,"
+                     " finished_at = NULL, lease_until = ? WHERE id = ?",
+    [Q_EXEC_END] = "UPDATE executions SET status = ?1, owner = NULL, lease_until = NULL, finished_at = ?2,"
                    " duration_ms = ?3, summary = ?4, trigger = CASE WHEN ?6 AND confidential"
                    " THEN NULL ELSE trigger END WHERE id = ?5",
     [Q_EXEC_ERASE_TRIGGER] = "UPDATE executions SET trigger = NULL WHERE id = ? AND confidential",
@@ -148,7 +168,9 @@ static const char *const sql[Q_COUNT] = {
                    " FROM executions WHERE id = ?",
     [Q_EXEC_STEPS] = "SELECT attempt, step, module, bundle, status, duration_ms, output, error, bundles"
                      " FROM step_runs WHERE execution = ? ORDER BY id",
-    [Q_EXEC_RUNNING] = "SELECT id, owner FROM executions WHERE status = 'running' ORDER BY started_at",
+    /* running, and its lease expired (or it has none) */
+    [Q_EXEC_RUNNING] = "SELECT id FROM executions WHERE status = 'running'"
+                       " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY started_at",
     /* A NULL filter matches everything: one statement serves every combination. */
     [Q_EXEC_LIST] = "SELECT id, scenario, version, status, attempts, started_at, duration_ms"
                     " FROM executions WHERE (?1 IS NULL OR scenario = ?1)"
@@ -176,22 +198,29 @@ static const char *const sql[Q_COUNT] = {
                          " WHERE state = ? ORDER BY created_at, execution",
     [Q_INC_DUE] = "SELECT execution FROM incomplete WHERE state = 'pending' AND next_at <= ?"
                   " ORDER BY next_at, execution",
-    [Q_INC_CLOSE] = "UPDATE incomplete SET state = ?, decided_by = ?, updated_at = ?, next_at = NULL"
-                    " WHERE execution = ? AND state IN ('pending', 'exhausted', 'held')",
-    [Q_AUDIT_HEAD] = "SELECT last_id, last_hash FROM audit_head WHERE one = 1",
+    /* attempts: the execution's own count, one definition everywhere (a later attempt closes it) */
+    [Q_INC_CLOSE] = "UPDATE incomplete SET state = ?1, decided_by = ?2, updated_at = ?3, next_at = NULL,"
+                    " attempts = max(attempts, " INC_EXEC_ATTEMPTS "), max_attempts = CASE WHEN"
+                    " max_attempts > 0 THEN max(max_attempts, " INC_EXEC_ATTEMPTS ") ELSE 0 END"
+                    " WHERE execution = ?4 AND state IN ('pending', 'exhausted', 'held')",
+    [Q_AUDIT_HEAD] = "SELECT last_id, last_hash, mac FROM audit_head WHERE one = 1",
     [Q_AUDIT_INSERT] = "INSERT INTO audit(id, at, org, scenario, version, execution, step, method,"
                        " sent_from, sent_to, status, duration_ms, body_sha256, outcome, prev_hash,"
-                       " hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [Q_AUDIT_SET_HEAD] = "INSERT INTO audit_head(one, last_id, last_hash) VALUES(1, ?1, ?2)"
-                         " ON CONFLICT(one) DO UPDATE SET last_id = ?1, last_hash = ?2",
+                       " hash, ref, key_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_AUDIT_SET_HEAD] = "INSERT INTO audit_head(one, last_id, last_hash, mac) VALUES(1, ?1, ?2, ?3)"
+                         " ON CONFLICT(one) DO UPDATE SET last_id = ?1, last_hash = ?2, mac = ?3",
     [Q_AUDIT_ALL] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
-                    " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash"
-                    " FROM audit ORDER BY id",
-    [Q_AUDIT_LIST] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
-                     " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash"
-                     " FROM audit WHERE (?1 IS NULL OR scenario = ?1)"
-                     " AND (?2 IS NULL OR substr(sent_to, 1, length(?2)) = ?2)"
-                     " AND (?3 IS NULL OR execution = ?3) ORDER BY id LIMIT ?4",
+                    " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash, ref,"
+                    " key_id FROM audit ORDER BY id",
+    /* one line per write: its pending row with the row that completed it, if any */
+    [Q_AUDIT_LIST] = "SELECT a.id, a.at, a.org, a.scenario, a.version, a.execution, a.step, a.method,"
+                     " a.sent_from, a.sent_to, coalesce(c.status, a.status),"
+                     " coalesce(c.duration_ms, a.duration_ms), a.body_sha256,"
+                     " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash)"
+                     " FROM audit a LEFT JOIN audit c ON c.ref = a.id"
+                     " WHERE a.ref IS NULL AND (?1 IS NULL OR a.scenario = ?1)"
+                     " AND (?2 IS NULL OR substr(a.sent_to, 1, length(?2)) = ?2)"
+                     " AND (?3 IS NULL OR a.execution = ?3) ORDER BY a.id LIMIT ?4",
     [Q_ENQUEUE] = "INSERT INTO executions(id, scenario, org, version, source, status, attempts,"
                   " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe)"
                   " VALUES(?1,?2,?3,?4,?5,'queued',0,?6,?7,?8,?8,"
@@ -200,7 +229,7 @@ static const char *const sql[Q_COUNT] = {
     /* The next event: realtime first, then arrival order; a sequential lane waits while
      * one of its executions runs, waits for a retry, or arrived earlier. */
     [Q_CLAIM_NEXT] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
-                     " started_at = ?2 WHERE id = (SELECT e.id FROM executions e INDEXED BY executions_queue"
+                     " started_at = ?2, lease_until = ?2 + ?4 WHERE id = (SELECT e.id FROM executions e INDEXED BY executions_queue"
                      " WHERE e.seq <= ?3 AND " RUNNABLE
                      " ORDER BY e.priority DESC, e.seq LIMIT 1)"
                      " RETURNING id, scenario, version, source, status, attempts, confidential, trigger",
@@ -234,6 +263,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_VER_STAMP] = "SELECT count(*), coalesce(max(created_at), 0) FROM versions",
     [Q_DS_GET] = "SELECT value FROM datastore WHERE store = ?1 AND key = ?2"
                  " AND (expires_at IS NULL OR expires_at > ?3)",
+    [Q_DS_ENTRY] = "SELECT value, expires_at FROM datastore WHERE store = ?1 AND key = ?2"
+                   " AND (expires_at IS NULL OR expires_at > ?3)",
     [Q_DS_SET] = "INSERT INTO datastore(store, key, value, updated_at, expires_at) VALUES(?1,?2,?3,?4,?5)"
                  " ON CONFLICT(store, key) DO UPDATE SET value = ?3, updated_at = ?4, expires_at = ?5",
     [Q_DS_DEL] = "DELETE FROM datastore WHERE store = ? AND key = ?",
@@ -263,6 +294,9 @@ static const char *const sql[Q_COUNT] = {
                      " decided_at, decided_by FROM holds WHERE id = ?",
     [Q_HOLD_DECIDE] = "UPDATE holds SET state = ?, decided_at = ?, decided_by = ? WHERE id = ?"
                       " AND state = 'pending'",
+    [Q_LEASE_RENEW] = "UPDATE executions SET lease_until = ?1 WHERE id = ?2 AND owner = ?3"
+                      " AND status = 'running'",
+    [Q_LEASE_DROP] = "UPDATE executions SET lease_until = NULL WHERE owner = ? AND status = 'running'",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -277,12 +311,19 @@ struct sc_store {
     char *path, *key_ref;
     unsigned char key[32];
     bool have_key;
+    char *audit_ref;       /* the org's audit key (a secret reference), or NULL: unkeyed */
+    int64_t unkeyed_rows;  /* rows of an unkeyed chain the org accepts before its keyed rows */
+    char *audit_key;       /* resolved when first needed */
+    size_t audit_key_len;
+    char audit_id[20];     /* "k" + 16 hex digits naming the key, never the key */
     int depth;             /* open transactions: the outermost, then savepoints */
     void (*take)(void *), (*give)(void *); /* sc_store_turns */
     void *turns;
+    struct heartbeat *hb;  /* sc_store_heartbeat's, stopped by sc_store_close */
     char err[512];
 };
 
+static void heartbeat_stop(struct heartbeat *hb);
 static void set_err(struct sc_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_err(struct sc_store *st, const char *fmt, ...)
 {
@@ -726,12 +767,17 @@ void sc_store_close(struct sc_store *st)
 {
     if (!st)
         return;
+    heartbeat_stop(st->hb);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);
     free(st->path);
     free(st->key_ref);
     memset(st->key, 0, sizeof st->key);
+    free(st->audit_ref);
+    if (st->audit_key)
+        memset(st->audit_key, 0, st->audit_key_len);
+    free(st->audit_key);
     free(st);
 }
 
@@ -781,19 +827,18 @@ static void rollback(struct sc_store *st)
 
 /* ---- executions ---- */
 
-/* An owner is this process's pid plus a random token above bit 22 (pid_max is at most
- * 2^22), so a restarted daemon that got its predecessor's pid (pid 1 in a container)
- * still sees the predecessor's work as abandoned. */
-#define PID_BITS 22
+/* An owner is a random token of this process, never its pid: a pid says nothing in
+ * another PID namespace, and a dead daemon's pid may be reused. What proves an owner
+ * at work is its lease: lease_until, renewed by its heartbeat through the one clock. */
 static int64_t my_owner;
 static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
 
 static void make_owner(void)
 {
-    uint32_t token = 0;
+    uint64_t token = 0;
     if (getrandom(&token, sizeof token, 0) != (ssize_t)sizeof token)
-        token = (uint32_t)sc_clock_mono_ms();
-    my_owner = ((int64_t)((token & 0x3fffffff) | 1) << PID_BITS) | (int64_t)getpid();
+        token = (uint64_t)sc_clock_mono_ms() ^ ((uint64_t)getpid() << 32);
+    my_owner = (int64_t)((token & 0x3fffffffffffffffULL) | 1);
 }
 
 static int64_t owner(void)
@@ -802,12 +847,177 @@ static int64_t owner(void)
     return my_owner;
 }
 
-static bool alive(int64_t who)
+int64_t sc_store_owner(void) { return owner(); }
+static _Atomic int64_t lease_len = SC_STORE_LEASE_MS;
+
+int64_t sc_store_lease_ms(void) { return lease_len; }
+void sc_store_set_lease_ms(int64_t ms) { lease_len = ms >= 1000 ? ms : SC_STORE_LEASE_MS; }
+
+/* The executions this process runs now: the heartbeat renews their leases. An execution
+ * leaves the set when its attempt ends, recorded or not, so one whose end could not be
+ * written (a full disk) lets its lease lapse and is taken up again. */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **live;
+static size_t nlive, caplive;
+
+static int live_add(const char *id)
 {
-    pid_t pid = (pid_t)(who & ((1 << PID_BITS) - 1));
+    pthread_mutex_lock(&live_mu);
+    int rc = 0;
+    for (size_t i = 0; i < nlive; i++)
+        if (!strcmp(live[i], id))
+            goto out;
+    if (nlive == caplive) {
+        size_t cap = caplive ? caplive * 2 : 16;
+        char **v = realloc(live, cap * sizeof *v);
+        if (!v) {
+            rc = -1;
+            goto out;
+        }
+        live = v;
+        caplive = cap;
+    }
+    if (!(live[nlive] = sc_strdup(id)))
+        rc = -1;
+    else
+        nlive++;
+out:
+    pthread_mutex_unlock(&live_mu);
+    return rc;
+}
+
+void sc_store_exec_release(const char *id)
+{
+    pthread_mutex_lock(&live_mu);
+    for (size_t i = 0; i < nlive; i++)
+        if (!strcmp(live[i], id)) {
+            free(live[i]);
+            live[i] = live[--nlive];
+            break;
+        }
+    if (!nlive) { /* nothing left: give the memory back (no leak at exit) */
+        free(live);
+        live = NULL;
+        caplive = 0;
+    }
+    pthread_mutex_unlock(&live_mu);
+}
+
+int sc_store_lease_renew(struct sc_store *st)
+{
+    pthread_mutex_lock(&live_mu);
+    size_t n = nlive;
+    char **ids = n ? sc_calloc(n, sizeof *ids) : NULL;
+    for (size_t i = 0; ids && i < n; i++)
+        ids[i] = sc_strdup(live[i]);
+    pthread_mutex_unlock(&live_mu);
+    if (n && !ids)
+        return set_err(st, "out of memory"), -1;
+    int rc = n ? begin(st) : 0;
+    int64_t until = sc_clock_now_ms() + lease_len;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && ids[i])
+            rc = exec_stmt(st, q(st, Q_LEASE_RENEW, "isi", until, ids[i], owner()),
+                           "renewing a lease");
+        free(ids[i]);
+    }
+    free(ids);
+    if (n && (rc != 0 || commit(st) != 0)) {
+        rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
+int sc_store_lease_drop(struct sc_store *st, int64_t who)
+{
     if (who == owner())
-        return true;
-    return pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
+        return set_err(st, "the leases of this process cannot be dropped by it"), -1;
+    return exec_stmt(st, q(st, Q_LEASE_DROP, "i", who), "dropping a stopped owner's leases");
+}
+
+/* ---- the heartbeat: a thread with a connection of its own renews the leases ---- */
+
+struct heartbeat {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    struct sc_store *conn;
+};
+
+static void *heartbeat_main(void *arg)
+{
+    struct heartbeat *hb = arg;
+    int64_t last = INT64_MIN;
+    pthread_mutex_lock(&hb->mu);
+    while (!hb->stop) {
+        pthread_mutex_unlock(&hb->mu);
+        int64_t now = sc_clock_now_ms(); /* renewed by the one clock: a test drives it */
+        if (last == INT64_MIN || now - last >= lease_len / 3 || now < last) {
+            if (sc_store_lease_renew(hb->conn) != 0)
+                fprintf(stderr, "scenarist: %s\n", sc_store_error(hb->conn));
+            else
+                last = now;
+        }
+        pthread_mutex_lock(&hb->mu);
+        struct timespec ts = sc_clock_deadline(200);
+        if (!hb->stop)
+            pthread_cond_timedwait(&hb->cv, &hb->mu, &ts);
+    }
+    pthread_mutex_unlock(&hb->mu);
+    return NULL;
+}
+
+int sc_store_heartbeat(struct sc_store *st)
+{
+    if (st->hb)
+        return 0;
+    char err[600];
+    struct heartbeat *hb = sc_calloc(1, sizeof *hb);
+    if (!hb)
+        return set_err(st, "out of memory"), -1;
+    if (!(hb->conn = sc_store_open(st->path, st->key_ref, err, sizeof err))) {
+        set_err(st, "%s", err);
+        free(hb);
+        return -1;
+    }
+    pthread_mutex_init(&hb->mu, NULL);
+    pthread_cond_init(&hb->cv, NULL);
+    if (pthread_create(&hb->th, NULL, heartbeat_main, hb) != 0) {
+        set_err(st, "cannot start the lease heartbeat: %s", strerror(errno));
+        sc_store_close(hb->conn);
+        pthread_mutex_destroy(&hb->mu);
+        pthread_cond_destroy(&hb->cv);
+        free(hb);
+        return -1;
+    }
+    st->hb = hb;
+    return 0;
+}
+
+static void heartbeat_stop(struct heartbeat *hb)
+{
+    if (!hb)
+        return;
+    pthread_mutex_lock(&hb->mu);
+    hb->stop = true;
+    pthread_cond_signal(&hb->cv);
+    pthread_mutex_unlock(&hb->mu);
+    pthread_join(hb->th, NULL);
+    sc_store_close(hb->conn);
+    pthread_mutex_destroy(&hb->mu);
+    pthread_cond_destroy(&hb->cv);
+    free(hb);
+}
+
+/* Taken: running under a lease not yet expired (whoever holds it), from the columns
+ * status, owner, lease_until at status_col and after. */
+static bool leased(sqlite3_stmt *s, int status_col)
+{
+    return !strcmp(col_text(s, status_col), "running") &&
+           sqlite3_column_type(s, status_col + 2) != SQLITE_NULL &&
+           sqlite3_column_int64(s, status_col + 2) > sc_clock_now_ms();
 }
 
 int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
@@ -817,14 +1027,20 @@ int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
     void *trig = value_blob(st, r->trigger, r->confidential, &n, &failed);
     if (failed)
         return -1;
-    sqlite3_stmt *s = q(st, Q_EXEC_BEGIN, "sssssiibi", r->id, r->scenario, r->org, r->version,
-                        r->source, (int64_t)r->confidential, owner(), trig, n, r->started_ms);
+    sqlite3_stmt *s = q(st, Q_EXEC_BEGIN, "sssssiibii", r->id, r->scenario, r->org, r->version,
+                        r->source, (int64_t)r->confidential, owner(), trig, n, r->started_ms,
+                        sc_clock_now_ms() + lease_len);
     if (!s)
         return -1;
+    if (live_add(r->id) != 0) {
+        done(s);
+        return set_err(st, "out of memory"), -1;
+    }
     int rc = run_step(st, s);
     done(s);
     if (rc == SQLITE_DONE)
         return 0;
+    sc_store_exec_release(r->id);
     if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
         return set_err(st, "execution id %s is taken", r->id), 1;
     return db_err(st, "recording the execution");
@@ -852,8 +1068,7 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_
     }
     int rc = run_step(st, s);
     bool found = rc == SQLITE_ROW;
-    bool taken = found && !strcmp(col_text(s, 0), "running") &&
-                 sqlite3_column_type(s, 1) != SQLITE_NULL && alive(sqlite3_column_int64(s, 1));
+    bool taken = found && leased(s, 0);
     done(s);
     if (!found || taken) {
         rollback(st);
@@ -861,9 +1076,12 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_
             set_err(st, "no execution %s", id);
         return found ? 1 : -1;
     }
-    if (exec_stmt(st, q(st, Q_EXEC_CLAIM, "iis", owner(), (int64_t)attempt, id),
-                  "claiming the execution") != 0 || commit(st) != 0) {
+    if (live_add(id) != 0 ||
+        exec_stmt(st, q(st, Q_EXEC_CLAIM, "iiis", owner(), (int64_t)attempt,
+                        sc_clock_now_ms() + lease_len, id), "claiming the execution") != 0 ||
+        commit(st) != 0) {
         rollback(st);
+        sc_store_exec_release(id);
         return -1;
     }
     return 0;
@@ -881,6 +1099,7 @@ static int erase_resume_data(struct sc_store *st, const char *id)
 int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
                       int64_t duration_ms, json_t *summary, bool states)
 {
+    sc_store_exec_release(id); /* recorded or not, this attempt is over: no more renewals */
     /* a held one may go on, a warning may be retried: they keep what resumes them */
     bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0;
     states = states && erase;
@@ -1039,13 +1258,10 @@ json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f)
 
 json_t *sc_store_exec_abandoned(struct sc_store *st)
 {
-    sqlite3_stmt *s = q(st, Q_EXEC_RUNNING, "");
+    sqlite3_stmt *s = q(st, Q_EXEC_RUNNING, "i", sc_clock_now_ms());
     json_t *a = s ? json_array() : NULL;
-    while (a && run_step(st, s) == SQLITE_ROW) {
-        int64_t who = sqlite3_column_int64(s, 1);
-        if (sqlite3_column_type(s, 1) == SQLITE_NULL || !alive(who))
-            json_array_append_new(a, json_string(col_text(s, 0)));
-    }
+    while (a && run_step(st, s) == SQLITE_ROW)
+        json_array_append_new(a, json_string(col_text(s, 0)));
     if (s)
         done(s);
     return a;
@@ -1097,7 +1313,8 @@ int64_t sc_store_last_seq(struct sc_store *st)
 int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
 {
     *info = NULL;
-    sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "iii", owner(), sc_clock_now_ms(), max_seq);
+    sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "iiii", owner(), sc_clock_now_ms(), max_seq,
+                        (int64_t)lease_len);
     if (!s)
         return -1;
     int rc = run_step(st, s);
@@ -1105,6 +1322,8 @@ int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
         static const int col[7] = {1, 2, 3, 4, 5, 6, 7};
         char id[64];
         snprintf(id, sizeof id, "%s", col_text(s, 0));
+        if (live_add(id) != 0) /* unrenewed, it is taken up again once its lease lapses */
+            set_err(st, "out of memory");
         if (!(*info = run_info(st, s, id, col)))
             *info = json_pack("{s:s, s:s}", "id", id, "unreadable", st->err);
     }
@@ -1172,6 +1391,27 @@ json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key)
     st->err[0] = '\0';
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         db_err(st, "reading the data store");
+    return v;
+}
+
+json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *key,
+                          int64_t *expires_ms)
+{
+    st->err[0] = '\0';
+    *expires_ms = -1;
+    sqlite3_stmt *s = q(st, Q_DS_ENTRY, "ssi", store, key, sc_clock_now_ms());
+    if (!s)
+        return NULL;
+    json_t *v = NULL;
+    int rc = run_step(st, s);
+    if (rc == SQLITE_ROW) {
+        v = col_json(s, 0);
+        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+            *expires_ms = sqlite3_column_int64(s, 1);
+    }
+    done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        db_err(st, "reading a data store");
     return v;
 }
 
@@ -1623,10 +1863,74 @@ int sc_store_incomplete_close(struct sc_store *st, const char *execution, const 
 
 static const char genesis[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/* The hash of a row covers every column but itself, the previous hash included. */
-static void audit_hash(int64_t id, int64_t at, const char *const txt[8], int64_t status,
-                       int64_t duration, const char *body_sha, const char *outcome,
-                       const char *prev, char out[65])
+void sc_store_audit_key(struct sc_store *st, const char *key_ref, int64_t unkeyed_rows)
+{
+    free(st->audit_ref);
+    st->audit_ref = key_ref ? sc_strdup(key_ref) : NULL;
+    st->unkeyed_rows = unkeyed_rows > 0 ? unkeyed_rows : 0;
+    if (st->audit_key)
+        memset(st->audit_key, 0, st->audit_key_len);
+    free(st->audit_key);
+    st->audit_key = NULL;
+}
+
+static void hex32(const unsigned char md[32], char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* HMAC-SHA256 (RFC 2104) of n bytes under the audit key, as 64 hex digits. */
+static void audit_mac(const struct sc_store *st, const void *data, size_t n, char out[65])
+{
+    unsigned char md[32];
+    size_t len = 0;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    bool ok = c && EVP_MAC_init(c, (const unsigned char *)st->audit_key, st->audit_key_len,
+                                params) == 1 &&
+              EVP_MAC_update(c, data, n) == 1 && EVP_MAC_final(c, md, &len, sizeof md) == 1 &&
+              len == 32;
+    EVP_MAC_CTX_free(c);
+    EVP_MAC_free(mac);
+    if (!ok)
+        memset(md, 0, sizeof md); /* cannot pass verify: no row is ever written with it */
+    hex32(md, out);
+}
+
+/* The org's audit key, resolved once: 1 keyed, 0 no key configured, -1 error (set). */
+static int audit_keyed(struct sc_store *st)
+{
+    if (!st->audit_ref)
+        return 0;
+    if (st->audit_key)
+        return 1;
+    char err[256];
+    char *k = sc_org_secret(st->audit_ref, err, sizeof err);
+    if (!k)
+        return set_err(st, "audit key: %s", err), -1;
+    if (strlen(k) < 32) {
+        memset(k, 0, strlen(k));
+        free(k);
+        return set_err(st, "audit key %s is shorter than 32 characters (make one with "
+                       "`openssl rand -hex 32`)", st->audit_ref), -1;
+    }
+    st->audit_key_len = strlen(k);
+    st->audit_key = k;
+    char id[65];
+    audit_mac(st, "scenarist audit key id", 22, id);
+    snprintf(st->audit_id, sizeof st->audit_id, "k%.16s", id);
+    return 1;
+}
+
+/* The hash of a row covers every column but itself, the previous hash included: HMAC
+ * under the audit key for a keyed row, plain SHA-256 for a row of an unkeyed chain. */
+static void audit_hash(const struct sc_store *st, bool keyed, int64_t id, int64_t at,
+                       const char *const txt[8], int64_t status, int64_t duration,
+                       const char *body_sha, const char *outcome, const char *prev, int64_t ref,
+                       char out[65])
 {
     struct sc_buf b = {0};
     sc_buf_printf(&b, "%lld", (long long)id);
@@ -1635,17 +1939,31 @@ static void audit_hash(int64_t id, int64_t at, const char *const txt[8], int64_t
         sc_buf_printf(&b, "\x1f%s", txt[i] ? txt[i] : "");
     sc_buf_printf(&b, "\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s", (long long)status,
                   (long long)duration, body_sha, outcome, prev);
-    sc_sha256_hex(b.data ? b.data : "", b.len, out);
+    if (ref > 0) /* rows before schema 7 have none: their hashes stay what they were */
+        sc_buf_printf(&b, "\x1fref=%lld", (long long)ref);
+    if (keyed)
+        audit_mac(st, b.data ? b.data : "", b.len, out);
+    else
+        sc_sha256_hex(b.data ? b.data : "", b.len, out);
     if (b.oom)
         memset(out, 'x', 64); /* cannot happen quietly: the row would fail verify */
     sc_buf_free(&b);
 }
 
-int sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
+/* The head's MAC: the last row's id and hash under the key (unkeyed: empty). */
+static void head_mac(const struct sc_store *st, int64_t last, const char *hash, char out[65])
 {
-    char body_sha[65], hash[65], prev[65];
+    char text[96];
+    int n = snprintf(text, sizeof text, "head\x1f%lld\x1f%s", (long long)last, hash);
+    audit_mac(st, text, (size_t)n, out);
+}
+
+int64_t sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
+{
+    char body_sha[65], hash[65], prev[65], mac[65] = "";
     sc_sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_sha);
-    if (begin(st) != 0)
+    int keyed = audit_keyed(st);
+    if (keyed < 0 || begin(st) != 0)
         return -1;
     sqlite3_stmt *s = q(st, Q_AUDIT_HEAD, "");
     if (!s) {
@@ -1662,21 +1980,25 @@ int sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
     const char *to = r->sent_to ? r->sent_to : "";
     const char *txt[8] = {r->org, r->scenario, r->version, r->execution, r->step, r->method,
                           r->sent_from, to};
-    audit_hash(last + 1, r->at_ms, txt, r->status, r->duration_ms, body_sha, r->outcome, prev,
-               hash);
-    sqlite3_stmt *ins = q(st, Q_AUDIT_INSERT, "iissssssssiissss", last + 1, r->at_ms, r->org,
+    audit_hash(st, keyed, last + 1, r->at_ms, txt, r->status, r->duration_ms, body_sha,
+               r->outcome, prev, r->ref, hash);
+    if (keyed)
+        head_mac(st, last + 1, hash, mac);
+    sqlite3_stmt *ins = q(st, Q_AUDIT_INSERT, "iissssssssiissssIs", last + 1, r->at_ms, r->org,
                           r->scenario, r->version, r->execution, r->step, r->method,
                           r->sent_from, to, (int64_t)r->status, r->duration_ms, body_sha,
-                          r->outcome, prev, hash);
+                          r->outcome, prev, hash, r->ref > 0 ? r->ref : (int64_t)-1,
+                          keyed ? st->audit_id : "");
     if (ins && !r->status)
         sqlite3_bind_null(ins, 11);
     if (exec_stmt(st, ins, "appending to the audit log") != 0 ||
-        exec_stmt(st, q(st, Q_AUDIT_SET_HEAD, "is", last + 1, hash), "appending to the audit log") != 0 ||
+        exec_stmt(st, q(st, Q_AUDIT_SET_HEAD, "iss", last + 1, hash, mac),
+                  "appending to the audit log") != 0 ||
         commit(st) != 0) {
         rollback(st);
         return -1;
     }
-    return 0;
+    return last + 1;
 }
 
 static json_t *audit_json(sqlite3_stmt *s)
@@ -1710,50 +2032,188 @@ json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f
     return a;
 }
 
-static int audit_problem(json_t **problem, int64_t row, const char *reason)
+static int audit_problem(json_t **problem, int64_t row, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int audit_problem(json_t **problem, int64_t row, const char *fmt, ...)
 {
-    *problem = json_pack("{s:I, s:s}", "row", (json_int_t)row, "reason", reason);
+    char reason[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    *problem = row > 0 ? json_pack("{s:I, s:s}", "row", (json_int_t)row, "reason", reason)
+                       : json_pack("{s:s}", "reason", reason);
     return 1;
 }
 
-int sc_store_audit_verify(struct sc_store *st, json_t **problem)
+#define CHECKPOINT_FORMAT "scenarist.audit-checkpoint/1"
+
+/* The checkpoint's HMAC covers its format, org, count, last hash and time. */
+static void checkpoint_mac(const struct sc_store *st, const char *org, int64_t count,
+                           const char *last_hash, const char *at, char out[65])
+{
+    char *text = sc_asprintf(CHECKPOINT_FORMAT "\x1f%s\x1f%lld\x1f%s\x1f%s", org,
+                             (long long)count, last_hash, at);
+    if (text)
+        audit_mac(st, text, strlen(text), out);
+    else
+        memset(out, 'x', 64), out[64] = '\0';
+    free(text);
+}
+
+/* The head as the rows say: the count and the last row's hash. */
+static int audit_tail(struct sc_store *st, int64_t *count, char hash[65])
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", -1,
+                           &s, NULL) != SQLITE_OK)
+        return db_err(st, "reading the audit log");
+    *count = 0;
+    snprintf(hash, 65, "%s", genesis);
+    if (run_step(st, s) == SQLITE_ROW) {
+        *count = sqlite3_column_int64(s, 0);
+        snprintf(hash, 65, "%s", col_text(s, 1));
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+json_t *sc_store_audit_checkpoint(struct sc_store *st, const char *org, json_t **problem)
 {
     *problem = NULL;
+    int keyed = audit_keyed(st);
+    if (keyed <= 0) {
+        if (!keyed)
+            set_err(st, "org %s has no audit key", org);
+        return NULL;
+    }
+    int r = sc_store_audit_verify(st, org, NULL, problem); /* vouch only for an intact log */
+    if (r != 0)
+        return NULL;
+    int64_t count;
+    char hash[65], mac[65], at[40];
+    if (audit_tail(st, &count, hash) != 0)
+        return NULL;
+    sc_clock_iso(sc_clock_now_ms(), at, sizeof at);
+    checkpoint_mac(st, org, count, hash, at, mac);
+    json_t *c = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "format", CHECKPOINT_FORMAT,
+                          "org", org, "count", (json_int_t)count, "last_hash", hash, "at", at,
+                          "key_id", st->audit_id, "hmac", mac);
+    if (!c)
+        set_err(st, "out of memory");
+    return c;
+}
+
+/* The checkpoint's own check: 0 sound (its count, hash), 2 refused (problem set). */
+static int checkpoint_read(struct sc_store *st, const json_t *cp, const char *org,
+                           int64_t *count, const char **hash, json_t **problem)
+{
+    const char *fmt = json_string_value(json_object_get(cp, "format"));
+    const char *corg = json_string_value(json_object_get(cp, "org"));
+    const char *at = json_string_value(json_object_get(cp, "at"));
+    const char *mac = json_string_value(json_object_get(cp, "hmac"));
+    json_t *n = json_object_get(cp, "count");
+    *hash = json_string_value(json_object_get(cp, "last_hash"));
+    if (!fmt || strcmp(fmt, CHECKPOINT_FORMAT) || !corg || !at || !mac || !*hash ||
+        !json_is_integer(n) || json_integer_value(n) < 0)
+        return audit_problem(problem, 0, "is not an audit checkpoint (format %s with org, "
+                             "count, last_hash, at and hmac)", CHECKPOINT_FORMAT), 2;
+    if (strcmp(corg, org))
+        return audit_problem(problem, 0, "is a checkpoint of org %s, not %s: refused", corg,
+                             org), 2;
+    *count = json_integer_value(n);
+    char want[65];
+    checkpoint_mac(st, corg, *count, *hash, at, want);
+    if (strlen(mac) != 64 || CRYPTO_memcmp(want, mac, 64) != 0)
+        return audit_problem(problem, 0, "does not carry the HMAC of org %s's audit key: "
+                             "refused (it was edited, or made with another key)", org), 2;
+    return 0;
+}
+
+int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *cp,
+                          json_t **problem)
+{
+    *problem = NULL;
+    int keyed = audit_keyed(st);
+    if (keyed < 0)
+        return -1;
+    if (!keyed)
+        return set_err(st, "no audit key"), -1;
+    int64_t cp_count = -1, have;
+    const char *cp_hash = NULL;
+    char tail[65];
+    if (audit_tail(st, &have, tail) != 0)
+        return -1;
+    if (cp) {
+        char at[64];
+        snprintf(at, sizeof at, "%s", json_string_value(json_object_get(cp, "at")) ?
+                 json_string_value(json_object_get(cp, "at")) : "");
+        int r = checkpoint_read(st, cp, org, &cp_count, &cp_hash, problem);
+        if (r)
+            return r;
+        if (have == 0 && cp_count > 0)
+            return audit_problem(problem, 0, "it is empty, but the checkpoint of %s "
+                                 "recorded %lld rows: it was wiped", at, (long long)cp_count);
+        if (have < cp_count)
+            return audit_problem(problem, have + 1, "is missing: the log ends at row %lld, but "
+                                 "the checkpoint of %s recorded %lld rows: it was cut",
+                                 (long long)have, at, (long long)cp_count);
+    }
     sqlite3_stmt *s = q(st, Q_AUDIT_HEAD, "");
     if (!s)
         return -1;
     int64_t last = 0; /* the head is written with each row: rows past it came another way */
-    char head[65];
+    char head[65], hmac[65] = "";
+    bool has_head = false;
     snprintf(head, sizeof head, "%s", genesis);
     if (run_step(st, s) == SQLITE_ROW) {
+        has_head = true;
         last = sqlite3_column_int64(s, 0);
         snprintf(head, sizeof head, "%s", col_text(s, 1));
+        snprintf(hmac, sizeof hmac, "%s", col_text(s, 2));
     }
     done(s);
+    if (!has_head && have > 0)
+        return audit_problem(problem, 0, "its head (the last row's id and HMAC) is missing: it "
+                             "was deleted, and rows after the last one may have been cut");
     if (!(s = q(st, Q_AUDIT_ALL, "")))
         return -1;
-    int64_t expect = 1;
-    char prev[65];
+    int64_t expect = 1, unkeyed = 0;
+    char prev[65], at_cp[65] = "";
     snprintf(prev, sizeof prev, "%s", genesis);
     int rc = 0;
     while (rc == 0 && run_step(st, s) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(s, 0);
+        const char *kid = col_text(s, 17);
+        bool row_keyed = kid[0] != '\0';
         char hash[65];
         const char *txt[8];
         for (int i = 0; i < 8; i++)
             txt[i] = col_text(s, 2 + i);
-        audit_hash(id, sqlite3_column_int64(s, 1), txt, sqlite3_column_int64(s, 10),
-                   sqlite3_column_int64(s, 11), col_text(s, 12), col_text(s, 13),
-                   col_text(s, 14), hash);
-        if (id > last)
-            rc = audit_problem(problem, id, "was added outside the audit log");
-        else if (id != expect)
+        audit_hash(st, row_keyed, id, sqlite3_column_int64(s, 1), txt,
+                   sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11), col_text(s, 12),
+                   col_text(s, 13), col_text(s, 14), sqlite3_column_int64(s, 16), hash);
+        if (id != expect)
             rc = audit_problem(problem, expect, "is missing: it was deleted");
+        else if (id > last)
+            rc = audit_problem(problem, id, "was added outside the audit log");
         else if (strcmp(col_text(s, 14), prev) != 0)
             rc = audit_problem(problem, id, "does not chain to the row before it: it was replaced");
+        else if (row_keyed && strcmp(kid, st->audit_id) != 0)
+            rc = audit_problem(problem, id, "was keyed with another audit key (%s; this org's "
+                               "is %s)", kid, st->audit_id);
+        else if (!row_keyed && (unkeyed != id - 1 || id > st->unkeyed_rows))
+            rc = audit_problem(problem, id, "has no HMAC: it was rewritten without the audit "
+                               "key%s", unkeyed == id - 1 ? " (or written before the org had "
+                               "one: then accept it with audit.unkeyed_rows)" : "");
         else if (strcmp(hash, col_text(s, 15)) != 0)
-            rc = audit_problem(problem, id, "was changed: its contents do not match its hash");
+            rc = audit_problem(problem, id, row_keyed ? "was changed or forged: its contents do "
+                               "not match its HMAC" : "was changed: its contents do not match "
+                               "its hash");
+        unkeyed += !row_keyed && rc == 0;
         snprintf(prev, sizeof prev, "%s", col_text(s, 15));
+        if (id == cp_count)
+            snprintf(at_cp, sizeof at_cp, "%s", prev);
         expect = id + 1;
     }
     done(s);
@@ -1764,6 +2224,16 @@ int sc_store_audit_verify(struct sc_store *st, json_t **problem)
                              "later row)");
     if (strcmp(head, prev) != 0)
         return audit_problem(problem, last, "was replaced: its hash is not the one recorded");
+    if (last > unkeyed) { /* the head of a keyed log carries its own MAC */
+        char want[65];
+        head_mac(st, last, head, want);
+        if (strcmp(want, hmac) != 0)
+            return audit_problem(problem, last, "is not the last row scenarist wrote: the "
+                                 "log's head was rewritten (rows after it were cut?)");
+    }
+    if (cp && cp_count > 0 && strcmp(at_cp, cp_hash) != 0)
+        return audit_problem(problem, cp_count, "is not the row the checkpoint of %s recorded: "
+                             "the log was rewritten", json_string_value(json_object_get(cp, "at")));
     return 0;
 }
 
@@ -1835,4 +2305,73 @@ json_t *sc_store_metrics(struct sc_store *st)
     if (s)
         done(s);
     return m;
+}
+
+/* ---- the store lock ---- */
+
+int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen)
+{
+    *fd = -1;
+    *prev = -1;
+    char *lp = sc_asprintf("%s.lock", path);
+    if (!lp || mkdirs(lp) != 0) {
+        snprintf(err, errlen, "store %s: cannot make its directory: %s", path,
+                 lp ? strerror(errno) : "out of memory");
+        free(lp);
+        return -1;
+    }
+    int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0) {
+        snprintf(err, errlen, "store %s: cannot open its lock file %s: %s", path, lp, strerror(errno));
+        free(lp);
+        return -1;
+    }
+    char held[256] = "";
+    ssize_t n = pread(f, held, sizeof held - 1, 0);
+    held[n > 0 ? n : 0] = '\0';
+    held[strcspn(held, "\n")] = '\0';
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK) { /* read again: the holder may have written it just now */
+            n = pread(f, held, sizeof held - 1, 0);
+            held[n > 0 ? n : 0] = '\0';
+            held[strcspn(held, "\n")] = '\0';
+            long pid = 0;
+            char host[128] = "?";
+            sscanf(held, "pid %ld host %127s", &pid, host);
+            snprintf(err, errlen, "store %s is in use by another scenarist serve (pid %ld on host "
+                     "%s, lock file %s): only one daemon may own an SQLite store", path, pid,
+                     host, lp);
+        } else {
+            snprintf(err, errlen, "store %s: cannot lock %s: %s", path, lp, strerror(e));
+        }
+        close(f);
+        free(lp);
+        return e == EWOULDBLOCK ? 1 : -1;
+    }
+    long long who = -1;
+    const char *o = strstr(held, " owner ");
+    if (o && sscanf(o, " owner %lld", &who) == 1 && who > 0)
+        *prev = who;
+    char host[128] = "unknown", line[256];
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    int len = snprintf(line, sizeof line, "pid %ld host %s owner %lld\n", (long)getpid(), host,
+                       (long long)owner());
+    if (ftruncate(f, 0) != 0 || pwrite(f, line, (size_t)len, 0) != len) {
+        snprintf(err, errlen, "store %s: cannot write its lock file %s: %s", path, lp,
+                 strerror(errno));
+        close(f);
+        free(lp);
+        return -1;
+    }
+    free(lp);
+    *fd = f;
+    return 0;
+}
+
+void sc_store_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }

@@ -37,13 +37,14 @@ struct sc_exec_row {
     int64_t started_ms;
 };
 
-/* Records a new execution, status running, owned by this process. 1 when the id is
+/* Records a new execution, status running, leased to this process. 1 when the id is
  * taken (make another). */
 int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
 /* Takes an execution over for another attempt (a retry, or a resume after a crash):
- * status running, owner this process, attempts = attempt. due_ms >= 0: a scheduled
- * retry, taken only if its entry is still pending and due at due_ms. 1 when another
- * live process owns it or it is no longer due (left alone), 0 done, -1 error. */
+ * status running, leased to this process, attempts = attempt. due_ms >= 0: a scheduled
+ * retry, taken only if its entry is still pending and due at due_ms. 1 when it runs
+ * under a lease not yet expired (this or another process runs it) or it is no longer
+ * due (left alone), 0 done, -1 error. */
 int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms);
 /* Ends an attempt: status success|warning|error; summary {error?, incomplete?,
  * response?, committed?}. A finished confidential execution loses its sealed data, and
@@ -63,8 +64,43 @@ struct sc_exec_filter {
     int limit;            /* 0: 100 */
 };
 json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f);
-/* Ids of executions left running by a process that is gone (crash recovery). */
+/* Ids of running executions whose lease has expired (its owner stopped renewing it: a
+ * crash, or an end that could not be recorded), for crash recovery. */
 json_t *sc_store_exec_abandoned(struct sc_store *st);
+
+/* ---- leases: who runs an execution ----
+ * A running execution is owned by a lease: this process's random owner token and an
+ * expiry (lease_until, ms on the one clock) set when it is begun or claimed and renewed
+ * by a heartbeat; another process may take it over once the lease has expired, never
+ * while it is renewed, whatever process ids say. */
+#define SC_STORE_LEASE_MS 30000
+/* This process's owner token (random, positive, never a pid). */
+int64_t sc_store_owner(void);
+/* The lease length in ms of this process's leases: SC_STORE_LEASE_MS, or the org's
+ * `lease` setting (at least 1 s; smaller values restore the default). */
+int64_t sc_store_lease_ms(void);
+void sc_store_set_lease_ms(int64_t ms);
+/* Renews, to now + lease, the leases of the executions this process is running now. */
+int sc_store_lease_renew(struct sc_store *st);
+/* This process stops running execution id (its attempt is over, recorded or not): no
+ * more renewals, so an attempt whose end was not recorded is taken up again. */
+void sc_store_exec_release(const char *id);
+/* Expires every lease of owner who (a process known to be gone: the store lock's last
+ * holder). Not this process's own. */
+int sc_store_lease_drop(struct sc_store *st, int64_t who);
+/* Starts a thread, with a connection of its own, that renews this process's leases every
+ * third of a lease on the one clock; sc_store_close(st) stops it. */
+int sc_store_heartbeat(struct sc_store *st);
+
+/* ---- the store lock: one daemon per SQLite store ----
+ * An advisory lock (flock, exclusive) on the file PATH.lock beside the database, held
+ * for the life of the process, with "pid PID host HOST owner TOKEN" written in it. 0 with
+ * *fd holding it and *prev the last holder's owner token (-1: none: its leases can be
+ * dropped, as the lock proves it gone); 1 when another process holds it (err names its
+ * pid and host); -1 on error (err). */
+int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen);
+/* Releases it (the file stays). */
+void sc_store_unlock(int fd);
 
 /* ---- the queue and trigger state (the daemon) ---- */
 
@@ -137,6 +173,9 @@ bool sc_store_tx_open(struct sc_store *st);
 
 /* The value, or NULL (no error set) when absent or expired. */
 json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key);
+/* The value as sc_store_ds_get gives it, and when it expires (*expires_ms, -1: never). */
+json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *key,
+                          int64_t *expires_ms);
 /* ttl_ms <= 0: kept until deleted. */
 int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, json_t *value,
                     int64_t ttl_ms);
@@ -240,16 +279,36 @@ struct sc_audit_row {
     const char *outcome;  /* ok, failed, refused */
     const char *body;
     size_t body_len;
+    int64_t ref;          /* a write's second row: the id of its pending row; else 0 */
 };
-/* Appends a row, chained to the previous one by its hash. */
-int sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r);
+/* The org's audit key: a secret reference (env:/file:, at least 32 characters, resolved
+ * when first needed), or NULL for an unkeyed chain. unkeyed_rows: how many rows of an
+ * unkeyed chain (written before the org had a key) verify accepts before the keyed ones. */
+void sc_store_audit_key(struct sc_store *st, const char *key_ref, int64_t unkeyed_rows);
+/* Appends a row, chained to the previous one by its HMAC-SHA256 (RFC 2104) under the audit
+ * key (SHA-256 without one). A write is two rows: outcome "pending" before it is sent, and
+ * one with ref set to the pending row's id after. The row's id, or -1 (the key could not
+ * be read, or the store failed). */
+int64_t sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r);
 struct sc_audit_filter {
     const char *scenario, *sent_to_prefix, *execution;
     int limit;            /* 0: 1000 */
 };
+/* One entry per write (its pending row, with the status and outcome of the row that
+ * completed it; "pending" when none did), oldest first. */
 json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f);
-/* 0 when every row is intact, 1 with *problem {row, reason} for the first bad one. */
-int sc_store_audit_verify(struct sc_store *st, json_t **problem);
+/* Checks the chain under the audit key and, with checkpoint (borrowed, as
+ * sc_store_audit_checkpoint made it), that the log still holds what it recorded: 0 intact;
+ * 1 with *problem {row?, reason} for the first bad row, a cut or a wipe; 2 with *problem
+ * {reason} when the checkpoint is refused (not one, another org, a wrong HMAC); -1 error
+ * (no audit key configured, or it cannot be read). */
+int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *checkpoint,
+                          json_t **problem);
+/* The log's head, once verified intact: {format: "scenarist.audit-checkpoint/1", org,
+ * count, last_hash, at (ISO, the engine's clock), key_id, hmac} with hmac the HMAC-SHA256
+ * of format, org, count, last_hash and at, each ended by 0x1f but the last. New, or NULL
+ * with *problem (the log is not intact) or the error set (no key). */
+json_t *sc_store_audit_checkpoint(struct sc_store *st, const char *org, json_t **problem);
 
 /* ---- metrics ---- */
 

@@ -64,9 +64,11 @@ const struct sc_param sc_poll_fields[] = {
     {.name = "tz", .type = SC_T_TZ, .flags = SC_P_STATIC, .doc = "Time zone of cron."},
     {.name = "window", .type = SC_T_DURATION, .flags = SC_P_STATIC,
      .doc = "How far back each poll looks, overlapping the previous one (90m for an hourly poll)."},
+    {.name = "skew", .type = SC_T_DURATION, .def = "\"5m\"", .flags = SC_P_STATIC,
+     .doc = "How late the other system may show an item (clock skew, indexing lag): keys seen are kept for window + skew."},
     {.name = "module", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
      .doc = "Module that fetches the items (a reading module, usually http.request)."},
-    {.name = "with", .type = SC_T_OBJECT, .doc = "Its parameters; poll.since is the window's start."},
+    {.name = "with", .type = SC_T_OBJECT, .doc = "Its parameters; poll.since is the window's start, poll.until its end."},
     {.name = "items", .type = SC_T_STRING, .def = "\"{{ output.body }}\"",
      .doc = "Template picking the list of items from the module's output."},
     {.name = "key", .type = SC_T_STRING, .required = true,
@@ -110,7 +112,8 @@ const struct sc_param sc_break_fields[] = {
     {.name = "jitter", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
      .doc = "Spread waits randomly by up to 20% so retries do not arrive together."},
     {.name = "retry_data_errors", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
-     .doc = "Also retry data errors (4xx), which are otherwise final."},
+     .doc = "Also retry data errors (4xx) and runtime errors (Lua, templates), which are "
+            "otherwise final."},
     {0},
 };
 
@@ -414,7 +417,7 @@ static void check_connection(struct vctx *c, const char *s)
     const struct sc_org *org = c->v->org;
     if (!org || sc_org_connection(org, s))
         return;
-    const char *names[256];
+    const char *names[257];
     size_t n = 0;
     const char *k;
     json_t *x;
@@ -423,11 +426,16 @@ static void check_connection(struct vctx *c, const char *s)
             names[n++] = k;
     }
     const char *hint = sc_suggest(s, names, n);
+    char list[512];
+    names[n] = NULL;
+    allowed_list(names, list, sizeof list);
     if (hint)
         VERR(c, pos_val(c), "org '%s' has no connection '%s'; did you mean '%s'?", org->name,
              s, hint);
+    else if (n)
+        VERR(c, pos_val(c), "org '%s' has no connection '%s' (it has %s)", org->name, s, list);
     else
-        VERR(c, pos_val(c), "org '%s' has no connection '%s'", org->name, s);
+        VERR(c, pos_val(c), "org '%s' has no connection '%s' (it has none)", org->name, s);
 }
 
 static void check_secret(struct vctx *c, const char *s)
@@ -639,6 +647,27 @@ static bool in_list(const char *s, const char *const *list)
     return false;
 }
 
+/* True when obj has an unknown key whose nearest field is name (a misspelling of it):
+ * the misspelling is reported once, and what follows from name's absence is not. */
+static bool misspelt(json_t *obj, const struct sc_param *fields, const char *name)
+{
+    const char *names[64];
+    size_t nn = 0;
+    for (const struct sc_param *p = fields; p->name && nn < 64; p++)
+        names[nn++] = p->name;
+    const char *k;
+    json_t *x;
+    json_object_foreach(obj, k, x) {
+        bool known = false;
+        for (size_t i = 0; i < nn && !known; i++)
+            known = strcmp(names[i], k) == 0;
+        const char *hint = known ? NULL : sc_suggest(k, names, nn);
+        if (hint && !strcmp(hint, name))
+            return true;
+    }
+    return false;
+}
+
 /* Checks obj's keys against fields: unknown keys, required keys, each value's type.
  * Keys named in handled are known but left to the caller. */
 static void check_fields(struct vctx *c, const struct sc_param *fields, json_t *obj,
@@ -667,7 +696,7 @@ static void check_fields(struct vctx *c, const struct sc_param *fields, json_t *
     for (const struct sc_param *p = fields; p->name; p++) {
         json_t *val = json_object_get(obj, p->name);
         if (!val) {
-            if (p->required)
+            if (p->required && !misspelt(obj, fields, p->name))
                 VERR(c, pos_key(c), "%s needs '%s'", what, p->name);
             continue;
         }
@@ -806,12 +835,26 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
             bool allowed = false;
             size_t i;
             json_t *t;
-            json_array_foreach(json_object_get(dom, "writes_to"), i, t)
+            const char *to[65];
+            size_t nto = 0;
+            json_array_foreach(json_object_get(dom, "writes_to"), i, t) {
                 allowed |= json_is_string(t) && !strcmp(json_string_value(t), sys);
-            if (!allowed)
+                if (json_is_string(t) && nto < 64)
+                    to[nto++] = json_string_value(t);
+            }
+            to[nto] = NULL;
+            char where[256];
+            allowed_list(to, where, sizeof where);
+            const char *auth = json_string_value(json_object_get(dom, "authority"));
+            if (!allowed && auth && !strcmp(auth, sys))
                 VERR(c, pos_val(c), "the system-of-record matrix does not let %s data be written "
-                     "to %s (its authority is %s)", c->domain, sys,
-                     json_string_value(json_object_get(dom, "authority")));
+                     "to %s: %s is its authority, where %s data comes from, not where it goes; "
+                     "scenarios may write it only to %s", c->domain, sys, sys, c->domain,
+                     nto ? where : "no system");
+            else if (!allowed)
+                VERR(c, pos_val(c), "the system-of-record matrix does not let %s data be written "
+                     "to %s: scenarios may write it only to %s, and its authority is %s",
+                     c->domain, sys, nto ? where : "no system", auth ? auth : "not named");
         }
         pop(c, o);
     }
@@ -843,6 +886,43 @@ static const struct sc_module_def *find_module(struct vctx *c, const char *name)
     return NULL;
 }
 
+/* "with:" left empty and the module's parameters written beside it, at the step's level:
+ * reports each once (indent it) and returns them as the parameters (new reference), or
+ * NULL when that is not the mistake. */
+static json_t *params_beside_with(struct vctx *c, json_t *step)
+{
+    const struct sc_module_def *m =
+        sc_module_find(json_string_value(json_object_get(step, "module")) ?
+                       json_string_value(json_object_get(step, "module")) : "");
+    if (!m || !json_is_null(json_object_get(step, "with")))
+        return NULL;
+    json_t *moved = json_object();
+    const char *k;
+    json_t *x;
+    size_t ow = push(c, "with");
+    struct sc_pos wp = pos_key(c);
+    pop(c, ow);
+    json_object_foreach(step, k, x) {
+        bool step_key = false, param = false;
+        for (const struct sc_param *p = sc_step_fields; p->name; p++)
+            step_key |= !strcmp(p->name, k);
+        for (const struct sc_param *p = m->params; p->name; p++)
+            param |= !strcmp(p->name, k);
+        if (step_key || !param || !moved)
+            continue;
+        size_t o = push(c, k);
+        VERR(c, pos_key(c), "'%s' is a parameter of %s, but it sits beside 'with:' (line %d), "
+             "which is left empty: indent it under 'with:'", k, m->name, wp.line);
+        pop(c, o);
+        json_object_set(moved, k, x);
+    }
+    if (moved && json_object_size(moved) == 0) {
+        json_decref(moved);
+        moved = NULL;
+    }
+    return moved;
+}
+
 static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
 {
     if (!json_is_object(step)) {
@@ -855,7 +935,16 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
     struct sc_param fields[sizeof sc_step_fields / sizeof sc_step_fields[0]];
     memcpy(fields, sc_step_fields, sizeof fields);
     fields[0].required = !in_route; /* steps of an error route need no id */
-    check_fields(c, fields, step, id ? "this step" : "a step", handled);
+    json_t *moved = params_beside_with(c, step), *keys = step;
+    if (moved) { /* the misplaced parameters are reported: not as unknown keys too */
+        keys = json_copy(step);
+        const char *k;
+        json_t *x;
+        json_object_foreach(moved, k, x) json_object_del(keys, k);
+    }
+    check_fields(c, fields, keys ? keys : step, id ? "this step" : "a step", handled);
+    if (keys != step)
+        json_decref(keys);
     if (id && !valid_id(id)) {
         size_t o = push(c, "id");
         VERR(c, pos_val(c), "step id '%s' must be a Lua name (letters, digits and _, not "
@@ -875,11 +964,14 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
         m = find_module(c, mod);
         pop(c, o);
     }
-    if (m) {
-        json_t *with = json_object_get(step, "with");
+    json_t *with = moved ? moved : json_object_get(step, "with");
+    if (m && !with && misspelt(step, sc_step_fields, "with")) {
+        m = NULL; /* the parameters are under a misspelt key, reported already */
+    } else if (m) {
         size_t o = push(c, with ? "with" : "module"); /* no with: point at the module */
         c->domain = json_string_value(json_object_get(step, "domain"));
-        check_module_use(c, m, with, in_route || json_object_get(step, "on_error") != NULL);
+        check_module_use(c, m, with, in_route || json_object_get(step, "on_error") != NULL ||
+                                         misspelt(step, sc_step_fields, "on_error"));
         c->domain = NULL;
         pop(c, o);
         if (!strcmp(m->name, "router") && !last) {
@@ -887,11 +979,12 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
             VERR(c, pos_val(c), "steps after a router never run: move them into its routes");
             pop(c, o);
         }
-    } else if (json_object_get(step, "with")) {
+    } else if (with) {
         size_t o = push(c, "with"); /* unknown module: still check templates and references */
         check_any(c, NULL, json_object_get(step, "with"));
         pop(c, o);
     }
+    json_decref(moved);
     if (id)
         add_visible(c, id);
     json_t *route = json_object_get(step, "on_error");
@@ -1275,7 +1368,8 @@ void sc_validate_doc(struct sc_validator *v, const struct sc_doc *doc)
     }
     const char *name = json_string_value(json_object_get(root, "name"));
     c.scenario = name;
-    c.default_route = json_object_get(root, "on_error") != NULL;
+    c.default_route = json_object_get(root, "on_error") != NULL ||
+                      misspelt(root, sc_scenario_fields, "on_error");
     static const char *const handled[] = {"triggers", "steps", "on_error", NULL};
     check_fields(&c, sc_scenario_fields, root, "the scenario", handled);
     if (name) {

@@ -56,6 +56,8 @@ static void lerr(struct loader *l, const yaml_mark_t *m, int len, const char *fm
     va_end(ap);
 }
 
+static bool template_hint(struct loader *l, int line);
+
 static void oom(struct loader *l)
 {
     if (!l->fatal)
@@ -341,6 +343,17 @@ static json_t *resolve_scalar(struct loader *l, const yaml_event_t *e)
         return json_true();
     if (is_one_of(s, falses))
         return json_false();
+    const char *digits = s + (*s == '-' || *s == '+');
+    if (digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9' &&
+        (match_float(s) || strspn(digits, "0123456789") == strlen(digits))) {
+        const char *kept = digits + strspn(digits, "0");
+        if (*kept == '\0' || *kept == '.')
+            kept--; /* "000" is 0, "00.5" is 0.5 */
+        sc_diag_add(l->d, SC_SEV_WARNING, &l->doc->src, (int)e->start_mark.line + 1,
+                    (int)e->start_mark.column + 1, (int)(e->end_mark.column - e->start_mark.column),
+                    "%s becomes the number %.*s%s: YAML drops leading zeros; quote it to keep "
+                    "the text: \"%s\"", s, (int)(digits - s), s, kept, s);
+    }
     json_int_t iv;
     bool range;
     if (match_int(s, &iv, &range)) {
@@ -395,7 +408,13 @@ static void on_scalar(struct loader *l, const yaml_event_t *e)
             }
             f->keypos = vpos;
             f->key_dup = false;
-            if (json_object_get(f->node, k)) {
+            if (!strcmp(k, "<<") && e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+                lerr(l, &e->start_mark, vpos.len, "YAML merge keys ('<<: *anchor') are not "
+                     "supported: write the keys out in this mapping (an alias, key: *anchor, "
+                     "may stand for a whole value)");
+                l->fatal = true; /* what the merge would have brought is unknown: stop here */
+                return;
+            } else if (json_object_get(f->node, k)) {
                 path_truncate(l, f->path_len);
                 path_add(l, k);
                 const struct sc_node_pos *first = sc_doc_pos(l->doc, l->path.data);
@@ -431,8 +450,9 @@ static void on_start(struct loader *l, const yaml_event_t *e, bool is_map)
     if (l->depth > 0) {
         struct frame *f = &l->stack[l->depth - 1];
         if (f->is_map && !f->key) {
-            lerr(l, &e->start_mark, 0, "a mapping key must be a plain value, not a %s",
-                 is_map ? "mapping" : "list");
+            if (!template_hint(l, (int)e->start_mark.line + 1))
+                lerr(l, &e->start_mark, 0, "a mapping key must be a plain value, not a %s",
+                     is_map ? "mapping" : "list");
             l->fatal = true;
             return;
         }
@@ -529,6 +549,363 @@ static void on_alias(struct loader *l, const yaml_event_t *e)
     attach(l, copy, a->height);
 }
 
+/* ---- hints for the usual YAML mistakes, in the user's terms ---- */
+
+struct span {
+    size_t a, b; /* byte offsets into the source, [a, b) */
+};
+
+static bool line_span(const struct sc_src *src, int line, struct span *ln)
+{
+    long off = line > 0 ? sc_src_offset(src, line, 1) : -1;
+    if (off < 0 || (size_t)off > src->len)
+        return false;
+    const char *nl = memchr(src->text + off, '\n', src->len - (size_t)off);
+    ln->a = (size_t)off;
+    ln->b = nl ? (size_t)(nl - src->text) : src->len;
+    if (ln->b > ln->a && src->text[ln->b - 1] == '\r')
+        ln->b--;
+    return true;
+}
+
+/* How many [ or { are open at byte end (a flow collection spanning lines). */
+static int flow_depth(const char *t, size_t end)
+{
+    int flow = 0;
+    char q = 0;
+    for (size_t i = 0; i < end; i++) {
+        char c = t[i], prev = i ? t[i - 1] : '\n';
+        if (q) {
+            if (c == '\\' && q == '"')
+                i++;
+            else if (c == q || c == '\n')
+                q = 0;
+        } else if (c == '#' && (prev == ' ' || prev == '\n')) {
+            while (i < end && t[i] != '\n')
+                i++;
+        } else if ((c == '"' || c == '\'') && strchr(" [{,:\n", prev)) {
+            q = c;
+        } else if (c == '{' && i + 1 < end && t[i + 1] == '{') {
+            i++; /* a template's braces are no collection */
+            while (i + 1 < end && !(t[i] == '}' && t[i + 1] == '}') && t[i] != '\n')
+                i++;
+            i += i + 1 < end && t[i] == '}';
+        } else if (c == '{' || c == '[') {
+            flow++;
+        } else if ((c == '}' || c == ']') && flow > 0) {
+            flow--;
+        }
+    }
+    return flow;
+}
+
+/* The plain (unquoted) value on a line that holds a "{{", and the key before it. */
+static bool unquoted_template(const struct sc_src *src, int line, struct span *val,
+                              struct span *key)
+{
+    struct span ln;
+    if (!line_span(src, line, &ln))
+        return false;
+    const char *t = src->text;
+    char q = 0;
+    int flow = flow_depth(t, ln.a);
+    size_t at = 0;
+    bool found = false;
+    for (size_t i = ln.a; i < ln.b && !found; i++) {
+        char c = t[i], prev = i > ln.a ? t[i - 1] : ' ';
+        if (q) {
+            if (c == '\\' && q == '"')
+                i++;
+            else if (c == q)
+                q = 0;
+        } else if (c == '#' && prev == ' ') {
+            break; /* a comment */
+        } else if ((c == '"' || c == '\'') && strchr(" [{,:", prev)) {
+            q = c;
+        } else if (c == '{' && i + 1 < ln.b && t[i + 1] == '{') {
+            at = i;
+            found = true;
+        } else if (c == '{' || c == '[') {
+            flow++;
+        } else if ((c == '}' || c == ']') && flow > 0) {
+            flow--;
+        }
+    }
+    if (!found)
+        return false;
+    size_t a = at;
+    if (flow > 0) { /* inside [ ] or { }: the value starts after ': ', ',' or the bracket */
+        while (a > ln.a && !(t[a - 1] == ' ' && a - 1 > ln.a && strchr(":-,[{", t[a - 2])) &&
+               !strchr("[{,", t[a - 1]) && !(t[a - 1] == ' ' && a - 1 == ln.a))
+            a--;
+    } else { /* a block value: everything after the key's ': ' (or the item's '- ') */
+        a = ln.a;
+        while (a < at && t[a] == ' ')
+            a++;
+        while (a + 1 < at && t[a] == '-' && t[a + 1] == ' ')
+            for (a += 2; a < at && t[a] == ' '; a++)
+                ;
+        for (size_t c = a; c + 1 < at; c++)
+            if (t[c] == ':' && t[c + 1] == ' ') {
+                a = c + 2;
+                break;
+            }
+    }
+    while (a < at && t[a] == ' ')
+        a++;
+    size_t b = a;
+    int depth = 0;
+    while (b < ln.b) {
+        if (t[b] == '{' && b + 1 < ln.b && t[b + 1] == '{') {
+            for (b += 2; b < ln.b && !(t[b - 1] == '}' && t[b] == '}'); b++)
+                ;
+            b += b < ln.b;
+            continue;
+        }
+        if (t[b] == '#' && t[b - 1] == ' ')
+            break;
+        if (flow > 0) {
+            if (depth == 0 && strchr(",}]", t[b]))
+                break;
+            depth += t[b] == '[' || t[b] == '{' ? 1 : t[b] == ']' || t[b] == '}' ? -1 : 0;
+        }
+        b++;
+    }
+    while (b > a && t[b - 1] == ' ')
+        b--;
+    *val = (struct span){a, b};
+    *key = (struct span){0, 0};
+    size_t k = a;
+    while (k > ln.a && t[k - 1] == ' ')
+        k--;
+    if (k > ln.a && t[k - 1] == ':') {
+        size_t ke = --k;
+        while (k > ln.a && !strchr(" {[,", t[k - 1]))
+            k--;
+        *key = (struct span){k, ke};
+    }
+    return true;
+}
+
+/* Reports an unquoted template on line (or the line before it); true when reported. */
+static bool template_hint(struct loader *l, int line)
+{
+    const struct sc_src *src = &l->doc->src;
+    struct span v, k;
+    for (int ln = line; ln >= line - 1 && ln > 0; ln--) {
+        if (!unquoted_template(src, ln, &v, &k))
+            continue;
+        const char *t = src->text, *qc = memchr(t + v.a, '"', v.b - v.a) ? "'" : "\"";
+        int line_no, col;
+        sc_src_linecol(src, v.a, &line_no, &col);
+        sc_diag_add(l->d, SC_SEV_ERROR, src, line_no, col, sc_utf8_chars(t + v.a, v.b - v.a),
+                    "a {{ }} template must be quoted: unquoted, YAML reads '{' as the start of a "
+                    "mapping; write %.*s%s%s%.*s%s", (int)(k.b - k.a), t + k.a,
+                    k.b > k.a ? ": " : "", qc, (int)(v.b - v.a), t + v.a, qc);
+        return true;
+    }
+    return false;
+}
+
+/* A line's first token: its column, and the key it names ("-" for a list item). */
+static bool line_key(const struct sc_src *src, int line, int *col, struct span *key)
+{
+    struct span ln;
+    if (!line_span(src, line, &ln))
+        return false;
+    const char *t = src->text;
+    size_t a = ln.a;
+    while (a < ln.b && t[a] == ' ')
+        a++;
+    if (a == ln.b || t[a] == '#')
+        return false;
+    size_t b = a;
+    if (t[a] == '-' && (a + 1 == ln.b || t[a + 1] == ' '))
+        b = a + 1;
+    else
+        while (b < ln.b && t[b] != ':' && !(t[b] == ' ' && b + 1 < ln.b && t[b + 1] == '#'))
+            b++;
+    *col = (int)(a - ln.a) + 1;
+    *key = (struct span){a, b};
+    return true;
+}
+
+/* "key: a: b": a ': ' inside a plain value. Returns true when reported. */
+static bool colon_hint(struct loader *l, int line, const struct span *k)
+{
+    const struct sc_src *src = &l->doc->src;
+    const char *t = src->text;
+    struct span ln;
+    if (!line_span(src, line, &ln) || k->b >= ln.b || t[k->b] != ':')
+        return false;
+    size_t a = k->b + 1, b = a;
+    while (a < ln.b && t[a] == ' ')
+        a++;
+    if (a == ln.b || strchr("\"'{[|>&*!", t[a]))
+        return false;
+    for (b = a; b < ln.b && !(t[b] == '#' && t[b - 1] == ' '); b++)
+        ;
+    while (b > a && t[b - 1] == ' ')
+        b--;
+    const char *qc = memchr(t + a, '"', b - a) ? "'" : "\"";
+    int line_no, col;
+    sc_src_linecol(src, a, &line_no, &col);
+    sc_diag_add(l->d, SC_SEV_ERROR, src, line_no, col, sc_utf8_chars(t + a, b - a),
+                "': ' inside an unquoted value starts a mapping; quote the value: %.*s: %s%.*s%s",
+                (int)(k->b - k->a), t + k->a, qc, (int)(b - a), t + a, qc);
+    return true;
+}
+
+/* An indentation mistake: the line's key does not line up with the one above it.
+ * Returns true when reported. */
+static bool indent_hint(struct loader *l, int line, int col, const char *problem)
+{
+    static const char *const kinds[] = {"did not find expected key",
+                                        "did not find expected '-' indicator",
+                                        "mapping values are not allowed in this context",
+                                        "block sequence entries are not allowed in this context",
+                                        NULL};
+    if (!problem || !is_one_of(problem, kinds))
+        return false;
+    const struct sc_src *src = &l->doc->src;
+    const char *t = src->text;
+    int c, pc = 0, pline;
+    struct span k, pk;
+    if (!line_key(src, line, &c, &k))
+        return false;
+    if (!strcmp(problem, kinds[2])) {
+        /* only the ':' right after the line's key: a ':' inside a value is another mistake */
+        long colon = sc_src_offset(src, line, col);
+        if (colon < 0)
+            return false;
+        if ((size_t)colon != k.b)
+            return colon_hint(l, line, &k);
+    }
+    bool dash = k.b - k.a == 1 && t[k.a] == '-';
+    if (dash) { /* a list item lines up with the item before it */
+        for (pline = line - 1; pline > 0; pline--)
+            if (line_key(src, pline, &pc, &pk) && t[pk.a] == '-' && pk.b - pk.a == 1)
+                break;
+        if (pline <= 0 || pc == c)
+            return false;
+        sc_diag_add(l->d, SC_SEV_ERROR, src, line, c, 1,
+                    "indentation: the list item at column %d does not line up with the list "
+                    "item at column %d (line %d); items of one list start in the same column",
+                    c, pc, pline);
+        return true;
+    }
+    for (pline = line - 1; pline > 0 && !line_key(src, pline, &pc, &pk); pline--)
+        ;
+    if (pline <= 0 || pc == c)
+        return false;
+    bool pdash = pk.b - pk.a == 1 && t[pk.a] == '-';
+    if (pdash) { /* "- id: a": the mapping's keys start after the dash */
+        struct span ln;
+        line_span(src, pline, &ln);
+        size_t a = pk.b;
+        while (a < ln.b && t[a] == ' ')
+            a++;
+        size_t b = a;
+        while (b < ln.b && t[b] != ':' && t[b] != ' ')
+            b++;
+        if (b > a) {
+            pc = (int)(a - ln.a) + 1;
+            pk = (struct span){a, b};
+        }
+    }
+    if (pc == c || (t[pk.b] != ':' && t[pk.a] != '-'))
+        return false;
+    if (t[pk.b] == ':') { /* "key:" opening a block: a deeper line is its content */
+        struct span ln;
+        line_span(src, pline, &ln);
+        size_t e = pk.b + 1;
+        while (e < ln.b && t[e] == ' ')
+            e++;
+        if ((e == ln.b || t[e] == '#') && c > pc)
+            return false;
+    }
+    /* deeper than the key it should follow: name the enclosing key too ("nor ...") */
+    int ac = 0, aline = 0;
+    struct span ak = {0, 0};
+    for (int al = pline - 1; c < pc && al > 0 && !aline; al--)
+        if (line_key(src, al, &ac, &ak) && ac < c)
+            aline = t[ak.a] == '-' ? -1 : al; /* a list item: the first part says enough */
+    char nor[160] = "";
+    if (aline > 0)
+        snprintf(nor, sizeof nor, " nor with '%.*s' at column %d (line %d)",
+                 (int)(ak.b - ak.a > 60 ? 60 : ak.b - ak.a), t + ak.a, ac, aline);
+    sc_diag_add(l->d, SC_SEV_ERROR, src, line, c, sc_utf8_chars(t + k.a, k.b - k.a),
+                "indentation: '%.*s' at column %d does not line up with '%.*s' at column %d "
+                "(line %d)%s; keys of one mapping start in the same column", (int)(k.b - k.a),
+                t + k.a, c, (int)(pk.b - pk.a), t + pk.a, pc, pline, nor);
+    return true;
+}
+
+/* "-id: b": a dash without the space that makes a list item. True when reported. */
+static bool dash_hint(struct loader *l, int line)
+{
+    const struct sc_src *src = &l->doc->src;
+    const char *t = src->text;
+    int c;
+    struct span k, ln;
+    if (!line_key(src, line, &c, &k) || t[k.a] != '-' || k.b - k.a < 2 || t[k.a + 1] == ' ' ||
+        t[k.a + 1] == '-' || (t[k.a + 1] >= '0' && t[k.a + 1] <= '9') || !line_span(src, line, &ln))
+        return false;
+    size_t e = ln.b;
+    while (e > k.a && t[e - 1] == ' ')
+        e--;
+    sc_diag_add(l->d, SC_SEV_ERROR, src, line, c, 1,
+                "a list item is '- ' with a space: write - %.*s", (int)(e - k.a - 1), t + k.a + 1);
+    return true;
+}
+
+/* "module set": a line that should be "key: value" lacks its ':'. True when reported. */
+static bool colon_missing_hint(struct loader *l, const yaml_parser_t *p)
+{
+    if (!p->problem || strcmp(p->problem, "could not find expected ':'"))
+        return false;
+    const struct sc_src *src = &l->doc->src;
+    const char *t = src->text;
+    int line = (int)p->context_mark.line + 1, c;
+    struct span k, ln;
+    if (!line_key(src, line, &c, &k) || !line_span(src, line, &ln))
+        return false;
+    size_t a = k.a;
+    if (t[a] == '-' && k.b == a + 1)
+        for (a++; a < ln.b && t[a] == ' '; a++)
+            ;
+    size_t b = ln.b;
+    while (b > a && t[b - 1] == ' ')
+        b--;
+    const char *sp = memchr(t + a, ' ', b - a);
+    int col;
+    sc_src_linecol(src, a, &line, &col);
+    if (sp)
+        sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, sc_utf8_chars(t + a, (size_t)(sp - t) - a),
+                    "'%.*s' has no ':' after its key; did you mean '%.*s:%.*s'?",
+                    (int)(b - a), t + a, (int)(sp - t - (long)a), t + a, (int)(t + b - sp), sp);
+    else
+        sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, sc_utf8_chars(t + a, b - a),
+                    "'%.*s' has no ':' after it: a key is written 'key: value'", (int)(b - a),
+                    t + a);
+    return true;
+}
+
+/* An unclosed '{' or '[': says where it was opened. True when reported. */
+static bool unclosed_hint(struct loader *l, const yaml_parser_t *p, int line, int col)
+{
+    if (!p->problem || !p->context || strncmp(p->context, "while parsing a flow ", 21))
+        return false;
+    bool map = !strcmp(p->problem, "did not find expected ',' or '}'");
+    if (!map && strcmp(p->problem, "did not find expected ',' or ']'"))
+        return false;
+    sc_diag_add(l->d, SC_SEV_ERROR, &l->doc->src, line, col, 0,
+                "the '%c' opened at line %d, column %d is not closed here: a '%c' (or a ',' "
+                "between entries) is missing", map ? '{' : '[', (int)p->context_mark.line + 1,
+                (int)p->context_mark.column + 1, map ? '}' : ']');
+    return true;
+}
+
 static void syntax_error(struct loader *l, yaml_parser_t *p)
 {
     struct sc_src *src = &l->doc->src;
@@ -558,6 +935,9 @@ static void syntax_error(struct loader *l, yaml_parser_t *p)
     if (off >= 0 && (size_t)off < src->len && src->text[off] == '\t') {
         sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 1,
                     "tab character in indentation: YAML indents with spaces only");
+    } else if (template_hint(l, line) || dash_hint(l, line) || colon_missing_hint(l, p) ||
+               indent_hint(l, line, col, p->problem) || unclosed_hint(l, p, line, col)) {
+        /* reported in the user's terms */
     } else if (p->context) {
         sc_diag_add(l->d, SC_SEV_ERROR, src, line, col, 0,
                     "YAML syntax error: %s %s (started at line %d, column %d)", p->problem,

@@ -1,13 +1,13 @@
 /* compare: a field-level diff of two records with a rule per field, for checks such as
  * "the HRIS pay rate is the ATS offer's" before payroll: {match, compared, diff}. */
 #include "../engine/exec.h"
+#include "../engine/text.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const char *const rules[] = {"exact", "number", "date", "ci", NULL};
 
@@ -19,8 +19,9 @@ static const struct sc_param field_params[] = {
     {.name = "right", .type = SC_T_STRING, .flags = SC_P_STATIC,
      .doc = "Dotted path in right (default: the same as left)."},
     {.name = "rule", .type = SC_T_ENUM, .def = "\"exact\"", .allowed = rules, .flags = SC_P_STATIC,
-     .doc = "exact (same JSON), number (within tolerance), date (same calendar day), ci "
-            "(same text, case and outer spaces aside)."},
+     .doc = "exact (same JSON; texts after Unicode NFC normalisation), number (within "
+            "tolerance), date (same calendar day), ci (same text after NFC, Unicode case and "
+            "outer spaces aside)."},
     {.name = "tolerance", .type = SC_T_NUMBER, .def = "0", .flags = SC_P_STATIC,
      .doc = "number: the largest difference that still matches."},
     {0},
@@ -90,8 +91,11 @@ static bool same(const json_t *a, const json_t *b, const char *rule, double tol)
             nx--;
         while (ny && isspace((unsigned char)y[ny - 1]))
             ny--;
-        return nx == ny && !strncasecmp(x, y, nx);
+        return sc_text_equal(x, nx, y, ny, true);
     }
+    if (json_is_string(a) && json_is_string(b)) /* the same text in another Unicode form */
+        return sc_text_equal(json_string_value(a), json_string_length(a), json_string_value(b),
+                             json_string_length(b), false);
     return json_equal(a, b);
 }
 

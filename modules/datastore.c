@@ -1,10 +1,14 @@
 /* datastore.get|set|delete|search: named key/value tables of JSON in the org's store
- * (lookups, cursors, cross-reference ids). */
+ * (lookups, cursors, cross-reference ids). set and delete can be undone: each hands the
+ * engine the record as it was (recorded undo), and a `rollback` directive puts it back,
+ * unless another execution changed the record since. */
+#include "../engine/clock.h"
 #include "../engine/duration.h"
 #include "../engine/exec.h"
 #include "../engine/store.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define STORE_PARAM                                                                          \
     {.name = "store", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,           \
@@ -39,7 +43,7 @@ static const struct sc_param search_params[] = {
 static enum sc_status failed(struct sc_store *st, char *err, size_t errlen)
 {
     snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
-    return SC_ERR_RUNTIME;
+    return SC_ERR_STORE;
 }
 
 static const char *str(const json_t *with, const char *k)
@@ -66,6 +70,61 @@ static enum sc_status run_get(struct sc_step_ctx *ctx, void *state, const json_t
     return out && sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
 }
 
+/* Before a write: the record as it is, for the rollback hook: {store, key, had, value?,
+ * expires_ms?, wrote?} (wrote: what this step leaves there; absent after a delete). */
+static int keep_undo(struct sc_step_ctx *ctx, struct sc_store *st, const char *store,
+                     const char *key, json_t *wrote)
+{
+    int64_t expires;
+    json_t *old = sc_store_ds_entry(st, store, key, &expires);
+    if (!old && sc_store_error(st)[0])
+        return -1;
+    json_t *u = json_pack("{s:s, s:s, s:b}", "store", store, "key", key, "had", old != NULL);
+    if (u && old)
+        json_object_set(u, "value", old);
+    if (u && old && expires >= 0)
+        json_object_set_new(u, "expires_ms", json_integer(expires));
+    if (u && wrote)
+        json_object_set(u, "wrote", wrote);
+    json_decref(old);
+    return u ? sc_step_set_undo(ctx, u) : -1;
+}
+
+/* Puts a record back as the undo data says, if it still holds what the step left. */
+static enum sc_status undo(struct sc_step_ctx *ctx, void *state, char *err, size_t errlen)
+{
+    (void)state;
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
+    json_t *u = sc_step_undo(ctx);
+    if (!st || !u)
+        return st ? SC_OK : SC_ERR_CONFIG;
+    const char *store = str(u, "store"), *key = str(u, "key");
+    int64_t expires;
+    json_t *now = sc_store_ds_entry(st, store, key, &expires);
+    if (!now && sc_store_error(st)[0])
+        return failed(st, err, errlen);
+    json_t *wrote = json_object_get(u, "wrote");
+    bool same = wrote ? now && json_equal(now, wrote) : !now;
+    json_decref(now);
+    if (!same) {
+        snprintf(err, errlen, "record %s of data store %s was changed since by another "
+                 "execution: left as it is", key, store);
+        return SC_ERR_DATA;
+    }
+    int rc;
+    if (!json_is_true(json_object_get(u, "had"))) {
+        rc = sc_store_ds_delete(st, store, key) < 0 ? -1 : 0;
+    } else {
+        json_t *ex = json_object_get(u, "expires_ms");
+        int64_t ttl = ex ? json_integer_value(ex) - sc_clock_now_ms() : 0;
+        if (ex && ttl <= 0) /* it would have expired by now */
+            rc = sc_store_ds_delete(st, store, key) < 0 ? -1 : 0;
+        else
+            rc = sc_store_ds_set(st, store, key, json_object_get(u, "value"), ttl);
+    }
+    return rc == 0 ? SC_OK : failed(st, err, errlen);
+}
+
 static enum sc_status run_set(struct sc_step_ctx *ctx, void *state, const json_t *with,
                               const json_t *input, char *err, size_t errlen)
 {
@@ -75,6 +134,8 @@ static enum sc_status run_set(struct sc_step_ctx *ctx, void *state, const json_t
     if (!st)
         return SC_ERR_CONFIG;
     int64_t ttl = sc_duration_or(json_string_value(json_object_get(with, "ttl")), 0);
+    if (keep_undo(ctx, st, str(with, "store"), str(with, "key"), json_object_get(with, "value")))
+        return failed(st, err, errlen);
     if (sc_store_ds_set(st, str(with, "store"), str(with, "key"), json_object_get(with, "value"),
                         ttl) != 0)
         return failed(st, err, errlen);
@@ -91,6 +152,8 @@ static enum sc_status run_delete(struct sc_step_ctx *ctx, void *state, const jso
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
+    if (keep_undo(ctx, st, str(with, "store"), str(with, "key"), NULL))
+        return failed(st, err, errlen);
     int rc = sc_store_ds_delete(st, str(with, "store"), str(with, "key"));
     if (rc < 0)
         return failed(st, err, errlen);
@@ -120,11 +183,11 @@ const struct sc_module_def sc_mod_datastore_get = {
 };
 const struct sc_module_def sc_mod_datastore_set = {
     .name = "datastore.set", .summary = "Write (insert or replace) a record of a data store.",
-    .params = set_params, .run = run_set,
+    .params = set_params, .run = run_set, .rollback = undo,
 };
 const struct sc_module_def sc_mod_datastore_delete = {
     .name = "datastore.delete", .summary = "Delete a record of a data store: {key, deleted}.",
-    .params = delete_params, .run = run_delete,
+    .params = delete_params, .run = run_delete, .rollback = undo,
 };
 const struct sc_module_def sc_mod_datastore_search = {
     .name = "datastore.search", .summary = "Records of a data store by key prefix: {records, count}.",

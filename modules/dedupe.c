@@ -4,8 +4,10 @@
 #include "../engine/duration.h"
 #include "../engine/exec.h"
 #include "../engine/store.h"
+#include "../engine/text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct sc_param params[] = {
@@ -30,6 +32,11 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
         snprintf(err, errlen, "key rendered empty: nothing to deduplicate on");
         return SC_ERR_DATA;
     }
+    /* One key per text, whatever its Unicode form (NFC, as the compare module). */
+    size_t nfc_len;
+    char *nfc = sc_text_map(key, strlen(key), SC_TEXT_NFC, &nfc_len);
+    if (nfc && strlen(nfc) == nfc_len)
+        key = nfc;
     char name[256];
     const char *store = json_string_value(json_object_get(with, "store"));
     if (!store) {
@@ -40,14 +47,47 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
     int64_t window = sc_duration_or(json_string_value(json_object_get(with, "window")), 30LL * 86400000);
     int rc = mark ? sc_store_ds_claim(st, store, key, mark, window) : -1;
     json_decref(mark);
-    if (rc < 0) {
+    if (rc <= 0) {
+        free(nfc);
+        if (rc == 0)
+            return SC_OK; /* a repeat: no bundle, the path stops here */
+        snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
+        return SC_ERR_STORE;
+    }
+    /* a rollback releases the key: the event, undone, may come again */
+    json_t *undo = json_pack("{s:s, s:s}", "store", store, "key", key);
+    free(nfc);
+    if (!undo || sc_step_set_undo(ctx, undo) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    return sc_step_emit(ctx, json_incref((json_t *)(input ? input : json_null()))) == 0
+               ? SC_OK : SC_ERR_RUNTIME;
+}
+
+/* Releases the key this execution claimed (if it still holds it). */
+static enum sc_status release(struct sc_step_ctx *ctx, void *state, char *err, size_t errlen)
+{
+    (void)state;
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
+    json_t *u = sc_step_undo(ctx);
+    if (!st || !u)
+        return st ? SC_OK : SC_ERR_CONFIG;
+    const char *store = json_string_value(json_object_get(u, "store"));
+    const char *key = json_string_value(json_object_get(u, "key"));
+    json_t *mark = sc_store_ds_get(st, store ? store : "", key ? key : "");
+    if (!mark && sc_store_error(st)[0]) {
         snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
         return SC_ERR_RUNTIME;
     }
-    if (rc == 0)
-        return SC_OK; /* a repeat: no bundle, the path stops here */
-    return sc_step_emit(ctx, json_incref((json_t *)(input ? input : json_null()))) == 0
-               ? SC_OK : SC_ERR_RUNTIME;
+    const char *by = json_string_value(json_object_get(mark, "execution"));
+    bool ours = by && !strcmp(by, sc_step_execution_id(ctx));
+    json_decref(mark);
+    if (ours && sc_store_ds_delete(st, store ? store : "", key ? key : "") < 0) {
+        snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
+        return SC_ERR_RUNTIME;
+    }
+    return SC_OK;
 }
 
 const struct sc_module_def sc_mod_dedupe = {
@@ -55,4 +95,5 @@ const struct sc_module_def sc_mod_dedupe = {
     .summary = "Pass a bundle once per key within a window; a repeat stops quietly.",
     .params = params,
     .run = run,
+    .rollback = release,
 };

@@ -43,7 +43,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
                                        json_object_get(with, "diff"));
         if (id < 0) {
             snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
-            return SC_ERR_RUNTIME;
+            return SC_ERR_STORE;
         }
         h = json_pack("{s:I, s:s, s:O*}", "id", (json_int_t)id, "reason", reason, "diff",
                       json_object_get(with, "diff"));

@@ -20,7 +20,9 @@ static const struct sc_param params[] = {
     {.name = "query", .type = SC_T_OBJECT, .doc = "Query parameters; values are templated and URL-encoded."},
     {.name = "headers", .type = SC_T_OBJECT, .doc = "Extra request headers."},
     {.name = "json", .type = SC_T_ANY,
-     .doc = "JSON body. Writes get sent_from and sent_to added to an object body."},
+     .doc = "JSON body. Writes get sent_from and sent_to added to an object body; a write "
+            "without one (form, raw or no body, a JSON array) carries them as the headers "
+            "Scenarist-Sent-From and Scenarist-Sent-To."},
     {.name = "form", .type = SC_T_OBJECT, .doc = "Form body (application/x-www-form-urlencoded)."},
     {.name = "body", .type = SC_T_STRING, .doc = "Raw text body."},
     {.name = "content_type", .type = SC_T_STRING, .doc = "Content-Type of a raw body."},

@@ -1,5 +1,6 @@
 /* json.parse and json.stringify: text <-> JSON values inside a scenario. */
 #include "../engine/exec.h"
+#include "../engine/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +43,9 @@ static enum sc_status stringify_run(struct sc_step_ctx *ctx, void *state, const 
 {
     (void)state;
     (void)input;
-    size_t flags = JSON_ENCODE_ANY | JSON_SORT_KEYS |
-                   (json_is_true(json_object_get(with, "pretty")) ? JSON_INDENT(2) : JSON_COMPACT);
-    char *t = json_dumps(json_object_get(with, "value"), flags);
+    /* numbers in their shortest exact form (0.1, not 0.10000000000000001) */
+    char *t = sc_text_json(json_object_get(with, "value"),
+                           json_is_true(json_object_get(with, "pretty")) ? 2 : 0, true);
     json_t *s = t ? json_string(t) : NULL;
     free(t);
     if (!s) {

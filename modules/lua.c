@@ -23,7 +23,9 @@ static int init(struct sc_step_ctx *ctx, const json_t *with, void **state, char 
     }
     if (fn && !sc_lua_has_transform(sc_step_lua(ctx), fn)) {
         sc_step_at(ctx, "function");
-        snprintf(err, errlen, "no Lua transform '%s' in lua/transforms", fn);
+        char hint[320];
+        sc_lua_transform_hint(sc_step_lua(ctx), fn, hint, sizeof hint);
+        snprintf(err, errlen, "no Lua transform '%s' in lua/transforms%s", fn, hint);
         return -1;
     }
     return 0;

@@ -78,8 +78,10 @@ static int init(struct sc_step_ctx *ctx, const json_t *with, void **state, char 
             char at[64];
             snprintf(at, sizeof at, "fields/%zu/transform", i);
             sc_step_at(ctx, at);
+            char hint[320];
+            sc_lua_transform_hint(lua, t, hint, sizeof hint);
             snprintf(err, errlen, "unknown transform '%s': neither a prelude function (lower, "
-                     "trim, ...) nor FILE.FUNCTION of lua/transforms", t);
+                     "trim, ...) nor FILE.FUNCTION of lua/transforms%s", t, hint);
             return -1;
         }
     }

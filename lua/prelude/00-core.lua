@@ -29,23 +29,32 @@ end
 function _str(v)
   local t = type(v)
   if v == nil or t == "string" then return v end
-  if t == "number" then
-    if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2^53 then
-      return string.format("%d", v)
-    end
-    return tostring(v)
-  end
+  if t == "number" then return sc.numtext(v) end -- shortest round trip: 0.1, not 0.10000000000000001
   if t == "boolean" then return tostring(v) end
   return sc.json(v)
 end
 
--- Deep equality of two JSON-like values.
+-- Unicode case mapping (utf8proc): op is "upper" or "lower"; nil stays nil.
+function _case(s, op)
+  s = _str(s)
+  if s == nil then return nil end
+  local r = sc.text(s, op)
+  if r == nil then error(op .. ": text is not valid UTF-8", 3) end
+  return r
+end
+
+-- Deep equality of two JSON-like values; texts compare after NFC normalisation.
 function _eq(a, b)
   local ta, tb = type(a), type(b)
+  if ta == "string" and tb == "string" and a ~= b then
+    local x, y = sc.text(a, "nfc"), sc.text(b, "nfc")
+    return x ~= nil and x == y
+  end
   if ta ~= "userdata" and ta ~= "table" and tb ~= "userdata" and tb ~= "table" then
     return a == b
   end
-  return sc.json(a) == sc.json(b)
+  local x, y = sc.json(a), sc.json(b)
+  return x == y or sc.text(x, "nfc") == sc.text(y, "nfc")
 end
 
 -- Field of an object, or element (1-based) of an array, for proxies and tables alike.

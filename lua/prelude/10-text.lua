@@ -1,7 +1,7 @@
 -- Text functions. nil in gives nil out, so ifempty() can supply a default.
 
-function lower(s) s = _str(s); return s and string.lower(s) end
-function upper(s) s = _str(s); return s and string.upper(s) end
+function lower(s) return _case(s, "lower") end
+function upper(s) return _case(s, "upper") end
 function trim(s) s = _str(s); return s and (string.gsub(s, "^%s+", ""):gsub("%s+$", "")) end
 
 -- Replaces every occurrence of find (plain text, not a pattern).

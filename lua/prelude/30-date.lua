@@ -2,21 +2,47 @@
 -- milliseconds since the epoch. Time zones are IANA names, UTC by default.
 -- Daylight saving: a local time the zone skips moves forward by the gap; a local
 -- time it repeats means its first occurrence.
+-- A date-only text ("2026-03-09") is a calendar date, not an instant: where an instant
+-- is needed it is midnight in the function's time zone, and addDays keeps it a date.
 
-function _ms(d, fname)
+local MONTHS = {"January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December"}
+
+-- y, m, d of a date-only text, or nil.
+function _dateonly(d)
+  if type(d) ~= "string" then return nil end
+  local y, m, day = string.match(d, "^(%d%d%d%d)-(%d%d)-(%d%d)$")
+  if not y then return nil end
+  y, m, day = tonumber(y), tonumber(m), tonumber(day)
+  if m < 1 or m > 12 or day < 1 or day > sc.monthdays(y, m) then return nil end
+  return y, m, day
+end
+
+-- Epoch milliseconds below this (1973-03-03) are almost surely seconds.
+local SECONDS_LIMIT = 100000000000
+
+function _ms(d, fname, tz)
   if d == nil then return nil end
-  if type(d) == "number" then return math.tointeger(d) or math.floor(d) end
+  if type(d) == "number" then
+    if d > -SECONDS_LIMIT and d < SECONDS_LIMIT then
+      error((fname or "date") .. ": " .. _str(d) .. " looks like seconds since the epoch; "
+            .. "date numbers are milliseconds: use parseDate(value, 'X') for seconds", 3)
+    end
+    return math.tointeger(d) or math.floor(d)
+  end
+  local y, m, day = _dateonly(d)
+  if y then return sc.tzmake(y, m, day, 0, 0, 0, 0, tz or "UTC") end
   local ms = sc.parseiso(_str(d))
   if ms == nil then
-    error((fname or "date") .. ": '" .. _str(d) .. "' is not an ISO 8601 date", 3)
+    local hint = string.match(_str(d), "^%d+$") and
+      " (for a count since the epoch use parseDate(value, 'X') for seconds, 'x' for milliseconds)" or ""
+    error((fname or "date") .. ": '" .. _str(d) .. "' is not an ISO 8601 date" .. hint, 3)
   end
   return ms
 end
 
 function now() return sc.iso(sc.now()) end
 
-local MONTHS = {"January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December"}
 local DAYS = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
 local TOKENS = {"YYYY", "MMMM", "dddd", "SSS", "MMM", "ddd", "YY", "MM", "DD", "HH", "hh",
                 "mm", "ss", "ZZ", "M", "D", "H", "h", "m", "s", "A", "a", "Z", "X", "x"}
@@ -54,9 +80,9 @@ local function offset_text(min, colon)
 end
 
 function formatDate(d, fmt, tz)
-  local ms = _ms(d, "formatDate")
+  local ms = _ms(d, "formatDate", tz)
   if ms == nil then return nil end
-  if fmt == nil then return sc.iso(ms) end
+  if fmt == nil then return _dateonly(d) and d or sc.iso(ms) end
   local y, mo, day, h, mi, s, msec, off, wd = sc.tzlocal(ms, tz or "UTC")
   local h12 = h % 12 == 0 and 12 or h % 12
   local v = {
@@ -82,7 +108,7 @@ end
 function parseDate(text, fmt, tz)
   text = _str(text)
   if text == nil or text == "" then return nil end
-  if fmt == nil then return sc.iso(_ms(text, "parseDate")) end
+  if fmt == nil then return sc.iso(_ms(text, "parseDate", tz)) end
   local f = {year = 1970, month = 1, day = 1, hour = 0, min = 0, sec = 0, ms = 0}
   local pos, pm, offset = 1, nil, nil
   local function num(min, max)
@@ -139,12 +165,24 @@ function parseDate(text, fmt, tz)
   end
   if pos <= #text then error("parseDate: unexpected '" .. string.sub(text, pos) .. "'", 2) end
   if pm ~= nil then
+    if f.hour < 1 or f.hour > 12 then
+      error("parseDate: '" .. text .. "' is not a valid time: hour " .. f.hour ..
+            " is out of range 1-12 with AM/PM", 2)
+    end
     if f.hour == 12 then f.hour = 0 end
     if pm then f.hour = f.hour + 12 end
   end
-  if f.month < 1 or f.month > 12 or f.day < 1 or f.day > 31 or f.hour > 23 or f.min > 59 or f.sec > 60 then
-    error("parseDate: '" .. text .. "' is not a valid date", 2)
+  local bad = "parseDate: '" .. text .. "' is not a valid "
+  if f.month < 1 or f.month > 12 then
+    error(bad .. "date: month " .. f.month .. " is out of range 1-12", 2)
   end
+  local last = sc.monthdays(f.year, f.month)
+  if f.day < 1 or f.day > last then
+    error(bad .. "date: " .. MONTHS[f.month] .. " " .. f.year .. " has " .. last .. " days", 2)
+  end
+  if f.hour > 23 then error(bad .. "time: hour " .. f.hour .. " is out of range 0-23", 2) end
+  if f.min > 59 then error(bad .. "time: minute " .. f.min .. " is out of range 0-59", 2) end
+  if f.sec > 59 then error(bad .. "time: second " .. f.sec .. " is out of range 0-59", 2) end
   local ms
   if offset ~= nil then
     ms = sc.tzmake(f.year, f.month, f.day, f.hour, f.min, f.sec, f.ms, "UTC") - offset * 60000
@@ -156,21 +194,26 @@ end
 
 -- Same local time n days later in tz (a DST change makes that 23 or 25 hours).
 function addDays(d, n, tz)
-  local ms = _ms(d, "addDays")
+  local y0, m0, d0 = _dateonly(d)
+  if y0 then -- a calendar date stays a date
+    return string.sub(sc.iso(sc.tzmake(y0, m0, d0 + math.tointeger(n or 0), 0, 0, 0, 0, "UTC")), 1, 10)
+  end
+  local ms = _ms(d, "addDays", tz)
   if ms == nil then return nil end
   local y, mo, day, h, mi, s, msec = sc.tzlocal(ms, tz or "UTC")
   return sc.iso(sc.tzmake(y, mo, day + math.tointeger(n or 0), h, mi, s, msec, tz or "UTC"))
 end
 
--- Exactly n hours later (elapsed time, whatever the wall clock does).
-function addHours(d, n)
-  local ms = _ms(d, "addHours")
+-- Exactly n hours later (elapsed time, whatever the wall clock does); a date-only d
+-- starts at midnight in tz.
+function addHours(d, n, tz)
+  local ms = _ms(d, "addHours", tz)
   if ms == nil then return nil end
   return sc.iso(ms + math.floor((n or 0) * 3600000))
 end
 
-function addMinutes(d, n)
-  local ms = _ms(d, "addMinutes")
+function addMinutes(d, n, tz)
+  local ms = _ms(d, "addMinutes", tz)
   if ms == nil then return nil end
   return sc.iso(ms + math.floor((n or 0) * 60000))
 end
@@ -178,8 +221,10 @@ end
 local UNITS = {milliseconds = 1, seconds = 1000, minutes = 60000, hours = 3600000, days = 86400000}
 
 -- a - b in unit (milliseconds, seconds, minutes, hours, days), truncated toward zero.
-function dateDifference(a, b, unit)
-  local x, y = _ms(a, "dateDifference"), _ms(b, "dateDifference")
+-- Two calendar dates differ by whole days; a date-only against an instant is midnight in tz.
+function dateDifference(a, b, unit, tz)
+  if _dateonly(a) and _dateonly(b) then tz = "UTC" end
+  local x, y = _ms(a, "dateDifference", tz), _ms(b, "dateDifference", tz)
   if x == nil or y == nil then return nil end
   unit = unit or "milliseconds"
   local div = UNITS[unit] or UNITS[unit .. "s"]

@@ -18,11 +18,12 @@ function join(arr, sep)
   return table.concat(parts, _str(sep) or ",")
 end
 
--- First occurrence of each value (or of each value of key), in order.
+-- First occurrence of each value (or of each value of key), in order; texts after NFC.
 function distinct(arr, key)
   local out, seen = {}, {}
   for _, v in ipairs(_list(arr, "distinct")) do
     local id = sc.json(key and get(v, key) or v)
+    id = sc.text(id, "nfc") or id
     if not seen[id] then
       seen[id] = true
       out[#out + 1] = v

@@ -59,6 +59,18 @@ expect_grep "staging's calendar is read-only" 2 "POST is a write, but connection
     -- "$bin" validate "$fx/writes-calendar.yaml"
 expect "production's HRIS is writable" 0 "ok: 1 scenario file valid for org production" \
     -- "$bin" validate --org production "$fx/writes-hris.yaml"
+expect "an unknown connection lists the org's connections" 2 "$fx/notify-slack.yaml:6:25: error: org 'staging' has no connection 'slack' (it has hris, lms, ats, payroll, calendar, comms, ops, recruiters)
+    6 |     with: { connection: slack, text: \"hello\" }
+      |                         ^~~~~
+1 error, 0 warnings in 1 file (org staging)" -- "$bin" validate "$fx/notify-slack.yaml"
+expect "system of record: writing a domain to its own authority" 2 "$fx/writes-identity-hris.yaml:7:25: error: the system-of-record matrix does not let identity data be written to hris: hris is its authority, where identity data comes from, not where it goes; scenarios may write it only to lms
+    7 |     with: { connection: hris, method: PUT, path: /employees/1, json: { first_name: Ada } }
+      |                         ^~~~
+1 error, 0 warnings in 1 file (org production)" -- "$bin" validate --org production "$fx/writes-identity-hris.yaml"
+expect "system of record: writing a domain elsewhere" 2 "$fx/writes-pay-lms.yaml:7:25: error: the system-of-record matrix does not let pay data be written to lms: scenarios may write it only to payroll, and its authority is ats
+    7 |     with: { connection: lms, method: PUT, path: /learners/1, json: { first_name: Ada } }
+      |                         ^~~
+1 error, 0 warnings in 1 file (org production)" -- "$bin" validate --org production "$fx/writes-pay-lms.yaml"
 
 # --- modules ---
 expect "modules lists every module" 0 "$(cat $fx/modules.out)" -- "$bin" modules

@@ -99,6 +99,9 @@ expect_grep "termination-handler: revoke, finalise, record" 0 "success in" \
 journal "system=lms&method=POST" >/dev/null
 expect "in that order" 0 "/lms/learners/E-1020/revoke /lms/learners/E-1020/finalise /lms/terminations" \
     -- sqlite3 :memory: "SELECT group_concat(json_extract(value, '\$.path'), ' ') FROM json_each(json_extract(readfile('$tmp/journal.json'), '\$.requests'))"
+expect "the body-less revoke carries sent_from and sent_to as headers" 0 \
+    "http://127.0.0.1:8080/scenarios/termination-handler/versions/draft/steps/revoke|$u/lms/learners/E-1020/revoke" \
+    -- sqlite3 :memory: "SELECT json_extract(value, '\$.headers.scenarist-sent-from') || '|' || json_extract(value, '\$.headers.scenarist-sent-to') FROM json_each(json_extract(readfile('$tmp/journal.json'), '\$.requests')) WHERE json_extract(value, '\$.path') LIKE '%/revoke'"
 curl -s "$u/_sandbox/data?table=learners" > "$tmp/l.json"
 expect "the learner can no longer sign in" 0 "0" -- sqlite3 :memory: "SELECT json_extract(value, '\$.active') FROM json_each(readfile('$tmp/l.json')) WHERE json_extract(value, '\$.external_id') = 'E-1020'"
 

@@ -21,6 +21,7 @@ ln -s "$PWD/lua/prelude" "$tmp/lua/prelude"
 ln -s "$PWD/tests/scenarios/lua/transforms" "$tmp/lua/transforms"
 export SCENARIST_LUA_DIR=$tmp/lua
 export GOLDEN_HRIS_TOKEN=hris-token-1 GOLDEN_LMS_KEY=lms-key-2 GOLDEN_PAYROLL_PASSWORD=pw-3
+export GOLDEN_AUDIT_KEY=golden-audit-key-0123456789abcdef0123456789
 unset GOLDEN_NOT_SET
 
 dirs=("$@")

@@ -274,7 +274,7 @@ printf 'name: broken\ntriggers:\n  - webhook: { path: /hooks/new }\nsteps:\n  - 
 kill -HUP $dpid
 for _ in $(seq 250); do grep -q 'reload refused' "$dir/log" && break; sleep 0.02; done
 expect_grep "a broken file is refused with its diagnostic" 0 "broken.yaml:6:5: error: unknown key 'modul' in this step; did you mean 'module'?" -- cat "$dir/log"
-expect_grep "and the old set keeps running" 0 "reload refused: 2 errors; the scenarios loaded before keep running" -- cat "$dir/log"
+expect_grep "and the old set keeps running" 0 "reload refused: 1 error; the scenarios loaded before keep running" -- cat "$dir/log"
 expect "the old webhooks still answer" 0 '200 {"employee":"E-4","ok":true}' -- post /hooks/lookup '{"employee_id":"E-4"}'
 rm "$dir/scn/broken.yaml"
 sed -e 's/name: lookup/name: lookup-two/' -e 's|/hooks/lookup|/hooks/lookup-two|' -e 's/ok: true/ok: 2/' \
@@ -310,10 +310,82 @@ expect "kill -9 mid-step leaves the execution recorded as running" 0 "running" \
     -- sql "SELECT status FROM executions WHERE id = '$id'"
 serve $fx/hooks
 check "on start it is resumed and finishes" wait_sql "SELECT status FROM executions WHERE id = '$id'" success
+expect "a second serve on the same store refuses to start, naming the daemon that holds it" 2 \
+    "scenarist: store $db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0
+expect "the lock file names the holder" 0 "pid $dpid host $(hostname)" -- bash -c "cut -d' ' -f1-4 '$db.lock'"
 stop
 expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process" -- cat "$dir/log"
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
     -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+
+# ---- a lease that lapses while the daemon runs: resumed without a restart ----
+cat > "$tmp/lapse.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 1500, "times": 1, "body": {"ok": true}},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
+EOF
+stub lapse "$tmp/lapse.json"
+echo "lease: 2s" >> "$org"
+echo '{"employee_id": "E-8", "email": "bo@example.com"}' > "$dir/event.json"
+"$bin" run $fx/hooks/employee.yaml --input "$dir/event.json" --org "$org" > "$dir/run.out" 2>&1 &
+rpid=$!
+for _ in $(seq 500); do # the run creates the store: quiet until it is there
+    [ "$(sql "SELECT status FROM step_runs WHERE step = 'upsert'" 2>/dev/null)" = running ] && break
+    sleep 0.02
+done
+id=$(sql "SELECT id FROM executions")
+kill -9 $rpid
+wait $rpid 2>/dev/null
+serve $fx/hooks
+check "the daemon resumes it once its 2 s lease lapses, while it runs" \
+    wait_sql "SELECT status || ' ' || attempts FROM executions WHERE id = '$id'" "success 2"
+stop
+expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process (its lease expired)" -- cat "$dir/log"
+expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
+    -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+# ---- write-ahead audit across kill -9: an audit row for every write the system saw ----
+# 300 signed webhooks whose scenario PUTs to the stub; the daemon is killed (-9) five
+# times while they arrive and run, and restarted; every event is posted until answered.
+echo '[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 3, "body": {"ok": true}}]' > "$tmp/put.json"
+stub killrun "$tmp/put.json"
+post_one() { # N: posts event N once; prints N when it was taken (202, or 200 as a repeat)
+    local b="{\"employee_id\":\"K-$1\",\"email\":\"k$1@example.com\"}" ts code
+    ts=$(date +%s)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -X POST -H 'Content-Type: application/json' \
+        -H "webhook-id: msg_kill_$1" -H "webhook-timestamp: $ts" \
+        -H "webhook-signature: $(std_sign "msg_kill_$1" "$ts" "$b")" --data-binary "$b" "$url$emp")
+    { [ "$code" = 202 ] || [ "$code" = 200 ]; } && echo "$1"
+}
+export -f post_one std_sign
+export std_secret emp
+seq 300 > "$tmp/todo"
+: > "$tmp/taken"
+for round in 1 2 3 4 5 6; do
+    serve $fx/hooks
+    export url
+    xargs -P 6 -I{} bash -c 'post_one {}' < "$tmp/todo" >> "$tmp/taken" 2>/dev/null &
+    poster=$!
+    if [ $round -lt 6 ]; then
+        sleep 0.$((3 + round))
+        stop KILL
+    fi
+    wait $poster 2>/dev/null
+    comm -23 <(seq 300 | sort) <(sort -u "$tmp/taken") | sort -n > "$tmp/todo"
+done
+check "every event was taken in the end" test ! -s "$tmp/todo"
+check "after the kills every execution finished" \
+    wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 300
+stop
+sent=$(grep -c '"method":"PUT"' "$journal")
+rows=$(sql "SELECT count(*) FROM audit WHERE ref IS NULL AND method = 'PUT'")
+pending=$(sql "SELECT count(*) FROM audit a WHERE ref IS NULL AND NOT EXISTS (SELECT 1 FROM audit c WHERE c.ref = a.id)")
+echo "# write-ahead audit under 5 kills: $sent PUTs received, $rows audit write rows, $pending left pending"
+sed -n 's/.*"idempotency-key":"\([^"]*\)".*"method":"PUT".*/\1/p' "$journal" | sort | uniq -c > "$tmp/sent"
+sql "SELECT execution || ':' || step || ':1' FROM audit WHERE ref IS NULL AND method = 'PUT'" | sort | uniq -c > "$tmp/rows"
+expect "audit write rows == writes in the stub's journal, across the kills" 0 "$sent" -- echo "$rows"
+expect "each write has its own row (counted per Idempotency-Key)" 0 "" -- diff "$tmp/sent" "$tmp/rows"
+expect "a row left pending is a send a kill cut off: the write was made again after it" 0 "" \
+    -- sql "SELECT a.id FROM audit a WHERE a.ref IS NULL AND NOT EXISTS (SELECT 1 FROM audit c WHERE c.ref = a.id) AND NOT EXISTS (SELECT 1 FROM audit b WHERE b.ref IS NOT NULL AND b.execution = a.execution AND b.id > a.id)"
 
 # ---- on the test clock: retries, schedules across DST, catch-up, polls ----
 cat > "$tmp/flaky.json" <<'EOF'
@@ -331,6 +403,37 @@ expect "the daemon ran the retries on their schedule: 3 attempts, success" 0 "su
 expect "the incomplete entry is closed" 0 "done" -- sql "SELECT state FROM incomplete"
 expect "three PUTs, 60 s apart on the clock, no notify" 0 "3 0" \
     -- echo "$(grep -c '"method":"PUT"' "$journal") $(grep -c '/ops/' "$journal")"
+
+# The org's scheduled audit checkpoint: every 15 minutes on the one clock, to a folder.
+stub ckpt "$tmp/ok.json"
+export SERVE_AUDIT_KEY=serve-audit-key-0123456789abcdef0123456789
+sed "s|^store:.*|&\naudit: { key: env:SERVE_AUDIT_KEY, checkpoint: { every: 15m, to: $dir/checkpoints } }|" "$org" > "$dir/audit.yaml"
+org=$dir/audit.yaml
+"$bin" run $fx/hooks/employee.yaml --input "$dir/../retry/event.json" --org "$org" >/dev/null 2>&1
+sim $fx/hooks --until 2026-03-08T09:00:00Z
+expect "a checkpoint every 15 minutes of the clock, written to the folder" 0 "checkpoint-20260308T081400.000Z.json
+checkpoint-20260308T082900.000Z.json
+checkpoint-20260308T084400.000Z.json
+checkpoint-20260308T085900.000Z.json" -- ls "$dir/checkpoints"
+expect_grep "the log says so" 0 "audit checkpoint: 2 rows, last" -- cat "$dir/log"
+expect "the last one vouches for the log" 0 \
+    "audit log of org servetest: every row intact, and every row of checkpoint $dir/checkpoints/checkpoint-20260308T085900.000Z.json still there" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$dir/checkpoints/checkpoint-20260308T085900.000Z.json"
+sed "s|every: 15m|cron: \"0 * * * *\"|" "$org" > "$dir/cron.yaml"
+org=$dir/cron.yaml
+rm -r "$dir/checkpoints"
+sim $fx/hooks --until 2026-03-08T11:30:00Z
+expect "or on a cron line, in the org's time zone" 0 "checkpoint-20260308T080000.000Z.json
+checkpoint-20260308T090000.000Z.json
+checkpoint-20260308T100000.000Z.json
+checkpoint-20260308T110000.000Z.json" -- ls "$dir/checkpoints"
+sed "s|to: $dir/checkpoints|connection: nowhere|" "$org" > "$dir/bad.yaml"
+expect_grep "a checkpoint sent to a connection the org lacks is a validation error" 2 \
+    "no connection 'nowhere' in this org" -- "$bin" serve --org "$dir/bad.yaml" --listen 127.0.0.1:0
+env -u SERVE_AUDIT_KEY "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0 > "$dir/nokey.log" 2>&1
+rc=$?
+expect "a daemon whose audit key is not set does not start" 0 "1 1" \
+    -- echo "$rc $(grep -c 'secret env:SERVE_AUDIT_KEY is not set in the environment' "$dir/nokey.log")"
 
 stub cron "$tmp/ok.json"
 export SCENARIST_CLOCK=test:2026-03-07T12:00:00Z
@@ -373,11 +476,14 @@ EOF
 stub poll "$tmp/poll.json"
 export SCENARIST_CLOCK=test:2026-03-02T09:00:00Z
 sim $fx/poll --until 2026-03-02T13:30:00Z --workers 2
-expect "hourly polls ask for a 90-minute window; after a failure, from the last success" 0 \
-    "2026-03-02T08:30:00.000Z 2026-03-02T09:30:00.000Z 2026-03-02T10:30:00.000Z 2026-03-02T11:00:00.000Z" \
-    -- sh -c "grep -o '\"since\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+expect "hourly polls ask for a 90-minute window closed at the poll's time; after a failure, from where the failed one asked" 0 \
+    "2026-03-02T08:30:00.000Z..2026-03-02T10:00:00.000Z 2026-03-02T09:30:00.000Z..2026-03-02T11:00:00.000Z 2026-03-02T10:30:00.000Z..2026-03-02T12:00:00.000Z 2026-03-02T10:30:00.000Z..2026-03-02T13:00:00.000Z" \
+    -- sh -c "grep '\"path\":\"/lms/completions\"' '$journal' | sed 's/.*\"query\":{\"since\":\"\\([^\"]*\\)\",\"until\":\"\\([^\"]*\\)\"}.*/\\1..\\2/' | tr '\n' ' ' | sed 's/ \$//'"
 expect "items seen in an overlap run once" 0 "c1 c2 c3 c4" \
     -- sh -c "grep -o '\"path\":\"/hris/learning/c[0-9]' '$journal' | cut -d/ -f4 | sort | tr '\n' ' ' | sed 's/ \$//'"
+expect "seen keys are kept for window + skew: the last poll asked from 10:30, skew 45m keeps those seen at 10:00" 0 \
+    "c1 2026-03-02T10:00:00 c2 2026-03-02T10:00:00 c3 2026-03-02T11:00:00 c4 2026-03-02T13:00:00" \
+    -- sh -c "sqlite3 '$db' \"SELECT key, strftime('%Y-%m-%dT%H:%M:%S', seen_at / 1000, 'unixepoch') FROM poll_seen ORDER BY key\" | tr '|\n' '  ' | sed 's/ \$//'"
 expect "the failed poll is a recorded error execution" 0 "1" \
     -- sql "SELECT count(*) FROM executions WHERE status = 'error'"
 expect_grep "and the log names it" 0 "poll:0 of completion-poll failed: GET http://127.0.0.1:" -- cat "$dir/log"

@@ -15,6 +15,7 @@ suite=store
 . tests/lib.sh
 export SCENARIST_CLOCK=test:2026-03-08T07:59:00Z USER=tester
 export GOLDEN_HRIS_TOKEN=hris-token-1 GOLDEN_LMS_KEY=lms-key-2 GOLDEN_PAYROLL_PASSWORD=pw-3
+export GOLDEN_AUDIT_KEY=golden-audit-key-0123456789abcdef0123456789
 
 # start NAME REPLIES: a stub server and an org (with its own store) in $tmp/NAME/.
 start() {
@@ -39,33 +40,175 @@ expect "audit of another destination is empty" 0 "no audit rows" \
     -- "$bin" audit --org "$org" --sent-to "http://127.0.0.1:1/"
 expect "an intact log verifies" 0 "audit log of org golden: every row intact" \
     -- "$bin" audit verify --org "$org"
+expect "a write is two rows: pending before it is sent, its outcome after" 0 "pending|
+ok|1
+pending|
+ok|3
+pending|
+ok|5" -- sqlite3 "$db" "SELECT outcome, ref FROM audit ORDER BY id"
+expect "every row is keyed by HMAC under the org's audit key" 0 "6" \
+    -- sqlite3 "$db" "SELECT count(*) FROM audit WHERE key_id GLOB 'k[0-9a-f]*' AND length(key_id) = 17"
 expect_grep "the database refuses an edit of the audit log" 19 "the audit log is append-only" \
     -- sqlite3 "$db" "UPDATE audit SET status = 200 WHERE id = 2"
 expect_grep "the database refuses a deletion from the audit log" 19 "the audit log is append-only" \
     -- sqlite3 "$db" "DELETE FROM audit WHERE id = 2"
 
-# tamper NAME SQL EXPECTED: on a copy, with the guard triggers dropped as an intruder would.
+# A checkpoint of the head leaves the database before any attack.
+"$bin" audit checkpoint --org "$org" > "$tmp/cp.json" 2>"$tmp/cp.err"
+expect_grep "audit checkpoint prints the head as JSON" 0 '"format": "scenarist.audit-checkpoint/1"' -- cat "$tmp/cp.json"
+expect "the checkpoint holds the count, the last hash, the time and an HMAC" 0 "golden 6 2026-03-08T07:59:00.000Z 64 64" \
+    -- bash -c "jq -r '\"\\(.org) \\(.count) \\(.at) \\(.last_hash | length) \\(.hmac | length)\"' '$tmp/cp.json'"
+expect "its last hash is the last row's" 0 "$(sqlite3 "$db" "SELECT hash FROM audit WHERE id = 6")" \
+    -- jq -r .last_hash "$tmp/cp.json"
+expect "audit checkpoint -o writes the file" 0 "checkpoint of org golden: 6 rows, at 2026-03-08T07:59:00.000Z" \
+    -- "$bin" audit checkpoint --org "$org" -o "$tmp/cp2.json"
+expect "-o wrote the same head" 0 "6" -- jq .count "$tmp/cp2.json"
+expect "a clean store passes verify against the checkpoint" 0 \
+    "audit log of org golden: every row intact, and every row of checkpoint $tmp/cp.json still there" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp.json"
+
+# rechain DB FROM: recomputes the hashes from row FROM on as an unkeyed SHA-256 chain and
+# points the head at the last row: what an intruder without the key can do.
+rechain() {
+    local db=$1 id h prev
+    prev=$(sqlite3 "$db" "SELECT coalesce((SELECT hash FROM audit WHERE id = $2 - 1), printf('%.64d', 0))")
+    for id in $(sqlite3 "$db" "SELECT id FROM audit WHERE id >= $2 ORDER BY id"); do
+        sqlite3 "$db" "UPDATE audit SET prev_hash = '$prev' WHERE id = $id"
+        h=$(printf '%s' "$(sqlite3 "$db" "SELECT id || char(31) || at || char(31) || coalesce(org, '')
+            || char(31) || coalesce(scenario, '') || char(31) || coalesce(version, '') || char(31)
+            || coalesce(execution, '') || char(31) || coalesce(step, '') || char(31) || method
+            || char(31) || coalesce(sent_from, '') || char(31) || sent_to || char(31)
+            || coalesce(status, 0) || char(31) || coalesce(duration_ms, 0) || char(31) || body_sha256
+            || char(31) || outcome || char(31) || prev_hash
+            || CASE WHEN ref IS NULL THEN '' ELSE char(31) || 'ref=' || ref END FROM audit WHERE id = $id")" |
+            sha256sum | cut -c1-64)
+        sqlite3 "$db" "UPDATE audit SET hash = '$h' WHERE id = $id"
+        prev=$h
+    done
+    sqlite3 "$db" "UPDATE audit_head SET last_id = (SELECT max(id) FROM audit), last_hash = '$prev'"
+}
+# attack NAME SQL FROM PLAIN-VERIFY CHECKPOINT-VERIFY: on a copy, with the guard triggers
+# dropped and the chain recomputed from row FROM (0: not), as an intruder would.
+attack() {
+    cp "$db" "$tmp/attacked.db"
+    sqlite3 "$tmp/attacked.db" "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; $2"
+    [ "$3" != 0 ] && rechain "$tmp/attacked.db" "$3"
+    expect "$1: verify" 1 "$4" -- "$bin" audit verify --org "$org" --store "$tmp/attacked.db"
+    expect "$1: verify --checkpoint" 1 "$5" \
+        -- "$bin" audit verify --org "$org" --store "$tmp/attacked.db" --checkpoint "$tmp/cp.json"
+}
+attack "a row rewritten and the chain recomputed" "UPDATE audit SET status = 500 WHERE id = 4" 4 \
+    "audit log of org golden: row 4 was changed or forged: its contents do not match its HMAC" \
+    "audit log of org golden: row 4 was changed or forged: its contents do not match its HMAC"
+attack "the tail cut" "DELETE FROM audit WHERE id > 4" 4 \
+    "audit log of org golden: row 4 was changed or forged: its contents do not match its HMAC" \
+    "audit log of org golden: row 5 is missing: the log ends at row 4, but the checkpoint of 2026-03-08T07:59:00.000Z recorded 6 rows: it was cut"
+attack "the tail cut and the head set back to a real row" \
+    "DELETE FROM audit WHERE id > 4; UPDATE audit_head SET last_id = 4, last_hash = (SELECT hash FROM audit WHERE id = 4)" 0 \
+    "audit log of org golden: row 4 is not the last row scenarist wrote: the log's head was rewritten (rows after it were cut?)" \
+    "audit log of org golden: row 5 is missing: the log ends at row 4, but the checkpoint of 2026-03-08T07:59:00.000Z recorded 6 rows: it was cut"
+attack "a forged row appended" \
+    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, 200, duration_ms, body_sha256, 'ok', hash, hash, NULL, key_id FROM audit WHERE id = 5" 7 \
+    "audit log of org golden: row 7 was changed or forged: its contents do not match its HMAC" \
+    "audit log of org golden: row 7 was changed or forged: its contents do not match its HMAC"
+attack "a forged row appended without a key id" \
+    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, 200, duration_ms, body_sha256, 'ok', hash, hash, NULL, '' FROM audit WHERE id = 5" 7 \
+    "audit log of org golden: row 7 has no HMAC: it was rewritten without the audit key" \
+    "audit log of org golden: row 7 has no HMAC: it was rewritten without the audit key"
+# tamper NAME SQL EXPECTED: on a copy, with the guard triggers dropped, the chain left as is.
 tamper() {
     cp "$db" "$tmp/tampered.db"
     sqlite3 "$tmp/tampered.db" "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; $2"
     expect "$1" 1 "$3" -- "$bin" audit verify --org "$org" --store "$tmp/tampered.db"
 }
-tamper "verify names a changed row" "UPDATE audit SET status = 500 WHERE id = 2" \
-    "audit log of org golden: row 2 was changed: its contents do not match its hash"
 tamper "verify names a changed body hash" "UPDATE audit SET body_sha256 = '$sum' WHERE id = 1" \
-    "audit log of org golden: row 1 was changed: its contents do not match its hash"
-tamper "verify names a deleted row" "DELETE FROM audit WHERE id = 2" \
-    "audit log of org golden: row 2 is missing: it was deleted"
-tamper "verify names a deleted last row" "DELETE FROM audit WHERE id = 3" \
-    "audit log of org golden: row 3 is missing: it was deleted (the log ended at a later row)"
-tamper "verify names an inserted row" \
-    "INSERT INTO audit SELECT 4, at, org, scenario, version, execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome, hash, hash FROM audit WHERE id = 3" \
-    "audit log of org golden: row 4 was added outside the audit log"
-tamper "verify names a row replaced with its hash recomputed elsewhere" \
-    "UPDATE audit SET prev_hash = 'x' WHERE id = 3" \
+    "audit log of org golden: row 1 was changed or forged: its contents do not match its HMAC"
+tamper "verify names a deleted row" "DELETE FROM audit WHERE id = 3" \
+    "audit log of org golden: row 3 is missing: it was deleted"
+tamper "verify names a row whose chain link was replaced" "UPDATE audit SET prev_hash = 'x' WHERE id = 3" \
     "audit log of org golden: row 3 does not chain to the row before it: it was replaced"
-expect_grep "verify --json names the row" 1 '"row": 2' \
-    -- bash -c "cp '$db' '$tmp/t2.db' && sqlite3 '$tmp/t2.db' 'DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 2' && '$bin' audit verify --json --org '$org' --store '$tmp/t2.db'"
+tamper "verify names a row inserted past the head" \
+    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome, hash, hash, ref, key_id FROM audit WHERE id = 6" \
+    "audit log of org golden: row 7 was added outside the audit log"
+tamper "verify names a deleted head" "DELETE FROM audit WHERE id > 4; DELETE FROM audit_head" \
+    "audit log of org golden: its head (the last row's id and HMAC) is missing: it was deleted, and rows after the last one may have been cut"
+expect_grep "verify --json names the row" 1 '"row": 3' \
+    -- bash -c "cp '$db' '$tmp/t2.db' && sqlite3 '$tmp/t2.db' 'DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 3' && '$bin' audit verify --json --org '$org' --store '$tmp/t2.db'"
+cp "$db" "$tmp/attacked.db"
+sqlite3 "$tmp/attacked.db" "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; DELETE FROM audit; DELETE FROM audit_head"
+expect "a wiped log looks empty without a checkpoint" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$org" --store "$tmp/attacked.db"
+expect "a wiped log: verify --checkpoint" 1 \
+    "audit log of org golden: it is empty, but the checkpoint of 2026-03-08T07:59:00.000Z recorded 6 rows: it was wiped" \
+    -- "$bin" audit verify --org "$org" --store "$tmp/attacked.db" --checkpoint "$tmp/cp.json"
+jq '.count = 5' "$tmp/cp.json" > "$tmp/cp-edited.json"
+expect "a checkpoint whose count was edited is refused" 1 \
+    "scenarist: checkpoint $tmp/cp-edited.json does not carry the HMAC of org golden's audit key: refused (it was edited, or made with another key)" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp-edited.json"
+GOLDEN_AUDIT_KEY=another-key-another-key-another-key-1 "$bin" audit checkpoint --org "$org" --store "$tmp/attacked.db" > "$tmp/cp-other.json" 2>&1
+expect "a checkpoint made with another key is refused" 1 \
+    "scenarist: checkpoint $tmp/cp-other.json does not carry the HMAC of org golden's audit key: refused (it was edited, or made with another key)" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp-other.json"
+echo '{"format": "x"}' > "$tmp/cp-bad.json"
+expect "a file that is not a checkpoint is refused" 1 \
+    "scenarist: checkpoint $tmp/cp-bad.json is not an audit checkpoint (format scenarist.audit-checkpoint/1 with org, count, last_hash, at and hmac)" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp-bad.json"
+expect "a checkpoint that is not JSON" 2 "scenarist: checkpoint $tmp/cp.err:1:0: '[' or '{' expected near end of file" \
+    -- "$bin" audit verify --org "$org" --checkpoint "$tmp/cp.err"
+expect "a log with a row changed is not checkpointed" 1 \
+    "scenarist: audit log of org golden: row 4 was changed or forged: its contents do not match its HMAC: no checkpoint taken" \
+    -- bash -c "cp '$db' '$tmp/t3.db' && sqlite3 '$tmp/t3.db' 'DROP TRIGGER audit_no_update; UPDATE audit SET status = 500 WHERE id = 4' && '$bin' audit checkpoint --org '$org' --store '$tmp/t3.db'"
+echo '[{"method": "POST", "path": "/ops/hooks/golden", "status": 201, "text": "kept"}]' > "$tmp/cp-replies.json"
+start vault "$tmp/cp-replies.json"
+expect "audit checkpoint --to posts it to a connection" 0 "checkpoint of org golden: 6 rows, at 2026-03-08T07:59:00.000Z" \
+    -- "$bin" audit checkpoint --org "$org" --store "$tmp/audit/store/scenarist.db" --to ops
+expect_grep "the connection received the checkpoint" 0 'scenarist.audit-checkpoint/1' -- cat "$journal"
+expect "a checkpoint the connection does not take fails" 1 \
+    "scenarist: checkpoint not delivered: POST http://127.0.0.1:$(cat $tmp/vault/port)/hris: HTTP 404: {\"error\":\"no canned reply\"}" \
+    -- "$bin" audit checkpoint --org "$org" --store "$tmp/audit/store/scenarist.db" --to hris
+org=$tmp/audit/org.yaml db=$tmp/audit/store/scenarist.db
+
+# Without a key: verify and checkpoint say what to do; a declared key must be readable.
+sed '/^audit:/d' "$org" > "$tmp/nokey.yaml"
+expect "verify without an audit key" 2 \
+    "scenarist: audit verify: org golden has no audit key: add \`audit: { key: env:NAME }\` (a secret of at least 32 characters, kept outside the database) to its org file; until then its log is chained without a key, and whoever can write the database can rewrite it unnoticed" \
+    -- "$bin" audit verify --org "$tmp/nokey.yaml"
+expect_grep "checkpoint without an audit key" 2 "scenarist: audit checkpoint: org golden has no audit key" \
+    -- "$bin" audit checkpoint --org "$tmp/nokey.yaml"
+start nokey "$fx/writes-replies.json"
+sed '/^audit:/d' "$org" > "$tmp/nokey/plain.yaml"
+expect_grep "an org without a key still audits its writes, unkeyed" 0 "success in" \
+    -- "$bin" run "$fx/writes.yaml" --input "$fx/writes.json" --org "$tmp/nokey/plain.yaml"
+expect "its rows carry no key id" 0 "6 0" -- sqlite3 -separator ' ' "$db" "SELECT count(*), sum(key_id != '') FROM audit"
+expect "adding a key later: the unkeyed rows are refused" 1 \
+    "audit log of org golden: row 1 has no HMAC: it was rewritten without the audit key (or written before the org had one: then accept it with audit.unkeyed_rows)" \
+    -- "$bin" audit verify --org "$org"
+sed 's/^audit: { key: env:GOLDEN_AUDIT_KEY }/audit: { key: env:GOLDEN_AUDIT_KEY, unkeyed_rows: 6 }/' "$org" > "$tmp/nokey/accept.yaml"
+expect_grep "keyed writes chain onto the accepted unkeyed rows" 0 "success in" \
+    -- "$bin" run "$fx/writes.yaml" --input "$fx/writes.json" --org "$tmp/nokey/accept.yaml"
+expect "audit.unkeyed_rows accepts them; the keyed rows after them verify" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$tmp/nokey/accept.yaml"
+cp "$db" "$tmp/rechained.db"
+sqlite3 "$tmp/rechained.db" "DROP TRIGGER audit_no_update; UPDATE audit SET key_id = ''"
+rechain "$tmp/rechained.db" 1
+expect "a keyed log rewritten as an unkeyed chain is refused past the accepted rows" 1 \
+    "audit log of org golden: row 7 has no HMAC: it was rewritten without the audit key (or written before the org had one: then accept it with audit.unkeyed_rows)" \
+    -- "$bin" audit verify --org "$tmp/nokey/accept.yaml" --store "$tmp/rechained.db"
+expect "the intruder's unkeyed chain itself is sound (accepting every row passes)" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$(sed 's/unkeyed_rows: 6/unkeyed_rows: 100/' "$tmp/nokey/accept.yaml" > "$tmp/nokey/all.yaml"; echo "$tmp/nokey/all.yaml")" --store "$tmp/rechained.db"
+start keyless "$fx/writes-replies.json"
+expect_grep "a write whose audit key is not set is not sent" 1 "config: POST http://127.0.0.1:$(cat $tmp/keyless/port)/hris/learning-history was not sent" \
+    -- env -u GOLDEN_AUDIT_KEY "$bin" run "$fx/writes.yaml" --input "$fx/writes.json" --org "$org" --no-retry
+expect_grep "the error names the unset key" 0 \
+    "POST http://127.0.0.1:$(cat $tmp/keyless/port)/hris/learning-history was not sent: its audit row could not be written: audit key: secret env:GOLDEN_AUDIT_KEY is not set in the environment" \
+    -- "$bin" execution $id --org "$org" --json
+expect "nothing reached the system" 0 "0" -- bash -c "grep -c learning-history '$journal' || true"
+expect "a short audit key is refused" 1 \
+    "scenarist: audit key env:GOLDEN_AUDIT_KEY is shorter than 32 characters (make one with \`openssl rand -hex 32\`)" \
+    -- env GOLDEN_AUDIT_KEY=short "$bin" audit verify --org "$org"
+expect_grep "a body-less write carries sent_from and sent_to as headers" 0 \
+    "\"scenarist-sent-from\":\"https://scenarist.example.com/scenarios/writes/versions/draft/steps/write\",\"scenarist-sent-to\":\"http://127.0.0.1:$(cat $tmp/nokey/port)/hris/learning-history\"" \
+    -- cat "$tmp/nokey/journal"
 
 # ---- killed mid-step, resumed at that step ----
 start kill "$fx/kill-replies.json"
@@ -78,19 +221,35 @@ for _ in $(seq 250); do
     [ "$state" = running ] && break
     sleep 0.02
 done
+# another PID namespace (a container) cannot see the running process: its lease, not its
+# pid, keeps a resume there from sending the PUT a second time
+if unshare --pid --fork true 2>/dev/null; then
+    expect "resume in another PID namespace leaves the live execution alone" 0 "nothing to resume" \
+        -- unshare --pid --fork "$bin" resume --org "$org"
+else
+    echo "ok - $suite resume in another PID namespace # skip: unshare --pid needs root"
+fi
 kill -9 $rpid
 wait $rpid 2>/dev/null
 expect "the store shows the step under way when the process died" 0 "running" \
     -- sqlite3 "$db" "SELECT status FROM step_runs WHERE step = 'upsert'"
-expect "resume runs the interrupted execution" 0 "$id kill-resume: attempt 2 success" \
-    -- "$bin" resume --org "$org"
+expect "resume leaves it alone while its lease lasts (30 s from its last renewal)" 0 \
+    "nothing to resume" -- env SCENARIST_CLOCK=test:2026-03-08T07:59:29.999Z "$bin" resume --org "$org"
+expect "the lease of the killed process expires 30 s after its last renewal" 0 "$((1772956740000 + 30000))" \
+    -- sqlite3 "$db" "SELECT lease_until FROM executions WHERE id = '$id'"
+expect "resume runs the interrupted execution once its lease has expired" 0 "$id kill-resume: attempt 2 success" \
+    -- env SCENARIST_CLOCK=test:2026-03-08T07:59:30Z "$bin" resume --org "$org"
 expect "the step that ended before the kill did not run again" 0 "1" \
     -- bash -c "grep -c '\"method\":\"GET\"' '$journal'"
 expect "the interrupted step ran again with the same idempotency key" 0 "2
 2" -- bash -c "grep -c '\"idempotency-key\":\"$id:upsert:1\"' '$journal'; grep -c '\"method\":\"PUT\"' '$journal'"
 expect "the step after it ran once" 0 "1" -- bash -c "grep -c '\"method\":\"POST\"' '$journal'"
+expect "the PUT the kill cut off is on the audit log, pending; its re-send ok" 0 "1 upsert PUT pending
+2 upsert PUT ok" -- bash -c "'$bin' audit --org '$org' --json --execution $id | jq -r '.[] | select(.step == \"upsert\") | \"\\(.id) \\(.step) \\(.method) \\(.outcome)\"'"
+expect "after the kill the log verifies" 0 "audit log of org golden: every row intact" \
+    -- "$bin" audit verify --org "$org"
 expect "execution ID shows both attempts" 0 "kill-resume  execution $id  (org golden, version draft)
-status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:00.000Z
+status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:30.000Z
 url https://scenarist.example.com/executions/$id
 steps (attempt shown when above 1):
   employee               http.request    ok            0 ms  HTTP 200 {\"email\":\"kay@example.com\",\"id\":\"E-9\"}
@@ -126,6 +285,40 @@ expect "the sealed data is erased once finished" 0 "0 0" \
 check "the key file is readable by its owner only" \
     test "$(stat -c %a "$tmp/conf/store/scenarist.db.key")" = 600
 
+# ---- rollback undoes data store writes, across attempts; commit keeps them ----
+rows() { sqlite3 "$db" "SELECT store || ' ' || key || ' ' || value || ' ' || coalesce(expires_at, '-') FROM datastore ORDER BY store, key"; }
+seeded="learners E-7 {\"lms\":\"L-1\"} -
+learners E-8 {\"lms\":\"L-2\"} $((1772956740000 + 86400000))"
+start ds "$fx/ds-replies.json"
+expect_grep "a seed run writes two records" 0 "success in" -- "$bin" run "$fx/ds-seed.yaml" --input "$fx/ds-bad.json" --org "$org"
+expect "the records as seeded" 0 "$seeded" -- rows
+expect_grep "the second attempt fails past the break, and its route rolls back" 1 \
+    '"undone: ask, add, drop, change, once"' -- "$bin" run "$fx/ds-rollback.yaml" --input "$fx/ds-bad.json" --org "$org"
+expect "rollback leaves the records exactly as they were: E-7 put back, E-8 back with its expiry, no E-9, the dedupe key released" 0 "$seeded" -- rows
+expect "the queue item it pushed is closed by the rollback" 0 "learner-drift|resolved|rollback of execution 20260308-075900-000002" \
+    -- sqlite3 "$db" "SELECT queue, state, done_by FROM queue_items"
+start ds2 "$fx/ds-replies.json"
+"$bin" run "$fx/ds-seed.yaml" --input "$fx/ds-bad.json" --org "$org" > /dev/null 2>&1
+expect_grep "the same steps with a commit route end in success" 0 "success in" \
+    -- "$bin" run "$fx/ds-commit.yaml" --input "$fx/ds-bad.json" --org "$org"
+expect "commit keeps every write" 0 "dedupe:ds-commit:once ev-1 {\"execution\":\"20260308-075900-000002\"} $((1772956740000 + 30 * 86400000))
+learners E-7 {\"lms\":\"L-7\"} -
+learners E-9 {\"lms\":\"L-9\"} -" -- rows
+expect "and its queue item stays open" 0 "learner-drift|open|" -- sqlite3 "$db" "SELECT queue, state, done_by FROM queue_items"
+
+start ds3 "$fx/ds-replies.json"
+"$bin" run "$fx/ds-seed.yaml" --input "$fx/ds-bad.json" --org "$org" > /dev/null 2>&1
+expect_grep "the first attempt breaks, its writes made" 1 "to be retried from this step" \
+    -- "$bin" run "$fx/ds-rollback.yaml" --input "$fx/ds-bad.json" --org "$org" --no-retry
+"$bin" run "$fx/ds-touch.yaml" --input "$fx/ds-bad.json" --org "$org" > /dev/null 2>&1
+expect "the retry rolls back (resume exits 1: the attempt failed)" 1 "20260308-075900-000002 ds-rollback: attempt 2 error" \
+    -- env SCENARIST_CLOCK=test:2026-03-08T08:00:00Z "$bin" resume --org "$org"
+expect "a record another execution changed since is left as it is; the rest is undone" 0 "learners E-7 {\"lms\":\"L-99\"} -
+learners E-8 {\"lms\":\"L-2\"} $((1772956740000 + 86400000))" -- rows
+expect_grep "the log line says what was not undone and why" 0 \
+    '"undone: ask, add, drop, once; could not undo: change: record E-7 of data store learners was changed since by another execution: left as it is"' \
+    -- "$bin" execution 20260308-075900-000002 --org "$org" --json
+
 # ---- incomplete executions and a person ----
 start person tests/scenarios/http-503-break/replies.json
 expect_grep "run --no-retry leaves the retry for later" 1 "to be retried from this step" \
@@ -133,7 +326,8 @@ expect_grep "run --no-retry leaves the retry for later" 1 "to be retried from th
 expect "incomplete list shows it waiting" 0 \
     "$id   http-503-break           upsert           pending    1/3  2026-03-08T08:00:00.000Z server: PUT http://127.0.0.1:$(cat $tmp/person/port)/lms/learners/E-503: HTTP 503: upstream unavailable" \
     -- "$bin" incomplete list --org "$org"
-expect "resume before it is due does nothing" 0 "nothing to resume" -- "$bin" resume --org "$org"
+expect "resume before it is due lists what waits, and when" 0 "nothing is due yet; 1 execution waits for a retry:
+  $id http-503-break: step upsert, attempt 2 of 3 due at 2026-03-08T08:00:00.000Z" -- "$bin" resume --org "$org"
 expect "resume when due runs the next attempt" 0 "$id http-503-break: attempt 2 warning" \
     -- env SCENARIST_CLOCK=test:2026-03-08T08:00:30Z "$bin" resume --org "$org"
 expect "executions lists it" 0 "ID                       SCENARIO                 VERSION  STATUS   ATTEMPTS STARTED                  DURATION
@@ -160,9 +354,60 @@ expect "no such execution" 1 "scenarist: no execution nope in org golden" \
 expect "a bad --since" 2 "scenarist: --since takes a time (2026-03-08T08:00:00Z) or a duration ago (24h)" \
     -- "$bin" executions --since yesterday --org "$org"
 
+# ---- attempt counters: one definition (attempts made, the first included) everywhere ----
+start counters tests/scenarios/http-503-recovers/replies.json
+expect_grep "a retried execution succeeds on its third attempt" 0 "success in" \
+    -- "$bin" run tests/scenarios/http-503-recovers/scenario.yaml --input tests/scenarios/http-503-recovers/input.json --org "$org"
+expect "execution says 3 attempts, and so does its closed incomplete entry" 0 "status success after 3 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T08:01:00.000Z
+incomplete: done at step upsert, bundle 1; attempts 3 of 3" \
+    -- bash -c "'$bin' execution $id --org '$org' | grep -E '^(status|incomplete)'"
+expect "executions and incomplete list agree" 0 "3 3/3" \
+    -- bash -c "echo \$('$bin' executions --org '$org' | awk 'NR == 2 { print \$5 }') \$('$bin' incomplete list --status done --org '$org' | awk '{ print \$5 }')"
+start counters-hold tests/scenarios/http-503-recovers/replies.json
+expect "a hold says who decides, not an error" 1 "hold-demo  execution $id  (org golden, version draft)
+  check                  hold            held          0 ms  {\"id\":1,\"reason\":\"pay differs\"}
+held: step check, bundle 1: pay differs (hold 1: scenarist holds approve 1, or reject 1)
+held in 0 ms" -- "$bin" run "$fx/hold.yaml" --input tests/scenarios/http-503-recovers/input.json --org "$org"
+expect "a held entry has made 1 attempt, and no automatic retry to count against" 0 \
+    "$id   hold-demo                check            held       1    -                        held: pay differs" \
+    -- "$bin" incomplete list --org "$org"
+expect "approved, it runs its second attempt" 0 "hold 1 approved by tester; execution $id: attempt 2 success" \
+    -- "$bin" holds approve 1 --org "$org"
+expect "execution, executions and incomplete agree: 2 attempts" 0 "status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:00.000Z
+incomplete: done at step check, bundle 1; attempts 2
+2 2" -- bash -c "'$bin' execution $id --org '$org' | grep -E '^(status|incomplete)'; echo \$('$bin' executions --org '$org' | awk 'NR == 2 { print \$5 }') \$('$bin' incomplete list --status done --org '$org' | awk '{ print \$5 }')"
+
+# ---- run interrupted while it waits for a retry (the real clock) ----
+start interrupt tests/scenarios/http-503-break/replies.json
+SCENARIST_CLOCK= "$bin" run tests/scenarios/http-503-break/scenario.yaml --input tests/scenarios/http-503-break/input.json \
+    --org "$org" > "$tmp/int.out" 2> "$tmp/int.err" &
+rpid=$!
+for _ in $(seq 500); do grep -q "attempt 2 of 3 in 60 s" "$tmp/int.err" && break; sleep 0.02; done
+kill -INT $rpid
+wait $rpid
+rc=$?
+rid=$(SCENARIST_CLOCK= "$bin" executions --org "$org" --json | sed -n 's/.*"id": "\([^"]*\)".*/\1/p' | head -1)
+due=$("$bin" incomplete list --org "$org" --json | sed -n 's/.*"next_attempt_at": "\([^"]*\)".*/\1/p')
+expect "Ctrl-C says which execution is pending and when its next attempt is due" 130 \
+    "scenarist: interrupted; execution $rid is pending: attempt 2 of 3 is due at $due (scenarist resume --org $org runs it then, as does the daemon)" \
+    -- bash -c "tail -1 '$tmp/int.err'; exit $rc"
+expect "the interrupted execution waits in the store" 0 "pending" \
+    -- bash -c "'$bin' incomplete list --org '$org' | awk '{ print \$4 }'"
+expect "a real clock's execution id fits the ID column of executions" 0 "$rid  http-503-break" \
+    -- bash -c "'$bin' executions --org '$org' | awk 'NR == 1 { c = index(\$0, \"SCENARIO\") } NR == 2 { print substr(\$0, 1, c + 13) }'"
+
 # ---- the schema ----
-expect "the schema version is recorded" 0 "6" -- sqlite3 "$db" "PRAGMA user_version"
+expect "the schema version is recorded" 0 "8" -- sqlite3 "$db" "PRAGMA user_version"
+# a store of schema 6 (before leases), with an execution a pid-owned process left running
+cp "$db" "$tmp/v6.db"
+sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX audit_ref;
+    ALTER TABLE audit DROP COLUMN ref; ALTER TABLE audit DROP COLUMN key_id;
+    ALTER TABLE audit_head DROP COLUMN mac; PRAGMA user_version = 6;
+    UPDATE executions SET status = 'running', owner = $$ WHERE id = '$id'"
+expect "a schema 6 store is migrated to 8 on open, its running execution without a lease" 0 \
+    "8|$id|running||" -- bash -c "'$bin' executions --org '$org' --store '$tmp/v6.db' > /dev/null &&
+    sqlite3 '$tmp/v6.db' \"SELECT (SELECT user_version FROM pragma_user_version), id, status, lease_until, '' FROM executions WHERE id = '$id'\""
 sqlite3 "$tmp/future.db" "PRAGMA user_version = 99"
 expect "a store from a newer scenarist is refused" 1 \
-    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 6: use a newer scenarist" \
+    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 8: use a newer scenarist" \
     -- "$bin" executions --org "$org" --store "$tmp/future.db"

@@ -5,7 +5,8 @@
  *
  * replies: [{"method": "GET", "path": "/hris/employees/17", "status": 200,
  *            "headers": {...}, "body": <JSON> | "text": "...", "delay_ms": 0,
- *            "times": N}]   first match wins; "times" uses a reply up to N times;
+ *            "times": N, "drop": false}]   first match wins; "times" uses a reply up to
+ * N times; "drop" closes the connection after reading the request, answering nothing;
  * a path ending in '*' matches by prefix. Unmatched requests get 404.
  * The journal has one JSON line per request: method, path, query, headers (without
  * host, user-agent, content-length, connection), body (JSON when it parses). */
@@ -139,6 +140,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (delay > 0) { /* real time on purpose: it exercises the client's real timeout */
         struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
         nanosleep(&ts, NULL);
+    }
+    if (json_is_true(json_object_get(r, "drop"))) { /* read, journaled, never answered */
+        json_decref(r);
+        return MHD_NO;
     }
     int status = r ? (int)json_integer_value(json_object_get(r, "status")) : 404;
     if (!status)

@@ -163,15 +163,88 @@ static void spring_forward_fires_once_after_the_gap(void **state)
 static void fall_back_fires_once(void **state)
 {
     (void)state;
+    /* a fixed hour in the repeated hour fires once, at its first occurrence */
+    expect_fires("30 1 * * *", "America/Chicago", "2026-11-01T06:30:00Z", 1,
+                 "2026-11-02T07:30");
+    expect_fires("0 1 * * *", "America/Chicago", "2026-11-01T06:10:00Z", 1, "2026-11-02T07:00");
+    expect_fires("0-59/30 1-2 * * *", "America/Chicago", "2026-11-01T05:40:00Z", 4,
+                 "2026-11-01T06:00,2026-11-01T06:30,2026-11-01T08:00,2026-11-01T08:30");
     /* 2026-11-01 01:30 happens twice in Chicago (06:30Z CDT, 07:30Z CST): once */
     expect_fires("30 1 * * *", "America/Chicago", "2026-10-31T12:00:00Z", 3,
                  "2026-11-01T06:30,2026-11-02T07:30,2026-11-03T07:30");
-    /* hourly across the change: 01:00 CDT, 02:00 CST (01:00 CST is a repeat) */
-    expect_fires("0 * * * *", "America/Chicago", "2026-11-01T05:30:00Z", 3,
-                 "2026-11-01T06:00,2026-11-01T08:00,2026-11-01T09:00");
+}
+
+static void fall_back_repeats_a_wildcard_or_step_hour(void **state)
+{
+    (void)state;
+    /* every quarter hour goes on through both 01:xx hours (Vixie cron, cronie) */
+    expect_fires("*/15 * * * *", "America/Chicago", "2026-11-01T05:50:00Z", 9,
+                 "2026-11-01T06:00,2026-11-01T06:15,2026-11-01T06:30,2026-11-01T06:45,"
+                 "2026-11-01T07:00,2026-11-01T07:15,2026-11-01T07:30,2026-11-01T07:45,"
+                 "2026-11-01T08:00");
+    /* hourly across the change: 01:00 CDT, 01:00 CST, 02:00 CST */
+    expect_fires("@hourly", "America/Chicago", "2026-11-01T05:30:00Z", 3,
+                 "2026-11-01T06:00,2026-11-01T07:00,2026-11-01T08:00");
+    expect_fires("0 */1 * * *", "America/Chicago", "2026-11-01T05:30:00Z", 3,
+                 "2026-11-01T06:00,2026-11-01T07:00,2026-11-01T08:00");
+    /* starting inside the repeated hour */
+    expect_fires("*/15 * * * *", "America/Chicago", "2026-11-01T07:20:00Z", 2,
+                 "2026-11-01T07:30,2026-11-01T07:45");
+    /* Berlin: 02:00-02:59 repeats (00:00Z-01:59Z) */
+    expect_fires("30 * * * *", "Europe/Berlin", "2026-10-25T00:00:00Z", 3,
+                 "2026-10-25T00:30,2026-10-25T01:30,2026-10-25T02:30");
     /* 02:00 on the day of the change is 02:00 CST */
     expect_fires("0 2 * * *", "America/Chicago", "2026-10-31T12:00:00Z", 2,
                  "2026-11-01T08:00,2026-11-02T08:00");
+}
+
+static void chatham_changes_at_quarter_to(void **state)
+{
+    (void)state;
+    /* Pacific/Chatham, 2026-09-27: 02:45 +1245 becomes 03:45 +1345 (13:59:59Z the day before
+     * is 02:44:59 local); 03:00-03:44 does not exist. */
+    expect_fires("0 3 * * *", "Pacific/Chatham", "2026-09-26T12:00:00Z", 2,
+                 "2026-09-26T14:00,2026-09-27T13:15");
+    expect_fires("45 3 * * *", "Pacific/Chatham", "2026-09-26T12:00:00Z", 2,
+                 "2026-09-26T14:00,2026-09-27T14:00");
+    expect_fires("*/5 3 * * *", "Pacific/Chatham", "2026-09-26T12:00:00Z", 4,
+                 "2026-09-26T14:00,2026-09-26T14:05,2026-09-26T14:10,2026-09-27T13:15");
+    expect_fires("44 2 * * *", "Pacific/Chatham", "2026-09-26T12:00:00Z", 1, "2026-09-26T13:59");
+}
+
+static void leap_days_across_centuries(void **state)
+{
+    (void)state;
+    /* 2100 is not a leap year: eight years from 2096 to 2104 */
+    expect_fires("0 0 29 2 *", "UTC", "2097-01-01T00:00:00Z", 2, "2104-02-29T00:00,2108-02-29T00:00");
+    expect_fires("0 0 29 2 *", "America/Chicago", "2097-01-01T00:00:00Z", 2,
+                 "2104-02-29T06:00,2108-02-29T06:00");
+    /* Friday the 29th of February: 2036, then 2064 */
+    expect_fires("0 12 29 2 *", "UTC", "2036-03-01T00:00:00Z", 1, "2040-02-29T12:00");
+}
+
+static void never_fires_is_an_error(void **state)
+{
+    (void)state;
+    static const char *const lines[][2] = {
+        {"0 0 30 2 *", "this schedule never fires: no month in '2' has day 30"},
+        {"0 0 31 4 *", "this schedule never fires: no month in '4' has day 31"},
+        {"0 0 31 APR,JUN,SEP,NOV *", "this schedule never fires: no month in 'APR,JUN,SEP,NOV' has day 31"},
+        {"0 0 30-31 feb *", "this schedule never fires: no month in 'feb' has day 30-31"},
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct sc_cron c;
+        struct sc_cron_err e;
+        assert_int_equal(sc_cron_parse(lines[i][0], &c, &e), -1);
+        assert_string_equal(e.msg, lines[i][1]);
+        assert_int_equal(e.off, 4);
+    }
+    struct sc_cron c;
+    struct sc_cron_err e;
+    /* with a day of the week too, cron's OR rule makes it fire on Mondays */
+    assert_int_equal(sc_cron_parse("0 0 30 2 MON", &c, &e), 0);
+    assert_int_equal(sc_cron_parse("0 0 31 2,3 *", &c, &e), 0);
+    assert_false(sc_cron_never(&c));
 }
 
 int main(void)
@@ -185,6 +258,10 @@ int main(void)
         cmocka_unit_test(next_fire_in_a_time_zone),
         cmocka_unit_test(spring_forward_fires_once_after_the_gap),
         cmocka_unit_test(fall_back_fires_once),
+        cmocka_unit_test(fall_back_repeats_a_wildcard_or_step_hour),
+        cmocka_unit_test(chatham_changes_at_quarter_to),
+        cmocka_unit_test(leap_days_across_centuries),
+        cmocka_unit_test(never_fires_is_an_error),
     };
     return cmocka_run_group_tests_name("cron", tests, NULL, NULL);
 }

@@ -79,6 +79,10 @@ static void suggestions(void **state)
     assert_string_equal(sc_suggest("MAP", names, 5), "map");
     assert_null(sc_suggest("database", names, 5));
     assert_null(sc_suggest("set", names, 5) ? "exact is no suggestion" : NULL);
+    /* one name begins with the other: mapper -> map, http -> http.request */
+    assert_string_equal(sc_suggest("mapper", names, 5), "map");
+    assert_string_equal(sc_suggest("http", names, 5), "http.request");
+    assert_string_equal(sc_suggest("settings", names, 5), "set");
 }
 
 int main(void)

@@ -83,7 +83,14 @@ static void syntax_is_checked_without_running(void **state)
     assert_int_equal(sc_expr_check_syntax(L, "a.b + 1", 7, err, sizeof err), 0);
     assert_int_equal(sc_expr_check_syntax(L, "x -- comment", 12, err, sizeof err), 0);
     assert_int_equal(sc_expr_check_syntax(L, "a.", 2, err, sizeof err), -1);
-    assert_string_equal(err, "<name> expected near ')'");
+    assert_string_equal(err, "it ends after '.', where a name is expected");
+    assert_int_equal(sc_expr_check_syntax(L, "trigger.body.id == ", 19, err, sizeof err), -1);
+    assert_string_equal(err, "it ends after '==', where a value is expected");
+    /* a Jinja-style filter names the call to write; a '|' inside a string is no filter */
+    assert_int_equal(sc_expr_check_syntax(L, "x.name | upper", 14, err, sizeof err), -1);
+    assert_string_equal(err, "'|' is not a filter in scenarist expressions (it is Lua's bitwise "
+                             "or); call the function instead: {{ upper(x.name) }}");
+    assert_int_equal(sc_expr_check_syntax(L, "'a|b' .. x", 10, err, sizeof err), 0);
     assert_int_equal(sc_expr_check_syntax(L, "1) os.exit(", 11, err, sizeof err), -1);
     /* A statement is not an expression. */
     assert_int_equal(sc_expr_check_syntax(L, "x = 1", 5, err, sizeof err), -1);
@@ -96,6 +103,31 @@ struct refs {
     size_t off[8], len[8];
     int n;
 };
+
+static void rewritten(const char *in, const char *want)
+{
+    char *out = sc_expr_rewrite(in, strlen(in));
+    assert_non_null(out);
+    assert_string_equal(out, want);
+    free(out);
+}
+
+/* A field named as a Lua keyword reads as it is written (poll.until, period.end). */
+static void keyword_fields_after_a_dot_are_indexed(void **state)
+{
+    (void)state;
+    rewritten("poll.until", "poll[\"until\"]");
+    rewritten("trigger.body.period.end .. 'x'", "trigger.body.period[\"end\"] .. 'x'");
+    rewritten("a. in", "a[\"in\"]");
+    rewritten("x.ending or y.end_date", "x.ending or y.end_date"); /* not keywords */
+    rewritten("a .. until_x", "a .. until_x");                  /* concatenation */
+    rewritten("'poll.until'", "'poll.until'");                  /* in a string */
+    rewritten("1.5 + a.if", "1.5 + a[\"if\"]");
+    lua_State *L = luaL_newstate();
+    char err[256];
+    assert_int_equal(sc_expr_check_syntax(L, "poll.until", 10, err, sizeof err), 0);
+    lua_close(L);
+}
 
 static void on_ref(void *ud, const char *name, size_t off, size_t len)
 {
@@ -135,6 +167,7 @@ int main(void)
         cmocka_unit_test(scan_errors_are_located),
         cmocka_unit_test(syntax_is_checked_without_running),
         cmocka_unit_test(step_references_are_found),
+        cmocka_unit_test(keyword_fields_after_a_dot_are_indexed),
     };
     return cmocka_run_group_tests_name("expr", tests, NULL, NULL);
 }

@@ -4,6 +4,8 @@
 
 #include "lua_eval.h"
 #include "../../engine/clock.h"
+#include "../../engine/text.h"
+#include "../../engine/tmpl.h"
 #include "../../engine/util.h"
 
 static struct sc_lua *lua;
@@ -128,7 +130,7 @@ static void dates(void **state)
         {"parseDate('2026-06-01T10:00:00+02:00')", "\"2026-06-01T08:00:00.000Z\""},
         {"parseDate('12 Jan 2026', 'D MMM YYYY')", "\"2026-01-12T00:00:00.000Z\""},
         {"parseDate('2026-13-01', 'YYYY-MM-DD')",
-         "error(runtime): parseDate: '2026-13-01' is not a valid date"},
+         "error(runtime): parseDate: '2026-13-01' is not a valid date: month 13 is out of range 1-12"},
         {"parseDate('tomorrow', 'YYYY-MM-DD')",
          "error(runtime): parseDate: 'tomorrow' does not match 'YYYY-MM-DD'"},
         {"addDays('2026-03-07T18:00:00Z', 1, 'America/Chicago')",
@@ -145,6 +147,165 @@ static void dates(void **state)
          "error(runtime): unknown time zone 'Mars/Base'"},
     };
     RUN(cases);
+}
+
+static void date_only_is_a_calendar_date(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"formatDate('2026-03-09', 'YYYY-MM-DD', 'America/Chicago')", "\"2026-03-09\""},
+        {"formatDate('2026-03-09', 'YYYY-MM-DD HH:mm Z', 'America/Chicago')",
+         "\"2026-03-09 00:00 -05:00\""},
+        {"formatDate('2026-03-09', 'dddd D MMMM YYYY', 'Pacific/Honolulu')", "\"Monday 9 March 2026\""},
+        {"formatDate('2026-03-09', 'YYYY-MM-DD', 'Asia/Tokyo')", "\"2026-03-09\""},
+        {"formatDate('2026-03-09')", "\"2026-03-09\""},
+        {"addDays('2026-03-09', 1, 'America/Chicago')", "\"2026-03-10\""},
+        {"addDays('2026-03-09', -9)", "\"2026-02-28\""},
+        {"addDays('2024-02-28', 1)", "\"2024-02-29\""},
+        {"addDays('2026-12-31', 1, 'Pacific/Kiritimati')", "\"2027-01-01\""},
+        {"addHours('2026-03-09', 2, 'America/Chicago')", "\"2026-03-09T07:00:00.000Z\""},
+        {"addMinutes('2026-03-09', 30, 'Asia/Tokyo')", "\"2026-03-08T15:30:00.000Z\""},
+        {"dateDifference('2026-03-09', '2026-03-01', 'days', 'America/Chicago')", "8"},
+        {"dateDifference('2026-03-09T12:00:00Z', '2026-03-09', 'hours', 'America/Chicago')", "7"},
+        {"parseDate('2026-03-09', nil, 'America/Chicago')", "\"2026-03-09T05:00:00.000Z\""},
+        {"formatDate('2026-02-30', 'YYYY')",
+         "error(runtime): formatDate: '2026-02-30' is not an ISO 8601 date"},
+    };
+    RUN(cases);
+}
+
+static void impossible_dates_are_refused(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"parseDate('2026-02-29', 'YYYY-MM-DD')",
+         "error(runtime): parseDate: '2026-02-29' is not a valid date: February 2026 has 28 days"},
+        {"parseDate('2024-02-29', 'YYYY-MM-DD')", "\"2024-02-29T00:00:00.000Z\""},
+        {"parseDate('2100-02-29', 'YYYY-MM-DD')",
+         "error(runtime): parseDate: '2100-02-29' is not a valid date: February 2100 has 28 days"},
+        {"parseDate('2026-04-31', 'YYYY-MM-DD')",
+         "error(runtime): parseDate: '2026-04-31' is not a valid date: April 2026 has 30 days"},
+        {"parseDate('31/06/2026', 'DD/MM/YYYY')",
+         "error(runtime): parseDate: '31/06/2026' is not a valid date: June 2026 has 30 days"},
+        {"parseDate('00 Jan 2026', 'DD MMM YYYY')",
+         "error(runtime): parseDate: '00 Jan 2026' is not a valid date: January 2026 has 31 days"},
+        {"parseDate('2026-03-09 25:00', 'YYYY-MM-DD HH:mm')",
+         "error(runtime): parseDate: '2026-03-09 25:00' is not a valid time: hour 25 is out of range 0-23"},
+        {"parseDate('2026-03-09 24:00', 'YYYY-MM-DD HH:mm')",
+         "error(runtime): parseDate: '2026-03-09 24:00' is not a valid time: hour 24 is out of range 0-23"},
+        {"parseDate('2026-03-09 10:60', 'YYYY-MM-DD HH:mm')",
+         "error(runtime): parseDate: '2026-03-09 10:60' is not a valid time: minute 60 is out of range 0-59"},
+        {"parseDate('2026-03-09 10:15:61', 'YYYY-MM-DD HH:mm:ss')",
+         "error(runtime): parseDate: '2026-03-09 10:15:61' is not a valid time: second 61 is out of range 0-59"},
+        {"parseDate('03/09/2026 13:05 PM', 'MM/DD/YYYY hh:mm A')",
+         "error(runtime): parseDate: '03/09/2026 13:05 PM' is not a valid time: hour 13 is out of range 1-12 with AM/PM"},
+        {"parseDate('03/09/2026 12:05 AM', 'MM/DD/YYYY hh:mm A')", "\"2026-03-09T00:05:00.000Z\""},
+    };
+    RUN(cases);
+}
+
+static void epoch_seconds_are_not_a_1970_date(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"formatDate(1772956740, 'YYYY-MM-DD')",
+         "error(runtime): formatDate: 1772956740 looks like seconds since the epoch; date numbers "
+         "are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"addDays(1772956740, 1)",
+         "error(runtime): addDays: 1772956740 looks like seconds since the epoch; date numbers "
+         "are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"dateDifference(1772956740, '2026-03-08T00:00:00Z', 'hours')",
+         "error(runtime): dateDifference: 1772956740 looks like seconds since the epoch; date "
+         "numbers are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"formatDate(1772956740000, 'YYYY-MM-DD HH:mm')", "\"2026-03-08 07:59\""},
+        {"formatDate('1772956740', 'YYYY-MM-DD')",
+         "error(runtime): formatDate: '1772956740' is not an ISO 8601 date (for a count since the "
+         "epoch use parseDate(value, 'X') for seconds, 'x' for milliseconds)"},
+        {"formatDate(-1772956740, 'YYYY')",
+         "error(runtime): formatDate: -1772956740 looks like seconds since the epoch; date numbers "
+         "are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"formatDate(1772956740.5, 'YYYY')",
+         "error(runtime): formatDate: 1772956740.5 looks like seconds since the epoch; date numbers "
+         "are milliseconds: use parseDate(value, 'X') for seconds"},
+        {"formatDate(-315619200000, 'YYYY-MM-DD')", "\"1960-01-01\""}, /* a birth date */
+        {"formatDate(parseDate('1772956740', 'X'), 'YYYY-MM-DD HH:mm')", "\"2026-03-08 07:59\""},
+    };
+    RUN(cases);
+}
+
+static void unicode_case(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"upper('Müller-Østergård')", "\"MÜLLER-ØSTERGÅRD\""},
+        {"lower('MÜLLER-ØSTERGÅRD')", "\"müller-østergård\""},
+        {"upper('ǆemal łódź ελλάδα')", "\"ǄEMAL ŁÓDŹ ΕΛΛΆΔΑ\""},
+        {"lower('İSTANBUL ΣΟΦΊΑ')", "\"istanbul σοφία\""},
+        {"upper('straße')", "\"STRAẞE\""}, /* one character for one: capital sharp s */
+        {"lower('MU\\u{308}LLER')", "\"mu\u0308ller\""}, /* the form is kept */
+        {"upper(42)", "\"42\""},
+        {"upper(nil)", "null"},
+        {"upper('\\xff')", "error(runtime): upper: text is not valid UTF-8"},
+        /* texts compare after NFC: a decomposed ü is the same text */
+        {"contains(split('M\\u{FC}ller,x', ','), 'Mu\\u{308}ller')", "true"},
+        {"switch('Mu\\u{308}ller', 'Müller', 1, 0)", "1"},
+        {"distinct({'Mu\\u{308}ller', 'M\\u{FC}ller', 'MÜLLER'})", "[\"Mu\u0308ller\",\"MÜLLER\"]"},
+        {"distinct({{n = 'Mu\\u{308}ller'}, {n = 'M\\u{FC}ller'}}, 'n')", "[{\"n\":\"Mu\u0308ller\"}]"},
+        {"contains({{n = 'Mu\\u{308}ller'}}, {n = 'M\\u{FC}ller'})", "true"},
+        {"contains({'Muller'}, 'M\\u{FC}ller')", "false"},
+    };
+    RUN(cases);
+}
+
+/* Renders a mixed-text template as a step's with: would. */
+static void expect_text(const char *tmpl, const char *want)
+{
+    char err[256];
+    json_t *src = json_string(tmpl);
+    struct sc_tmpl *t = sc_tmpl_compile(lua, src, err, sizeof err);
+    assert_non_null(t);
+    enum sc_status st;
+    json_t *v = sc_tmpl_render(t, lua, &st, err, sizeof err);
+    if (!json_is_string(v) || strcmp(json_string_value(v), want) != 0)
+        fail_msg("%s\n  want %s\n  got  %s", tmpl, want, json_is_string(v) ? json_string_value(v) : err);
+    json_decref(v);
+    sc_tmpl_free(t, lua);
+    json_decref(src);
+}
+
+static void numbers_in_text_keep_full_precision(void **state)
+{
+    (void)state;
+    json_t *vars = json_loads("{\"rate\": 0.1, \"pay_info\": {\"rate\": 0.1, \"amount\": "
+                              "1234567890123.45}}", 0, NULL);
+    sc_lua_set(lua, "vars", vars);
+    expect_text("v={{ 1234567890123.45 }}", "v=1234567890123.45");
+    expect_text("v={{ 0.1 }}", "v=0.1");
+    expect_text("v={{ 0.1 + 0.2 }}", "v=0.30000000000000004");
+    expect_text("v={{ 1e21 }}", "v=1e+21");
+    expect_text("v={{ 1e20 }}", "v=100000000000000000000");
+    expect_text("v={{ -0.0 }}", "v=0");
+    expect_text("v={{ 3.0 }}", "v=3");
+    expect_text("v={{ 2^53 }}", "v=9007199254740992");
+    expect_text("v={{ 123456789012345678 }}", "v=123456789012345678");
+    expect_text("v={{ 1.5e-7 }}", "v=1.5e-7");
+    expect_text("v={{ 0.000001 }}", "v=0.000001");
+    expect_text("v={{ -2.5e-300 }}", "v=-2.5e-300");
+    expect_text("v={{ 1/3 }}", "v=0.3333333333333333");
+    expect_text("v={{ vars.rate }}", "v=0.1");
+    expect_text("v={{ vars.pay_info }}", "v={\"rate\":0.1,\"amount\":1234567890123.45}");
+    expect_text("v={{ {0.1, 2.5} }}", "v=[0.1,2.5]");
+    expect_text("v={{ join({0.1, 1234567890123.45, 7}, ';') }}", "v=0.1;1234567890123.45;7");
+    expect_text("v={{ upper(0.1) }}", "v=0.1");
+    sc_lua_set(lua, "vars", NULL);
+    json_decref(vars);
+    char num[32];
+    assert_int_equal(sc_text_number(5e-324, num), 6);
+    assert_string_equal(num, "5e-324");
+    sc_text_number(1.7976931348623157e308, num);
+    assert_string_equal(num, "1.7976931348623157e+308");
+    sc_text_number(-123e-20, num);
+    assert_string_equal(num, "-1.23e-18");
 }
 
 static void maths(void **state)
@@ -205,6 +366,11 @@ int main(void)
     sc_alloc_install_json();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(text),   cmocka_unit_test(general), cmocka_unit_test(dates),
+        cmocka_unit_test(unicode_case),
+        cmocka_unit_test(numbers_in_text_keep_full_precision),
+        cmocka_unit_test(date_only_is_a_calendar_date),
+        cmocka_unit_test(impossible_dates_are_refused),
+        cmocka_unit_test(epoch_seconds_are_not_a_1970_date),
         cmocka_unit_test(maths),  cmocka_unit_test(arrays),
     };
     return cmocka_run_group_tests_name("prelude", tests, setup, teardown);

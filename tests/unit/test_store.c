@@ -137,23 +137,46 @@ static void the_audit_chain_verifies(void **state)
 {
     (void)state;
     struct sc_store *st = fresh("build/test-store-audit.db");
+    setenv("TEST_AUDIT_KEY", "unit-test-audit-key-0123456789abcdef", 1);
+    sc_store_audit_key(st, "env:TEST_AUDIT_KEY", 0);
     json_t *problem = NULL;
-    assert_int_equal(sc_store_audit_verify(st, &problem), 0); /* empty is intact */
-    for (int i = 0; i < 3; i++) {
+    assert_int_equal(sc_store_audit_verify(st, "o", NULL, &problem), 0); /* empty is intact */
+    for (int i = 0; i < 3; i++) { /* a write: its pending row, then the row completing it */
         struct sc_audit_row a = {.at_ms = 1000 + i, .org = "o", .scenario = "s", .version = "1",
                                  .execution = "e", .step = "w", .method = "POST",
-                                 .sent_from = "f", .sent_to = "http://x/y", .status = 201,
-                                 .outcome = "ok", .body = "{}", .body_len = 2};
-        assert_int_equal(sc_store_audit_add(st, &a), 0);
+                                 .sent_from = "f", .sent_to = "http://x/y", .status = 0,
+                                 .outcome = "pending", .body = "{}", .body_len = 2};
+        assert_int_equal(sc_store_audit_add(st, &a), 2 * i + 1);
+        a.status = 201;
+        a.outcome = "ok";
+        a.ref = 2 * i + 1;
+        assert_int_equal(sc_store_audit_add(st, &a), 2 * i + 2);
     }
-    assert_int_equal(sc_store_audit_verify(st, &problem), 0);
+    assert_int_equal(sc_store_audit_verify(st, "o", NULL, &problem), 0);
     assert_null(problem);
     struct sc_audit_filter f = {.sent_to_prefix = "http://x/"};
     json_t *rows = sc_store_audit_list(st, &f);
-    assert_int_equal(json_array_size(rows), 3);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "body_sha256")),
+    assert_int_equal(json_array_size(rows), 3); /* one per write */
+    json_t *first = json_array_get(rows, 0);
+    assert_string_equal(json_string_value(json_object_get(first, "body_sha256")),
                         "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+    assert_string_equal(json_string_value(json_object_get(first, "outcome")), "ok");
+    assert_int_equal(json_integer_value(json_object_get(first, "status")), 201);
     json_decref(rows);
+    json_t *cp = sc_store_audit_checkpoint(st, "o", &problem);
+    assert_non_null(cp);
+    assert_int_equal(json_integer_value(json_object_get(cp, "count")), 6);
+    assert_string_equal(json_string_value(json_object_get(cp, "key_id")), "k9b90484da416419a");
+    assert_int_equal(sc_store_audit_verify(st, "o", cp, &problem), 0);
+    json_object_set_new(cp, "count", json_integer(5));
+    assert_int_equal(sc_store_audit_verify(st, "o", cp, &problem), 2);
+    json_decref(problem);
+    assert_int_equal(sc_store_audit_verify(st, "other", cp, &problem), 2);
+    json_decref(problem);
+    json_decref(cp);
+    sc_store_audit_key(st, NULL, 0);
+    assert_int_equal(sc_store_audit_verify(st, "o", NULL, &problem), -1);
+    assert_string_equal(sc_store_error(st), "no audit key");
     sc_store_close(st);
 }
 

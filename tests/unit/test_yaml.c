@@ -134,8 +134,14 @@ static void syntax_errors_name_the_place(void **state)
     struct sc_diags d;
     assert_null(parse("a: [1, 2\nb: 3\n", &d));
     assert_string_equal(only_error(&d, 2, 2),
-                        "YAML syntax error: did not find expected ',' or ']' while parsing a "
-                        "flow sequence (started at line 1, column 4)");
+                        "the '[' opened at line 1, column 4 is not closed here: a ']' (or a ',' "
+                        "between entries) is missing");
+    sc_diags_free(&d);
+    /* what has no plainer wording keeps the parser's, with the place it started */
+    assert_null(parse("a: 'open\n", &d));
+    assert_string_equal(only_error(&d, 2, 1),
+                        "YAML syntax error: found unexpected end of stream while scanning a "
+                        "quoted scalar (started at line 1, column 4)");
     sc_diags_free(&d);
 }
 

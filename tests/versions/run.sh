@@ -153,3 +153,17 @@ SCENARIST_CLOCK=test:2026-03-07T12:00:00Z "$bin" serve --org "$tmp/org-d.yaml" -
     --until 2026-03-09T00:00:00Z 2>"$tmp/log"
 expect_grep "a weekly backup runs on Sunday at 03:00 in the org's zone" 0 "backup to $tmp/auto: 3 written, 0 unchanged" -- cat "$tmp/log"
 expect "its files" 0 "3" -- sh -c "find '$tmp/auto' -name 'v*.json' | wc -l"
+
+# ---- one directory walker: validate, deploy and serve find the same files ----
+sed "s|store: .*|store: $tmp/walk.db|" "$tmp/org-a.yaml" > "$tmp/org-w.yaml"
+W=(--org "$tmp/org-w.yaml")
+expect "validate of a folder finds its files at any depth" 0 "ok: 2 scenario files valid for org stage" \
+    -- "$bin" validate "${W[@]}" $fx/walk
+expect "deploy of a folder deploys the same files, in the same order" 0 "walk-a: version 1 in org stage (deploy, sha256:HASH...)
+walk-b: version 1 in org stage (deploy, sha256:HASH...)" -- run_masked "$bin" deploy $fx/walk "${W[@]}"
+SCENARIST_CLOCK=test:2026-03-07T12:00:00Z "$bin" serve "${W[@]}" $fx/walk --listen 127.0.0.1:0 \
+    --until 2026-03-07T12:00:01Z 2>"$tmp/log"
+expect_grep "serve of a folder loads the same files" 0 "2 scenarios, 1 webhook" -- cat "$tmp/log"
+mkdir -p "$tmp/nothing"
+expect "deploy of a folder without scenario files says so" 2 "$tmp/nothing: error: no scenario files (*.yaml, *.yml) in this folder" \
+    -- "$bin" deploy "$tmp/nothing" "${W[@]}"
