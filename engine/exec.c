@@ -996,6 +996,7 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
         if (rt->dir == DIR_RESUME) {
             enum sc_status rst;
             char rerr[512];
+            sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline); /* its own, as a filter's */
             json_t *o = sc_tmpl_render(rt->resume, r->rt->lua, &rst, rerr, sizeof rerr);
             if (o)
                 outs = json_pack("[o]", o);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -458,4 +459,177 @@ void sc_expr_step_refs(const char *s, size_t n, sc_expr_ref_fn fn, void *ud)
         fn(ud, name, start, end - start);
         i = end;
     }
+}
+
+/* Names scenarist's Lua does not have: the standard library's ways out of the sandbox. */
+static const char *const unavailable[] = {"os", "io", "require", "load", "loadstring", "dofile",
+                                          "loadfile", "debug", "package", "collectgarbage",
+                                          "print", "coroutine", "rawset", NULL};
+
+bool sc_expr_unavailable(const char *name, size_t len)
+{
+    for (int i = 0; unavailable[i]; i++)
+        if (strlen(unavailable[i]) == len && memcmp(unavailable[i], name, len) == 0)
+            return true;
+    return false;
+}
+
+static bool is_word(const char *s, size_t len, const char *w)
+{
+    return strlen(w) == len && memcmp(s, w, len) == 0;
+}
+
+/* Local names in scope while scanning Lua code, with the block depth they belong to. */
+struct scope {
+    struct {
+        const char *name;
+        size_t len;
+        int depth;
+    } v[256];
+    size_t n;
+    int depth;
+};
+
+static void scope_add(struct scope *sc, const char *name, size_t len, int depth)
+{
+    if (sc->n < sizeof sc->v / sizeof sc->v[0]) {
+        sc->v[sc->n].name = name;
+        sc->v[sc->n].len = len;
+        sc->v[sc->n].depth = depth;
+        sc->n++;
+    }
+}
+
+/* Leaves blocks down to depth: their locals go out of scope. */
+static void scope_close(struct scope *sc, int depth)
+{
+    sc->depth = depth < 0 ? 0 : depth;
+    while (sc->n > 0 && sc->v[sc->n - 1].depth > sc->depth)
+        sc->n--;
+}
+
+static bool scope_has(const struct scope *sc, const char *name, size_t len)
+{
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->v[i].len == len && memcmp(sc->v[i].name, name, len) == 0)
+            return true;
+    return false;
+}
+
+/* Reports one use of an unavailable name at s[start, i): "os.execute" when a field
+ * follows. Returns where scanning goes on. */
+static size_t report_use(const char *s, size_t n, size_t start, size_t i, sc_expr_ref_fn fn,
+                         void *ud)
+{
+    size_t j = skip_space(s, n, i), end = i;
+    if (j < n && (s[j] == '.' || s[j] == ':')) {
+        size_t a = skip_space(s, n, j + 1), b = a;
+        while (b < n && ident_char(s[b]))
+            b++;
+        if (b > a)
+            end = b;
+    }
+    char name[128];
+    size_t w = 0;
+    for (size_t x = start; x < end && w < sizeof name - 1; x++) /* "os . execute" reads "os.execute" */
+        if (!isspace((unsigned char)s[x]))
+            name[w++] = s[x];
+    name[w] = '\0';
+    fn(ud, name, start, end - start);
+    return end;
+}
+
+void sc_expr_unavailable_refs(const char *s, size_t n, sc_expr_ref_fn fn, void *ud)
+{
+    struct scope sc = {.n = 0, .depth = 0};
+    char prev = 0;
+    int declaring = -1; /* after local/for: names declared at this depth, until = in do */
+    int params = 0;     /* inside a function's parameter list */
+    size_t i = 0;
+    while (i < n) {
+        size_t k = skip_literal(s, n, i);
+        if (k != i) {
+            i = k;
+            prev = '"';
+            continue;
+        }
+        if (isspace((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        if (s[i] == '.' && i + 1 < n && s[i + 1] == '.') {
+            while (i < n && s[i] == '.')
+                i++;
+            prev = '+';
+            continue;
+        }
+        if (!ident_start(s[i])) {
+            if (isdigit((unsigned char)s[i])) {
+                while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.'))
+                    i++;
+                prev = '0';
+                continue;
+            }
+            if (s[i] == ')' && params)
+                params = 0;
+            else if (s[i] != ',' && !params)
+                declaring = -1;
+            prev = s[i++];
+            continue;
+        }
+        size_t start = i;
+        while (i < n && ident_char(s[i]))
+            i++;
+        const char *w = s + start;
+        size_t len = i - start;
+        bool field = prev == '.' || prev == ':';
+        prev = 'a';
+        if (field)
+            continue;
+        if (is_word(w, len, "local")) {
+            declaring = sc.depth;
+        } else if (is_word(w, len, "for")) {
+            declaring = sc.depth + 1; /* visible inside the loop's block */
+        } else if (is_word(w, len, "function")) {
+            size_t j = skip_space(s, n, i), b = j;
+            while (b < n && ident_char(s[b]))
+                b++;
+            if (declaring >= 0 && b > j)
+                scope_add(&sc, s + j, b - j, declaring); /* local function NAME */
+            declaring = -1;
+            while (j < n && s[j] != '(')
+                j++;
+            sc.depth++;
+            params = 1;
+            i = j < n ? j + 1 : n;
+        } else if (is_word(w, len, "do") || is_word(w, len, "then") || is_word(w, len, "repeat")) {
+            sc.depth++;
+            declaring = -1;
+        } else if (is_word(w, len, "end") || is_word(w, len, "until") || is_word(w, len, "elseif")) {
+            scope_close(&sc, sc.depth - 1);
+            declaring = -1;
+        } else if (is_word(w, len, "else")) {
+            scope_close(&sc, sc.depth - 1);
+            sc.depth++;
+        } else if (is_word(w, len, "in")) {
+            declaring = -1;
+        } else if (params) {
+            scope_add(&sc, w, len, sc.depth);
+        } else if (declaring >= 0) {
+            scope_add(&sc, w, len, declaring);
+        } else if (sc_expr_unavailable(w, len) && !scope_has(&sc, w, len)) {
+            size_t j = skip_space(s, n, i);
+            if (j < n && s[j] == '=' && (j + 1 >= n || s[j + 1] != '='))
+                continue; /* a table key or an assignment: not a use */
+            i = report_use(s, n, start, i, fn, ud);
+        }
+    }
+}
+
+const char *sc_expr_unavailable_message(const char *name)
+{
+    static _Thread_local char msg[256];
+    snprintf(msg, sizeof msg, "'%s' is not available in the Lua sandbox (expressions and "
+             "transforms have no os, io, debug, require, load or dofile)", name);
+    return msg;
 }

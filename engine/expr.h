@@ -40,4 +40,15 @@ int sc_expr_check_syntax(struct lua_State *L, const char *expr, size_t n, char *
 typedef void (*sc_expr_ref_fn)(void *ud, const char *name, size_t off, size_t len);
 void sc_expr_step_refs(const char *expr, size_t n, sc_expr_ref_fn fn, void *ud);
 
+/* True when name (len bytes) is one of the names the Lua sandbox does not have (os, io,
+ * debug, require, load, dofile, package, collectgarbage, print, coroutine, rawset, ...). */
+bool sc_expr_unavailable(const char *name, size_t len);
+
+/* Calls fn for each use of such a name as a global in Lua code (an expression or a
+ * transform file): not a field (x.os), a table key ({os = 1}) or a name the code
+ * declares local. The name passed is "os.execute" when a field follows. */
+void sc_expr_unavailable_refs(const char *code, size_t n, sc_expr_ref_fn fn, void *ud);
+/* The diagnostic for such a use, e.g. of "os.execute". Static buffer. */
+const char *sc_expr_unavailable_message(const char *name);
+
 #endif

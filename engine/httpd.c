@@ -203,11 +203,15 @@ static char *dedupe_key(struct daemon *d, const struct route *rt, json_t *trigge
 {
     if (rt->dedupe) {
         char err[300];
-        enum sc_status st;
-        sc_lua_budget(d->intake_lua, 100000, 0);
+        enum sc_status st = SC_OK;
+        sc_lua_budget(d->intake_lua, SC_LUA_INTAKE_INSTRUCTIONS,
+                      sc_clock_mono_ms() + SC_LUA_INTAKE_MS);
         json_t *v = sc_lua_set(d->intake_lua, "trigger", trigger) == 0
                         ? sc_tmpl_render(rt->dedupe, d->intake_lua, &st, err, sizeof err)
                         : NULL;
+        if (!v && st == SC_ERR_LIMIT) /* the event is kept, without a key */
+            fprintf(stderr, "scenarist: webhook %s: dedupe_key: %s; stored without a key\n",
+                    rt->path, err);
         sc_lua_set(d->intake_lua, "trigger", NULL);
         sc_lua_forget(d->intake_lua);
         char *k = json_is_string(v) && json_string_length(v) /* NFC: one key per text */

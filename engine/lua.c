@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "diag.h"
 #include "expr.h"
+#include "lua_lib.h"
 #include "text.h"
 #include "tz.h"
 
@@ -10,6 +11,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #define HOOK_EVERY 1000
+#define SC_LUA_BYTES_PER_STEP_LOG2 6 /* an allocation counts one instruction per 64 bytes */
 #define PROXY_MT "sc.json"
 #define MAX_DEPTH 64
 
@@ -26,12 +29,18 @@ struct sc_lua {
     lua_State *L;
     size_t mem, mem_limit;
     long budget, used;
-    int64_t deadline;
+    int64_t deadline, window; /* monotonic ms; window: the deadline's length, for messages */
     const char *tripped; /* why the hook stopped the code, NULL while running freely */
+    char why[96];        /* the text tripped points to */
+    unsigned generation; /* executions seen (sc_lua_forget): transforms are rebuilt per one */
     int env_ref;         /* the expressions' _ENV */
     int ctx_ref;         /* context names -> values */
     int prelude_ref;     /* prelude functions */
     int transforms_ref;  /* FILE -> table of functions */
+    int factories_ref;   /* FILE -> function(_ENV) running the file's code */
+    int built_ref;       /* FILE -> the generation its table was built in */
+    int scratch_ref;     /* what prelude and transform files see: safe globals and "sc" */
+    bool loading;        /* prelude files may define globals only while loading */
 };
 
 static struct sc_lua *from_L(lua_State *L) { return *(struct sc_lua **)lua_getextraspace(L); }
@@ -47,6 +56,8 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     if (nsize > old && s->mem + (nsize - old) > s->mem_limit)
         return NULL; /* Lua raises "not enough memory": the cap, not the machine */
+    if (nsize > old) /* copying big texts costs time the instruction count misses */
+        s->used += (long)((nsize - old) >> SC_LUA_BYTES_PER_STEP_LOG2);
     void *p = sc_realloc(ptr, nsize);
     if (!p && nsize <= old)
         return ptr; /* Lua assumes a shrink never fails: keep the larger block */
@@ -55,22 +66,40 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+static void hook(lua_State *L, lua_Debug *ar);
+
+/* Sets tripped when a budget is spent; true when it is. */
+static bool spent(struct sc_lua *s)
+{
+    if (s->tripped)
+        return true;
+    if (s->used > s->budget)
+        snprintf(s->why, sizeof s->why, "instruction limit of %ld exceeded", s->budget);
+    else if (s->deadline && sc_clock_mono_ms() > s->deadline)
+        snprintf(s->why, sizeof s->why, "time limit of %lld ms exceeded", (long long)s->window);
+    else
+        return false;
+    s->tripped = s->why;
+    /* From now on fire at every instruction, so pcall cannot swallow the stop. */
+    lua_sethook(s->L, hook, LUA_MASKCOUNT, 1);
+    return true;
+}
+
 static void hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     struct sc_lua *s = from_L(L);
     s->used += s->tripped ? 1 : HOOK_EVERY;
-    if (!s->tripped) {
-        if (s->used > s->budget)
-            s->tripped = "instruction limit exceeded";
-        else if (s->deadline && sc_clock_mono_ms() > s->deadline)
-            s->tripped = "time limit exceeded";
-        else
-            return;
-        /* From now on fire at every instruction, so pcall cannot swallow the stop. */
-        lua_sethook(L, hook, LUA_MASKCOUNT, 1);
-    }
-    luaL_error(L, "%s", s->tripped);
+    if (spent(s))
+        luaL_error(L, "%s", s->tripped);
+}
+
+void sc_lua_charge(lua_State *L, long steps)
+{
+    struct sc_lua *s = from_L(L);
+    s->used = steps > LONG_MAX - s->used ? LONG_MAX : s->used + steps;
+    if (spent(s))
+        luaL_error(L, "%s", s->tripped);
 }
 
 void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms)
@@ -78,6 +107,7 @@ void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms)
     s->budget = instructions;
     s->used = 0;
     s->deadline = deadline_ms;
+    s->window = deadline_ms ? deadline_ms - sc_clock_mono_ms() : 0;
     s->tripped = NULL;
     lua_sethook(s->L, hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
@@ -247,7 +277,8 @@ static bool marked(lua_State *L, int idx, const char *kind)
 {
     if (!lua_getmetatable(L, idx))
         return false;
-    lua_getfield(L, -1, "__jsontype");
+    lua_pushliteral(L, "__jsontype"); /* interned and alive: allocates nothing */
+    lua_rawget(L, -2);                /* raw: no metamethod of the user's runs here */
     bool yes = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), kind) == 0;
     lua_pop(L, 2);
     return yes;
@@ -275,12 +306,18 @@ static bool is_sequence(lua_State *L, int idx, size_t *n)
     return count == len && len > 0;
 }
 
-static int cmp_keys(const void *a, const void *b)
+struct member {
+    char *key;
+    json_t *value;
+};
+
+static int cmp_members(const void *a, const void *b)
 {
-    const char *x = *(char *const *)a, *y = *(char *const *)b;
-    return strcmp(x ? x : "", y ? y : ""); /* a failed copy sorts first and is reported */
+    return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
 }
 
+/* Conversions run after the protected call: they use only raw reads that allocate
+ * nothing in Lua, so no metamethod runs and no Lua error can be raised here. */
 static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 {
     size_t n = 0;
@@ -300,66 +337,67 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t
         return arr;
     }
     /* Keys sorted, so the same table always gives the same JSON (and the same hash). */
-    size_t nk = 0, cap = 0;
-    char **keys = NULL;
+    size_t nm = 0, cap = 0;
+    struct member *m = NULL;
+    json_t *obj = NULL;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        lua_pop(L, 1);
         char num[64];
         const char *k = NULL;
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            k = lua_tostring(L, -1);
-        } else if (lua_isinteger(L, -1)) {
-            snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            k = lua_tostring(L, -2);
+        } else if (lua_isinteger(L, -2)) {
+            snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -2));
             k = num;
         } else {
             snprintf(err, errlen, "a table key of type %s cannot become a JSON key",
-                     luaL_typename(L, -1));
-            lua_pop(L, 1);
+                     luaL_typename(L, -2));
+            lua_pop(L, 2);
             goto fail;
         }
-        if (nk == cap) {
+        if (nm == cap) {
             cap = cap ? cap * 2 : 8;
-            char **v = sc_realloc(keys, cap * sizeof *v);
+            struct member *v = sc_realloc(m, cap * sizeof *v);
             if (!v) {
-                lua_pop(L, 1);
+                lua_pop(L, 2);
                 goto oom;
             }
-            keys = v;
+            m = v;
         }
-        if (!(keys[nk] = sc_strdup(k))) {
-            lua_pop(L, 1);
+        m[nm].value = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+        if (!m[nm].value) {
+            lua_pop(L, 2);
+            goto fail;
+        }
+        if (!(m[nm].key = sc_strdup(k))) {
+            json_decref(m[nm].value);
+            lua_pop(L, 2);
             goto oom;
         }
-        nk++;
-    }
-    if (nk > 1)
-        qsort(keys, nk, sizeof *keys, cmp_keys);
-    json_t *obj = json_object();
-    for (size_t i = 0; obj && i < nk; i++) {
-        lua_getfield(L, idx, keys[i]);
-        if (lua_isnil(L, -1)) { /* an integer key: look it up as a number */
-            lua_pop(L, 1);
-            lua_geti(L, idx, strtoll(keys[i], NULL, 10));
-        }
-        json_t *v = to_json(L, lua_gettop(L), depth + 1, err, errlen);
+        nm++;
         lua_pop(L, 1);
-        if (!v || json_object_set_new(obj, keys[i], v) != 0) {
+    }
+    if (nm > 1)
+        qsort(m, nm, sizeof *m, cmp_members);
+    obj = json_object();
+    for (size_t i = 0; obj && i < nm; i++)
+        if (json_object_set(obj, m[i].key, m[i].value) != 0) {
             json_decref(obj);
             obj = NULL;
         }
-    }
-    for (size_t i = 0; i < nk; i++)
-        free(keys[i]);
-    free(keys);
-    return obj;
+    if (!obj)
+        snprintf(err, errlen, "out of memory");
+    goto done;
 oom:
     snprintf(err, errlen, "out of memory");
 fail:
-    for (size_t i = 0; i < nk; i++)
-        free(keys[i]);
-    free(keys);
-    return NULL;
+done:
+    for (size_t i = 0; i < nm; i++) {
+        free(m[i].key);
+        json_decref(m[i].value);
+    }
+    free(m);
+    return obj;
 }
 
 static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
@@ -367,6 +405,10 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
     idx = lua_absindex(L, idx);
     if (depth > MAX_DEPTH) {
         snprintf(err, errlen, "value nested deeper than %d levels (a cycle?)", MAX_DEPTH);
+        return NULL;
+    }
+    if (!lua_checkstack(L, 4)) { /* each level holds a key and a value on the Lua stack */
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
     switch (lua_type(L, idx)) {
@@ -396,7 +438,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
             snprintf(err, errlen, "text that is not valid UTF-8 cannot become JSON");
             return NULL;
         }
-        json_t *v = json_stringn(s, n);
+        json_t *v = json_stringn_nocheck(s, n); /* checked just above */
         if (!v)
             snprintf(err, errlen, "out of memory");
         return v;
@@ -416,10 +458,6 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 
 /* ---- the environment ---- */
 
-static const char *const forbidden[] = {"os", "io", "require", "load", "loadstring", "dofile",
-                                        "loadfile", "debug", "package", "collectgarbage",
-                                        "print", NULL};
-
 static int env_index(lua_State *L)
 {
     const char *name = lua_tostring(L, 2);
@@ -429,9 +467,8 @@ static int env_index(lua_State *L)
             return 1;
         lua_pop(L, 1);
     }
-    for (int i = 0; name && forbidden[i]; i++)
-        if (strcmp(name, forbidden[i]) == 0)
-            return luaL_error(L, "'%s' is not available in scenarist expressions (sandbox)", name);
+    if (name && sc_expr_unavailable(name, strlen(name)))
+        return luaL_error(L, "'%s' is not available in scenarist expressions (sandbox)", name);
     lua_pushnil(L);
     return 1;
 }
@@ -442,6 +479,12 @@ static int env_newindex(lua_State *L)
                       lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
+static int frozen_newindex(lua_State *L)
+{
+    return luaL_error(L, "cannot change '%s' of a library: the libraries are shared by every "
+                         "scenario", lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
+}
+
 /* Pushes a read-only view of the table at idx. */
 static void push_frozen(lua_State *L, int idx)
 {
@@ -450,7 +493,7 @@ static void push_frozen(lua_State *L, int idx)
     lua_newtable(L);
     lua_pushvalue(L, idx);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, env_newindex);
+    lua_pushcfunction(L, frozen_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
@@ -644,6 +687,7 @@ static int h_text(lua_State *L)
     size_t n, outn;
     const char *in = luaL_checklstring(L, 1, &n);
     int op = luaL_checkoption(L, 2, NULL, ops);
+    sc_lua_charge(L, (long)(n / 8 + 1)); /* a loop in C: its bytes count (lua_lib.h) */
     char *out = sc_text_map(in, n, codes[op], &outn);
     if (!out)
         return 0;
@@ -707,39 +751,121 @@ struct load_file {
     char *name;    /* per file: the table name (FILE of FILE.lua) */
 };
 
-/* Loads and runs one file with the target table (argument 2) as where its globals
- * land; runs protected, so any error (memory, syntax, the file's own) is reported. */
+/* Writes of a transform file's code land in its own table; the prelude's names and
+ * the libraries are shared by every scenario, so replacing them is refused. */
+static int transform_newindex(lua_State *L)
+{
+    struct sc_lua *s = from_L(L);
+    const char *name = lua_tostring(L, 2);
+    int refs[] = {s->prelude_ref, s->scratch_ref};
+    for (int i = 0; name && i < 2; i++) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, refs[i]);
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, -2) != LUA_TNIL)
+            return luaL_error(L, "cannot replace '%s': the prelude and the libraries are shared "
+                                 "by every scenario (use another name)", name);
+        lua_pop(L, 2);
+    }
+    lua_settop(L, 3);
+    lua_rawset(L, lua_upvalueindex(1));
+    return 0;
+}
+
+/* Prelude files define their functions while loading; afterwards the prelude is fixed. */
+static int prelude_newindex(lua_State *L)
+{
+    if (!from_L(L)->loading)
+        return luaL_error(L, "cannot assign the global '%s': the prelude is shared by every "
+                             "scenario", lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
+    lua_settop(L, 3);
+    lua_rawset(L, lua_upvalueindex(1));
+    return 0;
+}
+
+/* Pushes an environment whose reads see dest, the prelude and the scratch names, and
+ * whose writes go through newindex (with dest as its upvalue). dest is at idx. */
+static void push_file_env(lua_State *L, int idx, lua_CFunction newindex)
+{
+    struct sc_lua *s = from_L(L);
+    idx = lua_absindex(L, idx);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->scratch_ref);
+    lua_pushvalue(L, idx);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    lua_pushcclosure(L, env_index, 3);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, idx);
+    lua_pushcclosure(L, newindex, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable"); /* getmetatable(_ENV) gives false */
+    lua_setmetatable(L, -2);
+}
+
+/* Builds a fresh table of FILE's functions by running its code again: module-level
+ * locals and globals start over, so executions share no state through a transform.
+ * Runs protected; leaves nothing on the stack. */
+static void build_transform(lua_State *L, const char *file, size_t len)
+{
+    struct sc_lua *s = from_L(L);
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->factories_ref);
+    lua_pushlstring(L, file, len);
+    lua_rawget(L, -2);
+    if (!lua_isfunction(L, -1)) {
+        lua_settop(L, top);
+        return;
+    }
+    lua_newtable(L); /* dest */
+    lua_pushvalue(L, -2);
+    push_file_env(L, -2, transform_newindex);
+    lua_call(L, 1, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    lua_pushlstring(L, file, len);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
+    lua_pushlstring(L, file, len);
+    lua_pushinteger(L, (lua_Integer)s->generation);
+    lua_rawset(L, -3);
+    lua_settop(L, top);
+}
+
+/* Loads and runs one file; runs protected, so any error (memory, syntax, the file's
+ * own) is reported. A prelude file's globals land in the prelude table (argument 2);
+ * a transform file is kept as a function of its environment and built once now. */
 static int p_load_file(lua_State *L)
 {
     struct load_file *a = lua_touserdata(L, 1);
     lua_settop(L, 2);
-    if (luaL_loadbufferx(L, a->code, a->len, a->chunk, "t") != LUA_OK)
-        return lua_error(L);
-    int fn = lua_gettop(L);
-    /* Environment: reads see the target, the prelude and safe globals; writes land
-     * in the target (or the file's own table). */
-    lua_newtable(L); /* env */
-    if (a->name) {
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, 2, a->name);
-    } else {
-        lua_pushvalue(L, 2);
+    if (!a->name) {
+        if (luaL_loadbufferx(L, a->code, a->len, a->chunk, "t") != LUA_OK)
+            return lua_error(L);
+        push_file_env(L, 2, prelude_newindex);
+        lua_setupvalue(L, -2, 1);
+        lua_call(L, 0, 0);
+        return 0;
     }
-    int dest = lua_gettop(L);
-    lua_newtable(L); /* env's metatable */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->ctx_ref);
-    lua_pushvalue(L, dest);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->prelude_ref);
-    lua_pushcclosure(L, env_index, 3);
-    /* env_index looks in its upvalues 1..3; here: nothing, file's table, prelude */
-    lua_setfield(L, -2, "__index");
-    lua_pushvalue(L, dest);
-    lua_setfield(L, -2, "__newindex");
-    lua_setmetatable(L, dest - 1);
-    lua_settop(L, dest - 1);
-    lua_setupvalue(L, fn, 1);
-    lua_call(L, 0, 0);
+    /* Same lines as the file: the wrapper opens on its first line. */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "return function(_ENV, ...) ");
+    luaL_addlstring(&b, a->code, a->len);
+    luaL_addstring(&b, "\nend");
+    luaL_pushresult(&b);
+    size_t n;
+    const char *code = lua_tolstring(L, -1, &n);
+    if (luaL_loadbufferx(L, code, n, a->chunk, "t") != LUA_OK)
+        return lua_error(L);
+    lua_newtable(L); /* the wrapper's own _ENV: empty, it only returns the function */
+    lua_setupvalue(L, -2, 1);
+    lua_call(L, 0, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->factories_ref);
+    lua_pushstring(L, a->name);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    build_transform(L, a->name, strlen(a->name));
     return 0;
 }
 
@@ -819,6 +945,8 @@ static int p_setup(lua_State *L)
         luaL_requiref(L, l->name, l->func, 1);
         lua_pop(L, 1);
     }
+    /* Pattern matching, string.rep, the table functions and setmetatable: bounded. */
+    sc_lua_lib_install(L);
     /* No bytecode ever: string.dump is the only way to produce it. */
     lua_getglobal(L, "string");
     lua_pushnil(L);
@@ -840,20 +968,26 @@ static int p_setup(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
-    luaL_newmetatable(L, "sc.array");
-    lua_pushliteral(L, "array");
-    lua_setfield(L, -2, "__jsontype");
-    lua_pop(L, 1);
-    luaL_newmetatable(L, "sc.object");
-    lua_pushliteral(L, "object");
-    lua_setfield(L, -2, "__jsontype");
-    lua_pop(L, 1);
+    /* Shared by every marked table: getmetatable must not hand them out for editing. */
+    static const char *const marks[][2] = {{"sc.array", "array"}, {"sc.object", "object"}};
+    for (int i = 0; i < 2; i++) {
+        luaL_newmetatable(L, marks[i][0]);
+        lua_pushstring(L, marks[i][1]);
+        lua_setfield(L, -2, "__jsontype");
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
 
     new_proxy_cache(L);
     lua_newtable(L);
     s->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     s->transforms_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    s->factories_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    s->built_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* The prelude table starts with the helpers under "sc" (visible to prelude files). */
     lua_newtable(L);
     int prelude = lua_gettop(L);
@@ -887,13 +1021,18 @@ static int p_setup(lua_State *L)
         lua_rawset(L, -4);
     }
     luaL_newlib(L, helpers);
-    lua_setfield(L, -2, "sc");
+    sc_lua_lib_text_helpers(L);
+    push_frozen(L, -1);
+    lua_setfield(L, -3, "sc");
     lua_pop(L, 1);
+    s->scratch_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* kept: transforms are rebuilt with it */
 
     const char *dir = a->lua_dir ? a->lua_dir : sc_lua_default_dir();
     char path[4200];
     snprintf(path, sizeof path, "%s/prelude", dir);
+    s->loading = true;
     int rc = load_dir(s, path, prelude, false, a->err, a->errlen);
+    s->loading = false;
     if (rc == 0) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
         snprintf(path, sizeof path, "%s/transforms", dir);
@@ -935,6 +1074,7 @@ struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size
     lua_State *L = s->L;
     *(struct sc_lua **)lua_getextraspace(L) = s;
     s->ctx_ref = s->env_ref = s->prelude_ref = s->transforms_ref = LUA_NOREF;
+    s->factories_ref = s->built_ref = s->scratch_ref = LUA_NOREF;
     struct setup a = {lua_dir, err, errlen, 0};
     lua_pushcfunction(L, p_setup);
     lua_pushlightuserdata(L, &a);
@@ -962,6 +1102,8 @@ void sc_lua_free(struct sc_lua *s)
 lua_State *sc_lua_state(struct sc_lua *s) { return s->L; }
 size_t sc_lua_memory(struct sc_lua *s)
 {
+    /* Twice: objects with finalizers (the proxies) are freed only by the cycle after. */
+    lua_gc(s->L, LUA_GCCOLLECT);
     lua_gc(s->L, LUA_GCCOLLECT);
     return s->mem;
 }
@@ -982,6 +1124,7 @@ static int set_ctx(lua_State *L)
 void sc_lua_forget(struct sc_lua *s)
 {
     lua_State *L = s->L;
+    s->generation++;
     if (lua_checkstack(L, 2)) {
         lua_pushcfunction(L, new_proxy_cache);
         if (lua_pcall(L, 0, 0, 0) != LUA_OK) /* out of memory: the old cache stays */
@@ -1212,7 +1355,18 @@ static int call_transform(lua_State *L)
     const char *name = lua_touserdata(L, 1);
     json_t *args = lua_touserdata(L, 2);
     lua_settop(L, 0);
-    push_transform(from_L(L), name);
+    struct sc_lua *s = from_L(L);
+    const char *dot = strchr(name, '.');
+    if (dot) { /* first use in this execution: a fresh copy of the file's functions */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
+        lua_pushlstring(L, name, (size_t)(dot - name));
+        lua_rawget(L, -2);
+        bool fresh = lua_isinteger(L, -1) && lua_tointeger(L, -1) == (lua_Integer)s->generation;
+        lua_settop(L, 0);
+        if (!fresh)
+            build_transform(L, name, (size_t)(dot - name));
+    }
+    push_transform(s, name);
     if (!lua_isfunction(L, 1))
         return 0; /* no result: the caller reports the missing transform */
     int n = 1;

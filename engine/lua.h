@@ -1,6 +1,7 @@
 /* The Lua sandbox: one state per worker, with base/string/table/math/utf8 only,
  * text chunks only, a memory cap through the allocator and an instruction and
- * deadline hook that keeps firing once tripped. JSON reaches Lua as read-only
+ * deadline hook that keeps firing once tripped; no __gc finalizers (they would run
+ * with the hook off) and bounded C library loops (lua_lib.c). JSON reaches Lua as read-only
  * proxies (no whole-bundle copies); results come back as jansson values.
  * Ownership: sc_lua_new returns a state freed by sc_lua_free; json_t results are new
  * references; json_t arguments are borrowed. */
@@ -14,7 +15,9 @@
 #include <jansson.h>
 
 #define SC_LUA_MEM_LIMIT (32u * 1024 * 1024)
-#define SC_LUA_INSTRUCTIONS 10000000L /* per step */
+#define SC_LUA_INSTRUCTIONS 10000000L /* per step; C library loops count their steps */
+#define SC_LUA_INTAKE_INSTRUCTIONS 100000L /* a webhook's dedupe_key, at the intake */
+#define SC_LUA_INTAKE_MS 1000               /* and its wall-clock limit */
 
 struct lua_State;
 struct sc_lua;
@@ -32,15 +35,21 @@ const char *sc_lua_default_dir(void);
  * expressions; value is borrowed and must outlive the evaluations (NULL unsets).
  * -1 when memory ran out (the name is then unset or unchanged). */
 int sc_lua_set(struct sc_lua *s, const char *name, json_t *value);
-/* Drops the cached proxies of values no longer set (call when an execution ends): a
- * long-running worker's Lua memory stays flat. */
+/* Ends an execution: drops the cached proxies of values no longer set (a long-running
+ * worker's Lua memory stays flat), and the next call of a transform runs its file
+ * again, so executions share no state through module-level variables. */
 void sc_lua_forget(struct sc_lua *s);
 
 /* Compiles an expression once; returns a reference >= 0, or -1 with err. */
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen);
 void sc_lua_unref(struct sc_lua *s, int ref);
 
-/* Starts a budget for what follows: instructions, and a monotonic deadline (0: none). */
+/* Starts a budget for what follows: instructions, and a monotonic deadline (0: none).
+ * Pattern matching and the other library functions that loop in C (string.rep,
+ * table.concat/insert/remove/move/sort/unpack) charge their steps to the same count.
+ * A spent budget fails the evaluation with SC_ERR_LIMIT and a message naming it
+ * ("Lua instruction limit of N exceeded", "Lua time limit of N ms exceeded"), and
+ * keeps failing whatever the code catches, until the next budget. */
 void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms);
 
 enum sc_status sc_lua_eval_json(struct sc_lua *s, int ref, json_t **out, char *err,

@@ -3,6 +3,8 @@
 #include "clock.h"
 #include "diag.h"
 #include "exec.h"
+#include "expr.h"
+#include "lua.h"
 #include "module.h"
 #include "org.h"
 #include "util.h"
@@ -201,6 +203,48 @@ int finish_diags(struct sc_diags *d, bool json)
     return d->errors ? EXIT_USAGE : EXIT_OK;
 }
 
+struct lua_file {
+    struct sc_diags *d;
+    struct sc_src src;
+};
+
+static void on_unavailable(void *ud, const char *name, size_t off, size_t len)
+{
+    struct lua_file *f = ud;
+    int line, col;
+    sc_src_linecol(&f->src, off, &line, &col);
+    sc_diag_add(f->d, SC_SEV_ERROR, &f->src, line, col, (int)len, "%s",
+                sc_expr_unavailable_message(name));
+}
+
+/* The transform files (lua/transforms/\*.lua): a use of a name the sandbox does not
+ * have is reported now, with its place, rather than when an event runs into it. */
+static void check_transform_files(struct sc_diags *d)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/transforms", sc_lua_default_dir());
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dh))) {
+        size_t n = strlen(e->d_name);
+        if (n <= 4 || strcmp(e->d_name + n - 4, ".lua") != 0 || e->d_name[0] == '.')
+            continue;
+        char path[4500];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t len;
+        bool big;
+        char *code = sc_read_file(path, 1024 * 1024, &len, &big);
+        if (!code)
+            continue; /* loading the sandbox reports it */
+        struct lua_file f = {d, {path, code, len}};
+        sc_expr_unavailable_refs(code, len, on_unavailable, &f);
+        free(code);
+    }
+    closedir(dh);
+}
+
 static int cmd_validate(struct opts *o)
 {
     struct sc_diags d;
@@ -233,6 +277,8 @@ static int cmd_validate(struct opts *o)
         sc_scenario_free(sc_scenario_load(files.v[i], org, lua, v, &d));
     sc_validator_free(v);
     sc_lua_free(lua);
+    if (lua)
+        check_transform_files(&d);
     int rc = finish_diags(&d, o->json);
     if (!o->json) {
         if (d.errors)

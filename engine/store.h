@@ -65,7 +65,7 @@ struct sc_exec_filter {
 };
 json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f);
 /* Ids of running executions whose lease has expired (its owner stopped renewing it: a
- * crash, or an end that could not be recorded), for crash recovery. */
+ * crash, or an end that could not be recorded) and that this process is not running now. */
 json_t *sc_store_exec_abandoned(struct sc_store *st);
 
 /* ---- leases: who runs an execution ----

@@ -295,6 +295,14 @@ static void on_ref(void *ud, const char *name, size_t off, size_t len)
         VERR(c, pos, "steps.%s: there is no step '%s'", name, name);
 }
 
+/* A name the Lua sandbox does not have: reported now, not when an event runs into it. */
+static void on_unavailable(void *ud, const char *name, size_t off, size_t len)
+{
+    struct ref_ud *r = ud;
+    struct sc_pos pos = sc_doc_pos_in(r->c->doc, r->c->path, r->expr_off + off, len);
+    VERR(r->c, pos, "%s", sc_expr_unavailable_message(name));
+}
+
 /* Checks the templates in a string. Returns 0 for a literal, 1 for exactly one
  * {{ }}, 2 for text mixed with templates, -1 when an error was reported. */
 static int check_string(struct vctx *c, const struct sc_param *p, const char *s)
@@ -338,6 +346,7 @@ static int check_string(struct vctx *c, const struct sc_param *p, const char *s)
         }
         struct ref_ud ud = {c, c->path, parts[i].off};
         sc_expr_step_refs(s + parts[i].off, parts[i].len, on_ref, &ud);
+        sc_expr_unavailable_refs(s + parts[i].off, parts[i].len, on_unavailable, &ud);
     }
     free(parts);
     return rc;

@@ -1,25 +1,16 @@
 -- Text functions. nil in gives nil out, so ifempty() can supply a default.
+-- Each is linear in its input: scans are done by the C helpers (sc.trim, sc.split,
+-- sc.replace) or by plain finds, never by patterns that backtrack.
 
 function lower(s) return _case(s, "lower") end
 function upper(s) return _case(s, "upper") end
-function trim(s) s = _str(s); return s and (string.gsub(s, "^%s+", ""):gsub("%s+$", "")) end
+function trim(s) s = _str(s); return s and sc.trim(s) end
 
 -- Replaces every occurrence of find (plain text, not a pattern).
 function replace(s, find, with)
   s = _str(s)
   if s == nil then return nil end
-  find, with = _str(find) or "", _str(with) or ""
-  if find == "" then return s end
-  local out, pos = {}, 1
-  while true do
-    local a, b = string.find(s, find, pos, true)
-    if not a then break end
-    out[#out + 1] = string.sub(s, pos, a - 1)
-    out[#out + 1] = with
-    pos = b + 1
-  end
-  out[#out + 1] = string.sub(s, pos)
-  return table.concat(out)
+  return sc.replace(s, _str(find) or "", _str(with) or "")
 end
 
 -- Characters [start, stop) counted from 0, as Make does; stop defaults to the end.
@@ -39,21 +30,7 @@ end
 function split(s, sep)
   s = _str(s)
   if s == nil then return sc.array({}) end
-  sep = _str(sep) or ","
-  local out = {}
-  if sep == "" then
-    for _, c in utf8.codes(s) do out[#out + 1] = utf8.char(c) end
-    return sc.array(out)
-  end
-  local pos = 1
-  while true do
-    local a, b = string.find(s, sep, pos, true)
-    if not a then break end
-    out[#out + 1] = string.sub(s, pos, a - 1)
-    pos = b + 1
-  end
-  out[#out + 1] = string.sub(s, pos)
-  return sc.array(out)
+  return sc.array(sc.split(s, _str(sep) or ","))
 end
 
 -- Characters of a text, elements of an array, keys of an object; 0 for nil.

@@ -20,6 +20,8 @@ expect "library validates for production" 0 "ok: 11 scenario files valid for org
 expect "a file and a folder together" 0 "ok: 2 scenario files valid for org staging" \
     -- "$bin" validate scenarios/identity-sync.yaml "$fx/valid"
 
+. tests/cli/sandbox_names.sh
+
 # --- exit codes and usage ---
 expect_grep "no command is a usage error" 2 "usage: scenarist COMMAND" -- "$bin"
 expect_grep "help goes to stdout with 0" 0 "validate [PATH...]" -- "$bin" help

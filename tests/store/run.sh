@@ -399,7 +399,7 @@ expect "a real clock's execution id fits the ID column of executions" 0 "$rid  h
 # ---- the schema ----
 expect "the schema version is recorded" 0 "8" -- sqlite3 "$db" "PRAGMA user_version"
 # a store of schema 6 (before leases), with an execution a pid-owned process left running
-cp "$db" "$tmp/v6.db"
+sqlite3 "$tmp/audit/store/scenarist.db" ".backup '$tmp/v6.db'" # the audit section's store; the copy takes what is in the WAL too
 sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX audit_ref;
     ALTER TABLE audit DROP COLUMN ref; ALTER TABLE audit DROP COLUMN key_id;
     ALTER TABLE audit_head DROP COLUMN mac; PRAGMA user_version = 6;

@@ -83,6 +83,81 @@ static void text(void **state)
     RUN(cases);
 }
 
+/* A text of n bytes: unit repeated, cut at n. New (free()). */
+static char *repeat(const char *unit, size_t n)
+{
+    char *s = malloc(n + 1);
+    size_t u = strlen(unit);
+    for (size_t i = 0; i < n; i++)
+        s[i] = unit[i % u];
+    s[n] = '\0';
+    return s;
+}
+
+#define MIB 1048576
+
+/* Each text function over 1 MiB gives the exact result (and within the step budget:
+ * all of them are linear; tools/bench measures the time). */
+static void text_over_one_mib(void **state)
+{
+    (void)state;
+    char *a = repeat("a", MIB), *mixed = repeat("AbCdEfGh", MIB), *low = repeat("abcdefgh", MIB),
+         *up = repeat("ABCDEFGH", MIB), *csv = repeat("a,", MIB), *e = repeat("\xc3\xa9", MIB),
+         *up_e = repeat("\xc3\x89", MIB);
+    char *spaced = repeat(" ", MIB), *inner = repeat(" ", 100002);
+    memcpy(spaced + 1000, inner, 100002);
+    spaced[1000] = 'x';
+    spaced[1000 + 100001] = 'y';
+    inner[0] = 'x';
+    inner[100001] = 'y';
+    char *xy = repeat(" ", MIB); /* the case, at 1 MiB: nothing to trim */
+    xy[0] = 'x';
+    xy[MIB - 1] = 'y';
+    char *bs = repeat("b", MIB / 2), *needle = repeat("a", 4097);
+    needle[4096] = 'b';
+    json_t *big = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "a", a, "mixed",
+                            mixed, "low", low, "up", up, "csv", csv, "e", e, "spaced", spaced,
+                            "inner", inner, "xy", xy, "bs", bs, "needle", needle,
+                            "sub", e + 2000);
+    json_object_set_new(big, "up_e", json_string(up_e));
+    assert_non_null(big);
+    json_t *want_sub = json_stringn(e + 2000, 2 * 523000);
+    json_object_set_new(big, "sub", want_sub);
+    sc_lua_set(lua, "big", big);
+    static const struct tcase cases[] = {
+        {"lower(big.mixed) == big.low", "true"},
+        {"upper(big.mixed) == big.up", "true"},
+        {"upper(big.e) == big.up_e", "true"}, /* not ASCII: the Unicode mapping */
+        {"lower(big.up_e) == big.e", "true"},
+        {"trim(big.spaced) == big.inner", "true"},
+        {"trim(big.xy) == big.xy", "true"},
+        {"#trim(big.spaced)", "100002"},
+        {"replace(big.a, 'aa', 'b') == big.bs", "true"},
+        {"replace(big.a, big.needle, 'x') == big.a", "true"},
+        {"replace(big.a, 'a', '') ", "\"\""},
+        {"substring(big.e, 1000, 524000) == big.sub", "true"},
+        {"length(split(big.csv, ','))", "524289"},
+        {"(function(l) return l[1] .. '|' .. l[524288] .. '|' .. l[524289] end)(split(big.csv, ','))",
+         "\"a|a|\""},
+        {"length(split(big.e, ''))", "524288"},
+        {"split(big.e, '')[524288]", "\"\xc3\xa9\""},
+        {"length(big.e)", "524288"},
+        {"length(big.a)", "1048576"},
+        {"startsWith(big.a, big.a)", "true"},
+        {"startsWith(big.a, big.needle)", "false"},
+        {"endsWith(big.a, string.sub(big.needle, 1, 4096))", "true"},
+        {"endsWith(big.csv, big.needle)", "false"},
+        {"contains(big.a, big.needle)", "false"},
+        {"contains(big.a .. 'b', big.needle)", "true"},
+    };
+    RUN(cases);
+    sc_lua_set(lua, "big", NULL);
+    json_decref(big);
+    char *all[] = {a, mixed, low, up, csv, e, up_e, spaced, inner, xy, bs, needle};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]);
+}
+
 static void general(void **state)
 {
     (void)state;
@@ -365,7 +440,8 @@ int main(void)
 {
     sc_alloc_install_json();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(text),   cmocka_unit_test(general), cmocka_unit_test(dates),
+        cmocka_unit_test(text),   cmocka_unit_test(text_over_one_mib),
+        cmocka_unit_test(general), cmocka_unit_test(dates),
         cmocka_unit_test(unicode_case),
         cmocka_unit_test(numbers_in_text_keep_full_precision),
         cmocka_unit_test(date_only_is_a_calendar_date),

@@ -5,6 +5,9 @@
 #include "../../engine/clock.h"
 #include "../../engine/util.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 static struct sc_lua *lua;
 
 static int setup(void **state)
@@ -74,12 +77,12 @@ static void memory_cap(void **state)
 static void instructions_and_deadline(void **state)
 {
     (void)state;
-    refused("(function() while true do end end)()", "error(limit): Lua instruction limit exceeded");
+    refused("(function() while true do end end)()", "error(limit): Lua instruction limit of 10000000 exceeded");
     /* pcall cannot swallow the stop: the hook keeps firing once tripped. */
     refused("(function() while true do pcall(function() while true do end end) end end)()",
-            "error(limit): Lua instruction limit exceeded");
+            "error(limit): Lua instruction limit of 10000000 exceeded");
     refused("(function() local n = 0 repeat n = n + 1 until false end)()",
-            "error(limit): Lua instruction limit exceeded");
+            "error(limit): Lua instruction limit of 10000000 exceeded");
     /* A deadline stops code that stays under the instruction budget. */
     char err[256];
     const char *loop = "(function() while true do end end)()";
@@ -87,7 +90,9 @@ static void instructions_and_deadline(void **state)
     sc_lua_budget(lua, 1L << 60, sc_clock_mono_ms() + 20);
     json_t *out = NULL;
     enum sc_status st = sc_lua_eval_json(lua, ref, &out, err, sizeof err);
-    assert_string_equal(err, "Lua time limit exceeded");
+    /* The window is 20 ms, or 19 when the clock ticked between the two readings. */
+    if (strcmp(err, "Lua time limit of 20 ms exceeded") != 0)
+        assert_string_equal(err, "Lua time limit of 19 ms exceeded");
     assert_int_equal(st, SC_ERR_LIMIT);
     sc_lua_unref(lua, ref);
 }
@@ -108,7 +113,7 @@ static void prelude_and_libraries_cannot_be_changed(void **state)
 {
     (void)state;
     refused("(function() string.lower = nil end)()",
-            "error(runtime): cannot assign the global 'lower': expressions do not change the scenario");
+            "error(runtime): cannot change 'lower' of a library: the libraries are shared by every scenario");
     refused("(function() upper = function() return 'pwned' end end)()",
             "error(runtime): cannot assign the global 'upper': expressions do not change the scenario");
     refused("setmetatable(string, {})", "error(runtime): cannot change a protected metatable");
@@ -116,6 +121,13 @@ static void prelude_and_libraries_cannot_be_changed(void **state)
     refused("(function() getmetatable('').__index = {} end)()",
             "error(runtime): attempt to index a boolean value");
     refused("rawget(string, 'upper')", "null"); /* the frozen view holds nothing itself */
+    refused("getmetatable(_ENV)", "false");
+    refused("getmetatable(split('a,b'))", "false"); /* the shared array marker */
+    refused("getmetatable(pick(trigger, 'x'))", "false");
+    refused("(function() setmetatable(split('a'), {}) end)()",
+            "error(runtime): cannot change a protected metatable");
+    refused("rawset(_ENV, 'x', 1)",
+            "error(runtime): 'rawset' is not available in scenarist expressions (sandbox)");
     assert_string_equal(eval(lua, "lower('ABC')"), "\"abc\"");
     assert_string_equal(eval(lua, "('ABC'):lower()"), "\"abc\"");
 }
@@ -134,6 +146,22 @@ static void bundles_are_read_only(void **state)
     json_decref(trigger);
 }
 
+/* Turning a result into JSON happens outside the protected call: no metamethod of the
+ * result may run there (an error would abort the process). */
+static void results_convert_without_metamethods(void **state)
+{
+    (void)state;
+    refused("setmetatable({}, setmetatable({}, {__index = function() while true do end end}))",
+            "{}");
+    refused("setmetatable({a = 1}, setmetatable({}, {__index = function() error('boom') end}))",
+            "{\"a\":1}");
+    refused("setmetatable({b = 2, a = {1, 2}}, {__index = function() error('boom') end, "
+            "__pairs = function() error('boom') end, __len = function() error('boom') end})",
+            "{\"a\":[1,2],\"b\":2}");
+    refused("setmetatable({}, {__jsontype = 'array'})", "[]");
+    refused("{[1] = 'a', [2] = 'b', x = 'c'}", "{\"1\":\"a\",\"2\":\"b\",\"x\":\"c\"}");
+}
+
 static void results_must_be_json(void **state)
 {
     (void)state;
@@ -143,6 +171,106 @@ static void results_must_be_json(void **state)
     refused("(function() local t = {} t.self = t return t end)()",
             "error(runtime): value nested deeper than 64 levels (a cycle?)");
     refused("'\\xff'", "error(runtime): text that is not valid UTF-8 cannot become JSON");
+}
+
+/* A transform file: its module-level state starts over with every execution, and it
+ * cannot reach or change what every scenario shares. */
+static const char *call(struct sc_lua *l, const char *name)
+{
+    static char out[512];
+    json_t *res = NULL;
+    char err[400];
+    json_t *args = json_array();
+    enum sc_status st = sc_lua_call(l, name, args, &res, err, sizeof err);
+    json_decref(args);
+    if (st != SC_OK) {
+        snprintf(out, sizeof out, "error(%s): %s", sc_status_name(st), err);
+        return out;
+    }
+    char *t = json_dumps(res, JSON_COMPACT | JSON_ENCODE_ANY);
+    snprintf(out, sizeof out, "%s", t);
+    free(t);
+    json_decref(res);
+    return out;
+}
+
+static void transforms_share_nothing(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sc-transforms-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], cwd[200];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(path, sizeof path, "%s/transforms", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    char prelude[256];
+    snprintf(prelude, sizeof prelude, "%s/lua/prelude", cwd);
+    snprintf(path, sizeof path, "%s/prelude", dir);
+    assert_int_equal(symlink(prelude, path), 0);
+    snprintf(path, sizeof path, "%s/transforms/t.lua", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("local n = 0\n"
+          "total = 0\n"
+          "function count() n = n + 1 total = total + 1 return {n = n, total = total} end\n"
+          "function replace_trim() trim = function() return 'pwned' end end\n"
+          "function replace_pairs() pairs = nil end\n"
+          "function edit_sc() sc.json = nil end\n"
+          "function edit_string() string.find = nil end\n"
+          "function env_mt() return getmetatable(_ENV) end\n"
+          "function string_mt() return getmetatable('') end\n"
+          "function mark_mt() return getmetatable(sc.array({})) end\n"
+          "function raw() rawset(string, 'x', 1) end\n"
+          "function still_trims() return trim('  ok  ') end\n", f);
+    fclose(f);
+    char err[512];
+    struct sc_lua *l = sc_lua_new(dir, 0, err, sizeof err);
+    assert_non_null(l);
+    sc_lua_budget(l, SC_LUA_INSTRUCTIONS, 0);
+    assert_string_equal(call(l, "t.count"), "{\"n\":1,\"total\":1}");
+    assert_string_equal(call(l, "t.count"), "{\"n\":2,\"total\":2}"); /* same execution */
+    sc_lua_forget(l); /* the execution ended */
+    assert_string_equal(call(l, "t.count"), "{\"n\":1,\"total\":1}");
+    sc_lua_forget(l);
+    assert_string_equal(call(l, "t.count"), "{\"n\":1,\"total\":1}");
+    char want[600];
+    snprintf(want, sizeof want, "error(runtime): %s:4: cannot replace 'trim': the prelude and "
+             "the libraries are shared by every scenario (use another name)", path);
+    assert_string_equal(call(l, "t.replace_trim"), want);
+    snprintf(want, sizeof want, "error(runtime): %s:5: cannot replace 'pairs': the prelude and "
+             "the libraries are shared by every scenario (use another name)", path);
+    assert_string_equal(call(l, "t.replace_pairs"), want);
+    snprintf(want, sizeof want, "error(runtime): %s:6: cannot change 'json' of a library: the "
+             "libraries are shared by every scenario", path);
+    assert_string_equal(call(l, "t.edit_sc"), want);
+    snprintf(want, sizeof want, "error(runtime): %s:7: cannot change 'find' of a library: the "
+             "libraries are shared by every scenario", path);
+    assert_string_equal(call(l, "t.edit_string"), want);
+    assert_string_equal(call(l, "t.env_mt"), "false");
+    assert_string_equal(call(l, "t.string_mt"), "false");
+    assert_string_equal(call(l, "t.mark_mt"), "false");
+    snprintf(want, sizeof want, "error(runtime): %s:11: 'rawset' is not available in scenarist "
+             "expressions (sandbox)", path);
+    assert_string_equal(call(l, "t.raw"), want);
+    assert_string_equal(call(l, "t.still_trims"), "\"ok\"");
+    /* a copy per execution, and memory stays flat over many */
+    size_t at[2] = {0, 0};
+    sc_lua_forget(l);
+    for (int i = 1; i <= 2000; i++) {
+        sc_lua_budget(l, SC_LUA_INSTRUCTIONS, 0);
+        assert_string_equal(call(l, "t.count"), "{\"n\":1,\"total\":1}");
+        sc_lua_forget(l);
+        if (i == 200 || i == 2000)
+            at[i == 2000] = sc_lua_memory(l);
+    }
+    assert_true(at[1] <= at[0] + 4096);
+    sc_lua_free(l);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/prelude", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/transforms", dir);
+    rmdir(path);
+    rmdir(dir);
 }
 
 int main(void)
@@ -157,6 +285,8 @@ int main(void)
         cmocka_unit_test(prelude_and_libraries_cannot_be_changed),
         cmocka_unit_test(bundles_are_read_only),
         cmocka_unit_test(results_must_be_json),
+        cmocka_unit_test(results_convert_without_metamethods),
+        cmocka_unit_test(transforms_share_nothing),
     };
     return cmocka_run_group_tests_name("sandbox", tests, setup, teardown);
 }
