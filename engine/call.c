@@ -3,11 +3,13 @@
 #include "clock.h"
 #include "duration.h"
 #include "text.h"
+#include "url.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_HEADERS 64
 
@@ -48,6 +50,7 @@ static enum sc_status fail(char *err, size_t errlen, enum sc_status st, const ch
 
 struct headers {
     char *v[MAX_HEADERS + 1];
+    bool mine[MAX_HEADERS]; /* set by the step */
     size_t n;
     bool oom;
 };
@@ -98,10 +101,51 @@ static int audit_ahead(void *ud)
     return a->id < 0;
 }
 
+/* The header with line's name (names ignore case), or -1. */
+static long find_header(const struct headers *h, const char *line)
+{
+    size_t nl = strcspn(line, ":");
+    for (size_t i = 0; i < h->n; i++)
+        if (!strncasecmp(h->v[i], line, nl) && h->v[i][nl] == ':')
+            return (long)i;
+    return -1;
+}
+
+/* One of the engine's defaults: left out when the step set that header. */
+static void header_default(struct headers *h, char *line)
+{
+    if (line && find_header(h, line) >= 0)
+        free(line);
+    else
+        header(h, line);
+}
+
+/* One of the step's: replaces the engine's default of that name; -1 when the step set
+ * the same header twice (two spellings of the name). */
+static int header_step(struct headers *h, char *line)
+{
+    long i = line ? find_header(h, line) : -1;
+    if (i >= 0 && h->mine[i]) {
+        free(line);
+        return -1;
+    }
+    if (i >= 0) {
+        free(h->v[i]);
+        h->v[i] = line;
+    } else {
+        size_t before = h->n;
+        header(h, line);
+        i = h->n > before ? (long)h->n - 1 : -1; /* -1: memory ran out, or too many */
+    }
+    if (i >= 0)
+        h->mine[i] = true;
+    return 0;
+}
+
 static json_t *parse_body(const struct sc_http_resp *resp, const char *mode, char *err,
                           size_t errlen)
 {
-    const char *ct = json_string_value(json_object_get(resp->headers, "content-type"));
+    const char *ct = sc_http_header(resp->headers, "content-type");
     bool as_json = !strcmp(mode, "json") ||
                    (!strcmp(mode, "auto") && ct && strstr(ct, "json") != NULL);
     if (!strcmp(mode, "none") || resp->body.len == 0)
@@ -113,11 +157,53 @@ static json_t *parse_body(const struct sc_http_resp *resp, const char *mode, cha
         return t;
     }
     json_error_t je;
-    json_t *v = json_loadb(resp->body.data, resp->body.len, JSON_DECODE_ANY, &je);
+    size_t bom = resp->body.len >= 3 && !memcmp(resp->body.data, "\xEF\xBB\xBF", 3) ? 3 : 0;
+    json_t *v = json_loadb(resp->body.data + bom, resp->body.len - bom, JSON_DECODE_ANY, &je);
     if (!v)
         snprintf(err, errlen, "response body is not valid JSON (line %d, column %d: %s)",
                  je.line, je.column, je.text);
     return v;
+}
+
+/* Why the request must not be sent (written to why), or SC_REFUSE_NONE. */
+static enum sc_refusal refusal(const struct sc_org *org, const struct sc_call *c,
+                               const struct sc_url *base, const struct sc_url *t, bool write,
+                               char *why, size_t n)
+{
+    const char *ro, *ov;
+    enum sc_refusal r = sc_org_check_target(org, c->connection, write, c->headers, base, t,
+                                            &ro, &ov);
+    switch (r) {
+    case SC_REFUSE_NONE:
+        break;
+    case SC_REFUSE_CLIMB:
+        snprintf(why, n, "path '%s' must stay under connection '%s' (%s)", c->path,
+                 c->connection, base->full);
+        break;
+    case SC_REFUSE_ESCAPE:
+        snprintf(why, n, "path '%s' holds %s", c->path,
+                 t->flags & SC_URL_NUL ? "%00 (a NUL byte)" : "a '%' that starts no escape (%XX)");
+        break;
+    case SC_REFUSE_SLASH:
+        snprintf(why, n, "%s refused: the path '%s' holds an encoded '/' or '\\' (%%2F, %%5C) "
+                 "that a server may take for a separator (nothing was sent)", c->method, c->path);
+        break;
+    case SC_REFUSE_READ_ONLY:
+        if (!strcmp(ro, c->connection))
+            snprintf(why, n, "%s refused: connection '%s' is read-only in org '%s' (nothing was "
+                     "sent)", c->method, ro, org->name);
+        else
+            snprintf(why, n, "%s refused: connection '%s' is read-only in org '%s' (nothing was "
+                     "sent): %s lies under its base URL", c->method, ro, org->name, t->full);
+        break;
+    case SC_REFUSE_OVERRIDE:
+        snprintf(why, n, "%s refused: %s%s%s asks for another method, and connection '%s' is "
+                 "read-only in org '%s' (nothing was sent)", c->method,
+                 strcmp(ov, "_method") ? "header '" : "the query key ", ov,
+                 strcmp(ov, "_method") ? "'" : "", ro, org->name);
+        break;
+    }
+    return r;
 }
 
 enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
@@ -131,44 +217,28 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                     c->connection, org ? org->name : "(none)", "");
     bool write = sc_http_is_write(c->method);
     const char *base = json_string_value(json_object_get(conn, "base_url"));
-    if (strstr(c->path, "://") || strstr(c->path, "/../") || !strncmp(c->path, "../", 3) ||
-        strstr(c->path, "%2e") || strstr(c->path, "%2E") || strstr(c->path, "/..?") ||
-        (strlen(c->path) >= 3 && !strcmp(c->path + strlen(c->path) - 3, "/..")))
-        return fail(err, errlen, SC_ERR_DATA,
-                    "path '%s' must stay under connection '%s' (%s)", c->path, c->connection,
-                    base);
-
-    struct sc_buf url = {0};
-    size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/')
-        bl--;
-    sc_buf_add(&url, base, bl);
-    if (c->path[0] && c->path[0] != '/' && c->path[0] != '?')
-        sc_buf_puts(&url, "/");
-    sc_buf_puts(&url, c->path);
-    if (json_object_size(c->query)) {
-        if (!strchr(c->path, '?'))
-            sc_buf_puts(&url, "?");
-        else if (url.len && url.data[url.len - 1] != '?' && url.data[url.len - 1] != '&')
-            sc_buf_puts(&url, "&");
-        const char *k;
-        json_t *v;
-        json_object_foreach(c->query, k, v) add_pair(&url, k, v, '&');
-    }
-    const char *ro = write ? sc_org_read_only(org, c->connection)
-                                 ? c->connection : sc_org_read_only_url(org, url.data ? url.data : "", base)
-                           : NULL;
-    if (ro) { /* defence in depth: validation refuses it too, when it can see it */
-        enum sc_status rst = fail(err, errlen, SC_ERR_DATA,
-                                  "%s refused: connection '%s' is read-only in org '%s' (nothing "
-                                  "was sent)", c->method, ro, org->name);
-        if (sc_step_audit(ctx, c->method, url.data ? url.data : base, 0, 0, NULL, 0, "refused") != 0)
+    const struct sc_url *bu = sc_org_base(org, c->connection);
+    struct sc_url t;
+    if (!bu)
+        return fail(err, errlen, SC_ERR_CONFIG, "connection '%s': base URL '%s' does not parse%s",
+                    c->connection, base ? base : "", "");
+    if (sc_url_join(bu, c->path, c->query, &t, err, errlen) != 0)
+        return SC_ERR_DATA;
+    char why[768];
+    enum sc_refusal ref = refusal(org, c, bu, &t, write, why, sizeof why);
+    if (ref != SC_REFUSE_NONE) { /* defence in depth: validation refuses it too, when it can see it */
+        enum sc_status rst = fail(err, errlen, SC_ERR_DATA, "%s%s%s", why, "", "");
+        if ((write || ref == SC_REFUSE_OVERRIDE || ref == SC_REFUSE_SLASH) &&
+            sc_step_audit(ctx, c->method, t.full, 0, 0, NULL, 0, "refused") != 0)
             snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
-        sc_buf_free(&url);
+        sc_url_free(&t);
         return rst;
     }
+    struct sc_buf url = {.data = t.full, .len = strlen(t.full)};
+    t.full = NULL;
+    sc_url_free(&t);
 
-    /* Headers: ours first, so a step's own headers can only add. */
+    /* Headers: ours first; a step's own header replaces ours of the same name. */
     struct headers h = {0};
     char *user = NULL, *secret = NULL;
     json_t *auth = json_object_get(conn, "auth");
@@ -194,12 +264,13 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         if (hv && st == SC_OK && (strpbrk(hv, "\r\n") || strpbrk(k, "\r\n: "))) {
             snprintf(err, errlen, "header '%s' holds a line break or is not a header name", k);
             st = SC_ERR_DATA;
-        } else if (hv) {
-            header(&h, sc_asprintf("%s: %s", k, hv));
+        } else if (hv && header_step(&h, sc_asprintf("%s: %s", k, hv)) != 0 && st == SC_OK) {
+            snprintf(err, errlen, "header '%s' is given twice (header names ignore case)", k);
+            st = SC_ERR_DATA;
         }
     }
     if (write)
-        header(&h, sc_asprintf("Idempotency-Key: %s",
+        header_default(&h, sc_asprintf("Idempotency-Key: %s",
                                c->idempotency_key ? c->idempotency_key
                                                   : sc_step_idempotency_key(ctx)));
 
@@ -220,7 +291,7 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         body = sc_text_json(doc, 0, false); /* numbers in their shortest exact form */
         json_decref(copy);
         body_len = body ? strlen(body) : 0;
-        header(&h, sc_strdup("Content-Type: application/json"));
+        header_default(&h, sc_strdup("Content-Type: application/json"));
         if (!body)
             h.oom = true;
     } else if (st == SC_OK && c->form) {
@@ -228,13 +299,13 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         json_object_foreach(c->form, k, v) add_pair(&fb, k, v, '&');
         body_len = fb.len;
         body = sc_buf_take(&fb);
-        header(&h, sc_strdup("Content-Type: application/x-www-form-urlencoded"));
+        header_default(&h, sc_strdup("Content-Type: application/x-www-form-urlencoded"));
         if (!body)
             h.oom = true;
     } else if (st == SC_OK && c->body) {
         body = sc_strdup(c->body);
         body_len = strlen(c->body);
-        header(&h, sc_asprintf("Content-Type: %s",
+        header_default(&h, sc_asprintf("Content-Type: %s",
                                c->content_type ? c->content_type : "text/plain; charset=utf-8"));
         if (!body)
             h.oom = true;
@@ -257,7 +328,8 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         struct sc_http_req req = {.method = c->method, .url = url.data,
                                   .headers = (const char *const *)h.v,
                                   .username = user, .password = secret, .body = body,
-                                  .body_len = body_len, .timeout_ms = timeout};
+                                  .body_len = body_len, .timeout_ms = timeout,
+                                  .max_redirects = c->no_redirects ? 0 : SC_CALL_MAX_REDIRECTS};
         /* write-ahead: the row is on disk before the request leaves (written once the
          * connection is made), so a send cut off by a crash still has its pending row */
         struct sc_step_audit_row aw = {c->method, url.data, 0, 0, body, body_len, "pending", 0};
@@ -298,6 +370,8 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
                          c->method, url.data, resp.status);
             if (st != SC_OK) {
                 sc_step_error_detail(ctx, "status", json_integer(resp.status));
+                if (resp.location)
+                    sc_step_error_detail(ctx, "location", json_string(resp.location));
                 if (parsed && !sc_step_confidential(ctx))
                     sc_step_error_detail(ctx, "body", json_incref(parsed));
             }

@@ -4,6 +4,7 @@
 #include "duration.h"
 #include "store.h"
 #include "tmpl.h"
+#include "url.h"
 #include "util.h"
 #include "validate.h"
 #include "yaml.h"
@@ -283,6 +284,9 @@ static int build_step(struct build *b, json_t *step, struct step *s)
     }
     if (!(s->tmpl = compile(b, "with", s->with)))
         return -1;
+    for (const struct sc_param *p = s->mod->params; p && p->name; p++)
+        if (p->flags & SC_P_URL_PATH) /* data rendered into a URL path stays one segment */
+            sc_tmpl_set_encoder(s->tmpl, p->name, sc_url_path_value);
     json_t *route = json_object_get(step, "on_error");
     if (route) {
         size_t o = sc_path_push(b->path, sizeof b->path, "on_error");

@@ -28,11 +28,14 @@ struct sc_http_req {
      * sent (a write's write-ahead audit row); nonzero stops it unsent. May be NULL. */
     int (*before_send)(void *ud);
     void *before_ud;
+    int max_redirects;          /* same-origin redirects a read follows; 0: none */
 };
 
 struct sc_http_resp {
     long status;                /* 0 when no answer came */
-    json_t *headers;            /* lower-cased name -> value */
+    json_t *headers;            /* lower-cased name -> value, or an array of the values in
+                                   arrival order when the header came more than once */
+    char *location;             /* the absolute Location of a 3xx answer, or NULL */
     struct sc_buf body;
     int64_t retry_after_ms;     /* -1 when the answer had no Retry-After */
     int64_t duration_ms;
@@ -41,13 +44,21 @@ struct sc_http_resp {
 struct sc_http *sc_http_new(void);
 void sc_http_free(struct sc_http *h);
 
-/* Sends one request. SC_OK for 1xx-3xx; otherwise the classification, with err
- * naming the method, URL and what happened. resp is filled whenever an answer came. A
- * write is sent at most once: libcurl's silent re-send on a new connection (a kept-alive
- * one found closed) is stopped, a connection error. before_send refusing: SC_ERR_RUNTIME. */
+/* Sends one request. SC_OK for 1xx, 2xx and 304; otherwise the classification, with err
+ * naming the method, URL and what happened. A read (GET, HEAD) answered 301, 302, 303,
+ * 307 or 308 is sent again to the Location when it has the same origin (RFC 6454), up
+ * to max_redirects times; any other 3xx (a write's, another origin's, one too many) is
+ * a data error naming the Location. resp is filled whenever an answer came (the last).
+ * A write is sent at most once: libcurl's silent re-send on a new connection (a
+ * kept-alive one found closed) is stopped, a connection error. before_send refusing:
+ * SC_ERR_RUNTIME. */
 enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
                             struct sc_http_resp *resp, char *err, size_t errlen);
 void sc_http_resp_free(struct sc_http_resp *r);
+
+/* Borrowed: the value of a response header (name lower-cased; the last one when it
+ * came several times, as the header used to keep), or NULL. */
+const char *sc_http_header(const json_t *headers, const char *name);
 
 /* True for POST, PUT, PATCH and DELETE. */
 bool sc_http_is_write(const char *method);

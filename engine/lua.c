@@ -321,6 +321,10 @@ static int cmp_members(const void *a, const void *b)
 static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 {
     size_t n = 0;
+    if (!lua_checkstack(L, 8)) { /* each level pushes a few values: never past the stack */
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     bool as_array = marked(L, idx, "array") || (!marked(L, idx, "object") && is_sequence(L, idx, &n));
     if (as_array) {
         n = lua_rawlen(L, idx);

@@ -419,6 +419,8 @@ static void md_modules(void)
         printf("## <a id=\"%s\"></a>%s\n\n%s\n\n", m->name, m->name, m->summary);
         if (access_text(m->access))
             printf("Connection use: %s.\n\n", access_text(m->access));
+        if (m->output)
+            printf("Output: %s\n\n", m->output);
         if (rollback_text(m))
             printf("Rollback: %s.\n\n", rollback_text(m));
         md_table(m->params);

@@ -38,6 +38,7 @@ enum sc_type {
 enum sc_param_flags {
     SC_P_STATIC = 1 << 0, /* never templated: the validator must see the value */
     SC_P_TEXT = 1 << 1,   /* free text (descriptions): braces in it are not templates */
+    SC_P_URL_PATH = 1 << 2, /* a URL path: each {{ }} value is encoded as one segment */
 };
 
 struct sc_param {
@@ -105,6 +106,7 @@ struct sc_module_def {
      * the execution's log. */
     enum sc_status (*commit)(struct sc_step_ctx *ctx, void *state, char *err, size_t errlen);
     enum sc_status (*rollback)(struct sc_step_ctx *ctx, void *state, char *err, size_t errlen);
+    const char *output; /* the shape of the output bundle, for the docs; NULL: the summary says */
 };
 
 /* The registry (modules/registry.c). Borrowed pointers to static definitions. */

@@ -135,9 +135,15 @@ static void org_check(struct sc_check *c, const json_t *root)
     json_object_foreach(json_object_get(root, "connections"), k, conn) {
         char at[320];
         const char *url = json_string_value(json_object_get(conn, "base_url"));
+        struct sc_url u;
+        char why[300];
+        snprintf(at, sizeof at, "connections/%s/base_url", k);
         if (url && !http_url(url)) {
-            snprintf(at, sizeof at, "connections/%s/base_url", k);
             sc_check_error(c, at, "base_url must be an http:// or https:// URL");
+        } else if (url && sc_url_parse(url, &u, why, sizeof why) != 0) {
+            sc_check_error(c, at, "%s", why);
+        } else if (url) {
+            sc_url_free(&u);
         }
         json_t *auth = json_object_get(conn, "auth");
         const char *kind = json_string_value(json_object_get(auth, "kind"));
@@ -206,6 +212,29 @@ static struct sc_doc *load_matrix(const char *org_path, struct sc_diags *d)
     return m;
 }
 
+/* Resolved once: every connection's base URL in normal form. */
+static int parse_bases(struct sc_org *org)
+{
+    size_t n = json_object_size(org->connections);
+    org->bases = sc_calloc(n ? n : 1, sizeof *org->bases);
+    if (!org->bases)
+        return -1;
+    const char *k;
+    json_t *c;
+    json_object_foreach(org->connections, k, c) {
+        struct sc_org_base *b = &org->bases[org->nbases];
+        char err[300];
+        const char *url = json_string_value(json_object_get(c, "base_url"));
+        const char *a = json_string_value(json_object_get(c, "access"));
+        if (!url || sc_url_parse(url, &b->url, err, sizeof err) != 0)
+            return -1;
+        b->name = k;
+        b->read_only = a && !strcmp(a, "read-only");
+        org->nbases++;
+    }
+    return 0;
+}
+
 struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
 {
     char *path = is_path(name_or_path) ? sc_strdup(name_or_path)
@@ -241,6 +270,10 @@ struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
     org->webhooks = json_object_get(doc->root, "webhooks");
     org->matrix_doc = matrix;
     org->matrix = matrix ? matrix->root : NULL;
+    if (parse_bases(org) != 0) { /* only memory can fail here: validation parsed them */
+        sc_org_free(org);
+        return NULL;
+    }
     return org;
 }
 
@@ -248,6 +281,9 @@ void sc_org_free(struct sc_org *org)
 {
     if (!org)
         return;
+    for (size_t i = 0; i < org->nbases; i++)
+        sc_url_free(&org->bases[i].url);
+    free(org->bases);
     sc_doc_free(org->doc);
     sc_doc_free(org->matrix_doc);
     free(org);
@@ -264,30 +300,59 @@ bool sc_org_read_only(const struct sc_org *org, const char *connection)
     return a && strcmp(a, "read-only") == 0;
 }
 
-/* True when url lies under base (trailing slashes aside). */
-static bool under(const char *url, const char *base)
+const struct sc_url *sc_org_base(const struct sc_org *org, const char *name)
 {
-    size_t n = strlen(base);
-    while (n && base[n - 1] == '/')
-        n--;
-    return !strncasecmp(url, base, n) && (url[n] == '\0' || url[n] == '/' || url[n] == '?');
+    for (size_t i = 0; name && i < org->nbases; i++)
+        if (!strcmp(org->bases[i].name, name))
+            return &org->bases[i].url;
+    return NULL;
 }
 
-const char *sc_org_read_only_url(const struct sc_org *org, const char *url, const char *used_base)
+const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
+                                    const struct sc_url *t)
 {
-    const char *k;
-    json_t *c;
-    json_object_foreach(org->connections, k, c) {
-        const char *base = json_string_value(json_object_get(c, "base_url"));
-        const char *a = json_string_value(json_object_get(c, "access"));
-        if (!base || !a || strcmp(a, "read-only") != 0)
-            continue;
+    if (sc_org_read_only(org, used))
+        return used;
+    const struct sc_url *ub = sc_org_base(org, used);
+    for (size_t i = 0; i < org->nbases; i++) {
+        const struct sc_org_base *r = &org->bases[i];
         /* a read-write connection declared for that same system (or a part of it) is the
          * org's deliberate choice; a broader one reaching in by its path is not */
-        if (under(url, base) && !(used_base && under(used_base, base)))
-            return k;
+        if (r->read_only && sc_url_covers(&r->url, t) && !(ub && sc_url_covers(&r->url, ub)))
+            return r->name;
     }
     return NULL;
+}
+
+static const char *const override_headers[] = {
+    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-Method",
+    "X-Original-HTTP-Method", NULL};
+
+enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, bool write,
+                                    const json_t *headers, const struct sc_url *base,
+                                    const struct sc_url *t, const char **ro,
+                                    const char **override)
+{
+    *ro = *override = NULL;
+    if ((t->flags & SC_URL_CLIMB) || !sc_url_under(base, t))
+        return SC_REFUSE_CLIMB;
+    if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE))
+        return SC_REFUSE_ESCAPE;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)headers, k, v) {
+        for (const char *const *o = override_headers; *o && !*override; o++)
+            if (!strcasecmp(k, *o))
+                *override = k;
+    }
+    if (!*override && sc_url_query_has(t->query, "_method"))
+        *override = "_method";
+    if ((write || *override) && (t->flags & SC_URL_SLASH))
+        return SC_REFUSE_SLASH; /* a server that decodes it may route anywhere */
+    if (!write && !*override)
+        return SC_REFUSE_NONE;
+    *ro = sc_org_read_only_target(org, conn, t);
+    return !*ro ? SC_REFUSE_NONE : write ? SC_REFUSE_READ_ONLY : SC_REFUSE_OVERRIDE;
 }
 
 char *sc_org_secret(const char *ref, char *err, size_t errlen)

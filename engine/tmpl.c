@@ -19,6 +19,7 @@ struct sc_tmpl {
     struct part *parts; /* STR */
     size_t nparts;
     bool whole;         /* STR: exactly one {{ }}, keeps the JSON type */
+    sc_tmpl_encoder enc; /* STR: writes values into the text, or NULL */
     const char **keys;  /* OBJ: borrowed from the compiled value */
     struct sc_tmpl **kids;
     size_t n;
@@ -132,10 +133,43 @@ struct sc_tmpl *sc_tmpl_compile(struct sc_lua *lua, json_t *v, char *err, size_t
     return t;
 }
 
+/* Text whose values go through the template's encoder (a URL path). */
+static json_t *render_encoded(const struct sc_tmpl *t, struct sc_lua *lua, enum sc_status *st,
+                              char *err, size_t errlen)
+{
+    char msg[512];
+    struct sc_buf b = {0};
+    for (size_t i = 0; i < t->nparts; i++) {
+        if (t->parts[i].ref < 0) {
+            sc_buf_puts(&b, t->parts[i].text);
+            continue;
+        }
+        json_t *v = NULL;
+        *st = sc_lua_eval_json(lua, t->parts[i].ref, &v, msg, sizeof msg);
+        if (*st == SC_OK)
+            *st = t->enc(&b, v, msg, sizeof msg);
+        json_decref(v);
+        if (*st != SC_OK) {
+            snprintf(err, errlen, "{{ %s }}: %s", t->parts[i].text, msg);
+            sc_buf_free(&b);
+            return NULL;
+        }
+    }
+    json_t *out = b.oom ? NULL : json_stringn(b.data ? b.data : "", b.len);
+    sc_buf_free(&b);
+    if (!out) {
+        *st = SC_ERR_RUNTIME;
+        snprintf(err, errlen, "rendered text is not valid UTF-8 (or out of memory)");
+    }
+    return out;
+}
+
 static json_t *render_str(const struct sc_tmpl *t, struct sc_lua *lua, enum sc_status *st,
                           char *err, size_t errlen)
 {
     char msg[512];
+    if (t->enc)
+        return render_encoded(t, lua, st, err, errlen);
     if (t->whole) {
         json_t *out = NULL;
         *st = sc_lua_eval_json(lua, t->parts[0].ref, &out, msg, sizeof msg);
@@ -233,4 +267,11 @@ void sc_tmpl_free(struct sc_tmpl *t, struct sc_lua *lua)
     free(t->kids);
     free(t->keys);
     free(t);
+}
+
+void sc_tmpl_set_encoder(struct sc_tmpl *t, const char *key, sc_tmpl_encoder enc)
+{
+    for (size_t i = 0; t && t->kind == OBJ && i < t->n; i++)
+        if (!strcmp(t->keys[i], key) && t->kids[i]->kind == STR)
+            t->kids[i]->enc = enc;
 }

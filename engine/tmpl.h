@@ -18,4 +18,12 @@ enum sc_status sc_tmpl_test(const struct sc_tmpl *t, struct sc_lua *lua, bool *o
                             size_t errlen);
 void sc_tmpl_free(struct sc_tmpl *t, struct sc_lua *lua);
 
+/* How a {{ }} value is written into the text of a string template: appended to out (the
+ * text so far), or an error status with err filled. */
+typedef enum sc_status (*sc_tmpl_encoder)(struct sc_buf *out, const json_t *value, char *err,
+                                          size_t errlen);
+/* Makes the string template under key of an object template write each value through enc
+ * (a whole {{ }} then renders text too). No effect when key holds no template. */
+void sc_tmpl_set_encoder(struct sc_tmpl *t, const char *key, sc_tmpl_encoder enc);
+
 #endif

@@ -4,6 +4,7 @@
 #include "duration.h"
 #include "expr.h"
 #include "org.h"
+#include "url.h"
 #include "util.h"
 #include "webhook.h"
 
@@ -788,6 +789,127 @@ static bool module_writes(const struct sc_module_def *m, const json_t *with)
            (m->access == SC_ACCESS_BY_METHOD && method && in_list(method, write_methods));
 }
 
+/* The part of a path template known before it runs: all of it, or its text up to the
+ * last '/' (or '?') before the first {{ }}, when nothing after could climb back ("..").
+ * NULL when nothing useful is known. New string. */
+static char *static_path(const char *path)
+{
+    const char *tpl = strstr(path, "{{");
+    if (!tpl)
+        return sc_strdup(path);
+    const char *rest = tpl;
+    if (strstr(rest, "..") || strstr(rest, "%2e") || strstr(rest, "%2E"))
+        return NULL;
+    size_t n = (size_t)(tpl - path);
+    const char *q = memchr(path, '?', n);
+    if (q)
+        n = (size_t)(q - path);
+    else
+        while (n && path[n - 1] != '/')
+            n--;
+    return n ? sc_strndup(path, n) : NULL;
+}
+
+/* True when the template's text (outside {{ }}) holds a '#'. */
+static bool has_fragment(const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if (p[0] == '{' && p[1] == '{') {
+            const char *e = strstr(p + 2, "}}");
+            if (!e)
+                return false;
+            p = e + 1;
+        } else if (*p == '#') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The target of a literal path (or the known start of a templated one), judged as the
+ * request would be at run time (sc_org_check_target): the spellings of a read-only
+ * target, climbing out of the connection, encoded slashes, method overrides. */
+static void check_static_target(struct vctx *c, const struct sc_module_def *m, json_t *with,
+                                const char *conn, bool writes)
+{
+    const char *pname = NULL;
+    if (m->access == SC_ACCESS_NONE)
+        return;
+    for (const struct sc_param *p = m->params; p && p->name && !pname; p++)
+        if (p->flags & SC_P_URL_PATH)
+            pname = p->name;
+    /* a module without a path (notify) sends to the connection's base URL itself */
+    const char *path = pname ? json_string_value(json_object_get(with, pname)) : "";
+    const char *base = json_string_value(json_object_get(sc_org_connection(c->v->org, conn),
+                                                         "base_url"));
+    char *known = path ? static_path(path) : NULL;
+    const struct sc_url *bu = sc_org_base(c->v->org, conn);
+    struct sc_url t;
+    char err[512];
+    if (!known || !bu) {
+        free(known);
+        return;
+    }
+    json_t *q = json_object_get(with, "query");
+    json_t *keys = json_object(); /* the query's keys: their values may be templates */
+    const char *k;
+    json_t *v;
+    json_object_foreach(q, k, v) json_object_set_new(keys, k, json_string("x"));
+    size_t o = push(c, pname ? pname : "connection");
+    if (has_fragment(path)) {
+        VERR(c, pos_val(c), "path '%s' holds a '#' outside {{ }}: a fragment is never sent to "
+             "a server", path);
+    } else if (sc_url_join(bu, known, keys, &t, err, sizeof err) != 0) {
+        VERR(c, pos_val(c), "%s", err);
+    } else {
+        const char *ro, *ov;
+        const char *method = json_string_value(json_object_get(with, "method"));
+        bool slash = writes && (strstr(path, "%2F") || strstr(path, "%2f") ||
+                                strstr(path, "%5C") || strstr(path, "%5c") || strchr(path, '\\'));
+        enum sc_refusal r = sc_org_check_target(c->v->org, conn, writes,
+                                                json_object_get(with, "headers"), bu, &t, &ro, &ov);
+        if (r == SC_REFUSE_NONE && slash)
+            r = SC_REFUSE_SLASH;
+        if (r == SC_REFUSE_OVERRIDE) { /* point at the header, or the query key */
+            pop(c, o);
+            bool hdr = strcmp(ov, "_method") != 0;
+            o = push(c, hdr ? "headers" : json_object_get(q, "_method") ? "query" : pname);
+            if (hdr || json_object_get(q, "_method"))
+                push(c, hdr ? ov : "_method");
+        }
+        switch (r) {
+        case SC_REFUSE_NONE:
+            break;
+        case SC_REFUSE_CLIMB:
+            VERR(c, pos_val(c), "path '%s' climbs out of connection '%s' (%s): it normalises to "
+                 "%s", path, conn, base, t.path);
+            break;
+        case SC_REFUSE_ESCAPE:
+            VERR(c, pos_val(c), "path '%s' holds %s", path,
+                 t.flags & SC_URL_NUL ? "%00 (a NUL byte)" : "a '%' that starts no escape (%XX)");
+            break;
+        case SC_REFUSE_SLASH:
+            VERR(c, pos_val(c), "path '%s' of a write holds an encoded '/' or '\\' (%%2F, %%5C) "
+                 "that a server may take for a separator", path);
+            break;
+        case SC_REFUSE_READ_ONLY:
+            VERR(c, pos_val(c), "%s to '%s' reaches connection '%s', which is read-only in org "
+                 "'%s' (the target normalises to %s)", method ? method : m->name, path, ro,
+                 c->v->org->name, t.path);
+            break;
+        case SC_REFUSE_OVERRIDE:
+            VERR(c, pos_val(c), "%s%s%s asks for another method, and the target %s is under "
+                 "connection '%s', read-only in org '%s'", strcmp(ov, "_method") ? "header '" :
+                 "the query key ", ov, strcmp(ov, "_method") ? "'" : "", t.path, ro, c->v->org->name);
+            break;
+        }
+        sc_url_free(&t);
+    }
+    pop(c, o);
+    json_decref(keys);
+    free(known);
+}
+
 /* Module parameters, the module's own check, and write access of its connection. */
 static void check_module_use(struct vctx *c, const struct sc_module_def *m, json_t *with,
                              bool routed)
@@ -821,6 +943,8 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
             VERR(c, pos_val(c), "%s is a write, but connection '%s' is read-only in org '%s' "
                  "(only GET and HEAD are allowed)", json_string_value(json_object_get(with, "method")), conn, c->v->org->name);
         pop(c, o);
+    } else if (c->v->org) {
+        check_static_target(c, m, with, conn, writes);
     }
     json_t *matrix = c->v->org ? c->v->org->matrix : NULL;
     const char *sys = json_string_value(json_object_get(json_object_get(matrix, "systems"), conn));

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
 static const char *const parse_modes[] = {"auto", "json", "text", "none", NULL};
@@ -15,10 +16,19 @@ static const struct sc_param params[] = {
      .flags = SC_P_STATIC,
      .doc = "HTTP method. POST, PUT, PATCH and DELETE are writes: audited, need a "
             "read-write connection."},
-    {.name = "path", .type = SC_T_STRING, .required = true,
-     .doc = "Path appended to the connection's base URL, e.g. /employees/{{ trigger.body.id }}."},
-    {.name = "query", .type = SC_T_OBJECT, .doc = "Query parameters; values are templated and URL-encoded."},
-    {.name = "headers", .type = SC_T_OBJECT, .doc = "Extra request headers."},
+    {.name = "path", .type = SC_T_STRING, .required = true, .flags = SC_P_URL_PATH,
+     .doc = "Path appended to the connection's base URL, e.g. /employees/{{ trigger.body.id }}. "
+            "Each {{ }} value is percent-encoded as ONE path segment ('/', '?', '#', spaces "
+            "and all), or as a query value after a literal '?'; a value that is empty where a "
+            "segment starts, or '.' or '..', is a data error. To insert several segments on "
+            "purpose, give a list: {{ segments(x) }} (x split at '/') or any expression giving an array, each "
+            "element one encoded segment."},
+    {.name = "query", .type = SC_T_OBJECT,
+     .doc = "Query parameters; keys and values are percent-encoded (a list value repeats the "
+            "key, null leaves it out)."},
+    {.name = "headers", .type = SC_T_OBJECT,
+     .doc = "Extra request headers; one named like a default of the engine (Accept, "
+            "Content-Type, the auth header, Idempotency-Key) replaces it, whatever its case."},
     {.name = "json", .type = SC_T_ANY,
      .doc = "JSON body. Writes get sent_from and sent_to added to an object body; a write "
             "without one (form, raw or no body, a JSON array) carries them as the headers "
@@ -35,6 +45,11 @@ static const struct sc_param params[] = {
     {.name = "accept", .type = SC_T_LIST, .elem = SC_T_INT, .flags = SC_P_STATIC,
      .doc = "Error statuses that are answers, not failures (e.g. [404] for a lookup that may "
             "find nothing): the output carries the status and body; other failures stay failures."},
+    {.name = "follow_redirects", .type = SC_T_BOOL, .def = "true", .flags = SC_P_STATIC,
+     .doc = "A GET or HEAD answered 301, 302, 303, 307 or 308 is sent again to the Location "
+            "when it has the same origin (scheme, host, port), up to 5 times. A write never "
+            "follows one: any 3xx to a write, a redirect to another origin, or one too many "
+            "is a data error naming the Location (accept: lets a status through)."},
     {.name = "idempotency_key", .type = SC_T_STRING,
      .doc = "Idempotency-Key header of a write; by default derived from execution, step and bundle."},
     {0},
@@ -52,6 +67,17 @@ static void check(struct sc_check *c, const json_t *with)
         sc_check_error(c, "method", "a %s request cannot carry a body", m);
     if (json_object_get(with, "content_type") && !json_object_get(with, "body"))
         sc_check_error(c, "content_type", "content_type applies to a raw body only");
+    const char *k, *k2;
+    json_t *v, *v2;
+    json_object_foreach((json_t *)json_object_get(with, "headers"), k, v) {
+        json_object_foreach((json_t *)json_object_get(with, "headers"), k2, v2) {
+            if (k2 == k)
+                break;
+            if (!strcasecmp(k, k2))
+                sc_check_error(c, "headers", "headers '%s' and '%s' name the same header "
+                               "(header names ignore case)", k2, k);
+        }
+    }
 }
 
 static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
@@ -73,6 +99,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
         .timeout_ms = sc_duration_or(json_string_value(json_object_get(w, "timeout")), 0),
         .parse = json_string_value(json_object_get(w, "parse")),
         .idempotency_key = json_string_value(json_object_get(w, "idempotency_key")),
+        .no_redirects = json_is_false(json_object_get(w, "follow_redirects")),
     };
     if (!c.path) {
         snprintf(err, errlen, "path must render to text, not %s",
@@ -105,4 +132,10 @@ const struct sc_module_def sc_mod_http_request = {
     .access = SC_ACCESS_BY_METHOD,
     .check = check,
     .run = run,
+    .output = "{status, headers, body}. headers: each response header by its lower-cased "
+              "name; a header that came once is a string, one that came several times is an "
+              "array of its values in arrival order (two Link headers: [\"</e?page=2>; "
+              "rel=next\", \"</e?page=9>; rel=last\"]); link(headers, \"next\") reads a Link "
+              "header by rel (RFC 8288). body: JSON when the Content-Type says so (a leading "
+              "UTF-8 byte order mark is skipped), else text; null when empty.",
 };

@@ -8,8 +8,10 @@
  *            "times": N, "drop": false}]   first match wins; "times" uses a reply up to
  * N times; "drop" closes the connection after reading the request, answering nothing;
  * a path ending in '*' matches by prefix. Unmatched requests get 404.
- * The journal has one JSON line per request: method, path, query, headers (without
- * host, user-agent, content-length, connection), body (JSON when it parses). */
+ * The journal has one JSON line per request: method, path (decoded), query, headers
+ * (without host, user-agent, content-length, connection; a repeated one as an array of
+ * its values), body (JSON when it parses), and raw_path, the path as sent, when it
+ * differs from the decoded one. A reply's header given as an array is sent once per value. */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <arpa/inet.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +35,20 @@ static volatile sig_atomic_t stop;
 struct req {
     char *body;
     size_t len;
+    char *raw; /* the request target as received, before any decoding */
+    bool started;
 };
+
+/* MHD_OPTION_URI_LOG_CALLBACK: sees the target before MHD decodes it. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    struct req *rq = calloc(1, sizeof *rq);
+    if (rq)
+        rq->raw = strdup(uri ? uri : "");
+    return rq;
+}
 
 static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *k,
                                   const char *v)
@@ -49,7 +65,13 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
     for (const char *const *s = skip; *s; s++)
         if (!strcmp(low, *s))
             return MHD_YES;
-    json_object_set_new(cls, low, json_string(v ? v : ""));
+    json_t *old = json_object_get(cls, low), *val = json_string(v ? v : "");
+    if (json_is_array(old))
+        json_array_append_new(old, val);
+    else if (old) /* a repeated header: every value, in order */
+        json_object_set_new(cls, low, json_pack("[O, o]", old, val));
+    else
+        json_object_set_new(cls, low, val);
     return MHD_YES;
 }
 
@@ -101,9 +123,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     (void)cls;
     (void)version;
     struct req *rq = *con_cls;
-    if (!rq) {
-        *con_cls = calloc(1, sizeof *rq);
-        return *con_cls ? MHD_YES : MHD_NO;
+    if (!rq)
+        return MHD_NO;
+    if (!rq->started) {
+        rq->started = true;
+        return MHD_YES;
     }
     if (*size) {
         char *nb = realloc(rq->body, rq->len + *size + 1);
@@ -128,6 +152,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     pthread_mutex_lock(&lock);
     json_t *entry = json_pack("{s:s, s:s, s:o, s:o, s:o}", "method", method, "path", url,
                               "query", query, "headers", headers, "body", body);
+    size_t rawlen = rq->raw ? strcspn(rq->raw, "?") : 0;
+    if (rq->raw && (rawlen != strlen(url) || strncmp(rq->raw, url, rawlen)))
+        json_object_set_new(entry, "raw_path", json_stringn(rq->raw, rawlen)); /* as sent */
     char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
     fprintf(journal, "%s\n", line ? line : "{}");
     fflush(journal);
@@ -163,12 +190,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (*text)
+    bool own_type = false; /* the reply's own Content-Type replaces the default */
+    const char *hk;
+    json_t *hv;
+    json_object_foreach(json_object_get(r, "headers"), hk, hv) own_type |= !strcasecmp(hk, "content-type");
+    if (*text && !own_type)
         MHD_add_response_header(resp, "Content-Type", ctype);
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(r, "headers"), k, v)
-        MHD_add_response_header(resp, k, json_string_value(v));
+    json_object_foreach(json_object_get(r, "headers"), k, v) {
+        size_t i;
+        json_t *e;
+        if (json_is_array(v)) /* a header sent several times */
+            json_array_foreach(v, i, e) MHD_add_response_header(resp, k, json_string_value(e));
+        else
+            MHD_add_response_header(resp, k, json_string_value(v));
+    }
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     json_decref(r);
@@ -184,6 +221,7 @@ static void done(void *cls, struct MHD_Connection *c, void **con_cls,
     struct req *rq = *con_cls;
     if (rq) {
         free(rq->body);
+        free(rq->raw);
         free(rq);
     }
     *con_cls = NULL;
@@ -231,6 +269,7 @@ int main(int argc, char **argv)
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
         NULL, NULL, handle, NULL, MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "stub: cannot start the server\n");
