@@ -570,13 +570,27 @@ for i in 1 2 3; do
     b="{\"employee_id\":\"P-$i\"}"
     pipe+="POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${#b}\r\n\r\n$b"
 done
-expect "three pipelined requests get three answers, in order" 0 "3 P-1 P-2 P-3" \
-    -- sh -c "printf '$pipe' | python3 tests/serve/client.py raw $port | grep -o '\"employee_id\":\"P-[0-9]\"' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/^/3 /; s/ \$//'"
+answer() { printf 'HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 62\n\n{"query":{},"link":null,"x":null,"body":{"employee_id":"P-%s"}}' "$1"; }
+expect "three pipelined requests on one connection get three answers, in order" 0 "$(answer 1)$(answer 2)$(answer 3)" \
+    -- raw < <(printf "$pipe")
+expect "and the three are stored, in order" 0 "P-1
+P-2
+P-3" -- sql "SELECT json_extract(CAST(trigger AS TEXT), '$.body.employee_id') FROM executions WHERE json_extract(CAST(trigger AS TEXT), '$.body.employee_id') LIKE 'P-%' ORDER BY rowid"
 expect "what was refused is not stored: 7 executions (BOM, gzip, deflate, shapes, 3 pipelined)" 0 "7" \
     -- sql "SELECT count(*) FROM executions"
 metrics=$(curl -s "$url/metrics")
-expect_grep "the probes are not counted as webhook rejections" 0 'scenarist_webhook_rejections_total{reason="not_found"} 1' -- echo "$metrics"
-expect_grep "framing and a corrupt encoding are counted as bad requests" 0 'scenarist_webhook_rejections_total{reason="bad_request"} 4' -- echo "$metrics"
+expect "the probes (GET /, GET /executions, HEAD /favicon.ico) are not counted as rejections: not_found is the %00 POST alone; framing and a corrupt encoding are bad requests" 0 \
+'scenarist_webhook_rejections_total{reason="not_found"} 1
+scenarist_webhook_rejections_total{reason="method_not_allowed"} 0
+scenarist_webhook_rejections_total{reason="unsupported_media_type"} 1
+scenarist_webhook_rejections_total{reason="too_large"} 1
+scenarist_webhook_rejections_total{reason="malformed_json"} 3
+scenarist_webhook_rejections_total{reason="missing_signature"} 0
+scenarist_webhook_rejections_total{reason="bad_signature"} 0
+scenarist_webhook_rejections_total{reason="stale_timestamp"} 0
+scenarist_webhook_rejections_total{reason="secret_unusable"} 0
+scenarist_webhook_rejections_total{reason="stopping"} 0
+scenarist_webhook_rejections_total{reason="bad_request"} 4' -- sh -c 'echo "$1" | grep "^scenarist_webhook_rejections_total"' - "$metrics"
 stop
 
 # ---- webhook secrets: bare base64 works; an unusable one stops validate and serve ----
