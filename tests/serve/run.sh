@@ -527,6 +527,9 @@ expect "repeated query keys are a list, keys keep their case; repeated headers a
     '200 {"query":{"ids":["1","2"],"EmployeeId":"E-12"},"link":["<https://hris.example/e?page=2>; rel=\"next\"","<https://hris.example/e?page=9>; rel=\"last\""],"x":"one","body":{}}' \
     -- post '/hooks/echo?ids=1&ids=2&EmployeeId=E-12' '{}' -H 'Link: <https://hris.example/e?page=2>; rel="next"' \
        -H 'Link: <https://hris.example/e?page=9>; rel="last"' -H 'X-One: one'
+expect "query values are percent-decoded, + is a space, a %00 stays as written (never cuts the text)" 0 \
+    '200 {"query":{"a":"b c","d":"A/%00z","E f":"1"},"link":null,"x":null,"body":{}}' \
+    -- post '/hooks/echo?a=b+c&d=%41%2F%00z&E%20f=1' '{}'
 expect "a repeated key in an object is 400 naming it" 0 \
     '400 {"error":"malformed JSON at line 1, column 27: the key \"status\" appears more than once in one object","reason":"malformed_json"}' \
     -- post /hooks/echo '{"status":"active","status":"terminated"}'
@@ -576,11 +579,12 @@ expect "three pipelined requests on one connection get three answers, in order" 
 expect "and the three are stored, in order" 0 "P-1
 P-2
 P-3" -- sql "SELECT json_extract(CAST(trigger AS TEXT), '$.body.employee_id') FROM executions WHERE json_extract(CAST(trigger AS TEXT), '$.body.employee_id') LIKE 'P-%' ORDER BY rowid"
-expect "what was refused is not stored: 7 events (BOM, gzip, deflate, shapes, 3 pipelined), each as decoded" 0 \
+expect "what was refused is not stored: 8 events (BOM, gzip, deflate, shapes, escapes, 3 pipelined), each as decoded" 0 \
 '{"employee_id":"E-1"} {}
 {"employee_id":"E-2"} {}
 {"employee_id":"E-3"} {}
 {} {"ids":["1","2"],"EmployeeId":"E-12"}
+{} {"a":"b c","d":"A/%00z","E f":"1"}
 {"employee_id":"P-1"} {}
 {"employee_id":"P-2"} {}
 {"employee_id":"P-3"} {}' -- sql "SELECT json_extract(t, '$.body') || ' ' || json_extract(t, '$.query')
