@@ -338,10 +338,12 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
         return SC_ERR_LIMIT;
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK && h->refused) {
+        free(url);
         snprintf(err, errlen, "%s %s: not sent", req->method, req->url);
         return SC_ERR_RUNTIME;
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK && h->write && h->sends > 1) {
+        free(url);
         snprintf(err, errlen, "%s %s: the connection closed before an answer came; the write "
                  "was not sent again on a new connection", req->method, req->url);
         return SC_ERR_CONNECTION;
