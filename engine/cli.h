@@ -21,6 +21,7 @@ struct opts {
     const char *scenario, *status, *since, *sent_to, *execution;
     const char *listen, *workers, *max_body, *respond_timeout, *drain_timeout, *until; /* serve */
     const char *step_grace; /* serve */
+    const char *header_timeout, *body_timeout, *max_conns, *max_per_ip; /* serve: intake limits */
     const char *message, *version, *output, *to, *from; /* versions */
     const char *checkpoint; /* audit verify --checkpoint FILE */
     int limit;

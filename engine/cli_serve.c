@@ -20,6 +20,21 @@ static int duration_opt(const char *name, const char *v, int64_t def, int64_t *o
     return 0;
 }
 
+static int count_opt(const char *name, const char *v, long def, long lo, long hi, long *out)
+{
+    char *end;
+    *out = def;
+    if (!v)
+        return 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi) {
+        fprintf(stderr, "scenarist: --%s takes a number from %ld to %ld\n", name, lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
 int cmd_serve(struct opts *o)
 {
     struct sc_serve_opts so = {.listen = o->listen, .workers = 4, .store = o->store,
@@ -43,7 +58,18 @@ int cmd_serve(struct opts *o)
     }
     if (duration_opt("respond-timeout", o->respond_timeout, 10000, &so.respond_ms) ||
         duration_opt("drain-timeout", o->drain_timeout, 30000, &so.drain_ms) ||
-        duration_opt("step-grace", o->step_grace, 5000, &so.grace_ms))
+        duration_opt("step-grace", o->step_grace, 5000, &so.grace_ms) ||
+        duration_opt("header-timeout", o->header_timeout, 10000, &so.header_ms) ||
+        duration_opt("body-timeout", o->body_timeout, 60000, &so.body_ms))
+        return EXIT_USAGE;
+    if (so.header_ms < 100 || so.header_ms > 300000 || so.body_ms < 100 || so.body_ms > 3600000) {
+        fprintf(stderr, "scenarist: --%s takes a duration from 100ms to %s\n",
+                so.header_ms < 100 || so.header_ms > 300000 ? "header-timeout" : "body-timeout",
+                so.header_ms < 100 || so.header_ms > 300000 ? "5m" : "1h");
+        return EXIT_USAGE;
+    }
+    if (count_opt("max-connections", o->max_conns, 0, 1, 1000000, &so.max_conns) ||
+        count_opt("max-connections-per-ip", o->max_per_ip, 512, 1, 1000000, &so.max_per_ip))
         return EXIT_USAGE;
     if (o->until) {
         if (!sc_clock_is_test() || sc_clock_parse_iso(o->until, &so.until_ms) != 0) {

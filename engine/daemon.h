@@ -51,7 +51,8 @@ struct catalog {
 
 enum rejection {
     REJ_NOT_FOUND, REJ_METHOD, REJ_MEDIA_TYPE, REJ_TOO_LARGE, REJ_MALFORMED,
-    REJ_MISSING_SIGNATURE, REJ_BAD_SIGNATURE, REJ_STALE, REJ_SECRET, REJ_STOPPING, REJ_COUNT
+    REJ_MISSING_SIGNATURE, REJ_BAD_SIGNATURE, REJ_STALE, REJ_SECRET, REJ_STOPPING,
+    REJ_BAD_REQUEST, REJ_COUNT
 };
 extern const char *const sc_rejection_names[REJ_COUNT];
 
@@ -141,6 +142,7 @@ struct daemon {
 
     struct MHD_Daemon *mhd;
     int port;
+    struct sc_conns *conns;      /* httpd.c: header deadlines of the open connections */
 };
 
 /* Stops a thread that waits on cv under mu: sets *stop, signals, joins. */

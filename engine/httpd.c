@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,8 +101,22 @@ static const char *header(void *con, const char *name)
     return MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *value)
+/* obj[key] = value; a key seen again turns into an array of every value, in arrival order. */
+static void add_value(json_t *obj, const char *key, const char *value)
+{
+    json_t *v = json_string(value ? value : ""), *had = json_object_get(obj, key);
+    if (!v)
+        return;
+    if (json_is_array(had))
+        json_array_append_new(had, v);
+    else if (had)
+        json_object_set_new(obj, key, json_pack("[O, o]", had, v));
+    else
+        json_object_set_new(obj, key, v);
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
 {
     (void)kind;
     char low[128];
@@ -114,8 +129,73 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
     if (!strcmp(low, "authorization") || !strcmp(low, "cookie") ||
         !strcmp(low, "proxy-authorization"))
         return MHD_YES;
-    json_object_set_new(cls, low, json_string(value ? value : ""));
+    add_value(cls, low, value);
     return MHD_YES;
+}
+
+/* Query keys keep their case (EmployeeId is not employeeid). */
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    add_value(cls, key, value);
+    return MHD_YES;
+}
+
+/* Every value of a request header, joined with ", " as RFC 9110 5.3 combines them. */
+struct joined {
+    const char *name;
+    struct sc_buf b;
+    size_t first;   /* length of the first value */
+    int count;
+    bool differ;    /* values that are not all the same, or one that is a list */
+};
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    struct joined *j = cls;
+    if (strcasecmp(key, j->name))
+        return MHD_YES;
+    value = value ? value : "";
+    size_t n = strlen(value);
+    if (strchr(value, ',') ||
+        (j->count && (j->first != n || memcmp(j->b.data ? j->b.data : "", value, n))))
+        j->differ = true;
+    if (j->count++)
+        sc_buf_puts(&j->b, ", ");
+    else
+        j->first = n;
+    sc_buf_add(&j->b, value, n);
+    return MHD_YES;
+}
+
+static void joined_free(struct joined *j) { sc_buf_free(&j->b); }
+
+static struct joined header_all(struct MHD_Connection *con, const char *name)
+{
+    struct joined j = {.name = name};
+    MHD_get_connection_values(con, MHD_HEADER_KIND, join_header, &j);
+    return j;
+}
+
+/* A message length the sender and we could read differently (RFC 9112 6.3: request
+ * smuggling) is refused: Content-Length with Transfer-Encoding, or Content-Lengths that
+ * disagree (repeated, or a list). */
+static const char *framing_error(struct MHD_Connection *con)
+{
+    struct joined cl = header_all(con, "content-length"), te = header_all(con, "transfer-encoding");
+    const char *why = NULL;
+    if (cl.count && te.count)
+        why = "a request with both Content-Length and Transfer-Encoding: send one of them";
+    else if (te.count && strcasecmp(te.b.data ? te.b.data : "", "chunked"))
+        why = "Transfer-Encoding other than chunked: send chunked or a Content-Length";
+    else if (cl.differ) /* the same value twice is one length (RFC 9110 8.6) */
+        why = "Content-Length given more than once with different values";
+    joined_free(&cl);
+    joined_free(&te);
+    return why;
 }
 
 /* The event's identity: the route's dedupe_key, else the sender's delivery id. */
@@ -203,26 +283,51 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
         rc = reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
         goto out;
     }
+    struct joined ce = header_all(con, "content-encoding");
+    struct sc_buf decoded = {0};
     const char *body = r->body.data ? r->body.data : "";
+    size_t len = r->body.len;
+    if (ce.count) {
+        char why[200];
+        int drc = sc_webhook_decode(ce.b.data, body, len, d->o.max_body, &decoded, why, sizeof why);
+        if (drc != 0) {
+            joined_free(&ce);
+            rc = drc == 1 ? reject(d, con, 413, REJ_TOO_LARGE, why, NULL, NULL)
+               : drc == 2 ? reject(d, con, 415, REJ_MEDIA_TYPE, why, NULL, NULL)
+                          : reject(d, con, 400, REJ_BAD_REQUEST, why, NULL, NULL);
+            goto out;
+        }
+        body = decoded.data ? decoded.data : "";
+        len = decoded.len;
+    }
     if (rt->scheme) {
         char why[256];
-        enum sc_hook_verdict v = sc_webhook_verify(rt->scheme, rt->secret, header, con, body,
-                                                   r->body.len, sc_clock_now_ms(), why,
-                                                   sizeof why);
+        enum sc_hook_verdict v = sc_webhook_verify(rt->scheme, rt->secret, header, con, body, len,
+                                                   sc_clock_now_ms(), why, sizeof why);
+        if (v == SC_HOOK_MISMATCH && ce.count) /* signed as sent rather than as decoded */
+            v = sc_webhook_verify(rt->scheme, rt->secret, header, con, r->body.data ? r->body.data
+                                  : "", r->body.len, sc_clock_now_ms(), why, sizeof why);
         if (v != SC_HOOK_OK) {
             enum rejection k = v == SC_HOOK_MISSING ? REJ_MISSING_SIGNATURE
                              : v == SC_HOOK_STALE ? REJ_STALE
                              : v == SC_HOOK_CONFIG ? REJ_SECRET : REJ_BAD_SIGNATURE;
+            joined_free(&ce);
+            sc_buf_free(&decoded);
             rc = reject(d, con, v == SC_HOOK_CONFIG ? 500 : 401, k, why, NULL, NULL);
             goto out;
         }
     }
+    joined_free(&ce);
+    if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3)) { /* a UTF-8 byte order mark */
+        body += 3;
+        len -= 3;
+    }
     json_error_t jerr;
-    json_t *payload = json_loadb(body, r->body.len, 0, &jerr);
+    json_t *payload = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    sc_buf_free(&decoded);
     if (!payload) {
         char msg[400];
-        snprintf(msg, sizeof msg, "malformed JSON: %s at line %d, column %d (byte %d)",
-                 jerr.text, jerr.line, jerr.column, jerr.position);
+        sc_webhook_json_error(&jerr, msg, sizeof msg);
         rc = reject(d, con, 400, REJ_MALFORMED, msg, NULL, NULL);
         goto out;
     }
@@ -231,8 +336,8 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
     int64_t now_ms = sc_clock_now_ms();
     sc_clock_iso(now_ms, now, sizeof now);
     json_t *headers = json_object(), *query = json_object();
-    MHD_get_connection_values(con, MHD_HEADER_KIND, collect, headers);
-    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect, query);
+    MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, headers);
+    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect_query, query);
     p->trigger = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "kind", "webhook", "path", url,
                            "headers", headers, "query", query, "body", payload,
                            "received_at", now);
@@ -459,6 +564,8 @@ static void help(struct sc_buf *b, const char *name, const char *type, const cha
     sc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+static void conns_metrics(struct daemon *d, struct sc_buf *b);
+
 static enum MHD_Result metrics(struct daemon *d, struct MHD_Connection *con)
 {
     pthread_mutex_lock(&d->ops_mu);
@@ -519,6 +626,7 @@ static enum MHD_Result metrics(struct daemon *d, struct MHD_Connection *con)
     for (int i = 0; i < REJ_COUNT; i++)
         sc_buf_printf(&b, "scenarist_webhook_rejections_total{reason=\"%s\"} %lu\n",
                       sc_rejection_names[i], atomic_load(&d->rejected[i]));
+    conns_metrics(d, &b);
     char *text = sc_buf_take(&b);
     if (!text)
         return MHD_NO;
@@ -572,6 +680,9 @@ static bool is_operation(const char *url)
 static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, const char *url,
                                   const char *method, struct req *r)
 {
+    const char *framing = framing_error(con);
+    if (framing)
+        return reject(d, con, 400, REJ_BAD_REQUEST, framing, "Connection", "close");
     if (is_operation(url)) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return send_json(con, 405, json_pack("{s:s}", "error", "use GET"), "Allow", "GET");
@@ -580,6 +691,8 @@ static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, 
     pthread_rwlock_rdlock(&d->cat_lock);
     bool known = find_route(d->cat, url) != NULL;
     pthread_rwlock_unlock(&d->cat_lock);
+    if (!known && strcmp(method, "POST")) /* a probe (GET /), not a webhook: not counted */
+        return send_text(con, 404, "text/plain", "not found\n", 10, NULL, NULL);
     if (!known)
         return reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
     if (strcmp(method, "POST"))
@@ -593,6 +706,16 @@ static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, 
                  ct ? ct : "(none)");
         return reject(d, con, 415, REJ_MEDIA_TYPE, msg, NULL, NULL);
     }
+    struct joined ce = header_all(con, "content-encoding");
+    char bad[64];
+    bool decodable = sc_webhook_encoding_ok(ce.b.data, bad, sizeof bad);
+    joined_free(&ce);
+    if (!decodable) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "content encoding %s is not supported: send gzip, deflate or "
+                 "no Content-Encoding", bad);
+        return reject(d, con, 415, REJ_MEDIA_TYPE, msg, NULL, NULL);
+    }
     const char *cl = header(con, "content-length");
     if (cl && strtoull(cl, NULL, 10) > d->o.max_body) {
         char msg[128];
@@ -601,6 +724,143 @@ static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, 
     }
     r->webhook = true;
     return MHD_YES;
+}
+
+/* ---- connection deadlines: idle and slowloris connections are cut ---- */
+
+/* An open connection while it waits for a request. From its opening (or its previous
+ * answer) to its request line it may idle IDLE_MS; from the request line to its last
+ * header, --header-timeout; from there to the end of a webhook's body, --body-timeout. Each
+ * counts from its start: a header line or a few body bytes trickled every few seconds
+ * do not move it (MHD's own timeout is reset by every byte). */
+#define IDLE_MS 30000
+enum { C_IDLE, C_HEADERS, C_BODY, C_NONE };
+
+struct conn {
+    int fd;
+    int list;                    /* C_IDLE, C_HEADERS, C_BODY, or C_NONE (being answered) */
+    int64_t since;               /* monotonic ms, when it joined its list */
+    struct conn *prev, *next;
+};
+
+struct sc_conns {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct conn *head[C_NONE], *tail[C_NONE]; /* each in order of since: the oldest first */
+    int64_t limit[C_NONE];
+    bool stop;
+    pthread_t th;
+    atomic_ulong cut[C_NONE];    /* connections cut at each deadline */
+};
+
+/* The network's clock, real even when the scenarios run on the test clock. */
+static int64_t net_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_unlink(struct sc_conns *cs, struct conn *c)
+{
+    if (c->list == C_NONE)
+        return;
+    *(c->prev ? &c->prev->next : &cs->head[c->list]) = c->next;
+    *(c->next ? &c->next->prev : &cs->tail[c->list]) = c->prev;
+    c->prev = c->next = NULL;
+    c->list = C_NONE;
+}
+
+/* Moves c to the end of list (C_NONE: off both), from now. */
+static void conn_move(struct sc_conns *cs, struct conn *c, int list)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&cs->mu);
+    conn_unlink(cs, c);
+    if (list != C_NONE) {
+        c->since = net_ms(); /* under mu: each list stays in order */
+        c->list = list;
+        c->prev = cs->tail[list];
+        *(c->prev ? &c->prev->next : &cs->head[list]) = c;
+        cs->tail[list] = c;
+    }
+    pthread_mutex_unlock(&cs->mu);
+}
+
+static struct conn *conn_of(struct MHD_Connection *con)
+{
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(con,
+                                                                MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
+                          enum MHD_ConnectionNotificationCode what)
+{
+    struct daemon *d = cls;
+    if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i = MHD_get_connection_info(
+            con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn *c = i ? sc_calloc(1, sizeof *c) : NULL;
+        if (c) { /* without one the connection has MHD's idle timeout only */
+            c->fd = i->connect_fd;
+            c->list = C_NONE;
+            conn_move(d->conns, c, C_IDLE);
+        }
+        *sock = c;
+    } else if (*sock) { /* closed: before MHD closes the socket, so fd is still this one's */
+        pthread_mutex_lock(&d->conns->mu);
+        conn_unlink(d->conns, *sock);
+        pthread_mutex_unlock(&d->conns->mu);
+        free(*sock);
+        *sock = NULL;
+    }
+}
+
+/* A request line came in: its headers have --header-timeout from now. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    (void)uri;
+    struct daemon *d = cls;
+    conn_move(d->conns, conn_of(con), C_HEADERS);
+    return NULL;
+}
+
+/* Cuts (shutdown) the connections past their deadline; MHD then closes them. */
+static void *deadlines_main(void *arg)
+{
+    struct sc_conns *cs = arg;
+    prctl(PR_SET_NAME, "sc-deadlines");
+    pthread_mutex_lock(&cs->mu);
+    while (!cs->stop) {
+        int64_t now = net_ms(), next = now + 1000;
+        for (int l = C_IDLE; l < C_NONE; l++) {
+            struct conn *c;
+            while ((c = cs->head[l]) && c->since + cs->limit[l] <= now) {
+                shutdown(c->fd, SHUT_RDWR);
+                conn_unlink(cs, c);
+                atomic_fetch_add(&cs->cut[l], 1);
+            }
+            if (c && c->since + cs->limit[l] < next)
+                next = c->since + cs->limit[l];
+        }
+        struct timespec ts = sc_clock_deadline(next - now);
+        pthread_cond_timedwait(&cs->cv, &cs->mu, &ts);
+    }
+    pthread_mutex_unlock(&cs->mu);
+    return NULL;
+}
+
+static void conns_metrics(struct daemon *d, struct sc_buf *b)
+{
+    static const char *const names[C_NONE] = {"idle", "headers", "body"};
+    help(b, "scenarist_connections_cut_total", "counter", "Connections closed at a deadline: idle "
+         "(no request line within 30 s), headers (not all in within --header-timeout), body "
+         "(a webhook's body not in within --body-timeout).");
+    for (int l = C_IDLE; l < C_NONE; l++)
+        sc_buf_printf(b, "scenarist_connections_cut_total{deadline=\"%s\"} %lu\n", names[l],
+                      atomic_load(&d->conns->cut[l]));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
@@ -615,7 +875,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         if (!(p = sc_calloc(1, sizeof *p)))
             return MHD_NO;
         *ctx = p;
-        return first_call(d, con, url, method, &p->req);
+        conn_move(d->conns, conn_of(con), C_NONE); /* its headers are in */
+        enum MHD_Result rc = first_call(d, con, url, method, &p->req);
+        if (p->req.webhook) /* its body is to come */
+            conn_move(d->conns, conn_of(con), C_BODY);
+        return rc;
     }
     if (!r->webhook)
         return MHD_YES;
@@ -628,15 +892,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         return r->body.oom ? MHD_NO : MHD_YES;
     }
     r->webhook = false; /* answered once */
+    conn_move(d->conns, conn_of(con), C_NONE);
     return take_webhook(d, con, url, p);
 }
 
 static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
                     enum MHD_RequestTerminationCode why)
 {
-    (void)cls;
-    (void)con;
-    (void)why;
+    struct daemon *d = cls;
+    if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK) /* kept alive: idle till the next */
+        conn_move(d->conns, conn_of(con), C_IDLE);
     struct pending *p = *ctx;
     if (p) {
         sc_buf_free(&p->req.body);
@@ -647,6 +912,90 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
         free(p);
     }
     *ctx = NULL;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decoding of paths and query parts in place, except %00: a NUL would cut the text
+ * short (/hooks/x%00junk reaching /hooks/x), so it stays as written. */
+static size_t unescape(void *cls, struct MHD_Connection *con, char *s)
+{
+    (void)cls;
+    (void)con;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi = r[0] == '%' ? hexval(r[1]) : -1, lo = hi >= 0 ? hexval(r[2]) : -1;
+        if (lo >= 0 && (hi || lo)) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* How many connections to hold: --max-connections, else as many as the open-file limit
+ * allows (up to 50,000). The soft limit is raised to what they need, up to the hard limit;
+ * when that leaves room for fewer than asked (or than 10,000), it is said at start. */
+static unsigned connection_limit(struct daemon *d)
+{
+    long want = d->o.max_conns > 0 ? d->o.max_conns : 50000;
+    long reserve = 256 + 8L * d->o.workers; /* the store, curl, the daemon's own */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1000;
+    if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < want + reserve) {
+        rlim_t need = (rlim_t)(want + reserve);
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    long room = rl.rlim_cur == RLIM_INFINITY ? want : (long)rl.rlim_cur - reserve;
+    room = room < 16 ? 16 : room;
+    if (room < want && (d->o.max_conns > 0 || room < 10000))
+        fprintf(stderr, "scenarist: the open-file limit (ulimit -n %ld) leaves room for %ld "
+                        "connections, not %ld: raise its hard limit to hold more\n",
+                (long)rl.rlim_cur, room, d->o.max_conns > 0 ? want : 10000);
+    return (unsigned)(room < want ? room : want);
+}
+
+static int deadlines_start(struct daemon *d)
+{
+    struct sc_conns *cs = sc_calloc(1, sizeof *cs);
+    if (!cs)
+        return -1;
+    pthread_mutex_init(&cs->mu, NULL);
+    pthread_cond_init(&cs->cv, NULL);
+    cs->limit[C_IDLE] = IDLE_MS;
+    cs->limit[C_HEADERS] = d->o.header_ms > 0 ? d->o.header_ms : 10000;
+    cs->limit[C_BODY] = d->o.body_ms > 0 ? d->o.body_ms : 60000;
+    if (pthread_create(&cs->th, NULL, deadlines_main, cs) != 0) {
+        pthread_mutex_destroy(&cs->mu);
+        pthread_cond_destroy(&cs->cv);
+        free(cs);
+        return -1;
+    }
+    d->conns = cs;
+    return 0;
+}
+
+/* After MHD has stopped: every connection is closed. */
+static void deadlines_stop(struct daemon *d)
+{
+    struct sc_conns *cs = d->conns;
+    if (!cs)
+        return;
+    daemon_join(&cs->mu, &cs->cv, &cs->stop, cs->th);
+    pthread_mutex_destroy(&cs->mu);
+    pthread_cond_destroy(&cs->cv);
+    free(cs);
+    d->conns = NULL;
 }
 
 int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
@@ -674,8 +1023,16 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    unsigned limit = connection_limit(d), per_ip = (unsigned)(d->o.max_per_ip > 0 ? d->o.max_per_ip
+                                                                                  : 512);
+    if (deadlines_start(d) != 0) {
+        freeaddrinfo(ai);
+        snprintf(err, errlen, "cannot start the connection deadlines thread");
+        return -1;
+    }
     if (pthread_create(&d->intake_th, NULL, intake_main, d) != 0) {
         freeaddrinfo(ai);
+        deadlines_stop(d);
         snprintf(err, errlen, "cannot start the intake thread");
         return -1;
     }
@@ -684,8 +1041,14 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
     d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d,
                               MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                               MHD_OPTION_THREAD_POOL_SIZE, pool,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(IDLE_MS / 1000),
+                              MHD_OPTION_CONNECTION_LIMIT, limit,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+                              MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
+                              MHD_OPTION_URI_LOG_CALLBACK, on_request_line, d,
                               MHD_OPTION_NOTIFY_COMPLETED, on_done, d,
+                              MHD_OPTION_UNESCAPE_CALLBACK, unescape, d,
                               MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d->mhd) {
@@ -725,4 +1088,5 @@ void sc_httpd_stop(struct daemon *d)
     if (d->mhd)
         MHD_stop_daemon(d->mhd);
     d->mhd = NULL;
+    deadlines_stop(d);
 }

@@ -75,6 +75,14 @@ static int usage(FILE *out)
             "  --respond-timeout D  serve: how long a respond webhook waits (default 10s)\n"
             "  --drain-timeout D    serve: on SIGTERM, how long running steps may finish (30s)\n"
             "  --step-grace D       serve: how long past its deadline a step is abandoned (5s)\n"
+            "  --header-timeout D   serve: a request's headers must be in within D of its\n"
+            "                       first line (default 10s; trickled lines do not extend it)\n"
+            "  --body-timeout D     serve: a webhook's body must be in within D of its\n"
+            "                       headers (default 60s)\n"
+            "  --max-connections N  serve: connections held at once (default: what the\n"
+            "                       open-file limit allows, up to 50000)\n"
+            "  --max-connections-per-ip N\n"
+            "                       serve: of them from one client address (default 512)\n"
             "  --until ISO          serve on the test clock: run time forward to ISO, then stop\n"
             "\n"
             "exit status: 0 ok, 1 the work failed, 2 usage or validation error\n");
@@ -95,6 +103,10 @@ static const struct {
     {"respond-timeout", offsetof(struct opts, respond_timeout)},
     {"drain-timeout", offsetof(struct opts, drain_timeout)},
     {"step-grace", offsetof(struct opts, step_grace)},
+    {"header-timeout", offsetof(struct opts, header_timeout)},
+    {"body-timeout", offsetof(struct opts, body_timeout)},
+    {"max-connections-per-ip", offsetof(struct opts, max_per_ip)},
+    {"max-connections", offsetof(struct opts, max_conns)},
     {"until", offsetof(struct opts, until)},
     {"message", offsetof(struct opts, message)}, {"version", offsetof(struct opts, version)},
     {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},

@@ -48,7 +48,8 @@ static const struct sc_param hook_fields[] = {
      .doc = "standard-webhooks (webhook-id/-timestamp/-signature) or hub-signature "
             "(X-Hub-Signature-256)."},
     {.name = "secret", .type = SC_T_SECRET, .required = true, .flags = SC_P_STATIC,
-     .doc = "Reference to the signing secret (whsec_... for standard-webhooks)."},
+     .doc = "Reference to the signing secret (for standard-webhooks: base64, with or without "
+            "the whsec_ prefix)."},
     {.name = "tolerance", .type = SC_T_DURATION, .def = "\"5m\"", .flags = SC_P_STATIC,
      .doc = "Largest accepted age of a webhook-timestamp."},
     {0},

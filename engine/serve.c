@@ -11,6 +11,7 @@
 #include "util.h"
 #include "validate.h"
 #include "version.h"
+#include "webhook.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,6 +31,7 @@ const char *const sc_rejection_names[REJ_COUNT] = {
     [REJ_MALFORMED] = "malformed_json", [REJ_MISSING_SIGNATURE] = "missing_signature",
     [REJ_BAD_SIGNATURE] = "bad_signature", [REJ_STALE] = "stale_timestamp",
     [REJ_SECRET] = "secret_unusable", [REJ_STOPPING] = "stopping",
+    [REJ_BAD_REQUEST] = "bad_request",
 };
 
 const double sc_lat_bounds[LAT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -244,7 +246,8 @@ static int add_route(struct daemon *d, struct catalog *c, size_t file, json_t *w
         char err[300];
         r->scheme = sc_strdup(str_or(hook, "scheme", ""));
         const char *ref = json_string_value(json_object_get(hook, "secret"));
-        if (!r->scheme || !ref || !(r->secret = sc_org_secret(ref, err, sizeof err))) {
+        if (!r->scheme || !ref || !(r->secret = sc_org_secret(ref, err, sizeof err)) ||
+            sc_webhook_secret_check(r->scheme, r->secret, err, sizeof err) != 0) {
             struct sc_src src = {.name = c->files[file]};
             sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "webhook %s: secret %s: %s", r->path,
                         auth, ref ? err : "not defined in the org");

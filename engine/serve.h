@@ -16,6 +16,11 @@ struct sc_serve_opts {
     int64_t respond_ms;          /* how long a respond webhook waits for its answer (10 s) */
     int64_t drain_ms;            /* SIGTERM: how long running executions may take (30 s) */
     int64_t grace_ms;            /* how long past its deadline a step is abandoned (5 s) */
+    int64_t header_ms;           /* from a request's first line to its last header (10 s) */
+    int64_t body_ms;             /* from a webhook's headers to the end of its body (60 s) */
+    long max_conns;              /* connections held at once; 0: what the open-file limit
+                                  * allows, up to 50,000 */
+    long max_per_ip;             /* of them from one client address (default 512) */
     int64_t until_ms;            /* test clock only: run time forward to here, then stop; -1 */
     const char *store;           /* a database other than the org's, or NULL */
     const char *const *paths;    /* scenario files and folders (default: scenarios) */

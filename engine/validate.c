@@ -6,6 +6,7 @@
 #include "org.h"
 #include "url.h"
 #include "util.h"
+#include "webhook.h"
 
 #include <ctype.h>
 #include <lauxlib.h>
@@ -1318,6 +1319,25 @@ static bool valid_hook_path(const char *p)
     return true;
 }
 
+/* A secret that is there but cannot sign (not base64 for standard-webhooks) is an error
+ * now, not a 500 to every request; one not set here is left to serve's start. */
+static void check_hook_secret(struct vctx *c, json_t *hook, const char *auth)
+{
+    const char *scheme = json_string_value(json_object_get(hook, "scheme")),
+               *ref = json_string_value(json_object_get(hook, "secret"));
+    char err[300], why[200];
+    char *secret = scheme && ref ? sc_org_secret(ref, err, sizeof err) : NULL;
+    if (secret && sc_webhook_secret_check(scheme, secret, why, sizeof why) != 0) {
+        size_t o = push(c, "auth");
+        VERR(c, pos_val(c), "org '%s' webhook secret '%s' (%s) is unusable: %s", c->v->org->name,
+             auth, ref, why);
+        pop(c, o);
+    }
+    if (secret)
+        memset(secret, 0, strlen(secret));
+    free(secret);
+}
+
 static void check_webhook(struct vctx *c, json_t *w)
 {
     const char *path = json_string_value(json_object_get(w, "path"));
@@ -1361,6 +1381,8 @@ static void check_webhook(struct vctx *c, json_t *w)
             VERR(c, pos_val(c), "org '%s' has no webhook secret '%s' (define it under "
                  "webhooks: in the org file)", org->name, auth);
         pop(c, o);
+    } else if (auth && org) {
+        check_hook_secret(c, json_object_get(org->webhooks, auth), auth);
     }
 }
 

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "util.h"
+
 #define SC_WEBHOOK_TOLERANCE_S 300 /* Standard Webhooks: a timestamp within 5 minutes */
 
 /* Why a request was turned away; also the label of the rejection metric. */
@@ -44,5 +48,26 @@ int sc_webhook_sign(const char *secret, const char *id, const char *timestamp, c
 
 /* The X-Hub-Signature-256 value ("sha256=<hex>") of a body; -1 on failure. */
 int sc_webhook_sign_hub(const char *secret, const char *body, size_t len, char *out, size_t outlen);
+
+/* 0 when secret is usable under scheme: for standard-webhooks, base64 with or without the
+ * whsec_ prefix (as the Standard Webhooks reference libraries take it); for hub-signature,
+ * any non-empty text. -1 with why (never holding the secret) otherwise. */
+int sc_webhook_secret_check(const char *scheme, const char *secret, char *why, size_t whylen);
+
+/* True when every coding of a Content-Encoding value (RFC 9110 8.4: a comma list) is one
+ * we decode: gzip (x-gzip), deflate, identity. Else false with the first other in bad. */
+bool sc_webhook_encoding_ok(const char *content_encoding, char *bad, size_t badlen);
+
+/* Undoes a Content-Encoding list (last applied first) on in[0..n): *out gets the decoded
+ * body (the caller frees it with sc_buf_free). The decoded size never goes past max bytes:
+ * a compression bomb stops there. 0 ok; 1 over max; 2 an encoding we do not decode; -1
+ * corrupt data. why gets a message fit for the answer. */
+int sc_webhook_decode(const char *content_encoding, const char *in, size_t n, size_t max,
+                      struct sc_buf *out, char *why, size_t whylen);
+
+/* A JSON parse error as the sender should read it ("malformed JSON at line L, column C:
+ * the key \"status\" appears more than once in one object"), in our words, never the JSON
+ * library's. */
+void sc_webhook_json_error(const json_error_t *e, char *out, size_t outlen);
 
 #endif

@@ -111,8 +111,8 @@ expect "a body over --max-body is 413" 0 '413 {"error":"body over the 64-byte li
     -- post $emp "$big"
 expect "a chunked body over --max-body is 413" 0 '413 {"error":"body over the 64-byte limit","reason":"too_large"}' \
     -- post $emp "$big" -H 'Transfer-Encoding: chunked'
-expect "malformed JSON is 400 with the parser's message and place" 0 \
-    '400 {"error":"malformed JSON: unexpected token near end of file at line 1, column 15 (byte 15)","reason":"malformed_json"}' \
+expect "malformed JSON is 400 saying what is wrong and where" 0 \
+    '400 {"error":"malformed JSON at line 1, column 15: the body ends before the JSON is complete","reason":"malformed_json"}' \
     -- post /hooks/lookup '{"employee_id":'
 expect "a missing signature is 401" 0 '401 {"error":"missing webhook-id header (Standard Webhooks)","reason":"missing_signature"}' \
     -- post $emp '{"employee_id":"E-1"}'
@@ -638,3 +638,174 @@ expect_grep "serve refuses to start on an invalid scenario (exit 2)" 2 "the scen
     -- "$bin" serve "$dir/scn" --org "$org" --listen 127.0.0.1:0
 expect "--until needs the test clock" 2 "scenarist: --until takes an ISO time and needs the test clock (SCENARIST_CLOCK=test:...)" \
     -- "$bin" serve --org "$org" --until 2026-01-01T00:00:00Z
+
+# ---- the intake: encodings, BOM, query and header shapes, duplicate keys, framing ----
+stub intake "$tmp/ok.json"
+serve $fx/intake --max-body 8192
+port=${url##*:}
+raw() { python3 tests/serve/client.py raw "$port"; }
+expect "a body that starts with a UTF-8 byte order mark is accepted" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-1"}}' \
+    -- post /hooks/echo "$(printf '\xef\xbb\xbf{"employee_id":"E-1"}')"
+printf '{"employee_id":"E-2"}' | gzip -c > "$tmp/e2.gz"
+expect "a gzip body is decoded" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-2"}}' \
+    -- post /hooks/echo "@$tmp/e2.gz" -H 'Content-Encoding: gzip'
+printf '{"employee_id":"E-3"}' | python3 -c 'import sys, zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))' > "$tmp/e3.z"
+expect "a deflate body is decoded" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-3"}}' \
+    -- post /hooks/echo "@$tmp/e3.z" -H 'Content-Encoding: deflate'
+python3 -c 'import gzip, sys; sys.stdout.buffer.write(gzip.compress(b"{\"pad\":\"" + b"0" * 5000000 + b"\"}"))' > "$tmp/bomb.gz"
+expect "a compression bomb is 413 by its decoded size (it is $(stat -c %s "$tmp/bomb.gz") bytes sent)" 0 \
+    '413 {"error":"body over the 8192-byte limit once decoded (gzip)","reason":"too_large"}' \
+    -- post /hooks/echo "@$tmp/bomb.gz" -H 'Content-Encoding: gzip'
+expect "an encoding we cannot decode is 415 naming it" 0 \
+    '415 {"error":"content encoding br is not supported: send gzip, deflate or no Content-Encoding","reason":"unsupported_media_type"}' \
+    -- post /hooks/echo '{"a":1}' -H 'Content-Encoding: br'
+expect "a body that is not the gzip it says is 400" 0 \
+    '400 {"error":"the body is not valid gzip data","reason":"bad_request"}' \
+    -- post /hooks/echo '{"a":1}' -H 'Content-Encoding: gzip'
+expect "repeated query keys are a list, keys keep their case; repeated headers a list" 0 \
+    '200 {"query":{"ids":["1","2"],"EmployeeId":"E-12"},"link":["<https://hris.example/e?page=2>; rel=\"next\"","<https://hris.example/e?page=9>; rel=\"last\""],"x":"one","body":{}}' \
+    -- post '/hooks/echo?ids=1&ids=2&EmployeeId=E-12' '{}' -H 'Link: <https://hris.example/e?page=2>; rel="next"' \
+       -H 'Link: <https://hris.example/e?page=9>; rel="last"' -H 'X-One: one'
+expect "query values are percent-decoded, + is a space, a %00 stays as written (never cuts the text)" 0 \
+    '200 {"query":{"a":"b c","d":"A/%00z","E f":"1"},"link":null,"x":null,"body":{}}' \
+    -- post '/hooks/echo?a=b+c&d=%41%2F%00z&E%20f=1' '{}'
+expect "a repeated key in an object is 400 naming it" 0 \
+    '400 {"error":"malformed JSON at line 1, column 27: the key \"status\" appears more than once in one object","reason":"malformed_json"}' \
+    -- post /hooks/echo '{"status":"active","status":"terminated"}'
+expect "a NUL escape is said in the sender's terms" 0 \
+    '400 {"error":"malformed JSON at line 1, column 20: a string holds \\u0000 (a NUL character), which is not accepted","reason":"malformed_json"}' \
+    -- post /hooks/echo '{"name":"Ada\u0000x"}'
+expect "malformed JSON says where, in our words" 0 \
+    '400 {"error":"malformed JSON at line 2, column 8: expected '"','"' or '"'}'"', found \"title\"","reason":"malformed_json"}' \
+    -- post /hooks/echo "$(printf '{"id": "E-1"\n "title"}')"
+expect "a %00 in the path is 404" 0 '404 {"error":"no scenario takes this path","reason":"not_found"}' \
+    -- post '/hooks/echo%00.json' '{}'
+expect "GET / is a plain 404" 0 "404 not found" -- req GET /
+expect "GET /executions is a plain 404" 0 "404 not found" -- req GET /executions
+expect "HEAD /favicon.ico is a plain 404" 0 "404" -- curl -s -o /dev/null -w '%{http_code}' -I "$url/favicon.ico"
+expect "two different Content-Length headers are 400, and the connection closes" 0 \
+    'HTTP/1.1 400 Bad Request
+Connection: close
+Content-Type: application/json
+Content-Length: 92
+
+{"error":"Content-Length given more than once with different values","reason":"bad_request"}' \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}POST /hooks/echo HTTP/1.1\r\n')
+expect "a Transfer-Encoding other than chunked is 400" 0 \
+    'HTTP/1.1 400 Bad Request
+Connection: close
+Content-Type: application/json
+Content-Length: 105
+
+{"error":"Transfer-Encoding other than chunked: send chunked or a Content-Length","reason":"bad_request"}' \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+expect "Content-Length with Transfer-Encoding: chunked is 400" 0 \
+    'HTTP/1.1 400 Bad Request
+Connection: close
+Content-Type: application/json
+Content-Length: 109
+
+{"error":"a request with both Content-Length and Transfer-Encoding: send one of them","reason":"bad_request"}' \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+pipe=""
+for i in 1 2 3; do
+    b="{\"employee_id\":\"P-$i\"}"
+    pipe+="POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${#b}\r\n\r\n$b"
+done
+answer() { printf 'HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 62\n\n{"query":{},"link":null,"x":null,"body":{"employee_id":"P-%s"}}' "$1"; }
+expect "three pipelined requests on one connection get three answers, in order" 0 "$(answer 1)$(answer 2)$(answer 3)" \
+    -- raw < <(printf "$pipe")
+expect "and the three are stored, in order" 0 "P-1
+P-2
+P-3" -- sql "SELECT json_extract(CAST(trigger AS TEXT), '$.body.employee_id') FROM executions WHERE json_extract(CAST(trigger AS TEXT), '$.body.employee_id') LIKE 'P-%' ORDER BY rowid"
+expect "what was refused is not stored: 8 events (BOM, gzip, deflate, shapes, escapes, 3 pipelined), each as decoded" 0 \
+'{"employee_id":"E-1"} {}
+{"employee_id":"E-2"} {}
+{"employee_id":"E-3"} {}
+{} {"ids":["1","2"],"EmployeeId":"E-12"}
+{} {"a":"b c","d":"A/%00z","E f":"1"}
+{"employee_id":"P-1"} {}
+{"employee_id":"P-2"} {}
+{"employee_id":"P-3"} {}' -- sql "SELECT json_extract(t, '$.body') || ' ' || json_extract(t, '$.query')
+                                  FROM (SELECT CAST(trigger AS TEXT) AS t FROM executions ORDER BY rowid)"
+metrics=$(curl -s "$url/metrics")
+expect "the probes (GET /, GET /executions, HEAD /favicon.ico) are not counted as rejections: not_found is the %00 POST alone; framing and a corrupt encoding are bad requests" 0 \
+'scenarist_webhook_rejections_total{reason="not_found"} 1
+scenarist_webhook_rejections_total{reason="method_not_allowed"} 0
+scenarist_webhook_rejections_total{reason="unsupported_media_type"} 1
+scenarist_webhook_rejections_total{reason="too_large"} 1
+scenarist_webhook_rejections_total{reason="malformed_json"} 3
+scenarist_webhook_rejections_total{reason="missing_signature"} 0
+scenarist_webhook_rejections_total{reason="bad_signature"} 0
+scenarist_webhook_rejections_total{reason="stale_timestamp"} 0
+scenarist_webhook_rejections_total{reason="secret_unusable"} 0
+scenarist_webhook_rejections_total{reason="stopping"} 0
+scenarist_webhook_rejections_total{reason="bad_request"} 4' -- sh -c 'echo "$1" | grep "^scenarist_webhook_rejections_total"' - "$metrics"
+stop
+
+# ---- webhook secrets: bare base64 works; an unusable one stops validate and serve ----
+stub secrets "$tmp/ok.json"
+SERVE_HRIS_SECRET=${std_secret#whsec_} serve $fx/intake
+body='{"employee_id":"E-77"}'
+ts=$(date +%s)
+expect_grep "a bare base64 secret (no whsec_) verifies signed webhooks" 0 '202 {"execution":' \
+    -- post /hooks/signed "$body" -H "webhook-id: msg_b" -H "webhook-timestamp: $ts" -H "webhook-signature: $(std_sign msg_b "$ts" "$body")"
+expect "a wrong signature under it is 401, never 500" 0 \
+    '401 {"error":"webhook-signature does not match the body (wrong secret or altered body)","reason":"bad_signature"}' \
+    -- post /hooks/signed "$body" -H "webhook-id: msg_c" -H "webhook-timestamp: $ts" -H "webhook-signature: v1,AAAA"
+check "the signed event is stored and runs" wait_sql "SELECT status FROM executions WHERE scenario = 'signed'" success
+stop
+unusable="$fx/intake/signed.yaml:4:43: error: org 'servetest' webhook secret 'hris-signature' (env:SERVE_HRIS_SECRET) is unusable: a standard-webhooks secret is base64 (whsec_<base64> or bare), padded to a multiple of 4 characters, at most 256 bytes once decoded"
+expect_grep "validate refuses a secret that is not base64" 2 "$unusable" \
+    -- env SERVE_HRIS_SECRET=whsec_not-base64 "$bin" validate $fx/intake --org "$org"
+expect_grep "and serve does not start on it" 2 "$unusable" \
+    -- env SERVE_HRIS_SECRET=whsec_not-base64 "$bin" serve $fx/intake --org "$org" --listen 127.0.0.1:0
+
+# ---- the intake under abuse: idle and slowloris connections do not stop webhooks ----
+# tests/serve/client.py abuse holds 10,000 idle and 3,000 slowloris connections from 32
+# addresses 127.0.1.x (loopback; 407 each, under --max-connections-per-ip 512), the signed
+# webhook comes from 127.0.0.1. make bench times the same.
+stub abuse "$tmp/ok.json"
+serve $fx/intake
+port=${url##*:}
+touch "$tmp/hold"
+python3 tests/serve/client.py abuse "$port" 10000 3000 32 3 "$tmp/hold" "$tmp/ready" 120 > "$tmp/abuse.out" &
+cpid=$!
+for _ in $(seq 900); do [ -s "$tmp/ready" ] && break; sleep 0.1; done
+expect "10,000 idle and 3,000 slowloris connections are open" 0 "open=13000" -- cat "$tmp/ready"
+body='{"employee_id":"E-501"}'
+ts=$(date +%s)
+sig=$(std_sign msg_abuse "$ts" "$body")
+t0=$(date +%s%N)
+out=$(post /hooks/signed "$body" -H "webhook-id: msg_abuse" -H "webhook-timestamp: $ts" \
+      -H "webhook-signature: $sig" --max-time 30)
+ms=$((($(date +%s%N) - t0) / 1000000))
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+expect "meanwhile a signed webhook gets its 202" 0 \
+    "202 {\"execution\":\"$id\",\"status\":\"queued\",\"url\":\"http://127.0.0.1:8080/executions/$id\"}" -- echo "$out"
+expect "in under a second (connect to answer: $ms ms)" 0 "under 1 s" \
+    -- sh -c "[ $ms -lt 1000 ] && echo 'under 1 s' || echo '$ms ms'"
+check "and it is stored and runs" wait_sql "SELECT status || ' ' || json_extract(CAST(trigger AS TEXT), '$.body.employee_id') FROM executions WHERE id = '$id'" "success E-501"
+rm -f "$tmp/hold"
+wait $cpid
+expect_grep "the held connections were all open till then" 0 "idle=10000 slow=3000 open=13000" -- cat "$tmp/abuse.out"
+stop
+serve $fx/intake --header-timeout 1s --body-timeout 1s --max-connections-per-ip 5
+port=${url##*:}
+touch "$tmp/hold"
+expect "a header line every 0.3 s does not extend --header-timeout 1s: the 20 trickling connections are cut within 4 s, the 20 idle ones not" 0 \
+    "idle=20 slow=20 open=40 closed_by_server=20" \
+    -- python3 tests/serve/client.py abuse "$port" 20 20 8 0.3 "$tmp/hold" "$tmp/ready" 4
+expect "a body byte every 0.3 s does not extend --body-timeout 1s: the 10 slow bodies are cut" 0 \
+    "idle=0 slow=10 open=10 closed_by_server=10" \
+    -- python3 tests/serve/client.py abuse "$port" 0 10 8 0.3 "$tmp/hold" "$tmp/ready" 4 body
+expect "--max-connections-per-ip 5: of 8 connections from one address 3 are closed" 0 \
+    "idle=8 slow=0 open=8 closed_by_server=3" \
+    -- python3 tests/serve/client.py abuse "$port" 8 0 1 0.3 "$tmp/hold" "$tmp/ready" 2
+metrics=$(curl -s "$url/metrics")
+expect_grep "metrics count the connections cut at the header deadline" 0 'scenarist_connections_cut_total{deadline="headers"} 20' \
+    -- echo "$metrics"
+expect_grep "and at the body deadline" 0 'scenarist_connections_cut_total{deadline="body"} 10' -- echo "$metrics"
+expect "and webhooks from other addresses are answered" 0 '200 {"query":{},"link":null,"x":null,"body":{}}' -- post /hooks/echo '{}'
+stop
+rm -f "$tmp/hold"

@@ -3,6 +3,9 @@
 #include "../../engine/webhook.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <zlib.h>
 
 /* Headers as "name\0value\0...\0". */
 static const char *header(void *ud, const char *name)
@@ -101,12 +104,139 @@ static void content_types(void **state)
     assert_false(sc_webhook_json_type(NULL));
 }
 
+
+/* The reference libraries take the secret with or without whsec_; anything not base64 is a
+ * start-up error, said without the secret. */
+static void secret_forms(void **state)
+{
+    (void)state;
+    char why[256];
+    const char ok[] = "webhook-id\0msg_p5jXN8AQM9LWM0D4loKWxJek\0webhook-timestamp\0001614265330\0"
+                      "webhook-signature\0" SIG;
+    assert_int_equal(std(H(ok), "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", BODY, AT, why), SC_HOOK_OK);
+    char sig[128];
+    assert_int_equal(sc_webhook_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                                     "1614265330", BODY, strlen(BODY), sig, sizeof sig), 0);
+    assert_string_equal(sig, SIG);
+    assert_int_equal(sc_webhook_secret_check("standard-webhooks", SECRET, why, sizeof why), 0);
+    assert_int_equal(sc_webhook_secret_check("standard-webhooks", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                             why, sizeof why), 0);
+    const char *bad[] = {"whsec_", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", "MfKQ 9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                         "not-a-whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La!aSw"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sc_webhook_secret_check("standard-webhooks", bad[i], why, sizeof why), -1);
+        assert_string_equal(why, "a standard-webhooks secret is base64 (whsec_<base64> or bare), "
+                                 "padded to a multiple of 4 characters, at most 256 bytes once decoded");
+    }
+    assert_int_equal(sc_webhook_secret_check("standard-webhooks", "", why, sizeof why), -1);
+    assert_string_equal(why, "the secret is empty");
+    assert_int_equal(sc_webhook_secret_check("hub-signature", "It's a Secret", why, sizeof why), 0);
+}
+
+/* gzip (windowBits 31) or zlib (15) or raw deflate (-15) of text. */
+static size_t squeeze(const char *text, size_t n, int bits, unsigned char *out, size_t cap)
+{
+    z_stream z = {0};
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)(uintptr_t)text;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t len = cap - z.avail_out;
+    deflateEnd(&z);
+    return len;
+}
+
+static void encodings(void **state)
+{
+    (void)state;
+    const char *json = "{\"employee_id\":\"E-1\"}";
+    unsigned char packed[4096];
+    char why[256], bad[64];
+    struct sc_buf out = {0};
+    int kinds[] = {31, 15, -15};
+    const char *names[] = {"gzip", "deflate", "deflate"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = squeeze(json, strlen(json), kinds[i], packed, sizeof packed);
+        assert_int_equal(sc_webhook_decode(names[i], (char *)packed, n, 1024, &out, why, sizeof why), 0);
+        assert_int_equal(out.len, strlen(json));
+        assert_memory_equal(out.data, json, out.len);
+        sc_buf_free(&out);
+    }
+    /* two codings: the last applied is undone first; identity is nothing */
+    size_t n1 = squeeze(json, strlen(json), 15, packed, sizeof packed);
+    unsigned char twice[4096];
+    size_t n2 = squeeze((char *)packed, n1, 31, twice, sizeof twice);
+    assert_int_equal(sc_webhook_decode("deflate, identity, GZIP", (char *)twice, n2, 1024, &out, why,
+                                       sizeof why), 0);
+    assert_int_equal(out.len, strlen(json));
+    sc_buf_free(&out);
+    /* a bomb: 10 MB of zeros in about 10 KB stops at the limit */
+    size_t big = 10 * 1024 * 1024;
+    char *zeros = calloc(1, big);
+    unsigned char *bomb = malloc(64 * 1024);
+    size_t nb = squeeze(zeros, big, 31, bomb, 64 * 1024);
+    assert_true(nb < 20000);
+    assert_int_equal(sc_webhook_decode("gzip", (char *)bomb, nb, 1048576, &out, why, sizeof why), 1);
+    assert_string_equal(why, "body over the 1048576-byte limit once decoded (gzip)");
+    assert_null(out.data);
+    free(zeros);
+    free(bomb);
+    /* not what it says, an unknown coding */
+    assert_int_equal(sc_webhook_decode("gzip", json, strlen(json), 1024, &out, why, sizeof why), -1);
+    assert_string_equal(why, "the body is not valid gzip data");
+    assert_int_equal(sc_webhook_decode("gzip, br", json, strlen(json), 1024, &out, why, sizeof why), 2);
+    assert_string_equal(why, "content encoding br is not supported");
+    assert_false(sc_webhook_encoding_ok("gzip, zstd", bad, sizeof bad));
+    assert_string_equal(bad, "zstd");
+    assert_true(sc_webhook_encoding_ok("x-gzip,deflate , identity", bad, sizeof bad));
+}
+
+/* Each parse error in the sender's terms, never the JSON library's. */
+static void json_errors(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"{\"status\":\"active\",\"status\":\"terminated\"}",
+         "malformed JSON at line 1, column 27: the key \"status\" appears more than once in one object"},
+        {"{\"a\":\"\\u0000\"}",
+         "malformed JSON at line 1, column 13: a string holds \\u0000 (a NUL character), which is not accepted"},
+        {"{\"employee_id\":", "malformed JSON at line 1, column 15: the body ends before the JSON is complete"},
+        {"[1,2", "malformed JSON at line 1, column 4: the body ends before the JSON is complete"},
+        {"{\"a\" 1}", "malformed JSON at line 1, column 6: expected ':' after a key, found '1'"},
+        {"{\"a\":1,}", "malformed JSON at line 1, column 8: expected a quoted key or '}', found '}'"},
+        {"{\"a\":tru}", "malformed JSON at line 1, column 8: unexpected 'tru'"},
+        {"{\"a\":1} x", "malformed JSON at line 1, column 9: more text after the JSON value: 'x'"},
+        {"\"str\"", "malformed JSON at line 1, column 5: the body must be a JSON object or array, not \"str\""},
+        {"", "malformed JSON at line 1, column 0: the body is empty: send a JSON object"},
+        {"{\"a\":\"x\ny\"}",
+         "malformed JSON at line 1, column 7: a line break inside a string: write it as \\n"},
+        {"{\"a\":1 2}", "malformed JSON at line 1, column 8: expected ',' or '}', found '2'"},
+        {"[1 2]", "malformed JSON at line 1, column 4: expected ',' or ']', found '2'"},
+        {"{\"a\":\"\xff\"}", "malformed JSON at line 1, column 6: the body is not valid UTF-8"},
+        {"{\"a\":99999999999999999999999}", "malformed JSON at line 1, column 28: a number too large"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_error_t e;
+        json_t *v = json_loadb(cases[i][0], strlen(cases[i][0]), JSON_REJECT_DUPLICATES, &e);
+        assert_null(v);
+        char msg[300];
+        sc_webhook_json_error(&e, msg, sizeof msg);
+        assert_string_equal(msg, cases[i][1]);
+        assert_null(strstr(msg, "JSON_"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(standard_webhooks),
         cmocka_unit_test(hub_signature),
         cmocka_unit_test(content_types),
+        cmocka_unit_test(secret_forms),
+        cmocka_unit_test(encodings),
+        cmocka_unit_test(json_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

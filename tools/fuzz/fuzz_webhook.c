@@ -58,7 +58,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sc_webhook_verify("hub-signature", "It's a Secret to Everybody", get, &h, body, blen, 0, why,
                       sizeof why);
     json_error_t e;
-    json_decref(json_loadb(body, blen, 0, &e));
+    json_t *v = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &e);
+    if (!v)
+        sc_webhook_json_error(&e, why, sizeof why);
+    json_decref(v);
+    struct sc_buf dec = {0};
+    const char *ce = get(&h, "content-encoding");
+    if (ce && sc_webhook_decode(ce, body, blen, 1 << 20, &dec, why, sizeof why) == 0)
+        sc_buf_free(&dec);
     free(text);
     return 0;
 }
