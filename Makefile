@@ -9,11 +9,11 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
 OPT     ?= -O2 -g
-BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(WARN) $(PKG_CFLAGS) -MMD -MP
+BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Iengine $(WARN) $(PKG_CFLAGS) -MMD -MP
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-CLI_SRC  := engine/main.c $(wildcard engine/cli_*.c)
-LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard engine/*.c)) $(wildcard modules/*.c)
+CLI_SRC  := $(wildcard engine/cli/*.c)
+LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard engine/*.c engine/*/*.c)) $(wildcard modules/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 SANDBOX_SRC := $(wildcard tools/sandbox/*.c)
 FUZZ_TARGETS := $(patsubst tools/fuzz/fuzz_%.c,%,$(wildcard tools/fuzz/fuzz_*.c))
@@ -126,7 +126,7 @@ bench:
 
 # Fuzzing with clang's libFuzzer: `make fuzz FUZZ_SECONDS=N` runs every target N seconds.
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(WARN) $(PKG_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Iengine $(WARN) $(PKG_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/%.o,$(LIB_SRC))
 

@@ -1,7 +1,7 @@
 /* compare: a field-level diff of two records with a rule per field, for checks such as
  * "the HRIS pay rate is the ATS offer's" before payroll: {match, compared, diff}. */
-#include "../engine/exec.h"
-#include "../engine/text.h"
+#include "run/exec.h"
+#include "lang/text.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -2,10 +2,10 @@
  * (lookups, cursors, cross-reference ids). set and delete can be undone: each hands the
  * engine the record as it was (recorded undo), and a `rollback` directive puts it back,
  * unless another execution changed the record since. */
-#include "../engine/clock.h"
-#include "../engine/duration.h"
-#include "../engine/exec.h"
-#include "../engine/store.h"
+#include "clock.h"
+#include "lang/duration.h"
+#include "run/exec.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,10 +1,10 @@
 /* dedupe: lets a bundle through once per key within a window; a repeat stops quietly
  * (status filtered), so a webhook retried by its sender or an item seen twice by an
  * overlapping poll writes once. */
-#include "../engine/duration.h"
-#include "../engine/exec.h"
-#include "../engine/store.h"
-#include "../engine/text.h"
+#include "lang/duration.h"
+#include "run/exec.h"
+#include "store/store.h"
+#include "lang/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

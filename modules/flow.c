@@ -1,5 +1,5 @@
 /* Flow control: router (branches), iterator (one bundle per element), aggregate. */
-#include "../engine/exec.h"
+#include "run/exec.h"
 
 #include <stdio.h>
 

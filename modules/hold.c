@@ -1,8 +1,8 @@
 /* hold: pauses the bundle until a person decides (`scenarist holds approve|reject`).
  * Never retried by itself: an approval runs the execution again from here, and this
  * step then lets the bundle through; a rejection ends the execution. */
-#include "../engine/exec.h"
-#include "../engine/store.h"
+#include "run/exec.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>

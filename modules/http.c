@@ -1,6 +1,6 @@
 /* http.request: one call to a connection's REST API (libcurl; run-time in the executor). */
-#include "../engine/call.h"
-#include "../engine/duration.h"
+#include "run/call.h"
+#include "lang/duration.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* json.parse and json.stringify: text <-> JSON values inside a scenario. */
-#include "../engine/exec.h"
-#include "../engine/text.h"
+#include "run/exec.h"
+#include "lang/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

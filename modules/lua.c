@@ -1,5 +1,5 @@
 /* lua: call a field transform from lua/transforms/, sandboxed. */
-#include "../engine/exec.h"
+#include "run/exec.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* map: the field-mapping table (source field, destination field, transform, null rule). */
-#include "../engine/exec.h"
+#include "run/exec.h"
 
 #include <stdlib.h>
 

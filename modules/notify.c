@@ -1,5 +1,5 @@
 /* notify: a message to an ops channel (Slack-compatible incoming webhook). */
-#include "../engine/call.h"
+#include "run/call.h"
 
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 /* queue.push: an item on a named work list for people (the HRIS admin drift queue,
  * reconciliation orphans); `scenarist queue list|show|resolve` works it. */
-#include "../engine/exec.h"
-#include "../engine/store.h"
+#include "run/exec.h"
+#include "store/store.h"
 
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 /* The one file that lists every module. Keep the list sorted by name. */
-#include "../engine/module.h"
+#include "module.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* respond: the answer of a synchronous webhook. */
-#include "../engine/exec.h"
+#include "run/exec.h"
 
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 /* set: scenario variables, readable later as vars.NAME. */
-#include "../engine/exec.h"
+#include "run/exec.h"
 
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 /* sleep: wait, through the engine's clock (never a real sleep in tests). */
-#include "../engine/clock.h"
-#include "../engine/duration.h"
-#include "../engine/exec.h"
+#include "clock.h"
+#include "lang/duration.h"
+#include "run/exec.h"
 
 #include <stdio.h>
 

@@ -3,7 +3,7 @@
 #ifndef SC_TEST_LUA_EVAL_H
 #define SC_TEST_LUA_EVAL_H
 
-#include "../../engine/lua.h"
+#include "lang/lua.h"
 
 #include <stdio.h>
 #include <stdlib.h>

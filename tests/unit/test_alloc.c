@@ -2,10 +2,10 @@
  * each run must end cleanly (valid, or an error reported), never crash or leak. */
 #include "test.h"
 
-#include "../../engine/org.h"
-#include "../../engine/util.h"
-#include "../../engine/validate.h"
-#include "../../engine/yaml.h"
+#include "model/org.h"
+#include "util.h"
+#include "model/validate.h"
+#include "model/yaml.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 #include "test.h"
 
-#include "../../engine/cron.h"
-#include "../../engine/duration.h"
+#include "lang/cron.h"
+#include "lang/tz.h"
+#include "lang/duration.h"
 
 static void fields_numbers_names_ranges_steps(void **state)
 {
@@ -108,7 +109,7 @@ static void durations(void **state)
     assert_int_equal(sc_duration_parse("99999999999999999999s", &ms, err, sizeof err), -1);
 }
 
-#include "../../engine/clock.h"
+#include "clock.h"
 
 #include <stdio.h>
 

@@ -1,6 +1,6 @@
 #include "test.h"
 
-#include "../../engine/diag.h"
+#include "lang/diag.h"
 
 #include <stdio.h>
 #include <stdlib.h>

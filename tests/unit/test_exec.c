@@ -3,10 +3,10 @@
  * once; every allocation of the run made to fail in turn). */
 #include "test.h"
 
-#include "../../engine/clock.h"
-#include "../../engine/exec.h"
-#include "../../engine/store.h"
-#include "../../engine/util.h"
+#include "clock.h"
+#include "run/exec.h"
+#include "store/store.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

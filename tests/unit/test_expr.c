@@ -1,6 +1,6 @@
 #include "test.h"
 
-#include "../../engine/expr.h"
+#include "lang/expr.h"
 
 #include <lauxlib.h>
 #include <lua.h>

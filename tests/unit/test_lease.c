@@ -5,12 +5,12 @@
  * wraps the real one and refuses writes while `full` is set, as a full file system does. */
 #include "test.h"
 
-#include "../../engine/clock.h"
-#include "../../engine/diag.h"
-#include "../../engine/exec.h"
-#include "../../engine/lua.h"
-#include "../../engine/runner.h"
-#include "../../engine/store.h"
+#include "clock.h"
+#include "lang/diag.h"
+#include "run/exec.h"
+#include "lang/lua.h"
+#include "run/runner.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 #include "test.h"
 
 #include "lua_eval.h"
-#include "../../engine/util.h"
+#include "util.h"
 
 #include <lauxlib.h>
 #include <lua.h>

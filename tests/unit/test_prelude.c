@@ -3,10 +3,10 @@
 #include "test.h"
 
 #include "lua_eval.h"
-#include "../../engine/clock.h"
-#include "../../engine/text.h"
-#include "../../engine/tmpl.h"
-#include "../../engine/util.h"
+#include "clock.h"
+#include "lang/text.h"
+#include "lang/tmpl.h"
+#include "util.h"
 
 static struct sc_lua *lua;
 static json_t *trigger;

@@ -2,8 +2,8 @@
 #include "test.h"
 
 #include "lua_eval.h"
-#include "../../engine/clock.h"
-#include "../../engine/util.h"
+#include "clock.h"
+#include "util.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

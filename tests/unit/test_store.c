@@ -3,9 +3,9 @@
  * retries come due in time order, transactions nest, the queue keeps its order. */
 #include "test.h"
 
-#include "../../engine/clock.h"
-#include "../../engine/store.h"
-#include "../../engine/util.h"
+#include "clock.h"
+#include "store/store.h"
+#include "util.h"
 
 #include <stdint.h>
 #include <stdio.h>

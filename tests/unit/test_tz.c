@@ -5,10 +5,10 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#include "../../engine/clock.h"
-#include "../../engine/cron.h"
-#include "../../engine/lua.h"
-#include "../../engine/tz.h"
+#include "clock.h"
+#include "lang/cron.h"
+#include "lang/lua.h"
+#include "lang/tz.h"
 
 #define ROUNDS 3000
 

@@ -4,8 +4,8 @@
 #include "test.h"
 
 #include "lua_eval.h"
-#include "../../engine/clock.h"
-#include "../../engine/url.h"
+#include "clock.h"
+#include "model/url.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 #include "test.h"
 
-#include "../../engine/webhook.h"
+#include "model/webhook.h"
 
 #include <stdio.h>
 #include <stdlib.h>

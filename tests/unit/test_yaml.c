@@ -1,8 +1,8 @@
 #include "test.h"
 
-#include "../../engine/diag.h"
-#include "../../engine/util.h"
-#include "../../engine/yaml.h"
+#include "lang/diag.h"
+#include "util.h"
+#include "model/yaml.h"
 
 #include <stdio.h>
 #include <stdlib.h>

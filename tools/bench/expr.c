@@ -3,9 +3,9 @@
  * of a 10-field map step run by the executor. Prints a Markdown table; medians of
  * RUNS runs. Wall time, on purpose: it is what a worker pays. */
 #define _POSIX_C_SOURCE 200809L
-#include "../../engine/exec.h"
-#include "../../engine/store.h"
-#include "../../engine/tmpl.h"
+#include "run/exec.h"
+#include "store/store.h"
+#include "lang/tmpl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,9 @@
 /* The cron parser and next-fire computation, durations and time zone names. */
 #include "fuzz.h"
 
-#include "../../engine/cron.h"
-#include "../../engine/duration.h"
+#include "lang/cron.h"
+#include "lang/tz.h"
+#include "lang/duration.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * document against itself (which must find nothing). */
 #include "fuzz.h"
 
-#include "../../engine/version.h"
+#include "store/version.h"
 
 #include <stdlib.h>
 

@@ -2,7 +2,7 @@
  * to numbers: an integral float comes back an integer on purpose (lua.c), same value. */
 #include "fuzz.h"
 
-#include "../../engine/lua.h"
+#include "lang/lua.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* The YAML scenario loader and the validator, on any bytes. */
 #include "fuzz.h"
 
-#include "../../engine/diag.h"
-#include "../../engine/validate.h"
-#include "../../engine/yaml.h"
+#include "lang/diag.h"
+#include "model/validate.h"
+#include "model/yaml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,8 +2,8 @@
  * small trigger, within the Lua sandbox's instruction and memory limits. */
 #include "fuzz.h"
 
-#include "../../engine/lua.h"
-#include "../../engine/tmpl.h"
+#include "lang/lua.h"
+#include "lang/tmpl.h"
 
 #include <stdlib.h>
 

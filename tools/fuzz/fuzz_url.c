@@ -4,7 +4,7 @@
  * is one segment (only unreserved characters and %XX). */
 #include "fuzz.h"
 
-#include "../../engine/url.h"
+#include "model/url.h"
 
 #include <ctype.h>
 #include <stdlib.h>

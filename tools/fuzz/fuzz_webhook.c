@@ -2,7 +2,7 @@
  * empty line) and a body; content type, both signature schemes, then the JSON parse. */
 #include "fuzz.h"
 
-#include "../../engine/webhook.h"
+#include "model/webhook.h"
 
 #include <jansson.h>
 #include <stdlib.h>

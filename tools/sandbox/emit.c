@@ -1,7 +1,7 @@
 /* The webhooks the simulated systems send, signed as real senders sign them. */
 #include "sandbox.h"
 
-#include "../../engine/webhook.h"
+#include "model/webhook.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

@@ -1,0 +1,80 @@
+/* The command line's shared parts: options, exit codes, and the commands outside main.c.
+ * Ownership: struct opts borrows argv. */
+#ifndef SC_CLI_H
+#define SC_CLI_H
+
+#include "lang/diag.h"
+#include "model/files.h"
+#include "model/org.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+struct opts {
+    const char *org;
+    const char *input;
+    const char *store;      /* --store: a database other than the org's */
+    const char *scenario, *status, *since, *sent_to, *execution;
+    const char *listen, *workers, *max_body, *respond_timeout, *drain_timeout, *until; /* serve */
+    const char *step_grace; /* serve */
+    const char *header_timeout, *body_timeout, *max_conns, *max_per_ip; /* serve: intake limits */
+    const char *message, *version, *output, *to, *from; /* versions */
+    const char *checkpoint; /* audit verify --checkpoint FILE */
+    int limit;
+    bool json, no_retry;
+    const char **args;
+    size_t nargs;
+};
+
+/* Adds the scenario files path stands for (files.h); a folder without any is an error in d.
+ * Returns -1 when out of memory (said in d), else 0. */
+int cli_add_files(struct sc_files *f, const char *path, struct sc_diags *d);
+/* Prints diagnostics (JSON on stdout or text on stderr); EXIT_USAGE when any is an error. */
+int finish_diags(struct sc_diags *d, bool json);
+
+/* The org of --org, or NULL after printing why. */
+struct sc_org *cli_load_org(const struct opts *o);
+/* Opens the org's store (or --store); NULL after printing why. */
+struct sc_store;
+struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org);
+/* What the commands about one org's store hold: the org and its store. open: EXIT_OK,
+ * or EXIT_USAGE (no org) / EXIT_FAILED (no store) after saying why. failed: says the
+ * store's error, closes, and returns EXIT_FAILED. */
+struct cli_session {
+    struct sc_org *org;
+    struct sc_store *st;
+};
+int cli_session_open(const struct opts *o, struct cli_session *s);
+void cli_session_close(struct cli_session *s);
+int cli_session_failed(struct cli_session *s);
+
+/* One step log line per entry, as run and execution print them. */
+void cli_print_steps(const json_t *steps);
+/* Prints a JSON value indented on stdout. */
+void cli_print_json(const json_t *v);
+
+int cmd_run(struct opts *o);
+int cmd_executions(struct opts *o);
+int cmd_execution(struct opts *o);
+int cmd_incomplete(struct opts *o);
+int cmd_audit(struct opts *o);
+int cmd_metrics(struct opts *o);
+int cmd_resume(struct opts *o);
+int cmd_serve(struct opts *o);
+int cmd_holds(struct opts *o);
+int cmd_queue(struct opts *o);
+int cmd_deploy(struct opts *o);
+int cmd_versions(struct opts *o);
+int cmd_export(struct opts *o);
+int cmd_import(struct opts *o);
+int cmd_rollback(struct opts *o);
+int cmd_diff(struct opts *o);
+int cmd_backup(struct opts *o);
+int cmd_restore(struct opts *o);
+int cmd_promote(struct opts *o);
+
+#endif

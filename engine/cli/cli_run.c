@@ -1,0 +1,347 @@
+/* scenarist run: one event through a scenario now, durably, following its retries. */
+#include "cli/cli.h"
+#include "lang/duration.h"
+
+#include "run/audit.h"
+
+#include "clock.h"
+#include "run/runner.h"
+#include "store/store.h"
+#include "lang/text.h"
+#include "util.h"
+#include "model/yaml.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- run ---- */
+
+/* Reads the event file: a clear message and NULL when it is missing or not JSON. */
+static json_t *read_event(const char *path)
+{
+    size_t len;
+    bool big;
+    char *text = sc_read_file(path, 16u * 1024 * 1024, &len, &big);
+    if (!text) {
+        fprintf(stderr, "scenarist: cannot read input %s: %s\n", path,
+                big ? "larger than 16 MiB" : strerror(errno));
+        return NULL;
+    }
+    json_error_t je;
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &je);
+    free(text);
+    if (!v)
+        fprintf(stderr, "%s:%d:%d: error: input is not valid JSON: %s\n", path, je.line,
+                je.column, je.text);
+    return v;
+}
+
+static void summary(const json_t *e, char *buf, size_t n)
+{
+    json_t *out = json_object_get(e, "output"), *err = json_object_get(e, "error");
+    buf[0] = '\0';
+    json_t *bundles = json_object_get(e, "bundles");
+    if (bundles)
+        snprintf(buf, n, "%lld bundles", (long long)json_integer_value(bundles));
+    if (err) {
+        snprintf(buf, n, "%s: %s", json_string_value(json_object_get(err, "kind")),
+                 json_string_value(json_object_get(err, "message")));
+    } else if (out) {
+        const char *mod = json_string_value(json_object_get(e, "module"));
+        json_t *show = out;
+        size_t used = 0;
+        if (json_is_object(out) && (!strcmp(mod, "http.request") || !strcmp(mod, "notify")) &&
+            json_object_get(out, "status")) {
+            used = (size_t)snprintf(buf, n, "HTTP %lld ",
+                                    (long long)json_integer_value(json_object_get(out, "status")));
+            show = json_object_get(out, "body");
+        }
+        char *t = json_dumps(show, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        if (t && used < n)
+            snprintf(buf + used, n - used, "%s", t);
+        free(t);
+    }
+    size_t max = 100;
+    if (strlen(buf) > max) {
+        size_t cut = max - 3;
+        while (cut && ((unsigned char)buf[cut] & 0xC0) == 0x80)
+            cut--; /* do not cut a UTF-8 character in two */
+        memcpy(buf + cut, "...", 4);
+    }
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+}
+
+void cli_print_steps(const json_t *steps)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(steps, i, e) {
+        char sum[1024], step[160];
+        summary(e, sum, sizeof sum);
+        const char *bundle = json_string_value(json_object_get(e, "bundle"));
+        snprintf(step, sizeof step, "%s%s%s%s", json_string_value(json_object_get(e, "step")),
+                 bundle ? "[" : "", bundle ? bundle : "", bundle ? "]" : "");
+        json_t *ms = json_object_get(e, "duration_ms");
+        char dur[32] = "";
+        if (ms)
+            snprintf(dur, sizeof dur, "%lld ms", (long long)json_integer_value(ms));
+        printf("  %-22s %-15s %-9s %8s  %s\n", step,
+               json_string_value(json_object_get(e, "module")),
+               json_string_value(json_object_get(e, "status")), dur, sum);
+    }
+}
+
+void cli_print_json(const json_t *v)
+{
+    char *t = sc_text_json(v, 2, false); /* numbers in their shortest exact form */
+    printf("%s\n", t ? t : "null");
+    free(t);
+}
+
+static void print_record(const json_t *rec)
+{
+    json_t *attempt = json_object_get(rec, "attempt");
+    printf("%s  execution %s  (org %s, version %s)",
+           json_string_value(json_object_get(rec, "scenario")),
+           json_string_value(json_object_get(rec, "id")),
+           json_string_value(json_object_get(rec, "org")),
+           json_string_value(json_object_get(rec, "version")));
+    if (attempt)
+        printf("  attempt %lld", (long long)json_integer_value(attempt));
+    printf("\n");
+    cli_print_steps(json_object_get(rec, "steps"));
+    size_t i;
+    json_t *inc;
+    json_array_foreach(json_object_get(rec, "incomplete"), i, inc) {
+        json_t *hold = json_object_get(inc, "hold");
+        if (hold) { /* no error: a person decides */
+            long long id = json_integer_value(json_object_get(hold, "id"));
+            printf("held: step %s, bundle %s: %s (hold %lld: scenarist holds approve %lld, or "
+                   "reject %lld)\n", json_string_value(json_object_get(inc, "step")),
+                   json_string_value(json_object_get(inc, "bundle")),
+                   json_string_value(json_object_get(hold, "reason")), id, id, id);
+            continue;
+        }
+        printf("incomplete: step %s, bundle %s: %s (%s)\n",
+               json_string_value(json_object_get(inc, "step")),
+               json_string_value(json_object_get(inc, "bundle")),
+               json_string_value(json_object_get(json_object_get(inc, "error"), "message")),
+               sc_status_retry_note(inc));
+    }
+    json_t *resp = json_object_get(rec, "response");
+    if (resp) {
+        char *b = json_dumps(json_object_get(resp, "body"),
+                             JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        printf("response: %lld %s\n", (long long)json_integer_value(json_object_get(resp, "status")),
+               b ? b : "");
+        free(b);
+    }
+    json_t *err = json_object_get(rec, "error");
+    printf("%s in %lld ms%s%s%s\n", json_string_value(json_object_get(rec, "status")),
+           (long long)json_integer_value(json_object_get(rec, "duration_ms")),
+           err ? " at step " : "", err ? json_string_value(json_object_get(err, "step")) : "",
+           json_is_true(json_object_get(rec, "committed")) ? " (committed early)" : "");
+}
+
+struct sc_org *cli_load_org(const struct opts *o)
+{
+    struct sc_diags d;
+    sc_diags_init(&d);
+    struct sc_org *org = sc_org_load(o->org, &d);
+    sc_diags_print(&d, stderr);
+    sc_diags_free(&d);
+    return org;
+}
+
+struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
+{
+    char *path = o->store ? sc_strdup(o->store) : sc_store_path(org);
+    char err[600];
+    const char *key = json_string_value(json_object_get(org->doc->root, "store_key"));
+    sc_store_set_lease_ms(sc_duration_or(json_string_value(json_object_get(org->doc->root,
+                                                                           "lease")), 0));
+    struct sc_store *st = path ? sc_store_open(path, key, err, sizeof err) : NULL;
+    if (!st)
+        fprintf(stderr, "scenarist: %s\n", path ? err : "out of memory");
+    else
+        sc_audit_setup(st, org);
+    if (st && sc_store_heartbeat(st) != 0) { /* executions run here keep their leases */
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(st));
+        sc_store_close(st);
+        st = NULL;
+    }
+    free(path);
+    return st;
+}
+
+int cli_session_open(const struct opts *o, struct cli_session *s)
+{
+    s->st = NULL;
+    if (!(s->org = cli_load_org(o)))
+        return EXIT_USAGE;
+    if (!(s->st = cli_open_store(o, s->org))) {
+        sc_org_free(s->org);
+        return EXIT_FAILED;
+    }
+    return EXIT_OK;
+}
+
+void cli_session_close(struct cli_session *s)
+{
+    sc_store_close(s->st);
+    sc_org_free(s->org);
+}
+
+int cli_session_failed(struct cli_session *s)
+{
+    fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+    cli_session_close(s);
+    return EXIT_FAILED;
+}
+
+/* One clear line per retry, as curl does. */
+static void say_retry(const json_t *inc, int64_t wait_ms)
+{
+    json_t *err = json_object_get(inc, "error");
+    fprintf(stderr, "scenarist: step %s failed (%s: %s); attempt %lld of %lld in %lld s\n",
+            json_string_value(json_object_get(inc, "step")),
+            json_string_value(json_object_get(err, "kind")),
+            json_string_value(json_object_get(err, "message")),
+            (long long)json_integer_value(json_object_get(inc, "attempts")) + 1,
+            (long long)json_integer_value(json_object_get(inc, "max_attempts")),
+            (long long)((wait_ms + 999) / 1000));
+}
+
+/* Ctrl-C while run waits for a retry: the execution is safe in the store; say where. */
+static char interrupt_msg[768];
+static size_t interrupt_len;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, interrupt_msg, interrupt_len); /* async-signal-safe */
+    (void)w;
+    _exit(130);
+}
+
+/* Says the retry, then sleeps until it is due; an interrupt says which execution is pending
+ * and when. */
+static void wait_for_retry(const json_t *inc, const char *org, int64_t wait_ms)
+{
+    int n = snprintf(interrupt_msg, sizeof interrupt_msg,
+                     "\nscenarist: interrupted; execution %s is pending: attempt %lld of %lld is "
+                     "due at %s (scenarist resume --org %s runs it then, as does the daemon)\n",
+                     json_string_value(json_object_get(inc, "execution")),
+                     (long long)json_integer_value(json_object_get(inc, "attempts")) + 1,
+                     (long long)json_integer_value(json_object_get(inc, "max_attempts")),
+                     json_string_value(json_object_get(inc, "next_attempt_at")), org);
+    interrupt_len = n < 0 ? 0 : (size_t)n < sizeof interrupt_msg ? (size_t)n : sizeof interrupt_msg - 1;
+    struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    say_retry(inc, wait_ms); /* after the handler is in place: a Ctrl-C upon it is answered */
+    sc_clock_sleep_ms(wait_ms);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+}
+
+int cmd_run(struct opts *o)
+{
+    if (o->nargs != 1 || !o->input) {
+        fprintf(stderr, "usage: scenarist run FILE --input EVENT.json [--org NAME] [--no-retry] "
+                        "[--json]\n");
+        return EXIT_USAGE;
+    }
+    json_t *body = read_event(o->input);
+    if (!body)
+        return EXIT_USAGE;
+    struct sc_diags d;
+    sc_diags_init(&d);
+    int rc = EXIT_USAGE;
+    char err[512];
+    struct sc_org *org = sc_org_load(o->org, &d);
+    struct sc_lua *lua = org ? sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err) : NULL;
+    struct sc_scenario *sc = lua ? sc_scenario_load(o->args[0], org, lua, NULL, &d) : NULL;
+    struct sc_http *http = sc ? sc_http_new() : NULL;
+    struct sc_store *store = NULL;
+    struct sc_runner *rn = NULL;
+    if (org && !lua)
+        fprintf(stderr, "scenarist: Lua: %s\n", err);
+    if (!sc || !http) {
+        finish_diags(&d, false);
+        goto out;
+    }
+    sc_diags_print(&d, stderr); /* warnings */
+    if (!(store = cli_open_store(o, org)))
+        goto out;
+    json_t *triggers = json_object_get(sc_scenario_json(sc), "triggers");
+    const char *kind = json_object_iter_key(json_object_iter(json_array_get(triggers, 0)));
+    char now[40];
+    sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
+    json_t *trigger = json_pack("{s:s, s:O, s:{}, s:{}, s:s}", "kind", kind ? kind : "manual",
+                                "body", body, "headers", "query", "received_at", now);
+    struct sc_runtime rt = {.lua = lua, .http = http, .org = org, .store = store};
+    rn = sc_runner_new(&rt);
+    json_t *rec = trigger && rn ? sc_runner_start(rn, sc, o->args[0], trigger) : NULL;
+    json_decref(trigger);
+    /* Follows the execution's retries through the clock, unless told to leave them to
+     * `scenarist resume` or the daemon. */
+    while (rec) {
+        if (!o->json)
+            print_record(rec);
+        json_t *inc = o->no_retry ? NULL
+                                  : sc_store_incomplete_get(store, json_string_value(json_object_get(rec, "id")));
+        int64_t next = 0;
+        if (!inc || strcmp(json_string_value(json_object_get(inc, "state")), "pending") ||
+            sc_clock_parse_iso(json_string_value(json_object_get(inc, "next_attempt_at")), &next)) {
+            json_decref(inc);
+            break;
+        }
+        int64_t wait = next - sc_clock_now_ms();
+        if (wait > 0)
+            wait_for_retry(inc, o->org, wait);
+        else
+            say_retry(inc, wait);
+        json_decref(inc);
+        char id[128];
+        snprintf(id, sizeof id, "%s", json_string_value(json_object_get(rec, "id")));
+        json_decref(rec);
+        rec = sc_runner_again(rn, id, &d, err, sizeof err);
+        if (!rec) {
+            sc_diags_print(&d, stderr);
+            fprintf(stderr, "scenarist: execution %s: %s\n", id, err);
+            rc = EXIT_FAILED;
+            goto out;
+        }
+    }
+    if (!rec) {
+        fprintf(stderr, "scenarist: out of memory\n");
+        rc = EXIT_FAILED;
+        goto out;
+    }
+    if (o->json) {
+        json_t *view = sc_store_exec_get(store, json_string_value(json_object_get(rec, "id")));
+        cli_print_json(view ? view : rec);
+        json_decref(view);
+    }
+    rc = strcmp(json_string_value(json_object_get(rec, "status")), "success") ? EXIT_FAILED
+                                                                              : EXIT_OK;
+    json_decref(rec);
+out:
+    sc_runner_free(rn);
+    sc_store_close(store);
+    sc_http_free(http);
+    sc_scenario_free(sc);
+    sc_lua_free(lua);
+    sc_org_free(org);
+    sc_diags_free(&d);
+    json_decref(body);
+    return rc;
+}

@@ -1,0 +1,745 @@
+/* The commands that read and act on an org's store: executions, execution, incomplete,
+ * resume, audit, metrics. */
+#include "cli/cli.h"
+
+#include "run/audit.h"
+#include "model/yaml.h"
+
+#include "clock.h"
+#include "lang/duration.h"
+#include "run/exec.h"
+#include "run/http.h"
+#include "lang/lua.h"
+#include "run/runner.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *str(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+/* The width of an id column: 24, or wider so that the longest id (a real clock's
+ * "20261130-202126-9da830dd33c9") still leaves a space. */
+static int id_width(const json_t *rows, const char *key)
+{
+    size_t i, w = 23;
+    json_t *e;
+    json_array_foreach(rows, i, e) {
+        size_t n = strlen(str(e, key));
+        w = n > w ? n : w;
+    }
+    return (int)w + 1;
+}
+
+/* --since: an ISO time, or a duration meaning that long ago ("24h"). */
+static int since_ms(const char *s, int64_t *ms)
+{
+    int64_t d;
+    char err[128];
+    if (!s) {
+        *ms = 0;
+        return 0;
+    }
+    if (sc_clock_parse_iso(s, ms) == 0)
+        return 0;
+    if (sc_duration_parse(s, &d, err, sizeof err) == 0) {
+        *ms = sc_clock_now_ms() - d;
+        return 0;
+    }
+    fprintf(stderr, "scenarist: --since takes a time (2026-03-08T08:00:00Z) or a duration "
+                    "ago (24h)\n");
+    return -1;
+}
+
+int cmd_executions(struct opts *o)
+{
+    struct sc_exec_filter f = {.scenario = o->scenario, .status = o->status, .limit = o->limit};
+    if (o->nargs || since_ms(o->since, &f.since_ms) != 0) {
+        if (o->nargs)
+            fprintf(stderr, "usage: scenarist executions [--scenario S] [--status S] [--since T] "
+                            "[--limit N] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
+        return EXIT_FAILED;
+    json_t *list = sc_store_exec_list(s.st, &f);
+    if (!list)
+        return cli_session_failed(&s);
+    if (o->json) {
+        cli_print_json(list);
+    } else {
+        size_t i;
+        json_t *e;
+        if (json_array_size(list))
+            printf("%-*s %-24s %-8s %-8s %-8s %-24s %s\n", id_width(list, "id"), "ID", "SCENARIO", "VERSION", "STATUS",
+                   "ATTEMPTS", "STARTED", "DURATION");
+        json_array_foreach(list, i, e) {
+            char dur[32] = "";
+            if (json_object_get(e, "duration_ms"))
+                snprintf(dur, sizeof dur, "%lld ms",
+                         (long long)json_integer_value(json_object_get(e, "duration_ms")));
+            printf("%-*s %-24s %-8s %-8s %-8lld %-24s %s\n", id_width(list, "id"), str(e, "id"), str(e, "scenario"),
+                   str(e, "version"), str(e, "status"),
+                   (long long)json_integer_value(json_object_get(e, "attempts")),
+                   str(e, "started_at"), dur);
+        }
+        if (!json_array_size(list))
+            printf("no executions\n");
+    }
+    json_decref(list);
+    cli_session_close(&s);
+    return EXIT_OK;
+}
+
+/* An incomplete entry's attempts, one definition everywhere: attempts made (the first
+ * included, as the execution counts them), "of N" only when retries are automatic. */
+static void attempts_text(char *buf, size_t n, const json_t *inc, const char *of)
+{
+    long long a = json_integer_value(json_object_get(inc, "attempts")),
+              m = json_integer_value(json_object_get(inc, "max_attempts"));
+    if (m > 0)
+        snprintf(buf, n, "%lld%s%lld", a, of, m);
+    else
+        snprintf(buf, n, "%lld", a);
+}
+
+static void print_incomplete_line(const json_t *e, int idw)
+{
+    const json_t *err = json_object_get(e, "error");
+    char att[48];
+    attempts_text(att, sizeof att, e, "/");
+    if (!str(err, "kind")[0]) /* a hold: its reason stands where an error would */
+        printf("%-*s %-24s %-16s %-10s %-4s %-24s held: %s\n", idw, str(e, "execution"),
+               str(e, "scenario"), str(e, "step"), str(e, "state"), att,
+               json_object_get(e, "next_attempt_at") ? str(e, "next_attempt_at") : "-",
+               str(err, "reason"));
+    else
+        printf("%-*s %-24s %-16s %-10s %-4s %-24s %s: %s\n", idw, str(e, "execution"),
+               str(e, "scenario"), str(e, "step"), str(e, "state"), att,
+               json_object_get(e, "next_attempt_at") ? str(e, "next_attempt_at") : "-",
+               str(err, "kind"), str(err, "message"));
+}
+
+int cmd_execution(struct opts *o)
+{
+    if (o->nargs != 1) {
+        fprintf(stderr, "usage: scenarist execution ID [--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
+        return EXIT_FAILED;
+    json_t *v = sc_store_exec_get(s.st, o->args[0]);
+    if (!v) {
+        if (sc_store_error(s.st)[0])
+            return cli_session_failed(&s);
+        fprintf(stderr, "scenarist: no execution %s in org %s\n", o->args[0], s.org->name);
+        cli_session_close(&s);
+        return EXIT_FAILED;
+    }
+    if (o->json) {
+        cli_print_json(v);
+    } else {
+        printf("%s  execution %s  (org %s, version %s)\n", str(v, "scenario"), str(v, "id"),
+               str(v, "org"), str(v, "version"));
+        printf("status %s after %lld attempt%s; started %s%s%s\n", str(v, "status"),
+               (long long)json_integer_value(json_object_get(v, "attempts")),
+               json_integer_value(json_object_get(v, "attempts")) == 1 ? "" : "s",
+               str(v, "started_at"), json_object_get(v, "finished_at") ? ", finished " : "",
+               str(v, "finished_at"));
+        if (json_object_get(v, "url"))
+            printf("url %s\n", str(v, "url"));
+        printf("steps (attempt shown when above 1):\n");
+        size_t i;
+        json_t *e;
+        json_t *steps = json_object_get(v, "steps");
+        json_array_foreach(steps, i, e) {
+            json_t *a = json_object_get(e, "attempt");
+            if (a) { /* the step table's own column would shift every line: prefix instead */
+                char step[200];
+                snprintf(step, sizeof step, "%s@%lld", str(e, "step"),
+                         (long long)json_integer_value(a));
+                json_object_set_new(e, "step", json_string(step));
+            }
+        }
+        cli_print_steps(steps);
+        json_t *err = json_object_get(v, "error");
+        if (err)
+            printf("error at step %s: %s: %s\n", str(err, "step"), str(err, "kind"),
+                   str(err, "message"));
+        json_t *inc = json_object_get(v, "incomplete");
+        if (json_is_object(inc)) {
+            char att[48];
+            attempts_text(att, sizeof att, inc, " of ");
+            printf("incomplete: %s at step %s, bundle %s; attempts %s%s%s\n",
+                   str(inc, "state"), str(inc, "step"), str(inc, "bundle"), att,
+                   json_object_get(inc, "next_attempt_at") ? "; next " : "",
+                   str(inc, "next_attempt_at"));
+        }
+    }
+    json_decref(v);
+    cli_session_close(&s);
+    return EXIT_OK;
+}
+
+/* A retry needs what run has: a Lua state, an HTTP client, the org; the store is open. */
+struct engine {
+    struct sc_lua *lua;
+    struct sc_http *http;
+    struct sc_runtime rt;
+    struct sc_runner *rn;
+};
+
+static int engine_start(struct engine *e, struct cli_session *s)
+{
+    char err[512];
+    memset(e, 0, sizeof *e);
+    e->lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
+    e->http = e->lua ? sc_http_new() : NULL;
+    e->rt = (struct sc_runtime){.lua = e->lua, .http = e->http, .org = s->org, .store = s->st};
+    e->rn = e->http ? sc_runner_new(&e->rt) : NULL;
+    if (!e->rn)
+        fprintf(stderr, "scenarist: %s\n", e->lua ? "out of memory" : err);
+    return e->rn ? 0 : -1;
+}
+
+static void engine_stop(struct engine *e)
+{
+    sc_runner_free(e->rn);
+    sc_http_free(e->http);
+    sc_lua_free(e->lua);
+}
+
+static const char *who(void)
+{
+    const char *u = getenv("USER");
+    return u && *u ? u : "operator";
+}
+
+int cmd_incomplete(struct opts *o)
+{
+    const char *sub = o->nargs ? o->args[0] : "list";
+    bool list = !strcmp(sub, "list");
+    if ((list && o->nargs > 1) || (!list && o->nargs != 2) ||
+        (!list && strcmp(sub, "retry") && strcmp(sub, "resolve") && strcmp(sub, "discard"))) {
+        fprintf(stderr, "usage: scenarist incomplete list|retry ID|resolve ID|discard ID "
+                        "[--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
+        return EXIT_FAILED;
+    int rc = EXIT_OK;
+    if (list) {
+        json_t *a = sc_store_incomplete_list(s.st, o->status);
+        if (!a)
+            return cli_session_failed(&s);
+        if (o->json)
+            cli_print_json(a);
+        else if (!json_array_size(a))
+            printf("no incomplete executions\n");
+        size_t i;
+        json_t *e;
+        json_array_foreach(a, i, e) if (!o->json) print_incomplete_line(e, id_width(a, "execution"));
+        json_decref(a);
+    } else if (!strcmp(sub, "retry")) {
+        struct engine e;
+        struct sc_diags d;
+        sc_diags_init(&d);
+        char err[512];
+        json_t *rec = engine_start(&e, &s) == 0 ? sc_runner_again(e.rn, o->args[1], &d, err, sizeof err)
+                                                 : NULL;
+        if (d.errors) /* warnings were shown when the scenario was run or validated */
+            sc_diags_print(&d, stderr);
+        if (!rec) {
+            if (e.rn)
+                fprintf(stderr, "scenarist: %s\n", err);
+            rc = EXIT_FAILED;
+        } else {
+            json_t *v = sc_store_exec_get(s.st, o->args[1]);
+            if (o->json)
+                cli_print_json(v ? v : rec);
+            else
+                printf("%s: attempt %lld %s\n", o->args[1],
+                       (long long)json_integer_value(json_object_get(rec, "attempt")),
+                       str(rec, "status"));
+            rc = strcmp(str(rec, "status"), "success") ? EXIT_FAILED : EXIT_OK;
+            json_decref(v);
+        }
+        json_decref(rec);
+        sc_diags_free(&d);
+        engine_stop(&e);
+    } else {
+        const char *state = !strcmp(sub, "resolve") ? "resolved" : "discarded";
+        int r = sc_store_incomplete_close(s.st, o->args[1], state, who());
+        if (r < 0)
+            return cli_session_failed(&s);
+        if (r > 0) {
+            fprintf(stderr, "scenarist: %s is not an open incomplete execution in org %s\n",
+                    o->args[1], s.org->name);
+            rc = EXIT_FAILED;
+        } else {
+            printf("%s: %s by %s\n", o->args[1], state, who());
+        }
+    }
+    cli_session_close(&s);
+    return rc;
+}
+
+static void resumed(void *data, const char *id, json_t *rec, const char *err)
+{
+    int *failed = data;
+    if (!rec) {
+        fprintf(stderr, "scenarist: %s: %s\n", id, err);
+        ++*failed;
+        return;
+    }
+    printf("%s %s: attempt %lld %s\n", id, str(rec, "scenario"),
+           (long long)json_integer_value(json_object_get(rec, "attempt")), str(rec, "status"));
+    if (!strcmp(str(rec, "status"), "error"))
+        ++*failed;
+}
+
+/* Nothing was due: the retries still to come, and when, or "nothing to resume". */
+static void print_waiting(struct sc_store *st)
+{
+    json_t *a = sc_store_incomplete_list(st, "pending");
+    size_t i, n = json_array_size(a);
+    json_t *e;
+    if (!n)
+        printf("nothing to resume\n");
+    else
+        printf("nothing is due yet; %zu execution%s wait%s for a retry:\n", n, n == 1 ? "" : "s",
+               n == 1 ? "s" : "");
+    json_array_foreach(a, i, e) {
+        char att[48];
+        json_t *next = json_object_get(e, "attempts");
+        json_object_set_new(e, "attempts", json_integer(json_integer_value(next) + 1));
+        attempts_text(att, sizeof att, e, " of ");
+        printf("  %s %s: step %s, attempt %s due at %s\n", str(e, "execution"), str(e, "scenario"),
+               str(e, "step"), att, str(e, "next_attempt_at"));
+    }
+    json_decref(a);
+}
+
+int cmd_resume(struct opts *o)
+{
+    if (o->nargs) {
+        fprintf(stderr, "usage: scenarist resume [--org NAME]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
+        return EXIT_FAILED;
+    struct engine e;
+    int failed = 0, n = -1;
+    struct sc_diags d;
+    sc_diags_init(&d);
+    if (engine_start(&e, &s) == 0)
+        n = sc_runner_due(e.rn, &d, resumed, &failed);
+    if (d.errors)
+        sc_diags_print(&d, stderr);
+    if (n < 0 && e.rn)
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(s.st));
+    else if (n == 0)
+        print_waiting(s.st);
+    sc_diags_free(&d);
+    engine_stop(&e);
+    cli_session_close(&s);
+    return n < 0 || failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/* verify and checkpoint need the key: without one the chain proves nothing. */
+static bool audit_key_present(const struct cli_session *s, const char *what)
+{
+    if (sc_audit_key_ref(s->org))
+        return true;
+    fprintf(stderr, "scenarist: audit %s: org %s has no audit key: add `audit: { key: env:NAME }` "
+            "(a secret of at least 32 characters, kept outside the database) to its org file; "
+            "until then its log is chained without a key, and whoever can write the database "
+            "can rewrite it unnoticed\n", what, s->org->name);
+    return false;
+}
+
+/* Reads a checkpoint file: new JSON, or NULL after saying why. */
+static json_t *read_checkpoint(const char *path)
+{
+    json_error_t je;
+    json_t *cp = json_load_file(path, 0, &je);
+    if (!cp)
+        fprintf(stderr, "scenarist: checkpoint %s:%d:%d: %s\n", path, je.line, je.column, je.text);
+    return cp;
+}
+
+static int audit_checkpoint(struct opts *o, struct cli_session *s)
+{
+    json_t *problem = NULL;
+    json_t *cp = sc_store_audit_checkpoint(s->st, s->org->name, &problem);
+    if (!cp) {
+        if (problem)
+            fprintf(stderr, "scenarist: audit log of org %s: row %lld %s: no checkpoint taken\n",
+                    s->org->name, (long long)json_integer_value(json_object_get(problem, "row")),
+                    str(problem, "reason"));
+        else
+            fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+        json_decref(problem);
+        return EXIT_FAILED;
+    }
+    char err[700];
+    int rc = EXIT_OK;
+    if (o->output && sc_audit_write(cp, o->output, err, sizeof err) != 0) {
+        fprintf(stderr, "scenarist: %s\n", err);
+        rc = EXIT_FAILED;
+    }
+    if (rc == EXIT_OK && o->to) {
+        json_t *conf = json_object_get(json_object_get(s->org->doc->root, "audit"), "checkpoint");
+        const char *path = !strcmp(str(conf, "connection"), o->to) ? str(conf, "path") : "";
+        struct sc_http *http = sc_http_new();
+        if (!http || sc_audit_post(http, s->org, o->to, path, cp, err, sizeof err) != 0) {
+            fprintf(stderr, "scenarist: checkpoint not delivered: %s\n", http ? err : "out of memory");
+            rc = EXIT_FAILED;
+        }
+        sc_http_free(http);
+    }
+    if (rc == EXIT_OK && !o->output && !o->to)
+        cli_print_json(cp);
+    else if (rc == EXIT_OK)
+        fprintf(stderr, "checkpoint of org %s: %lld rows, at %s\n", s->org->name,
+                (long long)json_integer_value(json_object_get(cp, "count")), str(cp, "at"));
+    json_decref(cp);
+    return rc;
+}
+
+static int audit_verify(struct opts *o, struct cli_session *s)
+{
+    json_t *cp = NULL, *problem = NULL;
+    if (o->checkpoint && !(cp = read_checkpoint(o->checkpoint)))
+        return EXIT_USAGE;
+    int r = sc_store_audit_verify(s->st, s->org->name, cp, &problem);
+    json_decref(cp);
+    if (r < 0) {
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+        return EXIT_FAILED;
+    }
+    if (o->json) {
+        json_t *out = json_pack("{s:b, s:O?}", "ok", !r, "problem", problem);
+        cli_print_json(out);
+        json_decref(out);
+    }
+    if (r == 2)
+        fprintf(stderr, "scenarist: checkpoint %s %s\n", o->checkpoint, str(problem, "reason"));
+    else if (r && json_object_get(problem, "row"))
+        fprintf(stderr, "audit log of org %s: row %lld %s\n", s->org->name,
+                (long long)json_integer_value(json_object_get(problem, "row")),
+                str(problem, "reason"));
+    else if (r)
+        fprintf(stderr, "audit log of org %s: %s\n", s->org->name, str(problem, "reason"));
+    else if (!o->json && o->checkpoint)
+        printf("audit log of org %s: every row intact, and every row of checkpoint %s still "
+               "there\n", s->org->name, o->checkpoint);
+    else if (!o->json)
+        printf("audit log of org %s: every row intact\n", s->org->name);
+    json_decref(problem);
+    return r ? EXIT_FAILED : EXIT_OK;
+}
+
+int cmd_audit(struct opts *o)
+{
+    const char *sub = o->nargs == 1 ? o->args[0] : NULL;
+    bool verify = sub && !strcmp(sub, "verify"), checkpoint = sub && !strcmp(sub, "checkpoint");
+    if (o->nargs > 1 || (sub && !verify && !checkpoint) || (o->checkpoint && !verify) ||
+        ((o->output || o->to) && !checkpoint)) {
+        fprintf(stderr, "usage: scenarist audit [--scenario S] [--sent-to URL-PREFIX] "
+                        "[--execution ID] [--json]\n"
+                        "       scenarist audit verify [--checkpoint FILE] [--json]\n"
+                        "       scenarist audit checkpoint [-o FILE] [--to CONNECTION]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    int rc = cli_session_open(o, &s);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((verify || checkpoint) && !audit_key_present(&s, sub)) {
+        cli_session_close(&s);
+        return EXIT_USAGE;
+    }
+    rc = EXIT_OK;
+    if (verify) {
+        rc = audit_verify(o, &s);
+    } else if (checkpoint) {
+        rc = audit_checkpoint(o, &s);
+    } else {
+        struct sc_audit_filter f = {.scenario = o->scenario, .sent_to_prefix = o->sent_to,
+                                    .execution = o->execution, .limit = o->limit};
+        json_t *a = sc_store_audit_list(s.st, &f);
+        if (!a)
+            return cli_session_failed(&s);
+        if (o->json)
+            cli_print_json(a);
+        else if (!json_array_size(a))
+            printf("no audit rows\n");
+        size_t i;
+        json_t *e;
+        json_array_foreach(a, i, e) {
+            if (o->json)
+                break;
+            json_t *status = json_object_get(e, "status");
+            char st[16] = "-";
+            if (json_is_integer(status))
+                snprintf(st, sizeof st, "%lld", (long long)json_integer_value(status));
+            printf("%5lld %s %-20s %-16s %-7s %-4s %-8s %s  body %.12s  from %s\n",
+                   (long long)json_integer_value(json_object_get(e, "id")), str(e, "at"),
+                   str(e, "scenario"), str(e, "step"), str(e, "method"), st, str(e, "outcome"),
+                   str(e, "sent_to"), str(e, "body_sha256"), str(e, "sent_from"));
+        }
+        json_decref(a);
+    }
+    cli_session_close(&s);
+    return rc;
+}
+
+int cmd_metrics(struct opts *o)
+{
+    if (o->nargs) {
+        fprintf(stderr, "usage: scenarist metrics [--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
+        return EXIT_FAILED;
+    json_t *m = sc_store_metrics(s.st);
+    if (!m)
+        return cli_session_failed(&s);
+    if (o->json) {
+        cli_print_json(m);
+    } else {
+        const char *name;
+        json_t *v;
+        printf("%-28s %10s %9s %8s %10s %6s %9s\n", "SCENARIO", "EXECUTIONS", "FAILURES",
+               "RATE", "INCOMPLETE", "HOLDS", "HOLD RATE");
+        json_object_foreach(json_object_get(m, "scenarios"), name, v) {
+            printf("%-28s %10lld %9lld %7.1f%% %10lld %6lld %8.1f%%\n", name,
+                   (long long)json_integer_value(json_object_get(v, "executions")),
+                   (long long)json_integer_value(json_object_get(v, "failures")),
+                   100 * json_real_value(json_object_get(v, "failure_rate")),
+                   (long long)json_integer_value(json_object_get(v, "incomplete")),
+                   (long long)json_integer_value(json_object_get(v, "holds")),
+                   100 * json_real_value(json_object_get(v, "hold_rate")));
+        }
+        json_t *inc = json_object_get(m, "incomplete");
+        printf("incomplete: %lld (%lld waiting for a retry, %lld for a person)\n",
+               (long long)json_integer_value(json_object_get(inc, "total")),
+               (long long)json_integer_value(json_object_get(inc, "pending")),
+               (long long)json_integer_value(json_object_get(inc, "exhausted")));
+        printf("holds pending: %lld\n",
+               (long long)json_integer_value(json_object_get(json_object_get(m, "holds"), "pending")));
+        json_t *depths = sc_store_queue_depths(s.st, sc_clock_now_ms() - 7LL * 86400000);
+        json_object_foreach(depths, name, v)
+            printf("queue %s: %lld open, %lld of them from the last 7 days\n", name,
+                   (long long)json_integer_value(json_object_get(v, "open")),
+                   (long long)json_integer_value(json_object_get(v, "recent")));
+        json_decref(depths);
+        /* the seed articles' health targets, so a reader sees where each stands */
+        printf("targets: sync failure rate under 1%% per scenario; payroll hold rate under 2%%\n");
+    }
+    json_decref(m);
+    cli_session_close(&s);
+    return EXIT_OK;
+}
+
+/* ---- holds ---- */
+
+static void print_hold(const json_t *h, bool full)
+{
+    printf("%-4lld %-10s %-22s %-24s %s\n", (long long)json_integer_value(json_object_get(h, "id")),
+           str(h, "state"), str(h, "scenario"), str(h, "execution"), str(h, "reason"));
+    if (!full)
+        return;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(h, "diff"), i, d) {
+        char *l = json_dumps(json_object_get(d, "left"), JSON_ENCODE_ANY | JSON_COMPACT);
+        char *r = json_dumps(json_object_get(d, "right"), JSON_ENCODE_ANY | JSON_COMPACT);
+        printf("       %-16s %s -> %s  (%s)\n", str(d, "field"), l ? l : "null", r ? r : "null",
+               str(d, "rule"));
+        free(l);
+        free(r);
+    }
+    if (json_object_get(h, "decided_by"))
+        printf("       %s by %s at %s\n", str(h, "state"), str(h, "decided_by"), str(h, "decided_at"));
+}
+
+static int64_t id_arg(const char *s)
+{
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    return s && !*end && v > 0 ? v : -1;
+}
+
+int cmd_holds(struct opts *o)
+{
+    const char *sub = o->nargs ? o->args[0] : "list";
+    bool list = !strcmp(sub, "list");
+    int64_t id = o->nargs == 2 ? id_arg(o->args[1]) : -1;
+    if ((list && o->nargs > 1) || (!list && (id < 0 || (strcmp(sub, "show") && strcmp(sub, "approve") &&
+                                                        strcmp(sub, "reject"))))) {
+        fprintf(stderr, "usage: scenarist holds list|show ID|approve ID|reject ID [-m REASON] "
+                        "[--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
+        return EXIT_FAILED;
+    int rc = EXIT_OK;
+    if (list) {
+        json_t *a = sc_store_holds(s.st, o->status ? o->status : "pending");
+        if (!a)
+            return cli_session_failed(&s);
+        if (o->json)
+            cli_print_json(a);
+        else if (!json_array_size(a))
+            printf("no %s holds\n", o->status ? o->status : "pending");
+        size_t i;
+        json_t *h;
+        json_array_foreach(a, i, h) if (!o->json) print_hold(h, true);
+        json_decref(a);
+        cli_session_close(&s);
+        return rc;
+    }
+    json_t *h = sc_store_hold(s.st, id);
+    if (!h)
+        return cli_session_failed(&s);
+    if (!strcmp(sub, "show")) {
+        if (o->json)
+            cli_print_json(h);
+        else
+            print_hold(h, true);
+        json_decref(h);
+        cli_session_close(&s);
+        return rc;
+    }
+    bool approve = !strcmp(sub, "approve");
+    int d = sc_store_hold_decide(s.st, id, approve ? "approved" : "rejected", who());
+    if (d != 0) {
+        if (d > 0)
+            fprintf(stderr, "scenarist: hold %lld is not pending: it was %s\n", (long long)id, str(h, "state"));
+        json_decref(h);
+        if (d < 0)
+            return cli_session_failed(&s);
+        cli_session_close(&s);
+        return EXIT_FAILED;
+    }
+    const char *exec = str(h, "execution");
+    if (approve) { /* the execution goes on from the hold, now */
+        struct engine e;
+        struct sc_diags dg;
+        sc_diags_init(&dg);
+        char err[512];
+        json_t *rec = engine_start(&e, &s) == 0 ? sc_runner_again(e.rn, exec, &dg, err, sizeof err) : NULL;
+        if (!rec) {
+            fprintf(stderr, "scenarist: hold %lld approved; execution %s did not run: %s\n",
+                    (long long)id, exec, err);
+            rc = EXIT_FAILED;
+        } else {
+            printf("hold %lld approved by %s; execution %s: attempt %lld %s\n", (long long)id,
+                   who(), exec, (long long)json_integer_value(json_object_get(rec, "attempt")),
+                   str(rec, "status"));
+            rc = strcmp(str(rec, "status"), "success") ? EXIT_FAILED : EXIT_OK;
+        }
+        json_decref(rec);
+        sc_diags_free(&dg);
+        engine_stop(&e);
+    } else { /* the execution ends here, on the record */
+        char msg[600];
+        snprintf(msg, sizeof msg, "rejected by %s%s%s (hold %lld: %s)", who(), o->message ? ": " : "",
+                 o->message ? o->message : "", (long long)id, str(h, "reason"));
+        json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", "data", "message", msg,
+                                    "step", str(h, "step"));
+        if (sc_store_incomplete_close(s.st, exec, "rejected", who()) < 0 ||
+            sc_store_exec_end(s.st, exec, "error", 0, summary, true) != 0) {
+            json_decref(summary);
+            json_decref(h);
+            return cli_session_failed(&s);
+        }
+        json_decref(summary);
+        printf("hold %lld rejected by %s; execution %s ends: %s\n", (long long)id, who(), exec, msg);
+    }
+    json_decref(h);
+    cli_session_close(&s);
+    return rc;
+}
+
+/* ---- queues ---- */
+
+int cmd_queue(struct opts *o)
+{
+    const char *sub = o->nargs ? o->args[0] : "list";
+    bool list = !strcmp(sub, "list");
+    int64_t id = !list && o->nargs == 2 ? id_arg(o->args[1]) : -1;
+    if ((list && o->nargs > 2) || (!list && (id < 0 || (strcmp(sub, "show") && strcmp(sub, "resolve"))))) {
+        fprintf(stderr, "usage: scenarist queue list [NAME]|show ID|resolve ID [--org NAME] [--json]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
+        return EXIT_FAILED;
+    int rc = EXIT_OK;
+    if (list && o->nargs < 2) { /* the queues and their depths */
+        json_t *q = sc_store_queue_depths(s.st, sc_clock_now_ms() - 7LL * 86400000);
+        if (!q)
+            return cli_session_failed(&s);
+        if (o->json)
+            cli_print_json(q);
+        else if (!json_object_size(q))
+            printf("every queue is empty\n");
+        const char *k;
+        json_t *v;
+        json_object_foreach(q, k, v) if (!o->json)
+            printf("%-24s %4lld open (%lld in the last 7 days)\n", k,
+                   (long long)json_integer_value(json_object_get(v, "open")),
+                   (long long)json_integer_value(json_object_get(v, "recent")));
+        json_decref(q);
+    } else if (list) {
+        json_t *a = sc_store_queue_items(s.st, o->args[1], o->status ? o->status : "open", o->limit);
+        if (!a)
+            return cli_session_failed(&s);
+        if (o->json)
+            cli_print_json(a);
+        else if (!json_array_size(a))
+            printf("queue %s has no %s items\n", o->args[1], o->status ? o->status : "open");
+        size_t i;
+        json_t *e;
+        json_array_foreach(a, i, e) if (!o->json) {
+            char *item = json_dumps(json_object_get(e, "item"), JSON_COMPACT | JSON_ENCODE_ANY);
+            printf("%-5lld %s  %s\n", (long long)json_integer_value(json_object_get(e, "id")),
+                   str(e, "created_at"), item ? item : "");
+            free(item);
+        }
+        json_decref(a);
+    } else if (!strcmp(sub, "show")) {
+        json_t *e = sc_store_queue_item(s.st, id);
+        if (!e)
+            return cli_session_failed(&s);
+        cli_print_json(e);
+        json_decref(e);
+    } else {
+        int r = sc_store_queue_resolve(s.st, id, who());
+        if (r < 0)
+            return cli_session_failed(&s);
+        if (r > 0) {
+            fprintf(stderr, "scenarist: queue item %lld is not open\n", (long long)id);
+            rc = EXIT_FAILED;
+        } else {
+            printf("queue item %lld resolved by %s\n", (long long)id, who());
+        }
+    }
+    cli_session_close(&s);
+    return rc;
+}

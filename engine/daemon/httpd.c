@@ -1,0 +1,1092 @@
+/* The daemon's HTTP side (libmicrohttpd): webhooks, committed to the store before they
+ * are answered, and the operations endpoints /healthz, /readyz, /metrics and
+ * /executions/ID. */
+#include "daemon/daemon.h"
+
+#include "clock.h"
+#include "lang/text.h"
+#include "util.h"
+#include "model/webhook.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+struct req {
+    struct sc_buf body;
+    bool over;          /* the body went over max_body: the rest is discarded */
+    bool webhook;
+};
+
+/* A webhook event from its arrival to its answer: its connection is suspended while the
+ * intake thread commits it (with others: one fsync for all) and, for a scenario with a
+ * respond step, until the execution answers or the wait runs out. */
+struct pending {
+    struct req req;     /* first: the connection's context is the pending */
+    struct MHD_Connection *con;
+    struct sc_event_row ev;
+    char *scenario, *source, version[16];
+    json_t *trigger;
+    char *dedupe;
+    char first[64];     /* a repeat: the first execution's id */
+    int rc;             /* as sc_store_enqueue; -1 with err */
+    char err[256];
+    bool respond, queued;
+    struct waiter w;    /* w.id is the execution's id */
+    struct pending *next;
+};
+
+static enum MHD_Result send_text(struct MHD_Connection *con, unsigned status, const char *type,
+                                 const char *text, size_t len, const char *hname,
+                                 const char *hval)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", type);
+    if (hname)
+        MHD_add_response_header(resp, hname, hval);
+    enum MHD_Result rc = MHD_queue_response(con, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Answers with a JSON body (stolen). */
+static enum MHD_Result send_json(struct MHD_Connection *con, unsigned status, json_t *body,
+                                 const char *hname, const char *hval)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return send_text(con, 500, "text/plain", "out of memory\n", 14, NULL, NULL);
+    size_t n = strlen(text);
+    text[n] = '\0';
+    enum MHD_Result rc = send_text(con, status, "application/json", text, n, hname, hval);
+    free(text);
+    return rc;
+}
+
+/* A request turned away: counted by reason, never stored. */
+static enum MHD_Result reject(struct daemon *d, struct MHD_Connection *con, unsigned status,
+                              enum rejection why, const char *msg, const char *hname,
+                              const char *hval)
+{
+    atomic_fetch_add(&d->rejected[why], 1);
+    return send_json(con, status, json_pack("{s:s, s:s}", "error", msg, "reason",
+                                            sc_rejection_names[why]), hname, hval);
+}
+
+static const struct route *find_route(const struct catalog *c, const char *path)
+{
+    for (size_t i = 0; i < c->nroutes; i++)
+        if (!strcmp(c->routes[i].path, path))
+            return &c->routes[i];
+    return NULL;
+}
+
+static const char *header(void *con, const char *name)
+{
+    return MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
+}
+
+/* obj[key] = value; a key seen again turns into an array of every value, in arrival order. */
+static void add_value(json_t *obj, const char *key, const char *value)
+{
+    json_t *v = json_string(value ? value : ""), *had = json_object_get(obj, key);
+    if (!v)
+        return;
+    if (json_is_array(had))
+        json_array_append_new(had, v);
+    else if (had)
+        json_object_set_new(obj, key, json_pack("[O, o]", had, v));
+    else
+        json_object_set_new(obj, key, v);
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    char low[128];
+    size_t n = strlen(key);
+    if (n >= sizeof low)
+        return MHD_YES;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+    /* credentials are not kept with the event */
+    if (!strcmp(low, "authorization") || !strcmp(low, "cookie") ||
+        !strcmp(low, "proxy-authorization"))
+        return MHD_YES;
+    add_value(cls, low, value);
+    return MHD_YES;
+}
+
+/* Query keys keep their case (EmployeeId is not employeeid). */
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    add_value(cls, key, value);
+    return MHD_YES;
+}
+
+/* Every value of a request header, joined with ", " as RFC 9110 5.3 combines them. */
+struct joined {
+    const char *name;
+    struct sc_buf b;
+    size_t first;   /* length of the first value */
+    int count;
+    bool differ;    /* values that are not all the same, or one that is a list */
+};
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    struct joined *j = cls;
+    if (strcasecmp(key, j->name))
+        return MHD_YES;
+    value = value ? value : "";
+    size_t n = strlen(value);
+    if (strchr(value, ',') ||
+        (j->count && (j->first != n || memcmp(j->b.data ? j->b.data : "", value, n))))
+        j->differ = true;
+    if (j->count++)
+        sc_buf_puts(&j->b, ", ");
+    else
+        j->first = n;
+    sc_buf_add(&j->b, value, n);
+    return MHD_YES;
+}
+
+static void joined_free(struct joined *j) { sc_buf_free(&j->b); }
+
+static struct joined header_all(struct MHD_Connection *con, const char *name)
+{
+    struct joined j = {.name = name};
+    MHD_get_connection_values(con, MHD_HEADER_KIND, join_header, &j);
+    return j;
+}
+
+/* A message length the sender and we could read differently (RFC 9112 6.3: request
+ * smuggling) is refused: Content-Length with Transfer-Encoding, or Content-Lengths that
+ * disagree (repeated, or a list). */
+static const char *framing_error(struct MHD_Connection *con)
+{
+    struct joined cl = header_all(con, "content-length"), te = header_all(con, "transfer-encoding");
+    const char *why = NULL;
+    if (cl.count && te.count)
+        why = "a request with both Content-Length and Transfer-Encoding: send one of them";
+    else if (te.count && strcasecmp(te.b.data ? te.b.data : "", "chunked"))
+        why = "Transfer-Encoding other than chunked: send chunked or a Content-Length";
+    else if (cl.differ) /* the same value twice is one length (RFC 9110 8.6) */
+        why = "Content-Length given more than once with different values";
+    joined_free(&cl);
+    joined_free(&te);
+    return why;
+}
+
+/* The event's identity: the route's dedupe_key, else the sender's delivery id. */
+static char *dedupe_key(struct daemon *d, const struct route *rt, json_t *trigger,
+                        struct MHD_Connection *con)
+{
+    if (rt->dedupe) {
+        char err[300];
+        enum sc_status st = SC_OK;
+        sc_lua_budget(d->intake_lua, SC_LUA_INTAKE_INSTRUCTIONS,
+                      sc_clock_mono_ms() + SC_LUA_INTAKE_MS);
+        json_t *v = sc_lua_set(d->intake_lua, "trigger", trigger) == 0
+                        ? sc_tmpl_render(rt->dedupe, d->intake_lua, &st, err, sizeof err)
+                        : NULL;
+        if (!v && st == SC_ERR_LIMIT) /* the event is kept, without a key */
+            fprintf(stderr, "scenarist: webhook %s: dedupe_key: %s; stored without a key\n",
+                    rt->path, err);
+        sc_lua_set(d->intake_lua, "trigger", NULL);
+        sc_lua_forget(d->intake_lua);
+        char *k = json_is_string(v) && json_string_length(v) /* NFC: one key per text */
+                      ? sc_text_map(json_string_value(v), json_string_length(v), SC_TEXT_NFC, NULL)
+                  : json_is_integer(v) ? sc_asprintf("%lld", (long long)json_integer_value(v))
+                                       : NULL;
+        json_decref(v);
+        return k; /* no key from this event: it is not deduplicated */
+    }
+    const char *id = header(con, "webhook-id");
+    if (!id)
+        id = header(con, "x-github-delivery");
+    return id && *id ? sc_strdup(id) : NULL;
+}
+
+static void unwait(struct daemon *d, struct waiter *w)
+{
+    for (struct waiter **p = &d->waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+}
+
+/* A respond step's answer: its status, headers, and body (JSON unless content_type says
+ * otherwise and the body is text). */
+static enum MHD_Result send_response(struct MHD_Connection *con, json_t *r)
+{
+    const char *type = json_string_value(json_object_get(r, "content_type"));
+    json_t *body = json_object_get(r, "body");
+    bool raw = type && json_is_string(body) && !sc_webhook_json_type(type);
+    char *text = raw ? sc_strdup(json_string_value(body))
+                     : json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", type ? type : "application/json");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "headers"), k, v)
+        if (json_is_string(v))
+            MHD_add_response_header(resp, k, json_string_value(v));
+    enum MHD_Result rc = MHD_queue_response(con, (unsigned)json_integer_value(
+                                                     json_object_get(r, "status")), resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Suspends the connection and hands the event to the intake thread, which answers. */
+static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con,
+                                    const char *url, struct pending *p)
+{
+    struct req *r = &p->req;
+    if (r->over) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "body over the %zu-byte limit", d->o.max_body);
+        return reject(d, con, 413, REJ_TOO_LARGE, msg, NULL, NULL);
+    }
+    pthread_rwlock_rdlock(&d->cat_lock);
+    const struct route *rt = find_route(d->cat, url);
+    enum MHD_Result rc;
+    if (!rt) { /* removed by a reload while the body came in */
+        rc = reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
+        goto out;
+    }
+    struct joined ce = header_all(con, "content-encoding");
+    struct sc_buf decoded = {0};
+    const char *body = r->body.data ? r->body.data : "";
+    size_t len = r->body.len;
+    if (ce.count) {
+        char why[200];
+        int drc = sc_webhook_decode(ce.b.data, body, len, d->o.max_body, &decoded, why, sizeof why);
+        if (drc != 0) {
+            joined_free(&ce);
+            rc = drc == 1 ? reject(d, con, 413, REJ_TOO_LARGE, why, NULL, NULL)
+               : drc == 2 ? reject(d, con, 415, REJ_MEDIA_TYPE, why, NULL, NULL)
+                          : reject(d, con, 400, REJ_BAD_REQUEST, why, NULL, NULL);
+            goto out;
+        }
+        body = decoded.data ? decoded.data : "";
+        len = decoded.len;
+    }
+    if (rt->scheme) {
+        char why[256];
+        enum sc_hook_verdict v = sc_webhook_verify(rt->scheme, rt->secret, header, con, body, len,
+                                                   sc_clock_now_ms(), why, sizeof why);
+        if (v == SC_HOOK_MISMATCH && ce.count) /* signed as sent rather than as decoded */
+            v = sc_webhook_verify(rt->scheme, rt->secret, header, con, r->body.data ? r->body.data
+                                  : "", r->body.len, sc_clock_now_ms(), why, sizeof why);
+        if (v != SC_HOOK_OK) {
+            enum rejection k = v == SC_HOOK_MISSING ? REJ_MISSING_SIGNATURE
+                             : v == SC_HOOK_STALE ? REJ_STALE
+                             : v == SC_HOOK_CONFIG ? REJ_SECRET : REJ_BAD_SIGNATURE;
+            joined_free(&ce);
+            sc_buf_free(&decoded);
+            rc = reject(d, con, v == SC_HOOK_CONFIG ? 500 : 401, k, why, NULL, NULL);
+            goto out;
+        }
+    }
+    joined_free(&ce);
+    if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3)) { /* a UTF-8 byte order mark */
+        body += 3;
+        len -= 3;
+    }
+    json_error_t jerr;
+    json_t *payload = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    sc_buf_free(&decoded);
+    if (!payload) {
+        char msg[400];
+        sc_webhook_json_error(&jerr, msg, sizeof msg);
+        rc = reject(d, con, 400, REJ_MALFORMED, msg, NULL, NULL);
+        goto out;
+    }
+    sc_buf_free(&r->body);
+    char now[40];
+    int64_t now_ms = sc_clock_now_ms();
+    sc_clock_iso(now_ms, now, sizeof now);
+    json_t *headers = json_object(), *query = json_object();
+    MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, headers);
+    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect_query, query);
+    p->trigger = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "kind", "webhook", "path", url,
+                           "headers", headers, "query", query, "body", payload,
+                           "received_at", now);
+    char *dedupe = NULL;
+    if (p->trigger) {
+        pthread_mutex_lock(&d->intake_mu);
+        dedupe = dedupe_key(d, rt, p->trigger, con);
+        pthread_mutex_unlock(&d->intake_mu);
+    }
+    p->scenario = sc_strdup(rt->scenario);
+    p->source = rt->source ? sc_strdup(rt->source) : NULL;
+    snprintf(p->version, sizeof p->version, "%s", rt->version);
+    p->respond = rt->respond;
+    p->ev = (struct sc_event_row){
+        .exec = {.id = p->w.id, .scenario = p->scenario, .org = d->org->name,
+                 .version = p->version, .source = p->source, .trigger = p->trigger,
+                 .confidential = rt->confidential, .started_ms = now_ms},
+        .realtime = rt->realtime, .lane = rt->sequential ? p->scenario : NULL, .dedupe = dedupe};
+    p->dedupe = dedupe;
+    pthread_rwlock_unlock(&d->cat_lock);
+    if (!p->trigger || !p->scenario || (rt->source && !p->source))
+        return send_json(con, 503, json_pack("{s:s}", "error", "out of memory; send it again"),
+                         "Retry-After", "5");
+    pthread_mutex_lock(&d->mu);
+    sc_exec_new_id(p->w.id, sizeof p->w.id);
+    pthread_mutex_unlock(&d->mu);
+    p->con = con;
+    pthread_mutex_lock(&d->batch_mu);
+    bool open = !d->intake_stop;
+    if (open) { /* suspended before the intake thread can see it, so its resume follows */
+        MHD_suspend_connection(con);
+        p->queued = true;
+        *d->batch_tail = p;
+        d->batch_tail = &p->next;
+        pthread_cond_signal(&d->batch_cv);
+    }
+    pthread_mutex_unlock(&d->batch_mu);
+    if (!open)
+        return reject(d, con, 503, REJ_STOPPING, "stopping; send it again", "Retry-After", "5");
+    return MHD_YES;
+out:
+    pthread_rwlock_unlock(&d->cat_lock);
+    return rc;
+}
+
+/* The answer to a committed event (or one that could not be stored); resumes it. */
+static void answer(struct daemon *d, struct pending *p, json_t *response)
+{
+    struct MHD_Connection *con = p->con;
+    char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
+                               p->rc == 1 ? p->first : p->w.id);
+    if (p->rc < 0) /* not stored: the sender must try again */
+        send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
+                                      "send it again"), "Retry-After", "5");
+    else if (p->rc == 1)
+        send_json(con, 200, json_pack("{s:s, s:b, s:s?}", "execution", p->first, "duplicate", 1,
+                                      "url", d->org_url ? url_of : NULL), NULL, NULL);
+    else if (response && json_is_object(response))
+        send_response(con, response);
+    else
+        send_json(con, 202, json_pack("{s:s, s:s, s:s?}", "execution", p->w.id, "status",
+                                      "queued", "url", d->org_url ? url_of : NULL), NULL, NULL);
+    free(url_of);
+    MHD_resume_connection(con);
+}
+
+/* One transaction for every event that arrived since the last, one fsync for them all. */
+static void commit_batch(struct daemon *d, struct pending *list)
+{
+    pthread_mutex_lock(&d->mu); /* a respond waiter is there before a worker can finish */
+    for (struct pending *x = list; x; x = x->next)
+        if (x->respond) {
+            x->w.next = d->waiters;
+            d->waiters = &x->w;
+        }
+    pthread_mutex_unlock(&d->mu);
+    int brc = sc_store_tx_begin(d->intake); /* its write turn, till the commit */
+    for (struct pending *x = list; x; x = x->next) {
+        x->rc = -1;
+        while (brc == 0 && (x->rc = sc_store_enqueue(d->intake, &x->ev, x->first,
+                                                     sizeof x->first)) == 2) {
+            pthread_mutex_lock(&d->mu); /* a taken id: another, where waiters read it */
+            sc_exec_new_id(x->w.id, sizeof x->w.id);
+            pthread_mutex_unlock(&d->mu);
+        }
+        if (x->rc < 0 || brc != 0)
+            snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+    }
+    if (brc == 0 && sc_store_tx_commit(d->intake) != 0) {
+        for (struct pending *x = list; x; x = x->next)
+            if (x->rc == 0) { /* nothing of the batch is stored: each sender retries */
+                x->rc = -1;
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+            }
+    }
+    /* on disk before it is answered or run, synced outside the write lock */
+    bool stored = false;
+    for (struct pending *x = list; x && !stored; x = x->next)
+        stored = x->rc == 0;
+    if (stored && daemon_queued(d, d->intake) != 0)
+        for (struct pending *x = list; x; x = x->next)
+            if (x->rc == 0) { /* committed, maybe not on disk: the sender sends it again */
+                x->rc = -1;
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+            }
+    int64_t deadline = sc_clock_mono_ms() + d->o.respond_ms;
+    pthread_mutex_lock(&d->mu);
+    for (struct pending *x = list; x; x = x->next) {
+        if (x->respond && x->rc == 0)
+            x->w.deadline_ms = deadline;
+        else if (x->respond)
+            unwait(d, &x->w);
+    }
+    pthread_mutex_unlock(&d->mu);
+    for (struct pending *x = list, *next; x; x = next) {
+        next = x->next;
+        if (x->rc < 0)
+            fprintf(stderr, "scenarist: webhook %s not stored: %s\n",
+                    json_string_value(json_object_get(x->trigger, "path")), x->err);
+        if (x->rc == 0)
+            atomic_fetch_add(&d->accepted, 1);
+        else if (x->rc == 1)
+            atomic_fetch_add(&d->duplicates, 1);
+        if (!x->respond || x->rc != 0)
+            answer(d, x, NULL);
+    }
+}
+
+/* Answers the respond waiters that are done, or out of time (all of them when stopping);
+ * returns the nearest deadline left, or -1. */
+static int64_t answer_waiters(struct daemon *d, bool all)
+{
+    int64_t now = sc_clock_mono_ms(), next = -1;
+    struct waiter *ready = NULL;
+    pthread_mutex_lock(&d->mu);
+    for (struct waiter **wp = &d->waiters; *wp;) {
+        struct waiter *w = *wp;
+        if (w->deadline_ms && (w->done || all || w->deadline_ms <= now)) {
+            *wp = w->next;
+            w->next = ready;
+            ready = w;
+        } else {
+            if (w->deadline_ms && (next < 0 || w->deadline_ms < next))
+                next = w->deadline_ms;
+            wp = &w->next;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    for (struct waiter *w = ready, *nx; w; w = nx) {
+        nx = w->next;
+        struct pending *p = (struct pending *)((char *)w - offsetof(struct pending, w));
+        json_t *response = w->response;
+        answer(d, p, response); /* p may be gone once it is answered */
+        json_decref(response);
+    }
+    return next;
+}
+
+void sc_httpd_answer(struct daemon *d, const char *id, json_t *response)
+{
+    bool found = false;
+    pthread_mutex_lock(&d->mu);
+    for (struct waiter *w = d->waiters; w; w = w->next)
+        if (!w->done && !strcmp(w->id, id)) {
+            w->response = json_incref(response);
+            w->done = found = true;
+        }
+    pthread_mutex_unlock(&d->mu);
+    if (found) {
+        pthread_mutex_lock(&d->batch_mu);
+        d->answers = true;
+        pthread_cond_signal(&d->batch_cv);
+        pthread_mutex_unlock(&d->batch_mu);
+    }
+}
+
+/* The intake thread: commits what arrived, answers it, answers respond waiters. */
+static void *intake_main(void *arg)
+{
+    struct daemon *d = arg;
+    prctl(PR_SET_NAME, "sc-intake");
+    int64_t next = -1;
+    pthread_mutex_lock(&d->batch_mu);
+    for (;;) {
+        if (!d->batch_head && !d->answers) {
+            if (d->intake_stop)
+                break;
+            int64_t wait = next < 0 ? 1000 : next - sc_clock_mono_ms();
+            wait = wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
+            struct timespec ts = sc_clock_deadline(wait);
+            pthread_cond_timedwait(&d->batch_cv, &d->batch_mu, &ts);
+        }
+        struct pending *list = d->batch_head;
+        d->batch_head = NULL;
+        d->batch_tail = &d->batch_head;
+        d->answers = false;
+        pthread_mutex_unlock(&d->batch_mu);
+        if (list)
+            commit_batch(d, list);
+        next = answer_waiters(d, atomic_load(&d->stopping));
+        pthread_mutex_lock(&d->batch_mu);
+    }
+    pthread_mutex_unlock(&d->batch_mu);
+    answer_waiters(d, true);
+    return NULL;
+}
+
+/* ---- operations endpoints ---- */
+
+static void label(struct sc_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            sc_buf_add(b, "\\", 1);
+        if (*v == '\n')
+            sc_buf_puts(b, "\\n");
+        else
+            sc_buf_add(b, v, 1);
+    }
+}
+
+static void help(struct sc_buf *b, const char *name, const char *type, const char *text)
+{
+    sc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static void conns_metrics(struct daemon *d, struct sc_buf *b);
+
+static enum MHD_Result metrics(struct daemon *d, struct MHD_Connection *con)
+{
+    pthread_mutex_lock(&d->ops_mu);
+    json_t *m = sc_store_metrics(d->ops);
+    pthread_mutex_unlock(&d->ops_mu);
+    if (!m)
+        return send_text(con, 503, "text/plain", "store unavailable\n", 18, NULL, NULL);
+    struct sc_buf b = {0};
+    const char *k, *k2;
+    json_t *v, *v2;
+    help(&b, "scenarist_executions_total", "counter", "Executions recorded, by scenario and status.");
+    json_object_foreach(json_object_get(m, "scenarios"), k, v)
+        json_object_foreach(json_object_get(v, "by_status"), k2, v2) {
+            sc_buf_puts(&b, "scenarist_executions_total{scenario=\"");
+            label(&b, k);
+            sc_buf_printf(&b, "\",status=\"%s\"} %lld\n", k2, (long long)json_integer_value(v2));
+        }
+    help(&b, "scenarist_queue_depth", "gauge", "Events waiting for a worker, by priority.");
+    json_object_foreach(json_object_get(m, "queued"), k, v)
+        sc_buf_printf(&b, "scenarist_queue_depth{priority=\"%s\"} %lld\n", k,
+                      (long long)json_integer_value(v));
+    help(&b, "scenarist_incomplete", "gauge", "Incomplete executions: pending a retry, or exhausted "
+         "(a person's turn).");
+    for (const char *s = "pending\0exhausted\0"; *s; s += strlen(s) + 1)
+        sc_buf_printf(&b, "scenarist_incomplete{state=\"%s\"} %lld\n", s, (long long)
+                      json_integer_value(json_object_get(json_object_get(m, "incomplete"), s)));
+    help(&b, "scenarist_holds_pending", "gauge", "Executions held for a person's decision.");
+    sc_buf_printf(&b, "scenarist_holds_pending %lld\n", (long long)json_integer_value(
+                      json_object_get(json_object_get(m, "holds"), "pending")));
+    help(&b, "scenarist_work_queue_items", "gauge", "Open items in the queues for people.");
+    json_object_foreach(json_object_get(m, "queues"), k, v) {
+        sc_buf_puts(&b, "scenarist_work_queue_items{queue=\"");
+        label(&b, k);
+        sc_buf_printf(&b, "\"} %lld\n", (long long)json_integer_value(v));
+    }
+    json_decref(m);
+    help(&b, "scenarist_execution_duration_seconds", "histogram",
+         "Execution attempts run by this process, by duration.");
+    unsigned long cum = 0;
+    for (int i = 0; i <= LAT_BUCKETS; i++) {
+        cum += atomic_load(&d->lat[i]);
+        if (i < LAT_BUCKETS)
+            sc_buf_printf(&b, "scenarist_execution_duration_seconds_bucket{le=\"%g\"} %lu\n",
+                          sc_lat_bounds[i], cum);
+        else
+            sc_buf_printf(&b, "scenarist_execution_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+    }
+    sc_buf_printf(&b, "scenarist_execution_duration_seconds_sum %.3f\n",
+                  (double)atomic_load(&d->lat_sum_ms) / 1000.0);
+    sc_buf_printf(&b, "scenarist_execution_duration_seconds_count %lu\n",
+                  atomic_load(&d->lat_count));
+    help(&b, "scenarist_webhooks_accepted_total", "counter", "Webhook events stored and acknowledged.");
+    sc_buf_printf(&b, "scenarist_webhooks_accepted_total %lu\n", atomic_load(&d->accepted));
+    help(&b, "scenarist_webhook_duplicates_total", "counter",
+         "Repeated webhook deliveries answered with the first execution.");
+    sc_buf_printf(&b, "scenarist_webhook_duplicates_total %lu\n", atomic_load(&d->duplicates));
+    help(&b, "scenarist_webhook_rejections_total", "counter", "Webhook requests turned away, by reason.");
+    for (int i = 0; i < REJ_COUNT; i++)
+        sc_buf_printf(&b, "scenarist_webhook_rejections_total{reason=\"%s\"} %lu\n",
+                      sc_rejection_names[i], atomic_load(&d->rejected[i]));
+    conns_metrics(d, &b);
+    char *text = sc_buf_take(&b);
+    if (!text)
+        return MHD_NO;
+    enum MHD_Result rc = send_text(con, 200, "text/plain; version=0.0.4", text, strlen(text),
+                                   NULL, NULL);
+    free(text);
+    return rc;
+}
+
+static enum MHD_Result operations(struct daemon *d, struct MHD_Connection *con, const char *url)
+{
+    if (!strcmp(url, "/healthz")) {
+        bool up = !atomic_load(&d->draining);
+        return send_json(con, up ? 200 : 503, json_pack("{s:s, s:s, s:i}", "status",
+                                                        up ? "ok" : "stopping", "org",
+                                                        d->org->name, "workers", d->o.workers),
+                         NULL, NULL);
+    }
+    if (!strcmp(url, "/readyz")) { /* ready for work: no worker stuck, the store writable */
+        char why[400];
+        bool ready = !atomic_load(&d->draining) && daemon_ready(d, why, sizeof why);
+        if (atomic_load(&d->draining))
+            snprintf(why, sizeof why, "the daemon is stopping");
+        return send_json(con, ready ? 200 : 503,
+                         ready ? json_pack("{s:s}", "status", "ready")
+                               : json_pack("{s:s, s:s}", "status", "not ready", "reason", why),
+                         NULL, NULL);
+    }
+    if (!strcmp(url, "/metrics"))
+        return metrics(d, con);
+    const char *id = url + strlen("/executions/");
+    pthread_mutex_lock(&d->ops_mu);
+    json_t *v = sc_store_exec_get(d->ops, id);
+    const char *err = v ? NULL : sc_store_error(d->ops);
+    bool failed = !v && err && *err;
+    pthread_mutex_unlock(&d->ops_mu);
+    if (v)
+        return send_json(con, 200, v, NULL, NULL);
+    return send_json(con, failed ? 503 : 404, json_pack("{s:s}", "error", failed
+                                                        ? "store unavailable" : "no such execution"),
+                     NULL, NULL);
+}
+
+static bool is_operation(const char *url)
+{
+    return !strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics") ||
+           (!strncmp(url, "/executions/", 12) && url[12] && !strchr(url + 12, '/'));
+}
+
+/* First call: decide what can be decided from the request line and headers. */
+static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, const char *url,
+                                  const char *method, struct req *r)
+{
+    const char *framing = framing_error(con);
+    if (framing)
+        return reject(d, con, 400, REJ_BAD_REQUEST, framing, "Connection", "close");
+    if (is_operation(url)) {
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return send_json(con, 405, json_pack("{s:s}", "error", "use GET"), "Allow", "GET");
+        return operations(d, con, url);
+    }
+    pthread_rwlock_rdlock(&d->cat_lock);
+    bool known = find_route(d->cat, url) != NULL;
+    pthread_rwlock_unlock(&d->cat_lock);
+    if (!known && strcmp(method, "POST")) /* a probe (GET /), not a webhook: not counted */
+        return send_text(con, 404, "text/plain", "not found\n", 10, NULL, NULL);
+    if (!known)
+        return reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
+    if (strcmp(method, "POST"))
+        return reject(d, con, 405, REJ_METHOD, "webhooks take POST", "Allow", "POST");
+    if (atomic_load(&d->draining))
+        return reject(d, con, 503, REJ_STOPPING, "stopping; send it again", "Retry-After", "5");
+    const char *ct = header(con, "content-type");
+    if (!sc_webhook_json_type(ct)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "content type %.100s: send application/json",
+                 ct ? ct : "(none)");
+        return reject(d, con, 415, REJ_MEDIA_TYPE, msg, NULL, NULL);
+    }
+    struct joined ce = header_all(con, "content-encoding");
+    char bad[64];
+    bool decodable = sc_webhook_encoding_ok(ce.b.data, bad, sizeof bad);
+    joined_free(&ce);
+    if (!decodable) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "content encoding %s is not supported: send gzip, deflate or "
+                 "no Content-Encoding", bad);
+        return reject(d, con, 415, REJ_MEDIA_TYPE, msg, NULL, NULL);
+    }
+    const char *cl = header(con, "content-length");
+    if (cl && strtoull(cl, NULL, 10) > d->o.max_body) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "body over the %zu-byte limit", d->o.max_body);
+        return reject(d, con, 413, REJ_TOO_LARGE, msg, NULL, NULL);
+    }
+    r->webhook = true;
+    return MHD_YES;
+}
+
+/* ---- connection deadlines: idle and slowloris connections are cut ---- */
+
+/* An open connection while it waits for a request. From its opening (or its previous
+ * answer) to its request line it may idle IDLE_MS; from the request line to its last
+ * header, --header-timeout; from there to the end of a webhook's body, --body-timeout. Each
+ * counts from its start: a header line or a few body bytes trickled every few seconds
+ * do not move it (MHD's own timeout is reset by every byte). */
+#define IDLE_MS 30000
+enum { C_IDLE, C_HEADERS, C_BODY, C_NONE };
+
+struct conn {
+    int fd;
+    int list;                    /* C_IDLE, C_HEADERS, C_BODY, or C_NONE (being answered) */
+    int64_t since;               /* monotonic ms, when it joined its list */
+    struct conn *prev, *next;
+};
+
+struct sc_conns {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct conn *head[C_NONE], *tail[C_NONE]; /* each in order of since: the oldest first */
+    int64_t limit[C_NONE];
+    bool stop;
+    pthread_t th;
+    atomic_ulong cut[C_NONE];    /* connections cut at each deadline */
+};
+
+/* The network's clock, real even when the scenarios run on the test clock. */
+static int64_t net_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_unlink(struct sc_conns *cs, struct conn *c)
+{
+    if (c->list == C_NONE)
+        return;
+    *(c->prev ? &c->prev->next : &cs->head[c->list]) = c->next;
+    *(c->next ? &c->next->prev : &cs->tail[c->list]) = c->prev;
+    c->prev = c->next = NULL;
+    c->list = C_NONE;
+}
+
+/* Moves c to the end of list (C_NONE: off both), from now. */
+static void conn_move(struct sc_conns *cs, struct conn *c, int list)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&cs->mu);
+    conn_unlink(cs, c);
+    if (list != C_NONE) {
+        c->since = net_ms(); /* under mu: each list stays in order */
+        c->list = list;
+        c->prev = cs->tail[list];
+        *(c->prev ? &c->prev->next : &cs->head[list]) = c;
+        cs->tail[list] = c;
+    }
+    pthread_mutex_unlock(&cs->mu);
+}
+
+static struct conn *conn_of(struct MHD_Connection *con)
+{
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(con,
+                                                                MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
+                          enum MHD_ConnectionNotificationCode what)
+{
+    struct daemon *d = cls;
+    if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i = MHD_get_connection_info(
+            con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn *c = i ? sc_calloc(1, sizeof *c) : NULL;
+        if (c) { /* without one the connection has MHD's idle timeout only */
+            c->fd = i->connect_fd;
+            c->list = C_NONE;
+            conn_move(d->conns, c, C_IDLE);
+        }
+        *sock = c;
+    } else if (*sock) { /* closed: before MHD closes the socket, so fd is still this one's */
+        pthread_mutex_lock(&d->conns->mu);
+        conn_unlink(d->conns, *sock);
+        pthread_mutex_unlock(&d->conns->mu);
+        free(*sock);
+        *sock = NULL;
+    }
+}
+
+/* A request line came in: its headers have --header-timeout from now. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    (void)uri;
+    struct daemon *d = cls;
+    conn_move(d->conns, conn_of(con), C_HEADERS);
+    return NULL;
+}
+
+/* Cuts (shutdown) the connections past their deadline; MHD then closes them. */
+static void *deadlines_main(void *arg)
+{
+    struct sc_conns *cs = arg;
+    prctl(PR_SET_NAME, "sc-deadlines");
+    pthread_mutex_lock(&cs->mu);
+    while (!cs->stop) {
+        int64_t now = net_ms(), next = now + 1000;
+        for (int l = C_IDLE; l < C_NONE; l++) {
+            struct conn *c;
+            while ((c = cs->head[l]) && c->since + cs->limit[l] <= now) {
+                shutdown(c->fd, SHUT_RDWR);
+                conn_unlink(cs, c);
+                atomic_fetch_add(&cs->cut[l], 1);
+            }
+            if (c && c->since + cs->limit[l] < next)
+                next = c->since + cs->limit[l];
+        }
+        struct timespec ts = sc_clock_deadline(next - now);
+        pthread_cond_timedwait(&cs->cv, &cs->mu, &ts);
+    }
+    pthread_mutex_unlock(&cs->mu);
+    return NULL;
+}
+
+static void conns_metrics(struct daemon *d, struct sc_buf *b)
+{
+    static const char *const names[C_NONE] = {"idle", "headers", "body"};
+    help(b, "scenarist_connections_cut_total", "counter", "Connections closed at a deadline: idle "
+         "(no request line within 30 s), headers (not all in within --header-timeout), body "
+         "(a webhook's body not in within --body-timeout).");
+    for (int l = C_IDLE; l < C_NONE; l++)
+        sc_buf_printf(b, "scenarist_connections_cut_total{deadline=\"%s\"} %lu\n", names[l],
+                      atomic_load(&d->conns->cut[l]));
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **ctx)
+{
+    (void)version;
+    struct daemon *d = cls;
+    struct pending *p = *ctx;
+    struct req *r = p ? &p->req : NULL;
+    if (!p) {
+        if (!(p = sc_calloc(1, sizeof *p)))
+            return MHD_NO;
+        *ctx = p;
+        conn_move(d->conns, conn_of(con), C_NONE); /* its headers are in */
+        enum MHD_Result rc = first_call(d, con, url, method, &p->req);
+        if (p->req.webhook) /* its body is to come */
+            conn_move(d->conns, conn_of(con), C_BODY);
+        return rc;
+    }
+    if (!r->webhook)
+        return MHD_YES;
+    if (*upload_size) {
+        if (!r->over && r->body.len + *upload_size > d->o.max_body)
+            r->over = true; /* chunked, or a Content-Length that lied */
+        if (!r->over)
+            sc_buf_add(&r->body, upload, *upload_size);
+        *upload_size = 0;
+        return r->body.oom ? MHD_NO : MHD_YES;
+    }
+    r->webhook = false; /* answered once */
+    conn_move(d->conns, conn_of(con), C_NONE);
+    return take_webhook(d, con, url, p);
+}
+
+static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
+                    enum MHD_RequestTerminationCode why)
+{
+    struct daemon *d = cls;
+    if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK) /* kept alive: idle till the next */
+        conn_move(d->conns, conn_of(con), C_IDLE);
+    struct pending *p = *ctx;
+    if (p) {
+        sc_buf_free(&p->req.body);
+        json_decref(p->trigger);
+        free(p->scenario);
+        free(p->source);
+        free(p->dedupe);
+        free(p);
+    }
+    *ctx = NULL;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decoding of paths and query parts in place, except %00: a NUL would cut the text
+ * short (/hooks/x%00junk reaching /hooks/x), so it stays as written. */
+static size_t unescape(void *cls, struct MHD_Connection *con, char *s)
+{
+    (void)cls;
+    (void)con;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi = r[0] == '%' ? hexval(r[1]) : -1, lo = hi >= 0 ? hexval(r[2]) : -1;
+        if (lo >= 0 && (hi || lo)) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* How many connections to hold: --max-connections, else as many as the open-file limit
+ * allows (up to 50,000). The soft limit is raised to what they need, up to the hard limit;
+ * when that leaves room for fewer than asked (or than 10,000), it is said at start. */
+static unsigned connection_limit(struct daemon *d)
+{
+    long want = d->o.max_conns > 0 ? d->o.max_conns : 50000;
+    long reserve = 256 + 8L * d->o.workers; /* the store, curl, the daemon's own */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1000;
+    if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < want + reserve) {
+        rlim_t need = (rlim_t)(want + reserve);
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    long room = rl.rlim_cur == RLIM_INFINITY ? want : (long)rl.rlim_cur - reserve;
+    room = room < 16 ? 16 : room;
+    if (room < want && (d->o.max_conns > 0 || room < 10000))
+        fprintf(stderr, "scenarist: the open-file limit (ulimit -n %ld) leaves room for %ld "
+                        "connections, not %ld: raise its hard limit to hold more\n",
+                (long)rl.rlim_cur, room, d->o.max_conns > 0 ? want : 10000);
+    return (unsigned)(room < want ? room : want);
+}
+
+static int deadlines_start(struct daemon *d)
+{
+    struct sc_conns *cs = sc_calloc(1, sizeof *cs);
+    if (!cs)
+        return -1;
+    pthread_mutex_init(&cs->mu, NULL);
+    pthread_cond_init(&cs->cv, NULL);
+    cs->limit[C_IDLE] = IDLE_MS;
+    cs->limit[C_HEADERS] = d->o.header_ms > 0 ? d->o.header_ms : 10000;
+    cs->limit[C_BODY] = d->o.body_ms > 0 ? d->o.body_ms : 60000;
+    if (pthread_create(&cs->th, NULL, deadlines_main, cs) != 0) {
+        pthread_mutex_destroy(&cs->mu);
+        pthread_cond_destroy(&cs->cv);
+        free(cs);
+        return -1;
+    }
+    d->conns = cs;
+    return 0;
+}
+
+/* After MHD has stopped: every connection is closed. */
+static void deadlines_stop(struct daemon *d)
+{
+    struct sc_conns *cs = d->conns;
+    if (!cs)
+        return;
+    daemon_join(&cs->mu, &cs->cv, &cs->stop, cs->th);
+    pthread_mutex_destroy(&cs->mu);
+    pthread_cond_destroy(&cs->cv);
+    free(cs);
+    d->conns = NULL;
+}
+
+int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
+{
+    const char *colon = strrchr(d->o.listen, ':');
+    if (!colon) {
+        snprintf(err, errlen, "--listen %s: give HOST:PORT", d->o.listen);
+        return -1;
+    }
+    char host[128], port[16];
+    snprintf(host, sizeof host, "%.*s", (int)(colon - d->o.listen), d->o.listen);
+    snprintf(port, sizeof port, "%s", colon + 1);
+    if (host[0] == '[') { /* [::1]:8080 */
+        memmove(host, host + 1, strlen(host));
+        host[strcspn(host, "]")] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE},
+                    *ai = NULL;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err, errlen, "--listen %s: %s (give a numeric address and port)", d->o.listen,
+                 gai_strerror(gai));
+        return -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    unsigned limit = connection_limit(d), per_ip = (unsigned)(d->o.max_per_ip > 0 ? d->o.max_per_ip
+                                                                                  : 512);
+    if (deadlines_start(d) != 0) {
+        freeaddrinfo(ai);
+        snprintf(err, errlen, "cannot start the connection deadlines thread");
+        return -1;
+    }
+    if (pthread_create(&d->intake_th, NULL, intake_main, d) != 0) {
+        freeaddrinfo(ai);
+        deadlines_stop(d);
+        snprintf(err, errlen, "cannot start the intake thread");
+        return -1;
+    }
+    d->intake_started = true;
+    unsigned pool = d->o.workers > 4 ? (unsigned)d->o.workers : 4;
+    d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d,
+                              MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                              MHD_OPTION_THREAD_POOL_SIZE, pool,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(IDLE_MS / 1000),
+                              MHD_OPTION_CONNECTION_LIMIT, limit,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+                              MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
+                              MHD_OPTION_URI_LOG_CALLBACK, on_request_line, d,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_done, d,
+                              MHD_OPTION_UNESCAPE_CALLBACK, unescape, d,
+                              MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!d->mhd) {
+        int e = errno;
+        sc_httpd_stop(d);
+        errno = e;
+        snprintf(err, errlen, "cannot listen on %s: %s", d->o.listen, strerror(errno));
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (info && getsockname(info->listen_fd, (struct sockaddr *)&sa, &len) == 0)
+        d->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                                 : ((struct sockaddr_in *)&sa)->sin_port);
+    return 0;
+}
+
+void sc_httpd_quiesce(struct daemon *d)
+{
+    pthread_mutex_lock(&d->batch_mu); /* respond waiters get their 202 now */
+    pthread_cond_signal(&d->batch_cv);
+    pthread_mutex_unlock(&d->batch_mu);
+    if (d->mhd) {
+        MHD_socket s = MHD_quiesce_daemon(d->mhd);
+        if (s != MHD_INVALID_SOCKET)
+            close(s);
+    }
+}
+
+void sc_httpd_stop(struct daemon *d)
+{
+    if (d->intake_started) { /* MHD must not stop with a connection suspended */
+        daemon_join(&d->batch_mu, &d->batch_cv, &d->intake_stop, d->intake_th);
+        d->intake_started = false;
+    }
+    if (d->mhd)
+        MHD_stop_daemon(d->mhd);
+    d->mhd = NULL;
+    deadlines_stop(d);
+}

@@ -1,0 +1,32 @@
+/* The audit log's key and its checkpoints, between the org file (audit: {key,
+ * unkeyed_rows, checkpoint}) and the store: keying a store's log, and sending a checkpoint
+ * of its head out of the database (a file written atomically, a folder, a connection).
+ * Ownership: every argument is borrowed; nothing returned needs freeing. */
+#ifndef SC_AUDIT_H
+#define SC_AUDIT_H
+
+#include "run/http.h"
+#include "model/org.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The org's audit key reference (audit.key), or NULL when it has none. */
+const char *sc_audit_key_ref(const struct sc_org *org);
+/* Gives st the org's audit key and accepted unkeyed rows (sc_store_audit_key). */
+void sc_audit_setup(struct sc_store *st, const struct sc_org *org);
+/* Writes the checkpoint to path through a temporary file (mode 0644): 0, or -1 with err. */
+int sc_audit_write(const json_t *checkpoint, const char *path, char *err, size_t errlen);
+/* POSTs the checkpoint as JSON to base URL + path of the org's connection, with its
+ * auth. Not audited: the checkpoint describes the log, a row would move its head. 0 when
+ * answered 2xx, else -1 with err naming the URL and the answer. */
+int sc_audit_post(struct sc_http *http, const struct sc_org *org, const char *connection,
+                  const char *path, const json_t *checkpoint, char *err, size_t errlen);
+/* The daemon's scheduled checkpoint (audit.checkpoint): takes one and sends it to the
+ * folder (DIR/checkpoint-YYYYMMDDTHHMMSS.mmmZ.json) and/or the connection it names.
+ * 0, or -1 with err (the log is not intact, no key, a failed write or post). */
+int sc_audit_checkpoint_run(struct sc_store *st, const struct sc_org *org, struct sc_http *http,
+                            char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,377 @@
+#include "run/http.h"
+
+#include "clock.h"
+#include "model/url.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+struct sc_http {
+    CURL *curl; /* reused: keeps connections alive between steps */
+    struct sc_http_resp *cur;
+    bool too_big;
+    bool write;     /* this request is a write: sent at most once */
+    int sends;      /* how often curl went to send it during this transfer */
+    const struct sc_http_req *req;
+    bool refused;   /* before_send stopped it */
+};
+
+static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* curl (and OpenSSL under it) starts at the first request: an idle daemon's workers
+ * would otherwise carry ~2 MB of TLS set-up that a store-only scenario never uses. */
+struct sc_http *sc_http_new(void) { return sc_calloc(1, sizeof(struct sc_http)); }
+
+static CURL *handle(struct sc_http *h)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, global_init);
+    if (!h->curl)
+        h->curl = curl_easy_init();
+    return h->curl;
+}
+
+void sc_http_free(struct sc_http *h)
+{
+    if (!h)
+        return;
+    curl_easy_cleanup(h->curl);
+    free(h);
+}
+
+void sc_http_resp_free(struct sc_http_resp *r)
+{
+    json_decref(r->headers);
+    r->headers = NULL;
+    free(r->location);
+    r->location = NULL;
+    sc_buf_free(&r->body);
+}
+
+bool sc_http_is_write(const char *m)
+{
+    return m && (!strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") ||
+                 !strcmp(m, "DELETE"));
+}
+
+void sc_http_escape(struct sc_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            sc_buf_add(b, (const char *)&c, 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            sc_buf_add(b, e, 3);
+        }
+    }
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct sc_http *h = ud;
+    size_t len = size * n;
+    if (h->cur->body.len + len > SC_HTTP_MAX_BODY) {
+        h->too_big = true;
+        return 0; /* aborts the transfer */
+    }
+    sc_buf_add(&h->cur->body, p, len);
+    return h->cur->body.oom ? 0 : len;
+}
+
+/* Called before each sending of the request. A reused connection found dead makes curl
+ * send it again on a fresh one, silently: for a write that could apply it twice, and
+ * only the engine decides about writes (with the same Idempotency-Key and an audit row
+ * per sending), so the second sending is stopped. */
+static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port)
+{
+    struct sc_http *h = ud;
+    (void)ip, (void)local_ip, (void)port, (void)local_port;
+    if (h->sends++ == 0) {
+        h->refused = h->req->before_send && h->req->before_send(h->req->before_ud) != 0;
+        return h->refused ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+    }
+    return h->write ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct sc_http *h = ud;
+    size_t len = size * n;
+    if (len >= 5 && !strncmp(p, "HTTP/", 5)) { /* a new status line: drop 1xx headers */
+        json_object_clear(h->cur->headers);
+        return len;
+    }
+    const char *colon = memchr(p, ':', len);
+    if (!colon || colon == p)
+        return len;
+    char name[128];
+    size_t nl = (size_t)(colon - p);
+    if (nl >= sizeof name)
+        return len;
+    for (size_t i = 0; i < nl; i++)
+        name[i] = (char)tolower((unsigned char)p[i]);
+    name[nl] = '\0';
+    const char *v = colon + 1, *end = p + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    json_t *val = json_stringn_nocheck(v, (size_t)(end - v));
+    json_t *old = json_object_get(h->cur->headers, name);
+    int rc = !val                 ? -1
+           : json_is_array(old)  ? json_array_append_new(old, val)
+           : old                 ? json_object_set_new(h->cur->headers, name,
+                                                       json_pack("[O, o]", old, val))
+                                 : json_object_set_new(h->cur->headers, name, val);
+    return rc == 0 ? len : 0; /* a repeated header keeps every value, in arrival order */
+}
+
+const char *sc_http_header(const json_t *headers, const char *name)
+{
+    json_t *v = json_object_get(headers, name);
+    return json_string_value(json_is_array(v) ? json_array_get(v, json_array_size(v) - 1) : v);
+}
+
+/* Retry-After: delta-seconds or an HTTP date, measured against the engine's clock. */
+static int64_t retry_after(json_t *headers)
+{
+    const char *v = sc_http_header(headers, "retry-after");
+    if (!v || !*v)
+        return -1;
+    char *end;
+    long long secs = strtoll(v, &end, 10);
+    if (*end == '\0' && secs >= 0)
+        return secs * 1000;
+    time_t t = curl_getdate(v, NULL);
+    if (t < 0)
+        return -1;
+    int64_t ms = (int64_t)t * 1000 - sc_clock_now_ms();
+    return ms > 0 ? ms : 0;
+}
+
+static enum sc_status classify(long status)
+{
+    if (status < 400)
+        return SC_OK;
+    if (status == 429)
+        return SC_ERR_RATE_LIMIT;
+    if (status == 408 || status >= 500)
+        return SC_ERR_SERVER;
+    return SC_ERR_DATA;
+}
+
+static bool redirect(long status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* True when a and b have the same scheme, host and port (RFC 6454 origin). */
+static bool same_origin(const char *a, const char *b)
+{
+    struct sc_url ua, ub;
+    char err[256];
+    if (sc_url_parse(a, &ua, err, sizeof err) != 0)
+        return false;
+    bool same = false;
+    if (sc_url_parse(b, &ub, err, sizeof err) == 0) {
+        same = !strcmp(ua.scheme, ub.scheme) && !strcmp(ua.host, ub.host) && ua.port == ub.port;
+        sc_url_free(&ub);
+    }
+    sc_url_free(&ua);
+    return same;
+}
+
+/* One exchange; CURLE_OK or curl's code. */
+static CURLcode perform(struct sc_http *h, CURL *c, const struct sc_http_req *req,
+                        const char *method, const char *url, struct curl_slist *hl, char *cerr,
+                        int64_t timeout_ms)
+{
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "scenarist/0.1");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
+    if (timeout_ms > 0)
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    if (req->username) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, req->username);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, req->password ? req->password : "");
+    }
+    if (!strcmp(method, "HEAD"))
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, "GET"))
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (req->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+    }
+    h->too_big = false;
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    return rc;
+}
+
+/* A 3xx that was not (or could not be) followed: a data error naming where it pointed. */
+static enum sc_status redirect_error(const struct sc_http_req *req, const char *url,
+                                     const struct sc_http_resp *resp, char *err, size_t errlen)
+{
+    const char *loc = resp->location;
+    const char *why = !loc                            ? "without a Location"
+                    : sc_http_is_write(req->method)   ? "a write never follows a redirect: "
+                                                        "nothing was written there; point the "
+                                                        "connection's base_url at the final address"
+                    : req->max_redirects == 0         ? "not followed: follow_redirects is false"
+                    : !same_origin(url, loc)          ? "to another origin: not followed"
+                                                      : NULL;
+    char many[64];
+    if (!why) {
+        snprintf(many, sizeof many, "one too many: reads follow up to %d", req->max_redirects);
+        why = many;
+    }
+    if (loc)
+        snprintf(err, errlen, "%s %s: HTTP %ld redirect to %s (%s)", req->method, req->url,
+                 resp->status, loc, why);
+    else
+        snprintf(err, errlen, "%s %s: HTTP %ld %s", req->method, req->url, resp->status, why);
+    return SC_ERR_DATA;
+}
+
+enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
+                            struct sc_http_resp *resp, char *err, size_t errlen)
+{
+    CURL *c = handle(h);
+    memset(resp, 0, sizeof *resp);
+    resp->retry_after_ms = -1;
+    if (!c) {
+        snprintf(err, errlen, "out of memory (HTTP client)");
+        return SC_ERR_RUNTIME;
+    }
+    resp->headers = json_object();
+    if (!resp->headers) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    h->cur = resp;
+    h->too_big = false;
+    char cerr[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hl = NULL;
+    bool oom = false;
+    for (const char *const *p = req->headers; p && *p; p++) {
+        struct curl_slist *n = curl_slist_append(hl, *p);
+        if (!n) {
+            oom = true;
+            break;
+        }
+        hl = n;
+    }
+    if (!req->body) { /* no "Expect: 100-continue" round trip on small bodies either */
+        struct curl_slist *n = curl_slist_append(hl, "Expect:");
+        oom |= !n;
+        hl = n ? n : hl;
+    }
+    if (oom) {
+        curl_slist_free_all(hl);
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    h->write = sc_http_is_write(req->method);
+    h->sends = 0; /* across the hops: before_send once, a write never sent twice */
+    h->req = req;
+    h->refused = false;
+    int64_t t0 = sc_clock_mono_ms();
+    const char *method = req->method;
+    char *url = sc_strdup(req->url), *next = NULL;
+    CURLcode rc = url ? CURLE_OK : CURLE_OUT_OF_MEMORY;
+    /* Reads follow redirects within the origin, up to max_redirects; the rest is the
+     * caller's answer to judge (a write is never re-sent elsewhere). */
+    for (int hops = 0; rc == CURLE_OK; hops++) {
+        sc_buf_free(&resp->body);
+        json_object_clear(resp->headers);
+        int64_t left = req->timeout_ms - (sc_clock_mono_ms() - t0); /* for all the hops */
+        if (req->timeout_ms > 0 && left <= 0) {
+            rc = CURLE_OPERATION_TIMEDOUT;
+            break;
+        }
+        rc = perform(h, c, req, method, url, hl, cerr, req->timeout_ms > 0 ? left : 0);
+        char *loc = NULL;
+        resp->status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+        curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
+        free(resp->location);
+        resp->location = loc ? sc_strdup(loc) : NULL;
+        if (rc != CURLE_OK || !redirect(resp->status) || !loc || sc_http_is_write(method) ||
+            hops >= req->max_redirects || !same_origin(url, loc))
+            break;
+        if (!(next = sc_strdup(loc))) {
+            rc = CURLE_OUT_OF_MEMORY;
+            break;
+        }
+        free(url);
+        url = next;
+        if (resp->status == 303 && strcmp(method, "HEAD"))
+            method = "GET";
+    }
+    resp->duration_ms = sc_clock_mono_ms() - t0;
+    curl_slist_free_all(hl);
+    h->cur = NULL;
+    if (h->too_big) {
+        snprintf(err, errlen, "%s %s: response body over the %u MiB limit", req->method,
+                 req->url, SC_HTTP_MAX_BODY >> 20);
+        free(url);
+        return SC_ERR_LIMIT;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK && h->refused) {
+        free(url);
+        snprintf(err, errlen, "%s %s: not sent", req->method, req->url);
+        return SC_ERR_RUNTIME;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK && h->write && h->sends > 1) {
+        free(url);
+        snprintf(err, errlen, "%s %s: the connection closed before an answer came; the write "
+                 "was not sent again on a new connection", req->method, req->url);
+        return SC_ERR_CONNECTION;
+    }
+    if (rc != CURLE_OK) {
+        free(url);
+        if (rc == CURLE_OPERATION_TIMEDOUT)
+            snprintf(err, errlen, "%s %s: timed out after %lld ms", req->method, req->url,
+                     (long long)req->timeout_ms);
+        else
+            snprintf(err, errlen, "%s %s: %s", req->method, req->url,
+                     cerr[0] ? cerr : curl_easy_strerror(rc));
+        return rc == CURLE_OUT_OF_MEMORY || rc == CURLE_WRITE_ERROR ? SC_ERR_RUNTIME
+                                                                    : SC_ERR_CONNECTION;
+    }
+    resp->retry_after_ms = retry_after(resp->headers);
+    enum sc_status st = classify(resp->status);
+    if (resp->status >= 300 && resp->status < 400 && resp->status != 304) {
+        st = redirect_error(req, url, resp, err, errlen);
+        free(url);
+        return st;
+    }
+    free(url);
+    if (st != SC_OK) {
+        int show = resp->body.len > 200 ? 200 : (int)resp->body.len;
+        snprintf(err, errlen, "%s %s: HTTP %ld%s%.*s%s", req->method, req->url, resp->status,
+                 show ? ": " : "", show, resp->body.data ? resp->body.data : "",
+                 resp->body.len > 200 ? "..." : "");
+    }
+    return st;
+}

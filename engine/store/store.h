@@ -1,0 +1,344 @@
+/* The store: what scenarist keeps for one org (executions and their step runs,
+ * incomplete executions, holds, queues, data stores, the audit log). The interface
+ * speaks JSON and domain terms only, so a PostgreSQL backend can implement this same
+ * header; this build's backend is SQLite (store.c, the only file with SQL). One
+ * sc_store per thread. Ownership: json_t results are new references, json_t and
+ * string arguments are borrowed. Errors: -1 or NULL, the message in sc_store_error. */
+#ifndef SC_STORE_H
+#define SC_STORE_H
+
+#include "model/org.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct sc_store;
+
+/* Opens (creating and migrating) the database at path. key_ref: a secret reference
+ * (env:/file:) to the 64-hex-digit key that seals confidential data, or NULL for a key
+ * file beside the database, made on first use. */
+struct sc_store *sc_store_open(const char *path, const char *key_ref, char *err, size_t errlen);
+void sc_store_close(struct sc_store *st);
+const char *sc_store_error(const struct sc_store *st);
+/* The org's database: its "store" setting, else var/NAME/scenarist.db (new string). */
+char *sc_store_path(const struct sc_org *org);
+/* The schema version this build migrates to. */
+int sc_store_schema_version(void);
+
+/* ---- executions ---- */
+
+struct sc_exec_row {
+    const char *id, *scenario, *org, *version;
+    const char *source;   /* the scenario file it was loaded from */
+    json_t *trigger;
+    bool confidential;    /* trigger and resume states are sealed, step outputs redacted */
+    int64_t started_ms;
+};
+
+/* Records a new execution, status running, leased to this process. 1 when the id is
+ * taken (make another). */
+int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
+/* Takes an execution over for another attempt (a retry, or a resume after a crash):
+ * status running, leased to this process, attempts = attempt. due_ms >= 0: a scheduled
+ * retry, taken only if its entry is still pending and due at due_ms. 1 when it runs
+ * under a lease not yet expired (this or another process runs it) or it is no longer
+ * due (left alone), 0 done, -1 error. */
+int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms);
+/* Ends an attempt: status success|warning|error; summary {error?, incomplete?,
+ * response?, committed?}. A finished confidential execution loses its sealed data, and
+ * with states (some step of it may have kept a resume state) those states too. */
+int sc_store_exec_end(struct sc_store *st, const char *id, const char *status,
+                      int64_t duration_ms, json_t *summary, bool states);
+/* The execution as `scenarist execution ID` shows it: the row, its steps from every
+ * attempt and its incomplete entry; NULL (no error set) when there is none. */
+json_t *sc_store_exec_get(struct sc_store *st, const char *id);
+/* What a new attempt needs: {id, scenario, version, source, status, attempts,
+ * confidential, trigger}. */
+json_t *sc_store_exec_resume_info(struct sc_store *st, const char *id);
+
+struct sc_exec_filter {
+    const char *scenario, *status;
+    int64_t since_ms;     /* 0: any */
+    int limit;            /* 0: 100 */
+};
+json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f);
+/* Ids of running executions whose lease has expired (its owner stopped renewing it: a
+ * crash, or an end that could not be recorded) and that this process is not running now. */
+json_t *sc_store_exec_abandoned(struct sc_store *st);
+
+/* ---- leases: who runs an execution ----
+ * A running execution is owned by a lease: this process's random owner token and an
+ * expiry (lease_until, ms on the one clock) set when it is begun or claimed and renewed
+ * by a heartbeat; another process may take it over once the lease has expired, never
+ * while it is renewed, whatever process ids say. */
+#define SC_STORE_LEASE_MS 30000
+/* This process's owner token (random, positive, never a pid). */
+int64_t sc_store_owner(void);
+/* The lease length in ms of this process's leases: SC_STORE_LEASE_MS, or the org's
+ * `lease` setting (at least 1 s; smaller values restore the default). */
+int64_t sc_store_lease_ms(void);
+void sc_store_set_lease_ms(int64_t ms);
+/* Renews, to now + lease, the leases of the executions this process is running now. */
+int sc_store_lease_renew(struct sc_store *st);
+/* This process stops running execution id (its attempt is over, recorded or not): no
+ * more renewals, so an attempt whose end was not recorded is taken up again. */
+void sc_store_exec_release(const char *id);
+/* Expires every lease of owner who (a process known to be gone: the store lock's last
+ * holder). Not this process's own. */
+int sc_store_lease_drop(struct sc_store *st, int64_t who);
+/* Starts a thread, with a connection of its own, that renews this process's leases every
+ * third of a lease on the one clock; sc_store_close(st) stops it. */
+int sc_store_heartbeat(struct sc_store *st);
+
+/* ---- the store lock: one daemon per SQLite store ----
+ * An advisory lock (flock, exclusive) on the file PATH.lock beside the database, held
+ * for the life of the process, with "pid PID host HOST owner TOKEN" written in it. 0 with
+ * *fd holding it and *prev the last holder's owner token (-1: none: its leases can be
+ * dropped, as the lock proves it gone); 1 when another process holds it (err names its
+ * pid and host); -1 on error (err). */
+int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen);
+/* Releases it (the file stays). */
+void sc_store_unlock(int fd);
+
+/* ---- the queue and trigger state (the daemon) ---- */
+
+/* An event the daemon acknowledged: an execution with status queued until a worker
+ * claims it. exec.started_ms is when it arrived. */
+struct sc_event_row {
+    struct sc_exec_row exec;
+    bool realtime;        /* claimed before any routine event */
+    const char *lane;     /* a sequential scenario's lane (its name): one at a time, in order */
+    const char *dedupe;   /* the event's identity (webhook-id, dedupe_key), or NULL */
+};
+/* 0 queued; 1 a repeat of an earlier event, whose execution id is put in first; 2 the
+ * execution id is taken (make another); -1 error. */
+int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n);
+/* Claims the next runnable event for this process (status running, attempt 1): realtime
+ * first, then arrival order; a sequential lane waits while one of its executions runs,
+ * waits for a retry, or arrived earlier; only events up to max_seq (those known to be on
+ * disk: sc_store_last_seq then sc_store_sync). 1 with *info as sc_store_exec_resume_info gives
+ * it, or {id, unreadable: why} when its event does not read back (the caller owns it);
+ * 0 when none is runnable, -1 error. */
+int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info);
+/* The queue position of the last event committed (0: none), -1 on error. */
+int64_t sc_store_last_seq(struct sc_store *st);
+
+/* How many queued events a worker could take now, and when the next retry is due
+ * (-1: none). */
+int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms);
+/* Commits are durable across a crash of the process; across a power loss only once
+ * synced: sc_store_sync writes to disk (fsync) everything committed so far, by any
+ * connection, so an acknowledgement can wait for it without holding the write lock. */
+int sc_store_sync(struct sc_store *st);
+/* This connection's commits leave the write-ahead log to sc_store_checkpoint, called by
+ * a connection of its own, so no commit waits for a checkpoint. */
+int sc_store_checkpoint_apart(struct sc_store *st);
+/* Copies what it can of the write-ahead log into the database, without blocking writers.
+ * Returns the log's length in pages (once all is copied, the next commit to begin starts
+ * it again from its beginning), -1 on error. */
+int sc_store_checkpoint(struct sc_store *st);
+
+/* A trigger's state (trigger: "schedule:0", "poll:1"...): the last slot it fired for and
+ * a poll's watermark; -1 for what is unknown. 0 found, 1 none yet, -1 error. */
+int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,
+                         int64_t *last_ms, int64_t *watermark_ms);
+/* Sets either or both (a negative value keeps what is there). */
+int sc_store_trigger_set(struct sc_store *st, const char *scenario, const char *trigger,
+                         int64_t last_ms, int64_t watermark_ms);
+/* Poll item keys already emitted: 1 seen, 0 not, -1 error. */
+int sc_store_poll_seen(struct sc_store *st, const char *scenario, const char *trigger,
+                       const char *key);
+int sc_store_poll_mark(struct sc_store *st, const char *scenario, const char *trigger,
+                       const char *key, int64_t at_ms);
+/* Forgets keys seen before before_ms (no item that old can come back in a window). */
+int sc_store_poll_prune(struct sc_store *st, const char *scenario, const char *trigger,
+                        int64_t before_ms);
+
+/* Groups the calls between them into one transaction (one commit, all or nothing).
+ * Transactions nest: an inner one is a savepoint of the outer. */
+int sc_store_tx_begin(struct sc_store *st);
+int sc_store_tx_commit(struct sc_store *st);
+void sc_store_tx_rollback(struct sc_store *st);
+/* Writes of this connection take turns with the other connections given the same turns
+ * (the daemon's, in one process): take() before its outermost transaction or a write
+ * outside one, give() after, first come first served, instead of SQLite's busy wait. */
+void sc_store_turns(struct sc_store *st, void (*take)(void *), void (*give)(void *),
+                    void *turns);
+/* False once an error made SQLite roll the transaction back: nothing of it is left. */
+bool sc_store_tx_open(struct sc_store *st);
+
+/* ---- deferred writes: an execution computed outside any write transaction ---- */
+
+/* on: from now the writes an execution makes (step rows and states, its end, an
+ * incomplete entry, data store set/delete/claim, queue items, holds) are recorded, not
+ * run, and reads of the data store see the recorded writes over what is stored; off:
+ * what is recorded is dropped. A step_begin answers a stand-in run id that later calls
+ * of the same recording accept; a queue push or a hold answers the id it will get (the
+ * table's last id is checked at apply). Other writes (audit rows, a new execution,
+ * closing an incomplete entry) are refused: -1, and sc_store_defer_refused. */
+void sc_store_defer(struct sc_store *st, bool on);
+/* The recording's length now (a mark for sc_store_defer_cut); clears refused. */
+size_t sc_store_defer_mark(struct sc_store *st);
+/* True when a write since the last mark was refused: run that execution directly. */
+bool sc_store_defer_refused(const struct sc_store *st);
+/* Drops what was recorded after mark (an execution that is run directly instead). */
+void sc_store_defer_cut(struct sc_store *st, size_t mark);
+/* Inside the caller's transaction: checks that every data store value (and last queue
+ * item or hold id) the recording read from the store is still what it read (else 1:
+ * another connection changed it; the caller rolls back and computes again), then runs
+ * the recorded writes in order. 0 done, -1 error. The recording stays on, emptied. */
+int sc_store_defer_apply(struct sc_store *st);
+
+/* ---- data stores: named key/value tables of JSON ---- */
+
+/* The value, or NULL (no error set) when absent or expired. */
+json_t *sc_store_ds_get(struct sc_store *st, const char *store, const char *key);
+/* The value as sc_store_ds_get gives it, and when it expires (*expires_ms, -1: never). */
+json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *key,
+                          int64_t *expires_ms);
+/* ttl_ms <= 0: kept until deleted. */
+int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, json_t *value,
+                    int64_t ttl_ms);
+/* 0 deleted, 1 there was none, -1 error. */
+int sc_store_ds_delete(struct sc_store *st, const char *store, const char *key);
+/* [{key, value}] whose key starts with prefix, by key. */
+json_t *sc_store_ds_search(struct sc_store *st, const char *store, const char *prefix, int limit);
+/* Takes key when it is absent or expired (atomic): 1 taken, 0 already held, -1 error. */
+int sc_store_ds_claim(struct sc_store *st, const char *store, const char *key, json_t *value,
+                      int64_t ttl_ms);
+
+/* ---- queues: work lists for people ---- */
+
+/* Adds an item (open); its id, or -1. */
+int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item,
+                            const char *execution);
+/* Items of a queue (NULL: every queue) in a state (NULL: any), oldest first. */
+json_t *sc_store_queue_items(struct sc_store *st, const char *queue, const char *state, int limit);
+json_t *sc_store_queue_item(struct sc_store *st, int64_t id);
+/* 0 resolved, 1 no open item with that id, -1 error. */
+int sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by);
+/* {queue: {open, recent}}: open items, and those of them created since since_ms. */
+json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms);
+
+/* ---- holds: executions paused for a person's decision ---- */
+
+/* The hold of an execution's step and bundle, or NULL. */
+json_t *sc_store_hold_get(struct sc_store *st, const char *execution, const char *step,
+                          const char *bundle);
+int64_t sc_store_hold_put(struct sc_store *st, const char *execution, const char *scenario,
+                          const char *step, const char *bundle, const char *reason, json_t *diff);
+/* Holds in a state (NULL: all), oldest first; one by id. */
+json_t *sc_store_holds(struct sc_store *st, const char *state);
+json_t *sc_store_hold(struct sc_store *st, int64_t id);
+/* state: approved or rejected. 0 decided, 1 not pending, -1 error. */
+int sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by);
+
+/* ---- scenario versions (immutable; the current one is the highest number) ---- */
+
+/* Stores document as the scenario's next version, unless its checksum is the current
+ * version's: 0 added, 1 unchanged; *number is the version now current. -1 error. */
+int sc_store_version_add(struct sc_store *st, const char *scenario, json_t *document,
+                         const char *checksum, const char *message, const char *origin,
+                         int *number);
+/* {scenario, number, created_at, message?, checksum, origin, document}; number 0: the
+ * current one. NULL with the error set when there is none. */
+json_t *sc_store_version_get(struct sc_store *st, const char *scenario, int number);
+/* The scenario's versions, oldest first (without documents). */
+json_t *sc_store_versions(struct sc_store *st, const char *scenario);
+/* Every scenario's current version (without documents), by name. */
+json_t *sc_store_versions_current(struct sc_store *st);
+/* Changes whenever a version is added (the daemon's cue to reload); -1 error. */
+int64_t sc_store_versions_stamp(struct sc_store *st);
+
+/* ---- step runs and the resume journal ---- */
+
+/* A step run row: written as "running" before a step with effects, so a crash shows
+ * which step was under way; ended (or added at once, run == 0) when it finishes.
+ * state: what replays this step on a later attempt ({outs, vars?}), NULL for none. */
+struct sc_step_row {
+    const char *execution, *step, *module, *bundle, *status;
+    int attempt;
+    int64_t started_ms, duration_ms;
+    json_int_t bundles;   /* a fan-out: how many bundles it emitted (else 0) */
+    json_t *output, *error, *state;
+    bool confidential;    /* state is sealed; output and error are the caller's to redact */
+};
+int64_t sc_store_step_begin(struct sc_store *st, const struct sc_step_row *r);
+int sc_store_step_end(struct sc_store *st, int64_t run, const struct sc_step_row *r);
+/* Sets the resume state (borrowed; sealed when confidential) of step row run. */
+int sc_store_step_state(struct sc_store *st, int64_t run, json_t *state, bool confidential);
+/* Every recorded state of the execution: {"STEP BUNDLE": state}. */
+json_t *sc_store_journal(struct sc_store *st, const char *execution);
+
+/* ---- incomplete executions ---- */
+
+struct sc_incomplete_row {
+    const char *execution, *scenario, *step, *bundle;
+    json_t *error;
+    int attempts, max_attempts;
+    int64_t next_ms;      /* when the next attempt is due; 0 when none will come */
+    const char *state;    /* pending (a retry is scheduled) or exhausted (a person's turn) */
+};
+int sc_store_incomplete_put(struct sc_store *st, const struct sc_incomplete_row *r);
+/* state: NULL for the open ones (pending and exhausted). */
+json_t *sc_store_incomplete_list(struct sc_store *st, const char *state);
+json_t *sc_store_incomplete_get(struct sc_store *st, const char *execution);
+/* Execution ids whose retry is due at now_ms. */
+json_t *sc_store_incomplete_due(struct sc_store *st, int64_t now_ms);
+/* Closes an entry: done (a retry succeeded), resolved or discarded (a person). 1 when
+ * there is no open entry for the execution. */
+int sc_store_incomplete_close(struct sc_store *st, const char *execution, const char *state,
+                              const char *by);
+
+/* ---- the audit log ---- */
+
+struct sc_audit_row {
+    int64_t at_ms, duration_ms;
+    const char *org, *scenario, *version, *execution, *step, *method, *sent_from, *sent_to;
+    int status;           /* HTTP status; 0 when no answer came */
+    const char *outcome;  /* ok, failed, refused */
+    const char *body;
+    size_t body_len;
+    int64_t ref;          /* a write's second row: the id of its pending row; else 0 */
+};
+/* The org's audit key: a secret reference (env:/file:, at least 32 characters, resolved
+ * when first needed), or NULL for an unkeyed chain. unkeyed_rows: how many rows of an
+ * unkeyed chain (written before the org had a key) verify accepts before the keyed ones. */
+void sc_store_audit_key(struct sc_store *st, const char *key_ref, int64_t unkeyed_rows);
+/* Appends a row, chained to the previous one by its HMAC-SHA256 (RFC 2104) under the audit
+ * key (SHA-256 without one). A write is two rows: outcome "pending" before it is sent, and
+ * one with ref set to the pending row's id after. The row's id, or -1 (the key could not
+ * be read, or the store failed). */
+int64_t sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r);
+struct sc_audit_filter {
+    const char *scenario, *sent_to_prefix, *execution;
+    int limit;            /* 0: 1000 */
+};
+/* One entry per write (its pending row, with the status and outcome of the row that
+ * completed it; "pending" when none did), oldest first. */
+json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f);
+/* Checks the chain under the audit key and, with checkpoint (borrowed, as
+ * sc_store_audit_checkpoint made it), that the log still holds what it recorded: 0 intact;
+ * 1 with *problem {row?, reason} for the first bad row, a cut or a wipe; 2 with *problem
+ * {reason} when the checkpoint is refused (not one, another org, a wrong HMAC); -1 error
+ * (no audit key configured, or it cannot be read). */
+int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *checkpoint,
+                          json_t **problem);
+/* The log's head, once verified intact: {format: "scenarist.audit-checkpoint/1", org,
+ * count, last_hash, at (ISO, the engine's clock), key_id, hmac} with hmac the HMAC-SHA256
+ * of format, org, count, last_hash and at, each ended by 0x1f but the last. New, or NULL
+ * with *problem (the log is not intact) or the error set (no key). */
+json_t *sc_store_audit_checkpoint(struct sc_store *st, const char *org, json_t **problem);
+
+/* ---- metrics ---- */
+
+/* Per scenario: executions (and by status), failures, failure rate; incomplete count;
+ * queue depths; holds and hold rate; events queued by priority. */
+json_t *sc_store_metrics(struct sc_store *st);
+
+/* SHA-256 of n bytes as 64 hex digits (out: 65 bytes). */
+void sc_sha256_hex(const void *data, size_t n, char out[65]);
+
+#endif
