@@ -36,9 +36,15 @@ struct sc_lua {
     int env_ref;         /* the expressions' _ENV */
     int ctx_ref;         /* context names -> values */
     int prelude_ref;     /* prelude functions */
-    int transforms_ref;  /* FILE -> table of functions */
-    int factories_ref;   /* FILE -> function(_ENV) running the file's code */
-    int built_ref;       /* FILE -> the generation its table was built in */
+    int factories_ref;   /* "chunk\nsource" -> function(_ENV) running a transform file */
+    int transforms_ref;  /* factory -> its table of functions */
+    int built_ref;       /* factory -> the generation its table was built in */
+    int disk_ref;        /* FILE -> factory: the files of lua_dir/transforms */
+    int active_ref;      /* FILE -> factory: the set in use (sc_lua_use) */
+    int used_ref;        /* FILE -> true: looked up since the set was chosen */
+    int empty_ref;       /* an empty set, in use when choosing one failed */
+    json_t *disk;        /* {"FILE.lua": {"source": text}} of lua_dir/transforms */
+    json_t *using;       /* the set in use (a reference); NULL: the disk's */
     int scratch_ref;     /* what prelude and transform files see: safe globals and "sc" */
     bool loading;        /* prelude files may define globals only while loading */
 };
@@ -746,15 +752,6 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(x ? x : "", y ? y : ""); /* a failed copy sorts first and is reported */
 }
 
-/* Runs each *.lua of dir in a fresh environment whose new globals land in the table
- * at target_idx (per_file: in a sub-table named after the file). */
-struct load_file {
-    struct sc_lua *s;
-    const char *code, *chunk;
-    size_t len;
-    char *name;    /* per file: the table name (FILE of FILE.lua) */
-};
-
 /* Writes of a transform file's code land in its own table; the prelude's names and
  * the libraries are shared by every scenario, so replacing them is refused. */
 static int transform_newindex(lua_State *L)
@@ -807,80 +804,124 @@ static void push_file_env(lua_State *L, int idx, lua_CFunction newindex)
     lua_setmetatable(L, -2);
 }
 
-/* Builds a fresh table of FILE's functions by running its code again: module-level
- * locals and globals start over, so executions share no state through a transform.
- * Runs protected; leaves nothing on the stack. */
-static void build_transform(lua_State *L, const char *file, size_t len)
+/* Builds a fresh table of functions from the transform factory at fidx by running its
+ * code again: module-level locals and globals start over, so executions share no
+ * state through a transform. Runs protected; leaves nothing on the stack. */
+static void build_transform(lua_State *L, int fidx)
 {
     struct sc_lua *s = from_L(L);
     int top = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->factories_ref);
-    lua_pushlstring(L, file, len);
-    lua_rawget(L, -2);
-    if (!lua_isfunction(L, -1)) {
-        lua_settop(L, top);
+    fidx = lua_absindex(L, fidx);
+    if (!lua_isfunction(L, fidx))
         return;
-    }
     lua_newtable(L); /* dest */
-    lua_pushvalue(L, -2);
+    lua_pushvalue(L, fidx);
     push_file_env(L, -2, transform_newindex);
     lua_call(L, 1, 0);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
-    lua_pushlstring(L, file, len);
-    lua_pushvalue(L, -3);
+    lua_pushvalue(L, fidx);
+    lua_pushvalue(L, top + 1);
     lua_rawset(L, -3);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
-    lua_pushlstring(L, file, len);
+    lua_pushvalue(L, fidx);
     lua_pushinteger(L, (lua_Integer)s->generation);
     lua_rawset(L, -3);
     lua_settop(L, top);
 }
 
-/* Loads and runs one file; runs protected, so any error (memory, syntax, the file's
- * own) is reported. A prelude file's globals land in the prelude table (argument 2);
- * a transform file is kept as a function of its environment and built once now. */
-static int p_load_file(lua_State *L)
+/* Pushes the factory of a transform file's code: a function of its environment, made
+ * once per (chunk name, text) and built once when made, so its errors show now. */
+static void push_factory(lua_State *L, const char *chunk, const char *code, size_t len)
 {
-    struct load_file *a = lua_touserdata(L, 1);
-    lua_settop(L, 2);
-    if (!a->name) {
-        if (luaL_loadbufferx(L, a->code, a->len, a->chunk, "t") != LUA_OK)
-            return lua_error(L);
-        push_file_env(L, 2, prelude_newindex);
-        lua_setupvalue(L, -2, 1);
-        lua_call(L, 0, 0);
-        return 0;
+    struct sc_lua *s = from_L(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->factories_ref);
+    lua_pushstring(L, chunk);
+    lua_pushliteral(L, "\n");
+    lua_pushlstring(L, code, len);
+    lua_concat(L, 3);
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, -3) == LUA_TFUNCTION) {
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        return;
     }
+    lua_pop(L, 1);
+    sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
     /* Same lines as the file: the wrapper opens on its first line. */
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "return function(_ENV, ...) ");
-    luaL_addlstring(&b, a->code, a->len);
+    luaL_addlstring(&b, code, len);
     luaL_addstring(&b, "\nend");
     luaL_pushresult(&b);
     size_t n;
-    const char *code = lua_tolstring(L, -1, &n);
-    if (luaL_loadbufferx(L, code, n, a->chunk, "t") != LUA_OK)
-        return lua_error(L);
+    const char *wrapped = lua_tolstring(L, -1, &n);
+    if (luaL_loadbufferx(L, wrapped, n, chunk, "t") != LUA_OK)
+        lua_error(L);
     lua_newtable(L); /* the wrapper's own _ENV: empty, it only returns the function */
     lua_setupvalue(L, -2, 1);
     lua_call(L, 0, 1);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->factories_ref);
-    lua_pushstring(L, a->name);
-    lua_pushvalue(L, -3);
-    lua_rawset(L, -3);
-    build_transform(L, a->name, strlen(a->name));
+    lua_remove(L, -2);         /* factories, key, factory */
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -5);
+    build_transform(L, -1);
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Pushes a set's table FILE -> factory, for files {"FILE.lua": {"source": text}}, its
+ * files named prefix + FILE.lua in messages; in name order, so errors come the same way. */
+static void push_set(lua_State *L, json_t *files, const char *prefix)
+{
+    const char *keys[512], *k;
+    size_t n = 0;
+    json_t *v;
+    json_object_foreach(files, k, v) if (n < 512) keys[n++] = k;
+    qsort(keys, n, sizeof *keys, cmp_names);
+    lua_newtable(L);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(keys[i]);
+        json_t *src = json_object_get(json_object_get(files, keys[i]), "source");
+        if (len <= 4 || strcmp(keys[i] + len - 4, ".lua") != 0 || memchr(keys[i], '.', len - 4))
+            luaL_error(L, "transform file '%s' must be named FILE.lua", keys[i]);
+        if (!json_is_string(src))
+            luaL_error(L, "transform file '%s' has no source text", keys[i]);
+        char chunk[4400];
+        snprintf(chunk, sizeof chunk, "@%s%s", prefix, keys[i]);
+        push_factory(L, chunk, json_string_value(src), json_string_length(src));
+        lua_pushlstring(L, keys[i], len - 4);
+        lua_insert(L, -2);
+        lua_rawset(L, -3);
+    }
+}
+
+/* Loads and runs one prelude file, its globals landing in the prelude table (argument
+ * 2); runs protected, so any error (memory, syntax, the file's own) is reported. */
+struct load_file {
+    struct sc_lua *s;
+    const char *code, *chunk;
+    size_t len;
+};
+
+static int p_load_file(lua_State *L)
+{
+    struct load_file *a = lua_touserdata(L, 1);
+    lua_settop(L, 2);
+    if (luaL_loadbufferx(L, a->code, a->len, a->chunk, "t") != LUA_OK)
+        return lua_error(L);
+    push_file_env(L, 2, prelude_newindex);
+    lua_setupvalue(L, -2, 1);
+    lua_call(L, 0, 0);
     return 0;
 }
 
-static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_file, char *err,
-                    size_t errlen)
+/* The *.lua names of dir, sorted, into names (at most 512); NULL entries on memory. */
+static size_t list_lua(const char *dir, char *names[512])
 {
-    lua_State *L = s->L;
     DIR *d = opendir(dir);
     if (!d)
         return 0; /* an absent folder holds nothing */
-    char *names[512];
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 512) {
@@ -890,28 +931,41 @@ static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_
     }
     closedir(d);
     qsort(names, n, sizeof *names, cmp_names);
+    return n;
+}
+
+/* Reads dir/NAME; NULL with err set. */
+static char *read_lua(const char *dir, const char *name, size_t *len, char *err, size_t errlen)
+{
+    char path[4600];
+    snprintf(path, sizeof path, "%s/%s", dir, name ? name : "");
+    bool big;
+    char *code = name && name[0] ? sc_read_file(path, 1024 * 1024, len, &big) : NULL;
+    if (!code && name && name[0])
+        snprintf(err, errlen, "%s: cannot read", path);
+    else if (!code)
+        snprintf(err, errlen, "out of memory");
+    return code;
+}
+
+/* Runs each prelude file of dir; their globals land in the table at target_idx. */
+static int load_prelude(struct sc_lua *s, const char *dir, int target_idx, char *err,
+                        size_t errlen)
+{
+    lua_State *L = s->L;
+    char *names[512];
+    size_t n = list_lua(dir, names);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!names[i] || !names[i][0]) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
-        char path[4600];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         size_t len;
-        bool big;
-        char *code = sc_read_file(path, 1024 * 1024, &len, &big);
+        char *code = read_lua(dir, names[i], &len, err, errlen);
         if (!code) {
-            snprintf(err, errlen, "%s: cannot read", path);
             rc = -1;
             break;
         }
-        char chunk[sizeof path + 2];
-        snprintf(chunk, sizeof chunk, "@%s", path);
-        if (per_file)
-            names[i][strlen(names[i]) - 4] = '\0';
-        struct load_file a = {s, code, chunk, len, per_file ? names[i] : NULL};
+        char chunk[4700];
+        snprintf(chunk, sizeof chunk, "@%s/%s", dir, names[i]);
+        struct load_file a = {s, code, chunk, len};
         sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
         lua_pushcfunction(L, p_load_file);
         lua_pushlightuserdata(L, &a);
@@ -929,6 +983,125 @@ static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_
     return rc;
 }
 
+/* Reads the files of dir into s->disk as {"FILE.lua": {"source": text}}. */
+static int read_transforms(struct sc_lua *s, const char *dir, char *err, size_t errlen)
+{
+    char *names[512];
+    size_t n = list_lua(dir, names);
+    int rc = (s->disk = json_object()) ? 0 : -1;
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len;
+        char *code = read_lua(dir, names[i], &len, err, errlen);
+        /* Any bytes Lua reads: a version checks its text is UTF-8 when it stores it. */
+        if (!code || json_object_set_new(s->disk, names[i], json_pack("{s:o}", "source",
+                                         json_stringn_nocheck(code, len))) != 0) {
+            if (code)
+                snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+        free(code);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    return rc;
+}
+
+struct use {
+    struct sc_lua *s;
+    json_t *files;      /* NULL: the disk's */
+    const char *prefix; /* what the files are called in messages */
+    bool same;          /* the set in use already: only start a new record of use */
+};
+
+/* Chooses a set of transform files (see sc_lua_use); runs protected. */
+static int p_use(lua_State *L)
+{
+    struct use *a = lua_touserdata(L, 1);
+    struct sc_lua *s = a->s;
+    lua_newtable(L);
+    lua_rawseti(L, LUA_REGISTRYINDEX, s->used_ref);
+    if (a->same)
+        return 0;
+    if (a->files)
+        push_set(L, a->files, a->prefix);
+    else
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->disk_ref);
+    lua_rawseti(L, LUA_REGISTRYINDEX, s->active_ref);
+    return 0;
+}
+
+int sc_lua_use(struct sc_lua *s, json_t *files, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    struct use a = {s, files, "transforms/", files && files == s->using};
+    /* Compiling a new file spends a budget of its own: the caller's stays as it was. */
+    long budget = s->budget, used = s->used;
+    int64_t deadline = s->deadline, window = s->window;
+    bool tripped = s->tripped != NULL;
+    char why[sizeof s->why];
+    memcpy(why, s->why, sizeof why);
+    bool called = lua_checkstack(L, 3);
+    int rc = called ? LUA_OK : LUA_ERRMEM;
+    if (called) {
+        lua_pushcfunction(L, p_use);
+        lua_pushlightuserdata(L, &a);
+        rc = lua_pcall(L, 1, 0, 0);
+    }
+    s->budget = budget;
+    s->used = used;
+    s->deadline = deadline;
+    s->window = window;
+    memcpy(s->why, why, sizeof why);
+    s->tripped = tripped ? s->why : NULL;
+    if (rc != LUA_OK) {
+        snprintf(err, errlen, "%s", called && rc != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING
+                                        ? lua_tostring(L, -1) : "out of memory");
+        if (called)
+            lua_pop(L, 1);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->empty_ref); /* nothing runs rather than the disk's */
+        lua_rawseti(L, LUA_REGISTRYINDEX, s->active_ref);
+        json_decref(s->using);
+        s->using = NULL;
+        return -1;
+    }
+    if (files != s->using) {
+        json_incref(files);
+        json_decref(s->using);
+        s->using = files;
+    }
+    return 0;
+}
+
+json_t *sc_lua_using(struct sc_lua *s) { return s->using; }
+
+json_t *sc_lua_used(struct sc_lua *s)
+{
+    lua_State *L = s->L;
+    json_t *set = s->using ? s->using : s->disk, *out = json_object();
+    if (!out || !lua_checkstack(L, 4)) {
+        json_decref(out);
+        return NULL;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->used_ref);
+    lua_pushnil(L);
+    while (out && lua_next(L, -2)) {
+        char file[300];
+        snprintf(file, sizeof file, "%s.lua", lua_type(L, -2) == LUA_TSTRING
+                                                  ? lua_tostring(L, -2) : "");
+        json_t *src = json_object_get(json_object_get(set, file), "source");
+        if (src && json_object_set_new(out, file, json_stringn_nocheck(json_string_value(src),
+                                       json_string_length(src))) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+        lua_pop(L, 1);
+    }
+    lua_settop(L, lua_gettop(L) - (out ? 1 : 2));
+    return out;
+}
+
 struct setup {
     const char *lua_dir;
     char *err;
@@ -936,12 +1109,9 @@ struct setup {
     int rc;
 };
 
-/* Builds the sandbox; runs protected, so running out of memory here is an error. */
-static int p_setup(lua_State *L)
+/* The allowed libraries, bounded, with no way to make bytecode. */
+static void open_libs(lua_State *L)
 {
-    struct setup *a = lua_touserdata(L, 1);
-    struct sc_lua *s = from_L(L);
-    lua_settop(L, 0);
     static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
                                     {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
                                     {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
@@ -962,7 +1132,11 @@ static int p_setup(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
+}
 
+/* The JSON proxies' metatable and the array/object marks. */
+static void make_metatables(lua_State *L)
+{
     luaL_newmetatable(L, PROXY_MT);
     static const luaL_Reg proxy[] = {{"__index", proxy_index},   {"__len", proxy_len},
                                      {"__pairs", proxy_pairs},   {"__tostring", proxy_tostring},
@@ -982,25 +1156,20 @@ static int p_setup(lua_State *L)
         lua_setfield(L, -2, "__metatable");
         lua_pop(L, 1);
     }
+}
 
-    new_proxy_cache(L);
+/* A new empty table kept in the registry. */
+static int new_ref(lua_State *L)
+{
     lua_newtable(L);
-    s->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_newtable(L);
-    s->transforms_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_newtable(L);
-    s->factories_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_newtable(L);
-    s->built_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    /* The prelude table starts with the helpers under "sc" (visible to prelude files). */
-    lua_newtable(L);
-    int prelude = lua_gettop(L);
-    push_safe_globals(L);
-    int globals = lua_gettop(L);
-    lua_pushvalue(L, prelude);
-    s->prelude_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
 
-    /* The expressions' _ENV: empty, so every read goes through env_index. */
+/* The expressions' _ENV (empty, so every read goes through env_index) over the context,
+ * the prelude at index prelude and the safe globals at index globals. */
+static void make_env(struct sc_lua *s, int prelude, int globals)
+{
+    lua_State *L = s->L;
     lua_newtable(L);
     lua_newtable(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
@@ -1014,9 +1183,13 @@ static int p_setup(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
     s->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
 
-    /* Prelude files see safe globals plus "sc"; load them with a scratch context that
-     * holds both (the real context is filled per evaluation). */
+/* The scratch names prelude and transform files see: the safe globals at index globals
+ * plus "sc", in the context table while the files load. */
+static void make_scratch(struct sc_lua *s, int globals)
+{
+    lua_State *L = s->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
     lua_pushnil(L);
     while (lua_next(L, globals)) {
@@ -1030,18 +1203,28 @@ static int p_setup(lua_State *L)
     lua_setfield(L, -3, "sc");
     lua_pop(L, 1);
     s->scratch_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* kept: transforms are rebuilt with it */
+}
 
+/* Loads lua_dir/prelude into the table at prelude and lua_dir/transforms as the disk's
+ * set, then leaves expressions only the real context. */
+static int load_files(struct sc_lua *s, const struct setup *a, int prelude)
+{
+    lua_State *L = s->L;
     const char *dir = a->lua_dir ? a->lua_dir : sc_lua_default_dir();
     char path[4200];
     snprintf(path, sizeof path, "%s/prelude", dir);
     s->loading = true;
-    int rc = load_dir(s, path, prelude, false, a->err, a->errlen);
+    int rc = load_prelude(s, path, prelude, a->err, a->errlen);
     s->loading = false;
+    snprintf(path, sizeof path, "%s/transforms", dir);
+    if (rc == 0)
+        rc = read_transforms(s, path, a->err, a->errlen);
     if (rc == 0) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
-        snprintf(path, sizeof path, "%s/transforms", dir);
-        rc = load_dir(s, path, lua_gettop(L), true, a->err, a->errlen);
-        lua_pop(L, 1);
+        snprintf(path, sizeof path, "%s/transforms/", dir);
+        push_set(L, s->disk, path);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, LUA_REGISTRYINDEX, s->disk_ref);
+        lua_rawseti(L, LUA_REGISTRYINDEX, s->active_ref);
     }
     /* Expressions see only the real context: clear the scratch copy. */
     lua_newtable(L);
@@ -1056,7 +1239,39 @@ static int p_setup(lua_State *L)
     lua_pushcclosure(L, env_index, 3);
     lua_setfield(L, -2, "__index");
     lua_settop(L, 0);
-    a->rc = rc;
+    return rc;
+}
+
+/* Builds the sandbox; runs protected, so running out of memory here is an error (a
+ * transform file's own error is raised too, after a->err says it). */
+static int p_setup(lua_State *L)
+{
+    struct setup *a = lua_touserdata(L, 1);
+    struct sc_lua *s = from_L(L);
+    lua_settop(L, 0);
+    open_libs(L);
+    make_metatables(L);
+    new_proxy_cache(L);
+    s->ctx_ref = new_ref(L);
+    s->transforms_ref = new_ref(L);
+    s->factories_ref = new_ref(L);
+    s->built_ref = new_ref(L);
+    s->disk_ref = new_ref(L);
+    s->active_ref = new_ref(L);
+    s->used_ref = new_ref(L);
+    s->empty_ref = new_ref(L);
+    /* The prelude table starts with the helpers under "sc" (visible to prelude files). */
+    lua_newtable(L);
+    int prelude = lua_gettop(L);
+    push_safe_globals(L);
+    int globals = lua_gettop(L);
+    lua_pushvalue(L, prelude);
+    s->prelude_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    make_env(s, prelude, globals);
+    /* Prelude files see safe globals plus "sc"; load them with a scratch context that
+     * holds both (the real context is filled per evaluation). */
+    make_scratch(s, globals);
+    a->rc = load_files(s, a, prelude);
     return 0;
 }
 
@@ -1079,10 +1294,15 @@ struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size
     *(struct sc_lua **)lua_getextraspace(L) = s;
     s->ctx_ref = s->env_ref = s->prelude_ref = s->transforms_ref = LUA_NOREF;
     s->factories_ref = s->built_ref = s->scratch_ref = LUA_NOREF;
+    s->disk_ref = s->active_ref = s->used_ref = s->empty_ref = LUA_NOREF;
     struct setup a = {lua_dir, err, errlen, 0};
     lua_pushcfunction(L, p_setup);
     lua_pushlightuserdata(L, &a);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    int rc = lua_pcall(L, 1, 0, 0);
+    if (rc == LUA_ERRRUN && lua_type(L, -1) == LUA_TSTRING) { /* a transform file's error */
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        a.rc = -1;
+    } else if (rc != LUA_OK) {
         snprintf(err, errlen, "out of memory starting Lua");
         a.rc = -1;
     }
@@ -1100,6 +1320,8 @@ void sc_lua_free(struct sc_lua *s)
         return;
     if (s->L)
         lua_close(s->L);
+    json_decref(s->disk);
+    json_decref(s->using);
     free(s);
 }
 
@@ -1302,7 +1524,7 @@ enum sc_status sc_lua_eval_bool(struct sc_lua *s, int ref, bool *out, char *err,
 
 /* Pushes transforms[FILE][FUNCTION] (or prelude[NAME]) or nil; may raise on memory,
  * so it runs only inside a protected call. */
-static void push_transform(struct sc_lua *s, const char *name)
+static void push_transform(struct sc_lua *s, const char *name, bool fresh)
 {
     lua_State *L = s->L;
     const char *dot = strchr(name, '.');
@@ -1312,20 +1534,41 @@ static void push_transform(struct sc_lua *s, const char *name)
         lua_remove(L, -2);
         return;
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->active_ref);
     lua_pushlstring(L, name, (size_t)(dot - name));
-    lua_rawget(L, -2);
-    if (lua_type(L, -1) == LUA_TTABLE)
+    if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        lua_pushnil(L);
+        return;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->used_ref); /* what a deploy stores with the version */
+    lua_pushlstring(L, name, (size_t)(dot - name));
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    if (fresh) { /* first use in this execution: a fresh copy of the file's functions */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
+        lua_pushvalue(L, -2);
+        lua_rawget(L, -2);
+        bool built = lua_isinteger(L, -1) && lua_tointeger(L, -1) == (lua_Integer)s->generation;
+        lua_pop(L, 2);
+        if (!built)
+            build_transform(L, -1);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    lua_pushvalue(L, -2);
+    if (lua_rawget(L, -2) == LUA_TTABLE)
         lua_getfield(L, -1, dot + 1);
     else
         lua_pushnil(L);
-    lua_replace(L, -3);
-    lua_pop(L, 1);
+    lua_replace(L, top + 1);
+    lua_settop(L, top + 1);
 }
 
 static int p_is_function(lua_State *L)
 {
-    push_transform(from_L(L), lua_touserdata(L, 1));
+    push_transform(from_L(L), lua_touserdata(L, 1), false);
     lua_pushboolean(L, lua_isfunction(L, -1));
     return 1;
 }
@@ -1359,18 +1602,7 @@ static int call_transform(lua_State *L)
     const char *name = lua_touserdata(L, 1);
     json_t *args = lua_touserdata(L, 2);
     lua_settop(L, 0);
-    struct sc_lua *s = from_L(L);
-    const char *dot = strchr(name, '.');
-    if (dot) { /* first use in this execution: a fresh copy of the file's functions */
-        lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
-        lua_pushlstring(L, name, (size_t)(dot - name));
-        lua_rawget(L, -2);
-        bool fresh = lua_isinteger(L, -1) && lua_tointeger(L, -1) == (lua_Integer)s->generation;
-        lua_settop(L, 0);
-        if (!fresh)
-            build_transform(L, name, (size_t)(dot - name));
-    }
-    push_transform(s, name);
+    push_transform(from_L(L), name, true);
     if (!lua_isfunction(L, 1))
         return 0; /* no result: the caller reports the missing transform */
     int n = 1;
@@ -1446,17 +1678,18 @@ void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t
         table_names(L, NULL, cands);
     lua_pop(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
-    if (lua_istable(L, -1)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->active_ref);
+    if (lua_istable(L, -1) && lua_istable(L, -2)) { /* FILE -> factory -> its functions */
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
-            if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+            if (lua_type(L, -2) == LUA_TSTRING && lua_rawget(L, -4) == LUA_TTABLE) {
                 json_array_append_new(files, json_string(lua_tostring(L, -2)));
                 table_names(L, lua_tostring(L, -2), cands);
             }
             lua_pop(L, 1);
         }
     }
-    lua_pop(L, 1);
+    lua_pop(L, 2);
     const char *v[512];
     size_t n = 0, i;
     json_t *x;

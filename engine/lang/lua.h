@@ -40,6 +40,19 @@ int sc_lua_set(struct sc_lua *s, const char *name, json_t *value);
  * again, so executions share no state through module-level variables. */
 void sc_lua_forget(struct sc_lua *s);
 
+/* Chooses the transform files FILE.FUNCTION names resolve to, from now on: files is
+ * {"FILE.lua": {"source": text, ...}} (a stored version's set, named transforms/FILE.lua
+ * in messages; a reference is kept) or NULL for the files of lua_dir/transforms. A file
+ * is compiled and run once the first time its text is seen; the caller's budget is left
+ * as it was. Starts a new record of use (sc_lua_used). -1 with err (a file does not
+ * compile or run, out of memory): then no transform resolves until the next choice. */
+int sc_lua_use(struct sc_lua *s, json_t *files, char *err, size_t errlen);
+/* The set in use (borrowed), NULL while it is lua_dir/transforms. */
+json_t *sc_lua_using(struct sc_lua *s);
+/* The files of the set in use whose functions were looked up or called since it was
+ * chosen: a new {"FILE.lua": text}; NULL out of memory. */
+json_t *sc_lua_used(struct sc_lua *s);
+
 /* Compiles an expression once; returns a reference >= 0, or -1 with err. */
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen);
 void sc_lua_unref(struct sc_lua *s, int ref);
