@@ -2,7 +2,8 @@
 # Versions and orgs as a user meets them: deploy, versions, export -> import round trip,
 # refused imports that change nothing, rollback and a deploy picked up by the running
 # daemon, diff, backup (idempotent) and restore, promote between orgs, and read-only
-# connections that hold at run time whatever URL a template builds.
+# connections that hold at run time whatever URL a template builds, and transforms
+# versioned with their scenarios (deploy, diff, rollback, export/import, backup, promote).
 # usage: tests/versions/run.sh SCENARIST STUB
 set -u
 bin=$(realpath "$1")
@@ -189,6 +190,13 @@ expect "the version holds the file's content" 0 "$(cat $fx/words.lua)" -- stored
 expect "and its checksum" 0 "$(sha $fx/words.lua)" -- stored "$tmp/t.db" tf checksum
 expect "a scenario that uses no transform stores none (its checksum is as before)" 0 "0" \
     -- sqlite3 "$tmp/a.db" "SELECT count(*) FROM versions WHERE json_type(document, '\$.transforms') IS NOT NULL"
+echo 'function tag(x) return "tagged" end' > "$tmp/lua/transforms/extra.lua"
+echo 'function up(x) return string.upper(x) end' > "$tmp/lua/transforms/third.lua"
+echo 'function never(x) return x end' > "$tmp/lua/transforms/unused.lua"
+"$bin" deploy $fx/tf-uses.yaml "${T[@]}" >/dev/null
+expect "the files a scenario uses: map rows, routes' steps and error routes, not the others" 0 \
+    '["extra.lua","third.lua","words.lua"]' \
+    -- sqlite3 "$tmp/t.db" "SELECT json_group_array(key) FROM versions, json_each(document, '\$.transforms') WHERE scenario = 'tf-uses'"
 "$bin" serve "${T[@]}" --listen 127.0.0.1:0 --workers 1 2>"$tmp/log" &
 dpid=$!
 url=$(daemon_url "$tmp/log")
