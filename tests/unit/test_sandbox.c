@@ -273,6 +273,63 @@ static void transforms_share_nothing(void **state)
     rmdir(dir);
 }
 
+
+/* A version's own transform files: chosen per scenario, compiled once per text, named
+ * transforms/FILE.lua in messages, recorded when used; the disk's come back with NULL. */
+static void transform_sets(void **state)
+{
+    (void)state;
+    char err[512];
+    json_t *v1 = json_pack("{s:{s:s}, s:{s:s}}", "w.lua", "source",
+                           "function f() return 'v1' end", "e.lua", "source",
+                           "function boom()\n  error('x')\nend");
+    json_t *v2 = json_pack("{s:{s:s}}", "w.lua", "source", "function f() return 'v2' end");
+    json_t *bad = json_pack("{s:{s:s}}", "w.lua", "source", "function (");
+    sc_lua_budget(lua, SC_LUA_INSTRUCTIONS, 0);
+    assert_int_equal(sc_lua_use(lua, v1, err, sizeof err), 0);
+    assert_ptr_equal(sc_lua_using(lua), v1);
+    assert_string_equal(call(lua, "w.f"), "\"v1\"");
+    assert_false(sc_lua_has_transform(lua, "hr.screening_a")); /* only the version's files */
+    assert_string_equal(call(lua, "e.boom"), "error(runtime): transforms/e.lua:2: x");
+    json_t *used = sc_lua_used(lua);
+    char *t = json_dumps(used, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(t, "{\"e.lua\":\"function boom()\\n  error('x')\\nend\","
+                           "\"w.lua\":\"function f() return 'v1' end\"}");
+    free(t);
+    json_decref(used);
+    assert_int_equal(sc_lua_use(lua, v2, err, sizeof err), 0);
+    assert_string_equal(call(lua, "w.f"), "\"v2\"");
+    used = sc_lua_used(lua);
+    assert_int_equal(json_object_size(used), 1);
+    json_decref(used);
+    /* switching between versions compiles nothing again: memory stays flat */
+    size_t at[2] = {0, 0};
+    for (int i = 1; i <= 2000; i++) {
+        assert_int_equal(sc_lua_use(lua, i % 2 ? v1 : v2, err, sizeof err), 0);
+        assert_string_equal(call(lua, "w.f"), i % 2 ? "\"v1\"" : "\"v2\"");
+        sc_lua_forget(lua);
+        if (i == 200 || i == 2000)
+            at[i == 2000] = sc_lua_memory(lua);
+    }
+    assert_true(at[1] <= at[0] + 4096);
+    assert_int_equal(sc_lua_use(lua, bad, err, sizeof err), -1);
+    assert_string_equal(err, "transforms/w.lua:1: <name> expected near '('");
+    assert_null(sc_lua_using(lua));
+    assert_false(sc_lua_has_transform(lua, "hr.screening_a")); /* nothing, not the disk's */
+    assert_int_equal(sc_lua_use(lua, NULL, err, sizeof err), 0);
+    assert_null(sc_lua_using(lua));
+    assert_true(sc_lua_has_transform(lua, "hr.screening_a"));
+    assert_string_equal(call(lua, "w.f"), "error(config): no Lua transform 'w.f' (a prelude "
+                        "function, or FILE.FUNCTION of lua/transforms/FILE.lua)");
+    used = sc_lua_used(lua);
+    assert_non_null(json_object_get(used, "hr.lua"));
+    assert_int_equal(json_object_size(used), 1);
+    json_decref(used);
+    json_decref(v1);
+    json_decref(v2);
+    json_decref(bad);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
@@ -287,6 +344,7 @@ int main(void)
         cmocka_unit_test(results_must_be_json),
         cmocka_unit_test(results_convert_without_metamethods),
         cmocka_unit_test(transforms_share_nothing),
+        cmocka_unit_test(transform_sets),
     };
     return cmocka_run_group_tests_name("sandbox", tests, setup, teardown);
 }
