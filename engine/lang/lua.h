@@ -72,10 +72,11 @@ enum sc_status sc_lua_eval_text(struct sc_lua *s, int ref, struct sc_buf *buf, c
                                 size_t errlen);
 enum sc_status sc_lua_eval_bool(struct sc_lua *s, int ref, bool *out, char *err, size_t errlen);
 
-/* Calls FILE.FUNCTION of lua/transforms with args (an array is spread as arguments). */
+/* Calls FILE.FUNCTION of the transform files in use (sc_lua_use) with args (an array is
+ * spread as arguments). */
 enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, json_t **out,
                            char *err, size_t errlen);
-/* True when lua/transforms defines FILE.FUNCTION. */
+/* True when the transform files in use define FILE.FUNCTION. */
 bool sc_lua_has_transform(struct sc_lua *s, const char *name);
 /* True when the prelude defines a function of this name. */
 bool sc_lua_has_prelude(struct sc_lua *s, const char *name);
