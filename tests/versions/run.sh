@@ -19,7 +19,9 @@ suite=versions
 unset SCENARIST_CLOCK
 export VER_HRIS_TOKEN=s3cr3t-hris-token-value
 
-echo '[{"method": "PUT", "path": "/lms/*", "status": 200, "body": {"ok": true}},
+echo '[{"method": "GET", "path": "/lms/flaky", "status": 503, "text": "busy", "times": 1},
+       {"method": "GET", "path": "/lms/flaky", "status": 200, "body": {"ok": true}},
+       {"method": "PUT", "path": "/lms/*", "status": 200, "body": {"ok": true}},
        {"method": "POST", "path": "/hris/*", "status": 201, "body": {"ok": true}}]' > "$tmp/replies.json"
 start_stub "$tmp" "$tmp/replies.json"
 for o in a b; do
@@ -185,7 +187,8 @@ U=(--org "$tmp/org-u.yaml")
 sha() { printf 'sha256:%s' "$(sha256sum "$1" | cut -c1-64)"; }
 stored() { sqlite3 "$1" "SELECT json_extract(document, '\$.transforms.\"words.lua\".$3') FROM versions WHERE scenario = '$2' AND number = (SELECT max(number) FROM versions WHERE scenario = '$2')"; }
 expect "deploy stores a scenario with the transform files it uses" 0 "tf: version 1 in org stage (deploy, sha256:HASH...)
-tf-hold: version 1 in org stage (deploy, sha256:HASH...)" -- run_masked "$bin" deploy $fx/tf.yaml $fx/tf-hold.yaml "${T[@]}"
+tf-hold: version 1 in org stage (deploy, sha256:HASH...)
+tf-retry: version 1 in org stage (deploy, sha256:HASH...)" -- run_masked "$bin" deploy $fx/tf.yaml $fx/tf-hold.yaml $fx/tf-retry.yaml "${T[@]}"
 expect "the version holds the file's content" 0 "$(cat $fx/words.lua)" -- stored "$tmp/t.db" tf source
 expect "and its checksum" 0 "$(sha $fx/words.lua)" -- stored "$tmp/t.db" tf checksum
 expect "a scenario that uses no transform stores none (its checksum is as before)" 0 "0" \
@@ -197,13 +200,20 @@ echo 'function never(x) return x end' > "$tmp/lua/transforms/unused.lua"
 expect "the files a scenario uses: map rows, routes' steps and error routes, not the others" 0 \
     '["extra.lua","third.lua","words.lua"]' \
     -- sqlite3 "$tmp/t.db" "SELECT json_group_array(key) FROM versions, json_each(document, '\$.transforms') WHERE scenario = 'tf-uses'"
+printf -- '-- caf\xe9\nfunction f(x) return x end\n' > "$tmp/lua/transforms/latin.lua"
+sed -e 's/words.shout/latin.f/' -e 's/^name: tf$/name: tf-latin/' -e 's|/hooks/tf|/hooks/tf-latin|' $fx/tf.yaml > "$tmp/latin.yaml"
+expect "a transform that is not UTF-8 text cannot be stored, and deploy says so" 2 \
+    "$tmp/latin.yaml: error: transform latin.lua is not UTF-8 text: a version cannot store it" \
+    -- "$bin" deploy "$tmp/latin.yaml" "${T[@]}"
+rm "$tmp/lua/transforms/latin.lua"
 "$bin" serve "${T[@]}" --listen 127.0.0.1:0 --workers 1 2>"$tmp/log" &
 dpid=$!
 url=$(daemon_url "$tmp/log")
 post() { curl -s -X POST -H 'Content-Type: application/json' -d '{"w": "one"}' "$url/hooks/$1"; }
 expect "the daemon runs version 1's transform" 0 '{"said":"ONE!"}' -- post tf
 held=$(post tf-hold | jq -r .execution)
-for _ in $(seq 500); do [ "$("$bin" holds list "${T[@]}" | wc -l)" = 1 ] && break; sleep 0.02; done
+waiting=$(post tf-retry | jq -r .execution)
+for _ in $(seq 500); do [ "$("$bin" holds list "${T[@]}" | wc -l)" = 1 ] && [ "$("$bin" incomplete list "${T[@]}" | grep -c "$waiting")" = 1 ] && break; sleep 0.02; done
 kill -TERM $dpid
 wait $dpid
 dpid=
@@ -211,8 +221,9 @@ expect "an execution of version 1 waits for a person" 0 "1    pending    tf-hold
     -- "$bin" holds list "${T[@]}"
 sed -i 's/"!"/"?"/' "$tmp/lua/transforms/words.lua"
 expect "a changed transform is a new version, and deploy names the file" 0 "tf: version 2 in org stage (deploy, sha256:HASH...): transform words.lua changed
-tf-hold: version 2 in org stage (deploy, sha256:HASH...): transform words.lua changed" \
-    -- run_masked "$bin" deploy $fx/tf.yaml $fx/tf-hold.yaml "${T[@]}"
+tf-hold: version 2 in org stage (deploy, sha256:HASH...): transform words.lua changed
+tf-retry: version 2 in org stage (deploy, sha256:HASH...): transform words.lua changed" \
+    -- run_masked "$bin" deploy $fx/tf.yaml $fx/tf-hold.yaml $fx/tf-retry.yaml "${T[@]}"
 expect "deploying it again stores nothing" 0 "tf: unchanged, version 2 is current in org stage (sha256:HASH...)" \
     -- run_masked "$bin" deploy $fx/tf.yaml "${T[@]}"
 expect "diff shows the transform's changed lines" 0 'tf v1 -> v2: 1 change
@@ -223,6 +234,10 @@ expect "the execution started before the deploy goes on once approved" 0 "hold 1
     -- env USER=tester "$bin" holds approve 1 "${T[@]}"
 expect "with its own version's transform, not the file on disk" 0 '"ONE!"' \
     -- sqlite3 "$tmp/t.db" "SELECT output FROM step_runs WHERE execution = '$held' AND step = 'after'"
+expect_grep "an incomplete execution of version 1, retried after the deploy, succeeds" 0 "attempt 2 success" \
+    -- "$bin" incomplete retry "$waiting" "${T[@]}"
+expect "and ran version 1's transform before and after the wait" 0 'before|1|"ONE!"
+after|2|"ONE!"' -- sqlite3 "$tmp/t.db" "SELECT step, attempt, output FROM step_runs WHERE execution = '$waiting' AND module = 'lua' ORDER BY id"
 expect_grep "a draft run uses the file on disk" 0 'response: 200 {"said":"ONE?"}' \
     -- sh -c "echo '{\"w\": \"one\"}' > '$tmp/w.json'; '$bin' run $fx/tf.yaml --input '$tmp/w.json' --org '$tmp/org-t.yaml'"
 expect "rollback --to 1 brings back version 1's transform" 0 "tf: version 3 in org stage (rollback, sha256:HASH...): transform words.lua changed" \
