@@ -44,7 +44,9 @@ struct sc_lua {
     int used_ref;        /* FILE -> true: looked up since the set was chosen */
     int empty_ref;       /* an empty set, in use when choosing one failed */
     json_t *disk;        /* {"FILE.lua": {"source": text}} of lua_dir/transforms */
-    json_t *using;       /* the set in use (a reference); NULL: the disk's */
+    json_t *using;       /* the set chosen by sc_lua_use (a reference); NULL: the disk's */
+    bool on_disk;        /* the set in use is the disk's */
+    bool recorded;       /* used_ref records the set sc_lua_use chose */
     int scratch_ref;     /* what prelude and transform files see: safe globals and "sc" */
     bool loading;        /* prelude files may define globals only while loading */
 };
@@ -1064,6 +1066,8 @@ int sc_lua_use(struct sc_lua *s, json_t *files, char *err, size_t errlen)
         lua_rawseti(L, LUA_REGISTRYINDEX, s->active_ref);
         json_decref(s->using);
         s->using = NULL;
+        s->on_disk = false;
+        s->recorded = false;
         return -1;
     }
     if (files != s->using) {
@@ -1071,15 +1075,58 @@ int sc_lua_use(struct sc_lua *s, json_t *files, char *err, size_t errlen)
         json_decref(s->using);
         s->using = files;
     }
+    s->on_disk = files == NULL;
+    s->recorded = true;
     return 0;
 }
 
-json_t *sc_lua_using(struct sc_lua *s) { return s->using; }
+/* Keeps the set in use in the registry (argument 1: where the reference goes). */
+static int p_keep(lua_State *L)
+{
+    struct sc_lua *s = from_L(L);
+    int *ref = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->active_ref);
+    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+int sc_lua_keep(struct sc_lua *s)
+{
+    int ref = 0;
+    if (s->on_disk)
+        return 0;
+    if (!lua_checkstack(s->L, 2))
+        return -1;
+    lua_pushcfunction(s->L, p_keep);
+    lua_pushlightuserdata(s->L, &ref);
+    if (lua_pcall(s->L, 1, 0, 0) != LUA_OK) {
+        lua_pop(s->L, 1);
+        return -1;
+    }
+    return ref > 0 ? ref : -1;
+}
+
+void sc_lua_choose(struct sc_lua *s, int set)
+{
+    /* Both keys exist: setting them allocates nothing, so no error can be raised. */
+    lua_rawgeti(s->L, LUA_REGISTRYINDEX, set == 0 ? s->disk_ref : set > 0 ? set : s->empty_ref);
+    lua_rawseti(s->L, LUA_REGISTRYINDEX, s->active_ref);
+    s->on_disk = set == 0;
+    s->recorded = false;
+    json_decref(s->using);
+    s->using = NULL;
+}
+
+void sc_lua_release(struct sc_lua *s, int set)
+{
+    if (s && set > 0)
+        luaL_unref(s->L, LUA_REGISTRYINDEX, set);
+}
 
 json_t *sc_lua_used(struct sc_lua *s)
 {
     lua_State *L = s->L;
-    json_t *set = s->using ? s->using : s->disk, *out = json_object();
+    json_t *set = s->using ? s->using : s->disk, *out = s->recorded ? json_object() : NULL;
     if (!out || !lua_checkstack(L, 4)) {
         json_decref(out);
         return NULL;
@@ -1162,6 +1209,17 @@ static void make_metatables(lua_State *L)
 static int new_ref(lua_State *L)
 {
     lua_newtable(L);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* A new table kept in the registry whose keys or values (mode "k" or "v") are weak. */
+static int new_ref_weak(lua_State *L, const char *mode)
+{
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushstring(L, mode);
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
     return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
@@ -1253,9 +1311,10 @@ static int p_setup(lua_State *L)
     make_metatables(L);
     new_proxy_cache(L);
     s->ctx_ref = new_ref(L);
-    s->transforms_ref = new_ref(L);
-    s->factories_ref = new_ref(L);
-    s->built_ref = new_ref(L);
+    /* Caches: a file's code lives as long as a set holding it (in use, the disk's, kept). */
+    s->transforms_ref = new_ref_weak(L, "k");
+    s->factories_ref = new_ref_weak(L, "v");
+    s->built_ref = new_ref_weak(L, "k");
     s->disk_ref = new_ref(L);
     s->active_ref = new_ref(L);
     s->used_ref = new_ref(L);
@@ -1272,6 +1331,7 @@ static int p_setup(lua_State *L)
      * holds both (the real context is filled per evaluation). */
     make_scratch(s, globals);
     a->rc = load_files(s, a, prelude);
+    s->on_disk = s->recorded = true;
     return 0;
 }
 

@@ -47,11 +47,17 @@ void sc_lua_forget(struct sc_lua *s);
  * as it was. Starts a new record of use (sc_lua_used). -1 with err (a file does not
  * compile or run, out of memory): then no transform resolves until the next choice. */
 int sc_lua_use(struct sc_lua *s, json_t *files, char *err, size_t errlen);
-/* The set in use (borrowed), NULL while it is lua_dir/transforms. */
-json_t *sc_lua_using(struct sc_lua *s);
-/* The files of the set in use whose functions were looked up or called since it was
- * chosen: a new {"FILE.lua": text}; NULL out of memory. */
+/* The files of the set sc_lua_use chose whose functions were looked up or called since:
+ * a new {"FILE.lua": text}; NULL out of memory or after sc_lua_choose. */
 json_t *sc_lua_used(struct sc_lua *s);
+/* A handle on the set in use, for a scenario compiled with it to run with it later:
+ * 0 for lua_dir/transforms, > 0 a set kept until sc_lua_release, -1 out of memory.
+ * A file's compiled code lives as long as a set holding it. */
+int sc_lua_keep(struct sc_lua *s);
+/* Puts a kept set (or 0, the disk's) in use; a negative handle resolves nothing. */
+void sc_lua_choose(struct sc_lua *s, int set);
+/* Lets a kept set go (0 and negative handles: nothing to do; s may be NULL). */
+void sc_lua_release(struct sc_lua *s, int set);
 
 /* Compiles an expression once; returns a reference >= 0, or -1 with err. */
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen);

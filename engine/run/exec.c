@@ -78,7 +78,7 @@ struct sc_scenario {
     struct steplist steps;
     struct route *route;   /* scenario-level default */
     bool local;            /* no step reaches outside the store or waits */
-    json_t *transforms;    /* the transform files it was loaded with (sc_lua_use) */
+    int tset;              /* the transform files it was loaded with (sc_lua_keep) */
 };
 
 static bool steps_local(const struct steplist *l);
@@ -163,7 +163,7 @@ void sc_scenario_free(struct sc_scenario *sc)
     }
     free(sc->polls);
     sc_doc_free(sc->doc);
-    json_decref(sc->transforms);
+    sc_lua_release(sc->lua, sc->tset);
     free(sc);
 }
 
@@ -497,7 +497,7 @@ static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org
     }
     sc->doc = doc;
     sc->lua = lua;
-    sc->transforms = json_incref(sc_lua_using(lua)); /* a version runs its own code */
+    sc->tset = sc_lua_keep(lua); /* a version runs its own code */
     sc->org = org;
     json_t *root = doc->root, *set = json_object_get(root, "settings");
     sc->name = json_string_value(json_object_get(root, "name"));
@@ -521,7 +521,7 @@ static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org
         sc_path_push(b.path, sizeof b.path, "triggers");
         rc = build_polls(&b, json_object_get(root, "triggers"));
     }
-    if (rc != 0 || b.failed) {
+    if (rc != 0 || b.failed || sc->tset < 0) {
         if (d->errors == errors0)
             sc_diag_add(d, SC_SEV_ERROR, &doc->src, 0, 0, 0, "out of memory while compiling");
         sc_scenario_free(sc);
@@ -1531,8 +1531,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
         json_decref(empty_env);
         return NULL;
     }
-    char lerr[300]; /* failing (memory), no transform resolves: a step naming one says so */
-    sc_lua_use(rt->lua, sc->transforms, lerr, sizeof lerr); /* its version's code */
+    sc_lua_choose(rt->lua, sc->tset); /* its version's transform code */
     set_ctx(&r, "trigger", trigger);
     set_ctx(&r, "steps", r.steps);
     set_ctx(&r, "vars", r.vars);
@@ -1640,8 +1639,8 @@ enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_
     json_t *outs = NULL, *detail = NULL, *list = NULL, *res = json_array();
     enum sc_status st = SC_ERR_RUNTIME;
     snprintf(err, errlen, "out of memory");
-    if (!ctx || !res || sc_lua_use(lua, sc->transforms, err, errlen) != 0 ||
-        sc_lua_set(lua, "poll", ctx) || sc_lua_set(lua, "env", env))
+    sc_lua_choose(lua, sc->tset);
+    if (!ctx || !res || sc_lua_set(lua, "poll", ctx) || sc_lua_set(lua, "env", env))
         goto out;
     st = call_step(&r, &pl->step, &outs, &detail, err, errlen);
     json_decref(detail);

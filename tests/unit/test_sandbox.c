@@ -287,7 +287,6 @@ static void transform_sets(void **state)
     json_t *bad = json_pack("{s:{s:s}}", "w.lua", "source", "function (");
     sc_lua_budget(lua, SC_LUA_INSTRUCTIONS, 0);
     assert_int_equal(sc_lua_use(lua, v1, err, sizeof err), 0);
-    assert_ptr_equal(sc_lua_using(lua), v1);
     assert_string_equal(call(lua, "w.f"), "\"v1\"");
     assert_false(sc_lua_has_transform(lua, "hr.screening_a")); /* only the version's files */
     assert_string_equal(call(lua, "e.boom"), "error(runtime): transforms/e.lua:2: x");
@@ -297,27 +296,61 @@ static void transform_sets(void **state)
                            "\"w.lua\":\"function f() return 'v1' end\"}");
     free(t);
     json_decref(used);
+    int k1 = sc_lua_keep(lua);
+    assert_true(k1 > 0);
     assert_int_equal(sc_lua_use(lua, v2, err, sizeof err), 0);
     assert_string_equal(call(lua, "w.f"), "\"v2\"");
     used = sc_lua_used(lua);
     assert_int_equal(json_object_size(used), 1);
     json_decref(used);
-    /* switching between versions compiles nothing again: memory stays flat */
+    int k2 = sc_lua_keep(lua);
+    assert_true(k2 > 0 && k2 != k1);
+    /* switching between kept versions compiles nothing again: memory stays flat */
     size_t at[2] = {0, 0};
     for (int i = 1; i <= 2000; i++) {
-        assert_int_equal(sc_lua_use(lua, i % 2 ? v1 : v2, err, sizeof err), 0);
+        sc_lua_choose(lua, i % 2 ? k1 : k2);
         assert_string_equal(call(lua, "w.f"), i % 2 ? "\"v1\"" : "\"v2\"");
         sc_lua_forget(lua);
         if (i == 200 || i == 2000)
             at[i == 2000] = sc_lua_memory(lua);
     }
     assert_true(at[1] <= at[0] + 4096);
+    assert_null(sc_lua_used(lua)); /* a record belongs to sc_lua_use's choice */
+    sc_lua_choose(lua, 0);
+    assert_true(sc_lua_has_transform(lua, "hr.screening_a"));
+    assert_false(sc_lua_has_transform(lua, "w.f"));
+    /* a released version's code goes with the next collection */
+    json_t *big = json_object();
+    char *text = malloc(200001);
+    assert_non_null(text);
+    memset(text, 'y', 200000);
+    text[200000] = '\0';
+    json_object_set_new(big, "b.lua", json_pack("{s:o}", "source", json_sprintf(
+                        "big = [[%s]]\nfunction f() return #big end", text)));
+    free(text);
+    size_t before = sc_lua_memory(lua);
+    assert_int_equal(sc_lua_use(lua, big, err, sizeof err), 0);
+    int kb = sc_lua_keep(lua);
+    assert_true(kb > 0);
+    assert_int_equal(sc_lua_use(lua, NULL, err, sizeof err), 0);
+    json_decref(big);
+    sc_lua_choose(lua, kb);
+    assert_string_equal(call(lua, "b.f"), "200000");
+    sc_lua_choose(lua, 0);
+    sc_lua_forget(lua);
+    assert_true(sc_lua_memory(lua) > before + 200000);
+    sc_lua_release(lua, kb);
+    assert_true(sc_lua_memory(lua) < before + 4096);
+    sc_lua_release(lua, k1);
+    sc_lua_release(lua, k2);
     assert_int_equal(sc_lua_use(lua, bad, err, sizeof err), -1);
     assert_string_equal(err, "transforms/w.lua:1: <name> expected near '('");
-    assert_null(sc_lua_using(lua));
     assert_false(sc_lua_has_transform(lua, "hr.screening_a")); /* nothing, not the disk's */
+    int ke = sc_lua_keep(lua); /* what a failed choice leaves: the empty set, not the disk's */
+    assert_true(ke > 0);
+    sc_lua_release(lua, ke);
     assert_int_equal(sc_lua_use(lua, NULL, err, sizeof err), 0);
-    assert_null(sc_lua_using(lua));
+    assert_int_equal(sc_lua_keep(lua), 0);
     assert_true(sc_lua_has_transform(lua, "hr.screening_a"));
     assert_string_equal(call(lua, "w.f"), "error(config): no Lua transform 'w.f' (a prelude "
                         "function, or FILE.FUNCTION of lua/transforms/FILE.lua)");
