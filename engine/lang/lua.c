@@ -1109,7 +1109,11 @@ int sc_lua_keep(struct sc_lua *s)
 void sc_lua_choose(struct sc_lua *s, int set)
 {
     /* Both keys exist: setting them allocates nothing, so no error can be raised. */
-    lua_rawgeti(s->L, LUA_REGISTRYINDEX, set == 0 ? s->disk_ref : set > 0 ? set : s->empty_ref);
+    int ref = set == 0 ? s->disk_ref : set > 0 ? set : s->empty_ref;
+    if (lua_rawgeti(s->L, LUA_REGISTRYINDEX, ref) != LUA_TTABLE) {
+        lua_pop(s->L, 1); /* not a handle of this state's */
+        lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->empty_ref);
+    }
     lua_rawseti(s->L, LUA_REGISTRYINDEX, s->active_ref);
     s->on_disk = set == 0;
     s->recorded = false;
