@@ -467,6 +467,125 @@ static void check_secret(struct vctx *c, const char *s)
          "secret itself");
 }
 
+static void check_duration(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    char buf[512];
+    if (json_is_integer(val)) {
+        VERR(c, pos_val(c), "'%s' needs a unit: write %llds (or ms, m, h, d)", p->name,
+             (long long)json_integer_value(val));
+        return;
+    }
+    if (templated_scalar(c, p, val))
+        return;
+    if (!json_is_string(val))
+        return type_error(c, p, val, "a duration such as 60s");
+    int64_t ms;
+    if (sc_duration_parse(json_string_value(val), &ms, buf, sizeof buf) != 0)
+        VERR(c, pos_val(c), "%s", buf);
+}
+
+static void check_enum(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    char buf[512];
+    if (templated_scalar(c, p, val))
+        return;
+    allowed_list(p->allowed, buf, sizeof buf);
+    if (!json_is_string(val)) {
+        VERR(c, pos_val(c), "'%s' must be one of %s, not %s", p->name, buf, json_kind(val));
+        return;
+    }
+    const char *s = json_string_value(val);
+    for (size_t i = 0; p->allowed[i]; i++)
+        if (strcmp(s, p->allowed[i]) == 0)
+            return;
+    const char *hint = sc_suggest(s, p->allowed, count_strs(p->allowed));
+    if (hint)
+        VERR(c, pos_val(c), "'%s' is not a valid %s (%s); did you mean '%s'?", s, p->name,
+             buf, hint);
+    else
+        VERR(c, pos_val(c), "'%s' is not a valid %s (one of %s)", s, p->name, buf);
+}
+
+/* A map or list: each element against the parameter's element type (or its fields). */
+static void check_collection(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    char buf[512];
+    bool map = p->type == SC_T_MAP;
+    if (map ? !json_is_object(val) : !json_is_array(val))
+        return type_error(c, p, val, map ? "a mapping" : "a list");
+    struct sc_param elem = *p;
+    elem.type = p->elem;
+    elem.required = false;
+    elem.def = NULL;
+    if (!map && p->elem == SC_T_OBJECT && p->fields) {
+        size_t i;
+        json_t *x;
+        snprintf(buf, sizeof buf, "an item of '%s'", p->name);
+        json_array_foreach(val, i, x) {
+            size_t o = pushi(c, i);
+            if (json_is_object(x))
+                check_fields(c, p->fields, x, buf, NULL);
+            else
+                VERR(c, pos_val(c), "each item of '%s' must be a mapping, not %s", p->name,
+                     json_kind(x));
+            pop(c, o);
+        }
+        return;
+    }
+    if (map) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(val, k, x) {
+            size_t o = push(c, k);
+            elem.name = k;
+            check_value(c, &elem, x);
+            pop(c, o);
+        }
+    } else {
+        size_t i;
+        json_t *x;
+        json_array_foreach(val, i, x) {
+            size_t o = pushi(c, i);
+            check_value(c, &elem, x);
+            pop(c, o);
+        }
+    }
+}
+
+static void check_condition(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    if (json_is_boolean(val))
+        return;
+    if (!json_is_string(val))
+        return type_error(c, p, val, "one {{ expression }} or true/false");
+    int kind = check_string(c, p, json_string_value(val));
+    if (kind == 0)
+        VERR(c, pos_val(c), "'%s' must be one {{ expression }}, e.g. "
+             "\"{{ trigger.body.status == 'active' }}\"", p->name);
+    else if (kind == 2)
+        VERR(c, pos_val(c), "'%s' must be exactly one {{ }}: with text around it, it is a "
+             "string and always true", p->name);
+}
+
+static void check_step_ref(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    if (!json_is_string(val))
+        return type_error(c, p, val, "a step id");
+    const char *s = json_string_value(val);
+    if (check_string(c, p, s) != 0 || visible(c, s))
+        return;
+    if (json_object_get(c->ids, s)) {
+        VERR(c, pos_val(c), "'%s' must name an earlier step; step '%s' has not run here",
+             p->name, s);
+        return;
+    }
+    const char *hint = sc_suggest(s, c->vis, c->nvis);
+    if (hint)
+        VERR(c, pos_val(c), "there is no step '%s'; did you mean '%s'?", s, hint);
+    else
+        VERR(c, pos_val(c), "there is no step '%s'", s);
+}
+
 static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
 {
     char buf[512];
@@ -494,21 +613,9 @@ static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
         if (!json_is_boolean(val))
             return type_error(c, p, val, "true or false");
         return;
-    case SC_T_DURATION: {
-        if (json_is_integer(val)) {
-            VERR(c, pos_val(c), "'%s' needs a unit: write %llds (or ms, m, h, d)", p->name,
-                 (long long)json_integer_value(val));
-            return;
-        }
-        if (templated_scalar(c, p, val))
-            return;
-        if (!json_is_string(val))
-            return type_error(c, p, val, "a duration such as 60s");
-        int64_t ms;
-        if (sc_duration_parse(json_string_value(val), &ms, buf, sizeof buf) != 0)
-            VERR(c, pos_val(c), "%s", buf);
+    case SC_T_DURATION:
+        check_duration(c, p, val);
         return;
-    }
     case SC_T_CRON:
         if (!json_is_string(val))
             return type_error(c, p, val, "a cron expression (quote it)");
@@ -521,26 +628,9 @@ static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
         if (check_string(c, p, json_string_value(val)) == 0)
             check_tz(c, json_string_value(val));
         return;
-    case SC_T_ENUM: {
-        if (templated_scalar(c, p, val))
-            return;
-        allowed_list(p->allowed, buf, sizeof buf);
-        if (!json_is_string(val)) {
-            VERR(c, pos_val(c), "'%s' must be one of %s, not %s", p->name, buf, json_kind(val));
-            return;
-        }
-        const char *s = json_string_value(val);
-        for (size_t i = 0; p->allowed[i]; i++)
-            if (strcmp(s, p->allowed[i]) == 0)
-                return;
-        const char *hint = sc_suggest(s, p->allowed, count_strs(p->allowed));
-        if (hint)
-            VERR(c, pos_val(c), "'%s' is not a valid %s (%s); did you mean '%s'?", s, p->name,
-                 buf, hint);
-        else
-            VERR(c, pos_val(c), "'%s' is not a valid %s (one of %s)", s, p->name, buf);
+    case SC_T_ENUM:
+        check_enum(c, p, val);
         return;
-    }
     case SC_T_OBJECT:
         if (!json_is_object(val))
             return type_error(c, p, val, "a mapping");
@@ -552,49 +642,9 @@ static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
         }
         return;
     case SC_T_MAP:
-    case SC_T_LIST: {
-        bool map = p->type == SC_T_MAP;
-        if (map ? !json_is_object(val) : !json_is_array(val))
-            return type_error(c, p, val, map ? "a mapping" : "a list");
-        struct sc_param elem = *p;
-        elem.type = p->elem;
-        elem.required = false;
-        elem.def = NULL;
-        if (!map && p->elem == SC_T_OBJECT && p->fields) {
-            size_t i;
-            json_t *x;
-            snprintf(buf, sizeof buf, "an item of '%s'", p->name);
-            json_array_foreach(val, i, x) {
-                size_t o = pushi(c, i);
-                if (json_is_object(x))
-                    check_fields(c, p->fields, x, buf, NULL);
-                else
-                    VERR(c, pos_val(c), "each item of '%s' must be a mapping, not %s", p->name,
-                         json_kind(x));
-                pop(c, o);
-            }
-            return;
-        }
-        if (map) {
-            const char *k;
-            json_t *x;
-            json_object_foreach(val, k, x) {
-                size_t o = push(c, k);
-                elem.name = k;
-                check_value(c, &elem, x);
-                pop(c, o);
-            }
-        } else {
-            size_t i;
-            json_t *x;
-            json_array_foreach(val, i, x) {
-                size_t o = pushi(c, i);
-                check_value(c, &elem, x);
-                pop(c, o);
-            }
-        }
+    case SC_T_LIST:
+        check_collection(c, p, val);
         return;
-    }
     case SC_T_ANY:
         check_any(c, p, val);
         return;
@@ -609,41 +659,15 @@ static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
             return type_error(c, p, val, "a secret reference (env:NAME or file:PATH)");
         check_secret(c, json_string_value(val));
         return;
-    case SC_T_CONDITION: {
-        if (json_is_boolean(val))
-            return;
-        if (!json_is_string(val))
-            return type_error(c, p, val, "one {{ expression }} or true/false");
-        int kind = check_string(c, p, json_string_value(val));
-        if (kind == 0)
-            VERR(c, pos_val(c), "'%s' must be one {{ expression }}, e.g. "
-                 "\"{{ trigger.body.status == 'active' }}\"", p->name);
-        else if (kind == 2)
-            VERR(c, pos_val(c), "'%s' must be exactly one {{ }}: with text around it, it is a "
-                 "string and always true", p->name);
+    case SC_T_CONDITION:
+        check_condition(c, p, val);
         return;
-    }
     case SC_T_STEPS:
         check_steps(c, val, false);
         return;
-    case SC_T_STEP_REF: {
-        if (!json_is_string(val))
-            return type_error(c, p, val, "a step id");
-        const char *s = json_string_value(val);
-        if (check_string(c, p, s) != 0 || visible(c, s))
-            return;
-        if (json_object_get(c->ids, s))
-            VERR(c, pos_val(c), "'%s' must name an earlier step; step '%s' has not run here",
-                 p->name, s);
-        else {
-            const char *hint = sc_suggest(s, c->vis, c->nvis);
-            if (hint)
-                VERR(c, pos_val(c), "there is no step '%s'; did you mean '%s'?", s, hint);
-            else
-                VERR(c, pos_val(c), "there is no step '%s'", s);
-        }
+    case SC_T_STEP_REF:
+        check_step_ref(c, p, val);
         return;
-    }
     case SC_T_TRIGGERS:
     case SC_T_ROUTE:
         return; /* handled by their owners */
@@ -1204,6 +1228,62 @@ static void check_steps(struct vctx *c, json_t *arr, bool top)
 
 /* ---- error routes ---- */
 
+/* A route's directive (break, resume, ...) and its options; last: it ends the route. */
+static void check_directive(struct vctx *c, const char *key, json_t *val, bool last)
+{
+    if (!last)
+        VERR(c, pos_key(c), "directive '%s' must be the last item of the error route", key);
+    const struct sc_param *fields = !strcmp(key, "break") ? sc_break_fields
+                                   : !strcmp(key, "resume") ? sc_resume_fields
+                                                             : no_fields;
+    char what[64];
+    snprintf(what, sizeof what, "'%s'", key);
+    if (val && !json_is_null(val) && !json_is_object(val))
+        VERR(c, pos_val(c), "'%s' takes a mapping of options, not %s", key, json_kind(val));
+    else {
+        json_t *empty = json_object();
+        check_fields(c, fields, val && json_is_object(val) ? val : empty, what, NULL);
+        json_decref(empty);
+    }
+    json_t *att = json_object_get(val, "attempts");
+    if (json_is_integer(att) && (json_integer_value(att) < 1 || json_integer_value(att) > 100)) {
+        size_t oa = push(c, "attempts");
+        VERR(c, pos_val(c), "attempts must be between 1 and 100");
+        pop(c, oa);
+    }
+    json_t *maxi = json_object_get(val, "max_interval");
+    const char *bo = json_string_value(json_object_get(val, "backoff"));
+    if (maxi && (!bo || strcmp(bo, "exponential"))) {
+        size_t oa = push(c, "max_interval");
+        VERR(c, pos_key(c), "max_interval applies only with backoff: exponential");
+        pop(c, oa);
+    }
+}
+
+/* A route's module call in short form (notify: {...}); with: NULL when written bare. */
+static void check_route_call(struct vctx *c, const char *key, json_t *with)
+{
+    const struct sc_module_def *m = sc_module_find(key);
+    if (m) {
+        check_module_use(c, m, with, true);
+        return;
+    }
+    const char *cands[140];
+    size_t nm, k = 0;
+    const struct sc_module_def *const *all = sc_module_all(&nm);
+    for (const char *const *d = directives; *d; d++)
+        cands[k++] = *d;
+    for (size_t j = 0; j < nm && k < 140; j++)
+        cands[k++] = all[j]->name;
+    const char *hint = sc_suggest(key, cands, k);
+    if (hint)
+        VERR(c, pos_key(c), "'%s' is neither a directive nor a module; did you mean '%s'?", key,
+             hint);
+    else
+        VERR(c, pos_key(c), "'%s' is neither a directive (break, resume, ignore, commit, "
+             "rollback) nor a module", key);
+}
+
 static void check_route(struct vctx *c, json_t *route)
 {
     if (!json_is_array(route)) {
@@ -1243,58 +1323,9 @@ static void check_route(struct vctx *c, json_t *route)
         }
         if (in_list(key, directives)) {
             directives_seen++;
-            if (i + 1 != n)
-                VERR(c, pos_key(c), "directive '%s' must be the last item of the error route",
-                     key);
-            const struct sc_param *fields = !strcmp(key, "break") ? sc_break_fields
-                                           : !strcmp(key, "resume") ? sc_resume_fields
-                                                                     : no_fields;
-            char what[64];
-            snprintf(what, sizeof what, "'%s'", key);
-            if (val && !json_is_null(val) && !json_is_object(val))
-                VERR(c, pos_val(c), "'%s' takes a mapping of options, not %s", key,
-                     json_kind(val));
-            else {
-                json_t *empty = json_object();
-                check_fields(c, fields, val && json_is_object(val) ? val : empty, what, NULL);
-                json_decref(empty);
-            }
-            json_t *att = json_object_get(val, "attempts");
-            if (json_is_integer(att) &&
-                (json_integer_value(att) < 1 || json_integer_value(att) > 100)) {
-                size_t oa = push(c, "attempts");
-                VERR(c, pos_val(c), "attempts must be between 1 and 100");
-                pop(c, oa);
-            }
-            json_t *maxi = json_object_get(val, "max_interval");
-            const char *bo = json_string_value(json_object_get(val, "backoff"));
-            if (maxi && (!bo || strcmp(bo, "exponential"))) {
-                size_t oa = push(c, "max_interval");
-                VERR(c, pos_key(c), "max_interval applies only with backoff: exponential");
-                pop(c, oa);
-            }
+            check_directive(c, key, val, i + 1 == n);
         } else {
-            const struct sc_module_def *m = sc_module_find(key);
-            if (!m) {
-                const char *cands[140];
-                size_t nm, k = 0;
-                const struct sc_module_def *const *all = sc_module_all(&nm);
-                for (const char *const *d = directives; *d; d++)
-                    cands[k++] = *d;
-                for (size_t j = 0; j < nm && k < 140; j++)
-                    cands[k++] = all[j]->name;
-                const char *hint = sc_suggest(key, cands, k);
-                if (hint)
-                    VERR(c, pos_key(c), "'%s' is neither a directive nor a module; did you mean "
-                         "'%s'?", key, hint);
-                else
-                    VERR(c, pos_key(c), "'%s' is neither a directive (break, resume, ignore, "
-                         "commit, rollback) nor a module", key);
-            } else if (!json_is_string(item)) {
-                check_module_use(c, m, val, true);
-            } else {
-                check_module_use(c, m, NULL, true);
-            }
+            check_route_call(c, key, json_is_string(item) ? NULL : val);
         }
         pop(c, o);
     }
