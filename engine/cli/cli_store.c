@@ -399,8 +399,8 @@ static int audit_checkpoint(struct opts *o, struct cli_session *s)
         rc = EXIT_FAILED;
     }
     if (rc == EXIT_OK && o->to) {
-        json_t *conf = json_object_get(json_object_get(s->org->doc->root, "audit"), "checkpoint");
-        const char *path = !strcmp(str(conf, "connection"), o->to) ? str(conf, "path") : "";
+        const char *cpc = s->org->audit.cp_connection;
+        const char *path = cpc && !strcmp(cpc, o->to) ? s->org->audit.cp_path : "";
         struct sc_http *http = sc_http_new();
         if (!http || sc_audit_post(http, s->org, o->to, path, cp, err, sizeof err) != 0) {
             fprintf(stderr, "scenarist: checkpoint not delivered: %s\n", http ? err : "out of memory");

@@ -211,17 +211,13 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
 {
     *output = NULL;
     const struct sc_org *org = sc_step_org(ctx);
-    json_t *conn = org ? sc_org_connection(org, c->connection) : NULL;
+    const struct sc_org_conn *conn = sc_org_connection(org, c->connection);
     if (!conn)
         return fail(err, errlen, SC_ERR_CONFIG, "connection '%s' is not defined in org '%s'%s",
                     c->connection, org ? org->name : "(none)", "");
     bool write = sc_http_is_write(c->method);
-    const char *base = json_string_value(json_object_get(conn, "base_url"));
-    const struct sc_url *bu = sc_org_base(org, c->connection);
+    const struct sc_url *bu = &conn->url; /* parsed at the org's load */
     struct sc_url t;
-    if (!bu)
-        return fail(err, errlen, SC_ERR_CONFIG, "connection '%s': base URL '%s' does not parse%s",
-                    c->connection, base ? base : "", "");
     if (sc_url_join(bu, c->path, c->query, &t, err, errlen) != 0)
         return SC_ERR_DATA;
     char why[768];
@@ -240,21 +236,19 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
 
     /* Headers: ours first; a step's own header replaces ours of the same name. */
     struct headers h = {0};
-    char *user = NULL, *secret = NULL;
-    json_t *auth = json_object_get(conn, "auth");
-    const char *kind = json_string_value(json_object_get(auth, "kind"));
+    /* the secret was read once, at the org's load (or reload), never per request */
+    const char *user = NULL, *secret = conn->secret.value;
     enum sc_status st = SC_OK;
-    if (kind && strcmp(kind, "none")) {
-        secret = sc_org_secret(json_string_value(json_object_get(auth, "secret")), err, errlen);
-        if (!secret)
+    if (conn->auth != SC_ORG_AUTH_NONE) {
+        if (!secret) {
+            snprintf(err, errlen, "%s", conn->secret.err);
             st = SC_ERR_CONFIG;
-        else if (!strcmp(kind, "bearer"))
+        } else if (conn->auth == SC_ORG_AUTH_BEARER)
             header(&h, sc_asprintf("Authorization: Bearer %s", secret));
-        else if (!strcmp(kind, "api-key")) {
-            const char *hn = json_string_value(json_object_get(auth, "header"));
-            header(&h, sc_asprintf("%s: %s", hn ? hn : "X-API-Key", secret));
-        } else if (!strcmp(kind, "basic"))
-            user = sc_strdup(json_string_value(json_object_get(auth, "username")));
+        else if (conn->auth == SC_ORG_AUTH_API_KEY)
+            header(&h, sc_asprintf("%s: %s", conn->header, secret));
+        else if (conn->auth == SC_ORG_AUTH_BASIC)
+            user = conn->username;
     }
     header(&h, sc_strdup("Accept: application/json"));
     const char *k;
@@ -312,14 +306,13 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     }
     if (st == SC_OK && write && !(c->json && json_is_object(c->json)))
         sent_headers(&h, sc_step_sent_from(ctx), url.data ? url.data : "");
-    if (st == SC_OK && (h.oom || url.oom || (kind && !strcmp(kind, "basic") && !user))) {
+    if (st == SC_OK && (h.oom || url.oom)) {
         snprintf(err, errlen, "out of memory");
         st = SC_ERR_RUNTIME;
     }
 
-    int64_t timeout = c->timeout_ms > 0
-                          ? c->timeout_ms
-                          : sc_duration_or(json_string_value(json_object_get(conn, "timeout")), 30000);
+    int64_t timeout = c->timeout_ms > 0 ? c->timeout_ms
+                      : conn->timeout_ms > 0 ? conn->timeout_ms : 30000;
     int64_t left = sc_step_abandon_left_ms(ctx); /* the daemon's grace past the deadline */
     if (left > 0 && left < timeout)
         timeout = left;
@@ -382,11 +375,6 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     }
     for (size_t i = 0; i < h.n; i++)
         free(h.v[i]);
-    if (secret) { /* do not leave the secret in freed memory */
-        memset(secret, 0, strlen(secret));
-        free(secret);
-    }
-    free(user);
     free(body);
     sc_buf_free(&url);
     return st;

@@ -6,6 +6,7 @@
 #include "lang/tmpl.h"
 #include "model/url.h"
 #include "util.h"
+#include "model/param.h"
 #include "model/validate.h"
 #include "model/yaml.h"
 
@@ -67,6 +68,7 @@ struct poll {
 
 struct sc_scenario {
     struct sc_doc *doc;
+    struct sc_def *def;    /* typed, filled by the validator; borrows from doc */
     struct sc_lua *lua;
     const struct sc_org *org;
     struct poll *polls;
@@ -161,12 +163,14 @@ void sc_scenario_free(struct sc_scenario *sc)
         json_decref(sc->polls[i].def);
     }
     free(sc->polls);
+    sc_def_free(sc->def);
     sc_doc_free(sc->doc);
     free(sc);
 }
 
 const char *sc_scenario_name(const struct sc_scenario *sc) { return sc->name; }
 json_t *sc_scenario_json(const struct sc_scenario *sc) { return sc->doc->root; }
+const struct sc_def *sc_scenario_def(const struct sc_scenario *sc) { return sc->def; }
 
 static void berr(struct build *b, const char *sub, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -435,7 +439,7 @@ static int build_polls(struct build *b, json_t *triggers)
         if (json_is_null(json_object_get(pl->def, "with")))
             json_object_del(pl->def, "with");
         if (!items)
-            json_object_set_new(pl->def, "items", json_string("{{ output.body }}"));
+            json_object_set_new(pl->def, "items", sc_param_default(sc_poll_fields, "items"));
         size_t o = sc_path_pushi(b->path, sizeof b->path, i);
         size_t o2 = sc_path_push(b->path, sizeof b->path, "poll");
         rc |= build_step(b, pl->def, &pl->step);
@@ -480,34 +484,36 @@ static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org
         sc_doc_free(doc);
         return NULL;
     }
-    sc_validate_doc(v, doc);
+    struct sc_def *def = sc_validate_def(v, doc);
     if (v != shared)
         sc_validator_free(v);
-    if (d->errors > errors0 || !doc->root) {
+    if (d->errors > errors0 || !doc->root || !def) {
+        sc_def_free(def);
         sc_doc_free(doc);
         return NULL;
     }
     struct sc_scenario *sc = sc_calloc(1, sizeof *sc);
     if (!sc) {
         sc_diag_add(d, SC_SEV_ERROR, &doc->src, 0, 0, 0, "out of memory while compiling");
+        sc_def_free(def);
         sc_doc_free(doc);
         return NULL;
     }
     sc->doc = doc;
+    sc->def = def;
     sc->lua = lua;
     sc->org = org;
-    json_t *root = doc->root, *set = json_object_get(root, "settings");
-    sc->name = json_string_value(json_object_get(root, "name"));
-    sc->confidential = json_is_true(json_object_get(set, "confidential"));
-    sc->timeout_ms = duration_ms(json_object_get(set, "timeout"), 3600 * 1000);
-    sc->step_timeout_ms = duration_ms(json_object_get(set, "step_timeout"), 300 * 1000);
-    json_t *mb = json_object_get(set, "max_bundles");
-    sc->max_bundles = json_is_integer(mb) ? (long)json_integer_value(mb) : 10000;
+    json_t *root = doc->root;
+    sc->name = def->name;
+    sc->confidential = def->settings.confidential;
+    sc->timeout_ms = def->settings.timeout_ms;
+    sc->step_timeout_ms = def->settings.step_timeout_ms;
+    sc->max_bundles = def->settings.max_bundles;
     struct build b = {.sc = sc, .d = d};
     sc_path_push(b.path, sizeof b.path, "steps");
     int rc = build_steps(&b, json_object_get(root, "steps"), &sc->steps, false);
     b.path[0] = '\0';
-    json_t *route = json_object_get(root, "on_error");
+    json_t *route = def->on_error;
     if (rc == 0 && route) {
         sc_path_push(b.path, sizeof b.path, "on_error");
         if (!(sc->route = build_route(&b, route)))
@@ -957,7 +963,8 @@ static void fail_execution(struct run *r, json_t *error)
  * Retry-After the failed answer asked for. */
 static int64_t retry_delay(struct run *r, json_t *opts, json_t *error)
 {
-    int64_t d = duration_ms(json_object_get(opts, "interval"), 60000);
+    int64_t d = duration_ms(json_object_get(opts, "interval"),
+                            sc_param_default_ms(sc_break_fields, "interval"));
     int64_t cap = duration_ms(json_object_get(opts, "max_interval"), 7 * 24 * 3600 * 1000LL);
     if (!strcmp(json_string_value(json_object_get(opts, "backoff")) ?: "", "exponential"))
         for (int k = 1; k < r->attempt && d < cap; k++)
@@ -1501,8 +1508,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     int64_t started_ms = sc_clock_now_ms();
     sc_clock_iso(started_ms, started, sizeof started);
     const char *org = rt->org ? rt->org->name : "none";
-    r.org_url = rt->org ? json_string_value(json_object_get(rt->org->doc->root, "base_url"))
-                        : NULL;
+    r.org_url = rt->org ? rt->org->url : NULL;
     if (!r.org_url) {
         snprintf(r.url_buf, sizeof r.url_buf, "scenarist://%s", org);
         r.org_url = r.url_buf;
@@ -1517,7 +1523,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
                                   "started_at", started)
                       : NULL;
     free(url);
-    json_t *env = rt->org ? json_object_get(rt->org->doc->root, "settings") : NULL;
+    json_t *env = rt->org ? rt->org->settings : NULL;
     json_t *empty_env = env ? NULL : json_object();
     if (!r.log || !r.steps || !r.vars || !r.incomplete || !r.execution || (!env && !empty_env)) {
         json_decref(r.log);
@@ -1630,7 +1636,7 @@ enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_
     json_t *ctx = json_pack("{s:s, s:I, s:s, s:I, s:s}", "since", since, "since_ms",
                             (json_int_t)since_ms, "until", until, "until_ms", (json_int_t)until_ms,
                             "now", now);
-    json_t *env = rt->org ? json_object_get(rt->org->doc->root, "settings") : NULL;
+    json_t *env = rt->org ? rt->org->settings : NULL;
     struct sc_lua *lua = rt->lua;
     json_t *outs = NULL, *detail = NULL, *list = NULL, *res = json_array();
     enum sc_status st = SC_ERR_RUNTIME;

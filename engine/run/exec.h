@@ -12,6 +12,7 @@
 #include "run/http.h"
 #include "lang/lua.h"
 #include "module.h"
+#include "model/def.h"
 #include "model/org.h"
 
 #include <pthread.h>
@@ -40,6 +41,8 @@ const char *sc_scenario_name(const struct sc_scenario *sc);
 bool sc_scenario_local(const struct sc_scenario *sc);
 /* Borrowed: the scenario document as JSON. */
 json_t *sc_scenario_json(const struct sc_scenario *sc);
+/* Borrowed: the scenario's typed definition (model/def.h), as the validator filled it. */
+const struct sc_def *sc_scenario_def(const struct sc_scenario *sc);
 
 /* The daemon's watch over one worker's steps. deadline_ms: when the step running now
  * must end, on the real monotonic clock (CLOCK_MONOTONIC, ms; the engine's test clock

@@ -678,7 +678,7 @@ static void *value_blob(struct sc_store *st, json_t *v, bool sealed, size_t *n, 
 
 char *sc_store_path(const struct sc_org *org)
 {
-    const char *p = json_string_value(json_object_get(org->doc->root, "store"));
+    const char *p = org->store;
     return p ? sc_strdup(p) : sc_asprintf("var/%s/scenarist.db", org->name);
 }
 
