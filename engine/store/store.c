@@ -2195,6 +2195,51 @@ static int checkpoint_read(struct sc_store *st, const json_t *cp, const char *or
     return 0;
 }
 
+/* Where the walk of the chain is: the next id expected, the head's last id, the rows of
+ * the unkeyed chain so far and the previous row's hash. */
+struct audit_walk {
+    int64_t expect, last, unkeyed;
+    char prev[65];
+};
+
+/* Checks one row of the chain (s at a row of Q_AUDIT_ALL): 0 sound, 1 with *problem. */
+static int audit_row_check(struct sc_store *st, sqlite3_stmt *s, struct audit_walk *w,
+                           json_t **problem)
+{
+    int64_t id = sqlite3_column_int64(s, 0);
+    const char *kid = col_text(s, 17);
+    bool row_keyed = kid[0] != '\0';
+    char hash[65];
+    const char *txt[8];
+    int rc = 0;
+    for (int i = 0; i < 8; i++)
+        txt[i] = col_text(s, 2 + i);
+    audit_hash(st, row_keyed, id, sqlite3_column_int64(s, 1), txt,
+               sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11), col_text(s, 12),
+               col_text(s, 13), col_text(s, 14), sqlite3_column_int64(s, 16), hash);
+    if (id != w->expect)
+        rc = audit_problem(problem, w->expect, "is missing: it was deleted");
+    else if (id > w->last)
+        rc = audit_problem(problem, id, "was added outside the audit log");
+    else if (strcmp(col_text(s, 14), w->prev) != 0)
+        rc = audit_problem(problem, id, "does not chain to the row before it: it was replaced");
+    else if (row_keyed && strcmp(kid, st->audit_id) != 0)
+        rc = audit_problem(problem, id, "was keyed with another audit key (%s; this org's "
+                           "is %s)", kid, st->audit_id);
+    else if (!row_keyed && (w->unkeyed != id - 1 || id > st->unkeyed_rows))
+        rc = audit_problem(problem, id, "has no HMAC: it was rewritten without the audit "
+                           "key%s", w->unkeyed == id - 1 ? " (or written before the org had "
+                           "one: then accept it with audit.unkeyed_rows)" : "");
+    else if (strcmp(hash, col_text(s, 15)) != 0)
+        rc = audit_problem(problem, id, row_keyed ? "was changed or forged: its contents do "
+                           "not match its HMAC" : "was changed: its contents do not match "
+                           "its hash");
+    w->unkeyed += !row_keyed && rc == 0;
+    snprintf(w->prev, sizeof w->prev, "%s", col_text(s, 15));
+    w->expect = id + 1;
+    return rc;
+}
+
 int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *cp,
                           json_t **problem)
 {
@@ -2243,47 +2288,20 @@ int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *cp
                              "was deleted, and rows after the last one may have been cut");
     if (!(s = q(st, Q_AUDIT_ALL, "")))
         return -1;
-    int64_t expect = 1, unkeyed = 0;
-    char prev[65], at_cp[65] = "";
-    snprintf(prev, sizeof prev, "%s", genesis);
+    char at_cp[65] = "";
+    struct audit_walk w = {.expect = 1, .last = last};
+    snprintf(w.prev, sizeof w.prev, "%s", genesis);
     int rc = 0;
     while (rc == 0 && run_step(st, s) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(s, 0);
-        const char *kid = col_text(s, 17);
-        bool row_keyed = kid[0] != '\0';
-        char hash[65];
-        const char *txt[8];
-        for (int i = 0; i < 8; i++)
-            txt[i] = col_text(s, 2 + i);
-        audit_hash(st, row_keyed, id, sqlite3_column_int64(s, 1), txt,
-                   sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11), col_text(s, 12),
-                   col_text(s, 13), col_text(s, 14), sqlite3_column_int64(s, 16), hash);
-        if (id != expect)
-            rc = audit_problem(problem, expect, "is missing: it was deleted");
-        else if (id > last)
-            rc = audit_problem(problem, id, "was added outside the audit log");
-        else if (strcmp(col_text(s, 14), prev) != 0)
-            rc = audit_problem(problem, id, "does not chain to the row before it: it was replaced");
-        else if (row_keyed && strcmp(kid, st->audit_id) != 0)
-            rc = audit_problem(problem, id, "was keyed with another audit key (%s; this org's "
-                               "is %s)", kid, st->audit_id);
-        else if (!row_keyed && (unkeyed != id - 1 || id > st->unkeyed_rows))
-            rc = audit_problem(problem, id, "has no HMAC: it was rewritten without the audit "
-                               "key%s", unkeyed == id - 1 ? " (or written before the org had "
-                               "one: then accept it with audit.unkeyed_rows)" : "");
-        else if (strcmp(hash, col_text(s, 15)) != 0)
-            rc = audit_problem(problem, id, row_keyed ? "was changed or forged: its contents do "
-                               "not match its HMAC" : "was changed: its contents do not match "
-                               "its hash");
-        unkeyed += !row_keyed && rc == 0;
-        snprintf(prev, sizeof prev, "%s", col_text(s, 15));
-        if (id == cp_count)
-            snprintf(at_cp, sizeof at_cp, "%s", prev);
-        expect = id + 1;
+        rc = audit_row_check(st, s, &w, problem);
+        if (w.expect - 1 == cp_count)
+            snprintf(at_cp, sizeof at_cp, "%s", w.prev);
     }
     done(s);
     if (rc != 0)
         return rc;
+    int64_t expect = w.expect, unkeyed = w.unkeyed;
+    const char *prev = w.prev;
     if (last > expect - 1)
         return audit_problem(problem, expect, "is missing: it was deleted (the log ended at a "
                              "later row)");
