@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include "clock.h"
+#include "crypto.h"
 #include "util.h"
 #include "model/yaml.h"
 
@@ -21,11 +22,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 /* Each migration takes the schema from version i to i + 1; never edit a shipped one. */
 static const char *const migrations[] = {
@@ -362,15 +358,6 @@ static int db_err(struct sc_store *st, const char *what)
 const char *sc_store_error(const struct sc_store *st) { return st->err; }
 int sc_store_schema_version(void) { return (int)(sizeof migrations / sizeof migrations[0]); }
 
-void sc_sha256_hex(const void *data, size_t n, char out[65])
-{
-    unsigned char md[32];
-    unsigned len = 0;
-    if (EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
-        memset(md, 0, sizeof md);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 /* ---- statements: prepared once, bound by the letters of a format ---- */
 
@@ -525,8 +512,6 @@ static json_t *iso(int64_t ms)
 
 /* ---- sealing: AES-256-GCM, so confidential data at rest is unreadable without the key ---- */
 
-static const char seal_magic[4] = "SC1";
-
 static int load_key(struct sc_store *st)
 {
     if (st->have_key)
@@ -587,7 +572,7 @@ static int load_key(struct sc_store *st)
     return 0;
 }
 
-/* Blob: magic, 12-byte nonce, ciphertext, 16-byte tag. New buffer, length in *n. */
+/* The value sealed (crypto.h's blob). New buffer, length in *n; NULL with the error set. */
 static void *seal(struct sc_store *st, json_t *v, size_t *n)
 {
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -597,47 +582,22 @@ static void *seal(struct sc_store *st, json_t *v, size_t *n)
         free(text);
         return NULL;
     }
-    size_t len = strlen(text);
-    unsigned char *out = sc_malloc(4 + 12 + len + 16);
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int l1 = 0, l2 = 0;
-    bool ok = out && c && getrandom(out + 4, 12, 0) == 12 &&
-              EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, st->key, out + 4) == 1 &&
-              EVP_EncryptUpdate(c, out + 16, &l1, (unsigned char *)text, (int)len) == 1 &&
-              EVP_EncryptFinal_ex(c, out + 16 + l1, &l2) == 1 &&
-              EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + 16 + l1 + l2) == 1;
-    EVP_CIPHER_CTX_free(c);
+    void *out = sc_crypto_seal(st->key, text, strlen(text), n);
     free(text);
-    if (!ok) {
-        free(out);
+    if (!out)
         set_err(st, "sealing confidential data failed");
-        return NULL;
-    }
-    memcpy(out, seal_magic, 4);
-    *n = 16 + (size_t)(l1 + l2) + 16;
     return out;
 }
 
 static json_t *unseal(struct sc_store *st, const unsigned char *b, size_t n)
 {
-    if (n < 32 || memcmp(b, seal_magic, 4) != 0 || load_key(st) != 0)
+    if (n < SC_CRYPTO_SEAL_OVERHEAD || load_key(st) != 0)
         return NULL;
-    size_t len = n - 32;
-    char *text = sc_malloc(len + 1);
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int l1 = 0, l2 = 0;
-    bool ok = text && c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, st->key, b + 4) == 1 &&
-              EVP_DecryptUpdate(c, (unsigned char *)text, &l1, b + 16, (int)len) == 1 &&
-              EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(b + n - 16)) == 1 &&
-              EVP_DecryptFinal_ex(c, (unsigned char *)text + l1, &l2) == 1;
-    EVP_CIPHER_CTX_free(c);
-    json_t *v = NULL;
-    if (ok) {
-        text[l1 + l2] = '\0';
-        v = json_loads(text, JSON_DECODE_ANY, NULL);
-    } else {
+    size_t len;
+    char *text = sc_crypto_open(st->key, b, n, &len);
+    json_t *v = text ? json_loadb(text, len, JSON_DECODE_ANY, NULL) : NULL;
+    if (!text)
         set_err(st, "sealed data does not open with this store's key");
-    }
     free(text);
     return v;
 }
@@ -649,7 +609,7 @@ static json_t *col_value(struct sc_store *st, sqlite3_stmt *s, int i)
     size_t n = (size_t)sqlite3_column_bytes(s, i);
     if (!b)
         return NULL;
-    if (n >= 4 && !memcmp(b, seal_magic, 4))
+    if (sc_crypto_is_sealed(b, n))
         return unseal(st, b, n);
     return json_loadb((const char *)b, n, JSON_DECODE_ANY, NULL);
 }
@@ -1051,7 +1011,7 @@ static bool leased(sqlite3_stmt *s, int status_col)
            sqlite3_column_int64(s, status_col + 2) > sc_clock_now_ms();
 }
 
-int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
+enum sc_store_rc sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
 {
     if (defer_refuse(st, "recording a new execution"))
         return -1;
@@ -1075,11 +1035,11 @@ int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *r)
         return 0;
     sc_store_exec_release(r->id);
     if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return set_err(st, "execution id %s is taken", r->id), 1;
+        return set_err(st, "execution id %s is taken", r->id), SC_STORE_EXISTS;
     return db_err(st, "recording the execution");
 }
 
-int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms)
+enum sc_store_rc sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms)
 {
     if (begin(st) != 0)
         return -1;
@@ -1091,7 +1051,7 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_
             done(d);
         if (!due) {
             rollback(st);
-            return 1;
+            return SC_STORE_BUSY;
         }
     }
     sqlite3_stmt *s = q(st, Q_EXEC_OWNER, "s", id);
@@ -1107,7 +1067,7 @@ int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_
         rollback(st);
         if (!found)
             set_err(st, "no execution %s", id);
-        return found ? 1 : -1;
+        return found ? SC_STORE_BUSY : SC_STORE_ERR;
     }
     if (live_add(id) != 0 ||
         exec_stmt(st, q(st, Q_EXEC_CLAIM, "iiis", owner(), (int64_t)attempt,
@@ -1309,7 +1269,7 @@ json_t *sc_store_exec_abandoned(struct sc_store *st)
 
 /* ---- the queue ---- */
 
-int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n)
+enum sc_store_rc sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n)
 {
     const struct sc_exec_row *e = &r->exec;
     size_t len;
@@ -1328,7 +1288,7 @@ int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *fi
         return 0;
     int ext = sqlite3_extended_errcode(st->db);
     if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return set_err(st, "execution id %s is taken", e->id), 2;
+        return set_err(st, "execution id %s is taken", e->id), SC_STORE_EXISTS;
     if (ext != SQLITE_CONSTRAINT_UNIQUE || !r->dedupe)
         return db_err(st, "queueing the event");
     if (!(s = q(st, Q_DEDUPE_FIRST, "ss", e->scenario, r->dedupe)))
@@ -1337,7 +1297,7 @@ int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *fi
     if (rc == SQLITE_ROW)
         snprintf(first, n, "%s", col_text(s, 0));
     done(s);
-    return rc == SQLITE_ROW ? 1 : db_err(st, "finding the first of a repeated event");
+    return rc == SQLITE_ROW ? SC_STORE_SAME : db_err(st, "finding the first of a repeated event");
 }
 
 int64_t sc_store_last_seq(struct sc_store *st)
@@ -1350,7 +1310,7 @@ int64_t sc_store_last_seq(struct sc_store *st)
     return seq >= 0 ? seq : db_err(st, "reading the queue's last event");
 }
 
-int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
+enum sc_store_rc sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
 {
     *info = NULL;
     sqlite3_stmt *s = q(st, Q_CLAIM_NEXT, "iiii", owner(), sc_clock_now_ms(), max_seq,
@@ -1369,8 +1329,8 @@ int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
     }
     done(s);
     if (rc == SQLITE_ROW)
-        return *info ? 1 : -1;
-    return rc == SQLITE_DONE ? 0 : db_err(st, "claiming the next event");
+        return *info ? SC_STORE_OK : SC_STORE_ERR;
+    return rc == SQLITE_DONE ? SC_STORE_NONE : db_err(st, "claiming the next event");
 }
 
 int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms)
@@ -1469,13 +1429,13 @@ int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, jso
                      "writing the data store");
 }
 
-int sc_store_ds_delete(struct sc_store *st, const char *store, const char *key)
+enum sc_store_rc sc_store_ds_delete(struct sc_store *st, const char *store, const char *key)
 {
     if (st->defer)
         return defer_ds_write(st, Q_DS_DEL, store, key, NULL, 0);
     if (exec_stmt(st, q(st, Q_DS_DEL, "ss", store, key), "deleting from the data store") != 0)
-        return -1;
-    return sqlite3_changes(st->db) ? 0 : 1;
+        return SC_STORE_ERR;
+    return sqlite3_changes(st->db) ? SC_STORE_OK : SC_STORE_NONE;
 }
 
 json_t *sc_store_ds_search(struct sc_store *st, const char *store, const char *prefix, int limit)
@@ -1492,7 +1452,7 @@ json_t *sc_store_ds_search(struct sc_store *st, const char *store, const char *p
     return a;
 }
 
-int sc_store_ds_claim(struct sc_store *st, const char *store, const char *key, json_t *value,
+enum sc_store_rc sc_store_ds_claim(struct sc_store *st, const char *store, const char *key, json_t *value,
                       int64_t ttl_ms)
 {
     if (st->defer)
@@ -1500,8 +1460,8 @@ int sc_store_ds_claim(struct sc_store *st, const char *store, const char *key, j
     int64_t now = sc_clock_now_ms();
     if (exec_stmt(st, q(st, Q_DS_CLAIM, "ssjiI", store, key, value, now, ttl_ms > 0 ? now + ttl_ms : -1),
                   "claiming a key") != 0)
-        return -1;
-    return sqlite3_changes(st->db) ? 1 : 0;
+        return SC_STORE_ERR;
+    return sqlite3_changes(st->db) ? SC_STORE_OK : SC_STORE_EXISTS;
 }
 
 /* ---- queues for people ---- */
@@ -1542,11 +1502,11 @@ json_t *sc_store_queue_item(struct sc_store *st, int64_t id)
     return one_row(st, q(st, Q_QI_GET, "i", id), queue_row, "queue item", id);
 }
 
-int sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by)
+enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by)
 {
     if (exec_stmt(st, q(st, Q_QI_RESOLVE, "isi", sc_clock_now_ms(), by, id), "resolving the item") != 0)
-        return -1;
-    return sqlite3_changes(st->db) ? 0 : 1;
+        return SC_STORE_ERR;
+    return sqlite3_changes(st->db) ? SC_STORE_OK : SC_STORE_NONE;
 }
 
 json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms)
@@ -1618,12 +1578,12 @@ json_t *sc_store_hold(struct sc_store *st, int64_t id)
     return one_row(st, q(st, Q_HOLD_BY_ID, "i", id), hold_row, "hold", id);
 }
 
-int sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by)
+enum sc_store_rc sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by)
 {
     if (exec_stmt(st, q(st, Q_HOLD_DECIDE, "sisi", state, sc_clock_now_ms(), by, id),
                   "deciding the hold") != 0)
-        return -1;
-    return sqlite3_changes(st->db) ? 0 : 1;
+        return SC_STORE_ERR;
+    return sqlite3_changes(st->db) ? SC_STORE_OK : SC_STORE_NONE;
 }
 
 /* ---- versions ---- */
@@ -1640,7 +1600,7 @@ static json_t *version_row(sqlite3_stmt *s, bool with_doc)
     return v;
 }
 
-int sc_store_version_add(struct sc_store *st, const char *scenario, json_t *document,
+enum sc_store_rc sc_store_version_add(struct sc_store *st, const char *scenario, json_t *document,
                          const char *checksum, const char *message, const char *origin,
                          int *number)
 {
@@ -1662,7 +1622,7 @@ int sc_store_version_add(struct sc_store *st, const char *scenario, json_t *docu
     *number = same ? cur : cur + 1;
     if (same) {
         rollback(st);
-        return 1;
+        return SC_STORE_SAME;
     }
     if (exec_stmt(st, q(st, Q_VER_ADD, "siisssj", scenario, (int64_t)(cur + 1), sc_clock_now_ms(),
                         message, checksum, origin, document), "storing the version") != 0 ||
@@ -1713,7 +1673,7 @@ int64_t sc_store_versions_stamp(struct sc_store *st)
     return v;
 }
 
-int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,
+enum sc_store_rc sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,
                          int64_t *last_ms, int64_t *watermark_ms)
 {
     sqlite3_stmt *s = q(st, Q_TRIG_GET, "ss", scenario, trigger);
@@ -1730,7 +1690,7 @@ int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *
     done(s);
     if (rc == SQLITE_ROW)
         return 0;
-    return rc == SQLITE_DONE ? 1 : db_err(st, "reading trigger state");
+    return rc == SQLITE_DONE ? SC_STORE_NONE : db_err(st, "reading trigger state");
 }
 
 int sc_store_trigger_set(struct sc_store *st, const char *scenario, const char *trigger,
@@ -1740,7 +1700,7 @@ int sc_store_trigger_set(struct sc_store *st, const char *scenario, const char *
                            sc_clock_now_ms()), "recording trigger state");
 }
 
-int sc_store_poll_seen(struct sc_store *st, const char *scenario, const char *trigger,
+enum sc_store_rc sc_store_poll_seen(struct sc_store *st, const char *scenario, const char *trigger,
                        const char *key)
 {
     sqlite3_stmt *s = q(st, Q_SEEN_GET, "sss", scenario, trigger, key);
@@ -1749,8 +1709,8 @@ int sc_store_poll_seen(struct sc_store *st, const char *scenario, const char *tr
     int rc = run_step(st, s);
     done(s);
     if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : db_err(st, "reading seen poll items");
+        return SC_STORE_EXISTS;
+    return rc == SQLITE_DONE ? SC_STORE_NONE : db_err(st, "reading seen poll items");
 }
 
 int sc_store_poll_mark(struct sc_store *st, const char *scenario, const char *trigger,
@@ -1937,30 +1897,11 @@ void sc_store_audit_key(struct sc_store *st, const char *key_ref, int64_t unkeye
     st->audit_key = NULL;
 }
 
-static void hex32(const unsigned char md[32], char out[65])
-{
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-/* HMAC-SHA256 (RFC 2104) of n bytes under the audit key, as 64 hex digits. */
+/* HMAC-SHA256 (RFC 2104) of n bytes under the audit key, as 64 hex digits; zeros when it
+ * fails, which cannot pass verify: no row is ever written with it. */
 static void audit_mac(const struct sc_store *st, const void *data, size_t n, char out[65])
 {
-    unsigned char md[32];
-    size_t len = 0;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-                           OSSL_PARAM_construct_end()};
-    bool ok = c && EVP_MAC_init(c, (const unsigned char *)st->audit_key, st->audit_key_len,
-                                params) == 1 &&
-              EVP_MAC_update(c, data, n) == 1 && EVP_MAC_final(c, md, &len, sizeof md) == 1 &&
-              len == 32;
-    EVP_MAC_CTX_free(c);
-    EVP_MAC_free(mac);
-    if (!ok)
-        memset(md, 0, sizeof md); /* cannot pass verify: no row is ever written with it */
-    hex32(md, out);
+    sc_crypto_hmac_hex(st->audit_key, st->audit_key_len, data, n, out);
 }
 
 /* The org's audit key, resolved once: 1 keyed, 0 no key configured, -1 error (set). */
@@ -2007,7 +1948,7 @@ static void audit_hash(const struct sc_store *st, bool keyed, int64_t id, int64_
     if (keyed)
         audit_mac(st, b.data ? b.data : "", b.len, out);
     else
-        sc_sha256_hex(b.data ? b.data : "", b.len, out);
+        sc_crypto_sha256_hex(b.data ? b.data : "", b.len, out);
     if (b.oom)
         memset(out, 'x', 64); /* cannot happen quietly: the row would fail verify */
     sc_buf_free(&b);
@@ -2026,7 +1967,7 @@ int64_t sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r)
     char body_sha[65], hash[65], prev[65], mac[65] = "";
     if (defer_refuse(st, "appending to the audit log"))
         return -1;
-    sc_sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_sha);
+    sc_crypto_sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_sha);
     int keyed = audit_keyed(st);
     if (keyed < 0 || begin(st) != 0)
         return -1;
@@ -2108,7 +2049,7 @@ static int audit_problem(json_t **problem, int64_t row, const char *fmt, ...)
     va_end(ap);
     *problem = row > 0 ? json_pack("{s:I, s:s}", "row", (json_int_t)row, "reason", reason)
                        : json_pack("{s:s}", "reason", reason);
-    return 1;
+    return SC_STORE_BROKEN;
 }
 
 #define CHECKPOINT_FORMAT "scenarist.audit-checkpoint/1"
@@ -2182,16 +2123,16 @@ static int checkpoint_read(struct sc_store *st, const json_t *cp, const char *or
     if (!fmt || strcmp(fmt, CHECKPOINT_FORMAT) || !corg || !at || !mac || !*hash ||
         !json_is_integer(n) || json_integer_value(n) < 0)
         return audit_problem(problem, 0, "is not an audit checkpoint (format %s with org, "
-                             "count, last_hash, at and hmac)", CHECKPOINT_FORMAT), 2;
+                             "count, last_hash, at and hmac)", CHECKPOINT_FORMAT), SC_STORE_REFUSED;
     if (strcmp(corg, org))
         return audit_problem(problem, 0, "is a checkpoint of org %s, not %s: refused", corg,
-                             org), 2;
+                             org), SC_STORE_REFUSED;
     *count = json_integer_value(n);
     char want[65];
     checkpoint_mac(st, corg, *count, *hash, at, want);
-    if (strlen(mac) != 64 || CRYPTO_memcmp(want, mac, 64) != 0)
+    if (strlen(mac) != 64 || !sc_crypto_equal(want, mac, 64))
         return audit_problem(problem, 0, "does not carry the HMAC of org %s's audit key: "
-                             "refused (it was edited, or made with another key)", org), 2;
+                             "refused (it was edited, or made with another key)", org), SC_STORE_REFUSED;
     return 0;
 }
 
@@ -2202,7 +2143,8 @@ struct audit_walk {
     char prev[65];
 };
 
-/* Checks one row of the chain (s at a row of Q_AUDIT_ALL): 0 sound, 1 with *problem. */
+/* Checks one row of the chain (s at a row of Q_AUDIT_ALL): 0 sound, SC_STORE_BROKEN with
+ * *problem. */
 static int audit_row_check(struct sc_store *st, sqlite3_stmt *s, struct audit_walk *w,
                            json_t **problem)
 {
@@ -2240,7 +2182,7 @@ static int audit_row_check(struct sc_store *st, sqlite3_stmt *s, struct audit_wa
     return rc;
 }
 
-int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *cp,
+enum sc_store_rc sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *cp,
                           json_t **problem)
 {
     *problem = NULL;
@@ -2713,9 +2655,9 @@ static int defer_ds_write(struct sc_store *st, int kind, const char *store, cons
         else
             found = v != NULL, json_decref(v);
         if (kind == Q_DS_DEL && !found)
-            return 1;
+            return SC_STORE_NONE;
         if (kind == Q_DS_CLAIM && found)
-            return 0;
+            return SC_STORE_EXISTS;
     }
     if (value && !(was = json_deep_copy(value))) /* read back later: a copy of now */
         return set_err(st, "out of memory"), -1;
@@ -2727,7 +2669,7 @@ static int defer_ds_write(struct sc_store *st, int kind, const char *store, cons
     }
     o->j[0] = was;
     o->i[0] = ttl_ms;
-    return kind == Q_DS_CLAIM ? 1 : 0;
+    return SC_STORE_OK;
 }
 
 static int by_key(const void *a, const void *b)
@@ -2877,14 +2819,14 @@ static int dop_run(struct sc_store *st, struct defer *df, size_t at)
     }
     case Q_DS_CLAIM: { /* the check above makes it free: taken, or another wrote it */
         int rc = sc_store_ds_claim(st, o->s[0], o->s[1], o->j[0], o->i[0]);
-        return rc < 0 ? -1 : rc == 0 ? 1 : 0;
+        return rc < 0 ? -1 : rc == SC_STORE_EXISTS ? 1 : 0;
     }
     default:
         return set_err(st, "a deferred write of an unknown kind"), -1;
     }
 }
 
-int sc_store_defer_apply(struct sc_store *st)
+enum sc_store_rc sc_store_defer_apply(struct sc_store *st)
 {
     struct defer *df = st->defer;
     if (!df)
@@ -2909,12 +2851,12 @@ int sc_store_defer_apply(struct sc_store *st)
         set_err(st, "another connection changed a data store value this batch read");
     defer_clear(df);
     st->defer = df;
-    return rc;
+    return rc == 1 ? SC_STORE_CONFLICT : rc < 0 ? SC_STORE_ERR : SC_STORE_OK;
 }
 
 /* ---- the store lock ---- */
 
-int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen)
+enum sc_store_rc sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen)
 {
     *fd = -1;
     *prev = -1;
@@ -2952,7 +2894,7 @@ int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t er
         }
         close(f);
         free(lp);
-        return e == EWOULDBLOCK ? 1 : -1;
+        return e == EWOULDBLOCK ? SC_STORE_BUSY : SC_STORE_ERR;
     }
     long long who = -1;
     const char *o = strstr(held, " owner ");
