@@ -1,8 +1,8 @@
 /* The store: what scenarist keeps for one org (executions and their step runs,
  * incomplete executions, holds, queues, data stores, the audit log). The interface
- * speaks JSON and domain terms only, so a PostgreSQL backend can implement this same
- * header; this build's backend is SQLite (store.c, the only file with SQL). One
- * sc_store per thread. Ownership: json_t results are new references, json_t and
+ * speaks JSON and domain terms only; each call dispatches to the connection's backend
+ * (store/backend.h: SQLite in store/sqlite*.c, the only files with SQL). One sc_store per
+ * thread. Ownership: json_t results are new references, json_t and
  * string arguments are borrowed. Errors: -1 or NULL, the message in sc_store_error. */
 #ifndef SC_STORE_H
 #define SC_STORE_H
