@@ -249,8 +249,8 @@ json_t *sc_store_incomplete_due(struct sc_store *st, int64_t now_ms)
     return st->be->incomplete_due(st, now_ms);
 }
 
-int sc_store_incomplete_close(struct sc_store *st, const char *execution, const char *state,
-                              const char *by)
+enum sc_store_rc sc_store_incomplete_close(struct sc_store *st, const char *execution,
+                                           const char *state, const char *by)
 {
     return st->be->incomplete_close(st, execution, state, by);
 }

@@ -81,8 +81,8 @@ struct sc_store_backend {
     json_t *(*incomplete_list)(struct sc_store *st, const char *state);
     json_t *(*incomplete_get)(struct sc_store *st, const char *execution);
     json_t *(*incomplete_due)(struct sc_store *st, int64_t now_ms);
-    int (*incomplete_close)(struct sc_store *st, const char *execution, const char *state,
-                            const char *by);
+    enum sc_store_rc (*incomplete_close)(struct sc_store *st, const char *execution,
+                                         const char *state, const char *by);
     json_t *(*hold_get)(struct sc_store *st, const char *execution, const char *step,
                         const char *bundle);
     int64_t (*hold_put)(struct sc_store *st, const char *execution, const char *scenario,

@@ -104,7 +104,7 @@ int sq_incomplete_put(struct sc_store *base, const struct sc_incomplete_row *r);
 json_t *sq_incomplete_list(struct sc_store *base, const char *state);
 json_t *sq_incomplete_get(struct sc_store *base, const char *execution);
 json_t *sq_incomplete_due(struct sc_store *base, int64_t now_ms);
-int sq_incomplete_close(struct sc_store *base, const char *execution, const char *state,
+enum sc_store_rc sq_incomplete_close(struct sc_store *base, const char *execution, const char *state,
                         const char *by);
 json_t *sq_hold_get(struct sc_store *base, const char *execution, const char *step,
                     const char *bundle);

@@ -81,14 +81,14 @@ json_t *sq_incomplete_due(struct sc_store *base, int64_t now_ms)
     return a;
 }
 
-int sq_incomplete_close(struct sc_store *base, const char *execution, const char *state,
+enum sc_store_rc sq_incomplete_close(struct sc_store *base, const char *execution, const char *state,
                         const char *by)
 {
     struct sq_store *st = (struct sq_store *)base;
     if (sq_defer_refuse(st, "closing an incomplete entry"))
-        return -1;
+        return SC_STORE_ERR;
     if (sq_begin(st) != 0)
-        return -1;
+        return SC_STORE_ERR;
     int rc = sq_exec(st, sq_q(st, Q_INC_CLOSE, "ssis", state, by, sc_clock_now_ms(), execution),
                        "closing the incomplete execution");
     bool none = rc == 0 && sqlite3_changes(st->db) == 0;
@@ -96,9 +96,9 @@ int sq_incomplete_close(struct sc_store *base, const char *execution, const char
         rc = sq_erase_resume_data(st, execution);
     if (rc != 0 || none || sq_commit(st) != 0) {
         sq_rollback(st);
-        return rc != 0 ? -1 : none ? 1 : -1;
+        return rc == 0 && none ? SC_STORE_NONE : SC_STORE_ERR;
     }
-    return 0;
+    return SC_STORE_OK;
 }
 
 /* ---- holds ---- */

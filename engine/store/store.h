@@ -279,10 +279,10 @@ json_t *sc_store_incomplete_list(struct sc_store *st, const char *state);
 json_t *sc_store_incomplete_get(struct sc_store *st, const char *execution);
 /* Execution ids whose retry is due at now_ms. */
 json_t *sc_store_incomplete_due(struct sc_store *st, int64_t now_ms);
-/* Closes an entry: done (a retry succeeded), resolved or discarded (a person). 1 when
- * there is no open entry for the execution. */
-int sc_store_incomplete_close(struct sc_store *st, const char *execution, const char *state,
-                              const char *by);
+/* Closes an entry: done (a retry succeeded), resolved or discarded (a person).
+ * SC_STORE_OK; SC_STORE_NONE when there is no open entry for the execution; SC_STORE_ERR. */
+enum sc_store_rc sc_store_incomplete_close(struct sc_store *st, const char *execution,
+                                           const char *state, const char *by);
 
 /* ---- the audit log ---- */
 
