@@ -224,7 +224,7 @@ sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...)
     st->stmt[id] = s;
     if (s && (int)strlen(fmt) != sqlite3_bind_parameter_count(s)) { /* a bug in this file */
         sq_err(st, "internal error: statement %d takes %d values, given %zu", (int)id,
-                sqlite3_bind_parameter_count(s), strlen(fmt));
+               sqlite3_bind_parameter_count(s), strlen(fmt));
         return NULL;
     }
     va_list ap;

@@ -56,7 +56,7 @@ static int audit_keyed(struct sq_store *st)
         memset(k, 0, strlen(k));
         free(k);
         return sq_err(st, "audit key %s is shorter than 32 characters (make one with "
-                       "`openssl rand -hex 32`)", st->audit_ref), -1;
+                      "`openssl rand -hex 32`)", st->audit_ref), -1;
     }
     st->audit_key_len = strlen(k);
     st->audit_key = k;
@@ -129,15 +129,15 @@ int64_t sq_audit_add(struct sc_store *base, const struct sc_audit_row *r)
     if (keyed)
         head_mac(st, last + 1, hash, mac);
     sqlite3_stmt *ins = sq_q(st, Q_AUDIT_INSERT, "iissssssssiissssIs", last + 1, r->at_ms, r->org,
-                          r->scenario, r->version, r->execution, r->step, r->method,
-                          r->sent_from, to, (int64_t)r->status, r->duration_ms, body_sha,
-                          r->outcome, prev, hash, r->ref > 0 ? r->ref : (int64_t)-1,
-                          keyed ? st->audit_id : "");
+                             r->scenario, r->version, r->execution, r->step, r->method,
+                             r->sent_from, to, (int64_t)r->status, r->duration_ms, body_sha,
+                             r->outcome, prev, hash, r->ref > 0 ? r->ref : (int64_t)-1,
+                             keyed ? st->audit_id : "");
     if (ins && !r->status)
         sqlite3_bind_null(ins, 11);
     if (sq_exec(st, ins, "appending to the audit log") != 0 ||
         sq_exec(st, sq_q(st, Q_AUDIT_SET_HEAD, "iss", last + 1, hash, mac),
-                  "appending to the audit log") != 0 ||
+                "appending to the audit log") != 0 ||
         sq_commit(st) != 0) {
         sq_rollback(st);
         return -1;
@@ -168,7 +168,7 @@ json_t *sq_audit_list(struct sc_store *base, const struct sc_audit_filter *f)
 {
     struct sq_store *st = (struct sq_store *)base;
     sqlite3_stmt *s = sq_q(st, Q_AUDIT_LIST, "sssi", f->scenario, f->sent_to_prefix, f->execution,
-                        (int64_t)(f->limit > 0 ? f->limit : 1000));
+                           (int64_t)(f->limit > 0 ? f->limit : 1000));
     json_t *a = s ? json_array() : NULL;
     while (a && sq_step(st, s) == SQLITE_ROW)
         json_array_append_new(a, audit_json(s));

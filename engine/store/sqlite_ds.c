@@ -70,7 +70,7 @@ int sq_ds_set(struct sc_store *base, const char *store, const char *key, json_t 
         return sq_defer_ds_write(st, Q_DS_SET, store, key, value, ttl_ms);
     int64_t now = sc_clock_now_ms();
     return sq_exec(st, sq_q(st, Q_DS_SET, "ssjiI", store, key, value, now, ttl_ms > 0 ? now + ttl_ms : -1),
-                     "writing the data store");
+                   "writing the data store");
 }
 
 enum sc_store_rc sq_ds_delete(struct sc_store *base, const char *store, const char *key)
@@ -89,7 +89,7 @@ json_t *sq_ds_search(struct sc_store *base, const char *store, const char *prefi
     if (st->defer)
         return sq_defer_ds_search(st, store, prefix, limit);
     sqlite3_stmt *s = sq_q(st, Q_DS_SEARCH, "ssii", store, prefix ? prefix : "", sc_clock_now_ms(),
-                        (int64_t)(limit > 0 ? limit : 100));
+                           (int64_t)(limit > 0 ? limit : 100));
     json_t *a = s ? json_array() : NULL;
     while (a && sq_step(st, s) == SQLITE_ROW)
         json_array_append_new(a, json_pack("{s:s, s:o*}", "key", sq_text(s, 0), "value", sq_json(s, 1)));
@@ -106,7 +106,7 @@ enum sc_store_rc sq_ds_claim(struct sc_store *base, const char *store, const cha
         return sq_defer_ds_write(st, Q_DS_CLAIM, store, key, value, ttl_ms);
     int64_t now = sc_clock_now_ms();
     if (sq_exec(st, sq_q(st, Q_DS_CLAIM, "ssjiI", store, key, value, now, ttl_ms > 0 ? now + ttl_ms : -1),
-                  "claiming a key") != 0)
+                "claiming a key") != 0)
         return SC_STORE_ERR;
     return sqlite3_changes(st->db) ? SC_STORE_OK : SC_STORE_EXISTS;
 }

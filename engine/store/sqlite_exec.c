@@ -31,7 +31,7 @@ int sq_lease_renew(struct sc_store *base)
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && ids[i])
             rc = sq_exec(st, sq_q(st, Q_LEASE_RENEW, "isi", until, ids[i], sc_store_owner()),
-                           "renewing a lease");
+                         "renewing a lease");
         free(ids[i]);
     }
     free(ids);
@@ -146,8 +146,8 @@ enum sc_store_rc sq_exec_begin(struct sc_store *base, const struct sc_exec_row *
     if (failed)
         return -1;
     sqlite3_stmt *s = sq_q(st, Q_EXEC_BEGIN, "sssssiibii", r->id, r->scenario, r->org, r->version,
-                        r->source, (int64_t)r->confidential, sc_store_owner(), trig, n, r->started_ms,
-                        sc_clock_now_ms() + sc_store_lease_ms());
+                           r->source, (int64_t)r->confidential, sc_store_owner(), trig, n, r->started_ms,
+                           sc_clock_now_ms() + sc_store_lease_ms());
     if (!s)
         return -1;
     if (sc_store_live_add(r->id) != 0) {
@@ -197,7 +197,7 @@ enum sc_store_rc sq_exec_claim(struct sc_store *base, const char *id, int attemp
     }
     if (sc_store_live_add(id) != 0 ||
         sq_exec(st, sq_q(st, Q_EXEC_CLAIM, "iiis", sc_store_owner(), (int64_t)attempt,
-                        sc_clock_now_ms() + sc_store_lease_ms(), id), "claiming the execution") != 0 ||
+                         sc_clock_now_ms() + sc_store_lease_ms(), id), "claiming the execution") != 0 ||
         sq_commit(st) != 0) {
         sq_rollback(st);
         sc_store_exec_release(id);
@@ -230,7 +230,7 @@ int sq_exec_end(struct sc_store *base, const char *id, const char *status,
     if (states && sq_begin(st) != 0)
         return -1;
     int rc = sq_exec(st, sq_q(st, Q_EXEC_END, "siijsi", status, sc_clock_now_ms(), duration_ms,
-                             summary, id, (int64_t)erase), "ending the execution");
+                              summary, id, (int64_t)erase), "ending the execution");
     if (!states) /* one statement: the trigger goes with the end */
         return rc;
     if (rc == 0)
@@ -338,7 +338,7 @@ json_t *sq_run_info(struct sq_store *st, sqlite3_stmt *s, const char *id, const 
                      : NULL;
     if (erased)
         sq_err(st, "execution %s has finished (%s): nothing is left to run", id,
-                sq_text(s, col[3]));
+               sq_text(s, col[3]));
     else if (!trig && !st->err[0])
         sq_err(st, "execution %s: its stored trigger does not read back", id);
     return v;
@@ -365,7 +365,7 @@ json_t *sq_exec_list(struct sc_store *base, const struct sc_exec_filter *f)
 {
     struct sq_store *st = (struct sq_store *)base;
     sqlite3_stmt *s = sq_q(st, Q_EXEC_LIST, "ssii", f->scenario, f->status, f->since_ms,
-                        (int64_t)(f->limit > 0 ? f->limit : 100));
+                           (int64_t)(f->limit > 0 ? f->limit : 100));
     if (!s)
         return NULL;
     json_t *a = json_array();
@@ -408,11 +408,11 @@ int64_t sq_step_write(struct sq_store *st, int64_t run, const struct sc_step_row
         return -1;
     if (run > 0)
         return sq_exec(st, sq_q(st, Q_STEP_END, "sIijjbi", r->status, r->duration_ms,
-                               (int64_t)r->bundles, r->output, r->error, state, n, run),
+                                (int64_t)r->bundles, r->output, r->error, state, n, run),
                          "recording a step");
     sqlite3_stmt *s = sq_q(st, Q_STEP_BEGIN, "sissssiIijjb", r->execution, (int64_t)r->attempt,
-                        r->step, r->module, r->bundle, r->status, r->started_ms,
-                        r->duration_ms, (int64_t)r->bundles, r->output, r->error, state, n);
+                           r->step, r->module, r->bundle, r->status, r->started_ms,
+                           r->duration_ms, (int64_t)r->bundles, r->output, r->error, state, n);
     if (sq_exec(st, s, "recording a step") != 0)
         return -1;
     return sqlite3_last_insert_rowid(st->db);

@@ -30,8 +30,8 @@ enum sc_store_rc sq_enqueue(struct sc_store *base, const struct sc_event_row *r,
     if (failed)
         return -1;
     sqlite3_stmt *s = sq_q(st, Q_ENQUEUE, "sssssibiiss", e->id, e->scenario, e->org, e->version,
-                        e->source, (int64_t)e->confidential, trig, len, e->started_ms,
-                        (int64_t)r->realtime, r->lane, r->dedupe);
+                           e->source, (int64_t)e->confidential, trig, len, e->started_ms,
+                           (int64_t)r->realtime, r->lane, r->dedupe);
     if (!s)
         return -1;
     int rc = sq_step(st, s);
@@ -68,7 +68,7 @@ enum sc_store_rc sq_claim_next(struct sc_store *base, int64_t max_seq, json_t **
     struct sq_store *st = (struct sq_store *)base;
     *info = NULL;
     sqlite3_stmt *s = sq_q(st, Q_CLAIM_NEXT, "iiii", sc_store_owner(), sc_clock_now_ms(), max_seq,
-                        (int64_t)sc_store_lease_ms());
+                           (int64_t)sc_store_lease_ms());
     if (!s)
         return -1;
     int rc = sq_step(st, s);
@@ -133,7 +133,7 @@ int sq_trigger_set(struct sc_store *base, const char *scenario, const char *trig
 {
     struct sq_store *st = (struct sq_store *)base;
     return sq_exec(st, sq_q(st, Q_TRIG_SET, "ssIIi", scenario, trigger, last_ms, watermark_ms,
-                           sc_clock_now_ms()), "recording trigger state");
+                            sc_clock_now_ms()), "recording trigger state");
 }
 
 enum sc_store_rc sq_poll_seen(struct sc_store *base, const char *scenario, const char *trigger,
@@ -155,7 +155,7 @@ int sq_poll_mark(struct sc_store *base, const char *scenario, const char *trigge
 {
     struct sq_store *st = (struct sq_store *)base;
     return sq_exec(st, sq_q(st, Q_SEEN_PUT, "sssi", scenario, trigger, key, at_ms),
-                     "recording a seen poll item");
+                   "recording a seen poll item");
 }
 
 int sq_poll_prune(struct sc_store *base, const char *scenario, const char *trigger,
@@ -163,5 +163,5 @@ int sq_poll_prune(struct sc_store *base, const char *scenario, const char *trigg
 {
     struct sq_store *st = (struct sq_store *)base;
     return sq_exec(st, sq_q(st, Q_SEEN_PRUNE, "ssi", scenario, trigger, before_ms),
-                     "pruning seen poll items");
+                   "pruning seen poll items");
 }

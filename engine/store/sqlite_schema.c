@@ -126,7 +126,7 @@ int sq_migrate(struct sq_store *st)
         return sq_db_err(st, "schema version");
     if (have > want) {
         sq_err(st, "store %s has schema version %d; this scenarist knows up to %d: "
-                "use a newer scenarist", st->path, have, want);
+               "use a newer scenarist", st->path, have, want);
         return -1;
     }
     for (int v = have; v < want; v++) {

@@ -57,7 +57,7 @@ enum sc_store_rc sq_version_add(struct sc_store *base, const char *scenario, jso
         return SC_STORE_SAME;
     }
     if (sq_exec(st, sq_q(st, Q_VER_ADD, "siisssj", scenario, (int64_t)(cur + 1), sc_clock_now_ms(),
-                        message, checksum, origin, document), "storing the version") != 0 ||
+                         message, checksum, origin, document), "storing the version") != 0 ||
         sq_commit(st) != 0) {
         sq_rollback(st);
         return -1;

@@ -46,8 +46,8 @@ int sq_incomplete_put(struct sc_store *base, const struct sc_incomplete_row *r)
     if (st->defer)
         return sq_defer_incomplete(st, r);
     sqlite3_stmt *s = sq_q(st, Q_INC_PUT, "ssssjiiisi", r->execution, r->scenario, r->step,
-                        r->bundle, r->error, (int64_t)r->attempts, (int64_t)r->max_attempts,
-                        r->next_ms, r->state, sc_clock_now_ms());
+                           r->bundle, r->error, (int64_t)r->attempts, (int64_t)r->max_attempts,
+                           r->next_ms, r->state, sc_clock_now_ms());
     if (s && !r->next_ms)
         sqlite3_bind_null(s, 8);
     return sq_exec(st, s, "recording the incomplete execution");
@@ -57,7 +57,7 @@ json_t *sq_incomplete_list(struct sc_store *base, const char *state)
 {
     struct sq_store *st = (struct sq_store *)base;
     return sq_rows(st, state ? sq_q(st, Q_INC_LIST_STATE, "s", state) : sq_q(st, Q_INC_LIST_OPEN, ""),
-                sq_incomplete_row);
+                   sq_incomplete_row);
 }
 
 json_t *sq_incomplete_get(struct sc_store *base, const char *execution)
@@ -90,7 +90,7 @@ enum sc_store_rc sq_incomplete_close(struct sc_store *base, const char *executio
     if (sq_begin(st) != 0)
         return SC_STORE_ERR;
     int rc = sq_exec(st, sq_q(st, Q_INC_CLOSE, "ssis", state, by, sc_clock_now_ms(), execution),
-                       "closing the incomplete execution");
+                     "closing the incomplete execution");
     bool none = rc == 0 && sqlite3_changes(st->db) == 0;
     if (rc == 0 && !none)
         rc = sq_erase_resume_data(st, execution);
@@ -142,9 +142,9 @@ int64_t sq_hold_put(struct sc_store *base, const char *execution, const char *sc
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
         return sq_defer_row(st, 1, (const char *const[5]){execution, scenario, step, bundle, reason},
-                         diff);
+                            diff);
     if (sq_exec(st, sq_q(st, Q_HOLD_PUT, "sssssji", execution, scenario, step, bundle, reason, diff,
-                        sc_clock_now_ms()), "recording the hold") != 0)
+                         sc_clock_now_ms()), "recording the hold") != 0)
         return -1;
     return sqlite3_last_insert_rowid(st->db);
 }
@@ -165,7 +165,7 @@ enum sc_store_rc sq_hold_decide(struct sc_store *base, int64_t id, const char *s
 {
     struct sq_store *st = (struct sq_store *)base;
     if (sq_exec(st, sq_q(st, Q_HOLD_DECIDE, "sisi", state, sc_clock_now_ms(), by, id),
-                  "deciding the hold") != 0)
+                "deciding the hold") != 0)
         return SC_STORE_ERR;
     return sqlite3_changes(st->db) ? SC_STORE_OK : SC_STORE_NONE;
 }
@@ -193,7 +193,7 @@ int64_t sq_queue_push(struct sc_store *base, const char *queue, json_t *item,
     if (st->defer)
         return sq_defer_row(st, 0, (const char *const[5]){queue, execution}, item);
     if (sq_exec(st, sq_q(st, Q_QI_PUSH, "sjsi", queue, item, execution, sc_clock_now_ms()),
-                  "adding to the queue") != 0)
+                "adding to the queue") != 0)
         return -1;
     return sqlite3_last_insert_rowid(st->db);
 }
@@ -202,7 +202,7 @@ json_t *sq_queue_items(struct sc_store *base, const char *queue, const char *sta
 {
     struct sq_store *st = (struct sq_store *)base;
     return sq_rows(st, sq_q(st, Q_QI_LIST, "ssi", queue, state, (int64_t)(limit > 0 ? limit : 1000)),
-                queue_row);
+                   queue_row);
 }
 
 json_t *sq_queue_item(struct sc_store *base, int64_t id)
