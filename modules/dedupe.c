@@ -47,9 +47,9 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
     int64_t window = sc_duration_or(json_string_value(json_object_get(with, "window")), 30LL * 86400000);
     int rc = mark ? sc_store_ds_claim(st, store, key, mark, window) : -1;
     json_decref(mark);
-    if (rc <= 0) {
+    if (rc != SC_STORE_OK) {
         free(nfc);
-        if (rc == 0)
+        if (rc == SC_STORE_EXISTS)
             return SC_OK; /* a repeat: no bundle, the path stops here */
         snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
         return SC_ERR_STORE;

@@ -433,7 +433,7 @@ static int audit_verify(struct opts *o, struct cli_session *s)
         cli_print_json(out);
         json_decref(out);
     }
-    if (r == 2)
+    if (r == SC_STORE_REFUSED)
         fprintf(stderr, "scenarist: checkpoint %s %s\n", o->checkpoint, str(problem, "reason"));
     else if (r && json_object_get(problem, "row"))
         fprintf(stderr, "audit log of org %s: row %lld %s\n", s->org->name,

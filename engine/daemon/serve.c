@@ -10,6 +10,7 @@
 #include "run/runner.h"
 #include "util.h"
 #include "model/validate.h"
+#include "store/hooks.h"
 #include "store/version.h"
 #include "model/webhook.h"
 
@@ -410,7 +411,7 @@ static int queue_event(struct daemon *d, struct sc_store *st, const struct timer
     do {
         sc_exec_new_id(id, sizeof id);
         ev.exec.id = id;
-    } while ((rc = sc_store_enqueue(st, &ev, first, sizeof first)) == 2);
+    } while ((rc = sc_store_enqueue(st, &ev, first, sizeof first)) == SC_STORE_EXISTS);
     return rc < 0 ? -1 : 0;
 }
 
@@ -450,7 +451,7 @@ static void poll_failed(struct daemon *d, struct sc_store *st, const struct time
     do {
         sc_exec_new_id(id, sizeof id);
         row.id = id;
-    } while ((rc = sc_store_exec_begin(st, &row)) == 1);
+    } while ((rc = sc_store_exec_begin(st, &row)) == SC_STORE_EXISTS);
     json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", sc_status_name(status),
                                 "message", err, "step", "poll");
     if (rc != 0 || sc_store_exec_end(st, id, "error", 0, summary, false) != 0)
@@ -499,7 +500,7 @@ static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, 
     json_array_foreach(items, i, e) {
         const char *key = json_string_value(json_object_get(e, "key"));
         int seen = rc == 0 ? sc_store_poll_seen(st, t->scenario, t->key, key) : -1;
-        if (seen != 0) {
+        if (seen != SC_STORE_NONE) {
             rc = seen < 0 ? -1 : rc;
             continue;
         }
@@ -774,9 +775,9 @@ static int claim_batch(struct worker *w, json_t **claimed, size_t *n, json_t **o
     while (rc == 0 && *n < BATCH_MAX && !unknown) {
         json_t *info;
         int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
-        if (got != 1) {
+        if (got != SC_STORE_OK) {
             rc = got < 0 ? -1 : 0;
-            *empty = got == 0;
+            *empty = got == SC_STORE_NONE;
             break;
         }
         const char *id = json_string_value(json_object_get(info, "id"));
@@ -874,7 +875,7 @@ static int run_batch(struct worker *w, json_t **claimed, size_t n, size_t *used,
         *nfin = 0;
         if (atomic_load(&d->stopping))
             return -1; /* they stay claimed: the next start resumes them */
-        if (rc == 1)
+        if (rc == SC_STORE_CONFLICT)
             continue; /* a conflict: another commit came between, so the daemon moves on */
         say("worker %d: %s; trying again in a second", w->no, sc_store_error(st));
         pthread_mutex_lock(&d->mu);

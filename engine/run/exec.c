@@ -1411,7 +1411,7 @@ static int store_begin(struct run *r, json_t *trigger, const char *source, int64
                                   .version = r->version, .source = source, .trigger = trigger,
                                   .confidential = r->sc->confidential, .started_ms = started_ms};
         /* a made id can be taken (another process on the test clock): make another */
-        for (int tries = 0; (rc = sc_store_exec_begin(st, &row)) == 1 && !r->fixed_id &&
+        for (int tries = 0; (rc = sc_store_exec_begin(st, &row)) == SC_STORE_EXISTS && !r->fixed_id &&
                             tries < 100000; tries++) {
             char id[64];
             sc_exec_new_id(id, sizeof id);
