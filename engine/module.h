@@ -85,12 +85,24 @@ const char *sc_check_connection_access(struct sc_check *c, const char *name);
 
 struct sc_step_ctx; /* the executor's per-step context */
 
+/* What the engine does around a flow module, so that it never checks a module's name. */
+enum sc_module_flags {
+    SC_M_ROUTE = 1 << 0,   /* sends each bundle down the nested step lists of its `routes`
+                              (each with a `filter`) or its `fallback`, which the engine
+                              builds and runs; steps after it in the same list never run */
+    SC_M_FAN_OUT = 1 << 1, /* emits one bundle per element; a collecting step may gather them */
+    SC_M_COLLECT = 1 << 2, /* gathers the bundles of the fan-out step its `source` names (an
+                              earlier step of the same list) into one array, from `value` */
+    SC_M_RESPOND = 1 << 3, /* answers the synchronous webhook that started the execution */
+};
+
 struct sc_module_def {
     const char *name;
     const char *summary;
     const struct sc_param *params; /* {0}-terminated */
     enum sc_access access;
     bool waits; /* it waits (sleep): never run while holding the store's write lock */
+    unsigned flags; /* enum sc_module_flags */
     void (*check)(struct sc_check *c, const json_t *with);
     /* Run-time callbacks; NULL until the executor implements the module. */
     int (*init)(struct sc_step_ctx *ctx, const json_t *with, void **state, char *err,

@@ -67,6 +67,7 @@ const struct sc_module_def sc_mod_router = {
     .name = "router",
     .summary = "Send each bundle down every route whose filter it meets, else the fallback.",
     .params = router_params,
+    .flags = SC_M_ROUTE,
     .check = router_check,
 };
 
@@ -74,6 +75,7 @@ const struct sc_module_def sc_mod_iterator = {
     .name = "iterator",
     .summary = "Emit one bundle per element of an array.",
     .params = iterator_params,
+    .flags = SC_M_FAN_OUT,
     .run = iterator_run,
 };
 
@@ -81,4 +83,5 @@ const struct sc_module_def sc_mod_aggregate = {
     .name = "aggregate",
     .summary = "Collect the bundles an iterator emitted back into one array.",
     .params = aggregate_params,
+    .flags = SC_M_COLLECT,
 };

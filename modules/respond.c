@@ -48,6 +48,7 @@ const struct sc_module_def sc_mod_respond = {
     .name = "respond",
     .summary = "Answer the webhook that started this execution (synchronous webhooks).",
     .params = params,
+    .flags = SC_M_RESPOND,
     .check = check,
     .run = run,
 };

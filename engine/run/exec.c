@@ -273,7 +273,7 @@ static int build_step(struct build *b, json_t *step, struct step *s)
     json_t *filter = json_object_get(step, "filter");
     if (filter && !(s->filter = compile(b, "filter", filter)))
         return -1;
-    if (!strcmp(s->mod->name, "router")) {
+    if (s->mod->flags & SC_M_ROUTE) {
         s->with = json_object();
         if (!s->with || build_router(b, s, with) != 0)
             return -1;
@@ -314,7 +314,7 @@ static int build_step(struct build *b, json_t *step, struct step *s)
 static int pair_aggregates(struct build *b, struct steplist *l)
 {
     for (size_t i = 0; i < l->n; i++) {
-        if (!l->v[i].mod || strcmp(l->v[i].mod->name, "aggregate"))
+        if (!l->v[i].mod || !(l->v[i].mod->flags & SC_M_COLLECT))
             continue;
         const char *src = json_string_value(json_object_get(l->v[i].with, "source"));
         size_t j = i;
@@ -322,7 +322,7 @@ static int pair_aggregates(struct build *b, struct steplist *l)
             if (l->v[j].id && src && !strcmp(l->v[j].id, src) && l->v[j].mod)
                 break;
         size_t o = sc_path_pushi(b->path, sizeof b->path, i);
-        if (j == (size_t)-1 || strcmp(l->v[j].mod->name, "iterator")) {
+        if (j == (size_t)-1 || !(l->v[j].mod->flags & SC_M_FAN_OUT)) {
             berr(b, "with/source", "aggregate source '%s' must be an iterator earlier in the "
                  "same list of steps", src ? src : "");
         } else if (l->v[j].agg) {
