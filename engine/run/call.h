@@ -10,26 +10,24 @@
 #define SC_CALL_H
 
 #include "run/exec.h"
-
-struct sc_call {
-    const char *connection;
-    const char *method;
-    const char *path;           /* appended to the base URL; "" for the base URL itself */
-    json_t *query;              /* object or NULL */
-    json_t *headers;            /* object or NULL */
-    json_t *json;               /* body as JSON, or NULL */
-    json_t *form;               /* body as a form, or NULL */
-    const char *body;           /* raw body, or NULL */
-    const char *content_type;   /* of a raw body */
-    int64_t timeout_ms;         /* 0: the connection's timeout, else 30 s */
-    const char *parse;          /* auto, json, text, none */
-    const char *idempotency_key; /* NULL: the step's own */
-    bool no_redirects;          /* a read answered 3xx fails instead of following it */
-};
+#include "run/request.h"
 
 #define SC_CALL_MAX_REDIRECTS 5 /* same-origin redirects a read follows */
 
+/* Builds c (request.h) for the step and sends it with sc_call_send; a refusal that
+ * belongs on the audit log is written there. */
 enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
                                   json_t **output, char *err, size_t errlen);
+
+/* The engine's one way out: sends a built request (its timeout cut to the step's
+ * abandon time), a write with its audit row written ahead (just before the request
+ * leaves; the send stops when it cannot be written) and completed after, at most once
+ * (http.h), reads following up to max_redirects same-origin redirects, and the answer
+ * classified (http.h). *output {status, headers, body} whenever an answer came, the body
+ * parsed as parse says (auto, json, text, none); a failed answer's status, location,
+ * body (not in a confidential scenario) and Retry-After are added to the step's error. */
+enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *req,
+                            int max_redirects, const char *parse, json_t **output, char *err,
+                            size_t errlen);
 
 #endif
