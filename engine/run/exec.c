@@ -977,6 +977,114 @@ static int64_t retry_delay(struct run *r, json_t *opts, json_t *error)
     return d;
 }
 
+/* The steps of an error route (usually a notify), run once the failure is final. */
+static void run_route_steps(struct run *r, struct route *rt)
+{
+    for (size_t i = 0; i < rt->steps.n && !r->stop; i++) {
+        struct step *hs = &rt->steps.v[i];
+        json_t *o = NULL, *d = NULL;
+        char herr[1024];
+        int64_t hms;
+        enum sc_status hst = run_step(r, hs, &o, &d, &hms, herr, sizeof herr);
+        json_decref(r->pending_undo); /* the route's own steps are not rolled back */
+        r->pending_undo = NULL;
+        r->pending_sent = false;
+        if (hst == SC_OK) {
+            log_step(r, hs, "ok", hms, json_incref(json_array_get(o, 0)), NULL, NULL);
+        } else {
+            json_t *he = make_error(r, hs, hst, herr, d);
+            log_step(r, hs, "error", hms, NULL, he, NULL);
+            fail_execution(r, he); /* an error route that fails leaves nobody informed */
+            json_decref(he);
+        }
+        json_decref(o);
+        json_decref(d);
+    }
+}
+
+/* resume: the outputs its template renders (a new array), NULL when it fails. */
+static json_t *resume_outs(struct run *r, struct step *s, struct route *rt)
+{
+    enum sc_status rst;
+    char rerr[512];
+    sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline); /* its own, as a filter's */
+    json_t *o = sc_tmpl_render(rt->resume, r->rt->lua, &rst, rerr, sizeof rerr);
+    if (o)
+        return json_pack("[o]", o);
+    json_t *re = make_error(r, s, rst, rerr, NULL);
+    fail_execution(r, re);
+    json_decref(re);
+    return NULL;
+}
+
+/* The directive's line in the log, recorded with state (what a later attempt replays). */
+static void log_directive(struct run *r, struct step *s, struct route *rt, json_t *state,
+                          const char *note)
+{
+    json_t *entry = json_pack("{s:s, s:s, s:s}", "step", step_name(s), "module", "on_error",
+                              "status", directive_names[rt->dir]);
+    if (entry && r->bundle[0])
+        json_object_set_new(entry, "bundle", json_string(r->bundle));
+    if (entry && note)
+        json_object_set_new(entry, "output", json_string(note));
+    if (json_array_append_new(r->log, entry) == 0)
+        store_step(r, entry, s, state);
+}
+
+/* break: an incomplete entry for this bundle, due again after the retry delay unless
+ * final. */
+static void break_bundle(struct run *r, struct step *s, struct route *rt, json_t *error,
+                         bool retryable, bool final)
+{
+    json_t *input = r->sc->confidential ? json_string("[redacted: confidential scenario]")
+                                        : json_incref(r->input ? r->input : json_null());
+    json_t *inc = json_pack("{s:s, s:s, s:o, s:O, s:O, s:b, s:i, s:b}", "step", step_name(s),
+                            "bundle", r->bundle[0] ? r->bundle : "1", "input", input, "error",
+                            error, "retry", rt->opts, "retryable", retryable, "attempt",
+                            r->attempt, "final", final);
+    if (inc && !final)
+        json_object_set_new(inc, "next_in_ms", json_integer(retry_delay(r, rt->opts, error)));
+    if (!inc || json_array_append_new(r->incomplete, inc) != 0)
+        fail_execution(r, NULL);
+}
+
+/* Carries out the route's directive; returns the outputs to go on with (resume,
+ * ignore's none) or NULL. */
+static json_t *end_route(struct run *r, struct step *s, struct route *rt, json_t *error,
+                         bool retryable, bool final)
+{
+    json_t *outs = NULL, *state = NULL; /* resume and ignore replay as the step's outcome */
+    if (rt->dir == DIR_RESUME) {
+        outs = resume_outs(r, s, rt);
+        state = outs ? json_pack("{s:O}", "outs", outs) : NULL;
+    } else if (rt->dir == DIR_IGNORE) {
+        state = json_pack("{s:[]}", "outs");
+    }
+    char *note = NULL; /* rollback: what was undone, and what cannot be */
+    if (!r->stop && (rt->dir == DIR_ROLLBACK || rt->dir == DIR_COMMIT))
+        note = undo_run(r, rt->dir == DIR_ROLLBACK);
+    if (!r->stop)
+        log_directive(r, s, rt, state, note);
+    free(note);
+    json_decref(state);
+    switch (rt->dir) {
+    case DIR_IGNORE:
+    case DIR_RESUME:
+        break;
+    case DIR_BREAK:
+        break_bundle(r, s, rt, error, retryable, final);
+        break;
+    case DIR_COMMIT:
+        r->stop = true;
+        r->committed = true;
+        break;
+    case DIR_ROLLBACK:
+        fail_execution(r, error);
+        break;
+    }
+    return outs;
+}
+
 /* Runs the error route for a failed step. Returns the outputs to go on with (resume)
  * or NULL when this bundle stops here. A break that will be retried stays quiet: the
  * route's steps (the notify) run once, when no attempt is left. */
@@ -1004,86 +1112,9 @@ static json_t *handle_error(struct run *r, struct step *s, enum sc_status st, co
     }
     r->error = error;
     set_ctx(r, "error", error);
-    json_t *outs = NULL;
-    for (size_t i = 0; final && i < rt->steps.n && !r->stop; i++) {
-        struct step *hs = &rt->steps.v[i];
-        json_t *o = NULL, *d = NULL;
-        char herr[1024];
-        int64_t hms;
-        enum sc_status hst = run_step(r, hs, &o, &d, &hms, herr, sizeof herr);
-        json_decref(r->pending_undo); /* the route's own steps are not rolled back */
-        r->pending_undo = NULL;
-        r->pending_sent = false;
-        if (hst == SC_OK) {
-            log_step(r, hs, "ok", hms, json_incref(json_array_get(o, 0)), NULL, NULL);
-        } else {
-            json_t *he = make_error(r, hs, hst, herr, d);
-            log_step(r, hs, "error", hms, NULL, he, NULL);
-            fail_execution(r, he); /* an error route that fails leaves nobody informed */
-            json_decref(he);
-        }
-        json_decref(o);
-        json_decref(d);
-    }
-    if (!r->stop) {
-        json_t *state = NULL; /* resume and ignore replay as the step's outcome */
-        if (rt->dir == DIR_RESUME) {
-            enum sc_status rst;
-            char rerr[512];
-            sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline); /* its own, as a filter's */
-            json_t *o = sc_tmpl_render(rt->resume, r->rt->lua, &rst, rerr, sizeof rerr);
-            if (o)
-                outs = json_pack("[o]", o);
-            else {
-                json_t *re = make_error(r, s, rst, rerr, NULL);
-                fail_execution(r, re);
-                json_decref(re);
-            }
-            state = outs ? json_pack("{s:O}", "outs", outs) : NULL;
-        } else if (rt->dir == DIR_IGNORE) {
-            state = json_pack("{s:[]}", "outs");
-        }
-        char *note = NULL; /* rollback: what was undone, and what cannot be */
-        if (!r->stop && (rt->dir == DIR_ROLLBACK || rt->dir == DIR_COMMIT))
-            note = undo_run(r, rt->dir == DIR_ROLLBACK);
-        if (!r->stop) {
-            json_t *entry = json_pack("{s:s, s:s, s:s}", "step", step_name(s),
-                                      "module", "on_error", "status", directive_names[rt->dir]);
-            if (entry && r->bundle[0])
-                json_object_set_new(entry, "bundle", json_string(r->bundle));
-            if (entry && note)
-                json_object_set_new(entry, "output", json_string(note));
-            if (json_array_append_new(r->log, entry) == 0)
-                store_step(r, entry, s, state);
-        }
-        free(note);
-        json_decref(state);
-        switch (rt->dir) {
-        case DIR_IGNORE:
-        case DIR_RESUME:
-            break;
-        case DIR_BREAK: {
-            json_t *input = r->sc->confidential ? json_string("[redacted: confidential scenario]")
-                                                : json_incref(r->input ? r->input : json_null());
-            json_t *inc = json_pack("{s:s, s:s, s:o, s:O, s:O, s:b, s:i, s:b}", "step",
-                                    step_name(s), "bundle", r->bundle[0] ? r->bundle : "1",
-                                    "input", input, "error", error, "retry", rt->opts,
-                                    "retryable", retryable, "attempt", r->attempt, "final", final);
-            if (inc && !final)
-                json_object_set_new(inc, "next_in_ms", json_integer(retry_delay(r, rt->opts, error)));
-            if (!inc || json_array_append_new(r->incomplete, inc) != 0)
-                fail_execution(r, NULL);
-            break;
-        }
-        case DIR_COMMIT:
-            r->stop = true;
-            r->committed = true;
-            break;
-        case DIR_ROLLBACK:
-            fail_execution(r, error);
-            break;
-        }
-    }
+    if (final)
+        run_route_steps(r, rt);
+    json_t *outs = r->stop ? NULL : end_route(r, s, rt, error, retryable, final);
     set_ctx(r, "error", NULL);
     r->error = NULL;
     json_decref(error);
@@ -1196,111 +1227,191 @@ static void park(struct run *r, struct step *s)
         fail_execution(r, NULL);
 }
 
+/* The end of an iterator's branch: this bundle's value joins the aggregate's items. */
+static void collect(struct run *r, struct step *s, struct agg *sink)
+{
+    json_t *with = NULL;
+    enum sc_status st;
+    char err[1024];
+    sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline);
+    json_t *value = json_object_get(s->with, "value");
+    if (value)
+        with = sc_tmpl_render(s->tmpl, r->rt->lua, &st, err, sizeof err);
+    json_t *item = value ? json_object_get(with, "value") : r->input;
+    if (value && !with) {
+        json_t *e = make_error(r, s, st, err, NULL);
+        log_step(r, s, "error", 0, NULL, e, NULL);
+        fail_execution(r, e);
+        json_decref(e);
+    } else {
+        json_array_append(sink->items, item ? item : json_null());
+    }
+    json_decref(with);
+}
+
+/* The step's filter: false when this bundle stops here (filtered, or the filter failed
+ * and its error route ran: a filter that fails cannot be resumed past). */
+static bool passes(struct run *r, struct step *s)
+{
+    bool pass = true;
+    char err[1024];
+    enum sc_status st = test_condition(r, s->filter, &pass, err, sizeof err);
+    if (st != SC_OK) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "filter: %s", err);
+        json_decref(handle_error(r, s, st, msg, NULL, 0));
+        return false;
+    }
+    if (!pass)
+        log_step(r, s, "filtered", 0, NULL, NULL, NULL);
+    return pass;
+}
+
+/* The step asked to hold this bundle for a person: no replay state, the next attempt
+ * asks again. */
+static void hold_bundle(struct run *r, struct step *s, int64_t ms)
+{
+    json_t *e = log_entry(r, s, "held", ms, json_incref(r->held), NULL);
+    store_step(r, e, s, NULL);
+    json_t *inc = json_pack("{s:s, s:s, s:O, s:b, s:b, s:i}", "step", step_name(s), "bundle",
+                            r->bundle[0] ? r->bundle : "1", "hold", r->held, "held", 1, "final",
+                            1, "attempt", r->attempt);
+    if (!inc || json_array_append_new(r->incomplete, inc) != 0)
+        fail_execution(r, NULL);
+    json_decref(r->held);
+    r->held = NULL;
+}
+
+/* Logs and records a step that ended ok; its state (outs, vars it set, what it can undo
+ * or sent) replays it on a later attempt. */
+static void record_ok(struct run *r, struct step *s, json_t *outs, int64_t ms, json_t *undo,
+                      bool sent)
+{
+    size_t n = json_array_size(outs);
+    json_t *e = log_entry(r, s, "ok", ms, n == 1 ? json_incref(json_array_get(outs, 0)) : NULL,
+                          NULL);
+    if (e && n != 1) /* a fan-out: the bundles show in the steps after */
+        json_object_set_new(e, "bundles", json_integer((json_int_t)n));
+    json_t *state = NULL;
+    if (r->rt->store && (state = json_pack("{s:O}", "outs", outs)) && r->vars_touched)
+        json_object_set(state, "vars", r->vars);
+    if (state && undo) /* a later attempt's rollback can still undo it */
+        json_object_set(state, "undo", undo);
+    if (state && sent)
+        json_object_set_new(state, "sent", json_true());
+    if (r->rt->store && !state)
+        fail_execution(r, NULL);
+    store_step(r, e, s, state);
+    json_decref(state);
+}
+
+/* Runs the step's module for this bundle; its outputs (a new array), or NULL when the
+ * bundle stops here (held, parked, or failed without a resume). */
+static json_t *run_fresh(struct run *r, struct step *s)
+{
+    json_t *outs = NULL, *detail = NULL;
+    char err[2048];
+    int64_t ms;
+    enum sc_status st = run_step(r, s, &outs, &detail, &ms, err, sizeof err);
+    json_t *undo = r->pending_undo;
+    bool sent = r->pending_sent;
+    r->pending_undo = NULL;
+    r->pending_sent = false;
+    if (st == SC_OK && !r->held)
+        undo_push(r, s, undo, sent);
+    if (st == SC_OK && r->held) {
+        hold_bundle(r, s, ms);
+        json_decref(outs);
+        outs = NULL;
+    } else if (st == SC_OK) {
+        record_ok(r, s, outs, ms, undo, sent);
+        if (r->park_ms > 0) { /* it replays as done: the next attempt goes on after it */
+            park(r, s);
+            json_decref(outs);
+            outs = NULL;
+        }
+    } else {
+        outs = handle_error(r, s, st, err, detail, ms);
+    }
+    json_decref(undo);
+    json_decref(detail);
+    return outs;
+}
+
+/* After the aggregate the list goes on once, with the collected array. */
+static void after_aggregate(struct run *r, struct steplist *l, size_t i, struct agg *collect,
+                            struct agg *sink)
+{
+    struct step *s = &l->v[i], *as = collect->step;
+    if (!r->stop) {
+        for (size_t j = i + 1; j < s->agg - 1; j++)
+            if (l->v[j].id)
+                json_object_del(r->steps, l->v[j].id); /* per-bundle outputs end here */
+        log_step(r, as, "ok", 0, json_incref(collect->items), NULL, NULL);
+        set_output(r, as, collect->items);
+        r->input = collect->items;
+    }
+    json_t *keep = collect->items;
+    if (!r->stop)
+        run_list(r, l, s->agg, sink);
+    json_decref(keep);
+}
+
+/* Fan-out: the rest of the list (up to the step's aggregate, if any) runs once per
+ * bundle of outs (stolen). */
+static void fan_out(struct run *r, struct steplist *l, size_t i, json_t *outs, struct agg *sink)
+{
+    struct step *s = &l->v[i];
+    size_t blen = strlen(r->bundle);
+    struct agg collect = {0};
+    if (s->agg) {
+        collect.step = &l->v[s->agg - 1];
+        if (!(collect.items = json_array())) {
+            json_decref(outs);
+            fail_execution(r, NULL);
+            return;
+        }
+    }
+    size_t k;
+    json_t *b;
+    json_array_foreach(outs, k, b) {
+        if (r->stop)
+            break;
+        set_output(r, s, b);
+        r->input = b;
+        push_bundle(r, k + 1);
+        json_t *saved = fork_vars(r);
+        run_list(r, l, i + 1, s->agg ? &collect : sink);
+        join_vars(r, saved);
+        r->bundle[blen] = '\0';
+    }
+    json_decref(outs);
+    if (s->agg)
+        after_aggregate(r, l, i, &collect, sink);
+}
+
 static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *sink)
 {
     for (; i < l->n && !r->stop; i++) {
         struct step *s = &l->v[i];
         if (sink && s == sink->step) { /* the end of an iterator's branch: collect */
-            json_t *with = NULL;
-            enum sc_status st;
-            char err[1024];
-            sc_lua_budget(r->rt->lua, SC_LUA_INSTRUCTIONS, r->deadline);
-            json_t *value = json_object_get(s->with, "value");
-            if (value)
-                with = sc_tmpl_render(s->tmpl, r->rt->lua, &st, err, sizeof err);
-            json_t *item = value ? json_object_get(with, "value") : r->input;
-            if (value && !with) {
-                json_t *e = make_error(r, s, st, err, NULL);
-                log_step(r, s, "error", 0, NULL, e, NULL);
-                fail_execution(r, e);
-                json_decref(e);
-            } else {
-                json_array_append(sink->items, item ? item : json_null());
-            }
-            json_decref(with);
+            collect(r, s, sink);
             return;
         }
         json_t *outs = replayed(r, s);
-        if (!outs && s->filter) {
-            bool pass = true;
-            char err[1024];
-            enum sc_status st = test_condition(r, s->filter, &pass, err, sizeof err);
-            if (st != SC_OK) {
-                char msg[1200];
-                snprintf(msg, sizeof msg, "filter: %s", err);
-                json_decref(handle_error(r, s, st, msg, NULL, 0)); /* a filter that fails
-                                                                     cannot be resumed past */
-                return;
-            }
-            if (!pass) {
-                log_step(r, s, "filtered", 0, NULL, NULL, NULL);
-                return;
-            }
-        }
+        if (!outs && s->filter && !passes(r, s))
+            return;
         if (!outs && s->branches) {
             run_router(r, s);
             return;
         }
-        if (!outs) {
-            json_t *detail = NULL;
-            char err[2048];
-            int64_t ms;
-            enum sc_status st = run_step(r, s, &outs, &detail, &ms, err, sizeof err);
-            json_t *undo = r->pending_undo;
-            bool sent = r->pending_sent;
-            r->pending_undo = NULL;
-            r->pending_sent = false;
-            if (st == SC_OK && !r->held)
-                undo_push(r, s, undo, sent);
-            if (st == SC_OK && r->held) { /* no replay state: the next attempt asks again */
-                json_t *e = log_entry(r, s, "held", ms, json_incref(r->held), NULL);
-                store_step(r, e, s, NULL);
-                json_t *inc = json_pack("{s:s, s:s, s:O, s:b, s:b, s:i}", "step", step_name(s),
-                                        "bundle", r->bundle[0] ? r->bundle : "1", "hold", r->held,
-                                        "held", 1, "final", 1, "attempt", r->attempt);
-                if (!inc || json_array_append_new(r->incomplete, inc) != 0)
-                    fail_execution(r, NULL);
-                json_decref(r->held);
-                r->held = NULL;
-                json_decref(outs);
-                json_decref(detail);
-                return;
-            }
-            if (st == SC_OK) {
-                size_t n = json_array_size(outs);
-                json_t *e = log_entry(r, s, "ok", ms, n == 1 ? json_incref(json_array_get(outs, 0))
-                                                               : NULL, NULL);
-                if (e && n != 1) /* a fan-out: the bundles show in the steps after */
-                    json_object_set_new(e, "bundles", json_integer((json_int_t)n));
-                json_t *state = NULL;
-                if (r->rt->store && (state = json_pack("{s:O}", "outs", outs)) && r->vars_touched)
-                    json_object_set(state, "vars", r->vars);
-                if (state && undo) /* a later attempt's rollback can still undo it */
-                    json_object_set(state, "undo", undo);
-                if (state && sent)
-                    json_object_set_new(state, "sent", json_true());
-                if (r->rt->store && !state)
-                    fail_execution(r, NULL);
-                store_step(r, e, s, state);
-                json_decref(state);
-                if (r->park_ms > 0) { /* it replays as done: the next attempt goes on after it */
-                    park(r, s);
-                    json_decref(outs);
-                    json_decref(detail);
-                    return;
-                }
-            } else {
-                outs = handle_error(r, s, st, err, detail, ms);
-            }
-            json_decref(undo);
-            json_decref(detail);
-        }
-        if (!outs || r->stop) {
+        if (!outs && !(outs = run_fresh(r, s)))
+            return;
+        if (r->stop) {
             json_decref(outs);
             return;
         }
-        size_t n = json_array_size(outs);
-        if (n == 1 && !s->agg) {
+        if (json_array_size(outs) == 1 && !s->agg) {
             json_t *keep = json_incref(json_array_get(outs, 0));
             json_decref(outs);
             set_output(r, s, keep);
@@ -1309,47 +1420,7 @@ static void run_list(struct run *r, struct steplist *l, size_t i, struct agg *si
             json_decref(keep);
             return;
         }
-        /* Fan-out: the rest of the list runs once per bundle. */
-        size_t blen = strlen(r->bundle);
-        struct agg collect = {0};
-        if (s->agg) {
-            collect.step = &l->v[s->agg - 1];
-            if (!(collect.items = json_array())) {
-                json_decref(outs);
-                fail_execution(r, NULL);
-                return;
-            }
-        }
-        size_t k;
-        json_t *b;
-        json_array_foreach(outs, k, b) {
-            if (r->stop)
-                break;
-            set_output(r, s, b);
-            r->input = b;
-            push_bundle(r, k + 1);
-            json_t *saved = fork_vars(r);
-            run_list(r, l, i + 1, s->agg ? &collect : sink);
-            join_vars(r, saved);
-            r->bundle[blen] = '\0';
-        }
-        json_decref(outs);
-        if (!s->agg)
-            return;
-        /* After the aggregate the list goes on once, with the collected array. */
-        struct step *as = collect.step;
-        if (!r->stop) {
-            for (size_t j = i + 1; j < s->agg - 1; j++)
-                if (l->v[j].id)
-                    json_object_del(r->steps, l->v[j].id); /* per-bundle outputs end here */
-            log_step(r, as, "ok", 0, json_incref(collect.items), NULL, NULL);
-            set_output(r, as, collect.items);
-            r->input = collect.items;
-        }
-        json_t *keep = collect.items;
-        if (!r->stop)
-            run_list(r, l, s->agg, sink);
-        json_decref(keep);
+        fan_out(r, l, i, outs, sink);
         return;
     }
 }
@@ -1484,6 +1555,37 @@ static void store_end(struct run *r, json_t *rec)
     }
 }
 
+/* The execution record of an ended attempt (a new reference; it takes the log), or NULL
+ * when a part of it could not be made: a record with a part missing would mislead. */
+static json_t *make_record(struct run *r, const char *started)
+{
+    bool held = false, sleeping = json_array_size(r->incomplete) > 0;
+    size_t hi;
+    json_t *he;
+    json_array_foreach(r->incomplete, hi, he) {
+        held |= json_is_true(json_object_get(he, "held"));
+        sleeping &= json_object_get(he, "sleep") != NULL;
+    }
+    const char *status = r->ended_error ? "error" : held ? "held" : sleeping ? "sleeping"
+                       : json_array_size(r->incomplete) ? "warning" : "success";
+    const char *org = r->rt->org ? r->rt->org->name : "none";
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", r->id, "scenario",
+                            r->sc->name, "org", org, "version", r->version, "status", status,
+                            "started_at", started, "duration_ms",
+                            (json_int_t)(sc_clock_mono_ms() - r->t0), "steps", r->log);
+    if (rec && (json_object_set(rec, "url", json_object_get(r->execution, "url")) ||
+                (r->fail && json_object_set(rec, "error", r->fail)) ||
+                (json_array_size(r->incomplete) &&
+                 json_object_set(rec, "incomplete", r->incomplete)) ||
+                (r->response && json_object_set(rec, "response", r->response)) ||
+                (r->committed && json_object_set_new(rec, "committed", json_true())) ||
+                (r->attempt > 1 && json_object_set_new(rec, "attempt", json_integer(r->attempt))))) {
+        json_decref(rec);
+        rec = NULL;
+    }
+    return rec;
+}
+
 json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigger,
                     const struct sc_exec_opts *opts)
 {
@@ -1548,29 +1650,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     undo_clear(&r);
     json_decref(r.pending_undo);
     sc_lua_forget(rt->lua);
-    bool held = false, sleeping = json_array_size(r.incomplete) > 0;
-    size_t hi;
-    json_t *he;
-    json_array_foreach(r.incomplete, hi, he) {
-        held |= json_is_true(json_object_get(he, "held"));
-        sleeping &= json_object_get(he, "sleep") != NULL;
-    }
-    const char *status = r.ended_error ? "error" : held ? "held" : sleeping ? "sleeping"
-                       : json_array_size(r.incomplete) ? "warning" : "success";
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", r.id, "scenario",
-                            sc->name, "org", org, "version", r.version, "status", status,
-                            "started_at", started, "duration_ms",
-                            (json_int_t)(sc_clock_mono_ms() - r.t0), "steps", r.log);
-    if (rec && (json_object_set(rec, "url", json_object_get(r.execution, "url")) ||
-                (r.fail && json_object_set(rec, "error", r.fail)) ||
-                (json_array_size(r.incomplete) &&
-                 json_object_set(rec, "incomplete", r.incomplete)) ||
-                (r.response && json_object_set(rec, "response", r.response)) ||
-                (r.committed && json_object_set_new(rec, "committed", json_true())) ||
-                (r.attempt > 1 && json_object_set_new(rec, "attempt", json_integer(r.attempt))))) {
-        json_decref(rec); /* a record with a part missing would mislead: none at all */
-        rec = NULL;
-    }
+    json_t *rec = make_record(&r, started);
     if (rec && rt->store)
         store_end(&r, rec);
     if (rt->store) /* ended, recorded or not: its lease is left to lapse */
