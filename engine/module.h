@@ -40,6 +40,8 @@ enum sc_param_flags {
     SC_P_STATIC = 1 << 0, /* never templated: the validator must see the value */
     SC_P_TEXT = 1 << 1,   /* free text (descriptions): braces in it are not templates */
     SC_P_URL_PATH = 1 << 2, /* a URL path: each {{ }} value is encoded as one segment */
+    SC_P_JSON = 1 << 3,   /* bound as the rendered const json_t * whatever its type: the
+                             module reports a value a template made of the wrong type */
 };
 
 struct sc_param {
@@ -52,6 +54,15 @@ struct sc_param {
     const struct sc_param *fields;   /* SC_T_OBJECT, or SC_T_LIST of objects; {0}-terminated */
     enum sc_type elem;               /* SC_T_LIST: element type */
     unsigned flags;
+    /* Where the engine binds the rendered value in the module's parameter struct (as
+     * Fluent Bit's config map), when the module has one (sc_module_def.with_size): a
+     * bool for SC_T_BOOL (true only for JSON true), a json_int_t for SC_T_INT and a
+     * double for SC_T_NUMBER (0 when absent or another type), an int64_t of ms for
+     * SC_T_DURATION (-1 when absent or not a duration), a const char * for SC_T_STRING,
+     * ENUM, CONNECTION, STEP_REF, SECRET, CRON and TZ (NULL when absent or not a
+     * string), else, or with SC_P_JSON, a const json_t * (NULL when
+     * absent). Pointers are borrowed from the rendered parameters for the call. */
+    size_t offset;
 };
 
 /* How a module uses the connection named by its "connection" parameter. */
@@ -105,10 +116,16 @@ struct sc_module_def {
     bool waits; /* it waits (sleep): never run while holding the store's write lock */
     unsigned flags; /* enum sc_module_flags */
     void (*check)(struct sc_check *c, const json_t *with);
-    /* Run-time callbacks; NULL until the executor implements the module. */
-    int (*init)(struct sc_step_ctx *ctx, const json_t *with, void **state, char *err,
+    /* The size of the module's parameter struct: every parameter of params is bound into
+     * it by its offset (defaults from the table applied), and init and run receive it as
+     * `with`. 0: they receive the parameters as a JSON object. */
+    size_t with_size;
+    /* Run-time callbacks; NULL until the executor implements the module. init sees the
+     * parameters as written (templates unrendered, defaults applied), run them rendered
+     * for this bundle. */
+    int (*init)(struct sc_step_ctx *ctx, const void *with, void **state, char *err,
                 size_t errlen);
-    enum sc_status (*run)(struct sc_step_ctx *ctx, void *state, const json_t *with,
+    enum sc_status (*run)(struct sc_step_ctx *ctx, void *state, const void *with,
                           const json_t *input, char *err, size_t errlen);
     void (*fini)(void *state);
     /* Optional. After a step of this module ended ok and handed over undo data

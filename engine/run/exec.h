@@ -9,6 +9,7 @@
 
 #include "lang/diag.h"
 #include "run/http.h"
+#include "run/plan.h"
 #include "lang/lua.h"
 #include "module.h"
 #include "model/org.h"
@@ -16,29 +17,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-
-struct sc_scenario;
-
-/* Loads, validates (against org, which may be NULL) and compiles a scenario file.
- * shared: a validator used for several files, so that cross-file rules (unique names
- * and webhook paths) hold; NULL for a file on its own (borrowed, made with the same
- * org and d). NULL when anything is wrong; every problem is in d. */
-struct sc_validator;
-struct sc_scenario *sc_scenario_load(const char *path, const struct sc_org *org,
-                                     struct sc_lua *lua, struct sc_validator *shared,
-                                     struct sc_diags *d);
-/* The same from text in memory (a stored version); name stands for the file in
- * diagnostics. */
-struct sc_scenario *sc_scenario_load_text(const char *name, const char *text, size_t len,
-                                          const struct sc_org *org, struct sc_lua *lua,
-                                          struct sc_validator *shared, struct sc_diags *d);
-void sc_scenario_free(struct sc_scenario *sc);
-const char *sc_scenario_name(const struct sc_scenario *sc);
-/* True when no step reaches another system or waits: an execution of it can run
- * inside a transaction shared with others, as it has no effect outside the store. */
-bool sc_scenario_local(const struct sc_scenario *sc);
-/* Borrowed: the scenario document as JSON. */
-json_t *sc_scenario_json(const struct sc_scenario *sc);
 
 /* The daemon's watch over one worker's steps. deadline_ms: when the step running now
  * must end, on the real monotonic clock (CLOCK_MONOTONIC, ms; the engine's test clock
@@ -92,8 +70,6 @@ void sc_exec_new_id(char *buf, size_t n);
 json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigger,
                     const struct sc_exec_opts *opts);
 
-/* The poll triggers: their indexes in triggers (up to max), and how many there are. */
-size_t sc_scenario_polls(const struct sc_scenario *sc, size_t *triggers, size_t max);
 /* Runs poll trigger number trigger (its index in triggers): its module, whose
  * templates see poll.since (ISO), poll.since_ms and poll.now, then the items template
  * over output and the key template over each item. *items: [{key, item}], a new
