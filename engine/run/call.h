@@ -1,15 +1,15 @@
-/* A request to one of the org's connections, as http.request and notify make it: the
- * base URL and auth of the connection, run-time refusal of writes that reach a read-only
- * connection (on the normalised target, against every connection: url.h, org.h) and of
- * method-override headers there, sent_from/sent_to in JSON write bodies, an
- * Idempotency-Key on writes, a step's headers replacing the engine's defaults of the same
- * name, same-origin redirects followed by reads only, and the output {status, headers,
- * body} (headers as sc_http_resp's; a UTF-8 byte order mark before JSON is skipped). Ownership: every field of sc_call is
- * borrowed; *output is a new reference, set whenever an answer came. */
+/* A step's request to one of the org's connections, as http.request and notify make it:
+ * built by the pure request builder (request.h: target, refusals, auth, headers, body,
+ * sent_from/sent_to), then sent by the engine's one send call here: the write-ahead audit
+ * row, one sending, same-origin redirects for reads only, the classification (http.h),
+ * and the output {status, headers, body} (headers as sc_http_resp's; a UTF-8 byte order
+ * mark before JSON is skipped). json_t as module.h: *output is a new reference, set
+ * whenever an answer came. */
 #ifndef SC_CALL_H
 #define SC_CALL_H
 
-#include "run/exec.h"
+#include "module.h"
+#include "run/http.h"
 #include "run/request.h"
 
 #define SC_CALL_MAX_REDIRECTS 5 /* same-origin redirects a read follows */
