@@ -172,7 +172,8 @@ static const char *str_or(json_t *obj, const char *key, const char *def)
 static bool has_respond(json_t *v)
 {
     if (json_is_object(v)) {
-        if (!strcmp(str_or(v, "module", ""), "respond"))
+        const struct sc_module_def *m = sc_module_find(str_or(v, "module", ""));
+        if (m && (m->flags & SC_M_RESPOND))
             return true;
         const char *k;
         json_t *x;

@@ -1130,7 +1130,7 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
                                          misspelt(step, sc_step_fields, "on_error"));
         c->domain = NULL;
         pop(c, o);
-        if (!strcmp(m->name, "router") && !last) {
+        if ((m->flags & SC_M_ROUTE) && !last) {
             o = push(c, "module");
             VERR(c, pos_val(c), "steps after a router never run: move them into its routes");
             pop(c, o);
