@@ -59,7 +59,7 @@ static int store_version(struct sc_store *st, json_t *doc, const char *message,
     if (prev)
         sc_version_transforms_note(json_object_get(prev, "document"), doc, note, sizeof note);
     json_decref(prev);
-    if (rc == 1)
+    if (rc == SC_STORE_SAME)
         printf("%s: unchanged, version %d is current in org %s (%.19s...)\n", name, n, org, sum);
     else
         printf("%s: version %d in org %s (%s, %.19s...)%s%s\n", name, n, org, origin, sum,
