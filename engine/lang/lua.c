@@ -102,6 +102,8 @@ void sc_lua_charge(lua_State *L, long steps)
         luaL_error(L, "%s", s->tripped);
 }
 
+int sc_lua_stopped(lua_State *L) { return from_L(L)->tripped != NULL; }
+
 void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms)
 {
     s->budget = instructions;
@@ -1231,6 +1233,16 @@ static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen
     return st;
 }
 
+/* A call that returned normally although the budget tripped (`return pcall(loop)`
+ * ends without a further instruction): still the limit error; pops its n results. */
+static enum sc_status stopped_after(struct sc_lua *s, int n, char *err, size_t errlen)
+{
+    if (!s->tripped)
+        return SC_OK;
+    lua_pop(s->L, n - 1);
+    return failure(s, LUA_ERRRUN, err, errlen);
+}
+
 static enum sc_status call_ref(struct sc_lua *s, int ref, char *err, size_t errlen)
 {
     lua_State *L = s->L;
@@ -1240,7 +1252,7 @@ static enum sc_status call_ref(struct sc_lua *s, int ref, char *err, size_t errl
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
     int rc = lua_pcall(L, 0, 1, 0);
-    return rc == LUA_OK ? SC_OK : failure(s, rc, err, errlen);
+    return rc == LUA_OK ? stopped_after(s, 1, err, errlen) : failure(s, rc, err, errlen);
 }
 
 enum sc_status sc_lua_eval_json(struct sc_lua *s, int ref, json_t **out, char *err, size_t errlen)
@@ -1398,9 +1410,13 @@ enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, jso
     lua_pushcfunction(L, call_transform);
     lua_pushlightuserdata(L, (void *)name);
     lua_pushlightuserdata(L, args);
+    if (s->tripped) { /* the budget is spent: nothing more runs until the next budget */
+        snprintf(err, errlen, "Lua %s", s->tripped);
+        return SC_ERR_LIMIT;
+    }
     int rc = lua_pcall(L, 2, 2, 0);
-    if (rc != LUA_OK)
-        return failure(s, rc, err, errlen);
+    if (rc != LUA_OK || stopped_after(s, 2, err, errlen) != SC_OK)
+        return rc != LUA_OK ? failure(s, rc, err, errlen) : SC_ERR_LIMIT;
     if (!lua_toboolean(L, -1)) {
         lua_pop(L, 2);
         snprintf(err, errlen, "no Lua transform '%s' (a prelude function, or FILE.FUNCTION of "

@@ -668,6 +668,30 @@ static int b_setmetatable(lua_State *L)
     return call_original(L);
 }
 
+/* The message handler xpcall gets: the user's, unless the budget is spent. An error
+ * raised by the hook reaches the handler with hooks off; running user code there would
+ * run it outside every limit, so the limit error goes up unchanged instead. */
+static int guarded_handler(lua_State *L)
+{
+    if (sc_lua_stopped(L)) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int b_xpcall(lua_State *L)
+{
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
+    return call_original(L);
+}
+
 static void wrap(lua_State *L, int lib, const char *name, lua_CFunction f)
 {
     lua_getfield(L, lib, name);
@@ -693,6 +717,7 @@ void sc_lua_lib_install(lua_State *L)
     lua_pop(L, 1);
     lua_pushglobaltable(L);
     wrap(L, lua_gettop(L), "setmetatable", b_setmetatable);
+    wrap(L, lua_gettop(L), "xpcall", b_xpcall);
     lua_pop(L, 1);
 }
 
