@@ -1,6 +1,7 @@
 #include "lang/lua.h"
 
 #include "clock.h"
+#include "lang/concat.h"
 #include "lang/diag.h"
 #include "lang/expr.h"
 #include "lang/lua_lib.h"
@@ -519,6 +520,8 @@ static void push_safe_globals(lua_State *L)
         lua_getglobal(L, base[i]);
         lua_setfield(L, -2, base[i]);
     }
+    lua_pushcfunction(L, sc_lua_lib_cat);
+    lua_setfield(L, -2, SC_CONCAT_FN);
     for (int i = 0; libs[i]; i++) {
         lua_getglobal(L, libs[i]);
         push_frozen(L, -1);
@@ -875,6 +878,20 @@ static int p_load_file(lua_State *L)
     return 0;
 }
 
+/* Runs p_load_file on code (a's text otherwise); the error stays on the stack. */
+static int load_one(struct sc_lua *s, struct load_file *a, const char *code, size_t len,
+                    int target_idx)
+{
+    lua_State *L = s->L;
+    a->code = code;
+    a->len = len;
+    sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
+    lua_pushcfunction(L, p_load_file);
+    lua_pushlightuserdata(L, a);
+    lua_pushvalue(L, target_idx);
+    return lua_pcall(L, 2, 0, 0);
+}
+
 static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_file, char *err,
                     size_t errlen)
 {
@@ -914,11 +931,12 @@ static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_
         if (per_file)
             names[i][strlen(names[i]) - 4] = '\0';
         struct load_file a = {s, code, chunk, len, per_file ? names[i] : NULL};
-        sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
-        lua_pushcfunction(L, p_load_file);
-        lua_pushlightuserdata(L, &a);
-        lua_pushvalue(L, target_idx);
-        if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        char *cat = per_file && !memchr(code, 0, len) ? sc_concat_rewrite(code, len) : NULL;
+        int lrc = cat ? load_one(s, &a, cat, strlen(cat), target_idx) : LUA_ERRRUN; /* ".." keeps digits */
+        if (lrc != LUA_OK && cat)
+            lua_pop(L, 1); /* reported as written, in the user's own terms */
+        free(cat);
+        if (lrc != LUA_OK && (lrc = load_one(s, &a, code, len, target_idx)) != LUA_OK) {
             snprintf(err, errlen, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
                                                                        : "out of memory");
             lua_pop(L, 1);
@@ -1159,14 +1177,30 @@ static int p_ref(lua_State *L)
     return 1;
 }
 
+static int compile_code(struct sc_lua *s, char *code, char *err, size_t errlen);
+
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen)
 {
-    lua_State *L = s->L;
     char *code = sc_expr_rewrite(expr, n);
     if (!code) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    char *cat = sc_concat_rewrite(code, strlen(code)); /* ".." keeps every digit */
+    if (cat) {
+        int ref = compile_code(s, cat, err, errlen);
+        if (ref >= 0) {
+            free(code);
+            return ref;
+        }
+    } /* else, or when it does not compile: as written, for the user's own message */
+    return compile_code(s, code, err, errlen);
+}
+
+/* Compiles "return (code)" in the expressions' _ENV; takes code (free()s it). */
+static int compile_code(struct sc_lua *s, char *code, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
     struct sc_buf b = {0};
     sc_buf_puts(&b, "return (");
     sc_buf_puts(&b, code);

@@ -5,6 +5,8 @@
 #define _GNU_SOURCE /* memmem */
 #include "lang/lua_lib.h"
 
+#include "lang/text.h"
+
 #include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -692,6 +694,62 @@ static int b_xpcall(lua_State *L)
     return call_original(L);
 }
 
+/* Pushes the text of the float at idx as a template renders it (lang/text.h): the
+ * fewest digits that read back exactly (Lua's own %.14g turned 1234567890123.45 into
+ * 1234567890123.4), 3 for 3.0, NaN/Infinity as the text rendering spells them. */
+static void push_float_text(lua_State *L, int idx)
+{
+    char buf[32];
+    size_t n = sc_text_number(lua_tonumber(L, idx), buf);
+    lua_pushlstring(L, buf, n);
+}
+
+int sc_lua_lib_cat(lua_State *L)
+{
+    int t = lua_type(L, 1);
+    if (t == LUA_TNUMBER && !lua_isinteger(L, 1)) {
+        push_float_text(L, 1);
+        return 1;
+    }
+    if (t == LUA_TNIL || t == LUA_TBOOLEAN || t == LUA_TNONE)
+        return luaL_error(L, "attempt to concatenate a %s value (%s)", luaL_typename(L, 1),
+                          luaL_optstring(L, 2, "?"));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int b_tostring(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TNUMBER && !lua_isinteger(L, 1)) {
+        push_float_text(L, 1);
+        return 1;
+    }
+    return call_original(L);
+}
+
+/* string.format: a float given to a plain %s gets the round-trip text as tostring. */
+static int s_format(lua_State *L)
+{
+    const char *f = luaL_checkstring(L, 1);
+    int arg = 1;
+    for (const char *p = f; (p = strchr(p, '%')) != NULL;) {
+        p++;
+        if (*p == '%') {
+            p++;
+            continue;
+        }
+        arg++;
+        p += strspn(p, "-+ #0123456789.");
+        if (*p == 's' && p[-1] == '%' && lua_type(L, arg) == LUA_TNUMBER && !lua_isinteger(L, arg)) {
+            push_float_text(L, arg);
+            lua_replace(L, arg);
+        }
+        if (*p)
+            p++;
+    }
+    return call_original(L);
+}
+
 static void wrap(lua_State *L, int lib, const char *name, lua_CFunction f)
 {
     lua_getfield(L, lib, name);
@@ -705,6 +763,7 @@ void sc_lua_lib_install(lua_State *L)
                                    {"gsub", l_gsub}, {"rep", l_rep},     {NULL, NULL}};
     lua_getglobal(L, "string");
     luaL_setfuncs(L, str, 0);
+    wrap(L, lua_gettop(L), "format", s_format);
     lua_pop(L, 1);
     lua_getglobal(L, "table");
     int t = lua_gettop(L);
@@ -718,6 +777,7 @@ void sc_lua_lib_install(lua_State *L)
     lua_pushglobaltable(L);
     wrap(L, lua_gettop(L), "setmetatable", b_setmetatable);
     wrap(L, lua_gettop(L), "xpcall", b_xpcall);
+    wrap(L, lua_gettop(L), "tostring", b_tostring);
     lua_pop(L, 1);
 }
 

@@ -23,6 +23,11 @@ int sc_lua_stopped(struct lua_State *L);
  * setmetatable (the originals stay reachable only from C). */
 void sc_lua_lib_install(struct lua_State *L);
 
+/* SC_CONCAT_FN(value, source) of lang/concat.h: a float as its shortest round-trip
+ * text, other values unchanged; nil and booleans raise the error Lua would, naming
+ * the operand's source text. */
+int sc_lua_lib_cat(struct lua_State *L);
+
 /* sc.trim, sc.split, sc.replace, sc.find: linear text helpers of the prelude. */
 void sc_lua_lib_text_helpers(struct lua_State *L);
 

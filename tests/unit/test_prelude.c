@@ -372,6 +372,30 @@ static void numbers_in_text_keep_full_precision(void **state)
     expect_text("v={{ {0.1, 2.5} }}", "v=[0.1,2.5]");
     expect_text("v={{ join({0.1, 1234567890123.45, 7}, ';') }}", "v=0.1;1234567890123.45;7");
     expect_text("v={{ upper(0.1) }}", "v=0.1");
+    /* Lua's own number-to-text (%.14g) is replaced wherever the sandbox converts. */
+    expect_text("{{ tostring(vars.pay_info.amount) }}", "1234567890123.45");
+    expect_text("{{ string.format('%s', vars.pay_info.amount) }}", "1234567890123.45");
+    expect_text("{{ string.format('%d|%5.1f|%s|%%s|%s', 3, 2.25, 0.1 + 0.2, 'a') }}",
+                "3|  2.2|0.30000000000000004|%s|a");
+    expect_text("{{ ('%s'):format(1/3) }}", "0.3333333333333333");
+    /* ".." converts inside the VM: each operand goes through the same conversion. */
+    expect_text("{{ 'v=' .. vars.pay_info.amount }}", "v=1234567890123.45");
+    expect_text("{{ vars.pay_info.amount .. '|' .. 0.1 + 0.2 .. '|' .. 2^53 .. '|' .. 7 .. "
+                "'|' .. -vars.rate * 3 }}", "1234567890123.45|0.30000000000000004|9007199254740992|7|-0.30000000000000004");
+    expect_text("{{ upper('a' .. 1/3) .. (function() local s = 'x' .. 0.1 return s end)() }}",
+                "A0.3333333333333333x0.1");
+    expect_text("{{ 1 .. 2 == '12' and #('ab' .. 0.5) .. '' or 'no' }}", "5");
+    expect_text("{{ ('a' .. 'b'):upper() .. join({1.5 .. 'x'}, ',') .. [[..]] .. '..' -- a .. b\n }}",
+                "AB1.5x....");
+    expect_text("{{ 'n=' .. (vars.nope or 'none') }}", "n=none");
+    static const struct tcase cases[] = {
+        {"'n=' .. vars.nope", "error(runtime): attempt to concatenate a nil value (vars.nope)"},
+        {"true .. 'x'", "error(runtime): attempt to concatenate a boolean value (true)"},
+        {"'x' .. {}", "error(runtime): attempt to concatenate a table value"},
+        {"setmetatable({}, {__concat = function(a, b) return 'cat' end}) .. 1.5", "\"cat\""},
+    };
+    RUN(cases);
+    expect_text("{{ tostring(3.0) .. ' ' .. tostring(7) .. ' ' .. tostring(1/0) }}", "3 7 Infinity");
     sc_lua_set(lua, "vars", NULL);
     json_decref(vars);
     char num[32];

@@ -272,6 +272,7 @@ static void transforms_share_nothing(void **state)
           "function mark_mt() return getmetatable(sc.array({})) end\n"
           "function raw() rawset(string, 'x', 1) end\n"
           "function still_trims() return trim('  ok  ') end\n"
+          "function amount(x) return 'v=' .. 1234567890123.45 .. tostring(x) end\n"
           "function spin() return xpcall(function() while true do end end, function() while true do end end) end\n", f);
     fclose(f);
     char err[512];
@@ -304,6 +305,7 @@ static void transforms_share_nothing(void **state)
              "expressions (sandbox)", path);
     assert_string_equal(call(l, "t.raw"), want);
     assert_string_equal(call(l, "t.still_trims"), "\"ok\"");
+    assert_string_equal(call(l, "t.amount"), "\"v=1234567890123.45nil\"");
     assert_string_equal(call(l, "t.spin"), "error(limit): Lua instruction limit of 10000000 exceeded");
     sc_lua_budget(l, SC_LUA_INSTRUCTIONS, 0);
     assert_string_equal(call(l, "t.still_trims"), "\"ok\"");
