@@ -328,6 +328,16 @@ static void unicode_case(void **state)
         {"distinct({{n = 'Mu\\u{308}ller'}, {n = 'M\\u{FC}ller'}}, 'n')", "[{\"n\":\"Mu\u0308ller\"}]"},
         {"contains({{n = 'Mu\\u{308}ller'}}, {n = 'M\\u{FC}ller'})", "true"},
         {"contains({'Muller'}, 'M\\u{FC}ller')", "false"},
+        /* texts are searched after NFC too */
+        {"contains('Mu\\u{308}ller', 'Müller')", "true"},
+        {"contains('Herr Müller', 'Mu\\u{308}ller')", "true"},
+        {"contains('Mu\\u{308}ller', 'Muller')", "false"},
+        {"startsWith('Mu\\u{308}ller-Ost', 'Müller')", "true"},
+        {"endsWith('Frau Mu\\u{308}ller', 'Müller')", "true"},
+        {"startsWith('Müller', 'Mu\\u{308}')", "true"},
+        {"endsWith('Müller', 'u\\u{308}ller')", "true"},
+        {"replace('Mu\\u{308}ller AG', 'Müller', 'M.')", "\"M. AG\""},
+        {"contains('\\xff\\xfeab', 'ab')", "true"}, /* not UTF-8: searched as bytes */
     };
     RUN(cases);
 }
