@@ -249,6 +249,77 @@ static void date_only_is_a_calendar_date(void **state)
     RUN(cases);
 }
 
+/* A date-time without offset is wall time in tz, as a date-only text is a calendar date;
+ * offsets outside RFC 3339's range, non-dates and fractions of days say what is wrong. */
+static void local_times_and_date_messages(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"formatDate('2026-03-09T00:00:00', 'YYYY-MM-DD', 'America/Chicago')", "\"2026-03-09\""},
+        {"formatDate('2026-03-09T00:00:00', 'YYYY-MM-DD HH:mm Z', 'America/Chicago')",
+         "\"2026-03-09 00:00 -05:00\""},
+        {"parseDate('2026-03-09T10:00:00', nil, 'America/Chicago')", "\"2026-03-09T15:00:00.000Z\""},
+        {"parseDate('2026-03-09 10:00:00.250', nil, 'Asia/Tokyo')", "\"2026-03-09T01:00:00.250Z\""},
+        {"parseDate('2026-03-09T10:00:00')", "\"2026-03-09T10:00:00.000Z\""},
+        {"parseDate('2026-03-08T02:30:00', nil, 'America/Chicago')", "\"2026-03-08T08:30:00.000Z\""},
+        {"addDays('2026-03-07T09:00:00', 1, 'America/Chicago')", "\"2026-03-08T14:00:00.000Z\""},
+        {"dateDifference('2026-03-09T10:00:00', '2026-03-09T10:00:00Z', 'hours', 'America/Chicago')", "5"},
+        {"parseDate('2026-03-09T10:00:00Z', nil, 'America/Chicago')", "\"2026-03-09T10:00:00.000Z\""},
+        {"formatDate('2026-03-09T05:00', 'YYYY')",
+         "error(runtime): formatDate: '2026-03-09T05:00' is not an ISO 8601 date"},
+        {"formatDate('2026-02-30T10:00:00', 'YYYY')",
+         "error(runtime): formatDate: '2026-02-30T10:00:00' is not an ISO 8601 date"},
+        {"formatDate('2026-03-09T10:00:00+25:00', 'YYYY')",
+         "error(runtime): formatDate: '2026-03-09T10:00:00+25:00' has the UTC offset +25:00, out of "
+         "range (offsets run from -23:59 to +23:59)"},
+        {"parseDate('2026-03-09T10:00:00-10:60')",
+         "error(runtime): parseDate: '2026-03-09T10:00:00-10:60' has the UTC offset -10:60, out of "
+         "range (offsets run from -23:59 to +23:59)"},
+        {"parseDate('2026-03-09 10:00 +25:00', 'YYYY-MM-DD HH:mm Z')",
+         "error(runtime): parseDate: '2026-03-09 10:00 +25:00' has the UTC offset +25:00, out of "
+         "range (offsets run from -23:59 to +23:59)"},
+        {"formatDate('2026-03-09T10:00:00+14:00', 'YYYY-MM-DD HH:mm')", "\"2026-03-08 20:00\""},
+        {"formatDate(1/0, 'YYYY')",
+         "error(runtime): formatDate: Infinity is not a date: date numbers are milliseconds since "
+         "1970-01-01 UTC, within the years 0000-9999"},
+        {"formatDate(0/0, 'YYYY')",
+         "error(runtime): formatDate: NaN is not a date: date numbers are milliseconds since "
+         "1970-01-01 UTC, within the years 0000-9999"},
+        {"addHours(1e300, 1)",
+         "error(runtime): addHours: 1e+300 is not a date: date numbers are milliseconds since "
+         "1970-01-01 UTC, within the years 0000-9999"},
+        {"addDays('2026-03-09', 0.5)",
+         "error(runtime): addDays: the number of days must be a whole number, not 0.5 (addHours "
+         "takes fractions)"},
+        {"addDays('2026-03-09T10:00:00Z', 'x')",
+         "error(runtime): addDays: the number of days must be a whole number, not x (addHours "
+         "takes fractions)"},
+        {"addDays('2026-03-09', 1e12)", "error(runtime): addDays: 1000000000000 days leaves the years 0000-9999"},
+        {"addHours('2026-03-09T10:00:00Z', 0.5)", "\"2026-03-09T10:30:00.000Z\""},
+        {"addHours('2026-03-09T10:00:00Z', 1/0)",
+         "error(runtime): addHours: the number of hours must be a number, not Infinity"},
+        {"addMinutes('9999-12-31T23:59:00Z', 5)",
+         "error(runtime): addMinutes: the result leaves the years 0000-9999"},
+        {"addDays('2026-03-09', '2')", "\"2026-03-11\""},
+        /* the ordinal token */
+        {"formatDate('2026-03-09', 'MMMM Do')", "\"March 9th\""},
+        {"formatDate('2026-03-01', 'Do')", "\"1st\""},
+        {"formatDate('2026-03-02', 'Do')", "\"2nd\""},
+        {"formatDate('2026-03-03', 'Do')", "\"3rd\""},
+        {"formatDate('2026-03-11', 'Do')", "\"11th\""},
+        {"formatDate('2026-03-12', 'Do')", "\"12th\""},
+        {"formatDate('2026-03-13', 'Do')", "\"13th\""},
+        {"formatDate('2026-03-21', 'Do')", "\"21st\""},
+        {"formatDate('2026-03-22', 'Do')", "\"22nd\""},
+        {"formatDate('2026-03-23', 'Do')", "\"23rd\""},
+        {"formatDate('2026-03-31', 'Do [of] MMMM')", "\"31st of March\""},
+        {"parseDate('March 22nd 2026', 'MMMM Do YYYY')", "\"2026-03-22T00:00:00.000Z\""},
+        {"parseDate('March 22th 2026', 'MMMM Do YYYY')",
+         "error(runtime): parseDate: expected '22nd' in 'March 22th 2026'"},
+    };
+    RUN(cases);
+}
+
 static void impossible_dates_are_refused(void **state)
 {
     (void)state;
@@ -479,6 +550,7 @@ int main(void)
         cmocka_unit_test(unicode_case),
         cmocka_unit_test(numbers_in_text_keep_full_precision),
         cmocka_unit_test(date_only_is_a_calendar_date),
+        cmocka_unit_test(local_times_and_date_messages),
         cmocka_unit_test(impossible_dates_are_refused),
         cmocka_unit_test(epoch_seconds_are_not_a_1970_date),
         cmocka_unit_test(maths),  cmocka_unit_test(arrays),
