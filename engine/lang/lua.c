@@ -352,7 +352,14 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t
         char num[64];
         const char *k = NULL;
         if (lua_type(L, -2) == LUA_TSTRING) {
-            k = lua_tostring(L, -2);
+            size_t kn;
+            k = lua_tolstring(L, -2, &kn);
+            if (sc_utf8_invalid(k, kn) != kn || memchr(k, 0, kn)) {
+                snprintf(err, errlen, "a table key that is not valid UTF-8 text (or holds a NUL "
+                         "character) cannot become a JSON key");
+                lua_pop(L, 2);
+                goto fail;
+            }
         } else if (lua_isinteger(L, -2)) {
             snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -2));
             k = num;
@@ -1390,6 +1397,50 @@ static bool lookup(struct sc_lua *s, const char *name)
     return yes;
 }
 
+/* Context names the engine sets per evaluation (exec.c), known before any is set. */
+static const char *const context_names[] = {"trigger", "steps", "vars", "execution", "error",
+                                            "env", "poll", "output", "item", NULL};
+
+/* Pushes the expressions' safe globals: the third upvalue of their _ENV's __index. */
+static void push_globals(lua_State *L, struct sc_lua *s)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
+    lua_getmetatable(L, -1);
+    lua_getfield(L, -1, "__index");
+    lua_getupvalue(L, -1, 3);
+    lua_replace(L, -4);
+    lua_pop(L, 2);
+}
+
+static int p_has_global(lua_State *L)
+{
+    struct sc_lua *s = from_L(L);
+    const char *name = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    bool yes = lua_getfield(L, -1, name) != LUA_TNIL;
+    push_globals(L, s);
+    yes = yes || lua_getfield(L, -1, name) != LUA_TNIL;
+    lua_pushboolean(L, yes);
+    return 1;
+}
+
+bool sc_lua_has_global(struct sc_lua *s, const char *name)
+{
+    for (int i = 0; context_names[i]; i++)
+        if (strcmp(context_names[i], name) == 0)
+            return true;
+    lua_State *L = s->L;
+    lua_pushcfunction(L, p_has_global);
+    lua_pushlightuserdata(L, (void *)name);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        return true; /* out of memory: say nothing rather than something wrong */
+    }
+    bool yes = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return yes;
+}
+
 bool sc_lua_has_transform(struct sc_lua *s, const char *name)
 {
     return strchr(name, '.') && lookup(s, name);
@@ -1537,4 +1588,41 @@ void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t
 done:
     json_decref(cands);
     json_decref(files);
+}
+
+/* Appends the string keys of the table on top not starting with '_' to out. */
+static void key_names(lua_State *L, json_t *out)
+{
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_tostring(L, -2)[0] != '_')
+            json_array_append_new(out, json_string(lua_tostring(L, -2)));
+        lua_pop(L, 1);
+    }
+}
+
+void sc_lua_global_hint(struct sc_lua *s, const char *name, char *out, size_t outlen)
+{
+    lua_State *L = s->L;
+    out[0] = '\0';
+    json_t *cands = json_array();
+    if (!cands)
+        return;
+    for (int i = 0; context_names[i]; i++)
+        json_array_append_new(cands, json_string(context_names[i]));
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    key_names(L, cands);
+    lua_pop(L, 1);
+    push_globals(L, s);
+    key_names(L, cands);
+    lua_pop(L, 1);
+    const char *v[512];
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach(cands, i, x) if (n < 512) v[n++] = json_string_value(x);
+    qsort(v, n, sizeof *v, by_text); /* Lua's table order varies: ties go the same way */
+    const char *hint = sc_suggest(name, v, n);
+    if (hint)
+        snprintf(out, outlen, "; did you mean '%s'?", hint);
+    json_decref(cands);
 }

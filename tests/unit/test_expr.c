@@ -91,6 +91,10 @@ static void syntax_is_checked_without_running(void **state)
     assert_string_equal(err, "'|' is not a filter in scenarist expressions (it is Lua's bitwise "
                              "or); call the function instead: {{ upper(x.name) }}");
     assert_int_equal(sc_expr_check_syntax(L, "'a|b' .. x", 10, err, sizeof err), 0);
+    /* a filter whose function has another name gets that name: ifempty, not default */
+    assert_int_equal(sc_expr_check_syntax(L, "x.a | default('n')", 18, err, sizeof err), -1);
+    assert_string_equal(err, "'|' is not a filter in scenarist expressions (it is Lua's bitwise "
+                             "or); call the function instead: {{ ifempty(x.a, 'n') }}");
     assert_int_equal(sc_expr_check_syntax(L, "1) os.exit(", 11, err, sizeof err), -1);
     /* A statement is not an expression. */
     assert_int_equal(sc_expr_check_syntax(L, "x = 1", 5, err, sizeof err), -1);

@@ -301,6 +301,11 @@ static void local_times_and_date_messages(void **state)
         {"addMinutes('9999-12-31T23:59:00Z', 5)",
          "error(runtime): addMinutes: the result leaves the years 0000-9999"},
         {"addDays('2026-03-09', '2')", "\"2026-03-11\""},
+        /* every token of docs/scenario-format.md's table */
+        {"formatDate('2026-03-09T14:05:07.042Z', 'YYYY YY MMMM MMM MM M DD D Do dddd ddd HH H "
+         "hh h A a mm m ss s SSS Z ZZ X x [YYYY]')",
+         "\"2026 26 March Mar 03 3 09 9 9th Monday Mon 14 14 02 2 PM pm 05 5 07 7 042 +00:00 "
+         "+0000 1773065107 1773065107042 YYYY\""},
         /* the ordinal token */
         {"formatDate('2026-03-09', 'MMMM Do')", "\"March 9th\""},
         {"formatDate('2026-03-01', 'Do')", "\"1st\""},

@@ -221,6 +221,10 @@ static void results_must_be_json(void **state)
     refused("(function() local t = {} t.self = t return t end)()",
             "error(runtime): value nested deeper than 64 levels (a cycle?)");
     refused("'\\xff'", "error(runtime): text that is not valid UTF-8 cannot become JSON");
+    refused("{ [string.char(0xff)] = 1 }", "error(runtime): a table key that is not valid UTF-8 "
+            "text (or holds a NUL character) cannot become a JSON key");
+    refused("{ ['a\\0b'] = 1, a = 2 }", "error(runtime): a table key that is not valid UTF-8 "
+            "text (or holds a NUL character) cannot become a JSON key");
 }
 
 /* A transform file: its module-level state starts over with every execution, and it
