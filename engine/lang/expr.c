@@ -602,8 +602,9 @@ static size_t global_use(const char *s, size_t n, size_t start, size_t i, int mo
         return i; /* a table key or an assignment: not a use */
     if (mode == 0)
         return sc_expr_unavailable(w, len) ? report_use(s, n, start, i, fn, ud) : i;
-    if (j < n && strchr("(.:[", s[j]) && !is_keyword(w, len) && !sc_expr_unavailable(w, len) &&
-        len < 128) {
+    bool implicit = is_word(w, len, "_ENV") || is_word(w, len, "self"); /* Lua declares these */
+    if (j < n && strchr("(.:[", s[j]) && !is_keyword(w, len) && !implicit &&
+        !sc_expr_unavailable(w, len) && len < 128) {
         char name[128];
         memcpy(name, w, len);
         name[len] = '\0';
