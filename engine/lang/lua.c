@@ -1245,6 +1245,20 @@ void sc_lua_unref(struct sc_lua *s, int ref)
         luaL_unref(s->L, LUA_REGISTRYINDEX, ref);
 }
 
+/* "/.../lua/prelude/30-date.lua:86: msg" -> "msg": the prelude's own lines mean
+ * nothing to the user (a transform file's place is theirs, and stays). */
+static const char *without_prelude_place(const char *msg)
+{
+    const char *sp = strchr(msg, ' ');
+    const char *lua = strstr(msg, ".lua:");
+    if (!lua || (sp && lua > sp) || !strstr(msg, "prelude/") || strstr(msg, "prelude/") > lua)
+        return msg;
+    const char *p = lua + 5;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p[0] == ':' && p[1] == ' ' ? p + 2 : msg;
+}
+
 /* Classifies a failed pcall and writes its message; pops the error. */
 static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen)
 {
@@ -1263,6 +1277,7 @@ static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen
             if (c)
                 msg = c + 1 + (c[1] == ' ');
         }
+        msg = msg ? without_prelude_place(msg) : msg;
         snprintf(err, errlen, "%s", msg ? msg : "error object is not a string");
         if (msg && strstr(msg, "stack overflow"))
             st = SC_ERR_LIMIT;

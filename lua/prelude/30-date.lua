@@ -150,7 +150,15 @@ local function offset_text(min, colon)
   return string.format(colon and "%s%02d:%02d" or "%s%02d%02d", sign, min // 60, min % 60)
 end
 
+-- A format is text: anything else is named in the caller's terms.
+local function check_format(fmt, fname)
+  if fmt ~= nil and type(fmt) ~= "string" then
+    error(fname .. ": the format must be a text such as 'YYYY-MM-DD', not " .. _str(fmt), 3)
+  end
+end
+
 function formatDate(d, fmt, tz)
+  check_format(fmt, "formatDate")
   local ms = _ms(d, "formatDate", tz)
   if ms == nil then return nil end
   if fmt == nil then return _dateonly(d) and d or sc.iso(ms) end
@@ -177,6 +185,7 @@ end
 
 -- Reads text written in fmt (ISO 8601 when fmt is nil) as a local time in tz.
 function parseDate(text, fmt, tz)
+  check_format(fmt, "parseDate")
   text = _str(text)
   if text == nil or text == "" then return nil end
   if fmt == nil then return sc.iso(_ms(text, "parseDate", tz)) end

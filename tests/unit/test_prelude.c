@@ -301,6 +301,12 @@ static void local_times_and_date_messages(void **state)
         {"addMinutes('9999-12-31T23:59:00Z', 5)",
          "error(runtime): addMinutes: the result leaves the years 0000-9999"},
         {"addDays('2026-03-09', '2')", "\"2026-03-11\""},
+        {"formatDate('2026-03-09', 5)",
+         "error(runtime): formatDate: the format must be a text such as 'YYYY-MM-DD', not 5"},
+        {"parseDate('2026', {})",
+         "error(runtime): parseDate: the format must be a text such as 'YYYY-MM-DD', not {}"},
+        /* no message shows a place inside the prelude */
+        {"sort({1, 'a'})", "error(runtime): sort: cannot compare a number with a text"},
         /* every token of docs/scenario-format.md's table */
         {"formatDate('2026-03-09T14:05:07.042Z', 'YYYY YY MMMM MMM MM M DD D Do dddd ddd HH H "
          "hh h A a mm m ss s SSS Z ZZ X x [YYYY]')",
