@@ -248,11 +248,11 @@ static size_t operand_end(const char *s, const struct toks *t, size_t i, bool *n
     return last;
 }
 
-/* Appends ', "<text of tokens a..b>")': the operand's source, for messages. */
+/* Appends '), "<text of tokens a..b>")': the operand's source, for messages. */
 static void close_operand(struct sc_buf *o, const char *s, const struct toks *t, size_t a, size_t b)
 {
     size_t from = t->v[a].a, to = t->v[b].b;
-    sc_buf_puts(o, ", \"");
+    sc_buf_puts(o, "), \"");
     size_t len = to - from > CAT_SOURCE_MAX ? CAT_SOURCE_MAX : to - from;
     while (len > 0 && len < to - from && ((unsigned char)s[from + len] & 0xc0) == 0x80)
         len--; /* not inside a UTF-8 character */
@@ -312,7 +312,7 @@ char *sc_concat_rewrite(const char *code, size_t n)
     for (size_t i = 0; i < t.n; i++) {
         sc_buf_add(&o, code + done, t.v[i].a - done);
         for (size_t k = 0; k < opens[i]; k++)
-            sc_buf_puts(&o, SC_CONCAT_FN "(");
+            sc_buf_puts(&o, SC_CONCAT_FN "(("); /* one value, as ".." takes, even of f() or ... */
         sc_buf_add(&o, code + t.v[i].a, t.v[i].b - t.v[i].a);
         if (starts[i])
             close_operand(&o, code, &t, starts[i] - 1, i);

@@ -13,7 +13,7 @@
 #define SC_CONCAT_FN "__sc_cat"
 
 /* Returns a new string (free()) in which every operand X of ".." in code (n bytes,
- * Lua source) is SC_CONCAT_FN(X, "X"); NULL when code has no ".." or on out of memory
+ * Lua source) is SC_CONCAT_FN((X), "X"); NULL when code has no ".." or on out of memory
  * (the caller then keeps code as it is). Strings, long strings and comments are left
  * alone; code that does not parse is rewritten harmlessly or not at all. */
 char *sc_concat_rewrite(const char *code, size_t n);

@@ -483,6 +483,9 @@ static void numbers_in_text_keep_full_precision(void **state)
     static const struct tcase cases[] = {
         {"'n=' .. vars.nope", "error(runtime): attempt to concatenate a nil value (vars.nope)"},
         {"true .. 'x'", "error(runtime): attempt to concatenate a boolean value (true)"},
+        {"(function(...) return ... .. 'x' end)()", "error(runtime): attempt to concatenate a nil value (...)"},
+        {"(function(...) return ... .. 'x' end)(0.5, 'b')", "\"0.5x\""},
+        {"string.gsub('a', 'a', 'b') .. 'x'", "\"bx\""},
         {"'x' .. {}", "error(runtime): attempt to concatenate a table value"},
         {"setmetatable({}, {__concat = function(a, b) return 'cat' end}) .. 1.5", "\"cat\""},
     };
