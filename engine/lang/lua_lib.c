@@ -622,9 +622,27 @@ static void charge_count(lua_State *L, lua_Integer n)
     sc_lua_charge(L, n > 0x3fffffffffff ? 0x3fffffffffffL : (long)n);
 }
 
+static void push_float_text(lua_State *L, int idx);
+
+/* table.concat: floats become their round-trip text first (Lua's own uses %.14g). */
 static int t_concat(lua_State *L)
 {
     charge_count(L, span(L, 3, 4, len_of(L, 1)));
+    if (lua_type(L, 1) != LUA_TTABLE)
+        return call_original(L);
+    lua_Integer i = luaL_optinteger(L, 3, 1), j = luaL_optinteger(L, 4, luaL_len(L, 1));
+    lua_settop(L, 4);
+    lua_newtable(L); /* a copy of t[i..j], floats as text */
+    for (lua_Integer k = i; k <= j && k >= i; k++) {
+        if (lua_geti(L, 1, k) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+            push_float_text(L, -1);
+            lua_remove(L, -2);
+        }
+        lua_seti(L, 5, k);
+        if (k == LUA_MAXINTEGER)
+            break;
+    }
+    lua_replace(L, 1);
     return call_original(L);
 }
 

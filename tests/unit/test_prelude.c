@@ -470,6 +470,9 @@ static void numbers_in_text_keep_full_precision(void **state)
     expect_text("{{ string.format('%d|%5.1f|%s|%%s|%s', 3, 2.25, 0.1 + 0.2, 'a') }}",
                 "3|  2.2|0.30000000000000004|%s|a");
     expect_text("{{ ('%s'):format(1/3) }}", "0.3333333333333333");
+    expect_text("{{ table.concat({vars.pay_info.amount, 7, 'a', 0.1 + 0.2}, ';') }}",
+                "1234567890123.45;7;a;0.30000000000000004");
+    expect_text("{{ table.concat({1.5, 2.5, 3.5}, '-', 2, 3) .. table.concat({}) }}", "2.5-3.5");
     /* ".." converts inside the VM: each operand goes through the same conversion. */
     expect_text("{{ 'v=' .. vars.pay_info.amount }}", "v=1234567890123.45");
     expect_text("{{ vars.pay_info.amount .. '|' .. 0.1 + 0.2 .. '|' .. 2^53 .. '|' .. 7 .. "
