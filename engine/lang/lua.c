@@ -1,6 +1,7 @@
 #include "lang/lua.h"
 
 #include "clock.h"
+#include "lang/concat.h"
 #include "lang/diag.h"
 #include "lang/expr.h"
 #include "lang/lua_lib.h"
@@ -109,6 +110,8 @@ void sc_lua_charge(lua_State *L, long steps)
     if (spent(s))
         luaL_error(L, "%s", s->tripped);
 }
+
+int sc_lua_stopped(lua_State *L) { return from_L(L)->tripped != NULL; }
 
 void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms)
 {
@@ -357,7 +360,14 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t
         char num[64];
         const char *k = NULL;
         if (lua_type(L, -2) == LUA_TSTRING) {
-            k = lua_tostring(L, -2);
+            size_t kn;
+            k = lua_tolstring(L, -2, &kn);
+            if (sc_utf8_invalid(k, kn) != kn || memchr(k, 0, kn)) {
+                snprintf(err, errlen, "a table key that is not valid UTF-8 text (or holds a NUL "
+                         "character) cannot become a JSON key");
+                lua_pop(L, 2);
+                goto fail;
+            }
         } else if (lua_isinteger(L, -2)) {
             snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -2));
             k = num;
@@ -525,6 +535,8 @@ static void push_safe_globals(lua_State *L)
         lua_getglobal(L, base[i]);
         lua_setfield(L, -2, base[i]);
     }
+    lua_pushcfunction(L, sc_lua_lib_cat);
+    lua_setfield(L, -2, SC_CONCAT_FN);
     for (int i = 0; libs[i]; i++) {
         lua_getglobal(L, libs[i]);
         push_frozen(L, -1);
@@ -833,6 +845,46 @@ static void build_transform(lua_State *L, int fidx)
 
 /* Pushes the factory of a transform file's code: a function of its environment, made
  * once per (chunk name, text) and built once when made, so its errors show now. */
+/* Pushes the string at argument 1 (a C string); runs protected. */
+static int p_push_text(lua_State *L)
+{
+    lua_pushstring(L, lua_touserdata(L, 1));
+    return 1;
+}
+
+/* Pushes code with each operand of ".." through the sandbox's text conversion
+ * (concat.h); false, pushing nothing, when it has no "..". Raises on memory. */
+static bool push_concat(lua_State *L, const char *code, size_t len)
+{
+    char *cat = sc_concat_rewrite(code, len);
+    if (!cat)
+        return false;
+    lua_pushcfunction(L, p_push_text);
+    lua_pushlightuserdata(L, cat);
+    int rc = lua_pcall(L, 1, 1, 0);
+    free(cat); /* freed on either path: a raise here would lose it */
+    if (rc != LUA_OK)
+        lua_error(L);
+    return true;
+}
+
+/* Pushes the loaded "return function(_ENV, ...) code end" (same lines as the file: the
+ * wrapper opens on its first line), or the error; returns luaL_loadbufferx's status. */
+static int load_wrapped(lua_State *L, const char *chunk, const char *code, size_t len)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "return function(_ENV, ...) ");
+    luaL_addlstring(&b, code, len);
+    luaL_addstring(&b, "\nend");
+    luaL_pushresult(&b);
+    size_t n;
+    const char *wrapped = lua_tolstring(L, -1, &n);
+    int rc = luaL_loadbufferx(L, wrapped, n, chunk, "t");
+    lua_remove(L, -2);
+    return rc;
+}
+
 static void push_factory(lua_State *L, const char *chunk, const char *code, size_t len)
 {
     struct sc_lua *s = from_L(L);
@@ -849,21 +901,17 @@ static void push_factory(lua_State *L, const char *chunk, const char *code, size
     }
     lua_pop(L, 1);
     sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
-    /* Same lines as the file: the wrapper opens on its first line. */
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, "return function(_ENV, ...) ");
-    luaL_addlstring(&b, code, len);
-    luaL_addstring(&b, "\nend");
-    luaL_pushresult(&b);
-    size_t n;
-    const char *wrapped = lua_tolstring(L, -1, &n);
-    if (luaL_loadbufferx(L, wrapped, n, chunk, "t") != LUA_OK)
-        lua_error(L);
+    bool cat = !memchr(code, 0, len) && push_concat(L, code, len); /* ".." keeps digits */
+    if (cat && load_wrapped(L, chunk, lua_tostring(L, -1), lua_rawlen(L, -1)) == LUA_OK) {
+        lua_remove(L, -2);
+    } else {
+        lua_pop(L, cat ? 2 : 0); /* reported as written, in the user's own terms */
+        if (load_wrapped(L, chunk, code, len) != LUA_OK)
+            lua_error(L);
+    }
     lua_newtable(L); /* the wrapper's own _ENV: empty, it only returns the function */
     lua_setupvalue(L, -2, 1);
-    lua_call(L, 0, 1);
-    lua_remove(L, -2);         /* factories, key, factory */
+    lua_call(L, 0, 1);         /* factories, key, factory */
     lua_pushvalue(L, -2);
     lua_pushvalue(L, -2);
     lua_rawset(L, -5);
@@ -1443,14 +1491,30 @@ static int p_ref(lua_State *L)
     return 1;
 }
 
+static int compile_code(struct sc_lua *s, char *code, char *err, size_t errlen);
+
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen)
 {
-    lua_State *L = s->L;
     char *code = sc_expr_rewrite(expr, n);
     if (!code) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    char *cat = sc_concat_rewrite(code, strlen(code)); /* ".." keeps every digit */
+    if (cat) {
+        int ref = compile_code(s, cat, err, errlen);
+        if (ref >= 0) {
+            free(code);
+            return ref;
+        }
+    } /* else, or when it does not compile: as written, for the user's own message */
+    return compile_code(s, code, err, errlen);
+}
+
+/* Compiles "return (code)" in the expressions' _ENV; takes code (free()s it). */
+static int compile_code(struct sc_lua *s, char *code, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
     struct sc_buf b = {0};
     sc_buf_puts(&b, "return (");
     sc_buf_puts(&b, code);
@@ -1488,6 +1552,20 @@ void sc_lua_unref(struct sc_lua *s, int ref)
         luaL_unref(s->L, LUA_REGISTRYINDEX, ref);
 }
 
+/* "/.../lua/prelude/30-date.lua:86: msg" -> "msg": the prelude's own lines mean
+ * nothing to the user (a transform file's place is theirs, and stays). */
+static const char *without_prelude_place(const char *msg)
+{
+    const char *sp = strchr(msg, ' ');
+    const char *lua = strstr(msg, ".lua:");
+    if (!lua || (sp && lua > sp) || !strstr(msg, "prelude/") || strstr(msg, "prelude/") > lua)
+        return msg;
+    const char *p = lua + 5;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p[0] == ':' && p[1] == ' ' ? p + 2 : msg;
+}
+
 /* Classifies a failed pcall and writes its message; pops the error. */
 static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen)
 {
@@ -1506,6 +1584,7 @@ static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen
             if (c)
                 msg = c + 1 + (c[1] == ' ');
         }
+        msg = msg ? without_prelude_place(msg) : msg;
         snprintf(err, errlen, "%s", msg ? msg : "error object is not a string");
         if (msg && strstr(msg, "stack overflow"))
             st = SC_ERR_LIMIT;
@@ -1517,6 +1596,16 @@ static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen
     return st;
 }
 
+/* A call that returned normally although the budget tripped (`return pcall(loop)`
+ * ends without a further instruction): still the limit error; pops its n results. */
+static enum sc_status stopped_after(struct sc_lua *s, int n, char *err, size_t errlen)
+{
+    if (!s->tripped)
+        return SC_OK;
+    lua_pop(s->L, n - 1);
+    return failure(s, LUA_ERRRUN, err, errlen);
+}
+
 static enum sc_status call_ref(struct sc_lua *s, int ref, char *err, size_t errlen)
 {
     lua_State *L = s->L;
@@ -1526,7 +1615,7 @@ static enum sc_status call_ref(struct sc_lua *s, int ref, char *err, size_t errl
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
     int rc = lua_pcall(L, 0, 1, 0);
-    return rc == LUA_OK ? SC_OK : failure(s, rc, err, errlen);
+    return rc == LUA_OK ? stopped_after(s, 1, err, errlen) : failure(s, rc, err, errlen);
 }
 
 enum sc_status sc_lua_eval_json(struct sc_lua *s, int ref, json_t **out, char *err, size_t errlen)
@@ -1651,6 +1740,50 @@ static bool lookup(struct sc_lua *s, const char *name)
     return yes;
 }
 
+/* Context names the engine sets per evaluation (exec.c), known before any is set. */
+static const char *const context_names[] = {"trigger", "steps", "vars", "execution", "error",
+                                            "env", "poll", "output", "item", NULL};
+
+/* Pushes the expressions' safe globals: the third upvalue of their _ENV's __index. */
+static void push_globals(lua_State *L, struct sc_lua *s)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
+    lua_getmetatable(L, -1);
+    lua_getfield(L, -1, "__index");
+    lua_getupvalue(L, -1, 3);
+    lua_replace(L, -4);
+    lua_pop(L, 2);
+}
+
+static int p_has_global(lua_State *L)
+{
+    struct sc_lua *s = from_L(L);
+    const char *name = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    bool yes = lua_getfield(L, -1, name) != LUA_TNIL;
+    push_globals(L, s);
+    yes = yes || lua_getfield(L, -1, name) != LUA_TNIL;
+    lua_pushboolean(L, yes);
+    return 1;
+}
+
+bool sc_lua_has_global(struct sc_lua *s, const char *name)
+{
+    for (int i = 0; context_names[i]; i++)
+        if (strcmp(context_names[i], name) == 0)
+            return true;
+    lua_State *L = s->L;
+    lua_pushcfunction(L, p_has_global);
+    lua_pushlightuserdata(L, (void *)name);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        return true; /* out of memory: say nothing rather than something wrong */
+    }
+    bool yes = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return yes;
+}
+
 bool sc_lua_has_transform(struct sc_lua *s, const char *name)
 {
     return strchr(name, '.') && lookup(s, name);
@@ -1694,9 +1827,13 @@ enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, jso
     lua_pushcfunction(L, call_transform);
     lua_pushlightuserdata(L, (void *)name);
     lua_pushlightuserdata(L, args);
+    if (s->tripped) { /* the budget is spent: nothing more runs until the next budget */
+        snprintf(err, errlen, "Lua %s", s->tripped);
+        return SC_ERR_LIMIT;
+    }
     int rc = lua_pcall(L, 2, 2, 0);
-    if (rc != LUA_OK)
-        return failure(s, rc, err, errlen);
+    if (rc != LUA_OK || stopped_after(s, 2, err, errlen) != SC_OK)
+        return rc != LUA_OK ? failure(s, rc, err, errlen) : SC_ERR_LIMIT;
     if (!lua_toboolean(L, -1)) {
         lua_pop(L, 2);
         snprintf(err, errlen, "no Lua transform '%s' (a prelude function, or FILE.FUNCTION of "
@@ -1784,4 +1921,41 @@ void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t
 done:
     json_decref(cands);
     json_decref(files);
+}
+
+/* Appends the string keys of the table on top not starting with '_' to out. */
+static void key_names(lua_State *L, json_t *out)
+{
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_tostring(L, -2)[0] != '_')
+            json_array_append_new(out, json_string(lua_tostring(L, -2)));
+        lua_pop(L, 1);
+    }
+}
+
+void sc_lua_global_hint(struct sc_lua *s, const char *name, char *out, size_t outlen)
+{
+    lua_State *L = s->L;
+    out[0] = '\0';
+    json_t *cands = json_array();
+    if (!cands)
+        return;
+    for (int i = 0; context_names[i]; i++)
+        json_array_append_new(cands, json_string(context_names[i]));
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    key_names(L, cands);
+    lua_pop(L, 1);
+    push_globals(L, s);
+    key_names(L, cands);
+    lua_pop(L, 1);
+    const char *v[512];
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach(cands, i, x) if (n < 512) v[n++] = json_string_value(x);
+    qsort(v, n, sizeof *v, by_text); /* Lua's table order varies: ties go the same way */
+    const char *hint = sc_suggest(name, v, n);
+    if (hint)
+        snprintf(out, outlen, "; did you mean '%s'?", hint);
+    json_decref(cands);
 }

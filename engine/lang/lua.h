@@ -90,6 +90,14 @@ bool sc_lua_has_prelude(struct sc_lua *s, const char *name);
  * or FILE.FUNCTION), or " (there is no lua/transforms/FILE.lua; the files are: ...)", or "". */
 void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t outlen);
 
+/* True when an expression can read name as a global: a context name (trigger, steps,
+ * vars, execution, error, env, poll, output, item), a prelude function, or a global or
+ * library of the sandbox (string, math, pairs, ...). */
+bool sc_lua_has_global(struct sc_lua *s, const char *name);
+/* For a global an expression cannot read: writes "; did you mean 'length'?" (the nearest
+ * of those names) or "". */
+void sc_lua_global_hint(struct sc_lua *s, const char *name, char *out, size_t outlen);
+
 /* Memory the state holds after a full collection, in bytes. */
 size_t sc_lua_memory(struct sc_lua *s);
 

@@ -97,6 +97,56 @@ static void instructions_and_deadline(void **state)
     sc_lua_unref(lua, ref);
 }
 
+/* Code Lua runs on the way out of an error (message handlers, __close, __tostring) or
+ * from C (gsub, sort, metamethods) stays under the budget: once it is spent, nothing
+ * the user wrote runs again, and no pcall/xpcall catches the limit. */
+static void no_route_around_the_budget(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {
+        "xpcall(error, function() while true do end end)",
+        "xpcall(function() while true do end end, function() while true do end end)",
+        "xpcall(function() while true do end end, function(m) local s = 0 for i = 1, 3e8 do "
+        "s = s + 1 end return s end)",
+        "xpcall(error, function() return xpcall(error, function() while true do end end) end)",
+        "xpcall(function() error(setmetatable({}, {__tostring = function() while true do end "
+        "end})) end, tostring)",
+        "pcall(function() while true do end end)",
+        "(function() local ok = pcall(function() while true do end end) return ok end)()",
+        "(function() local ok, e = pcall(error, setmetatable({}, {__tostring = function() "
+        "while true do end end})) return tostring(e) end)()",
+        "string.gsub('aaa', 'a', function() while true do end end)",
+        "table.sort({3, 2, 1}, function(a, b) while true do end end)",
+        "(function() local x <close> = setmetatable({}, {__close = function() while true do "
+        "end end}) while true do end end)()",
+        "setmetatable({}, {__index = function() while true do end end}).x",
+        "setmetatable({}, {__eq = function() while true do end end}) == "
+        "setmetatable({}, {__eq = function() while true do end end})",
+        "setmetatable({}, {__concat = function() while true do end end}) .. 'x'",
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        refused(routes[i], "error(limit): Lua instruction limit of 10000000 exceeded");
+    refused("(function() local t = {} setmetatable(t, {__index = t}) return t.x end)()",
+            "error(runtime): '__index' chain too long; possible loop");
+    refused("coroutine.wrap(function() end)",
+            "error(runtime): 'coroutine' is not available in scenarist expressions (sandbox)");
+    /* The deadline, too: a handler cannot outlive the step's time limit. */
+    char err[256];
+    const char *x = "xpcall(function() while true do end end, function() while true do end end)";
+    int ref = sc_lua_compile(lua, x, strlen(x), err, sizeof err);
+    sc_lua_budget(lua, 1L << 60, sc_clock_mono_ms() + 20);
+    json_t *out = NULL;
+    int64_t t0 = sc_clock_mono_ms();
+    assert_int_equal(sc_lua_eval_json(lua, ref, &out, err, sizeof err), SC_ERR_LIMIT);
+    assert_true(sc_clock_mono_ms() - t0 < 1000);
+    if (strcmp(err, "Lua time limit of 20 ms exceeded") != 0)
+        assert_string_equal(err, "Lua time limit of 19 ms exceeded");
+    sc_lua_unref(lua, ref);
+    /* A handler still works while the budget lasts. */
+    assert_string_equal(eval(lua, "select(2, xpcall(error, function(m) return 'caught ' .. m end, 'x'))"),
+                        "\"caught x\"");
+}
+
 static void deep_recursion(void **state)
 {
     (void)state;
@@ -171,6 +221,10 @@ static void results_must_be_json(void **state)
     refused("(function() local t = {} t.self = t return t end)()",
             "error(runtime): value nested deeper than 64 levels (a cycle?)");
     refused("'\\xff'", "error(runtime): text that is not valid UTF-8 cannot become JSON");
+    refused("{ [string.char(0xff)] = 1 }", "error(runtime): a table key that is not valid UTF-8 "
+            "text (or holds a NUL character) cannot become a JSON key");
+    refused("{ ['a\\0b'] = 1, a = 2 }", "error(runtime): a table key that is not valid UTF-8 "
+            "text (or holds a NUL character) cannot become a JSON key");
 }
 
 /* A transform file: its module-level state starts over with every execution, and it
@@ -221,7 +275,9 @@ static void transforms_share_nothing(void **state)
           "function string_mt() return getmetatable('') end\n"
           "function mark_mt() return getmetatable(sc.array({})) end\n"
           "function raw() rawset(string, 'x', 1) end\n"
-          "function still_trims() return trim('  ok  ') end\n", f);
+          "function still_trims() return trim('  ok  ') end\n"
+          "function amount(x) return 'v=' .. 1234567890123.45 .. tostring(x) end\n"
+          "function spin() return xpcall(function() while true do end end, function() while true do end end) end\n", f);
     fclose(f);
     char err[512];
     struct sc_lua *l = sc_lua_new(dir, 0, err, sizeof err);
@@ -252,6 +308,10 @@ static void transforms_share_nothing(void **state)
     snprintf(want, sizeof want, "error(runtime): %s:11: 'rawset' is not available in scenarist "
              "expressions (sandbox)", path);
     assert_string_equal(call(l, "t.raw"), want);
+    assert_string_equal(call(l, "t.still_trims"), "\"ok\"");
+    assert_string_equal(call(l, "t.amount"), "\"v=1234567890123.45nil\"");
+    assert_string_equal(call(l, "t.spin"), "error(limit): Lua instruction limit of 10000000 exceeded");
+    sc_lua_budget(l, SC_LUA_INSTRUCTIONS, 0);
     assert_string_equal(call(l, "t.still_trims"), "\"ok\"");
     /* a copy per execution, and memory stays flat over many */
     size_t at[2] = {0, 0};
@@ -371,6 +431,7 @@ int main(void)
         cmocka_unit_test(no_bytecode),
         cmocka_unit_test(memory_cap),
         cmocka_unit_test(instructions_and_deadline),
+        cmocka_unit_test(no_route_around_the_budget),
         cmocka_unit_test(deep_recursion),
         cmocka_unit_test(prelude_and_libraries_cannot_be_changed),
         cmocka_unit_test(bundles_are_read_only),
