@@ -1824,13 +1824,13 @@ enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, jso
                            char *err, size_t errlen)
 {
     lua_State *L = s->L;
-    lua_pushcfunction(L, call_transform);
-    lua_pushlightuserdata(L, (void *)name);
-    lua_pushlightuserdata(L, args);
     if (s->tripped) { /* the budget is spent: nothing more runs until the next budget */
         snprintf(err, errlen, "Lua %s", s->tripped);
         return SC_ERR_LIMIT;
     }
+    lua_pushcfunction(L, call_transform);
+    lua_pushlightuserdata(L, (void *)name);
+    lua_pushlightuserdata(L, args);
     int rc = lua_pcall(L, 2, 2, 0);
     if (rc != LUA_OK || stopped_after(s, 2, err, errlen) != SC_OK)
         return rc != LUA_OK ? failure(s, rc, err, errlen) : SC_ERR_LIMIT;
