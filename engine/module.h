@@ -39,6 +39,7 @@ enum sc_param_flags {
     SC_P_STATIC = 1 << 0, /* never templated: the validator must see the value */
     SC_P_TEXT = 1 << 1,   /* free text (descriptions): braces in it are not templates */
     SC_P_URL_PATH = 1 << 2, /* a URL path: each {{ }} value is encoded as one segment */
+    SC_P_KEY = 1 << 3,      /* an identity key: a {{ }} giving null or "" fails (a data error) */
 };
 
 struct sc_param {

@@ -11,8 +11,9 @@
 #include <string.h>
 
 static const struct sc_param params[] = {
-    {.name = "key", .type = SC_T_STRING, .required = true,
-     .doc = "Template giving the bundle's identity, e.g. \"{{ trigger.body.completion_id }}\"."},
+    {.name = "key", .type = SC_T_STRING, .required = true, .flags = SC_P_KEY,
+     .doc = "Template giving the bundle's identity, e.g. \"{{ trigger.body.completion_id }}\"; "
+            "a {{ }} that gives null or empty text fails the step (a data error)."},
     {.name = "window", .type = SC_T_DURATION, .def = "\"30d\"", .flags = SC_P_STATIC,
      .doc = "How long a key is remembered."},
     {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
