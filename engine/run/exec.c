@@ -570,6 +570,7 @@ struct run {
     char url_buf[160];
     int attempt;
     bool queued, fixed_id;
+    bool wakes;            /* opts->wakes: this attempt went on after a sleep */
     json_t *journal;       /* further attempts: recorded states, "STEP BUNDLE" -> {outs, vars?} */
     bool vars_touched;     /* the step under way wrote vars: its state keeps them */
     int64_t pending_run;   /* store row of the step under way, 0 when none */
@@ -1183,18 +1184,17 @@ static json_t *replayed(struct run *r, struct step *s)
 
 
 /* The step just run parked this bundle till r->park_ms (a sleep): an incomplete entry
- * whose next attempt is due then, like a retry; the steps after it run in that attempt. */
+ * due then, like a retry; the steps after it run when it wakes, in the same attempt. */
 static void park(struct run *r, struct step *s)
 {
     int64_t now = sc_clock_now_ms(), wake = r->park_ms;
     char until[40];
     sc_clock_iso(wake, until, sizeof until);
     r->park_ms = 0;
-    json_t *inc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:I, s:i, s:{s:i}}", "step", step_name(s),
+    json_t *inc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:I, s:i}", "step", step_name(s),
                             "bundle", r->bundle[0] ? r->bundle : "1", "sleep", "until", until,
                             "message", "sleeping", "next_in_ms",
-                            (json_int_t)(wake > now ? wake - now : 0), "attempt", r->attempt,
-                            "retry", "attempts", r->attempt + 1);
+                            (json_int_t)(wake > now ? wake - now : 0), "attempt", r->attempt);
     if (!inc || json_array_append_new(r->incomplete, inc) != 0)
         fail_execution(r, NULL);
 }
@@ -1397,7 +1397,7 @@ static int store_begin(struct run *r, json_t *trigger, const char *source, int64
     if (!st)
         return 0;
     int rc;
-    if (r->attempt > 1) {
+    if (r->attempt > 1 || r->wakes) {
         rc = (r->journal = sc_store_journal(st, r->id)) ? 0 : -1;
     } else if (r->queued) {
         rc = 0; /* recorded when it was queued, claimed by the caller */
@@ -1417,7 +1417,7 @@ static int store_begin(struct run *r, json_t *trigger, const char *source, int64
         rc = rc == 0 ? 0 : -1;
     }
     if (rc != 0) {
-        json_t *e = store_error(r->attempt > 1 ? "reading the execution's steps failed"
+        json_t *e = store_error(r->attempt > 1 || r->wakes ? "reading the execution's steps failed"
                                                : "recording the execution failed", st);
         fail_execution(r, e);
         json_decref(e);
@@ -1465,7 +1465,7 @@ static void store_end(struct run *r, json_t *rec)
         if (!row.error) /* nor a sleep: its wake time */
             row.error = json_object_get(first, "sleep");
         rc = sc_store_incomplete_put(st, &row);
-    } else if (rc == 0 && r->attempt > 1) {
+    } else if (rc == 0 && (r->attempt > 1 || r->wakes)) {
         rc = sc_store_incomplete_close(st, r->id, strcmp(status, "success") ? "failed" : "done",
                                        "scenarist") < 0 ? -1 : 0;
     }
@@ -1479,7 +1479,7 @@ static void store_end(struct run *r, json_t *rec)
     if (rc == 0)
         rc = sc_store_exec_end(st, r->id, status,
                                json_integer_value(json_object_get(rec, "duration_ms")), summary,
-                               r->attempt > 1 || r->kept_state); /* earlier attempts' too */
+                               r->attempt > 1 || r->wakes || r->kept_state); /* earlier runs' too */
     json_decref(summary);
     if (rc != 0) { /* say so in the record: the caller must not report success */
         json_object_set_new(rec, "status", json_string("error"));
@@ -1493,6 +1493,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     struct run r = {.sc = sc, .rt = rt};
     r.version = opts && opts->version ? opts->version : "draft";
     r.attempt = opts && opts->attempt > 1 ? opts->attempt : 1;
+    r.wakes = opts && opts->wakes;
     r.queued = opts && opts->queued;
     r.atomic = opts && opts->atomic;
     r.fixed_id = opts && opts->id;
@@ -1540,7 +1541,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     r.t0 = sc_clock_mono_ms();
     r.deadline = r.t0 + sc->timeout_ms;
     r.input = trigger;
-    if (r.attempt > 1)
+    if (r.attempt > 1 || r.wakes)
         json_object_set_new(r.execution, "attempt", json_integer(r.attempt));
     if (store_begin(&r, trigger, opts ? opts->source : NULL, started_ms) == 0)
         run_list(&r, &sc->steps, 0, NULL);
@@ -1563,14 +1564,16 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", r.id, "scenario",
                             sc->name, "org", org, "version", r.version, "status", status,
                             "started_at", started, "duration_ms",
-                            (json_int_t)(sc_clock_mono_ms() - r.t0), "steps", r.log);
+                            (json_int_t)(sc_clock_mono_ms() - r.t0 + (r.wakes ? opts->before_ms : 0)),
+                            "steps", r.log);
     if (rec && (json_object_set(rec, "url", json_object_get(r.execution, "url")) ||
                 (r.fail && json_object_set(rec, "error", r.fail)) ||
                 (json_array_size(r.incomplete) &&
                  json_object_set(rec, "incomplete", r.incomplete)) ||
                 (r.response && json_object_set(rec, "response", r.response)) ||
                 (r.committed && json_object_set_new(rec, "committed", json_true())) ||
-                (r.attempt > 1 && json_object_set_new(rec, "attempt", json_integer(r.attempt))))) {
+                ((r.attempt > 1 || r.wakes) &&
+                 json_object_set_new(rec, "attempt", json_integer(r.attempt))))) {
         json_decref(rec); /* a record with a part missing would mislead: none at all */
         rec = NULL;
     }

@@ -362,15 +362,40 @@ nap-b|sleeping|nap|pending|2026-03-02T09:00:02.000Z" \
             FROM executions e JOIN incomplete i ON i.execution = e.id ORDER BY e.scenario"
 export SCENARIST_CLOCK=test:2026-03-02T09:00:01Z
 sim "$dir/scn" --until 2026-03-02T09:05:00Z --workers 1
-expect "after a restart both resume at 09:00:02 (not 09:00:02 and 09:00:04): the sleep did not hold the worker" 0 \
-    "nap-a|success|2|2026-03-02T09:00:02.000Z
-nap-b|success|2|2026-03-02T09:00:02.000Z" \
+expect "after a restart both resume at 09:00:02 (not 09:00:02 and 09:00:04): the sleep did not hold the worker; one attempt each" 0 \
+    "nap-a|success|1|2026-03-02T09:00:02.000Z
+nap-b|success|1|2026-03-02T09:00:02.000Z" \
     -- sql "SELECT e.scenario, e.status, e.attempts, json_extract(s.output, '\$.at') FROM executions e
             JOIN step_runs s ON s.execution = e.id AND s.step = 'woke' ORDER BY e.scenario"
-expect "the sleep step ran once (its output replayed), the step after it once" 0 "nap@1 woke@2
-nap@1 woke@2" \
+expect "the sleep step ran once (its output replayed), the step after it once, in the same attempt" 0 "nap@1 woke@1
+nap@1 woke@1" \
     -- sql "SELECT group_concat(step || '@' || attempt, ' ') FROM step_runs GROUP BY execution ORDER BY execution"
-expect "the resume entries are closed as done" 0 "done|done" -- sql "SELECT group_concat(state, '|') FROM incomplete"
+expect "the resume entries are closed as done, after 1 attempt" 0 "done|1|done|1" -- sql "SELECT group_concat(state || '|' || attempts, '|') FROM incomplete"
+ida=$(sql "SELECT id FROM executions WHERE scenario = 'nap-a'")
+expect "execution, executions and the store agree: 1 attempt, 2000 ms (the sleep included)" 0 \
+    "status success after 1 attempt; started 2026-03-02T09:00:00.000Z, finished 2026-03-02T09:00:02.000Z
+incomplete: done at step nap, bundle 1; attempts 1
+success 1 2000 ms
+1|2000" -- bash -c "'$bin' execution $ida --org '$org' | grep -E '^(status|incomplete)'
+    '$bin' executions --org '$org' | awk '\$2 == \"nap-a\" { print \$4, \$5, \$7, \$8 }'
+    sqlite3 '$db' \"SELECT attempts, duration_ms FROM executions WHERE id = '$ida'\""
+
+# a break after a sleep still has all its attempts: the wake is no attempt
+cat > "$tmp/down.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down"},
+ {"method": "POST", "path": "/ops/*", "status": 200, "text": "ok"}]
+EOF
+stub napbreak "$tmp/down.json"
+export SCENARIST_CLOCK=test:2026-03-02T08:59:00Z
+sim $fx/napbreak --until 2026-03-02T09:10:00Z --workers 1
+expect "a break of 3 attempts after a sleep sends its 3 PUTs" 0 "3" -- grep -c '"method":"PUT"' "$journal"
+expect "and its notification, the store and the steps say 3 attempts" 0 \
+    "upsert failed after 3 attempts
+warning|3|exhausted|3|3
+nap@1 upsert@1 upsert@2 upsert@3 notify@3" \
+    -- bash -c "grep -o '\"text\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4
+        sqlite3 '$db' \"SELECT e.status, e.attempts, i.state, i.attempts, i.max_attempts FROM executions e JOIN incomplete i ON i.execution = e.id\"
+        sqlite3 '$db' \"SELECT group_concat(step || '@' || attempt, ' ') FROM (SELECT step, attempt FROM step_runs WHERE status != 'break' ORDER BY id)\""
 
 # a synchronous webhook whose respond step comes after a sleep is answered 202 when it parks
 stub napsync "$tmp/ok.json"
