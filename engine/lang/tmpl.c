@@ -274,7 +274,7 @@ void sc_tmpl_set_encoder(struct sc_tmpl *t, const char *key, sc_tmpl_encoder enc
 {
     if (t && !key && t->kind == STR)
         t->enc = enc;
-    for (size_t i = 0; t && t->kind == OBJ && i < t->n; i++)
+    for (size_t i = 0; t && key && t->kind == OBJ && i < t->n; i++)
         if (!strcmp(t->keys[i], key) && t->kids[i]->kind == STR)
             t->kids[i]->enc = enc;
 }
