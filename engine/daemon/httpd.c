@@ -210,7 +210,7 @@ static char *dedupe_key(struct daemon *d, const struct route *rt, json_t *trigge
         json_t *v = sc_lua_set(d->intake_lua, "trigger", trigger) == 0
                         ? sc_tmpl_render(rt->dedupe, d->intake_lua, &st, err, sizeof err)
                         : NULL;
-        if (!v) /* the event is kept, without a key (an empty part would merge events) */
+        if (!v) /* any failure (a null/empty part, serve.c's encoder): kept without a key */
             fprintf(stderr, "scenarist: webhook %s: dedupe_key: %s; stored without a key\n",
                     rt->path, err);
         sc_lua_set(d->intake_lua, "trigger", NULL);
@@ -388,11 +388,11 @@ static void answer(struct daemon *d, struct pending *p, json_t *response)
 {
     struct MHD_Connection *con = p->con;
     char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
-                               p->rc == 1 ? p->first : p->w.id);
+                               p->rc == SC_STORE_SAME ? p->first : p->w.id);
     if (p->rc < 0) /* not stored: the sender must try again */
         send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
                                       "send it again"), "Retry-After", "5");
-    else if (p->rc == 1)
+    else if (p->rc == SC_STORE_SAME)
         send_json(con, 200, json_pack("{s:s, s:b, s:s?}", "execution", p->first, "duplicate", 1,
                                       "url", d->org_url ? url_of : NULL), NULL, NULL);
     else if (response && json_is_object(response))
@@ -418,7 +418,7 @@ static void commit_batch(struct daemon *d, struct pending *list)
     for (struct pending *x = list; x; x = x->next) {
         x->rc = -1;
         while (brc == 0 && (x->rc = sc_store_enqueue(d->intake, &x->ev, x->first,
-                                                     sizeof x->first)) == 2) {
+                                                     sizeof x->first)) == SC_STORE_EXISTS) {
             pthread_mutex_lock(&d->mu); /* a taken id: another, where waiters read it */
             sc_exec_new_id(x->w.id, sizeof x->w.id);
             pthread_mutex_unlock(&d->mu);
