@@ -1,0 +1,265 @@
+/* The catalog of scenarios: loaded, validated together, their triggers made ready. */
+#include "daemon/catalog.h"
+
+#include "lang/duration.h"
+#include "model/yaml.h"
+#include "model/files.h"
+#include "model/validate.h"
+#include "model/webhook.h"
+#include "run/runner.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The scenario files (files.h: the same walk as validate and deploy). NULL when a
+ * path does not exist or a folder holds no scenario file (said). */
+static char **expand_paths(const struct sc_serve_opts *o, size_t *n)
+{
+    static const char *const def[] = {"scenarios"};
+    const char *const *paths = o->npaths ? o->paths : def;
+    size_t np = o->npaths ? o->npaths : 1;
+    struct sc_files f = {0};
+    for (size_t i = 0; i < np; i++) {
+        struct stat sb;
+        if (stat(paths[i], &sb) != 0) {
+            sc_daemon_say("%s: %s", paths[i], strerror(errno));
+            sc_files_free(&f);
+            return NULL;
+        }
+        long k = sc_files_add(&f, paths[i]);
+        if (k <= 0) {
+            sc_daemon_say("%s: %s", paths[i], k < 0 ? "out of memory" : "no scenario files (*.yaml, *.yml) in this folder");
+            sc_files_free(&f);
+            return NULL;
+        }
+    }
+    *n = f.n;
+    return sc_files_take(&f);
+}
+
+/* A string member, or def when absent. */
+static const char *str_or(json_t *obj, const char *key, const char *def)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : def;
+}
+
+/* True when a respond step appears anywhere in the scenario (routes, routers). */
+static bool has_respond(json_t *v)
+{
+    if (json_is_object(v)) {
+        if (!strcmp(str_or(v, "module", ""), "respond"))
+            return true;
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+            if (has_respond(x))
+                return true;
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+            if (has_respond(x))
+                return true;
+    }
+    return false;
+}
+
+/* "3" for "version:NAME@3", else "draft". */
+static void version_of(const char *source, char *out, size_t n)
+{
+    const char *at = strncmp(source, "version:", 8) ? NULL : strrchr(source, '@');
+    snprintf(out, n, "%s", at ? at + 1 : "draft");
+}
+
+void sc_catalog_free(struct sc_daemon *d, struct sc_catalog *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&d->intake_mu);
+    for (size_t i = 0; i < c->nhooks; i++) {
+        struct sc_catalog_hook *r = &c->hooks[i];
+        sc_tmpl_free(r->dedupe, d->intake_lua);
+        json_decref(r->dedupe_src);
+        if (r->secret)
+            memset(r->secret, 0, strlen(r->secret));
+        free(r->secret);
+        free(r->scheme);
+        free(r->path);
+        free(r->scenario);
+        free(r->source);
+    }
+    pthread_mutex_unlock(&d->intake_mu);
+    free(c->hooks);
+    free(c->timers);
+    for (size_t i = 0; i < c->nfiles; i++) {
+        if (c->scs)
+            sc_scenario_free(c->scs[i]);
+        free(c->files[i]);
+    }
+    free(c->scs);
+    free(c->files);
+    free(c);
+}
+
+static int add_hook(struct sc_daemon *d, struct sc_catalog *c, size_t file, json_t *w,
+                     struct sc_diags *diag)
+{
+    json_t *root = sc_scenario_json(c->scs[file]), *set = json_object_get(root, "settings");
+    struct sc_catalog_hook *r = &c->hooks[c->nhooks++];
+    r->path = sc_strdup(json_string_value(json_object_get(w, "path")));
+    r->scenario = sc_strdup(sc_scenario_name(c->scs[file]));
+    r->source = sc_strdup(c->files[file]);
+    version_of(c->files[file], r->version, sizeof r->version);
+    r->realtime = !strcmp(str_or(w, "priority", ""), "realtime");
+    r->sequential = json_is_true(json_object_get(set, "sequential"));
+    r->confidential = json_is_true(json_object_get(set, "confidential"));
+    r->respond = has_respond(json_object_get(root, "steps"));
+    if (!r->path || !r->scenario || !r->source)
+        return -1;
+    const char *auth = json_string_value(json_object_get(w, "auth"));
+    if (auth) {
+        json_t *hook = json_object_get(d->org->webhooks, auth);
+        char err[300];
+        r->scheme = sc_strdup(str_or(hook, "scheme", ""));
+        const char *ref = json_string_value(json_object_get(hook, "secret"));
+        if (!r->scheme || !ref || !(r->secret = sc_org_secret(ref, err, sizeof err)) ||
+            sc_webhook_secret_check(r->scheme, r->secret, err, sizeof err) != 0) {
+            struct sc_src src = {.name = c->files[file]};
+            sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "webhook %s: secret %s: %s", r->path,
+                        auth, ref ? err : "not defined in the org");
+            return -1;
+        }
+    }
+    json_t *dk = json_object_get(w, "dedupe_key");
+    if (dk) {
+        char err[300];
+        r->dedupe_src = json_deep_copy(dk);
+        pthread_mutex_lock(&d->intake_mu);
+        r->dedupe = r->dedupe_src ? sc_tmpl_compile(d->intake_lua, r->dedupe_src, err, sizeof err)
+                                  : NULL;
+        pthread_mutex_unlock(&d->intake_mu);
+        if (!r->dedupe) {
+            struct sc_src src = {.name = c->files[file]};
+            sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "webhook %s: dedupe_key: %s", r->path,
+                        r->dedupe_src ? err : "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void add_timer(struct sc_daemon *d, struct sc_catalog *c, size_t file, size_t trig,
+                      const char *kind, json_t *t)
+{
+    json_t *root = sc_scenario_json(c->scs[file]), *set = json_object_get(root, "settings");
+    struct sc_catalog_timer *tm = &c->timers[c->ntimers++];
+    tm->sc = c->scs[file];
+    tm->scenario = sc_scenario_name(tm->sc);
+    tm->source = c->files[file];
+    version_of(tm->source, tm->version, sizeof tm->version);
+    tm->trigger = trig;
+    tm->poll = !strcmp(kind, "poll");
+    snprintf(tm->key, sizeof tm->key, "%s:%zu", kind, trig);
+    tm->sequential = json_is_true(json_object_get(set, "sequential"));
+    tm->confidential = json_is_true(json_object_get(set, "confidential"));
+    tm->catch_up = strcmp(str_or(t, "catch_up", "once"), "skip");
+    const char *cron = json_string_value(json_object_get(t, "cron"));
+    struct sc_cron_err e;
+    tm->has_cron = cron && sc_cron_parse(cron, &tm->cron, &e) == 0;
+    const char *tz = json_string_value(json_object_get(t, "tz"));
+    if (!tz)
+        tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    snprintf(tm->tz, sizeof tm->tz, "%s", tz ? tz : "UTC");
+    tm->every_ms = sc_duration_or(json_string_value(json_object_get(t, "every")), 0);
+    tm->window_ms = sc_duration_or(json_string_value(json_object_get(t, "window")), 0);
+    tm->skew_ms = sc_duration_or(json_string_value(json_object_get(t, "skew")), 5 * 60 * 1000);
+    tm->next_ms = -1;
+}
+
+/* With no paths given: the current version of every deployed scenario
+ * ("version:NAME@N"), or, when nothing is deployed, the files of scenarios/. */
+static char **deployed(struct sc_daemon *d, struct sc_store *st, size_t *n)
+{
+    json_t *cur = sc_store_versions_current(st);
+    size_t k = json_array_size(cur), i;
+    json_t *v;
+    d->versions = k > 0;
+    if (!k) {
+        json_decref(cur);
+        return expand_paths(&d->o, n);
+    }
+    char **out = sc_calloc(k + 1, sizeof *out);
+    *n = 0;
+    json_array_foreach(cur, i, v) {
+        if (out && !(out[*n] = sc_asprintf("version:%s@%lld", json_string_value(json_object_get(v, "scenario")),
+                                           (long long)json_integer_value(json_object_get(v, "number")))))
+            break;
+        (*n)++;
+    }
+    json_decref(cur);
+    return out;
+}
+
+struct sc_catalog *sc_catalog_load(struct sc_daemon *d, struct sc_runtime *rt, struct sc_diags *diag)
+{
+    struct sc_catalog *c = sc_calloc(1, sizeof *c);
+    if (!c || !(c->files = d->o.npaths ? expand_paths(&d->o, &c->nfiles)
+                                       : deployed(d, rt->store, &c->nfiles)))
+        goto fail;
+    struct sc_validator *v = sc_validator_new(d->org, diag);
+    c->scs = sc_calloc(c->nfiles + 1, sizeof *c->scs);
+    size_t nhooks = 0, ntimers = 0;
+    for (size_t i = 0; v && c->scs && i < c->nfiles; i++) {
+        c->scs[i] = sc_runner_load(rt, c->files[i], v, diag);
+        json_t *t, *trigs = c->scs[i] ? json_object_get(sc_scenario_json(c->scs[i]), "triggers")
+                                      : NULL;
+        size_t k;
+        json_array_foreach(trigs, k, t) {
+            nhooks += json_object_get(t, "webhook") != NULL;
+            ntimers += json_object_get(t, "schedule") || json_object_get(t, "poll");
+        }
+    }
+    sc_validator_free(v);
+    if (!v || !c->scs || diag->errors)
+        goto fail;
+    c->hooks = sc_calloc(nhooks + 1, sizeof *c->hooks);
+    c->timers = sc_calloc(ntimers + 1, sizeof *c->timers);
+    if (!c->hooks || !c->timers)
+        goto fail;
+    for (size_t i = 0; i < c->nfiles; i++) {
+        json_t *t;
+        size_t k;
+        json_array_foreach(json_object_get(sc_scenario_json(c->scs[i]), "triggers"), k, t) {
+            if (json_object_get(t, "webhook")) {
+                if (add_hook(d, c, i, json_object_get(t, "webhook"), diag) != 0)
+                    goto fail;
+            } else if (json_object_get(t, "schedule")) {
+                add_timer(d, c, i, k, "schedule", json_object_get(t, "schedule"));
+            } else if (json_object_get(t, "poll")) {
+                add_timer(d, c, i, k, "poll", json_object_get(t, "poll"));
+            }
+        }
+    }
+    return c;
+fail:
+    if (!diag->errors) {
+        struct sc_src src = {.name = "scenarios"};
+        sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "the scenarios could not be loaded");
+    }
+    sc_catalog_free(d, c);
+    return NULL;
+}
+
+
+const struct sc_catalog_hook *sc_catalog_hook_find(const struct sc_catalog *c, const char *path)
+{
+    for (size_t i = 0; i < c->nhooks; i++)
+        if (!strcmp(c->hooks[i].path, path))
+            return &c->hooks[i];
+    return NULL;
+}
