@@ -80,10 +80,10 @@ void sc_catalog_free(struct sc_daemon *d, struct sc_catalog *c)
 {
     if (!c)
         return;
-    pthread_mutex_lock(&d->intake_mu);
+    pthread_mutex_lock(&d->intake.mu);
     for (size_t i = 0; i < c->nhooks; i++) {
         struct sc_catalog_hook *r = &c->hooks[i];
-        sc_tmpl_free(r->dedupe, d->intake_lua);
+        sc_tmpl_free(r->dedupe, d->intake.lua);
         json_decref(r->dedupe_src);
         if (r->secret)
             memset(r->secret, 0, strlen(r->secret));
@@ -93,7 +93,7 @@ void sc_catalog_free(struct sc_daemon *d, struct sc_catalog *c)
         free(r->scenario);
         free(r->source);
     }
-    pthread_mutex_unlock(&d->intake_mu);
+    pthread_mutex_unlock(&d->intake.mu);
     free(c->hooks);
     free(c->timers);
     for (size_t i = 0; i < c->nfiles; i++) {
@@ -139,10 +139,10 @@ static int add_hook(struct sc_daemon *d, struct sc_catalog *c, size_t file, json
     if (dk) {
         char err[300];
         r->dedupe_src = json_deep_copy(dk);
-        pthread_mutex_lock(&d->intake_mu);
-        r->dedupe = r->dedupe_src ? sc_tmpl_compile(d->intake_lua, r->dedupe_src, err, sizeof err)
+        pthread_mutex_lock(&d->intake.mu);
+        r->dedupe = r->dedupe_src ? sc_tmpl_compile(d->intake.lua, r->dedupe_src, err, sizeof err)
                                   : NULL;
-        pthread_mutex_unlock(&d->intake_mu);
+        pthread_mutex_unlock(&d->intake.mu);
         if (!r->dedupe) {
             struct sc_src src = {.name = c->files[file]};
             sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "webhook %s: dedupe_key: %s", r->path,

@@ -141,9 +141,9 @@ void sc_daemon_answer(struct sc_daemon *d, const char *id, json_t *response)
         }
     pthread_mutex_unlock(&d->mu);
     if (found) {
-        pthread_mutex_lock(&d->batch_mu);
-        d->answers = true;
-        pthread_cond_signal(&d->batch_cv);
-        pthread_mutex_unlock(&d->batch_mu);
+        pthread_mutex_lock(&d->intake.batch_mu);
+        d->intake.answers = true;
+        pthread_cond_signal(&d->intake.batch_cv);
+        pthread_mutex_unlock(&d->intake.batch_mu);
     }
 }

@@ -50,27 +50,33 @@ struct sc_daemon {
     atomic_uint gen;             /* bumped when a new catalog is installed */
     bool versions;               /* serving deployed versions: a deploy reloads */
     int64_t stamp;               /* the versions' stamp the catalog was made from */
-    const char *backup_dir;      /* the org's scheduled backup, or NULL */
-    struct sc_cron backup_cron;
-    int64_t backup_next;
-    bool audit_cp;               /* the org's scheduled audit checkpoint (audit.checkpoint) */
-    struct sc_cron audit_cron;   /* when it has cron; else every audit_every_ms */
-    int64_t audit_every_ms, audit_next;
+    struct {                     /* the org's own schedules (timers.c) */
+        const char *backup_dir;  /* the org's scheduled backup, or NULL */
+        struct sc_cron backup_cron;
+        int64_t backup_next;
+        bool audit_cp;           /* the org's scheduled audit checkpoint (audit.checkpoint) */
+        struct sc_cron audit_cron; /* when it has cron; else every audit_every_ms */
+        int64_t audit_every_ms, audit_next;
+    } sched;
 
-    pthread_mutex_t intake_mu;   /* the intake's Lua state (dedupe keys) */
-    struct sc_lua *intake_lua;
-    struct sc_store *intake;     /* the intake thread's own */
-    pthread_mutex_t batch_mu;    /* events waiting for the intake thread's next commit */
-    pthread_cond_t batch_cv;
-    struct pending *batch_head, **batch_tail;
-    bool intake_stop, answers;   /* under batch_mu: stop once all is answered; a waiter is done */
-    pthread_t intake_th;
-    bool intake_started;
-    pthread_mutex_t ckpt_mu;     /* the checkpoint thread and its own store connection */
-    pthread_cond_t ckpt_cv;
-    bool ckpt_stop, ckpt_started;
-    pthread_t ckpt_th;
-    struct sc_store *ckpt;
+    struct {                     /* the intake thread (httpd.c) */
+        pthread_mutex_t mu;      /* its Lua state (dedupe keys) */
+        struct sc_lua *lua;
+        struct sc_store *st;     /* its own connection */
+        pthread_mutex_t batch_mu; /* events waiting for its next commit */
+        pthread_cond_t batch_cv;
+        struct pending *head, **tail;
+        bool stop, answers;      /* under batch_mu: stop once all is answered; a waiter is done */
+        pthread_t th;
+        bool started;
+    } intake;
+    struct {                     /* the checkpoint thread and its own store connection */
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        bool stop, started;
+        pthread_t th;
+        struct sc_store *st;
+    } ckpt;
     struct sc_turns writes;      /* the intake and the workers' batches, in arrival order */
     pthread_mutex_t ops_mu;      /* the operations endpoints' store connection */
     struct sc_store *ops;
@@ -90,9 +96,7 @@ struct sc_daemon {
     atomic_llong synced_seq;     /* workers take queued events up to here: they are on disk */
     atomic_int busy;
 
-    atomic_ulong rejected[SC_REJ_COUNT], accepted, duplicates;
-    atomic_ulong lat[SC_LAT_BUCKETS + 1], lat_count;
-    atomic_ullong lat_sum_ms;
+    struct sc_metrics metrics;
 
     struct MHD_Daemon *mhd;
     int port;

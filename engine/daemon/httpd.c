@@ -85,7 +85,7 @@ static enum MHD_Result reject(struct sc_daemon *d, struct MHD_Connection *con, u
                               enum sc_rejection why, const char *msg, const char *hname,
                               const char *hval)
 {
-    atomic_fetch_add(&d->rejected[why], 1);
+    atomic_fetch_add(&d->metrics.rejected[why], 1);
     return send_json(con, status, json_pack("{s:s, s:s}", "error", msg, "reason",
                                             sc_metrics_rejections[why]), hname, hval);
 }
@@ -199,16 +199,16 @@ static char *dedupe_key(struct sc_daemon *d, const struct sc_catalog_hook *hk, j
     if (hk->dedupe) {
         char err[300];
         enum sc_status st = SC_OK;
-        sc_lua_budget(d->intake_lua, SC_LUA_INTAKE_INSTRUCTIONS,
+        sc_lua_budget(d->intake.lua, SC_LUA_INTAKE_INSTRUCTIONS,
                       sc_clock_mono_ms() + SC_LUA_INTAKE_MS);
-        json_t *v = sc_lua_set(d->intake_lua, "trigger", trigger) == 0
-                        ? sc_tmpl_render(hk->dedupe, d->intake_lua, &st, err, sizeof err)
+        json_t *v = sc_lua_set(d->intake.lua, "trigger", trigger) == 0
+                        ? sc_tmpl_render(hk->dedupe, d->intake.lua, &st, err, sizeof err)
                         : NULL;
         if (!v && st == SC_ERR_LIMIT) /* the event is kept, without a key */
             fprintf(stderr, "scenarist: webhook %s: dedupe_key: %s; stored without a key\n",
                     hk->path, err);
-        sc_lua_set(d->intake_lua, "trigger", NULL);
-        sc_lua_forget(d->intake_lua);
+        sc_lua_set(d->intake.lua, "trigger", NULL);
+        sc_lua_forget(d->intake.lua);
         char *k = json_is_string(v) && json_string_length(v) /* NFC: one key per text */
                       ? sc_text_map(json_string_value(v), json_string_length(v), SC_TEXT_NFC, NULL)
                   : json_is_integer(v) ? sc_asprintf("%lld", (long long)json_integer_value(v))
@@ -331,9 +331,9 @@ static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const ch
                            "received_at", now);
     char *dedupe = NULL;
     if (p->trigger) {
-        pthread_mutex_lock(&d->intake_mu);
+        pthread_mutex_lock(&d->intake.mu);
         dedupe = dedupe_key(d, hk, p->trigger, con);
-        pthread_mutex_unlock(&d->intake_mu);
+        pthread_mutex_unlock(&d->intake.mu);
     }
     p->scenario = sc_strdup(hk->scenario);
     p->source = hk->source ? sc_strdup(hk->source) : NULL;
@@ -355,16 +355,16 @@ static enum MHD_Result to_intake(struct sc_daemon *d, struct MHD_Connection *con
     sc_exec_new_id(p->w.id, sizeof p->w.id);
     pthread_mutex_unlock(&d->mu);
     p->con = con;
-    pthread_mutex_lock(&d->batch_mu);
-    bool open = !d->intake_stop;
+    pthread_mutex_lock(&d->intake.batch_mu);
+    bool open = !d->intake.stop;
     if (open) { /* suspended before the intake thread can see it, so its resume follows */
         MHD_suspend_connection(con);
         p->queued = true;
-        *d->batch_tail = p;
-        d->batch_tail = &p->next;
-        pthread_cond_signal(&d->batch_cv);
+        *d->intake.tail = p;
+        d->intake.tail = &p->next;
+        pthread_cond_signal(&d->intake.batch_cv);
     }
-    pthread_mutex_unlock(&d->batch_mu);
+    pthread_mutex_unlock(&d->intake.batch_mu);
     if (!open)
         return reject(d, con, 503, SC_REJ_STOPPING, "stopping; send it again", "Retry-After", "5");
     return MHD_YES;
@@ -431,34 +431,34 @@ static void commit_batch(struct sc_daemon *d, struct pending *list)
             d->waiters = &x->w;
         }
     pthread_mutex_unlock(&d->mu);
-    int brc = sc_store_tx_begin(d->intake); /* its write turn, till the commit */
+    int brc = sc_store_tx_begin(d->intake.st); /* its write turn, till the commit */
     for (struct pending *x = list; x; x = x->next) {
         x->rc = -1;
-        while (brc == 0 && (x->rc = sc_store_enqueue(d->intake, &x->ev, x->first,
+        while (brc == 0 && (x->rc = sc_store_enqueue(d->intake.st, &x->ev, x->first,
                                                      sizeof x->first)) == 2) {
             pthread_mutex_lock(&d->mu); /* a taken id: another, where waiters read it */
             sc_exec_new_id(x->w.id, sizeof x->w.id);
             pthread_mutex_unlock(&d->mu);
         }
         if (x->rc < 0 || brc != 0)
-            snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+            snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake.st));
     }
-    if (brc == 0 && sc_store_tx_commit(d->intake) != 0) {
+    if (brc == 0 && sc_store_tx_commit(d->intake.st) != 0) {
         for (struct pending *x = list; x; x = x->next)
             if (x->rc == 0) { /* nothing of the batch is stored: each sender retries */
                 x->rc = -1;
-                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake.st));
             }
     }
     /* on disk before it is answered or run, synced outside the write lock */
     bool stored = false;
     for (struct pending *x = list; x && !stored; x = x->next)
         stored = x->rc == 0;
-    if (stored && sc_daemon_queued(d, d->intake) != 0)
+    if (stored && sc_daemon_queued(d, d->intake.st) != 0)
         for (struct pending *x = list; x; x = x->next)
             if (x->rc == 0) { /* committed, maybe not on disk: the sender sends it again */
                 x->rc = -1;
-                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake.st));
             }
     int64_t deadline = sc_clock_mono_ms() + d->o.respond_ms;
     pthread_mutex_lock(&d->mu);
@@ -475,9 +475,9 @@ static void commit_batch(struct sc_daemon *d, struct pending *list)
             fprintf(stderr, "scenarist: webhook %s not stored: %s\n",
                     json_string_value(json_object_get(x->trigger, "path")), x->err);
         if (x->rc == 0)
-            atomic_fetch_add(&d->accepted, 1);
+            atomic_fetch_add(&d->metrics.accepted, 1);
         else if (x->rc == 1)
-            atomic_fetch_add(&d->duplicates, 1);
+            atomic_fetch_add(&d->metrics.duplicates, 1);
         if (!x->respond || x->rc != 0)
             answer(d, x, NULL);
     }
@@ -519,27 +519,27 @@ static void *intake_main(void *arg)
     struct sc_daemon *d = arg;
     prctl(PR_SET_NAME, "sc-intake");
     int64_t next = -1;
-    pthread_mutex_lock(&d->batch_mu);
+    pthread_mutex_lock(&d->intake.batch_mu);
     for (;;) {
-        if (!d->batch_head && !d->answers) {
-            if (d->intake_stop)
+        if (!d->intake.head && !d->intake.answers) {
+            if (d->intake.stop)
                 break;
             int64_t wait = next < 0 ? 1000 : next - sc_clock_mono_ms();
             wait = wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
             struct timespec ts = sc_clock_deadline(wait);
-            pthread_cond_timedwait(&d->batch_cv, &d->batch_mu, &ts);
+            pthread_cond_timedwait(&d->intake.batch_cv, &d->intake.batch_mu, &ts);
         }
-        struct pending *list = d->batch_head;
-        d->batch_head = NULL;
-        d->batch_tail = &d->batch_head;
-        d->answers = false;
-        pthread_mutex_unlock(&d->batch_mu);
+        struct pending *list = d->intake.head;
+        d->intake.head = NULL;
+        d->intake.tail = &d->intake.head;
+        d->intake.answers = false;
+        pthread_mutex_unlock(&d->intake.batch_mu);
         if (list)
             commit_batch(d, list);
         next = answer_waiters(d, atomic_load(&d->stopping));
-        pthread_mutex_lock(&d->batch_mu);
+        pthread_mutex_lock(&d->intake.batch_mu);
     }
-    pthread_mutex_unlock(&d->batch_mu);
+    pthread_mutex_unlock(&d->intake.batch_mu);
     answer_waiters(d, true);
     return NULL;
 }
@@ -601,30 +601,7 @@ static enum MHD_Result metrics(struct sc_daemon *d, struct MHD_Connection *con)
         sc_buf_printf(&b, "\"} %lld\n", (long long)json_integer_value(v));
     }
     json_decref(m);
-    help(&b, "scenarist_execution_duration_seconds", "histogram",
-         "Execution attempts run by this process, by duration.");
-    unsigned long cum = 0;
-    for (int i = 0; i <= SC_LAT_BUCKETS; i++) {
-        cum += atomic_load(&d->lat[i]);
-        if (i < SC_LAT_BUCKETS)
-            sc_buf_printf(&b, "scenarist_execution_duration_seconds_bucket{le=\"%g\"} %lu\n",
-                          sc_metrics_lat_bounds[i], cum);
-        else
-            sc_buf_printf(&b, "scenarist_execution_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
-    }
-    sc_buf_printf(&b, "scenarist_execution_duration_seconds_sum %.3f\n",
-                  (double)atomic_load(&d->lat_sum_ms) / 1000.0);
-    sc_buf_printf(&b, "scenarist_execution_duration_seconds_count %lu\n",
-                  atomic_load(&d->lat_count));
-    help(&b, "scenarist_webhooks_accepted_total", "counter", "Webhook events stored and acknowledged.");
-    sc_buf_printf(&b, "scenarist_webhooks_accepted_total %lu\n", atomic_load(&d->accepted));
-    help(&b, "scenarist_webhook_duplicates_total", "counter",
-         "Repeated webhook deliveries answered with the first execution.");
-    sc_buf_printf(&b, "scenarist_webhook_duplicates_total %lu\n", atomic_load(&d->duplicates));
-    help(&b, "scenarist_webhook_rejections_total", "counter", "Webhook requests turned away, by reason.");
-    for (int i = 0; i < SC_REJ_COUNT; i++)
-        sc_buf_printf(&b, "scenarist_webhook_rejections_total{reason=\"%s\"} %lu\n",
-                      sc_metrics_rejections[i], atomic_load(&d->rejected[i]));
+    sc_metrics_write(&d->metrics, &b);
     conns_metrics(d, &b);
     char *text = sc_buf_take(&b);
     if (!text)
@@ -1029,13 +1006,13 @@ int sc_httpd_start(struct sc_daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the connection deadlines thread");
         return -1;
     }
-    if (pthread_create(&d->intake_th, NULL, intake_main, d) != 0) {
+    if (pthread_create(&d->intake.th, NULL, intake_main, d) != 0) {
         freeaddrinfo(ai);
         deadlines_stop(d);
         snprintf(err, errlen, "cannot start the intake thread");
         return -1;
     }
-    d->intake_started = true;
+    d->intake.started = true;
     unsigned pool = d->o.workers > 4 ? (unsigned)d->o.workers : 4;
     d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d,
                               MHD_OPTION_SOCK_ADDR, ai->ai_addr,
@@ -1068,9 +1045,9 @@ int sc_httpd_start(struct sc_daemon *d, char *err, size_t errlen)
 
 void sc_httpd_quiesce(struct sc_daemon *d)
 {
-    pthread_mutex_lock(&d->batch_mu); /* respond waiters get their 202 now */
-    pthread_cond_signal(&d->batch_cv);
-    pthread_mutex_unlock(&d->batch_mu);
+    pthread_mutex_lock(&d->intake.batch_mu); /* respond waiters get their 202 now */
+    pthread_cond_signal(&d->intake.batch_cv);
+    pthread_mutex_unlock(&d->intake.batch_mu);
     if (d->mhd) {
         MHD_socket s = MHD_quiesce_daemon(d->mhd);
         if (s != MHD_INVALID_SOCKET)
@@ -1080,9 +1057,9 @@ void sc_httpd_quiesce(struct sc_daemon *d)
 
 void sc_httpd_stop(struct sc_daemon *d)
 {
-    if (d->intake_started) { /* MHD must not stop with a connection suspended */
-        sc_daemon_join(&d->batch_mu, &d->batch_cv, &d->intake_stop, d->intake_th);
-        d->intake_started = false;
+    if (d->intake.started) { /* MHD must not stop with a connection suspended */
+        sc_daemon_join(&d->intake.batch_mu, &d->intake.batch_cv, &d->intake.stop, d->intake.th);
+        d->intake.started = false;
     }
     if (d->mhd)
         MHD_stop_daemon(d->mhd);

@@ -1,8 +1,12 @@
-/* The names and buckets of the daemon's /metrics: why webhooks were refused, and the
- * buckets of the execution-time histogram. Counters live in struct sc_daemon. */
+/* The daemon's own counters for /metrics (Prometheus text format 0.0.4): webhooks
+ * accepted, repeated and refused (by reason), and the histogram of execution times.
+ * Lock-free: any thread counts, the operations endpoint reads. */
 #ifndef SC_METRICS_H
 #define SC_METRICS_H
 
+#include "util.h"
+
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +22,15 @@ extern const char *const sc_metrics_rejections[SC_REJ_COUNT];
 #define SC_LAT_BUCKETS 12
 extern const double sc_metrics_lat_bounds[SC_LAT_BUCKETS];
 
-/* The bucket a duration in ms falls in: 0..SC_LAT_BUCKETS (the last is +Inf). */
-size_t sc_metrics_bucket(int64_t ms);
+struct sc_metrics {
+    atomic_ulong rejected[SC_REJ_COUNT], accepted, duplicates;
+    atomic_ulong lat[SC_LAT_BUCKETS + 1], lat_count; /* the last bucket is +Inf */
+    atomic_ullong lat_sum_ms;
+};
+
+/* Counts an execution attempt that took ms milliseconds. */
+void sc_metrics_observe(struct sc_metrics *m, int64_t ms);
+/* Appends the counters to b as Prometheus text (HELP, TYPE and samples). */
+void sc_metrics_write(struct sc_metrics *m, struct sc_buf *b);
 
 #endif

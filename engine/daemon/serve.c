@@ -138,30 +138,30 @@ static void *checkpoint_main(void *arg)
 {
     struct sc_daemon *d = arg;
     prctl(PR_SET_NAME, "sc-checkpoint");
-    pthread_mutex_lock(&d->ckpt_mu);
-    while (!d->ckpt_stop) {
+    pthread_mutex_lock(&d->ckpt.mu);
+    while (!d->ckpt.stop) {
         struct timespec ts = sc_clock_deadline(100);
-        pthread_cond_timedwait(&d->ckpt_cv, &d->ckpt_mu, &ts);
-        pthread_mutex_unlock(&d->ckpt_mu);
-        int rc = sc_store_checkpoint(d->ckpt);
+        pthread_cond_timedwait(&d->ckpt.cv, &d->ckpt.mu, &ts);
+        pthread_mutex_unlock(&d->ckpt.mu);
+        int rc = sc_store_checkpoint(d->ckpt.st);
         if (rc > 0) { /* no commit between this and the next to begin: it restarts the log */
             sc_turns_take(&d->writes);
-            rc = sc_store_checkpoint(d->ckpt);
+            rc = sc_store_checkpoint(d->ckpt.st);
             sc_turns_give(&d->writes);
         }
         if (rc < 0)
-            sc_daemon_say("checkpoint: %s", sc_store_error(d->ckpt));
-        pthread_mutex_lock(&d->ckpt_mu);
+            sc_daemon_say("checkpoint: %s", sc_store_error(d->ckpt.st));
+        pthread_mutex_lock(&d->ckpt.mu);
     }
-    pthread_mutex_unlock(&d->ckpt_mu);
+    pthread_mutex_unlock(&d->ckpt.mu);
     return NULL;
 }
 
 static void checkpoint_stop(struct sc_daemon *d)
 {
-    if (d->ckpt_started)
-        sc_daemon_join(&d->ckpt_mu, &d->ckpt_cv, &d->ckpt_stop, d->ckpt_th);
-    d->ckpt_started = false;
+    if (d->ckpt.started)
+        sc_daemon_join(&d->ckpt.mu, &d->ckpt.cv, &d->ckpt.stop, d->ckpt.th);
+    d->ckpt.started = false;
 }
 
 /* Stops taking requests, lets the workers finish what they run (bounded), then stops.
@@ -195,15 +195,15 @@ static struct sc_daemon *daemon_new(const struct sc_serve_opts *o, const struct 
     d->store_key = json_string_value(json_object_get(org->doc->root, "store_key"));
     d->org_url = json_string_value(json_object_get(org->doc->root, "base_url"));
     pthread_rwlock_init(&d->cat_lock, NULL);
-    pthread_mutex_init(&d->intake_mu, NULL);
+    pthread_mutex_init(&d->intake.mu, NULL);
     pthread_mutex_init(&d->ops_mu, NULL);
     pthread_mutex_init(&d->ready_mu, NULL);
-    pthread_mutex_init(&d->ckpt_mu, NULL);
-    pthread_cond_init(&d->ckpt_cv, NULL);
-    pthread_mutex_init(&d->batch_mu, NULL);
+    pthread_mutex_init(&d->ckpt.mu, NULL);
+    pthread_cond_init(&d->ckpt.cv, NULL);
+    pthread_mutex_init(&d->intake.batch_mu, NULL);
     sc_turns_init(&d->writes);
-    pthread_cond_init(&d->batch_cv, NULL);
-    d->batch_tail = &d->batch_head;
+    pthread_cond_init(&d->intake.batch_cv, NULL);
+    d->intake.tail = &d->intake.head;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->work, NULL);
     pthread_cond_init(&d->finished, NULL);
@@ -216,21 +216,21 @@ static void daemon_free(struct sc_daemon *d, struct sc_runtime *main_rt)
     if (d->cat)
         sc_catalog_free(d, d->cat);
     checkpoint_stop(d);
-    sc_store_close(d->ckpt);
+    sc_store_close(d->ckpt.st);
     sc_store_close(d->ops);
-    sc_store_close(d->intake);
-    sc_lua_free(d->intake_lua);
+    sc_store_close(d->intake.st);
+    sc_lua_free(d->intake.lua);
     sc_daemon_runtime_close(main_rt);
     free(d->store_path);
     pthread_rwlock_destroy(&d->cat_lock);
-    pthread_mutex_destroy(&d->intake_mu);
+    pthread_mutex_destroy(&d->intake.mu);
     pthread_mutex_destroy(&d->ops_mu);
     pthread_mutex_destroy(&d->ready_mu);
-    pthread_mutex_destroy(&d->ckpt_mu);
-    pthread_cond_destroy(&d->ckpt_cv);
-    pthread_mutex_destroy(&d->batch_mu);
+    pthread_mutex_destroy(&d->ckpt.mu);
+    pthread_cond_destroy(&d->ckpt.cv);
+    pthread_mutex_destroy(&d->intake.batch_mu);
     sc_turns_destroy(&d->writes);
-    pthread_cond_destroy(&d->batch_cv);
+    pthread_cond_destroy(&d->intake.batch_cv);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->work);
     pthread_cond_destroy(&d->finished);
@@ -245,14 +245,14 @@ static int open_store(struct sc_daemon *d, struct sc_runtime *main_rt, int64_t p
     char err[600] = "";
     if (sc_workers_new(d) != 0 || !d->store_path ||
         sc_daemon_runtime_open(d, main_rt, err, sizeof err) != 0 ||
-        !(d->intake_lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
-        !(d->intake = sc_daemon_writer(d, err, sizeof err)) ||
+        !(d->intake.lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err)) ||
+        !(d->intake.st = sc_daemon_writer(d, err, sizeof err)) ||
         !(d->ops = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
-        !(d->ckpt = sc_store_open(d->store_path, d->store_key, err, sizeof err))) {
+        !(d->ckpt.st = sc_store_open(d->store_path, d->store_key, err, sizeof err))) {
         sc_daemon_say("%s", err[0] ? err : "out of memory");
         return -1;
     }
-    d->ckpt_started = pthread_create(&d->ckpt_th, NULL, checkpoint_main, d) == 0;
+    d->ckpt.started = pthread_create(&d->ckpt.th, NULL, checkpoint_main, d) == 0;
     /* the lock's last holder is gone: what it ran is resumed now, not when its leases lapse */
     if (prev_owner > 0 && sc_store_lease_drop(main_rt->store, prev_owner) != 0)
         sc_daemon_say("%s", sc_store_error(main_rt->store));

@@ -220,22 +220,22 @@ static void run_triggers(struct sc_daemon *d, struct sc_runtime *rt, struct sc_c
 /* The org's scheduled backup of every current version (backup: {to, cron}). */
 static void run_backup(struct sc_daemon *d, struct sc_store *st)
 {
-    if (!d->backup_dir || d->backup_next < 0 || d->backup_next > sc_clock_now_ms())
+    if (!d->sched.backup_dir || d->sched.backup_next < 0 || d->sched.backup_next > sc_clock_now_ms())
         return;
     int written, unchanged;
     char err[600];
-    if (sc_backup_run(st, d->backup_dir, &written, &unchanged, err, sizeof err) != 0)
-        sc_daemon_say("backup to %s failed: %s", d->backup_dir, err);
+    if (sc_backup_run(st, d->sched.backup_dir, &written, &unchanged, err, sizeof err) != 0)
+        sc_daemon_say("backup to %s failed: %s", d->sched.backup_dir, err);
     else
-        sc_daemon_say("backup to %s: %d written, %d unchanged", d->backup_dir, written, unchanged);
+        sc_daemon_say("backup to %s: %d written, %d unchanged", d->sched.backup_dir, written, unchanged);
     const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
-    d->backup_next = sc_cron_next(&d->backup_cron, tz, sc_clock_now_ms());
+    d->sched.backup_next = sc_cron_next(&d->sched.backup_cron, tz, sc_clock_now_ms());
 }
 
 /* The org's scheduled checkpoint of the audit log's head, sent out of the database. */
 static void run_audit_checkpoint(struct sc_daemon *d, struct sc_runtime *rt)
 {
-    if (!d->audit_cp || d->audit_next < 0 || d->audit_next > sc_clock_now_ms())
+    if (!d->sched.audit_cp || d->sched.audit_next < 0 || d->sched.audit_next > sc_clock_now_ms())
         return;
     char err[700];
     if (sc_audit_checkpoint_run(rt->store, d->org, rt->http, err, sizeof err) != 0)
@@ -244,15 +244,15 @@ static void run_audit_checkpoint(struct sc_daemon *d, struct sc_runtime *rt)
         sc_daemon_say("audit checkpoint: %s", err);
     const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
     int64_t now = sc_clock_now_ms();
-    d->audit_next = d->audit_every_ms > 0 ? now + d->audit_every_ms
-                                          : sc_cron_next(&d->audit_cron, tz, now);
+    d->sched.audit_next = d->sched.audit_every_ms > 0 ? now + d->sched.audit_every_ms
+                                          : sc_cron_next(&d->sched.audit_cron, tz, now);
 }
 
 int64_t sc_timers_next(const struct sc_daemon *d, const struct sc_catalog *c)
 {
-    int64_t next = d->backup_dir ? d->backup_next : -1;
-    if (d->audit_cp && d->audit_next >= 0 && (next < 0 || d->audit_next < next))
-        next = d->audit_next;
+    int64_t next = d->sched.backup_dir ? d->sched.backup_next : -1;
+    if (d->sched.audit_cp && d->sched.audit_next >= 0 && (next < 0 || d->sched.audit_next < next))
+        next = d->sched.audit_next;
     for (size_t i = 0; i < c->ntimers; i++)
         if (c->timers[i].next_ms >= 0 && (next < 0 || c->timers[i].next_ms < next))
             next = c->timers[i].next_ms;
@@ -284,15 +284,15 @@ static int audit_schedule(struct sc_daemon *d, char *err, size_t errlen)
     struct sc_cron_err ce;
     int64_t now = sc_clock_now_ms();
     if (every) {
-        d->audit_every_ms = sc_duration_or(every, 0);
-        d->audit_next = now + d->audit_every_ms;
-    } else if (sc_cron_parse(json_string_value(json_object_get(cp, "cron")), &d->audit_cron,
+        d->sched.audit_every_ms = sc_duration_or(every, 0);
+        d->sched.audit_next = now + d->sched.audit_every_ms;
+    } else if (sc_cron_parse(json_string_value(json_object_get(cp, "cron")), &d->sched.audit_cron,
                              &ce) == 0) {
-        d->audit_next = sc_cron_next(&d->audit_cron, tz, now);
+        d->sched.audit_next = sc_cron_next(&d->sched.audit_cron, tz, now);
     } else {
         return 0; /* the org's validation said why */
     }
-    d->audit_cp = d->audit_every_ms > 0 || !every;
+    d->sched.audit_cp = d->sched.audit_every_ms > 0 || !every;
     return 0;
 }
 
@@ -300,9 +300,9 @@ int sc_timers_org(struct sc_daemon *d, char *err, size_t errlen)
 {
     json_t *bk = json_object_get(d->org->doc->root, "backup");
     struct sc_cron_err ce;
-    if (bk && sc_cron_parse(json_string_value(json_object_get(bk, "cron")), &d->backup_cron, &ce) == 0) {
-        d->backup_dir = json_string_value(json_object_get(bk, "to"));
-        d->backup_next = sc_cron_next(&d->backup_cron, json_string_value(json_object_get(
+    if (bk && sc_cron_parse(json_string_value(json_object_get(bk, "cron")), &d->sched.backup_cron, &ce) == 0) {
+        d->sched.backup_dir = json_string_value(json_object_get(bk, "to"));
+        d->sched.backup_next = sc_cron_next(&d->sched.backup_cron, json_string_value(json_object_get(
                                           d->org->doc->root, "timezone")), sc_clock_now_ms());
     }
     return audit_schedule(d, err, errlen);

@@ -68,10 +68,7 @@ static void worker_load(struct sc_worker *w)
 
 static void observe(struct sc_daemon *d, json_t *rec)
 {
-    int64_t ms = json_integer_value(json_object_get(rec, "duration_ms"));
-    atomic_fetch_add(&d->lat[sc_metrics_bucket(ms)], 1);
-    atomic_fetch_add(&d->lat_count, 1);
-    atomic_fetch_add(&d->lat_sum_ms, (unsigned long long)(ms > 0 ? ms : 0));
+    sc_metrics_observe(&d->metrics, json_integer_value(json_object_get(rec, "duration_ms")));
 }
 
 static void ran(struct sc_worker *w, const char *id, json_t *rec, const char *err)
