@@ -32,7 +32,8 @@ static char **expand_paths(const struct sc_serve_opts *o, size_t *n)
         }
         long k = sc_files_add(&f, paths[i]);
         if (k <= 0) {
-            sc_daemon_say("%s: %s", paths[i], k < 0 ? "out of memory" : "no scenario files (*.yaml, *.yml) in this folder");
+            sc_daemon_say("%s: %s", paths[i], k < 0 ? "out of memory"
+                          : "no scenario files (*.yaml, *.yml) in this folder");
             sc_files_free(&f);
             return NULL;
         }
@@ -205,7 +206,8 @@ static char **deployed(struct sc_daemon *d, struct sc_store *st, size_t *n)
     return out;
 }
 
-struct sc_catalog *sc_catalog_load(struct sc_daemon *d, struct sc_runtime *rt, struct sc_diags *diag)
+struct sc_catalog *sc_catalog_load(struct sc_daemon *d, struct sc_runtime *rt,
+                                   struct sc_diags *diag)
 {
     struct sc_catalog *c = sc_calloc(1, sizeof *c);
     if (!c || !(c->files = d->o.npaths ? expand_paths(&d->o, &c->nfiles)

@@ -47,12 +47,14 @@ void sc_metrics_write(struct sc_metrics *m, struct sc_buf *b)
                   (double)atomic_load(&m->lat_sum_ms) / 1000.0);
     sc_buf_printf(b, "scenarist_execution_duration_seconds_count %lu\n",
                   atomic_load(&m->lat_count));
-    help(b, "scenarist_webhooks_accepted_total", "counter", "Webhook events stored and acknowledged.");
+    help(b, "scenarist_webhooks_accepted_total", "counter",
+         "Webhook events stored and acknowledged.");
     sc_buf_printf(b, "scenarist_webhooks_accepted_total %lu\n", atomic_load(&m->accepted));
     help(b, "scenarist_webhook_duplicates_total", "counter",
          "Repeated webhook deliveries answered with the first execution.");
     sc_buf_printf(b, "scenarist_webhook_duplicates_total %lu\n", atomic_load(&m->duplicates));
-    help(b, "scenarist_webhook_rejections_total", "counter", "Webhook requests turned away, by reason.");
+    help(b, "scenarist_webhook_rejections_total", "counter",
+         "Webhook requests turned away, by reason.");
     for (int i = 0; i < SC_REJ_COUNT; i++)
         sc_buf_printf(b, "scenarist_webhook_rejections_total{reason=\"%s\"} %lu\n",
                       sc_metrics_rejections[i], atomic_load(&m->rejected[i]));

@@ -30,7 +30,7 @@ static struct sc_catalog *reload(struct sc_daemon *d, struct sc_runtime *rt)
     if (!c) {
         sc_diags_print(&diag, stderr);
         sc_daemon_say("reload refused: %zu error%s; the scenarios loaded before keep running",
-            diag.errors, diag.errors == 1 ? "" : "s");
+                      diag.errors, diag.errors == 1 ? "" : "s");
         sc_diags_free(&diag);
         return NULL;
     }
@@ -43,8 +43,8 @@ static struct sc_catalog *reload(struct sc_daemon *d, struct sc_runtime *rt)
     sc_catalog_free(d, old);
     sc_timers_arm(d, rt, c);
     sc_daemon_say("reloaded: %zu scenario%s, %zu webhook%s, %zu schedule%s and poll%s", c->nfiles,
-        c->nfiles == 1 ? "" : "s", c->nhooks, c->nhooks == 1 ? "" : "s", c->ntimers,
-        c->ntimers == 1 ? "" : "s", c->ntimers == 1 ? "" : "s");
+                  c->nfiles == 1 ? "" : "s", c->nhooks, c->nhooks == 1 ? "" : "s", c->ntimers,
+                  c->ntimers == 1 ? "" : "s", c->ntimers == 1 ? "" : "s");
     sc_daemon_kick(d);
     return c;
 }
@@ -123,8 +123,9 @@ static int run_daemon(struct sc_daemon *d, struct sc_runtime *rt)
             sc_daemon_say("SIGHUP: reloading the scenarios");
             reload(d, rt);
         } else if (sig == SIGTERM || sig == SIGINT) {
-            sc_daemon_say("%s: stopping: no new requests; running executions may take %lld s to finish",
-                sig == SIGTERM ? "SIGTERM" : "SIGINT", (long long)(d->o.drain_ms / 1000));
+            sc_daemon_say("%s: stopping: no new requests; running executions may take %lld s to "
+                          "finish", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                          (long long)(d->o.drain_ms / 1000));
             break;
         }
     }
@@ -288,8 +289,9 @@ static int load(struct sc_daemon *d, struct sc_runtime *main_rt)
         return 1;
     }
     if (!d->o.npaths)
-        sc_daemon_say("serving %s", d->versions ? "the deployed versions (a deploy is picked up without a "
-                                        "restart)" : "scenarios/ as drafts: nothing is deployed");
+        sc_daemon_say("serving %s", d->versions ? "the deployed versions (a deploy is picked up "
+                                                  "without a restart)"
+                                                : "scenarios/ as drafts: nothing is deployed");
     return 0;
 }
 
@@ -311,11 +313,12 @@ static int start(struct sc_daemon *d)
         }
     }
     struct sc_catalog *c = d->cat;
-    sc_daemon_say("org %s: listening on http://%s:%d with %d worker%s; %zu scenario%s, %zu webhook%s, "
-        "%zu schedule%s and poll%s", d->org->name, d->o.listen[0] == '[' ? "[::1]" : "127.0.0.1",
-        d->port, d->o.workers, d->o.workers == 1 ? "" : "s", c->nfiles,
-        c->nfiles == 1 ? "" : "s", c->nhooks, c->nhooks == 1 ? "" : "s",
-        c->ntimers, c->ntimers == 1 ? "" : "s", c->ntimers == 1 ? "" : "s");
+    sc_daemon_say("org %s: listening on http://%s:%d with %d worker%s; %zu scenario%s, %zu "
+                  "webhook%s, %zu schedule%s and poll%s", d->org->name,
+                  d->o.listen[0] == '[' ? "[::1]" : "127.0.0.1", d->port, d->o.workers,
+                  d->o.workers == 1 ? "" : "s", c->nfiles, c->nfiles == 1 ? "" : "s", c->nhooks,
+                  c->nhooks == 1 ? "" : "s", c->ntimers, c->ntimers == 1 ? "" : "s",
+                  c->ntimers == 1 ? "" : "s");
     return 0;
 }
 
@@ -353,8 +356,8 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         goto out;
     code = atomic_load(&d->stopping) ? 1 : run_daemon(d, &main_rt);
     if (!drain(d)) { /* workers still use the daemon and the org: end the process here */
-        sc_daemon_say("stopped with executions still running: they stay recorded as running and the "
-            "next start resumes them");
+        sc_daemon_say("stopped with executions still running: they stay recorded as running and "
+                      "the next start resumes them");
         fflush(NULL);
         _exit(code);
     }

@@ -47,8 +47,8 @@ static int queue_event(struct sc_daemon *d, struct sc_store *st, const struct sc
     return rc < 0 ? -1 : 0;
 }
 
-static void fire_schedule(struct sc_daemon *d, struct sc_store *st, struct sc_catalog_timer *t, int64_t slot,
-                          int missed)
+static void fire_schedule(struct sc_daemon *d, struct sc_store *st, struct sc_catalog_timer *t,
+                          int64_t slot, int missed)
 {
     int64_t now = sc_clock_now_ms();
     json_t *trigger = json_pack("{s:s, s:o, s:o, s:i}", "kind", "schedule", "scheduled_at",
@@ -64,7 +64,7 @@ static void fire_schedule(struct sc_daemon *d, struct sc_store *st, struct sc_ca
         sc_store_tx_commit(st) != 0) {
         sc_store_tx_rollback(st);
         sc_daemon_say("schedule %s of %s at %s could not be queued: %s", t->key, t->scenario, at,
-            sc_store_error(st));
+                      sc_store_error(st));
     }
     json_decref(trigger);
 }
@@ -87,15 +87,16 @@ static void poll_failed(struct sc_daemon *d, struct sc_store *st, const struct s
     json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", sc_status_name(status),
                                 "message", err, "step", "poll");
     if (rc != 0 || sc_store_exec_end(st, id, "error", 0, summary, false) != 0)
-        sc_daemon_say("%s of %s failed (%s) and could not be recorded: %s", t->key, t->scenario, err,
-            sc_store_error(st));
+        sc_daemon_say("%s of %s failed (%s) and could not be recorded: %s", t->key, t->scenario,
+                      err, sc_store_error(st));
     else
-        sc_daemon_say("%s of %s failed: %s (execution %s); the next poll asks again from the same point",
-            t->key, t->scenario, err, id);
+        sc_daemon_say("%s of %s failed: %s (execution %s); the next poll asks again from the "
+                      "same point", t->key, t->scenario, err, id);
     json_decref(summary);
 }
 
-static void fire_poll(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog_timer *t, int64_t slot)
+static void fire_poll(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog_timer *t,
+                      int64_t slot)
 {
     struct sc_store *st = rt->store;
     int64_t now = sc_clock_now_ms(), last, mark;
@@ -152,10 +153,10 @@ static void fire_poll(struct sc_daemon *d, struct sc_runtime *rt, struct sc_cata
     if (rc != 0 || sc_store_tx_commit(st) != 0) {
         sc_store_tx_rollback(st);
         sc_daemon_say("%s of %s: its items could not be queued: %s", t->key, t->scenario,
-            sc_store_error(st));
+                      sc_store_error(st));
     } else if (fresh && sc_daemon_queued(d, st) != 0) {
         sc_daemon_say("%s of %s: its items are queued but not yet on disk: %s", t->key, t->scenario,
-            sc_store_error(st));
+                      sc_store_error(st));
     }
     json_decref(items);
     json_decref(base);
@@ -175,14 +176,14 @@ static void arm(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog_ti
         }
         if (missed && t->catch_up) {
             sc_daemon_say("%s of %s: %d run%s missed while stopped; catching up once", t->key,
-                t->scenario, missed, missed == 1 ? "" : "s");
+                          t->scenario, missed, missed == 1 ? "" : "s");
             if (t->poll)
                 fire_poll(d, rt, t, slot);
             else
                 fire_schedule(d, rt->store, t, slot, missed);
         } else if (missed) {
-            sc_daemon_say("%s of %s: %d run%s missed while stopped; skipped (catch_up: skip)", t->key,
-                t->scenario, missed, missed == 1 ? "" : "s");
+            sc_daemon_say("%s of %s: %d run%s missed while stopped; skipped (catch_up: skip)",
+                          t->key, t->scenario, missed, missed == 1 ? "" : "s");
             sc_store_trigger_set(rt->store, t->scenario, t->key, slot, -1);
         }
     } else if (rc >= 0) { /* first sight: a restart from here on knows what it missed */
@@ -211,7 +212,7 @@ static void run_triggers(struct sc_daemon *d, struct sc_runtime *rt, struct sc_c
             fire_schedule(d, rt->store, t, slot, late);
             if (sc_daemon_queued(d, rt->store) != 0)
                 sc_daemon_say("%s of %s: queued but not yet on disk: %s", t->key, t->scenario,
-                    sc_store_error(rt->store));
+                              sc_store_error(rt->store));
         }
         t->next_ms = slot_after(t, slot > now ? slot : now);
     }
@@ -227,7 +228,8 @@ static void run_backup(struct sc_daemon *d, struct sc_store *st)
     if (sc_backup_run(st, d->sched.backup_dir, &written, &unchanged, err, sizeof err) != 0)
         sc_daemon_say("backup to %s failed: %s", d->sched.backup_dir, err);
     else
-        sc_daemon_say("backup to %s: %d written, %d unchanged", d->sched.backup_dir, written, unchanged);
+        sc_daemon_say("backup to %s: %d written, %d unchanged", d->sched.backup_dir, written,
+                      unchanged);
     const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
     d->sched.backup_next = sc_cron_next(&d->sched.backup_cron, tz, sc_clock_now_ms());
 }

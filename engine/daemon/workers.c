@@ -88,10 +88,10 @@ static void ran(struct sc_worker *w, const char *id, json_t *rec, const char *er
         if (!e)
             e = json_object_get(inc, "error");
         sc_daemon_say("execution %s (%s) ended %s: %s%s%s%s", id,
-            json_string_value(json_object_get(rec, "scenario")), status,
-            str_or(e, "message", str_or(json_object_get(inc, "hold"), "reason",
+                      json_string_value(json_object_get(rec, "scenario")), status,
+                      str_or(e, "message", str_or(json_object_get(inc, "hold"), "reason",
                                         "see scenarist execution ID")), inc ? " (" : "",
-            inc ? sc_status_retry_note(inc) : "", inc ? ")" : "");
+                      inc ? sc_status_retry_note(inc) : "", inc ? ")" : "");
     }
 }
 
@@ -130,7 +130,8 @@ static bool retry_due(struct sc_worker *w)
 static bool resume_say(void *data, const char *id)
 {
     (void)data;
-    sc_daemon_say("resuming execution %s, left unfinished by a stopped process (its lease expired)", id);
+    sc_daemon_say("resuming execution %s, left unfinished by a stopped process (its lease "
+                  "expired)", id);
     return true;
 }
 
@@ -407,15 +408,15 @@ int64_t sc_workers_watchdog(struct sc_daemon *d)
         snprintf(what, sizeof what, "%s", w->slot->watch.what);
         pthread_mutex_unlock(&w->slot->watch.mu);
         if (nw >= d->o.workers + SC_WORKERS_SPARE) {
-            sc_daemon_say("worker %d is stuck in its %s, %lld ms past its deadline, and no spare worker "
-                "is left: restart the daemon", w->no, what, (long long)(now - dl));
+            sc_daemon_say("worker %d is stuck in its %s, %lld ms past its deadline, and no spare "
+                          "worker is left: restart the daemon", w->no, what, (long long)(now - dl));
             atomic_store(&w->slot->retired, true); /* said once */
             continue;
         }
         atomic_store(&w->slot->retired, true);
-        sc_daemon_say("worker %d is stuck in its %s, %lld ms past its deadline: worker %d takes its place; "
-            "the execution stays running until the step comes back or the next start resumes it",
-            w->no, what, (long long)(now - dl), nw);
+        sc_daemon_say("worker %d is stuck in its %s, %lld ms past its deadline: worker %d takes "
+                      "its place; the execution stays running until the step comes back or the "
+                      "next start resumes it", w->no, what, (long long)(now - dl), nw);
         sc_workers_start(d, nw); /* counted even when it failed: its parts are freed */
         atomic_store(&d->nworkers, ++nw);
     }
