@@ -53,7 +53,8 @@ static const char *str_or(json_t *obj, const char *key, const char *def)
 static bool has_respond(json_t *v)
 {
     if (json_is_object(v)) {
-        if (!strcmp(str_or(v, "module", ""), "respond"))
+        const struct sc_module_def *m = sc_module_find(str_or(v, "module", ""));
+        if (m && (m->flags & SC_M_RESPOND))
             return true;
         const char *k;
         json_t *x;
@@ -107,28 +108,32 @@ void sc_catalog_free(struct sc_daemon *d, struct sc_catalog *c)
     free(c);
 }
 
-static int add_hook(struct sc_daemon *d, struct sc_catalog *c, size_t file, json_t *w,
-                     struct sc_diags *diag)
+static int add_hook(struct sc_daemon *d, struct sc_catalog *c, size_t file,
+                    const struct sc_def_trigger *w, struct sc_diags *diag)
 {
-    json_t *root = sc_scenario_json(c->scs[file]), *set = json_object_get(root, "settings");
+    json_t *root = sc_scenario_json(c->scs[file]);
+    const struct sc_def_settings *set = &sc_scenario_def(c->scs[file])->settings;
     struct sc_catalog_hook *r = &c->hooks[c->nhooks++];
-    r->path = sc_strdup(json_string_value(json_object_get(w, "path")));
+    r->path = sc_strdup(w->path);
     r->scenario = sc_strdup(sc_scenario_name(c->scs[file]));
     r->source = sc_strdup(c->files[file]);
     version_of(c->files[file], r->version, sizeof r->version);
-    r->realtime = !strcmp(str_or(w, "priority", ""), "realtime");
-    r->sequential = json_is_true(json_object_get(set, "sequential"));
-    r->confidential = json_is_true(json_object_get(set, "confidential"));
+    r->realtime = w->realtime;
+    r->sequential = set->sequential;
+    r->confidential = set->confidential;
     r->respond = has_respond(json_object_get(root, "steps"));
     if (!r->path || !r->scenario || !r->source)
         return -1;
-    const char *auth = json_string_value(json_object_get(w, "auth"));
+    const char *auth = w->auth;
     if (auth) {
-        json_t *hook = json_object_get(d->org->webhooks, auth);
-        char err[300];
-        r->scheme = sc_strdup(str_or(hook, "scheme", ""));
-        const char *ref = json_string_value(json_object_get(hook, "secret"));
-        if (!r->scheme || !ref || !(r->secret = sc_org_secret(ref, err, sizeof err)) ||
+        const struct sc_org_hook *hook = sc_org_hook(d->org, auth);
+        char err[300] = "out of memory";
+        r->scheme = sc_strdup(hook && hook->scheme ? hook->scheme : "");
+        const char *ref = hook ? hook->secret.ref : NULL;
+        if (ref && !hook->secret.value) /* read at the org's load, not here */
+            snprintf(err, sizeof err, "%s", hook->secret.err);
+        if (!r->scheme || !ref || !hook->secret.value ||
+            !(r->secret = sc_strdup(hook->secret.value)) ||
             sc_webhook_secret_check(r->scheme, r->secret, err, sizeof err) != 0) {
             struct sc_src src = {.name = c->files[file]};
             sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "webhook %s: secret %s: %s", r->path,
@@ -136,7 +141,7 @@ static int add_hook(struct sc_daemon *d, struct sc_catalog *c, size_t file, json
             return -1;
         }
     }
-    json_t *dk = json_object_get(w, "dedupe_key");
+    json_t *dk = w->dedupe_key;
     if (dk) {
         char err[300];
         r->dedupe_src = json_deep_copy(dk);
@@ -154,10 +159,12 @@ static int add_hook(struct sc_daemon *d, struct sc_catalog *c, size_t file, json
     return 0;
 }
 
-static void add_timer(struct sc_daemon *d, struct sc_catalog *c, size_t file, size_t trig,
-                      const char *kind, json_t *t)
+static void add_timer(struct sc_daemon *d, struct sc_catalog *c, size_t file,
+                      const struct sc_def_trigger *t)
 {
-    json_t *root = sc_scenario_json(c->scs[file]), *set = json_object_get(root, "settings");
+    const struct sc_def_settings *set = &sc_scenario_def(c->scs[file])->settings;
+    size_t trig = t->index;
+    const char *kind = sc_def_kind_name(t->kind);
     struct sc_catalog_timer *tm = &c->timers[c->ntimers++];
     tm->sc = c->scs[file];
     tm->scenario = sc_scenario_name(tm->sc);
@@ -166,19 +173,19 @@ static void add_timer(struct sc_daemon *d, struct sc_catalog *c, size_t file, si
     tm->trigger = trig;
     tm->poll = !strcmp(kind, "poll");
     snprintf(tm->key, sizeof tm->key, "%s:%zu", kind, trig);
-    tm->sequential = json_is_true(json_object_get(set, "sequential"));
-    tm->confidential = json_is_true(json_object_get(set, "confidential"));
-    tm->catch_up = strcmp(str_or(t, "catch_up", "once"), "skip");
-    const char *cron = json_string_value(json_object_get(t, "cron"));
+    tm->sequential = set->sequential;
+    tm->confidential = set->confidential;
+    tm->catch_up = t->catch_up;
+    const char *cron = t->cron;
     struct sc_cron_err e;
     tm->has_cron = cron && sc_cron_parse(cron, &tm->cron, &e) == 0;
-    const char *tz = json_string_value(json_object_get(t, "tz"));
+    const char *tz = t->tz;
     if (!tz)
-        tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
-    snprintf(tm->tz, sizeof tm->tz, "%s", tz ? tz : "UTC");
-    tm->every_ms = sc_duration_or(json_string_value(json_object_get(t, "every")), 0);
-    tm->window_ms = sc_duration_or(json_string_value(json_object_get(t, "window")), 0);
-    tm->skew_ms = sc_duration_or(json_string_value(json_object_get(t, "skew")), 5 * 60 * 1000);
+        tz = d->org->timezone; /* the org file's table gives it a default */
+    snprintf(tm->tz, sizeof tm->tz, "%s", tz);
+    tm->every_ms = t->every_ms;
+    tm->window_ms = t->window_ms;
+    tm->skew_ms = t->skew_ms;
     tm->next_ms = -1;
 }
 
@@ -218,12 +225,11 @@ struct sc_catalog *sc_catalog_load(struct sc_daemon *d, struct sc_runtime *rt,
     size_t nhooks = 0, ntimers = 0;
     for (size_t i = 0; v && c->scs && i < c->nfiles; i++) {
         c->scs[i] = sc_runner_load(rt, c->files[i], v, diag);
-        json_t *t, *trigs = c->scs[i] ? json_object_get(sc_scenario_json(c->scs[i]), "triggers")
-                                      : NULL;
-        size_t k;
-        json_array_foreach(trigs, k, t) {
-            nhooks += json_object_get(t, "webhook") != NULL;
-            ntimers += json_object_get(t, "schedule") || json_object_get(t, "poll");
+        const struct sc_def *def = c->scs[i] ? sc_scenario_def(c->scs[i]) : NULL;
+        for (size_t k = 0; def && k < def->ntriggers; k++) {
+            nhooks += def->triggers[k].kind == SC_DEF_WEBHOOK;
+            ntimers += def->triggers[k].kind == SC_DEF_SCHEDULE ||
+                       def->triggers[k].kind == SC_DEF_POLL;
         }
     }
     sc_validator_free(v);
@@ -234,17 +240,13 @@ struct sc_catalog *sc_catalog_load(struct sc_daemon *d, struct sc_runtime *rt,
     if (!c->hooks || !c->timers)
         goto fail;
     for (size_t i = 0; i < c->nfiles; i++) {
-        json_t *t;
-        size_t k;
-        json_array_foreach(json_object_get(sc_scenario_json(c->scs[i]), "triggers"), k, t) {
-            if (json_object_get(t, "webhook")) {
-                if (add_hook(d, c, i, json_object_get(t, "webhook"), diag) != 0)
-                    goto fail;
-            } else if (json_object_get(t, "schedule")) {
-                add_timer(d, c, i, k, "schedule", json_object_get(t, "schedule"));
-            } else if (json_object_get(t, "poll")) {
-                add_timer(d, c, i, k, "poll", json_object_get(t, "poll"));
-            }
+        const struct sc_def *def = c->scs[i] ? sc_scenario_def(c->scs[i]) : NULL;
+        for (size_t k = 0; def && k < def->ntriggers; k++) {
+            const struct sc_def_trigger *t = &def->triggers[k];
+            if (t->kind == SC_DEF_WEBHOOK && add_hook(d, c, i, t, diag) != 0)
+                goto fail;
+            if (t->kind == SC_DEF_SCHEDULE || t->kind == SC_DEF_POLL)
+                add_timer(d, c, i, t);
         }
     }
     return c;

@@ -6,6 +6,7 @@
 #include "model/yaml.h"
 #include "run/audit.h"
 #include "run/http.h"
+#include "store/hooks.h"
 
 #include <stdarg.h>
 #include <stdio.h>

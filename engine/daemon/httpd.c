@@ -405,11 +405,11 @@ static void answer(struct sc_daemon *d, struct pending *p, json_t *response)
 {
     struct MHD_Connection *con = p->con;
     char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
-                               p->rc == 1 ? p->first : p->w.id);
+                               p->rc == SC_STORE_SAME ? p->first : p->w.id);
     if (p->rc < 0) /* not stored: the sender must try again */
         send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
                                       "send it again"), "Retry-After", "5");
-    else if (p->rc == 1)
+    else if (p->rc == SC_STORE_SAME)
         send_json(con, 200, json_pack("{s:s, s:b, s:s?}", "execution", p->first, "duplicate", 1,
                                       "url", d->org_url ? url_of : NULL), NULL, NULL);
     else if (response && json_is_object(response))
@@ -435,7 +435,7 @@ static void commit_batch(struct sc_daemon *d, struct pending *list)
     for (struct pending *x = list; x; x = x->next) {
         x->rc = -1;
         while (brc == 0 && (x->rc = sc_store_enqueue(d->intake.st, &x->ev, x->first,
-                                                     sizeof x->first)) == 2) {
+                                                     sizeof x->first)) == SC_STORE_EXISTS) {
             pthread_mutex_lock(&d->mu); /* a taken id: another, where waiters read it */
             sc_exec_new_id(x->w.id, sizeof x->w.id);
             pthread_mutex_unlock(&d->mu);
@@ -476,7 +476,7 @@ static void commit_batch(struct sc_daemon *d, struct pending *list)
                     json_string_value(json_object_get(x->trigger, "path")), x->err);
         if (x->rc == 0)
             atomic_fetch_add(&d->metrics.accepted, 1);
-        else if (x->rc == 1)
+        else if (x->rc == SC_STORE_SAME)
             atomic_fetch_add(&d->metrics.duplicates, 1);
         if (!x->respond || x->rc != 0)
             answer(d, x, NULL);

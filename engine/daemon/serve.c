@@ -11,6 +11,7 @@
 #include "lang/duration.h"
 #include "lang/lua.h"
 #include "model/yaml.h"
+#include "store/hooks.h"
 #include "util.h"
 
 #include <errno.h>
@@ -193,8 +194,8 @@ static struct sc_daemon *daemon_new(const struct sc_serve_opts *o, const struct 
         d->o.max_body = 1024 * 1024;
     d->org = org;
     d->store_path = o->store ? sc_strdup(o->store) : sc_store_path(org);
-    d->store_key = json_string_value(json_object_get(org->doc->root, "store_key"));
-    d->org_url = json_string_value(json_object_get(org->doc->root, "base_url"));
+    d->store_key = org->store_key;
+    d->org_url = org->url;
     pthread_rwlock_init(&d->cat_lock, NULL);
     pthread_mutex_init(&d->intake.mu, NULL);
     pthread_mutex_init(&d->ops_mu, NULL);
@@ -341,8 +342,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     struct sc_runtime main_rt = {0};
     int lock_fd = -1, locked = 1;
     int64_t prev_owner = -1;
-    sc_store_set_lease_ms(sc_duration_or(json_string_value(json_object_get(org->doc->root,
-                                                                           "lease")), 0));
+    sc_store_set_lease_ms(org->lease_ms);
     if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
                                                  sizeof err)) != 0) {
         sc_daemon_say("%s", err);

@@ -43,7 +43,7 @@ static int queue_event(struct sc_daemon *d, struct sc_store *st, const struct sc
     do {
         sc_exec_new_id(id, sizeof id);
         ev.exec.id = id;
-    } while ((rc = sc_store_enqueue(st, &ev, first, sizeof first)) == 2);
+    } while ((rc = sc_store_enqueue(st, &ev, first, sizeof first)) == SC_STORE_EXISTS);
     return rc < 0 ? -1 : 0;
 }
 
@@ -83,7 +83,7 @@ static void poll_failed(struct sc_daemon *d, struct sc_store *st, const struct s
     do {
         sc_exec_new_id(id, sizeof id);
         row.id = id;
-    } while ((rc = sc_store_exec_begin(st, &row)) == 1);
+    } while ((rc = sc_store_exec_begin(st, &row)) == SC_STORE_EXISTS);
     json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", sc_status_name(status),
                                 "message", err, "step", "poll");
     if (rc != 0 || sc_store_exec_end(st, id, "error", 0, summary, false) != 0)
@@ -133,7 +133,7 @@ static void fire_poll(struct sc_daemon *d, struct sc_runtime *rt, struct sc_cata
     json_array_foreach(items, i, e) {
         const char *key = json_string_value(json_object_get(e, "key"));
         int seen = rc == 0 ? sc_store_poll_seen(st, t->scenario, t->key, key) : -1;
-        if (seen != 0) {
+        if (seen != SC_STORE_NONE) {
             rc = seen < 0 ? -1 : rc;
             continue;
         }
@@ -230,7 +230,7 @@ static void run_backup(struct sc_daemon *d, struct sc_store *st)
     else
         sc_daemon_say("backup to %s: %d written, %d unchanged", d->sched.backup_dir, written,
                       unchanged);
-    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    const char *tz = d->org->timezone;
     d->sched.backup_next = sc_cron_next(&d->sched.backup_cron, tz, sc_clock_now_ms());
 }
 
@@ -244,7 +244,7 @@ static void run_audit_checkpoint(struct sc_daemon *d, struct sc_runtime *rt)
         sc_daemon_say("audit checkpoint failed: %s", err);
     else
         sc_daemon_say("audit checkpoint: %s", err);
-    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    const char *tz = d->org->timezone;
     int64_t now = sc_clock_now_ms();
     d->sched.audit_next = d->sched.audit_every_ms > 0 ? now + d->sched.audit_every_ms
                                           : sc_cron_next(&d->sched.audit_cron, tz, now);
@@ -278,18 +278,16 @@ static int audit_schedule(struct sc_daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "audit key %s is shorter than 32 characters", ref);
         return -1;
     }
-    json_t *cp = json_object_get(json_object_get(d->org->doc->root, "audit"), "checkpoint");
-    if (!cp)
+    if (!d->org->audit.checkpoint)
         return 0;
-    const char *every = json_string_value(json_object_get(cp, "every"));
-    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    bool every = !d->org->audit.cp_cron; /* validation: exactly one of cron and every */
+    const char *tz = d->org->timezone;
     struct sc_cron_err ce;
     int64_t now = sc_clock_now_ms();
     if (every) {
-        d->sched.audit_every_ms = sc_duration_or(every, 0);
+        d->sched.audit_every_ms = d->org->audit.cp_every_ms;
         d->sched.audit_next = now + d->sched.audit_every_ms;
-    } else if (sc_cron_parse(json_string_value(json_object_get(cp, "cron")), &d->sched.audit_cron,
-                             &ce) == 0) {
+    } else if (sc_cron_parse(d->org->audit.cp_cron, &d->sched.audit_cron, &ce) == 0) {
         d->sched.audit_next = sc_cron_next(&d->sched.audit_cron, tz, now);
     } else {
         return 0; /* the org's validation said why */
@@ -300,12 +298,11 @@ static int audit_schedule(struct sc_daemon *d, char *err, size_t errlen)
 
 int sc_timers_org(struct sc_daemon *d, char *err, size_t errlen)
 {
-    json_t *bk = json_object_get(d->org->doc->root, "backup");
     struct sc_cron_err ce;
-    if (bk && sc_cron_parse(json_string_value(json_object_get(bk, "cron")), &d->sched.backup_cron, &ce) == 0) {
-        d->sched.backup_dir = json_string_value(json_object_get(bk, "to"));
-        d->sched.backup_next = sc_cron_next(&d->sched.backup_cron, json_string_value(json_object_get(
-                                          d->org->doc->root, "timezone")), sc_clock_now_ms());
+    if (d->org->backup.to && sc_cron_parse(d->org->backup.cron, &d->sched.backup_cron, &ce) == 0) {
+        d->sched.backup_dir = d->org->backup.to;
+        d->sched.backup_next = sc_cron_next(&d->sched.backup_cron, d->org->timezone,
+                                            sc_clock_now_ms());
     }
     return audit_schedule(d, err, errlen);
 }

@@ -170,9 +170,9 @@ static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t 
     while (rc == 0 && *n < BATCH_MAX && !unknown) {
         json_t *info;
         int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
-        if (got != 1) {
+        if (got != SC_STORE_OK) {
             rc = got < 0 ? -1 : 0;
-            *empty = got == 0;
+            *empty = got == SC_STORE_NONE;
             break;
         }
         const char *id = json_string_value(json_object_get(info, "id"));
@@ -270,7 +270,7 @@ static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *us
         *nfin = 0;
         if (atomic_load(&d->stopping))
             return -1; /* they stay claimed: the next start resumes them */
-        if (rc == 1)
+        if (rc == SC_STORE_CONFLICT)
             continue; /* a conflict: another commit came between, so the daemon moves on */
         sc_daemon_say("worker %d: %s; trying again in a second", w->no, sc_store_error(st));
         pthread_mutex_lock(&d->mu);
