@@ -204,7 +204,7 @@ static char *dedupe_key(struct sc_daemon *d, const struct sc_catalog_hook *hk, j
         json_t *v = sc_lua_set(d->intake.lua, "trigger", trigger) == 0
                         ? sc_tmpl_render(hk->dedupe, d->intake.lua, &st, err, sizeof err)
                         : NULL;
-        if (!v && st == SC_ERR_LIMIT) /* the event is kept, without a key */
+        if (!v) /* any failure (a null/empty part, catalog.c's encoder): kept without a key */
             fprintf(stderr, "scenarist: webhook %s: dedupe_key: %s; stored without a key\n",
                     hk->path, err);
         sc_lua_set(d->intake.lua, "trigger", NULL);
