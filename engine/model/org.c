@@ -336,7 +336,7 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
     *ro = *override = NULL;
     if ((t->flags & SC_URL_CLIMB) || !sc_url_under(base, t))
         return SC_REFUSE_CLIMB;
-    if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE))
+    if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE | SC_URL_CTRL))
         return SC_REFUSE_ESCAPE;
     const char *k;
     json_t *v;

@@ -47,7 +47,8 @@ const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
                                     const struct sc_url *t);
 
 /* What stops a request through connection `conn` (base: its base URL) to the target t,
- * in order: a path that climbs above the base (CLIMB), %00 or a stray '%' (ESCAPE), a
+ * in order: a path that climbs above the base (CLIMB), %00, a control character or a stray
+ * '%' (ESCAPE, sc_url_escape_why), a
  * write or method override whose path holds an encoded '/' or '\' (SLASH), a write reaching a read-only
  * connection (READ_ONLY, sc_org_read_only_target), a method-override header (or a
  * _method query key) sent to a read-only target (OVERRIDE). *ro: the read-only

@@ -182,7 +182,7 @@ static enum sc_refusal refusal(const struct sc_org *org, const struct sc_call *c
         break;
     case SC_REFUSE_ESCAPE:
         snprintf(why, n, "path '%s' holds %s", c->path,
-                 t->flags & SC_URL_NUL ? "%00 (a NUL byte)" : "a '%' that starts no escape (%XX)");
+                 sc_url_escape_why(t->flags));
         break;
     case SC_REFUSE_SLASH:
         snprintf(why, n, "%s refused: the path '%s' holds an encoded '/' or '\\' (%%2F, %%5C) "
