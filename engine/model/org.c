@@ -235,6 +235,28 @@ static int parse_bases(struct sc_org *org)
     return 0;
 }
 
+/* The scheduled checkpoint's POST (audit.checkpoint.connection + path) passes the checks
+ * of every write: an error at its path, or its connection when the path is not written. */
+static int checkpoint_target(struct sc_org *org, struct sc_diags *d)
+{
+    json_t *cp = json_object_get(json_object_get(org->doc->root, "audit"), "checkpoint");
+    const char *conn = json_string_value(json_object_get(cp, "connection"));
+    const char *path = json_string_value(json_object_get(cp, "path"));
+    struct sc_url t;
+    char why[700];
+    if (!conn)
+        return 0;
+    if (sc_org_write_target(org, conn, path, &t, why, sizeof why) == 0) {
+        sc_url_free(&t);
+        return 0;
+    }
+    const struct sc_node_pos *np =
+        sc_doc_pos(org->doc, path ? "/audit/checkpoint/path" : "/audit/checkpoint/connection");
+    sc_diag_add(d, SC_SEV_ERROR, &org->doc->src, np ? np->val.line : 0, np ? np->val.col : 0,
+                np ? np->val.len : 0, "the audit checkpoint cannot be POSTed there: %s", why);
+    return -1;
+}
+
 struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
 {
     char *path = is_path(name_or_path) ? sc_strdup(name_or_path)
@@ -270,7 +292,7 @@ struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
     org->webhooks = json_object_get(doc->root, "webhooks");
     org->matrix_doc = matrix;
     org->matrix = matrix ? matrix->root : NULL;
-    if (parse_bases(org) != 0) { /* only memory can fail here: validation parsed them */
+    if (parse_bases(org) != 0 || checkpoint_target(org, d) != 0) { /* parse_bases: only memory */
         sc_org_free(org);
         return NULL;
     }
@@ -353,6 +375,43 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
         return SC_REFUSE_NONE;
     *ro = sc_org_read_only_target(org, conn, t);
     return !*ro ? SC_REFUSE_NONE : write ? SC_REFUSE_READ_ONLY : SC_REFUSE_OVERRIDE;
+}
+
+int sc_org_write_target(const struct sc_org *org, const char *conn, const char *path,
+                        struct sc_url *t, char *why, size_t n)
+{
+    const struct sc_url *bu = sc_org_base(org, conn);
+    const char *ro, *ov;
+    path = path ? path : "";
+    if (!bu) {
+        snprintf(why, n, "connection '%s' is not defined in org '%s'", conn, org->name);
+        return -1;
+    }
+    if (sc_url_join(bu, path, NULL, t, why, n) != 0)
+        return -1;
+    switch (sc_org_check_target(org, conn, true, NULL, bu, t, &ro, &ov)) {
+    case SC_REFUSE_NONE:
+        return 0;
+    case SC_REFUSE_CLIMB:
+        snprintf(why, n, "path '%s' climbs out of connection '%s' (%s): it normalises to %s",
+                 path, conn, bu->full, t->path);
+        break;
+    case SC_REFUSE_ESCAPE:
+        snprintf(why, n, "path '%s' holds %s", path, sc_url_escape_why(t->flags));
+        break;
+    case SC_REFUSE_SLASH:
+    case SC_REFUSE_OVERRIDE: /* no headers here: only the slash can bring it */
+        snprintf(why, n, "path '%s' holds an encoded '/' or '\\' (%%2F, %%5C) that a server "
+                 "may take for a separator", path);
+        break;
+    case SC_REFUSE_READ_ONLY:
+        snprintf(why, n, "connection '%s' is read-only in org '%s'%s%s%s", ro, org->name,
+                 strcmp(ro, conn) ? ": " : "", strcmp(ro, conn) ? t->full : "",
+                 strcmp(ro, conn) ? " lies under its base URL" : "");
+        break;
+    }
+    sc_url_free(t);
+    return -1;
 }
 
 char *sc_org_secret(const char *ref, char *err, size_t errlen)

@@ -66,6 +66,13 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
                                     const struct sc_url *t, const char **ro,
                                     const char **override);
 
+/* The target of a write of the engine's own (an audit checkpoint's POST) through
+ * connection conn to path (NULL or "" for the base itself), judged as a step's write is
+ * (sc_org_check_target): 0 with t filled (normal form and the URL to send; sc_url_free),
+ * or -1 with why filled in the user's terms (nothing to free). */
+int sc_org_write_target(const struct sc_org *org, const char *conn, const char *path,
+                        struct sc_url *t, char *why, size_t n);
+
 /* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
  * New string (free()), or NULL with err filled; err never holds the secret. */
 char *sc_org_secret(const char *ref, char *err, size_t errlen);

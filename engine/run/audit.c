@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "util.h"
+#include "model/url.h"
 #include "model/yaml.h"
 
 #include <errno.h>
@@ -56,14 +57,25 @@ int sc_audit_post(struct sc_http *http, const struct sc_org *org, const char *co
         snprintf(err, errlen, "connection '%s' is not defined in org '%s'", connection, org->name);
         return -1;
     }
-    const char *base = json_string_value(json_object_get(conn, "base_url"));
+    /* the same checks as a step's write: a checkpoint is no way past read-only */
+    struct sc_url t;
+    char why[700];
+    if (sc_org_write_target(org, connection, path, &t, why, sizeof why) != 0) {
+        snprintf(err, errlen, "POST refused (nothing was sent): %s", why);
+        return -1;
+    }
+    char *url = t.full;
+    t.full = NULL;
+    sc_url_free(&t);
     json_t *auth = json_object_get(conn, "auth");
     const char *kind = json_string_value(json_object_get(auth, "kind"));
     char *secret = NULL, *auth_line = NULL;
     if (kind && strcmp(kind, "none")) {
         if (!(secret = sc_org_secret(json_string_value(json_object_get(auth, "secret")), err,
-                                     errlen)))
+                                     errlen))) {
+            free(url);
             return -1;
+        }
         if (!strcmp(kind, "bearer"))
             auth_line = sc_asprintf("Authorization: Bearer %s", secret);
         else if (!strcmp(kind, "api-key"))
@@ -71,11 +83,6 @@ int sc_audit_post(struct sc_http *http, const struct sc_org *org, const char *co
                                     ? json_string_value(json_object_get(auth, "header"))
                                     : "X-API-Key", secret);
     }
-    size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/')
-        bl--;
-    path = path ? path : "";
-    char *url = sc_asprintf("%.*s%s%s", (int)bl, base, path[0] && path[0] != '/' ? "/" : "", path);
     char *body = json_dumps(cp, JSON_COMPACT);
     const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
                              auth_line, NULL};
