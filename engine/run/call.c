@@ -142,6 +142,16 @@ static int header_step(struct headers *h, char *line)
     return 0;
 }
 
+/* The offset of the first control byte of a header value (NUL included: it would cut the
+ * value short; a tab is allowed, RFC 9110 section 5.5), or -1. */
+static long header_ctl(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+            return (long)i;
+    return -1;
+}
+
 static json_t *parse_body(const struct sc_http_resp *resp, const char *mode, char *err,
                           size_t errlen)
 {
@@ -261,8 +271,13 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     json_t *v;
     json_object_foreach(c->headers, k, v) {
         const char *hv = json_is_string(v) ? json_string_value(v) : NULL;
+        long ctl = hv ? header_ctl(hv, json_string_length(v)) : -1;
         if (hv && st == SC_OK && (strpbrk(hv, "\r\n") || strpbrk(k, "\r\n: "))) {
             snprintf(err, errlen, "header '%s' holds a line break or is not a header name", k);
+            st = SC_ERR_DATA;
+        } else if (ctl >= 0 && st == SC_OK) {
+            snprintf(err, errlen, "header '%s' holds the control character 0x%02X (byte %ld of "
+                     "its value)", k, (unsigned)(unsigned char)hv[ctl], ctl + 1);
             st = SC_ERR_DATA;
         } else if (hv && header_step(&h, sc_asprintf("%s: %s", k, hv)) != 0 && st == SC_OK) {
             snprintf(err, errlen, "header '%s' is given twice (header names ignore case)", k);
