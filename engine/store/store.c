@@ -719,6 +719,18 @@ static int migrate(struct sc_store *st)
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
         if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
             return db_err(st, "migration");
+        /* another process creating the same store may have migrated while this one waited */
+        int now = v;
+        if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+            now = run_step(st, s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : v;
+            sqlite3_finalize(s);
+        }
+        if (now > v) {
+            if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                return db_err(st, "migration");
+            v = now - 1;
+            continue;
+        }
         if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(st->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
             db_err(st, "migration");
@@ -2896,11 +2908,53 @@ int sc_store_defer_apply(struct sc_store *st)
 
 /* ---- the store lock ---- */
 
+/* The database's one name: symbolic links followed (also one to a file not made yet)
+ * and the folder made absolute, so every name of one file locks one lock file. New
+ * string; NULL when memory runs out (errno ENOMEM) or a link loops (ELOOP). */
+static char *lock_name(const char *path)
+{
+    char *p = sc_strdup(path);
+    for (int hops = 0; p && hops < 40; hops++) {
+        char target[4096];
+        ssize_t n = readlink(p, target, sizeof target - 1);
+        if (n < 0)
+            break; /* not a link (or not there yet): p names the file */
+        target[n] = '\0';
+        const char *slash = strrchr(p, '/');
+        char *next = target[0] == '/' || !slash
+                         ? sc_strdup(target)
+                         : sc_asprintf("%.*s/%s", (int)(slash - p), p, target);
+        free(p);
+        p = next;
+        if (hops == 39) {
+            free(p);
+            errno = ELOOP;
+            return NULL;
+        }
+    }
+    if (!p || mkdirs(p) != 0) {
+        free(p);
+        return NULL;
+    }
+    const char *slash = strrchr(p, '/');
+    char *dir = slash ? sc_strndup(p, slash == p ? 1 : (size_t)(slash - p)) : sc_strdup(".");
+    char *real = dir ? realpath(dir, NULL) : NULL;
+    char *name = real ? sc_asprintf("%s%s%s", real, strcmp(real, "/") ? "/" : "",
+                                    slash ? slash + 1 : p)
+                      : NULL;
+    free(real);
+    free(dir);
+    free(p);
+    return name;
+}
+
 int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen)
 {
     *fd = -1;
     *prev = -1;
-    char *lp = sc_asprintf("%s.lock", path);
+    char *canon = lock_name(path);
+    char *lp = canon ? sc_asprintf("%s.lock", canon) : NULL;
+    free(canon);
     if (!lp || mkdirs(lp) != 0) {
         snprintf(err, errlen, "store %s: cannot make its directory: %s", path,
                  lp ? strerror(errno) : "out of memory");

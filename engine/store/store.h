@@ -93,7 +93,9 @@ int sc_store_lease_drop(struct sc_store *st, int64_t who);
 int sc_store_heartbeat(struct sc_store *st);
 
 /* ---- the store lock: one daemon per SQLite store ----
- * An advisory lock (flock, exclusive) on the file PATH.lock beside the database, held
+ * An advisory lock (flock, exclusive) on the file NAME.lock beside the database, NAME
+ * being the database's one name (symbolic links followed, the folder absolute: every
+ * name of one store takes the same lock), held
  * for the life of the process, with "pid PID host HOST owner TOKEN" written in it. 0 with
  * *fd holding it and *prev the last holder's owner token (-1: none: its leases can be
  * dropped, as the lock proves it gone); 1 when another process holds it (err names its

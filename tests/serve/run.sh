@@ -344,6 +344,13 @@ expect "a second serve on the same store refuses to start, naming the daemon tha
     "scenarist: store $db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
     -- "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0
 expect "the lock file names the holder" 0 "pid $dpid host $(hostname)" -- bash -c "cut -d' ' -f1-4 '$db.lock'"
+ln -s "$db" "$dir/l7.db"
+expect "another name of the same store (a symbolic link) takes the same lock" 2 \
+    "scenarist: store $dir/l7.db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- "$bin" serve $fx/hooks --org "$org" --store "$dir/l7.db" --listen 127.0.0.1:0
+expect "and so does a relative name through .. (the folder made absolute)" 2 \
+    "scenarist: store store/../store/scenarist.db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- bash -c "cd '$dir' && '$bin' serve '$PWD/$fx/hooks' --org '$org' --store store/../store/scenarist.db --listen 127.0.0.1:0"
 stop
 expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process" -- cat "$dir/log"
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
