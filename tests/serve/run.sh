@@ -748,6 +748,20 @@ scenarist_webhook_rejections_total{reason="stale_timestamp"} 0
 scenarist_webhook_rejections_total{reason="secret_unusable"} 0
 scenarist_webhook_rejections_total{reason="stopping"} 0
 scenarist_webhook_rejections_total{reason="bad_request"} 4' -- sh -c 'echo "$1" | grep "^scenarist_webhook_rejections_total"' - "$metrics"
+# RFC 9112 5.1: whitespace between a header name and its colon is a 400 (a proxy may
+# read "Transfer-Encoding :" as Transfer-Encoding, libmicrohttpd keeps it as another name)
+bad_name='HTTP/1.1 400 Bad Request
+Connection: close
+Content-Type: application/json
+Content-Length: 141
+
+{"error":"a header with whitespace before its colon, or a name that is not a token (RFC 9112 5.1): write Name: value","reason":"bad_request"}'
+expect "Transfer-Encoding with a space before its colon, and a Content-Length, is 400" 0 "$bad_name" \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding : chunked\r\nContent-Length: 30\r\n\r\n2\r\n{}\r\n0\r\n\r\nPOST /hooks/echo HTTP/1.1\r\n')
+expect "a tab before the colon of Content-Length is 400" 0 "$bad_name" \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length\t: 2\r\n\r\n{}')
+expect "a space before the colon of any header is 400" 0 "$bad_name" \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nX-Trace : 1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
 stop
 
 # ---- webhook secrets: bare base64 works; an unusable one stops validate and serve ----
