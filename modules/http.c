@@ -28,7 +28,9 @@ static const struct sc_param params[] = {
             "key, null leaves it out)."},
     {.name = "headers", .type = SC_T_OBJECT,
      .doc = "Extra request headers; one named like a default of the engine (Accept, "
-            "Content-Type, the auth header, Idempotency-Key) replaces it, whatever its case."},
+            "Content-Type, the auth header, Idempotency-Key) replaces it, whatever its case. "
+            "A value holding a line break or another control character (NUL included, a tab "
+            "aside) is a data error naming the header: nothing is sent."},
     {.name = "json", .type = SC_T_ANY,
      .doc = "JSON body. Writes get sent_from and sent_to added to an object body; a write "
             "without one (form, raw or no body, a JSON array) carries them as the headers "

@@ -73,7 +73,8 @@ static const struct sc_param checkpoint_fields[] = {
      .doc = "Folder each checkpoint is written to (checkpoint-TIME.json); mount it from "
             "another machine, or ship it off."},
     {.name = "connection", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Connection each checkpoint is POSTed to as JSON (its base URL + path)."},
+     .doc = "Connection each checkpoint is POSTed to as JSON (its base URL + path), checked "
+            "as every write is: a read-only target, or a path leaving the base, is an error."},
     {.name = "path", .type = SC_T_STRING, .def = "\"\"", .flags = SC_P_STATIC,
      .doc = "Path under the connection's base URL."},
     {0},
