@@ -1,37 +1,56 @@
 /* compare: a field-level diff of two records with a rule per field, for checks such as
  * "the HRIS pay rate is the ATS offer's" before payroll: {match, compared, diff}. */
-#include "run/exec.h"
+#include "module.h"
 #include "lang/text.h"
+
+#include "run/bind.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const rules[] = {"exact", "number", "date", "ci", NULL};
 
+/* One field compared (static: bound once, at load). */
+struct field {
+    const char *name, *left, *right, *rule;
+    double tolerance;
+};
+
+struct with {
+    const json_t *left, *right, *fields;
+};
+
 static const struct sc_param field_params[] = {
     {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
-     .doc = "The field's name in the diff."},
+     .offset = offsetof(struct field, name), .doc = "The field's name in the diff."},
     {.name = "left", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
-     .doc = "Dotted path in left (pay_rate.amount)."},
+     .offset = offsetof(struct field, left), .doc = "Dotted path in left (pay_rate.amount)."},
     {.name = "right", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .offset = offsetof(struct field, right),
      .doc = "Dotted path in right (default: the same as left)."},
     {.name = "rule", .type = SC_T_ENUM, .def = "\"exact\"", .allowed = rules, .flags = SC_P_STATIC,
+     .offset = offsetof(struct field, rule),
      .doc = "exact (same JSON; texts after Unicode NFC normalisation), number (within "
             "tolerance), date (same calendar day), ci (same text after NFC, Unicode case and "
             "outer spaces aside)."},
     {.name = "tolerance", .type = SC_T_NUMBER, .def = "0", .flags = SC_P_STATIC,
+     .offset = offsetof(struct field, tolerance),
      .doc = "number: the largest difference that still matches."},
     {0},
 };
 
 static const struct sc_param params[] = {
-    {.name = "left", .type = SC_T_ANY, .required = true, .doc = "One record (an object)."},
-    {.name = "right", .type = SC_T_ANY, .required = true, .doc = "The other record."},
+    {.name = "left", .type = SC_T_ANY, .required = true, .offset = offsetof(struct with, left),
+     .doc = "One record (an object)."},
+    {.name = "right", .type = SC_T_ANY, .required = true, .offset = offsetof(struct with, right),
+     .doc = "The other record."},
     {.name = "fields", .type = SC_T_LIST, .elem = SC_T_OBJECT, .fields = field_params,
-     .required = true, .flags = SC_P_STATIC, .doc = "The fields compared, each with its rule."},
+     .required = true, .flags = SC_P_STATIC, .offset = offsetof(struct with, fields),
+     .doc = "The fields compared, each with its rule."},
     {0},
 };
 
@@ -99,32 +118,55 @@ static bool same(const json_t *a, const json_t *b, const char *rule, double tol)
     return json_equal(a, b);
 }
 
-static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+/* The fields bound once: state is {n, fields[n]}. */
+struct fields {
+    size_t n;
+    struct field v[];
+};
+
+static int init(struct sc_step_ctx *ctx, const void *with, void **state, char *err,
+                size_t errlen)
+{
+    (void)ctx;
+    const json_t *list = ((const struct with *)with)->fields;
+    struct fields *fs = calloc(1, sizeof *fs + (json_array_size(list) + 1) * sizeof fs->v[0]);
+    if (!fs)
+        return -1;
+    size_t i;
+    json_t *f;
+    json_array_foreach((json_t *)list, i, f) {
+        if (sc_bind(field_params, f, &fs->v[fs->n++], sizeof fs->v[0], err, errlen) != 0) {
+            free(fs);
+            return -1;
+        }
+    }
+    *state = fs;
+    return 0;
+}
+
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with_v,
                           const json_t *input, char *err, size_t errlen)
 {
-    (void)state;
     (void)input;
-    const json_t *l = json_object_get(with, "left"), *r = json_object_get(with, "right");
+    const struct with *with = with_v;
+    const struct fields *fs = state;
+    const json_t *l = with->left, *r = with->right;
     if (!json_is_object(l) || !json_is_object(r)) {
         snprintf(err, errlen, "compare needs two objects; %s is %s", json_is_object(l) ? "right" : "left",
                  json_is_null(json_is_object(l) ? r : l) ? "null" : "not an object");
         return SC_ERR_DATA;
     }
     json_t *diff = json_array();
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(with, "fields"), i, f) {
-        const char *lp = json_string_value(json_object_get(f, "left"));
-        const char *rp = json_string_value(json_object_get(f, "right"));
-        const char *rule = json_string_value(json_object_get(f, "rule"));
-        json_t *a = at(l, lp), *b = at(r, rp ? rp : lp);
-        if (!same(a, b, rule ? rule : "exact", json_number_value(json_object_get(f, "tolerance"))))
-            json_array_append_new(diff, json_pack("{s:O, s:O?, s:O?, s:s}", "field",
-                                                  json_object_get(f, "name"), "left", a, "right",
-                                                  b, "rule", rule ? rule : "exact"));
+    for (size_t i = 0; i < fs->n; i++) {
+        const struct field *f = &fs->v[i];
+        json_t *a = at(l, f->left), *b = at(r, f->right ? f->right : f->left);
+        const char *rule = f->rule ? f->rule : "exact";
+        if (!same(a, b, rule, f->tolerance))
+            json_array_append_new(diff, json_pack("{s:s, s:O?, s:O?, s:s}", "field", f->name,
+                                                  "left", a, "right", b, "rule", rule));
     }
     json_t *out = json_pack("{s:b, s:I, s:o}", "match", json_array_size(diff) == 0, "compared",
-                            (json_int_t)json_array_size(json_object_get(with, "fields")), "diff", diff);
+                            (json_int_t)fs->n, "diff", diff);
     return out && sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
 }
 
@@ -132,5 +174,8 @@ const struct sc_module_def sc_mod_compare = {
     .name = "compare",
     .summary = "Field-level diff of two records, a rule per field: {match, compared, diff}.",
     .params = params,
+    .with_size = sizeof(struct with),
+    .init = init,
     .run = run,
+    .fini = free,
 };

@@ -3,40 +3,56 @@
  * engine the record as it was (recorded undo), and a `rollback` directive puts it back,
  * unless another execution changed the record since. */
 #include "clock.h"
-#include "lang/duration.h"
-#include "run/exec.h"
+#include "module.h"
 #include "store/store.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+/* The parameters of all four, each table binding its own. */
+struct with {
+    const char *store, *key, *prefix;
+    const json_t *def, *value;
+    int64_t ttl_ms;
+    json_int_t limit;
+};
+
 #define STORE_PARAM                                                                          \
     {.name = "store", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,           \
-     .doc = "Name of the data store (a table of its own)."}
+     .offset = offsetof(struct with, store), .doc = "Name of the data store (a table of its own)."}
+#define KEY_PARAM                                                                            \
+    {.name = "key", .type = SC_T_STRING, .required = true, .offset = offsetof(struct with, key), \
+     .doc = "The record's key."}
 
 static const struct sc_param get_params[] = {
     STORE_PARAM,
-    {.name = "key", .type = SC_T_STRING, .required = true, .doc = "The record's key."},
-    {.name = "default", .type = SC_T_ANY, .doc = "Value when there is none (else null, found false)."},
+    KEY_PARAM,
+    {.name = "default", .type = SC_T_ANY, .offset = offsetof(struct with, def),
+     .doc = "Value when there is none (else null, found false)."},
     {0},
 };
 static const struct sc_param set_params[] = {
     STORE_PARAM,
-    {.name = "key", .type = SC_T_STRING, .required = true, .doc = "The record's key."},
-    {.name = "value", .type = SC_T_ANY, .required = true, .doc = "Any JSON value."},
+    KEY_PARAM,
+    {.name = "value", .type = SC_T_ANY, .required = true, .offset = offsetof(struct with, value),
+     .doc = "Any JSON value."},
     {.name = "ttl", .type = SC_T_DURATION, .flags = SC_P_STATIC,
+     .offset = offsetof(struct with, ttl_ms),
      .doc = "Forget the record after this long (default: keep)."},
     {0},
 };
 static const struct sc_param delete_params[] = {
     STORE_PARAM,
-    {.name = "key", .type = SC_T_STRING, .required = true, .doc = "The record's key."},
+    KEY_PARAM,
     {0},
 };
 static const struct sc_param search_params[] = {
     STORE_PARAM,
-    {.name = "prefix", .type = SC_T_STRING, .def = "\"\"", .doc = "Keys starting with this."},
-    {.name = "limit", .type = SC_T_INT, .def = "100", .flags = SC_P_STATIC, .doc = "Most records."},
+    {.name = "prefix", .type = SC_T_STRING, .def = "\"\"", .offset = offsetof(struct with, prefix),
+     .doc = "Keys starting with this."},
+    {.name = "limit", .type = SC_T_INT, .def = "100", .flags = SC_P_STATIC,
+     .offset = offsetof(struct with, limit), .doc = "Most records."},
     {0},
 };
 
@@ -46,13 +62,17 @@ static enum sc_status failed(struct sc_store *st, char *err, size_t errlen)
     return SC_ERR_STORE;
 }
 
-static const char *str(const json_t *with, const char *k)
+/* A text of the undo record; "" when absent. */
+static const char *str(const json_t *u, const char *k)
 {
-    const char *v = json_string_value(json_object_get(with, k));
+    const char *v = json_string_value(json_object_get(u, k));
     return v ? v : "";
 }
 
-static enum sc_status run_get(struct sc_step_ctx *ctx, void *state, const json_t *with,
+/* A bound text; "" when it rendered to something else. */
+static const char *text(const char *v) { return v ? v : ""; }
+
+static enum sc_status run_get(struct sc_step_ctx *ctx, void *state, const void *with_v,
                               const json_t *input, char *err, size_t errlen)
 {
     (void)state;
@@ -60,11 +80,12 @@ static enum sc_status run_get(struct sc_step_ctx *ctx, void *state, const json_t
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
-    json_t *v = sc_store_ds_get(st, str(with, "store"), str(with, "key"));
+    const struct with *w = with_v;
+    json_t *v = sc_store_ds_get(st, text(w->store), text(w->key));
     if (!v && sc_store_error(st)[0])
         return failed(st, err, errlen);
-    json_t *def = json_object_get(with, "default");
-    json_t *out = json_pack("{s:s, s:b, s:O}", "key", str(with, "key"), "found", v != NULL,
+    json_t *def = (json_t *)w->def;
+    json_t *out = json_pack("{s:s, s:b, s:O}", "key", text(w->key), "found", v != NULL,
                             "value", v ? v : def ? def : json_null());
     json_decref(v);
     return out && sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
@@ -125,7 +146,7 @@ static enum sc_status undo(struct sc_step_ctx *ctx, void *state, char *err, size
     return rc == 0 ? SC_OK : failed(st, err, errlen);
 }
 
-static enum sc_status run_set(struct sc_step_ctx *ctx, void *state, const json_t *with,
+static enum sc_status run_set(struct sc_step_ctx *ctx, void *state, const void *with_v,
                               const json_t *input, char *err, size_t errlen)
 {
     (void)state;
@@ -133,18 +154,18 @@ static enum sc_status run_set(struct sc_step_ctx *ctx, void *state, const json_t
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
-    int64_t ttl = sc_duration_or(json_string_value(json_object_get(with, "ttl")), 0);
-    if (keep_undo(ctx, st, str(with, "store"), str(with, "key"), json_object_get(with, "value")))
+    const struct with *w = with_v;
+    int64_t ttl = w->ttl_ms > 0 ? w->ttl_ms : 0; /* no ttl: kept */
+    json_t *value = (json_t *)w->value;
+    if (keep_undo(ctx, st, text(w->store), text(w->key), value))
         return failed(st, err, errlen);
-    if (sc_store_ds_set(st, str(with, "store"), str(with, "key"), json_object_get(with, "value"),
-                        ttl) != 0)
+    if (sc_store_ds_set(st, text(w->store), text(w->key), value, ttl) != 0)
         return failed(st, err, errlen);
-    json_t *out = json_pack("{s:s, s:O}", "key", str(with, "key"), "value",
-                            json_object_get(with, "value"));
+    json_t *out = json_pack("{s:s, s:O}", "key", text(w->key), "value", value);
     return out && sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
 }
 
-static enum sc_status run_delete(struct sc_step_ctx *ctx, void *state, const json_t *with,
+static enum sc_status run_delete(struct sc_step_ctx *ctx, void *state, const void *with_v,
                                  const json_t *input, char *err, size_t errlen)
 {
     (void)state;
@@ -152,16 +173,17 @@ static enum sc_status run_delete(struct sc_step_ctx *ctx, void *state, const jso
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
-    if (keep_undo(ctx, st, str(with, "store"), str(with, "key"), NULL))
+    const struct with *w = with_v;
+    if (keep_undo(ctx, st, text(w->store), text(w->key), NULL))
         return failed(st, err, errlen);
-    int rc = sc_store_ds_delete(st, str(with, "store"), str(with, "key"));
+    int rc = sc_store_ds_delete(st, text(w->store), text(w->key));
     if (rc < 0)
         return failed(st, err, errlen);
-    json_t *out = json_pack("{s:s, s:b}", "key", str(with, "key"), "deleted", rc == 0);
+    json_t *out = json_pack("{s:s, s:b}", "key", text(w->key), "deleted", rc == 0);
     return out && sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
 }
 
-static enum sc_status run_search(struct sc_step_ctx *ctx, void *state, const json_t *with,
+static enum sc_status run_search(struct sc_step_ctx *ctx, void *state, const void *with_v,
                                  const json_t *input, char *err, size_t errlen)
 {
     (void)state;
@@ -169,8 +191,8 @@ static enum sc_status run_search(struct sc_step_ctx *ctx, void *state, const jso
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
-    json_t *items = sc_store_ds_search(st, str(with, "store"), str(with, "prefix"),
-                                       (int)json_integer_value(json_object_get(with, "limit")));
+    const struct with *w = with_v;
+    json_t *items = sc_store_ds_search(st, text(w->store), text(w->prefix), (int)w->limit);
     if (!items)
         return failed(st, err, errlen);
     json_t *out = json_pack("{s:o, s:I}", "records", items, "count", (json_int_t)json_array_size(items));
@@ -179,17 +201,18 @@ static enum sc_status run_search(struct sc_step_ctx *ctx, void *state, const jso
 
 const struct sc_module_def sc_mod_datastore_get = {
     .name = "datastore.get", .summary = "Read a record of a data store: {key, found, value}.",
-    .params = get_params, .run = run_get,
+    .params = get_params, .with_size = sizeof(struct with), .run = run_get,
 };
 const struct sc_module_def sc_mod_datastore_set = {
     .name = "datastore.set", .summary = "Write (insert or replace) a record of a data store.",
-    .params = set_params, .run = run_set, .rollback = undo,
+    .params = set_params, .with_size = sizeof(struct with), .run = run_set, .rollback = undo,
 };
 const struct sc_module_def sc_mod_datastore_delete = {
     .name = "datastore.delete", .summary = "Delete a record of a data store: {key, deleted}.",
-    .params = delete_params, .run = run_delete, .rollback = undo,
+    .params = delete_params, .with_size = sizeof(struct with), .run = run_delete,
+    .rollback = undo,
 };
 const struct sc_module_def sc_mod_datastore_search = {
     .name = "datastore.search", .summary = "Records of a data store by key prefix: {records, count}.",
-    .params = search_params, .run = run_search,
+    .params = search_params, .with_size = sizeof(struct with), .run = run_search,
 };

@@ -1,33 +1,41 @@
 /* dedupe: lets a bundle through once per key within a window; a repeat stops quietly
  * (status filtered), so a webhook retried by its sender or an item seen twice by an
  * overlapping poll writes once. */
-#include "lang/duration.h"
-#include "run/exec.h"
+#include "module.h"
 #include "store/store.h"
 #include "lang/text.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+struct with {
+    const char *key, *store;
+    int64_t window_ms;
+};
+
 static const struct sc_param params[] = {
-    {.name = "key", .type = SC_T_STRING, .required = true,
+    {.name = "key", .type = SC_T_STRING, .required = true, .offset = offsetof(struct with, key),
      .doc = "Template giving the bundle's identity, e.g. \"{{ trigger.body.completion_id }}\"."},
     {.name = "window", .type = SC_T_DURATION, .def = "\"30d\"", .flags = SC_P_STATIC,
+     .offset = offsetof(struct with, window_ms),
      .doc = "How long a key is remembered."},
     {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .offset = offsetof(struct with, store),
      .doc = "Data store of the keys (default: dedupe:SCENARIO:STEP)."},
     {0},
 };
 
-static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with_v,
                           const json_t *input, char *err, size_t errlen)
 {
     (void)state;
+    const struct with *with = with_v;
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
-    const char *key = json_string_value(json_object_get(with, "key"));
+    const char *key = with->key;
     if (!key || !*key) {
         snprintf(err, errlen, "key rendered empty: nothing to deduplicate on");
         return SC_ERR_DATA;
@@ -38,18 +46,17 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
     if (nfc && strlen(nfc) == nfc_len)
         key = nfc;
     char name[256];
-    const char *store = json_string_value(json_object_get(with, "store"));
+    const char *store = with->store;
     if (!store) {
         snprintf(name, sizeof name, "dedupe:%s:%s", sc_step_scenario(ctx), sc_step_id(ctx));
         store = name;
     }
     json_t *mark = json_pack("{s:s}", "execution", sc_step_execution_id(ctx));
-    int64_t window = sc_duration_or(json_string_value(json_object_get(with, "window")), 30LL * 86400000);
-    int rc = mark ? sc_store_ds_claim(st, store, key, mark, window) : -1;
+    int rc = mark ? sc_store_ds_claim(st, store, key, mark, with->window_ms) : -1;
     json_decref(mark);
-    if (rc <= 0) {
+    if (rc != SC_STORE_OK) {
         free(nfc);
-        if (rc == 0)
+        if (rc == SC_STORE_EXISTS)
             return SC_OK; /* a repeat: no bundle, the path stops here */
         snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
         return SC_ERR_STORE;
@@ -94,6 +101,7 @@ const struct sc_module_def sc_mod_dedupe = {
     .name = "dedupe",
     .summary = "Pass a bundle once per key within a window; a repeat stops quietly.",
     .params = params,
+    .with_size = sizeof(struct with),
     .run = run,
     .rollback = release,
 };

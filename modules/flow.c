@@ -1,6 +1,7 @@
 /* Flow control: router (branches), iterator (one bundle per element), aggregate. */
-#include "run/exec.h"
+#include "module.h"
 
+#include <stddef.h>
 #include <stdio.h>
 
 static const struct sc_param route_fields[] = {
@@ -21,8 +22,13 @@ static const struct sc_param router_params[] = {
     {0},
 };
 
+struct iterator_with {
+    const json_t *array;
+};
+
 static const struct sc_param iterator_params[] = {
     {.name = "array", .type = SC_T_ANY, .required = true,
+     .offset = offsetof(struct iterator_with, array),
      .doc = "Array to split; the steps after run once per element."},
     {0},
 };
@@ -41,12 +47,12 @@ static void router_check(struct sc_check *c, const json_t *with)
         sc_check_error(c, "routes", "a router needs at least one route");
 }
 
-static enum sc_status iterator_run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+static enum sc_status iterator_run(struct sc_step_ctx *ctx, void *state, const void *with,
                                    const json_t *input, char *err, size_t errlen)
 {
     (void)state;
     (void)input;
-    json_t *arr = json_object_get(with, "array");
+    const json_t *arr = ((const struct iterator_with *)with)->array;
     if (json_is_null(arr))
         return SC_OK; /* nothing to iterate: no bundle, as Make does */
     if (!json_is_array(arr)) {
@@ -56,7 +62,7 @@ static enum sc_status iterator_run(struct sc_step_ctx *ctx, void *state, const j
     }
     size_t i;
     json_t *e;
-    json_array_foreach(arr, i, e) {
+    json_array_foreach((json_t *)arr, i, e) {
         if (sc_step_emit(ctx, json_incref(e)) != 0)
             return SC_OK; /* the engine reports the max_bundles limit */
     }
@@ -67,6 +73,7 @@ const struct sc_module_def sc_mod_router = {
     .name = "router",
     .summary = "Send each bundle down every route whose filter it meets, else the fallback.",
     .params = router_params,
+    .flags = SC_M_ROUTE,
     .check = router_check,
 };
 
@@ -74,6 +81,8 @@ const struct sc_module_def sc_mod_iterator = {
     .name = "iterator",
     .summary = "Emit one bundle per element of an array.",
     .params = iterator_params,
+    .flags = SC_M_FAN_OUT,
+    .with_size = sizeof(struct iterator_with),
     .run = iterator_run,
 };
 
@@ -81,4 +90,5 @@ const struct sc_module_def sc_mod_aggregate = {
     .name = "aggregate",
     .summary = "Collect the bundles an iterator emitted back into one array.",
     .params = aggregate_params,
+    .flags = SC_M_COLLECT,
 };

@@ -1,23 +1,31 @@
 /* hold: pauses the bundle until a person decides (`scenarist holds approve|reject`).
  * Never retried by itself: an approval runs the execution again from here, and this
  * step then lets the bundle through; a rejection ends the execution. */
-#include "run/exec.h"
+#include "module.h"
 #include "store/store.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+struct with {
+    const char *reason;
+    const json_t *diff;
+};
+
 static const struct sc_param params[] = {
     {.name = "reason", .type = SC_T_STRING, .required = true,
+     .offset = offsetof(struct with, reason),
      .doc = "Why, for the person deciding (\"pay rate differs from the offer\")."},
-    {.name = "diff", .type = SC_T_ANY, .doc = "What differs, e.g. {{ steps.check.diff }}."},
+    {.name = "diff", .type = SC_T_ANY, .offset = offsetof(struct with, diff), .doc = "What differs, e.g. {{ steps.check.diff }}."},
     {0},
 };
 
-static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with_v,
                           const json_t *input, char *err, size_t errlen)
 {
     (void)state;
+    const struct with *with = with_v;
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
@@ -38,15 +46,15 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
         return SC_ERR_DATA;
     }
     if (!h) {
-        const char *reason = json_string_value(json_object_get(with, "reason"));
+        const char *reason = with->reason;
         int64_t id = sc_store_hold_put(st, exec, sc_step_scenario(ctx), step, bundle, reason,
-                                       json_object_get(with, "diff"));
+                                       (json_t *)with->diff);
         if (id < 0) {
             snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
             return SC_ERR_STORE;
         }
         h = json_pack("{s:I, s:s, s:O*}", "id", (json_int_t)id, "reason", reason, "diff",
-                      json_object_get(with, "diff"));
+                      (json_t *)with->diff);
     }
     if (!h) {
         snprintf(err, errlen, "out of memory");
@@ -61,5 +69,6 @@ const struct sc_module_def sc_mod_hold = {
     .name = "hold",
     .summary = "Pause the bundle for a person's decision (holds approve|reject); never auto-retried.",
     .params = params,
+    .with_size = sizeof(struct with),
     .run = run,
 };

@@ -1,36 +1,54 @@
 /* map: the field-mapping table (source field, destination field, transform, null rule). */
-#include "run/exec.h"
+#include "run/bind.h"
+#include "lang/lua.h"
+#include "module.h"
 
-#include <stdlib.h>
-
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const null_rules[] = {"keep", "skip", "default", "reject", NULL};
 
+/* One row of the mapping table, bound for each bundle (value, default and required may
+ * be templated). */
+struct row {
+    const char *to, *from, *transform, *null_rule;
+    const json_t *value, *def;
+    bool required;
+};
+
+struct with {
+    const json_t *source, *fields;
+};
+
 static const struct sc_param field_fields[] = {
     {.name = "to", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .offset = offsetof(struct row, to),
      .doc = "Destination field (dots make nested objects: address.city)."},
-    {.name = "from", .type = SC_T_STRING, .flags = SC_P_STATIC,
+    {.name = "from", .type = SC_T_STRING, .flags = SC_P_STATIC, .offset = offsetof(struct row, from),
      .doc = "Source field, a dotted path into source (department.name)."},
-    {.name = "value", .type = SC_T_ANY, .doc = "A computed value instead of from."},
+    {.name = "value", .type = SC_T_ANY, .offset = offsetof(struct row, value),
+     .doc = "A computed value instead of from."},
     {.name = "transform", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .offset = offsetof(struct row, transform),
      .doc = "A prelude function (lower, trim, ...) or a Lua transform applied to the value."},
-    {.name = "required", .type = SC_T_BOOL, .def = "false",
+    {.name = "required", .type = SC_T_BOOL, .def = "false", .offset = offsetof(struct row, required),
      .doc = "A missing source field is a data error."},
     {.name = "null", .type = SC_T_ENUM, .def = "\"keep\"", .allowed = null_rules,
-     .flags = SC_P_STATIC,
+     .flags = SC_P_STATIC, .offset = offsetof(struct row, null_rule),
      .doc = "What a null or missing value does: keep (write null), skip (leave the field out), "
             "default (write default), reject (data error)."},
-    {.name = "default", .type = SC_T_ANY, .doc = "Value for null: default."},
+    {.name = "default", .type = SC_T_ANY, .offset = offsetof(struct row, def),
+     .doc = "Value for null: default."},
     {0},
 };
 
 static const struct sc_param params[] = {
-    {.name = "source", .type = SC_T_ANY, .required = true,
+    {.name = "source", .type = SC_T_ANY, .required = true, .offset = offsetof(struct with, source),
      .doc = "The record to map, usually {{ steps.x.body }}."},
     {.name = "fields", .type = SC_T_LIST, .elem = SC_T_OBJECT, .fields = field_fields,
-     .required = true, .flags = SC_P_STATIC, .doc = "The mapping table, one row per destination field."},
+     .required = true, .flags = SC_P_STATIC, .offset = offsetof(struct with, fields), .doc = "The mapping table, one row per destination field."},
     {0},
 };
 
@@ -65,14 +83,17 @@ static void check(struct sc_check *c, const json_t *with)
     }
 }
 
-static int init(struct sc_step_ctx *ctx, const json_t *with, void **state, char *err,
+static int init(struct sc_step_ctx *ctx, const void *with, void **state, char *err,
                 size_t errlen)
 {
     (void)state;
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(with, "fields"), i, f) {
-        const char *t = json_string_value(json_object_get(f, "transform"));
+    json_array_foreach((json_t *)((const struct with *)with)->fields, i, f) {
+        struct row r;
+        if (sc_bind(field_fields, f, &r, sizeof r, err, errlen) != 0)
+            return -1;
+        const char *t = r.transform;
         struct sc_lua *lua = sc_step_lua(ctx);
         if (t && !(strchr(t, '.') ? sc_lua_has_transform(lua, t) : sc_lua_has_prelude(lua, t))) {
             char at[64];
@@ -133,12 +154,13 @@ static int put(json_t *obj, const char *to, json_t *val)
     return put(sub, dot + 1, val);
 }
 
-static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with_v,
                           const json_t *input, char *err, size_t errlen)
 {
     (void)state;
     (void)input;
-    json_t *source = json_object_get(with, "source"), *out = json_object();
+    const struct with *with = with_v;
+    json_t *source = (json_t *)with->source, *out = json_object();
     if (!out) {
         snprintf(err, errlen, "out of memory");
         return SC_ERR_RUNTIME;
@@ -146,14 +168,16 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
     enum sc_status st = SC_OK;
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(with, "fields"), i, f) {
-        const char *to = json_string_value(json_object_get(f, "to"));
-        const char *from = json_string_value(json_object_get(f, "from"));
-        const char *tf = json_string_value(json_object_get(f, "transform"));
-        const char *rule = json_string_value(json_object_get(f, "null"));
-        rule = rule ? rule : "keep";
-        json_t *v = from ? lookup(source, from) : json_object_get(f, "value");
-        if (!v && from && json_is_true(json_object_get(f, "required"))) {
+    json_array_foreach((json_t *)with->fields, i, f) {
+        struct row r;
+        if (sc_bind(field_fields, f, &r, sizeof r, err, errlen) != 0) {
+            st = SC_ERR_CONFIG;
+            break;
+        }
+        const char *to = r.to, *from = r.from, *tf = r.transform;
+        const char *rule = r.null_rule ? r.null_rule : "keep";
+        json_t *v = from ? lookup(source, from) : (json_t *)r.value;
+        if (!v && from && r.required) {
             snprintf(err, errlen, "required field '%s' is missing from the source (to '%s')",
                      from, to);
             st = SC_ERR_DATA;
@@ -189,7 +213,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *wi
             }
             if (!strcmp(rule, "default")) {
                 json_decref(val);
-                val = json_incref(json_object_get(f, "default"));
+                val = json_incref((json_t *)r.def);
             }
         }
         int rc = put(out, to, val);
@@ -212,6 +236,7 @@ const struct sc_module_def sc_mod_map = {
     .name = "map",
     .summary = "Build a record from a declared field-mapping table with null rules.",
     .params = params,
+    .with_size = sizeof(struct with),
     .check = check,
     .init = init,
     .run = run,

@@ -1,28 +1,36 @@
 /* queue.push: an item on a named work list for people (the HRIS admin drift queue,
  * reconciliation orphans); `scenarist queue list|show|resolve` works it. */
-#include "run/exec.h"
+#include "module.h"
 #include "store/store.h"
 
+#include <stddef.h>
 #include <stdio.h>
+
+struct with {
+    const char *queue;
+    const json_t *item;
+};
 
 static const struct sc_param params[] = {
     {.name = "queue", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .offset = offsetof(struct with, queue),
      .doc = "The queue's name."},
-    {.name = "item", .type = SC_T_ANY, .required = true,
+    {.name = "item", .type = SC_T_ANY, .required = true, .offset = offsetof(struct with, item),
      .doc = "What a person needs to act: any JSON (kind, ids, what differs)."},
     {0},
 };
 
-static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with_v,
                           const json_t *input, char *err, size_t errlen)
 {
     (void)state;
     (void)input;
+    const struct with *with = with_v;
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st)
         return SC_ERR_CONFIG;
-    const char *queue = json_string_value(json_object_get(with, "queue"));
-    int64_t id = sc_store_queue_push(st, queue, json_object_get(with, "item"),
+    const char *queue = with->queue;
+    int64_t id = sc_store_queue_push(st, queue, (json_t *)with->item,
                                      sc_step_execution_id(ctx));
     if (id < 0) {
         snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
@@ -59,6 +67,7 @@ const struct sc_module_def sc_mod_queue_push = {
     .name = "queue.push",
     .summary = "Put an item on a named queue for people: {queue, id}.",
     .params = params,
+    .with_size = sizeof(struct with),
     .run = run,
     .rollback = close_item,
 };

@@ -1,22 +1,28 @@
 /* sleep: wait, through the engine's clock (never a real sleep in tests). */
 #include "clock.h"
 #include "lang/duration.h"
-#include "run/exec.h"
+#include "module.h"
 
+#include <stddef.h>
 #include <stdio.h>
 
+struct with {
+    const json_t *duration; /* its text is in the messages */
+};
+
 static const struct sc_param params[] = {
-    {.name = "duration", .type = SC_T_DURATION, .required = true, .doc = "How long to wait."},
+    {.name = "duration", .type = SC_T_DURATION, .required = true, .flags = SC_P_JSON,
+     .offset = offsetof(struct with, duration), .doc = "How long to wait."},
     {0},
 };
 
-static enum sc_status run(struct sc_step_ctx *ctx, void *state, const json_t *with,
+static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with,
                           const json_t *input, char *err, size_t errlen)
 {
     (void)state;
     (void)input;
     int64_t ms;
-    const char *d = json_string_value(json_object_get(with, "duration"));
+    const char *d = json_string_value(((const struct with *)with)->duration);
     if (!d || sc_duration_parse(d, &ms, err, errlen) != 0) {
         if (!d)
             snprintf(err, errlen, "duration must render to a duration such as 30s");
@@ -40,5 +46,6 @@ const struct sc_module_def sc_mod_sleep = {
     .waits = true,
     .summary = "Pause the execution for a duration (through the clock; the worker is freed).",
     .params = params,
+    .with_size = sizeof(struct with),
     .run = run,
 };

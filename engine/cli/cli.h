@@ -5,7 +5,7 @@
 
 #include "lang/diag.h"
 #include "model/files.h"
-#include "model/org.h"
+#include "model/org_load.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -163,9 +163,8 @@ struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
 {
     char *path = o->store ? sc_strdup(o->store) : sc_store_path(org);
     char err[600];
-    const char *key = json_string_value(json_object_get(org->doc->root, "store_key"));
-    sc_store_set_lease_ms(sc_duration_or(json_string_value(json_object_get(org->doc->root,
-                                                                           "lease")), 0));
+    const char *key = org->store_key;
+    sc_store_set_lease_ms(org->lease_ms);
     struct sc_store *st = path ? sc_store_open(path, key, err, sizeof err) : NULL;
     if (!st)
         fprintf(stderr, "scenarist: %s\n", path ? err : "out of memory");
@@ -281,8 +280,8 @@ int cmd_run(struct opts *o)
     sc_diags_print(&d, stderr); /* warnings */
     if (!(store = cli_open_store(o, org)))
         goto out;
-    json_t *triggers = json_object_get(sc_scenario_json(sc), "triggers");
-    const char *kind = json_object_iter_key(json_object_iter(json_array_get(triggers, 0)));
+    const struct sc_def *def = sc_scenario_def(sc);
+    const char *kind = def->ntriggers ? sc_def_kind_name(def->triggers[0].kind) : NULL;
     char now[40];
     sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
     json_t *trigger = json_pack("{s:s, s:O, s:{}, s:{}, s:s}", "kind", kind ? kind : "manual",

@@ -399,8 +399,8 @@ static int audit_checkpoint(struct opts *o, struct cli_session *s)
         rc = EXIT_FAILED;
     }
     if (rc == EXIT_OK && o->to) {
-        json_t *conf = json_object_get(json_object_get(s->org->doc->root, "audit"), "checkpoint");
-        const char *path = !strcmp(str(conf, "connection"), o->to) ? str(conf, "path") : "";
+        const char *cpc = s->org->audit.cp_connection;
+        const char *path = cpc && !strcmp(cpc, o->to) ? s->org->audit.cp_path : "";
         struct sc_http *http = sc_http_new();
         if (!http || sc_audit_post(http, s->org, o->to, path, cp, err, sizeof err) != 0) {
             fprintf(stderr, "scenarist: checkpoint not delivered: %s\n", http ? err : "out of memory");
@@ -433,7 +433,7 @@ static int audit_verify(struct opts *o, struct cli_session *s)
         cli_print_json(out);
         json_decref(out);
     }
-    if (r == 2)
+    if (r == SC_STORE_REFUSED)
         fprintf(stderr, "scenarist: checkpoint %s %s\n", o->checkpoint, str(problem, "reason"));
     else if (r && json_object_get(problem, "row"))
         fprintf(stderr, "audit log of org %s: row %lld %s\n", s->org->name,

@@ -48,7 +48,7 @@ static int store_version(struct sc_store *st, json_t *doc, const char *message,
         fprintf(stderr, "scenarist: %s: %s\n", name, sc_store_error(st));
         return EXIT_FAILED;
     }
-    if (rc == 1)
+    if (rc == SC_STORE_SAME)
         printf("%s: unchanged, version %d is current in org %s (%.19s...)\n", name, n, org, sum);
     else
         printf("%s: version %d in org %s (%s, %.19s...)\n", name, n, org, origin, sum);

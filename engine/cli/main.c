@@ -6,7 +6,7 @@
 #include "lang/expr.h"
 #include "lang/lua.h"
 #include "module.h"
-#include "model/org.h"
+#include "model/org_load.h"
 #include "util.h"
 #include "model/validate.h"
 #include "model/yaml.h"

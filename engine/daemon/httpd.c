@@ -180,9 +180,6 @@ static struct joined header_all(struct MHD_Connection *con, const char *name)
     return j;
 }
 
-/* A message length the sender and we could read differently (RFC 9112 6.3: request
- * smuggling) is refused: a header name with whitespace before its colon, Content-Length
- * with Transfer-Encoding, or Content-Lengths that disagree (repeated, or a list). */
 /* Counts header names that are not an RFC 9110 token: "Transfer-Encoding :" (a space
  * before the colon, which RFC 9112 5.1 answers with 400) is a name libmicrohttpd keeps
  * as written, one a proxy may read as Transfer-Encoding. */
@@ -198,6 +195,9 @@ static enum MHD_Result bad_name(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
+/* A message length the sender and we could read differently (RFC 9112 6.3: request
+ * smuggling) is refused: a header name with whitespace before its colon, Content-Length
+ * with Transfer-Encoding, or Content-Lengths that disagree (repeated, or a list). */
 static const char *framing_error(struct MHD_Connection *con)
 {
     int bad = 0;
@@ -408,11 +408,11 @@ static void answer(struct daemon *d, struct pending *p, json_t *response)
 {
     struct MHD_Connection *con = p->con;
     char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
-                               p->rc == 1 ? p->first : p->w.id);
+                               p->rc == SC_STORE_SAME ? p->first : p->w.id);
     if (p->rc < 0) /* not stored: the sender must try again */
         send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
                                       "send it again"), "Retry-After", "5");
-    else if (p->rc == 1)
+    else if (p->rc == SC_STORE_SAME)
         send_json(con, 200, json_pack("{s:s, s:b, s:s?}", "execution", p->first, "duplicate", 1,
                                       "url", d->org_url ? url_of : NULL), NULL, NULL);
     else if (response && json_is_object(response))
@@ -438,7 +438,7 @@ static void commit_batch(struct daemon *d, struct pending *list)
     for (struct pending *x = list; x; x = x->next) {
         x->rc = -1;
         while (brc == 0 && (x->rc = sc_store_enqueue(d->intake, &x->ev, x->first,
-                                                     sizeof x->first)) == 2) {
+                                                     sizeof x->first)) == SC_STORE_EXISTS) {
             pthread_mutex_lock(&d->mu); /* a taken id: another, where waiters read it */
             sc_exec_new_id(x->w.id, sizeof x->w.id);
             pthread_mutex_unlock(&d->mu);

@@ -10,6 +10,7 @@
 #include "run/runner.h"
 #include "util.h"
 #include "model/validate.h"
+#include "store/hooks.h"
 #include "store/version.h"
 #include "model/webhook.h"
 
@@ -171,7 +172,8 @@ static const char *str_or(json_t *obj, const char *key, const char *def)
 static bool has_respond(json_t *v)
 {
     if (json_is_object(v)) {
-        if (!strcmp(str_or(v, "module", ""), "respond"))
+        const struct sc_module_def *m = sc_module_find(str_or(v, "module", ""));
+        if (m && (m->flags & SC_M_RESPOND))
             return true;
         const char *k;
         json_t *x;
@@ -225,28 +227,32 @@ static void catalog_free(struct daemon *d, struct catalog *c)
     free(c);
 }
 
-static int add_route(struct daemon *d, struct catalog *c, size_t file, json_t *w,
-                     struct sc_diags *diag)
+static int add_route(struct daemon *d, struct catalog *c, size_t file,
+                     const struct sc_def_trigger *w, struct sc_diags *diag)
 {
-    json_t *root = sc_scenario_json(c->scs[file]), *set = json_object_get(root, "settings");
+    json_t *root = sc_scenario_json(c->scs[file]);
+    const struct sc_def_settings *set = &sc_scenario_def(c->scs[file])->settings;
     struct route *r = &c->routes[c->nroutes++];
-    r->path = sc_strdup(json_string_value(json_object_get(w, "path")));
+    r->path = sc_strdup(w->path);
     r->scenario = sc_strdup(sc_scenario_name(c->scs[file]));
     r->source = sc_strdup(c->files[file]);
     version_of(c->files[file], r->version, sizeof r->version);
-    r->realtime = !strcmp(str_or(w, "priority", ""), "realtime");
-    r->sequential = json_is_true(json_object_get(set, "sequential"));
-    r->confidential = json_is_true(json_object_get(set, "confidential"));
+    r->realtime = w->realtime;
+    r->sequential = set->sequential;
+    r->confidential = set->confidential;
     r->respond = has_respond(json_object_get(root, "steps"));
     if (!r->path || !r->scenario || !r->source)
         return -1;
-    const char *auth = json_string_value(json_object_get(w, "auth"));
+    const char *auth = w->auth;
     if (auth) {
-        json_t *hook = json_object_get(d->org->webhooks, auth);
-        char err[300];
-        r->scheme = sc_strdup(str_or(hook, "scheme", ""));
-        const char *ref = json_string_value(json_object_get(hook, "secret"));
-        if (!r->scheme || !ref || !(r->secret = sc_org_secret(ref, err, sizeof err)) ||
+        const struct sc_org_hook *hook = sc_org_hook(d->org, auth);
+        char err[300] = "out of memory";
+        r->scheme = sc_strdup(hook && hook->scheme ? hook->scheme : "");
+        const char *ref = hook ? hook->secret.ref : NULL;
+        if (ref && !hook->secret.value) /* read at the org's load, not here */
+            snprintf(err, sizeof err, "%s", hook->secret.err);
+        if (!r->scheme || !ref || !hook->secret.value ||
+            !(r->secret = sc_strdup(hook->secret.value)) ||
             sc_webhook_secret_check(r->scheme, r->secret, err, sizeof err) != 0) {
             struct sc_src src = {.name = c->files[file]};
             sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "webhook %s: secret %s: %s", r->path,
@@ -254,7 +260,7 @@ static int add_route(struct daemon *d, struct catalog *c, size_t file, json_t *w
             return -1;
         }
     }
-    json_t *dk = json_object_get(w, "dedupe_key");
+    json_t *dk = w->dedupe_key;
     if (dk) {
         char err[300];
         r->dedupe_src = json_deep_copy(dk);
@@ -272,10 +278,12 @@ static int add_route(struct daemon *d, struct catalog *c, size_t file, json_t *w
     return 0;
 }
 
-static void add_timer(struct daemon *d, struct catalog *c, size_t file, size_t trig,
-                      const char *kind, json_t *t)
+static void add_timer(struct daemon *d, struct catalog *c, size_t file,
+                      const struct sc_def_trigger *t)
 {
-    json_t *root = sc_scenario_json(c->scs[file]), *set = json_object_get(root, "settings");
+    const struct sc_def_settings *set = &sc_scenario_def(c->scs[file])->settings;
+    size_t trig = t->index;
+    const char *kind = sc_def_kind_name(t->kind);
     struct timer *tm = &c->timers[c->ntimers++];
     tm->sc = c->scs[file];
     tm->scenario = sc_scenario_name(tm->sc);
@@ -284,19 +292,19 @@ static void add_timer(struct daemon *d, struct catalog *c, size_t file, size_t t
     tm->trigger = trig;
     tm->poll = !strcmp(kind, "poll");
     snprintf(tm->key, sizeof tm->key, "%s:%zu", kind, trig);
-    tm->sequential = json_is_true(json_object_get(set, "sequential"));
-    tm->confidential = json_is_true(json_object_get(set, "confidential"));
-    tm->catch_up = strcmp(str_or(t, "catch_up", "once"), "skip");
-    const char *cron = json_string_value(json_object_get(t, "cron"));
+    tm->sequential = set->sequential;
+    tm->confidential = set->confidential;
+    tm->catch_up = t->catch_up;
+    const char *cron = t->cron;
     struct sc_cron_err e;
     tm->has_cron = cron && sc_cron_parse(cron, &tm->cron, &e) == 0;
-    const char *tz = json_string_value(json_object_get(t, "tz"));
+    const char *tz = t->tz;
     if (!tz)
-        tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
-    snprintf(tm->tz, sizeof tm->tz, "%s", tz ? tz : "UTC");
-    tm->every_ms = sc_duration_or(json_string_value(json_object_get(t, "every")), 0);
-    tm->window_ms = sc_duration_or(json_string_value(json_object_get(t, "window")), 0);
-    tm->skew_ms = sc_duration_or(json_string_value(json_object_get(t, "skew")), 5 * 60 * 1000);
+        tz = d->org->timezone; /* the org file's table gives it a default */
+    snprintf(tm->tz, sizeof tm->tz, "%s", tz);
+    tm->every_ms = t->every_ms;
+    tm->window_ms = t->window_ms;
+    tm->skew_ms = t->skew_ms;
     tm->next_ms = -1;
 }
 
@@ -337,12 +345,11 @@ static struct catalog *catalog_load(struct daemon *d, struct sc_runtime *rt, str
     size_t nroutes = 0, ntimers = 0;
     for (size_t i = 0; v && c->scs && i < c->nfiles; i++) {
         c->scs[i] = sc_runner_load(rt, c->files[i], v, diag);
-        json_t *t, *trigs = c->scs[i] ? json_object_get(sc_scenario_json(c->scs[i]), "triggers")
-                                      : NULL;
-        size_t k;
-        json_array_foreach(trigs, k, t) {
-            nroutes += json_object_get(t, "webhook") != NULL;
-            ntimers += json_object_get(t, "schedule") || json_object_get(t, "poll");
+        const struct sc_def *def = c->scs[i] ? sc_scenario_def(c->scs[i]) : NULL;
+        for (size_t k = 0; def && k < def->ntriggers; k++) {
+            nroutes += def->triggers[k].kind == SC_DEF_WEBHOOK;
+            ntimers += def->triggers[k].kind == SC_DEF_SCHEDULE ||
+                       def->triggers[k].kind == SC_DEF_POLL;
         }
     }
     sc_validator_free(v);
@@ -353,17 +360,13 @@ static struct catalog *catalog_load(struct daemon *d, struct sc_runtime *rt, str
     if (!c->routes || !c->timers)
         goto fail;
     for (size_t i = 0; i < c->nfiles; i++) {
-        json_t *t;
-        size_t k;
-        json_array_foreach(json_object_get(sc_scenario_json(c->scs[i]), "triggers"), k, t) {
-            if (json_object_get(t, "webhook")) {
-                if (add_route(d, c, i, json_object_get(t, "webhook"), diag) != 0)
-                    goto fail;
-            } else if (json_object_get(t, "schedule")) {
-                add_timer(d, c, i, k, "schedule", json_object_get(t, "schedule"));
-            } else if (json_object_get(t, "poll")) {
-                add_timer(d, c, i, k, "poll", json_object_get(t, "poll"));
-            }
+        const struct sc_def *def = c->scs[i] ? sc_scenario_def(c->scs[i]) : NULL;
+        for (size_t k = 0; def && k < def->ntriggers; k++) {
+            const struct sc_def_trigger *t = &def->triggers[k];
+            if (t->kind == SC_DEF_WEBHOOK && add_route(d, c, i, t, diag) != 0)
+                goto fail;
+            if (t->kind == SC_DEF_SCHEDULE || t->kind == SC_DEF_POLL)
+                add_timer(d, c, i, t);
         }
     }
     return c;
@@ -409,7 +412,7 @@ static int queue_event(struct daemon *d, struct sc_store *st, const struct timer
     do {
         sc_exec_new_id(id, sizeof id);
         ev.exec.id = id;
-    } while ((rc = sc_store_enqueue(st, &ev, first, sizeof first)) == 2);
+    } while ((rc = sc_store_enqueue(st, &ev, first, sizeof first)) == SC_STORE_EXISTS);
     return rc < 0 ? -1 : 0;
 }
 
@@ -449,7 +452,7 @@ static void poll_failed(struct daemon *d, struct sc_store *st, const struct time
     do {
         sc_exec_new_id(id, sizeof id);
         row.id = id;
-    } while ((rc = sc_store_exec_begin(st, &row)) == 1);
+    } while ((rc = sc_store_exec_begin(st, &row)) == SC_STORE_EXISTS);
     json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", sc_status_name(status),
                                 "message", err, "step", "poll");
     if (rc != 0 || sc_store_exec_end(st, id, "error", 0, summary, false) != 0)
@@ -498,7 +501,7 @@ static void fire_poll(struct daemon *d, struct sc_runtime *rt, struct timer *t, 
     json_array_foreach(items, i, e) {
         const char *key = json_string_value(json_object_get(e, "key"));
         int seen = rc == 0 ? sc_store_poll_seen(st, t->scenario, t->key, key) : -1;
-        if (seen != 0) {
+        if (seen != SC_STORE_NONE) {
             rc = seen < 0 ? -1 : rc;
             continue;
         }
@@ -596,7 +599,7 @@ static void run_backup(struct daemon *d, struct sc_store *st)
         say("backup to %s failed: %s", d->backup_dir, err);
     else
         say("backup to %s: %d written, %d unchanged", d->backup_dir, written, unchanged);
-    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    const char *tz = d->org->timezone;
     d->backup_next = sc_cron_next(&d->backup_cron, tz, sc_clock_now_ms());
 }
 
@@ -610,7 +613,7 @@ static void run_audit_checkpoint(struct daemon *d, struct sc_runtime *rt)
         say("audit checkpoint failed: %s", err);
     else
         say("audit checkpoint: %s", err);
-    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    const char *tz = d->org->timezone;
     int64_t now = sc_clock_now_ms();
     d->audit_next = d->audit_every_ms > 0 ? now + d->audit_every_ms
                                           : sc_cron_next(&d->audit_cron, tz, now);
@@ -773,9 +776,9 @@ static int claim_batch(struct worker *w, json_t **claimed, size_t *n, json_t **o
     while (rc == 0 && *n < BATCH_MAX && !unknown) {
         json_t *info;
         int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
-        if (got != 1) {
+        if (got != SC_STORE_OK) {
             rc = got < 0 ? -1 : 0;
-            *empty = got == 0;
+            *empty = got == SC_STORE_NONE;
             break;
         }
         const char *id = json_string_value(json_object_get(info, "id"));
@@ -873,7 +876,7 @@ static int run_batch(struct worker *w, json_t **claimed, size_t n, size_t *used,
         *nfin = 0;
         if (atomic_load(&d->stopping))
             return -1; /* they stay claimed: the next start resumes them */
-        if (rc == 1)
+        if (rc == SC_STORE_CONFLICT)
             continue; /* a conflict: another commit came between, so the daemon moves on */
         say("worker %d: %s; trying again in a second", w->no, sc_store_error(st));
         pthread_mutex_lock(&d->mu);
@@ -1178,18 +1181,16 @@ static int audit_schedule(struct daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "audit key %s is shorter than 32 characters", ref);
         return -1;
     }
-    json_t *cp = json_object_get(json_object_get(d->org->doc->root, "audit"), "checkpoint");
-    if (!cp)
+    if (!d->org->audit.checkpoint)
         return 0;
-    const char *every = json_string_value(json_object_get(cp, "every"));
-    const char *tz = json_string_value(json_object_get(d->org->doc->root, "timezone"));
+    bool every = !d->org->audit.cp_cron; /* validation: exactly one of cron and every */
+    const char *tz = d->org->timezone;
     struct sc_cron_err ce;
     int64_t now = sc_clock_now_ms();
     if (every) {
-        d->audit_every_ms = sc_duration_or(every, 0);
+        d->audit_every_ms = d->org->audit.cp_every_ms;
         d->audit_next = now + d->audit_every_ms;
-    } else if (sc_cron_parse(json_string_value(json_object_get(cp, "cron")), &d->audit_cron,
-                             &ce) == 0) {
+    } else if (sc_cron_parse(d->org->audit.cp_cron, &d->audit_cron, &ce) == 0) {
         d->audit_next = sc_cron_next(&d->audit_cron, tz, now);
     } else {
         return 0; /* the org's validation said why */
@@ -1326,8 +1327,8 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
         d->o.max_body = 1024 * 1024;
     d->org = org;
     d->store_path = o->store ? sc_strdup(o->store) : sc_store_path(org);
-    d->store_key = json_string_value(json_object_get(org->doc->root, "store_key"));
-    d->org_url = json_string_value(json_object_get(org->doc->root, "base_url"));
+    d->store_key = org->store_key;
+    d->org_url = org->url;
     pthread_rwlock_init(&d->cat_lock, NULL);
     pthread_mutex_init(&d->intake_mu, NULL);
     pthread_mutex_init(&d->ops_mu, NULL);
@@ -1359,8 +1360,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     bool clean;
     int lock_fd = -1, locked = 1;
     int64_t prev_owner = -1;
-    sc_store_set_lease_ms(sc_duration_or(json_string_value(json_object_get(org->doc->root,
-                                                                           "lease")), 0));
+    sc_store_set_lease_ms(org->lease_ms);
     if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
                                                  sizeof err)) != 0) {
         say("%s", err);
@@ -1400,12 +1400,10 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     if (last < 0)
         say("%s: the backlog waits for the next event", sc_store_error(main_rt.store));
     atomic_store(&d->synced_seq, last);
-    json_t *bk = json_object_get(org->doc->root, "backup");
     struct sc_cron_err ce;
-    if (bk && sc_cron_parse(json_string_value(json_object_get(bk, "cron")), &d->backup_cron, &ce) == 0) {
-        d->backup_dir = json_string_value(json_object_get(bk, "to"));
-        d->backup_next = sc_cron_next(&d->backup_cron, json_string_value(json_object_get(
-                                          org->doc->root, "timezone")), sc_clock_now_ms());
+    if (org->backup.to && sc_cron_parse(org->backup.cron, &d->backup_cron, &ce) == 0) {
+        d->backup_dir = org->backup.to;
+        d->backup_next = sc_cron_next(&d->backup_cron, org->timezone, sc_clock_now_ms());
     }
     if (audit_schedule(d, err, sizeof err) != 0) {
         say("%s", err);

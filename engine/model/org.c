@@ -1,334 +1,91 @@
 #include "model/org.h"
 
-#include "lang/duration.h"
-#include "module.h"
 #include "util.h"
-#include "model/validate.h"
 #include "model/yaml.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <strings.h>
 
-static const char *const access_modes[] = {"read-write", "read-only", NULL};
-static const char *const auth_kinds[] = {"none", "bearer", "basic", "api-key", NULL};
-static const char *const schemes[] = {"standard-webhooks", "hub-signature", NULL};
-
-static const struct sc_param auth_fields[] = {
-    {.name = "kind", .type = SC_T_ENUM, .required = true, .allowed = auth_kinds,
-     .flags = SC_P_STATIC, .doc = "none, bearer (token), basic (username + password), api-key (header)."},
-    {.name = "secret", .type = SC_T_SECRET, .flags = SC_P_STATIC,
-     .doc = "Reference to the token or password: env:NAME or file:PATH."},
-    {.name = "username", .type = SC_T_STRING, .flags = SC_P_STATIC, .doc = "User of basic auth."},
-    {.name = "header", .type = SC_T_STRING, .def = "\"X-API-Key\"", .flags = SC_P_STATIC,
-     .doc = "Header carrying an api-key."},
-    {0},
-};
-
-static const struct sc_param conn_fields[] = {
-    {.name = "base_url", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
-     .doc = "http:// or https:// URL that step paths are appended to."},
-    {.name = "access", .type = SC_T_ENUM, .def = "\"read-write\"", .allowed = access_modes,
-     .flags = SC_P_STATIC,
-     .doc = "read-only connections accept only GET and HEAD, at validation and at run time."},
-    {.name = "auth", .type = SC_T_OBJECT, .fields = auth_fields, .flags = SC_P_STATIC,
-     .doc = "How requests authenticate."},
-    {.name = "timeout", .type = SC_T_DURATION, .flags = SC_P_STATIC,
-     .doc = "Default request timeout for this connection."},
-    {.name = "description", .type = SC_T_STRING, .flags = SC_P_TEXT, .doc = "Free text."},
-    {0},
-};
-
-static const struct sc_param hook_fields[] = {
-    {.name = "scheme", .type = SC_T_ENUM, .required = true, .allowed = schemes,
-     .flags = SC_P_STATIC,
-     .doc = "standard-webhooks (webhook-id/-timestamp/-signature) or hub-signature "
-            "(X-Hub-Signature-256)."},
-    {.name = "secret", .type = SC_T_SECRET, .required = true, .flags = SC_P_STATIC,
-     .doc = "Reference to the signing secret (for standard-webhooks: base64, with or without "
-            "the whsec_ prefix)."},
-    {.name = "tolerance", .type = SC_T_DURATION, .def = "\"5m\"", .flags = SC_P_STATIC,
-     .doc = "Largest accepted age of a webhook-timestamp."},
-    {0},
-};
-
-static const struct sc_param backup_fields[] = {
-    {.name = "to", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
-     .doc = "Folder the daemon writes each scenario's current version to (NAME/vN.json)."},
-    {.name = "cron", .type = SC_T_CRON, .required = true, .flags = SC_P_STATIC,
-     .doc = "When, in the org's time zone (weekly: \"0 3 * * 0\")."},
-    {0},
-};
-
-static const struct sc_param checkpoint_fields[] = {
-    {.name = "cron", .type = SC_T_CRON, .flags = SC_P_STATIC,
-     .doc = "When the daemon takes a checkpoint, in the org's time zone (\"*/15 * * * *\"); "
-            "or every."},
-    {.name = "every", .type = SC_T_DURATION, .flags = SC_P_STATIC,
-     .doc = "Or: how often the daemon takes a checkpoint (\"15m\"), on the engine's clock."},
-    {.name = "to", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Folder each checkpoint is written to (checkpoint-TIME.json); mount it from "
-            "another machine, or ship it off."},
-    {.name = "connection", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Connection each checkpoint is POSTed to as JSON (its base URL + path), checked "
-            "as every write is: a read-only target, or a path leaving the base, is an error."},
-    {.name = "path", .type = SC_T_STRING, .def = "\"\"", .flags = SC_P_STATIC,
-     .doc = "Path under the connection's base URL."},
-    {0},
-};
-
-static const struct sc_param audit_fields[] = {
-    {.name = "key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
-     .doc = "Reference to the audit key (at least 32 characters: `openssl rand -hex 32`), kept "
-            "outside the database; the log is chained by HMAC-SHA256 under it. Needed by "
-            "`audit verify` and `audit checkpoint`."},
-    {.name = "unkeyed_rows", .type = SC_T_INT, .flags = SC_P_STATIC,
-     .doc = "Rows written before the org had a key (an unkeyed SHA-256 chain) that verify "
-            "accepts ahead of the keyed ones; verify says the number."},
-    {.name = "checkpoint", .type = SC_T_OBJECT, .fields = checkpoint_fields, .flags = SC_P_STATIC,
-     .doc = "Checkpoints of the log's head the daemon takes on a schedule (cron or every) and "
-            "sends out of the database (to a folder, a connection, or both)."},
-    {0},
-};
-
-const struct sc_param sc_org_fields[] = {
-    {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
-     .doc = "The org's name; the same as its file name."},
-    {.name = "description", .type = SC_T_STRING, .flags = SC_P_TEXT, .doc = "Free text."},
-    {.name = "timezone", .type = SC_T_TZ, .def = "\"UTC\"", .flags = SC_P_STATIC,
-     .doc = "Default time zone of schedules."},
-    {.name = "base_url", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Public URL of this org's daemon; execution.url links are built from it."},
-    {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Database file; default var/NAME/scenarist.db."},
-    {.name = "store_key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
-     .doc = "Reference to the key (64 hex digits) that seals confidential scenarios' data in "
-            "the store; default: the file STORE.key beside the database, made on first use."},
-    {.name = "settings", .type = SC_T_OBJECT, .flags = SC_P_STATIC,
-     .doc = "Values scenarios read as env.NAME (not the process environment)."},
-    {.name = "connections", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = conn_fields,
-     .required = true, .flags = SC_P_STATIC, .doc = "Named connections scenarios use."},
-    {.name = "webhooks", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = hook_fields,
-     .flags = SC_P_STATIC, .doc = "Named inbound webhook secrets, used by triggers' auth."},
-    {.name = "backup", .type = SC_T_OBJECT, .fields = backup_fields, .flags = SC_P_STATIC,
-     .doc = "A scheduled backup of every scenario's current version, run by the daemon."},
-    {.name = "lease", .type = SC_T_DURATION, .def = "\"30s\"", .flags = SC_P_STATIC,
-     .doc = "How long a running execution stays its process's after the last heartbeat "
-            "(renewed every third of it); another process may resume it only after. At least 1s."},
-    {.name = "audit", .type = SC_T_OBJECT, .fields = audit_fields, .flags = SC_P_STATIC,
-     .doc = "The audit log's key and checkpoints."},
-    {0},
-};
-
-static bool http_url(const char *u)
+static void cred_clear(struct sc_org_cred *c)
 {
-    return u && (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8)) &&
-           strlen(u) > strlen("http://");
-}
-
-static void org_check(struct sc_check *c, const json_t *root)
-{
-    const char *k;
-    json_t *conn;
-    json_object_foreach(json_object_get(root, "connections"), k, conn) {
-        char at[320];
-        const char *url = json_string_value(json_object_get(conn, "base_url"));
-        struct sc_url u;
-        char why[300];
-        snprintf(at, sizeof at, "connections/%s/base_url", k);
-        if (url && !http_url(url)) {
-            sc_check_error(c, at, "base_url must be an http:// or https:// URL");
-        } else if (url && sc_url_parse(url, &u, why, sizeof why) != 0) {
-            sc_check_error(c, at, "%s", why);
-        } else if (url) {
-            sc_url_free(&u);
-        }
-        json_t *auth = json_object_get(conn, "auth");
-        const char *kind = json_string_value(json_object_get(auth, "kind"));
-        snprintf(at, sizeof at, "connections/%s/auth", k);
-        if (kind && strcmp(kind, "none") && !json_object_get(auth, "secret"))
-            sc_check_error(c, at, "auth kind %s needs a secret reference", kind);
-        if (kind && !strcmp(kind, "basic") && !json_object_get(auth, "username"))
-            sc_check_error(c, at, "auth kind basic needs a username");
+    if (c->value) { /* do not leave the secret in freed memory */
+        memset(c->value, 0, strlen(c->value));
+        free(c->value);
     }
-    json_t *audit = json_object_get(root, "audit");
-    json_t *cp = json_object_get(audit, "checkpoint");
-    if (cp && !json_object_get(audit, "key"))
-        sc_check_error(c, "audit/checkpoint", "checkpoints need the org's audit key (audit.key)");
-    if (cp && !json_object_get(cp, "cron") == !json_object_get(cp, "every"))
-        sc_check_error(c, "audit/checkpoint", "a checkpoint schedule takes cron or every, one of them");
-    if (cp && !json_object_get(cp, "to") && !json_object_get(cp, "connection"))
-        sc_check_error(c, "audit/checkpoint", "a checkpoint needs somewhere to go: to (a folder), "
-                       "connection, or both");
-    const char *cpc = json_string_value(json_object_get(cp, "connection"));
-    if (cpc && !json_object_get(json_object_get(root, "connections"), cpc))
-        sc_check_error(c, "audit/checkpoint/connection", "no connection '%s' in this org", cpc);
-    const char *url = json_string_value(json_object_get(root, "base_url"));
-    if (url && !http_url(url))
-        sc_check_error(c, "base_url", "base_url must be an http:// or https:// URL");
-    const char *lease = json_string_value(json_object_get(root, "lease"));
-    if (lease && sc_duration_or(lease, 0) > 0 && sc_duration_or(lease, 0) < 1000)
-        sc_check_error(c, "lease", "lease must be at least 1s: a shorter one would expire "
-                       "between two heartbeats of a busy process");
+    c->value = NULL;
+    c->err[0] = '\0';
 }
 
-static bool is_path(const char *s)
+/* Reads one reference into its cache: the value, or why not. */
+static int cred_read(struct sc_org_cred *c)
 {
-    size_t n = strlen(s);
-    return strchr(s, '/') || (n > 5 && !strcmp(s + n - 5, ".yaml")) ||
-           (n > 4 && !strcmp(s + n - 4, ".yml"));
-}
-
-static const struct sc_param domain_fields[] = {
-    {.name = "authority", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
-     .doc = "The system whose data wins for this domain."},
-    {.name = "writes_to", .type = SC_T_LIST, .elem = SC_T_STRING, .required = true,
-     .flags = SC_P_STATIC, .doc = "The systems scenarios may write this domain to."},
-    {.name = "conflict", .type = SC_T_STRING, .flags = SC_P_TEXT,
-     .doc = "The rule when the systems disagree, for people."},
-    {0},
-};
-
-const struct sc_param sc_matrix_fields[] = {
-    {.name = "systems", .type = SC_T_MAP, .elem = SC_T_STRING, .required = true,
-     .flags = SC_P_STATIC, .doc = "Connection name -> the system it reaches."},
-    {.name = "domains", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = domain_fields,
-     .required = true, .flags = SC_P_STATIC, .doc = "Data domain -> its authority and directions."},
-    {0},
-};
-
-/* system-of-record.yaml beside the org file, when there is one. */
-static struct sc_doc *load_matrix(const char *org_path, struct sc_diags *d)
-{
-    const char *slash = strrchr(org_path, '/');
-    char *path = sc_asprintf("%.*ssystem-of-record.yaml", slash ? (int)(slash - org_path + 1) : 0,
-                             org_path);
-    struct sc_doc *m = NULL;
-    if (path && access(path, R_OK) == 0 && (m = sc_doc_load_file(path, d)))
-        sc_validate_config(m, sc_matrix_fields, "the system-of-record matrix", NULL, d);
-    free(path);
-    return m;
-}
-
-/* Resolved once: every connection's base URL in normal form. */
-static int parse_bases(struct sc_org *org)
-{
-    size_t n = json_object_size(org->connections);
-    org->bases = sc_calloc(n ? n : 1, sizeof *org->bases);
-    if (!org->bases)
-        return -1;
-    const char *k;
-    json_t *c;
-    json_object_foreach(org->connections, k, c) {
-        struct sc_org_base *b = &org->bases[org->nbases];
-        char err[300];
-        const char *url = json_string_value(json_object_get(c, "base_url"));
-        const char *a = json_string_value(json_object_get(c, "access"));
-        if (!url || sc_url_parse(url, &b->url, err, sizeof err) != 0)
-            return -1;
-        b->name = k;
-        b->read_only = a && !strcmp(a, "read-only");
-        org->nbases++;
-    }
-    return 0;
-}
-
-/* The scheduled checkpoint's POST (audit.checkpoint.connection + path) passes the checks
- * of every write: an error at its path, or its connection when the path is not written. */
-static int checkpoint_target(struct sc_org *org, struct sc_diags *d)
-{
-    json_t *cp = json_object_get(json_object_get(org->doc->root, "audit"), "checkpoint");
-    const char *conn = json_string_value(json_object_get(cp, "connection"));
-    const char *path = json_string_value(json_object_get(cp, "path"));
-    struct sc_url t;
-    char why[700];
-    if (!conn)
+    cred_clear(c);
+    c->source = !c->ref                       ? SC_ORG_SRC_NONE
+                : !strncmp(c->ref, "env:", 4) ? SC_ORG_SRC_ENV
+                : !strncmp(c->ref, "file:", 5) ? SC_ORG_SRC_FILE
+                                               : SC_ORG_SRC_NONE;
+    if (!c->ref)
         return 0;
-    if (sc_org_write_target(org, conn, path, &t, why, sizeof why) == 0) {
-        sc_url_free(&t);
-        return 0;
-    }
-    const struct sc_node_pos *np =
-        sc_doc_pos(org->doc, path ? "/audit/checkpoint/path" : "/audit/checkpoint/connection");
-    sc_diag_add(d, SC_SEV_ERROR, &org->doc->src, np ? np->val.line : 0, np ? np->val.col : 0,
-                np ? np->val.len : 0, "the audit checkpoint cannot be POSTed there: %s", why);
-    return -1;
+    c->value = sc_org_secret(c->ref, c->err, sizeof c->err);
+    return c->value || strcmp(c->err, "out of memory") ? 0 : -1;
 }
 
-struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
+int sc_org_resolve_secrets(struct sc_org *org)
 {
-    char *path = is_path(name_or_path) ? sc_strdup(name_or_path)
-                                       : sc_asprintf("orgs/%s.yaml", name_or_path);
-    if (!path)
-        return NULL;
-    size_t errors = d->errors;
-    struct sc_doc *doc = sc_doc_load_file(path, d);
-    if (doc)
-        sc_validate_config(doc, sc_org_fields, "the org", org_check, d);
-    const char *name = doc ? json_string_value(json_object_get(doc->root, "name")) : NULL;
-    if (doc && name && !is_path(name_or_path) && strcmp(name, name_or_path) != 0) {
-        char at[8] = "/name";
-        const struct sc_node_pos *np = sc_doc_pos(doc, at);
-        sc_diag_add(d, SC_SEV_ERROR, &doc->src, np ? np->val.line : 0, np ? np->val.col : 0,
-                    np ? np->val.len : 0, "org file %s names itself '%s'", path, name);
-    }
-    struct sc_doc *matrix = doc ? load_matrix(path, d) : NULL;
-    free(path);
-    if (!doc || d->errors > errors) {
-        sc_doc_free(doc);
-        sc_doc_free(matrix);
-        return NULL;
-    }
-    struct sc_org *org = sc_calloc(1, sizeof *org);
-    if (!org) {
-        sc_doc_free(doc);
-        return NULL;
-    }
-    org->doc = doc;
-    org->name = name;
-    org->connections = json_object_get(doc->root, "connections");
-    org->webhooks = json_object_get(doc->root, "webhooks");
-    org->matrix_doc = matrix;
-    org->matrix = matrix ? matrix->root : NULL;
-    if (parse_bases(org) != 0 || checkpoint_target(org, d) != 0) { /* parse_bases: only memory */
-        sc_org_free(org);
-        return NULL;
-    }
-    return org;
+    int rc = 0;
+    for (size_t i = 0; i < org->nconns; i++)
+        rc |= cred_read(&org->conns[i].secret);
+    for (size_t i = 0; i < org->nhooks; i++)
+        rc |= cred_read(&org->hooks[i].secret);
+    return rc ? -1 : 0;
 }
 
 void sc_org_free(struct sc_org *org)
 {
     if (!org)
         return;
-    for (size_t i = 0; i < org->nbases; i++)
-        sc_url_free(&org->bases[i].url);
-    free(org->bases);
+    for (size_t i = 0; i < org->nconns; i++) {
+        sc_url_free(&org->conns[i].url);
+        cred_clear(&org->conns[i].secret);
+    }
+    for (size_t i = 0; i < org->nhooks; i++)
+        cred_clear(&org->hooks[i].secret);
+    free(org->conns);
+    free(org->hooks);
     sc_doc_free(org->doc);
     sc_doc_free(org->matrix_doc);
     free(org);
 }
 
-json_t *sc_org_connection(const struct sc_org *org, const char *name)
+const struct sc_org_conn *sc_org_connection(const struct sc_org *org, const char *name)
 {
-    return json_object_get(org->connections, name);
+    for (size_t i = 0; org && name && i < org->nconns; i++)
+        if (!strcmp(org->conns[i].name, name))
+            return &org->conns[i];
+    return NULL;
+}
+
+const struct sc_org_hook *sc_org_hook(const struct sc_org *org, const char *name)
+{
+    for (size_t i = 0; org && name && i < org->nhooks; i++)
+        if (!strcmp(org->hooks[i].name, name))
+            return &org->hooks[i];
+    return NULL;
 }
 
 bool sc_org_read_only(const struct sc_org *org, const char *connection)
 {
-    const char *a = json_string_value(json_object_get(sc_org_connection(org, connection), "access"));
-    return a && strcmp(a, "read-only") == 0;
+    const struct sc_org_conn *c = sc_org_connection(org, connection);
+    return c && c->read_only;
 }
 
 const struct sc_url *sc_org_base(const struct sc_org *org, const char *name)
 {
-    for (size_t i = 0; name && i < org->nbases; i++)
-        if (!strcmp(org->bases[i].name, name))
-            return &org->bases[i].url;
-    return NULL;
+    const struct sc_org_conn *c = sc_org_connection(org, name);
+    return c ? &c->url : NULL;
 }
 
 const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
@@ -337,8 +94,8 @@ const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
     if (sc_org_read_only(org, used))
         return used;
     const struct sc_url *ub = sc_org_base(org, used);
-    for (size_t i = 0; i < org->nbases; i++) {
-        const struct sc_org_base *r = &org->bases[i];
+    for (size_t i = 0; i < org->nconns; i++) {
+        const struct sc_org_conn *r = &org->conns[i];
         /* a read-write connection declared for that same system (or a part of it) is the
          * org's deliberate choice; a broader one reaching in by its path is not */
         if (r->read_only && sc_url_covers(&r->url, t) && !(ub && sc_url_covers(&r->url, ub)))

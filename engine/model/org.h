@@ -1,6 +1,7 @@
-/* Organisations: a deployment's connections, inbound webhook secrets, settings and
- * store location, from orgs/NAME.yaml. Ownership: sc_org_load returns a new org
- * freed by sc_org_free; every json_t it hands out is borrowed from the org. */
+/* Organisations, typed: a deployment's connections (resolved at load, secrets read once
+ * and cached with their source), inbound webhook secrets, settings and store location.
+ * org_load.h reads them from orgs/NAME.yaml. Ownership: an org is freed by sc_org_free;
+ * everything it hands out (strings, structs, json_t) is borrowed from it. */
 #ifndef SC_ORG_H
 #define SC_ORG_H
 
@@ -9,33 +10,81 @@
 #include "model/url.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
 
 struct sc_doc;
 
+/* How a connection's requests authenticate (its auth.kind). */
+enum sc_org_auth { SC_ORG_AUTH_NONE, SC_ORG_AUTH_BEARER, SC_ORG_AUTH_BASIC, SC_ORG_AUTH_API_KEY };
+/* Where a secret was read from. */
+enum sc_org_source { SC_ORG_SRC_NONE, SC_ORG_SRC_ENV, SC_ORG_SRC_FILE };
+
+/* A secret reference resolved once, at load (sc_org_load) and on reload only: value, or
+ * err saying why it could not be read then (a request through it fails with err). */
+struct sc_org_cred {
+    const char *ref;           /* env:NAME or file:PATH as written, or NULL (borrowed) */
+    enum sc_org_source source;
+    char *value;               /* owned by the org, wiped when freed; NULL: see err */
+    char err[300];             /* never holds the secret */
+};
+
+/* A connection, resolved from the org file at load. */
+struct sc_org_conn {
+    const char *name;          /* borrowed from the org's document, as all strings here */
+    const char *base_url;      /* as written */
+    struct sc_url url;         /* base_url in normal form (url.h), parsed once */
+    bool read_only;            /* access: read-only */
+    enum sc_org_auth auth;
+    const char *username;      /* basic: the user */
+    const char *header;        /* api-key: the header carrying it */
+    struct sc_org_cred secret; /* auth.secret; source NONE for auth none */
+    int64_t timeout_ms;        /* request timeout, ms; 0: not given (the caller's default) */
+};
+
+/* An inbound webhook secret (webhooks: NAME). */
+struct sc_org_hook {
+    const char *name, *scheme;
+    struct sc_org_cred secret;
+    int64_t tolerance_ms;
+};
+
 struct sc_org {
-    struct sc_doc *doc;
-    const char *name;    /* borrowed from doc */
-    json_t *connections; /* name -> {base_url, access, auth} */
-    json_t *webhooks;    /* auth name -> {scheme, secret} */
+    struct sc_doc *doc;        /* the org file, defaults filled from the tables */
+    const char *name;          /* borrowed from doc, as every string below */
+    const char *timezone;      /* default time zone of schedules */
+    const char *url;           /* base_url: the daemon's public URL, or NULL */
+    const char *store;         /* the database file, or NULL (store.h's default) */
+    const char *store_key;     /* reference to the sealing key, or NULL */
+    json_t *settings;          /* env.NAME values, or NULL (borrowed) */
+    int64_t lease_ms;
+    struct {
+        const char *key;       /* reference to the audit key, or NULL */
+        long long unkeyed_rows;
+        bool checkpoint;       /* audit.checkpoint given: the fields below */
+        const char *cp_cron, *cp_to, *cp_connection, *cp_path;
+        int64_t cp_every_ms;   /* 0: cron */
+    } audit;
+    struct {
+        const char *to, *cron; /* to NULL: no scheduled backup */
+    } backup;
+    struct sc_org_conn *conns;
+    size_t nconns;
+    struct sc_org_hook *hooks;
+    size_t nhooks;
     struct sc_doc *matrix_doc;
-    json_t *matrix;      /* system-of-record.yaml beside the org file: {systems, domains}, or NULL */
-    struct sc_org_base *bases; /* each connection's base URL in normal form, parsed once */
-    size_t nbases;
+    json_t *matrix;            /* system-of-record.yaml beside the org file: {systems, domains}, or NULL */
 };
 
-struct sc_org_base {
-    const char *name; /* borrowed from doc */
-    struct sc_url url;
-    bool read_only;
-};
-
-/* NAME means orgs/NAME.yaml under the current directory; anything with a '/' or
- * ending in .yaml is a path. NULL (with diagnostics) when it does not load or validate. */
-struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d);
+/* Reads every secret of the org again (env and files), as a reload does. 0, or -1 out of
+ * memory; a secret that cannot be read keeps its err, as at load. */
+int sc_org_resolve_secrets(struct sc_org *org);
 void sc_org_free(struct sc_org *org);
 
-json_t *sc_org_connection(const struct sc_org *org, const char *name);
+/* Borrowed: the connection `name`, or NULL when the org has none. */
+const struct sc_org_conn *sc_org_connection(const struct sc_org *org, const char *name);
+/* Borrowed: the webhook secret `name`, or NULL when the org has none. */
+const struct sc_org_hook *sc_org_hook(const struct sc_org *org, const char *name);
 /* Borrowed: the connection's base URL in normal form (url.h), or NULL when unknown. */
 const struct sc_url *sc_org_base(const struct sc_org *org, const char *name);
 bool sc_org_read_only(const struct sc_org *org, const char *connection);
@@ -76,8 +125,5 @@ int sc_org_write_target(const struct sc_org *org, const char *conn, const char *
 /* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
  * New string (free()), or NULL with err filled; err never holds the secret. */
 char *sc_org_secret(const char *ref, char *err, size_t errlen);
-
-extern const struct sc_param sc_org_fields[];
-extern const struct sc_param sc_matrix_fields[];
 
 #endif

@@ -5,6 +5,7 @@
 #include "lang/duration.h"
 #include "lang/expr.h"
 #include "model/org.h"
+#include "model/param.h"
 #include "model/url.h"
 #include "util.h"
 #include "model/webhook.h"
@@ -160,6 +161,7 @@ struct vctx {
     bool default_route;
     const char *scenario;  /* name, for cross-file messages */
     const char *domain;    /* the step's declared data domain, or NULL */
+    struct sc_def *def;    /* the typed definition the walk fills, or NULL */
 };
 
 static const struct sc_param no_fields[] = {{0}};
@@ -430,12 +432,8 @@ static void check_connection(struct vctx *c, const char *s)
         return;
     const char *names[257];
     size_t n = 0;
-    const char *k;
-    json_t *x;
-    json_object_foreach(org->connections, k, x) {
-        if (n < 256)
-            names[n++] = k;
-    }
+    for (size_t i = 0; i < org->nconns && n < 256; i++)
+        names[n++] = org->conns[i].name;
     const char *hint = sc_suggest(s, names, n);
     char list[512];
     names[n] = NULL;
@@ -467,6 +465,125 @@ static void check_secret(struct vctx *c, const char *s)
          "secret itself");
 }
 
+static void check_duration(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    char buf[512];
+    if (json_is_integer(val)) {
+        VERR(c, pos_val(c), "'%s' needs a unit: write %llds (or ms, m, h, d)", p->name,
+             (long long)json_integer_value(val));
+        return;
+    }
+    if (templated_scalar(c, p, val))
+        return;
+    if (!json_is_string(val))
+        return type_error(c, p, val, "a duration such as 60s");
+    int64_t ms;
+    if (sc_duration_parse(json_string_value(val), &ms, buf, sizeof buf) != 0)
+        VERR(c, pos_val(c), "%s", buf);
+}
+
+static void check_enum(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    char buf[512];
+    if (templated_scalar(c, p, val))
+        return;
+    allowed_list(p->allowed, buf, sizeof buf);
+    if (!json_is_string(val)) {
+        VERR(c, pos_val(c), "'%s' must be one of %s, not %s", p->name, buf, json_kind(val));
+        return;
+    }
+    const char *s = json_string_value(val);
+    for (size_t i = 0; p->allowed[i]; i++)
+        if (strcmp(s, p->allowed[i]) == 0)
+            return;
+    const char *hint = sc_suggest(s, p->allowed, count_strs(p->allowed));
+    if (hint)
+        VERR(c, pos_val(c), "'%s' is not a valid %s (%s); did you mean '%s'?", s, p->name,
+             buf, hint);
+    else
+        VERR(c, pos_val(c), "'%s' is not a valid %s (one of %s)", s, p->name, buf);
+}
+
+/* A map or list: each element against the parameter's element type (or its fields). */
+static void check_collection(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    char buf[512];
+    bool map = p->type == SC_T_MAP;
+    if (map ? !json_is_object(val) : !json_is_array(val))
+        return type_error(c, p, val, map ? "a mapping" : "a list");
+    struct sc_param elem = *p;
+    elem.type = p->elem;
+    elem.required = false;
+    elem.def = NULL;
+    if (!map && p->elem == SC_T_OBJECT && p->fields) {
+        size_t i;
+        json_t *x;
+        snprintf(buf, sizeof buf, "an item of '%s'", p->name);
+        json_array_foreach(val, i, x) {
+            size_t o = pushi(c, i);
+            if (json_is_object(x))
+                check_fields(c, p->fields, x, buf, NULL);
+            else
+                VERR(c, pos_val(c), "each item of '%s' must be a mapping, not %s", p->name,
+                     json_kind(x));
+            pop(c, o);
+        }
+        return;
+    }
+    if (map) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(val, k, x) {
+            size_t o = push(c, k);
+            elem.name = k;
+            check_value(c, &elem, x);
+            pop(c, o);
+        }
+    } else {
+        size_t i;
+        json_t *x;
+        json_array_foreach(val, i, x) {
+            size_t o = pushi(c, i);
+            check_value(c, &elem, x);
+            pop(c, o);
+        }
+    }
+}
+
+static void check_condition(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    if (json_is_boolean(val))
+        return;
+    if (!json_is_string(val))
+        return type_error(c, p, val, "one {{ expression }} or true/false");
+    int kind = check_string(c, p, json_string_value(val));
+    if (kind == 0)
+        VERR(c, pos_val(c), "'%s' must be one {{ expression }}, e.g. "
+             "\"{{ trigger.body.status == 'active' }}\"", p->name);
+    else if (kind == 2)
+        VERR(c, pos_val(c), "'%s' must be exactly one {{ }}: with text around it, it is a "
+             "string and always true", p->name);
+}
+
+static void check_step_ref(struct vctx *c, const struct sc_param *p, json_t *val)
+{
+    if (!json_is_string(val))
+        return type_error(c, p, val, "a step id");
+    const char *s = json_string_value(val);
+    if (check_string(c, p, s) != 0 || visible(c, s))
+        return;
+    if (json_object_get(c->ids, s)) {
+        VERR(c, pos_val(c), "'%s' must name an earlier step; step '%s' has not run here",
+             p->name, s);
+        return;
+    }
+    const char *hint = sc_suggest(s, c->vis, c->nvis);
+    if (hint)
+        VERR(c, pos_val(c), "there is no step '%s'; did you mean '%s'?", s, hint);
+    else
+        VERR(c, pos_val(c), "there is no step '%s'", s);
+}
+
 static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
 {
     char buf[512];
@@ -494,21 +611,9 @@ static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
         if (!json_is_boolean(val))
             return type_error(c, p, val, "true or false");
         return;
-    case SC_T_DURATION: {
-        if (json_is_integer(val)) {
-            VERR(c, pos_val(c), "'%s' needs a unit: write %llds (or ms, m, h, d)", p->name,
-                 (long long)json_integer_value(val));
-            return;
-        }
-        if (templated_scalar(c, p, val))
-            return;
-        if (!json_is_string(val))
-            return type_error(c, p, val, "a duration such as 60s");
-        int64_t ms;
-        if (sc_duration_parse(json_string_value(val), &ms, buf, sizeof buf) != 0)
-            VERR(c, pos_val(c), "%s", buf);
+    case SC_T_DURATION:
+        check_duration(c, p, val);
         return;
-    }
     case SC_T_CRON:
         if (!json_is_string(val))
             return type_error(c, p, val, "a cron expression (quote it)");
@@ -521,26 +626,9 @@ static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
         if (check_string(c, p, json_string_value(val)) == 0)
             check_tz(c, json_string_value(val));
         return;
-    case SC_T_ENUM: {
-        if (templated_scalar(c, p, val))
-            return;
-        allowed_list(p->allowed, buf, sizeof buf);
-        if (!json_is_string(val)) {
-            VERR(c, pos_val(c), "'%s' must be one of %s, not %s", p->name, buf, json_kind(val));
-            return;
-        }
-        const char *s = json_string_value(val);
-        for (size_t i = 0; p->allowed[i]; i++)
-            if (strcmp(s, p->allowed[i]) == 0)
-                return;
-        const char *hint = sc_suggest(s, p->allowed, count_strs(p->allowed));
-        if (hint)
-            VERR(c, pos_val(c), "'%s' is not a valid %s (%s); did you mean '%s'?", s, p->name,
-                 buf, hint);
-        else
-            VERR(c, pos_val(c), "'%s' is not a valid %s (one of %s)", s, p->name, buf);
+    case SC_T_ENUM:
+        check_enum(c, p, val);
         return;
-    }
     case SC_T_OBJECT:
         if (!json_is_object(val))
             return type_error(c, p, val, "a mapping");
@@ -552,49 +640,9 @@ static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
         }
         return;
     case SC_T_MAP:
-    case SC_T_LIST: {
-        bool map = p->type == SC_T_MAP;
-        if (map ? !json_is_object(val) : !json_is_array(val))
-            return type_error(c, p, val, map ? "a mapping" : "a list");
-        struct sc_param elem = *p;
-        elem.type = p->elem;
-        elem.required = false;
-        elem.def = NULL;
-        if (!map && p->elem == SC_T_OBJECT && p->fields) {
-            size_t i;
-            json_t *x;
-            snprintf(buf, sizeof buf, "an item of '%s'", p->name);
-            json_array_foreach(val, i, x) {
-                size_t o = pushi(c, i);
-                if (json_is_object(x))
-                    check_fields(c, p->fields, x, buf, NULL);
-                else
-                    VERR(c, pos_val(c), "each item of '%s' must be a mapping, not %s", p->name,
-                         json_kind(x));
-                pop(c, o);
-            }
-            return;
-        }
-        if (map) {
-            const char *k;
-            json_t *x;
-            json_object_foreach(val, k, x) {
-                size_t o = push(c, k);
-                elem.name = k;
-                check_value(c, &elem, x);
-                pop(c, o);
-            }
-        } else {
-            size_t i;
-            json_t *x;
-            json_array_foreach(val, i, x) {
-                size_t o = pushi(c, i);
-                check_value(c, &elem, x);
-                pop(c, o);
-            }
-        }
+    case SC_T_LIST:
+        check_collection(c, p, val);
         return;
-    }
     case SC_T_ANY:
         check_any(c, p, val);
         return;
@@ -609,41 +657,15 @@ static void check_value(struct vctx *c, const struct sc_param *p, json_t *val)
             return type_error(c, p, val, "a secret reference (env:NAME or file:PATH)");
         check_secret(c, json_string_value(val));
         return;
-    case SC_T_CONDITION: {
-        if (json_is_boolean(val))
-            return;
-        if (!json_is_string(val))
-            return type_error(c, p, val, "one {{ expression }} or true/false");
-        int kind = check_string(c, p, json_string_value(val));
-        if (kind == 0)
-            VERR(c, pos_val(c), "'%s' must be one {{ expression }}, e.g. "
-                 "\"{{ trigger.body.status == 'active' }}\"", p->name);
-        else if (kind == 2)
-            VERR(c, pos_val(c), "'%s' must be exactly one {{ }}: with text around it, it is a "
-                 "string and always true", p->name);
+    case SC_T_CONDITION:
+        check_condition(c, p, val);
         return;
-    }
     case SC_T_STEPS:
         check_steps(c, val, false);
         return;
-    case SC_T_STEP_REF: {
-        if (!json_is_string(val))
-            return type_error(c, p, val, "a step id");
-        const char *s = json_string_value(val);
-        if (check_string(c, p, s) != 0 || visible(c, s))
-            return;
-        if (json_object_get(c->ids, s))
-            VERR(c, pos_val(c), "'%s' must name an earlier step; step '%s' has not run here",
-                 p->name, s);
-        else {
-            const char *hint = sc_suggest(s, c->vis, c->nvis);
-            if (hint)
-                VERR(c, pos_val(c), "there is no step '%s'; did you mean '%s'?", s, hint);
-            else
-                VERR(c, pos_val(c), "there is no step '%s'", s);
-        }
+    case SC_T_STEP_REF:
+        check_step_ref(c, p, val);
         return;
-    }
     case SC_T_TRIGGERS:
     case SC_T_ROUTE:
         return; /* handled by their owners */
@@ -743,8 +765,8 @@ void sc_check_error(struct sc_check *chk, const char *param, const char *fmt, ..
 
 const char *sc_check_connection_access(struct sc_check *chk, const char *name)
 {
-    json_t *conn = chk->c->v->org ? sc_org_connection(chk->c->v->org, name) : NULL;
-    return json_string_value(json_object_get(conn, "access"));
+    const struct sc_org_conn *conn = sc_org_connection(chk->c->v->org, name);
+    return !conn ? NULL : conn->read_only ? "read-only" : "read-write";
 }
 
 /* ---- steps ---- */
@@ -841,8 +863,8 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
             pname = p->name;
     /* a module without a path (notify) sends to the connection's base URL itself */
     const char *path = pname ? json_string_value(json_object_get(with, pname)) : "";
-    const char *base = json_string_value(json_object_get(sc_org_connection(c->v->org, conn),
-                                                         "base_url"));
+    const struct sc_org_conn *oc = sc_org_connection(c->v->org, conn);
+    const char *base = oc ? oc->base_url : NULL;
     char *known = path ? static_path(path) : NULL;
     const struct sc_url *bu = sc_org_base(c->v->org, conn);
     struct sc_url t;
@@ -1108,7 +1130,7 @@ static void check_step(struct vctx *c, json_t *step, bool last, bool in_route)
                                          misspelt(step, sc_step_fields, "on_error"));
         c->domain = NULL;
         pop(c, o);
-        if (!strcmp(m->name, "router") && !last) {
+        if ((m->flags & SC_M_ROUTE) && !last) {
             o = push(c, "module");
             VERR(c, pos_val(c), "steps after a router never run: move them into its routes");
             pop(c, o);
@@ -1180,6 +1202,92 @@ static void collect_ids(struct vctx *c, json_t *steps)
     }
 }
 
+/* ---- the typed definition (def.h), filled as the walk goes ---- */
+
+static bool bool_or(const json_t *obj, const char *key, const struct sc_param *table)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_boolean(v))
+        return json_is_true(v);
+    json_t *d = sc_param_default(table, key);
+    bool b = json_is_true(d);
+    json_decref(d);
+    return b;
+}
+
+static int64_t ms_or(const json_t *obj, const char *key, const struct sc_param *table)
+{
+    return sc_duration_or(json_string_value(json_object_get(obj, key)),
+                          sc_param_default_ms(table, key));
+}
+
+/* An enum field is `want`, as written or by the table's default. */
+static bool enum_is(const json_t *obj, const char *key, const struct sc_param *table,
+                    const char *want)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    json_t *d = v ? NULL : sc_param_default(table, key);
+    bool is = !strcmp(v ? v : json_string_value(d) ? json_string_value(d) : "", want);
+    json_decref(d);
+    return is;
+}
+
+static void def_settings(struct vctx *c, const json_t *set)
+{
+    if (!c->def)
+        return;
+    const struct sc_param *t = sc_settings_fields;
+    struct sc_def_settings *s = &c->def->settings;
+    json_t *mb = json_object_get(set, "max_bundles");
+    s->confidential = bool_or(set, "confidential", t);
+    s->sequential = bool_or(set, "sequential", t);
+    s->timeout_ms = ms_or(set, "timeout", t);
+    s->step_timeout_ms = ms_or(set, "step_timeout", t);
+    s->max_bundles = json_is_integer(mb) ? (long)json_integer_value(mb)
+                                         : (long)sc_param_default_int(t, "max_bundles");
+}
+
+static void def_trigger(struct vctx *c, size_t index, const char *kind, json_t *val)
+{
+    if (!c->def)
+        return;
+    struct sc_def_trigger *t = &c->def->triggers[c->def->ntriggers++];
+    const struct sc_param *f = !strcmp(kind, "webhook")    ? sc_webhook_fields
+                               : !strcmp(kind, "schedule") ? sc_schedule_fields
+                               : !strcmp(kind, "poll")     ? sc_poll_fields
+                                                           : sc_manual_fields;
+    t->kind = f == sc_webhook_fields    ? SC_DEF_WEBHOOK
+              : f == sc_schedule_fields ? SC_DEF_SCHEDULE
+              : f == sc_poll_fields     ? SC_DEF_POLL
+                                        : SC_DEF_MANUAL;
+    t->index = index;
+    t->conf = val;
+    t->path = json_string_value(json_object_get(val, "path"));
+    t->auth = json_string_value(json_object_get(val, "auth"));
+    t->realtime = enum_is(val, "priority", f, "realtime");
+    t->dedupe_key = json_object_get(val, "dedupe_key");
+    t->cron = json_string_value(json_object_get(val, "cron"));
+    t->tz = json_string_value(json_object_get(val, "tz"));
+    t->every_ms = ms_or(val, "every", f);
+    t->window_ms = ms_or(val, "window", f);
+    t->skew_ms = ms_or(val, "skew", f);
+    t->catch_up = !enum_is(val, "catch_up", f, "skip");
+}
+
+static void def_step(struct vctx *c, json_t *step)
+{
+    if (!c->def || !json_is_object(step))
+        return;
+    struct sc_def_step *s = &c->def->steps[c->def->nsteps++];
+    s->id = json_string_value(json_object_get(step, "id"));
+    s->module = json_string_value(json_object_get(step, "module"));
+    s->with = json_object_get(step, "with");
+    s->filter = json_object_get(step, "filter");
+    s->on_error = json_object_get(step, "on_error");
+    s->timeout_ms = ms_or(step, "timeout", sc_step_fields);
+    s->domain = json_string_value(json_object_get(step, "domain"));
+}
+
 static void check_steps(struct vctx *c, json_t *arr, bool top)
 {
     if (!json_is_array(arr)) {
@@ -1196,6 +1304,8 @@ static void check_steps(struct vctx *c, json_t *arr, bool top)
     json_array_foreach(arr, i, s) {
         size_t o = pushi(c, i);
         check_step(c, s, i + 1 == json_array_size(arr), false);
+        if (top)
+            def_step(c, s);
         pop(c, o);
     }
     if (!top)
@@ -1203,6 +1313,62 @@ static void check_steps(struct vctx *c, json_t *arr, bool top)
 }
 
 /* ---- error routes ---- */
+
+/* A route's directive (break, resume, ...) and its options; last: it ends the route. */
+static void check_directive(struct vctx *c, const char *key, json_t *val, bool last)
+{
+    if (!last)
+        VERR(c, pos_key(c), "directive '%s' must be the last item of the error route", key);
+    const struct sc_param *fields = !strcmp(key, "break") ? sc_break_fields
+                                   : !strcmp(key, "resume") ? sc_resume_fields
+                                                             : no_fields;
+    char what[64];
+    snprintf(what, sizeof what, "'%s'", key);
+    if (val && !json_is_null(val) && !json_is_object(val))
+        VERR(c, pos_val(c), "'%s' takes a mapping of options, not %s", key, json_kind(val));
+    else {
+        json_t *empty = json_object();
+        check_fields(c, fields, val && json_is_object(val) ? val : empty, what, NULL);
+        json_decref(empty);
+    }
+    json_t *att = json_object_get(val, "attempts");
+    if (json_is_integer(att) && (json_integer_value(att) < 1 || json_integer_value(att) > 100)) {
+        size_t oa = push(c, "attempts");
+        VERR(c, pos_val(c), "attempts must be between 1 and 100");
+        pop(c, oa);
+    }
+    json_t *maxi = json_object_get(val, "max_interval");
+    const char *bo = json_string_value(json_object_get(val, "backoff"));
+    if (maxi && (!bo || strcmp(bo, "exponential"))) {
+        size_t oa = push(c, "max_interval");
+        VERR(c, pos_key(c), "max_interval applies only with backoff: exponential");
+        pop(c, oa);
+    }
+}
+
+/* A route's module call in short form (notify: {...}); with: NULL when written bare. */
+static void check_route_call(struct vctx *c, const char *key, json_t *with)
+{
+    const struct sc_module_def *m = sc_module_find(key);
+    if (m) {
+        check_module_use(c, m, with, true);
+        return;
+    }
+    const char *cands[140];
+    size_t nm, k = 0;
+    const struct sc_module_def *const *all = sc_module_all(&nm);
+    for (const char *const *d = directives; *d; d++)
+        cands[k++] = *d;
+    for (size_t j = 0; j < nm && k < 140; j++)
+        cands[k++] = all[j]->name;
+    const char *hint = sc_suggest(key, cands, k);
+    if (hint)
+        VERR(c, pos_key(c), "'%s' is neither a directive nor a module; did you mean '%s'?", key,
+             hint);
+    else
+        VERR(c, pos_key(c), "'%s' is neither a directive (break, resume, ignore, commit, "
+             "rollback) nor a module", key);
+}
 
 static void check_route(struct vctx *c, json_t *route)
 {
@@ -1243,58 +1409,9 @@ static void check_route(struct vctx *c, json_t *route)
         }
         if (in_list(key, directives)) {
             directives_seen++;
-            if (i + 1 != n)
-                VERR(c, pos_key(c), "directive '%s' must be the last item of the error route",
-                     key);
-            const struct sc_param *fields = !strcmp(key, "break") ? sc_break_fields
-                                           : !strcmp(key, "resume") ? sc_resume_fields
-                                                                     : no_fields;
-            char what[64];
-            snprintf(what, sizeof what, "'%s'", key);
-            if (val && !json_is_null(val) && !json_is_object(val))
-                VERR(c, pos_val(c), "'%s' takes a mapping of options, not %s", key,
-                     json_kind(val));
-            else {
-                json_t *empty = json_object();
-                check_fields(c, fields, val && json_is_object(val) ? val : empty, what, NULL);
-                json_decref(empty);
-            }
-            json_t *att = json_object_get(val, "attempts");
-            if (json_is_integer(att) &&
-                (json_integer_value(att) < 1 || json_integer_value(att) > 100)) {
-                size_t oa = push(c, "attempts");
-                VERR(c, pos_val(c), "attempts must be between 1 and 100");
-                pop(c, oa);
-            }
-            json_t *maxi = json_object_get(val, "max_interval");
-            const char *bo = json_string_value(json_object_get(val, "backoff"));
-            if (maxi && (!bo || strcmp(bo, "exponential"))) {
-                size_t oa = push(c, "max_interval");
-                VERR(c, pos_key(c), "max_interval applies only with backoff: exponential");
-                pop(c, oa);
-            }
+            check_directive(c, key, val, i + 1 == n);
         } else {
-            const struct sc_module_def *m = sc_module_find(key);
-            if (!m) {
-                const char *cands[140];
-                size_t nm, k = 0;
-                const struct sc_module_def *const *all = sc_module_all(&nm);
-                for (const char *const *d = directives; *d; d++)
-                    cands[k++] = *d;
-                for (size_t j = 0; j < nm && k < 140; j++)
-                    cands[k++] = all[j]->name;
-                const char *hint = sc_suggest(key, cands, k);
-                if (hint)
-                    VERR(c, pos_key(c), "'%s' is neither a directive nor a module; did you mean "
-                         "'%s'?", key, hint);
-                else
-                    VERR(c, pos_key(c), "'%s' is neither a directive (break, resume, ignore, "
-                         "commit, rollback) nor a module", key);
-            } else if (!json_is_string(item)) {
-                check_module_use(c, m, val, true);
-            } else {
-                check_module_use(c, m, NULL, true);
-            }
+            check_route_call(c, key, json_is_string(item) ? NULL : val);
         }
         pop(c, o);
     }
@@ -1322,21 +1439,17 @@ static bool valid_hook_path(const char *p)
 
 /* A secret that is there but cannot sign (not base64 for standard-webhooks) is an error
  * now, not a 500 to every request; one not set here is left to serve's start. */
-static void check_hook_secret(struct vctx *c, json_t *hook, const char *auth)
+static void check_hook_secret(struct vctx *c, const struct sc_org_hook *hook, const char *auth)
 {
-    const char *scheme = json_string_value(json_object_get(hook, "scheme")),
-               *ref = json_string_value(json_object_get(hook, "secret"));
-    char err[300], why[200];
-    char *secret = scheme && ref ? sc_org_secret(ref, err, sizeof err) : NULL;
-    if (secret && sc_webhook_secret_check(scheme, secret, why, sizeof why) != 0) {
+    char why[200];
+    const char *secret = hook->secret.value; /* read once, at the org's load */
+    if (hook->scheme && secret &&
+        sc_webhook_secret_check(hook->scheme, secret, why, sizeof why) != 0) {
         size_t o = push(c, "auth");
         VERR(c, pos_val(c), "org '%s' webhook secret '%s' (%s) is unusable: %s", c->v->org->name,
-             auth, ref, why);
+             auth, hook->secret.ref, why);
         pop(c, o);
     }
-    if (secret)
-        memset(secret, 0, strlen(secret));
-    free(secret);
 }
 
 static void check_webhook(struct vctx *c, json_t *w)
@@ -1364,16 +1477,12 @@ static void check_webhook(struct vctx *c, json_t *w)
     }
     const char *auth = json_string_value(json_object_get(w, "auth"));
     const struct sc_org *org = c->v->org;
-    if (auth && org && !json_object_get(org->webhooks, auth)) {
+    if (auth && org && !sc_org_hook(org, auth)) {
         size_t o = push(c, "auth");
         const char *names[128];
         size_t n = 0;
-        const char *k;
-        json_t *x;
-        json_object_foreach(org->webhooks, k, x) {
-            if (n < 128)
-                names[n++] = k;
-        }
+        for (size_t i = 0; i < org->nhooks && n < 128; i++)
+            names[n++] = org->hooks[i].name;
         const char *hint = sc_suggest(auth, names, n);
         if (hint)
             VERR(c, pos_val(c), "org '%s' has no webhook secret '%s'; did you mean '%s'?",
@@ -1383,7 +1492,7 @@ static void check_webhook(struct vctx *c, json_t *w)
                  "webhooks: in the org file)", org->name, auth);
         pop(c, o);
     } else if (auth && org) {
-        check_hook_secret(c, json_object_get(org->webhooks, auth), auth);
+        check_hook_secret(c, sc_org_hook(org, auth), auth);
     }
 }
 
@@ -1417,6 +1526,24 @@ static void check_poll(struct vctx *c, json_t *t)
         VERR(c, pos_key(c), "a poll only reads: %s here would write on every poll",
              method ? method : m->name);
     pop(c, o);
+}
+
+/* A trigger of a known kind, its mapping well formed (NULL: manual written bare). */
+static void check_trigger(struct vctx *c, const char *kind, json_t *val)
+{
+    if (!strcmp(kind, "webhook")) {
+        check_fields(c, sc_webhook_fields, val, "webhook", NULL);
+        check_webhook(c, val);
+    } else if (!strcmp(kind, "schedule")) {
+        check_fields(c, sc_schedule_fields, val, "schedule", NULL);
+        check_timing(c, val, "schedule");
+    } else if (!strcmp(kind, "poll")) {
+        static const char *const handled[] = {"with", NULL};
+        check_fields(c, sc_poll_fields, val, "poll", handled);
+        check_poll(c, val);
+    } else if (json_is_object(val)) {
+        check_fields(c, sc_manual_fields, val, "manual", NULL);
+    }
 }
 
 static void check_triggers(struct vctx *c, json_t *arr)
@@ -1460,18 +1587,9 @@ static void check_triggers(struct vctx *c, json_t *arr)
             VERR(c, pos_val(c), "trigger '%s' takes a mapping, not %s", kind, json_kind(val));
         } else if (!val && strcmp(kind, "manual")) {
             VERR(c, pos_val(c), "trigger '%s' needs its settings: %s: {...}", kind, kind);
-        } else if (!strcmp(kind, "webhook")) {
-            check_fields(c, sc_webhook_fields, val, "webhook", NULL);
-            check_webhook(c, val);
-        } else if (!strcmp(kind, "schedule")) {
-            check_fields(c, sc_schedule_fields, val, "schedule", NULL);
-            check_timing(c, val, "schedule");
-        } else if (!strcmp(kind, "poll")) {
-            static const char *const handled[] = {"with", NULL};
-            check_fields(c, sc_poll_fields, val, "poll", handled);
-            check_poll(c, val);
-        } else if (json_is_object(val)) {
-            check_fields(c, sc_manual_fields, val, "manual", NULL);
+        } else {
+            def_trigger(c, i, kind, val);
+            check_trigger(c, kind, val);
         }
         pop(c, ok);
         pop(c, o);
@@ -1490,9 +1608,10 @@ static bool valid_name(const char *s)
     return true;
 }
 
-void sc_validate_doc(struct sc_validator *v, const struct sc_doc *doc)
+/* The one walk: checks the document and, when def is given, fills it. */
+static void validate(struct sc_validator *v, const struct sc_doc *doc, struct sc_def *def)
 {
-    struct vctx c = {.v = v, .doc = doc, .d = v->d, .ids = json_object()};
+    struct vctx c = {.v = v, .doc = doc, .d = v->d, .ids = json_object(), .def = def};
     json_t *root = doc->root;
     if (!json_is_object(root)) {
         VERR(&c, pos_val(&c), "a scenario file holds a mapping (name, triggers, steps), not %s",
@@ -1502,6 +1621,11 @@ void sc_validate_doc(struct sc_validator *v, const struct sc_doc *doc)
     }
     const char *name = json_string_value(json_object_get(root, "name"));
     c.scenario = name;
+    if (def) {
+        def->name = name;
+        def->on_error = json_object_get(root, "on_error");
+    }
+    def_settings(&c, json_object_get(root, "settings"));
     c.default_route = json_object_get(root, "on_error") != NULL ||
                       misspelt(root, sc_scenario_fields, "on_error");
     static const char *const handled[] = {"triggers", "steps", "on_error", NULL};
@@ -1542,6 +1666,29 @@ void sc_validate_doc(struct sc_validator *v, const struct sc_doc *doc)
     }
     free(c.vis);
     json_decref(c.ids);
+}
+
+void sc_validate_doc(struct sc_validator *v, const struct sc_doc *doc)
+{
+    validate(v, doc, NULL);
+}
+
+struct sc_def *sc_validate_def(struct sc_validator *v, const struct sc_doc *doc)
+{
+    size_t errors = v->d->errors;
+    json_t *root = doc->root;
+    struct sc_def *def = sc_def_new(json_array_size(json_object_get(root, "triggers")),
+                                    json_array_size(json_object_get(root, "steps")));
+    if (!def) {
+        sc_diag_add(v->d, SC_SEV_ERROR, &doc->src, 0, 0, 0, "out of memory while validating");
+        return NULL;
+    }
+    validate(v, doc, def);
+    if (v->d->errors > errors) {
+        sc_def_free(def);
+        return NULL;
+    }
+    return def;
 }
 
 void sc_validate_file(struct sc_validator *v, const char *path)

@@ -7,6 +7,7 @@
 
 #include "lang/diag.h"
 #include "module.h"
+#include "model/def.h"
 #include "model/yaml.h"
 
 struct sc_org;
@@ -18,6 +19,10 @@ void sc_validator_free(struct sc_validator *v);
 
 /* Validates one scenario document; problems go to the validator's diagnostics. */
 void sc_validate_doc(struct sc_validator *v, const struct sc_doc *doc);
+/* The same walk, filling the typed definition (def.h) as it goes: a new def (sc_def_free)
+ * borrowing from doc, or NULL when the document has errors (they are in the diagnostics)
+ * or memory ran out (said there too). */
+struct sc_def *sc_validate_def(struct sc_validator *v, const struct sc_doc *doc);
 /* Loads and validates one file. */
 void sc_validate_file(struct sc_validator *v, const char *path);
 

@@ -12,20 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static json_t *audit_conf(const struct sc_org *org)
-{
-    return json_object_get(org->doc->root, "audit");
-}
-
 const char *sc_audit_key_ref(const struct sc_org *org)
 {
-    return json_string_value(json_object_get(audit_conf(org), "key"));
+    return org->audit.key;
 }
 
 void sc_audit_setup(struct sc_store *st, const struct sc_org *org)
 {
-    json_t *n = json_object_get(audit_conf(org), "unkeyed_rows");
-    sc_store_audit_key(st, sc_audit_key_ref(org), json_is_integer(n) ? json_integer_value(n) : 0);
+    sc_store_audit_key(st, sc_audit_key_ref(org), org->audit.unkeyed_rows);
 }
 
 int sc_audit_write(const json_t *cp, const char *path, char *err, size_t errlen)
@@ -52,7 +46,7 @@ int sc_audit_write(const json_t *cp, const char *path, char *err, size_t errlen)
 int sc_audit_post(struct sc_http *http, const struct sc_org *org, const char *connection,
                   const char *path, const json_t *cp, char *err, size_t errlen)
 {
-    json_t *conn = sc_org_connection(org, connection);
+    const struct sc_org_conn *conn = sc_org_connection(org, connection);
     if (!conn) {
         snprintf(err, errlen, "connection '%s' is not defined in org '%s'", connection, org->name);
         return -1;
@@ -67,43 +61,35 @@ int sc_audit_post(struct sc_http *http, const struct sc_org *org, const char *co
     char *url = t.full;
     t.full = NULL;
     sc_url_free(&t);
-    json_t *auth = json_object_get(conn, "auth");
-    const char *kind = json_string_value(json_object_get(auth, "kind"));
-    char *secret = NULL, *auth_line = NULL;
-    if (kind && strcmp(kind, "none")) {
-        if (!(secret = sc_org_secret(json_string_value(json_object_get(auth, "secret")), err,
-                                     errlen))) {
+    const char *secret = conn->secret.value; /* read once, at the org's load */
+    char *auth_line = NULL;
+    if (conn->auth != SC_ORG_AUTH_NONE) {
+        if (!secret) {
+            snprintf(err, errlen, "%s", conn->secret.err);
             free(url);
             return -1;
         }
-        if (!strcmp(kind, "bearer"))
+        if (conn->auth == SC_ORG_AUTH_BEARER)
             auth_line = sc_asprintf("Authorization: Bearer %s", secret);
-        else if (!strcmp(kind, "api-key"))
-            auth_line = sc_asprintf("%s: %s", json_string_value(json_object_get(auth, "header"))
-                                    ? json_string_value(json_object_get(auth, "header"))
-                                    : "X-API-Key", secret);
+        else if (conn->auth == SC_ORG_AUTH_API_KEY)
+            auth_line = sc_asprintf("%s: %s", conn->header, secret);
     }
     char *body = json_dumps(cp, JSON_COMPACT);
     const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
                              auth_line, NULL};
     struct sc_http_req req = {.method = "POST", .url = url, .headers = headers,
-                              .username = kind && !strcmp(kind, "basic")
-                                  ? json_string_value(json_object_get(auth, "username")) : NULL,
+                              .username = conn->auth == SC_ORG_AUTH_BASIC ? conn->username : NULL,
                               .password = secret, .body = body,
                               .body_len = body ? strlen(body) : 0, .timeout_ms = 30000};
     struct sc_http_resp resp = {0};
     int rc = -1;
-    if (!url || !body || (secret && strcmp(kind, "basic") && !auth_line))
+    if (!url || !body || (secret && conn->auth != SC_ORG_AUTH_BASIC && !auth_line))
         snprintf(err, errlen, "out of memory");
     else if (sc_http_send(http, &req, &resp, err, errlen) == SC_OK && resp.status / 100 != 2)
         snprintf(err, errlen, "POST %s: HTTP %ld, not 2xx", url, resp.status);
     else if (resp.status / 100 == 2)
         rc = 0;
     sc_http_resp_free(&resp);
-    if (secret) {
-        memset(secret, 0, strlen(secret));
-        free(secret);
-    }
     if (auth_line) {
         memset(auth_line, 0, strlen(auth_line));
         free(auth_line);
@@ -116,7 +102,7 @@ int sc_audit_post(struct sc_http *http, const struct sc_org *org, const char *co
 int sc_audit_checkpoint_run(struct sc_store *st, const struct sc_org *org, struct sc_http *http,
                             char *err, size_t errlen)
 {
-    json_t *conf = json_object_get(audit_conf(org), "checkpoint"), *problem = NULL;
+    json_t *problem = NULL;
     json_t *cp = sc_store_audit_checkpoint(st, org->name, &problem);
     if (!cp) {
         if (problem && json_object_get(problem, "row"))
@@ -130,8 +116,8 @@ int sc_audit_checkpoint_run(struct sc_store *st, const struct sc_org *org, struc
         return -1;
     }
     int rc = 0;
-    const char *dir = json_string_value(json_object_get(conf, "to"));
-    const char *conn = json_string_value(json_object_get(conf, "connection"));
+    const char *dir = org->audit.cp_to;
+    const char *conn = org->audit.cp_connection;
     if (dir) {
         char stamp[40], name[40];
         snprintf(stamp, sizeof stamp, "%s", json_string_value(json_object_get(cp, "at")));
@@ -150,7 +136,7 @@ int sc_audit_checkpoint_run(struct sc_store *st, const struct sc_org *org, struc
         free(path);
     }
     if (rc == 0 && conn)
-        rc = sc_audit_post(http, org, conn, json_string_value(json_object_get(conf, "path")), cp,
+        rc = sc_audit_post(http, org, conn, org->audit.cp_path, cp,
                            err, errlen);
     if (rc == 0)
         snprintf(err, errlen, "%lld rows, last %.16s...",

@@ -253,54 +253,41 @@ static enum sc_status redirect_error(const struct sc_http_req *req, const char *
     return SC_ERR_DATA;
 }
 
-enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
-                            struct sc_http_resp *resp, char *err, size_t errlen)
+/* The request's headers as curl's list; NULL with *oom when memory ran out. */
+static struct curl_slist *header_list(const struct sc_http_req *req, bool *oom)
 {
-    CURL *c = handle(h);
-    memset(resp, 0, sizeof *resp);
-    resp->retry_after_ms = -1;
-    if (!c) {
-        snprintf(err, errlen, "out of memory (HTTP client)");
-        return SC_ERR_RUNTIME;
-    }
-    resp->headers = json_object();
-    if (!resp->headers) {
-        snprintf(err, errlen, "out of memory");
-        return SC_ERR_RUNTIME;
-    }
-    h->cur = resp;
-    h->too_big = false;
-    char cerr[CURL_ERROR_SIZE] = "";
     struct curl_slist *hl = NULL;
-    bool oom = false;
+    *oom = false;
     for (const char *const *p = req->headers; p && *p; p++) {
         struct curl_slist *n = curl_slist_append(hl, *p);
         if (!n) {
-            oom = true;
+            *oom = true;
             break;
         }
         hl = n;
     }
-    if (!req->body) { /* no "Expect: 100-continue" round trip on small bodies either */
+    if (!*oom && !req->body) { /* no "Expect: 100-continue" round trip on small bodies either */
         struct curl_slist *n = curl_slist_append(hl, "Expect:");
-        oom |= !n;
+        *oom |= !n;
         hl = n ? n : hl;
     }
-    if (oom) {
+    if (*oom) {
         curl_slist_free_all(hl);
-        snprintf(err, errlen, "out of memory");
-        return SC_ERR_RUNTIME;
+        hl = NULL;
     }
-    h->write = sc_http_is_write(req->method);
-    h->sends = 0; /* across the hops: before_send once, a write never sent twice */
-    h->req = req;
-    h->refused = false;
+    return hl;
+}
+
+/* Sends, then follows a read's same-origin redirects up to max_redirects; the rest is
+ * the caller's answer to judge (a write is never re-sent elsewhere). *url ends as the
+ * last hop's (owned). */
+static CURLcode exchange(struct sc_http *h, CURL *c, const struct sc_http_req *req,
+                         struct curl_slist *hl, char *cerr, struct sc_http_resp *resp,
+                         char **url)
+{
     int64_t t0 = sc_clock_mono_ms();
     const char *method = req->method;
-    char *url = sc_strdup(req->url), *next = NULL;
-    CURLcode rc = url ? CURLE_OK : CURLE_OUT_OF_MEMORY;
-    /* Reads follow redirects within the origin, up to max_redirects; the rest is the
-     * caller's answer to judge (a write is never re-sent elsewhere). */
+    CURLcode rc = *url ? CURLE_OK : CURLE_OUT_OF_MEMORY;
     for (int hops = 0; rc == CURLE_OK; hops++) {
         sc_buf_free(&resp->body);
         json_object_clear(resp->headers);
@@ -309,47 +296,50 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
             rc = CURLE_OPERATION_TIMEDOUT;
             break;
         }
-        rc = perform(h, c, req, method, url, hl, cerr, req->timeout_ms > 0 ? left : 0);
-        char *loc = NULL;
+        rc = perform(h, c, req, method, *url, hl, cerr, req->timeout_ms > 0 ? left : 0);
+        char *loc = NULL, *next;
         resp->status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
         curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
         free(resp->location);
         resp->location = loc ? sc_strdup(loc) : NULL;
         if (rc != CURLE_OK || !redirect(resp->status) || !loc || sc_http_is_write(method) ||
-            hops >= req->max_redirects || !same_origin(url, loc))
+            hops >= req->max_redirects || !same_origin(*url, loc))
             break;
         if (!(next = sc_strdup(loc))) {
             rc = CURLE_OUT_OF_MEMORY;
             break;
         }
-        free(url);
-        url = next;
+        free(*url);
+        *url = next;
         if (resp->status == 303 && strcmp(method, "HEAD"))
             method = "GET";
     }
     resp->duration_ms = sc_clock_mono_ms() - t0;
-    curl_slist_free_all(hl);
-    h->cur = NULL;
+    return rc;
+}
+
+/* What the exchange came to: a transfer that failed (too big, refused, a write's
+ * second sending stopped, curl's error), a 3xx not followed, or the status's class. */
+static enum sc_status outcome(struct sc_http *h, const struct sc_http_req *req, CURLcode rc,
+                              const char *cerr, const char *url, struct sc_http_resp *resp,
+                              char *err, size_t errlen)
+{
     if (h->too_big) {
         snprintf(err, errlen, "%s %s: response body over the %u MiB limit", req->method,
                  req->url, SC_HTTP_MAX_BODY >> 20);
-        free(url);
         return SC_ERR_LIMIT;
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK && h->refused) {
-        free(url);
         snprintf(err, errlen, "%s %s: not sent", req->method, req->url);
         return SC_ERR_RUNTIME;
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK && h->write && h->sends > 1) {
-        free(url);
         snprintf(err, errlen, "%s %s: the connection closed before an answer came; the write "
                  "was not sent again on a new connection", req->method, req->url);
         return SC_ERR_CONNECTION;
     }
     if (rc != CURLE_OK) {
-        free(url);
         if (rc == CURLE_OPERATION_TIMEDOUT)
             snprintf(err, errlen, "%s %s: timed out after %lld ms", req->method, req->url,
                      (long long)req->timeout_ms);
@@ -361,17 +351,46 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
     }
     resp->retry_after_ms = retry_after(resp->headers);
     enum sc_status st = classify(resp->status);
-    if (resp->status >= 300 && resp->status < 400 && resp->status != 304) {
-        st = redirect_error(req, url, resp, err, errlen);
-        free(url);
-        return st;
-    }
-    free(url);
+    if (resp->status >= 300 && resp->status < 400 && resp->status != 304)
+        return redirect_error(req, url, resp, err, errlen);
     if (st != SC_OK) {
         int show = resp->body.len > 200 ? 200 : (int)resp->body.len;
         snprintf(err, errlen, "%s %s: HTTP %ld%s%.*s%s", req->method, req->url, resp->status,
                  show ? ": " : "", show, resp->body.data ? resp->body.data : "",
                  resp->body.len > 200 ? "..." : "");
     }
+    return st;
+}
+
+enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
+                            struct sc_http_resp *resp, char *err, size_t errlen)
+{
+    CURL *c = handle(h);
+    memset(resp, 0, sizeof *resp);
+    resp->retry_after_ms = -1;
+    if (!c) {
+        snprintf(err, errlen, "out of memory (HTTP client)");
+        return SC_ERR_RUNTIME;
+    }
+    resp->headers = json_object();
+    bool oom = !resp->headers;
+    struct curl_slist *hl = oom ? NULL : header_list(req, &oom);
+    if (oom) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    h->cur = resp;
+    h->too_big = false;
+    h->write = sc_http_is_write(req->method);
+    h->sends = 0; /* across the hops: before_send once, a write never sent twice */
+    h->req = req;
+    h->refused = false;
+    char cerr[CURL_ERROR_SIZE] = "";
+    char *url = sc_strdup(req->url);
+    CURLcode rc = exchange(h, c, req, hl, cerr, resp, &url);
+    curl_slist_free_all(hl);
+    h->cur = NULL;
+    enum sc_status st = outcome(h, req, rc, cerr, url, resp, err, errlen);
+    free(url);
     return st;
 }

@@ -1,8 +1,8 @@
 /* The store: what scenarist keeps for one org (executions and their step runs,
  * incomplete executions, holds, queues, data stores, the audit log). The interface
- * speaks JSON and domain terms only, so a PostgreSQL backend can implement this same
- * header; this build's backend is SQLite (store.c, the only file with SQL). One
- * sc_store per thread. Ownership: json_t results are new references, json_t and
+ * speaks JSON and domain terms only; each call dispatches to the connection's backend
+ * (store/backend.h: SQLite in store/sqlite*.c, the only files with SQL). One sc_store per
+ * thread. Ownership: json_t results are new references, json_t and
  * string arguments are borrowed. Errors: -1 or NULL, the message in sc_store_error. */
 #ifndef SC_STORE_H
 #define SC_STORE_H
@@ -15,6 +15,20 @@
 #include <jansson.h>
 
 struct sc_store;
+
+/* What a store call answers, the same word for the same case in every call (each call's
+ * comment says which it gives); SC_STORE_ERR always with the message in sc_store_error. */
+enum sc_store_rc {
+    SC_STORE_ERR = -1,   /* failed: nothing of the call was done */
+    SC_STORE_OK = 0,     /* done (found, taken, added, claimed) */
+    SC_STORE_EXISTS,     /* the id or key is already there (taken, held, seen) */
+    SC_STORE_SAME,       /* what was given is already stored (a repeated event, an unchanged version) */
+    SC_STORE_NONE,       /* nothing to act on (absent, not pending, none runnable) */
+    SC_STORE_BUSY,       /* another owner has it now (a live lease, a held lock, no longer due) */
+    SC_STORE_CONFLICT,   /* another connection changed what this one read: compute again */
+    SC_STORE_BROKEN,     /* the audit log is not intact */
+    SC_STORE_REFUSED,    /* the input is refused (not a checkpoint, another org, a wrong HMAC) */
+};
 
 /* Opens (creating and migrating) the database at path. key_ref: a secret reference
  * (env:/file:) to the 64-hex-digit key that seals confidential data, or NULL for a key
@@ -37,15 +51,15 @@ struct sc_exec_row {
     int64_t started_ms;
 };
 
-/* Records a new execution, status running, leased to this process. 1 when the id is
- * taken (make another). */
-int sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
+/* Records a new execution, status running, leased to this process. SC_STORE_OK;
+ * SC_STORE_EXISTS when the id is taken (make another); SC_STORE_ERR. */
+enum sc_store_rc sc_store_exec_begin(struct sc_store *st, const struct sc_exec_row *row);
 /* Takes an execution over for another attempt (a retry, or a resume after a crash):
  * status running, leased to this process, attempts = attempt. due_ms >= 0: a scheduled
- * retry, taken only if its entry is still pending and due at due_ms. 1 when it runs
- * under a lease not yet expired (this or another process runs it) or it is no longer
- * due (left alone), 0 done, -1 error. */
-int sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms);
+ * retry, taken only if its entry is still pending and due at due_ms. SC_STORE_OK taken;
+ * SC_STORE_BUSY when it runs under a lease not yet expired (this or another process runs
+ * it) or it is no longer due (left alone); SC_STORE_ERR (also when there is none). */
+enum sc_store_rc sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms);
 /* Ends an attempt: status success|warning|error; summary {error?, incomplete?,
  * response?, committed?}. A finished confidential execution loses its sealed data, and
  * with states (some step of it may have kept a resume state) those states too. */
@@ -92,18 +106,6 @@ int sc_store_lease_drop(struct sc_store *st, int64_t who);
  * third of a lease on the one clock; sc_store_close(st) stops it. */
 int sc_store_heartbeat(struct sc_store *st);
 
-/* ---- the store lock: one daemon per SQLite store ----
- * An advisory lock (flock, exclusive) on the file NAME.lock beside the database, NAME
- * being the database's one name (symbolic links followed, the folder absolute: every
- * name of one store takes the same lock), held
- * for the life of the process, with "pid PID host HOST owner TOKEN" written in it. 0 with
- * *fd holding it and *prev the last holder's owner token (-1: none: its leases can be
- * dropped, as the lock proves it gone); 1 when another process holds it (err names its
- * pid and host); -1 on error (err). */
-int sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen);
-/* Releases it (the file stays). */
-void sc_store_unlock(int fd);
-
 /* ---- the queue and trigger state (the daemon) ---- */
 
 /* An event the daemon acknowledged: an execution with status queued until a worker
@@ -114,43 +116,33 @@ struct sc_event_row {
     const char *lane;     /* a sequential scenario's lane (its name): one at a time, in order */
     const char *dedupe;   /* the event's identity (webhook-id, dedupe_key), or NULL */
 };
-/* 0 queued; 1 a repeat of an earlier event, whose execution id is put in first; 2 the
- * execution id is taken (make another); -1 error. */
-int sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n);
+/* SC_STORE_OK queued; SC_STORE_SAME a repeat of an earlier event, whose execution id is
+ * put in first; SC_STORE_EXISTS the execution id is taken (make another); SC_STORE_ERR. */
+enum sc_store_rc sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n);
 /* Claims the next runnable event for this process (status running, attempt 1): realtime
  * first, then arrival order; a sequential lane waits while one of its executions runs,
  * waits for a retry, or arrived earlier; only events up to max_seq (those known to be on
- * disk: sc_store_last_seq then sc_store_sync). 1 with *info as sc_store_exec_resume_info gives
- * it, or {id, unreadable: why} when its event does not read back (the caller owns it);
- * 0 when none is runnable, -1 error. */
-int sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info);
+ * disk: sc_store_last_seq then sc_store_sync). SC_STORE_OK with *info as
+ * sc_store_exec_resume_info gives it, or {id, unreadable: why} when its event does not read
+ * back (the caller owns it); SC_STORE_NONE when none is runnable; SC_STORE_ERR. */
+enum sc_store_rc sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info);
 /* The queue position of the last event committed (0: none), -1 on error. */
 int64_t sc_store_last_seq(struct sc_store *st);
 
 /* How many queued events a worker could take now, and when the next retry is due
  * (-1: none). */
 int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms);
-/* Commits are durable across a crash of the process; across a power loss only once
- * synced: sc_store_sync writes to disk (fsync) everything committed so far, by any
- * connection, so an acknowledgement can wait for it without holding the write lock. */
-int sc_store_sync(struct sc_store *st);
-/* This connection's commits leave the write-ahead log to sc_store_checkpoint, called by
- * a connection of its own, so no commit waits for a checkpoint. */
-int sc_store_checkpoint_apart(struct sc_store *st);
-/* Copies what it can of the write-ahead log into the database, without blocking writers.
- * Returns the log's length in pages (once all is copied, the next commit to begin starts
- * it again from its beginning), -1 on error. */
-int sc_store_checkpoint(struct sc_store *st);
 
 /* A trigger's state (trigger: "schedule:0", "poll:1"...): the last slot it fired for and
- * a poll's watermark; -1 for what is unknown. 0 found, 1 none yet, -1 error. */
-int sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,
+ * a poll's watermark; -1 for what is unknown. SC_STORE_OK found, SC_STORE_NONE none yet,
+ * SC_STORE_ERR. */
+enum sc_store_rc sc_store_trigger_get(struct sc_store *st, const char *scenario, const char *trigger,
                          int64_t *last_ms, int64_t *watermark_ms);
 /* Sets either or both (a negative value keeps what is there). */
 int sc_store_trigger_set(struct sc_store *st, const char *scenario, const char *trigger,
                          int64_t last_ms, int64_t watermark_ms);
-/* Poll item keys already emitted: 1 seen, 0 not, -1 error. */
-int sc_store_poll_seen(struct sc_store *st, const char *scenario, const char *trigger,
+/* Poll item keys already emitted: SC_STORE_EXISTS seen, SC_STORE_NONE not, SC_STORE_ERR. */
+enum sc_store_rc sc_store_poll_seen(struct sc_store *st, const char *scenario, const char *trigger,
                        const char *key);
 int sc_store_poll_mark(struct sc_store *st, const char *scenario, const char *trigger,
                        const char *key, int64_t at_ms);
@@ -163,11 +155,6 @@ int sc_store_poll_prune(struct sc_store *st, const char *scenario, const char *t
 int sc_store_tx_begin(struct sc_store *st);
 int sc_store_tx_commit(struct sc_store *st);
 void sc_store_tx_rollback(struct sc_store *st);
-/* Writes of this connection take turns with the other connections given the same turns
- * (the daemon's, in one process): take() before its outermost transaction or a write
- * outside one, give() after, first come first served, instead of SQLite's busy wait. */
-void sc_store_turns(struct sc_store *st, void (*take)(void *), void (*give)(void *),
-                    void *turns);
 /* False once an error made SQLite roll the transaction back: nothing of it is left. */
 bool sc_store_tx_open(struct sc_store *st);
 
@@ -188,10 +175,11 @@ bool sc_store_defer_refused(const struct sc_store *st);
 /* Drops what was recorded after mark (an execution that is run directly instead). */
 void sc_store_defer_cut(struct sc_store *st, size_t mark);
 /* Inside the caller's transaction: checks that every data store value (and last queue
- * item or hold id) the recording read from the store is still what it read (else 1:
- * another connection changed it; the caller rolls back and computes again), then runs
- * the recorded writes in order. 0 done, -1 error. The recording stays on, emptied. */
-int sc_store_defer_apply(struct sc_store *st);
+ * item or hold id) the recording read from the store is still what it read (else
+ * SC_STORE_CONFLICT: another connection changed it; the caller rolls back and computes
+ * again), then runs the recorded writes in order. SC_STORE_OK done, SC_STORE_ERR. The
+ * recording stays on, emptied. */
+enum sc_store_rc sc_store_defer_apply(struct sc_store *st);
 
 /* ---- data stores: named key/value tables of JSON ---- */
 
@@ -203,12 +191,13 @@ json_t *sc_store_ds_entry(struct sc_store *st, const char *store, const char *ke
 /* ttl_ms <= 0: kept until deleted. */
 int sc_store_ds_set(struct sc_store *st, const char *store, const char *key, json_t *value,
                     int64_t ttl_ms);
-/* 0 deleted, 1 there was none, -1 error. */
-int sc_store_ds_delete(struct sc_store *st, const char *store, const char *key);
+/* SC_STORE_OK deleted, SC_STORE_NONE there was none, SC_STORE_ERR. */
+enum sc_store_rc sc_store_ds_delete(struct sc_store *st, const char *store, const char *key);
 /* [{key, value}] whose key starts with prefix, by key. */
 json_t *sc_store_ds_search(struct sc_store *st, const char *store, const char *prefix, int limit);
-/* Takes key when it is absent or expired (atomic): 1 taken, 0 already held, -1 error. */
-int sc_store_ds_claim(struct sc_store *st, const char *store, const char *key, json_t *value,
+/* Takes key when it is absent or expired (atomic): SC_STORE_OK taken, SC_STORE_EXISTS
+ * already held, SC_STORE_ERR. */
+enum sc_store_rc sc_store_ds_claim(struct sc_store *st, const char *store, const char *key, json_t *value,
                       int64_t ttl_ms);
 
 /* ---- queues: work lists for people ---- */
@@ -219,8 +208,8 @@ int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item
 /* Items of a queue (NULL: every queue) in a state (NULL: any), oldest first. */
 json_t *sc_store_queue_items(struct sc_store *st, const char *queue, const char *state, int limit);
 json_t *sc_store_queue_item(struct sc_store *st, int64_t id);
-/* 0 resolved, 1 no open item with that id, -1 error. */
-int sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by);
+/* SC_STORE_OK resolved, SC_STORE_NONE no open item with that id, SC_STORE_ERR. */
+enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by);
 /* {queue: {open, recent}}: open items, and those of them created since since_ms. */
 json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms);
 
@@ -234,14 +223,15 @@ int64_t sc_store_hold_put(struct sc_store *st, const char *execution, const char
 /* Holds in a state (NULL: all), oldest first; one by id. */
 json_t *sc_store_holds(struct sc_store *st, const char *state);
 json_t *sc_store_hold(struct sc_store *st, int64_t id);
-/* state: approved or rejected. 0 decided, 1 not pending, -1 error. */
-int sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by);
+/* state: approved or rejected. SC_STORE_OK decided, SC_STORE_NONE not pending, SC_STORE_ERR. */
+enum sc_store_rc sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by);
 
 /* ---- scenario versions (immutable; the current one is the highest number) ---- */
 
 /* Stores document as the scenario's next version, unless its checksum is the current
- * version's: 0 added, 1 unchanged; *number is the version now current. -1 error. */
-int sc_store_version_add(struct sc_store *st, const char *scenario, json_t *document,
+ * version's: SC_STORE_OK added, SC_STORE_SAME unchanged; *number is the version now
+ * current. SC_STORE_ERR. */
+enum sc_store_rc sc_store_version_add(struct sc_store *st, const char *scenario, json_t *document,
                          const char *checksum, const char *message, const char *origin,
                          int *number);
 /* {scenario, number, created_at, message?, checksum, origin, document}; number 0: the
@@ -289,10 +279,10 @@ json_t *sc_store_incomplete_list(struct sc_store *st, const char *state);
 json_t *sc_store_incomplete_get(struct sc_store *st, const char *execution);
 /* Execution ids whose retry is due at now_ms. */
 json_t *sc_store_incomplete_due(struct sc_store *st, int64_t now_ms);
-/* Closes an entry: done (a retry succeeded), resolved or discarded (a person). 1 when
- * there is no open entry for the execution. */
-int sc_store_incomplete_close(struct sc_store *st, const char *execution, const char *state,
-                              const char *by);
+/* Closes an entry: done (a retry succeeded), resolved or discarded (a person).
+ * SC_STORE_OK; SC_STORE_NONE when there is no open entry for the execution; SC_STORE_ERR. */
+enum sc_store_rc sc_store_incomplete_close(struct sc_store *st, const char *execution,
+                                           const char *state, const char *by);
 
 /* ---- the audit log ---- */
 
@@ -322,11 +312,12 @@ struct sc_audit_filter {
  * completed it; "pending" when none did), oldest first. */
 json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f);
 /* Checks the chain under the audit key and, with checkpoint (borrowed, as
- * sc_store_audit_checkpoint made it), that the log still holds what it recorded: 0 intact;
- * 1 with *problem {row?, reason} for the first bad row, a cut or a wipe; 2 with *problem
- * {reason} when the checkpoint is refused (not one, another org, a wrong HMAC); -1 error
- * (no audit key configured, or it cannot be read). */
-int sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *checkpoint,
+ * sc_store_audit_checkpoint made it), that the log still holds what it recorded:
+ * SC_STORE_OK intact; SC_STORE_BROKEN with *problem {row?, reason} for the first bad row, a
+ * cut or a wipe; SC_STORE_REFUSED with *problem {reason} when the checkpoint is refused (not
+ * one, another org, a wrong HMAC); SC_STORE_ERR (no audit key configured, or it cannot be
+ * read). */
+enum sc_store_rc sc_store_audit_verify(struct sc_store *st, const char *org, const json_t *checkpoint,
                           json_t **problem);
 /* The log's head, once verified intact: {format: "scenarist.audit-checkpoint/1", org,
  * count, last_hash, at (ISO, the engine's clock), key_id, hmac} with hmac the HMAC-SHA256
@@ -339,8 +330,5 @@ json_t *sc_store_audit_checkpoint(struct sc_store *st, const char *org, json_t *
 /* Per scenario: executions (and by status), failures, failure rate; incomplete count;
  * queue depths; holds and hold rate; events queued by priority. */
 json_t *sc_store_metrics(struct sc_store *st);
-
-/* SHA-256 of n bytes as 64 hex digits (out: 65 bytes). */
-void sc_sha256_hex(const void *data, size_t n, char out[65]);
 
 #endif

@@ -1,5 +1,6 @@
 #include "store/version.h"
 
+#include "crypto.h"
 #include "store/store.h"
 #include "util.h"
 
@@ -22,7 +23,7 @@ int sc_version_checksum(const json_t *doc, char out[72])
     if (!c)
         return -1;
     memcpy(out, "sha256:", 7);
-    sc_sha256_hex(c, strlen(c), out + 7);
+    sc_crypto_sha256_hex(c, strlen(c), out + 7);
     free(c);
     return 0;
 }

@@ -2,7 +2,7 @@
  * each run must end cleanly (valid, or an error reported), never crash or leak. */
 #include "test.h"
 
-#include "model/org.h"
+#include "model/org_load.h"
 #include "util.h"
 #include "model/validate.h"
 #include "model/yaml.h"

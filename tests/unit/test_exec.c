@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include "clock.h"
+#include "model/org_load.h"
 #include "run/exec.h"
 #include "store/store.h"
 #include "util.h"

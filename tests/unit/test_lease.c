@@ -10,7 +10,7 @@
 #include "run/exec.h"
 #include "lang/lua.h"
 #include "run/runner.h"
-#include "store/store.h"
+#include "store/hooks.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -159,13 +159,13 @@ static void an_expired_lease_is_taken_over_a_renewed_one_is_not(void **state)
     sc_clock_advance_ms(20000); /* 07:59:20 */
     assert_int_equal(sc_store_lease_renew(st), 0);
     assert_string_equal(abandoned(st), "");
-    assert_int_equal(sc_store_exec_claim(st, "theirs", 2, -1), 1); /* its lease lasts */
+    assert_int_equal(sc_store_exec_claim(st, "theirs", 2, -1), SC_STORE_BUSY); /* its lease lasts */
 
     sc_clock_advance_ms(9999); /* 07:59:29.999: still one millisecond */
     assert_string_equal(abandoned(st), "");
     sc_clock_advance_ms(1); /* 07:59:30: theirs expired; mine was renewed at :20 to :50 */
     assert_string_equal(abandoned(st), "theirs");
-    assert_int_equal(sc_store_exec_claim(st, "mine", 2, -1), 1);
+    assert_int_equal(sc_store_exec_claim(st, "mine", 2, -1), SC_STORE_BUSY);
     assert_int_equal(sc_store_exec_claim(st, "theirs", 2, -1), 0); /* taken over */
     json_t *v = sc_store_exec_resume_info(st, "theirs");
     assert_int_equal(json_integer_value(json_object_get(v, "attempts")), 2);
@@ -205,7 +205,7 @@ static void a_live_pid_that_is_not_the_owner_blocks_nothing(void **state)
                  " lease_until = %lld WHERE id = 'payroll'", who, (long long)(sc_clock_now_ms() + 30000));
         sql(path, q);
         assert_string_equal(abandoned(st), ""); /* leased: left alone, whatever the pid */
-        assert_int_equal(sc_store_exec_claim(st, "payroll", 2, -1), 1);
+        assert_int_equal(sc_store_exec_claim(st, "payroll", 2, -1), SC_STORE_BUSY);
         sc_clock_advance_ms(30000);
         assert_string_equal(abandoned(st), "payroll"); /* expired: the pid does not matter */
         assert_int_equal(sc_store_exec_claim(st, "payroll", 2, -1), 0);
@@ -229,7 +229,7 @@ static void the_store_lock_admits_one_daemon_and_names_the_holder(void **state)
     int64_t prev;
     assert_int_equal(sc_store_lock(path, &fd, &prev, err, sizeof err), 0);
     assert_int_equal(prev, -1);
-    assert_int_equal(sc_store_lock(path, &fd2, &prev, err, sizeof err), 1);
+    assert_int_equal(sc_store_lock(path, &fd2, &prev, err, sizeof err), SC_STORE_BUSY);
     char want[700], *build = realpath("build", NULL);
     snprintf(want, sizeof want, "store %s is in use by another scenarist serve (pid %d on host %s, "
              "lock file %s/test-lease-lock.db.lock): only one daemon may own an SQLite store",
@@ -247,7 +247,7 @@ static void the_store_lock_admits_one_daemon_and_names_the_holder(void **state)
     assert_int_equal(symlink("test-lease-link.db", "build/test-lease-dangling.db"), 0);
     assert_int_equal(symlink(".", "build/test-lease-dir"), 0);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        assert_int_equal(sc_store_lock(names[i], &fd2, &prev, err, sizeof err), 1);
+        assert_int_equal(sc_store_lock(names[i], &fd2, &prev, err, sizeof err), SC_STORE_BUSY);
         snprintf(want, sizeof want, "store %s is in use by another scenarist serve (pid %d on "
                  "host %s, lock file %s/test-lease-lock.db.lock): only one daemon may own an "
                  "SQLite store", names[i], (int)getpid(), host, build);

@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include "clock.h"
+#include "crypto.h"
 #include "store/store.h"
 #include "util.h"
 
@@ -30,9 +31,9 @@ static void sha256_matches_the_standard_vectors(void **state)
 {
     (void)state;
     char hex[65];
-    sc_sha256_hex("abc", 3, hex);
+    sc_crypto_sha256_hex("abc", 3, hex);
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    sc_sha256_hex("", 0, hex);
+    sc_crypto_sha256_hex("", 0, hex);
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
@@ -44,7 +45,7 @@ static void reopening_keeps_the_data_and_migrates_nothing(void **state)
     struct sc_exec_row row = {.id = "x1", .scenario = "s", .org = "o", .version = "1",
                               .source = "s.yaml", .trigger = trigger, .started_ms = 1000};
     assert_int_equal(sc_store_exec_begin(st, &row), 0);
-    assert_int_equal(sc_store_exec_begin(st, &row), 1); /* one id, one execution */
+    assert_int_equal(sc_store_exec_begin(st, &row), SC_STORE_EXISTS); /* one id, one execution */
     assert_non_null(strstr(sc_store_error(st), "is taken"));
     sc_store_close(st);
     char err[256];
@@ -169,9 +170,9 @@ static void the_audit_chain_verifies(void **state)
     assert_string_equal(json_string_value(json_object_get(cp, "key_id")), "k9b90484da416419a");
     assert_int_equal(sc_store_audit_verify(st, "o", cp, &problem), 0);
     json_object_set_new(cp, "count", json_integer(5));
-    assert_int_equal(sc_store_audit_verify(st, "o", cp, &problem), 2);
+    assert_int_equal(sc_store_audit_verify(st, "o", cp, &problem), SC_STORE_REFUSED);
     json_decref(problem);
-    assert_int_equal(sc_store_audit_verify(st, "other", cp, &problem), 2);
+    assert_int_equal(sc_store_audit_verify(st, "other", cp, &problem), SC_STORE_REFUSED);
     json_decref(problem);
     json_decref(cp);
     sc_store_audit_key(st, NULL, 0);
@@ -209,7 +210,7 @@ static void retries_come_due_in_time_order(void **state)
     assert_int_equal(json_array_size(open), 3);
     json_decref(open);
     assert_int_equal(sc_store_incomplete_close(st, "person", "resolved", "ann"), 0);
-    assert_int_equal(sc_store_incomplete_close(st, "person", "resolved", "ann"), 1);
+    assert_int_equal(sc_store_incomplete_close(st, "person", "resolved", "ann"), SC_STORE_NONE);
     json_t *m = sc_store_metrics(st);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "incomplete"), "total")), 2);
     json_decref(m);
@@ -264,7 +265,7 @@ static void queue(struct sc_store *st, const char *id, const char *source, bool 
 static void claim(struct sc_store *st, const char *want_id, const char *want_source)
 {
     json_t *info;
-    assert_int_equal(sc_store_claim_next(st, INT64_MAX, &info), want_id ? 1 : 0);
+    assert_int_equal(sc_store_claim_next(st, INT64_MAX, &info), want_id ? SC_STORE_OK : SC_STORE_NONE);
     if (want_id) {
         assert_string_equal(json_string_value(json_object_get(info, "id")), want_id);
         assert_string_equal(json_string_value(json_object_get(info, "source")), want_source);
@@ -285,7 +286,7 @@ static void the_queue_serves_realtime_first_and_a_lane_in_order(void **state)
     queue(st, "c", "rt.yaml", true, NULL);
     assert_int_equal(sc_store_last_seq(st), 3);
     json_t *none;
-    assert_int_equal(sc_store_claim_next(st, 2, &none), 1); /* c is past the synced end */
+    assert_int_equal(sc_store_claim_next(st, 2, &none), SC_STORE_OK); /* c is past the synced end */
     assert_string_equal(json_string_value(json_object_get(none, "id")), "a");
     json_decref(none);
     claim(st, "c", "rt.yaml");
@@ -316,9 +317,9 @@ static void deferred_writes_read_their_own_and_detect_a_change(void **state)
     v = sc_store_ds_get(a, "t", "k"); /* its own write */
     assert_true(json_equal(v, two));
     json_decref(v);
-    assert_int_equal(sc_store_ds_claim(a, "d", "x", one, 0), 1);
-    assert_int_equal(sc_store_ds_claim(a, "d", "x", one, 0), 0); /* the batch holds it */
-    assert_int_equal(sc_store_ds_delete(a, "t", "gone"), 1);
+    assert_int_equal(sc_store_ds_claim(a, "d", "x", one, 0), SC_STORE_OK);
+    assert_int_equal(sc_store_ds_claim(a, "d", "x", one, 0), SC_STORE_EXISTS); /* the batch holds it */
+    assert_int_equal(sc_store_ds_delete(a, "t", "gone"), SC_STORE_NONE);
     json_t *found = sc_store_ds_search(a, "t", "", 10);
     assert_int_equal(json_array_size(found), 1);
     assert_true(json_equal(json_object_get(json_array_get(found, 0), "value"), two));
@@ -352,7 +353,7 @@ static void deferred_writes_read_their_own_and_detect_a_change(void **state)
     assert_int_equal(sc_store_ds_set(b, "t", "k", seven, 0), 0);
     json_decref(seven);
     assert_int_equal(sc_store_tx_begin(a), 0);
-    assert_int_equal(sc_store_defer_apply(a), 1);
+    assert_int_equal(sc_store_defer_apply(a), SC_STORE_CONFLICT);
     sc_store_tx_rollback(a);
     sc_store_defer(a, false);
     v = sc_store_ds_get(a, "t", "k");
@@ -364,7 +365,7 @@ static void deferred_writes_read_their_own_and_detect_a_change(void **state)
     assert_int_equal(sc_store_queue_push(a, "work", one, NULL), 3);
     assert_true(sc_store_queue_push(b, "work", two, NULL) == 3);
     assert_int_equal(sc_store_tx_begin(a), 0);
-    assert_int_equal(sc_store_defer_apply(a), 1);
+    assert_int_equal(sc_store_defer_apply(a), SC_STORE_CONFLICT);
     sc_store_tx_rollback(a);
 
     /* an audit row cannot be deferred: refused, and cut */

@@ -1,0 +1,187 @@
+/* The SQLite backend's own header, for its files only (store/sqlite*.c): the connection
+ * (struct sq_store, whose first member is the generic struct sc_store), the statements by
+ * number, and the helpers its subject files share (prefix sq_). Errors: -1 or NULL with
+ * the message in the connection (sq_err); ownership as store.h. */
+#ifndef SC_STORE_SQLITE_H
+#define SC_STORE_SQLITE_H
+
+#include "store/backend.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+
+enum q {
+    Q_EXEC_BEGIN, Q_EXEC_OWNER, Q_EXEC_CLAIM, Q_EXEC_END, Q_EXEC_ERASE_TRIGGER,
+    Q_EXEC_ERASE_STATES, Q_EXEC_GET, Q_EXEC_STEPS, Q_EXEC_RUNNING, Q_EXEC_LIST,
+    Q_STEP_BEGIN, Q_STEP_END, Q_STEP_STATE, Q_JOURNAL,
+    Q_INC_PUT, Q_INC_GET, Q_INC_LIST_OPEN, Q_INC_LIST_STATE, Q_INC_DUE, Q_INC_CLOSE,
+    Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL, Q_AUDIT_LIST,
+    Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
+    Q_SEEN_PRUNE, Q_STATUS_COUNTS, Q_QUEUED_COUNTS,
+    Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
+    Q_DS_GET, Q_DS_ENTRY, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
+    Q_QI_PUSH, Q_QI_LIST, Q_QI_GET, Q_QI_RESOLVE, Q_QI_DEPTHS,
+    Q_HOLD_GET, Q_HOLD_PUT, Q_HOLD_LIST, Q_HOLD_BY_ID, Q_HOLD_DECIDE,
+    Q_LEASE_RENEW, Q_LEASE_DROP,
+    Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+    Q_COUNT
+};
+
+struct heartbeat;
+struct defer;
+
+struct sq_store {
+    struct sc_store base;  /* first: a struct sc_store * of this backend is one of these */
+    sqlite3 *db;
+    sqlite3_stmt *stmt[Q_COUNT];
+    char *path, *key_ref;
+    unsigned char key[32];
+    bool have_key;
+    char *audit_ref;       /* the org's audit key (a secret reference), or NULL: unkeyed */
+    int64_t unkeyed_rows;  /* rows of an unkeyed chain the org accepts before its keyed rows */
+    char *audit_key;       /* resolved when first needed */
+    size_t audit_key_len;
+    char audit_id[20];     /* "k" + 16 hex digits naming the key, never the key */
+    int depth;             /* open transactions: the outermost, then savepoints */
+    void (*take)(void *), (*give)(void *); /* sc_store_turns */
+    void *turns;
+    struct heartbeat *hb;  /* sc_store_heartbeat's, stopped by sc_store_close */
+    char err[512];
+    struct defer *defer;   /* sc_store_defer: writes recorded, not run */
+};
+
+/* The backend's calls, as store/backend.h lists them (sc_store_sqlite is their table). */
+struct sc_store *sq_open(const char *path, const char *key_ref, char *err, size_t errlen);
+const char *sq_error(const struct sc_store *base);
+void sq_close(struct sc_store *base);
+int sq_tx_begin(struct sc_store *base);
+int sq_tx_commit(struct sc_store *base);
+void sq_tx_rollback(struct sc_store *base);
+void sq_turns(struct sc_store *base, void (*take)(void *), void (*give)(void *), void *turns);
+bool sq_tx_open(struct sc_store *base);
+int sq_checkpoint_apart(struct sc_store *base);
+int sq_checkpoint(struct sc_store *base);
+int sq_sync(struct sc_store *base);
+int sq_lease_renew(struct sc_store *base);
+int sq_lease_drop(struct sc_store *base, int64_t who);
+int sq_heartbeat(struct sc_store *base);
+enum sc_store_rc sq_exec_begin(struct sc_store *base, const struct sc_exec_row *r);
+enum sc_store_rc sq_exec_claim(struct sc_store *base, const char *id, int attempt, int64_t due_ms);
+int sq_exec_end(struct sc_store *base, const char *id, const char *status,
+                int64_t duration_ms, json_t *summary, bool states);
+json_t *sq_exec_get(struct sc_store *base, const char *id);
+json_t *sq_exec_resume_info(struct sc_store *base, const char *id);
+json_t *sq_exec_list(struct sc_store *base, const struct sc_exec_filter *f);
+json_t *sq_exec_abandoned(struct sc_store *base);
+int64_t sq_step_begin(struct sc_store *base, const struct sc_step_row *r);
+int sq_step_end(struct sc_store *base, int64_t run, const struct sc_step_row *r);
+int sq_step_state(struct sc_store *base, int64_t run, json_t *state, bool confidential);
+json_t *sq_journal(struct sc_store *base, const char *execution);
+enum sc_store_rc sq_enqueue(struct sc_store *base, const struct sc_event_row *r, char *first, size_t n);
+int64_t sq_last_seq(struct sc_store *base);
+enum sc_store_rc sq_claim_next(struct sc_store *base, int64_t max_seq, json_t **info);
+int sq_queue_state(struct sc_store *base, int64_t *runnable, int64_t *next_retry_ms);
+enum sc_store_rc sq_trigger_get(struct sc_store *base, const char *scenario, const char *trigger,
+                                int64_t *last_ms, int64_t *watermark_ms);
+int sq_trigger_set(struct sc_store *base, const char *scenario, const char *trigger,
+                   int64_t last_ms, int64_t watermark_ms);
+enum sc_store_rc sq_poll_seen(struct sc_store *base, const char *scenario, const char *trigger,
+                              const char *key);
+int sq_poll_mark(struct sc_store *base, const char *scenario, const char *trigger,
+                 const char *key, int64_t at_ms);
+int sq_poll_prune(struct sc_store *base, const char *scenario, const char *trigger,
+                  int64_t before_ms);
+json_t *sq_ds_get(struct sc_store *base, const char *store, const char *key);
+json_t *sq_ds_entry(struct sc_store *base, const char *store, const char *key,
+                    int64_t *expires_ms);
+int sq_ds_set(struct sc_store *base, const char *store, const char *key, json_t *value,
+              int64_t ttl_ms);
+enum sc_store_rc sq_ds_delete(struct sc_store *base, const char *store, const char *key);
+json_t *sq_ds_search(struct sc_store *base, const char *store, const char *prefix, int limit);
+enum sc_store_rc sq_ds_claim(struct sc_store *base, const char *store, const char *key, json_t *value,
+                             int64_t ttl_ms);
+int sq_incomplete_put(struct sc_store *base, const struct sc_incomplete_row *r);
+json_t *sq_incomplete_list(struct sc_store *base, const char *state);
+json_t *sq_incomplete_get(struct sc_store *base, const char *execution);
+json_t *sq_incomplete_due(struct sc_store *base, int64_t now_ms);
+enum sc_store_rc sq_incomplete_close(struct sc_store *base, const char *execution, const char *state,
+                        const char *by);
+json_t *sq_hold_get(struct sc_store *base, const char *execution, const char *step,
+                    const char *bundle);
+int64_t sq_hold_put(struct sc_store *base, const char *execution, const char *scenario,
+                    const char *step, const char *bundle, const char *reason, json_t *diff);
+json_t *sq_holds(struct sc_store *base, const char *state);
+json_t *sq_hold(struct sc_store *base, int64_t id);
+enum sc_store_rc sq_hold_decide(struct sc_store *base, int64_t id, const char *state, const char *by);
+int64_t sq_queue_push(struct sc_store *base, const char *queue, json_t *item,
+                      const char *execution);
+json_t *sq_queue_items(struct sc_store *base, const char *queue, const char *state, int limit);
+json_t *sq_queue_item(struct sc_store *base, int64_t id);
+enum sc_store_rc sq_queue_resolve(struct sc_store *base, int64_t id, const char *by);
+json_t *sq_queue_depths(struct sc_store *base, int64_t since_ms);
+enum sc_store_rc sq_version_add(struct sc_store *base, const char *scenario, json_t *document,
+                                const char *checksum, const char *message, const char *origin,
+                                int *number);
+json_t *sq_version_get(struct sc_store *base, const char *scenario, int number);
+json_t *sq_versions(struct sc_store *base, const char *scenario);
+json_t *sq_versions_current(struct sc_store *base);
+int64_t sq_versions_stamp(struct sc_store *base);
+void sq_audit_key(struct sc_store *base, const char *key_ref, int64_t unkeyed_rows);
+int64_t sq_audit_add(struct sc_store *base, const struct sc_audit_row *r);
+json_t *sq_audit_list(struct sc_store *base, const struct sc_audit_filter *f);
+json_t *sq_audit_checkpoint(struct sc_store *base, const char *org, json_t **problem);
+enum sc_store_rc sq_audit_verify(struct sc_store *base, const char *org, const json_t *cp,
+                                 json_t **problem);
+json_t *sq_metrics(struct sc_store *base);
+void sq_defer(struct sc_store *base, bool on);
+size_t sq_defer_mark(struct sc_store *base);
+bool sq_defer_refused(const struct sc_store *base);
+void sq_defer_cut(struct sc_store *base, size_t mark);
+enum sc_store_rc sq_defer_apply(struct sc_store *base);
+
+/* Schema: brings the database to sc_store_schema_version(); 0, or -1 (error set). */
+int sq_migrate(struct sq_store *st);
+
+/* Shared helpers (sqlite.c unless said: statements, values, transactions; the others
+ * name their file's subject). */
+void sq_err(struct sq_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sq_db_err(struct sq_store *st, const char *what);
+sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...);
+void sq_done(sqlite3_stmt *s);
+int sq_step(struct sq_store *st, sqlite3_stmt *s);
+int sq_exec(struct sq_store *st, sqlite3_stmt *s, const char *what);
+const char *sq_text(sqlite3_stmt *s, int i);
+json_t *sq_json(sqlite3_stmt *s, int i);
+json_t *sq_rows(struct sq_store *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *));
+json_t *sq_one_row(struct sq_store *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
+                   const char *what, int64_t id);
+json_t *sq_iso(int64_t ms);
+json_t *sq_value(struct sq_store *st, sqlite3_stmt *s, int i);
+void *sq_value_blob(struct sq_store *st, json_t *v, bool sealed, size_t *n, bool *failed);
+int sq_begin(struct sq_store *st);
+int sq_commit(struct sq_store *st);
+void sq_rollback(struct sq_store *st);
+void sq_heartbeat_stop(struct heartbeat *hb);
+bool sq_leased(sqlite3_stmt *s, int status_col);
+int sq_erase_resume_data(struct sq_store *st, const char *id);
+json_t *sq_run_info(struct sq_store *st, sqlite3_stmt *s, const char *id, const int col[7]);
+int64_t sq_step_write(struct sq_store *st, int64_t run, const struct sc_step_row *r);
+json_t *sq_incomplete_row(sqlite3_stmt *s);
+bool sq_defer_refuse(struct sq_store *st, const char *what);
+int64_t sq_defer_step(struct sq_store *st, int64_t run, const struct sc_step_row *r);
+int sq_defer_step_state(struct sq_store *st, int64_t run, json_t *state, bool confidential);
+int sq_defer_exec_end(struct sq_store *st, const char *id, const char *status,
+                      int64_t duration_ms, json_t *summary, bool states);
+int sq_defer_incomplete(struct sq_store *st, const struct sc_incomplete_row *r);
+json_t *sq_defer_ds_entry(struct sq_store *st, const char *store, const char *key,
+                          int64_t *expires_ms);
+int sq_read_add(struct sq_store *st, const char *store, const char *key, int limit,
+                json_t *value);
+json_t *sq_defer_ds_get(struct sq_store *st, const char *store, const char *key);
+int sq_defer_ds_write(struct sq_store *st, int kind, const char *store, const char *key,
+                      json_t *value, int64_t ttl_ms);
+json_t *sq_defer_ds_search(struct sq_store *st, const char *store, const char *prefix,
+                           int limit);
+int64_t sq_defer_row(struct sq_store *st, int table, const char *const s[5], json_t *j);
+
+#endif

@@ -1,0 +1,167 @@
+/* SQLite store: the daemon's queue of events (claimed realtime first, lanes in order) and
+ * trigger state (schedules' last slots, polls' watermarks and the keys they have seen). */
+#include "store/sqlite.h"
+
+#include "clock.h"
+#include "crypto.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the queue ---- */
+
+enum sc_store_rc sq_enqueue(struct sc_store *base, const struct sc_event_row *r, char *first, size_t n)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    const struct sc_exec_row *e = &r->exec;
+    size_t len;
+    bool failed;
+    void *trig = sq_value_blob(st, e->trigger, e->confidential, &len, &failed);
+    if (failed)
+        return -1;
+    sqlite3_stmt *s = sq_q(st, Q_ENQUEUE, "sssssibiiss", e->id, e->scenario, e->org, e->version,
+                           e->source, (int64_t)e->confidential, trig, len, e->started_ms,
+                           (int64_t)r->realtime, r->lane, r->dedupe);
+    if (!s)
+        return -1;
+    int rc = sq_step(st, s);
+    sq_done(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    int ext = sqlite3_extended_errcode(st->db);
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return sq_err(st, "execution id %s is taken", e->id), SC_STORE_EXISTS;
+    if (ext != SQLITE_CONSTRAINT_UNIQUE || !r->dedupe)
+        return sq_db_err(st, "queueing the event");
+    if (!(s = sq_q(st, Q_DEDUPE_FIRST, "ss", e->scenario, r->dedupe)))
+        return -1;
+    rc = sq_step(st, s);
+    if (rc == SQLITE_ROW)
+        snprintf(first, n, "%s", sq_text(s, 0));
+    sq_done(s);
+    return rc == SQLITE_ROW ? SC_STORE_SAME : sq_db_err(st, "finding the first of a repeated event");
+}
+
+int64_t sq_last_seq(struct sc_store *base)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    sqlite3_stmt *s = sq_q(st, Q_LAST_SEQ, "");
+    if (!s)
+        return -1;
+    int64_t seq = sq_step(st, s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sq_done(s);
+    return seq >= 0 ? seq : sq_db_err(st, "reading the queue's last event");
+}
+
+enum sc_store_rc sq_claim_next(struct sc_store *base, int64_t max_seq, json_t **info)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    *info = NULL;
+    sqlite3_stmt *s = sq_q(st, Q_CLAIM_NEXT, "iiii", sc_store_owner(), sc_clock_now_ms(), max_seq,
+                           (int64_t)sc_store_lease_ms());
+    if (!s)
+        return -1;
+    int rc = sq_step(st, s);
+    if (rc == SQLITE_ROW) {
+        static const int col[7] = {1, 2, 3, 4, 5, 6, 7};
+        char id[64];
+        snprintf(id, sizeof id, "%s", sq_text(s, 0));
+        if (sc_store_live_add(id) != 0) /* unrenewed, it is taken up again once its lease lapses */
+            sq_err(st, "out of memory");
+        if (!(*info = sq_run_info(st, s, id, col)))
+            *info = json_pack("{s:s, s:s}", "id", id, "unreadable", st->err);
+    }
+    sq_done(s);
+    if (rc == SQLITE_ROW)
+        return *info ? SC_STORE_OK : SC_STORE_ERR;
+    return rc == SQLITE_DONE ? SC_STORE_NONE : sq_db_err(st, "claiming the next event");
+}
+
+int sq_queue_state(struct sc_store *base, int64_t *runnable, int64_t *next_retry_ms)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    sqlite3_stmt *s = sq_q(st, Q_RUNNABLE, "");
+    if (!s)
+        return -1;
+    int rc = sq_step(st, s);
+    *runnable = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sq_done(s);
+    if (rc != SQLITE_ROW || !(s = sq_q(st, Q_NEXT_RETRY, "")))
+        return rc == SQLITE_ROW ? -1 : sq_db_err(st, "counting the queue");
+    rc = sq_step(st, s);
+    *next_retry_ms = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL
+                         ? sqlite3_column_int64(s, 0) : -1;
+    sq_done(s);
+    return rc == SQLITE_ROW ? 0 : sq_db_err(st, "reading the next retry");
+}
+
+/* ---- trigger state: schedules' last slots, polls' watermarks and seen keys ---- */
+
+enum sc_store_rc sq_trigger_get(struct sc_store *base, const char *scenario, const char *trigger,
+                                int64_t *last_ms, int64_t *watermark_ms)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    sqlite3_stmt *s = sq_q(st, Q_TRIG_GET, "ss", scenario, trigger);
+    if (!s)
+        return -1;
+    int rc = sq_step(st, s);
+    *last_ms = *watermark_ms = -1;
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+            *last_ms = sqlite3_column_int64(s, 0);
+        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+            *watermark_ms = sqlite3_column_int64(s, 1);
+    }
+    sq_done(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? SC_STORE_NONE : sq_db_err(st, "reading trigger state");
+}
+
+int sq_trigger_set(struct sc_store *base, const char *scenario, const char *trigger,
+                   int64_t last_ms, int64_t watermark_ms)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    return sq_exec(st, sq_q(st, Q_TRIG_SET, "ssIIi", scenario, trigger, last_ms, watermark_ms,
+                            sc_clock_now_ms()), "recording trigger state");
+}
+
+enum sc_store_rc sq_poll_seen(struct sc_store *base, const char *scenario, const char *trigger,
+                              const char *key)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    sqlite3_stmt *s = sq_q(st, Q_SEEN_GET, "sss", scenario, trigger, key);
+    if (!s)
+        return -1;
+    int rc = sq_step(st, s);
+    sq_done(s);
+    if (rc == SQLITE_ROW)
+        return SC_STORE_EXISTS;
+    return rc == SQLITE_DONE ? SC_STORE_NONE : sq_db_err(st, "reading seen poll items");
+}
+
+int sq_poll_mark(struct sc_store *base, const char *scenario, const char *trigger,
+                 const char *key, int64_t at_ms)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    return sq_exec(st, sq_q(st, Q_SEEN_PUT, "sssi", scenario, trigger, key, at_ms),
+                   "recording a seen poll item");
+}
+
+int sq_poll_prune(struct sc_store *base, const char *scenario, const char *trigger,
+                  int64_t before_ms)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    return sq_exec(st, sq_q(st, Q_SEEN_PRUNE, "ssi", scenario, trigger, before_ms),
+                   "pruning seen poll items");
+}

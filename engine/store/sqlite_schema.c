@@ -1,0 +1,159 @@
+/* The SQLite store's schema: its migrations, applied in order by sq_migrate. */
+#include "store/sqlite.h"
+
+#include "clock.h"
+#include "crypto.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Each migration takes the schema from version i to i + 1; never edit a shipped one. */
+static const char *const migrations[] = {
+    "CREATE TABLE executions("
+    " id TEXT PRIMARY KEY, scenario TEXT NOT NULL, org TEXT NOT NULL, version TEXT NOT NULL,"
+    " source TEXT, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 1,"
+    " confidential INTEGER NOT NULL DEFAULT 0, owner INTEGER, trigger BLOB,"
+    " started_at INTEGER NOT NULL, finished_at INTEGER, duration_ms INTEGER, summary TEXT);"
+    "CREATE INDEX executions_started ON executions(started_at);"
+    "CREATE INDEX executions_scenario ON executions(scenario, started_at);"
+    "CREATE INDEX executions_status ON executions(status);"
+    "CREATE TABLE step_runs("
+    " id INTEGER PRIMARY KEY, execution TEXT NOT NULL REFERENCES executions(id),"
+    " attempt INTEGER NOT NULL, step TEXT NOT NULL, module TEXT NOT NULL, bundle TEXT NOT NULL,"
+    " status TEXT NOT NULL, started_at INTEGER NOT NULL, duration_ms INTEGER,"
+    " bundles INTEGER, output TEXT, error TEXT, state BLOB);"
+    "CREATE INDEX step_runs_execution ON step_runs(execution, id);"
+    "CREATE TABLE incomplete("
+    " execution TEXT PRIMARY KEY REFERENCES executions(id), scenario TEXT NOT NULL,"
+    " step TEXT NOT NULL, bundle TEXT NOT NULL, error TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, next_at INTEGER,"
+    " state TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " decided_by TEXT);"
+    "CREATE INDEX incomplete_due ON incomplete(state, next_at);"
+    "CREATE TABLE holds("
+    " id INTEGER PRIMARY KEY, execution TEXT NOT NULL REFERENCES executions(id),"
+    " scenario TEXT NOT NULL, step TEXT NOT NULL, bundle TEXT NOT NULL, reason TEXT,"
+    " diff TEXT, state TEXT NOT NULL, created_at INTEGER NOT NULL, decided_at INTEGER,"
+    " decided_by TEXT);"
+    "CREATE TABLE queue_items("
+    " id INTEGER PRIMARY KEY, queue TEXT NOT NULL, item TEXT NOT NULL, execution TEXT,"
+    " state TEXT NOT NULL DEFAULT 'open', created_at INTEGER NOT NULL, done_at INTEGER);"
+    "CREATE INDEX queue_items_open ON queue_items(queue, state);"
+    "CREATE TABLE datastore("
+    " store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL, expires_at INTEGER, PRIMARY KEY(store, key));"
+    "CREATE TABLE audit("
+    " id INTEGER PRIMARY KEY, at INTEGER NOT NULL, org TEXT, scenario TEXT, version TEXT,"
+    " execution TEXT, step TEXT, method TEXT NOT NULL, sent_from TEXT, sent_to TEXT NOT NULL,"
+    " status INTEGER, duration_ms INTEGER, body_sha256 TEXT NOT NULL, outcome TEXT NOT NULL,"
+    " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_scenario ON audit(scenario, id);"
+    "CREATE TABLE audit_head(one INTEGER PRIMARY KEY CHECK(one = 1),"
+    " last_id INTEGER NOT NULL, last_hash TEXT NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    /* v2: the daemon's queue (events wait as executions with status queued), trigger
+     * state (schedules' last run, polls' watermarks) and the keys polls have seen. */
+    "ALTER TABLE executions ADD COLUMN seq INTEGER;"
+    "ALTER TABLE executions ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE executions ADD COLUMN lane TEXT;"
+    "ALTER TABLE executions ADD COLUMN dedupe TEXT;"
+    "ALTER TABLE executions ADD COLUMN queued_at INTEGER;"
+    "CREATE INDEX executions_seq ON executions(seq);"
+    "CREATE UNIQUE INDEX executions_dedupe ON executions(scenario, dedupe) WHERE dedupe IS NOT NULL;"
+    "CREATE INDEX executions_queue ON executions(priority DESC, seq) WHERE status = 'queued';"
+    "CREATE INDEX executions_lane ON executions(lane, status) WHERE lane IS NOT NULL;"
+    "CREATE TABLE trigger_state("
+    " scenario TEXT NOT NULL, trigger TEXT NOT NULL, last_at INTEGER, watermark INTEGER,"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY(scenario, trigger));"
+    "CREATE TABLE poll_seen("
+    " scenario TEXT NOT NULL, trigger TEXT NOT NULL, key TEXT NOT NULL, seen_at INTEGER NOT NULL,"
+    " PRIMARY KEY(scenario, trigger, key));",
+    /* v3: scenario versions, immutable; the current one is the highest number. */
+    "CREATE TABLE versions("
+    " scenario TEXT NOT NULL, number INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " message TEXT, checksum TEXT NOT NULL, origin TEXT NOT NULL, document TEXT NOT NULL,"
+    " PRIMARY KEY(scenario, number));"
+    "CREATE TRIGGER versions_no_update BEFORE UPDATE ON versions"
+    " BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;",
+    /* v4: who closed a queue item; holds found by their step. */
+    "ALTER TABLE queue_items ADD COLUMN done_by TEXT;"
+    "CREATE INDEX queue_items_created ON queue_items(queue, created_at);"
+    "CREATE UNIQUE INDEX holds_step ON holds(execution, step, bundle);",
+    /* v5: a lane's earlier queued event is found by range, not by reading the lane. */
+    "DROP INDEX executions_lane;"
+    "CREATE INDEX executions_lane ON executions(lane, status, seq) WHERE lane IS NOT NULL;",
+    /* v6: only running executions are looked up by status; a full status index cost every
+     * claim and end two more b-tree writes. */
+    "DROP INDEX executions_status;"
+    "CREATE INDEX executions_running ON executions(started_at) WHERE status = 'running';",
+    /* v7: a running execution is owned by a lease (owner token + expiry renewed by a
+     * heartbeat), not by its process's pid; one from before leases has none: expired. */
+    "ALTER TABLE executions ADD COLUMN lease_until INTEGER;",
+    /* v8: a keyed audit chain (HMAC-SHA256 under the org's audit key, named by key_id; ''
+     * for rows of an unkeyed chain, as every earlier row is) and write-ahead rows: a write
+     * is a 'pending' row before it is sent and a row completing it (ref) after. */
+    "ALTER TABLE audit ADD COLUMN ref INTEGER;"
+    "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit_head ADD COLUMN mac TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX audit_ref ON audit(ref) WHERE ref IS NOT NULL;",
+};
+
+
+int sc_store_schema_version(void) { return (int)(sizeof migrations / sizeof migrations[0]); }
+
+int sq_migrate(struct sq_store *st)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return sq_db_err(st, "schema version");
+    int have = sq_step(st, s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    int want = sc_store_schema_version();
+    if (have < 0)
+        return sq_db_err(st, "schema version");
+    if (have > want) {
+        sq_err(st, "store %s has schema version %d; this scenarist knows up to %d: "
+               "use a newer scenarist", st->path, have, want);
+        return -1;
+    }
+    for (int v = have; v < want; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            return sq_db_err(st, "migration");
+        /* another process creating the same store may have migrated while this one waited */
+        int now = v;
+        if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+            now = sq_step(st, s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : v;
+            sqlite3_finalize(s);
+        }
+        if (now > v) {
+            if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                return sq_db_err(st, "migration");
+            v = now - 1;
+            continue;
+        }
+        if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(st->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+            sq_db_err(st, "migration");
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            return sq_db_err(st, "migration");
+    }
+    return 0;
+}
