@@ -42,6 +42,7 @@ enum sc_param_flags {
     SC_P_URL_PATH = 1 << 2, /* a URL path: each {{ }} value is encoded as one segment */
     SC_P_JSON = 1 << 3,   /* bound as the rendered const json_t * whatever its type: the
                              module reports a value a template made of the wrong type */
+    SC_P_KEY = 1 << 4,    /* an identity key: a {{ }} giving null or "" fails (a data error) */
 };
 
 struct sc_param {

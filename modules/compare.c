@@ -34,7 +34,8 @@ static const struct sc_param field_params[] = {
      .doc = "Dotted path in right (default: the same as left)."},
     {.name = "rule", .type = SC_T_ENUM, .def = "\"exact\"", .allowed = rules, .flags = SC_P_STATIC,
      .offset = offsetof(struct field, rule),
-     .doc = "exact (same JSON; texts after Unicode NFC normalisation), number (within "
+     .doc = "exact (same JSON at every depth; numbers by value, 100 is 100.0; texts after "
+            "Unicode NFC normalisation), number (within "
             "tolerance), date (same calendar day), ci (same text after NFC, Unicode case and "
             "outer spaces aside)."},
     {.name = "tolerance", .type = SC_T_NUMBER, .def = "0", .flags = SC_P_STATIC,
@@ -85,12 +86,60 @@ static bool number_of(const json_t *v, double *d)
     return !*end && isfinite(*d);
 }
 
+/* One JSON number by value (100 is 100.0), exactly: integers past 2^53 never round. */
+static bool same_number(const json_t *a, const json_t *b)
+{
+    if (json_is_integer(a) && json_is_integer(b))
+        return json_integer_value(a) == json_integer_value(b);
+    if (json_is_real(a) && json_is_real(b))
+        return json_real_value(a) == json_real_value(b);
+    const json_t *i = json_is_integer(a) ? a : b, *r = json_is_integer(a) ? b : a;
+    double d = json_real_value(r);
+    return d == trunc(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+           (json_int_t)d == json_integer_value(i);
+}
+
+/* exact: the same JSON, numbers by value and texts after NFC, at every depth. */
+static bool same_exact(const json_t *a, const json_t *b)
+{
+    if (json_is_number(a) && json_is_number(b))
+        return same_number(a, b);
+    if (json_is_string(a) && json_is_string(b)) /* the same text in another Unicode form */
+        return sc_text_equal(json_string_value(a), json_string_length(a), json_string_value(b),
+                             json_string_length(b), false);
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(a) && json_is_object(b)) {
+        if (json_object_size(a) != json_object_size(b))
+            return false;
+        json_object_foreach((json_t *)a, k, x) {
+            json_t *y = json_object_get(b, k);
+            if (!y || !same_exact(x, y))
+                return false;
+        }
+        return true;
+    }
+    if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) != json_array_size(b))
+            return false;
+        json_array_foreach(a, i, x) {
+            if (!same_exact(x, json_array_get(b, i)))
+                return false;
+        }
+        return true;
+    }
+    return json_equal(a, b);
+}
+
 static bool same(const json_t *a, const json_t *b, const char *rule, double tol)
 {
     if (!a || !b || json_is_null(a) || json_is_null(b))
         return (!a || json_is_null(a)) && (!b || json_is_null(b));
     if (!strcmp(rule, "number")) {
         double x, y;
+        if (json_is_number(a) && json_is_number(b) && tol == 0)
+            return same_number(a, b);
         return number_of(a, &x) && number_of(b, &y) && fabs(x - y) <= tol;
     }
     if (!strcmp(rule, "date")) { /* the calendar day: "2026-04-06" is "2026-04-06T00:00:00Z" */
@@ -112,10 +161,7 @@ static bool same(const json_t *a, const json_t *b, const char *rule, double tol)
             ny--;
         return sc_text_equal(x, nx, y, ny, true);
     }
-    if (json_is_string(a) && json_is_string(b)) /* the same text in another Unicode form */
-        return sc_text_equal(json_string_value(a), json_string_length(a), json_string_value(b),
-                             json_string_length(b), false);
-    return json_equal(a, b);
+    return same_exact(a, b);
 }
 
 /* The fields bound once: state is {n, fields[n]}. */

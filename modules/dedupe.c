@@ -16,8 +16,10 @@ struct with {
 };
 
 static const struct sc_param params[] = {
-    {.name = "key", .type = SC_T_STRING, .required = true, .offset = offsetof(struct with, key),
-     .doc = "Template giving the bundle's identity, e.g. \"{{ trigger.body.completion_id }}\"."},
+    {.name = "key", .type = SC_T_STRING, .required = true, .flags = SC_P_KEY,
+     .offset = offsetof(struct with, key),
+     .doc = "Template giving the bundle's identity, e.g. \"{{ trigger.body.completion_id }}\"; "
+            "a {{ }} that gives null or empty text fails the step (a data error)."},
     {.name = "window", .type = SC_T_DURATION, .def = "\"30d\"", .flags = SC_P_STATIC,
      .offset = offsetof(struct with, window_ms),
      .doc = "How long a key is remembered."},

@@ -229,17 +229,46 @@ static void on_interrupt(int sig)
     _exit(130);
 }
 
-/* Says the retry, then sleeps until it is due; an interrupt says which execution is pending
- * and when. */
-static void wait_for_retry(const json_t *inc, const char *org, int64_t wait_ms)
+/* An option's value as a shell word: quoted (POSIX sh) unless made of safe characters. */
+static void shell_word(char *out, size_t cap, const char *v)
 {
+    if (v[0] && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                          "@%+=:,./_-") == strlen(v)) {
+        snprintf(out, cap, "%s", v);
+        return;
+    }
+    size_t n = 0;
+    out[n++] = '\'';
+    for (; *v && n + 6 < cap; v++) {
+        if (*v == '\'') {
+            memcpy(out + n, "'\\''", 4); /* close, an escaped quote, reopen */
+            n += 4;
+        } else {
+            out[n++] = *v;
+        }
+    }
+    out[n++] = '\'';
+    out[n] = '\0';
+}
+
+/* Says the retry, then sleeps until it is due; an interrupt says which execution is pending,
+ * when, and the resume command that reaches the same store (--org, and --store if given). */
+static void wait_for_retry(const json_t *inc, const struct opts *o, int64_t wait_ms)
+{
+    char org[300], store[300] = "";
+    shell_word(org, sizeof org, o->org);
+    if (o->store) {
+        char w[290];
+        shell_word(w, sizeof w, o->store);
+        snprintf(store, sizeof store, " --store %s", w);
+    }
     int n = snprintf(interrupt_msg, sizeof interrupt_msg,
                      "\nscenarist: interrupted; execution %s is pending: attempt %lld of %lld is "
-                     "due at %s (scenarist resume --org %s runs it then, as does the daemon)\n",
+                     "due at %s (scenarist resume --org %s%s runs it then, as does the daemon)\n",
                      json_string_value(json_object_get(inc, "execution")),
                      (long long)json_integer_value(json_object_get(inc, "attempts")) + 1,
                      (long long)json_integer_value(json_object_get(inc, "max_attempts")),
-                     json_string_value(json_object_get(inc, "next_attempt_at")), org);
+                     json_string_value(json_object_get(inc, "next_attempt_at")), org, store);
     interrupt_len = n < 0 ? 0 : (size_t)n < sizeof interrupt_msg ? (size_t)n : sizeof interrupt_msg - 1;
     struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
@@ -305,7 +334,7 @@ int cmd_run(struct opts *o)
         }
         int64_t wait = next - sc_clock_now_ms();
         if (wait > 0)
-            wait_for_retry(inc, o->org, wait);
+            wait_for_retry(inc, o, wait);
         else
             say_retry(inc, wait);
         json_decref(inc);

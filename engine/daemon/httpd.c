@@ -230,7 +230,7 @@ static char *dedupe_key(struct daemon *d, const struct route *rt, json_t *trigge
         json_t *v = sc_lua_set(d->intake_lua, "trigger", trigger) == 0
                         ? sc_tmpl_render(rt->dedupe, d->intake_lua, &st, err, sizeof err)
                         : NULL;
-        if (!v && st == SC_ERR_LIMIT) /* the event is kept, without a key */
+        if (!v) /* any failure (a null/empty part, serve.c's encoder): kept without a key */
             fprintf(stderr, "scenarist: webhook %s: dedupe_key: %s; stored without a key\n",
                     rt->path, err);
         sc_lua_set(d->intake_lua, "trigger", NULL);

@@ -268,6 +268,8 @@ static int add_route(struct daemon *d, struct catalog *c, size_t file,
         r->dedupe = r->dedupe_src ? sc_tmpl_compile(d->intake_lua, r->dedupe_src, err, sizeof err)
                                   : NULL;
         pthread_mutex_unlock(&d->intake_mu);
+        /* a dedupe_key {{ }} giving null/missing/"" fails: no key, not one key for all events */
+        sc_tmpl_set_encoder(r->dedupe, NULL, sc_tmpl_key_value);
         if (!r->dedupe) {
             struct sc_src src = {.name = c->files[file]};
             sc_diag_add(diag, SC_SEV_ERROR, &src, 0, 0, 0, "webhook %s: dedupe_key: %s", r->path,

@@ -1,6 +1,7 @@
 #include "lang/tmpl.h"
 
 #include "lang/expr.h"
+#include "lang/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,7 +272,37 @@ void sc_tmpl_free(struct sc_tmpl *t, struct sc_lua *lua)
 
 void sc_tmpl_set_encoder(struct sc_tmpl *t, const char *key, sc_tmpl_encoder enc)
 {
-    for (size_t i = 0; t && t->kind == OBJ && i < t->n; i++)
+    if (t && !key && t->kind == STR)
+        t->enc = enc;
+    for (size_t i = 0; t && key && t->kind == OBJ && i < t->n; i++)
         if (!strcmp(t->keys[i], key) && t->kids[i]->kind == STR)
             t->kids[i]->enc = enc;
+}
+
+enum sc_status sc_tmpl_key_value(struct sc_buf *out, const json_t *v, char *err, size_t errlen)
+{
+    if (!v || json_is_null(v) || (json_is_string(v) && !json_string_length(v))) {
+        snprintf(err, errlen, "is %s: a key with a part missing would take different events "
+                 "for one", !v || json_is_null(v) ? "null or missing" : "empty text");
+        return SC_ERR_DATA;
+    }
+    if (json_is_string(v)) {
+        sc_buf_add(out, json_string_value(v), json_string_length(v));
+    } else if (json_is_integer(v)) {
+        sc_buf_printf(out, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_real(v)) { /* as sc_lua_eval_text: shortest round trip */
+        char num[32];
+        sc_buf_add(out, num, sc_text_number(json_real_value(v), num));
+    } else if (json_is_boolean(v)) {
+        sc_buf_puts(out, json_is_true(v) ? "true" : "false");
+    } else {
+        char *txt = sc_text_json(v, 0, false);
+        if (!txt) {
+            snprintf(err, errlen, "out of memory");
+            return SC_ERR_RUNTIME;
+        }
+        sc_buf_puts(out, txt);
+        free(txt);
+    }
+    return SC_OK;
 }

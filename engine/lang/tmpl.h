@@ -22,8 +22,13 @@ void sc_tmpl_free(struct sc_tmpl *t, struct sc_lua *lua);
  * text so far), or an error status with err filled. */
 typedef enum sc_status (*sc_tmpl_encoder)(struct sc_buf *out, const json_t *value, char *err,
                                           size_t errlen);
-/* Makes the string template under key of an object template write each value through enc
- * (a whole {{ }} then renders text too). No effect when key holds no template. */
+/* Makes the string template under key of an object template (key NULL: t itself, when a
+ * string template) write each value through enc (a whole {{ }} then renders text too).
+ * No effect when key holds no template. */
 void sc_tmpl_set_encoder(struct sc_tmpl *t, const char *key, sc_tmpl_encoder enc);
+/* The encoder of an identity key (dedupe_key, the dedupe module's key, a poll's key): each
+ * value as sc_lua_eval_text writes it, but null, missing or "" is SC_ERR_DATA ("is null or
+ * missing: ..."): "r-{{ id }}" with no id must not become the key "r-" of every such event. */
+enum sc_status sc_tmpl_key_value(struct sc_buf *out, const json_t *v, char *err, size_t errlen);
 
 #endif

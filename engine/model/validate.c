@@ -46,7 +46,8 @@ const struct sc_param sc_webhook_fields[] = {
      .flags = SC_P_STATIC, .doc = "realtime events are claimed before any routine backlog."},
     {.name = "dedupe_key", .type = SC_T_STRING,
      .doc = "Template over trigger giving an event's identity; a repeat runs once. "
-            "Default: the webhook-id header."},
+            "Default: the webhook-id header. A {{ }} giving null or empty text: no key "
+            "(the event runs, logged)."},
     {0},
 };
 

@@ -263,8 +263,8 @@ bool sc_webhook_encoding_ok(const char *ce, char *bad, size_t badlen)
     return true;
 }
 
-/* Inflates in (gzip, or zlib-wrapped deflate; raw deflate as some senders send it) into out,
- * never past max bytes. 0, 1 over max, -1 corrupt. */
+/* Inflates in (gzip, every member of a multi-member one; or zlib-wrapped deflate; raw deflate
+ * as some senders send it) into out, never past max bytes in all. 0, 1 over max, -1 corrupt. */
 static int inflate_to(const char *in, size_t n, bool gzip, size_t max, struct sc_buf *out)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -289,6 +289,8 @@ static int inflate_to(const char *in, size_t n, bool gzip, size_t max, struct sc
             sc_buf_add(out, (const char *)chunk, got);
             if (rc == Z_BUF_ERROR && got)
                 rc = Z_OK; /* the output was full: go on */
+            if (rc == Z_STREAM_END && gzip && z.avail_in > 0)
+                rc = inflateReset(&z); /* another member follows (RFC 1952 2.2) */
         }
         bool done = rc == Z_STREAM_END && z.avail_in == 0;
         inflateEnd(&z);

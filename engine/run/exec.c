@@ -637,18 +637,17 @@ static json_t *replayed(struct sc_run *r, struct sc_plan_step *s)
 
 
 /* The step just run parked this bundle till r->park_ms (a sleep): an incomplete entry
- * whose next attempt is due then, like a retry; the steps after it run in that attempt. */
+ * due then, like a retry; the steps after it run when it wakes, in the same attempt. */
 static void park(struct sc_run *r, struct sc_plan_step *s)
 {
     int64_t now = sc_clock_now_ms(), wake = r->park_ms;
     char until[40];
     sc_clock_iso(wake, until, sizeof until);
     r->park_ms = 0;
-    json_t *inc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:I, s:i, s:{s:i}}", "step", sc_plan_step_name(s),
+    json_t *inc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:I, s:i}", "step", sc_plan_step_name(s),
                             "bundle", r->bundle[0] ? r->bundle : "1", "sleep", "until", until,
                             "message", "sleeping", "next_in_ms",
-                            (json_int_t)(wake > now ? wake - now : 0), "attempt", r->attempt,
-                            "retry", "attempts", r->attempt + 1);
+                            (json_int_t)(wake > now ? wake - now : 0), "attempt", r->attempt);
     if (!inc || json_array_append_new(r->incomplete, inc) != 0)
         fail_execution(r, NULL);
 }
@@ -888,7 +887,7 @@ static int set_id(struct sc_run *r, const char *id)
 static int store_begin(struct sc_run *r, json_t *trigger, const char *source, int64_t started_ms)
 {
     int rc = 0;
-    if (r->attempt > 1) {
+    if (r->attempt > 1 || r->jn.wakes) {
         rc = sc_journal_open(&r->jn);
     } else if (!r->queued) { /* a queued one was recorded when it was queued */
         struct sc_exec_row row = {.id = r->id, .scenario = r->sc->name,
@@ -939,14 +938,16 @@ static json_t *make_record(struct sc_run *r, const char *started)
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", r->id, "scenario",
                             r->sc->name, "org", org, "version", r->version, "status", status,
                             "started_at", started, "duration_ms",
-                            (json_int_t)(sc_clock_mono_ms() - r->t0), "steps", r->log);
+                            (json_int_t)(sc_clock_mono_ms() - r->t0 + r->before_ms), "steps",
+                            r->log);
     if (rec && (json_object_set(rec, "url", json_object_get(r->execution, "url")) ||
                 (r->fail && json_object_set(rec, "error", r->fail)) ||
                 (json_array_size(r->incomplete) &&
                  json_object_set(rec, "incomplete", r->incomplete)) ||
                 (r->response && json_object_set(rec, "response", r->response)) ||
                 (r->committed && json_object_set_new(rec, "committed", json_true())) ||
-                (r->attempt > 1 && json_object_set_new(rec, "attempt", json_integer(r->attempt))))) {
+                ((r->attempt > 1 || r->jn.wakes) &&
+                 json_object_set_new(rec, "attempt", json_integer(r->attempt))))) {
         json_decref(rec);
         rec = NULL;
     }
@@ -961,8 +962,9 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     r.attempt = opts && opts->attempt > 1 ? opts->attempt : 1;
     r.queued = opts && opts->queued;
     r.jn = (struct sc_journal){.store = rt->store, .execution = r.id, .attempt = r.attempt,
-                               .confidential = sc->confidential,
+                               .wakes = opts && opts->wakes, .confidential = sc->confidential,
                                .atomic = opts && opts->atomic};
+    r.before_ms = r.jn.wakes && opts->before_ms > 0 ? opts->before_ms : 0;
     r.fixed_id = opts && opts->id;
     if (opts && opts->id)
         snprintf(r.id, sizeof r.id, "%s", opts->id);
@@ -1007,7 +1009,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     r.t0 = sc_clock_mono_ms();
     r.deadline = r.t0 + sc->timeout_ms;
     r.input = trigger;
-    if (r.attempt > 1)
+    if (r.attempt > 1 || r.jn.wakes)
         json_object_set_new(r.execution, "attempt", json_integer(r.attempt));
     if (store_begin(&r, trigger, opts ? opts->source : NULL, started_ms) == 0)
         run_list(&r, &sc->steps, 0, NULL);

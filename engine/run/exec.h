@@ -54,6 +54,10 @@ struct sc_exec_opts {
     bool atomic;         /* the caller's transaction holds it from claim to end: a crash keeps
                             all of it or none, so resume states are written only when the end
                             keeps them (warning, held) */
+    bool wakes;          /* attempt `attempt` goes on after a sleep (no new attempt: attempts
+                            count tries after failures); its recorded steps replay */
+    int64_t before_ms;   /* wakes: the attempt's time before this run, its sleep included (ms),
+                            added to duration_ms */
 };
 
 /* A new execution id: "YYYYMMDD-HHMMSS-" and 12 random hex digits (a counter of 6 on

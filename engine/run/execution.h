@@ -30,6 +30,7 @@ struct sc_run {
     const char *org_url;   /* the org's base_url, or scenarist://ORG */
     char url_buf[160];
     int attempt;
+    int64_t before_ms;     /* jn.wakes: the attempt's time before this run, its sleep included */
     bool queued, fixed_id;
     bool vars_touched;     /* the step under way wrote vars: its state keeps them */
     struct sc_journal jn;  /* what it records, and what earlier attempts recorded */

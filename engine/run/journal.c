@@ -136,7 +136,7 @@ int sc_journal_end(struct sc_journal *j, const char *scenario, const json_t *rec
             rc = json_object_set(summary, k, json_object_get(rec, k));
     if (rc == 0 && json_array_get(inc, 0))
         rc = put_incomplete(j, scenario, status, inc);
-    else if (rc == 0 && j->attempt > 1)
+    else if (rc == 0 && (j->attempt > 1 || j->wakes))
         rc = sc_store_incomplete_close(j->store, j->execution,
                                        strcmp(status, "success") ? "failed" : "done",
                                        "scenarist") < 0 ? -1 : 0;
@@ -150,7 +150,7 @@ int sc_journal_end(struct sc_journal *j, const char *scenario, const json_t *rec
     if (rc == 0)
         rc = sc_store_exec_end(j->store, j->execution, status,
                                json_integer_value(json_object_get(rec, "duration_ms")), summary,
-                               j->attempt > 1 || j->kept_state); /* earlier attempts' too */
+                               j->attempt > 1 || j->wakes || j->kept_state); /* earlier runs' too */
     json_decref(summary);
     return rc == 0 ? 0 : failed(j, "recording the execution's end failed");
 }

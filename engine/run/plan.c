@@ -209,6 +209,8 @@ static int build_step(struct build *b, json_t *step, struct sc_plan_step *s)
     for (const struct sc_param *p = s->mod->params; p && p->name; p++)
         if (p->flags & SC_P_URL_PATH) /* data rendered into a URL path stays one segment */
             sc_tmpl_set_encoder(s->tmpl, p->name, sc_url_path_value);
+        else if (p->flags & SC_P_KEY) /* an identity key: no part may be null or empty */
+            sc_tmpl_set_encoder(s->tmpl, p->name, sc_tmpl_key_value);
     json_t *route = json_object_get(step, "on_error");
     if (route) {
         size_t o = sc_path_push(b->path, sizeof b->path, "on_error");
@@ -369,6 +371,7 @@ static int build_polls(struct build *b, json_t *triggers)
         if (!(pl->items = compile(b, "items", json_object_get(pl->def, "items"))) ||
             !(pl->key = compile(b, "key", json_object_get(pl->def, "key"))))
             rc = -1;
+        sc_tmpl_set_encoder(pl->key, NULL, sc_tmpl_key_value); /* as dedupe_key */
         b->path[o2] = '\0';
         b->path[o] = '\0';
     }

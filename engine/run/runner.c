@@ -170,9 +170,11 @@ int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *sour
     return remember(rn, source, sc, false);
 }
 
-/* Runs attempt `attempt` of a claimed execution with the scenario its source names. */
+/* Runs attempt `attempt` of a claimed execution with the scenario its source names;
+ * before_ms >= 0: the attempt goes on after a sleep, having taken that long so far. */
 static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, int attempt,
-                           bool queued, bool atomic, struct sc_diags *d, char *err, size_t errlen)
+                           bool queued, bool atomic, int64_t before_ms, struct sc_diags *d,
+                           char *err, size_t errlen)
 {
     const char *source = json_string_value(json_object_get(info, "source"));
     struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
@@ -182,7 +184,8 @@ static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, i
         return NULL;
     }
     struct sc_exec_opts opts = {.id = id, .source = source, .attempt = attempt, .queued = queued,
-                                .atomic = atomic,
+                                .atomic = atomic, .wakes = before_ms >= 0,
+                                .before_ms = before_ms > 0 ? before_ms : 0,
                                 .version = json_string_value(json_object_get(info, "version"))};
     json_t *rec = sc_exec_run(sc, rn->rt, json_object_get(info, "trigger"), &opts);
     if (!rec)
@@ -194,7 +197,7 @@ json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, bool atomic, struct
                          char *err, size_t errlen)
 {
     const char *id = json_string_value(json_object_get(info, "id"));
-    return run_claimed(rn, id ? id : "", info, 1, true, atomic, d, err, errlen);
+    return run_claimed(rn, id ? id : "", info, 1, true, atomic, -1, d, err, errlen);
 }
 
 static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struct sc_diags *d,
@@ -212,6 +215,22 @@ json_t *sc_runner_retry(struct sc_runner *rn, const char *id, int64_t now_ms, st
     return again(rn, id, now_ms, d, err, errlen);
 }
 
+/* A sleeping execution: its attempt's time so far (the runs before its sleep, and the
+ * sleep to now); -1 when it is not sleeping. */
+static int64_t slept(struct sc_store *st, const char *id, const char *status)
+{
+    if (!status || strcmp(status, "sleeping"))
+        return -1;
+    json_t *v = sc_store_exec_get(st, id);
+    int64_t parked = 0, now = sc_clock_now_ms();
+    const char *at = json_string_value(json_object_get(v, "finished_at"));
+    if (!at || sc_clock_parse_iso(at, &parked))
+        parked = now;
+    int64_t ms = json_integer_value(json_object_get(v, "duration_ms")) + (now - parked);
+    json_decref(v);
+    return ms > 0 ? ms : 0;
+}
+
 static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struct sc_diags *d,
                      char *err, size_t errlen)
 {
@@ -221,7 +240,9 @@ static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struc
         snprintf(err, errlen, "%s", sc_store_error(st));
         return NULL;
     }
-    int attempt = (int)json_integer_value(json_object_get(info, "attempts")) + 1;
+    /* a sleep's end is no new attempt: attempts count tries after failures */
+    int64_t before = slept(st, id, json_string_value(json_object_get(info, "status")));
+    int attempt = (int)json_integer_value(json_object_get(info, "attempts")) + (before < 0);
     json_t *rec = NULL;
     int claimed;
     if (!runnable(st, id, json_string_value(json_object_get(info, "status")), err, errlen)) {
@@ -231,7 +252,7 @@ static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struc
                                     : due_ms >= 0 ? "its retry is no longer due (it ran meanwhile)"
                                                   : "another scenarist process is running it");
     } else {
-        rec = run_claimed(rn, id, info, attempt, false, false, d, err, errlen);
+        rec = run_claimed(rn, id, info, attempt, false, false, before, d, err, errlen);
     }
     json_decref(info);
     return rec;

@@ -369,15 +369,40 @@ nap-b|sleeping|nap|pending|2026-03-02T09:00:02.000Z" \
             FROM executions e JOIN incomplete i ON i.execution = e.id ORDER BY e.scenario"
 export SCENARIST_CLOCK=test:2026-03-02T09:00:01Z
 sim "$dir/scn" --until 2026-03-02T09:05:00Z --workers 1
-expect "after a restart both resume at 09:00:02 (not 09:00:02 and 09:00:04): the sleep did not hold the worker" 0 \
-    "nap-a|success|2|2026-03-02T09:00:02.000Z
-nap-b|success|2|2026-03-02T09:00:02.000Z" \
+expect "after a restart both resume at 09:00:02 (not 09:00:02 and 09:00:04): the sleep did not hold the worker; one attempt each" 0 \
+    "nap-a|success|1|2026-03-02T09:00:02.000Z
+nap-b|success|1|2026-03-02T09:00:02.000Z" \
     -- sql "SELECT e.scenario, e.status, e.attempts, json_extract(s.output, '\$.at') FROM executions e
             JOIN step_runs s ON s.execution = e.id AND s.step = 'woke' ORDER BY e.scenario"
-expect "the sleep step ran once (its output replayed), the step after it once" 0 "nap@1 woke@2
-nap@1 woke@2" \
+expect "the sleep step ran once (its output replayed), the step after it once, in the same attempt" 0 "nap@1 woke@1
+nap@1 woke@1" \
     -- sql "SELECT group_concat(step || '@' || attempt, ' ') FROM step_runs GROUP BY execution ORDER BY execution"
-expect "the resume entries are closed as done" 0 "done|done" -- sql "SELECT group_concat(state, '|') FROM incomplete"
+expect "the resume entries are closed as done, after 1 attempt" 0 "done|1|done|1" -- sql "SELECT group_concat(state || '|' || attempts, '|') FROM incomplete"
+ida=$(sql "SELECT id FROM executions WHERE scenario = 'nap-a'")
+expect "execution, executions and the store agree: 1 attempt, 2000 ms (the sleep included)" 0 \
+    "status success after 1 attempt; started 2026-03-02T09:00:00.000Z, finished 2026-03-02T09:00:02.000Z
+incomplete: done at step nap, bundle 1; attempts 1
+success 1 2000 ms
+1|2000" -- bash -c "'$bin' execution $ida --org '$org' | grep -E '^(status|incomplete)'
+    '$bin' executions --org '$org' | awk '\$2 == \"nap-a\" { print \$4, \$5, \$7, \$8 }'
+    sqlite3 '$db' \"SELECT attempts, duration_ms FROM executions WHERE id = '$ida'\""
+
+# a break after a sleep still has all its attempts: the wake is no attempt
+cat > "$tmp/down.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down"},
+ {"method": "POST", "path": "/ops/*", "status": 200, "text": "ok"}]
+EOF
+stub napbreak "$tmp/down.json"
+export SCENARIST_CLOCK=test:2026-03-02T08:59:00Z
+sim $fx/napbreak --until 2026-03-02T09:10:00Z --workers 1
+expect "a break of 3 attempts after a sleep sends its 3 PUTs" 0 "3" -- grep -c '"method":"PUT"' "$journal"
+expect "and its notification, the store and the steps say 3 attempts" 0 \
+    "upsert failed after 3 attempts
+warning|3|exhausted|3|3
+nap@1 upsert@1 upsert@2 upsert@3 notify@3" \
+    -- bash -c "grep -o '\"text\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4
+        sqlite3 '$db' \"SELECT e.status, e.attempts, i.state, i.attempts, i.max_attempts FROM executions e JOIN incomplete i ON i.execution = e.id\"
+        sqlite3 '$db' \"SELECT group_concat(step || '@' || attempt, ' ') FROM (SELECT step, attempt FROM step_runs WHERE status != 'break' ORDER BY id)\""
 
 # a synchronous webhook whose respond step comes after a sleep is answered 202 when it parks
 stub napsync "$tmp/ok.json"
@@ -656,6 +681,13 @@ expect "a body that starts with a UTF-8 byte order mark is accepted" 0 '200 {"qu
 printf '{"employee_id":"E-2"}' | gzip -c > "$tmp/e2.gz"
 expect "a gzip body is decoded" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-2"}}' \
     -- post /hooks/echo "@$tmp/e2.gz" -H 'Content-Encoding: gzip'
+{ printf '{"employee_id":' | gzip -c; printf '"E-2m"}' | gzip -c; } > "$tmp/e2m.gz"
+expect "a body of two gzip members (RFC 1952) is decoded whole" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-2m"}}' \
+    -- post /hooks/echo "@$tmp/e2m.gz" -H 'Content-Encoding: gzip'
+python3 -c 'import gzip, sys; m = gzip.compress(b" " * 5000); sys.stdout.buffer.write(m + m)' > "$tmp/members.gz"
+expect "--max-body holds on the members' decoded total (two of 5000 bytes each)" 0 \
+    '413 {"error":"body over the 8192-byte limit once decoded (gzip)","reason":"too_large"}' \
+    -- post /hooks/echo "@$tmp/members.gz" -H 'Content-Encoding: gzip'
 printf '{"employee_id":"E-3"}' | python3 -c 'import sys, zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))' > "$tmp/e3.z"
 expect "a deflate body is decoded" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-3"}}' \
     -- post /hooks/echo "@$tmp/e3.z" -H 'Content-Encoding: deflate'
@@ -725,9 +757,10 @@ expect "three pipelined requests on one connection get three answers, in order" 
 expect "and the three are stored, in order" 0 "P-1
 P-2
 P-3" -- sql "SELECT json_extract(CAST(trigger AS TEXT), '$.body.employee_id') FROM executions WHERE json_extract(CAST(trigger AS TEXT), '$.body.employee_id') LIKE 'P-%' ORDER BY rowid"
-expect "what was refused is not stored: 8 events (BOM, gzip, deflate, shapes, escapes, 3 pipelined), each as decoded" 0 \
+expect "what was refused is not stored: 9 events (BOM, gzip, gzip members, deflate, shapes, escapes, 3 pipelined), each as decoded" 0 \
 '{"employee_id":"E-1"} {}
 {"employee_id":"E-2"} {}
+{"employee_id":"E-2m"} {}
 {"employee_id":"E-3"} {}
 {} {"ids":["1","2"],"EmployeeId":"E-12"}
 {} {"a":"b c","d":"A/%00z","E f":"1"}
@@ -735,12 +768,47 @@ expect "what was refused is not stored: 8 events (BOM, gzip, deflate, shapes, es
 {"employee_id":"P-2"} {}
 {"employee_id":"P-3"} {}' -- sql "SELECT json_extract(t, '$.body') || ' ' || json_extract(t, '$.query')
                                   FROM (SELECT CAST(trigger AS TEXT) AS t FROM executions ORDER BY rowid)"
+
+# A dedupe_key with text around its template: only a key whose every {{ }} gave a value
+# dedupes; "r-" from a missing, null or empty result_id is no key, and the event runs.
+codes=""
+for b in '{"n":1}' '{"n":2}' '{"n":3,"result_id":null}' '{"n":4,"result_id":""}' '{"n":5,"result_id":"R-5"}' '{"n":6,"result_id":"R-5"}'; do
+    codes+="$(post /hooks/keyed "$b" | cut -c1-3) "
+done
+expect "events without a result_id are each accepted; only the repeated R-5 is a duplicate" 0 "202 202 202 202 202 200 " -- echo "$codes"
+check "the five ran" wait_sql "SELECT count(*) FROM executions WHERE scenario = 'keyed' AND status = 'success'" 5
+expect "stored: four without a key, R-5 with its key" 0 "1|
+2|
+3|
+4|
+5|r-R-5" -- sql "SELECT json_extract(CAST(trigger AS TEXT), '$.body.n'), dedupe FROM executions WHERE scenario = 'keyed' ORDER BY rowid"
+expect "the log says so once per unkeyed event" 0 "scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one; stored without a key
+scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one; stored without a key
+scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one; stored without a key
+scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is empty text: a key with a part missing would take different events for one; stored without a key" \
+    -- grep 'webhook /hooks/keyed' "$dir/log"
+# The dedupe module's key, the same rule: an empty part fails the step (a data error, not retried).
+for b in '{"n":1}' '{"n":2,"result_id":""}' '{"n":3,"result_id":"R-3"}' '{"n":4,"result_id":"R-3"}'; do
+    post /hooks/deduped "$b" > /dev/null
+done
+check "the four finished" wait_sql "SELECT count(*) FROM executions WHERE scenario = 'deduped' AND status != 'running' AND status != 'queued'" 4
+expect "no key from an empty value: errors, R-3 runs once and its repeat stops at the dedupe step" 0 \
+"1|error|1|once|{{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one
+2|error|1|once|{{ trigger.body.result_id }}: is empty text: a key with a part missing would take different events for one
+3|success|1||
+4|success|1||" -- sql "SELECT json_extract(CAST(e.trigger AS TEXT), '$.body.n'), e.status, e.attempts,
+                          coalesce(s.step, ''), coalesce(json_extract(s.error, '$.message'), '')
+                   FROM executions e LEFT JOIN step_runs s ON s.execution = e.id AND s.status = 'error'
+                   WHERE e.scenario = 'deduped' ORDER BY e.rowid"
+expect "the dedupe store holds the one real key" 0 "d-R-3" -- sql "SELECT key FROM datastore WHERE store = 'seen'"
+expect "and the fourth stopped at the dedupe step" 0 "1" \
+    -- sql "SELECT count(*) FROM executions e WHERE e.scenario = 'deduped' AND e.status = 'success' AND NOT EXISTS (SELECT 1 FROM step_runs s WHERE s.execution = e.id AND s.step = 'keep')"
 metrics=$(curl -s "$url/metrics")
-expect "the probes (GET /, GET /executions, HEAD /favicon.ico) are not counted as rejections: not_found is the %00 POST alone; framing and a corrupt encoding are bad requests" 0 \
+expect "the probes (GET /, GET /executions, HEAD /favicon.ico) are not counted as rejections: not_found is the %00 POST alone; framing and a corrupt encoding are bad requests; two bodies too large once decoded" 0 \
 'scenarist_webhook_rejections_total{reason="not_found"} 1
 scenarist_webhook_rejections_total{reason="method_not_allowed"} 0
 scenarist_webhook_rejections_total{reason="unsupported_media_type"} 1
-scenarist_webhook_rejections_total{reason="too_large"} 1
+scenarist_webhook_rejections_total{reason="too_large"} 2
 scenarist_webhook_rejections_total{reason="malformed_json"} 3
 scenarist_webhook_rejections_total{reason="missing_signature"} 0
 scenarist_webhook_rejections_total{reason="bad_signature"} 0

@@ -423,6 +423,25 @@ expect "the interrupted execution waits in the store" 0 "pending" \
 expect "a real clock's execution id fits the ID column of executions" 0 "$rid  http-503-break" \
     -- bash -c "'$bin' executions --org '$org' | awk 'NR == 1 { c = index(\$0, \"SCENARIO\") } NR == 2 { print substr(\$0, 1, c + 13) }'"
 
+# The same with --store (a path with a space): the suggested command reaches that store.
+other="$tmp/other store/x.db"
+mkdir -p "$tmp/other store"
+SCENARIST_CLOCK= "$bin" run tests/scenarios/http-503-break/scenario.yaml --input tests/scenarios/http-503-break/input.json \
+    --org "$org" --store "$other" > "$tmp/int2.out" 2> "$tmp/int2.err" &
+rpid=$!
+for _ in $(seq 500); do grep -q "attempt 2 of 3 in 60 s" "$tmp/int2.err" && break; sleep 0.02; done
+kill -INT $rpid
+wait $rpid
+rc=$?
+rid2=$(SCENARIST_CLOCK= "$bin" executions --org "$org" --store "$other" --json | sed -n 's/.*"id": "\([^"]*\)".*/\1/p' | head -1)
+due2=$("$bin" incomplete list --org "$org" --store "$other" --json | sed -n 's/.*"next_attempt_at": "\([^"]*\)".*/\1/p')
+expect "after Ctrl-C with --store, the suggested resume names that store (quoted for the shell)" 130 \
+    "scenarist: interrupted; execution $rid2 is pending: attempt 2 of 3 is due at $due2 (scenarist resume --org $org --store '$other' runs it then, as does the daemon)" \
+    -- bash -c "tail -1 '$tmp/int2.err'; exit $rc"
+suggested=$(tail -1 "$tmp/int2.err" | sed 's/.*(\(scenarist resume .*\) runs it then.*/\1/; s/^scenarist /"$bin" /')
+expect "and running the suggested command finds the pending retry" 0 "nothing is due yet; 1 execution waits for a retry:
+  $rid2 http-503-break: step upsert, attempt 2 of 3 due at $due2" -- bash -c "bin='$bin'; SCENARIST_CLOCK= eval \"\$1\"" _ "$suggested"
+
 # ---- the schema ----
 expect "the schema version is recorded" 0 "8" -- sqlite3 "$db" "PRAGMA user_version"
 # a store of schema 6 (before leases), with an execution a pid-owned process left running

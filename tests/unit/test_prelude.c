@@ -348,6 +348,44 @@ static void expect_text(const char *tmpl, const char *want)
     json_decref(src);
 }
 
+/* Renders tmpl as an identity key (dedupe_key): want is the key, or the error. */
+static void expect_key(const char *tmpl, enum sc_status want_st, const char *want)
+{
+    char err[256] = "";
+    json_t *src = json_string(tmpl);
+    struct sc_tmpl *t = sc_tmpl_compile(lua, src, err, sizeof err);
+    assert_non_null(t);
+    sc_tmpl_set_encoder(t, NULL, sc_tmpl_key_value);
+    enum sc_status st;
+    json_t *v = sc_tmpl_render(t, lua, &st, err, sizeof err);
+    const char *got = json_is_string(v) ? json_string_value(v) : err;
+    if (st != want_st || strcmp(got, want) != 0)
+        fail_msg("%s\n  want %d %s\n  got  %d %s", tmpl, want_st, want, st, got);
+    json_decref(v);
+    sc_tmpl_free(t, lua);
+    json_decref(src);
+}
+
+static void key_templates_refuse_empty_parts(void **state)
+{
+    (void)state;
+    const char *missing = ": is null or missing: a key with a part missing would take different "
+                          "events for one";
+    char want[256];
+    expect_key("r-{{ trigger.body.manager.id }}", SC_OK, "r-7");
+    expect_key("{{ trigger.body.manager.id }}", SC_OK, "7");
+    expect_key("k-{{ 0.1 }}-{{ 1234567890123.45 }}-{{ true }}-{{ {1, 2} }}", SC_OK,
+               "k-0.1-1234567890123.45-true-[1,2]");
+    snprintf(want, sizeof want, "{{ trigger.body.dept }}%s", missing);
+    expect_key("r-{{ trigger.body.dept }}", SC_ERR_DATA, want); /* null */
+    expect_key("{{ trigger.body.dept }}", SC_ERR_DATA, want);
+    snprintf(want, sizeof want, "{{ trigger.body.result_id }}%s", missing);
+    expect_key("r-{{ trigger.body.result_id }}", SC_ERR_DATA, want); /* absent */
+    expect_key("{{ trigger.body.manager.name }}-{{ trigger.body.result_id }}", SC_ERR_DATA, want);
+    expect_key("r-{{ '' }}", SC_ERR_DATA,
+               "{{ '' }}: is empty text: a key with a part missing would take different events for one");
+}
+
 static void numbers_in_text_keep_full_precision(void **state)
 {
     (void)state;
@@ -444,6 +482,7 @@ int main(void)
         cmocka_unit_test(general), cmocka_unit_test(dates),
         cmocka_unit_test(unicode_case),
         cmocka_unit_test(numbers_in_text_keep_full_precision),
+        cmocka_unit_test(key_templates_refuse_empty_parts),
         cmocka_unit_test(date_only_is_a_calendar_date),
         cmocka_unit_test(impossible_dates_are_refused),
         cmocka_unit_test(epoch_seconds_are_not_a_1970_date),

@@ -193,6 +193,34 @@ static void encodings(void **state)
     assert_true(sc_webhook_encoding_ok("x-gzip,deflate , identity", bad, sizeof bad));
 }
 
+/* Two gzip members one after the other are one body (RFC 1952 2.2), the limit on their sum. */
+static void gzip_members(void **state)
+{
+    (void)state;
+    const char *a = "{\"employee_id\":", *b = "\"E-7\"}";
+    unsigned char packed[4096];
+    char why[256];
+    struct sc_buf out = {0};
+    size_t n = squeeze(a, strlen(a), 31, packed, sizeof packed);
+    n += squeeze(b, strlen(b), 31, packed + n, sizeof packed - n);
+    assert_int_equal(sc_webhook_decode("gzip", (char *)packed, n, 1024, &out, why, sizeof why), 0);
+    assert_int_equal(out.len, 21);
+    assert_memory_equal(out.data, "{\"employee_id\":\"E-7\"}", 21);
+    sc_buf_free(&out);
+    /* each member fits, together they do not: 413 by the total */
+    assert_int_equal(sc_webhook_decode("gzip", (char *)packed, n, 20, &out, why, sizeof why), 1);
+    assert_string_equal(why, "body over the 20-byte limit once decoded (gzip)");
+    assert_null(out.data);
+    /* a second member cut short, or bytes after the first that are not gzip, are refused */
+    assert_int_equal(sc_webhook_decode("gzip", (char *)packed, n - 4, 1024, &out, why, sizeof why), -1);
+    assert_string_equal(why, "the body is not valid gzip data");
+    size_t first = squeeze(a, strlen(a), 31, packed, sizeof packed);
+    memcpy(packed + first, "garbage!", 8);
+    assert_int_equal(sc_webhook_decode("gzip", (char *)packed, first + 8, 1024, &out, why, sizeof why), -1);
+    assert_string_equal(why, "the body is not valid gzip data");
+    assert_null(out.data);
+}
+
 /* Each parse error in the sender's terms, never the JSON library's. */
 static void json_errors(void **state)
 {
@@ -236,6 +264,7 @@ int main(void)
         cmocka_unit_test(content_types),
         cmocka_unit_test(secret_forms),
         cmocka_unit_test(encodings),
+        cmocka_unit_test(gzip_members),
         cmocka_unit_test(json_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
