@@ -1,91 +1,44 @@
-/* The daemon's shared state, between serve.c (lifecycle, catalog, workers, schedules,
- * polls) and httpd.c (webhooks and operations endpoints). Ownership: the daemon owns
+/* The daemon's shared state, read and written by its units (serve.c, catalog.c, timers.c,
+ * workers.c, httpd.c), and the few calls they share. Ownership: the daemon owns
  * everything here. The catalog is replaced whole on reload, under cat_lock; a reader
- * holds the read lock for as long as it uses a route. */
+ * holds the read lock for as long as it uses a hook. json_t as module.h. */
 #ifndef SC_DAEMON_H
 #define SC_DAEMON_H
 
+#include "daemon/metrics.h"
+#include "daemon/serve_opts.h"
+#include "daemon/turns.h"
 #include "lang/cron.h"
 #include "run/exec.h"
-#include "daemon/serve.h"
 #include "store/store.h"
-#include "lang/tmpl.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
-/* A webhook trigger, ready to take requests. */
-struct route {
-    char *path, *scenario, *source;
-    char version[16];            /* "draft" for a file, else the stored version's number */
-    bool realtime, sequential, confidential, respond;
-    char *scheme, *secret;       /* signature check; NULL: none */
-    json_t *dedupe_src;          /* the dedupe_key template, or NULL */
-    struct sc_tmpl *dedupe;      /* compiled in the intake's Lua */
-};
-
-/* A schedule or poll trigger. */
-struct timer {
-    struct sc_scenario *sc;      /* the catalog's copy (the main thread runs polls with it) */
-    const char *scenario, *source;
-    char version[16];
-    size_t trigger;              /* index in the scenario's triggers */
-    char key[32];                /* "schedule:0", "poll:1": its state in the store */
-    bool poll, has_cron, catch_up, sequential, confidential;
-    struct sc_cron cron;
-    char tz[80];
-    int64_t every_ms, window_ms, skew_ms;
-    int64_t next_ms;             /* next fire; -1 when none */
-};
-
-struct catalog {
-    char **files;
-    size_t nfiles;
-    struct sc_scenario **scs;    /* compiled in the main thread's Lua */
-    struct route *routes;
-    size_t nroutes;
-    struct timer *timers;
-    size_t ntimers;
-};
-
-enum rejection {
-    REJ_NOT_FOUND, REJ_METHOD, REJ_MEDIA_TYPE, REJ_TOO_LARGE, REJ_MALFORMED,
-    REJ_MISSING_SIGNATURE, REJ_BAD_SIGNATURE, REJ_STALE, REJ_SECRET, REJ_STOPPING,
-    REJ_BAD_REQUEST, REJ_COUNT
-};
-extern const char *const sc_rejection_names[REJ_COUNT];
-
-#define LAT_BUCKETS 12
-extern const double sc_lat_bounds[LAT_BUCKETS]; /* seconds */
-
 /* A webhook request waiting for its execution's respond step; the intake thread answers
  * it with the response a worker left, or with 202 at its deadline. */
-struct waiter {
+struct sc_daemon_waiter {
     char id[64];
     json_t *response;            /* set by the worker (taken by the intake thread) */
     bool done;
     int64_t deadline_ms;         /* monotonic; 0 until its event is committed */
-    struct waiter *next;
+    struct sc_daemon_waiter *next;
 };
 
-struct pending; /* httpd.c: a webhook event from its arrival to its answer */
-struct worker;  /* serve.c: a worker thread */
-
-/* A first-come first-served lock handed straight to the next in line: SQLite's write
- * lock is not fair (the intake's back-to-back commits starved the workers), and waking
- * every waiter at each turn cost more context switches than the work. */
-struct turn;
-struct turns {
-    pthread_mutex_t mu;
-    bool busy;
-    struct turn *head, **tail;
+/* A worker as readiness and the watchdog see it. */
+struct sc_daemon_slot {
+    int no;
+    struct sc_watch watch;       /* the step it runs now (the main thread's watchdog) */
+    atomic_bool retired;         /* stuck and replaced: it stops once its step comes back */
 };
-void turns_init(struct turns *t);
-void turns_destroy(struct turns *t);
-void turns_take(struct turns *t);
-void turns_give(struct turns *t);
-struct daemon {
+
+struct sc_catalog; /* catalog.h */
+struct sc_worker;  /* workers.c */
+struct pending;    /* httpd.c: a webhook event from its arrival to its answer */
+struct sc_conns;   /* httpd.c: header deadlines of the open connections */
+
+struct sc_daemon {
     struct sc_serve_opts o;
     const struct sc_org *org;
     char *store_path;
@@ -93,35 +46,42 @@ struct daemon {
     const char *org_url;         /* base_url for execution URLs */
 
     pthread_rwlock_t cat_lock;
-    struct catalog *cat;
+    struct sc_catalog *cat;
     atomic_uint gen;             /* bumped when a new catalog is installed */
     bool versions;               /* serving deployed versions: a deploy reloads */
     int64_t stamp;               /* the versions' stamp the catalog was made from */
-    const char *backup_dir;      /* the org's scheduled backup, or NULL */
-    struct sc_cron backup_cron;
-    int64_t backup_next;
-    bool audit_cp;               /* the org's scheduled audit checkpoint (audit.checkpoint) */
-    struct sc_cron audit_cron;   /* when it has cron; else every audit_every_ms */
-    int64_t audit_every_ms, audit_next;
+    struct {                     /* the org's own schedules (timers.c) */
+        const char *backup_dir;  /* the org's scheduled backup, or NULL */
+        struct sc_cron backup_cron;
+        int64_t backup_next;
+        bool audit_cp;           /* the org's scheduled audit checkpoint (audit.checkpoint) */
+        struct sc_cron audit_cron; /* when it has cron; else every audit_every_ms */
+        int64_t audit_every_ms, audit_next;
+    } sched;
 
-    pthread_mutex_t intake_mu;   /* the intake's Lua state (dedupe keys) */
-    struct sc_lua *intake_lua;
-    struct sc_store *intake;     /* the intake thread's own */
-    pthread_mutex_t batch_mu;    /* events waiting for the intake thread's next commit */
-    pthread_cond_t batch_cv;
-    struct pending *batch_head, **batch_tail;
-    bool intake_stop, answers;   /* under batch_mu: stop once all is answered; a waiter is done */
-    pthread_t intake_th;
-    bool intake_started;
-    pthread_mutex_t ckpt_mu;     /* the checkpoint thread and its own store connection */
-    pthread_cond_t ckpt_cv;
-    bool ckpt_stop, ckpt_started;
-    pthread_t ckpt_th;
-    struct sc_store *ckpt;
-    struct turns writes;         /* the intake and the workers' batches, in arrival order */
+    struct {                     /* the intake thread (httpd.c) */
+        pthread_mutex_t mu;      /* its Lua state (dedupe keys) */
+        struct sc_lua *lua;
+        struct sc_store *st;     /* its own connection */
+        pthread_mutex_t batch_mu; /* events waiting for its next commit */
+        pthread_cond_t batch_cv;
+        struct pending *head, **tail;
+        bool stop, answers;      /* under batch_mu: stop once all is answered; a waiter is done */
+        pthread_t th;
+        bool started;
+    } intake;
+    struct {                     /* the checkpoint thread and its own store connection */
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        bool stop, started;
+        pthread_t th;
+        struct sc_store *st;
+    } ckpt;
+    struct sc_turns writes;      /* the intake and the workers' batches, in arrival order */
     pthread_mutex_t ops_mu;      /* the operations endpoints' store connection */
     struct sc_store *ops;
-    struct worker *ws;           /* serve.c's workers: nworkers slots started */
+    struct sc_worker *ws;        /* workers.c's workers: nworkers slots started */
+    struct sc_daemon_slot *slots; /* theirs, as many */
     atomic_int nworkers;
     pthread_mutex_t ready_mu;    /* store_err */
     atomic_bool store_down;      /* the last write a worker tried failed: store_err says why */
@@ -131,41 +91,41 @@ struct daemon {
     pthread_cond_t work, finished;
     unsigned long kicks;
     int idle, workers_done;
-    struct waiter *waiters;
+    struct sc_daemon_waiter *waiters;
     atomic_bool stopping, draining;
     atomic_llong synced_seq;     /* workers take queued events up to here: they are on disk */
     atomic_int busy;
 
-    atomic_ulong rejected[REJ_COUNT], accepted, duplicates;
-    atomic_ulong lat[LAT_BUCKETS + 1], lat_count;
-    atomic_ullong lat_sum_ms;
+    struct sc_metrics metrics;
 
     struct MHD_Daemon *mhd;
     int port;
-    struct sc_conns *conns;      /* httpd.c: header deadlines of the open connections */
+    struct sc_conns *conns;
 };
 
+/* Says a line on stderr, "scenarist: " first (printf format). */
+void sc_daemon_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Stops a thread that waits on cv under mu: sets *stop, signals, joins. */
-void daemon_join(pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop, pthread_t th);
-/* st's writes take turns with the daemon's other connections (sc_store_turns). */
-void daemon_turns(struct daemon *d, struct sc_store *st);
+void sc_daemon_join(pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop, pthread_t th);
+/* A store connection that writes: in turns with the daemon's others, its audit rows kept,
+ * leaving checkpoints to their thread. NULL with err set. Closed by sc_store_close. */
+struct sc_store *sc_daemon_writer(struct sc_daemon *d, char *err, size_t errlen);
+/* Fills rt with its own Lua state, curl handle and writing store connection (rt->watch,
+ * when set, is a worker's). 0, or -1 with err; sc_daemon_runtime_close frees what was made. */
+int sc_daemon_runtime_open(struct sc_daemon *d, struct sc_runtime *rt, char *err, size_t errlen);
+void sc_daemon_runtime_close(struct sc_runtime *rt);
 /* /readyz: false with why when a worker is past its step's deadline or the store cannot
  * be written. */
-bool daemon_ready(struct daemon *d, char *why, size_t n);
+bool sc_daemon_ready(struct sc_daemon *d, char *why, size_t n);
 /* A write of the daemon's failed (err) or went through (NULL): the store's readiness. */
-void daemon_store_ok(struct daemon *d, const char *err);
+void sc_daemon_store_ok(struct sc_daemon *d, const char *err);
 /* Tells idle workers there is work. */
-void daemon_kick(struct daemon *d);
+void sc_daemon_kick(struct sc_daemon *d);
 /* After a commit of queued events on st: puts them on disk and lets the workers take
  * them (synced_seq), then kicks. 0, or -1 when they could not be synced (err in st). */
-int daemon_queued(struct daemon *d, struct sc_store *st);
-
-int sc_httpd_start(struct daemon *d, char *err, size_t errlen);
-/* Stops accepting connections; requests under way finish; respond waiters get 202. */
-void sc_httpd_quiesce(struct daemon *d);
-/* Commits and answers what is left, then stops. */
-void sc_httpd_stop(struct daemon *d);
-/* A worker finished execution id: its respond waiter, if any, gets response (borrowed). */
-void sc_httpd_answer(struct daemon *d, const char *id, json_t *response);
+int sc_daemon_queued(struct sc_daemon *d, struct sc_store *st);
+/* A worker finished execution id: its respond waiter, if any, gets response (borrowed)
+ * and the intake thread is told. */
+void sc_daemon_answer(struct sc_daemon *d, const char *id, json_t *response);
 
 #endif

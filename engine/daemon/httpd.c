@@ -1,7 +1,9 @@
 /* The daemon's HTTP side (libmicrohttpd): webhooks, committed to the store before they
  * are answered, and the operations endpoints /healthz, /readyz, /metrics and
  * /executions/ID. */
-#include "daemon/daemon.h"
+#include "daemon/httpd.h"
+
+#include "daemon/catalog.h"
 
 #include "clock.h"
 #include "lang/text.h"
@@ -43,7 +45,7 @@ struct pending {
     int rc;             /* as sc_store_enqueue; -1 with err */
     char err[256];
     bool respond, queued;
-    struct waiter w;    /* w.id is the execution's id */
+    struct sc_daemon_waiter w;    /* w.id is the execution's id */
     struct pending *next;
 };
 
@@ -79,21 +81,13 @@ static enum MHD_Result send_json(struct MHD_Connection *con, unsigned status, js
 }
 
 /* A request turned away: counted by reason, never stored. */
-static enum MHD_Result reject(struct daemon *d, struct MHD_Connection *con, unsigned status,
-                              enum rejection why, const char *msg, const char *hname,
+static enum MHD_Result reject(struct sc_daemon *d, struct MHD_Connection *con, unsigned status,
+                              enum sc_rejection why, const char *msg, const char *hname,
                               const char *hval)
 {
-    atomic_fetch_add(&d->rejected[why], 1);
+    atomic_fetch_add(&d->metrics.rejected[why], 1);
     return send_json(con, status, json_pack("{s:s, s:s}", "error", msg, "reason",
-                                            sc_rejection_names[why]), hname, hval);
-}
-
-static const struct route *find_route(const struct catalog *c, const char *path)
-{
-    for (size_t i = 0; i < c->nroutes; i++)
-        if (!strcmp(c->routes[i].path, path))
-            return &c->routes[i];
-    return NULL;
+                                            sc_metrics_rejections[why]), hname, hval);
 }
 
 static const char *header(void *con, const char *name)
@@ -218,23 +212,23 @@ static const char *framing_error(struct MHD_Connection *con)
     return why;
 }
 
-/* The event's identity: the route's dedupe_key, else the sender's delivery id. */
-static char *dedupe_key(struct daemon *d, const struct route *rt, json_t *trigger,
+/* The event's identity: the hook's dedupe_key, else the sender's delivery id. */
+static char *dedupe_key(struct sc_daemon *d, const struct sc_catalog_hook *hk, json_t *trigger,
                         struct MHD_Connection *con)
 {
-    if (rt->dedupe) {
+    if (hk->dedupe) {
         char err[300];
         enum sc_status st = SC_OK;
-        sc_lua_budget(d->intake_lua, SC_LUA_INTAKE_INSTRUCTIONS,
+        sc_lua_budget(d->intake.lua, SC_LUA_INTAKE_INSTRUCTIONS,
                       sc_clock_mono_ms() + SC_LUA_INTAKE_MS);
-        json_t *v = sc_lua_set(d->intake_lua, "trigger", trigger) == 0
-                        ? sc_tmpl_render(rt->dedupe, d->intake_lua, &st, err, sizeof err)
+        json_t *v = sc_lua_set(d->intake.lua, "trigger", trigger) == 0
+                        ? sc_tmpl_render(hk->dedupe, d->intake.lua, &st, err, sizeof err)
                         : NULL;
-        if (!v) /* any failure (a null/empty part, serve.c's encoder): kept without a key */
+        if (!v) /* any failure (a null/empty part, catalog.c's encoder): kept without a key */
             fprintf(stderr, "scenarist: webhook %s: dedupe_key: %s; stored without a key\n",
-                    rt->path, err);
-        sc_lua_set(d->intake_lua, "trigger", NULL);
-        sc_lua_forget(d->intake_lua);
+                    hk->path, err);
+        sc_lua_set(d->intake.lua, "trigger", NULL);
+        sc_lua_forget(d->intake.lua);
         char *k = json_is_string(v) && json_string_length(v) /* NFC: one key per text */
                       ? sc_text_map(json_string_value(v), json_string_length(v), SC_TEXT_NFC, NULL)
                   : json_is_integer(v) ? sc_asprintf("%lld", (long long)json_integer_value(v))
@@ -248,9 +242,9 @@ static char *dedupe_key(struct daemon *d, const struct route *rt, json_t *trigge
     return id && *id ? sc_strdup(id) : NULL;
 }
 
-static void unwait(struct daemon *d, struct waiter *w)
+static void unwait(struct sc_daemon *d, struct sc_daemon_waiter *w)
 {
-    for (struct waiter **p = &d->waiters; *p; p = &(*p)->next)
+    for (struct sc_daemon_waiter **p = &d->waiters; *p; p = &(*p)->next)
         if (*p == w) {
             *p = w->next;
             break;
@@ -286,23 +280,11 @@ static enum MHD_Result send_response(struct MHD_Connection *con, json_t *r)
     return rc;
 }
 
-/* Suspends the connection and hands the event to the intake thread, which answers. */
-static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con,
-                                    const char *url, struct pending *p)
+/* The body of a webhook for hook hk as JSON: decoded (Content-Encoding), its signature
+ * checked, a UTF-8 byte order mark dropped. NULL when it is refused: *rc is the answer. */
+static json_t *payload_of(struct sc_daemon *d, struct MHD_Connection *con, struct req *r,
+                          const struct sc_catalog_hook *hk, enum MHD_Result *rc)
 {
-    struct req *r = &p->req;
-    if (r->over) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "body over the %zu-byte limit", d->o.max_body);
-        return reject(d, con, 413, REJ_TOO_LARGE, msg, NULL, NULL);
-    }
-    pthread_rwlock_rdlock(&d->cat_lock);
-    const struct route *rt = find_route(d->cat, url);
-    enum MHD_Result rc;
-    if (!rt) { /* removed by a reload while the body came in */
-        rc = reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
-        goto out;
-    }
     struct joined ce = header_all(con, "content-encoding");
     struct sc_buf decoded = {0};
     const char *body = r->body.data ? r->body.data : "";
@@ -312,29 +294,29 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
         int drc = sc_webhook_decode(ce.b.data, body, len, d->o.max_body, &decoded, why, sizeof why);
         if (drc != 0) {
             joined_free(&ce);
-            rc = drc == 1 ? reject(d, con, 413, REJ_TOO_LARGE, why, NULL, NULL)
-               : drc == 2 ? reject(d, con, 415, REJ_MEDIA_TYPE, why, NULL, NULL)
-                          : reject(d, con, 400, REJ_BAD_REQUEST, why, NULL, NULL);
-            goto out;
+            *rc = drc == 1 ? reject(d, con, 413, SC_REJ_TOO_LARGE, why, NULL, NULL)
+                : drc == 2 ? reject(d, con, 415, SC_REJ_MEDIA_TYPE, why, NULL, NULL)
+                           : reject(d, con, 400, SC_REJ_BAD_REQUEST, why, NULL, NULL);
+            return NULL;
         }
         body = decoded.data ? decoded.data : "";
         len = decoded.len;
     }
-    if (rt->scheme) {
+    if (hk->scheme) {
         char why[256];
-        enum sc_hook_verdict v = sc_webhook_verify(rt->scheme, rt->secret, header, con, body, len,
+        enum sc_hook_verdict v = sc_webhook_verify(hk->scheme, hk->secret, header, con, body, len,
                                                    sc_clock_now_ms(), why, sizeof why);
         if (v == SC_HOOK_MISMATCH && ce.count) /* signed as sent rather than as decoded */
-            v = sc_webhook_verify(rt->scheme, rt->secret, header, con, r->body.data ? r->body.data
+            v = sc_webhook_verify(hk->scheme, hk->secret, header, con, r->body.data ? r->body.data
                                   : "", r->body.len, sc_clock_now_ms(), why, sizeof why);
         if (v != SC_HOOK_OK) {
-            enum rejection k = v == SC_HOOK_MISSING ? REJ_MISSING_SIGNATURE
-                             : v == SC_HOOK_STALE ? REJ_STALE
-                             : v == SC_HOOK_CONFIG ? REJ_SECRET : REJ_BAD_SIGNATURE;
+            enum sc_rejection k = v == SC_HOOK_MISSING ? SC_REJ_MISSING_SIGNATURE
+                                : v == SC_HOOK_STALE ? SC_REJ_STALE
+                                : v == SC_HOOK_CONFIG ? SC_REJ_SECRET : SC_REJ_BAD_SIGNATURE;
             joined_free(&ce);
             sc_buf_free(&decoded);
-            rc = reject(d, con, v == SC_HOOK_CONFIG ? 500 : 401, k, why, NULL, NULL);
-            goto out;
+            *rc = reject(d, con, v == SC_HOOK_CONFIG ? 500 : 401, k, why, NULL, NULL);
+            return NULL;
         }
     }
     joined_free(&ce);
@@ -348,10 +330,16 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
     if (!payload) {
         char msg[400];
         sc_webhook_json_error(&jerr, msg, sizeof msg);
-        rc = reject(d, con, 400, REJ_MALFORMED, msg, NULL, NULL);
-        goto out;
+        *rc = reject(d, con, 400, SC_REJ_MALFORMED, msg, NULL, NULL);
     }
-    sc_buf_free(&r->body);
+    return payload;
+}
+
+/* Makes p's event from the request and its payload (taken) for hook hk: the trigger, its
+ * dedupe key, the row the intake thread stores. */
+static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const char *url,
+                       struct pending *p, const struct sc_catalog_hook *hk, json_t *payload)
+{
     char now[40];
     int64_t now_ms = sc_clock_now_ms();
     sc_clock_iso(now_ms, now, sizeof now);
@@ -363,48 +351,77 @@ static enum MHD_Result take_webhook(struct daemon *d, struct MHD_Connection *con
                            "received_at", now);
     char *dedupe = NULL;
     if (p->trigger) {
-        pthread_mutex_lock(&d->intake_mu);
-        dedupe = dedupe_key(d, rt, p->trigger, con);
-        pthread_mutex_unlock(&d->intake_mu);
+        pthread_mutex_lock(&d->intake.mu);
+        dedupe = dedupe_key(d, hk, p->trigger, con);
+        pthread_mutex_unlock(&d->intake.mu);
     }
-    p->scenario = sc_strdup(rt->scenario);
-    p->source = rt->source ? sc_strdup(rt->source) : NULL;
-    snprintf(p->version, sizeof p->version, "%s", rt->version);
-    p->respond = rt->respond;
+    p->scenario = sc_strdup(hk->scenario);
+    p->source = hk->source ? sc_strdup(hk->source) : NULL;
+    snprintf(p->version, sizeof p->version, "%s", hk->version);
+    p->respond = hk->respond;
     p->ev = (struct sc_event_row){
         .exec = {.id = p->w.id, .scenario = p->scenario, .org = d->org->name,
                  .version = p->version, .source = p->source, .trigger = p->trigger,
-                 .confidential = rt->confidential, .started_ms = now_ms},
-        .realtime = rt->realtime, .lane = rt->sequential ? p->scenario : NULL, .dedupe = dedupe};
+                 .confidential = hk->confidential, .started_ms = now_ms},
+        .realtime = hk->realtime, .lane = hk->sequential ? p->scenario : NULL, .dedupe = dedupe};
     p->dedupe = dedupe;
-    pthread_rwlock_unlock(&d->cat_lock);
-    if (!p->trigger || !p->scenario || (rt->source && !p->source))
-        return send_json(con, 503, json_pack("{s:s}", "error", "out of memory; send it again"),
-                         "Retry-After", "5");
+}
+
+/* Hands p to the intake thread's next commit, its connection suspended till answered. */
+static enum MHD_Result to_intake(struct sc_daemon *d, struct MHD_Connection *con,
+                                 struct pending *p)
+{
     pthread_mutex_lock(&d->mu);
     sc_exec_new_id(p->w.id, sizeof p->w.id);
     pthread_mutex_unlock(&d->mu);
     p->con = con;
-    pthread_mutex_lock(&d->batch_mu);
-    bool open = !d->intake_stop;
+    pthread_mutex_lock(&d->intake.batch_mu);
+    bool open = !d->intake.stop;
     if (open) { /* suspended before the intake thread can see it, so its resume follows */
         MHD_suspend_connection(con);
         p->queued = true;
-        *d->batch_tail = p;
-        d->batch_tail = &p->next;
-        pthread_cond_signal(&d->batch_cv);
+        *d->intake.tail = p;
+        d->intake.tail = &p->next;
+        pthread_cond_signal(&d->intake.batch_cv);
     }
-    pthread_mutex_unlock(&d->batch_mu);
+    pthread_mutex_unlock(&d->intake.batch_mu);
     if (!open)
-        return reject(d, con, 503, REJ_STOPPING, "stopping; send it again", "Retry-After", "5");
+        return reject(d, con, 503, SC_REJ_STOPPING, "stopping; send it again", "Retry-After", "5");
     return MHD_YES;
-out:
+}
+
+/* A webhook's body is in: the event is made and handed to the intake thread, which
+ * answers; or it is refused. */
+static enum MHD_Result take_webhook(struct sc_daemon *d, struct MHD_Connection *con,
+                                    const char *url, struct pending *p)
+{
+    struct req *r = &p->req;
+    if (r->over) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "body over the %zu-byte limit", d->o.max_body);
+        return reject(d, con, 413, SC_REJ_TOO_LARGE, msg, NULL, NULL);
+    }
+    pthread_rwlock_rdlock(&d->cat_lock);
+    const struct sc_catalog_hook *hk = sc_catalog_hook_find(d->cat, url);
+    enum MHD_Result rc = MHD_NO;
+    json_t *payload = NULL;
+    if (!hk) /* removed by a reload while the body came in */
+        rc = reject(d, con, 404, SC_REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
+    else if ((payload = payload_of(d, con, r, hk, &rc)))
+        make_event(d, con, url, p, hk, payload);
+    bool oom = hk && payload && (!p->trigger || !p->scenario || (hk->source && !p->source));
     pthread_rwlock_unlock(&d->cat_lock);
-    return rc;
+    if (!payload)
+        return rc;
+    sc_buf_free(&r->body);
+    if (oom)
+        return send_json(con, 503, json_pack("{s:s}", "error", "out of memory; send it again"),
+                         "Retry-After", "5");
+    return to_intake(d, con, p);
 }
 
 /* The answer to a committed event (or one that could not be stored); resumes it. */
-static void answer(struct daemon *d, struct pending *p, json_t *response)
+static void answer(struct sc_daemon *d, struct pending *p, json_t *response)
 {
     struct MHD_Connection *con = p->con;
     char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
@@ -425,7 +442,7 @@ static void answer(struct daemon *d, struct pending *p, json_t *response)
 }
 
 /* One transaction for every event that arrived since the last, one fsync for them all. */
-static void commit_batch(struct daemon *d, struct pending *list)
+static void commit_batch(struct sc_daemon *d, struct pending *list)
 {
     pthread_mutex_lock(&d->mu); /* a respond waiter is there before a worker can finish */
     for (struct pending *x = list; x; x = x->next)
@@ -434,34 +451,34 @@ static void commit_batch(struct daemon *d, struct pending *list)
             d->waiters = &x->w;
         }
     pthread_mutex_unlock(&d->mu);
-    int brc = sc_store_tx_begin(d->intake); /* its write turn, till the commit */
+    int brc = sc_store_tx_begin(d->intake.st); /* its write turn, till the commit */
     for (struct pending *x = list; x; x = x->next) {
         x->rc = -1;
-        while (brc == 0 && (x->rc = sc_store_enqueue(d->intake, &x->ev, x->first,
+        while (brc == 0 && (x->rc = sc_store_enqueue(d->intake.st, &x->ev, x->first,
                                                      sizeof x->first)) == SC_STORE_EXISTS) {
             pthread_mutex_lock(&d->mu); /* a taken id: another, where waiters read it */
             sc_exec_new_id(x->w.id, sizeof x->w.id);
             pthread_mutex_unlock(&d->mu);
         }
         if (x->rc < 0 || brc != 0)
-            snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+            snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake.st));
     }
-    if (brc == 0 && sc_store_tx_commit(d->intake) != 0) {
+    if (brc == 0 && sc_store_tx_commit(d->intake.st) != 0) {
         for (struct pending *x = list; x; x = x->next)
             if (x->rc == 0) { /* nothing of the batch is stored: each sender retries */
                 x->rc = -1;
-                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake.st));
             }
     }
     /* on disk before it is answered or run, synced outside the write lock */
     bool stored = false;
     for (struct pending *x = list; x && !stored; x = x->next)
         stored = x->rc == 0;
-    if (stored && daemon_queued(d, d->intake) != 0)
+    if (stored && sc_daemon_queued(d, d->intake.st) != 0)
         for (struct pending *x = list; x; x = x->next)
             if (x->rc == 0) { /* committed, maybe not on disk: the sender sends it again */
                 x->rc = -1;
-                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake));
+                snprintf(x->err, sizeof x->err, "%s", sc_store_error(d->intake.st));
             }
     int64_t deadline = sc_clock_mono_ms() + d->o.respond_ms;
     pthread_mutex_lock(&d->mu);
@@ -478,9 +495,9 @@ static void commit_batch(struct daemon *d, struct pending *list)
             fprintf(stderr, "scenarist: webhook %s not stored: %s\n",
                     json_string_value(json_object_get(x->trigger, "path")), x->err);
         if (x->rc == 0)
-            atomic_fetch_add(&d->accepted, 1);
-        else if (x->rc == 1)
-            atomic_fetch_add(&d->duplicates, 1);
+            atomic_fetch_add(&d->metrics.accepted, 1);
+        else if (x->rc == SC_STORE_SAME)
+            atomic_fetch_add(&d->metrics.duplicates, 1);
         if (!x->respond || x->rc != 0)
             answer(d, x, NULL);
     }
@@ -488,13 +505,13 @@ static void commit_batch(struct daemon *d, struct pending *list)
 
 /* Answers the respond waiters that are done, or out of time (all of them when stopping);
  * returns the nearest deadline left, or -1. */
-static int64_t answer_waiters(struct daemon *d, bool all)
+static int64_t answer_waiters(struct sc_daemon *d, bool all)
 {
     int64_t now = sc_clock_mono_ms(), next = -1;
-    struct waiter *ready = NULL;
+    struct sc_daemon_waiter *ready = NULL;
     pthread_mutex_lock(&d->mu);
-    for (struct waiter **wp = &d->waiters; *wp;) {
-        struct waiter *w = *wp;
+    for (struct sc_daemon_waiter **wp = &d->waiters; *wp;) {
+        struct sc_daemon_waiter *w = *wp;
         if (w->deadline_ms && (w->done || all || w->deadline_ms <= now)) {
             *wp = w->next;
             w->next = ready;
@@ -506,7 +523,7 @@ static int64_t answer_waiters(struct daemon *d, bool all)
         }
     }
     pthread_mutex_unlock(&d->mu);
-    for (struct waiter *w = ready, *nx; w; w = nx) {
+    for (struct sc_daemon_waiter *w = ready, *nx; w; w = nx) {
         nx = w->next;
         struct pending *p = (struct pending *)((char *)w - offsetof(struct pending, w));
         json_t *response = w->response;
@@ -516,51 +533,33 @@ static int64_t answer_waiters(struct daemon *d, bool all)
     return next;
 }
 
-void sc_httpd_answer(struct daemon *d, const char *id, json_t *response)
-{
-    bool found = false;
-    pthread_mutex_lock(&d->mu);
-    for (struct waiter *w = d->waiters; w; w = w->next)
-        if (!w->done && !strcmp(w->id, id)) {
-            w->response = json_incref(response);
-            w->done = found = true;
-        }
-    pthread_mutex_unlock(&d->mu);
-    if (found) {
-        pthread_mutex_lock(&d->batch_mu);
-        d->answers = true;
-        pthread_cond_signal(&d->batch_cv);
-        pthread_mutex_unlock(&d->batch_mu);
-    }
-}
-
 /* The intake thread: commits what arrived, answers it, answers respond waiters. */
 static void *intake_main(void *arg)
 {
-    struct daemon *d = arg;
+    struct sc_daemon *d = arg;
     prctl(PR_SET_NAME, "sc-intake");
     int64_t next = -1;
-    pthread_mutex_lock(&d->batch_mu);
+    pthread_mutex_lock(&d->intake.batch_mu);
     for (;;) {
-        if (!d->batch_head && !d->answers) {
-            if (d->intake_stop)
+        if (!d->intake.head && !d->intake.answers) {
+            if (d->intake.stop)
                 break;
             int64_t wait = next < 0 ? 1000 : next - sc_clock_mono_ms();
             wait = wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
             struct timespec ts = sc_clock_deadline(wait);
-            pthread_cond_timedwait(&d->batch_cv, &d->batch_mu, &ts);
+            pthread_cond_timedwait(&d->intake.batch_cv, &d->intake.batch_mu, &ts);
         }
-        struct pending *list = d->batch_head;
-        d->batch_head = NULL;
-        d->batch_tail = &d->batch_head;
-        d->answers = false;
-        pthread_mutex_unlock(&d->batch_mu);
+        struct pending *list = d->intake.head;
+        d->intake.head = NULL;
+        d->intake.tail = &d->intake.head;
+        d->intake.answers = false;
+        pthread_mutex_unlock(&d->intake.batch_mu);
         if (list)
             commit_batch(d, list);
         next = answer_waiters(d, atomic_load(&d->stopping));
-        pthread_mutex_lock(&d->batch_mu);
+        pthread_mutex_lock(&d->intake.batch_mu);
     }
-    pthread_mutex_unlock(&d->batch_mu);
+    pthread_mutex_unlock(&d->intake.batch_mu);
     answer_waiters(d, true);
     return NULL;
 }
@@ -584,9 +583,9 @@ static void help(struct sc_buf *b, const char *name, const char *type, const cha
     sc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-static void conns_metrics(struct daemon *d, struct sc_buf *b);
+static void conns_metrics(struct sc_daemon *d, struct sc_buf *b);
 
-static enum MHD_Result metrics(struct daemon *d, struct MHD_Connection *con)
+static enum MHD_Result metrics(struct sc_daemon *d, struct MHD_Connection *con)
 {
     pthread_mutex_lock(&d->ops_mu);
     json_t *m = sc_store_metrics(d->ops);
@@ -622,30 +621,7 @@ static enum MHD_Result metrics(struct daemon *d, struct MHD_Connection *con)
         sc_buf_printf(&b, "\"} %lld\n", (long long)json_integer_value(v));
     }
     json_decref(m);
-    help(&b, "scenarist_execution_duration_seconds", "histogram",
-         "Execution attempts run by this process, by duration.");
-    unsigned long cum = 0;
-    for (int i = 0; i <= LAT_BUCKETS; i++) {
-        cum += atomic_load(&d->lat[i]);
-        if (i < LAT_BUCKETS)
-            sc_buf_printf(&b, "scenarist_execution_duration_seconds_bucket{le=\"%g\"} %lu\n",
-                          sc_lat_bounds[i], cum);
-        else
-            sc_buf_printf(&b, "scenarist_execution_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
-    }
-    sc_buf_printf(&b, "scenarist_execution_duration_seconds_sum %.3f\n",
-                  (double)atomic_load(&d->lat_sum_ms) / 1000.0);
-    sc_buf_printf(&b, "scenarist_execution_duration_seconds_count %lu\n",
-                  atomic_load(&d->lat_count));
-    help(&b, "scenarist_webhooks_accepted_total", "counter", "Webhook events stored and acknowledged.");
-    sc_buf_printf(&b, "scenarist_webhooks_accepted_total %lu\n", atomic_load(&d->accepted));
-    help(&b, "scenarist_webhook_duplicates_total", "counter",
-         "Repeated webhook deliveries answered with the first execution.");
-    sc_buf_printf(&b, "scenarist_webhook_duplicates_total %lu\n", atomic_load(&d->duplicates));
-    help(&b, "scenarist_webhook_rejections_total", "counter", "Webhook requests turned away, by reason.");
-    for (int i = 0; i < REJ_COUNT; i++)
-        sc_buf_printf(&b, "scenarist_webhook_rejections_total{reason=\"%s\"} %lu\n",
-                      sc_rejection_names[i], atomic_load(&d->rejected[i]));
+    sc_metrics_write(&d->metrics, &b);
     conns_metrics(d, &b);
     char *text = sc_buf_take(&b);
     if (!text)
@@ -656,7 +632,7 @@ static enum MHD_Result metrics(struct daemon *d, struct MHD_Connection *con)
     return rc;
 }
 
-static enum MHD_Result operations(struct daemon *d, struct MHD_Connection *con, const char *url)
+static enum MHD_Result operations(struct sc_daemon *d, struct MHD_Connection *con, const char *url)
 {
     if (!strcmp(url, "/healthz")) {
         bool up = !atomic_load(&d->draining);
@@ -667,7 +643,7 @@ static enum MHD_Result operations(struct daemon *d, struct MHD_Connection *con, 
     }
     if (!strcmp(url, "/readyz")) { /* ready for work: no worker stuck, the store writable */
         char why[400];
-        bool ready = !atomic_load(&d->draining) && daemon_ready(d, why, sizeof why);
+        bool ready = !atomic_load(&d->draining) && sc_daemon_ready(d, why, sizeof why);
         if (atomic_load(&d->draining))
             snprintf(why, sizeof why, "the daemon is stopping");
         return send_json(con, ready ? 200 : 503,
@@ -697,34 +673,34 @@ static bool is_operation(const char *url)
 }
 
 /* First call: decide what can be decided from the request line and headers. */
-static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, const char *url,
+static enum MHD_Result first_call(struct sc_daemon *d, struct MHD_Connection *con, const char *url,
                                   const char *method, struct req *r)
 {
     const char *framing = framing_error(con);
     if (framing)
-        return reject(d, con, 400, REJ_BAD_REQUEST, framing, "Connection", "close");
+        return reject(d, con, 400, SC_REJ_BAD_REQUEST, framing, "Connection", "close");
     if (is_operation(url)) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return send_json(con, 405, json_pack("{s:s}", "error", "use GET"), "Allow", "GET");
         return operations(d, con, url);
     }
     pthread_rwlock_rdlock(&d->cat_lock);
-    bool known = find_route(d->cat, url) != NULL;
+    bool known = sc_catalog_hook_find(d->cat, url) != NULL;
     pthread_rwlock_unlock(&d->cat_lock);
     if (!known && strcmp(method, "POST")) /* a probe (GET /), not a webhook: not counted */
         return send_text(con, 404, "text/plain", "not found\n", 10, NULL, NULL);
     if (!known)
-        return reject(d, con, 404, REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
+        return reject(d, con, 404, SC_REJ_NOT_FOUND, "no scenario takes this path", NULL, NULL);
     if (strcmp(method, "POST"))
-        return reject(d, con, 405, REJ_METHOD, "webhooks take POST", "Allow", "POST");
+        return reject(d, con, 405, SC_REJ_METHOD, "webhooks take POST", "Allow", "POST");
     if (atomic_load(&d->draining))
-        return reject(d, con, 503, REJ_STOPPING, "stopping; send it again", "Retry-After", "5");
+        return reject(d, con, 503, SC_REJ_STOPPING, "stopping; send it again", "Retry-After", "5");
     const char *ct = header(con, "content-type");
     if (!sc_webhook_json_type(ct)) {
         char msg[200];
         snprintf(msg, sizeof msg, "content type %.100s: send application/json",
                  ct ? ct : "(none)");
-        return reject(d, con, 415, REJ_MEDIA_TYPE, msg, NULL, NULL);
+        return reject(d, con, 415, SC_REJ_MEDIA_TYPE, msg, NULL, NULL);
     }
     struct joined ce = header_all(con, "content-encoding");
     char bad[64];
@@ -734,13 +710,13 @@ static enum MHD_Result first_call(struct daemon *d, struct MHD_Connection *con, 
         char msg[200];
         snprintf(msg, sizeof msg, "content encoding %s is not supported: send gzip, deflate or "
                  "no Content-Encoding", bad);
-        return reject(d, con, 415, REJ_MEDIA_TYPE, msg, NULL, NULL);
+        return reject(d, con, 415, SC_REJ_MEDIA_TYPE, msg, NULL, NULL);
     }
     const char *cl = header(con, "content-length");
     if (cl && strtoull(cl, NULL, 10) > d->o.max_body) {
         char msg[128];
         snprintf(msg, sizeof msg, "body over the %zu-byte limit", d->o.max_body);
-        return reject(d, con, 413, REJ_TOO_LARGE, msg, NULL, NULL);
+        return reject(d, con, 413, SC_REJ_TOO_LARGE, msg, NULL, NULL);
     }
     r->webhook = true;
     return MHD_YES;
@@ -818,7 +794,7 @@ static struct conn *conn_of(struct MHD_Connection *con)
 static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
                           enum MHD_ConnectionNotificationCode what)
 {
-    struct daemon *d = cls;
+    struct sc_daemon *d = cls;
     if (what == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *i = MHD_get_connection_info(
             con, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -842,7 +818,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *con)
 {
     (void)uri;
-    struct daemon *d = cls;
+    struct sc_daemon *d = cls;
     conn_move(d->conns, conn_of(con), C_HEADERS);
     return NULL;
 }
@@ -872,7 +848,7 @@ static void *deadlines_main(void *arg)
     return NULL;
 }
 
-static void conns_metrics(struct daemon *d, struct sc_buf *b)
+static void conns_metrics(struct sc_daemon *d, struct sc_buf *b)
 {
     static const char *const names[C_NONE] = {"idle", "headers", "body"};
     help(b, "scenarist_connections_cut_total", "counter", "Connections closed at a deadline: idle "
@@ -888,7 +864,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
                                   size_t *upload_size, void **ctx)
 {
     (void)version;
-    struct daemon *d = cls;
+    struct sc_daemon *d = cls;
     struct pending *p = *ctx;
     struct req *r = p ? &p->req : NULL;
     if (!p) {
@@ -919,7 +895,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
                     enum MHD_RequestTerminationCode why)
 {
-    struct daemon *d = cls;
+    struct sc_daemon *d = cls;
     if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK) /* kept alive: idle till the next */
         conn_move(d->conns, conn_of(con), C_IDLE);
     struct pending *p = *ctx;
@@ -963,7 +939,7 @@ static size_t unescape(void *cls, struct MHD_Connection *con, char *s)
 /* How many connections to hold: --max-connections, else as many as the open-file limit
  * allows (up to 50,000). The soft limit is raised to what they need, up to the hard limit;
  * when that leaves room for fewer than asked (or than 10,000), it is said at start. */
-static unsigned connection_limit(struct daemon *d)
+static unsigned connection_limit(struct sc_daemon *d)
 {
     long want = d->o.max_conns > 0 ? d->o.max_conns : 50000;
     long reserve = 256 + 8L * d->o.workers; /* the store, curl, the daemon's own */
@@ -985,7 +961,7 @@ static unsigned connection_limit(struct daemon *d)
     return (unsigned)(room < want ? room : want);
 }
 
-static int deadlines_start(struct daemon *d)
+static int deadlines_start(struct sc_daemon *d)
 {
     struct sc_conns *cs = sc_calloc(1, sizeof *cs);
     if (!cs)
@@ -1006,19 +982,19 @@ static int deadlines_start(struct daemon *d)
 }
 
 /* After MHD has stopped: every connection is closed. */
-static void deadlines_stop(struct daemon *d)
+static void deadlines_stop(struct sc_daemon *d)
 {
     struct sc_conns *cs = d->conns;
     if (!cs)
         return;
-    daemon_join(&cs->mu, &cs->cv, &cs->stop, cs->th);
+    sc_daemon_join(&cs->mu, &cs->cv, &cs->stop, cs->th);
     pthread_mutex_destroy(&cs->mu);
     pthread_cond_destroy(&cs->cv);
     free(cs);
     d->conns = NULL;
 }
 
-int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
+int sc_httpd_start(struct sc_daemon *d, char *err, size_t errlen)
 {
     const char *colon = strrchr(d->o.listen, ':');
     if (!colon) {
@@ -1050,13 +1026,13 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the connection deadlines thread");
         return -1;
     }
-    if (pthread_create(&d->intake_th, NULL, intake_main, d) != 0) {
+    if (pthread_create(&d->intake.th, NULL, intake_main, d) != 0) {
         freeaddrinfo(ai);
         deadlines_stop(d);
         snprintf(err, errlen, "cannot start the intake thread");
         return -1;
     }
-    d->intake_started = true;
+    d->intake.started = true;
     unsigned pool = d->o.workers > 4 ? (unsigned)d->o.workers : 4;
     d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d,
                               MHD_OPTION_SOCK_ADDR, ai->ai_addr,
@@ -1087,11 +1063,11 @@ int sc_httpd_start(struct daemon *d, char *err, size_t errlen)
     return 0;
 }
 
-void sc_httpd_quiesce(struct daemon *d)
+void sc_httpd_quiesce(struct sc_daemon *d)
 {
-    pthread_mutex_lock(&d->batch_mu); /* respond waiters get their 202 now */
-    pthread_cond_signal(&d->batch_cv);
-    pthread_mutex_unlock(&d->batch_mu);
+    pthread_mutex_lock(&d->intake.batch_mu); /* respond waiters get their 202 now */
+    pthread_cond_signal(&d->intake.batch_cv);
+    pthread_mutex_unlock(&d->intake.batch_mu);
     if (d->mhd) {
         MHD_socket s = MHD_quiesce_daemon(d->mhd);
         if (s != MHD_INVALID_SOCKET)
@@ -1099,11 +1075,11 @@ void sc_httpd_quiesce(struct daemon *d)
     }
 }
 
-void sc_httpd_stop(struct daemon *d)
+void sc_httpd_stop(struct sc_daemon *d)
 {
-    if (d->intake_started) { /* MHD must not stop with a connection suspended */
-        daemon_join(&d->batch_mu, &d->batch_cv, &d->intake_stop, d->intake_th);
-        d->intake_started = false;
+    if (d->intake.started) { /* MHD must not stop with a connection suspended */
+        sc_daemon_join(&d->intake.batch_mu, &d->intake.batch_cv, &d->intake.stop, d->intake.th);
+        d->intake.started = false;
     }
     if (d->mhd)
         MHD_stop_daemon(d->mhd);

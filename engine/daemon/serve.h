@@ -1,31 +1,13 @@
-/* `scenarist serve`: the daemon. Webhooks (httpd.c), schedules and polls, a pool of
- * workers that run queued events and due retries, reload on SIGHUP, a bounded drain on
- * SIGTERM. Ownership: sc_serve borrows its options and the org. */
+/* `scenarist serve`: the daemon's lifecycle. Its units: catalog.c (the scenarios, loaded
+ * and reloaded), timers.c (schedules, polls, backups, audit checkpoints), workers.c (claim
+ * and run, retries due), httpd.c (webhooks and operations endpoints), turns.c (write
+ * turns), daemon.c (the state they share). This file starts them, reloads on SIGHUP and
+ * drains on SIGTERM. Ownership: sc_serve borrows its options and the org. */
 #ifndef SC_SERVE_H
 #define SC_SERVE_H
 
+#include "daemon/serve_opts.h"
 #include "model/org.h"
-
-#include <stddef.h>
-#include <stdint.h>
-
-struct sc_serve_opts {
-    const char *listen;          /* "HOST:PORT" (default 127.0.0.1:8080; port 0: any free one) */
-    int workers;                 /* default 4; 0 accepts and stores events without running them */
-    size_t max_body;             /* largest webhook body (default 1 MiB) */
-    int64_t respond_ms;          /* how long a respond webhook waits for its answer (10 s) */
-    int64_t drain_ms;            /* SIGTERM: how long running executions may take (30 s) */
-    int64_t grace_ms;            /* how long past its deadline a step is abandoned (5 s) */
-    int64_t header_ms;           /* from a request's first line to its last header (10 s) */
-    int64_t body_ms;             /* from a webhook's headers to the end of its body (60 s) */
-    long max_conns;              /* connections held at once; 0: what the open-file limit
-                                  * allows, up to 50,000 */
-    long max_per_ip;             /* of them from one client address (default 512) */
-    int64_t until_ms;            /* test clock only: run time forward to here, then stop; -1 */
-    const char *store;           /* a database other than the org's, or NULL */
-    const char *const *paths;    /* scenario files and folders (default: scenarios) */
-    size_t npaths;
-};
 
 /* Runs until SIGTERM/SIGINT (or the test clock reaches until_ms). Exit code: 0 after a
  * clean stop, 1 when the store or the listener failed, 2 when the scenarios do not

@@ -258,34 +258,54 @@ static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struc
     return rec;
 }
 
+/* The one loop over stored executions: the daemon's workers and `scenarist resume` run
+ * their abandoned executions and due retries through it. */
 static int run_ids(struct sc_runner *rn, json_t *ids, int64_t due_ms, struct sc_diags *d,
-                   void (*done)(void *, const char *, json_t *, const char *), void *data)
+                   const struct sc_runner_each *e)
 {
     size_t i;
     json_t *v;
+    int n = 0;
     json_array_foreach(ids, i, v) {
+        const char *id = json_string_value(v);
+        if (e->go && !e->go(e->data, id))
+            break;
         char err[512] = "";
-        json_t *rec = again(rn, json_string_value(v), due_ms, d, err, sizeof err);
-        done(data, json_string_value(v), rec, err);
+        json_t *rec = again(rn, id, due_ms, d, err, sizeof err);
+        e->done(e->data, id, rec, err);
         json_decref(rec);
+        n++;
     }
-    return (int)json_array_size(ids);
+    return n;
+}
+
+int sc_runner_resume(struct sc_runner *rn, struct sc_diags *d, const struct sc_runner_each *e)
+{
+    json_t *ids = sc_store_exec_abandoned(rn->rt->store);
+    if (!ids)
+        return -1;
+    int n = run_ids(rn, ids, -1, d, e);
+    json_decref(ids);
+    return n;
+}
+
+int sc_runner_retries(struct sc_runner *rn, int64_t now_ms, struct sc_diags *d,
+                      const struct sc_runner_each *e)
+{
+    json_t *ids = sc_store_incomplete_due(rn->rt->store, now_ms);
+    if (!ids)
+        return -1;
+    int n = run_ids(rn, ids, now_ms, d, e);
+    json_decref(ids);
+    return n;
 }
 
 int sc_runner_due(struct sc_runner *rn, struct sc_diags *d,
                   void (*done)(void *data, const char *id, json_t *rec, const char *err),
                   void *data)
 {
-    struct sc_store *st = rn->rt->store;
-    json_t *ids = sc_store_exec_abandoned(st);
-    if (!ids)
-        return -1;
-    int n = run_ids(rn, ids, -1, d, done, data);
-    json_decref(ids);
-    int64_t now = sc_clock_now_ms();
-    if (!(ids = sc_store_incomplete_due(st, now)))
-        return -1;
-    n += run_ids(rn, ids, now, d, done, data);
-    json_decref(ids);
-    return n;
+    struct sc_runner_each e = {.done = done, .data = data};
+    int n = sc_runner_resume(rn, d, &e);
+    int m = n < 0 ? -1 : sc_runner_retries(rn, sc_clock_now_ms(), d, &e);
+    return m < 0 ? -1 : n + m;
 }

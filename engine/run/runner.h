@@ -51,6 +51,23 @@ int sc_runner_known_local(const struct sc_runner *rn, const char *source);
 json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, bool atomic, struct sc_diags *d,
                          char *err, size_t errlen);
 
+/* What a loop over stored executions does with each: go (NULL: always) is asked before
+ * an attempt, false stops the loop; done gets the record (borrowed) or NULL with err. */
+struct sc_runner_each {
+    bool (*go)(void *data, const char *id);
+    void (*done)(void *data, const char *id, json_t *rec, const char *err);
+    void *data;
+};
+
+/* Resumes the executions a stopped process left running (their leases lapsed). Returns
+ * how many were attempted, -1 when the store could not be read. */
+int sc_runner_resume(struct sc_runner *rn, struct sc_diags *d, const struct sc_runner_each *e);
+
+/* Runs the retries due at now_ms (ms since the epoch); one another worker took first
+ * comes to done as NULL. Returns as sc_runner_resume. */
+int sc_runner_retries(struct sc_runner *rn, int64_t now_ms, struct sc_diags *d,
+                      const struct sc_runner_each *e);
+
 /* Runs what is waiting: executions a crash left unfinished, then retries due now. For
  * each attempt, done(data, id, record or NULL, err). Returns how many were attempted, -1
  * when the store could not be read. */

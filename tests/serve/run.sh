@@ -182,6 +182,8 @@ expect_grep "metrics: executions by scenario and status" 0 'scenarist_executions
 expect_grep "metrics: the latency histogram" 0 'scenarist_execution_duration_seconds_count ' -- echo "$metrics"
 expect_grep "metrics: queue depth" 0 'scenarist_queue_depth{priority="realtime"} 0' -- echo "$metrics"
 expect_grep "metrics: bad signatures counted" 0 'scenarist_webhook_rejections_total{reason="bad_signature"} 4' -- echo "$metrics"
+expect_grep "metrics: the replayed webhook-id and the repeated dedupe key counted as duplicates" 0 \
+    'scenarist_webhook_duplicates_total 2' -- echo "$metrics"
 stop
 expect "SIGTERM stops cleanly (exit 0)" 0 "0" -- echo $rc
 expect_grep "and says everything is recorded" 0 "stopped; everything is recorded" -- cat "$dir/log"

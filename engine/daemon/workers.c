@@ -1,0 +1,466 @@
+/* The workers: each claims queued events and due retries and runs them with its own Lua
+ * state, curl handle and store connection; a batch of local executions is computed
+ * outside any transaction and written in one. */
+#include "daemon/workers.h"
+
+#include "clock.h"
+#include "lang/lua.h"
+#include "model/yaml.h"
+#include "run/http.h"
+#include "run/runner.h"
+#include "util.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+/* A string member, or def when absent. */
+static const char *str_or(json_t *obj, const char *key, const char *def)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : def;
+}
+
+struct sc_worker {
+    struct sc_daemon *d;
+    pthread_t th;
+    int no;
+    struct sc_runtime rt;
+    struct sc_runner *rn;        /* NULL when out of memory: the worker takes no work */
+    unsigned gen;
+    bool started;
+    struct finished *fin;        /* a batch's executions, answered once it is committed */
+    struct sc_daemon_slot *slot; /* its watch, as the daemon sees it */
+};
+
+/* At most this many local executions per batch (claimed together), written together as
+ * computed in up to BATCH_MS. */
+#define BATCH_MAX 128
+#define BATCH_MS 4
+
+struct finished {
+    char id[64];
+    json_t *rec;
+    char err[512];
+};
+
+static void worker_unload(struct sc_worker *w)
+{
+    sc_runner_free(w->rn);
+    w->rn = NULL;
+}
+
+/* A fresh runner for the current catalog: it compiles a scenario into this worker's Lua
+ * state when an event first needs it, so an idle daemon holds no copy per worker (the
+ * catalog has validated every file already). */
+static void worker_load(struct sc_worker *w)
+{
+    worker_unload(w);
+    w->gen = atomic_load(&w->d->gen);
+    w->rn = sc_runner_new(&w->rt);
+    sc_lua_memory(w->rt.lua); /* a full collection: what the last catalog left goes now, */
+    malloc_trim(0);           /* and back to the system */
+}
+
+static void observe(struct sc_daemon *d, json_t *rec)
+{
+    sc_metrics_observe(&d->metrics, json_integer_value(json_object_get(rec, "duration_ms")));
+}
+
+static void ran(struct sc_worker *w, const char *id, json_t *rec, const char *err)
+{
+    struct sc_daemon *d = w->d;
+    if (!rec) {
+        sc_daemon_say("execution %s: %s", id, err);
+        sc_daemon_answer(d, id, NULL);
+        return;
+    }
+    observe(d, rec);
+    sc_daemon_answer(d, id, json_object_get(rec, "response"));
+    const char *status = json_string_value(json_object_get(rec, "status"));
+    if (strcmp(status, "success") != 0 && strcmp(status, "sleeping") != 0) {
+        json_t *e = json_object_get(rec, "error");
+        json_t *inc = json_array_get(json_object_get(rec, "incomplete"), 0);
+        if (!e)
+            e = json_object_get(inc, "error");
+        sc_daemon_say("execution %s (%s) ended %s: %s%s%s%s", id,
+                      json_string_value(json_object_get(rec, "scenario")), status,
+                      str_or(e, "message", str_or(json_object_get(inc, "hold"), "reason",
+                                        "see scenarist execution ID")), inc ? " (" : "",
+                      inc ? sc_status_retry_note(inc) : "", inc ? ")" : "");
+    }
+}
+
+/* A worker's pass over due retries: it stops when the daemon does; *any when it ran one. */
+struct pass {
+    struct sc_worker *w;
+    bool any;
+};
+
+static bool pass_go(void *data, const char *id)
+{
+    (void)id;
+    return !atomic_load(&((struct pass *)data)->w->d->stopping);
+}
+
+static void pass_retried(void *data, const char *id, json_t *rec, const char *err)
+{
+    struct pass *p = data;
+    if (rec) { /* else another worker took it first */
+        p->any = true;
+        ran(p->w, id, rec, err);
+    }
+}
+
+static bool retry_due(struct sc_worker *w)
+{
+    struct pass p = {.w = w};
+    struct sc_runner_each e = {.go = pass_go, .done = pass_retried, .data = &p};
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    sc_runner_retries(w->rn, sc_clock_now_ms(), &diag, &e);
+    sc_diags_free(&diag);
+    return p.any;
+}
+
+static bool resume_say(void *data, const char *id)
+{
+    (void)data;
+    sc_daemon_say("resuming execution %s, left unfinished by a stopped process (its lease "
+                  "expired)", id);
+    return true;
+}
+
+static void resumed(void *data, const char *id, json_t *rec, const char *err)
+{
+    ran(data, id, rec, err);
+}
+
+static void resume_abandoned(struct sc_worker *w)
+{
+    /* this process's own are renewed first: a clock that jumped (the test clock) while the
+     * heartbeat slept must not make them look abandoned */
+    if (sc_store_lease_renew(w->rt.store) != 0)
+        sc_daemon_say("%s", sc_store_error(w->rt.store));
+    struct sc_runner_each e = {.go = resume_say, .done = resumed, .data = w};
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    sc_runner_resume(w->rn, &diag, &e);
+    sc_diags_free(&diag);
+}
+
+/* Claims up to BATCH_MAX queued events in one short transaction: local ones in a row into
+ * claimed, stopping at the first that is not local (*other) or whose scenario this worker
+ * has not loaded yet (loaded after the commit: loading runs Lua). 0, or -1 on a store error
+ * (nothing claimed); *empty when the queue ran out. */
+static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t **other,
+                       bool *empty, struct sc_diags *diag)
+{
+    struct sc_daemon *d = w->d;
+    struct sc_store *st = w->rt.store;
+    bool unknown = false;
+    *n = 0;
+    *other = NULL;
+    *empty = false;
+    int rc = sc_store_tx_begin(st); /* its write turn, till the commit */
+    while (rc == 0 && *n < BATCH_MAX && !unknown) {
+        json_t *info;
+        int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
+        if (got != SC_STORE_OK) {
+            rc = got < 0 ? -1 : 0;
+            *empty = got == SC_STORE_NONE;
+            break;
+        }
+        const char *id = json_string_value(json_object_get(info, "id"));
+        if (json_object_get(info, "unreadable")) { /* it stays running: a restart tries again */
+            sc_daemon_say("execution %s: %s", id, json_string_value(json_object_get(info, "unreadable")));
+            json_decref(info);
+            continue;
+        }
+        int local = sc_runner_known_local(w->rn, json_string_value(json_object_get(info, "source")));
+        if (local == 0) {
+            *other = info;
+            break;
+        }
+        unknown = local < 0;
+        claimed[(*n)++] = info;
+    }
+    if (rc == 0)
+        rc = sc_store_tx_commit(st); /* it rolls back when it cannot commit */
+    else
+        sc_store_tx_rollback(st);
+    if (rc != 0) { /* rolled back: the events are queued as before, not this process's */
+        sc_daemon_say("worker %d: %s", w->no, sc_store_error(st));
+        for (size_t i = 0; i < *n; i++) {
+            sc_store_exec_release(json_string_value(json_object_get(claimed[i], "id")));
+            json_decref(claimed[i]);
+        }
+        if (*other)
+            sc_store_exec_release(json_string_value(json_object_get(*other, "id")));
+        json_decref(*other);
+        *n = 0;
+        *other = NULL;
+        return -1;
+    }
+    if (unknown && !sc_runner_local(w->rn, json_string_value(json_object_get(
+                                                claimed[*n - 1], "source")), diag)) {
+        *other = claimed[--*n];
+        *empty = false;
+    }
+    return 0;
+}
+
+/* Computes claimed executions with their writes deferred, outside any transaction, as
+ * many as BATCH_MS allows (*used of the n, at least one), then writes them in one short
+ * one. An execution whose writes cannot be deferred is added to direct (run on its own
+ * afterwards). Computed again when another connection changed a data store value they
+ * read, or after a store error (once a second, until the store takes it or the daemon
+ * stops: they stay claimed, a restart resumes them). 0 committed (w->fin[0..*nfin)
+ * answered by the caller), -1 not. */
+static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *used, size_t *nfin,
+                     json_t **direct, size_t *ndirect, struct sc_diags *diag)
+{
+    struct sc_daemon *d = w->d;
+    struct sc_store *st = w->rt.store;
+    size_t first = *ndirect;
+    *used = 0;
+    for (;;) {
+        *nfin = 0;
+        *ndirect = first;
+        sc_store_defer(st, true);
+        int64_t t0 = sc_clock_mono_ms();
+        /* up to BATCH_MS of them: the rest after this commit, so that answers wait for no
+         * slow neighbour; computed again, the same ones */
+        for (size_t i = 0; i < n && (!*used || i < *used); i++) {
+            size_t mark = sc_store_defer_mark(st);
+            struct finished *f = &w->fin[*nfin];
+            snprintf(f->id, sizeof f->id, "%s", json_string_value(json_object_get(claimed[i], "id")));
+            f->err[0] = '\0';
+            f->rec = sc_runner_queued(w->rn, claimed[i], true, diag, f->err, sizeof f->err);
+            if (sc_store_defer_refused(st)) {
+                sc_store_defer_cut(st, mark);
+                json_decref(f->rec);
+                direct[(*ndirect)++] = claimed[i];
+            } else {
+                (*nfin)++;
+            }
+            if (!*used && (i + 1 == n || sc_clock_mono_ms() - t0 >= BATCH_MS))
+                *used = i + 1;
+        }
+        int rc = sc_store_tx_begin(st);
+        if (rc == 0)
+            rc = sc_store_defer_apply(st);
+        if (rc == 0)
+            rc = sc_store_tx_commit(st);
+        else
+            sc_store_tx_rollback(st);
+        sc_store_defer(st, false);
+        if (rc == 0) {
+            sc_daemon_store_ok(d, NULL);
+            return 0;
+        }
+        if (rc < 0)
+            sc_daemon_store_ok(d, sc_store_error(st));
+        for (size_t i = 0; i < *nfin; i++)
+            json_decref(w->fin[i].rec);
+        *nfin = 0;
+        if (atomic_load(&d->stopping))
+            return -1; /* they stay claimed: the next start resumes them */
+        if (rc == SC_STORE_CONFLICT)
+            continue; /* a conflict: another commit came between, so the daemon moves on */
+        sc_daemon_say("worker %d: %s; trying again in a second", w->no, sc_store_error(st));
+        pthread_mutex_lock(&d->mu);
+        struct timespec ts = sc_clock_deadline(1000);
+        pthread_cond_timedwait(&d->finished, &d->mu, &ts);
+        pthread_mutex_unlock(&d->mu);
+    }
+}
+
+/* Runs what the queue holds. Local executions claimed in a row are computed outside any
+ * transaction and written in one (run_batch); nothing of them is answered before that
+ * commit. Anything else runs on its own, each step recorded as it goes. 2 when it ran
+ * something and more may wait, 1 when it ran the queue empty, 0 when the queue had
+ * nothing runnable, -1 on a store error. */
+static int take_queue(struct sc_worker *w)
+{
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    json_t *claimed[BATCH_MAX], *direct[BATCH_MAX], *other;
+    size_t n, nfin = 0, ndirect = 0;
+    bool empty;
+    int rc = claim_batch(w, claimed, &n, &other, &empty, &diag);
+    for (size_t at = 0, used; rc == 0 && at < n; at += used) {
+        rc = run_batch(w, claimed + at, n - at, &used, &nfin, direct, &ndirect, &diag);
+        for (size_t i = 0; i < nfin; i++) {
+            if (rc == 0)
+                ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
+            json_decref(w->fin[i].rec);
+        }
+    }
+    int worked = rc != 0 ? -1 : !n && !other ? 0 : empty ? 1 : 2;
+    for (size_t i = 0; rc == 0 && i <= ndirect; i++) {
+        json_t *info = i < ndirect ? direct[i] : other;
+        if (!info)
+            continue;
+        char err[512] = "";
+        json_t *rec = sc_runner_queued(w->rn, info, false, &diag, err, sizeof err);
+        ran(w, json_string_value(json_object_get(info, "id")), rec, err);
+        json_decref(rec);
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(claimed[i]);
+    json_decref(other);
+    sc_diags_free(&diag);
+    return worked;
+}
+
+static void *worker_main(void *arg)
+{
+    struct sc_worker *w = arg;
+    struct sc_daemon *d = w->d;
+    char name[16];
+    snprintf(name, sizeof name, "sc-worker-%d", w->no % 100);
+    prctl(PR_SET_NAME, name); /* as top -H and perf show it */
+    worker_load(w);
+    int64_t swept = sc_clock_mono_ms(), swept_at = sc_clock_now_ms();
+    if (w->no == 0)
+        resume_abandoned(w);
+    while (!atomic_load(&d->stopping) && !atomic_load(&w->slot->retired)) {
+        if (w->gen != atomic_load(&w->d->gen))
+            worker_load(w);
+        /* another process (a `scenarist run`) may die mid-execution while we serve, or
+         * an end went unrecorded (a full disk): taken up once its lease lapses */
+        if (w->no == 0 && (sc_clock_mono_ms() - swept > sc_store_lease_ms() / 2 ||
+                           sc_clock_now_ms() - swept_at >= sc_store_lease_ms() / 2)) {
+            swept = sc_clock_mono_ms();
+            swept_at = sc_clock_now_ms();
+            resume_abandoned(w);
+        }
+        pthread_mutex_lock(&d->mu);
+        unsigned long seen = d->kicks;
+        pthread_mutex_unlock(&d->mu);
+        atomic_fetch_add(&d->busy, 1);
+        int got = w->rn ? take_queue(w) : 0;
+        bool worked = got > 0;
+        if (got == 2)
+            sc_daemon_kick(d); /* another worker helps with the rest */
+        if (got == 0 && w->rn)
+            worked = retry_due(w);
+        atomic_fetch_sub(&d->busy, 1);
+        if (worked)
+            continue;
+        pthread_mutex_lock(&d->mu);
+        if (d->kicks == seen && !atomic_load(&d->stopping)) {
+            struct timespec ts = sc_clock_deadline(1000); /* retries come due without a kick */
+            d->idle++;
+            pthread_cond_timedwait(&d->work, &d->mu, &ts);
+            d->idle--;
+        }
+        pthread_mutex_unlock(&d->mu);
+    }
+    worker_unload(w);
+    pthread_mutex_lock(&d->mu);
+    d->workers_done++;
+    pthread_cond_broadcast(&d->finished);
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+bool sc_workers_start(struct sc_daemon *d, int i)
+{
+    char err[600] = "";
+    struct sc_worker *ws = d->ws;
+    struct sc_daemon_slot *slot = &d->slots[i];
+    ws[i] = (struct sc_worker){.d = d, .no = i, .slot = slot,
+                               .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin)};
+    slot->no = i;
+    pthread_mutex_init(&slot->watch.mu, NULL);
+    ws[i].rt.watch = &slot->watch;
+    if (!ws[i].fin)
+        snprintf(err, sizeof err, "out of memory");
+    if (!ws[i].fin || sc_daemon_runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
+        sc_daemon_say("worker %d: %s", i, err);
+        return false;
+    }
+    ws[i].started = pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) == 0;
+    return ws[i].started;
+}
+int64_t sc_workers_watchdog(struct sc_daemon *d)
+{
+    int64_t now = sc_watch_now_ms(), next = 1000;
+    int nw = atomic_load(&d->nworkers);
+    for (int i = 0; i < nw; i++) {
+        struct sc_worker *w = &d->ws[i];
+        int64_t dl = atomic_load(&w->slot->watch.deadline_ms);
+        if (atomic_load(&w->slot->retired) || !dl)
+            continue;
+        int64_t due = dl + d->o.grace_ms + 1000;
+        if (now < due) {
+            next = due - now < next ? due - now : next;
+            continue;
+        }
+        char what[200];
+        pthread_mutex_lock(&w->slot->watch.mu);
+        snprintf(what, sizeof what, "%s", w->slot->watch.what);
+        pthread_mutex_unlock(&w->slot->watch.mu);
+        if (nw >= d->o.workers + SC_WORKERS_SPARE) {
+            sc_daemon_say("worker %d is stuck in its %s, %lld ms past its deadline, and no spare "
+                          "worker is left: restart the daemon", w->no, what, (long long)(now - dl));
+            atomic_store(&w->slot->retired, true); /* said once */
+            continue;
+        }
+        atomic_store(&w->slot->retired, true);
+        sc_daemon_say("worker %d is stuck in its %s, %lld ms past its deadline: worker %d takes "
+                      "its place; the execution stays running until the step comes back or the "
+                      "next start resumes it", w->no, what, (long long)(now - dl), nw);
+        sc_workers_start(d, nw); /* counted even when it failed: its parts are freed */
+        atomic_store(&d->nworkers, ++nw);
+    }
+    return next;
+}
+
+
+int sc_workers_new(struct sc_daemon *d)
+{
+    size_t n = (size_t)d->o.workers + SC_WORKERS_SPARE;
+    d->ws = sc_calloc(n, sizeof *d->ws);
+    d->slots = sc_calloc(n, sizeof *d->slots);
+    return d->ws && d->slots ? 0 : -1;
+}
+
+bool sc_workers_wait(struct sc_daemon *d, int64_t ms)
+{
+    int n = atomic_load(&d->nworkers), started = 0;
+    pthread_mutex_lock(&d->mu);
+    pthread_cond_broadcast(&d->work);
+    struct timespec ts = sc_clock_deadline(ms);
+    for (int i = 0; i < n; i++)
+        started += d->ws[i].started;
+    while (d->workers_done < started)
+        if (pthread_cond_timedwait(&d->finished, &d->mu, &ts) == ETIMEDOUT)
+            break;
+    bool all = d->workers_done == started;
+    pthread_mutex_unlock(&d->mu);
+    for (int i = 0; all && i < n; i++)
+        if (d->ws[i].started)
+            pthread_join(d->ws[i].th, NULL);
+    return all;
+}
+
+void sc_workers_free(struct sc_daemon *d)
+{
+    for (int i = 0; d->ws && d->slots && i < atomic_load(&d->nworkers); i++) {
+        if (d->ws[i].rt.lua || d->ws[i].rt.store)
+            sc_daemon_runtime_close(&d->ws[i].rt);
+        free(d->ws[i].fin);
+        pthread_mutex_destroy(&d->slots[i].watch.mu);
+    }
+    free(d->ws);
+    free(d->slots);
+    d->ws = NULL;
+    d->slots = NULL;
+}
