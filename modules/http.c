@@ -40,7 +40,9 @@ static const struct sc_param params[] = {
     {.name = "headers", .type = SC_T_OBJECT,
      .offset = offsetof(struct with, headers),
      .doc = "Extra request headers; one named like a default of the engine (Accept, "
-            "Content-Type, the auth header, Idempotency-Key) replaces it, whatever its case."},
+            "Content-Type, the auth header, Idempotency-Key) replaces it, whatever its case. "
+            "A value holding a line break or another control character (NUL included, a tab "
+            "aside) is a data error naming the header: nothing is sent."},
     {.name = "json", .type = SC_T_ANY,
      .offset = offsetof(struct with, json),
      .doc = "JSON body. Writes get sent_from and sent_to added to an object body; a write "

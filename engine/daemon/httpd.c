@@ -174,11 +174,31 @@ static struct joined header_all(struct MHD_Connection *con, const char *name)
     return j;
 }
 
+/* Counts header names that are not an RFC 9110 token: "Transfer-Encoding :" (a space
+ * before the colon, which RFC 9112 5.1 answers with 400) is a name libmicrohttpd keeps
+ * as written, one a proxy may read as Transfer-Encoding. */
+static enum MHD_Result bad_name(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    (void)value;
+    size_t n = key ? strlen(key) : 0;
+    if (!n || strspn(key, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
 /* A message length the sender and we could read differently (RFC 9112 6.3: request
- * smuggling) is refused: Content-Length with Transfer-Encoding, or Content-Lengths that
- * disagree (repeated, or a list). */
+ * smuggling) is refused: a header name with whitespace before its colon, Content-Length
+ * with Transfer-Encoding, or Content-Lengths that disagree (repeated, or a list). */
 static const char *framing_error(struct MHD_Connection *con)
 {
+    int bad = 0;
+    MHD_get_connection_values(con, MHD_HEADER_KIND, bad_name, &bad);
+    if (bad)
+        return "a header with whitespace before its colon, or a name that is not a token "
+               "(RFC 9112 5.1): write Name: value";
     struct joined cl = header_all(con, "content-length"), te = header_all(con, "transfer-encoding");
     const char *why = NULL;
     if (cl.count && te.count)

@@ -116,7 +116,7 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
     *ro = *override = NULL;
     if ((t->flags & SC_URL_CLIMB) || !sc_url_under(base, t))
         return SC_REFUSE_CLIMB;
-    if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE))
+    if (t->flags & (SC_URL_NUL | SC_URL_ESCAPE | SC_URL_CTRL))
         return SC_REFUSE_ESCAPE;
     const char *k;
     json_t *v;
@@ -133,6 +133,43 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
         return SC_REFUSE_NONE;
     *ro = sc_org_read_only_target(org, conn, t);
     return !*ro ? SC_REFUSE_NONE : write ? SC_REFUSE_READ_ONLY : SC_REFUSE_OVERRIDE;
+}
+
+int sc_org_write_target(const struct sc_org *org, const char *conn, const char *path,
+                        struct sc_url *t, char *why, size_t n)
+{
+    const struct sc_url *bu = sc_org_base(org, conn);
+    const char *ro, *ov;
+    path = path ? path : "";
+    if (!bu) {
+        snprintf(why, n, "connection '%s' is not defined in org '%s'", conn, org->name);
+        return -1;
+    }
+    if (sc_url_join(bu, path, NULL, t, why, n) != 0)
+        return -1;
+    switch (sc_org_check_target(org, conn, true, NULL, bu, t, &ro, &ov)) {
+    case SC_REFUSE_NONE:
+        return 0;
+    case SC_REFUSE_CLIMB:
+        snprintf(why, n, "path '%s' climbs out of connection '%s' (%s): it normalises to %s",
+                 path, conn, bu->full, t->path);
+        break;
+    case SC_REFUSE_ESCAPE:
+        snprintf(why, n, "path '%s' holds %s", path, sc_url_escape_why(t->flags));
+        break;
+    case SC_REFUSE_SLASH:
+    case SC_REFUSE_OVERRIDE: /* no headers here: only the slash can bring it */
+        snprintf(why, n, "path '%s' holds an encoded '/' or '\\' (%%2F, %%5C) that a server "
+                 "may take for a separator", path);
+        break;
+    case SC_REFUSE_READ_ONLY:
+        snprintf(why, n, "connection '%s' is read-only in org '%s'%s%s%s", ro, org->name,
+                 strcmp(ro, conn) ? ": " : "", strcmp(ro, conn) ? t->full : "",
+                 strcmp(ro, conn) ? " lies under its base URL" : "");
+        break;
+    }
+    sc_url_free(t);
+    return -1;
 }
 
 char *sc_org_secret(const char *ref, char *err, size_t errlen)

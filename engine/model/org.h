@@ -96,7 +96,8 @@ const char *sc_org_read_only_target(const struct sc_org *org, const char *used,
                                     const struct sc_url *t);
 
 /* What stops a request through connection `conn` (base: its base URL) to the target t,
- * in order: a path that climbs above the base (CLIMB), %00 or a stray '%' (ESCAPE), a
+ * in order: a path that climbs above the base (CLIMB), %00, a control character or a stray
+ * '%' (ESCAPE, sc_url_escape_why), a
  * write or method override whose path holds an encoded '/' or '\' (SLASH), a write reaching a read-only
  * connection (READ_ONLY, sc_org_read_only_target), a method-override header (or a
  * _method query key) sent to a read-only target (OVERRIDE). *ro: the read-only
@@ -113,6 +114,13 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
                                     const json_t *headers, const struct sc_url *base,
                                     const struct sc_url *t, const char **ro,
                                     const char **override);
+
+/* The target of a write of the engine's own (an audit checkpoint's POST) through
+ * connection conn to path (NULL or "" for the base itself), judged as a step's write is
+ * (sc_org_check_target): 0 with t filled (normal form and the URL to send; sc_url_free),
+ * or -1 with why filled in the user's terms (nothing to free). */
+int sc_org_write_target(const struct sc_org *org, const char *conn, const char *path,
+                        struct sc_url *t, char *why, size_t n);
 
 /* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
  * New string (free()), or NULL with err filled; err never holds the secret. */

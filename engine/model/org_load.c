@@ -72,7 +72,8 @@ static const struct sc_param checkpoint_fields[] = {
      .doc = "Folder each checkpoint is written to (checkpoint-TIME.json); mount it from "
             "another machine, or ship it off."},
     {.name = "connection", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Connection each checkpoint is POSTed to as JSON (its base URL + path)."},
+     .doc = "Connection each checkpoint is POSTed to as JSON (its base URL + path), checked "
+            "as every write is: a read-only target, or a path leaving the base, is an error."},
     {.name = "path", .type = SC_T_STRING, .def = "\"\"", .flags = SC_P_STATIC,
      .doc = "Path under the connection's base URL."},
     {0},
@@ -300,6 +301,27 @@ static int resolve(struct sc_org *org)
                : 0;
 }
 
+/* The scheduled checkpoint's POST (audit.checkpoint.connection + path) passes the checks
+ * of every write: an error at its path, or its connection when the path is not written. */
+static int checkpoint_target(struct sc_org *org, struct sc_diags *d)
+{
+    const char *conn = org->audit.cp_connection, *path = org->audit.cp_path;
+    struct sc_url t;
+    char why[700];
+    if (!conn)
+        return 0;
+    if (sc_org_write_target(org, conn, path, &t, why, sizeof why) == 0) {
+        sc_url_free(&t);
+        return 0;
+    }
+    const struct sc_node_pos *np = sc_doc_pos(org->doc, "/audit/checkpoint/path");
+    if (!np)
+        np = sc_doc_pos(org->doc, "/audit/checkpoint/connection");
+    sc_diag_add(d, SC_SEV_ERROR, &org->doc->src, np ? np->val.line : 0, np ? np->val.col : 0,
+                np ? np->val.len : 0, "the audit checkpoint cannot be POSTed there: %s", why);
+    return -1;
+}
+
 struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
 {
     char *path = is_path(name_or_path) ? sc_strdup(name_or_path)
@@ -334,9 +356,10 @@ struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
     org->name = name;
     org->matrix_doc = matrix;
     org->matrix = matrix ? matrix->root : NULL;
-    /* only memory can fail here: validation parsed and checked it all */
+    /* only memory can fail here (validation parsed and checked it all), and the
+     * checkpoint's target, which needs the resolved connections */
     if (sc_param_fill(sc_org_fields, doc->root) != 0 || resolve(org) != 0 ||
-        sc_org_resolve_secrets(org) != 0) {
+        sc_org_resolve_secrets(org) != 0 || checkpoint_target(org, d) != 0) {
         sc_org_free(org);
         return NULL;
     }

@@ -51,6 +51,8 @@ static void norm_escapes(const char *p, size_t n, struct sc_buf *out, unsigned *
                 *flags |= SC_URL_SLASH;
             if (v == 0)
                 *flags |= SC_URL_NUL;
+            if (!query && v && (v < 0x20 || v == 0x7f)) /* %00 is SC_URL_NUL */
+                *flags |= SC_URL_CTRL;
             if (unreserved(v))
                 sc_buf_add(out, (const char *)&v, 1);
             else
@@ -61,9 +63,49 @@ static void norm_escapes(const char *p, size_t n, struct sc_buf *out, unsigned *
         } else if (raw_ok(c, query)) {
             sc_buf_add(out, (const char *)&c, 1);
         } else {
+            if (!query && (c < 0x20 || c == 0x7f))
+                *flags |= SC_URL_CTRL;
             put_escape(out, c);
         }
     }
+}
+
+/* 1 or 2 when the segment s[0..n) (escapes normalised) is "." or ".." once its ';params'
+ * (';' or %3B) and trailing spaces are set aside, a dot also spelled overlong or
+ * full-width (%C0%AE, %E0%80%AE, %EF%BC%8E): Tomcat and Spring route "/x/..;/y" as
+ * "/y", lenient decoders take those bytes for '.'. 3 when nothing is left but params
+ * (";x": an empty segment to such servers). 0 for any other segment. */
+static int dot_kind(const char *s, size_t n)
+{
+    static const char *const dots[] = {"%C0%AE", "%E0%80%AE", "%EF%BC%8E", NULL};
+    size_t k = 0, i = 0;
+    bool params = false;
+    for (size_t j = 0; j < n; j++)
+        if (s[j] == ';' || (n - j >= 3 && !strncmp(s + j, "%3B", 3))) {
+            n = j;
+            params = true;
+        }
+    for (;;) {
+        if (n && s[n - 1] == ' ')
+            n--;
+        else if (n >= 3 && !strncmp(s + n - 3, "%20", 3))
+            n -= 3;
+        else
+            break;
+    }
+    while (i < n && k <= 2) {
+        size_t step = s[i] == '.' ? 1 : 0;
+        for (const char *const *d = dots; !step && *d; d++)
+            if (n - i >= strlen(*d) && !strncmp(s + i, *d, strlen(*d)))
+                step = strlen(*d);
+        if (!step)
+            return 0;
+        i += step;
+        k++;
+    }
+    if (k == 0)
+        return params ? 3 : 0;
+    return k <= 2 ? (int)k : 0;
 }
 
 void sc_url_norm_path(const char *p, size_t n, struct sc_buf *out, unsigned *flags)
@@ -81,14 +123,14 @@ void sc_url_norm_path(const char *p, size_t n, struct sc_buf *out, unsigned *fla
             j++;
         size_t sl = j - i;
         bool last = j >= len;
-        trailing = last && (sl == 0 || (sl == 1 && s[i] == '.') ||
-                            (sl == 2 && s[i] == '.' && s[i + 1] == '.'));
-        if (sl == 2 && s[i] == '.' && s[i + 1] == '.') {
+        int dk = dot_kind(s + i, sl);
+        trailing = last && (sl == 0 || dk != 0);
+        if (dk == 2) {
             if (ns)
                 ns--;
             else
                 *flags |= SC_URL_CLIMB;
-        } else if (sl && !(sl == 1 && s[i] == '.')) {
+        } else if (sl && !dk) {
             if (ns == cap) {
                 size_t(*bigger)[2] = realloc(seg, 2 * cap * sizeof *seg);
                 if (!bigger) {
@@ -296,12 +338,13 @@ static bool next_seg(const char **p, const char **s, size_t *n)
     return true;
 }
 
-/* A segment as lenient servers route it: ';params' cut, trailing dots and spaces off. */
+/* A segment as lenient servers route it: ';params' (or %3B...) cut, trailing dots and
+ * spaces off. */
 static size_t seg_key(const char *s, size_t n)
 {
-    const char *semi = memchr(s, ';', n);
-    if (semi)
-        n = (size_t)(semi - s);
+    for (size_t j = 0; j < n; j++)
+        if (s[j] == ';' || (n - j >= 3 && !strncmp(s + j, "%3B", 3)))
+            n = j;
     for (;;) {
         if (n && (s[n - 1] == '.' || s[n - 1] == ' '))
             n--;
@@ -380,9 +423,29 @@ static char *scalar_text(const json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+/* "." or "..", also with ';params' or spelled as dot_kind reads them once escaped. */
 static bool dot_segment(const char *s)
 {
-    return !strcmp(s, ".") || !strcmp(s, "..");
+    if (!strcmp(s, ".") || !strcmp(s, ".."))
+        return true;
+    char *e = curl_easy_escape(NULL, s, (int)strlen(s));
+    struct sc_buf b = {0};
+    unsigned f = 0;
+    if (e)
+        norm_escapes(e, strlen(e), &b, &f, false);
+    int dk = b.data ? dot_kind(b.data, b.len) : 0;
+    curl_free(e);
+    sc_buf_free(&b);
+    return dk == 1 || dk == 2;
+}
+
+const char *sc_url_escape_why(unsigned flags)
+{
+    if (flags & SC_URL_NUL)
+        return "%00 (a NUL byte)";
+    if (flags & SC_URL_CTRL)
+        return "a control character (%01-%1F or %7F: a tab, a line break)";
+    return "a '%' that starts no escape (%XX)";
 }
 
 static void put_escaped(struct sc_buf *out, const char *s)

@@ -3,7 +3,9 @@
  * RFC 3986 section 6: scheme and host lower-cased (a host's trailing dot dropped), the
  * port explicit (80, 443 by default), percent-escapes of unreserved characters decoded
  * and the others upper-cased, bytes a path may not hold escaped, dot segments removed
- * (5.2.4) and repeated slashes merged. The read-only check compares these forms, so
+ * (5.2.4, a segment counting as a dot segment when it is one once its ';params' are set
+ * aside, as Tomcat and Spring route it, or its dots spelled overlong or full-width) and
+ * repeated slashes merged. The read-only check compares these forms, so
  * every spelling of one target is judged alike.
  * Ownership: an sc_url owns its strings until sc_url_free; inputs are borrowed. */
 #ifndef SC_URL_H
@@ -21,6 +23,8 @@ enum {
     SC_URL_CLIMB = 1 << 1,  /* a ".." went above the root */
     SC_URL_ESCAPE = 1 << 2, /* a '%' not followed by two hex digits */
     SC_URL_NUL = 1 << 3,    /* %00 */
+    SC_URL_CTRL = 1 << 4,   /* a control character, raw or escaped (%00-%1F, %7F): a tab
+                             * or line break a server may trim or split on */
 };
 
 struct sc_url {
@@ -57,6 +61,10 @@ bool sc_url_under(const struct sc_url *base, const struct sc_url *t);
 
 /* True when the query (normalised, as in sc_url) has the key (a form-decoded name). */
 bool sc_url_query_has(const char *query, const char *key);
+
+/* What the ESCAPE flags of a path mean, for a message: "%00 (a NUL byte)", "a control
+ * character (...)" or "a '%' that starts no escape (%XX)". Static text. */
+const char *sc_url_escape_why(unsigned flags);
 
 /* Appends the normal form of the path p[0..n) to out (see above), or'ing what it met
  * into *flags. */

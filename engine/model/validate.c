@@ -947,7 +947,7 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
             break;
         case SC_REFUSE_ESCAPE:
             VERR(c, pos_val(c), "path '%s' holds %s", path,
-                 t.flags & SC_URL_NUL ? "%00 (a NUL byte)" : "a '%' that starts no escape (%XX)");
+                 sc_url_escape_why(t.flags));
             break;
         case SC_REFUSE_SLASH:
             VERR(c, pos_val(c), "path '%s' of a write holds an encoded '/' or '\\' (%%2F, %%5C) "

@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "util.h"
+#include "model/url.h"
 #include "model/yaml.h"
 
 #include <errno.h>
@@ -50,12 +51,22 @@ int sc_audit_post(struct sc_http *http, const struct sc_org *org, const char *co
         snprintf(err, errlen, "connection '%s' is not defined in org '%s'", connection, org->name);
         return -1;
     }
-    const char *base = conn->base_url;
+    /* the same checks as a step's write: a checkpoint is no way past read-only */
+    struct sc_url t;
+    char why[700];
+    if (sc_org_write_target(org, connection, path, &t, why, sizeof why) != 0) {
+        snprintf(err, errlen, "POST refused (nothing was sent): %s", why);
+        return -1;
+    }
+    char *url = t.full;
+    t.full = NULL;
+    sc_url_free(&t);
     const char *secret = conn->secret.value; /* read once, at the org's load */
     char *auth_line = NULL;
     if (conn->auth != SC_ORG_AUTH_NONE) {
         if (!secret) {
             snprintf(err, errlen, "%s", conn->secret.err);
+            free(url);
             return -1;
         }
         if (conn->auth == SC_ORG_AUTH_BEARER)
@@ -63,11 +74,6 @@ int sc_audit_post(struct sc_http *http, const struct sc_org *org, const char *co
         else if (conn->auth == SC_ORG_AUTH_API_KEY)
             auth_line = sc_asprintf("%s: %s", conn->header, secret);
     }
-    size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/')
-        bl--;
-    path = path ? path : "";
-    char *url = sc_asprintf("%.*s%s%s", (int)bl, base, path[0] && path[0] != '/' ? "/" : "", path);
     char *body = json_dumps(cp, JSON_COMPACT);
     const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
                              auth_line, NULL};

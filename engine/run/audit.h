@@ -19,8 +19,11 @@ void sc_audit_setup(struct sc_store *st, const struct sc_org *org);
 /* Writes the checkpoint to path through a temporary file (mode 0644): 0, or -1 with err. */
 int sc_audit_write(const json_t *checkpoint, const char *path, char *err, size_t errlen);
 /* POSTs the checkpoint as JSON to base URL + path of the org's connection, with its
- * auth. Not audited: the checkpoint describes the log, a row would move its head. 0 when
- * answered 2xx, else -1 with err naming the URL and the answer. */
+ * auth, after the checks of every write (sc_org_write_target: a read-only connection,
+ * one covering the target, a path leaving the base are refused, nothing sent). Not
+ * audited, refusals included: the checkpoint describes the log, a row would move its
+ * head; a refusal is the error (the CLI's exit status, the daemon's log line). 0 when
+ * answered 2xx, else -1 with err naming the URL and the answer, or the refusal. */
 int sc_audit_post(struct sc_http *http, const struct sc_org *org, const char *connection,
                   const char *path, const json_t *checkpoint, char *err, size_t errlen);
 /* The daemon's scheduled checkpoint (audit.checkpoint): takes one and sends it to the

@@ -136,7 +136,7 @@ static enum sc_refusal refusal(const struct sc_org *org, const struct sc_call *c
         break;
     case SC_REFUSE_ESCAPE:
         snprintf(why, n, "path '%s' holds %s", c->path,
-                 t->flags & SC_URL_NUL ? "%00 (a NUL byte)" : "a '%' that starts no escape (%XX)");
+                 sc_url_escape_why(t->flags));
         break;
     case SC_REFUSE_SLASH:
         snprintf(why, n, "%s refused: the path '%s' holds an encoded '/' or '\\' (%%2F, %%5C) "
@@ -204,7 +204,18 @@ static enum sc_status auth(const struct sc_org_conn *conn, struct sc_request *r,
     return SC_OK;
 }
 
-/* The step's own headers, after the engine's; a line break in one is refused. */
+/* The offset of the first control byte of a header value (NUL included: it would cut the
+ * value short; a tab is allowed, RFC 9110 section 5.5), or -1. */
+static long header_ctl(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+            return (long)i;
+    return -1;
+}
+
+/* The step's own headers, after the engine's; a line break or another control byte in
+ * one is refused. */
 static enum sc_status step_headers(const struct sc_call *c, struct sc_request *r, char *err,
                                    size_t errlen)
 {
@@ -213,8 +224,13 @@ static enum sc_status step_headers(const struct sc_call *c, struct sc_request *r
     json_t *v;
     json_object_foreach(c->headers, k, v) {
         const char *hv = json_is_string(v) ? json_string_value(v) : NULL;
+        long ctl = hv ? header_ctl(hv, json_string_length(v)) : -1;
         if (hv && st == SC_OK && (strpbrk(hv, "\r\n") || strpbrk(k, "\r\n: "))) {
             snprintf(err, errlen, "header '%s' holds a line break or is not a header name", k);
+            st = SC_ERR_DATA;
+        } else if (ctl >= 0 && st == SC_OK) {
+            snprintf(err, errlen, "header '%s' holds the control character 0x%02X (byte %ld of "
+                     "its value)", k, (unsigned)(unsigned char)hv[ctl], ctl + 1);
             st = SC_ERR_DATA;
         } else if (hv && header_step(r, sc_asprintf("%s: %s", k, hv)) != 0 && st == SC_OK) {
             snprintf(err, errlen, "header '%s' is given twice (header names ignore case)", k);

@@ -9,7 +9,9 @@
 #include "store/store.h"
 
 /* ---- the store lock: one daemon per SQLite store ----
- * An advisory lock (flock, exclusive) on the file PATH.lock beside the database, held
+ * An advisory lock (flock, exclusive) on the file NAME.lock beside the database, NAME
+ * being the database's one name (symbolic links followed, the folder absolute: every
+ * name of one store takes the same lock), held
  * for the life of the process, with "pid PID host HOST owner TOKEN" written in it.
  * SC_STORE_OK with *fd holding it and *prev the last holder's owner token (-1: none: its
  * leases can be dropped, as the lock proves it gone); SC_STORE_BUSY when another process

@@ -30,11 +30,53 @@ int sc_store_mkdirs(const char *path)
     return 0;
 }
 
+/* The database's one name: symbolic links followed (also one to a file not made yet)
+ * and the folder made absolute, so every name of one file locks one lock file. New
+ * string; NULL when memory runs out (errno ENOMEM) or a link loops (ELOOP). */
+static char *lock_name(const char *path)
+{
+    char *p = sc_strdup(path);
+    for (int hops = 0; p && hops < 40; hops++) {
+        char target[4096];
+        ssize_t n = readlink(p, target, sizeof target - 1);
+        if (n < 0)
+            break; /* not a link (or not there yet): p names the file */
+        target[n] = '\0';
+        const char *slash = strrchr(p, '/');
+        char *next = target[0] == '/' || !slash
+                         ? sc_strdup(target)
+                         : sc_asprintf("%.*s/%s", (int)(slash - p), p, target);
+        free(p);
+        p = next;
+        if (hops == 39) {
+            free(p);
+            errno = ELOOP;
+            return NULL;
+        }
+    }
+    if (!p || sc_store_mkdirs(p) != 0) {
+        free(p);
+        return NULL;
+    }
+    const char *slash = strrchr(p, '/');
+    char *dir = slash ? sc_strndup(p, slash == p ? 1 : (size_t)(slash - p)) : sc_strdup(".");
+    char *real = dir ? realpath(dir, NULL) : NULL;
+    char *name = real ? sc_asprintf("%s%s%s", real, strcmp(real, "/") ? "/" : "",
+                                    slash ? slash + 1 : p)
+                      : NULL;
+    free(real);
+    free(dir);
+    free(p);
+    return name;
+}
+
 enum sc_store_rc sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen)
 {
     *fd = -1;
     *prev = -1;
-    char *lp = sc_asprintf("%s.lock", path);
+    char *canon = lock_name(path);
+    char *lp = canon ? sc_asprintf("%s.lock", canon) : NULL;
+    free(canon);
     if (!lp || sc_store_mkdirs(lp) != 0) {
         snprintf(err, errlen, "store %s: cannot make its directory: %s", path,
                  lp ? strerror(errno) : "out of memory");

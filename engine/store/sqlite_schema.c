@@ -134,6 +134,18 @@ int sq_migrate(struct sq_store *st)
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
         if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
             return sq_db_err(st, "migration");
+        /* another process creating the same store may have migrated while this one waited */
+        int now = v;
+        if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+            now = sq_step(st, s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : v;
+            sqlite3_finalize(s);
+        }
+        if (now > v) {
+            if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                return sq_db_err(st, "migration");
+            v = now - 1;
+            continue;
+        }
         if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(st->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
             sq_db_err(st, "migration");

@@ -346,6 +346,13 @@ expect "a second serve on the same store refuses to start, naming the daemon tha
     "scenarist: store $db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
     -- "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0
 expect "the lock file names the holder" 0 "pid $dpid host $(hostname)" -- bash -c "cut -d' ' -f1-4 '$db.lock'"
+ln -s "$db" "$dir/l7.db"
+expect "another name of the same store (a symbolic link) takes the same lock" 2 \
+    "scenarist: store $dir/l7.db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- "$bin" serve $fx/hooks --org "$org" --store "$dir/l7.db" --listen 127.0.0.1:0
+expect "and so does a relative name through .. (the folder made absolute)" 2 \
+    "scenarist: store store/../store/scenarist.db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- bash -c "cd '$dir' && '$bin' serve '$PWD/$fx/hooks' --org '$org' --store store/../store/scenarist.db --listen 127.0.0.1:0"
 stop
 expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process" -- cat "$dir/log"
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
@@ -811,6 +818,20 @@ scenarist_webhook_rejections_total{reason="stale_timestamp"} 0
 scenarist_webhook_rejections_total{reason="secret_unusable"} 0
 scenarist_webhook_rejections_total{reason="stopping"} 0
 scenarist_webhook_rejections_total{reason="bad_request"} 4' -- sh -c 'echo "$1" | grep "^scenarist_webhook_rejections_total"' - "$metrics"
+# RFC 9112 5.1: whitespace between a header name and its colon is a 400 (a proxy may
+# read "Transfer-Encoding :" as Transfer-Encoding, libmicrohttpd keeps it as another name)
+bad_name='HTTP/1.1 400 Bad Request
+Connection: close
+Content-Type: application/json
+Content-Length: 141
+
+{"error":"a header with whitespace before its colon, or a name that is not a token (RFC 9112 5.1): write Name: value","reason":"bad_request"}'
+expect "Transfer-Encoding with a space before its colon, and a Content-Length, is 400" 0 "$bad_name" \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding : chunked\r\nContent-Length: 30\r\n\r\n2\r\n{}\r\n0\r\n\r\nPOST /hooks/echo HTTP/1.1\r\n')
+expect "a tab before the colon of Content-Length is 400" 0 "$bad_name" \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length\t: 2\r\n\r\n{}')
+expect "a space before the colon of any header is 400" 0 "$bad_name" \
+    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nX-Trace : 1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
 stop
 
 # ---- webhook secrets: bare base64 works; an unusable one stops validate and serve ----

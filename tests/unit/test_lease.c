@@ -230,11 +230,30 @@ static void the_store_lock_admits_one_daemon_and_names_the_holder(void **state)
     assert_int_equal(sc_store_lock(path, &fd, &prev, err, sizeof err), 0);
     assert_int_equal(prev, -1);
     assert_int_equal(sc_store_lock(path, &fd2, &prev, err, sizeof err), SC_STORE_BUSY);
-    char want[700];
+    char want[700], *build = realpath("build", NULL);
     snprintf(want, sizeof want, "store %s is in use by another scenarist serve (pid %d on host %s, "
-             "lock file %s.lock): only one daemon may own an SQLite store", path, (int)getpid(),
-             host, path);
+             "lock file %s/test-lease-lock.db.lock): only one daemon may own an SQLite store",
+             path, (int)getpid(), host, build);
     assert_string_equal(err, want);
+    /* any other name of the same file takes the same lock: a symbolic link (also one made
+     * before the database exists), a relative path through "..", a link to the folder */
+    static const char *const names[] = {"build/test-lease-link.db", "build/test-lease-dangling.db",
+                                        "build/../build/./test-lease-lock.db",
+                                        "build/test-lease-dir/test-lease-lock.db"};
+    unlink("build/test-lease-link.db");
+    unlink("build/test-lease-dangling.db");
+    unlink("build/test-lease-dir");
+    assert_int_equal(symlink("test-lease-lock.db", "build/test-lease-link.db"), 0);
+    assert_int_equal(symlink("test-lease-link.db", "build/test-lease-dangling.db"), 0);
+    assert_int_equal(symlink(".", "build/test-lease-dir"), 0);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        assert_int_equal(sc_store_lock(names[i], &fd2, &prev, err, sizeof err), SC_STORE_BUSY);
+        snprintf(want, sizeof want, "store %s is in use by another scenarist serve (pid %d on "
+                 "host %s, lock file %s/test-lease-lock.db.lock): only one daemon may own an "
+                 "SQLite store", names[i], (int)getpid(), host, build);
+        assert_string_equal(err, want);
+    }
+    free(build);
     sc_store_unlock(fd);
     assert_int_equal(sc_store_lock(path, &fd, &prev, err, sizeof err), 0);
     assert_int_equal(prev, sc_store_owner()); /* the last holder's leases can be dropped */

@@ -24,11 +24,13 @@ static const char *join(const char *base, const char *path, json_t *query, struc
     if (rc != 0)
         snprintf(out, sizeof out, "error: %s", err);
     else
-        snprintf(out, sizeof out, "%s|%s%s%s%s", t->path, t->flags & SC_URL_SLASH ? "slash " : "",
+        snprintf(out, sizeof out, "%s|%s%s%s%s%s", t->path, t->flags & SC_URL_SLASH ? "slash " : "",
                  t->flags & SC_URL_CLIMB ? "climb " : "", t->flags & SC_URL_ESCAPE ? "escape " : "",
-                 t->flags & SC_URL_NUL ? "nul" : "");
+                 t->flags & SC_URL_NUL ? "nul" : "", t->flags & SC_URL_CTRL ? "ctrl" : "");
     return out;
 }
+
+static const char *enc(const char *so_far, const char *value);
 
 /* Whether the read-only calendar (HOST/calendar) covers path sent through the root. */
 static bool reaches_calendar(const char *path, const char *want_norm)
@@ -93,6 +95,79 @@ static void spellings_of_one_target(void **state)
     for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
         if (reaches_calendar(other[i].path, other[i].norm))
             fail_msg("%s should not reach the calendar", other[i].path);
+}
+
+/* Servers like Tomcat and Spring set a segment's ';params' aside before removing dot
+ * segments ("/x/..;/y" is "/y" to them), lenient decoders read overlong and full-width
+ * dots as '.', and some trim control bytes: every such spelling is judged as they route it. */
+static void dot_segments_with_params(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path, *norm;
+    } same[] = {
+        {"/x/..;/calendar/events", "/calendar/events|"},
+        {"/x/..;x=1/calendar/events", "/calendar/events|"},
+        {"/hris/..;/calendar/events", "/calendar/events|"},
+        {"/x/%2e%2e;/calendar/events", "/calendar/events|"},
+        {"/x/%2E%2E%3B/calendar/events", "/calendar/events|"},
+        {"/x/..%3bv=1/calendar/events", "/calendar/events|"},
+        {"/.;x/calendar/events", "/calendar/events|"},
+        {"/;x/calendar/events", "/calendar/events|"},
+        {"/x/..%20/calendar/events", "/calendar/events|"},
+        {"/x/.. /calendar/events", "/calendar/events|"},
+        {"/x/%c0%ae%c0%ae/calendar/events", "/calendar/events|"},
+        {"/x/%e0%80%ae./calendar/events", "/calendar/events|"},
+        {"/x/%ef%bc%8e%ef%bc%8e/calendar/events", "/calendar/events|"},
+        {"/calendar%3Bv=1/events", "/calendar%3Bv=1/events|"},
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        if (!reaches_calendar(same[i].path, same[i].norm))
+            fail_msg("%s should reach the calendar", same[i].path);
+    static const struct {
+        const char *path, *norm;
+    } other[] = {
+        {"/x/..;/lms/learners", "/lms/learners|"},
+        {"/lms/...;x/learners", "/lms/...;x/learners|"},
+        {"/x/..a;/calendar/events", "/x/..a;/calendar/events|"},
+        {"/x/..%00/calendar/events", "/x/..%00/calendar/events|nul"},
+        {"/x/..%5C/calendar/events", "/x/..%5C/calendar/events|slash "},
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        if (reaches_calendar(other[i].path, other[i].norm))
+            fail_msg("%s should not reach the calendar", other[i].path);
+    /* a control byte in a segment is flagged, and so refused (sc_org_check_target) */
+    static const struct {
+        const char *path, *norm;
+    } ctrl[] = {
+        {"/calendar%09/events", "/calendar%09/events|ctrl"},
+        {"/calendar\t/events", "/calendar%09/events|ctrl"},
+        {"/calendar%0d%0a/events", "/calendar%0D%0A/events|ctrl"},
+        {"/calendar%7f/events", "/calendar%7F/events|ctrl"},
+        {"/cal%1Fendar/events", "/cal%1Fendar/events|ctrl"},
+    };
+    struct sc_url t;
+    for (size_t i = 0; i < sizeof ctrl / sizeof ctrl[0]; i++) {
+        assert_string_equal(join(HOST "/", ctrl[i].path, NULL, &t), ctrl[i].norm);
+        sc_url_free(&t);
+    }
+    assert_string_equal(join(HOST "/lms", "/..;/calendar", NULL, &t), "/calendar|");
+    struct sc_url lms;
+    char err[128];
+    assert_int_equal(sc_url_parse(HOST "/lms", &lms, err, sizeof err), 0);
+    assert_false(sc_url_under(&lms, &t)); /* out of its connection: refused */
+    sc_url_free(&lms);
+    sc_url_free(&t);
+    assert_string_equal(join(HOST "/", "/..;/..;x/calendar", NULL, &t), "/calendar|climb ");
+    sc_url_free(&t);
+    assert_string_equal(join(HOST "/lms", "/x/..;", NULL, &t), "/lms/|");
+    sc_url_free(&t);
+    /* a value is one segment: "..;x" would be a dot segment to those servers */
+    assert_string_equal(enc("/employees/", "\"..;x\""),
+                        "error(data): the value '..;x' would be a dot segment of the path ('.' or '..')");
+    assert_string_equal(enc("/employees/", "\".;\""),
+                        "error(data): the value '.;' would be a dot segment of the path ('.' or '..')");
+    assert_string_equal(enc("/employees/", "\"..x\""), "/employees/..x");
 }
 
 static void odd_escapes_and_fragments(void **state)
@@ -300,6 +375,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(spellings_of_one_target),
+        cmocka_unit_test(dot_segments_with_params),
         cmocka_unit_test(odd_escapes_and_fragments),
         cmocka_unit_test(origins),
         cmocka_unit_test(full_url_and_query),
