@@ -21,37 +21,49 @@ static bool valid_for(json_t *doc, const char *label, const struct sc_org *org)
     struct sc_diags d;
     sc_diags_init(&d);
     struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
-    char *text = lua ? sc_version_text(doc) : NULL;
-    struct sc_scenario *sc = text ? sc_scenario_load_text(label, text, strlen(text), org, lua,
-                                                          NULL, &d) : NULL;
+    json_t *scenario = lua ? sc_version_scenario(doc) : NULL;
+    char *text = scenario ? sc_version_text(scenario) : NULL;
+    bool tf = text && sc_lua_use(lua, json_object_get(doc, "transforms"), err, sizeof err) == 0;
+    struct sc_scenario *sc = tf ? sc_scenario_load_text(label, text, strlen(text), org, lua,
+                                                        NULL, &d) : NULL;
     if (!lua)
         fprintf(stderr, "scenarist: Lua: %s\n", err);
+    else if (text && !tf)
+        fprintf(stderr, "scenarist: %s: its transforms: %s\n", label, err);
     sc_diags_print(&d, stderr);
     bool ok = sc != NULL;
     sc_scenario_free(sc);
     sc_lua_free(lua);
+    json_decref(scenario);
     free(text);
     sc_diags_free(&d);
     return ok;
 }
 
-/* Stores doc as a new version and says what happened. */
+/* Stores doc as a new version and says what happened, naming the transform files that
+ * changed since the current version. */
 static int store_version(struct sc_store *st, json_t *doc, const char *message,
                          const char *origin, const char *org)
 {
-    char sum[72];
+    char sum[72], note[600] = "";
     const char *name = json_string_value(json_object_get(doc, "name"));
     int n;
+    json_t *prev = sc_store_version_get(st, name, 0); /* NULL: the first version */
     int rc = sc_version_checksum(doc, sum) == 0
                  ? sc_store_version_add(st, name, doc, sum, message, origin, &n) : -1;
     if (rc < 0) {
         fprintf(stderr, "scenarist: %s: %s\n", name, sc_store_error(st));
+        json_decref(prev);
         return EXIT_FAILED;
     }
+    if (prev)
+        sc_version_transforms_note(json_object_get(prev, "document"), doc, note, sizeof note);
+    json_decref(prev);
     if (rc == SC_STORE_SAME)
         printf("%s: unchanged, version %d is current in org %s (%.19s...)\n", name, n, org, sum);
     else
-        printf("%s: version %d in org %s (%s, %.19s...)\n", name, n, org, origin, sum);
+        printf("%s: version %d in org %s (%s, %.19s...)%s%s\n", name, n, org, origin, sum,
+               note[0] ? ": " : "", note);
     return EXIT_OK;
 }
 
@@ -64,6 +76,31 @@ static int number_arg(const char *s, const char *what)
         return -1;
     }
     return (int)n;
+}
+
+/* Loads a scenario file as deploy stores it: its document with the transform files its
+ * steps looked up (the disk's, as a draft runs), appended to docs. Errors go to d. */
+static void deploy_load(json_t *docs, const char *path, const struct sc_org *org,
+                        struct sc_lua *lua, struct sc_validator *v, struct sc_diags *d)
+{
+    char err[512];
+    struct sc_src src = {path, NULL, 0};
+    if (sc_lua_use(lua, NULL, err, sizeof err) != 0) { /* a new record of use */
+        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "%s", err);
+        return;
+    }
+    struct sc_scenario *sc = sc_scenario_load(path, org, lua, v, d);
+    json_t *used = sc ? sc_lua_used(lua) : NULL;
+    json_t *tf = used ? sc_version_transforms(used, err, sizeof err) : NULL;
+    json_t *doc = tf ? sc_version_document(sc_scenario_json(sc), tf) : NULL;
+    if (sc && !doc)
+        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "%s", used && !tf ? err : "out of memory");
+    else if (doc && json_array_append(docs, doc) != 0)
+        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "out of memory");
+    json_decref(doc);
+    json_decref(tf);
+    json_decref(used);
+    sc_scenario_free(sc);
 }
 
 int cmd_deploy(struct opts *o)
@@ -84,18 +121,18 @@ int cmd_deploy(struct opts *o)
             break;
     struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
     struct sc_validator *v = lua ? sc_validator_new(org, &d) : NULL;
-    struct sc_scenario **scs = sc_calloc(files.n + 1, sizeof *scs);
-    for (size_t i = 0; v && scs && i < files.n; i++) /* all or nothing: validate every file first */
-        scs[i] = sc_scenario_load(files.v[i], org, lua, v, &d);
+    json_t *docs = json_array();
+    for (size_t i = 0; v && docs && i < files.n; i++) /* all or nothing: validate every file first */
+        deploy_load(docs, files.v[i], org, lua, v, &d);
     int rc = finish_diags(&d, false);
+    if (rc == EXIT_OK && (!docs || json_array_size(docs) != files.n))
+        rc = EXIT_FAILED; /* out of memory: said */
     struct sc_store *st = rc == EXIT_OK ? cli_open_store(o, org) : NULL;
     if (rc == EXIT_OK && !st)
         rc = EXIT_FAILED;
     for (size_t i = 0; st && i < files.n && rc == EXIT_OK; i++)
-        rc = store_version(st, sc_scenario_json(scs[i]), o->message, "deploy", org->name);
-    for (size_t i = 0; scs && i < files.n; i++)
-        sc_scenario_free(scs[i]);
-    free(scs);
+        rc = store_version(st, json_array_get(docs, i), o->message, "deploy", org->name);
+    json_decref(docs);
     sc_files_free(&files);
     sc_store_close(st);
     sc_validator_free(v);

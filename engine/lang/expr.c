@@ -238,10 +238,35 @@ static void trim_span(const char *s, size_t *a, size_t *b)
         (*b)--;
 }
 
+/* Filters of Jinja, Pebble and Liquid whose scenarist function has another name. */
+static const char *const filter_names[][2] = {
+    {"default", "ifempty"}, {"d", "ifempty"},      {"count", "length"}, {"size", "length"},
+    {"strip", "trim"},      {"unique", "distinct"}, {"uniq", "distinct"}, {"date", "formatDate"},
+    {NULL, NULL},
+};
+
+/* Appends the scenarist function for the filter s[a, e); false (and *unknown set to the
+ * name) when known says there is none. */
+static bool filter_function(const char *s, size_t a, size_t e, sc_expr_known_fn known, void *ud,
+                            struct sc_buf *out, char unknown[64])
+{
+    for (int i = 0; filter_names[i][0]; i++)
+        if (strlen(filter_names[i][0]) == e - a && memcmp(s + a, filter_names[i][0], e - a) == 0) {
+            sc_buf_puts(out, filter_names[i][1]);
+            return true;
+        }
+    snprintf(unknown, 64, "%.*s", (int)(e - a), s + a);
+    if (known && e - a < 64 && !known(ud, unknown))
+        return false;
+    sc_buf_add(out, s + a, e - a);
+    return true;
+}
+
 /* Jinja/Pebble filters ("x | upper", "x | replace('a', 'b')") read as Lua's bitwise or:
  * rewrites each top-level "| name" or "| name(args)" into a call, upper(x). Returns 1
  * with the call in err when expr uses a filter, else 0. */
-static int filter_hint(const char *s, size_t n, char *err, size_t errlen)
+static int filter_hint(const char *s, size_t n, sc_expr_known_fn known, void *ud, char *err,
+                       size_t errlen)
 {
     size_t bars[16], nb = 0;
     int depth = 0;
@@ -277,7 +302,15 @@ static int filter_hint(const char *s, size_t n, char *err, size_t errlen)
             return 0; /* not "name" or "name(args)": a real bitwise or, or another mistake */
         }
         struct sc_buf next = {0};
-        sc_buf_add(&next, s + fa, id - fa);
+        char unknown[64];
+        if (!filter_function(s, fa, id, known, ud, &next, unknown)) {
+            snprintf(err, errlen, "'|' is not a filter in scenarist expressions (it is Lua's "
+                     "bitwise or), and there is no function '%s': call one of the prelude's "
+                     "functions (docs/scenario-format.md), as in {{ upper(x) }}", unknown);
+            sc_buf_free(&next);
+            sc_buf_free(&call);
+            return 1;
+        }
         sc_buf_puts(&next, "(");
         sc_buf_add(&next, call.data ? call.data : "", call.len);
         size_t aa = id + 1, ae = fe - 1;
@@ -346,7 +379,13 @@ static void user_terms(const char *code, const char *msg, char *err, size_t errl
 
 int sc_expr_check_syntax(lua_State *L, const char *expr, size_t n, char *err, size_t errlen)
 {
-    if (filter_hint(expr, n, err, errlen))
+    return sc_expr_check_syntax_in(L, expr, n, NULL, NULL, err, errlen);
+}
+
+int sc_expr_check_syntax_in(lua_State *L, const char *expr, size_t n, sc_expr_known_fn known,
+                            void *ud, char *err, size_t errlen)
+{
+    if (filter_hint(expr, n, known, ud, err, errlen))
         return -1;
     struct sc_buf b = {0};
     char *code = sc_expr_rewrite(expr, n);
@@ -539,7 +578,43 @@ static size_t report_use(const char *s, size_t n, size_t start, size_t i, sc_exp
     return end;
 }
 
-void sc_expr_unavailable_refs(const char *s, size_t n, sc_expr_ref_fn fn, void *ud)
+static bool is_keyword(const char *w, size_t len)
+{
+    static const char *const kw[] = {"and", "break", "do", "else", "elseif", "end", "false",
+                                     "for", "function", "goto", "if", "in", "local", "nil",
+                                     "not", "or", "repeat", "return", "then", "true", "until",
+                                     "while", NULL};
+    for (int i = 0; kw[i]; i++)
+        if (is_word(w, len, kw[i]))
+            return true;
+    return false;
+}
+
+/* One use of a global name at s[start, i) that is not assigned: an unavailable name
+ * (mode 0; reported with its field, "os.execute") or a name called or indexed (mode 1;
+ * reported alone). Returns where scanning goes on. */
+static size_t global_use(const char *s, size_t n, size_t start, size_t i, int mode,
+                         sc_expr_ref_fn fn, void *ud)
+{
+    const char *w = s + start;
+    size_t len = i - start, j = skip_space(s, n, i);
+    if (j < n && s[j] == '=' && (j + 1 >= n || s[j + 1] != '='))
+        return i; /* a table key or an assignment: not a use */
+    if (mode == 0)
+        return sc_expr_unavailable(w, len) ? report_use(s, n, start, i, fn, ud) : i;
+    bool implicit = is_word(w, len, "_ENV") || is_word(w, len, "self"); /* Lua declares these */
+    if (j < n && strchr("(.:[", s[j]) && !is_keyword(w, len) && !implicit &&
+        !sc_expr_unavailable(w, len) && len < 128) {
+        char name[128];
+        memcpy(name, w, len);
+        name[len] = '\0';
+        fn(ud, name, start, len);
+    }
+    return i;
+}
+
+/* Walks Lua code for the globals it uses (not fields, keys or declared locals). */
+static void walk_globals(const char *s, size_t n, int mode, sc_expr_ref_fn fn, void *ud)
 {
     struct scope sc = {.n = 0, .depth = 0};
     char prev = 0;
@@ -617,13 +692,20 @@ void sc_expr_unavailable_refs(const char *s, size_t n, sc_expr_ref_fn fn, void *
             scope_add(&sc, w, len, sc.depth);
         } else if (declaring >= 0) {
             scope_add(&sc, w, len, declaring);
-        } else if (sc_expr_unavailable(w, len) && !scope_has(&sc, w, len)) {
-            size_t j = skip_space(s, n, i);
-            if (j < n && s[j] == '=' && (j + 1 >= n || s[j + 1] != '='))
-                continue; /* a table key or an assignment: not a use */
-            i = report_use(s, n, start, i, fn, ud);
+        } else if (!scope_has(&sc, w, len)) {
+            i = global_use(s, n, start, i, mode, fn, ud);
         }
     }
+}
+
+void sc_expr_unavailable_refs(const char *s, size_t n, sc_expr_ref_fn fn, void *ud)
+{
+    walk_globals(s, n, 0, fn, ud);
+}
+
+void sc_expr_global_calls(const char *s, size_t n, sc_expr_ref_fn fn, void *ud)
+{
+    walk_globals(s, n, 1, fn, ud);
 }
 
 const char *sc_expr_unavailable_message(const char *name)

@@ -34,6 +34,11 @@ char *sc_expr_rewrite(const char *expr, size_t n);
  * returns -1 and writes the parser's message (without chunk name) to err. */
 int sc_expr_check_syntax(struct lua_State *L, const char *expr, size_t n, char *err,
                          size_t errlen);
+/* The same; a Jinja-style filter ("x | default('a')") is answered with the call to
+ * write ("ifempty(x, 'a')"), naming only functions known(ud, name) accepts (NULL: all). */
+typedef bool (*sc_expr_known_fn)(void *ud, const char *name);
+int sc_expr_check_syntax_in(struct lua_State *L, const char *expr, size_t n,
+                            sc_expr_known_fn known, void *ud, char *err, size_t errlen);
 
 /* Calls fn for each reference to steps.NAME (or steps["NAME"]) in the expression,
  * with the name and the offset/length of the whole reference inside expr. */
@@ -48,6 +53,10 @@ bool sc_expr_unavailable(const char *name, size_t len);
  * transform file): not a field (x.os), a table key ({os = 1}) or a name the code
  * declares local. The name passed is "os.execute" when a field follows. */
 void sc_expr_unavailable_refs(const char *code, size_t n, sc_expr_ref_fn fn, void *ud);
+/* Calls fn for each global name the code calls or indexes (name(, name., name:, name[)
+ * that is neither a keyword, a declared local nor an unavailable name: the names a
+ * scenario's expressions must find in the sandbox. fn gets the bare name. */
+void sc_expr_global_calls(const char *code, size_t n, sc_expr_ref_fn fn, void *ud);
 /* The diagnostic for such a use, e.g. of "os.execute". Static buffer. */
 const char *sc_expr_unavailable_message(const char *name);
 

@@ -1,6 +1,7 @@
 #include "lang/lua.h"
 
 #include "clock.h"
+#include "lang/concat.h"
 #include "lang/diag.h"
 #include "lang/expr.h"
 #include "lang/lua_lib.h"
@@ -36,9 +37,17 @@ struct sc_lua {
     int env_ref;         /* the expressions' _ENV */
     int ctx_ref;         /* context names -> values */
     int prelude_ref;     /* prelude functions */
-    int transforms_ref;  /* FILE -> table of functions */
-    int factories_ref;   /* FILE -> function(_ENV) running the file's code */
-    int built_ref;       /* FILE -> the generation its table was built in */
+    int factories_ref;   /* "chunk\nsource" -> function(_ENV) running a transform file */
+    int transforms_ref;  /* factory -> its table of functions */
+    int built_ref;       /* factory -> the generation its table was built in */
+    int disk_ref;        /* FILE -> factory: the files of lua_dir/transforms */
+    int active_ref;      /* FILE -> factory: the set in use (sc_lua_use) */
+    int used_ref;        /* FILE -> true: looked up since the set was chosen */
+    int empty_ref;       /* an empty set, in use when choosing one failed */
+    json_t *disk;        /* {"FILE.lua": {"source": text}} of lua_dir/transforms */
+    json_t *using;       /* the set chosen by sc_lua_use (a reference); NULL: the disk's */
+    bool on_disk;        /* the set in use is the disk's */
+    bool recorded;       /* used_ref records the set sc_lua_use chose */
     int scratch_ref;     /* what prelude and transform files see: safe globals and "sc" */
     bool loading;        /* prelude files may define globals only while loading */
 };
@@ -101,6 +110,8 @@ void sc_lua_charge(lua_State *L, long steps)
     if (spent(s))
         luaL_error(L, "%s", s->tripped);
 }
+
+int sc_lua_stopped(lua_State *L) { return from_L(L)->tripped != NULL; }
 
 void sc_lua_budget(struct sc_lua *s, long instructions, int64_t deadline_ms)
 {
@@ -349,7 +360,14 @@ static json_t *table_to_json(lua_State *L, int idx, int depth, char *err, size_t
         char num[64];
         const char *k = NULL;
         if (lua_type(L, -2) == LUA_TSTRING) {
-            k = lua_tostring(L, -2);
+            size_t kn;
+            k = lua_tolstring(L, -2, &kn);
+            if (sc_utf8_invalid(k, kn) != kn || memchr(k, 0, kn)) {
+                snprintf(err, errlen, "a table key that is not valid UTF-8 text (or holds a NUL "
+                         "character) cannot become a JSON key");
+                lua_pop(L, 2);
+                goto fail;
+            }
         } else if (lua_isinteger(L, -2)) {
             snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -2));
             k = num;
@@ -517,6 +535,8 @@ static void push_safe_globals(lua_State *L)
         lua_getglobal(L, base[i]);
         lua_setfield(L, -2, base[i]);
     }
+    lua_pushcfunction(L, sc_lua_lib_cat);
+    lua_setfield(L, -2, SC_CONCAT_FN);
     for (int i = 0; libs[i]; i++) {
         lua_getglobal(L, libs[i]);
         push_frozen(L, -1);
@@ -746,15 +766,6 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(x ? x : "", y ? y : ""); /* a failed copy sorts first and is reported */
 }
 
-/* Runs each *.lua of dir in a fresh environment whose new globals land in the table
- * at target_idx (per_file: in a sub-table named after the file). */
-struct load_file {
-    struct sc_lua *s;
-    const char *code, *chunk;
-    size_t len;
-    char *name;    /* per file: the table name (FILE of FILE.lua) */
-};
-
 /* Writes of a transform file's code land in its own table; the prelude's names and
  * the libraries are shared by every scenario, so replacing them is refused. */
 static int transform_newindex(lua_State *L)
@@ -807,80 +818,160 @@ static void push_file_env(lua_State *L, int idx, lua_CFunction newindex)
     lua_setmetatable(L, -2);
 }
 
-/* Builds a fresh table of FILE's functions by running its code again: module-level
- * locals and globals start over, so executions share no state through a transform.
- * Runs protected; leaves nothing on the stack. */
-static void build_transform(lua_State *L, const char *file, size_t len)
+/* Builds a fresh table of functions from the transform factory at fidx by running its
+ * code again: module-level locals and globals start over, so executions share no
+ * state through a transform. Runs protected; leaves nothing on the stack. */
+static void build_transform(lua_State *L, int fidx)
 {
     struct sc_lua *s = from_L(L);
     int top = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->factories_ref);
-    lua_pushlstring(L, file, len);
-    lua_rawget(L, -2);
-    if (!lua_isfunction(L, -1)) {
-        lua_settop(L, top);
+    fidx = lua_absindex(L, fidx);
+    if (!lua_isfunction(L, fidx))
         return;
-    }
     lua_newtable(L); /* dest */
-    lua_pushvalue(L, -2);
+    lua_pushvalue(L, fidx);
     push_file_env(L, -2, transform_newindex);
     lua_call(L, 1, 0);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
-    lua_pushlstring(L, file, len);
-    lua_pushvalue(L, -3);
+    lua_pushvalue(L, fidx);
+    lua_pushvalue(L, top + 1);
     lua_rawset(L, -3);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
-    lua_pushlstring(L, file, len);
+    lua_pushvalue(L, fidx);
     lua_pushinteger(L, (lua_Integer)s->generation);
     lua_rawset(L, -3);
     lua_settop(L, top);
 }
 
-/* Loads and runs one file; runs protected, so any error (memory, syntax, the file's
- * own) is reported. A prelude file's globals land in the prelude table (argument 2);
- * a transform file is kept as a function of its environment and built once now. */
+/* Pushes the factory of a transform file's code: a function of its environment, made
+ * once per (chunk name, text) and built once when made, so its errors show now. */
+/* Pushes the string at argument 1 (a C string); runs protected. */
+static int p_push_text(lua_State *L)
+{
+    lua_pushstring(L, lua_touserdata(L, 1));
+    return 1;
+}
+
+/* Pushes code with each operand of ".." through the sandbox's text conversion
+ * (concat.h); false, pushing nothing, when it has no "..". Raises on memory. */
+static bool push_concat(lua_State *L, const char *code, size_t len)
+{
+    char *cat = sc_concat_rewrite(code, len);
+    if (!cat)
+        return false;
+    lua_pushcfunction(L, p_push_text);
+    lua_pushlightuserdata(L, cat);
+    int rc = lua_pcall(L, 1, 1, 0);
+    free(cat); /* freed on either path: a raise here would lose it */
+    if (rc != LUA_OK)
+        lua_error(L);
+    return true;
+}
+
+/* Pushes the loaded "return function(_ENV, ...) code end" (same lines as the file: the
+ * wrapper opens on its first line), or the error; returns luaL_loadbufferx's status. */
+static int load_wrapped(lua_State *L, const char *chunk, const char *code, size_t len)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "return function(_ENV, ...) ");
+    luaL_addlstring(&b, code, len);
+    luaL_addstring(&b, "\nend");
+    luaL_pushresult(&b);
+    size_t n;
+    const char *wrapped = lua_tolstring(L, -1, &n);
+    int rc = luaL_loadbufferx(L, wrapped, n, chunk, "t");
+    lua_remove(L, -2);
+    return rc;
+}
+
+static void push_factory(lua_State *L, const char *chunk, const char *code, size_t len)
+{
+    struct sc_lua *s = from_L(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->factories_ref);
+    lua_pushstring(L, chunk);
+    lua_pushliteral(L, "\n");
+    lua_pushlstring(L, code, len);
+    lua_concat(L, 3);
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, -3) == LUA_TFUNCTION) {
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
+    bool cat = !memchr(code, 0, len) && push_concat(L, code, len); /* ".." keeps digits */
+    if (cat && load_wrapped(L, chunk, lua_tostring(L, -1), lua_rawlen(L, -1)) == LUA_OK) {
+        lua_remove(L, -2);
+    } else {
+        lua_pop(L, cat ? 2 : 0); /* reported as written, in the user's own terms */
+        if (load_wrapped(L, chunk, code, len) != LUA_OK)
+            lua_error(L);
+    }
+    lua_newtable(L); /* the wrapper's own _ENV: empty, it only returns the function */
+    lua_setupvalue(L, -2, 1);
+    lua_call(L, 0, 1);         /* factories, key, factory */
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -5);
+    build_transform(L, -1);
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Pushes a set's table FILE -> factory, for files {"FILE.lua": {"source": text}}, its
+ * files named prefix + FILE.lua in messages; in name order, so errors come the same way. */
+static void push_set(lua_State *L, json_t *files, const char *prefix)
+{
+    const char *keys[512], *k;
+    size_t n = 0;
+    json_t *v;
+    json_object_foreach(files, k, v) if (n < 512) keys[n++] = k;
+    qsort(keys, n, sizeof *keys, cmp_names);
+    lua_newtable(L);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(keys[i]);
+        json_t *src = json_object_get(json_object_get(files, keys[i]), "source");
+        if (len <= 4 || strcmp(keys[i] + len - 4, ".lua") != 0 || memchr(keys[i], '.', len - 4))
+            luaL_error(L, "transform file '%s' must be named FILE.lua", keys[i]);
+        if (!json_is_string(src))
+            luaL_error(L, "transform file '%s' has no source text", keys[i]);
+        char chunk[4400];
+        snprintf(chunk, sizeof chunk, "@%s%s", prefix, keys[i]);
+        push_factory(L, chunk, json_string_value(src), json_string_length(src));
+        lua_pushlstring(L, keys[i], len - 4);
+        lua_insert(L, -2);
+        lua_rawset(L, -3);
+    }
+}
+
+/* Loads and runs one prelude file, its globals landing in the prelude table (argument
+ * 2); runs protected, so any error (memory, syntax, the file's own) is reported. */
+struct load_file {
+    struct sc_lua *s;
+    const char *code, *chunk;
+    size_t len;
+};
+
 static int p_load_file(lua_State *L)
 {
     struct load_file *a = lua_touserdata(L, 1);
     lua_settop(L, 2);
-    if (!a->name) {
-        if (luaL_loadbufferx(L, a->code, a->len, a->chunk, "t") != LUA_OK)
-            return lua_error(L);
-        push_file_env(L, 2, prelude_newindex);
-        lua_setupvalue(L, -2, 1);
-        lua_call(L, 0, 0);
-        return 0;
-    }
-    /* Same lines as the file: the wrapper opens on its first line. */
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, "return function(_ENV, ...) ");
-    luaL_addlstring(&b, a->code, a->len);
-    luaL_addstring(&b, "\nend");
-    luaL_pushresult(&b);
-    size_t n;
-    const char *code = lua_tolstring(L, -1, &n);
-    if (luaL_loadbufferx(L, code, n, a->chunk, "t") != LUA_OK)
+    if (luaL_loadbufferx(L, a->code, a->len, a->chunk, "t") != LUA_OK)
         return lua_error(L);
-    lua_newtable(L); /* the wrapper's own _ENV: empty, it only returns the function */
+    push_file_env(L, 2, prelude_newindex);
     lua_setupvalue(L, -2, 1);
-    lua_call(L, 0, 1);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->factories_ref);
-    lua_pushstring(L, a->name);
-    lua_pushvalue(L, -3);
-    lua_rawset(L, -3);
-    build_transform(L, a->name, strlen(a->name));
+    lua_call(L, 0, 0);
     return 0;
 }
 
-static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_file, char *err,
-                    size_t errlen)
+/* The *.lua names of dir, sorted, into names (at most 512); NULL entries on memory. */
+static size_t list_lua(const char *dir, char *names[512])
 {
-    lua_State *L = s->L;
     DIR *d = opendir(dir);
     if (!d)
         return 0; /* an absent folder holds nothing */
-    char *names[512];
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 512) {
@@ -890,28 +981,41 @@ static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_
     }
     closedir(d);
     qsort(names, n, sizeof *names, cmp_names);
+    return n;
+}
+
+/* Reads dir/NAME; NULL with err set. */
+static char *read_lua(const char *dir, const char *name, size_t *len, char *err, size_t errlen)
+{
+    char path[4600];
+    snprintf(path, sizeof path, "%s/%s", dir, name ? name : "");
+    bool big;
+    char *code = name && name[0] ? sc_read_file(path, 1024 * 1024, len, &big) : NULL;
+    if (!code && name && name[0])
+        snprintf(err, errlen, "%s: cannot read", path);
+    else if (!code)
+        snprintf(err, errlen, "out of memory");
+    return code;
+}
+
+/* Runs each prelude file of dir; their globals land in the table at target_idx. */
+static int load_prelude(struct sc_lua *s, const char *dir, int target_idx, char *err,
+                        size_t errlen)
+{
+    lua_State *L = s->L;
+    char *names[512];
+    size_t n = list_lua(dir, names);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!names[i] || !names[i][0]) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
-        char path[4600];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         size_t len;
-        bool big;
-        char *code = sc_read_file(path, 1024 * 1024, &len, &big);
+        char *code = read_lua(dir, names[i], &len, err, errlen);
         if (!code) {
-            snprintf(err, errlen, "%s: cannot read", path);
             rc = -1;
             break;
         }
-        char chunk[sizeof path + 2];
-        snprintf(chunk, sizeof chunk, "@%s", path);
-        if (per_file)
-            names[i][strlen(names[i]) - 4] = '\0';
-        struct load_file a = {s, code, chunk, len, per_file ? names[i] : NULL};
+        char chunk[4700];
+        snprintf(chunk, sizeof chunk, "@%s/%s", dir, names[i]);
+        struct load_file a = {s, code, chunk, len};
         sc_lua_budget(s, SC_LUA_INSTRUCTIONS, 0);
         lua_pushcfunction(L, p_load_file);
         lua_pushlightuserdata(L, &a);
@@ -929,6 +1033,174 @@ static int load_dir(struct sc_lua *s, const char *dir, int target_idx, bool per_
     return rc;
 }
 
+/* Reads the files of dir into s->disk as {"FILE.lua": {"source": text}}. */
+static int read_transforms(struct sc_lua *s, const char *dir, char *err, size_t errlen)
+{
+    char *names[512];
+    size_t n = list_lua(dir, names);
+    int rc = (s->disk = json_object()) ? 0 : -1;
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len;
+        char *code = read_lua(dir, names[i], &len, err, errlen);
+        /* Any bytes Lua reads: a version checks its text is UTF-8 when it stores it. */
+        if (!code || json_object_set_new(s->disk, names[i], json_pack("{s:o}", "source",
+                                         json_stringn_nocheck(code, len))) != 0) {
+            if (code)
+                snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+        free(code);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    return rc;
+}
+
+struct use {
+    struct sc_lua *s;
+    json_t *files;      /* NULL: the disk's */
+    const char *prefix; /* what the files are called in messages */
+    bool same;          /* the set in use already: only start a new record of use */
+};
+
+/* Chooses a set of transform files (see sc_lua_use); runs protected. */
+static int p_use(lua_State *L)
+{
+    struct use *a = lua_touserdata(L, 1);
+    struct sc_lua *s = a->s;
+    lua_newtable(L);
+    lua_rawseti(L, LUA_REGISTRYINDEX, s->used_ref);
+    if (a->same)
+        return 0;
+    if (a->files)
+        push_set(L, a->files, a->prefix);
+    else
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->disk_ref);
+    lua_rawseti(L, LUA_REGISTRYINDEX, s->active_ref);
+    return 0;
+}
+
+int sc_lua_use(struct sc_lua *s, json_t *files, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    struct use a = {s, files, "transforms/", files && files == s->using};
+    /* Compiling a new file spends a budget of its own: the caller's stays as it was. */
+    long budget = s->budget, used = s->used;
+    int64_t deadline = s->deadline, window = s->window;
+    bool tripped = s->tripped != NULL;
+    char why[sizeof s->why];
+    memcpy(why, s->why, sizeof why);
+    bool called = lua_checkstack(L, 3);
+    int rc = called ? LUA_OK : LUA_ERRMEM;
+    if (called) {
+        lua_pushcfunction(L, p_use);
+        lua_pushlightuserdata(L, &a);
+        rc = lua_pcall(L, 1, 0, 0);
+    }
+    s->budget = budget;
+    s->used = used;
+    s->deadline = deadline;
+    s->window = window;
+    memcpy(s->why, why, sizeof why);
+    s->tripped = tripped ? s->why : NULL;
+    if (rc != LUA_OK) {
+        snprintf(err, errlen, "%s", called && rc != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING
+                                        ? lua_tostring(L, -1) : "out of memory");
+        if (called)
+            lua_pop(L, 1);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->empty_ref); /* nothing runs rather than the disk's */
+        lua_rawseti(L, LUA_REGISTRYINDEX, s->active_ref);
+        json_decref(s->using);
+        s->using = NULL;
+        s->on_disk = false;
+        s->recorded = false;
+        return -1;
+    }
+    if (files != s->using) {
+        json_incref(files);
+        json_decref(s->using);
+        s->using = files;
+    }
+    s->on_disk = files == NULL;
+    s->recorded = true;
+    return 0;
+}
+
+/* Keeps the set in use in the registry (argument 1: where the reference goes). */
+static int p_keep(lua_State *L)
+{
+    struct sc_lua *s = from_L(L);
+    int *ref = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->active_ref);
+    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+int sc_lua_keep(struct sc_lua *s)
+{
+    int ref = 0;
+    if (s->on_disk)
+        return 0;
+    if (!lua_checkstack(s->L, 2))
+        return -1;
+    lua_pushcfunction(s->L, p_keep);
+    lua_pushlightuserdata(s->L, &ref);
+    if (lua_pcall(s->L, 1, 0, 0) != LUA_OK) {
+        lua_pop(s->L, 1);
+        return -1;
+    }
+    return ref > 0 ? ref : -1;
+}
+
+void sc_lua_choose(struct sc_lua *s, int set)
+{
+    /* Both keys exist: setting them allocates nothing, so no error can be raised. */
+    int ref = set == 0 ? s->disk_ref : set > 0 ? set : s->empty_ref;
+    if (lua_rawgeti(s->L, LUA_REGISTRYINDEX, ref) != LUA_TTABLE) {
+        lua_pop(s->L, 1); /* not a handle of this state's */
+        lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->empty_ref);
+    }
+    lua_rawseti(s->L, LUA_REGISTRYINDEX, s->active_ref);
+    s->on_disk = set == 0;
+    s->recorded = false;
+    json_decref(s->using);
+    s->using = NULL;
+}
+
+void sc_lua_release(struct sc_lua *s, int set)
+{
+    if (s && set > 0)
+        luaL_unref(s->L, LUA_REGISTRYINDEX, set);
+}
+
+json_t *sc_lua_used(struct sc_lua *s)
+{
+    lua_State *L = s->L;
+    json_t *set = s->using ? s->using : s->disk, *out = s->recorded ? json_object() : NULL;
+    if (!out || !lua_checkstack(L, 4)) {
+        json_decref(out);
+        return NULL;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->used_ref);
+    lua_pushnil(L);
+    while (out && lua_next(L, -2)) {
+        char file[300];
+        snprintf(file, sizeof file, "%s.lua", lua_type(L, -2) == LUA_TSTRING
+                                                  ? lua_tostring(L, -2) : "");
+        json_t *src = json_object_get(json_object_get(set, file), "source");
+        if (src && json_object_set_new(out, file, json_stringn_nocheck(json_string_value(src),
+                                       json_string_length(src))) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+        lua_pop(L, 1);
+    }
+    lua_settop(L, lua_gettop(L) - (out ? 1 : 2));
+    return out;
+}
+
 struct setup {
     const char *lua_dir;
     char *err;
@@ -936,12 +1208,9 @@ struct setup {
     int rc;
 };
 
-/* Builds the sandbox; runs protected, so running out of memory here is an error. */
-static int p_setup(lua_State *L)
+/* The allowed libraries, bounded, with no way to make bytecode. */
+static void open_libs(lua_State *L)
 {
-    struct setup *a = lua_touserdata(L, 1);
-    struct sc_lua *s = from_L(L);
-    lua_settop(L, 0);
     static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
                                     {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
                                     {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
@@ -962,7 +1231,11 @@ static int p_setup(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
+}
 
+/* The JSON proxies' metatable and the array/object marks. */
+static void make_metatables(lua_State *L)
+{
     luaL_newmetatable(L, PROXY_MT);
     static const luaL_Reg proxy[] = {{"__index", proxy_index},   {"__len", proxy_len},
                                      {"__pairs", proxy_pairs},   {"__tostring", proxy_tostring},
@@ -982,25 +1255,31 @@ static int p_setup(lua_State *L)
         lua_setfield(L, -2, "__metatable");
         lua_pop(L, 1);
     }
+}
 
-    new_proxy_cache(L);
+/* A new empty table kept in the registry. */
+static int new_ref(lua_State *L)
+{
     lua_newtable(L);
-    s->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_newtable(L);
-    s->transforms_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_newtable(L);
-    s->factories_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_newtable(L);
-    s->built_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    /* The prelude table starts with the helpers under "sc" (visible to prelude files). */
-    lua_newtable(L);
-    int prelude = lua_gettop(L);
-    push_safe_globals(L);
-    int globals = lua_gettop(L);
-    lua_pushvalue(L, prelude);
-    s->prelude_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
 
-    /* The expressions' _ENV: empty, so every read goes through env_index. */
+/* A new table kept in the registry whose keys or values (mode "k" or "v") are weak. */
+static int new_ref_weak(lua_State *L, const char *mode)
+{
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushstring(L, mode);
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* The expressions' _ENV (empty, so every read goes through env_index) over the context,
+ * the prelude at index prelude and the safe globals at index globals. */
+static void make_env(struct sc_lua *s, int prelude, int globals)
+{
+    lua_State *L = s->L;
     lua_newtable(L);
     lua_newtable(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
@@ -1014,9 +1293,13 @@ static int p_setup(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
     s->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
 
-    /* Prelude files see safe globals plus "sc"; load them with a scratch context that
-     * holds both (the real context is filled per evaluation). */
+/* The scratch names prelude and transform files see: the safe globals at index globals
+ * plus "sc", in the context table while the files load. */
+static void make_scratch(struct sc_lua *s, int globals)
+{
+    lua_State *L = s->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
     lua_pushnil(L);
     while (lua_next(L, globals)) {
@@ -1030,18 +1313,28 @@ static int p_setup(lua_State *L)
     lua_setfield(L, -3, "sc");
     lua_pop(L, 1);
     s->scratch_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* kept: transforms are rebuilt with it */
+}
 
+/* Loads lua_dir/prelude into the table at prelude and lua_dir/transforms as the disk's
+ * set, then leaves expressions only the real context. */
+static int load_files(struct sc_lua *s, const struct setup *a, int prelude)
+{
+    lua_State *L = s->L;
     const char *dir = a->lua_dir ? a->lua_dir : sc_lua_default_dir();
     char path[4200];
     snprintf(path, sizeof path, "%s/prelude", dir);
     s->loading = true;
-    int rc = load_dir(s, path, prelude, false, a->err, a->errlen);
+    int rc = load_prelude(s, path, prelude, a->err, a->errlen);
     s->loading = false;
+    snprintf(path, sizeof path, "%s/transforms", dir);
+    if (rc == 0)
+        rc = read_transforms(s, path, a->err, a->errlen);
     if (rc == 0) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
-        snprintf(path, sizeof path, "%s/transforms", dir);
-        rc = load_dir(s, path, lua_gettop(L), true, a->err, a->errlen);
-        lua_pop(L, 1);
+        snprintf(path, sizeof path, "%s/transforms/", dir);
+        push_set(L, s->disk, path);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, LUA_REGISTRYINDEX, s->disk_ref);
+        lua_rawseti(L, LUA_REGISTRYINDEX, s->active_ref);
     }
     /* Expressions see only the real context: clear the scratch copy. */
     lua_newtable(L);
@@ -1056,7 +1349,41 @@ static int p_setup(lua_State *L)
     lua_pushcclosure(L, env_index, 3);
     lua_setfield(L, -2, "__index");
     lua_settop(L, 0);
-    a->rc = rc;
+    return rc;
+}
+
+/* Builds the sandbox; runs protected, so running out of memory here is an error (a
+ * transform file's own error is raised too, after a->err says it). */
+static int p_setup(lua_State *L)
+{
+    struct setup *a = lua_touserdata(L, 1);
+    struct sc_lua *s = from_L(L);
+    lua_settop(L, 0);
+    open_libs(L);
+    make_metatables(L);
+    new_proxy_cache(L);
+    s->ctx_ref = new_ref(L);
+    /* Caches: a file's code lives as long as a set holding it (in use, the disk's, kept). */
+    s->transforms_ref = new_ref_weak(L, "k");
+    s->factories_ref = new_ref_weak(L, "v");
+    s->built_ref = new_ref_weak(L, "k");
+    s->disk_ref = new_ref(L);
+    s->active_ref = new_ref(L);
+    s->used_ref = new_ref(L);
+    s->empty_ref = new_ref(L);
+    /* The prelude table starts with the helpers under "sc" (visible to prelude files). */
+    lua_newtable(L);
+    int prelude = lua_gettop(L);
+    push_safe_globals(L);
+    int globals = lua_gettop(L);
+    lua_pushvalue(L, prelude);
+    s->prelude_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    make_env(s, prelude, globals);
+    /* Prelude files see safe globals plus "sc"; load them with a scratch context that
+     * holds both (the real context is filled per evaluation). */
+    make_scratch(s, globals);
+    a->rc = load_files(s, a, prelude);
+    s->on_disk = s->recorded = true;
     return 0;
 }
 
@@ -1079,10 +1406,15 @@ struct sc_lua *sc_lua_new(const char *lua_dir, size_t mem_limit, char *err, size
     *(struct sc_lua **)lua_getextraspace(L) = s;
     s->ctx_ref = s->env_ref = s->prelude_ref = s->transforms_ref = LUA_NOREF;
     s->factories_ref = s->built_ref = s->scratch_ref = LUA_NOREF;
+    s->disk_ref = s->active_ref = s->used_ref = s->empty_ref = LUA_NOREF;
     struct setup a = {lua_dir, err, errlen, 0};
     lua_pushcfunction(L, p_setup);
     lua_pushlightuserdata(L, &a);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    int rc = lua_pcall(L, 1, 0, 0);
+    if (rc == LUA_ERRRUN && lua_type(L, -1) == LUA_TSTRING) { /* a transform file's error */
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        a.rc = -1;
+    } else if (rc != LUA_OK) {
         snprintf(err, errlen, "out of memory starting Lua");
         a.rc = -1;
     }
@@ -1100,6 +1432,8 @@ void sc_lua_free(struct sc_lua *s)
         return;
     if (s->L)
         lua_close(s->L);
+    json_decref(s->disk);
+    json_decref(s->using);
     free(s);
 }
 
@@ -1157,14 +1491,30 @@ static int p_ref(lua_State *L)
     return 1;
 }
 
+static int compile_code(struct sc_lua *s, char *code, char *err, size_t errlen);
+
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen)
 {
-    lua_State *L = s->L;
     char *code = sc_expr_rewrite(expr, n);
     if (!code) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    char *cat = sc_concat_rewrite(code, strlen(code)); /* ".." keeps every digit */
+    if (cat) {
+        int ref = compile_code(s, cat, err, errlen);
+        if (ref >= 0) {
+            free(code);
+            return ref;
+        }
+    } /* else, or when it does not compile: as written, for the user's own message */
+    return compile_code(s, code, err, errlen);
+}
+
+/* Compiles "return (code)" in the expressions' _ENV; takes code (free()s it). */
+static int compile_code(struct sc_lua *s, char *code, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
     struct sc_buf b = {0};
     sc_buf_puts(&b, "return (");
     sc_buf_puts(&b, code);
@@ -1202,6 +1552,20 @@ void sc_lua_unref(struct sc_lua *s, int ref)
         luaL_unref(s->L, LUA_REGISTRYINDEX, ref);
 }
 
+/* "/.../lua/prelude/30-date.lua:86: msg" -> "msg": the prelude's own lines mean
+ * nothing to the user (a transform file's place is theirs, and stays). */
+static const char *without_prelude_place(const char *msg)
+{
+    const char *sp = strchr(msg, ' ');
+    const char *lua = strstr(msg, ".lua:");
+    if (!lua || (sp && lua > sp) || !strstr(msg, "prelude/") || strstr(msg, "prelude/") > lua)
+        return msg;
+    const char *p = lua + 5;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p[0] == ':' && p[1] == ' ' ? p + 2 : msg;
+}
+
 /* Classifies a failed pcall and writes its message; pops the error. */
 static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen)
 {
@@ -1220,6 +1584,7 @@ static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen
             if (c)
                 msg = c + 1 + (c[1] == ' ');
         }
+        msg = msg ? without_prelude_place(msg) : msg;
         snprintf(err, errlen, "%s", msg ? msg : "error object is not a string");
         if (msg && strstr(msg, "stack overflow"))
             st = SC_ERR_LIMIT;
@@ -1231,6 +1596,16 @@ static enum sc_status failure(struct sc_lua *s, int rc, char *err, size_t errlen
     return st;
 }
 
+/* A call that returned normally although the budget tripped (`return pcall(loop)`
+ * ends without a further instruction): still the limit error; pops its n results. */
+static enum sc_status stopped_after(struct sc_lua *s, int n, char *err, size_t errlen)
+{
+    if (!s->tripped)
+        return SC_OK;
+    lua_pop(s->L, n - 1);
+    return failure(s, LUA_ERRRUN, err, errlen);
+}
+
 static enum sc_status call_ref(struct sc_lua *s, int ref, char *err, size_t errlen)
 {
     lua_State *L = s->L;
@@ -1240,7 +1615,7 @@ static enum sc_status call_ref(struct sc_lua *s, int ref, char *err, size_t errl
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
     int rc = lua_pcall(L, 0, 1, 0);
-    return rc == LUA_OK ? SC_OK : failure(s, rc, err, errlen);
+    return rc == LUA_OK ? stopped_after(s, 1, err, errlen) : failure(s, rc, err, errlen);
 }
 
 enum sc_status sc_lua_eval_json(struct sc_lua *s, int ref, json_t **out, char *err, size_t errlen)
@@ -1302,7 +1677,7 @@ enum sc_status sc_lua_eval_bool(struct sc_lua *s, int ref, bool *out, char *err,
 
 /* Pushes transforms[FILE][FUNCTION] (or prelude[NAME]) or nil; may raise on memory,
  * so it runs only inside a protected call. */
-static void push_transform(struct sc_lua *s, const char *name)
+static void push_transform(struct sc_lua *s, const char *name, bool fresh)
 {
     lua_State *L = s->L;
     const char *dot = strchr(name, '.');
@@ -1312,20 +1687,41 @@ static void push_transform(struct sc_lua *s, const char *name)
         lua_remove(L, -2);
         return;
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->active_ref);
     lua_pushlstring(L, name, (size_t)(dot - name));
-    lua_rawget(L, -2);
-    if (lua_type(L, -1) == LUA_TTABLE)
+    if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        lua_pushnil(L);
+        return;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->used_ref); /* what a deploy stores with the version */
+    lua_pushlstring(L, name, (size_t)(dot - name));
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    if (fresh) { /* first use in this execution: a fresh copy of the file's functions */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
+        lua_pushvalue(L, -2);
+        lua_rawget(L, -2);
+        bool built = lua_isinteger(L, -1) && lua_tointeger(L, -1) == (lua_Integer)s->generation;
+        lua_pop(L, 2);
+        if (!built)
+            build_transform(L, -1);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
+    lua_pushvalue(L, -2);
+    if (lua_rawget(L, -2) == LUA_TTABLE)
         lua_getfield(L, -1, dot + 1);
     else
         lua_pushnil(L);
-    lua_replace(L, -3);
-    lua_pop(L, 1);
+    lua_replace(L, top + 1);
+    lua_settop(L, top + 1);
 }
 
 static int p_is_function(lua_State *L)
 {
-    push_transform(from_L(L), lua_touserdata(L, 1));
+    push_transform(from_L(L), lua_touserdata(L, 1), false);
     lua_pushboolean(L, lua_isfunction(L, -1));
     return 1;
 }
@@ -1338,6 +1734,50 @@ static bool lookup(struct sc_lua *s, const char *name)
     if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
         lua_pop(L, 1);
         return false;
+    }
+    bool yes = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return yes;
+}
+
+/* Context names the engine sets per evaluation (exec.c), known before any is set. */
+static const char *const context_names[] = {"trigger", "steps", "vars", "execution", "error",
+                                            "env", "poll", "output", "item", NULL};
+
+/* Pushes the expressions' safe globals: the third upvalue of their _ENV's __index. */
+static void push_globals(lua_State *L, struct sc_lua *s)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
+    lua_getmetatable(L, -1);
+    lua_getfield(L, -1, "__index");
+    lua_getupvalue(L, -1, 3);
+    lua_replace(L, -4);
+    lua_pop(L, 2);
+}
+
+static int p_has_global(lua_State *L)
+{
+    struct sc_lua *s = from_L(L);
+    const char *name = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    bool yes = lua_getfield(L, -1, name) != LUA_TNIL;
+    push_globals(L, s);
+    yes = yes || lua_getfield(L, -1, name) != LUA_TNIL;
+    lua_pushboolean(L, yes);
+    return 1;
+}
+
+bool sc_lua_has_global(struct sc_lua *s, const char *name)
+{
+    for (int i = 0; context_names[i]; i++)
+        if (strcmp(context_names[i], name) == 0)
+            return true;
+    lua_State *L = s->L;
+    lua_pushcfunction(L, p_has_global);
+    lua_pushlightuserdata(L, (void *)name);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        return true; /* out of memory: say nothing rather than something wrong */
     }
     bool yes = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -1359,18 +1799,7 @@ static int call_transform(lua_State *L)
     const char *name = lua_touserdata(L, 1);
     json_t *args = lua_touserdata(L, 2);
     lua_settop(L, 0);
-    struct sc_lua *s = from_L(L);
-    const char *dot = strchr(name, '.');
-    if (dot) { /* first use in this execution: a fresh copy of the file's functions */
-        lua_rawgeti(L, LUA_REGISTRYINDEX, s->built_ref);
-        lua_pushlstring(L, name, (size_t)(dot - name));
-        lua_rawget(L, -2);
-        bool fresh = lua_isinteger(L, -1) && lua_tointeger(L, -1) == (lua_Integer)s->generation;
-        lua_settop(L, 0);
-        if (!fresh)
-            build_transform(L, name, (size_t)(dot - name));
-    }
-    push_transform(s, name);
+    push_transform(from_L(L), name, true);
     if (!lua_isfunction(L, 1))
         return 0; /* no result: the caller reports the missing transform */
     int n = 1;
@@ -1395,12 +1824,16 @@ enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, jso
                            char *err, size_t errlen)
 {
     lua_State *L = s->L;
+    if (s->tripped) { /* the budget is spent: nothing more runs until the next budget */
+        snprintf(err, errlen, "Lua %s", s->tripped);
+        return SC_ERR_LIMIT;
+    }
     lua_pushcfunction(L, call_transform);
     lua_pushlightuserdata(L, (void *)name);
     lua_pushlightuserdata(L, args);
     int rc = lua_pcall(L, 2, 2, 0);
-    if (rc != LUA_OK)
-        return failure(s, rc, err, errlen);
+    if (rc != LUA_OK || stopped_after(s, 2, err, errlen) != SC_OK)
+        return rc != LUA_OK ? failure(s, rc, err, errlen) : SC_ERR_LIMIT;
     if (!lua_toboolean(L, -1)) {
         lua_pop(L, 2);
         snprintf(err, errlen, "no Lua transform '%s' (a prelude function, or FILE.FUNCTION of "
@@ -1446,17 +1879,18 @@ void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t
         table_names(L, NULL, cands);
     lua_pop(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->transforms_ref);
-    if (lua_istable(L, -1)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->active_ref);
+    if (lua_istable(L, -1) && lua_istable(L, -2)) { /* FILE -> factory -> its functions */
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
-            if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+            if (lua_type(L, -2) == LUA_TSTRING && lua_rawget(L, -4) == LUA_TTABLE) {
                 json_array_append_new(files, json_string(lua_tostring(L, -2)));
                 table_names(L, lua_tostring(L, -2), cands);
             }
             lua_pop(L, 1);
         }
     }
-    lua_pop(L, 1);
+    lua_pop(L, 2);
     const char *v[512];
     size_t n = 0, i;
     json_t *x;
@@ -1487,4 +1921,41 @@ void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t
 done:
     json_decref(cands);
     json_decref(files);
+}
+
+/* Appends the string keys of the table on top not starting with '_' to out. */
+static void key_names(lua_State *L, json_t *out)
+{
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_tostring(L, -2)[0] != '_')
+            json_array_append_new(out, json_string(lua_tostring(L, -2)));
+        lua_pop(L, 1);
+    }
+}
+
+void sc_lua_global_hint(struct sc_lua *s, const char *name, char *out, size_t outlen)
+{
+    lua_State *L = s->L;
+    out[0] = '\0';
+    json_t *cands = json_array();
+    if (!cands)
+        return;
+    for (int i = 0; context_names[i]; i++)
+        json_array_append_new(cands, json_string(context_names[i]));
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->prelude_ref);
+    key_names(L, cands);
+    lua_pop(L, 1);
+    push_globals(L, s);
+    key_names(L, cands);
+    lua_pop(L, 1);
+    const char *v[512];
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach(cands, i, x) if (n < 512) v[n++] = json_string_value(x);
+    qsort(v, n, sizeof *v, by_text); /* Lua's table order varies: ties go the same way */
+    const char *hint = sc_suggest(name, v, n);
+    if (hint)
+        snprintf(out, outlen, "; did you mean '%s'?", hint);
+    json_decref(cands);
 }

@@ -40,6 +40,25 @@ int sc_lua_set(struct sc_lua *s, const char *name, json_t *value);
  * again, so executions share no state through module-level variables. */
 void sc_lua_forget(struct sc_lua *s);
 
+/* Chooses the transform files FILE.FUNCTION names resolve to, from now on: files is
+ * {"FILE.lua": {"source": text, ...}} (a stored version's set, named transforms/FILE.lua
+ * in messages; a reference is kept) or NULL for the files of lua_dir/transforms. A file
+ * is compiled and run once the first time its text is seen; the caller's budget is left
+ * as it was. Starts a new record of use (sc_lua_used). -1 with err (a file does not
+ * compile or run, out of memory): then no transform resolves until the next choice. */
+int sc_lua_use(struct sc_lua *s, json_t *files, char *err, size_t errlen);
+/* The files of the set sc_lua_use chose whose functions were looked up or called since:
+ * a new {"FILE.lua": text}; NULL out of memory or after sc_lua_choose. */
+json_t *sc_lua_used(struct sc_lua *s);
+/* A handle on the set in use, for a scenario compiled with it to run with it later:
+ * 0 for lua_dir/transforms, > 0 a set kept until sc_lua_release, -1 out of memory.
+ * A file's compiled code lives as long as a set holding it. */
+int sc_lua_keep(struct sc_lua *s);
+/* Puts a kept set (or 0, the disk's) in use; a negative handle resolves nothing. */
+void sc_lua_choose(struct sc_lua *s, int set);
+/* Lets a kept set go (0 and negative handles: nothing to do; s may be NULL). */
+void sc_lua_release(struct sc_lua *s, int set);
+
 /* Compiles an expression once; returns a reference >= 0, or -1 with err. */
 int sc_lua_compile(struct sc_lua *s, const char *expr, size_t n, char *err, size_t errlen);
 void sc_lua_unref(struct sc_lua *s, int ref);
@@ -59,16 +78,25 @@ enum sc_status sc_lua_eval_text(struct sc_lua *s, int ref, struct sc_buf *buf, c
                                 size_t errlen);
 enum sc_status sc_lua_eval_bool(struct sc_lua *s, int ref, bool *out, char *err, size_t errlen);
 
-/* Calls FILE.FUNCTION of lua/transforms with args (an array is spread as arguments). */
+/* Calls FILE.FUNCTION of the transform files in use (sc_lua_use) with args (an array is
+ * spread as arguments). */
 enum sc_status sc_lua_call(struct sc_lua *s, const char *name, json_t *args, json_t **out,
                            char *err, size_t errlen);
-/* True when lua/transforms defines FILE.FUNCTION. */
+/* True when the transform files in use define FILE.FUNCTION. */
 bool sc_lua_has_transform(struct sc_lua *s, const char *name);
 /* True when the prelude defines a function of this name. */
 bool sc_lua_has_prelude(struct sc_lua *s, const char *name);
 /* For an unknown transform name: writes "; did you mean 'lower'?" (nearest prelude function
  * or FILE.FUNCTION), or " (there is no lua/transforms/FILE.lua; the files are: ...)", or "". */
 void sc_lua_transform_hint(struct sc_lua *s, const char *name, char *out, size_t outlen);
+
+/* True when an expression can read name as a global: a context name (trigger, steps,
+ * vars, execution, error, env, poll, output, item), a prelude function, or a global or
+ * library of the sandbox (string, math, pairs, ...). */
+bool sc_lua_has_global(struct sc_lua *s, const char *name);
+/* For a global an expression cannot read: writes "; did you mean 'length'?" (the nearest
+ * of those names) or "". */
+void sc_lua_global_hint(struct sc_lua *s, const char *name, char *out, size_t outlen);
 
 /* Memory the state holds after a full collection, in bytes. */
 size_t sc_lua_memory(struct sc_lua *s);

@@ -5,6 +5,8 @@
 #define _GNU_SOURCE /* memmem */
 #include "lang/lua_lib.h"
 
+#include "lang/text.h"
+
 #include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -620,9 +622,27 @@ static void charge_count(lua_State *L, lua_Integer n)
     sc_lua_charge(L, n > 0x3fffffffffff ? 0x3fffffffffffL : (long)n);
 }
 
+static void push_float_text(lua_State *L, int idx);
+
+/* table.concat: floats become their round-trip text first (Lua's own uses %.14g). */
 static int t_concat(lua_State *L)
 {
     charge_count(L, span(L, 3, 4, len_of(L, 1)));
+    if (lua_type(L, 1) != LUA_TTABLE)
+        return call_original(L);
+    lua_Integer i = luaL_optinteger(L, 3, 1), j = luaL_optinteger(L, 4, luaL_len(L, 1));
+    lua_settop(L, 4);
+    lua_newtable(L); /* a copy of t[i..j], floats as text */
+    for (lua_Integer k = i; k <= j && k >= i; k++) {
+        if (lua_geti(L, 1, k) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+            push_float_text(L, -1);
+            lua_remove(L, -2);
+        }
+        lua_seti(L, 5, k);
+        if (k == LUA_MAXINTEGER)
+            break;
+    }
+    lua_replace(L, 1);
     return call_original(L);
 }
 
@@ -668,6 +688,86 @@ static int b_setmetatable(lua_State *L)
     return call_original(L);
 }
 
+/* The message handler xpcall gets: the user's, unless the budget is spent. An error
+ * raised by the hook reaches the handler with hooks off; running user code there would
+ * run it outside every limit, so the limit error goes up unchanged instead. */
+static int guarded_handler(lua_State *L)
+{
+    if (sc_lua_stopped(L)) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int b_xpcall(lua_State *L)
+{
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
+    return call_original(L);
+}
+
+/* Pushes the text of the float at idx as a template renders it (lang/text.h): the
+ * fewest digits that read back exactly (Lua's own %.14g turned 1234567890123.45 into
+ * 1234567890123.4), 3 for 3.0, NaN/Infinity as the text rendering spells them. */
+static void push_float_text(lua_State *L, int idx)
+{
+    char buf[32];
+    size_t n = sc_text_number(lua_tonumber(L, idx), buf);
+    lua_pushlstring(L, buf, n);
+}
+
+int sc_lua_lib_cat(lua_State *L)
+{
+    int t = lua_type(L, 1);
+    if (t == LUA_TNUMBER && !lua_isinteger(L, 1)) {
+        push_float_text(L, 1);
+        return 1;
+    }
+    if (t == LUA_TNIL || t == LUA_TBOOLEAN || t == LUA_TNONE)
+        return luaL_error(L, "attempt to concatenate a %s value (%s)", luaL_typename(L, 1),
+                          luaL_optstring(L, 2, "?"));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int b_tostring(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TNUMBER && !lua_isinteger(L, 1)) {
+        push_float_text(L, 1);
+        return 1;
+    }
+    return call_original(L);
+}
+
+/* string.format: a float given to a plain %s gets the round-trip text as tostring. */
+static int s_format(lua_State *L)
+{
+    const char *f = luaL_checkstring(L, 1);
+    int arg = 1;
+    for (const char *p = f; (p = strchr(p, '%')) != NULL;) {
+        p++;
+        if (*p == '%') {
+            p++;
+            continue;
+        }
+        arg++;
+        p += strspn(p, "-+ #0123456789.");
+        if (*p == 's' && p[-1] == '%' && lua_type(L, arg) == LUA_TNUMBER && !lua_isinteger(L, arg)) {
+            push_float_text(L, arg);
+            lua_replace(L, arg);
+        }
+        if (*p)
+            p++;
+    }
+    return call_original(L);
+}
+
 static void wrap(lua_State *L, int lib, const char *name, lua_CFunction f)
 {
     lua_getfield(L, lib, name);
@@ -681,6 +781,7 @@ void sc_lua_lib_install(lua_State *L)
                                    {"gsub", l_gsub}, {"rep", l_rep},     {NULL, NULL}};
     lua_getglobal(L, "string");
     luaL_setfuncs(L, str, 0);
+    wrap(L, lua_gettop(L), "format", s_format);
     lua_pop(L, 1);
     lua_getglobal(L, "table");
     int t = lua_gettop(L);
@@ -693,6 +794,8 @@ void sc_lua_lib_install(lua_State *L)
     lua_pop(L, 1);
     lua_pushglobaltable(L);
     wrap(L, lua_gettop(L), "setmetatable", b_setmetatable);
+    wrap(L, lua_gettop(L), "xpcall", b_xpcall);
+    wrap(L, lua_gettop(L), "tostring", b_tostring);
     lua_pop(L, 1);
 }
 

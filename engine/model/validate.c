@@ -4,6 +4,7 @@
 #include "lang/tz.h"
 #include "lang/duration.h"
 #include "lang/expr.h"
+#include "lang/lua.h"
 #include "model/org.h"
 #include "model/param.h"
 #include "model/url.h"
@@ -147,6 +148,8 @@ struct sc_validator {
     const struct sc_org *org;
     struct sc_diags *d;
     lua_State *L;
+    struct sc_lua *lua; /* the sandbox, for the names expressions may use; made on demand */
+    bool lua_failed;
     json_t *hooks; /* webhook path -> {file, line, scenario} across files */
     json_t *names; /* scenario name -> {file, line} */
 };
@@ -308,6 +311,38 @@ static void on_unavailable(void *ud, const char *name, size_t off, size_t len)
     VERR(r->c, pos, "%s", sc_expr_unavailable_message(name));
 }
 
+/* The sandbox, made on the first expression that needs it; NULL when it cannot load. */
+static struct sc_lua *sandbox(struct sc_validator *v)
+{
+    if (!v->lua && !v->lua_failed) {
+        char err[256];
+        v->lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
+        v->lua_failed = !v->lua; /* the load itself reports a broken prelude */
+    }
+    return v->lua;
+}
+
+static bool known_global(void *ud, const char *name)
+{
+    struct sc_lua *lua = sandbox(ud);
+    return !lua || sc_lua_has_global(lua, name);
+}
+
+/* A name an expression calls or indexes that the sandbox does not have (a misspelt
+ * prelude function: lenght, formatdate): reported now, with the nearest name. */
+static void on_global(void *ud, const char *name, size_t off, size_t len)
+{
+    struct ref_ud *r = ud;
+    struct sc_lua *lua = sandbox(r->c->v);
+    if (!lua || sc_lua_has_global(lua, name))
+        return;
+    char hint[128];
+    sc_lua_global_hint(lua, name, hint, sizeof hint);
+    struct sc_pos pos = sc_doc_pos_in(r->c->doc, r->c->path, r->expr_off + off, len);
+    VERR(r->c, pos, "'%s' is not a function or name of scenarist expressions (the prelude, "
+         "the context and Lua's string, table, math and utf8)%s", name, hint);
+}
+
 /* Checks the templates in a string. Returns 0 for a literal, 1 for exactly one
  * {{ }}, 2 for text mixed with templates, -1 when an error was reported. */
 static int check_string(struct vctx *c, const struct sc_param *p, const char *s)
@@ -343,7 +378,8 @@ static int check_string(struct vctx *c, const struct sc_param *p, const char *s)
                 break;
             }
         }
-        if (sc_expr_check_syntax(c->v->L, s + parts[i].off, parts[i].len, err, sizeof err)) {
+        if (sc_expr_check_syntax_in(c->v->L, s + parts[i].off, parts[i].len, known_global, c->v,
+                                    err, sizeof err)) {
             VERR(c, sc_doc_pos_in(c->doc, c->path, parts[i].off, parts[i].len),
                  "expression does not parse: %s", err);
             rc = -1;
@@ -352,6 +388,7 @@ static int check_string(struct vctx *c, const struct sc_param *p, const char *s)
         struct ref_ud ud = {c, c->path, parts[i].off};
         sc_expr_step_refs(s + parts[i].off, parts[i].len, on_ref, &ud);
         sc_expr_unavailable_refs(s + parts[i].off, parts[i].len, on_unavailable, &ud);
+        sc_expr_global_calls(s + parts[i].off, parts[i].len, on_global, &ud);
     }
     free(parts);
     return rc;
@@ -1723,6 +1760,7 @@ void sc_validator_free(struct sc_validator *v)
         return;
     if (v->L)
         lua_close(v->L);
+    sc_lua_free(v->lua);
     json_decref(v->hooks);
     json_decref(v->names);
     free(v);

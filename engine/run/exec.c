@@ -1000,6 +1000,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
         json_decref(empty_env);
         return NULL;
     }
+    sc_lua_choose(rt->lua, sc->tset); /* its version's transform code */
     set_ctx(&r, "trigger", trigger);
     set_ctx(&r, "steps", r.steps);
     set_ctx(&r, "vars", r.vars);
@@ -1075,6 +1076,7 @@ enum sc_status sc_exec_poll(struct sc_scenario *sc, struct sc_runtime *rt, size_
     json_t *outs = NULL, *detail = NULL, *list = NULL, *res = json_array();
     enum sc_status st = SC_ERR_RUNTIME;
     snprintf(err, errlen, "out of memory");
+    sc_lua_choose(lua, sc->tset);
     if (!ctx || !res || sc_lua_set(lua, "poll", ctx) || sc_lua_set(lua, "env", env))
         goto out;
     st = call_step(&r, &pl->step, &outs, &detail, err, errlen);

@@ -81,6 +81,7 @@ void sc_scenario_free(struct sc_scenario *sc)
     free(sc->polls);
     sc_def_free(sc->def);
     sc_doc_free(sc->doc);
+    sc_lua_release(sc->lua, sc->tset);
     free(sc);
 }
 
@@ -428,6 +429,7 @@ static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org
     sc->doc = doc;
     sc->def = def;
     sc->lua = lua;
+    sc->tset = sc_lua_keep(lua); /* a version runs its own code */
     sc->org = org;
     json_t *root = doc->root;
     sc->name = def->name;
@@ -450,7 +452,7 @@ static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org
         sc_path_push(b.path, sizeof b.path, "triggers");
         rc = build_polls(&b, json_object_get(root, "triggers"));
     }
-    if (rc != 0 || b.failed) {
+    if (rc != 0 || b.failed || sc->tset < 0) {
         if (d->errors == errors0)
             sc_diag_add(d, SC_SEV_ERROR, &doc->src, 0, 0, 0, "out of memory while compiling");
         sc_scenario_free(sc);

@@ -78,6 +78,7 @@ struct sc_scenario {
     struct sc_plan_list steps;
     struct sc_plan_route *route;   /* scenario-level default */
     bool local;            /* no step reaches outside the store or waits */
+    int tset;              /* the transform files it was loaded with (sc_lua_keep) */
 };
 
 /* Steps of an error route may have no id: they go by their module's name (borrowed). */

@@ -71,16 +71,25 @@ struct sc_scenario *sc_runner_load(struct sc_runtime *rt, const char *source,
         sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "not a stored version");
         return NULL;
     }
-    json_t *v = sc_store_version_get(rt->store, name, number);
-    char *text = v ? sc_version_text(json_object_get(v, "document")) : NULL;
+    json_t *v = sc_store_version_get(rt->store, name, number), *doc = json_object_get(v, "document");
+    json_t *scenario = v ? sc_version_scenario(doc) : NULL;
+    char *text = scenario ? sc_version_text(scenario) : NULL;
+    json_decref(scenario);
     struct sc_scenario *sc = NULL;
-    if (text) {
+    char lerr[600];
+    /* The version's own transform files (none stored: an older version, the disk's). */
+    if (text && sc_lua_use(rt->lua, json_object_get(doc, "transforms"), lerr, sizeof lerr) != 0) {
+        struct sc_src src = {source, NULL, 0};
+        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "its transforms: %s", lerr);
+    } else if (text) {
         sc = sc_scenario_load_text(source, text, strlen(text), rt->org, rt->lua, shared, d);
     } else {
         struct sc_src src = {source, NULL, 0};
         sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "%s", v ? "out of memory"
                                                            : sc_store_error(rt->store));
     }
+    if (text)
+        sc_lua_use(rt->lua, NULL, lerr, sizeof lerr); /* drafts loaded next: the disk's */
     free(text);
     json_decref(v);
     return sc;

@@ -94,6 +94,8 @@ json_t *sc_version_read(const char *text, size_t len, char *err, size_t errlen)
         snprintf(err, errlen, "the document is scenario '%s', the export says '%s'",
                  json_string_value(json_object_get(doc, "name")) ? json_string_value(
                      json_object_get(doc, "name")) : "(no name)", name);
+    } else if (sc_version_transforms_check(doc, err, errlen) != 0) {
+        /* err says which file */
     } else {
         return e;
     }
@@ -177,6 +179,88 @@ static const json_t *find_step(const json_t *steps, const char *key, size_t *at)
     return NULL;
 }
 
+/* Line i (0-based) of text and its length. */
+static const char *nth_line(const char *text, long i, size_t *len)
+{
+    const char *p = text;
+    for (long k = 0; k < i && p; k++) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    p = p ? p : "";
+    *len = strcspn(p, "\n");
+    return p;
+}
+
+static long count_lines(const char *text)
+{
+    long n = 0;
+    for (const char *p = text; *p; p++)
+        n += *p == '\n';
+    return n + (*text && text[strlen(text) - 1] != '\n');
+}
+
+static bool same_line(const char *a, long i, const char *b, long j)
+{
+    size_t la, lb;
+    const char *x = nth_line(a, i, &la), *y = nth_line(b, j, &lb);
+    return la == lb && !memcmp(x, y, la);
+}
+
+/* The lines of a changed file between their common head and tail, as "- 13: text" and
+ * "+ 13: text" (at most 20 of each), after a header line, all in one entry. */
+static void diff_lines(json_t *out, const char *file, json_t *fa, json_t *fb)
+{
+    const char *a = json_string_value(json_object_get(fa, "source"));
+    const char *b = json_string_value(json_object_get(fb, "source"));
+    struct sc_buf buf = {0};
+    sc_buf_printf(&buf, "~ transforms/%s: %.19s... -> %.19s...", file,
+                  json_string_value(json_object_get(fa, "checksum")),
+                  json_string_value(json_object_get(fb, "checksum")));
+    long na = a ? count_lines(a) : 0, nb = b ? count_lines(b) : 0, head = 0, tail = 0;
+    size_t len;
+    while (a && b && head < na && head < nb && same_line(a, head, b, head))
+        head++;
+    while (a && b && tail < na - head && tail < nb - head &&
+           same_line(a, na - 1 - tail, b, nb - 1 - tail))
+        tail++;
+    for (int side = 0; side < 2; side++) {
+        const char *t = side ? b : a;
+        long end = (side ? nb : na) - tail;
+        for (long i = head; t && i < end && i < head + 20; i++) {
+            const char *l = nth_line(t, i, &len);
+            sc_buf_printf(&buf, "\n  %c %ld: %.*s%s", side ? '+' : '-', i + 1,
+                          (int)(len > 160 ? 157 : len), l, len > 160 ? "..." : "");
+        }
+        if (t && end - head > 20)
+            sc_buf_printf(&buf, "\n  %c ... (%ld more lines)", side ? '+' : '-', end - head - 20);
+    }
+    char *text = sc_buf_take(&buf);
+    if (text)
+        json_array_append_new(out, json_string(text));
+    free(text);
+}
+
+/* One entry per transform file added ("+ transforms/FILE.lua"), no longer used ("-")
+ * or changed ("~", with its lines). */
+static void diff_transforms(json_t *out, json_t *ta, json_t *tb)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(ta, k, v) {
+        json_t *o = json_object_get(tb, k);
+        if (!o)
+            line(out, "- transforms/%s", k);
+        else if (!json_equal(o, v))
+            diff_lines(out, k, v, o);
+    }
+    json_object_foreach(tb, k, v) {
+        if (!json_object_get(ta, k))
+            line(out, "+ transforms/%s (%.19s...)", k,
+                 json_string_value(json_object_get(v, "checksum")));
+    }
+}
+
 json_t *sc_version_diff(const json_t *a, const json_t *b)
 {
     json_t *out = json_array();
@@ -185,11 +269,11 @@ json_t *sc_version_diff(const json_t *a, const json_t *b)
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)a, k, v) {
-        if (strcmp(k, "steps") != 0)
+        if (strcmp(k, "steps") != 0 && strcmp(k, "transforms") != 0)
             diff_value(out, k, v, json_object_get(b, k));
     }
     json_object_foreach((json_t *)b, k, v) {
-        if (strcmp(k, "steps") != 0 && !json_object_get(a, k))
+        if (strcmp(k, "steps") != 0 && strcmp(k, "transforms") != 0 && !json_object_get(a, k))
             diff_value(out, k, NULL, v);
     }
     const json_t *sa = json_object_get(a, "steps"), *sb = json_object_get(b, "steps");
@@ -214,6 +298,7 @@ json_t *sc_version_diff(const json_t *a, const json_t *b)
             line(out, "+ steps.%s (%s) at position %zu", key,
                  json_string_value(json_object_get(s, "module")), i + 1);
     }
+    diff_transforms(out, json_object_get(a, "transforms"), json_object_get(b, "transforms"));
     return out;
 }
 
@@ -307,4 +392,142 @@ int sc_backup_run(struct sc_store *st, const char *dir, int *written, int *uncha
     }
     json_decref(cur);
     return rc;
+}
+
+/* ---- transforms: the Lua files a version runs ---- */
+
+/* True for FILE.lua with FILE a name Lua code can be called by (no dot, no slash). */
+static bool file_name_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n <= 4 || n > 68 || strcmp(k + n - 4, ".lua") != 0)
+        return false;
+    for (size_t i = 0; i < n - 4; i++)
+        if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
+              (k[i] >= '0' && k[i] <= '9') || k[i] == '-' || k[i] == '_'))
+            return false;
+    return true;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void file_sum(const char *text, size_t n, char out[72])
+{
+    memcpy(out, "sha256:", 7);
+    sc_crypto_sha256_hex(text, n, out + 7);
+}
+
+json_t *sc_version_transforms(const json_t *used, char *err, size_t errlen)
+{
+    json_t *out = json_object(), *v;
+    const char *keys[512], *k;
+    size_t nk = 0;
+    json_object_foreach((json_t *)used, k, v) if (nk < 512) keys[nk++] = k;
+    qsort(keys, nk, sizeof *keys, by_name); /* stored and named in one order */
+    for (size_t i = 0; i < nk; i++) {
+        k = keys[i];
+        v = json_object_get(used, k);
+        const char *text = json_string_value(v);
+        size_t n = json_string_length(v);
+        char sum[72];
+        json_t *src = text ? json_stringn(text, n) : NULL; /* NULL: not UTF-8 */
+        if (!src || !file_name_ok(k)) {
+            snprintf(err, errlen, !src ? "transform %s is not UTF-8 text: a version cannot "
+                                         "store it" : "transform file '%s' must be named "
+                                         "FILE.lua (letters, digits, - and _)", k);
+            json_decref(src);
+            json_decref(out);
+            return NULL;
+        }
+        file_sum(text, n, sum);
+        if (!out || json_object_set_new(out, k, json_pack("{s:s, s:o}", "checksum", sum,
+                                                          "source", src)) != 0) {
+            snprintf(err, errlen, "out of memory");
+            json_decref(out);
+            return NULL;
+        }
+    }
+    if (!out)
+        snprintf(err, errlen, "out of memory");
+    return out;
+}
+
+json_t *sc_version_document(const json_t *scenario, const json_t *transforms)
+{
+    json_t *doc = json_copy((json_t *)scenario);
+    if (doc && json_object_size(transforms) &&
+        json_object_set(doc, "transforms", (json_t *)transforms) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+json_t *sc_version_scenario(const json_t *doc)
+{
+    json_t *sc = json_copy((json_t *)doc);
+    if (sc)
+        json_object_del(sc, "transforms");
+    return sc;
+}
+
+int sc_version_transforms_check(const json_t *doc, char *err, size_t errlen)
+{
+    json_t *tf = json_object_get(doc, "transforms"), *v;
+    const char *k;
+    if (tf && !json_is_object(tf)) {
+        snprintf(err, errlen, "transforms must be an object of FILE.lua: {checksum, source}");
+        return -1;
+    }
+    json_object_foreach(tf, k, v) {
+        const char *src = json_string_value(json_object_get(v, "source"));
+        const char *sum = json_string_value(json_object_get(v, "checksum"));
+        char want[72];
+        if (!file_name_ok(k)) {
+            snprintf(err, errlen, "transform file '%s' must be named FILE.lua (letters, "
+                                  "digits, - and _)", k);
+            return -1;
+        }
+        if (!src || !sum) {
+            snprintf(err, errlen, "transform %s needs checksum and source", k);
+            return -1;
+        }
+        file_sum(src, json_string_length(json_object_get(v, "source")), want);
+        if (strcmp(want, sum) != 0) {
+            snprintf(err, errlen, "transform %s: checksum mismatch: its source was changed "
+                                  "(it says %.20s..., its content is %.20s...)", k, sum, want);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void sc_version_transforms_note(const json_t *a, const json_t *b, char *out, size_t n)
+{
+    json_t *ta = json_object_get(a, "transforms"), *tb = json_object_get(b, "transforms"), *v;
+    static const char *const verbs[] = {"changed", "added", "no longer used"};
+    size_t used = 0;
+    out[0] = '\0';
+    for (int pass = 0; pass < 3; pass++) { /* "transforms a.lua, b.lua changed; ..." */
+        json_t *from = pass == 2 ? ta : tb, *other = pass == 2 ? tb : ta;
+        char files[512] = "";
+        size_t nf = 0, fl = 0;
+        const char *k;
+        json_object_foreach(from, k, v) {
+            json_t *o = json_object_get(other, k);
+            if (pass == 0 ? !o || json_equal(o, v) : o != NULL)
+                continue;
+            int w = snprintf(files + fl, sizeof files - fl, "%s%s", nf ? ", " : "", k);
+            if (w > 0 && (size_t)w < sizeof files - fl)
+                fl += (size_t)w;
+            nf++;
+        }
+        int w = nf ? snprintf(out + used, n - used, "%stransform%s %s %s", used ? "; " : "",
+                              nf > 1 ? "s" : "", files, verbs[pass]) : 0;
+        if (w > 0 && (size_t)w < n - used)
+            used += (size_t)w;
+    }
 }

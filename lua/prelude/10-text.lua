@@ -2,6 +2,13 @@
 -- Each is linear in its input: scans are done by the C helpers (sc.trim, sc.split,
 -- sc.replace) or by plain finds, never by patterns that backtrack.
 
+-- Texts are searched after Unicode normalisation (NFC), as they are compared: a
+-- decomposed "Mu\u{308}ller" contains "Müller". Text that is not valid UTF-8 is
+-- searched as it is. sc.text is linear (utf8proc).
+local function nfc(s)
+  return sc.text(s, "nfc") or s
+end
+
 function lower(s) return _case(s, "lower") end
 function upper(s) return _case(s, "upper") end
 function trim(s) s = _str(s); return s and sc.trim(s) end
@@ -10,7 +17,7 @@ function trim(s) s = _str(s); return s and sc.trim(s) end
 function replace(s, find, with)
   s = _str(s)
   if s == nil then return nil end
-  return sc.replace(s, _str(find) or "", _str(with) or "")
+  return sc.replace(nfc(s), nfc(_str(find) or ""), _str(with) or "")
 end
 
 -- Characters [start, stop) counted from 0, as Make does; stop defaults to the end.
@@ -49,12 +56,14 @@ end
 function startsWith(s, prefix)
   s, prefix = _str(s), _str(prefix)
   if s == nil or prefix == nil then return false end
+  s, prefix = nfc(s), nfc(prefix)
   return string.sub(s, 1, #prefix) == prefix
 end
 
 function endsWith(s, suffix)
   s, suffix = _str(s), _str(suffix)
   if s == nil or suffix == nil then return false end
+  s, suffix = nfc(s), nfc(suffix)
   return suffix == "" or string.sub(s, -#suffix) == suffix
 end
 
@@ -70,5 +79,5 @@ function contains(hay, needle)
   end
   if k == "object" then return _field(hay, needle) ~= nil end
   needle = _str(needle)
-  return needle ~= nil and string.find(_str(hay), needle, 1, true) ~= nil
+  return needle ~= nil and string.find(nfc(_str(hay)), nfc(needle), 1, true) ~= nil
 end

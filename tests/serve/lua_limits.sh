@@ -39,6 +39,22 @@ trim|success||" \
 expect_grep "a dedupe_key over its budget is logged; the event is kept" 0 \
     "scenarist: webhook /hooks/hog: dedupe_key: {{ trigger.body.id .. (trigger.body.kind == 'intake' and string.find(string.rep('a', 3000), '.-.-.-b') or '') }}: Lua instruction limit of 100000 exceeded; stored without a key" \
     -- cat "$dir/log"
+for kind in intake step; do
+    post /hooks/handler "{\"id\": \"$kind\", \"kind\": \"$kind\"}" > /dev/null
+done
+expect "after an xpcall handler that never returns, the intake still answers" 0 \
+    '200 {"employee":"E-8","ok":true}' -- post /hooks/lookup '{"employee_id": "E-8"}' --max-time 10
+wait_sql "SELECT count(*) FROM executions WHERE scenario = 'handler' AND status NOT IN ('queued', 'running')" 2
+expect "an xpcall handler stops at the budget, at the intake and in a step" 0 "intake|success||
+step|error|limit|Lua instruction limit of 10000000 exceeded" \
+    -- sql "SELECT json_extract(CAST(e.trigger AS TEXT), '$.body.id'), e.status,
+                  coalesce(json_extract(s.error, '$.kind'), ''),
+                  coalesce(substr(json_extract(s.error, '$.message'), instr(json_extract(s.error, '$.message'), '}}: ') + 4), '')
+           FROM executions e JOIN step_runs s ON s.execution = e.id
+           WHERE e.scenario = 'handler' ORDER BY 1"
+expect_grep "the handler's dedupe_key over its budget is logged; the event is kept" 0 \
+    "scenarist: webhook /hooks/handler: dedupe_key: {{ trigger.body.id .. (trigger.body.kind == 'intake' and select(2, xpcall(error, function() while true do end end)) or '') }}: Lua instruction limit of 100000 exceeded; stored without a key" \
+    -- cat "$dir/log"
 expect "the trimmed 100 KB text keeps its inner spaces" 0 "100002" \
     -- sql "SELECT json_extract(s.output, '$.r') FROM executions e JOIN step_runs s ON s.execution = e.id
            WHERE json_extract(CAST(e.trigger AS TEXT), '$.body.id') = 'trim'"

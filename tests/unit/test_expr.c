@@ -1,5 +1,6 @@
 #include "test.h"
 
+#include "lang/concat.h"
 #include "lang/expr.h"
 
 #include <lauxlib.h>
@@ -91,6 +92,10 @@ static void syntax_is_checked_without_running(void **state)
     assert_string_equal(err, "'|' is not a filter in scenarist expressions (it is Lua's bitwise "
                              "or); call the function instead: {{ upper(x.name) }}");
     assert_int_equal(sc_expr_check_syntax(L, "'a|b' .. x", 10, err, sizeof err), 0);
+    /* a filter whose function has another name gets that name: ifempty, not default */
+    assert_int_equal(sc_expr_check_syntax(L, "x.a | default('n')", 18, err, sizeof err), -1);
+    assert_string_equal(err, "'|' is not a filter in scenarist expressions (it is Lua's bitwise "
+                             "or); call the function instead: {{ ifempty(x.a, 'n') }}");
     assert_int_equal(sc_expr_check_syntax(L, "1) os.exit(", 11, err, sizeof err), -1);
     /* A statement is not an expression. */
     assert_int_equal(sc_expr_check_syntax(L, "x = 1", 5, err, sizeof err), -1);
@@ -159,9 +164,40 @@ static void step_references_are_found(void **state)
     assert_string_equal(r.names[0], "y");
 }
 
+/* Each operand of ".." is wrapped once, by Lua's precedence (arithmetic binds tighter,
+ * comparison looser), brackets balanced, strings and comments left alone. */
+static void concat_operands_are_wrapped(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"'v=' .. x", "__sc_cat(('v='), \"'v='\") .. __sc_cat((x), \"x\")"},
+        {"a + 1 .. b.c[d] .. -e ^ 2 == f",
+         "__sc_cat((a + 1), \"a + 1\") .. __sc_cat((b.c[d]), \"b.c[d]\") .. "
+         "__sc_cat((-e ^ 2), \"-e ^ 2\") == f"},
+        {"f(a .. b)", "f(__sc_cat((a), \"a\") .. __sc_cat((b), \"b\"))"},
+        {"s:upper() .. t 'x'", "__sc_cat((s:upper()), \"s:upper()\") .. __sc_cat((t 'x'), \"t 'x'\")"},
+        {"x and y .. z or w", "x and __sc_cat((y), \"y\") .. __sc_cat((z), \"z\") or w"},
+        {"'a..b' -- c .. d", NULL},
+        {"local s = a .. b return s", "local s = __sc_cat((a), \"a\") .. __sc_cat((b), \"b\") return s"},
+        {"x ~ y .. z", "x ~ __sc_cat((y), \"y\") .. __sc_cat((z), \"z\")"},
+        {"~y .. z", "__sc_cat((~y), \"~y\") .. __sc_cat((z), \"z\")"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *got = sc_concat_rewrite(cases[i][0], strlen(cases[i][0]));
+        if (!cases[i][1]) {
+            if (got && strcmp(got, cases[i][0]) != 0)
+                fail_msg("%s\n  want unchanged\n  got  %s", cases[i][0], got);
+        } else if (!got || strcmp(got, cases[i][1]) != 0) {
+            fail_msg("%s\n  want %s\n  got  %s", cases[i][0], cases[i][1], got ? got : "(null)");
+        }
+        free(got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(concat_operands_are_wrapped),
         cmocka_unit_test(scan_splits_text_and_expressions),
         cmocka_unit_test(whole_templates_keep_their_type),
         cmocka_unit_test(scan_errors_are_located),

@@ -249,6 +249,88 @@ static void date_only_is_a_calendar_date(void **state)
     RUN(cases);
 }
 
+/* A date-time without offset is wall time in tz, as a date-only text is a calendar date;
+ * offsets outside RFC 3339's range, non-dates and fractions of days say what is wrong. */
+static void local_times_and_date_messages(void **state)
+{
+    (void)state;
+    static const struct tcase cases[] = {
+        {"formatDate('2026-03-09T00:00:00', 'YYYY-MM-DD', 'America/Chicago')", "\"2026-03-09\""},
+        {"formatDate('2026-03-09T00:00:00', 'YYYY-MM-DD HH:mm Z', 'America/Chicago')",
+         "\"2026-03-09 00:00 -05:00\""},
+        {"parseDate('2026-03-09T10:00:00', nil, 'America/Chicago')", "\"2026-03-09T15:00:00.000Z\""},
+        {"parseDate('2026-03-09 10:00:00.250', nil, 'Asia/Tokyo')", "\"2026-03-09T01:00:00.250Z\""},
+        {"parseDate('2026-03-09T10:00:00')", "\"2026-03-09T10:00:00.000Z\""},
+        {"parseDate('2026-03-08T02:30:00', nil, 'America/Chicago')", "\"2026-03-08T08:30:00.000Z\""},
+        {"addDays('2026-03-07T09:00:00', 1, 'America/Chicago')", "\"2026-03-08T14:00:00.000Z\""},
+        {"dateDifference('2026-03-09T10:00:00', '2026-03-09T10:00:00Z', 'hours', 'America/Chicago')", "5"},
+        {"parseDate('2026-03-09T10:00:00Z', nil, 'America/Chicago')", "\"2026-03-09T10:00:00.000Z\""},
+        {"formatDate('2026-03-09T05:00', 'YYYY')",
+         "error(runtime): formatDate: '2026-03-09T05:00' is not an ISO 8601 date"},
+        {"formatDate('2026-02-30T10:00:00', 'YYYY')",
+         "error(runtime): formatDate: '2026-02-30T10:00:00' is not an ISO 8601 date"},
+        {"formatDate('2026-03-09T10:00:00+25:00', 'YYYY')",
+         "error(runtime): formatDate: '2026-03-09T10:00:00+25:00' has the UTC offset +25:00, out of "
+         "range (offsets run from -23:59 to +23:59)"},
+        {"parseDate('2026-03-09T10:00:00-10:60')",
+         "error(runtime): parseDate: '2026-03-09T10:00:00-10:60' has the UTC offset -10:60, out of "
+         "range (offsets run from -23:59 to +23:59)"},
+        {"parseDate('2026-03-09 10:00 +25:00', 'YYYY-MM-DD HH:mm Z')",
+         "error(runtime): parseDate: '2026-03-09 10:00 +25:00' has the UTC offset +25:00, out of "
+         "range (offsets run from -23:59 to +23:59)"},
+        {"formatDate('2026-03-09T10:00:00+14:00', 'YYYY-MM-DD HH:mm')", "\"2026-03-08 20:00\""},
+        {"formatDate(1/0, 'YYYY')",
+         "error(runtime): formatDate: Infinity is not a date: date numbers are milliseconds since "
+         "1970-01-01 UTC, within the years 0000-9999"},
+        {"formatDate(0/0, 'YYYY')",
+         "error(runtime): formatDate: NaN is not a date: date numbers are milliseconds since "
+         "1970-01-01 UTC, within the years 0000-9999"},
+        {"addHours(1e300, 1)",
+         "error(runtime): addHours: 1e+300 is not a date: date numbers are milliseconds since "
+         "1970-01-01 UTC, within the years 0000-9999"},
+        {"addDays('2026-03-09', 0.5)",
+         "error(runtime): addDays: the number of days must be a whole number, not 0.5 (addHours "
+         "takes fractions)"},
+        {"addDays('2026-03-09T10:00:00Z', 'x')",
+         "error(runtime): addDays: the number of days must be a whole number, not x (addHours "
+         "takes fractions)"},
+        {"addDays('2026-03-09', 1e12)", "error(runtime): addDays: 1000000000000 days leaves the years 0000-9999"},
+        {"addHours('2026-03-09T10:00:00Z', 0.5)", "\"2026-03-09T10:30:00.000Z\""},
+        {"addHours('2026-03-09T10:00:00Z', 1/0)",
+         "error(runtime): addHours: the number of hours must be a number, not Infinity"},
+        {"addMinutes('9999-12-31T23:59:00Z', 5)",
+         "error(runtime): addMinutes: the result leaves the years 0000-9999"},
+        {"addDays('2026-03-09', '2')", "\"2026-03-11\""},
+        {"formatDate('2026-03-09', 5)",
+         "error(runtime): formatDate: the format must be a text such as 'YYYY-MM-DD', not 5"},
+        {"parseDate('2026', {})",
+         "error(runtime): parseDate: the format must be a text such as 'YYYY-MM-DD', not {}"},
+        /* no message shows a place inside the prelude */
+        {"sort({1, 'a'})", "error(runtime): sort: cannot compare a number with a text"},
+        /* every token of docs/scenario-format.md's table */
+        {"formatDate('2026-03-09T14:05:07.042Z', 'YYYY YY MMMM MMM MM M DD D Do dddd ddd HH H "
+         "hh h A a mm m ss s SSS Z ZZ X x [YYYY]')",
+         "\"2026 26 March Mar 03 3 09 9 9th Monday Mon 14 14 02 2 PM pm 05 5 07 7 042 +00:00 "
+         "+0000 1773065107 1773065107042 YYYY\""},
+        /* the ordinal token */
+        {"formatDate('2026-03-09', 'MMMM Do')", "\"March 9th\""},
+        {"formatDate('2026-03-01', 'Do')", "\"1st\""},
+        {"formatDate('2026-03-02', 'Do')", "\"2nd\""},
+        {"formatDate('2026-03-03', 'Do')", "\"3rd\""},
+        {"formatDate('2026-03-11', 'Do')", "\"11th\""},
+        {"formatDate('2026-03-12', 'Do')", "\"12th\""},
+        {"formatDate('2026-03-13', 'Do')", "\"13th\""},
+        {"formatDate('2026-03-21', 'Do')", "\"21st\""},
+        {"formatDate('2026-03-22', 'Do')", "\"22nd\""},
+        {"formatDate('2026-03-23', 'Do')", "\"23rd\""},
+        {"formatDate('2026-03-31', 'Do [of] MMMM')", "\"31st of March\""},
+        {"parseDate('March 22nd 2026', 'MMMM Do YYYY')", "\"2026-03-22T00:00:00.000Z\""},
+        {"parseDate('March 22th 2026', 'MMMM Do YYYY')",
+         "error(runtime): parseDate: expected '22nd' in 'March 22th 2026'"},
+    };
+    RUN(cases);
+}
+
 static void impossible_dates_are_refused(void **state)
 {
     (void)state;
@@ -328,6 +410,16 @@ static void unicode_case(void **state)
         {"distinct({{n = 'Mu\\u{308}ller'}, {n = 'M\\u{FC}ller'}}, 'n')", "[{\"n\":\"Mu\u0308ller\"}]"},
         {"contains({{n = 'Mu\\u{308}ller'}}, {n = 'M\\u{FC}ller'})", "true"},
         {"contains({'Muller'}, 'M\\u{FC}ller')", "false"},
+        /* texts are searched after NFC too */
+        {"contains('Mu\\u{308}ller', 'Müller')", "true"},
+        {"contains('Herr Müller', 'Mu\\u{308}ller')", "true"},
+        {"contains('Mu\\u{308}ller', 'Muller')", "false"},
+        {"startsWith('Mu\\u{308}ller-Ost', 'Müller')", "true"},
+        {"endsWith('Frau Mu\\u{308}ller', 'Müller')", "true"},
+        {"startsWith('Müller', 'Mu\\u{308}')", "true"},
+        {"endsWith('Müller', 'u\\u{308}ller')", "true"},
+        {"replace('Mu\\u{308}ller AG', 'Müller', 'M.')", "\"M. AG\""},
+        {"contains('\\xff\\xfeab', 'ab')", "true"}, /* not UTF-8: searched as bytes */
     };
     RUN(cases);
 }
@@ -410,6 +502,36 @@ static void numbers_in_text_keep_full_precision(void **state)
     expect_text("v={{ {0.1, 2.5} }}", "v=[0.1,2.5]");
     expect_text("v={{ join({0.1, 1234567890123.45, 7}, ';') }}", "v=0.1;1234567890123.45;7");
     expect_text("v={{ upper(0.1) }}", "v=0.1");
+    /* Lua's own number-to-text (%.14g) is replaced wherever the sandbox converts. */
+    expect_text("{{ tostring(vars.pay_info.amount) }}", "1234567890123.45");
+    expect_text("{{ string.format('%s', vars.pay_info.amount) }}", "1234567890123.45");
+    expect_text("{{ string.format('%d|%5.1f|%s|%%s|%s', 3, 2.25, 0.1 + 0.2, 'a') }}",
+                "3|  2.2|0.30000000000000004|%s|a");
+    expect_text("{{ ('%s'):format(1/3) }}", "0.3333333333333333");
+    expect_text("{{ table.concat({vars.pay_info.amount, 7, 'a', 0.1 + 0.2}, ';') }}",
+                "1234567890123.45;7;a;0.30000000000000004");
+    expect_text("{{ table.concat({1.5, 2.5, 3.5}, '-', 2, 3) .. table.concat({}) }}", "2.5-3.5");
+    /* ".." converts inside the VM: each operand goes through the same conversion. */
+    expect_text("{{ 'v=' .. vars.pay_info.amount }}", "v=1234567890123.45");
+    expect_text("{{ vars.pay_info.amount .. '|' .. 0.1 + 0.2 .. '|' .. 2^53 .. '|' .. 7 .. "
+                "'|' .. -vars.rate * 3 }}", "1234567890123.45|0.30000000000000004|9007199254740992|7|-0.30000000000000004");
+    expect_text("{{ upper('a' .. 1/3) .. (function() local s = 'x' .. 0.1 return s end)() }}",
+                "A0.3333333333333333x0.1");
+    expect_text("{{ 1 .. 2 == '12' and #('ab' .. 0.5) .. '' or 'no' }}", "5");
+    expect_text("{{ ('a' .. 'b'):upper() .. join({1.5 .. 'x'}, ',') .. [[..]] .. '..' -- a .. b\n }}",
+                "AB1.5x....");
+    expect_text("{{ 'n=' .. (vars.nope or 'none') }}", "n=none");
+    static const struct tcase cases[] = {
+        {"'n=' .. vars.nope", "error(runtime): attempt to concatenate a nil value (vars.nope)"},
+        {"true .. 'x'", "error(runtime): attempt to concatenate a boolean value (true)"},
+        {"(function(...) return ... .. 'x' end)()", "error(runtime): attempt to concatenate a nil value (...)"},
+        {"(function(...) return ... .. 'x' end)(0.5, 'b')", "\"0.5x\""},
+        {"string.gsub('a', 'a', 'b') .. 'x'", "\"bx\""},
+        {"'x' .. {}", "error(runtime): attempt to concatenate a table value"},
+        {"setmetatable({}, {__concat = function(a, b) return 'cat' end}) .. 1.5", "\"cat\""},
+    };
+    RUN(cases);
+    expect_text("{{ tostring(3.0) .. ' ' .. tostring(7) .. ' ' .. tostring(1/0) }}", "3 7 Infinity");
     sc_lua_set(lua, "vars", NULL);
     json_decref(vars);
     char num[32];
@@ -484,6 +606,7 @@ int main(void)
         cmocka_unit_test(numbers_in_text_keep_full_precision),
         cmocka_unit_test(key_templates_refuse_empty_parts),
         cmocka_unit_test(date_only_is_a_calendar_date),
+        cmocka_unit_test(local_times_and_date_messages),
         cmocka_unit_test(impossible_dates_are_refused),
         cmocka_unit_test(epoch_seconds_are_not_a_1970_date),
         cmocka_unit_test(maths),  cmocka_unit_test(arrays),

@@ -97,6 +97,56 @@ static void instructions_and_deadline(void **state)
     sc_lua_unref(lua, ref);
 }
 
+/* Code Lua runs on the way out of an error (message handlers, __close, __tostring) or
+ * from C (gsub, sort, metamethods) stays under the budget: once it is spent, nothing
+ * the user wrote runs again, and no pcall/xpcall catches the limit. */
+static void no_route_around_the_budget(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {
+        "xpcall(error, function() while true do end end)",
+        "xpcall(function() while true do end end, function() while true do end end)",
+        "xpcall(function() while true do end end, function(m) local s = 0 for i = 1, 3e8 do "
+        "s = s + 1 end return s end)",
+        "xpcall(error, function() return xpcall(error, function() while true do end end) end)",
+        "xpcall(function() error(setmetatable({}, {__tostring = function() while true do end "
+        "end})) end, tostring)",
+        "pcall(function() while true do end end)",
+        "(function() local ok = pcall(function() while true do end end) return ok end)()",
+        "(function() local ok, e = pcall(error, setmetatable({}, {__tostring = function() "
+        "while true do end end})) return tostring(e) end)()",
+        "string.gsub('aaa', 'a', function() while true do end end)",
+        "table.sort({3, 2, 1}, function(a, b) while true do end end)",
+        "(function() local x <close> = setmetatable({}, {__close = function() while true do "
+        "end end}) while true do end end)()",
+        "setmetatable({}, {__index = function() while true do end end}).x",
+        "setmetatable({}, {__eq = function() while true do end end}) == "
+        "setmetatable({}, {__eq = function() while true do end end})",
+        "setmetatable({}, {__concat = function() while true do end end}) .. 'x'",
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        refused(routes[i], "error(limit): Lua instruction limit of 10000000 exceeded");
+    refused("(function() local t = {} setmetatable(t, {__index = t}) return t.x end)()",
+            "error(runtime): '__index' chain too long; possible loop");
+    refused("coroutine.wrap(function() end)",
+            "error(runtime): 'coroutine' is not available in scenarist expressions (sandbox)");
+    /* The deadline, too: a handler cannot outlive the step's time limit. */
+    char err[256];
+    const char *x = "xpcall(function() while true do end end, function() while true do end end)";
+    int ref = sc_lua_compile(lua, x, strlen(x), err, sizeof err);
+    sc_lua_budget(lua, 1L << 60, sc_clock_mono_ms() + 20);
+    json_t *out = NULL;
+    int64_t t0 = sc_clock_mono_ms();
+    assert_int_equal(sc_lua_eval_json(lua, ref, &out, err, sizeof err), SC_ERR_LIMIT);
+    assert_true(sc_clock_mono_ms() - t0 < 1000);
+    if (strcmp(err, "Lua time limit of 20 ms exceeded") != 0)
+        assert_string_equal(err, "Lua time limit of 19 ms exceeded");
+    sc_lua_unref(lua, ref);
+    /* A handler still works while the budget lasts. */
+    assert_string_equal(eval(lua, "select(2, xpcall(error, function(m) return 'caught ' .. m end, 'x'))"),
+                        "\"caught x\"");
+}
+
 static void deep_recursion(void **state)
 {
     (void)state;
@@ -171,6 +221,10 @@ static void results_must_be_json(void **state)
     refused("(function() local t = {} t.self = t return t end)()",
             "error(runtime): value nested deeper than 64 levels (a cycle?)");
     refused("'\\xff'", "error(runtime): text that is not valid UTF-8 cannot become JSON");
+    refused("{ [string.char(0xff)] = 1 }", "error(runtime): a table key that is not valid UTF-8 "
+            "text (or holds a NUL character) cannot become a JSON key");
+    refused("{ ['a\\0b'] = 1, a = 2 }", "error(runtime): a table key that is not valid UTF-8 "
+            "text (or holds a NUL character) cannot become a JSON key");
 }
 
 /* A transform file: its module-level state starts over with every execution, and it
@@ -221,7 +275,9 @@ static void transforms_share_nothing(void **state)
           "function string_mt() return getmetatable('') end\n"
           "function mark_mt() return getmetatable(sc.array({})) end\n"
           "function raw() rawset(string, 'x', 1) end\n"
-          "function still_trims() return trim('  ok  ') end\n", f);
+          "function still_trims() return trim('  ok  ') end\n"
+          "function amount(x) return 'v=' .. 1234567890123.45 .. tostring(x) end\n"
+          "function spin() return xpcall(function() while true do end end, function() while true do end end) end\n", f);
     fclose(f);
     char err[512];
     struct sc_lua *l = sc_lua_new(dir, 0, err, sizeof err);
@@ -253,6 +309,10 @@ static void transforms_share_nothing(void **state)
              "expressions (sandbox)", path);
     assert_string_equal(call(l, "t.raw"), want);
     assert_string_equal(call(l, "t.still_trims"), "\"ok\"");
+    assert_string_equal(call(l, "t.amount"), "\"v=1234567890123.45nil\"");
+    assert_string_equal(call(l, "t.spin"), "error(limit): Lua instruction limit of 10000000 exceeded");
+    sc_lua_budget(l, SC_LUA_INSTRUCTIONS, 0);
+    assert_string_equal(call(l, "t.still_trims"), "\"ok\"");
     /* a copy per execution, and memory stays flat over many */
     size_t at[2] = {0, 0};
     sc_lua_forget(l);
@@ -273,6 +333,96 @@ static void transforms_share_nothing(void **state)
     rmdir(dir);
 }
 
+
+/* A version's own transform files: chosen per scenario, compiled once per text, named
+ * transforms/FILE.lua in messages, recorded when used; the disk's come back with NULL. */
+static void transform_sets(void **state)
+{
+    (void)state;
+    char err[512];
+    json_t *v1 = json_pack("{s:{s:s}, s:{s:s}}", "w.lua", "source",
+                           "function f() return 'v1' end", "e.lua", "source",
+                           "function boom()\n  error('x')\nend");
+    json_t *v2 = json_pack("{s:{s:s}}", "w.lua", "source", "function f() return 'v2' end");
+    json_t *bad = json_pack("{s:{s:s}}", "w.lua", "source", "function (");
+    sc_lua_budget(lua, SC_LUA_INSTRUCTIONS, 0);
+    assert_int_equal(sc_lua_use(lua, v1, err, sizeof err), 0);
+    assert_string_equal(call(lua, "w.f"), "\"v1\"");
+    assert_false(sc_lua_has_transform(lua, "hr.screening_a")); /* only the version's files */
+    assert_string_equal(call(lua, "e.boom"), "error(runtime): transforms/e.lua:2: x");
+    json_t *used = sc_lua_used(lua);
+    char *t = json_dumps(used, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(t, "{\"e.lua\":\"function boom()\\n  error('x')\\nend\","
+                           "\"w.lua\":\"function f() return 'v1' end\"}");
+    free(t);
+    json_decref(used);
+    int k1 = sc_lua_keep(lua);
+    assert_true(k1 > 0);
+    assert_int_equal(sc_lua_use(lua, v2, err, sizeof err), 0);
+    assert_string_equal(call(lua, "w.f"), "\"v2\"");
+    used = sc_lua_used(lua);
+    assert_int_equal(json_object_size(used), 1);
+    json_decref(used);
+    int k2 = sc_lua_keep(lua);
+    assert_true(k2 > 0 && k2 != k1);
+    /* switching between kept versions compiles nothing again: memory stays flat */
+    size_t at[2] = {0, 0};
+    for (int i = 1; i <= 2000; i++) {
+        sc_lua_choose(lua, i % 2 ? k1 : k2);
+        assert_string_equal(call(lua, "w.f"), i % 2 ? "\"v1\"" : "\"v2\"");
+        sc_lua_forget(lua);
+        if (i == 200 || i == 2000)
+            at[i == 2000] = sc_lua_memory(lua);
+    }
+    assert_true(at[1] <= at[0] + 4096);
+    assert_null(sc_lua_used(lua)); /* a record belongs to sc_lua_use's choice */
+    sc_lua_choose(lua, 0);
+    assert_true(sc_lua_has_transform(lua, "hr.screening_a"));
+    assert_false(sc_lua_has_transform(lua, "w.f"));
+    /* a released version's code goes with the next collection */
+    json_t *big = json_object();
+    char *text = malloc(200001);
+    assert_non_null(text);
+    memset(text, 'y', 200000);
+    text[200000] = '\0';
+    json_object_set_new(big, "b.lua", json_pack("{s:o}", "source", json_sprintf(
+                        "big = [[%s]]\nfunction f() return #big end", text)));
+    free(text);
+    size_t before = sc_lua_memory(lua);
+    assert_int_equal(sc_lua_use(lua, big, err, sizeof err), 0);
+    int kb = sc_lua_keep(lua);
+    assert_true(kb > 0);
+    assert_int_equal(sc_lua_use(lua, NULL, err, sizeof err), 0);
+    json_decref(big);
+    sc_lua_choose(lua, kb);
+    assert_string_equal(call(lua, "b.f"), "200000");
+    sc_lua_choose(lua, 0);
+    sc_lua_forget(lua);
+    assert_true(sc_lua_memory(lua) > before + 200000);
+    sc_lua_release(lua, kb);
+    assert_true(sc_lua_memory(lua) < before + 4096);
+    sc_lua_release(lua, k1);
+    sc_lua_release(lua, k2);
+    assert_int_equal(sc_lua_use(lua, bad, err, sizeof err), -1);
+    assert_string_equal(err, "transforms/w.lua:1: <name> expected near '('");
+    assert_false(sc_lua_has_transform(lua, "hr.screening_a")); /* nothing, not the disk's */
+    int ke = sc_lua_keep(lua); /* what a failed choice leaves: the empty set, not the disk's */
+    assert_true(ke > 0);
+    sc_lua_release(lua, ke);
+    assert_int_equal(sc_lua_use(lua, NULL, err, sizeof err), 0);
+    assert_int_equal(sc_lua_keep(lua), 0);
+    assert_true(sc_lua_has_transform(lua, "hr.screening_a"));
+    assert_string_equal(call(lua, "w.f"), "error(config): no Lua transform 'w.f' (a prelude "
+                        "function, or FILE.FUNCTION of lua/transforms/FILE.lua)");
+    used = sc_lua_used(lua);
+    assert_non_null(json_object_get(used, "hr.lua"));
+    assert_int_equal(json_object_size(used), 1);
+    json_decref(used);
+    json_decref(v1);
+    json_decref(v2);
+    json_decref(bad);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
@@ -281,12 +431,14 @@ int main(void)
         cmocka_unit_test(no_bytecode),
         cmocka_unit_test(memory_cap),
         cmocka_unit_test(instructions_and_deadline),
+        cmocka_unit_test(no_route_around_the_budget),
         cmocka_unit_test(deep_recursion),
         cmocka_unit_test(prelude_and_libraries_cannot_be_changed),
         cmocka_unit_test(bundles_are_read_only),
         cmocka_unit_test(results_must_be_json),
         cmocka_unit_test(results_convert_without_metamethods),
         cmocka_unit_test(transforms_share_nothing),
+        cmocka_unit_test(transform_sets),
     };
     return cmocka_run_group_tests_name("sandbox", tests, setup, teardown);
 }

@@ -2,7 +2,8 @@
 # Versions and orgs as a user meets them: deploy, versions, export -> import round trip,
 # refused imports that change nothing, rollback and a deploy picked up by the running
 # daemon, diff, backup (idempotent) and restore, promote between orgs, and read-only
-# connections that hold at run time whatever URL a template builds.
+# connections that hold at run time whatever URL a template builds, and transforms
+# versioned with their scenarios (deploy, diff, rollback, export/import, backup, promote).
 # usage: tests/versions/run.sh SCENARIST STUB
 set -u
 bin=$(realpath "$1")
@@ -18,7 +19,9 @@ suite=versions
 unset SCENARIST_CLOCK
 export VER_HRIS_TOKEN=s3cr3t-hris-token-value
 
-echo '[{"method": "PUT", "path": "/lms/*", "status": 200, "body": {"ok": true}},
+echo '[{"method": "GET", "path": "/lms/flaky", "status": 503, "text": "busy", "times": 1},
+       {"method": "GET", "path": "/lms/flaky", "status": 200, "body": {"ok": true}},
+       {"method": "PUT", "path": "/lms/*", "status": 200, "body": {"ok": true}},
        {"method": "POST", "path": "/hris/*", "status": 201, "body": {"ok": true}}]' > "$tmp/replies.json"
 start_stub "$tmp" "$tmp/replies.json"
 for o in a b; do
@@ -169,3 +172,109 @@ expect_grep "serve of a folder loads the same files" 0 "2 scenarios, 1 webhook" 
 mkdir -p "$tmp/nothing"
 expect "deploy of a folder without scenario files says so" 2 "$tmp/nothing: error: no scenario files (*.yaml, *.yml) in this folder" \
     -- "$bin" deploy "$tmp/nothing" "${W[@]}"
+
+# ---- transforms are versioned with their scenarios ----
+# The suite's own lua/ (the shipped prelude, its own transforms/words.lua), edited below.
+mkdir -p "$tmp/lua"
+cp -r lua/prelude "$tmp/lua/prelude"
+mkdir -p "$tmp/lua/transforms"
+cp $fx/words.lua "$tmp/lua/transforms/words.lua"
+export SCENARIST_LUA_DIR="$tmp/lua"
+sed "s|store: .*|store: $tmp/t.db|" "$tmp/org-a.yaml" > "$tmp/org-t.yaml"
+sed "s|store: .*|store: $tmp/u.db|" "$tmp/org-b.yaml" > "$tmp/org-u.yaml"
+T=(--org "$tmp/org-t.yaml")
+U=(--org "$tmp/org-u.yaml")
+sha() { printf 'sha256:%s' "$(sha256sum "$1" | cut -c1-64)"; }
+stored() { sqlite3 "$1" "SELECT json_extract(document, '\$.transforms.\"words.lua\".$3') FROM versions WHERE scenario = '$2' AND number = (SELECT max(number) FROM versions WHERE scenario = '$2')"; }
+expect "deploy stores a scenario with the transform files it uses" 0 "tf: version 1 in org stage (deploy, sha256:HASH...)
+tf-hold: version 1 in org stage (deploy, sha256:HASH...)
+tf-retry: version 1 in org stage (deploy, sha256:HASH...)" -- run_masked "$bin" deploy $fx/tf.yaml $fx/tf-hold.yaml $fx/tf-retry.yaml "${T[@]}"
+expect "the version holds the file's content" 0 "$(cat $fx/words.lua)" -- stored "$tmp/t.db" tf source
+expect "and its checksum" 0 "$(sha $fx/words.lua)" -- stored "$tmp/t.db" tf checksum
+expect "a scenario that uses no transform stores none (its checksum is as before)" 0 "0" \
+    -- sqlite3 "$tmp/a.db" "SELECT count(*) FROM versions WHERE json_type(document, '\$.transforms') IS NOT NULL"
+echo 'function tag(x) return "tagged" end' > "$tmp/lua/transforms/extra.lua"
+echo 'function up(x) return string.upper(x) end' > "$tmp/lua/transforms/third.lua"
+echo 'function never(x) return x end' > "$tmp/lua/transforms/unused.lua"
+"$bin" deploy $fx/tf-uses.yaml "${T[@]}" >/dev/null
+expect "the files a scenario uses: map rows, routes' steps and error routes, not the others" 0 \
+    '["extra.lua","third.lua","words.lua"]' \
+    -- sqlite3 "$tmp/t.db" "SELECT json_group_array(key) FROM versions, json_each(document, '\$.transforms') WHERE scenario = 'tf-uses'"
+printf -- '-- caf\xe9\nfunction f(x) return x end\n' > "$tmp/lua/transforms/latin.lua"
+sed -e 's/words.shout/latin.f/' -e 's/^name: tf$/name: tf-latin/' -e 's|/hooks/tf|/hooks/tf-latin|' $fx/tf.yaml > "$tmp/latin.yaml"
+expect "a transform that is not UTF-8 text cannot be stored, and deploy says so" 2 \
+    "$tmp/latin.yaml: error: transform latin.lua is not UTF-8 text: a version cannot store it" \
+    -- "$bin" deploy "$tmp/latin.yaml" "${T[@]}"
+rm "$tmp/lua/transforms/latin.lua"
+"$bin" serve "${T[@]}" --listen 127.0.0.1:0 --workers 1 2>"$tmp/log" &
+dpid=$!
+url=$(daemon_url "$tmp/log")
+post() { curl -s -X POST -H 'Content-Type: application/json' -d '{"w": "one"}' "$url/hooks/$1"; }
+expect "the daemon runs version 1's transform" 0 '{"said":"ONE!"}' -- post tf
+held=$(post tf-hold | jq -r .execution)
+waiting=$(post tf-retry | jq -r .execution)
+for _ in $(seq 500); do [ "$("$bin" holds list "${T[@]}" | wc -l)" = 1 ] && [ "$("$bin" incomplete list "${T[@]}" | grep -c "$waiting")" = 1 ] && break; sleep 0.02; done
+kill -TERM $dpid
+wait $dpid
+dpid=
+expect "an execution of version 1 waits for a person" 0 "1    pending    tf-hold                $held a person looks at ONE!" \
+    -- "$bin" holds list "${T[@]}"
+sed -i 's/"!"/"?"/' "$tmp/lua/transforms/words.lua"
+expect "a changed transform is a new version, and deploy names the file" 0 "tf: version 2 in org stage (deploy, sha256:HASH...): transform words.lua changed
+tf-hold: version 2 in org stage (deploy, sha256:HASH...): transform words.lua changed
+tf-retry: version 2 in org stage (deploy, sha256:HASH...): transform words.lua changed" \
+    -- run_masked "$bin" deploy $fx/tf.yaml $fx/tf-hold.yaml $fx/tf-retry.yaml "${T[@]}"
+expect "deploying it again stores nothing" 0 "tf: unchanged, version 2 is current in org stage (sha256:HASH...)" \
+    -- run_masked "$bin" deploy $fx/tf.yaml "${T[@]}"
+expect "diff shows the transform's changed lines" 0 'tf v1 -> v2: 1 change
+  ~ transforms/words.lua: sha256:HASH... -> sha256:HASH...
+  - 3:   return string.upper(w) .. "!"
+  + 3:   return string.upper(w) .. "?"' -- run_masked "$bin" diff tf 1 2 "${T[@]}"
+expect "the execution started before the deploy goes on once approved" 0 "hold 1 approved by tester; execution $held: attempt 2 success" \
+    -- env USER=tester "$bin" holds approve 1 "${T[@]}"
+expect "with its own version's transform, not the file on disk" 0 '"ONE!"' \
+    -- sqlite3 "$tmp/t.db" "SELECT output FROM step_runs WHERE execution = '$held' AND step = 'after'"
+expect_grep "an incomplete execution of version 1, retried after the deploy, succeeds" 0 "attempt 2 success" \
+    -- "$bin" incomplete retry "$waiting" "${T[@]}"
+expect "and ran version 1's transform before and after the wait" 0 'before|1|"ONE!"
+after|2|"ONE!"' -- sqlite3 "$tmp/t.db" "SELECT step, attempt, output FROM step_runs WHERE execution = '$waiting' AND module = 'lua' ORDER BY id"
+expect_grep "a draft run uses the file on disk" 0 'response: 200 {"said":"ONE?"}' \
+    -- sh -c "echo '{\"w\": \"one\"}' > '$tmp/w.json'; '$bin' run $fx/tf.yaml --input '$tmp/w.json' --org '$tmp/org-t.yaml'"
+expect "rollback --to 1 brings back version 1's transform" 0 "tf: version 3 in org stage (rollback, sha256:HASH...): transform words.lua changed" \
+    -- run_masked "$bin" rollback tf --to 1 "${T[@]}"
+mv "$tmp/lua/transforms/words.lua" "$tmp/words-v2.lua"
+"$bin" serve "${T[@]}" --listen 127.0.0.1:0 --workers 1 2>"$tmp/log" &
+dpid=$!
+url=$(daemon_url "$tmp/log")
+expect "an execution after the rollback runs the old code, even with the file gone from disk" 0 '{"said":"ONE!"}' -- post tf
+kill -TERM $dpid
+wait $dpid
+dpid=
+mv "$tmp/words-v2.lua" "$tmp/lua/transforms/words.lua"
+
+"$bin" export tf "${T[@]}" -o "$tmp/tf.json" 2>/dev/null
+expect "an export carries the transform" 0 "$(cat $fx/words.lua)" \
+    -- jq -j '.document.transforms["words.lua"].source' "$tmp/tf.json"
+expect "with a checksum of its content" 0 "$(sha $fx/words.lua)" \
+    -- jq -j '.document.transforms["words.lua"].checksum' "$tmp/tf.json"
+expect "import into another org stores it" 0 "tf: version 1 in org prod (import, sha256:HASH...)" \
+    -- run_masked "$bin" import "$tmp/tf.json" "${U[@]}"
+"$bin" export tf "${U[@]}" -o "$tmp/tf-u.json" 2>/dev/null
+expect "the round trip is identical, transform included" 0 "" \
+    -- diff <(jq -S '{checksum, document}' "$tmp/tf.json") <(jq -S '{checksum, document}' "$tmp/tf-u.json")
+sed 's/\\"!\\"/\\"X\\"/' "$tmp/tf.json" > "$tmp/tf-bad.json"
+expect "the edit really changed the file's text" 1 "" -- cmp -s "$tmp/tf.json" "$tmp/tf-bad.json"
+expect_grep "a tampered transform in an export is refused" 2 "refused: checksum mismatch: the document was changed after export" \
+    -- "$bin" import "$tmp/tf-bad.json" "${U[@]}"
+jq --arg sum "sha256:$(jq -cSj .document "$tmp/tf-bad.json" | sha256sum | cut -c1-64)" '.checksum = $sum' \
+    "$tmp/tf-bad.json" > "$tmp/tf-bad2.json"
+expect_grep "even with the export's checksum made again: the file's own is checked" 2 \
+    "refused: transform words.lua: checksum mismatch: its source was changed" -- "$bin" import "$tmp/tf-bad2.json" "${U[@]}"
+expect "and nothing was stored" 0 "tf|1" -- sqlite3 "$tmp/u.db" "SELECT scenario, count(*) FROM versions GROUP BY scenario"
+"$bin" backup --to "$tmp/tbk" "${T[@]}" >/dev/null
+expect "backup writes the transform with the version" 0 "$(cat $fx/words.lua)" \
+    -- jq -j '.document.transforms["words.lua"].source' "$tmp/tbk/tf/v3.json"
+expect "promote carries it" 0 "tf-hold: version 1 in org prod (promote, sha256:HASH...)" \
+    -- run_masked "$bin" promote tf-hold --from "$tmp/org-t.yaml" --to "$tmp/org-u.yaml"
+expect "the promoted version's transform is the one deployed (version 2's)" 0 "$(sha "$tmp/lua/transforms/words.lua")" \
+    -- stored "$tmp/u.db" tf-hold checksum

@@ -17,3 +17,8 @@ function blank_to_nil(s)
   if trim(s) == "" then return nil end
   return s
 end
+
+-- A message handler that never returns (xpcall): stopped by the step's budget.
+function spin_handler()
+  return xpcall(function() while true do end end, function() while true do end end)
+end
