@@ -81,6 +81,8 @@ deps-check:
 # Recursive make so that pkg-config is asked again after install-deps.
 test: deps
 	$(MAKE) --no-print-directory all unit asan docs-check
+	tools/check-layers
+	tools/check-functions
 	tests/run.sh
 
 DOCS := docs/modules.md docs/format-tables.md docs/org-tables.md
