@@ -66,6 +66,30 @@ static size_t skip_literal(const char *s, size_t n, size_t i)
     return i;
 }
 
+/* Skips what a name scanner passes over at i: a string literal or comment (prev '"'), white
+ * space, or a '..' concatenation (prev '+': what follows is no field access). False when
+ * s[i] is none of them. */
+static bool skip_trivia(const char *s, size_t n, size_t *i, char *prev)
+{
+    size_t k = skip_literal(s, n, *i);
+    if (k != *i) {
+        *i = k;
+        *prev = '"';
+        return true;
+    }
+    if (isspace((unsigned char)s[*i])) {
+        (*i)++;
+        return true;
+    }
+    if (s[*i] == '.' && *i + 1 < n && s[*i + 1] == '.') {
+        while (*i < n && s[*i] == '.')
+            (*i)++;
+        *prev = '+';
+        return true;
+    }
+    return false;
+}
+
 bool sc_expr_has_template(const char *s) { return strstr(s, "{{") != NULL; }
 
 static bool add_part(struct sc_tmpl_part **parts, size_t *np, size_t *cap, size_t off,
@@ -429,22 +453,8 @@ void sc_expr_step_refs(const char *s, size_t n, sc_expr_ref_fn fn, void *ud)
     char prev = 0; /* last significant character, to tell "steps" from "x.steps" */
     size_t i = 0;
     while (i < n) {
-        size_t k = skip_literal(s, n, i);
-        if (k != i) {
-            i = k;
-            prev = '"';
+        if (skip_trivia(s, n, &i, &prev))
             continue;
-        }
-        if (isspace((unsigned char)s[i])) {
-            i++;
-            continue;
-        }
-        if (s[i] == '.' && i + 1 < n && s[i + 1] == '.') {
-            while (i < n && s[i] == '.')
-                i++;
-            prev = '+'; /* concatenation, not a field access */
-            continue;
-        }
         if (!ident_start(s[i])) {
             if (isdigit((unsigned char)s[i])) {
                 while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.'))
@@ -622,22 +632,8 @@ static void walk_globals(const char *s, size_t n, int mode, sc_expr_ref_fn fn, v
     int params = 0;     /* inside a function's parameter list */
     size_t i = 0;
     while (i < n) {
-        size_t k = skip_literal(s, n, i);
-        if (k != i) {
-            i = k;
-            prev = '"';
+        if (skip_trivia(s, n, &i, &prev))
             continue;
-        }
-        if (isspace((unsigned char)s[i])) {
-            i++;
-            continue;
-        }
-        if (s[i] == '.' && i + 1 < n && s[i + 1] == '.') {
-            while (i < n && s[i] == '.')
-                i++;
-            prev = '+';
-            continue;
-        }
         if (!ident_start(s[i])) {
             if (isdigit((unsigned char)s[i])) {
                 while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.'))
