@@ -322,8 +322,9 @@ cat > "$tmp/slow.json" <<'EOF'
 EOF
 stub term "$tmp/slow.json"
 serve $fx/hooks
-out=$(post $emp "$body" -H "webhook-id: msg_t" -H "webhook-timestamp: $(date +%s)" \
-      -H "webhook-signature: $(std_sign msg_t "$(date +%s)" "$body")")
+ts=$(date +%s) # one reading: two could straddle a second and sign another timestamp
+out=$(post $emp "$body" -H "webhook-id: msg_t" -H "webhook-timestamp: $ts" \
+      -H "webhook-signature: $(std_sign msg_t "$ts" "$body")")
 id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
 wait_sql "SELECT count(*) FROM step_runs WHERE execution = '$id'" 1
 stop TERM
