@@ -63,6 +63,7 @@ int cmd_execution(struct opts *o);
 int cmd_incomplete(struct opts *o);
 int cmd_audit(struct opts *o);
 int cmd_metrics(struct opts *o);
+int cmd_shadow(struct opts *o);
 int cmd_resume(struct opts *o);
 int cmd_serve(struct opts *o);
 int cmd_holds(struct opts *o);

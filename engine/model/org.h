@@ -35,6 +35,9 @@ struct sc_org_conn {
     const char *base_url;      /* as written */
     struct sc_url url;         /* base_url in normal form (url.h), parsed once */
     bool read_only;            /* access: read-only */
+    bool shadow;               /* shadow: true (read-only only): writes reaching it are
+                                  recorded and answered by a stand-in, never sent */
+    const json_t *stand_ins;   /* stand_ins: [{method?, path, status, body}], or NULL */
     enum sc_org_auth auth;
     const char *username;      /* basic: the user */
     const char *header;        /* api-key: the header carrying it */
@@ -88,6 +91,15 @@ const struct sc_org_hook *sc_org_hook(const struct sc_org *org, const char *name
 /* Borrowed: the connection's base URL in normal form (url.h), or NULL when unknown. */
 const struct sc_url *sc_org_base(const struct sc_org *org, const char *name);
 bool sc_org_read_only(const struct sc_org *org, const char *connection);
+/* True when the connection is read-only and shadows writes (shadow: true). */
+bool sc_org_shadowed(const struct sc_org *org, const char *connection);
+/* The stand-in answer a shadowed write gets from conn (shadow: true): the first of its
+ * stand_ins whose method (absent: any) equals method, ignoring case, and whose path
+ * pattern matches t's path relative to conn's base path ('*' any characters of one
+ * segment, '**' anything, '/' included); else 200 with {}. New {status, headers, body}
+ * (headers {"content-type": "application/json"}), NULL out of memory. */
+json_t *sc_org_stand_in(const struct sc_org_conn *conn, const char *method,
+                        const struct sc_url *t);
 /* The read-only connection a request through connection `used` to the target t reaches,
  * or NULL: `used` itself when it is read-only, else any read-only connection whose base
  * URL covers t (sc_url_covers, on the normal forms), unless `used` is a read-write

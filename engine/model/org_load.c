@@ -27,12 +27,35 @@ static const struct sc_param auth_fields[] = {
     {0},
 };
 
+static const char *const write_methods[] = {"POST", "PUT", "PATCH", "DELETE", NULL};
+
+static const struct sc_param stand_in_fields[] = {
+    {.name = "method", .type = SC_T_ENUM, .allowed = write_methods, .flags = SC_P_STATIC,
+     .doc = "The write it answers; absent: any write."},
+    {.name = "path", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .doc = "Path under the connection's base URL, as steps write it: '*' matches the "
+            "characters of one segment, '**' anything ('/' included): /employees/*/learning-history."},
+    {.name = "status", .type = SC_T_INT, .def = "200", .flags = SC_P_STATIC,
+     .doc = "Status of the answer, 200-299."},
+    {.name = "body", .type = SC_T_ANY, .def = "{}", .flags = SC_P_STATIC,
+     .doc = "JSON body of the answer; what the steps after it read."},
+    {0},
+};
+
 static const struct sc_param conn_fields[] = {
     {.name = "base_url", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
      .doc = "http:// or https:// URL that step paths are appended to."},
     {.name = "access", .type = SC_T_ENUM, .def = "\"read-write\"", .allowed = access_modes,
      .flags = SC_P_STATIC,
      .doc = "read-only connections accept only GET and HEAD, at validation and at run time."},
+    {.name = "shadow", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
+     .doc = "For a read-only connection: its writes are shadowed instead of refused: not "
+            "sent, recorded in full (secrets redacted; `scenarist shadow list`), audited as "
+            "shadowed, and answered by a stand-in (stand_ins; default 200 with {}). Reads are sent."},
+    {.name = "stand_ins", .type = SC_T_LIST, .elem = SC_T_OBJECT, .fields = stand_in_fields,
+     .flags = SC_P_STATIC,
+     .doc = "The answers of shadowed writes by method and path, the first that matches; "
+            "other writes get 200 with {}."},
     {.name = "auth", .type = SC_T_OBJECT, .fields = auth_fields, .flags = SC_P_STATIC,
      .doc = "How requests authenticate."},
     {.name = "timeout", .type = SC_T_DURATION, .flags = SC_P_STATIC,
@@ -128,6 +151,39 @@ static bool http_url(const char *u)
            strlen(u) > strlen("http://");
 }
 
+/* shadow: needs a read-only connection; stand_ins need shadow, answer 2xx, match paths. */
+static void shadow_check(struct sc_check *c, const char *name, const json_t *conn)
+{
+    char at[320];
+    bool shadow = json_is_true(json_object_get(conn, "shadow"));
+    const char *access = json_string_value(json_object_get(conn, "access"));
+    json_t *ins = json_object_get(conn, "stand_ins");
+    snprintf(at, sizeof at, "connections/%s/shadow", name);
+    if (shadow && (!access || strcmp(access, "read-only")))
+        sc_check_error(c, at, "shadow applies to a read-only connection: add access: read-only "
+                       "(a read-write connection sends its writes)");
+    snprintf(at, sizeof at, "connections/%s/stand_ins", name);
+    if (ins && !shadow)
+        sc_check_error(c, at, "stand_ins answer shadowed writes: add shadow: true");
+    size_t i;
+    json_t *e;
+    json_array_foreach(ins, i, e) {
+        json_t *st = json_object_get(e, "status");
+        const char *path = json_string_value(json_object_get(e, "path"));
+        snprintf(at, sizeof at, "connections/%s/stand_ins/%zu/status", name, i);
+        if (json_is_integer(st) && (json_integer_value(st) < 200 || json_integer_value(st) > 299))
+            sc_check_error(c, at, "a stand-in answers with a success status (200-299), not %lld",
+                           (long long)json_integer_value(st));
+        snprintf(at, sizeof at, "connections/%s/stand_ins/%zu/path", name, i);
+        if (path && path[0] != '/')
+            sc_check_error(c, at, "a stand-in's path starts with '/', as steps write it under "
+                           "the base URL: '/%s'", path);
+        else if (path && (strchr(path, '?') || strstr(path, "{{")))
+            sc_check_error(c, at, "a stand-in's path is a pattern of the path alone ('*', "
+                           "'**'): no query, no {{ }}");
+    }
+}
+
 static void org_check(struct sc_check *c, const json_t *root)
 {
     const char *k;
@@ -145,6 +201,7 @@ static void org_check(struct sc_check *c, const json_t *root)
         } else if (url) {
             sc_url_free(&u);
         }
+        shadow_check(c, k, conn);
         json_t *auth = json_object_get(conn, "auth");
         const char *kind = json_string_value(json_object_get(auth, "kind"));
         snprintf(at, sizeof at, "connections/%s/auth", k);
@@ -248,6 +305,8 @@ static int resolve_conns(struct sc_org *org, json_t *conns)
         org->nconns++;
         x->name = k;
         x->read_only = !strcmp(str_of(c, "access"), "read-only");
+        x->shadow = x->read_only && json_is_true(json_object_get(c, "shadow"));
+        x->stand_ins = json_object_get(c, "stand_ins");
         x->auth = auth_kind(str_of(auth, "kind"));
         x->username = str_of(auth, "username");
         x->header = str_of(auth, "header");

@@ -931,6 +931,9 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
                                                 json_object_get(with, "headers"), bu, &t, &ro, &ov);
         if (r == SC_REFUSE_NONE && slash)
             r = SC_REFUSE_SLASH;
+        if ((r == SC_REFUSE_READ_ONLY || r == SC_REFUSE_OVERRIDE) &&
+            sc_org_shadowed(c->v->org, ro))
+            r = SC_REFUSE_NONE; /* recorded and answered by a stand-in at run time, never sent */
         if (r == SC_REFUSE_OVERRIDE) { /* point at the header, or the query key */
             pop(c, o);
             bool hdr = strcmp(ov, "_method") != 0;
@@ -995,7 +998,8 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
         json_decref(empty);
         return;
     }
-    if (writes && c->v->org && sc_org_read_only(c->v->org, conn)) {
+    if (writes && c->v->org && sc_org_read_only(c->v->org, conn) &&
+        !sc_org_shadowed(c->v->org, conn)) {
         size_t o = push(c, m->access == SC_ACCESS_WRITE ? "connection" : "method");
         if (m->access == SC_ACCESS_WRITE)
             VERR(c, pos_val(c), "%s writes, but connection '%s' is read-only in org '%s'",

@@ -1,11 +1,14 @@
 #include "run/call.h"
 
 #include "clock.h"
+#include "run/execution.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A write's pending audit row, written by the HTTP client just before it sends. */
 struct audit_ahead {
@@ -121,11 +124,163 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
     return st;
 }
 
+/* ---- shadowed writes: recorded, audited, answered by a stand-in, never sent ---- */
+
+#define REDACTED "[redacted]"
+
+/* Every secret value the org holds (connections' and webhooks'), borrowed; n of them. */
+static size_t org_secrets(const struct sc_org *org, const char **v, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; org && i < org->nconns && n < max; i++)
+        if (org->conns[i].secret.value && *org->conns[i].secret.value)
+            v[n++] = org->conns[i].secret.value;
+    for (size_t i = 0; org && i < org->nhooks && n < max; i++)
+        if (org->hooks[i].secret.value && *org->hooks[i].secret.value)
+            v[n++] = org->hooks[i].secret.value;
+    return n;
+}
+
+/* s[0..len) with every occurrence of a secret replaced by [redacted]; new string (NULL
+ * out of memory); *hit set when there was one. */
+static char *redact_text(const char *s, size_t len, const char *const *sec, size_t nsec,
+                         bool *hit)
+{
+    struct sc_buf b = {0};
+    size_t i = 0;
+    while (i < len) {
+        size_t k = 0, sl = 0;
+        for (; k < nsec; k++) {
+            sl = strlen(sec[k]);
+            if (sl <= len - i && !memcmp(s + i, sec[k], sl))
+                break;
+        }
+        if (k < nsec) {
+            sc_buf_puts(&b, REDACTED);
+            i += sl;
+            *hit = true;
+        } else {
+            sc_buf_add(&b, s + i, 1); /* bodies are small; a secret may start anywhere */
+            i++;
+        }
+    }
+    return sc_buf_take(&b);
+}
+
+/* True for a header that carries credentials by its name: Authorization and its proxy
+ * twin, cookies, and the api-key header of the connection used or shadowed. */
+static bool secret_header(const char *name, size_t nl, const struct sc_org_conn *a,
+                          const struct sc_org_conn *b)
+{
+    static const char *const names[] = {"Authorization", "Proxy-Authorization", "Cookie", NULL};
+    for (const char *const *p = names; *p; p++)
+        if (strlen(*p) == nl && !strncasecmp(name, *p, nl))
+            return true;
+    const struct sc_org_conn *cs[2] = {a, b};
+    for (int i = 0; i < 2; i++)
+        if (cs[i] && cs[i]->auth == SC_ORG_AUTH_API_KEY && cs[i]->header &&
+            strlen(cs[i]->header) == nl && !strncasecmp(name, cs[i]->header, nl))
+            return true;
+    return false;
+}
+
+/* The request's headers as {name: value}, without secrets: a credential header's value
+ * and any value holding a secret of the org read [redacted]; basic auth, which libcurl
+ * would add, is shown as an Authorization header, redacted. NULL out of memory. */
+static json_t *shadow_headers(const struct sc_org_conn *used,
+                              const struct sc_request *rq, const char *const *sec, size_t nsec)
+{
+    json_t *h = json_object();
+    if (h && rq->username)
+        json_object_set_new(h, "Authorization", json_string("Basic " REDACTED));
+    for (size_t i = 0; h && i < rq->nheaders; i++) {
+        const char *line = rq->headers[i], *colon = strchr(line, ':');
+        size_t nl = colon ? (size_t)(colon - line) : strlen(line);
+        const char *v = colon ? colon + 1 + strspn(colon + 1, " ") : "";
+        char *name = sc_strndup(line, nl);
+        bool hit = false;
+        char *val = redact_text(v, strlen(v), sec, nsec, &hit);
+        if (!name || !val || json_object_set_new(h, name, json_string(
+                                 secret_header(line, nl, used, rq->shadow) ? REDACTED : val))) {
+            json_decref(h);
+            h = NULL;
+        }
+        free(name);
+        free(val);
+    }
+    return h;
+}
+
+/* Records the shadowed write rq (its audit row audit_id) in the store, secrets redacted. */
+static int shadow_record(struct sc_step_ctx *ctx, const struct sc_call *c,
+                         const struct sc_request *rq, int64_t audit_id, char *err, size_t errlen)
+{
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
+    if (!st) /* a run that records nothing: nothing is sent either */
+        return 0;
+    const struct sc_org *org = sc_step_org(ctx);
+    const char *sec[64];
+    size_t nsec = org_secrets(org, sec, 64);
+    bool hit = false;
+    char *url = redact_text(rq->url, strlen(rq->url), sec, nsec, &hit);
+    char *body = rq->body ? redact_text(rq->body, rq->body_len, sec, nsec, &hit) : NULL;
+    json_t *headers = shadow_headers(sc_org_connection(org, c->connection), rq, sec, nsec);
+    struct sc_shadow_row row = {
+        .at_ms = sc_clock_now_ms(), .org = org ? org->name : "none",
+        .scenario = sc_step_scenario(ctx), .version = ctx->r ? ctx->r->version : "",
+        .execution = sc_step_execution_id(ctx), .step = sc_step_id(ctx),
+        .bundle = sc_step_bundle(ctx), .connection = rq->shadow->name, .method = rq->method,
+        .url = url, .headers = headers, .body = body, .body_len = body ? strlen(body) : 0,
+        .status = (int)json_integer_value(json_object_get(rq->stand_in, "status")),
+        .audit_id = audit_id, .confidential = sc_step_confidential(ctx)};
+    int rc = 0;
+    if (!url || !headers || (rq->body && !body)) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    } else if (sc_store_shadow_add(st, &row) < 0) {
+        snprintf(err, errlen, "%s", sc_store_error(st));
+        rc = -1;
+    }
+    free(url);
+    free(body);
+    json_decref(headers);
+    return rc;
+}
+
+/* A write reaching a shadowing connection: its audit row (outcome shadowed, the
+ * stand-in's status), its record, and the stand-in as the step's output; nothing sent. */
+static enum sc_status shadow_send(struct sc_step_ctx *ctx, const struct sc_call *c,
+                                  const struct sc_request *rq, json_t **output, char *err,
+                                  size_t errlen)
+{
+    char why[512] = "";
+    long status = (long)json_integer_value(json_object_get(rq->stand_in, "status"));
+    struct sc_step_audit_row aw = {rq->method, rq->url, status, 0, rq->body, rq->body_len,
+                                   "shadowed", 0};
+    int64_t id = sc_step_audit_ref(ctx, &aw, why, sizeof why);
+    if (id < 0) {
+        snprintf(err, errlen, "%s %s was not shadowed: its audit row could not be written: %s",
+                 rq->method, rq->url, why);
+        return strncmp(why, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
+    }
+    if (shadow_record(ctx, c, rq, id, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s %s was shadowed but could not be recorded: %s", rq->method,
+                 rq->url, why);
+        return SC_ERR_STORE;
+    }
+    *output = json_deep_copy(rq->stand_in);
+    if (!*output) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    return SC_OK;
+}
+
 enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
                                   json_t **output, char *err, size_t errlen)
 {
     *output = NULL;
-    bool write = sc_http_is_write(c->method);
+    bool write = sc_request_is_write(c->method);
     struct sc_request req;
     enum sc_status st = sc_request_build(
         sc_step_org(ctx), c, write ? sc_step_sent_from(ctx) : NULL,
@@ -133,7 +288,9 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     if (req.refused && req.audit_refusal &&
         sc_step_audit(ctx, c->method, req.url, 0, 0, NULL, 0, "refused") != 0)
         snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
-    if (st == SC_OK)
+    if (st == SC_OK && req.shadow)
+        st = shadow_send(ctx, c, &req, output, err, errlen);
+    else if (st == SC_OK)
         st = sc_call_send(ctx, &req, c->no_redirects ? 0 : SC_CALL_MAX_REDIRECTS, c->parse,
                           output, err, errlen);
     sc_request_free(&req);

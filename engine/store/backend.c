@@ -364,6 +364,16 @@ enum sc_store_rc sc_store_audit_verify(struct sc_store *st, const char *org, con
     return st->be->audit_verify(st, org, cp, problem);
 }
 
+int64_t sc_store_shadow_add(struct sc_store *st, const struct sc_shadow_row *r)
+{
+    return st->be->shadow_add(st, r);
+}
+
+json_t *sc_store_shadow_list(struct sc_store *st, const struct sc_shadow_filter *f)
+{
+    return st->be->shadow_list(st, f);
+}
+
 json_t *sc_store_metrics(struct sc_store *st)
 {
     return st->be->metrics(st);

@@ -113,6 +113,9 @@ struct sc_store_backend {
     json_t *(*audit_checkpoint)(struct sc_store *st, const char *org, json_t **problem);
     enum sc_store_rc (*audit_verify)(struct sc_store *st, const char *org, const json_t *cp,
                                      json_t **problem);
+    /* shadowed writes */
+    int64_t (*shadow_add)(struct sc_store *st, const struct sc_shadow_row *r);
+    json_t *(*shadow_list)(struct sc_store *st, const struct sc_shadow_filter *f);
     /* metrics */
     json_t *(*metrics)(struct sc_store *st);
     /* deferred writes */

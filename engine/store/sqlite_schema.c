@@ -109,6 +109,16 @@ static const char *const migrations[] = {
     "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE audit_head ADD COLUMN mac TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX audit_ref ON audit(ref) WHERE ref IS NOT NULL;",
+    /* v10: shadowed writes: what a shadowing (read-only) connection kept from being sent,
+     * with its headers and body (sealed when the scenario is confidential) in request. */
+    "CREATE TABLE shadow_writes(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    " org TEXT NOT NULL, scenario TEXT NOT NULL, version TEXT NOT NULL,"
+    " execution TEXT NOT NULL, step TEXT NOT NULL, bundle TEXT NOT NULL,"
+    " connection TEXT NOT NULL, method TEXT NOT NULL, url TEXT NOT NULL,"
+    " status INTEGER NOT NULL, audit_id INTEGER, confidential INTEGER NOT NULL,"
+    " request BLOB NOT NULL);"
+    "CREATE INDEX shadow_writes_scenario ON shadow_writes(scenario, id);"
+    "CREATE INDEX shadow_writes_execution ON shadow_writes(execution, id);",
 };
 
 

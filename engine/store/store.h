@@ -325,6 +325,33 @@ enum sc_store_rc sc_store_audit_verify(struct sc_store *st, const char *org, con
  * with *problem (the log is not intact) or the error set (no key). */
 json_t *sc_store_audit_checkpoint(struct sc_store *st, const char *org, json_t **problem);
 
+/* ---- shadowed writes ---- */
+
+/* A write that a shadowing connection (shadow: true) kept: what would have been sent.
+ * Strings and headers borrowed; the caller has already redacted the secrets. */
+struct sc_shadow_row {
+    int64_t at_ms;
+    const char *org, *scenario, *version, *execution, *step, *bundle, *connection, *method;
+    const char *url;      /* the full target */
+    json_t *headers;      /* {name: value} as they would have been sent (borrowed) */
+    const char *body;     /* the body as it would have been sent, or NULL */
+    size_t body_len;
+    int status;           /* the stand-in's status, the step's answer */
+    int64_t audit_id;     /* its audit row ("shadowed"), 0 when none */
+    bool confidential;    /* headers and body kept sealed under the store key */
+};
+/* Records one. The row's id, or -1 (the store failed, or writes are deferred). */
+int64_t sc_store_shadow_add(struct sc_store *st, const struct sc_shadow_row *r);
+struct sc_shadow_filter {
+    const char *scenario, *execution; /* NULL: any */
+    int limit;            /* 0: 1000 */
+};
+/* The recorded writes, oldest first: [{id, at (ISO), org, scenario, version, execution,
+ * step, bundle, connection, method, url, status, audit_id (or null), confidential, headers,
+ * body (text, or null)}]; a confidential scenario's headers and body read "[redacted:
+ * confidential scenario]". New, or NULL (the error set). */
+json_t *sc_store_shadow_list(struct sc_store *st, const struct sc_shadow_filter *f);
+
 /* ---- metrics ---- */
 
 /* Per scenario: executions (and by status), failures, failure rate; incomplete count;
