@@ -211,9 +211,11 @@ static json_t *shadow_headers(const struct sc_org_conn *used,
     return h;
 }
 
-/* Records the shadowed write rq (its audit row audit_id) in the store, secrets redacted. */
+/* Records the shadowed write rq (its audit row audit_id; url: its target, redacted) in
+ * the store, secrets redacted. */
 static int shadow_record(struct sc_step_ctx *ctx, const struct sc_call *c,
-                         const struct sc_request *rq, int64_t audit_id, char *err, size_t errlen)
+                         const struct sc_request *rq, const char *url, int64_t audit_id,
+                         char *err, size_t errlen)
 {
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st) /* a run that records nothing: nothing is sent either */
@@ -222,7 +224,6 @@ static int shadow_record(struct sc_step_ctx *ctx, const struct sc_call *c,
     const char *sec[64];
     size_t nsec = org_secrets(org, sec, 64);
     bool hit = false;
-    char *url = redact_text(rq->url, strlen(rq->url), sec, nsec, &hit);
     char *body = rq->body ? redact_text(rq->body, rq->body_len, sec, nsec, &hit) : NULL;
     json_t *headers = shadow_headers(sc_org_connection(org, c->connection), rq, sec, nsec);
     struct sc_shadow_row row = {
@@ -234,14 +235,13 @@ static int shadow_record(struct sc_step_ctx *ctx, const struct sc_call *c,
         .status = (int)json_integer_value(json_object_get(rq->stand_in, "status")),
         .audit_id = audit_id, .confidential = sc_step_confidential(ctx)};
     int rc = 0;
-    if (!url || !headers || (rq->body && !body)) {
+    if (!headers || (rq->body && !body)) {
         snprintf(err, errlen, "out of memory");
         rc = -1;
     } else if (sc_store_shadow_add(st, &row) < 0) {
         snprintf(err, errlen, "%s", sc_store_error(st));
         rc = -1;
     }
-    free(url);
     free(body);
     json_decref(headers);
     return rc;
@@ -254,20 +254,31 @@ static enum sc_status shadow_send(struct sc_step_ctx *ctx, const struct sc_call 
                                   size_t errlen)
 {
     char why[512] = "";
+    const char *sec[64];
+    size_t nsec = org_secrets(sc_step_org(ctx), sec, 64);
+    bool hit = false;
+    char *url = redact_text(rq->url, strlen(rq->url), sec, nsec, &hit);
+    if (!url) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
     long status = (long)json_integer_value(json_object_get(rq->stand_in, "status"));
-    struct sc_step_audit_row aw = {rq->method, rq->url, status, 0, rq->body, rq->body_len,
+    struct sc_step_audit_row aw = {rq->method, url, status, 0, rq->body, rq->body_len,
                                    "shadowed", 0};
     int64_t id = sc_step_audit_ref(ctx, &aw, why, sizeof why);
+    enum sc_status st = SC_OK;
     if (id < 0) {
         snprintf(err, errlen, "%s %s was not shadowed: its audit row could not be written: %s",
-                 rq->method, rq->url, why);
-        return strncmp(why, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
-    }
-    if (shadow_record(ctx, c, rq, id, why, sizeof why) != 0) {
+                 rq->method, url, why);
+        st = strncmp(why, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
+    } else if (shadow_record(ctx, c, rq, url, id, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s %s was shadowed but could not be recorded: %s", rq->method,
-                 rq->url, why);
-        return SC_ERR_STORE;
+                 url, why);
+        st = SC_ERR_STORE;
     }
+    free(url);
+    if (st != SC_OK)
+        return st;
     *output = json_deep_copy(rq->stand_in);
     if (!*output) {
         snprintf(err, errlen, "out of memory");

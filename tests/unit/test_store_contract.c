@@ -353,6 +353,60 @@ static void the_audit_chain_verifies_and_refuses_a_foreign_checkpoint(void **sta
     sc_store_close(st);
 }
 
+static void shadowed_writes_are_kept_in_full_and_filtered(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("shadow");
+    json_t *h = json_pack("{s:s, s:s}", "Authorization", "[redacted]", "X-Trace", "t-1");
+    struct sc_shadow_row r = {.at_ms = 1000, .org = "o", .scenario = "s", .version = "2",
+                              .execution = "e1", .step = "create", .bundle = "1",
+                              .connection = "hris", .method = "POST",
+                              .url = "http://127.0.0.1/hris/employees", .headers = h,
+                              .body = "{\"name\":\"Ada\"}", .body_len = 14, .status = 201,
+                              .audit_id = 7};
+    assert_int_equal(sc_store_shadow_add(st, &r), 1);
+    r = (struct sc_shadow_row){.at_ms = 2000, .org = "o", .scenario = "t", .version = "1",
+                               .execution = "e2", .step = "drop", .bundle = "2.1",
+                               .connection = "ats", .method = "DELETE",
+                               .url = "http://127.0.0.1/ats/notes/N-1", .headers = h,
+                               .status = 200};
+    assert_int_equal(sc_store_shadow_add(st, &r), 2);
+    r.execution = "e3";
+    r.confidential = true;
+    r.body = "pay 98000";
+    r.body_len = 9;
+    assert_int_equal(sc_store_shadow_add(st, &r), 3);
+    json_decref(h);
+    json_t *all = sc_store_shadow_list(st, &(struct sc_shadow_filter){0});
+    char *text = json_dumps(json_array_get(all, 0), JSON_COMPACT);
+    assert_string_equal(text, "{\"id\":1,\"at\":\"1970-01-01T00:00:01.000Z\",\"org\":\"o\","
+                              "\"scenario\":\"s\",\"version\":\"2\",\"execution\":\"e1\","
+                              "\"step\":\"create\",\"bundle\":\"1\",\"connection\":\"hris\","
+                              "\"method\":\"POST\",\"url\":\"http://127.0.0.1/hris/employees\","
+                              "\"status\":201,\"audit_id\":7,\"confidential\":false,"
+                              "\"headers\":{\"Authorization\":\"[redacted]\",\"X-Trace\":\"t-1\"},"
+                              "\"body\":\"{\\\"name\\\":\\\"Ada\\\"}\"}");
+    free(text);
+    assert_int_equal(json_array_size(all), 3);
+    assert_true(json_is_null(json_object_get(json_array_get(all, 1), "audit_id")));
+    assert_true(json_is_null(json_object_get(json_array_get(all, 1), "body")));
+    assert_string_equal(str(json_array_get(all, 2), "body"), "[redacted: confidential scenario]");
+    assert_string_equal(str(json_array_get(all, 2), "headers"), "[redacted: confidential scenario]");
+    json_decref(all);
+    json_t *t = sc_store_shadow_list(st, &(struct sc_shadow_filter){.scenario = "t"});
+    assert_int_equal(json_array_size(t), 2);
+    assert_int_equal(num(json_array_get(t, 0), "id"), 2);
+    json_decref(t);
+    json_t *e = sc_store_shadow_list(st, &(struct sc_shadow_filter){.scenario = "t", .execution = "e3"});
+    assert_int_equal(json_array_size(e), 1);
+    assert_int_equal(num(json_array_get(e, 0), "id"), 3);
+    json_decref(e);
+    json_t *one = sc_store_shadow_list(st, &(struct sc_shadow_filter){.limit = 1});
+    assert_int_equal(json_array_size(one), 1);
+    json_decref(one);
+    sc_store_close(st);
+}
+
 static void versions_are_numbered_and_an_unchanged_one_is_the_same(void **state)
 {
     (void)state;
@@ -417,6 +471,7 @@ int main(void)
         cmocka_unit_test(work_queues_count_what_is_open),
         cmocka_unit_test(data_stores_keep_claim_expire_and_delete),
         cmocka_unit_test(the_audit_chain_verifies_and_refuses_a_foreign_checkpoint),
+        cmocka_unit_test(shadowed_writes_are_kept_in_full_and_filtered),
         cmocka_unit_test(versions_are_numbered_and_an_unchanged_one_is_the_same),
         cmocka_unit_test(trigger_state_and_seen_poll_keys),
     };
