@@ -248,3 +248,51 @@ n=$(sqlite3 :memory: "SELECT count(*) FROM json_each(json_extract(readfile('$tmp
         WHERE json_extract(value, '\$.method') IN ('POST', 'PUT', 'PATCH') AND json_type(value, '\$.body') = 'object'
           AND json_extract(value, '\$.system') != 'ops'")
 check "over the write bodies of every scenario ($n)" test "$n" -ge 40
+
+# ---- staging: read-only HRIS credentials with its writes shadowed (seed 000) ----
+# The shipped staging org at this sandbox: the scenarios that write to the HRIS run end to
+# end; the HRIS gets their reads and none of their writes, each write is recorded and
+# audited as shadowed. Production keeps a read-write HRIS.
+reset
+st=$tmp/staging
+mkdir -p "$st"
+cp orgs/system-of-record.yaml "$st/"
+sed -e "s|127.0.0.1:8900|127.0.0.1:$(cat "$tmp/port")|g" -e "s|^store: .*|store: $st/scenarist.db|" \
+    orgs/staging.yaml > "$st/staging.yaml"
+for s in HRIS_TOKEN LMS_TOKEN ATS_KEY PAYROLL_PASSWORD CALENDAR_TOKEN COMMS_TOKEN; do
+    export "STAGING_$s=staging-${s,,}-Vq81x"
+done
+export STAGING_AUDIT_KEY=staging-audit-key-0123456789abcdef0123456789
+sorg=(--org "$st/staging.yaml")
+srun() { printf '%s' "$2" > "$tmp/event.json"; "$bin" run "scenarios/$1.yaml" --input "$tmp/event.json" "${sorg[@]}"; }
+expect_grep "staging: offer-accepted-to-hris creates the hire, shadowed" 0 "success in" \
+    -- srun offer-accepted-to-hris '{"offer_id":"OFF-702"}'
+expect_grep "staging: completion-writeback writes the history, shadowed" 0 'HTTP 201 {"recorded":true}' \
+    -- srun completion-writeback '{"completion_id":"CP-0005","learner_external_id":"E-1002","course_id":"C-102","score":88,"completed_at":"2026-03-05T10:00:00Z"}'
+expect_grep "staging: an unknown employee's completion goes to the drift queue, shadowed" 0 'HTTP 201 {"queued":true}' \
+    -- srun completion-writeback '{"completion_id":"CP-0101","learner_external_id":"E-7777","course_id":"C-101","completed_at":"2026-03-05T10:00:00Z"}'
+expect_grep "staging: daily-reconciliation reports every drift, shadowed" 0 "5 bundles" -- srun daily-reconciliation '{}'
+curl -s "$u/_sandbox/journal?system=hris" > "$tmp/hris.json"
+expect "staging: the HRIS got only reads" 0 \
+"GET /hris/employees/E-1002
+GET /hris/employees/E-7777
+GET /hris/employees" \
+    -- sqlite3 :memory: "SELECT json_extract(value, '\$.method') || ' ' || json_extract(value, '\$.path') FROM json_each(json_extract(readfile('$tmp/hris.json'), '\$.requests'))"
+expect "staging: shadow list shows every HRIS write" 0 \
+"POST /hris/employees offer-accepted-to-hris create 201 (confidential scenario)
+POST /hris/employees/E-1002/learning-history completion-writeback write 201 {\"course_id\":\"C-102\",\"completed_at\":\"2026-03-05T10:00:00Z\",\"...
+POST /hris/admin/drift completion-writeback drift 201 {\"kind\":\"completion_for_unknown_or_terminated\",\"employee_id\"...
+POST /hris/admin/drift daily-reconciliation report 201 {\"employee_id\":\"E-1006\",\"kind\":\"missing_learner\",\"sent_from\"...
+POST /hris/admin/drift daily-reconciliation report 201 {\"employee_id\":\"E-1014\",\"kind\":\"active_learner_terminated\",\"...
+POST /hris/admin/drift daily-reconciliation report 201 {\"employee_id\":\"E-1021\",\"field\":\"title\",\"hris\":\"CFO\",\"kind\":...
+POST /hris/admin/drift daily-reconciliation report 201 {\"employee_id\":\"E-1034\",\"kind\":\"missing_learner\",\"sent_from\"...
+POST /hris/admin/drift daily-reconciliation report 201 {\"external_id\":\"E-0999\",\"kind\":\"orphan_learner\",\"learner_id\"..." \
+    -- sh -c "'$bin' shadow list --org '$st/staging.yaml' | awk '{ sub(\"http://127.0.0.1:[0-9]*\", \"\", \$6); printf \"%s %s %s %s %s\", \$5, \$6, \$2, \$4, \$7; for (i = 8; i <= NF; i++) printf \" %s\", \$i; print \"\" }'"
+"$bin" audit --json "${sorg[@]}" > "$tmp/saudit.json"
+expect "staging: an audit row per HRIS write, each shadowed" 0 "8|8" \
+    -- sqlite3 :memory: "SELECT count(*), sum(json_extract(value, '\$.outcome') = 'shadowed') FROM json_each(readfile('$tmp/saudit.json')) WHERE json_extract(value, '\$.sent_to') LIKE '%/hris/%'"
+expect "staging: the audit log verifies" 0 "audit log of org staging: every row intact" -- "$bin" audit verify "${sorg[@]}"
+expect "staging: the HRIS token and the confidential pay rate are nowhere in the store" 1 "0" \
+    -- sh -c "cat '$st/'scenarist.db* | grep -c -a -e '$STAGING_HRIS_TOKEN' -e 98000"
+expect "production keeps a read-write HRIS" 1 "0" \
+    -- sh -c "sed -n '/^  hris:/,/^  [a-z]*:\$/p' orgs/production.yaml | grep -c 'read-only\|shadow'"
