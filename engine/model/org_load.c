@@ -47,7 +47,8 @@ static const struct sc_param conn_fields[] = {
      .doc = "http:// or https:// URL that step paths are appended to."},
     {.name = "access", .type = SC_T_ENUM, .def = "\"read-write\"", .allowed = access_modes,
      .flags = SC_P_STATIC,
-     .doc = "read-only connections accept only GET and HEAD, at validation and at run time."},
+     .doc = "read-only connections accept only GET and HEAD, at validation and at run time "
+            "(unless they shadow their writes: shadow)."},
     {.name = "shadow", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
      .doc = "For a read-only connection: its writes are shadowed instead of refused: not "
             "sent, recorded in full (secrets redacted; `scenarist shadow list`), audited as "
