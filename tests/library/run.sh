@@ -296,3 +296,22 @@ expect "staging: the HRIS token and the confidential pay rate are nowhere in the
     -- sh -c "cat '$st/'scenarist.db* | grep -c -a -e '$STAGING_HRIS_TOKEN' -e 98000"
 expect "production keeps a read-write HRIS" 1 "0" \
     -- sh -c "sed -n '/^  hris:/,/^  [a-z]*:\$/p' orgs/production.yaml | grep -c 'read-only\|shadow'"
+# the same through the daemon: a completion webhook's HRIS write is shadowed there too
+for s in HRIS_WEBHOOK_SECRET LMS_WEBHOOK_SECRET ATS_WEBHOOK_SECRET SCREENING_B_SECRET; do export "STAGING_$s=$LIB_WHSEC"; done
+export STAGING_SCREENING_A_SECRET=$LIB_HUB
+env -u SCENARIST_CLOCK "$bin" serve scenarios "${sorg[@]}" --listen 127.0.0.1:0 --workers 2 2>"$tmp/sdlog" &
+dpid=$!
+d=$(daemon_url "$tmp/sdlog")
+"$sandbox" emit completion --to "$d/hooks/lms/completion" --secret "$LIB_WHSEC" --id msg_staging_1 >/dev/null 2>&1
+for _ in $(seq 250); do
+    "$bin" shadow list --scenario completion-writeback --json "${sorg[@]}" > "$tmp/sl.json" 2>/dev/null
+    grep -q E-1001 "$tmp/sl.json" && break
+    sleep 0.04
+done
+kill -TERM $dpid
+wait $dpid
+dpid=
+curl -s "$u/_sandbox/journal?system=hris" > "$tmp/hris.json"
+expect "staging, through the daemon: the webhook's HRIS write is shadowed, not sent" 0 \
+    "POST /hris/employees/E-1001/learning-history 201 write|0" \
+    -- sqlite3 :memory: "SELECT json_extract(value, '\$.method') || ' ' || substr(json_extract(value, '\$.url'), length('$u') + 1) || ' ' || json_extract(value, '\$.status') || ' ' || json_extract(value, '\$.step'), (SELECT count(*) FROM json_each(json_extract(readfile('$tmp/hris.json'), '\$.requests')) WHERE json_extract(value, '\$.method') != 'GET') FROM json_each(readfile('$tmp/sl.json')) WHERE json_extract(value, '\$.url') LIKE '%E-1001%'"
