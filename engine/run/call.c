@@ -147,7 +147,7 @@ static char *redact_text(const char *s, size_t len, const char *const *sec, size
                          bool *hit)
 {
     struct sc_buf b = {0};
-    size_t i = 0;
+    size_t i = 0, run = 0; /* s[run..i) is plain text not yet copied */
     while (i < len) {
         size_t k = 0, sl = 0;
         for (; k < nsec; k++) {
@@ -155,15 +155,17 @@ static char *redact_text(const char *s, size_t len, const char *const *sec, size
             if (sl <= len - i && !memcmp(s + i, sec[k], sl))
                 break;
         }
-        if (k < nsec) {
-            sc_buf_puts(&b, REDACTED);
-            i += sl;
-            *hit = true;
-        } else {
-            sc_buf_add(&b, s + i, 1); /* bodies are small; a secret may start anywhere */
+        if (k == nsec) {
             i++;
+            continue;
         }
+        sc_buf_add(&b, s + run, i - run);
+        sc_buf_puts(&b, REDACTED);
+        i += sl;
+        run = i;
+        *hit = true;
     }
+    sc_buf_add(&b, s + run, len - run);
     return sc_buf_take(&b);
 }
 

@@ -123,3 +123,15 @@ for s in "$SHADOW_HRIS_TOKEN" "$SHADOW_ATS_KEY" "$SHADOW_LMS_TOKEN"; do
     expect "nor in what shadow list, audit and execution print" 1 "0" \
         -- sh -c "{ '$bin' shadow list --json --org '$org'; '$bin' shadow list --org '$org'; '$bin' audit --json --org '$org'; '$bin' execution $id --json --org '$org'; } | grep -c -F -- '$s'"
 done
+
+# ---- a secret value that reaches a write by another road is redacted wherever it lands ----
+expect_grep "a write with the ATS key in its query, a header and its body" 0 "success in" \
+    -- "$bin" run "$fx/leak.yaml" --input "$tmp/in.json" --org "$org"
+"$bin" shadow list --scenario shadow-leak --json --org "$org" | mask > "$tmp/leak.json"
+expect "the URL, the header and the body read [redacted]" 0 \
+'http://127.0.0.1:PORT/ats/notes?api_key=[redacted]
+{"X-API-Key":"[redacted]","Accept":"application/json","X-Echo":"key [redacted]!","Idempotency-Key":"20260308-075900-000002:note:1","Content-Type":"application/json"}
+{"text":"the key is [redacted]","sent_from":"https://scenarist.example.com/scenarios/shadow-leak/versions/draft/steps/note","sent_to":"http://127.0.0.1:PORT/ats/notes?api_key=[redacted]"}' \
+    -- sqlite3 -separator $'\n' :memory: "SELECT json_extract(value, '\$.url'), json(json_extract(value, '\$.headers')), json_extract(value, '\$.body') FROM json_each(readfile('$tmp/leak.json'))"
+expect "and the audit row names the target redacted" 0 "http://127.0.0.1:PORT/ats/notes?api_key=[redacted]" \
+    -- sh -c "'$bin' audit --scenario shadow-leak --json --org '$org' | grep -o '\"sent_to\": \"[^\"]*' | cut -d'\"' -f4 | sed 's/127.0.0.1:$port/127.0.0.1:PORT/'"
