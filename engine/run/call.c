@@ -128,23 +128,24 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
 
 #define REDACTED "[redacted]"
 
-/* Every secret value the org holds (connections' and webhooks'), borrowed; n of them. */
-static size_t org_secrets(const struct sc_org *org, const char **v, size_t max)
+/* Every secret value the org holds (connections' and webhooks'): a new array of borrowed
+ * strings (free() it; NULL out of memory), *n of them. */
+static const char **org_secrets(const struct sc_org *org, size_t *n)
 {
-    size_t n = 0;
-    for (size_t i = 0; org && i < org->nconns && n < max; i++)
+    *n = 0;
+    const char **v = sc_calloc((org ? org->nconns + org->nhooks : 0) + 1, sizeof *v);
+    for (size_t i = 0; v && org && i < org->nconns; i++)
         if (org->conns[i].secret.value && *org->conns[i].secret.value)
-            v[n++] = org->conns[i].secret.value;
-    for (size_t i = 0; org && i < org->nhooks && n < max; i++)
+            v[(*n)++] = org->conns[i].secret.value;
+    for (size_t i = 0; v && org && i < org->nhooks; i++)
         if (org->hooks[i].secret.value && *org->hooks[i].secret.value)
-            v[n++] = org->hooks[i].secret.value;
-    return n;
+            v[(*n)++] = org->hooks[i].secret.value;
+    return v;
 }
 
 /* s[0..len) with every occurrence of a secret replaced by [redacted]; new string (NULL
- * out of memory); *hit set when there was one. */
-static char *redact_text(const char *s, size_t len, const char *const *sec, size_t nsec,
-                         bool *hit)
+ * out of memory). */
+static char *redact_text(const char *s, size_t len, const char *const *sec, size_t nsec)
 {
     struct sc_buf b = {0};
     size_t i = 0, run = 0; /* s[run..i) is plain text not yet copied */
@@ -163,7 +164,6 @@ static char *redact_text(const char *s, size_t len, const char *const *sec, size
         sc_buf_puts(&b, REDACTED);
         i += sl;
         run = i;
-        *hit = true;
     }
     sc_buf_add(&b, s + run, len - run);
     return sc_buf_take(&b);
@@ -200,8 +200,7 @@ static json_t *shadow_headers(const struct sc_org_conn *used,
         size_t nl = colon ? (size_t)(colon - line) : strlen(line);
         const char *v = colon ? colon + 1 + strspn(colon + 1, " ") : "";
         char *name = sc_strndup(line, nl);
-        bool hit = false;
-        char *val = redact_text(v, strlen(v), sec, nsec, &hit);
+        char *val = redact_text(v, strlen(v), sec, nsec);
         if (!name || !val || json_object_set_new(h, name, json_string(
                                  secret_header(line, nl, used, rq->shadow) ? REDACTED : val))) {
             json_decref(h);
@@ -217,16 +216,13 @@ static json_t *shadow_headers(const struct sc_org_conn *used,
  * the store, secrets redacted. */
 static int shadow_record(struct sc_step_ctx *ctx, const struct sc_call *c,
                          const struct sc_request *rq, const char *url, int64_t audit_id,
-                         char *err, size_t errlen)
+                         const char *const *sec, size_t nsec, char *err, size_t errlen)
 {
     struct sc_store *st = sc_step_store(ctx, err, errlen);
     if (!st) /* a run that records nothing: nothing is sent either */
         return 0;
     const struct sc_org *org = sc_step_org(ctx);
-    const char *sec[64];
-    size_t nsec = org_secrets(org, sec, 64);
-    bool hit = false;
-    char *body = rq->body ? redact_text(rq->body, rq->body_len, sec, nsec, &hit) : NULL;
+    char *body = rq->body ? redact_text(rq->body, rq->body_len, sec, nsec) : NULL;
     json_t *headers = shadow_headers(sc_org_connection(org, c->connection), rq, sec, nsec);
     struct sc_shadow_row row = {
         .at_ms = sc_clock_now_ms(), .org = org ? org->name : "none",
@@ -256,11 +252,11 @@ static enum sc_status shadow_send(struct sc_step_ctx *ctx, const struct sc_call 
                                   size_t errlen)
 {
     char why[512] = "";
-    const char *sec[64];
-    size_t nsec = org_secrets(sc_step_org(ctx), sec, 64);
-    bool hit = false;
-    char *url = redact_text(rq->url, strlen(rq->url), sec, nsec, &hit);
+    size_t nsec;
+    const char **sec = org_secrets(sc_step_org(ctx), &nsec);
+    char *url = sec ? redact_text(rq->url, strlen(rq->url), sec, nsec) : NULL;
     if (!url) {
+        free(sec);
         snprintf(err, errlen, "out of memory");
         return SC_ERR_RUNTIME;
     }
@@ -273,12 +269,13 @@ static enum sc_status shadow_send(struct sc_step_ctx *ctx, const struct sc_call 
         snprintf(err, errlen, "%s %s was not shadowed: its audit row could not be written: %s",
                  rq->method, url, why);
         st = strncmp(why, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
-    } else if (shadow_record(ctx, c, rq, url, id, why, sizeof why) != 0) {
+    } else if (shadow_record(ctx, c, rq, url, id, sec, nsec, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s %s was shadowed but could not be recorded: %s", rq->method,
                  url, why);
         st = SC_ERR_STORE;
     }
     free(url);
+    free(sec);
     if (st != SC_OK)
         return st;
     *output = json_deep_copy(rq->stand_in);
