@@ -364,9 +364,14 @@ enum sc_store_rc sc_store_audit_verify(struct sc_store *st, const char *org, con
     return st->be->audit_verify(st, org, cp, problem);
 }
 
-json_t *sc_store_metrics(struct sc_store *st)
+json_t *sc_store_metrics(struct sc_store *st, int64_t since_ms)
 {
-    return st->be->metrics(st);
+    return st->be->metrics(st, since_ms);
+}
+
+json_t *sc_store_counters(struct sc_store *st)
+{
+    return st->be->counters(st);
 }
 
 void sc_store_defer(struct sc_store *st, bool on)

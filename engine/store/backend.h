@@ -114,7 +114,8 @@ struct sc_store_backend {
     enum sc_store_rc (*audit_verify)(struct sc_store *st, const char *org, const json_t *cp,
                                      json_t **problem);
     /* metrics */
-    json_t *(*metrics)(struct sc_store *st);
+    json_t *(*metrics)(struct sc_store *st, int64_t since_ms);
+    json_t *(*counters)(struct sc_store *st);
     /* deferred writes */
     void (*defer)(struct sc_store *st, bool on);
     size_t (*defer_mark)(struct sc_store *st);

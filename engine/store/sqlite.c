@@ -734,6 +734,7 @@ const struct sc_store_backend sc_store_sqlite = {
     .audit_checkpoint = sq_audit_checkpoint,
     .audit_verify = sq_audit_verify,
     .metrics = sq_metrics,
+    .counters = sq_counters,
     .defer = sq_defer,
     .defer_mark = sq_defer_mark,
     .defer_refused = sq_defer_refused,
