@@ -374,8 +374,7 @@ expect "discarded ones are listed by state" 0 "$id" \
 expect "metrics count executions, failures, incomplete" 0 "SCENARIO                     EXECUTIONS  FAILURES     RATE INCOMPLETE  HOLDS HOLD RATE
 http-503-break                        1         1   100.0%          1      0      0.0%
 incomplete: 0 (0 waiting for a retry, 0 for a person)
-holds pending: 0
-targets: sync failure rate under 1% per scenario; payroll hold rate under 2%" -- "$bin" metrics --org "$org"
+holds pending: 0" -- "$bin" metrics --org "$org"
 expect "no such execution" 1 "scenarist: no execution nope in org golden" \
     -- "$bin" execution nope --org "$org"
 expect "a bad --since" 2 "scenarist: --since takes a time (2026-03-08T08:00:00Z) or a duration ago (24h)" \
