@@ -17,6 +17,9 @@ suite=metrics
 . tests/lib.sh
 unset SCENARIST_CLOCK
 
+expect "bad targets: each problem at its file:line:col, with a caret" 2 "$(cat $fx/bad-targets.out)" \
+    -- sh -c "cd $fx && '$bin' validate --org bad-targets.yaml ats-hris-sync.yaml"
+
 start_stub "$tmp/s" $fx/replies.json
 stub_org $fx/org.yaml.in "$tmp/s"
 org=$tmp/s/org.yaml
