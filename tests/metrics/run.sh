@@ -17,8 +17,8 @@ suite=metrics
 . tests/lib.sh
 unset SCENARIST_CLOCK
 
-expect "bad targets: each problem at its file:line:col, with a caret" 2 "$(cat $fx/bad-targets.out)" \
-    -- sh -c "cd $fx && '$bin' validate --org bad-targets.yaml ats-hris-sync.yaml"
+expect "bad targets: each problem at its file:line:col, with a caret" 2 "$(cat tests/metrics/bad/bad-targets.out)" \
+    -- sh -c "cd tests/metrics/bad && '$bin' validate --org bad-targets.yaml ../fixtures/ats-hris-sync.yaml"
 
 start_stub "$tmp/s" $fx/replies.json
 stub_org $fx/org.yaml.in "$tmp/s"
