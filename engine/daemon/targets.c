@@ -81,23 +81,27 @@ static int tell(struct sc_daemon *d, struct sc_runtime *rt, const struct sc_org_
 
 void sc_targets_run(struct sc_daemon *d, struct sc_runtime *rt)
 {
-    int64_t now = sc_clock_now_ms();
+    int64_t now = sc_clock_now_ms(), window = -1;
+    json_t *m = NULL; /* the last window read: targets due together over one window share it */
     for (size_t i = 0; d->sched.targets && i < d->org->ntargets; i++) {
         const struct sc_org_target *t = &d->org->targets[i];
         struct sc_target_watch *w = &d->sched.targets[i];
         if (w->next_ms < 0 || w->next_ms > now)
             continue;
         w->next_ms = next_check(d, t, w, now);
-        json_t *m = sc_store_metrics(rt->store, now - t->window_ms);
-        if (!m) {
-            sc_daemon_say("target %s not checked: %s", t->name, sc_store_error(rt->store));
-            continue;
+        if (!m || window != t->window_ms) {
+            json_decref(m);
+            window = t->window_ms;
+            if (!(m = sc_store_metrics(rt->store, now - t->window_ms))) {
+                sc_daemon_say("target %s not checked: %s", t->name, sc_store_error(rt->store));
+                continue;
+            }
         }
         double value = sc_org_target_value(t, m);
-        json_decref(m);
         int now_state = sc_org_target_ok(t, value) ? MET : BREACHED;
         bool change = now_state == BREACHED ? w->state != BREACHED : w->state == BREACHED;
         if (!change || tell(d, rt, t, value, now_state == MET) == 0)
             w->state = now_state;
     }
+    json_decref(m);
 }

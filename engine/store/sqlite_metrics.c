@@ -11,52 +11,75 @@
 
 /* ---- metrics over a window ---- */
 
-/* ?1 is the window's start (ms): every figure counts the rows that began at or after it. */
+/* ?1 is the window's start (ms): every figure counts the rows that began at or after it,
+ * found through an index on that time (a short window reads only its own rows). */
 static const char *const window_sql[] = {
-    ("SELECT e.scenario, count(*), sum(e.status = 'error'), sum(e.status = 'warning'),"
-     " (SELECT count(*) FROM holds h WHERE h.scenario = e.scenario AND h.created_at >= ?1)"
-     " FROM executions e WHERE e.started_at >= ?1 GROUP BY e.scenario ORDER BY e.scenario"),
+    ("SELECT scenario, count(*), sum(status = 'error'), sum(status = 'warning')"
+     " FROM executions INDEXED BY executions_started WHERE started_at >= ?1"
+     " GROUP BY scenario ORDER BY scenario"),
+    ("SELECT scenario, count(*), sum(state = 'pending') FROM holds INDEXED BY holds_created"
+     " WHERE created_at >= ?1 GROUP BY scenario"),
     ("SELECT state, count(*) FROM incomplete WHERE state IN ('pending', 'exhausted')"
      " AND created_at >= ?1 GROUP BY state"),
     ("SELECT queue, count(*) FROM queue_items WHERE state = 'open' AND created_at >= ?1"
      " GROUP BY queue ORDER BY queue"),
-    "SELECT count(*) FROM holds WHERE state = 'pending' AND created_at >= ?1",
-    ("SELECT scenario, status, count(*) FROM executions WHERE started_at >= ?1"
-     " GROUP BY scenario, status ORDER BY scenario, status"),
+    ("SELECT scenario, status, count(*) FROM executions INDEXED BY executions_started"
+     " WHERE started_at >= ?1 GROUP BY scenario, status ORDER BY scenario, status"),
     ("SELECT CASE WHEN priority > 0 THEN 'realtime' ELSE 'routine' END, count(*)"
      " FROM executions WHERE status = 'queued' AND queued_at >= ?1 GROUP BY 1"),
 };
 
+/* The scenario's entry, made (with zeros) when it has none yet. Borrowed. */
+static json_t *scenario(json_t *m, const char *name)
+{
+    json_t *all = json_object_get(m, "scenarios"), *e = json_object_get(all, name);
+    if (!e)
+        json_object_set_new(all, name, e = json_pack("{s:i, s:i, s:i, s:i, s:{}}", "executions",
+                                                      0, "failures", 0, "incomplete", 0,
+                                                      "holds", 0, "by_status"));
+    return e;
+}
+
 static void window_row(json_t *m, size_t k, sqlite3_stmt *s)
 {
     const char *name = sq_text(s, 0);
-    int64_t n = sqlite3_column_int64(s, 1);
+    json_int_t n = sqlite3_column_int64(s, 1), a = sqlite3_column_int64(s, 2);
+    json_t *e = k == 0 || k == 1 || k == 4 ? scenario(m, name) : NULL;
     if (k == 0) {
-        int64_t failed = sqlite3_column_int64(s, 2) + sqlite3_column_int64(s, 3);
-        int64_t holds = sqlite3_column_int64(s, 4);
-        json_object_set_new(json_object_get(m, "scenarios"), name,
-                            json_pack("{s:I, s:I, s:I, s:f, s:I, s:f, s:{}}", "executions",
-                                      (json_int_t)n, "failures", (json_int_t)failed,
-                                      "incomplete", (json_int_t)sqlite3_column_int64(s, 3),
-                                      "failure_rate", n ? (double)failed / (double)n : 0.0,
-                                      "holds", (json_int_t)holds, "hold_rate",
-                                      n ? (double)holds / (double)n : 0.0, "by_status"));
+        json_object_set_new(e, "executions", json_integer(n));
+        json_object_set_new(e, "failures", json_integer(a + sqlite3_column_int64(s, 3)));
+        json_object_set_new(e, "incomplete", json_integer(sqlite3_column_int64(s, 3)));
     } else if (k == 1) {
+        json_t *held = json_object_get(m, "holds");
+        json_object_set_new(e, "holds", json_integer(n));
+        json_object_set_new(held, "pending", json_integer(
+            json_integer_value(json_object_get(held, "pending")) + a));
+    } else if (k == 2) {
         json_t *inc = json_object_get(m, "incomplete");
         json_object_set_new(inc, name, json_integer(n));
         json_object_set_new(inc, "total", json_integer(
             json_integer_value(json_object_get(inc, "total")) + n));
-    } else if (k == 2) {
-        json_object_set_new(json_object_get(m, "queues"), name, json_integer(n));
     } else if (k == 3) {
-        json_object_set_new(json_object_get(m, "holds"), "pending",
-                            json_integer(sqlite3_column_int64(s, 0)));
+        json_object_set_new(json_object_get(m, "queues"), name, json_integer(n));
     } else if (k == 4) {
-        json_t *by = json_object_get(json_object_get(json_object_get(m, "scenarios"), name),
-                                     "by_status");
-        json_object_set_new(by, sq_text(s, 1), json_integer(sqlite3_column_int64(s, 2)));
+        json_object_set_new(json_object_get(e, "by_status"), sq_text(s, 1),
+                            json_integer(sqlite3_column_int64(s, 2)));
     } else {
         json_object_set_new(json_object_get(m, "queued"), name, json_integer(n));
+    }
+}
+
+/* failure_rate and hold_rate of every scenario, once its counts are in (0 without runs). */
+static void rates(json_t *m)
+{
+    const char *name;
+    json_t *e;
+    json_object_foreach(json_object_get(m, "scenarios"), name, e) {
+        double n = (double)json_integer_value(json_object_get(e, "executions"));
+        double f = (double)json_integer_value(json_object_get(e, "failures"));
+        double h = (double)json_integer_value(json_object_get(e, "holds"));
+        json_object_set_new(e, "failure_rate", json_real(n > 0 ? f / n : 0.0));
+        json_object_set_new(e, "hold_rate", json_real(n > 0 ? h / n : 0.0));
     }
 }
 
@@ -85,6 +108,8 @@ json_t *sq_metrics(struct sc_store *base, int64_t since_ms)
             return NULL;
         }
     }
+    if (m)
+        rates(m);
     return m;
 }
 

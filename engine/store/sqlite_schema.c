@@ -116,9 +116,11 @@ static const char *const migrations[] = {
     "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE audit_head ADD COLUMN mac TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX audit_ref ON audit(ref) WHERE ref IS NOT NULL;",
-    /* v13: counters for /metrics, kept by triggers in the statement that changes the row
-     * (so every path counts, and a scrape reads this small table, never the history);
-     * seeded from the rows already there. name, two labels, value. */
+    /* v13: holds found by time (metrics over a window); counters for /metrics, kept by
+     * triggers in the statement that changes the row (so every path counts, and a scrape
+     * reads this small table, never the history), seeded from the rows already there:
+     * name, two labels, value. */
+    "CREATE INDEX holds_created ON holds(created_at);"
     "CREATE TABLE counters(name TEXT NOT NULL, l1 TEXT NOT NULL, l2 TEXT NOT NULL,"
     " value INTEGER NOT NULL, PRIMARY KEY(name, l1, l2)) WITHOUT ROWID;"
     "INSERT INTO counters SELECT 'executions', scenario, status, count(*) FROM executions"

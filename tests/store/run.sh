@@ -454,7 +454,7 @@ sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX
     DROP TABLE counters; DROP TRIGGER count_exec_new; DROP TRIGGER count_exec_status;
     DROP TRIGGER count_hold_new; DROP TRIGGER count_hold_decided; DROP TRIGGER count_hold_gone;
     DROP TRIGGER count_item_new; DROP TRIGGER count_item_reopened; DROP TRIGGER count_item_closed;
-    DROP TRIGGER count_item_gone;
+    DROP TRIGGER count_item_gone; DROP INDEX holds_created;
     UPDATE executions SET status = 'running', owner = $$ WHERE id = '$id'"
 expect "a schema 6 store is migrated to the latest on open, its running execution without a lease" 0 \
     "$latest|$id|running||" -- bash -c "'$bin' executions --org '$org' --store '$tmp/v6.db' > /dev/null &&
