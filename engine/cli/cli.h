@@ -25,7 +25,7 @@ struct opts {
     const char *message, *version, *output, *to, *from; /* versions */
     const char *checkpoint; /* audit verify --checkpoint FILE */
     int limit;
-    bool json, no_retry;
+    bool json, no_retry, check; /* check: metrics --check */
     const char **args;
     size_t nargs;
 };

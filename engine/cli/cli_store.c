@@ -505,53 +505,136 @@ int cmd_audit(struct opts *o)
     return rc;
 }
 
-int cmd_metrics(struct opts *o)
+static void print_metrics(const json_t *m, struct cli_session *s, const struct opts *o)
 {
-    if (o->nargs) {
-        fprintf(stderr, "usage: scenarist metrics [--org NAME] [--json]\n");
-        return EXIT_USAGE;
+    const char *name;
+    json_t *v;
+    if (o->since)
+        printf("since %s (--since %s)\n", str(m, "since"), o->since);
+    printf("%-28s %10s %9s %8s %10s %6s %9s\n", "SCENARIO", "EXECUTIONS", "FAILURES",
+           "RATE", "INCOMPLETE", "HOLDS", "HOLD RATE");
+    json_object_foreach(json_object_get(m, "scenarios"), name, v) {
+        printf("%-28s %10lld %9lld %7.1f%% %10lld %6lld %8.1f%%\n", name,
+               (long long)json_integer_value(json_object_get(v, "executions")),
+               (long long)json_integer_value(json_object_get(v, "failures")),
+               100 * json_real_value(json_object_get(v, "failure_rate")),
+               (long long)json_integer_value(json_object_get(v, "incomplete")),
+               (long long)json_integer_value(json_object_get(v, "holds")),
+               100 * json_real_value(json_object_get(v, "hold_rate")));
     }
-    struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
-    json_t *m = sc_store_metrics(s.st);
-    if (!m)
-        return cli_session_failed(&s);
-    if (o->json) {
-        cli_print_json(m);
+    json_t *inc = json_object_get(m, "incomplete");
+    printf("incomplete: %lld (%lld waiting for a retry, %lld for a person)\n",
+           (long long)json_integer_value(json_object_get(inc, "total")),
+           (long long)json_integer_value(json_object_get(inc, "pending")),
+           (long long)json_integer_value(json_object_get(inc, "exhausted")));
+    printf("holds pending: %lld\n",
+           (long long)json_integer_value(json_object_get(json_object_get(m, "holds"), "pending")));
+    if (o->since) { /* the window's open items only */
+        json_object_foreach(json_object_get(m, "queues"), name, v)
+            printf("queue %s: %lld open\n", name, (long long)json_integer_value(v));
     } else {
-        const char *name;
-        json_t *v;
-        printf("%-28s %10s %9s %8s %10s %6s %9s\n", "SCENARIO", "EXECUTIONS", "FAILURES",
-               "RATE", "INCOMPLETE", "HOLDS", "HOLD RATE");
-        json_object_foreach(json_object_get(m, "scenarios"), name, v) {
-            printf("%-28s %10lld %9lld %7.1f%% %10lld %6lld %8.1f%%\n", name,
-                   (long long)json_integer_value(json_object_get(v, "executions")),
-                   (long long)json_integer_value(json_object_get(v, "failures")),
-                   100 * json_real_value(json_object_get(v, "failure_rate")),
-                   (long long)json_integer_value(json_object_get(v, "incomplete")),
-                   (long long)json_integer_value(json_object_get(v, "holds")),
-                   100 * json_real_value(json_object_get(v, "hold_rate")));
-        }
-        json_t *inc = json_object_get(m, "incomplete");
-        printf("incomplete: %lld (%lld waiting for a retry, %lld for a person)\n",
-               (long long)json_integer_value(json_object_get(inc, "total")),
-               (long long)json_integer_value(json_object_get(inc, "pending")),
-               (long long)json_integer_value(json_object_get(inc, "exhausted")));
-        printf("holds pending: %lld\n",
-               (long long)json_integer_value(json_object_get(json_object_get(m, "holds"), "pending")));
-        json_t *depths = sc_store_queue_depths(s.st, sc_clock_now_ms() - 7LL * 86400000);
+        json_t *depths = sc_store_queue_depths(s->st, sc_clock_now_ms() - 7LL * 86400000);
         json_object_foreach(depths, name, v)
             printf("queue %s: %lld open, %lld of them from the last 7 days\n", name,
                    (long long)json_integer_value(json_object_get(v, "open")),
                    (long long)json_integer_value(json_object_get(v, "recent")));
         json_decref(depths);
-        /* the seed articles' health targets, so a reader sees where each stands */
-        printf("targets: sync failure rate under 1%% per scenario; payroll hold rate under 2%%\n");
     }
-    json_decref(m);
+    if (s->org->ntargets)
+        printf("targets: %zu declared in org %s (scenarist metrics --check)\n",
+               s->org->ntargets, s->org->name);
+}
+
+/* metrics --check: each target over its window (or --since), its value, ok or BREACHED.
+ * EXIT_FAILED when one is breached, after naming them; -1 when the store failed. */
+static int check_targets(struct cli_session *s, const struct opts *o, int64_t since)
+{
+    const struct sc_org *org = s->org;
+    if (!org->ntargets) {
+        printf("org %s declares no targets\n", org->name);
+        return EXIT_OK;
+    }
+    json_t *out = json_array(), *breached = json_array();
+    char start[40];
+    sc_clock_iso(since, start, sizeof start);
+    if (!o->json && o->since)
+        printf("since %s (--since %s)\n", start, o->since);
+    if (!o->json)
+        printf("%-24s %-13s %-32s %-7s %8s  %-14s %s\n", "TARGET", "METRIC", "SCOPE", "WINDOW",
+               "VALUE", "WANT", "RESULT");
+    for (size_t i = 0; i < org->ntargets; i++) {
+        const struct sc_org_target *t = &org->targets[i];
+        int64_t from = o->since ? since : sc_clock_now_ms() - t->window_ms;
+        json_t *m = sc_store_metrics(s->st, from);
+        if (!m) {
+            json_decref(out);
+            json_decref(breached);
+            return -1;
+        }
+        double value = sc_org_target_value(t, m);
+        bool ok = sc_org_target_ok(t, value);
+        json_decref(m);
+        char val[32], want[64], scope[300], window[64];
+        sc_org_target_format(t, value, val, sizeof val);
+        sc_org_target_want(t, want, sizeof want);
+        sc_org_target_scope(t, scope, sizeof scope);
+        snprintf(window, sizeof window, "%s", o->since ? "--since" : t->window);
+        if (!ok)
+            json_array_append_new(breached, json_string(t->name));
+        if (o->json)
+            json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:f, s:s, s:s, s:b}",
+                                                 "target", t->name, "metric", t->metric_name,
+                                                 "scope", scope, "window", window, "value",
+                                                 value, "shown", val, "want", want, "ok", ok));
+        else
+            printf("%-24s %-13s %-32s %-7s %8s  %-14s %s\n", t->name, t->metric_name, scope,
+                   window, val, want, ok ? "ok" : "BREACHED");
+    }
+    if (o->json) {
+        cli_print_json(out);
+    } else if (json_array_size(breached)) {
+        printf("%zu of %zu targets breached:", json_array_size(breached), org->ntargets);
+        size_t i;
+        json_t *n;
+        json_array_foreach(breached, i, n) printf("%s %s", i ? "," : "", json_string_value(n));
+        printf("\n");
+    } else {
+        printf("all %zu targets met\n", org->ntargets);
+    }
+    int rc = json_array_size(breached) ? EXIT_FAILED : EXIT_OK;
+    json_decref(out);
+    json_decref(breached);
+    return rc;
+}
+
+int cmd_metrics(struct opts *o)
+{
+    int64_t since;
+    if (o->nargs || since_ms(o->since, &since) != 0) {
+        if (o->nargs)
+            fprintf(stderr, "usage: scenarist metrics [--since T] [--check] [--org NAME] "
+                            "[--json]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
+        return EXIT_FAILED;
+    int rc = EXIT_OK;
+    if (o->check) {
+        if ((rc = check_targets(&s, o, since)) < 0)
+            return cli_session_failed(&s);
+    } else {
+        json_t *m = sc_store_metrics(s.st, since);
+        if (!m)
+            return cli_session_failed(&s);
+        if (o->json)
+            cli_print_json(m);
+        else
+            print_metrics(m, &s, o);
+        json_decref(m);
+    }
     cli_session_close(&s);
-    return EXIT_OK;
+    return rc;
 }
 
 /* ---- holds ---- */

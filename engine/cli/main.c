@@ -48,6 +48,7 @@ static int usage(FILE *out)
             "                       chain (--checkpoint FILE: and that nothing was cut or wiped\n"
             "                       since); checkpoint prints its head (-o FILE, --to CONNECTION)\n"
             "  metrics              per scenario: executions, failures; incomplete, queues, holds\n"
+            "                       (--since T: over a window; --check: the org's targets)\n"
             "  shadow list          writes a shadowing connection kept from being sent (--scenario,\n"
             "                       --execution, --json: in full)\n"
             "  deploy PATH...       validate and store a new version of each changed scenario (-m MSG)\n"
@@ -163,6 +164,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->json = true;
         } else if (!strcmp(a, "--no-retry")) {
             o->no_retry = true;
+        } else if (!strcmp(a, "--check")) {
+            o->check = true;
         } else if (value_opt(argc, argv, &i, o, &err)) {
             if (err)
                 return -1;

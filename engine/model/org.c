@@ -55,6 +55,7 @@ void sc_org_free(struct sc_org *org)
         cred_clear(&org->hooks[i].secret);
     free(org->conns);
     free(org->hooks);
+    free(org->targets);
     sc_doc_free(org->doc);
     sc_doc_free(org->matrix_doc);
     free(org);

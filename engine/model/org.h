@@ -52,6 +52,43 @@ struct sc_org_hook {
     int64_t tolerance_ms;
 };
 
+/* A health target (targets: NAME): a metric of the store over a window, compared with a
+ * threshold (seed 001: sync failure rate under 1%, reconciliation queue depth 0, payroll
+ * hold rate under 2%). Strings borrowed from the org's document. */
+enum sc_target_metric {
+    SC_TM_FAILURE_RATE, /* executions that failed (error or incomplete) / executions */
+    SC_TM_HOLD_RATE,    /* holds / executions */
+    SC_TM_QUEUE_DEPTH,  /* open items of a queue for people */
+    SC_TM_INCOMPLETE,   /* incomplete executions */
+};
+/* ok when value is below / at most / above / at least the threshold */
+enum sc_target_cmp { SC_TC_BELOW, SC_TC_AT_MOST, SC_TC_ABOVE, SC_TC_AT_LEAST };
+struct sc_org_target {
+    const char *name, *metric_name, *scenario, *queue; /* scope: NULL for all */
+    enum sc_target_metric metric;
+    enum sc_target_cmp cmp;
+    double threshold;          /* rates: a fraction (1% is 0.01); counts: a number */
+    int64_t window_ms;         /* the window the figure is taken over, ending now */
+    const char *window;        /* as written ("7d") */
+    int64_t every_ms;          /* the daemon checks it this often, or at cron */
+    const char *cron;
+    const char *notify_connection, *notify_path; /* NULL: the daemon only logs */
+};
+extern const char *const sc_target_metrics[];  /* names, in the enum's order, NULL-ended */
+extern const char *const sc_target_cmps[];     /* below, at_most, above, at_least */
+
+/* The target's value in m (a store's metrics over the target's window, store.h's
+ * sc_store_metrics shape): a fraction for rates (0 without executions), else a count. */
+double sc_org_target_value(const struct sc_org_target *t, const json_t *m);
+/* Whether value meets the target. */
+bool sc_org_target_ok(const struct sc_org_target *t, double value);
+/* The value as people read it: "50.0%" for rates, "3" for counts. */
+void sc_org_target_format(const struct sc_org_target *t, double value, char *buf, size_t n);
+/* "below 2%", "at most 0": the comparison and threshold as people read it. */
+void sc_org_target_want(const struct sc_org_target *t, char *buf, size_t n);
+/* "scenario payroll-dispatch", "queue recon", "all scenarios", "all queues". */
+void sc_org_target_scope(const struct sc_org_target *t, char *buf, size_t n);
+
 struct sc_org {
     struct sc_doc *doc;        /* the org file, defaults filled from the tables */
     const char *name;          /* borrowed from doc, as every string below */
@@ -75,6 +112,8 @@ struct sc_org {
     size_t nconns;
     struct sc_org_hook *hooks;
     size_t nhooks;
+    struct sc_org_target *targets; /* targets:, in the file's order */
+    size_t ntargets;
     struct sc_doc *matrix_doc;
     json_t *matrix;            /* system-of-record.yaml beside the org file: {systems, domains}, or NULL */
 };

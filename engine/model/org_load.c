@@ -143,6 +143,9 @@ const struct sc_param sc_org_fields[] = {
             "(renewed every third of it); another process may resume it only after. At least 1s."},
     {.name = "audit", .type = SC_T_OBJECT, .fields = audit_fields, .flags = SC_P_STATIC,
      .doc = "The audit log's key and checkpoints."},
+    {.name = "targets", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = sc_org_target_fields,
+     .flags = SC_P_STATIC, .doc = "Named health targets: a metric over a window against a "
+     "threshold, checked by `metrics --check` and by the daemon, which can notify a connection."},
     {0},
 };
 
@@ -230,6 +233,7 @@ static void org_check(struct sc_check *c, const json_t *root)
     if (lease && sc_duration_or(lease, 0) > 0 && sc_duration_or(lease, 0) < 1000)
         sc_check_error(c, "lease", "lease must be at least 1s: a shorter one would expire "
                        "between two heartbeats of a busy process");
+    sc_org_targets_check(c, root);
 }
 
 static bool is_path(const char *s)
@@ -356,7 +360,8 @@ static int resolve(struct sc_org *org)
     org->backup.to = str_of(bk, "to");
     org->backup.cron = str_of(bk, "cron");
     return resolve_conns(org, json_object_get(root, "connections")) != 0 ||
-                   resolve_hooks(org, json_object_get(root, "webhooks")) != 0
+                   resolve_hooks(org, json_object_get(root, "webhooks")) != 0 ||
+                   sc_org_targets_resolve(org) != 0
                ? -1
                : 0;
 }

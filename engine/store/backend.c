@@ -374,9 +374,14 @@ json_t *sc_store_shadow_list(struct sc_store *st, const struct sc_shadow_filter 
     return st->be->shadow_list(st, f);
 }
 
-json_t *sc_store_metrics(struct sc_store *st)
+json_t *sc_store_metrics(struct sc_store *st, int64_t since_ms)
 {
-    return st->be->metrics(st);
+    return st->be->metrics(st, since_ms);
+}
+
+json_t *sc_store_counters(struct sc_store *st)
+{
+    return st->be->counters(st);
 }
 
 void sc_store_defer(struct sc_store *st, bool on)

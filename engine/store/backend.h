@@ -117,7 +117,8 @@ struct sc_store_backend {
     int64_t (*shadow_add)(struct sc_store *st, const struct sc_shadow_row *r);
     json_t *(*shadow_list)(struct sc_store *st, const struct sc_shadow_filter *f);
     /* metrics */
-    json_t *(*metrics)(struct sc_store *st);
+    json_t *(*metrics)(struct sc_store *st, int64_t since_ms);
+    json_t *(*counters)(struct sc_store *st);
     /* deferred writes */
     void (*defer)(struct sc_store *st, bool on);
     size_t (*defer_mark)(struct sc_store *st);

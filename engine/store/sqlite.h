@@ -132,9 +132,10 @@ json_t *sq_audit_list(struct sc_store *base, const struct sc_audit_filter *f);
 json_t *sq_audit_checkpoint(struct sc_store *base, const char *org, json_t **problem);
 enum sc_store_rc sq_audit_verify(struct sc_store *base, const char *org, const json_t *cp,
                                  json_t **problem);
-json_t *sq_metrics(struct sc_store *base);
 int64_t sq_shadow_add(struct sc_store *base, const struct sc_shadow_row *r);
 json_t *sq_shadow_list(struct sc_store *base, const struct sc_shadow_filter *f);
+json_t *sq_metrics(struct sc_store *base, int64_t since_ms);
+json_t *sq_counters(struct sc_store *base);
 void sq_defer(struct sc_store *base, bool on);
 size_t sq_defer_mark(struct sc_store *base);
 bool sq_defer_refused(const struct sc_store *base);

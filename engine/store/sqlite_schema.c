@@ -17,6 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A trigger adding 1 to counter (name, l1, l2) AFTER event [WHEN ...]: the row is made on
+ * first use. */
+#define COUNT_TRIGGER(name, event, when, key)                                                 \
+    "CREATE TRIGGER count_" name " AFTER " event when " BEGIN"                                \
+    " INSERT INTO counters(name, l1, l2, value) VALUES(" key ", 1)"                           \
+    " ON CONFLICT(name, l1, l2) DO UPDATE SET value = value + 1; END;"
+
 /* Each migration takes the schema from version i to i + 1; never edit a shipped one. */
 static const char *const migrations[] = {
     "CREATE TABLE executions("
@@ -119,6 +126,42 @@ static const char *const migrations[] = {
     " request BLOB NOT NULL);"
     "CREATE INDEX shadow_writes_scenario ON shadow_writes(scenario, id);"
     "CREATE INDEX shadow_writes_execution ON shadow_writes(execution, id);",
+    /* v13: holds found by time (metrics over a window); counters for /metrics, kept by
+     * triggers in the statement that changes the row (so every path counts, and a scrape
+     * reads this small table, never the history), seeded from the rows already there:
+     * name, two labels, value. */
+    "CREATE INDEX holds_created ON holds(created_at);"
+    "CREATE TABLE counters(name TEXT NOT NULL, l1 TEXT NOT NULL, l2 TEXT NOT NULL,"
+    " value INTEGER NOT NULL, PRIMARY KEY(name, l1, l2)) WITHOUT ROWID;"
+    "INSERT INTO counters SELECT 'executions', scenario, status, count(*) FROM executions"
+    " GROUP BY scenario, status;"
+    "INSERT INTO counters SELECT 'holds_created', scenario, '', count(*) FROM holds"
+    " GROUP BY scenario;"
+    "INSERT INTO counters SELECT 'holds_decided', state, '', count(*) FROM holds"
+    " WHERE state <> 'pending' GROUP BY state;"
+    "INSERT INTO counters SELECT 'queue_items_opened', queue, '', count(*) FROM queue_items"
+    " GROUP BY queue;"
+    "INSERT INTO counters SELECT 'queue_items_closed', queue, state, count(*) FROM queue_items"
+    " WHERE state <> 'open' GROUP BY queue, state;"
+    COUNT_TRIGGER("exec_new", "INSERT ON executions", "", "'executions', new.scenario, new.status")
+    COUNT_TRIGGER("exec_status", "UPDATE OF status ON executions",
+                  " WHEN new.status IS NOT old.status", "'executions', new.scenario, new.status")
+    COUNT_TRIGGER("hold_new", "INSERT ON holds", "", "'holds_created', new.scenario, ''")
+    COUNT_TRIGGER("hold_decided", "UPDATE OF state ON holds",
+                  " WHEN old.state = 'pending' AND new.state <> 'pending'",
+                  "'holds_decided', new.state, ''")
+    COUNT_TRIGGER("hold_gone", "DELETE ON holds", " WHEN old.state = 'pending'",
+                  "'holds_decided', 'deleted', ''")
+    COUNT_TRIGGER("item_new", "INSERT ON queue_items", " WHEN new.state = 'open'",
+                  "'queue_items_opened', new.queue, ''")
+    COUNT_TRIGGER("item_reopened", "UPDATE OF state ON queue_items",
+                  " WHEN old.state <> 'open' AND new.state = 'open'",
+                  "'queue_items_opened', new.queue, ''")
+    COUNT_TRIGGER("item_closed", "UPDATE OF state ON queue_items",
+                  " WHEN old.state = 'open' AND new.state <> 'open'",
+                  "'queue_items_closed', new.queue, new.state")
+    COUNT_TRIGGER("item_gone", "DELETE ON queue_items", " WHEN old.state = 'open'",
+                  "'queue_items_closed', old.queue, 'deleted'"),
 };
 
 

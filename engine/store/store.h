@@ -354,8 +354,22 @@ json_t *sc_store_shadow_list(struct sc_store *st, const struct sc_shadow_filter 
 
 /* ---- metrics ---- */
 
-/* Per scenario: executions (and by status), failures, failure rate; incomplete count;
- * queue depths; holds and hold rate; events queued by priority. */
-json_t *sc_store_metrics(struct sc_store *st);
+/* The figures over a window: what started (executions), was created (holds, incomplete,
+ * queue items) or was queued at or after since_ms (0: all time). New object:
+ * {since? (ISO), scenarios: {NAME: {executions, failures (error + warning), incomplete
+ * (warning), failure_rate, holds, hold_rate (holds / executions; 0 without executions),
+ * by_status: {STATUS: n}}}, incomplete: {pending, exhausted, total} (still open),
+ * queues: {QUEUE: open}, holds: {pending}, queued: {routine, realtime}}; NULL with the
+ * error set. Reads the rows of the window (indexed by time). */
+json_t *sc_store_metrics(struct sc_store *st, int64_t since_ms);
+/* The counters for /metrics (Prometheus counters: they only grow), kept in the same
+ * statement as the change they count, and two gauges of what waits now. New object:
+ * {executions: {SCENARIO: {STATUS: n}} (each time an execution entered the status:
+ * queued, running per attempt, then its outcome), holds_created: {SCENARIO: n},
+ * holds_decided: {DECISION: n}, queue_items_opened: {QUEUE: n}, queue_items_closed:
+ * {QUEUE: {STATE: n}}, queued: {routine, realtime}, incomplete: {pending, exhausted}};
+ * NULL with the error set. Its cost does not grow with the history: one row per counter
+ * and label set, and index ranges over the waiting rows only. */
+json_t *sc_store_counters(struct sc_store *st);
 
 #endif

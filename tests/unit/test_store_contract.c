@@ -459,6 +459,81 @@ static void trigger_state_and_seen_poll_keys(void **state)
     sc_store_close(st);
 }
 
+
+/* Counters: every change counted as it happens (executions each time they enter a
+ * status, holds created and decided, queue items opened and closed), with the gauges. */
+static void counters_count_each_change_as_it_happens(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1000);
+    struct sc_store *st = fresh("counters");
+    begin(st, "e1", "pay");
+    assert_int_equal(sc_store_exec_end(st, "e1", "success", 5, NULL, false), 0);
+    enqueue(st, "q1", false, NULL, SC_STORE_OK, NULL);
+    enqueue(st, "q2", true, NULL, SC_STORE_OK, NULL);
+    claim(st, "q2");
+    assert_int_equal(sc_store_exec_end(st, "q2", "error", 5, NULL, false), 0);
+    begin(st, "e3", "pay");
+    assert_int_equal(sc_store_exec_end(st, "e3", "held", 5, NULL, false), 0);
+    int64_t h = sc_store_hold_put(st, "e3", "pay", "check", "", "differ", NULL);
+    int64_t h2 = sc_store_hold_put(st, "e1", "pay", "check", "", "differ", NULL);
+    assert_int_equal(sc_store_hold_decide(st, h, "rejected", "bob"), SC_STORE_OK);
+    assert_int_equal(sc_store_hold_decide(st, h, "approved", "bob"), SC_STORE_NONE);
+    assert_true(h2 > h);
+    json_t *item = json_pack("{s:s}", "employee", "E-7");
+    int64_t a = sc_store_queue_push(st, "orphans", item, NULL);
+    sc_store_queue_push(st, "orphans", item, NULL);
+    sc_store_queue_push(st, "drift", item, NULL);
+    json_decref(item);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
+    json_t *c = sc_store_counters(st);
+    char *text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(text,
+        "{\"executions\":{\"hook\":{\"error\":1,\"queued\":2,\"running\":1},"
+        "\"pay\":{\"held\":1,\"running\":2,\"success\":1}},"
+        "\"holds_created\":{\"pay\":2},\"holds_decided\":{\"rejected\":1},"
+        "\"incomplete\":{\"exhausted\":0,\"pending\":0},"
+        "\"queue_items_closed\":{\"orphans\":{\"resolved\":1}},"
+        "\"queue_items_opened\":{\"drift\":1,\"orphans\":2},"
+        "\"queued\":{\"realtime\":0,\"routine\":1}}");
+    free(text);
+    json_decref(c);
+    sc_store_close(st);
+}
+
+/* Metrics over a window: only what started (or was created) at or after its start. */
+static void metrics_count_only_the_window(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1000);
+    struct sc_store *st = fresh("window");
+    begin(st, "old", "pay"); /* started at 1000 */
+    assert_int_equal(sc_store_exec_end(st, "old", "error", 5, NULL, false), 0);
+    sc_store_hold_put(st, "old", "pay", "check", "", "differ", NULL);
+    sc_clock_use_test(90000);
+    struct sc_exec_row row = {.id = "new", .scenario = "pay", .org = "o", .version = "3",
+                              .source = "s.yaml", .started_ms = 90000};
+    assert_int_equal(sc_store_exec_begin(st, &row), SC_STORE_OK);
+    assert_int_equal(sc_store_exec_end(st, "new", "success", 5, NULL, false), 0);
+    json_t *all = sc_store_metrics(st, 0), *recent = sc_store_metrics(st, 90000);
+    json_t *pa = json_object_get(json_object_get(all, "scenarios"), "pay");
+    json_t *pr = json_object_get(json_object_get(recent, "scenarios"), "pay");
+    assert_int_equal(num(pa, "executions"), 2);
+    assert_int_equal(num(pa, "failures"), 1);
+    assert_int_equal(num(pa, "holds"), 1);
+    assert_int_equal(num(pr, "executions"), 1);
+    assert_int_equal(num(pr, "failures"), 0);
+    assert_int_equal(num(pr, "holds"), 0);
+    assert_int_equal(num(json_object_get(pr, "by_status"), "success"), 1);
+    assert_null(json_object_get(json_object_get(pr, "by_status"), "error"));
+    assert_int_equal(num(json_object_get(all, "holds"), "pending"), 1);
+    assert_int_equal(num(json_object_get(recent, "holds"), "pending"), 0);
+    assert_string_equal(str(recent, "since"), "1970-01-01T00:01:30.000Z");
+    json_decref(all);
+    json_decref(recent);
+    sc_store_close(st);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
@@ -474,6 +549,8 @@ int main(void)
         cmocka_unit_test(shadowed_writes_are_kept_in_full_and_filtered),
         cmocka_unit_test(versions_are_numbered_and_an_unchanged_one_is_the_same),
         cmocka_unit_test(trigger_state_and_seen_poll_keys),
+        cmocka_unit_test(counters_count_each_change_as_it_happens),
+        cmocka_unit_test(metrics_count_only_the_window),
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
