@@ -27,11 +27,16 @@ static const char *const styles[] = {"link", "next_url", "next_page", "cursor", 
 
 const struct sc_param sc_pages_params[] = {
     {.name = "style", .type = SC_T_ENUM, .required = true, .allowed = styles,
-     .doc = "What says there is a next page: link (the Link header's rel=\"next\", RFC 8288), "
-            "next_url (a URL in the body at next), next_page (a page number in the body at "
-            "next, sent back as param), cursor (an opaque cursor in the body at next, sent "
-            "back as param), page (a counter sent as param until a page is empty or short), "
-            "offset (param stepping by limit until a page is empty or short)."},
+     .doc = "What says there is a next page, one example each: "
+            "`link`, the Link header's rel=\"next\" (RFC 8288), e.g. `{style: link, items: data}`; "
+            "`next_url`, a URL in the body at next, e.g. `{style: next_url, items: results, "
+            "next: links.next}`; `next_page`, a page number in the body at next sent back as "
+            "param, e.g. `{style: next_page, items: data, next: meta.next_page}`; `cursor`, an "
+            "opaque cursor in the body at next sent back as param, e.g. `{style: cursor, items: "
+            "items, next: next_cursor, param: cursor}`; `page`, a counter sent as param until a "
+            "page is empty or short, e.g. `{style: page, items: data, limit_param: per_page, "
+            "limit: 100}`; `offset`, param stepping by limit until a page is empty or short, "
+            "e.g. `{style: offset, limit: 100}` (offset=0&limit=100, offset=100&limit=100, ...)."},
     {.name = "items", .type = SC_T_STRING,
      .doc = "Dotted path to the page's array in the body (data.items; a number indexes an "
             "array); absent: the body is the array."},
