@@ -6,6 +6,7 @@
 #include "module.h"
 #include "lang/rules.h"
 #include "run/bind.h"
+#include "run/pages.h"
 #include "run/recon.h"
 
 #include <stddef.h>
@@ -13,15 +14,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct request {
+    const char *connection, *path;
+    const json_t *query, *headers;
+};
+
+static const struct sc_param request_params[] = {
+    {.name = "connection", .type = SC_T_CONNECTION, .required = true, .flags = SC_P_STATIC,
+     .offset = offsetof(struct request, connection), .doc = "The connection read from."},
+    {.name = "path", .type = SC_T_STRING, .required = true, .flags = SC_P_URL_PATH,
+     .offset = offsetof(struct request, path), .doc = "The list's path under the connection."},
+    {.name = "query", .type = SC_T_MAP, .elem = SC_T_ANY, .offset = offsetof(struct request, query),
+     .doc = "Query parameters of the first page."},
+    {.name = "headers", .type = SC_T_MAP, .elem = SC_T_STRING,
+     .offset = offsetof(struct request, headers), .doc = "Extra request headers."},
+    {0},
+};
+
 struct side {
-    const json_t *items;
+    const json_t *items, *request, *paginate;
     const char *key;
 };
 
 static const struct sc_param side_params[] = {
-    {.name = "items", .type = SC_T_ANY, .required = true, .offset = offsetof(struct side, items),
-     .doc = "The records: an array, usually an earlier step's items "
-            "(\"{{ steps.employees.body.items }}\")."},
+    {.name = "items", .type = SC_T_ANY, .offset = offsetof(struct side, items),
+     .doc = "The records as an array, usually an earlier step's items "
+            "(\"{{ steps.employees.body.items }}\"); or request and paginate."},
+    {.name = "request", .type = SC_T_OBJECT, .fields = request_params,
+     .offset = offsetof(struct side, request),
+     .doc = "A GET of a list endpoint {connection, path, query?, headers?}, read page by page "
+            "as paginate says (http.request's paginate): each page is streamed, never the "
+            "whole list held."},
+    {.name = "paginate", .type = SC_T_OBJECT, .fields = sc_pages_params, .flags = SC_P_STATIC,
+     .offset = offsetof(struct side, paginate),
+     .doc = "How request's pages follow each other (see the scenario format's Pagination); "
+            "its max_items guard (default 100000) bounds the list: raise it for bigger ones."},
     {.name = "key", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
      .offset = offsetof(struct side, key),
      .doc = "Dotted path of each record's key (id, employee.id): a text or an integer, "
@@ -89,12 +116,84 @@ static int init(struct sc_step_ctx *ctx, const void *with, void **state, char *e
     return 0;
 }
 
-/* A side's records as a source; SC_ERR_DATA when its items are not an array. */
-static enum sc_status open_side(const json_t *obj, const char *name, struct side *sd,
-                                struct sc_recon_items *it, char *err, size_t errlen)
+static void check_side(struct sc_check *c, const char *name, const json_t *side)
 {
+    bool items = json_object_get(side, "items") != NULL;
+    bool request = json_object_get(side, "request") != NULL;
+    const json_t *pg = json_object_get(side, "paginate");
+    char at[32];
+    if (items == request)
+        sc_check_error(c, name, "give either items (an earlier step's records) or request "
+                       "with paginate (a list read page by page)");
+    else if (request && !pg)
+        sc_check_error(c, name, "request needs paginate: how the list's pages follow each other");
+    else if (items && pg)
+        sc_check_error(c, name, "paginate goes with request, not with items");
+    snprintf(at, sizeof at, "%s/paginate", name);
+    if (pg)
+        sc_pages_check(c, at, pg);
+}
+
+static void check(struct sc_check *c, const json_t *with)
+{
+    check_side(c, "left", json_object_get(with, "left"));
+    check_side(c, "right", json_object_get(with, "right"));
+}
+
+/* A side's records, one page at a time. */
+struct paged {
+    struct sc_recon_source src;
+    struct sc_pages *p;
+    json_t *page;
+    size_t at;
+};
+
+static int paged_next(struct sc_recon_source *src, const json_t **rec, enum sc_status *status,
+                      char *err, size_t errlen)
+{
+    struct paged *pg = (struct paged *)src;
+    while (!pg->page || pg->at >= json_array_size(pg->page)) {
+        json_decref(pg->page);
+        pg->page = NULL;
+        pg->at = 0;
+        if ((*status = sc_pages_next(pg->p, &pg->page, err, errlen)) != SC_OK)
+            return -1;
+        if (!pg->page)
+            return 0;
+    }
+    *rec = json_array_get(pg->page, pg->at++);
+    return 1;
+}
+
+/* One side's source: its items, or its pages. */
+struct source {
+    struct side sd;
+    struct sc_recon_items items;
+    struct paged paged;
+};
+
+static enum sc_status open_side(struct sc_step_ctx *ctx, const json_t *obj, const char *name,
+                                struct source *so, char *err, size_t errlen)
+{
+    struct side *sd = &so->sd;
     if (sc_bind(side_params, obj, sd, sizeof *sd, err, errlen) != 0)
         return SC_ERR_CONFIG;
+    if (sd->request) {
+        struct request rq;
+        if (sc_bind(request_params, sd->request, &rq, sizeof rq, err, errlen) != 0)
+            return SC_ERR_CONFIG;
+        if (!rq.path) {
+            snprintf(err, errlen, "%s.request.path must render to text", name);
+            return SC_ERR_DATA;
+        }
+        struct sc_call c = {.connection = rq.connection, .method = "GET", .path = rq.path,
+                            .query = (json_t *)rq.query, .headers = (json_t *)rq.headers,
+                            .parse = "json"};
+        if (!(so->paged.p = sc_pages_open(ctx, &c, sd->paginate, err, errlen)))
+            return SC_ERR_CONFIG;
+        so->paged.src.next = paged_next;
+        return SC_OK;
+    }
     if (!json_is_array(sd->items)) {
         snprintf(err, errlen, "%s.items rendered to %s, not an array", name,
                  !sd->items || json_is_null(sd->items) ? "null"
@@ -102,8 +201,19 @@ static enum sc_status open_side(const json_t *obj, const char *name, struct side
                  : json_is_string(sd->items) ? "a string" : "a scalar");
         return SC_ERR_DATA;
     }
-    sc_recon_items_init(it, sd->items);
+    sc_recon_items_init(&so->items, sd->items);
     return SC_OK;
+}
+
+static struct sc_recon_source *source_of(struct source *so)
+{
+    return so->paged.p ? &so->paged.src : &so->items.src;
+}
+
+static void source_close(struct source *so)
+{
+    json_decref(so->paged.page);
+    sc_pages_close(so->paged.p);
 }
 
 static enum sc_status emit_all(struct sc_step_ctx *ctx, const struct with *w, json_t *drifts,
@@ -129,20 +239,20 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with
     (void)input;
     const struct with *w = with_v;
     const struct state *fs = state;
-    struct side l, r;
-    struct sc_recon_items li, ri;
-    enum sc_status st = open_side(w->left, "left", &l, &li, err, errlen);
+    struct source l = {0}, r = {0};
+    enum sc_status st = open_side(ctx, w->left, "left", &l, err, errlen);
     if (st == SC_OK)
-        st = open_side(w->right, "right", &r, &ri, err, errlen);
-    if (st != SC_OK)
-        return st;
-    struct sc_recon_spec spec = {.fields = fs->v, .nfields = fs->n, .left_key = l.key,
-                                 .right_key = r.key, .index_right = !strcmp(w->index, "right"),
+        st = open_side(ctx, w->right, "right", &r, err, errlen);
+    struct sc_recon_spec spec = {.fields = fs->v, .nfields = fs->n, .left_key = l.sd.key,
+                                 .right_key = r.sd.key, .index_right = !strcmp(w->index, "right"),
                                  .confidential = sc_step_confidential(ctx),
                                  .max_drifts = w->max_drifts > 0 ? (size_t)w->max_drifts : 0};
-    json_t *drifts;
+    json_t *drifts = NULL;
     struct sc_recon_counts c;
-    st = sc_recon_run(&spec, &li.src, &ri.src, &drifts, &c, err, errlen);
+    if (st == SC_OK)
+        st = sc_recon_run(&spec, source_of(&l), source_of(&r), &drifts, &c, err, errlen);
+    source_close(&l);
+    source_close(&r);
     if (st != SC_OK)
         return st;
     json_t *counts = sc_recon_counts_json(&c);
@@ -159,7 +269,9 @@ const struct sc_module_def sc_mod_reconcile = {
     .summary = "Diff two full lists by key and field rules: one bundle per drift (only-left, "
                "only-right, changed, duplicate).",
     .params = params,
+    .access = SC_ACCESS_READ,
     .flags = SC_M_FAN_OUT,
+    .check = check,
     .with_size = sizeof(struct with),
     .init = init,
     .run = run,
