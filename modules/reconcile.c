@@ -67,9 +67,11 @@ struct with {
 
 static const struct sc_param params[] = {
     {.name = "left", .type = SC_T_OBJECT, .fields = side_params, .required = true,
-     .offset = offsetof(struct with, left), .doc = "One list: {items, key}."},
+     .offset = offsetof(struct with, left),
+     .doc = "One list: {items, key}, or {request, paginate, key} read page by page."},
     {.name = "right", .type = SC_T_OBJECT, .fields = side_params, .required = true,
-     .offset = offsetof(struct with, right), .doc = "The other list: {items, key}."},
+     .offset = offsetof(struct with, right),
+     .doc = "The other list, as left."},
     {.name = "fields", .type = SC_T_LIST, .elem = SC_T_OBJECT, .fields = sc_rules_field_params,
      .def = "[]", .flags = SC_P_STATIC, .offset = offsetof(struct with, fields),
      .doc = "The fields compared (compare's rules); they are also what a drift shows of each "
