@@ -210,3 +210,4 @@ pid=
 
 # ---- at volume: a generated organisation, the paging styles, webhooks sent by the sandbox ----
 tests/sandbox/volume.sh "$sandbox" "$bin"
+tests/sandbox/reconcile.sh "$sandbox" "$bin"
