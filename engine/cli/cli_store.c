@@ -801,8 +801,16 @@ int cmd_queue(struct opts *o)
         json_t *e;
         json_array_foreach(a, i, e) if (!o->json) {
             char *item = json_dumps(json_object_get(e, "item"), JSON_COMPACT | JSON_ENCODE_ANY);
-            printf("%-5lld %s  %s\n", (long long)json_integer_value(json_object_get(e, "id")),
-                   str(e, "created_at"), item ? item : "");
+            printf("%-5lld %s  ", (long long)json_integer_value(json_object_get(e, "id")),
+                   str(e, "created_at"));
+            if (json_object_get(e, "key")) /* a converging item: how often runs saw it */
+                printf("%s  seen %lld time%s, last %s  ", str(e, "key"),
+                       (long long)json_integer_value(json_object_get(e, "times_seen")),
+                       json_integer_value(json_object_get(e, "times_seen")) == 1 ? "" : "s",
+                       str(e, "last_seen"));
+            if (json_object_get(e, "resolution"))
+                printf("%s  ", str(e, "resolution"));
+            printf("%s\n", item ? item : "");
             free(item);
         }
         json_decref(a);

@@ -1567,6 +1567,13 @@ static void check_poll(struct vctx *c, json_t *t)
     if (module_writes(m, json_object_get(t, "with")))
         VERR(c, pos_key(c), "a poll only reads: %s here would write on every poll",
              method ? method : m->name);
+    const char *emit = json_string_value(json_object_get(json_object_get(t, "with"), "emit"));
+    if (emit && !strcmp(emit, "items")) { /* the poll reads one output; its items: fan out */
+        size_t oe = push(c, "emit");
+        VERR(c, pos_key(c), "a poll's step gives one output: leave out emit: items and give "
+             "the poll items: \"{{ output.items }}\" (each item is then its own execution)");
+        pop(c, oe);
+    }
     pop(c, o);
 }
 

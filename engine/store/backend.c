@@ -311,6 +311,23 @@ json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms)
     return st->be->queue_depths(st, since_ms);
 }
 
+enum sc_store_rc sc_store_queue_push_key(struct sc_store *st, const struct sc_queue_key_row *r,
+                                         int64_t *id, int64_t *times_seen)
+{
+    return st->be->queue_push_key(st, r, id, times_seen);
+}
+
+int64_t sc_store_queue_sweep(struct sc_store *st, const char *queue, const char *execution,
+                             const char *by, const char *resolution)
+{
+    return st->be->queue_sweep(st, queue, execution, by, resolution);
+}
+
+int64_t sc_store_queue_open(struct sc_store *st, const char *queue)
+{
+    return st->be->queue_open(st, queue);
+}
+
 enum sc_store_rc sc_store_version_add(struct sc_store *st, const char *scenario,
                                       json_t *document, const char *checksum,
                                       const char *message, const char *origin, int *number)

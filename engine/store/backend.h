@@ -98,6 +98,11 @@ struct sc_store_backend {
     json_t *(*queue_item)(struct sc_store *st, int64_t id);
     enum sc_store_rc (*queue_resolve)(struct sc_store *st, int64_t id, const char *by);
     json_t *(*queue_depths)(struct sc_store *st, int64_t since_ms);
+    enum sc_store_rc (*queue_push_key)(struct sc_store *st, const struct sc_queue_key_row *r,
+                                       int64_t *id, int64_t *times_seen);
+    int64_t (*queue_sweep)(struct sc_store *st, const char *queue, const char *execution,
+                           const char *by, const char *resolution);
+    int64_t (*queue_open)(struct sc_store *st, const char *queue);
     /* versions' rows */
     enum sc_store_rc (*version_add)(struct sc_store *st, const char *scenario,
                                     json_t *document, const char *checksum,

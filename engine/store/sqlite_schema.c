@@ -116,6 +116,16 @@ static const char *const migrations[] = {
     "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE audit_head ADD COLUMN mac TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX audit_ref ON audit(ref) WHERE ref IS NOT NULL;",
+    /* v9: work queues that converge: a keyed item is one open item per (queue, key),
+     * updated when pushed again (last_seen, times_seen, seen_by: the execution that last
+     * saw it); a sweep closes the keyed items a run did not see, with a resolution. */
+    "ALTER TABLE queue_items ADD COLUMN key TEXT;"
+    "ALTER TABLE queue_items ADD COLUMN last_seen INTEGER;"
+    "ALTER TABLE queue_items ADD COLUMN times_seen INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE queue_items ADD COLUMN seen_by TEXT;"
+    "ALTER TABLE queue_items ADD COLUMN resolution TEXT;"
+    "CREATE UNIQUE INDEX queue_items_key ON queue_items(queue, key)"
+    " WHERE state = 'open' AND key IS NOT NULL;",
     /* v10: shadowed writes: what a shadowing (read-only) connection kept from being sent,
      * with its headers and body (sealed when the scenario is confidential) in request. */
     "CREATE TABLE shadow_writes(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"

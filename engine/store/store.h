@@ -213,6 +213,29 @@ enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const c
 /* {queue: {open, recent}}: open items, and those of them created since since_ms. */
 json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms);
 
+/* Work queues that converge (a reconciliation's drift queue): a keyed item is the one
+ * open item of its (queue, key); pushed again it is updated, not duplicated, and a sweep
+ * closes the keyed items that the sweeping execution did not push, so that after any
+ * number of runs the open items are what the last run saw. */
+struct sc_queue_key_row {
+    const char *queue, *key;  /* key: the drift's identity ("changed:E-1001"), not empty */
+    json_t *item;             /* the latest body: replaces the open item's */
+    const char *execution;    /* the execution pushing it: times_seen counts each once */
+};
+/* Adds the item (open, times_seen 1), or updates the open item with the same key: its
+ * body, last_seen (now), times_seen + 1 when this execution had not pushed it yet.
+ * *id: the item's; *times_seen: its count now. SC_STORE_OK added, SC_STORE_EXISTS
+ * updated, SC_STORE_ERR. Refused while writes are deferred (run the execution directly). */
+enum sc_store_rc sc_store_queue_push_key(struct sc_store *st, const struct sc_queue_key_row *r,
+                                         int64_t *id, int64_t *times_seen);
+/* Resolves the open keyed items of queue that execution did not push (the drift they
+ * stood for is gone): state resolved, done_by by, resolution (a note for a person).
+ * Unkeyed items are left alone. How many it closed, or -1. Refused while deferred. */
+int64_t sc_store_queue_sweep(struct sc_store *st, const char *queue, const char *execution,
+                             const char *by, const char *resolution);
+/* How many items of queue are open now (deferred pushes of this execution included), -1. */
+int64_t sc_store_queue_open(struct sc_store *st, const char *queue);
+
 /* ---- holds: executions paused for a person's decision ---- */
 
 /* The hold of an execution's step and bundle, or NULL. */

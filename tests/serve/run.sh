@@ -664,6 +664,7 @@ expect_grep "and the log names it" 0 "poll:0 of completion-poll failed: GET http
 unset SCENARIST_CLOCK
 
 . tests/serve/lua_limits.sh
+. tests/serve/pages.sh
 
 # ---- a scenario set that does not validate does not start ----
 stub refuse "$tmp/ok.json"

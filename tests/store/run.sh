@@ -441,6 +441,8 @@ suggested=$(tail -1 "$tmp/int2.err" | sed 's/.*(\(scenarist resume .*\) runs it 
 expect "and running the suggested command finds the pending retry" 0 "nothing is due yet; 1 execution waits for a retry:
   $rid2 http-503-break: step upsert, attempt 2 of 3 due at $due2" -- bash -c "bin='$bin'; SCENARIST_CLOCK= eval \"\$1\"" _ "$suggested"
 
+. tests/store/converge.sh
+
 # ---- the schema ----
 # the version this scenarist knows: a new store's (the merged branches add migrations)
 "$bin" incomplete list --org "$org" --store "$tmp/latest.db" > /dev/null 2>&1
@@ -454,7 +456,10 @@ sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX
     DROP TABLE counters; DROP TRIGGER count_exec_new; DROP TRIGGER count_exec_status;
     DROP TRIGGER count_hold_new; DROP TRIGGER count_hold_decided; DROP TRIGGER count_hold_gone;
     DROP TRIGGER count_item_new; DROP TRIGGER count_item_reopened; DROP TRIGGER count_item_closed;
-    DROP TRIGGER count_item_gone; DROP INDEX holds_created;
+    DROP TRIGGER count_item_gone; DROP INDEX holds_created; DROP INDEX queue_items_key;
+    ALTER TABLE queue_items DROP COLUMN key; ALTER TABLE queue_items DROP COLUMN last_seen;
+    ALTER TABLE queue_items DROP COLUMN times_seen; ALTER TABLE queue_items DROP COLUMN seen_by;
+    ALTER TABLE queue_items DROP COLUMN resolution;
     UPDATE executions SET status = 'running', owner = $$ WHERE id = '$id'"
 expect "a schema 6 store is migrated to the latest on open, its running execution without a lease" 0 \
     "$latest|$id|running||" -- bash -c "'$bin' executions --org '$org' --store '$tmp/v6.db' > /dev/null &&

@@ -279,6 +279,85 @@ static void work_queues_count_what_is_open(void **state)
     sc_store_close(st);
 }
 
+/* Keyed items converge: one open item per key, counted once per execution that pushes
+ * it, and a sweep closes what the sweeping execution did not push. */
+static void keyed_queue_items_converge(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1767225600000); /* 2026-01-01T00:00:00Z */
+    struct sc_store *st = fresh("queue-keys");
+    json_t *v1 = json_pack("{s:i}", "night", 1), *v2 = json_pack("{s:i}", "night", 2);
+    struct sc_queue_key_row a = {.queue = "drift", .key = "changed:E-1", .item = v1,
+                                 .execution = "x1"};
+    struct sc_queue_key_row b = {.queue = "drift", .key = "only-left:E-2", .item = v1,
+                                 .execution = "x1"};
+    int64_t ida, idb, id, seen;
+    assert_int_equal(sc_store_queue_push_key(st, &a, &ida, &seen), SC_STORE_OK);
+    assert_int_equal(seen, 1);
+    assert_int_equal(sc_store_queue_push_key(st, &b, &idb, &seen), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_push(st, "drift", v1, "x1"), idb + 1); /* unkeyed */
+    /* the same execution pushing the same key again: one item, still seen once */
+    assert_int_equal(sc_store_queue_push_key(st, &a, &id, &seen), SC_STORE_EXISTS);
+    assert_true(id == ida && seen == 1);
+    /* another queue is another item */
+    struct sc_queue_key_row other = a;
+    other.queue = "elsewhere";
+    assert_int_equal(sc_store_queue_push_key(st, &other, &id, &seen), SC_STORE_OK);
+    assert_true(id != ida);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 3);
+    /* the next night: a seen again with a new body, b not seen */
+    sc_clock_use_test(1767225600000 + 86400000);
+    a.execution = "x2";
+    a.item = v2;
+    assert_int_equal(sc_store_queue_push_key(st, &a, &id, &seen), SC_STORE_EXISTS);
+    assert_true(id == ida && seen == 2);
+    assert_int_equal(sc_store_queue_sweep(st, "drift", "x2", "sweep of x2", "drift gone"), 1);
+    assert_int_equal(sc_store_queue_sweep(st, "drift", "x2", "sweep of x2", "drift gone"), 0);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 2); /* a and the unkeyed item */
+    json_t *ea = sc_store_queue_item(st, ida), *eb = sc_store_queue_item(st, idb);
+    assert_string_equal(str(ea, "state"), "open");
+    assert_string_equal(str(ea, "key"), "changed:E-1");
+    assert_int_equal(num(ea, "times_seen"), 2);
+    assert_string_equal(str(ea, "created_at"), "2026-01-01T00:00:00.000Z");
+    assert_string_equal(str(ea, "last_seen"), "2026-01-02T00:00:00.000Z");
+    assert_int_equal(num(json_object_get(ea, "item"), "night"), 2);
+    assert_null(json_object_get(ea, "resolution"));
+    assert_string_equal(str(eb, "state"), "resolved");
+    assert_string_equal(str(eb, "done_by"), "sweep of x2");
+    assert_string_equal(str(eb, "resolution"), "drift gone");
+    assert_string_equal(str(eb, "done_at"), "2026-01-02T00:00:00.000Z");
+    assert_int_equal(num(eb, "times_seen"), 1);
+    json_decref(ea);
+    json_decref(eb);
+    /* a closed key pushed again is a new open item */
+    b.execution = "x3";
+    assert_int_equal(sc_store_queue_push_key(st, &b, &id, &seen), SC_STORE_OK);
+    assert_true(id > idb + 2 && seen == 1);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 3);
+    assert_int_equal(sc_store_queue_open(st, "nothing"), 0);
+    /* a key is required */
+    b.key = "";
+    assert_int_equal(sc_store_queue_push_key(st, &b, &id, &seen), SC_STORE_ERR);
+    assert_string_equal(sc_store_error(st), "a keyed queue push needs a key");
+    /* deferred: keyed pushes and sweeps are refused (the execution is run directly), an
+     * unkeyed push counts in the open length at once */
+    sc_store_defer(st, true);
+    b.key = "only-left:E-9";
+    assert_int_equal(sc_store_queue_push_key(st, &b, &id, &seen), SC_STORE_ERR);
+    assert_true(sc_store_defer_refused(st));
+    sc_store_defer_mark(st);
+    assert_int_equal(sc_store_queue_sweep(st, "drift", "x3", "s", "r"), -1);
+    assert_true(sc_store_defer_refused(st));
+    sc_store_defer_mark(st);
+    assert_true(sc_store_queue_push(st, "drift", v1, "x3") > 0);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 4);
+    sc_store_defer(st, false);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 3);
+    json_decref(v1);
+    json_decref(v2);
+    sc_store_close(st);
+}
+
 static void data_stores_keep_claim_expire_and_delete(void **state)
 {
     (void)state;
@@ -544,6 +623,7 @@ int main(void)
         cmocka_unit_test(leases_keep_an_execution_till_they_expire),
         cmocka_unit_test(incomplete_entries_and_holds_wait_for_their_turn),
         cmocka_unit_test(work_queues_count_what_is_open),
+        cmocka_unit_test(keyed_queue_items_converge),
         cmocka_unit_test(data_stores_keep_claim_expire_and_delete),
         cmocka_unit_test(the_audit_chain_verifies_and_refuses_a_foreign_checkpoint),
         cmocka_unit_test(shadowed_writes_are_kept_in_full_and_filtered),
