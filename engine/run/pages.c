@@ -541,6 +541,9 @@ static enum sc_status send_page(struct sc_pages *p, const struct sc_request *rq,
     int max_redirects = p->call.no_redirects ? 0 : SC_CALL_MAX_REDIRECTS;
     for (json_int_t attempt = 0;; attempt++) {
         enum sc_status st = sc_call_send(p->ctx, rq, max_redirects, p->parse, out, err, errlen);
+        if (st == SC_OK && attempt) /* the failed sending's answer is not the step's error */
+            for (const char *k = "status\0location\0body\0retry_after_ms\0"; *k; k += strlen(k) + 1)
+                sc_step_error_detail(p->ctx, k, json_null());
         if (st == SC_OK)
             return SC_OK;
         int64_t wait = retry_wait(p, *out);
