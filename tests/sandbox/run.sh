@@ -207,3 +207,6 @@ kill -TERM $pid
 wait $pid
 expect "the sandbox stops cleanly on SIGTERM" 0 "0" -- echo $?
 pid=
+
+# ---- at volume: a generated organisation, the paging styles, webhooks sent by the sandbox ----
+tests/sandbox/volume.sh "$sandbox" "$bin"

@@ -22,6 +22,8 @@
 static struct {
     pthread_mutex_t mu;
     const char *fixture_path;
+    size_t employees;            /* > 0: a generated organisation instead of the fixture */
+    unsigned long long gen_seed; /* its seed */
     json_t *db, *journal, *faults, *idem;
     unsigned long long rng;
     long seq;
@@ -50,14 +52,28 @@ static double rnd(void)
     return (double)((sb.rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-static int load_fixture(void)
+/* The fixture file, or the generated organisation when --employees is given. */
+static json_t *build_data(void)
 {
+    if (sb.employees) {
+        char err[256];
+        json_t *db = sb_generate(sb.employees, sb.gen_seed, err, sizeof err);
+        if (!db)
+            fprintf(stderr, "sandbox: %s\n", err);
+        return db;
+    }
     json_error_t e;
     json_t *db = json_load_file(sb.fixture_path, 0, &e);
-    if (!db) {
+    if (!db)
         fprintf(stderr, "sandbox: %s:%d:%d: %s\n", sb.fixture_path, e.line, e.column, e.text);
+    return db;
+}
+
+static int load_fixture(void)
+{
+    json_t *db = build_data();
+    if (!db)
         return -1;
-    }
     json_decref(sb.db);
     sb.db = db;
     json_decref(sb.journal);
@@ -202,7 +218,7 @@ static void control(struct call *c)
         c->out = json_object();
     } else if (!strcmp(p, "/reset") && post) {
         if (load_fixture() != 0)
-            sb_error(c, 500, "the fixture %s does not load", sb.fixture_path);
+            sb_error(c, 500, "the data does not load (%s)", sb.employees ? "generation failed" : sb.fixture_path);
         else
             c->out = json_pack("{s:s}", "status", "reset");
     } else if (!strcmp(p, "/data") && get) {
@@ -282,6 +298,8 @@ static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const 
     MHD_add_response_header(r, "Content-Type", c->out ? "application/json" : "text/plain");
     if (idem_key)
         MHD_add_response_header(r, "Idempotency-Key", idem_key);
+    if (c->link)
+        MHD_add_response_header(r, "Link", c->link);
     if (c->status == 429) {
         json_t *ra = json_object_get(c->out, "retry_after");
         char s[24];
@@ -311,6 +329,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
     snprintf(system, sizeof system, "%.*s", (int)strcspn(url + 1, "/"), url + 1);
     struct call c = {.method = method, .path = url, .system = system, .query = query, .db = sb.db,
                      .body = body, .now = now,
+                     .host = json_string_value(json_object_get(headers, "host")),
                      .authorised = json_object_get(headers, "authorization") ||
                                    json_object_get(headers, "x-api-key")};
     enum MHD_Result rc;
@@ -354,6 +373,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
         char ikey[300];
         snprintf(ikey, sizeof ikey, "%s %s", system, key ? key : "");
         pthread_mutex_lock(&sb.mu);
+        c.db = sb.db; /* a reset may have replaced it since the request began */
         json_t *seen = key && is_write(method) ? json_object_get(sb.idem, ikey) : NULL;
         if (fp.status == 429) {
             sb_error(&c, 429, "rate limited: retry after %ld s", fp.retry_after);
@@ -380,6 +400,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
     }
     rc = answer(con, &c, NULL);
 out:
+    free(c.link);
     json_decref(c.out);
     json_decref(query);
     json_decref(headers);
@@ -435,13 +456,20 @@ static int usage(FILE *out)
 {
     fprintf(out,
             "usage: sandbox [serve] [--port N] [--port-file FILE] [--fixture FILE] [--seed N]\n"
+            "                       [--employees N] [--threads N]\n"
+            "       sandbox generate --employees N [--seed N]   (the generated data as JSON)\n"
             "       sandbox emit KIND --to URL [--secret S] [--scheme standard|hub] [--id ID]\n"
             "                         [--FIELD VALUE ...]\n"
             "\n"
             "Simulated HR systems on 127.0.0.1 (default port 8900; 0 picks a free one),\n"
-            "served from a JSON fixture (default tools/sandbox/fixture.json). Systems and\n"
-            "their endpoints (writes journal every request and honour Idempotency-Key):\n\n");
+            "served from a JSON fixture (default tools/sandbox/fixture.json) or, with\n"
+            "--employees N, from a generated organisation of N employees (deterministic per\n"
+            "--seed, default 1; its planted drift in GET /_sandbox/data?table=planted).\n"
+            "--threads N: the server's thread pool (default 8). Systems and their\n"
+            "endpoints (writes journal every request and honour Idempotency-Key):\n\n");
     sb_routes_print(out);
+    fprintf(out, "\nPaging (every list gives at most 100 items a page):\n");
+    sb_paging_print(out);
     fprintf(out,
             "\nControl (not journalled):\n"
             "  GET    /_sandbox/journal   requests received ?system= &method= &path=PREFIX\n"
@@ -453,7 +481,8 @@ static int usage(FILE *out)
             "  POST   /_sandbox/emit      {kind, to, secret?, scheme?, id?, fields?}: the system\n"
             "                             sends a webhook (dropped under drop_webhooks)\n"
             "  POST   /_sandbox/reset     reload the fixture; clear journal, faults, keys\n"
-            "  GET    /_sandbox/data      ?table=NAME: the data as it is now\n"
+            "  GET    /_sandbox/data      ?table=NAME: the data as it is now (table=planted:\n"
+            "                             the drift planted, {kind, keys...} each)\n"
             "  GET    /_sandbox/health\n"
             "\nWebhook kinds (emit; signed when --secret is given):\n");
     sb_emit_kinds(out);
@@ -504,6 +533,31 @@ static int cmd_emit(int argc, char **argv)
     return status >= 200 && status < 300 ? 0 : 1;
 }
 
+/* sandbox generate --employees N [--seed S]: the data, compact JSON, on stdout. */
+static int cmd_generate(int argc, char **argv)
+{
+    size_t n = 0;
+    unsigned long long seed = 1;
+    for (int i = 2; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--employees") && v)
+            n = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--seed") && v)
+            seed = strtoull(argv[++i], NULL, 10);
+        else
+            return usage(stderr);
+    }
+    char err[256];
+    json_t *db = sb_generate(n, seed, err, sizeof err);
+    if (!db) {
+        fprintf(stderr, "sandbox: %s\n", err);
+        return 2;
+    }
+    int rc = json_dumpf(db, stdout, JSON_COMPACT) == 0 && fputc('\n', stdout) != EOF ? 0 : 1;
+    json_decref(db);
+    return rc;
+}
+
 static volatile sig_atomic_t stop;
 static void on_signal(int s) { (void)s; stop = 1; }
 
@@ -514,8 +568,11 @@ int main(int argc, char **argv)
         return usage(stdout);
     if (argc > 1 && !strcmp(argv[1], "emit"))
         return cmd_emit(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "generate"))
+        return cmd_generate(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "serve"))
         a = 2;
+    unsigned threads = 8;
     unsigned port = 8900;
     const char *port_file = NULL;
     sb.fixture_path = "tools/sandbox/fixture.json";
@@ -528,19 +585,46 @@ int main(int argc, char **argv)
             port_file = argv[++i];
         else if (!strcmp(argv[i], "--fixture") && v)
             sb.fixture_path = argv[++i];
-        else if (!strcmp(argv[i], "--seed") && v)
-            sb.rng = strtoull(argv[++i], NULL, 10) | 1;
-        else
+        else if (!strcmp(argv[i], "--seed") && v) {
+            sb.gen_seed = strtoull(argv[++i], NULL, 10);
+            sb.rng = sb.gen_seed | 1;
+        } else if (!strcmp(argv[i], "--employees") && v) {
+            char *end;
+            sb.employees = strtoull(argv[++i], &end, 10);
+            if (*end || !sb.employees) {
+                fprintf(stderr, "sandbox: --employees takes a number from 40 to 10000000, not %s\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--threads") && v) {
+            threads = (unsigned)atoi(argv[++i]);
+            if (threads < 1 || threads > 256) {
+                fprintf(stderr, "sandbox: --threads takes 1 to 256\n");
+                return 2;
+            }
+        } else
             return usage(stderr);
     }
+    if (sb.employees && !sb.gen_seed)
+        sb.gen_seed = 1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (load_fixture() != 0)
         return 1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (sb.employees) {
+        char line[1024];
+        sb_summary(sb.db, line, sizeof line);
+        fprintf(stderr, "sandbox: generated %zu employees (seed %llu) in %ld ms: %s\n", sb.employees,
+                sb.gen_seed, (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+                line);
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-        on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+        MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 60000u,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "sandbox: cannot listen on 127.0.0.1:%u\n", port);
@@ -551,7 +635,10 @@ int main(int argc, char **argv)
     socklen_t len = sizeof bound;
     if (info && getsockname(info->listen_fd, (struct sockaddr *)&bound, &len) == 0)
         port = ntohs(bound.sin_port);
-    fprintf(stderr, "sandbox: serving %s on http://127.0.0.1:%u\n", sb.fixture_path, port);
+    if (sb.employees)
+        fprintf(stderr, "sandbox: serving %zu generated employees on http://127.0.0.1:%u\n", sb.employees, port);
+    else
+        fprintf(stderr, "sandbox: serving %s on http://127.0.0.1:%u\n", sb.fixture_path, port);
     if (port_file) {
         FILE *f = fopen(port_file, "w");
         if (f) {
@@ -564,6 +651,7 @@ int main(int argc, char **argv)
     while (!stop)
         pause();
     MHD_stop_daemon(d);
+    sb_systems_free();
     curl_global_cleanup();
     json_decref(sb.db);
     json_decref(sb.journal);

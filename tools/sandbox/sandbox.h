@@ -19,17 +19,33 @@ struct call {
     json_t *db;           /* the data (the fixture, then every write) */
     const char *params[4]; /* ":name" segments of the route, in order */
     const char *now;      /* ISO time of the request */
+    const char *host;     /* the Host header, for the absolute URLs of Link headers */
     bool authorised;      /* an Authorization or X-API-Key header came */
     /* the answer */
     int status;
     json_t *out;          /* JSON body (stolen), or NULL with text */
     const char *text;     /* a text/plain body (static) */
+    char *link;           /* a Link header value (RFC 8288), malloc'd, or NULL */
 };
 
 /* Routes a request to a system's API; false when no route matches (404). */
 bool sb_route(struct call *c);
 /* One line per route for --help and the docs check: "METHOD PATH  what it does". */
 void sb_routes_print(FILE *out);
+
+/* Frees the indexes the systems keep over the data (at exit, for leak checkers). */
+void sb_systems_free(void);
+/* The paging style of each list, one line per style, for --help. */
+void sb_paging_print(FILE *out);
+
+/* ---- a generated organisation (generate.c) ---- */
+
+/* A deterministic organisation of n employees (40 to 10,000,000) in the fixture's shape
+ * and proportions, with drift planted in proportion and listed in its "planted" table.
+ * The same n and seed give byte-identical data. Returns a new tree, or NULL with err. */
+json_t *sb_generate(size_t n, unsigned long long seed, char *err, size_t errlen);
+/* One line counting the tables and the planted drift by kind, into out. */
+void sb_summary(json_t *db, char *out, size_t n);
 
 /* Sets an error answer {"error": message, ...}. */
 void sb_error(struct call *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The sandbox at volume: a generated organisation (deterministic per seed, its planted
+# drift exact), the three paging styles walked end to end.
+# usage: tests/sandbox/volume.sh SANDBOX SCENARIST
+set -u
+sandbox=$(realpath "$1")
+bin=$(realpath "$2")
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+suite=sandbox
+. tests/lib.sh
+# Debian's python3 (tools/install-deps) starts in 20 ms; a version manager's shim can take 500
+py3=/usr/bin/python3
+[ -x "$py3" ] || py3=$(command -v python3)
+
+# start NAME ARGS...: a sandbox on a free port; its URL in $u, its stderr in $tmp/NAME.log.
+start() {
+    local name=$1
+    shift
+    "$sandbox" --port 0 --port-file "$tmp/$name.port" "$@" 2>"$tmp/$name.log" &
+    pids+=($!)
+    for _ in $(seq 500); do [ -s "$tmp/$name.port" ] && break; sleep 0.02; done
+    u=http://127.0.0.1:$(cat "$tmp/$name.port")
+}
+# jq-less JSON: py EXPR FILE evaluates EXPR over the JSON in FILE (bound to d).
+py() { "$py3" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$2"; }
+
+# ---- a generated organisation: deterministic, in proportion, drift planted exactly ----
+"$sandbox" generate --employees 1000 --seed 7 > "$tmp/a.json"
+"$sandbox" generate --employees 1000 --seed 7 > "$tmp/b.json"
+"$sandbox" generate --employees 1000 --seed 8 > "$tmp/c.json"
+expect "the same seed gives byte-identical data" 0 "same" -- sh -c "cmp -s '$tmp/a.json' '$tmp/b.json' && echo same"
+expect "another seed other data" 0 "differ" -- sh -c "cmp -s '$tmp/a.json' '$tmp/c.json' || echo differ"
+expect "N=1000: every table's count, exactly" 0 \
+    "departments 10 employees 1000 learners 982 courses 8 completions 1447 candidates 250 offers 178 calendar_events 214 planted 171" \
+    -- py "' '.join('%s %d' % (t, len(d[t])) for t in ['departments','employees','learners','courses','completions','candidates','offers','calendar_events','planted'])" "$tmp/a.json"
+expect "N=1000: the planted drift by kind" 0 \
+    "accepted_offer_without_hire 17, active_learner_terminated 17, field_mismatch:department 17, field_mismatch:email 17, field_mismatch:manager 17, field_mismatch:title 17, hire_without_accepted_offer 17, missing_learner 35, orphan_learner 17" \
+    -- py "', '.join('%s %d' % kv for kv in sorted(__import__('collections').Counter(p['kind'] + (':' + p['field'] if 'field' in p else '') for p in d['planted']).items()))" "$tmp/a.json"
+expect "a reconciliation over the data finds exactly the planted drift" 0 "found 171 planted 171 same" \
+    -- "$py3" tests/sandbox/drift.py "$tmp/a.json"
+expect "so does it for another seed" 0 "found 171 planted 171 same" -- "$py3" tests/sandbox/drift.py "$tmp/c.json"
+"$sandbox" generate --employees 2500 --seed 3 > "$tmp/d.json"
+expect "and at N=2500, in proportion" 0 "found 441 planted 441 same" -- "$py3" tests/sandbox/drift.py "$tmp/d.json"
+expect "the fixture's planted table is its real drift" 0 "found 13 planted 13 same" \
+    -- "$py3" tests/sandbox/drift.py tools/sandbox/fixture.json
+expect "every manager is an employee, and the hierarchy has one head" 0 "1 0" \
+    -- py "sum(e['manager_id'] is None for e in d['employees']), sum(e['manager_id'] is not None and e['manager_id'] not in {x['id'] for x in d['employees']} for e in d['employees'])" "$tmp/a.json"
+expect "too few employees is a clear error" 2 "sandbox: --employees must be from 40 to 10000000 (got 39)" \
+    -- "$sandbox" generate --employees 39
+expect "--employees wants a number" 2 "sandbox: --employees takes a number from 40 to 10000000, not many" \
+    -- "$sandbox" --employees many
+
+start g1000 --employees 1000 --seed 7
+expect_grep "one line on stderr counts what was generated and planted" 0 \
+    "generated 1000 employees (seed 7) in " -- cat "$tmp/g1000.log"
+expect_grep "with the planted drift by kind" 0 \
+    "; planted 171 drift: " -- cat "$tmp/g1000.log"
+for t in employees learners completions offers planted; do
+    curl -s "$u/_sandbox/data?table=$t" > "$tmp/served.json"
+    expect "the served $t are the generated ones" 0 "True" \
+        -- "$py3" -c "import json,sys; print(json.load(open(sys.argv[1])) == json.load(open(sys.argv[2]))['$t'])" "$tmp/served.json" "$tmp/a.json"
+done
+curl -s -X POST "$u/hris/employees" -H 'Authorization: x' -H 'Content-Type: application/json' \
+    -d '{"first_name":"Nia","last_name":"Okafor","work_email":"nia@example.com","start_date":"2026-04-06","title":"T","department_id":"D-30"}' > "$tmp/r.json"
+expect "a new hire takes the next id" 0 "E-2001" -- py "d['id']" "$tmp/r.json"
+curl -s -X POST "$u/_sandbox/reset" >/dev/null
+curl -s "$u/_sandbox/data?table=employees" > "$tmp/served.json"
+expect "reset generates the same organisation again" 0 "True" \
+    -- "$py3" -c "import json,sys; print(json.load(open(sys.argv[1])) == json.load(open(sys.argv[2]))['employees'])" "$tmp/served.json" "$tmp/a.json"
+
+# ---- paging: every style walks every record exactly once ----
+start g250 --employees 250 --seed 5
+expect "HRIS pages by number: 250 employees in 3 pages" 0 $'pages 3 items 250 distinct 250\n100 100 50' \
+    -- "$py3" tests/sandbox/walk.py page "$u/hris/employees?per_page=100"
+expect "the default page is 25" 0 $'pages 10 items 250 distinct 250\n25 25 25 25 25 25 25 25 25 25' \
+    -- "$py3" tests/sandbox/walk.py page "$u/hris/employees"
+expect "per_page over 100 gives 100" 0 $'pages 3 items 250 distinct 250\n100 100 50' \
+    -- "$py3" tests/sandbox/walk.py page "$u/hris/employees?per_page=1000"
+expect "a filtered list pages too (status=active)" 0 $'pages 3 items 238 distinct 238\n100 100 38' \
+    -- "$py3" tests/sandbox/walk.py page "$u/hris/employees?per_page=100&status=active"
+expect "the ATS by Link headers: 62 candidates in 3 pages of 25" 0 $'pages 3 items 62 distinct 62\n25 25 12' \
+    -- "$py3" tests/sandbox/walk.py link "$u/ats/candidates?per_page=25"
+expect "offers too, filtered by date (the 36 accepted)" 0 $'pages 2 items 36 distinct 36\n25 11' \
+    -- "$py3" tests/sandbox/walk.py link "$u/ats/offers/accepted?from=2025-09-01&to=2026-03-07&per_page=25"
+expect "the LMS by cursor: 246 learners in 3 pages" 0 $'pages 3 items 246 distinct 246\n100 100 46' \
+    -- "$py3" tests/sandbox/walk.py cursor "$u/lms/learners?per_page=100"
+expect "363 completions in 4" 0 $'pages 4 items 363 distinct 363\n100 100 100 63' \
+    -- "$py3" tests/sandbox/walk.py cursor "$u/lms/completions?per_page=100"
+curl -s -H 'Authorization: x' "$u/lms/completions?since=2026-03-04T00:00:00Z&per_page=100" > "$tmp/p1.json"
+n=$(py "d['total']" "$tmp/p1.json")
+expect "a filtered cursor walk gives exactly the filtered total" 0 "pages 3 items $n distinct $n" \
+    -- sh -c "$py3 tests/sandbox/walk.py cursor '$u/lms/completions?since=2026-03-04T00:00:00Z&per_page=100' | head -1"
+expect "the LMS's page style still works" 0 $'pages 3 items 246 distinct 246\n100 100 46' \
+    -- "$py3" tests/sandbox/walk.py page "$u/lms/learners?per_page=100&page=1"
+
+# Link: exact, absolute, the query kept (escaped) and page replaced; none on the last page
+expect "the Link header of the first page" 0 "Link: <$u/ats/candidates?per_page=25&recruiter=a%20b&page=2>; rel=\"next\"" \
+    -- sh -c "curl -s -D - -o /dev/null -H 'Authorization: x' '$u/ats/candidates?per_page=25&recruiter=a%20b' | grep -i '^link:' | tr -d '\r'"
+expect "of the second: page replaced" 0 "Link: <$u/ats/candidates?page=3&per_page=25>; rel=\"next\"" \
+    -- sh -c "curl -s -D - -o /dev/null -H 'Authorization: x' '$u/ats/candidates?page=2&per_page=25' | grep -i '^link:' | tr -d '\r'"
+expect "the last page has none" 0 "0" \
+    -- sh -c "curl -s -D - -o /dev/null -H 'Authorization: x' '$u/ats/candidates?page=3&per_page=25' | grep -ci '^link:'; true"
+
+# cursors: opaque, stable, bound to their list and filters
+curl -s -H 'Authorization: x' "$u/lms/learners?per_page=100" > "$tmp/c1.json"
+cur=$(py "d['next_cursor']" "$tmp/c1.json")
+expect "a cursor is 32 hex digits, no visible position" 0 "yes" -- sh -c "echo '$cur' | grep -qxE '[0-9a-f]{32}' && echo yes"
+curl -s -H 'Authorization: x' "$u/lms/learners?per_page=100&cursor=$cur" > "$tmp/c2.json"
+curl -s -H 'Authorization: x' "$u/lms/learners?per_page=100&cursor=$cur" > "$tmp/c3.json"
+expect "the same cursor gives the same page" 0 "same" -- sh -c "cmp -s '$tmp/c2.json' '$tmp/c3.json' && echo same"
+expect "the page after the first, in cursor shape" 0 "L-5101 100 items,next_cursor,per_page" \
+    -- py "d['items'][0]['id'], len(d['items']), ','.join(sorted(d))" "$tmp/c2.json"
+curl -s -X PUT -H 'Authorization: x' -H 'Content-Type: application/json' -d '{"email":"new@example.com"}' "$u/lms/learners/E-7777" >/dev/null
+curl -s -H 'Authorization: x' "$u/lms/learners?per_page=100&cursor=$cur" > "$tmp/c4.json"
+expect "and still does after a learner is added (it comes at the end)" 0 "same" -- sh -c "cmp -s '$tmp/c2.json' '$tmp/c4.json' && echo same"
+bad='{"error":"cursor is not one this list gave (it belongs to another list or other filters, or was altered)"}'
+expect "a cursor of another list is 400" 0 "$bad 400" \
+    -- curl -s -w ' %{http_code}' -H 'Authorization: x' "$u/lms/completions?cursor=$cur"
+expect "or of other filters" 0 "$bad 400" \
+    -- curl -s -w ' %{http_code}' -H 'Authorization: x' "$u/lms/learners?updated_since=2026-03-02T00:00:00Z&cursor=$cur"
+alt=$(echo "$cur" | sed 's/^./f/; s/^ff/fe/')
+expect "an altered cursor is 400" 0 "$bad 400" \
+    -- curl -s -w ' %{http_code}' -H 'Authorization: x' "$u/lms/learners?cursor=$alt"
+
+expect "--help names every list's paging style, as docs/sandbox.md does" 0 "" \
+    -- sh -c "'$sandbox' --help | grep -E '^  GET .*\(paging: [a-z]+\)' | while read -r m p rest; do s=\$(echo \"\$rest\" | grep -o '(paging: [a-z]*)'); grep -F \"\\\`\$m \$p\\\`\" docs/sandbox.md | grep -qF \"\$s\" || echo \"differs: \$m \$p \$s\"; done"
+expect "every GET list of a system says its style" 0 "" \
+    -- sh -c "'$sandbox' --help | grep -E '^  GET ' | grep -v /_sandbox/ | grep -vE '/:[a-z_]+ |/:[a-z_]+$|paging: ' | grep -vE 'one (employee|learner|candidate|offer)'; true"
