@@ -210,3 +210,6 @@ pid=
 
 # ---- at volume: a generated organisation, the paging styles, webhooks sent by the sandbox ----
 tests/sandbox/volume.sh "$sandbox" "$bin"
+
+# ---- a poll following the LMS's cursor pages writes back every completion ----
+tests/sandbox/pages.sh "$sandbox" "$bin"
