@@ -29,6 +29,7 @@ store: $tmp/store/scenarist.db
 connections:
   lms: { base_url: $u/lms, auth: { kind: bearer, secret: env:PAGES_TOKEN } }
   hris: { base_url: $u/hris, auth: { kind: bearer, secret: env:PAGES_TOKEN } }
+  ats: { base_url: $u/ats, auth: { kind: bearer, secret: env:PAGES_TOKEN } }
 EOO
 db=$tmp/store/scenarist.db
 sql() { sqlite3 "$db" "$1"; }
@@ -61,3 +62,15 @@ expect "the store: 144 successes, 6 errors, 150 keys seen, the watermark at the 
                    (SELECT count(*) FROM executions WHERE status = 'error'),
                    (SELECT count(DISTINCT key) FROM poll_seen),
                    (SELECT strftime('%Y-%m-%dT%H:%M:%S', watermark / 1000, 'unixepoch') FROM trigger_state)"
+
+# the ATS's Link headers (absolute URLs) and the HRIS's next_page, read whole by a step
+curl -s -X DELETE "$u/_sandbox/journal" > /dev/null
+echo '{}' > "$tmp/none.json"
+expect "a step reads every candidate over Link pages and every employee over next_page pages" 0 \
+    '{"candidates":"25 (25 distinct) in 3 pages","employees":"103 (103 distinct) in 3 pages"}' \
+    -- sh -c "'$bin' run tests/sandbox/pages-run/lists.yaml --input '$tmp/none.json' --org '$tmp/org.yaml' | grep -o '{\"candidates.*'"
+expect "the pages asked, in order" 0 \
+    "[('/ats/candidates', {'per_page': '10'}), ('/ats/candidates', {'per_page': '10', 'page': '2'}), ('/ats/candidates', {'per_page': '10', 'page': '3'}), ('/hris/employees', {'per_page': '50'}), ('/hris/employees', {'page': '2', 'per_page': '50'}), ('/hris/employees', {'page': '3', 'per_page': '50'})]" \
+    -- py '[(r["path"], r["query"]) for r in j if r["method"] == "GET"]'
+expect "the sandbox has 25 candidates and 103 employees: the steps got each once" 0 "25 103" \
+    -- py '"%d %d" % (len({c["id"] for c in data("candidates")}), len({e["id"] for e in data("employees")}))'
