@@ -95,6 +95,12 @@ curl -s -H 'Authorization: x' "$u/lms/completions?since=2026-03-04T00:00:00Z&per
 n=$(py "d['total']" "$tmp/p1.json")
 expect "a filtered cursor walk gives exactly the filtered total" 0 "pages 3 items $n distinct $n" \
     -- sh -c "$py3 tests/sandbox/walk.py cursor '$u/lms/completions?since=2026-03-04T00:00:00Z&per_page=100' | sed -n 1p"
+since="updated_since=2026-06-01T00:00:00Z"
+curl -s -H 'Authorization: x' "$u/hris/employees?$since" > "$tmp/f1.json"
+curl -s -o /dev/null -X PATCH -H 'Authorization: x' -d '{"title":"Changed"}' "$u/hris/employees/E-1100"
+curl -s -H 'Authorization: x' "$u/hris/employees?$since" > "$tmp/f2.json"
+expect "a filtered list sees a write at once (its positions are computed again)" 0 "0 1 E-1100" \
+    -- echo "$(py "d['total']" "$tmp/f1.json") $(py "d['total'], d['items'][0]['id']" "$tmp/f2.json")"
 expect "the LMS's page style still works" 0 $'pages 3 items 246 distinct 246\n100 100 46' \
     -- "$py3" tests/sandbox/walk.py page "$u/lms/learners?per_page=100&page=1"
 

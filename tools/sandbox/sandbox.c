@@ -317,6 +317,7 @@ static void emit_call(struct call *c)
         return;
     }
     pthread_rwlock_wrlock(&sb.data);
+    sb_data_changed();
     pthread_mutex_lock(&sb.mu);
     json_t *fields = json_object_get(c->body, "fields");
     if (!strcmp(kind, "completion")) { /* the LMS records it, whether its webhook arrives or not */
@@ -415,8 +416,10 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
         } else { /* answered under the locks: the journal and data change beside it */
             if (!strcmp(method, "GET"))
                 pthread_rwlock_rdlock(&sb.data);
-            else
+            else {
                 pthread_rwlock_wrlock(&sb.data);
+                sb_data_changed();
+            }
             c.db = sb.db;
             pthread_mutex_lock(&sb.mu);
             control(&c);
@@ -461,9 +464,10 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
         char ikey[300];
         snprintf(ikey, sizeof ikey, "%s %s", system, key ? key : "");
         /* GETs share the data; a write has it alone (and so does a replay's key) */
-        if (is_write(method))
+        if (is_write(method)) {
             pthread_rwlock_wrlock(&sb.data);
-        else
+            sb_data_changed();
+        } else
             pthread_rwlock_rdlock(&sb.data);
         c.db = sb.db; /* a reset may have replaced it since the request began */
         pthread_mutex_lock(&sb.mu);
@@ -570,7 +574,7 @@ static int usage(FILE *out)
             "--employees N, from a generated organisation of N employees (deterministic per\n"
             "--seed, default 1; its planted drift in GET /_sandbox/data?table=planted).\n"
             "--threads N: the server's thread pool (default 8). --journal-max N: past 2N\n"
-            "entries the journal keeps its newest N (default 100000; 0: all).\n"
+            "entries the journal keeps its newest N (default 50000; 0: all).\n"
             "--emit-to URL: the systems send their webhooks to URL + the kind's path when\n"
             "their data changes (through their API or POST /_sandbox/change), signed with\n"
             "--emit-secret SYSTEM=SECRET (hris, lms, ats, screening-a, screening-b; SECRET\n"
@@ -728,7 +732,7 @@ int main(int argc, char **argv)
     unsigned threads = 8;
     const char *emit_to = NULL;
     json_t *secrets = json_object(), *paths = json_object();
-    sb.journal_max = 100000;
+    sb.journal_max = 50000;
     unsigned port = 8900;
     const char *port_file = NULL;
     sb.fixture_path = "tools/sandbox/fixture.json";

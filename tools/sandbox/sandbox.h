@@ -41,6 +41,9 @@ void sb_routes_print(FILE *out);
 void sb_change(struct call *c);
 /* The change kinds, one line each, for --help. */
 void sb_changes_print(FILE *out);
+/* Says the data changed (every write, under the data's write lock): what the systems
+ * derived from it (a filtered list's positions) is computed again. */
+void sb_data_changed(void);
 /* Frees the indexes the systems keep over the data (at exit, for leak checkers). */
 void sb_systems_free(void);
 /* The paging style of each list, one line per style, for --help. */

@@ -294,7 +294,93 @@ static char *next_url(struct call *c, long next)
     return u;
 }
 
-/* A page of `items` (an array, borrowed) that `f` keeps, in the system's style. */
+/* ---- the positions a filter keeps, computed once per version of the data ---- */
+
+/* A write bumps the data's version; a filtered list's positions are kept per table,
+ * filter and version, so walking its pages costs one scan, not one a page. */
+static unsigned long data_version;
+
+void sb_data_changed(void)
+{
+    __atomic_add_fetch(&data_version, 1, __ATOMIC_RELAXED);
+}
+
+struct matches {
+    unsigned refs;   /* the cache's and each user's (atomic) */
+    json_t *arr;     /* the table (a reference) */
+    unsigned long version;
+    char key[512];   /* the filter */
+    size_t n;
+    size_t pos[];    /* the positions kept, ascending */
+};
+
+static struct matches *match_cache[8];
+static size_t match_next;
+static pthread_mutex_t match_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void matches_release(struct matches *m)
+{
+    if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        json_decref(m->arr);
+        free(m);
+    }
+}
+
+static void matches_key(const struct filter *f, char *key, size_t n)
+{
+    snprintf(key, n, "%s\x1f%s\x1f%s\x1f%s\x1f%s", f->field ? f->field : "", f->from ? f->from : "",
+             f->to ? f->to : "", f->eq_field ? f->eq_field : "", f->eq ? f->eq : "");
+}
+
+/* The positions of `items` that `f` keeps (a reference: matches_release it), or NULL
+ * when out of memory. Called under the data lock, read or write. */
+static struct matches *matches_of(json_t *items, const struct filter *f)
+{
+    char key[512];
+    matches_key(f, key, sizeof key);
+    unsigned long version = __atomic_load_n(&data_version, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&match_mu);
+    for (size_t i = 0; i < sizeof match_cache / sizeof match_cache[0]; i++) {
+        struct matches *m = match_cache[i];
+        if (m && m->arr == items && m->version == version && !strcmp(m->key, key)) {
+            __atomic_add_fetch(&m->refs, 1, __ATOMIC_ACQ_REL);
+            pthread_mutex_unlock(&match_mu);
+            return m;
+        }
+    }
+    pthread_mutex_unlock(&match_mu);
+    size_t size = json_array_size(items), n = 0;
+    struct matches *m = malloc(sizeof *m + (size ? size : 1) * sizeof m->pos[0]);
+    if (!m)
+        return NULL;
+    for (size_t i = 0; i < size; i++)
+        if (keep(json_array_get(items, i), f))
+            m->pos[n++] = i;
+    m->refs = 2; /* the cache's and the caller's */
+    m->arr = json_incref(items);
+    m->version = version;
+    snprintf(m->key, sizeof m->key, "%s", key);
+    m->n = n;
+    pthread_mutex_lock(&match_mu);
+    struct matches *old = match_cache[match_next];
+    match_cache[match_next] = m;
+    match_next = (match_next + 1) % (sizeof match_cache / sizeof match_cache[0]);
+    pthread_mutex_unlock(&match_mu);
+    matches_release(old);
+    return m;
+}
+
+static void matches_free(void)
+{
+    for (size_t i = 0; i < sizeof match_cache / sizeof match_cache[0]; i++) {
+        matches_release(match_cache[i]);
+        match_cache[i] = NULL;
+    }
+}
+
+/* A page of `items` (an array, borrowed) that `f` keeps, in the system's style. An
+ * unfiltered list pages by offset into the table; a filtered one by offset into its
+ * positions; a cursor is the table position to resume from. */
 static json_t *list_of(struct call *c, json_t *items, const struct filter *f)
 {
     enum paging style = paging_of(c->system);
@@ -315,30 +401,36 @@ static json_t *list_of(struct call *c, json_t *items, const struct filter *f)
         if (page < 1)
             page = 1;
     }
-    size_t skip = by_cursor ? 0 : (size_t)(page - 1) * (size_t)per, total = 0;
-    bool any = filtered(f);
-    if (!any) { /* an unfiltered list pages by offset into the table */
-        total = size;
-        if (!by_cursor)
-            pos = skip < size ? skip : size;
-        skip = 0;
+    struct matches *m = filtered(f) ? matches_of(items, f) : NULL;
+    if (filtered(f) && !m) {
+        sb_error(c, 503, "out of memory");
+        return NULL;
     }
-    json_t *out = json_array();
-    size_t i = pos, after = size; /* after: the position after the page's last item */
-    for (; i < size && json_array_size(out) < (size_t)per; i++) {
-        json_t *v = json_array_get(items, i);
-        if (any && !keep(v, f))
-            continue;
-        if (skip) {
-            skip--;
-            continue;
+    size_t count = m ? m->n : size, from; /* from: the first kept item's rank */
+    if (by_cursor) { /* the first kept position at or after the cursor's */
+        size_t lo = 0, hi = count;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if ((m ? m->pos[mid] : mid) < pos)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        json_array_append(out, v);
+        from = lo;
+    } else {
+        from = (size_t)(page - 1) * (size_t)per;
+        if (from > count)
+            from = count;
     }
-    after = i;
-    bool more = false; /* is anything kept after this page? */
-    for (size_t j = after; j < size && !more; j++)
-        more = !any || keep(json_array_get(items, j), f);
+    size_t to = from + (size_t)per < count ? from + (size_t)per : count;
+    json_t *out = json_array();
+    for (size_t k = from; k < to; k++)
+        json_array_append(out, json_array_get(items, m ? m->pos[k] : k));
+    bool more = to < count;
+    size_t after = to ? (m ? m->pos[to - 1] : to - 1) + 1 : 0; /* past the page's last item */
+    if (to == from && by_cursor)
+        after = pos;
+    matches_release(m);
     char cur[64];
     cursor_make(c, f, after, cur, sizeof cur);
     json_t *r;
@@ -347,12 +439,8 @@ static json_t *list_of(struct call *c, json_t *items, const struct filter *f)
                       more ? json_string(cur) : json_null());
         return r;
     }
-    if (any) { /* the total of a filtered list is a count */
-        for (size_t j = 0; j < size; j++)
-            total += keep(json_array_get(items, j), f);
-    }
     r = json_pack("{s:o, s:i, s:i, s:i}", "items", out, "page", (int)page, "per_page", (int)per,
-                  "total", (int)total);
+                  "total", (int)count);
     json_object_set_new(r, "next_page", more ? json_integer(page + 1) : json_null());
     if (style == PAGE_CURSOR)
         json_object_set_new(r, "next_cursor", more ? json_string(cur) : json_null());
@@ -439,6 +527,7 @@ static void next_id(struct call *c, const char *tbl, const char *prefix, int bas
 
 void sb_systems_free(void)
 {
+    matches_free();
     for (size_t i = 0; i < sizeof indexes / sizeof indexes[0]; i++)
         index_drop(&indexes[i]);
     for (size_t i = 0; i < sizeof id_maxes / sizeof id_maxes[0]; i++) {
