@@ -278,3 +278,18 @@ expect "secrets need --emit-to" 2 "sandbox: --emit-secret and --emit-path need -
     -- "$sandbox" --emit-secret "hris=$hris_secret"
 expect "an unknown change kind is 422" 0 '{"error":"kind must be one of hire, change, role, terminate, complete, accept-offer, screening"} 422' \
     -- curl -s -w ' %{http_code}' -X POST -d '{"kind":"promote"}' "$u/_sandbox/change"
+
+# ---- serving: a thread pool answers requests side by side; the journal stays bounded ----
+start pool --threads 4 --journal-max 5
+curl -s -X POST -d '{"system":"calendar","latency_ms":600}' "$u/_sandbox/faults" >/dev/null
+t0=$(date +%s%N)
+for i in 1 2 3 4; do curl -s -o /dev/null -H 'Authorization: x' "$u/calendar/events" & done
+wait_for=$(jobs -p | grep -v -F "$(printf '%s\n' "${pids[@]}")")
+wait $wait_for
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect "four slow requests are served side by side, not one after another" 0 "yes" \
+    -- sh -c "[ $ms -lt 2000 ] && echo yes || echo 'no: $ms ms'"
+curl -s -X DELETE "$u/_sandbox/faults" >/dev/null
+for i in $(seq 7); do curl -s -o /dev/null -H 'Authorization: x' "$u/lms/courses?n=$i"; done
+expect "past twice --journal-max the journal keeps the newest entries" 0 "5 11" \
+    -- sh -c "curl -s '$u/_sandbox/journal' | '$py3' -c 'import json,sys; d=json.load(sys.stdin); print(d[\"count\"], d[\"requests\"][-1][\"seq\"])'"

@@ -364,7 +364,105 @@ struct req {
     char *body;
     size_t len;
     bool over;
+    bool delayed;          /* journalled and its faults planned; waited its latency */
+    struct fault_plan fp;  /* the plan, kept across the wait */
+    json_t *entry;         /* its journal entry, kept across the wait */
 };
+
+/* ---- latency without holding a thread: suspended connections a timer resumes ---- */
+
+struct delayed {
+    struct timespec due; /* CLOCK_MONOTONIC */
+    struct MHD_Connection *con;
+    struct delayed *next;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct delayed *head; /* by due time */
+    bool stopping;
+    pthread_t thread;
+} dl = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Suspends the connection for ms: the pool thread serves others meanwhile. */
+static void delay(struct MHD_Connection *con, long ms)
+{
+    struct delayed *d = calloc(1, sizeof *d);
+    if (!d) /* no memory for the timer: MHD calls again at once, without a wait */
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &d->due);
+    d->due.tv_sec += ms / 1000;
+    d->due.tv_nsec += (ms % 1000) * 1000000L;
+    if (d->due.tv_nsec >= 1000000000L) {
+        d->due.tv_sec++;
+        d->due.tv_nsec -= 1000000000L;
+    }
+    d->con = con;
+    pthread_mutex_lock(&dl.mu);
+    if (dl.stopping) { /* stopping: no wait (MHD calls again at once) */
+        pthread_mutex_unlock(&dl.mu);
+        free(d);
+        return;
+    }
+    MHD_suspend_connection(con);
+    struct delayed **at = &dl.head;
+    while (*at && !before(&d->due, &(*at)->due))
+        at = &(*at)->next;
+    d->next = *at;
+    *at = d;
+    pthread_cond_signal(&dl.cv);
+    pthread_mutex_unlock(&dl.mu);
+}
+
+static void *delay_run(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&dl.mu);
+    while (!dl.stopping || dl.head) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (dl.head && (dl.stopping || !before(&now, &dl.head->due))) {
+            struct delayed *d = dl.head;
+            dl.head = d->next;
+            pthread_mutex_unlock(&dl.mu);
+            MHD_resume_connection(d->con);
+            free(d);
+            pthread_mutex_lock(&dl.mu);
+        } else if (dl.head) {
+            pthread_cond_timedwait(&dl.cv, &dl.mu, &dl.head->due);
+        } else {
+            pthread_cond_wait(&dl.cv, &dl.mu);
+        }
+    }
+    pthread_mutex_unlock(&dl.mu);
+    return NULL;
+}
+
+static int delay_start(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&dl.cv, &a);
+    pthread_condattr_destroy(&a);
+    return pthread_create(&dl.thread, NULL, delay_run, NULL);
+}
+
+/* Resumes every waiting connection (they are answered), then ends the timer. */
+static void delay_stop(void)
+{
+    pthread_mutex_lock(&dl.mu);
+    dl.stopping = true;
+    pthread_cond_signal(&dl.cv);
+    pthread_mutex_unlock(&dl.mu);
+    pthread_join(dl.thread, NULL);
+}
 
 static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const char *idem_key)
 {
@@ -435,23 +533,34 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
         }
     } else {
         /* journal first: every request received is counted, faults and replays too */
-        pthread_mutex_lock(&sb.mu);
-        json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "seq",
-                                  (json_int_t)++sb.seq, "at", now, "system", system, "method",
-                                  method, "path", url, "query", query, "headers", headers);
-        if (body)
-            json_object_set(entry, "body", body);
-        else if (rq->len)
-            json_object_set_new(entry, "text", json_stringn(rq->body, rq->len));
-        journal_add(json_incref(entry)); /* ours until the answer is noted on it */
-        struct fault_plan fp = plan(system);
-        if (fp.reset || fp.status)
-            json_object_set_new(entry, "fault", fp.reset ? json_string("reset")
-                                                         : json_integer(fp.status));
-        pthread_mutex_unlock(&sb.mu);
-        if (fp.latency_ms > 0) {
-            struct timespec ts = {fp.latency_ms / 1000, (fp.latency_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
+        json_t *entry = rq->entry;
+        struct fault_plan fp = rq->fp;
+        rq->entry = NULL;
+        if (!rq->delayed) {
+            pthread_mutex_lock(&sb.mu);
+            entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "seq",
+                              (json_int_t)++sb.seq, "at", now, "system", system, "method",
+                              method, "path", url, "query", query, "headers", headers);
+            if (body)
+                json_object_set(entry, "body", body);
+            else if (rq->len)
+                json_object_set_new(entry, "text", json_stringn(rq->body, rq->len));
+            journal_add(json_incref(entry)); /* ours until the answer is noted on it */
+            fp = plan(system);
+            if (fp.reset || fp.status)
+                json_object_set_new(entry, "fault", fp.reset ? json_string("reset")
+                                                             : json_integer(fp.status));
+            pthread_mutex_unlock(&sb.mu);
+            if (fp.latency_ms > 0) { /* wait without a thread; MHD calls again after */
+                rq->delayed = true;
+                rq->fp = fp;
+                rq->entry = entry;
+                delay(con, fp.latency_ms);
+                json_decref(query);
+                json_decref(headers);
+                json_decref(body);
+                return MHD_YES;
+            }
         }
         if (fp.reset) { /* close the connection without an answer */
             json_decref(entry);
@@ -550,6 +659,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
     (void)why;
     struct req *rq = *ctx;
     if (rq) {
+        json_decref(rq->entry);
         free(rq->body);
         free(rq);
     }
@@ -829,12 +939,15 @@ int main(int argc, char **argv)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_request, NULL,
         MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 60000u,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
-    if (!d) {
+    if (!d || delay_start() != 0) {
         fprintf(stderr, "sandbox: cannot listen on 127.0.0.1:%u\n", port);
+        if (d)
+            MHD_stop_daemon(d);
         free_all();
         return 1;
     }
@@ -858,6 +971,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     while (!stop)
         pause();
+    delay_stop();
     MHD_stop_daemon(d);
     free_all();
     return 0;
