@@ -65,6 +65,12 @@ for t in employees learners completions offers planted; do
     expect "the served $t are the generated ones" 0 "True" \
         -- "$py3" -c "import json,sys; print(json.load(open(sys.argv[1])) == json.load(open(sys.argv[2]))['$t'])" "$tmp/served.json" "$tmp/a.json"
 done
+curl -s "$u/_sandbox/data?table=employees" > "$tmp/served.json"
+expect "answers are compact JSON in the data's order, byte for byte" 0 "True" \
+    -- "$py3" -c "import json,sys; print(open(sys.argv[1]).read() == json.dumps(json.load(open(sys.argv[2]))['employees'], separators=(',', ':'), ensure_ascii=False))" "$tmp/served.json" "$tmp/a.json"
+curl -s -o /dev/null -X PATCH -H 'Authorization: x' --data-binary '{"title":"a\"b\\c\n\t\u0001/é\u2028"}' "$u/hris/employees/E-1002"
+expect "and escape what JSON must" 0 '"title":"a\"b\\c\n\t\u0001/é "' \
+    -- sh -c "curl -s -H 'Authorization: x' '$u/hris/employees/E-1002' | grep -o '\"title\":\"[^,]*\"'"
 curl -s -X POST "$u/hris/employees" -H 'Authorization: x' -H 'Content-Type: application/json' \
     -d '{"first_name":"Nia","last_name":"Okafor","work_email":"nia@example.com","start_date":"2026-04-06","title":"T","department_id":"D-30"}' > "$tmp/r.json"
 expect "a new hire takes the next id" 0 "E-2001" -- py "d['id']" "$tmp/r.json"

@@ -466,7 +466,7 @@ static void delay_stop(void)
 
 static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const char *idem_key)
 {
-    char *text = c->out ? json_dumps(c->out, JSON_COMPACT | JSON_ENCODE_ANY) : strdup(c->text ? c->text : "");
+    char *text = c->out ? sb_dump(c->out) : strdup(c->text ? c->text : "");
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", c->out ? "application/json" : "text/plain");
     if (idem_key)

@@ -49,6 +49,10 @@ void sb_systems_free(void);
 /* The paging style of each list, one line per style, for --help. */
 void sb_paging_print(FILE *out);
 
+/* Compact JSON of v, byte for byte as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)
+ * writes it, faster (no loop check: v must hold no loop). A new string. (dump.c) */
+char *sb_dump(json_t *v);
+
 /* ---- a generated organisation (generate.c) ---- */
 
 /* A deterministic organisation of n employees (40 to 10,000,000) in the fixture's shape
