@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     json_t *body = json_loads("{\"data\": {\"items\": [1, {\"id\": \"x\"}]}, \"next\": null}", 0,
                               NULL);
-    json_t *data = json_object_get(body, "data"), *items = json_object_get(data, "items");
-    const json_t *nodes[] = {body, data, items, json_array_get(items, 0), json_array_get(items, 1),
+    json_t *dat = json_object_get(body, "data"), *items = json_object_get(dat, "items");
+    const json_t *nodes[] = {body, dat, items, json_array_get(items, 0), json_array_get(items, 1),
                              json_object_get(json_array_get(items, 1), "id"),
                              json_object_get(body, "next")};
     json_t *v = sc_pages_at(body, s);
