@@ -39,10 +39,16 @@ const struct sc_param sc_pages_params[] = {
             "e.g. `{style: offset, limit: 100}` (offset=0&limit=100, offset=100&limit=100, ...)."},
     {.name = "items", .type = SC_T_STRING,
      .doc = "Dotted path to the page's array in the body (data.items; a number indexes an "
-            "array); absent: the body is the array."},
+            "array, -1 its last element); absent: the body is the array."},
     {.name = "next", .type = SC_T_STRING,
      .doc = "Dotted path in the body to the next URL (next_url), page number (next_page) or "
             "cursor (cursor); null, \"\", false or missing there ends the list."},
+    {.name = "has_more", .type = SC_T_STRING,
+     .doc = "Dotted path in the body to a true/false saying whether another page follows "
+            "(Stripe's has_more): false or null there ends the list whatever next says, "
+            "nothing there is a data error; e.g. "
+            "`{style: cursor, items: data, next: data.-1.id, param: starting_after, has_more: "
+            "has_more}` (-1: a list's last element)."},
     {.name = "param", .type = SC_T_STRING,
      .doc = "Query parameter carrying the page number, cursor or offset (default page, cursor, "
             "offset by style)."},
@@ -104,6 +110,9 @@ void sc_pages_check(struct sc_check *c, const char *param, const json_t *pg)
     if (own_url && json_object_get(pg, "limit_param"))
         sc_check_error(c, AT("limit_param"), "limit_param does not apply to style %s: the next "
                        "URL carries its own page size (put the first page's in query)", sname);
+    if (style == LINK && json_object_get(pg, "has_more"))
+        sc_check_error(c, AT("has_more"), "has_more does not apply to style link: the Link "
+                       "header says whether a next page follows");
     if (json_object_get(pg, "start") && style != PAGE && style != OFFSET)
         sc_check_error(c, AT("start"), "start applies to the page and offset styles only");
     if (style == OFFSET && !json_object_get(pg, "limit"))
@@ -143,8 +152,12 @@ json_t *sc_pages_at(const json_t *v, const char *path)
         key[n] = '\0';
         if (json_is_array(v)) {
             char *end;
-            unsigned long i = strtoul(key, &end, 10);
-            v = n && !*end ? json_array_get(v, i) : NULL;
+            long i = strtol(key, &end, 10);
+            size_t len = json_array_size(v);
+            if (i < 0 && (size_t)-i <= len)
+                i += (long)len; /* -1: the last element */
+            v = n && !*end && key[0] != '+' && key[0] != ' ' && i >= 0
+                    ? json_array_get(v, (size_t)i) : NULL;
         } else {
             v = json_object_get(v, key);
         }
@@ -257,7 +270,7 @@ struct sc_pages {
     char *connection, *path, *parse;
     json_t *query, *headers;
     int style;
-    char *items_path, *next_path, *param, *limit_param;
+    char *items_path, *next_path, *more_path, *param, *limit_param;
     json_int_t limit, counter, max_pages, max_items, retries;
     int64_t retry_ms;
     size_t pages, items;
@@ -320,6 +333,7 @@ struct sc_pages *sc_pages_open(struct sc_step_ctx *ctx, const struct sc_call *c,
     p->style = style;
     p->items_path = dup_or_null(str(pg, "items"));
     p->next_path = dup_or_null(str(pg, "next"));
+    p->more_path = dup_or_null(str(pg, "has_more"));
     p->param = strdup(str(pg, "param") ? str(pg, "param") : default_param(style));
     p->limit_param = dup_or_null(str(pg, "limit_param") ? str(pg, "limit_param")
                                  : style == OFFSET ? "limit" : NULL);
@@ -332,7 +346,7 @@ struct sc_pages *sc_pages_open(struct sc_step_ctx *ctx, const struct sc_call *c,
     p->seen = json_object();
     if (!p->connection || !p->path || !p->parse || !p->query || !p->param || !p->seen ||
         (c->headers && !p->headers) || (str(pg, "items") && !p->items_path) ||
-        (str(pg, "next") && !p->next_path)) {
+        (str(pg, "next") && !p->next_path) || (str(pg, "has_more") && !p->more_path)) {
         sc_pages_close(p);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -351,6 +365,7 @@ void sc_pages_close(struct sc_pages *p)
     json_decref(p->headers);
     free(p->items_path);
     free(p->next_path);
+    free(p->more_path);
     free(p->param);
     free(p->limit_param);
     free(p->next_url);
@@ -456,7 +471,13 @@ static enum sc_status read_next(struct sc_pages *p, const char *page_url, const 
                                 size_t n, char *err, size_t errlen)
 {
     const json_t *body = json_object_get(out, "body");
-    if (n == 0) {
+    const json_t *more = p->more_path ? sc_pages_at(body, p->more_path) : NULL;
+    if (p->more_path && !json_is_boolean(more) && !json_is_null(more))
+        return fail(p, SC_ERR_DATA, err, errlen, "paginate: page %zu of GET %s: %s at '%s', "
+                    "not true or false", p->pages, page_url, more ? "the body has another type"
+                                                                  : "the body has nothing",
+                    p->more_path);
+    if (n == 0 || (p->more_path && !json_is_true(more))) {
         p->done = true;
         return SC_OK;
     }
@@ -520,6 +541,9 @@ static enum sc_status send_page(struct sc_pages *p, const struct sc_request *rq,
     int max_redirects = p->call.no_redirects ? 0 : SC_CALL_MAX_REDIRECTS;
     for (json_int_t attempt = 0;; attempt++) {
         enum sc_status st = sc_call_send(p->ctx, rq, max_redirects, p->parse, out, err, errlen);
+        if (st == SC_OK && attempt) /* the failed sending's answer is not the step's error */
+            for (const char *k = "status\0location\0body\0retry_after_ms\0"; *k; k += strlen(k) + 1)
+                sc_step_error_detail(p->ctx, k, json_null());
         if (st == SC_OK)
             return SC_OK;
         int64_t wait = retry_wait(p, *out);

@@ -16,8 +16,10 @@
  *   offset     `param` ("offset") from `start` (default 0) stepping by `limit` (required),
  *              until a page is empty or shorter than `limit`
  * A next page that is null, "", false, missing (or an empty page, for every style) ends
- * the list. `limit_param` (with `limit`) sends the page size on each request the engine
- * builds (every style but link and next_url, whose URLs carry their own). A next URL must
+ * the list; so does `has_more` (a path to a boolean, as Stripe's) when false or null
+ * (anything else there is a data error). `limit_param` (with `limit`) sends the page size
+ * on each request the engine builds (every style but link and next_url, whose URLs carry
+ * their own). A next URL must
  * stay under the connection's base URL (it would carry the connection's credentials).
  *
  * Guards: never a silent truncation. A list with more than `max_pages` pages (default
@@ -29,7 +31,8 @@
  * the step's time; a page that still fails ends the iteration with its status.
  *
  * Paths (`items`, `next`) are dotted names into the JSON body ("data.items",
- * "meta.next_cursor", "links.0.href": a number indexes an array); "" or absent `items`
+ * "meta.next_cursor", "links.0.href": a number indexes an array, -1 its last element);
+ * "" or absent `items`
  * means the body itself is the array.
  *
  * Ownership: json_t as module.h. sc_pages_open borrows the call and the paginate object

@@ -64,7 +64,8 @@ static void body_paths(void **state)
         {"data.items", "[1,2]"}, {"links.0.href", "\"/n\""}, {"links.1.href", NULL},
         {"links.x", NULL},       {"data.items.1", "2"},      {"meta.next", "null"},
         {"meta.next.x", NULL},   {"a.b", NULL},              {"missing", NULL},
-        {"data..items", NULL},   {"links.-1", NULL},
+        {"data..items", NULL},   {"links.-1.href", "\"/n\""}, {"data.items.-2", "1"},
+        {"data.items.-3", NULL}, {"links.+0", NULL},         {"links. 0", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *v = sc_pages_at(b, cases[i].path);

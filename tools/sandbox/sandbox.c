@@ -1,5 +1,6 @@
 /* tools/sandbox: simulated HR systems on loopback, with a request journal, fault
  * injection, Idempotency-Key replay and signed webhooks. `sandbox --help` lists it all. */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np: writers are not starved by readers */
 #include "sandbox.h"
 
 #include <curl/curl.h>
@@ -19,8 +20,12 @@
 
 #define MAX_BODY (4u * 1024 * 1024)
 
+/* Locks: `data` (a read-write lock) guards the data, GETs sharing it; `mu` guards the
+ * journal, faults, idempotency keys and counters, held briefly. Order: data, then mu. */
 static struct {
+    pthread_rwlock_t data;
     pthread_mutex_t mu;
+    size_t journal_max;          /* past twice this many entries, the oldest go */
     const char *fixture_path;
     size_t employees;            /* > 0: a generated organisation instead of the fixture */
     unsigned long long gen_seed; /* its seed */
@@ -163,6 +168,70 @@ static void set_faults(struct call *c)
 
 /* ---- the journal ---- */
 
+/* Appends an entry (stolen), under mu. A journal past twice its maximum keeps its
+ * newest `journal_max` entries: a benchmark's millions of requests do not exhaust memory. */
+static void journal_add(json_t *entry)
+{
+    json_array_append_new(sb.journal, entry);
+    size_t n = json_array_size(sb.journal);
+    if (sb.journal_max && n > 2 * sb.journal_max) {
+        json_t *keep = json_array();
+        for (size_t i = n - sb.journal_max; i < n; i++)
+            json_array_append(keep, json_array_get(sb.journal, i));
+        json_decref(sb.journal);
+        sb.journal = keep;
+    }
+}
+
+/* The webhooks a change sends (c->events), built under the data lock: [{kind, body, id}]. */
+static json_t *build_events(struct call *c)
+{
+    if (!c->events || !sb_sender_on())
+        return NULL;
+    json_t *out = json_array();
+    size_t i;
+    json_t *ev;
+    json_array_foreach(c->events, i, ev) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        char *body = sb_emit_body(kind, json_object_get(ev, "fields"), c->now), id[64];
+        sb_emit_new_id(id, sizeof id);
+        if (body)
+            json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "kind", kind, "body", body, "id", id));
+        free(body);
+    }
+    return out;
+}
+
+/* Journals and queues them, under mu; with drop_webhooks on, a webhook is journalled as
+ * dropped and not sent (the data changed all the same: what polls and reconciliations
+ * repair); a full queue drops it too, saying so. */
+static void send_events(json_t *events, const char *now)
+{
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        const char *body = json_string_value(json_object_get(ev, "body"));
+        const char *id = json_string_value(json_object_get(ev, "id"));
+        const char *system = sb_emit_system(kind);
+        json_t *f = json_object_get(sb.faults, system);
+        bool drop = f && json_is_true(json_object_get(f, "drop_webhooks"));
+        char *url = sb_sender_url(kind);
+        json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "seq", (json_int_t)++sb.seq,
+                                  "at", now, "system", system, "method", "EMIT", "path", url ? url : "",
+                                  "kind", kind, "webhook_id", id, "dropped", drop, "body",
+                                  json_loads(body, 0, NULL));
+        journal_add(json_incref(entry));
+        if (drop) {
+            free(url);
+        } else if (!sb_sender_queue(kind, url, strdup(body), id, entry)) {
+            json_object_set_new(entry, "dropped", json_true());
+            json_object_set_new(entry, "error", json_string("the send queue is full"));
+        }
+        json_decref(entry);
+    }
+}
+
 static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
                                const char *value)
 {
@@ -203,7 +272,10 @@ static void control(struct call *c)
          del = !strcmp(c->method, "DELETE");
     c->status = 200;
     if (!strcmp(p, "/health") && get) {
-        c->out = json_pack("{s:s, s:I}", "status", "ok", "requests", (json_int_t)sb.seq);
+        c->out = json_pack("{s:s, s:I, s:I}", "status", "ok", "requests", (json_int_t)sb.seq,
+                           "emit_pending", (json_int_t)sb_sender_pending());
+    } else if (!strcmp(p, "/change") && post) {
+        sb_change(c);
     } else if (!strcmp(p, "/journal") && get) {
         c->out = journal_query(c->query);
     } else if (!strcmp(p, "/journal") && del) {
@@ -227,7 +299,7 @@ static void control(struct call *c)
         if (v)
             c->out = json_incref(v);
         else
-            sb_error(c, 404, "give ?table= one of the fixture's tables");
+            sb_error(c, 404, "give ?table= one of the data's tables");
     } else {
         sb_error(c, 404, "no control endpoint %s %s", c->method, c->path);
     }
@@ -244,6 +316,8 @@ static void emit_call(struct call *c)
         sb_error(c, 422, "give kind (a known webhook kind) and to (a URL)");
         return;
     }
+    pthread_rwlock_wrlock(&sb.data);
+    sb_data_changed();
     pthread_mutex_lock(&sb.mu);
     json_t *fields = json_object_get(c->body, "fields");
     if (!strcmp(kind, "completion")) { /* the LMS records it, whether its webhook arrives or not */
@@ -263,8 +337,9 @@ static void emit_call(struct call *c)
     json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b}", "seq", (json_int_t)++sb.seq,
                               "at", c->now, "system", system, "method", "EMIT", "path", to,
                               "kind", kind, "dropped", drop);
-    json_array_append_new(sb.journal, entry);
+    journal_add(entry);
     pthread_mutex_unlock(&sb.mu);
+    pthread_rwlock_unlock(&sb.data);
     if (drop) {
         c->status = 200;
         c->out = json_pack("{s:b, s:s}", "dropped", 1, "system", system);
@@ -289,11 +364,109 @@ struct req {
     char *body;
     size_t len;
     bool over;
+    bool delayed;          /* journalled and its faults planned; waited its latency */
+    struct fault_plan fp;  /* the plan, kept across the wait */
+    json_t *entry;         /* its journal entry, kept across the wait */
 };
+
+/* ---- latency without holding a thread: suspended connections a timer resumes ---- */
+
+struct delayed {
+    struct timespec due; /* CLOCK_MONOTONIC */
+    struct MHD_Connection *con;
+    struct delayed *next;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct delayed *head; /* by due time */
+    bool stopping;
+    pthread_t thread;
+} dl = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Suspends the connection for ms: the pool thread serves others meanwhile. */
+static void delay(struct MHD_Connection *con, long ms)
+{
+    struct delayed *d = calloc(1, sizeof *d);
+    if (!d) /* no memory for the timer: MHD calls again at once, without a wait */
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &d->due);
+    d->due.tv_sec += ms / 1000;
+    d->due.tv_nsec += (ms % 1000) * 1000000L;
+    if (d->due.tv_nsec >= 1000000000L) {
+        d->due.tv_sec++;
+        d->due.tv_nsec -= 1000000000L;
+    }
+    d->con = con;
+    pthread_mutex_lock(&dl.mu);
+    if (dl.stopping) { /* stopping: no wait (MHD calls again at once) */
+        pthread_mutex_unlock(&dl.mu);
+        free(d);
+        return;
+    }
+    MHD_suspend_connection(con);
+    struct delayed **at = &dl.head;
+    while (*at && !before(&d->due, &(*at)->due))
+        at = &(*at)->next;
+    d->next = *at;
+    *at = d;
+    pthread_cond_signal(&dl.cv);
+    pthread_mutex_unlock(&dl.mu);
+}
+
+static void *delay_run(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&dl.mu);
+    while (!dl.stopping || dl.head) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (dl.head && (dl.stopping || !before(&now, &dl.head->due))) {
+            struct delayed *d = dl.head;
+            dl.head = d->next;
+            pthread_mutex_unlock(&dl.mu);
+            MHD_resume_connection(d->con);
+            free(d);
+            pthread_mutex_lock(&dl.mu);
+        } else if (dl.head) {
+            pthread_cond_timedwait(&dl.cv, &dl.mu, &dl.head->due);
+        } else {
+            pthread_cond_wait(&dl.cv, &dl.mu);
+        }
+    }
+    pthread_mutex_unlock(&dl.mu);
+    return NULL;
+}
+
+static int delay_start(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&dl.cv, &a);
+    pthread_condattr_destroy(&a);
+    return pthread_create(&dl.thread, NULL, delay_run, NULL);
+}
+
+/* Resumes every waiting connection (they are answered), then ends the timer. */
+static void delay_stop(void)
+{
+    pthread_mutex_lock(&dl.mu);
+    dl.stopping = true;
+    pthread_cond_signal(&dl.cv);
+    pthread_mutex_unlock(&dl.mu);
+    pthread_join(dl.thread, NULL);
+}
 
 static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const char *idem_key)
 {
-    char *text = c->out ? json_dumps(c->out, JSON_COMPACT | JSON_ENCODE_ANY) : strdup(c->text ? c->text : "");
+    char *text = c->out ? sb_dump(c->out) : strdup(c->text ? c->text : "");
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", c->out ? "application/json" : "text/plain");
     if (idem_key)
@@ -338,32 +511,59 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
     } else if (!strncmp(url, "/_sandbox/", 10)) {
         if (!strcmp(url, "/_sandbox/emit") && !strcmp(method, "POST")) {
             emit_call(&c);
-        } else {
+        } else { /* answered under the locks: the journal and data change beside it */
+            if (!strcmp(method, "GET"))
+                pthread_rwlock_rdlock(&sb.data);
+            else {
+                pthread_rwlock_wrlock(&sb.data);
+                sb_data_changed();
+            }
+            c.db = sb.db;
             pthread_mutex_lock(&sb.mu);
             control(&c);
+            json_t *events = build_events(&c);
+            send_events(events, now);
+            json_decref(events);
+            rc = answer(con, &c, NULL);
+            json_decref(c.out);
+            c.out = NULL;
             pthread_mutex_unlock(&sb.mu);
+            pthread_rwlock_unlock(&sb.data);
+            goto out;
         }
     } else {
         /* journal first: every request received is counted, faults and replays too */
-        pthread_mutex_lock(&sb.mu);
-        json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "seq",
-                                  (json_int_t)++sb.seq, "at", now, "system", system, "method",
-                                  method, "path", url, "query", query, "headers", headers);
-        if (body)
-            json_object_set(entry, "body", body);
-        else if (rq->len)
-            json_object_set_new(entry, "text", json_stringn(rq->body, rq->len));
-        json_array_append_new(sb.journal, entry);
-        struct fault_plan fp = plan(system);
-        if (fp.reset || fp.status)
-            json_object_set_new(entry, "fault", fp.reset ? json_string("reset")
-                                                         : json_integer(fp.status));
-        pthread_mutex_unlock(&sb.mu);
-        if (fp.latency_ms > 0) {
-            struct timespec ts = {fp.latency_ms / 1000, (fp.latency_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
+        json_t *entry = rq->entry;
+        struct fault_plan fp = rq->fp;
+        rq->entry = NULL;
+        if (!rq->delayed) {
+            pthread_mutex_lock(&sb.mu);
+            entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "seq",
+                              (json_int_t)++sb.seq, "at", now, "system", system, "method",
+                              method, "path", url, "query", query, "headers", headers);
+            if (body)
+                json_object_set(entry, "body", body);
+            else if (rq->len)
+                json_object_set_new(entry, "text", json_stringn(rq->body, rq->len));
+            journal_add(json_incref(entry)); /* ours until the answer is noted on it */
+            fp = plan(system);
+            if (fp.reset || fp.status)
+                json_object_set_new(entry, "fault", fp.reset ? json_string("reset")
+                                                             : json_integer(fp.status));
+            pthread_mutex_unlock(&sb.mu);
+            if (fp.latency_ms > 0) { /* wait without a thread; MHD calls again after */
+                rq->delayed = true;
+                rq->fp = fp;
+                rq->entry = entry;
+                delay(con, fp.latency_ms);
+                json_decref(query);
+                json_decref(headers);
+                json_decref(body);
+                return MHD_YES;
+            }
         }
         if (fp.reset) { /* close the connection without an answer */
+            json_decref(entry);
             json_decref(query);
             json_decref(headers);
             json_decref(body);
@@ -372,9 +572,16 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
         const char *key = json_string_value(json_object_get(headers, "idempotency-key"));
         char ikey[300];
         snprintf(ikey, sizeof ikey, "%s %s", system, key ? key : "");
-        pthread_mutex_lock(&sb.mu);
+        /* GETs share the data; a write has it alone (and so does a replay's key) */
+        if (is_write(method)) {
+            pthread_rwlock_wrlock(&sb.data);
+            sb_data_changed();
+        } else
+            pthread_rwlock_rdlock(&sb.data);
         c.db = sb.db; /* a reset may have replaced it since the request began */
+        pthread_mutex_lock(&sb.mu);
         json_t *seen = key && is_write(method) ? json_object_get(sb.idem, ikey) : NULL;
+        pthread_mutex_unlock(&sb.mu);
         if (fp.status == 429) {
             sb_error(&c, 429, "rate limited: retry after %ld s", fp.retry_after);
             json_object_set_new(c.out, "retry_after", json_integer(fp.retry_after));
@@ -384,23 +591,31 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
             c.status = (int)json_integer_value(json_object_get(seen, "status"));
             c.out = json_incref(json_object_get(seen, "body"));
             c.text = json_string_value(json_object_get(seen, "text"));
-            json_object_set_new(entry, "replayed", json_true());
         } else if (!sb_route(&c)) {
             sb_error(&c, 404, "no such endpoint: %s %s", method, url);
-        } else if (key && is_write(method) && c.status < 500) {
+        }
+        json_t *events = build_events(&c);
+        pthread_mutex_lock(&sb.mu);
+        if (!seen && key && is_write(method) && c.status < 500)
             json_object_set_new(sb.idem, ikey, json_pack("{s:i, s:O?, s:s?}", "status", c.status,
                                                          "body", c.out, "text", c.text));
-        }
         json_object_set_new(entry, "status", json_integer(c.status));
+        if (seen)
+            json_object_set_new(entry, "replayed", json_true());
+        send_events(events, now);
+        pthread_mutex_unlock(&sb.mu);
+        json_decref(events);
+        json_decref(entry);
         rc = answer(con, &c, seen ? key : NULL);
         json_decref(c.out); /* it may share the data's objects: release under the lock */
         c.out = NULL;
-        pthread_mutex_unlock(&sb.mu);
+        pthread_rwlock_unlock(&sb.data);
         goto out;
     }
     rc = answer(con, &c, NULL);
 out:
     free(c.link);
+    json_decref(c.events);
     json_decref(c.out);
     json_decref(query);
     json_decref(headers);
@@ -444,6 +659,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
     (void)why;
     struct req *rq = *ctx;
     if (rq) {
+        json_decref(rq->entry);
         free(rq->body);
         free(rq);
     }
@@ -456,7 +672,9 @@ static int usage(FILE *out)
 {
     fprintf(out,
             "usage: sandbox [serve] [--port N] [--port-file FILE] [--fixture FILE] [--seed N]\n"
-            "                       [--employees N] [--threads N]\n"
+            "                       [--employees N] [--threads N] [--journal-max N]\n"
+            "                       [--emit-to URL [--emit-secret SYSTEM=SECRET ...]\n"
+            "                                      [--emit-path KIND=/PATH ...]]\n"
             "       sandbox generate --employees N [--seed N]   (the generated data as JSON)\n"
             "       sandbox emit KIND --to URL [--secret S] [--scheme standard|hub] [--id ID]\n"
             "                         [--FIELD VALUE ...]\n"
@@ -465,8 +683,14 @@ static int usage(FILE *out)
             "served from a JSON fixture (default tools/sandbox/fixture.json) or, with\n"
             "--employees N, from a generated organisation of N employees (deterministic per\n"
             "--seed, default 1; its planted drift in GET /_sandbox/data?table=planted).\n"
-            "--threads N: the server's thread pool (default 8). Systems and their\n"
-            "endpoints (writes journal every request and honour Idempotency-Key):\n\n");
+            "--threads N: the server's thread pool (default 8). --journal-max N: past 2N\n"
+            "entries the journal keeps its newest N (default 50000; 0: all).\n"
+            "--emit-to URL: the systems send their webhooks to URL + the kind's path when\n"
+            "their data changes (through their API or POST /_sandbox/change), signed with\n"
+            "--emit-secret SYSTEM=SECRET (hris, lms, ats, screening-a, screening-b; SECRET\n"
+            "or env:NAME), from a queue a sender thread empties; each is journalled (EMIT).\n"
+            "Systems and their endpoints (writes journal every request and honour\n"
+            "Idempotency-Key):\n\n");
     sb_routes_print(out);
     fprintf(out, "\nPaging (every list gives at most 100 items a page):\n");
     sb_paging_print(out);
@@ -480,11 +704,15 @@ static int usage(FILE *out)
             "  DELETE /_sandbox/faults    clear every fault\n"
             "  POST   /_sandbox/emit      {kind, to, secret?, scheme?, id?, fields?}: the system\n"
             "                             sends a webhook (dropped under drop_webhooks)\n"
+            "  POST   /_sandbox/change    {kind, ...}: a business change, as the system makes\n"
+            "                             it, sending its webhook under --emit-to (below)\n"
             "  POST   /_sandbox/reset     reload the fixture; clear journal, faults, keys\n"
             "  GET    /_sandbox/data      ?table=NAME: the data as it is now (table=planted:\n"
             "                             the drift planted, {kind, keys...} each)\n"
             "  GET    /_sandbox/health\n"
-            "\nWebhook kinds (emit; signed when --secret is given):\n");
+            "\nChanges (POST /_sandbox/change {kind, ...}; the webhook each sends):\n");
+    sb_changes_print(out);
+    fprintf(out, "\nWebhook kinds (emit; signed when --secret is given):\n");
     sb_emit_kinds(out);
     return out == stdout ? 0 : 2;
 }
@@ -558,6 +786,45 @@ static int cmd_generate(int argc, char **argv)
     return rc;
 }
 
+/* --emit-secret SYSTEM=SECRET (or SYSTEM=env:NAME, kept out of the process list) and
+ * --emit-path KIND=/PATH. */
+static int emit_option(const char *opt, const char *v, json_t *secrets, json_t *paths)
+{
+    const char *eq = strchr(v, '=');
+    bool secret = !strcmp(opt, "--emit-secret");
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - v) : 0, v);
+    if (!eq || (secret ? !known_system(name) || !strcmp(name, "ops") || !strcmp(name, "payroll") ||
+                             !strcmp(name, "calendar") || !strcmp(name, "comms")
+                       : !sb_emit_system(name) || eq[1] != '/')) {
+        fprintf(stderr, secret ? "sandbox: --emit-secret takes SYSTEM=SECRET, SYSTEM one of hris, lms, "
+                                 "ats, screening-a, screening-b (got %s)\n"
+                               : "sandbox: --emit-path takes KIND=/PATH, KIND a webhook kind (got %s)\n", v);
+        return -1;
+    }
+    const char *val = eq + 1;
+    if (secret && !strncmp(val, "env:", 4)) {
+        val = getenv(val + 4);
+        if (!val || !*val) {
+            fprintf(stderr, "sandbox: --emit-secret %s: the environment variable %s is not set\n", name, eq + 5);
+            return -1;
+        }
+    }
+    json_object_set_new(secret ? secrets : paths, name, json_string(val));
+    return 0;
+}
+
+static void free_all(void)
+{
+    sb_sender_stop();
+    sb_systems_free();
+    curl_global_cleanup();
+    json_decref(sb.db);
+    json_decref(sb.journal);
+    json_decref(sb.faults);
+    json_decref(sb.idem);
+}
+
 static volatile sig_atomic_t stop;
 static void on_signal(int s) { (void)s; stop = 1; }
 
@@ -573,6 +840,9 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "serve"))
         a = 2;
     unsigned threads = 8;
+    const char *emit_to = NULL;
+    json_t *secrets = json_object(), *paths = json_object();
+    sb.journal_max = 50000;
     unsigned port = 8900;
     const char *port_file = NULL;
     sb.fixture_path = "tools/sandbox/fixture.json";
@@ -593,23 +863,61 @@ int main(int argc, char **argv)
             sb.employees = strtoull(argv[++i], &end, 10);
             if (*end || !sb.employees) {
                 fprintf(stderr, "sandbox: --employees takes a number from 40 to 10000000, not %s\n", argv[i]);
+                json_decref(secrets);
+                json_decref(paths);
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--emit-to") && v) {
+            emit_to = argv[++i];
+            if (strncmp(emit_to, "http://", 7) && strncmp(emit_to, "https://", 8)) {
+                fprintf(stderr, "sandbox: --emit-to takes an http:// or https:// URL (got %s)\n", emit_to);
+                json_decref(secrets);
+                json_decref(paths);
+                return 2;
+            }
+        } else if ((!strcmp(argv[i], "--emit-secret") || !strcmp(argv[i], "--emit-path")) && v) {
+            if (emit_option(argv[i], argv[i + 1], secrets, paths) != 0) {
+                json_decref(secrets);
+                json_decref(paths);
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(argv[i], "--journal-max") && v) {
+            sb.journal_max = strtoull(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--threads") && v) {
             threads = (unsigned)atoi(argv[++i]);
             if (threads < 1 || threads > 256) {
                 fprintf(stderr, "sandbox: --threads takes 1 to 256\n");
+                json_decref(secrets);
+                json_decref(paths);
                 return 2;
             }
-        } else
+        } else {
+            json_decref(secrets);
+            json_decref(paths);
             return usage(stderr);
+        }
+    }
+    if (!emit_to && (json_object_size(secrets) || json_object_size(paths))) {
+        fprintf(stderr, "sandbox: --emit-secret and --emit-path need --emit-to URL\n");
+        json_decref(secrets);
+        json_decref(paths);
+        return 2;
     }
     if (sb.employees && !sb.gen_seed)
         sb.gen_seed = 1;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (load_fixture() != 0)
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&sb.data, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    if (load_fixture() != 0) {
+        json_decref(secrets);
+        json_decref(paths);
         return 1;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (sb.employees) {
         char line[1024];
@@ -619,15 +927,28 @@ int main(int argc, char **argv)
                 line);
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (emit_to && sb_sender_start(emit_to, secrets, paths, 65536, &sb.mu) != 0) {
+        fprintf(stderr, "sandbox: cannot start the webhook sender\n");
+        json_decref(secrets);
+        json_decref(paths);
+        free_all();
+        return 1;
+    }
+    json_decref(secrets);
+    json_decref(paths);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_request, NULL,
         MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 60000u,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
-    if (!d) {
+    if (!d || delay_start() != 0) {
         fprintf(stderr, "sandbox: cannot listen on 127.0.0.1:%u\n", port);
+        if (d)
+            MHD_stop_daemon(d);
+        free_all();
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
@@ -650,12 +971,8 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     while (!stop)
         pause();
+    delay_stop();
     MHD_stop_daemon(d);
-    sb_systems_free();
-    curl_global_cleanup();
-    json_decref(sb.db);
-    json_decref(sb.journal);
-    json_decref(sb.faults);
-    json_decref(sb.idem);
+    free_all();
     return 0;
 }

@@ -2,6 +2,7 @@
  * comms, the ops channel. Each handler reads and writes the data tree of the call. */
 #include "sandbox.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,14 +28,32 @@ static void ok(struct call *c, int status, json_t *out)
     c->out = out;
 }
 
+/* An empty table for reads of a table that does not exist: a GET runs beside other
+ * GETs (under a read lock) and must not write, not even a new empty table. */
+static json_t *no_table;
+static pthread_once_t no_table_once = PTHREAD_ONCE_INIT;
+static void no_table_make(void) { no_table = json_array(); }
+
 static json_t *table(struct call *c, const char *name)
 {
     json_t *t = json_object_get(c->db, name);
+    if (!t && !strcmp(c->method, "GET")) {
+        pthread_once(&no_table_once, no_table_make);
+        return no_table;
+    }
     if (!t) {
         t = json_array();
         json_object_set_new(c->db, name, t);
     }
     return t;
+}
+
+/* A webhook the change sends (when --emit-to is on): fields are stolen. */
+static void event(struct call *c, const char *kind, json_t *fields)
+{
+    if (!c->events)
+        c->events = json_array();
+    json_array_append_new(c->events, json_pack("{s:s, s:o}", "kind", kind, "fields", fields));
 }
 
 static const char *str(json_t *o, const char *key)
@@ -88,8 +107,21 @@ static struct index *index_for(const char *tbl, const char *key)
     return NULL;
 }
 
+/* GETs run together under the data's read lock: an index is extended under its own. */
+static pthread_mutex_t index_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static json_t *lookup_locked(struct call *c, const char *tbl, const char *key, const char *val);
+
 /* The first item of table `tbl` whose `key` is `val`, or NULL. */
 static json_t *lookup(struct call *c, const char *tbl, const char *key, const char *val)
+{
+    pthread_mutex_lock(&index_mu);
+    json_t *v = lookup_locked(c, tbl, key, val);
+    pthread_mutex_unlock(&index_mu);
+    return v;
+}
+
+static json_t *lookup_locked(struct call *c, const char *tbl, const char *key, const char *val)
 {
     json_t *arr = table(c, tbl);
     struct index *x = index_for(tbl, key);
@@ -114,8 +146,10 @@ static json_t *lookup(struct call *c, const char *tbl, const char *key, const ch
 static void index_forget(const char *tbl, const char *key)
 {
     struct index *x = index_for(tbl, key);
+    pthread_mutex_lock(&index_mu);
     if (x)
         index_drop(x);
+    pthread_mutex_unlock(&index_mu);
 }
 
 /* ---- lists: at most 100 items a page, in the paging style of the system ---- */
@@ -260,7 +294,93 @@ static char *next_url(struct call *c, long next)
     return u;
 }
 
-/* A page of `items` (an array, borrowed) that `f` keeps, in the system's style. */
+/* ---- the positions a filter keeps, computed once per version of the data ---- */
+
+/* A write bumps the data's version; a filtered list's positions are kept per table,
+ * filter and version, so walking its pages costs one scan, not one a page. */
+static unsigned long data_version;
+
+void sb_data_changed(void)
+{
+    __atomic_add_fetch(&data_version, 1, __ATOMIC_RELAXED);
+}
+
+struct matches {
+    unsigned refs;   /* the cache's and each user's (atomic) */
+    json_t *arr;     /* the table (a reference) */
+    unsigned long version;
+    char key[512];   /* the filter */
+    size_t n;
+    size_t pos[];    /* the positions kept, ascending */
+};
+
+static struct matches *match_cache[8];
+static size_t match_next;
+static pthread_mutex_t match_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void matches_release(struct matches *m)
+{
+    if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        json_decref(m->arr);
+        free(m);
+    }
+}
+
+static void matches_key(const struct filter *f, char *key, size_t n)
+{
+    snprintf(key, n, "%s\x1f%s\x1f%s\x1f%s\x1f%s", f->field ? f->field : "", f->from ? f->from : "",
+             f->to ? f->to : "", f->eq_field ? f->eq_field : "", f->eq ? f->eq : "");
+}
+
+/* The positions of `items` that `f` keeps (a reference: matches_release it), or NULL
+ * when out of memory. Called under the data lock, read or write. */
+static struct matches *matches_of(json_t *items, const struct filter *f)
+{
+    char key[512];
+    matches_key(f, key, sizeof key);
+    unsigned long version = __atomic_load_n(&data_version, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&match_mu);
+    for (size_t i = 0; i < sizeof match_cache / sizeof match_cache[0]; i++) {
+        struct matches *m = match_cache[i];
+        if (m && m->arr == items && m->version == version && !strcmp(m->key, key)) {
+            __atomic_add_fetch(&m->refs, 1, __ATOMIC_ACQ_REL);
+            pthread_mutex_unlock(&match_mu);
+            return m;
+        }
+    }
+    pthread_mutex_unlock(&match_mu);
+    size_t size = json_array_size(items), n = 0;
+    struct matches *m = malloc(sizeof *m + (size ? size : 1) * sizeof m->pos[0]);
+    if (!m)
+        return NULL;
+    for (size_t i = 0; i < size; i++)
+        if (keep(json_array_get(items, i), f))
+            m->pos[n++] = i;
+    m->refs = 2; /* the cache's and the caller's */
+    m->arr = json_incref(items);
+    m->version = version;
+    snprintf(m->key, sizeof m->key, "%s", key);
+    m->n = n;
+    pthread_mutex_lock(&match_mu);
+    struct matches *old = match_cache[match_next];
+    match_cache[match_next] = m;
+    match_next = (match_next + 1) % (sizeof match_cache / sizeof match_cache[0]);
+    pthread_mutex_unlock(&match_mu);
+    matches_release(old);
+    return m;
+}
+
+static void matches_free(void)
+{
+    for (size_t i = 0; i < sizeof match_cache / sizeof match_cache[0]; i++) {
+        matches_release(match_cache[i]);
+        match_cache[i] = NULL;
+    }
+}
+
+/* A page of `items` (an array, borrowed) that `f` keeps, in the system's style. An
+ * unfiltered list pages by offset into the table; a filtered one by offset into its
+ * positions; a cursor is the table position to resume from. */
 static json_t *list_of(struct call *c, json_t *items, const struct filter *f)
 {
     enum paging style = paging_of(c->system);
@@ -281,30 +401,36 @@ static json_t *list_of(struct call *c, json_t *items, const struct filter *f)
         if (page < 1)
             page = 1;
     }
-    size_t skip = by_cursor ? 0 : (size_t)(page - 1) * (size_t)per, total = 0;
-    bool any = filtered(f);
-    if (!any) { /* an unfiltered list pages by offset into the table */
-        total = size;
-        if (!by_cursor)
-            pos = skip < size ? skip : size;
-        skip = 0;
+    struct matches *m = filtered(f) ? matches_of(items, f) : NULL;
+    if (filtered(f) && !m) {
+        sb_error(c, 503, "out of memory");
+        return NULL;
     }
-    json_t *out = json_array();
-    size_t i = pos, after = size; /* after: the position after the page's last item */
-    for (; i < size && json_array_size(out) < (size_t)per; i++) {
-        json_t *v = json_array_get(items, i);
-        if (any && !keep(v, f))
-            continue;
-        if (skip) {
-            skip--;
-            continue;
+    size_t count = m ? m->n : size, from; /* from: the first kept item's rank */
+    if (by_cursor) { /* the first kept position at or after the cursor's */
+        size_t lo = 0, hi = count;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if ((m ? m->pos[mid] : mid) < pos)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        json_array_append(out, v);
+        from = lo;
+    } else {
+        from = (size_t)(page - 1) * (size_t)per;
+        if (from > count)
+            from = count;
     }
-    after = i;
-    bool more = false; /* is anything kept after this page? */
-    for (size_t j = after; j < size && !more; j++)
-        more = !any || keep(json_array_get(items, j), f);
+    size_t to = from + (size_t)per < count ? from + (size_t)per : count;
+    json_t *out = json_array();
+    for (size_t k = from; k < to; k++)
+        json_array_append(out, json_array_get(items, m ? m->pos[k] : k));
+    bool more = to < count;
+    size_t after = to ? (m ? m->pos[to - 1] : to - 1) + 1 : 0; /* past the page's last item */
+    if (to == from && by_cursor)
+        after = pos;
+    matches_release(m);
     char cur[64];
     cursor_make(c, f, after, cur, sizeof cur);
     json_t *r;
@@ -313,12 +439,8 @@ static json_t *list_of(struct call *c, json_t *items, const struct filter *f)
                       more ? json_string(cur) : json_null());
         return r;
     }
-    if (any) { /* the total of a filtered list is a count */
-        for (size_t j = 0; j < size; j++)
-            total += keep(json_array_get(items, j), f);
-    }
     r = json_pack("{s:o, s:i, s:i, s:i}", "items", out, "page", (int)page, "per_page", (int)per,
-                  "total", (int)total);
+                  "total", (int)count);
     json_object_set_new(r, "next_page", more ? json_integer(page + 1) : json_null());
     if (style == PAGE_CURSOR)
         json_object_set_new(r, "next_cursor", more ? json_string(cur) : json_null());
@@ -379,13 +501,16 @@ static struct id_max {
     json_t *arr;
     size_t n;
     long max;
-} id_maxes[] = {{.table = "employees"}, {.table = "learners"}};
+} id_maxes[] = {{.table = "employees"}, {.table = "learners"}, {.table = "completions"},
+                {.table = "screening_reports"}};
 
 static void next_id(struct call *c, const char *tbl, const char *prefix, int base, char *out,
                     size_t n)
 {
     json_t *arr = table(c, tbl);
-    struct id_max *m = !strcmp(tbl, "employees") ? &id_maxes[0] : &id_maxes[1];
+    struct id_max *m = &id_maxes[0];
+    while (strcmp(m->table, tbl) && m + 1 < id_maxes + sizeof id_maxes / sizeof id_maxes[0])
+        m++;
     if (m->arr != arr || json_array_size(arr) < m->n) {
         json_decref(m->arr);
         m->arr = json_incref(arr);
@@ -397,11 +522,12 @@ static void next_id(struct call *c, const char *tbl, const char *prefix, int bas
         if (id && !strncmp(id, prefix, strlen(prefix)) && atol(id + strlen(prefix)) > m->max)
             m->max = atol(id + strlen(prefix));
     }
-    snprintf(out, n, "%s%ld", prefix, (m->max > base ? m->max : base) + 1);
+    snprintf(out, n, "%s%04ld", prefix, (m->max > base ? m->max : base) + 1);
 }
 
 void sb_systems_free(void)
 {
+    matches_free();
     for (size_t i = 0; i < sizeof indexes / sizeof indexes[0]; i++)
         index_drop(&indexes[i]);
     for (size_t i = 0; i < sizeof id_maxes / sizeof id_maxes[0]; i++) {
@@ -463,6 +589,8 @@ static void hris_create(struct call *c)
     json_object_set_new(e, "status", json_string("active"));
     json_object_set_new(e, "updated_at", json_string(c->now));
     json_array_append_new(table(c, "employees"), e);
+    event(c, "new-hire", json_pack("{s:s, s:O?, s:s}", "employee_id", id, "offer_id",
+                                   json_object_get(e, "offer_id"), "occurred_at", c->now));
     ok(c, 201, json_incref(e));
 }
 
@@ -485,7 +613,10 @@ static void hris_update(struct call *c)
             return;
         }
     }
+    json_t *changed = json_array();
     json_object_foreach(c->body, k, v) {
+        if (strcmp(k, "sent_from") && strcmp(k, "sent_to"))
+            json_array_append_new(changed, json_string(k));
         if (!strcmp(k, "work_email"))
             index_forget("employees", "work_email");
         if (!strcmp(k, "department_id"))
@@ -494,6 +625,8 @@ static void hris_update(struct call *c)
             json_object_set(e, k, v);
     }
     json_object_set_new(e, "updated_at", json_string(c->now));
+    event(c, "employee.changed", json_pack("{s:s, s:o, s:s}", "employee_id", c->params[0],
+                                           "changed_fields", changed, "occurred_at", c->now));
     ok(c, 200, json_incref(e));
 }
 
@@ -511,6 +644,11 @@ static void hris_role(struct call *c)
     json_t *r = copy_body(c);
     json_object_set_new(r, "employee_id", json_string(c->params[0]));
     json_array_append_new(table(c, "role_changes"), r);
+    event(c, "role.changed", json_pack("{s:s, s:O, s:O?, s:O?, s:O, s:s}", "employee_id", c->params[0],
+                                       "title", json_object_get(e, "title"), "department_id",
+                                       json_object_get(json_object_get(e, "department"), "id"),
+                                       "manager_id", json_object_get(e, "manager_id"), "effective_date",
+                                       json_object_get(c->body, "effective_date"), "occurred_at", c->now));
     ok(c, 201, json_incref(r));
 }
 
@@ -526,6 +664,9 @@ static void hris_terminate(struct call *c)
     json_object_set_new(r, "employee_id", json_string(c->params[0]));
     json_object_set_new(r, "system", json_string("hris"));
     json_array_append_new(table(c, "terminations"), r);
+    event(c, "termination", json_pack("{s:s, s:O, s:O?, s:s}", "employee_id", c->params[0],
+                                      "termination_date", json_object_get(c->body, "termination_date"),
+                                      "reason", json_object_get(c->body, "reason"), "occurred_at", c->now));
     ok(c, 201, json_incref(r));
 }
 
@@ -776,6 +917,191 @@ static void ops_post(struct call *c)
 static void ops_list(struct call *c)
 {
     answer_list(c, table(c, "ops_messages"), (struct filter){NULL, NULL, NULL, "channel", q(c, "channel")});
+}
+
+/* ---- business changes a simulator makes happen: POST /_sandbox/change ---- */
+
+/* Runs a system's handler on `body` (stolen) as if it had been sent to the API. */
+static void as_api(struct call *c, void (*fn)(struct call *), json_t *body, const char *id)
+{
+    json_t *was = c->body;
+    const char *p0 = c->params[0];
+    c->body = body;
+    c->params[0] = id;
+    fn(c);
+    c->body = was;
+    c->params[0] = p0;
+    json_decref(body);
+}
+
+/* The body without `kind` and `employee_id`: the fields of the change. */
+static json_t *fields_of(struct call *c)
+{
+    json_t *b = json_deep_copy(c->body);
+    json_object_del(b, "kind");
+    json_object_del(b, "employee_id");
+    return b;
+}
+
+static void set_default(json_t *o, const char *key, json_t *v)
+{
+    if (!json_object_get(o, key) || json_is_null(json_object_get(o, key)))
+        json_object_set(o, key, v);
+    json_decref(v);
+}
+
+/* A hire: from an offer (names from its candidate, title, department, manager, start
+ * date) when offer_id is given; every field can be given too. */
+static void change_hire(struct call *c)
+{
+    json_t *b = fields_of(c);
+    const char *offer_id = str(b, "offer_id");
+    if (offer_id) {
+        json_t *o = lookup(c, "offers", "id", offer_id);
+        json_t *cand = o ? lookup(c, "candidates", "id", str(o, "candidate_id")) : NULL;
+        if (!o || !cand) {
+            sb_error(c, 404, o ? "no candidate %s for offer %s" : "no offer %s", o ? str(o, "candidate_id") : offer_id, offer_id);
+            json_decref(b);
+            return;
+        }
+        set_default(b, "first_name", json_incref(json_object_get(cand, "first_name")));
+        set_default(b, "last_name", json_incref(json_object_get(cand, "last_name")));
+        set_default(b, "title", json_incref(json_object_get(o, "title")));
+        set_default(b, "department_id", json_incref(json_object_get(o, "department_id")));
+        set_default(b, "manager_id", json_incref(json_object_get(o, "manager_id")));
+        set_default(b, "start_date", json_incref(json_object_get(o, "start_date")));
+        char mail[200];
+        snprintf(mail, sizeof mail, "%s.%s.%s@example.com", str(cand, "first_name"), str(cand, "last_name"),
+                 str(cand, "id"));
+        for (char *m = mail; *m; m++)
+            *m = *m == ' ' ? '-' : (char)(*m >= 'A' && *m <= 'Z' ? *m + 32 : *m);
+        set_default(b, "work_email", json_string(mail));
+    }
+    as_api(c, hris_create, b, NULL);
+}
+
+static void change_employee(struct call *c, void (*fn)(struct call *), const char *date_field)
+{
+    const char *id = str(c->body, "employee_id");
+    if (!id) {
+        sb_error(c, 422, "employee_id is required");
+        return;
+    }
+    json_t *b = fields_of(c);
+    if (date_field) {
+        char today[16];
+        snprintf(today, sizeof today, "%.10s", c->now);
+        set_default(b, date_field, json_string(today));
+    }
+    as_api(c, fn, b, id);
+}
+
+/* The LMS records a completion, and says so. */
+static void change_complete(struct call *c)
+{
+    const char *who = str(c->body, "learner_external_id") ? str(c->body, "learner_external_id")
+                                                          : str(c->body, "employee_id");
+    const char *course = str(c->body, "course_id");
+    json_t *crs = course ? find_by(table(c, "courses"), "id", course) : NULL;
+    if (!who || !lookup(c, "learners", "external_id", who) || !crs) {
+        sb_error(c, 422, !who ? "learner_external_id is required" : !crs ? "course_id must be a course" : "no learner with external_id %s", who);
+        return;
+    }
+    char id[32];
+    next_id(c, "completions", "CP-", 0, id, sizeof id);
+    json_t *score = json_object_get(c->body, "score");
+    json_t *r = json_pack("{s:s, s:s, s:s, s:O, s:O, s:s}", "id", id, "learner_external_id", who,
+                          "course_id", course, "course_title", json_object_get(crs, "title"), "score",
+                          score ? score : json_null(), "completed_at", c->now);
+    json_array_append(table(c, "completions"), r);
+    event(c, "completion", json_pack("{s:s, s:s, s:s, s:O, s:s}", "completion_id", id, "learner_external_id",
+                                     who, "course_id", course, "score", score ? score : json_null(),
+                                     "completed_at", c->now));
+    ok(c, 201, r);
+}
+
+/* The candidate accepts: the ATS marks the offer and says so. */
+static void change_accept(struct call *c)
+{
+    const char *id = str(c->body, "offer_id");
+    json_t *o = id ? lookup(c, "offers", "id", id) : NULL;
+    if (!o) {
+        sb_error(c, id ? 404 : 422, id ? "no offer %s" : "offer_id is required", id);
+        return;
+    }
+    if (!strcmp(str(o, "status") ? str(o, "status") : "", "accepted")) {
+        sb_error(c, 409, "offer %s is already accepted", id);
+        return;
+    }
+    json_object_set_new(o, "status", json_string("accepted"));
+    json_object_set_new(o, "accepted_at", json_string(c->now));
+    event(c, "offer.accepted", json_pack("{s:s, s:O, s:s}", "offer_id", id, "candidate_id",
+                                         json_object_get(o, "candidate_id"), "accepted_at", c->now));
+    ok(c, 200, json_incref(o));
+}
+
+/* A screening vendor finishes a screening and sends its result, each in its own shape. */
+static void change_screening(struct call *c)
+{
+    const char *cand = str(c->body, "candidate_id");
+    const char *vendor = str(c->body, "vendor") ? str(c->body, "vendor") : "screening-a";
+    bool a = !strcmp(vendor, "screening-a");
+    if (!cand || !lookup(c, "candidates", "id", cand) || (!a && strcmp(vendor, "screening-b"))) {
+        sb_error(c, 422, !cand ? "candidate_id is required" : (a || !strcmp(vendor, "screening-b"))
+                                                                  ? "no candidate %s" : "vendor must be screening-a or screening-b",
+                 cand);
+        return;
+    }
+    const char *result = str(c->body, "result") ? str(c->body, "result") : a ? "CLEAR" : "pass";
+    char id[32];
+    next_id(c, "screening_reports", a ? "SA-" : "SB-", 9000, id, sizeof id);
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "vendor", vendor, "candidate_id", cand,
+                          "result", result, "completed_at", c->now);
+    json_array_append(table(c, "screening_reports"), r);
+    if (a)
+        event(c, "screening.a", json_pack("{s:s, s:s, s:s, s:s}", "report_id", id, "candidate_ref", cand,
+                                          "status", result, "completed", c->now));
+    else
+        event(c, "screening.b", json_pack("{s:s, s:s, s:s, s:s}", "data.screening.id", id,
+                                          "data.screening.candidate.external_id", cand,
+                                          "data.screening.result.outcome", result,
+                                          "data.screening.finished_at", c->now));
+    ok(c, 201, r);
+}
+
+static void change_role(struct call *c) { change_employee(c, hris_role, "effective_date"); }
+static void change_terminate(struct call *c) { change_employee(c, hris_terminate, "termination_date"); }
+static void change_fields(struct call *c) { change_employee(c, hris_update, NULL); }
+
+static const struct change {
+    const char *kind;
+    void (*fn)(struct call *);
+    const char *about;
+} changes[] = {
+    {"hire", change_hire, "{offer_id?, first_name?, ...}: a new hire in the HRIS (new-hire)"},
+    {"change", change_fields, "{employee_id, FIELD: VALUE...}: an employee's fields change (employee.changed)"},
+    {"role", change_role, "{employee_id, title, effective_date?, department_id?, manager_id?} (role.changed)"},
+    {"terminate", change_terminate, "{employee_id, termination_date?, reason?} (termination)"},
+    {"complete", change_complete, "{learner_external_id, course_id, score?}: a completion in the LMS (completion)"},
+    {"accept-offer", change_accept, "{offer_id}: the candidate accepts (offer.accepted)"},
+    {"screening", change_screening, "{candidate_id, vendor?: screening-a|screening-b, result?} (screening.a/.b)"},
+};
+
+void sb_change(struct call *c)
+{
+    const char *kind = str(c->body, "kind");
+    for (size_t i = 0; kind && i < sizeof changes / sizeof changes[0]; i++)
+        if (!strcmp(changes[i].kind, kind)) {
+            changes[i].fn(c);
+            return;
+        }
+    sb_error(c, 422, "kind must be one of hire, change, role, terminate, complete, accept-offer, screening");
+}
+
+void sb_changes_print(FILE *out)
+{
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
+        fprintf(out, "  %-13s %s\n", changes[i].kind, changes[i].about);
 }
 
 /* ---- the route table ---- */
