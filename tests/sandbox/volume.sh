@@ -299,3 +299,5 @@ curl -s -X DELETE "$u/_sandbox/faults" >/dev/null
 for i in $(seq 7); do curl -s -o /dev/null -H 'Authorization: x' "$u/lms/courses?n=$i"; done
 expect "past twice --journal-max the journal keeps the newest entries" 0 "5 11" \
     -- sh -c "curl -s '$u/_sandbox/journal' | '$py3' -c 'import json,sys; d=json.load(sys.stdin); print(d[\"count\"], d[\"requests\"][-1][\"seq\"])'"
+expect "--help lists every change kind, each in docs/sandbox.md" 0 "" \
+    -- sh -c "'$sandbox' --help | sed -n '/^Changes/,/^\$/p' | sed '1d;\$d' | while read -r k _; do grep -qF \"| \\\`\$k\\\` |\" docs/sandbox.md || echo \"missing: \$k\"; done"
