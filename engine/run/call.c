@@ -1,6 +1,7 @@
 #include "run/call.h"
 
 #include "clock.h"
+#include "run/throttle.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -121,6 +122,59 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
     return st;
 }
 
+/* Waits here at most this long for a throttled connection's slot; a longer wait parks the
+ * execution till its slot (its worker serves other connections meanwhile). */
+#define THROTTLE_IN_PLACE_MS 100
+
+/* The test clock's time, sent to a throttled connection so that a test server counts its
+ * rate windows on the same clock (tools/sandbox); never sent on the real clock. */
+static int add_clock_header(struct sc_request *req)
+{
+    if (!sc_clock_is_test() || req->nheaders >= SC_REQUEST_MAX_HEADERS)
+        return 0;
+    char h[64];
+    snprintf(h, sizeof h, "X-Test-Clock: %lld", (long long)sc_clock_now_ms());
+    if (!(req->headers[req->nheaders] = sc_strdup(h)))
+        return -1;
+    req->headers[++req->nheaders] = NULL;
+    return 0;
+}
+
+/* A slot for one request through conn: SC_OK to send (sc_throttle_done after); when the
+ * execution parks till its slot (sc_step_defer, nothing sent), or on a failure: the step's time
+ * ran out before a slot came. Waiting in place goes through the clock. */
+static enum sc_status throttle(struct sc_step_ctx *ctx, const struct sc_org_conn *conn,
+                               char *err, size_t errlen)
+{
+    const char *org = sc_step_org(ctx)->name;
+    const char *key = sc_step_idempotency_key(ctx);
+    bool realtime = sc_step_realtime(ctx);
+    for (;;) {
+        int64_t now = sc_clock_now_ms(), wait = 0;
+        enum sc_throttle_verdict v = sc_throttle_take(org, conn, key, realtime, now, &wait);
+        if (v == SC_THROTTLE_GO)
+            return SC_OK;
+        int64_t left = sc_step_time_left_ms(ctx);
+        if (v == SC_THROTTLE_WAIT && wait >= THROTTLE_IN_PLACE_MS) {
+            char why[160];
+            snprintf(why, sizeof why, "waiting for a slot of connection %s (rate %ld per %lld ms)",
+                     conn->name, conn->rate_requests, (long long)conn->rate_per_ms);
+            if (sc_step_defer(ctx, now + wait, why))
+                return SC_ERR_RATE_LIMIT; /* disregarded: the engine parks the bundle */
+        }
+        if (left <= 0 || wait > left) {
+            snprintf(err, errlen, "connection %s is throttled (%s): no slot within this step's "
+                     "time left (%lld ms)", conn->name, v == SC_THROTTLE_BUSY
+                     ? "its concurrency cap is reached" : "rate", (long long)(left > 0 ? left : 0));
+            return SC_ERR_RATE_LIMIT;
+        }
+        if (v == SC_THROTTLE_WAIT)
+            sc_clock_sleep_ms(wait);
+        else
+            sc_throttle_wait_free(org, conn, left < 1000 ? left : 1000);
+    }
+}
+
 enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
                                   json_t **output, char *err, size_t errlen)
 {
@@ -133,9 +187,20 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     if (req.refused && req.audit_refusal &&
         sc_step_audit(ctx, c->method, req.url, 0, 0, NULL, 0, "refused") != 0)
         snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
+    const struct sc_org_conn *oc =
+        st == SC_OK ? sc_org_connection(sc_step_org(ctx), c->connection) : NULL;
+    bool throttled = sc_throttle_applies(oc);
+    if (throttled && (st = throttle(ctx, oc, err, errlen)) != SC_OK)
+        throttled = false; /* no slot was taken */
+    if (throttled && add_clock_header(&req) != 0) {
+        snprintf(err, errlen, "out of memory");
+        st = SC_ERR_RUNTIME;
+    }
     if (st == SC_OK)
         st = sc_call_send(ctx, &req, c->no_redirects ? 0 : SC_CALL_MAX_REDIRECTS, c->parse,
                           output, err, errlen);
+    if (throttled)
+        sc_throttle_done(sc_step_org(ctx)->name, oc);
     sc_request_free(&req);
     return st;
 }
