@@ -149,9 +149,11 @@ static enum sc_status throttle(struct sc_step_ctx *ctx, const struct sc_org_conn
     const char *org = sc_step_org(ctx)->name;
     const char *key = sc_step_idempotency_key(ctx);
     bool realtime = sc_step_realtime(ctx);
+    char none[200];
+    struct sc_store *st = sc_step_store(ctx, none, sizeof none);
     for (;;) {
         int64_t now = sc_clock_now_ms(), wait = 0;
-        enum sc_throttle_verdict v = sc_throttle_take(org, conn, key, realtime, now, &wait);
+        enum sc_throttle_verdict v = sc_throttle_take(st, org, conn, key, realtime, now, &wait);
         if (v == SC_THROTTLE_GO)
             return SC_OK;
         int64_t left = sc_step_time_left_ms(ctx);
@@ -199,8 +201,9 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     if (st == SC_OK)
         st = sc_call_send(ctx, &req, c->no_redirects ? 0 : SC_CALL_MAX_REDIRECTS, c->parse,
                           output, err, errlen);
+    char none[200];
     if (throttled)
-        sc_throttle_done(sc_step_org(ctx)->name, oc);
+        sc_throttle_done(sc_step_store(ctx, none, sizeof none), sc_step_org(ctx)->name, oc);
     sc_request_free(&req);
     return st;
 }

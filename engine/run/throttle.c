@@ -97,10 +97,18 @@ static void displace(struct entry *e, const char *key, int64_t s, int64_t T)
     }
 }
 
-enum sc_throttle_verdict sc_throttle_take(const char *org, const struct sc_org_conn *conn,
-                                          const char *key, bool realtime, int64_t now,
-                                          int64_t *wait_ms)
+enum sc_throttle_verdict sc_throttle_take(struct sc_store *st, const char *org,
+                                          const struct sc_org_conn *conn, const char *key,
+                                          bool realtime, int64_t now, int64_t *wait_ms)
 {
+    *wait_ms = 0;
+    struct sc_store_slot slot_rq = {.org = org, .conn = conn->name, .key = key,
+                                    .realtime = realtime, .now_ms = now,
+                                    .spacing_ms = sc_throttle_spacing_ms(conn),
+                                    .cap = conn->concurrency};
+    int verdict;
+    if (st && sc_store_slot_take(st, &slot_rq, &verdict, wait_ms) == SC_STORE_OK)
+        return verdict == 0 ? SC_THROTTLE_GO : verdict == 1 ? SC_THROTTLE_WAIT : SC_THROTTLE_BUSY;
     *wait_ms = 0;
     struct entry *e = find(org, conn);
     if (!e)
@@ -145,8 +153,10 @@ enum sc_throttle_verdict sc_throttle_take(const char *org, const struct sc_org_c
     return SC_THROTTLE_GO;
 }
 
-void sc_throttle_done(const char *org, const struct sc_org_conn *conn)
+void sc_throttle_done(struct sc_store *st, const char *org, const struct sc_org_conn *conn)
 {
+    if (st && sc_store_slot_done(st, org, conn->name) == SC_STORE_OK)
+        return;
     struct entry *e = find(org, conn);
     if (!e)
         return;

@@ -8,8 +8,9 @@
  * keyed table (a PostgreSQL backend: UPDATE ... RETURNING under the row's lock): the time
  * of the last request sent, the tail of the slots promised, and the slots promised to
  * waiting requests, keyed by the request's idempotency key (stable across the park and
- * wake of its execution). One daemon owns a SQLite store, so this unit keeps that state
- * in the process.
+ * wake of its execution). A store whose backend keeps that state for the processes
+ * sharing it (sc_store_slot_take) decides; one daemon owns a SQLite store, which keeps
+ * none, so this unit keeps it in the process then.
  *
  * A request asks for a slot (sc_throttle_take): it goes now, or gets a slot time and
  * waits for it (the caller parks the execution till then, or waits in place), or finds
@@ -20,6 +21,7 @@
 #define SC_THROTTLE_H
 
 #include "model/org.h"
+#include "store/store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,15 +38,16 @@ int64_t sc_throttle_spacing_ms(const struct sc_org_conn *conn);
 bool sc_throttle_applies(const struct sc_org_conn *conn);
 
 /* Asks for a slot for one request through connection conn of org at now_ms (the engine's
- * wall clock). key: the request's idempotency key (execution:step:bundle), which keeps
+ * wall clock), from the store st when its backend keeps the state (else, or st NULL,
+ * or when it fails, from this process's). key: the request's idempotency key (execution:step:bundle), which keeps
  * the slot promised across a park; NULL: none is kept. realtime: the execution is
  * realtime (ahead of every routine request not yet sent). Returns the verdict; *wait_ms
  * is set for SC_THROTTLE_WAIT. */
-enum sc_throttle_verdict sc_throttle_take(const char *org, const struct sc_org_conn *conn,
-                                          const char *key, bool realtime, int64_t now_ms,
-                                          int64_t *wait_ms);
-/* The request taken with SC_THROTTLE_GO is over (answered or failed). */
-void sc_throttle_done(const char *org, const struct sc_org_conn *conn);
+enum sc_throttle_verdict sc_throttle_take(struct sc_store *st, const char *org,
+                                          const struct sc_org_conn *conn, const char *key,
+                                          bool realtime, int64_t now_ms, int64_t *wait_ms);
+/* The request taken with SC_THROTTLE_GO is over (answered or failed); st as it was taken. */
+void sc_throttle_done(struct sc_store *st, const char *org, const struct sc_org_conn *conn);
 /* Waits up to real_ms of real time (requests finish in real time, whatever the engine's
  * clock) for a request of conn to end; returns at once when one is free. */
 void sc_throttle_wait_free(const char *org, const struct sc_org_conn *conn, int64_t real_ms);

@@ -5,7 +5,7 @@
  * (tests/unit/test_store_contract.c) runs on any backend. A backend's connection starts
  * with a struct sc_store whose be points to its table. The daemon's hooks (sync,
  * checkpoint_apart, checkpoint, turns) may be NULL: the call then does nothing and
- * answers 0. */
+ * answers 0; so may slot_take and slot_done (the call answers SC_STORE_NONE). */
 #ifndef SC_STORE_BACKEND_H
 #define SC_STORE_BACKEND_H
 
@@ -113,6 +113,10 @@ struct sc_store_backend {
     json_t *(*audit_checkpoint)(struct sc_store *st, const char *org, json_t **problem);
     enum sc_store_rc (*audit_verify)(struct sc_store *st, const char *org, const json_t *cp,
                                      json_t **problem);
+    /* throttled connections' shared state; both NULL: the backend keeps none */
+    enum sc_store_rc (*slot_take)(struct sc_store *st, const struct sc_store_slot *s,
+                                  int *verdict, int64_t *wait_ms);
+    enum sc_store_rc (*slot_done)(struct sc_store *st, const char *org, const char *conn);
     /* metrics */
     json_t *(*metrics)(struct sc_store *st);
     /* deferred writes */

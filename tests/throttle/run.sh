@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Throttling per connection, against the sandbox's `limit` fault (a real API's limit: at
-# most N requests in any window, on the engine's test clock, which the engine sends as
-# X-Test-Clock to a throttled connection). On the test clock: N queued events (150;
-# THROTTLE_EVENTS=1000 for the issue's figure, 5 times longer) to an HRIS that takes 50
-# per 10 s drain with no 429, exactly 200 ms apart, beside N/5 to an LMS that takes 10 a
-# second (each connection its own line), and a realtime event posted in the middle takes
-# the next free slot. tests/unit/test_throttle.c drains 1,000 on exact timestamps. On the real clock: a connection's concurrency cap
-# holds (the sandbox counts the requests in flight), and without it 4 workers overlap.
-# The org's rate and concurrency errors, with file:line:col.
+# most N requests in any window; on the engine's test clock when the engine sends it as
+# X-Test-Clock). On the test clock: N queued events (100; THROTTLE_EVENTS=1000 for the
+# issue's figure, 10 times longer) to an HRIS that takes 50 per 10 s drain with no 429,
+# exactly 200 ms apart, beside N/5 to an LMS that takes 10 a second (each connection its
+# own line), and a realtime event posted in the middle takes the next free slot
+# (tests/unit/test_throttle.c drains 1,000 on exact timestamps). On the real clock: 40
+# events drain at 18 a second against a limit of 20, with no 429 and no lost second per
+# wake; a concurrency cap holds (the sandbox counts the requests in flight), and without
+# it 4 workers overlap. The org's rate and concurrency errors, with file:line:col.
 # usage: tests/throttle/run.sh SCENARIST SANDBOX
 set -u
 bin=$(realpath "$1")
@@ -104,7 +105,7 @@ scenarist: org '$tmp/bad/org.yaml' does not load; nothing validated" \
     -- "$bin" validate --org "$tmp/bad/org.yaml" $fx/hooks/drift.yaml
 
 # ---- on the test clock: N + N/5 queued, a realtime one in the middle ----
-n=${THROTTLE_EVENTS:-150}
+n=${THROTTLE_EVENTS:-100}
 m=$((n / 5))
 setup clock ""
 expect "the sandbox's HRIS takes 50 per 10 s" 0 200 -- fault '{"system": "hris", "limit": 50, "window_ms": 10000}'

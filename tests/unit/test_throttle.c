@@ -36,11 +36,11 @@ static void backlog_drains_at_the_rate(void **state)
     for (int i = 0; i < N; i++) {
         int64_t w = -1;
         key(k, sizeof k, i);
-        enum sc_throttle_verdict v = sc_throttle_take("org", &c, k, false, T0, &w);
+        enum sc_throttle_verdict v = sc_throttle_take(NULL, "org", &c, k, false, T0, &w);
         takes++;
         if (v == SC_THROTTLE_GO) {
             sent[i] = T0, wake[i] = -1;
-            sc_throttle_done("org", &c);
+            sc_throttle_done(NULL, "org", &c);
         } else {
             assert_int_equal(v, SC_THROTTLE_WAIT);
             wake[i] = T0 + w, sent[i] = -1;
@@ -53,11 +53,11 @@ static void backlog_drains_at_the_rate(void **state)
                 j = i;
         int64_t w = -1;
         key(k, sizeof k, j);
-        enum sc_throttle_verdict v = sc_throttle_take("org", &c, k, false, wake[j], &w);
+        enum sc_throttle_verdict v = sc_throttle_take(NULL, "org", &c, k, false, wake[j], &w);
         takes++;
         if (v == SC_THROTTLE_GO) {
             sent[j] = wake[j], wake[j] = -1, left--;
-            sc_throttle_done("org", &c);
+            sc_throttle_done(NULL, "org", &c);
         } else {
             wake[j] += w;
         }
@@ -87,28 +87,28 @@ static void realtime_goes_first(void **state)
     int64_t w;
     for (int i = 0; i < 10; i++) {
         key(k, sizeof k, i);
-        assert_int_equal(sc_throttle_take("org", &c, k, false, T0, &w),
+        assert_int_equal(sc_throttle_take(NULL, "org", &c, k, false, T0, &w),
                          i ? SC_THROTTLE_WAIT : SC_THROTTLE_GO);
         assert_int_equal(w, 200 * i);
     }
     for (int i = 1; i < 3; i++) {
         key(k, sizeof k, i);
-        assert_int_equal(sc_throttle_take("org", &c, k, false, T0 + 200 * i, &w), SC_THROTTLE_GO);
+        assert_int_equal(sc_throttle_take(NULL, "org", &c, k, false, T0 + 200 * i, &w), SC_THROTTLE_GO);
     }
-    assert_int_equal(sc_throttle_take("org", &c, "rt:send:1", true, T0 + 500, &w), SC_THROTTLE_WAIT);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "rt:send:1", true, T0 + 500, &w), SC_THROTTLE_WAIT);
     assert_int_equal(w, 100);
     key(k, sizeof k, 3); /* both wake at 600: the realtime one goes */
-    assert_int_equal(sc_throttle_take("org", &c, k, false, T0 + 600, &w), SC_THROTTLE_WAIT);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, k, false, T0 + 600, &w), SC_THROTTLE_WAIT);
     assert_int_equal(w, 2000 - 600); /* displaced to the tail, after 1800 */
-    assert_int_equal(sc_throttle_take("org", &c, "rt:send:1", true, T0 + 600, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "rt:send:1", true, T0 + 600, &w), SC_THROTTLE_GO);
     for (int i = 4; i < 10; i++) { /* the rest keep their slots */
         key(k, sizeof k, i);
-        assert_int_equal(sc_throttle_take("org", &c, k, false, T0 + 200 * i, &w), SC_THROTTLE_GO);
+        assert_int_equal(sc_throttle_take(NULL, "org", &c, k, false, T0 + 200 * i, &w), SC_THROTTLE_GO);
     }
     key(k, sizeof k, 3);
-    assert_int_equal(sc_throttle_take("org", &c, k, false, T0 + 2000, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, k, false, T0 + 2000, &w), SC_THROTTLE_GO);
     /* a new routine request now queues after it */
-    assert_int_equal(sc_throttle_take("org", &c, "new:send:1", false, T0 + 2000, &w), SC_THROTTLE_WAIT);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "new:send:1", false, T0 + 2000, &w), SC_THROTTLE_WAIT);
     assert_int_equal(w, 200);
 }
 
@@ -120,15 +120,15 @@ static void a_late_request_pushes_the_next(void **state)
     sc_throttle_reset();
     struct sc_org_conn c = conn("hris", 50, 10000, 0);
     int64_t w;
-    assert_int_equal(sc_throttle_take("org", &c, "a", false, T0, &w), SC_THROTTLE_GO);
-    assert_int_equal(sc_throttle_take("org", &c, "b", false, T0, &w), SC_THROTTLE_WAIT);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "a", false, T0, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "b", false, T0, &w), SC_THROTTLE_WAIT);
     assert_int_equal(w, 200);
-    assert_int_equal(sc_throttle_take("org", &c, "c", false, T0, &w), SC_THROTTLE_WAIT);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "c", false, T0, &w), SC_THROTTLE_WAIT);
     assert_int_equal(w, 400);
-    assert_int_equal(sc_throttle_take("org", &c, "b", false, T0 + 250, &w), SC_THROTTLE_GO);
-    assert_int_equal(sc_throttle_take("org", &c, "c", false, T0 + 400, &w), SC_THROTTLE_WAIT);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "b", false, T0 + 250, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "c", false, T0 + 400, &w), SC_THROTTLE_WAIT);
     assert_int_equal(w, 50);
-    assert_int_equal(sc_throttle_take("org", &c, "c", false, T0 + 450, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "c", false, T0 + 450, &w), SC_THROTTLE_GO);
     /* 3 per 10 s: the spacing is rounded up, never down */
     struct sc_org_conn odd = conn("odd", 3, 10000, 0);
     assert_int_equal(sc_throttle_spacing_ms(&odd), 3334);
@@ -141,13 +141,13 @@ static void concurrency_cap(void **state)
     struct sc_org_conn c = conn("lms", 0, 0, 2);
     int64_t w;
     assert_true(sc_throttle_applies(&c));
-    assert_int_equal(sc_throttle_take("org", &c, "a", false, T0, &w), SC_THROTTLE_GO);
-    assert_int_equal(sc_throttle_take("org", &c, "b", false, T0, &w), SC_THROTTLE_GO);
-    assert_int_equal(sc_throttle_take("org", &c, "c", false, T0, &w), SC_THROTTLE_BUSY);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "a", false, T0, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "b", false, T0, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "c", false, T0, &w), SC_THROTTLE_BUSY);
     sc_throttle_wait_free("org", &c, 10); /* still full: it returns after 10 ms */
-    sc_throttle_done("org", &c);
-    assert_int_equal(sc_throttle_take("org", &c, "c", false, T0, &w), SC_THROTTLE_GO);
-    assert_int_equal(sc_throttle_take("org", &c, "d", false, T0, &w), SC_THROTTLE_BUSY);
+    sc_throttle_done(NULL, "org", &c);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "c", false, T0, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "d", false, T0, &w), SC_THROTTLE_BUSY);
     struct sc_org_conn none = conn("ops", 0, 0, 0);
     assert_false(sc_throttle_applies(&none));
 }
@@ -159,14 +159,14 @@ static void connections_are_independent(void **state)
     sc_throttle_reset();
     struct sc_org_conn h = conn("hris", 50, 10000, 0), l = conn("lms", 10, 1000, 0);
     int64_t w;
-    assert_int_equal(sc_throttle_take("org", &h, "h1", false, T0, &w), SC_THROTTLE_GO);
-    assert_int_equal(sc_throttle_take("org", &l, "l1", false, T0, &w), SC_THROTTLE_GO);
-    assert_int_equal(sc_throttle_take("org", &h, "h2", false, T0, &w), SC_THROTTLE_WAIT);
+    assert_int_equal(sc_throttle_take(NULL, "org", &h, "h1", false, T0, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &l, "l1", false, T0, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "org", &h, "h2", false, T0, &w), SC_THROTTLE_WAIT);
     assert_int_equal(w, 200);
-    assert_int_equal(sc_throttle_take("org", &l, "l2", false, T0, &w), SC_THROTTLE_WAIT);
+    assert_int_equal(sc_throttle_take(NULL, "org", &l, "l2", false, T0, &w), SC_THROTTLE_WAIT);
     assert_int_equal(w, 100);
     /* the same connection name in another org is another line */
-    assert_int_equal(sc_throttle_take("other", &h, "h2", false, T0, &w), SC_THROTTLE_GO);
+    assert_int_equal(sc_throttle_take(NULL, "other", &h, "h2", false, T0, &w), SC_THROTTLE_GO);
     sc_throttle_reset();
 }
 
