@@ -755,7 +755,8 @@ static json_t *run_fresh(struct sc_run *r, struct sc_plan_step *s)
     bool sent = r->pending_sent;
     r->pending_undo = NULL;
     r->pending_sent = false;
-    if (st == SC_OK && r->park_before) { /* deferred before it ran: nothing to record */
+    if (st == SC_OK && r->park_before) { /* deferred before it ran: no state, it runs again */
+        log_step(r, s, "throttled", ms, NULL, NULL, NULL);
         park(r, s);
         r->park_before = false;
         json_decref(outs);
