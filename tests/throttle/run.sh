@@ -129,6 +129,10 @@ expect "the daemon ran to --until" 0 "0" -- echo $rc
 unset SCENARIST_CLOCK
 curl -s "$sb/_sandbox/journal" > "$tmp/journal.json"
 expect "every execution succeeded" 0 "success|$((n + m + 1))" -- sql "SELECT status, count(*) FROM executions GROUP BY status"
+# the first of each line went at once; the one whose slot the realtime event took waited twice
+expect "each routine event waited parked (its worker free) once, one of them twice" 0 \
+    "$((n + m - 1)) $((n + m + 1))" -- sql "SELECT (SELECT count(*) FROM step_runs s JOIN executions e ON e.id = s.execution
+        WHERE s.status = 'throttled' AND e.scenario != 'termination') || ' ' || (SELECT count(*) FROM step_runs WHERE status = 'ok')"
 # count, answered 429, most in any window, least gap, last after first (ms)
 expect "HRIS: $((n + 1)) writes, no 429, never more than 50 in 10 s, 200 ms apart" 0 \
     "$((n + 1)) 0 50 200 $((n * 200))" -- python3 tests/throttle/spacing.py "$tmp/journal.json" hris 10000
