@@ -116,7 +116,9 @@ check "$n events for the HRIS are queued" python3 tests/throttle/post.py "$url" 
 check "$m for the LMS" python3 tests/throttle/post.py "$url" /hooks/learner 1 $m
 stop
 expect "all queued" 0 "$((n + m))" -- sql "SELECT count(*) FROM executions WHERE status = 'queued'"
-serve --workers 4 --until 2026-03-09T08:04:00Z
+# until the HRIS line is done: n + 1 slots of 200 ms, and a margin
+until=$(python3 -c "import datetime, sys; print((datetime.datetime(2026, 3, 9, 8) + datetime.timedelta(milliseconds=200 * int(sys.argv[1]) + 30000)).strftime('%Y-%m-%dT%H:%M:%SZ'))" $n)
+serve --workers 4 --until "$until"
 for _ in $(seq 1500); do # the realtime event comes once the backlog is well under way
     [ "$(curl -s "$sb/_sandbox/health" | grep -o '"requests":[0-9]*' | cut -d: -f2)" -ge $((n / 2)) ] && break
     sleep 0.02
