@@ -16,6 +16,15 @@ static const char *const access_modes[] = {"read-write", "read-only", NULL};
 static const char *const auth_kinds[] = {"none", "bearer", "basic", "api-key", NULL};
 static const char *const schemes[] = {"standard-webhooks", "hub-signature", NULL};
 
+static const struct sc_param rate_fields[] = {
+    {.name = "requests", .type = SC_T_INT, .required = true, .flags = SC_P_STATIC,
+     .doc = "How many requests the system accepts per interval (at least 1)."},
+    {.name = "per", .type = SC_T_DURATION, .required = true, .flags = SC_P_STATIC,
+     .doc = "The interval (\"10s\"); the engine sends one request every per/requests, "
+            "so no window of that length holds more than requests."},
+    {0},
+};
+
 static const struct sc_param auth_fields[] = {
     {.name = "kind", .type = SC_T_ENUM, .required = true, .allowed = auth_kinds,
      .flags = SC_P_STATIC, .doc = "none, bearer (token), basic (username + password), api-key (header)."},
@@ -24,15 +33,6 @@ static const struct sc_param auth_fields[] = {
     {.name = "username", .type = SC_T_STRING, .flags = SC_P_STATIC, .doc = "User of basic auth."},
     {.name = "header", .type = SC_T_STRING, .def = "\"X-API-Key\"", .flags = SC_P_STATIC,
      .doc = "Header carrying an api-key."},
-    {0},
-};
-
-static const struct sc_param rate_fields[] = {
-    {.name = "requests", .type = SC_T_INT, .required = true, .flags = SC_P_STATIC,
-     .doc = "How many requests the system accepts per interval (at least 1)."},
-    {.name = "per", .type = SC_T_DURATION, .required = true, .flags = SC_P_STATIC,
-     .doc = "The interval (\"10s\"); the engine sends one request every per/requests, "
-            "so no window of that length holds more than requests."},
     {0},
 };
 
@@ -138,12 +138,6 @@ const struct sc_param sc_org_fields[] = {
     {0},
 };
 
-static bool http_url(const char *u)
-{
-    return u && (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8)) &&
-           strlen(u) > strlen("http://");
-}
-
 /* A connection's rate and concurrency: positive, and a spacing of at least 1 ms. */
 static void check_rate(struct sc_check *c, const char *k, const json_t *conn)
 {
@@ -164,6 +158,12 @@ static void check_rate(struct sc_check *c, const char *k, const json_t *conn)
     snprintf(at, sizeof at, "connections/%s/concurrency", k);
     if (json_is_integer(cc) && json_integer_value(cc) < 1)
         sc_check_error(c, at, "concurrency must be at least 1");
+}
+
+static bool http_url(const char *u)
+{
+    return u && (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8)) &&
+           strlen(u) > strlen("http://");
 }
 
 static void org_check(struct sc_check *c, const json_t *root)

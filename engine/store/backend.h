@@ -55,6 +55,10 @@ struct sc_store_backend {
     int64_t (*last_seq)(struct sc_store *st);
     enum sc_store_rc (*claim_next)(struct sc_store *st, int64_t max_seq, json_t **info);
     int (*queue_state)(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms);
+    /* throttled connections' shared state; both NULL: the backend keeps none */
+    enum sc_store_rc (*slot_take)(struct sc_store *st, const struct sc_store_slot *s,
+                                  int *verdict, int64_t *wait_ms);
+    enum sc_store_rc (*slot_done)(struct sc_store *st, const char *org, const char *conn);
     enum sc_store_rc (*trigger_get)(struct sc_store *st, const char *scenario,
                                     const char *trigger, int64_t *last_ms,
                                     int64_t *watermark_ms);
@@ -113,10 +117,6 @@ struct sc_store_backend {
     json_t *(*audit_checkpoint)(struct sc_store *st, const char *org, json_t **problem);
     enum sc_store_rc (*audit_verify)(struct sc_store *st, const char *org, const json_t *cp,
                                      json_t **problem);
-    /* throttled connections' shared state; both NULL: the backend keeps none */
-    enum sc_store_rc (*slot_take)(struct sc_store *st, const struct sc_store_slot *s,
-                                  int *verdict, int64_t *wait_ms);
-    enum sc_store_rc (*slot_done)(struct sc_store *st, const char *org, const char *conn);
     /* metrics */
     json_t *(*metrics)(struct sc_store *st);
     /* deferred writes */
