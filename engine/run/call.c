@@ -1,8 +1,8 @@
 #include "run/call.h"
 
 #include "clock.h"
-#include "run/throttle.h"
 #include "util.h"
+#include "run/throttle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,53 +75,6 @@ static enum sc_status answer(struct sc_step_ctx *ctx, const struct sc_request *r
     return st;
 }
 
-enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq,
-                            int max_redirects, const char *parse, json_t **output, char *err,
-                            size_t errlen)
-{
-    *output = NULL;
-    int64_t timeout = rq->timeout_ms;
-    int64_t left = sc_step_abandon_left_ms(ctx); /* the daemon's grace past the deadline */
-    if (left > 0 && left < timeout)
-        timeout = left;
-    struct sc_http_req req = {.method = rq->method, .url = rq->url,
-                              .headers = (const char *const *)rq->headers,
-                              .username = rq->username, .password = rq->password,
-                              .body = rq->body, .body_len = rq->body_len, .timeout_ms = timeout,
-                              .max_redirects = max_redirects};
-    /* write-ahead: the row is on disk before the request leaves (written once the
-     * connection is made), so a send cut off by a crash still has its pending row */
-    struct sc_step_audit_row aw = {rq->method, rq->url, 0, 0, rq->body, rq->body_len,
-                                   "pending", 0};
-    struct audit_ahead ahead = {.ctx = ctx, .row = &aw};
-    if (rq->write) {
-        req.before_send = audit_ahead;
-        req.before_ud = &ahead;
-    }
-    struct sc_http_resp resp = {0};
-    int64_t t0 = sc_clock_mono_ms();
-    enum sc_status st = sc_http_send(sc_step_http(ctx), &req, &resp, err, errlen);
-    if (ahead.id < 0) {
-        snprintf(err, errlen, "%s %s was not sent: its audit row could not be written: %s",
-                 rq->method, rq->url, ahead.err);
-        st = strncmp(ahead.err, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
-    }
-    aw.status = resp.status;
-    aw.duration_ms = sc_clock_mono_ms() - t0;
-    aw.outcome = st == SC_OK ? "ok" : "failed";
-    aw.ref = ahead.id; /* 0: never sent (no connection), one row says so */
-    if (rq->write && ahead.id >= 0 &&
-        sc_step_audit_ref(ctx, &aw, ahead.err, sizeof ahead.err) < 0 && st == SC_OK) {
-        snprintf(err, errlen, "%s %s was made but could not be written to the audit log",
-                 rq->method, rq->url);
-        st = SC_ERR_STORE;
-    }
-    if (resp.status)
-        st = answer(ctx, rq, &resp, parse, st, output, err, errlen);
-    sc_http_resp_free(&resp);
-    return st;
-}
-
 /* Waits here at most this long for a throttled connection's slot; a longer wait parks the
  * execution till its slot (its worker serves other connections meanwhile). */
 #define THROTTLE_IN_PLACE_MS 100
@@ -177,6 +130,53 @@ static enum sc_status throttle(struct sc_step_ctx *ctx, const struct sc_org_conn
     }
 }
 
+enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq,
+                            int max_redirects, const char *parse, json_t **output, char *err,
+                            size_t errlen)
+{
+    *output = NULL;
+    int64_t timeout = rq->timeout_ms;
+    int64_t left = sc_step_abandon_left_ms(ctx); /* the daemon's grace past the deadline */
+    if (left > 0 && left < timeout)
+        timeout = left;
+    struct sc_http_req req = {.method = rq->method, .url = rq->url,
+                              .headers = (const char *const *)rq->headers,
+                              .username = rq->username, .password = rq->password,
+                              .body = rq->body, .body_len = rq->body_len, .timeout_ms = timeout,
+                              .max_redirects = max_redirects};
+    /* write-ahead: the row is on disk before the request leaves (written once the
+     * connection is made), so a send cut off by a crash still has its pending row */
+    struct sc_step_audit_row aw = {rq->method, rq->url, 0, 0, rq->body, rq->body_len,
+                                   "pending", 0};
+    struct audit_ahead ahead = {.ctx = ctx, .row = &aw};
+    if (rq->write) {
+        req.before_send = audit_ahead;
+        req.before_ud = &ahead;
+    }
+    struct sc_http_resp resp = {0};
+    int64_t t0 = sc_clock_mono_ms();
+    enum sc_status st = sc_http_send(sc_step_http(ctx), &req, &resp, err, errlen);
+    if (ahead.id < 0) {
+        snprintf(err, errlen, "%s %s was not sent: its audit row could not be written: %s",
+                 rq->method, rq->url, ahead.err);
+        st = strncmp(ahead.err, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
+    }
+    aw.status = resp.status;
+    aw.duration_ms = sc_clock_mono_ms() - t0;
+    aw.outcome = st == SC_OK ? "ok" : "failed";
+    aw.ref = ahead.id; /* 0: never sent (no connection), one row says so */
+    if (rq->write && ahead.id >= 0 &&
+        sc_step_audit_ref(ctx, &aw, ahead.err, sizeof ahead.err) < 0 && st == SC_OK) {
+        snprintf(err, errlen, "%s %s was made but could not be written to the audit log",
+                 rq->method, rq->url);
+        st = SC_ERR_STORE;
+    }
+    if (resp.status)
+        st = answer(ctx, rq, &resp, parse, st, output, err, errlen);
+    sc_http_resp_free(&resp);
+    return st;
+}
+
 enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
                                   json_t **output, char *err, size_t errlen)
 {
@@ -186,10 +186,7 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     enum sc_status st = sc_request_build(
         sc_step_org(ctx), c, write ? sc_step_sent_from(ctx) : NULL,
         write && !c->idempotency_key ? sc_step_idempotency_key(ctx) : NULL, &req, err, errlen);
-    if (req.refused && req.audit_refusal &&
-        sc_step_audit(ctx, c->method, req.url, 0, 0, NULL, 0, "refused") != 0)
-        snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
-    const struct sc_org_conn *oc =
+    const struct sc_org_conn *oc = /* a slot before anything is sent */
         st == SC_OK ? sc_org_connection(sc_step_org(ctx), c->connection) : NULL;
     bool throttled = sc_throttle_applies(oc);
     if (throttled && (st = throttle(ctx, oc, err, errlen)) != SC_OK)
@@ -198,12 +195,15 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         snprintf(err, errlen, "out of memory");
         st = SC_ERR_RUNTIME;
     }
+    if (req.refused && req.audit_refusal &&
+        sc_step_audit(ctx, c->method, req.url, 0, 0, NULL, 0, "refused") != 0)
+        snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
     if (st == SC_OK)
         st = sc_call_send(ctx, &req, c->no_redirects ? 0 : SC_CALL_MAX_REDIRECTS, c->parse,
                           output, err, errlen);
+    sc_request_free(&req);
     char none[200];
     if (throttled)
         sc_throttle_done(sc_step_store(ctx, none, sizeof none), sc_step_org(ctx)->name, oc);
-    sc_request_free(&req);
     return st;
 }
