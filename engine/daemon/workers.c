@@ -318,6 +318,18 @@ static int take_queue(struct sc_worker *w)
     return worked;
 }
 
+/* How long an idle worker waits for a kick: up to a second, less when a retry or a parked
+ * execution (a throttled request's slot) comes due sooner on the real clock. */
+static int64_t next_due_ms(struct sc_worker *w)
+{
+    int64_t runnable = 0, due = -1;
+    if (sc_clock_is_test() || !w->rn || sc_store_queue_state(w->rt.store, &runnable, &due) != 0 ||
+        due < 0)
+        return 1000;
+    int64_t in = due - sc_clock_now_ms();
+    return in < 1 ? 1 : in < 1000 ? in : 1000;
+}
+
 static void *worker_main(void *arg)
 {
     struct sc_worker *w = arg;
@@ -353,9 +365,10 @@ static void *worker_main(void *arg)
         atomic_fetch_sub(&d->busy, 1);
         if (worked)
             continue;
+        int64_t idle_ms = next_due_ms(w);
         pthread_mutex_lock(&d->mu);
         if (d->kicks == seen && !atomic_load(&d->stopping)) {
-            struct timespec ts = sc_clock_deadline(1000); /* retries come due without a kick */
+            struct timespec ts = sc_clock_deadline(idle_ms); /* retries come due without a kick */
             d->idle++;
             pthread_cond_timedwait(&d->work, &d->mu, &ts);
             d->idle--;

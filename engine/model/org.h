@@ -43,6 +43,9 @@ struct sc_org_conn {
     const char *header;        /* api-key: the header carrying it */
     struct sc_org_cred secret; /* auth.secret; source NONE for auth none */
     int64_t timeout_ms;        /* request timeout, ms; 0: not given (the caller's default) */
+    long rate_requests;        /* rate: at most this many requests per rate_per_ms; 0: none */
+    int64_t rate_per_ms;
+    int concurrency;           /* most requests in flight at once; 0: no cap */
 };
 
 /* An inbound webhook secret (webhooks: NAME). */

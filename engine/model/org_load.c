@@ -16,6 +16,15 @@ static const char *const access_modes[] = {"read-write", "read-only", NULL};
 static const char *const auth_kinds[] = {"none", "bearer", "basic", "api-key", NULL};
 static const char *const schemes[] = {"standard-webhooks", "hub-signature", NULL};
 
+static const struct sc_param rate_fields[] = {
+    {.name = "requests", .type = SC_T_INT, .required = true, .flags = SC_P_STATIC,
+     .doc = "How many requests the system accepts per interval (at least 1)."},
+    {.name = "per", .type = SC_T_DURATION, .required = true, .flags = SC_P_STATIC,
+     .doc = "The interval (\"10s\"); the engine sends one request every per/requests, "
+            "so no window of that length holds more than requests."},
+    {0},
+};
+
 static const struct sc_param auth_fields[] = {
     {.name = "kind", .type = SC_T_ENUM, .required = true, .allowed = auth_kinds,
      .flags = SC_P_STATIC, .doc = "none, bearer (token), basic (username + password), api-key (header)."},
@@ -61,6 +70,13 @@ static const struct sc_param conn_fields[] = {
      .doc = "How requests authenticate."},
     {.name = "timeout", .type = SC_T_DURATION, .flags = SC_P_STATIC,
      .doc = "Default request timeout for this connection."},
+    {.name = "rate", .type = SC_T_OBJECT, .fields = rate_fields, .flags = SC_P_STATIC,
+     .doc = "The system's rate limit, { requests: 50, per: 10s }: every worker of the daemon "
+            "spaces its requests to it so that a backlog drains at that rate, realtime events "
+            "first; a 429's Retry-After stays the backstop."},
+    {.name = "concurrency", .type = SC_T_INT, .flags = SC_P_STATIC,
+     .doc = "Most requests in flight to this connection at once, across the daemon's workers "
+            "(at least 1); default: no cap."},
     {.name = "description", .type = SC_T_STRING, .flags = SC_P_TEXT, .doc = "Free text."},
     {0},
 };
@@ -149,6 +165,28 @@ const struct sc_param sc_org_fields[] = {
     {0},
 };
 
+/* A connection's rate and concurrency: positive, and a spacing of at least 1 ms. */
+static void check_rate(struct sc_check *c, const char *k, const json_t *conn)
+{
+    char at[320];
+    json_t *rate = json_object_get(conn, "rate");
+    json_t *n = json_object_get(rate, "requests"), *cc = json_object_get(conn, "concurrency");
+    int64_t per = sc_duration_or(json_string_value(json_object_get(rate, "per")), -1);
+    snprintf(at, sizeof at, "connections/%s/rate/requests", k);
+    if (json_is_integer(n) && json_integer_value(n) < 1)
+        sc_check_error(c, at, "rate.requests must be at least 1 (a connection that must not be "
+                       "called is better left out of the org)");
+    snprintf(at, sizeof at, "connections/%s/rate/per", k);
+    if (json_is_integer(n) && json_integer_value(n) >= 1 && per >= 0 &&
+        per < json_integer_value(n))
+        sc_check_error(c, at, "rate.per must be at least 1ms per request (%lld requests need "
+                       "at least %lldms)", (long long)json_integer_value(n),
+                       (long long)json_integer_value(n));
+    snprintf(at, sizeof at, "connections/%s/concurrency", k);
+    if (json_is_integer(cc) && json_integer_value(cc) < 1)
+        sc_check_error(c, at, "concurrency must be at least 1");
+}
+
 static bool http_url(const char *u)
 {
     return u && (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8)) &&
@@ -213,6 +251,7 @@ static void org_check(struct sc_check *c, const json_t *root)
             sc_check_error(c, at, "auth kind %s needs a secret reference", kind);
         if (kind && !strcmp(kind, "basic") && !json_object_get(auth, "username"))
             sc_check_error(c, at, "auth kind basic needs a username");
+        check_rate(c, k, conn);
     }
     json_t *audit = json_object_get(root, "audit");
     json_t *cp = json_object_get(audit, "checkpoint");
@@ -317,6 +356,10 @@ static int resolve_conns(struct sc_org *org, json_t *conns)
         x->header = str_of(auth, "header");
         x->secret.ref = x->auth != SC_ORG_AUTH_NONE ? str_of(auth, "secret") : NULL;
         x->timeout_ms = ms_of(c, "timeout");
+        json_t *rate = json_object_get(c, "rate");
+        x->rate_requests = (long)json_integer_value(json_object_get(rate, "requests"));
+        x->rate_per_ms = ms_of(rate, "per");
+        x->concurrency = (int)json_integer_value(json_object_get(c, "concurrency"));
     }
     return 0;
 }

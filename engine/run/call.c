@@ -4,6 +4,7 @@
 #include "run/execution.h"
 #include "store/store.h"
 #include "util.h"
+#include "run/throttle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,61 @@ static enum sc_status answer(struct sc_step_ctx *ctx, const struct sc_request *r
     if (resp->retry_after_ms >= 0)
         sc_step_error_detail(ctx, "retry_after_ms", json_integer(resp->retry_after_ms));
     return st;
+}
+
+/* Waits here at most this long for a throttled connection's slot; a longer wait parks the
+ * execution till its slot (its worker serves other connections meanwhile). */
+#define THROTTLE_IN_PLACE_MS 100
+
+/* The test clock's time, sent to a throttled connection so that a test server counts its
+ * rate windows on the same clock (tools/sandbox); never sent on the real clock. */
+static int add_clock_header(struct sc_request *req)
+{
+    if (!sc_clock_is_test() || req->nheaders >= SC_REQUEST_MAX_HEADERS)
+        return 0;
+    char h[64];
+    snprintf(h, sizeof h, "X-Test-Clock: %lld", (long long)sc_clock_now_ms());
+    if (!(req->headers[req->nheaders] = sc_strdup(h)))
+        return -1;
+    req->headers[++req->nheaders] = NULL;
+    return 0;
+}
+
+/* A slot for one request through conn: SC_OK to send (sc_throttle_done after); when the
+ * execution parks till its slot (sc_step_defer, nothing sent), or on a failure: the step's time
+ * ran out before a slot came. Waiting in place goes through the clock. */
+static enum sc_status throttle(struct sc_step_ctx *ctx, const struct sc_org_conn *conn,
+                               char *err, size_t errlen)
+{
+    const char *org = sc_step_org(ctx)->name;
+    const char *key = sc_step_idempotency_key(ctx);
+    bool realtime = sc_step_realtime(ctx);
+    char none[200];
+    struct sc_store *st = sc_step_store(ctx, none, sizeof none);
+    for (;;) {
+        int64_t now = sc_clock_now_ms(), wait = 0;
+        enum sc_throttle_verdict v = sc_throttle_take(st, org, conn, key, realtime, now, &wait);
+        if (v == SC_THROTTLE_GO)
+            return SC_OK;
+        int64_t left = sc_step_time_left_ms(ctx);
+        if (v == SC_THROTTLE_WAIT && wait >= THROTTLE_IN_PLACE_MS) {
+            char why[160];
+            snprintf(why, sizeof why, "waiting for a slot of connection %s (rate %ld per %lld ms)",
+                     conn->name, conn->rate_requests, (long long)conn->rate_per_ms);
+            if (sc_step_defer(ctx, now + wait, why))
+                return SC_ERR_RATE_LIMIT; /* disregarded: the engine parks the bundle */
+        }
+        if (left <= 0 || wait > left) {
+            snprintf(err, errlen, "connection %s is throttled (%s): no slot within this step's "
+                     "time left (%lld ms)", conn->name, v == SC_THROTTLE_BUSY
+                     ? "its concurrency cap is reached" : "rate", (long long)(left > 0 ? left : 0));
+            return SC_ERR_RATE_LIMIT;
+        }
+        if (v == SC_THROTTLE_WAIT)
+            sc_clock_sleep_ms(wait);
+        else
+            sc_throttle_wait_free(org, conn, left < 1000 ? left : 1000);
+    }
 }
 
 enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq,
@@ -295,6 +351,15 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     enum sc_status st = sc_request_build(
         sc_step_org(ctx), c, write ? sc_step_sent_from(ctx) : NULL,
         write && !c->idempotency_key ? sc_step_idempotency_key(ctx) : NULL, &req, err, errlen);
+    const struct sc_org_conn *oc = /* a slot before anything is sent */
+        st == SC_OK ? sc_org_connection(sc_step_org(ctx), c->connection) : NULL;
+    bool throttled = oc && !req.shadow && sc_throttle_applies(oc); /* a shadowed write is never sent */
+    if (throttled && (st = throttle(ctx, oc, err, errlen)) != SC_OK)
+        throttled = false; /* no slot was taken */
+    if (throttled && add_clock_header(&req) != 0) {
+        snprintf(err, errlen, "out of memory");
+        st = SC_ERR_RUNTIME;
+    }
     if (req.refused && req.audit_refusal &&
         sc_step_audit(ctx, c->method, req.url, 0, 0, NULL, 0, "refused") != 0)
         snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
@@ -304,5 +369,8 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
         st = sc_call_send(ctx, &req, c->no_redirects ? 0 : SC_CALL_MAX_REDIRECTS, c->parse,
                           output, err, errlen);
     sc_request_free(&req);
+    char none[200];
+    if (throttled)
+        sc_throttle_done(sc_step_store(ctx, none, sizeof none), sc_step_org(ctx)->name, oc);
     return st;
 }

@@ -159,6 +159,17 @@ enum sc_store_rc sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_
     return st->be->claim_next(st, max_seq, info);
 }
 
+enum sc_store_rc sc_store_slot_take(struct sc_store *st, const struct sc_store_slot *s,
+                                    int *verdict, int64_t *wait_ms)
+{
+    return st->be->slot_take ? st->be->slot_take(st, s, verdict, wait_ms) : SC_STORE_NONE;
+}
+
+enum sc_store_rc sc_store_slot_done(struct sc_store *st, const char *org, const char *conn)
+{
+    return st->be->slot_done ? st->be->slot_done(st, org, conn) : SC_STORE_NONE;
+}
+
 int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms)
 {
     return st->be->queue_state(st, runnable, next_retry_ms);

@@ -5,7 +5,7 @@
  * (tests/unit/test_store_contract.c) runs on any backend. A backend's connection starts
  * with a struct sc_store whose be points to its table. The daemon's hooks (sync,
  * checkpoint_apart, checkpoint, turns) may be NULL: the call then does nothing and
- * answers 0. */
+ * answers 0; so may slot_take and slot_done (the call answers SC_STORE_NONE). */
 #ifndef SC_STORE_BACKEND_H
 #define SC_STORE_BACKEND_H
 
@@ -55,6 +55,10 @@ struct sc_store_backend {
     int64_t (*last_seq)(struct sc_store *st);
     enum sc_store_rc (*claim_next)(struct sc_store *st, int64_t max_seq, json_t **info);
     int (*queue_state)(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms);
+    /* throttled connections' shared state; both NULL: the backend keeps none */
+    enum sc_store_rc (*slot_take)(struct sc_store *st, const struct sc_store_slot *s,
+                                  int *verdict, int64_t *wait_ms);
+    enum sc_store_rc (*slot_done)(struct sc_store *st, const char *org, const char *conn);
     enum sc_store_rc (*trigger_get)(struct sc_store *st, const char *scenario,
                                     const char *trigger, int64_t *last_ms,
                                     int64_t *watermark_ms);

@@ -287,6 +287,28 @@ int sc_store_step_state(struct sc_store *st, int64_t run, json_t *state, bool co
 /* Every recorded state of the execution: {"STEP BUNDLE": state}. */
 json_t *sc_store_journal(struct sc_store *st, const char *execution);
 
+/* ---- throttled connections' state, shared by the processes of one store ----
+ * A throttled connection's state (run/throttle.h): the time of its last request, the
+ * latest slot promised, the slots promised to waiting requests by key, and the requests
+ * in flight. A backend whose processes share one store (PostgreSQL: several daemons)
+ * keeps it there, under the row's lock, so that they share the rate; SQLite, whose store
+ * one daemon owns, keeps none, and the process keeps it (run/throttle.c). */
+struct sc_store_slot {
+    const char *org, *conn; /* the connection of org */
+    const char *key;        /* the request's idempotency key (its promise), or NULL */
+    bool realtime;          /* ahead of every routine request not yet sent */
+    int64_t spacing_ms;     /* 0: no rate */
+    int cap;                /* 0: no concurrency cap */
+    int64_t now_ms;
+};
+/* A slot for one request, as sc_throttle_take decides it: SC_STORE_OK with *verdict
+ * (0 go: counted in flight till sc_store_slot_done; 1 wait *wait_ms; 2 the cap is
+ * reached); SC_STORE_NONE when this backend keeps no such state; SC_STORE_ERR. */
+enum sc_store_rc sc_store_slot_take(struct sc_store *st, const struct sc_store_slot *s,
+                                    int *verdict, int64_t *wait_ms);
+/* The request taken (verdict 0) is over: SC_STORE_OK, SC_STORE_NONE (none kept), ERR. */
+enum sc_store_rc sc_store_slot_done(struct sc_store *st, const char *org, const char *conn);
+
 /* ---- incomplete executions ---- */
 
 struct sc_incomplete_row {

@@ -66,6 +66,36 @@ static void begin(struct sc_store *st, const char *id, const char *scenario)
     json_decref(trigger);
 }
 
+/* Throttled connections' state: a backend shared by several processes keeps it (two
+ * requests 200 ms apart, the second promised its slot); SQLite, one daemon's, keeps none
+ * and says so, and the process keeps it (tests/unit/test_throttle.c). */
+static void throttle_slots_are_kept_or_left_to_the_process(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("slots");
+    struct sc_store_slot s = {.org = "o", .conn = "hris", .key = "a", .spacing_ms = 200,
+                              .now_ms = 1000};
+    int v = -1;
+    int64_t w = -1;
+    enum sc_store_rc rc = sc_store_slot_take(st, &s, &v, &w);
+    if (!strcmp(under_test->name, "sqlite")) {
+        assert_int_equal(rc, SC_STORE_NONE);
+        assert_int_equal(sc_store_slot_done(st, "o", "hris"), SC_STORE_NONE);
+    } else {
+        assert_int_equal(rc, SC_STORE_OK);
+        assert_int_equal(v, 0);
+        s.key = "b";
+        assert_int_equal(sc_store_slot_take(st, &s, &v, &w), SC_STORE_OK);
+        assert_int_equal(v, 1);
+        assert_int_equal(w, 200);
+        s.now_ms = 1200;
+        assert_int_equal(sc_store_slot_take(st, &s, &v, &w), SC_STORE_OK);
+        assert_int_equal(v, 0);
+        assert_int_equal(sc_store_slot_done(st, "o", "hris"), SC_STORE_OK);
+    }
+    sc_store_close(st);
+}
+
 static void executions_begin_end_and_read_back(void **state)
 {
     (void)state;
@@ -617,6 +647,7 @@ int main(void)
 {
     sc_alloc_install_json();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(throttle_slots_are_kept_or_left_to_the_process),
         cmocka_unit_test(executions_begin_end_and_read_back),
         cmocka_unit_test(steps_are_recorded_with_their_states),
         cmocka_unit_test(the_queue_claims_realtime_first_then_in_arrival_order),

@@ -30,6 +30,7 @@ static struct {
     size_t employees;            /* > 0: a generated organisation instead of the fixture */
     unsigned long long gen_seed; /* its seed */
     json_t *db, *journal, *faults, *idem;
+    json_t *windows, *in_flight; /* system -> times admitted by `limit`; -> [now, max] */
     unsigned long long rng;
     long seq;
 } sb = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -85,6 +86,12 @@ static int load_fixture(void)
     sb.journal = json_array();
     json_decref(sb.faults);
     sb.faults = json_object();
+    json_decref(sb.windows);
+    sb.windows = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(sb.in_flight, k, v) /* the most at once counts from here */
+        json_object_set(v, "max", json_object_get(v, "now"));
     json_decref(sb.idem);
     sb.idem = json_object();
     sb.seq = 0;
@@ -101,10 +108,32 @@ struct fault_plan {
 };
 
 static const char *fault_keys[] = {"error_rate", "status", "latency_ms", "reset_rate",
-                                   "rate_limit", "retry_after", "drop_webhooks", "times", NULL};
+                                   "rate_limit", "retry_after", "drop_webhooks", "times",
+                                   "limit", "window_ms", NULL};
+
+/* The `limit` fault: a real API's limit, at most `limit` requests in any window_ms
+ * (default 1000), on the request's X-Test-Clock time when it has one (an engine on the
+ * test clock sends it), else the real time. 0 admitted (counted), or the 429's Retry-After
+ * in seconds (rounded up) till the oldest leaves the window. */
+static long window_admit(const char *system, json_t *f, long long now)
+{
+    long long limit = json_integer_value(json_object_get(f, "limit"));
+    long long win = json_object_get(f, "window_ms") ? json_integer_value(json_object_get(f, "window_ms")) : 1000;
+    if (!sb.windows)
+        sb.windows = json_object();
+    json_t *w = json_object_get(sb.windows, system);
+    if (!w)
+        json_object_set_new(sb.windows, system, w = json_array());
+    while (json_array_size(w) && json_integer_value(json_array_get(w, 0)) <= now - win)
+        json_array_remove(w, 0);
+    if ((long long)json_array_size(w) >= limit)
+        return (long)((json_integer_value(json_array_get(w, 0)) + win - now + 999) / 1000);
+    json_array_append_new(w, json_integer(now));
+    return 0;
+}
 
 /* Decides this request's faults for its system, under the lock. */
-static struct fault_plan plan(const char *system)
+static struct fault_plan plan(const char *system, long long now_ms)
 {
     struct fault_plan p = {0};
     json_t *f = json_object_get(sb.faults, system);
@@ -115,7 +144,10 @@ static struct fault_plan plan(const char *system)
         return p;
     p.latency_ms = (long)json_integer_value(json_object_get(f, "latency_ms"));
     p.drop = json_is_true(json_object_get(f, "drop_webhooks"));
-    if (rnd() < json_number_value(json_object_get(f, "reset_rate")))
+    long limited = json_object_get(f, "limit") ? window_admit(system, f, now_ms) : 0;
+    if (limited > 0)
+        p.status = 429, p.retry_after = limited;
+    else if (rnd() < json_number_value(json_object_get(f, "reset_rate")))
         p.reset = true;
     else if (rnd() < json_number_value(json_object_get(f, "rate_limit"))) {
         p.status = 429;
@@ -162,6 +194,7 @@ static void set_faults(struct call *c)
         }
     }
     json_object_set_new(sb.faults, system, f);
+    json_object_del(sb.windows, system); /* a new limit counts from now */
     c->status = 200;
     c->out = json_incref(sb.faults);
 }
@@ -272,8 +305,8 @@ static void control(struct call *c)
          del = !strcmp(c->method, "DELETE");
     c->status = 200;
     if (!strcmp(p, "/health") && get) {
-        c->out = json_pack("{s:s, s:I, s:I}", "status", "ok", "requests", (json_int_t)sb.seq,
-                           "emit_pending", (json_int_t)sb_sender_pending());
+        c->out = json_pack("{s:s, s:I, s:I, s:O?}", "status", "ok", "requests", (json_int_t)sb.seq,
+                           "emit_pending", (json_int_t)sb_sender_pending(), "in_flight", sb.in_flight);
     } else if (!strcmp(p, "/change") && post) {
         sb_change(c);
     } else if (!strcmp(p, "/journal") && get) {
@@ -484,6 +517,20 @@ static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const 
     return rc;
 }
 
+/* Requests of a system being answered, and the most at once (GET /_sandbox/health). */
+static void flight(const char *system, int d)
+{
+    if (!sb.in_flight)
+        sb.in_flight = json_object();
+    json_t *v = json_object_get(sb.in_flight, system);
+    if (!v)
+        json_object_set_new(sb.in_flight, system, v = json_pack("{s:i, s:i}", "now", 0, "max", 0));
+    json_int_t now = json_integer_value(json_object_get(v, "now")) + d;
+    json_object_set_new(v, "now", json_integer(now));
+    if (now > json_integer_value(json_object_get(v, "max")))
+        json_object_set_new(v, "max", json_integer(now));
+}
+
 static bool is_write(const char *m)
 {
     return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") || !strcmp(m, "DELETE");
@@ -546,7 +593,12 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
             else if (rq->len)
                 json_object_set_new(entry, "text", json_stringn(rq->body, rq->len));
             journal_add(json_incref(entry)); /* ours until the answer is noted on it */
-            fp = plan(system);
+            /* a limit counts on the daemon's test clock when the request says it */
+            const char *tc = json_string_value(json_object_get(headers, "x-test-clock"));
+            struct timespec rt;
+            clock_gettime(CLOCK_REALTIME, &rt);
+            fp = plan(system, tc ? atoll(tc) : (long long)rt.tv_sec * 1000 + rt.tv_nsec / 1000000);
+            flight(system, 1);
             if (fp.reset || fp.status)
                 json_object_set_new(entry, "fault", fp.reset ? json_string("reset")
                                                              : json_integer(fp.status));
@@ -563,6 +615,9 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
             }
         }
         if (fp.reset) { /* close the connection without an answer */
+            pthread_mutex_lock(&sb.mu);
+            flight(system, -1);
+            pthread_mutex_unlock(&sb.mu);
             json_decref(entry);
             json_decref(query);
             json_decref(headers);
@@ -603,6 +658,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
         if (seen)
             json_object_set_new(entry, "replayed", json_true());
         send_events(events, now);
+        flight(system, -1);
         pthread_mutex_unlock(&sb.mu);
         json_decref(events);
         json_decref(entry);
@@ -700,7 +756,9 @@ static int usage(FILE *out)
             "  DELETE /_sandbox/journal   empty the journal\n"
             "  GET    /_sandbox/faults    the faults set\n"
             "  POST   /_sandbox/faults    {system, error_rate, status, latency_ms, reset_rate,\n"
-            "                             rate_limit, retry_after, drop_webhooks, times}\n"
+            "                             rate_limit, retry_after, drop_webhooks, times,\n"
+            "                             limit, window_ms}: limit = at most that many\n"
+            "                             requests in any window_ms (on X-Test-Clock if sent)\n"
             "  DELETE /_sandbox/faults    clear every fault\n"
             "  POST   /_sandbox/emit      {kind, to, secret?, scheme?, id?, fields?}: the system\n"
             "                             sends a webhook (dropped under drop_webhooks)\n"
@@ -823,6 +881,8 @@ static void free_all(void)
     json_decref(sb.journal);
     json_decref(sb.faults);
     json_decref(sb.idem);
+    json_decref(sb.windows);
+    json_decref(sb.in_flight);
 }
 
 static volatile sig_atomic_t stop;
