@@ -79,7 +79,7 @@ int cmd_executions(struct opts *o)
         json_t *e;
         if (json_array_size(list))
             printf("%-*s %-24s %-8s %-8s %-8s %-24s %s\n", id_width(list, "id"), "ID", "SCENARIO", "VERSION", "STATUS",
-                   "ATTEMPTS", "STARTED", "DURATION");
+                   "RETRIES", "STARTED", "DURATION");
         json_array_foreach(list, i, e) {
             char dur[32] = "";
             if (json_object_get(e, "duration_ms"))
@@ -87,7 +87,7 @@ int cmd_executions(struct opts *o)
                          (long long)json_integer_value(json_object_get(e, "duration_ms")));
             printf("%-*s %-24s %-8s %-8s %-8lld %-24s %s\n", id_width(list, "id"), str(e, "id"), str(e, "scenario"),
                    str(e, "version"), str(e, "status"),
-                   (long long)json_integer_value(json_object_get(e, "attempts")),
+                   (long long)json_integer_value(json_object_get(e, "attempts")) - 1,
                    str(e, "started_at"), dur);
         }
         if (!json_array_size(list))
@@ -98,16 +98,27 @@ int cmd_executions(struct opts *o)
     return EXIT_OK;
 }
 
-/* An incomplete entry's attempts, one definition everywhere: attempts made (the first
- * included, as the execution counts them), "of N" only when retries are automatic. */
+/* An incomplete entry's retries, as Make counts them: runs after the first (the store
+ * keeps runs made and runs allowed), "of N" only when retries are automatic. */
 static void attempts_text(char *buf, size_t n, const json_t *inc, const char *of)
 {
-    long long a = json_integer_value(json_object_get(inc, "attempts")),
-              m = json_integer_value(json_object_get(inc, "max_attempts"));
-    if (m > 0)
-        snprintf(buf, n, "%lld%s%lld", a, of, m);
+    long long a = json_integer_value(json_object_get(inc, "attempts")) - 1,
+              m = json_integer_value(json_object_get(inc, "max_attempts")) - 1;
+    if (m >= 0)
+        snprintf(buf, n, "%lld%s%lld", a < 0 ? 0 : a, of, m);
     else
-        snprintf(buf, n, "%lld", a);
+        snprintf(buf, n, "%lld", a < 0 ? 0 : a);
+}
+
+/* Which run an attempt record was, as Make counts: "first run" or "retry N". */
+static const char *run_text(const json_t *rec)
+{
+    static _Thread_local char buf[48];
+    long long a = json_integer_value(json_object_get(rec, "attempt"));
+    if (a <= 1)
+        return "first run";
+    snprintf(buf, sizeof buf, "retry %lld", a - 1);
+    return buf;
 }
 
 static void print_incomplete_line(const json_t *e, int idw)
@@ -149,14 +160,14 @@ int cmd_execution(struct opts *o)
     } else {
         printf("%s  execution %s  (org %s, version %s)\n", str(v, "scenario"), str(v, "id"),
                str(v, "org"), str(v, "version"));
-        printf("status %s after %lld attempt%s; started %s%s%s\n", str(v, "status"),
-               (long long)json_integer_value(json_object_get(v, "attempts")),
-               json_integer_value(json_object_get(v, "attempts")) == 1 ? "" : "s",
+        long long retries = json_integer_value(json_object_get(v, "attempts")) - 1;
+        printf("status %s after %lld retr%s; started %s%s%s\n", str(v, "status"), retries,
+               retries == 1 ? "y" : "ies",
                str(v, "started_at"), json_object_get(v, "finished_at") ? ", finished " : "",
                str(v, "finished_at"));
         if (json_object_get(v, "url"))
             printf("url %s\n", str(v, "url"));
-        printf("steps (attempt shown when above 1):\n");
+        printf("steps (run shown when above 1: step@2 is retry 1):\n");
         size_t i;
         json_t *e;
         json_t *steps = json_object_get(v, "steps");
@@ -178,7 +189,7 @@ int cmd_execution(struct opts *o)
         if (json_is_object(inc)) {
             char att[48];
             attempts_text(att, sizeof att, inc, " of ");
-            printf("incomplete: %s at step %s, bundle %s; attempts %s%s%s\n",
+            printf("incomplete: %s at step %s, bundle %s; retries %s%s%s\n",
                    str(inc, "state"), str(inc, "step"), str(inc, "bundle"), att,
                    json_object_get(inc, "next_attempt_at") ? "; next " : "",
                    str(inc, "next_attempt_at"));
@@ -301,8 +312,7 @@ static void resumed(void *data, const char *id, json_t *rec, const char *err)
         ++*failed;
         return;
     }
-    printf("%s %s: attempt %lld %s\n", id, str(rec, "scenario"),
-           (long long)json_integer_value(json_object_get(rec, "attempt")), str(rec, "status"));
+    printf("%s %s: %s %s\n", id, str(rec, "scenario"), run_text(rec), str(rec, "status"));
     if (!strcmp(str(rec, "status"), "error"))
         ++*failed;
 }
@@ -323,7 +333,7 @@ static void print_waiting(struct sc_store *st)
         json_t *next = json_object_get(e, "attempts");
         json_object_set_new(e, "attempts", json_integer(json_integer_value(next) + 1));
         attempts_text(att, sizeof att, e, " of ");
-        printf("  %s %s: step %s, attempt %s due at %s\n", str(e, "execution"), str(e, "scenario"),
+        printf("  %s %s: step %s, retry %s due at %s\n", str(e, "execution"), str(e, "scenario"),
                str(e, "step"), att, str(e, "next_attempt_at"));
     }
     json_decref(a);

@@ -150,7 +150,8 @@ static void hand_to_person(struct sc_store *st, const char *id, json_t *info, in
     struct sc_incomplete_row row = {.execution = id,
                                     .scenario = json_string_value(json_object_get(info, "scenario")),
                                     .step = "", .bundle = "", .error = e, .attempts = attempt,
-                                    .max_attempts = attempt, .state = "exhausted"};
+                                    .max_attempts = 0, /* no automatic retry: a person's turn */
+                                    .state = "exhausted"};
     if (!e || sc_store_incomplete_put(st, &row) != 0 ||
         sc_store_exec_end(st, id, "warning", 0, NULL, false) != 0)
         snprintf(err + strlen(err), errlen - strlen(err), "; and the store failed: %s",
