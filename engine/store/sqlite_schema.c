@@ -109,6 +109,18 @@ static const char *const migrations[] = {
     "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE audit_head ADD COLUMN mac TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX audit_ref ON audit(ref) WHERE ref IS NOT NULL;",
+    /* v11: people's decisions (approve or reject a hold, retry an incomplete execution):
+     * who, when, why; a continuation (approve, retry) waits as 'pending' until the daemon
+     * takes it ('running', owner) and ends 'done' with its outcome ('here': run by the
+     * deciding process itself); one open continuation per execution. */
+    "CREATE TABLE decisions("
+    " id INTEGER PRIMARY KEY, execution TEXT NOT NULL REFERENCES executions(id),"
+    " action TEXT NOT NULL, hold INTEGER, decided_by TEXT NOT NULL, decided_at INTEGER NOT NULL,"
+    " reason TEXT, state TEXT NOT NULL, owner INTEGER, outcome TEXT, ended_at INTEGER);"
+    "CREATE UNIQUE INDEX decisions_open ON decisions(execution)"
+    " WHERE state IN ('pending', 'running', 'here');"
+    "CREATE INDEX decisions_waiting ON decisions(state, id) WHERE state IN ('pending', 'running');"
+    "CREATE INDEX decisions_execution ON decisions(execution, id);",
 };
 
 

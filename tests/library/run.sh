@@ -144,7 +144,7 @@ n=$(journal "system=payroll")
 expect "with the offer's pay rate" 0 "1 98000" -- echo "$n $(j "$tmp/journal.json" '$.requests[0].body.pay_rate.amount')"
 late=$(new_hire '{"first_name":"Kay","last_name":"Late","work_email":"kay.late@example.com","start_date":"2026-04-20","title":"Accountant","department_id":"D-30","manager_id":"E-1003","offer_id":"OFF-703","pay_rate":{"amount":87500,"currency":"USD"}}')
 expect_grep "a start date that differs is held too" 1 "held in" -- run hire-to-payroll "{\"employee_id\":\"$late\",\"offer_id\":\"OFF-703\"}"
-expect_grep "approved, the execution goes on from the hold and dispatches" 0 "hold 2 approved by hr-ops" -- "$bin" holds approve 2 "${org[@]}"
+expect_grep "approved, the execution goes on from the hold and dispatches" 0 "hold 2 approved by hr-ops" -- "$bin" holds approve 2 --here "${org[@]}"
 n=$(journal "system=payroll")
 expect "payroll got it once, marked approved" 0 "2 1" -- echo "$n $(j "$tmp/journal.json" '$.requests[1].body.approved_hold')"
 expect_grep "metrics show the hold rate" 0 "hire-to-payroll" -- "$bin" metrics "${org[@]}"

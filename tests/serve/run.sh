@@ -252,7 +252,7 @@ expect "the step that ended kept its resume state; the failed one and its break 
     "mark|datastore.set|ok|1
 check|map|error|0
 check|on_error|break|0" -- sql "SELECT step, module, status, state IS NOT NULL FROM step_runs ORDER BY id"
-SCENARIST_CLOCK=test:2030-01-02T00:00:00Z "$bin" incomplete retry $id --org "$org" >/dev/null 2>&1
+SCENARIST_CLOCK=test:2030-01-02T00:00:00Z "$bin" incomplete retry $id --here --org "$org" >/dev/null 2>&1
 expect "the retry resumes at the check: mark is not run again" 0 "success|2|mark@1 check@1 check@1 check@2|0" \
     -- sql "SELECT status, attempts, (SELECT group_concat(step || '@' || attempt, ' ') FROM step_runs),
                    (SELECT count(*) FROM step_runs WHERE state IS NOT NULL) FROM executions"
