@@ -390,7 +390,7 @@ success 1 2000 ms
     '$bin' executions --org '$org' | awk '\$2 == \"nap-a\" { print \$4, \$5, \$7, \$8 }'
     sqlite3 '$db' \"SELECT attempts, duration_ms FROM executions WHERE id = '$ida'\""
 
-# a break after a sleep still has all its attempts: the wake is no attempt
+# a break after a sleep still has all its retries: the wake is no retry
 cat > "$tmp/down.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down"},
  {"method": "POST", "path": "/ops/*", "status": 200, "text": "ok"}]
@@ -398,7 +398,7 @@ EOF
 stub napbreak "$tmp/down.json"
 export SCENARIST_CLOCK=test:2026-03-02T08:59:00Z
 sim $fx/napbreak --until 2026-03-02T09:10:00Z --workers 1
-expect "a break of 3 attempts after a sleep sends its 3 PUTs" 0 "3" -- grep -c '"method":"PUT"' "$journal"
+expect "a break of 2 retries after a sleep sends its 3 PUTs" 0 "3" -- grep -c '"method":"PUT"' "$journal"
 expect "and its notification, the store and the steps say 3 attempts" 0 \
     "upsert failed after 3 attempts
 warning|3|exhausted|3|3
