@@ -382,10 +382,10 @@ nap@1 woke@1" \
     -- sql "SELECT group_concat(step || '@' || attempt, ' ') FROM step_runs GROUP BY execution ORDER BY execution"
 expect "the resume entries are closed as done, after 1 attempt" 0 "done|1|done|1" -- sql "SELECT group_concat(state || '|' || attempts, '|') FROM incomplete"
 ida=$(sql "SELECT id FROM executions WHERE scenario = 'nap-a'")
-expect "execution, executions and the store agree: 1 attempt, 2000 ms (the sleep included)" 0 \
-    "status success after 1 attempt; started 2026-03-02T09:00:00.000Z, finished 2026-03-02T09:00:02.000Z
-incomplete: done at step nap, bundle 1; attempts 1
-success 1 2000 ms
+expect "execution, executions and the store agree: no retry (1 run), 2000 ms (the sleep included)" 0 \
+    "status success after 0 retries; started 2026-03-02T09:00:00.000Z, finished 2026-03-02T09:00:02.000Z
+incomplete: done at step nap, bundle 1; retries 0
+success 0 2000 ms
 1|2000" -- bash -c "'$bin' execution $ida --org '$org' | grep -E '^(status|incomplete)'
     '$bin' executions --org '$org' | awk '\$2 == \"nap-a\" { print \$4, \$5, \$7, \$8 }'
     sqlite3 '$db' \"SELECT attempts, duration_ms FROM executions WHERE id = '$ida'\""
