@@ -780,6 +780,62 @@ static int64_t id_arg(const char *s)
     return s && !*end && v > 0 ? v : -1;
 }
 
+/* holds approve|reject: the decision recorded once (who, when, why); an approval handed
+ * to the daemon (or run --here), a rejection ending the execution in the same transaction. */
+static int decide_hold(struct opts *o, struct cli_session *s, const json_t *h, int64_t id,
+                       bool approve)
+{
+    const char *exec = str(h, "execution");
+    if (strcmp(str(h, "state"), "pending")) { /* a decision is recorded once */
+        fprintf(stderr, "scenarist: hold %lld was already %s by %s at %s: a decision is recorded "
+                "once\n", (long long)id, str(h, "state"), str(h, "decided_by"), str(h, "decided_at"));
+        return EXIT_FAILED;
+    }
+    struct sc_decision_row r = {.execution = exec, .action = approve ? "approve" : "reject",
+                                .hold = id, .by = who(), .reason = o->message, .here = o->here};
+    char msg[600];
+    snprintf(msg, sizeof msg, "rejected by %s%s%s (hold %lld: %s)", who(), o->message ? ": " : "",
+             o->message ? o->message : "", (long long)id, str(h, "reason"));
+    json_t *summary = approve ? NULL
+                              : json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", "data", "message",
+                                          msg, "step", str(h, "step"));
+    int64_t did = -1;
+    /* the decision, and for a rejection the execution's end (nothing of it runs), at once */
+    int d = sc_store_tx_begin(s->st) != 0 ? SC_STORE_ERR : sc_store_decision_add(s->st, &r, &did);
+    if (d == SC_STORE_OK && !approve &&
+        (sc_store_incomplete_close(s->st, exec, "rejected", who()) < 0 ||
+         sc_store_exec_end(s->st, exec, "error", 0, summary, true) != 0))
+        d = SC_STORE_ERR;
+    if (d == SC_STORE_OK && sc_store_tx_commit(s->st) != 0)
+        d = SC_STORE_ERR; /* it rolled back */
+    if (d != SC_STORE_OK) {
+        sc_store_tx_rollback(s->st);
+        json_decref(summary);
+        if (d == SC_STORE_ERR) {
+            fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+            return EXIT_FAILED;
+        }
+        json_t *now = sc_store_hold(s->st, id); /* decided meanwhile by someone else */
+        fprintf(stderr, "scenarist: hold %lld was already %s by %s at %s: a decision is recorded "
+                "once\n", (long long)id, str(now, "state"), str(now, "decided_by"),
+                str(now, "decided_at"));
+        json_decref(now);
+        return EXIT_FAILED;
+    }
+    json_decref(summary);
+    if (approve) { /* the execution goes on from the hold, where the secrets are */
+        char lead[300];
+        snprintf(lead, sizeof lead, "hold %lld approved by %s%s%s", (long long)id, who(),
+                 o->message ? ": " : "", o->message ? o->message : "");
+        if (o->here)
+            return run_here(s, exec, did, lead);
+        printf("%s\n", lead);
+        return handed(o, s, exec, did);
+    }
+    printf("hold %lld rejected by %s; execution %s ends: %s\n", (long long)id, who(), exec, msg);
+    return EXIT_OK;
+}
+
 int cmd_holds(struct opts *o)
 {
     const char *sub = o->nargs ? o->args[0] : "list";
@@ -837,60 +893,7 @@ int cmd_holds(struct opts *o)
         cli_session_close(&s);
         return rc;
     }
-    bool approve = !strcmp(sub, "approve");
-    const char *exec = str(h, "execution");
-    if (strcmp(str(h, "state"), "pending")) { /* a decision is recorded once */
-        fprintf(stderr, "scenarist: hold %lld was already %s by %s at %s: a decision is recorded "
-                "once\n", (long long)id, str(h, "state"), str(h, "decided_by"), str(h, "decided_at"));
-        json_decref(h);
-        cli_session_close(&s);
-        return EXIT_FAILED;
-    }
-    struct sc_decision_row r = {.execution = exec, .action = approve ? "approve" : "reject",
-                                .hold = id, .by = who(), .reason = o->message, .here = o->here};
-    char msg[600];
-    snprintf(msg, sizeof msg, "rejected by %s%s%s (hold %lld: %s)", who(), o->message ? ": " : "",
-             o->message ? o->message : "", (long long)id, str(h, "reason"));
-    json_t *summary = approve ? NULL
-                              : json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", "data", "message",
-                                          msg, "step", str(h, "step"));
-    int64_t did = -1;
-    /* the decision, and for a rejection the execution's end (nothing of it runs), at once */
-    int d = sc_store_tx_begin(s.st) != 0 ? SC_STORE_ERR : sc_store_decision_add(s.st, &r, &did);
-    if (d == SC_STORE_OK && !approve &&
-        (sc_store_incomplete_close(s.st, exec, "rejected", who()) < 0 ||
-         sc_store_exec_end(s.st, exec, "error", 0, summary, true) != 0))
-        d = SC_STORE_ERR;
-    if (d != SC_STORE_OK || sc_store_tx_commit(s.st) != 0) {
-        sc_store_tx_rollback(s.st);
-        json_decref(summary);
-        if (d == SC_STORE_ERR) {
-            json_decref(h);
-            return cli_session_failed(&s);
-        }
-        json_t *now = sc_store_hold(s.st, id); /* decided meanwhile by someone else */
-        fprintf(stderr, "scenarist: hold %lld was already %s by %s at %s: a decision is recorded "
-                "once\n", (long long)id, str(now, "state"), str(now, "decided_by"),
-                str(now, "decided_at"));
-        json_decref(now);
-        json_decref(h);
-        cli_session_close(&s);
-        return EXIT_FAILED;
-    }
-    json_decref(summary);
-    if (approve) { /* the execution goes on from the hold, where the secrets are */
-        char lead[300];
-        snprintf(lead, sizeof lead, "hold %lld approved by %s%s%s", (long long)id, who(),
-                 o->message ? ": " : "", o->message ? o->message : "");
-        if (o->here) {
-            rc = run_here(&s, exec, did, lead);
-        } else {
-            printf("%s\n", lead);
-            rc = handed(o, &s, exec, did);
-        }
-    } else {
-        printf("hold %lld rejected by %s; execution %s ends: %s\n", (long long)id, who(), exec, msg);
-    }
+    rc = decide_hold(o, &s, h, id, !strcmp(sub, "approve"));
     json_decref(h);
     cli_session_close(&s);
     return rc;
