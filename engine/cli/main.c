@@ -32,7 +32,7 @@ static int usage(FILE *out)
             "  run FILE --input EVENT.json\n"
             "                       run one event through a scenario now and print each step\n"
             "  executions           list executions (--scenario, --status, --since, --limit)\n"
-            "  execution ID         one execution: every step of every attempt\n"
+            "  execution ID         one execution: every step of every run (the first, each retry)\n"
             "  incomplete list|retry ID|retry --all|resolve ID|discard ID\n"
             "                       executions stopped by a break: waiting for a retry or a person;\n"
             "                       retry hands them to the daemon (--all [--scenario S] [--since T],\n"

@@ -55,7 +55,7 @@ const char *sc_status_retry_note(const json_t *inc)
         return json_is_true(json_object_get(inc, "final")) ? "no retry left: needs a person"
                                                             : "to be retried from this step";
     if (kind && !strcmp(kind, "runtime"))
-        return "not retried: a Lua or template error fails the same way on every attempt; "
+        return "not retried: a Lua or template error fails the same way on every retry; "
                "needs a person";
     if (kind && !strcmp(kind, "data"))
         return "not retried: the data was refused and would be refused again; needs a person";
