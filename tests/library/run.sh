@@ -49,7 +49,7 @@ expect "the LMS got exactly the mapped learner" 0 \
     '{"external_id":"E-1003","email":"alan.turing@example.com","department":"Finance","sent_from":"http://127.0.0.1:8080/scenarios/identity-sync/versions/draft/steps/upsert","sent_to":"'"$u"'/lms/learners/E-1003"}' \
     -- sqlite3 :memory: "SELECT json(json_extract(readfile('$tmp/journal.json'), '\$.requests[0].body'))"
 fault '{"system":"lms","error_rate":1,"status":503,"times":2}'
-expect_grep "a 503 twice is ridden out by the retries" 0 "attempt 3" -- run identity-sync '{"employee_id":"E-1004"}'
+expect_grep "a 503 twice is ridden out by the retries" 0 "(org library, version draft)  retry 2" -- run identity-sync '{"employee_id":"E-1004"}'
 journal "path=/lms/learners/E-1004" >/dev/null
 expect "three PUTs with one Idempotency-Key" 0 "3|1" \
     -- sqlite3 :memory: "SELECT json_extract(readfile('$tmp/journal.json'), '\$.count'), (SELECT count(DISTINCT json_extract(value, '\$.headers.idempotency-key')) FROM json_each(json_extract(readfile('$tmp/journal.json'), '\$.requests')))"
@@ -178,7 +178,7 @@ cases=(
 for c in "${cases[@]}"; do
     read -r name system body <<<"$c"
     fault "{\"system\":\"$system\",\"error_rate\":1,\"status\":503,\"times\":2}"
-    expect_grep "$name: two 503s from $system are ridden out" 0 "attempt 3" -- run "$name" "$body"
+    expect_grep "$name: two 503s from $system are ridden out" 0 "(org library, version draft)  retry 2" -- run "$name" "$body"
 done
 for c in "${cases[@]}"; do
     read -r name system body <<<"$c"
