@@ -231,11 +231,11 @@ expect "none of the malformed ones was stored" 0 "0" \
 # ---- the schedules' failures, and every write's provenance ----
 export SCENARIST_CLOCK=test:2026-03-07T08:00:00Z
 fault '{"system":"hris","error_rate":1,"status":503,"times":1}'
-expect_grep "daily-reconciliation: a failed night is retried an hour later" 0 "attempt 2 of 3 in 3600 s" -- run daily-reconciliation '{}'
+expect_grep "daily-reconciliation: a failed night is retried an hour later" 0 "retry 1 of 2 in 3600 s" -- run daily-reconciliation '{}'
 fault '{"system":"ats","error_rate":1,"status":503,"times":1}'
-expect_grep "ats-hris-reconciliation too" 0 "attempt 2 of 3 in 3600 s" -- run ats-hris-reconciliation '{}'
+expect_grep "ats-hris-reconciliation too" 0 "retry 1 of 2 in 3600 s" -- run ats-hris-reconciliation '{}'
 fault '{"system":"comms","error_rate":1,"status":502,"times":1}'
-expect_grep "interview-confirmations: one failed send is retried" 0 "attempt 2" \
+expect_grep "interview-confirmations: one failed send is retried" 0 "retry 1 of 1 in 120 s" \
     -- run interview-confirmations '{"id":"EV-804","candidate_email":"e@f.example","start":"2026-03-12T15:00:00Z","location":"Zoom","status":"confirmed"}'
 curl -s "$u/_sandbox/journal" > "$tmp/all.json"
 expect "every write body carries sent_from (its scenario and step) and sent_to (itself)" 0 "0" \
