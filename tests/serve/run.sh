@@ -905,6 +905,8 @@ rm -f "$tmp/hold"
 # ---- people's decisions run in the daemon, which has the org's secrets ----
 cat > "$tmp/decide.json" <<'EOF'
 [{"method": "POST", "path": "/hris/dispatch", "status": 201, "body": {"ok": true}},
+ {"method": "PUT", "path": "/lms/learners/E-8", "status": 503, "text": "down", "times": 1},
+ {"method": "PUT", "path": "/lms/learners/E-9", "status": 503, "text": "down", "times": 1},
  {"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down", "times": 3},
  {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
 EOF
@@ -975,5 +977,20 @@ expect "the daemon runs the three" 0 "" \
     -- wait_sql "SELECT group_concat(state || ' ' || outcome) FROM decisions WHERE action = 'retry'" "done success,done success,done success"
 expect "each PUT once more, now answered" 0 "6 3" \
     -- bash -c "echo \$(grep -c '\"method\":\"PUT\"' '$journal') \$(sqlite3 '$db' \"SELECT count(*) FROM executions WHERE scenario = 'decide-sync' AND status = 'success' AND attempts = 2\")"
+# two more fail while the daemon runs: one retried alone, one by --all
+for n in 8 9; do
+    echo "{\"id\":\"E-$n\"}" > "$tmp/e$n.json"
+    "$bin" run $fx/decide/sync.yaml --input "$tmp/e$n.json" --org "$org" --no-retry >/dev/null 2>&1
+done
+e8=$(sql "SELECT id FROM executions WHERE json_extract(CAST(trigger AS TEXT), '$.body.id') = 'E-8'")
+expect "with the daemon running, a retry is handed to it" 0 "retry of execution $e8 recorded by alice: the LMS is back
+handed to the daemon: execution $e8 runs there now (scenarist execution $e8, or --wait, shows the outcome)" \
+    -- person incomplete retry "$e8" -m "the LMS is back"
+expect "which runs it" 0 "" -- wait_sql "SELECT status FROM executions WHERE id = '$e8'" "success"
+expect "and --all hands over the one left" 0 "1 incomplete execution handed to the daemon" \
+    -- person incomplete retry --all
+expect "which runs it too" 0 "" -- wait_sql "SELECT count(*) FROM executions WHERE scenario = 'decide-sync' AND status = 'success'" "5"
+expect "nothing is left to hand over" 0 "no incomplete execution matches: nothing to retry" \
+    -- person incomplete retry --all --scenario decide-sync
 stop
 unset SCENARIST_CLOCK
