@@ -113,6 +113,16 @@ static void attempts_text(char *buf, size_t n, const json_t *inc, const char *of
         snprintf(buf, n, "%lld", a < 0 ? 0 : a);
 }
 
+/* One decision line, as holds show and execution ID print it. */
+static void print_decision(const json_t *dv, const char *indent)
+{
+    printf("%sdecision %lld: %s by %s at %s%s%s%s; %s%s%s\n", indent,
+           (long long)json_integer_value(json_object_get(dv, "id")), str(dv, "action"),
+           str(dv, "decided_by"), str(dv, "decided_at"), json_object_get(dv, "reason") ? " (" : "",
+           str(dv, "reason"), json_object_get(dv, "reason") ? ")" : "", str(dv, "state"),
+           json_object_get(dv, "outcome") ? ": " : "", str(dv, "outcome"));
+}
+
 /* Which run an attempt record was, as Make counts: "first run" or "retry N". */
 static const char *run_text(const json_t *rec)
 {
@@ -197,6 +207,10 @@ int cmd_execution(struct opts *o)
                    json_object_get(inc, "next_attempt_at") ? "; next " : "",
                    str(inc, "next_attempt_at"));
         }
+        json_t *ds = sc_store_decisions(s.st, o->args[0]), *dv; /* people's word on it */
+        size_t k;
+        json_array_foreach(ds, k, dv) print_decision(dv, "");
+        json_decref(ds);
     }
     json_decref(v);
     cli_session_close(&s);
@@ -882,12 +896,7 @@ int cmd_holds(struct opts *o)
             print_hold(h, true);
         }
         json_array_foreach(ds, k, dv) if (!o->json && json_integer_value(json_object_get(dv, "hold")) == id)
-            printf("       decision %lld: %s by %s at %s%s%s%s; %s%s%s\n",
-                   (long long)json_integer_value(json_object_get(dv, "id")), str(dv, "action"),
-                   str(dv, "decided_by"), str(dv, "decided_at"),
-                   json_object_get(dv, "reason") ? " (" : "", str(dv, "reason"),
-                   json_object_get(dv, "reason") ? ")" : "", str(dv, "state"),
-                   json_object_get(dv, "outcome") ? ": " : "", str(dv, "outcome"));
+            print_decision(dv, "       ");
         json_decref(ds);
         json_decref(h);
         cli_session_close(&s);

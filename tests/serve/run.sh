@@ -987,6 +987,9 @@ expect "with the daemon running, a retry is handed to it" 0 "retry of execution 
 handed to the daemon: execution $e8 runs there now (scenarist execution $e8, or --wait, shows the outcome)" \
     -- person incomplete retry "$e8" -m "the LMS is back"
 expect "which runs it" 0 "" -- wait_sql "SELECT status FROM executions WHERE id = '$e8'" "success"
+expect "execution ID shows who asked for the retry, when, why, and what came of it" 0 \
+    "decision $(sql "SELECT id FROM decisions WHERE execution = '$e8'"): retry by alice at 2026-03-09T10:00:00.000Z (the LMS is back); done: success" \
+    -- bash -c "'$bin' execution $e8 --org '$org' | grep '^decision'"
 expect "and --all hands over the one left" 0 "1 incomplete execution handed to the daemon" \
     -- person incomplete retry --all
 expect "which runs it too" 0 "" -- wait_sql "SELECT count(*) FROM executions WHERE scenario = 'decide-sync' AND status = 'success'" "5"
