@@ -26,6 +26,8 @@ struct opts {
     const char *checkpoint; /* audit verify --checkpoint FILE */
     int limit;
     bool json, no_retry, check; /* check: metrics --check */
+    bool wait, here, all;   /* holds approve, incomplete retry: the daemon's outcome, this
+                             * process instead, every matching execution */
     const char **args;
     size_t nargs;
 };

@@ -32,14 +32,17 @@ static int usage(FILE *out)
             "  run FILE --input EVENT.json\n"
             "                       run one event through a scenario now and print each step\n"
             "  executions           list executions (--scenario, --status, --since, --limit)\n"
-            "  execution ID         one execution: every step of every attempt\n"
-            "  incomplete list|retry ID|resolve ID|discard ID\n"
-            "                       executions stopped by a break: waiting for a retry or a person\n"
+            "  execution ID         one execution: every step of every run (the first, each retry)\n"
+            "  incomplete list|retry ID|retry --all|resolve ID|discard ID\n"
+            "                       executions stopped by a break: waiting for a retry or a person;\n"
+            "                       retry hands them to the daemon (--all [--scenario S] [--since T],\n"
+            "                       --wait: print the outcome, --here: run it in this process)\n"
             "  resume               run what is waiting: executions a crash interrupted, retries due\n"
             "  serve [PATH...]      the daemon: webhooks, schedules, polls, workers, retries\n"
             "                       (scenario files or folders; default: scenarios/)\n"
-            "  holds list|show ID|approve ID|reject ID\n"
-            "                       executions held for a person's decision (payroll checks)\n"
+            "  holds list|show ID|approve ID|reject ID [-m REASON]\n"
+            "                       executions held for a person's decision (payroll checks); an\n"
+            "                       approval runs in the daemon (--wait, --here as incomplete retry)\n"
             "  queue list [NAME]|show ID|resolve ID\n"
             "                       work lists for people (drift, reconciliation orphans)\n"
             "  audit [verify|checkpoint]\n"
@@ -166,6 +169,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->no_retry = true;
         } else if (!strcmp(a, "--check")) {
             o->check = true;
+        } else if (!strcmp(a, "--wait")) {
+            o->wait = true;
+        } else if (!strcmp(a, "--here")) {
+            o->here = true;
+        } else if (!strcmp(a, "--all")) {
+            o->all = true;
         } else if (value_opt(argc, argv, &i, o, &err)) {
             if (err)
                 return -1;

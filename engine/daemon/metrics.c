@@ -34,7 +34,7 @@ static void help(struct sc_buf *b, const char *name, const char *type, const cha
 void sc_metrics_write(struct sc_metrics *m, struct sc_buf *b)
 {
     help(b, "scenarist_execution_duration_seconds", "histogram",
-         "Execution attempts run by this process, by duration.");
+         "Execution runs (first runs and retries) by this process, by duration.");
     unsigned long cum = 0;
     for (int i = 0; i <= SC_LAT_BUCKETS; i++) {
         cum += atomic_load(&m->lat[i]);

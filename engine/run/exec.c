@@ -52,10 +52,10 @@ const char *sc_status_retry_note(const json_t *inc)
     if (json_object_get(inc, "hold"))
         return "held: a person approves or rejects it with scenarist holds";
     if (json_is_true(json_object_get(inc, "retryable")))
-        return json_is_true(json_object_get(inc, "final")) ? "no attempt left: needs a person"
+        return json_is_true(json_object_get(inc, "final")) ? "no retry left: needs a person"
                                                             : "to be retried from this step";
     if (kind && !strcmp(kind, "runtime"))
-        return "not retried: a Lua or template error fails the same way on every attempt; "
+        return "not retried: a Lua or template error fails the same way on every retry; "
                "needs a person";
     if (kind && !strcmp(kind, "data"))
         return "not retried: the data was refused and would be refused again; needs a person";
@@ -551,7 +551,9 @@ static json_t *handle_error(struct sc_run *r, struct sc_plan_step *s, enum sc_st
         retryable = st != SC_ERR_CONFIG &&
                     ((st != SC_ERR_DATA && st != SC_ERR_RUNTIME) ||
                      json_is_true(json_object_get(rt->opts, "retry_data_errors")));
-        final = !retryable || r->attempt >= json_integer_value(json_object_get(rt->opts, "attempts"));
+        /* retries after the first run, as Make counts them: retries: 3 runs 4 times */
+        final = !retryable ||
+                r->attempt > json_integer_value(json_object_get(rt->opts, "retries"));
     }
     r->error = error;
     set_ctx(r, "error", error);

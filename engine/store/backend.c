@@ -295,6 +295,32 @@ enum sc_store_rc sc_store_hold_decide(struct sc_store *st, int64_t id, const cha
     return st->be->hold_decide(st, id, state, by);
 }
 
+enum sc_store_rc sc_store_decision_add(struct sc_store *st, const struct sc_decision_row *r,
+                                       int64_t *id)
+{
+    return st->be->decision_add(st, r, id);
+}
+
+enum sc_store_rc sc_store_decision_take(struct sc_store *st, json_t **info)
+{
+    return st->be->decision_take(st, info);
+}
+
+enum sc_store_rc sc_store_decision_end(struct sc_store *st, int64_t id, const char *outcome)
+{
+    return st->be->decision_end(st, id, outcome);
+}
+
+json_t *sc_store_decision(struct sc_store *st, int64_t id)
+{
+    return st->be->decision(st, id);
+}
+
+json_t *sc_store_decisions(struct sc_store *st, const char *execution)
+{
+    return st->be->decisions(st, execution);
+}
+
 int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item,
                             const char *execution)
 {

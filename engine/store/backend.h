@@ -95,6 +95,12 @@ struct sc_store_backend {
     json_t *(*hold)(struct sc_store *st, int64_t id);
     enum sc_store_rc (*hold_decide)(struct sc_store *st, int64_t id, const char *state,
                                     const char *by);
+    enum sc_store_rc (*decision_add)(struct sc_store *st, const struct sc_decision_row *r,
+                                     int64_t *id);
+    enum sc_store_rc (*decision_take)(struct sc_store *st, json_t **info);
+    enum sc_store_rc (*decision_end)(struct sc_store *st, int64_t id, const char *outcome);
+    json_t *(*decision)(struct sc_store *st, int64_t id);
+    json_t *(*decisions)(struct sc_store *st, const char *execution);
     int64_t (*queue_push)(struct sc_store *st, const char *queue, json_t *item,
                           const char *execution);
     json_t *(*queue_items)(struct sc_store *st, const char *queue, const char *state,

@@ -19,6 +19,10 @@
 enum sc_store_rc sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen);
 /* Releases it (the file stays). */
 void sc_store_unlock(int fd);
+/* Whether a daemon holds the store lock of path now, without taking it or writing the
+ * lock file (a shared flock tried and let go at once): 1 held, 0 not (or no lock file
+ * yet), -1 on error (errno). */
+int sc_store_lock_held(const char *path);
 
 /* Commits are durable across a crash of the process; across a power loss only once
  * synced: sc_store_sync writes to disk (fsync) everything committed so far, by any

@@ -114,6 +114,12 @@ int64_t sq_hold_put(struct sc_store *base, const char *execution, const char *sc
 json_t *sq_holds(struct sc_store *base, const char *state);
 json_t *sq_hold(struct sc_store *base, int64_t id);
 enum sc_store_rc sq_hold_decide(struct sc_store *base, int64_t id, const char *state, const char *by);
+enum sc_store_rc sq_decision_add(struct sc_store *base, const struct sc_decision_row *r,
+                                 int64_t *id);
+enum sc_store_rc sq_decision_take(struct sc_store *base, json_t **info);
+enum sc_store_rc sq_decision_end(struct sc_store *base, int64_t id, const char *outcome);
+json_t *sq_decision(struct sc_store *base, int64_t id);
+json_t *sq_decisions(struct sc_store *base, const char *execution);
 int64_t sq_queue_push(struct sc_store *base, const char *queue, json_t *item,
                       const char *execution);
 json_t *sq_queue_items(struct sc_store *base, const char *queue, const char *state, int limit);

@@ -136,7 +136,19 @@ static const char *const migrations[] = {
     " request BLOB NOT NULL);"
     "CREATE INDEX shadow_writes_scenario ON shadow_writes(scenario, id);"
     "CREATE INDEX shadow_writes_execution ON shadow_writes(execution, id);",
-    /* v13: holds found by time (metrics over a window); counters for /metrics, kept by
+    /* v11: people's decisions (approve or reject a hold, retry an incomplete execution):
+     * who, when, why; a continuation (approve, retry) waits as 'pending' until the daemon
+     * takes it ('running', owner) and ends 'done' with its outcome ('here': run by the
+     * deciding process itself); one open continuation per execution. */
+    "CREATE TABLE decisions("
+    " id INTEGER PRIMARY KEY, execution TEXT NOT NULL REFERENCES executions(id),"
+    " action TEXT NOT NULL, hold INTEGER, decided_by TEXT NOT NULL, decided_at INTEGER NOT NULL,"
+    " reason TEXT, state TEXT NOT NULL, owner INTEGER, outcome TEXT, ended_at INTEGER);"
+    "CREATE UNIQUE INDEX decisions_open ON decisions(execution)"
+    " WHERE state IN ('pending', 'running', 'here');"
+    "CREATE INDEX decisions_waiting ON decisions(state, id) WHERE state IN ('pending', 'running');"
+    "CREATE INDEX decisions_execution ON decisions(execution, id);",
+    /* v12: holds found by time (metrics over a window); counters for /metrics, kept by
      * triggers in the statement that changes the row (so every path counts, and a scrape
      * reads this small table, never the history), seeded from the rows already there:
      * name, two labels, value. */

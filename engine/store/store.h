@@ -249,6 +249,39 @@ json_t *sc_store_hold(struct sc_store *st, int64_t id);
 /* state: approved or rejected. SC_STORE_OK decided, SC_STORE_NONE not pending, SC_STORE_ERR. */
 enum sc_store_rc sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by);
 
+/* ---- decisions: a person's word on a held or incomplete execution ----
+ * Approving a hold or retrying an incomplete execution is a continuation: recorded here,
+ * run by the daemon (which has the org's secrets) through the runner's retry loop, its
+ * outcome recorded back; rejecting a hold ends the execution and runs nothing. */
+struct sc_decision_row {
+    const char *execution;
+    const char *action;   /* approve or reject (a hold), retry (an incomplete execution) */
+    int64_t hold;         /* the hold decided (approve, reject), else 0 */
+    const char *by;       /* who decided */
+    const char *reason;   /* why, or NULL */
+    bool here;            /* the deciding process runs it itself (--here): the daemon leaves it */
+};
+/* Records a decision at the engine's clock, in one transaction with, for approve and
+ * reject, the hold's own decision (state approved|rejected, decided_by, decided_at). A
+ * reject is 'done' at once; an approve or retry waits 'pending' for the daemon ('here'
+ * when r->here). SC_STORE_OK with *id; SC_STORE_EXISTS when the hold is no longer
+ * pending, or the execution already has a continuation not yet run (nothing recorded);
+ * SC_STORE_ERR. */
+enum sc_store_rc sc_store_decision_add(struct sc_store *st, const struct sc_decision_row *r,
+                                       int64_t *id);
+/* Takes the oldest continuation waiting for a daemon (pending, or running under another
+ * owner: a daemon that stopped before it ended it) for this process: state running.
+ * SC_STORE_OK with *info (new) as sc_store_decision gives it; SC_STORE_NONE; SC_STORE_ERR. */
+enum sc_store_rc sc_store_decision_take(struct sc_store *st, json_t **info);
+/* Ends a taken (or 'here') continuation: state done, outcome (the run's status, or why it
+ * did not run), ended_at now. SC_STORE_OK; SC_STORE_NONE when it is not open; SC_STORE_ERR. */
+enum sc_store_rc sc_store_decision_end(struct sc_store *st, int64_t id, const char *outcome);
+/* {id, execution, action, hold?, decided_by, decided_at (ISO), reason?, state, outcome?,
+ * ended_at?}, or NULL (no error set) when there is none. */
+json_t *sc_store_decision(struct sc_store *st, int64_t id);
+/* An execution's decisions, oldest first. */
+json_t *sc_store_decisions(struct sc_store *st, const char *execution);
+
 /* ---- scenario versions (immutable; the current one is the highest number) ---- */
 
 /* Stores document as the scenario's next version, unless its checksum is the current

@@ -49,7 +49,7 @@ expect "the LMS got exactly the mapped learner" 0 \
     '{"external_id":"E-1003","email":"alan.turing@example.com","department":"Finance","sent_from":"http://127.0.0.1:8080/scenarios/identity-sync/versions/draft/steps/upsert","sent_to":"'"$u"'/lms/learners/E-1003"}' \
     -- sqlite3 :memory: "SELECT json(json_extract(readfile('$tmp/journal.json'), '\$.requests[0].body'))"
 fault '{"system":"lms","error_rate":1,"status":503,"times":2}'
-expect_grep "a 503 twice is ridden out by the retries" 0 "attempt 3" -- run identity-sync '{"employee_id":"E-1004"}'
+expect_grep "a 503 twice is ridden out by the retries" 0 "(org library, version draft)  retry 2" -- run identity-sync '{"employee_id":"E-1004"}'
 journal "path=/lms/learners/E-1004" >/dev/null
 expect "three PUTs with one Idempotency-Key" 0 "3|1" \
     -- sqlite3 :memory: "SELECT json_extract(readfile('$tmp/journal.json'), '\$.count'), (SELECT count(DISTINCT json_extract(value, '\$.headers.idempotency-key')) FROM json_each(json_extract(readfile('$tmp/journal.json'), '\$.requests')))"
@@ -144,7 +144,7 @@ n=$(journal "system=payroll")
 expect "with the offer's pay rate" 0 "1 98000" -- echo "$n $(j "$tmp/journal.json" '$.requests[0].body.pay_rate.amount')"
 late=$(new_hire '{"first_name":"Kay","last_name":"Late","work_email":"kay.late@example.com","start_date":"2026-04-20","title":"Accountant","department_id":"D-30","manager_id":"E-1003","offer_id":"OFF-703","pay_rate":{"amount":87500,"currency":"USD"}}')
 expect_grep "a start date that differs is held too" 1 "held in" -- run hire-to-payroll "{\"employee_id\":\"$late\",\"offer_id\":\"OFF-703\"}"
-expect_grep "approved, the execution goes on from the hold and dispatches" 0 "hold 2 approved by hr-ops" -- "$bin" holds approve 2 "${org[@]}"
+expect_grep "approved, the execution goes on from the hold and dispatches" 0 "hold 2 approved by hr-ops" -- "$bin" holds approve 2 --here "${org[@]}"
 n=$(journal "system=payroll")
 expect "payroll got it once, marked approved" 0 "2 1" -- echo "$n $(j "$tmp/journal.json" '$.requests[1].body.approved_hold')"
 expect_grep "metrics show the hold rate" 0 "hire-to-payroll" -- "$bin" metrics "${org[@]}"
@@ -178,7 +178,7 @@ cases=(
 for c in "${cases[@]}"; do
     read -r name system body <<<"$c"
     fault "{\"system\":\"$system\",\"error_rate\":1,\"status\":503,\"times\":2}"
-    expect_grep "$name: two 503s from $system are ridden out" 0 "attempt 3" -- run "$name" "$body"
+    expect_grep "$name: two 503s from $system are ridden out" 0 "(org library, version draft)  retry 2" -- run "$name" "$body"
 done
 for c in "${cases[@]}"; do
     read -r name system body <<<"$c"
@@ -231,11 +231,11 @@ expect "none of the malformed ones was stored" 0 "0" \
 # ---- the schedules' failures, and every write's provenance ----
 export SCENARIST_CLOCK=test:2026-03-07T08:00:00Z
 fault '{"system":"hris","error_rate":1,"status":503,"times":1}'
-expect_grep "daily-reconciliation: a failed night is retried an hour later" 0 "attempt 2 of 3 in 3600 s" -- run daily-reconciliation '{}'
+expect_grep "daily-reconciliation: a failed night is retried an hour later" 0 "retry 1 of 2 in 3600 s" -- run daily-reconciliation '{}'
 fault '{"system":"ats","error_rate":1,"status":503,"times":1}'
-expect_grep "ats-hris-reconciliation too" 0 "attempt 2 of 3 in 3600 s" -- run ats-hris-reconciliation '{}'
+expect_grep "ats-hris-reconciliation too" 0 "retry 1 of 2 in 3600 s" -- run ats-hris-reconciliation '{}'
 fault '{"system":"comms","error_rate":1,"status":502,"times":1}'
-expect_grep "interview-confirmations: one failed send is retried" 0 "attempt 2" \
+expect_grep "interview-confirmations: one failed send is retried" 0 "retry 1 of 1 in 120 s" \
     -- run interview-confirmations '{"id":"EV-804","candidate_email":"e@f.example","start":"2026-03-12T15:00:00Z","location":"Zoom","status":"confirmed"}'
 curl -s "$u/_sandbox/journal" > "$tmp/all.json"
 expect "every write body carries sent_from (its scenario and step) and sent_to (itself)" 0 "0" \

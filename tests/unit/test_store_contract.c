@@ -643,6 +643,87 @@ static void metrics_count_only_the_window(void **state)
     sc_store_close(st);
 }
 
+/* People's decisions: recorded once, with who, when and why; the continuations wait for
+ * a daemon to take them, oldest first, and end with their outcome. */
+static void decisions_are_recorded_once_and_taken_in_order(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("decisions");
+    sc_clock_use_test(1773050400000); /* 2026-03-09T10:00:00Z */
+    begin(st, "e1", "pay");
+    begin(st, "e2", "pay");
+    begin(st, "e3", "sync");
+    begin(st, "e4", "sync");
+    int64_t h1 = sc_store_hold_put(st, "e1", "pay", "check", "1", "pay differs", NULL);
+    int64_t h2 = sc_store_hold_put(st, "e2", "pay", "check", "1", "pay differs", NULL);
+    int64_t d1, d2, d3, d4, dx;
+    struct sc_decision_row approve = {.execution = "e1", .action = "approve", .hold = h1,
+                                      .by = "alice", .reason = "checked with HR"};
+    assert_int_equal(sc_store_decision_add(st, &approve, &d1), SC_STORE_OK);
+    assert_int_equal(sc_store_decision_add(st, &approve, &dx), SC_STORE_EXISTS);
+    assert_int_equal(dx, -1);
+    approve.action = "reject"; /* the hold is decided: a rejection now is refused too */
+    assert_int_equal(sc_store_decision_add(st, &approve, &dx), SC_STORE_EXISTS);
+    struct sc_decision_row reject = {.execution = "e2", .action = "reject", .hold = h2,
+                                     .by = "bob", .reason = "wrong rate"};
+    assert_int_equal(sc_store_decision_add(st, &reject, &d2), SC_STORE_OK);
+    struct sc_decision_row retry = {.execution = "e3", .action = "retry", .by = "carol"};
+    assert_int_equal(sc_store_decision_add(st, &retry, &d3), SC_STORE_OK);
+    assert_int_equal(sc_store_decision_add(st, &retry, &dx), SC_STORE_EXISTS);
+    struct sc_decision_row here = {.execution = "e4", .action = "retry", .by = "dan", .here = true};
+    assert_int_equal(sc_store_decision_add(st, &here, &d4), SC_STORE_OK);
+    assert_true(d1 < d2 && d2 < d3 && d3 < d4);
+    json_t *h = sc_store_hold(st, h1);
+    assert_string_equal(str(h, "state"), "approved");
+    assert_string_equal(str(h, "decided_by"), "alice");
+    assert_string_equal(str(h, "decided_at"), "2026-03-09T10:00:00.000Z");
+    json_decref(h);
+    h = sc_store_hold(st, h2);
+    assert_string_equal(str(h, "state"), "rejected");
+    json_decref(h);
+    json_t *v = sc_store_decision(st, d2);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"action\":\"reject\",\"decided_at\":\"2026-03-09T10:00:00.000Z\","
+                              "\"decided_by\":\"bob\",\"ended_at\":\"2026-03-09T10:00:00.000Z\","
+                              "\"execution\":\"e2\",\"hold\":2,\"id\":2,\"outcome\":\"rejected\","
+                              "\"reason\":\"wrong rate\",\"state\":\"done\"}");
+    free(text);
+    json_decref(v);
+    /* the daemon takes the approval, then the retry; never the rejection or the --here one */
+    json_t *info;
+    assert_int_equal(sc_store_decision_take(st, &info), SC_STORE_OK);
+    assert_int_equal(num(info, "id"), d1);
+    assert_string_equal(str(info, "state"), "running");
+    assert_string_equal(str(info, "reason"), "checked with HR");
+    json_decref(info);
+    assert_int_equal(sc_store_decision_take(st, &info), SC_STORE_OK);
+    assert_int_equal(num(info, "id"), d3);
+    assert_null(json_object_get(info, "hold"));
+    json_decref(info);
+    assert_int_equal(sc_store_decision_take(st, &info), SC_STORE_NONE);
+    assert_null(info);
+    sc_clock_advance_ms(1500);
+    assert_int_equal(sc_store_decision_end(st, d1, "success"), SC_STORE_OK);
+    assert_int_equal(sc_store_decision_end(st, d1, "success"), SC_STORE_NONE);
+    assert_int_equal(sc_store_decision_end(st, d4, "error"), SC_STORE_OK);
+    v = sc_store_decision(st, d1);
+    assert_string_equal(str(v, "state"), "done");
+    assert_string_equal(str(v, "outcome"), "success");
+    assert_string_equal(str(v, "ended_at"), "2026-03-09T10:00:01.500Z");
+    json_decref(v);
+    /* once ended, a new retry of the same execution may be recorded */
+    here.by = "erin";
+    assert_int_equal(sc_store_decision_add(st, &here, &dx), SC_STORE_OK);
+    json_t *all = sc_store_decisions(st, "e4");
+    assert_int_equal(json_array_size(all), 2);
+    assert_string_equal(str(json_array_get(all, 0), "outcome"), "error");
+    assert_string_equal(str(json_array_get(all, 1), "decided_by"), "erin");
+    json_decref(all);
+    assert_null(sc_store_decision(st, 999));
+    assert_string_equal(sc_store_error(st), "");
+    sc_store_close(st);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
@@ -662,6 +743,7 @@ int main(void)
         cmocka_unit_test(trigger_state_and_seen_poll_keys),
         cmocka_unit_test(counters_count_each_change_as_it_happens),
         cmocka_unit_test(metrics_count_only_the_window),
+        cmocka_unit_test(decisions_are_recorded_once_and_taken_in_order), /* last: test clock */
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
