@@ -534,9 +534,21 @@ struct sc_store *sq_open(const char *path, const char *key_ref, char *err, size_
     }
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                              SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_handler(st->db, busy_wait, NULL);
+    /* Turning a new file to WAL while another process creates it too can answer BUSY at
+     * once (SQLite skips the busy handler where waiting could deadlock): try again, ~10 s. */
+    for (int i = 0; rc == SQLITE_OK; i++) {
+        rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (rc != SQLITE_BUSY || i == 2000)
+            break;
+        rc = SQLITE_OK;
+        struct timespec ts = {0, 5000000L};
+        nanosleep(&ts, NULL);
+    }
     /* secure_delete: erased confidential data must not linger in free pages. */
-    if (rc != SQLITE_OK || sqlite3_busy_handler(st->db, busy_wait, NULL) != SQLITE_OK ||
-        sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+    if (rc != SQLITE_OK ||
+        sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL;"
                      " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
                      NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "store %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
