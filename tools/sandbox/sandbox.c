@@ -36,7 +36,7 @@ static struct {
 } sb = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static const char *const systems[] = {"hris", "lms", "ats", "payroll", "calendar", "comms",
-                                      "screening-a", "screening-b", "ops", NULL};
+                                      "screening-a", "screening-b", "ops", "pager", NULL};
 
 static void now_iso(char *buf, size_t n)
 {
