@@ -10,7 +10,8 @@ cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 pid=
 dpid=
-trap '[ -n "$dpid" ] && kill $dpid 2>/dev/null; [ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+gpid=
+trap '[ -n "$dpid" ] && kill $dpid 2>/dev/null; [ -n "$gpid" ] && kill $gpid 2>/dev/null; [ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=library
 . tests/lib.sh
 export LIB_TOKEN=library-token LIB_WHSEC=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw LIB_HUB=vendor-a
@@ -396,6 +397,59 @@ n=$(sqlite3 :memory: "SELECT count(*) FROM json_each(json_extract(readfile('$tmp
         WHERE json_extract(value, '\$.method') IN ('POST', 'PUT', 'PATCH') AND json_type(value, '\$.body') = 'object'
           AND json_extract(value, '\$.system') != 'ops'")
 check "over the write bodies of every scenario ($n)" test "$n" -ge 40
+
+# ---- both reconciliations at a generated size: three nights, the queues are the planted drift ----
+# 500 generated employees (tools/sandbox --employees), every list read page by page in
+# its system's style; each night the open items are exactly the drift the sandbox
+# planted, nothing is queued or reported twice, and a repaired drift is closed.
+g=$tmp/gen
+mkdir -p "$g"
+"$sandbox" --port 0 --port-file "$g/port" --employees 500 --seed 3 2>"$g/sblog" &
+gpid=$!
+for _ in $(seq 250); do [ -s "$g/port" ] && break; sleep 0.02; done
+gu=http://127.0.0.1:$(cat "$g/port")
+cp orgs/system-of-record.yaml "$g/"
+sed -e "s/@PORT@/$(cat "$g/port")/g" -e "s|@DIR@|$g|" tests/library/org.yaml.in > "$g/org.yaml"
+gorg=(--org "$g/org.yaml")
+printf '{}' > "$g/event.json"
+curl -s "$gu/_sandbox/data?table=planted" > "$g/planted.json"
+# planted KIND...: the planted drift of those kinds as queue keys, sorted, one line
+planted() {
+    local kinds
+    kinds=$(printf "'%s'," "$@")
+    sqlite3 :memory: "SELECT group_concat(k, ' ') FROM (SELECT json_extract(value, '\$.kind') || ':' || coalesce(json_extract(value, '\$.offer_id'), json_extract(value, '\$.employee_id'), json_extract(value, '\$.external_id')) AS k FROM json_each(readfile('$g/planted.json')) WHERE json_extract(value, '\$.kind') IN (${kinds%,}) ORDER BY k)"
+}
+queued() { "$bin" queue list "$1" "${gorg[@]}" | awk '{ print $3 }' | sort | tr '\n' ' ' | sed 's/ $//'; }
+learner_kinds=(missing_learner active_learner_terminated field_mismatch orphan_learner)
+offer_kinds=(accepted_offer_without_hire hire_without_accepted_offer)
+for night in 7 8 9; do
+    [ "$night" = 9 ] && curl -s -X PUT "$gu/lms/learners/$fixed" -H 'Authorization: x' -d "$fix" >/dev/null
+    curl -s -X DELETE "$gu/_sandbox/journal" >/dev/null
+    for sc in daily-reconciliation ats-hris-reconciliation; do
+        SCENARIST_CLOCK=test:2026-03-0${night}T08:00:00Z "$bin" run "scenarios/$sc.yaml" --input "$g/event.json" "${gorg[@]}" >"$g/run.log" 2>&1 \
+            || { echo "# $sc night $night:"; tail -5 "$g/run.log" | sed 's/^/# /'; }
+    done
+    want=$(planted "${learner_kinds[@]}")
+    if [ "$night" = 9 ]; then want=$(tr ' ' '\n' <<<"$want" | grep -v ":$fixed\$" | tr '\n' ' ' | sed 's/ $//'); fi
+    expect "500 employees, night $night: the learner-drift queue is the planted drift" 0 "$want" -- queued learner-drift
+    expect "500 employees, night $night: the reconciliation queue is the planted orphans" 0 "$(planted "${offer_kinds[@]}")" -- queued ats-hris-reconciliation
+    curl -s "$gu/_sandbox/journal?method=GET" > "$g/j.json"
+    expect "500 employees, night $night: every list read in pages, in its system's style" 0 "/ats/offers/accepted 1 one page|/hris/employees 5 page=2|/hris/new-hires 1 one page|/lms/learners 5 cursor=" \
+        -- sqlite3 :memory: "SELECT group_concat(p || ' ' || n || ' ' || q, '|') FROM (SELECT json_extract(value, '\$.path') AS p, count(*) AS n, coalesce(max(CASE WHEN json_extract(value, '\$.query.page') = '2' THEN 'page=2' WHEN json_extract(value, '\$.query.cursor') IS NOT NULL THEN 'cursor=' END), 'one page') AS q FROM json_each(json_extract(readfile('$g/j.json'), '\$.requests')) GROUP BY p ORDER BY p)"
+    if [ "$night" = 7 ]; then
+        # the drift repaired before night 9: a planted field mismatch (the department)
+        fixed=$(sqlite3 :memory: "SELECT json_extract(value, '\$.employee_id') FROM json_each(readfile('$g/planted.json')) WHERE json_extract(value, '\$.field') = 'department' LIMIT 1")
+        curl -s -H 'Authorization: x' "$gu/hris/employees/$fixed" > "$g/e.json"
+        fix=$(sqlite3 :memory: "SELECT json_object('email', json_extract(b, '\$.work_email'), 'department', json_extract(b, '\$.department.name'), 'title', json_extract(b, '\$.title'), 'manager_external_id', json_extract(b, '\$.manager_id')) FROM (SELECT readfile('$g/e.json') AS b)")
+    fi
+done
+expect "500 employees: the HRIS admin queue got each drift once in three nights" 0 "$(planted "${learner_kinds[@]}" | wc -w)" \
+    -- sh -c "curl -s '$gu/_sandbox/data?table=admin_drift' | grep -o '\"kind\":' | wc -l"
+expect_grep "500 employees: the repaired drift was closed on night 9" 0 "Learner drift: $(( $(planted "${learner_kinds[@]}" | wc -w) - 1 )) open in the learner-drift queue (1 resolved tonight" \
+    -- curl -s "$gu/_sandbox/journal?system=ops"
+kill "$gpid"
+wait "$gpid" 2>/dev/null
+gpid=
 
 # ---- staging: read-only HRIS credentials with its writes shadowed (seed 000) ----
 # The shipped staging org at this sandbox: the scenarios that write to the HRIS run end to
