@@ -355,6 +355,26 @@ for h in "${hooks[@]}"; do
     expect_grep "$path: a signed but malformed payload is 400 and not stored" 0 '"reason":"malformed_json"' \
         -- curl -s -X POST -H 'Content-Type: application/json' "${sig[@]}" --data-binary "$bad" "$d$path"
 done
+# Screening (P3): a vendor's updated result for one report (pending, then complete) is
+# appended; only a true repeat (same report, same status) is a duplicate.
+for st in SUSPENDED CLEAR; do
+    "$sandbox" emit screening.a --to "$d/hooks/screening/vendor-a" --secret "$LIB_HUB" --id "msg_sa77_$st" \
+        --report_id SA-77 --candidate_ref CAND-305 --status "$st" >/dev/null 2>&1
+done
+expect_grep "screening A: the same report and status again (another delivery) is a duplicate" 0 '"duplicate":true' \
+    -- "$sandbox" emit screening.a --to "$d/hooks/screening/vendor-a" --secret "$LIB_HUB" --id msg_sa77_again --report_id SA-77 --candidate_ref CAND-305 --status CLEAR
+for o in pending pass; do
+    "$sandbox" emit screening.b --to "$d/hooks/screening/vendor-b" --secret "$LIB_WHSEC" --id "msg_sb77_$o" \
+        --data.screening.id SB-77 --data.screening.candidate.external_id CAND-305 --data.screening.result.outcome "$o" >/dev/null 2>&1
+done
+expect_grep "screening B: likewise" 0 '"duplicate":true' \
+    -- "$sandbox" emit screening.b --to "$d/hooks/screening/vendor-b" --secret "$LIB_WHSEC" --id msg_sb77_again --data.screening.id SB-77 --data.screening.candidate.external_id CAND-305 --data.screening.result.outcome pass
+for _ in $(seq 250); do
+    [ "$(get /ats/candidates/CAND-305/screenings '$.total')" = 4 ] && break
+    sleep 0.04
+done
+expect "each new status is appended, the repeats are not" 0 "SA-77 clear,SA-77 pending,SB-77 clear,SB-77 pending" \
+    -- sh -c "curl -s -H 'Authorization: x' '$u/ats/candidates/CAND-305/screenings' > '$tmp/s5.json'; sqlite3 :memory: \"SELECT group_concat(r, ',') FROM (SELECT json_extract(value, '\\\$.report_id') || ' ' || json_extract(value, '\\\$.result') AS r FROM json_each(json_extract(readfile('$tmp/s5.json'), '\\\$.items')) ORDER BY r)\""
 kill -TERM $dpid
 wait $dpid
 dpid=
