@@ -165,10 +165,12 @@ expect_grep "the same termination again (webhook and poll) writes nothing" 0 "on
 # A termination whose webhook never came (the sandbox sends none here) is repaired by
 # the hourly HRIS fallback poll (seed 002: 90-minute window), on the test clock.
 curl -s -X POST "$u/hris/employees/E-1031/terminations" -H 'Authorization: x' -d '{"termination_date":"2026-03-06","reason":"layoff"}' >/dev/null
-SCENARIST_CLOCK=test:2026-03-06T10:10:00Z "$bin" serve scenarios/termination-handler.yaml "${org[@]}" --listen 127.0.0.1:0 \
+curl -s -X PATCH "$u/hris/employees/E-1009" -H 'Authorization: x' -d '{"title":"Staff Engineer"}' >/dev/null   # a change whose webhook never came
+SCENARIST_CLOCK=test:2026-03-06T10:10:00Z "$bin" serve scenarios/termination-handler.yaml scenarios/identity-sync.yaml "${org[@]}" --listen 127.0.0.1:0 \
     --until 2026-03-06T11:10:00Z 2>"$tmp/plog" >/dev/null
 expect "the dropped termination is repaired within the hour: access revoked, the event on both sides" 0 "0|1|1" \
     -- sh -c "echo \"\$(curl -s -H 'Authorization: x' '$u/lms/learners/E-1031' | grep -o '\"active\":[a-z]*' | sed 's/.*://; s/false/0/; s/true/1/')|\$(curl -s '$u/_sandbox/journal?path=/lms/terminations' | grep -o '\"external_id\":\"E-1031\"' | wc -l)|\$(curl -s '$u/_sandbox/journal?path=/hris/employees/E-1031/terminations' | grep -c 'termination-handler')\""
+expect "a missed employee change is repaired by identity-sync's hourly poll too" 0 "Staff Engineer" -- get /lms/learners/E-1009 '$.title'
 expect "by the poll, no later than the first hour after" 0 "poll" \
     -- sqlite3 "$db" "SELECT json_extract(CAST(trigger AS TEXT), '\$.kind') FROM executions WHERE scenario = 'termination-handler' AND CAST(trigger AS TEXT) LIKE '%E-1031%' AND started_at <= strftime('%s', '2026-03-06T11:10:00') * 1000"
 
@@ -313,7 +315,7 @@ cases=(
 for c in "${cases[@]}"; do
     read -r name system body <<<"$c"
     fault "{\"system\":\"$system\",\"error_rate\":1,\"status\":503,\"times\":2}"
-    expect_grep "$name: two 503s from $system are ridden out" 0 "(org library, version draft)  retry 2" -- run "$name" "$body"
+    expect_grep "$name: two 503s from $system are ridden out by the seeds' retries (3 at 60 s)" 0 "; retry 2 of 3 in 60 s" -- run "$name" "$body"
 done
 for c in "${cases[@]}"; do
     read -r name system body <<<"$c"
