@@ -400,6 +400,9 @@ expect_grep "then the operator is paged (PagerDuty events v2)" 0 \
 expect "once" 0 "1" -- sh -c "$(declare -f pages j); u='$u' tmp='$tmp' pages | wc -l"
 expect "the pager has one open incident" 0 "triggered 1" \
     -- sh -c "curl -s '$u/_sandbox/data?table=pager_incidents' > '$tmp/inc.json'; sqlite3 :memory: \"SELECT group_concat(json_extract(value, '\\\$.status') || ' ' || json_extract(value, '\\\$.events'), ',') FROM json_each(readfile('$tmp/inc.json'))\""
+expect "the sandbox's pager refuses an event PagerDuty would refuse" 0 \
+    '400 {"status":"invalid event","message":"Event object is invalid","errors":["routing_key must be a 32-character integration key"]}' \
+    -- sh -c "curl -s -w '%{http_code} ' -o '$tmp/pd.json' -X POST -d '{\"routing_key\":\"short\",\"event_action\":\"trigger\",\"payload\":{\"summary\":\"x\",\"source\":\"y\",\"severity\":\"error\"}}' '$u/pager/v2/enqueue'; cat '$tmp/pd.json'"
 expect_grep "and ops hears that it was paged" 0 "daily-reconciliation failed after its 03:00 rerun, operator paged:" -- curl -s "$u/_sandbox/journal?system=ops"
 fault '{"system":"ats","error_rate":1,"status":503,"times":50}'
 expect_grep "ats-hris-reconciliation too: one rerun" 1 "retry 1 of 1 in 3600 s" -- run ats-hris-reconciliation '{}'
