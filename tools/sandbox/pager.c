@@ -40,62 +40,74 @@ static json_t *incidents(struct call *c)
     return t;
 }
 
-/* POST /pager/v2/enqueue: trigger opens (or adds an event to) the incident of its
- * dedup_key (a new one is minted when none is given); acknowledge and resolve change
- * an open one's status. */
-void sb_pager_enqueue(struct call *c)
+/* Why an event is invalid (PagerDuty's checks), or NULL. */
+static const char *invalid_why(json_t *b)
 {
     static const char *const actions[] = {"trigger", "acknowledge", "resolve", NULL};
     static const char *const severities[] = {"critical", "error", "warning", "info", NULL};
-    json_t *b = c->body, *payload = json_object_get(b, "payload");
-    const char *key = text(b, "routing_key"), *action = text(b, "event_action"),
-               *dedup = text(b, "dedup_key");
-    const char *why = NULL;
+    json_t *payload = json_object_get(b, "payload");
+    const char *key = text(b, "routing_key"), *action = text(b, "event_action");
     if (!json_is_object(b))
-        why = "the body must be a JSON object";
-    else if (!key || strlen(key) != 32)
-        why = "routing_key must be a 32-character integration key";
-    else if (!one_of(action, actions))
-        why = "event_action must be trigger, acknowledge or resolve";
-    else if (strcmp(action, "trigger") && !dedup)
-        why = "dedup_key is required to acknowledge or resolve";
-    else if (!strcmp(action, "trigger") &&
-             (!json_is_object(payload) || !text(payload, "summary") || !*text(payload, "summary")))
-        why = "payload.summary is required";
-    else if (!strcmp(action, "trigger") && (!text(payload, "source") || !*text(payload, "source")))
-        why = "payload.source is required";
-    else if (!strcmp(action, "trigger") && !one_of(text(payload, "severity"), severities))
-        why = "payload.severity must be critical, error, warning or info";
+        return "the body must be a JSON object";
+    if (!key || strlen(key) != 32)
+        return "routing_key must be a 32-character integration key";
+    if (!one_of(action, actions))
+        return "event_action must be trigger, acknowledge or resolve";
+    if (strcmp(action, "trigger"))
+        return text(b, "dedup_key") ? NULL : "dedup_key is required to acknowledge or resolve";
+    if (!text(payload, "summary") || !*text(payload, "summary"))
+        return "payload.summary is required";
+    if (!text(payload, "source") || !*text(payload, "source"))
+        return "payload.source is required";
+    if (!one_of(text(payload, "severity"), severities))
+        return "payload.severity must be critical, error, warning or info";
+    return NULL;
+}
+
+/* The open (not resolved) incident of dedup, or NULL. */
+static json_t *open_incident(json_t *t, const char *dedup)
+{
+    size_t i;
+    json_t *v, *found = NULL;
+    json_array_foreach(t, i, v) {
+        if (!strcmp(text(v, "dedup_key"), dedup) && strcmp(text(v, "status"), "resolved"))
+            found = v;
+    }
+    return found;
+}
+
+/* POST /pager/v2/enqueue: trigger opens (or adds an event to) the incident of its
+ * dedup_key (a new one is minted when none is given); acknowledge and resolve change
+ * an open one's status (nothing open: accepted and ignored, as PagerDuty does). */
+void sb_pager_enqueue(struct call *c)
+{
+    const char *why = invalid_why(c->body);
     if (why) {
         invalid(c, why);
         return;
     }
-    json_t *t = incidents(c), *found = NULL;
-    size_t i;
-    json_t *v;
+    json_t *b = c->body, *payload = json_object_get(b, "payload"), *t = incidents(c);
+    const char *action = text(b, "event_action"), *dedup = text(b, "dedup_key");
     char minted[40];
     if (!dedup) {
         snprintf(minted, sizeof minted, "pd-%zu", json_array_size(t) + 1);
         dedup = minted;
     }
-    json_array_foreach(t, i, v) {
-        if (!strcmp(text(v, "dedup_key"), dedup) && strcmp(text(v, "status"), "resolved"))
-            found = v;
-    }
-    if (!strcmp(action, "trigger")) {
-        if (found) {
-            json_object_set_new(found, "events", json_integer(json_integer_value(json_object_get(found, "events")) + 1));
-        } else {
-            json_array_append_new(t, json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O?, s:i, s:s}", "dedup_key", dedup,
-                                               "routing_key", key, "status", "triggered", "summary",
-                                               json_object_get(payload, "summary"), "source",
-                                               json_object_get(payload, "source"), "severity",
-                                               json_object_get(payload, "severity"), "custom_details",
-                                               json_object_get(payload, "custom_details"), "events", 1,
-                                               "triggered_at", c->now));
-        }
-    } else if (found) { /* acknowledging or resolving nothing open is accepted and ignored, as PagerDuty does */
-        json_object_set_new(found, "status", json_string(!strcmp(action, "resolve") ? "resolved" : "acknowledged"));
+    json_t *found = open_incident(t, dedup);
+    if (!strcmp(action, "trigger") && found) {
+        json_int_t n = json_integer_value(json_object_get(found, "events"));
+        json_object_set_new(found, "events", json_integer(n + 1));
+    } else if (!strcmp(action, "trigger")) {
+        json_array_append_new(t, json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O?, s:i, s:s}", "dedup_key", dedup,
+                                           "routing_key", text(b, "routing_key"), "status", "triggered",
+                                           "summary", json_object_get(payload, "summary"), "source",
+                                           json_object_get(payload, "source"), "severity",
+                                           json_object_get(payload, "severity"), "custom_details",
+                                           json_object_get(payload, "custom_details"), "events", 1,
+                                           "triggered_at", c->now));
+    } else if (found) {
+        const char *status = !strcmp(action, "resolve") ? "resolved" : "acknowledged";
+        json_object_set_new(found, "status", json_string(status));
     }
     c->status = 202;
     json_decref(c->out);
