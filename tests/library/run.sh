@@ -485,7 +485,7 @@ st=$tmp/staging
 mkdir -p "$st"
 cp orgs/system-of-record.yaml "$st/"
 sed -e "s|127.0.0.1:8900|127.0.0.1:$(cat "$tmp/port")|g" -e "s|^store: .*|store: $st/scenarist.db|" \
-    orgs/staging.yaml > "$st/staging.yaml"
+    -e "s|to: var/staging/backups|to: $st/backups|" orgs/staging.yaml > "$st/staging.yaml"
 for s in HRIS_TOKEN LMS_TOKEN ATS_KEY PAYROLL_PASSWORD CALENDAR_TOKEN COMMS_TOKEN; do
     export "STAGING_$s=staging-${s,,}-Vq81x"
 done
@@ -542,3 +542,15 @@ curl -s "$u/_sandbox/journal?system=hris" > "$tmp/hris.json"
 expect "staging, through the daemon: the webhook's HRIS write is shadowed, not sent" 0 \
     "POST /hris/employees/E-1001/learning-history 201 write|0" \
     -- sqlite3 :memory: "SELECT json_extract(value, '\$.method') || ' ' || substr(json_extract(value, '\$.url'), length('$u') + 1) || ' ' || json_extract(value, '\$.status') || ' ' || json_extract(value, '\$.step'), (SELECT count(*) FROM json_each(json_extract(readfile('$tmp/hris.json'), '\$.requests')) WHERE json_extract(value, '\$.method') != 'GET') FROM json_each(readfile('$tmp/sl.json')) WHERE json_extract(value, '\$.url') LIKE '%E-1001%'"
+# Seed 000: the shipped orgs back every scenario up weekly (Sunday 03:00 local); the
+# daemon does it, here on the test clock over one Sunday morning.
+expect_grep "production declares the same weekly backup" 0 'backup: { to: var/production/backups, cron: "0 3 * * 0" }' -- cat orgs/production.yaml
+"$bin" deploy scenarios "${sorg[@]}" -m "library test" >/dev/null 2>&1
+SCENARIST_CLOCK=test:2026-03-15T07:50:00Z "$bin" serve scenarios/role-tenure-push.yaml "${sorg[@]}" --listen 127.0.0.1:0 \
+    --until 2026-03-15T07:58:00Z >/dev/null 2>"$tmp/blog"
+check "staging: no backup before Sunday 03:00" test ! -e "$st/backups"
+SCENARIST_CLOCK=test:2026-03-15T07:58:00Z "$bin" serve scenarios/role-tenure-push.yaml "${sorg[@]}" --listen 127.0.0.1:0 \
+    --until 2026-03-15T08:05:00Z >/dev/null 2>"$tmp/blog"
+expect "staging's daemon wrote every scenario's current version at Sunday 03:00 (America/Chicago)" 0 \
+    "$(ls scenarios | sed 's/\.yaml$//' | sort | tr '\n' ' ')" \
+    -- sh -c "ls '$st/backups' | sort | tr '\n' ' '"
