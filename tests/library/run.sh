@@ -542,6 +542,12 @@ curl -s "$u/_sandbox/journal?system=hris" > "$tmp/hris.json"
 expect "staging, through the daemon: the webhook's HRIS write is shadowed, not sent" 0 \
     "POST /hris/employees/E-1001/learning-history 201 write|0" \
     -- sqlite3 :memory: "SELECT json_extract(value, '\$.method') || ' ' || substr(json_extract(value, '\$.url'), length('$u') + 1) || ' ' || json_extract(value, '\$.status') || ' ' || json_extract(value, '\$.step'), (SELECT count(*) FROM json_each(json_extract(readfile('$tmp/hris.json'), '\$.requests')) WHERE json_extract(value, '\$.method') != 'GET') FROM json_each(readfile('$tmp/sl.json')) WHERE json_extract(value, '\$.url') LIKE '%E-1001%'"
+expect "staging: seed 001's three health targets, judged" 0 \
+"TARGET                   METRIC        SCOPE                            WINDOW     VALUE  WANT           RESULT
+sync-failures            failure_rate  scenario offer-accepted-to-hris  7d          0.0%  below 1%       ok
+reconciliation-queue     queue_depth   queue ats-hris-reconciliation    7d             0  at most 0      ok
+payroll-holds            hold_rate     scenario hire-to-payroll         7d          0.0%  below 2%       ok
+all 3 targets met" -- "$bin" metrics --check "${sorg[@]}"
 # Seed 000: the shipped orgs back every scenario up weekly (Sunday 03:00 local); the
 # daemon does it, here on the test clock over one Sunday morning.
 expect_grep "production declares the same weekly backup" 0 'backup: { to: var/production/backups, cron: "0 3 * * 0" }' -- cat orgs/production.yaml
