@@ -36,7 +36,7 @@ static struct {
 } sb = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static const char *const systems[] = {"hris", "lms", "ats", "payroll", "calendar", "comms",
-                                      "screening-a", "screening-b", "ops", NULL};
+                                      "screening-a", "screening-b", "ops", "pager", NULL};
 
 static void now_iso(char *buf, size_t n)
 {
@@ -176,7 +176,7 @@ static void set_faults(struct call *c)
     const char *system = json_string_value(json_object_get(c->body, "system"));
     if (!system || !known_system(system)) {
         sb_error(c, 422, "system must be one of hris, lms, ats, payroll, calendar, comms, "
-                         "screening-a, screening-b, ops");
+                         "screening-a, screening-b, ops, pager");
         return;
     }
     json_t *f = json_deep_copy(c->body);

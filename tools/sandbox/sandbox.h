@@ -62,6 +62,9 @@ json_t *sb_generate(size_t n, unsigned long long seed, char *err, size_t errlen)
 /* One line counting the tables and the planted drift by kind, into out. */
 void sb_summary(json_t *db, char *out, size_t n);
 
+/* POST /pager/v2/enqueue: PagerDuty-style events (pager.c). */
+void sb_pager_enqueue(struct call *c);
+
 /* Sets an error answer {"error": message, ...}. */
 void sb_error(struct call *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -601,7 +601,7 @@ static void hris_update(struct call *c)
         return;
     static const char *const allowed[] = {"first_name", "last_name", "preferred_name",
                                           "work_email", "title", "manager_id", "location",
-                                          "employment_type", NULL};
+                                          "employment_type", "pay_rate", "hire_date", NULL};
     const char *k;
     json_t *v;
     json_object_foreach(c->body, k, v) {
@@ -657,14 +657,19 @@ static void hris_terminate(struct call *c)
     json_t *e = employee(c);
     if (!e || !need(c, "termination_date\0"))
         return;
+    /* a termination already on record (the LMS side reporting back) changes nothing: no webhook */
+    bool again = !strcmp(str(e, "status"), "terminated") &&
+                 json_equal(json_object_get(e, "termination_date"), json_object_get(c->body, "termination_date"));
     json_object_set_new(e, "status", json_string("terminated"));
     json_object_set(e, "termination_date", json_object_get(c->body, "termination_date"));
-    json_object_set_new(e, "updated_at", json_string(c->now));
+    if (!again)
+        json_object_set_new(e, "updated_at", json_string(c->now));
     json_t *r = copy_body(c);
     json_object_set_new(r, "employee_id", json_string(c->params[0]));
     json_object_set_new(r, "system", json_string("hris"));
     json_array_append_new(table(c, "terminations"), r);
-    event(c, "termination", json_pack("{s:s, s:O, s:O?, s:s}", "employee_id", c->params[0],
+    if (!again)
+        event(c, "termination", json_pack("{s:s, s:O, s:O?, s:s}", "employee_id", c->params[0],
                                       "termination_date", json_object_get(c->body, "termination_date"),
                                       "reason", json_object_get(c->body, "reason"), "occurred_at", c->now));
     ok(c, 201, json_incref(r));
@@ -822,7 +827,10 @@ static void lms_courses(struct call *c) { list_table(c, "courses"); }
 
 /* ---- ATS ---- */
 
-static void ats_candidates(struct call *c) { list_table(c, "candidates"); }
+static void ats_candidates(struct call *c)
+{
+    answer_list(c, table(c, "candidates"), (struct filter){NULL, NULL, NULL, "email", q(c, "email")});
+}
 
 static void ats_candidate(struct call *c)
 {
@@ -1132,7 +1140,7 @@ static const struct route {
     {"POST", "/lms/terminations", lms_terminations, true, "a termination event (external_id, termination_date)"},
     {"GET", "/lms/completions", lms_completions, true, "completions ?since=ISO (paging: cursor)"},
     {"GET", "/lms/courses", lms_courses, true, "courses (paging: cursor)"},
-    {"GET", "/ats/candidates", ats_candidates, true, "candidates (paging: link)"},
+    {"GET", "/ats/candidates", ats_candidates, true, "candidates ?email= (paging: link)"},
     {"GET", "/ats/candidates/:id", ats_candidate, true, "one candidate"},
     {"GET", "/ats/candidates/:id/screenings", ats_screenings, true, "screening history (paging: link)"},
     {"POST", "/ats/candidates/:id/screenings", ats_screening_add, true, "append a screening result (vendor, result); never overwrites"},
@@ -1146,6 +1154,7 @@ static const struct route {
     {"GET", "/comms/messages", comms_list, true, "messages sent (paging: page)"},
     {"POST", "/ops/hooks/:channel", ops_post, false, "Slack-style incoming webhook ({text}); answers ok"},
     {"GET", "/ops/messages", ops_list, false, "messages posted ?channel= (paging: page)"},
+    {"POST", "/pager/v2/enqueue", sb_pager_enqueue, false, "a PagerDuty-style event (routing_key, event_action, payload)"},
 };
 
 static bool match(const char *pattern, const char *path, struct call *c, char bufs[4][128])
