@@ -261,6 +261,19 @@ static void allowed_list(const char *const *allowed, char *buf, size_t n)
     }
 }
 
+/* "a", "a or b", "a, b or c": the systems a domain may be written to, as a sentence says them. */
+static void or_list(const char *const *v, size_t nv, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    size_t used = 0;
+    for (size_t i = 0; i < nv; i++) {
+        int w = snprintf(buf + used, n - used, "%s%s", !i ? "" : i + 1 == nv ? " or " : ", ", v[i]);
+        if (w < 0 || (size_t)w >= n - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
 static size_t count_strs(const char *const *v)
 {
     size_t n = 0;
@@ -1041,9 +1054,8 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
                 if (json_is_string(t) && nto < 64)
                     to[nto++] = json_string_value(t);
             }
-            to[nto] = NULL;
             char where[256];
-            allowed_list(to, where, sizeof where);
+            or_list(to, nto, where, sizeof where);
             const char *auth = json_string_value(json_object_get(dom, "authority"));
             if (!allowed && auth && !strcmp(auth, sys))
                 VERR(c, pos_val(c), "the system-of-record matrix does not let %s data be written "

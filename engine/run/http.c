@@ -187,6 +187,25 @@ static bool same_origin(const char *a, const char *b)
     return same;
 }
 
+/* Drops the " after N ms" (or "milliseconds") libcurl puts in its messages: the time a
+ * failure took is noise in a stored error, and made equal failures read differently. */
+static const char *drop_elapsed(char *msg)
+{
+    char *p = msg;
+    while ((p = strstr(p, " after ")) != NULL) {
+        char *d = p + 7, *e = d;
+        while (*e >= '0' && *e <= '9')
+            e++;
+        size_t unit = !strncmp(e, " milliseconds", 13) ? 13 : !strncmp(e, " ms", 3) ? 3 : 0;
+        if (e == d || !unit) {
+            p += 7;
+            continue;
+        }
+        memmove(p, e + unit, strlen(e + unit) + 1);
+    }
+    return msg;
+}
+
 /* One exchange; CURLE_OK or curl's code. */
 static CURLcode perform(struct sc_http *h, CURL *c, const struct sc_http_req *req,
                         const char *method, const char *url, struct curl_slist *hl, char *cerr,
@@ -322,7 +341,7 @@ static CURLcode exchange(struct sc_http *h, CURL *c, const struct sc_http_req *r
 /* What the exchange came to: a transfer that failed (too big, refused, a write's
  * second sending stopped, curl's error), a 3xx not followed, or the status's class. */
 static enum sc_status outcome(struct sc_http *h, const struct sc_http_req *req, CURLcode rc,
-                              const char *cerr, const char *url, struct sc_http_resp *resp,
+                              char *cerr, const char *url, struct sc_http_resp *resp,
                               char *err, size_t errlen)
 {
     if (h->too_big) {
@@ -345,7 +364,7 @@ static enum sc_status outcome(struct sc_http *h, const struct sc_http_req *req, 
                      (long long)req->timeout_ms);
         else
             snprintf(err, errlen, "%s %s: %s", req->method, req->url,
-                     cerr[0] ? cerr : curl_easy_strerror(rc));
+                     cerr[0] ? drop_elapsed(cerr) : curl_easy_strerror(rc));
         return rc == CURLE_OUT_OF_MEMORY || rc == CURLE_WRITE_ERROR ? SC_ERR_RUNTIME
                                                                     : SC_ERR_CONNECTION;
     }

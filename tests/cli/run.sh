@@ -61,7 +61,7 @@ expect_grep "staging's calendar is read-only" 2 "POST is a write, but connection
     -- "$bin" validate "$fx/writes-calendar.yaml"
 expect "production's HRIS is writable" 0 "ok: 1 scenario file valid for org production" \
     -- "$bin" validate --org production "$fx/writes-hris.yaml"
-expect "an unknown connection lists the org's connections" 2 "$fx/notify-slack.yaml:6:25: error: org 'staging' has no connection 'slack' (it has hris, lms, ats, payroll, calendar, comms, ops, recruiters)
+expect "an unknown connection lists the org's connections" 2 "$fx/notify-slack.yaml:6:25: error: org 'staging' has no connection 'slack' (it has hris, lms, ats, payroll, calendar, comms, ops, recruiters, pager)
     6 |     with: { connection: slack, text: \"hello\" }
       |                         ^~~~~
 1 error, 0 warnings in 1 file (org staging)" -- "$bin" validate "$fx/notify-slack.yaml"
@@ -69,7 +69,7 @@ expect "system of record: writing a domain to its own authority" 2 "$fx/writes-i
     7 |     with: { connection: hris, method: PUT, path: /employees/1, json: { first_name: Ada } }
       |                         ^~~~
 1 error, 0 warnings in 1 file (org production)" -- "$bin" validate --org production "$fx/writes-identity-hris.yaml"
-expect "system of record: writing a domain elsewhere" 2 "$fx/writes-pay-lms.yaml:7:25: error: the system-of-record matrix does not let pay data be written to lms: scenarios may write it only to payroll, and its authority is ats
+expect "system of record: writing a domain elsewhere" 2 "$fx/writes-pay-lms.yaml:7:25: error: the system-of-record matrix does not let pay data be written to lms: scenarios may write it only to payroll or hris, and its authority is ats
     7 |     with: { connection: lms, method: PUT, path: /learners/1, json: { first_name: Ada } }
       |                         ^~~
 1 error, 0 warnings in 1 file (org production)" -- "$bin" validate --org production "$fx/writes-pay-lms.yaml"
