@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,6 +172,7 @@ static void checkpoint_stop(struct sc_daemon *d)
  * recorded as running and the next start resumes it. */
 static bool drain(struct sc_daemon *d)
 {
+    sd_notify(0, "STOPPING=1"); /* systemd: stopping on purpose (sd_notify(3)) */
     atomic_store(&d->draining, true);
     atomic_store(&d->stopping, true);
     sc_httpd_quiesce(d);
@@ -321,6 +323,7 @@ static int start(struct sc_daemon *d)
                   d->o.workers == 1 ? "" : "s", c->nfiles, c->nfiles == 1 ? "" : "s", c->nhooks,
                   c->nhooks == 1 ? "" : "s", c->ntimers, c->ntimers == 1 ? "" : "s",
                   c->ntimers == 1 ? "" : "s");
+    sd_notifyf(0, "READY=1\nSTATUS=listening on port %d", d->port); /* Type=notify */
     return 0;
 }
 
