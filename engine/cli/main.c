@@ -553,11 +553,13 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage(stderr);
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "help") && argc > 2)
+    if (!strcmp(cmd, "help") && argc > 2 && strcmp(argv[2], "--help") && strcmp(argv[2], "-h"))
         return cli_help_command(argv[2], stdout);
+    if (!strcmp(cmd, "help") && argc > 2)
+        return cli_help_command("help", stdout);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
         return usage(stdout);
-    if (cmd[0] != '-' && cli_help_asked(argc - 2, argv + 2))
+    if (strcmp(cmd, "help") && cmd[0] != '-' && cli_help_asked(argc - 2, argv + 2))
         return cli_help_command(cmd, stdout);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
         printf("scenarist %s\n", SC_VERSION);
