@@ -77,6 +77,7 @@ struct sc_store *sc_daemon_writer(struct sc_daemon *d, char *err, size_t errlen)
 int sc_daemon_runtime_open(struct sc_daemon *d, struct sc_runtime *rt, char *err, size_t errlen)
 {
     rt->org = d->org;
+    rt->url = d->listen_url; /* filled in when the listener is up, before any execution */
     if (rt->watch) { /* a worker's */
         rt->watch->grace_ms = d->o.grace_ms;
         rt->park = true;

@@ -45,6 +45,8 @@ struct sc_daemon {
     char *store_path;
     const char *store_key;
     const char *org_url;         /* base_url for execution URLs */
+    char listen_url[200];        /* http://HOST:PORT of the listener once it is up; the links'
+                                    base when the org has no base_url */
 
     pthread_rwlock_t cat_lock;
     struct sc_catalog *cat;

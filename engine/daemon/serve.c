@@ -299,6 +299,23 @@ static int load(struct sc_daemon *d, struct sc_runtime *main_rt)
     return 0;
 }
 
+/* The links' base when the org has no base_url: the listener's real address (port 0 gave
+ * a free port), a wildcard address being named by this host's name. */
+static void set_listen_url(struct sc_daemon *d)
+{
+    const char *l = d->o.listen, *colon = strrchr(l, ':');
+    char host[128];
+    snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - l) : 0, l);
+    if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "[::]")) {
+        if (gethostname(host, sizeof host) != 0 || !*host)
+            snprintf(host, sizeof host, "localhost");
+        host[sizeof host - 1] = '\0';
+    }
+    snprintf(d->listen_url, sizeof d->listen_url, "http://%s:%d", host, d->port);
+    if (!d->org->url)
+        d->org_url = d->listen_url;
+}
+
 /* The listener and the workers. 0, or -1 when the listener failed (said); a worker that
  * did not start sets stopping. */
 static int start(struct sc_daemon *d)
@@ -308,6 +325,7 @@ static int start(struct sc_daemon *d)
         sc_daemon_say("%s", err);
         return -1;
     }
+    set_listen_url(d);
     for (int i = 0; i < d->o.workers; i++) {
         bool ok = sc_workers_start(d, i);
         atomic_store(&d->nworkers, i + 1);

@@ -141,9 +141,12 @@ const struct sc_param sc_org_fields[] = {
     {.name = "timezone", .type = SC_T_TZ, .def = "\"UTC\"", .flags = SC_P_STATIC,
      .doc = "Default time zone of schedules."},
     {.name = "base_url", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Public URL of this org's daemon; execution.url links are built from it."},
+     .doc = "Public URL of this org's daemon; execution.url links and sent_from are built "
+            "from it; default: the daemon's own --listen address (the port it really got), "
+            "scenarist://NAME outside the daemon."},
     {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Database file (a relative path is under the state folder, --state-dir); default var/NAME/scenarist.db in a checkout, STATE/NAME/scenarist.db installed."},
+     .doc = "Database file (a relative path is under the state folder, --state-dir); default "
+            "var/NAME/scenarist.db in a checkout, STATE/NAME/scenarist.db installed."},
     {.name = "store_key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
      .doc = "Reference to the key (64 hex digits) that seals confidential scenarios' data in "
             "the store; default: the file STORE.key beside the database, made on first use."},

@@ -902,3 +902,4 @@ expect_grep "and at the body deadline" 0 'scenarist_connections_cut_total{deadli
 expect "and webhooks from other addresses are answered" 0 '200 {"query":{},"link":null,"x":null,"body":{}}' -- post /hooks/echo '{}'
 stop
 rm -f "$tmp/hold"
+. tests/serve/links.sh
