@@ -58,8 +58,9 @@ static const struct opt_doc options[] = {
                              "allows, up to 50000)"},
     {"max-connections-per-ip", "N", "of them from one client address (default 512)"},
     {"until", "ISO", "on the test clock: run time forward to ISO, then stop"},
-    {"log-format", "FORMAT", "text (default) or json: one JSON object per line, for "
-                             "collectors"},
+    {"log-format", "FORMAT", "the daemon's log on stderr (a line per execution's end and per "
+                             "error, with time, level and execution id): text (default) or "
+                             "json, one object per line for collectors"},
     {"help", NULL, "this command's help (also -h)"},
 };
 
@@ -80,7 +81,7 @@ static const struct cmd_doc commands[] = {
     {"run", "FILE --input EVENT.json",
      "Run one event through a scenario now and print each step; the execution is recorded "
      "in the org's store.",
-     {COMMON, "input", "no-retry", "json", "log-format"}},
+     {COMMON, "input", "no-retry", "json"}},
     {"executions", "", "List executions, newest first.",
      {COMMON, "scenario", "status", "since", "limit", "json"}},
     {"execution", "ID", "One execution: every step of every attempt.", {COMMON, "json"}},
@@ -88,7 +89,7 @@ static const struct cmd_doc commands[] = {
      "Executions stopped by a break: waiting for a retry or a person.",
      {COMMON, "scenario", "limit", "message", "json"}},
     {"resume", "", "Run what is waiting: executions a crash interrupted, retries due.",
-     {COMMON, "json", "log-format"}},
+     {COMMON, "json"}},
     {"serve", "[PATH...]",
      "The daemon: webhooks, schedules, polls, workers, retries. With paths it serves those "
      "scenario files or folders as drafts; without, the deployed versions. Under systemd it "

@@ -76,7 +76,7 @@ static int usage(FILE *out)
             "  --state-dir DIR      where relative store paths point (installed default:\n"
             "                       the state folder)\n"
             "  --input FILE|-       the trigger event's body (JSON) for run; -: standard input\n"
-            "  --log-format FORMAT  serve, run, resume: log lines as text (default) or json\n"
+            "  --log-format FORMAT  serve: log lines as text (default) or json\n"
             "  --no-retry           run: leave a break's retries to resume or the daemon\n"
             "  --store FILE         a database other than the org's\n"
             "  --json               machine-readable output\n"

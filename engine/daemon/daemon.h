@@ -107,8 +107,13 @@ struct sc_daemon {
     struct sc_conns *conns;
 };
 
-/* Says a line on stderr, "scenarist: " first (printf format). */
+/* A log line at level info, or error (log.h: timestamp, level, "scenarist: " and the
+ * printf-formatted text, or one JSON object with --log-format json). */
 void sc_daemon_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sc_daemon_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Scenario diagnostics: printed with their carets (text), or one log line each (json). */
+struct sc_diags;
+void sc_daemon_diags(struct sc_diags *diag);
 /* Stops a thread that waits on cv under mu: sets *stop, signals, joins. */
 void sc_daemon_join(pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop, pthread_t th);
 /* A store connection that writes: in turns with the daemon's others, its audit rows kept,

@@ -30,8 +30,8 @@ static struct sc_catalog *reload(struct sc_daemon *d, struct sc_runtime *rt)
     sc_diags_init(&diag);
     struct sc_catalog *c = sc_catalog_load(d, rt, &diag);
     if (!c) {
-        sc_diags_print(&diag, stderr);
-        sc_daemon_say("reload refused: %zu error%s; the scenarios loaded before keep running",
+        sc_daemon_diags(&diag);
+        sc_daemon_error("reload refused: %zu error%s; the scenarios loaded before keep running",
                       diag.errors, diag.errors == 1 ? "" : "s");
         sc_diags_free(&diag);
         return NULL;
@@ -153,7 +153,7 @@ static void *checkpoint_main(void *arg)
             sc_turns_give(&d->writes);
         }
         if (rc < 0)
-            sc_daemon_say("checkpoint: %s", sc_store_error(d->ckpt.st));
+            sc_daemon_error("checkpoint: %s", sc_store_error(d->ckpt.st));
         pthread_mutex_lock(&d->ckpt.mu);
     }
     pthread_mutex_unlock(&d->ckpt.mu);
@@ -254,15 +254,15 @@ static int open_store(struct sc_daemon *d, struct sc_runtime *main_rt, int64_t p
         !(d->intake.st = sc_daemon_writer(d, err, sizeof err)) ||
         !(d->ops = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
         !(d->ckpt.st = sc_store_open(d->store_path, d->store_key, err, sizeof err))) {
-        sc_daemon_say("%s", err[0] ? err : "out of memory");
+        sc_daemon_error("%s", err[0] ? err : "out of memory");
         return -1;
     }
     d->ckpt.started = pthread_create(&d->ckpt.th, NULL, checkpoint_main, d) == 0;
     /* the lock's last holder is gone: what it ran is resumed now, not when its leases lapse */
     if (prev_owner > 0 && sc_store_lease_drop(main_rt->store, prev_owner) != 0)
-        sc_daemon_say("%s", sc_store_error(main_rt->store));
+        sc_daemon_error("%s", sc_store_error(main_rt->store));
     if (sc_store_heartbeat(main_rt->store) != 0) {
-        sc_daemon_say("%s", sc_store_error(main_rt->store));
+        sc_daemon_error("%s", sc_store_error(main_rt->store));
         return -1;
     }
     return 0;
@@ -275,21 +275,21 @@ static int load(struct sc_daemon *d, struct sc_runtime *main_rt)
     struct sc_diags diag;
     sc_diags_init(&diag);
     d->cat = sc_catalog_load(d, main_rt, &diag);
-    sc_diags_print(&diag, stderr);
+    sc_daemon_diags(&diag);
     sc_diags_free(&diag);
     if (!d->cat) {
-        sc_daemon_say("the scenarios do not validate: not starting");
+        sc_daemon_error("the scenarios do not validate: not starting");
         return 2;
     }
     sc_timers_arm(d, main_rt, d->cat);
     d->stamp = sc_store_versions_stamp(main_rt->store);
     int64_t last = sc_store_last_seq(main_rt->store); /* earlier runs' events are on disk */
     if (last < 0)
-        sc_daemon_say("%s: the backlog waits for the next event", sc_store_error(main_rt->store));
+        sc_daemon_error("%s: the backlog waits for the next event", sc_store_error(main_rt->store));
     atomic_store(&d->synced_seq, last);
     char err[600];
     if (sc_timers_org(d, err, sizeof err) != 0) {
-        sc_daemon_say("%s", err);
+        sc_daemon_error("%s", err);
         return 1;
     }
     if (!d->o.npaths)
@@ -322,7 +322,7 @@ static int start(struct sc_daemon *d)
 {
     char err[600];
     if (sc_httpd_start(d, err, sizeof err) != 0) {
-        sc_daemon_say("%s", err);
+        sc_daemon_error("%s", err);
         return -1;
     }
     set_listen_url(d);
@@ -367,7 +367,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     sc_store_set_lease_ms(org->lease_ms);
     if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
                                                  sizeof err)) != 0) {
-        sc_daemon_say("%s", err);
+        sc_daemon_error("%s", err);
         code = locked > 0 ? 2 : 1;
         goto out;
     }
