@@ -56,7 +56,11 @@ static const char *exe_dir(void)
     return dir;
 }
 
-/* The checkout's lua/ folder when the binary runs from one, else NULL. */
+static const char *installed(const char *compiled, char *buf, size_t n);
+
+/* The checkout's lua/ folder when the binary runs from one, else NULL. A binary that
+ * is neither beside lua/ nor installed (a test program deep in build/) run from the
+ * checkout's top uses ./lua, as it always did. */
 static const char *checkout_lua(void)
 {
     static char dir[4200];
@@ -64,12 +68,18 @@ static const char *checkout_lua(void)
     if (!state) {
         state = 2;
         const char *e = exe_dir();
+        char data[4200], lua[4300];
+        snprintf(lua, sizeof lua, "%s/lua", installed(SC_DATADIR, data, sizeof data));
         if (*e) {
             snprintf(dir, sizeof dir, "%s/lua", e);
             if (is_dir(dir))
                 state = 1;
             else if (snprintf(dir, sizeof dir, "%s/../../lua", e), is_dir(dir))
                 state = 1;
+        }
+        if (state == 2 && !is_dir(lua) && is_dir("lua")) {
+            snprintf(dir, sizeof dir, "lua");
+            state = 1;
         }
     }
     return state == 1 ? dir : NULL;
