@@ -1,6 +1,8 @@
 # Sourced by tests/cli/run.sh: every command's --help, -V, did-you-mean, --input -.
-for c in validate run executions execution incomplete resume serve holds queue audit metrics \
-    shadow deploy versions export import rollback diff backup restore promote modules docs version help; do
+# every command `scenarist help` lists (a command added there needs its entry in cli_help.c)
+cmds=$("$bin" help | sed -n '/^commands:/,/^options:/p' | grep -oE '^  [a-z]+' | tr -d ' ')
+check "help lists the commands (25 at least)" test "$(printf '%s\n' "$cmds" | wc -l)" -ge 25
+for c in $cmds; do
     expect_grep "$c --help" 0 "usage: scenarist $c" -- "$bin" "$c" --help
 done
 expect "diff --help, exactly" 0 "usage: scenarist diff NAME A B
