@@ -2,7 +2,7 @@
 # twice (plain and ASan+UBSan) and runs every suite; `make demo` runs the main job.
 
 CC      ?= cc
-PKGS    := yaml-0.1 libcurl jansson lua5.4 sqlite3 libmicrohttpd libcrypto glib-2.0 libutf8proc zlib
+PKGS    := yaml-0.1 libcurl jansson lua5.4 sqlite3 libmicrohttpd libcrypto glib-2.0 libutf8proc zlib libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -58,7 +58,7 @@ endef
 $(eval $(call flavour,plain,$(OPT),))
 $(eval $(call flavour,asan,-O1 -g $(SAN),$(SAN)))
 
-.PHONY: all asan unit test demo docs docs-check deps deps-check clean bench fuzz
+.PHONY: all asan unit test demo docs docs-check deps deps-check clean bench fuzz install
 .SECONDARY:
 
 scenarist: build/plain/scenarist
@@ -85,20 +85,58 @@ test: deps
 	tools/check-functions
 	tests/run.sh
 
-DOCS := docs/modules.md docs/format-tables.md docs/org-tables.md
+DOCS := docs/modules.md docs/format-tables.md docs/org-tables.md docs/scenarist.1 docs/scenarist-scenario.5
 
 docs: scenarist
 	./scenarist docs modules > docs/modules.md
 	./scenarist docs format > docs/format-tables.md
 	./scenarist docs org > docs/org-tables.md
+	./scenarist docs man1 > docs/scenarist.1
+	./scenarist docs man5 > docs/scenarist-scenario.5
 
 # The generated docs, regenerated to a temporary folder: any difference fails.
 docs-check: scenarist
 	@t=$$(mktemp -d) && ./scenarist docs modules > $$t/modules.md && \
 	  ./scenarist docs format > $$t/format-tables.md && ./scenarist docs org > $$t/org-tables.md && \
+	  ./scenarist docs man1 > $$t/scenarist.1 && ./scenarist docs man5 > $$t/scenarist-scenario.5 && \
 	  for f in $(notdir $(DOCS)); do diff -u docs/$$f $$t/$$f > $$t/diff || { \
 	    cat $$t/diff; echo "docs/$$f is out of date: run make docs"; rm -rf $$t; exit 1; }; done; \
 	  rm -rf $$t; echo "docs-check: $(DOCS) are up to date"
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, lua/ in DATADIR, the manual
+# pages, a systemd unit and an example org. The folders are compiled into engine/paths.c
+# (one under PREFIX is found relative to the binary, so a DESTDIR tree runs as it is).
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/scenarist
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+STATEDIR ?= $(if $(filter /usr,$(PREFIX)),/var/lib/scenarist,$(PREFIX)/var/lib/scenarist)
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_BIN ?= build/plain/scenarist
+PATH_DEFS := -DSC_PREFIX='"$(PREFIX)"' -DSC_DATADIR='"$(DATADIR)"' \
+             -DSC_CONFDIR='"$(SYSCONFDIR)/scenarist"' -DSC_STATEDIR='"$(STATEDIR)"'
+build/plain/engine/paths.o: plain_CFLAGS += $(PATH_DEFS)
+build/asan/engine/paths.o: asan_CFLAGS += $(PATH_DEFS)
+build/plain/engine/paths.o build/asan/engine/paths.o: build/paths.defs
+# rewritten only when the folders change, so paths.o is rebuilt then and only then
+$(shell mkdir -p build; echo '$(PATH_DEFS)' | cmp -s - build/paths.defs || echo '$(PATH_DEFS)' > build/paths.defs)
+
+install: $(INSTALL_BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/lua/prelude $(DESTDIR)$(DATADIR)/lua/transforms \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/scenarist/orgs $(DESTDIR)$(STATEDIR)
+	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/scenarist
+	install -m 644 lua/prelude/*.lua $(DESTDIR)$(DATADIR)/lua/prelude/
+	install -m 644 lua/transforms/*.lua $(DESTDIR)$(DATADIR)/lua/transforms/
+	install -m 644 docs/scenarist.1 $(DESTDIR)$(MANDIR)/man1/scenarist.1
+	install -m 644 docs/scenarist-scenario.5 $(DESTDIR)$(MANDIR)/man5/scenarist-scenario.5
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
+	    -e 's|@CONFDIR@|$(SYSCONFDIR)/scenarist|g' tools/scenarist@.service.in \
+	    > $(DESTDIR)$(UNITDIR)/scenarist@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/scenarist@.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/scenarist/orgs/example.yaml || \
+	    install -m 644 tools/example-org.yaml $(DESTDIR)$(SYSCONFDIR)/scenarist/orgs/example.yaml
 
 demo: deps
 	$(MAKE) --no-print-directory all

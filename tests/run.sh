@@ -58,6 +58,7 @@ for flavour in plain asan; do
     suite "$flavour/sandbox" tests/sandbox/run.sh build/$flavour/tools/sandbox/sandbox "$bin"
     suite "$flavour/throttle" tests/throttle/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
     suite "$flavour/library" tests/library/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
+    suite "$flavour/install" tests/install/run.sh "$bin"
 done
 
 echo "$passed passed, $failed failed"

@@ -24,6 +24,8 @@ struct opts {
     const char *header_timeout, *body_timeout, *max_conns, *max_per_ip; /* serve: intake limits */
     const char *message, *version, *output, *to, *from; /* versions */
     const char *checkpoint; /* audit verify --checkpoint FILE */
+    const char *config_dir, *data_dir, *state_dir; /* paths.h */
+    const char *log_format; /* text or json (log.h) */
     int limit;
     bool json, no_retry, check; /* check: metrics --check */
     bool wait, here, all;   /* holds approve, incomplete retry: the daemon's outcome, this

@@ -20,12 +20,40 @@
 
 /* ---- run ---- */
 
-/* Reads the event file: a clear message and NULL when it is missing or not JSON. */
+/* Standard input, whole, up to max bytes: NULL (errno, or *big) on failure. */
+static char *read_stdin(size_t max, size_t *len, bool *big)
+{
+    struct sc_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    *big = false;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
+        if (b.len + n > max) {
+            *big = true;
+            sc_buf_free(&b);
+            return NULL;
+        }
+        sc_buf_add(&b, chunk, n);
+    }
+    if (ferror(stdin)) {
+        sc_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return sc_buf_take(&b);
+}
+
+/* Reads the event file ("-": standard input): a clear message and NULL when it is
+ * missing or not JSON. */
 static json_t *read_event(const char *path)
 {
-    size_t len;
+    size_t len = 0;
     bool big;
-    char *text = sc_read_file(path, 16u * 1024 * 1024, &len, &big);
+    bool in = !strcmp(path, "-");
+    char *text = in ? read_stdin(16u * 1024 * 1024, &len, &big)
+                    : sc_read_file(path, 16u * 1024 * 1024, &len, &big);
+    if (in)
+        path = "<stdin>";
     if (!text) {
         fprintf(stderr, "scenarist: cannot read input %s: %s\n", path,
                 big ? "larger than 16 MiB" : strerror(errno));

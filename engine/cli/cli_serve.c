@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "clock.h"
+#include "log.h"
 #include "lang/duration.h"
 #include "daemon/serve.h"
 
@@ -40,6 +41,10 @@ int cmd_serve(struct opts *o)
     struct sc_serve_opts so = {.listen = o->listen, .workers = 4, .store = o->store,
                                .paths = o->args, .npaths = o->nargs, .until_ms = -1};
     char *end;
+    if (o->log_format && sc_log_set_format(o->log_format) != 0) {
+        fprintf(stderr, "scenarist: --log-format takes text or json\n");
+        return EXIT_USAGE;
+    }
     if (o->workers) {
         long n = strtol(o->workers, &end, 10);
         if (*end || n < 0 || n > 256) {

@@ -1,5 +1,6 @@
 /* scenarist: the command line. Exit codes: 0 ok, 1 the work failed, 2 usage or validation. */
 #include "cli/cli.h"
+#include "cli/cli_help.h"
 #include "clock.h"
 #include "lang/diag.h"
 #include "run/exec.h"
@@ -10,6 +11,7 @@
 #include "util.h"
 #include "model/validate.h"
 #include "model/yaml.h"
+#include "paths.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define SC_VERSION "0.1.0"
 
 
 static int usage(FILE *out)
@@ -65,13 +65,21 @@ static int usage(FILE *out)
             "  promote NAME --from ORG --to ORG\n"
             "                       copy the current version to another org, validated there\n"
             "  modules [NAME]       list modules, or one module's parameters\n"
-            "  docs modules|format|org\n"
-            "                       print a reference page generated from the tables (Markdown)\n"
-            "  version              print the version\n"
+            "  docs modules|format|org|man1|man5\n"
+            "                       print a reference page generated from the tables (Markdown,\n"
+            "                       or roff for the manual pages)\n"
+            "  version              print the version (also -V, --version)\n"
+            "  help [COMMAND]       this list, or one command's help (also COMMAND --help)\n"
             "\n"
             "options:\n"
-            "  --org NAME|FILE      organisation (orgs/NAME.yaml); default: staging\n"
-            "  --input FILE         the trigger event's body (JSON) for run\n"
+            "  --org NAME|FILE      organisation (CONFIG/orgs/NAME.yaml); default: staging\n"
+            "  --config-dir DIR     where orgs/ is (default: the working directory in a\n"
+            "                       checkout, the system configuration folder when installed)\n"
+            "  --data-dir DIR       where lua/ is (default: the checkout's or the installed one)\n"
+            "  --state-dir DIR      where relative store paths point (installed default:\n"
+            "                       the state folder)\n"
+            "  --input FILE|-       the trigger event's body (JSON) for run; -: standard input\n"
+            "  --log-format FORMAT  serve: log lines as text (default) or json\n"
             "  --no-retry           run: leave a break's retries to resume or the daemon\n"
             "  --store FILE         a database other than the org's\n"
             "  --json               machine-readable output\n"
@@ -114,6 +122,9 @@ static const struct {
     {"max-connections-per-ip", offsetof(struct opts, max_per_ip)},
     {"max-connections", offsetof(struct opts, max_conns)},
     {"until", offsetof(struct opts, until)},
+    {"config-dir", offsetof(struct opts, config_dir)}, {"data-dir", offsetof(struct opts, data_dir)},
+    {"state-dir", offsetof(struct opts, state_dir)},
+    {"log-format", offsetof(struct opts, log_format)},
     {"message", offsetof(struct opts, message)}, {"version", offsetof(struct opts, version)},
     {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},
     {"from", offsetof(struct opts, from)},       {"checkpoint", offsetof(struct opts, checkpoint)},
@@ -182,7 +193,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             while (++i < argc)
                 o->args[o->nargs++] = argv[i];
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "scenarist: unknown option '%s'\n", a);
+            cli_unknown_option(a);
             return -1;
         } else {
             o->args[o->nargs++] = a;
@@ -482,8 +493,12 @@ static int cmd_docs(struct opts *o)
         md_format();
     else if (!strcmp(what, "org"))
         md_org();
+    else if (!strcmp(what, "man1"))
+        cli_man1();
+    else if (!strcmp(what, "man5"))
+        cli_man5();
     else {
-        fprintf(stderr, "scenarist docs: name a page: modules, format or org\n");
+        fprintf(stderr, "scenarist docs: name a page: modules, format, org, man1 or man5\n");
         return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -547,9 +562,15 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage(stderr);
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") && argc > 2 && strcmp(argv[2], "--help") && strcmp(argv[2], "-h"))
+        return cli_help_command(argv[2], stdout);
+    if (!strcmp(cmd, "help") && argc > 2)
+        return cli_help_command("help", stdout);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
         return usage(stdout);
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+    if (strcmp(cmd, "help") && cmd[0] != '-' && cli_help_asked(argc - 2, argv + 2))
+        return cli_help_command(cmd, stdout);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
         printf("scenarist %s\n", SC_VERSION);
         return EXIT_OK;
     }
@@ -558,6 +579,7 @@ int main(int argc, char **argv)
         free(o.args);
         return EXIT_USAGE;
     }
+    sc_paths_set(o.data_dir, o.config_dir, o.state_dir);
     /* One clock for every command: run, retries and --since all read it. */
     if (sc_clock_from_env() != 0) {
         fprintf(stderr, "scenarist: SCENARIST_CLOCK must be test:YYYY-MM-DDTHH:MM:SSZ\n");
@@ -611,10 +633,8 @@ int main(int argc, char **argv)
         rc = cmd_modules(&o);
     else if (!strcmp(cmd, "docs"))
         rc = cmd_docs(&o);
-    else {
-        fprintf(stderr, "scenarist: unknown command '%s'\n\n", cmd);
-        rc = usage(stderr);
-    }
+    else
+        rc = cli_unknown_command(cmd);
     free(o.args);
     return rc;
 }

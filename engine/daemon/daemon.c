@@ -3,6 +3,7 @@
 #include "daemon/daemon.h"
 
 #include "lang/lua.h"
+#include "log.h"
 #include "model/yaml.h"
 #include "run/audit.h"
 #include "run/http.h"
@@ -19,7 +20,30 @@ void sc_daemon_say(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "scenarist: %s\n", line);
+    sc_log(SC_LOG_INFO, NULL, NULL, "%s", line);
+}
+
+void sc_daemon_diags(struct sc_diags *diag)
+{
+    if (!sc_log_is_json()) {
+        sc_diags_print(diag, stderr);
+        return;
+    }
+    for (size_t i = 0; i < diag->n; i++) {
+        const struct sc_diag *g = &diag->v[i];
+        sc_log(g->sev == SC_SEV_ERROR ? SC_LOG_ERROR : SC_LOG_WARN, NULL, NULL, "%s:%d:%d: %s",
+               g->file, g->line, g->col, g->msg);
+    }
+}
+
+void sc_daemon_error(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    sc_log(SC_LOG_ERROR, NULL, NULL, "%s", line);
 }
 
 void sc_daemon_join(pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop, pthread_t th)
@@ -77,6 +101,7 @@ struct sc_store *sc_daemon_writer(struct sc_daemon *d, char *err, size_t errlen)
 int sc_daemon_runtime_open(struct sc_daemon *d, struct sc_runtime *rt, char *err, size_t errlen)
 {
     rt->org = d->org;
+    rt->url = d->listen_url; /* filled in when the listener is up, before any execution */
     if (rt->watch) { /* a worker's */
         rt->watch->grace_ms = d->o.grace_ms;
         rt->park = true;

@@ -45,6 +45,8 @@ struct sc_daemon {
     char *store_path;
     const char *store_key;
     const char *org_url;         /* base_url for execution URLs */
+    char listen_url[200];        /* http://HOST:PORT of the listener once it is up; the links'
+                                    base when the org has no base_url */
 
     pthread_rwlock_t cat_lock;
     struct sc_catalog *cat;
@@ -105,8 +107,13 @@ struct sc_daemon {
     struct sc_conns *conns;
 };
 
-/* Says a line on stderr, "scenarist: " first (printf format). */
+/* A log line at level info, or error (log.h: timestamp, level, "scenarist: " and the
+ * printf-formatted text, or one JSON object with --log-format json). */
 void sc_daemon_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sc_daemon_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Scenario diagnostics: printed with their carets (text), or one log line each (json). */
+struct sc_diags;
+void sc_daemon_diags(struct sc_diags *diag);
 /* Stops a thread that waits on cv under mu: sets *stop, signals, joins. */
 void sc_daemon_join(pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop, pthread_t th);
 /* A store connection that writes: in turns with the daemon's others, its audit rows kept,

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "lang/text.h"
+#include "log.h"
 #include "util.h"
 #include "model/webhook.h"
 
@@ -225,8 +226,8 @@ static char *dedupe_key(struct sc_daemon *d, const struct sc_catalog_hook *hk, j
                         ? sc_tmpl_render(hk->dedupe, d->intake.lua, &st, err, sizeof err)
                         : NULL;
         if (!v) /* any failure (a null/empty part, catalog.c's encoder): kept without a key */
-            fprintf(stderr, "scenarist: webhook %s: dedupe_key: %s; stored without a key\n",
-                    hk->path, err);
+            sc_log(SC_LOG_WARN, NULL, NULL, "webhook %s: dedupe_key: %s; stored without a key",
+                   hk->path, err);
         sc_lua_set(d->intake.lua, "trigger", NULL);
         sc_lua_forget(d->intake.lua);
         char *k = json_is_string(v) && json_string_length(v) /* NFC: one key per text */
@@ -492,8 +493,8 @@ static void commit_batch(struct sc_daemon *d, struct pending *list)
     for (struct pending *x = list, *next; x; x = next) {
         next = x->next;
         if (x->rc < 0)
-            fprintf(stderr, "scenarist: webhook %s not stored: %s\n",
-                    json_string_value(json_object_get(x->trigger, "path")), x->err);
+            sc_log(SC_LOG_ERROR, NULL, NULL, "webhook %s not stored: %s",
+                   json_string_value(json_object_get(x->trigger, "path")), x->err);
         if (x->rc == 0)
             atomic_fetch_add(&d->metrics.accepted, 1);
         else if (x->rc == SC_STORE_SAME)
@@ -917,9 +918,9 @@ static unsigned connection_limit(struct sc_daemon *d)
     long room = rl.rlim_cur == RLIM_INFINITY ? want : (long)rl.rlim_cur - reserve;
     room = room < 16 ? 16 : room;
     if (room < want && (d->o.max_conns > 0 || room < 10000))
-        fprintf(stderr, "scenarist: the open-file limit (ulimit -n %ld) leaves room for %ld "
-                        "connections, not %ld: raise its hard limit to hold more\n",
-                (long)rl.rlim_cur, room, d->o.max_conns > 0 ? want : 10000);
+        sc_log(SC_LOG_WARN, NULL, NULL, "the open-file limit (ulimit -n %ld) leaves room for %ld "
+               "connections, not %ld: raise its hard limit to hold more",
+               (long)rl.rlim_cur, room, d->o.max_conns > 0 ? want : 10000);
     return (unsigned)(room < want ? room : want);
 }
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,8 +30,8 @@ static struct sc_catalog *reload(struct sc_daemon *d, struct sc_runtime *rt)
     sc_diags_init(&diag);
     struct sc_catalog *c = sc_catalog_load(d, rt, &diag);
     if (!c) {
-        sc_diags_print(&diag, stderr);
-        sc_daemon_say("reload refused: %zu error%s; the scenarios loaded before keep running",
+        sc_daemon_diags(&diag);
+        sc_daemon_error("reload refused: %zu error%s; the scenarios loaded before keep running",
                       diag.errors, diag.errors == 1 ? "" : "s");
         sc_diags_free(&diag);
         return NULL;
@@ -152,7 +153,7 @@ static void *checkpoint_main(void *arg)
             sc_turns_give(&d->writes);
         }
         if (rc < 0)
-            sc_daemon_say("checkpoint: %s", sc_store_error(d->ckpt.st));
+            sc_daemon_error("checkpoint: %s", sc_store_error(d->ckpt.st));
         pthread_mutex_lock(&d->ckpt.mu);
     }
     pthread_mutex_unlock(&d->ckpt.mu);
@@ -171,6 +172,7 @@ static void checkpoint_stop(struct sc_daemon *d)
  * recorded as running and the next start resumes it. */
 static bool drain(struct sc_daemon *d)
 {
+    sd_notify(0, "STOPPING=1"); /* systemd: stopping on purpose (sd_notify(3)) */
     atomic_store(&d->draining, true);
     atomic_store(&d->stopping, true);
     sc_httpd_quiesce(d);
@@ -252,15 +254,15 @@ static int open_store(struct sc_daemon *d, struct sc_runtime *main_rt, int64_t p
         !(d->intake.st = sc_daemon_writer(d, err, sizeof err)) ||
         !(d->ops = sc_store_open(d->store_path, d->store_key, err, sizeof err)) ||
         !(d->ckpt.st = sc_store_open(d->store_path, d->store_key, err, sizeof err))) {
-        sc_daemon_say("%s", err[0] ? err : "out of memory");
+        sc_daemon_error("%s", err[0] ? err : "out of memory");
         return -1;
     }
     d->ckpt.started = pthread_create(&d->ckpt.th, NULL, checkpoint_main, d) == 0;
     /* the lock's last holder is gone: what it ran is resumed now, not when its leases lapse */
     if (prev_owner > 0 && sc_store_lease_drop(main_rt->store, prev_owner) != 0)
-        sc_daemon_say("%s", sc_store_error(main_rt->store));
+        sc_daemon_error("%s", sc_store_error(main_rt->store));
     if (sc_store_heartbeat(main_rt->store) != 0) {
-        sc_daemon_say("%s", sc_store_error(main_rt->store));
+        sc_daemon_error("%s", sc_store_error(main_rt->store));
         return -1;
     }
     return 0;
@@ -273,21 +275,21 @@ static int load(struct sc_daemon *d, struct sc_runtime *main_rt)
     struct sc_diags diag;
     sc_diags_init(&diag);
     d->cat = sc_catalog_load(d, main_rt, &diag);
-    sc_diags_print(&diag, stderr);
+    sc_daemon_diags(&diag);
     sc_diags_free(&diag);
     if (!d->cat) {
-        sc_daemon_say("the scenarios do not validate: not starting");
+        sc_daemon_error("the scenarios do not validate: not starting");
         return 2;
     }
     sc_timers_arm(d, main_rt, d->cat);
     d->stamp = sc_store_versions_stamp(main_rt->store);
     int64_t last = sc_store_last_seq(main_rt->store); /* earlier runs' events are on disk */
     if (last < 0)
-        sc_daemon_say("%s: the backlog waits for the next event", sc_store_error(main_rt->store));
+        sc_daemon_error("%s: the backlog waits for the next event", sc_store_error(main_rt->store));
     atomic_store(&d->synced_seq, last);
     char err[600];
     if (sc_timers_org(d, err, sizeof err) != 0) {
-        sc_daemon_say("%s", err);
+        sc_daemon_error("%s", err);
         return 1;
     }
     if (!d->o.npaths)
@@ -297,15 +299,33 @@ static int load(struct sc_daemon *d, struct sc_runtime *main_rt)
     return 0;
 }
 
+/* The links' base when the org has no base_url: the listener's real address (port 0 gave
+ * a free port), a wildcard address being named by this host's name. */
+static void set_listen_url(struct sc_daemon *d)
+{
+    const char *l = d->o.listen, *colon = strrchr(l, ':');
+    char host[128];
+    snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - l) : 0, l);
+    if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "[::]")) {
+        if (gethostname(host, sizeof host) != 0 || !*host)
+            snprintf(host, sizeof host, "localhost");
+        host[sizeof host - 1] = '\0';
+    }
+    snprintf(d->listen_url, sizeof d->listen_url, "http://%s:%d", host, d->port);
+    if (!d->org->url)
+        d->org_url = d->listen_url;
+}
+
 /* The listener and the workers. 0, or -1 when the listener failed (said); a worker that
  * did not start sets stopping. */
 static int start(struct sc_daemon *d)
 {
     char err[600];
     if (sc_httpd_start(d, err, sizeof err) != 0) {
-        sc_daemon_say("%s", err);
+        sc_daemon_error("%s", err);
         return -1;
     }
+    set_listen_url(d);
     for (int i = 0; i < d->o.workers; i++) {
         bool ok = sc_workers_start(d, i);
         atomic_store(&d->nworkers, i + 1);
@@ -321,6 +341,7 @@ static int start(struct sc_daemon *d)
                   d->o.workers == 1 ? "" : "s", c->nfiles, c->nfiles == 1 ? "" : "s", c->nhooks,
                   c->nhooks == 1 ? "" : "s", c->ntimers, c->ntimers == 1 ? "" : "s",
                   c->ntimers == 1 ? "" : "s");
+    sd_notifyf(0, "READY=1\nSTATUS=listening on port %d", d->port); /* Type=notify */
     return 0;
 }
 
@@ -346,7 +367,7 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     sc_store_set_lease_ms(org->lease_ms);
     if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
                                                  sizeof err)) != 0) {
-        sc_daemon_say("%s", err);
+        sc_daemon_error("%s", err);
         code = locked > 0 ? 2 : 1;
         goto out;
     }

@@ -3,6 +3,8 @@
  * outside any transaction and written in one. */
 #include "daemon/workers.h"
 
+#include "log.h"
+
 #include "clock.h"
 #include "lang/lua.h"
 #include "model/yaml.h"
@@ -75,23 +77,28 @@ static void ran(struct sc_worker *w, const char *id, json_t *rec, const char *er
 {
     struct sc_daemon *d = w->d;
     if (!rec) {
-        sc_daemon_say("execution %s: %s", id, err);
+        sc_log(SC_LOG_ERROR, id, NULL, "execution %s: %s", id, err);
         sc_daemon_answer(d, id, NULL);
         return;
     }
     observe(d, rec);
     sc_daemon_answer(d, id, json_object_get(rec, "response"));
     const char *status = json_string_value(json_object_get(rec, "status"));
-    if (strcmp(status, "success") != 0 && strcmp(status, "sleeping") != 0) {
+    const char *scenario = json_string_value(json_object_get(rec, "scenario"));
+    long long ms = (long long)json_integer_value(json_object_get(rec, "duration_ms"));
+    if (!strcmp(status, "success")) { /* one line per execution's end */
+        sc_log(SC_LOG_INFO, id, scenario, "execution %s (%s) ended success in %lld ms", id,
+               scenario, ms);
+    } else if (strcmp(status, "sleeping") != 0) {
         json_t *e = json_object_get(rec, "error");
         json_t *inc = json_array_get(json_object_get(rec, "incomplete"), 0);
         if (!e)
             e = json_object_get(inc, "error");
-        sc_daemon_say("execution %s (%s) ended %s: %s%s%s%s", id,
-                      json_string_value(json_object_get(rec, "scenario")), status,
-                      str_or(e, "message", str_or(json_object_get(inc, "hold"), "reason",
-                                        "see scenarist execution ID")), inc ? " (" : "",
-                      inc ? sc_status_retry_note(inc) : "", inc ? ")" : "");
+        sc_log(!strcmp(status, "error") ? SC_LOG_ERROR : SC_LOG_WARN, id, scenario,
+               "execution %s (%s) ended %s in %lld ms: %s%s%s%s", id, scenario, status, ms,
+               str_or(e, "message", str_or(json_object_get(inc, "hold"), "reason",
+                                           "see scenarist execution ID")), inc ? " (" : "",
+               inc ? sc_status_retry_note(inc) : "", inc ? ")" : "");
     }
 }
 

@@ -1,4 +1,5 @@
 #include "lang/lua.h"
+#include "paths.h"
 
 #include "clock.h"
 #include "lang/concat.h"
@@ -736,28 +737,7 @@ static const luaL_Reg helpers[] = {
 
 const char *sc_lua_default_dir(void)
 {
-    static char dir[4096];
-    const char *env = getenv("SCENARIST_LUA_DIR");
-    if (env && *env)
-        return env;
-    char exe[4000];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(dir, sizeof dir, "%s/lua", exe);
-            struct stat st;
-            if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-                return dir;
-            /* build/<flavour>/scenarist: the tree's lua/ is two levels up */
-            snprintf(dir, sizeof dir, "%s/../../lua", exe);
-            if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-                return dir;
-        }
-    }
-    return "lua";
+    return sc_paths_lua();
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -1,4 +1,5 @@
 #include "model/org_load.h"
+#include "paths.h"
 
 #include "lang/duration.h"
 #include "module.h"
@@ -140,9 +141,12 @@ const struct sc_param sc_org_fields[] = {
     {.name = "timezone", .type = SC_T_TZ, .def = "\"UTC\"", .flags = SC_P_STATIC,
      .doc = "Default time zone of schedules."},
     {.name = "base_url", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Public URL of this org's daemon; execution.url links are built from it."},
+     .doc = "Public URL of this org's daemon; execution.url links and sent_from are built "
+            "from it; default: the daemon's own --listen address (the port it really got), "
+            "scenarist://NAME outside the daemon."},
     {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Database file; default var/NAME/scenarist.db."},
+     .doc = "Database file (a relative path is under the state folder, --state-dir); default "
+            "var/NAME/scenarist.db in a checkout, STATE/NAME/scenarist.db installed."},
     {.name = "store_key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
      .doc = "Reference to the key (64 hex digits) that seals confidential scenarios' data in "
             "the store; default: the file STORE.key beside the database, made on first use."},
@@ -433,7 +437,8 @@ static int checkpoint_target(struct sc_org *org, struct sc_diags *d)
 struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
 {
     char *path = is_path(name_or_path) ? sc_strdup(name_or_path)
-                                       : sc_asprintf("orgs/%s.yaml", name_or_path);
+                                       : sc_asprintf("%s%sorgs/%s.yaml", sc_paths_config(),
+                                                     *sc_paths_config() ? "/" : "", name_or_path);
     if (!path)
         return NULL;
     size_t errors = d->errors;

@@ -999,6 +999,8 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     sc_clock_iso(started_ms, started, sizeof started);
     const char *org = rt->org ? rt->org->name : "none";
     r.org_url = rt->org ? rt->org->url : NULL;
+    if (!r.org_url && rt->url && *rt->url)
+        r.org_url = rt->url;
     if (!r.org_url) {
         snprintf(r.url_buf, sizeof r.url_buf, "scenarist://%s", org);
         r.org_url = r.url_buf;

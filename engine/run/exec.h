@@ -40,6 +40,8 @@ struct sc_runtime {
     const struct sc_org *org;
     struct sc_store *store; /* NULL: nothing is recorded (tests, docs) */
     struct sc_watch *watch; /* NULL: no watch (scenarist run, tests) */
+    const char *url;        /* the daemon's own address (http://HOST:PORT), the base of links
+                               when the org has no base_url; NULL or "": none */
     bool park;              /* a sleep parks the execution as a scheduled resume (the
                                daemon's workers); else it waits in place */
 };

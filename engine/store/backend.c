@@ -3,6 +3,7 @@
 #include "store/backend.h"
 
 #include "model/yaml.h"
+#include "paths.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -20,8 +21,12 @@ void sc_store_close(struct sc_store *st)
 
 char *sc_store_path(const struct sc_org *org)
 {
-    const char *p = org->store;
-    return p ? sc_strdup(p) : sc_asprintf("var/%s/scenarist.db", org->name);
+    const char *p = org->store, *state = sc_paths_state();
+    if (!*state) /* a checkout: relative to the working directory, as always */
+        return p ? sc_strdup(p) : sc_asprintf("var/%s/scenarist.db", org->name);
+    if (p && p[0] == '/')
+        return sc_strdup(p);
+    return p ? sc_asprintf("%s/%s", state, p) : sc_asprintf("%s/%s/scenarist.db", state, org->name);
 }
 
 const char *sc_store_error(const struct sc_store *st)

@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "crypto.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -70,7 +71,7 @@ static void *heartbeat_main(void *arg)
         int64_t now = sc_clock_now_ms(); /* renewed by the one clock: a test drives it */
         if (last == INT64_MIN || now - last >= sc_store_lease_ms() / 3 || now < last) {
             if (sc_store_lease_renew(hb->conn) != 0)
-                fprintf(stderr, "scenarist: %s\n", sc_store_error(hb->conn));
+                sc_log(SC_LOG_ERROR, NULL, NULL, "%s", sc_store_error(hb->conn));
             else
                 last = now;
         }

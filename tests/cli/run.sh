@@ -25,10 +25,10 @@ expect "a file and a folder together" 0 "ok: 2 scenario files valid for org stag
 # --- exit codes and usage ---
 expect_grep "no command is a usage error" 2 "usage: scenarist COMMAND" -- "$bin"
 expect_grep "help goes to stdout with 0" 0 "validate [PATH...]" -- "$bin" help
-expect "unknown command" 2 "scenarist: unknown command 'valdate'
-
-$("$bin" help)" -- "$bin" valdate
-expect "unknown option" 2 "scenarist: unknown option '--jsn'" -- "$bin" validate --jsn
+expect "unknown command" 2 "scenarist: unknown command 'valdate'; did you mean 'validate'?
+run 'scenarist --help' for the commands" -- "$bin" valdate
+expect "unknown option" 2 "scenarist: unknown option '--jsn'; did you mean '--json'?" -- "$bin" validate --jsn
+. tests/cli/help.sh
 expect "--org without a name" 2 "scenarist: --org needs a value" -- "$bin" validate --org
 expect_grep "version" 0 "scenarist 0." -- "$bin" version
 
@@ -96,4 +96,4 @@ for page in modules format org; do
     expect "docs/$(basename $file) is fresh (make docs rewrites it)" 0 "$(cat $file)" \
         -- "$bin" docs "$page"
 done
-expect "docs needs a page" 2 "scenarist docs: name a page: modules, format or org" -- "$bin" docs
+expect "docs needs a page" 2 "scenarist docs: name a page: modules, format, org, man1 or man5" -- "$bin" docs

@@ -344,16 +344,16 @@ expect "kill -9 mid-step leaves the execution recorded as running" 0 "running" \
 serve $fx/hooks
 check "on start it is resumed and finishes" wait_sql "SELECT status FROM executions WHERE id = '$id'" success
 expect "a second serve on the same store refuses to start, naming the daemon that holds it" 2 \
-    "scenarist: store $db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
-    -- "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0
+    "2026-03-08T08:00:00.000Z error scenarist: store $db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- env SCENARIST_CLOCK=test:2026-03-08T08:00:00Z "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0
 expect "the lock file names the holder" 0 "pid $dpid host $(hostname)" -- bash -c "cut -d' ' -f1-4 '$db.lock'"
 ln -s "$db" "$dir/l7.db"
 expect "another name of the same store (a symbolic link) takes the same lock" 2 \
-    "scenarist: store $dir/l7.db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
-    -- "$bin" serve $fx/hooks --org "$org" --store "$dir/l7.db" --listen 127.0.0.1:0
+    "2026-03-08T08:00:00.000Z error scenarist: store $dir/l7.db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- env SCENARIST_CLOCK=test:2026-03-08T08:00:00Z "$bin" serve $fx/hooks --org "$org" --store "$dir/l7.db" --listen 127.0.0.1:0
 expect "and so does a relative name through .. (the folder made absolute)" 2 \
-    "scenarist: store store/../store/scenarist.db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
-    -- bash -c "cd '$dir' && '$bin' serve '$PWD/$fx/hooks' --org '$org' --store store/../store/scenarist.db --listen 127.0.0.1:0"
+    "2026-03-08T08:00:00.000Z error scenarist: store store/../store/scenarist.db is in use by another scenarist serve (pid $dpid on host $(hostname), lock file $db.lock): only one daemon may own an SQLite store" \
+    -- bash -c "cd '$dir' && SCENARIST_CLOCK=test:2026-03-08T08:00:00Z '$bin' serve '$PWD/$fx/hooks' --org '$org' --store store/../store/scenarist.db --listen 127.0.0.1:0"
 stop
 expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process" -- cat "$dir/log"
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
@@ -786,11 +786,11 @@ expect "stored: four without a key, R-5 with its key" 0 "1|
 3|
 4|
 5|r-R-5" -- sql "SELECT json_extract(CAST(trigger AS TEXT), '$.body.n'), dedupe FROM executions WHERE scenario = 'keyed' ORDER BY rowid"
-expect "the log says so once per unkeyed event" 0 "scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one; stored without a key
-scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one; stored without a key
-scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one; stored without a key
-scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is empty text: a key with a part missing would take different events for one; stored without a key" \
-    -- grep 'webhook /hooks/keyed' "$dir/log"
+expect "the log says so once per unkeyed event (a warning, after its timestamp)" 0 "warn scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one; stored without a key
+warn scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one; stored without a key
+warn scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is null or missing: a key with a part missing would take different events for one; stored without a key
+warn scenarist: webhook /hooks/keyed: dedupe_key: {{ trigger.body.result_id }}: is empty text: a key with a part missing would take different events for one; stored without a key" \
+    -- sh -c "grep 'webhook /hooks/keyed' '$dir/log' | cut -d' ' -f2-"
 # The dedupe module's key, the same rule: an empty part fails the step (a data error, not retried).
 for b in '{"n":1}' '{"n":2,"result_id":""}' '{"n":3,"result_id":"R-3"}' '{"n":4,"result_id":"R-3"}'; do
     post /hooks/deduped "$b" > /dev/null
@@ -998,3 +998,4 @@ expect "nothing is left to hand over" 0 "no incomplete execution matches: nothin
     -- person incomplete retry --all --scenario decide-sync
 stop
 unset SCENARIST_CLOCK
+. tests/serve/links.sh
