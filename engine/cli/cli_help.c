@@ -38,7 +38,13 @@ static const struct opt_doc options[] = {
     {"execution", "ID", "only this execution's"},
     {"checkpoint", "FILE", "a checkpoint printed earlier: also prove nothing was cut since"},
     {"check", NULL, "compare with the org's targets; exit 1 when one is missed"},
-    {"message", "MSG", "the version's message (also -m)"},
+    {"message", "MSG", "a version's message, or the reason for a decision on a hold or a retry "
+                       "(also -m)"},
+    {"wait", NULL, "wait (60 s at most) for the daemon to run what was decided, and print the "
+                   "outcome"},
+    {"here", NULL, "run what was decided in this process instead of the daemon (its shell "
+                   "then needs the org's secrets)"},
+    {"all", NULL, "every open incomplete execution that matches (--scenario, --since)"},
     {"version", "N", "a version number other than the current one"},
     {"output", "FILE", "write there instead of standard output (also -o)"},
     {"to", "TARGET", "where to: a version number, a folder, an org or a connection (see the "
@@ -85,9 +91,10 @@ static const struct cmd_doc commands[] = {
     {"executions", "", "List executions, newest first.",
      {COMMON, "scenario", "status", "since", "limit", "json"}},
     {"execution", "ID", "One execution: every step of every attempt.", {COMMON, "json"}},
-    {"incomplete", "list|retry ID|resolve ID|discard ID",
-     "Executions stopped by a break: waiting for a retry or a person.",
-     {COMMON, "scenario", "limit", "message", "json"}},
+    {"incomplete", "list|retry ID|retry --all|resolve ID|discard ID",
+     "Executions stopped by a break: waiting for a retry or a person. A retry is recorded "
+     "(who, when, why) and run by the daemon, which has the org's secrets.",
+     {COMMON, "scenario", "since", "limit", "message", "all", "wait", "here", "json"}},
     {"resume", "", "Run what is waiting: executions a crash interrupted, retries due.",
      {COMMON, "json"}},
     {"serve", "[PATH...]",
@@ -98,8 +105,10 @@ static const struct cmd_doc commands[] = {
       "header-timeout", "body-timeout", "max-connections", "max-connections-per-ip", "until",
       "log-format"}},
     {"holds", "list|show ID|approve ID|reject ID",
-     "Executions held for a person's decision (payroll checks).",
-     {COMMON, "scenario", "message", "json"}},
+     "Executions held for a person's decision (payroll checks). An approval is recorded "
+     "(who, when, why) and run on by the daemon, which has the org's secrets; a rejection "
+     "ends the execution.",
+     {COMMON, "scenario", "message", "wait", "here", "json"}},
     {"queue", "list [NAME]|show ID|resolve ID",
      "Work lists for people (drift, reconciliation orphans).",
      {COMMON, "status", "limit", "message", "json"}},
