@@ -4,6 +4,7 @@
 #include "run/execution.h"
 #include "store/store.h"
 #include "util.h"
+#include "run/oauth.h"
 #include "run/throttle.h"
 
 #include <stdio.h>
@@ -133,6 +134,18 @@ static enum sc_status throttle(struct sc_step_ctx *ctx, const struct sc_org_conn
     }
 }
 
+/* err with every secret value of rq replaced by [redacted], in place. */
+static char *redact_text(const char *s, size_t len, const char *const *sec, size_t nsec);
+static void redact_err(char *err, size_t errlen, const struct sc_request *rq)
+{
+    char *r = redact_text(err, strlen(err), rq->secrets, rq->nsecrets);
+    if (r)
+        snprintf(err, errlen, "%s", r);
+    else
+        snprintf(err, errlen, "%s %s failed", rq->method, rq->url);
+    free(r);
+}
+
 enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq,
                             int max_redirects, const char *parse, json_t **output, char *err,
                             size_t errlen)
@@ -142,7 +155,12 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
     int64_t left = sc_step_abandon_left_ms(ctx); /* the daemon's grace past the deadline */
     if (left > 0 && left < timeout)
         timeout = left;
-    struct sc_http_req req = {.method = rq->method, .url = rq->url,
+    const struct sc_org_conn *oc = rq->conn;
+    struct sc_http_req req = {.method = rq->method, .url = rq->send_url ? rq->send_url : rq->url,
+                              .tls_cert = oc ? oc->tls.cert : NULL,
+                              .tls_key = oc ? oc->tls.key : NULL,
+                              .tls_key_pem = oc ? oc->tls.key_secret.value : NULL,
+                              .tls_ca = oc ? oc->tls.ca : NULL,
                               .headers = (const char *const *)rq->headers,
                               .username = rq->username, .password = rq->password,
                               .body = rq->body, .body_len = rq->body_len, .timeout_ms = timeout,
@@ -177,6 +195,8 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
     if (resp.status)
         st = answer(ctx, rq, &resp, parse, st, output, err, errlen);
     sc_http_resp_free(&resp);
+    if (st != SC_OK && rq->nsecrets) /* the client's message may quote the URL sent */
+        redact_err(err, errlen, rq);
     return st;
 }
 
@@ -189,7 +209,17 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
 static const char **org_secrets(const struct sc_org *org, size_t *n)
 {
     *n = 0;
-    const char **v = sc_calloc((org ? org->nconns + org->nhooks : 0) + 1, sizeof *v);
+    const char **v = sc_calloc((org ? 3 * org->nconns + org->nhooks + org->nsecrets : 0) + 1,
+                               sizeof *v);
+    for (size_t i = 0; v && org && i < org->nsecrets; i++)
+        if (org->secrets[i].cred.value && *org->secrets[i].cred.value)
+            v[(*n)++] = org->secrets[i].cred.value;
+    for (size_t i = 0; v && org && i < org->nconns; i++) {
+        if (org->conns[i].oauth.refresh.value && *org->conns[i].oauth.refresh.value)
+            v[(*n)++] = org->conns[i].oauth.refresh.value;
+        if (org->conns[i].tls.key_secret.value && *org->conns[i].tls.key_secret.value)
+            v[(*n)++] = org->conns[i].tls.key_secret.value;
+    }
     for (size_t i = 0; v && org && i < org->nconns; i++)
         if (org->conns[i].secret.value && *org->conns[i].secret.value)
             v[(*n)++] = org->conns[i].secret.value;
@@ -342,8 +372,9 @@ static enum sc_status shadow_send(struct sc_step_ctx *ctx, const struct sc_call 
     return SC_OK;
 }
 
-enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
-                                  json_t **output, char *err, size_t errlen)
+/* One build and send of c. */
+static enum sc_status call_once(struct sc_step_ctx *ctx, const struct sc_call *c,
+                                json_t **output, char *err, size_t errlen)
 {
     *output = NULL;
     bool write = sc_request_is_write(c->method);
@@ -356,7 +387,8 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     bool throttled = oc && !req.shadow && sc_throttle_applies(oc); /* a shadowed write is never sent */
     if (throttled && (st = throttle(ctx, oc, err, errlen)) != SC_OK)
         throttled = false; /* no slot was taken */
-    if (throttled && add_clock_header(&req) != 0) {
+    bool clocked = throttled || (oc && oc->auth == SC_ORG_AUTH_OAUTH2 && !req.shadow);
+    if (clocked && add_clock_header(&req) != 0) {
         snprintf(err, errlen, "out of memory");
         st = SC_ERR_RUNTIME;
     }
@@ -372,5 +404,49 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     char none[200];
     if (throttled)
         sc_throttle_done(sc_step_store(ctx, none, sizeof none), sc_step_org(ctx)->name, oc);
+    return st;
+}
+
+static long answer_status(const json_t *output)
+{
+    return (long)json_integer_value(json_object_get(output, "status"));
+}
+
+enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
+                                  json_t **output, char *err, size_t errlen)
+{
+    *output = NULL;
+    const struct sc_org *org = sc_step_org(ctx);
+    const struct sc_org_conn *oc = sc_org_connection(org, c->connection);
+    if (!oc || oc->auth != SC_ORG_AUTH_OAUTH2)
+        return call_once(ctx, c, output, err, errlen);
+    struct sc_call cc = *c;
+    if (oc->shadow && sc_request_is_write(c->method)) { /* never sent: no token needed */
+        cc.bearer = "(shadowed)";
+        return call_once(ctx, &cc, output, err, errlen);
+    }
+    char *token = NULL;
+    enum sc_status st = sc_oauth_token(sc_step_http(ctx), org->name, oc, NULL, &token, err, errlen);
+    if (st != SC_OK)
+        return st;
+    cc.bearer = token;
+    st = call_once(ctx, &cc, output, err, errlen);
+    if (answer_status(*output) == 401) { /* revoked or expired early: renewed once, sent again */
+        char *fresh = NULL;
+        json_decref(*output);
+        *output = NULL;
+        st = sc_oauth_token(sc_step_http(ctx), org->name, oc, token, &fresh, err, errlen);
+        cc.bearer = fresh;
+        if (st == SC_OK)
+            st = call_once(ctx, &cc, output, err, errlen);
+        if (st != SC_OK && answer_status(*output) == 401) {
+            snprintf(err, errlen, "connection '%s' refused a fresh OAuth2 access token: %s %s "
+                     "answered HTTP 401 twice (check the client's scopes, audience and grants)",
+                     oc->name, c->method, c->path);
+            st = SC_ERR_CONFIG;
+        }
+        sc_oauth_free(fresh);
+    }
+    sc_oauth_free(token);
     return st;
 }
