@@ -102,10 +102,10 @@ static const struct sc_param conn_fields[] = {
     {.name = "tls", .type = SC_T_OBJECT, .fields = tls_fields, .flags = SC_P_STATIC,
      .doc = "A client certificate for mutual TLS and the CA to trust: { cert: PATH, key: PATH "
             "or env:NAME, ca: PATH }."},
-    {.name = "headers", .type = SC_T_MAP, .elem = SC_T_STRING, .flags = SC_P_STATIC,
+    {.name = "headers", .type = SC_T_MAP, .elem = SC_T_STRING, .flags = SC_P_STATIC | SC_P_TEXT,
      .doc = "Headers sent on every request; a value may hold {{ secret('NAME') }} (secrets:), "
             "sent but never recorded."},
-    {.name = "query", .type = SC_T_MAP, .elem = SC_T_STRING, .flags = SC_P_STATIC,
+    {.name = "query", .type = SC_T_MAP, .elem = SC_T_STRING, .flags = SC_P_STATIC | SC_P_TEXT,
      .doc = "Query parameters added to every request; a value may hold {{ secret('NAME') }}, "
             "shown as [secret:NAME] in the audit log and errors."},
     {.name = "rate", .type = SC_T_OBJECT, .fields = rate_fields, .flags = SC_P_STATIC,

@@ -241,10 +241,22 @@ static enum sc_status recorded_secret(const struct sc_call *c, char *err, size_t
     char name[SC_SECRET_NAME_MAX + 1];
     size_t a, e;
     const char *where = NULL;
-    if (c->path && sc_secret_find(c->path, strlen(c->path), false, &a, &e, name, NULL))
+    char *path = c->path ? sc_strdup(c->path) : NULL;
+    size_t pl = 0; /* the path's {{ }} values were percent-encoded: decoded to look */
+    for (size_t i = 0; path && path[i]; i++) {
+        unsigned v;
+        if (path[i] == '%' && sscanf(path + i + 1, "%2x", &v) == 1 && path[i + 1] && path[i + 2]) {
+            path[pl++] = (char)v;
+            i += 2;
+        } else {
+            path[pl++] = path[i];
+        }
+    }
+    if (path && sc_secret_find(path, pl, false, &a, &e, name, NULL))
         where = "the path";
-    else if (has_marker(c->json, name) || has_marker(c->form, name) ||
-             (c->body && sc_secret_find(c->body, strlen(c->body), false, &a, &e, name, NULL)))
+    free(path);
+    if (!where && (has_marker(c->json, name) || has_marker(c->form, name) ||
+             (c->body && sc_secret_find(c->body, strlen(c->body), false, &a, &e, name, NULL))))
         where = "the body";
     if (!where)
         return SC_OK;
@@ -392,7 +404,7 @@ static enum sc_status step_headers(const struct sc_org *org, const json_t *heade
         }
         free(shown);
         const char *hv = real;
-        long ctl = hv ? header_ctl(hv, json_string_length(v)) : -1;
+        long ctl = hv ? header_ctl(hv, strlen(hv)) : -1;
         if (hv && st == SC_OK && (strpbrk(hv, "\r\n") || strpbrk(k, "\r\n: "))) {
             snprintf(err, errlen, "header '%s' holds a line break or is not a header name", k);
             st = SC_ERR_DATA;
