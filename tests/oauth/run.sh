@@ -158,3 +158,94 @@ POST|http://127.0.0.1:PORT/hris/admin/drift?key=%5Bsecret%3Atenant_key%5D|201|ok
     -- sh -c "sqlite3 '$db' 'SELECT method, sent_to, status, outcome FROM audit ORDER BY id' | sed 's/127.0.0.1:$port/127.0.0.1:PORT/'"
 "$bin" execution $id --org "$org" --json > "$tmp/secrets.json" 2>&1
 expect "no secret value in the store or the execution" 0 0 -- leaks "$tmp/secrets.json"
+
+# ---- the org's errors ----
+mkdir -p "$tmp/bad"
+cat > "$tmp/bad/org.yaml" <<'YAML'
+name: bad
+settings: { client_secret: env:CLIENT_SECRET, region: eu }
+secrets: { key: env:KEY }
+connections:
+  hris:
+    base_url: http://127.0.0.1:9/hris
+    auth: { kind: oauth2, secret: env:S }
+  lms:
+    base_url: http://127.0.0.1:9/lms
+    auth: { kind: bearer, secret: env:T, token_url: http://127.0.0.1:9/token }
+  ats:
+    base_url: http://127.0.0.1:9/ats
+    auth: { kind: oauth2, secret: env:S, client_id: c, token_url: ftp://x/token, client_auth: header }
+    headers: { X-A: "{{ secret('nope') }}", X-B: "{{ env.region }}" }
+    query: { k: "{{ secret(key) }}" }
+  ops:
+    base_url: http://127.0.0.1:9/ops
+    tls: { cert: /etc/client.pem }
+YAML
+expect "oauth2, tls, secrets and settings errors name file:line:col" 2 "$tmp/bad/org.yaml:2:28: error: settings are plain values (env.client_secret would read the text 'env:CLIENT_SECRET', and steps record what they read): declare the secret under secrets: and use {{ secret('client_secret') }} in a header or query parameter
+    2 | settings: { client_secret: env:CLIENT_SECRET, region: eu }
+      |                            ^~~~~~~~~~~~~~~~~
+$tmp/bad/org.yaml:7:11: error: auth kind oauth2 needs token_url (the token endpoint)
+    7 |     auth: { kind: oauth2, secret: env:S }
+      |           ^
+$tmp/bad/org.yaml:7:11: error: auth kind oauth2 needs client_id
+    7 |     auth: { kind: oauth2, secret: env:S }
+      |           ^
+$tmp/bad/org.yaml:10:53: error: token_url belongs to auth kind oauth2, not bearer
+   10 |     auth: { kind: bearer, secret: env:T, token_url: http://127.0.0.1:9/token }
+      |                                                     ^~~~~~~~~~~~~~~~~~~~~~~~
+$tmp/bad/org.yaml:13:67: error: token_url must be an http:// or https:// URL
+   13 |     auth: { kind: oauth2, secret: env:S, client_id: c, token_url: ftp://x/token, client_auth: header }
+      |                                                                   ^~~~~~~~~~~~~
+$tmp/bad/org.yaml:13:95: error: 'header' is not a valid client_auth (one of basic, body)
+   13 |     auth: { kind: oauth2, secret: env:S, client_id: c, token_url: ftp://x/token, client_auth: header }
+      |                                                                                               ^~~~~~
+$tmp/bad/org.yaml:14:21: error: secret('nope') is not declared under secrets: in this org
+   14 |     headers: { X-A: \"{{ secret('nope') }}\", X-B: \"{{ env.region }}\" }
+      |                     ^~~~~~~~~~~~~~~~~~~~~~
+$tmp/bad/org.yaml:14:50: error: an org file is not a template: the only {{ }} here is {{ secret('NAME') }}
+   14 |     headers: { X-A: \"{{ secret('nope') }}\", X-B: \"{{ env.region }}\" }
+      |                                                  ^~~~~~~~~~~~~~~~~~
+$tmp/bad/org.yaml:15:17: error: an org file is not a template: the only {{ }} here is {{ secret('NAME') }}
+   15 |     query: { k: \"{{ secret(key) }}\" }
+      |                 ^~~~~~~~~~~~~~~~~~~
+$tmp/bad/org.yaml:18:10: error: a client certificate needs both cert and key
+   18 |     tls: { cert: /etc/client.pem }
+      |          ^
+scenarist: org '$tmp/bad/org.yaml' does not load; nothing validated" \
+    -- "$bin" validate --org "$tmp/bad/org.yaml" $fx/one.yaml
+
+# ---- mutual TLS: openssl s_server asking for a client certificate (-Verify 1) ----
+mkdir -p "$tmp/tls"
+(
+    cd "$tmp/tls" || exit 1
+    ec='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'
+    openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca
+    openssl req $ec -keyout server.key -out server.csr -subj /CN=127.0.0.1
+    printf 'subjectAltName=IP:127.0.0.1\n' > ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext
+    openssl req $ec -keyout client.key -out client.csr -subj /CN=scenarist
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2
+) >/dev/null 2>&1
+openssl s_server -accept 127.0.0.1:0 -cert "$tmp/tls/server.pem" -key "$tmp/tls/server.key" \
+    -CAfile "$tmp/tls/ca.pem" -Verify 1 -www > "$tmp/tls/sout" 2>&1 &
+tlspid=$!
+for _ in $(seq 250); do grep -q '^ACCEPT' "$tmp/tls/sout" && break; sleep 0.02; done
+tport=$(sed -n 's/^ACCEPT 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/tls/sout")
+# tls_org NAME TLS-LINE: an org with the one connection mtls
+tls_org() {
+    mkdir -p "$tmp/$1"
+    printf 'name: tls%s\nstore: %s\nconnections:\n  mtls:\n    base_url: https://127.0.0.1:%s/\n%s\n' \
+        "$1" "$tmp/$1/store/scenarist.db" "$tport" "$2" > "$tmp/$1/org.yaml"
+    org=$tmp/$1/org.yaml
+    db=$tmp/$1/store/scenarist.db
+}
+tls_org nocert "    tls: { ca: $tmp/tls/ca.pem }"
+expect_grep "without the client certificate the server refuses the connection" 1 \
+    "read                   http.request    error         0 ms  connection: GET https://127.0.0.1:$tport/: " -- run $fx/tls.yaml
+tls_org cert "    tls: { ca: $tmp/tls/ca.pem, cert: $tmp/tls/client.pem, key: $tmp/tls/client.key }"
+expect_grep "with it the server answers" 0 "read                   http.request    ok            0 ms  HTTP 200" \
+    -- run $fx/tls.yaml
+export OAUTH_TLS_KEY="$(cat "$tmp/tls/client.key")"
+tls_org pem "    tls: { ca: $tmp/tls/ca.pem, cert: $tmp/tls/client.pem, key: env:OAUTH_TLS_KEY }"
+expect_grep "the key given as env:NAME (the PEM itself) works the same" 0 \
+    "read                   http.request    ok            0 ms  HTTP 200" -- run $fx/tls.yaml
