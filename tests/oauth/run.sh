@@ -17,7 +17,8 @@ cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 sbpid=
 tlspid=
-trap '[ -n "$sbpid" ] && kill $sbpid 2>/dev/null; [ -n "$tlspid" ] && kill $tlspid 2>/dev/null; rm -rf "$tmp"' EXIT
+dpid=
+trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$sbpid" ] && kill $sbpid 2>/dev/null; [ -n "$tlspid" ] && kill $tlspid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/oauth
 suite=oauth
 . tests/lib.sh
@@ -249,3 +250,25 @@ export OAUTH_TLS_KEY="$(cat "$tmp/tls/client.key")"
 tls_org pem "    tls: { ca: $tmp/tls/ca.pem, cert: $tmp/tls/client.pem, key: env:OAUTH_TLS_KEY }"
 expect_grep "the key given as env:NAME (the PEM itself) works the same" 0 \
     "read                   http.request    ok            0 ms  HTTP 200" -- run $fx/tls.yaml
+
+# ---- the daemon: one token for all its workers ----
+unset SCENARIST_CLOCK
+setup daemon basic "$client}"
+: > "$dir/log"
+"$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0 --workers 4 2>>"$dir/log" &
+dpid=$!
+url=$(daemon_url "$dir/log")
+check "12 events are queued" python3 tests/throttle/post.py "$url" /hooks/read 1 12
+for _ in $(seq 1000); do
+    [ "$(sqlite3 "$db" "SELECT count(*) FROM executions WHERE status = 'success'" 2>/dev/null)" = 12 ] && break
+    sleep 0.02
+done
+kill -TERM $dpid
+{ wait $dpid; } 2>/dev/null
+rc=$?
+dpid=
+expect "the daemon stopped cleanly" 0 0 -- echo $rc
+expect "4 workers, 12 executions, one token fetched and shared" 0 \
+"1 POST /hris/oauth/token {} $basic - grant_type=client_credentials&$scope 200
+12 GET /hris/employees/E-1001 {} Bearer sbx-hris-at-1 t-tk-8Wz - 200" -- sh -c "curl -s '$sb/_sandbox/journal' | python3 $fx/journal.py | sort | uniq -c | sed 's/^ *//' | sort -k2,2r"
+expect "no token in the store or the log" 0 0 -- leaks "$dir/log"
