@@ -156,12 +156,27 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
     if (left > 0 && left < timeout)
         timeout = left;
     const struct sc_org_conn *oc = rq->conn;
+    /* the test clock's time to an oauth2 connection, whose tokens a test server expires on
+     * it (tools/sandbox), unless the throttle put it there already */
+    const char *hs[SC_REQUEST_MAX_HEADERS + 2];
+    char clock[64];
+    size_t nh = 0;
+    bool clocked = false;
+    for (; nh < rq->nheaders; nh++) {
+        hs[nh] = rq->headers[nh];
+        clocked |= !strncmp(hs[nh], "X-Test-Clock:", 13);
+    }
+    if (!clocked && oc && oc->auth == SC_ORG_AUTH_OAUTH2 && sc_clock_is_test()) {
+        snprintf(clock, sizeof clock, "X-Test-Clock: %lld", (long long)sc_clock_now_ms());
+        hs[nh++] = clock;
+    }
+    hs[nh] = NULL;
     struct sc_http_req req = {.method = rq->method, .url = rq->send_url ? rq->send_url : rq->url,
                               .tls_cert = oc ? oc->tls.cert : NULL,
                               .tls_key = oc ? oc->tls.key : NULL,
                               .tls_key_pem = oc ? oc->tls.key_secret.value : NULL,
                               .tls_ca = oc ? oc->tls.ca : NULL,
-                              .headers = (const char *const *)rq->headers,
+                              .headers = hs,
                               .username = rq->username, .password = rq->password,
                               .body = rq->body, .body_len = rq->body_len, .timeout_ms = timeout,
                               .max_redirects = max_redirects};
@@ -387,8 +402,7 @@ static enum sc_status call_once(struct sc_step_ctx *ctx, const struct sc_call *c
     bool throttled = oc && !req.shadow && sc_throttle_applies(oc); /* a shadowed write is never sent */
     if (throttled && (st = throttle(ctx, oc, err, errlen)) != SC_OK)
         throttled = false; /* no slot was taken */
-    bool clocked = throttled || (oc && oc->auth == SC_ORG_AUTH_OAUTH2 && !req.shadow);
-    if (clocked && add_clock_header(&req) != 0) {
+    if (throttled && add_clock_header(&req) != 0) {
         snprintf(err, errlen, "out of memory");
         st = SC_ERR_RUNTIME;
     }
@@ -449,4 +463,43 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     }
     sc_oauth_free(token);
     return st;
+}
+
+enum sc_status sc_call_token(struct sc_step_ctx *ctx, const char *connection, char **token,
+                             char *err, size_t errlen)
+{
+    *token = NULL;
+    const struct sc_org *org = sc_step_org(ctx);
+    const struct sc_org_conn *oc = sc_org_connection(org, connection);
+    if (!oc || oc->auth != SC_ORG_AUTH_OAUTH2)
+        return SC_OK;
+    return sc_oauth_token(sc_step_http(ctx), org->name, oc, NULL, token, err, errlen);
+}
+
+int sc_call_renew(struct sc_step_ctx *ctx, struct sc_request *rq, const json_t *answer,
+                  enum sc_status *st, char *err, size_t errlen)
+{
+    static const char bearer[] = "Authorization: Bearer ";
+    size_t i = 0, bl = sizeof bearer - 1;
+    if (!rq->conn || rq->conn->auth != SC_ORG_AUTH_OAUTH2 || answer_status(answer) != 401)
+        return 0;
+    while (i < rq->nheaders && strncmp(rq->headers[i], bearer, bl))
+        i++;
+    if (i == rq->nheaders)
+        return 0;
+    char *fresh = NULL;
+    *st = sc_oauth_token(sc_step_http(ctx), sc_step_org(ctx)->name, rq->conn,
+                         rq->headers[i] + bl, &fresh, err, errlen);
+    if (*st != SC_OK)
+        return -1;
+    char *line = sc_asprintf("%s%s", bearer, fresh);
+    sc_oauth_free(fresh);
+    if (!line) {
+        *st = SC_ERR_RUNTIME;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    sc_oauth_free(rq->headers[i]); /* wiped, then freed */
+    rq->headers[i] = line;
+    return 1;
 }

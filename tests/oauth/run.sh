@@ -106,6 +106,18 @@ GET /hris/employees/E-1001 {} Bearer sbx-hris-at-1 t-tk-8Wz - 401
 POST /hris/oauth/token {} $basic - grant_type=refresh_token&refresh_token=sbx-hris-rt-1&$scope 200
 GET /hris/employees/E-1001 {} Bearer sbx-hris-at-2 t-tk-8Wz - 401" -- journal
 
+# ---- a paginated list renews its token on a 401 too ----
+setup pages basic "$client}"
+expect_grep "the list is read whole" 0 "success in 0 ms" -- run $fx/page.yaml
+expect "page 1 refused, a fresh token, page 1 again, pages 2 and 3 with it" 0 \
+"POST /hris/oauth/token {} $basic - grant_type=client_credentials&$scope 200
+GET /hris/employees/E-1001 {} Bearer sbx-hris-at-1 t-tk-8Wz - 200
+GET /hris/employees {\"per_page\": \"25\"} Bearer sbx-hris-at-1 t-tk-8Wz - 401
+POST /hris/oauth/token {} $basic - grant_type=refresh_token&refresh_token=sbx-hris-rt-1&$scope 200
+GET /hris/employees {\"per_page\": \"25\"} Bearer sbx-hris-at-2 t-tk-8Wz - 200
+GET /hris/employees {\"page\": \"2\", \"per_page\": \"25\"} Bearer sbx-hris-at-2 t-tk-8Wz - 200
+GET /hris/employees {\"page\": \"3\", \"per_page\": \"25\"} Bearer sbx-hris-at-2 t-tk-8Wz - 200" -- journal
+
 # ---- the token endpoint's errors (RFC 6749 section 5.2) ----
 setup badsecret basic '{"system": "hris", "client_id": "scenarist", "client_secret": "other"}'
 expect "a wrong client secret: invalid_client, nothing else sent" 1 \
