@@ -403,15 +403,20 @@ static enum sc_status step_headers(const struct sc_org *org, const json_t *heade
             continue;
         }
         free(shown);
-        const char *hv = real;
-        long ctl = hv ? header_ctl(hv, strlen(hv)) : -1;
+        const char *hv = real, *ov = json_string_value(v); /* as sent, as written */
+        long ctl = ov ? header_ctl(ov, json_string_length(v)) : -1; /* a NUL included */
+        bool from_secret = ctl < 0 && hv && header_ctl(hv, strlen(hv)) >= 0;
         if (hv && st == SC_OK && (strpbrk(hv, "\r\n") || strpbrk(k, "\r\n: "))) {
             snprintf(err, errlen, "header '%s' holds a line break or is not a header name", k);
             st = SC_ERR_DATA;
         } else if (ctl >= 0 && st == SC_OK) {
             snprintf(err, errlen, "header '%s' holds the control character 0x%02X (byte %ld of "
-                     "its value)", k, (unsigned)(unsigned char)hv[ctl], ctl + 1);
+                     "its value)", k, (unsigned)(unsigned char)ov[ctl], ctl + 1);
             st = SC_ERR_DATA;
+        } else if (from_secret && st == SC_OK) {
+            snprintf(err, errlen, "header '%s' would carry a control character from a secret's "
+                     "value", k);
+            st = SC_ERR_CONFIG;
         } else if (hv && !mine) {
             header(r, sc_asprintf("%s: %s", k, hv));
         } else if (hv && header_step(r, sc_asprintf("%s: %s", k, hv)) != 0 && st == SC_OK) {
