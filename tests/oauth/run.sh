@@ -149,6 +149,8 @@ setup secrets basic "$client}"
 expect "sent in a query, refused unread, undeclared, in a body or a path" 0 \
 "oauth-secrets  execution $id  (org oauthtest, version draft)
   query                  http.request    ok            0 ms  HTTP 201 {\"kind\":\"probe\",\"received_at\":\"RECEIVED\"}
+  notfound               http.request    error         0 ms  data: GET http://127.0.0.1:PORT/hris/employees/E-0404?key=[redacted]: HTTP 404: {\"error\":\"no emp...
+  notfound               on_error        resume              
   unread                 http.request    error         0 ms  config: secret('missing'): secret env:OAUTH_NOT_SET is not set in the environment
   unread                 on_error        resume              
   undeclared             http.request    error         0 ms  config: secret('nope') is not declared in org 'oauthtest' (secrets:)
@@ -158,13 +160,16 @@ expect "sent in a query, refused unread, undeclared, in a body or a path" 0 \
   path                   http.request    error         0 ms  config: secret('tenant_key') cannot be placed in the path, which is recorded (audit log, step rec...
   path                   on_error        resume              
   kept                   set             ok            0 ms  {\"ref\":\"[[secret:tenant_key:NONCE]]\"}
-success in 0 ms" -- sh -c "\"$bin\" run $fx/body.yaml --input $tmp/in.json --org $org 2>&1 | sed -e 's/\"received_at\":\"[^\"]*\"/\"received_at\":\"RECEIVED\"/' -e 's/tenant_key:[0-9a-f]\{16\}/tenant_key:NONCE/'"
+success in 0 ms" -- sh -c "\"$bin\" run $fx/body.yaml --input $tmp/in.json --org $org 2>&1 | sed -e 's/\"received_at\":\"[^\"]*\"/\"received_at\":\"RECEIVED\"/' -e 's/tenant_key:[0-9a-f]\{16\}/tenant_key:NONCE/' -e 's/127.0.0.1:$port/127.0.0.1:PORT/'"
+expect "the 404's message: the value redacted" 0 \
+"GET http://127.0.0.1:PORT/hris/employees/E-0404?key=[redacted]: HTTP 404: {\"error\":\"no employee E-0404\"}" -- message notfound
 expect "the full refusal" 0 \
 "secret('tenant_key') cannot be placed in the body, which is recorded (audit log, step records): put it in a header or a query parameter" \
     -- sqlite3 "$db" "SELECT json_extract(error, '\$.message') FROM step_runs WHERE step = 'body'"
 expect "the sandbox got the value; sent_to, the audit log and the step records show [secret:tenant_key]" 0 \
 "POST /hris/oauth/token {} $basic - grant_type=client_credentials&$scope 200
-POST /hris/admin/drift {\"key\": \"tk-8Wz\"} Bearer sbx-hris-at-1 t-tk-8Wz {\"kind\": \"probe\", \"sent_to\": \"http://127.0.0.1:PORT/hris/admin/drift?key=%5Bsecret%3Atenant_key%5D\"} 201" -- journal
+POST /hris/admin/drift {\"key\": \"tk-8Wz\"} Bearer sbx-hris-at-1 t-tk-8Wz {\"kind\": \"probe\", \"sent_to\": \"http://127.0.0.1:PORT/hris/admin/drift?key=%5Bsecret%3Atenant_key%5D\"} 201
+GET /hris/employees/E-0404 {\"key\": \"tk-8Wz\"} Bearer sbx-hris-at-1 t-tk-8Wz - 404" -- journal
 expect "the audit rows" 0 \
 "POST|http://127.0.0.1:PORT/hris/admin/drift?key=%5Bsecret%3Atenant_key%5D||pending
 POST|http://127.0.0.1:PORT/hris/admin/drift?key=%5Bsecret%3Atenant_key%5D|201|ok" \
