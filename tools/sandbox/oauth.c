@@ -30,7 +30,7 @@ static bool unbase64(const char *s, char *out, size_t n)
     int bits = 0;
     for (; *s && *s != '='; s++) {
         const char *p = strchr(b64, *s);
-        if (!p || !*s)
+        if (!p)
             return false;
         v = v << 6 | (unsigned)(p - b64);
         bits += 6;
@@ -91,8 +91,7 @@ static void oauth_error(struct call *c, int status, const char *code, const char
 }
 
 /* The client's id and secret: HTTP Basic (both form-encoded first) or the form. */
-static const char *client_of(struct call *c, json_t *form, char id[256], char secret[256],
-                             const char *how)
+static const char *client_of(struct call *c, json_t *form, char id[256], char secret[256])
 {
     char dec[600];
     if (c->authz && !strncasecmp(c->authz, "Basic ", 6) && unbase64(c->authz + 6, dec, sizeof dec)) {
@@ -105,7 +104,6 @@ static const char *client_of(struct call *c, json_t *form, char id[256], char se
     }
     const char *fi = json_string_value(json_object_get(form, "client_id"));
     const char *fs = json_string_value(json_object_get(form, "client_secret"));
-    (void)how;
     snprintf(id, 256, "%s", fi ? fi : "");
     snprintf(secret, 256, "%s", fs ? fs : "");
     return fi ? "body" : NULL;
@@ -132,7 +130,7 @@ static void token(struct call *c, json_t *sys)
 {
     json_t *form = form_of(c->raw, c->raw_len);
     char id[256], secret[256];
-    const char *how = client_of(c, form, id, secret, NULL);
+    const char *how = client_of(c, form, id, secret);
     const char *want = json_string_value(json_object_get(sys, "client_auth"));
     const char *grant = json_string_value(json_object_get(form, "grant_type"));
     if (!how || strcmp(id, json_string_value(json_object_get(sys, "client_id"))) ||
