@@ -57,6 +57,7 @@ for flavour in plain asan; do
     suite "$flavour/shadow" tests/shadow/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/sandbox" tests/sandbox/run.sh build/$flavour/tools/sandbox/sandbox "$bin"
     suite "$flavour/throttle" tests/throttle/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
+    suite "$flavour/oauth" tests/oauth/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
     suite "$flavour/library" tests/library/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
     suite "$flavour/install" tests/install/run.sh "$bin"
 done

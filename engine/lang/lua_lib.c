@@ -4,10 +4,12 @@
  * the original, so a pattern may take many steps, but every step is charged. */
 #define _GNU_SOURCE /* memmem */
 #include "lang/lua_lib.h"
+#include "lang/secret.h"
 
 #include "lang/text.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <string.h>
@@ -894,9 +896,27 @@ static int h_replace(lua_State *L)
     return 1;
 }
 
+/* sc.secret_ref(name): the marker secret('name') renders to (lang/secret.h), never the
+ * value, which only the request builder puts in place. */
+static int h_secret_ref(lua_State *L)
+{
+    size_t n;
+    const char *name = luaL_checklstring(L, 1, &n);
+    if (!sc_secret_name_ok(name, n))
+        return luaL_error(L, "secret: '%s' is not a secret's name (letters, digits, _ and -, "
+                          "at most %d)", name, SC_SECRET_NAME_MAX);
+    struct sc_buf b = {0};
+    sc_secret_marker(&b, name, n);
+    if (b.oom)
+        return luaL_error(L, "not enough memory");
+    lua_pushlstring(L, b.data, b.len);
+    free(b.data);
+    return 1;
+}
+
 void sc_lua_lib_text_helpers(lua_State *L)
 {
     static const luaL_Reg f[] = {{"trim", h_trim}, {"split", h_split}, {"replace", h_replace},
-                                 {NULL, NULL}};
+                                 {"secret_ref", h_secret_ref}, {NULL, NULL}};
     luaL_setfuncs(L, f, 0);
 }

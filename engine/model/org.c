@@ -36,8 +36,13 @@ static int cred_read(struct sc_org_cred *c)
 int sc_org_resolve_secrets(struct sc_org *org)
 {
     int rc = 0;
-    for (size_t i = 0; i < org->nconns; i++)
+    for (size_t i = 0; i < org->nconns; i++) {
         rc |= cred_read(&org->conns[i].secret);
+        rc |= cred_read(&org->conns[i].oauth.refresh);
+        rc |= cred_read(&org->conns[i].tls.key_secret);
+    }
+    for (size_t i = 0; i < org->nsecrets; i++)
+        rc |= cred_read(&org->secrets[i].cred);
     for (size_t i = 0; i < org->nhooks; i++)
         rc |= cred_read(&org->hooks[i].secret);
     return rc ? -1 : 0;
@@ -50,7 +55,13 @@ void sc_org_free(struct sc_org *org)
     for (size_t i = 0; i < org->nconns; i++) {
         sc_url_free(&org->conns[i].url);
         cred_clear(&org->conns[i].secret);
+        cred_clear(&org->conns[i].oauth.refresh);
+        cred_clear(&org->conns[i].tls.key_secret);
+        free(org->conns[i].oauth.scope);
     }
+    for (size_t i = 0; i < org->nsecrets; i++)
+        cred_clear(&org->secrets[i].cred);
+    free(org->secrets);
     for (size_t i = 0; i < org->nhooks; i++)
         cred_clear(&org->hooks[i].secret);
     free(org->conns);
@@ -66,6 +77,14 @@ const struct sc_org_conn *sc_org_connection(const struct sc_org *org, const char
     for (size_t i = 0; org && name && i < org->nconns; i++)
         if (!strcmp(org->conns[i].name, name))
             return &org->conns[i];
+    return NULL;
+}
+
+const struct sc_org_secret *sc_org_named_secret(const struct sc_org *org, const char *name)
+{
+    for (size_t i = 0; org && name && i < org->nsecrets; i++)
+        if (!strcmp(org->secrets[i].name, name))
+            return &org->secrets[i];
     return NULL;
 }
 

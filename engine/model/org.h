@@ -16,7 +16,15 @@
 struct sc_doc;
 
 /* How a connection's requests authenticate (its auth.kind). */
-enum sc_org_auth { SC_ORG_AUTH_NONE, SC_ORG_AUTH_BEARER, SC_ORG_AUTH_BASIC, SC_ORG_AUTH_API_KEY };
+enum sc_org_auth {
+    SC_ORG_AUTH_NONE,
+    SC_ORG_AUTH_BEARER,
+    SC_ORG_AUTH_BASIC,
+    SC_ORG_AUTH_API_KEY,
+    SC_ORG_AUTH_OAUTH2, /* an access token from a token endpoint (run/oauth.h) */
+};
+/* How an OAuth2 client authenticates at the token endpoint (RFC 6749 section 2.3.1). */
+enum sc_org_client_auth { SC_ORG_CLIENT_BASIC, SC_ORG_CLIENT_BODY };
 /* Where a secret was read from. */
 enum sc_org_source { SC_ORG_SRC_NONE, SC_ORG_SRC_ENV, SC_ORG_SRC_FILE };
 
@@ -46,6 +54,29 @@ struct sc_org_conn {
     long rate_requests;        /* rate: at most this many requests per rate_per_ms; 0: none */
     int64_t rate_per_ms;
     int concurrency;           /* most requests in flight at once; 0: no cap */
+    struct {                   /* auth kind oauth2 (RFC 6749 sections 4.4 and 6) */
+        const char *token_url; /* absolute http(s) URL of the token endpoint */
+        const char *client_id;
+        char *scope;           /* the scopes joined by spaces (owned), or NULL */
+        const char *audience;  /* or NULL */
+        enum sc_org_client_auth client_auth;
+        int64_t margin_ms;     /* a token is renewed this long before it expires */
+        struct sc_org_cred refresh; /* refresh_token: a first refresh token, or ref NULL */
+    } oauth;
+    struct {                   /* tls: a client certificate and the CA to trust, or NULL */
+        const char *cert, *ca; /* PEM file paths */
+        const char *key;       /* PEM file path, when not a secret reference */
+        struct sc_org_cred key_secret; /* key given as env:NAME (the PEM itself) */
+    } tls;
+    const json_t *headers;     /* headers: {name: value} sent on every request, or NULL */
+    const json_t *query;       /* query: {name: value} added to every request, or NULL */
+};
+
+/* A named secret (secrets: NAME), placed in headers and query parameters by
+ * secret('NAME') (lang/secret.h); its value is never recorded. */
+struct sc_org_secret {
+    const char *name;
+    struct sc_org_cred cred;
 };
 
 /* An inbound webhook secret (webhooks: NAME). */
@@ -115,6 +146,8 @@ struct sc_org {
     size_t nconns;
     struct sc_org_hook *hooks;
     size_t nhooks;
+    struct sc_org_secret *secrets; /* secrets:, in the file's order */
+    size_t nsecrets;
     struct sc_org_target *targets; /* targets:, in the file's order */
     size_t ntargets;
     struct sc_doc *matrix_doc;
@@ -128,6 +161,8 @@ void sc_org_free(struct sc_org *org);
 
 /* Borrowed: the connection `name`, or NULL when the org has none. */
 const struct sc_org_conn *sc_org_connection(const struct sc_org *org, const char *name);
+/* Borrowed: the secret `name` (secrets:), or NULL when the org has none. */
+const struct sc_org_secret *sc_org_named_secret(const struct sc_org *org, const char *name);
 /* Borrowed: the webhook secret `name`, or NULL when the org has none. */
 const struct sc_org_hook *sc_org_hook(const struct sc_org *org, const char *name);
 /* Borrowed: the connection's base URL in normal form (url.h), or NULL when unknown. */

@@ -2,6 +2,7 @@
 #include "paths.h"
 
 #include "lang/duration.h"
+#include "lang/secret.h"
 #include "module.h"
 #include "util.h"
 #include "model/param.h"
@@ -14,7 +15,8 @@
 #include <unistd.h>
 
 static const char *const access_modes[] = {"read-write", "read-only", NULL};
-static const char *const auth_kinds[] = {"none", "bearer", "basic", "api-key", NULL};
+static const char *const auth_kinds[] = {"none", "bearer", "basic", "api-key", "oauth2", NULL};
+static const char *const client_auths[] = {"basic", "body", NULL};
 static const char *const schemes[] = {"standard-webhooks", "hub-signature", NULL};
 
 static const struct sc_param rate_fields[] = {
@@ -28,12 +30,39 @@ static const struct sc_param rate_fields[] = {
 
 static const struct sc_param auth_fields[] = {
     {.name = "kind", .type = SC_T_ENUM, .required = true, .allowed = auth_kinds,
-     .flags = SC_P_STATIC, .doc = "none, bearer (token), basic (username + password), api-key (header)."},
+     .flags = SC_P_STATIC, .doc = "none, bearer (token), basic (username + password), api-key "
+     "(header), oauth2 (an access token from token_url, RFC 6749 client credentials and refresh tokens)."},
     {.name = "secret", .type = SC_T_SECRET, .flags = SC_P_STATIC,
-     .doc = "Reference to the token or password: env:NAME or file:PATH."},
+     .doc = "Reference to the token or password (oauth2: the client secret): env:NAME or file:PATH."},
     {.name = "username", .type = SC_T_STRING, .flags = SC_P_STATIC, .doc = "User of basic auth."},
     {.name = "header", .type = SC_T_STRING, .def = "\"X-API-Key\"", .flags = SC_P_STATIC,
      .doc = "Header carrying an api-key."},
+    {.name = "token_url", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "oauth2: the token endpoint, an http:// or https:// URL."},
+    {.name = "client_id", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "oauth2: the client identifier."},
+    {.name = "client_auth", .type = SC_T_ENUM, .def = "\"basic\"", .allowed = client_auths,
+     .flags = SC_P_STATIC, .doc = "oauth2: how the client authenticates at the token endpoint "
+     "(RFC 6749 section 2.3.1): basic (HTTP Basic) or body (client_id and client_secret in the form)."},
+    {.name = "scopes", .type = SC_T_LIST, .elem = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "oauth2: the scopes asked for (sent joined by spaces)."},
+    {.name = "audience", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "oauth2: the audience parameter some servers need (the API the token is for)."},
+    {.name = "refresh_token", .type = SC_T_SECRET, .flags = SC_P_STATIC,
+     .doc = "oauth2: reference to a refresh token to start from (refresh_token grant, RFC 6749 "
+     "section 6) instead of client credentials; refresh tokens the server returns replace it in memory."},
+    {.name = "refresh_margin", .type = SC_T_DURATION, .def = "\"30s\"", .flags = SC_P_STATIC,
+     .doc = "oauth2: a token is renewed this long before its expires_in runs out."},
+    {0},
+};
+
+static const struct sc_param tls_fields[] = {
+    {.name = "cert", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "PEM file of the client certificate (mutual TLS)."},
+    {.name = "key", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "The client certificate's private key: a PEM file path, or env:NAME holding the PEM."},
+    {.name = "ca", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "PEM file of the CA certificates that sign the server's certificate (default: the system's)."},
     {0},
 };
 
@@ -71,6 +100,15 @@ static const struct sc_param conn_fields[] = {
      .doc = "How requests authenticate."},
     {.name = "timeout", .type = SC_T_DURATION, .flags = SC_P_STATIC,
      .doc = "Default request timeout for this connection."},
+    {.name = "tls", .type = SC_T_OBJECT, .fields = tls_fields, .flags = SC_P_STATIC,
+     .doc = "A client certificate for mutual TLS and the CA to trust: { cert: PATH, key: PATH "
+            "or env:NAME, ca: PATH }."},
+    {.name = "headers", .type = SC_T_MAP, .elem = SC_T_STRING, .flags = SC_P_STATIC | SC_P_TEXT,
+     .doc = "Headers sent on every request; a value may hold {{ secret('NAME') }} (secrets:), "
+            "sent but never recorded."},
+    {.name = "query", .type = SC_T_MAP, .elem = SC_T_STRING, .flags = SC_P_STATIC | SC_P_TEXT,
+     .doc = "Query parameters added to every request; a value may hold {{ secret('NAME') }}, "
+            "shown as [secret:NAME] in the audit log and errors."},
     {.name = "rate", .type = SC_T_OBJECT, .fields = rate_fields, .flags = SC_P_STATIC,
      .doc = "The system's rate limit, { requests: 50, per: 10s }: every worker of the daemon "
             "spaces its requests to it so that a backlog drains at that rate, realtime events "
@@ -151,7 +189,11 @@ const struct sc_param sc_org_fields[] = {
      .doc = "Reference to the key (64 hex digits) that seals confidential scenarios' data in "
             "the store; default: the file STORE.key beside the database, made on first use."},
     {.name = "settings", .type = SC_T_OBJECT, .flags = SC_P_STATIC,
-     .doc = "Values scenarios read as env.NAME (not the process environment)."},
+     .doc = "Values scenarios read as env.NAME (not the process environment); recorded "
+            "wherever a step uses them, so a secret reference here is an error (use secrets:)."},
+    {.name = "secrets", .type = SC_T_MAP, .elem = SC_T_SECRET, .flags = SC_P_STATIC,
+     .doc = "Named secret references (env:NAME or file:PATH) that steps place in a header or "
+            "query parameter with {{ secret('NAME') }}; never logged, recorded or shown."},
     {.name = "connections", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = conn_fields,
      .required = true, .flags = SC_P_STATIC, .doc = "Named connections scenarios use."},
     {.name = "webhooks", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = hook_fields,
@@ -230,8 +272,96 @@ static void shadow_check(struct sc_check *c, const char *name, const json_t *con
     }
 }
 
+/* oauth2 needs token_url (an http(s) URL) and client_id; the oauth2 fields belong to it. */
+static void oauth_check(struct sc_check *c, const char *k, const json_t *auth, const char *kind)
+{
+    static const char *const own[] = {"token_url", "client_id", "scopes", "audience",
+                                      "refresh_token", NULL};
+    char at[320];
+    bool oauth = kind && !strcmp(kind, "oauth2");
+    for (const char *const *f = own; *f; f++) {
+        snprintf(at, sizeof at, "connections/%s/auth/%s", k, *f);
+        if (!oauth && json_object_get(auth, *f))
+            sc_check_error(c, at, "%s belongs to auth kind oauth2, not %s", *f, kind ? kind : "none");
+    }
+    if (!oauth)
+        return;
+    snprintf(at, sizeof at, "connections/%s/auth", k);
+    const char *url = json_string_value(json_object_get(auth, "token_url"));
+    if (!url)
+        sc_check_error(c, at, "auth kind oauth2 needs token_url (the token endpoint)");
+    if (!json_object_get(auth, "client_id"))
+        sc_check_error(c, at, "auth kind oauth2 needs client_id");
+    snprintf(at, sizeof at, "connections/%s/auth/token_url", k);
+    struct sc_url u;
+    char why[300];
+    if (url && !http_url(url))
+        sc_check_error(c, at, "token_url must be an http:// or https:// URL");
+    else if (url && sc_url_parse(url, &u, why, sizeof why) != 0)
+        sc_check_error(c, at, "%s", why);
+    else if (url)
+        sc_url_free(&u);
+}
+
+/* tls: cert and key go together. */
+static void tls_check(struct sc_check *c, const char *k, const json_t *tls)
+{
+    char at[320];
+    snprintf(at, sizeof at, "connections/%s/tls", k);
+    if (tls && !json_object_get(tls, "cert") != !json_object_get(tls, "key"))
+        sc_check_error(c, at, "a client certificate needs both cert and key");
+    const char *key = json_string_value(json_object_get(tls, "key"));
+    snprintf(at, sizeof at, "connections/%s/tls/key", k);
+    if (key && !strncmp(key, "file:", 5))
+        sc_check_error(c, at, "write the key's file as a path (%s), or env:NAME for the PEM "
+                       "itself", key + 5);
+}
+
+/* A connection's headers or query: each {{ secret('NAME') }} names a declared secret, and
+ * no other {{ }} (an org file is not a template). */
+static void refs_check(struct sc_check *c, const json_t *root, const char *k, const char *what,
+                       const json_t *map)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach((json_t *)map, name, v) {
+        const char *s = json_string_value(v);
+        char at[400], sn[SC_SECRET_NAME_MAX + 1];
+        snprintf(at, sizeof at, "connections/%s/%s/%s", k, what, name);
+        size_t len = s ? strlen(s) : 0, from = 0, a, e;
+        long bad = -1;
+        while (s && sc_secret_find(s + from, len - from, true, &a, &e, sn, &bad)) {
+            if (!json_object_get(json_object_get(root, "secrets"), sn))
+                sc_check_error(c, at, "secret('%s') is not declared under secrets: in this org", sn);
+            from += e;
+        }
+        if (bad >= 0 || (s && strstr(s + from, "{{")))
+            sc_check_error(c, at, "an org file is not a template: the only {{ }} here is "
+                           "{{ secret('NAME') }}");
+    }
+}
+
+/* settings are read as env.NAME and recorded wherever a step uses them: a secret
+ * reference there would be rendered as its literal text, or its value recorded. */
+static void settings_check(struct sc_check *c, const json_t *root)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(root, "settings"), k, v) {
+        const char *s = json_string_value(v);
+        char at[320];
+        snprintf(at, sizeof at, "settings/%s", k);
+        if (s && (!strncmp(s, "env:", 4) || !strncmp(s, "file:", 5)))
+            sc_check_error(c, at, "settings are plain values (env.%s would read the text '%s', "
+                           "and steps record what they read): declare the secret under "
+                           "secrets: and use {{ secret('%s') }} in a header or query parameter",
+                           k, s, k);
+    }
+}
+
 static void org_check(struct sc_check *c, const json_t *root)
 {
+    settings_check(c, root);
     const char *k;
     json_t *conn;
     json_object_foreach(json_object_get(root, "connections"), k, conn) {
@@ -251,8 +381,13 @@ static void org_check(struct sc_check *c, const json_t *root)
         json_t *auth = json_object_get(conn, "auth");
         const char *kind = json_string_value(json_object_get(auth, "kind"));
         snprintf(at, sizeof at, "connections/%s/auth", k);
-        if (kind && strcmp(kind, "none") && !json_object_get(auth, "secret"))
+        if (kind && strcmp(kind, "none") && !json_object_get(auth, "secret") &&
+            !(!strcmp(kind, "oauth2") && json_object_get(auth, "refresh_token")))
             sc_check_error(c, at, "auth kind %s needs a secret reference", kind);
+        oauth_check(c, k, auth, kind);
+        tls_check(c, k, json_object_get(conn, "tls"));
+        refs_check(c, root, k, "headers", json_object_get(conn, "headers"));
+        refs_check(c, root, k, "query", json_object_get(conn, "query"));
         if (kind && !strcmp(kind, "basic") && !json_object_get(auth, "username"))
             sc_check_error(c, at, "auth kind basic needs a username");
         check_rate(c, k, conn);
@@ -335,6 +470,47 @@ static enum sc_org_auth auth_kind(const char *kind)
     return SC_ORG_AUTH_NONE;
 }
 
+/* auth kind oauth2's fields; the scopes joined by spaces (kept in the document). */
+static int resolve_oauth(struct sc_org_conn *x, json_t *auth)
+{
+    x->oauth.token_url = str_of(auth, "token_url");
+    x->oauth.client_id = str_of(auth, "client_id");
+    x->oauth.audience = str_of(auth, "audience");
+    x->oauth.client_auth = !strcmp(str_of(auth, "client_auth"), "body") ? SC_ORG_CLIENT_BODY
+                                                                         : SC_ORG_CLIENT_BASIC;
+    x->oauth.margin_ms = ms_of(auth, "refresh_margin");
+    x->oauth.refresh.ref = str_of(auth, "refresh_token");
+    json_t *scopes = json_object_get(auth, "scopes");
+    if (json_array_size(scopes)) {
+        struct sc_buf b = {0};
+        size_t i;
+        json_t *e;
+        json_array_foreach(scopes, i, e) {
+            if (i)
+                sc_buf_puts(&b, " ");
+            sc_buf_puts(&b, json_string_value(e));
+        }
+        if (!(x->oauth.scope = sc_buf_take(&b)))
+            return -1;
+    }
+    return 0;
+}
+
+static int resolve_secrets_map(struct sc_org *org, json_t *secrets)
+{
+    org->secrets = sc_calloc(json_object_size(secrets) + 1, sizeof *org->secrets);
+    if (!org->secrets)
+        return -1;
+    const char *k;
+    json_t *v;
+    json_object_foreach(secrets, k, v) {
+        struct sc_org_secret *x = &org->secrets[org->nsecrets++];
+        x->name = k;
+        x->cred.ref = json_string_value(v);
+    }
+    return 0;
+}
+
 /* Every connection: base URL parsed to normal form, access, auth and timeout. */
 static int resolve_conns(struct sc_org *org, json_t *conns)
 {
@@ -364,6 +540,18 @@ static int resolve_conns(struct sc_org *org, json_t *conns)
         x->rate_requests = (long)json_integer_value(json_object_get(rate, "requests"));
         x->rate_per_ms = ms_of(rate, "per");
         x->concurrency = (int)json_integer_value(json_object_get(c, "concurrency"));
+        if (x->auth == SC_ORG_AUTH_OAUTH2 && resolve_oauth(x, auth) != 0)
+            return -1;
+        json_t *tls = json_object_get(c, "tls");
+        x->tls.cert = str_of(tls, "cert");
+        x->tls.ca = str_of(tls, "ca");
+        x->tls.key = str_of(tls, "key");
+        if (x->tls.key && !strncmp(x->tls.key, "env:", 4)) {
+            x->tls.key_secret.ref = x->tls.key;
+            x->tls.key = NULL;
+        }
+        x->headers = json_object_get(c, "headers");
+        x->query = json_object_get(c, "query");
     }
     return 0;
 }
@@ -408,6 +596,7 @@ static int resolve(struct sc_org *org)
     org->backup.cron = str_of(bk, "cron");
     return resolve_conns(org, json_object_get(root, "connections")) != 0 ||
                    resolve_hooks(org, json_object_get(root, "webhooks")) != 0 ||
+                   resolve_secrets_map(org, json_object_get(root, "secrets")) != 0 ||
                    sc_org_targets_resolve(org) != 0
                ? -1
                : 0;

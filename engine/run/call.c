@@ -4,6 +4,7 @@
 #include "run/execution.h"
 #include "store/store.h"
 #include "util.h"
+#include "run/oauth.h"
 #include "run/throttle.h"
 
 #include <stdio.h>
@@ -133,6 +134,18 @@ static enum sc_status throttle(struct sc_step_ctx *ctx, const struct sc_org_conn
     }
 }
 
+/* err with every secret value of rq replaced by [redacted], in place. */
+static char *redact_text(const char *s, size_t len, const char *const *sec, size_t nsec);
+static void redact_err(char *err, size_t errlen, const struct sc_request *rq)
+{
+    char *r = redact_text(err, strlen(err), rq->secrets, rq->nsecrets);
+    if (r)
+        snprintf(err, errlen, "%s", r);
+    else
+        snprintf(err, errlen, "%s %s failed", rq->method, rq->url);
+    free(r);
+}
+
 enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq,
                             int max_redirects, const char *parse, json_t **output, char *err,
                             size_t errlen)
@@ -142,8 +155,28 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
     int64_t left = sc_step_abandon_left_ms(ctx); /* the daemon's grace past the deadline */
     if (left > 0 && left < timeout)
         timeout = left;
-    struct sc_http_req req = {.method = rq->method, .url = rq->url,
-                              .headers = (const char *const *)rq->headers,
+    const struct sc_org_conn *oc = rq->conn;
+    /* the test clock's time to an oauth2 connection, whose tokens a test server expires on
+     * it (tools/sandbox), unless the throttle put it there already */
+    const char *hs[SC_REQUEST_MAX_HEADERS + 2];
+    char clock[64];
+    size_t nh = 0;
+    bool clocked = false;
+    for (; nh < rq->nheaders; nh++) {
+        hs[nh] = rq->headers[nh];
+        clocked |= !strncmp(hs[nh], "X-Test-Clock:", 13);
+    }
+    if (!clocked && oc && oc->auth == SC_ORG_AUTH_OAUTH2 && sc_clock_is_test()) {
+        snprintf(clock, sizeof clock, "X-Test-Clock: %lld", (long long)sc_clock_now_ms());
+        hs[nh++] = clock;
+    }
+    hs[nh] = NULL;
+    struct sc_http_req req = {.method = rq->method, .url = rq->send_url ? rq->send_url : rq->url,
+                              .tls_cert = oc ? oc->tls.cert : NULL,
+                              .tls_key = oc ? oc->tls.key : NULL,
+                              .tls_key_pem = oc ? oc->tls.key_secret.value : NULL,
+                              .tls_ca = oc ? oc->tls.ca : NULL,
+                              .headers = hs,
                               .username = rq->username, .password = rq->password,
                               .body = rq->body, .body_len = rq->body_len, .timeout_ms = timeout,
                               .max_redirects = max_redirects};
@@ -177,6 +210,8 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
     if (resp.status)
         st = answer(ctx, rq, &resp, parse, st, output, err, errlen);
     sc_http_resp_free(&resp);
+    if (st != SC_OK && rq->nsecrets) /* the client's message may quote the URL sent */
+        redact_err(err, errlen, rq);
     return st;
 }
 
@@ -189,7 +224,17 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
 static const char **org_secrets(const struct sc_org *org, size_t *n)
 {
     *n = 0;
-    const char **v = sc_calloc((org ? org->nconns + org->nhooks : 0) + 1, sizeof *v);
+    const char **v = sc_calloc((org ? 3 * org->nconns + org->nhooks + org->nsecrets : 0) + 1,
+                               sizeof *v);
+    for (size_t i = 0; v && org && i < org->nsecrets; i++)
+        if (org->secrets[i].cred.value && *org->secrets[i].cred.value)
+            v[(*n)++] = org->secrets[i].cred.value;
+    for (size_t i = 0; v && org && i < org->nconns; i++) {
+        if (org->conns[i].oauth.refresh.value && *org->conns[i].oauth.refresh.value)
+            v[(*n)++] = org->conns[i].oauth.refresh.value;
+        if (org->conns[i].tls.key_secret.value && *org->conns[i].tls.key_secret.value)
+            v[(*n)++] = org->conns[i].tls.key_secret.value;
+    }
     for (size_t i = 0; v && org && i < org->nconns; i++)
         if (org->conns[i].secret.value && *org->conns[i].secret.value)
             v[(*n)++] = org->conns[i].secret.value;
@@ -342,8 +387,9 @@ static enum sc_status shadow_send(struct sc_step_ctx *ctx, const struct sc_call 
     return SC_OK;
 }
 
-enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
-                                  json_t **output, char *err, size_t errlen)
+/* One build and send of c. */
+static enum sc_status call_once(struct sc_step_ctx *ctx, const struct sc_call *c,
+                                json_t **output, char *err, size_t errlen)
 {
     *output = NULL;
     bool write = sc_request_is_write(c->method);
@@ -373,4 +419,87 @@ enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call 
     if (throttled)
         sc_throttle_done(sc_step_store(ctx, none, sizeof none), sc_step_org(ctx)->name, oc);
     return st;
+}
+
+static long answer_status(const json_t *output)
+{
+    return (long)json_integer_value(json_object_get(output, "status"));
+}
+
+enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
+                                  json_t **output, char *err, size_t errlen)
+{
+    *output = NULL;
+    const struct sc_org *org = sc_step_org(ctx);
+    const struct sc_org_conn *oc = sc_org_connection(org, c->connection);
+    if (!oc || oc->auth != SC_ORG_AUTH_OAUTH2)
+        return call_once(ctx, c, output, err, errlen);
+    struct sc_call cc = *c;
+    if (oc->shadow && sc_request_is_write(c->method)) { /* never sent: no token needed */
+        cc.bearer = "(shadowed)";
+        return call_once(ctx, &cc, output, err, errlen);
+    }
+    char *token = NULL;
+    enum sc_status st = sc_oauth_token(sc_step_http(ctx), org->name, oc, NULL, &token, err, errlen);
+    if (st != SC_OK)
+        return st;
+    cc.bearer = token;
+    st = call_once(ctx, &cc, output, err, errlen);
+    if (answer_status(*output) == 401) { /* revoked or expired early: renewed once, sent again */
+        char *fresh = NULL;
+        json_decref(*output);
+        *output = NULL;
+        st = sc_oauth_token(sc_step_http(ctx), org->name, oc, token, &fresh, err, errlen);
+        cc.bearer = fresh;
+        if (st == SC_OK)
+            st = call_once(ctx, &cc, output, err, errlen);
+        if (st != SC_OK && answer_status(*output) == 401) {
+            snprintf(err, errlen, "connection '%s' refused a fresh OAuth2 access token: %s %s "
+                     "answered HTTP 401 twice (check the client's scopes, audience and grants)",
+                     oc->name, c->method, c->path);
+            st = SC_ERR_CONFIG;
+        }
+        sc_oauth_free(fresh);
+    }
+    sc_oauth_free(token);
+    return st;
+}
+
+enum sc_status sc_call_token(struct sc_step_ctx *ctx, const char *connection, char **token,
+                             char *err, size_t errlen)
+{
+    *token = NULL;
+    const struct sc_org *org = sc_step_org(ctx);
+    const struct sc_org_conn *oc = sc_org_connection(org, connection);
+    if (!oc || oc->auth != SC_ORG_AUTH_OAUTH2)
+        return SC_OK;
+    return sc_oauth_token(sc_step_http(ctx), org->name, oc, NULL, token, err, errlen);
+}
+
+int sc_call_renew(struct sc_step_ctx *ctx, struct sc_request *rq, const json_t *answer,
+                  enum sc_status *st, char *err, size_t errlen)
+{
+    static const char bearer[] = "Authorization: Bearer ";
+    size_t i = 0, bl = sizeof bearer - 1;
+    if (!rq->conn || rq->conn->auth != SC_ORG_AUTH_OAUTH2 || answer_status(answer) != 401)
+        return 0;
+    while (i < rq->nheaders && strncmp(rq->headers[i], bearer, bl))
+        i++;
+    if (i == rq->nheaders)
+        return 0;
+    char *fresh = NULL;
+    *st = sc_oauth_token(sc_step_http(ctx), sc_step_org(ctx)->name, rq->conn,
+                         rq->headers[i] + bl, &fresh, err, errlen);
+    if (*st != SC_OK)
+        return -1;
+    char *line = sc_asprintf("%s%s", bearer, fresh);
+    sc_oauth_free(fresh);
+    if (!line) {
+        *st = SC_ERR_RUNTIME;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    sc_oauth_free(rq->headers[i]); /* wiped, then freed */
+    rq->headers[i] = line;
+    return 1;
 }

@@ -34,4 +34,16 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *re
                             int max_redirects, const char *parse, json_t **output, char *err,
                             size_t errlen);
 
+/* For a connection with auth kind oauth2 (run/oauth.h): its access token in *token (a new
+ * string for sc_oauth_free) to put in sc_call.bearer; otherwise *token NULL. SC_OK, or
+ * the token endpoint's failure with err naming the connection. */
+enum sc_status sc_call_token(struct sc_step_ctx *ctx, const char *connection, char **token,
+                             char *err, size_t errlen);
+
+/* After rq (an oauth2 connection's, built with a token) was answered 401 (answer: the
+ * output {status, ...}): its Authorization header replaced with a fresh token, to send it
+ * again once. 1 renewed, 0 not an oauth2 401, -1 no fresh token (*st and err say why). */
+int sc_call_renew(struct sc_step_ctx *ctx, struct sc_request *rq, const json_t *answer,
+                  enum sc_status *st, char *err, size_t errlen);
+
 #endif

@@ -227,6 +227,17 @@ static CURLcode perform(struct sc_http *h, CURL *c, const struct sc_http_req *re
     curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
     if (timeout_ms > 0)
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    if (req->tls_cert)
+        curl_easy_setopt(c, CURLOPT_SSLCERT, req->tls_cert);
+    if (req->tls_key)
+        curl_easy_setopt(c, CURLOPT_SSLKEY, req->tls_key);
+    if (req->tls_key_pem) { /* copied by libcurl (CURL_BLOB_COPY), gone at the reset */
+        struct curl_blob kb = {(void *)req->tls_key_pem, strlen(req->tls_key_pem),
+                               CURL_BLOB_COPY};
+        curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &kb);
+    }
+    if (req->tls_ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, req->tls_ca);
     if (req->username) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, req->username);

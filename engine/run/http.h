@@ -29,6 +29,9 @@ struct sc_http_req {
     int (*before_send)(void *ud);
     void *before_ud;
     int max_redirects;          /* same-origin redirects a read follows; 0: none */
+    /* mutual TLS (CURLOPT_SSLCERT, SSLKEY or SSLKEY_BLOB, CAINFO); each may be NULL */
+    const char *tls_cert, *tls_key, *tls_ca;
+    const char *tls_key_pem;    /* the key's PEM itself, instead of tls_key */
 };
 
 struct sc_http_resp {

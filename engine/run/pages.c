@@ -6,6 +6,7 @@
 #include "model/org.h"
 #include "model/url.h"
 #include "run/call.h"
+#include "run/oauth.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -535,12 +536,30 @@ static int64_t retry_wait(const struct sc_pages *p, const json_t *out)
 
 /* Sends the page's request, again after a transient failure while retries and the
  * step's time allow. */
-static enum sc_status send_page(struct sc_pages *p, const struct sc_request *rq, json_t **out,
+static enum sc_status send_page(struct sc_pages *p, struct sc_request *rq, json_t **out,
                                 char *err, size_t errlen)
 {
     int max_redirects = p->call.no_redirects ? 0 : SC_CALL_MAX_REDIRECTS;
+    bool renewed = false; /* an oauth2 connection's 401: a fresh token, sent again once */
     for (json_int_t attempt = 0;; attempt++) {
         enum sc_status st = sc_call_send(p->ctx, rq, max_redirects, p->parse, out, err, errlen);
+        int rn = st != SC_OK && !renewed ? sc_call_renew(p->ctx, rq, *out, &st, err, errlen) : 0;
+        if (rn < 0) {
+            char was[768];
+            snprintf(was, sizeof was, "%s", err);
+            return fail(p, st, err, errlen, "paginate: page %zu: %s", p->pages + 1, was);
+        }
+        if (rn > 0) {
+            renewed = true;
+            json_decref(*out);
+            *out = NULL;
+            attempt--;
+            continue;
+        }
+        if (st != SC_OK && renewed && json_integer_value(json_object_get(*out, "status")) == 401)
+            return fail(p, SC_ERR_CONFIG, err, errlen, "paginate: page %zu: connection '%s' "
+                        "refused a fresh OAuth2 access token (HTTP 401 twice)", p->pages + 1,
+                        p->call.connection);
         if (st == SC_OK && attempt) /* the failed sending's answer is not the step's error */
             for (const char *k = "status\0location\0body\0retry_after_ms\0"; *k; k += strlen(k) + 1)
                 sc_step_error_detail(p->ctx, k, json_null());
@@ -582,10 +601,19 @@ enum sc_status sc_pages_next(struct sc_pages *p, json_t **items, char *err, size
     struct sc_call c = p->call;
     c.query = q;
     struct sc_request rq;
-    enum sc_status st = sc_request_build(sc_step_org(p->ctx), &c, NULL, NULL, &rq, err, errlen);
+    char *token = NULL; /* an oauth2 connection's access token, copied into rq's header */
+    enum sc_status st = sc_call_token(p->ctx, c.connection, &token, err, errlen);
+    c.bearer = token;
+    if (st == SC_OK)
+        st = sc_request_build(sc_step_org(p->ctx), &c, NULL, NULL, &rq, err, errlen);
+    else
+        memset(&rq, 0, sizeof rq);
+    sc_oauth_free(token);
     json_decref(q);
     if (st == SC_OK && p->next_url) { /* link, next_url: the same request, to the next URL */
         free(rq.url);
+        free(rq.send_url); /* the first page's query: the next URL is the server's */
+        rq.send_url = NULL;
         rq.url = strdup(p->next_url);
         if (!rq.url)
             st = fail(p, SC_ERR_RUNTIME, err, errlen, "out of memory");

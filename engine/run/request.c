@@ -3,6 +3,7 @@
 #include "run/request.h"
 
 #include "lang/duration.h"
+#include "lang/secret.h"
 #include "lang/text.h"
 #include "run/http.h"
 #include "util.h"
@@ -161,6 +162,148 @@ static enum sc_refusal refusal(const struct sc_org *org, const struct sc_call *c
     return r;
 }
 
+/* s with every secret reference put in place: *real holds the values, *shown reads
+ * [secret:NAME] (both new strings). literal: the org file's {{ secret('NAME') }} counts
+ * too. 0, or -1 with err saying why (never a value): SC_ERR_CONFIG. The values used are
+ * noted in r->secrets. */
+static int expand(const struct sc_org *org, const char *s, bool literal, struct sc_request *r,
+                  char **real, char **shown, char *err, size_t errlen)
+{
+    struct sc_buf rb = {0}, sb = {0};
+    size_t len = strlen(s), from = 0, a, e;
+    char name[SC_SECRET_NAME_MAX + 1];
+    int rc = 0;
+    while (rc == 0 && sc_secret_find(s + from, len - from, literal, &a, &e, name, NULL)) {
+        const struct sc_org_secret *sec = sc_org_named_secret(org, name);
+        if (!sec) {
+            snprintf(err, errlen, "secret('%s') is not declared in org '%s' (secrets:)", name,
+                     org ? org->name : "(none)");
+            rc = -1;
+        } else if (!sec->cred.value) {
+            snprintf(err, errlen, "secret('%s'): %s", name, sec->cred.err);
+            rc = -1;
+        } else {
+            sc_buf_add(&rb, s + from, a);
+            sc_buf_add(&sb, s + from, a);
+            sc_buf_puts(&rb, sec->cred.value);
+            sc_buf_printf(&sb, "[secret:%s]", name);
+            size_t i = 0;
+            while (i < r->nsecrets && r->secrets[i] != sec->cred.value)
+                i++;
+            if (i == r->nsecrets && r->nsecrets < sizeof r->secrets / sizeof r->secrets[0])
+                r->secrets[r->nsecrets++] = sec->cred.value;
+            from += e;
+        }
+    }
+    sc_buf_add(&rb, s + from, len - from);
+    sc_buf_add(&sb, s + from, len - from);
+    *real = sc_buf_take(&rb);
+    *shown = sc_buf_take(&sb);
+    if (rc == 0 && (!*real || !*shown)) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+        r->oom = true;
+    }
+    if (rc != 0) {
+        if (*real)
+            memset(*real, 0, strlen(*real));
+        free(*real);
+        free(*shown);
+        *real = *shown = NULL;
+    }
+    return rc;
+}
+
+/* True when a string of v (keys too) holds a secret marker. */
+static bool has_marker(const json_t *v, char *name)
+{
+    size_t a, e;
+    if (json_is_string(v))
+        return sc_secret_find(json_string_value(v), json_string_length(v), false, &a, &e,
+                              name, NULL);
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, x)
+            if (sc_secret_find(k, strlen(k), false, &a, &e, name, NULL) ||
+                has_marker(x, name))
+                return true;
+    }
+    json_array_foreach(v, i, x) if (has_marker(x, name)) return true;
+    return false;
+}
+
+/* A secret placed where it would be recorded (the path is in the audit log, the body in
+ * shadow records and its hash in the audit log): refused, naming where it may go. */
+static enum sc_status recorded_secret(const struct sc_call *c, char *err, size_t errlen)
+{
+    char name[SC_SECRET_NAME_MAX + 1];
+    size_t a, e;
+    const char *where = NULL;
+    char *path = c->path ? sc_strdup(c->path) : NULL;
+    size_t pl = 0; /* the path's {{ }} values were percent-encoded: decoded to look */
+    for (size_t i = 0; path && path[i]; i++) {
+        unsigned v;
+        if (path[i] == '%' && sscanf(path + i + 1, "%2x", &v) == 1 && path[i + 1] && path[i + 2]) {
+            path[pl++] = (char)v;
+            i += 2;
+        } else {
+            path[pl++] = path[i];
+        }
+    }
+    if (path && sc_secret_find(path, pl, false, &a, &e, name, NULL))
+        where = "the path";
+    free(path);
+    if (!where && (has_marker(c->json, name) || has_marker(c->form, name) ||
+             (c->body && sc_secret_find(c->body, strlen(c->body), false, &a, &e, name, NULL))))
+        where = "the body";
+    if (!where)
+        return SC_OK;
+    snprintf(err, errlen, "secret('%s') cannot be placed in %s, which is recorded (audit log, "
+             "step records): put it in a header or a query parameter", name, where);
+    return SC_ERR_CONFIG;
+}
+
+/* The query to send and the query to show: the connection's query values under the
+ * step's, secret references put in place in *real and shown as [secret:NAME] in *shown
+ * (new objects, or NULL without any query). */
+static enum sc_status queries(const struct sc_org *org, const struct sc_call *c,
+                              const struct sc_org_conn *conn, struct sc_request *r,
+                              json_t **real, json_t **shown, char *err, size_t errlen)
+{
+    *real = *shown = NULL;
+    if (!c->query && !conn->query)
+        return SC_OK;
+    *real = json_object();
+    *shown = json_object();
+    const json_t *srcs[2] = {conn->query, c->query};
+    for (int i = 0; i < 2 && *real && *shown; i++) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)srcs[i], k, v) {
+            char *rv, *sv;
+            if (!json_is_string(v)) {
+                json_object_set(*real, k, v);
+                json_object_set(*shown, k, v);
+            } else if (expand(org, json_string_value(v), i == 0, r, &rv, &sv, err, errlen)) {
+                return SC_ERR_CONFIG;
+            } else {
+                json_object_set_new(*real, k, json_string(rv));
+                json_object_set_new(*shown, k, json_string(sv));
+                memset(rv, 0, strlen(rv));
+                free(rv);
+                free(sv);
+            }
+        }
+    }
+    if (!*real || !*shown) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    return SC_OK;
+}
+
 /* The target URL: the connection's base joined with path and query, then the refusals
  * (a defence in depth: validation refuses them too, when it can see the path). */
 static enum sc_status target(const struct sc_org *org, const struct sc_call *c,
@@ -168,9 +311,21 @@ static enum sc_status target(const struct sc_org *org, const struct sc_call *c,
                              size_t errlen)
 {
     const struct sc_url *bu = &conn->url; /* parsed at the org's load */
-    struct sc_url t;
-    if (sc_url_join(bu, c->path, c->query, &t, err, errlen) != 0)
-        return SC_ERR_DATA;
+    struct sc_url t, ts;
+    json_t *real = NULL, *shown = NULL;
+    enum sc_status qs = queries(org, c, conn, r, &real, &shown, err, errlen);
+    if (qs != SC_OK || sc_url_join(bu, c->path, shown, &t, err, errlen) != 0) {
+        json_decref(real);
+        json_decref(shown);
+        return qs != SC_OK ? qs : SC_ERR_DATA;
+    }
+    if (r->nsecrets && sc_url_join(bu, c->path, real, &ts, err, errlen) == 0) {
+        r->send_url = ts.full; /* the same URL but for the secrets' values */
+        ts.full = NULL;
+        sc_url_free(&ts);
+    }
+    json_decref(real);
+    json_decref(shown);
     char why[768];
     const char *ro;
     enum sc_refusal ref = refusal(org, c, bu, &t, r->write, &ro, why, sizeof why);
@@ -194,11 +349,18 @@ static enum sc_status target(const struct sc_org *org, const struct sc_call *c,
 
 /* The connection's auth: a header (bearer, api-key) or basic credentials. The secret was
  * read once, at the org's load (or reload), never per request. */
-static enum sc_status auth(const struct sc_org_conn *conn, struct sc_request *r, char *err,
-                           size_t errlen)
+static enum sc_status auth(const struct sc_org_conn *conn, const char *bearer,
+                           struct sc_request *r, char *err, size_t errlen)
 {
     if (conn->auth == SC_ORG_AUTH_NONE)
         return SC_OK;
+    if (conn->auth == SC_ORG_AUTH_OAUTH2) {
+        if (!bearer)
+            return fail(err, errlen, SC_ERR_CONFIG, "connection '%s' authenticates by OAuth2: "
+                        "no access token was fetched for this request%s%s", conn->name, "", "");
+        header(r, sc_asprintf("Authorization: Bearer %s", bearer));
+        return SC_OK;
+    }
     const char *secret = conn->secret.value;
     if (!secret)
         return fail(err, errlen, SC_ERR_CONFIG, "%s%s%s", conn->secret.err, "", "");
@@ -226,26 +388,44 @@ static long header_ctl(const char *v, size_t n)
 
 /* The step's own headers, after the engine's; a line break or another control byte in
  * one is refused. */
-static enum sc_status step_headers(const struct sc_call *c, struct sc_request *r, char *err,
-                                   size_t errlen)
+static enum sc_status step_headers(const struct sc_org *org, const json_t *headers, bool mine,
+                                   struct sc_request *r, char *err, size_t errlen)
 {
     enum sc_status st = SC_OK;
     const char *k;
     json_t *v;
-    json_object_foreach(c->headers, k, v) {
-        const char *hv = json_is_string(v) ? json_string_value(v) : NULL;
-        long ctl = hv ? header_ctl(hv, json_string_length(v)) : -1;
+    json_object_foreach((json_t *)headers, k, v) {
+        char *real = NULL, *shown = NULL;
+        if (json_is_string(v) && expand(org, json_string_value(v), !mine, r, &real, &shown, err,
+                                        errlen) != 0) {
+            if (st == SC_OK)
+                st = SC_ERR_CONFIG;
+            continue;
+        }
+        free(shown);
+        const char *hv = real, *ov = json_string_value(v); /* as sent, as written */
+        long ctl = ov ? header_ctl(ov, json_string_length(v)) : -1; /* a NUL included */
+        bool from_secret = ctl < 0 && hv && header_ctl(hv, strlen(hv)) >= 0;
         if (hv && st == SC_OK && (strpbrk(hv, "\r\n") || strpbrk(k, "\r\n: "))) {
             snprintf(err, errlen, "header '%s' holds a line break or is not a header name", k);
             st = SC_ERR_DATA;
         } else if (ctl >= 0 && st == SC_OK) {
             snprintf(err, errlen, "header '%s' holds the control character 0x%02X (byte %ld of "
-                     "its value)", k, (unsigned)(unsigned char)hv[ctl], ctl + 1);
+                     "its value)", k, (unsigned)(unsigned char)ov[ctl], ctl + 1);
             st = SC_ERR_DATA;
+        } else if (from_secret && st == SC_OK) {
+            snprintf(err, errlen, "header '%s' would carry a control character from a secret's "
+                     "value", k);
+            st = SC_ERR_CONFIG;
+        } else if (hv && !mine) {
+            header(r, sc_asprintf("%s: %s", k, hv));
         } else if (hv && header_step(r, sc_asprintf("%s: %s", k, hv)) != 0 && st == SC_OK) {
             snprintf(err, errlen, "header '%s' is given twice (header names ignore case)", k);
             st = SC_ERR_DATA;
         }
+        if (real)
+            memset(real, 0, strlen(real));
+        free(real);
     }
     return st;
 }
@@ -293,14 +473,19 @@ enum sc_status sc_request_build(const struct sc_org *org, const struct sc_call *
     if (!conn)
         return fail(err, errlen, SC_ERR_CONFIG, "connection '%s' is not defined in org '%s'%s",
                     c->connection, org ? org->name : "(none)", "");
-    enum sc_status st = target(org, c, conn, r, err, errlen);
+    r->conn = conn;
+    enum sc_status st = recorded_secret(c, err, errlen);
+    if (st == SC_OK)
+        st = target(org, c, conn, r, err, errlen);
     if (st != SC_OK)
         return st;
     /* Headers: ours first; a step's own header replaces ours of the same name. */
-    st = auth(conn, r, err, errlen);
+    st = auth(conn, c->bearer, r, err, errlen);
     header(r, sc_strdup("Accept: application/json"));
     char herr[512];
-    enum sc_status hst = step_headers(c, r, herr, sizeof herr);
+    enum sc_status hst = step_headers(org, conn->headers, false, r, herr, sizeof herr);
+    if (hst == SC_OK)
+        hst = step_headers(org, c->headers, true, r, herr, sizeof herr);
     if (st == SC_OK && hst != SC_OK) /* the first problem is the one reported */
         st = fail(err, errlen, hst, "%s%s%s", herr, "", "");
     if (r->write)
@@ -338,5 +523,9 @@ void sc_request_free(struct sc_request *r)
     free(r->body);
     free(r->url);
     json_decref(r->stand_in);
+    if (r->send_url) {
+        memset(r->send_url, 0, strlen(r->send_url));
+        free(r->send_url);
+    }
     memset(r, 0, sizeof *r);
 }

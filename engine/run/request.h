@@ -32,6 +32,7 @@ struct sc_call {
     const char *parse;          /* auto, json, text, none */
     const char *idempotency_key; /* NULL: the step's own */
     bool no_redirects;          /* a read answered 3xx fails instead of following it */
+    const char *bearer;         /* auth kind oauth2: the access token to send (oauth.h) */
 };
 
 #define SC_REQUEST_MAX_HEADERS 64
@@ -54,6 +55,12 @@ struct sc_request {
     bool audit_refusal;         /* refused, and the refusal belongs on the audit log (a write,
                                    a method override, a hidden separator) */
     bool oom;
+    char *send_url;             /* url with the secrets of its query in place, or NULL (url);
+                                   never recorded or shown: url shows [secret:NAME] */
+    const char *secrets[16];    /* the secret values this request carries (borrowed from the
+                                   org), to redact from anything recorded */
+    size_t nsecrets;
+    const struct sc_org_conn *conn; /* the connection used (borrowed) */
 };
 
 /* Builds c against org. sent_from (the step's URL) and idempotency_key (used when

@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include "model/org_load.h"
+#include "lang/secret.h"
 #include "run/request.h"
 
 #include <stdio.h>
@@ -31,7 +32,13 @@ static const char *org_text =
     "      - { method: POST, path: /employees, status: 201, body: { id: E-9 } }\n"
     "      - { path: \"/employees/*/history\", status: 202 }\n"
     "      - { method: DELETE, path: \"/archive/**\", body: [] }\n"
-    "  wide: { base_url: http://127.0.0.1:1/ }\n";
+    "  wide: { base_url: http://127.0.0.1:1/ }\n"
+    "  vault:\n"
+    "    base_url: http://127.0.0.1:1/vault\n"
+    "    auth: { kind: oauth2, token_url: http://127.0.0.1:1/token, client_id: c, secret: env:TEST_REQ_TOKEN }\n"
+    "    headers: { X-Tenant: \"t-{{ secret('k') }}\" }\n"
+    "    query: { tenant: \"{{secret(\\\"k\\\")}}\" }\n"
+    "secrets: { k: env:TEST_REQ_TOKEN }\n";
 
 static struct sc_org *org;
 
@@ -282,6 +289,53 @@ static void shadowed_writes_get_their_stand_in(void **state)
     assert_false(sc_request_is_write(NULL));
 }
 
+/* secret('k') in a step's header and query: the value sent, [secret:k] shown; the
+ * connection's own header and query from the org file; the OAuth2 token as Bearer. */
+static void secrets_sent_but_shown_by_name(void **state)
+{
+    (void)state;
+    struct sc_buf m = {0};
+    sc_secret_marker(&m, "k", 1);
+    char *hv = sc_asprintf("Key %s", m.data);
+    json_t *h = json_pack("{s:s}", "X-Api-Key", hv), *q = json_pack("{s:s}", "key", m.data);
+    struct sc_call c = {.connection = "vault", .method = "GET", .path = "/items", .query = q,
+                        .headers = h, .bearer = "tok-1"};
+    expect(&c, SC_OK,
+           "GET http://127.0.0.1:1/vault/items?tenant=%5Bsecret%3Ak%5D&key=%5Bsecret%3Ak%5D\n"
+           "Authorization: Bearer tok-1\n"
+           "Accept: application/json\n"
+           "X-Tenant: t-s3cret\n"
+           "X-Api-Key: Key s3cret\n"
+           "timeout 30000\n\n");
+    struct sc_request r;
+    char err[512];
+    assert_int_equal(sc_request_build(org, &c, NULL, NULL, &r, err, sizeof err), SC_OK);
+    assert_string_equal(r.send_url, "http://127.0.0.1:1/vault/items?tenant=s3cret&key=s3cret");
+    assert_int_equal(r.nsecrets, 1);
+    sc_request_free(&r);
+    c.bearer = NULL;
+    expect(&c, SC_ERR_CONFIG, "error config: connection 'vault' authenticates by OAuth2: no "
+           "access token was fetched for this request");
+    json_t *body = json_pack("{s:{s:s}}", "auth", "key", m.data);
+    struct sc_call w = {.connection = "hris", .method = "POST", .path = "/x", .json = body};
+    expect(&w, SC_ERR_CONFIG, "error config: secret('k') cannot be placed in the body, which is "
+           "recorded (audit log, step records): put it in a header or a query parameter");
+    /* a marker with another nonce (data from outside) is only text */
+    json_t *fh = json_pack("{s:s}", "X-Api-Key", "[[secret:k:0000000000000000]]");
+    struct sc_call f = {.connection = "hris", .method = "GET", .path = "/x", .headers = fh};
+    expect(&f, SC_OK, "GET http://127.0.0.1:1/hris/x\n"
+           "Authorization: Bearer s3cret\n"
+           "Accept: application/json\n"
+           "X-Api-Key: [[secret:k:0000000000000000]]\n"
+           "timeout 30000\n\n");
+    json_decref(fh);
+    json_decref(body);
+    json_decref(h);
+    json_decref(q);
+    free(hv);
+    free(m.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +347,7 @@ int main(void)
         cmocka_unit_test(refused_target_is_kept_for_the_audit),
         cmocka_unit_test(missing_secret_is_a_config_error),
         cmocka_unit_test(shadowed_writes_get_their_stand_in),
+        cmocka_unit_test(secrets_sent_but_shown_by_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -80,6 +80,7 @@ static int load_fixture(void)
     json_t *db = build_data();
     if (!db)
         return -1;
+    sb_oauth_reset();
     json_decref(sb.db);
     sb.db = db;
     json_decref(sb.journal);
@@ -307,6 +308,8 @@ static void control(struct call *c)
     if (!strcmp(p, "/health") && get) {
         c->out = json_pack("{s:s, s:I, s:I, s:O?}", "status", "ok", "requests", (json_int_t)sb.seq,
                            "emit_pending", (json_int_t)sb_sender_pending(), "in_flight", sb.in_flight);
+    } else if (!strncmp(p, "/oauth", 6)) {
+        sb_oauth_control(c);
     } else if (!strcmp(p, "/change") && post) {
         sb_change(c);
     } else if (!strcmp(p, "/journal") && get) {
@@ -536,6 +539,15 @@ static bool is_write(const char *m)
     return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") || !strcmp(m, "DELETE");
 }
 
+/* The request's X-Test-Clock (an engine on the test clock sends it), else the real time. */
+static long long clock_ms(json_t *headers)
+{
+    const char *tc = json_string_value(json_object_get(headers, "x-test-clock"));
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    return tc ? atoll(tc) : (long long)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
+}
+
 static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const char *method,
                               struct req *rq)
 {
@@ -551,7 +563,9 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
                      .body = body, .now = now,
                      .host = json_string_value(json_object_get(headers, "host")),
                      .authorised = json_object_get(headers, "authorization") ||
-                                   json_object_get(headers, "x-api-key")};
+                                   json_object_get(headers, "x-api-key"),
+                     .authz = json_string_value(json_object_get(headers, "authorization")),
+                     .raw = rq->body, .raw_len = rq->len, .clock_ms = clock_ms(headers)};
     enum MHD_Result rc;
     if (rq->over) {
         sb_error(&c, 413, "body over %u bytes", MAX_BODY);
@@ -764,6 +778,10 @@ static int usage(FILE *out)
             "                             sends a webhook (dropped under drop_webhooks)\n"
             "  POST   /_sandbox/change    {kind, ...}: a business change, as the system makes\n"
             "                             it, sending its webhook under --emit-to (below)\n"
+            "  POST   /_sandbox/oauth     {system, client_id, client_secret, expires_in?,\n"
+            "                             client_auth?, accept?}: SYSTEM/oauth/token issues\n"
+            "                             tokens; the system takes only live Bearer tokens\n"
+            "  POST   /_sandbox/oauth/revoke {system, refresh_tokens?}: tokens revoked\n"
             "  POST   /_sandbox/reset     reload the fixture; clear journal, faults, keys\n"
             "  GET    /_sandbox/data      ?table=NAME: the data as it is now (table=planted:\n"
             "                             the drift planted, {kind, keys...} each)\n"
@@ -876,6 +894,7 @@ static void free_all(void)
 {
     sb_sender_stop();
     sb_systems_free();
+    sb_oauth_reset();
     curl_global_cleanup();
     json_decref(sb.db);
     json_decref(sb.journal);

@@ -22,6 +22,10 @@ struct call {
     const char *now;      /* ISO time of the request */
     const char *host;     /* the Host header, for the absolute URLs of Link headers */
     bool authorised;      /* an Authorization or X-API-Key header came */
+    const char *authz;    /* the Authorization header, or NULL */
+    const char *raw;      /* the body as it came (a form), raw_len bytes */
+    size_t raw_len;
+    long long clock_ms;   /* the request's X-Test-Clock, else the real time, ms */
     /* the answer */
     int status;
     json_t *out;          /* JSON body (stolen), or NULL with text */
@@ -29,6 +33,13 @@ struct call {
     char *link;           /* a Link header value (RFC 8288), malloc'd, or NULL */
     json_t *events;       /* webhooks the change would send: [{kind, fields}], or NULL */
 };
+
+/* OAuth mode of a system (oauth.c): answers the token endpoint, or refuses a request
+ * that needs auth without a live Bearer token (true: answered); POST/GET/DELETE
+ * /_sandbox/oauth and POST /_sandbox/oauth/revoke; at reset, OAuth mode goes off. */
+bool sb_oauth_route(struct call *c, bool needs_auth);
+void sb_oauth_control(struct call *c);
+void sb_oauth_reset(void);
 
 /* Routes a request to a system's API; false when no route matches (404). */
 bool sb_route(struct call *c);

@@ -1186,12 +1186,16 @@ bool sb_route(struct call *c)
 {
     static _Thread_local char bufs[4][128];
     bool path_known = false;
+    if (sb_oauth_route(c, false)) /* the token endpoint of a system in OAuth mode */
+        return true;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (!match(routes[i].pattern, c->path, c, bufs))
             continue;
         path_known = true;
         if (strcmp(routes[i].method, c->method) != 0)
             continue;
+        if (routes[i].auth && sb_oauth_route(c, true))
+            return true;
         if (routes[i].auth && !c->authorised) {
             sb_error(c, 401, "credentials required (Authorization or X-API-Key)");
             return true;
