@@ -85,17 +85,19 @@ test: deps
 	tools/check-functions
 	tests/run.sh
 
-DOCS := docs/modules.md docs/format-tables.md docs/org-tables.md
+DOCS := docs/modules.md docs/format-tables.md docs/org-tables.md docs/scenario.schema.json
 
 docs: scenarist
 	./scenarist docs modules > docs/modules.md
 	./scenarist docs format > docs/format-tables.md
 	./scenarist docs org > docs/org-tables.md
+	./scenarist schema > docs/scenario.schema.json
 
 # The generated docs, regenerated to a temporary folder: any difference fails.
 docs-check: scenarist
 	@t=$$(mktemp -d) && ./scenarist docs modules > $$t/modules.md && \
 	  ./scenarist docs format > $$t/format-tables.md && ./scenarist docs org > $$t/org-tables.md && \
+	  ./scenarist schema > $$t/scenario.schema.json && \
 	  for f in $(notdir $(DOCS)); do diff -u docs/$$f $$t/$$f > $$t/diff || { \
 	    cat $$t/diff; echo "docs/$$f is out of date: run make docs"; rm -rf $$t; exit 1; }; done; \
 	  rm -rf $$t; echo "docs-check: $(DOCS) are up to date"

@@ -24,6 +24,7 @@ struct opts {
     const char *header_timeout, *body_timeout, *max_conns, *max_per_ip; /* serve: intake limits */
     const char *message, *version, *output, *to, *from; /* versions */
     const char *checkpoint; /* audit verify --checkpoint FILE */
+    const char *trigger, *dir; /* init */
     int limit;
     bool json, no_retry, check; /* check: metrics --check */
     const char **args;
@@ -77,5 +78,8 @@ int cmd_diff(struct opts *o);
 int cmd_backup(struct opts *o);
 int cmd_restore(struct opts *o);
 int cmd_promote(struct opts *o);
+int cmd_schema(struct opts *o);     /* cli_schema.c */
+int cmd_init(struct opts *o);       /* cli_init.c */
+int cmd_connections(struct opts *o); /* cli_connections.c */
 
 #endif

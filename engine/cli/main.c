@@ -114,6 +114,7 @@ static const struct {
     {"message", offsetof(struct opts, message)}, {"version", offsetof(struct opts, version)},
     {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},
     {"from", offsetof(struct opts, from)},       {"checkpoint", offsetof(struct opts, checkpoint)},
+    {"trigger", offsetof(struct opts, trigger)}, {"dir", offsetof(struct opts, dir)},
     {"limit", 0},
 };
 
@@ -602,6 +603,12 @@ int main(int argc, char **argv)
         rc = cmd_modules(&o);
     else if (!strcmp(cmd, "docs"))
         rc = cmd_docs(&o);
+    else if (!strcmp(cmd, "schema"))
+        rc = cmd_schema(&o);
+    else if (!strcmp(cmd, "init"))
+        rc = cmd_init(&o);
+    else if (!strcmp(cmd, "connections"))
+        rc = cmd_connections(&o);
     else {
         fprintf(stderr, "scenarist: unknown command '%s'\n\n", cmd);
         rc = usage(stderr);
