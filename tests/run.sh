@@ -48,6 +48,7 @@ for flavour in plain asan; do
     done
     bin=build/$flavour/scenarist
     suite "$flavour/config" tests/config/run.sh "$bin"
+    suite "$flavour/schema" tests/schema/run.sh "$bin"
     suite "$flavour/cli" tests/cli/run.sh "$bin"
     suite "$flavour/scenarios" tests/scenarios/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/store" tests/store/run.sh "$bin" build/$flavour/tests/stub
