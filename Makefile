@@ -104,7 +104,7 @@ docs-check: scenarist
 
 demo: deps
 	$(MAKE) --no-print-directory all
-	tools/demo
+	tools/demo $(if $(PORT),--port $(PORT))
 
 clean:
 	rm -rf build scenarist
