@@ -55,6 +55,7 @@ for flavour in plain asan; do
     suite "$flavour/serve" tests/serve/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/metrics" tests/metrics/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/versions" tests/versions/run.sh "$bin" build/$flavour/tests/stub
+    suite "$flavour/firststeps" tests/firststeps/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/shadow" tests/shadow/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/sandbox" tests/sandbox/run.sh build/$flavour/tools/sandbox/sandbox "$bin"
     suite "$flavour/throttle" tests/throttle/run.sh "$bin" build/$flavour/tools/sandbox/sandbox

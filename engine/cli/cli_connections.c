@@ -22,6 +22,20 @@ static const char *health_path(const struct sc_org *org, const char *name)
     return h ? h : "";
 }
 
+/* Why no answer came, in a user's words, from libcurl's message (err). */
+static const char *no_answer(const char *err)
+{
+    if (strstr(err, "Couldn't connect") || strstr(err, "refused"))
+        return "connection refused (nothing listens there)";
+    if (strstr(err, "resolve"))
+        return "host not found";
+    if (strstr(err, "imed out") || strstr(err, "imeout"))
+        return "timed out after 10 s";
+    if (strstr(err, "SSL") || strstr(err, "certificate"))
+        return "TLS failed (certificate or handshake)";
+    return err;
+}
+
 /* Checks one connection; prints one line; true when it is ok. */
 static bool test_one(struct sc_http *http, const struct sc_org *org,
                      const struct sc_org_conn *conn)
@@ -56,6 +70,8 @@ static bool test_one(struct sc_http *http, const struct sc_org *org,
     else
         verdict = "ok", ok = true;
     char why[300] = "";
+    if (ok && (resp.status < 200 || resp.status > 299))
+        snprintf(why, sizeof why, " (reachable, credentials not refused)");
     if (!ok && resp.status && verdict[0] == 'a')
         snprintf(why, sizeof why, ": the credentials were refused (%s%s)",
                  conn->auth == SC_ORG_AUTH_NONE ? "the connection sends none" : "auth.secret ",
@@ -63,7 +79,7 @@ static bool test_one(struct sc_http *http, const struct sc_org *org,
     if (resp.status)
         printf("%-14s %-12s GET %s: HTTP %ld%s\n", conn->name, verdict, req.url, resp.status, why);
     else
-        printf("%-14s %-12s %s\n", conn->name, verdict, st == SC_OK ? "no answer" : err);
+        printf("%-14s %-12s GET %s: %s\n", conn->name, verdict, req.url, no_answer(err));
     sc_http_resp_free(&resp);
     sc_request_free(&req);
     return ok;
