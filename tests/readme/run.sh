@@ -27,7 +27,8 @@ cd "$tmp/c"
 
 # ---- what README.md prints is what the commands print ----
 block() { # N LANG: the Nth fenced block of that language in README.md (1-based)
-    awk -v want="$1" -v lang="$2" '/^```/ { if (inb) { inb = 0; next } if ($0 == "```" lang) { n++; if (n == want) { inb = 1; next } } }
+    awk -v want="$1" -v lang="$2" '/^```/ { if (open) { open = 0; inb = 0; next }
+            open = 1; if ($0 == "```" lang && ++n == want) inb = 1; next }
         inb { print }' README.md
 }
 expect "the first example is scenarios/identity-sync.yaml" 0 "" \
@@ -73,8 +74,8 @@ expect "there is an execution for the commands that name one" 0 "1" -- bash -c "
 for cmd in "${later[@]}"; do
     c=${cmd// ID/ $id}
     case $c in
-    *"incomplete retry"*) # a successful execution is not waiting for a retry: said so
-        expect_grep "$cmd" 1 "is not waiting for a retry" -- bash -c "$c" ;;
+    *"incomplete retry"*) # a successful execution has nothing to retry: said so
+        expect_grep "$cmd" 1 "has finished (success): nothing is left to run" -- bash -c "$c" ;;
     *) check "$cmd" bash -c "$c" ;;
     esac
 done
