@@ -18,7 +18,8 @@ trap '[ -n "$sbpid" ] && kill $sbpid 2>/dev/null; [ -n "$dpid" ] && kill $dpid 2
 suite=readme
 . tests/lib.sh
 unset SCENARIST_CLOCK
-git clone -q "$PWD" "$tmp/c"
+git clone -q "$PWD" "$tmp/c" 2>/dev/null || { # not a git checkout: its files, as a clone has them
+    mkdir -p "$tmp/c" && tar -C . --exclude=./build --exclude=./var --exclude=./scenarist -cf - . | tar -C "$tmp/c" -xf -; }
 mkdir -p "$tmp/c/build/plain/tests"
 cp "$bin" "$tmp/c/scenarist"
 cp "$stub" "$tmp/c/build/plain/tests/stub"
