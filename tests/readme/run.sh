@@ -45,6 +45,10 @@ expect "tests/scenarios/try identity-sync prints the run shown" 0 "$(block 2 "")
 expect "the retries shown are http-503-recovers' first and last lines" 0 "$(block 3 "" | grep -v '^\.\.\.$')" \
     -- bash -c "tests/scenarios/try http-503-recovers | sed -n '1,2p;\$p' | sed -n '1,2p'; tests/scenarios/try http-503-recovers | tail -4"
 
+awk '/^```yaml$/ { f = 1; next } f && /^```$/ { exit } f' docs/scenario-format.md > "$tmp/format.yaml"
+expect "docs/scenario-format.md's first example validates" 0 "ok: 1 scenario file valid for org staging" \
+    -- ./scenarist validate "$tmp/format.yaml"
+
 # ---- every command, in order ----
 # The shell commands of README.md's sh blocks, continuation lines joined, comments cut.
 awk '/^```sh$/ { inb = 1; next } /^```/ { inb = 0 } inb' README.md |
