@@ -22,15 +22,16 @@ static const char *health_path(const struct sc_org *org, const char *name)
     return h ? h : "";
 }
 
-/* Why no answer came, in a user's words, from libcurl's message (err). */
-static const char *no_answer(const char *err)
+/* Why no answer came, in a user's words, from libcurl's message (err); buf holds the
+ * words when they need the timeout (ms). */
+static const char *no_answer(const char *err, int64_t timeout_ms, char *buf, size_t n)
 {
     if (strstr(err, "Couldn't connect") || strstr(err, "refused"))
         return "connection refused (nothing listens there)";
     if (strstr(err, "resolve"))
         return "host not found";
     if (strstr(err, "imed out") || strstr(err, "imeout"))
-        return "timed out after 10 s";
+        return snprintf(buf, n, "timed out after %lld ms", (long long)timeout_ms) > 0 ? buf : err;
     if (strstr(err, "SSL") || strstr(err, "certificate"))
         return "TLS failed (certificate or handshake)";
     return err;
@@ -79,7 +80,8 @@ static bool test_one(struct sc_http *http, const struct sc_org *org,
     if (resp.status)
         printf("%-14s %-12s GET %s: HTTP %ld%s\n", conn->name, verdict, req.url, resp.status, why);
     else
-        printf("%-14s %-12s GET %s: %s\n", conn->name, verdict, req.url, no_answer(err));
+        printf("%-14s %-12s GET %s: %s\n", conn->name, verdict, req.url,
+               no_answer(err, hr.timeout_ms, why, sizeof why));
     sc_http_resp_free(&resp);
     sc_request_free(&req);
     return ok;

@@ -329,6 +329,43 @@ static int deployed_source(struct sc_store *st, const struct sc_org *org, const 
     return -1;
 }
 
+/* The trigger of an event run by hand: the scenario's first trigger kind, the body, now. */
+static json_t *run_trigger(const struct sc_scenario *sc, json_t *body)
+{
+    const struct sc_def *def = sc_scenario_def(sc);
+    const char *kind = def->ntriggers ? sc_def_kind_name(def->triggers[0].kind) : NULL;
+    char now[40];
+    sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
+    return json_pack("{s:s, s:O, s:{}, s:{}, s:s}", "kind", kind ? kind : "manual", "body",
+                     body, "headers", "query", "received_at", now);
+}
+
+/* Whether run's argument names a deployed scenario, and which version (0: the current
+ * one): EXIT_OK, or EXIT_USAGE after saying why not. */
+static int run_target(const struct opts *o, bool *deployed, int *number)
+{
+    *deployed = names_deployed(o->args[0]);
+    *number = 0;
+    if (o->version && !*deployed) {
+        fprintf(stderr, "scenarist: --version picks a deployed version: give the scenario's "
+                        "name, not the file %s\n", o->args[0]);
+        return EXIT_USAGE;
+    }
+    if (o->version && (*number = version_arg(o->version)) < 0)
+        return EXIT_USAGE;
+    return EXIT_OK;
+}
+
+/* Opens the org's store into *store and names the deployed version's source in out:
+ * EXIT_OK, EXIT_USAGE (no such version) or EXIT_FAILED (no store), after saying why. */
+static int open_deployed(const struct opts *o, const struct sc_org *org, int number,
+                         struct sc_store **store, char *out, size_t n)
+{
+    if (!(*store = cli_open_store(o, org)))
+        return EXIT_FAILED;
+    return deployed_source(*store, org, o->args[0], number, out, n) ? EXIT_USAGE : EXIT_OK;
+}
+
 int cmd_run(struct opts *o)
 {
     if (o->nargs != 1 || !o->input) {
@@ -336,14 +373,9 @@ int cmd_run(struct opts *o)
                         "[--org NAME] [--no-retry] [--json]\n");
         return EXIT_USAGE;
     }
-    bool deployed = names_deployed(o->args[0]);
-    int number = 0;
-    if (o->version && !deployed) {
-        fprintf(stderr, "scenarist: --version picks a deployed version: give the scenario's "
-                        "name, not the file %s\n", o->args[0]);
-        return EXIT_USAGE;
-    }
-    if (o->version && (number = version_arg(o->version)) < 0)
+    bool deployed;
+    int number;
+    if (run_target(o, &deployed, &number) != EXIT_OK)
         return EXIT_USAGE;
     json_t *body = read_event(o->input);
     if (!body)
@@ -360,12 +392,9 @@ int cmd_run(struct opts *o)
     struct sc_runner *rn = NULL;
     char source[160];
     snprintf(source, sizeof source, "%s", o->args[0]);
-    if (deployed && lua && (!(store = cli_open_store(o, org)) ||
-                            deployed_source(store, org, o->args[0], number, source,
-                                            sizeof source) != 0)) {
-        rc = store ? EXIT_USAGE : EXIT_FAILED;
+    if (deployed && lua && (rc = open_deployed(o, org, number, &store, source, sizeof source)))
         goto out;
-    }
+    rc = EXIT_USAGE;
     struct sc_runtime lrt = {.lua = lua, .org = org, .store = store};
     sc = lua ? sc_runner_load(&lrt, source, NULL, &d) : NULL;
     http = sc ? sc_http_new() : NULL;
@@ -378,12 +407,7 @@ int cmd_run(struct opts *o)
     sc_diags_print(&d, stderr); /* warnings */
     if (!store && !(store = cli_open_store(o, org)))
         goto out;
-    const struct sc_def *def = sc_scenario_def(sc);
-    const char *kind = def->ntriggers ? sc_def_kind_name(def->triggers[0].kind) : NULL;
-    char now[40];
-    sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
-    json_t *trigger = json_pack("{s:s, s:O, s:{}, s:{}, s:s}", "kind", kind ? kind : "manual",
-                                "body", body, "headers", "query", "received_at", now);
+    json_t *trigger = run_trigger(sc, body);
     struct sc_runtime rt = {.lua = lua, .http = http, .org = org, .store = store};
     rn = sc_runner_new(&rt);
     json_t *rec = trigger && rn ? sc_runner_start(rn, sc, source, trigger) : NULL;
