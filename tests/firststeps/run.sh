@@ -64,13 +64,15 @@ payroll        auth-failed  GET http://127.0.0.1:$port/payroll: HTTP 403: the cr
 ats            ok           GET http://127.0.0.1:$port/ats: HTTP 404 (reachable, credentials not refused)
 comms          server-error GET http://127.0.0.1:$port/comms: HTTP 503
 calendar       auth-missing secret env:FIRST_CALENDAR_TOKEN_UNSET is not set in the environment
+slow           unreachable  GET http://127.0.0.1:$port/slow: timed out after 1000 ms
 gone           unreachable  GET http://127.0.0.1:1/gone: connection refused (nothing listens there)
-2 of 7 connections ok (org first)" -- "$bin" connections test "${O[@]}"
+2 of 8 connections ok (org first)" -- "$bin" connections test "${O[@]}"
 expect "it only read: one GET each, with each connection's credentials" 0 '{"body":null,"headers":{"accept":"application/json","authorization":"Bearer tok-h"},"method":"GET","path":"/hris/health","query":{}}
 {"body":null,"headers":{"accept":"application/json","x-lms-key":"key-l"},"method":"GET","path":"/lms","query":{}}
 {"body":null,"headers":{"accept":"application/json","authorization":"Basic c2NlbmFyaXN0OnB3"},"method":"GET","path":"/payroll","query":{}}
 {"body":null,"headers":{"accept":"application/json"},"method":"GET","path":"/ats","query":{}}
-{"body":null,"headers":{"accept":"application/json"},"method":"GET","path":"/comms","query":{}}' -- cat "$tmp/journal"
+{"body":null,"headers":{"accept":"application/json"},"method":"GET","path":"/comms","query":{}}
+{"body":null,"headers":{"accept":"application/json"},"method":"GET","path":"/slow","query":{}}' -- cat "$tmp/journal"
 expect "connections test NAME: only those, exit 0 when they are ok" 0 "hris           ok           GET http://127.0.0.1:$port/hris/health: HTTP 200
 ats            ok           GET http://127.0.0.1:$port/ats: HTTP 404 (reachable, credentials not refused)
 2 of 2 connections ok (org first)" -- "$bin" connections test hris ats "${O[@]}"
@@ -82,6 +84,7 @@ payroll        read-write http://127.0.0.1:$port/payroll
 ats            read-only  http://127.0.0.1:$port/ats
 comms          read-write http://127.0.0.1:$port/comms
 calendar       read-write http://127.0.0.1:$port/calendar
+slow           read-write http://127.0.0.1:$port/slow
 gone           read-write http://127.0.0.1:1/gone" -- "$bin" connections "${O[@]}"
 expect "connections: a subcommand it does not know" 2 "usage: scenarist connections [list] | connections test [NAME...]" \
     -- "$bin" connections probe "${O[@]}"
