@@ -205,11 +205,12 @@ static json_t *route_schema(void)
                                         "type", "null", "required", dirs[i].d,
                                         "additionalProperties", 0));
     }
-    static const char *const bare[] = {"ignore", "commit", "rollback"};
+    static const char *const bare[] = {"ignore", "commit", "rollback"}; /* no options */
     for (size_t i = 0; i < 3; i++)
-        json_array_append_new(items, json_pack("{s:s, s:{s:{s:s}}, s:[s], s:b}", "type",
-                                               "object", "properties", bare[i], "type", "null",
-                                               "required", bare[i], "additionalProperties", 0));
+        json_array_append_new(
+            items, json_pack("{s:s, s:{s:{s:[{s:s},{s:s, s:i}]}}, s:[s], s:b}", "type", "object",
+                             "properties", bare[i], "anyOf", "type", "null", "type", "object",
+                             "maxProperties", 0, "required", bare[i], "additionalProperties", 0));
     size_t n;
     const struct sc_module_def *const *all = sc_module_all(&n);
     for (size_t i = 0; i < n; i++) {

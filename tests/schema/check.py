@@ -15,7 +15,12 @@ validator = jsonschema.Draft202012Validator(schema)
 bad = 0
 for path in sys.argv[2:]:
     # a YAML 1.1 date or time becomes a Python object: as text, as an editor sees it
-    doc = json.loads(json.dumps(yaml.safe_load(open(path)), default=str))
+    try:
+        doc = json.loads(json.dumps(yaml.safe_load(open(path)), default=str))
+    except yaml.YAMLError as e:
+        bad += 1
+        print(f"{path}: not YAML: {getattr(e, 'problem', None) or e}")
+        continue
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if not errors:
         print(f"{path}: ok")
