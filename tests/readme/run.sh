@@ -32,11 +32,18 @@ block() { # N LANG: the Nth fenced block of that language in README.md (1-based)
             open = 1; if ($0 == "```" lang && ++n == want) inb = 1; next }
         inb { print }' README.md
 }
-expect "the first example is scenarios/identity-sync.yaml" 0 "" \
-    -- diff <(block 1 yaml) scenarios/identity-sync.yaml
-mkdir -p "$tmp/m/scenarios"
+# The first example stands on its own (the shipped file may grow): it validates, and the
+# mistake shown is made to it, in a file of the same name.
+mkdir -p "$tmp/m/scenarios" "$tmp/e/scenarios"
+block 1 yaml > "$tmp/e/scenarios/identity-sync.yaml"
+expect "the first example validates for staging" 0 "ok: 1 scenario file valid for org staging" \
+    -- bash -c "cd '$tmp/e' && '$tmp/c/scenarist' validate --org '$tmp/c/orgs/staging.yaml' scenarios/identity-sync.yaml"
+expect "and for production" 0 "ok: 1 scenario file valid for org production" \
+    -- bash -c "cd '$tmp/e' && '$tmp/c/scenarist' validate --org '$tmp/c/orgs/production.yaml' scenarios/identity-sync.yaml"
+expect "it names the schema editors use, first" 0 '# yaml-language-server: $schema=../docs/scenario.schema.json' \
+    -- sed -n 1p "$tmp/e/scenarios/identity-sync.yaml"
 sed -e '/id: upsert/,/json:/ s/connection: lms/connection: calendar/' \
-    -e 's/steps\.learner\.external_id/steps.lerner.external_id/' scenarios/identity-sync.yaml \
+    -e 's/steps\.learner\.external_id/steps.lerner.external_id/' "$tmp/e/scenarios/identity-sync.yaml" \
     > "$tmp/m/scenarios/identity-sync.yaml"
 expect "the mistake's diagnostics are as shown" 2 "$(block 1 "")" \
     -- bash -c "cd '$tmp/m' && '$tmp/c/scenarist' validate --org '$tmp/c/orgs/staging.yaml' scenarios/identity-sync.yaml"
