@@ -78,8 +78,11 @@ int cmd_diff(struct opts *o);
 int cmd_backup(struct opts *o);
 int cmd_restore(struct opts *o);
 int cmd_promote(struct opts *o);
-int cmd_schema(struct opts *o);     /* cli_schema.c */
-int cmd_init(struct opts *o);       /* cli_init.c */
-int cmd_connections(struct opts *o); /* cli_connections.c */
+/* scenarist schema: the scenario file's JSON Schema (draft 2020-12) on stdout (cli_schema.c). */
+int cmd_schema(struct opts *o);
+/* scenarist init NAME [--trigger K] [--dir D]: a starting scenario, never overwriting (cli_init.c). */
+int cmd_init(struct opts *o);
+/* scenarist connections [list] | test [NAME...]: one read-only GET each (cli_connections.c). */
+int cmd_connections(struct opts *o);
 
 #endif

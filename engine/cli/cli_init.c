@@ -88,10 +88,11 @@ static void write_scenario(FILE *f, const char *name, const char *kind, const ch
                "      vars:\n"
                "        status: \"{{ steps.fetch.status }}\"\n",
             conn, schedule ? "" : "{{ trigger.body.id }}");
-    fprintf(f, "# The error route of every step: retry the failed step 3 times, a minute apart,\n"
-               "# then leave the execution incomplete (scenarist incomplete list).\n"
+    fprintf(f, "# The error route of every step: retry the failed step a minute later (as many\n"
+               "# times as break's default: scenarist docs format), then leave the execution\n"
+               "# incomplete for a person (scenarist incomplete list).\n"
                "on_error:\n"
-               "  - break: { attempts: 3, interval: 60s }\n");
+               "  - break: { interval: 60s }\n");
 }
 
 /* The schema's reference in the modeline: the path from dir to the checkout's

@@ -195,10 +195,6 @@ static json_t *route_schema(void)
         {"break", sc_break_fields}, {"resume", sc_resume_fields}};
     for (size_t i = 0; i < 2; i++) {
         json_t *conf = fields_schema(dirs[i].t);
-        if (dirs[i].t == sc_break_fields)
-            json_object_set_new(
-                json_object_get(json_object_get(conf, "properties"), "attempts"), "maximum",
-                json_integer(100));
         json_array_append_new(items,
                               json_pack("{s:s, s:{s:{s:[o,{s:s}]}}, s:[s], s:b}", "type",
                                         "object", "properties", dirs[i].d, "anyOf", conf,
