@@ -79,7 +79,7 @@ bad "a wrong type (max_bundles: lots)" wrong-type.yaml \
 "tests/schema/bad/wrong-type.yaml:6:66: error: 'max_bundles' must be an integer, not text"
 bad "a duration without a unit" duration-number.yaml \
 "tests/schema/bad/duration-number.yaml: at on_error/1/break/interval: 60 is not of type 'string'" \
-"tests/schema/bad/duration-number.yaml:26:37: error: 'interval' needs a unit: write 60s (or ms, m, h, d)"
+"tests/schema/bad/duration-number.yaml:26:24: error: 'interval' needs a unit: write 60s (or ms, m, h, d)"
 bad "a value outside an enum" wrong-enum.yaml \
 "tests/schema/bad/wrong-enum.yaml: at steps/0/with/method: 'GRT' is not one of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']" \
 "tests/schema/bad/wrong-enum.yaml:10:39: error: 'GRT' is not a valid method (GET, HEAD, POST, PUT, PATCH, DELETE); did you mean 'GET'?"
