@@ -85,7 +85,7 @@ test: deps
 	tools/check-functions
 	tests/run.sh
 
-DOCS := docs/modules.md docs/format-tables.md docs/org-tables.md docs/scenarist.1 docs/scenarist-scenario.5
+DOCS := docs/modules.md docs/format-tables.md docs/org-tables.md docs/scenarist.1 docs/scenarist-scenario.5 docs/scenario.schema.json
 
 docs: scenarist
 	./scenarist docs modules > docs/modules.md
@@ -93,12 +93,14 @@ docs: scenarist
 	./scenarist docs org > docs/org-tables.md
 	./scenarist docs man1 > docs/scenarist.1
 	./scenarist docs man5 > docs/scenarist-scenario.5
+	./scenarist schema > docs/scenario.schema.json
 
 # The generated docs, regenerated to a temporary folder: any difference fails.
 docs-check: scenarist
 	@t=$$(mktemp -d) && ./scenarist docs modules > $$t/modules.md && \
 	  ./scenarist docs format > $$t/format-tables.md && ./scenarist docs org > $$t/org-tables.md && \
 	  ./scenarist docs man1 > $$t/scenarist.1 && ./scenarist docs man5 > $$t/scenarist-scenario.5 && \
+	  ./scenarist schema > $$t/scenario.schema.json && \
 	  for f in $(notdir $(DOCS)); do diff -u docs/$$f $$t/$$f > $$t/diff || { \
 	    cat $$t/diff; echo "docs/$$f is out of date: run make docs"; rm -rf $$t; exit 1; }; done; \
 	  rm -rf $$t; echo "docs-check: $(DOCS) are up to date"
@@ -140,7 +142,7 @@ install: $(INSTALL_BIN)
 
 demo: deps
 	$(MAKE) --no-print-directory all
-	tools/demo
+	tools/demo $(if $(PORT),--port $(PORT))
 
 clean:
 	rm -rf build scenarist

@@ -48,12 +48,15 @@ for flavour in plain asan; do
     done
     bin=build/$flavour/scenarist
     suite "$flavour/config" tests/config/run.sh "$bin"
+    suite "$flavour/schema" tests/schema/run.sh "$bin"
     suite "$flavour/cli" tests/cli/run.sh "$bin"
     suite "$flavour/scenarios" tests/scenarios/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/store" tests/store/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/serve" tests/serve/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/metrics" tests/metrics/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/versions" tests/versions/run.sh "$bin" build/$flavour/tests/stub
+    suite "$flavour/firststeps" tests/firststeps/run.sh "$bin" build/$flavour/tests/stub
+    suite "$flavour/readme" tests/readme/run.sh "$bin" build/$flavour/tests/stub build/$flavour/tools/sandbox/sandbox
     suite "$flavour/shadow" tests/shadow/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/sandbox" tests/sandbox/run.sh build/$flavour/tools/sandbox/sandbox "$bin"
     suite "$flavour/throttle" tests/throttle/run.sh "$bin" build/$flavour/tools/sandbox/sandbox

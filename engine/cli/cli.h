@@ -26,6 +26,7 @@ struct opts {
     const char *checkpoint; /* audit verify --checkpoint FILE */
     const char *config_dir, *data_dir, *state_dir; /* paths.h */
     const char *log_format; /* text or json (log.h) */
+    const char *trigger, *dir; /* init */
     int limit;
     bool json, no_retry, check; /* check: metrics --check */
     bool wait, here, all;   /* holds approve, incomplete retry: the daemon's outcome, this
@@ -81,5 +82,11 @@ int cmd_diff(struct opts *o);
 int cmd_backup(struct opts *o);
 int cmd_restore(struct opts *o);
 int cmd_promote(struct opts *o);
+/* scenarist schema: the scenario file's JSON Schema (draft 2020-12) on stdout (cli_schema.c). */
+int cmd_schema(struct opts *o);
+/* scenarist init NAME [--trigger K] [--dir D]: a starting scenario, never overwriting (cli_init.c). */
+int cmd_init(struct opts *o);
+/* scenarist connections [list] | test [NAME...]: one read-only GET each (cli_connections.c). */
+int cmd_connections(struct opts *o);
 
 #endif

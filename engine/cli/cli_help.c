@@ -67,6 +67,8 @@ static const struct opt_doc options[] = {
     {"log-format", "FORMAT", "the daemon's log on stderr (a line per execution's end and per "
                              "error, with time, level and execution id): text (default) or "
                              "json, one object per line for collectors"},
+    {"trigger", "KIND", "the starting scenario's trigger: webhook (default), schedule or poll"},
+    {"dir", "DIR", "where to write it (default scenarios/)"},
     {"help", NULL, "this command's help (also -h)"},
 };
 
@@ -84,10 +86,13 @@ static const struct cmd_doc commands[] = {
      "Check scenario files (default: scenarios/) against an org: every key, type, "
      "connection, template and transform, with file:line:col and a caret.",
      {"org", "config-dir", "data-dir", "json"}},
-    {"run", "FILE --input EVENT.json",
+    {"run", "FILE|NAME --input EVENT.json",
      "Run one event through a scenario now and print each step; the execution is recorded "
-     "in the org's store.",
-     {COMMON, "input", "no-retry", "json"}},
+     "in the org's store. A NAME runs its deployed version (the current one, or --version N).",
+     {COMMON, "input", "no-retry", "version", "json"}},
+    {"init", "NAME", "Write a valid starting scenario DIR/NAME.yaml, with the editors' modeline "
+     "and a comment on each part; never overwrites a file.",
+     {"org", "config-dir", "data-dir", "trigger", "dir"}},
     {"executions", "", "List executions, newest first.",
      {COMMON, "scenario", "status", "since", "limit", "json"}},
     {"execution", "ID", "One execution: every step of every attempt.", {COMMON, "json"}},
@@ -136,6 +141,13 @@ static const struct cmd_doc commands[] = {
     {"promote", "NAME --from ORG --to ORG",
      "Copy the current version to another org, validated there.",
      {"config-dir", "data-dir", "state-dir", "from", "to", "message", "json"}},
+    {"connections", "[list]|test [NAME...]",
+     "The org's connections; test sends one GET to each (its health: path, else its base "
+     "URL) with its credentials and says ok, auth-failed, auth-missing, server-error or "
+     "unreachable; exit 1 when one is not ok.",
+     {"org", "config-dir", "data-dir", "json"}},
+    {"schema", "", "Print the scenario file's JSON Schema (draft 2020-12), generated from the "
+     "tables; docs/scenario.schema.json is its copy.", {NULL}},
     {"modules", "[NAME]", "List modules, or one module's parameters.", {"json"}},
     {"docs", "modules|format|org|man1|man5",
      "Print a reference page generated from the tables: Markdown, or roff for the manual "

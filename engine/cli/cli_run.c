@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "run/runner.h"
 #include "store/store.h"
+#include "store/version.h"
 #include "lang/text.h"
 #include "util.h"
 #include "model/yaml.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- run ---- */
@@ -309,13 +311,101 @@ static void wait_for_retry(const json_t *inc, const struct opts *o, int64_t wait
     sigaction(SIGTERM, &old_term, NULL);
 }
 
+/* True when run's argument names a deployed scenario rather than a file: a scenario name
+ * (no '/', not ending in .yaml or .yml) that is no file here. */
+static bool names_deployed(const char *arg)
+{
+    size_t n = strlen(arg);
+    struct stat sb;
+    return sc_version_name_ok(arg) && !(n > 5 && !strcmp(arg + n - 5, ".yaml")) &&
+           !(n > 4 && !strcmp(arg + n - 4, ".yml")) && stat(arg, &sb) != 0;
+}
+
+static int version_arg(const char *s)
+{
+    char *end;
+    long n = strtol(s[0] == 'v' ? s + 1 : s, &end, 10);
+    if (!*s || *end || n < 1 || n > 1000000000) {
+        fprintf(stderr, "scenarist: --version must be a version number (3 or v3)\n");
+        return -1;
+    }
+    return (int)n;
+}
+
+/* The runner's source of the deployed version `number` of name (0: the current one),
+ * "version:NAME@N", in out; -1 after saying why there is none. */
+static int deployed_source(struct sc_store *st, const struct sc_org *org, const char *name,
+                           int number, char *out, size_t n)
+{
+    json_t *v = sc_store_version_get(st, name, number);
+    if (v) {
+        snprintf(out, n, "version:%s@%lld", name,
+                 (long long)json_integer_value(json_object_get(v, "number")));
+        json_decref(v);
+        return 0;
+    }
+    json_t *all = sc_store_versions(st, name);
+    size_t have = json_array_size(all);
+    if (!all)
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(st));
+    else if (!have)
+        fprintf(stderr, "scenarist: scenario '%s' is not deployed in org %s (scenarist deploy "
+                        "FILE stores it; or give the file's path)\n", name, org->name);
+    else
+        fprintf(stderr, "scenarist: scenario '%s' has no version %d in org %s (it has 1 to "
+                        "%zu: scenarist versions %s)\n", name, number, org->name, have, name);
+    json_decref(all);
+    return -1;
+}
+
+/* The trigger of an event run by hand: the scenario's first trigger kind, the body, now. */
+static json_t *run_trigger(const struct sc_scenario *sc, json_t *body)
+{
+    const struct sc_def *def = sc_scenario_def(sc);
+    const char *kind = def->ntriggers ? sc_def_kind_name(def->triggers[0].kind) : NULL;
+    char now[40];
+    sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
+    return json_pack("{s:s, s:O, s:{}, s:{}, s:s}", "kind", kind ? kind : "manual", "body",
+                     body, "headers", "query", "received_at", now);
+}
+
+/* Whether run's argument names a deployed scenario, and which version (0: the current
+ * one): EXIT_OK, or EXIT_USAGE after saying why not. */
+static int run_target(const struct opts *o, bool *deployed, int *number)
+{
+    *deployed = names_deployed(o->args[0]);
+    *number = 0;
+    if (o->version && !*deployed) {
+        fprintf(stderr, "scenarist: --version picks a deployed version: give the scenario's "
+                        "name, not the file %s\n", o->args[0]);
+        return EXIT_USAGE;
+    }
+    if (o->version && (*number = version_arg(o->version)) < 0)
+        return EXIT_USAGE;
+    return EXIT_OK;
+}
+
+/* Opens the org's store into *store and names the deployed version's source in out:
+ * EXIT_OK, EXIT_USAGE (no such version) or EXIT_FAILED (no store), after saying why. */
+static int open_deployed(const struct opts *o, const struct sc_org *org, int number,
+                         struct sc_store **store, char *out, size_t n)
+{
+    if (!(*store = cli_open_store(o, org)))
+        return EXIT_FAILED;
+    return deployed_source(*store, org, o->args[0], number, out, n) ? EXIT_USAGE : EXIT_OK;
+}
+
 int cmd_run(struct opts *o)
 {
     if (o->nargs != 1 || !o->input) {
-        fprintf(stderr, "usage: scenarist run FILE --input EVENT.json [--org NAME] [--no-retry] "
-                        "[--json]\n");
+        fprintf(stderr, "usage: scenarist run FILE|NAME --input EVENT.json [--version N] "
+                        "[--org NAME] [--no-retry] [--json]\n");
         return EXIT_USAGE;
     }
+    bool deployed;
+    int number;
+    if (run_target(o, &deployed, &number) != EXIT_OK)
+        return EXIT_USAGE;
     json_t *body = read_event(o->input);
     if (!body)
         return EXIT_USAGE;
@@ -325,10 +415,18 @@ int cmd_run(struct opts *o)
     char err[512];
     struct sc_org *org = sc_org_load(o->org, &d);
     struct sc_lua *lua = org ? sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err) : NULL;
-    struct sc_scenario *sc = lua ? sc_scenario_load(o->args[0], org, lua, NULL, &d) : NULL;
-    struct sc_http *http = sc ? sc_http_new() : NULL;
     struct sc_store *store = NULL;
+    struct sc_scenario *sc = NULL;
+    struct sc_http *http = NULL;
     struct sc_runner *rn = NULL;
+    char source[160];
+    snprintf(source, sizeof source, "%s", o->args[0]);
+    if (deployed && lua && (rc = open_deployed(o, org, number, &store, source, sizeof source)))
+        goto out;
+    rc = EXIT_USAGE;
+    struct sc_runtime lrt = {.lua = lua, .org = org, .store = store};
+    sc = lua ? sc_runner_load(&lrt, source, NULL, &d) : NULL;
+    http = sc ? sc_http_new() : NULL;
     if (org && !lua)
         fprintf(stderr, "scenarist: Lua: %s\n", err);
     if (!sc || !http) {
@@ -336,17 +434,12 @@ int cmd_run(struct opts *o)
         goto out;
     }
     sc_diags_print(&d, stderr); /* warnings */
-    if (!(store = cli_open_store(o, org)))
+    if (!store && !(store = cli_open_store(o, org)))
         goto out;
-    const struct sc_def *def = sc_scenario_def(sc);
-    const char *kind = def->ntriggers ? sc_def_kind_name(def->triggers[0].kind) : NULL;
-    char now[40];
-    sc_clock_iso(sc_clock_now_ms(), now, sizeof now);
-    json_t *trigger = json_pack("{s:s, s:O, s:{}, s:{}, s:s}", "kind", kind ? kind : "manual",
-                                "body", body, "headers", "query", "received_at", now);
+    json_t *trigger = run_trigger(sc, body);
     struct sc_runtime rt = {.lua = lua, .http = http, .org = org, .store = store};
     rn = sc_runner_new(&rt);
-    json_t *rec = trigger && rn ? sc_runner_start(rn, sc, o->args[0], trigger) : NULL;
+    json_t *rec = trigger && rn ? sc_runner_start(rn, sc, source, trigger) : NULL;
     json_decref(trigger);
     /* Follows the execution's retries through the clock, unless told to leave them to
      * `scenarist resume` or the daemon. */

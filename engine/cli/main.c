@@ -29,8 +29,11 @@ static int usage(FILE *out)
             "\n"
             "commands:\n"
             "  validate [PATH...]   check scenario files (default: scenarios/) against an org\n"
-            "  run FILE --input EVENT.json\n"
+            "  run FILE|NAME --input EVENT.json\n"
             "                       run one event through a scenario now and print each step\n"
+            "                       (NAME: its deployed version, or --version N)\n"
+            "  init NAME            write a starting scenario, scenarios/NAME.yaml (--trigger\n"
+            "                       webhook|schedule|poll, --dir DIR); never overwrites\n"
             "  executions           list executions (--scenario, --status, --since, --limit)\n"
             "  execution ID         one execution: every step of every run (the first, each retry)\n"
             "  incomplete list|retry ID|retry --all|resolve ID|discard ID\n"
@@ -65,6 +68,10 @@ static int usage(FILE *out)
             "  promote NAME --from ORG --to ORG\n"
             "                       copy the current version to another org, validated there\n"
             "  modules [NAME]       list modules, or one module's parameters\n"
+            "  connections [test [NAME...]]\n"
+            "                       the org's connections; test: one GET each (its health:\n"
+            "                       path or base URL) checking reachability and credentials\n"
+            "  schema               the scenario file's JSON Schema (editors: yaml-language-server)\n"
             "  docs modules|format|org|man1|man5\n"
             "                       print a reference page generated from the tables (Markdown,\n"
             "                       or roff for the manual pages)\n"
@@ -128,6 +135,7 @@ static const struct {
     {"message", offsetof(struct opts, message)}, {"version", offsetof(struct opts, version)},
     {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},
     {"from", offsetof(struct opts, from)},       {"checkpoint", offsetof(struct opts, checkpoint)},
+    {"trigger", offsetof(struct opts, trigger)}, {"dir", offsetof(struct opts, dir)},
     {"limit", 0},
 };
 
@@ -633,6 +641,12 @@ int main(int argc, char **argv)
         rc = cmd_modules(&o);
     else if (!strcmp(cmd, "docs"))
         rc = cmd_docs(&o);
+    else if (!strcmp(cmd, "schema"))
+        rc = cmd_schema(&o);
+    else if (!strcmp(cmd, "init"))
+        rc = cmd_init(&o);
+    else if (!strcmp(cmd, "connections"))
+        rc = cmd_connections(&o);
     else
         rc = cli_unknown_command(cmd);
     free(o.args);

@@ -116,6 +116,9 @@ static const struct sc_param conn_fields[] = {
     {.name = "concurrency", .type = SC_T_INT, .flags = SC_P_STATIC,
      .doc = "Most requests in flight to this connection at once, across the daemon's workers "
             "(at least 1); default: no cap."},
+    {.name = "health", .type = SC_T_STRING, .flags = SC_P_STATIC,
+     .doc = "Path under base_url that `scenarist connections test` reads (GET) to check "
+            "reachability and credentials; default: the base URL itself."},
     {.name = "description", .type = SC_T_STRING, .flags = SC_P_TEXT, .doc = "Free text."},
     {0},
 };

@@ -117,7 +117,9 @@ json_t *sc_runner_start(struct sc_runner *rn, struct sc_scenario *sc, const char
         known = rn->v[i].sc == sc;
     if (!known && source && remember(rn, source, sc, false) != 0)
         return NULL;
-    struct sc_exec_opts opts = {.source = source};
+    /* a stored version's number ("version:NAME@3"), else a draft */
+    const char *at = source && !strncmp(source, "version:", 8) ? strrchr(source, '@') : NULL;
+    struct sc_exec_opts opts = {.source = source, .version = at ? at + 1 : NULL};
     return sc_exec_run(sc, rn->rt, trigger, &opts);
 }
 

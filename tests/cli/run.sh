@@ -80,7 +80,7 @@ expect "modules NAME prints the parameter table" 0 "$(cat $fx/modules-notify.out
     -- "$bin" modules notify
 expect "unknown module name" 2 "scenarist: unknown module 'http.requets'; did you mean 'http.request'?" \
     -- "$bin" modules http.requets
-expect "run needs --input" 2 "usage: scenarist run FILE --input EVENT.json [--org NAME] [--no-retry] [--json]" \
+expect "run needs --input" 2 "usage: scenarist run FILE|NAME --input EVENT.json [--version N] [--org NAME] [--no-retry] [--json]" \
     -- "$bin" run scenarios/identity-sync.yaml
 expect "run refuses an invalid scenario before running it" 2 "$(cat $fx/run-invalid.out)" \
     -- "$bin" run --org staging $fx/writes-calendar.yaml --input $fx/valid/event.json
