@@ -51,6 +51,12 @@ expect "--data-dir gives them" 0 "ok: 1 scenario file valid for org example" \
     -- "$tmp/lone" validate --org "$pre/etc/scenarist/orgs/example.yaml" --data-dir "$pre/share/scenarist" scenario.yaml
 cd "$here"
 
+# the README's Install block, as written there, with the install on PATH and MANPATH
+expect_grep "scenarist --help (README's Install)" 0 "holds list|show ID|approve ID|reject ID" \
+    -- env PATH="$pre/bin:$PATH" scenarist --help
+expect_grep "man scenarist (README's Install)" 0 "promote NAME --from ORG --to ORG" \
+    -- env MANPATH="$pre/share/man" MANWIDTH=100 man scenarist
+
 # the manual pages render without a warning
 for page in man1/scenarist.1 man5/scenarist-scenario.5; do
     warn=$(MANWIDTH=80 man --warnings -l "$pre/share/man/$page" 2>&1 >/dev/null)
