@@ -296,6 +296,57 @@ static void the_queue_serves_realtime_first_and_a_lane_in_order(void **state)
     sc_store_close(st);
 }
 
+/* A claim in the process that enqueued an event takes its trigger as enqueued (a copy: the
+ * caller's later changes do not reach it), without reading the row back; a trigger too
+ * large to be handed over is read from the row; both equal what was enqueued. */
+static void a_claim_gets_the_trigger_as_enqueued(void **state)
+{
+    (void)state;
+    struct sc_store *a = fresh("build/test-store-handoff.db");
+    char err[256], first[64];
+    struct sc_store *b = sc_store_open("build/test-store-handoff.db", NULL, err, sizeof err);
+    assert_non_null(b);
+    json_t *small = json_pack("{s:s, s:{s:f, s:s, s:[i, n, b], s:I}}", "kind", "webhook", "body",
+                              "n", 1.5, "s", "caf\u00e9", "a", 1, 1, "big", (json_int_t)9007199254740993);
+    json_t *want_small = json_deep_copy(small);
+    json_t *large = json_pack("{s:s, s:s}", "kind", "webhook", "pad", "");
+    char pad[6000];
+    memset(pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    json_object_set_new(large, "pad", json_string(pad));
+    struct sc_event_row e1 = {.exec = {.id = "h1", .scenario = "s", .org = "o", .version = "1",
+                                       .source = "s.yaml", .trigger = small, .started_ms = 1000}};
+    struct sc_event_row e2 = e1, e3 = e1;
+    e2.exec.id = "h2";
+    e3.exec.id = "h3";
+    e3.exec.trigger = large;
+    assert_int_equal(sc_store_enqueue(a, &e1, first, sizeof first), 0);
+    assert_int_equal(sc_store_enqueue(a, &e2, first, sizeof first), 0);
+    assert_int_equal(sc_store_enqueue(a, &e3, first, sizeof first), 0);
+    json_object_set_new(json_object_get(small, "body"), "n", json_integer(99)); /* the caller's */
+    const char *ids[3] = {"h1", "h2", "h3"};
+    json_t *want[3] = {want_small, want_small, large};
+    for (int i = 0; i < 3; i++) {
+        json_t *info;
+        /* h1 by the connection that enqueued it, h2 and h3 by another of the same process */
+        assert_int_equal(sc_store_claim_next(i ? b : a, INT64_MAX, &info), SC_STORE_OK);
+        assert_string_equal(json_string_value(json_object_get(info, "id")), ids[i]);
+        assert_string_equal(json_string_value(json_object_get(info, "source")), "s.yaml");
+        assert_string_equal(json_string_value(json_object_get(info, "status")), "running");
+        assert_int_equal(json_integer_value(json_object_get(info, "attempts")), 1);
+        assert_true(json_is_false(json_object_get(info, "confidential")));
+        assert_true(json_equal(json_object_get(info, "trigger"), want[i]));
+        json_decref(info);
+    }
+    json_t *none;
+    assert_int_equal(sc_store_claim_next(b, INT64_MAX, &none), SC_STORE_NONE);
+    json_decref(small);
+    json_decref(want_small);
+    json_decref(large);
+    sc_store_close(b);
+    sc_store_close(a);
+}
+
 /* Deferred writes: reads see the recording's own writes, apply writes them in order,
  * a value another connection changed meanwhile is a conflict (nothing written), and
  * queue ids handed out before apply are the ids the rows get. */
@@ -389,6 +440,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sha256_matches_the_standard_vectors),
         cmocka_unit_test(reopening_keeps_the_data_and_migrates_nothing),
+        cmocka_unit_test(a_claim_gets_the_trigger_as_enqueued),
         cmocka_unit_test(confidential_data_is_sealed_and_opens_again),
         cmocka_unit_test(a_wrong_key_does_not_open_sealed_data),
         cmocka_unit_test(the_audit_chain_verifies),
