@@ -24,6 +24,8 @@ struct opts {
     const char *header_timeout, *body_timeout, *max_conns, *max_per_ip; /* serve: intake limits */
     const char *message, *version, *output, *to, *from; /* versions */
     const char *checkpoint; /* audit verify --checkpoint FILE */
+    const char *archive;    /* audit verify --archive FILE */
+    bool dry_run, vacuum;   /* prune */
     int limit;
     bool json, no_retry, check; /* check: metrics --check */
     const char **args;
@@ -77,5 +79,7 @@ int cmd_diff(struct opts *o);
 int cmd_backup(struct opts *o);
 int cmd_restore(struct opts *o);
 int cmd_promote(struct opts *o);
+int cmd_prune(struct opts *o);
+int cmd_store(struct opts *o);
 
 #endif

@@ -534,9 +534,12 @@ struct sc_store *sq_open(const char *path, const char *key_ref, char *err, size_
     }
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                              SQLITE_OPEN_NOMUTEX, NULL);
-    /* secure_delete: erased confidential data must not linger in free pages. */
+    /* secure_delete: erased confidential data must not linger in free pages.
+     * auto_vacuum takes only before the first table: a new store gives pruned pages back
+     * (sc_store_vacuum); an older one keeps its mode until `prune --vacuum`. */
     if (rc != SQLITE_OK || sqlite3_busy_handler(st->db, busy_wait, NULL) != SQLITE_OK ||
-        sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+        sqlite3_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL;"
+                     " PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                      " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
                      NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "store %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
@@ -756,4 +759,11 @@ const struct sc_store_backend sc_store_sqlite = {
     .defer_refused = sq_defer_refused,
     .defer_cut = sq_defer_cut,
     .defer_apply = sq_defer_apply,
+    .prune = sq_prune,
+    .vacuum = sq_vacuum,
+    .space = sq_space,
+    .backup = sq_backup,
+    .audit_archive = sq_audit_archive,
+    .audit_archived = sq_audit_archived,
+    .audit_verify_archive = sq_audit_verify_archive,
 };
