@@ -17,7 +17,7 @@ static void print_counts(const json_t *counts, bool dry_run)
     const char *k;
     json_t *v;
     json_object_foreach(ex, k, v)
-        printf("executions %s: %lld %s (with %lld step records)\n", k,
+        printf("executions %s: %lld %s (step records: %lld)\n", k,
                (long long)json_integer_value(v), gone,
                (long long)json_integer_value(json_object_get(steps, k)));
     json_object_foreach(json_object_get(counts, "queue_items"), k, v)

@@ -28,15 +28,15 @@ static int prune_rule(struct sc_store *st, const struct sc_prune_rule *rule, int
             snprintf(err, errlen, "%s", sc_store_error(st));
             return -1;
         }
+        /* give the batch's pages back; a store made before incremental vacuum keeps them */
+        if (!dry_run && n > 0 && sc_store_vacuum(st, SC_RETENTION_VACUUM_PAGES, NULL) != 0) {
+            snprintf(err, errlen, "%s", sc_store_error(st));
+            return -1;
+        }
         if (dry_run || n < batch)
             return 0;
         if (*budget > 0)
             (*budget)--;
-        /* give the batch's pages back; a store made before incremental vacuum keeps them */
-        if (sc_store_vacuum(st, SC_RETENTION_VACUUM_PAGES, NULL) != 0) {
-            snprintf(err, errlen, "%s", sc_store_error(st));
-            return -1;
-        }
     }
 }
 
@@ -65,6 +65,10 @@ static int archive(struct sc_store *st, const struct sc_org *org, bool dry_run, 
         snprintf(err, errlen, "audit log of org %s not archived (nothing deleted): %s%lld %s",
                  org->name, row ? "row " : "", row ? (long long)json_integer_value(row) : 0LL,
                  json_string_value(json_object_get(problem, "reason")));
+        rc = -1;
+    } else if (n > 0 && !dry_run &&
+               sc_store_vacuum(st, SC_RETENTION_VACUUM_PAGES, NULL) != 0) {
+        snprintf(err, errlen, "%s", sc_store_error(st));
         rc = -1;
     } else if (n > 0) {
         json_object_set_new(counts, "audit", json_pack("{s:I, s:s}", "archived", (json_int_t)n,

@@ -536,12 +536,19 @@ struct sc_store *sq_open(const char *path, const char *key_ref, char *err, size_
                              SQLITE_OPEN_NOMUTEX, NULL);
     /* secure_delete: erased confidential data must not linger in free pages.
      * auto_vacuum takes only before the first table: a new store gives pruned pages back
-     * (sc_store_vacuum); an older one keeps its mode until `prune --vacuum`. */
-    if (rc != SQLITE_OK || sqlite3_busy_handler(st->db, busy_wait, NULL) != SQLITE_OK ||
-        sqlite3_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL;"
-                     " PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                     " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
-                     NULL, NULL, NULL) != SQLITE_OK) {
+     * (sc_store_vacuum); an older one keeps its mode until `prune --vacuum`. Switching a
+     * new file to WAL while another process makes it can be refused without the busy
+     * handler: tried again, as the handler would. */
+    int prc = SQLITE_BUSY;
+    if (rc == SQLITE_OK && sqlite3_busy_handler(st->db, busy_wait, NULL) != SQLITE_OK)
+        rc = SQLITE_ERROR;
+    for (int i = 0; rc == SQLITE_OK && prc == SQLITE_BUSY && i < 2000; i++)
+        if ((prc = sqlite3_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL;"
+                                " PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                                " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
+                                NULL, NULL, NULL)) == SQLITE_BUSY)
+            busy_wait(NULL, i);
+    if (rc != SQLITE_OK || prc != SQLITE_OK) {
         snprintf(err, errlen, "store %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
         sq_close((struct sc_store *)st);
         return NULL;
