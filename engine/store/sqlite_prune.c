@@ -544,18 +544,27 @@ static int archive_write(struct sq_store *st, const char *org, const char *path,
                          int64_t through, struct sq_audit_walk *w, json_t **problem,
                          json_t **cpo)
 {
-    sqlite3_stmt *s = prep(st, "SELECT id, at, org, scenario, version, execution, step, method,"
-                           " sent_from, sent_to, status, duration_ms, body_sha256, outcome,"
-                           " prev_hash, hash, ref, key_id FROM audit WHERE id > ?1 AND id <= ?2"
-                           " ORDER BY id", "ii", from, through);
-    if (!s)
-        return -1;
+    static const char *const rows_sql =
+        "SELECT id, at, org, scenario, version, execution, step, method, sent_from, sent_to,"
+        " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id FROM audit"
+        " WHERE id > ?1 AND id <= ?2 ORDER BY id";
+    /* first the rows are checked, so that nothing of a broken chain reaches the file */
+    struct sq_audit_walk probe = *w;
+    sqlite3_stmt *s = prep(st, rows_sql, "ii", from, through);
+    int rc = s ? 0 : -1;
+    while (rc == 0 && sq_step(st, s) == SQLITE_ROW)
+        rc = sq_audit_row_check(st, s, &probe, problem);
+    sqlite3_finalize(s);
+    if (rc == 0 && probe.expect - 1 != through)
+        rc = problem_at(problem, probe.expect, 0, "is missing: it was deleted");
+    if (rc != 0 || !(s = prep(st, rows_sql, "ii", from, through)))
+        return rc ? rc : -1;
     FILE *f = fopen(path, "a");
     if (!f) {
         sqlite3_finalize(s);
         return sq_err(st, "archive %s cannot be written: %s", path, strerror(errno)), -1;
     }
-    int rc = 0, step;
+    int step;
     while (rc == 0 && (step = sq_step(st, s)) == SQLITE_ROW) {
         rc = sq_audit_row_check(st, s, w, problem);
         json_t *row = rc ? NULL : row_json(s);

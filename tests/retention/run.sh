@@ -140,6 +140,16 @@ expect "a moved archive checkpoint is caught" 1 \
     -- "$bin" audit verify --org "$org"
 q "UPDATE audit_archive SET through = 2"
 
+# ---- a backup carries the audit log and its archive checkpoint ----
+"$bin" store backup --to "$tmp/keep-copy.db" --org "$org" > /dev/null
+expect "the backup passes audit verify with the org's audit key" 0 \
+    "audit log of org keep: every row intact, rows 1 to 2 from archive $arch and the rest in the store, one chain" \
+    -- "$bin" audit verify --org "$org" --store "$tmp/keep-copy.db" --archive "$arch"
+expect "and holds the executions" 0 "$(q "SELECT id FROM executions ORDER BY id")" \
+    -- sqlite3 "$tmp/keep-copy.db" "SELECT id FROM executions ORDER BY id"
+expect_grep "without the audit key it cannot be verified" 1 "audit key: " \
+    -- env -u KEEP_AUDIT_KEY "$bin" audit verify --org "$org" --store "$tmp/keep-copy.db"
+
 # ---- space: an older store is made incremental once ----
 cp "$db" "$tmp/old.db"
 sqlite3 "$tmp/old.db" "PRAGMA journal_mode = DELETE; PRAGMA auto_vacuum = NONE; VACUUM;" > /dev/null
