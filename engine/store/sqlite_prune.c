@@ -539,6 +539,33 @@ enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
     return sq_audit_verify_from(base, org, cp, &w, problem);
 }
 
+/* True when the file's last line is the checkpoint the walk w stands at (its HMAC checked):
+ * appending goes on from there without reading the file (`audit verify --archive` does). */
+static bool file_ends_at(struct sq_store *st, const char *org, const char *path,
+                         const struct sq_audit_walk *w)
+{
+    FILE *f = fopen(path, "r");
+    char buf[4096];
+    long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    long from = size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0;
+    size_t n = size > 0 && fseek(f, from, SEEK_SET) == 0 ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (n < 2 || buf[n - 1] != '\n')
+        return false;
+    buf[n - 1] = '\0';
+    char *last = strrchr(buf, '\n');
+    json_t *j = json_loads(last ? last + 1 : buf, 0, NULL);
+    int64_t through, unkeyed;
+    const char *hash;
+    bool ok = json_object_get(j, "checkpoint") &&
+              archive_cp_check(st, json_object_get(j, "checkpoint"), org, &through, &hash,
+                               &unkeyed) == 0 &&
+              through == w->expect - 1 && !strcmp(hash, w->prev) && unkeyed == w->unkeyed;
+    json_decref(j);
+    return ok;
+}
+
 /* Appends rows (from, through] to the file, then a checkpoint line, and syncs it. */
 static int archive_write(struct sq_store *st, const char *org, const char *path, int64_t from,
                          int64_t through, struct sq_audit_walk *w, json_t **problem,
@@ -620,12 +647,15 @@ int64_t sq_audit_archive(struct sc_store *base, const char *org, int64_t before_
         return through >= at_store.expect ? through - at_store.expect + 1 : 0;
     if (through - at_store.expect + 1 > max_rows)
         through = at_store.expect - 1 + max_rows;
-    /* rows from an interrupted archive may be in the file already */
-    struct sq_audit_walk w;
-    rc = file_walk(st, org, path, true, &w, at_store.expect > 1 ? at_store.expect - 1 : 0,
-                   at_store.expect > 1 ? at_store.prev : NULL, problem);
-    if (rc != 0)
-        return -1;
+    /* the file ends where the store's checkpoint says (its last line that checkpoint), or
+     * is read whole: rows from an interrupted archive may be in it already */
+    struct sq_audit_walk w = at_store;
+    if (at_store.expect == 1 || !file_ends_at(st, org, path, &at_store)) {
+        rc = file_walk(st, org, path, true, &w, at_store.expect > 1 ? at_store.expect - 1 : 0,
+                       at_store.expect > 1 ? at_store.prev : NULL, problem);
+        if (rc != 0)
+            return -1;
+    }
     if (w.expect < at_store.expect)
         return problem_at(problem, w.expect, 0, "is not in archive %s, which ends before the "
                           "store's archive checkpoint (rows through %lld): another file?", path,

@@ -834,8 +834,16 @@ static void the_audit_archive_keeps_the_chain_provable(void **state)
     assert_string_equal(str(problem, "reason"), want);
     json_decref(problem);
     problem = NULL;
+    memcpy(at, "\"status\":200", 12);
+    fp = fopen(path, "w"); /* the file cut after its first checkpoint: not the store's archive */
+    for (int i = 0; i < 4; i++)
+        fputs(lines[i], fp);
+    fclose(fp);
     assert_int_equal(sc_store_audit_archive(st, "o", 6000, 100, 2, path, &problem), -1);
-    assert_int_equal(num(problem, "row"), 2); /* nothing archived onto a broken file */
+    assert_int_equal(num(problem, "row"), 5);
+    snprintf(want, sizeof want, "is where the store's archive checkpoint ends, but archive %s "
+             "holds no such checkpoint (rows through 3): another file, or it was cut", path);
+    assert_string_equal(str(problem, "reason"), want);
     json_decref(problem);
     unlink(path);
     sc_store_close(st);
