@@ -249,8 +249,10 @@ int sq_vacuum(struct sc_store *base, int64_t pages, int64_t *freed)
     }
     if (rc != SQLITE_DONE)
         return sq_db_err(st, pages > 0 ? "incremental vacuum" : "vacuum");
-    /* the pages leave the file when the log is checkpointed into it */
-    sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    /* the pages leave the file when the log is checkpointed into it: here after a full
+     * vacuum; the daemon's checkpointer does it after a batch's */
+    if (pages == 0)
+        sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     if (freed)
         *freed = before - file_bytes(st->path);
     return 0;

@@ -443,7 +443,8 @@ int64_t sc_store_prune(struct sc_store *st, const struct sc_prune_rule *r, int l
  * system (SQLite's incremental_vacuum; nothing on a store not made incremental);
  * pages == 0: a full VACUUM that also makes an older store incremental from then on (it
  * takes the write lock for its whole length and needs the store's size free on disk).
- * *freed (may be NULL): bytes the file shrank by. 0, or -1 on error. */
+ * *freed (may be NULL): bytes the file shrank by (after a batch's incremental vacuum, the
+ * file shrinks at the next checkpoint of the write-ahead log). 0, or -1 on error. */
 int sc_store_vacuum(struct sc_store *st, int64_t pages, int64_t *freed);
 /* The store's space: {bytes (file), free_bytes (pages free inside it), incremental (bool)}.
  * New, or NULL with the error set. */
