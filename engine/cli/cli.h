@@ -27,6 +27,8 @@ struct opts {
     const char *config_dir, *data_dir, *state_dir; /* paths.h */
     const char *log_format; /* text or json (log.h) */
     const char *trigger, *dir; /* init */
+    const char *archive;    /* audit verify --archive FILE */
+    bool dry_run, vacuum;   /* prune */
     int limit;
     bool json, no_retry, check; /* check: metrics --check */
     bool wait, here, all;   /* holds approve, incomplete retry: the daemon's outcome, this
@@ -88,5 +90,7 @@ int cmd_schema(struct opts *o);
 int cmd_init(struct opts *o);
 /* scenarist connections [list] | test [NAME...]: one read-only GET each (cli_connections.c). */
 int cmd_connections(struct opts *o);
+int cmd_prune(struct opts *o);
+int cmd_store(struct opts *o);
 
 #endif

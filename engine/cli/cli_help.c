@@ -69,6 +69,11 @@ static const struct opt_doc options[] = {
                              "json, one object per line for collectors"},
     {"trigger", "KIND", "the starting scenario's trigger: webhook (default), schedule or poll"},
     {"dir", "DIR", "where to write it (default scenarios/)"},
+    {"dry-run", NULL, "say what would be removed, remove nothing"},
+    {"vacuum", NULL, "give the freed space back to the file system (once, for a store made "
+                     "before incremental vacuum)"},
+    {"archive", "FILE", "an audit archive written by retention: prove it and the store as one "
+                        "chain"},
     {"help", NULL, "this command's help (also -h)"},
 };
 
@@ -121,7 +126,7 @@ static const struct cmd_doc commands[] = {
      "The log of every write to another system. verify checks its keyed chain; checkpoint "
      "prints its head (to a file with -o, or POSTed with --to CONNECTION).",
      {COMMON, "scenario", "sent-to", "execution", "since", "limit", "checkpoint", "output", "to",
-      "json"}},
+      "archive", "json"}},
     {"metrics", "", "Per scenario: executions, failures; incomplete, queues, holds.",
      {COMMON, "since", "check", "json"}},
     {"shadow", "list", "Writes a shadowing connection kept from being sent.",
@@ -148,6 +153,14 @@ static const struct cmd_doc commands[] = {
      {"org", "config-dir", "data-dir", "json"}},
     {"schema", "", "Print the scenario file's JSON Schema (draft 2020-12), generated from the "
      "tables; docs/scenario.schema.json is its copy.", {NULL}},
+    {"prune", "", "Apply the org's retention now: finished executions and their steps, closed "
+     "queue items and shadowed writes past their age; audit rows archived to a file with a "
+     "checkpoint, never cut.",
+     {COMMON, "dry-run", "vacuum", "json"}},
+    {"store", "backup --to FILE",
+     "A consistent copy of the live store, taken while the daemon runs (VACUUM INTO); the "
+     "seal key is not copied.",
+     {COMMON, "to"}},
     {"modules", "[NAME]", "List modules, or one module's parameters.", {"json"}},
     {"docs", "modules|format|org|man1|man5",
      "Print a reference page generated from the tables: Markdown, or roff for the manual "

@@ -628,13 +628,30 @@ static int audit_checkpoint(struct opts *o, struct cli_session *s)
     return rc;
 }
 
+/* What verify proved of a log whose first rows were archived (sc_store_audit_archived). */
+static void audit_archived_say(const char *org, const json_t *cp, const char *file)
+{
+    long long through = (long long)json_integer_value(json_object_get(cp, "through"));
+    if (file)
+        printf("audit log of org %s: every row intact, rows 1 to %lld from archive %s and the "
+               "rest in the store, one chain\n", org, through, file);
+    else
+        printf("audit log of org %s: every row intact from row %lld; rows before id %lld were "
+               "archived to %s (checkpoint of %s, last hash %.16s...): verify them with "
+               "--archive %s\n", org, through + 1, through + 1, str(cp, "file"), str(cp, "at"),
+               str(cp, "last_hash"), str(cp, "file"));
+}
+
 static int audit_verify(struct opts *o, struct cli_session *s)
 {
     json_t *cp = NULL, *problem = NULL;
     if (o->checkpoint && !(cp = read_checkpoint(o->checkpoint)))
         return EXIT_USAGE;
-    int r = sc_store_audit_verify(s->st, s->org->name, cp, &problem);
+    int r = o->archive ? sc_store_audit_verify_archive(s->st, s->org->name, cp, o->archive,
+                                                       &problem)
+                       : sc_store_audit_verify(s->st, s->org->name, cp, &problem);
     json_decref(cp);
+    json_t *archived = r == 0 ? sc_store_audit_archived(s->st) : NULL;
     if (r < 0) {
         fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
         return EXIT_FAILED;
@@ -652,12 +669,15 @@ static int audit_verify(struct opts *o, struct cli_session *s)
                 str(problem, "reason"));
     else if (r)
         fprintf(stderr, "audit log of org %s: %s\n", s->org->name, str(problem, "reason"));
+    else if (!o->json && archived)
+        audit_archived_say(s->org->name, archived, o->archive);
     else if (!o->json && o->checkpoint)
         printf("audit log of org %s: every row intact, and every row of checkpoint %s still "
                "there\n", s->org->name, o->checkpoint);
     else if (!o->json)
         printf("audit log of org %s: every row intact\n", s->org->name);
     json_decref(problem);
+    json_decref(archived);
     return r ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -666,10 +686,11 @@ int cmd_audit(struct opts *o)
     const char *sub = o->nargs == 1 ? o->args[0] : NULL;
     bool verify = sub && !strcmp(sub, "verify"), checkpoint = sub && !strcmp(sub, "checkpoint");
     if (o->nargs > 1 || (sub && !verify && !checkpoint) || (o->checkpoint && !verify) ||
+        (o->archive && !verify) ||
         ((o->output || o->to) && !checkpoint)) {
         fprintf(stderr, "usage: scenarist audit [--scenario S] [--sent-to URL-PREFIX] "
                         "[--execution ID] [--json]\n"
-                        "       scenarist audit verify [--checkpoint FILE] [--json]\n"
+                        "       scenarist audit verify [--checkpoint FILE] [--archive FILE] [--json]\n"
                         "       scenarist audit checkpoint [-o FILE] [--to CONNECTION]\n");
         return EXIT_USAGE;
     }

@@ -67,6 +67,10 @@ static int usage(FILE *out)
             "  restore --from DIR   import a backup\n"
             "  promote NAME --from ORG --to ORG\n"
             "                       copy the current version to another org, validated there\n"
+            "  prune                apply the org's retention now (--dry-run: say what would go;\n"
+            "                       --vacuum: give the space back, once for an older store)\n"
+            "  store backup --to FILE\n"
+            "                       a consistent copy of the live store (not its seal key)\n"
             "  modules [NAME]       list modules, or one module's parameters\n"
             "  connections [test [NAME...]]\n"
             "                       the org's connections; test: one GET each (its health:\n"
@@ -136,6 +140,7 @@ static const struct {
     {"output", offsetof(struct opts, output)},   {"to", offsetof(struct opts, to)},
     {"from", offsetof(struct opts, from)},       {"checkpoint", offsetof(struct opts, checkpoint)},
     {"trigger", offsetof(struct opts, trigger)}, {"dir", offsetof(struct opts, dir)},
+    {"archive", offsetof(struct opts, archive)},
     {"limit", 0},
 };
 
@@ -194,6 +199,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->here = true;
         } else if (!strcmp(a, "--all")) {
             o->all = true;
+        } else if (!strcmp(a, "--dry-run") || !strcmp(a, "--vacuum")) {
+            *(a[2] == 'd' ? &o->dry_run : &o->vacuum) = true;
         } else if (value_opt(argc, argv, &i, o, &err)) {
             if (err)
                 return -1;
@@ -637,6 +644,10 @@ int main(int argc, char **argv)
         rc = cmd_restore(&o);
     else if (!strcmp(cmd, "promote"))
         rc = cmd_promote(&o);
+    else if (!strcmp(cmd, "prune"))
+        rc = cmd_prune(&o);
+    else if (!strcmp(cmd, "store"))
+        rc = cmd_store(&o);
     else if (!strcmp(cmd, "modules"))
         rc = cmd_modules(&o);
     else if (!strcmp(cmd, "docs"))

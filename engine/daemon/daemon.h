@@ -61,6 +61,7 @@ struct sc_daemon {
         struct sc_cron audit_cron; /* when it has cron; else every audit_every_ms */
         int64_t audit_every_ms, audit_next;
         struct sc_target_watch *targets; /* one per org target (targets.c) */
+        int64_t prune_next;      /* the org's retention pass, or -1 without retention: */
     } sched;
 
     struct {                     /* the intake thread (httpd.c) */

@@ -6,6 +6,7 @@
 #include "lang/duration.h"
 #include "model/yaml.h"
 #include "run/audit.h"
+#include "run/retention.h"
 #include "store/version.h"
 #include "util.h"
 
@@ -251,9 +252,35 @@ static void run_audit_checkpoint(struct sc_daemon *d, struct sc_runtime *rt)
                                           : sc_cron_next(&d->sched.audit_cron, tz, now);
 }
 
+/* Batches of the org's retention per pass: a backlog goes on a second later, so the main
+ * thread's other timers are never held up long; each batch takes the write turn alone. */
+#define PRUNE_BATCHES 8
+
+/* The org's retention (retention:), every retention.every on the engine's clock. */
+static void run_prune(struct sc_daemon *d, struct sc_runtime *rt)
+{
+    if (d->sched.prune_next < 0 || d->sched.prune_next > sc_clock_now_ms())
+        return;
+    json_t *counts = json_object();
+    char err[800];
+    int r = counts ? sc_retention_run(rt->store, d->org, false, PRUNE_BATCHES, counts, err,
+                                      sizeof err) : -1;
+    if (r < 0) {
+        sc_daemon_say("prune failed: %s", counts ? err : "out of memory");
+    } else if (json_object_size(counts)) {
+        char *text = json_dumps(counts, JSON_COMPACT | JSON_SORT_KEYS);
+        sc_daemon_say("pruned: %s", text ? text : "(out of memory)");
+        free(text);
+    }
+    json_decref(counts);
+    d->sched.prune_next = sc_clock_now_ms() + (r == 1 ? 1000 : d->org->retention.every_ms);
+}
+
 int64_t sc_timers_next(const struct sc_daemon *d, const struct sc_catalog *c)
 {
     int64_t next = d->sched.backup_dir ? d->sched.backup_next : -1;
+    if (d->sched.prune_next >= 0 && (next < 0 || d->sched.prune_next < next))
+        next = d->sched.prune_next;
     if (d->sched.audit_cp && d->sched.audit_next >= 0 && (next < 0 || d->sched.audit_next < next))
         next = d->sched.audit_next;
     for (size_t i = 0; i < c->ntimers; i++)
@@ -305,6 +332,8 @@ int sc_timers_org(struct sc_daemon *d, char *err, size_t errlen)
         d->sched.backup_next = sc_cron_next(&d->sched.backup_cron, d->org->timezone,
                                             sc_clock_now_ms());
     }
+    /* the first pass at start: what a stopped daemon left due goes first */
+    d->sched.prune_next = d->org->retention.on ? sc_clock_now_ms() : -1;
     if (sc_targets_arm(d) != 0)
         return snprintf(err, errlen, "out of memory"), -1;
     return audit_schedule(d, err, errlen);
@@ -321,5 +350,6 @@ void sc_timers_run(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog
     run_triggers(d, rt, c);
     run_backup(d, rt->store);
     run_audit_checkpoint(d, rt);
+    run_prune(d, rt);
     sc_targets_run(d, rt);
 }

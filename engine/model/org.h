@@ -142,6 +142,14 @@ struct sc_org {
     struct {
         const char *to, *cron; /* to NULL: no scheduled backup */
     } backup;
+    struct sc_org_retention {  /* retention: (org_retention.c); times in ms, 0: kept */
+        bool on;               /* retention: given */
+        int64_t exec_ms[3];    /* by sc_retention_statuses: success, warning, error */
+        int64_t queue_items_ms, shadow_ms, archive_ms;
+        const char *archive_to; /* the archive's folder, or NULL: the log is kept whole */
+        int64_t every_ms;      /* how often the daemon prunes */
+        int batch;             /* rows per transaction */
+    } retention;
     struct sc_org_conn *conns;
     size_t nconns;
     struct sc_org_hook *hooks;
@@ -153,6 +161,9 @@ struct sc_org {
     struct sc_doc *matrix_doc;
     json_t *matrix;            /* system-of-record.yaml beside the org file: {systems, domains}, or NULL */
 };
+
+/* The statuses retention prunes, in the order of retention.exec_ms; NULL-ended. */
+extern const char *const sc_retention_statuses[];
 
 /* Reads every secret of the org again (env and files), as a reload does. 0, or -1 out of
  * memory; a secret that cannot be read keeps its err, as at load. */

@@ -208,6 +208,9 @@ const struct sc_param sc_org_fields[] = {
             "(renewed every third of it); another process may resume it only after. At least 1s."},
     {.name = "audit", .type = SC_T_OBJECT, .fields = audit_fields, .flags = SC_P_STATIC,
      .doc = "The audit log's key and checkpoints."},
+    {.name = "retention", .type = SC_T_OBJECT, .fields = sc_org_retention_fields,
+     .flags = SC_P_STATIC, .doc = "How long executions, closed queue items and shadowed "
+     "writes are kept, and when old audit rows are archived; the daemon prunes in batches."},
     {.name = "targets", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = sc_org_target_fields,
      .flags = SC_P_STATIC, .doc = "Named health targets: a metric over a window against a "
      "threshold, checked by `metrics --check` and by the daemon, which can notify a connection."},
@@ -415,6 +418,7 @@ static void org_check(struct sc_check *c, const json_t *root)
         sc_check_error(c, "lease", "lease must be at least 1s: a shorter one would expire "
                        "between two heartbeats of a busy process");
     sc_org_targets_check(c, root);
+    sc_org_retention_check(c, root);
 }
 
 static bool is_path(const char *s)
@@ -597,6 +601,7 @@ static int resolve(struct sc_org *org)
     org->audit.cp_path = str_of(cp, "path");
     org->backup.to = str_of(bk, "to");
     org->backup.cron = str_of(bk, "cron");
+    sc_org_retention_resolve(org);
     return resolve_conns(org, json_object_get(root, "connections")) != 0 ||
                    resolve_hooks(org, json_object_get(root, "webhooks")) != 0 ||
                    resolve_secrets_map(org, json_object_get(root, "secrets")) != 0 ||

@@ -21,5 +21,10 @@ extern const struct sc_param sc_org_target_fields[];
 void sc_org_targets_check(struct sc_check *c, const json_t *root);
 int sc_org_targets_resolve(struct sc_org *org);
 extern const struct sc_param sc_matrix_fields[];
+/* retention: its field table, the checks beyond it, and resolving it into
+ * org->retention. org_retention.c. */
+extern const struct sc_param sc_org_retention_fields[];
+void sc_org_retention_check(struct sc_check *c, const json_t *root);
+void sc_org_retention_resolve(struct sc_org *org);
 
 #endif

@@ -467,3 +467,43 @@ enum sc_store_rc sc_store_defer_apply(struct sc_store *st)
 {
     return st->be->defer_apply(st);
 }
+
+int64_t sc_store_prune(struct sc_store *st, const struct sc_prune_rule *r, int limit,
+                       bool dry_run, json_t *counts)
+{
+    return st->be->prune(st, r, limit, dry_run, counts);
+}
+
+int sc_store_vacuum(struct sc_store *st, int64_t pages, int64_t *freed)
+{
+    return st->be->vacuum(st, pages, freed);
+}
+
+json_t *sc_store_space(struct sc_store *st)
+{
+    return st->be->space(st);
+}
+
+int sc_store_backup(struct sc_store *st, const char *path)
+{
+    return st->be->backup(st, path);
+}
+
+int64_t sc_store_audit_archive(struct sc_store *st, const char *org, int64_t before_ms,
+                               int64_t max_rows, int limit, const char *path,
+                               json_t **problem)
+{
+    return st->be->audit_archive(st, org, before_ms, max_rows, limit, path, problem);
+}
+
+json_t *sc_store_audit_archived(struct sc_store *st)
+{
+    return st->be->audit_archived(st);
+}
+
+enum sc_store_rc sc_store_audit_verify_archive(struct sc_store *st, const char *org,
+                                               const json_t *cp, const char *path,
+                                               json_t **problem)
+{
+    return st->be->audit_verify_archive(st, org, cp, path, problem);
+}

@@ -140,6 +140,18 @@ struct sc_store_backend {
     bool (*defer_refused)(const struct sc_store *st);
     void (*defer_cut)(struct sc_store *st, size_t mark);
     enum sc_store_rc (*defer_apply)(struct sc_store *st);
+    /* retention */
+    int64_t (*prune)(struct sc_store *st, const struct sc_prune_rule *r, int limit,
+                     bool dry_run, json_t *counts);
+    int (*vacuum)(struct sc_store *st, int64_t pages, int64_t *freed);
+    json_t *(*space)(struct sc_store *st);
+    int (*backup)(struct sc_store *st, const char *path);
+    int64_t (*audit_archive)(struct sc_store *st, const char *org, int64_t before_ms,
+                             int64_t max_rows, int limit, const char *path, json_t **problem);
+    json_t *(*audit_archived)(struct sc_store *st);
+    enum sc_store_rc (*audit_verify_archive)(struct sc_store *st, const char *org,
+                                             const json_t *cp, const char *path,
+                                             json_t **problem);
 };
 
 /* The backends of this build: SQLite (store/sqlite*.c). */

@@ -534,23 +534,21 @@ struct sc_store *sq_open(const char *path, const char *key_ref, char *err, size_
     }
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                              SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_busy_handler(st->db, busy_wait, NULL);
-    /* Turning a new file to WAL while another process creates it too can answer BUSY at
-     * once (SQLite skips the busy handler where waiting could deadlock): try again, ~10 s. */
-    for (int i = 0; rc == SQLITE_OK; i++) {
-        rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-        if (rc != SQLITE_BUSY || i == 2000)
-            break;
-        rc = SQLITE_OK;
-        struct timespec ts = {0, 5000000L};
-        nanosleep(&ts, NULL);
-    }
-    /* secure_delete: erased confidential data must not linger in free pages. */
-    if (rc != SQLITE_OK ||
-        sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL;"
-                     " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
-                     NULL, NULL, NULL) != SQLITE_OK) {
+    /* secure_delete: erased confidential data must not linger in free pages.
+     * auto_vacuum takes only before the first table: a new store gives pruned pages back
+     * (sc_store_vacuum); an older one keeps its mode until `prune --vacuum`. Switching a
+     * new file to WAL while another process makes it can be refused without the busy
+     * handler: tried again, as the handler would. */
+    int prc = SQLITE_BUSY;
+    if (rc == SQLITE_OK && sqlite3_busy_handler(st->db, busy_wait, NULL) != SQLITE_OK)
+        rc = SQLITE_ERROR;
+    for (int i = 0; rc == SQLITE_OK && prc == SQLITE_BUSY && i < 12000; i++)
+        if ((prc = sqlite3_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL;"
+                                " PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                                " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
+                                NULL, NULL, NULL)) == SQLITE_BUSY)
+            busy_wait(NULL, i);
+    if (rc != SQLITE_OK || prc != SQLITE_OK) {
         snprintf(err, errlen, "store %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
         sq_close((struct sc_store *)st);
         return NULL;
@@ -773,4 +771,11 @@ const struct sc_store_backend sc_store_sqlite = {
     .defer_refused = sq_defer_refused,
     .defer_cut = sq_defer_cut,
     .defer_apply = sq_defer_apply,
+    .prune = sq_prune,
+    .vacuum = sq_vacuum,
+    .space = sq_space,
+    .backup = sq_backup,
+    .audit_archive = sq_audit_archive,
+    .audit_archived = sq_audit_archived,
+    .audit_verify_archive = sq_audit_verify_archive,
 };

@@ -154,6 +154,41 @@ bool sq_defer_refused(const struct sc_store *base);
 void sq_defer_cut(struct sc_store *base, size_t mark);
 enum sc_store_rc sq_defer_apply(struct sc_store *base);
 
+/* Retention (sqlite_prune.c). */
+int64_t sq_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,
+                 json_t *counts);
+int sq_vacuum(struct sc_store *base, int64_t pages, int64_t *freed);
+json_t *sq_space(struct sc_store *base);
+int sq_backup(struct sc_store *base, const char *path);
+int64_t sq_audit_archive(struct sc_store *base, const char *org, int64_t before_ms,
+                         int64_t max_rows, int limit, const char *path, json_t **problem);
+json_t *sq_audit_archived(struct sc_store *base);
+enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
+                                         const json_t *cp, const char *path, json_t **problem);
+
+/* The audit chain's walk (sqlite_audit.c): the next id expected, the head's last id, the
+ * rows of the unkeyed chain so far and the previous row's hash. */
+struct sq_audit_walk {
+    int64_t expect, last, unkeyed;
+    char prev[65];
+};
+/* Verifies as sq_audit_verify, the walk starting at start (NULL: at the store's last
+ * archive checkpoint, sq_audit_walk_archived, or the genesis). */
+enum sc_store_rc sq_audit_verify_from(struct sc_store *base, const char *org, const json_t *cp,
+                                      const struct sq_audit_walk *start, json_t **problem);
+/* w from the store's last archive checkpoint, its HMAC checked (unchanged without one):
+ * 0, SC_STORE_BROKEN with *problem, or -1 (error set). sqlite_prune.c. */
+int sq_audit_walk_archived(struct sq_store *st, struct sq_audit_walk *w, json_t **problem);
+int sq_audit_keyed(struct sq_store *st);
+void sq_audit_mac(const struct sq_store *st, const void *data, size_t n, char out[65]);
+void sq_audit_hash(const struct sq_store *st, bool keyed, int64_t id, int64_t at,
+                   const char *const txt[8], int64_t status, int64_t duration,
+                   const char *body_sha, const char *outcome, const char *prev, int64_t ref,
+                   char out[65]);
+/* Checks the row at s (columns as Q_AUDIT_ALL) and moves w on: 0, or SC_STORE_BROKEN. */
+int sq_audit_row_check(struct sq_store *st, sqlite3_stmt *s, struct sq_audit_walk *w,
+                       json_t **problem);
+
 /* Schema: brings the database to sc_store_schema_version(); 0, or -1 (error set). */
 int sq_migrate(struct sq_store *st);
 

@@ -184,6 +184,17 @@ static const char *const migrations[] = {
                   "'queue_items_closed', new.queue, new.state")
     COUNT_TRIGGER("item_gone", "DELETE ON queue_items", " WHEN old.state = 'open'",
                   "'queue_items_closed', old.queue, 'deleted'"),
+    /* v13: retention. The audit log's archive checkpoints (rows through `through` went
+     * to file, the chain goes on from last_hash; HMAC under the audit key), and an audit
+     * row may be deleted only once a checkpoint covers it; closed queue items by age. */
+    "CREATE TABLE audit_archive(through INTEGER PRIMARY KEY, org TEXT NOT NULL,"
+    " last_hash TEXT NOT NULL, unkeyed INTEGER NOT NULL, at TEXT NOT NULL,"
+    " key_id TEXT NOT NULL, hmac TEXT NOT NULL, file TEXT NOT NULL);"
+    "DROP TRIGGER audit_no_delete;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " WHEN old.id > coalesce((SELECT max(through) FROM audit_archive), 0)"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE INDEX queue_items_done ON queue_items(done_at) WHERE state <> 'open';",
 };
 
 

@@ -450,4 +450,68 @@ json_t *sc_store_metrics(struct sc_store *st, int64_t since_ms);
  * and label set, and index ranges over the waiting rows only. */
 json_t *sc_store_counters(struct sc_store *st);
 
+/* ---- retention: pruning, the audit archive, space, backups (store/sqlite_prune.c) ---- */
+
+/* What one prune removes: rows of table that ended before before_ms (ms since the epoch,
+ * the engine's clock). EXECUTIONS: finished executions of status (success, warning or
+ * error), with their step runs, closed incomplete rows and decided holds; never one that
+ * is queued, running, sleeping or held, nor one with an open incomplete row or a pending
+ * hold. QUEUE_ITEMS: items closed (not open) before it. SHADOW: shadowed writes made
+ * before it (status ignored). */
+enum sc_prune_table { SC_PRUNE_EXECUTIONS, SC_PRUNE_QUEUE_ITEMS, SC_PRUNE_SHADOW };
+struct sc_prune_rule {
+    enum sc_prune_table table;
+    const char *status;
+    int64_t before_ms;
+};
+/* One batch: removes at most limit rows (limit >= 1) the rule matches, oldest first, in
+ * one transaction (one write turn, sc_store_turns). dry_run: removes nothing and counts
+ * every row the rule matches (no limit). Adds the counts into the object counts, by table
+ * and status: {"executions": {STATUS: n}, "step_runs": {STATUS: n} (by their execution's
+ * status), "queue_items": {STATE: n}, "shadow_writes": {"all": n}}. Returns the rows of
+ * the rule's own table removed (or counted), 0 when none is left, -1 on error. */
+int64_t sc_store_prune(struct sc_store *st, const struct sc_prune_rule *r, int limit,
+                       bool dry_run, json_t *counts);
+/* Reclaims free space. pages > 0: gives back at most that many free pages to the file
+ * system (SQLite's incremental_vacuum; nothing on a store not made incremental);
+ * pages == 0: a full VACUUM that also makes an older store incremental from then on (it
+ * takes the write lock for its whole length and needs the store's size free on disk).
+ * *freed (may be NULL): bytes the file shrank by (after a batch's incremental vacuum, the
+ * file shrinks at the next checkpoint of the write-ahead log). 0, or -1 on error. */
+int sc_store_vacuum(struct sc_store *st, int64_t pages, int64_t *freed);
+/* The store's space: {bytes (file), free_bytes (pages free inside it), incremental (bool)}.
+ * New, or NULL with the error set. */
+json_t *sc_store_space(struct sc_store *st);
+/* A consistent copy of the live store at path (a new file; refused when path exists),
+ * made from one read snapshot (SQLite's VACUUM INTO) while other connections write. The
+ * seal key is never copied: the copy's confidential data opens only with the store's key
+ * (STORE.key or store_key). 0, or -1 with the error set. */
+int sc_store_backup(struct sc_store *st, const char *path);
+
+/* Archives the audit rows written before before_ms (at most max_rows, oldest first; the
+ * log's last row always stays) of org: verifies they chain from the store's last archive
+ * checkpoint, appends them to the JSON-lines file path, one row per line with every column
+ * ({"id", "at" (ms), "org", ..., "prev_hash", "hash", "ref", "key_id"}), then a checkpoint
+ * line {"checkpoint": {format "scenarist.audit-archive/1", org, through (the last row's
+ * id), last_hash, unkeyed, at (ISO), key_id, hmac}} (HMAC-SHA256 under the audit key of
+ * format, org, through, last_hash, unkeyed and at, joined by 0x1f), syncs the file, keeps
+ * the checkpoint in the store and only then deletes the rows, limit rows per transaction.
+ * An existing file must hold the rows archived so far (rows it already holds past the
+ * store's checkpoint, left by an interrupted archive, are not written twice). Returns the
+ * rows archived (0: none old enough; max_rows 0: a dry run, the rows that would be
+ * archived, nothing written), or -1: with *problem {row, reason, line?} when the rows or
+ * the file do not chain (nothing deleted), else with the error set. */
+int64_t sc_store_audit_archive(struct sc_store *st, const char *org, int64_t before_ms,
+                               int64_t max_rows, int limit, const char *path,
+                               json_t **problem);
+/* The store's last archive checkpoint (as in the file, plus "file": where its rows went),
+ * or NULL (none: nothing archived, or an error: sc_store_error says, else ""). New. */
+json_t *sc_store_audit_archived(struct sc_store *st);
+/* As sc_store_audit_verify, over the archive file path and the store's rows as one chain:
+ * every archived row's hash, the file's checkpoints, the store's checkpoint among them.
+ * *problem names the row (and the archive's line: {row, reason, line}). */
+enum sc_store_rc sc_store_audit_verify_archive(struct sc_store *st, const char *org,
+                                               const json_t *checkpoint, const char *path,
+                                               json_t **problem);
+
 #endif

@@ -460,6 +460,8 @@ sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX
     ALTER TABLE queue_items DROP COLUMN key; ALTER TABLE queue_items DROP COLUMN last_seen;
     ALTER TABLE queue_items DROP COLUMN times_seen; ALTER TABLE queue_items DROP COLUMN seen_by;
     ALTER TABLE queue_items DROP COLUMN resolution;
+    DROP TABLE audit_archive; DROP INDEX queue_items_done; DROP TRIGGER audit_no_delete;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     UPDATE executions SET status = 'running', owner = $$ WHERE id = '$id'"
 expect "a schema 6 store is migrated to the latest on open, its running execution without a lease" 0 \
     "$latest|$id|running||" -- bash -c "'$bin' executions --org '$org' --store '$tmp/v6.db' > /dev/null &&

@@ -724,6 +724,241 @@ static void decisions_are_recorded_once_and_taken_in_order(void **state)
     sc_store_close(st);
 }
 
+/* An execution that started at started_ms and ended now with status and one step run. */
+static void finished(struct sc_store *st, const char *id, const char *status, int64_t started_ms)
+{
+    struct sc_exec_row row = {.id = id, .scenario = "s", .org = "o", .version = "1",
+                              .source = "s.yaml", .started_ms = started_ms};
+    assert_int_equal(sc_store_exec_begin(st, &row), SC_STORE_OK);
+    struct sc_step_row sr = {.execution = id, .attempt = 1, .step = "a", .module = "set",
+                             .bundle = "1", .status = "success", .started_ms = started_ms};
+    assert_true(sc_store_step_begin(st, &sr) > 0);
+    assert_int_equal(sc_store_exec_end(st, id, status, 5, NULL, false), 0);
+    sc_store_exec_release(id);
+}
+
+static json_int_t count_of(struct sc_store *st, const char *status)
+{
+    struct sc_exec_filter f = {.status = status, .limit = 1000};
+    json_t *a = sc_store_exec_list(st, &f);
+    json_int_t n = (json_int_t)json_array_size(a);
+    json_decref(a);
+    return n;
+}
+
+/* Retention removes finished executions by status and age in batches, with their step
+ * runs, and never one still waiting: an open incomplete entry or a pending hold keeps it;
+ * a dry run counts without removing. */
+static void prune_removes_old_finished_executions_in_batches(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1767225600000); /* 2026-01-01T00:00:00Z: the executions end now */
+    struct sc_store *st = fresh("prune");
+    char id[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "ok%d", i);
+        finished(st, id, "success", 1000);
+    }
+    finished(st, "bad", "error", 1000);
+    finished(st, "inc", "warning", 1000);
+    finished(st, "gone", "warning", 1000);
+    finished(st, "held", "success", 1000);
+    json_t *err = json_pack("{s:s}", "message", "503");
+    struct sc_incomplete_row r = {.execution = "inc", .scenario = "s", .step = "a", .bundle = "1",
+                                  .error = err, .attempts = 1, .max_attempts = 3,
+                                  .next_ms = 61000, .state = "pending"};
+    assert_int_equal(sc_store_incomplete_put(st, &r), 0);
+    r.execution = "gone";
+    assert_int_equal(sc_store_incomplete_put(st, &r), 0);
+    assert_int_equal(sc_store_incomplete_close(st, "gone", "discarded", "ann"), SC_STORE_OK);
+    json_decref(err);
+    assert_true(sc_store_hold_put(st, "held", "s", "check", "1", "differs", NULL) > 0);
+    sc_clock_advance_ms(86400000);
+    int64_t cut = sc_clock_now_ms(); /* everything above ended before it */
+    struct sc_prune_rule ok = {SC_PRUNE_EXECUTIONS, "success", cut};
+    json_t *counts = json_object();
+    assert_int_equal(sc_store_prune(st, &ok, 2, true, counts), 5); /* the held one stays */
+    assert_int_equal(num(json_object_get(counts, "executions"), "success"), 5);
+    assert_int_equal(num(json_object_get(counts, "step_runs"), "success"), 5);
+    assert_int_equal(count_of(st, "success"), 6);
+    json_object_clear(counts);
+    assert_int_equal(sc_store_prune(st, &ok, 2, false, counts), 2);
+    assert_int_equal(sc_store_prune(st, &ok, 2, false, counts), 2);
+    assert_int_equal(sc_store_prune(st, &ok, 2, false, counts), 1);
+    assert_int_equal(sc_store_prune(st, &ok, 2, false, counts), 0);
+    assert_int_equal(num(json_object_get(counts, "executions"), "success"), 5);
+    assert_int_equal(num(json_object_get(counts, "step_runs"), "success"), 5);
+    assert_int_equal(count_of(st, "success"), 1);
+    json_t *steps = sc_store_exec_get(st, "ok0");
+    assert_null(steps);
+    struct sc_prune_rule warn = {SC_PRUNE_EXECUTIONS, "warning", cut};
+    json_object_clear(counts);
+    assert_int_equal(sc_store_prune(st, &warn, 10, false, counts), 1); /* "gone", not "inc" */
+    json_t *inc = sc_store_incomplete_get(st, "inc");
+    assert_string_equal(str(inc, "state"), "pending");
+    json_decref(inc);
+    assert_null(sc_store_incomplete_get(st, "gone"));
+    struct sc_prune_rule young = {SC_PRUNE_EXECUTIONS, "error", cut - 86400000};
+    assert_int_equal(sc_store_prune(st, &young, 10, false, counts), 0);
+    struct sc_prune_rule queued = {SC_PRUNE_EXECUTIONS, "queued", cut};
+    assert_int_equal(sc_store_prune(st, &queued, 10, false, counts), 0);
+    json_decref(counts);
+    sc_store_close(st);
+}
+
+/* Closed queue items and shadowed writes go by age; open items stay. */
+static void prune_removes_closed_queue_items_and_old_shadowed_writes(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1767225600000);
+    struct sc_store *st = fresh("prune-rows");
+    json_t *item = json_pack("{s:s}", "employee", "E-7");
+    int64_t a = sc_store_queue_push(st, "orphans", item, NULL);
+    int64_t b = sc_store_queue_push(st, "orphans", item, NULL);
+    json_decref(item);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
+    json_t *h = json_object();
+    struct sc_shadow_row r = {.at_ms = 1000, .org = "o", .scenario = "s", .version = "2",
+                              .execution = "e", .step = "put", .bundle = "1",
+                              .connection = "hris", .method = "PUT", .url = "http://h/x",
+                              .status = 200, .headers = h};
+    assert_true(sc_store_shadow_add(st, &r) > 0);
+    r.at_ms = sc_clock_now_ms() + 900;
+    assert_true(sc_store_shadow_add(st, &r) > 0);
+    json_decref(h);
+    sc_clock_advance_ms(1000);
+    json_t *counts = json_object();
+    struct sc_prune_rule q = {SC_PRUNE_QUEUE_ITEMS, NULL, sc_clock_now_ms()};
+    assert_int_equal(sc_store_prune(st, &q, 10, true, counts), 1);
+    assert_int_equal(sc_store_prune(st, &q, 10, false, counts), 1);
+    assert_int_equal(num(json_object_get(counts, "queue_items"), "resolved"), 2);
+    assert_int_equal(sc_store_queue_open(st, "orphans"), 1);
+    json_t *left = sc_store_queue_item(st, b);
+    assert_string_equal(str(left, "state"), "open");
+    json_decref(left);
+    struct sc_prune_rule sh = {SC_PRUNE_SHADOW, NULL, sc_clock_now_ms() - 500};
+    assert_int_equal(sc_store_prune(st, &sh, 10, false, counts), 1);
+    assert_int_equal(num(json_object_get(counts, "shadow_writes"), "all"), 1);
+    struct sc_shadow_filter f = {0};
+    json_t *list = sc_store_shadow_list(st, &f);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    json_decref(counts);
+    sc_store_close(st);
+}
+
+static void audit_rows(struct sc_store *st, int n, int64_t at)
+{
+    for (int i = 0; i < n; i++) {
+        struct sc_audit_row a = {.at_ms = at + i, .org = "o", .scenario = "s", .version = "1",
+                                 .execution = "e", .step = "put", .method = "PUT",
+                                 .sent_from = "f", .sent_to = "http://127.0.0.1/x",
+                                 .status = 200, .outcome = "ok", .body = "{}", .body_len = 2};
+        assert_true(sc_store_audit_add(st, &a) > 0);
+    }
+}
+
+/* Old audit rows go to an archive file with a checkpoint and the chain is still proved
+ * across it; an edited archive line fails verify naming the row and the line. */
+static void the_audit_archive_keeps_the_chain_provable(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1767225600000);
+    struct sc_store *st = fresh("archive");
+    setenv("CONTRACT_AUDIT_KEY", "contract-audit-key-0123456789abcdef", 1);
+    sc_store_audit_key(st, "env:CONTRACT_AUDIT_KEY", 0);
+    audit_rows(st, 5, 1000);
+    audit_rows(st, 2, 5000);
+    const char *path = "build/test-contract-archive.jsonl";
+    unlink(path);
+    json_t *problem = NULL;
+    assert_int_equal(sc_store_audit_archive(st, "o", 5000, 0, 2, path, &problem), 5);
+    assert_int_equal(access(path, F_OK), -1); /* a dry run writes nothing */
+    assert_int_equal(sc_store_audit_archive(st, "o", 5000, 3, 2, path, &problem), 3);
+    assert_int_equal(sc_store_audit_archive(st, "o", 5000, 100, 2, path, &problem), 2);
+    assert_int_equal(sc_store_audit_archive(st, "o", 5000, 100, 2, path, &problem), 0);
+    assert_null(problem);
+    json_t *cp = sc_store_audit_archived(st);
+    assert_int_equal(num(cp, "through"), 5);
+    assert_string_equal(str(cp, "file"), path);
+    json_decref(cp);
+    struct sc_audit_filter f = {.limit = 100};
+    json_t *rows = sc_store_audit_list(st, &f);
+    assert_int_equal(json_array_size(rows), 2);
+    assert_int_equal(num(json_array_get(rows, 0), "id"), 6);
+    json_decref(rows);
+    assert_int_equal(sc_store_audit_verify(st, "o", NULL, &problem), SC_STORE_OK);
+    assert_int_equal(sc_store_audit_verify_archive(st, "o", NULL, path, &problem), SC_STORE_OK);
+    /* five rows and two checkpoints; then row 2's status edited */
+    FILE *fp = fopen(path, "r");
+    char lines[8][2048];
+    int n = 0;
+    while (n < 8 && fgets(lines[n], sizeof lines[n], fp))
+        n++;
+    fclose(fp);
+    assert_int_equal(n, 7);
+    assert_non_null(strstr(lines[3], "\"checkpoint\""));
+    char *at = strstr(lines[1], "\"status\":200");
+    assert_non_null(at);
+    memcpy(at, "\"status\":201", 12);
+    fp = fopen(path, "w");
+    for (int i = 0; i < n; i++)
+        fputs(lines[i], fp);
+    fclose(fp);
+    assert_int_equal(sc_store_audit_verify_archive(st, "o", NULL, path, &problem),
+                     SC_STORE_BROKEN);
+    assert_int_equal(num(problem, "row"), 2);
+    assert_int_equal(num(problem, "line"), 2);
+    char want[300];
+    snprintf(want, sizeof want, "in archive %s (line 2) was changed or forged: its contents "
+             "do not match its HMAC", path);
+    assert_string_equal(str(problem, "reason"), want);
+    json_decref(problem);
+    problem = NULL;
+    memcpy(at, "\"status\":200", 12);
+    fp = fopen(path, "w"); /* the file cut after its first checkpoint: not the store's archive */
+    for (int i = 0; i < 4; i++)
+        fputs(lines[i], fp);
+    fclose(fp);
+    assert_int_equal(sc_store_audit_archive(st, "o", 6000, 100, 2, path, &problem), -1);
+    assert_int_equal(num(problem, "row"), 5);
+    snprintf(want, sizeof want, "is where the store's archive checkpoint ends, but archive %s "
+             "holds no such checkpoint (rows through 3): another file, or it was cut", path);
+    assert_string_equal(str(problem, "reason"), want);
+    json_decref(problem);
+    unlink(path);
+    sc_store_close(st);
+}
+
+/* A backup is a store of its own with the same rows, made while this connection writes,
+ * and never over an existing file. */
+static void a_backup_is_a_consistent_copy(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1767225600000);
+    struct sc_store *st = fresh("backup");
+    finished(st, "b1", "success", 1000);
+    const char *path = "build/test-contract-backup.db";
+    unlink(path);
+    assert_int_equal(sc_store_backup(st, path), 0);
+    assert_int_equal(sc_store_backup(st, path), -1);
+    char want[200];
+    snprintf(want, sizeof want, "backup %s: the file exists; not overwritten", path);
+    assert_string_equal(sc_store_error(st), want);
+    char err[512];
+    struct sc_store *copy = sc_store_open(path, NULL, err, sizeof err);
+    assert_non_null(copy);
+    json_t *e = sc_store_exec_get(copy, "b1");
+    assert_string_equal(str(e, "status"), "success");
+    json_decref(e);
+    json_t *space = sc_store_space(copy);
+    assert_true(json_is_true(json_object_get(space, "incremental")));
+    json_decref(space);
+    sc_store_close(copy);
+    unlink(path);
+    sc_store_close(st);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
@@ -743,6 +978,10 @@ int main(void)
         cmocka_unit_test(trigger_state_and_seen_poll_keys),
         cmocka_unit_test(counters_count_each_change_as_it_happens),
         cmocka_unit_test(metrics_count_only_the_window),
+        cmocka_unit_test(prune_removes_old_finished_executions_in_batches),
+        cmocka_unit_test(prune_removes_closed_queue_items_and_old_shadowed_writes),
+        cmocka_unit_test(the_audit_archive_keeps_the_chain_provable),
+        cmocka_unit_test(a_backup_is_a_consistent_copy),
         cmocka_unit_test(decisions_are_recorded_once_and_taken_in_order), /* last: test clock */
     };
     int failed = 0;
