@@ -72,6 +72,8 @@ static json_t *build_data(void)
     json_t *db = json_load_file(sb.fixture_path, 0, &e);
     if (!db)
         fprintf(stderr, "sandbox: %s:%d:%d: %s\n", sb.fixture_path, e.line, e.column, e.text);
+    else
+        sb_talent_fill(db); /* skills, certifications, rules, ratings (tools/sandbox/talent.c) */
     return db;
 }
 
