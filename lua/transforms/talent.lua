@@ -11,7 +11,8 @@ function skill_needed(profile, skill, level)
 end
 
 local function applies(rule, e)
-  local dept = e.department_id or (type(e.department) == "table" and e.department.id) or nil
+  local d = e.department   -- {id, name} in the HRIS's employee (a read-only bundle, not a table)
+  local dept = e.department_id or (d ~= nil and d.id) or nil
   return (rule.department_id == nil or rule.department_id == dept)
      and (rule.title == nil or rule.title == e.title)
 end

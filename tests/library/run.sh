@@ -315,3 +315,4 @@ curl -s "$u/_sandbox/journal?system=hris" > "$tmp/hris.json"
 expect "staging, through the daemon: the webhook's HRIS write is shadowed, not sent" 0 \
     "POST /hris/employees/E-1001/learning-history 201 write|0" \
     -- sqlite3 :memory: "SELECT json_extract(value, '\$.method') || ' ' || substr(json_extract(value, '\$.url'), length('$u') + 1) || ' ' || json_extract(value, '\$.status') || ' ' || json_extract(value, '\$.step'), (SELECT count(*) FROM json_each(json_extract(readfile('$tmp/hris.json'), '\$.requests')) WHERE json_extract(value, '\$.method') != 'GET') FROM json_each(readfile('$tmp/sl.json')) WHERE json_extract(value, '\$.url') LIKE '%E-1001%'"
+tests/library/new.sh "$bin" "$sandbox"   # the five talent scenarios
