@@ -152,7 +152,7 @@ long sb_emit_post(void *curl, const struct emit_post *p, char **answer, char *er
         snprintf(err, errlen, "unknown kind %s", p->kind);
         return 0;
     }
-    time_t t = time(NULL);
+    time_t t = p->at_s > 0 ? (time_t)p->at_s : time(NULL);
     char ts[24], sig[128], h[256];
     snprintf(ts, sizeof ts, "%lld", (long long)t);
     const char *scheme = p->scheme ? p->scheme : k->scheme;

@@ -91,6 +91,7 @@ void sb_emit_new_id(char *id, size_t n);
  * scheme) when secret is set. */
 struct emit_post {
     const char *kind, *to, *body, *id, *secret, *scheme;
+    long long at_s; /* webhook-timestamp: the event's time (Unix s); 0: now */
 };
 /* Posts it, through `curl` (a CURL easy handle to reuse; NULL: a new one). Returns the
  * HTTP status (0: no answer, err says why), the answer's body in *answer (new string). */
