@@ -100,6 +100,11 @@ docs-check: scenarist
 	    cat $$t/diff; echo "docs/$$f is out of date: run make docs"; rm -rf $$t; exit 1; }; done; \
 	  rm -rf $$t; echo "docs-check: $(DOCS) are up to date"
 
+# A simulated week of the whole library at 10,000 employees, 10% of webhooks dropped (tools/simulate).
+.PHONY: simulate
+simulate: all
+	tools/simulate --employees 10000 --days 7 --drop 0.1 --seed 1
+
 demo: deps
 	$(MAKE) --no-print-directory all
 	tools/demo

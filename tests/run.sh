@@ -60,5 +60,6 @@ for flavour in plain asan; do
     suite "$flavour/library" tests/library/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
 done
 
+suite "simulate" tools/simulate --employees 500 --days 2 --drop 0.1 --seed 1 --tap --scenarist build/plain/scenarist --sandbox build/plain/tools/sandbox/sandbox
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1108,7 +1108,7 @@ void sb_change(struct call *c)
         }
     if (sb_talent_change(c))
         return;
-    sb_error(c, 422, "kind must be one of hire, change, role, terminate, complete, accept-offer, screening, skill, certify, rate");
+    sb_error(c, 422, "kind must be one of hire, change, role, terminate, complete, accept-offer, screening, skill, certify, interview, rate");
 }
 
 void sb_changes_print(FILE *out)

@@ -443,6 +443,31 @@ static void change_rate(struct call *c)
     answer(c, 200, json_incref(found));
 }
 
+/* A recruiter books an interview: a confirmed calendar event for the candidate (no
+ * webhook: the calendar is polled). */
+static void change_interview(struct call *c)
+{
+    const char *cand = str(c->body, "candidate_id");
+    json_t *who = cand ? sb_lookup(c, "candidates", "id", cand) : NULL;
+    const char *start = str(c->body, "start"), *end = str(c->body, "end");
+    if (!who || !start || !end) {
+        sb_error(c, 422, !cand || !start || !end ? "candidate_id, start and end are required" : "no candidate %s", cand);
+        return;
+    }
+    json_t *t = sb_table(c, "calendar_events");
+    char id[32], title[200];
+    snprintf(id, sizeof id, "EV-%05zu", json_array_size(t) + 9001);
+    snprintf(title, sizeof title, "Interview: %s %s", str(who, "first_name") ? str(who, "first_name") : "",
+             str(who, "last_name") ? str(who, "last_name") : "");
+    json_t *iv = json_object_get(c->body, "interviewers");
+    json_t *r = json_pack("{s:s, s:s, s:O?, s:s, s:s, s:o, s:s, s:s, s:s}", "id", id, "title", title,
+                          "candidate_email", json_object_get(who, "email"), "start", start, "end", end,
+                          "interviewers", json_is_array(iv) ? json_incref(iv) : json_array(), "location",
+                          "Zoom", "status", "confirmed", "updated_at", c->now);
+    json_array_append(t, r);
+    answer(c, 201, r);
+}
+
 static const struct change {
     const char *kind;
     void (*fn)(struct call *);
@@ -450,6 +475,7 @@ static const struct change {
 } changes[] = {
     {"skill", change_skill, "{learner_external_id, skill, level?}: a skill earned in the LMS (skill.earned)"},
     {"certify", change_certify, "{employee_id, name, expires_on, issued_on?}: a certification issued or renewed (none)"},
+    {"interview", change_interview, "{candidate_id, start, end, interviewers?}: a confirmed interview in the calendar (none)"},
     {"rate", change_rate, "{employee_id, performance_rating?, skill_rating?}: a review's ratings in the HRIS (none)"},
 };
 
