@@ -16,6 +16,13 @@ static const char *str(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
+/* Whether o's field key is the text want (a record without it is not a match). */
+static bool is(json_t *o, const char *key, const char *want)
+{
+    const char *v = str(o, key);
+    return v && want && !strcmp(v, want);
+}
+
 /* ---- dates: days since 1970-01-01 <-> YYYY-MM-DD (proleptic Gregorian, H. Hinnant's
  * civil_from_days / days_from_civil) ---- */
 
@@ -29,7 +36,7 @@ static long days_of(int y, unsigned m, unsigned d)
     return era * 146097 + (long)doe - 719468;
 }
 
-static void date_of(long z, char out[11])
+static void date_of(long z, char *out, size_t n)
 {
     z += 719468;
     long era = (z >= 0 ? z : z - 146096) / 146097;
@@ -40,7 +47,7 @@ static void date_of(long z, char out[11])
     unsigned mp = (5 * doy + 2) / 153;
     unsigned d = doy - (153 * mp + 2) / 5 + 1;
     unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    snprintf(out, 11, "%04ld-%02u-%02u", y + (m <= 2), m % 13, d % 32);
+    snprintf(out, n, "%04d-%02u-%02u", (int)((y + (m <= 2)) % 10000), m % 13, d % 32);
 }
 
 /* A stable hash of an id and a salt: the same data gives the same talent tables. */
@@ -95,15 +102,15 @@ void sb_talent_fill(json_t *db)
         if (!id)
             continue;
         json_object_set(by_emp, id, e);
-        if (strcmp(str(e, "status") ? str(e, "status") : "", "active"))
+        if (!is(e, "status", "active"))
             continue;
         uint64_t h = mix(id, 1);
         if (h % 4 == 0) { /* a quarter hold a certification, expiring over the coming months */
-            char cid[32], issued[11], expires[11];
+            char cid[32], issued[32], expires[32];
             snprintf(cid, sizeof cid, "CERT-%05zu", ++nc);
             long exp = today - 20 + (long)((h >> 8) % 160);
-            date_of(exp - 730, issued);
-            date_of(exp, expires);
+            date_of(exp - 730, issued, sizeof issued);
+            date_of(exp, expires, sizeof expires);
             json_array_append_new(certs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", cid, "employee_id", id,
                                                    "name", cert_names[(h >> 20) % 5], "issued_on", issued,
                                                    "expires_on", expires, "updated_at", "2026-02-01T00:00:00Z"));
@@ -196,8 +203,7 @@ static void hris_skill_put(struct call *c)
         return;
     json_t *t = sb_table(c, "profile_skills"), *v, *found = NULL;
     size_t i;
-    json_array_foreach(t, i, v) if (!strcmp(str(v, "employee_id"), c->params[0]) &&
-                                    !strcmp(str(v, "skill"), c->params[1])) found = v;
+    json_array_foreach(t, i, v) if (is(v, "employee_id", c->params[0]) && is(v, "skill", c->params[1])) found = v;
     bool fresh = !found;
     if (fresh) {
         found = json_pack("{s:s, s:s}", "employee_id", c->params[0], "skill", c->params[1]);
@@ -254,14 +260,14 @@ static void lms_enroll(struct call *c)
     json_t *v, *t = sb_table(c, "courses");
     size_t i;
     bool known = false;
-    json_array_foreach(t, i, v) known |= str(v, "id") && !strcmp(str(v, "id"), course);
+    json_array_foreach(t, i, v) known |= is(v, "id", course);
     if (!known) {
         sb_error(c, 422, "course_id must be a course");
         json_object_set_new(c->out, "field", json_string("course_id"));
         return;
     }
     t = sb_table(c, "enrollments");
-    json_array_foreach(t, i, v) if (!strcmp(str(v, "learner_external_id"), who) && !strcmp(str(v, "course_id"), course)) {
+    json_array_foreach(t, i, v) if (is(v, "learner_external_id", who) && is(v, "course_id", course)) {
         sb_error(c, 409, "%s is already enrolled in %s (%s)", who, course, str(v, "id"));
         return;
     }
@@ -402,7 +408,7 @@ static void change_certify(struct call *c)
         return;
     json_t *t = sb_table(c, "certifications"), *v, *found = NULL;
     size_t i;
-    json_array_foreach(t, i, v) if (!strcmp(str(v, "employee_id"), who) && !strcmp(str(v, "name"), name)) found = v;
+    json_array_foreach(t, i, v) if (is(v, "employee_id", who) && is(v, "name", name)) found = v;
     int status = 200;
     if (!found) {
         char id[32];
@@ -430,7 +436,7 @@ static void change_rate(struct call *c)
     }
     json_t *t = sb_table(c, "ratings"), *v, *found = NULL;
     size_t i;
-    json_array_foreach(t, i, v) if (!strcmp(str(v, "employee_id"), who)) found = v;
+    json_array_foreach(t, i, v) if (is(v, "employee_id", who)) found = v;
     if (!found) {
         found = json_pack("{s:s, s:s}", "employee_id", who, "review_period", "2026-H1");
         json_array_append_new(t, found);
