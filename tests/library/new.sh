@@ -188,3 +188,17 @@ printf '{"name":"../x.json"}' > "$tmp/bad.json"
 expect_grep "a report file name with a slash is refused, nothing written" 1 "file must be a file name without '/' (got \"../x.json\")" \
     -- "$bin" run "$tmp/ar.yaml" --input "$tmp/bad.json" "${org[@]}"
 check "nothing outside reports/" test ! -e "$tmp/store/x.json"
+
+# ---- skill-signal-push's hourly poll: a skill whose webhook never came ----
+mkdir -p "$tmp/poll"
+cp scenarios/skill-signal-push.yaml "$tmp/poll/"
+SCENARIST_CLOCK=test:2026-03-06T10:00:00Z
+curl -s -X POST -H 'X-Test-Clock: 1772791200000' -d '{"kind":"skill","learner_external_id":"E-1033","skill":"excel","level":3}' "$u/_sandbox/change" > "$tmp/sk.json"
+expect "the LMS records it at 10:00 (the sandbox sends no webhook here)" 0 "E-1033 excel 3 2026-03-06T10:00:00.000Z" \
+    -- jq -r '"\(.learner_external_id) \(.skill) \(.level) \(.earned_at)"' "$tmp/sk.json"
+curl -s -X DELETE "$u/_sandbox/journal" >/dev/null
+check "the daemon runs to 11:00 on the test clock" "$bin" serve "$tmp/poll" "${org[@]}" --listen 127.0.0.1:0 --until 2026-03-06T11:00:00Z
+journal "system=hris&method=PUT" >/dev/null
+expect "the 11:00 poll (since 09:30) found it: one PUT, that skill only" 0 "PUT /hris/employees/E-1033/skills/excel" -- writes
+expect "the poll asked the LMS from 09:30" 0 "2026-03-06T09:30:00Z" \
+    -- sh -c "curl -s '$u/_sandbox/journal?path=/lms/skills' | jq -r '.requests[0].query.since' | cut -c1-19 | sed 's/\$/Z/'"
