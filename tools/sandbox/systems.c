@@ -508,19 +508,20 @@ void sb_event(struct call *c, const char *kind, json_t *fields) { event(c, kind,
 /* The highest id number seen per table, extended over new items as the table grows
  * (ids never change), so minting an id is not a scan of 100,000 records. */
 static struct id_max {
-    const char *table;
+    const char *table, *prefix; /* one per prefix minted in the table (screening reports: SA-, SB-) */
     json_t *arr;
     size_t n;
     long max;
 } id_maxes[] = {{.table = "employees"}, {.table = "learners"}, {.table = "completions"},
-                {.table = "screening_reports"}};
+                {.table = "screening_reports", .prefix = "SA-"}, {.table = "screening_reports", .prefix = "SB-"}};
 
 static void next_id(struct call *c, const char *tbl, const char *prefix, int base, char *out,
                     size_t n)
 {
     json_t *arr = table(c, tbl);
     struct id_max *m = &id_maxes[0];
-    while (strcmp(m->table, tbl) && m + 1 < id_maxes + sizeof id_maxes / sizeof id_maxes[0])
+    while ((strcmp(m->table, tbl) || (m->prefix && strcmp(m->prefix, prefix))) &&
+           m + 1 < id_maxes + sizeof id_maxes / sizeof id_maxes[0])
         m++;
     if (m->arr != arr || json_array_size(arr) < m->n) {
         json_decref(m->arr);
