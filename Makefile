@@ -140,6 +140,11 @@ install: $(INSTALL_BIN)
 	test -e $(DESTDIR)$(SYSCONFDIR)/scenarist/orgs/example.yaml || \
 	    install -m 644 tools/example-org.yaml $(DESTDIR)$(SYSCONFDIR)/scenarist/orgs/example.yaml
 
+# A simulated week of the whole library at 10,000 employees, 10% of webhooks dropped (tools/simulate).
+.PHONY: simulate
+simulate: all
+	tools/simulate --employees 10000 --days 7 --drop 0.1 --seed 1
+
 demo: deps
 	$(MAKE) --no-print-directory all
 	tools/demo $(if $(PORT),--port $(PORT))

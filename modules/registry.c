@@ -4,6 +4,7 @@
 #include <string.h>
 
 extern const struct sc_module_def sc_mod_aggregate;
+extern const struct sc_module_def sc_mod_audit_summary;
 extern const struct sc_module_def sc_mod_compare;
 extern const struct sc_module_def sc_mod_datastore_delete;
 extern const struct sc_module_def sc_mod_datastore_get;
@@ -27,7 +28,7 @@ extern const struct sc_module_def sc_mod_set;
 extern const struct sc_module_def sc_mod_sleep;
 
 static const struct sc_module_def *const all[] = {
-    &sc_mod_aggregate, &sc_mod_compare, &sc_mod_datastore_delete, &sc_mod_datastore_get,
+    &sc_mod_aggregate, &sc_mod_audit_summary, &sc_mod_compare, &sc_mod_datastore_delete, &sc_mod_datastore_get,
     &sc_mod_datastore_search, &sc_mod_datastore_set, &sc_mod_dedupe, &sc_mod_hold,
     &sc_mod_http_request, &sc_mod_iterator, &sc_mod_json_parse, &sc_mod_json_stringify,
     &sc_mod_lua, &sc_mod_map, &sc_mod_notify, &sc_mod_queue_push, &sc_mod_queue_sweep,

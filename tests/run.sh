@@ -66,5 +66,6 @@ for flavour in plain asan; do
     suite "$flavour/install" tests/install/run.sh "$bin"
 done
 
+suite "simulate" tools/simulate --employees 500 --days 2 --drop 0.1 --seed 1 --tap --scenarist build/plain/scenarist --sandbox build/plain/tools/sandbox/sandbox
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

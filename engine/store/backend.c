@@ -438,6 +438,12 @@ json_t *sc_store_metrics(struct sc_store *st, int64_t since_ms)
     return st->be->metrics(st, since_ms);
 }
 
+json_t *sc_store_audit_summary(struct sc_store *st, int64_t since_ms, int64_t until_ms,
+                              const json_t *systems)
+{
+    return st->be->audit_summary(st, since_ms, until_ms, systems);
+}
+
 json_t *sc_store_counters(struct sc_store *st)
 {
     return st->be->counters(st);

@@ -133,6 +133,8 @@ struct sc_store_backend {
     json_t *(*shadow_list)(struct sc_store *st, const struct sc_shadow_filter *f);
     /* metrics */
     json_t *(*metrics)(struct sc_store *st, int64_t since_ms);
+    json_t *(*audit_summary)(struct sc_store *st, int64_t since_ms, int64_t until_ms,
+                             const json_t *systems);
     json_t *(*counters)(struct sc_store *st);
     /* deferred writes */
     void (*defer)(struct sc_store *st, bool on);

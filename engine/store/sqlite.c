@@ -765,6 +765,7 @@ const struct sc_store_backend sc_store_sqlite = {
     .shadow_add = sq_shadow_add,
     .shadow_list = sq_shadow_list,
     .metrics = sq_metrics,
+    .audit_summary = sq_audit_summary,
     .counters = sq_counters,
     .defer = sq_defer,
     .defer_mark = sq_defer_mark,

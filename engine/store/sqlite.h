@@ -147,6 +147,8 @@ enum sc_store_rc sq_audit_verify(struct sc_store *base, const char *org, const j
 int64_t sq_shadow_add(struct sc_store *base, const struct sc_shadow_row *r);
 json_t *sq_shadow_list(struct sc_store *base, const struct sc_shadow_filter *f);
 json_t *sq_metrics(struct sc_store *base, int64_t since_ms);
+json_t *sq_audit_summary(struct sc_store *base, int64_t since_ms, int64_t until_ms,
+                         const json_t *systems);
 json_t *sq_counters(struct sc_store *base);
 void sq_defer(struct sc_store *base, bool on);
 size_t sq_defer_mark(struct sc_store *base);

@@ -440,6 +440,15 @@ json_t *sc_store_shadow_list(struct sc_store *st, const struct sc_shadow_filter 
  * queues: {QUEUE: open}, holds: {pending}, queued: {routine, realtime}}; NULL with the
  * error set. Reads the rows of the window (indexed by time). */
 json_t *sc_store_metrics(struct sc_store *st, int64_t since_ms);
+/* The audit log over [since_ms, until_ms] (both ends included): each write (its first
+ * row, with the outcome of the row that completed it, "pending" when none did) counted by
+ * scenario, by system (the name in systems, {NAME: base URL}, whose URL is the longest
+ * prefix of the write's sent_to at a path boundary; "other" when none is) and by outcome.
+ * New object {since, until (ISO), writes: {SCENARIO: {SYSTEM: {OUTCOME: n}}}, systems:
+ * {SYSTEM: {OUTCOME: n}}, totals: {writes, OUTCOME: n}}; NULL with the error set. Scans
+ * the window's rows. */
+json_t *sc_store_audit_summary(struct sc_store *st, int64_t since_ms, int64_t until_ms,
+                              const json_t *systems);
 /* The counters for /metrics (Prometheus counters: they only grow), kept in the same
  * statement as the change they count, and two gauges of what waits now. New object:
  * {executions: {SCENARIO: {STATUS: n}} (each time an execution entered the status:

@@ -13,9 +13,9 @@ suite=cli
 . tests/lib.sh
 
 # --- the shipped library validates against both orgs ---
-expect "library validates for staging" 0 "ok: 11 scenario files valid for org staging" \
+expect "library validates for staging" 0 "ok: 16 scenario files valid for org staging" \
     -- "$bin" validate
-expect "library validates for production" 0 "ok: 11 scenario files valid for org production" \
+expect "library validates for production" 0 "ok: 16 scenario files valid for org production" \
     -- "$bin" validate --org production scenarios/
 expect "a file and a folder together" 0 "ok: 2 scenario files valid for org staging" \
     -- "$bin" validate scenarios/identity-sync.yaml "$fx/valid"

@@ -560,3 +560,4 @@ SCENARIST_CLOCK=test:2026-03-15T07:58:00Z "$bin" serve scenarios/role-tenure-pus
 expect "staging's daemon wrote every scenario's current version at Sunday 03:00 (America/Chicago)" 0 \
     "$(ls scenarios | sed 's/\.yaml$//' | sort | tr '\n' ' ')" \
     -- sh -c "ls '$st/backups' | sort | tr '\n' ' '"
+tests/library/new.sh "$bin" "$sandbox"   # the five talent scenarios

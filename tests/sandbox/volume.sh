@@ -282,7 +282,7 @@ expect "--emit-to wants an http(s) URL" 2 "sandbox: --emit-to takes an http:// o
     -- "$sandbox" --emit-to localhost:8080
 expect "secrets need --emit-to" 2 "sandbox: --emit-secret and --emit-path need --emit-to URL" \
     -- "$sandbox" --emit-secret "hris=$hris_secret"
-expect "an unknown change kind is 422" 0 '{"error":"kind must be one of hire, change, role, terminate, complete, accept-offer, screening"} 422' \
+expect "an unknown change kind is 422" 0 '{"error":"kind must be one of hire, change, role, terminate, complete, accept-offer, screening, skill, certify, interview, rate"} 422' \
     -- curl -s -w ' %{http_code}' -X POST -d '{"kind":"promote"}' "$u/_sandbox/change"
 
 # ---- serving: a thread pool answers requests side by side; the journal stays bounded ----

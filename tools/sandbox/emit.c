@@ -34,6 +34,9 @@ static const struct kind kinds[] = {
     {"completion", "lms", "standard", "a learner completed a course", "/hooks/lms/completion",
      "{\"type\":\"completion.created\",\"completion_id\":\"CP-0001\",\"learner_external_id\":"
      "\"E-1001\",\"course_id\":\"C-101\",\"score\":92,\"completed_at\":\"@now\"}"},
+    {"skill.earned", "lms", "standard", "a learner earned a skill", "/hooks/lms/skill-earned",
+     "{\"type\":\"skill.earned\",\"skill_id\":\"SK-00001\",\"learner_external_id\":\"E-1001\","
+     "\"skill\":\"sql\",\"level\":2,\"earned_at\":\"@now\"}"},
     {"offer.accepted", "ats", "standard", "a candidate accepted an offer", "/hooks/ats/offer-accepted",
      "{\"type\":\"offer.accepted\",\"offer_id\":\"OFF-701\",\"candidate_id\":\"CAND-301\","
      "\"accepted_at\":\"@now\"}"},
@@ -149,7 +152,7 @@ long sb_emit_post(void *curl, const struct emit_post *p, char **answer, char *er
         snprintf(err, errlen, "unknown kind %s", p->kind);
         return 0;
     }
-    time_t t = time(NULL);
+    time_t t = p->at_s > 0 ? (time_t)p->at_s : time(NULL);
     char ts[24], sig[128], h[256];
     snprintf(ts, sizeof ts, "%lld", (long long)t);
     const char *scheme = p->scheme ? p->scheme : k->scheme;

@@ -626,6 +626,7 @@ json_t *sb_generate(size_t n, unsigned long long seed, char *err, size_t errlen)
     json_object_set_new(db, "messages", json_array());
     json_object_set_new(db, "terminations", json_array());
     json_object_set_new(db, "planted", o.planted);
+    sb_talent_fill(db);
     return db;
 }
 

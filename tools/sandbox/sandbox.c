@@ -38,6 +38,17 @@ static struct {
 static const char *const systems[] = {"hris", "lms", "ats", "payroll", "calendar", "comms",
                                       "screening-a", "screening-b", "ops", "pager", NULL};
 
+/* ms since 1970 as ISO 8601 UTC with milliseconds, as now_iso writes it. */
+static void iso_of_ms(long long ms, char *buf, size_t n)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char t[32];
+    strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, n, "%.20s.%03dZ", t, (int)(ms % 1000));
+}
+
 static void now_iso(char *buf, size_t n)
 {
     struct timespec ts;
@@ -72,6 +83,8 @@ static json_t *build_data(void)
     json_t *db = json_load_file(sb.fixture_path, 0, &e);
     if (!db)
         fprintf(stderr, "sandbox: %s:%d:%d: %s\n", sb.fixture_path, e.line, e.column, e.text);
+    else
+        sb_talent_fill(db); /* skills, certifications, rules, ratings (tools/sandbox/talent.c) */
     return db;
 }
 
@@ -556,6 +569,10 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
     json_t *query = json_object(), *headers = json_object();
     MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect, query);
     MHD_get_connection_values(con, MHD_HEADER_KIND, collect, headers);
+    /* a request on a test clock (the engine's, a simulator's change) happens at its time */
+    const char *tc_now = json_string_value(json_object_get(headers, "x-test-clock"));
+    if (tc_now && atoll(tc_now) > 0)
+        iso_of_ms(atoll(tc_now), now, sizeof now);
     json_t *body = rq->len ? json_loadb(rq->body, rq->len, JSON_DECODE_ANY, NULL) : NULL;
     char system[32];
     snprintf(system, sizeof system, "%.*s", (int)strcspn(url + 1, "/"), url + 1);

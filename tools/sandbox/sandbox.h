@@ -105,6 +105,7 @@ void sb_emit_new_id(char *id, size_t n);
  * scheme) when secret is set. */
 struct emit_post {
     const char *kind, *to, *body, *id, *secret, *scheme;
+    long long at_s; /* webhook-timestamp: the event's time (Unix s); 0: now */
 };
 /* Posts it, through `curl` (a CURL easy handle to reuse; NULL: a new one). Returns the
  * HTTP status (0: no answer, err says why), the answer's body in *answer (new string). */
@@ -127,5 +128,33 @@ bool sb_sender_queue(const char *kind, char *url, char *body, const char *id, js
 size_t sb_sender_pending(void);
 /* Stops the thread (what is queued is not sent) and frees everything. */
 void sb_sender_stop(void);
+
+/* ---- the talent systems (talent.c): skills, certifications, enrollment rules and
+ * enrollments, ratings ---- */
+
+/* A list's filter (systems.c): `field` (ISO time or date) from `from` up to `to` (a
+ * prefix compare), and `eq_field` equal to `eq`; NULLs keep everything. */
+struct sb_filter {
+    const char *field, *from, *to;
+    const char *eq_field, *eq;
+};
+/* systems.c's helpers for talent.c: the table of that name (a GET of a missing one sees
+ * an empty list), a page of it in the system's paging style, the first item whose key is
+ * val (indexed for employees and learners), the fields a write needs (else 422), a query
+ * value, and a webhook the change sends (fields stolen). */
+json_t *sb_table(struct call *c, const char *name);
+void sb_list(struct call *c, const char *name, struct sb_filter f);
+json_t *sb_lookup(struct call *c, const char *tbl, const char *key, const char *val);
+bool sb_need(struct call *c, const char *fields);
+const char *sb_query(struct call *c, const char *name);
+void sb_event(struct call *c, const char *kind, json_t *fields);
+/* Adds the talent tables derived from the employees and learners when db has none. */
+void sb_talent_fill(json_t *db);
+/* Routes a talent endpoint; false when the path is none of them. */
+bool sb_talent_route(struct call *c);
+void sb_talent_routes_print(FILE *out);
+/* POST /_sandbox/change for skill, certify and rate; false for another kind. */
+bool sb_talent_change(struct call *c);
+void sb_talent_changes_print(FILE *out);
 
 #endif

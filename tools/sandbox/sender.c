@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct item {
     char *kind, *url, *body, *id;
@@ -52,8 +53,19 @@ static void *run(void *arg)
         sd.busy = 1;
         pthread_mutex_unlock(&sd.mu);
         char err[512] = "", *answer = NULL;
+        pthread_mutex_lock(sd.journal_mu); /* signed at the change's time (a test clock's too) */
+        struct tm tm = {0};
+        const char *at = json_string_value(json_object_get(it.entry, "at"));
+        long long at_s = 0;
+        if (at && sscanf(at, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                         &tm.tm_min, &tm.tm_sec) == 6) {
+            tm.tm_year -= 1900;
+            tm.tm_mon -= 1;
+            at_s = (long long)timegm(&tm);
+        }
+        pthread_mutex_unlock(sd.journal_mu);
         struct emit_post p = {.kind = it.kind, .to = it.url, .body = it.body, .id = it.id,
-                              .secret = it.secret};
+                              .secret = it.secret, .at_s = at_s};
         long status = sb_emit_post(curl, &p, &answer, err, sizeof err);
         pthread_mutex_lock(sd.journal_mu);
         json_object_set_new(it.entry, "status", json_integer(status));

@@ -494,22 +494,34 @@ static json_t *copy_body(struct call *c)
     return v;
 }
 
+/* ---- for the talent systems (talent.c) ---- */
+json_t *sb_table(struct call *c, const char *name) { return table(c, name); }
+void sb_list(struct call *c, const char *name, struct sb_filter f)
+{
+    answer_list(c, table(c, name), (struct filter){f.field, f.from, f.to, f.eq_field, f.eq});
+}
+json_t *sb_lookup(struct call *c, const char *tbl, const char *key, const char *val) { return lookup(c, tbl, key, val); }
+bool sb_need(struct call *c, const char *fields) { return need(c, fields); }
+const char *sb_query(struct call *c, const char *name) { return q(c, name); }
+void sb_event(struct call *c, const char *kind, json_t *fields) { event(c, kind, fields); }
+
 /* The highest id number seen per table, extended over new items as the table grows
  * (ids never change), so minting an id is not a scan of 100,000 records. */
 static struct id_max {
-    const char *table;
+    const char *table, *prefix; /* one per prefix minted in the table (screening reports: SA-, SB-) */
     json_t *arr;
     size_t n;
     long max;
 } id_maxes[] = {{.table = "employees"}, {.table = "learners"}, {.table = "completions"},
-                {.table = "screening_reports"}};
+                {.table = "screening_reports", .prefix = "SA-"}, {.table = "screening_reports", .prefix = "SB-"}};
 
 static void next_id(struct call *c, const char *tbl, const char *prefix, int base, char *out,
                     size_t n)
 {
     json_t *arr = table(c, tbl);
     struct id_max *m = &id_maxes[0];
-    while (strcmp(m->table, tbl) && m + 1 < id_maxes + sizeof id_maxes / sizeof id_maxes[0])
+    while ((strcmp(m->table, tbl) || (m->prefix && strcmp(m->prefix, prefix))) &&
+           m + 1 < id_maxes + sizeof id_maxes / sizeof id_maxes[0])
         m++;
     if (m->arr != arr || json_array_size(arr) < m->n) {
         json_decref(m->arr);
@@ -1103,13 +1115,16 @@ void sb_change(struct call *c)
             changes[i].fn(c);
             return;
         }
-    sb_error(c, 422, "kind must be one of hire, change, role, terminate, complete, accept-offer, screening");
+    if (sb_talent_change(c))
+        return;
+    sb_error(c, 422, "kind must be one of hire, change, role, terminate, complete, accept-offer, screening, skill, certify, interview, rate");
 }
 
 void sb_changes_print(FILE *out)
 {
     for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
         fprintf(out, "  %-13s %s\n", changes[i].kind, changes[i].about);
+    sb_talent_changes_print(out);
 }
 
 /* ---- the route table ---- */
@@ -1186,6 +1201,8 @@ bool sb_route(struct call *c)
 {
     static _Thread_local char bufs[4][128];
     bool path_known = false;
+    if (sb_talent_route(c))
+        return true;
     if (sb_oauth_route(c, false)) /* the token endpoint of a system in OAuth mode */
         return true;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -1214,4 +1231,5 @@ void sb_routes_print(FILE *out)
 {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         fprintf(out, "  %-6s %-42s %s\n", routes[i].method, routes[i].pattern, routes[i].about);
+    sb_talent_routes_print(out);
 }
