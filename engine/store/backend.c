@@ -1,15 +1,28 @@
 /* The store's calls (store.h, store/hooks.h), each dispatched to the connection's backend;
- * the backend is chosen when the store is opened: SQLite (store/sqlite*.c) today. */
+ * the backend is chosen by the store's address when it is opened: PostgreSQL
+ * (store/pg*.c) for a postgresql:// URI, SQLite (store/sqlite*.c) for a file. */
 #include "store/backend.h"
 
 #include "model/yaml.h"
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+const struct sc_store_backend *sc_store_backend_of(const char *path)
+{
+    return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11))
+               ? &sc_store_pg : &sc_store_sqlite;
+}
+
+bool sc_store_shared(const char *path)
+{
+    return sc_store_backend_of(path) != &sc_store_sqlite;
+}
 
 struct sc_store *sc_store_open(const char *path, const char *key_ref, char *err, size_t errlen)
 {
-    return sc_store_sqlite.open(path, key_ref, err, errlen);
+    return sc_store_backend_of(path)->open(path, key_ref, err, errlen);
 }
 
 void sc_store_close(struct sc_store *st)

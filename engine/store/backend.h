@@ -123,8 +123,12 @@ struct sc_store_backend {
     enum sc_store_rc (*defer_apply)(struct sc_store *st);
 };
 
-/* The backends of this build: SQLite (store/sqlite*.c). */
+/* The backends of this build: SQLite (store/sqlite*.c) and PostgreSQL (store/pg*.c). */
 extern const struct sc_store_backend sc_store_sqlite;
+extern const struct sc_store_backend sc_store_pg;
+/* The backend of a store address: PostgreSQL for a libpq URI (postgresql:// or
+ * postgres://, RFC 3986 as libpq reads it), else SQLite (a file path). */
+const struct sc_store_backend *sc_store_backend_of(const char *path);
 
 /* For backends: this process's running executions (the ones its heartbeat renews), kept
  * apart from any backend. sc_store_live_add: 0, or -1 out of memory. sc_store_live_ids:

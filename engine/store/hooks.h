@@ -19,6 +19,9 @@
 enum sc_store_rc sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen);
 /* Releases it (the file stays). */
 void sc_store_unlock(int fd);
+/* True when the store at path is shared by several daemons (PostgreSQL): no store lock,
+ * and no lease of the last holder to drop (each daemon's leases lapse on their own). */
+bool sc_store_shared(const char *path);
 
 /* Commits are durable across a crash of the process; across a power loss only once
  * synced: sc_store_sync writes to disk (fsync) everything committed so far, by any
