@@ -343,8 +343,9 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     int lock_fd = -1, locked = 1;
     int64_t prev_owner = -1;
     sc_store_set_lease_ms(org->lease_ms);
-    if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
-                                                 sizeof err)) != 0) {
+    /* one daemon per SQLite file; any number share a PostgreSQL store (leases, SKIP LOCKED) */
+    if (d->store_path && !sc_store_shared(d->store_path) &&
+        (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err, sizeof err)) != 0) {
         sc_daemon_say("%s", err);
         code = locked > 0 ? 2 : 1;
         goto out;

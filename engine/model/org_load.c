@@ -102,7 +102,9 @@ const struct sc_param sc_org_fields[] = {
     {.name = "base_url", .type = SC_T_STRING, .flags = SC_P_STATIC,
      .doc = "Public URL of this org's daemon; execution.url links are built from it."},
     {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
-     .doc = "Database file; default var/NAME/scenarist.db."},
+     .doc = "Database file; default var/NAME/scenarist.db. Or a PostgreSQL database shared by "
+            "several daemons: a libpq URI postgresql://USER@HOST/DB?..., its password by a "
+            "secret reference (password=env:NAME or password=file:PATH), never in the file."},
     {.name = "store_key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
      .doc = "Reference to the key (64 hex digits) that seals confidential scenarios' data in "
             "the store; default: the file STORE.key beside the database, made on first use."},
@@ -128,8 +130,30 @@ static bool http_url(const char *u)
            strlen(u) > strlen("http://");
 }
 
+/* A postgresql:// store names its password by a secret reference, never the password:
+ * NULL when it does (or is a file), else why not. */
+static const char *store_password(const char *store)
+{
+    if (!store || (strncmp(store, "postgresql://", 13) && strncmp(store, "postgres://", 11)))
+        return NULL;
+    const char *auth = strstr(store, "://") + 3, *q = strchr(store, '?');
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    if (at && memchr(auth, ':', (size_t)(at - auth)))
+        return "a PostgreSQL store's password is never written in the org file: name it by a "
+               "secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)";
+    for (const char *p = q; p && (p = strstr(p + 1, "password=")); )
+        if ((p[-1] == '?' || p[-1] == '&') && strncmp(p + 9, "env:", 4) && strncmp(p + 9, "file:", 5))
+            return "the store's password= must be a secret reference, env:NAME or file:PATH, "
+                   "never the password itself";
+    return NULL;
+}
+
 static void org_check(struct sc_check *c, const json_t *root)
 {
+    const char *bad_store = store_password(json_string_value(json_object_get(root, "store")));
+    if (bad_store)
+        sc_check_error(c, "store", "%s", bad_store);
     const char *k;
     json_t *conn;
     json_object_foreach(json_object_get(root, "connections"), k, conn) {

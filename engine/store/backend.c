@@ -84,6 +84,11 @@ int sc_store_sync(struct sc_store *st)
     return st->be->sync ? st->be->sync(st) : 0;
 }
 
+int sc_store_lead(struct sc_store *st)
+{
+    return st->be->lead ? st->be->lead(st) : 1;
+}
+
 int sc_store_lease_renew(struct sc_store *st)
 {
     return st->be->lease_renew(st);

@@ -22,6 +22,12 @@ void sc_store_unlock(int fd);
 /* True when the store at path is shared by several daemons (PostgreSQL): no store lock,
  * and no lease of the last holder to drop (each daemon's leases lapse on their own). */
 bool sc_store_shared(const char *path);
+/* Whether this connection leads the org's timers (schedules, polls, backups, audit
+ * checkpoints) among the daemons sharing the store: 1 it does (always, on SQLite: one
+ * daemon), 0 another daemon's connection does, -1 error. PostgreSQL: a session advisory
+ * lock, taken when free and held till the connection closes or is lost (a killed daemon's
+ * lock goes with its connection). */
+int sc_store_lead(struct sc_store *st);
 
 /* Commits are durable across a crash of the process; across a power loss only once
  * synced: sc_store_sync writes to disk (fsync) everything committed so far, by any

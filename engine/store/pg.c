@@ -205,6 +205,12 @@ const char *pg_error(const struct sc_store *base)
     return ((const struct pg_store *)base)->err;
 }
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* NOTICEs (a table that exists) are not the user's business */
+}
+
 /* The server's message without its trailing newline. */
 static void db_err(struct pg_store *st, const char *what, const PGresult *r)
 {
@@ -218,6 +224,18 @@ static void db_err(struct pg_store *st, const char *what, const PGresult *r)
 }
 
 /* ---- statements ---- */
+
+/* A lost connection (the server restarted, the network broke) fails the call that found
+ * it, never retried (a write may have committed); the next call runs on a new session. */
+static void reconnect(struct pg_store *st)
+{
+    if (PQstatus(st->db) != CONNECTION_BAD)
+        return;
+    PQreset(st->db);
+    st->leading = false; /* session locks went with the old session */
+    if (PQstatus(st->db) == CONNECTION_OK)
+        PQsetNoticeProcessor(st->db, quiet, NULL);
+}
 
 static PGresult *vq(struct pg_store *st, const char *text, const char *fmt, va_list ap)
 {
@@ -285,6 +303,7 @@ static PGresult *vq(struct pg_store *st, const char *text, const char *fmt, va_l
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         db_err(st, "statement", r);
         PQclear(r);
+        reconnect(st);
         return NULL;
     }
     const char *c = PQcmdTuples(r);
@@ -327,6 +346,8 @@ int pg_exec_text(struct pg_store *st, const char *text, const char *what)
     if (rc)
         db_err(st, what, r);
     PQclear(r);
+    if (rc)
+        reconnect(st);
     return rc;
 }
 
@@ -447,12 +468,6 @@ void *pg_value_blob(struct pg_store *st, json_t *v, bool sealed, size_t *n, bool
 }
 
 /* ---- opening ---- */
-
-static void quiet(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message; /* NOTICEs (a table that exists) are not the user's business */
-}
 
 /* Splits addr into the URI libpq reads and the password reference of its query's
  * password=REF parameter (env:/file:), or NULL. New strings; -1 out of memory. */
@@ -615,6 +630,23 @@ bool pg_tx_open(struct sc_store *base)
     return st->depth > 0 && !aborted(st);
 }
 
+int pg_lead(struct sc_store *base)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    char q[96];
+    snprintf(q, sizeof q, "SELECT pg_try_advisory_lock(%lld)", (long long)PG_LOCK_TIMERS);
+    reconnect(st);
+    PGresult *r = PQexec(st->db, q);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? !strcmp(PQgetvalue(r, 0, 0), "t") : -1;
+    if (rc < 0)
+        db_err(st, "taking the timers' lead", r);
+    PQclear(r);
+    if (rc == 1 && st->leading) /* its holder took it again: a count kept at one */
+        pg_exec_text(st, "SELECT pg_advisory_unlock(" PG_LOCK_TIMERS_TEXT ")", "the timers' lead");
+    st->leading = rc == 1;
+    return rc;
+}
+
 /* Several daemons write at once: no write turns, no WAL of this process to sync or
  * checkpoint (a commit PostgreSQL answered is durable): those hooks stay NULL. */
 const struct sc_store_backend sc_store_pg = {
@@ -626,6 +658,7 @@ const struct sc_store_backend sc_store_pg = {
     .tx_commit = pg_tx_commit,
     .tx_rollback = pg_tx_rollback,
     .tx_open = pg_tx_open,
+    .lead = pg_lead,
     .lease_renew = pg_lease_renew,
     .lease_drop = pg_lease_drop,
     .heartbeat = pg_heartbeat,

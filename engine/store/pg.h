@@ -38,6 +38,9 @@ enum pq {
 #define PG_LOCK_QUEUE_ITEMS 0x5c0a0d18LL
 #define PG_LOCK_HOLDS 0x5c0a0d19LL
 #define PG_LOCK_VERSIONS 0x5c0a0d20LL
+/* Session lock of the daemon leading the org's timers (sc_store_lead). */
+#define PG_LOCK_TIMERS 0x5c0a0d22LL
+#define PG_LOCK_TIMERS_TEXT "1544162594"
 /* Session lock held while migrating: two daemons starting at once do not race. */
 #define PG_LOCK_MIGRATE 0x5c0a0d21LL
 
@@ -58,6 +61,7 @@ struct pg_store {
     size_t audit_key_len;
     char audit_id[20];
     int depth;             /* open transactions: the outermost, then savepoints */
+    bool leading;          /* holds PG_LOCK_TIMERS (sc_store_lead) */
     int64_t changes;       /* rows the last statement changed */
     char sqlstate[6];      /* the last failed statement's SQLSTATE ("" none) */
     struct pg_heartbeat *hb;
@@ -73,6 +77,7 @@ int pg_tx_begin(struct sc_store *base);
 int pg_tx_commit(struct sc_store *base);
 void pg_tx_rollback(struct sc_store *base);
 bool pg_tx_open(struct sc_store *base);
+int pg_lead(struct sc_store *base);
 int pg_lease_renew(struct sc_store *base);
 int pg_lease_drop(struct sc_store *base, int64_t who);
 int pg_heartbeat(struct sc_store *base);
