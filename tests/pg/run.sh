@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The PostgreSQL store on a private cluster (tests/pg/cluster.sh): the store contract
+# suite, the org's password rule, three daemons sharing one store through a kill -9 (every
+# acknowledged event run once, no write sent under two keys, a sequential scenario one at a
+# time in order, the audit chain linear), a schedule's slots fired once by three daemons on
+# the test clock, and `store migrate` from an SQLite file.
+# usage: tests/pg/run.sh SCENARIST STUB CONTRACT-SUITE [EVENTS CONCURRENCY]
+set -u
+bin=$(realpath "$1")
+stub=$(realpath "$2")
+contract=$(realpath "$3")
+events=${4:-300}
+conc=${5:-16}
+cd "$(dirname "$0")/../.."
+suite=pg
+. tests/lib.sh
+. tests/pg/cluster.sh
+fx=tests/pg/fixtures
+
+if ! pg_cluster_bindir >/dev/null; then
+    echo "ok - $suite # SKIP no PostgreSQL server programs (initdb, pg_ctl): tools/install-deps installs postgresql"
+    exit 0
+fi
+tmp=$(mktemp -d)
+spid=
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+    [ -n "$spid" ] && kill "$spid" 2>/dev/null
+    pg_cluster_stop
+    rm -rf "$tmp"
+}
+pg_cluster_start || { echo "not ok - $suite the private cluster did not start"; exit 1; }
+trap cleanup EXIT # after the cluster's own
+uri=$SCENARIST_TEST_PG
+export SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+export PG_STORE_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+export PG_AUDIT_KEY=pg-test-audit-key-0123456789abcdef0123456789
+unset SCENARIST_CLOCK
+export CMOCKA_MESSAGE_OUTPUT=TAP
+
+# ---- the contract suite, the same tests as SQLite's ----
+SCENARIST_CONTRACT_ONLY=postgresql "$contract" 2>&1 | grep -E '^(not )?ok |^#'
+
+# sql QUERY [URI]: the store's answer, one row a line, columns by '|'.
+sql() { "$PG_BIN/psql" "${2:-$uri}" -XAt -c "$1" 2>&1; }
+wait_sql() {
+    for _ in $(seq 1500); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.04; done
+    return 1
+}
+# org DIR URI: DIR/org.yaml for the store at URI and the stub of DIR.
+org() {
+    local esc
+    esc=$(printf '%s' "$2" | sed 's/[&|\\]/\\&/g')
+    sed -e "s/@PORT@/$(cat "$1/port")/g" -e "s|@STORE@|$esc|" $fx/org.yaml.in > "$1/org.yaml"
+}
+# daemon N PATH ARGS...: starts daemon N (log $tmp/dN.log), its URL in urls[N].
+declare -a urls
+daemon() {
+    local n=$1 p=$2
+    shift 2
+    : > "$tmp/d$n.log"
+    "$bin" serve "$p" --org "$tmp/org.yaml" --listen 127.0.0.1:0 "$@" 2>>"$tmp/d$n.log" &
+    pids[$n]=$!
+    urls[$n]=$(daemon_url "$tmp/d$n.log")
+}
+write_urls() { printf '%s\n' "${urls[@]}" | grep . > "$tmp/urls"; }
+
+# ---- the org names the password by a secret reference, never the password ----
+printf 'name: pw\nstore: "postgresql://scenarist:hunter2@db.example/scenarist"\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
+expect "a password in the store URI is refused at its line" 2 \
+"$tmp/pw.yaml:2:1: error: a PostgreSQL store's password is never written in the org file: name it by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)
+    2 | store: \"postgresql://scenarist:hunter2@db.example/scenarist\"
+      | ^~~~~
+scenarist: org '$tmp/pw.yaml' does not load; nothing validated" \
+    -- "$bin" validate --org "$tmp/pw.yaml" $fx/hooks/employee.yaml
+printf 'name: pw\nstore: "postgresql://scenarist@db.example/scenarist?password=hunter2"\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
+expect_grep "so is password= with the password itself" 2 \
+    "error: the store's password= must be a secret reference, env:NAME or file:PATH, never the password itself" \
+    -- "$bin" validate --org "$tmp/pw.yaml" $fx/hooks/employee.yaml
+# ---- three daemons share one store; one is killed mid-run and restarted ----
+cat > "$tmp/replies.json" <<'EOF'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 20, "body": {"ok": true}}]
+EOF
+start_stub "$tmp" "$tmp/replies.json"
+org "$tmp" "$uri"
+pwuri="${uri}&password=env:PG_TEST_PASSWORD"
+expect "a password reference that is not set names itself" 1 \
+    "scenarist: store $pwuri: its password: secret env:PG_TEST_PASSWORD is not set in the environment" \
+    -- env -u PG_TEST_PASSWORD "$bin" executions --org "$tmp/org.yaml" --store "$pwuri"
+expect "a store that cannot be reached says so (no daemon, no 202)" 1 \
+    "scenarist: store postgresql:///nowhere?host=$tmp/none: cannot connect: connection to server on socket \"$tmp/none/.s.PGSQL.5432\" failed: No such file or directory
+	Is the server running locally and accepting connections on that socket?" \
+    -- "$bin" executions --org "$tmp/org.yaml" --store "postgresql:///nowhere?host=$tmp/none"
+
+for n in 1 2 3; do daemon $n $fx/hooks --workers 4; done
+write_urls
+check "three daemons serve one PostgreSQL store (no store lock)" \
+    test "$(grep -c 'listening on' "$tmp/d1.log" "$tmp/d2.log" "$tmp/d3.log" | grep -c ':1$')" = 3
+python3 tests/pg/send.py "$tmp/urls" "$events" "$conc" "$tmp/sent" &
+sender=$!
+# the second daemon is killed once a third of the events are in, then started again
+for _ in $(seq 1500); do
+    [ "$(sql "SELECT count(*) >= $events / 3 FROM executions")" = t ] && break
+    sleep 0.02
+done
+running_at_kill=$(sql "SELECT count(*) FROM executions WHERE status = 'running' AND owner IS NOT NULL")
+kill -9 "${pids[2]}"
+wait "${pids[2]}" 2>/dev/null
+urls[2]=
+write_urls
+# sequential: role changes one at a time, each to the next daemon, in this order
+for i in $(seq 1 12); do
+    u=$(sed -n "$(( (i % 2) + 1 ))p" "$tmp/urls")
+    curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+        --data-binary "{\"employee_id\": \"R\", \"title\": \"T$i\"}" "$u/hooks/hris/role-changed"
+done
+daemon 2 $fx/hooks --workers 4
+write_urls
+wait $sender
+acked=$(awk '$2 == 202' "$tmp/sent" | wc -l)
+expect "every event was acknowledged (202) by some daemon" 0 "$events" -- echo "$acked"
+check "every execution ends" wait_sql "SELECT count(*) FROM executions WHERE status NOT IN ('success', 'error', 'warning')" 0
+awk '$2 == 202 {print $3}' "$tmp/sent" | sort > "$tmp/acked-ids"
+sql "SELECT id FROM executions WHERE scenario = 'employee-changed' AND status = 'success' ORDER BY id" > "$tmp/ok-ids"
+LC_ALL=C sort -o "$tmp/acked-ids" "$tmp/acked-ids"
+LC_ALL=C sort -o "$tmp/ok-ids" "$tmp/ok-ids"
+expect "every acknowledged event has exactly one execution, and it succeeded" 0 "" \
+    -- diff "$tmp/acked-ids" "$tmp/ok-ids"
+expect "nothing else ran (no execution twice, none failed)" 0 "$events|12" \
+    -- sql "SELECT count(*) FILTER (WHERE scenario = 'employee-changed'), count(*) FILTER (WHERE scenario = 'role-sequence') FROM executions WHERE status = 'success'"
+# every learner's PUT went out under one Idempotency-Key only (a replay after the kill
+# repeats the same key): no write was applied twice
+python3 - "$tmp/journal" > "$tmp/keys" <<'EOF'
+import json, sys, collections
+keys = collections.defaultdict(set)
+for line in open(sys.argv[1]):
+    j = json.loads(line)
+    if j["method"] == "PUT" and j["path"].count("/") == 3:
+        keys[j["path"]].add(j["headers"].get("idempotency-key"))
+print(len(keys), sum(len(v) > 1 for v in keys.values()))
+EOF
+expect "the stub saw each learner written under one Idempotency-Key (replays repeat it)" 0 \
+    "$events 0" -- cat "$tmp/keys"
+expect "the sequential scenario's executions never overlapped" 0 "0" \
+    -- sql "SELECT count(*) FROM executions a JOIN executions b ON a.scenario = b.scenario
+            AND a.id < b.id WHERE a.scenario = 'role-sequence'
+            AND a.started_at < b.finished_at AND b.started_at < a.finished_at"
+expect "and ran in arrival order across the daemons" 0 "T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T11 T12" \
+    -- sh -c "grep -o '\"title\":\"T[0-9]*\"' '$tmp/journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
+expect "the audit chain stayed one line through concurrent appends" 0 \
+    "audit log of org pgtest: every row intact" -- "$bin" audit verify --org "$tmp/org.yaml"
+if [ "$running_at_kill" -gt 0 ]; then
+    check "what the killed daemon ran was taken over once its lease lapsed" \
+        grep -q "left unfinished by a stopped process" "$tmp/d1.log" "$tmp/d2.log" "$tmp/d3.log"
+fi
+for n in 1 2 3; do kill -TERM "${pids[$n]}"; wait "${pids[$n]}"; rc=$?
+    [ $rc = 0 ] || { echo "not ok - $suite daemon $n exited with status $rc"; tail -20 "$tmp/d$n.log" | sed 's/^/# /'; }
+    pids[$n]=
+done
+
+# ---- a schedule slot fires once across three daemons (test clock) ----
+suri=$(pg_cluster_db sched)
+mkdir -p "$tmp/s"
+cat > "$tmp/s/ok.json" <<'EOF'
+[{"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
+EOF
+start_stub "$tmp/s" "$tmp/s/ok.json"
+org "$tmp/s" "$suri"
+cp "$tmp/s/org.yaml" "$tmp/org.yaml"
+export SCENARIST_CLOCK=test:2026-06-01T12:00:00Z
+for n in 1 2 3; do
+    "$bin" serve $fx/sched --org "$tmp/org.yaml" --listen 127.0.0.1:0 --workers 1 \
+        --until 2026-06-01T12:10:30Z 2>"$tmp/s$n.log" &
+    pids[$n]=$!
+done
+for n in 1 2 3; do wait "${pids[$n]}"; pids[$n]=; done
+unset SCENARIST_CLOCK
+export CMOCKA_MESSAGE_OUTPUT=TAP
+expect "ten minutes, three daemons: each */1 slot fired once" 0 "10|10" \
+    -- sql "SELECT count(*), count(DISTINCT dedupe) FROM executions WHERE scenario = 'minute'" "$suri"
+expect "and the stub got each slot's POST once" 0 "10 10" \
+    -- sh -c "echo \$(grep -c 'minute 2026' '$tmp/s/journal') \$(grep -o 'minute 2026[^\"]*' '$tmp/s/journal' | sort -u | wc -l)"
