@@ -76,5 +76,6 @@ int cmd_diff(struct opts *o);
 int cmd_backup(struct opts *o);
 int cmd_restore(struct opts *o);
 int cmd_promote(struct opts *o);
+int cmd_store(struct opts *o);
 
 #endif

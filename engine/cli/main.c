@@ -48,6 +48,8 @@ static int usage(FILE *out)
             "                       chain (--checkpoint FILE: and that nothing was cut or wiped\n"
             "                       since); checkpoint prints its head (-o FILE, --to CONNECTION)\n"
             "  metrics              per scenario: executions, failures; incomplete, queues, holds\n"
+            "  store migrate --from FILE.db --to postgresql://...\n"
+            "                       copy the org's SQLite store into an empty PostgreSQL one\n"
             "  deploy PATH...       validate and store a new version of each changed scenario (-m MSG)\n"
             "  versions NAME        a scenario's versions\n"
             "  export NAME          a version as a JSON document (--version N, -o FILE)\n"
@@ -565,6 +567,8 @@ int main(int argc, char **argv)
         rc = cmd_audit(&o);
     else if (!strcmp(cmd, "metrics"))
         rc = cmd_metrics(&o);
+    else if (!strcmp(cmd, "store"))
+        rc = cmd_store(&o);
     else if (!strcmp(cmd, "resume"))
         rc = cmd_resume(&o);
     else if (!strcmp(cmd, "serve"))
