@@ -237,6 +237,16 @@ static void reconnect(struct pg_store *st)
         PQsetNoticeProcessor(st->db, quiet, NULL);
 }
 
+/* Before a statement outside a transaction: a session the server ended while it was idle
+ * (a restart sends its goodbye then) is replaced now, so the statement is not lost on it. */
+static void ensure(struct pg_store *st)
+{
+    if (st->depth == 0 && (!PQconsumeInput(st->db) || PQstatus(st->db) == CONNECTION_BAD)) {
+        PQreset(st->db);
+        st->leading = false;
+    }
+}
+
 static PGresult *vq(struct pg_store *st, const char *text, const char *fmt, va_list ap)
 {
     enum { MAXP = 24 };
@@ -294,7 +304,7 @@ static PGresult *vq(struct pg_store *st, const char *text, const char *fmt, va_l
     if (oom)
         pg_err(st, "out of memory");
     else
-        r = PQexecParams(st->db, text, n, NULL, vals, lens, fmts, 0);
+        ensure(st), r = PQexecParams(st->db, text, n, NULL, vals, lens, fmts, 0);
     for (int k = 0; k < nowned; k++)
         free(owned[k]);
     if (oom)
@@ -340,6 +350,7 @@ int pg_run(struct pg_store *st, const char *what, enum pq id, const char *fmt, .
 
 int pg_exec_text(struct pg_store *st, const char *text, const char *what)
 {
+    ensure(st);
     PGresult *r = PQexec(st->db, text);
     ExecStatusType s = PQresultStatus(r);
     int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : -1;

@@ -64,7 +64,7 @@ daemon() {
     pids[$n]=$!
     urls[$n]=$(daemon_url "$tmp/d$n.log")
 }
-write_urls() { printf '%s\n' "${urls[@]}" | grep . > "$tmp/urls"; }
+write_urls() { printf '%s\n' "${urls[@]}" | grep . > "$tmp/urls.new"; mv "$tmp/urls.new" "$tmp/urls"; }
 
 # ---- the org names the password by a secret reference, never the password ----
 printf 'name: pw\nstore: "postgresql://scenarist:hunter2@db.example/scenarist"\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
@@ -154,6 +154,23 @@ if [ "$running_at_kill" -gt 0 ]; then
     check "what the killed daemon ran was taken over once its lease lapsed" \
         grep -q "left unfinished by a stopped process" "$tmp/d1.log" "$tmp/d2.log" "$tmp/d3.log"
 fi
+# PostgreSQL stops: a webhook is answered 503 (send it again), nothing is half-stored; once
+# it is back the daemons reconnect and take events again
+pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
+down() {
+    local b='{"employee_id": "D1", "email": "d1@example.com"}' ts
+    ts=$(date +%s)
+    curl -s -o "$tmp/down" -w '%{http_code}' -X POST -H 'Content-Type: application/json'         -H "webhook-id: msg_D1" -H "webhook-timestamp: $ts"         -H "webhook-signature: $(std_secret=$SERVE_HRIS_SECRET std_sign msg_D1 "$ts" "$b")"         --data-binary "$b" "${urls[1]}/hooks/hris/employee-changed"
+    printf ' %s' "$(cat "$tmp/down")"
+}
+expect "PostgreSQL down: the webhook gets 503, to be sent again" 0     '503 {"error":"the event could not be stored; send it again"}' -- down
+pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c fsync=off -c max_connections=200" start >/dev/null
+out=$(down)
+out2=$(down)
+expect "back up: the daemon reconnects; the event is taken once (a repeat is a duplicate)" 0 "202 200 1" \
+    -- echo "${out%% *} ${out2%% *} $(sql "SELECT count(*) FROM executions WHERE dedupe = 'msg_D1'")"
+check "and run" wait_sql "SELECT status FROM executions WHERE dedupe = 'msg_D1'" success
 for n in 1 2 3; do kill -TERM "${pids[$n]}"; wait "${pids[$n]}"; rc=$?
     [ $rc = 0 ] || { echo "not ok - $suite daemon $n exited with status $rc"; tail -20 "$tmp/d$n.log" | sed 's/^/# /'; }
     pids[$n]=

@@ -20,8 +20,13 @@ next_n = [1]
 
 
 def urls():
-    with open(urlfile) as f:
-        return [u.strip() for u in f if u.strip()]
+    for _ in range(100):  # the file is replaced whole (mv); bounded all the same
+        with open(urlfile) as f:
+            us = [u.strip() for u in f if u.strip()]
+        if us:
+            return us
+        time.sleep(0.02)
+    raise SystemExit("no daemon URL in " + urlfile)
 
 
 def send_one(n):
