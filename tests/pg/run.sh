@@ -247,3 +247,13 @@ expect "a second migration into the same store is refused, nothing copied" 1 \
 expect "the target must be PostgreSQL" 1 \
     "scenarist: --to must be a PostgreSQL store (postgresql://...), not $tmp/m/other.db" \
     -- "$bin" store migrate --org "$tmp/org.yaml" --from "$db" --to "$tmp/m/other.db"
+# the same rows read the same through every read command (each call of both backends)
+one=$(sql "SELECT id FROM executions WHERE scenario = 'role-sequence' ORDER BY id LIMIT 1" "$muri")
+for c in "executions --json" "executions --scenario role-sequence" "execution $one --json" \
+         "metrics --json" "audit --json" "audit --execution $one" "queue list" "queue show 1" \
+         "incomplete list" "holds list"; do
+    # shellcheck disable=SC2086
+    "$bin" $c --org "$tmp/org.yaml" > "$tmp/m/a" 2>&1
+    expect "$c reads the same from both stores" 0 "$(cat "$tmp/m/a")" \
+        -- "$bin" $c --org "$tmp/org.yaml" --store "$muri"
+done
