@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Text sorts as in SQLite (bytes, COLLATE "C"), whatever the database's locale. */
+
 /* A queued event a worker may take now: a sequential lane waits while one of its
  * executions runs, waits for a retry, or arrived earlier (as the SQLite backend). */
 #define RUNNABLE                                                                              \
@@ -54,7 +56,7 @@ static const char *const sql[P_COUNT] = {
     [P_EXEC_LIST] = "SELECT id, scenario, version, status, attempts, started_at, duration_ms"
                     " FROM executions WHERE ($1::text IS NULL OR scenario = $1)"
                     " AND ($2::text IS NULL OR status = $2) AND started_at >= $3"
-                    " ORDER BY started_at DESC, id DESC LIMIT $4",
+                    " ORDER BY started_at DESC, id COLLATE \"C\" DESC LIMIT $4",
     [P_STEP_BEGIN] = "INSERT INTO step_runs(execution, attempt, step, module, bundle, status,"
                      " started_at, duration_ms, bundles, output, error, state)"
                      " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING id",
@@ -70,11 +72,11 @@ static const char *const sql[P_COUNT] = {
                   " next_at = $8, state = $9, updated_at = $10, decided_by = NULL",
     [P_INC_GET] = "SELECT " INC_COLS " FROM incomplete WHERE execution = $1",
     [P_INC_LIST_OPEN] = "SELECT " INC_COLS " FROM incomplete WHERE state IN ('pending',"
-                        " 'exhausted', 'held') ORDER BY created_at, execution",
+                        " 'exhausted', 'held') ORDER BY created_at, execution COLLATE \"C\"",
     [P_INC_LIST_STATE] = "SELECT " INC_COLS " FROM incomplete WHERE state = $1"
-                         " ORDER BY created_at, execution",
+                         " ORDER BY created_at, execution COLLATE \"C\"",
     [P_INC_DUE] = "SELECT execution FROM incomplete WHERE state = 'pending' AND next_at <= $1"
-                  " ORDER BY next_at, execution",
+                  " ORDER BY next_at, execution COLLATE \"C\"",
     [P_INC_CLOSE] = "UPDATE incomplete SET state = $1, decided_by = $2, updated_at = $3,"
                     " next_at = NULL, attempts = greatest(attempts, " INC_EXEC_ATTEMPTS "),"
                     " max_attempts = CASE WHEN max_attempts > 0 THEN greatest(max_attempts, "
@@ -127,7 +129,7 @@ static const char *const sql[P_COUNT] = {
                    " ON CONFLICT(scenario, trigger, key) DO UPDATE SET seen_at = $4",
     [P_SEEN_PRUNE] = "DELETE FROM poll_seen WHERE scenario = $1 AND trigger = $2 AND seen_at < $3",
     [P_STATUS_COUNTS] = "SELECT scenario, status, count(*) FROM executions GROUP BY scenario,"
-                        " status ORDER BY scenario, status",
+                        " status ORDER BY scenario COLLATE \"C\", status COLLATE \"C\"",
     [P_QUEUED_COUNTS] = "SELECT priority, count(*) FROM executions WHERE status = 'queued'"
                         " GROUP BY priority",
     [P_VER_CURRENT] = "SELECT number, checksum FROM versions WHERE scenario = $1"
@@ -141,7 +143,7 @@ static const char *const sql[P_COUNT] = {
                    " WHERE scenario = $1 ORDER BY number",
     [P_VER_ALL_CURRENT] = "SELECT v.scenario, v.number, v.created_at, v.message, v.checksum,"
                           " v.origin FROM versions v WHERE v.number = (SELECT max(number)"
-                          " FROM versions w WHERE w.scenario = v.scenario) ORDER BY v.scenario",
+                          " FROM versions w WHERE w.scenario = v.scenario) ORDER BY v.scenario COLLATE \"C\"",
     [P_VER_STAMP] = "SELECT count(*), coalesce(max(created_at), 0) FROM versions",
     [P_DS_GET] = "SELECT value FROM datastore WHERE store = $1 AND key = $2"
                  " AND (expires_at IS NULL OR expires_at > $3)",
@@ -167,7 +169,7 @@ static const char *const sql[P_COUNT] = {
     [P_QI_RESOLVE] = "UPDATE queue_items SET state = 'resolved', done_at = $1, done_by = $2"
                      " WHERE id = $3 AND state = 'open'",
     [P_QI_DEPTHS] = "SELECT queue, count(*), count(*) FILTER (WHERE created_at >= $1)"
-                    " FROM queue_items WHERE state = 'open' GROUP BY queue ORDER BY queue",
+                    " FROM queue_items WHERE state = 'open' GROUP BY queue ORDER BY queue COLLATE \"C\"",
     [P_QI_LAST] = "SELECT coalesce(max(id), 0) FROM queue_items",
     [P_HOLD_GET] = "SELECT " HOLD_COLS " FROM holds WHERE execution = $1 AND step = $2"
                    " AND bundle = $3",
@@ -232,6 +234,7 @@ static void reconnect(struct pg_store *st)
     if (PQstatus(st->db) != CONNECTION_BAD)
         return;
     PQreset(st->db);
+    memset(st->prepared, 0, sizeof st->prepared);
     st->leading = false; /* session locks went with the old session */
     if (PQstatus(st->db) == CONNECTION_OK)
         PQsetNoticeProcessor(st->db, quiet, NULL);
@@ -243,11 +246,29 @@ static void ensure(struct pg_store *st)
 {
     if (st->depth == 0 && (!PQconsumeInput(st->db) || PQstatus(st->db) == CONNECTION_BAD)) {
         PQreset(st->db);
+        memset(st->prepared, 0, sizeof st->prepared);
         st->leading = false;
     }
 }
 
-static PGresult *vq(struct pg_store *st, const char *text, const char *fmt, va_list ap)
+/* Statement id prepared on this session (once; a new session prepares again): 0, or -1. */
+static int prepare(struct pg_store *st, enum pq id, int nparams)
+{
+    if (st->prepared[id])
+        return 0;
+    char name[16];
+    snprintf(name, sizeof name, "q%d", (int)id);
+    PGresult *r = PQprepare(st->db, name, sql[id], nparams, NULL);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc)
+        db_err(st, "prepare", r);
+    else
+        st->prepared[id] = true;
+    PQclear(r);
+    return rc;
+}
+
+static PGresult *vq(struct pg_store *st, enum pq id, const char *fmt, va_list ap)
 {
     enum { MAXP = 24 };
     int n = (int)strlen(fmt);
@@ -304,11 +325,18 @@ static PGresult *vq(struct pg_store *st, const char *text, const char *fmt, va_l
     if (oom)
         pg_err(st, "out of memory");
     else
-        ensure(st), r = PQexecParams(st->db, text, n, NULL, vals, lens, fmts, 0);
+        ensure(st);
+    if (!oom && prepare(st, id, n) == 0) {
+        char name[16];
+        snprintf(name, sizeof name, "q%d", (int)id);
+        r = PQexecPrepared(st->db, name, n, vals, lens, fmts, 0);
+    }
     for (int k = 0; k < nowned; k++)
         free(owned[k]);
-    if (oom)
+    if (!r) {
+        reconnect(st);
         return NULL;
+    }
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         db_err(st, "statement", r);
@@ -326,7 +354,7 @@ PGresult *pg_q(struct pg_store *st, enum pq id, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    PGresult *r = vq(st, sql[id], fmt, ap);
+    PGresult *r = vq(st, id, fmt, ap);
     va_end(ap);
     return r;
 }
@@ -335,7 +363,7 @@ int pg_run(struct pg_store *st, const char *what, enum pq id, const char *fmt, .
 {
     va_list ap;
     va_start(ap, fmt);
-    PGresult *r = vq(st, sql[id], fmt, ap);
+    PGresult *r = vq(st, id, fmt, ap);
     va_end(ap);
     if (!r) {
         char m[sizeof st->err];

@@ -62,6 +62,7 @@ struct pg_store {
     char audit_id[20];
     int depth;             /* open transactions: the outermost, then savepoints */
     bool leading;          /* holds PG_LOCK_TIMERS (sc_store_lead) */
+    bool prepared[P_COUNT]; /* statements prepared on this session */
     int64_t changes;       /* rows the last statement changed */
     char sqlstate[6];      /* the last failed statement's SQLSTATE ("" none) */
     struct pg_heartbeat *hb;

@@ -40,10 +40,11 @@ json_t *pg_metrics(struct sc_store *base)
         ("SELECT e.scenario, count(*), count(*) FILTER (WHERE e.status = 'error'),"
          " count(*) FILTER (WHERE e.status = 'warning'),"
          " (SELECT count(*) FROM holds h WHERE h.scenario = e.scenario)"
-         " FROM executions e GROUP BY e.scenario ORDER BY e.scenario"),
+         " FROM executions e GROUP BY e.scenario ORDER BY e.scenario COLLATE \"C\""),
         ("SELECT state, count(*) FROM incomplete WHERE state IN ('pending', 'exhausted')"
          " GROUP BY state"),
-        "SELECT queue, count(*) FROM queue_items WHERE state = 'open' GROUP BY queue ORDER BY queue",
+        "SELECT queue, count(*) FROM queue_items WHERE state = 'open' GROUP BY queue"
+        " ORDER BY queue COLLATE \"C\"",
         "SELECT count(*) FROM holds WHERE state = 'pending'",
     };
     json_t *m = json_pack("{s:o, s:{s:i, s:i, s:i}, s:o, s:{s:i}}", "scenarios", json_object(),

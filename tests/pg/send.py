@@ -7,7 +7,8 @@ usage: send.py URLFILE COUNT CONCURRENCY OUT
               refused) goes to the next one, as a load balancer retries
   COUNT       webhooks to /hooks/hris/employee-changed, employee_id E1..ECOUNT, signed
               (Standard Webhooks) under $SERVE_HRIS_SECRET, webhook-id msg_E<n>
-  OUT         one line per event: "E<n> STATUS EXECUTION" (STATUS 0: never answered)
+  OUT         one line per event: "E<n> STATUS EXECUTION" (STATUS 0: never answered;
+              200: a retry found the event stored by a daemon killed before it answered)
 Every loop is bounded: 20 tries per event.
 """
 import base64, hashlib, hmac, http.client, json, sys, threading, time, urllib.parse
@@ -49,7 +50,8 @@ def send_one(n):
         except OSError:
             time.sleep(0.05)
             continue
-        if r.status == 202:
+        # 200: a repeat of an event stored before its answer was lost (a killed daemon)
+        if r.status in (200, 202):
             return r.status, json.loads(data).get("execution", "")
         if r.status not in (502, 503):
             return r.status, data.decode(errors="replace").replace("\n", " ")
