@@ -217,8 +217,6 @@ static void quiet(void *arg, const char *message)
 static void db_err(struct pg_store *st, const char *what, const PGresult *r)
 {
     const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(st->db);
-    const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    snprintf(st->sqlstate, sizeof st->sqlstate, "%s", code ? code : "");
     int n = (int)strlen(m ? m : "");
     while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
         n--;
@@ -346,7 +344,6 @@ static PGresult *vq(struct pg_store *st, enum pq id, const char *fmt, va_list ap
     }
     const char *c = PQcmdTuples(r);
     st->changes = c && *c ? strtoll(c, NULL, 10) : 0;
-    st->sqlstate[0] = '\0';
     return r;
 }
 
@@ -598,7 +595,6 @@ void pg_close(struct sc_store *base)
     if (st->db)
         PQfinish(st->db);
     free(st->addr);
-    free(st->conninfo);
     free(st->key_ref);
     memset(st->key, 0, sizeof st->key);
     free(st->audit_ref);

@@ -51,7 +51,6 @@ struct pg_store {
     struct sc_store base;  /* first: a struct sc_store * of this backend is one of these */
     PGconn *db;
     char *addr;            /* the address as the org gave it (no password in it) */
-    char *conninfo;        /* what libpq connects with: the password resolved into it */
     char *key_ref;
     unsigned char key[32];
     bool have_key;
@@ -64,7 +63,6 @@ struct pg_store {
     bool leading;          /* holds PG_LOCK_TIMERS (sc_store_lead) */
     bool prepared[P_COUNT]; /* statements prepared on this session */
     int64_t changes;       /* rows the last statement changed */
-    char sqlstate[6];      /* the last failed statement's SQLSTATE ("" none) */
     struct pg_heartbeat *hb;
     char err[512];
     struct pg_defer *defer;
@@ -166,8 +164,8 @@ int pg_migrate(struct pg_store *st);
 void pg_err(struct pg_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Runs statement id with parameters by the letters of fmt: s text (NULL: null), i int64,
  * I int64 or null when negative, j JSON (NULL: null), b bytes (pointer, size_t; taken and
- * freed; NULL: null), n null. The result (PQclear it), or NULL with the error set (its
- * SQLSTATE in st->sqlstate); st->changes is the count of rows it changed. */
+ * freed; NULL: null), n null. The result (PQclear it), or NULL with the error set;
+ * st->changes is the count of rows it changed. */
 PGresult *pg_q(struct pg_store *st, enum pq id, const char *fmt, ...);
 /* pg_q for a statement whose rows are not wanted: 0, or -1 (error "WHAT: ..."). */
 int pg_run(struct pg_store *st, const char *what, enum pq id, const char *fmt, ...);
