@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Text sorts as in SQLite (bytes, COLLATE "C"), whatever the database's locale. */
 
@@ -554,13 +555,13 @@ struct sc_store *pg_open(const char *addr, const char *key_ref, char *err, size_
         pg_close((struct sc_store *)st);
         return NULL;
     }
-    const char *keys[] = {"dbname", "password", "application_name", NULL};
-    const char *vals[] = {uri, password, "scenarist", NULL};
-    if (!password) {
-        keys[1] = "application_name";
-        vals[1] = "scenarist";
+    /* pg_stat_activity names the process: which daemon holds what */
+    char app[40];
+    snprintf(app, sizeof app, "scenarist pid %ld", (long)getpid());
+    const char *keys[] = {"dbname", "application_name", "password", NULL};
+    const char *vals[] = {uri, app, password, NULL};
+    if (!password)
         keys[2] = vals[2] = NULL;
-    }
     st->db = PQconnectdbParams(keys, vals, 1);
     if (password)
         memset(password, 0, strlen(password));

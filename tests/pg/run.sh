@@ -177,7 +177,18 @@ out2=$(down)
 expect "back up: the daemon reconnects; the event is taken once (a repeat is a duplicate)" 0 "202 200 1" \
     -- echo "${out%% *} ${out2%% *} $(sql "SELECT count(*) FROM executions WHERE dedupe = 'msg_D1'")"
 check "and run" wait_sql "SELECT status FROM executions WHERE dedupe = 'msg_D1'" success
-for n in 1 2 3; do kill -TERM "${pids[$n]}"; wait "${pids[$n]}"; rc=$?
+# the timers' leader: a session lock; killed, another daemon leads at its next tick
+held="FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'
+      AND l.classid = 0 AND l.objid = 1544162594 AND l.granted"
+check "one daemon leads the timers" wait_sql "SELECT count(*) $held" 1
+lp=$(sql "SELECT a.application_name $held" | sed 's/^scenarist pid //')
+kill -9 "$lp"
+wait "$lp" 2>/dev/null
+for n in 1 2 3; do [ "${pids[$n]}" = "$lp" ] && pids[$n]=; done
+check "a kill -9 of the leader hands the lead to another daemon" \
+    wait_sql "SELECT count(*) $held AND a.application_name <> 'scenarist pid $lp'" 1
+for n in 1 2 3; do [ -n "${pids[$n]}" ] || continue
+    kill -TERM "${pids[$n]}"; wait "${pids[$n]}"; rc=$?
     [ $rc = 0 ] || { echo "not ok - $suite daemon $n exited with status $rc"; tail -20 "$tmp/d$n.log" | sed 's/^/# /'; }
     pids[$n]=
 done
