@@ -49,7 +49,7 @@ struct pg_defer {
 static int pg_read_add(struct pg_store *st, const char *store, const char *key, int limit,
                        json_t *value);
 
-/* Stand-in run ids: above any real rowid this store will reach. */
+/* Stand-in run ids: above any real step run id (bigserial) this store will reach. */
 #define RUN_BASE ((int64_t)1 << 60)
 
 static void dop_free(struct dop *o)
@@ -460,7 +460,7 @@ int64_t pg_defer_row(struct pg_store *st, int table, const char *const s[5], jso
     return id;
 }
 
-/* The real run id of a recorded one (stand-ins map to their step_begin's rowid). */
+/* The real run id of a recorded one (stand-ins map to their step_begin's id). */
 static int64_t real_run(const struct pg_defer *df, int64_t run)
 {
     return run >= RUN_BASE ? df->runs[run - RUN_BASE] : run;
