@@ -534,8 +534,9 @@ static int by_value(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Locks every data store key (or search prefix) the recording read, in one order so two
- * daemons applying at once cannot deadlock, then their checks see the last commit. */
+/* Locks every data store key (or search prefix) the recording read, and the numbered
+ * tables it adds to, in one order so two daemons applying at once cannot deadlock; the
+ * checks after see the last commit. */
 static int lock_reads(struct pg_store *st, struct pg_defer *df)
 {
     if (!df->nreads)
@@ -553,6 +554,13 @@ static int lock_reads(struct pg_store *st, struct pg_defer *df)
         if (i == 0 || keys[i] != keys[i - 1])
             rc = pg_lock(st, keys[i]);
     free(keys);
+    /* then the numbered tables it will add to, always queue items before holds */
+    for (int table = 0; rc == 0 && table < 2; table++)
+        for (size_t i = 0; rc == 0 && i < df->nreads; i++)
+            if (!df->reads[i].store && df->reads[i].limit == table) {
+                rc = pg_lock(st, table ? PG_LOCK_HOLDS : PG_LOCK_QUEUE_ITEMS);
+                break;
+            }
     return rc;
 }
 
