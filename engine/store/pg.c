@@ -38,7 +38,8 @@ static const char *const sql[P_COUNT] = {
     [P_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
                      " confidential, owner, trigger, started_at, lease_until)"
                      " VALUES($1,$2,$3,$4,$5,'running',$6,$7,$8,$9,$10) ON CONFLICT(id) DO NOTHING",
-    [P_EXEC_OWNER] = "SELECT status, owner, lease_until FROM executions WHERE id = $1 FOR UPDATE",
+    [P_EXEC_OWNER] = "SELECT status, owner, lease_until, attempts FROM executions WHERE id = $1"
+                     " FOR UPDATE",
     [P_EXEC_CLAIM] = "UPDATE executions SET status = 'running', owner = $1, attempts = $2,"
                      " finished_at = NULL, lease_until = $3 WHERE id = $4",
     [P_EXEC_END] = "UPDATE executions SET status = $1, owner = NULL, lease_until = NULL,"

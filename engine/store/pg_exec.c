@@ -155,6 +155,20 @@ static bool leased(const PGresult *r)
            pg_int(r, 0, 2) > sc_clock_now_ms();
 }
 
+/* Moved on since the caller read it, which on a shared store another daemon may do
+ * between that read and this claim: it finished, or another attempt than the one before
+ * `attempt` was taken (a sleep's end keeps its attempt). Such a claim is left alone. */
+static bool moved_on(const PGresult *r, int attempt)
+{
+    const char *status = pg_text(r, 0, 0);
+    int64_t have = pg_int(r, 0, 3);
+    if (strcmp(status, "running") && strcmp(status, "warning") && strcmp(status, "sleeping") &&
+        strcmp(status, "held"))
+        return true;
+    return !strcmp(status, "sleeping") ? have != attempt && have != attempt - 1
+                                       : have != attempt - 1;
+}
+
 enum sc_store_rc pg_exec_claim(struct sc_store *base, const char *id, int attempt, int64_t due_ms)
 {
     struct pg_store *st = (struct pg_store *)base;
@@ -177,7 +191,7 @@ enum sc_store_rc pg_exec_claim(struct sc_store *base, const char *id, int attemp
         return -1;
     }
     bool found = PQntuples(r) == 1;
-    bool taken = found && leased(r);
+    bool taken = found && (leased(r) || moved_on(r, attempt));
     PQclear(r);
     if (!found || taken) {
         pg_rollback(st);

@@ -274,3 +274,26 @@ for c in "executions --json" "executions --scenario role-sequence" "execution $o
     expect "$c reads the same from both stores" 0 "$(cat "$tmp/m/a")" \
         -- "$bin" $c --org "$tmp/org.yaml" --store "$muri"
 done
+
+# ---- retries on the shared store: an incomplete execution retried on its schedule ----
+ruri=$(pg_cluster_db retry)
+mkdir -p "$tmp/r"
+cat > "$tmp/r/flaky.json" <<'EOF2'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 503, "times": 2, "body": {"error": "busy"}},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}},
+ {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
+EOF2
+start_stub "$tmp/r" "$tmp/r/flaky.json"
+org "$tmp/r" "$ruri"
+cp "$tmp/r/org.yaml" "$tmp/org.yaml"
+export SCENARIST_CLOCK=test:2026-03-08T07:59:00Z
+echo '{"employee_id":"E-5","email":"e5@example.com"}' > "$tmp/r/event.json"
+"$bin" run $fx/hooks/employee.yaml --input "$tmp/r/event.json" --org "$tmp/org.yaml" --no-retry >/dev/null 2>&1
+"$bin" serve $fx/hooks --org "$tmp/org.yaml" --listen 127.0.0.1:0 --until 2026-03-08T08:10:00Z 2>"$tmp/r/log" ||
+    { echo "not ok - $suite the retrying daemon failed"; sed 's/^/# /' "$tmp/r/log"; }
+unset SCENARIST_CLOCK
+expect "the daemon ran the retries on their schedule: 3 attempts, success" 0 "success|3" \
+    -- sql "SELECT status, attempts FROM executions" "$ruri"
+expect "the incomplete entry is closed" 0 "done" -- sql "SELECT state FROM incomplete" "$ruri"
+expect "three PUTs under one Idempotency-Key, 60 s apart on the clock, no notify" 0 "3 1 0" \
+    -- sh -c "echo \$(grep -c '\"method\":\"PUT\"' '$tmp/r/journal') \$(grep -o '\"idempotency-key\":\"[^\"]*\"' '$tmp/r/journal' | sort -u | wc -l) \$(grep -c '/ops/' '$tmp/r/journal')"
