@@ -44,8 +44,8 @@ SCENARIST_CONTRACT_ONLY=postgresql "$contract" 2>&1 | grep -E '^(not )?ok |^#'
 
 # sql QUERY [URI]: the store's answer, one row a line, columns by '|'.
 sql() { "$PG_BIN/psql" "${2:-$uri}" -XAt -c "$1" 2>&1; }
-wait_sql() {
-    for _ in $(seq 1500); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.04; done
+wait_sql() { # QUERY WANT [URI]
+    for _ in $(seq 1500); do [ "$(sql "$1" "${3:-$uri}")" = "$2" ] && return 0; sleep 0.04; done
     return 1
 }
 # org DIR URI: DIR/org.yaml for the store at URI and the stub of DIR.
@@ -297,3 +297,30 @@ expect "the daemon ran the retries on their schedule: 3 attempts, success" 0 "su
 expect "the incomplete entry is closed" 0 "done" -- sql "SELECT state FROM incomplete" "$ruri"
 expect "three PUTs under one Idempotency-Key, 60 s apart on the clock, no notify" 0 "3 1 0" \
     -- sh -c "echo \$(grep -c '\"method\":\"PUT\"' '$tmp/r/journal') \$(grep -o '\"idempotency-key\":\"[^\"]*\"' '$tmp/r/journal' | sort -u | wc -l) \$(grep -c '/ops/' '$tmp/r/journal')"
+
+# ---- sealed values: a confidential trigger is sealed with the org's store key ----
+curi=$(pg_cluster_db sealed)
+mkdir -p "$tmp/c"
+cat > "$tmp/c/replies.json" <<'EOF2'
+[{"method": "PUT", "path": "/lms/learners/*", "status": 503, "times": 1, "body": {"error": "busy"}},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
+EOF2
+start_stub "$tmp/c" "$tmp/c/replies.json"
+org "$tmp/c" "$curi"
+cp "$tmp/c/org.yaml" "$tmp/org.yaml"
+daemon 1 $fx/secret --workers 1
+out=$(curl -s -X POST -H 'Content-Type: application/json' \
+      --data-binary '{"employee_id": "P7", "tax_id": "TAX-SECRET-77"}' "${urls[1]}/hooks/payroll")
+cid=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+check "the first attempt fails and waits for its retry" \
+    wait_sql "SELECT status FROM executions WHERE id = '$cid'" warning "$curi"
+kill -TERM "${pids[1]}"; wait "${pids[1]}"; pids[1]=
+expect "at rest the trigger is sealed: its text is nowhere in the row" 0 "t|0" \
+    -- sql "SELECT trigger IS NOT NULL, position('TAX-SECRET'::bytea IN trigger) FROM executions WHERE id = '$cid'" "$curi"
+expect "another key does not open it" 1 \
+    "scenarist: sealed data does not open with this store's key" \
+    -- env PG_STORE_KEY=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100 \
+       "$bin" incomplete retry "$cid" --org "$tmp/org.yaml"
+"$bin" incomplete retry "$cid" --org "$tmp/org.yaml" > "$tmp/c/retry.out" 2>&1
+expect "the org's key opens it: the retry sends what the webhook carried" 0 "success 2" \
+    -- echo "$(sql "SELECT status FROM executions WHERE id = '$cid'" "$curi") $(grep -c 'TAX-SECRET-77' "$tmp/c/journal")"
