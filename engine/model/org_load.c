@@ -107,7 +107,8 @@ const struct sc_param sc_org_fields[] = {
             "secret reference (password=env:NAME or password=file:PATH), never in the file."},
     {.name = "store_key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
      .doc = "Reference to the key (64 hex digits) that seals confidential scenarios' data in "
-            "the store; default: the file STORE.key beside the database, made on first use."},
+            "the store; default: the file STORE.key beside the database, made on first use (a "
+            "PostgreSQL store needs one)."},
     {.name = "settings", .type = SC_T_OBJECT, .flags = SC_P_STATIC,
      .doc = "Values scenarios read as env.NAME (not the process environment)."},
     {.name = "connections", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = conn_fields,
@@ -132,9 +133,14 @@ static bool http_url(const char *u)
 
 /* A postgresql:// store names its password by a secret reference, never the password:
  * NULL when it does (or is a file), else why not. */
+static bool pg_store(const char *store)
+{
+    return store && (!strncmp(store, "postgresql://", 13) || !strncmp(store, "postgres://", 11));
+}
+
 static const char *store_password(const char *store)
 {
-    if (!store || (strncmp(store, "postgresql://", 13) && strncmp(store, "postgres://", 11)))
+    if (!pg_store(store))
         return NULL;
     const char *auth = strstr(store, "://") + 3, *q = strchr(store, '?');
     size_t alen = strcspn(auth, "/?#");
@@ -151,9 +157,14 @@ static const char *store_password(const char *store)
 
 static void org_check(struct sc_check *c, const json_t *root)
 {
-    const char *bad_store = store_password(json_string_value(json_object_get(root, "store")));
+    const char *store = json_string_value(json_object_get(root, "store"));
+    const char *bad_store = store_password(store);
     if (bad_store)
         sc_check_error(c, "store", "%s", bad_store);
+    else if (pg_store(store) && !json_object_get(root, "store_key"))
+        sc_check_error(c, "store", "a PostgreSQL store needs store_key (a secret reference to 64 "
+                       "hexadecimal digits): no key file lives beside a database on another "
+                       "machine, and confidential data is sealed with it");
     const char *k;
     json_t *conn;
     json_object_foreach(json_object_get(root, "connections"), k, conn) {

@@ -67,14 +67,14 @@ daemon() {
 write_urls() { printf '%s\n' "${urls[@]}" | grep . > "$tmp/urls.new"; mv "$tmp/urls.new" "$tmp/urls"; }
 
 # ---- the org names the password by a secret reference, never the password ----
-printf 'name: pw\nstore: "postgresql://scenarist:hunter2@db.example/scenarist"\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
+printf 'name: pw\nstore: "postgresql://scenarist:hunter2@db.example/scenarist"\nstore_key: env:K\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
 expect "a password in the store URI is refused at its line" 2 \
 "$tmp/pw.yaml:2:1: error: a PostgreSQL store's password is never written in the org file: name it by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)
     2 | store: \"postgresql://scenarist:hunter2@db.example/scenarist\"
       | ^~~~~
 scenarist: org '$tmp/pw.yaml' does not load; nothing validated" \
     -- "$bin" validate --org "$tmp/pw.yaml" $fx/hooks/employee.yaml
-printf 'name: pw\nstore: "postgresql://scenarist@db.example/scenarist?password=hunter2"\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
+printf 'name: pw\nstore: "postgresql://scenarist@db.example/scenarist?password=hunter2"\nstore_key: env:K\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
 expect_grep "so is password= with the password itself" 2 \
     "error: the store's password= must be a secret reference, env:NAME or file:PATH, never the password itself" \
     -- "$bin" validate --org "$tmp/pw.yaml" $fx/hooks/employee.yaml
@@ -84,6 +84,10 @@ cat > "$tmp/replies.json" <<'EOF'
 EOF
 start_stub "$tmp" "$tmp/replies.json"
 org "$tmp" "$uri"
+printf 'name: pw\nstore: "postgres://scenarist@db.example/scenarist?password=env:PGPW"\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
+expect_grep "a PostgreSQL store needs its store_key" 2 \
+    "error: a PostgreSQL store needs store_key (a secret reference to 64 hexadecimal digits): no key file lives beside a database on another machine, and confidential data is sealed with it" \
+    -- "$bin" validate --org "$tmp/pw.yaml" $fx/hooks/employee.yaml
 pwuri="${uri}&password=env:PG_TEST_PASSWORD"
 expect "a password reference that is not set names itself" 1 \
     "scenarist: store $pwuri: its password: secret env:PG_TEST_PASSWORD is not set in the environment" \
