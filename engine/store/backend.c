@@ -89,6 +89,11 @@ int sc_store_lead(struct sc_store *st)
     return st->be->lead ? st->be->lead(st) : 1;
 }
 
+int sc_store_watch(struct sc_store *st, void (*wake)(void *), void *arg)
+{
+    return st->be->watch ? st->be->watch(st, wake, arg) : 0;
+}
+
 int sc_store_lease_renew(struct sc_store *st)
 {
     return st->be->lease_renew(st);

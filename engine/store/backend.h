@@ -5,7 +5,7 @@
  * (tests/unit/test_store_contract.c) runs on any backend. A backend's connection starts
  * with a struct sc_store whose be points to its table. The daemon's hooks (sync,
  * checkpoint_apart, checkpoint, turns) may be NULL: the call then does nothing and
- * answers 0; lead may be NULL: this connection leads (1). */
+ * answers 0; lead may be NULL: this connection leads (1); watch may be NULL. */
 #ifndef SC_STORE_BACKEND_H
 #define SC_STORE_BACKEND_H
 
@@ -33,6 +33,7 @@ struct sc_store_backend {
     int (*checkpoint)(struct sc_store *st);
     int (*sync)(struct sc_store *st);
     int (*lead)(struct sc_store *st);
+    int (*watch)(struct sc_store *st, void (*wake)(void *), void *arg);
     /* executions, leases, step runs */
     int (*lease_renew)(struct sc_store *st);
     int (*lease_drop)(struct sc_store *st, int64_t who);

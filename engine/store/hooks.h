@@ -28,6 +28,11 @@ bool sc_store_shared(const char *path);
  * lock, taken when free and held till the connection closes or is lost (a killed daemon's
  * lock goes with its connection). */
 int sc_store_lead(struct sc_store *st);
+/* Calls wake(arg), from a thread with a connection of its own, soon after another process
+ * commits new events to the store (PostgreSQL: LISTEN), so this one's workers look for
+ * work at once; a backend with one daemon per store does nothing. sc_store_close(st)
+ * stops it. 0, or -1 (error set). */
+int sc_store_watch(struct sc_store *st, void (*wake)(void *), void *arg);
 
 /* Commits are durable across a crash of the process; across a power loss only once
  * synced: sc_store_sync writes to disk (fsync) everything committed so far, by any

@@ -594,6 +594,7 @@ void pg_close(struct sc_store *base)
         return;
     pg_defer(&st->base, false);
     pg_heartbeat_stop(st->hb);
+    pg_watch_stop(st->watch);
     if (st->db)
         PQfinish(st->db);
     free(st->addr);
@@ -696,6 +697,7 @@ const struct sc_store_backend sc_store_pg = {
     .tx_rollback = pg_tx_rollback,
     .tx_open = pg_tx_open,
     .lead = pg_lead,
+    .watch = pg_watch,
     .lease_renew = pg_lease_renew,
     .lease_drop = pg_lease_drop,
     .heartbeat = pg_heartbeat,

@@ -46,6 +46,7 @@ enum pq {
 
 struct pg_heartbeat;
 struct pg_defer;
+struct pg_watch;
 
 struct pg_store {
     struct sc_store base;  /* first: a struct sc_store * of this backend is one of these */
@@ -64,6 +65,7 @@ struct pg_store {
     bool prepared[P_COUNT]; /* statements prepared on this session */
     int64_t changes;       /* rows the last statement changed */
     struct pg_heartbeat *hb;
+    struct pg_watch *watch; /* sc_store_watch's, stopped by pg_close */
     char err[512];
     struct pg_defer *defer;
 };
@@ -77,6 +79,8 @@ int pg_tx_commit(struct sc_store *base);
 void pg_tx_rollback(struct sc_store *base);
 bool pg_tx_open(struct sc_store *base);
 int pg_lead(struct sc_store *base);
+int pg_watch(struct sc_store *base, void (*wake)(void *), void *arg);
+void pg_watch_stop(struct pg_watch *w);
 int pg_lease_renew(struct sc_store *base);
 int pg_lease_drop(struct sc_store *base, int64_t who);
 int pg_heartbeat(struct sc_store *base);

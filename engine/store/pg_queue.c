@@ -6,9 +6,14 @@
 #include "clock.h"
 #include "util.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- the queue ---- */
 
@@ -150,4 +155,91 @@ int pg_poll_prune(struct sc_store *base, const char *scenario, const char *trigg
     struct pg_store *st = (struct pg_store *)base;
     return pg_run(st, "pruning seen poll items", P_SEEN_PRUNE, "ssi", scenario, trigger,
                   before_ms);
+}
+
+/* ---- the watch: other daemons' commits of new events, by LISTEN ---- */
+
+struct pg_watch {
+    pthread_t th;
+    atomic_bool stop;
+    struct pg_store *conn; /* its own session, listening */
+    void (*wake)(void *);
+    void *arg;
+};
+
+static bool listen_on(struct pg_store *c)
+{
+    return pg_exec_text(c, "LISTEN scenarist_queue", "listening for new events") == 0;
+}
+
+static void *watch_main(void *arg)
+{
+    struct pg_watch *w = arg;
+    bool listening = listen_on(w->conn);
+    while (!atomic_load(&w->stop)) {
+        PGconn *db = w->conn->db;
+        if (!listening || PQstatus(db) != CONNECTION_OK) { /* the server restarted: again */
+            struct timespec ts = {0, 200 * 1000000L};
+            nanosleep(&ts, NULL);
+            PQreset(db);
+            listening = PQstatus(db) == CONNECTION_OK && listen_on(w->conn);
+            continue;
+        }
+        struct pollfd p = {.fd = PQsocket(db), .events = POLLIN};
+        int r = poll(&p, 1, 200); /* a bounded wait: stop is seen within 200 ms */
+        if (r < 0 && errno != EINTR)
+            listening = false;
+        if (r <= 0)
+            continue;
+        if (!PQconsumeInput(db)) {
+            listening = false;
+            continue;
+        }
+        bool got = false;
+        PGnotify *n;
+        while ((n = PQnotifies(db))) {
+            got = true;
+            PQfreemem(n);
+        }
+        if (got)
+            w->wake(w->arg);
+    }
+    return NULL;
+}
+
+int pg_watch(struct sc_store *base, void (*wake)(void *), void *arg)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    if (st->watch)
+        return 0;
+    char err[600];
+    struct pg_watch *w = sc_calloc(1, sizeof *w);
+    if (!w)
+        return pg_err(st, "out of memory"), -1;
+    w->wake = wake;
+    w->arg = arg;
+    atomic_init(&w->stop, false);
+    if (!(w->conn = (struct pg_store *)sc_store_open(st->addr, st->key_ref, err, sizeof err))) {
+        pg_err(st, "%s", err);
+        free(w);
+        return -1;
+    }
+    if (pthread_create(&w->th, NULL, watch_main, w) != 0) {
+        pg_err(st, "cannot start the queue's watch: %s", strerror(errno));
+        sc_store_close(&w->conn->base);
+        free(w);
+        return -1;
+    }
+    st->watch = w;
+    return 0;
+}
+
+void pg_watch_stop(struct pg_watch *w)
+{
+    if (!w)
+        return;
+    atomic_store(&w->stop, true);
+    pthread_join(w->th, NULL);
+    sc_store_close(&w->conn->base);
+    free(w);
 }

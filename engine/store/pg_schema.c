@@ -77,6 +77,12 @@ static const char *const migrations[] = {
     " PRIMARY KEY(scenario, number));"
     "CREATE TRIGGER versions_no_update BEFORE UPDATE ON versions FOR EACH ROW"
     " EXECUTE FUNCTION scenarist_refuse('versions are immutable');",
+    /* v2: a commit that queued events tells the other daemons at once (LISTEN
+     * scenarist_queue; one notice per transaction), not at their next look for work */
+    "CREATE FUNCTION scenarist_queued() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN PERFORM pg_notify('scenarist_queue', ''); RETURN NULL; END$$;"
+    "CREATE TRIGGER executions_queued AFTER INSERT ON executions FOR EACH STATEMENT"
+    " EXECUTE FUNCTION scenarist_queued();",
 };
 
 static int schema_version(struct pg_store *st)

@@ -328,3 +328,24 @@ expect "another key does not open it" 1 \
 "$bin" incomplete retry "$cid" --org "$tmp/org.yaml" > "$tmp/c/retry.out" 2>&1
 expect "the org's key opens it: the retry sends what the webhook carried" 0 "success 2" \
     -- echo "$(sql "SELECT status FROM executions WHERE id = '$cid'" "$curi") $(grep -c 'TAX-SECRET-77' "$tmp/c/journal")"
+
+# ---- a commit of new events wakes the other daemons' workers (LISTEN/NOTIFY) ----
+wuri=$(pg_cluster_db wake)
+mkdir -p "$tmp/w"
+echo '[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]' > "$tmp/w/ok.json"
+start_stub "$tmp/w" "$tmp/w/ok.json"
+org "$tmp/w" "$wuri"
+cp "$tmp/w/org.yaml" "$tmp/org.yaml"
+daemon 1 $fx/hooks --workers 0 # takes webhooks in, runs nothing
+daemon 2 $fx/hooks --workers 2
+for i in 1 2 3 4 5; do
+    curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+        --data-binary "{\"employee_id\": \"W\", \"title\": \"T$i\"}" "${urls[1]}/hooks/hris/role-changed"
+    sleep 0.2
+done
+check "the other daemon ran them" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 5 "$wuri"
+# without the notice a worker finds work within its one-second look: half of them would
+# wait 500 ms or more
+expect "woken by the commit: half were taken within 300 ms of their arrival" 0 "t" \
+    -- sql "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY started_at - queued_at) < 300 FROM executions" "$wuri"
+for n in 1 2; do kill -TERM "${pids[$n]}"; wait "${pids[$n]}"; pids[$n]=; done
