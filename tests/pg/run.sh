@@ -111,7 +111,7 @@ for _ in $(seq 1500); do
 done
 running_at_kill=$(sql "SELECT count(*) FROM executions WHERE status = 'running' AND owner IS NOT NULL")
 kill -9 "${pids[2]}"
-wait "${pids[2]}" 2>/dev/null
+{ wait "${pids[2]}"; } 2>/dev/null
 urls[2]=
 write_urls
 # sequential: role changes one at a time, each to the next daemon, in this order
@@ -187,7 +187,7 @@ held="FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype 
 check "one daemon leads the timers" wait_sql "SELECT count(*) $held" 1
 lp=$(sql "SELECT a.application_name $held" | sed 's/^scenarist pid //')
 kill -9 "$lp"
-wait "$lp" 2>/dev/null
+{ wait "$lp"; } 2>/dev/null
 for n in 1 2 3; do [ "${pids[$n]}" = "$lp" ] && pids[$n]=; done
 check "a kill -9 of the leader hands the lead to another daemon" \
     wait_sql "SELECT count(*) $held AND a.application_name <> 'scenarist pid $lp'" 1
