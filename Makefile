@@ -120,10 +120,14 @@ build/plain/tools/bench/recon: tools/bench/recon.c | deps-check
 	@mkdir -p $(@D)
 	$(CC) $(plain_CFLAGS) -o $@ $< $(PKG_LIBS)
 
+build/plain/tools/bench/reconcile: tools/bench/reconcile.c build/plain/libscenarist.a | deps-check
+	@mkdir -p $(@D)
+	$(CC) $(plain_CFLAGS) -o $@ $< build/plain/libscenarist.a $(PKG_LIBS) -lm
+
 bench:
 	BENCH=1 tools/install-deps
 	$(MAKE) --no-print-directory all build/plain/tools/bench/expr build/plain/tools/bench/raw \
-	    build/plain/tools/bench/recon
+	    build/plain/tools/bench/recon build/plain/tools/bench/reconcile
 	tools/bench/run
 
 # Fuzzing with clang's libFuzzer: `make fuzz FUZZ_SECONDS=N` runs every target N seconds.

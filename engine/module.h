@@ -184,6 +184,15 @@ void sc_step_hold(struct sc_step_ctx *ctx, json_t *hold_stolen);
  * with a resume due then (the steps after run in that attempt), and its worker is free.
  * False when it cannot park (the caller waits in place). */
 bool sc_step_park(struct sc_step_ctx *ctx, int64_t wake_ms);
+/* Parks this bundle till wake_ms BEFORE the step: the step has done nothing (the caller
+ * returns any failure status, which the engine disregards), the execution ends "sleeping"
+ * with `why` (copied) in its incomplete entry, and the step runs again when it wakes.
+ * False when the runtime cannot park (the caller waits in place). As a throttled
+ * connection's request waits for its slot without holding a worker. */
+bool sc_step_defer(struct sc_step_ctx *ctx, int64_t wake_ms, const char *why);
+/* True when the execution is realtime: its scenario has a `priority: realtime` trigger or
+ * answers its webhook (a respond step). */
+bool sc_step_realtime(struct sc_step_ctx *ctx);
 /* A step that changed something it can undo hands the engine what its module's rollback
  * hook needs (stolen); the engine keeps it with the step's record, so a `rollback`
  * directive in a later attempt can still undo it. 0, or -1 when memory ran out. */

@@ -1,5 +1,6 @@
 /* http.request: one call to a connection's REST API (libcurl; run-time in the executor). */
 #include "run/call.h"
+#include "run/pages.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -8,10 +9,12 @@
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
 static const char *const parse_modes[] = {"auto", "json", "text", "none", NULL};
+static const char *const emit_modes[] = {"list", "items", NULL};
 
 struct with {
     const char *connection, *method, *body, *content_type, *parse, *idempotency_key;
-    const json_t *path, *query, *headers, *json, *form, *accept;
+    const char *emit;
+    const json_t *path, *query, *headers, *json, *form, *accept, *paginate;
     int64_t timeout_ms;
     bool follow_redirects;
 };
@@ -75,8 +78,41 @@ static const struct sc_param params[] = {
     {.name = "idempotency_key", .type = SC_T_STRING,
      .offset = offsetof(struct with, idempotency_key),
      .doc = "Idempotency-Key header of a write; by default derived from execution, step and bundle."},
+    {.name = "paginate", .type = SC_T_OBJECT, .fields = sc_pages_params, .flags = SC_P_STATIC,
+     .offset = offsetof(struct with, paginate),
+     .doc = "Follow the pages of a GET list (see the scenario format's Pagination): every "
+            "page is sent as this request (same headers and auth), a page that failed "
+            "transiently is sent again, and a list longer than max_pages or max_items fails "
+            "the step instead of being cut short. The output becomes {items, pages}."},
+    {.name = "emit", .type = SC_T_ENUM, .def = "\"list\"", .allowed = emit_modes,
+     .flags = SC_P_STATIC, .offset = offsetof(struct with, emit),
+     .doc = "With paginate: list (one bundle {items, pages}) or items (one bundle per item, "
+            "in order, as an iterator; an aggregate may collect them)."},
     {0},
 };
+
+static void check_paginate(struct sc_check *c, const json_t *with)
+{
+    const json_t *pg = json_object_get(with, "paginate");
+    const char *emit = json_string_value(json_object_get(with, "emit"));
+    if (!pg) {
+        if (emit && !strcmp(emit, "items"))
+            sc_check_error(c, "emit", "emit: items needs paginate (to split one answer, use an "
+                           "iterator step)");
+        return;
+    }
+    const char *m = json_string_value(json_object_get(with, "method"));
+    if (m && strcmp(m, "GET"))
+        sc_check_error(c, "method", "paginate follows the pages of a GET list, not a %s", m);
+    const char *parse = json_string_value(json_object_get(with, "parse"));
+    if (parse && (!strcmp(parse, "text") || !strcmp(parse, "none")))
+        sc_check_error(c, "parse", "paginate reads each page's items from a JSON body: parse "
+                       "%s cannot page (use auto or json)", parse);
+    if (json_object_get(with, "accept"))
+        sc_check_error(c, "accept", "accept does not apply to a paginated request: every page "
+                       "must answer, or the step fails");
+    sc_pages_check(c, "paginate", pg);
+}
 
 static void check(struct sc_check *c, const json_t *with)
 {
@@ -101,6 +137,44 @@ static void check(struct sc_check *c, const json_t *with)
                                "(header names ignore case)", k2, k);
         }
     }
+    check_paginate(c, with);
+}
+
+/* Every page's items, as one {items, pages} bundle or one bundle per item. */
+static enum sc_status run_pages(struct sc_step_ctx *ctx, const struct with *w,
+                                const struct sc_call *c, char *err, size_t errlen)
+{
+    struct sc_pages *p = sc_pages_open(ctx, c, w->paginate, err, errlen);
+    if (!p)
+        return SC_ERR_CONFIG;
+    bool each = w->emit && !strcmp(w->emit, "items");
+    json_t *all = each ? NULL : json_array(), *items;
+    enum sc_status st = all || each ? SC_OK : SC_ERR_RUNTIME;
+    while (st == SC_OK && (st = sc_pages_next(p, &items, err, errlen)) == SC_OK && items) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(items, i, e) {
+            if (each ? sc_step_emit(ctx, json_incref(e)) != 0 : json_array_append(all, e) != 0) {
+                st = SC_ERR_RUNTIME; /* the engine reports the max_bundles limit */
+                snprintf(err, errlen, "out of memory");
+                break;
+            }
+        }
+        json_decref(items);
+    }
+    if (st == SC_ERR_RUNTIME && each) {
+        st = SC_OK; /* sc_step_emit refused: the engine fails the step with its limit */
+        err[0] = '\0';
+    }
+    if (st == SC_OK && !each) {
+        json_t *out = json_pack("{s:o, s:I}", "items", all, "pages",
+                                (json_int_t)sc_pages_count(p));
+        all = NULL;
+        st = out && sc_step_emit(ctx, out) == 0 ? SC_OK : SC_ERR_RUNTIME;
+    }
+    json_decref(all);
+    sc_pages_close(p);
+    return st;
 }
 
 static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with,
@@ -133,6 +207,8 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with
         snprintf(err, errlen, "json body rendered to null");
         return SC_ERR_DATA;
     }
+    if (w->paginate)
+        return run_pages(ctx, w, &c, err, errlen);
     json_t *out = NULL;
     enum sc_status st = sc_call_connection(ctx, &c, &out, err, errlen);
     json_int_t status = json_integer_value(json_object_get(out, "status"));
@@ -154,6 +230,7 @@ const struct sc_module_def sc_mod_http_request = {
     .params = params,
     .with_size = sizeof(struct with),
     .access = SC_ACCESS_BY_METHOD,
+    .flags = SC_M_FAN_OUT, /* with paginate and emit: items */
     .check = check,
     .run = run,
     .output = "{status, headers, body}. headers: each response header by its lower-cased "
@@ -161,5 +238,7 @@ const struct sc_module_def sc_mod_http_request = {
               "array of its values in arrival order (two Link headers: [\"</e?page=2>; "
               "rel=next\", \"</e?page=9>; rel=last\"]); link(headers, \"next\") reads a Link "
               "header by rel (RFC 8288). body: JSON when the Content-Type says so (a leading "
-              "UTF-8 byte order mark is skipped), else text; null when empty.",
+              "UTF-8 byte order mark is skipped), else text; null when empty. With paginate: "
+              "{items: [every page's items, in order], pages: N}, or with emit: items one "
+              "bundle per item (the item itself).",
 };

@@ -19,6 +19,8 @@ extern const struct sc_module_def sc_mod_lua;
 extern const struct sc_module_def sc_mod_map;
 extern const struct sc_module_def sc_mod_notify;
 extern const struct sc_module_def sc_mod_queue_push;
+extern const struct sc_module_def sc_mod_queue_sweep;
+extern const struct sc_module_def sc_mod_reconcile;
 extern const struct sc_module_def sc_mod_respond;
 extern const struct sc_module_def sc_mod_router;
 extern const struct sc_module_def sc_mod_set;
@@ -28,7 +30,8 @@ static const struct sc_module_def *const all[] = {
     &sc_mod_aggregate, &sc_mod_compare, &sc_mod_datastore_delete, &sc_mod_datastore_get,
     &sc_mod_datastore_search, &sc_mod_datastore_set, &sc_mod_dedupe, &sc_mod_hold,
     &sc_mod_http_request, &sc_mod_iterator, &sc_mod_json_parse, &sc_mod_json_stringify,
-    &sc_mod_lua, &sc_mod_map, &sc_mod_notify, &sc_mod_queue_push, &sc_mod_respond,
+    &sc_mod_lua, &sc_mod_map, &sc_mod_notify, &sc_mod_queue_push, &sc_mod_queue_sweep,
+    &sc_mod_reconcile, &sc_mod_respond,
     &sc_mod_router, &sc_mod_set, &sc_mod_sleep,
 };
 

@@ -52,8 +52,11 @@ for flavour in plain asan; do
     suite "$flavour/scenarios" tests/scenarios/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/store" tests/store/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/serve" tests/serve/run.sh "$bin" build/$flavour/tests/stub
+    suite "$flavour/metrics" tests/metrics/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/versions" tests/versions/run.sh "$bin" build/$flavour/tests/stub
+    suite "$flavour/shadow" tests/shadow/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/sandbox" tests/sandbox/run.sh build/$flavour/tools/sandbox/sandbox "$bin"
+    suite "$flavour/throttle" tests/throttle/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
     suite "$flavour/library" tests/library/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
     suite "$flavour/pg" tests/pg/run.sh "$bin" build/$flavour/tests/stub build/$flavour/tests/unit/test_store_contract $([ $flavour = plain ] && echo 3000 64)
 done

@@ -25,7 +25,9 @@ struct opts {
     const char *message, *version, *output, *to, *from; /* versions */
     const char *checkpoint; /* audit verify --checkpoint FILE */
     int limit;
-    bool json, no_retry;
+    bool json, no_retry, check; /* check: metrics --check */
+    bool wait, here, all;   /* holds approve, incomplete retry: the daemon's outcome, this
+                             * process instead, every matching execution */
     const char **args;
     size_t nargs;
 };
@@ -63,6 +65,7 @@ int cmd_execution(struct opts *o);
 int cmd_incomplete(struct opts *o);
 int cmd_audit(struct opts *o);
 int cmd_metrics(struct opts *o);
+int cmd_shadow(struct opts *o);
 int cmd_resume(struct opts *o);
 int cmd_serve(struct opts *o);
 int cmd_holds(struct opts *o);

@@ -112,8 +112,8 @@ static void print_record(const json_t *rec)
            json_string_value(json_object_get(rec, "id")),
            json_string_value(json_object_get(rec, "org")),
            json_string_value(json_object_get(rec, "version")));
-    if (attempt)
-        printf("  attempt %lld", (long long)json_integer_value(attempt));
+    if (attempt && json_integer_value(attempt) > 1)
+        printf("  retry %lld", (long long)json_integer_value(attempt) - 1);
     printf("\n");
     cli_print_steps(json_object_get(rec, "steps"));
     size_t i;
@@ -208,12 +208,13 @@ int cli_session_failed(struct cli_session *s)
 static void say_retry(const json_t *inc, int64_t wait_ms)
 {
     json_t *err = json_object_get(inc, "error");
-    fprintf(stderr, "scenarist: step %s failed (%s: %s); attempt %lld of %lld in %lld s\n",
+    /* retries as Make counts them: the next run after N runs is retry N */
+    fprintf(stderr, "scenarist: step %s failed (%s: %s); retry %lld of %lld in %lld s\n",
             json_string_value(json_object_get(inc, "step")),
             json_string_value(json_object_get(err, "kind")),
             json_string_value(json_object_get(err, "message")),
-            (long long)json_integer_value(json_object_get(inc, "attempts")) + 1,
-            (long long)json_integer_value(json_object_get(inc, "max_attempts")),
+            (long long)json_integer_value(json_object_get(inc, "attempts")),
+            (long long)json_integer_value(json_object_get(inc, "max_attempts")) - 1,
             (long long)((wait_ms + 999) / 1000));
 }
 
@@ -263,11 +264,11 @@ static void wait_for_retry(const json_t *inc, const struct opts *o, int64_t wait
         snprintf(store, sizeof store, " --store %s", w);
     }
     int n = snprintf(interrupt_msg, sizeof interrupt_msg,
-                     "\nscenarist: interrupted; execution %s is pending: attempt %lld of %lld is "
+                     "\nscenarist: interrupted; execution %s is pending: retry %lld of %lld is "
                      "due at %s (scenarist resume --org %s%s runs it then, as does the daemon)\n",
                      json_string_value(json_object_get(inc, "execution")),
-                     (long long)json_integer_value(json_object_get(inc, "attempts")) + 1,
-                     (long long)json_integer_value(json_object_get(inc, "max_attempts")),
+                     (long long)json_integer_value(json_object_get(inc, "attempts")),
+                     (long long)json_integer_value(json_object_get(inc, "max_attempts")) - 1,
                      json_string_value(json_object_get(inc, "next_attempt_at")), org, store);
     interrupt_len = n < 0 ? 0 : (size_t)n < sizeof interrupt_msg ? (size_t)n : sizeof interrupt_msg - 1;
     struct sigaction sa = {.sa_handler = on_interrupt}, old_int, old_term;

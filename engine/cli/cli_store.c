@@ -11,8 +11,11 @@
 #include "run/http.h"
 #include "lang/lua.h"
 #include "run/runner.h"
+#include "store/hooks.h"
 #include "store/store.h"
+#include "util.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +82,7 @@ int cmd_executions(struct opts *o)
         json_t *e;
         if (json_array_size(list))
             printf("%-*s %-24s %-8s %-8s %-8s %-24s %s\n", id_width(list, "id"), "ID", "SCENARIO", "VERSION", "STATUS",
-                   "ATTEMPTS", "STARTED", "DURATION");
+                   "RETRIES", "STARTED", "DURATION");
         json_array_foreach(list, i, e) {
             char dur[32] = "";
             if (json_object_get(e, "duration_ms"))
@@ -87,7 +90,7 @@ int cmd_executions(struct opts *o)
                          (long long)json_integer_value(json_object_get(e, "duration_ms")));
             printf("%-*s %-24s %-8s %-8s %-8lld %-24s %s\n", id_width(list, "id"), str(e, "id"), str(e, "scenario"),
                    str(e, "version"), str(e, "status"),
-                   (long long)json_integer_value(json_object_get(e, "attempts")),
+                   (long long)json_integer_value(json_object_get(e, "attempts")) - 1,
                    str(e, "started_at"), dur);
         }
         if (!json_array_size(list))
@@ -98,16 +101,37 @@ int cmd_executions(struct opts *o)
     return EXIT_OK;
 }
 
-/* An incomplete entry's attempts, one definition everywhere: attempts made (the first
- * included, as the execution counts them), "of N" only when retries are automatic. */
+/* An incomplete entry's retries, as Make counts them: runs after the first (the store
+ * keeps runs made and runs allowed), "of N" only when retries are automatic. */
 static void attempts_text(char *buf, size_t n, const json_t *inc, const char *of)
 {
-    long long a = json_integer_value(json_object_get(inc, "attempts")),
-              m = json_integer_value(json_object_get(inc, "max_attempts"));
-    if (m > 0)
-        snprintf(buf, n, "%lld%s%lld", a, of, m);
+    long long a = json_integer_value(json_object_get(inc, "attempts")) - 1,
+              m = json_integer_value(json_object_get(inc, "max_attempts")) - 1;
+    if (m >= 0)
+        snprintf(buf, n, "%lld%s%lld", a < 0 ? 0 : a, of, m);
     else
-        snprintf(buf, n, "%lld", a);
+        snprintf(buf, n, "%lld", a < 0 ? 0 : a);
+}
+
+/* One decision line, as holds show and execution ID print it. */
+static void print_decision(const json_t *dv, const char *indent)
+{
+    printf("%sdecision %lld: %s by %s at %s%s%s%s; %s%s%s\n", indent,
+           (long long)json_integer_value(json_object_get(dv, "id")), str(dv, "action"),
+           str(dv, "decided_by"), str(dv, "decided_at"), json_object_get(dv, "reason") ? " (" : "",
+           str(dv, "reason"), json_object_get(dv, "reason") ? ")" : "", str(dv, "state"),
+           json_object_get(dv, "outcome") ? ": " : "", str(dv, "outcome"));
+}
+
+/* Which run an attempt record was, as Make counts: "first run" or "retry N". */
+static const char *run_text(const json_t *rec)
+{
+    static _Thread_local char buf[48];
+    long long a = json_integer_value(json_object_get(rec, "attempt"));
+    if (a <= 1)
+        return "first run";
+    snprintf(buf, sizeof buf, "retry %lld", a - 1);
+    return buf;
 }
 
 static void print_incomplete_line(const json_t *e, int idw)
@@ -149,14 +173,14 @@ int cmd_execution(struct opts *o)
     } else {
         printf("%s  execution %s  (org %s, version %s)\n", str(v, "scenario"), str(v, "id"),
                str(v, "org"), str(v, "version"));
-        printf("status %s after %lld attempt%s; started %s%s%s\n", str(v, "status"),
-               (long long)json_integer_value(json_object_get(v, "attempts")),
-               json_integer_value(json_object_get(v, "attempts")) == 1 ? "" : "s",
+        long long retries = json_integer_value(json_object_get(v, "attempts")) - 1;
+        printf("status %s after %lld retr%s; started %s%s%s\n", str(v, "status"), retries,
+               retries == 1 ? "y" : "ies",
                str(v, "started_at"), json_object_get(v, "finished_at") ? ", finished " : "",
                str(v, "finished_at"));
         if (json_object_get(v, "url"))
             printf("url %s\n", str(v, "url"));
-        printf("steps (attempt shown when above 1):\n");
+        printf("steps (run shown when above 1: step@2 is retry 1):\n");
         size_t i;
         json_t *e;
         json_t *steps = json_object_get(v, "steps");
@@ -178,11 +202,15 @@ int cmd_execution(struct opts *o)
         if (json_is_object(inc)) {
             char att[48];
             attempts_text(att, sizeof att, inc, " of ");
-            printf("incomplete: %s at step %s, bundle %s; attempts %s%s%s\n",
+            printf("incomplete: %s at step %s, bundle %s; retries %s%s%s\n",
                    str(inc, "state"), str(inc, "step"), str(inc, "bundle"), att,
                    json_object_get(inc, "next_attempt_at") ? "; next " : "",
                    str(inc, "next_attempt_at"));
         }
+        json_t *ds = sc_store_decisions(s.st, o->args[0]), *dv; /* people's word on it */
+        size_t k;
+        json_array_foreach(ds, k, dv) print_decision(dv, "");
+        json_decref(ds);
     }
     json_decref(v);
     cli_session_close(&s);
@@ -223,14 +251,219 @@ static const char *who(void)
     return u && *u ? u : "operator";
 }
 
+/* ---- decisions: a person's word, run by the daemon (which has the org's secrets) ---- */
+
+/* Whether `scenarist serve` runs on this org's store now: it holds the store lock. */
+static bool daemon_running(const struct opts *o, const struct sc_org *org)
+{
+    char *path = o->store ? sc_strdup(o->store) : sc_store_path(org);
+    int held = path ? sc_store_lock_held(path) : -1;
+    free(path);
+    return held == 1;
+}
+
+/* How long --wait waits for the daemon's outcome, in ms of real time (a test clock stands
+ * still while the daemon works). */
+#define WAIT_MS 60000
+#define WAIT_STEP_MS 50
+
+/* Waits for decision id to end: the decision (new) once done; NULL after WAIT_MS or on a
+ * store error. */
+static json_t *wait_outcome(struct sc_store *st, int64_t id)
+{
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    json_t *d = NULL;
+    for (int i = 0; i < WAIT_MS / WAIT_STEP_MS; i++) {
+        d = sc_store_decision(st, id);
+        if (!d || !strcmp(str(d, "state"), "done"))
+            break;
+        json_decref(d);
+        d = NULL;
+        pthread_mutex_lock(&mu); /* nothing signals it: a bounded pause between reads */
+        struct timespec ts = sc_clock_deadline(WAIT_STEP_MS);
+        pthread_cond_timedwait(&cv, &mu, &ts);
+        pthread_mutex_unlock(&mu);
+    }
+    return d;
+}
+
+/* After a continuation is recorded: who runs it, and with --wait its outcome. */
+static int handed(const struct opts *o, struct cli_session *s, const char *exec, int64_t did)
+{
+    if (!daemon_running(o, s->org)) {
+        printf("recorded: execution %s will run when `scenarist serve` runs for org %s\n", exec,
+               s->org->name);
+        return EXIT_OK;
+    }
+    if (!o->wait) {
+        printf("handed to the daemon: execution %s runs there now (scenarist execution %s, or "
+               "--wait, shows the outcome)\n", exec, exec);
+        return EXIT_OK;
+    }
+    json_t *d = wait_outcome(s->st, did);
+    if (!d) {
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st)[0] ? sc_store_error(s->st)
+                : "the daemon has not finished it within 60 s: see scenarist execution ID");
+        return EXIT_FAILED;
+    }
+    printf("the daemon ran execution %s: %s\n", exec, str(d, "outcome"));
+    int rc = strcmp(str(d, "outcome"), "success") ? EXIT_FAILED : EXIT_OK;
+    json_decref(d);
+    return rc;
+}
+
+/* --here: runs the recorded continuation did in this process, as before the daemon did. */
+static int run_here(struct cli_session *s, const char *exec, int64_t did, const char *lead)
+{
+    struct engine e;
+    struct sc_diags dg;
+    sc_diags_init(&dg);
+    char err[512] = "";
+    json_t *dec = sc_store_decision(s->st, did);
+    json_t *rec = dec && engine_start(&e, s) == 0 ? sc_runner_continue(e.rn, dec, &dg, err, sizeof err)
+                                                   : NULL;
+    if (dg.errors) /* warnings were shown when the scenario was run or validated */
+        sc_diags_print(&dg, stderr);
+    int rc = EXIT_FAILED;
+    if (!rec && dec && !e.rn) /* no engine: the decision waits for no one */
+        sc_store_decision_end(s->st, did, "not run: out of memory");
+    if (!rec) {
+        fprintf(stderr, "scenarist: %s; execution %s did not run: %s\n", lead, exec,
+                dec ? err : sc_store_error(s->st));
+    } else {
+        printf("%s; execution %s ran here: %s %s\n", lead, exec, run_text(rec), str(rec, "status"));
+        rc = strcmp(str(rec, "status"), "success") ? EXIT_FAILED : EXIT_OK;
+    }
+    if (dec)
+        engine_stop(&e);
+    json_decref(rec);
+    json_decref(dec);
+    sc_diags_free(&dg);
+    return rc;
+}
+
+/* The last decision of an execution, as one phrase: "approve by B at T" (static). */
+static const char *last_decision(struct sc_store *st, const char *exec)
+{
+    static char buf[300];
+    json_t *a = sc_store_decisions(st, exec);
+    json_t *d = json_array_get(a, json_array_size(a) ? json_array_size(a) - 1 : 0);
+    if (d)
+        snprintf(buf, sizeof buf, "%s by %s at %s", str(d, "action"), str(d, "decided_by"),
+                 str(d, "decided_at"));
+    else
+        snprintf(buf, sizeof buf, "an earlier decision");
+    json_decref(a);
+    return buf;
+}
+
+/* incomplete retry --all [--scenario S] [--since T]: every matching open entry (not the
+ * held ones: a hold waits for its own decision) handed to the daemon in one transaction. */
+static int retry_all(struct opts *o, struct cli_session *s)
+{
+    int64_t since;
+    if (since_ms(o->since, &since) != 0)
+        return EXIT_USAGE;
+    json_t *a = sc_store_incomplete_list(s->st, NULL);
+    if (!a || sc_store_tx_begin(s->st) != 0) {
+        json_decref(a);
+        return EXIT_FAILED;
+    }
+    size_t i;
+    json_t *e;
+    int n = 0, waiting = 0, rc = 0;
+    json_array_foreach(a, i, e) {
+        int64_t at = 0;
+        if (!strcmp(str(e, "state"), "held") || (o->scenario && strcmp(o->scenario, str(e, "scenario"))) ||
+            sc_clock_parse_iso(str(e, "created_at"), &at) != 0 || at < since)
+            continue;
+        struct sc_decision_row r = {.execution = str(e, "execution"), .action = "retry",
+                                    .by = who(), .reason = o->message};
+        int64_t id;
+        rc = sc_store_decision_add(s->st, &r, &id);
+        if (rc == SC_STORE_ERR)
+            break;
+        n += rc == SC_STORE_OK;
+        waiting += rc == SC_STORE_EXISTS;
+        rc = 0;
+    }
+    json_decref(a);
+    if (rc != 0 || sc_store_tx_commit(s->st) != 0) {
+        sc_store_tx_rollback(s->st);
+        return EXIT_FAILED;
+    }
+    char more[80] = "";
+    if (waiting)
+        snprintf(more, sizeof more, " (%d more already waiting for the daemon)", waiting);
+    if (!n && !waiting)
+        printf("no incomplete execution matches: nothing to retry\n");
+    else if (daemon_running(o, s->org))
+        printf("%d incomplete execution%s handed to the daemon%s\n", n, n == 1 ? "" : "s", more);
+    else
+        printf("%d incomplete execution%s recorded for a retry%s: %s when `scenarist serve` runs "
+               "for org %s\n", n, n == 1 ? "" : "s", more, n == 1 ? "it runs" : "they run",
+               s->org->name);
+    return EXIT_OK;
+}
+
+/* incomplete retry ID: the decision recorded, then run by the daemon (or --here). */
+static int retry_one(struct opts *o, struct cli_session *s, const char *exec)
+{
+    json_t *inc = sc_store_incomplete_get(s->st, exec);
+    const char *state = str(inc, "state");
+    if (!inc || (strcmp(state, "pending") && strcmp(state, "exhausted"))) {
+        json_t *info = sc_store_exec_resume_info(s->st, exec);
+        const char *status = str(info, "status");
+        if (!info)
+            fprintf(stderr, "scenarist: no execution %s in org %s\n", exec, s->org->name);
+        else if (!strcmp(state, "held"))
+            fprintf(stderr, "scenarist: execution %s is held for a person's decision: scenarist "
+                    "holds approve or reject it\n", exec);
+        else if (!inc || !strcmp(state, "done"))
+            fprintf(stderr, "scenarist: execution %s has finished (%s): nothing is left to run\n",
+                    exec, status);
+        else
+            fprintf(stderr, "scenarist: execution %s is not waiting for a retry: it was %s\n",
+                    exec, state);
+        json_decref(info);
+        json_decref(inc);
+        return EXIT_FAILED;
+    }
+    json_decref(inc);
+    struct sc_decision_row r = {.execution = exec, .action = "retry", .by = who(),
+                                .reason = o->message, .here = o->here};
+    int64_t did;
+    int rc = sc_store_decision_add(s->st, &r, &did);
+    if (rc == SC_STORE_EXISTS) {
+        fprintf(stderr, "scenarist: a retry of execution %s is already recorded (%s) and has not "
+                "run yet: a decision is recorded once\n", exec, last_decision(s->st, exec));
+        return EXIT_FAILED;
+    }
+    if (rc != SC_STORE_OK) {
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+        return EXIT_FAILED;
+    }
+    char lead[300];
+    snprintf(lead, sizeof lead, "retry of execution %s recorded by %s%s%s", exec, who(),
+             o->message ? ": " : "", o->message ? o->message : "");
+    if (o->here)
+        return run_here(s, exec, did, lead);
+    printf("%s\n", lead);
+    return handed(o, s, exec, did);
+}
+
 int cmd_incomplete(struct opts *o)
 {
     const char *sub = o->nargs ? o->args[0] : "list";
     bool list = !strcmp(sub, "list");
-    if ((list && o->nargs > 1) || (!list && o->nargs != 2) ||
+    bool all = !strcmp(sub, "retry") && o->all;
+    if ((list && o->nargs > 1) || (!list && !all && o->nargs != 2) || (all && o->nargs != 1) ||
+        (all && (o->here || o->wait)) || (o->all && !all) ||
         (!list && strcmp(sub, "retry") && strcmp(sub, "resolve") && strcmp(sub, "discard"))) {
-        fprintf(stderr, "usage: scenarist incomplete list|retry ID|resolve ID|discard ID "
-                        "[--org NAME] [--json]\n");
+        fprintf(stderr, "usage: scenarist incomplete list|retry ID [--wait|--here] [-m REASON]|"
+                        "retry --all [--scenario NAME] [--since DURATION|DATE]|resolve ID|"
+                        "discard ID [--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
     struct cli_session s;
@@ -249,33 +482,12 @@ int cmd_incomplete(struct opts *o)
         json_t *e;
         json_array_foreach(a, i, e) if (!o->json) print_incomplete_line(e, id_width(a, "execution"));
         json_decref(a);
+    } else if (all) {
+        rc = retry_all(o, &s);
+        if (rc == EXIT_FAILED && sc_store_error(s.st)[0])
+            return cli_session_failed(&s);
     } else if (!strcmp(sub, "retry")) {
-        struct engine e;
-        struct sc_diags d;
-        sc_diags_init(&d);
-        char err[512];
-        json_t *rec = engine_start(&e, &s) == 0 ? sc_runner_again(e.rn, o->args[1], &d, err, sizeof err)
-                                                 : NULL;
-        if (d.errors) /* warnings were shown when the scenario was run or validated */
-            sc_diags_print(&d, stderr);
-        if (!rec) {
-            if (e.rn)
-                fprintf(stderr, "scenarist: %s\n", err);
-            rc = EXIT_FAILED;
-        } else {
-            json_t *v = sc_store_exec_get(s.st, o->args[1]);
-            if (o->json)
-                cli_print_json(v ? v : rec);
-            else
-                printf("%s: attempt %lld %s\n", o->args[1],
-                       (long long)json_integer_value(json_object_get(rec, "attempt")),
-                       str(rec, "status"));
-            rc = strcmp(str(rec, "status"), "success") ? EXIT_FAILED : EXIT_OK;
-            json_decref(v);
-        }
-        json_decref(rec);
-        sc_diags_free(&d);
-        engine_stop(&e);
+        rc = retry_one(o, &s, o->args[1]);
     } else {
         const char *state = !strcmp(sub, "resolve") ? "resolved" : "discarded";
         int r = sc_store_incomplete_close(s.st, o->args[1], state, who());
@@ -301,8 +513,7 @@ static void resumed(void *data, const char *id, json_t *rec, const char *err)
         ++*failed;
         return;
     }
-    printf("%s %s: attempt %lld %s\n", id, str(rec, "scenario"),
-           (long long)json_integer_value(json_object_get(rec, "attempt")), str(rec, "status"));
+    printf("%s %s: %s %s\n", id, str(rec, "scenario"), run_text(rec), str(rec, "status"));
     if (!strcmp(str(rec, "status"), "error"))
         ++*failed;
 }
@@ -323,7 +534,7 @@ static void print_waiting(struct sc_store *st)
         json_t *next = json_object_get(e, "attempts");
         json_object_set_new(e, "attempts", json_integer(json_integer_value(next) + 1));
         attempts_text(att, sizeof att, e, " of ");
-        printf("  %s %s: step %s, attempt %s due at %s\n", str(e, "execution"), str(e, "scenario"),
+        printf("  %s %s: step %s, retry %s due at %s\n", str(e, "execution"), str(e, "scenario"),
                str(e, "step"), att, str(e, "next_attempt_at"));
     }
     json_decref(a);
@@ -505,53 +716,136 @@ int cmd_audit(struct opts *o)
     return rc;
 }
 
-int cmd_metrics(struct opts *o)
+static void print_metrics(const json_t *m, struct cli_session *s, const struct opts *o)
 {
-    if (o->nargs) {
-        fprintf(stderr, "usage: scenarist metrics [--org NAME] [--json]\n");
-        return EXIT_USAGE;
+    const char *name;
+    json_t *v;
+    if (o->since)
+        printf("since %s (--since %s)\n", str(m, "since"), o->since);
+    printf("%-28s %10s %9s %8s %10s %6s %9s\n", "SCENARIO", "EXECUTIONS", "FAILURES",
+           "RATE", "INCOMPLETE", "HOLDS", "HOLD RATE");
+    json_object_foreach(json_object_get(m, "scenarios"), name, v) {
+        printf("%-28s %10lld %9lld %7.1f%% %10lld %6lld %8.1f%%\n", name,
+               (long long)json_integer_value(json_object_get(v, "executions")),
+               (long long)json_integer_value(json_object_get(v, "failures")),
+               100 * json_real_value(json_object_get(v, "failure_rate")),
+               (long long)json_integer_value(json_object_get(v, "incomplete")),
+               (long long)json_integer_value(json_object_get(v, "holds")),
+               100 * json_real_value(json_object_get(v, "hold_rate")));
     }
-    struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
-    json_t *m = sc_store_metrics(s.st);
-    if (!m)
-        return cli_session_failed(&s);
-    if (o->json) {
-        cli_print_json(m);
+    json_t *inc = json_object_get(m, "incomplete");
+    printf("incomplete: %lld (%lld waiting for a retry, %lld for a person)\n",
+           (long long)json_integer_value(json_object_get(inc, "total")),
+           (long long)json_integer_value(json_object_get(inc, "pending")),
+           (long long)json_integer_value(json_object_get(inc, "exhausted")));
+    printf("holds pending: %lld\n",
+           (long long)json_integer_value(json_object_get(json_object_get(m, "holds"), "pending")));
+    if (o->since) { /* the window's open items only */
+        json_object_foreach(json_object_get(m, "queues"), name, v)
+            printf("queue %s: %lld open\n", name, (long long)json_integer_value(v));
     } else {
-        const char *name;
-        json_t *v;
-        printf("%-28s %10s %9s %8s %10s %6s %9s\n", "SCENARIO", "EXECUTIONS", "FAILURES",
-               "RATE", "INCOMPLETE", "HOLDS", "HOLD RATE");
-        json_object_foreach(json_object_get(m, "scenarios"), name, v) {
-            printf("%-28s %10lld %9lld %7.1f%% %10lld %6lld %8.1f%%\n", name,
-                   (long long)json_integer_value(json_object_get(v, "executions")),
-                   (long long)json_integer_value(json_object_get(v, "failures")),
-                   100 * json_real_value(json_object_get(v, "failure_rate")),
-                   (long long)json_integer_value(json_object_get(v, "incomplete")),
-                   (long long)json_integer_value(json_object_get(v, "holds")),
-                   100 * json_real_value(json_object_get(v, "hold_rate")));
-        }
-        json_t *inc = json_object_get(m, "incomplete");
-        printf("incomplete: %lld (%lld waiting for a retry, %lld for a person)\n",
-               (long long)json_integer_value(json_object_get(inc, "total")),
-               (long long)json_integer_value(json_object_get(inc, "pending")),
-               (long long)json_integer_value(json_object_get(inc, "exhausted")));
-        printf("holds pending: %lld\n",
-               (long long)json_integer_value(json_object_get(json_object_get(m, "holds"), "pending")));
-        json_t *depths = sc_store_queue_depths(s.st, sc_clock_now_ms() - 7LL * 86400000);
+        json_t *depths = sc_store_queue_depths(s->st, sc_clock_now_ms() - 7LL * 86400000);
         json_object_foreach(depths, name, v)
             printf("queue %s: %lld open, %lld of them from the last 7 days\n", name,
                    (long long)json_integer_value(json_object_get(v, "open")),
                    (long long)json_integer_value(json_object_get(v, "recent")));
         json_decref(depths);
-        /* the seed articles' health targets, so a reader sees where each stands */
-        printf("targets: sync failure rate under 1%% per scenario; payroll hold rate under 2%%\n");
     }
-    json_decref(m);
+    if (s->org->ntargets)
+        printf("targets: %zu declared in org %s (scenarist metrics --check)\n",
+               s->org->ntargets, s->org->name);
+}
+
+/* metrics --check: each target over its window (or --since), its value, ok or BREACHED.
+ * EXIT_FAILED when one is breached, after naming them; -1 when the store failed. */
+static int check_targets(struct cli_session *s, const struct opts *o, int64_t since)
+{
+    const struct sc_org *org = s->org;
+    if (!org->ntargets) {
+        printf("org %s declares no targets\n", org->name);
+        return EXIT_OK;
+    }
+    json_t *out = json_array(), *breached = json_array();
+    char start[40];
+    sc_clock_iso(since, start, sizeof start);
+    if (!o->json && o->since)
+        printf("since %s (--since %s)\n", start, o->since);
+    if (!o->json)
+        printf("%-24s %-13s %-32s %-7s %8s  %-14s %s\n", "TARGET", "METRIC", "SCOPE", "WINDOW",
+               "VALUE", "WANT", "RESULT");
+    for (size_t i = 0; i < org->ntargets; i++) {
+        const struct sc_org_target *t = &org->targets[i];
+        int64_t from = o->since ? since : sc_clock_now_ms() - t->window_ms;
+        json_t *m = sc_store_metrics(s->st, from);
+        if (!m) {
+            json_decref(out);
+            json_decref(breached);
+            return -1;
+        }
+        double value = sc_org_target_value(t, m);
+        bool ok = sc_org_target_ok(t, value);
+        json_decref(m);
+        char val[32], want[64], scope[300], window[64];
+        sc_org_target_format(t, value, val, sizeof val);
+        sc_org_target_want(t, want, sizeof want);
+        sc_org_target_scope(t, scope, sizeof scope);
+        snprintf(window, sizeof window, "%s", o->since ? "--since" : t->window);
+        if (!ok)
+            json_array_append_new(breached, json_string(t->name));
+        if (o->json)
+            json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:f, s:s, s:s, s:b}",
+                                                 "target", t->name, "metric", t->metric_name,
+                                                 "scope", scope, "window", window, "value",
+                                                 value, "shown", val, "want", want, "ok", ok));
+        else
+            printf("%-24s %-13s %-32s %-7s %8s  %-14s %s\n", t->name, t->metric_name, scope,
+                   window, val, want, ok ? "ok" : "BREACHED");
+    }
+    if (o->json) {
+        cli_print_json(out);
+    } else if (json_array_size(breached)) {
+        printf("%zu of %zu targets breached:", json_array_size(breached), org->ntargets);
+        size_t i;
+        json_t *n;
+        json_array_foreach(breached, i, n) printf("%s %s", i ? "," : "", json_string_value(n));
+        printf("\n");
+    } else {
+        printf("all %zu targets met\n", org->ntargets);
+    }
+    int rc = json_array_size(breached) ? EXIT_FAILED : EXIT_OK;
+    json_decref(out);
+    json_decref(breached);
+    return rc;
+}
+
+int cmd_metrics(struct opts *o)
+{
+    int64_t since;
+    if (o->nargs || since_ms(o->since, &since) != 0) {
+        if (o->nargs)
+            fprintf(stderr, "usage: scenarist metrics [--since T] [--check] [--org NAME] "
+                            "[--json]\n");
+        return EXIT_USAGE;
+    }
+    struct cli_session s;
+    if (cli_session_open(o, &s) != 0)
+        return EXIT_FAILED;
+    int rc = EXIT_OK;
+    if (o->check) {
+        if ((rc = check_targets(&s, o, since)) < 0)
+            return cli_session_failed(&s);
+    } else {
+        json_t *m = sc_store_metrics(s.st, since);
+        if (!m)
+            return cli_session_failed(&s);
+        if (o->json)
+            cli_print_json(m);
+        else
+            print_metrics(m, &s, o);
+        json_decref(m);
+    }
     cli_session_close(&s);
-    return EXIT_OK;
+    return rc;
 }
 
 /* ---- holds ---- */
@@ -581,6 +875,62 @@ static int64_t id_arg(const char *s)
     char *end;
     long long v = s ? strtoll(s, &end, 10) : 0;
     return s && !*end && v > 0 ? v : -1;
+}
+
+/* holds approve|reject: the decision recorded once (who, when, why); an approval handed
+ * to the daemon (or run --here), a rejection ending the execution in the same transaction. */
+static int decide_hold(struct opts *o, struct cli_session *s, const json_t *h, int64_t id,
+                       bool approve)
+{
+    const char *exec = str(h, "execution");
+    if (strcmp(str(h, "state"), "pending")) { /* a decision is recorded once */
+        fprintf(stderr, "scenarist: hold %lld was already %s by %s at %s: a decision is recorded "
+                "once\n", (long long)id, str(h, "state"), str(h, "decided_by"), str(h, "decided_at"));
+        return EXIT_FAILED;
+    }
+    struct sc_decision_row r = {.execution = exec, .action = approve ? "approve" : "reject",
+                                .hold = id, .by = who(), .reason = o->message, .here = o->here};
+    char msg[600];
+    snprintf(msg, sizeof msg, "rejected by %s%s%s (hold %lld: %s)", who(), o->message ? ": " : "",
+             o->message ? o->message : "", (long long)id, str(h, "reason"));
+    json_t *summary = approve ? NULL
+                              : json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", "data", "message",
+                                          msg, "step", str(h, "step"));
+    int64_t did = -1;
+    /* the decision, and for a rejection the execution's end (nothing of it runs), at once */
+    int d = sc_store_tx_begin(s->st) != 0 ? SC_STORE_ERR : sc_store_decision_add(s->st, &r, &did);
+    if (d == SC_STORE_OK && !approve &&
+        (sc_store_incomplete_close(s->st, exec, "rejected", who()) < 0 ||
+         sc_store_exec_end(s->st, exec, "error", 0, summary, true) != 0))
+        d = SC_STORE_ERR;
+    if (d == SC_STORE_OK && sc_store_tx_commit(s->st) != 0)
+        d = SC_STORE_ERR; /* it rolled back */
+    if (d != SC_STORE_OK) {
+        sc_store_tx_rollback(s->st);
+        json_decref(summary);
+        if (d == SC_STORE_ERR) {
+            fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+            return EXIT_FAILED;
+        }
+        json_t *now = sc_store_hold(s->st, id); /* decided meanwhile by someone else */
+        fprintf(stderr, "scenarist: hold %lld was already %s by %s at %s: a decision is recorded "
+                "once\n", (long long)id, str(now, "state"), str(now, "decided_by"),
+                str(now, "decided_at"));
+        json_decref(now);
+        return EXIT_FAILED;
+    }
+    json_decref(summary);
+    if (approve) { /* the execution goes on from the hold, where the secrets are */
+        char lead[300];
+        snprintf(lead, sizeof lead, "hold %lld approved by %s%s%s", (long long)id, who(),
+                 o->message ? ": " : "", o->message ? o->message : "");
+        if (o->here)
+            return run_here(s, exec, did, lead);
+        printf("%s\n", lead);
+        return handed(o, s, exec, did);
+    }
+    printf("hold %lld rejected by %s; execution %s ends: %s\n", (long long)id, who(), exec, msg);
+    return EXIT_OK;
 }
 
 int cmd_holds(struct opts *o)
@@ -617,60 +967,25 @@ int cmd_holds(struct opts *o)
     if (!h)
         return cli_session_failed(&s);
     if (!strcmp(sub, "show")) {
-        if (o->json)
+        json_t *ds = sc_store_decisions(s.st, str(h, "execution")), *dv;
+        size_t k;
+        if (o->json) {
+            json_t *mine = json_array();
+            json_array_foreach(ds, k, dv) if (json_integer_value(json_object_get(dv, "hold")) == id)
+                json_array_append(mine, dv);
+            json_object_set_new(h, "decisions", mine);
             cli_print_json(h);
-        else
+        } else {
             print_hold(h, true);
+        }
+        json_array_foreach(ds, k, dv) if (!o->json && json_integer_value(json_object_get(dv, "hold")) == id)
+            print_decision(dv, "       ");
+        json_decref(ds);
         json_decref(h);
         cli_session_close(&s);
         return rc;
     }
-    bool approve = !strcmp(sub, "approve");
-    int d = sc_store_hold_decide(s.st, id, approve ? "approved" : "rejected", who());
-    if (d != 0) {
-        if (d > 0)
-            fprintf(stderr, "scenarist: hold %lld is not pending: it was %s\n", (long long)id, str(h, "state"));
-        json_decref(h);
-        if (d < 0)
-            return cli_session_failed(&s);
-        cli_session_close(&s);
-        return EXIT_FAILED;
-    }
-    const char *exec = str(h, "execution");
-    if (approve) { /* the execution goes on from the hold, now */
-        struct engine e;
-        struct sc_diags dg;
-        sc_diags_init(&dg);
-        char err[512];
-        json_t *rec = engine_start(&e, &s) == 0 ? sc_runner_again(e.rn, exec, &dg, err, sizeof err) : NULL;
-        if (!rec) {
-            fprintf(stderr, "scenarist: hold %lld approved; execution %s did not run: %s\n",
-                    (long long)id, exec, err);
-            rc = EXIT_FAILED;
-        } else {
-            printf("hold %lld approved by %s; execution %s: attempt %lld %s\n", (long long)id,
-                   who(), exec, (long long)json_integer_value(json_object_get(rec, "attempt")),
-                   str(rec, "status"));
-            rc = strcmp(str(rec, "status"), "success") ? EXIT_FAILED : EXIT_OK;
-        }
-        json_decref(rec);
-        sc_diags_free(&dg);
-        engine_stop(&e);
-    } else { /* the execution ends here, on the record */
-        char msg[600];
-        snprintf(msg, sizeof msg, "rejected by %s%s%s (hold %lld: %s)", who(), o->message ? ": " : "",
-                 o->message ? o->message : "", (long long)id, str(h, "reason"));
-        json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", "data", "message", msg,
-                                    "step", str(h, "step"));
-        if (sc_store_incomplete_close(s.st, exec, "rejected", who()) < 0 ||
-            sc_store_exec_end(s.st, exec, "error", 0, summary, true) != 0) {
-            json_decref(summary);
-            json_decref(h);
-            return cli_session_failed(&s);
-        }
-        json_decref(summary);
-        printf("hold %lld rejected by %s; execution %s ends: %s\n", (long long)id, who(), exec, msg);
-    }
+    rc = decide_hold(o, &s, h, id, !strcmp(sub, "approve"));
     json_decref(h);
     cli_session_close(&s);
     return rc;
@@ -718,8 +1033,16 @@ int cmd_queue(struct opts *o)
         json_t *e;
         json_array_foreach(a, i, e) if (!o->json) {
             char *item = json_dumps(json_object_get(e, "item"), JSON_COMPACT | JSON_ENCODE_ANY);
-            printf("%-5lld %s  %s\n", (long long)json_integer_value(json_object_get(e, "id")),
-                   str(e, "created_at"), item ? item : "");
+            printf("%-5lld %s  ", (long long)json_integer_value(json_object_get(e, "id")),
+                   str(e, "created_at"));
+            if (json_object_get(e, "key")) /* a converging item: how often runs saw it */
+                printf("%s  seen %lld time%s, last %s  ", str(e, "key"),
+                       (long long)json_integer_value(json_object_get(e, "times_seen")),
+                       json_integer_value(json_object_get(e, "times_seen")) == 1 ? "" : "s",
+                       str(e, "last_seen"));
+            if (json_object_get(e, "resolution"))
+                printf("%s  ", str(e, "resolution"));
+            printf("%s\n", item ? item : "");
             free(item);
         }
         json_decref(a);

@@ -32,14 +32,17 @@ static int usage(FILE *out)
             "  run FILE --input EVENT.json\n"
             "                       run one event through a scenario now and print each step\n"
             "  executions           list executions (--scenario, --status, --since, --limit)\n"
-            "  execution ID         one execution: every step of every attempt\n"
-            "  incomplete list|retry ID|resolve ID|discard ID\n"
-            "                       executions stopped by a break: waiting for a retry or a person\n"
+            "  execution ID         one execution: every step of every run (the first, each retry)\n"
+            "  incomplete list|retry ID|retry --all|resolve ID|discard ID\n"
+            "                       executions stopped by a break: waiting for a retry or a person;\n"
+            "                       retry hands them to the daemon (--all [--scenario S] [--since T],\n"
+            "                       --wait: print the outcome, --here: run it in this process)\n"
             "  resume               run what is waiting: executions a crash interrupted, retries due\n"
             "  serve [PATH...]      the daemon: webhooks, schedules, polls, workers, retries\n"
             "                       (scenario files or folders; default: scenarios/)\n"
-            "  holds list|show ID|approve ID|reject ID\n"
-            "                       executions held for a person's decision (payroll checks)\n"
+            "  holds list|show ID|approve ID|reject ID [-m REASON]\n"
+            "                       executions held for a person's decision (payroll checks); an\n"
+            "                       approval runs in the daemon (--wait, --here as incomplete retry)\n"
             "  queue list [NAME]|show ID|resolve ID\n"
             "                       work lists for people (drift, reconciliation orphans)\n"
             "  audit [verify|checkpoint]\n"
@@ -48,6 +51,9 @@ static int usage(FILE *out)
             "                       chain (--checkpoint FILE: and that nothing was cut or wiped\n"
             "                       since); checkpoint prints its head (-o FILE, --to CONNECTION)\n"
             "  metrics              per scenario: executions, failures; incomplete, queues, holds\n"
+            "                       (--since T: over a window; --check: the org's targets)\n"
+            "  shadow list          writes a shadowing connection kept from being sent (--scenario,\n"
+            "                       --execution, --json: in full)\n"
             "  store migrate --from FILE.db --to postgresql://...\n"
             "                       copy the org's SQLite store into an empty PostgreSQL one\n"
             "  deploy PATH...       validate and store a new version of each changed scenario (-m MSG)\n"
@@ -163,6 +169,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->json = true;
         } else if (!strcmp(a, "--no-retry")) {
             o->no_retry = true;
+        } else if (!strcmp(a, "--check")) {
+            o->check = true;
+        } else if (!strcmp(a, "--wait")) {
+            o->wait = true;
+        } else if (!strcmp(a, "--here")) {
+            o->here = true;
+        } else if (!strcmp(a, "--all")) {
+            o->all = true;
         } else if (value_opt(argc, argv, &i, o, &err)) {
             if (err)
                 return -1;
@@ -567,6 +581,8 @@ int main(int argc, char **argv)
         rc = cmd_audit(&o);
     else if (!strcmp(cmd, "metrics"))
         rc = cmd_metrics(&o);
+    else if (!strcmp(cmd, "shadow"))
+        rc = cmd_shadow(&o);
     else if (!strcmp(cmd, "store"))
         rc = cmd_store(&o);
     else if (!strcmp(cmd, "resume"))

@@ -34,6 +34,7 @@ struct sc_daemon_slot {
 };
 
 struct sc_catalog; /* catalog.h */
+struct sc_target_watch; /* targets.c */
 struct sc_worker;  /* workers.c */
 struct pending;    /* httpd.c: a webhook event from its arrival to its answer */
 struct sc_conns;   /* httpd.c: header deadlines of the open connections */
@@ -57,6 +58,7 @@ struct sc_daemon {
         bool audit_cp;           /* the org's scheduled audit checkpoint (audit.checkpoint) */
         struct sc_cron audit_cron; /* when it has cron; else every audit_every_ms */
         int64_t audit_every_ms, audit_next;
+        struct sc_target_watch *targets; /* one per org target (targets.c) */
     } sched;
 
     struct {                     /* the intake thread (httpd.c) */

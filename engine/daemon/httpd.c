@@ -566,18 +566,6 @@ static void *intake_main(void *arg)
 
 /* ---- operations endpoints ---- */
 
-static void label(struct sc_buf *b, const char *v)
-{
-    for (; *v; v++) {
-        if (*v == '"' || *v == '\\')
-            sc_buf_add(b, "\\", 1);
-        if (*v == '\n')
-            sc_buf_puts(b, "\\n");
-        else
-            sc_buf_add(b, v, 1);
-    }
-}
-
 static void help(struct sc_buf *b, const char *name, const char *type, const char *text)
 {
     sc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
@@ -588,38 +576,12 @@ static void conns_metrics(struct sc_daemon *d, struct sc_buf *b);
 static enum MHD_Result metrics(struct sc_daemon *d, struct MHD_Connection *con)
 {
     pthread_mutex_lock(&d->ops_mu);
-    json_t *m = sc_store_metrics(d->ops);
+    json_t *m = sc_store_counters(d->ops);
     pthread_mutex_unlock(&d->ops_mu);
     if (!m)
         return send_text(con, 503, "text/plain", "store unavailable\n", 18, NULL, NULL);
     struct sc_buf b = {0};
-    const char *k, *k2;
-    json_t *v, *v2;
-    help(&b, "scenarist_executions_total", "counter", "Executions recorded, by scenario and status.");
-    json_object_foreach(json_object_get(m, "scenarios"), k, v)
-        json_object_foreach(json_object_get(v, "by_status"), k2, v2) {
-            sc_buf_puts(&b, "scenarist_executions_total{scenario=\"");
-            label(&b, k);
-            sc_buf_printf(&b, "\",status=\"%s\"} %lld\n", k2, (long long)json_integer_value(v2));
-        }
-    help(&b, "scenarist_queue_depth", "gauge", "Events waiting for a worker, by priority.");
-    json_object_foreach(json_object_get(m, "queued"), k, v)
-        sc_buf_printf(&b, "scenarist_queue_depth{priority=\"%s\"} %lld\n", k,
-                      (long long)json_integer_value(v));
-    help(&b, "scenarist_incomplete", "gauge", "Incomplete executions: pending a retry, or exhausted "
-         "(a person's turn).");
-    for (const char *s = "pending\0exhausted\0"; *s; s += strlen(s) + 1)
-        sc_buf_printf(&b, "scenarist_incomplete{state=\"%s\"} %lld\n", s, (long long)
-                      json_integer_value(json_object_get(json_object_get(m, "incomplete"), s)));
-    help(&b, "scenarist_holds_pending", "gauge", "Executions held for a person's decision.");
-    sc_buf_printf(&b, "scenarist_holds_pending %lld\n", (long long)json_integer_value(
-                      json_object_get(json_object_get(m, "holds"), "pending")));
-    help(&b, "scenarist_work_queue_items", "gauge", "Open items in the queues for people.");
-    json_object_foreach(json_object_get(m, "queues"), k, v) {
-        sc_buf_puts(&b, "scenarist_work_queue_items{queue=\"");
-        label(&b, k);
-        sc_buf_printf(&b, "\"} %lld\n", (long long)json_integer_value(v));
-    }
+    sc_metrics_write_store(&b, m);
     json_decref(m);
     sc_metrics_write(&d->metrics, &b);
     conns_metrics(d, &b);

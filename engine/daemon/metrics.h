@@ -6,6 +6,8 @@
 
 #include "util.h"
 
+#include <jansson.h>
+
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,5 +34,13 @@ struct sc_metrics {
 void sc_metrics_observe(struct sc_metrics *m, int64_t ms);
 /* Appends the counters to b as Prometheus text (HELP, TYPE and samples). */
 void sc_metrics_write(struct sc_metrics *m, struct sc_buf *b);
+/* Appends the store's counters and gauges (c: as sc_store_counters gives them, borrowed)
+ * to b as Prometheus text: scenarist_executions_total{scenario,status},
+ * scenarist_holds_created_total{scenario}, scenarist_holds_decided_total{decision},
+ * scenarist_work_queue_items_opened_total{queue},
+ * scenarist_work_queue_items_closed_total{queue,state}; the gauges
+ * scenarist_queue_depth{priority}, scenarist_incomplete{state}, scenarist_holds_pending
+ * (created - decided) and scenarist_work_queue_items{queue} (opened - closed). */
+void sc_metrics_write_store(struct sc_buf *b, const json_t *c);
 
 #endif

@@ -224,6 +224,7 @@ static void daemon_free(struct sc_daemon *d, struct sc_runtime *main_rt)
     sc_lua_free(d->intake.lua);
     sc_daemon_runtime_close(main_rt);
     free(d->store_path);
+    free(d->sched.targets);
     pthread_rwlock_destroy(&d->cat_lock);
     pthread_mutex_destroy(&d->intake.mu);
     pthread_mutex_destroy(&d->ops_mu);

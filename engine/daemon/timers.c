@@ -1,5 +1,6 @@
 /* Schedules, polls, the org's backup and audit checkpoint, fired by the main thread. */
 #include "daemon/timers.h"
+#include "daemon/targets.h"
 
 #include "clock.h"
 #include "lang/duration.h"
@@ -262,7 +263,7 @@ int64_t sc_timers_next(const struct sc_daemon *d, const struct sc_catalog *c)
     for (size_t i = 0; i < c->ntimers; i++)
         if (c->timers[i].next_ms >= 0 && (next < 0 || c->timers[i].next_ms < next))
             next = c->timers[i].next_ms;
-    return next;
+    return sc_targets_next(d, next);
 }
 
 
@@ -308,6 +309,8 @@ int sc_timers_org(struct sc_daemon *d, char *err, size_t errlen)
         d->sched.backup_next = sc_cron_next(&d->sched.backup_cron, d->org->timezone,
                                             sc_clock_now_ms());
     }
+    if (sc_targets_arm(d) != 0)
+        return snprintf(err, errlen, "out of memory"), -1;
     return audit_schedule(d, err, errlen);
 }
 
@@ -327,4 +330,5 @@ void sc_timers_run(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog
         return;
     run_backup(d, rt->store);
     run_audit_checkpoint(d, rt);
+    sc_targets_run(d, rt);
 }

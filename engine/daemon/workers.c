@@ -127,6 +127,30 @@ static bool retry_due(struct sc_worker *w)
     return p.any;
 }
 
+static void pass_decided(void *data, const char *id, json_t *rec, const char *err)
+{
+    struct pass *p = data;
+    p->any = true;
+    if (!rec) /* already ran, finished, or its scenario no longer loads: said on the decision */
+        sc_daemon_say("a person's continuation of execution %s did not run: %s", id, err);
+    else
+        ran(p->w, id, rec, err);
+}
+
+/* Runs what people decided (approved holds, retries asked for), which waits in the store
+ * for a process with the org's secrets; *any when it ran one. */
+static bool run_decided(struct sc_worker *w)
+{
+    struct pass p = {.w = w};
+    struct sc_runner_each e = {.go = pass_go, .done = pass_decided, .data = &p};
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    if (sc_runner_decided(w->rn, 16, &diag, &e) < 0)
+        sc_daemon_say("worker %d: %s", w->no, sc_store_error(w->rt.store));
+    sc_diags_free(&diag);
+    return p.any;
+}
+
 static bool resume_say(void *data, const char *id)
 {
     (void)data;
@@ -318,6 +342,18 @@ static int take_queue(struct sc_worker *w)
     return worked;
 }
 
+/* How long an idle worker waits for a kick: up to a second, less when a retry or a parked
+ * execution (a throttled request's slot) comes due sooner on the real clock. */
+static int64_t next_due_ms(struct sc_worker *w)
+{
+    int64_t runnable = 0, due = -1;
+    if (sc_clock_is_test() || !w->rn || sc_store_queue_state(w->rt.store, &runnable, &due) != 0 ||
+        due < 0)
+        return 1000;
+    int64_t in = due - sc_clock_now_ms();
+    return in < 1 ? 1 : in < 1000 ? in : 1000;
+}
+
 static void *worker_main(void *arg)
 {
     struct sc_worker *w = arg;
@@ -350,12 +386,15 @@ static void *worker_main(void *arg)
             sc_daemon_kick(d); /* another worker helps with the rest */
         if (got == 0 && w->rn)
             worked = retry_due(w);
+        if (got == 0 && w->rn)
+            worked = run_decided(w) || worked;
         atomic_fetch_sub(&d->busy, 1);
         if (worked)
             continue;
+        int64_t idle_ms = next_due_ms(w);
         pthread_mutex_lock(&d->mu);
         if (d->kicks == seen && !atomic_load(&d->stopping)) {
-            struct timespec ts = sc_clock_deadline(1000); /* retries come due without a kick */
+            struct timespec ts = sc_clock_deadline(idle_ms); /* retries come due without a kick */
             d->idle++;
             pthread_cond_timedwait(&d->work, &d->mu, &ts);
             d->idle--;

@@ -55,6 +55,7 @@ void sc_org_free(struct sc_org *org)
         cred_clear(&org->hooks[i].secret);
     free(org->conns);
     free(org->hooks);
+    free(org->targets);
     sc_doc_free(org->doc);
     sc_doc_free(org->matrix_doc);
     free(org);
@@ -80,6 +81,63 @@ bool sc_org_read_only(const struct sc_org *org, const char *connection)
 {
     const struct sc_org_conn *c = sc_org_connection(org, connection);
     return c && c->read_only;
+}
+
+bool sc_org_shadowed(const struct sc_org *org, const char *connection)
+{
+    const struct sc_org_conn *c = sc_org_connection(org, connection);
+    return c && c->read_only && c->shadow;
+}
+
+/* Glob match of a path: '*' any run of characters but '/', '**' any run at all. */
+static bool path_match(const char *pat, const char *s)
+{
+    if (!*pat)
+        return !*s;
+    if (pat[0] == '*' && pat[1] == '*') {
+        for (const char *p = s;; p++) {
+            if (path_match(pat + 2, p))
+                return true;
+            if (!*p)
+                return false;
+        }
+    }
+    if (pat[0] == '*') {
+        for (const char *p = s;; p++) {
+            if (path_match(pat + 1, p))
+                return true;
+            if (!*p || *p == '/')
+                return false;
+        }
+    }
+    return *s == *pat && path_match(pat + 1, s + 1);
+}
+
+json_t *sc_org_stand_in(const struct sc_org_conn *conn, const char *method,
+                        const struct sc_url *t)
+{
+    /* the target's path under the base, as steps write it */
+    size_t bl = strlen(conn->url.path);
+    while (bl && conn->url.path[bl - 1] == '/')
+        bl--;
+    const char *rel = strlen(t->path) >= bl ? t->path + bl : t->path;
+    json_t *body = NULL, *status = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach((json_t *)conn->stand_ins, i, e) {
+        const char *m = json_string_value(json_object_get(e, "method"));
+        const char *p = json_string_value(json_object_get(e, "path"));
+        if ((!m || (method && !strcasecmp(m, method))) && p &&
+            path_match(p, *rel ? rel : "/")) {
+            body = json_object_get(e, "body");
+            status = json_object_get(e, "status");
+            break;
+        }
+    }
+    return json_pack("{s:I, s:{s:s}, s:o}", "status",
+                     (json_int_t)(json_is_integer(status) ? json_integer_value(status) : 200),
+                     "headers", "content-type", "application/json", "body",
+                     body ? json_deep_copy(body) : json_object());
 }
 
 const struct sc_url *sc_org_base(const struct sc_org *org, const char *name)

@@ -35,11 +35,17 @@ struct sc_org_conn {
     const char *base_url;      /* as written */
     struct sc_url url;         /* base_url in normal form (url.h), parsed once */
     bool read_only;            /* access: read-only */
+    bool shadow;               /* shadow: true (read-only only): writes reaching it are
+                                  recorded and answered by a stand-in, never sent */
+    const json_t *stand_ins;   /* stand_ins: [{method?, path, status, body}], or NULL */
     enum sc_org_auth auth;
     const char *username;      /* basic: the user */
     const char *header;        /* api-key: the header carrying it */
     struct sc_org_cred secret; /* auth.secret; source NONE for auth none */
     int64_t timeout_ms;        /* request timeout, ms; 0: not given (the caller's default) */
+    long rate_requests;        /* rate: at most this many requests per rate_per_ms; 0: none */
+    int64_t rate_per_ms;
+    int concurrency;           /* most requests in flight at once; 0: no cap */
 };
 
 /* An inbound webhook secret (webhooks: NAME). */
@@ -48,6 +54,43 @@ struct sc_org_hook {
     struct sc_org_cred secret;
     int64_t tolerance_ms;
 };
+
+/* A health target (targets: NAME): a metric of the store over a window, compared with a
+ * threshold (seed 001: sync failure rate under 1%, reconciliation queue depth 0, payroll
+ * hold rate under 2%). Strings borrowed from the org's document. */
+enum sc_target_metric {
+    SC_TM_FAILURE_RATE, /* executions that failed (error or incomplete) / executions */
+    SC_TM_HOLD_RATE,    /* holds / executions */
+    SC_TM_QUEUE_DEPTH,  /* open items of a queue for people */
+    SC_TM_INCOMPLETE,   /* incomplete executions */
+};
+/* ok when value is below / at most / above / at least the threshold */
+enum sc_target_cmp { SC_TC_BELOW, SC_TC_AT_MOST, SC_TC_ABOVE, SC_TC_AT_LEAST };
+struct sc_org_target {
+    const char *name, *metric_name, *scenario, *queue; /* scope: NULL for all */
+    enum sc_target_metric metric;
+    enum sc_target_cmp cmp;
+    double threshold;          /* rates: a fraction (1% is 0.01); counts: a number */
+    int64_t window_ms;         /* the window the figure is taken over, ending now */
+    const char *window;        /* as written ("7d") */
+    int64_t every_ms;          /* the daemon checks it this often, or at cron */
+    const char *cron;
+    const char *notify_connection, *notify_path; /* NULL: the daemon only logs */
+};
+extern const char *const sc_target_metrics[];  /* names, in the enum's order, NULL-ended */
+extern const char *const sc_target_cmps[];     /* below, at_most, above, at_least */
+
+/* The target's value in m (a store's metrics over the target's window, store.h's
+ * sc_store_metrics shape): a fraction for rates (0 without executions), else a count. */
+double sc_org_target_value(const struct sc_org_target *t, const json_t *m);
+/* Whether value meets the target. */
+bool sc_org_target_ok(const struct sc_org_target *t, double value);
+/* The value as people read it: "50.0%" for rates, "3" for counts. */
+void sc_org_target_format(const struct sc_org_target *t, double value, char *buf, size_t n);
+/* "below 2%", "at most 0": the comparison and threshold as people read it. */
+void sc_org_target_want(const struct sc_org_target *t, char *buf, size_t n);
+/* "scenario payroll-dispatch", "queue recon", "all scenarios", "all queues". */
+void sc_org_target_scope(const struct sc_org_target *t, char *buf, size_t n);
 
 struct sc_org {
     struct sc_doc *doc;        /* the org file, defaults filled from the tables */
@@ -72,6 +115,8 @@ struct sc_org {
     size_t nconns;
     struct sc_org_hook *hooks;
     size_t nhooks;
+    struct sc_org_target *targets; /* targets:, in the file's order */
+    size_t ntargets;
     struct sc_doc *matrix_doc;
     json_t *matrix;            /* system-of-record.yaml beside the org file: {systems, domains}, or NULL */
 };
@@ -88,6 +133,15 @@ const struct sc_org_hook *sc_org_hook(const struct sc_org *org, const char *name
 /* Borrowed: the connection's base URL in normal form (url.h), or NULL when unknown. */
 const struct sc_url *sc_org_base(const struct sc_org *org, const char *name);
 bool sc_org_read_only(const struct sc_org *org, const char *connection);
+/* True when the connection is read-only and shadows writes (shadow: true). */
+bool sc_org_shadowed(const struct sc_org *org, const char *connection);
+/* The stand-in answer a shadowed write gets from conn (shadow: true): the first of its
+ * stand_ins whose method (absent: any) equals method, ignoring case, and whose path
+ * pattern matches t's path relative to conn's base path ('*' any characters of one
+ * segment, '**' anything, '/' included); else 200 with {}. New {status, headers, body}
+ * (headers {"content-type": "application/json"}), NULL out of memory. */
+json_t *sc_org_stand_in(const struct sc_org_conn *conn, const char *method,
+                        const struct sc_url *t);
 /* The read-only connection a request through connection `used` to the target t reaches,
  * or NULL: `used` itself when it is read-only, else any read-only connection whose base
  * URL covers t (sc_url_covers, on the normal forms), unless `used` is a read-write

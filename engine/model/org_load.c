@@ -16,6 +16,15 @@ static const char *const access_modes[] = {"read-write", "read-only", NULL};
 static const char *const auth_kinds[] = {"none", "bearer", "basic", "api-key", NULL};
 static const char *const schemes[] = {"standard-webhooks", "hub-signature", NULL};
 
+static const struct sc_param rate_fields[] = {
+    {.name = "requests", .type = SC_T_INT, .required = true, .flags = SC_P_STATIC,
+     .doc = "How many requests the system accepts per interval (at least 1)."},
+    {.name = "per", .type = SC_T_DURATION, .required = true, .flags = SC_P_STATIC,
+     .doc = "The interval (\"10s\"); the engine sends one request every per/requests, "
+            "so no window of that length holds more than requests."},
+    {0},
+};
+
 static const struct sc_param auth_fields[] = {
     {.name = "kind", .type = SC_T_ENUM, .required = true, .allowed = auth_kinds,
      .flags = SC_P_STATIC, .doc = "none, bearer (token), basic (username + password), api-key (header)."},
@@ -27,16 +36,47 @@ static const struct sc_param auth_fields[] = {
     {0},
 };
 
+static const char *const write_methods[] = {"POST", "PUT", "PATCH", "DELETE", NULL};
+
+static const struct sc_param stand_in_fields[] = {
+    {.name = "method", .type = SC_T_ENUM, .allowed = write_methods, .flags = SC_P_STATIC,
+     .doc = "The write it answers; absent: any write."},
+    {.name = "path", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .doc = "Path under the connection's base URL, as steps write it: '*' matches the "
+            "characters of one segment, '**' anything ('/' included): /employees/*/learning-history."},
+    {.name = "status", .type = SC_T_INT, .def = "200", .flags = SC_P_STATIC,
+     .doc = "Status of the answer, 200-299."},
+    {.name = "body", .type = SC_T_ANY, .def = "{}", .flags = SC_P_STATIC,
+     .doc = "JSON body of the answer; what the steps after it read."},
+    {0},
+};
+
 static const struct sc_param conn_fields[] = {
     {.name = "base_url", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
      .doc = "http:// or https:// URL that step paths are appended to."},
     {.name = "access", .type = SC_T_ENUM, .def = "\"read-write\"", .allowed = access_modes,
      .flags = SC_P_STATIC,
-     .doc = "read-only connections accept only GET and HEAD, at validation and at run time."},
+     .doc = "read-only connections accept only GET and HEAD, at validation and at run time "
+            "(unless they shadow their writes: shadow)."},
+    {.name = "shadow", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
+     .doc = "For a read-only connection: its writes are shadowed instead of refused: not "
+            "sent, recorded in full (secrets redacted; `scenarist shadow list`), audited as "
+            "shadowed, and answered by a stand-in (stand_ins; default 200 with {}). Reads are sent."},
+    {.name = "stand_ins", .type = SC_T_LIST, .elem = SC_T_OBJECT, .fields = stand_in_fields,
+     .flags = SC_P_STATIC,
+     .doc = "The answers of shadowed writes by method and path, the first that matches; "
+            "other writes get 200 with {}."},
     {.name = "auth", .type = SC_T_OBJECT, .fields = auth_fields, .flags = SC_P_STATIC,
      .doc = "How requests authenticate."},
     {.name = "timeout", .type = SC_T_DURATION, .flags = SC_P_STATIC,
      .doc = "Default request timeout for this connection."},
+    {.name = "rate", .type = SC_T_OBJECT, .fields = rate_fields, .flags = SC_P_STATIC,
+     .doc = "The system's rate limit, { requests: 50, per: 10s }: every worker of the daemon "
+            "spaces its requests to it so that a backlog drains at that rate, realtime events "
+            "first; a 429's Retry-After stays the backstop."},
+    {.name = "concurrency", .type = SC_T_INT, .flags = SC_P_STATIC,
+     .doc = "Most requests in flight to this connection at once, across the daemon's workers "
+            "(at least 1); default: no cap."},
     {.name = "description", .type = SC_T_STRING, .flags = SC_P_TEXT, .doc = "Free text."},
     {0},
 };
@@ -122,8 +162,33 @@ const struct sc_param sc_org_fields[] = {
             "(renewed every third of it); another process may resume it only after. At least 1s."},
     {.name = "audit", .type = SC_T_OBJECT, .fields = audit_fields, .flags = SC_P_STATIC,
      .doc = "The audit log's key and checkpoints."},
+    {.name = "targets", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = sc_org_target_fields,
+     .flags = SC_P_STATIC, .doc = "Named health targets: a metric over a window against a "
+     "threshold, checked by `metrics --check` and by the daemon, which can notify a connection."},
     {0},
 };
+
+/* A connection's rate and concurrency: positive, and a spacing of at least 1 ms. */
+static void check_rate(struct sc_check *c, const char *k, const json_t *conn)
+{
+    char at[320];
+    json_t *rate = json_object_get(conn, "rate");
+    json_t *n = json_object_get(rate, "requests"), *cc = json_object_get(conn, "concurrency");
+    int64_t per = sc_duration_or(json_string_value(json_object_get(rate, "per")), -1);
+    snprintf(at, sizeof at, "connections/%s/rate/requests", k);
+    if (json_is_integer(n) && json_integer_value(n) < 1)
+        sc_check_error(c, at, "rate.requests must be at least 1 (a connection that must not be "
+                       "called is better left out of the org)");
+    snprintf(at, sizeof at, "connections/%s/rate/per", k);
+    if (json_is_integer(n) && json_integer_value(n) >= 1 && per >= 0 &&
+        per < json_integer_value(n))
+        sc_check_error(c, at, "rate.per must be at least 1ms per request (%lld requests need "
+                       "at least %lldms)", (long long)json_integer_value(n),
+                       (long long)json_integer_value(n));
+    snprintf(at, sizeof at, "connections/%s/concurrency", k);
+    if (json_is_integer(cc) && json_integer_value(cc) < 1)
+        sc_check_error(c, at, "concurrency must be at least 1");
+}
 
 static bool http_url(const char *u)
 {
@@ -155,6 +220,39 @@ static const char *store_password(const char *store)
     return NULL;
 }
 
+/* shadow: needs a read-only connection; stand_ins need shadow, answer 2xx, match paths. */
+static void shadow_check(struct sc_check *c, const char *name, const json_t *conn)
+{
+    char at[320];
+    bool shadow = json_is_true(json_object_get(conn, "shadow"));
+    const char *access = json_string_value(json_object_get(conn, "access"));
+    json_t *ins = json_object_get(conn, "stand_ins");
+    snprintf(at, sizeof at, "connections/%s/shadow", name);
+    if (shadow && (!access || strcmp(access, "read-only")))
+        sc_check_error(c, at, "shadow applies to a read-only connection: add access: read-only "
+                       "(a read-write connection sends its writes)");
+    snprintf(at, sizeof at, "connections/%s/stand_ins", name);
+    if (ins && !shadow)
+        sc_check_error(c, at, "stand_ins answer shadowed writes: add shadow: true");
+    size_t i;
+    json_t *e;
+    json_array_foreach(ins, i, e) {
+        json_t *st = json_object_get(e, "status");
+        const char *path = json_string_value(json_object_get(e, "path"));
+        snprintf(at, sizeof at, "connections/%s/stand_ins/%zu/status", name, i);
+        if (json_is_integer(st) && (json_integer_value(st) < 200 || json_integer_value(st) > 299))
+            sc_check_error(c, at, "a stand-in answers with a success status (200-299), not %lld",
+                           (long long)json_integer_value(st));
+        snprintf(at, sizeof at, "connections/%s/stand_ins/%zu/path", name, i);
+        if (path && path[0] != '/')
+            sc_check_error(c, at, "a stand-in's path starts with '/', as steps write it under "
+                           "the base URL: '/%s'", path);
+        else if (path && (strchr(path, '?') || strstr(path, "{{")))
+            sc_check_error(c, at, "a stand-in's path is a pattern of the path alone ('*', "
+                           "'**'): no query, no {{ }}");
+    }
+}
+
 static void org_check(struct sc_check *c, const json_t *root)
 {
     const char *store = json_string_value(json_object_get(root, "store"));
@@ -180,6 +278,7 @@ static void org_check(struct sc_check *c, const json_t *root)
         } else if (url) {
             sc_url_free(&u);
         }
+        shadow_check(c, k, conn);
         json_t *auth = json_object_get(conn, "auth");
         const char *kind = json_string_value(json_object_get(auth, "kind"));
         snprintf(at, sizeof at, "connections/%s/auth", k);
@@ -187,6 +286,7 @@ static void org_check(struct sc_check *c, const json_t *root)
             sc_check_error(c, at, "auth kind %s needs a secret reference", kind);
         if (kind && !strcmp(kind, "basic") && !json_object_get(auth, "username"))
             sc_check_error(c, at, "auth kind basic needs a username");
+        check_rate(c, k, conn);
     }
     json_t *audit = json_object_get(root, "audit");
     json_t *cp = json_object_get(audit, "checkpoint");
@@ -207,6 +307,7 @@ static void org_check(struct sc_check *c, const json_t *root)
     if (lease && sc_duration_or(lease, 0) > 0 && sc_duration_or(lease, 0) < 1000)
         sc_check_error(c, "lease", "lease must be at least 1s: a shorter one would expire "
                        "between two heartbeats of a busy process");
+    sc_org_targets_check(c, root);
 }
 
 static bool is_path(const char *s)
@@ -283,11 +384,17 @@ static int resolve_conns(struct sc_org *org, json_t *conns)
         org->nconns++;
         x->name = k;
         x->read_only = !strcmp(str_of(c, "access"), "read-only");
+        x->shadow = x->read_only && json_is_true(json_object_get(c, "shadow"));
+        x->stand_ins = json_object_get(c, "stand_ins");
         x->auth = auth_kind(str_of(auth, "kind"));
         x->username = str_of(auth, "username");
         x->header = str_of(auth, "header");
         x->secret.ref = x->auth != SC_ORG_AUTH_NONE ? str_of(auth, "secret") : NULL;
         x->timeout_ms = ms_of(c, "timeout");
+        json_t *rate = json_object_get(c, "rate");
+        x->rate_requests = (long)json_integer_value(json_object_get(rate, "requests"));
+        x->rate_per_ms = ms_of(rate, "per");
+        x->concurrency = (int)json_integer_value(json_object_get(c, "concurrency"));
     }
     return 0;
 }
@@ -331,7 +438,8 @@ static int resolve(struct sc_org *org)
     org->backup.to = str_of(bk, "to");
     org->backup.cron = str_of(bk, "cron");
     return resolve_conns(org, json_object_get(root, "connections")) != 0 ||
-                   resolve_hooks(org, json_object_get(root, "webhooks")) != 0
+                   resolve_hooks(org, json_object_get(root, "webhooks")) != 0 ||
+                   sc_org_targets_resolve(org) != 0
                ? -1
                : 0;
 }

@@ -15,6 +15,11 @@
 struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d);
 
 extern const struct sc_param sc_org_fields[];
+/* targets: their field table, the checks beyond it (file:line:col errors in c), and
+ * resolving them into org->targets (0, or -1 out of memory). org_targets.c. */
+extern const struct sc_param sc_org_target_fields[];
+void sc_org_targets_check(struct sc_check *c, const json_t *root);
+int sc_org_targets_resolve(struct sc_org *org);
 extern const struct sc_param sc_matrix_fields[];
 
 #endif

@@ -106,12 +106,13 @@ const struct sc_param sc_step_fields[] = {
 };
 
 const struct sc_param sc_break_fields[] = {
-    {.name = "attempts", .type = SC_T_INT, .def = "3", .flags = SC_P_STATIC,
-     .doc = "Attempts in all, the failed one included (1-100)."},
+    {.name = "retries", .type = SC_T_INT, .def = "2", .flags = SC_P_STATIC,
+     .doc = "Retries after the first run, as Make's Break counts them (0-99): retries: 3 "
+            "runs 4 times in all."},
     {.name = "interval", .type = SC_T_DURATION, .def = "\"60s\"", .flags = SC_P_STATIC,
-     .doc = "Wait before the next attempt (a Retry-After answer can lengthen it)."},
+     .doc = "Wait before each retry (a Retry-After answer can lengthen it)."},
     {.name = "backoff", .type = SC_T_ENUM, .def = "\"fixed\"", .allowed = backoffs,
-     .flags = SC_P_STATIC, .doc = "exponential doubles the interval after each attempt."},
+     .flags = SC_P_STATIC, .doc = "exponential doubles the interval after each retry."},
     {.name = "max_interval", .type = SC_T_DURATION, .flags = SC_P_STATIC,
      .doc = "Cap of an exponential interval."},
     {.name = "jitter", .type = SC_T_BOOL, .def = "false", .flags = SC_P_STATIC,
@@ -751,7 +752,7 @@ static void check_fields(struct vctx *c, const struct sc_param *fields, json_t *
     const char *k;
     json_t *x;
     json_object_foreach(obj, k, x) {
-        bool known = false;
+        bool known = in_list(k, handled);
         for (size_t i = 0; i < nn; i++)
             known = known || strcmp(names[i], k) == 0;
         if (known)
@@ -931,6 +932,9 @@ static void check_static_target(struct vctx *c, const struct sc_module_def *m, j
                                                 json_object_get(with, "headers"), bu, &t, &ro, &ov);
         if (r == SC_REFUSE_NONE && slash)
             r = SC_REFUSE_SLASH;
+        if ((r == SC_REFUSE_READ_ONLY || r == SC_REFUSE_OVERRIDE) &&
+            sc_org_shadowed(c->v->org, ro))
+            r = SC_REFUSE_NONE; /* recorded and answered by a stand-in at run time, never sent */
         if (r == SC_REFUSE_OVERRIDE) { /* point at the header, or the query key */
             pop(c, o);
             bool hdr = strcmp(ov, "_method") != 0;
@@ -995,7 +999,8 @@ static void check_module_use(struct vctx *c, const struct sc_module_def *m, json
         json_decref(empty);
         return;
     }
-    if (writes && c->v->org && sc_org_read_only(c->v->org, conn)) {
+    if (writes && c->v->org && sc_org_read_only(c->v->org, conn) &&
+        !sc_org_shadowed(c->v->org, conn)) {
         size_t o = push(c, m->access == SC_ACCESS_WRITE ? "connection" : "method");
         if (m->access == SC_ACCESS_WRITE)
             VERR(c, pos_val(c), "%s writes, but connection '%s' is read-only in org '%s'",
@@ -1365,14 +1370,29 @@ static void check_directive(struct vctx *c, const char *key, json_t *val, bool l
     if (val && !json_is_null(val) && !json_is_object(val))
         VERR(c, pos_val(c), "'%s' takes a mapping of options, not %s", key, json_kind(val));
     else {
+        static const char *const renamed[] = {"attempts", NULL};
         json_t *empty = json_object();
-        check_fields(c, fields, val && json_is_object(val) ? val : empty, what, NULL);
+        check_fields(c, fields, val && json_is_object(val) ? val : empty, what,
+                     fields == sc_break_fields ? renamed : NULL);
         json_decref(empty);
     }
-    json_t *att = json_object_get(val, "attempts");
-    if (json_is_integer(att) && (json_integer_value(att) < 1 || json_integer_value(att) > 100)) {
+    json_t *att = fields == sc_break_fields ? json_object_get(val, "attempts") : NULL;
+    if (att) { /* the old name counted runs in all: say what the same setting is now */
         size_t oa = push(c, "attempts");
-        VERR(c, pos_val(c), "attempts must be between 1 and 100");
+        if (json_is_integer(att) && json_integer_value(att) >= 1)
+            VERR(c, pos_key(c), "'attempts' was renamed: 'retries' counts the retries after the "
+                 "first run (Make's Break); attempts: %lld is retries: %lld",
+                 (long long)json_integer_value(att), (long long)json_integer_value(att) - 1);
+        else
+            VERR(c, pos_key(c), "'attempts' was renamed: 'retries' counts the retries after the "
+                 "first run (Make's Break): retries: 3 runs 4 times in all");
+        pop(c, oa);
+    }
+    json_t *ret = json_object_get(val, "retries");
+    if (fields == sc_break_fields && json_is_integer(ret) &&
+        (json_integer_value(ret) < 0 || json_integer_value(ret) > 99)) {
+        size_t oa = push(c, "retries");
+        VERR(c, pos_val(c), "retries must be between 0 and 99 (retries after the first run)");
         pop(c, oa);
     }
     json_t *maxi = json_object_get(val, "max_interval");
@@ -1563,6 +1583,13 @@ static void check_poll(struct vctx *c, json_t *t)
     if (module_writes(m, json_object_get(t, "with")))
         VERR(c, pos_key(c), "a poll only reads: %s here would write on every poll",
              method ? method : m->name);
+    const char *emit = json_string_value(json_object_get(json_object_get(t, "with"), "emit"));
+    if (emit && !strcmp(emit, "items")) { /* the poll reads one output; its items: fan out */
+        size_t oe = push(c, "emit");
+        VERR(c, pos_key(c), "a poll's step gives one output: leave out emit: items and give "
+             "the poll items: \"{{ output.items }}\" (each item is then its own execution)");
+        pop(c, oe);
+    }
     pop(c, o);
 }
 

@@ -1,11 +1,15 @@
 #include "run/call.h"
 
 #include "clock.h"
+#include "run/execution.h"
+#include "store/store.h"
 #include "util.h"
+#include "run/throttle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A write's pending audit row, written by the HTTP client just before it sends. */
 struct audit_ahead {
@@ -74,6 +78,61 @@ static enum sc_status answer(struct sc_step_ctx *ctx, const struct sc_request *r
     return st;
 }
 
+/* Waits here at most this long for a throttled connection's slot; a longer wait parks the
+ * execution till its slot (its worker serves other connections meanwhile). */
+#define THROTTLE_IN_PLACE_MS 100
+
+/* The test clock's time, sent to a throttled connection so that a test server counts its
+ * rate windows on the same clock (tools/sandbox); never sent on the real clock. */
+static int add_clock_header(struct sc_request *req)
+{
+    if (!sc_clock_is_test() || req->nheaders >= SC_REQUEST_MAX_HEADERS)
+        return 0;
+    char h[64];
+    snprintf(h, sizeof h, "X-Test-Clock: %lld", (long long)sc_clock_now_ms());
+    if (!(req->headers[req->nheaders] = sc_strdup(h)))
+        return -1;
+    req->headers[++req->nheaders] = NULL;
+    return 0;
+}
+
+/* A slot for one request through conn: SC_OK to send (sc_throttle_done after); when the
+ * execution parks till its slot (sc_step_defer, nothing sent), or on a failure: the step's time
+ * ran out before a slot came. Waiting in place goes through the clock. */
+static enum sc_status throttle(struct sc_step_ctx *ctx, const struct sc_org_conn *conn,
+                               char *err, size_t errlen)
+{
+    const char *org = sc_step_org(ctx)->name;
+    const char *key = sc_step_idempotency_key(ctx);
+    bool realtime = sc_step_realtime(ctx);
+    char none[200];
+    struct sc_store *st = sc_step_store(ctx, none, sizeof none);
+    for (;;) {
+        int64_t now = sc_clock_now_ms(), wait = 0;
+        enum sc_throttle_verdict v = sc_throttle_take(st, org, conn, key, realtime, now, &wait);
+        if (v == SC_THROTTLE_GO)
+            return SC_OK;
+        int64_t left = sc_step_time_left_ms(ctx);
+        if (v == SC_THROTTLE_WAIT && wait >= THROTTLE_IN_PLACE_MS) {
+            char why[160];
+            snprintf(why, sizeof why, "waiting for a slot of connection %s (rate %ld per %lld ms)",
+                     conn->name, conn->rate_requests, (long long)conn->rate_per_ms);
+            if (sc_step_defer(ctx, now + wait, why))
+                return SC_ERR_RATE_LIMIT; /* disregarded: the engine parks the bundle */
+        }
+        if (left <= 0 || wait > left) {
+            snprintf(err, errlen, "connection %s is throttled (%s): no slot within this step's "
+                     "time left (%lld ms)", conn->name, v == SC_THROTTLE_BUSY
+                     ? "its concurrency cap is reached" : "rate", (long long)(left > 0 ? left : 0));
+            return SC_ERR_RATE_LIMIT;
+        }
+        if (v == SC_THROTTLE_WAIT)
+            sc_clock_sleep_ms(wait);
+        else
+            sc_throttle_wait_free(org, conn, left < 1000 ? left : 1000);
+    }
+}
+
 enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq,
                             int max_redirects, const char *parse, json_t **output, char *err,
                             size_t errlen)
@@ -121,21 +180,197 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
     return st;
 }
 
+/* ---- shadowed writes: recorded, audited, answered by a stand-in, never sent ---- */
+
+#define REDACTED "[redacted]"
+
+/* Every secret value the org holds (connections' and webhooks'): a new array of borrowed
+ * strings (free() it; NULL out of memory), *n of them. */
+static const char **org_secrets(const struct sc_org *org, size_t *n)
+{
+    *n = 0;
+    const char **v = sc_calloc((org ? org->nconns + org->nhooks : 0) + 1, sizeof *v);
+    for (size_t i = 0; v && org && i < org->nconns; i++)
+        if (org->conns[i].secret.value && *org->conns[i].secret.value)
+            v[(*n)++] = org->conns[i].secret.value;
+    for (size_t i = 0; v && org && i < org->nhooks; i++)
+        if (org->hooks[i].secret.value && *org->hooks[i].secret.value)
+            v[(*n)++] = org->hooks[i].secret.value;
+    return v;
+}
+
+/* s[0..len) with every occurrence of a secret replaced by [redacted]; new string (NULL
+ * out of memory). */
+static char *redact_text(const char *s, size_t len, const char *const *sec, size_t nsec)
+{
+    struct sc_buf b = {0};
+    size_t i = 0, run = 0; /* s[run..i) is plain text not yet copied */
+    while (i < len) {
+        size_t k = 0, sl = 0;
+        for (; k < nsec; k++) {
+            sl = strlen(sec[k]);
+            if (sl <= len - i && !memcmp(s + i, sec[k], sl))
+                break;
+        }
+        if (k == nsec) {
+            i++;
+            continue;
+        }
+        sc_buf_add(&b, s + run, i - run);
+        sc_buf_puts(&b, REDACTED);
+        i += sl;
+        run = i;
+    }
+    sc_buf_add(&b, s + run, len - run);
+    return sc_buf_take(&b);
+}
+
+/* True for a header that carries credentials by its name: Authorization and its proxy
+ * twin, cookies, and the api-key header of the connection used or shadowed. */
+static bool secret_header(const char *name, size_t nl, const struct sc_org_conn *a,
+                          const struct sc_org_conn *b)
+{
+    static const char *const names[] = {"Authorization", "Proxy-Authorization", "Cookie", NULL};
+    for (const char *const *p = names; *p; p++)
+        if (strlen(*p) == nl && !strncasecmp(name, *p, nl))
+            return true;
+    const struct sc_org_conn *cs[2] = {a, b};
+    for (int i = 0; i < 2; i++)
+        if (cs[i] && cs[i]->auth == SC_ORG_AUTH_API_KEY && cs[i]->header &&
+            strlen(cs[i]->header) == nl && !strncasecmp(name, cs[i]->header, nl))
+            return true;
+    return false;
+}
+
+/* The request's headers as {name: value}, without secrets: a credential header's value
+ * and any value holding a secret of the org read [redacted]; basic auth, which libcurl
+ * would add, is shown as an Authorization header, redacted. NULL out of memory. */
+static json_t *shadow_headers(const struct sc_org_conn *used,
+                              const struct sc_request *rq, const char *const *sec, size_t nsec)
+{
+    json_t *h = json_object();
+    if (h && rq->username)
+        json_object_set_new(h, "Authorization", json_string("Basic " REDACTED));
+    for (size_t i = 0; h && i < rq->nheaders; i++) {
+        const char *line = rq->headers[i], *colon = strchr(line, ':');
+        size_t nl = colon ? (size_t)(colon - line) : strlen(line);
+        const char *v = colon ? colon + 1 + strspn(colon + 1, " ") : "";
+        char *name = sc_strndup(line, nl);
+        char *val = redact_text(v, strlen(v), sec, nsec);
+        if (!name || !val || json_object_set_new(h, name, json_string(
+                                 secret_header(line, nl, used, rq->shadow) ? REDACTED : val))) {
+            json_decref(h);
+            h = NULL;
+        }
+        free(name);
+        free(val);
+    }
+    return h;
+}
+
+/* Records the shadowed write rq (its audit row audit_id; url: its target, redacted) in
+ * the store, secrets redacted. */
+static int shadow_record(struct sc_step_ctx *ctx, const struct sc_call *c,
+                         const struct sc_request *rq, const char *url, int64_t audit_id,
+                         const char *const *sec, size_t nsec, char *err, size_t errlen)
+{
+    struct sc_store *st = sc_step_store(ctx, err, errlen);
+    if (!st) /* a run that records nothing: nothing is sent either */
+        return 0;
+    const struct sc_org *org = sc_step_org(ctx);
+    char *body = rq->body ? redact_text(rq->body, rq->body_len, sec, nsec) : NULL;
+    json_t *headers = shadow_headers(sc_org_connection(org, c->connection), rq, sec, nsec);
+    struct sc_shadow_row row = {
+        .at_ms = sc_clock_now_ms(), .org = org ? org->name : "none",
+        .scenario = sc_step_scenario(ctx), .version = ctx->r ? ctx->r->version : "",
+        .execution = sc_step_execution_id(ctx), .step = sc_step_id(ctx),
+        .bundle = sc_step_bundle(ctx), .connection = rq->shadow->name, .method = rq->method,
+        .url = url, .headers = headers, .body = body, .body_len = body ? strlen(body) : 0,
+        .status = (int)json_integer_value(json_object_get(rq->stand_in, "status")),
+        .audit_id = audit_id, .confidential = sc_step_confidential(ctx)};
+    int rc = 0;
+    if (!headers || (rq->body && !body)) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    } else if (sc_store_shadow_add(st, &row) < 0) {
+        snprintf(err, errlen, "%s", sc_store_error(st));
+        rc = -1;
+    }
+    free(body);
+    json_decref(headers);
+    return rc;
+}
+
+/* A write reaching a shadowing connection: its audit row (outcome shadowed, the
+ * stand-in's status), its record, and the stand-in as the step's output; nothing sent. */
+static enum sc_status shadow_send(struct sc_step_ctx *ctx, const struct sc_call *c,
+                                  const struct sc_request *rq, json_t **output, char *err,
+                                  size_t errlen)
+{
+    char why[512] = "";
+    size_t nsec;
+    const char **sec = org_secrets(sc_step_org(ctx), &nsec);
+    char *url = sec ? redact_text(rq->url, strlen(rq->url), sec, nsec) : NULL;
+    if (!url) {
+        free(sec);
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    long status = (long)json_integer_value(json_object_get(rq->stand_in, "status"));
+    struct sc_step_audit_row aw = {rq->method, url, status, 0, rq->body, rq->body_len,
+                                   "shadowed", 0};
+    int64_t id = sc_step_audit_ref(ctx, &aw, why, sizeof why);
+    enum sc_status st = SC_OK;
+    if (id < 0) {
+        snprintf(err, errlen, "%s %s was not shadowed: its audit row could not be written: %s",
+                 rq->method, url, why);
+        st = strncmp(why, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
+    } else if (shadow_record(ctx, c, rq, url, id, sec, nsec, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s %s was shadowed but could not be recorded: %s", rq->method,
+                 url, why);
+        st = SC_ERR_STORE;
+    }
+    free(url);
+    free(sec);
+    if (st != SC_OK)
+        return st;
+    *output = json_deep_copy(rq->stand_in);
+    if (!*output) {
+        snprintf(err, errlen, "out of memory");
+        return SC_ERR_RUNTIME;
+    }
+    return SC_OK;
+}
+
 enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
                                   json_t **output, char *err, size_t errlen)
 {
     *output = NULL;
-    bool write = sc_http_is_write(c->method);
+    bool write = sc_request_is_write(c->method);
     struct sc_request req;
     enum sc_status st = sc_request_build(
         sc_step_org(ctx), c, write ? sc_step_sent_from(ctx) : NULL,
         write && !c->idempotency_key ? sc_step_idempotency_key(ctx) : NULL, &req, err, errlen);
+    const struct sc_org_conn *oc = /* a slot before anything is sent */
+        st == SC_OK ? sc_org_connection(sc_step_org(ctx), c->connection) : NULL;
+    bool throttled = oc && !req.shadow && sc_throttle_applies(oc); /* a shadowed write is never sent */
+    if (throttled && (st = throttle(ctx, oc, err, errlen)) != SC_OK)
+        throttled = false; /* no slot was taken */
+    if (throttled && add_clock_header(&req) != 0) {
+        snprintf(err, errlen, "out of memory");
+        st = SC_ERR_RUNTIME;
+    }
     if (req.refused && req.audit_refusal &&
         sc_step_audit(ctx, c->method, req.url, 0, 0, NULL, 0, "refused") != 0)
         snprintf(err + strlen(err), errlen - strlen(err), "; the refusal could not be audited");
-    if (st == SC_OK)
+    if (st == SC_OK && req.shadow)
+        st = shadow_send(ctx, c, &req, output, err, errlen);
+    else if (st == SC_OK)
         st = sc_call_send(ctx, &req, c->no_redirects ? 0 : SC_CALL_MAX_REDIRECTS, c->parse,
                           output, err, errlen);
     sc_request_free(&req);
+    char none[200];
+    if (throttled)
+        sc_throttle_done(sc_step_store(ctx, none, sizeof none), sc_step_org(ctx)->name, oc);
     return st;
 }

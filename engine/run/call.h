@@ -15,7 +15,11 @@
 #define SC_CALL_MAX_REDIRECTS 5 /* same-origin redirects a read follows */
 
 /* Builds c (request.h) for the step and sends it with sc_call_send; a refusal that
- * belongs on the audit log is written there. */
+ * belongs on the audit log is written there. A write reaching a shadowing connection
+ * (org.h: shadow: true) is not sent: its audit row (outcome "shadowed", the stand-in's
+ * status) and its record (store.h: sc_store_shadow_add; URL, headers and body with every
+ * credential header and every secret value of the org redacted, sealed when the scenario
+ * is confidential) are written, and *output is the stand-in {status, headers, body}. */
 enum sc_status sc_call_connection(struct sc_step_ctx *ctx, const struct sc_call *c,
                                   json_t **output, char *err, size_t errlen);
 

@@ -52,10 +52,10 @@ const char *sc_status_retry_note(const json_t *inc)
     if (json_object_get(inc, "hold"))
         return "held: a person approves or rejects it with scenarist holds";
     if (json_is_true(json_object_get(inc, "retryable")))
-        return json_is_true(json_object_get(inc, "final")) ? "no attempt left: needs a person"
+        return json_is_true(json_object_get(inc, "final")) ? "no retry left: needs a person"
                                                             : "to be retried from this step";
     if (kind && !strcmp(kind, "runtime"))
-        return "not retried: a Lua or template error fails the same way on every attempt; "
+        return "not retried: a Lua or template error fails the same way on every retry; "
                "needs a person";
     if (kind && !strcmp(kind, "data"))
         return "not retried: the data was refused and would be refused again; needs a person";
@@ -340,6 +340,19 @@ static enum sc_status call_step(struct sc_run *r, struct sc_plan_step *s, json_t
     else
         json_decref(ctx.held);
     r->park_ms = st == SC_OK ? ctx.park_ms : 0;
+    r->park_before = ctx.defer_ms > 0;
+    if (r->park_before) { /* the step did nothing: it runs again when the bundle wakes */
+        if (st == SC_OK)
+            json_decref(*outs);
+        st = SC_OK;
+        r->park_ms = ctx.defer_ms;
+        snprintf(r->park_why, sizeof r->park_why, "%s", ctx.defer_why);
+        json_decref(*detail);
+        *detail = NULL;
+        json_decref(ctx.undo);
+        ctx.undo = NULL;
+        *outs = json_array();
+    }
     json_decref(r->pending_undo);
     r->pending_undo = st == SC_OK ? ctx.undo : NULL;
     if (st != SC_OK)
@@ -538,7 +551,9 @@ static json_t *handle_error(struct sc_run *r, struct sc_plan_step *s, enum sc_st
         retryable = st != SC_ERR_CONFIG &&
                     ((st != SC_ERR_DATA && st != SC_ERR_RUNTIME) ||
                      json_is_true(json_object_get(rt->opts, "retry_data_errors")));
-        final = !retryable || r->attempt >= json_integer_value(json_object_get(rt->opts, "attempts"));
+        /* retries after the first run, as Make counts them: retries: 3 runs 4 times */
+        final = !retryable ||
+                r->attempt > json_integer_value(json_object_get(rt->opts, "retries"));
     }
     r->error = error;
     set_ctx(r, "error", error);
@@ -646,7 +661,7 @@ static void park(struct sc_run *r, struct sc_plan_step *s)
     r->park_ms = 0;
     json_t *inc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:I, s:i}", "step", sc_plan_step_name(s),
                             "bundle", r->bundle[0] ? r->bundle : "1", "sleep", "until", until,
-                            "message", "sleeping", "next_in_ms",
+                            "message", r->park_before ? r->park_why : "sleeping", "next_in_ms",
                             (json_int_t)(wake > now ? wake - now : 0), "attempt", r->attempt);
     if (!inc || json_array_append_new(r->incomplete, inc) != 0)
         fail_execution(r, NULL);
@@ -742,6 +757,15 @@ static json_t *run_fresh(struct sc_run *r, struct sc_plan_step *s)
     bool sent = r->pending_sent;
     r->pending_undo = NULL;
     r->pending_sent = false;
+    if (st == SC_OK && r->park_before) { /* deferred before it ran: no state, it runs again */
+        log_step(r, s, "throttled", ms, NULL, NULL, NULL);
+        park(r, s);
+        r->park_before = false;
+        json_decref(outs);
+        json_decref(undo);
+        json_decref(detail);
+        return NULL;
+    }
     if (st == SC_OK && !r->held)
         undo_push(r, s, undo, sent);
     if (st == SC_OK && r->held) {

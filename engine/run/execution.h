@@ -36,6 +36,8 @@ struct sc_run {
     struct sc_journal jn;  /* what it records, and what earlier attempts recorded */
     json_t *held;          /* the hold the step just run asked for (taken by run_list) */
     int64_t park_ms;       /* the wake time the step just run asked for (taken by run_list) */
+    bool park_before;      /* park_ms is a deferral: the step did not run (sc_step_defer) */
+    char park_why[160];
     json_t *pending_undo;  /* what the step just run can undo (taken by run_list) */
     bool pending_sent;     /* the step just run wrote to another system, beyond undoing */
     struct sc_run_undo *undos;    /* what a rollback undoes, oldest first */
@@ -57,6 +59,8 @@ struct sc_step_ctx {
     json_t *detail;        /* fields added to the error */
     json_t *held;          /* set by sc_step_hold: this bundle waits for a person */
     int64_t park_ms;       /* set by sc_step_park: this bundle sleeps till then (0: no) */
+    int64_t defer_ms;      /* set by sc_step_defer: parked before the step till then (0: no) */
+    char defer_why[160];
     json_t *undo;          /* set by sc_step_set_undo; given to commit/rollback hooks */
 };
 

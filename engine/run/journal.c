@@ -111,8 +111,8 @@ static int put_incomplete(struct sc_journal *j, const char *scenario, const char
         .error = json_object_get(first, "error"), .attempts = j->attempt,
         /* 0: no automatic retry (a hold, a data or runtime error): no "of N" to show */
         .max_attempts = json_is_true(json_object_get(first, "retryable"))
-                            ? (int)json_integer_value(
-                                  json_object_get(json_object_get(first, "retry"), "attempts"))
+                            ? 1 + (int)json_integer_value(
+                                      json_object_get(json_object_get(first, "retry"), "retries"))
                             : 0,
         .next_ms = wait >= 0 ? sc_clock_now_ms() + wait : 0,
         .state = !strcmp(status, "held") ? "held" : wait >= 0 ? "pending" : "exhausted"};

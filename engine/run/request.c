@@ -122,11 +122,12 @@ static int header_step(struct sc_request *r, char *line)
 /* Why the request must not be sent (written to why), or SC_REFUSE_NONE. */
 static enum sc_refusal refusal(const struct sc_org *org, const struct sc_call *c,
                                const struct sc_url *base, const struct sc_url *t, bool write,
-                               char *why, size_t n)
+                               const char **rop, char *why, size_t n)
 {
     const char *ro, *ov;
     enum sc_refusal r = sc_org_check_target(org, c->connection, write, c->headers, base, t,
                                             &ro, &ov);
+    *rop = ro;
     switch (r) {
     case SC_REFUSE_NONE:
         break;
@@ -171,7 +172,16 @@ static enum sc_status target(const struct sc_org *org, const struct sc_call *c,
     if (sc_url_join(bu, c->path, c->query, &t, err, errlen) != 0)
         return SC_ERR_DATA;
     char why[768];
-    enum sc_refusal ref = refusal(org, c, bu, &t, r->write, why, sizeof why);
+    const char *ro;
+    enum sc_refusal ref = refusal(org, c, bu, &t, r->write, &ro, why, sizeof why);
+    if ((ref == SC_REFUSE_READ_ONLY || ref == SC_REFUSE_OVERRIDE) && sc_org_shadowed(org, ro)) {
+        /* a write (or one disguised by an override) to a shadowing connection: built in
+         * full, never sent; the stand-in is its answer */
+        r->shadow = sc_org_connection(org, ro);
+        r->stand_in = sc_org_stand_in(r->shadow, c->method, &t);
+        r->oom |= !r->stand_in;
+        ref = SC_REFUSE_NONE;
+    }
     r->url = t.full;
     t.full = NULL;
     sc_url_free(&t);
@@ -278,7 +288,7 @@ enum sc_status sc_request_build(const struct sc_org *org, const struct sc_call *
 {
     memset(r, 0, sizeof *r);
     r->method = c->method;
-    r->write = sc_http_is_write(c->method);
+    r->write = sc_request_is_write(c->method);
     const struct sc_org_conn *conn = sc_org_connection(org, c->connection);
     if (!conn)
         return fail(err, errlen, SC_ERR_CONFIG, "connection '%s' is not defined in org '%s'%s",
@@ -310,6 +320,12 @@ enum sc_status sc_request_build(const struct sc_org *org, const struct sc_call *
     return st;
 }
 
+bool sc_request_is_write(const char *method)
+{
+    return method && strcasecmp(method, "GET") && strcasecmp(method, "HEAD") &&
+           strcasecmp(method, "OPTIONS");
+}
+
 void sc_request_free(struct sc_request *r)
 {
     for (size_t i = 0; i < r->nheaders; i++)
@@ -321,5 +337,6 @@ void sc_request_free(struct sc_request *r)
     free(r->username);
     free(r->body);
     free(r->url);
+    json_decref(r->stand_in);
     memset(r, 0, sizeof *r);
 }

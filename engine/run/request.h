@@ -46,7 +46,10 @@ struct sc_request {
     char *body;                 /* NULL: no body */
     size_t body_len;
     int64_t timeout_ms;         /* the call's, else the connection's timeout, else 30000 */
-    bool write;                 /* POST, PUT, PATCH, DELETE */
+    bool write;                 /* any method but GET, HEAD and OPTIONS (any case) */
+    const struct sc_org_conn *shadow; /* a write reaching this shadowing connection
+                                         (shadow: true): not to be sent, or NULL */
+    json_t *stand_in;           /* with shadow: its answer {status, headers, body} (owned) */
     bool refused;               /* not to be sent: err says why */
     bool audit_refusal;         /* refused, and the refusal belongs on the audit log (a write,
                                    a method override, a hidden separator) */
@@ -63,5 +66,8 @@ enum sc_status sc_request_build(const struct sc_org *org, const struct sc_call *
                                 const char *sent_from, const char *idempotency_key,
                                 struct sc_request *req, char *err, size_t errlen);
 void sc_request_free(struct sc_request *req);
+/* True for a method that writes: any but GET, HEAD and OPTIONS, whatever its case (RFC
+ * 9110 section 9.2.1's safe methods, TRACE aside: never sent to a connection). */
+bool sc_request_is_write(const char *method);
 
 #endif

@@ -150,7 +150,8 @@ static void hand_to_person(struct sc_store *st, const char *id, json_t *info, in
     struct sc_incomplete_row row = {.execution = id,
                                     .scenario = json_string_value(json_object_get(info, "scenario")),
                                     .step = "", .bundle = "", .error = e, .attempts = attempt,
-                                    .max_attempts = attempt, .state = "exhausted"};
+                                    .max_attempts = 0, /* no automatic retry: a person's turn */
+                                    .state = "exhausted"};
     if (!e || sc_store_incomplete_put(st, &row) != 0 ||
         sc_store_exec_end(st, id, "warning", 0, NULL, false) != 0)
         snprintf(err + strlen(err), errlen - strlen(err), "; and the store failed: %s",
@@ -306,6 +307,47 @@ int sc_runner_retries(struct sc_runner *rn, int64_t now_ms, struct sc_diags *d,
         return -1;
     int n = run_ids(rn, ids, now_ms, d, e);
     json_decref(ids);
+    return n;
+}
+
+json_t *sc_runner_continue(struct sc_runner *rn, const json_t *decision, struct sc_diags *d,
+                           char *err, size_t errlen)
+{
+    const char *id = json_string_value(json_object_get(decision, "execution"));
+    json_t *rec = again(rn, id ? id : "", -1, d, err, errlen);
+    char outcome[600];
+    if (rec)
+        snprintf(outcome, sizeof outcome, "%s",
+                 json_string_value(json_object_get(rec, "status")) ?: "unknown");
+    else
+        snprintf(outcome, sizeof outcome, "not run: %s", err);
+    struct sc_store *st = rn->rt->store;
+    if (sc_store_decision_end(st, json_integer_value(json_object_get(decision, "id")),
+                              outcome) == SC_STORE_ERR && !rec)
+        snprintf(err + strlen(err), errlen - strlen(err), "; and the store failed: %s",
+                 sc_store_error(st));
+    return rec;
+}
+
+int sc_runner_decided(struct sc_runner *rn, int max, struct sc_diags *d,
+                      const struct sc_runner_each *e)
+{
+    int n = 0;
+    while (n < max) {
+        json_t *info = NULL;
+        enum sc_store_rc rc = sc_store_decision_take(rn->rt->store, &info);
+        if (rc != SC_STORE_OK)
+            return rc == SC_STORE_NONE ? n : n ? n : -1;
+        const char *id = json_string_value(json_object_get(info, "execution"));
+        char err[512] = "";
+        json_t *rec = sc_runner_continue(rn, info, d, err, sizeof err);
+        e->done(e->data, id ? id : "", rec, err);
+        json_decref(rec);
+        json_decref(info);
+        n++;
+        if (e->go && !e->go(e->data, id))
+            break;
+    }
     return n;
 }
 

@@ -68,6 +68,19 @@ int sc_runner_resume(struct sc_runner *rn, struct sc_diags *d, const struct sc_r
 int sc_runner_retries(struct sc_runner *rn, int64_t now_ms, struct sc_diags *d,
                       const struct sc_runner_each *e);
 
+/* Runs a person's continuation now: decision (borrowed) as sc_store_decision gives it (an
+ * approved hold or a retry asked for, taken by this process or recorded 'here'), through
+ * the same attempt as sc_runner_again; then records its outcome on the decision (the
+ * run's status, or "not run: " and why). The record, or NULL with err. */
+json_t *sc_runner_continue(struct sc_runner *rn, const json_t *decision, struct sc_diags *d,
+                           char *err, size_t errlen);
+
+/* The daemon's pass over decided continuations: takes (sc_store_decision_take) and runs
+ * up to max of them, oldest first; done gets each execution's record or NULL with err.
+ * Returns how many ran, -1 when the store could not be read. */
+int sc_runner_decided(struct sc_runner *rn, int max, struct sc_diags *d,
+                      const struct sc_runner_each *e);
+
 /* Runs what is waiting: executions a crash left unfinished, then retries due now. For
  * each attempt, done(data, id, record or NULL, err). Returns how many were attempted, -1
  * when the store could not be read. */

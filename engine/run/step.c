@@ -5,6 +5,7 @@
 #include "run/exec.h"
 #include "run/execution.h"
 #include "run/plan.h"
+#include "model/def.h"
 #include "clock.h"
 #include "store/store.h"
 
@@ -115,6 +116,30 @@ bool sc_step_park(struct sc_step_ctx *ctx, int64_t wake_ms)
         return false;
     ctx->park_ms = wake_ms;
     return true;
+}
+
+bool sc_step_defer(struct sc_step_ctx *ctx, int64_t wake_ms, const char *why)
+{
+    if (!ctx->r || !ctx->r->rt->park || !ctx->r->rt->store)
+        return false;
+    ctx->defer_ms = wake_ms;
+    snprintf(ctx->defer_why, sizeof ctx->defer_why, "%s", why ? why : "deferred");
+    return true;
+}
+
+bool sc_step_realtime(struct sc_step_ctx *ctx)
+{
+    if (!ctx->r)
+        return false;
+    const struct sc_def *def = ctx->r->sc->def;
+    for (size_t i = 0; def && i < def->ntriggers; i++)
+        if (def->triggers[i].realtime)
+            return true;
+    const struct sc_plan_list *l = &ctx->r->sc->steps;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].mod && (l->v[i].mod->flags & SC_M_RESPOND))
+            return true;
+    return false;
 }
 
 void sc_step_hold(struct sc_step_ctx *ctx, json_t *hold)

@@ -182,6 +182,17 @@ enum sc_store_rc sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_
     return st->be->claim_next(st, max_seq, info);
 }
 
+enum sc_store_rc sc_store_slot_take(struct sc_store *st, const struct sc_store_slot *s,
+                                    int *verdict, int64_t *wait_ms)
+{
+    return st->be->slot_take ? st->be->slot_take(st, s, verdict, wait_ms) : SC_STORE_NONE;
+}
+
+enum sc_store_rc sc_store_slot_done(struct sc_store *st, const char *org, const char *conn)
+{
+    return st->be->slot_done ? st->be->slot_done(st, org, conn) : SC_STORE_NONE;
+}
+
 int sc_store_queue_state(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms)
 {
     return st->be->queue_state(st, runnable, next_retry_ms);
@@ -307,6 +318,32 @@ enum sc_store_rc sc_store_hold_decide(struct sc_store *st, int64_t id, const cha
     return st->be->hold_decide(st, id, state, by);
 }
 
+enum sc_store_rc sc_store_decision_add(struct sc_store *st, const struct sc_decision_row *r,
+                                       int64_t *id)
+{
+    return st->be->decision_add(st, r, id);
+}
+
+enum sc_store_rc sc_store_decision_take(struct sc_store *st, json_t **info)
+{
+    return st->be->decision_take(st, info);
+}
+
+enum sc_store_rc sc_store_decision_end(struct sc_store *st, int64_t id, const char *outcome)
+{
+    return st->be->decision_end(st, id, outcome);
+}
+
+json_t *sc_store_decision(struct sc_store *st, int64_t id)
+{
+    return st->be->decision(st, id);
+}
+
+json_t *sc_store_decisions(struct sc_store *st, const char *execution)
+{
+    return st->be->decisions(st, execution);
+}
+
 int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item,
                             const char *execution)
 {
@@ -332,6 +369,23 @@ enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const c
 json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms)
 {
     return st->be->queue_depths(st, since_ms);
+}
+
+enum sc_store_rc sc_store_queue_push_key(struct sc_store *st, const struct sc_queue_key_row *r,
+                                         int64_t *id, int64_t *times_seen)
+{
+    return st->be->queue_push_key(st, r, id, times_seen);
+}
+
+int64_t sc_store_queue_sweep(struct sc_store *st, const char *queue, const char *execution,
+                             const char *by, const char *resolution)
+{
+    return st->be->queue_sweep(st, queue, execution, by, resolution);
+}
+
+int64_t sc_store_queue_open(struct sc_store *st, const char *queue)
+{
+    return st->be->queue_open(st, queue);
 }
 
 enum sc_store_rc sc_store_version_add(struct sc_store *st, const char *scenario,
@@ -387,9 +441,24 @@ enum sc_store_rc sc_store_audit_verify(struct sc_store *st, const char *org, con
     return st->be->audit_verify(st, org, cp, problem);
 }
 
-json_t *sc_store_metrics(struct sc_store *st)
+int64_t sc_store_shadow_add(struct sc_store *st, const struct sc_shadow_row *r)
 {
-    return st->be->metrics(st);
+    return st->be->shadow_add(st, r);
+}
+
+json_t *sc_store_shadow_list(struct sc_store *st, const struct sc_shadow_filter *f)
+{
+    return st->be->shadow_list(st, f);
+}
+
+json_t *sc_store_metrics(struct sc_store *st, int64_t since_ms)
+{
+    return st->be->metrics(st, since_ms);
+}
+
+json_t *sc_store_counters(struct sc_store *st)
+{
+    return st->be->counters(st);
 }
 
 void sc_store_defer(struct sc_store *st, bool on)

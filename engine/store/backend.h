@@ -5,7 +5,8 @@
  * (tests/unit/test_store_contract.c) runs on any backend. A backend's connection starts
  * with a struct sc_store whose be points to its table. The daemon's hooks (sync,
  * checkpoint_apart, checkpoint, turns) may be NULL: the call then does nothing and
- * answers 0; lead may be NULL: this connection leads (1); watch may be NULL. */
+ * answers 0; so may slot_take and slot_done (the call answers SC_STORE_NONE); lead may be
+ * NULL: this connection leads (1); watch may be NULL. */
 #ifndef SC_STORE_BACKEND_H
 #define SC_STORE_BACKEND_H
 
@@ -57,6 +58,10 @@ struct sc_store_backend {
     int64_t (*last_seq)(struct sc_store *st);
     enum sc_store_rc (*claim_next)(struct sc_store *st, int64_t max_seq, json_t **info);
     int (*queue_state)(struct sc_store *st, int64_t *runnable, int64_t *next_retry_ms);
+    /* throttled connections' shared state; both NULL: the backend keeps none */
+    enum sc_store_rc (*slot_take)(struct sc_store *st, const struct sc_store_slot *s,
+                                  int *verdict, int64_t *wait_ms);
+    enum sc_store_rc (*slot_done)(struct sc_store *st, const char *org, const char *conn);
     enum sc_store_rc (*trigger_get)(struct sc_store *st, const char *scenario,
                                     const char *trigger, int64_t *last_ms,
                                     int64_t *watermark_ms);
@@ -93,6 +98,12 @@ struct sc_store_backend {
     json_t *(*hold)(struct sc_store *st, int64_t id);
     enum sc_store_rc (*hold_decide)(struct sc_store *st, int64_t id, const char *state,
                                     const char *by);
+    enum sc_store_rc (*decision_add)(struct sc_store *st, const struct sc_decision_row *r,
+                                     int64_t *id);
+    enum sc_store_rc (*decision_take)(struct sc_store *st, json_t **info);
+    enum sc_store_rc (*decision_end)(struct sc_store *st, int64_t id, const char *outcome);
+    json_t *(*decision)(struct sc_store *st, int64_t id);
+    json_t *(*decisions)(struct sc_store *st, const char *execution);
     int64_t (*queue_push)(struct sc_store *st, const char *queue, json_t *item,
                           const char *execution);
     json_t *(*queue_items)(struct sc_store *st, const char *queue, const char *state,
@@ -100,6 +111,11 @@ struct sc_store_backend {
     json_t *(*queue_item)(struct sc_store *st, int64_t id);
     enum sc_store_rc (*queue_resolve)(struct sc_store *st, int64_t id, const char *by);
     json_t *(*queue_depths)(struct sc_store *st, int64_t since_ms);
+    enum sc_store_rc (*queue_push_key)(struct sc_store *st, const struct sc_queue_key_row *r,
+                                       int64_t *id, int64_t *times_seen);
+    int64_t (*queue_sweep)(struct sc_store *st, const char *queue, const char *execution,
+                           const char *by, const char *resolution);
+    int64_t (*queue_open)(struct sc_store *st, const char *queue);
     /* versions' rows */
     enum sc_store_rc (*version_add)(struct sc_store *st, const char *scenario,
                                     json_t *document, const char *checksum,
@@ -115,8 +131,12 @@ struct sc_store_backend {
     json_t *(*audit_checkpoint)(struct sc_store *st, const char *org, json_t **problem);
     enum sc_store_rc (*audit_verify)(struct sc_store *st, const char *org, const json_t *cp,
                                      json_t **problem);
+    /* shadowed writes */
+    int64_t (*shadow_add)(struct sc_store *st, const struct sc_shadow_row *r);
+    json_t *(*shadow_list)(struct sc_store *st, const struct sc_shadow_filter *f);
     /* metrics */
-    json_t *(*metrics)(struct sc_store *st);
+    json_t *(*metrics)(struct sc_store *st, int64_t since_ms);
+    json_t *(*counters)(struct sc_store *st);
     /* deferred writes */
     void (*defer)(struct sc_store *st, bool on);
     size_t (*defer_mark)(struct sc_store *st);

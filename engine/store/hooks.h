@@ -33,6 +33,10 @@ int sc_store_lead(struct sc_store *st);
  * work at once; a backend with one daemon per store does nothing. sc_store_close(st)
  * stops it. 0, or -1 (error set). */
 int sc_store_watch(struct sc_store *st, void (*wake)(void *), void *arg);
+/* Whether a daemon holds the store lock of path now, without taking it or writing the
+ * lock file (a shared flock tried and let go at once): 1 held, 0 not (or no lock file
+ * yet), -1 on error (errno). */
+int sc_store_lock_held(const char *path);
 
 /* Commits are durable across a crash of the process; across a power loss only once
  * synced: sc_store_sync writes to disk (fsync) everything committed so far, by any

@@ -138,3 +138,23 @@ void sc_store_unlock(int fd)
     if (fd >= 0)
         close(fd);
 }
+
+int sc_store_lock_held(const char *path)
+{
+    char *canon = lock_name(path);
+    char *lp = canon ? sc_asprintf("%s.lock", canon) : NULL;
+    free(canon);
+    if (!lp)
+        return -1;
+    int f = open(lp, O_RDONLY | O_CLOEXEC);
+    free(lp);
+    if (f < 0)
+        return errno == ENOENT ? 0 : -1;
+    int held = 0;
+    if (flock(f, LOCK_SH | LOCK_NB) == 0)
+        flock(f, LOCK_UN);
+    else
+        held = errno == EWOULDBLOCK ? 1 : -1;
+    close(f);
+    return held;
+}

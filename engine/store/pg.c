@@ -32,7 +32,10 @@
     " created_at, updated_at, decided_by"
 #define HOLD_COLS \
     "id, execution, scenario, step, bundle, reason, diff, state, created_at, decided_at, decided_by"
-#define QI_COLS "id, queue, item, execution, state, created_at, done_at, done_by"
+#define DEC_COLS "id, execution, action, hold, decided_by, decided_at, reason, state," \
+                 " outcome, ended_at"
+#define QI_COLS "id, queue, item, execution, state, created_at, done_at, done_by, key," \
+                " last_seen, times_seen, resolution"
 
 static const char *const sql[P_COUNT] = {
     [P_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
@@ -173,6 +176,68 @@ static const char *const sql[P_COUNT] = {
     [P_QI_DEPTHS] = "SELECT queue, count(*), count(*) FILTER (WHERE created_at >= $1)"
                     " FROM queue_items WHERE state = 'open' GROUP BY queue ORDER BY queue COLLATE \"C\"",
     [P_QI_LAST] = "SELECT coalesce(max(id), 0) FROM queue_items",
+    /* a keyed item seen again: counted once per execution that sees it */
+    [P_QI_TOUCH] = "UPDATE queue_items SET item = $1, last_seen = $2, times_seen = times_seen"
+                   " + CASE WHEN seen_by IS DISTINCT FROM $3::text THEN 1 ELSE 0 END,"
+                   " seen_by = $3 WHERE queue = $4 AND key = $5 AND state = 'open'"
+                   " RETURNING id, times_seen",
+    [P_QI_PUSH_KEY] = "INSERT INTO queue_items(id, queue, item, execution, created_at, key,"
+                      " last_seen, times_seen, seen_by) VALUES($1,$2,$3,$4,$5,$6,$5,1,$4)",
+    [P_QI_SWEEP] = "UPDATE queue_items SET state = 'resolved', done_at = $1, done_by = $2,"
+                   " resolution = $3 WHERE queue = $4 AND state = 'open' AND key IS NOT NULL"
+                   " AND seen_by IS DISTINCT FROM $5::text",
+    [P_QI_OPEN] = "SELECT count(*) FROM queue_items WHERE queue = $1 AND state = 'open'",
+    [P_DEC_HOLD] = "UPDATE holds SET state = $1, decided_at = $2, decided_by = $3"
+                   " WHERE id = $4 AND execution = $5 AND state = 'pending'",
+    /* a second open continuation of the execution is no row (decisions_open) */
+    [P_DEC_ADD] = "INSERT INTO decisions(execution, action, hold, decided_by, decided_at, reason,"
+                  " state, outcome, ended_at) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+                  " ON CONFLICT DO NOTHING RETURNING id",
+    /* the oldest waiting, or taken by a daemon that stopped: not renewed into a running
+     * execution within a lease; a row another daemon is taking is skipped, not waited for */
+    [P_DEC_TAKE] = "UPDATE decisions SET state = 'running', owner = $1::bigint, taken_at = $2::bigint"
+                   " WHERE id = (SELECT d.id FROM decisions d WHERE d.state = 'pending'"
+                   " OR (d.state = 'running' AND (d.owner IS NULL OR (d.owner <> $1"
+                   " AND coalesce(d.taken_at, 0) <= $2::bigint - $3::bigint AND NOT EXISTS(SELECT 1"
+                   " FROM executions e WHERE e.id = d.execution AND e.status = 'running'"
+                   " AND e.lease_until > $2))))"
+                   " ORDER BY d.id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
+    [P_DEC_END] = "UPDATE decisions SET state = 'done', outcome = $1, ended_at = $2"
+                  " WHERE id = $3 AND state IN ('running', 'here')",
+    [P_DEC_GET] = "SELECT " DEC_COLS " FROM decisions WHERE id = $1",
+    [P_DEC_LIST] = "SELECT " DEC_COLS " FROM decisions WHERE execution = $1 ORDER BY id",
+    [P_SHADOW_ADD] = "INSERT INTO shadow_writes(at, org, scenario, version, execution, step,"
+                     " bundle, connection, method, url, status, audit_id, confidential, request)"
+                     " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id",
+    [P_SHADOW_LIST] = "SELECT id, at, org, scenario, version, execution, step, bundle,"
+                      " connection, method, url, status, audit_id, confidential, request"
+                      " FROM shadow_writes WHERE ($1::text IS NULL OR scenario = $1)"
+                      " AND ($2::text IS NULL OR execution = $2) ORDER BY id LIMIT $3",
+    /* a throttled connection's row, made on first use, then held till the commit */
+    [P_SLOT_ROW] = "INSERT INTO throttle(org, conn) VALUES($1, $2) ON CONFLICT DO NOTHING",
+    [P_SLOT_LOCK] = "SELECT last, tail FROM throttle WHERE org = $1 AND conn = $2 FOR UPDATE",
+    [P_SLOT_SET] = "UPDATE throttle SET last = $3, tail = $4 WHERE org = $1 AND conn = $2",
+    [P_SLOT_PROMISES] = "SELECT key, slot FROM throttle_promises WHERE org = $1 AND conn = $2"
+                        " AND ($3::text IS NULL OR key = $3)",
+    [P_SLOT_PROMISE] = "INSERT INTO throttle_promises(org, conn, key, slot) VALUES($1,$2,$3,$4)"
+                       " ON CONFLICT(org, conn, key) DO UPDATE SET slot = excluded.slot",
+    [P_SLOT_FORGET] = "DELETE FROM throttle_promises WHERE org = $1 AND conn = $2 AND"
+                      " (key = $3::text OR slot < $4)",
+    /* requests in flight: only those of daemons whose running executions hold live leases
+     * (a killed daemon's count lapses with its leases) */
+    [P_SLOT_FLIGHT] = "SELECT coalesce(sum(f.n), 0) FROM throttle_flight f WHERE f.org = $1"
+                      " AND f.conn = $2 AND f.n > 0 AND (f.owner = $3 OR EXISTS(SELECT 1"
+                      " FROM executions e WHERE e.status = 'running' AND e.owner = f.owner"
+                      " AND e.lease_until > $4))",
+    [P_SLOT_GO] = "INSERT INTO throttle_flight(org, conn, owner, n) VALUES($1, $2, $3, 1)"
+                  " ON CONFLICT(org, conn, owner) DO UPDATE SET n = throttle_flight.n + 1",
+    [P_SLOT_DONE] = "UPDATE throttle_flight SET n = n - 1 WHERE org = $1 AND conn = $2"
+                    " AND owner = $3 AND n > 0",
+    /* the counted changes folded into the counters, one statement */
+    [P_COUNTERS_FOLD] = "WITH d AS (DELETE FROM counter_changes RETURNING name, l1, l2, n)"
+                        " INSERT INTO counters(name, l1, l2, value) SELECT name, l1, l2, sum(n)"
+                        " FROM d GROUP BY name, l1, l2 ON CONFLICT(name, l1, l2)"
+                        " DO UPDATE SET value = counters.value + excluded.value",
     [P_HOLD_GET] = "SELECT " HOLD_COLS " FROM holds WHERE execution = $1 AND step = $2"
                    " AND bundle = $3",
     [P_HOLD_PUT] = "INSERT INTO holds(id, execution, scenario, step, bundle, reason, diff, state,"
@@ -742,6 +807,19 @@ const struct sc_store_backend sc_store_pg = {
     .queue_item = pg_queue_item,
     .queue_resolve = pg_queue_resolve,
     .queue_depths = pg_queue_depths,
+    .queue_push_key = pg_queue_push_key,
+    .queue_sweep = pg_queue_sweep,
+    .queue_open = pg_queue_open,
+    .decision_add = pg_decision_add,
+    .decision_take = pg_decision_take,
+    .decision_end = pg_decision_end,
+    .decision = pg_decision,
+    .decisions = pg_decisions,
+    .slot_take = pg_slot_take,
+    .slot_done = pg_slot_done,
+    .shadow_add = pg_shadow_add,
+    .shadow_list = pg_shadow_list,
+    .counters = pg_counters,
     .version_add = pg_version_add,
     .version_get = pg_version_get,
     .versions = pg_versions,

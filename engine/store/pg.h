@@ -26,6 +26,11 @@ enum pq {
     P_VER_CURRENT, P_VER_ADD, P_VER_GET, P_VER_LIST, P_VER_ALL_CURRENT, P_VER_STAMP,
     P_DS_GET, P_DS_ENTRY, P_DS_SET, P_DS_DEL, P_DS_SEARCH, P_DS_CLAIM,
     P_QI_PUSH, P_QI_LIST, P_QI_GET, P_QI_RESOLVE, P_QI_DEPTHS, P_QI_LAST,
+    P_QI_TOUCH, P_QI_PUSH_KEY, P_QI_SWEEP, P_QI_OPEN,
+    P_DEC_HOLD, P_DEC_ADD, P_DEC_TAKE, P_DEC_END, P_DEC_GET, P_DEC_LIST,
+    P_SHADOW_ADD, P_SHADOW_LIST,
+    P_SLOT_ROW, P_SLOT_LOCK, P_SLOT_SET, P_SLOT_PROMISES, P_SLOT_PROMISE, P_SLOT_FORGET,
+    P_SLOT_FLIGHT, P_SLOT_GO, P_SLOT_DONE, P_COUNTERS_FOLD,
     P_HOLD_GET, P_HOLD_PUT, P_HOLD_LIST, P_HOLD_BY_ID, P_HOLD_DECIDE, P_HOLD_LAST,
     P_LEASE_RENEW, P_LEASE_DROP, P_LOCK,
     P_BEGIN, P_COMMIT, P_ROLLBACK, P_SAVEPOINT, P_RELEASE, P_ROLLBACK_TO,
@@ -43,6 +48,8 @@ enum pq {
 #define PG_LOCK_TIMERS_TEXT "1544162594"
 /* Session lock held while migrating: two daemons starting at once do not race. */
 #define PG_LOCK_MIGRATE 0x5c0a0d21LL
+/* Transaction lock of the fold of counted changes into the counters (one at a time). */
+#define PG_LOCK_COUNTERS 0x5c0a0d23LL
 
 struct pg_heartbeat;
 struct pg_defer;
@@ -153,7 +160,24 @@ json_t *pg_audit_list(struct sc_store *base, const struct sc_audit_filter *f);
 json_t *pg_audit_checkpoint(struct sc_store *base, const char *org, json_t **problem);
 enum sc_store_rc pg_audit_verify(struct sc_store *base, const char *org, const json_t *cp,
                                  json_t **problem);
-json_t *pg_metrics(struct sc_store *base);
+enum sc_store_rc pg_decision_add(struct sc_store *base, const struct sc_decision_row *r,
+                                 int64_t *id);
+enum sc_store_rc pg_decision_take(struct sc_store *base, json_t **info);
+enum sc_store_rc pg_decision_end(struct sc_store *base, int64_t id, const char *outcome);
+json_t *pg_decision(struct sc_store *base, int64_t id);
+json_t *pg_decisions(struct sc_store *base, const char *execution);
+enum sc_store_rc pg_queue_push_key(struct sc_store *base, const struct sc_queue_key_row *r,
+                                   int64_t *id, int64_t *times_seen);
+int64_t pg_queue_sweep(struct sc_store *base, const char *queue, const char *execution,
+                       const char *by, const char *resolution);
+int64_t pg_queue_open(struct sc_store *base, const char *queue);
+int64_t pg_shadow_add(struct sc_store *base, const struct sc_shadow_row *r);
+json_t *pg_shadow_list(struct sc_store *base, const struct sc_shadow_filter *f);
+enum sc_store_rc pg_slot_take(struct sc_store *base, const struct sc_store_slot *s,
+                              int *verdict, int64_t *wait_ms);
+enum sc_store_rc pg_slot_done(struct sc_store *base, const char *org, const char *conn);
+json_t *pg_metrics(struct sc_store *base, int64_t since_ms);
+json_t *pg_counters(struct sc_store *base);
 void pg_defer(struct sc_store *base, bool on);
 size_t pg_defer_mark(struct sc_store *base);
 bool pg_defer_refused(const struct sc_store *base);
@@ -210,6 +234,8 @@ int pg_defer_ds_write(struct pg_store *st, int kind, const char *store, const ch
 json_t *pg_defer_ds_search(struct pg_store *st, const char *store, const char *prefix,
                            int limit);
 int64_t pg_defer_row(struct pg_store *st, int table, const char *const s[5], json_t *j);
+/* How many items the recording pushes to queue. */
+int64_t pg_defer_pushes(const struct pg_store *st, const char *queue);
 /* The next id of a numbered table (0 queue_items, 1 holds) under its advisory lock, inside
  * the caller's transaction: -1 on error. */
 int64_t pg_next_row_id(struct pg_store *st, int table);

@@ -593,3 +593,11 @@ enum sc_store_rc pg_defer_apply(struct sc_store *base)
     st->defer = df;
     return rc == 1 ? SC_STORE_CONFLICT : rc < 0 ? SC_STORE_ERR : SC_STORE_OK;
 }
+
+int64_t pg_defer_pushes(const struct pg_store *st, const char *queue)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < st->defer->nops; i++)
+        n += st->defer->ops[i].kind == P_QI_PUSH && !strcmp(st->defer->ops[i].s[0], queue);
+    return n;
+}

@@ -26,7 +26,8 @@ static const struct {
                    " state, created_at, updated_at, decided_by", -1},
     {"holds", "id, execution, scenario, step, bundle, reason, diff, state, created_at,"
               " decided_at, decided_by", -1},
-    {"queue_items", "id, queue, item, execution, state, created_at, done_at, done_by", -1},
+    {"queue_items", "id, queue, item, execution, state, created_at, done_at, done_by, key,"
+                    " last_seen, times_seen, seen_by, resolution", -1},
     {"datastore", "store, key, value, updated_at, expires_at", -1},
     {"audit", "id, at, org, scenario, version, execution, step, method, sent_from, sent_to,"
               " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id", -1},
@@ -34,6 +35,12 @@ static const struct {
     {"trigger_state", "scenario, trigger, last_at, watermark, updated_at", -1},
     {"poll_seen", "scenario, trigger, key, seen_at", -1},
     {"versions", "scenario, number, created_at, message, checksum, origin, document", -1},
+    {"shadow_writes", "id, at, org, scenario, version, execution, step, bundle, connection,"
+                      " method, url, status, audit_id, confidential, request", 14},
+    {"decisions", "id, execution, action, hold, decided_by, decided_at, reason, state, owner,"
+                  " outcome, ended_at", -1},
+    /* last: the counters as the source counted them (the rows copied above counted nothing) */
+    {"counters", "name, l1, l2, value", -1},
 };
 
 static int ncols(const char *cols)
@@ -154,6 +161,13 @@ json_t *sc_store_migrate(const char *from, const char *to, const char *key_ref, 
                pg_exec_text(dst, "SELECT setval(pg_get_serial_sequence('step_runs', 'id'),"
                                  " coalesce((SELECT max(id) FROM step_runs), 0) + 1, false)",
                             "migration") != 0 ||
+               pg_exec_text(dst, "SELECT setval(pg_get_serial_sequence('shadow_writes', 'id'),"
+                                 " coalesce((SELECT max(id) FROM shadow_writes), 0) + 1, false)",
+                            "migration") != 0 ||
+               pg_exec_text(dst, "SELECT setval(pg_get_serial_sequence('decisions', 'id'),"
+                                 " coalesce((SELECT max(id) FROM decisions), 0) + 1, false)",
+                            "migration") != 0 ||
+               pg_exec_text(dst, "DELETE FROM counter_changes", "migration") != 0 ||
                pg_exec_text(dst, "COMMIT", "migration") != 0)) {
         snprintf(err, errlen, "%s", dst->err);
         ok = false;

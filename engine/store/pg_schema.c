@@ -1,5 +1,5 @@
 /* The PostgreSQL store's schema: its own migrations (the tables of the SQLite schema at
- * its v8, in PostgreSQL's types), applied in order by pg_migrate under an advisory lock. */
+ * its v13, in PostgreSQL's types), applied in order by pg_migrate under an advisory lock. */
 #include "store/pg.h"
 
 #include <stdio.h>
@@ -83,6 +83,83 @@ static const char *const migrations[] = {
     " $$BEGIN PERFORM pg_notify('scenarist_queue', ''); RETURN NULL; END$$;"
     "CREATE TRIGGER executions_queued AFTER INSERT ON executions FOR EACH STATEMENT"
     " EXECUTE FUNCTION scenarist_queued();",
+    /* v3: the SQLite schema's v9 to v13: keyed queue items that converge (one open item
+     * per queue and key), shadowed writes, people's decisions, holds found by time, the
+     * counters for /metrics; and throttled connections' state shared by the daemons. A
+     * counted change appends a row to counter_changes in the changing statement (a trigger);
+     * sc_store_counters folds them into counters: an append never waits on another
+     * transaction's counter row, so two daemons' batches cannot deadlock on them. */
+    "ALTER TABLE queue_items ADD COLUMN key TEXT, ADD COLUMN last_seen BIGINT,"
+    " ADD COLUMN times_seen BIGINT NOT NULL DEFAULT 1, ADD COLUMN seen_by TEXT,"
+    " ADD COLUMN resolution TEXT;"
+    "CREATE UNIQUE INDEX queue_items_key ON queue_items(queue, key)"
+    " WHERE state = 'open' AND key IS NOT NULL;"
+    "CREATE TABLE shadow_writes(id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL,"
+    " org TEXT NOT NULL, scenario TEXT NOT NULL, version TEXT NOT NULL,"
+    " execution TEXT NOT NULL, step TEXT NOT NULL, bundle TEXT NOT NULL,"
+    " connection TEXT NOT NULL, method TEXT NOT NULL, url TEXT NOT NULL,"
+    " status INTEGER NOT NULL, audit_id BIGINT, confidential INTEGER NOT NULL,"
+    " request BYTEA NOT NULL);"
+    "CREATE INDEX shadow_writes_scenario ON shadow_writes(scenario, id);"
+    "CREATE INDEX shadow_writes_execution ON shadow_writes(execution, id);"
+    "CREATE TABLE decisions("
+    " id BIGSERIAL PRIMARY KEY, execution TEXT NOT NULL REFERENCES executions(id),"
+    " action TEXT NOT NULL, hold BIGINT, decided_by TEXT NOT NULL, decided_at BIGINT NOT NULL,"
+    " reason TEXT, state TEXT NOT NULL, owner BIGINT, outcome TEXT, ended_at BIGINT,"
+    " taken_at BIGINT);"
+    "CREATE UNIQUE INDEX decisions_open ON decisions(execution)"
+    " WHERE state IN ('pending', 'running', 'here');"
+    "CREATE INDEX decisions_waiting ON decisions(state, id) WHERE state IN ('pending', 'running');"
+    "CREATE INDEX decisions_execution ON decisions(execution, id);"
+    "CREATE INDEX holds_created ON holds(created_at);"
+    "CREATE TABLE counters(name TEXT NOT NULL, l1 TEXT NOT NULL, l2 TEXT NOT NULL,"
+    " value BIGINT NOT NULL, PRIMARY KEY(name, l1, l2));"
+    "CREATE TABLE counter_changes(name TEXT NOT NULL, l1 TEXT NOT NULL, l2 TEXT NOT NULL,"
+    " n BIGINT NOT NULL);"
+    "INSERT INTO counters SELECT 'executions', scenario, status, count(*) FROM executions"
+    " GROUP BY scenario, status;"
+    "INSERT INTO counters SELECT 'holds_created', scenario, '', count(*) FROM holds"
+    " GROUP BY scenario;"
+    "INSERT INTO counters SELECT 'holds_decided', state, '', count(*) FROM holds"
+    " WHERE state <> 'pending' GROUP BY state;"
+    "INSERT INTO counters SELECT 'queue_items_opened', queue, '', count(*) FROM queue_items"
+    " GROUP BY queue;"
+    "INSERT INTO counters SELECT 'queue_items_closed', queue, state, count(*) FROM queue_items"
+    " WHERE state <> 'open' GROUP BY queue, state;"
+    "CREATE FUNCTION scenarist_count_exec() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN"
+    " INSERT INTO counter_changes VALUES('executions', NEW.scenario, NEW.status, 1); END IF;"
+    " RETURN NULL; END$$;"
+    "CREATE TRIGGER executions_count AFTER INSERT OR UPDATE OF status ON executions"
+    " FOR EACH ROW EXECUTE FUNCTION scenarist_count_exec();"
+    "CREATE FUNCTION scenarist_count_hold() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " IF TG_OP = 'INSERT' THEN"
+    " INSERT INTO counter_changes VALUES('holds_created', NEW.scenario, '', 1);"
+    " ELSIF TG_OP = 'DELETE' THEN IF OLD.state = 'pending' THEN"
+    " INSERT INTO counter_changes VALUES('holds_decided', 'deleted', '', 1); END IF;"
+    " ELSIF OLD.state = 'pending' AND NEW.state <> 'pending' THEN"
+    " INSERT INTO counter_changes VALUES('holds_decided', NEW.state, '', 1); END IF;"
+    " RETURN NULL; END$$;"
+    "CREATE TRIGGER holds_count AFTER INSERT OR UPDATE OF state OR DELETE ON holds"
+    " FOR EACH ROW EXECUTE FUNCTION scenarist_count_hold();"
+    "CREATE FUNCTION scenarist_count_item() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " IF TG_OP = 'INSERT' THEN IF NEW.state = 'open' THEN"
+    " INSERT INTO counter_changes VALUES('queue_items_opened', NEW.queue, '', 1); END IF;"
+    " ELSIF TG_OP = 'DELETE' THEN IF OLD.state = 'open' THEN"
+    " INSERT INTO counter_changes VALUES('queue_items_closed', OLD.queue, 'deleted', 1); END IF;"
+    " ELSIF OLD.state <> 'open' AND NEW.state = 'open' THEN"
+    " INSERT INTO counter_changes VALUES('queue_items_opened', NEW.queue, '', 1);"
+    " ELSIF OLD.state = 'open' AND NEW.state <> 'open' THEN"
+    " INSERT INTO counter_changes VALUES('queue_items_closed', NEW.queue, NEW.state, 1); END IF;"
+    " RETURN NULL; END$$;"
+    "CREATE TRIGGER queue_items_count AFTER INSERT OR UPDATE OF state OR DELETE ON queue_items"
+    " FOR EACH ROW EXECUTE FUNCTION scenarist_count_item();"
+    "CREATE TABLE throttle(org TEXT NOT NULL, conn TEXT NOT NULL, last BIGINT, tail BIGINT,"
+    " PRIMARY KEY(org, conn));"
+    "CREATE TABLE throttle_promises(org TEXT NOT NULL, conn TEXT NOT NULL, key TEXT NOT NULL,"
+    " slot BIGINT NOT NULL, PRIMARY KEY(org, conn, key));"
+    "CREATE TABLE throttle_flight(org TEXT NOT NULL, conn TEXT NOT NULL, owner BIGINT NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(org, conn, owner));",
 };
 
 static int schema_version(struct pg_store *st)

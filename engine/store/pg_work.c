@@ -213,6 +213,14 @@ static json_t *queue_row(const PGresult *s, int i)
         json_object_set_new(v, "done_at", pg_iso(pg_int(s, i, 6)));
     if (v && !pg_null(s, i, 7))
         json_object_set_new(v, "done_by", json_string(pg_text(s, i, 7)));
+    if (v && !pg_null(s, i, 8))
+        json_object_set_new(v, "key", json_string(pg_text(s, i, 8)));
+    if (v && !pg_null(s, i, 9))
+        json_object_set_new(v, "last_seen", pg_iso(pg_int(s, i, 9)));
+    if (v)
+        json_object_set_new(v, "times_seen", json_integer(pg_int(s, i, 10)));
+    if (v && !pg_null(s, i, 11))
+        json_object_set_new(v, "resolution", json_string(pg_text(s, i, 11)));
     return v;
 }
 
@@ -256,4 +264,66 @@ json_t *pg_queue_depths(struct sc_store *base, int64_t since_ms)
                             (json_int_t)pg_int(s, i, 1), "recent", (json_int_t)pg_int(s, i, 2)));
     PQclear(s);
     return o;
+}
+
+/* The open item of r's key updated, else r added under the queue items' lock (so no other
+ * daemon adds the same key between): one transaction, of its own or the caller's. */
+enum sc_store_rc pg_queue_push_key(struct sc_store *base, const struct sc_queue_key_row *r,
+                                   int64_t *id, int64_t *times_seen)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    *id = *times_seen = 0;
+    if (pg_defer_refuse(st, "a keyed queue push"))
+        return SC_STORE_ERR;
+    if (!r->key || !*r->key)
+        return pg_err(st, "a keyed queue push needs a key"), SC_STORE_ERR;
+    if (pg_begin(st) != 0)
+        return SC_STORE_ERR;
+    int64_t now = sc_clock_now_ms(), next = -1;
+    enum sc_store_rc rc = SC_STORE_ERR;
+    PGresult *s = NULL;
+    if (pg_lock(st, PG_LOCK_QUEUE_ITEMS) == 0 &&
+        (s = pg_q(st, P_QI_TOUCH, "jisss", r->item, now, r->execution, r->queue, r->key))) {
+        if (PQntuples(s) == 1) {
+            *id = pg_int(s, 0, 0);
+            *times_seen = pg_int(s, 0, 1);
+            rc = SC_STORE_EXISTS;
+        } else if ((next = pg_next_row_id(st, 0)) > 0 &&
+                   pg_run(st, "adding to the queue", P_QI_PUSH_KEY, "isjsis", next, r->queue,
+                          r->item, r->execution, now, r->key) == 0) {
+            *id = next;
+            *times_seen = 1;
+            rc = SC_STORE_OK;
+        }
+    }
+    PQclear(s);
+    if (rc == SC_STORE_ERR || pg_commit(st) != 0) {
+        pg_rollback(st);
+        *id = *times_seen = 0;
+        return SC_STORE_ERR;
+    }
+    return rc;
+}
+
+int64_t pg_queue_sweep(struct sc_store *base, const char *queue, const char *execution,
+                       const char *by, const char *resolution)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    if (pg_defer_refuse(st, "a queue sweep"))
+        return -1;
+    if (pg_run(st, "closing the items a run did not see", P_QI_SWEEP, "issss",
+               sc_clock_now_ms(), by, resolution, queue, execution) != 0)
+        return -1;
+    return st->changes;
+}
+
+int64_t pg_queue_open(struct sc_store *base, const char *queue)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    PGresult *s = pg_q(st, P_QI_OPEN, "s", queue);
+    if (!s)
+        return -1;
+    int64_t n = pg_int(s, 0, 0);
+    PQclear(s);
+    return n + (st->defer ? pg_defer_pushes(st, queue) : 0);
 }

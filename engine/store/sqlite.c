@@ -159,14 +159,25 @@ static const char *const sql[Q_COUNT] = {
                    " ON CONFLICT(store, key) DO UPDATE SET value = ?3, updated_at = ?4, expires_at = ?5"
                    " WHERE expires_at IS NOT NULL AND expires_at <= ?4",
     [Q_QI_PUSH] = "INSERT INTO queue_items(queue, item, execution, created_at) VALUES(?,?,?,?)",
-    [Q_QI_LIST] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by FROM queue_items"
+    [Q_QI_LIST] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by, key,"
+                  " last_seen, times_seen, resolution FROM queue_items"
                   " WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3",
-    [Q_QI_GET] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by FROM queue_items"
-                 " WHERE id = ?",
+    [Q_QI_GET] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by, key,"
+                 " last_seen, times_seen, resolution FROM queue_items WHERE id = ?",
     [Q_QI_RESOLVE] = "UPDATE queue_items SET state = 'resolved', done_at = ?, done_by = ?"
                      " WHERE id = ? AND state = 'open'",
     [Q_QI_DEPTHS] = "SELECT queue, count(*), sum(created_at >= ?1) FROM queue_items WHERE state = 'open'"
                     " GROUP BY queue ORDER BY queue",
+    /* a keyed item seen again: counted once per execution that sees it */
+    [Q_QI_TOUCH] = "UPDATE queue_items SET item = ?1, last_seen = ?2,"
+                   " times_seen = times_seen + (seen_by IS NOT ?3), seen_by = ?3"
+                   " WHERE queue = ?4 AND key = ?5 AND state = 'open' RETURNING id, times_seen",
+    [Q_QI_PUSH_KEY] = "INSERT INTO queue_items(queue, item, execution, created_at, key, last_seen,"
+                      " times_seen, seen_by) VALUES(?1,?2,?3,?4,?5,?4,1,?3)",
+    [Q_QI_SWEEP] = "UPDATE queue_items SET state = 'resolved', done_at = ?1, done_by = ?2,"
+                   " resolution = ?3 WHERE queue = ?4 AND state = 'open' AND key IS NOT NULL"
+                   " AND seen_by IS NOT ?5",
+    [Q_QI_OPEN] = "SELECT count(*) FROM queue_items WHERE queue = ? AND state = 'open'",
     [Q_HOLD_GET] = "SELECT id, execution, scenario, step, bundle, reason, diff, state, created_at,"
                    " decided_at, decided_by FROM holds WHERE execution = ? AND step = ? AND bundle = ?",
     [Q_HOLD_PUT] = "INSERT INTO holds(execution, scenario, step, bundle, reason, diff, state, created_at)"
@@ -716,6 +727,11 @@ const struct sc_store_backend sc_store_sqlite = {
     .hold_get = sq_hold_get,
     .hold_put = sq_hold_put,
     .holds = sq_holds,
+    .decision_add = sq_decision_add,
+    .decision_take = sq_decision_take,
+    .decision_end = sq_decision_end,
+    .decision = sq_decision,
+    .decisions = sq_decisions,
     .hold = sq_hold,
     .hold_decide = sq_hold_decide,
     .queue_push = sq_queue_push,
@@ -723,6 +739,9 @@ const struct sc_store_backend sc_store_sqlite = {
     .queue_item = sq_queue_item,
     .queue_resolve = sq_queue_resolve,
     .queue_depths = sq_queue_depths,
+    .queue_push_key = sq_queue_push_key,
+    .queue_sweep = sq_queue_sweep,
+    .queue_open = sq_queue_open,
     .version_add = sq_version_add,
     .version_get = sq_version_get,
     .versions = sq_versions,
@@ -733,7 +752,10 @@ const struct sc_store_backend sc_store_sqlite = {
     .audit_list = sq_audit_list,
     .audit_checkpoint = sq_audit_checkpoint,
     .audit_verify = sq_audit_verify,
+    .shadow_add = sq_shadow_add,
+    .shadow_list = sq_shadow_list,
     .metrics = sq_metrics,
+    .counters = sq_counters,
     .defer = sq_defer,
     .defer_mark = sq_defer_mark,
     .defer_refused = sq_defer_refused,

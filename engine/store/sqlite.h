@@ -21,6 +21,7 @@ enum q {
     Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
     Q_DS_GET, Q_DS_ENTRY, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
     Q_QI_PUSH, Q_QI_LIST, Q_QI_GET, Q_QI_RESOLVE, Q_QI_DEPTHS,
+    Q_QI_TOUCH, Q_QI_PUSH_KEY, Q_QI_SWEEP, Q_QI_OPEN,
     Q_HOLD_GET, Q_HOLD_PUT, Q_HOLD_LIST, Q_HOLD_BY_ID, Q_HOLD_DECIDE,
     Q_LEASE_RENEW, Q_LEASE_DROP,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
@@ -113,12 +114,23 @@ int64_t sq_hold_put(struct sc_store *base, const char *execution, const char *sc
 json_t *sq_holds(struct sc_store *base, const char *state);
 json_t *sq_hold(struct sc_store *base, int64_t id);
 enum sc_store_rc sq_hold_decide(struct sc_store *base, int64_t id, const char *state, const char *by);
+enum sc_store_rc sq_decision_add(struct sc_store *base, const struct sc_decision_row *r,
+                                 int64_t *id);
+enum sc_store_rc sq_decision_take(struct sc_store *base, json_t **info);
+enum sc_store_rc sq_decision_end(struct sc_store *base, int64_t id, const char *outcome);
+json_t *sq_decision(struct sc_store *base, int64_t id);
+json_t *sq_decisions(struct sc_store *base, const char *execution);
 int64_t sq_queue_push(struct sc_store *base, const char *queue, json_t *item,
                       const char *execution);
 json_t *sq_queue_items(struct sc_store *base, const char *queue, const char *state, int limit);
 json_t *sq_queue_item(struct sc_store *base, int64_t id);
 enum sc_store_rc sq_queue_resolve(struct sc_store *base, int64_t id, const char *by);
 json_t *sq_queue_depths(struct sc_store *base, int64_t since_ms);
+enum sc_store_rc sq_queue_push_key(struct sc_store *base, const struct sc_queue_key_row *r,
+                                   int64_t *id, int64_t *times_seen);
+int64_t sq_queue_sweep(struct sc_store *base, const char *queue, const char *execution,
+                       const char *by, const char *resolution);
+int64_t sq_queue_open(struct sc_store *base, const char *queue);
 enum sc_store_rc sq_version_add(struct sc_store *base, const char *scenario, json_t *document,
                                 const char *checksum, const char *message, const char *origin,
                                 int *number);
@@ -132,7 +144,10 @@ json_t *sq_audit_list(struct sc_store *base, const struct sc_audit_filter *f);
 json_t *sq_audit_checkpoint(struct sc_store *base, const char *org, json_t **problem);
 enum sc_store_rc sq_audit_verify(struct sc_store *base, const char *org, const json_t *cp,
                                  json_t **problem);
-json_t *sq_metrics(struct sc_store *base);
+int64_t sq_shadow_add(struct sc_store *base, const struct sc_shadow_row *r);
+json_t *sq_shadow_list(struct sc_store *base, const struct sc_shadow_filter *f);
+json_t *sq_metrics(struct sc_store *base, int64_t since_ms);
+json_t *sq_counters(struct sc_store *base);
 void sq_defer(struct sc_store *base, bool on);
 size_t sq_defer_mark(struct sc_store *base);
 bool sq_defer_refused(const struct sc_store *base);
@@ -183,5 +198,6 @@ int sq_defer_ds_write(struct sq_store *st, int kind, const char *store, const ch
 json_t *sq_defer_ds_search(struct sq_store *st, const char *store, const char *prefix,
                            int limit);
 int64_t sq_defer_row(struct sq_store *st, int table, const char *const s[5], json_t *j);
+int64_t sq_defer_pushes(const struct sq_store *st, const char *queue);
 
 #endif

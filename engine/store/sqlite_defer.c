@@ -463,6 +463,15 @@ int64_t sq_defer_row(struct sq_store *st, int table, const char *const s[5], jso
     return id;
 }
 
+/* How many items the recording pushes to queue. */
+int64_t sq_defer_pushes(const struct sq_store *st, const char *queue)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < st->defer->nops; i++)
+        n += st->defer->ops[i].kind == Q_QI_PUSH && !strcmp(st->defer->ops[i].s[0], queue);
+    return n;
+}
+
 /* The real run id of a recorded one (stand-ins map to their step_begin's rowid). */
 static int64_t real_run(const struct defer *df, int64_t run)
 {

@@ -17,6 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A trigger adding 1 to counter (name, l1, l2) AFTER event [WHEN ...]: the row is made on
+ * first use. */
+#define COUNT_TRIGGER(name, event, when, key)                                                 \
+    "CREATE TRIGGER count_" name " AFTER " event when " BEGIN"                                \
+    " INSERT INTO counters(name, l1, l2, value) VALUES(" key ", 1)"                           \
+    " ON CONFLICT(name, l1, l2) DO UPDATE SET value = value + 1; END;"
+
 /* Each migration takes the schema from version i to i + 1; never edit a shipped one. */
 static const char *const migrations[] = {
     "CREATE TABLE executions("
@@ -109,6 +116,74 @@ static const char *const migrations[] = {
     "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE audit_head ADD COLUMN mac TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX audit_ref ON audit(ref) WHERE ref IS NOT NULL;",
+    /* v9: work queues that converge: a keyed item is one open item per (queue, key),
+     * updated when pushed again (last_seen, times_seen, seen_by: the execution that last
+     * saw it); a sweep closes the keyed items a run did not see, with a resolution. */
+    "ALTER TABLE queue_items ADD COLUMN key TEXT;"
+    "ALTER TABLE queue_items ADD COLUMN last_seen INTEGER;"
+    "ALTER TABLE queue_items ADD COLUMN times_seen INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE queue_items ADD COLUMN seen_by TEXT;"
+    "ALTER TABLE queue_items ADD COLUMN resolution TEXT;"
+    "CREATE UNIQUE INDEX queue_items_key ON queue_items(queue, key)"
+    " WHERE state = 'open' AND key IS NOT NULL;",
+    /* v10: shadowed writes: what a shadowing (read-only) connection kept from being sent,
+     * with its headers and body (sealed when the scenario is confidential) in request. */
+    "CREATE TABLE shadow_writes(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    " org TEXT NOT NULL, scenario TEXT NOT NULL, version TEXT NOT NULL,"
+    " execution TEXT NOT NULL, step TEXT NOT NULL, bundle TEXT NOT NULL,"
+    " connection TEXT NOT NULL, method TEXT NOT NULL, url TEXT NOT NULL,"
+    " status INTEGER NOT NULL, audit_id INTEGER, confidential INTEGER NOT NULL,"
+    " request BLOB NOT NULL);"
+    "CREATE INDEX shadow_writes_scenario ON shadow_writes(scenario, id);"
+    "CREATE INDEX shadow_writes_execution ON shadow_writes(execution, id);",
+    /* v11: people's decisions (approve or reject a hold, retry an incomplete execution):
+     * who, when, why; a continuation (approve, retry) waits as 'pending' until the daemon
+     * takes it ('running', owner) and ends 'done' with its outcome ('here': run by the
+     * deciding process itself); one open continuation per execution. */
+    "CREATE TABLE decisions("
+    " id INTEGER PRIMARY KEY, execution TEXT NOT NULL REFERENCES executions(id),"
+    " action TEXT NOT NULL, hold INTEGER, decided_by TEXT NOT NULL, decided_at INTEGER NOT NULL,"
+    " reason TEXT, state TEXT NOT NULL, owner INTEGER, outcome TEXT, ended_at INTEGER);"
+    "CREATE UNIQUE INDEX decisions_open ON decisions(execution)"
+    " WHERE state IN ('pending', 'running', 'here');"
+    "CREATE INDEX decisions_waiting ON decisions(state, id) WHERE state IN ('pending', 'running');"
+    "CREATE INDEX decisions_execution ON decisions(execution, id);",
+    /* v12: holds found by time (metrics over a window); counters for /metrics, kept by
+     * triggers in the statement that changes the row (so every path counts, and a scrape
+     * reads this small table, never the history), seeded from the rows already there:
+     * name, two labels, value. */
+    "CREATE INDEX holds_created ON holds(created_at);"
+    "CREATE TABLE counters(name TEXT NOT NULL, l1 TEXT NOT NULL, l2 TEXT NOT NULL,"
+    " value INTEGER NOT NULL, PRIMARY KEY(name, l1, l2)) WITHOUT ROWID;"
+    "INSERT INTO counters SELECT 'executions', scenario, status, count(*) FROM executions"
+    " GROUP BY scenario, status;"
+    "INSERT INTO counters SELECT 'holds_created', scenario, '', count(*) FROM holds"
+    " GROUP BY scenario;"
+    "INSERT INTO counters SELECT 'holds_decided', state, '', count(*) FROM holds"
+    " WHERE state <> 'pending' GROUP BY state;"
+    "INSERT INTO counters SELECT 'queue_items_opened', queue, '', count(*) FROM queue_items"
+    " GROUP BY queue;"
+    "INSERT INTO counters SELECT 'queue_items_closed', queue, state, count(*) FROM queue_items"
+    " WHERE state <> 'open' GROUP BY queue, state;"
+    COUNT_TRIGGER("exec_new", "INSERT ON executions", "", "'executions', new.scenario, new.status")
+    COUNT_TRIGGER("exec_status", "UPDATE OF status ON executions",
+                  " WHEN new.status IS NOT old.status", "'executions', new.scenario, new.status")
+    COUNT_TRIGGER("hold_new", "INSERT ON holds", "", "'holds_created', new.scenario, ''")
+    COUNT_TRIGGER("hold_decided", "UPDATE OF state ON holds",
+                  " WHEN old.state = 'pending' AND new.state <> 'pending'",
+                  "'holds_decided', new.state, ''")
+    COUNT_TRIGGER("hold_gone", "DELETE ON holds", " WHEN old.state = 'pending'",
+                  "'holds_decided', 'deleted', ''")
+    COUNT_TRIGGER("item_new", "INSERT ON queue_items", " WHEN new.state = 'open'",
+                  "'queue_items_opened', new.queue, ''")
+    COUNT_TRIGGER("item_reopened", "UPDATE OF state ON queue_items",
+                  " WHEN old.state <> 'open' AND new.state = 'open'",
+                  "'queue_items_opened', new.queue, ''")
+    COUNT_TRIGGER("item_closed", "UPDATE OF state ON queue_items",
+                  " WHEN old.state = 'open' AND new.state <> 'open'",
+                  "'queue_items_closed', new.queue, new.state")
+    COUNT_TRIGGER("item_gone", "DELETE ON queue_items", " WHEN old.state = 'open'",
+                  "'queue_items_closed', old.queue, 'deleted'"),
 };
 
 

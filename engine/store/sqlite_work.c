@@ -183,6 +183,14 @@ static json_t *queue_row(sqlite3_stmt *s)
         json_object_set_new(v, "done_at", sq_iso(sqlite3_column_int64(s, 6)));
     if (v && sqlite3_column_type(s, 7) != SQLITE_NULL)
         json_object_set_new(v, "done_by", json_string(sq_text(s, 7)));
+    if (v && sqlite3_column_type(s, 8) != SQLITE_NULL)
+        json_object_set_new(v, "key", json_string(sq_text(s, 8)));
+    if (v && sqlite3_column_type(s, 9) != SQLITE_NULL)
+        json_object_set_new(v, "last_seen", sq_iso(sqlite3_column_int64(s, 9)));
+    if (v)
+        json_object_set_new(v, "times_seen", json_integer(sqlite3_column_int64(s, 10)));
+    if (v && sqlite3_column_type(s, 11) != SQLITE_NULL)
+        json_object_set_new(v, "resolution", json_string(sq_text(s, 11)));
     return v;
 }
 
@@ -217,6 +225,84 @@ enum sc_store_rc sq_queue_resolve(struct sc_store *base, int64_t id, const char 
     if (sq_exec(st, sq_q(st, Q_QI_RESOLVE, "isi", sc_clock_now_ms(), by, id), "resolving the item") != 0)
         return SC_STORE_ERR;
     return sqlite3_changes(st->db) ? SC_STORE_OK : SC_STORE_NONE;
+}
+
+/* The open item of r's key seen again: SC_STORE_EXISTS, SC_STORE_NONE none, -1. */
+static int queue_touch(struct sq_store *st, const struct sc_queue_key_row *r, int64_t *id,
+                       int64_t *times_seen)
+{
+    sqlite3_stmt *s = sq_q(st, Q_QI_TOUCH, "jisss", r->item, sc_clock_now_ms(), r->execution,
+                           r->queue, r->key);
+    if (!s)
+        return -1;
+    int rc = sq_step(st, s);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        *times_seen = sqlite3_column_int64(s, 1);
+        rc = sq_step(st, s); /* RETURNING: the update is done when the statement is */
+    }
+    bool found = *id > 0;
+    sq_done(s);
+    if (rc != SQLITE_DONE)
+        return sq_db_err(st, "updating the queue item");
+    return found ? SC_STORE_EXISTS : SC_STORE_NONE;
+}
+
+enum sc_store_rc sq_queue_push_key(struct sc_store *base, const struct sc_queue_key_row *r,
+                                   int64_t *id, int64_t *times_seen)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    *id = *times_seen = 0;
+    if (sq_defer_refuse(st, "a keyed queue push"))
+        return SC_STORE_ERR;
+    if (!r->key || !*r->key)
+        return sq_err(st, "a keyed queue push needs a key"), SC_STORE_ERR;
+    for (int round = 0; round < 2; round++) { /* another connection may add it between */
+        int rc = queue_touch(st, r, id, times_seen);
+        if (rc != SC_STORE_NONE)
+            return rc;
+        sqlite3_stmt *s = sq_q(st, Q_QI_PUSH_KEY, "sjsis", r->queue, r->item, r->execution,
+                               sc_clock_now_ms(), r->key);
+        if (!s)
+            return SC_STORE_ERR;
+        rc = sq_step(st, s);
+        sq_done(s);
+        if (rc == SQLITE_DONE) {
+            *id = sqlite3_last_insert_rowid(st->db);
+            *times_seen = 1;
+            return SC_STORE_OK;
+        }
+        if (sqlite3_extended_errcode(st->db) != SQLITE_CONSTRAINT_UNIQUE)
+            return sq_db_err(st, "adding to the queue");
+    }
+    return sq_err(st, "queue %s: the item %s was added and closed meanwhile", r->queue, r->key),
+           SC_STORE_ERR;
+}
+
+int64_t sq_queue_sweep(struct sc_store *base, const char *queue, const char *execution,
+                       const char *by, const char *resolution)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    if (sq_defer_refuse(st, "a queue sweep"))
+        return -1;
+    if (sq_exec(st, sq_q(st, Q_QI_SWEEP, "issss", sc_clock_now_ms(), by, resolution, queue,
+                         execution), "closing the items a run did not see") != 0)
+        return -1;
+    return sqlite3_changes(st->db);
+}
+
+int64_t sq_queue_open(struct sc_store *base, const char *queue)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    sqlite3_stmt *s = sq_q(st, Q_QI_OPEN, "s", queue);
+    if (!s)
+        return -1;
+    int rc = sq_step(st, s);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sq_done(s);
+    if (n < 0)
+        return sq_db_err(st, "counting the queue's open items");
+    return n + (st->defer ? sq_defer_pushes(st, queue) : 0);
 }
 
 json_t *sq_queue_depths(struct sc_store *base, int64_t since_ms)

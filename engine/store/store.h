@@ -213,6 +213,29 @@ enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const c
 /* {queue: {open, recent}}: open items, and those of them created since since_ms. */
 json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms);
 
+/* Work queues that converge (a reconciliation's drift queue): a keyed item is the one
+ * open item of its (queue, key); pushed again it is updated, not duplicated, and a sweep
+ * closes the keyed items that the sweeping execution did not push, so that after any
+ * number of runs the open items are what the last run saw. */
+struct sc_queue_key_row {
+    const char *queue, *key;  /* key: the drift's identity ("changed:E-1001"), not empty */
+    json_t *item;             /* the latest body: replaces the open item's */
+    const char *execution;    /* the execution pushing it: times_seen counts each once */
+};
+/* Adds the item (open, times_seen 1), or updates the open item with the same key: its
+ * body, last_seen (now), times_seen + 1 when this execution had not pushed it yet.
+ * *id: the item's; *times_seen: its count now. SC_STORE_OK added, SC_STORE_EXISTS
+ * updated, SC_STORE_ERR. Refused while writes are deferred (run the execution directly). */
+enum sc_store_rc sc_store_queue_push_key(struct sc_store *st, const struct sc_queue_key_row *r,
+                                         int64_t *id, int64_t *times_seen);
+/* Resolves the open keyed items of queue that execution did not push (the drift they
+ * stood for is gone): state resolved, done_by by, resolution (a note for a person).
+ * Unkeyed items are left alone. How many it closed, or -1. Refused while deferred. */
+int64_t sc_store_queue_sweep(struct sc_store *st, const char *queue, const char *execution,
+                             const char *by, const char *resolution);
+/* How many items of queue are open now (deferred pushes of this execution included), -1. */
+int64_t sc_store_queue_open(struct sc_store *st, const char *queue);
+
 /* ---- holds: executions paused for a person's decision ---- */
 
 /* The hold of an execution's step and bundle, or NULL. */
@@ -225,6 +248,39 @@ json_t *sc_store_holds(struct sc_store *st, const char *state);
 json_t *sc_store_hold(struct sc_store *st, int64_t id);
 /* state: approved or rejected. SC_STORE_OK decided, SC_STORE_NONE not pending, SC_STORE_ERR. */
 enum sc_store_rc sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by);
+
+/* ---- decisions: a person's word on a held or incomplete execution ----
+ * Approving a hold or retrying an incomplete execution is a continuation: recorded here,
+ * run by the daemon (which has the org's secrets) through the runner's retry loop, its
+ * outcome recorded back; rejecting a hold ends the execution and runs nothing. */
+struct sc_decision_row {
+    const char *execution;
+    const char *action;   /* approve or reject (a hold), retry (an incomplete execution) */
+    int64_t hold;         /* the hold decided (approve, reject), else 0 */
+    const char *by;       /* who decided */
+    const char *reason;   /* why, or NULL */
+    bool here;            /* the deciding process runs it itself (--here): the daemon leaves it */
+};
+/* Records a decision at the engine's clock, in one transaction with, for approve and
+ * reject, the hold's own decision (state approved|rejected, decided_by, decided_at). A
+ * reject is 'done' at once; an approve or retry waits 'pending' for the daemon ('here'
+ * when r->here). SC_STORE_OK with *id; SC_STORE_EXISTS when the hold is no longer
+ * pending, or the execution already has a continuation not yet run (nothing recorded);
+ * SC_STORE_ERR. */
+enum sc_store_rc sc_store_decision_add(struct sc_store *st, const struct sc_decision_row *r,
+                                       int64_t *id);
+/* Takes the oldest continuation waiting for a daemon (pending, or running under another
+ * owner: a daemon that stopped before it ended it) for this process: state running.
+ * SC_STORE_OK with *info (new) as sc_store_decision gives it; SC_STORE_NONE; SC_STORE_ERR. */
+enum sc_store_rc sc_store_decision_take(struct sc_store *st, json_t **info);
+/* Ends a taken (or 'here') continuation: state done, outcome (the run's status, or why it
+ * did not run), ended_at now. SC_STORE_OK; SC_STORE_NONE when it is not open; SC_STORE_ERR. */
+enum sc_store_rc sc_store_decision_end(struct sc_store *st, int64_t id, const char *outcome);
+/* {id, execution, action, hold?, decided_by, decided_at (ISO), reason?, state, outcome?,
+ * ended_at?}, or NULL (no error set) when there is none. */
+json_t *sc_store_decision(struct sc_store *st, int64_t id);
+/* An execution's decisions, oldest first. */
+json_t *sc_store_decisions(struct sc_store *st, const char *execution);
 
 /* ---- scenario versions (immutable; the current one is the highest number) ---- */
 
@@ -263,6 +319,28 @@ int sc_store_step_end(struct sc_store *st, int64_t run, const struct sc_step_row
 int sc_store_step_state(struct sc_store *st, int64_t run, json_t *state, bool confidential);
 /* Every recorded state of the execution: {"STEP BUNDLE": state}. */
 json_t *sc_store_journal(struct sc_store *st, const char *execution);
+
+/* ---- throttled connections' state, shared by the processes of one store ----
+ * A throttled connection's state (run/throttle.h): the time of its last request, the
+ * latest slot promised, the slots promised to waiting requests by key, and the requests
+ * in flight. A backend whose processes share one store (PostgreSQL: several daemons)
+ * keeps it there, under the row's lock, so that they share the rate; SQLite, whose store
+ * one daemon owns, keeps none, and the process keeps it (run/throttle.c). */
+struct sc_store_slot {
+    const char *org, *conn; /* the connection of org */
+    const char *key;        /* the request's idempotency key (its promise), or NULL */
+    bool realtime;          /* ahead of every routine request not yet sent */
+    int64_t spacing_ms;     /* 0: no rate */
+    int cap;                /* 0: no concurrency cap */
+    int64_t now_ms;
+};
+/* A slot for one request, as sc_throttle_take decides it: SC_STORE_OK with *verdict
+ * (0 go: counted in flight till sc_store_slot_done; 1 wait *wait_ms; 2 the cap is
+ * reached); SC_STORE_NONE when this backend keeps no such state; SC_STORE_ERR. */
+enum sc_store_rc sc_store_slot_take(struct sc_store *st, const struct sc_store_slot *s,
+                                    int *verdict, int64_t *wait_ms);
+/* The request taken (verdict 0) is over: SC_STORE_OK, SC_STORE_NONE (none kept), ERR. */
+enum sc_store_rc sc_store_slot_done(struct sc_store *st, const char *org, const char *conn);
 
 /* ---- incomplete executions ---- */
 
@@ -325,10 +403,51 @@ enum sc_store_rc sc_store_audit_verify(struct sc_store *st, const char *org, con
  * with *problem (the log is not intact) or the error set (no key). */
 json_t *sc_store_audit_checkpoint(struct sc_store *st, const char *org, json_t **problem);
 
+/* ---- shadowed writes ---- */
+
+/* A write that a shadowing connection (shadow: true) kept: what would have been sent.
+ * Strings and headers borrowed; the caller has already redacted the secrets. */
+struct sc_shadow_row {
+    int64_t at_ms;
+    const char *org, *scenario, *version, *execution, *step, *bundle, *connection, *method;
+    const char *url;      /* the full target */
+    json_t *headers;      /* {name: value} as they would have been sent (borrowed) */
+    const char *body;     /* the body as it would have been sent, or NULL */
+    size_t body_len;
+    int status;           /* the stand-in's status, the step's answer */
+    int64_t audit_id;     /* its audit row ("shadowed"), 0 when none */
+    bool confidential;    /* headers and body kept sealed under the store key */
+};
+/* Records one. The row's id, or -1 (the store failed, or writes are deferred). */
+int64_t sc_store_shadow_add(struct sc_store *st, const struct sc_shadow_row *r);
+struct sc_shadow_filter {
+    const char *scenario, *execution; /* NULL: any */
+    int limit;            /* 0: 1000 */
+};
+/* The recorded writes, oldest first: [{id, at (ISO), org, scenario, version, execution,
+ * step, bundle, connection, method, url, status, audit_id (or null), confidential, headers,
+ * body (text, or null)}]; a confidential scenario's headers and body read "[redacted:
+ * confidential scenario]". New, or NULL (the error set). */
+json_t *sc_store_shadow_list(struct sc_store *st, const struct sc_shadow_filter *f);
+
 /* ---- metrics ---- */
 
-/* Per scenario: executions (and by status), failures, failure rate; incomplete count;
- * queue depths; holds and hold rate; events queued by priority. */
-json_t *sc_store_metrics(struct sc_store *st);
+/* The figures over a window: what started (executions), was created (holds, incomplete,
+ * queue items) or was queued at or after since_ms (0: all time). New object:
+ * {since? (ISO), scenarios: {NAME: {executions, failures (error + warning), incomplete
+ * (warning), failure_rate, holds, hold_rate (holds / executions; 0 without executions),
+ * by_status: {STATUS: n}}}, incomplete: {pending, exhausted, total} (still open),
+ * queues: {QUEUE: open}, holds: {pending}, queued: {routine, realtime}}; NULL with the
+ * error set. Reads the rows of the window (indexed by time). */
+json_t *sc_store_metrics(struct sc_store *st, int64_t since_ms);
+/* The counters for /metrics (Prometheus counters: they only grow), kept in the same
+ * statement as the change they count, and two gauges of what waits now. New object:
+ * {executions: {SCENARIO: {STATUS: n}} (each time an execution entered the status:
+ * queued, running per attempt, then its outcome), holds_created: {SCENARIO: n},
+ * holds_decided: {DECISION: n}, queue_items_opened: {QUEUE: n}, queue_items_closed:
+ * {QUEUE: {STATE: n}}, queued: {routine, realtime}, incomplete: {pending, exhausted}};
+ * NULL with the error set. Its cost does not grow with the history: one row per counter
+ * and label set, and index ranges over the waiting rows only. */
+json_t *sc_store_counters(struct sc_store *st);
 
 #endif

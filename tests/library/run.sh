@@ -49,7 +49,7 @@ expect "the LMS got exactly the mapped learner" 0 \
     '{"external_id":"E-1003","email":"alan.turing@example.com","department":"Finance","sent_from":"http://127.0.0.1:8080/scenarios/identity-sync/versions/draft/steps/upsert","sent_to":"'"$u"'/lms/learners/E-1003"}' \
     -- sqlite3 :memory: "SELECT json(json_extract(readfile('$tmp/journal.json'), '\$.requests[0].body'))"
 fault '{"system":"lms","error_rate":1,"status":503,"times":2}'
-expect_grep "a 503 twice is ridden out by the retries" 0 "attempt 3" -- run identity-sync '{"employee_id":"E-1004"}'
+expect_grep "a 503 twice is ridden out by the retries" 0 "(org library, version draft)  retry 2" -- run identity-sync '{"employee_id":"E-1004"}'
 journal "path=/lms/learners/E-1004" >/dev/null
 expect "three PUTs with one Idempotency-Key" 0 "3|1" \
     -- sqlite3 :memory: "SELECT json_extract(readfile('$tmp/journal.json'), '\$.count'), (SELECT count(DISTINCT json_extract(value, '\$.headers.idempotency-key')) FROM json_each(json_extract(readfile('$tmp/journal.json'), '\$.requests')))"
@@ -144,7 +144,7 @@ n=$(journal "system=payroll")
 expect "with the offer's pay rate" 0 "1 98000" -- echo "$n $(j "$tmp/journal.json" '$.requests[0].body.pay_rate.amount')"
 late=$(new_hire '{"first_name":"Kay","last_name":"Late","work_email":"kay.late@example.com","start_date":"2026-04-20","title":"Accountant","department_id":"D-30","manager_id":"E-1003","offer_id":"OFF-703","pay_rate":{"amount":87500,"currency":"USD"}}')
 expect_grep "a start date that differs is held too" 1 "held in" -- run hire-to-payroll "{\"employee_id\":\"$late\",\"offer_id\":\"OFF-703\"}"
-expect_grep "approved, the execution goes on from the hold and dispatches" 0 "hold 2 approved by hr-ops" -- "$bin" holds approve 2 "${org[@]}"
+expect_grep "approved, the execution goes on from the hold and dispatches" 0 "hold 2 approved by hr-ops" -- "$bin" holds approve 2 --here "${org[@]}"
 n=$(journal "system=payroll")
 expect "payroll got it once, marked approved" 0 "2 1" -- echo "$n $(j "$tmp/journal.json" '$.requests[1].body.approved_hold')"
 expect_grep "metrics show the hold rate" 0 "hire-to-payroll" -- "$bin" metrics "${org[@]}"
@@ -178,7 +178,7 @@ cases=(
 for c in "${cases[@]}"; do
     read -r name system body <<<"$c"
     fault "{\"system\":\"$system\",\"error_rate\":1,\"status\":503,\"times\":2}"
-    expect_grep "$name: two 503s from $system are ridden out" 0 "attempt 3" -- run "$name" "$body"
+    expect_grep "$name: two 503s from $system are ridden out" 0 "(org library, version draft)  retry 2" -- run "$name" "$body"
 done
 for c in "${cases[@]}"; do
     read -r name system body <<<"$c"
@@ -231,11 +231,11 @@ expect "none of the malformed ones was stored" 0 "0" \
 # ---- the schedules' failures, and every write's provenance ----
 export SCENARIST_CLOCK=test:2026-03-07T08:00:00Z
 fault '{"system":"hris","error_rate":1,"status":503,"times":1}'
-expect_grep "daily-reconciliation: a failed night is retried an hour later" 0 "attempt 2 of 3 in 3600 s" -- run daily-reconciliation '{}'
+expect_grep "daily-reconciliation: a failed night is retried an hour later" 0 "retry 1 of 2 in 3600 s" -- run daily-reconciliation '{}'
 fault '{"system":"ats","error_rate":1,"status":503,"times":1}'
-expect_grep "ats-hris-reconciliation too" 0 "attempt 2 of 3 in 3600 s" -- run ats-hris-reconciliation '{}'
+expect_grep "ats-hris-reconciliation too" 0 "retry 1 of 2 in 3600 s" -- run ats-hris-reconciliation '{}'
 fault '{"system":"comms","error_rate":1,"status":502,"times":1}'
-expect_grep "interview-confirmations: one failed send is retried" 0 "attempt 2" \
+expect_grep "interview-confirmations: one failed send is retried" 0 "retry 1 of 1 in 120 s" \
     -- run interview-confirmations '{"id":"EV-804","candidate_email":"e@f.example","start":"2026-03-12T15:00:00Z","location":"Zoom","status":"confirmed"}'
 curl -s "$u/_sandbox/journal" > "$tmp/all.json"
 expect "every write body carries sent_from (its scenario and step) and sent_to (itself)" 0 "0" \
@@ -248,3 +248,70 @@ n=$(sqlite3 :memory: "SELECT count(*) FROM json_each(json_extract(readfile('$tmp
         WHERE json_extract(value, '\$.method') IN ('POST', 'PUT', 'PATCH') AND json_type(value, '\$.body') = 'object'
           AND json_extract(value, '\$.system') != 'ops'")
 check "over the write bodies of every scenario ($n)" test "$n" -ge 40
+
+# ---- staging: read-only HRIS credentials with its writes shadowed (seed 000) ----
+# The shipped staging org at this sandbox: the scenarios that write to the HRIS run end to
+# end; the HRIS gets their reads and none of their writes, each write is recorded and
+# audited as shadowed. Production keeps a read-write HRIS.
+reset
+st=$tmp/staging
+mkdir -p "$st"
+cp orgs/system-of-record.yaml "$st/"
+sed -e "s|127.0.0.1:8900|127.0.0.1:$(cat "$tmp/port")|g" -e "s|^store: .*|store: $st/scenarist.db|" \
+    orgs/staging.yaml > "$st/staging.yaml"
+for s in HRIS_TOKEN LMS_TOKEN ATS_KEY PAYROLL_PASSWORD CALENDAR_TOKEN COMMS_TOKEN; do
+    export "STAGING_$s=staging-${s,,}-Vq81x"
+done
+export STAGING_AUDIT_KEY=staging-audit-key-0123456789abcdef0123456789
+sorg=(--org "$st/staging.yaml")
+srun() { printf '%s' "$2" > "$tmp/event.json"; "$bin" run "scenarios/$1.yaml" --input "$tmp/event.json" "${sorg[@]}"; }
+expect_grep "staging: offer-accepted-to-hris creates the hire, shadowed" 0 "success in" \
+    -- srun offer-accepted-to-hris '{"offer_id":"OFF-702"}'
+expect_grep "staging: completion-writeback writes the history, shadowed" 0 'HTTP 201 {"recorded":true}' \
+    -- srun completion-writeback '{"completion_id":"CP-0005","learner_external_id":"E-1002","course_id":"C-102","score":88,"completed_at":"2026-03-05T10:00:00Z"}'
+expect_grep "staging: an unknown employee's completion goes to the drift queue, shadowed" 0 'HTTP 201 {"queued":true}' \
+    -- srun completion-writeback '{"completion_id":"CP-0101","learner_external_id":"E-7777","course_id":"C-101","completed_at":"2026-03-05T10:00:00Z"}'
+expect_grep "staging: daily-reconciliation reports every drift, shadowed" 0 "5 bundles" -- srun daily-reconciliation '{}'
+curl -s "$u/_sandbox/journal?system=hris" > "$tmp/hris.json"
+expect "staging: the HRIS got only reads" 0 \
+"GET /hris/employees/E-1002
+GET /hris/employees/E-7777
+GET /hris/employees" \
+    -- sqlite3 :memory: "SELECT json_extract(value, '\$.method') || ' ' || json_extract(value, '\$.path') FROM json_each(json_extract(readfile('$tmp/hris.json'), '\$.requests'))"
+expect "staging: shadow list shows every HRIS write" 0 \
+"POST /hris/employees offer-accepted-to-hris create 201 (confidential scenario)
+POST /hris/employees/E-1002/learning-history completion-writeback write 201 {\"course_id\":\"C-102\",\"completed_at\":\"2026-03-05T10:00:00Z\",\"...
+POST /hris/admin/drift completion-writeback drift 201 {\"kind\":\"completion_for_unknown_or_terminated\",\"employee_id\"...
+POST /hris/admin/drift daily-reconciliation report 201 {\"employee_id\":\"E-1006\",\"kind\":\"missing_learner\",\"sent_from\"...
+POST /hris/admin/drift daily-reconciliation report 201 {\"employee_id\":\"E-1014\",\"kind\":\"active_learner_terminated\",\"...
+POST /hris/admin/drift daily-reconciliation report 201 {\"employee_id\":\"E-1021\",\"field\":\"title\",\"hris\":\"CFO\",\"kind\":...
+POST /hris/admin/drift daily-reconciliation report 201 {\"employee_id\":\"E-1034\",\"kind\":\"missing_learner\",\"sent_from\"...
+POST /hris/admin/drift daily-reconciliation report 201 {\"external_id\":\"E-0999\",\"kind\":\"orphan_learner\",\"learner_id\"..." \
+    -- sh -c "'$bin' shadow list --org '$st/staging.yaml' | awk '{ sub(\"http://127.0.0.1:[0-9]*\", \"\", \$6); printf \"%s %s %s %s %s\", \$5, \$6, \$2, \$4, \$7; for (i = 8; i <= NF; i++) printf \" %s\", \$i; print \"\" }'"
+"$bin" audit --json "${sorg[@]}" > "$tmp/saudit.json"
+expect "staging: an audit row per HRIS write, each shadowed" 0 "8|8" \
+    -- sqlite3 :memory: "SELECT count(*), sum(json_extract(value, '\$.outcome') = 'shadowed') FROM json_each(readfile('$tmp/saudit.json')) WHERE json_extract(value, '\$.sent_to') LIKE '%/hris/%'"
+expect "staging: the audit log verifies" 0 "audit log of org staging: every row intact" -- "$bin" audit verify "${sorg[@]}"
+expect "staging: the HRIS token and the confidential pay rate are nowhere in the store" 1 "0" \
+    -- sh -c "cat '$st/'scenarist.db* | grep -c -a -e '$STAGING_HRIS_TOKEN' -e 98000"
+expect "production keeps a read-write HRIS" 1 "0" \
+    -- sh -c "sed -n '/^  hris:/,/^  [a-z]*:\$/p' orgs/production.yaml | grep -c 'read-only\|shadow'"
+# the same through the daemon: a completion webhook's HRIS write is shadowed there too
+for s in HRIS_WEBHOOK_SECRET LMS_WEBHOOK_SECRET ATS_WEBHOOK_SECRET SCREENING_B_SECRET; do export "STAGING_$s=$LIB_WHSEC"; done
+export STAGING_SCREENING_A_SECRET=$LIB_HUB
+env -u SCENARIST_CLOCK "$bin" serve scenarios "${sorg[@]}" --listen 127.0.0.1:0 --workers 2 2>"$tmp/sdlog" &
+dpid=$!
+d=$(daemon_url "$tmp/sdlog")
+"$sandbox" emit completion --to "$d/hooks/lms/completion" --secret "$LIB_WHSEC" --id msg_staging_1 >/dev/null 2>&1
+for _ in $(seq 250); do
+    "$bin" shadow list --scenario completion-writeback --json "${sorg[@]}" > "$tmp/sl.json" 2>/dev/null
+    grep -q E-1001 "$tmp/sl.json" && break
+    sleep 0.04
+done
+kill -TERM $dpid
+wait $dpid
+dpid=
+curl -s "$u/_sandbox/journal?system=hris" > "$tmp/hris.json"
+expect "staging, through the daemon: the webhook's HRIS write is shadowed, not sent" 0 \
+    "POST /hris/employees/E-1001/learning-history 201 write|0" \
+    -- sqlite3 :memory: "SELECT json_extract(value, '\$.method') || ' ' || substr(json_extract(value, '\$.url'), length('$u') + 1) || ' ' || json_extract(value, '\$.status') || ' ' || json_extract(value, '\$.step'), (SELECT count(*) FROM json_each(json_extract(readfile('$tmp/hris.json'), '\$.requests')) WHERE json_extract(value, '\$.method') != 'GET') FROM json_each(readfile('$tmp/sl.json')) WHERE json_extract(value, '\$.url') LIKE '%E-1001%'"

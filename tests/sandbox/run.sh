@@ -168,6 +168,7 @@ steps:
     with: { connection: ops, text: "got {{ trigger.body.employee_id }}{{ trigger.body.report_id }}" }
 EOF
 done
+: > "$tmp/dlog" # daemon_url reads it at once
 "$bin" serve "$tmp/scn" --org "$tmp/org.yaml" --listen 127.0.0.1:0 2>"$tmp/dlog" &
 dpid=$!
 d=$(daemon_url "$tmp/dlog")
@@ -207,3 +208,10 @@ kill -TERM $pid
 wait $pid
 expect "the sandbox stops cleanly on SIGTERM" 0 "0" -- echo $?
 pid=
+
+# ---- at volume: a generated organisation, the paging styles, webhooks sent by the sandbox ----
+tests/sandbox/volume.sh "$sandbox" "$bin"
+tests/sandbox/reconcile.sh "$sandbox" "$bin"
+
+# ---- a poll following the LMS's cursor pages writes back every completion ----
+tests/sandbox/pages.sh "$sandbox" "$bin"

@@ -252,7 +252,7 @@ expect "the step that ended kept its resume state; the failed one and its break 
     "mark|datastore.set|ok|1
 check|map|error|0
 check|on_error|break|0" -- sql "SELECT step, module, status, state IS NOT NULL FROM step_runs ORDER BY id"
-SCENARIST_CLOCK=test:2030-01-02T00:00:00Z "$bin" incomplete retry $id --org "$org" >/dev/null 2>&1
+SCENARIST_CLOCK=test:2030-01-02T00:00:00Z "$bin" incomplete retry $id --here --org "$org" >/dev/null 2>&1
 expect "the retry resumes at the check: mark is not run again" 0 "success|2|mark@1 check@1 check@1 check@2|0" \
     -- sql "SELECT status, attempts, (SELECT group_concat(step || '@' || attempt, ' ') FROM step_runs),
                    (SELECT count(*) FROM step_runs WHERE state IS NOT NULL) FROM executions"
@@ -382,15 +382,15 @@ nap@1 woke@1" \
     -- sql "SELECT group_concat(step || '@' || attempt, ' ') FROM step_runs GROUP BY execution ORDER BY execution"
 expect "the resume entries are closed as done, after 1 attempt" 0 "done|1|done|1" -- sql "SELECT group_concat(state || '|' || attempts, '|') FROM incomplete"
 ida=$(sql "SELECT id FROM executions WHERE scenario = 'nap-a'")
-expect "execution, executions and the store agree: 1 attempt, 2000 ms (the sleep included)" 0 \
-    "status success after 1 attempt; started 2026-03-02T09:00:00.000Z, finished 2026-03-02T09:00:02.000Z
-incomplete: done at step nap, bundle 1; attempts 1
-success 1 2000 ms
+expect "execution, executions and the store agree: no retry (1 run), 2000 ms (the sleep included)" 0 \
+    "status success after 0 retries; started 2026-03-02T09:00:00.000Z, finished 2026-03-02T09:00:02.000Z
+incomplete: done at step nap, bundle 1; retries 0
+success 0 2000 ms
 1|2000" -- bash -c "'$bin' execution $ida --org '$org' | grep -E '^(status|incomplete)'
     '$bin' executions --org '$org' | awk '\$2 == \"nap-a\" { print \$4, \$5, \$7, \$8 }'
     sqlite3 '$db' \"SELECT attempts, duration_ms FROM executions WHERE id = '$ida'\""
 
-# a break after a sleep still has all its attempts: the wake is no attempt
+# a break after a sleep still has all its retries: the wake is no retry
 cat > "$tmp/down.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down"},
  {"method": "POST", "path": "/ops/*", "status": 200, "text": "ok"}]
@@ -398,7 +398,7 @@ EOF
 stub napbreak "$tmp/down.json"
 export SCENARIST_CLOCK=test:2026-03-02T08:59:00Z
 sim $fx/napbreak --until 2026-03-02T09:10:00Z --workers 1
-expect "a break of 3 attempts after a sleep sends its 3 PUTs" 0 "3" -- grep -c '"method":"PUT"' "$journal"
+expect "a break of 2 retries after a sleep sends its 3 PUTs" 0 "3" -- grep -c '"method":"PUT"' "$journal"
 expect "and its notification, the store and the steps say 3 attempts" 0 \
     "upsert failed after 3 attempts
 warning|3|exhausted|3|3
@@ -664,6 +664,7 @@ expect_grep "and the log names it" 0 "poll:0 of completion-poll failed: GET http
 unset SCENARIST_CLOCK
 
 . tests/serve/lua_limits.sh
+. tests/serve/pages.sh
 
 # ---- a scenario set that does not validate does not start ----
 stub refuse "$tmp/ok.json"
@@ -901,3 +902,99 @@ expect_grep "and at the body deadline" 0 'scenarist_connections_cut_total{deadli
 expect "and webhooks from other addresses are answered" 0 '200 {"query":{},"link":null,"x":null,"body":{}}' -- post /hooks/echo '{}'
 stop
 rm -f "$tmp/hold"
+
+# ---- people's decisions run in the daemon, which has the org's secrets ----
+cat > "$tmp/decide.json" <<'EOF'
+[{"method": "POST", "path": "/hris/dispatch", "status": 201, "body": {"ok": true}},
+ {"method": "PUT", "path": "/lms/learners/E-8", "status": 503, "text": "down", "times": 1},
+ {"method": "PUT", "path": "/lms/learners/E-9", "status": 503, "text": "down", "times": 1},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down", "times": 3},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
+EOF
+stub decide "$tmp/decide.json"
+export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z # the daemon's too: frozen, so no retry comes due
+for n in 1 2 3 4; do
+    echo "{\"id\":\"E-$n\"}" > "$tmp/e$n.json"
+    "$bin" run $fx/decide/payroll.yaml --input "$tmp/e$n.json" --org "$org" >/dev/null 2>&1
+done
+ex() { sql "SELECT execution FROM holds WHERE id = $1"; }
+# the person who decides has no HRIS token in their shell
+person() { env -u SERVE_HRIS_TOKEN USER=alice "$bin" "$@" --org "$org"; }
+expect "with no daemon running, an approval is recorded and waits for one" 0 "hold 1 approved by alice: pay checked with HR
+recorded: execution $(ex 1) will run when \`scenarist serve\` runs for org servetest" \
+    -- person holds approve 1 -m "pay checked with HR"
+expect "approving twice is a clear error" 1 \
+    "scenarist: hold 1 was already approved by alice at 2026-03-09T10:00:00.000Z: a decision is recorded once" \
+    -- person holds approve 1
+expect "nothing was sent from the approver's shell" 0 "0" -- bash -c "grep -c /hris/dispatch '$journal' || true"
+serve $fx/decide
+expect "a serve start runs it" 0 "" -- wait_sql "SELECT state || ' ' || outcome FROM decisions WHERE id = 1" "done success"
+expect "the payroll write left from the daemon, with its HRIS token" 0 '{"id":"E-1"} Bearer hris-token' \
+    -- bash -c "grep /hris/dispatch '$journal' | jq -c '.body | del(.sent_from, .sent_to)' | tr '\n' ' '; grep /hris/dispatch '$journal' | jq -r '.headers.authorization'"
+expect "with the daemon running, approve --wait prints the daemon's outcome" 0 "hold 2 approved by alice
+the daemon ran execution $(ex 2): success" -- person holds approve 2 --wait
+expect "again from the daemon, with its token" 0 '{"id":"E-2"} Bearer hris-token' \
+    -- bash -c "grep /hris/dispatch '$journal' | tail -1 | jq -c '.body | del(.sent_from, .sent_to)' | tr '\n' ' '; grep /hris/dispatch '$journal' | tail -1 | jq -r '.headers.authorization'"
+expect "holds show says who decided, when, why, and what came of it" 0 \
+    "1    approved   decide-payroll         $(ex 1)   pay differs
+       approved by alice at 2026-03-09T10:00:00.000Z
+       decision 1: approve by alice at 2026-03-09T10:00:00.000Z (pay checked with HR); done: success" \
+    -- person holds show 1
+expect "a rejection records its reason and ends the execution" 0 \
+    "hold 3 rejected by alice; execution $(ex 3) ends: rejected by alice: wrong pay rate (hold 3: pay differs)" \
+    -- person holds reject 3 -m "wrong pay rate"
+expect "--here runs it in the calling process (its shell needs the token)" 0 \
+    "hold 4 approved by bob; execution $(ex 4) ran here: retry 1 success" \
+    -- env USER=bob "$bin" holds approve 4 --here --org "$org"
+expect "the store holds each decision once: who, why, its state and outcome" 0 \
+    "1|approve|1|alice|pay checked with HR|done|success
+2|approve|2|alice||done|success
+3|reject|3|alice|wrong pay rate|done|rejected
+4|approve|4|bob||done|success" \
+    -- sql "SELECT id, action, hold, decided_by, reason, state, outcome FROM decisions ORDER BY id"
+expect "and the executions ended as decided" 0 "success
+success
+error
+success" -- sql "SELECT e.status FROM holds h JOIN executions e ON e.id = h.execution ORDER BY h.id"
+stop
+# an LMS outage leaves three incomplete executions; one command hands them all over
+for n in 5 6 7; do
+    echo "{\"id\":\"E-$n\"}" > "$tmp/e$n.json"
+    "$bin" run $fx/decide/sync.yaml --input "$tmp/e$n.json" --org "$org" --no-retry >/dev/null 2>&1
+done
+expect "incomplete retry --all, no daemon: all three recorded in one command" 0 \
+    "3 incomplete executions recorded for a retry: they run when \`scenarist serve\` runs for org servetest" \
+    -- person incomplete retry --all --scenario decide-sync --since 1h
+expect "one retry decision per execution, pending" 0 "3|retry|alice|pending" \
+    -- sql "SELECT count(DISTINCT execution), action, decided_by, state FROM decisions WHERE action = 'retry'"
+expect "asking again records nothing more" 0 \
+    "0 incomplete executions recorded for a retry (3 more already waiting for the daemon): they run when \`scenarist serve\` runs for org servetest" \
+    -- person incomplete retry --all --since 2026-03-09T09:00:00Z
+expect "a single retry of one of them is refused: it is recorded already" 1 \
+    "scenarist: a retry of execution $(sql "SELECT execution FROM decisions WHERE action = 'retry' ORDER BY id LIMIT 1") is already recorded (retry by alice at 2026-03-09T10:00:00.000Z) and has not run yet: a decision is recorded once" \
+    -- person incomplete retry "$(sql "SELECT execution FROM decisions WHERE action = 'retry' ORDER BY id LIMIT 1")"
+serve $fx/decide
+expect "the daemon runs the three" 0 "" \
+    -- wait_sql "SELECT group_concat(state || ' ' || outcome) FROM decisions WHERE action = 'retry'" "done success,done success,done success"
+expect "each PUT once more, now answered" 0 "6 3" \
+    -- bash -c "echo \$(grep -c '\"method\":\"PUT\"' '$journal') \$(sqlite3 '$db' \"SELECT count(*) FROM executions WHERE scenario = 'decide-sync' AND status = 'success' AND attempts = 2\")"
+# two more fail while the daemon runs: one retried alone, one by --all
+for n in 8 9; do
+    echo "{\"id\":\"E-$n\"}" > "$tmp/e$n.json"
+    "$bin" run $fx/decide/sync.yaml --input "$tmp/e$n.json" --org "$org" --no-retry >/dev/null 2>&1
+done
+e8=$(sql "SELECT id FROM executions WHERE json_extract(CAST(trigger AS TEXT), '$.body.id') = 'E-8'")
+expect "with the daemon running, a retry is handed to it" 0 "retry of execution $e8 recorded by alice: the LMS is back
+handed to the daemon: execution $e8 runs there now (scenarist execution $e8, or --wait, shows the outcome)" \
+    -- person incomplete retry "$e8" -m "the LMS is back"
+expect "which runs it" 0 "" -- wait_sql "SELECT status FROM executions WHERE id = '$e8'" "success"
+expect "execution ID shows who asked for the retry, when, why, and what came of it" 0 \
+    "decision $(sql "SELECT id FROM decisions WHERE execution = '$e8'"): retry by alice at 2026-03-09T10:00:00.000Z (the LMS is back); done: success" \
+    -- bash -c "'$bin' execution $e8 --org '$org' | grep '^decision'"
+expect "and --all hands over the one left" 0 "1 incomplete execution handed to the daemon" \
+    -- person incomplete retry --all
+expect "which runs it too" 0 "" -- wait_sql "SELECT count(*) FROM executions WHERE scenario = 'decide-sync' AND status = 'success'" "5"
+expect "nothing is left to hand over" 0 "no incomplete execution matches: nothing to retry" \
+    -- person incomplete retry --all --scenario decide-sync
+stop
+unset SCENARIST_CLOCK

@@ -264,7 +264,7 @@ expect "resume leaves it alone while its lease lasts (30 s from its last renewal
     "nothing to resume" -- env SCENARIST_CLOCK=test:2026-03-08T07:59:29.999Z "$bin" resume --org "$org"
 expect "the lease of the killed process expires 30 s after its last renewal" 0 "$((1772956740000 + 30000))" \
     -- sqlite3 "$db" "SELECT lease_until FROM executions WHERE id = '$id'"
-expect "resume runs the interrupted execution once its lease has expired" 0 "$id kill-resume: attempt 2 success" \
+expect "resume runs the interrupted execution once its lease has expired" 0 "$id kill-resume: retry 1 success" \
     -- env SCENARIST_CLOCK=test:2026-03-08T07:59:30Z "$bin" resume --org "$org"
 expect "the step that ended before the kill did not run again" 0 "1" \
     -- bash -c "grep -c '\"method\":\"GET\"' '$journal'"
@@ -276,9 +276,9 @@ expect "the PUT the kill cut off is on the audit log, pending; its re-send ok" 0
 expect "after the kill the log verifies" 0 "audit log of org golden: every row intact" \
     -- "$bin" audit verify --org "$org"
 expect "execution ID shows both attempts" 0 "kill-resume  execution $id  (org golden, version draft)
-status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:30.000Z
+status success after 1 retry; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:30.000Z
 url https://scenarist.example.com/executions/$id
-steps (attempt shown when above 1):
+steps (run shown when above 1: step@2 is retry 1):
   employee               http.request    ok            0 ms  HTTP 200 {\"email\":\"kay@example.com\",\"id\":\"E-9\"}
   upsert                 http.request    running             
   upsert@2               http.request    ok            0 ms  HTTP 200 {\"id\":\"L-9\"}
@@ -287,14 +287,14 @@ steps (attempt shown when above 1):
 expect "nothing is left to resume" 0 "nothing to resume" -- "$bin" resume --org "$org"
 expect "a finished execution cannot be retried" 1 \
     "scenarist: execution $id has finished (success): nothing is left to run" \
-    -- "$bin" incomplete retry $id --org "$org"
+    -- "$bin" incomplete retry $id --here --org "$org"
 expect "resume states are dropped once the execution finished" 0 "0" \
     -- sqlite3 "$db" "SELECT count(*) FROM step_runs WHERE state IS NOT NULL"
 
 # ---- confidential data stays out of the database file ----
 start conf "$fx/confidential-replies.json"
 expect_grep "a confidential execution ends incomplete after its attempts" 1 \
-    "no attempt left: needs a person" \
+    "no retry left: needs a person" \
     -- "$bin" run "$fx/confidential.yaml" --input "$fx/confidential.json" --org "$org"
 check "the store has the incomplete execution's sealed state" \
     test "$(sqlite3 "$db" "SELECT count(*) FROM step_runs WHERE state IS NOT NULL")" -gt 0
@@ -304,8 +304,8 @@ expect "the ops notification carries no bundle data" 0 "1
 0" -- bash -c "grep -c '/ops/hooks' '$journal'; grep '/ops/hooks' '$journal' | grep -c -e 078-05-1120 -e 913579 || true"
 expect_grep "execution ID shows redactions" 0 '"trigger": "[redacted: confidential scenario]"' \
     -- "$bin" execution $id --org "$org" --json
-expect "a person's retry opens the sealed state and completes" 0 "$id: attempt 3 success" \
-    -- "$bin" incomplete retry $id --org "$org"
+expect "a person's retry opens the sealed state and completes" 0 "retry of execution $id recorded by tester; execution $id ran here: retry 2 success" \
+    -- "$bin" incomplete retry $id --here --org "$org"
 expect "the offer was not fetched again" 0 "1" -- bash -c "grep -c '/hris/offers' '$journal'"
 expect "the sealed data is erased once finished" 0 "0 0" \
     -- sqlite3 -separator ' ' "$db" "SELECT (SELECT count(*) FROM step_runs WHERE state IS NOT NULL), (SELECT count(*) FROM executions WHERE trigger IS NOT NULL)"
@@ -338,7 +338,7 @@ start ds3 "$fx/ds-replies.json"
 expect_grep "the first attempt breaks, its writes made" 1 "to be retried from this step" \
     -- "$bin" run "$fx/ds-rollback.yaml" --input "$fx/ds-bad.json" --org "$org" --no-retry
 "$bin" run "$fx/ds-touch.yaml" --input "$fx/ds-bad.json" --org "$org" > /dev/null 2>&1
-expect "the retry rolls back (resume exits 1: the attempt failed)" 1 "20260308-075900-000002 ds-rollback: attempt 2 error" \
+expect "the retry rolls back (resume exits 1: the attempt failed)" 1 "20260308-075900-000002 ds-rollback: retry 1 error" \
     -- env SCENARIST_CLOCK=test:2026-03-08T08:00:00Z "$bin" resume --org "$org"
 expect "a record another execution changed since is left as it is; the rest is undone" 0 "learners E-7 {\"lms\":\"L-99\"} -
 learners E-8 {\"lms\":\"L-2\"} $((1772956740000 + 86400000))" -- rows
@@ -351,14 +351,14 @@ start person tests/scenarios/http-503-break/replies.json
 expect_grep "run --no-retry leaves the retry for later" 1 "to be retried from this step" \
     -- "$bin" run tests/scenarios/http-503-break/scenario.yaml --input tests/scenarios/http-503-break/input.json --org "$org" --no-retry
 expect "incomplete list shows it waiting" 0 \
-    "$id   http-503-break           upsert           pending    1/3  2026-03-08T08:00:00.000Z server: PUT http://127.0.0.1:$(cat $tmp/person/port)/lms/learners/E-503: HTTP 503: upstream unavailable" \
+    "$id   http-503-break           upsert           pending    0/2  2026-03-08T08:00:00.000Z server: PUT http://127.0.0.1:$(cat $tmp/person/port)/lms/learners/E-503: HTTP 503: upstream unavailable" \
     -- "$bin" incomplete list --org "$org"
 expect "resume before it is due lists what waits, and when" 0 "nothing is due yet; 1 execution waits for a retry:
-  $id http-503-break: step upsert, attempt 2 of 3 due at 2026-03-08T08:00:00.000Z" -- "$bin" resume --org "$org"
-expect "resume when due runs the next attempt" 0 "$id http-503-break: attempt 2 warning" \
+  $id http-503-break: step upsert, retry 1 of 2 due at 2026-03-08T08:00:00.000Z" -- "$bin" resume --org "$org"
+expect "resume when due runs the next attempt" 0 "$id http-503-break: retry 1 warning" \
     -- env SCENARIST_CLOCK=test:2026-03-08T08:00:30Z "$bin" resume --org "$org"
-expect "executions lists it" 0 "ID                       SCENARIO                 VERSION  STATUS   ATTEMPTS STARTED                  DURATION
-$id   http-503-break           draft    warning  2        2026-03-08T07:59:00.000Z 0 ms" \
+expect "executions lists it" 0 "ID                       SCENARIO                 VERSION  STATUS   RETRIES  STARTED                  DURATION
+$id   http-503-break           draft    warning  1        2026-03-08T07:59:00.000Z 0 ms" \
     -- "$bin" executions --org "$org"
 expect_grep "--since a duration counts back from the engine's clock" 0 "$id   http-503-break" \
     -- "$bin" executions --org "$org" --since 1h
@@ -368,27 +368,26 @@ expect "discarding twice is an error" 1 "scenarist: $id is not an open incomplet
     -- "$bin" incomplete discard $id --org "$org"
 expect "a discarded execution is not retried" 1 \
     "scenarist: execution $id is not waiting for a retry: it was discarded" \
-    -- "$bin" incomplete retry $id --org "$org"
+    -- "$bin" incomplete retry $id --here --org "$org"
 expect "discarded ones are listed by state" 0 "$id" \
     -- bash -c "'$bin' incomplete list --status discarded --org '$org' | cut -c1-22"
 expect "metrics count executions, failures, incomplete" 0 "SCENARIO                     EXECUTIONS  FAILURES     RATE INCOMPLETE  HOLDS HOLD RATE
 http-503-break                        1         1   100.0%          1      0      0.0%
 incomplete: 0 (0 waiting for a retry, 0 for a person)
-holds pending: 0
-targets: sync failure rate under 1% per scenario; payroll hold rate under 2%" -- "$bin" metrics --org "$org"
+holds pending: 0" -- "$bin" metrics --org "$org"
 expect "no such execution" 1 "scenarist: no execution nope in org golden" \
     -- "$bin" execution nope --org "$org"
 expect "a bad --since" 2 "scenarist: --since takes a time (2026-03-08T08:00:00Z) or a duration ago (24h)" \
     -- "$bin" executions --since yesterday --org "$org"
 
-# ---- attempt counters: one definition (attempts made, the first included) everywhere ----
+# ---- retry counters: one definition (retries after the first run, as Make counts) everywhere ----
 start counters tests/scenarios/http-503-recovers/replies.json
 expect_grep "a retried execution succeeds on its third attempt" 0 "success in" \
     -- "$bin" run tests/scenarios/http-503-recovers/scenario.yaml --input tests/scenarios/http-503-recovers/input.json --org "$org"
-expect "execution says 3 attempts, and so does its closed incomplete entry" 0 "status success after 3 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T08:01:00.000Z
-incomplete: done at step upsert, bundle 1; attempts 3 of 3" \
+expect "execution says 2 retries, and so does its closed incomplete entry" 0 "status success after 2 retries; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T08:01:00.000Z
+incomplete: done at step upsert, bundle 1; retries 2 of 2" \
     -- bash -c "'$bin' execution $id --org '$org' | grep -E '^(status|incomplete)'"
-expect "executions and incomplete list agree" 0 "3 3/3" \
+expect "executions and incomplete list agree" 0 "2 2/2" \
     -- bash -c "echo \$('$bin' executions --org '$org' | awk 'NR == 2 { print \$5 }') \$('$bin' incomplete list --status done --org '$org' | awk '{ print \$5 }')"
 start counters-hold tests/scenarios/http-503-recovers/replies.json
 expect "a hold says who decides, not an error" 1 "hold-demo  execution $id  (org golden, version draft)
@@ -396,27 +395,27 @@ expect "a hold says who decides, not an error" 1 "hold-demo  execution $id  (org
 held: step check, bundle 1: pay differs (hold 1: scenarist holds approve 1, or reject 1)
 held in 0 ms" -- "$bin" run "$fx/hold.yaml" --input tests/scenarios/http-503-recovers/input.json --org "$org"
 expect "a held entry has made 1 attempt, and no automatic retry to count against" 0 \
-    "$id   hold-demo                check            held       1    -                        held: pay differs" \
+    "$id   hold-demo                check            held       0    -                        held: pay differs" \
     -- "$bin" incomplete list --org "$org"
-expect "approved, it runs its second attempt" 0 "hold 1 approved by tester; execution $id: attempt 2 success" \
-    -- "$bin" holds approve 1 --org "$org"
-expect "execution, executions and incomplete agree: 2 attempts" 0 "status success after 2 attempts; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:00.000Z
-incomplete: done at step check, bundle 1; attempts 2
-2 2" -- bash -c "'$bin' execution $id --org '$org' | grep -E '^(status|incomplete)'; echo \$('$bin' executions --org '$org' | awk 'NR == 2 { print \$5 }') \$('$bin' incomplete list --status done --org '$org' | awk '{ print \$5 }')"
+expect "approved --here, it runs its first retry in this process" 0 "hold 1 approved by tester; execution $id ran here: retry 1 success" \
+    -- "$bin" holds approve 1 --here --org "$org"
+expect "execution, executions and incomplete agree: 1 retry" 0 "status success after 1 retry; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:00.000Z
+incomplete: done at step check, bundle 1; retries 1
+1 1" -- bash -c "'$bin' execution $id --org '$org' | grep -E '^(status|incomplete)'; echo \$('$bin' executions --org '$org' | awk 'NR == 2 { print \$5 }') \$('$bin' incomplete list --status done --org '$org' | awk '{ print \$5 }')"
 
 # ---- run interrupted while it waits for a retry (the real clock) ----
 start interrupt tests/scenarios/http-503-break/replies.json
 SCENARIST_CLOCK= "$bin" run tests/scenarios/http-503-break/scenario.yaml --input tests/scenarios/http-503-break/input.json \
     --org "$org" > "$tmp/int.out" 2> "$tmp/int.err" &
 rpid=$!
-for _ in $(seq 500); do grep -q "attempt 2 of 3 in 60 s" "$tmp/int.err" && break; sleep 0.02; done
+for _ in $(seq 500); do grep -q "retry 1 of 2 in 60 s" "$tmp/int.err" && break; sleep 0.02; done
 kill -INT $rpid
 wait $rpid
 rc=$?
 rid=$(SCENARIST_CLOCK= "$bin" executions --org "$org" --json | sed -n 's/.*"id": "\([^"]*\)".*/\1/p' | head -1)
 due=$("$bin" incomplete list --org "$org" --json | sed -n 's/.*"next_attempt_at": "\([^"]*\)".*/\1/p')
 expect "Ctrl-C says which execution is pending and when its next attempt is due" 130 \
-    "scenarist: interrupted; execution $rid is pending: attempt 2 of 3 is due at $due (scenarist resume --org $org runs it then, as does the daemon)" \
+    "scenarist: interrupted; execution $rid is pending: retry 1 of 2 is due at $due (scenarist resume --org $org runs it then, as does the daemon)" \
     -- bash -c "tail -1 '$tmp/int.err'; exit $rc"
 expect "the interrupted execution waits in the store" 0 "pending" \
     -- bash -c "'$bin' incomplete list --org '$org' | awk '{ print \$4 }'"
@@ -429,33 +428,48 @@ mkdir -p "$tmp/other store"
 SCENARIST_CLOCK= "$bin" run tests/scenarios/http-503-break/scenario.yaml --input tests/scenarios/http-503-break/input.json \
     --org "$org" --store "$other" > "$tmp/int2.out" 2> "$tmp/int2.err" &
 rpid=$!
-for _ in $(seq 500); do grep -q "attempt 2 of 3 in 60 s" "$tmp/int2.err" && break; sleep 0.02; done
+for _ in $(seq 500); do grep -q "retry 1 of 2 in 60 s" "$tmp/int2.err" && break; sleep 0.02; done
 kill -INT $rpid
 wait $rpid
 rc=$?
 rid2=$(SCENARIST_CLOCK= "$bin" executions --org "$org" --store "$other" --json | sed -n 's/.*"id": "\([^"]*\)".*/\1/p' | head -1)
 due2=$("$bin" incomplete list --org "$org" --store "$other" --json | sed -n 's/.*"next_attempt_at": "\([^"]*\)".*/\1/p')
 expect "after Ctrl-C with --store, the suggested resume names that store (quoted for the shell)" 130 \
-    "scenarist: interrupted; execution $rid2 is pending: attempt 2 of 3 is due at $due2 (scenarist resume --org $org --store '$other' runs it then, as does the daemon)" \
+    "scenarist: interrupted; execution $rid2 is pending: retry 1 of 2 is due at $due2 (scenarist resume --org $org --store '$other' runs it then, as does the daemon)" \
     -- bash -c "tail -1 '$tmp/int2.err'; exit $rc"
 suggested=$(tail -1 "$tmp/int2.err" | sed 's/.*(\(scenarist resume .*\) runs it then.*/\1/; s/^scenarist /"$bin" /')
 expect "and running the suggested command finds the pending retry" 0 "nothing is due yet; 1 execution waits for a retry:
-  $rid2 http-503-break: step upsert, attempt 2 of 3 due at $due2" -- bash -c "bin='$bin'; SCENARIST_CLOCK= eval \"\$1\"" _ "$suggested"
+  $rid2 http-503-break: step upsert, retry 1 of 2 due at $due2" -- bash -c "bin='$bin'; SCENARIST_CLOCK= eval \"\$1\"" _ "$suggested"
+
+. tests/store/converge.sh
 
 # ---- the schema ----
-expect "the schema version is recorded" 0 "8" -- sqlite3 "$db" "PRAGMA user_version"
+# the version this scenarist knows: a new store's (the merged branches add migrations)
+"$bin" incomplete list --org "$org" --store "$tmp/latest.db" > /dev/null 2>&1
+latest=$(sqlite3 "$tmp/latest.db" "PRAGMA user_version")
+expect "the schema version is recorded" 0 "$latest" -- sqlite3 "$db" "PRAGMA user_version"
 # a store of schema 6 (before leases), with an execution a pid-owned process left running
 sqlite3 "$tmp/audit/store/scenarist.db" ".backup '$tmp/v6.db'" # the audit section's store; the copy takes what is in the WAL too
 sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX audit_ref;
     ALTER TABLE audit DROP COLUMN ref; ALTER TABLE audit DROP COLUMN key_id;
-    ALTER TABLE audit_head DROP COLUMN mac; PRAGMA user_version = 6;
+    ALTER TABLE audit_head DROP COLUMN mac; DROP TABLE IF EXISTS shadow_writes; DROP TABLE decisions; PRAGMA user_version = 6;
+    DROP TABLE counters; DROP TRIGGER count_exec_new; DROP TRIGGER count_exec_status;
+    DROP TRIGGER count_hold_new; DROP TRIGGER count_hold_decided; DROP TRIGGER count_hold_gone;
+    DROP TRIGGER count_item_new; DROP TRIGGER count_item_reopened; DROP TRIGGER count_item_closed;
+    DROP TRIGGER count_item_gone; DROP INDEX holds_created; DROP INDEX queue_items_key;
+    ALTER TABLE queue_items DROP COLUMN key; ALTER TABLE queue_items DROP COLUMN last_seen;
+    ALTER TABLE queue_items DROP COLUMN times_seen; ALTER TABLE queue_items DROP COLUMN seen_by;
+    ALTER TABLE queue_items DROP COLUMN resolution;
     UPDATE executions SET status = 'running', owner = $$ WHERE id = '$id'"
-expect "a schema 6 store is migrated to 8 on open, its running execution without a lease" 0 \
-    "8|$id|running||" -- bash -c "'$bin' executions --org '$org' --store '$tmp/v6.db' > /dev/null &&
+expect "a schema 6 store is migrated to the latest on open, its running execution without a lease" 0 \
+    "$latest|$id|running||" -- bash -c "'$bin' executions --org '$org' --store '$tmp/v6.db' > /dev/null &&
     sqlite3 '$tmp/v6.db' \"SELECT (SELECT user_version FROM pragma_user_version), id, status, lease_until, '' FROM executions WHERE id = '$id'\""
+expect "the migration seeds the counters from the executions already there" 0 \
+    "$(sqlite3 "$tmp/v6.db" "SELECT 'executions', scenario, status, count(*) FROM executions GROUP BY 2, 3 ORDER BY 2, 3")" \
+    -- sqlite3 "$tmp/v6.db" "SELECT name, l1, l2, value FROM counters WHERE name = 'executions' ORDER BY 2, 3"
 sqlite3 "$tmp/future.db" "PRAGMA user_version = 99"
 expect "a store from a newer scenarist is refused" 1 \
-    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to 8: use a newer scenarist" \
+    "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to $latest: use a newer scenarist" \
     -- "$bin" executions --org "$org" --store "$tmp/future.db"
 # Several processes creating one new store at once: the one that waited for the write
 # turn finds the schema made, and migrates nothing again (it failed with "migration:

@@ -7,7 +7,8 @@
  *            "headers": {...}, "body": <JSON> | "text": "...", "delay_ms": 0,
  *            "times": N, "drop": false}]   first match wins; "times" uses a reply up to
  * N times; "drop" closes the connection after reading the request, answering nothing;
- * a path ending in '*' matches by prefix. Unmatched requests get 404.
+ * a path ending in '*' matches by prefix; "query": {"page": "2"} matches only a request
+ * whose query has these values (the others may be there too). Unmatched requests get 404.
  * The journal has one JSON line per request: method, path (decoded), query, headers
  * (without host, user-agent, content-length, connection; a repeated one as an array of
  * its values), body (JSON when it parses), and raw_path, the path as sent, when it
@@ -97,7 +98,23 @@ static bool path_matches(const char *pattern, const char *path)
     return !strcmp(pattern, path);
 }
 
-static json_t *find_reply(const char *method, const char *path)
+/* Every pair of want is in the request's query (a repeated key: its last value). */
+static bool query_matches(const json_t *want, const json_t *query)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)want, k, v) {
+        json_t *got = json_object_get(query, k);
+        if (json_is_array(got))
+            got = json_array_get(got, json_array_size(got) - 1);
+        if (!json_is_string(got) || !json_is_string(v) ||
+            strcmp(json_string_value(got), json_string_value(v)))
+            return false;
+    }
+    return true;
+}
+
+static json_t *find_reply(const char *method, const char *path, const json_t *query)
 {
     size_t i;
     json_t *r;
@@ -105,7 +122,8 @@ static json_t *find_reply(const char *method, const char *path)
         const char *m = json_string_value(json_object_get(r, "method"));
         const char *p = json_string_value(json_object_get(r, "path"));
         json_t *times = json_object_get(r, "times");
-        if ((m && strcmp(m, method)) || !p || !path_matches(p, path))
+        if ((m && strcmp(m, method)) || !p || !path_matches(p, path) ||
+            !query_matches(json_object_get(r, "query"), query))
             continue;
         if (times && json_integer_value(times) <= 0)
             continue;
@@ -150,7 +168,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             body = json_stringn(rq->body, rq->len);
     }
     pthread_mutex_lock(&lock);
-    json_t *entry = json_pack("{s:s, s:s, s:o, s:o, s:o}", "method", method, "path", url,
+    json_t *entry = json_pack("{s:s, s:s, s:O, s:o, s:o}", "method", method, "path", url,
                               "query", query, "headers", headers, "body", body);
     size_t rawlen = rq->raw ? strcspn(rq->raw, "?") : 0;
     if (rq->raw && (rawlen != strlen(url) || strncmp(rq->raw, url, rawlen)))
@@ -160,7 +178,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     fflush(journal);
     free(line);
     json_decref(entry);
-    json_t *r = json_incref(find_reply(method, url));
+    json_t *r = json_incref(find_reply(method, url, query));
+    json_decref(query);
     pthread_mutex_unlock(&lock);
 
     long delay = (long)json_integer_value(json_object_get(r, "delay_ms"));

@@ -47,7 +47,7 @@ static const char *scenario_text =
     "                path: /l, json: \"{{ steps.b }}\" } }\n"
     "on_error:\n"
     "  - notify: { connection: ops, text: \"failed {{ error.message }}\" }\n"
-    "  - break: { attempts: 3, interval: 60s }\n";
+    "  - break: { retries: 2, interval: 60s }\n";
 
 static int run_once(void)
 {

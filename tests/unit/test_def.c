@@ -84,7 +84,7 @@ static void written_values_are_read(void **state)
                               "    timeout: 3s\n"
                               "    with: { vars: { x: 1 } }\n"
                               "    on_error: [ ignore ]\n"
-                              "on_error: [ { break: { attempts: 2 } } ]\n",
+                              "on_error: [ { break: { retries: 1 } } ]\n",
                               &doc, &d);
     if (!def)
         sc_diags_print(&d, stderr);

@@ -22,7 +22,16 @@ static const char *org_text =
     "  payroll:\n"
     "    base_url: http://127.0.0.1:1/payroll\n"
     "    auth: { kind: basic, username: scen, secret: env:TEST_REQ_TOKEN }\n"
-    "  calendar: { base_url: http://127.0.0.1:1/calendar, access: read-only }\n";
+    "  calendar: { base_url: http://127.0.0.1:1/calendar, access: read-only }\n"
+    "  staged:\n"
+    "    base_url: http://127.0.0.1:1/staged/api\n"
+    "    access: read-only\n"
+    "    shadow: true\n"
+    "    stand_ins:\n"
+    "      - { method: POST, path: /employees, status: 201, body: { id: E-9 } }\n"
+    "      - { path: \"/employees/*/history\", status: 202 }\n"
+    "      - { method: DELETE, path: \"/archive/**\", body: [] }\n"
+    "  wide: { base_url: http://127.0.0.1:1/ }\n";
 
 static struct sc_org *org;
 
@@ -210,6 +219,69 @@ static void missing_secret_is_a_config_error(void **state)
     setenv("TEST_REQ_TOKEN", "s3cret", 1);
 }
 
+/* The stand-in a shadowed write would get (or "sent" when it is not shadowed). */
+static void expect_shadow(const char *conn, const char *method, const char *path,
+                          const char *want)
+{
+    struct sc_call c = {.connection = conn, .method = method, .path = path};
+    struct sc_request r;
+    char err[512] = "";
+    enum sc_status st = sc_request_build(org, &c, "from", "key", &r, err, sizeof err);
+    char *got = st != SC_OK ? sc_asprintf("error %s", err)
+                : r.shadow ? json_dumps(r.stand_in, JSON_COMPACT)
+                           : sc_strdup("sent");
+    if (strcmp(got, want))
+        fail_msg("\n%s %s %s\nwant %s\ngot  %s", conn, method, path, want, got);
+    assert_true(!r.shadow || r.shadow == sc_org_connection(org, "staged"));
+    free(got);
+    sc_request_free(&r);
+}
+
+/* A write to a shadowing connection is built in full but marked not to be sent, with the
+ * stand-in of the first matching method and path (relative to the base URL), else 200 {};
+ * a write reaching it through a wider connection is shadowed too; reads are sent. */
+static void shadowed_writes_get_their_stand_in(void **state)
+{
+    (void)state;
+    expect_shadow("staged", "POST", "/employees",
+                  "{\"status\":201,\"headers\":{\"content-type\":\"application/json\"},\"body\":{\"id\":\"E-9\"}}");
+    expect_shadow("staged", "PUT", "/employees/E-1/history",
+                  "{\"status\":202,\"headers\":{\"content-type\":\"application/json\"},\"body\":{}}");
+    expect_shadow("staged", "PATCH", "/employees/E-1/history",
+                  "{\"status\":202,\"headers\":{\"content-type\":\"application/json\"},\"body\":{}}");
+    expect_shadow("staged", "PUT", "/employees/E-1/x/history",
+                  "{\"status\":200,\"headers\":{\"content-type\":\"application/json\"},\"body\":{}}");
+    expect_shadow("staged", "PUT", "/employees",
+                  "{\"status\":200,\"headers\":{\"content-type\":\"application/json\"},\"body\":{}}");
+    expect_shadow("staged", "DELETE", "/archive/2024/E-1",
+                  "{\"status\":200,\"headers\":{\"content-type\":\"application/json\"},\"body\":[]}");
+    expect_shadow("wide", "POST", "/staged/api/employees",
+                  "{\"status\":201,\"headers\":{\"content-type\":\"application/json\"},\"body\":{\"id\":\"E-9\"}}");
+    expect_shadow("staged", "GET", "/employees", "sent");
+    expect_shadow("staged", "HEAD", "/employees", "sent");
+    expect_shadow("staged", "OPTIONS", "/employees", "sent");
+    /* however the method is spelled, a write is a write */
+    expect_shadow("staged", "post", "/employees",
+                  "{\"status\":201,\"headers\":{\"content-type\":\"application/json\"},\"body\":{\"id\":\"E-9\"}}");
+    expect_shadow("staged", "MERGE", "/employees/E-1",
+                  "{\"status\":200,\"headers\":{\"content-type\":\"application/json\"},\"body\":{}}");
+    expect_shadow("calendar", "post", "/events",
+                  "error post refused: connection 'calendar' is read-only in org 't' (nothing was sent)");
+    /* a method override disguises a write: shadowed on a shadowing connection */
+    json_t *h = json_pack("{s:s}", "X-HTTP-Method-Override", "DELETE");
+    struct sc_call c = {.connection = "staged", .method = "GET", .path = "/x", .headers = h};
+    struct sc_request r;
+    char err[512];
+    assert_int_equal(sc_request_build(org, &c, NULL, NULL, &r, err, sizeof err), SC_OK);
+    assert_non_null(r.shadow);
+    assert_false(r.refused);
+    sc_request_free(&r);
+    json_decref(h);
+    assert_true(sc_request_is_write("Post"));
+    assert_false(sc_request_is_write("get"));
+    assert_false(sc_request_is_write(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +292,7 @@ int main(void)
         cmocka_unit_test(refusals_in_the_users_terms),
         cmocka_unit_test(refused_target_is_kept_for_the_audit),
         cmocka_unit_test(missing_secret_is_a_config_error),
+        cmocka_unit_test(shadowed_writes_get_their_stand_in),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -211,7 +211,7 @@ static void retries_come_due_in_time_order(void **state)
     json_decref(open);
     assert_int_equal(sc_store_incomplete_close(st, "person", "resolved", "ann"), 0);
     assert_int_equal(sc_store_incomplete_close(st, "person", "resolved", "ann"), SC_STORE_NONE);
-    json_t *m = sc_store_metrics(st);
+    json_t *m = sc_store_metrics(st, 0);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "incomplete"), "total")), 2);
     json_decref(m);
     sc_store_close(st);

@@ -90,6 +90,36 @@ static void begin(struct sc_store *st, const char *id, const char *scenario)
     json_decref(trigger);
 }
 
+/* Throttled connections' state: a backend shared by several processes keeps it (two
+ * requests 200 ms apart, the second promised its slot); SQLite, one daemon's, keeps none
+ * and says so, and the process keeps it (tests/unit/test_throttle.c). */
+static void throttle_slots_are_kept_or_left_to_the_process(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("slots");
+    struct sc_store_slot s = {.org = "o", .conn = "hris", .key = "a", .spacing_ms = 200,
+                              .now_ms = 1000};
+    int v = -1;
+    int64_t w = -1;
+    enum sc_store_rc rc = sc_store_slot_take(st, &s, &v, &w);
+    if (!strcmp(under_test->name, "sqlite")) {
+        assert_int_equal(rc, SC_STORE_NONE);
+        assert_int_equal(sc_store_slot_done(st, "o", "hris"), SC_STORE_NONE);
+    } else {
+        assert_int_equal(rc, SC_STORE_OK);
+        assert_int_equal(v, 0);
+        s.key = "b";
+        assert_int_equal(sc_store_slot_take(st, &s, &v, &w), SC_STORE_OK);
+        assert_int_equal(v, 1);
+        assert_int_equal(w, 200);
+        s.now_ms = 1200;
+        assert_int_equal(sc_store_slot_take(st, &s, &v, &w), SC_STORE_OK);
+        assert_int_equal(v, 0);
+        assert_int_equal(sc_store_slot_done(st, "o", "hris"), SC_STORE_OK);
+    }
+    sc_store_close(st);
+}
+
 static void executions_begin_end_and_read_back(void **state)
 {
     (void)state;
@@ -303,6 +333,85 @@ static void work_queues_count_what_is_open(void **state)
     sc_store_close(st);
 }
 
+/* Keyed items converge: one open item per key, counted once per execution that pushes
+ * it, and a sweep closes what the sweeping execution did not push. */
+static void keyed_queue_items_converge(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1767225600000); /* 2026-01-01T00:00:00Z */
+    struct sc_store *st = fresh("queue-keys");
+    json_t *v1 = json_pack("{s:i}", "night", 1), *v2 = json_pack("{s:i}", "night", 2);
+    struct sc_queue_key_row a = {.queue = "drift", .key = "changed:E-1", .item = v1,
+                                 .execution = "x1"};
+    struct sc_queue_key_row b = {.queue = "drift", .key = "only-left:E-2", .item = v1,
+                                 .execution = "x1"};
+    int64_t ida, idb, id, seen;
+    assert_int_equal(sc_store_queue_push_key(st, &a, &ida, &seen), SC_STORE_OK);
+    assert_int_equal(seen, 1);
+    assert_int_equal(sc_store_queue_push_key(st, &b, &idb, &seen), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_push(st, "drift", v1, "x1"), idb + 1); /* unkeyed */
+    /* the same execution pushing the same key again: one item, still seen once */
+    assert_int_equal(sc_store_queue_push_key(st, &a, &id, &seen), SC_STORE_EXISTS);
+    assert_true(id == ida && seen == 1);
+    /* another queue is another item */
+    struct sc_queue_key_row other = a;
+    other.queue = "elsewhere";
+    assert_int_equal(sc_store_queue_push_key(st, &other, &id, &seen), SC_STORE_OK);
+    assert_true(id != ida);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 3);
+    /* the next night: a seen again with a new body, b not seen */
+    sc_clock_use_test(1767225600000 + 86400000);
+    a.execution = "x2";
+    a.item = v2;
+    assert_int_equal(sc_store_queue_push_key(st, &a, &id, &seen), SC_STORE_EXISTS);
+    assert_true(id == ida && seen == 2);
+    assert_int_equal(sc_store_queue_sweep(st, "drift", "x2", "sweep of x2", "drift gone"), 1);
+    assert_int_equal(sc_store_queue_sweep(st, "drift", "x2", "sweep of x2", "drift gone"), 0);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 2); /* a and the unkeyed item */
+    json_t *ea = sc_store_queue_item(st, ida), *eb = sc_store_queue_item(st, idb);
+    assert_string_equal(str(ea, "state"), "open");
+    assert_string_equal(str(ea, "key"), "changed:E-1");
+    assert_int_equal(num(ea, "times_seen"), 2);
+    assert_string_equal(str(ea, "created_at"), "2026-01-01T00:00:00.000Z");
+    assert_string_equal(str(ea, "last_seen"), "2026-01-02T00:00:00.000Z");
+    assert_int_equal(num(json_object_get(ea, "item"), "night"), 2);
+    assert_null(json_object_get(ea, "resolution"));
+    assert_string_equal(str(eb, "state"), "resolved");
+    assert_string_equal(str(eb, "done_by"), "sweep of x2");
+    assert_string_equal(str(eb, "resolution"), "drift gone");
+    assert_string_equal(str(eb, "done_at"), "2026-01-02T00:00:00.000Z");
+    assert_int_equal(num(eb, "times_seen"), 1);
+    json_decref(ea);
+    json_decref(eb);
+    /* a closed key pushed again is a new open item */
+    b.execution = "x3";
+    assert_int_equal(sc_store_queue_push_key(st, &b, &id, &seen), SC_STORE_OK);
+    assert_true(id > idb + 2 && seen == 1);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 3);
+    assert_int_equal(sc_store_queue_open(st, "nothing"), 0);
+    /* a key is required */
+    b.key = "";
+    assert_int_equal(sc_store_queue_push_key(st, &b, &id, &seen), SC_STORE_ERR);
+    assert_string_equal(sc_store_error(st), "a keyed queue push needs a key");
+    /* deferred: keyed pushes and sweeps are refused (the execution is run directly), an
+     * unkeyed push counts in the open length at once */
+    sc_store_defer(st, true);
+    b.key = "only-left:E-9";
+    assert_int_equal(sc_store_queue_push_key(st, &b, &id, &seen), SC_STORE_ERR);
+    assert_true(sc_store_defer_refused(st));
+    sc_store_defer_mark(st);
+    assert_int_equal(sc_store_queue_sweep(st, "drift", "x3", "s", "r"), -1);
+    assert_true(sc_store_defer_refused(st));
+    sc_store_defer_mark(st);
+    assert_true(sc_store_queue_push(st, "drift", v1, "x3") > 0);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 4);
+    sc_store_defer(st, false);
+    assert_int_equal(sc_store_queue_open(st, "drift"), 3);
+    json_decref(v1);
+    json_decref(v2);
+    sc_store_close(st);
+}
+
 static void data_stores_keep_claim_expire_and_delete(void **state)
 {
     (void)state;
@@ -377,6 +486,60 @@ static void the_audit_chain_verifies_and_refuses_a_foreign_checkpoint(void **sta
     sc_store_close(st);
 }
 
+static void shadowed_writes_are_kept_in_full_and_filtered(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("shadow");
+    json_t *h = json_pack("{s:s, s:s}", "Authorization", "[redacted]", "X-Trace", "t-1");
+    struct sc_shadow_row r = {.at_ms = 1000, .org = "o", .scenario = "s", .version = "2",
+                              .execution = "e1", .step = "create", .bundle = "1",
+                              .connection = "hris", .method = "POST",
+                              .url = "http://127.0.0.1/hris/employees", .headers = h,
+                              .body = "{\"name\":\"Ada\"}", .body_len = 14, .status = 201,
+                              .audit_id = 7};
+    assert_int_equal(sc_store_shadow_add(st, &r), 1);
+    r = (struct sc_shadow_row){.at_ms = 2000, .org = "o", .scenario = "t", .version = "1",
+                               .execution = "e2", .step = "drop", .bundle = "2.1",
+                               .connection = "ats", .method = "DELETE",
+                               .url = "http://127.0.0.1/ats/notes/N-1", .headers = h,
+                               .status = 200};
+    assert_int_equal(sc_store_shadow_add(st, &r), 2);
+    r.execution = "e3";
+    r.confidential = true;
+    r.body = "pay 98000";
+    r.body_len = 9;
+    assert_int_equal(sc_store_shadow_add(st, &r), 3);
+    json_decref(h);
+    json_t *all = sc_store_shadow_list(st, &(struct sc_shadow_filter){0});
+    char *text = json_dumps(json_array_get(all, 0), JSON_COMPACT);
+    assert_string_equal(text, "{\"id\":1,\"at\":\"1970-01-01T00:00:01.000Z\",\"org\":\"o\","
+                              "\"scenario\":\"s\",\"version\":\"2\",\"execution\":\"e1\","
+                              "\"step\":\"create\",\"bundle\":\"1\",\"connection\":\"hris\","
+                              "\"method\":\"POST\",\"url\":\"http://127.0.0.1/hris/employees\","
+                              "\"status\":201,\"audit_id\":7,\"confidential\":false,"
+                              "\"headers\":{\"Authorization\":\"[redacted]\",\"X-Trace\":\"t-1\"},"
+                              "\"body\":\"{\\\"name\\\":\\\"Ada\\\"}\"}");
+    free(text);
+    assert_int_equal(json_array_size(all), 3);
+    assert_true(json_is_null(json_object_get(json_array_get(all, 1), "audit_id")));
+    assert_true(json_is_null(json_object_get(json_array_get(all, 1), "body")));
+    assert_string_equal(str(json_array_get(all, 2), "body"), "[redacted: confidential scenario]");
+    assert_string_equal(str(json_array_get(all, 2), "headers"), "[redacted: confidential scenario]");
+    json_decref(all);
+    json_t *t = sc_store_shadow_list(st, &(struct sc_shadow_filter){.scenario = "t"});
+    assert_int_equal(json_array_size(t), 2);
+    assert_int_equal(num(json_array_get(t, 0), "id"), 2);
+    json_decref(t);
+    json_t *e = sc_store_shadow_list(st, &(struct sc_shadow_filter){.scenario = "t", .execution = "e3"});
+    assert_int_equal(json_array_size(e), 1);
+    assert_int_equal(num(json_array_get(e, 0), "id"), 3);
+    json_decref(e);
+    json_t *one = sc_store_shadow_list(st, &(struct sc_shadow_filter){.limit = 1});
+    assert_int_equal(json_array_size(one), 1);
+    json_decref(one);
+    sc_store_close(st);
+}
+
 static void versions_are_numbered_and_an_unchanged_one_is_the_same(void **state)
 {
     (void)state;
@@ -429,20 +592,182 @@ static void trigger_state_and_seen_poll_keys(void **state)
     sc_store_close(st);
 }
 
+
+/* Counters: every change counted as it happens (executions each time they enter a
+ * status, holds created and decided, queue items opened and closed), with the gauges. */
+static void counters_count_each_change_as_it_happens(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1000);
+    struct sc_store *st = fresh("counters");
+    begin(st, "e1", "pay");
+    assert_int_equal(sc_store_exec_end(st, "e1", "success", 5, NULL, false), 0);
+    enqueue(st, "q1", false, NULL, SC_STORE_OK, NULL);
+    enqueue(st, "q2", true, NULL, SC_STORE_OK, NULL);
+    claim(st, "q2");
+    assert_int_equal(sc_store_exec_end(st, "q2", "error", 5, NULL, false), 0);
+    begin(st, "e3", "pay");
+    assert_int_equal(sc_store_exec_end(st, "e3", "held", 5, NULL, false), 0);
+    int64_t h = sc_store_hold_put(st, "e3", "pay", "check", "", "differ", NULL);
+    int64_t h2 = sc_store_hold_put(st, "e1", "pay", "check", "", "differ", NULL);
+    assert_int_equal(sc_store_hold_decide(st, h, "rejected", "bob"), SC_STORE_OK);
+    assert_int_equal(sc_store_hold_decide(st, h, "approved", "bob"), SC_STORE_NONE);
+    assert_true(h2 > h);
+    json_t *item = json_pack("{s:s}", "employee", "E-7");
+    int64_t a = sc_store_queue_push(st, "orphans", item, NULL);
+    sc_store_queue_push(st, "orphans", item, NULL);
+    sc_store_queue_push(st, "drift", item, NULL);
+    json_decref(item);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
+    json_t *c = sc_store_counters(st);
+    char *text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(text,
+        "{\"executions\":{\"hook\":{\"error\":1,\"queued\":2,\"running\":1},"
+        "\"pay\":{\"held\":1,\"running\":2,\"success\":1}},"
+        "\"holds_created\":{\"pay\":2},\"holds_decided\":{\"rejected\":1},"
+        "\"incomplete\":{\"exhausted\":0,\"pending\":0},"
+        "\"queue_items_closed\":{\"orphans\":{\"resolved\":1}},"
+        "\"queue_items_opened\":{\"drift\":1,\"orphans\":2},"
+        "\"queued\":{\"realtime\":0,\"routine\":1}}");
+    free(text);
+    json_decref(c);
+    sc_store_close(st);
+}
+
+/* Metrics over a window: only what started (or was created) at or after its start. */
+static void metrics_count_only_the_window(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1000);
+    struct sc_store *st = fresh("window");
+    begin(st, "old", "pay"); /* started at 1000 */
+    assert_int_equal(sc_store_exec_end(st, "old", "error", 5, NULL, false), 0);
+    sc_store_hold_put(st, "old", "pay", "check", "", "differ", NULL);
+    sc_clock_use_test(90000);
+    struct sc_exec_row row = {.id = "new", .scenario = "pay", .org = "o", .version = "3",
+                              .source = "s.yaml", .started_ms = 90000};
+    assert_int_equal(sc_store_exec_begin(st, &row), SC_STORE_OK);
+    assert_int_equal(sc_store_exec_end(st, "new", "success", 5, NULL, false), 0);
+    json_t *all = sc_store_metrics(st, 0), *recent = sc_store_metrics(st, 90000);
+    json_t *pa = json_object_get(json_object_get(all, "scenarios"), "pay");
+    json_t *pr = json_object_get(json_object_get(recent, "scenarios"), "pay");
+    assert_int_equal(num(pa, "executions"), 2);
+    assert_int_equal(num(pa, "failures"), 1);
+    assert_int_equal(num(pa, "holds"), 1);
+    assert_int_equal(num(pr, "executions"), 1);
+    assert_int_equal(num(pr, "failures"), 0);
+    assert_int_equal(num(pr, "holds"), 0);
+    assert_int_equal(num(json_object_get(pr, "by_status"), "success"), 1);
+    assert_null(json_object_get(json_object_get(pr, "by_status"), "error"));
+    assert_int_equal(num(json_object_get(all, "holds"), "pending"), 1);
+    assert_int_equal(num(json_object_get(recent, "holds"), "pending"), 0);
+    assert_string_equal(str(recent, "since"), "1970-01-01T00:01:30.000Z");
+    json_decref(all);
+    json_decref(recent);
+    sc_store_close(st);
+}
+
+/* People's decisions: recorded once, with who, when and why; the continuations wait for
+ * a daemon to take them, oldest first, and end with their outcome. */
+static void decisions_are_recorded_once_and_taken_in_order(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("decisions");
+    sc_clock_use_test(1773050400000); /* 2026-03-09T10:00:00Z */
+    begin(st, "e1", "pay");
+    begin(st, "e2", "pay");
+    begin(st, "e3", "sync");
+    begin(st, "e4", "sync");
+    int64_t h1 = sc_store_hold_put(st, "e1", "pay", "check", "1", "pay differs", NULL);
+    int64_t h2 = sc_store_hold_put(st, "e2", "pay", "check", "1", "pay differs", NULL);
+    int64_t d1, d2, d3, d4, dx;
+    struct sc_decision_row approve = {.execution = "e1", .action = "approve", .hold = h1,
+                                      .by = "alice", .reason = "checked with HR"};
+    assert_int_equal(sc_store_decision_add(st, &approve, &d1), SC_STORE_OK);
+    assert_int_equal(sc_store_decision_add(st, &approve, &dx), SC_STORE_EXISTS);
+    assert_int_equal(dx, -1);
+    approve.action = "reject"; /* the hold is decided: a rejection now is refused too */
+    assert_int_equal(sc_store_decision_add(st, &approve, &dx), SC_STORE_EXISTS);
+    struct sc_decision_row reject = {.execution = "e2", .action = "reject", .hold = h2,
+                                     .by = "bob", .reason = "wrong rate"};
+    assert_int_equal(sc_store_decision_add(st, &reject, &d2), SC_STORE_OK);
+    struct sc_decision_row retry = {.execution = "e3", .action = "retry", .by = "carol"};
+    assert_int_equal(sc_store_decision_add(st, &retry, &d3), SC_STORE_OK);
+    assert_int_equal(sc_store_decision_add(st, &retry, &dx), SC_STORE_EXISTS);
+    struct sc_decision_row here = {.execution = "e4", .action = "retry", .by = "dan", .here = true};
+    assert_int_equal(sc_store_decision_add(st, &here, &d4), SC_STORE_OK);
+    assert_true(d1 < d2 && d2 < d3 && d3 < d4);
+    json_t *h = sc_store_hold(st, h1);
+    assert_string_equal(str(h, "state"), "approved");
+    assert_string_equal(str(h, "decided_by"), "alice");
+    assert_string_equal(str(h, "decided_at"), "2026-03-09T10:00:00.000Z");
+    json_decref(h);
+    h = sc_store_hold(st, h2);
+    assert_string_equal(str(h, "state"), "rejected");
+    json_decref(h);
+    json_t *v = sc_store_decision(st, d2);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"action\":\"reject\",\"decided_at\":\"2026-03-09T10:00:00.000Z\","
+                              "\"decided_by\":\"bob\",\"ended_at\":\"2026-03-09T10:00:00.000Z\","
+                              "\"execution\":\"e2\",\"hold\":2,\"id\":2,\"outcome\":\"rejected\","
+                              "\"reason\":\"wrong rate\",\"state\":\"done\"}");
+    free(text);
+    json_decref(v);
+    /* the daemon takes the approval, then the retry; never the rejection or the --here one */
+    json_t *info;
+    assert_int_equal(sc_store_decision_take(st, &info), SC_STORE_OK);
+    assert_int_equal(num(info, "id"), d1);
+    assert_string_equal(str(info, "state"), "running");
+    assert_string_equal(str(info, "reason"), "checked with HR");
+    json_decref(info);
+    assert_int_equal(sc_store_decision_take(st, &info), SC_STORE_OK);
+    assert_int_equal(num(info, "id"), d3);
+    assert_null(json_object_get(info, "hold"));
+    json_decref(info);
+    assert_int_equal(sc_store_decision_take(st, &info), SC_STORE_NONE);
+    assert_null(info);
+    sc_clock_advance_ms(1500);
+    assert_int_equal(sc_store_decision_end(st, d1, "success"), SC_STORE_OK);
+    assert_int_equal(sc_store_decision_end(st, d1, "success"), SC_STORE_NONE);
+    assert_int_equal(sc_store_decision_end(st, d4, "error"), SC_STORE_OK);
+    v = sc_store_decision(st, d1);
+    assert_string_equal(str(v, "state"), "done");
+    assert_string_equal(str(v, "outcome"), "success");
+    assert_string_equal(str(v, "ended_at"), "2026-03-09T10:00:01.500Z");
+    json_decref(v);
+    /* once ended, a new retry of the same execution may be recorded */
+    here.by = "erin";
+    assert_int_equal(sc_store_decision_add(st, &here, &dx), SC_STORE_OK);
+    json_t *all = sc_store_decisions(st, "e4");
+    assert_int_equal(json_array_size(all), 2);
+    assert_string_equal(str(json_array_get(all, 0), "outcome"), "error");
+    assert_string_equal(str(json_array_get(all, 1), "decided_by"), "erin");
+    json_decref(all);
+    assert_null(sc_store_decision(st, 999));
+    assert_string_equal(sc_store_error(st), "");
+    sc_store_close(st);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(throttle_slots_are_kept_or_left_to_the_process),
         cmocka_unit_test(executions_begin_end_and_read_back),
         cmocka_unit_test(steps_are_recorded_with_their_states),
         cmocka_unit_test(the_queue_claims_realtime_first_then_in_arrival_order),
         cmocka_unit_test(leases_keep_an_execution_till_they_expire),
         cmocka_unit_test(incomplete_entries_and_holds_wait_for_their_turn),
         cmocka_unit_test(work_queues_count_what_is_open),
+        cmocka_unit_test(keyed_queue_items_converge),
         cmocka_unit_test(data_stores_keep_claim_expire_and_delete),
         cmocka_unit_test(the_audit_chain_verifies_and_refuses_a_foreign_checkpoint),
+        cmocka_unit_test(shadowed_writes_are_kept_in_full_and_filtered),
         cmocka_unit_test(versions_are_numbered_and_an_unchanged_one_is_the_same),
         cmocka_unit_test(trigger_state_and_seen_poll_keys),
+        cmocka_unit_test(counters_count_each_change_as_it_happens),
+        cmocka_unit_test(metrics_count_only_the_window),
+        cmocka_unit_test(decisions_are_recorded_once_and_taken_in_order), /* last: test clock */
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {

@@ -230,12 +230,12 @@ expect "diff shows the transform's changed lines" 0 'tf v1 -> v2: 1 change
   ~ transforms/words.lua: sha256:HASH... -> sha256:HASH...
   - 3:   return string.upper(w) .. "!"
   + 3:   return string.upper(w) .. "?"' -- run_masked "$bin" diff tf 1 2 "${T[@]}"
-expect "the execution started before the deploy goes on once approved" 0 "hold 1 approved by tester; execution $held: attempt 2 success" \
-    -- env USER=tester "$bin" holds approve 1 "${T[@]}"
+expect "the execution started before the deploy goes on once approved" 0 "hold 1 approved by tester; execution $held ran here: retry 1 success" \
+    -- env USER=tester "$bin" holds approve 1 --here "${T[@]}"
 expect "with its own version's transform, not the file on disk" 0 '"ONE!"' \
     -- sqlite3 "$tmp/t.db" "SELECT output FROM step_runs WHERE execution = '$held' AND step = 'after'"
-expect_grep "an incomplete execution of version 1, retried after the deploy, succeeds" 0 "attempt 2 success" \
-    -- "$bin" incomplete retry "$waiting" "${T[@]}"
+expect_grep "an incomplete execution of version 1, retried after the deploy, succeeds" 0 "ran here: retry 1 success" \
+    -- "$bin" incomplete retry "$waiting" --here "${T[@]}"
 expect "and ran version 1's transform before and after the wait" 0 'before|1|"ONE!"
 after|2|"ONE!"' -- sqlite3 "$tmp/t.db" "SELECT step, attempt, output FROM step_runs WHERE execution = '$waiting' AND module = 'lua' ORDER BY id"
 expect_grep "a draft run uses the file on disk" 0 'response: 200 {"said":"ONE?"}' \

@@ -1,5 +1,6 @@
 /* tools/sandbox: simulated HR systems on loopback, with a request journal, fault
  * injection, Idempotency-Key replay and signed webhooks. `sandbox --help` lists it all. */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np: writers are not starved by readers */
 #include "sandbox.h"
 
 #include <curl/curl.h>
@@ -19,10 +20,17 @@
 
 #define MAX_BODY (4u * 1024 * 1024)
 
+/* Locks: `data` (a read-write lock) guards the data, GETs sharing it; `mu` guards the
+ * journal, faults, idempotency keys and counters, held briefly. Order: data, then mu. */
 static struct {
+    pthread_rwlock_t data;
     pthread_mutex_t mu;
+    size_t journal_max;          /* past twice this many entries, the oldest go */
     const char *fixture_path;
+    size_t employees;            /* > 0: a generated organisation instead of the fixture */
+    unsigned long long gen_seed; /* its seed */
     json_t *db, *journal, *faults, *idem;
+    json_t *windows, *in_flight; /* system -> times admitted by `limit`; -> [now, max] */
     unsigned long long rng;
     long seq;
 } sb = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -50,20 +58,40 @@ static double rnd(void)
     return (double)((sb.rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-static int load_fixture(void)
+/* The fixture file, or the generated organisation when --employees is given. */
+static json_t *build_data(void)
 {
+    if (sb.employees) {
+        char err[256];
+        json_t *db = sb_generate(sb.employees, sb.gen_seed, err, sizeof err);
+        if (!db)
+            fprintf(stderr, "sandbox: %s\n", err);
+        return db;
+    }
     json_error_t e;
     json_t *db = json_load_file(sb.fixture_path, 0, &e);
-    if (!db) {
+    if (!db)
         fprintf(stderr, "sandbox: %s:%d:%d: %s\n", sb.fixture_path, e.line, e.column, e.text);
+    return db;
+}
+
+static int load_fixture(void)
+{
+    json_t *db = build_data();
+    if (!db)
         return -1;
-    }
     json_decref(sb.db);
     sb.db = db;
     json_decref(sb.journal);
     sb.journal = json_array();
     json_decref(sb.faults);
     sb.faults = json_object();
+    json_decref(sb.windows);
+    sb.windows = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(sb.in_flight, k, v) /* the most at once counts from here */
+        json_object_set(v, "max", json_object_get(v, "now"));
     json_decref(sb.idem);
     sb.idem = json_object();
     sb.seq = 0;
@@ -80,10 +108,32 @@ struct fault_plan {
 };
 
 static const char *fault_keys[] = {"error_rate", "status", "latency_ms", "reset_rate",
-                                   "rate_limit", "retry_after", "drop_webhooks", "times", NULL};
+                                   "rate_limit", "retry_after", "drop_webhooks", "times",
+                                   "limit", "window_ms", NULL};
+
+/* The `limit` fault: a real API's limit, at most `limit` requests in any window_ms
+ * (default 1000), on the request's X-Test-Clock time when it has one (an engine on the
+ * test clock sends it), else the real time. 0 admitted (counted), or the 429's Retry-After
+ * in seconds (rounded up) till the oldest leaves the window. */
+static long window_admit(const char *system, json_t *f, long long now)
+{
+    long long limit = json_integer_value(json_object_get(f, "limit"));
+    long long win = json_object_get(f, "window_ms") ? json_integer_value(json_object_get(f, "window_ms")) : 1000;
+    if (!sb.windows)
+        sb.windows = json_object();
+    json_t *w = json_object_get(sb.windows, system);
+    if (!w)
+        json_object_set_new(sb.windows, system, w = json_array());
+    while (json_array_size(w) && json_integer_value(json_array_get(w, 0)) <= now - win)
+        json_array_remove(w, 0);
+    if ((long long)json_array_size(w) >= limit)
+        return (long)((json_integer_value(json_array_get(w, 0)) + win - now + 999) / 1000);
+    json_array_append_new(w, json_integer(now));
+    return 0;
+}
 
 /* Decides this request's faults for its system, under the lock. */
-static struct fault_plan plan(const char *system)
+static struct fault_plan plan(const char *system, long long now_ms)
 {
     struct fault_plan p = {0};
     json_t *f = json_object_get(sb.faults, system);
@@ -94,7 +144,10 @@ static struct fault_plan plan(const char *system)
         return p;
     p.latency_ms = (long)json_integer_value(json_object_get(f, "latency_ms"));
     p.drop = json_is_true(json_object_get(f, "drop_webhooks"));
-    if (rnd() < json_number_value(json_object_get(f, "reset_rate")))
+    long limited = json_object_get(f, "limit") ? window_admit(system, f, now_ms) : 0;
+    if (limited > 0)
+        p.status = 429, p.retry_after = limited;
+    else if (rnd() < json_number_value(json_object_get(f, "reset_rate")))
         p.reset = true;
     else if (rnd() < json_number_value(json_object_get(f, "rate_limit"))) {
         p.status = 429;
@@ -141,11 +194,76 @@ static void set_faults(struct call *c)
         }
     }
     json_object_set_new(sb.faults, system, f);
+    json_object_del(sb.windows, system); /* a new limit counts from now */
     c->status = 200;
     c->out = json_incref(sb.faults);
 }
 
 /* ---- the journal ---- */
+
+/* Appends an entry (stolen), under mu. A journal past twice its maximum keeps its
+ * newest `journal_max` entries: a benchmark's millions of requests do not exhaust memory. */
+static void journal_add(json_t *entry)
+{
+    json_array_append_new(sb.journal, entry);
+    size_t n = json_array_size(sb.journal);
+    if (sb.journal_max && n > 2 * sb.journal_max) {
+        json_t *keep = json_array();
+        for (size_t i = n - sb.journal_max; i < n; i++)
+            json_array_append(keep, json_array_get(sb.journal, i));
+        json_decref(sb.journal);
+        sb.journal = keep;
+    }
+}
+
+/* The webhooks a change sends (c->events), built under the data lock: [{kind, body, id}]. */
+static json_t *build_events(struct call *c)
+{
+    if (!c->events || !sb_sender_on())
+        return NULL;
+    json_t *out = json_array();
+    size_t i;
+    json_t *ev;
+    json_array_foreach(c->events, i, ev) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        char *body = sb_emit_body(kind, json_object_get(ev, "fields"), c->now), id[64];
+        sb_emit_new_id(id, sizeof id);
+        if (body)
+            json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "kind", kind, "body", body, "id", id));
+        free(body);
+    }
+    return out;
+}
+
+/* Journals and queues them, under mu; with drop_webhooks on, a webhook is journalled as
+ * dropped and not sent (the data changed all the same: what polls and reconciliations
+ * repair); a full queue drops it too, saying so. */
+static void send_events(json_t *events, const char *now)
+{
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        const char *body = json_string_value(json_object_get(ev, "body"));
+        const char *id = json_string_value(json_object_get(ev, "id"));
+        const char *system = sb_emit_system(kind);
+        json_t *f = json_object_get(sb.faults, system);
+        bool drop = f && json_is_true(json_object_get(f, "drop_webhooks"));
+        char *url = sb_sender_url(kind);
+        json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "seq", (json_int_t)++sb.seq,
+                                  "at", now, "system", system, "method", "EMIT", "path", url ? url : "",
+                                  "kind", kind, "webhook_id", id, "dropped", drop, "body",
+                                  json_loads(body, 0, NULL));
+        journal_add(json_incref(entry));
+        if (drop) {
+            free(url);
+        } else if (!sb_sender_queue(kind, url, strdup(body), id, entry)) {
+            json_object_set_new(entry, "dropped", json_true());
+            json_object_set_new(entry, "error", json_string("the send queue is full"));
+        }
+        json_decref(entry);
+    }
+}
 
 static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
                                const char *value)
@@ -187,7 +305,10 @@ static void control(struct call *c)
          del = !strcmp(c->method, "DELETE");
     c->status = 200;
     if (!strcmp(p, "/health") && get) {
-        c->out = json_pack("{s:s, s:I}", "status", "ok", "requests", (json_int_t)sb.seq);
+        c->out = json_pack("{s:s, s:I, s:I, s:O?}", "status", "ok", "requests", (json_int_t)sb.seq,
+                           "emit_pending", (json_int_t)sb_sender_pending(), "in_flight", sb.in_flight);
+    } else if (!strcmp(p, "/change") && post) {
+        sb_change(c);
     } else if (!strcmp(p, "/journal") && get) {
         c->out = journal_query(c->query);
     } else if (!strcmp(p, "/journal") && del) {
@@ -202,7 +323,7 @@ static void control(struct call *c)
         c->out = json_object();
     } else if (!strcmp(p, "/reset") && post) {
         if (load_fixture() != 0)
-            sb_error(c, 500, "the fixture %s does not load", sb.fixture_path);
+            sb_error(c, 500, "the data does not load (%s)", sb.employees ? "generation failed" : sb.fixture_path);
         else
             c->out = json_pack("{s:s}", "status", "reset");
     } else if (!strcmp(p, "/data") && get) {
@@ -211,7 +332,7 @@ static void control(struct call *c)
         if (v)
             c->out = json_incref(v);
         else
-            sb_error(c, 404, "give ?table= one of the fixture's tables");
+            sb_error(c, 404, "give ?table= one of the data's tables");
     } else {
         sb_error(c, 404, "no control endpoint %s %s", c->method, c->path);
     }
@@ -228,6 +349,8 @@ static void emit_call(struct call *c)
         sb_error(c, 422, "give kind (a known webhook kind) and to (a URL)");
         return;
     }
+    pthread_rwlock_wrlock(&sb.data);
+    sb_data_changed();
     pthread_mutex_lock(&sb.mu);
     json_t *fields = json_object_get(c->body, "fields");
     if (!strcmp(kind, "completion")) { /* the LMS records it, whether its webhook arrives or not */
@@ -247,8 +370,9 @@ static void emit_call(struct call *c)
     json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b}", "seq", (json_int_t)++sb.seq,
                               "at", c->now, "system", system, "method", "EMIT", "path", to,
                               "kind", kind, "dropped", drop);
-    json_array_append_new(sb.journal, entry);
+    journal_add(entry);
     pthread_mutex_unlock(&sb.mu);
+    pthread_rwlock_unlock(&sb.data);
     if (drop) {
         c->status = 200;
         c->out = json_pack("{s:b, s:s}", "dropped", 1, "system", system);
@@ -273,15 +397,115 @@ struct req {
     char *body;
     size_t len;
     bool over;
+    bool delayed;          /* journalled and its faults planned; waited its latency */
+    struct fault_plan fp;  /* the plan, kept across the wait */
+    json_t *entry;         /* its journal entry, kept across the wait */
 };
+
+/* ---- latency without holding a thread: suspended connections a timer resumes ---- */
+
+struct delayed {
+    struct timespec due; /* CLOCK_MONOTONIC */
+    struct MHD_Connection *con;
+    struct delayed *next;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct delayed *head; /* by due time */
+    bool stopping;
+    pthread_t thread;
+} dl = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Suspends the connection for ms: the pool thread serves others meanwhile. */
+static void delay(struct MHD_Connection *con, long ms)
+{
+    struct delayed *d = calloc(1, sizeof *d);
+    if (!d) /* no memory for the timer: MHD calls again at once, without a wait */
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &d->due);
+    d->due.tv_sec += ms / 1000;
+    d->due.tv_nsec += (ms % 1000) * 1000000L;
+    if (d->due.tv_nsec >= 1000000000L) {
+        d->due.tv_sec++;
+        d->due.tv_nsec -= 1000000000L;
+    }
+    d->con = con;
+    pthread_mutex_lock(&dl.mu);
+    if (dl.stopping) { /* stopping: no wait (MHD calls again at once) */
+        pthread_mutex_unlock(&dl.mu);
+        free(d);
+        return;
+    }
+    MHD_suspend_connection(con);
+    struct delayed **at = &dl.head;
+    while (*at && !before(&d->due, &(*at)->due))
+        at = &(*at)->next;
+    d->next = *at;
+    *at = d;
+    pthread_cond_signal(&dl.cv);
+    pthread_mutex_unlock(&dl.mu);
+}
+
+static void *delay_run(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&dl.mu);
+    while (!dl.stopping || dl.head) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (dl.head && (dl.stopping || !before(&now, &dl.head->due))) {
+            struct delayed *d = dl.head;
+            dl.head = d->next;
+            pthread_mutex_unlock(&dl.mu);
+            MHD_resume_connection(d->con);
+            free(d);
+            pthread_mutex_lock(&dl.mu);
+        } else if (dl.head) {
+            pthread_cond_timedwait(&dl.cv, &dl.mu, &dl.head->due);
+        } else {
+            pthread_cond_wait(&dl.cv, &dl.mu);
+        }
+    }
+    pthread_mutex_unlock(&dl.mu);
+    return NULL;
+}
+
+static int delay_start(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&dl.cv, &a);
+    pthread_condattr_destroy(&a);
+    return pthread_create(&dl.thread, NULL, delay_run, NULL);
+}
+
+/* Resumes every waiting connection (they are answered), then ends the timer. */
+static void delay_stop(void)
+{
+    pthread_mutex_lock(&dl.mu);
+    dl.stopping = true;
+    pthread_cond_signal(&dl.cv);
+    pthread_mutex_unlock(&dl.mu);
+    pthread_join(dl.thread, NULL);
+}
 
 static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const char *idem_key)
 {
-    char *text = c->out ? json_dumps(c->out, JSON_COMPACT | JSON_ENCODE_ANY) : strdup(c->text ? c->text : "");
+    char *text = c->out ? sb_dump(c->out) : strdup(c->text ? c->text : "");
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", c->out ? "application/json" : "text/plain");
     if (idem_key)
         MHD_add_response_header(r, "Idempotency-Key", idem_key);
+    if (c->link)
+        MHD_add_response_header(r, "Link", c->link);
     if (c->status == 429) {
         json_t *ra = json_object_get(c->out, "retry_after");
         char s[24];
@@ -291,6 +515,20 @@ static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const 
     enum MHD_Result rc = MHD_queue_response(con, (unsigned)c->status, r);
     MHD_destroy_response(r);
     return rc;
+}
+
+/* Requests of a system being answered, and the most at once (GET /_sandbox/health). */
+static void flight(const char *system, int d)
+{
+    if (!sb.in_flight)
+        sb.in_flight = json_object();
+    json_t *v = json_object_get(sb.in_flight, system);
+    if (!v)
+        json_object_set_new(sb.in_flight, system, v = json_pack("{s:i, s:i}", "now", 0, "max", 0));
+    json_int_t now = json_integer_value(json_object_get(v, "now")) + d;
+    json_object_set_new(v, "now", json_integer(now));
+    if (now > json_integer_value(json_object_get(v, "max")))
+        json_object_set_new(v, "max", json_integer(now));
 }
 
 static bool is_write(const char *m)
@@ -311,6 +549,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
     snprintf(system, sizeof system, "%.*s", (int)strcspn(url + 1, "/"), url + 1);
     struct call c = {.method = method, .path = url, .system = system, .query = query, .db = sb.db,
                      .body = body, .now = now,
+                     .host = json_string_value(json_object_get(headers, "host")),
                      .authorised = json_object_get(headers, "authorization") ||
                                    json_object_get(headers, "x-api-key")};
     enum MHD_Result rc;
@@ -319,32 +558,67 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
     } else if (!strncmp(url, "/_sandbox/", 10)) {
         if (!strcmp(url, "/_sandbox/emit") && !strcmp(method, "POST")) {
             emit_call(&c);
-        } else {
+        } else { /* answered under the locks: the journal and data change beside it */
+            if (!strcmp(method, "GET"))
+                pthread_rwlock_rdlock(&sb.data);
+            else {
+                pthread_rwlock_wrlock(&sb.data);
+                sb_data_changed();
+            }
+            c.db = sb.db;
             pthread_mutex_lock(&sb.mu);
             control(&c);
+            json_t *events = build_events(&c);
+            send_events(events, now);
+            json_decref(events);
+            rc = answer(con, &c, NULL);
+            json_decref(c.out);
+            c.out = NULL;
             pthread_mutex_unlock(&sb.mu);
+            pthread_rwlock_unlock(&sb.data);
+            goto out;
         }
     } else {
         /* journal first: every request received is counted, faults and replays too */
-        pthread_mutex_lock(&sb.mu);
-        json_t *entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "seq",
-                                  (json_int_t)++sb.seq, "at", now, "system", system, "method",
-                                  method, "path", url, "query", query, "headers", headers);
-        if (body)
-            json_object_set(entry, "body", body);
-        else if (rq->len)
-            json_object_set_new(entry, "text", json_stringn(rq->body, rq->len));
-        json_array_append_new(sb.journal, entry);
-        struct fault_plan fp = plan(system);
-        if (fp.reset || fp.status)
-            json_object_set_new(entry, "fault", fp.reset ? json_string("reset")
-                                                         : json_integer(fp.status));
-        pthread_mutex_unlock(&sb.mu);
-        if (fp.latency_ms > 0) {
-            struct timespec ts = {fp.latency_ms / 1000, (fp.latency_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
+        json_t *entry = rq->entry;
+        struct fault_plan fp = rq->fp;
+        rq->entry = NULL;
+        if (!rq->delayed) {
+            pthread_mutex_lock(&sb.mu);
+            entry = json_pack("{s:I, s:s, s:s, s:s, s:s, s:O, s:O}", "seq",
+                              (json_int_t)++sb.seq, "at", now, "system", system, "method",
+                              method, "path", url, "query", query, "headers", headers);
+            if (body)
+                json_object_set(entry, "body", body);
+            else if (rq->len)
+                json_object_set_new(entry, "text", json_stringn(rq->body, rq->len));
+            journal_add(json_incref(entry)); /* ours until the answer is noted on it */
+            /* a limit counts on the daemon's test clock when the request says it */
+            const char *tc = json_string_value(json_object_get(headers, "x-test-clock"));
+            struct timespec rt;
+            clock_gettime(CLOCK_REALTIME, &rt);
+            fp = plan(system, tc ? atoll(tc) : (long long)rt.tv_sec * 1000 + rt.tv_nsec / 1000000);
+            flight(system, 1);
+            if (fp.reset || fp.status)
+                json_object_set_new(entry, "fault", fp.reset ? json_string("reset")
+                                                             : json_integer(fp.status));
+            pthread_mutex_unlock(&sb.mu);
+            if (fp.latency_ms > 0) { /* wait without a thread; MHD calls again after */
+                rq->delayed = true;
+                rq->fp = fp;
+                rq->entry = entry;
+                delay(con, fp.latency_ms);
+                json_decref(query);
+                json_decref(headers);
+                json_decref(body);
+                return MHD_YES;
+            }
         }
         if (fp.reset) { /* close the connection without an answer */
+            pthread_mutex_lock(&sb.mu);
+            flight(system, -1);
+            pthread_mutex_unlock(&sb.mu);
+            json_decref(entry);
             json_decref(query);
             json_decref(headers);
             json_decref(body);
@@ -353,8 +627,16 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
         const char *key = json_string_value(json_object_get(headers, "idempotency-key"));
         char ikey[300];
         snprintf(ikey, sizeof ikey, "%s %s", system, key ? key : "");
+        /* GETs share the data; a write has it alone (and so does a replay's key) */
+        if (is_write(method)) {
+            pthread_rwlock_wrlock(&sb.data);
+            sb_data_changed();
+        } else
+            pthread_rwlock_rdlock(&sb.data);
+        c.db = sb.db; /* a reset may have replaced it since the request began */
         pthread_mutex_lock(&sb.mu);
         json_t *seen = key && is_write(method) ? json_object_get(sb.idem, ikey) : NULL;
+        pthread_mutex_unlock(&sb.mu);
         if (fp.status == 429) {
             sb_error(&c, 429, "rate limited: retry after %ld s", fp.retry_after);
             json_object_set_new(c.out, "retry_after", json_integer(fp.retry_after));
@@ -364,22 +646,32 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
             c.status = (int)json_integer_value(json_object_get(seen, "status"));
             c.out = json_incref(json_object_get(seen, "body"));
             c.text = json_string_value(json_object_get(seen, "text"));
-            json_object_set_new(entry, "replayed", json_true());
         } else if (!sb_route(&c)) {
             sb_error(&c, 404, "no such endpoint: %s %s", method, url);
-        } else if (key && is_write(method) && c.status < 500) {
+        }
+        json_t *events = build_events(&c);
+        pthread_mutex_lock(&sb.mu);
+        if (!seen && key && is_write(method) && c.status < 500)
             json_object_set_new(sb.idem, ikey, json_pack("{s:i, s:O?, s:s?}", "status", c.status,
                                                          "body", c.out, "text", c.text));
-        }
         json_object_set_new(entry, "status", json_integer(c.status));
+        if (seen)
+            json_object_set_new(entry, "replayed", json_true());
+        send_events(events, now);
+        flight(system, -1);
+        pthread_mutex_unlock(&sb.mu);
+        json_decref(events);
+        json_decref(entry);
         rc = answer(con, &c, seen ? key : NULL);
         json_decref(c.out); /* it may share the data's objects: release under the lock */
         c.out = NULL;
-        pthread_mutex_unlock(&sb.mu);
+        pthread_rwlock_unlock(&sb.data);
         goto out;
     }
     rc = answer(con, &c, NULL);
 out:
+    free(c.link);
+    json_decref(c.events);
     json_decref(c.out);
     json_decref(query);
     json_decref(headers);
@@ -423,6 +715,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
     (void)why;
     struct req *rq = *ctx;
     if (rq) {
+        json_decref(rq->entry);
         free(rq->body);
         free(rq);
     }
@@ -435,27 +728,49 @@ static int usage(FILE *out)
 {
     fprintf(out,
             "usage: sandbox [serve] [--port N] [--port-file FILE] [--fixture FILE] [--seed N]\n"
+            "                       [--employees N] [--threads N] [--journal-max N]\n"
+            "                       [--emit-to URL [--emit-secret SYSTEM=SECRET ...]\n"
+            "                                      [--emit-path KIND=/PATH ...]]\n"
+            "       sandbox generate --employees N [--seed N]   (the generated data as JSON)\n"
             "       sandbox emit KIND --to URL [--secret S] [--scheme standard|hub] [--id ID]\n"
             "                         [--FIELD VALUE ...]\n"
             "\n"
             "Simulated HR systems on 127.0.0.1 (default port 8900; 0 picks a free one),\n"
-            "served from a JSON fixture (default tools/sandbox/fixture.json). Systems and\n"
-            "their endpoints (writes journal every request and honour Idempotency-Key):\n\n");
+            "served from a JSON fixture (default tools/sandbox/fixture.json) or, with\n"
+            "--employees N, from a generated organisation of N employees (deterministic per\n"
+            "--seed, default 1; its planted drift in GET /_sandbox/data?table=planted).\n"
+            "--threads N: the server's thread pool (default 8). --journal-max N: past 2N\n"
+            "entries the journal keeps its newest N (default 50000; 0: all).\n"
+            "--emit-to URL: the systems send their webhooks to URL + the kind's path when\n"
+            "their data changes (through their API or POST /_sandbox/change), signed with\n"
+            "--emit-secret SYSTEM=SECRET (hris, lms, ats, screening-a, screening-b; SECRET\n"
+            "or env:NAME), from a queue a sender thread empties; each is journalled (EMIT).\n"
+            "Systems and their endpoints (writes journal every request and honour\n"
+            "Idempotency-Key):\n\n");
     sb_routes_print(out);
+    fprintf(out, "\nPaging (every list gives at most 100 items a page):\n");
+    sb_paging_print(out);
     fprintf(out,
             "\nControl (not journalled):\n"
             "  GET    /_sandbox/journal   requests received ?system= &method= &path=PREFIX\n"
             "  DELETE /_sandbox/journal   empty the journal\n"
             "  GET    /_sandbox/faults    the faults set\n"
             "  POST   /_sandbox/faults    {system, error_rate, status, latency_ms, reset_rate,\n"
-            "                             rate_limit, retry_after, drop_webhooks, times}\n"
+            "                             rate_limit, retry_after, drop_webhooks, times,\n"
+            "                             limit, window_ms}: limit = at most that many\n"
+            "                             requests in any window_ms (on X-Test-Clock if sent)\n"
             "  DELETE /_sandbox/faults    clear every fault\n"
             "  POST   /_sandbox/emit      {kind, to, secret?, scheme?, id?, fields?}: the system\n"
             "                             sends a webhook (dropped under drop_webhooks)\n"
+            "  POST   /_sandbox/change    {kind, ...}: a business change, as the system makes\n"
+            "                             it, sending its webhook under --emit-to (below)\n"
             "  POST   /_sandbox/reset     reload the fixture; clear journal, faults, keys\n"
-            "  GET    /_sandbox/data      ?table=NAME: the data as it is now\n"
+            "  GET    /_sandbox/data      ?table=NAME: the data as it is now (table=planted:\n"
+            "                             the drift planted, {kind, keys...} each)\n"
             "  GET    /_sandbox/health\n"
-            "\nWebhook kinds (emit; signed when --secret is given):\n");
+            "\nChanges (POST /_sandbox/change {kind, ...}; the webhook each sends):\n");
+    sb_changes_print(out);
+    fprintf(out, "\nWebhook kinds (emit; signed when --secret is given):\n");
     sb_emit_kinds(out);
     return out == stdout ? 0 : 2;
 }
@@ -504,6 +819,72 @@ static int cmd_emit(int argc, char **argv)
     return status >= 200 && status < 300 ? 0 : 1;
 }
 
+/* sandbox generate --employees N [--seed S]: the data, compact JSON, on stdout. */
+static int cmd_generate(int argc, char **argv)
+{
+    size_t n = 0;
+    unsigned long long seed = 1;
+    for (int i = 2; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--employees") && v)
+            n = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--seed") && v)
+            seed = strtoull(argv[++i], NULL, 10);
+        else
+            return usage(stderr);
+    }
+    char err[256];
+    json_t *db = sb_generate(n, seed, err, sizeof err);
+    if (!db) {
+        fprintf(stderr, "sandbox: %s\n", err);
+        return 2;
+    }
+    int rc = json_dumpf(db, stdout, JSON_COMPACT) == 0 && fputc('\n', stdout) != EOF ? 0 : 1;
+    json_decref(db);
+    return rc;
+}
+
+/* --emit-secret SYSTEM=SECRET (or SYSTEM=env:NAME, kept out of the process list) and
+ * --emit-path KIND=/PATH. */
+static int emit_option(const char *opt, const char *v, json_t *secrets, json_t *paths)
+{
+    const char *eq = strchr(v, '=');
+    bool secret = !strcmp(opt, "--emit-secret");
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - v) : 0, v);
+    if (!eq || (secret ? !known_system(name) || !strcmp(name, "ops") || !strcmp(name, "payroll") ||
+                             !strcmp(name, "calendar") || !strcmp(name, "comms")
+                       : !sb_emit_system(name) || eq[1] != '/')) {
+        fprintf(stderr, secret ? "sandbox: --emit-secret takes SYSTEM=SECRET, SYSTEM one of hris, lms, "
+                                 "ats, screening-a, screening-b (got %s)\n"
+                               : "sandbox: --emit-path takes KIND=/PATH, KIND a webhook kind (got %s)\n", v);
+        return -1;
+    }
+    const char *val = eq + 1;
+    if (secret && !strncmp(val, "env:", 4)) {
+        val = getenv(val + 4);
+        if (!val || !*val) {
+            fprintf(stderr, "sandbox: --emit-secret %s: the environment variable %s is not set\n", name, eq + 5);
+            return -1;
+        }
+    }
+    json_object_set_new(secret ? secrets : paths, name, json_string(val));
+    return 0;
+}
+
+static void free_all(void)
+{
+    sb_sender_stop();
+    sb_systems_free();
+    curl_global_cleanup();
+    json_decref(sb.db);
+    json_decref(sb.journal);
+    json_decref(sb.faults);
+    json_decref(sb.idem);
+    json_decref(sb.windows);
+    json_decref(sb.in_flight);
+}
+
 static volatile sig_atomic_t stop;
 static void on_signal(int s) { (void)s; stop = 1; }
 
@@ -514,8 +895,14 @@ int main(int argc, char **argv)
         return usage(stdout);
     if (argc > 1 && !strcmp(argv[1], "emit"))
         return cmd_emit(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "generate"))
+        return cmd_generate(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "serve"))
         a = 2;
+    unsigned threads = 8;
+    const char *emit_to = NULL;
+    json_t *secrets = json_object(), *paths = json_object();
+    sb.journal_max = 50000;
     unsigned port = 8900;
     const char *port_file = NULL;
     sb.fixture_path = "tools/sandbox/fixture.json";
@@ -528,22 +915,100 @@ int main(int argc, char **argv)
             port_file = argv[++i];
         else if (!strcmp(argv[i], "--fixture") && v)
             sb.fixture_path = argv[++i];
-        else if (!strcmp(argv[i], "--seed") && v)
-            sb.rng = strtoull(argv[++i], NULL, 10) | 1;
-        else
+        else if (!strcmp(argv[i], "--seed") && v) {
+            sb.gen_seed = strtoull(argv[++i], NULL, 10);
+            sb.rng = sb.gen_seed | 1;
+        } else if (!strcmp(argv[i], "--employees") && v) {
+            char *end;
+            sb.employees = strtoull(argv[++i], &end, 10);
+            if (*end || !sb.employees) {
+                fprintf(stderr, "sandbox: --employees takes a number from 40 to 10000000, not %s\n", argv[i]);
+                json_decref(secrets);
+                json_decref(paths);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--emit-to") && v) {
+            emit_to = argv[++i];
+            if (strncmp(emit_to, "http://", 7) && strncmp(emit_to, "https://", 8)) {
+                fprintf(stderr, "sandbox: --emit-to takes an http:// or https:// URL (got %s)\n", emit_to);
+                json_decref(secrets);
+                json_decref(paths);
+                return 2;
+            }
+        } else if ((!strcmp(argv[i], "--emit-secret") || !strcmp(argv[i], "--emit-path")) && v) {
+            if (emit_option(argv[i], argv[i + 1], secrets, paths) != 0) {
+                json_decref(secrets);
+                json_decref(paths);
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(argv[i], "--journal-max") && v) {
+            sb.journal_max = strtoull(argv[++i], NULL, 10);
+        } else if (!strcmp(argv[i], "--threads") && v) {
+            threads = (unsigned)atoi(argv[++i]);
+            if (threads < 1 || threads > 256) {
+                fprintf(stderr, "sandbox: --threads takes 1 to 256\n");
+                json_decref(secrets);
+                json_decref(paths);
+                return 2;
+            }
+        } else {
+            json_decref(secrets);
+            json_decref(paths);
             return usage(stderr);
+        }
     }
-    if (load_fixture() != 0)
+    if (!emit_to && (json_object_size(secrets) || json_object_size(paths))) {
+        fprintf(stderr, "sandbox: --emit-secret and --emit-path need --emit-to URL\n");
+        json_decref(secrets);
+        json_decref(paths);
+        return 2;
+    }
+    if (sb.employees && !sb.gen_seed)
+        sb.gen_seed = 1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&sb.data, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    if (load_fixture() != 0) {
+        json_decref(secrets);
+        json_decref(paths);
         return 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (sb.employees) {
+        char line[1024];
+        sb_summary(sb.db, line, sizeof line);
+        fprintf(stderr, "sandbox: generated %zu employees (seed %llu) in %ld ms: %s\n", sb.employees,
+                sb.gen_seed, (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+                line);
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (emit_to && sb_sender_start(emit_to, secrets, paths, 65536, &sb.mu) != 0) {
+        fprintf(stderr, "sandbox: cannot start the webhook sender\n");
+        json_decref(secrets);
+        json_decref(paths);
+        free_all();
+        return 1;
+    }
+    json_decref(secrets);
+    json_decref(paths);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-        on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_request, NULL,
+        MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 60000u,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
-    if (!d) {
+    if (!d || delay_start() != 0) {
         fprintf(stderr, "sandbox: cannot listen on 127.0.0.1:%u\n", port);
+        if (d)
+            MHD_stop_daemon(d);
+        free_all();
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
@@ -551,7 +1016,10 @@ int main(int argc, char **argv)
     socklen_t len = sizeof bound;
     if (info && getsockname(info->listen_fd, (struct sockaddr *)&bound, &len) == 0)
         port = ntohs(bound.sin_port);
-    fprintf(stderr, "sandbox: serving %s on http://127.0.0.1:%u\n", sb.fixture_path, port);
+    if (sb.employees)
+        fprintf(stderr, "sandbox: serving %zu generated employees on http://127.0.0.1:%u\n", sb.employees, port);
+    else
+        fprintf(stderr, "sandbox: serving %s on http://127.0.0.1:%u\n", sb.fixture_path, port);
     if (port_file) {
         FILE *f = fopen(port_file, "w");
         if (f) {
@@ -563,11 +1031,8 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     while (!stop)
         pause();
+    delay_stop();
     MHD_stop_daemon(d);
-    curl_global_cleanup();
-    json_decref(sb.db);
-    json_decref(sb.journal);
-    json_decref(sb.faults);
-    json_decref(sb.idem);
+    free_all();
     return 0;
 }
