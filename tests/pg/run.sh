@@ -247,13 +247,23 @@ done
 kill -TERM "${pids[1]}"; wait "${pids[1]}"; pids[1]=
 sqlite3 "$db" "INSERT INTO datastore VALUES('seen', 'E1', '{\"at\":1}', 1000, NULL);
                INSERT INTO queue_items(queue, item, execution, created_at) VALUES('orphans', '{\"id\":\"E9\"}', NULL, 2000);"
-tables="executions step_runs incomplete holds queue_items datastore audit audit_head trigger_state poll_seen versions"
+# a keyed queue item seen twice, a shadowed write and a person's decision go along
+first=$(sqlite3 "$db" "SELECT id FROM executions WHERE scenario = 'role-sequence' ORDER BY id LIMIT 1")
+sqlite3 "$db" "INSERT INTO queue_items(queue, item, execution, created_at, key, last_seen, times_seen, seen_by)
+                   VALUES('drift', '{\"id\":\"E7\"}', '$first', 2500, 'changed:E7', 2600, 2, '$first');
+               INSERT INTO shadow_writes(at, org, scenario, version, execution, step, bundle, connection,
+                   method, url, status, audit_id, confidential, request) VALUES(3000, 'pgtest',
+                   'role-sequence', '1', '$first', 'send', '1', 'lms', 'PUT', 'http://127.0.0.1:9/lms/learners/R',
+                   200, NULL, 0, CAST('{\"headers\":{\"X-A\":\"1\"},\"body\":\"{}\"}' AS BLOB));
+               INSERT INTO decisions(execution, action, decided_by, decided_at, reason, state, outcome, ended_at)
+                   VALUES('$first', 'retry', 'alice', 4000, 'checked', 'done', 'success', 4500);"
+tables="executions step_runs incomplete holds queue_items datastore audit audit_head trigger_state poll_seen versions shadow_writes decisions counters"
 counts() { for t in $tables; do printf '%s ' "$t=$($1 "SELECT count(*) FROM $t")"; done; }
 sq() { sqlite3 "$db" "$1"; }
 pq() { sql "$1" "$muri"; }
 want=$(counts sq)
 expect "store migrate copies every table into the PostgreSQL store" 0 \
-"copied $db to $muri: 23 executions, 23 step_runs, 0 incomplete, 0 holds, 1 queue_items, 1 datastore, 46 audit, 1 audit_head, 0 trigger_state, 0 poll_seen, 0 versions
+"copied $db to $muri: 23 executions, 23 step_runs, 0 incomplete, 0 holds, 2 queue_items, 1 datastore, 46 audit, 1 audit_head, 0 trigger_state, 0 poll_seen, 0 versions, 1 shadow_writes, 1 decisions, 8 counters
 check it: scenarist audit verify --org $tmp/org.yaml --store '$muri'" \
     -- "$bin" store migrate --org "$tmp/org.yaml" --from "$db" --to "$muri"
 expect "row for row" 0 "$want" -- counts pq
@@ -272,7 +282,7 @@ expect "the target must be PostgreSQL" 1 \
 one=$(sql "SELECT id FROM executions WHERE scenario = 'role-sequence' ORDER BY id LIMIT 1" "$muri")
 for c in "executions --json" "executions --scenario role-sequence" "execution $one --json" \
          "metrics --json" "audit --json" "audit --execution $one" "queue list" "queue show 1" \
-         "incomplete list" "holds list"; do
+         "queue show 2" "shadow list --json" "incomplete list" "holds list"; do
     # shellcheck disable=SC2086
     "$bin" $c --org "$tmp/org.yaml" > "$tmp/m/a" 2>&1
     expect "$c reads the same from both stores" 0 "$(cat "$tmp/m/a")" \
@@ -322,10 +332,10 @@ kill -TERM "${pids[1]}"; wait "${pids[1]}"; pids[1]=
 expect "at rest the trigger is sealed: its text is nowhere in the row" 0 "t|0" \
     -- sql "SELECT trigger IS NOT NULL, position('TAX-SECRET'::bytea IN trigger) FROM executions WHERE id = '$cid'" "$curi"
 expect "another key does not open it" 1 \
-    "scenarist: sealed data does not open with this store's key" \
+    "scenarist: retry of execution $cid recorded by ${USER:-operator}; execution $cid did not run: sealed data does not open with this store's key" \
     -- env PG_STORE_KEY=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100 \
-       "$bin" incomplete retry "$cid" --org "$tmp/org.yaml"
-"$bin" incomplete retry "$cid" --org "$tmp/org.yaml" > "$tmp/c/retry.out" 2>&1
+       "$bin" incomplete retry "$cid" --here --org "$tmp/org.yaml"
+"$bin" incomplete retry "$cid" --here --org "$tmp/org.yaml" > "$tmp/c/retry.out" 2>&1
 expect "the org's key opens it: the retry sends what the webhook carried" 0 "success 2" \
     -- echo "$(sql "SELECT status FROM executions WHERE id = '$cid'" "$curi") $(grep -c 'TAX-SECRET-77' "$tmp/c/journal")"
 
