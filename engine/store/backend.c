@@ -182,6 +182,11 @@ enum sc_store_rc sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_
     return st->be->claim_next(st, max_seq, info);
 }
 
+int sc_store_served(struct sc_store *st)
+{
+    return st->be->served ? st->be->served(st) : -1;
+}
+
 enum sc_store_rc sc_store_slot_take(struct sc_store *st, const struct sc_store_slot *s,
                                     int *verdict, int64_t *wait_ms)
 {

@@ -6,7 +6,7 @@
  * with a struct sc_store whose be points to its table. The daemon's hooks (sync,
  * checkpoint_apart, checkpoint, turns) may be NULL: the call then does nothing and
  * answers 0; so may slot_take and slot_done (the call answers SC_STORE_NONE); lead may be
- * NULL: this connection leads (1); watch may be NULL. */
+ * NULL: this connection leads (1); watch may be NULL; served may be NULL (-1). */
 #ifndef SC_STORE_BACKEND_H
 #define SC_STORE_BACKEND_H
 
@@ -35,6 +35,7 @@ struct sc_store_backend {
     int (*sync)(struct sc_store *st);
     int (*lead)(struct sc_store *st);
     int (*watch)(struct sc_store *st, void (*wake)(void *), void *arg);
+    int (*served)(struct sc_store *st);
     /* executions, leases, step runs */
     int (*lease_renew)(struct sc_store *st);
     int (*lease_drop)(struct sc_store *st, int64_t who);

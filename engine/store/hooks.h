@@ -33,6 +33,11 @@ int sc_store_lead(struct sc_store *st);
  * work at once; a backend with one daemon per store does nothing. sc_store_close(st)
  * stops it. 0, or -1 (error set). */
 int sc_store_watch(struct sc_store *st, void (*wake)(void *), void *arg);
+/* Whether a daemon serves the shared store st now: 1 yes, 0 no, -1 error (set), or -1 with
+ * no error on a backend that cannot tell (SQLite: ask sc_store_lock_held of its path).
+ * PostgreSQL: some session holds the timers' lead (a running daemon always leads or
+ * waits behind the one that does). */
+int sc_store_served(struct sc_store *st);
 /* Whether a daemon holds the store lock of path now, without taking it or writing the
  * lock file (a shared flock tried and let go at once): 1 held, 0 not (or no lock file
  * yet), -1 on error (errno). */

@@ -750,6 +750,23 @@ int pg_lead(struct sc_store *base)
     return rc;
 }
 
+int pg_served(struct sc_store *base)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    char q[256]; /* a bigint advisory key is (classid, objid) = its high and low 32 bits */
+    snprintf(q, sizeof q, "SELECT EXISTS(SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+             " AND granted AND classid = %lld AND objid = %lld AND objsubid = 1 AND database ="
+             " (SELECT oid FROM pg_database WHERE datname = current_database()))",
+             (long long)(PG_LOCK_TIMERS >> 32), (long long)(PG_LOCK_TIMERS & 0xffffffffLL));
+    ensure(st);
+    PGresult *r = PQexec(st->db, q);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? !strcmp(PQgetvalue(r, 0, 0), "t") : -1;
+    if (rc < 0)
+        db_err(st, "looking for a daemon", r);
+    PQclear(r);
+    return rc;
+}
+
 /* Several daemons write at once: no write turns, no WAL of this process to sync or
  * checkpoint (a commit PostgreSQL answered is durable): those hooks stay NULL. */
 const struct sc_store_backend sc_store_pg = {
@@ -763,6 +780,7 @@ const struct sc_store_backend sc_store_pg = {
     .tx_open = pg_tx_open,
     .lead = pg_lead,
     .watch = pg_watch,
+    .served = pg_served,
     .lease_renew = pg_lease_renew,
     .lease_drop = pg_lease_drop,
     .heartbeat = pg_heartbeat,

@@ -359,3 +359,23 @@ check "the other daemon ran them" wait_sql "SELECT count(*) FROM executions WHER
 expect "woken by the commit: half were taken within 300 ms of their arrival" 0 "t" \
     -- sql "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY started_at - queued_at) < 300 FROM executions" "$wuri"
 for n in 1 2; do kill -TERM "${pids[$n]}"; wait "${pids[$n]}"; pids[$n]=; done
+
+# ---- two daemons share a throttled connection's rate (the store keeps its slots) ----
+turi=$(pg_cluster_db throttled)
+mkdir -p "$tmp/t"
+echo '[{"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]' > "$tmp/t/ok.json"
+start_stub "$tmp/t" "$tmp/t/ok.json"
+org "$tmp/t" "$turi"
+sed 's|^    base_url: \(.*/lms\)$|    base_url: \1\n    rate: { requests: 5, per: 1s }|' "$tmp/t/org.yaml" > "$tmp/org.yaml"
+daemon 1 $fx/hooks --workers 2
+daemon 2 $fx/hooks --workers 2
+urls=("${urls[1]}" "${urls[2]}")
+write_urls
+python3 tests/pg/send.py "$tmp/urls" 12 4 "$tmp/t/sent"
+check "every throttled event was acknowledged" test "$(cut -d' ' -f2 "$tmp/t/sent" | sort -u)" = 202
+check "and ran them" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 12 "$turi"
+# 5 per second: one request every 200 ms whichever daemon sends it (each daemon alone
+# would space only its own, and the two would interleave closer)
+expect "the 12 writes went one every 200 ms across both daemons (their pending audit rows at least 150 ms apart)" 0 "12|t" \
+    -- sql "SELECT count(*), min(gap) >= 150 FROM (SELECT at - lag(at) OVER (ORDER BY at) AS gap FROM audit WHERE method = 'PUT' AND ref IS NULL) g" "$turi"
+for n in 1 2; do kill -TERM "${pids[$n]}"; wait "${pids[$n]}"; pids[$n]=; done
