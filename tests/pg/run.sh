@@ -335,8 +335,15 @@ expect "another key does not open it" 1 \
     "scenarist: retry of execution $cid recorded by ${USER:-operator}; execution $cid did not run: sealed data does not open with this store's key" \
     -- env PG_STORE_KEY=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100 \
        "$bin" incomplete retry "$cid" --here --org "$tmp/org.yaml"
-"$bin" incomplete retry "$cid" --here --org "$tmp/org.yaml" > "$tmp/c/retry.out" 2>&1
-expect "the org's key opens it: the retry sends what the webhook carried" 0 "success 2" \
+# a daemon serves the store again: the retry is handed to it, and --wait shows its outcome
+daemon 1 $fx/secret --workers 1
+wait_sql "SELECT count(*) $held" 1 "$curi"
+expect "a retry is handed to a daemon serving the shared store, which opens it with the org's key" 0 \
+    "retry of execution $cid recorded by ${USER:-operator}
+the daemon ran execution $cid: success" \
+    -- "$bin" incomplete retry "$cid" --wait --org "$tmp/org.yaml"
+kill -TERM "${pids[1]}"; wait "${pids[1]}"; pids[1]=
+expect "the retry sent what the webhook carried" 0 "success 2" \
     -- echo "$(sql "SELECT status FROM executions WHERE id = '$cid'" "$curi") $(grep -c 'TAX-SECRET-77' "$tmp/c/journal")"
 
 # ---- a commit of new events wakes the other daemons' workers (LISTEN/NOTIFY) ----
