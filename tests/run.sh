@@ -58,7 +58,7 @@ for flavour in plain asan; do
     suite "$flavour/sandbox" tests/sandbox/run.sh build/$flavour/tools/sandbox/sandbox "$bin"
     suite "$flavour/throttle" tests/throttle/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
     suite "$flavour/library" tests/library/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
-    suite "$flavour/pg" tests/pg/run.sh "$bin" build/$flavour/tests/stub build/$flavour/tests/unit/test_store_contract $([ $flavour = plain ] && echo 3000 64)
+    suite "$flavour/pg" tests/pg/run.sh "$bin" build/$flavour/tests/stub build/$flavour/tests/unit/test_store_contract $([ $flavour = plain ] && echo 2000 64)
 done
 
 echo "$passed passed, $failed failed"
