@@ -185,6 +185,10 @@ bool pg_defer_refused(const struct sc_store *base);
 void pg_defer_cut(struct sc_store *base, size_t mark);
 enum sc_store_rc pg_defer_apply(struct sc_store *base);
 
+/* Adds the changes counted since the last fold to the counters, one fold at a time (a
+ * scrape, and each daemon's heartbeat, so the changes stay few): 0, or -1 (error set). */
+int pg_fold_counters(struct pg_store *st);
+
 /* Schema (pg_schema.c): brings the database to its newest version under PG_LOCK_MIGRATE,
  * each migration in one transaction with its version bump; 0, or -1 (error set). */
 int pg_migrate(struct pg_store *st);

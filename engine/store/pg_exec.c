@@ -62,7 +62,8 @@ static void *heartbeat_main(void *arg)
         pthread_mutex_unlock(&hb->mu);
         int64_t now = sc_clock_now_ms(); /* renewed by the one clock: a test drives it */
         if (last == INT64_MIN || now - last >= sc_store_lease_ms() / 3 || now < last) {
-            if (sc_store_lease_renew(hb->conn) != 0)
+            if (sc_store_lease_renew(hb->conn) != 0 ||
+                pg_fold_counters((struct pg_store *)hb->conn) != 0)
                 fprintf(stderr, "scenarist: %s\n", sc_store_error(hb->conn));
             else
                 last = now;

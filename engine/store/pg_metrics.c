@@ -154,8 +154,7 @@ static void counter_row(json_t *c, const PGresult *s, int i)
     json_object_set_new(in, l2, v);
 }
 
-/* The changes counted since the last fold added to the counters, one fold at a time: 0, -1. */
-static int fold(struct pg_store *st)
+int pg_fold_counters(struct pg_store *st)
 {
     if (pg_begin(st) != 0)
         return -1;
@@ -170,7 +169,7 @@ static int fold(struct pg_store *st)
 json_t *pg_counters(struct sc_store *base)
 {
     struct pg_store *st = (struct pg_store *)base;
-    if (fold(st) != 0)
+    if (pg_fold_counters(st) != 0)
         return NULL;
     json_t *c = json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}, s:{s:i, s:i}, s:{s:i, s:i}}",
                           "executions", "holds_created", "holds_decided", "queue_items_opened",

@@ -164,6 +164,12 @@ if [ "$running_at_kill" -gt 0 ]; then
     check "what the killed daemon ran was taken over once its lease lapsed" \
         grep -q "left unfinished by a stopped process" "$tmp/d1.log" "$tmp/d2.log" "$tmp/d3.log"
 fi
+# the /metrics counters, kept by every daemon's statements and folded by their heartbeats
+# (no scrape): each success counted once, whichever daemon ran it
+check "the daemons' heartbeats fold the counted changes into the counters" \
+    wait_sql "SELECT count(*) FROM counter_changes" 0
+expect "the counters count each success once across the daemons" 0 "t" \
+    -- sql "SELECT (SELECT sum(value) FROM counters WHERE name = 'executions' AND l2 = 'success') = (SELECT count(*) FROM executions WHERE status = 'success')"
 # PostgreSQL stops: a webhook is answered 503 (send it again), nothing is half-stored; once
 # it is back the daemons reconnect and take events again
 pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
