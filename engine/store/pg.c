@@ -133,10 +133,6 @@ static const char *const sql[P_COUNT] = {
     [P_SEEN_PUT] = "INSERT INTO poll_seen(scenario, trigger, key, seen_at) VALUES($1,$2,$3,$4)"
                    " ON CONFLICT(scenario, trigger, key) DO UPDATE SET seen_at = $4",
     [P_SEEN_PRUNE] = "DELETE FROM poll_seen WHERE scenario = $1 AND trigger = $2 AND seen_at < $3",
-    [P_STATUS_COUNTS] = "SELECT scenario, status, count(*) FROM executions GROUP BY scenario,"
-                        " status ORDER BY scenario COLLATE \"C\", status COLLATE \"C\"",
-    [P_QUEUED_COUNTS] = "SELECT priority, count(*) FROM executions WHERE status = 'queued'"
-                        " GROUP BY priority",
     [P_VER_CURRENT] = "SELECT number, checksum FROM versions WHERE scenario = $1"
                       " ORDER BY number DESC LIMIT 1",
     [P_VER_ADD] = "INSERT INTO versions(scenario, number, created_at, message, checksum, origin,"
