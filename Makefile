@@ -2,7 +2,7 @@
 # twice (plain and ASan+UBSan) and runs every suite; `make demo` runs the main job.
 
 CC      ?= cc
-PKGS    := yaml-0.1 libcurl jansson lua5.4 sqlite3 libmicrohttpd libcrypto glib-2.0 libutf8proc zlib libsystemd jemalloc
+PKGS    := yaml-0.1 libcurl jansson lua5.4 sqlite3 libmicrohttpd libcrypto glib-2.0 libutf8proc zlib libsystemd jemalloc libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -64,6 +64,7 @@ for flavour in plain asan; do
     suite "$flavour/oauth" tests/oauth/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
     suite "$flavour/library" tests/library/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
     suite "$flavour/install" tests/install/run.sh "$bin"
+    suite "$flavour/pg" tests/pg/run.sh "$bin" build/$flavour/tests/stub build/$flavour/tests/unit/test_store_contract $([ $flavour = plain ] && echo 2000 64)
 done
 
 suite "simulate" tools/simulate --employees 500 --days 2 --drop 0.1 --seed 1 --tap --scenarist build/plain/scenarist --sandbox build/plain/tools/sandbox/sandbox

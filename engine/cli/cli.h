@@ -90,7 +90,11 @@ int cmd_schema(struct opts *o);
 int cmd_init(struct opts *o);
 /* scenarist connections [list] | test [NAME...]: one read-only GET each (cli_connections.c). */
 int cmd_connections(struct opts *o);
+/* scenarist prune [--dry-run] [--vacuum]: the org's retention now (cli_prune.c). */
 int cmd_prune(struct opts *o);
-int cmd_store(struct opts *o);
+/* scenarist store backup --to FILE: a consistent copy of the live store (cli_prune.c). */
+int cmd_store_backup(struct opts *o);
+/* scenarist store migrate --from FILE.db --to postgresql://...: history moved (cli_migrate.c). */
+int cmd_store_migrate(struct opts *o);
 
 #endif

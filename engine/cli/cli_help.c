@@ -157,10 +157,12 @@ static const struct cmd_doc commands[] = {
      "queue items and shadowed writes past their age; audit rows archived to a file with a "
      "checkpoint, never cut.",
      {COMMON, "dry-run", "vacuum", "json"}},
-    {"store", "backup --to FILE",
-     "A consistent copy of the live store, taken while the daemon runs (VACUUM INTO); the "
-     "seal key is not copied.",
-     {COMMON, "to"}},
+    {"store", "backup --to FILE | migrate --from FILE.db --to postgresql://...",
+     "backup: a consistent copy of the live store, taken while the daemon runs (VACUUM INTO); "
+     "the seal key is not copied. migrate: an org's history (executions, versions, the audit "
+     "chain, queues, holds, data stores) from its SQLite file to a PostgreSQL store, verified "
+     "there.",
+     {COMMON, "from", "to", "json"}},
     {"modules", "[NAME]", "List modules, or one module's parameters.", {"json"}},
     {"docs", "modules|format|org|man1|man5",
      "Print a reference page generated from the tables: Markdown, or roff for the manual "

@@ -87,7 +87,7 @@ int cmd_prune(struct opts *o)
     return EXIT_OK;
 }
 
-int cmd_store(struct opts *o)
+int cmd_store_backup(struct opts *o)
 {
     if (o->nargs != 1 || strcmp(o->args[0], "backup") || !o->to) {
         fprintf(stderr, "usage: scenarist store backup --to FILE [--org NAME]\n");

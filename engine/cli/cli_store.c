@@ -253,11 +253,12 @@ static const char *who(void)
 
 /* ---- decisions: a person's word, run by the daemon (which has the org's secrets) ---- */
 
-/* Whether `scenarist serve` runs on this org's store now: it holds the store lock. */
-static bool daemon_running(const struct opts *o, const struct sc_org *org)
+/* Whether `scenarist serve` runs on this org's store now: it holds the store lock (a
+ * shared store: the store says whether a daemon serves it). */
+static bool daemon_running(const struct opts *o, const struct sc_org *org, struct sc_store *st)
 {
     char *path = o->store ? sc_strdup(o->store) : sc_store_path(org);
-    int held = path ? sc_store_lock_held(path) : -1;
+    int held = !path ? -1 : sc_store_shared(path) ? sc_store_served(st) : sc_store_lock_held(path);
     free(path);
     return held == 1;
 }
@@ -291,7 +292,7 @@ static json_t *wait_outcome(struct sc_store *st, int64_t id)
 /* After a continuation is recorded: who runs it, and with --wait its outcome. */
 static int handed(const struct opts *o, struct cli_session *s, const char *exec, int64_t did)
 {
-    if (!daemon_running(o, s->org)) {
+    if (!daemon_running(o, s->org, s->st)) {
         printf("recorded: execution %s will run when `scenarist serve` runs for org %s\n", exec,
                s->org->name);
         return EXIT_OK;
@@ -398,7 +399,7 @@ static int retry_all(struct opts *o, struct cli_session *s)
         snprintf(more, sizeof more, " (%d more already waiting for the daemon)", waiting);
     if (!n && !waiting)
         printf("no incomplete execution matches: nothing to retry\n");
-    else if (daemon_running(o, s->org))
+    else if (daemon_running(o, s->org, s->st))
         printf("%d incomplete execution%s handed to the daemon%s\n", n, n == 1 ? "" : "s", more);
     else
         printf("%d incomplete execution%s recorded for a retry%s: %s when `scenarist serve` runs "

@@ -57,6 +57,8 @@ static int usage(FILE *out)
             "                       (--since T: over a window; --check: the org's targets)\n"
             "  shadow list          writes a shadowing connection kept from being sent (--scenario,\n"
             "                       --execution, --json: in full)\n"
+            "  store migrate --from FILE.db --to postgresql://...\n"
+            "                       copy the org's SQLite store into an empty PostgreSQL one\n"
             "  deploy PATH...       validate and store a new version of each changed scenario (-m MSG)\n"
             "  versions NAME        a scenario's versions\n"
             "  export NAME          a version as a JSON document (--version N, -o FILE)\n"
@@ -647,7 +649,10 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "prune"))
         rc = cmd_prune(&o);
     else if (!strcmp(cmd, "store"))
-        rc = cmd_store(&o);
+        rc = o.nargs >= 1 && !strcmp(o.args[0], "migrate") ? cmd_store_migrate(&o)
+             : o.nargs >= 1 && !strcmp(o.args[0], "backup") ? cmd_store_backup(&o)
+             : (fprintf(stderr, "usage: scenarist store backup --to FILE | store migrate --from "
+                                "FILE.db --to postgresql://...\n"), EXIT_USAGE);
     else if (!strcmp(cmd, "modules"))
         rc = cmd_modules(&o);
     else if (!strcmp(cmd, "docs"))

@@ -242,6 +242,8 @@ static void daemon_free(struct sc_daemon *d, struct sc_runtime *main_rt)
     free(d);
 }
 
+static void wake_workers(void *d) { sc_daemon_kick(d); }
+
 /* The store's connections (the main thread's, the intake's, the operations endpoints',
  * the checkpoint thread's) and that thread; what the lock's last holder ran is let go,
  * this process's heartbeat started. 0, or -1 (said). */
@@ -261,7 +263,8 @@ static int open_store(struct sc_daemon *d, struct sc_runtime *main_rt, int64_t p
     /* the lock's last holder is gone: what it ran is resumed now, not when its leases lapse */
     if (prev_owner > 0 && sc_store_lease_drop(main_rt->store, prev_owner) != 0)
         sc_daemon_error("%s", sc_store_error(main_rt->store));
-    if (sc_store_heartbeat(main_rt->store) != 0) {
+    if (sc_store_heartbeat(main_rt->store) != 0 ||
+        sc_store_watch(main_rt->store, wake_workers, d) != 0) { /* other daemons' events */
         sc_daemon_error("%s", sc_store_error(main_rt->store));
         return -1;
     }
@@ -365,8 +368,9 @@ int sc_serve(const struct sc_serve_opts *o, const struct sc_org *org)
     int lock_fd = -1, locked = 1;
     int64_t prev_owner = -1;
     sc_store_set_lease_ms(org->lease_ms);
-    if (d->store_path && (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err,
-                                                 sizeof err)) != 0) {
+    /* one daemon per SQLite file; any number share a PostgreSQL store (leases, SKIP LOCKED) */
+    if (d->store_path && !sc_store_shared(d->store_path) &&
+        (locked = sc_store_lock(d->store_path, &lock_fd, &prev_owner, err, sizeof err)) != 0) {
         sc_daemon_error("%s", err);
         code = locked > 0 ? 2 : 1;
         goto out;

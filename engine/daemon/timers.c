@@ -7,6 +7,7 @@
 #include "model/yaml.h"
 #include "run/audit.h"
 #include "run/retention.h"
+#include "store/hooks.h"
 #include "store/version.h"
 #include "util.h"
 
@@ -168,7 +169,8 @@ static void arm(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog_ti
 {
     int64_t now = sc_clock_now_ms(), last, mark;
     int rc = sc_store_trigger_get(rt->store, t->scenario, t->key, &last, &mark);
-    if (rc == 0 && last >= 0) {
+    if (sc_store_lead(rt->store) != 1) { /* the leading daemon catches up */
+    } else if (rc == 0 && last >= 0) {
         int missed = 0;
         int64_t slot = -1;
         for (int64_t s = slot_after(t, last); s >= 0 && s <= now && missed < 100000;
@@ -194,7 +196,8 @@ static void arm(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog_ti
     t->next_ms = slot_after(t, now);
 }
 
-static void run_triggers(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog *c)
+static void run_triggers(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog *c,
+                         bool lead)
 {
     int64_t now = sc_clock_now_ms();
     for (size_t i = 0; i < c->ntimers; i++) {
@@ -208,7 +211,8 @@ static void run_triggers(struct sc_daemon *d, struct sc_runtime *rt, struct sc_c
             slot = s;
             late++;
         }
-        if (t->poll) {
+        if (!lead) { /* another daemon on the shared store fires it */
+        } else if (t->poll) {
             fire_poll(d, rt, t, slot);
         } else {
             fire_schedule(d, rt->store, t, slot, late);
@@ -347,7 +351,12 @@ void sc_timers_arm(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog
 
 void sc_timers_run(struct sc_daemon *d, struct sc_runtime *rt, struct sc_catalog *c)
 {
-    run_triggers(d, rt, c);
+    /* on a store shared by several daemons one of them leads the timers (a slot fired
+     * twice would still be one event: its dedupe key is the slot) */
+    bool lead = sc_store_lead(rt->store) == 1;
+    run_triggers(d, rt, c, lead);
+    if (!lead)
+        return;
     run_backup(d, rt->store);
     run_audit_checkpoint(d, rt);
     run_prune(d, rt);

@@ -187,10 +187,14 @@ const struct sc_param sc_org_fields[] = {
             "scenarist://NAME outside the daemon."},
     {.name = "store", .type = SC_T_STRING, .flags = SC_P_STATIC,
      .doc = "Database file (a relative path is under the state folder, --state-dir); default "
-            "var/NAME/scenarist.db in a checkout, STATE/NAME/scenarist.db installed."},
+            "var/NAME/scenarist.db in a checkout, STATE/NAME/scenarist.db installed. Or a "
+            "PostgreSQL database shared by several daemons: a libpq URI postgresql://USER@HOST/DB?..., "
+            "its password by a secret reference (password=env:NAME or password=file:PATH), never "
+            "in the file."},
     {.name = "store_key", .type = SC_T_SECRET, .flags = SC_P_STATIC,
      .doc = "Reference to the key (64 hex digits) that seals confidential scenarios' data in "
-            "the store; default: the file STORE.key beside the database, made on first use."},
+            "the store; default: the file STORE.key beside the database, made on first use (a "
+            "PostgreSQL store needs one)."},
     {.name = "settings", .type = SC_T_OBJECT, .flags = SC_P_STATIC,
      .doc = "Values scenarios read as env.NAME (not the process environment); recorded "
             "wherever a step uses them, so a secret reference here is an error (use secrets:)."},
@@ -243,6 +247,30 @@ static bool http_url(const char *u)
 {
     return u && (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8)) &&
            strlen(u) > strlen("http://");
+}
+
+/* A postgresql:// store names its password by a secret reference, never the password:
+ * NULL when it does (or is a file), else why not. */
+static bool pg_store(const char *store)
+{
+    return store && (!strncmp(store, "postgresql://", 13) || !strncmp(store, "postgres://", 11));
+}
+
+static const char *store_password(const char *store)
+{
+    if (!pg_store(store))
+        return NULL;
+    const char *auth = strstr(store, "://") + 3, *q = strchr(store, '?');
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    if (at && memchr(auth, ':', (size_t)(at - auth)))
+        return "a PostgreSQL store's password is never written in the org file: name it by a "
+               "secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)";
+    for (const char *p = q; p && (p = strstr(p + 1, "password=")); )
+        if ((p[-1] == '?' || p[-1] == '&') && strncmp(p + 9, "env:", 4) && strncmp(p + 9, "file:", 5))
+            return "the store's password= must be a secret reference, env:NAME or file:PATH, "
+                   "never the password itself";
+    return NULL;
 }
 
 /* shadow: needs a read-only connection; stand_ins need shadow, answer 2xx, match paths. */
@@ -368,6 +396,14 @@ static void settings_check(struct sc_check *c, const json_t *root)
 static void org_check(struct sc_check *c, const json_t *root)
 {
     settings_check(c, root);
+    const char *store = json_string_value(json_object_get(root, "store"));
+    const char *bad_store = store_password(store);
+    if (bad_store)
+        sc_check_error(c, "store", "%s", bad_store);
+    else if (pg_store(store) && !json_object_get(root, "store_key"))
+        sc_check_error(c, "store", "a PostgreSQL store needs store_key (a secret reference to 64 "
+                       "hexadecimal digits): no key file lives beside a database on another "
+                       "machine, and confidential data is sealed with it");
     const char *k;
     json_t *conn;
     json_object_foreach(json_object_get(root, "connections"), k, conn) {

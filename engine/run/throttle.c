@@ -20,6 +20,7 @@ struct entry {
     int64_t tail;            /* the latest slot promised; NEVER */
     json_t *promised;        /* key -> slot (ms) */
     int in_flight;
+    bool shared;             /* the store decides (its daemons share the cap): wait_free polls */
     unsigned takes;          /* for the occasional sweep of forgotten promises */
     struct entry *next;
 };
@@ -107,8 +108,15 @@ enum sc_throttle_verdict sc_throttle_take(struct sc_store *st, const char *org,
                                     .spacing_ms = sc_throttle_spacing_ms(conn),
                                     .cap = conn->concurrency};
     int verdict;
-    if (st && sc_store_slot_take(st, &slot_rq, &verdict, wait_ms) == SC_STORE_OK)
+    if (st && sc_store_slot_take(st, &slot_rq, &verdict, wait_ms) == SC_STORE_OK) {
+        struct entry *se = verdict == 2 ? find(org, conn) : NULL;
+        if (se) {
+            pthread_mutex_lock(&se->mu);
+            se->shared = true;
+            pthread_mutex_unlock(&se->mu);
+        }
         return verdict == 0 ? SC_THROTTLE_GO : verdict == 1 ? SC_THROTTLE_WAIT : SC_THROTTLE_BUSY;
+    }
     *wait_ms = 0;
     struct entry *e = find(org, conn);
     if (!e)
@@ -155,13 +163,12 @@ enum sc_throttle_verdict sc_throttle_take(struct sc_store *st, const char *org,
 
 void sc_throttle_done(struct sc_store *st, const char *org, const struct sc_org_conn *conn)
 {
-    if (st && sc_store_slot_done(st, org, conn->name) == SC_STORE_OK)
-        return;
+    bool kept = st && sc_store_slot_done(st, org, conn->name) == SC_STORE_OK;
     struct entry *e = find(org, conn);
     if (!e)
         return;
     pthread_mutex_lock(&e->mu);
-    if (e->in_flight > 0)
+    if (!kept && e->in_flight > 0)
         e->in_flight--;
     pthread_cond_broadcast(&e->freed);
     pthread_mutex_unlock(&e->mu);
@@ -173,8 +180,9 @@ void sc_throttle_wait_free(const char *org, const struct sc_org_conn *conn, int6
     if (!e)
         return;
     pthread_mutex_lock(&e->mu);
-    if (conn->concurrency > 0 && e->in_flight >= conn->concurrency) {
-        struct timespec ts = sc_clock_deadline(real_ms);
+    if (conn->concurrency > 0 && (e->in_flight >= conn->concurrency || e->shared)) {
+        /* the store's cap: another daemon's request may end unseen, so look again soon */
+        struct timespec ts = sc_clock_deadline(e->shared && real_ms > 50 ? 50 : real_ms);
         pthread_cond_timedwait(&e->freed, &e->mu, &ts);
     }
     pthread_mutex_unlock(&e->mu);

@@ -1,5 +1,6 @@
 /* The store's calls (store.h, store/hooks.h), each dispatched to the connection's backend;
- * the backend is chosen when the store is opened: SQLite (store/sqlite*.c) today. */
+ * the backend is chosen by the store's address when it is opened: PostgreSQL
+ * (store/pg*.c) for a postgresql:// URI, SQLite (store/sqlite*.c) for a file. */
 #include "store/backend.h"
 
 #include "model/yaml.h"
@@ -7,10 +8,22 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+const struct sc_store_backend *sc_store_backend_of(const char *path)
+{
+    return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11))
+               ? &sc_store_pg : &sc_store_sqlite;
+}
+
+bool sc_store_shared(const char *path)
+{
+    return sc_store_backend_of(path) != &sc_store_sqlite;
+}
 
 struct sc_store *sc_store_open(const char *path, const char *key_ref, char *err, size_t errlen)
 {
-    return sc_store_sqlite.open(path, key_ref, err, errlen);
+    return sc_store_backend_of(path)->open(path, key_ref, err, errlen);
 }
 
 void sc_store_close(struct sc_store *st)
@@ -74,6 +87,16 @@ int sc_store_checkpoint(struct sc_store *st)
 int sc_store_sync(struct sc_store *st)
 {
     return st->be->sync ? st->be->sync(st) : 0;
+}
+
+int sc_store_lead(struct sc_store *st)
+{
+    return st->be->lead ? st->be->lead(st) : 1;
+}
+
+int sc_store_watch(struct sc_store *st, void (*wake)(void *), void *arg)
+{
+    return st->be->watch ? st->be->watch(st, wake, arg) : 0;
 }
 
 int sc_store_lease_renew(struct sc_store *st)
@@ -162,6 +185,11 @@ int64_t sc_store_last_seq(struct sc_store *st)
 enum sc_store_rc sc_store_claim_next(struct sc_store *st, int64_t max_seq, json_t **info)
 {
     return st->be->claim_next(st, max_seq, info);
+}
+
+int sc_store_served(struct sc_store *st)
+{
+    return st->be->served ? st->be->served(st) : -1;
 }
 
 enum sc_store_rc sc_store_slot_take(struct sc_store *st, const struct sc_store_slot *s,

@@ -5,7 +5,8 @@
  * (tests/unit/test_store_contract.c) runs on any backend. A backend's connection starts
  * with a struct sc_store whose be points to its table. The daemon's hooks (sync,
  * checkpoint_apart, checkpoint, turns) may be NULL: the call then does nothing and
- * answers 0; so may slot_take and slot_done (the call answers SC_STORE_NONE). */
+ * answers 0; so may slot_take and slot_done (the call answers SC_STORE_NONE); lead may be
+ * NULL: this connection leads (1); watch may be NULL; served may be NULL (-1). */
 #ifndef SC_STORE_BACKEND_H
 #define SC_STORE_BACKEND_H
 
@@ -32,6 +33,9 @@ struct sc_store_backend {
     int (*checkpoint_apart)(struct sc_store *st);
     int (*checkpoint)(struct sc_store *st);
     int (*sync)(struct sc_store *st);
+    int (*lead)(struct sc_store *st);
+    int (*watch)(struct sc_store *st, void (*wake)(void *), void *arg);
+    int (*served)(struct sc_store *st);
     /* executions, leases, step runs */
     int (*lease_renew)(struct sc_store *st);
     int (*lease_drop)(struct sc_store *st, int64_t who);
@@ -156,8 +160,12 @@ struct sc_store_backend {
                                              json_t **problem);
 };
 
-/* The backends of this build: SQLite (store/sqlite*.c). */
+/* The backends of this build: SQLite (store/sqlite*.c) and PostgreSQL (store/pg*.c). */
 extern const struct sc_store_backend sc_store_sqlite;
+extern const struct sc_store_backend sc_store_pg;
+/* The backend of a store address: PostgreSQL for a libpq URI (postgresql:// or
+ * postgres://, RFC 3986 as libpq reads it), else SQLite (a file path). */
+const struct sc_store_backend *sc_store_backend_of(const char *path);
 
 /* For backends: this process's running executions (the ones its heartbeat renews), kept
  * apart from any backend. sc_store_live_add: 0, or -1 out of memory. sc_store_live_ids:

@@ -19,6 +19,25 @@
 enum sc_store_rc sc_store_lock(const char *path, int *fd, int64_t *prev, char *err, size_t errlen);
 /* Releases it (the file stays). */
 void sc_store_unlock(int fd);
+/* True when the store at path is shared by several daemons (PostgreSQL): no store lock,
+ * and no lease of the last holder to drop (each daemon's leases lapse on their own). */
+bool sc_store_shared(const char *path);
+/* Whether this connection leads the org's timers (schedules, polls, backups, audit
+ * checkpoints) among the daemons sharing the store: 1 it does (always, on SQLite: one
+ * daemon), 0 another daemon's connection does, -1 error. PostgreSQL: a session advisory
+ * lock, taken when free and held till the connection closes or is lost (a killed daemon's
+ * lock goes with its connection). */
+int sc_store_lead(struct sc_store *st);
+/* Calls wake(arg), from a thread with a connection of its own, soon after another process
+ * commits new events to the store (PostgreSQL: LISTEN), so this one's workers look for
+ * work at once; a backend with one daemon per store does nothing. sc_store_close(st)
+ * stops it. 0, or -1 (error set). */
+int sc_store_watch(struct sc_store *st, void (*wake)(void *), void *arg);
+/* Whether a daemon serves the shared store st now: 1 yes, 0 no, -1 error (set), or -1 with
+ * no error on a backend that cannot tell (SQLite: ask sc_store_lock_held of its path).
+ * PostgreSQL: some session holds the timers' lead (a running daemon always leads or
+ * waits behind the one that does). */
+int sc_store_served(struct sc_store *st);
 /* Whether a daemon holds the store lock of path now, without taking it or writing the
  * lock file (a shared flock tried and let go at once): 1 held, 0 not (or no lock file
  * yet), -1 on error (errno). */
