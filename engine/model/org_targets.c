@@ -124,6 +124,17 @@ static void check_one(struct sc_check *c, const char *name, const json_t *t, con
     if (json_object_get(t, "scenario") && metric == SC_TM_QUEUE_DEPTH)
         sc_check_error(c, at, "queue_depth is about a queue: scope it with queue:, not "
                        "scenario:");
+    /* A zero window holds nothing (always met); an every under 1s would keep the daemon checking. */
+    snprintf(at, sizeof at, "targets/%s/window", name);
+    const char *win = json_string_value(json_object_get(t, "window"));
+    if (win && sc_duration_or(win, -1) == 0)
+        sc_check_error(c, at, "a window of %s holds nothing, so the target would always be "
+                       "met: give it a length, as 7d", win);
+    snprintf(at, sizeof at, "targets/%s/every", name);
+    const char *every = json_string_value(json_object_get(t, "every"));
+    if (every && sc_duration_or(every, 1000) >= 0 && sc_duration_or(every, 1000) < 1000)
+        sc_check_error(c, at, "every must be at least 1s: each check reads the store's metrics, "
+                       "so a shorter one keeps the daemon busy");
     snprintf(at, sizeof at, "targets/%s/cron", name);
     if (json_object_get(t, "cron") && json_object_get(t, "every"))
         sc_check_error(c, at, "a target is checked on cron or every, one of them");
