@@ -129,6 +129,18 @@ void sc_pages_check(struct sc_check *c, const char *param, const json_t *pg)
             sc_check_error(c, AT(*f), "%s must be 1 or more, not %" JSON_INTEGER_FORMAT, *f,
                            json_integer_value(v));
     }
+    /* An empty path would read the whole body; an empty param would send "?=2". */
+    static const char *const named[] = {"items", "next", "has_more", "param", "limit_param",
+                                        NULL};
+    for (const char *const *f = named; *f; f++) {
+        const char *v = json_string_value(json_object_get(pg, *f));
+        if (v && !*v)
+            sc_check_error(c, AT(*f), "%s is empty: %s", *f,
+                           !strcmp(*f, "items") ? "give the path to the page's array, or leave "
+                                                  "items out when the body is the array"
+                           : f - named < 3 ? "give the dotted path in the body"
+                                           : "give the query parameter's name");
+    }
     json_t *r = json_object_get(pg, "retries");
     if (json_is_integer(r) && (json_integer_value(r) < 0 || json_integer_value(r) > 10))
         sc_check_error(c, AT("retries"), "retries must be 0 to 10, not %" JSON_INTEGER_FORMAT,
