@@ -940,8 +940,8 @@ int cmd_holds(struct opts *o)
     int64_t id = o->nargs == 2 ? id_arg(o->args[1]) : -1;
     if ((list && o->nargs > 1) || (!list && (id < 0 || (strcmp(sub, "show") && strcmp(sub, "approve") &&
                                                         strcmp(sub, "reject"))))) {
-        fprintf(stderr, "usage: scenarist holds list|show ID|approve ID|reject ID [-m REASON] "
-                        "[--org NAME] [--json]\n");
+        fprintf(stderr, "usage: scenarist holds list|show ID|approve ID [--wait|--here]|reject ID "
+                        "[-m REASON] [--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
     struct cli_session s;
