@@ -39,7 +39,7 @@ static void check(struct sc_check *c, const json_t *with)
     for (const unsigned char *p = (const unsigned char *)q; *p; p++)
         if (*p < 0x20 || *p == 0x7f) {
             sc_check_error(c, "queue", "a queue's name has no control characters (here "
-                           "\\x%02X, at character %d): people type it in `scenarist queue "
+                           "\\x%02X, at byte %d): people type it in `scenarist queue "
                            "list NAME`", *p, (int)(p - (const unsigned char *)q) + 1);
             break;
         }
