@@ -1,6 +1,9 @@
 /* The org's health targets, watched by the daemon (targets.h). */
 #include "daemon/targets.h"
 
+#include "daemon/catalog.h"
+#include "run/plan.h"
+
 #include "clock.h"
 #include "model/org.h"
 #include "run/audit.h"
@@ -39,6 +42,45 @@ int sc_targets_arm(struct sc_daemon *d)
         w->next_ms = next_check(d, &org->targets[i], w, now);
     }
     return 0;
+}
+
+/* True when a step of v (a scenario's JSON, walked whole: routes and fallbacks too) is a
+ * queue.push or queue.sweep of queue q. */
+static bool names_queue(const json_t *v, const char *q)
+{
+    const char *m = json_string_value(json_object_get(v, "module"));
+    const char *wq = json_string_value(json_object_get(json_object_get(v, "with"), "queue"));
+    if (m && wq && !strncmp(m, "queue.", 6) && !strcmp(wq, q))
+        return true;
+    const char *k;
+    size_t i;
+    json_t *x;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, x)
+            if (names_queue(x, q))
+                return true;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            if (names_queue(x, q))
+                return true;
+    }
+    return false;
+}
+
+void sc_targets_warn(const struct sc_daemon *d, const struct sc_catalog *c)
+{
+    for (size_t i = 0; c && c->scs && i < d->org->ntargets; i++) {
+        const struct sc_org_target *t = &d->org->targets[i];
+        bool found = !t->scenario && !t->queue;
+        for (size_t f = 0; !found && f < c->nfiles; f++)
+            found = c->scs[f] && (t->scenario ? !strcmp(sc_scenario_name(c->scs[f]), t->scenario)
+                                              : names_queue(sc_scenario_json(c->scs[f]), t->queue));
+        if (!found)
+            sc_daemon_say("target %s: no scenario served %s '%s': its %s stays 0 and the "
+                          "target is met whatever happens (a typo, or a scenario not deployed?)",
+                          t->name, t->scenario ? "is named" : "pushes to queue",
+                          t->scenario ? t->scenario : t->queue, t->metric_name);
+    }
 }
 
 int64_t sc_targets_next(const struct sc_daemon *d, int64_t next)

@@ -104,6 +104,12 @@ for l in open(sys.argv[1]):
 expect "and logs both" 0 "scenarist: target payroll-holds breached: hold_rate 50.0% over 1h (scenario payroll-dispatch), wanted below 2%
 scenarist: target payroll-holds recovered: hold_rate 0.0% over 1h (scenario payroll-dispatch), wanted below 2%" \
     -- grep "target " "$tmp/sim.log"
+SCENARIST_CLOCK=test:2026-03-08T12:00:00Z "$bin" serve --org "$org" --listen 127.0.0.1:0 \
+    --until 2026-03-08T12:00:01Z $fx/payroll-dispatch.yaml 2>"$tmp/one.log"
+expect "a target whose scenario or queue no served scenario has is named at the start" 0 \
+"scenarist: target sync-failures: no scenario served is named 'ats-hris-sync': its failure_rate stays 0 and the target is met whatever happens (a typo, or a scenario not deployed?)
+scenarist: target reconciliation-queue: no scenario served pushes to queue 'ats-hris-reconciliation': its queue_depth stays 0 and the target is met whatever happens (a typo, or a scenario not deployed?)" \
+    -- grep "target " "$tmp/one.log"
 
 # /metrics: counters Prometheus can take rates of, after the runs above, a rejected hold
 # (its execution then ends in error) and a resolved orphan.
