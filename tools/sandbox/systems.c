@@ -632,6 +632,28 @@ static void hris_update(struct call *c)
             sb_error(c, 422, "%s cannot be changed here", k);
             return;
         }
+        /* refused as the HRIS refuses it, before anything changes: no half-applied patch */
+        bool text = strcmp(k, "preferred_name") && strcmp(k, "manager_id") &&
+                    strcmp(k, "pay_rate") && strcmp(k, "sent_from") && strcmp(k, "sent_to");
+        if (text && (!json_is_string(v) || !*json_string_value(v))) {
+            sb_error(c, 422, "%s must be a non-empty text", k);
+            return;
+        }
+        if (!strcmp(k, "preferred_name") && !json_is_string(v) && !json_is_null(v)) {
+            sb_error(c, 422, "preferred_name must be a text or null");
+            return;
+        }
+        if (!strcmp(k, "manager_id") && !json_is_null(v) &&
+            (!json_is_string(v) || !strcmp(json_string_value(v), c->params[0]) ||
+             !lookup(c, "employees", "id", json_string_value(v)))) {
+            sb_error(c, 422, "manager_id must be another employee's id, or null");
+            return;
+        }
+        if (!strcmp(k, "department_id") &&
+            !find_by(table(c, "departments"), "id", json_string_value(v))) {
+            sb_error(c, 422, "no department %s", json_string_value(v));
+            return;
+        }
     }
     json_t *changed = json_array();
     json_object_foreach(c->body, k, v) {
@@ -1117,6 +1139,10 @@ static const struct change {
 
 void sb_change(struct call *c)
 {
+    if (!json_is_object(c->body)) {
+        sb_error(c, 400, "the body must be a JSON object: {kind, ...}");
+        return;
+    }
     const char *kind = str(c->body, "kind");
     for (size_t i = 0; kind && i < sizeof changes / sizeof changes[0]; i++)
         if (!strcmp(changes[i].kind, kind)) {
