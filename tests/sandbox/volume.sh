@@ -290,6 +290,10 @@ expect "a secret from an unset variable is refused" 2 \
     -- "$sandbox" --emit-to "$r" --emit-secret hris=env:SB_UNSET_SECRET
 expect "--emit-to wants an http(s) URL" 2 "sandbox: --emit-to takes an http:// or https:// URL (got localhost:8080)" \
     -- "$sandbox" --emit-to localhost:8080
+expect "an empty secret is refused (every webhook would be signed with \"\")" 2 \
+    "sandbox: --emit-secret hris: the secret is empty" -- "$sandbox" --emit-to "$r" --emit-secret hris=
+expect "--emit-to wants a host" 2 "sandbox: --emit-to takes an http:// or https:// URL (got http:///hooks)" \
+    -- "$sandbox" --emit-to http:///hooks
 expect "secrets need --emit-to" 2 "sandbox: --emit-secret and --emit-path need --emit-to URL" \
     -- "$sandbox" --emit-secret "hris=$hris_secret"
 expect "an unknown change kind is 422" 0 '{"error":"kind must be one of hire, change, role, terminate, complete, accept-offer, screening"} 422' \

@@ -890,6 +890,10 @@ static int emit_option(const char *opt, const char *v, json_t *secrets, json_t *
             return -1;
         }
     }
+    if (secret && !*val) { /* an empty key would sign every webhook with "" */
+        fprintf(stderr, "sandbox: --emit-secret %s: the secret is empty\n", name);
+        return -1;
+    }
     json_object_set_new(secret ? secrets : paths, name, json_string(val));
     return 0;
 }
@@ -963,7 +967,8 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(argv[i], "--emit-to") && v) {
             emit_to = argv[++i];
-            if (strncmp(emit_to, "http://", 7) && strncmp(emit_to, "https://", 8)) {
+            size_t scheme = !strncmp(emit_to, "http://", 7) ? 7 : !strncmp(emit_to, "https://", 8) ? 8 : 0;
+            if (!scheme || !emit_to[scheme] || emit_to[scheme] == '/') {
                 fprintf(stderr, "sandbox: --emit-to takes an http:// or https:// URL (got %s)\n", emit_to);
                 json_decref(secrets);
                 json_decref(paths);
