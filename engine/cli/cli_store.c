@@ -2,6 +2,7 @@
  * resume, audit, metrics. */
 #include "cli/cli.h"
 
+#include "daemon/targets.h"
 #include "run/audit.h"
 #include "model/yaml.h"
 
@@ -776,7 +777,7 @@ static int check_targets(struct cli_session *s, const struct opts *o, int64_t si
     for (size_t i = 0; i < org->ntargets; i++) {
         const struct sc_org_target *t = &org->targets[i];
         int64_t from = o->since ? since : sc_clock_now_ms() - t->window_ms;
-        json_t *m = sc_store_metrics(s->st, from);
+        json_t *m = sc_targets_figures(s->st, t, from);
         if (!m) {
             json_decref(out);
             json_decref(breached);
@@ -789,7 +790,8 @@ static int check_targets(struct cli_session *s, const struct opts *o, int64_t si
         sc_org_target_format(t, value, val, sizeof val);
         sc_org_target_want(t, want, sizeof want);
         sc_org_target_scope(t, scope, sizeof scope);
-        snprintf(window, sizeof window, "%s", o->since ? "--since" : t->window);
+        snprintf(window, sizeof window, "%s",
+                 o->since && t->metric != SC_TM_QUEUE_DEPTH ? "--since" : t->window);
         if (!ok)
             json_array_append_new(breached, json_string(t->name));
         if (o->json)

@@ -10,6 +10,11 @@
 /* Schedules every target of d->org (d->sched.targets, freed with the daemon): 0, or -1
  * out of memory. */
 int sc_targets_arm(struct sc_daemon *d);
+struct sc_store;
+/* The store's figures target t is judged on (sc_org_target_value): for queue_depth the
+ * items open now, whatever their age, as {queues: {QUEUE: open}}; else sc_store_metrics
+ * from since_ms. New, or NULL with the store's error set. */
+json_t *sc_targets_figures(struct sc_store *st, const struct sc_org_target *t, int64_t since_ms);
 struct sc_catalog;
 /* Says (a log line each) which targets name a scenario the daemon does not serve, or a
  * queue no served scenario pushes to or sweeps: their figure stays 0, so they are met

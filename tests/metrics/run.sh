@@ -71,22 +71,25 @@ expect "--since that is neither a time nor a duration" 2 \
 expect "metrics --check flags the planted 50% hold rate and the open orphan" 1 \
 "TARGET                   METRIC        SCOPE                            WINDOW     VALUE  WANT           RESULT
 sync-failures            failure_rate  scenario ats-hris-sync           7d          0.0%  below 1%       ok
-reconciliation-queue     queue_depth   queue ats-hris-reconciliation    7d             1  at most 0      BREACHED
+reconciliation-queue     queue_depth   queue ats-hris-reconciliation    now            1  at most 0      BREACHED
 payroll-holds            hold_rate     scenario payroll-dispatch        1h         50.0%  below 2%       BREACHED
 2 of 3 targets breached: reconciliation-queue, payroll-holds" -- "$bin" metrics --org "$org" --check
 expect "metrics --check on a healthy store" 0 \
 "TARGET                   METRIC        SCOPE                            WINDOW     VALUE  WANT           RESULT
 sync-failures            failure_rate  scenario ats-hris-sync           7d          0.0%  below 1%       ok
-reconciliation-queue     queue_depth   queue ats-hris-reconciliation    7d             0  at most 0      ok
+reconciliation-queue     queue_depth   queue ats-hris-reconciliation    now            0  at most 0      ok
 payroll-holds            hold_rate     scenario payroll-dispatch        1h          0.0%  below 2%       ok
 all 3 targets met" -- "$bin" metrics --org "$healthy" --check
-expect "metrics --check --since: every target over that window" 1 \
+expect "metrics --check --since: every target over that window (queue_depth: open now)" 1 \
 "since 2026-03-08T10:00:03.000Z (--since 2026-03-08T10:00:03.000Z)
 TARGET                   METRIC        SCOPE                            WINDOW     VALUE  WANT           RESULT
 sync-failures            failure_rate  scenario ats-hris-sync           --since     0.0%  below 1%       ok
-reconciliation-queue     queue_depth   queue ats-hris-reconciliation    --since        1  at most 0      BREACHED
+reconciliation-queue     queue_depth   queue ats-hris-reconciliation    now            1  at most 0      BREACHED
 payroll-holds            hold_rate     scenario payroll-dispatch        --since     0.0%  below 2%       ok
 1 of 3 targets breached: reconciliation-queue" -- "$bin" metrics --org "$org" --check --since 2026-03-08T10:00:03.000Z
+expect "queue_depth counts what is open now: the orphan opened 12 days ago still breaches" 1 \
+"reconciliation-queue     queue_depth   queue ats-hris-reconciliation    now            1  at most 0      BREACHED" \
+    -- sh -c "SCENARIST_CLOCK=test:2026-03-20T10:00:00Z '$bin' metrics --org '$org' --check | grep '^reconciliation-queue'; exit \$(SCENARIST_CLOCK=test:2026-03-20T10:00:00Z '$bin' metrics --org '$org' --check >/dev/null; echo \$?)"
 
 # The daemon on the test clock from 10:00:05 to 11:30: payroll-holds (every 15m, window 1h)
 # is breached at 10:15:05 (1 hold in 2 runs) and told once; checked again at 10:30:05 and
