@@ -289,6 +289,7 @@ struct sc_pages {
     char *next_url;             /* link, next_url: the next page's URL; NULL: the call's */
     json_t *cursor;             /* next_page, cursor: the value to send back, or NULL */
     json_t *seen;               /* normal form of each fetched URL -> its page number */
+    uint64_t last_body;         /* FNV-1a of the last non-empty page's body; 0: none yet */
     bool done;
     enum sc_status failed;
     char *why;                  /* the failure's message, repeated by later calls */
@@ -573,6 +574,18 @@ static enum sc_status send_page(struct sc_pages *p, const struct sc_request *rq,
     }
 }
 
+/* FNV-1a 64 of body's compact JSON with sorted keys; 0 out of memory (never compared). */
+static uint64_t body_hash(const json_t *body)
+{
+    char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *c = s; c && *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+    bool ok = s != NULL;
+    free(s);
+    return ok ? (h ? h : 1) : 0;
+}
+
 enum sc_status sc_pages_next(struct sc_pages *p, json_t **items, char *err, size_t errlen)
 {
     *items = NULL;
@@ -651,6 +664,20 @@ enum sc_status sc_pages_next(struct sc_pages *p, json_t **items, char *err, size
         sc_request_free(&rq);
         return st;
     }
+    /* a page just like the one before: the API ignores how we ask for the next one (a
+     * wrong param), and would answer it max_pages times before a misleading guard */
+    uint64_t h = n ? body_hash(json_object_get(out, "body")) : 0;
+    if (h && h == p->last_body) {
+        st = fail(p, SC_ERR_DATA, err, errlen, "paginate: page %zu (GET %s) is page %zu again, "
+                  "item for item: the API does not move on (does it read %s?)", p->pages,
+                  rq.url, p->pages - 1, p->next_url || p->style == LINK || p->style == NEXT_URL
+                                            ? "its own next link" : p->param);
+        json_decref(out);
+        sc_request_free(&rq);
+        return st;
+    }
+    if (h)
+        p->last_body = h;
     p->items += n;
     st = read_next(p, rq.url, out, n, err, errlen);
     if (st == SC_OK && n)
