@@ -460,7 +460,8 @@ int cmd_incomplete(struct opts *o)
     bool list = !strcmp(sub, "list");
     bool all = !strcmp(sub, "retry") && o->all;
     if ((list && o->nargs > 1) || (!list && !all && o->nargs != 2) || (all && o->nargs != 1) ||
-        (all && (o->here || o->wait)) || (o->all && !all) ||
+        (all && (o->here || o->wait)) || (o->all && !all) || (o->here && o->wait) ||
+        ((o->here || o->wait) && strcmp(sub, "retry")) ||
         (!list && strcmp(sub, "retry") && strcmp(sub, "resolve") && strcmp(sub, "discard"))) {
         fprintf(stderr, "usage: scenarist incomplete list|retry ID [--wait|--here] [-m REASON]|"
                         "retry --all [--scenario NAME] [--since DURATION|DATE]|resolve ID|"
@@ -940,8 +941,10 @@ int cmd_holds(struct opts *o)
     const char *sub = o->nargs ? o->args[0] : "list";
     bool list = !strcmp(sub, "list");
     int64_t id = o->nargs == 2 ? id_arg(o->args[1]) : -1;
+    bool how = o->here || o->wait; /* one of them, and only where something runs */
     if ((list && o->nargs > 1) || (!list && (id < 0 || (strcmp(sub, "show") && strcmp(sub, "approve") &&
-                                                        strcmp(sub, "reject"))))) {
+                                                        strcmp(sub, "reject")))) ||
+        (o->here && o->wait) || (how && strcmp(sub, "approve"))) {
         fprintf(stderr, "usage: scenarist holds list|show ID|approve ID [--wait|--here]|reject ID "
                         "[-m REASON] [--org NAME] [--json]\n");
         return EXIT_USAGE;
