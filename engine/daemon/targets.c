@@ -102,8 +102,9 @@ static int tell(struct sc_daemon *d, struct sc_runtime *rt, const struct sc_org_
     sc_org_target_format(t, value, shown, sizeof shown);
     sc_org_target_want(t, want, sizeof want);
     sc_org_target_scope(t, scope, sizeof scope);
-    snprintf(text, sizeof text, "target %s %s: %s %s over %s (%s), wanted %s", t->name,
-             ok ? "recovered" : "breached", t->metric_name, shown, t->window, scope, want);
+    snprintf(text, sizeof text, "target %s %s: %s %s %s%s (%s), wanted %s", t->name,
+             ok ? "recovered" : "breached", t->metric_name, shown,
+             t->metric == SC_TM_QUEUE_DEPTH ? "" : "over ", t->window, scope, want);
     sc_daemon_say("%s", text);
     if (!t->notify_connection)
         return 0;

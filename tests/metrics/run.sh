@@ -107,6 +107,11 @@ for l in open(sys.argv[1]):
 expect "and logs both" 0 "scenarist: target payroll-holds breached: hold_rate 50.0% over 1h (scenario payroll-dispatch), wanted below 2%
 scenarist: target payroll-holds recovered: hold_rate 0.0% over 1h (scenario payroll-dispatch), wanted below 2%" \
     -- grep "target " "$tmp/sim.log"
+SCENARIST_CLOCK=test:2026-03-09T04:58:30Z "$bin" serve --org "$org" --listen 127.0.0.1:0 \
+    --until 2026-03-09T04:59:30Z $fx/*.yaml 2>"$tmp/night.log"
+expect "at 23:59 in Chicago the daemon finds the orphan still open: the queue's depth now, no window" 0 \
+    "scenarist: target reconciliation-queue breached: queue_depth 1 now (queue ats-hris-reconciliation), wanted at most 0" \
+    -- grep "target " "$tmp/night.log"
 SCENARIST_CLOCK=test:2026-03-08T12:00:00Z "$bin" serve --org "$org" --listen 127.0.0.1:0 \
     --until 2026-03-08T12:00:01Z $fx/payroll-dispatch.yaml 2>"$tmp/one.log"
 expect "a target whose scenario or queue no served scenario has is named at the start" 0 \
