@@ -25,6 +25,11 @@ static const struct sc_param params[] = {
     {0},
 };
 
+static void check(struct sc_check *c, const json_t *with)
+{
+    sc_rules_check(c, "fields", json_object_get(with, "fields"));
+}
+
 /* The fields bound once: state is {n, fields[n]}. */
 struct fields {
     size_t n;
@@ -85,6 +90,7 @@ const struct sc_module_def sc_mod_compare = {
     .summary = "Field-level diff of two records, a rule per field: {match, compared, diff}.",
     .params = params,
     .with_size = sizeof(struct with),
+    .check = check,
     .init = init,
     .run = run,
     .fini = free,

@@ -27,6 +27,24 @@ static const struct sc_param params[] = {
     {0},
 };
 
+/* A queue's name is what people type (`queue list NAME`) and read in a terminal: not
+ * empty, no control characters (a line break, an escape sequence). */
+static void check(struct sc_check *c, const json_t *with)
+{
+    const char *q = json_string_value(json_object_get(with, "queue"));
+    if (!q)
+        return; /* the table reports it */
+    if (!*q)
+        sc_check_error(c, "queue", "a queue needs a name, as learner-drift");
+    for (const unsigned char *p = (const unsigned char *)q; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            sc_check_error(c, "queue", "a queue's name has no control characters (here "
+                           "\\x%02X, at byte %d): people type it in `scenarist queue "
+                           "list NAME`", *p, (int)(p - (const unsigned char *)q) + 1);
+            break;
+        }
+}
+
 static enum sc_status store_failed(struct sc_store *st, char *err, size_t errlen)
 {
     snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
@@ -99,6 +117,7 @@ const struct sc_module_def sc_mod_queue_push = {
                "that key): {queue, id, open, key?, new?, times_seen?}.",
     .params = params,
     .with_size = sizeof(struct with),
+    .check = check,
     .run = run,
     .rollback = close_item,
 };
@@ -147,5 +166,6 @@ const struct sc_module_def sc_mod_queue_sweep = {
                "drift is gone): {queue, closed, open}.",
     .params = sweep_params,
     .with_size = sizeof(struct sweep_with),
+    .check = check,
     .run = sweep,
 };

@@ -134,12 +134,22 @@ static void check_side(struct sc_check *c, const char *name, const json_t *side)
     snprintf(at, sizeof at, "%s/paginate", name);
     if (pg)
         sc_pages_check(c, at, pg);
+    const char *key = json_string_value(json_object_get(side, "key"));
+    snprintf(at, sizeof at, "%s/key", name);
+    if (key && !*key)
+        sc_check_error(c, at, "key is empty: give the dotted path of each record's key (id, "
+                       "employee.id)");
 }
 
 static void check(struct sc_check *c, const json_t *with)
 {
     check_side(c, "left", json_object_get(with, "left"));
     check_side(c, "right", json_object_get(with, "right"));
+    sc_rules_check(c, "fields", json_object_get(with, "fields"));
+    json_t *md = json_object_get(with, "max_drifts");
+    if (json_is_integer(md) && json_integer_value(md) < 0)
+        sc_check_error(c, "max_drifts", "max_drifts is 0 (no bound) or more, not %"
+                       JSON_INTEGER_FORMAT, json_integer_value(md));
 }
 
 /* A side's records, one page at a time. */

@@ -2,6 +2,7 @@
  * resume, audit, metrics. */
 #include "cli/cli.h"
 
+#include "daemon/targets.h"
 #include "run/audit.h"
 #include "model/yaml.h"
 
@@ -460,7 +461,8 @@ int cmd_incomplete(struct opts *o)
     bool list = !strcmp(sub, "list");
     bool all = !strcmp(sub, "retry") && o->all;
     if ((list && o->nargs > 1) || (!list && !all && o->nargs != 2) || (all && o->nargs != 1) ||
-        (all && (o->here || o->wait)) || (o->all && !all) ||
+        (all && (o->here || o->wait)) || (o->all && !all) || (o->here && o->wait) ||
+        ((o->here || o->wait) && strcmp(sub, "retry")) ||
         (!list && strcmp(sub, "retry") && strcmp(sub, "resolve") && strcmp(sub, "discard"))) {
         fprintf(stderr, "usage: scenarist incomplete list|retry ID [--wait|--here] [-m REASON]|"
                         "retry --all [--scenario NAME] [--since DURATION|DATE]|resolve ID|"
@@ -798,7 +800,7 @@ static int check_targets(struct cli_session *s, const struct opts *o, int64_t si
     for (size_t i = 0; i < org->ntargets; i++) {
         const struct sc_org_target *t = &org->targets[i];
         int64_t from = o->since ? since : sc_clock_now_ms() - t->window_ms;
-        json_t *m = sc_store_metrics(s->st, from);
+        json_t *m = sc_targets_figures(s->st, t, from);
         if (!m) {
             json_decref(out);
             json_decref(breached);
@@ -811,7 +813,8 @@ static int check_targets(struct cli_session *s, const struct opts *o, int64_t si
         sc_org_target_format(t, value, val, sizeof val);
         sc_org_target_want(t, want, sizeof want);
         sc_org_target_scope(t, scope, sizeof scope);
-        snprintf(window, sizeof window, "%s", o->since ? "--since" : t->window);
+        snprintf(window, sizeof window, "%s",
+                 o->since && t->metric != SC_TM_QUEUE_DEPTH ? "--since" : t->window);
         if (!ok)
             json_array_append_new(breached, json_string(t->name));
         if (o->json)
@@ -960,10 +963,12 @@ int cmd_holds(struct opts *o)
     const char *sub = o->nargs ? o->args[0] : "list";
     bool list = !strcmp(sub, "list");
     int64_t id = o->nargs == 2 ? id_arg(o->args[1]) : -1;
+    bool how = o->here || o->wait; /* one of them, and only where something runs */
     if ((list && o->nargs > 1) || (!list && (id < 0 || (strcmp(sub, "show") && strcmp(sub, "approve") &&
-                                                        strcmp(sub, "reject"))))) {
-        fprintf(stderr, "usage: scenarist holds list|show ID|approve ID|reject ID [-m REASON] "
-                        "[--org NAME] [--json]\n");
+                                                        strcmp(sub, "reject")))) ||
+        (o->here && o->wait) || (how && strcmp(sub, "approve"))) {
+        fprintf(stderr, "usage: scenarist holds list|show ID|approve ID [--wait|--here]|reject ID "
+                        "[-m REASON] [--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
     struct cli_session s;

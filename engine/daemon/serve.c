@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "daemon/catalog.h"
 #include "daemon/httpd.h"
+#include "daemon/targets.h"
 #include "daemon/timers.h"
 #include "daemon/workers.h"
 #include "lang/duration.h"
@@ -44,6 +45,7 @@ static struct sc_catalog *reload(struct sc_daemon *d, struct sc_runtime *rt)
     pthread_rwlock_unlock(&d->cat_lock);
     sc_catalog_free(d, old);
     sc_timers_arm(d, rt, c);
+    sc_targets_warn(d, c);
     sc_daemon_say("reloaded: %zu scenario%s, %zu webhook%s, %zu schedule%s and poll%s", c->nfiles,
                   c->nfiles == 1 ? "" : "s", c->nhooks, c->nhooks == 1 ? "" : "s", c->ntimers,
                   c->ntimers == 1 ? "" : "s", c->ntimers == 1 ? "" : "s");
@@ -295,6 +297,7 @@ static int load(struct sc_daemon *d, struct sc_runtime *main_rt)
         sc_daemon_error("%s", err);
         return 1;
     }
+    sc_targets_warn(d, d->cat);
     if (!d->o.npaths)
         sc_daemon_say("serving %s", d->versions ? "the deployed versions (a deploy is picked up "
                                                   "without a restart)"

@@ -1,9 +1,13 @@
 /* The org's health targets, watched by the daemon (targets.h). */
 #include "daemon/targets.h"
 
+#include "daemon/catalog.h"
+#include "run/plan.h"
+
 #include "clock.h"
 #include "model/org.h"
 #include "run/audit.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -41,6 +45,45 @@ int sc_targets_arm(struct sc_daemon *d)
     return 0;
 }
 
+/* True when a step of v (a scenario's JSON, walked whole: routes and fallbacks too) is a
+ * queue.push or queue.sweep of queue q. */
+static bool names_queue(const json_t *v, const char *q)
+{
+    const char *m = json_string_value(json_object_get(v, "module"));
+    const char *wq = json_string_value(json_object_get(json_object_get(v, "with"), "queue"));
+    if (m && wq && !strncmp(m, "queue.", 6) && !strcmp(wq, q))
+        return true;
+    const char *k;
+    size_t i;
+    json_t *x;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, x)
+            if (names_queue(x, q))
+                return true;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            if (names_queue(x, q))
+                return true;
+    }
+    return false;
+}
+
+void sc_targets_warn(const struct sc_daemon *d, const struct sc_catalog *c)
+{
+    for (size_t i = 0; c && c->scs && i < d->org->ntargets; i++) {
+        const struct sc_org_target *t = &d->org->targets[i];
+        bool found = !t->scenario && !t->queue;
+        for (size_t f = 0; !found && f < c->nfiles; f++)
+            found = c->scs[f] && (t->scenario ? !strcmp(sc_scenario_name(c->scs[f]), t->scenario)
+                                              : names_queue(sc_scenario_json(c->scs[f]), t->queue));
+        if (!found)
+            sc_daemon_say("target %s: no scenario served %s '%s': its %s stays 0 and the "
+                          "target is met whatever happens (a typo, or a scenario not deployed?)",
+                          t->name, t->scenario ? "is named" : "pushes to queue",
+                          t->scenario ? t->scenario : t->queue, t->metric_name);
+    }
+}
+
 int64_t sc_targets_next(const struct sc_daemon *d, int64_t next)
 {
     for (size_t i = 0; d->sched.targets && i < d->org->ntargets; i++) {
@@ -59,8 +102,9 @@ static int tell(struct sc_daemon *d, struct sc_runtime *rt, const struct sc_org_
     sc_org_target_format(t, value, shown, sizeof shown);
     sc_org_target_want(t, want, sizeof want);
     sc_org_target_scope(t, scope, sizeof scope);
-    snprintf(text, sizeof text, "target %s %s: %s %s over %s (%s), wanted %s", t->name,
-             ok ? "recovered" : "breached", t->metric_name, shown, t->window, scope, want);
+    snprintf(text, sizeof text, "target %s %s: %s %s %s%s (%s), wanted %s", t->name,
+             ok ? "recovered" : "breached", t->metric_name, shown,
+             t->metric == SC_TM_QUEUE_DEPTH ? "" : "over ", t->window, scope, want);
     sc_daemon_say("%s", text);
     if (!t->notify_connection)
         return 0;
@@ -79,6 +123,23 @@ static int tell(struct sc_daemon *d, struct sc_runtime *rt, const struct sc_org_
     return rc;
 }
 
+json_t *sc_targets_figures(struct sc_store *st, const struct sc_org_target *t, int64_t since_ms)
+{
+    if (t->metric != SC_TM_QUEUE_DEPTH)
+        return sc_store_metrics(st, since_ms);
+    json_t *d = sc_store_queue_depths(st, 0), *q = json_object(), *m = json_pack("{s:o}", "queues", q);
+    const char *k;
+    json_t *v;
+    json_object_foreach(d, k, v)
+        json_object_set_new(q, k, json_integer(json_integer_value(json_object_get(v, "open"))));
+    if (!d) {
+        json_decref(m);
+        m = NULL;
+    }
+    json_decref(d);
+    return m;
+}
+
 void sc_targets_run(struct sc_daemon *d, struct sc_runtime *rt)
 {
     int64_t now = sc_clock_now_ms(), window = -1;
@@ -89,7 +150,13 @@ void sc_targets_run(struct sc_daemon *d, struct sc_runtime *rt)
         if (w->next_ms < 0 || w->next_ms > now)
             continue;
         w->next_ms = next_check(d, t, w, now);
-        if (!m || window != t->window_ms) {
+        bool depth = t->metric == SC_TM_QUEUE_DEPTH; /* open now: read apart, no window */
+        json_t *own = depth ? sc_targets_figures(rt->store, t, 0) : NULL;
+        if (depth && !own) {
+            sc_daemon_say("target %s not checked: %s", t->name, sc_store_error(rt->store));
+            continue;
+        }
+        if (!depth && (!m || window != t->window_ms)) {
             json_decref(m);
             window = t->window_ms;
             if (!(m = sc_store_metrics(rt->store, now - t->window_ms))) {
@@ -97,7 +164,8 @@ void sc_targets_run(struct sc_daemon *d, struct sc_runtime *rt)
                 continue;
             }
         }
-        double value = sc_org_target_value(t, m);
+        double value = sc_org_target_value(t, own ? own : m);
+        json_decref(own);
         int now_state = sc_org_target_ok(t, value) ? MET : BREACHED;
         bool change = now_state == BREACHED ? w->state != BREACHED : w->state == BREACHED;
         if (!change || tell(d, rt, t, value, now_state == MET) == 0)

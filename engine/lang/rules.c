@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,45 @@ const struct sc_param sc_rules_field_params[] = {
      .doc = "number: the largest difference that still matches."},
     {0},
 };
+
+void sc_rules_check(struct sc_check *c, const char *param, const json_t *fields)
+{
+    char at[160];
+    size_t i;
+    json_t *f;
+    json_array_foreach((json_t *)fields, i, f) {
+        static const char *const texts[] = {"name", "left", "right", NULL};
+        for (const char *const *t = texts; *t; t++) {
+            const char *v = json_string_value(json_object_get(f, *t));
+            snprintf(at, sizeof at, "%s/%zu/%s", param, i, *t);
+            if (v && !*v)
+                sc_check_error(c, at, "%s is empty: give %s", *t,
+                               **t == 'n' ? "the field's name in the diff"
+                                          : "the dotted path of the field in the record");
+        }
+        const char *name = json_string_value(json_object_get(f, "name"));
+        for (size_t j = 0; name && *name && j < i; j++) {
+            const char *other = json_string_value(json_object_get(json_array_get(fields, j),
+                                                                  "name"));
+            if (other && !strcmp(name, other)) {
+                snprintf(at, sizeof at, "%s/%zu/name", param, i);
+                sc_check_error(c, at, "field '%s' is named twice (fields %zu and %zu): a diff "
+                               "names each field once", name, j + 1, i + 1);
+                break;
+            }
+        }
+        json_t *tol = json_object_get(f, "tolerance");
+        const char *rule = json_string_value(json_object_get(f, "rule"));
+        snprintf(at, sizeof at, "%s/%zu/tolerance", param, i);
+        if (json_is_number(tol) && json_number_value(tol) < 0)
+            sc_check_error(c, at, "tolerance is the largest difference that still matches: 0 "
+                           "or more, not %g", json_number_value(tol));
+        else if (json_is_number(tol) && json_number_value(tol) != 0 &&
+                 (!rule || strcmp(rule, "number")))
+            sc_check_error(c, at, "tolerance applies to rule number; this field's rule is %s",
+                           rule ? rule : "exact");
+    }
+}
 
 int sc_rules_parse(const char *name)
 {

@@ -22,6 +22,11 @@ struct sc_rules_field {
 /* The parameter table of a field ({0}-terminated), with offsets into the struct above. */
 extern const struct sc_param sc_rules_field_params[];
 
+/* Checks the fields list at param (a step's "fields") as validate does: every name, left
+ * and right given is not empty, no name twice (a diff names each field once), tolerance
+ * not negative and only with rule number. Reports through sc_check_error. */
+void sc_rules_check(struct sc_check *c, const char *param, const json_t *fields);
+
 /* The rule named (sc_rules_names), SC_RULE_EXACT for NULL; -1 for an unknown name. */
 int sc_rules_parse(const char *name);
 

@@ -35,8 +35,8 @@ const struct sc_param sc_org_target_fields[] = {
      .flags = SC_P_STATIC,
      .doc = "failure_rate: executions started in the window that ended in error or are "
             "incomplete, over those started; hold_rate: holds created in the window over "
-            "executions started in it; queue_depth: items still open in a queue for people, "
-            "opened in the window; incomplete: executions started in the window still "
+            "executions started in it; queue_depth: items open now in a queue for people, "
+            "whatever their age (no window); incomplete: executions started in the window still "
             "incomplete. Rates are 0 when nothing ran."},
     {.name = "scenario", .type = SC_T_STRING, .flags = SC_P_STATIC,
      .doc = "Only this scenario (failure_rate, hold_rate, incomplete); default: all."},
@@ -124,6 +124,20 @@ static void check_one(struct sc_check *c, const char *name, const json_t *t, con
     if (json_object_get(t, "scenario") && metric == SC_TM_QUEUE_DEPTH)
         sc_check_error(c, at, "queue_depth is about a queue: scope it with queue:, not "
                        "scenario:");
+    /* A zero window holds nothing (always met); an every under 1s would keep the daemon checking. */
+    snprintf(at, sizeof at, "targets/%s/window", name);
+    const char *win = json_string_value(json_object_get(t, "window"));
+    if (win && metric == SC_TM_QUEUE_DEPTH)
+        sc_check_error(c, at, "queue_depth counts the items open now, whatever their age: a "
+                       "window does not apply (a drift seen every night keeps its first item)");
+    else if (win && sc_duration_or(win, -1) == 0)
+        sc_check_error(c, at, "a window of %s holds nothing, so the target would always be "
+                       "met: give it a length, as 7d", win);
+    snprintf(at, sizeof at, "targets/%s/every", name);
+    const char *every = json_string_value(json_object_get(t, "every"));
+    if (every && sc_duration_or(every, 1000) >= 0 && sc_duration_or(every, 1000) < 1000)
+        sc_check_error(c, at, "every must be at least 1s: each check reads the store's metrics, "
+                       "so a shorter one keeps the daemon busy");
     snprintf(at, sizeof at, "targets/%s/cron", name);
     if (json_object_get(t, "cron") && json_object_get(t, "every"))
         sc_check_error(c, at, "a target is checked on cron or every, one of them");
@@ -172,6 +186,10 @@ int sc_org_targets_resolve(struct sc_org *org)
             }
         x->window = json_string_value(json_object_get(t, "window"));
         x->window_ms = sc_duration_or(x->window, 0);
+        if (x->metric == SC_TM_QUEUE_DEPTH) { /* what is open now, however old */
+            x->window = "now";
+            x->window_ms = 0;
+        }
         x->cron = json_string_value(json_object_get(t, "cron"));
         x->every_ms = sc_duration_or(json_string_value(json_object_get(t, "every")), 300000);
         x->notify_connection = json_string_value(json_object_get(notify, "connection"));

@@ -7,6 +7,7 @@
 #include "run/oauth.h"
 #include "run/throttle.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,28 +220,71 @@ enum sc_status sc_call_send(struct sc_step_ctx *ctx, const struct sc_request *rq
 
 #define REDACTED "[redacted]"
 
-/* Every secret value the org holds (connections' and webhooks'): a new array of borrowed
- * strings (free() it; NULL out of memory), *n of them. */
-static const char **org_secrets(const struct sc_org *org, size_t *n)
+/* Adds secret and its spellings in a URL (percent-encoded, as the query builder writes it)
+ * and in a JSON body (escaped, in UTF-8 and in ASCII) to v[*n..]: -1 out of memory. */
+static int add_spellings(char **v, size_t *n, const char *secret)
+{
+    char *url = curl_easy_escape(NULL, secret, (int)strlen(secret));
+    json_t *j = json_string(secret);
+    char *forms[4] = {sc_strdup(secret), url ? sc_strdup(url) : NULL,
+                      j ? json_dumps(j, JSON_ENCODE_ANY) : NULL,
+                      j ? json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL};
+    curl_free(url);
+    json_decref(j);
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!forms[i]) {
+            rc = -1;
+            continue;
+        }
+        if (i >= 2) { /* the JSON text without its quotes */
+            size_t l = strlen(forms[i]);
+            memmove(forms[i], forms[i] + 1, l - 2);
+            forms[i][l - 2] = '\0';
+        }
+        bool seen = false;
+        for (size_t k = 0; k < *n && !seen; k++)
+            seen = !strcmp(v[k], forms[i]);
+        if (seen)
+            free(forms[i]);
+        else
+            v[(*n)++] = forms[i];
+    }
+    return rc;
+}
+
+static void free_secrets(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Every secret value the org holds (its secrets:, connections' credentials, OAuth2
+ * refresh tokens and TLS keys, webhooks' secrets), each as written raw, in
+ * a URL and in a JSON body, so a secret is redacted whichever way it was encoded: a new
+ * array of new strings (free_secrets; NULL out of memory), *n of them. */
+static char **org_secrets(const struct sc_org *org, size_t *n)
 {
     *n = 0;
-    const char **v = sc_calloc((org ? 3 * org->nconns + org->nhooks + org->nsecrets : 0) + 1,
-                               sizeof *v);
-    for (size_t i = 0; v && org && i < org->nsecrets; i++)
-        if (org->secrets[i].cred.value && *org->secrets[i].cred.value)
-            v[(*n)++] = org->secrets[i].cred.value;
-    for (size_t i = 0; v && org && i < org->nconns; i++) {
-        if (org->conns[i].oauth.refresh.value && *org->conns[i].oauth.refresh.value)
-            v[(*n)++] = org->conns[i].oauth.refresh.value;
-        if (org->conns[i].tls.key_secret.value && *org->conns[i].tls.key_secret.value)
-            v[(*n)++] = org->conns[i].tls.key_secret.value;
+    /* org secrets, OAuth2 refresh tokens and TLS keys, connections' and webhooks' secrets */
+    size_t nsrc = org ? org->nsecrets + 3 * org->nconns + org->nhooks : 0;
+    char **v = sc_calloc(nsrc * 4 + 1, sizeof *v);
+    for (size_t i = 0; v && org && i < nsrc; i++) {
+        const char *s;
+        if (i < org->nsecrets)
+            s = org->secrets[i].cred.value;
+        else if (i < org->nsecrets + 3 * org->nconns) {
+            const struct sc_org_conn *c = &org->conns[(i - org->nsecrets) / 3];
+            size_t k = (i - org->nsecrets) % 3;
+            s = k == 0 ? c->secret.value : k == 1 ? c->oauth.refresh.value : c->tls.key_secret.value;
+        } else
+            s = org->hooks[i - org->nsecrets - 3 * org->nconns].secret.value;
+        if (s && *s && add_spellings(v, n, s) != 0) {
+            free_secrets(v, *n);
+            return NULL;
+        }
     }
-    for (size_t i = 0; v && org && i < org->nconns; i++)
-        if (org->conns[i].secret.value && *org->conns[i].secret.value)
-            v[(*n)++] = org->conns[i].secret.value;
-    for (size_t i = 0; v && org && i < org->nhooks; i++)
-        if (org->hooks[i].secret.value && *org->hooks[i].secret.value)
-            v[(*n)++] = org->hooks[i].secret.value;
     return v;
 }
 
@@ -354,10 +398,11 @@ static enum sc_status shadow_send(struct sc_step_ctx *ctx, const struct sc_call 
 {
     char why[512] = "";
     size_t nsec;
-    const char **sec = org_secrets(sc_step_org(ctx), &nsec);
-    char *url = sec ? redact_text(rq->url, strlen(rq->url), sec, nsec) : NULL;
+    char **sec = org_secrets(sc_step_org(ctx), &nsec);
+    char *url = sec ? redact_text(rq->url, strlen(rq->url), (const char *const *)sec, nsec)
+                    : NULL;
     if (!url) {
-        free(sec);
+        free_secrets(sec, nsec);
         snprintf(err, errlen, "out of memory");
         return SC_ERR_RUNTIME;
     }
@@ -370,13 +415,13 @@ static enum sc_status shadow_send(struct sc_step_ctx *ctx, const struct sc_call 
         snprintf(err, errlen, "%s %s was not shadowed: its audit row could not be written: %s",
                  rq->method, url, why);
         st = strncmp(why, "audit key", 9) ? SC_ERR_RUNTIME : SC_ERR_CONFIG;
-    } else if (shadow_record(ctx, c, rq, url, id, sec, nsec, why, sizeof why) != 0) {
+    } else if (shadow_record(ctx, c, rq, url, id, (const char *const *)sec, nsec, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s %s was shadowed but could not be recorded: %s", rq->method,
                  url, why);
         st = SC_ERR_STORE;
     }
     free(url);
-    free(sec);
+    free_secrets(sec, nsec);
     if (st != SC_OK)
         return st;
     *output = json_deep_copy(rq->stand_in);

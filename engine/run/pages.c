@@ -130,6 +130,18 @@ void sc_pages_check(struct sc_check *c, const char *param, const json_t *pg)
             sc_check_error(c, AT(*f), "%s must be 1 or more, not %" JSON_INTEGER_FORMAT, *f,
                            json_integer_value(v));
     }
+    /* An empty path would read the whole body; an empty param would send "?=2". */
+    static const char *const named[] = {"items", "next", "has_more", "param", "limit_param",
+                                        NULL};
+    for (const char *const *f = named; *f; f++) {
+        const char *v = json_string_value(json_object_get(pg, *f));
+        if (v && !*v)
+            sc_check_error(c, AT(*f), "%s is empty: %s", *f,
+                           !strcmp(*f, "items") ? "give the path to the page's array, or leave "
+                                                  "items out when the body is the array"
+                           : f - named < 3 ? "give the dotted path in the body"
+                                           : "give the query parameter's name");
+    }
     json_t *r = json_object_get(pg, "retries");
     if (json_is_integer(r) && (json_integer_value(r) < 0 || json_integer_value(r) > 10))
         sc_check_error(c, AT("retries"), "retries must be 0 to 10, not %" JSON_INTEGER_FORMAT,
@@ -278,6 +290,7 @@ struct sc_pages {
     char *next_url;             /* link, next_url: the next page's URL; NULL: the call's */
     json_t *cursor;             /* next_page, cursor: the value to send back, or NULL */
     json_t *seen;               /* normal form of each fetched URL -> its page number */
+    uint64_t last_body;         /* FNV-1a of the last non-empty page's body; 0: none yet */
     bool done;
     enum sc_status failed;
     char *why;                  /* the failure's message, repeated by later calls */
@@ -580,6 +593,18 @@ static enum sc_status send_page(struct sc_pages *p, struct sc_request *rq, json_
     }
 }
 
+/* FNV-1a 64 of body's compact JSON with sorted keys; 0 out of memory (never compared). */
+static uint64_t body_hash(const json_t *body)
+{
+    char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *c = s; c && *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+    bool ok = s != NULL;
+    free(s);
+    return ok ? (h ? h : 1) : 0;
+}
+
 enum sc_status sc_pages_next(struct sc_pages *p, json_t **items, char *err, size_t errlen)
 {
     *items = NULL;
@@ -667,6 +692,20 @@ enum sc_status sc_pages_next(struct sc_pages *p, json_t **items, char *err, size
         sc_request_free(&rq);
         return st;
     }
+    /* a page just like the one before: the API ignores how we ask for the next one (a
+     * wrong param), and would answer it max_pages times before a misleading guard */
+    uint64_t h = n ? body_hash(json_object_get(out, "body")) : 0;
+    if (h && h == p->last_body) {
+        st = fail(p, SC_ERR_DATA, err, errlen, "paginate: page %zu (GET %s) is page %zu again, "
+                  "item for item: the API does not move on (does it read %s?)", p->pages,
+                  rq.url, p->pages - 1, p->next_url || p->style == LINK || p->style == NEXT_URL
+                                            ? "its own next link" : p->param);
+        json_decref(out);
+        sc_request_free(&rq);
+        return st;
+    }
+    if (h)
+        p->last_body = h;
     p->items += n;
     st = read_next(p, rq.url, out, n, err, errlen);
     if (st == SC_OK && n)

@@ -80,6 +80,12 @@ expect "modules NAME prints the parameter table" 0 "$(cat $fx/modules-notify.out
     -- "$bin" modules notify
 expect "unknown module name" 2 "scenarist: unknown module 'http.requets'; did you mean 'http.request'?" \
     -- "$bin" modules http.requets
+hu="usage: scenarist holds list|show ID|approve ID [--wait|--here]|reject ID [-m REASON] [--org NAME] [--json]"
+iu="usage: scenarist incomplete list|retry ID [--wait|--here] [-m REASON]|retry --all [--scenario NAME] [--since DURATION|DATE]|resolve ID|discard ID [--org NAME] [--json]"
+expect "approve takes --wait or --here, not both" 2 "$hu" -- "$bin" holds approve 1 --wait --here --org tests/config/org.yaml
+expect "reject runs nothing: --wait is a usage error, not ignored" 2 "$hu" -- "$bin" holds reject 1 --wait --org tests/config/org.yaml
+expect "incomplete retry takes --wait or --here, not both" 2 "$iu" -- "$bin" incomplete retry X --here --wait --org tests/config/org.yaml
+expect "resolve runs nothing: --here is a usage error" 2 "$iu" -- "$bin" incomplete resolve X --here --org tests/config/org.yaml
 expect "run needs --input" 2 "usage: scenarist run FILE|NAME --input EVENT.json [--version N] [--org NAME] [--no-retry] [--json]" \
     -- "$bin" run scenarios/identity-sync.yaml
 expect "run refuses an invalid scenario before running it" 2 "$(cat $fx/run-invalid.out)" \

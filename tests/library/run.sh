@@ -545,7 +545,7 @@ expect "staging, through the daemon: the webhook's HRIS write is shadowed, not s
 expect "staging: seed 001's three health targets, judged" 0 \
 "TARGET                   METRIC        SCOPE                            WINDOW     VALUE  WANT           RESULT
 sync-failures            failure_rate  scenario offer-accepted-to-hris  7d          0.0%  below 1%       ok
-reconciliation-queue     queue_depth   queue ats-hris-reconciliation    7d             0  at most 0      ok
+reconciliation-queue     queue_depth   queue ats-hris-reconciliation    now            0  at most 0      ok
 payroll-holds            hold_rate     scenario hire-to-payroll         7d          0.0%  below 2%       ok
 all 3 targets met" -- "$bin" metrics --check "${sorg[@]}"
 # Seed 000: the shipped orgs back every scenario up weekly (Sunday 03:00 local); the

@@ -71,22 +71,25 @@ expect "--since that is neither a time nor a duration" 2 \
 expect "metrics --check flags the planted 50% hold rate and the open orphan" 1 \
 "TARGET                   METRIC        SCOPE                            WINDOW     VALUE  WANT           RESULT
 sync-failures            failure_rate  scenario ats-hris-sync           7d          0.0%  below 1%       ok
-reconciliation-queue     queue_depth   queue ats-hris-reconciliation    7d             1  at most 0      BREACHED
+reconciliation-queue     queue_depth   queue ats-hris-reconciliation    now            1  at most 0      BREACHED
 payroll-holds            hold_rate     scenario payroll-dispatch        1h         50.0%  below 2%       BREACHED
 2 of 3 targets breached: reconciliation-queue, payroll-holds" -- "$bin" metrics --org "$org" --check
 expect "metrics --check on a healthy store" 0 \
 "TARGET                   METRIC        SCOPE                            WINDOW     VALUE  WANT           RESULT
 sync-failures            failure_rate  scenario ats-hris-sync           7d          0.0%  below 1%       ok
-reconciliation-queue     queue_depth   queue ats-hris-reconciliation    7d             0  at most 0      ok
+reconciliation-queue     queue_depth   queue ats-hris-reconciliation    now            0  at most 0      ok
 payroll-holds            hold_rate     scenario payroll-dispatch        1h          0.0%  below 2%       ok
 all 3 targets met" -- "$bin" metrics --org "$healthy" --check
-expect "metrics --check --since: every target over that window" 1 \
+expect "metrics --check --since: every target over that window (queue_depth: open now)" 1 \
 "since 2026-03-08T10:00:03.000Z (--since 2026-03-08T10:00:03.000Z)
 TARGET                   METRIC        SCOPE                            WINDOW     VALUE  WANT           RESULT
 sync-failures            failure_rate  scenario ats-hris-sync           --since     0.0%  below 1%       ok
-reconciliation-queue     queue_depth   queue ats-hris-reconciliation    --since        1  at most 0      BREACHED
+reconciliation-queue     queue_depth   queue ats-hris-reconciliation    now            1  at most 0      BREACHED
 payroll-holds            hold_rate     scenario payroll-dispatch        --since     0.0%  below 2%       ok
 1 of 3 targets breached: reconciliation-queue" -- "$bin" metrics --org "$org" --check --since 2026-03-08T10:00:03.000Z
+expect "queue_depth counts what is open now: the orphan opened 12 days ago still breaches" 1 \
+"reconciliation-queue     queue_depth   queue ats-hris-reconciliation    now            1  at most 0      BREACHED" \
+    -- sh -c "SCENARIST_CLOCK=test:2026-03-20T10:00:00Z '$bin' metrics --org '$org' --check | grep '^reconciliation-queue'; exit \$(SCENARIST_CLOCK=test:2026-03-20T10:00:00Z '$bin' metrics --org '$org' --check >/dev/null; echo \$?)"
 
 # The daemon on the test clock from 10:00:05 to 11:30: payroll-holds (every 15m, window 1h)
 # is breached at 10:15:05 (1 hold in 2 runs) and told once; checked again at 10:30:05 and
@@ -104,6 +107,17 @@ for l in open(sys.argv[1]):
 expect "and logs both" 0 "info scenarist: target payroll-holds breached: hold_rate 50.0% over 1h (scenario payroll-dispatch), wanted below 2%
 info scenarist: target payroll-holds recovered: hold_rate 0.0% over 1h (scenario payroll-dispatch), wanted below 2%" \
     -- sh -c "grep 'target ' '$tmp/sim.log' | cut -d' ' -f2-"
+SCENARIST_CLOCK=test:2026-03-09T04:58:30Z "$bin" serve --org "$org" --listen 127.0.0.1:0 \
+    --until 2026-03-09T04:59:30Z $fx/*.yaml 2>"$tmp/night.log"
+expect "at 23:59 in Chicago the daemon finds the orphan still open: the queue's depth now, no window" 0 \
+    "scenarist: target reconciliation-queue breached: queue_depth 1 now (queue ats-hris-reconciliation), wanted at most 0" \
+    -- sh -c "grep 'target ' '$tmp/night.log' | cut -d' ' -f3-"
+SCENARIST_CLOCK=test:2026-03-08T12:00:00Z "$bin" serve --org "$org" --listen 127.0.0.1:0 \
+    --until 2026-03-08T12:00:01Z $fx/payroll-dispatch.yaml 2>"$tmp/one.log"
+expect "a target whose scenario or queue no served scenario has is named at the start" 0 \
+"scenarist: target sync-failures: no scenario served is named 'ats-hris-sync': its failure_rate stays 0 and the target is met whatever happens (a typo, or a scenario not deployed?)
+scenarist: target reconciliation-queue: no scenario served pushes to queue 'ats-hris-reconciliation': its queue_depth stays 0 and the target is met whatever happens (a typo, or a scenario not deployed?)" \
+    -- sh -c "grep 'target ' '$tmp/one.log' | cut -d' ' -f3-"
 
 # /metrics: counters Prometheus can take rates of, after the runs above, a rejected hold
 # (its execution then ends in error) and a resolved orphan.

@@ -43,6 +43,13 @@ print(eval(sys.argv[1]))' "$1" "$tmp/journal.json" "$u"
 }
 
 expect "the sandbox has 150 completions" 0 "150" -- py 'len(data("completions"))'
+# paging values an API refuses: answered 400, never a page made up (page=abc was page 1,
+# a page past 2^63 wrapped to "page": -1)
+for bad in "page=-1" "page=abc" "page=99999999999999999999" "per_page=0" "page=2&per_page=-3"; do
+    expect "?$bad is answered 400, naming the parameter" 0 \
+        "{\"error\":\"$(case $bad in *per_page*) echo "per_page must be a whole number from 1 (at most 100 are given)";; *) echo "page must be a whole number from 1";; esac)\"} 400" \
+        -- curl -s -w ' %{http_code}' -H 'Authorization: Bearer x' "$u/hris/employees?$bad"
+done
 export SCENARIST_CLOCK=test:2026-03-08T00:00:00Z
 "$bin" serve tests/sandbox/pages --org "$tmp/org.yaml" --listen 127.0.0.1:0 \
     --until 2026-03-08T01:30:00Z --workers 2 2>"$tmp/daemon.log"

@@ -58,6 +58,11 @@ api "a second hire with the same email is 409" 409 '$.error' "an employee with w
     '{"first_name":"Nia","last_name":"Okafor","work_email":"nia.okafor@example.com","start_date":"2026-04-06","title":"T","department_id":"D-30"}'
 api "an update changes fields" 200 '$.department.name' Finance PATCH /hris/employees/E-1007 '{"title":"Controller","department_id":"D-30"}'
 api "an update of an unknown field is 422" 422 '$.error' "salary cannot be changed here" PATCH /hris/employees/E-1007 '{"salary":1}'
+api "a title that is not text is 422, nothing changed" 422 '$.error' "title must be a non-empty text" PATCH /hris/employees/E-1007 '{"location":"Oslo","title":["x"]}'
+api "an employee cannot manage themself" 422 '$.error' "manager_id must be another employee's id, or null" PATCH /hris/employees/E-1007 '{"manager_id":"E-1007"}'
+api "an unknown department is 422, not a change event with nothing changed" 422 '$.error' "no department D-99" PATCH /hris/employees/E-1007 '{"department_id":"D-99"}'
+api "so E-1007's location is as before (no half-applied patch)" 200 '$.location' Remote GET /hris/employees/E-1007
+api "a change whose body is not a JSON object is 400" 400 '$.error' "the body must be a JSON object: {kind, ...}" POST /_sandbox/change '[]'
 api "a role change is recorded" 201 '$.employee_id' E-1008 POST /hris/employees/E-1008/role-changes '{"title":"Staff Engineer","effective_date":"2026-04-01"}'
 api "and shows on the employee" 200 '$.title' "Staff Engineer" GET /hris/employees/E-1008
 api "a termination" 201 '$.termination_date' 2026-03-31 POST /hris/employees/E-1010/terminations '{"termination_date":"2026-03-31","reason":"resignation"}'

@@ -50,11 +50,21 @@ expect "the fixture's planted table is its real drift" 0 "found 13 planted 13 sa
     -- "$py3" tests/sandbox/drift.py tools/sandbox/fixture.json
 expect "every manager is an employee, and the hierarchy has one head" 0 "1 0" \
     -- py "sum(e['manager_id'] is None for e in d['employees']), sum(e['manager_id'] is not None and e['manager_id'] not in {x['id'] for x in d['employees']} for e in d['employees'])" "$tmp/a.json"
-expect "too few employees is a clear error" 2 "sandbox: --employees must be from 40 to 10000000 (got 39)" \
+expect "too few employees is a clear error" 2 "sandbox: --employees takes a number from 40 to 10000000, not 39" \
     -- "$sandbox" generate --employees 39
+expect "a negative count is not read as 18446744073709551611" 2 \
+    "sandbox: --employees takes a number from 40 to 10000000, not -5" -- "$sandbox" --employees -5
+for o in "--seed -1" "--seed 7x" "--port abc" "--port 70000" "--journal-max -1" "--threads 0"; do
+    expect "$o is a clear error, not a number made up" 2 \
+        "sandbox: ${o% *} takes a number from $(case $o in --seed*|--journal*) echo "0 to 18446744073709551615";; --port*) echo "0 to 65535";; *) echo "1 to 256";; esac), not ${o#* }" \
+        -- "$sandbox" $o
+done
 expect "--employees wants a number" 2 "sandbox: --employees takes a number from 40 to 10000000, not many" \
     -- "$sandbox" --employees many
 
+start s0 --employees 40 --seed 0
+expect_grep "--seed 0 is a seed of its own (as generate has it), not the default 1" 0 \
+    "generated 40 employees (seed 0)" -- cat "$tmp/s0.log"
 start g1000 --employees 1000 --seed 7
 expect_grep "one line on stderr counts what was generated and planted" 0 \
     "generated 1000 employees (seed 7) in " -- cat "$tmp/g1000.log"
@@ -280,6 +290,10 @@ expect "a secret from an unset variable is refused" 2 \
     -- "$sandbox" --emit-to "$r" --emit-secret hris=env:SB_UNSET_SECRET
 expect "--emit-to wants an http(s) URL" 2 "sandbox: --emit-to takes an http:// or https:// URL (got localhost:8080)" \
     -- "$sandbox" --emit-to localhost:8080
+expect "an empty secret is refused (every webhook would be signed with \"\")" 2 \
+    "sandbox: --emit-secret hris: the secret is empty" -- "$sandbox" --emit-to "$r" --emit-secret hris=
+expect "--emit-to wants a host" 2 "sandbox: --emit-to takes an http:// or https:// URL (got http:///hooks)" \
+    -- "$sandbox" --emit-to http:///hooks
 expect "secrets need --emit-to" 2 "sandbox: --emit-secret and --emit-path need --emit-to URL" \
     -- "$sandbox" --emit-secret "hris=$hris_secret"
 expect "an unknown change kind is 422" 0 '{"error":"kind must be one of hire, change, role, terminate, complete, accept-offer, screening, skill, certify, interview, rate"} 422' \

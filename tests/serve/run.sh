@@ -926,6 +926,9 @@ recorded: execution $(ex 1) will run when \`scenarist serve\` runs for org serve
 expect "approving twice is a clear error" 1 \
     "scenarist: hold 1 was already approved by alice at 2026-03-09T10:00:00.000Z: a decision is recorded once" \
     -- person holds approve 1
+expect "a usage error names --wait and --here" 2 \
+    "usage: scenarist holds list|show ID|approve ID [--wait|--here]|reject ID [-m REASON] [--org NAME] [--json]" \
+    -- person holds approve
 expect "nothing was sent from the approver's shell" 0 "0" -- bash -c "grep -c /hris/dispatch '$journal' || true"
 serve $fx/decide
 expect "a serve start runs it" 0 "" -- wait_sql "SELECT state || ' ' || outcome FROM decisions WHERE id = 1" "done success"
@@ -943,6 +946,9 @@ expect "holds show says who decided, when, why, and what came of it" 0 \
 expect "a rejection records its reason and ends the execution" 0 \
     "hold 3 rejected by alice; execution $(ex 3) ends: rejected by alice: wrong pay rate (hold 3: pay differs)" \
     -- person holds reject 3 -m "wrong pay rate"
+expect "approving a rejected hold is refused, naming who rejected it" 1 \
+    "scenarist: hold 3 was already rejected by alice at 2026-03-09T10:00:00.000Z: a decision is recorded once" \
+    -- person holds approve 3 --wait
 expect "--here runs it in the calling process (its shell needs the token)" 0 \
     "hold 4 approved by bob; execution $(ex 4) ran here: retry 1 success" \
     -- env USER=bob "$bin" holds approve 4 --here --org "$org"

@@ -135,3 +135,19 @@ expect "the URL, the header and the body read [redacted]" 0 \
     -- sqlite3 -separator $'\n' :memory: "SELECT json_extract(value, '\$.url'), json(json_extract(value, '\$.headers')), json_extract(value, '\$.body') FROM json_each(readfile('$tmp/leak.json'))"
 expect "and the audit row names the target redacted" 0 "http://127.0.0.1:PORT/ats/notes?api_key=[redacted]" \
     -- sh -c "'$bin' audit --scenario shadow-leak --json --org '$org' | grep -o '\"sent_to\": \"[^\"]*' | cut -d'\"' -f4 | sed 's/127.0.0.1:$port/127.0.0.1:PORT/'"
+
+# ---- a secret with characters a URL and a JSON body encode is redacted in those spellings ----
+mkdir -p "$tmp/enc/store"
+sed -e "s/@PORT@/$port/g" -e "s|@STORE@|$tmp/enc/store/scenarist.db|" \
+    -e 's|ats_key: ats-secret-9Kp|ats_key: "k+y/1=\\"q\\\\é"|' "$fx/org.yaml.in" > "$tmp/enc/shadowtest.yaml"
+expect_grep "a write with an encoded secret in its query and body" 0 "success in" \
+    -- env SHADOW_ATS_KEY='k+y/1="q\é' "$bin" run "$fx/leak.yaml" --input "$tmp/in.json" --org "$tmp/enc/shadowtest.yaml"
+SHADOW_ATS_KEY='k+y/1="q\é' "$bin" shadow list --json --org "$tmp/enc/shadowtest.yaml" | mask > "$tmp/enc.json"
+expect "its URL (percent-encoded) and body (JSON-escaped) read [redacted]" 0 \
+'http://127.0.0.1:PORT/ats/notes?api_key=[redacted]
+{"text":"the key is [redacted]","sent_from":"https://scenarist.example.com/scenarios/shadow-leak/versions/draft/steps/note","sent_to":"http://127.0.0.1:PORT/ats/notes?api_key=[redacted]"}' \
+    -- sqlite3 -separator $'\n' :memory: "SELECT json_extract(value, '\$.url'), json_extract(value, '\$.body') FROM json_each(readfile('$tmp/enc.json'))"
+for s in 'k%2By%2F1%3D%22q%5C%C3%A9' 'k+y/1=\"q\\é' 'k+y/1="q\é'; do
+    expect "the secret spelled $s is nowhere in the store's files" 1 "0" \
+        -- sh -c "cat '$tmp/enc/store/'* | grep -c -a -F -- '$s'"
+done

@@ -4,6 +4,8 @@
 #include "sandbox.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -854,6 +856,22 @@ static int cmd_emit(int argc, char **argv)
     return status >= 200 && status < 300 ? 0 : 1;
 }
 
+/* Option opt's value v as a whole number from lo to hi in *out: 0, or -1 after saying so
+ * on stderr (a sign, a fraction, text, or out of range: strtoull alone wraps "-5"). */
+static int num_opt(const char *opt, const char *v, unsigned long long lo, unsigned long long hi,
+                   unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
+    if (!end || *end || errno == ERANGE || n < lo || n > hi) {
+        fprintf(stderr, "sandbox: %s takes a number from %llu to %llu, not %s\n", opt, lo, hi, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
 /* sandbox generate --employees N [--seed S]: the data, compact JSON, on stdout. */
 static int cmd_generate(int argc, char **argv)
 {
@@ -861,11 +879,15 @@ static int cmd_generate(int argc, char **argv)
     unsigned long long seed = 1;
     for (int i = 2; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(argv[i], "--employees") && v)
-            n = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--seed") && v)
-            seed = strtoull(argv[++i], NULL, 10);
-        else
+        unsigned long long x;
+        if (!strcmp(argv[i], "--employees") && v) {
+            if (num_opt("--employees", argv[++i], 40, 10000000, &x) != 0)
+                return 2;
+            n = (size_t)x;
+        } else if (!strcmp(argv[i], "--seed") && v) {
+            if (num_opt("--seed", argv[++i], 0, ULLONG_MAX, &seed) != 0)
+                return 2;
+        } else
             return usage(stderr);
     }
     char err[256];
@@ -902,6 +924,10 @@ static int emit_option(const char *opt, const char *v, json_t *secrets, json_t *
             fprintf(stderr, "sandbox: --emit-secret %s: the environment variable %s is not set\n", name, eq + 5);
             return -1;
         }
+    }
+    if (secret && !*val) { /* an empty key would sign every webhook with "" */
+        fprintf(stderr, "sandbox: --emit-secret %s: the secret is empty\n", name);
+        return -1;
     }
     json_object_set_new(secret ? secrets : paths, name, json_string(val));
     return 0;
@@ -943,8 +969,19 @@ int main(int argc, char **argv)
     const char *port_file = NULL;
     sb.fixture_path = "tools/sandbox/fixture.json";
     sb.rng = 0x9e3779b97f4a7c15ULL;
+    bool seeded = false;
     for (int i = a; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        unsigned long long x = 0;
+        if ((!strcmp(argv[i], "--port") && v && num_opt(argv[i], v, 0, 65535, &x) != 0) ||
+            (!strcmp(argv[i], "--seed") && v && num_opt(argv[i], v, 0, ULLONG_MAX, &x) != 0) ||
+            (!strcmp(argv[i], "--employees") && v && num_opt(argv[i], v, 40, 10000000, &x) != 0) ||
+            (!strcmp(argv[i], "--journal-max") && v && num_opt(argv[i], v, 0, ULLONG_MAX, &x) != 0) ||
+            (!strcmp(argv[i], "--threads") && v && num_opt(argv[i], v, 1, 256, &x) != 0)) {
+            json_decref(secrets);
+            json_decref(paths);
+            return 2;
+        }
         if (!strcmp(argv[i], "--port") && v)
             port = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--port-file") && v)
@@ -954,6 +991,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--seed") && v) {
             sb.gen_seed = strtoull(argv[++i], NULL, 10);
             sb.rng = sb.gen_seed | 1;
+            seeded = true;
         } else if (!strcmp(argv[i], "--employees") && v) {
             char *end;
             sb.employees = strtoull(argv[++i], &end, 10);
@@ -965,7 +1003,8 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(argv[i], "--emit-to") && v) {
             emit_to = argv[++i];
-            if (strncmp(emit_to, "http://", 7) && strncmp(emit_to, "https://", 8)) {
+            size_t scheme = !strncmp(emit_to, "http://", 7) ? 7 : !strncmp(emit_to, "https://", 8) ? 8 : 0;
+            if (!scheme || !emit_to[scheme] || emit_to[scheme] == '/') {
                 fprintf(stderr, "sandbox: --emit-to takes an http:// or https:// URL (got %s)\n", emit_to);
                 json_decref(secrets);
                 json_decref(paths);
@@ -1000,7 +1039,7 @@ int main(int argc, char **argv)
         json_decref(paths);
         return 2;
     }
-    if (sb.employees && !sb.gen_seed)
+    if (sb.employees && !seeded) /* --seed 0 is a seed of its own */
         sb.gen_seed = 1;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

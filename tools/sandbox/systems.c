@@ -381,15 +381,34 @@ static void matches_free(void)
 /* A page of `items` (an array, borrowed) that `f` keeps, in the system's style. An
  * unfiltered list pages by offset into the table; a filtered one by offset into its
  * positions; a cursor is the table position to resume from. */
+/* Query parameter name as a whole number from 1 to 10^9 in *v (absent: def): false when
+ * it is something else (-1, abc, 1e3, a number past any page), as a real API answers 400. */
+static bool paging_number(struct call *c, const char *name, long def, long *v)
+{
+    const char *s = q(c, name);
+    *v = def;
+    if (!s)
+        return true;
+    size_t n = strspn(s, "0123456789");
+    if (!n || s[n] || n > 10 || (*v = atol(s)) < 1 || *v > 1000000000L) {
+        *v = def;
+        return false;
+    }
+    return true;
+}
+
 static json_t *list_of(struct call *c, json_t *items, const struct filter *f)
 {
     enum paging style = paging_of(c->system);
-    long per = q(c, "per_page") ? atol(q(c, "per_page")) : 25;
-    if (per < 1 || per > 100)
-        per = per < 1 ? 25 : 100;
+    long per, page = 1;
+    if (!paging_number(c, "per_page", 25, &per)) {
+        sb_error(c, 400, "per_page must be a whole number from 1 (at most 100 are given)");
+        return NULL;
+    }
+    if (per > 100)
+        per = 100;
     size_t size = json_array_size(items), pos = 0;
     bool by_cursor = style == PAGE_CURSOR && q(c, "cursor");
-    long page = 1;
     if (by_cursor) {
         if (!cursor_read(c, f, q(c, "cursor"), &pos) || pos > size) {
             sb_error(c, 400, "cursor is not one this list gave (it belongs to another list or "
@@ -397,9 +416,10 @@ static json_t *list_of(struct call *c, json_t *items, const struct filter *f)
             return NULL;
         }
     } else {
-        page = q(c, "page") ? atol(q(c, "page")) : 1;
-        if (page < 1)
-            page = 1;
+        if (!paging_number(c, "page", 1, &page)) {
+            sb_error(c, 400, "page must be a whole number from 1");
+            return NULL;
+        }
     }
     struct matches *m = filtered(f) ? matches_of(items, f) : NULL;
     if (filtered(f) && !m) {
@@ -622,6 +642,28 @@ static void hris_update(struct call *c)
             known |= !strcmp(k, allowed[i]);
         if (!known) {
             sb_error(c, 422, "%s cannot be changed here", k);
+            return;
+        }
+        /* refused as the HRIS refuses it, before anything changes: no half-applied patch */
+        bool text = strcmp(k, "preferred_name") && strcmp(k, "manager_id") &&
+                    strcmp(k, "pay_rate") && strcmp(k, "sent_from") && strcmp(k, "sent_to");
+        if (text && (!json_is_string(v) || !*json_string_value(v))) {
+            sb_error(c, 422, "%s must be a non-empty text", k);
+            return;
+        }
+        if (!strcmp(k, "preferred_name") && !json_is_string(v) && !json_is_null(v)) {
+            sb_error(c, 422, "preferred_name must be a text or null");
+            return;
+        }
+        if (!strcmp(k, "manager_id") && !json_is_null(v) &&
+            (!json_is_string(v) || !strcmp(json_string_value(v), c->params[0]) ||
+             !lookup(c, "employees", "id", json_string_value(v)))) {
+            sb_error(c, 422, "manager_id must be another employee's id, or null");
+            return;
+        }
+        if (!strcmp(k, "department_id") &&
+            !find_by(table(c, "departments"), "id", json_string_value(v))) {
+            sb_error(c, 422, "no department %s", json_string_value(v));
             return;
         }
     }
@@ -1109,6 +1151,10 @@ static const struct change {
 
 void sb_change(struct call *c)
 {
+    if (!json_is_object(c->body)) {
+        sb_error(c, 400, "the body must be a JSON object: {kind, ...}");
+        return;
+    }
     const char *kind = str(c->body, "kind");
     for (size_t i = 0; kind && i < sizeof changes / sizeof changes[0]; i++)
         if (!strcmp(changes[i].kind, kind)) {
