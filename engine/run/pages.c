@@ -605,6 +605,57 @@ static uint64_t body_hash(const json_t *body)
     return ok ? (h ? h : 1) : 0;
 }
 
+/* The next page's request in *rq (sc_request_free after, also on an error): the call's
+ * with the page's query or the server's next URL, its token; a URL already fetched is a
+ * loop. SC_OK, or the failure also kept in p. */
+static enum sc_status page_request(struct sc_pages *p, struct sc_request *rq, char *err,
+                                   size_t errlen)
+{
+    memset(rq, 0, sizeof *rq);
+    json_t *q = NULL;
+    if (page_query(p, &q) != 0) {
+        json_decref(q);
+        return fail(p, SC_ERR_RUNTIME, err, errlen, "out of memory");
+    }
+    struct sc_call c = p->call;
+    c.query = q;
+    char *token = NULL; /* an oauth2 connection's access token, copied into rq's header */
+    enum sc_status st = sc_call_token(p->ctx, c.connection, &token, err, errlen);
+    c.bearer = token;
+    if (st == SC_OK)
+        st = sc_request_build(sc_step_org(p->ctx), &c, NULL, NULL, rq, err, errlen);
+    sc_oauth_free(token);
+    json_decref(q);
+    if (st == SC_OK && p->next_url) { /* link, next_url: the same request, to the next URL */
+        free(rq->url);
+        free(rq->send_url); /* the first page's query: the next URL is the server's */
+        rq->send_url = NULL;
+        rq->url = strdup(p->next_url);
+        if (!rq->url)
+            st = fail(p, SC_ERR_RUNTIME, err, errlen, "out of memory");
+    }
+    if (st != SC_OK) {
+        if (!p->failed) {
+            p->failed = st;
+            p->why = strdup(err);
+        }
+        return st;
+    }
+    char *key = url_key(rq->url);
+    json_t *before = key ? json_object_get(p->seen, key) : NULL;
+    if (!key || before) {
+        st = key ? fail(p, SC_ERR_DATA, err, errlen, "paginate: page %zu's next page %s was "
+                        "already fetched as page %" JSON_INTEGER_FORMAT ": the API's pages "
+                        "loop", p->pages, rq->url, json_integer_value(before))
+                 : fail(p, SC_ERR_RUNTIME, err, errlen, "out of memory");
+        free(key);
+        return st;
+    }
+    json_object_set_new(p->seen, key, json_integer((json_int_t)p->pages + 1));
+    free(key);
+    return SC_OK;
+}
+
 enum sc_status sc_pages_next(struct sc_pages *p, json_t **items, char *err, size_t errlen)
 {
     *items = NULL;
@@ -618,52 +669,12 @@ enum sc_status sc_pages_next(struct sc_pages *p, json_t **items, char *err, size
         return fail(p, SC_ERR_LIMIT, err, errlen, "paginate: max_pages %" JSON_INTEGER_FORMAT
                     " passed: the list goes on after %zu pages (%zu items so far); raise "
                     "max_pages or narrow the request", p->max_pages, p->pages, p->items);
-    json_t *q = NULL;
-    if (page_query(p, &q) != 0) {
-        json_decref(q);
-        return fail(p, SC_ERR_RUNTIME, err, errlen, "out of memory");
-    }
-    struct sc_call c = p->call;
-    c.query = q;
     struct sc_request rq;
-    char *token = NULL; /* an oauth2 connection's access token, copied into rq's header */
-    enum sc_status st = sc_call_token(p->ctx, c.connection, &token, err, errlen);
-    c.bearer = token;
-    if (st == SC_OK)
-        st = sc_request_build(sc_step_org(p->ctx), &c, NULL, NULL, &rq, err, errlen);
-    else
-        memset(&rq, 0, sizeof rq);
-    sc_oauth_free(token);
-    json_decref(q);
-    if (st == SC_OK && p->next_url) { /* link, next_url: the same request, to the next URL */
-        free(rq.url);
-        free(rq.send_url); /* the first page's query: the next URL is the server's */
-        rq.send_url = NULL;
-        rq.url = strdup(p->next_url);
-        if (!rq.url)
-            st = fail(p, SC_ERR_RUNTIME, err, errlen, "out of memory");
-    }
+    enum sc_status st = page_request(p, &rq, err, errlen);
     if (st != SC_OK) {
         sc_request_free(&rq);
-        if (!p->failed) {
-            p->failed = st;
-            p->why = strdup(err);
-        }
         return st;
     }
-    char *key = url_key(rq.url);
-    json_t *before = key ? json_object_get(p->seen, key) : NULL;
-    if (!key || before) {
-        st = key ? fail(p, SC_ERR_DATA, err, errlen, "paginate: page %zu's next page %s was "
-                        "already fetched as page %" JSON_INTEGER_FORMAT ": the API's pages "
-                        "loop", p->pages, rq.url, json_integer_value(before))
-                 : fail(p, SC_ERR_RUNTIME, err, errlen, "out of memory");
-        free(key);
-        sc_request_free(&rq);
-        return st;
-    }
-    json_object_set_new(p->seen, key, json_integer((json_int_t)p->pages + 1));
-    free(key);
     json_t *out = NULL;
     st = send_page(p, &rq, &out, err, errlen);
     if (st != SC_OK) {
