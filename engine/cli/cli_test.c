@@ -102,7 +102,11 @@ static int tr_send(void *ud, const struct sc_http_req *req, struct sc_http_resp 
     }
     char what[600];
     snprintf(what, sizeof what, "%s %s", req->method, path);
-    json_array_append_new(tc->unrecorded, json_string(what));
+    json_array_foreach(tc->unrecorded, i, a) /* a retry asks again: said once */
+        if (!strcmp(json_string_value(a), what))
+            break;
+    if (i == json_array_size(tc->unrecorded))
+        json_array_append_new(tc->unrecorded, json_string(what));
     snprintf(err, errlen, "not in the recording (answers.json)");
     return -1;
 }
@@ -328,10 +332,10 @@ static void print_diff(json_t *a, json_t *b)
                                       json_string_value(json_array_get(b, j)))) {
             printf("     %s\n", json_string_value(json_array_get(a, i)));
             i++, j++;
-        } else if (j < m && (i == n || LCS(i, j + 1) >= LCS(i + 1, j))) {
-            printf("    +%s\n", json_string_value(json_array_get(b, j++)));
-        } else {
+        } else if (i < n && (j == m || LCS(i + 1, j) >= LCS(i, j + 1))) {
             printf("    -%s\n", json_string_value(json_array_get(a, i++)));
+        } else {
+            printf("    +%s\n", json_string_value(json_array_get(b, j++)));
         }
     }
 #undef LCS
