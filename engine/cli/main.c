@@ -218,6 +218,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->args[o->nargs++] = a;
         }
     }
+    o->org_given = o->org != NULL;
+    if (!o->org)
+        o->org = "staging";
     return 0;
 }
 
@@ -594,11 +597,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     struct opts o = {0};
-    int parsed = parse_opts(argc - 2, argv + 2, &o);
-    o.org_given = o.org != NULL;
-    if (!o.org)
-        o.org = "staging";
-    if (parsed != 0) {
+    if (parse_opts(argc - 2, argv + 2, &o) != 0) {
         free(o.args);
         return EXIT_USAGE;
     }
