@@ -285,9 +285,10 @@ static void add_line(json_t *lines, const char *fmt, const char *a, const char *
 
 /* The lines compared: one per request ("POST /path {body}"), then the outcome. A request
  * whose expected entry has no body is compared without it; a body compares as a subset. */
-static void render(json_t *exp, json_t *requests, const char *status, json_t *exp_lines,
+static void render(json_t *exp, json_t *requests, json_t *rec, json_t *exp_lines,
                    json_t *act_lines)
 {
+    const char *status = rec ? json_string_value(json_object_get(rec, "status")) : "none";
     json_t *want = json_object_get(exp, "requests");
     size_t i;
     json_t *r;
@@ -310,6 +311,13 @@ static void render(json_t *exp, json_t *requests, const char *status, json_t *ex
     add_line(exp_lines, "status: %s%s", json_string_value(json_object_get(exp, "status")) ?: "?",
              "", NULL);
     add_line(act_lines, "status: %s%s", status, "", NULL);
+    json_t *wr = json_object_get(exp, "response"); /* a respond step's answer, when given */
+    if (wr) {
+        json_t *got = project(json_object_get(rec, "response"), wr);
+        add_line(exp_lines, "response%s%s: %s", "", "", wr);
+        add_line(act_lines, "response%s%s: %s", "", "", got);
+        json_decref(got);
+    }
 }
 
 /* Prints a unified diff (one hunk, the whole text) of two arrays of lines, by their
@@ -371,9 +379,8 @@ static bool test_case(const struct opts *o, const char *scenario, const char *ca
         printf("FAIL %s\n    expect.json: clock is not an ISO 8601 time\n", label);
     } else {
         json_t *rec = run_case(o, scenario, casedir, start, &tc, false, why, sizeof why);
-        const char *status = rec ? json_string_value(json_object_get(rec, "status")) : "none";
         json_t *el = json_array(), *al = json_array();
-        render(exp, tc.requests, status, el, al);
+        render(exp, tc.requests, rec, el, al);
         ok = rec && json_equal(el, al) && !json_array_size(tc.unrecorded);
         printf("%s %s\n", ok ? "ok  " : "FAIL", label);
         if (!rec)

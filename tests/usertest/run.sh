@@ -58,6 +58,23 @@ expect "a request not in the recording fails the case naming it (retried, then t
     +status: error
 0 passed, 1 failed" -- "$bin" test "$tmp/lib" --org "$fx/tests/org.yaml"
 
+expect "a respond step's answer is expected too, its time from the test clock (a 90 s sleep)" 0 \
+"ok   json-sleep-respond/answer
+1 passed, 0 failed" -- "$bin" test "$fx/json-sleep-respond.yaml"
+mkdir -p "$tmp/resp/tests/json-sleep-respond"
+cp "$fx/json-sleep-respond.yaml" "$tmp/resp/"
+cp -r "$fx/tests/json-sleep-respond/answer" "$tmp/resp/tests/json-sleep-respond/"
+sed -i 's/08:01:30/08:00:00/' "$tmp/resp/tests/json-sleep-respond/answer/expect.json"
+expect "a different answer is a diff of the response line" 1 \
+"FAIL json-sleep-respond/answer
+    --- expected
+    +++ actual
+    @@ -1,2 +1,2 @@
+     status: success
+    -response: {\"body\":{\"at\":\"2026-03-06T08:00:00.000Z\",\"received\":\"R-1\"},\"status\":201}
+    +response: {\"body\":{\"at\":\"2026-03-06T08:01:30.000Z\",\"received\":\"R-1\"},\"status\":201}
+0 passed, 1 failed" -- "$bin" test "$tmp/resp" --org "$fx/tests/org.yaml"
+
 expect "a folder that is not there is a usage error" 2 "scenarist: $tmp/none: no such file or folder" \
     -- "$bin" test "$tmp/none"
 
