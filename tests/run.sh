@@ -57,6 +57,7 @@ for flavour in plain asan; do
     suite "$flavour/metrics" tests/metrics/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/versions" tests/versions/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/firststeps" tests/firststeps/run.sh "$bin" build/$flavour/tests/stub
+    suite "$flavour/usertest" tests/usertest/run.sh "$bin" build/$flavour/tools/sandbox/sandbox
     suite "$flavour/readme" tests/readme/run.sh "$bin" build/$flavour/tests/stub build/$flavour/tools/sandbox/sandbox
     suite "$flavour/shadow" tests/shadow/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/sandbox" tests/sandbox/run.sh build/$flavour/tools/sandbox/sandbox "$bin"

@@ -29,6 +29,8 @@ struct opts {
     const char *trigger, *dir; /* init */
     const char *archive;    /* audit verify --archive FILE */
     bool dry_run, vacuum;   /* prune */
+    bool record;            /* test --record */
+    bool org_given;         /* --org was given (else org is "staging") */
     int limit;
     bool json, no_retry, check; /* check: metrics --check */
     bool wait, here, all;   /* holds approve, incomplete retry: the daemon's outcome, this
@@ -71,6 +73,7 @@ int cmd_incomplete(struct opts *o);
 int cmd_audit(struct opts *o);
 int cmd_metrics(struct opts *o);
 int cmd_shadow(struct opts *o);
+int cmd_test(struct opts *o);
 int cmd_resume(struct opts *o);
 int cmd_serve(struct opts *o);
 int cmd_holds(struct opts *o);

@@ -74,6 +74,8 @@ static const struct opt_doc options[] = {
                      "before incremental vacuum)"},
     {"archive", "FILE", "an audit archive written by retention: prove it and the store as one "
                         "chain"},
+    {"record", NULL, "run each CASE-DIR's event.json against the real systems (the org's "
+                     "connections) and write its answers.json and expect.json"},
     {"help", NULL, "this command's help (also -h)"},
 };
 
@@ -129,6 +131,13 @@ static const struct cmd_doc commands[] = {
       "archive", "json"}},
     {"metrics", "", "Per scenario: executions, failures; incomplete, queues, holds.",
      {COMMON, "since", "check", "json"}},
+    {"test", "[PATH...] | --record CASE-DIR...",
+     "Run scenarios' own test cases (default: scenarios/), offline: each folder "
+     "tests/NAME/CASE/ beside NAME.yaml holds event.json, answers.json (the other systems' "
+     "recorded answers) and expect.json (the requests and outcome expected). Outbound calls "
+     "are answered from the recording, the store is a temporary file, the clock the test "
+     "clock; a failure prints a unified diff. Exit 1 if any case fails (docs/testing.md).",
+     {"org", "config-dir", "data-dir", "record"}},
     {"shadow", "list", "Writes a shadowing connection kept from being sent.",
      {COMMON, "scenario", "execution", "limit", "json"}},
     {"deploy", "PATH...", "Validate and store a new version of each changed scenario.",

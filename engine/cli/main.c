@@ -181,7 +181,7 @@ static bool value_opt(int argc, char **argv, int *i, struct opts *o, bool *err)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     bool err;
-    o->org = "staging";
+    o->org = NULL; /* "staging" below when not given */
     o->args = calloc((size_t)argc + 1, sizeof *o->args);
     if (!o->args)
         return -1;
@@ -193,6 +193,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->json = true;
         } else if (!strcmp(a, "--no-retry")) {
             o->no_retry = true;
+        } else if (!strcmp(a, "--record")) {
+            o->record = true;
         } else if (!strcmp(a, "--check")) {
             o->check = true;
         } else if (!strcmp(a, "--wait")) {
@@ -216,6 +218,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->args[o->nargs++] = a;
         }
     }
+    o->org_given = o->org != NULL;
+    if (!o->org)
+        o->org = "staging";
     return 0;
 }
 
@@ -620,6 +625,8 @@ int main(int argc, char **argv)
         rc = cmd_metrics(&o);
     else if (!strcmp(cmd, "shadow"))
         rc = cmd_shadow(&o);
+    else if (!strcmp(cmd, "test"))
+        rc = cmd_test(&o);
     else if (!strcmp(cmd, "resume"))
         rc = cmd_resume(&o);
     else if (!strcmp(cmd, "serve"))

@@ -57,6 +57,8 @@ static long add_dir(struct sc_files *f, const char *dir, int depth)
     while (rc == 0 && (e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
+        if (!strcmp(e->d_name, "tests"))
+            continue; /* scenarist test's cases (and their org) beside the scenarios */
         char *p = sc_asprintf("%s%s%s", dir, slash ? "" : "/", e->d_name);
         if (p && !sc_files_is_dir(p) && !yaml_name(e->d_name)) {
             free(p);

@@ -249,10 +249,20 @@ int sc_org_write_target(const struct sc_org *org, const char *conn, const char *
     return -1;
 }
 
+static bool secret_stand_ins;
+
+void sc_org_secret_stand_ins(bool on) { secret_stand_ins = on; }
+
 char *sc_org_secret(const char *ref, char *err, size_t errlen)
 {
     if (ref && !strncmp(ref, "env:", 4)) {
         const char *v = getenv(ref + 4);
+        if ((!v || !*v) && secret_stand_ins) {
+            char *s = sc_strdup(SC_ORG_SECRET_STAND_IN);
+            if (!s)
+                snprintf(err, errlen, "out of memory");
+            return s;
+        }
         if (!v || !*v) {
             snprintf(err, errlen, "secret %s is not set in the environment", ref);
             return NULL;

@@ -225,5 +225,11 @@ int sc_org_write_target(const struct sc_org *org, const char *conn, const char *
 /* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
  * New string (free()), or NULL with err filled; err never holds the secret. */
 char *sc_org_secret(const char *ref, char *err, size_t errlen);
+/* scenarist test's replay: an env: secret that is not set reads as SC_ORG_SECRET_STAND_IN
+ * (the answers are recorded; nothing is sent), so cases run without the org's secrets;
+ * base64 ("test-secret"), so that it is usable as every kind of secret.
+ * Process-wide; off by default. */
+#define SC_ORG_SECRET_STAND_IN "dGVzdC1zZWNyZXQ="
+void sc_org_secret_stand_ins(bool on);
 
 #endif

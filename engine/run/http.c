@@ -18,7 +18,13 @@ struct sc_http {
     int sends;      /* how often curl went to send it during this transfer */
     const struct sc_http_req *req;
     bool refused;   /* before_send stopped it */
+    struct sc_http_transport tr; /* scenarist test: recorded answers, or a recorder */
 };
+
+void sc_http_set_transport(struct sc_http *h, const struct sc_http_transport *t)
+{
+    h->tr = t ? *t : (struct sc_http_transport){0};
+}
 
 static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
@@ -392,9 +398,41 @@ static enum sc_status outcome(struct sc_http *h, const struct sc_http_req *req, 
     return st;
 }
 
+/* A recorded answer in place of the network, classified as one that came over it. */
+static enum sc_status replay(struct sc_http *h, const struct sc_http_req *req,
+                             struct sc_http_resp *resp, char *err, size_t errlen)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->retry_after_ms = -1;
+    if (req->before_send && req->before_send(req->before_ud)) {
+        snprintf(err, errlen, "%s %s: not sent", req->method, req->url);
+        return SC_ERR_RUNTIME;
+    }
+    char why[400] = "";
+    if (h->tr.send(h->tr.ud, req, resp, why, sizeof why)) {
+        sc_http_resp_free(resp);
+        resp->status = 0;
+        snprintf(err, errlen, "%s %s: %s", req->method, req->url, why);
+        return SC_ERR_CONNECTION;
+    }
+    if (!resp->headers)
+        resp->headers = json_object();
+    resp->retry_after_ms = retry_after(resp->headers);
+    enum sc_status st = classify(resp->status);
+    if (st != SC_OK) {
+        int show = resp->body.len > 200 ? 200 : (int)resp->body.len;
+        snprintf(err, errlen, "%s %s: HTTP %ld%s%.*s%s", req->method, req->url, resp->status,
+                 show ? ": " : "", show, resp->body.data ? resp->body.data : "",
+                 resp->body.len > 200 ? "..." : "");
+    }
+    return st;
+}
+
 enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
                             struct sc_http_resp *resp, char *err, size_t errlen)
 {
+    if (h->tr.send)
+        return replay(h, req, resp, err, errlen);
     CURL *c = handle(h);
     memset(resp, 0, sizeof *resp);
     resp->retry_after_ms = -1;
@@ -422,5 +460,7 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
     h->cur = NULL;
     enum sc_status st = outcome(h, req, rc, cerr, url, resp, err, errlen);
     free(url);
+    if (h->tr.seen && resp->status)
+        h->tr.seen(h->tr.ud, req, resp);
     return st;
 }

@@ -59,6 +59,20 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
                             struct sc_http_resp *resp, char *err, size_t errlen);
 void sc_http_resp_free(struct sc_http_resp *r);
 
+/* The transport seam `scenarist test` uses. send, when set, answers every request in
+ * place of the network: it fills resp (status, headers, body) and returns 0, or returns
+ * -1 with err saying why there is no answer (a connection error); the status is then
+ * classified as a network answer's. seen, when set, is told each request and its answer
+ * after a real exchange (recording). Both borrow their arguments; ud is the caller's.
+ * The transport is copied; NULL restores the network alone. */
+struct sc_http_transport {
+    int (*send)(void *ud, const struct sc_http_req *req, struct sc_http_resp *resp,
+                char *err, size_t errlen);
+    void (*seen)(void *ud, const struct sc_http_req *req, const struct sc_http_resp *resp);
+    void *ud;
+};
+void sc_http_set_transport(struct sc_http *h, const struct sc_http_transport *t);
+
 /* Borrowed: the value of a response header (name lower-cased; the last one when it
  * came several times, as the header used to keep), or NULL. */
 const char *sc_http_header(const json_t *headers, const char *name);

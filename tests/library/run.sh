@@ -558,6 +558,6 @@ check "staging: no backup before Sunday 03:00" test ! -e "$st/backups"
 SCENARIST_CLOCK=test:2026-03-15T07:58:00Z "$bin" serve scenarios/role-tenure-push.yaml "${sorg[@]}" --listen 127.0.0.1:0 \
     --until 2026-03-15T08:05:00Z >/dev/null 2>"$tmp/blog"
 expect "staging's daemon wrote every scenario's current version at Sunday 03:00 (America/Chicago)" 0 \
-    "$(ls scenarios | sed 's/\.yaml$//' | sort | tr '\n' ' ')" \
+    "$(cd scenarios && ls *.yaml | sed 's/\.yaml$//' | sort | tr '\n' ' ')" \
     -- sh -c "ls '$st/backups' | sort | tr '\n' ' '"
 tests/library/new.sh "$bin" "$sandbox"   # the five talent scenarios
