@@ -8,6 +8,8 @@
 #                              database and exports SCENARIST_TEST_PG, its libpq URI
 #   pg_cluster_stop            stops the server and removes the directory (on EXIT too)
 #   pg_cluster_db NAME         makes another database; prints its URI
+#   PG_CLUSTER_SETTINGS        more `-c name=value` for the server, after the tests' own
+#                              (the later wins: make bench turns fsync back on)
 
 pg_cluster_bindir() {
     local d
@@ -51,7 +53,7 @@ pg_cluster_start() {
     # no TCP at all: only the socket in the directory, so nothing else reaches it
     pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
         -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c fsync=off \
-            -c max_connections=200 -c shared_buffers=32MB" start >/dev/null ||
+            -c max_connections=200 -c shared_buffers=32MB ${PG_CLUSTER_SETTINGS:-}" start >/dev/null ||
         { cat "$PG_DIR/server.log" >&2; return 1; }
     PG_STARTED=1
     SCENARIST_TEST_PG=$(pg_cluster_db scenarist) || return 1
