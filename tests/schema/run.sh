@@ -84,7 +84,7 @@ bad "a value outside an enum" wrong-enum.yaml \
 "tests/schema/bad/wrong-enum.yaml: at steps/0/with/method: 'GRT' is not one of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']" \
 "tests/schema/bad/wrong-enum.yaml:10:39: error: 'GRT' is not a valid method (GET, HEAD, POST, PUT, PATCH, DELETE); did you mean 'GET'?"
 bad "an unknown module" unknown-module.yaml \
-"tests/schema/bad/unknown-module.yaml: at steps/1/module: 'mapp' is not one of ['aggregate', 'compare', 'datastore.delete', 'datastore.get', 'datastore.search', 'datastore.set', 'dedupe', 'hold', 'http.request', 'iterator', 'json.parse', 'json.stringify', 'lua', 'map', 'notify', 'queue.push', 'queue.sweep', 'reconcile', 'respond', 'router', 'set', 'sleep']" \
+"tests/schema/bad/unknown-module.yaml: at steps/1/module: 'mapp' is not one of ['aggregate', 'audit.summary', 'compare', 'datastore.delete', 'datastore.get', 'datastore.search', 'datastore.set', 'dedupe', 'hold', 'http.request', 'iterator', 'json.parse', 'json.stringify', 'lua', 'map', 'notify', 'queue.push', 'queue.sweep', 'reconcile', 'respond', 'router', 'set', 'sleep']" \
 "tests/schema/bad/unknown-module.yaml:12:13: error: unknown module 'mapp'; did you mean 'map'?"
 bad "an unknown trigger" unknown-trigger.yaml \
 "tests/schema/bad/unknown-trigger.yaml: at triggers/0: {'webhok': {'path': '/hooks/hris/employee-changed', 'auth': 'hris-signature'}} is not valid under any of the given schemas" \
