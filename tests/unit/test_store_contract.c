@@ -964,9 +964,24 @@ static void a_backup_is_a_consistent_copy(void **state)
     finished(st, "b1", "success", 1000);
     const char *path = "build/test-contract-backup.db";
     unlink(path);
+    char want[600];
+    if (under_test->be == &sc_store_pg) { /* a server's database: pg_dump's work, said so */
+        const char *uri = getenv("SCENARIST_TEST_PG");
+        assert_int_equal(sc_store_backup(st, path), -1);
+        snprintf(want, sizeof want, "backup %s: store %s is a PostgreSQL database, which "
+                 "scenarist does not copy: use pg_dump (pg_dump --format=custom --file=%s "
+                 "'%s'; restore with pg_restore)", path, uri, path, uri);
+        assert_string_equal(sc_store_error(st), want);
+        assert_int_equal(access(path, F_OK), -1); /* nothing written */
+        json_t *space = sc_store_space(st);
+        assert_true(num(space, "bytes") > 0);
+        assert_true(num(json_object_get(space, "tables"), "executions") > 0);
+        json_decref(space);
+        sc_store_close(st);
+        return;
+    }
     assert_int_equal(sc_store_backup(st, path), 0);
     assert_int_equal(sc_store_backup(st, path), -1);
-    char want[200];
     snprintf(want, sizeof want, "backup %s: the file exists; not overwritten", path);
     assert_string_equal(sc_store_error(st), want);
     char err[512];
@@ -980,6 +995,64 @@ static void a_backup_is_a_consistent_copy(void **state)
     json_decref(space);
     sc_store_close(copy);
     unlink(path);
+    sc_store_close(st);
+}
+
+/* The audit log summed up over a window: each write counted once by its first row, with
+ * the outcome of the row that completed it, per scenario and per system (the longest URL
+ * prefix at a path boundary, else "other"). */
+static void the_audit_summary_counts_each_write_once_in_its_window(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1767225600000);
+    struct sc_store *st = fresh("summary");
+    struct sc_audit_row a = {.at_ms = 1000, .org = "o", .scenario = "s", .version = "1",
+                             .execution = "e", .step = "put", .method = "PUT",
+                             .sent_from = "f", .sent_to = "http://hris.example/api/x",
+                             .status = 202, .outcome = "sent", .body = "{}", .body_len = 2};
+    int64_t first = sc_store_audit_add(st, &a);
+    assert_true(first > 0);
+    a.at_ms = 7000; /* completes the first write later, outside the window */
+    a.ref = first;
+    a.outcome = "ok";
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    a.ref = 0;
+    a.at_ms = 2000;
+    a.sent_to = "http://hris.example/api/y";
+    a.outcome = "failed";
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    a.at_ms = 3000;
+    a.sent_to = "http://hris.example/apix"; /* not at a path boundary: another system */
+    a.outcome = "ok";
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    a.scenario = "t";
+    a.sent_to = "http://lms.example/z";
+    a.at_ms = 5000;
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    a.at_ms = 5001; /* after the window */
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    json_t *systems = json_pack("{s:s, s:s}", "hris", "http://hris.example/api/", "lms",
+                                "http://lms.example");
+    json_t *sum = sc_store_audit_summary(st, 1000, 5000, systems);
+    assert_non_null(sum);
+    json_t *want = json_pack("{s:{s:{s:i, s:i}, s:{s:i}}, s:{s:{s:i}}}", "s", "hris", "ok", 1,
+                             "failed", 1, "other", "ok", 1, "t", "lms", "ok", 1);
+    assert_true(json_equal(json_object_get(sum, "writes"), want));
+    json_decref(want);
+    want = json_pack("{s:{s:i, s:i}, s:{s:i}, s:{s:i}}", "hris", "ok", 1, "failed", 1, "lms",
+                     "ok", 1, "other", "ok", 1);
+    assert_true(json_equal(json_object_get(sum, "systems"), want));
+    json_decref(want);
+    want = json_pack("{s:i, s:i, s:i}", "writes", 4, "ok", 3, "failed", 1);
+    assert_true(json_equal(json_object_get(sum, "totals"), want));
+    json_decref(want);
+    char iso[40];
+    sc_clock_iso(1000, iso, sizeof iso);
+    assert_string_equal(str(sum, "since"), iso);
+    sc_clock_iso(5000, iso, sizeof iso);
+    assert_string_equal(str(sum, "until"), iso);
+    json_decref(sum);
+    json_decref(systems);
     sc_store_close(st);
 }
 
@@ -1006,6 +1079,7 @@ int main(void)
         cmocka_unit_test(prune_removes_closed_queue_items_and_old_shadowed_writes),
         cmocka_unit_test(the_audit_archive_keeps_the_chain_provable),
         cmocka_unit_test(a_backup_is_a_consistent_copy),
+        cmocka_unit_test(the_audit_summary_counts_each_write_once_in_its_window),
         cmocka_unit_test(decisions_are_recorded_once_and_taken_in_order), /* last: test clock */
     };
     int failed = 0;
