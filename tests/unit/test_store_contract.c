@@ -787,6 +787,13 @@ static void prune_removes_old_finished_executions_in_batches(void **state)
     finished(st, "inc", "warning", 1000);
     finished(st, "gone", "warning", 1000);
     finished(st, "held", "success", 1000);
+    finished(st, "rej", "error", 1000); /* a closed decision: it goes with its execution */
+    int64_t hold = sc_store_hold_put(st, "rej", "s", "check", "1", "differs", NULL), drej, dbad;
+    struct sc_decision_row reject = {.execution = "rej", .action = "reject", .hold = hold,
+                                     .by = "ann"};
+    assert_int_equal(sc_store_decision_add(st, &reject, &drej), SC_STORE_OK);
+    struct sc_decision_row retry = {.execution = "bad", .action = "retry", .by = "ann"};
+    assert_int_equal(sc_store_decision_add(st, &retry, &dbad), SC_STORE_OK); /* still to run */
     json_t *err = json_pack("{s:s}", "message", "503");
     struct sc_incomplete_row r = {.execution = "inc", .scenario = "s", .step = "a", .bundle = "1",
                                   .error = err, .attempts = 1, .max_attempts = 3,
@@ -824,6 +831,15 @@ static void prune_removes_old_finished_executions_in_batches(void **state)
     assert_null(sc_store_incomplete_get(st, "gone"));
     struct sc_prune_rule young = {SC_PRUNE_EXECUTIONS, "error", cut - 86400000};
     assert_int_equal(sc_store_prune(st, &young, 10, false, counts), 0);
+    struct sc_prune_rule errs = {SC_PRUNE_EXECUTIONS, "error", cut};
+    assert_int_equal(sc_store_prune(st, &errs, 10, false, counts), 1); /* "rej", not "bad" */
+    assert_null(sc_store_decision(st, drej));
+    json_t *open = sc_store_decision(st, dbad);
+    assert_non_null(open);
+    json_decref(open);
+    json_t *bad = sc_store_exec_get(st, "bad");
+    assert_string_equal(str(bad, "status"), "error");
+    json_decref(bad);
     struct sc_prune_rule queued = {SC_PRUNE_EXECUTIONS, "queued", cut};
     assert_int_equal(sc_store_prune(st, &queued, 10, false, counts), 0);
     json_decref(counts);
