@@ -322,6 +322,10 @@ expect "verify --archive proves the PostgreSQL archive and store as one chain" 0
     -- "$bin" audit verify --org "$tmp/m/keep-apg.yaml" --store "$muri" --archive "$tmp/m/apg/audit-pgtest.jsonl"
 expect_grep "the database refuses to delete an audit row no checkpoint covers" 1 \
     "the audit log is append-only" -- sql "DELETE FROM audit" "$muri"
+expect_grep "prune --vacuum runs VACUUM on PostgreSQL" 0 "vacuum: " \
+    -- env SCENARIST_CLOCK=test:$later "$bin" prune --vacuum --org "$tmp/m/keep-apg.yaml" --store "$muri"
+expect "prune --json gives the space as the server counts it" 0 "true true true" \
+    -- sh -c "SCENARIST_CLOCK=test:$later '$bin' prune --json --org '$tmp/m/keep-apg.yaml' --store '$muri' | jq -r '[.space.bytes > 0, .space.tables.executions > 0, .space.incremental] | map(tostring) | join(\" \")'"
 expect "store backup of a PostgreSQL store names pg_dump, writes nothing" 1 \
     "scenarist: backup $tmp/m/copy.db: store $muri is a PostgreSQL database, which scenarist does not copy: use pg_dump (pg_dump --format=custom --file=$tmp/m/copy.db '$muri'; restore with pg_restore)" \
     -- "$bin" store backup --to "$tmp/m/copy.db" --org "$tmp/org.yaml" --store "$muri"
