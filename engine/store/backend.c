@@ -510,7 +510,9 @@ int64_t sc_store_prune(struct sc_store *st, const struct sc_prune_rule *r, int l
 
 int sc_store_vacuum(struct sc_store *st, int64_t pages, int64_t *freed)
 {
-    return st->be->vacuum(st, pages, freed);
+    if (!st->be->vacuum && freed)
+        *freed = 0;
+    return st->be->vacuum ? st->be->vacuum(st, pages, freed) : 0;
 }
 
 json_t *sc_store_space(struct sc_store *st)

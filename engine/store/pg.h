@@ -244,4 +244,41 @@ int64_t pg_defer_pushes(const struct pg_store *st, const char *queue);
  * the caller's transaction: -1 on error. */
 int64_t pg_next_row_id(struct pg_store *st, int table);
 
+/* The audit chain for the archive (pg_audit.c, pg_retain.c). Where a walk of the chain is:
+ * the next id expected, the head's last id, the unkeyed rows so far, the previous hash. */
+struct pg_audit_walk {
+    int64_t expect, last, unkeyed;
+    char prev[65];
+};
+/* 1 keyed, 0 not, -1 (error set). */
+int pg_audit_keyed(struct pg_store *st);
+void pg_audit_mac(const struct pg_store *st, const void *data, size_t n, char out[65]);
+void pg_audit_hash(const struct pg_store *st, bool keyed, int64_t id, int64_t at,
+                   const char *const txt[8], int64_t status, int64_t duration,
+                   const char *body_sha, const char *outcome, const char *prev, int64_t ref,
+                   char out[65]);
+/* Checks row i of s (columns as P_AUDIT_ALL) against w and steps w past it. */
+int pg_audit_row_check(struct pg_store *st, const PGresult *s, int i, struct pg_audit_walk *w,
+                       json_t **problem);
+/* Verifies as pg_audit_verify, the walk starting at start (NULL: at the store's last
+ * archive checkpoint, pg_audit_walk_archived, or the genesis), in one snapshot. */
+enum sc_store_rc pg_audit_verify_from(struct pg_store *st, const char *org, const json_t *cp,
+                                      const struct pg_audit_walk *start, json_t **problem);
+/* w from the store's last archive checkpoint, its HMAC checked (unchanged without one):
+ * 0, SC_STORE_BROKEN with *problem, or -1 (error set). pg_retain.c. */
+int pg_audit_walk_archived(struct pg_store *st, struct pg_audit_walk *w, json_t **problem);
+/* Retention (pg_retain.c) and the audit summary (pg_report.c): as their sq_ namesakes. */
+int64_t pg_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,
+                 json_t *counts);
+int pg_vacuum(struct sc_store *base, int64_t pages, int64_t *freed);
+json_t *pg_space(struct sc_store *base);
+int pg_backup(struct sc_store *base, const char *path);
+int64_t pg_audit_archive(struct sc_store *base, const char *org, int64_t before_ms,
+                         int64_t max_rows, int limit, const char *path, json_t **problem);
+json_t *pg_audit_archived(struct sc_store *base);
+enum sc_store_rc pg_audit_verify_archive(struct sc_store *base, const char *org,
+                                         const json_t *cp, const char *path, json_t **problem);
+json_t *pg_audit_summary(struct sc_store *base, int64_t since_ms, int64_t until_ms,
+                         const json_t *systems);
+
 #endif

@@ -293,16 +293,10 @@ static int checkpoint_read(struct pg_store *st, const json_t *cp, const char *or
     return 0;
 }
 
-/* Where the walk of the chain is: the next id expected, the head's last id, the rows of
- * the unkeyed chain so far and the previous row's hash. */
-struct audit_walk {
-    int64_t expect, last, unkeyed;
-    char prev[65];
-};
 
 /* Checks one row of the chain (s at a row of Q_AUDIT_ALL): 0 sound, SC_STORE_BROKEN with
  * *problem. */
-static int audit_row_check(struct pg_store *st, const PGresult *s, int i, struct audit_walk *w,
+static int audit_row_check(struct pg_store *st, const PGresult *s, int i, struct pg_audit_walk *w,
                            json_t **problem)
 {
     int64_t id = pg_int(s, i, 0);
@@ -340,20 +334,20 @@ static int audit_row_check(struct pg_store *st, const PGresult *s, int i, struct
 }
 
 static enum sc_store_rc verify_in(struct pg_store *st, const char *org, const json_t *cp,
-                                  json_t **problem);
+                                  const struct pg_audit_walk *start, json_t **problem);
 
 enum sc_store_rc pg_audit_verify(struct sc_store *base, const char *org, const json_t *cp,
                                  json_t **problem)
 {
     struct pg_store *st = (struct pg_store *)base;
     bool opened = snapshot_begin(st);
-    enum sc_store_rc rc = verify_in(st, org, cp, problem);
+    enum sc_store_rc rc = verify_in(st, org, cp, NULL, problem);
     snapshot_end(st, opened);
     return rc;
 }
 
 static enum sc_store_rc verify_in(struct pg_store *st, const char *org, const json_t *cp,
-                                  json_t **problem)
+                                  const struct pg_audit_walk *start, json_t **problem)
 {
     *problem = NULL;
     int keyed = audit_keyed(st);
@@ -401,10 +395,17 @@ static enum sc_store_rc verify_in(struct pg_store *st, const char *org, const js
     if (!(s = pg_q(st, P_AUDIT_ALL, "")))
         return -1;
     char at_cp[65] = "";
-    struct audit_walk w = {.expect = 1, .last = last};
+    struct pg_audit_walk w = {.expect = 1, .last = last};
     snprintf(w.prev, sizeof w.prev, "%s", genesis);
-    int rc = 0;
+    int rc = start ? 0 : pg_audit_walk_archived(st, &w, problem); /* archived rows: from their checkpoint */
+    if (start) {
+        w = *start;
+        w.last = last;
+    }
+    int64_t from = w.expect;
     for (int i = 0; rc == 0 && i < PQntuples(s); i++) {
+        if (pg_int(s, i, 0) < w.expect)
+            continue; /* archived, its deletion not finished: the archive vouches for it */
         rc = audit_row_check(st, s, i, &w, problem);
         if (w.expect - 1 == cp_count)
             snprintf(at_cp, sizeof at_cp, "%s", w.prev);
@@ -426,8 +427,39 @@ static enum sc_store_rc verify_in(struct pg_store *st, const char *org, const js
             return audit_problem(problem, last, "is not the last row scenarist wrote: the "
                                  "log's head was rewritten (rows after it were cut?)");
     }
-    if (cp && cp_count > 0 && strcmp(at_cp, cp_hash) != 0)
+    if (cp && cp_count >= from && strcmp(at_cp, cp_hash) != 0)
         return audit_problem(problem, cp_count, "is not the row the checkpoint of %s recorded: "
                              "the log was rewritten", json_string_value(json_object_get(cp, "at")));
     return 0;
+}
+
+/* For the archive (pg_retain.c): the chain's own hashing and checks. */
+int pg_audit_keyed(struct pg_store *st) { return audit_keyed(st); }
+
+void pg_audit_mac(const struct pg_store *st, const void *data, size_t n, char out[65])
+{
+    audit_mac(st, data, n, out);
+}
+
+void pg_audit_hash(const struct pg_store *st, bool keyed, int64_t id, int64_t at,
+                   const char *const txt[8], int64_t status, int64_t duration,
+                   const char *body_sha, const char *outcome, const char *prev, int64_t ref,
+                   char out[65])
+{
+    audit_hash(st, keyed, id, at, txt, status, duration, body_sha, outcome, prev, ref, out);
+}
+
+int pg_audit_row_check(struct pg_store *st, const PGresult *s, int i, struct pg_audit_walk *w,
+                       json_t **problem)
+{
+    return audit_row_check(st, s, i, w, problem);
+}
+
+enum sc_store_rc pg_audit_verify_from(struct pg_store *st, const char *org, const json_t *cp,
+                                      const struct pg_audit_walk *start, json_t **problem)
+{
+    bool opened = snapshot_begin(st);
+    enum sc_store_rc rc = verify_in(st, org, cp, start, problem);
+    snapshot_end(st, opened);
+    return rc;
 }

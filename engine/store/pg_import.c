@@ -32,6 +32,7 @@ static const struct {
     {"audit", "id, at, org, scenario, version, execution, step, method, sent_from, sent_to,"
               " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id", -1},
     {"audit_head", "one, last_id, last_hash, mac", -1},
+    {"audit_archive", "through, org, last_hash, unkeyed, at, key_id, hmac, file", -1},
     {"trigger_state", "scenario, trigger, last_at, watermark, updated_at", -1},
     {"poll_seen", "scenario, trigger, key, seen_at", -1},
     {"versions", "scenario, number, created_at, message, checksum, origin, document", -1},

@@ -160,6 +160,20 @@ static const char *const migrations[] = {
     " slot BIGINT NOT NULL, PRIMARY KEY(org, conn, key));"
     "CREATE TABLE throttle_flight(org TEXT NOT NULL, conn TEXT NOT NULL, owner BIGINT NOT NULL,"
     " n INTEGER NOT NULL, PRIMARY KEY(org, conn, owner));",
+    /* v4: the audit log's archive (as SQLite's): its checkpoints; archived rows, and only
+     * they, may be deleted; closed queue items found by age for pruning */
+    "CREATE TABLE audit_archive(through BIGINT PRIMARY KEY, org TEXT NOT NULL,"
+    " last_hash TEXT NOT NULL, unkeyed BIGINT NOT NULL, at TEXT NOT NULL,"
+    " key_id TEXT NOT NULL, hmac TEXT NOT NULL, file TEXT NOT NULL);"
+    "DROP TRIGGER audit_no_update ON audit;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit FOR EACH ROW"
+    " EXECUTE FUNCTION scenarist_refuse('the audit log is append-only');"
+    "CREATE FUNCTION scenarist_audit_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+    " IF OLD.id > coalesce((SELECT max(through) FROM audit_archive), 0) THEN"
+    " RAISE EXCEPTION 'the audit log is append-only'; END IF; RETURN OLD; END$$;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit FOR EACH ROW"
+    " EXECUTE FUNCTION scenarist_audit_no_delete();"
+    "CREATE INDEX queue_items_done ON queue_items(done_at) WHERE state <> 'open';",
 };
 
 static int schema_version(struct pg_store *st)

@@ -81,13 +81,16 @@ static void count_add(json_t *counts, const char *table, const char *key, int64_
 
 /* ---- pruning ---- */
 
-/* A finished execution of ?1 that ended before ?2, with nothing open on it. */
+/* A finished execution of ?1 that ended before ?2, with nothing open on it (a decision
+ * still to run included: its closed decisions go with it, as foreign keys require). */
 #define PRUNABLE                                                                              \
     " FROM executions e WHERE e.status = ?1 AND e.status IN ('success', 'warning', 'error')"  \
     " AND e.started_at < ?2 AND e.finished_at IS NOT NULL AND e.finished_at < ?2"             \
     " AND NOT EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = e.id"                     \
     " AND i.state IN ('pending', 'exhausted', 'held'))"                                       \
-    " AND NOT EXISTS(SELECT 1 FROM holds h WHERE h.execution = e.id AND h.state = 'pending')"
+    " AND NOT EXISTS(SELECT 1 FROM holds h WHERE h.execution = e.id AND h.state = 'pending')" \
+    " AND NOT EXISTS(SELECT 1 FROM decisions d WHERE d.execution = e.id"                      \
+    " AND d.state IN ('pending', 'running', 'here'))"
 
 static int64_t prune_execs(struct sq_store *st, const struct sc_prune_rule *r, int limit,
                            bool dry_run, json_t *counts)
@@ -119,7 +122,9 @@ static int64_t prune_execs(struct sq_store *st, const struct sc_prune_rule *r, i
         run(st, prep(st, "DELETE FROM incomplete WHERE execution IN temp.prune_ids", ""),
             "pruning incomplete rows") >= 0 &&
         run(st, prep(st, "DELETE FROM holds WHERE execution IN temp.prune_ids", ""),
-            "pruning holds") >= 0)
+            "pruning holds") >= 0 &&
+        run(st, prep(st, "DELETE FROM decisions WHERE execution IN temp.prune_ids", ""),
+            "pruning decisions") >= 0)
         n = run(st, prep(st, "DELETE FROM executions WHERE id IN temp.prune_ids", ""),
                 "pruning executions");
     if (n < 0 || sq_commit(st) != 0) {

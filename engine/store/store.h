@@ -486,15 +486,20 @@ int64_t sc_store_prune(struct sc_store *st, const struct sc_prune_rule *r, int l
  * pages == 0: a full VACUUM that also makes an older store incremental from then on (it
  * takes the write lock for its whole length and needs the store's size free on disk).
  * *freed (may be NULL): bytes the file shrank by (after a batch's incremental vacuum, the
- * file shrinks at the next checkpoint of the write-ahead log). 0, or -1 on error. */
+ * file shrinks at the next checkpoint of the write-ahead log). 0, or -1 on error.
+ * PostgreSQL: autovacuum reclaims, so pages > 0 does nothing (*freed 0); pages == 0 runs a
+ * plain VACUUM of the pruned tables (writers go on) and *freed is what the database shrank. */
 int sc_store_vacuum(struct sc_store *st, int64_t pages, int64_t *freed);
 /* The store's space: {bytes (file), free_bytes (pages free inside it), incremental (bool)}.
+ * PostgreSQL: bytes is pg_database_size, free_bytes 0 (the server does not say), incremental
+ * true (autovacuum), and tables: {TABLE: bytes with indexes, pg_total_relation_size}.
  * New, or NULL with the error set. */
 json_t *sc_store_space(struct sc_store *st);
 /* A consistent copy of the live store at path (a new file; refused when path exists),
  * made from one read snapshot (SQLite's VACUUM INTO) while other connections write. The
  * seal key is never copied: the copy's confidential data opens only with the store's key
- * (STORE.key or store_key). 0, or -1 with the error set. */
+ * (STORE.key or store_key). 0, or -1 with the error set. A PostgreSQL store is refused
+ * (-1, the error naming the pg_dump command to use): a server's database is pg_dump's work. */
 int sc_store_backup(struct sc_store *st, const char *path);
 
 /* Archives the audit rows written before before_ms (at most max_rows, oldest first; the

@@ -263,13 +263,13 @@ sqlite3 "$db" "INSERT INTO queue_items(queue, item, execution, created_at, key, 
                    200, NULL, 0, CAST('{\"headers\":{\"X-A\":\"1\"},\"body\":\"{}\"}' AS BLOB));
                INSERT INTO decisions(execution, action, decided_by, decided_at, reason, state, outcome, ended_at)
                    VALUES('$first', 'retry', 'alice', 4000, 'checked', 'done', 'success', 4500);"
-tables="executions step_runs incomplete holds queue_items datastore audit audit_head trigger_state poll_seen versions shadow_writes decisions counters"
+tables="executions step_runs incomplete holds queue_items datastore audit audit_head audit_archive trigger_state poll_seen versions shadow_writes decisions counters"
 counts() { for t in $tables; do printf '%s ' "$t=$($1 "SELECT count(*) FROM $t")"; done; }
 sq() { sqlite3 "$db" "$1"; }
 pq() { sql "$1" "$muri"; }
 want=$(counts sq)
 expect "store migrate copies every table into the PostgreSQL store" 0 \
-"copied $db to $muri: 23 executions, 23 step_runs, 0 incomplete, 0 holds, 2 queue_items, 1 datastore, 46 audit, 1 audit_head, 0 trigger_state, 0 poll_seen, 0 versions, 1 shadow_writes, 1 decisions, 8 counters
+"copied $db to $muri: 23 executions, 23 step_runs, 0 incomplete, 0 holds, 2 queue_items, 1 datastore, 46 audit, 1 audit_head, 0 audit_archive, 0 trigger_state, 0 poll_seen, 0 versions, 1 shadow_writes, 1 decisions, 8 counters
 check it: scenarist audit verify --org $tmp/org.yaml --store '$muri'" \
     -- "$bin" store migrate --org "$tmp/org.yaml" --from "$db" --to "$muri"
 expect "row for row" 0 "$want" -- counts pq
@@ -294,6 +294,42 @@ for c in "executions --json" "executions --scenario role-sequence" "execution $o
     expect "$c reads the same from both stores" 0 "$(cat "$tmp/m/a")" \
         -- "$bin" $c --org "$tmp/org.yaml" --store "$muri"
 done
+
+# ---- retention on PostgreSQL: prune and the audit archive as on SQLite ----
+keep() { # DIR: the org with retention, archiving to DIR
+    cat "$tmp/org.yaml" - > "$tmp/m/keep-$(basename "$1").yaml" <<EOF2
+retention:
+  executions: { success: 30d, default: 60d }
+  queue_items_closed: 30d
+  shadow_writes: 30d
+  audit: { archive_after: 30d, to: $1 }
+EOF2
+}
+keep "$tmp/m/asq"; keep "$tmp/m/apg"
+later=2030-01-01T00:00:00Z
+SCENARIST_CLOCK=test:$later "$bin" prune --dry-run --org "$tmp/m/keep-asq.yaml" 2>&1 | sed "s|$tmp/m/asq|$tmp/m/apg|" > "$tmp/m/dry"
+expect "prune --dry-run counts the same on both stores" 0 "$(cat "$tmp/m/dry")" \
+    -- env SCENARIST_CLOCK=test:$later "$bin" prune --dry-run --org "$tmp/m/keep-apg.yaml" --store "$muri"
+check "and removes nothing" test "$(counts pq)" = "$want"
+SCENARIST_CLOCK=test:$later "$bin" prune --org "$tmp/m/keep-asq.yaml" 2>&1 | sed "s|$tmp/m/asq|$tmp/m/apg|" > "$tmp/m/went"
+expect "prune removes the same on both stores" 0 "$(cat "$tmp/m/went")" \
+    -- env SCENARIST_CLOCK=test:$later "$bin" prune --org "$tmp/m/keep-apg.yaml" --store "$muri"
+expect "what is left is the same row for row" 0 "$(counts sq)" -- counts pq
+check "the archive files are the same, byte for byte" \
+    cmp "$tmp/m/asq/audit-pgtest.jsonl" "$tmp/m/apg/audit-pgtest.jsonl"
+expect "verify --archive proves the PostgreSQL archive and store as one chain" 0 \
+    "audit log of org pgtest: every row intact, rows 1 to 45 from archive $tmp/m/apg/audit-pgtest.jsonl and the rest in the store, one chain" \
+    -- "$bin" audit verify --org "$tmp/m/keep-apg.yaml" --store "$muri" --archive "$tmp/m/apg/audit-pgtest.jsonl"
+expect_grep "the database refuses to delete an audit row no checkpoint covers" 1 \
+    "the audit log is append-only" -- sql "DELETE FROM audit" "$muri"
+expect_grep "prune --vacuum runs VACUUM on PostgreSQL" 0 "vacuum: " \
+    -- env SCENARIST_CLOCK=test:$later "$bin" prune --vacuum --org "$tmp/m/keep-apg.yaml" --store "$muri"
+expect "prune --json gives the space as the server counts it" 0 "true true true" \
+    -- sh -c "SCENARIST_CLOCK=test:$later '$bin' prune --json --org '$tmp/m/keep-apg.yaml' --store '$muri' | jq -r '[.space.bytes > 0, .space.tables.executions > 0, .space.incremental] | map(tostring) | join(\" \")'"
+expect "store backup of a PostgreSQL store names pg_dump, writes nothing" 1 \
+    "scenarist: backup $tmp/m/copy.db: store $muri is a PostgreSQL database, which scenarist does not copy: use pg_dump (pg_dump --format=custom --file=$tmp/m/copy.db '$muri'; restore with pg_restore)" \
+    -- "$bin" store backup --to "$tmp/m/copy.db" --org "$tmp/org.yaml" --store "$muri"
+check "no file" test ! -e "$tmp/m/copy.db"
 
 # ---- retries on the shared store: an incomplete execution retried on its schedule ----
 ruri=$(pg_cluster_db retry)

@@ -787,6 +787,13 @@ static void prune_removes_old_finished_executions_in_batches(void **state)
     finished(st, "inc", "warning", 1000);
     finished(st, "gone", "warning", 1000);
     finished(st, "held", "success", 1000);
+    finished(st, "rej", "error", 1000); /* a closed decision: it goes with its execution */
+    int64_t hold = sc_store_hold_put(st, "rej", "s", "check", "1", "differs", NULL), drej, dbad;
+    struct sc_decision_row reject = {.execution = "rej", .action = "reject", .hold = hold,
+                                     .by = "ann"};
+    assert_int_equal(sc_store_decision_add(st, &reject, &drej), SC_STORE_OK);
+    struct sc_decision_row retry = {.execution = "bad", .action = "retry", .by = "ann"};
+    assert_int_equal(sc_store_decision_add(st, &retry, &dbad), SC_STORE_OK); /* still to run */
     json_t *err = json_pack("{s:s}", "message", "503");
     struct sc_incomplete_row r = {.execution = "inc", .scenario = "s", .step = "a", .bundle = "1",
                                   .error = err, .attempts = 1, .max_attempts = 3,
@@ -824,6 +831,15 @@ static void prune_removes_old_finished_executions_in_batches(void **state)
     assert_null(sc_store_incomplete_get(st, "gone"));
     struct sc_prune_rule young = {SC_PRUNE_EXECUTIONS, "error", cut - 86400000};
     assert_int_equal(sc_store_prune(st, &young, 10, false, counts), 0);
+    struct sc_prune_rule errs = {SC_PRUNE_EXECUTIONS, "error", cut};
+    assert_int_equal(sc_store_prune(st, &errs, 10, false, counts), 1); /* "rej", not "bad" */
+    assert_null(sc_store_decision(st, drej));
+    json_t *open = sc_store_decision(st, dbad);
+    assert_non_null(open);
+    json_decref(open);
+    json_t *bad = sc_store_exec_get(st, "bad");
+    assert_string_equal(str(bad, "status"), "error");
+    json_decref(bad);
     struct sc_prune_rule queued = {SC_PRUNE_EXECUTIONS, "queued", cut};
     assert_int_equal(sc_store_prune(st, &queued, 10, false, counts), 0);
     json_decref(counts);
@@ -964,9 +980,24 @@ static void a_backup_is_a_consistent_copy(void **state)
     finished(st, "b1", "success", 1000);
     const char *path = "build/test-contract-backup.db";
     unlink(path);
+    char want[600];
+    if (under_test->be == &sc_store_pg) { /* a server's database: pg_dump's work, said so */
+        const char *uri = getenv("SCENARIST_TEST_PG");
+        assert_int_equal(sc_store_backup(st, path), -1);
+        snprintf(want, sizeof want, "backup %s: store %s is a PostgreSQL database, which "
+                 "scenarist does not copy: use pg_dump (pg_dump --format=custom --file=%s "
+                 "'%s'; restore with pg_restore)", path, uri, path, uri);
+        assert_string_equal(sc_store_error(st), want);
+        assert_int_equal(access(path, F_OK), -1); /* nothing written */
+        json_t *space = sc_store_space(st);
+        assert_true(num(space, "bytes") > 0);
+        assert_true(num(json_object_get(space, "tables"), "executions") > 0);
+        json_decref(space);
+        sc_store_close(st);
+        return;
+    }
     assert_int_equal(sc_store_backup(st, path), 0);
     assert_int_equal(sc_store_backup(st, path), -1);
-    char want[200];
     snprintf(want, sizeof want, "backup %s: the file exists; not overwritten", path);
     assert_string_equal(sc_store_error(st), want);
     char err[512];
@@ -980,6 +1011,64 @@ static void a_backup_is_a_consistent_copy(void **state)
     json_decref(space);
     sc_store_close(copy);
     unlink(path);
+    sc_store_close(st);
+}
+
+/* The audit log summed up over a window: each write counted once by its first row, with
+ * the outcome of the row that completed it, per scenario and per system (the longest URL
+ * prefix at a path boundary, else "other"). */
+static void the_audit_summary_counts_each_write_once_in_its_window(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1767225600000);
+    struct sc_store *st = fresh("summary");
+    struct sc_audit_row a = {.at_ms = 1000, .org = "o", .scenario = "s", .version = "1",
+                             .execution = "e", .step = "put", .method = "PUT",
+                             .sent_from = "f", .sent_to = "http://hris.example/api/x",
+                             .status = 202, .outcome = "sent", .body = "{}", .body_len = 2};
+    int64_t first = sc_store_audit_add(st, &a);
+    assert_true(first > 0);
+    a.at_ms = 7000; /* completes the first write later, outside the window */
+    a.ref = first;
+    a.outcome = "ok";
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    a.ref = 0;
+    a.at_ms = 2000;
+    a.sent_to = "http://hris.example/api/y";
+    a.outcome = "failed";
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    a.at_ms = 3000;
+    a.sent_to = "http://hris.example/apix"; /* not at a path boundary: another system */
+    a.outcome = "ok";
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    a.scenario = "t";
+    a.sent_to = "http://lms.example/z";
+    a.at_ms = 5000;
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    a.at_ms = 5001; /* after the window */
+    assert_true(sc_store_audit_add(st, &a) > 0);
+    json_t *systems = json_pack("{s:s, s:s}", "hris", "http://hris.example/api/", "lms",
+                                "http://lms.example");
+    json_t *sum = sc_store_audit_summary(st, 1000, 5000, systems);
+    assert_non_null(sum);
+    json_t *want = json_pack("{s:{s:{s:i, s:i}, s:{s:i}}, s:{s:{s:i}}}", "s", "hris", "ok", 1,
+                             "failed", 1, "other", "ok", 1, "t", "lms", "ok", 1);
+    assert_true(json_equal(json_object_get(sum, "writes"), want));
+    json_decref(want);
+    want = json_pack("{s:{s:i, s:i}, s:{s:i}, s:{s:i}}", "hris", "ok", 1, "failed", 1, "lms",
+                     "ok", 1, "other", "ok", 1);
+    assert_true(json_equal(json_object_get(sum, "systems"), want));
+    json_decref(want);
+    want = json_pack("{s:i, s:i, s:i}", "writes", 4, "ok", 3, "failed", 1);
+    assert_true(json_equal(json_object_get(sum, "totals"), want));
+    json_decref(want);
+    char iso[40];
+    sc_clock_iso(1000, iso, sizeof iso);
+    assert_string_equal(str(sum, "since"), iso);
+    sc_clock_iso(5000, iso, sizeof iso);
+    assert_string_equal(str(sum, "until"), iso);
+    json_decref(sum);
+    json_decref(systems);
     sc_store_close(st);
 }
 
@@ -1006,6 +1095,7 @@ int main(void)
         cmocka_unit_test(prune_removes_closed_queue_items_and_old_shadowed_writes),
         cmocka_unit_test(the_audit_archive_keeps_the_chain_provable),
         cmocka_unit_test(a_backup_is_a_consistent_copy),
+        cmocka_unit_test(the_audit_summary_counts_each_write_once_in_its_window),
         cmocka_unit_test(decisions_are_recorded_once_and_taken_in_order), /* last: test clock */
     };
     int failed = 0;
