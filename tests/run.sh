@@ -54,6 +54,7 @@ for flavour in plain asan; do
     suite "$flavour/store" tests/store/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/retention" tests/retention/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/serve" tests/serve/run.sh "$bin" build/$flavour/tests/stub
+    suite "$flavour/admin" tests/admin/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/metrics" tests/metrics/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/versions" tests/versions/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/firststeps" tests/firststeps/run.sh "$bin" build/$flavour/tests/stub

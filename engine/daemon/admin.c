@@ -1,0 +1,681 @@
+/* The management API (/api/v1) on its own listener (--admin-listen): a second
+ * libmicrohttpd daemon in the same process, so the webhook listener never serves it.
+ * Requests carry `Authorization: Bearer TOKEN` (RFC 6750) for one of the org's users:;
+ * every route names the roles it admits. Actions go through the same store calls as the
+ * CLI (decisions recorded here, run by the daemon's workers), recorded under the user's
+ * name. The OpenAPI document is generated from the same route table. */
+#include "daemon/admin.h"
+
+#include "log.h"
+#include "model/org.h"
+#include "model/yaml.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+enum { R_VIEWER = 1, R_OPERATOR = 2, R_APPROVER = 4, R_ADMIN = 8 };
+#define R_ANY (R_VIEWER | R_OPERATOR | R_APPROVER | R_ADMIN)
+
+static const char *const role_names[] = {"viewer", "operator", "approver", "admin", NULL};
+
+struct user {
+    char *name;
+    int role;
+    char *token; /* owned, wiped when freed */
+};
+
+struct sc_admin {
+    struct sc_daemon *d;
+    struct MHD_Daemon *mhd;
+    pthread_mutex_t mu;   /* st */
+    struct sc_store *st;  /* its own writing connection */
+    struct user *users;
+    size_t nusers;
+};
+
+struct areq {
+    struct sc_buf body;
+    bool over;
+};
+
+struct call {
+    struct sc_admin *a;
+    const struct user *u;
+    const char *arg;      /* the {id} of the path, or NULL */
+    json_t *body;         /* the request's JSON body, or NULL */
+    struct MHD_Connection *con;
+};
+
+/* A handler: the answer's status and body (new). */
+typedef unsigned (*handler_fn)(struct call *c, json_t **out);
+
+struct route {
+    const char *method, *path; /* path: segments, {id} standing for one */
+    int roles;
+    handler_fn fn;
+    const char *summary;
+    const char *schema;        /* the 200 answer's JSON Schema (JSON text) */
+};
+
+static json_t *err_body(const char *msg)
+{
+    return json_pack("{s:s}", "error", msg);
+}
+
+static const char *qarg(struct call *c, const char *k)
+{
+    return MHD_lookup_connection_value(c->con, MHD_GET_ARGUMENT_KIND, k);
+}
+
+/* ---- handlers ---- */
+
+static unsigned h_executions(struct call *c, json_t **out)
+{
+    struct sc_exec_filter f = {.scenario = qarg(c, "scenario"), .status = qarg(c, "status")};
+    const char *since = qarg(c, "since"), *limit = qarg(c, "limit");
+    char *end;
+    if (since) {
+        long long v = strtoll(since, &end, 10);
+        if (!*since || *end || v < 0) {
+            *out = err_body("since takes milliseconds since the epoch");
+            return 400;
+        }
+        f.since_ms = v;
+    }
+    if (limit) {
+        long v = strtol(limit, &end, 10);
+        if (!*limit || *end || v < 1 || v > 1000) {
+            *out = err_body("limit takes a number from 1 to 1000");
+            return 400;
+        }
+        f.limit = (int)v;
+    }
+    pthread_mutex_lock(&c->a->mu);
+    json_t *rows = sc_store_exec_list(c->a->st, &f);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!rows) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    *out = json_pack("{s:o}", "executions", rows);
+    return 200;
+}
+
+static unsigned h_execution(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *v = sc_store_exec_get(c->a->st, c->arg);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = v ? v : err_body("no such execution");
+    return v ? 200 : 404;
+}
+
+static unsigned h_holds(struct call *c, json_t **out)
+{
+    const char *state = qarg(c, "state");
+    if (state && !strcmp(state, "all"))
+        state = NULL;
+    else if (!state)
+        state = "pending";
+    pthread_mutex_lock(&c->a->mu);
+    json_t *rows = sc_store_holds(c->a->st, state);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!rows) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    *out = json_pack("{s:o}", "holds", rows);
+    return 200;
+}
+
+static int64_t id_of(const char *s)
+{
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    return s && *s && !*end && v > 0 ? v : -1;
+}
+
+/* The hold with its decisions; NULL when there is none. Under mu. */
+static json_t *hold_full(struct sc_store *st, int64_t id)
+{
+    json_t *h = sc_store_hold(st, id);
+    if (!h)
+        return NULL;
+    json_t *ds = sc_store_decisions(st, json_string_value(json_object_get(h, "execution")));
+    json_t *mine = json_array(), *dv;
+    size_t k;
+    json_array_foreach(ds, k, dv) if (json_integer_value(json_object_get(dv, "hold")) == id)
+        json_array_append(mine, dv);
+    json_decref(ds);
+    json_object_set_new(h, "decisions", mine);
+    return h;
+}
+
+static unsigned h_hold(struct call *c, json_t **out)
+{
+    int64_t id = id_of(c->arg);
+    pthread_mutex_lock(&c->a->mu);
+    json_t *h = id > 0 ? hold_full(c->a->st, id) : NULL;
+    pthread_mutex_unlock(&c->a->mu);
+    *out = h ? h : err_body("no such hold");
+    return h ? 200 : 404;
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* A reason from the body: {"reason": "..."}; NULL when none. */
+static const char *reason_of(struct call *c)
+{
+    const char *r = json_string_value(json_object_get(c->body, "reason"));
+    return r && *r ? r : NULL;
+}
+
+/* As `scenarist holds approve|reject`: the decision and, for a rejection, the end of the
+ * execution in one transaction; an approval is run by the daemon's workers. */
+static unsigned decide(struct call *c, json_t **out, bool approve)
+{
+    int64_t id = id_of(c->arg);
+    struct sc_store *st = c->a->st;
+    const char *by = c->u->name, *why = reason_of(c);
+    pthread_mutex_lock(&c->a->mu);
+    json_t *h = id > 0 ? sc_store_hold(st, id) : NULL;
+    if (!h) {
+        pthread_mutex_unlock(&c->a->mu);
+        *out = err_body("no such hold");
+        return 404;
+    }
+    const char *exec = str(h, "execution");
+    struct sc_decision_row r = {.execution = exec, .action = approve ? "approve" : "reject",
+                                .hold = id, .by = by, .reason = why};
+    char msg[600];
+    snprintf(msg, sizeof msg, "rejected by %s%s%s (hold %lld: %s)", by, why ? ": " : "",
+             why ? why : "", (long long)id, str(h, "reason"));
+    json_t *summary = approve ? NULL
+                              : json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", "data",
+                                          "message", msg, "step", str(h, "step"));
+    int64_t did = -1;
+    int rc = !strcmp(str(h, "state"), "pending") ? SC_STORE_OK : SC_STORE_EXISTS;
+    bool tx = rc == SC_STORE_OK;
+    if (rc == SC_STORE_OK)
+        rc = sc_store_tx_begin(st) != 0 ? SC_STORE_ERR : sc_store_decision_add(st, &r, &did);
+    if (rc == SC_STORE_OK && !approve &&
+        (sc_store_incomplete_close(st, exec, "rejected", by) < 0 ||
+         sc_store_exec_end(st, exec, "error", 0, summary, true) != 0))
+        rc = SC_STORE_ERR;
+    if (rc == SC_STORE_OK && sc_store_tx_commit(st) != 0)
+        rc = SC_STORE_ERR;
+    if (rc != SC_STORE_OK && tx)
+        sc_store_tx_rollback(st);
+    json_decref(summary);
+    json_decref(h);
+    json_t *now = hold_full(st, id);
+    pthread_mutex_unlock(&c->a->mu);
+    if (rc == SC_STORE_OK) {
+        if (approve)
+            sc_daemon_kick(c->a->d);
+        *out = now ? now : err_body("store unavailable");
+        return now ? 200 : 503;
+    }
+    if (rc == SC_STORE_EXISTS && now) {
+        char m[400];
+        snprintf(m, sizeof m, "hold %lld was already %s by %s at %s: a decision is recorded once",
+                 (long long)id, str(now, "state"), str(now, "decided_by"), str(now, "decided_at"));
+        json_decref(now);
+        *out = err_body(m);
+        return 409;
+    }
+    json_decref(now);
+    *out = err_body("store unavailable");
+    return 503;
+}
+
+static unsigned h_approve(struct call *c, json_t **out) { return decide(c, out, true); }
+static unsigned h_reject(struct call *c, json_t **out) { return decide(c, out, false); }
+
+static unsigned h_incomplete(struct call *c, json_t **out)
+{
+    const char *state = qarg(c, "state");
+    pthread_mutex_lock(&c->a->mu);
+    json_t *rows = sc_store_incomplete_list(c->a->st, state && strcmp(state, "all") ? state : NULL);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!rows) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    *out = json_pack("{s:o}", "incomplete", rows);
+    return 200;
+}
+
+/* As `scenarist incomplete retry ID`: a retry recorded for the daemon to run. */
+static unsigned h_retry(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *inc = sc_store_incomplete_get(c->a->st, c->arg);
+    const char *state = str(inc, "state");
+    if (!inc || (strcmp(state, "pending") && strcmp(state, "exhausted"))) {
+        pthread_mutex_unlock(&c->a->mu);
+        char m[300];
+        snprintf(m, sizeof m, !inc ? "no incomplete execution %s"
+                              : !strcmp(state, "held") ? "execution %s is held for a person's "
+                                                         "decision: approve or reject its hold"
+                                                       : "execution %s is not waiting for a retry",
+                 c->arg);
+        json_decref(inc);
+        *out = err_body(m);
+        return inc ? 409 : 404;
+    }
+    json_decref(inc);
+    struct sc_decision_row r = {.execution = c->arg, .action = "retry", .by = c->u->name,
+                                .reason = reason_of(c)};
+    int64_t did;
+    int rc = sc_store_decision_add(c->a->st, &r, &did);
+    json_t *dv = rc == SC_STORE_OK ? sc_store_decision(c->a->st, did) : NULL;
+    pthread_mutex_unlock(&c->a->mu);
+    if (rc == SC_STORE_EXISTS) {
+        *out = err_body("a retry of this execution is already recorded and has not run yet");
+        return 409;
+    }
+    if (!dv) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    sc_daemon_kick(c->a->d);
+    *out = dv;
+    return 200;
+}
+
+static unsigned h_me(struct call *c, json_t **out)
+{
+    int i = 0;
+    while (!(c->u->role & (1 << i)))
+        i++;
+    *out = json_pack("{s:s, s:s}", "name", c->u->name, "role", role_names[i]);
+    return 200;
+}
+
+static unsigned h_openapi(struct call *c, json_t **out);
+
+#define S_OBJ "{\"type\":\"object\"}"
+#define S_ERR "{\"type\":\"object\",\"required\":[\"error\"],\"properties\":{\"error\":{\"type\":\"string\"}}}"
+
+static const struct route routes[] = {
+    {"GET", "/api/v1/me", R_ANY, h_me, "The user the token names and its role",
+     "{\"type\":\"object\",\"required\":[\"name\",\"role\"],\"additionalProperties\":false,"
+     "\"properties\":{\"name\":{\"type\":\"string\"},\"role\":{\"enum\":[\"viewer\",\"operator\","
+     "\"approver\",\"admin\"]}}}"},
+    {"GET", "/api/v1/executions", R_ANY, h_executions,
+     "Executions, newest first (query: scenario, status, since in ms, limit)",
+     "{\"type\":\"object\",\"required\":[\"executions\"],\"properties\":{\"executions\":{\"type\":"
+     "\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\",\"scenario\",\"status\"],"
+     "\"properties\":{\"id\":{\"type\":\"string\"},\"scenario\":{\"type\":\"string\"},"
+     "\"status\":{\"type\":\"string\"}}}}}}"},
+    {"GET", "/api/v1/executions/{id}", R_ANY, h_execution,
+     "One execution with every step of every attempt",
+     "{\"type\":\"object\",\"required\":[\"id\",\"scenario\",\"status\",\"steps\"],"
+     "\"properties\":{\"id\":{\"type\":\"string\"},\"steps\":{\"type\":\"array\"}}}"},
+    {"GET", "/api/v1/holds", R_ANY, h_holds, "Holds in a state (query: state; default pending)",
+     "{\"type\":\"object\",\"required\":[\"holds\"],\"properties\":{\"holds\":{\"type\":\"array\","
+     "\"items\":{\"type\":\"object\",\"required\":[\"id\",\"execution\",\"state\"]}}}}"},
+    {"GET", "/api/v1/holds/{id}", R_ANY, h_hold, "One hold with its full diff and decisions",
+     "{\"type\":\"object\",\"required\":[\"id\",\"execution\",\"state\",\"decisions\"],"
+     "\"properties\":{\"id\":{\"type\":\"integer\"},\"diff\":{\"type\":[\"object\",\"array\"]},"
+     "\"decisions\":{\"type\":\"array\"}}}"},
+    {"POST", "/api/v1/holds/{id}/approve", R_APPROVER | R_ADMIN, h_approve,
+     "Approve a pending hold (body: {reason}); the daemon runs the execution on",
+     "{\"type\":\"object\",\"required\":[\"id\",\"state\",\"decided_by\"],\"properties\":"
+     "{\"state\":{\"const\":\"approved\"},\"decided_by\":{\"type\":\"string\"}}}"},
+    {"POST", "/api/v1/holds/{id}/reject", R_APPROVER | R_ADMIN, h_reject,
+     "Reject a pending hold (body: {reason}); the execution ends",
+     "{\"type\":\"object\",\"required\":[\"id\",\"state\",\"decided_by\"],\"properties\":"
+     "{\"state\":{\"const\":\"rejected\"},\"decided_by\":{\"type\":\"string\"}}}"},
+    {"GET", "/api/v1/incomplete", R_ANY, h_incomplete,
+     "Incomplete executions (query: state; default all)",
+     "{\"type\":\"object\",\"required\":[\"incomplete\"],\"properties\":{\"incomplete\":"
+     "{\"type\":\"array\"}}}"},
+    {"POST", "/api/v1/incomplete/{id}/retry", R_OPERATOR | R_ADMIN, h_retry,
+     "Retry an incomplete execution (body: {reason}); the daemon runs it",
+     "{\"type\":\"object\",\"required\":[\"id\",\"execution\",\"action\",\"by\"],\"properties\":"
+     "{\"action\":{\"const\":\"retry\"},\"by\":{\"type\":\"string\"}}}"},
+    {"GET", "/api/v1/openapi.json", 0, h_openapi, "This document (no token needed)", S_OBJ},
+    {0},
+};
+
+/* The OpenAPI 3.1 document, made from routes[]. */
+static unsigned h_openapi(struct call *c, json_t **out)
+{
+    (void)c;
+    json_t *paths = json_object();
+    for (const struct route *r = routes; r->method; r++) {
+        const char *p = r->path + strlen("/api/v1");
+        json_t *item = json_object_get(paths, p);
+        if (!item)
+            json_object_set_new(paths, p, item = json_object());
+        json_t *schema = json_loads(r->schema, 0, NULL);
+        json_t *op = json_pack("{s:s, s:{s:{s:s, s:{s:{s:o}}}, s:{s:s, s:{s:{s:{s:s}}}}, "
+                               "s:{s:s, s:{s:{s:{s:s}}}}}}",
+                               "summary", r->summary, "responses", "200", "description", "OK",
+                               "content", "application/json", "schema", schema, "401",
+                               "description", "no or unknown token", "content",
+                               "application/json", "schema", "$ref",
+                               "#/components/schemas/Error", "403", "description",
+                               "the user's role may not do this", "content", "application/json",
+                               "schema", "$ref", "#/components/schemas/Error");
+        char opid[128], *w = opid;
+        snprintf(opid, sizeof opid, "%s%s", r->method, p);
+        for (; *w; w++)
+            if (*w == '/' || *w == '{' || *w == '}' || *w == '.')
+                *w = '_';
+        json_object_set_new(op, "operationId", json_string(opid));
+        if (r->roles) {
+            json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
+            json_t *roles = json_array();
+            for (int i = 0; role_names[i]; i++)
+                if (r->roles & (1 << i))
+                    json_array_append_new(roles, json_string(role_names[i]));
+            json_object_set_new(op, "x-roles", roles);
+        } else {
+            json_object_set_new(op, "security", json_array());
+        }
+        if (strstr(r->path, "{id}"))
+            json_object_set_new(op, "parameters",
+                                json_pack("[{s:s, s:s, s:b, s:{s:s}}]", "name", "id", "in", "path",
+                                          "required", 1, "schema", "type", "string"));
+        char m[8];
+        size_t i = 0;
+        for (; r->method[i] && i < sizeof m - 1; i++)
+            m[i] = (char)(r->method[i] + 32);
+        m[i] = '\0';
+        json_object_set_new(item, m, op);
+    }
+    *out = json_pack("{s:s, s:{s:s, s:s}, s:[{s:s}], s:o, s:{s:{s:{s:s, s:s}}, s:{s:o}}}",
+                     "openapi", "3.1.0", "info", "title", "scenarist management API", "version",
+                     "1", "servers", "url", "/api/v1", "paths", paths, "components",
+                     "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "schemas",
+                     "Error", json_loads(S_ERR, 0, NULL));
+    return 200;
+}
+
+/* ---- dispatch ---- */
+
+/* Whether path matches the route's pattern; *arg points at its {id} segment (in buf). */
+static bool match(const char *pattern, const char *path, char *buf, size_t n, const char **arg)
+{
+    *arg = NULL;
+    while (*pattern && *path) {
+        if (!strncmp(pattern, "{id}", 4)) {
+            size_t len = strcspn(path, "/");
+            if (!len || len >= n)
+                return false;
+            memcpy(buf, path, len);
+            buf[len] = '\0';
+            *arg = buf;
+            pattern += 4;
+            path += len;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return !*pattern && !*path;
+}
+
+/* Constant-time: every user's token is compared in full, whatever matches. */
+static const struct user *find_user(struct sc_admin *a, const char *token)
+{
+    const struct user *found = NULL;
+    size_t tn = strlen(token);
+    for (size_t i = 0; i < a->nusers; i++) {
+        const char *t = a->users[i].token;
+        size_t n = strlen(t);
+        unsigned char diff = (unsigned char)(n != tn);
+        for (size_t k = 0; k < n; k++)
+            diff |= (unsigned char)(t[k] ^ (k < tn ? token[k] : 0));
+        if (!diff && !found)
+            found = &a->users[i];
+    }
+    return found;
+}
+
+static enum MHD_Result answer(struct MHD_Connection *con, unsigned status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text,
+                                                                MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"scenarist\"");
+    enum MHD_Result rc = MHD_queue_response(con, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+#define MAX_BODY (64 * 1024)
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **ctx)
+{
+    (void)version;
+    struct sc_admin *a = cls;
+    struct areq *q = *ctx;
+    if (!q) {
+        if (!(q = sc_calloc(1, sizeof *q)))
+            return MHD_NO;
+        *ctx = q;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (q->body.len + *upload_size > MAX_BODY)
+            q->over = true;
+        else
+            sc_buf_add(&q->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (q->over)
+        return answer(con, 413, err_body("body over the 65536-byte limit"));
+    char arg[256];
+    const struct route *hit = NULL;
+    bool path_known = false;
+    struct call c = {.a = a, .con = con};
+    for (const struct route *r = routes; r->method; r++) {
+        if (!match(r->path, url, arg, sizeof arg, &c.arg))
+            continue;
+        path_known = true;
+        if (!strcmp(r->method, method) || (!strcmp(method, "HEAD") && !strcmp(r->method, "GET"))) {
+            hit = r;
+            break;
+        }
+    }
+    if (!hit)
+        return answer(con, path_known ? 405 : 404,
+                    err_body(path_known ? "method not allowed" : "no such endpoint"));
+    match(hit->path, url, arg, sizeof arg, &c.arg);
+    if (hit->roles) {
+        const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
+        const struct user *u = auth && !strncasecmp(auth, "Bearer ", 7) && auth[7]
+                                   ? find_user(a, auth + 7) : NULL;
+        if (!u)
+            return answer(con, 401, err_body(auth ? "unknown token" : "send Authorization: Bearer TOKEN"));
+        if (!(u->role & hit->roles)) {
+            char m[200];
+            int i = 0;
+            while (!(u->role & (1 << i)))
+                i++;
+            snprintf(m, sizeof m, "user %s (%s) may not %s %s", u->name, role_names[i], method,
+                     url);
+            return answer(con, 403, err_body(m));
+        }
+        c.u = u;
+    }
+    if (q->body.len) {
+        json_error_t je;
+        c.body = json_loadb(q->body.data, q->body.len, 0, &je);
+        if (!json_is_object(c.body)) {
+            json_decref(c.body);
+            char m[300];
+            snprintf(m, sizeof m, "the body is not a JSON object: %s", je.text);
+            return answer(con, 400, err_body(m));
+        }
+    }
+    json_t *out = NULL;
+    unsigned status = hit->fn(&c, &out);
+    json_decref(c.body);
+    if (c.u && strcmp(hit->method, "GET"))
+        sc_log(SC_LOG_INFO, NULL, NULL, "admin: %s %s by %s: %u", method, url, c.u->name, status);
+    return answer(con, status, out);
+}
+
+static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
+                    enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)con;
+    (void)why;
+    struct areq *q = *ctx;
+    if (q) {
+        sc_buf_free(&q->body);
+        free(q);
+    }
+    *ctx = NULL;
+}
+
+static int role_of(const char *s)
+{
+    for (int i = 0; role_names[i]; i++)
+        if (s && !strcmp(s, role_names[i]))
+            return 1 << i;
+    return 0;
+}
+
+static void admin_free(struct sc_admin *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->nusers; i++) {
+        if (a->users[i].token)
+            explicit_bzero(a->users[i].token, strlen(a->users[i].token));
+        free(a->users[i].token);
+    }
+    free(a->users);
+    sc_store_close(a->st);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+/* The org's users: with their tokens read. -1 with err when a token cannot be read. */
+static int load_users(struct sc_admin *a, const struct sc_org *org, char *err, size_t errlen)
+{
+    json_t *users = json_object_get(org->doc->root, "users"), *u;
+    a->users = sc_calloc(json_array_size(users) + 1, sizeof *a->users);
+    if (!a->users)
+        return -1;
+    size_t i;
+    json_array_foreach(users, i, u) {
+        struct user *x = &a->users[a->nusers];
+        x->name = (char *)json_string_value(json_object_get(u, "name"));
+        x->role = role_of(json_string_value(json_object_get(u, "role")));
+        const char *ref = json_string_value(json_object_get(u, "token"));
+        char why[300];
+        if (!(x->token = ref ? sc_org_secret(ref, why, sizeof why) : NULL)) {
+            snprintf(err, errlen, "user %s: token %s: %s", x->name, ref ? ref : "(none)",
+                     ref ? why : "missing");
+            return -1;
+        }
+        if (strlen(x->token) < 16) {
+            snprintf(err, errlen, "user %s: token %s is shorter than 16 characters", x->name, ref);
+            return -1;
+        }
+        a->nusers++;
+    }
+    return 0;
+}
+
+int sc_admin_start(struct sc_daemon *d, const char *listen, char *err, size_t errlen)
+{
+    struct sc_admin *a = sc_calloc(1, sizeof *a);
+    if (!a)
+        return -1;
+    pthread_mutex_init(&a->mu, NULL);
+    a->d = d;
+    if (load_users(a, d->org, err, errlen) != 0 ||
+        !(a->st = sc_daemon_writer(d, err, errlen))) {
+        admin_free(a);
+        return -1;
+    }
+    if (!a->nusers)
+        sc_log(SC_LOG_WARN, NULL, NULL, "--admin-listen: the org declares no users:, so every "
+               "API call but /api/v1/openapi.json answers 401");
+    const char *colon = strrchr(listen, ':');
+    char host[128], port[16];
+    snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - listen) : 0, listen);
+    snprintf(port, sizeof port, "%s", colon ? colon + 1 : "");
+    if (host[0] == '[') {
+        memmove(host, host + 1, strlen(host));
+        host[strcspn(host, "]")] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE},
+                    *ai = NULL;
+    int gai = colon && *host ? getaddrinfo(host, port, &hints, &ai) : EAI_NONAME;
+    if (gai != 0) {
+        snprintf(err, errlen, "--admin-listen %s: give a numeric HOST:PORT (%s)", listen,
+                 gai_strerror(gai));
+        admin_free(a);
+        return -1;
+    }
+    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                  (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                              0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              MHD_OPTION_CONNECTION_LIMIT, 256u,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_done, a, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!a->mhd) {
+        snprintf(err, errlen, "cannot listen on %s for the admin API", listen);
+        admin_free(a);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    int p = 0;
+    if (info && getsockname(info->listen_fd, (struct sockaddr *)&sa, &len) == 0)
+        p = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                           : ((struct sockaddr_in *)&sa)->sin_port);
+    d->admin = a;
+    sc_daemon_say("admin API on http://%s:%d/api/v1 (%zu user%s)",
+                  strchr(host, ':') ? "[::1]" : host, p, a->nusers,
+                  a->nusers == 1 ? "" : "s");
+    return 0;
+}
+
+void sc_admin_stop(struct sc_daemon *d)
+{
+    struct sc_admin *a = d->admin;
+    if (!a)
+        return;
+    if (a->mhd)
+        MHD_stop_daemon(a->mhd);
+    admin_free(a);
+    d->admin = NULL;
+}

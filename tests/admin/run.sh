@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# The management API (serve --admin-listen) over real HTTP: bearer tokens of the org's
+# users:, roles (401/403), holds decided and incomplete executions retried through the
+# API and run by the daemon (the stub's journal shows the payroll write), the webhook
+# listener not serving it, and real answers validated against /api/v1/openapi.json.
+# usage: tests/admin/run.sh SCENARIST STUB
+set -u
+bin=$(realpath "$1")
+stub=$(realpath "$2")
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+spid=
+dpid=
+trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
+fx=tests/serve/fixtures
+suite=admin
+. tests/lib.sh
+export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET=x SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+export ADMIN_VIEWER=viewer-token-0123456789 ADMIN_OPERATOR=operator-token-0123456789
+printf 'approver-token-0123456789\n' > "$tmp/approver.token"
+export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
+
+cat > "$tmp/replies.json" <<'EOF'
+[{"method": "POST", "path": "/hris/dispatch", "status": 201, "body": {"ok": true}},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down", "times": 1},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
+EOF
+dir=$tmp/d
+start_stub "$dir" "$tmp/replies.json"
+stub_org $fx/org.yaml.in "$dir"
+org=$dir/org.yaml
+db=$dir/store/scenarist.db
+journal=$dir/journal
+cat >> "$org" <<EOF
+users:
+  - { name: Vera Viewer, role: viewer, token: env:ADMIN_VIEWER }
+  - { name: Otto Operator, role: operator, token: env:ADMIN_OPERATOR }
+  - { name: Ada Approver, role: approver, token: file:$tmp/approver.token }
+EOF
+sql() { sqlite3 "$db" "$1"; }
+wait_sql() {
+    for _ in $(seq 1000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
+    return 1
+}
+
+# ---- the org's users: are checked at file:line:col ----
+sed 's/token: env:ADMIN_OPERATOR/token: operator-token-0123456789/; s/role: viewer/role: reader/' "$org" > "$tmp/bad.yaml"
+lr=$(grep -n 'role: reader' "$tmp/bad.yaml" | cut -d: -f1)
+lt=$(grep -n 'operator-token-0123456789' "$tmp/bad.yaml" | cut -d: -f1)
+expect "a role not one of the four, and a token written in the file, are named at file:line:col" 2 \
+"$tmp/bad.yaml:$lr:32: error: 'reader' is not a valid role (one of viewer, operator, approver, admin)
+   $lr |   - { name: Vera Viewer, role: reader, token: env:ADMIN_VIEWER }
+      |                                ^~~~~~
+$tmp/bad.yaml:$lt:51: error: a secret is written as a reference, env:NAME or file:PATH, never the secret itself
+   $lt |   - { name: Otto Operator, role: operator, token: operator-token-0123456789 }
+      |                                                   ^~~~~~~~~~~~~~~~~~~~~~~~~
+scenarist: org '$tmp/bad.yaml' does not load; nothing validated" \
+    -- "$bin" validate --org "$tmp/bad.yaml" $fx/decide/payroll.yaml
+
+# ---- two held payroll executions and one incomplete sync, before the daemon starts ----
+for n in 1 2; do
+    echo "{\"id\":\"E-$n\"}" > "$tmp/e$n.json"
+    "$bin" run $fx/decide/payroll.yaml --input "$tmp/e$n.json" --org "$org" >/dev/null 2>&1
+done
+echo '{"id":"E-5"}' > "$tmp/e5.json"
+"$bin" run $fx/decide/sync.yaml --input "$tmp/e5.json" --org "$org" --no-retry >/dev/null 2>&1
+ex() { sql "SELECT execution FROM holds WHERE id = $1"; }
+inc=$(sql "SELECT execution FROM incomplete WHERE scenario = 'decide-sync'")
+
+: > "$dir/log"
+"$bin" serve $fx/decide --org "$org" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>>"$dir/log" &
+dpid=$!
+url=$(daemon_url "$dir/log")
+for _ in $(seq 500); do grep -q 'admin API on' "$dir/log" && break; sleep 0.02; done
+api=$(grep -o 'admin API on http://127.0.0.1:[0-9]*/api/v1' "$dir/log" | sed 's/admin API on //')
+expect "the daemon says where the API listens and how many users it knows" 0 \
+    "admin API on $api (3 users)" -- bash -c "grep -o 'admin API on .*' '$dir/log'"
+
+# call TOKEN METHOD PATH [BODY]: prints "STATUS BODY"; TOKEN - sends none.
+call() {
+    local t=$1 m=$2 p=$3 b=${4:-}
+    local args=(-s -o "$tmp/resp" -w '%{http_code}' -X "$m")
+    [ "$t" != - ] && args+=(-H "Authorization: Bearer $t")
+    [ -n "$b" ] && args+=(-H 'Content-Type: application/json' --data-binary "$b")
+    curl "${args[@]}" "$api$p"
+    printf ' %s' "$(cat "$tmp/resp")"
+}
+V=$ADMIN_VIEWER O=$ADMIN_OPERATOR A=approver-token-0123456789
+
+expect "no token: 401" 0 '401 {"error":"send Authorization: Bearer TOKEN"}' -- call - GET /holds
+expect "an unknown token: 401" 0 '401 {"error":"unknown token"}' -- call viewer-token-012345678X GET /holds
+expect "a token that is a prefix of a real one: 401" 0 '401 {"error":"unknown token"}' -- call viewer-token GET /holds
+expect "a token read from a file (its newline dropped) names its user" 0 \
+    '200 {"name":"Ada Approver","role":"approver"}' -- call "$A" GET /me
+expect "the viewer reads the pending holds" 0 "200 $(printf '%s|%s' "$(ex 1)" "$(ex 2)")" \
+    -- bash -c "call() { :; }; curl -s -H 'Authorization: Bearer $V' '$api/holds' -o '$tmp/h.json' -w '%{http_code} '; jq -r '[.holds[].execution] | join(\"|\")' '$tmp/h.json'"
+expect "a viewer may not approve: 403, and nothing is recorded" 0 \
+    '403 {"error":"user Vera Viewer (viewer) may not POST /api/v1/holds/1/approve"}
+0' -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$V' POST /holds/1/approve '{\"reason\":\"x\"}'; echo; sqlite3 '$db' 'SELECT count(*) FROM decisions'"
+expect "nor may an operator" 0 '403 {"error":"user Otto Operator (operator) may not POST /api/v1/holds/1/approve"}' \
+    -- call "$O" POST /holds/1/approve
+expect "the approver approves hold 1 with a reason: the hold says who" 0 \
+    "200 approved|Ada Approver|approve|Ada Approver|pay checked with HR" \
+    -- bash -c "curl -s -o '$tmp/a.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $A' --data-binary '{\"reason\":\"pay checked with HR\"}' '$api/holds/1/approve'; jq -r '[.state, .decided_by, .decisions[0].action, .decisions[0].by // .decisions[0].decided_by, .decisions[0].reason] | join(\"|\")' '$tmp/a.json'"
+expect "the daemon runs the approved execution" 0 "" \
+    -- wait_sql "SELECT state || ' ' || outcome FROM decisions WHERE hold = 1" "done success"
+expect "and the payroll write left from the daemon, with its HRIS token" 0 '{"id":"E-1"} Bearer hris-token' \
+    -- bash -c "grep /hris/dispatch '$journal' | jq -c '.body | del(.sent_from, .sent_to)' | tr '\n' ' '; grep /hris/dispatch '$journal' | jq -r '.headers.authorization'"
+expect "approving again: 409, naming who decided" 0 \
+    '409 {"error":"hold 1 was already approved by Ada Approver at 2026-03-09T10:00:00.000Z: a decision is recorded once"}' \
+    -- call "$A" POST /holds/1/approve
+expect "a rejection records its reason and ends the execution" 0 \
+    "200 rejected|Ada Approver
+error|rejected by Ada Approver: wrong pay rate (hold 2: pay differs)" \
+    -- bash -c "curl -s -o '$tmp/r.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $A' --data-binary '{\"reason\":\"wrong pay rate\"}' '$api/holds/2/reject'; jq -r '[.state, .decided_by] | join(\"|\")' '$tmp/r.json'; sqlite3 '$db' \"SELECT status FROM executions WHERE id = '$(ex 2)'\" | tr '\n' '|'; curl -s -H 'Authorization: Bearer $V' '$api/executions/$(ex 2)' | jq -r '.error.message // .summary.error.message // .result.error.message // empty'"
+expect "the store holds each decision with the user's name" 0 \
+    "1|approve|Ada Approver|pay checked with HR|done|success
+2|reject|Ada Approver|wrong pay rate|done|rejected" \
+    -- sql "SELECT hold, action, decided_by, reason, state, outcome FROM decisions ORDER BY id"
+expect "holds show on the CLI names the API's user" 0 "       approved by Ada Approver at 2026-03-09T10:00:00.000Z" \
+    -- bash -c "'$bin' holds show 1 --org '$org' | sed -n 2p"
+expect "a body that is not JSON: 400" 0 \
+    "400 {\"error\":\"the body is not a JSON object: '[' or '{' expected near 'nope'\"}" -- call "$A" POST /holds/1/reject nope
+expect "an unknown hold: 404" 0 '404 {"error":"no such hold"}' -- call "$A" POST /holds/99/approve
+expect "the approver may not retry: 403" 0 "403 {\"error\":\"user Ada Approver (approver) may not POST /api/v1/incomplete/$inc/retry\"}" \
+    -- call "$A" POST "/incomplete/$inc/retry"
+expect "the operator retries the incomplete sync; the daemon runs it" 0 "200 retry|Otto Operator
+done success" -- bash -c "curl -s -o '$tmp/t.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $O' '$api/incomplete/$inc/retry'; jq -r '[.action, .by // .decided_by] | join(\"|\")' '$tmp/t.json'; for _ in \$(seq 1000); do s=\$(sqlite3 '$db' \"SELECT state || ' ' || outcome FROM decisions WHERE action = 'retry'\"); [ \"\$s\" = 'done success' ] && break; sleep 0.02; done; echo \"\$s\""
+expect "executions filtered by scenario and status" 0 "200 $(ex 1)" \
+    -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/executions?scenario=decide-payroll&status=success' -o '$tmp/x.json' -w '%{http_code} '; jq -r '[.executions[].id] | join(\"|\")' '$tmp/x.json'"
+expect "a bad limit: 400" 0 '400 {"error":"limit takes a number from 1 to 1000"}' -- call "$V" GET '/executions?limit=0'
+expect "one execution with its steps" 0 "200 check,dispatch" \
+    -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/executions/$(ex 1)' -o '$tmp/e.json' -w '%{http_code} '; jq -r '[.steps[].step // .steps[].id] | unique | join(\",\")' '$tmp/e.json'"
+expect "an unknown execution: 404" 0 '404 {"error":"no such execution"}' -- call "$V" GET /executions/nope
+expect "an unknown endpoint: 404" 0 '404 {"error":"no such endpoint"}' -- call "$V" GET /nothing
+expect "a known path with another method: 405" 0 '405 {"error":"method not allowed"}' -- call "$A" DELETE /holds/1
+expect "the webhook listener does not serve the API" 0 "404 not found" \
+    -- bash -c "curl -s -w '%{http_code} ' -H 'Authorization: Bearer $V' '$url/api/v1/holds' -o '$tmp/w'; cat '$tmp/w'"
+
+# ---- the OpenAPI document, and real answers checked against it ----
+curl -s "$api/openapi.json" > "$tmp/openapi.json"
+for p in me holds "holds/1" "executions?scenario=decide-payroll" "executions/$(ex 1)" incomplete; do
+    curl -s -H "Authorization: Bearer $A" "$api/$p" > "$tmp/get-$(echo "$p" | tr '/?=&' '____').json"
+done
+curl -s -o "$tmp/deny.json" "$api/holds"
+expect "real answers validate against the document's schemas, and every route is in it" 0 \
+    "openapi 3.1.0: 10 operations; 7 answers valid" -- python3 - "$tmp" <<'EOF'
+import json, sys, glob, jsonschema
+tmp = sys.argv[1]
+doc = json.load(open(f"{tmp}/openapi.json"))
+ops = [(p, m) for p, item in doc["paths"].items() for m in item]
+def schema(path, method, status):
+    s = doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+    if "$ref" in s:
+        s = doc["components"]["schemas"][s["$ref"].split("/")[-1]]
+    return s
+checks = [("me", "/me"), ("holds", "/holds"), ("holds_1", "/holds/{id}"),
+          ("executions_scenario_decide-payroll", "/executions"), ("incomplete", "/incomplete")]
+n = 0
+for f, p in checks:
+    jsonschema.validate(json.load(open(f"{tmp}/get-{f}.json")), schema(p, "get", "200")); n += 1
+for f in glob.glob(f"{tmp}/get-executions_*.json"):
+    if "scenario" not in f:
+        jsonschema.validate(json.load(open(f)), schema("/executions/{id}", "get", "200")); n += 1
+jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/holds", "get", "401")); n += 1
+print(f"openapi {doc['openapi']}: {len(ops)} operations; {n} answers valid")
+EOF
+expect "the document lists the same routes the server dispatches" 0 \
+    "get /executions,get /executions/{id},get /holds,get /holds/{id},get /incomplete,get /me,get /openapi.json,post /holds/{id}/approve,post /holds/{id}/reject,post /incomplete/{id}/retry" \
+    -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
+
+kill -TERM $dpid
+{ wait $dpid; } 2>/dev/null
+rc=$?
+dpid=
+expect "the daemon stops cleanly with the admin listener (exit 0; under ASan: no leak)" 0 "0" -- echo $rc
+[ $rc = 0 ] || sed 's/^/# /' "$dir/log" | tail -20
