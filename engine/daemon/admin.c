@@ -6,6 +6,7 @@
  * name. The OpenAPI document is generated from the same route table. */
 #include "daemon/admin.h"
 
+#include "clock.h"
 #include "log.h"
 #include "model/org.h"
 #include "model/yaml.h"
@@ -49,7 +50,8 @@ struct areq {
 struct call {
     struct sc_admin *a;
     const struct user *u;
-    const char *arg;      /* the {id} of the path, or NULL */
+    const char *arg;      /* the path's first {..} segment, or NULL */
+    const char *args[3];  /* its {..} segments in order */
     json_t *body;         /* the request's JSON body, or NULL */
     struct MHD_Connection *con;
 };
@@ -296,6 +298,233 @@ static unsigned h_retry(struct call *c, json_t **out)
     return 200;
 }
 
+/* As `scenarist incomplete resolve|discard ID`: a person closes it; nothing runs. */
+static unsigned close_incomplete(struct call *c, json_t **out, const char *state)
+{
+    pthread_mutex_lock(&c->a->mu);
+    int r = sc_store_incomplete_close(c->a->st, c->arg, state, c->u->name);
+    json_t *now = r == SC_STORE_OK ? sc_store_incomplete_get(c->a->st, c->arg) : NULL;
+    pthread_mutex_unlock(&c->a->mu);
+    if (r == SC_STORE_NONE) {
+        char m[300];
+        snprintf(m, sizeof m, "%s is not an open incomplete execution", c->arg);
+        *out = err_body(m);
+        return 409;
+    }
+    *out = now ? now : err_body("store unavailable");
+    return now ? 200 : 503;
+}
+
+static unsigned h_resolve(struct call *c, json_t **out) { return close_incomplete(c, out, "resolved"); }
+static unsigned h_discard(struct call *c, json_t **out) { return close_incomplete(c, out, "discarded"); }
+
+/* As `scenarist incomplete retry --all [--scenario S]`: a retry recorded for each open
+ * incomplete execution (of scenario, when the body names one) that has none waiting. */
+static unsigned h_retry_all(struct call *c, json_t **out)
+{
+    const char *scenario = json_string_value(json_object_get(c->body, "scenario"));
+    pthread_mutex_lock(&c->a->mu);
+    json_t *rows = sc_store_incomplete_list(c->a->st, NULL), *e;
+    json_t *done = json_array();
+    size_t i;
+    int waiting = 0, failed = 0;
+    json_array_foreach(rows, i, e) {
+        const char *state = str(e, "state");
+        if ((strcmp(state, "pending") && strcmp(state, "exhausted")) ||
+            (scenario && strcmp(scenario, str(e, "scenario"))))
+            continue;
+        struct sc_decision_row r = {.execution = str(e, "execution"), .action = "retry",
+                                    .by = c->u->name, .reason = reason_of(c)};
+        int64_t did;
+        int rc = sc_store_decision_add(c->a->st, &r, &did);
+        if (rc == SC_STORE_OK)
+            json_array_append_new(done, json_string(r.execution));
+        else if (rc == SC_STORE_EXISTS)
+            waiting++;
+        else
+            failed++;
+    }
+    pthread_mutex_unlock(&c->a->mu);
+    bool ok = rows && !failed;
+    json_decref(rows);
+    if (!ok) {
+        json_decref(done);
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    if (json_array_size(done))
+        sc_daemon_kick(c->a->d);
+    *out = json_pack("{s:o, s:i}", "recorded", done, "already_waiting", waiting);
+    return 200;
+}
+
+/* The queues with their open items and the last 7 days' arrivals. */
+static unsigned h_queues(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *q = sc_store_queue_depths(c->a->st, sc_clock_now_ms() - 7LL * 86400000);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = q ? json_pack("{s:o}", "queues", q) : err_body("store unavailable");
+    return q ? 200 : 503;
+}
+
+static unsigned h_queue_items(struct call *c, json_t **out)
+{
+    const char *state = qarg(c, "state");
+    pthread_mutex_lock(&c->a->mu);
+    json_t *a = sc_store_queue_items(c->a->st, c->arg, state ? state : "open", 0);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = a ? json_pack("{s:s, s:o}", "queue", c->arg, "items", a) : err_body("store unavailable");
+    return a ? 200 : 503;
+}
+
+/* As `scenarist queue resolve ID`, the item resolved under the user's name. */
+static unsigned h_queue_resolve(struct call *c, json_t **out)
+{
+    int64_t id = id_of(c->arg);
+    pthread_mutex_lock(&c->a->mu);
+    int r = id > 0 ? sc_store_queue_resolve(c->a->st, id, c->u->name) : SC_STORE_NONE;
+    json_t *e = r == SC_STORE_OK ? sc_store_queue_item(c->a->st, id) : NULL;
+    pthread_mutex_unlock(&c->a->mu);
+    if (r == SC_STORE_NONE) {
+        *out = err_body("no open queue item with this id");
+        return 409;
+    }
+    *out = e ? e : err_body("store unavailable");
+    return e ? 200 : 503;
+}
+
+static unsigned h_versions(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *v = sc_store_versions_current(c->a->st);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = v ? json_pack("{s:o}", "scenarios", v) : err_body("store unavailable");
+    return v ? 200 : 503;
+}
+
+static unsigned h_scenario_versions(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *v = sc_store_versions(c->a->st, c->arg);
+    pthread_mutex_unlock(&c->a->mu);
+    if (v && !json_array_size(v)) {
+        json_decref(v);
+        *out = err_body("no such scenario in the store");
+        return 404;
+    }
+    *out = v ? json_pack("{s:s, s:o}", "scenario", c->arg, "versions", v)
+             : err_body("store unavailable");
+    return v ? 200 : 503;
+}
+
+/* A version's document: NULL with *status and *out set when there is none. */
+static json_t *version_doc(struct call *c, const char *name, const char *num, unsigned *status,
+                           json_t **out)
+{
+    char *end;
+    long n = strtol(num, &end, 10);
+    if (!*num || *end || n < 1 || n > 1000000) {
+        *out = err_body("a version is a number from 1");
+        *status = 404;
+        return NULL;
+    }
+    pthread_mutex_lock(&c->a->mu);
+    json_t *v = sc_store_version_get(c->a->st, name, (int)n);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!v) {
+        *out = err_body("no such version");
+        *status = 404;
+    }
+    return v;
+}
+
+static unsigned h_version(struct call *c, json_t **out)
+{
+    unsigned status;
+    json_t *v = version_doc(c, c->args[0], c->args[1], &status, out);
+    if (!v)
+        return status;
+    *out = v;
+    return 200;
+}
+
+/* sent_from: the step of a version that sent a write, as its definition. */
+static unsigned h_step(struct call *c, json_t **out)
+{
+    unsigned status;
+    json_t *v = version_doc(c, c->args[0], c->args[1], &status, out);
+    if (!v)
+        return status;
+    json_t *steps = json_object_get(json_object_get(v, "document"), "steps"), *st;
+    size_t i;
+    json_array_foreach(steps, i, st) if (!strcmp(str(st, "id"), c->args[2])) {
+        *out = json_pack("{s:s, s:I, s:O}", "scenario", c->args[0], "version",
+                         (json_int_t)json_integer_value(json_object_get(v, "number")), "step", st);
+        json_decref(v);
+        return 200;
+    }
+    json_decref(v);
+    *out = err_body("no such step in this version");
+    return 404;
+}
+
+static int64_t since_arg(struct call *c, int64_t def)
+{
+    const char *s = qarg(c, "since");
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : -1;
+    return s && *s && !*end && v >= 0 ? v : def;
+}
+
+/* The seed's figures over a window (since, ms; default the last 7 days) and the org's
+ * targets as declared. */
+static unsigned h_metrics(struct call *c, json_t **out)
+{
+    int64_t since = since_arg(c, sc_clock_now_ms() - 7LL * 86400000);
+    pthread_mutex_lock(&c->a->mu);
+    json_t *m = sc_store_metrics(c->a->st, since);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!m) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    json_t *targets = json_object_get(c->a->d->org->doc->root, "targets");
+    json_object_set_new(m, "targets", targets ? json_deep_copy(targets) : json_object());
+    *out = m;
+    return 200;
+}
+
+static int limit_arg(struct call *c)
+{
+    const char *s = qarg(c, "limit");
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    return s && *s && !*end && v > 0 && v <= 1000 ? (int)v : 0;
+}
+
+static unsigned h_audit(struct call *c, json_t **out)
+{
+    struct sc_audit_filter f = {.scenario = qarg(c, "scenario"), .execution = qarg(c, "execution"),
+                                .sent_to_prefix = qarg(c, "sent_to"), .limit = limit_arg(c)};
+    pthread_mutex_lock(&c->a->mu);
+    json_t *a = sc_store_audit_list(c->a->st, &f);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = a ? json_pack("{s:o}", "entries", a) : err_body("store unavailable");
+    return a ? 200 : 503;
+}
+
+static unsigned h_shadow(struct call *c, json_t **out)
+{
+    struct sc_shadow_filter f = {.scenario = qarg(c, "scenario"), .execution = qarg(c, "execution"),
+                                 .limit = limit_arg(c)};
+    pthread_mutex_lock(&c->a->mu);
+    json_t *a = sc_store_shadow_list(c->a->st, &f);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = a ? json_pack("{s:o}", "writes", a) : err_body("store unavailable");
+    return a ? 200 : 503;
+}
+
 static unsigned h_me(struct call *c, json_t **out)
 {
     int i = 0;
@@ -348,6 +577,51 @@ static const struct route routes[] = {
      "Retry an incomplete execution (body: {reason}); the daemon runs it",
      "{\"type\":\"object\",\"required\":[\"id\",\"execution\",\"action\",\"by\"],\"properties\":"
      "{\"action\":{\"const\":\"retry\"},\"by\":{\"type\":\"string\"}}}"},
+    {"POST", "/api/v1/incomplete/{id}/resolve", R_OPERATOR | R_ADMIN, h_resolve,
+     "Close an incomplete execution as resolved by hand",
+     "{\"type\":\"object\",\"required\":[\"execution\",\"state\"],\"properties\":"
+     "{\"state\":{\"const\":\"resolved\"}}}"},
+    {"POST", "/api/v1/incomplete/{id}/discard", R_OPERATOR | R_ADMIN, h_discard,
+     "Close an incomplete execution as discarded",
+     "{\"type\":\"object\",\"required\":[\"execution\",\"state\"],\"properties\":"
+     "{\"state\":{\"const\":\"discarded\"}}}"},
+    {"POST", "/api/v1/incomplete/retry", R_OPERATOR | R_ADMIN, h_retry_all,
+     "Retry every open incomplete execution (body: {scenario?, reason?})",
+     "{\"type\":\"object\",\"required\":[\"recorded\",\"already_waiting\"],\"properties\":"
+     "{\"recorded\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+     "\"already_waiting\":{\"type\":\"integer\"}}}"},
+    {"GET", "/api/v1/queues", R_ANY, h_queues, "Queues: open items and the last 7 days' arrivals",
+     "{\"type\":\"object\",\"required\":[\"queues\"],\"properties\":{\"queues\":"
+     "{\"type\":\"object\"}}}"},
+    {"GET", "/api/v1/queues/{name}/items", R_ANY, h_queue_items,
+     "A queue's items (query: state; default open)",
+     "{\"type\":\"object\",\"required\":[\"queue\",\"items\"],\"properties\":{\"items\":"
+     "{\"type\":\"array\"}}}"},
+    {"POST", "/api/v1/queue-items/{id}/resolve", R_OPERATOR | R_ADMIN, h_queue_resolve,
+     "Resolve an open queue item", "{\"type\":\"object\",\"required\":[\"id\"]}"},
+    {"GET", "/api/v1/versions", R_ANY, h_versions, "Every scenario's current version",
+     "{\"type\":\"object\",\"required\":[\"scenarios\"]}"},
+    {"GET", "/api/v1/scenarios/{name}/versions", R_ANY, h_scenario_versions,
+     "A scenario's versions, oldest first",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"versions\"],\"properties\":"
+     "{\"versions\":{\"type\":\"array\"}}}"},
+    {"GET", "/api/v1/scenarios/{name}/versions/{version}", R_ANY, h_version,
+     "One version with its document",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"number\",\"document\"]}"},
+    {"GET", "/api/v1/metrics", R_ANY, h_metrics,
+     "The figures since a time (query: since in ms; default 7 days) and the org's targets",
+     "{\"type\":\"object\",\"required\":[\"scenarios\",\"targets\"]}"},
+    {"GET", "/api/v1/audit", R_ANY, h_audit,
+     "The audit log's writes (query: scenario, execution, sent_to, limit)",
+     "{\"type\":\"object\",\"required\":[\"entries\"],\"properties\":{\"entries\":"
+     "{\"type\":\"array\"}}}"},
+    {"GET", "/api/v1/shadow", R_ANY, h_shadow,
+     "Shadowed writes (query: scenario, execution, limit)",
+     "{\"type\":\"object\",\"required\":[\"writes\"],\"properties\":{\"writes\":"
+     "{\"type\":\"array\"}}}"},
+    {"GET", "/scenarios/{name}/versions/{version}/steps/{step}", R_ANY, h_step,
+     "The step a write's sent_from names, as its version defines it",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"version\",\"step\"]}"},
     {"GET", "/api/v1/openapi.json", 0, h_openapi, "This document (no token needed)", S_OBJ},
     {0},
 };
@@ -358,7 +632,7 @@ static unsigned h_openapi(struct call *c, json_t **out)
     (void)c;
     json_t *paths = json_object();
     for (const struct route *r = routes; r->method; r++) {
-        const char *p = r->path + strlen("/api/v1");
+        const char *p = r->path;
         json_t *item = json_object_get(paths, p);
         if (!item)
             json_object_set_new(paths, p, item = json_object());
@@ -388,10 +662,18 @@ static unsigned h_openapi(struct call *c, json_t **out)
         } else {
             json_object_set_new(op, "security", json_array());
         }
-        if (strstr(r->path, "{id}"))
-            json_object_set_new(op, "parameters",
-                                json_pack("[{s:s, s:s, s:b, s:{s:s}}]", "name", "id", "in", "path",
-                                          "required", 1, "schema", "type", "string"));
+        json_t *params = json_array();
+        for (const char *q = strchr(r->path, '{'); q; q = strchr(q + 1, '{')) {
+            char name[32];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(q + 1, "}"), q + 1);
+            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name,
+                                                    "in", "path", "required", 1, "schema",
+                                                    "type", "string"));
+        }
+        if (json_array_size(params))
+            json_object_set_new(op, "parameters", params);
+        else
+            json_decref(params);
         char m[8];
         size_t i = 0;
         for (; r->method[i] && i < sizeof m - 1; i++)
@@ -401,7 +683,7 @@ static unsigned h_openapi(struct call *c, json_t **out)
     }
     *out = json_pack("{s:s, s:{s:s, s:s}, s:[{s:s}], s:o, s:{s:{s:{s:s, s:s}}, s:{s:o}}}",
                      "openapi", "3.1.0", "info", "title", "scenarist management API", "version",
-                     "1", "servers", "url", "/api/v1", "paths", paths, "components",
+                     "1", "servers", "url", "/", "paths", paths, "components",
                      "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "schemas",
                      "Error", json_loads(S_ERR, 0, NULL));
     return 200;
@@ -409,19 +691,24 @@ static unsigned h_openapi(struct call *c, json_t **out)
 
 /* ---- dispatch ---- */
 
-/* Whether path matches the route's pattern; *arg points at its {id} segment (in buf). */
-static bool match(const char *pattern, const char *path, char *buf, size_t n, const char **arg)
+/* Whether path matches the route's pattern; args[i] point at its {..} segments, copied
+ * into buf (n bytes). */
+static bool match(const char *pattern, const char *path, char *buf, size_t n, const char **args)
 {
-    *arg = NULL;
+    size_t used = 0;
+    int k = 0;
+    args[0] = args[1] = args[2] = NULL;
     while (*pattern && *path) {
-        if (!strncmp(pattern, "{id}", 4)) {
+        if (*pattern == '{') {
             size_t len = strcspn(path, "/");
-            if (!len || len >= n)
+            const char *close = strchr(pattern, '}');
+            if (!len || !close || used + len + 1 > n || k == 3)
                 return false;
-            memcpy(buf, path, len);
-            buf[len] = '\0';
-            *arg = buf;
-            pattern += 4;
+            memcpy(buf + used, path, len);
+            buf[used + len] = '\0';
+            args[k++] = buf + used;
+            used += len + 1;
+            pattern = close + 1;
             path += len;
         } else if (*pattern++ != *path++) {
             return false;
@@ -498,7 +785,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     bool path_known = false;
     struct call c = {.a = a, .con = con};
     for (const struct route *r = routes; r->method; r++) {
-        if (!match(r->path, url, arg, sizeof arg, &c.arg))
+        if (!match(r->path, url, arg, sizeof arg, c.args))
             continue;
         path_known = true;
         if (!strcmp(r->method, method) || (!strcmp(method, "HEAD") && !strcmp(r->method, "GET"))) {
@@ -509,7 +796,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     if (!hit)
         return answer(con, path_known ? 405 : 404,
                     err_body(path_known ? "method not allowed" : "no such endpoint"));
-    match(hit->path, url, arg, sizeof arg, &c.arg);
+    match(hit->path, url, arg, sizeof arg, c.args);
+    c.arg = c.args[0];
     if (hit->roles) {
         const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
         const struct user *u = auth && !strncasecmp(auth, "Bearer ", 7) && auth[7]

@@ -22,7 +22,7 @@ export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
 
 cat > "$tmp/replies.json" <<'EOF'
 [{"method": "POST", "path": "/hris/dispatch", "status": 201, "body": {"ok": true}},
- {"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down", "times": 1},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down", "times": 3},
  {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
 EOF
 dir=$tmp/d
@@ -58,17 +58,21 @@ scenarist: org '$tmp/bad.yaml' does not load; nothing validated" \
     -- "$bin" validate --org "$tmp/bad.yaml" $fx/decide/payroll.yaml
 
 # ---- two held payroll executions and one incomplete sync, before the daemon starts ----
+"$bin" deploy $fx/decide/payroll.yaml $fx/decide/sync.yaml --org "$org" >/dev/null 2>&1
 for n in 1 2; do
     echo "{\"id\":\"E-$n\"}" > "$tmp/e$n.json"
-    "$bin" run $fx/decide/payroll.yaml --input "$tmp/e$n.json" --org "$org" >/dev/null 2>&1
+    "$bin" run decide-payroll --input "$tmp/e$n.json" --org "$org" >/dev/null 2>&1
 done
-echo '{"id":"E-5"}' > "$tmp/e5.json"
-"$bin" run $fx/decide/sync.yaml --input "$tmp/e5.json" --org "$org" --no-retry >/dev/null 2>&1
+for n in 5 6 7; do
+    echo "{\"id\":\"E-$n\"}" > "$tmp/e$n.json"
+    "$bin" run decide-sync --input "$tmp/e$n.json" --org "$org" --no-retry >/dev/null 2>&1
+done
 ex() { sql "SELECT execution FROM holds WHERE id = $1"; }
-inc=$(sql "SELECT execution FROM incomplete WHERE scenario = 'decide-sync'")
+syncs=($(sql "SELECT execution FROM incomplete WHERE scenario = 'decide-sync' ORDER BY execution"))
+inc=${syncs[0]}
 
 : > "$dir/log"
-"$bin" serve $fx/decide --org "$org" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>>"$dir/log" &
+"$bin" serve --org "$org" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>>"$dir/log" &
 dpid=$!
 url=$(daemon_url "$dir/log")
 for _ in $(seq 500); do grep -q 'admin API on' "$dir/log" && break; sleep 0.02; done
@@ -126,6 +130,13 @@ expect "the approver may not retry: 403" 0 "403 {\"error\":\"user Ada Approver (
     -- call "$A" POST "/incomplete/$inc/retry"
 expect "the operator retries the incomplete sync; the daemon runs it" 0 "200 retry|Otto Operator
 done success" -- bash -c "curl -s -o '$tmp/t.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $O' '$api/incomplete/$inc/retry'; jq -r '[.action, .by // .decided_by] | join(\"|\")' '$tmp/t.json'; for _ in \$(seq 1000); do s=\$(sqlite3 '$db' \"SELECT state || ' ' || outcome FROM decisions WHERE action = 'retry'\"); [ \"\$s\" = 'done success' ] && break; sleep 0.02; done; echo \"\$s\""
+expect "the payroll write's sent_from answers on the admin listener with the step's definition" 0 \
+    '200 {"scenario":"decide-payroll","version":1,"step":{"id":"dispatch","module":"http.request","with":{"connection":"hris","method":"POST","path":"/dispatch","json":{"id":"{{ trigger.body.id }}"}},"on_error":[{"break":{"retries":0}}]}}' \
+    -- bash -c "p=\$(grep /hris/dispatch '$journal' | head -1 | jq -r '.body.sent_from' | sed 's|^http://127.0.0.1:8080||'); curl -s -w '%{http_code} ' -o '$tmp/s.json' -H 'Authorization: Bearer $V' '${api%/api/v1}'\"\$p\"; cat '$tmp/s.json'"
+expect "a step that is not in the version: 404" 0 '404 {"error":"no such step in this version"}' \
+    -- bash -c "curl -s -w '%{http_code} ' -o '$tmp/s.json' -H 'Authorization: Bearer $V' '${api%/api/v1}/scenarios/decide-payroll/versions/1/steps/nope'; cat '$tmp/s.json'"
+expect "versions: every scenario's current one, and one scenario's history" 0 "decide-payroll,decide-sync 1" \
+    -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/versions' | jq -r '[.scenarios[].scenario] | join(\",\")' | tr '\n' ' '; curl -s -H 'Authorization: Bearer $V' '$api/scenarios/decide-payroll/versions' | jq -r '[.versions[].number] | join(\",\")'"
 expect "executions filtered by scenario and status" 0 "200 $(ex 1)" \
     -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/executions?scenario=decide-payroll&status=success' -o '$tmp/x.json' -w '%{http_code} '; jq -r '[.executions[].id] | join(\"|\")' '$tmp/x.json'"
 expect "a bad limit: 400" 0 '400 {"error":"limit takes a number from 1 to 1000"}' -- call "$V" GET '/executions?limit=0'
@@ -139,12 +150,18 @@ expect "the webhook listener does not serve the API" 0 "404 not found" \
 
 # ---- the OpenAPI document, and real answers checked against it ----
 curl -s "$api/openapi.json" > "$tmp/openapi.json"
-for p in me holds "holds/1" "executions?scenario=decide-payroll" "executions/$(ex 1)" incomplete; do
-    curl -s -H "Authorization: Bearer $A" "$api/$p" > "$tmp/get-$(echo "$p" | tr '/?=&' '____').json"
-done
+# get PATH ROUTE: the answer saved as ans-N.json, the route it answers beside it
+n=0
+get() { n=$((n+1)); curl -s -H "Authorization: Bearer $A" "$api$1" > "$tmp/ans-$n.json"; echo "$2" > "$tmp/ans-$n.route"; }
+get /me /api/v1/me; get /holds /api/v1/holds; get /holds/1 /api/v1/holds/{id}
+get "/executions?scenario=decide-payroll" /api/v1/executions; get "/executions/$(ex 1)" /api/v1/executions/{id}
+get /incomplete /api/v1/incomplete; get /queues /api/v1/queues; get /queues/none/items /api/v1/queues/{name}/items
+get /versions /api/v1/versions; get /scenarios/decide-payroll/versions /api/v1/scenarios/{name}/versions
+get /scenarios/decide-payroll/versions/1 /api/v1/scenarios/{name}/versions/{version}
+get /metrics /api/v1/metrics; get /audit /api/v1/audit; get /shadow /api/v1/shadow
 curl -s -o "$tmp/deny.json" "$api/holds"
-expect "real answers validate against the document's schemas, and every route is in it" 0 \
-    "openapi 3.1.0: 10 operations; 7 answers valid" -- python3 - "$tmp" <<'EOF'
+expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route)" 0 \
+    "openapi 3.1.0: 23 operations; 15 answers valid" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
 doc = json.load(open(f"{tmp}/openapi.json"))
@@ -154,19 +171,15 @@ def schema(path, method, status):
     if "$ref" in s:
         s = doc["components"]["schemas"][s["$ref"].split("/")[-1]]
     return s
-checks = [("me", "/me"), ("holds", "/holds"), ("holds_1", "/holds/{id}"),
-          ("executions_scenario_decide-payroll", "/executions"), ("incomplete", "/incomplete")]
 n = 0
-for f, p in checks:
-    jsonschema.validate(json.load(open(f"{tmp}/get-{f}.json")), schema(p, "get", "200")); n += 1
-for f in glob.glob(f"{tmp}/get-executions_*.json"):
-    if "scenario" not in f:
-        jsonschema.validate(json.load(open(f)), schema("/executions/{id}", "get", "200")); n += 1
-jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/holds", "get", "401")); n += 1
+for f in sorted(glob.glob(f"{tmp}/ans-*.json")):
+    route = open(f[:-5] + ".route").read().strip()
+    jsonschema.validate(json.load(open(f)), schema(route, "get", "200")); n += 1
+jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/api/v1/holds", "get", "401")); n += 1
 print(f"openapi {doc['openapi']}: {len(ops)} operations; {n} answers valid")
 EOF
 expect "the document lists the same routes the server dispatches" 0 \
-    "get /executions,get /executions/{id},get /holds,get /holds/{id},get /incomplete,get /me,get /openapi.json,post /holds/{id}/approve,post /holds/{id}/reject,post /incomplete/{id}/retry" \
+    "get /api/v1/audit,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
 kill -TERM $dpid
