@@ -6,6 +6,8 @@
  * name. The OpenAPI document is generated from the same route table. */
 #include "daemon/admin.h"
 
+#include "daemon/console.h"
+
 #include "clock.h"
 #include "log.h"
 #include "model/org.h"
@@ -757,6 +759,39 @@ static enum MHD_Result answer(struct MHD_Connection *con, unsigned status, json_
 
 #define MAX_BODY (64 * 1024)
 
+/* The console's static files; /console goes to /console/. */
+static enum MHD_Result console(struct MHD_Connection *con, const char *url, const char *method)
+{
+    size_t len = 0;
+    const char *type = NULL;
+    const char *data = url[8] ? sc_console_file(url + 9, &len, &type) : NULL;
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return answer(con, 405, err_body("the console takes GET"));
+    if (!url[8] || !data) {
+        bool redirect = !url[8];
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        if (redirect)
+            MHD_add_response_header(resp, "Location", "/console/");
+        enum MHD_Result rc = MHD_queue_response(con, redirect ? 301 : 404, resp);
+        MHD_destroy_response(resp);
+        return rc;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data,
+                                                                MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                            "frame-ancestors 'none'");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result rc = MHD_queue_response(con, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **ctx)
@@ -780,6 +815,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     }
     if (q->over)
         return answer(con, 413, err_body("body over the 65536-byte limit"));
+    if (!strcmp(url, "/console") || !strncmp(url, "/console/", 9)) /* no token: the page asks */
+        return console(con, url, method);
     char arg[256];
     const struct route *hit = NULL;
     bool path_known = false;

@@ -182,6 +182,16 @@ expect "the document lists the same routes the server dispatches" 0 \
     "get /api/v1/audit,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
+# ---- the console: static files built into the binary, no token needed for them ----
+root=${api%/api/v1}
+expect "the console's page, script and style are the files of console/, byte for byte" 0 \
+    "200 text/html; charset=utf-8
+200 text/javascript; charset=utf-8
+200 text/css; charset=utf-8" -- bash -c "for f in index.html app.js app.css; do curl -s -o '$tmp/c' -w '%{http_code} %{content_type}\n' '$root/console/'\$f; cmp -s '$tmp/c' console/\$f || echo \"differs: \$f\"; done"
+expect "/console/ is its page; /console redirects there; another file is 404" 0 "200 301 /console/ 404" \
+    -- bash -c "curl -s -o /dev/null -w '%{http_code} ' '$root/console/'; curl -s -o /dev/null -w '%{http_code} %{redirect_url} ' '$root/console' | sed 's|http://127.0.0.1:[0-9]*||'; curl -s -o /dev/null -w '%{http_code}' '$root/console/nope.js'"
+expect "the webhook listener does not serve the console" 0 "404" -- curl -s -o /dev/null -w '%{http_code}' "$url/console/"
+
 kill -TERM $dpid
 { wait $dpid; } 2>/dev/null
 rc=$?
