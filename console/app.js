@@ -92,8 +92,8 @@ const pages = {
         ["Execution", x => `<a href="#/execution/${esc(x.id)}">${esc(x.id)}</a>`],
         ["Scenario", x => esc(x.scenario)],
         ["Status", x => `<span class="status-${esc(x.status)}">${esc(x.status)}</span>`],
-        ["Started", x => esc(x.started_at || x.created_at || "")],
-        ["Trigger", x => esc(x.source || x.trigger || "")],
+        ["Version", x => esc(x.version)], ["Started", x => esc(x.started_at || "")],
+        ["Took", x => esc(x.duration_ms) + " ms"],
       ], r.executions, "executions");
     };
     await load();
@@ -103,11 +103,11 @@ const pages = {
   async execution(id) {
     const x = await api("GET", "/executions/" + encodeURIComponent(id));
     main.innerHTML = `<h1>Execution ${esc(x.id)}</h1>
-      <p>Scenario <b>${esc(x.scenario)}</b> v${esc(x.version)} · status <span class="status-${esc(x.status)}" id="status">${esc(x.status)}</span> · attempts ${esc(x.attempts)}</p>` +
+      <p>Scenario <b>${esc(x.scenario)}</b> version ${esc(x.version)} · status <span class="status-${esc(x.status)}" id="status">${esc(x.status)}</span> · attempts ${esc(x.attempts)}</p>` +
       table([
-        ["Attempt", s => esc(s.attempt)], ["Step", s => esc(s.step || s.id)],
+        ["Step", s => esc(s.step || s.id)], ["Module", s => esc(s.module)],
         ["Status", s => `<span class="status-${esc(s.status)}">${esc(s.status)}</span>`],
-        ["Input", s => `<pre>${esc(JSON.stringify(s.input ?? s.with ?? null, null, 1))}</pre>`],
+        ["Duration", s => esc(s.duration_ms) + " ms"],
         ["Output", s => `<pre>${esc(JSON.stringify(s.output ?? null, null, 1))}</pre>`],
         ["Error", s => s.error ? `<span class="error">${esc(show(s.error.message || s.error))}</span>` : ""],
       ], x.steps || [], "steps") + (x.error ? `<p class="error">${esc(show(x.error.message || x.error))}</p>` : "");
