@@ -205,6 +205,7 @@ async function route() {
   const h = location.hash.replace(/^#\/?/, "") || "dashboard";
   const [path, q] = h.split("?");
   const [page, arg] = path.split("/");
+  main.dataset.ready = "";
   document.querySelectorAll("nav a").forEach(a => a.classList.toggle("on", a.getAttribute("href") === "#/" + page));
   try {
     if (page === "execution") await pages.execution(decodeURIComponent(arg));
@@ -213,6 +214,7 @@ async function route() {
   } catch (e) {
     main.innerHTML = `<p class="error" id="error">${esc(e.message)}</p>`;
   }
+  main.dataset.ready = location.hash || "#/dashboard"; /* the page is drawn (tests wait for it) */
 }
 
 async function start() {

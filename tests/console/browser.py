@@ -6,6 +6,7 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -27,13 +28,30 @@ def sign_in(token):
     drv.get(root + "/console/")
     wait.until(EC.visibility_of_element_located((By.ID, "token"))).send_keys(token)
     drv.find_element(By.ID, "signin").click()
-    return wait.until(EC.text_to_be_present_in_element((By.ID, "who"), "(")) and \
-        drv.find_element(By.ID, "who").text.replace(" Sign out", "")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "who"), "("))
+    drawn("#/dashboard")
+    return text("#who").replace(" Sign out", "")
+
+
+def drawn(hash_):
+    wait.until(lambda d: d.execute_script("return document.getElementById('main').dataset.ready")
+               == hash_)
 
 
 def page(hash_, ready):
     drv.get(root + "/console/" + hash_)
+    drawn(hash_)
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ready)))
+
+
+def text(css):
+    """An element's text; the live list may redraw it meanwhile, so read again."""
+    for _ in range(5):
+        try:
+            return drv.find_element(By.CSS_SELECTOR, css).text
+        except StaleElementReferenceException:
+            pass
+    return drv.find_element(By.CSS_SELECTOR, css).text
 
 
 def shot(name):
@@ -43,7 +61,7 @@ def shot(name):
 try:
     print("approver signed in as:", sign_in(approver))
     page("#/dashboard", "#metric-hold_rate")
-    print("dashboard hold rate:", drv.find_element(By.CSS_SELECTOR, "#metric-hold_rate .big").text)
+    print("dashboard hold rate:", text("#metric-hold_rate .big"))
     shot("dashboard")
     page("#/holds", "#holds")
     shot("holds")
@@ -57,14 +75,13 @@ try:
     drv.find_element(By.ID, "reason").send_keys("pay rate checked with HR")
     drv.find_element(By.ID, "approve").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "state"), "approved"))
-    print("after approve:", drv.find_element(By.ID, "state").text, "by",
-          drv.find_element(By.ID, "decided-by").text)
+    print("after approve:", text("#state"), "by", text("#decided-by"))
     page("#/executions", "#executions")
     wait.until(EC.text_to_be_present_in_element((By.ID, "executions"), hook_exec))
-    print("executions lists the webhook:", hook_exec in drv.find_element(By.ID, "executions").text)
+    print("executions lists the webhook:", hook_exec in text("#executions"))
     shot("executions")
     page(f"#/execution/{hook_exec}", "#steps")
-    print("execution status:", drv.find_element(By.ID, "status").text)
+    print("execution status:", text("#status"))
     shot("execution")
     page("#/incomplete", "#incomplete")
     shot("incomplete")
