@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -81,6 +82,19 @@ static const char *qarg(struct call *c, const char *k)
 
 /* ---- handlers ---- */
 
+/* ms since the epoch of the store's times, 2026-03-09T10:00:00.000Z (UTC); -1 otherwise. */
+static int64_t iso_ms(const char *s)
+{
+    struct tm tm = {0};
+    int ms = 0, n = 0;
+    if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &n) != 7 || s[n])
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
 static unsigned h_executions(struct call *c, json_t **out)
 {
     struct sc_exec_filter f = {.scenario = qarg(c, "scenario"), .status = qarg(c, "status")};
@@ -102,14 +116,34 @@ static unsigned h_executions(struct call *c, json_t **out)
         }
         f.limit = (int)v;
     }
+    const char *cursor = qarg(c, "cursor");
+    char id[128];
+    if (cursor) { /* MS.ID of the last row of the previous page */
+        long long ms = strtoll(cursor, &end, 10);
+        if (end == cursor || *end != '.' || ms < 0 || !end[1] || strlen(end + 1) >= sizeof id) {
+            *out = err_body("cursor: give the next_cursor of the previous page");
+            return 400;
+        }
+        snprintf(id, sizeof id, "%s", end + 1);
+        f.before_ms = ms;
+        f.before_id = id;
+    }
+    int page = f.limit > 0 ? f.limit : 100;
     pthread_mutex_lock(&c->a->mu);
     json_t *rows = sc_store_exec_list(c->a->st, &f);
     pthread_mutex_unlock(&c->a->mu);
+    json_t *last = json_array_size(rows) == (size_t)page ? json_array_get(rows, page - 1) : NULL;
     if (!rows) {
         *out = err_body("store unavailable");
         return 503;
     }
     *out = json_pack("{s:o}", "executions", rows);
+    if (last) { /* a full page: the next one starts after its last row */
+        char next[200];
+        snprintf(next, sizeof next, "%lld.%s", (long long)iso_ms(json_string_value(
+                     json_object_get(last, "started_at"))), json_string_value(json_object_get(last, "id")));
+        json_object_set_new(*out, "next_cursor", json_string(next));
+    }
     return 200;
 }
 
@@ -547,11 +581,12 @@ static const struct route routes[] = {
      "\"properties\":{\"name\":{\"type\":\"string\"},\"role\":{\"enum\":[\"viewer\",\"operator\","
      "\"approver\",\"admin\"]}}}"},
     {"GET", "/api/v1/executions", R_ANY, h_executions,
-     "Executions, newest first (query: scenario, status, since in ms, limit)",
+     "Executions, newest first (query: scenario, status, since in ms, limit, cursor: the "
+     "previous page's next_cursor, given when a page is full)",
      "{\"type\":\"object\",\"required\":[\"executions\"],\"properties\":{\"executions\":{\"type\":"
      "\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\",\"scenario\",\"status\"],"
      "\"properties\":{\"id\":{\"type\":\"string\"},\"scenario\":{\"type\":\"string\"},"
-     "\"status\":{\"type\":\"string\"}}}}}}"},
+     "\"status\":{\"type\":\"string\"}}}},\"next_cursor\":{\"type\":\"string\"}}}"},
     {"GET", "/api/v1/executions/{id}", R_ANY, h_execution,
      "One execution with every step of every attempt",
      "{\"type\":\"object\",\"required\":[\"id\",\"scenario\",\"status\",\"steps\"],"

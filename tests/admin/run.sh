@@ -140,6 +140,23 @@ expect "versions: every scenario's current one, and one scenario's history" 0 "d
 expect "executions filtered by scenario and status" 0 "200 $(ex 1)" \
     -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/executions?scenario=decide-payroll&status=success' -o '$tmp/x.json' -w '%{http_code} '; jq -r '[.executions[].id] | join(\"|\")' '$tmp/x.json'"
 expect "a bad limit: 400" 0 '400 {"error":"limit takes a number from 1 to 1000"}' -- call "$V" GET '/executions?limit=0'
+# page PATH: follows next_cursor from PATH until a page is not full; prints the ids and pages
+page() {
+    local c= ids= n=0
+    while :; do
+        curl -s -H "Authorization: Bearer $V" "$api$1${c:+&cursor=$c}" > "$tmp/p.json"
+        ids+=$(jq -r '.executions[].id' "$tmp/p.json" | tr '\n' ' ')
+        n=$((n + 1))
+        c=$(jq -r '.next_cursor // empty' "$tmp/p.json")
+        [ -z "$c" ] || [ $n -ge 20 ] && break
+    done
+    echo "$ids$n pages"
+}
+expect "paging by cursor, 2 a page, lists every execution once in the order of one long page" 0 \
+    "$(curl -s -H "Authorization: Bearer $V" "$api/executions?limit=1000" | jq -r '.executions[].id' | tr '\n' ' ')3 pages" \
+    -- page '/executions?limit=2'
+expect "a cursor that is not one: 400" 0 '400 {"error":"cursor: give the next_cursor of the previous page"}' \
+    -- call "$V" GET '/executions?cursor=abc'
 expect "one execution with its steps" 0 "200 check,dispatch" \
     -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/executions/$(ex 1)' -o '$tmp/e.json' -w '%{http_code} '; jq -r '[.steps[].step // .steps[].id] | unique | join(\",\")' '$tmp/e.json'"
 expect "an unknown execution: 404" 0 '404 {"error":"no such execution"}' -- call "$V" GET /executions/nope
