@@ -9,7 +9,11 @@
 #include "daemon/console.h"
 
 #include "clock.h"
+#include "lang/diag.h"
+#include "lang/lua.h"
 #include "log.h"
+#include "model/validate.h"
+#include "store/version.h"
 #include "model/org.h"
 #include "model/yaml.h"
 #include "util.h"
@@ -485,6 +489,71 @@ static unsigned h_version(struct call *c, json_t **out)
     return 200;
 }
 
+/* Whether a stored version's document still loads against the org (as `scenarist
+ * rollback` checks it). */
+static bool still_valid(json_t *doc, const char *label, const struct sc_org *org)
+{
+    char err[512];
+    struct sc_diags d;
+    sc_diags_init(&d);
+    struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
+    json_t *scenario = lua ? sc_version_scenario(doc) : NULL;
+    char *text = scenario ? sc_version_text(scenario) : NULL;
+    bool tf = text && sc_lua_use(lua, json_object_get(doc, "transforms"), err, sizeof err) == 0;
+    struct sc_scenario *sc = tf ? sc_scenario_load_text(label, text, strlen(text), org, lua,
+                                                        NULL, &d) : NULL;
+    bool ok = sc != NULL;
+    sc_scenario_free(sc);
+    sc_lua_free(lua);
+    json_decref(scenario);
+    free(text);
+    sc_diags_free(&d);
+    return ok;
+}
+
+/* As `scenarist rollback NAME --to N`: version N's document stored again as a new version
+ * (origin rollback, the message naming the user); a daemon serving the deployed versions
+ * reloads. Body {to: N, reason?}. */
+static unsigned h_rollback(struct call *c, json_t **out)
+{
+    json_t *to = json_object_get(c->body, "to");
+    if (!json_is_integer(to) || json_integer_value(to) < 1) {
+        *out = err_body("give {\"to\": N}, the version to roll back to");
+        return 400;
+    }
+    char num[24], label[200], msg[400], sum[72];
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(to));
+    unsigned status;
+    json_t *v = version_doc(c, c->args[0], num, &status, out);
+    if (!v)
+        return status;
+    snprintf(label, sizeof label, "%s v%s", c->args[0], num);
+    json_t *doc = json_object_get(v, "document");
+    if (!still_valid(doc, label, c->a->d->org)) {
+        json_decref(v);
+        snprintf(msg, sizeof msg, "version %s no longer validates against org %s: not rolled back",
+                 num, c->a->d->org->name);
+        *out = err_body(msg);
+        return 422;
+    }
+    const char *why = reason_of(c);
+    snprintf(msg, sizeof msg, "rollback to v%s by %s%s%s", num, c->u->name, why ? ": " : "",
+             why ? why : "");
+    int n = 0;
+    pthread_mutex_lock(&c->a->mu);
+    int rc = sc_version_checksum(doc, sum) == 0
+                 ? sc_store_version_add(c->a->st, c->args[0], doc, sum, msg, "rollback", &n) : -1;
+    pthread_mutex_unlock(&c->a->mu);
+    json_decref(v);
+    if (rc < 0) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    *out = json_pack("{s:s, s:i, s:s, s:b}", "scenario", c->args[0], "number", n, "message", msg,
+                     "changed", rc != SC_STORE_SAME);
+    return 200;
+}
+
 /* sent_from: the step of a version that sent a write, as its definition. */
 static unsigned h_step(struct call *c, json_t **out)
 {
@@ -645,6 +714,10 @@ static const struct route routes[] = {
     {"GET", "/api/v1/scenarios/{name}/versions/{version}", R_ANY, h_version,
      "One version with its document",
      "{\"type\":\"object\",\"required\":[\"scenario\",\"number\",\"document\"]}"},
+    {"POST", "/api/v1/scenarios/{name}/rollback", R_ADMIN, h_rollback,
+     "Roll a scenario back: version `to` stored again as the current one (body: {to, reason?})",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"number\",\"message\",\"changed\"],"
+     "\"properties\":{\"number\":{\"type\":\"integer\"},\"changed\":{\"type\":\"boolean\"}}}"},
     {"GET", "/api/v1/metrics", R_ANY, h_metrics,
      "The figures since a time (query: since in ms; default 7 days) and the org's targets",
      "{\"type\":\"object\",\"required\":[\"scenarios\",\"targets\"]}"},

@@ -16,7 +16,7 @@ fx=tests/serve/fixtures
 suite=admin
 . tests/lib.sh
 export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET=x SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-export ADMIN_VIEWER=viewer-token-0123456789 ADMIN_OPERATOR=operator-token-0123456789
+export ADMIN_VIEWER=viewer-token-0123456789 ADMIN_OPERATOR=operator-token-0123456789 ADMIN_ADMIN=admin-token-0123456789
 printf 'approver-token-0123456789\n' > "$tmp/approver.token"
 export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
 
@@ -36,6 +36,7 @@ users:
   - { name: Vera Viewer, role: viewer, token: env:ADMIN_VIEWER }
   - { name: Otto Operator, role: operator, token: env:ADMIN_OPERATOR }
   - { name: Ada Approver, role: approver, token: file:$tmp/approver.token }
+  - { name: Root Admin, role: admin, token: env:ADMIN_ADMIN }
 EOF
 sql() { sqlite3 "$db" "$1"; }
 wait_sql() {
@@ -59,6 +60,8 @@ scenarist: org '$tmp/bad.yaml' does not load; nothing validated" \
 
 # ---- two held payroll executions and one incomplete sync, before the daemon starts ----
 "$bin" deploy $fx/decide/payroll.yaml $fx/decide/sync.yaml --org "$org" >/dev/null 2>&1
+sed 's/^description: .*/description: a second version/' $fx/decide/sync.yaml > "$tmp/sync.yaml"
+"$bin" deploy "$tmp/sync.yaml" --org "$org" >/dev/null 2>&1
 for n in 1 2; do
     echo "{\"id\":\"E-$n\"}" > "$tmp/e$n.json"
     "$bin" run decide-payroll --input "$tmp/e$n.json" --org "$org" >/dev/null 2>&1
@@ -78,7 +81,7 @@ url=$(daemon_url "$dir/log")
 for _ in $(seq 500); do grep -q 'admin API on' "$dir/log" && break; sleep 0.02; done
 api=$(grep -o 'admin API on http://127.0.0.1:[0-9]*/api/v1' "$dir/log" | sed 's/admin API on //')
 expect "the daemon says where the API listens and how many users it knows" 0 \
-    "admin API on $api (3 users)" -- bash -c "grep -o 'admin API on .*' '$dir/log'"
+    "admin API on $api (4 users)" -- bash -c "grep -o 'admin API on .*' '$dir/log'"
 
 # call TOKEN METHOD PATH [BODY]: prints "STATUS BODY"; TOKEN - sends none.
 call() {
@@ -137,6 +140,15 @@ expect "a step that is not in the version: 404" 0 '404 {"error":"no such step in
     -- bash -c "curl -s -w '%{http_code} ' -o '$tmp/s.json' -H 'Authorization: Bearer $V' '${api%/api/v1}/scenarios/decide-payroll/versions/1/steps/nope'; cat '$tmp/s.json'"
 expect "versions: every scenario's current one, and one scenario's history" 0 "decide-payroll,decide-sync 1" \
     -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/versions' | jq -r '[.scenarios[].scenario] | join(\",\")' | tr '\n' ' '; curl -s -H 'Authorization: Bearer $V' '$api/scenarios/decide-payroll/versions' | jq -r '[.versions[].number] | join(\",\")'"
+expect "an approver may not roll back: 403" 0 '403 {"error":"user Ada Approver (approver) may not POST /api/v1/scenarios/decide-sync/rollback"}' \
+    -- call "$A" POST /scenarios/decide-sync/rollback '{"to":1}'
+expect "an admin rolls decide-sync back to version 1: stored again as version 3, naming the admin" 0 \
+    '200 {"scenario":"decide-sync","number":3,"message":"rollback to v1 by Root Admin: bad deploy","changed":true}' \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/rollback '{"to":1,"reason":"bad deploy"}'
+expect "its history says so" 0 "1 deploy|2 deploy|3 rollback" \
+    -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/scenarios/decide-sync/versions' | jq -r '[.versions[] | \"\(.number) \(.origin)\"] | join(\"|\")'"
+expect "a version that does not exist: 404" 0 '404 {"error":"no such version"}' \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/rollback '{"to":9}'
 expect "executions filtered by scenario and status" 0 "200 $(ex 1)" \
     -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/executions?scenario=decide-payroll&status=success' -o '$tmp/x.json' -w '%{http_code} '; jq -r '[.executions[].id] | join(\"|\")' '$tmp/x.json'"
 expect "a bad limit: 400" 0 '400 {"error":"limit takes a number from 1 to 1000"}' -- call "$V" GET '/executions?limit=0'
@@ -178,7 +190,7 @@ get /scenarios/decide-payroll/versions/1 /api/v1/scenarios/{name}/versions/{vers
 get /metrics /api/v1/metrics; get /audit /api/v1/audit; get /shadow /api/v1/shadow
 curl -s -o "$tmp/deny.json" "$api/holds"
 expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route)" 0 \
-    "openapi 3.1.0: 23 operations; 15 answers valid" -- python3 - "$tmp" <<'EOF'
+    "openapi 3.1.0: 24 operations; 15 answers valid" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
 doc = json.load(open(f"{tmp}/openapi.json"))
@@ -196,7 +208,7 @@ jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/api/v1/holds",
 print(f"openapi {doc['openapi']}: {len(ops)} operations; {n} answers valid")
 EOF
 expect "the document lists the same routes the server dispatches" 0 \
-    "get /api/v1/audit,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve" \
+    "get /api/v1/audit,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/rollback" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
 # ---- the console: static files built into the binary, no token needed for them ----
