@@ -194,9 +194,16 @@ const pages = {
     if (name) {
       const h = await api("GET", `/scenarios/${encodeURIComponent(name)}/versions`);
       html += `<h1>${esc(name)}: history</h1>` + table([["Version", v => esc(v.number)], ["Deployed", v => esc(v.created_at)],
-        ["Origin", v => esc(v.origin)], ["Message", v => esc(v.message || "")]], h.versions, "history");
+        ["Origin", v => esc(v.origin)], ["Message", v => esc(v.message || "")],
+        ["", v => can("admin") && v.number !== h.versions[h.versions.length - 1].number ?
+          `<button class="secondary" data-to="${esc(v.number)}">roll back to this</button>` : ""]], h.versions, "history");
     }
     main.innerHTML = html;
+    main.querySelectorAll("button[data-to]").forEach(b => b.onclick = async () => {
+      const reason = prompt("Why roll back?") || "";
+      try { await api("POST", `/scenarios/${encodeURIComponent(name)}/rollback`, {to: Number(b.dataset.to), reason}); route(); }
+      catch (e) { alert(e.message); }
+    });
   },
 };
 
