@@ -619,6 +619,26 @@ static unsigned h_audit(struct call *c, json_t **out)
     return a ? 200 : 503;
 }
 
+/* As `scenarist audit verify`: the chain checked under the org's audit key. */
+static unsigned h_audit_verify(struct call *c, json_t **out)
+{
+    json_t *problem = NULL;
+    pthread_mutex_lock(&c->a->mu);
+    int rc = sc_store_audit_verify(c->a->st, c->a->d->org->name, NULL, &problem);
+    char err[400];
+    snprintf(err, sizeof err, "%s", sc_store_error(c->a->st));
+    pthread_mutex_unlock(&c->a->mu);
+    if (rc == SC_STORE_OK || rc == SC_STORE_BROKEN) {
+        *out = json_pack("{s:b}", "intact", rc == SC_STORE_OK);
+        if (problem)
+            json_object_set_new(*out, "problem", problem);
+        return 200;
+    }
+    json_decref(problem);
+    *out = err_body(err[0] ? err : "the audit log cannot be verified");
+    return 409;
+}
+
 static unsigned h_shadow(struct call *c, json_t **out)
 {
     struct sc_shadow_filter f = {.scenario = qarg(c, "scenario"), .execution = qarg(c, "execution"),
@@ -725,6 +745,10 @@ static const struct route routes[] = {
      "The audit log's writes (query: scenario, execution, sent_to, limit)",
      "{\"type\":\"object\",\"required\":[\"entries\"],\"properties\":{\"entries\":"
      "{\"type\":\"array\"}}}"},
+    {"GET", "/api/v1/audit/verify", R_ANY, h_audit_verify,
+     "The audit chain checked under the org's audit key: {intact, problem?}",
+     "{\"type\":\"object\",\"required\":[\"intact\"],\"properties\":{\"intact\":"
+     "{\"type\":\"boolean\"},\"problem\":{\"type\":\"object\"}}}"},
     {"GET", "/api/v1/shadow", R_ANY, h_shadow,
      "Shadowed writes (query: scenario, execution, limit)",
      "{\"type\":\"object\",\"required\":[\"writes\"],\"properties\":{\"writes\":"

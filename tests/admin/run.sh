@@ -17,6 +17,7 @@ suite=admin
 . tests/lib.sh
 export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET=x SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 export ADMIN_VIEWER=viewer-token-0123456789 ADMIN_OPERATOR=operator-token-0123456789 ADMIN_ADMIN=admin-token-0123456789
+export ADMIN_AUDIT_KEY=0123456789abcdef0123456789abcdef0123456789abcdef
 printf 'approver-token-0123456789\n' > "$tmp/approver.token"
 export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
 
@@ -37,6 +38,7 @@ users:
   - { name: Otto Operator, role: operator, token: env:ADMIN_OPERATOR }
   - { name: Ada Approver, role: approver, token: file:$tmp/approver.token }
   - { name: Root Admin, role: admin, token: env:ADMIN_ADMIN }
+audit: { key: env:ADMIN_AUDIT_KEY }
 EOF
 sql() { sqlite3 "$db" "$1"; }
 wait_sql() {
@@ -177,6 +179,15 @@ expect "a known path with another method: 405" 0 '405 {"error":"method not allow
 expect "the webhook listener does not serve the API" 0 "404 not found" \
     -- bash -c "curl -s -w '%{http_code} ' -H 'Authorization: Bearer $V' '$url/api/v1/holds' -o '$tmp/w'; cat '$tmp/w'"
 
+expect "metrics, queues, audit and shadowed writes answer a viewer" 0 "200 200 200 200" \
+    -- bash -c "for p in metrics queues audit shadow; do curl -s -o /dev/null -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/'\$p; done | sed 's/ \$//'"
+expect "the audit log lists the payroll write" 0 "POST decide-payroll" \
+    -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/audit?scenario=decide-payroll' | jq -r '.entries[0] | \"\(.method) \(.scenario)\"'"
+expect "audit verify: the chain is intact" 0 '200 {"intact":true}' -- call "$V" GET /audit/verify
+sqlite3 "$db" "DROP TRIGGER audit_no_update; UPDATE audit SET status = 599 WHERE id = (SELECT max(id) FROM audit)"
+expect "after a row is changed behind the daemon's back: not intact, naming the row" 0 "200 false $(sql 'SELECT max(id) FROM audit')" \
+    -- bash -c "curl -s -o '$tmp/v.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/audit/verify'; jq -r '\"\(.intact) \(.problem.row)\"' '$tmp/v.json'"
+
 # ---- the OpenAPI document, and real answers checked against it ----
 curl -s "$api/openapi.json" > "$tmp/openapi.json"
 # get PATH ROUTE: the answer saved as ans-N.json, the route it answers beside it
@@ -190,7 +201,7 @@ get /scenarios/decide-payroll/versions/1 /api/v1/scenarios/{name}/versions/{vers
 get /metrics /api/v1/metrics; get /audit /api/v1/audit; get /shadow /api/v1/shadow
 curl -s -o "$tmp/deny.json" "$api/holds"
 expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route)" 0 \
-    "openapi 3.1.0: 24 operations; 15 answers valid" -- python3 - "$tmp" <<'EOF'
+    "openapi 3.1.0: 25 operations; 15 answers valid" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
 doc = json.load(open(f"{tmp}/openapi.json"))
@@ -208,7 +219,7 @@ jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/api/v1/holds",
 print(f"openapi {doc['openapi']}: {len(ops)} operations; {n} answers valid")
 EOF
 expect "the document lists the same routes the server dispatches" 0 \
-    "get /api/v1/audit,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/rollback" \
+    "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/rollback" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
 # ---- the console: static files built into the binary, no token needed for them ----
