@@ -1082,10 +1082,13 @@ int sc_admin_start(struct sc_daemon *d, const char *listen, char *err, size_t er
     if (!a->nusers)
         sc_log(SC_LOG_WARN, NULL, NULL, "--admin-listen: the org declares no users:, so every "
                "API call but /api/v1/openapi.json answers 401");
+    /* PORT or :PORT alone: loopback, never every interface by omission */
     const char *colon = strrchr(listen, ':');
     char host[128], port[16];
     snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - listen) : 0, listen);
-    snprintf(port, sizeof port, "%s", colon ? colon + 1 : "");
+    snprintf(port, sizeof port, "%s", colon ? colon + 1 : listen);
+    if (!host[0])
+        snprintf(host, sizeof host, "127.0.0.1");
     if (host[0] == '[') {
         memmove(host, host + 1, strlen(host));
         host[strcspn(host, "]")] = '\0';
@@ -1093,7 +1096,7 @@ int sc_admin_start(struct sc_daemon *d, const char *listen, char *err, size_t er
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE},
                     *ai = NULL;
-    int gai = colon && *host ? getaddrinfo(host, port, &hints, &ai) : EAI_NONAME;
+    int gai = port[0] ? getaddrinfo(host, port, &hints, &ai) : EAI_NONAME;
     if (gai != 0) {
         snprintf(err, errlen, "--admin-listen %s: give a numeric HOST:PORT (%s)", listen,
                  gai_strerror(gai));

@@ -222,6 +222,13 @@ expect "the document lists the same routes the server dispatches" 0 \
     "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/rollback" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
+# ---- where it listens ----
+expect "--admin-listen with a host name: the daemon says so and stops (exit 1)" 1 \
+    "error scenarist: --admin-listen nohost:80: give a numeric HOST:PORT (Name or service not known)" \
+    -- bash -c "timeout 20 '$bin' serve $fx/decide --org '$org' --store '$tmp/other.db' --listen 127.0.0.1:0 --admin-listen nohost:80 2>&1 | grep -o 'error scenarist: .*'; exit \${PIPESTATUS[0]}"
+expect "--admin-listen PORT alone listens on loopback" 0 "admin API on http://127.0.0.1:" \
+    -- bash -c "'$bin' serve $fx/decide --org '$org' --store '$tmp/other2.db' --listen 127.0.0.1:0 --admin-listen 0 --until 2026-03-09T10:00:01Z 2>&1 | grep -o 'admin API on http://127.0.0.1:'"
+
 # ---- the console: static files built into the binary, no token needed for them ----
 root=${api%/api/v1}
 expect "the console's page, script and style are the files of console/, byte for byte" 0 \
