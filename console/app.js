@@ -45,26 +45,38 @@ function table(cols, rows, id) {
 const pages = {
   async dashboard() {
     const m = await api("GET", "/metrics");
-    const s = Object.values(m.scenarios || {});
-    const sum = k => s.reduce((a, x) => a + (x[k] || 0), 0);
-    const execs = sum("executions"), fails = sum("failures"), holds = sum("holds");
-    const figures = {
-      failure_rate: execs ? fails / execs : 0,
-      hold_rate: execs ? holds / execs : 0,
-      queue_depth: Object.values(m.queues || {}).reduce((a, x) => a + x, 0),
-    };
-    const targets = Object.entries(m.targets || {});
-    const card = (name, value, fmt) => {
-      const t = targets.find(([, x]) => x.metric === name);
-      const tv = t ? t[1].threshold : null;
-      return `<div class="card" id="metric-${name}"><div>${esc(name.replace("_", " "))}</div>` +
-        `<div class="big">${fmt(value)}</div><div>${t ? `target ${esc(t[0])}: ${esc(t[1].below !== undefined ? "below " + t[1].below : show(t[1].threshold ?? t[1].max ?? t[1]))}` : "no target"}</div></div>`;
+    const all = Object.values(m.scenarios || {});
+    const cmp = {below: (v, t) => v < t, at_most: (v, t) => v <= t, above: (v, t) => v > t, at_least: (v, t) => v >= t};
+    const num = t => typeof t === "string" && t.endsWith("%") ? parseFloat(t) / 100 : Number(t);
+    /* the figure over the target's scope: a scenario, a queue, or everything */
+    const figure = (metric, t) => {
+      if (metric === "queue_depth") {
+        const q = m.queues || {};
+        return t && t.queue ? (q[t.queue] || 0) : Object.values(q).reduce((a, x) => a + x, 0);
+      }
+      const s = t && t.scenario ? [m.scenarios[t.scenario] || {}] : all;
+      const sum = k => s.reduce((a, x) => a + (x[k] || 0), 0);
+      const execs = sum("executions");
+      return execs ? sum(metric === "failure_rate" ? "failures" : "holds") / execs : 0;
     };
     const pct = v => (v * 100).toFixed(1) + "%";
+    const card = metric => {
+      const found = Object.entries(m.targets || {}).find(([, x]) => x.metric === metric);
+      const t = found && found[1];
+      const v = figure(metric, t);
+      const fmt = metric === "queue_depth" ? String : pct;
+      let line = "no target";
+      if (t) {
+        const op = Object.keys(cmp).find(k => t[k] !== undefined);
+        const met = op && cmp[op](v, num(t[op]));
+        line = `target ${esc(found[0])}: ${esc(op.replace("_", " "))} ${esc(t[op])}${t.scenario ? " (" + esc(t.scenario) + ")" : ""}${t.queue ? " (" + esc(t.queue) + ")" : ""}: ` +
+          `<b class="${met ? "ok" : "error"}">${met ? "met" : "breached"}</b>`;
+      }
+      return `<div class="card" id="metric-${metric}"><div>${esc(metric.replace("_", " "))}</div>` +
+        `<div class="big">${fmt(v)}</div><div class="target">${line}</div></div>`;
+    };
     main.innerHTML = `<h1>Dashboard (last 7 days)</h1><div class="cards">` +
-      card("failure_rate", figures.failure_rate, pct) + card("hold_rate", figures.hold_rate, pct) +
-      card("queue_depth", figures.queue_depth, v => String(v)) +
-      `</div><h1>Targets</h1><pre id="targets">${esc(JSON.stringify(m.targets, null, 2))}</pre>`;
+      card("failure_rate") + card("hold_rate") + card("queue_depth") + `</div>`;
   },
 
   async executions(q) {

@@ -61,7 +61,9 @@ def shot(name):
 try:
     print("approver signed in as:", sign_in(approver))
     page("#/dashboard", "#metric-hold_rate")
-    print("dashboard hold rate:", text("#metric-hold_rate .big"))
+    print("dashboard hold rate:", text("#metric-hold_rate .big"), text("#metric-hold_rate .target"))
+    print("dashboard failure rate:", text("#metric-failure_rate .big"),
+          text("#metric-failure_rate .target"))
     shot("dashboard")
     page("#/holds", "#holds")
     shot("holds")

@@ -31,6 +31,10 @@ cat >> "$org" <<EOF
 users:
   - { name: Ada Approver, role: approver, token: env:CONSOLE_APPROVER }
   - { name: Vera Viewer, role: viewer, token: env:CONSOLE_VIEWER }
+targets:
+  sync-failures: { metric: failure_rate, below: 1% }
+  payroll-holds: { metric: hold_rate, scenario: console-payroll, below: 2% }
+  reconciliation-queue: { metric: queue_depth, at_most: 0 }
 EOF
 echo '{"id":"E-1","hris":{"pay_rate":52000,"start_date":"2026-04-01"},"offer":{"pay_rate":55000,"start_date":"2026-04-01"}}' > "$tmp/in.json"
 "$bin" run tests/console/fixtures/payroll.yaml --input "$tmp/in.json" --org "$org" >/dev/null 2>&1
@@ -45,7 +49,8 @@ hook=$(sqlite3 "$db" "SELECT id FROM executions WHERE scenario = 'console-hook'"
 mkdir -p docs/console
 expect "in the browser: sign in, the diff side by side, approve, a viewer cannot" 0 \
 "approver signed in as: Ada Approver (approver)
-dashboard hold rate: 50.0%
+dashboard hold rate: 100.0% target payroll-holds: below 2% (console-payroll): breached
+dashboard failure rate: 0.0% target sync-failures: below 1%: met
 diff: Field | HRIS value | Offer value | pay_rate | 52000 | 55000
 after approve: approved by Ada Approver
 executions lists the webhook: True
