@@ -222,6 +222,18 @@ expect "the document lists the same routes the server dispatches" 0 \
     "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/rollback" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
+# ---- queues: a drift resolved from the API ----
+echo '{"id":"E-20"}' > "$tmp/e20.json"
+"$bin" run tests/admin/fixtures/drift.yaml --input "$tmp/e20.json" --org "$org" >/dev/null 2>&1
+qid=$(sql "SELECT id FROM queue_items WHERE queue = 'reconciliation'")
+expect "the queue and its open item" 0 '200 {"open":1} {"employee":"E-20","field":"pay_rate"}' \
+    -- bash -c "curl -s -o '$tmp/q.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues'; jq -c '.queues.reconciliation | {open}' '$tmp/q.json' | tr '\n' ' '; curl -s -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items' | jq -c '.items[0].item'"
+expect "a viewer may not resolve it: 403" 0 "403 {\"error\":\"user Vera Viewer (viewer) may not POST /api/v1/queue-items/$qid/resolve\"}" \
+    -- call "$V" POST "/queue-items/$qid/resolve"
+expect "the operator resolves it, under their name" 0 "200 resolved Otto Operator" \
+    -- bash -c "curl -s -o '$tmp/r.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $O' '$api/queue-items/$qid/resolve'; jq -r '\"\(.state) \(.done_by)\"' '$tmp/r.json'"
+expect "resolving it again: 409" 0 '409 {"error":"no open queue item with this id"}' -- call "$O" POST "/queue-items/$qid/resolve"
+
 # ---- where it listens ----
 expect "--admin-listen with a host name: the daemon says so and stops (exit 1)" 1 \
     "error scenarist: --admin-listen nohost:80: give a numeric HOST:PORT (Name or service not known)" \
