@@ -130,6 +130,8 @@ expect "holds show on the CLI names the API's user" 0 "       approved by Ada Ap
     -- bash -c "'$bin' holds show 1 --org '$org' | sed -n 2p"
 expect "a body that is not JSON: 400" 0 \
     "400 {\"error\":\"the body is not a JSON object: '[' or '{' expected near 'nope'\"}" -- call "$A" POST /holds/1/reject nope
+expect "a body over 64 KiB: 413, nothing recorded" 0 '413 {"error":"body over the 65536-byte limit"}' \
+    -- bash -c "head -c 70000 /dev/zero | tr '\\0' a > '$tmp/big'; curl -s -o '$tmp/b.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $A' --data-binary @'$tmp/big' '$api/holds/2/approve'; cat '$tmp/b.json'"
 expect "an unknown hold: 404" 0 '404 {"error":"no such hold"}' -- call "$A" POST /holds/99/approve
 expect "the approver may not retry: 403" 0 "403 {\"error\":\"user Ada Approver (approver) may not POST /api/v1/incomplete/$inc/retry\"}" \
     -- call "$A" POST "/incomplete/$inc/retry"
