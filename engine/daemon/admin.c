@@ -489,6 +489,32 @@ static unsigned h_version(struct call *c, json_t **out)
     return 200;
 }
 
+/* As `scenarist diff NAME A B`: the changes from version from to version to (query). */
+static unsigned h_diff(struct call *c, json_t **out)
+{
+    const char *from = qarg(c, "from"), *to = qarg(c, "to");
+    unsigned status;
+    if (!from || !to) {
+        *out = err_body("give ?from=A&to=B, two version numbers");
+        return 400;
+    }
+    json_t *va = version_doc(c, c->args[0], from, &status, out);
+    if (!va)
+        return status;
+    json_t *vb = version_doc(c, c->args[0], to, &status, out);
+    if (!vb) {
+        json_decref(va);
+        return status;
+    }
+    json_t *lines = sc_version_diff(json_object_get(va, "document"), json_object_get(vb, "document"));
+    json_decref(va);
+    json_decref(vb);
+    *out = lines ? json_pack("{s:s, s:i, s:i, s:o}", "scenario", c->args[0], "from", atoi(from),
+                             "to", atoi(to), "changes", lines)
+                 : err_body("out of memory");
+    return lines ? 200 : 503;
+}
+
 /* Whether a stored version's document still loads against the org (as `scenarist
  * rollback` checks it). */
 static bool still_valid(json_t *doc, const char *label, const struct sc_org *org)
@@ -734,6 +760,10 @@ static const struct route routes[] = {
     {"GET", "/api/v1/scenarios/{name}/versions/{version}", R_ANY, h_version,
      "One version with its document",
      "{\"type\":\"object\",\"required\":[\"scenario\",\"number\",\"document\"]}"},
+    {"GET", "/api/v1/scenarios/{name}/diff", R_ANY, h_diff,
+     "The changes between two versions (query: from, to)",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"from\",\"to\",\"changes\"],"
+     "\"properties\":{\"changes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}"},
     {"POST", "/api/v1/scenarios/{name}/rollback", R_ADMIN, h_rollback,
      "Roll a scenario back: version `to` stored again as the current one (body: {to, reason?})",
      "{\"type\":\"object\",\"required\":[\"scenario\",\"number\",\"message\",\"changed\"],"

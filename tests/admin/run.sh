@@ -151,6 +151,9 @@ expect "an admin rolls decide-sync back to version 1: stored again as version 3,
     -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/rollback '{"to":1,"reason":"bad deploy"}'
 expect "its history says so" 0 "1 deploy|2 deploy|3 rollback" \
     -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/scenarios/decide-sync/versions' | jq -r '[.versions[] | \"\(.number) \(.origin)\"] | join(\"|\")'"
+expect "the diff of two versions is what scenarist diff --json says" 0 \
+    "200 $("$bin" diff decide-sync 1 2 --json --org "$org" | jq -c .)" \
+    -- bash -c "curl -s -o '$tmp/df.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/scenarios/decide-sync/diff?from=1&to=2'; jq -c .changes '$tmp/df.json'"
 expect "a version that does not exist: 404" 0 '404 {"error":"no such version"}' \
     -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/rollback '{"to":9}'
 expect "executions filtered by scenario and status" 0 "200 $(ex 1)" \
@@ -198,12 +201,12 @@ get() { n=$((n+1)); curl -s -H "Authorization: Bearer $A" "$api$1" > "$tmp/ans-$
 get /me /api/v1/me; get /holds /api/v1/holds; get /holds/1 /api/v1/holds/{id}
 get "/executions?scenario=decide-payroll" /api/v1/executions; get "/executions/$(ex 1)" /api/v1/executions/{id}
 get /incomplete /api/v1/incomplete; get /queues /api/v1/queues; get /queues/none/items /api/v1/queues/{name}/items
-get /versions /api/v1/versions; get /scenarios/decide-payroll/versions /api/v1/scenarios/{name}/versions
+get /versions /api/v1/versions; get "/scenarios/decide-sync/diff?from=1&to=3" /api/v1/scenarios/{name}/diff; get /scenarios/decide-payroll/versions /api/v1/scenarios/{name}/versions
 get /scenarios/decide-payroll/versions/1 /api/v1/scenarios/{name}/versions/{version}
 get /metrics /api/v1/metrics; get /audit /api/v1/audit; get /shadow /api/v1/shadow
 curl -s -o "$tmp/deny.json" "$api/holds"
 expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route)" 0 \
-    "openapi 3.1.0: 25 operations; 15 answers valid" -- python3 - "$tmp" <<'EOF'
+    "openapi 3.1.0: 26 operations; 16 answers valid" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
 doc = json.load(open(f"{tmp}/openapi.json"))
@@ -221,7 +224,7 @@ jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/api/v1/holds",
 print(f"openapi {doc['openapi']}: {len(ops)} operations; {n} answers valid")
 EOF
 expect "the document lists the same routes the server dispatches" 0 \
-    "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/rollback" \
+    "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/diff,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/rollback" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
 # ---- queues: a drift resolved from the API ----
