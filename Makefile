@@ -20,6 +20,9 @@ FUZZ_TARGETS := $(patsubst tools/fuzz/fuzz_%.c,%,$(wildcard tools/fuzz/fuzz_*.c)
 
 all: scenarist tools/sandbox/sandbox
 
+# the console's files are built into the binary (.incbin in engine/daemon/console.c)
+build/plain/engine/daemon/console.o build/asan/engine/daemon/console.o: $(wildcard console/*)
+
 # Two flavours share one set of rules: build/plain and build/asan.
 define flavour
 $(1)_CFLAGS := $(BASE_CFLAGS) $(2)

@@ -54,6 +54,7 @@ for flavour in plain asan; do
     suite "$flavour/store" tests/store/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/retention" tests/retention/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/serve" tests/serve/run.sh "$bin" build/$flavour/tests/stub
+    suite "$flavour/admin" tests/admin/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/metrics" tests/metrics/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/versions" tests/versions/run.sh "$bin" build/$flavour/tests/stub
     suite "$flavour/firststeps" tests/firststeps/run.sh "$bin" build/$flavour/tests/stub
@@ -68,6 +69,7 @@ for flavour in plain asan; do
     suite "$flavour/pg" tests/pg/run.sh "$bin" build/$flavour/tests/stub build/$flavour/tests/unit/test_store_contract $([ $flavour = plain ] && echo 2000 64)
 done
 
+suite "console" tests/console/run.sh build/plain/scenarist build/plain/tests/stub
 suite "simulate" tools/simulate --employees 500 --days 2 --drop 0.1 --seed 1 --tap --scenarist build/plain/scenarist --sandbox build/plain/tools/sandbox/sandbox
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -19,6 +19,7 @@ struct opts {
     const char *input;
     const char *store;      /* --store: a database other than the org's */
     const char *scenario, *status, *since, *sent_to, *execution;
+    const char *admin_listen;    /* serve --admin-listen */
     const char *listen, *workers, *max_body, *respond_timeout, *drain_timeout, *until; /* serve */
     const char *step_grace; /* serve */
     const char *header_timeout, *body_timeout, *max_conns, *max_per_ip; /* serve: intake limits */

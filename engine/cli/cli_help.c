@@ -52,6 +52,8 @@ static const struct opt_doc options[] = {
     {"from", "SOURCE", "where from: a folder or an org (see the command)"},
     {"listen", "HOST:PORT", "where webhooks come in (default 127.0.0.1:8080; port 0: any free "
                             "port)"},
+    {"admin-listen", "HOST:PORT", "serve: the management API /api/v1 on its own listener "
+                                  "(tokens of the org's users:; port 0: any free port)"},
     {"workers", "N", "executions run in parallel (default 4; 0: store only)"},
     {"max-body", "SIZE", "largest webhook body in bytes (default 1048576)"},
     {"respond-timeout", "D", "how long a respond webhook waits (default 10s)"},
@@ -113,7 +115,7 @@ static const struct cmd_doc commands[] = {
      "The daemon: webhooks, schedules, polls, workers, retries. With paths it serves those "
      "scenario files or folders as drafts; without, the deployed versions. Under systemd it "
      "says READY=1 once the listener is up and STOPPING=1 when it drains (sd_notify).",
-     {COMMON, "listen", "workers", "max-body", "respond-timeout", "drain-timeout", "step-grace",
+     {COMMON, "listen", "admin-listen", "workers", "max-body", "respond-timeout", "drain-timeout", "step-grace",
       "header-timeout", "body-timeout", "max-connections", "max-connections-per-ip", "until",
       "log-format"}},
     {"holds", "list|show ID|approve ID|reject ID",

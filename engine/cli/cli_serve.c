@@ -38,7 +38,7 @@ static int count_opt(const char *name, const char *v, long def, long lo, long hi
 
 int cmd_serve(struct opts *o)
 {
-    struct sc_serve_opts so = {.listen = o->listen, .workers = 4, .store = o->store,
+    struct sc_serve_opts so = {.listen = o->listen, .admin_listen = o->admin_listen, .workers = 4, .store = o->store,
                                .paths = o->args, .npaths = o->nargs, .until_ms = -1};
     char *end;
     if (o->log_format && sc_log_set_format(o->log_format) != 0) {

@@ -97,6 +97,7 @@ static int usage(FILE *out)
             "  --store FILE         a database other than the org's\n"
             "  --json               machine-readable output\n"
             "  --listen HOST:PORT   serve: where webhooks come in (default 127.0.0.1:8080)\n"
+            "  --admin-listen HOST:PORT  serve: the management API /api/v1\n"
             "  --workers N          serve: executions run in parallel (default 4; 0: store only)\n"
             "  --max-body SIZE      serve: largest webhook body in bytes (default 1048576)\n"
             "  --respond-timeout D  serve: how long a respond webhook waits (default 10s)\n"
@@ -125,7 +126,7 @@ static const struct {
     {"store", offsetof(struct opts, store)},     {"scenario", offsetof(struct opts, scenario)},
     {"status", offsetof(struct opts, status)},   {"since", offsetof(struct opts, since)},
     {"sent-to", offsetof(struct opts, sent_to)}, {"execution", offsetof(struct opts, execution)},
-    {"listen", offsetof(struct opts, listen)},   {"workers", offsetof(struct opts, workers)},
+    {"listen", offsetof(struct opts, listen)},   {"admin-listen", offsetof(struct opts, admin_listen)},   {"workers", offsetof(struct opts, workers)},
     {"max-body", offsetof(struct opts, max_body)},
     {"respond-timeout", offsetof(struct opts, respond_timeout)},
     {"drain-timeout", offsetof(struct opts, drain_timeout)},

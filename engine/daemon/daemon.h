@@ -106,6 +106,7 @@ struct sc_daemon {
     struct MHD_Daemon *mhd;
     int port;
     struct sc_conns *conns;
+    struct sc_admin *admin;      /* admin.c: the management API's listener, or NULL */
 };
 
 /* A log line at level info, or error (log.h: timestamp, level, "scenarist: " and the

@@ -4,6 +4,7 @@
 #include "daemon/serve.h"
 
 #include "clock.h"
+#include "daemon/admin.h"
 #include "daemon/catalog.h"
 #include "daemon/httpd.h"
 #include "daemon/targets.h"
@@ -177,6 +178,7 @@ static bool drain(struct sc_daemon *d)
     sd_notify(0, "STOPPING=1"); /* systemd: stopping on purpose (sd_notify(3)) */
     atomic_store(&d->draining, true);
     atomic_store(&d->stopping, true);
+    sc_admin_stop(d);
     sc_httpd_quiesce(d);
     bool all = sc_workers_wait(d, d->o.drain_ms);
     sc_httpd_stop(d);
@@ -218,6 +220,7 @@ static struct sc_daemon *daemon_new(const struct sc_serve_opts *o, const struct 
 
 static void daemon_free(struct sc_daemon *d, struct sc_runtime *main_rt)
 {
+    sc_admin_stop(d);
     sc_workers_free(d);
     if (d->cat)
         sc_catalog_free(d, d->cat);
@@ -332,6 +335,11 @@ static int start(struct sc_daemon *d)
         return -1;
     }
     set_listen_url(d);
+    if (d->o.admin_listen && sc_admin_start(d, d->o.admin_listen, err, sizeof err) != 0) {
+        sc_daemon_error("%s", err);
+        atomic_store(&d->stopping, true); /* drained as a worker that did not start */
+        return 0;
+    }
     for (int i = 0; i < d->o.workers; i++) {
         bool ok = sc_workers_start(d, i);
         atomic_store(&d->nworkers, i + 1);

@@ -8,6 +8,7 @@
 
 struct sc_serve_opts {
     const char *listen;          /* "HOST:PORT" (default 127.0.0.1:8080; port 0: any free one) */
+    const char *admin_listen;    /* "HOST:PORT" of the management API (admin.h), or NULL: none */
     int workers;                 /* default 4; 0 accepts and stores events without running them */
     size_t max_body;             /* largest webhook body (default 1 MiB) */
     int64_t respond_ms;          /* how long a respond webhook waits for its answer (10 s) */

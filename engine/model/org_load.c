@@ -175,6 +175,21 @@ static const struct sc_param audit_fields[] = {
     {0},
 };
 
+static const char *const user_roles[] = {"viewer", "operator", "approver", "admin", NULL};
+
+static const struct sc_param user_fields[] = {
+    {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
+     .doc = "The person's name, recorded with every action they take (holds, audit)."},
+    {.name = "role", .type = SC_T_ENUM, .required = true, .allowed = user_roles,
+     .flags = SC_P_STATIC,
+     .doc = "viewer reads; operator also retries incomplete executions and works queues; "
+            "approver also decides holds; admin may do everything."},
+    {.name = "token", .type = SC_T_SECRET, .required = true, .flags = SC_P_STATIC,
+     .doc = "Reference (env:NAME or file:PATH) to the user's bearer token for the management "
+            "API (at least 16 characters)."},
+    {0},
+};
+
 const struct sc_param sc_org_fields[] = {
     {.name = "name", .type = SC_T_STRING, .required = true, .flags = SC_P_STATIC,
      .doc = "The org's name; the same as its file name."},
@@ -218,6 +233,9 @@ const struct sc_param sc_org_fields[] = {
     {.name = "targets", .type = SC_T_MAP, .elem = SC_T_OBJECT, .fields = sc_org_target_fields,
      .flags = SC_P_STATIC, .doc = "Named health targets: a metric over a window against a "
      "threshold, checked by `metrics --check` and by the daemon, which can notify a connection."},
+    {.name = "users", .type = SC_T_LIST, .elem = SC_T_OBJECT, .fields = user_fields,
+     .flags = SC_P_STATIC, .doc = "People who use the management API (serve --admin-listen) "
+     "and the console, each with a role and a bearer token."},
     {0},
 };
 

@@ -61,6 +61,8 @@ static const char *const sql[P_COUNT] = {
     [P_EXEC_LIST] = "SELECT id, scenario, version, status, attempts, started_at, duration_ms"
                     " FROM executions WHERE ($1::text IS NULL OR scenario = $1)"
                     " AND ($2::text IS NULL OR status = $2) AND started_at >= $3"
+                    " AND ($5::text IS NULL OR started_at < $6"
+                    " OR (started_at = $6 AND id COLLATE \"C\" < $5))"
                     " ORDER BY started_at DESC, id COLLATE \"C\" DESC LIMIT $4",
     [P_STEP_BEGIN] = "INSERT INTO step_runs(execution, attempt, step, module, bundle, status,"
                      " started_at, duration_ms, bundles, output, error, state)"

@@ -377,8 +377,9 @@ static json_t *list_row(const PGresult *s, int i)
 json_t *pg_exec_list(struct sc_store *base, const struct sc_exec_filter *f)
 {
     struct pg_store *st = (struct pg_store *)base;
-    return pg_rows(st, pg_q(st, P_EXEC_LIST, "ssii", f->scenario, f->status, f->since_ms,
-                            (int64_t)(f->limit > 0 ? f->limit : 100)), list_row);
+    return pg_rows(st, pg_q(st, P_EXEC_LIST, "ssiisi", f->scenario, f->status, f->since_ms,
+                            (int64_t)(f->limit > 0 ? f->limit : 100), f->before_id,
+                            f->before_ms), list_row);
 }
 
 json_t *pg_exec_abandoned(struct sc_store *base)

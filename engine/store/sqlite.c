@@ -58,6 +58,7 @@ static const char *const sql[Q_COUNT] = {
     [Q_EXEC_LIST] = "SELECT id, scenario, version, status, attempts, started_at, duration_ms"
                     " FROM executions WHERE (?1 IS NULL OR scenario = ?1)"
                     " AND (?2 IS NULL OR status = ?2) AND started_at >= ?3"
+                    " AND (?5 IS NULL OR started_at < ?6 OR (started_at = ?6 AND id < ?5))"
                     " ORDER BY started_at DESC, id DESC LIMIT ?4",
     [Q_STEP_BEGIN] = "INSERT INTO step_runs(execution, attempt, step, module, bundle, status,"
                      " started_at, duration_ms, bundles, output, error, state) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",

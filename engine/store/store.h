@@ -76,6 +76,9 @@ struct sc_exec_filter {
     const char *scenario, *status;
     int64_t since_ms;     /* 0: any */
     int limit;            /* 0: 100 */
+    const char *before_id; /* a page's cursor: only those listed after (started_at, id) =
+                            * (before_ms, before_id) in the list's order; NULL: from the top */
+    int64_t before_ms;
 };
 json_t *sc_store_exec_list(struct sc_store *st, const struct sc_exec_filter *f);
 /* Ids of running executions whose lease has expired (its owner stopped renewing it: a

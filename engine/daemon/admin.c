@@ -1,0 +1,1171 @@
+/* The management API (/api/v1) on its own listener (--admin-listen): a second
+ * libmicrohttpd daemon in the same process, so the webhook listener never serves it.
+ * Requests carry `Authorization: Bearer TOKEN` (RFC 6750) for one of the org's users:;
+ * every route names the roles it admits. Actions go through the same store calls as the
+ * CLI (decisions recorded here, run by the daemon's workers), recorded under the user's
+ * name. The OpenAPI document is generated from the same route table. */
+#include "daemon/admin.h"
+
+#include "daemon/console.h"
+
+#include "clock.h"
+#include "lang/diag.h"
+#include "lang/lua.h"
+#include "log.h"
+#include "model/validate.h"
+#include "store/version.h"
+#include "model/org.h"
+#include "model/yaml.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+enum { R_VIEWER = 1, R_OPERATOR = 2, R_APPROVER = 4, R_ADMIN = 8 };
+#define R_ANY (R_VIEWER | R_OPERATOR | R_APPROVER | R_ADMIN)
+
+static const char *const role_names[] = {"viewer", "operator", "approver", "admin", NULL};
+
+struct user {
+    char *name;
+    int role;
+    char *token; /* owned, wiped when freed */
+};
+
+struct sc_admin {
+    struct sc_daemon *d;
+    struct MHD_Daemon *mhd;
+    pthread_mutex_t mu;   /* st */
+    struct sc_store *st;  /* its own writing connection */
+    struct user *users;
+    size_t nusers;
+};
+
+struct areq {
+    struct sc_buf body;
+    bool over;
+};
+
+struct call {
+    struct sc_admin *a;
+    const struct user *u;
+    const char *arg;      /* the path's first {..} segment, or NULL */
+    const char *args[3];  /* its {..} segments in order */
+    json_t *body;         /* the request's JSON body, or NULL */
+    struct MHD_Connection *con;
+};
+
+/* A handler: the answer's status and body (new). */
+typedef unsigned (*handler_fn)(struct call *c, json_t **out);
+
+struct route {
+    const char *method, *path; /* path: segments, {id} standing for one */
+    int roles;
+    handler_fn fn;
+    const char *summary;
+    const char *schema;        /* the 200 answer's JSON Schema (JSON text) */
+};
+
+static json_t *err_body(const char *msg)
+{
+    return json_pack("{s:s}", "error", msg);
+}
+
+static const char *qarg(struct call *c, const char *k)
+{
+    return MHD_lookup_connection_value(c->con, MHD_GET_ARGUMENT_KIND, k);
+}
+
+/* ---- handlers ---- */
+
+/* ms since the epoch of the store's times, 2026-03-09T10:00:00.000Z (UTC); -1 otherwise. */
+static int64_t iso_ms(const char *s)
+{
+    struct tm tm = {0};
+    int ms = 0, n = 0;
+    if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &n) != 7 || s[n])
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+static unsigned h_executions(struct call *c, json_t **out)
+{
+    struct sc_exec_filter f = {.scenario = qarg(c, "scenario"), .status = qarg(c, "status")};
+    const char *since = qarg(c, "since"), *limit = qarg(c, "limit");
+    char *end;
+    if (since) {
+        long long v = strtoll(since, &end, 10);
+        if (!*since || *end || v < 0) {
+            *out = err_body("since takes milliseconds since the epoch");
+            return 400;
+        }
+        f.since_ms = v;
+    }
+    if (limit) {
+        long v = strtol(limit, &end, 10);
+        if (!*limit || *end || v < 1 || v > 1000) {
+            *out = err_body("limit takes a number from 1 to 1000");
+            return 400;
+        }
+        f.limit = (int)v;
+    }
+    const char *cursor = qarg(c, "cursor");
+    char id[128];
+    if (cursor) { /* MS.ID of the last row of the previous page */
+        long long ms = strtoll(cursor, &end, 10);
+        if (end == cursor || *end != '.' || ms < 0 || !end[1] || strlen(end + 1) >= sizeof id) {
+            *out = err_body("cursor: give the next_cursor of the previous page");
+            return 400;
+        }
+        snprintf(id, sizeof id, "%s", end + 1);
+        f.before_ms = ms;
+        f.before_id = id;
+    }
+    int page = f.limit > 0 ? f.limit : 100;
+    pthread_mutex_lock(&c->a->mu);
+    json_t *rows = sc_store_exec_list(c->a->st, &f);
+    pthread_mutex_unlock(&c->a->mu);
+    json_t *last = json_array_size(rows) == (size_t)page ? json_array_get(rows, page - 1) : NULL;
+    if (!rows) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    *out = json_pack("{s:o}", "executions", rows);
+    if (last) { /* a full page: the next one starts after its last row */
+        char next[200];
+        snprintf(next, sizeof next, "%lld.%s", (long long)iso_ms(json_string_value(
+                     json_object_get(last, "started_at"))), json_string_value(json_object_get(last, "id")));
+        json_object_set_new(*out, "next_cursor", json_string(next));
+    }
+    return 200;
+}
+
+static unsigned h_execution(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *v = sc_store_exec_get(c->a->st, c->arg);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = v ? v : err_body("no such execution");
+    return v ? 200 : 404;
+}
+
+static unsigned h_holds(struct call *c, json_t **out)
+{
+    const char *state = qarg(c, "state");
+    if (state && !strcmp(state, "all"))
+        state = NULL;
+    else if (!state)
+        state = "pending";
+    pthread_mutex_lock(&c->a->mu);
+    json_t *rows = sc_store_holds(c->a->st, state);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!rows) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    *out = json_pack("{s:o}", "holds", rows);
+    return 200;
+}
+
+static int64_t id_of(const char *s)
+{
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    return s && *s && !*end && v > 0 ? v : -1;
+}
+
+/* The hold with its decisions; NULL when there is none. Under mu. */
+static json_t *hold_full(struct sc_store *st, int64_t id)
+{
+    json_t *h = sc_store_hold(st, id);
+    if (!h)
+        return NULL;
+    json_t *ds = sc_store_decisions(st, json_string_value(json_object_get(h, "execution")));
+    json_t *mine = json_array(), *dv;
+    size_t k;
+    json_array_foreach(ds, k, dv) if (json_integer_value(json_object_get(dv, "hold")) == id)
+        json_array_append(mine, dv);
+    json_decref(ds);
+    json_object_set_new(h, "decisions", mine);
+    return h;
+}
+
+static unsigned h_hold(struct call *c, json_t **out)
+{
+    int64_t id = id_of(c->arg);
+    pthread_mutex_lock(&c->a->mu);
+    json_t *h = id > 0 ? hold_full(c->a->st, id) : NULL;
+    pthread_mutex_unlock(&c->a->mu);
+    *out = h ? h : err_body("no such hold");
+    return h ? 200 : 404;
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* A reason from the body: {"reason": "..."}; NULL when none. */
+static const char *reason_of(struct call *c)
+{
+    const char *r = json_string_value(json_object_get(c->body, "reason"));
+    return r && *r ? r : NULL;
+}
+
+/* As `scenarist holds approve|reject`: the decision and, for a rejection, the end of the
+ * execution in one transaction; an approval is run by the daemon's workers. */
+static unsigned decide(struct call *c, json_t **out, bool approve)
+{
+    int64_t id = id_of(c->arg);
+    struct sc_store *st = c->a->st;
+    const char *by = c->u->name, *why = reason_of(c);
+    pthread_mutex_lock(&c->a->mu);
+    json_t *h = id > 0 ? sc_store_hold(st, id) : NULL;
+    if (!h) {
+        pthread_mutex_unlock(&c->a->mu);
+        *out = err_body("no such hold");
+        return 404;
+    }
+    const char *exec = str(h, "execution");
+    struct sc_decision_row r = {.execution = exec, .action = approve ? "approve" : "reject",
+                                .hold = id, .by = by, .reason = why};
+    char msg[600];
+    snprintf(msg, sizeof msg, "rejected by %s%s%s (hold %lld: %s)", by, why ? ": " : "",
+             why ? why : "", (long long)id, str(h, "reason"));
+    json_t *summary = approve ? NULL
+                              : json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", "data",
+                                          "message", msg, "step", str(h, "step"));
+    int64_t did = -1;
+    int rc = !strcmp(str(h, "state"), "pending") ? SC_STORE_OK : SC_STORE_EXISTS;
+    bool tx = rc == SC_STORE_OK;
+    if (rc == SC_STORE_OK)
+        rc = sc_store_tx_begin(st) != 0 ? SC_STORE_ERR : sc_store_decision_add(st, &r, &did);
+    if (rc == SC_STORE_OK && !approve &&
+        (sc_store_incomplete_close(st, exec, "rejected", by) < 0 ||
+         sc_store_exec_end(st, exec, "error", 0, summary, true) != 0))
+        rc = SC_STORE_ERR;
+    if (rc == SC_STORE_OK && sc_store_tx_commit(st) != 0)
+        rc = SC_STORE_ERR;
+    if (rc != SC_STORE_OK && tx)
+        sc_store_tx_rollback(st);
+    json_decref(summary);
+    json_decref(h);
+    json_t *now = hold_full(st, id);
+    pthread_mutex_unlock(&c->a->mu);
+    if (rc == SC_STORE_OK) {
+        if (approve)
+            sc_daemon_kick(c->a->d);
+        *out = now ? now : err_body("store unavailable");
+        return now ? 200 : 503;
+    }
+    if (rc == SC_STORE_EXISTS && now) {
+        char m[400];
+        snprintf(m, sizeof m, "hold %lld was already %s by %s at %s: a decision is recorded once",
+                 (long long)id, str(now, "state"), str(now, "decided_by"), str(now, "decided_at"));
+        json_decref(now);
+        *out = err_body(m);
+        return 409;
+    }
+    json_decref(now);
+    *out = err_body("store unavailable");
+    return 503;
+}
+
+static unsigned h_approve(struct call *c, json_t **out) { return decide(c, out, true); }
+static unsigned h_reject(struct call *c, json_t **out) { return decide(c, out, false); }
+
+static unsigned h_incomplete(struct call *c, json_t **out)
+{
+    const char *state = qarg(c, "state");
+    pthread_mutex_lock(&c->a->mu);
+    json_t *rows = sc_store_incomplete_list(c->a->st, state && strcmp(state, "all") ? state : NULL);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!rows) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    *out = json_pack("{s:o}", "incomplete", rows);
+    return 200;
+}
+
+/* As `scenarist incomplete retry ID`: a retry recorded for the daemon to run. */
+static unsigned h_retry(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *inc = sc_store_incomplete_get(c->a->st, c->arg);
+    const char *state = str(inc, "state");
+    if (!inc || (strcmp(state, "pending") && strcmp(state, "exhausted"))) {
+        pthread_mutex_unlock(&c->a->mu);
+        char m[300];
+        snprintf(m, sizeof m, !inc ? "no incomplete execution %s"
+                              : !strcmp(state, "held") ? "execution %s is held for a person's "
+                                                         "decision: approve or reject its hold"
+                                                       : "execution %s is not waiting for a retry",
+                 c->arg);
+        json_decref(inc);
+        *out = err_body(m);
+        return inc ? 409 : 404;
+    }
+    json_decref(inc);
+    struct sc_decision_row r = {.execution = c->arg, .action = "retry", .by = c->u->name,
+                                .reason = reason_of(c)};
+    int64_t did;
+    int rc = sc_store_decision_add(c->a->st, &r, &did);
+    json_t *dv = rc == SC_STORE_OK ? sc_store_decision(c->a->st, did) : NULL;
+    pthread_mutex_unlock(&c->a->mu);
+    if (rc == SC_STORE_EXISTS) {
+        *out = err_body("a retry of this execution is already recorded and has not run yet");
+        return 409;
+    }
+    if (!dv) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    sc_daemon_kick(c->a->d);
+    *out = dv;
+    return 200;
+}
+
+/* As `scenarist incomplete resolve|discard ID`: a person closes it; nothing runs. */
+static unsigned close_incomplete(struct call *c, json_t **out, const char *state)
+{
+    pthread_mutex_lock(&c->a->mu);
+    int r = sc_store_incomplete_close(c->a->st, c->arg, state, c->u->name);
+    json_t *now = r == SC_STORE_OK ? sc_store_incomplete_get(c->a->st, c->arg) : NULL;
+    pthread_mutex_unlock(&c->a->mu);
+    if (r == SC_STORE_NONE) {
+        char m[300];
+        snprintf(m, sizeof m, "%s is not an open incomplete execution", c->arg);
+        *out = err_body(m);
+        return 409;
+    }
+    *out = now ? now : err_body("store unavailable");
+    return now ? 200 : 503;
+}
+
+static unsigned h_resolve(struct call *c, json_t **out) { return close_incomplete(c, out, "resolved"); }
+static unsigned h_discard(struct call *c, json_t **out) { return close_incomplete(c, out, "discarded"); }
+
+/* As `scenarist incomplete retry --all [--scenario S]`: a retry recorded for each open
+ * incomplete execution (of scenario, when the body names one) that has none waiting. */
+static unsigned h_retry_all(struct call *c, json_t **out)
+{
+    const char *scenario = json_string_value(json_object_get(c->body, "scenario"));
+    pthread_mutex_lock(&c->a->mu);
+    json_t *rows = sc_store_incomplete_list(c->a->st, NULL), *e;
+    json_t *done = json_array();
+    size_t i;
+    int waiting = 0, failed = 0;
+    json_array_foreach(rows, i, e) {
+        const char *state = str(e, "state");
+        if ((strcmp(state, "pending") && strcmp(state, "exhausted")) ||
+            (scenario && strcmp(scenario, str(e, "scenario"))))
+            continue;
+        struct sc_decision_row r = {.execution = str(e, "execution"), .action = "retry",
+                                    .by = c->u->name, .reason = reason_of(c)};
+        int64_t did;
+        int rc = sc_store_decision_add(c->a->st, &r, &did);
+        if (rc == SC_STORE_OK)
+            json_array_append_new(done, json_string(r.execution));
+        else if (rc == SC_STORE_EXISTS)
+            waiting++;
+        else
+            failed++;
+    }
+    pthread_mutex_unlock(&c->a->mu);
+    bool ok = rows && !failed;
+    json_decref(rows);
+    if (!ok) {
+        json_decref(done);
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    if (json_array_size(done))
+        sc_daemon_kick(c->a->d);
+    *out = json_pack("{s:o, s:i}", "recorded", done, "already_waiting", waiting);
+    return 200;
+}
+
+/* The queues with their open items and the last 7 days' arrivals. */
+static unsigned h_queues(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *q = sc_store_queue_depths(c->a->st, sc_clock_now_ms() - 7LL * 86400000);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = q ? json_pack("{s:o}", "queues", q) : err_body("store unavailable");
+    return q ? 200 : 503;
+}
+
+static unsigned h_queue_items(struct call *c, json_t **out)
+{
+    const char *state = qarg(c, "state");
+    pthread_mutex_lock(&c->a->mu);
+    json_t *a = sc_store_queue_items(c->a->st, c->arg, state ? state : "open", 0);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = a ? json_pack("{s:s, s:o}", "queue", c->arg, "items", a) : err_body("store unavailable");
+    return a ? 200 : 503;
+}
+
+/* As `scenarist queue resolve ID`, the item resolved under the user's name. */
+static unsigned h_queue_resolve(struct call *c, json_t **out)
+{
+    int64_t id = id_of(c->arg);
+    pthread_mutex_lock(&c->a->mu);
+    int r = id > 0 ? sc_store_queue_resolve(c->a->st, id, c->u->name) : SC_STORE_NONE;
+    json_t *e = r == SC_STORE_OK ? sc_store_queue_item(c->a->st, id) : NULL;
+    pthread_mutex_unlock(&c->a->mu);
+    if (r == SC_STORE_NONE) {
+        *out = err_body("no open queue item with this id");
+        return 409;
+    }
+    *out = e ? e : err_body("store unavailable");
+    return e ? 200 : 503;
+}
+
+static unsigned h_versions(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *v = sc_store_versions_current(c->a->st);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = v ? json_pack("{s:o}", "scenarios", v) : err_body("store unavailable");
+    return v ? 200 : 503;
+}
+
+static unsigned h_scenario_versions(struct call *c, json_t **out)
+{
+    pthread_mutex_lock(&c->a->mu);
+    json_t *v = sc_store_versions(c->a->st, c->arg);
+    pthread_mutex_unlock(&c->a->mu);
+    if (v && !json_array_size(v)) {
+        json_decref(v);
+        *out = err_body("no such scenario in the store");
+        return 404;
+    }
+    *out = v ? json_pack("{s:s, s:o}", "scenario", c->arg, "versions", v)
+             : err_body("store unavailable");
+    return v ? 200 : 503;
+}
+
+/* A version's document: NULL with *status and *out set when there is none. */
+static json_t *version_doc(struct call *c, const char *name, const char *num, unsigned *status,
+                           json_t **out)
+{
+    char *end;
+    long n = strtol(num, &end, 10);
+    if (!*num || *end || n < 1 || n > 1000000) {
+        *out = err_body("a version is a number from 1");
+        *status = 404;
+        return NULL;
+    }
+    pthread_mutex_lock(&c->a->mu);
+    json_t *v = sc_store_version_get(c->a->st, name, (int)n);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!v) {
+        *out = err_body("no such version");
+        *status = 404;
+    }
+    return v;
+}
+
+static unsigned h_version(struct call *c, json_t **out)
+{
+    unsigned status;
+    json_t *v = version_doc(c, c->args[0], c->args[1], &status, out);
+    if (!v)
+        return status;
+    *out = v;
+    return 200;
+}
+
+/* As `scenarist diff NAME A B`: the changes from version from to version to (query). */
+static unsigned h_diff(struct call *c, json_t **out)
+{
+    const char *from = qarg(c, "from"), *to = qarg(c, "to");
+    unsigned status;
+    if (!from || !to) {
+        *out = err_body("give ?from=A&to=B, two version numbers");
+        return 400;
+    }
+    json_t *va = version_doc(c, c->args[0], from, &status, out);
+    if (!va)
+        return status;
+    json_t *vb = version_doc(c, c->args[0], to, &status, out);
+    if (!vb) {
+        json_decref(va);
+        return status;
+    }
+    json_t *lines = sc_version_diff(json_object_get(va, "document"), json_object_get(vb, "document"));
+    json_decref(va);
+    json_decref(vb);
+    *out = lines ? json_pack("{s:s, s:i, s:i, s:o}", "scenario", c->args[0], "from", atoi(from),
+                             "to", atoi(to), "changes", lines)
+                 : err_body("out of memory");
+    return lines ? 200 : 503;
+}
+
+/* Whether a stored version's document still loads against the org (as `scenarist
+ * rollback` checks it). */
+static bool still_valid(json_t *doc, const char *label, const struct sc_org *org)
+{
+    char err[512];
+    struct sc_diags d;
+    sc_diags_init(&d);
+    struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
+    json_t *scenario = lua ? sc_version_scenario(doc) : NULL;
+    char *text = scenario ? sc_version_text(scenario) : NULL;
+    bool tf = text && sc_lua_use(lua, json_object_get(doc, "transforms"), err, sizeof err) == 0;
+    struct sc_scenario *sc = tf ? sc_scenario_load_text(label, text, strlen(text), org, lua,
+                                                        NULL, &d) : NULL;
+    bool ok = sc != NULL;
+    sc_scenario_free(sc);
+    sc_lua_free(lua);
+    json_decref(scenario);
+    free(text);
+    sc_diags_free(&d);
+    return ok;
+}
+
+/* As `scenarist rollback NAME --to N`: version N's document stored again as a new version
+ * (origin rollback, the message naming the user); a daemon serving the deployed versions
+ * reloads. Body {to: N, reason?}. */
+static unsigned h_rollback(struct call *c, json_t **out)
+{
+    json_t *to = json_object_get(c->body, "to");
+    if (!json_is_integer(to) || json_integer_value(to) < 1) {
+        *out = err_body("give {\"to\": N}, the version to roll back to");
+        return 400;
+    }
+    char num[24], label[200], msg[400], sum[72];
+    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(to));
+    unsigned status;
+    json_t *v = version_doc(c, c->args[0], num, &status, out);
+    if (!v)
+        return status;
+    snprintf(label, sizeof label, "%s v%s", c->args[0], num);
+    json_t *doc = json_object_get(v, "document");
+    if (!still_valid(doc, label, c->a->d->org)) {
+        json_decref(v);
+        snprintf(msg, sizeof msg, "version %s no longer validates against org %s: not rolled back",
+                 num, c->a->d->org->name);
+        *out = err_body(msg);
+        return 422;
+    }
+    const char *why = reason_of(c);
+    snprintf(msg, sizeof msg, "rollback to v%s by %s%s%s", num, c->u->name, why ? ": " : "",
+             why ? why : "");
+    int n = 0;
+    pthread_mutex_lock(&c->a->mu);
+    int rc = sc_version_checksum(doc, sum) == 0
+                 ? sc_store_version_add(c->a->st, c->args[0], doc, sum, msg, "rollback", &n) : -1;
+    pthread_mutex_unlock(&c->a->mu);
+    json_decref(v);
+    if (rc < 0) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    *out = json_pack("{s:s, s:i, s:s, s:b}", "scenario", c->args[0], "number", n, "message", msg,
+                     "changed", rc != SC_STORE_SAME);
+    return 200;
+}
+
+/* sent_from: the step of a version that sent a write, as its definition. */
+static unsigned h_step(struct call *c, json_t **out)
+{
+    unsigned status;
+    json_t *v = version_doc(c, c->args[0], c->args[1], &status, out);
+    if (!v)
+        return status;
+    json_t *steps = json_object_get(json_object_get(v, "document"), "steps"), *st;
+    size_t i;
+    json_array_foreach(steps, i, st) if (!strcmp(str(st, "id"), c->args[2])) {
+        *out = json_pack("{s:s, s:I, s:O}", "scenario", c->args[0], "version",
+                         (json_int_t)json_integer_value(json_object_get(v, "number")), "step", st);
+        json_decref(v);
+        return 200;
+    }
+    json_decref(v);
+    *out = err_body("no such step in this version");
+    return 404;
+}
+
+static int64_t since_arg(struct call *c, int64_t def)
+{
+    const char *s = qarg(c, "since");
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : -1;
+    return s && *s && !*end && v >= 0 ? v : def;
+}
+
+/* The seed's figures over a window (since, ms; default the last 7 days) and the org's
+ * targets as declared. */
+static unsigned h_metrics(struct call *c, json_t **out)
+{
+    int64_t since = since_arg(c, sc_clock_now_ms() - 7LL * 86400000);
+    pthread_mutex_lock(&c->a->mu);
+    json_t *m = sc_store_metrics(c->a->st, since);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!m) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    json_t *targets = json_object_get(c->a->d->org->doc->root, "targets");
+    json_object_set_new(m, "targets", targets ? json_deep_copy(targets) : json_object());
+    *out = m;
+    return 200;
+}
+
+static int limit_arg(struct call *c)
+{
+    const char *s = qarg(c, "limit");
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    return s && *s && !*end && v > 0 && v <= 1000 ? (int)v : 0;
+}
+
+static unsigned h_audit(struct call *c, json_t **out)
+{
+    struct sc_audit_filter f = {.scenario = qarg(c, "scenario"), .execution = qarg(c, "execution"),
+                                .sent_to_prefix = qarg(c, "sent_to"), .limit = limit_arg(c)};
+    pthread_mutex_lock(&c->a->mu);
+    json_t *a = sc_store_audit_list(c->a->st, &f);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = a ? json_pack("{s:o}", "entries", a) : err_body("store unavailable");
+    return a ? 200 : 503;
+}
+
+/* As `scenarist audit verify`: the chain checked under the org's audit key. */
+static unsigned h_audit_verify(struct call *c, json_t **out)
+{
+    json_t *problem = NULL;
+    pthread_mutex_lock(&c->a->mu);
+    int rc = sc_store_audit_verify(c->a->st, c->a->d->org->name, NULL, &problem);
+    char err[400];
+    snprintf(err, sizeof err, "%s", sc_store_error(c->a->st));
+    pthread_mutex_unlock(&c->a->mu);
+    if (rc == SC_STORE_OK || rc == SC_STORE_BROKEN) {
+        *out = json_pack("{s:b}", "intact", rc == SC_STORE_OK);
+        if (problem)
+            json_object_set_new(*out, "problem", problem);
+        return 200;
+    }
+    json_decref(problem);
+    *out = err_body(err[0] ? err : "the audit log cannot be verified");
+    return 409;
+}
+
+static unsigned h_shadow(struct call *c, json_t **out)
+{
+    struct sc_shadow_filter f = {.scenario = qarg(c, "scenario"), .execution = qarg(c, "execution"),
+                                 .limit = limit_arg(c)};
+    pthread_mutex_lock(&c->a->mu);
+    json_t *a = sc_store_shadow_list(c->a->st, &f);
+    pthread_mutex_unlock(&c->a->mu);
+    *out = a ? json_pack("{s:o}", "writes", a) : err_body("store unavailable");
+    return a ? 200 : 503;
+}
+
+static unsigned h_me(struct call *c, json_t **out)
+{
+    int i = 0;
+    while (!(c->u->role & (1 << i)))
+        i++;
+    *out = json_pack("{s:s, s:s}", "name", c->u->name, "role", role_names[i]);
+    return 200;
+}
+
+static unsigned h_openapi(struct call *c, json_t **out);
+
+#define S_OBJ "{\"type\":\"object\"}"
+#define S_ERR "{\"type\":\"object\",\"required\":[\"error\"],\"properties\":{\"error\":{\"type\":\"string\"}}}"
+
+static const struct route routes[] = {
+    {"GET", "/api/v1/me", R_ANY, h_me, "The user the token names and its role",
+     "{\"type\":\"object\",\"required\":[\"name\",\"role\"],\"additionalProperties\":false,"
+     "\"properties\":{\"name\":{\"type\":\"string\"},\"role\":{\"enum\":[\"viewer\",\"operator\","
+     "\"approver\",\"admin\"]}}}"},
+    {"GET", "/api/v1/executions", R_ANY, h_executions,
+     "Executions, newest first (query: scenario, status, since in ms, limit, cursor: the "
+     "previous page's next_cursor, given when a page is full)",
+     "{\"type\":\"object\",\"required\":[\"executions\"],\"properties\":{\"executions\":{\"type\":"
+     "\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\",\"scenario\",\"status\"],"
+     "\"properties\":{\"id\":{\"type\":\"string\"},\"scenario\":{\"type\":\"string\"},"
+     "\"status\":{\"type\":\"string\"}}}},\"next_cursor\":{\"type\":\"string\"}}}"},
+    {"GET", "/api/v1/executions/{id}", R_ANY, h_execution,
+     "One execution with every step of every attempt",
+     "{\"type\":\"object\",\"required\":[\"id\",\"scenario\",\"status\",\"steps\"],"
+     "\"properties\":{\"id\":{\"type\":\"string\"},\"steps\":{\"type\":\"array\"}}}"},
+    {"GET", "/api/v1/holds", R_ANY, h_holds, "Holds in a state (query: state; default pending)",
+     "{\"type\":\"object\",\"required\":[\"holds\"],\"properties\":{\"holds\":{\"type\":\"array\","
+     "\"items\":{\"type\":\"object\",\"required\":[\"id\",\"execution\",\"state\"]}}}}"},
+    {"GET", "/api/v1/holds/{id}", R_ANY, h_hold, "One hold with its full diff and decisions",
+     "{\"type\":\"object\",\"required\":[\"id\",\"execution\",\"state\",\"decisions\"],"
+     "\"properties\":{\"id\":{\"type\":\"integer\"},\"diff\":{\"type\":[\"object\",\"array\"]},"
+     "\"decisions\":{\"type\":\"array\"}}}"},
+    {"POST", "/api/v1/holds/{id}/approve", R_APPROVER | R_ADMIN, h_approve,
+     "Approve a pending hold (body: {reason}); the daemon runs the execution on",
+     "{\"type\":\"object\",\"required\":[\"id\",\"state\",\"decided_by\"],\"properties\":"
+     "{\"state\":{\"const\":\"approved\"},\"decided_by\":{\"type\":\"string\"}}}"},
+    {"POST", "/api/v1/holds/{id}/reject", R_APPROVER | R_ADMIN, h_reject,
+     "Reject a pending hold (body: {reason}); the execution ends",
+     "{\"type\":\"object\",\"required\":[\"id\",\"state\",\"decided_by\"],\"properties\":"
+     "{\"state\":{\"const\":\"rejected\"},\"decided_by\":{\"type\":\"string\"}}}"},
+    {"GET", "/api/v1/incomplete", R_ANY, h_incomplete,
+     "Incomplete executions (query: state; default all)",
+     "{\"type\":\"object\",\"required\":[\"incomplete\"],\"properties\":{\"incomplete\":"
+     "{\"type\":\"array\"}}}"},
+    {"POST", "/api/v1/incomplete/{id}/retry", R_OPERATOR | R_ADMIN, h_retry,
+     "Retry an incomplete execution (body: {reason}); the daemon runs it",
+     "{\"type\":\"object\",\"required\":[\"id\",\"execution\",\"action\",\"by\"],\"properties\":"
+     "{\"action\":{\"const\":\"retry\"},\"by\":{\"type\":\"string\"}}}"},
+    {"POST", "/api/v1/incomplete/{id}/resolve", R_OPERATOR | R_ADMIN, h_resolve,
+     "Close an incomplete execution as resolved by hand",
+     "{\"type\":\"object\",\"required\":[\"execution\",\"state\"],\"properties\":"
+     "{\"state\":{\"const\":\"resolved\"}}}"},
+    {"POST", "/api/v1/incomplete/{id}/discard", R_OPERATOR | R_ADMIN, h_discard,
+     "Close an incomplete execution as discarded",
+     "{\"type\":\"object\",\"required\":[\"execution\",\"state\"],\"properties\":"
+     "{\"state\":{\"const\":\"discarded\"}}}"},
+    {"POST", "/api/v1/incomplete/retry", R_OPERATOR | R_ADMIN, h_retry_all,
+     "Retry every open incomplete execution (body: {scenario?, reason?})",
+     "{\"type\":\"object\",\"required\":[\"recorded\",\"already_waiting\"],\"properties\":"
+     "{\"recorded\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+     "\"already_waiting\":{\"type\":\"integer\"}}}"},
+    {"GET", "/api/v1/queues", R_ANY, h_queues, "Queues: open items and the last 7 days' arrivals",
+     "{\"type\":\"object\",\"required\":[\"queues\"],\"properties\":{\"queues\":"
+     "{\"type\":\"object\"}}}"},
+    {"GET", "/api/v1/queues/{name}/items", R_ANY, h_queue_items,
+     "A queue's items (query: state; default open)",
+     "{\"type\":\"object\",\"required\":[\"queue\",\"items\"],\"properties\":{\"items\":"
+     "{\"type\":\"array\"}}}"},
+    {"POST", "/api/v1/queue-items/{id}/resolve", R_OPERATOR | R_ADMIN, h_queue_resolve,
+     "Resolve an open queue item", "{\"type\":\"object\",\"required\":[\"id\"]}"},
+    {"GET", "/api/v1/versions", R_ANY, h_versions, "Every scenario's current version",
+     "{\"type\":\"object\",\"required\":[\"scenarios\"]}"},
+    {"GET", "/api/v1/scenarios/{name}/versions", R_ANY, h_scenario_versions,
+     "A scenario's versions, oldest first",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"versions\"],\"properties\":"
+     "{\"versions\":{\"type\":\"array\"}}}"},
+    {"GET", "/api/v1/scenarios/{name}/versions/{version}", R_ANY, h_version,
+     "One version with its document",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"number\",\"document\"]}"},
+    {"GET", "/api/v1/scenarios/{name}/diff", R_ANY, h_diff,
+     "The changes between two versions (query: from, to)",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"from\",\"to\",\"changes\"],"
+     "\"properties\":{\"changes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}"},
+    {"POST", "/api/v1/scenarios/{name}/rollback", R_ADMIN, h_rollback,
+     "Roll a scenario back: version `to` stored again as the current one (body: {to, reason?})",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"number\",\"message\",\"changed\"],"
+     "\"properties\":{\"number\":{\"type\":\"integer\"},\"changed\":{\"type\":\"boolean\"}}}"},
+    {"GET", "/api/v1/metrics", R_ANY, h_metrics,
+     "The figures since a time (query: since in ms; default 7 days) and the org's targets",
+     "{\"type\":\"object\",\"required\":[\"scenarios\",\"targets\"]}"},
+    {"GET", "/api/v1/audit", R_ANY, h_audit,
+     "The audit log's writes (query: scenario, execution, sent_to, limit)",
+     "{\"type\":\"object\",\"required\":[\"entries\"],\"properties\":{\"entries\":"
+     "{\"type\":\"array\"}}}"},
+    {"GET", "/api/v1/audit/verify", R_ANY, h_audit_verify,
+     "The audit chain checked under the org's audit key: {intact, problem?}",
+     "{\"type\":\"object\",\"required\":[\"intact\"],\"properties\":{\"intact\":"
+     "{\"type\":\"boolean\"},\"problem\":{\"type\":\"object\"}}}"},
+    {"GET", "/api/v1/shadow", R_ANY, h_shadow,
+     "Shadowed writes (query: scenario, execution, limit)",
+     "{\"type\":\"object\",\"required\":[\"writes\"],\"properties\":{\"writes\":"
+     "{\"type\":\"array\"}}}"},
+    {"GET", "/scenarios/{name}/versions/{version}/steps/{step}", R_ANY, h_step,
+     "The step a write's sent_from names, as its version defines it",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"version\",\"step\"]}"},
+    {"GET", "/api/v1/openapi.json", 0, h_openapi, "This document (no token needed)", S_OBJ},
+    {0},
+};
+
+/* The OpenAPI 3.1 document, made from routes[]. */
+static unsigned h_openapi(struct call *c, json_t **out)
+{
+    (void)c;
+    json_t *paths = json_object();
+    for (const struct route *r = routes; r->method; r++) {
+        const char *p = r->path;
+        json_t *item = json_object_get(paths, p);
+        if (!item)
+            json_object_set_new(paths, p, item = json_object());
+        json_t *schema = json_loads(r->schema, 0, NULL);
+        json_t *op = json_pack("{s:s, s:{s:{s:s, s:{s:{s:o}}}, s:{s:s, s:{s:{s:{s:s}}}}, "
+                               "s:{s:s, s:{s:{s:{s:s}}}}}}",
+                               "summary", r->summary, "responses", "200", "description", "OK",
+                               "content", "application/json", "schema", schema, "401",
+                               "description", "no or unknown token", "content",
+                               "application/json", "schema", "$ref",
+                               "#/components/schemas/Error", "403", "description",
+                               "the user's role may not do this", "content", "application/json",
+                               "schema", "$ref", "#/components/schemas/Error");
+        char opid[128], *w = opid;
+        snprintf(opid, sizeof opid, "%s%s", r->method, p);
+        for (; *w; w++)
+            if (*w == '/' || *w == '{' || *w == '}' || *w == '.')
+                *w = '_';
+        json_object_set_new(op, "operationId", json_string(opid));
+        if (r->roles) {
+            json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
+            json_t *roles = json_array();
+            for (int i = 0; role_names[i]; i++)
+                if (r->roles & (1 << i))
+                    json_array_append_new(roles, json_string(role_names[i]));
+            json_object_set_new(op, "x-roles", roles);
+        } else {
+            json_object_set_new(op, "security", json_array());
+        }
+        json_t *params = json_array();
+        for (const char *q = strchr(r->path, '{'); q; q = strchr(q + 1, '{')) {
+            char name[32];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(q + 1, "}"), q + 1);
+            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name,
+                                                    "in", "path", "required", 1, "schema",
+                                                    "type", "string"));
+        }
+        if (json_array_size(params))
+            json_object_set_new(op, "parameters", params);
+        else
+            json_decref(params);
+        char m[8];
+        size_t i = 0;
+        for (; r->method[i] && i < sizeof m - 1; i++)
+            m[i] = (char)(r->method[i] + 32);
+        m[i] = '\0';
+        json_object_set_new(item, m, op);
+    }
+    *out = json_pack("{s:s, s:{s:s, s:s}, s:[{s:s}], s:o, s:{s:{s:{s:s, s:s}}, s:{s:o}}}",
+                     "openapi", "3.1.0", "info", "title", "scenarist management API", "version",
+                     "1", "servers", "url", "/", "paths", paths, "components",
+                     "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "schemas",
+                     "Error", json_loads(S_ERR, 0, NULL));
+    return 200;
+}
+
+/* ---- dispatch ---- */
+
+/* Whether path matches the route's pattern; args[i] point at its {..} segments, copied
+ * into buf (n bytes). */
+static bool match(const char *pattern, const char *path, char *buf, size_t n, const char **args)
+{
+    size_t used = 0;
+    int k = 0;
+    args[0] = args[1] = args[2] = NULL;
+    while (*pattern && *path) {
+        if (*pattern == '{') {
+            size_t len = strcspn(path, "/");
+            const char *close = strchr(pattern, '}');
+            if (!len || !close || used + len + 1 > n || k == 3)
+                return false;
+            memcpy(buf + used, path, len);
+            buf[used + len] = '\0';
+            args[k++] = buf + used;
+            used += len + 1;
+            pattern = close + 1;
+            path += len;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return !*pattern && !*path;
+}
+
+/* Constant-time: every user's token is compared in full, whatever matches. */
+static const struct user *find_user(struct sc_admin *a, const char *token)
+{
+    const struct user *found = NULL;
+    size_t tn = strlen(token);
+    for (size_t i = 0; i < a->nusers; i++) {
+        const char *t = a->users[i].token;
+        size_t n = strlen(t);
+        unsigned char diff = (unsigned char)(n != tn);
+        for (size_t k = 0; k < n; k++)
+            diff |= (unsigned char)(t[k] ^ (k < tn ? token[k] : 0));
+        if (!diff && !found)
+            found = &a->users[i];
+    }
+    return found;
+}
+
+static enum MHD_Result answer(struct MHD_Connection *con, unsigned status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text,
+                                                                MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"scenarist\"");
+    enum MHD_Result rc = MHD_queue_response(con, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+#define MAX_BODY (64 * 1024)
+
+/* The console's static files; /console goes to /console/. */
+static enum MHD_Result console(struct MHD_Connection *con, const char *url, const char *method)
+{
+    size_t len = 0;
+    const char *type = NULL;
+    const char *data = url[8] ? sc_console_file(url + 9, &len, &type) : NULL;
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return answer(con, 405, err_body("the console takes GET"));
+    if (!url[8] || !data) {
+        bool redirect = !url[8];
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        if (redirect)
+            MHD_add_response_header(resp, "Location", "/console/");
+        enum MHD_Result rc = MHD_queue_response(con, redirect ? 301 : 404, resp);
+        MHD_destroy_response(resp);
+        return rc;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data,
+                                                                MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                            "frame-ancestors 'none'");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result rc = MHD_queue_response(con, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **ctx)
+{
+    (void)version;
+    struct sc_admin *a = cls;
+    struct areq *q = *ctx;
+    if (!q) {
+        if (!(q = sc_calloc(1, sizeof *q)))
+            return MHD_NO;
+        *ctx = q;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (q->body.len + *upload_size > MAX_BODY)
+            q->over = true;
+        else
+            sc_buf_add(&q->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (q->over)
+        return answer(con, 413, err_body("body over the 65536-byte limit"));
+    if (!strcmp(url, "/console") || !strncmp(url, "/console/", 9)) /* no token: the page asks */
+        return console(con, url, method);
+    char arg[256];
+    const struct route *hit = NULL;
+    bool path_known = false;
+    struct call c = {.a = a, .con = con};
+    for (const struct route *r = routes; r->method; r++) {
+        if (!match(r->path, url, arg, sizeof arg, c.args))
+            continue;
+        path_known = true;
+        if (!strcmp(r->method, method) || (!strcmp(method, "HEAD") && !strcmp(r->method, "GET"))) {
+            hit = r;
+            break;
+        }
+    }
+    if (!hit)
+        return answer(con, path_known ? 405 : 404,
+                    err_body(path_known ? "method not allowed" : "no such endpoint"));
+    match(hit->path, url, arg, sizeof arg, c.args);
+    c.arg = c.args[0];
+    if (hit->roles) {
+        const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
+        const struct user *u = auth && !strncasecmp(auth, "Bearer ", 7) && auth[7]
+                                   ? find_user(a, auth + 7) : NULL;
+        if (!u)
+            return answer(con, 401, err_body(auth ? "unknown token" : "send Authorization: Bearer TOKEN"));
+        if (!(u->role & hit->roles)) {
+            char m[200];
+            int i = 0;
+            while (!(u->role & (1 << i)))
+                i++;
+            snprintf(m, sizeof m, "user %s (%s) may not %s %s", u->name, role_names[i], method,
+                     url);
+            return answer(con, 403, err_body(m));
+        }
+        c.u = u;
+    }
+    if (q->body.len) {
+        json_error_t je;
+        c.body = json_loadb(q->body.data, q->body.len, 0, &je);
+        if (!json_is_object(c.body)) {
+            json_decref(c.body);
+            char m[300];
+            snprintf(m, sizeof m, "the body is not a JSON object: %s", je.text);
+            return answer(con, 400, err_body(m));
+        }
+    }
+    json_t *out = NULL;
+    unsigned status = hit->fn(&c, &out);
+    json_decref(c.body);
+    if (c.u && strcmp(hit->method, "GET"))
+        sc_log(SC_LOG_INFO, NULL, NULL, "admin: %s %s by %s: %u", method, url, c.u->name, status);
+    return answer(con, status, out);
+}
+
+static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
+                    enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)con;
+    (void)why;
+    struct areq *q = *ctx;
+    if (q) {
+        sc_buf_free(&q->body);
+        free(q);
+    }
+    *ctx = NULL;
+}
+
+static int role_of(const char *s)
+{
+    for (int i = 0; role_names[i]; i++)
+        if (s && !strcmp(s, role_names[i]))
+            return 1 << i;
+    return 0;
+}
+
+static void admin_free(struct sc_admin *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->nusers; i++) {
+        if (a->users[i].token)
+            explicit_bzero(a->users[i].token, strlen(a->users[i].token));
+        free(a->users[i].token);
+    }
+    free(a->users);
+    sc_store_close(a->st);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+/* The org's users: with their tokens read. -1 with err when a token cannot be read. */
+static int load_users(struct sc_admin *a, const struct sc_org *org, char *err, size_t errlen)
+{
+    json_t *users = json_object_get(org->doc->root, "users"), *u;
+    a->users = sc_calloc(json_array_size(users) + 1, sizeof *a->users);
+    if (!a->users)
+        return -1;
+    size_t i;
+    json_array_foreach(users, i, u) {
+        struct user *x = &a->users[a->nusers];
+        x->name = (char *)json_string_value(json_object_get(u, "name"));
+        x->role = role_of(json_string_value(json_object_get(u, "role")));
+        const char *ref = json_string_value(json_object_get(u, "token"));
+        char why[300];
+        if (!(x->token = ref ? sc_org_secret(ref, why, sizeof why) : NULL)) {
+            snprintf(err, errlen, "user %s: token %s: %s", x->name, ref ? ref : "(none)",
+                     ref ? why : "missing");
+            return -1;
+        }
+        if (strlen(x->token) < 16) {
+            snprintf(err, errlen, "user %s: token %s is shorter than 16 characters", x->name, ref);
+            return -1;
+        }
+        a->nusers++;
+    }
+    return 0;
+}
+
+int sc_admin_start(struct sc_daemon *d, const char *listen, char *err, size_t errlen)
+{
+    struct sc_admin *a = sc_calloc(1, sizeof *a);
+    if (!a)
+        return -1;
+    pthread_mutex_init(&a->mu, NULL);
+    a->d = d;
+    if (load_users(a, d->org, err, errlen) != 0 ||
+        !(a->st = sc_daemon_writer(d, err, errlen))) {
+        admin_free(a);
+        return -1;
+    }
+    if (!a->nusers)
+        sc_log(SC_LOG_WARN, NULL, NULL, "--admin-listen: the org declares no users:, so every "
+               "API call but /api/v1/openapi.json answers 401");
+    /* PORT or :PORT alone: loopback, never every interface by omission */
+    const char *colon = strrchr(listen, ':');
+    char host[128], port[16];
+    snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - listen) : 0, listen);
+    snprintf(port, sizeof port, "%s", colon ? colon + 1 : listen);
+    if (!host[0])
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (host[0] == '[') {
+        memmove(host, host + 1, strlen(host));
+        host[strcspn(host, "]")] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE},
+                    *ai = NULL;
+    int gai = port[0] ? getaddrinfo(host, port, &hints, &ai) : EAI_NONAME;
+    if (gai != 0) {
+        snprintf(err, errlen, "--admin-listen %s: give a numeric HOST:PORT (%s)", listen,
+                 gai_strerror(gai));
+        admin_free(a);
+        return -1;
+    }
+    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                  (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                              0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              MHD_OPTION_CONNECTION_LIMIT, 256u,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_done, a, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!a->mhd) {
+        snprintf(err, errlen, "cannot listen on %s for the admin API", listen);
+        admin_free(a);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    int p = 0;
+    if (info && getsockname(info->listen_fd, (struct sockaddr *)&sa, &len) == 0)
+        p = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                           : ((struct sockaddr_in *)&sa)->sin_port);
+    d->admin = a;
+    sc_daemon_say("admin API on http://%s:%d/api/v1 (%zu user%s)",
+                  strchr(host, ':') ? "[::1]" : host, p, a->nusers,
+                  a->nusers == 1 ? "" : "s");
+    return 0;
+}
+
+void sc_admin_stop(struct sc_daemon *d)
+{
+    struct sc_admin *a = d->admin;
+    if (!a)
+        return;
+    if (a->mhd)
+        MHD_stop_daemon(a->mhd);
+    admin_free(a);
+    d->admin = NULL;
+}
