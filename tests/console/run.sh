@@ -2,7 +2,8 @@
 # The console in a real browser (headless Chromium driven by Selenium): an approver signs
 # in, sees a held payroll execution's diff, approves it, and the payroll write reaches the
 # stub; a viewer has no approve button and the API says 403; the executions page lists a
-# webhook sent during the test. Screenshots of each page go to docs/console/.
+# webhook sent during the test. Screenshots of each page go to a temporary folder, or to
+# docs/console/ (the pictures docs/console.md shows) with CONSOLE_SHOTS=docs/console.
 # usage: tests/console/run.sh SCENARIST STUB
 set -u
 bin=$(realpath "$1")
@@ -46,7 +47,8 @@ root=$(grep -o 'admin API on http://127.0.0.1:[0-9]*' "$dir/log" | sed 's/admin 
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"id":"W-1"}' "$url/hooks/console"
 for _ in $(seq 500); do [ -n "$(sqlite3 "$db" "SELECT id FROM executions WHERE scenario = 'console-hook'")" ] && break; sleep 0.02; done
 hook=$(sqlite3 "$db" "SELECT id FROM executions WHERE scenario = 'console-hook'")
-mkdir -p docs/console
+shots=${CONSOLE_SHOTS:-$tmp/shots} # docs/console only when asked: a test run leaves the tree as it was
+mkdir -p "$shots"
 expect "in the browser: sign in, the diff side by side, approve, a viewer cannot" 0 \
 "approver signed in as: Ada Approver (approver)
 dashboard hold rate: 100.0% target payroll-holds: below 2% (console-payroll): breached
@@ -57,13 +59,13 @@ executions lists the webhook: True
 execution status: success
 viewer signed in as: Vera Viewer (viewer)
 viewer sees approve button: False
-viewer API approve: 403" -- timeout 60 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" docs/console
+viewer API approve: 403" -- timeout 60 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" "$shots"
 expect "the daemon ran the approved payroll write: the stub's journal has it" 0 \
     '{"id":"E-1","pay_rate":55000}' -- bash -c "for _ in \$(seq 500); do grep -q /hris/dispatch '$dir/journal' && break; sleep 0.02; done; grep /hris/dispatch '$dir/journal' | jq -c '.body | del(.sent_from, .sent_to)'"
 expect "the decision is recorded under the approver's name with the reason typed in" 0 \
     "approve|Ada Approver|pay rate checked with HR" -- sqlite3 "$db" "SELECT action, decided_by, reason FROM decisions"
 expect "a screenshot of each page" 0 "dashboard.png execution.png executions.png hold-phone.png hold.png holds.png incomplete.png queues.png versions.png" \
-    -- bash -c "ls docs/console | tr '\n' ' ' | sed 's/ \$//'"
+    -- bash -c "ls '$shots' | tr '\n' ' ' | sed 's/ \$//'"
 kill -TERM $dpid
 { wait $dpid; } 2>/dev/null
 rc=$?
