@@ -174,6 +174,24 @@ expect "a missed employee change is repaired by identity-sync's hourly poll too"
 expect "by the poll, no later than the first hour after" 0 "poll" \
     -- sqlite3 "$db" "SELECT json_extract(CAST(trigger AS TEXT), '\$.kind') FROM executions WHERE scenario = 'termination-handler' AND CAST(trigger AS TEXT) LIKE '%E-1031%' AND started_at <= strftime('%s', '2026-03-06T11:10:00') * 1000"
 
+# A busy hour: 120 completions and 120 interviews whose webhooks never came (more than
+# one page of the LMS and the calendar) are all repaired by the polls, every page read.
+fault '{"system":"lms","drop_webhooks":true}'
+busy=$(date -u -d 2026-03-06T12:00:00Z +%s)000
+for i in $(seq 120); do
+    curl -s -X POST "$u/_sandbox/change" -H 'Authorization: x' -H "X-Test-Clock: $busy" \
+        -d '{"kind":"complete","learner_external_id":"E-1002","course_id":"C-101","score":70}' | grep -o '"id":"CP-[0-9]*"' | grep -o 'CP-[0-9]*' >> "$tmp/busy-cp"
+    curl -s -X POST "$u/_sandbox/change" -H 'Authorization: x' -H "X-Test-Clock: $busy" \
+        -d '{"kind":"interview","candidate_id":"CAND-301","start":"2026-03-10T15:00:00Z","end":"2026-03-10T15:45:00Z"}' | grep -o '"id":"EV-[0-9]*"' | grep -o 'EV-[0-9]*' >> "$tmp/busy-ev"
+done
+curl -s -X DELETE "$u/_sandbox/faults" >/dev/null
+SCENARIST_CLOCK=test:2026-03-06T12:00:00Z "$bin" serve scenarios/completion-writeback.yaml scenarios/interview-confirmations.yaml "${org[@]}" \
+    --listen 127.0.0.1:0 --until 2026-03-06T13:10:00Z 2>"$tmp/plog2" >/dev/null
+expect "a busy hour's 120 dropped completions all reach the HRIS history (every page polled)" 0 "120|120" \
+    -- sh -c "echo \"\$(sort -u '$tmp/busy-cp' | wc -l)|\$(curl -s '$u/_sandbox/journal?path=/hris/employees/E-1002/learning-history&method=POST' | grep -o '\"completion_id\":\"CP-[0-9]*\"' | grep -o 'CP-[0-9]*' | sort -u | grep -c -x -F -f '$tmp/busy-cp')\""
+expect "and the 120 interviews all get their confirmation (every page polled)" 0 "120|120" \
+    -- sh -c "echo \"\$(sort -u '$tmp/busy-ev' | wc -l)|\$(curl -s '$u/_sandbox/data?table=messages' | grep -o '\"event_id\":\"EV-[0-9]*\"' | grep -o 'EV-[0-9]*' | sort -u | grep -c -x -F -f '$tmp/busy-ev')\""
+
 # ---- offer-accepted-to-hris: the field-mapping table of seed 001 ----
 expect_grep "offer-accepted-to-hris: the new hire from the offer and candidate" 0 "success in" -- run offer-accepted-to-hris '{"offer_id":"OFF-702"}'
 # hire BODY FIELD...: fields of the new hires the HRIS received (POST /hris/employees), one line each
