@@ -314,9 +314,9 @@ SCENARIST_CLOCK=test:2026-03-09T11:10:00Z "$bin" serve scenarios/hire-to-payroll
 curl -s "$u/_sandbox/journal?path=/payroll/new-hires&method=POST" > "$tmp/pay.json"
 expect "a dropped new-hire webhook is repaired by the hourly HRIS poll: dispatched to payroll, once" 0 "$e709|OFF-709|2026-04-17|120000" \
     -- sqlite3 :memory: "SELECT json_extract(value, '\$.body.employee_id') || '|' || json_extract(value, '\$.body.offer_id') || '|' || json_extract(value, '\$.body.start_date') || '|' || json_extract(value, '\$.body.pay_rate.amount') FROM json_each(json_extract(readfile('$tmp/pay.json'), '\$.requests')) WHERE json_extract(value, '\$.body.offer_id') = 'OFF-709'"
-curl -s "$u/_sandbox/journal?path=/hris/new-hires" > "$tmp/nh.json"
-expect "the 12:00 poll read the HRIS's hires from a month back to a year ahead" 0 "2026-02-06..2027-03-10" \
-    -- sqlite3 :memory: "SELECT json_extract(value, '\$.query.from') || '..' || json_extract(value, '\$.query.to') FROM json_each(json_extract(readfile('$tmp/nh.json'), '\$.requests')) ORDER BY json_extract(value, '\$.seq') DESC LIMIT 1"
+curl -s "$u/_sandbox/journal?path=/hris/employees&method=GET" > "$tmp/nh.json"
+expect "the 12:00 poll read the HRIS's employees changed since 10:30 (its 90-minute window)" 0 "2026-03-09T10:30:00.000Z" \
+    -- sqlite3 :memory: "SELECT json_extract(value, '\$.query.updated_since') FROM json_each(json_extract(readfile('$tmp/nh.json'), '\$.requests')) WHERE json_extract(value, '\$.path') = '/hris/employees' ORDER BY json_extract(value, '\$.seq') DESC LIMIT 1"
 expect_grep "the webhook coming late dispatches nothing more (employee + offer, deduplicated)" 0 "once                   dedupe          ok            0 ms  0 bundles" \
     -- run hire-to-payroll "{\"employee_id\":\"$e709\",\"offer_id\":\"OFF-709\"}"
 expect "payroll got one dispatch for the hire" 0 "1" -- sh -c "curl -s '$u/_sandbox/journal?path=/payroll/new-hires&method=POST' | grep -o '\"offer_id\":\"OFF-709\"' | wc -l"
