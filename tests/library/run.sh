@@ -320,6 +320,13 @@ expect "the 12:00 poll read the HRIS's employees changed since 10:30 (its 90-min
 expect_grep "the webhook coming late dispatches nothing more (employee + offer, deduplicated)" 0 "once                   dedupe          ok            0 ms  0 bundles" \
     -- run hire-to-payroll "{\"employee_id\":\"$e709\",\"offer_id\":\"OFF-709\"}"
 expect "payroll got one dispatch for the hire" 0 "1" -- sh -c "curl -s '$u/_sandbox/journal?path=/payroll/new-hires&method=POST' | grep -o '\"offer_id\":\"OFF-709\"' | wc -l"
+# An employee hired from an offer accepted long ago gets a new manager: the poll sees the change, no new hire.
+old=$(new_hire '{"first_name":"Olde","last_name":"Hand","work_email":"olde.hand@example.com","start_date":"2026-04-09","title":"Analyst","department_id":"D-30","manager_id":"E-1003","offer_id":"OFF-705"}')
+curl -s -X PATCH "$u/hris/employees/$old" -H 'Authorization: x' -H "X-Test-Clock: $(date -u -d 2026-04-20T11:30:00Z +%s)000" -d '{"manager_id":"E-1004"}' >/dev/null
+SCENARIST_CLOCK=test:2026-04-20T11:10:00Z "$bin" serve scenarios/hire-to-payroll.yaml "${org[@]}" --listen 127.0.0.1:0 \
+    --until 2026-04-20T12:10:00Z 2>"$tmp/plog5" >/dev/null
+expect "a month after its offer was accepted, an employee's change is no new hire: no dispatch, no hold" 0 "0|0" \
+    -- sh -c "echo \"\$(curl -s '$u/_sandbox/journal?path=/payroll/new-hires&method=POST' | grep -c '\"employee_id\":\"$old\"')|\$('$bin' holds list ${org[*]} | grep -c '$old')\""
 curl -s -X DELETE "$u/_sandbox/faults" >/dev/null
 
 # ---- ats-hris-reconciliation (pattern 5): offers and hires linked by offer id, then candidate ----
