@@ -55,6 +55,20 @@ function work_email(cand, domain)
   return localpart .. "@" .. domain
 end
 
+-- The hire with a work email the HRIS has not got: first.last.NUMBER@DOMAIN, NUMBER
+-- the digits of the candidate id (the whole id folded when it has none), for when
+-- first.last@DOMAIN is taken by someone of the same name.
+function with_unique_email(hire, cand)
+  local out = {}
+  for k, v in pairs(hire) do out[k] = v end
+  local mail = work_email(cand)
+  local at = mail:find("@", 1, true)
+  local id = cand and cand.id
+  local num = type(id) == "string" and id:match("(%d+)%D*$") or email_part(id) or "1"
+  out.work_email = mail:sub(1, at - 1) .. "." .. num .. mail:sub(at)
+  return out
+end
+
 -- The text of a compare diff for people: "pay_rate.currency: HRIS CAD, offer USD; ...".
 function diff_text(diff)
   local parts = {}
