@@ -128,10 +128,6 @@ static const char *const sql[Q_COUNT] = {
     [Q_SEEN_GET] = "SELECT 1 FROM poll_seen WHERE scenario = ? AND trigger = ? AND key = ?",
     [Q_SEEN_PUT] = "INSERT OR REPLACE INTO poll_seen(scenario, trigger, key, seen_at) VALUES(?,?,?,?)",
     [Q_SEEN_PRUNE] = "DELETE FROM poll_seen WHERE scenario = ? AND trigger = ? AND seen_at < ?",
-    [Q_STATUS_COUNTS] = "SELECT scenario, status, count(*) FROM executions GROUP BY scenario, status"
-                        " ORDER BY scenario, status",
-    [Q_QUEUED_COUNTS] = "SELECT priority, count(*) FROM executions WHERE status = 'queued'"
-                        " GROUP BY priority",
     [Q_VER_CURRENT] = "SELECT number, checksum FROM versions WHERE scenario = ?"
                       " ORDER BY number DESC LIMIT 1",
     [Q_VER_ADD] = "INSERT INTO versions(scenario, number, created_at, message, checksum, origin,"
