@@ -66,6 +66,14 @@ start_stub() {
     for _ in $(seq 250); do [ -s "$1/port" ] && break; sleep 0.02; done
 }
 
+# wait_journal JOURNAL PATTERN: waits (up to 20 s) until the stub has received a request
+# matching the fixed string. A kill "mid-step" must wait for this: a step's row is written
+# before its request leaves, and on a loaded machine a kill can land between the two.
+wait_journal() {
+    for _ in $(seq 1000); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done
+    return 1
+}
+
 # stub_org TEMPLATE DIR: writes DIR/org.yaml from an org template, @PORT@ being the stub's
 # port (DIR/port) and @STORE@ DIR/store/scenarist.db.
 stub_org() {

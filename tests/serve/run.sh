@@ -338,9 +338,7 @@ ts=$(date +%s)
 out=$(post $emp "$body" -H "webhook-id: msg_k" -H "webhook-timestamp: $ts" -H "webhook-signature: $(std_sign msg_k "$ts" "$body")")
 id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
 wait_sql "SELECT count(*) FROM step_runs WHERE execution = '$id'" 1
-# mid-step means the PUT is at the stub (it answers after 700 ms): the step's row is
-# written before the request leaves, and a slow machine killed it before the send
-for _ in $(seq 1000); do grep -q idempotency-key "$journal" 2>/dev/null && break; sleep 0.02; done
+wait_journal "$journal" idempotency-key # mid-step: the PUT is at the stub (it answers after 700 ms)
 stop KILL
 expect "kill -9 mid-step leaves the execution recorded as running" 0 "running" \
     -- sql "SELECT status FROM executions WHERE id = '$id'"
@@ -511,6 +509,7 @@ for _ in $(seq 500); do # the run creates the store: quiet until it is there
     sleep 0.02
 done
 id=$(sql "SELECT id FROM executions")
+wait_journal "$journal" '"method":"PUT"' # the first PUT is at the stub (answered after 1.5 s)
 kill -9 $rpid
 wait $rpid 2>/dev/null
 serve $fx/hooks

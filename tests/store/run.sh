@@ -248,6 +248,7 @@ for _ in $(seq 250); do
     [ "$state" = running ] && break
     sleep 0.02
 done
+wait_journal "$journal" '"method":"PUT"' # the PUT is at the stub (answered after 4 s)
 # another PID namespace (a container) cannot see the running process: its lease, not its
 # pid, keeps a resume there from sending the PUT a second time
 if unshare --pid --fork true 2>/dev/null; then
