@@ -573,12 +573,10 @@ int cmd_resume(struct opts *o)
 /* verify and checkpoint need the key: without one the chain proves nothing. */
 static bool audit_key_present(const struct cli_session *s, const char *what)
 {
-    if (sc_audit_key_ref(s->org))
+    char err[600];
+    if (sc_audit_keyed(s->org, what, err, sizeof err))
         return true;
-    fprintf(stderr, "scenarist: audit %s: org %s has no audit key: add `audit: { key: env:NAME }` "
-            "(a secret of at least 32 characters, kept outside the database) to its org file; "
-            "until then its log is chained without a key, and whoever can write the database "
-            "can rewrite it unnoticed\n", what, s->org->name);
+    fprintf(stderr, "scenarist: %s\n", err);
     return false;
 }
 
@@ -594,19 +592,13 @@ static json_t *read_checkpoint(const char *path)
 
 static int audit_checkpoint(struct opts *o, struct cli_session *s)
 {
-    json_t *problem = NULL;
-    json_t *cp = sc_store_audit_checkpoint(s->st, s->org->name, &problem);
+    char err[700];
+    bool broken;
+    json_t *cp = sc_audit_checkpoint_take(s->st, s->org, &broken, err, sizeof err);
     if (!cp) {
-        if (problem)
-            fprintf(stderr, "scenarist: audit log of org %s: row %lld %s: no checkpoint taken\n",
-                    s->org->name, (long long)json_integer_value(json_object_get(problem, "row")),
-                    str(problem, "reason"));
-        else
-            fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
-        json_decref(problem);
+        fprintf(stderr, "scenarist: %s\n", err);
         return EXIT_FAILED;
     }
-    char err[700];
     int rc = EXIT_OK;
     if (o->output && sc_audit_write(cp, o->output, err, sizeof err) != 0) {
         fprintf(stderr, "scenarist: %s\n", err);

@@ -1,6 +1,7 @@
 /* Versions: deploy, versions, export, import, rollback, diff, backup, restore, promote. */
 #include "cli/cli.h"
 
+#include "run/deploy.h"
 #include "run/exec.h"
 #include "store/store.h"
 #include "util.h"
@@ -13,57 +14,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Validates a scenario document fully against org (modules, templates, connections,
- * write access) by loading it as a stored version would load. Diagnostics printed. */
+/* Validates a scenario document fully against org (deploy.h); diagnostics printed. */
 static bool valid_for(json_t *doc, const char *label, const struct sc_org *org)
 {
-    char err[512];
     struct sc_diags d;
     sc_diags_init(&d);
-    struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
-    json_t *scenario = lua ? sc_version_scenario(doc) : NULL;
-    char *text = scenario ? sc_version_text(scenario) : NULL;
-    bool tf = text && sc_lua_use(lua, json_object_get(doc, "transforms"), err, sizeof err) == 0;
-    struct sc_scenario *sc = tf ? sc_scenario_load_text(label, text, strlen(text), org, lua,
-                                                        NULL, &d) : NULL;
-    if (!lua)
-        fprintf(stderr, "scenarist: Lua: %s\n", err);
-    else if (text && !tf)
-        fprintf(stderr, "scenarist: %s: its transforms: %s\n", label, err);
+    bool ok = sc_deploy_valid(doc, label, org, &d);
     sc_diags_print(&d, stderr);
-    bool ok = sc != NULL;
-    sc_scenario_free(sc);
-    sc_lua_free(lua);
-    json_decref(scenario);
-    free(text);
     sc_diags_free(&d);
     return ok;
 }
 
-/* Stores doc as a new version and says what happened, naming the transform files that
- * changed since the current version. */
+/* Says what storing a version did, naming the transform files that changed since the
+ * previous version. */
+static void say_stored(const char *name, const struct sc_deploy_result *r, const char *origin,
+                       const char *org)
+{
+    if (!r->changed)
+        printf("%s: unchanged, version %d is current in org %s (%.19s...)\n", name, r->number,
+               org, r->checksum);
+    else
+        printf("%s: version %d in org %s (%s, %.19s...)%s%s\n", name, r->number, org, origin,
+               r->checksum, r->note[0] ? ": " : "", r->note);
+}
+
+/* Stores doc as a new version (deploy.h) and says what happened. */
 static int store_version(struct sc_store *st, json_t *doc, const char *message,
                          const char *origin, const char *org)
 {
-    char sum[72], note[600] = "";
     const char *name = json_string_value(json_object_get(doc, "name"));
-    int n;
-    json_t *prev = sc_store_version_get(st, name, 0); /* NULL: the first version */
-    int rc = sc_version_checksum(doc, sum) == 0
-                 ? sc_store_version_add(st, name, doc, sum, message, origin, &n) : -1;
-    if (rc < 0) {
+    struct sc_deploy_result r;
+    if (sc_deploy_store(st, doc, message, origin, &r) != 0) {
         fprintf(stderr, "scenarist: %s: %s\n", name, sc_store_error(st));
-        json_decref(prev);
         return EXIT_FAILED;
     }
-    if (prev)
-        sc_version_transforms_note(json_object_get(prev, "document"), doc, note, sizeof note);
-    json_decref(prev);
-    if (rc == SC_STORE_SAME)
-        printf("%s: unchanged, version %d is current in org %s (%.19s...)\n", name, n, org, sum);
-    else
-        printf("%s: version %d in org %s (%s, %.19s...)%s%s\n", name, n, org, origin, sum,
-               note[0] ? ": " : "", note);
+    say_stored(name, &r, origin, org);
     return EXIT_OK;
 }
 
@@ -78,29 +63,15 @@ static int number_arg(const char *s, const char *what)
     return (int)n;
 }
 
-/* Loads a scenario file as deploy stores it: its document with the transform files its
- * steps looked up (the disk's, as a draft runs), appended to docs. Errors go to d. */
+/* Loads a scenario file as deploy stores it (deploy.h), appended to docs. Errors go to d. */
 static void deploy_load(json_t *docs, const char *path, const struct sc_org *org,
                         struct sc_lua *lua, struct sc_validator *v, struct sc_diags *d)
 {
-    char err[512];
+    json_t *doc = sc_deploy_load(path, NULL, 0, org, lua, v, d);
     struct sc_src src = {path, NULL, 0};
-    if (sc_lua_use(lua, NULL, err, sizeof err) != 0) { /* a new record of use */
-        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "%s", err);
-        return;
-    }
-    struct sc_scenario *sc = sc_scenario_load(path, org, lua, v, d);
-    json_t *used = sc ? sc_lua_used(lua) : NULL;
-    json_t *tf = used ? sc_version_transforms(used, err, sizeof err) : NULL;
-    json_t *doc = tf ? sc_version_document(sc_scenario_json(sc), tf) : NULL;
-    if (sc && !doc)
-        sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "%s", used && !tf ? err : "out of memory");
-    else if (doc && json_array_append(docs, doc) != 0)
+    if (doc && json_array_append(docs, doc) != 0)
         sc_diag_add(d, SC_SEV_ERROR, &src, 0, 0, 0, "out of memory");
     json_decref(doc);
-    json_decref(tf);
-    json_decref(used);
-    sc_scenario_free(sc);
 }
 
 int cmd_deploy(struct opts *o)
@@ -462,25 +433,20 @@ int cmd_promote(struct opts *o)
         cli_session_close(&a);
         return rc;
     }
-    struct sc_org *src = a.org, *dst = b.org;
-    struct sc_store *sst = a.st, *dst_st = b.st;
-    json_t *v = sc_store_version_get(sst, o->args[0], 0);
-    char label[200], msg[200];
-    snprintf(label, sizeof label, "%s v%lld from %s", o->args[0],
-             (long long)json_integer_value(json_object_get(v, "number")), src->name);
-    if (!v) {
-        fprintf(stderr, "scenarist: %s\n", sc_store_error(sst));
-        rc = EXIT_FAILED;
-    } else if (!valid_for(json_object_get(v, "document"), label, dst)) {
-        fprintf(stderr, "scenarist: %s: refused: it does not validate against org %s\n", label,
-                dst->name);
-        rc = EXIT_USAGE;
+    struct sc_diags d;
+    sc_diags_init(&d);
+    struct sc_deploy_result r;
+    char err[700];
+    enum sc_deploy_rc pr = sc_deploy_promote(a.st, a.org, b.st, b.org, o->args[0], 0, NULL, &d,
+                                             &r, err, sizeof err);
+    sc_diags_print(&d, stderr);
+    sc_diags_free(&d);
+    if (pr != SC_DEPLOY_OK) {
+        fprintf(stderr, "scenarist: %s\n", err);
+        rc = pr == SC_DEPLOY_INVALID ? EXIT_USAGE : EXIT_FAILED;
     } else {
-        snprintf(msg, sizeof msg, "promoted from %s v%lld", src->name,
-                 (long long)json_integer_value(json_object_get(v, "number")));
-        rc = store_version(dst_st, json_object_get(v, "document"), msg, "promote", dst->name);
+        say_stored(o->args[0], &r, "promote", b.org->name);
     }
-    json_decref(v);
     cli_session_close(&b);
     cli_session_close(&a);
     return rc;

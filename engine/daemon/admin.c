@@ -6,6 +6,7 @@
  * name. The OpenAPI document is generated from the same route table. */
 #include "daemon/admin.h"
 
+#include "daemon/catalog.h"
 #include "daemon/console.h"
 
 #include "clock.h"
@@ -15,7 +16,11 @@
 #include "model/validate.h"
 #include "store/version.h"
 #include "model/org.h"
+#include "model/org_load.h"
 #include "model/yaml.h"
+#include "run/audit.h"
+#include "run/deploy.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -434,12 +439,25 @@ static unsigned h_queue_resolve(struct call *c, json_t **out)
     return e ? 200 : 503;
 }
 
+/* The scenarios the daemon serves from files (drafts), by name: a new array. */
+static json_t *drafts(struct sc_daemon *d)
+{
+    json_t *a = json_array();
+    pthread_rwlock_rdlock(&d->cat_lock);
+    for (size_t i = 0; a && d->cat && i < d->cat->nfiles; i++)
+        if (d->cat->scs[i] && strncmp(d->cat->files[i], "version:", 8))
+            json_array_append_new(a, json_string(sc_scenario_name(d->cat->scs[i])));
+    pthread_rwlock_unlock(&d->cat_lock);
+    return a;
+}
+
 static unsigned h_versions(struct call *c, json_t **out)
 {
     pthread_mutex_lock(&c->a->mu);
     json_t *v = sc_store_versions_current(c->a->st);
     pthread_mutex_unlock(&c->a->mu);
-    *out = v ? json_pack("{s:o}", "scenarios", v) : err_body("store unavailable");
+    *out = v ? json_pack("{s:o, s:o}", "scenarios", v, "drafts", drafts(c->a->d))
+             : err_body("store unavailable");
     return v ? 200 : 503;
 }
 
@@ -515,26 +533,40 @@ static unsigned h_diff(struct call *c, json_t **out)
     return lines ? 200 : 503;
 }
 
-/* Whether a stored version's document still loads against the org (as `scenarist
- * rollback` checks it). */
-static bool still_valid(json_t *doc, const char *label, const struct sc_org *org)
+/* A 422 answer: what was refused and the diagnostics the CLI prints, as JSON (each
+ * {file, line, column, severity, message}) and as the text with its carets. Frees d. */
+static json_t *invalid_body(const char *msg, struct sc_diags *d)
 {
-    char err[512];
-    struct sc_diags d;
-    sc_diags_init(&d);
-    struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
-    json_t *scenario = lua ? sc_version_scenario(doc) : NULL;
-    char *text = scenario ? sc_version_text(scenario) : NULL;
-    bool tf = text && sc_lua_use(lua, json_object_get(doc, "transforms"), err, sizeof err) == 0;
-    struct sc_scenario *sc = tf ? sc_scenario_load_text(label, text, strlen(text), org, lua,
-                                                        NULL, &d) : NULL;
-    bool ok = sc != NULL;
-    sc_scenario_free(sc);
-    sc_lua_free(lua);
-    json_decref(scenario);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        sc_diags_print(d, f);
+        fclose(f);
+    }
+    json_t *o = json_pack("{s:s, s:o, s:s}", "error", msg, "diagnostics", sc_diags_json(d),
+                          "text", text ? text : "");
     free(text);
-    sc_diags_free(&d);
-    return ok;
+    sc_diags_free(d);
+    return o;
+}
+
+/* Stores doc as the scenario's new version (deploy.h, as the CLI does) and answers
+ * {scenario, number, message, changed}. */
+static unsigned store_doc(struct call *c, json_t *doc, const char *msg, const char *origin,
+                          json_t **out)
+{
+    struct sc_deploy_result r;
+    pthread_mutex_lock(&c->a->mu);
+    int rc = sc_deploy_store(c->a->st, doc, msg, origin, &r);
+    pthread_mutex_unlock(&c->a->mu);
+    if (rc != 0) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    *out = json_pack("{s:s, s:i, s:s, s:b}", "scenario", str(doc, "name"), "number", r.number,
+                     "message", msg, "changed", r.changed);
+    return 200;
 }
 
 /* As `scenarist rollback NAME --to N`: version N's document stored again as a new version
@@ -547,7 +579,7 @@ static unsigned h_rollback(struct call *c, json_t **out)
         *out = err_body("give {\"to\": N}, the version to roll back to");
         return 400;
     }
-    char num[24], label[200], msg[400], sum[72];
+    char num[24], label[200], msg[400];
     snprintf(num, sizeof num, "%lld", (long long)json_integer_value(to));
     unsigned status;
     json_t *v = version_doc(c, c->args[0], num, &status, out);
@@ -555,35 +587,75 @@ static unsigned h_rollback(struct call *c, json_t **out)
         return status;
     snprintf(label, sizeof label, "%s v%s", c->args[0], num);
     json_t *doc = json_object_get(v, "document");
-    if (!still_valid(doc, label, c->a->d->org)) {
+    struct sc_diags d;
+    sc_diags_init(&d);
+    if (!sc_deploy_valid(doc, label, c->a->d->org, &d)) {
         json_decref(v);
         snprintf(msg, sizeof msg, "version %s no longer validates against org %s: not rolled back",
                  num, c->a->d->org->name);
-        *out = err_body(msg);
+        *out = invalid_body(msg, &d);
         return 422;
     }
+    sc_diags_free(&d);
     const char *why = reason_of(c);
     snprintf(msg, sizeof msg, "rollback to v%s by %s%s%s", num, c->u->name, why ? ": " : "",
              why ? why : "");
-    int n = 0;
-    pthread_mutex_lock(&c->a->mu);
-    int rc = sc_version_checksum(doc, sum) == 0
-                 ? sc_store_version_add(c->a->st, c->args[0], doc, sum, msg, "rollback", &n) : -1;
-    pthread_mutex_unlock(&c->a->mu);
+    status = store_doc(c, doc, msg, "rollback", out);
     json_decref(v);
-    if (rc < 0) {
-        *out = err_body("store unavailable");
-        return 503;
+    return status;
+}
+
+/* The file the daemon serves as the draft of scenario name (its catalog's, not a stored
+ * version), new; NULL when it serves none. With sc non-NULL: a copy of the loaded
+ * scenario's document too. */
+static char *draft_file(struct sc_daemon *d, const char *name, json_t **doc)
+{
+    char *path = NULL;
+    pthread_rwlock_rdlock(&d->cat_lock);
+    const struct sc_catalog *cat = d->cat;
+    for (size_t i = 0; cat && !path && i < cat->nfiles; i++)
+        if (cat->scs[i] && strncmp(cat->files[i], "version:", 8) &&
+            !strcmp(sc_scenario_name(cat->scs[i]), name)) {
+            path = sc_strdup(cat->files[i]);
+            if (doc)
+                *doc = json_deep_copy(sc_scenario_json(cat->scs[i]));
+        }
+    pthread_rwlock_unlock(&d->cat_lock);
+    return path;
+}
+
+/* sent_from of a draft (version "draft"): the step as the scenario file the daemon loaded
+ * defines it. */
+static unsigned draft_step(struct call *c, json_t **out)
+{
+    json_t *doc = NULL, *st;
+    char *path = draft_file(c->a->d, c->args[0], &doc);
+    if (!path) {
+        *out = err_body(c->a->d->versions ? "this daemon serves the deployed versions: it has "
+                                            "no draft of this scenario"
+                                          : "no such scenario among the files this daemon serves");
+        return 404;
     }
-    *out = json_pack("{s:s, s:i, s:s, s:b}", "scenario", c->args[0], "number", n, "message", msg,
-                     "changed", rc != SC_STORE_SAME);
-    return 200;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "steps"), i, st) if (!strcmp(str(st, "id"), c->args[2])) {
+        *out = json_pack("{s:s, s:s, s:s, s:O}", "scenario", c->args[0], "version", "draft",
+                         "file", path, "step", st);
+        json_decref(doc);
+        free(path);
+        return 200;
+    }
+    json_decref(doc);
+    free(path);
+    *out = err_body("no such step in this version");
+    return 404;
 }
 
 /* sent_from: the step of a version that sent a write, as its definition. */
 static unsigned h_step(struct call *c, json_t **out)
 {
     unsigned status;
+    if (!strcmp(c->args[1], "draft"))
+        return draft_step(c, out);
     json_t *v = version_doc(c, c->args[0], c->args[1], &status, out);
     if (!v)
         return status;
@@ -685,6 +757,242 @@ static unsigned h_me(struct call *c, json_t **out)
     return 200;
 }
 
+/* As `scenarist deploy FILE -m MESSAGE`: the scenario {yaml} (text; named NAME.yaml in
+ * diagnostics) or, without it, the file the daemon serves as NAME's draft, loaded and
+ * validated against the org as deploy loads it, stored as a new version (origin deploy, the
+ * message naming the user); a daemon serving the deployed versions reloads. */
+static unsigned h_deploy(struct call *c, json_t **out)
+{
+    const char *name = c->args[0], *yaml = json_string_value(json_object_get(c->body, "yaml"));
+    const char *why = json_string_value(json_object_get(c->body, "message"));
+    char label[200], msg[600];
+    if (json_object_get(c->body, "yaml") && !yaml) {
+        *out = err_body("yaml is the scenario file's text, a string");
+        return 400;
+    }
+    if (!sc_version_name_ok(name)) {
+        *out = err_body("a scenario name holds only a-z, 0-9, - and _ (1 to 64)");
+        return 400;
+    }
+    char *path = yaml ? NULL : draft_file(c->a->d, name, NULL);
+    if (!yaml && !path) {
+        *out = err_body(c->a->d->versions
+                            ? "this daemon serves the deployed versions, not files: send the "
+                              "scenario's text as {\"yaml\": TEXT}"
+                            : "no such scenario among the files this daemon serves: send its "
+                              "text as {\"yaml\": TEXT}");
+        return 404;
+    }
+    snprintf(label, sizeof label, "%s", yaml ? name : path);
+    if (yaml)
+        snprintf(label + strlen(label), sizeof label - strlen(label), ".yaml");
+    struct sc_diags d;
+    sc_diags_init(&d);
+    char err[300];
+    struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
+    struct sc_validator *v = lua ? sc_validator_new(c->a->d->org, &d) : NULL;
+    json_t *doc = v ? sc_deploy_load(label, yaml, yaml ? strlen(yaml) : 0, c->a->d->org, lua, v, &d)
+                    : NULL;
+    sc_validator_free(v);
+    sc_lua_free(lua);
+    free(path);
+    if (!lua) {
+        sc_diags_free(&d);
+        *out = err_body("out of memory");
+        return 503;
+    }
+    if (!doc || d.errors) {
+        json_decref(doc);
+        snprintf(msg, sizeof msg, "%s does not validate against org %s: not deployed", label,
+                 c->a->d->org->name);
+        *out = invalid_body(msg, &d);
+        return 422;
+    }
+    sc_diags_free(&d);
+    if (strcmp(str(doc, "name"), name)) {
+        snprintf(msg, sizeof msg, "%s names scenario %s, not %s: not deployed", label,
+                 str(doc, "name"), name);
+        json_decref(doc);
+        *out = err_body(msg);
+        return 422;
+    }
+    snprintf(msg, sizeof msg, "deployed by %s%s%s", c->u->name, why && *why ? ": " : "",
+             why && *why ? why : "");
+    unsigned status = store_doc(c, doc, msg, "deploy", out);
+    json_decref(doc);
+    return status;
+}
+
+/* The org a promote copies from: orgs/NAME.yaml (config folder) and its store, opened.
+ * 0, or the status with *out set. */
+static unsigned promote_source(const char *from, struct sc_org **org, struct sc_store **st,
+                               json_t **out)
+{
+    char msg[700], err[500];
+    struct sc_diags d;
+    sc_diags_init(&d);
+    *org = sc_org_load(from, &d);
+    if (!*org) {
+        snprintf(msg, sizeof msg, "org %s does not load here: %s: %s", from,
+                 d.n ? d.v[0].file : from, d.n ? d.v[0].msg : "out of memory");
+        sc_diags_free(&d);
+        *out = err_body(msg);
+        return 404;
+    }
+    sc_diags_free(&d);
+    char *path = sc_store_path(*org);
+    snprintf(err, sizeof err, "out of memory");
+    *st = path ? sc_store_open(path, (*org)->store_key, err, sizeof err) : NULL;
+    free(path);
+    if (!*st) {
+        snprintf(msg, sizeof msg, "org %s: its store: %s", from, err);
+        sc_org_free(*org);
+        *out = err_body(msg);
+        return 503;
+    }
+    return 0;
+}
+
+/* As `scenarist promote NAME --from ORG --to THIS-ORG`, run by the daemon of the org
+ * promoted to (its admins decide what it runs): body {from, version?, to?, reason?}; the
+ * version (default the current one) of org from's store, validated against this org,
+ * stored here (origin promote). A `to` naming another org is refused, nothing changed:
+ * that org's daemon or the CLI promotes into it. */
+static unsigned h_promote(struct call *c, json_t **out)
+{
+    const struct sc_org *org = c->a->d->org;
+    const char *name = c->args[0], *from = json_string_value(json_object_get(c->body, "from"));
+    const char *to = json_string_value(json_object_get(c->body, "to")), *why = reason_of(c);
+    json_t *ver = json_object_get(c->body, "version");
+    char msg[900];
+    if (to && strcmp(to, org->name)) {
+        snprintf(msg, sizeof msg, "this daemon serves org %s, not %s: nothing promoted. Promote "
+                 "into %s on its own daemon's API (POST /api/v1/scenarios/%s/promote with "
+                 "{\"from\": \"%s\"}) or with scenarist promote %s --from %s --to %s",
+                 org->name, to, to, name, from ? from : "ORG", name, from ? from : "ORG", to);
+        *out = err_body(msg);
+        return 400;
+    }
+    if (!from || !sc_version_name_ok(from) || (ver && (!json_is_integer(ver) ||
+                                                      json_integer_value(ver) < 1 ||
+                                                      json_integer_value(ver) > 1000000))) {
+        *out = err_body("give {\"from\": ORG, \"version\": N (optional, default the current "
+                        "one)}: ORG an org's name (orgs/ORG.yaml)");
+        return 400;
+    }
+    if (!strcmp(from, org->name)) {
+        snprintf(msg, sizeof msg, "org %s is the one this daemon serves: a promote copies from "
+                 "another org", from);
+        *out = err_body(msg);
+        return 400;
+    }
+    struct sc_org *src;
+    struct sc_store *sst;
+    unsigned status = promote_source(from, &src, &sst, out);
+    if (status)
+        return status;
+    char suffix[300], err[700];
+    snprintf(suffix, sizeof suffix, " by %s%s%s", c->u->name, why ? ": " : "", why ? why : "");
+    struct sc_diags d;
+    sc_diags_init(&d);
+    struct sc_deploy_result r;
+    pthread_mutex_lock(&c->a->mu);
+    enum sc_deploy_rc rc = sc_deploy_promote(sst, src, c->a->st, org, name,
+                                             ver ? (int)json_integer_value(ver) : 0, suffix, &d,
+                                             &r, err, sizeof err);
+    json_t *now = rc == SC_DEPLOY_OK ? sc_store_version_get(c->a->st, name, r.number) : NULL;
+    pthread_mutex_unlock(&c->a->mu);
+    sc_store_close(sst);
+    sc_org_free(src);
+    if (rc == SC_DEPLOY_INVALID) {
+        *out = invalid_body(err, &d);
+        return 422;
+    }
+    sc_diags_free(&d);
+    if (rc != SC_DEPLOY_OK || !now) {
+        json_decref(now);
+        *out = err_body(rc == SC_DEPLOY_OK ? "store unavailable" : err);
+        return rc == SC_DEPLOY_NONE ? 404 : 503;
+    }
+    *out = json_pack("{s:s, s:i, s:s, s:b}", "scenario", name, "number", r.number, "message",
+                     str(now, "message"), "changed", r.changed);
+    json_decref(now);
+    return 200;
+}
+
+/* As `scenarist audit checkpoint [--to CONNECTION]`: the log's head, answered (keep it:
+ * `audit verify --checkpoint FILE` proves nothing was cut or rewritten since) and, with
+ * {to}, POSTed to that connection of the org. */
+static unsigned h_audit_checkpoint(struct call *c, json_t **out)
+{
+    const struct sc_org *org = c->a->d->org;
+    const char *to = json_string_value(json_object_get(c->body, "to"));
+    char err[700];
+    if (!sc_audit_keyed(org, "checkpoint", err, sizeof err)) {
+        *out = err_body(err);
+        return 409;
+    }
+    bool broken;
+    pthread_mutex_lock(&c->a->mu);
+    json_t *cp = sc_audit_checkpoint_take(c->a->st, org, &broken, err, sizeof err);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!cp) {
+        *out = err_body(err);
+        return broken ? 409 : 503;
+    }
+    if (to) {
+        const char *cpc = org->audit.cp_connection;
+        struct sc_http *http = sc_http_new();
+        int rc = http ? sc_audit_post(http, org, to, cpc && !strcmp(cpc, to) ? org->audit.cp_path
+                                                                             : "",
+                                      cp, err, sizeof err)
+                      : -1;
+        sc_http_free(http);
+        if (rc != 0) {
+            char m[800];
+            snprintf(m, sizeof m, "checkpoint not delivered: %s", http ? err : "out of memory");
+            json_decref(cp);
+            *out = err_body(m);
+            return 502;
+        }
+    }
+    *out = cp;
+    return 200;
+}
+
+/* Each queue's depth at the end of each of the last days (query: days, 1 to 90, default
+ * 7; UTC days, the last one up to now): {days: [DATE...], queues: {NAME: [n...]}}. */
+static unsigned h_queue_depth(struct call *c, json_t **out)
+{
+    const char *q = qarg(c, "days");
+    char *end;
+    long days = q ? strtol(q, &end, 10) : 7;
+    if (q && (!*q || *end || days < 1 || days > 90)) {
+        *out = err_body("days takes a number from 1 to 90");
+        return 400;
+    }
+    int64_t now = sc_clock_now_ms(), day = 86400000;
+    int64_t start = (now / day - (days - 1)) * day;
+    pthread_mutex_lock(&c->a->mu);
+    json_t *qs = sc_store_queue_history(c->a->st, start, now, (int)days);
+    pthread_mutex_unlock(&c->a->mu);
+    if (!qs) {
+        *out = err_body("store unavailable");
+        return 503;
+    }
+    json_t *dates = json_array();
+    for (long i = 0; i < days; i++) {
+        time_t t = (time_t)((start + i * day) / 1000);
+        struct tm tm;
+        char buf[16];
+        gmtime_r(&t, &tm);
+        strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+        json_array_append_new(dates, json_string(buf));
+    }
+    *out = json_pack("{s:o, s:o}", "days", dates, "queues", qs);
+    return 200;
+}
+
 static unsigned h_openapi(struct call *c, json_t **out);
 
 #define S_OBJ "{\"type\":\"object\"}"
@@ -751,8 +1059,11 @@ static const struct route routes[] = {
      "{\"type\":\"array\"}}}"},
     {"POST", "/api/v1/queue-items/{id}/resolve", R_OPERATOR | R_ADMIN, h_queue_resolve,
      "Resolve an open queue item", "{\"type\":\"object\",\"required\":[\"id\"]}"},
-    {"GET", "/api/v1/versions", R_ANY, h_versions, "Every scenario's current version",
-     "{\"type\":\"object\",\"required\":[\"scenarios\"]}"},
+    {"GET", "/api/v1/versions", R_ANY, h_versions,
+     "Every scenario's current version, and the scenarios the daemon serves from files "
+     "(drafts, which POST .../deploy without a text stores)",
+     "{\"type\":\"object\",\"required\":[\"scenarios\",\"drafts\"],\"properties\":"
+     "{\"drafts\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}"},
     {"GET", "/api/v1/scenarios/{name}/versions", R_ANY, h_scenario_versions,
      "A scenario's versions, oldest first",
      "{\"type\":\"object\",\"required\":[\"scenario\",\"versions\"],\"properties\":"
@@ -787,6 +1098,31 @@ static const struct route routes[] = {
      "The step a write's sent_from names, as its version defines it",
      "{\"type\":\"object\",\"required\":[\"scenario\",\"version\",\"step\"]}"},
     {"GET", "/api/v1/openapi.json", 0, h_openapi, "This document (no token needed)", S_OBJ},
+    {"POST", "/api/v1/scenarios/{name}/deploy", R_ADMIN, h_deploy,
+     "Deploy a scenario: {yaml} (the file's text) or, without it, the file the daemon serves "
+     "as its draft, validated against the org and stored as a new version (body: {yaml?, "
+     "message?}); 422 with the diagnostics when it does not validate",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"number\",\"message\",\"changed\"],"
+     "\"properties\":{\"number\":{\"type\":\"integer\"},\"changed\":{\"type\":\"boolean\"}}}"},
+    {"POST", "/api/v1/scenarios/{name}/promote", R_ADMIN, h_promote,
+     "Promote a version of another org (orgs/FROM.yaml) into the org this daemon serves "
+     "(body: {from, version?, to?, reason?}); a `to` naming another org is refused (400)",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"number\",\"message\",\"changed\"],"
+     "\"properties\":{\"number\":{\"type\":\"integer\"},\"changed\":{\"type\":\"boolean\"}}}"},
+    {"POST", "/api/v1/audit/checkpoint", R_ADMIN, h_audit_checkpoint,
+     "A checkpoint of the audit log's head, as `scenarist audit checkpoint` prints it (body: "
+     "{to?: CONNECTION} also POSTs it there)",
+     "{\"type\":\"object\",\"required\":[\"org\",\"count\",\"last_hash\",\"at\",\"hmac\"],"
+     "\"properties\":{\"count\":{\"type\":\"integer\"}}}"},
+    {"GET", "/api/v1/queues/depth", R_ANY, h_queue_depth,
+     "Each queue's open items at the end of each of the last days (query: days, default 7)",
+     "{\"type\":\"object\",\"required\":[\"days\",\"queues\"],\"properties\":{\"days\":{\"type\":"
+     "\"array\",\"items\":{\"type\":\"string\"}},\"queues\":{\"type\":\"object\","
+     "\"additionalProperties\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}}}}"},
+    {"GET", "/api/v1/scenarios/{name}/versions/{version}/steps/{step}", R_ANY, h_step,
+     "A version's step as it defines it (version: a number, or draft: the file the daemon "
+     "serves), what a write's sent_from names",
+     "{\"type\":\"object\",\"required\":[\"scenario\",\"version\",\"step\"]}"},
     {0},
 };
 

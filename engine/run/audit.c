@@ -145,3 +145,30 @@ int sc_audit_checkpoint_run(struct sc_store *st, const struct sc_org *org, struc
     json_decref(cp);
     return rc;
 }
+
+bool sc_audit_keyed(const struct sc_org *org, const char *what, char *err, size_t errlen)
+{
+    if (sc_audit_key_ref(org))
+        return true;
+    snprintf(err, errlen, "audit %s: org %s has no audit key: add `audit: { key: env:NAME }` "
+             "(a secret of at least 32 characters, kept outside the database) to its org file; "
+             "until then its log is chained without a key, and whoever can write the database "
+             "can rewrite it unnoticed", what, org->name);
+    return false;
+}
+
+json_t *sc_audit_checkpoint_take(struct sc_store *st, const struct sc_org *org, bool *broken,
+                                 char *err, size_t errlen)
+{
+    json_t *problem = NULL;
+    json_t *cp = sc_store_audit_checkpoint(st, org->name, &problem);
+    *broken = !cp && problem;
+    if (!cp && problem)
+        snprintf(err, errlen, "audit log of org %s: row %lld %s: no checkpoint taken", org->name,
+                 (long long)json_integer_value(json_object_get(problem, "row")),
+                 json_string_value(json_object_get(problem, "reason")));
+    else if (!cp)
+        snprintf(err, errlen, "%s", sc_store_error(st));
+    json_decref(problem);
+    return cp;
+}

@@ -16,6 +16,14 @@
 const char *sc_audit_key_ref(const struct sc_org *org);
 /* Gives st the org's audit key and accepted unkeyed rows (sc_store_audit_key). */
 void sc_audit_setup(struct sc_store *st, const struct sc_org *org);
+/* Whether org has an audit key; false with err saying how to give one (verify and
+ * checkpoint need it: without one the chain proves nothing). what: "verify", "checkpoint". */
+bool sc_audit_keyed(const struct sc_org *org, const char *what, char *err, size_t errlen);
+/* `scenarist audit checkpoint`: the head of st's log ({org, at, count, last_hash, ...}, as
+ * sc_store_audit_checkpoint), new; NULL with err, *broken true when the log is not intact
+ * (no checkpoint is taken of a broken chain), false when the store failed. */
+json_t *sc_audit_checkpoint_take(struct sc_store *st, const struct sc_org *org, bool *broken,
+                                 char *err, size_t errlen);
 /* Writes the checkpoint to path through a temporary file (mode 0644): 0, or -1 with err. */
 int sc_audit_write(const json_t *checkpoint, const char *path, char *err, size_t errlen);
 /* POSTs the checkpoint as JSON to base URL + path of the org's connection, with its

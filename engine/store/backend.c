@@ -393,6 +393,11 @@ int64_t sc_store_queue_sweep(struct sc_store *st, const char *queue, const char 
     return st->be->queue_sweep(st, queue, execution, by, resolution);
 }
 
+json_t *sc_store_queue_history(struct sc_store *st, int64_t start_ms, int64_t end_ms, int days)
+{
+    return st->be->queue_history(st, start_ms, end_ms, days);
+}
+
 int64_t sc_store_queue_open(struct sc_store *st, const char *queue)
 {
     return st->be->queue_open(st, queue);

@@ -160,6 +160,7 @@ struct sc_store_backend {
     enum sc_store_rc (*audit_verify_archive)(struct sc_store *st, const char *org,
                                              const json_t *cp, const char *path,
                                              json_t **problem);
+    json_t *(*queue_history)(struct sc_store *st, int64_t start_ms, int64_t end_ms, int days);
 };
 
 /* The backends of this build: SQLite (store/sqlite*.c) and PostgreSQL (store/pg*.c). */

@@ -854,6 +854,7 @@ const struct sc_store_backend sc_store_pg = {
     .audit_archive = pg_audit_archive,
     .audit_archived = pg_audit_archived,
     .audit_verify_archive = pg_audit_verify_archive,
+    .queue_history = pg_queue_history,
     .metrics = pg_metrics,
     .defer = pg_defer,
     .defer_mark = pg_defer_mark,

@@ -171,6 +171,7 @@ enum sc_store_rc pg_queue_push_key(struct sc_store *base, const struct sc_queue_
 int64_t pg_queue_sweep(struct sc_store *base, const char *queue, const char *execution,
                        const char *by, const char *resolution);
 int64_t pg_queue_open(struct sc_store *base, const char *queue);
+json_t *pg_queue_history(struct sc_store *base, int64_t start_ms, int64_t end_ms, int days);
 int64_t pg_shadow_add(struct sc_store *base, const struct sc_shadow_row *r);
 json_t *pg_shadow_list(struct sc_store *base, const struct sc_shadow_filter *f);
 enum sc_store_rc pg_slot_take(struct sc_store *base, const struct sc_store_slot *s,

@@ -776,4 +776,5 @@ const struct sc_store_backend sc_store_sqlite = {
     .audit_archive = sq_audit_archive,
     .audit_archived = sq_audit_archived,
     .audit_verify_archive = sq_audit_verify_archive,
+    .queue_history = sq_queue_history,
 };

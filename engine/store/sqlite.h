@@ -131,6 +131,7 @@ enum sc_store_rc sq_queue_push_key(struct sc_store *base, const struct sc_queue_
 int64_t sq_queue_sweep(struct sc_store *base, const char *queue, const char *execution,
                        const char *by, const char *resolution);
 int64_t sq_queue_open(struct sc_store *base, const char *queue);
+json_t *sq_queue_history(struct sc_store *base, int64_t start_ms, int64_t end_ms, int days);
 enum sc_store_rc sq_version_add(struct sc_store *base, const char *scenario, json_t *document,
                                 const char *checksum, const char *message, const char *origin,
                                 int *number);

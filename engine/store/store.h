@@ -215,6 +215,13 @@ json_t *sc_store_queue_item(struct sc_store *st, int64_t id);
 enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by);
 /* {queue: {open, recent}}: open items, and those of them created since since_ms. */
 json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms);
+/* Each queue's depth over days consecutive days from start_ms (a day's start, ms since
+ * the epoch): {QUEUE: [n, ...]}, days numbers oldest first, n the items open at the last
+ * millisecond of that day (start_ms + (i + 1) days - 1) or at end_ms (now) if sooner:
+ * created by then and not closed (resolved, swept) by then. Every queue with an item
+ * created by end_ms.
+ * NULL with the error set. */
+json_t *sc_store_queue_history(struct sc_store *st, int64_t start_ms, int64_t end_ms, int days);
 
 /* Work queues that converge (a reconciliation's drift queue): a keyed item is the one
  * open item of its (queue, key); pushed again it is updated, not duplicated, and a sweep

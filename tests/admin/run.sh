@@ -11,7 +11,8 @@ cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 spid=
 dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
+d2pid=
+trap '[ -n "$d2pid" ] && kill -9 $d2pid 2>/dev/null; [ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/serve/fixtures
 suite=admin
 . tests/lib.sh
@@ -23,6 +24,7 @@ export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
 
 cat > "$tmp/replies.json" <<'EOF'
 [{"method": "POST", "path": "/hris/dispatch", "status": 201, "body": {"ok": true}},
+ {"method": "POST", "path": "/ops/hooks/servetest", "status": 200, "body": {"ok": true}},
  {"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down", "times": 3},
  {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
 EOF
@@ -76,6 +78,11 @@ ex() { sql "SELECT execution FROM holds WHERE id = $1"; }
 syncs=($(sql "SELECT execution FROM incomplete WHERE scenario = 'decide-sync' ORDER BY execution"))
 inc=${syncs[0]}
 
+conf=$tmp/conf # the config folder: orgs/stage.yaml, an org a promote copies from
+mkdir -p "$conf/orgs"
+sed -e 's/^name: servetest/name: stage/' -e "s|^store: .*|store: $conf/stage.db|" -e '/^users:/,$d' \
+    -e 's|^connections:|connections:\n  payroll:\n    base_url: http://127.0.0.1:9/payroll|' "$org" > "$conf/orgs/stage.yaml"
+export SCENARIST_CONFIG_DIR=$conf
 : > "$dir/log"
 "$bin" serve --org "$org" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>>"$dir/log" &
 dpid=$!
@@ -156,6 +163,71 @@ expect "the diff of two versions is what scenarist diff --json says" 0 \
     -- bash -c "curl -s -o '$tmp/df.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/scenarios/decide-sync/diff?from=1&to=2'; jq -c .changes '$tmp/df.json'"
 expect "a version that does not exist: 404" 0 '404 {"error":"no such version"}' \
     -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/rollback '{"to":9}'
+
+# ---- deploy and promote through the API, the CLI's own path (run/deploy.c) ----
+# body FILE [MESSAGE]: a deploy's JSON body carrying the file's text
+body() { jq -cn --rawfile y "$1" --arg m "${2:-}" '{yaml: $y} + (if $m == "" then {} else {message: $m} end)'; }
+sed 's/^description: .*/description: a fourth version, from the API/' $fx/decide/sync.yaml > "$tmp/sync4.yaml"
+expect "no token may not deploy: 401" 0 '401 {"error":"send Authorization: Bearer TOKEN"}' \
+    -- call - POST /scenarios/decide-sync/deploy "$(body "$tmp/sync4.yaml")"
+expect "a viewer may not deploy: 403" 0 '403 {"error":"user Vera Viewer (viewer) may not POST /api/v1/scenarios/decide-sync/deploy"}' \
+    -- call "$V" POST /scenarios/decide-sync/deploy "$(body "$tmp/sync4.yaml")"
+expect "an admin deploys a scenario's text: version 4, naming the admin" 0 \
+    '200 {"scenario":"decide-sync","number":4,"message":"deployed by Root Admin: from the API","changed":true}' \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/deploy "$(body "$tmp/sync4.yaml" "from the API")"
+"$bin" deploy "$tmp/sync4.yaml" --org "$org" --store "$tmp/cli.db" >/dev/null 2>&1
+expect "it stored what scenarist deploy stores for the same file (checksum), origin deploy" 0 \
+    "$(sqlite3 "$tmp/cli.db" "SELECT checksum FROM versions WHERE scenario = 'decide-sync'")|deploy" \
+    -- sql "SELECT checksum || '|' || origin FROM versions WHERE scenario = 'decide-sync' AND number = 4"
+expect "the daemon, serving the deployed versions, reloads" 0 "" \
+    -- bash -c "for _ in \$(seq 500); do grep -q 'a deploy changed the scenarios: reloading' '$dir/log' && exit 0; sleep 0.02; done; exit 1"
+expect "the same text again stores nothing" 0 \
+    '200 {"scenario":"decide-sync","number":4,"message":"deployed by Root Admin","changed":false}' \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/deploy "$(body "$tmp/sync4.yaml")"
+sed 's/module: http.request/module: http.requets/' $fx/decide/sync.yaml > "$tmp/bad-sync.yaml"
+expect "a scenario that does not validate: 422 with the diagnostics scenarist deploy prints, nothing stored" 0 \
+    '422 {"error":"decide-sync.yaml does not validate against org servetest: not deployed","diagnostics":[{"file":"decide-sync.yaml","line":7,"column":13,"severity":"error","message":"unknown module '"'http.requets'; did you mean 'http.request'?"'"}],"text":"decide-sync.yaml:7:13: error: unknown module '"'http.requets'; did you mean 'http.request'?"'\n    7 |     module: http.requets\n      |             ^~~~~~~~~~~~\n"}
+4' -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$ADMIN_ADMIN' POST /scenarios/decide-sync/deploy '$(body "$tmp/bad-sync.yaml")'; echo; sqlite3 '$db' \"SELECT max(number) FROM versions WHERE scenario = 'decide-sync'\""
+expect "the API's text is what the CLI prints for the same file" 0 \
+    "$(mkdir -p "$tmp/cli" && cp "$tmp/bad-sync.yaml" "$tmp/cli/decide-sync.yaml" && cd "$tmp/cli" && "$bin" deploy decide-sync.yaml --org "$org" --store "$tmp/cli2.db" 2>&1)" \
+    -- bash -c "curl -s -X POST -H 'Authorization: Bearer $ADMIN_ADMIN' --data-binary '$(body "$tmp/bad-sync.yaml")' '$api/scenarios/decide-sync/deploy' | jq -j .text"
+expect "a text naming another scenario: 422, nothing stored" 0 \
+    '422 {"error":"decide-sync.yaml names scenario decide-payroll, not decide-sync: not deployed"}' \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/deploy "$(body $fx/decide/payroll.yaml)"
+expect "without a text, a daemon serving the deployed versions has no file to deploy: 404" 0 \
+    '404 {"error":"this daemon serves the deployed versions, not files: send the scenario'"'"'s text as {\"yaml\": TEXT}"}' \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/deploy '{}'
+# a staging org beside this one, in the config folder the daemon was started with
+sed 's/connection: hris/connection: payroll/; s/^name: decide-payroll/name: stage-only/' $fx/decide/payroll.yaml > "$tmp/stage-only.yaml"
+sed 's/^description: .*/description: tried in staging/' $fx/decide/sync.yaml > "$tmp/stage-sync.yaml"
+"$bin" deploy "$tmp/stage-sync.yaml" "$tmp/stage-only.yaml" --org stage >/dev/null 2>&1
+expect "a viewer may not promote: 403" 0 '403 {"error":"user Vera Viewer (viewer) may not POST /api/v1/scenarios/decide-sync/promote"}' \
+    -- call "$V" POST /scenarios/decide-sync/promote '{"from":"stage"}'
+expect "an admin promotes decide-sync from org stage: version 5, origin promote" 0 \
+    '200 {"scenario":"decide-sync","number":5,"message":"promoted from stage v1 by Root Admin: tried in staging","changed":true}
+5|promote|'"$(sqlite3 "$conf/stage.db" "SELECT checksum FROM versions WHERE scenario = 'decide-sync'")" \
+    -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$ADMIN_ADMIN' POST /scenarios/decide-sync/promote '{\"from\":\"stage\",\"reason\":\"tried in staging\"}'; echo; sqlite3 '$db' \"SELECT number || '|' || origin || '|' || checksum FROM versions WHERE scenario = 'decide-sync' AND number = 5\""
+expect "a version org stage does not have: 404" 0 '404 {"error":"org stage: scenario decide-sync has no version 9"}' \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/promote '{"from":"stage","version":9}'
+expect "a version that does not validate here (a connection this org lacks): 422 with the diagnostics" 0 \
+    "422 stage-only v1 from stage: refused: it does not validate against org servetest
+stage-only v1 from stage|error|org 'servetest' has no connection 'payroll' (it has hris, lms, ops)" \
+    -- bash -c "curl -s -o '$tmp/p.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $ADMIN_ADMIN' --data-binary '{\"from\":\"stage\"}' '$api/scenarios/stage-only/promote'; jq -r '.error, (.diagnostics[] | \"\(.file)|\(.severity)|\(.message)\")' '$tmp/p.json'"
+expect "its text is what scenarist promote prints when it refuses the same version" 0 \
+    "$("$bin" promote stage-only --from stage --to "$org" 2>&1 >/dev/null)" \
+    -- jq -j '.text, "scenarist: ", .error' "$tmp/p.json"
+expect "a promote into another org is refused here, saying where it is done; nothing changes" 0 \
+    '400 {"error":"this daemon serves org servetest, not production: nothing promoted. Promote into production on its own daemon'"'"'s API (POST /api/v1/scenarios/decide-sync/promote with {\"from\": \"stage\"}) or with scenarist promote decide-sync --from stage --to production"}
+5' -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$ADMIN_ADMIN' POST /scenarios/decide-sync/promote '{\"from\":\"stage\",\"to\":\"production\"}'; echo; sqlite3 '$db' \"SELECT max(number) FROM versions WHERE scenario = 'decide-sync'\""
+expect "a promote from the org this daemon serves: 400" 0 \
+    '400 {"error":"org servetest is the one this daemon serves: a promote copies from another org"}' \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/promote '{"from":"servetest"}'
+expect "an org given as a path: 400" 0 \
+    '400 {"error":"give {\"from\": ORG, \"version\": N (optional, default the current one)}: ORG an org'"'"'s name (orgs/ORG.yaml)"}' \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/promote '{"from":"../etc/x"}'
+expect "an org that is not there: 404, naming the file looked for" 0 "404 {\"error\":\"org nowhere does not load here: $conf/orgs/nowhere.yaml: cannot read: No such file or directory\"}" \
+    -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/promote '{"from":"nowhere"}'
+
 expect "executions filtered by scenario and status" 0 "200 $(ex 1)" \
     -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/executions?scenario=decide-payroll&status=success' -o '$tmp/x.json' -w '%{http_code} '; jq -r '[.executions[].id] | join(\"|\")' '$tmp/x.json'"
 expect "a bad limit: 400" 0 '400 {"error":"limit takes a number from 1 to 1000"}' -- call "$V" GET '/executions?limit=0'
@@ -189,9 +261,27 @@ expect "metrics, queues, audit and shadowed writes answer a viewer" 0 "200 200 2
 expect "the audit log lists the payroll write" 0 "POST decide-payroll" \
     -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/audit?scenario=decide-payroll' | jq -r '.entries[0] | \"\(.method) \(.scenario)\"'"
 expect "audit verify: the chain is intact" 0 '200 {"intact":true}' -- call "$V" GET /audit/verify
+expect "a viewer may not take an audit checkpoint: 403" 0 '403 {"error":"user Vera Viewer (viewer) may not POST /api/v1/audit/checkpoint"}' \
+    -- call "$V" POST /audit/checkpoint
+expect "an admin takes one: the log's head, as scenarist audit checkpoint prints it" 0 \
+    "200 servetest $(sql 'SELECT count(*) FROM audit') $(sql 'SELECT hash FROM audit ORDER BY id DESC LIMIT 1')" \
+    -- bash -c "curl -s -o '$tmp/cp.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $ADMIN_ADMIN' '$api/audit/checkpoint'; jq -r '\"\(.org) \(.count) \(.last_hash)\"' '$tmp/cp.json'"
+expect "and scenarist audit verify --checkpoint takes it: nothing was cut since" 0 \
+    "audit log of org servetest: every row intact, and every row of checkpoint $tmp/cp.json still there" \
+    -- "$bin" audit verify --checkpoint "$tmp/cp.json" --org "$org"
+expect "with {to}, it is POSTed to that connection too (the stub's journal has it)" 0 \
+    "200 POST /ops/hooks/servetest $(sql 'SELECT count(*) FROM audit')" \
+    -- bash -c "curl -s -o /dev/null -w '%{http_code} ' -X POST -H 'Authorization: Bearer $ADMIN_ADMIN' --data-binary '{\"to\":\"ops\"}' '$api/audit/checkpoint'; grep '\"/ops/hooks/servetest\"' '$journal' | tail -1 | jq -r '\"\(.method) \(.path) \(.body.count)\"'"
+expect "to a connection the org does not have: 502, not delivered" 0 \
+    '502 {"error":"checkpoint not delivered: connection '"'nope'"' is not defined in org '"'servetest'"'"}' \
+    -- call "$ADMIN_ADMIN" POST /audit/checkpoint '{"to":"nope"}'
 sqlite3 "$db" "DROP TRIGGER audit_no_update; UPDATE audit SET status = 599 WHERE id = (SELECT max(id) FROM audit)"
 expect "after a row is changed behind the daemon's back: not intact, naming the row" 0 "200 false $(sql 'SELECT max(id) FROM audit')" \
     -- bash -c "curl -s -o '$tmp/v.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/audit/verify'; jq -r '\"\(.intact) \(.problem.row)\"' '$tmp/v.json'"
+expect "a checkpoint of a log that is not intact: 409, none taken (as the CLI says it, exit 1)" 1 \
+    "409 {\"error\":\"audit log of org servetest: row $(sql 'SELECT max(id) FROM audit') was changed or forged: its contents do not match its HMAC: no checkpoint taken\"}
+scenarist: audit log of org servetest: row $(sql 'SELECT max(id) FROM audit') was changed or forged: its contents do not match its HMAC: no checkpoint taken" \
+    -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$ADMIN_ADMIN' POST /audit/checkpoint; echo; '$bin' audit checkpoint --org '$org' 2>&1"
 
 # ---- the OpenAPI document, and real answers checked against it ----
 curl -s "$api/openapi.json" > "$tmp/openapi.json"
@@ -204,9 +294,10 @@ get /incomplete /api/v1/incomplete; get /queues /api/v1/queues; get /queues/none
 get /versions /api/v1/versions; get "/scenarios/decide-sync/diff?from=1&to=3" /api/v1/scenarios/{name}/diff; get /scenarios/decide-payroll/versions /api/v1/scenarios/{name}/versions
 get /scenarios/decide-payroll/versions/1 /api/v1/scenarios/{name}/versions/{version}
 get /metrics /api/v1/metrics; get /audit /api/v1/audit; get /shadow /api/v1/shadow
+get /queues/depth /api/v1/queues/depth; get /scenarios/decide-payroll/versions/1/steps/dispatch "/api/v1/scenarios/{name}/versions/{version}/steps/{step}"
 curl -s -o "$tmp/deny.json" "$api/holds"
 expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route)" 0 \
-    "openapi 3.1.0: 26 operations; 16 answers valid" -- python3 - "$tmp" <<'EOF'
+    "openapi 3.1.0: 31 operations; 18 answers valid" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
 doc = json.load(open(f"{tmp}/openapi.json"))
@@ -224,7 +315,7 @@ jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/api/v1/holds",
 print(f"openapi {doc['openapi']}: {len(ops)} operations; {n} answers valid")
 EOF
 expect "the document lists the same routes the server dispatches" 0 \
-    "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/diff,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/rollback" \
+    "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/depth,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/diff,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/scenarios/{name}/versions/{version}/steps/{step},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/audit/checkpoint,post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/deploy,post /api/v1/scenarios/{name}/promote,post /api/v1/scenarios/{name}/rollback" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
 # ---- queues: a drift resolved from the API ----
@@ -238,6 +329,72 @@ expect "a viewer may not resolve it: 403" 0 "403 {\"error\":\"user Vera Viewer (
 expect "the operator resolves it, under their name" 0 "200 resolved Otto Operator" \
     -- bash -c "curl -s -o '$tmp/r.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $O' '$api/queue-items/$qid/resolve'; jq -r '\"\(.state) \(.done_by)\"' '$tmp/r.json'"
 expect "resolving it again: 409" 0 '409 {"error":"no open queue item with this id"}' -- call "$O" POST "/queue-items/$qid/resolve"
+
+# ---- queue depth over the last days, from the items' created and done times ----
+ms() { echo $(( $(date -ud "$1" +%s) * 1000 )); }
+qi() { sql "INSERT INTO queue_items(queue, item, state, created_at, done_at) VALUES ('onboarding', '{}', '$1', $(ms "$2"), $([ -n "${3:-}" ] && ms "$3" || echo NULL))"; }
+qi resolved 2026-03-02T12:00:00Z 2026-03-05T08:00:00Z   # open at the end of 03-03 and 03-04
+qi open 2026-03-04T09:00:00Z                            # open from 03-04 on
+qi resolved 2026-03-06T23:59:00Z 2026-03-07T00:00:00Z   # open at the end of 03-06 only
+qi resolved 2026-03-08T00:00:00Z 2026-03-08T23:00:00Z   # opened and closed within 03-08: never at a day's end
+expect "no token: 401" 0 '401 {"error":"send Authorization: Bearer TOKEN"}' -- call - GET /queues/depth
+expect "a viewer reads each queue's depth at the end of each of the last 7 days (the last: now)" 0 \
+    '200 {"days":["2026-03-03","2026-03-04","2026-03-05","2026-03-06","2026-03-07","2026-03-08","2026-03-09"],"queues":{"onboarding":[1,2,1,2,1,1,1],"reconciliation":[0,0,0,0,0,0,0]}}' \
+    -- call "$V" GET /queues/depth
+expect "days=2: the last two" 0 '200 {"days":["2026-03-08","2026-03-09"],"queues":{"onboarding":[1,1],"reconciliation":[0,0]}}' \
+    -- call "$V" GET '/queues/depth?days=2'
+expect "days out of 1..90: 400" 0 '400 {"error":"days takes a number from 1 to 90"}' -- call "$V" GET '/queues/depth?days=0'
+
+# ---- a daemon serving files (drafts): sent_from of a draft, and deploying a draft ----
+mkdir -p "$tmp/drafts"
+cp $fx/decide/payroll.yaml $fx/decide/sync.yaml "$tmp/drafts/"
+cat > "$tmp/drafts/hook.yaml" <<'EOF2'
+name: draft-hook
+description: A learner write from a webhook, served as a draft
+triggers:
+  - webhook: { path: /hooks/draft }
+steps:
+  - id: put
+    module: http.request
+    with: { connection: lms, method: PUT, path: "/learners/{{ trigger.body.id }}", json: { id: "{{ trigger.body.id }}" } }
+EOF2
+"$bin" serve "$tmp/drafts" --org "$org" --store "$tmp/drafts.db" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>"$tmp/dlog" &
+d2pid=$!
+url2=$(daemon_url "$tmp/dlog")
+for _ in $(seq 500); do grep -q 'admin API on' "$tmp/dlog" && break; sleep 0.02; done
+root2=$(grep -o 'admin API on http://127.0.0.1:[0-9]*' "$tmp/dlog" | sed 's/admin API on //')
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"id":"D-1"}' "$url2/hooks/draft"
+for _ in $(seq 500); do grep -q '/lms/learners/D-1' "$journal" && break; sleep 0.02; done
+expect "a draft's write carries a sent_from naming version draft" 0 "http://127.0.0.1:8080/scenarios/draft-hook/versions/draft/steps/put" \
+    -- bash -c "grep '/lms/learners/D-1' '$journal' | head -1 | jq -r .body.sent_from"
+expect "that sent_from answers with the step as the file the daemon loaded defines it" 0 \
+    "200 {\"scenario\":\"draft-hook\",\"version\":\"draft\",\"file\":\"$tmp/drafts/hook.yaml\",\"step\":{\"id\":\"put\",\"module\":\"http.request\",\"with\":{\"connection\":\"lms\",\"method\":\"PUT\",\"path\":\"/learners/{{ trigger.body.id }}\",\"json\":{\"id\":\"{{ trigger.body.id }}\"}}}}" \
+    -- bash -c "curl -s -o '$tmp/s.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$root2/scenarios/draft-hook/versions/draft/steps/put'; cat '$tmp/s.json'"
+expect "and so does the same path under /api/v1" 0 "200 $(cat "$tmp/s.json")" \
+    -- bash -c "curl -s -o '$tmp/s2.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$root2/api/v1/scenarios/draft-hook/versions/draft/steps/put'; cat '$tmp/s2.json'"
+expect "a step the draft does not have: 404" 0 '404 {"error":"no such step in this version"}' \
+    -- bash -c "curl -s -o '$tmp/s.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$root2/scenarios/draft-hook/versions/draft/steps/nope'; cat '$tmp/s.json'"
+expect "a daemon serving the deployed versions has no draft: 404" 0 '404 {"error":"this daemon serves the deployed versions: it has no draft of this scenario"}' \
+    -- bash -c "curl -s -o '$tmp/s.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '${api%/api/v1}/scenarios/decide-payroll/versions/draft/steps/dispatch'; cat '$tmp/s.json'"
+expect "versions names the drafts the daemon serves" 0 '200 ["decide-payroll","decide-sync","draft-hook"]' \
+    -- bash -c "curl -s -o '$tmp/v.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$root2/api/v1/versions'; jq -c '.drafts | sort' '$tmp/v.json'"
+expect "an admin deploys the draft decide-sync (no text: the daemon's file), as scenarist deploy of that file" 0 \
+    "200 {\"scenario\":\"decide-sync\",\"number\":1,\"message\":\"deployed by Root Admin\",\"changed\":true}
+$(sql "SELECT checksum FROM versions WHERE scenario = 'decide-sync' AND number = 1")" \
+    -- bash -c "curl -s -o '$tmp/dd.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $ADMIN_ADMIN' --data-binary '{}' '$root2/api/v1/scenarios/decide-sync/deploy'; cat '$tmp/dd.json'; echo; sqlite3 '$tmp/drafts.db' \"SELECT checksum FROM versions WHERE scenario = 'decide-sync'\""
+sed -i 's/module: http.request/module: http.requets/' "$tmp/drafts/sync.yaml"
+expect "the file edited since into one that does not validate: 422 naming it at file:line:col, nothing stored" 0 \
+    "422 $tmp/drafts/sync.yaml does not validate against org servetest: not deployed|$tmp/drafts/sync.yaml:7:13: error: unknown module 'http.requets'; did you mean 'http.request'?
+1" -- bash -c "curl -s -o '$tmp/dd.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $ADMIN_ADMIN' --data-binary '{}' '$root2/api/v1/scenarios/decide-sync/deploy'; jq -r '.error + \"|\" + (.text | split(\"\n\")[0])' '$tmp/dd.json'; sqlite3 '$tmp/drafts.db' \"SELECT count(*) FROM versions WHERE scenario = 'decide-sync'\""
+expect "a name the daemon serves no file of: 404" 0 \
+    '404 {"error":"no such scenario among the files this daemon serves: send its text as {\"yaml\": TEXT}"}' \
+    -- bash -c "curl -s -o '$tmp/dd.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $ADMIN_ADMIN' --data-binary '{}' '$root2/api/v1/scenarios/nope/deploy'; cat '$tmp/dd.json'"
+kill -TERM $d2pid
+{ wait $d2pid; } 2>/dev/null
+rc2=$?
+d2pid=
+expect "the drafts daemon stops cleanly (exit 0; under ASan: no leak)" 0 "0" -- echo $rc2
+[ $rc2 = 0 ] || sed 's/^/# /' "$tmp/dlog" | tail -20
 
 # ---- where it listens ----
 expect "--admin-listen with a host name: the daemon says so and stops (exit 1)" 1 \
