@@ -19,8 +19,18 @@ async function api(method, path, body) {
   const r = await fetch("/api/v1" + path, opt);
   const j = await r.json().catch(() => ({error: "not JSON"}));
   if (r.status === 401) { signOut(); throw new Error(j.error); }
-  if (!r.ok) throw new Error(j.error || ("HTTP " + r.status));
+  if (!r.ok) throw Object.assign(new Error(j.error || ("HTTP " + r.status)), {text: j.text});
   return j;
+}
+
+/* A queue's open items at each day's end as bars: plain inline SVG, each bar titled. */
+function depthChart(name, days, counts) {
+  const w = 16, gap = 4, h = 40, max = Math.max(1, ...counts);
+  const bars = days.map((d, i) => {
+    const n = counts[i] || 0, bh = Math.round(n / max * (h - 4));
+    return `<rect x="${i * (w + gap)}" y="${h - bh}" width="${w}" height="${Math.max(bh, 1)}" class="${n ? "bar" : "bar zero"}"><title>${esc(d)}: ${n} open</title></rect>`;
+  }).join("");
+  return `<svg class="depth" id="depth-${esc(name)}" width="${days.length * (w + gap)}" height="${h}" role="img" aria-label="${esc(name)}: open items at each day's end">${bars}</svg>`;
 }
 
 function can(role) {
@@ -117,7 +127,8 @@ const pages = {
     main.innerHTML = `<h1>Execution ${esc(x.id)}</h1>
       <p>Scenario <b>${esc(x.scenario)}</b> version ${esc(x.version)} · status <span class="status-${esc(x.status)}" id="status">${esc(x.status)}</span> · attempts ${esc(x.attempts)}</p>` +
       table([
-        ["Step", s => esc(s.step || s.id)], ["Module", s => esc(s.module)],
+        ["Step", s => `<a href="#/step/${encodeURIComponent(x.scenario)}/${encodeURIComponent(x.version)}/${encodeURIComponent(s.step || s.id)}">${esc(s.step || s.id)}</a>`],
+        ["Module", s => esc(s.module)],
         ["Status", s => `<span class="status-${esc(s.status)}">${esc(s.status)}</span>`],
         ["Duration", s => esc(s.duration_ms) + " ms"],
         ["Output", s => `<pre>${esc(JSON.stringify(s.output ?? null, null, 1))}</pre>`],
@@ -179,10 +190,11 @@ const pages = {
   },
 
   async queues(q) {
-    const r = await api("GET", "/queues");
-    const names = Object.keys(r.queues);
+    const [r, depth] = await Promise.all([api("GET", "/queues"), api("GET", "/queues/depth?days=7")]);
+    const names = [...new Set([...Object.keys(r.queues), ...Object.keys(depth.queues)])].sort();
     let html = `<h1>Queues</h1>` + table([["Queue", n => `<a href="#/queues?name=${encodeURIComponent(n)}">${esc(n)}</a>`],
-      ["Open", n => esc(r.queues[n].open)], ["Last 7 days", n => esc(r.queues[n].recent)]], names, "queues");
+      ["Open", n => esc((r.queues[n] || {}).open || 0)], ["Last 7 days", n => esc((r.queues[n] || {}).recent || 0)],
+      ["Depth, 7 days", n => depthChart(n, depth.days, depth.queues[n] || [])]], names, "queues");
     const name = new URLSearchParams(q).get("name");
     if (name) {
       const it = await api("GET", `/queues/${encodeURIComponent(name)}/items`);
@@ -198,16 +210,29 @@ const pages = {
 
   async versions(q) {
     const r = await api("GET", "/versions");
+    const admin = can("admin");
     let html = `<h1>Versions</h1>` + table([
       ["Scenario", v => `<a href="#/versions?name=${encodeURIComponent(v.scenario)}">${esc(v.scenario)}</a>`],
       ["Current", v => esc(v.number)], ["Deployed", v => esc(v.created_at)], ["Message", v => esc(v.message || "")]],
       r.scenarios, "versions");
+    if (r.drafts.length)
+      html += `<h1>Drafts this daemon serves</h1>` + table([["Scenario", n => esc(n)],
+        ["", n => admin ? `<button class="secondary" data-deploy="${esc(n)}">deploy</button>` : ""]], r.drafts, "drafts");
+    if (admin)
+      html += `<h1>Deploy or promote</h1><form class="filters" id="deploy-file">
+        <label>Scenario file <input type="file" id="file" accept=".yaml,.yml" required></label>
+        <label>Message <input id="deploy-message"></label><button type="submit">Deploy file</button></form>
+        <form class="filters" id="promote"><label>Scenario <input id="promote-name" required></label>
+        <label>From org <input id="promote-from" required></label>
+        <label>Version <input id="promote-version" type="number" min="1" placeholder="current"></label>
+        <label>Reason <input id="promote-reason"></label><button type="submit">Promote</button></form>
+        <p id="msg"></p><pre id="problems" hidden></pre>`;
     const name = new URLSearchParams(q).get("name");
     if (name) {
       const h = await api("GET", `/scenarios/${encodeURIComponent(name)}/versions`);
       html += `<h1>${esc(name)}: history</h1>` + table([["Version", v => esc(v.number)], ["Deployed", v => esc(v.created_at)],
         ["Origin", v => esc(v.origin)], ["Message", v => esc(v.message || "")],
-        ["", v => can("admin") && v.number !== h.versions[h.versions.length - 1].number ?
+        ["", v => admin && v.number !== h.versions[h.versions.length - 1].number ?
           `<button class="secondary" data-to="${esc(v.number)}">roll back to this</button>` : ""]], h.versions, "history");
     }
     main.innerHTML = html;
@@ -216,6 +241,42 @@ const pages = {
       try { await api("POST", `/scenarios/${encodeURIComponent(name)}/rollback`, {to: Number(b.dataset.to), reason}); route(); }
       catch (e) { alert(e.message); }
     });
+    if (!admin) return;
+    /* a deploy or promote's answer: to the scenario's history, or what refused it */
+    const done = async (scenario, call) => {
+      try {
+        await call();
+        location.hash = "#/versions?name=" + encodeURIComponent(scenario);
+        if (name === scenario) route();
+      } catch (e) {
+        $("#msg").innerHTML = `<span class="error" id="refused">${esc(e.message)}</span>`;
+        $("#problems").hidden = !e.text;
+        $("#problems").textContent = e.text || "";
+      }
+    };
+    main.querySelectorAll("button[data-deploy]").forEach(b => b.onclick = () =>
+      done(b.dataset.deploy, () => api("POST", `/scenarios/${encodeURIComponent(b.dataset.deploy)}/deploy`, {})));
+    $("#deploy-file").onsubmit = async e => {
+      e.preventDefault();
+      const yaml = await $("#file").files[0].text();
+      const m = /^name:\s*["']?([A-Za-z0-9_-]+)/m.exec(yaml);
+      const msg = $("#deploy-message").value;
+      done(m ? m[1] : "", () => api("POST", `/scenarios/${encodeURIComponent(m ? m[1] : "-")}/deploy`, msg ? {yaml, message: msg} : {yaml}));
+    };
+    $("#promote").onsubmit = e => {
+      e.preventDefault();
+      const n = $("#promote-name").value.trim(), b = {from: $("#promote-from").value.trim()};
+      if ($("#promote-version").value) b.version = Number($("#promote-version").value);
+      if ($("#promote-reason").value) b.reason = $("#promote-reason").value;
+      done(n, () => api("POST", `/scenarios/${encodeURIComponent(n)}/promote`, b));
+    };
+  },
+
+  async step(arg) {
+    const [name, version, id] = arg.split("/").map(decodeURIComponent);
+    const x = await api("GET", `/scenarios/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/steps/${encodeURIComponent(id)}`);
+    main.innerHTML = `<h1>Step ${esc(id)}</h1><p>Scenario <b>${esc(x.scenario)}</b> · version <b id="step-version">${esc(x.version)}</b>` +
+      (x.file ? ` · file ${esc(x.file)}` : "") + `</p><pre id="step">${esc(JSON.stringify(x.step, null, 2))}</pre>`;
   },
 };
 
@@ -229,6 +290,7 @@ async function route() {
   try {
     if (page === "execution") await pages.execution(decodeURIComponent(arg));
     else if (page === "hold") await pages.hold(arg);
+    else if (page === "step") await pages.step(path.split("/").slice(1).join("/"));
     else await (pages[page] || pages.dashboard)(q || "");
   } catch (e) {
     main.innerHTML = `<p class="error" id="error">${esc(e.message)}</p>`;

@@ -1,7 +1,7 @@
 """The console in headless Chromium (Debian's chromium + chromium-driver, python3-selenium):
 signs in, opens pages, approves a hold, checks what a viewer sees; prints one line per
 check for tests/console/run.sh to compare, and saves a screenshot of each page.
-usage: browser.py ROOT APPROVER_TOKEN VIEWER_TOKEN HOLD_ID WEBHOOK_EXEC SHOTS_DIR"""
+usage: browser.py ROOT APPROVER_TOKEN VIEWER_TOKEN HOLD_ID WEBHOOK_EXEC SHOTS_DIR ADMIN_TOKEN"""
 import sys
 
 from selenium import webdriver
@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-root, approver, viewer, hold, hook_exec, shots = sys.argv[1:7]
+root, approver, viewer, hold, hook_exec, shots, admin = sys.argv[1:8]
 
 opts = webdriver.ChromeOptions()
 for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -85,16 +85,32 @@ try:
     page(f"#/execution/{hook_exec}", "#steps")
     print("execution status:", text("#status"))
     shot("execution")
+    drv.find_element(By.LINK_TEXT, "note").click()
+    drawn("#/step/console-hook/draft/note")
+    print("the step's sent_from page:", text("#step-version"), text("#step").replace("\n", " "))
     page("#/incomplete", "#incomplete")
     shot("incomplete")
-    page("#/queues", "#queues")
+    page("#/queues", "#depth-reconciliation")
+    bars = drv.find_elements(By.CSS_SELECTOR, "#depth-reconciliation rect")
+    titles = [b.find_element(By.TAG_NAME, "title").get_attribute("textContent") for b in bars]
+    print("queue depth chart:", len(bars), "bars:", " ".join(t.split(": ")[1].split()[0] for t in titles),
+          f"({titles[0].split(':')[0]} to {titles[-1].split(':')[0]})")
     shot("queues")
-    page("#/versions", "#versions")
+
+    print("admin signed in as:", sign_in(admin))
+    page("#/versions", "#drafts")
+    drv.find_element(By.CSS_SELECTOR, "button[data-deploy='console-payroll']").click()
+    drawn("#/versions?name=console-payroll")
+    wait.until(EC.presence_of_element_located((By.ID, "history")))
+    print("after deploy:", " | ".join(td.text for td in drv.find_elements(By.CSS_SELECTOR, "#history tbody td")
+                                      if td.get_attribute("data-label") in ("Version", "Origin", "Message")))
     shot("versions")
 
     print("viewer signed in as:", sign_in(viewer))
     page(f"#/hold/{hold}", "#diff")
     print("viewer sees approve button:", bool(drv.find_elements(By.ID, "approve")))
+    page("#/versions", "#drafts")
+    print("viewer sees deploy buttons:", bool(drv.find_elements(By.CSS_SELECTOR, "button[data-deploy], #deploy-file")))
     status = drv.execute_script(
         "const r = await fetch('/api/v1/holds/%s/approve', {method: 'POST', headers: "
         "{Authorization: 'Bearer ' + sessionStorage.getItem('token')}}); return r.status;" % hold)

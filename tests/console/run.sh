@@ -20,7 +20,7 @@ spid=
 dpid=
 trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET=x SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-export CONSOLE_APPROVER=approver-token-0123456789 CONSOLE_VIEWER=viewer-token-0123456789
+export CONSOLE_APPROVER=approver-token-0123456789 CONSOLE_VIEWER=viewer-token-0123456789 CONSOLE_ADMIN=admin-token-0123456789
 export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
 echo '[{"method": "POST", "path": "/hris/dispatch", "status": 201, "body": {"ok": true}}]' > "$tmp/replies.json"
 dir=$tmp/d
@@ -32,6 +32,7 @@ cat >> "$org" <<EOF
 users:
   - { name: Ada Approver, role: approver, token: env:CONSOLE_APPROVER }
   - { name: Vera Viewer, role: viewer, token: env:CONSOLE_VIEWER }
+  - { name: Ada Admin, role: admin, token: env:CONSOLE_ADMIN }
 targets:
   sync-failures: { metric: failure_rate, below: 1% }
   payroll-holds: { metric: hold_rate, scenario: console-payroll, below: 2% }
@@ -39,6 +40,14 @@ targets:
 EOF
 echo '{"id":"E-1","hris":{"pay_rate":52000,"start_date":"2026-04-01"},"offer":{"pay_rate":55000,"start_date":"2026-04-01"}}' > "$tmp/in.json"
 "$bin" run tests/console/fixtures/payroll.yaml --input "$tmp/in.json" --org "$org" >/dev/null 2>&1
+echo '{"id":"E-20"}' > "$tmp/drift.json" # an open item on the reconciliation queue
+"$bin" run tests/admin/fixtures/drift.yaml --input "$tmp/drift.json" --org "$org" >/dev/null 2>&1
+# and the queue's past week (ms since the epoch): the depth chart has something to draw
+ms() { echo $(( $(date -ud "$1" +%s) * 1000 )); }
+for r in "2026-03-04T09:00:00Z 2026-03-07T10:00:00Z" "2026-03-05T09:00:00Z 2026-03-08T10:00:00Z" "2026-03-06T09:00:00Z"; do
+    set -- $r
+    sqlite3 "$db" "INSERT INTO queue_items(queue, item, state, created_at, done_at) VALUES ('reconciliation', '{}', '$([ -n "${2:-}" ] && echo resolved || echo open)', $(ms "$1"), $([ -n "${2:-}" ] && ms "$2" || echo NULL))"
+done
 "$bin" serve tests/console/fixtures --org "$org" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>"$dir/log" &
 dpid=$!
 url=$(daemon_url "$dir/log")
@@ -57,13 +66,20 @@ diff: Field | HRIS value | Offer value | pay_rate | 52000 | 55000
 after approve: approved by Ada Approver
 executions lists the webhook: True
 execution status: success
+the step's sent_from page: draft {   \"id\": \"note\",   \"module\": \"set\",   \"with\": {     \"vars\": {       \"id\": \"{{ trigger.body.id }}\"     }   } }
+queue depth chart: 7 bars: 0 1 2 3 2 1 2 (2026-03-03 to 2026-03-09)
+admin signed in as: Ada Admin (admin)
+after deploy: 1 | deploy | deployed by Ada Admin
 viewer signed in as: Vera Viewer (viewer)
 viewer sees approve button: False
-viewer API approve: 403" -- timeout 60 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" "$shots"
+viewer sees deploy buttons: False
+viewer API approve: 403" -- timeout 60 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" "$shots" "$CONSOLE_ADMIN"
 expect "the daemon ran the approved payroll write: the stub's journal has it" 0 \
     '{"id":"E-1","pay_rate":55000}' -- bash -c "for _ in \$(seq 500); do grep -q /hris/dispatch '$dir/journal' && break; sleep 0.02; done; grep /hris/dispatch '$dir/journal' | jq -c '.body | del(.sent_from, .sent_to)'"
 expect "the decision is recorded under the approver's name with the reason typed in" 0 \
     "approve|Ada Approver|pay rate checked with HR" -- sqlite3 "$db" "SELECT action, decided_by, reason FROM decisions"
+expect "the deploy clicked on the versions page stored console-payroll's file as version 1" 0 \
+    "console-payroll|1|deploy|deployed by Ada Admin" -- sqlite3 "$db" "SELECT scenario, number, origin, message FROM versions"
 expect "a screenshot of each page" 0 "dashboard.png execution.png executions.png hold-phone.png hold.png holds.png incomplete.png queues.png versions.png" \
     -- bash -c "ls '$shots' | tr '\n' ' ' | sed 's/ \$//'"
 kill -TERM $dpid
