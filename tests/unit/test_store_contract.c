@@ -333,6 +333,38 @@ static void work_queues_count_what_is_open(void **state)
     sc_store_close(st);
 }
 
+/* A queue's depth over days: at each day's last millisecond (now for today), the items
+ * created by then and not closed by then. */
+static void queue_depth_over_days_counts_what_was_open_at_each_end(void **state)
+{
+    (void)state;
+    int64_t day = 86400000, jan1 = 1767225600000; /* 2026-01-01T00:00:00Z */
+    struct sc_store *st = fresh("queue-history");
+    json_t *item = json_pack("{s:s}", "employee", "E-9");
+    sc_clock_use_test(jan1 + 9 * 3600000);          /* a: 01-01 09:00 */
+    int64_t a = sc_store_queue_push(st, "orphans", item, NULL);
+    sc_clock_use_test(jan1 + day + 10 * 3600000);   /* b: 01-02 10:00 */
+    int64_t b = sc_store_queue_push(st, "orphans", item, NULL);
+    sc_clock_use_test(jan1 + 2 * day + 12 * 3600000); /* a resolved 01-03 12:00 */
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
+    sc_clock_use_test(jan1 + 2 * day + 13 * 3600000); /* c pushed and resolved 01-03 */
+    int64_t c = sc_store_queue_push(st, "other", item, NULL);
+    assert_int_equal(sc_store_queue_resolve(st, c, "ann"), SC_STORE_OK);
+    int64_t now = jan1 + 3 * day + 8 * 3600000;     /* 01-04 08:00 */
+    sc_clock_use_test(now);
+    json_t *h = sc_store_queue_history(st, jan1, now, 4);
+    char *text = json_dumps(h, JSON_COMPACT);
+    assert_string_equal(text, "{\"orphans\":[1,2,1,1],\"other\":[0,0,0,0]}");
+    free(text);
+    json_decref(h);
+    h = sc_store_queue_history(st, jan1 - 2 * day, jan1 - day, 1); /* before any item */
+    assert_int_equal(json_object_size(h), 0);
+    json_decref(h);
+    assert_true(b > a);
+    json_decref(item);
+    sc_store_close(st);
+}
+
 /* Keyed items converge: one open item per key, counted once per execution that pushes
  * it, and a sweep closes what the sweeping execution did not push. */
 static void keyed_queue_items_converge(void **state)
@@ -1083,6 +1115,7 @@ int main(void)
         cmocka_unit_test(leases_keep_an_execution_till_they_expire),
         cmocka_unit_test(incomplete_entries_and_holds_wait_for_their_turn),
         cmocka_unit_test(work_queues_count_what_is_open),
+        cmocka_unit_test(queue_depth_over_days_counts_what_was_open_at_each_end),
         cmocka_unit_test(keyed_queue_items_converge),
         cmocka_unit_test(data_stores_keep_claim_expire_and_delete),
         cmocka_unit_test(the_audit_chain_verifies_and_refuses_a_foreign_checkpoint),
