@@ -606,7 +606,7 @@ static unsigned h_rollback(struct call *c, json_t **out)
 }
 
 /* The file the daemon serves as the draft of scenario name (its catalog's, not a stored
- * version), new; NULL when it serves none. With sc non-NULL: a copy of the loaded
+ * version), new; NULL when it serves none. With doc non-NULL: a copy of the loaded
  * scenario's document too. */
 static char *draft_file(struct sc_daemon *d, const char *name, json_t **doc)
 {
@@ -1290,6 +1290,32 @@ static enum MHD_Result console(struct MHD_Connection *con, const char *url, cons
     return rc;
 }
 
+/* A browser opening a write's sent_from (/scenarios/...: no token, asking for HTML) is
+ * sent to the console's page of that step, which signs in and asks the API. */
+static bool browser_step(struct MHD_Connection *con, const char *url, enum MHD_Result *rc)
+{
+    const char *accept = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept");
+    if (strncmp(url, "/scenarios/", 11) || MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+                                                                        "Authorization") ||
+        !accept || !strstr(accept, "text/html") || strlen(url) > 1000)
+        return false;
+    char loc[1100];
+    snprintf(loc, sizeof loc, "/console/#/step/%s", url + 11);
+    char *w = strstr(loc, "/versions/"), *x = w ? strstr(w, "/steps/") : NULL;
+    if (!w || !x)
+        return false;
+    memmove(w + 1, w + 10, strlen(w + 10) + 1);          /* NAME/versions/V -> NAME/V */
+    x = strstr(w, "/steps/");
+    memmove(x + 1, x + 7, strlen(x + 7) + 1);            /* V/steps/STEP -> V/STEP */
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return *rc = MHD_NO, true;
+    MHD_add_response_header(resp, "Location", loc);
+    *rc = MHD_queue_response(con, 303, resp);
+    MHD_destroy_response(resp);
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **ctx)
@@ -1315,6 +1341,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         return answer(con, 413, err_body("body over the 65536-byte limit"));
     if (!strcmp(url, "/console") || !strncmp(url, "/console/", 9)) /* no token: the page asks */
         return console(con, url, method);
+    enum MHD_Result brc;
+    if (!strcmp(method, "GET") && browser_step(con, url, &brc))
+        return brc;
     char arg[256];
     const struct route *hit = NULL;
     bool path_known = false;

@@ -147,6 +147,9 @@ done success" -- bash -c "curl -s -o '$tmp/t.json' -w '%{http_code} ' -X POST -H
 expect "the payroll write's sent_from answers on the admin listener with the step's definition" 0 \
     '200 {"scenario":"decide-payroll","version":1,"step":{"id":"dispatch","module":"http.request","with":{"connection":"hris","method":"POST","path":"/dispatch","json":{"id":"{{ trigger.body.id }}"}},"on_error":[{"break":{"retries":0}}]}}' \
     -- bash -c "p=\$(grep /hris/dispatch '$journal' | head -1 | jq -r '.body.sent_from' | sed 's|^http://127.0.0.1:8080||'); curl -s -w '%{http_code} ' -o '$tmp/s.json' -H 'Authorization: Bearer $V' '${api%/api/v1}'\"\$p\"; cat '$tmp/s.json'"
+expect "a browser opening it (no token, HTML) is sent to the console's page of that step" 0 \
+    "303 /console/#/step/decide-payroll/1/dispatch" \
+    -- curl -s -o /dev/null -w '%{http_code} %header{location}' -H 'Accept: text/html,application/xhtml+xml' "${api%/api/v1}/scenarios/decide-payroll/versions/1/steps/dispatch"
 expect "a step that is not in the version: 404" 0 '404 {"error":"no such step in this version"}' \
     -- bash -c "curl -s -w '%{http_code} ' -o '$tmp/s.json' -H 'Authorization: Bearer $V' '${api%/api/v1}/scenarios/decide-payroll/versions/1/steps/nope'; cat '$tmp/s.json'"
 expect "versions: every scenario's current one, and one scenario's history" 0 "decide-payroll,decide-sync 1" \
