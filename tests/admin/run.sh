@@ -204,6 +204,10 @@ expect "without a text, a daemon serving the deployed versions has no file to de
 sed 's/connection: hris/connection: payroll/; s/^name: decide-payroll/name: stage-only/' $fx/decide/payroll.yaml > "$tmp/stage-only.yaml"
 sed 's/^description: .*/description: tried in staging/' $fx/decide/sync.yaml > "$tmp/stage-sync.yaml"
 "$bin" deploy "$tmp/stage-sync.yaml" "$tmp/stage-only.yaml" --org stage >/dev/null 2>&1
+expect "no token may not promote: 401" 0 '401 {"error":"send Authorization: Bearer TOKEN"}' \
+    -- call - POST /scenarios/decide-sync/promote '{"from":"stage"}'
+expect "an operator may not promote: 403" 0 '403 {"error":"user Otto Operator (operator) may not POST /api/v1/scenarios/decide-sync/promote"}' \
+    -- call "$O" POST /scenarios/decide-sync/promote '{"from":"stage"}'
 expect "a viewer may not promote: 403" 0 '403 {"error":"user Vera Viewer (viewer) may not POST /api/v1/scenarios/decide-sync/promote"}' \
     -- call "$V" POST /scenarios/decide-sync/promote '{"from":"stage"}'
 expect "an admin promotes decide-sync from org stage: version 5, origin promote" 0 \
@@ -264,6 +268,8 @@ expect "metrics, queues, audit and shadowed writes answer a viewer" 0 "200 200 2
 expect "the audit log lists the payroll write" 0 "POST decide-payroll" \
     -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/audit?scenario=decide-payroll' | jq -r '.entries[0] | \"\(.method) \(.scenario)\"'"
 expect "audit verify: the chain is intact" 0 '200 {"intact":true}' -- call "$V" GET /audit/verify
+expect "no token may not take an audit checkpoint: 401" 0 '401 {"error":"send Authorization: Bearer TOKEN"}' \
+    -- call - POST /audit/checkpoint
 expect "a viewer may not take an audit checkpoint: 403" 0 '403 {"error":"user Vera Viewer (viewer) may not POST /api/v1/audit/checkpoint"}' \
     -- call "$V" POST /audit/checkpoint
 expect "an admin takes one: the log's head, as scenarist audit checkpoint prints it" 0 \
@@ -299,8 +305,14 @@ get /scenarios/decide-payroll/versions/1 /api/v1/scenarios/{name}/versions/{vers
 get /metrics /api/v1/metrics; get /audit /api/v1/audit; get /shadow /api/v1/shadow
 get /queues/depth /api/v1/queues/depth; get /scenarios/decide-payroll/versions/1/steps/dispatch "/api/v1/scenarios/{name}/versions/{version}/steps/{step}"
 curl -s -o "$tmp/deny.json" "$api/holds"
-expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route)" 0 \
-    "openapi 3.1.0: 31 operations; 18 answers valid" -- python3 - "$tmp" <<'EOF'
+# post PATH BODY ROUTE: a POST's answer, checked against the route's post schema
+post() { n=$((n+1)); curl -s -X POST -H "Authorization: Bearer $ADMIN_ADMIN" --data-binary "$2" "$api$1" > "$tmp/ans-$n.json"; echo "post $3" > "$tmp/ans-$n.route"; }
+post /scenarios/decide-sync/deploy "$(body "$tmp/sync4.yaml")" "/api/v1/scenarios/{name}/deploy"
+post /scenarios/decide-sync/promote '{"from":"stage"}' "/api/v1/scenarios/{name}/promote"
+post /scenarios/decide-sync/rollback '{"to":5}' "/api/v1/scenarios/{name}/rollback"
+n=$((n+1)); cp "$tmp/cp.json" "$tmp/ans-$n.json"; echo "post /api/v1/audit/checkpoint" > "$tmp/ans-$n.route"
+expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route, the version and checkpoint POSTs)" 0 \
+    "openapi 3.1.0: 31 operations; 22 answers valid" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
 doc = json.load(open(f"{tmp}/openapi.json"))
@@ -313,7 +325,8 @@ def schema(path, method, status):
 n = 0
 for f in sorted(glob.glob(f"{tmp}/ans-*.json")):
     route = open(f[:-5] + ".route").read().strip()
-    jsonschema.validate(json.load(open(f)), schema(route, "get", "200")); n += 1
+    method, route = route.split(" ", 1) if " " in route else ("get", route)
+    jsonschema.validate(json.load(open(f)), schema(route, method, "200")); n += 1
 jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/api/v1/holds", "get", "401")); n += 1
 print(f"openapi {doc['openapi']}: {len(ops)} operations; {n} answers valid")
 EOF
