@@ -1,6 +1,7 @@
 /* Versions: deploy, versions, export, import, rollback, diff, backup, restore, promote. */
 #include "cli/cli.h"
 
+#include "run/audit.h"
 #include "run/exec.h"
 #include "store/store.h"
 #include "util.h"
@@ -40,6 +41,20 @@ static bool valid_for(json_t *doc, const char *label, const struct sc_org *org)
     return ok;
 }
 
+/* The audit row of a new version: who stored it (deploy, import, rollback, restore,
+ * promote) with its message. Its id, or -1. */
+static int64_t version_audit(struct sc_store *st, const char *org, const char *name, int n,
+                             const char *origin, const char *message)
+{
+    char object[400], num[16];
+    snprintf(object, sizeof object, "scenarios/%s/versions/%d", name, n);
+    snprintf(num, sizeof num, "%d", n);
+    struct sc_audit_act a = {.org = org, .action = origin, .object = object,
+                             .by = cli_person(), .scenario = name, .version = num,
+                             .note = message};
+    return sc_audit_person(st, &a);
+}
+
 /* Stores doc as a new version and says what happened, naming the transform files that
  * changed since the current version. */
 static int store_version(struct sc_store *st, json_t *doc, const char *message,
@@ -49,9 +64,15 @@ static int store_version(struct sc_store *st, json_t *doc, const char *message,
     const char *name = json_string_value(json_object_get(doc, "name"));
     int n;
     json_t *prev = sc_store_version_get(st, name, 0); /* NULL: the first version */
-    int rc = sc_version_checksum(doc, sum) == 0
+    /* the version and its audit row (the person, the message) commit together */
+    int rc = sc_version_checksum(doc, sum) == 0 && sc_store_tx_begin(st) == 0
                  ? sc_store_version_add(st, name, doc, sum, message, origin, &n) : -1;
+    if (rc >= 0 && rc != SC_STORE_SAME && version_audit(st, org, name, n, origin, message) < 0)
+        rc = -1;
+    if (rc >= 0 && sc_store_tx_commit(st) != 0)
+        rc = -1;
     if (rc < 0) {
+        sc_store_tx_rollback(st);
         fprintf(stderr, "scenarist: %s: %s\n", name, sc_store_error(st));
         json_decref(prev);
         return EXIT_FAILED;

@@ -320,8 +320,13 @@ static void work_queues_count_what_is_open(void **state)
     int64_t b = sc_store_queue_push(st, "orphans", item, NULL);
     assert_true(a > 0 && b == a + 1);
     json_decref(item);
-    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
-    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_NONE);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann", "matched by hand in the HRIS"), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_resolve(st, a, "bob", "again"), SC_STORE_NONE);
+    json_t *done = sc_store_queue_item(st, a);
+    assert_string_equal(str(done, "state"), "resolved");
+    assert_string_equal(str(done, "done_by"), "ann");
+    assert_string_equal(str(done, "note"), "matched by hand in the HRIS");
+    json_decref(done);
     json_t *open = sc_store_queue_items(st, "orphans", "open", 0);
     assert_int_equal(json_array_size(open), 1);
     assert_int_equal(num(json_array_get(open, 0), "id"), b);
@@ -460,7 +465,8 @@ static void the_audit_chain_verifies_and_refuses_a_foreign_checkpoint(void **sta
         struct sc_audit_row a = {.at_ms = 1000 + i, .org = "o", .scenario = "s", .version = "1",
                                  .execution = "e", .step = "put", .method = "PUT",
                                  .sent_from = "f", .sent_to = "http://127.0.0.1/x",
-                                 .outcome = "pending", .body = "{}", .body_len = 2};
+                                 .outcome = "pending", .body = "{}", .body_len = 2,
+                                 .by = i ? "ann" : NULL}; /* the second owed to a person */
         assert_int_equal(sc_store_audit_add(st, &a), 2 * i + 1);
         a.status = 200;
         a.outcome = "ok";
@@ -472,6 +478,8 @@ static void the_audit_chain_verifies_and_refuses_a_foreign_checkpoint(void **sta
     assert_int_equal(json_array_size(rows), 2);
     assert_string_equal(str(json_array_get(rows, 1), "outcome"), "ok");
     assert_int_equal(num(json_array_get(rows, 1), "status"), 200);
+    assert_null(json_object_get(json_array_get(rows, 0), "by"));
+    assert_string_equal(str(json_array_get(rows, 1), "by"), "ann");
     json_decref(rows);
     json_t *problem = NULL;
     assert_int_equal(sc_store_audit_verify(st, "o", NULL, &problem), SC_STORE_OK);
@@ -618,7 +626,7 @@ static void counters_count_each_change_as_it_happens(void **state)
     sc_store_queue_push(st, "orphans", item, NULL);
     sc_store_queue_push(st, "drift", item, NULL);
     json_decref(item);
-    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann", NULL), SC_STORE_OK);
     json_t *c = sc_store_counters(st);
     char *text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
     assert_string_equal(text,
@@ -856,7 +864,7 @@ static void prune_removes_closed_queue_items_and_old_shadowed_writes(void **stat
     int64_t a = sc_store_queue_push(st, "orphans", item, NULL);
     int64_t b = sc_store_queue_push(st, "orphans", item, NULL);
     json_decref(item);
-    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann", NULL), SC_STORE_OK);
     json_t *h = json_object();
     struct sc_shadow_row r = {.at_ms = 1000, .org = "o", .scenario = "s", .version = "2",
                               .execution = "e", .step = "put", .bundle = "1",
