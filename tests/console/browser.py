@@ -70,12 +70,12 @@ def resolve_in_queue():
     still = drv.find_elements(By.CSS_SELECTOR, f"#note-{item}")
     print("resolve without a note:", "the item stays open" if still else "it was resolved")
     drv.find_element(By.ID, f"note-{item}").send_keys("pay rate corrected in the HRIS")
+    shot("queues")
     drv.find_element(By.CSS_SELECTOR, f"button[data-item='{item}']").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "resolved"), "pay rate corrected"))
     row = drv.find_element(By.CSS_SELECTOR, "#resolved tbody tr")
     cells = {td.get_attribute("data-label"): td.text for td in row.find_elements(By.TAG_NAME, "td")}
     print("resolved:", cells["By"], "|", cells["Note"])
-    shot("queues")
     page("#/audit", "#audit")
     rows = []
     for tr in drv.find_elements(By.CSS_SELECTOR, "#audit tbody tr"):
