@@ -1055,6 +1055,9 @@ static void the_audit_summary_counts_each_write_once_in_its_window(void **state)
     assert_true(sc_store_audit_add(st, &a) > 0);
     a.at_ms = 5001; /* after the window */
     assert_true(sc_store_audit_add(st, &a) > 0);
+    struct sc_audit_row act = {.at_ms = 4000, .org = "o", .scenario = "s", .method = "approve",
+                               .sent_to = "scenarist:holds/1", .outcome = "done", .by = "ann"};
+    assert_true(sc_store_audit_add(st, &act) > 0); /* a person's action: no write */
     json_t *systems = json_pack("{s:s, s:s}", "hris", "http://hris.example/api/", "lms",
                                 "http://lms.example");
     json_t *sum = sc_store_audit_summary(st, 1000, 5000, systems);
