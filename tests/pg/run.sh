@@ -271,7 +271,7 @@ sq() { sqlite3 "$db" "$1"; }
 pq() { sql "$1" "$muri"; }
 want=$(counts sq)
 expect "store migrate copies every table into the PostgreSQL store" 0 \
-"copied $db to $muri: 23 executions, 23 step_runs, 0 incomplete, 0 holds, 2 queue_items, 1 datastore, 47 audit, 1 audit_head, 0 audit_archive, 0 trigger_state, 0 poll_seen, 0 versions, 1 shadow_writes, 1 decisions, 8 counters
+"copied $db to $muri: 23 executions, 23 step_runs, 0 incomplete, 0 holds, 2 queue_items, 1 datastore, 47 audit, 1 audit_head, 0 audit_archive, 0 trigger_state, 0 poll_seen, 0 versions, 1 shadow_writes, 1 decisions, 9 counters
 check it: scenarist audit verify --org $tmp/org.yaml --store '$muri'" \
     -- "$bin" store migrate --org "$tmp/org.yaml" --from "$db" --to "$muri"
 expect "row for row" 0 "$want" -- counts pq
