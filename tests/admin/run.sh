@@ -289,6 +289,9 @@ expect "the audit log holds the resolution under the operator's name, its body t
 echo '{"id":"E-21"}' > "$tmp/e21.json"
 "$bin" run tests/admin/fixtures/drift.yaml --input "$tmp/e21.json" --org "$org" >/dev/null 2>&1
 qid2=$(sql "SELECT id FROM queue_items WHERE queue = 'reconciliation' AND state = 'open'")
+expect "without the audit key the resolution cannot be audited, so it does not happen" 1 \
+    "scenarist: audit key: secret env:ADMIN_AUDIT_KEY is not set in the environment
+open|" -- bash -c "env -u ADMIN_AUDIT_KEY '$bin' queue resolve $qid2 --note 'x' --org '$org'; rc=\$?; sqlite3 '$db' 'SELECT state, note FROM queue_items WHERE id = $qid2'; exit \$rc"
 expect "scenarist queue resolve --note: the same, under the OS user's name" 0 \
     "queue item $qid2 resolved by tester: duplicate of $qid
 $qid2|resolved|tester|duplicate of $qid
