@@ -133,7 +133,8 @@ const pages = {
         ["Duration", s => esc(s.duration_ms) + " ms"],
         ["Output", s => `<pre>${esc(JSON.stringify(s.output ?? null, null, 1))}</pre>`],
         ["Error", s => s.error ? `<span class="error">${esc(show(s.error.message || s.error))}</span>` : ""],
-      ], x.steps || [], "steps") + (x.error ? `<p class="error">${esc(show(x.error.message || x.error))}</p>` : "");
+      ], x.steps || [], "steps") + (x.error ? `<p class="error">${esc(show(x.error.message || x.error))}</p>` : "") +
+      await auditTable({execution: x.id}, "Writes and decisions (audit log)");
   },
 
   async incomplete() {
@@ -196,16 +197,24 @@ const pages = {
       ["Open", n => esc((r.queues[n] || {}).open || 0)], ["Last 7 days", n => esc((r.queues[n] || {}).recent || 0)],
       ["Depth, 7 days", n => depthChart(n, depth.days, depth.queues[n] || [])]], names, "queues");
     const name = new URLSearchParams(q).get("name");
-    if (name) {
-      const it = await api("GET", `/queues/${encodeURIComponent(name)}/items`);
-      html += `<h1>${esc(name)}: open items</h1>` + table([["Item", e => esc(e.id)], ["Created", e => esc(e.created_at)],
-        ["Content", e => `<pre>${esc(JSON.stringify(e.item))}</pre>`],
-        ["", e => can("operator") ? `<button class="secondary" data-item="${e.id}">resolve</button>` : ""]], it.items, "items");
-    }
+    if (name) html += await queueItems(name);
     main.innerHTML = html;
-    main.querySelectorAll("button[data-item]").forEach(b => b.onclick = async () => {
-      await api("POST", `/queue-items/${b.dataset.item}/resolve`, {}); route();
-    });
+    main.querySelectorAll("button[data-item]").forEach(b => b.onclick = () => resolveItem(b));
+  },
+
+  async audit(q) {
+    const p = new URLSearchParams(q);
+    main.innerHTML = `<h1>Audit log</h1><form class="filters" id="audit-filters">
+      <label>Scenario <input name="scenario" value="${esc(p.get("scenario") || "")}"></label>
+      <label>Execution <input name="execution" value="${esc(p.get("execution") || "")}"></label>
+      <button type="submit">Filter</button></form>` +
+      await auditTable({scenario: p.get("scenario") || "", execution: p.get("execution") || ""}, "");
+    $("#audit-filters").onsubmit = e => {
+      e.preventDefault();
+      const f = new URLSearchParams(new FormData(e.target));
+      for (const [k, v] of [...f]) if (!v) f.delete(k);
+      location.hash = "#/audit?" + f.toString();
+    };
   },
 
   async versions(q) {
@@ -279,6 +288,40 @@ const pages = {
       (x.file ? ` · file ${esc(x.file)}` : "") + `</p><pre id="step">${esc(JSON.stringify(x.step, null, 2))}</pre>`;
   },
 };
+
+/* A queue's open items, each with a note field (resolving asks one: the next person has
+ * only it), and the items resolved lately with who, when and the note. */
+async function queueItems(name) {
+  const q = encodeURIComponent(name);
+  const [open, done] = await Promise.all([api("GET", `/queues/${q}/items`), api("GET", `/queues/${q}/items?state=resolved`)]);
+  const op = can("operator");
+  return `<h1>${esc(name)}: open items</h1>` + table([["Item", e => esc(e.id)], ["Created", e => esc(e.created_at)],
+    ["Content", e => `<pre>${esc(JSON.stringify(e.item))}</pre>`],
+    ["", e => op ? `<span class="resolve"><input class="note" id="note-${e.id}" placeholder="what was done (required)" maxlength="4000">` +
+      `<button class="secondary" data-item="${e.id}">resolve</button></span>` : ""]], open.items, "items") +
+    `<h1>${esc(name)}: resolved</h1>` + table([["Item", e => esc(e.id)], ["Resolved", e => esc(e.done_at || "")],
+      ["By", e => esc(e.done_by || "")], ["Note", e => esc(e.note || e.resolution || "")],
+      ["Content", e => `<pre>${esc(JSON.stringify(e.item))}</pre>`]], done.items.slice(-50).reverse(), "resolved");
+}
+
+async function resolveItem(b) {
+  const input = $("#note-" + b.dataset.item);
+  const note = input ? input.value.trim() : "";
+  if (!note) { input && input.focus(); alert("Write what was done about the item first: the note is kept with it."); return; }
+  try { await api("POST", `/queue-items/${b.dataset.item}/resolve`, {note}); route(); }
+  catch (e) { alert(e.message); }
+}
+
+/* Audit rows (writes, and people's decisions) matching filter, with the person each is owed to. */
+async function auditTable(filter, title) {
+  const a = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) if (v) a.set(k, v);
+  const r = await api("GET", "/audit?" + a.toString());
+  return (title ? `<h1>${esc(title)}</h1>` : "") + table([["#", e => esc(e.id)], ["At", e => esc(e.at)],
+    ["Scenario", e => esc(e.scenario || "")], ["Step", e => esc(e.step || "")], ["Action", e => esc(e.method)],
+    ["Sent to", e => esc(e.sent_to)], ["Status", e => esc(e.status ?? "")], ["Outcome", e => esc(e.outcome)],
+    ["By", e => e.by ? `<b>${esc(e.by)}</b>` : "(engine)"]], r.entries, "audit");
+}
 
 async function route() {
   clearInterval(timer);

@@ -104,7 +104,7 @@ static enum sc_status close_item(struct sc_step_ctx *ctx, void *state, char *err
         return st ? SC_OK : SC_ERR_CONFIG;
     char by[160];
     snprintf(by, sizeof by, "rollback of execution %s", sc_step_execution_id(ctx));
-    if (sc_store_queue_resolve(st, json_integer_value(json_object_get(u, "id")), by) < 0) {
+    if (sc_store_queue_resolve(st, json_integer_value(json_object_get(u, "id")), by, NULL) < 0) {
         snprintf(err, errlen, "the store failed: %s", sc_store_error(st));
         return SC_ERR_RUNTIME;
     }

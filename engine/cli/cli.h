@@ -24,6 +24,7 @@ struct opts {
     const char *step_grace; /* serve */
     const char *header_timeout, *body_timeout, *max_conns, *max_per_ip; /* serve: intake limits */
     const char *message, *version, *output, *to, *from; /* versions */
+    const char *note;       /* queue resolve --note */
     const char *checkpoint; /* audit verify --checkpoint FILE */
     const char *config_dir, *data_dir, *state_dir; /* paths.h */
     const char *log_format; /* text or json (log.h) */
@@ -59,6 +60,9 @@ struct cli_session {
     struct sc_store *st;
 };
 int cli_session_open(const struct opts *o, struct cli_session *s);
+/* The person acting through the CLI: $USER ("operator" when unset), the name its
+ * decisions and their audit rows carry. */
+const char *cli_person(void);
 void cli_session_close(struct cli_session *s);
 int cli_session_failed(struct cli_session *s);
 

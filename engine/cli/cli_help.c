@@ -40,6 +40,7 @@ static const struct opt_doc options[] = {
     {"check", NULL, "compare with the org's targets; exit 1 when one is missed"},
     {"message", "MSG", "a version's message, or the reason for a decision on a hold or a retry "
                        "(also -m)"},
+    {"note", "TEXT", "what was done about a queue item, kept with its resolution (-m too)"},
     {"wait", NULL, "wait (60 s at most) for the daemon to run what was decided, and print the "
                    "outcome"},
     {"here", NULL, "run what was decided in this process instead of the daemon (its shell "
@@ -124,10 +125,12 @@ static const struct cmd_doc commands[] = {
      "ends the execution.",
      {COMMON, "scenario", "message", "wait", "here", "json"}},
     {"queue", "list [NAME]|show ID|resolve ID",
-     "Work lists for people (drift, reconciliation orphans).",
-     {COMMON, "status", "limit", "message", "json"}},
+     "Work lists for people (drift, reconciliation orphans). resolve closes an item under "
+     "your name with a note; the audit log records it.",
+     {COMMON, "status", "limit", "note", "message", "json"}},
     {"audit", "[verify|checkpoint]",
-     "The log of every write to another system. verify checks its keyed chain; checkpoint "
+     "The log of every write to another system and of people's actions, each naming the "
+     "person it is owed to. verify checks its keyed chain; checkpoint "
      "prints its head (to a file with -o, or POSTed with --to CONNECTION).",
      {COMMON, "scenario", "sent-to", "execution", "since", "limit", "checkpoint", "output", "to",
       "archive", "json"}},

@@ -209,6 +209,12 @@ struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
     return st;
 }
 
+const char *cli_person(void)
+{
+    const char *u = getenv("USER");
+    return u && *u ? u : "operator";
+}
+
 int cli_session_open(const struct opts *o, struct cli_session *s)
 {
     s->st = NULL;

@@ -246,10 +246,19 @@ static void engine_stop(struct engine *e)
     sc_lua_free(e->lua);
 }
 
-static const char *who(void)
+static const char *who(void) { return cli_person(); }
+
+/* A person's action on the audit log, inside the transaction that records it: 0, or -1
+ * (sc_store_error says why). object: what it acted on (sc_audit_act). */
+static int person_act(struct cli_session *s, const char *action, const char *object,
+                      const json_t *about, const char *note)
 {
-    const char *u = getenv("USER");
-    return u && *u ? u : "operator";
+    struct sc_audit_act a = {.org = s->org->name, .action = action, .object = object,
+                             .by = who(), .note = note,
+                             .scenario = json_string_value(json_object_get(about, "scenario")),
+                             .execution = json_string_value(json_object_get(about, "execution")),
+                             .step = json_string_value(json_object_get(about, "step"))};
+    return sc_audit_person(s->st, &a) < 0 ? -1 : 0;
 }
 
 /* ---- decisions: a person's word, run by the daemon (which has the org's secrets) ---- */
@@ -383,7 +392,11 @@ static int retry_all(struct opts *o, struct cli_session *s)
         struct sc_decision_row r = {.execution = str(e, "execution"), .action = "retry",
                                     .by = who(), .reason = o->message};
         int64_t id;
+        char object[200];
+        snprintf(object, sizeof object, "incomplete/%s", r.execution);
         rc = sc_store_decision_add(s->st, &r, &id);
+        if (rc == SC_STORE_OK && person_act(s, "retry", object, e, o->message) != 0)
+            rc = SC_STORE_ERR;
         if (rc == SC_STORE_ERR)
             break;
         n += rc == SC_STORE_OK;
@@ -432,11 +445,20 @@ static int retry_one(struct opts *o, struct cli_session *s, const char *exec)
         json_decref(inc);
         return EXIT_FAILED;
     }
-    json_decref(inc);
     struct sc_decision_row r = {.execution = exec, .action = "retry", .by = who(),
                                 .reason = o->message, .here = o->here};
     int64_t did;
-    int rc = sc_store_decision_add(s->st, &r, &did);
+    char object[200];
+    snprintf(object, sizeof object, "incomplete/%s", exec);
+    /* the decision and its audit row at once */
+    int rc = sc_store_tx_begin(s->st) != 0 ? SC_STORE_ERR : sc_store_decision_add(s->st, &r, &did);
+    if (rc == SC_STORE_OK && person_act(s, "retry", object, inc, o->message) != 0)
+        rc = SC_STORE_ERR;
+    if (rc == SC_STORE_OK && sc_store_tx_commit(s->st) != 0)
+        rc = SC_STORE_ERR;
+    if (rc != SC_STORE_OK)
+        sc_store_tx_rollback(s->st);
+    json_decref(inc);
     if (rc == SC_STORE_EXISTS) {
         fprintf(stderr, "scenarist: a retry of execution %s is already recorded (%s) and has not "
                 "run yet: a decision is recorded once\n", exec, last_decision(s->st, exec));
@@ -493,7 +515,18 @@ int cmd_incomplete(struct opts *o)
         rc = retry_one(o, &s, o->args[1]);
     } else {
         const char *state = !strcmp(sub, "resolve") ? "resolved" : "discarded";
-        int r = sc_store_incomplete_close(s.st, o->args[1], state, who());
+        json_t *inc = sc_store_incomplete_get(s.st, o->args[1]);
+        char object[200];
+        snprintf(object, sizeof object, "incomplete/%s", o->args[1]);
+        int r = sc_store_tx_begin(s.st) != 0 ? SC_STORE_ERR
+                : sc_store_incomplete_close(s.st, o->args[1], state, who());
+        if (r == SC_STORE_OK && person_act(&s, sub, object, inc, o->message) != 0)
+            r = SC_STORE_ERR;
+        if (r == SC_STORE_OK && sc_store_tx_commit(s.st) != 0)
+            r = SC_STORE_ERR;
+        if (r != SC_STORE_OK)
+            sc_store_tx_rollback(s.st);
+        json_decref(inc);
         if (r < 0)
             return cli_session_failed(&s);
         if (r > 0) {
@@ -721,10 +754,12 @@ int cmd_audit(struct opts *o)
             char st[16] = "-";
             if (json_is_integer(status))
                 snprintf(st, sizeof st, "%lld", (long long)json_integer_value(status));
-            printf("%5lld %s %-20s %-16s %-7s %-4s %-8s %s  body %.12s  from %s\n",
+            /* a person's action has no sent_from; by: the person a row is owed to */
+            printf("%5lld %s %-20s %-16s %-7s %-4s %-8s %s  body %.12s%s%s%s%s\n",
                    (long long)json_integer_value(json_object_get(e, "id")), str(e, "at"),
                    str(e, "scenario"), str(e, "step"), str(e, "method"), st, str(e, "outcome"),
-                   str(e, "sent_to"), str(e, "body_sha256"), str(e, "sent_from"));
+                   str(e, "sent_to"), str(e, "body_sha256"), *str(e, "sent_from") ? "  from " : "",
+                   str(e, "sent_from"), json_object_get(e, "by") ? "  by " : "", str(e, "by"));
         }
         json_decref(a);
     }
@@ -920,6 +955,10 @@ static int decide_hold(struct opts *o, struct cli_session *s, const json_t *h, i
         (sc_store_incomplete_close(s->st, exec, "rejected", who()) < 0 ||
          sc_store_exec_end(s->st, exec, "error", 0, summary, true) != 0))
         d = SC_STORE_ERR;
+    char object[64];
+    snprintf(object, sizeof object, "holds/%lld", (long long)id);
+    if (d == SC_STORE_OK && person_act(s, r.action, object, h, o->message) != 0)
+        d = SC_STORE_ERR;
     if (d == SC_STORE_OK && sc_store_tx_commit(s->st) != 0)
         d = SC_STORE_ERR; /* it rolled back */
     if (d != SC_STORE_OK) {
@@ -1012,13 +1051,44 @@ int cmd_holds(struct opts *o)
 
 /* ---- queues ---- */
 
+/* queue resolve ID [--note TEXT] (-m too): the item closed under the person's name with
+ * their note, and its audit row, at once. EXIT_OK, EXIT_FAILED (not open), -1 (the store). */
+static int resolve_item(const struct opts *o, struct cli_session *s, int64_t id)
+{
+    const char *note = o->note ? o->note : o->message;
+    if (note && !*note)
+        note = NULL;
+    json_t *e = sc_store_queue_item(s->st, id);
+    char object[300];
+    snprintf(object, sizeof object, "queues/%s/items/%lld", str(e, "queue"), (long long)id);
+    int r = !e ? SC_STORE_NONE : sc_store_tx_begin(s->st) != 0 ? SC_STORE_ERR
+            : sc_store_queue_resolve(s->st, id, who(), note);
+    if (e && r == SC_STORE_OK && person_act(s, "resolve", object, e, note) != 0)
+        r = SC_STORE_ERR;
+    if (e && r == SC_STORE_OK && sc_store_tx_commit(s->st) != 0)
+        r = SC_STORE_ERR;
+    if (e && r != SC_STORE_OK)
+        sc_store_tx_rollback(s->st);
+    json_decref(e);
+    if (r == SC_STORE_ERR)
+        return -1;
+    if (r != SC_STORE_OK) {
+        fprintf(stderr, "scenarist: queue item %lld is not open\n", (long long)id);
+        return EXIT_FAILED;
+    }
+    printf("queue item %lld resolved by %s%s%s\n", (long long)id, who(), note ? ": " : "",
+           note ? note : "");
+    return EXIT_OK;
+}
+
 int cmd_queue(struct opts *o)
 {
     const char *sub = o->nargs ? o->args[0] : "list";
     bool list = !strcmp(sub, "list");
     int64_t id = !list && o->nargs == 2 ? id_arg(o->args[1]) : -1;
     if ((list && o->nargs > 2) || (!list && (id < 0 || (strcmp(sub, "show") && strcmp(sub, "resolve"))))) {
-        fprintf(stderr, "usage: scenarist queue list [NAME]|show ID|resolve ID [--org NAME] [--json]\n");
+        fprintf(stderr, "usage: scenarist queue list [NAME]|show ID|resolve ID [--note TEXT] "
+                        "[--org NAME] [--json]\n");
         return EXIT_USAGE;
     }
     struct cli_session s;
@@ -1061,6 +1131,10 @@ int cmd_queue(struct opts *o)
                        str(e, "last_seen"));
             if (json_object_get(e, "resolution"))
                 printf("%s  ", str(e, "resolution"));
+            if (json_object_get(e, "done_by")) /* closed: by whom, when, with what note */
+                printf("%s by %s at %s%s%s  ", str(e, "state"), str(e, "done_by"),
+                       str(e, "done_at"), json_object_get(e, "note") ? ": " : "",
+                       str(e, "note"));
             printf("%s\n", item ? item : "");
             free(item);
         }
@@ -1072,15 +1146,9 @@ int cmd_queue(struct opts *o)
         cli_print_json(e);
         json_decref(e);
     } else {
-        int r = sc_store_queue_resolve(s.st, id, who());
-        if (r < 0)
+        rc = resolve_item(o, &s, id);
+        if (rc < 0)
             return cli_session_failed(&s);
-        if (r > 0) {
-            fprintf(stderr, "scenarist: queue item %lld is not open\n", (long long)id);
-            rc = EXIT_FAILED;
-        } else {
-            printf("queue item %lld resolved by %s\n", (long long)id, who());
-        }
     }
     cli_session_close(&s);
     return rc;

@@ -44,7 +44,7 @@ static int store_version(struct sc_store *st, json_t *doc, const char *message,
 {
     const char *name = json_string_value(json_object_get(doc, "name"));
     struct sc_deploy_result r;
-    if (sc_deploy_store(st, doc, message, origin, &r) != 0) {
+    if (sc_deploy_store(st, doc, message, origin, org, cli_person(), &r) != 0) {
         fprintf(stderr, "scenarist: %s: %s\n", name, sc_store_error(st));
         return EXIT_FAILED;
     }
@@ -437,8 +437,8 @@ int cmd_promote(struct opts *o)
     sc_diags_init(&d);
     struct sc_deploy_result r;
     char err[700];
-    enum sc_deploy_rc pr = sc_deploy_promote(a.st, a.org, b.st, b.org, o->args[0], 0, NULL, &d,
-                                             &r, err, sizeof err);
+    enum sc_deploy_rc pr = sc_deploy_promote(a.st, a.org, b.st, b.org, o->args[0], 0, NULL,
+                                             cli_person(), &d, &r, err, sizeof err);
     sc_diags_print(&d, stderr);
     sc_diags_free(&d);
     if (pr != SC_DEPLOY_OK) {

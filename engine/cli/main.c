@@ -144,6 +144,7 @@ static const struct {
     {"from", offsetof(struct opts, from)},       {"checkpoint", offsetof(struct opts, checkpoint)},
     {"trigger", offsetof(struct opts, trigger)}, {"dir", offsetof(struct opts, dir)},
     {"archive", offsetof(struct opts, archive)},
+    {"note", offsetof(struct opts, note)},
     {"limit", 0},
 };
 

@@ -229,6 +229,19 @@ static const char *reason_of(struct call *c)
     return r && *r ? r : NULL;
 }
 
+/* The user's action on the audit log, inside the transaction that records it (as the
+ * CLI's): 0, or -1 (sc_store_error says why). Under mu. */
+static int person_act(struct call *c, const char *action, const char *object,
+                      const json_t *about, const char *note)
+{
+    struct sc_audit_act a = {.org = c->a->d->org->name, .action = action, .object = object,
+                             .by = c->u->name, .note = note,
+                             .scenario = json_string_value(json_object_get(about, "scenario")),
+                             .execution = json_string_value(json_object_get(about, "execution")),
+                             .step = json_string_value(json_object_get(about, "step"))};
+    return sc_audit_person(c->a->st, &a) < 0 ? -1 : 0;
+}
+
 /* As `scenarist holds approve|reject`: the decision and, for a rejection, the end of the
  * execution in one transaction; an approval is run by the daemon's workers. */
 static unsigned decide(struct call *c, json_t **out, bool approve)
@@ -260,6 +273,10 @@ static unsigned decide(struct call *c, json_t **out, bool approve)
     if (rc == SC_STORE_OK && !approve &&
         (sc_store_incomplete_close(st, exec, "rejected", by) < 0 ||
          sc_store_exec_end(st, exec, "error", 0, summary, true) != 0))
+        rc = SC_STORE_ERR;
+    char object[64];
+    snprintf(object, sizeof object, "holds/%lld", (long long)id);
+    if (rc == SC_STORE_OK && person_act(c, r.action, object, h, why) != 0)
         rc = SC_STORE_ERR;
     if (rc == SC_STORE_OK && sc_store_tx_commit(st) != 0)
         rc = SC_STORE_ERR;
@@ -305,6 +322,22 @@ static unsigned h_incomplete(struct call *c, json_t **out)
     return 200;
 }
 
+/* A retry decision and its audit row in one transaction; as sc_store_decision_add. Under mu. */
+static int audited_decision(struct call *c, const struct sc_decision_row *r, const json_t *inc,
+                            int64_t *did)
+{
+    char object[200];
+    snprintf(object, sizeof object, "incomplete/%s", r->execution);
+    int rc = sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR : sc_store_decision_add(c->a->st, r, did);
+    if (rc == SC_STORE_OK && person_act(c, r->action, object, inc, r->reason) != 0)
+        rc = SC_STORE_ERR;
+    if (rc == SC_STORE_OK && sc_store_tx_commit(c->a->st) != 0)
+        rc = SC_STORE_ERR;
+    if (rc != SC_STORE_OK)
+        sc_store_tx_rollback(c->a->st);
+    return rc;
+}
+
 /* As `scenarist incomplete retry ID`: a retry recorded for the daemon to run. */
 static unsigned h_retry(struct call *c, json_t **out)
 {
@@ -323,11 +356,11 @@ static unsigned h_retry(struct call *c, json_t **out)
         *out = err_body(m);
         return inc ? 409 : 404;
     }
-    json_decref(inc);
     struct sc_decision_row r = {.execution = c->arg, .action = "retry", .by = c->u->name,
                                 .reason = reason_of(c)};
     int64_t did;
-    int rc = sc_store_decision_add(c->a->st, &r, &did);
+    int rc = audited_decision(c, &r, inc, &did);
+    json_decref(inc);
     json_t *dv = rc == SC_STORE_OK ? sc_store_decision(c->a->st, did) : NULL;
     pthread_mutex_unlock(&c->a->mu);
     if (rc == SC_STORE_EXISTS) {
@@ -347,7 +380,19 @@ static unsigned h_retry(struct call *c, json_t **out)
 static unsigned close_incomplete(struct call *c, json_t **out, const char *state)
 {
     pthread_mutex_lock(&c->a->mu);
-    int r = sc_store_incomplete_close(c->a->st, c->arg, state, c->u->name);
+    json_t *inc = sc_store_incomplete_get(c->a->st, c->arg);
+    char object[200];
+    snprintf(object, sizeof object, "incomplete/%s", c->arg);
+    int r = sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR
+            : sc_store_incomplete_close(c->a->st, c->arg, state, c->u->name);
+    if (r == SC_STORE_OK && person_act(c, !strcmp(state, "resolved") ? "resolve" : "discard",
+                                       object, inc, reason_of(c)) != 0)
+        r = SC_STORE_ERR;
+    if (r == SC_STORE_OK && sc_store_tx_commit(c->a->st) != 0)
+        r = SC_STORE_ERR;
+    if (r != SC_STORE_OK)
+        sc_store_tx_rollback(c->a->st);
+    json_decref(inc);
     json_t *now = r == SC_STORE_OK ? sc_store_incomplete_get(c->a->st, c->arg) : NULL;
     pthread_mutex_unlock(&c->a->mu);
     if (r == SC_STORE_NONE) {
@@ -381,7 +426,7 @@ static unsigned h_retry_all(struct call *c, json_t **out)
         struct sc_decision_row r = {.execution = str(e, "execution"), .action = "retry",
                                     .by = c->u->name, .reason = reason_of(c)};
         int64_t did;
-        int rc = sc_store_decision_add(c->a->st, &r, &did);
+        int rc = audited_decision(c, &r, e, &did);
         if (rc == SC_STORE_OK)
             json_array_append_new(done, json_string(r.execution));
         else if (rc == SC_STORE_EXISTS)
@@ -423,12 +468,51 @@ static unsigned h_queue_items(struct call *c, json_t **out)
     return a ? 200 : 503;
 }
 
-/* As `scenarist queue resolve ID`, the item resolved under the user's name. */
+#define NOTE_MAX 4000
+
+/* The note of a queue resolution from the body {"note": "..."}: required here, as the
+ * next person to look at the item has only it; NULL with *out set (400) when missing. */
+static const char *note_of(struct call *c, json_t **out)
+{
+    json_t *v = json_object_get(c->body, "note");
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    while (n && strchr(" \t\r\n", s[n - 1]))
+        n--;
+    if (!n) {
+        *out = err_body(v && !json_is_string(v) ? "note must be a string"
+                        : "give {\"note\": \"...\"}: what was done about the item (it is kept "
+                          "with the resolution and shown to the next person)");
+        return NULL;
+    }
+    if (strlen(s) > NOTE_MAX) {
+        *out = err_body("note is over 4000 bytes: keep it to what was done, and link the rest");
+        return NULL;
+    }
+    return s;
+}
+
+/* As `scenarist queue resolve ID --note TEXT`, the item resolved under the user's name
+ * with their note, and its audit row, in one transaction. */
 static unsigned h_queue_resolve(struct call *c, json_t **out)
 {
     int64_t id = id_of(c->arg);
+    const char *note = note_of(c, out);
+    if (!note)
+        return 400;
     pthread_mutex_lock(&c->a->mu);
-    int r = id > 0 ? sc_store_queue_resolve(c->a->st, id, c->u->name) : SC_STORE_NONE;
+    json_t *item = id > 0 ? sc_store_queue_item(c->a->st, id) : NULL;
+    char object[300];
+    snprintf(object, sizeof object, "queues/%s/items/%lld", str(item, "queue"), (long long)id);
+    int r = !item ? SC_STORE_NONE : sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR
+            : sc_store_queue_resolve(c->a->st, id, c->u->name, note);
+    if (item && r == SC_STORE_OK && person_act(c, "resolve", object, item, note) != 0)
+        r = SC_STORE_ERR;
+    if (item && r == SC_STORE_OK && sc_store_tx_commit(c->a->st) != 0)
+        r = SC_STORE_ERR;
+    if (item && r != SC_STORE_OK)
+        sc_store_tx_rollback(c->a->st);
+    json_decref(item);
     json_t *e = r == SC_STORE_OK ? sc_store_queue_item(c->a->st, id) : NULL;
     pthread_mutex_unlock(&c->a->mu);
     if (r == SC_STORE_NONE) {
@@ -558,7 +642,7 @@ static unsigned store_doc(struct call *c, json_t *doc, const char *msg, const ch
 {
     struct sc_deploy_result r;
     pthread_mutex_lock(&c->a->mu);
-    int rc = sc_deploy_store(c->a->st, doc, msg, origin, &r);
+    int rc = sc_deploy_store(c->a->st, doc, msg, origin, c->a->d->org->name, c->u->name, &r);
     pthread_mutex_unlock(&c->a->mu);
     if (rc != 0) {
         *out = err_body("store unavailable");
@@ -898,8 +982,8 @@ static unsigned h_promote(struct call *c, json_t **out)
     struct sc_deploy_result r;
     pthread_mutex_lock(&c->a->mu);
     enum sc_deploy_rc rc = sc_deploy_promote(sst, src, c->a->st, org, name,
-                                             ver ? (int)json_integer_value(ver) : 0, suffix, &d,
-                                             &r, err, sizeof err);
+                                             ver ? (int)json_integer_value(ver) : 0, suffix,
+                                             c->u->name, &d, &r, err, sizeof err);
     json_t *now = rc == SC_DEPLOY_OK ? sc_store_version_get(c->a->st, name, r.number) : NULL;
     pthread_mutex_unlock(&c->a->mu);
     sc_store_close(sst);
@@ -1058,7 +1142,12 @@ static const struct route routes[] = {
      "{\"type\":\"object\",\"required\":[\"queue\",\"items\"],\"properties\":{\"items\":"
      "{\"type\":\"array\"}}}"},
     {"POST", "/api/v1/queue-items/{id}/resolve", R_OPERATOR | R_ADMIN, h_queue_resolve,
-     "Resolve an open queue item", "{\"type\":\"object\",\"required\":[\"id\"]}"},
+     "Resolve an open queue item with a note (body: {note}, required: what was done); the "
+     "item keeps the user's name, the time and the note, and the audit log records it",
+     "{\"type\":\"object\",\"required\":[\"id\",\"queue\",\"state\",\"done_by\",\"done_at\","
+     "\"note\"],\"properties\":{\"id\":{\"type\":\"integer\"},\"state\":{\"const\":\"resolved\"},"
+     "\"done_by\":{\"type\":\"string\"},\"done_at\":{\"type\":\"string\"},\"note\":"
+     "{\"type\":\"string\",\"minLength\":1}}}"},
     {"GET", "/api/v1/versions", R_ANY, h_versions,
      "Every scenario's current version, and the scenarios the daemon serves from files "
      "(drafts, which POST .../deploy without a text stores)",
@@ -1083,9 +1172,13 @@ static const struct route routes[] = {
      "The figures since a time (query: since in ms; default 7 days) and the org's targets",
      "{\"type\":\"object\",\"required\":[\"scenarios\",\"targets\"]}"},
     {"GET", "/api/v1/audit", R_ANY, h_audit,
-     "The audit log's writes (query: scenario, execution, sent_to, limit)",
+     "The audit log: writes to other systems and people's actions (method approve, reject, "
+     "retry, resolve, discard, rollback, ...; sent_to scenarist:OBJECT), each with by, the "
+     "person it is owed to, when one is (query: scenario, execution, sent_to, limit)",
      "{\"type\":\"object\",\"required\":[\"entries\"],\"properties\":{\"entries\":"
-     "{\"type\":\"array\"}}}"},
+     "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\",\"at\","
+     "\"method\",\"sent_to\",\"outcome\",\"hash\"],\"properties\":{\"by\":{\"type\":"
+     "\"string\"}}}}}}"},
     {"GET", "/api/v1/audit/verify", R_ANY, h_audit_verify,
      "The audit chain checked under the org's audit key: {intact, problem?}",
      "{\"type\":\"object\",\"required\":[\"intact\"],\"properties\":{\"intact\":"
@@ -1126,6 +1219,23 @@ static const struct route routes[] = {
     {0},
 };
 
+/* The request bodies a route requires, as JSON Schema (JSON text). */
+static const struct {
+    const char *method, *path, *schema;
+} bodies[] = {
+    {"POST", "/api/v1/queue-items/{id}/resolve",
+     "{\"type\":\"object\",\"required\":[\"note\"],\"properties\":{\"note\":{\"type\":"
+     "\"string\",\"minLength\":1,\"maxLength\":4000}}}"},
+};
+
+static const char *route_body(const struct route *r)
+{
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        if (!strcmp(bodies[i].method, r->method) && !strcmp(bodies[i].path, r->path))
+            return bodies[i].schema;
+    return NULL;
+}
+
 /* The OpenAPI 3.1 document, made from routes[]. */
 static unsigned h_openapi(struct call *c, json_t **out)
 {
@@ -1152,6 +1262,11 @@ static unsigned h_openapi(struct call *c, json_t **out)
             if (*w == '/' || *w == '{' || *w == '}' || *w == '.')
                 *w = '_';
         json_object_set_new(op, "operationId", json_string(opid));
+        const char *body = route_body(r);
+        if (body)
+            json_object_set_new(op, "requestBody", json_pack("{s:b, s:{s:{s:o}}}", "required", 1,
+                                "content", "application/json", "schema",
+                                json_loads(body, 0, NULL)));
         if (r->roles) {
             json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
             json_t *roles = json_array();

@@ -22,6 +22,18 @@ void sc_audit_setup(struct sc_store *st, const struct sc_org *org)
     sc_store_audit_key(st, sc_audit_key_ref(org), org->audit.unkeyed_rows);
 }
 
+int64_t sc_audit_person(struct sc_store *st, const struct sc_audit_act *a)
+{
+    char to[512];
+    snprintf(to, sizeof to, "scenarist:%s", a->object);
+    struct sc_audit_row r = {.at_ms = sc_clock_now_ms(), .org = a->org, .scenario = a->scenario,
+                             .version = a->version, .execution = a->execution, .step = a->step,
+                             .method = a->action, .sent_to = to, .outcome = "done",
+                             .body = a->note, .body_len = a->note ? strlen(a->note) : 0,
+                             .by = a->by};
+    return sc_store_audit_add(st, &r);
+}
+
 int sc_audit_write(const json_t *cp, const char *path, char *err, size_t errlen)
 {
     char *text = json_dumps(cp, JSON_INDENT(2));

@@ -24,6 +24,25 @@ bool sc_audit_keyed(const struct sc_org *org, const char *what, char *err, size_
  * (no checkpoint is taken of a broken chain), false when the store failed. */
 json_t *sc_audit_checkpoint_take(struct sc_store *st, const struct sc_org *org, bool *broken,
                                  char *err, size_t errlen);
+/* A person's action (a hold approved or rejected, an incomplete execution retried,
+ * resolved or discarded, a queue item resolved, a version deployed or rolled back). */
+struct sc_audit_act {
+    const char *org;      /* the org's name */
+    const char *action;   /* approve, reject, retry, resolve, discard, deploy, rollback, ... */
+    const char *object;   /* what it acted on: "holds/12", "incomplete/ID", "queue-items/5",
+                             "scenarios/NAME/versions/3" */
+    const char *by;       /* the person: the API user's name, the CLI's OS user */
+    const char *scenario, *version, *execution, *step; /* what it concerns, or NULL */
+    const char *note;     /* the reason or note given, or NULL */
+};
+/* Appends the action to the audit log, chained as every row (sc_store_audit_add): method
+ * the action, sent_to "scenarist:" + object (so it is told from a write, which goes to a
+ * URL; the weekly report counts writes only), no sent_from or status, outcome "done",
+ * by the person, body_sha256 the note's SHA-256 (the note itself stays with the action's
+ * own record). Called inside the transaction that records the action, so that both or
+ * neither commit. The row's id, or -1 (sc_store_error says why: the audit key cannot be
+ * read, the store failed). */
+int64_t sc_audit_person(struct sc_store *st, const struct sc_audit_act *a);
 /* Writes the checkpoint to path through a temporary file (mode 0644): 0, or -1 with err. */
 int sc_audit_write(const json_t *checkpoint, const char *path, char *err, size_t errlen);
 /* POSTs the checkpoint as JSON to base URL + path of the org's connection, with its

@@ -2,6 +2,7 @@
 #include "run/deploy.h"
 
 #include "model/validate.h"
+#include "run/audit.h"
 #include "run/plan.h"
 #include "store/version.h"
 #include "util.h"
@@ -56,15 +57,35 @@ json_t *sc_deploy_load(const char *path, const char *text, size_t len, const str
     return doc;
 }
 
+/* A new version's audit row: who stored it and with what message (sc_audit_person). */
+static int64_t version_audit(struct sc_store *st, const char *org, const char *name, int n,
+                             const char *origin, const char *by, const char *message)
+{
+    char object[400], num[16];
+    snprintf(object, sizeof object, "scenarios/%s/versions/%d", name, n);
+    snprintf(num, sizeof num, "%d", n);
+    struct sc_audit_act a = {.org = org, .action = origin, .object = object, .by = by,
+                             .scenario = name, .version = num, .note = message};
+    return sc_audit_person(st, &a);
+}
+
 int sc_deploy_store(struct sc_store *st, json_t *doc, const char *message, const char *origin,
-                    struct sc_deploy_result *r)
+                    const char *org, const char *by, struct sc_deploy_result *r)
 {
     memset(r, 0, sizeof *r);
     const char *name = json_string_value(json_object_get(doc, "name"));
     json_t *prev = sc_store_version_get(st, name, 0); /* NULL: the first version */
-    int rc = sc_version_checksum(doc, r->checksum) == 0
+    /* the version and its audit row (the person, the message) commit together */
+    int rc = sc_version_checksum(doc, r->checksum) == 0 && sc_store_tx_begin(st) == 0
                  ? sc_store_version_add(st, name, doc, r->checksum, message, origin, &r->number)
                  : -1;
+    if (rc >= 0 && rc != SC_STORE_SAME &&
+        version_audit(st, org, name, r->number, origin, by, message) < 0)
+        rc = -1;
+    if (rc >= 0 && sc_store_tx_commit(st) != 0)
+        rc = -1;
+    if (rc < 0)
+        sc_store_tx_rollback(st);
     if (rc >= 0 && prev)
         sc_version_transforms_note(json_object_get(prev, "document"), doc, r->note,
                                    sizeof r->note);
@@ -76,8 +97,8 @@ int sc_deploy_store(struct sc_store *st, json_t *doc, const char *message, const
 enum sc_deploy_rc sc_deploy_promote(struct sc_store *src_st, const struct sc_org *src,
                                     struct sc_store *dst_st, const struct sc_org *dst,
                                     const char *name, int version, const char *suffix,
-                                    struct sc_diags *d, struct sc_deploy_result *r, char *err,
-                                    size_t errlen)
+                                    const char *by, struct sc_diags *d,
+                                    struct sc_deploy_result *r, char *err, size_t errlen)
 {
     json_t *v = sc_store_version_get(src_st, name, version);
     if (!v) {
@@ -95,7 +116,7 @@ enum sc_deploy_rc sc_deploy_promote(struct sc_store *src_st, const struct sc_org
         rc = SC_DEPLOY_INVALID;
     } else {
         snprintf(msg, sizeof msg, "promoted from %s v%lld%s", src->name, n, suffix ? suffix : "");
-        if (sc_deploy_store(dst_st, doc, msg, "promote", r) != 0) {
+        if (sc_deploy_store(dst_st, doc, msg, "promote", dst->name, by, r) != 0) {
             snprintf(err, errlen, "org %s: %s: %s", dst->name, name, sc_store_error(dst_st));
             rc = SC_DEPLOY_ERR;
         }

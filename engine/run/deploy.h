@@ -40,9 +40,11 @@ struct sc_deploy_result {
 };
 
 /* Stores doc (its "name") as a new version with message (NULL: none) and origin ("deploy",
- * "rollback", "import", "restore", "promote"). 0, or -1 with sc_store_error(st). */
+ * "rollback", "import", "restore", "promote"), in one transaction with its audit row naming
+ * the person by (sc_audit_person; org the org's name). Nothing is stored when the audit row
+ * cannot be written (no audit key). 0, or -1 with sc_store_error(st). */
 int sc_deploy_store(struct sc_store *st, json_t *doc, const char *message, const char *origin,
-                    struct sc_deploy_result *r);
+                    const char *org, const char *by, struct sc_deploy_result *r);
 
 /* A promote's outcome. */
 enum sc_deploy_rc {
@@ -54,12 +56,12 @@ enum sc_deploy_rc {
 
 /* `promote NAME --from SRC --to DST`: version (0: the current one) of name in src_st (org
  * src) checked against dst and stored in dst_st, origin "promote", message "promoted from
- * SRC vN" followed by suffix (NULL: nothing; the API adds " by USER"). err (errlen bytes)
- * is the caller's. */
+ * SRC vN" followed by suffix (NULL: nothing; the API adds " by USER"); by is the person
+ * its audit row names. err (errlen bytes) is the caller's. */
 enum sc_deploy_rc sc_deploy_promote(struct sc_store *src_st, const struct sc_org *src,
                                     struct sc_store *dst_st, const struct sc_org *dst,
                                     const char *name, int version, const char *suffix,
-                                    struct sc_diags *d, struct sc_deploy_result *r, char *err,
-                                    size_t errlen);
+                                    const char *by, struct sc_diags *d,
+                                    struct sc_deploy_result *r, char *err, size_t errlen);
 
 #endif

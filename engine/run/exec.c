@@ -983,6 +983,7 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
 {
     struct sc_run r = {.sc = sc, .rt = rt};
     r.version = opts && opts->version ? opts->version : "draft";
+    r.by = opts ? opts->by : NULL;
     r.attempt = opts && opts->attempt > 1 ? opts->attempt : 1;
     r.queued = opts && opts->queued;
     r.jn = (struct sc_journal){.store = rt->store, .execution = r.id, .attempt = r.attempt,

@@ -60,6 +60,8 @@ struct sc_exec_opts {
                             count tries after failures); its recorded steps replay */
     int64_t before_ms;   /* wakes: the attempt's time before this run, its sleep included (ms),
                             added to duration_ms */
+    const char *by;      /* the person whose decision runs this attempt (an approval, a retry):
+                            its writes' audit rows name them; NULL: the engine on its own */
 };
 
 /* A new execution id: "YYYYMMDD-HHMMSS-" and 12 random hex digits (a counter of 6 on

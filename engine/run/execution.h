@@ -25,6 +25,7 @@ struct sc_run {
     json_t *input;         /* the bundle the current step receives (borrowed) */
     char id[64], bundle[128];
     const char *version;
+    const char *by;        /* the person whose decision runs this attempt, or NULL */
     int64_t t0, deadline;
     bool stop, ended_error, committed;
     const char *org_url;   /* the org's base_url, or scenarist://ORG */

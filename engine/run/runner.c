@@ -185,8 +185,8 @@ int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *sour
 /* Runs attempt `attempt` of a claimed execution with the scenario its source names;
  * before_ms >= 0: the attempt goes on after a sleep, having taken that long so far. */
 static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, int attempt,
-                           bool queued, bool atomic, int64_t before_ms, struct sc_diags *d,
-                           char *err, size_t errlen)
+                           bool queued, bool atomic, int64_t before_ms, const char *by,
+                           struct sc_diags *d, char *err, size_t errlen)
 {
     const char *source = json_string_value(json_object_get(info, "source"));
     struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
@@ -198,7 +198,8 @@ static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, i
     struct sc_exec_opts opts = {.id = id, .source = source, .attempt = attempt, .queued = queued,
                                 .atomic = atomic, .wakes = before_ms >= 0,
                                 .before_ms = before_ms > 0 ? before_ms : 0,
-                                .version = json_string_value(json_object_get(info, "version"))};
+                                .version = json_string_value(json_object_get(info, "version")),
+                                .by = by};
     json_t *rec = sc_exec_run(sc, rn->rt, json_object_get(info, "trigger"), &opts);
     if (!rec)
         snprintf(err, errlen, "out of memory");
@@ -209,22 +210,22 @@ json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, bool atomic, struct
                          char *err, size_t errlen)
 {
     const char *id = json_string_value(json_object_get(info, "id"));
-    return run_claimed(rn, id ? id : "", info, 1, true, atomic, -1, d, err, errlen);
+    return run_claimed(rn, id ? id : "", info, 1, true, atomic, -1, NULL, d, err, errlen);
 }
 
-static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struct sc_diags *d,
-                     char *err, size_t errlen);
+static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, const char *by,
+                     struct sc_diags *d, char *err, size_t errlen);
 
 json_t *sc_runner_again(struct sc_runner *rn, const char *id, struct sc_diags *d, char *err,
                         size_t errlen)
 {
-    return again(rn, id, -1, d, err, errlen);
+    return again(rn, id, -1, NULL, d, err, errlen);
 }
 
 json_t *sc_runner_retry(struct sc_runner *rn, const char *id, int64_t now_ms, struct sc_diags *d,
                         char *err, size_t errlen)
 {
-    return again(rn, id, now_ms, d, err, errlen);
+    return again(rn, id, now_ms, NULL, d, err, errlen);
 }
 
 /* A sleeping execution: its attempt's time so far (the runs before its sleep, and the
@@ -243,8 +244,9 @@ static int64_t slept(struct sc_store *st, const char *id, const char *status)
     return ms > 0 ? ms : 0;
 }
 
-static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struct sc_diags *d,
-                     char *err, size_t errlen)
+/* by: the person whose decision runs this attempt, or NULL. */
+static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, const char *by,
+                     struct sc_diags *d, char *err, size_t errlen)
 {
     struct sc_store *st = rn->rt->store;
     json_t *info = sc_store_exec_resume_info(st, id);
@@ -264,7 +266,7 @@ static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, struc
                                     : due_ms >= 0 ? "its retry is no longer due (it ran meanwhile)"
                                                   : "another scenarist process is running it");
     } else {
-        rec = run_claimed(rn, id, info, attempt, false, false, before, d, err, errlen);
+        rec = run_claimed(rn, id, info, attempt, false, false, before, by, d, err, errlen);
     }
     json_decref(info);
     return rec;
@@ -283,7 +285,7 @@ static int run_ids(struct sc_runner *rn, json_t *ids, int64_t due_ms, struct sc_
         if (e->go && !e->go(e->data, id))
             break;
         char err[512] = "";
-        json_t *rec = again(rn, id, due_ms, d, err, sizeof err);
+        json_t *rec = again(rn, id, due_ms, NULL, d, err, sizeof err);
         e->done(e->data, id, rec, err);
         json_decref(rec);
         n++;
@@ -316,7 +318,9 @@ json_t *sc_runner_continue(struct sc_runner *rn, const json_t *decision, struct 
                            char *err, size_t errlen)
 {
     const char *id = json_string_value(json_object_get(decision, "execution"));
-    json_t *rec = again(rn, id ? id : "", -1, d, err, errlen);
+    /* its writes are owed to the person who decided (decided_by) */
+    json_t *rec = again(rn, id ? id : "", -1,
+                        json_string_value(json_object_get(decision, "decided_by")), d, err, errlen);
     char outcome[600];
     if (rec)
         snprintf(outcome, sizeof outcome, "%s",

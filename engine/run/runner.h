@@ -70,8 +70,9 @@ int sc_runner_retries(struct sc_runner *rn, int64_t now_ms, struct sc_diags *d,
 
 /* Runs a person's continuation now: decision (borrowed) as sc_store_decision gives it (an
  * approved hold or a retry asked for, taken by this process or recorded 'here'), through
- * the same attempt as sc_runner_again; then records its outcome on the decision (the
- * run's status, or "not run: " and why). The record, or NULL with err. */
+ * the same attempt as sc_runner_again, its writes' audit rows naming the decider
+ * (decided_by); then records its outcome on the decision (the run's status, or "not run: "
+ * and why). The record, or NULL with err. */
 json_t *sc_runner_continue(struct sc_runner *rn, const json_t *decision, struct sc_diags *d,
                            char *err, size_t errlen);
 

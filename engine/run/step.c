@@ -175,7 +175,7 @@ int64_t sc_step_audit_ref(struct sc_step_ctx *ctx, const struct sc_step_audit_ro
                              .step = sc_plan_step_name(ctx->s), .method = w->method,
                              .sent_from = sc_step_sent_from(ctx), .sent_to = w->sent_to,
                              .status = (int)w->status, .outcome = w->outcome, .body = w->body,
-                             .body_len = w->body_len, .ref = w->ref};
+                             .body_len = w->body_len, .ref = w->ref, .by = r->by};
     int64_t id = sc_store_audit_add(r->rt->store, &a);
     if (id < 0 && err)
         snprintf(err, errlen, "%s", sc_store_error(r->rt->store));

@@ -371,9 +371,10 @@ json_t *sc_store_queue_item(struct sc_store *st, int64_t id)
     return st->be->queue_item(st, id);
 }
 
-enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by)
+enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by,
+                                        const char *note)
 {
-    return st->be->queue_resolve(st, id, by);
+    return st->be->queue_resolve(st, id, by, note);
 }
 
 json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms)

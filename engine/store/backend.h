@@ -112,7 +112,8 @@ struct sc_store_backend {
     json_t *(*queue_items)(struct sc_store *st, const char *queue, const char *state,
                            int limit);
     json_t *(*queue_item)(struct sc_store *st, int64_t id);
-    enum sc_store_rc (*queue_resolve)(struct sc_store *st, int64_t id, const char *by);
+    enum sc_store_rc (*queue_resolve)(struct sc_store *st, int64_t id, const char *by,
+                                      const char *note);
     json_t *(*queue_depths)(struct sc_store *st, int64_t since_ms);
     enum sc_store_rc (*queue_push_key)(struct sc_store *st, const struct sc_queue_key_row *r,
                                        int64_t *id, int64_t *times_seen);

@@ -35,7 +35,7 @@
 #define DEC_COLS "id, execution, action, hold, decided_by, decided_at, reason, state," \
                  " outcome, ended_at"
 #define QI_COLS "id, queue, item, execution, state, created_at, done_at, done_by, key," \
-                " last_seen, times_seen, resolution"
+                " last_seen, times_seen, resolution, note"
 
 static const char *const sql[P_COUNT] = {
     [P_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
@@ -92,17 +92,17 @@ static const char *const sql[P_COUNT] = {
     [P_AUDIT_HEAD] = "SELECT last_id, last_hash, mac FROM audit_head WHERE one = 1",
     [P_AUDIT_INSERT] = "INSERT INTO audit(id, at, org, scenario, version, execution, step, method,"
                        " sent_from, sent_to, status, duration_ms, body_sha256, outcome, prev_hash,"
-                       " hash, ref, key_id) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,"
-                       "$15,$16,$17,$18)",
+                       " hash, ref, key_id, actor) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
+                       "$14,$15,$16,$17,$18,$19)",
     [P_AUDIT_SET_HEAD] = "INSERT INTO audit_head(one, last_id, last_hash, mac) VALUES(1, $1, $2, $3)"
                          " ON CONFLICT(one) DO UPDATE SET last_id = $1, last_hash = $2, mac = $3",
     [P_AUDIT_ALL] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
                     " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash, ref,"
-                    " key_id FROM audit ORDER BY id",
+                    " key_id, actor FROM audit ORDER BY id",
     [P_AUDIT_LIST] = "SELECT a.id, a.at, a.org, a.scenario, a.version, a.execution, a.step,"
                      " a.method, a.sent_from, a.sent_to, coalesce(c.status, a.status),"
                      " coalesce(c.duration_ms, a.duration_ms), a.body_sha256,"
-                     " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash)"
+                     " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash), a.actor"
                      " FROM audit a LEFT JOIN audit c ON c.ref = a.id"
                      " WHERE a.ref IS NULL AND ($1::text IS NULL OR a.scenario = $1)"
                      " AND ($2::text IS NULL OR left(a.sent_to, length($2)) = $2)"
@@ -169,8 +169,8 @@ static const char *const sql[P_COUNT] = {
     [P_QI_LIST] = "SELECT " QI_COLS " FROM queue_items WHERE ($1::text IS NULL OR queue = $1)"
                   " AND ($2::text IS NULL OR state = $2) ORDER BY id LIMIT $3",
     [P_QI_GET] = "SELECT " QI_COLS " FROM queue_items WHERE id = $1",
-    [P_QI_RESOLVE] = "UPDATE queue_items SET state = 'resolved', done_at = $1, done_by = $2"
-                     " WHERE id = $3 AND state = 'open'",
+    [P_QI_RESOLVE] = "UPDATE queue_items SET state = 'resolved', done_at = $1, done_by = $2,"
+                     " note = $3 WHERE id = $4 AND state = 'open'",
     [P_QI_DEPTHS] = "SELECT queue, count(*), count(*) FILTER (WHERE created_at >= $1)"
                     " FROM queue_items WHERE state = 'open' GROUP BY queue ORDER BY queue COLLATE \"C\"",
     [P_QI_LAST] = "SELECT coalesce(max(id), 0) FROM queue_items",

@@ -145,7 +145,8 @@ int64_t pg_queue_push(struct sc_store *base, const char *queue, json_t *item,
                       const char *execution);
 json_t *pg_queue_items(struct sc_store *base, const char *queue, const char *state, int limit);
 json_t *pg_queue_item(struct sc_store *base, int64_t id);
-enum sc_store_rc pg_queue_resolve(struct sc_store *base, int64_t id, const char *by);
+enum sc_store_rc pg_queue_resolve(struct sc_store *base, int64_t id, const char *by,
+                                  const char *note);
 json_t *pg_queue_depths(struct sc_store *base, int64_t since_ms);
 enum sc_store_rc pg_version_add(struct sc_store *base, const char *scenario, json_t *document,
                                 const char *checksum, const char *message, const char *origin,
@@ -257,7 +258,7 @@ void pg_audit_mac(const struct pg_store *st, const void *data, size_t n, char ou
 void pg_audit_hash(const struct pg_store *st, bool keyed, int64_t id, int64_t at,
                    const char *const txt[8], int64_t status, int64_t duration,
                    const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                   char out[65]);
+                   const char *by, char out[65]);
 /* Checks row i of s (columns as P_AUDIT_ALL) against w and steps w past it. */
 int pg_audit_row_check(struct pg_store *st, const PGresult *s, int i, struct pg_audit_walk *w,
                        json_t **problem);

@@ -65,7 +65,7 @@ static int audit_keyed(struct pg_store *st)
 static void audit_hash(const struct pg_store *st, bool keyed, int64_t id, int64_t at,
                        const char *const txt[8], int64_t status, int64_t duration,
                        const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                       char out[65])
+                       const char *by, char out[65])
 {
     struct sc_buf b = {0};
     sc_buf_printf(&b, "%lld", (long long)id);
@@ -76,6 +76,8 @@ static void audit_hash(const struct pg_store *st, bool keyed, int64_t id, int64_
                   (long long)duration, body_sha, outcome, prev);
     if (ref > 0) /* rows before schema 7 have none: their hashes stay what they were */
         sc_buf_printf(&b, "\x1fref=%lld", (long long)ref);
+    if (by && *by) /* rows before schema 5 have none: likewise */
+        sc_buf_printf(&b, "\x1f" "by=%s", by);
     if (keyed)
         audit_mac(st, b.data ? b.data : "", b.len, out);
     else
@@ -120,14 +122,14 @@ int64_t pg_audit_add(struct sc_store *base, const struct sc_audit_row *r)
     const char *txt[8] = {r->org, r->scenario, r->version, r->execution, r->step, r->method,
                           r->sent_from, to};
     audit_hash(st, keyed, last + 1, r->at_ms, txt, r->status, r->duration_ms, body_sha,
-               r->outcome, prev, r->ref, hash);
+               r->outcome, prev, r->ref, r->by, hash);
     if (keyed)
         head_mac(st, last + 1, hash, mac);
-    if (pg_run(st, "appending to the audit log", P_AUDIT_INSERT, "iissssssssIissssIs", last + 1,
+    if (pg_run(st, "appending to the audit log", P_AUDIT_INSERT, "iissssssssIissssIss", last + 1,
                r->at_ms, r->org, r->scenario, r->version, r->execution, r->step, r->method,
                r->sent_from, to, r->status ? (int64_t)r->status : (int64_t)-1, r->duration_ms,
                body_sha, r->outcome, prev, hash, r->ref > 0 ? r->ref : (int64_t)-1,
-               keyed ? st->audit_id : "") != 0 ||
+               keyed ? st->audit_id : "", r->by && *r->by ? r->by : NULL) != 0 ||
         pg_run(st, "appending to the audit log", P_AUDIT_SET_HEAD, "iss", last + 1, hash,
                mac) != 0 ||
         pg_commit(st) != 0) {
@@ -153,6 +155,8 @@ static json_t *audit_json(const PGresult *s, int i)
     json_object_set_new(e, "body_sha256", json_string(pg_text(s, i, 12)));
     json_object_set_new(e, "outcome", json_string(pg_text(s, i, 13)));
     json_object_set_new(e, "hash", json_string(pg_text(s, i, 15)));
+    if (!pg_null(s, i, 16))
+        json_object_set_new(e, "by", json_string(pg_text(s, i, 16)));
     return e;
 }
 
@@ -309,7 +313,7 @@ static int audit_row_check(struct pg_store *st, const PGresult *s, int i, struct
         txt[k] = pg_text(s, i, 2 + k);
     audit_hash(st, row_keyed, id, pg_int(s, i, 1), txt,
                pg_int(s, i, 10), pg_int(s, i, 11), pg_text(s, i, 12),
-               pg_text(s, i, 13), pg_text(s, i, 14), pg_int(s, i, 16), hash);
+               pg_text(s, i, 13), pg_text(s, i, 14), pg_int(s, i, 16), pg_text(s, i, 18), hash);
     if (id != w->expect)
         rc = audit_problem(problem, w->expect, "is missing: it was deleted");
     else if (id > w->last)
@@ -444,9 +448,9 @@ void pg_audit_mac(const struct pg_store *st, const void *data, size_t n, char ou
 void pg_audit_hash(const struct pg_store *st, bool keyed, int64_t id, int64_t at,
                    const char *const txt[8], int64_t status, int64_t duration,
                    const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                   char out[65])
+                   const char *by, char out[65])
 {
-    audit_hash(st, keyed, id, at, txt, status, duration, body_sha, outcome, prev, ref, out);
+    audit_hash(st, keyed, id, at, txt, status, duration, body_sha, outcome, prev, ref, by, out);
 }
 
 int pg_audit_row_check(struct pg_store *st, const PGresult *s, int i, struct pg_audit_walk *w,

@@ -27,10 +27,10 @@ static const struct {
     {"holds", "id, execution, scenario, step, bundle, reason, diff, state, created_at,"
               " decided_at, decided_by", -1},
     {"queue_items", "id, queue, item, execution, state, created_at, done_at, done_by, key,"
-                    " last_seen, times_seen, seen_by, resolution", -1},
+                    " last_seen, times_seen, seen_by, resolution, note", -1},
     {"datastore", "store, key, value, updated_at, expires_at", -1},
     {"audit", "id, at, org, scenario, version, execution, step, method, sent_from, sent_to,"
-              " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id", -1},
+              " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id, actor", -1},
     {"audit_head", "one, last_id, last_hash, mac", -1},
     {"audit_archive", "through, org, last_hash, unkeyed, at, key_id, hmac, file", -1},
     {"trigger_state", "scenario, trigger, last_at, watermark, updated_at", -1},

@@ -385,6 +385,8 @@ static json_t *row_json(const PGresult *s, int row)
             return NULL;
         }
     }
+    if (o && !pg_null(s, row, 18)) /* only rows naming a person */
+        json_object_set_new(o, "actor", json_string(pg_text(s, row, 18)));
     return o;
 }
 
@@ -410,7 +412,7 @@ static int file_row_check(struct pg_store *st, const json_t *r, struct pg_audit_
                   json_integer_value(json_object_get(r, "status")),
                   json_integer_value(json_object_get(r, "duration_ms")), jstr(r, "body_sha256"),
                   jstr(r, "outcome"), jstr(r, "prev_hash"),
-                  json_integer_value(json_object_get(r, "ref")), hash);
+                  json_integer_value(json_object_get(r, "ref")), jstr(r, "actor"), hash);
     int rc = 0;
     if (id != w->expect)
         rc = problem_at(problem, w->expect, line, "is missing from archive %s (line %lld holds "
@@ -550,7 +552,7 @@ static int archive_write(struct pg_store *st, const char *org, const char *path,
 {
     static const char *const rows_sql =
         "SELECT id, at, org, scenario, version, execution, step, method, sent_from, sent_to,"
-        " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id FROM audit"
+        " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id, actor FROM audit"
         " WHERE id > $1 AND id <= $2 ORDER BY id";
     /* first the rows are checked, so that nothing of a broken chain reaches the file */
     struct pg_audit_walk probe = *w;

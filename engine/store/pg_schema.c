@@ -1,5 +1,5 @@
 /* The PostgreSQL store's schema: its own migrations (the tables of the SQLite schema at
- * its v13, in PostgreSQL's types), applied in order by pg_migrate under an advisory lock. */
+ * its v14, in PostgreSQL's types), applied in order by pg_migrate under an advisory lock. */
 #include "store/pg.h"
 
 #include <stdio.h>
@@ -174,6 +174,9 @@ static const char *const migrations[] = {
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit FOR EACH ROW"
     " EXECUTE FUNCTION scenarist_audit_no_delete();"
     "CREATE INDEX queue_items_done ON queue_items(done_at) WHERE state <> 'open';",
+    /* v5: the SQLite schema's v14: a queue item's resolving note, an audit row's actor */
+    "ALTER TABLE queue_items ADD COLUMN note TEXT;"
+    "ALTER TABLE audit ADD COLUMN actor TEXT;",
 };
 
 static int schema_version(struct pg_store *st)

@@ -221,6 +221,8 @@ static json_t *queue_row(const PGresult *s, int i)
         json_object_set_new(v, "times_seen", json_integer(pg_int(s, i, 10)));
     if (v && !pg_null(s, i, 11))
         json_object_set_new(v, "resolution", json_string(pg_text(s, i, 11)));
+    if (v && !pg_null(s, i, 12))
+        json_object_set_new(v, "note", json_string(pg_text(s, i, 12)));
     return v;
 }
 
@@ -246,10 +248,12 @@ json_t *pg_queue_item(struct sc_store *base, int64_t id)
     return one_row(st, pg_q(st, P_QI_GET, "i", id), queue_row, "queue item", id);
 }
 
-enum sc_store_rc pg_queue_resolve(struct sc_store *base, int64_t id, const char *by)
+enum sc_store_rc pg_queue_resolve(struct sc_store *base, int64_t id, const char *by,
+                                  const char *note)
 {
     struct pg_store *st = (struct pg_store *)base;
-    if (pg_run(st, "resolving the item", P_QI_RESOLVE, "isi", sc_clock_now_ms(), by, id) != 0)
+    if (pg_run(st, "resolving the item", P_QI_RESOLVE, "issi", sc_clock_now_ms(), by, note,
+               id) != 0)
         return SC_STORE_ERR;
     return st->changes ? SC_STORE_OK : SC_STORE_NONE;
 }

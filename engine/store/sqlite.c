@@ -90,17 +90,17 @@ static const char *const sql[Q_COUNT] = {
     [Q_AUDIT_HEAD] = "SELECT last_id, last_hash, mac FROM audit_head WHERE one = 1",
     [Q_AUDIT_INSERT] = "INSERT INTO audit(id, at, org, scenario, version, execution, step, method,"
                        " sent_from, sent_to, status, duration_ms, body_sha256, outcome, prev_hash,"
-                       " hash, ref, key_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       " hash, ref, key_id, actor) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_AUDIT_SET_HEAD] = "INSERT INTO audit_head(one, last_id, last_hash, mac) VALUES(1, ?1, ?2, ?3)"
                          " ON CONFLICT(one) DO UPDATE SET last_id = ?1, last_hash = ?2, mac = ?3",
     [Q_AUDIT_ALL] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
                     " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash, ref,"
-                    " key_id FROM audit ORDER BY id",
+                    " key_id, actor FROM audit ORDER BY id",
     /* one line per write: its pending row with the row that completed it, if any */
     [Q_AUDIT_LIST] = "SELECT a.id, a.at, a.org, a.scenario, a.version, a.execution, a.step, a.method,"
                      " a.sent_from, a.sent_to, coalesce(c.status, a.status),"
                      " coalesce(c.duration_ms, a.duration_ms), a.body_sha256,"
-                     " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash)"
+                     " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash), a.actor"
                      " FROM audit a LEFT JOIN audit c ON c.ref = a.id"
                      " WHERE a.ref IS NULL AND (?1 IS NULL OR a.scenario = ?1)"
                      " AND (?2 IS NULL OR substr(a.sent_to, 1, length(?2)) = ?2)"
@@ -157,12 +157,12 @@ static const char *const sql[Q_COUNT] = {
                    " WHERE expires_at IS NOT NULL AND expires_at <= ?4",
     [Q_QI_PUSH] = "INSERT INTO queue_items(queue, item, execution, created_at) VALUES(?,?,?,?)",
     [Q_QI_LIST] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by, key,"
-                  " last_seen, times_seen, resolution FROM queue_items"
+                  " last_seen, times_seen, resolution, note FROM queue_items"
                   " WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3",
     [Q_QI_GET] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by, key,"
-                 " last_seen, times_seen, resolution FROM queue_items WHERE id = ?",
-    [Q_QI_RESOLVE] = "UPDATE queue_items SET state = 'resolved', done_at = ?, done_by = ?"
-                     " WHERE id = ? AND state = 'open'",
+                 " last_seen, times_seen, resolution, note FROM queue_items WHERE id = ?",
+    [Q_QI_RESOLVE] = "UPDATE queue_items SET state = 'resolved', done_at = ?, done_by = ?,"
+                     " note = ? WHERE id = ? AND state = 'open'",
     [Q_QI_DEPTHS] = "SELECT queue, count(*), sum(created_at >= ?1) FROM queue_items WHERE state = 'open'"
                     " GROUP BY queue ORDER BY queue",
     /* a keyed item seen again: counted once per execution that sees it */

@@ -124,7 +124,8 @@ int64_t sq_queue_push(struct sc_store *base, const char *queue, json_t *item,
                       const char *execution);
 json_t *sq_queue_items(struct sc_store *base, const char *queue, const char *state, int limit);
 json_t *sq_queue_item(struct sc_store *base, int64_t id);
-enum sc_store_rc sq_queue_resolve(struct sc_store *base, int64_t id, const char *by);
+enum sc_store_rc sq_queue_resolve(struct sc_store *base, int64_t id, const char *by,
+                                  const char *note);
 json_t *sq_queue_depths(struct sc_store *base, int64_t since_ms);
 enum sc_store_rc sq_queue_push_key(struct sc_store *base, const struct sc_queue_key_row *r,
                                    int64_t *id, int64_t *times_seen);
@@ -187,7 +188,7 @@ void sq_audit_mac(const struct sq_store *st, const void *data, size_t n, char ou
 void sq_audit_hash(const struct sq_store *st, bool keyed, int64_t id, int64_t at,
                    const char *const txt[8], int64_t status, int64_t duration,
                    const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                   char out[65]);
+                   const char *by, char out[65]);
 /* Checks the row at s (columns as Q_AUDIT_ALL) and moves w on: 0, or SC_STORE_BROKEN. */
 int sq_audit_row_check(struct sq_store *st, sqlite3_stmt *s, struct sq_audit_walk *w,
                        json_t **problem);

@@ -71,7 +71,7 @@ static int audit_keyed(struct sq_store *st)
 static void audit_hash(const struct sq_store *st, bool keyed, int64_t id, int64_t at,
                        const char *const txt[8], int64_t status, int64_t duration,
                        const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                       char out[65])
+                       const char *by, char out[65])
 {
     struct sc_buf b = {0};
     sc_buf_printf(&b, "%lld", (long long)id);
@@ -82,6 +82,8 @@ static void audit_hash(const struct sq_store *st, bool keyed, int64_t id, int64_
                   (long long)duration, body_sha, outcome, prev);
     if (ref > 0) /* rows before schema 7 have none: their hashes stay what they were */
         sc_buf_printf(&b, "\x1fref=%lld", (long long)ref);
+    if (by && *by) /* rows before schema 14 have none: likewise */
+        sc_buf_printf(&b, "\x1f" "by=%s", by);
     if (keyed)
         audit_mac(st, b.data ? b.data : "", b.len, out);
     else
@@ -125,14 +127,14 @@ int64_t sq_audit_add(struct sc_store *base, const struct sc_audit_row *r)
     const char *txt[8] = {r->org, r->scenario, r->version, r->execution, r->step, r->method,
                           r->sent_from, to};
     audit_hash(st, keyed, last + 1, r->at_ms, txt, r->status, r->duration_ms, body_sha,
-               r->outcome, prev, r->ref, hash);
+               r->outcome, prev, r->ref, r->by, hash);
     if (keyed)
         head_mac(st, last + 1, hash, mac);
-    sqlite3_stmt *ins = sq_q(st, Q_AUDIT_INSERT, "iissssssssiissssIs", last + 1, r->at_ms, r->org,
+    sqlite3_stmt *ins = sq_q(st, Q_AUDIT_INSERT, "iissssssssiissssIss", last + 1, r->at_ms, r->org,
                              r->scenario, r->version, r->execution, r->step, r->method,
                              r->sent_from, to, (int64_t)r->status, r->duration_ms, body_sha,
                              r->outcome, prev, hash, r->ref > 0 ? r->ref : (int64_t)-1,
-                             keyed ? st->audit_id : "");
+                             keyed ? st->audit_id : "", r->by && *r->by ? r->by : NULL);
     if (ins && !r->status)
         sqlite3_bind_null(ins, 11);
     if (sq_exec(st, ins, "appending to the audit log") != 0 ||
@@ -161,6 +163,8 @@ static json_t *audit_json(sqlite3_stmt *s)
     json_object_set_new(e, "body_sha256", json_string(sq_text(s, 12)));
     json_object_set_new(e, "outcome", json_string(sq_text(s, 13)));
     json_object_set_new(e, "hash", json_string(sq_text(s, 15)));
+    if (sqlite3_column_type(s, 16) != SQLITE_NULL)
+        json_object_set_new(e, "by", json_string(sq_text(s, 16)));
     return e;
 }
 
@@ -292,7 +296,7 @@ static int audit_row_check(struct sq_store *st, sqlite3_stmt *s, struct sq_audit
         txt[i] = sq_text(s, 2 + i);
     audit_hash(st, row_keyed, id, sqlite3_column_int64(s, 1), txt,
                sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11), sq_text(s, 12),
-               sq_text(s, 13), sq_text(s, 14), sqlite3_column_int64(s, 16), hash);
+               sq_text(s, 13), sq_text(s, 14), sqlite3_column_int64(s, 16), sq_text(s, 18), hash);
     if (id != w->expect)
         rc = audit_problem(problem, w->expect, "is missing: it was deleted");
     else if (id > w->last)
@@ -421,9 +425,9 @@ void sq_audit_mac(const struct sq_store *st, const void *data, size_t n, char ou
 void sq_audit_hash(const struct sq_store *st, bool keyed, int64_t id, int64_t at,
                    const char *const txt[8], int64_t status, int64_t duration,
                    const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                   char out[65])
+                   const char *by, char out[65])
 {
-    audit_hash(st, keyed, id, at, txt, status, duration, body_sha, outcome, prev, ref, out);
+    audit_hash(st, keyed, id, at, txt, status, duration, body_sha, outcome, prev, ref, by, out);
 }
 
 int sq_audit_row_check(struct sq_store *st, sqlite3_stmt *s, struct sq_audit_walk *w,

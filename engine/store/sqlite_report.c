@@ -5,11 +5,13 @@
 #include <string.h>
 
 /* Each write's first row in [?1, ?2], with the outcome of the row that completed it
- * ("pending" when none did), counted per scenario, URL and outcome. */
+ * ("pending" when none did), counted per scenario, URL and outcome; people's actions
+ * (sent_to scenarist:..., sc_audit_person) are no writes. */
 static const char summary_sql[] =
     "SELECT coalesce(a.scenario, ''), a.sent_to, coalesce(c.outcome, a.outcome), count(*)"
     " FROM audit a LEFT JOIN audit c ON c.ref = a.id"
-    " WHERE a.ref IS NULL AND a.at >= ?1 AND a.at <= ?2 GROUP BY 1, 2, 3";
+    " WHERE a.ref IS NULL AND a.at >= ?1 AND a.at <= ?2"
+    " AND substr(a.sent_to, 1, 10) <> 'scenarist:' GROUP BY 1, 2, 3";
 
 /* The name of the longest prefix in systems that url starts with, at a path boundary. */
 static const char *system_of(const json_t *systems, const char *url)

@@ -195,6 +195,10 @@ static const char *const migrations[] = {
     " WHEN old.id > coalesce((SELECT max(through) FROM audit_archive), 0)"
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE INDEX queue_items_done ON queue_items(done_at) WHERE state <> 'open';",
+    /* v14: the note a person resolves a queue item with; the person an audit row is owed
+     * to (actor: who acted, or whose decision caused the write; NULL: the engine on its own). */
+    "ALTER TABLE queue_items ADD COLUMN note TEXT;"
+    "ALTER TABLE audit ADD COLUMN actor TEXT;",
 };
 
 

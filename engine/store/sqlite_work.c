@@ -191,6 +191,8 @@ static json_t *queue_row(sqlite3_stmt *s)
         json_object_set_new(v, "times_seen", json_integer(sqlite3_column_int64(s, 10)));
     if (v && sqlite3_column_type(s, 11) != SQLITE_NULL)
         json_object_set_new(v, "resolution", json_string(sq_text(s, 11)));
+    if (v && sqlite3_column_type(s, 12) != SQLITE_NULL)
+        json_object_set_new(v, "note", json_string(sq_text(s, 12)));
     return v;
 }
 
@@ -219,10 +221,12 @@ json_t *sq_queue_item(struct sc_store *base, int64_t id)
     return sq_one_row(st, sq_q(st, Q_QI_GET, "i", id), queue_row, "queue item", id);
 }
 
-enum sc_store_rc sq_queue_resolve(struct sc_store *base, int64_t id, const char *by)
+enum sc_store_rc sq_queue_resolve(struct sc_store *base, int64_t id, const char *by,
+                                  const char *note)
 {
     struct sq_store *st = (struct sq_store *)base;
-    if (sq_exec(st, sq_q(st, Q_QI_RESOLVE, "isi", sc_clock_now_ms(), by, id), "resolving the item") != 0)
+    if (sq_exec(st, sq_q(st, Q_QI_RESOLVE, "issi", sc_clock_now_ms(), by, note, id),
+                "resolving the item") != 0)
         return SC_STORE_ERR;
     return sqlite3_changes(st->db) ? SC_STORE_OK : SC_STORE_NONE;
 }

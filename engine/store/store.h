@@ -208,11 +208,16 @@ enum sc_store_rc sc_store_ds_claim(struct sc_store *st, const char *store, const
 /* Adds an item (open); its id, or -1. */
 int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item,
                             const char *execution);
-/* Items of a queue (NULL: every queue) in a state (NULL: any), oldest first. */
+/* Items of a queue (NULL: every queue) in a state (NULL: any), oldest first: {id, queue,
+ * item, state, created_at, execution?, done_at?, done_by?, note?, key?, last_seen?,
+ * times_seen, resolution?} (times ISO). */
 json_t *sc_store_queue_items(struct sc_store *st, const char *queue, const char *state, int limit);
 json_t *sc_store_queue_item(struct sc_store *st, int64_t id);
-/* SC_STORE_OK resolved, SC_STORE_NONE no open item with that id, SC_STORE_ERR. */
-enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by);
+/* Resolves an open item at the engine's clock (done_at) by a person or what acted (by),
+ * with their note (NULL: none; the API asks one of people). SC_STORE_OK resolved,
+ * SC_STORE_NONE no open item with that id, SC_STORE_ERR. */
+enum sc_store_rc sc_store_queue_resolve(struct sc_store *st, int64_t id, const char *by,
+                                        const char *note);
 /* {queue: {open, recent}}: open items, and those of them created since since_ms. */
 json_t *sc_store_queue_depths(struct sc_store *st, int64_t since_ms);
 /* Each queue's depth over days consecutive days from start_ms (a day's start, ms since
@@ -382,6 +387,9 @@ struct sc_audit_row {
     const char *body;
     size_t body_len;
     int64_t ref;          /* a write's second row: the id of its pending row; else 0 */
+    const char *by;       /* the person who acted, or whose decision (an approval, a retry)
+                             caused the write; NULL: the engine on its own. Hashed only when
+                             set, so rows from before it verify as they did */
 };
 /* The org's audit key: a secret reference (env:/file:, at least 32 characters, resolved
  * when first needed), or NULL for an unkeyed chain. unkeyed_rows: how many rows of an
@@ -397,7 +405,9 @@ struct sc_audit_filter {
     int limit;            /* 0: 1000 */
 };
 /* One entry per write (its pending row, with the status and outcome of the row that
- * completed it; "pending" when none did), oldest first. */
+ * completed it; "pending" when none did), oldest first: {id, at, org, scenario, version,
+ * execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome,
+ * hash, by?}. */
 json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f);
 /* Checks the chain under the audit key and, with checkpoint (borrowed, as
  * sc_store_audit_checkpoint made it), that the log still holds what it recorded:

@@ -21,6 +21,7 @@ export ADMIN_VIEWER=viewer-token-0123456789 ADMIN_OPERATOR=operator-token-012345
 export ADMIN_AUDIT_KEY=0123456789abcdef0123456789abcdef0123456789abcdef
 printf 'approver-token-0123456789\n' > "$tmp/approver.token"
 export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
+export USER=tester # the CLI's person (its deploys are on the audit log under this name)
 
 cat > "$tmp/replies.json" <<'EOF'
 [{"method": "POST", "path": "/hris/dispatch", "status": 201, "body": {"ok": true}},
@@ -265,8 +266,26 @@ expect "the webhook listener does not serve the API" 0 "404 not found" \
 
 expect "metrics, queues, audit and shadowed writes answer a viewer" 0 "200 200 200 200" \
     -- bash -c "for p in metrics queues audit shadow; do curl -s -o /dev/null -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/'\$p; done | sed 's/ \$//'"
-expect "the audit log lists the payroll write" 0 "POST decide-payroll" \
-    -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/audit?scenario=decide-payroll' | jq -r '.entries[0] | \"\(.method) \(.scenario)\"'"
+# audit ROWS-QUERY: one line per entry: method, sent_to (its port dropped), status, outcome, by
+audit_rows() {
+    curl -s -H "Authorization: Bearer $V" "$api/audit?$1" |
+        jq -r '.entries[] | "\(.method) \(.sent_to) \(.status) \(.outcome) \(.by // "(engine)")"' | sed 's|127.0.0.1:[0-9]*|HOST|'
+}
+expect "the audit log names the person of each action, and the approver on the payroll write it caused" 0 \
+"deploy scenarist:scenarios/decide-payroll/versions/1 null done tester
+approve scenarist:holds/1 null done Ada Approver
+POST http://HOST/hris/dispatch 201 ok Ada Approver
+reject scenarist:holds/2 null done Ada Approver" -- audit_rows scenario=decide-payroll
+expect "a retry's write names the operator who asked for it; the first, failed try names no one" 0 \
+"PUT http://HOST/lms/learners/E-5 503 failed (engine)
+retry scenarist:incomplete/$inc null done Otto Operator
+PUT http://HOST/lms/learners/E-5 200 ok Otto Operator" -- audit_rows "execution=$inc"
+expect "the rollback is on the log under the admin's name, its body the SHA-256 of its message" 0 \
+    "rollback scenarist:scenarios/decide-sync/versions/3 Root Admin $(printf 'rollback to v1 by Root Admin: bad deploy' | sha256sum | cut -c1-64)" \
+    -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/audit?scenario=decide-sync' | jq -r '.entries[] | select(.method == \"rollback\") | \"\(.method) \(.sent_to) \(.by) \(.body_sha256)\"'"
+expect "scenarist audit shows the person too (text and --json)" 0 \
+"decide-payroll check approve - done scenarist:holds/1 body $(printf 'pay checked with HR' | sha256sum | cut -c1-12) by Ada Approver
+Ada Approver" -- bash -c "'$bin' audit --scenario decide-payroll --org '$org' | sed -n 2p | cut -c32- | tr -s ' '; '$bin' audit --scenario decide-payroll --org '$org' --json | jq -r '.[2].by'"
 expect "audit verify: the chain is intact" 0 '200 {"intact":true}' -- call "$V" GET /audit/verify
 expect "no token may not take an audit checkpoint: 401" 0 '401 {"error":"send Authorization: Bearer TOKEN"}' \
     -- call - POST /audit/checkpoint
@@ -284,6 +303,13 @@ expect "with {to}, it is POSTed to that connection too (the stub's journal has i
 expect "to a connection the org does not have: 502, not delivered" 0 \
     '502 {"error":"checkpoint not delivered: connection '"'nope'"' is not defined in org '"'servetest'"'"}' \
     -- call "$ADMIN_ADMIN" POST /audit/checkpoint '{"to":"nope"}'
+expect "and on the CLI" 0 "audit log of org $(sed -n 's/^name: //p' "$org"): every row intact" -- "$bin" audit verify --org "$org"
+sqlite3 "$db" ".backup '$tmp/forged.db'"
+arow=$(sql "SELECT id FROM audit WHERE method = 'approve'")
+sqlite3 "$tmp/forged.db" "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'Vera Viewer' WHERE id = $arow"
+expect "the person is under the chain's HMAC: a row whose actor is changed is named" 1 \
+    "audit log of org $(sed -n 's/^name: //p' "$org"): row $arow was changed or forged: its contents do not match its HMAC" \
+    -- "$bin" audit verify --org "$org" --store "$tmp/forged.db"
 sqlite3 "$db" "DROP TRIGGER audit_no_update; UPDATE audit SET status = 599 WHERE id = (SELECT max(id) FROM audit)"
 expect "after a row is changed behind the daemon's back: not intact, naming the row" 0 "200 false $(sql 'SELECT max(id) FROM audit')" \
     -- bash -c "curl -s -o '$tmp/v.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/audit/verify'; jq -r '\"\(.intact) \(.problem.row)\"' '$tmp/v.json'"
@@ -341,10 +367,46 @@ qid=$(sql "SELECT id FROM queue_items WHERE queue = 'reconciliation'")
 expect "the queue and its open item" 0 '200 {"open":1} {"employee":"E-20","field":"pay_rate"}' \
     -- bash -c "curl -s -o '$tmp/q.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues'; jq -c '.queues.reconciliation | {open}' '$tmp/q.json' | tr '\n' ' '; curl -s -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items' | jq -c '.items[0].item'"
 expect "a viewer may not resolve it: 403" 0 "403 {\"error\":\"user Vera Viewer (viewer) may not POST /api/v1/queue-items/$qid/resolve\"}" \
-    -- call "$V" POST "/queue-items/$qid/resolve"
-expect "the operator resolves it, under their name" 0 "200 resolved Otto Operator" \
-    -- bash -c "curl -s -o '$tmp/r.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $O' '$api/queue-items/$qid/resolve'; jq -r '\"\(.state) \(.done_by)\"' '$tmp/r.json'"
-expect "resolving it again: 409" 0 '409 {"error":"no open queue item with this id"}' -- call "$O" POST "/queue-items/$qid/resolve"
+    -- call "$V" POST "/queue-items/$qid/resolve" '{"note":"x"}'
+nonote='400 {"error":"give {\"note\": \"...\"}: what was done about the item (it is kept with the resolution and shown to the next person)"}'
+expect "resolving without a note: 400, the item stays open" 0 "$nonote
+$nonote
+$nonote
+400 {\"error\":\"note must be a string\"}
+open" -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$O' POST /queue-items/$qid/resolve; echo; call '$O' POST /queue-items/$qid/resolve '{}'; echo; call '$O' POST /queue-items/$qid/resolve '{\"note\":\"  \"}'; echo; call '$O' POST /queue-items/$qid/resolve '{\"note\":7}'; echo; sqlite3 '$db' 'SELECT state FROM queue_items WHERE id = $qid'"
+expect "a note over 4000 bytes: 400" 0 '400 {"error":"note is over 4000 bytes: keep it to what was done, and link the rest"}' \
+    -- call "$O" POST "/queue-items/$qid/resolve" "{\"note\":\"$(head -c 4001 /dev/zero | tr '\0' n)\"}"
+expect "the operator resolves it with a note: the item keeps the name, the time and the note" 0 \
+    "200 resolved|Otto Operator|2026-03-09T10:00:00.000Z|pay rate corrected in the HRIS (ticket HR-12)" \
+    -- bash -c "curl -s -o '$tmp/r.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $O' --data-binary '{\"note\":\"pay rate corrected in the HRIS (ticket HR-12)\"}' '$api/queue-items/$qid/resolve'; jq -r '[.state, .done_by, .done_at, .note] | join(\"|\")' '$tmp/r.json'"
+expect "the answer validates against the document's schema for the route" 0 "valid" -- python3 -c "
+import json, jsonschema
+doc = json.load(open('$tmp/openapi.json'))
+op = doc['paths']['/api/v1/queue-items/{id}/resolve']['post']
+jsonschema.validate(json.load(open('$tmp/r.json')), op['responses']['200']['content']['application/json']['schema'])
+jsonschema.validate({'note': 'x'}, op['requestBody']['content']['application/json']['schema'])
+print('valid')"
+expect "resolving it again: 409" 0 '409 {"error":"no open queue item with this id"}' -- call "$O" POST "/queue-items/$qid/resolve" '{"note":"again"}'
+expect "the resolved items list shows who, when and the note" 0 \
+    "200 $qid|Otto Operator|2026-03-09T10:00:00.000Z|pay rate corrected in the HRIS (ticket HR-12)" \
+    -- bash -c "curl -s -o '$tmp/l.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items?state=resolved'; jq -r '.items[] | [.id, .done_by, .done_at, .note] | join(\"|\")' '$tmp/l.json'"
+expect "the audit log holds the resolution under the operator's name, its body the note's SHA-256" 0 \
+    "resolve scenarist:queues/reconciliation/items/$qid Otto Operator $(printf 'pay rate corrected in the HRIS (ticket HR-12)' | sha256sum | cut -c1-64)" \
+    -- bash -c "curl -s -H 'Authorization: Bearer $V' '$api/audit?sent_to=scenarist:queues/' | jq -r '.entries[] | \"\(.method) \(.sent_to) \(.by) \(.body_sha256)\"'"
+echo '{"id":"E-21"}' > "$tmp/e21.json"
+"$bin" run tests/admin/fixtures/drift.yaml --input "$tmp/e21.json" --org "$org" >/dev/null 2>&1
+qid2=$(sql "SELECT id FROM queue_items WHERE queue = 'reconciliation' AND state = 'open'")
+expect "without the audit key the resolution cannot be audited, so it does not happen" 1 \
+    "scenarist: audit key: secret env:ADMIN_AUDIT_KEY is not set in the environment
+open|" -- bash -c "env -u ADMIN_AUDIT_KEY '$bin' queue resolve $qid2 --note 'x' --org '$org'; rc=\$?; sqlite3 '$db' 'SELECT state, note FROM queue_items WHERE id = $qid2'; exit \$rc"
+expect "scenarist queue resolve --note: the same, under the OS user's name" 0 \
+    "queue item $qid2 resolved by tester: duplicate of $qid
+$qid2|resolved|tester|duplicate of $qid
+resolve scenarist:queues/reconciliation/items/$qid2 tester" \
+    -- bash -c "'$bin' queue resolve $qid2 --note 'duplicate of $qid' --org '$org'; sqlite3 '$db' 'SELECT id, state, done_by, note FROM queue_items WHERE id = $qid2'; curl -s -H 'Authorization: Bearer $V' '$api/audit?sent_to=scenarist:queues/reconciliation/items/$qid2' | jq -r '.entries[] | \"\(.method) \(.sent_to) \(.by)\"'"
+expect "scenarist queue list --status resolved shows the note" 0 \
+    "$qid2     2026-03-09T10:00:00.000Z  resolved by tester at 2026-03-09T10:00:00.000Z: duplicate of $qid  {\"employee\":\"E-21\",\"field\":\"pay_rate\"}" \
+    -- bash -c "'$bin' queue list reconciliation --status resolved --org '$org' | grep '^$qid2 '"
 
 # ---- queue depth over the last days, from the items' created and done times ----
 ms() { echo $(( $(date -ud "$1" +%s) * 1000 )); }

@@ -1,7 +1,8 @@
 """The console in headless Chromium (Debian's chromium + chromium-driver, python3-selenium):
 signs in, opens pages, approves a hold, checks what a viewer sees; prints one line per
 check for tests/console/run.sh to compare, and saves a screenshot of each page.
-usage: browser.py ROOT APPROVER_TOKEN VIEWER_TOKEN HOLD_ID WEBHOOK_EXEC SHOTS_DIR ADMIN_TOKEN"""
+usage: browser.py ROOT APPROVER_TOKEN VIEWER_TOKEN HOLD_ID WEBHOOK_EXEC SHOTS_DIR ADMIN_TOKEN
+                  OPERATOR_TOKEN"""
 import sys
 
 from selenium import webdriver
@@ -11,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-root, approver, viewer, hold, hook_exec, shots, admin = sys.argv[1:8]
+root, approver, viewer, hold, hook_exec, shots, admin, operator = sys.argv[1:9]
 
 opts = webdriver.ChromeOptions()
 for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -56,6 +57,35 @@ def text(css):
 
 def shot(name):
     drv.save_screenshot(f"{shots}/{name}.png")
+
+
+def resolve_in_queue():
+    """The operator resolves the reconciliation item: refused without a note, then with one;
+    the audit page names who approved and who resolved."""
+    print("operator signed in as:", sign_in(operator))
+    page("#/queues?name=reconciliation", "#items")
+    item = drv.find_element(By.CSS_SELECTOR, "#items button[data-item]").get_attribute("data-item")
+    drv.find_element(By.CSS_SELECTOR, "#items button[data-item]").click()
+    WebDriverWait(drv, 5).until(EC.alert_is_present()).accept()
+    still = drv.find_elements(By.CSS_SELECTOR, f"#note-{item}")
+    print("resolve without a note:", "the item stays open" if still else "it was resolved")
+    drv.find_element(By.ID, f"note-{item}").send_keys("pay rate corrected in the HRIS")
+    shot("queues")
+    drv.find_element(By.CSS_SELECTOR, f"button[data-item='{item}']").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "resolved"), "pay rate corrected"))
+    for row in drv.find_elements(By.CSS_SELECTOR, "#resolved tbody tr"):  # the week's items too
+        cells = {td.get_attribute("data-label"): td.text for td in row.find_elements(By.TAG_NAME, "td")}
+        if cells.get("Note", "").startswith("pay rate corrected"):
+            break
+    print("resolved:", cells["By"], "|", cells["Note"])
+    page("#/audit", "#audit")
+    rows = []
+    for tr in drv.find_elements(By.CSS_SELECTOR, "#audit tbody tr"):
+        c = {td.get_attribute("data-label"): td.text for td in tr.find_elements(By.TAG_NAME, "td")}
+        if c.get("Action") in ("approve", "resolve"):
+            rows.append(f"{c['Action']} {c['Sent to']} {c['By']}")
+    print("audit:", " | ".join(rows))
+    shot("audit")
 
 
 try:
@@ -106,6 +136,7 @@ try:
                                       if td.get_attribute("data-label") in ("Version", "Origin", "Message")))
     shot("versions")
 
+    resolve_in_queue()
     print("viewer signed in as:", sign_in(viewer))
     page(f"#/hold/{hold}", "#diff")
     print("viewer sees approve button:", bool(drv.find_elements(By.ID, "approve")))

@@ -21,6 +21,7 @@ dpid=
 trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET=x SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 export CONSOLE_APPROVER=approver-token-0123456789 CONSOLE_VIEWER=viewer-token-0123456789 CONSOLE_ADMIN=admin-token-0123456789
+export CONSOLE_OPERATOR=operator-token-0123456789
 export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
 echo '[{"method": "POST", "path": "/hris/dispatch", "status": 201, "body": {"ok": true}}]' > "$tmp/replies.json"
 dir=$tmp/d
@@ -33,6 +34,7 @@ users:
   - { name: Ada Approver, role: approver, token: env:CONSOLE_APPROVER }
   - { name: Vera Viewer, role: viewer, token: env:CONSOLE_VIEWER }
   - { name: Ada Admin, role: admin, token: env:CONSOLE_ADMIN }
+  - { name: Otto Operator, role: operator, token: env:CONSOLE_OPERATOR }
 targets:
   sync-failures: { metric: failure_rate, below: 1% }
   payroll-holds: { metric: hold_rate, scenario: console-payroll, below: 2% }
@@ -40,8 +42,8 @@ targets:
 EOF
 echo '{"id":"E-1","hris":{"pay_rate":52000,"start_date":"2026-04-01"},"offer":{"pay_rate":55000,"start_date":"2026-04-01"}}' > "$tmp/in.json"
 "$bin" run tests/console/fixtures/payroll.yaml --input "$tmp/in.json" --org "$org" >/dev/null 2>&1
-echo '{"id":"E-20"}' > "$tmp/drift.json" # an open item on the reconciliation queue
-"$bin" run tests/admin/fixtures/drift.yaml --input "$tmp/drift.json" --org "$org" >/dev/null 2>&1
+echo '{"id":"E-20"}' > "$tmp/drift.json" # an open item on the reconciliation queue (id 1)
+"$bin" run tests/console/fixtures/drift.yaml --input "$tmp/drift.json" --org "$org" >/dev/null 2>&1
 # and the queue's past week (ms since the epoch): the depth chart has something to draw
 ms() { echo $(( $(date -ud "$1" +%s) * 1000 )); }
 for r in "2026-03-04T09:00:00Z 2026-03-07T10:00:00Z" "2026-03-05T09:00:00Z 2026-03-08T10:00:00Z" "2026-03-06T09:00:00Z"; do
@@ -70,17 +72,24 @@ the step's sent_from page: draft {   \"id\": \"note\",   \"module\": \"set\",   
 queue depth chart: 7 bars: 0 1 2 3 2 1 2 (2026-03-03 to 2026-03-09)
 admin signed in as: Ada Admin (admin)
 after deploy: 1 | deploy | deployed by Ada Admin
+operator signed in as: Otto Operator (operator)
+resolve without a note: the item stays open
+resolved: Otto Operator | pay rate corrected in the HRIS
+audit: approve scenarist:holds/1 Ada Approver | resolve scenarist:queues/reconciliation/items/1 Otto Operator
 viewer signed in as: Vera Viewer (viewer)
 viewer sees approve button: False
 viewer sees deploy buttons: False
-viewer API approve: 403" -- timeout 60 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" "$shots" "$CONSOLE_ADMIN"
+viewer API approve: 403" -- timeout 60 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" "$shots" "$CONSOLE_ADMIN" "$CONSOLE_OPERATOR"
 expect "the daemon ran the approved payroll write: the stub's journal has it" 0 \
     '{"id":"E-1","pay_rate":55000}' -- bash -c "for _ in \$(seq 500); do grep -q /hris/dispatch '$dir/journal' && break; sleep 0.02; done; grep /hris/dispatch '$dir/journal' | jq -c '.body | del(.sent_from, .sent_to)'"
 expect "the decision is recorded under the approver's name with the reason typed in" 0 \
     "approve|Ada Approver|pay rate checked with HR" -- sqlite3 "$db" "SELECT action, decided_by, reason FROM decisions"
 expect "the deploy clicked on the versions page stored console-payroll's file as version 1" 0 \
     "console-payroll|1|deploy|deployed by Ada Admin" -- sqlite3 "$db" "SELECT scenario, number, origin, message FROM versions"
-expect "a screenshot of each page" 0 "dashboard.png execution.png executions.png hold-phone.png hold.png holds.png incomplete.png queues.png versions.png" \
+expect "the note typed in the browser is stored with the item, under the operator's name" 0 \
+    "resolved|Otto Operator|pay rate corrected in the HRIS" \
+    -- sqlite3 "$db" "SELECT state, done_by, note FROM queue_items WHERE queue = 'reconciliation' AND id = 1"
+expect "a screenshot of each page" 0 "audit.png dashboard.png execution.png executions.png hold-phone.png hold.png holds.png incomplete.png queues.png versions.png" \
     -- bash -c "ls '$shots' | tr '\n' ' ' | sed 's/ \$//'"
 kill -TERM $dpid
 { wait $dpid; } 2>/dev/null

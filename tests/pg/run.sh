@@ -263,16 +263,22 @@ sqlite3 "$db" "INSERT INTO queue_items(queue, item, execution, created_at, key, 
                    200, NULL, 0, CAST('{\"headers\":{\"X-A\":\"1\"},\"body\":\"{}\"}' AS BLOB));
                INSERT INTO decisions(execution, action, decided_by, decided_at, reason, state, outcome, ended_at)
                    VALUES('$first', 'retry', 'alice', 4000, 'checked', 'done', 'success', 4500);"
+# a person resolves the orphan with a note: the item's note and the audit row's person go along
+SCENARIST_CLOCK=test:2026-03-09T10:00:00Z "$bin" queue resolve 1 --note 'no such employee: closed' --org "$tmp/org.yaml" >/dev/null
 tables="executions step_runs incomplete holds queue_items datastore audit audit_head audit_archive trigger_state poll_seen versions shadow_writes decisions counters"
 counts() { for t in $tables; do printf '%s ' "$t=$($1 "SELECT count(*) FROM $t")"; done; }
 sq() { sqlite3 "$db" "$1"; }
 pq() { sql "$1" "$muri"; }
 want=$(counts sq)
 expect "store migrate copies every table into the PostgreSQL store" 0 \
-"copied $db to $muri: 23 executions, 23 step_runs, 0 incomplete, 0 holds, 2 queue_items, 1 datastore, 46 audit, 1 audit_head, 0 audit_archive, 0 trigger_state, 0 poll_seen, 0 versions, 1 shadow_writes, 1 decisions, 8 counters
+"copied $db to $muri: 23 executions, 23 step_runs, 0 incomplete, 0 holds, 2 queue_items, 1 datastore, 47 audit, 1 audit_head, 0 audit_archive, 0 trigger_state, 0 poll_seen, 0 versions, 1 shadow_writes, 1 decisions, 9 counters
 check it: scenarist audit verify --org $tmp/org.yaml --store '$muri'" \
     -- "$bin" store migrate --org "$tmp/org.yaml" --from "$db" --to "$muri"
 expect "row for row" 0 "$want" -- counts pq
+expect "the queue item's resolution and the audit row's person are copied" 0 \
+    "resolved|${USER:-operator}|2026-03-09T10:00:00.000Z|no such employee: closed
+resolve|scenarist:queues/orphans/items/1|${USER:-operator}" \
+    -- sh -c "'$bin' queue show 1 --org '$tmp/org.yaml' --store '$muri' | jq -r '[.state, .done_by, .done_at, .note] | join(\"|\")'; '$bin' audit --json --org '$tmp/org.yaml' --store '$muri' | jq -r '.[] | select(.by) | [.method, .sent_to, .by] | join(\"|\")'"
 expect "the audit chain verifies on the target, with the same key" 0 \
     "audit log of org pgtest: every row intact" -- "$bin" audit verify --org "$tmp/org.yaml" --store "$muri"
 "$bin" executions --org "$tmp/org.yaml" --json > "$tmp/m/from.json" 2>&1
@@ -318,7 +324,7 @@ expect "what is left is the same row for row" 0 "$(counts sq)" -- counts pq
 check "the archive files are the same, byte for byte" \
     cmp "$tmp/m/asq/audit-pgtest.jsonl" "$tmp/m/apg/audit-pgtest.jsonl"
 expect "verify --archive proves the PostgreSQL archive and store as one chain" 0 \
-    "audit log of org pgtest: every row intact, rows 1 to 45 from archive $tmp/m/apg/audit-pgtest.jsonl and the rest in the store, one chain" \
+    "audit log of org pgtest: every row intact, rows 1 to 46 from archive $tmp/m/apg/audit-pgtest.jsonl and the rest in the store, one chain" \
     -- "$bin" audit verify --org "$tmp/m/keep-apg.yaml" --store "$muri" --archive "$tmp/m/apg/audit-pgtest.jsonl"
 expect_grep "the database refuses to delete an audit row no checkpoint covers" 1 \
     "the audit log is append-only" -- sql "DELETE FROM audit" "$muri"
@@ -330,6 +336,13 @@ expect "store backup of a PostgreSQL store names pg_dump, writes nothing" 1 \
     "scenarist: backup $tmp/m/copy.db: store $muri is a PostgreSQL database, which scenarist does not copy: use pg_dump (pg_dump --format=custom --file=$tmp/m/copy.db '$muri'; restore with pg_restore)" \
     -- "$bin" store backup --to "$tmp/m/copy.db" --org "$tmp/org.yaml" --store "$muri"
 check "no file" test ! -e "$tmp/m/copy.db"
+# a person's action on PostgreSQL itself: the note kept, the audit row under their name
+expect "queue resolve --note on PostgreSQL: the item keeps the note, the log the person, the chain intact" 0 \
+    "queue item 2 resolved by ${USER:-operator}: drift fixed in the LMS
+resolved|${USER:-operator}|drift fixed in the LMS
+resolve|${USER:-operator}|$(printf 'drift fixed in the LMS' | sha256sum | cut -c1-64)
+audit log of org pgtest: every row intact, rows 1 to 46 from archive $tmp/m/apg/audit-pgtest.jsonl and the rest in the store, one chain" \
+    -- sh -c "'$bin' queue resolve 2 --note 'drift fixed in the LMS' --org '$tmp/org.yaml' --store '$muri'; '$bin' queue list drift --status resolved --json --org '$tmp/org.yaml' --store '$muri' | jq -r '.[] | [.state, .done_by, .note] | join(\"|\")'; '$bin' audit --json --org '$tmp/org.yaml' --store '$muri' | jq -r '.[-1] | [.method, .by, .body_sha256] | join(\"|\")'; '$bin' audit verify --org '$tmp/m/keep-apg.yaml' --store '$muri' --archive '$tmp/m/apg/audit-pgtest.jsonl'"
 
 # ---- retries on the shared store: an incomplete execution retried on its schedule ----
 ruri=$(pg_cluster_db retry)

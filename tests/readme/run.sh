@@ -75,7 +75,7 @@ while IFS= read -r cmd; do
         sed -i "s/127\.0\.0\.1:8900/127.0.0.1:$(cat "$tmp/sbport")/" orgs/staging.yaml
         echo "ok - $suite $cmd (on a free port, the clone's staging pointed there)"
         continue ;;
-    ". "*)
+    ". "*|"export "*)
         eval "$cmd"
         echo "ok - $suite $cmd"
         continue ;;

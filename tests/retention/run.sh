@@ -53,6 +53,7 @@ $tmp/bad.yaml:6:10: error: archiving the audit log needs the org's audit key (au
       |          ^" -- "$bin" prune --org "$tmp/bad.yaml"
 
 # ---- a history: a year-old write, January's runs, March's and April's ----
+at 2025-01-10T09:00:00Z "$bin" deploy "$fx/write.yaml" --org "$org" > /dev/null # a person's row, archived
 run 2025-01-10T09:00:00Z write
 run 2026-01-05T09:00:00Z write
 run 2026-01-05T09:01:00Z fail
@@ -71,7 +72,7 @@ success|7
 warning|2"
 expect "the history: executions per status" 0 "$before" \
     -- q "SELECT status, count(*) FROM executions GROUP BY status ORDER BY status"
-expect "and its step records, closed and open items, shadowed writes, audit rows" 0 "13|1|1|1|9" \
+expect "and its step records, closed and open items, shadowed writes, audit rows" 0 "13|1|1|1|12" \
     -- q "SELECT (SELECT count(*) FROM step_runs), (SELECT count(*) FROM queue_items WHERE state = 'resolved'),
            (SELECT count(*) FROM queue_items WHERE state = 'open'), (SELECT count(*) FROM shadow_writes),
            (SELECT count(*) FROM audit)"
@@ -82,7 +83,7 @@ executions warning: 1 %s (step records: 2)
 executions error: 1 %s (step records: 1)
 queue items resolved: 1 %s
 shadowed writes: 1 %s
-audit rows: 2 %s $arch"
+audit rows: 3 %s $arch"
 printf -v want "$listing" "would be removed" "would be removed" "would be removed" \
     "would be removed" "would be removed" "would be archived to"
 expect "prune --dry-run: per table and status, what would go" 0 "$want" \
@@ -97,7 +98,7 @@ expect "left: March's error, April's success, the incomplete execution still pen
 retry|warning|2026-01-05
 write|success|2026-04-01" \
     -- q "SELECT scenario, status, date(started_at / 1000, 'unixepoch') FROM executions ORDER BY scenario"
-expect "left: their step records, the open item, no shadowed write, audit rows 3 to 9" 0 "4|0|1|0|3|9" \
+expect "left: their step records, the open item, no shadowed write, audit rows 4 to 12" 0 "4|0|1|0|4|12" \
     -- q "SELECT (SELECT count(*) FROM step_runs), (SELECT count(*) FROM queue_items WHERE state = 'resolved'),
            (SELECT count(*) FROM queue_items WHERE state = 'open'), (SELECT count(*) FROM shadow_writes),
            (SELECT min(id) FROM audit), (SELECT max(id) FROM audit)"
@@ -108,24 +109,30 @@ expect "pruned pages went back to the disk (a new store is incremental)" 0 "2
 0" -- q "PRAGMA auto_vacuum; PRAGMA freelist_count"
 
 # ---- the audit archive ----
-expect "the archive: two rows, then a checkpoint line" 0 "1 2025-01-10T09:00:00.000Z
+expect "the archive: three rows, then a checkpoint line" 0 "1 2025-01-10T09:00:00.000Z
 2 2025-01-10T09:00:00.000Z
-checkpoint 2 keep" -- bash -c "jq -r 'if .checkpoint then \"checkpoint \\(.checkpoint.through) \\(.checkpoint.org)\" else \"\\(.id) \\(.at / 1000 | strftime(\"%Y-%m-%dT%H:%M:%S.000Z\"))\" end' '$arch'"
-expect "each archived row is the store's row, every column" 0 "POST|pending
+3 2025-01-10T09:00:00.000Z
+checkpoint 3 keep" -- bash -c "jq -r 'if .checkpoint then \"checkpoint \\(.checkpoint.through) \\(.checkpoint.org)\" else \"\\(.id) \\(.at / 1000 | strftime(\"%Y-%m-%dT%H:%M:%S.000Z\"))\" end' '$arch'"
+expect "each archived row is the store's row, every column; a person's row with its actor" 0 "deploy|done|tester
+POST|pending|null
 201|ok" \
-    -- bash -c "jq -r '.method, .outcome' '$arch' | head -2 | paste -sd'|'; jq -r 'select(.id == 2) | \"\\(.status)|\\(.outcome)\"' '$arch'"
+    -- bash -c "jq -r 'select(.id != null and .id <= 2) | \"\\(.method)|\\(.outcome)|\\(.actor)\"' '$arch'; jq -r 'select(.id == 3) | \"\\(.status)|\\(.outcome)\"' '$arch'"
 cp_at=$(jq -r 'select(.checkpoint) | .checkpoint.at' "$arch")
 cp_hash=$(jq -r 'select(.checkpoint) | .checkpoint.last_hash' "$arch" | cut -c1-16)
 expect "verify without the archive proves the rest and names the archive" 0 \
-    "audit log of org keep: every row intact from row 3; rows before id 3 were archived to $arch (checkpoint of $cp_at, last hash $cp_hash...): verify them with --archive $arch" \
+    "audit log of org keep: every row intact from row 4; rows before id 4 were archived to $arch (checkpoint of $cp_at, last hash $cp_hash...): verify them with --archive $arch" \
     -- at 2026-04-10T09:00:00Z "$bin" audit verify --org "$org"
 expect "verify --archive proves archive and store as one chain" 0 \
-    "audit log of org keep: every row intact, rows 1 to 2 from archive $arch and the rest in the store, one chain" \
+    "audit log of org keep: every row intact, rows 1 to 3 from archive $arch and the rest in the store, one chain" \
     -- "$bin" audit verify --org "$org" --archive "$arch"
 cp "$arch" "$tmp/arch.orig"
-sed -i '2s/"status":201/"status":200/' "$arch"
+sed -i '3s/"status":201/"status":200/' "$arch"
 expect "an edited archive row fails verify, naming the row and the line" 1 \
-    "audit log of org keep: row 2 in archive $arch (line 2) was changed or forged: its contents do not match its HMAC" \
+    "audit log of org keep: row 3 in archive $arch (line 3) was changed or forged: its contents do not match its HMAC" \
+    -- "$bin" audit verify --org "$org" --archive "$arch"
+sed '1s/"actor":"tester"/"actor":"mallory"/' "$tmp/arch.orig" > "$arch"
+expect "so does an archived row whose person was changed" 1 \
+    "audit log of org keep: row 1 in archive $arch (line 1) was changed or forged: its contents do not match its HMAC" \
     -- "$bin" audit verify --org "$org" --archive "$arch"
 sed '1d' "$tmp/arch.orig" > "$arch"
 expect "a deleted archive row fails verify" 1 \
@@ -133,17 +140,17 @@ expect "a deleted archive row fails verify" 1 \
     -- "$bin" audit verify --org "$org" --archive "$arch"
 cp "$tmp/arch.orig" "$arch"
 expect_grep "the database still refuses to delete a row not archived" 19 "the audit log is append-only" \
-    -- q "DELETE FROM audit WHERE id = 3"
+    -- q "DELETE FROM audit WHERE id = 4"
 q "UPDATE audit_archive SET through = 5"
 expect "a moved archive checkpoint is caught" 1 \
     "audit log of org keep: row 5 is where the store's archive checkpoint says the archive ends, but the checkpoint does not carry the audit key's HMAC: it was edited" \
     -- "$bin" audit verify --org "$org"
-q "UPDATE audit_archive SET through = 2"
+q "UPDATE audit_archive SET through = 3"
 
 # ---- a backup carries the audit log and its archive checkpoint ----
 "$bin" store backup --to "$tmp/keep-copy.db" --org "$org" > /dev/null
 expect "the backup passes audit verify with the org's audit key" 0 \
-    "audit log of org keep: every row intact, rows 1 to 2 from archive $arch and the rest in the store, one chain" \
+    "audit log of org keep: every row intact, rows 1 to 3 from archive $arch and the rest in the store, one chain" \
     -- "$bin" audit verify --org "$org" --store "$tmp/keep-copy.db" --archive "$arch"
 expect "and holds the executions" 0 "$(q "SELECT id FROM executions ORDER BY id")" \
     -- sqlite3 "$tmp/keep-copy.db" "SELECT id FROM executions ORDER BY id"

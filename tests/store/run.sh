@@ -108,11 +108,11 @@ attack "the tail cut and the head set back to a real row" \
     "audit log of org golden: row 4 is not the last row scenarist wrote: the log's head was rewritten (rows after it were cut?)" \
     "audit log of org golden: row 5 is missing: the log ends at row 4, but the checkpoint of 2026-03-08T07:59:00.000Z recorded 6 rows: it was cut"
 attack "a forged row appended" \
-    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, 200, duration_ms, body_sha256, 'ok', hash, hash, NULL, key_id FROM audit WHERE id = 5" 7 \
+    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, 200, duration_ms, body_sha256, 'ok', hash, hash, NULL, key_id, actor FROM audit WHERE id = 5" 7 \
     "audit log of org golden: row 7 was changed or forged: its contents do not match its HMAC" \
     "audit log of org golden: row 7 was changed or forged: its contents do not match its HMAC"
 attack "a forged row appended without a key id" \
-    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, 200, duration_ms, body_sha256, 'ok', hash, hash, NULL, '' FROM audit WHERE id = 5" 7 \
+    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, 200, duration_ms, body_sha256, 'ok', hash, hash, NULL, '', actor FROM audit WHERE id = 5" 7 \
     "audit log of org golden: row 7 has no HMAC: it was rewritten without the audit key" \
     "audit log of org golden: row 7 has no HMAC: it was rewritten without the audit key"
 # tamper NAME SQL EXPECTED: on a copy, with the guard triggers dropped, the chain left as is.
@@ -128,7 +128,7 @@ tamper "verify names a deleted row" "DELETE FROM audit WHERE id = 3" \
 tamper "verify names a row whose chain link was replaced" "UPDATE audit SET prev_hash = 'x' WHERE id = 3" \
     "audit log of org golden: row 3 does not chain to the row before it: it was replaced"
 tamper "verify names a row inserted past the head" \
-    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome, hash, hash, ref, key_id FROM audit WHERE id = 6" \
+    "INSERT INTO audit SELECT 7, at, org, scenario, version, execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome, hash, hash, ref, key_id, actor FROM audit WHERE id = 6" \
     "audit log of org golden: row 7 was added outside the audit log"
 tamper "verify names a deleted head" "DELETE FROM audit WHERE id > 4; DELETE FROM audit_head" \
     "audit log of org golden: its head (the last row's id and HMAC) is missing: it was deleted, and rows after the last one may have been cut"
@@ -460,7 +460,8 @@ sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX
     DROP TRIGGER count_item_gone; DROP INDEX holds_created; DROP INDEX queue_items_key;
     ALTER TABLE queue_items DROP COLUMN key; ALTER TABLE queue_items DROP COLUMN last_seen;
     ALTER TABLE queue_items DROP COLUMN times_seen; ALTER TABLE queue_items DROP COLUMN seen_by;
-    ALTER TABLE queue_items DROP COLUMN resolution;
+    ALTER TABLE queue_items DROP COLUMN resolution; ALTER TABLE queue_items DROP COLUMN note;
+    ALTER TABLE audit DROP COLUMN actor;
     DROP TABLE audit_archive; DROP INDEX queue_items_done; DROP TRIGGER audit_no_delete;
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     UPDATE executions SET status = 'running', owner = $$ WHERE id = '$id'"

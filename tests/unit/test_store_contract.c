@@ -320,8 +320,13 @@ static void work_queues_count_what_is_open(void **state)
     int64_t b = sc_store_queue_push(st, "orphans", item, NULL);
     assert_true(a > 0 && b == a + 1);
     json_decref(item);
-    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
-    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_NONE);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann", "matched by hand in the HRIS"), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_resolve(st, a, "bob", "again"), SC_STORE_NONE);
+    json_t *done = sc_store_queue_item(st, a);
+    assert_string_equal(str(done, "state"), "resolved");
+    assert_string_equal(str(done, "done_by"), "ann");
+    assert_string_equal(str(done, "note"), "matched by hand in the HRIS");
+    json_decref(done);
     json_t *open = sc_store_queue_items(st, "orphans", "open", 0);
     assert_int_equal(json_array_size(open), 1);
     assert_int_equal(num(json_array_get(open, 0), "id"), b);
@@ -346,10 +351,10 @@ static void queue_depth_over_days_counts_what_was_open_at_each_end(void **state)
     sc_clock_use_test(jan1 + day + 10 * 3600000);   /* b: 01-02 10:00 */
     int64_t b = sc_store_queue_push(st, "orphans", item, NULL);
     sc_clock_use_test(jan1 + 2 * day + 12 * 3600000); /* a resolved 01-03 12:00 */
-    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann", "done"), SC_STORE_OK);
     sc_clock_use_test(jan1 + 2 * day + 13 * 3600000); /* c pushed and resolved 01-03 */
     int64_t c = sc_store_queue_push(st, "other", item, NULL);
-    assert_int_equal(sc_store_queue_resolve(st, c, "ann"), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_resolve(st, c, "ann", "done"), SC_STORE_OK);
     int64_t now = jan1 + 3 * day + 8 * 3600000;     /* 01-04 08:00 */
     sc_clock_use_test(now);
     json_t *h = sc_store_queue_history(st, jan1, now, 4);
@@ -492,7 +497,8 @@ static void the_audit_chain_verifies_and_refuses_a_foreign_checkpoint(void **sta
         struct sc_audit_row a = {.at_ms = 1000 + i, .org = "o", .scenario = "s", .version = "1",
                                  .execution = "e", .step = "put", .method = "PUT",
                                  .sent_from = "f", .sent_to = "http://127.0.0.1/x",
-                                 .outcome = "pending", .body = "{}", .body_len = 2};
+                                 .outcome = "pending", .body = "{}", .body_len = 2,
+                                 .by = i ? "ann" : NULL}; /* the second owed to a person */
         assert_int_equal(sc_store_audit_add(st, &a), 2 * i + 1);
         a.status = 200;
         a.outcome = "ok";
@@ -504,6 +510,8 @@ static void the_audit_chain_verifies_and_refuses_a_foreign_checkpoint(void **sta
     assert_int_equal(json_array_size(rows), 2);
     assert_string_equal(str(json_array_get(rows, 1), "outcome"), "ok");
     assert_int_equal(num(json_array_get(rows, 1), "status"), 200);
+    assert_null(json_object_get(json_array_get(rows, 0), "by"));
+    assert_string_equal(str(json_array_get(rows, 1), "by"), "ann");
     json_decref(rows);
     json_t *problem = NULL;
     assert_int_equal(sc_store_audit_verify(st, "o", NULL, &problem), SC_STORE_OK);
@@ -650,7 +658,7 @@ static void counters_count_each_change_as_it_happens(void **state)
     sc_store_queue_push(st, "orphans", item, NULL);
     sc_store_queue_push(st, "drift", item, NULL);
     json_decref(item);
-    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann", NULL), SC_STORE_OK);
     json_t *c = sc_store_counters(st);
     char *text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
     assert_string_equal(text,
@@ -888,7 +896,7 @@ static void prune_removes_closed_queue_items_and_old_shadowed_writes(void **stat
     int64_t a = sc_store_queue_push(st, "orphans", item, NULL);
     int64_t b = sc_store_queue_push(st, "orphans", item, NULL);
     json_decref(item);
-    assert_int_equal(sc_store_queue_resolve(st, a, "ann"), SC_STORE_OK);
+    assert_int_equal(sc_store_queue_resolve(st, a, "ann", NULL), SC_STORE_OK);
     json_t *h = json_object();
     struct sc_shadow_row r = {.at_ms = 1000, .org = "o", .scenario = "s", .version = "2",
                               .execution = "e", .step = "put", .bundle = "1",
@@ -1079,6 +1087,9 @@ static void the_audit_summary_counts_each_write_once_in_its_window(void **state)
     assert_true(sc_store_audit_add(st, &a) > 0);
     a.at_ms = 5001; /* after the window */
     assert_true(sc_store_audit_add(st, &a) > 0);
+    struct sc_audit_row act = {.at_ms = 4000, .org = "o", .scenario = "s", .method = "approve",
+                               .sent_to = "scenarist:holds/1", .outcome = "done", .by = "ann"};
+    assert_true(sc_store_audit_add(st, &act) > 0); /* a person's action: no write */
     json_t *systems = json_pack("{s:s, s:s}", "hris", "http://hris.example/api/", "lms",
                                 "http://lms.example");
     json_t *sum = sc_store_audit_summary(st, 1000, 5000, systems);
