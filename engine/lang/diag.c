@@ -1,4 +1,5 @@
 #include "lang/diag.h"
+#include "conninfo.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -51,6 +52,21 @@ static char *copy_line(const struct sc_src *src, int line)
     return sc_buf_take(&b);
 }
 
+/* A password written in a database address (the store field's, pasted by mistake) never
+ * reaches the terminal: masked in the quoted line, the caret moved with it, and in the
+ * message. */
+static void mask(struct sc_diag *g)
+{
+    if (g->src_line) {
+        char *m = sc_conninfo_mask(g->src_line, strlen(g->src_line), &g->col, &g->len);
+        free(g->src_line);
+        g->src_line = m;
+    }
+    char *m = sc_conninfo_mask(g->msg, strlen(g->msg), NULL, NULL);
+    free(g->msg);
+    g->msg = m;
+}
+
 void sc_diag_vadd(struct sc_diags *d, enum sc_sev sev, const struct sc_src *src,
                   int line, int col, int len, const char *fmt, va_list ap)
 {
@@ -83,8 +99,10 @@ void sc_diag_vadd(struct sc_diags *d, enum sc_sev sev, const struct sc_src *src,
     g->msg = msg;
     g->src_line = copy_line(src, line);
     g->seq = d->n;
-    if (!g->file) {
-        free(msg);
+    mask(g);
+    if (!g->file || !g->msg) {
+        free(g->file);
+        free(g->msg);
         free(g->src_line);
         return;
     }
