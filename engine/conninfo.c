@@ -99,7 +99,8 @@ static bool keyword_at(const char *s, size_t len, size_t i, struct span *sp)
         v++;
     if (v >= len || s[v] != '=')
         return false;
-    for (v++; v < len && (s[v] == ' ' || s[v] == '\t'); v++)
+    bool spaced = v > k; /* "password = x": spaces after only when before (prose is not) */
+    for (v++; spaced && v < len && (s[v] == ' ' || s[v] == '\t'); v++)
         ;
     size_t e = value_end(s, len, v);
     char head[8];
