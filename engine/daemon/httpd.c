@@ -476,7 +476,8 @@ static void commit_batch(struct sc_daemon *d, struct pending *list)
     for (struct pending *x = list; x && !stored; x = x->next)
         stored = x->rc == 0;
     if (d->shared) /* /readyz: a database server that this commit reached, or did not */
-        sc_daemon_reached(d, brc != 0 || (!stored && list && list->rc < 0) ? list->err : NULL);
+        sc_daemon_reached(d, brc != 0 || (!stored && list && list->rc < 0)
+                                 ? sc_store_error(d->intake.st) : NULL);
     if (stored && sc_daemon_queued(d, d->intake.st) != 0)
         for (struct pending *x = list; x; x = x->next)
             if (x->rc == 0) { /* committed, maybe not on disk: the sender sends it again */
