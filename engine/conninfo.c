@@ -105,8 +105,9 @@ static bool keyword_at(const char *s, size_t len, size_t i, struct span *sp)
     size_t e = value_end(s, len, v);
     char head[8];
     decode(s, v + (v < e && s[v] == '\''), e, head, sizeof head);
-    if (e == v || !strncmp(head, "env:", 4) || !strncmp(head, "file:", 5))
-        return false;
+    if (e == v || !strncmp(head, "env:", 4) || !strncmp(head, "file:", 5) ||
+        !strncmp(head, "{{", 2) || !strncmp(head, "[[", 2) || !strcmp(head, "***"))
+        return false; /* a reference, a template (secret('NAME') at most), or masked */
     *sp = (struct span){v, e, SC_CONNINFO_PW_LITERAL};
     return true;
 }

@@ -5,7 +5,7 @@
  * diagnostic's caret. The syntax is libpq's (PostgreSQL documentation, "Connection
  * Strings": userinfo, percent-encoded query keys and values, single-quoted values); the
  * keys are password and sslpassword. A secret reference (env:NAME, file:PATH) names a
- * secret without being one: it is neither refused nor masked.
+ * secret without being one: it is neither refused nor masked, nor is a template ({{ }}).
  * Ownership: sc_conninfo_mask returns a new string (the caller frees it); the others
  * allocate nothing. */
 #ifndef SC_CONNINFO_H

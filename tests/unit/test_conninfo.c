@@ -36,6 +36,7 @@ static void references_and_prose_stay(void **state)
     SHOWN("the store's password= must be a secret reference", "the store's password= must be a secret reference");
     SHOWN("http://db.example:5432/x and mypassword=1", "http://db.example:5432/x and mypassword=1");
     SHOWN("postgresql://u:@db/x", "postgresql://u:@db/x");
+    SHOWN("path: \"/login?password={{ secret('pw') }}\"", "path: \"/login?password={{ secret('pw') }}\"");
 }
 
 static void kinds_found(void **state)
