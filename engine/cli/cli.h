@@ -47,6 +47,10 @@ int cli_add_files(struct sc_files *f, const char *path, struct sc_diags *d);
 /* Prints diagnostics (JSON on stdout or text on stderr); EXIT_USAGE when any is an error. */
 int finish_diags(struct sc_diags *d, bool json);
 
+/* True when value (an option naming a store: --store, store migrate's --from and --to)
+ * writes no password (conninfo.h), else false after saying what to write instead (a usage
+ * error: the org file's rule). NULL is fine. */
+bool cli_store_arg_ok(const char *opt, const char *value);
 /* The org of --org, or NULL after printing why. */
 struct sc_org *cli_load_org(const struct opts *o);
 /* Opens the org's store (or --store); NULL after printing why. */

@@ -2,9 +2,11 @@
  * from its SQLite file to a PostgreSQL store (store/migrate.h), then checked there. */
 #include "cli.h"
 
+#include "conninfo.h"
 #include "store/migrate.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,12 +17,15 @@ int cmd_store_migrate(struct opts *o)
                         "[--org NAME]\n");
         return EXIT_USAGE;
     }
+    if (!cli_store_arg_ok("--from", o->from) || !cli_store_arg_ok("--to", o->to))
+        return EXIT_USAGE;
     struct sc_org *org = cli_load_org(o);
     if (!org)
         return EXIT_USAGE;
     char err[700];
     json_t *n = sc_store_migrate(o->from, o->to, org->store_key, err, sizeof err);
     if (!n) {
+        sc_conninfo_mask_buf(err, sizeof err);
         fprintf(stderr, "scenarist: %s\n", err);
         sc_org_free(org);
         return EXIT_FAILED;
@@ -28,7 +33,8 @@ int cmd_store_migrate(struct opts *o)
     if (o->json) {
         cli_print_json(n);
     } else {
-        printf("copied %s to %s:", o->from, o->to);
+        char *to = sc_conninfo_mask(o->to, strlen(o->to), NULL, NULL);
+        printf("copied %s to %s:", o->from, to ? to : "the store");
         const char *k;
         json_t *v;
         const char *sep = " ";
@@ -43,7 +49,8 @@ int cmd_store_migrate(struct opts *o)
             printf("sealed data stays sealed with the key file %s: set the org's store_key to "
                    "file:%s\n", keyfile, keyfile);
         printf("check it: scenarist audit verify --org %s --store '%s'\n", o->org ? o->org : "staging",
-               o->to);
+               to ? to : "URI");
+        free(to);
     }
     json_decref(n);
     sc_org_free(org);

@@ -5,6 +5,7 @@
 #include "run/audit.h"
 
 #include "clock.h"
+#include "conninfo.h"
 #include "run/runner.h"
 #include "store/store.h"
 #include "store/version.h"
@@ -196,6 +197,8 @@ struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
     const char *key = org->store_key;
     sc_store_set_lease_ms(org->lease_ms);
     struct sc_store *st = path ? sc_store_open(path, key, err, sizeof err) : NULL;
+    if (path && !st)
+        sc_conninfo_mask_buf(err, sizeof err); /* as the store does: never a password shown */
     if (!st)
         fprintf(stderr, "scenarist: %s\n", path ? err : "out of memory");
     else

@@ -71,8 +71,9 @@ int cmd_executions(struct opts *o)
         return EXIT_USAGE;
     }
     struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
+    int opened = cli_session_open(o, &s); /* a config error is a usage error (2), as everywhere */
+    if (opened != EXIT_OK)
+        return opened;
     json_t *list = sc_store_exec_list(s.st, &f);
     if (!list)
         return cli_session_failed(&s);
@@ -159,8 +160,9 @@ int cmd_execution(struct opts *o)
         return EXIT_USAGE;
     }
     struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
+    int opened = cli_session_open(o, &s); /* a config error is a usage error (2), as everywhere */
+    if (opened != EXIT_OK)
+        return opened;
     json_t *v = sc_store_exec_get(s.st, o->args[0]);
     if (!v) {
         if (sc_store_error(s.st)[0])
@@ -492,8 +494,9 @@ int cmd_incomplete(struct opts *o)
         return EXIT_USAGE;
     }
     struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
+    int opened = cli_session_open(o, &s); /* a config error is a usage error (2), as everywhere */
+    if (opened != EXIT_OK)
+        return opened;
     int rc = EXIT_OK;
     if (list) {
         json_t *a = sc_store_incomplete_list(s.st, o->status);
@@ -583,8 +586,9 @@ int cmd_resume(struct opts *o)
         return EXIT_USAGE;
     }
     struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
+    int opened = cli_session_open(o, &s); /* a config error is a usage error (2), as everywhere */
+    if (opened != EXIT_OK)
+        return opened;
     struct engine e;
     int failed = 0, n = -1;
     struct sc_diags d;
@@ -880,8 +884,9 @@ int cmd_metrics(struct opts *o)
         return EXIT_USAGE;
     }
     struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
+    int opened = cli_session_open(o, &s); /* a config error is a usage error (2), as everywhere */
+    if (opened != EXIT_OK)
+        return opened;
     int rc = EXIT_OK;
     if (o->check) {
         if ((rc = check_targets(&s, o, since)) < 0)
@@ -1003,8 +1008,9 @@ int cmd_holds(struct opts *o)
         return EXIT_USAGE;
     }
     struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
+    int opened = cli_session_open(o, &s); /* a config error is a usage error (2), as everywhere */
+    if (opened != EXIT_OK)
+        return opened;
     int rc = EXIT_OK;
     if (list) {
         json_t *a = sc_store_holds(s.st, o->status ? o->status : "pending");
@@ -1092,8 +1098,9 @@ int cmd_queue(struct opts *o)
         return EXIT_USAGE;
     }
     struct cli_session s;
-    if (cli_session_open(o, &s) != 0)
-        return EXIT_FAILED;
+    int opened = cli_session_open(o, &s); /* a config error is a usage error (2), as everywhere */
+    if (opened != EXIT_OK)
+        return opened;
     int rc = EXIT_OK;
     if (list && o->nargs < 2) { /* the queues and their depths */
         json_t *q = sc_store_queue_depths(s.st, sc_clock_now_ms() - 7LL * 86400000);

@@ -569,6 +569,14 @@ int cmd_test(struct opts *o)
         }
         return rc;
     }
+    if (o->org_given) { /* an org that does not load is a config error (2), said once */
+        struct sc_org *org = cli_load_org(o);
+        if (!org) {
+            fprintf(stderr, "scenarist: org '%s' does not load; nothing tested\n", o->org);
+            return EXIT_USAGE;
+        }
+        sc_org_free(org);
+    }
     sc_org_secret_stand_ins(true); /* replayed: no secret leaves this process */
     const char *dflt[] = {"scenarios"};
     const char *const *paths = o->nargs ? o->args : dflt;

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/cli_help.h"
 #include "clock.h"
+#include "conninfo.h"
 #include "lang/diag.h"
 #include "run/exec.h"
 #include "lang/expr.h"
@@ -179,6 +180,27 @@ static bool value_opt(int argc, char **argv, int *i, struct opts *o, bool *err)
     return false;
 }
 
+bool cli_store_arg_ok(const char *opt, const char *value)
+{
+    static const char *const why[] = {
+        [SC_CONNINFO_PW_USERINFO] = "a PostgreSQL store's password is never written on the "
+            "command line (ps and the shell's history keep it): name it by a secret reference, "
+            "postgresql://USER@HOST/DB?password=env:NAME (or password=file:PATH)",
+        [SC_CONNINFO_PW_LITERAL] = "password= must be a secret reference, env:NAME or "
+            "file:PATH, never the password itself (ps and the shell's history keep the command "
+            "line): postgresql://USER@HOST/DB?password=env:NAME",
+    };
+    enum sc_conninfo_pw pw = value ? sc_conninfo_password(value) : SC_CONNINFO_PW_NONE;
+    if (pw == SC_CONNINFO_PW_NONE)
+        return true;
+    bool uri = !strncmp(value, "postgresql://", 13) || !strncmp(value, "postgres://", 11);
+    fprintf(stderr, "scenarist: %s: %s\n", opt, uri ? why[pw]
+            : "a store is a database file or a postgresql:// URI, never a libpq key=value "
+              "string with a password in it: postgresql://USER@HOST/DB?password=env:NAME (or "
+              "password=file:PATH) names the password by a secret reference");
+    return false;
+}
+
 /* Splits argv into options and positional arguments; -1 on a usage error. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -220,6 +242,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->args[o->nargs++] = a;
         }
     }
+    if (!cli_store_arg_ok("--store", o->store))
+        return -1;
     o->org_given = o->org != NULL;
     if (!o->org)
         o->org = "staging";

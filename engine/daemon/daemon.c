@@ -132,6 +132,49 @@ void sc_daemon_store_ok(struct sc_daemon *d, const char *err)
     pthread_mutex_unlock(&d->ready_mu);
 }
 
+void sc_daemon_reached(struct sc_daemon *d, const char *err)
+{
+    if (!err && !atomic_load(&d->unreached))
+        return; /* the intake's common case takes no lock */
+    pthread_mutex_lock(&d->ready_mu);
+    atomic_store(&d->unreached, err != NULL);
+    d->reach_at = sc_watch_now_ms();
+    snprintf(d->reach_err, sizeof d->reach_err, "%s", err ? err : "");
+    pthread_mutex_unlock(&d->ready_mu);
+}
+
+/* How long what the store answered stands before /readyz asks it again. */
+#define REACH_FRESH_MS 1000
+
+/* Whether the store can be reached: what it last answered, asked again once that is older
+ * than REACH_FRESH_MS (a load balancer's probes cost one round trip a second at most). */
+static bool reachable(struct sc_daemon *d, char *why, size_t n)
+{
+    int64_t now = sc_watch_now_ms();
+    pthread_mutex_lock(&d->ready_mu);
+    bool fresh = d->reach_at && now - d->reach_at < REACH_FRESH_MS;
+    pthread_mutex_unlock(&d->ready_mu);
+    if (!fresh && d->ops) {
+        char err[sizeof d->reach_err];
+        pthread_mutex_lock(&d->ops_mu);
+        int rc = sc_store_ping(d->ops);
+        if (rc != 0)
+            snprintf(err, sizeof err, "%s", sc_store_error(d->ops));
+        pthread_mutex_unlock(&d->ops_mu);
+        pthread_mutex_lock(&d->ready_mu);
+        atomic_store(&d->unreached, rc != 0);
+        d->reach_at = sc_watch_now_ms();
+        snprintf(d->reach_err, sizeof d->reach_err, "%s", rc ? err : "");
+        pthread_mutex_unlock(&d->ready_mu);
+    }
+    if (!atomic_load(&d->unreached))
+        return true;
+    pthread_mutex_lock(&d->ready_mu);
+    snprintf(why, n, "the store cannot be reached: %s", d->reach_err);
+    pthread_mutex_unlock(&d->ready_mu);
+    return false;
+}
+
 bool sc_daemon_ready(struct sc_daemon *d, char *why, size_t n)
 {
     int64_t now = sc_watch_now_ms();
@@ -153,7 +196,7 @@ bool sc_daemon_ready(struct sc_daemon *d, char *why, size_t n)
         pthread_mutex_unlock(&d->ready_mu);
         return false;
     }
-    return true;
+    return reachable(d, why, n);
 }
 
 void sc_daemon_answer(struct sc_daemon *d, const char *id, json_t *response)

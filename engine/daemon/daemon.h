@@ -88,9 +88,13 @@ struct sc_daemon {
     struct sc_worker *ws;        /* workers.c's workers: nworkers slots started */
     struct sc_daemon_slot *slots; /* theirs, as many */
     atomic_int nworkers;
-    pthread_mutex_t ready_mu;    /* store_err */
+    pthread_mutex_t ready_mu;    /* store_err, reach_at, reach_err */
     atomic_bool store_down;      /* the last write a worker tried failed: store_err says why */
     char store_err[300];
+    bool shared;                 /* the store is a database server's (sc_store_shared) */
+    atomic_bool unreached;       /* the store could not be reached (reach_err says why) by */
+    int64_t reach_at;            /* the last intake commit or /readyz ping, at (monotonic ms) */
+    char reach_err[600];
 
     pthread_mutex_t mu;          /* work signalling and respond waiters */
     pthread_cond_t work, finished;
@@ -125,11 +129,15 @@ struct sc_store *sc_daemon_writer(struct sc_daemon *d, char *err, size_t errlen)
  * when set, is a worker's). 0, or -1 with err; sc_daemon_runtime_close frees what was made. */
 int sc_daemon_runtime_open(struct sc_daemon *d, struct sc_runtime *rt, char *err, size_t errlen);
 void sc_daemon_runtime_close(struct sc_runtime *rt);
-/* /readyz: false with why when a worker is past its step's deadline or the store cannot
- * be written. */
+/* /readyz: false with why when a worker is past its step's deadline, the store cannot
+ * be written, or it cannot be reached (the intake's last commit failed, or a ping made at
+ * most once a second by /readyz itself, never by the webhook path). */
 bool sc_daemon_ready(struct sc_daemon *d, char *why, size_t n);
 /* A write of the daemon's failed (err) or went through (NULL): the store's readiness. */
 void sc_daemon_store_ok(struct sc_daemon *d, const char *err);
+/* The intake's commit reached the store (NULL) or not (err): what /readyz says of it until
+ * its next look (at most one a second: sc_store_ping on the operations connection). */
+void sc_daemon_reached(struct sc_daemon *d, const char *err);
 /* Tells idle workers there is work. */
 void sc_daemon_kick(struct sc_daemon *d);
 /* After a commit of queued events on st: puts them on disk and lets the workers take

@@ -475,6 +475,9 @@ static void commit_batch(struct sc_daemon *d, struct pending *list)
     bool stored = false;
     for (struct pending *x = list; x && !stored; x = x->next)
         stored = x->rc == 0;
+    if (d->shared) /* /readyz: a database server that this commit reached, or did not */
+        sc_daemon_reached(d, brc != 0 || (!stored && list && list->rc < 0)
+                                 ? sc_store_error(d->intake.st) : NULL);
     if (stored && sc_daemon_queued(d, d->intake.st) != 0)
         for (struct pending *x = list; x; x = x->next)
             if (x->rc == 0) { /* committed, maybe not on disk: the sender sends it again */
@@ -605,7 +608,7 @@ static enum MHD_Result operations(struct sc_daemon *d, struct MHD_Connection *co
                          NULL, NULL);
     }
     if (!strcmp(url, "/readyz")) { /* ready for work: no worker stuck, the store writable */
-        char why[400];
+        char why[800];
         bool ready = !atomic_load(&d->draining) && sc_daemon_ready(d, why, sizeof why);
         if (atomic_load(&d->draining))
             snprintf(why, sizeof why, "the daemon is stopping");

@@ -200,6 +200,7 @@ static struct sc_daemon *daemon_new(const struct sc_serve_opts *o, const struct 
         d->o.max_body = 1024 * 1024;
     d->org = org;
     d->store_path = o->store ? sc_strdup(o->store) : sc_store_path(org);
+    d->shared = d->store_path && sc_store_shared(d->store_path);
     d->store_key = org->store_key;
     d->org_url = org->url;
     pthread_rwlock_init(&d->cat_lock, NULL);

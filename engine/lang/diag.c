@@ -1,7 +1,9 @@
 #include "lang/diag.h"
+#include "conninfo.h"
 #include "util.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,9 @@ void sc_diags_free(struct sc_diags *d)
         free(d->v[i].src_line);
     }
     free(d->v);
+    for (size_t i = 0; i < d->nsecrets; i++)
+        free(d->secrets[i].file);
+    free(d->secrets);
     memset(d, 0, sizeof *d);
 }
 
@@ -51,6 +56,15 @@ static char *copy_line(const struct sc_src *src, int line)
     return sc_buf_take(&b);
 }
 
+/* A password written in a database address (the store field's, pasted by mistake) never
+ * reaches the terminal: masked in the message here, in the quoted line when it is shown. */
+static void mask(struct sc_diag *g)
+{
+    char *m = sc_conninfo_mask(g->msg, strlen(g->msg), NULL, NULL);
+    free(g->msg);
+    g->msg = m;
+}
+
 void sc_diag_vadd(struct sc_diags *d, enum sc_sev sev, const struct sc_src *src,
                   int line, int col, int len, const char *fmt, va_list ap)
 {
@@ -83,12 +97,43 @@ void sc_diag_vadd(struct sc_diags *d, enum sc_sev sev, const struct sc_src *src,
     g->msg = msg;
     g->src_line = copy_line(src, line);
     g->seq = d->n;
-    if (!g->file) {
-        free(msg);
+    mask(g);
+    if (!g->file || !g->msg) {
+        free(g->file);
+        free(g->msg);
         free(g->src_line);
         return;
     }
     d->n++;
+}
+
+/* Byte offset of the 1-based character column col in line (its end when shorter). */
+static size_t col_offset(const char *line, int col)
+{
+    const char *p = line;
+    for (int c = 1; c < col && *p; c++) {
+        p++;
+        while ((*p & 0xC0) == 0x80)
+            p++;
+    }
+    return (size_t)(p - line);
+}
+
+void sc_diag_mask_last(struct sc_diags *d)
+{
+    const struct sc_diag *g = d->n ? &d->v[d->n - 1] : NULL;
+    if (!g || g->line < 1)
+        return;
+    struct sc_diag_secret *v = sc_realloc(d->secrets, (d->nsecrets + 1) * sizeof *v);
+    char *file = v ? sc_strdup(g->file) : NULL;
+    if (v)
+        d->secrets = v;
+    if (!file) { /* rather no line than the secret */
+        free(d->v[d->n - 1].src_line);
+        d->v[d->n - 1].src_line = NULL;
+        return;
+    }
+    v[d->nsecrets++] = (struct sc_diag_secret){file, g->line, g->col, g->len > 0 ? g->len : 1};
 }
 
 void sc_diag_add(struct sc_diags *d, enum sc_sev sev, const struct sc_src *src,
@@ -113,7 +158,47 @@ static int diag_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
-static void print_one(const struct sc_diag *g, FILE *out)
+/* Moves a 0-based character position p past the span [a, a + n) become "***" (inside: to
+ * its start, or its end for an end). */
+static int past(int p, int a, int n, bool end)
+{
+    return p >= a + n ? p + 3 - n : p > a ? a + (end ? 3 : 0) : p;
+}
+
+/* g's quoted line as shown: the secrets written on it (sc_diag_mask_last) as "***", right
+ * to left so that the columns left of each stay, then any password in a database address
+ * (conninfo.h); *col and *len (the caret) moved along. New string, or NULL when out of
+ * memory. */
+static char *shown_line(const struct sc_diags *d, const struct sc_diag *g, int *col, int *len)
+{
+    char *line = sc_strdup(g->src_line);
+    int c = g->col - 1, e = c + (g->len > 0 ? g->len : 1);
+    for (int right = INT_MAX; line;) {
+        const struct sc_diag_secret *k = NULL;
+        for (size_t i = 0; i < d->nsecrets; i++) {
+            const struct sc_diag_secret *x = &d->secrets[i];
+            if (x->line == g->line && x->col < right && (!k || x->col > k->col) &&
+                !strcmp(x->file, g->file))
+                k = x;
+        }
+        if (!k)
+            break;
+        right = k->col;
+        size_t a = col_offset(line, k->col), b = a + col_offset(line + a, k->len + 1);
+        char *m = sc_asprintf("%.*s***%s", (int)a, line, line + b);
+        free(line);
+        line = m;
+        c = past(c, k->col - 1, k->len, false);
+        e = past(e, k->col - 1, k->len, true);
+    }
+    *col = c + 1;
+    *len = g->len > 0 || e - c > 1 ? e - c : 0;
+    char *m = line ? sc_conninfo_mask(line, strlen(line), col, len) : NULL; /* passwords */
+    free(line);
+    return m;
+}
+
+static void print_one(const struct sc_diags *d, const struct sc_diag *g, FILE *out)
 {
     const char *sev = g->sev == SC_SEV_ERROR ? "error" : "warning";
     if (g->line < 1) {
@@ -121,21 +206,24 @@ static void print_one(const struct sc_diag *g, FILE *out)
         return;
     }
     fprintf(out, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, sev, g->msg);
-    if (!g->src_line)
+    int col, len;
+    char *line = g->src_line ? shown_line(d, g, &col, &len) : NULL;
+    if (!line)
         return;
-    fprintf(out, "%5d | %s\n      | ", g->line, g->src_line);
+    fprintf(out, "%5d | %s\n      | ", g->line, line);
     /* Walk the line's characters up to the column, keeping tabs so the caret lines up. */
-    const char *p = g->src_line;
-    for (int c = 1; c < g->col && *p; c++) {
+    const char *p = line;
+    for (int c = 1; c < col && *p; c++) {
         fputc(*p == '\t' ? '\t' : ' ', out);
         p++;
         while ((*p & 0xC0) == 0x80)
             p++;
     }
     fputc('^', out);
-    for (int i = 1; i < g->len; i++)
+    for (int i = 1; i < len; i++)
         fputc('~', out);
     fputc('\n', out);
+    free(line);
 }
 
 void sc_diags_print(struct sc_diags *d, FILE *out)
@@ -143,7 +231,7 @@ void sc_diags_print(struct sc_diags *d, FILE *out)
     if (d->n > 1)
         qsort(d->v, d->n, sizeof *d->v, diag_cmp);
     for (size_t i = 0; i < d->n; i++)
-        print_one(&d->v[i], out);
+        print_one(d, &d->v[i], out);
 }
 
 json_t *sc_diags_json(struct sc_diags *d)

@@ -26,10 +26,18 @@ struct sc_diag {
     size_t seq;         /* insertion order, the tie-breaker when sorting */
 };
 
+/* A secret written where a reference belongs: never shown in any quoted line. */
+struct sc_diag_secret {
+    char *file;
+    int line, col, len; /* as struct sc_diag's */
+};
+
 struct sc_diags {
     struct sc_diag *v;
     size_t n, cap;
     size_t errors, warnings;
+    struct sc_diag_secret *secrets; /* sc_diag_mask_last's */
+    size_t nsecrets;
 };
 
 void sc_diags_init(struct sc_diags *d);
@@ -40,6 +48,10 @@ void sc_diag_add(struct sc_diags *d, enum sc_sev sev, const struct sc_src *src,
     __attribute__((format(printf, 7, 8)));
 void sc_diag_vadd(struct sc_diags *d, enum sc_sev sev, const struct sc_src *src,
                   int line, int col, int len, const char *fmt, va_list ap);
+
+/* The last diagnostic added points at a secret written where a reference belongs: every
+ * diagnostic that quotes its line shows "***" in its place (the carets moved along). */
+void sc_diag_mask_last(struct sc_diags *d);
 
 /* Sorts by file, line, column (stable), then prints each with its source line. */
 void sc_diags_print(struct sc_diags *d, FILE *out);

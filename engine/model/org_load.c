@@ -1,4 +1,5 @@
 #include "model/org_load.h"
+#include "conninfo.h"
 #include "paths.h"
 
 #include "lang/duration.h"
@@ -276,18 +277,17 @@ static bool pg_store(const char *store)
 
 static const char *store_password(const char *store)
 {
-    if (!pg_store(store))
-        return NULL;
-    const char *auth = strstr(store, "://") + 3, *q = strchr(store, '?');
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = memchr(auth, '@', alen);
-    if (at && memchr(auth, ':', (size_t)(at - auth)))
+    enum sc_conninfo_pw pw = sc_conninfo_password(store);
+    if (pw != SC_CONNINFO_PW_NONE && !pg_store(store))
+        return "the store is a database file or a postgresql:// URI, never a libpq key=value "
+               "string with a password in it: postgresql://USER@HOST/DB?password=env:NAME "
+               "(or file:PATH) names the password by a secret reference";
+    if (pw == SC_CONNINFO_PW_USERINFO)
         return "a PostgreSQL store's password is never written in the org file: name it by a "
                "secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)";
-    for (const char *p = q; p && (p = strstr(p + 1, "password=")); )
-        if ((p[-1] == '?' || p[-1] == '&') && strncmp(p + 9, "env:", 4) && strncmp(p + 9, "file:", 5))
-            return "the store's password= must be a secret reference, env:NAME or file:PATH, "
-                   "never the password itself";
+    if (pw == SC_CONNINFO_PW_LITERAL)
+        return "the store's password= must be a secret reference, env:NAME or file:PATH, "
+               "never the password itself";
     return NULL;
 }
 

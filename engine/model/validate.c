@@ -515,6 +515,7 @@ static void check_secret(struct vctx *c, const char *s)
         return;
     VERR(c, pos_val(c), "a secret is written as a reference, env:NAME or file:PATH, never the "
          "secret itself");
+    sc_diag_mask_last(c->d); /* the pasted secret is not shown again */
 }
 
 static void check_duration(struct vctx *c, const struct sc_param *p, json_t *val)

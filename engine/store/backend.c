@@ -192,6 +192,11 @@ int sc_store_served(struct sc_store *st)
     return st->be->served ? st->be->served(st) : -1;
 }
 
+int sc_store_ping(struct sc_store *st)
+{
+    return st->be->ping ? st->be->ping(st) : 0;
+}
+
 enum sc_store_rc sc_store_slot_take(struct sc_store *st, const struct sc_store_slot *s,
                                     int *verdict, int64_t *wait_ms)
 {

@@ -6,7 +6,8 @@
  * with a struct sc_store whose be points to its table. The daemon's hooks (sync,
  * checkpoint_apart, checkpoint, turns) may be NULL: the call then does nothing and
  * answers 0; so may slot_take and slot_done (the call answers SC_STORE_NONE); lead may be
- * NULL: this connection leads (1); watch may be NULL; served may be NULL (-1); vacuum may
+ * NULL: this connection leads (1); watch may be NULL; served may be NULL (-1); ping may be
+ * NULL: the store is always there (a file), the call answers 0; vacuum may
  * be NULL: the backend gives space back by itself, the call answers 0 with *freed 0. The
  * others are required: a NULL one is a backend's bug, not a choice. */
 #ifndef SC_STORE_BACKEND_H
@@ -38,6 +39,7 @@ struct sc_store_backend {
     int (*lead)(struct sc_store *st);
     int (*watch)(struct sc_store *st, void (*wake)(void *), void *arg);
     int (*served)(struct sc_store *st);
+    int (*ping)(struct sc_store *st);
     /* executions, leases, step runs */
     int (*lease_renew)(struct sc_store *st);
     int (*lease_drop)(struct sc_store *st, int64_t who);

@@ -38,6 +38,11 @@ int sc_store_watch(struct sc_store *st, void (*wake)(void *), void *arg);
  * PostgreSQL: some session holds the timers' lead (a running daemon always leads or
  * waits behind the one that does). */
 int sc_store_served(struct sc_store *st);
+/* Whether the store can be reached now, for /readyz: 0 yes, -1 no (error set, as the
+ * failure of any call would say it). One round trip at most (PostgreSQL: a session the
+ * server ended is replaced first, then SELECT 1; a connection attempt gives up after the
+ * URI's connect_timeout, 10 s by default); a backend whose store is a file answers 0. */
+int sc_store_ping(struct sc_store *st);
 /* Whether a daemon holds the store lock of path now, without taking it or writing the
  * lock file (a shared flock tried and let go at once): 1 held, 0 not (or no lock file
  * yet), -1 on error (errno). */

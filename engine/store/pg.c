@@ -4,9 +4,11 @@
 #include "store/pg.h"
 
 #include "clock.h"
+#include "conninfo.h"
 #include "crypto.h"
 #include "util.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +267,7 @@ void pg_err(struct pg_store *st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(st->err, sizeof st->err, fmt, ap);
     va_end(ap);
+    sc_conninfo_mask_buf(st->err, sizeof st->err); /* libpq may quote the address */
 }
 
 const char *pg_error(const struct sc_store *base)
@@ -290,12 +293,10 @@ static void db_err(struct pg_store *st, const char *what, const PGresult *r)
 
 /* ---- statements ---- */
 
-/* A lost connection (the server restarted, the network broke) fails the call that found
- * it, never retried (a write may have committed); the next call runs on a new session. */
-static void reconnect(struct pg_store *st)
+/* A new session for a lost one; what the old one held (prepared statements, the timers'
+ * session lock) went with it. */
+static void reset(struct pg_store *st)
 {
-    if (PQstatus(st->db) != CONNECTION_BAD)
-        return;
     PQreset(st->db);
     memset(st->prepared, 0, sizeof st->prepared);
     st->leading = false; /* session locks went with the old session */
@@ -303,15 +304,51 @@ static void reconnect(struct pg_store *st)
         PQsetNoticeProcessor(st->db, quiet, NULL);
 }
 
+/* After a failure: a lost connection is replaced, so the next call runs on a new session. */
+static void reconnect(struct pg_store *st)
+{
+    if (PQstatus(st->db) == CONNECTION_BAD)
+        reset(st);
+}
+
 /* Before a statement outside a transaction: a session the server ended while it was idle
- * (a restart sends its goodbye then) is replaced now, so the statement is not lost on it. */
+ * (a restart sends its goodbye, then closes the socket) is replaced now, so the statement
+ * is not sent on it. What waits on the socket is read without waiting: the goodbye, then
+ * the end of the stream (libpq reads one at a time: a few reads at most). */
 static void ensure(struct pg_store *st)
 {
-    if (st->depth == 0 && (!PQconsumeInput(st->db) || PQstatus(st->db) == CONNECTION_BAD)) {
-        PQreset(st->db);
-        memset(st->prepared, 0, sizeof st->prepared);
-        st->leading = false;
+    PGTransactionStatusType t = PQtransactionStatus(st->db);
+    if (st->depth > 0 || t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE)
+        return;
+    for (int i = 0; i < 4 && PQstatus(st->db) == CONNECTION_OK; i++) {
+        struct pollfd p = {.fd = PQsocket(st->db), .events = POLLIN};
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !PQconsumeInput(st->db))
+            break;
     }
+    if (PQstatus(st->db) == CONNECTION_BAD)
+        reset(st);
+}
+
+/* Whether a statement that failed goes again, once, on a new session: it found the
+ * connection lost (CONNECTION_BAD, SQLSTATE class 08, or 57P0x: the server shutting down
+ * or ending the session), it was sent outside any transaction (nothing of the caller's
+ * went with the old session), and it changes nothing (BEGIN, or a SELECT): a write may
+ * have committed before the connection broke, so the caller decides about it. */
+static bool again(struct pg_store *st, const PGresult *r, bool idle, const char *text)
+{
+    const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    bool lost = PQstatus(st->db) == CONNECTION_BAD ||
+                (code && (!strncmp(code, "08", 2) || !strncmp(code, "57P0", 4)));
+    if (!lost || !idle || (strcmp(text, "BEGIN") && strncmp(text, "SELECT ", 7)))
+        return false;
+    reset(st);
+    return PQstatus(st->db) == CONNECTION_OK;
+}
+
+/* Outside any transaction, with nothing of one pending: a lost session loses nothing. */
+static bool idle(const struct pg_store *st)
+{
+    return st->depth == 0 && PQtransactionStatus(st->db) == PQTRANS_IDLE;
 }
 
 /* Statement id prepared on this session (once; a new session prepares again): 0, or -1. */
@@ -387,23 +424,31 @@ static PGresult *vq(struct pg_store *st, enum pq id, const char *fmt, va_list ap
     PGresult *r = NULL;
     if (oom)
         pg_err(st, "out of memory");
-    else
+    for (int go = 0; !oom && go < 2; go++) {
         ensure(st);
-    if (!oom && prepare(st, id, n) == 0) {
-        char name[16];
-        snprintf(name, sizeof name, "q%d", (int)id);
-        r = PQexecPrepared(st->db, name, n, vals, lens, fmts, 0);
+        bool was_idle = idle(st);
+        if (PQstatus(st->db) != CONNECTION_OK) { /* the server is not there: say why */
+            db_err(st, "cannot connect", NULL);
+            break;
+        }
+        if (prepare(st, id, n) == 0) {
+            char name[16];
+            snprintf(name, sizeof name, "q%d", (int)id);
+            r = PQexecPrepared(st->db, name, n, vals, lens, fmts, 0);
+            ExecStatusType s = PQresultStatus(r);
+            if (r && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK))
+                break;
+            db_err(st, "statement", r);
+        }
+        bool retry = go == 0 && again(st, r, was_idle, sql[id]);
+        PQclear(r);
+        r = NULL;
+        if (!retry)
+            break;
     }
     for (int k = 0; k < nowned; k++)
         free(owned[k]);
     if (!r) {
-        reconnect(st);
-        return NULL;
-    }
-    ExecStatusType s = PQresultStatus(r);
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        db_err(st, "statement", r);
-        PQclear(r);
         reconnect(st);
         return NULL;
     }
@@ -427,10 +472,14 @@ int pg_run(struct pg_store *st, const char *what, enum pq id, const char *fmt, .
     va_start(ap, fmt);
     PGresult *r = vq(st, id, fmt, ap);
     va_end(ap);
-    if (!r) {
-        char m[sizeof st->err];
-        const char *colon = strstr(st->err, ": statement: ");
-        snprintf(m, sizeof m, "%s", colon ? colon + 13 : st->err);
+    if (!r) { /* "store ADDR: WHAT: the server's words", the address once */
+        char m[sizeof st->err], pre[sizeof st->err];
+        snprintf(pre, sizeof pre, "store %s: ", st->addr);
+        sc_conninfo_mask_buf(pre, sizeof pre);
+        const char *rest = strncmp(st->err, pre, strlen(pre)) ? st->err : st->err + strlen(pre);
+        if (!strncmp(rest, "statement: ", 11))
+            rest += 11;
+        snprintf(m, sizeof m, "%s", rest);
         pg_err(st, "store %s: %s: %s", st->addr, what, m);
         return -1;
     }
@@ -440,16 +489,32 @@ int pg_run(struct pg_store *st, const char *what, enum pq id, const char *fmt, .
 
 int pg_exec_text(struct pg_store *st, const char *text, const char *what)
 {
-    ensure(st);
-    PGresult *r = PQexec(st->db, text);
-    ExecStatusType s = PQresultStatus(r);
-    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : -1;
-    if (rc)
-        db_err(st, what, r);
-    PQclear(r);
+    int rc = -1;
+    for (int go = 0; rc != 0 && go < 2; go++) {
+        ensure(st);
+        bool was_idle = idle(st);
+        PGresult *r = PQexec(st->db, text);
+        ExecStatusType s = PQresultStatus(r);
+        rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : -1;
+        if (rc)
+            db_err(st, what, r);
+        bool retry = rc && go == 0 && again(st, r, was_idle, text);
+        PQclear(r);
+        if (!retry)
+            break;
+    }
     if (rc)
         reconnect(st);
     return rc;
+}
+
+int pg_ping(struct sc_store *base)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    ensure(st); /* a lost session is replaced, or the server cannot be reached now */
+    if (PQstatus(st->db) != CONNECTION_OK)
+        return db_err(st, "cannot connect", NULL), -1;
+    return pg_exec_text(st, "SELECT 1", "ping");
 }
 
 int pg_lock(struct pg_store *st, int64_t key)
@@ -570,42 +635,14 @@ void *pg_value_blob(struct pg_store *st, json_t *v, bool sealed, size_t *n, bool
 
 /* ---- opening ---- */
 
-/* Splits addr into the URI libpq reads and the password reference of its query's
- * password=REF parameter (env:/file:), or NULL. New strings; -1 out of memory. */
-static int split_password(const char *addr, char **uri, char **ref)
-{
-    *ref = NULL;
-    const char *q = strchr(addr, '?');
-    const char *p = q;
-    while (p && (p = strstr(p + 1, "password=")) && p[-1] != '?' && p[-1] != '&')
-        ;
-    if (!p) {
-        *uri = sc_strdup(addr);
-        return *uri ? 0 : -1;
-    }
-    const char *end = strchr(p, '&');
-    size_t vlen = end ? (size_t)(end - p - 9) : strlen(p + 9);
-    *ref = sc_strndup(p + 9, vlen);
-    /* the URI without the parameter (and its separator) */
-    const char *rest = end ? end + 1 : "";
-    size_t head = (size_t)(p - addr) - (*rest ? 0 : 1);
-    *uri = sc_asprintf("%.*s%s", (int)head, addr, rest);
-    if (!*uri || !*ref) {
-        free(*uri);
-        free(*ref);
-        return -1;
-    }
-    return 0;
-}
-
-struct sc_store *pg_open(const char *addr, const char *key_ref, char *err, size_t errlen)
+static struct sc_store *open_conn(const char *addr, const char *key_ref, char *err, size_t errlen)
 {
     struct pg_store *st = sc_calloc(1, sizeof *st);
     char *uri = NULL, *ref = NULL, *password = NULL;
     if (st)
         st->base.be = &sc_store_pg;
     if (!st || !(st->addr = sc_strdup(addr)) || (key_ref && !(st->key_ref = sc_strdup(key_ref))) ||
-        split_password(addr, &uri, &ref) != 0) {
+        sc_conninfo_take(addr, "password", &ref, &uri) != 0) {
         snprintf(err, errlen, "out of memory");
         pg_close((struct sc_store *)st);
         return NULL;
@@ -622,10 +659,12 @@ struct sc_store *pg_open(const char *addr, const char *key_ref, char *err, size_
     /* pg_stat_activity names the process: which daemon holds what */
     char app[40];
     snprintf(app, sizeof app, "scenarist pid %ld", (long)getpid());
-    const char *keys[] = {"dbname", "application_name", "password", NULL};
-    const char *vals[] = {uri, app, password, NULL};
+    /* a connection attempt gives up after 10 s unless the URI says otherwise (it comes
+     * after, so it wins): a server that does not answer holds no thread for minutes */
+    const char *keys[] = {"connect_timeout", "dbname", "application_name", "password", NULL};
+    const char *vals[] = {"10", uri, app, password, NULL};
     if (!password)
-        keys[2] = vals[2] = NULL;
+        keys[3] = vals[3] = NULL;
     st->db = PQconnectdbParams(keys, vals, 1);
     if (password)
         memset(password, 0, strlen(password));
@@ -648,6 +687,14 @@ struct sc_store *pg_open(const char *addr, const char *key_ref, char *err, size_
         return NULL;
     }
     return &st->base;
+}
+
+struct sc_store *pg_open(const char *addr, const char *key_ref, char *err, size_t errlen)
+{
+    struct sc_store *st = open_conn(addr, key_ref, err, errlen);
+    if (!st) /* the address, and libpq's words on it, shown without a password */
+        sc_conninfo_mask_buf(err, errlen);
+    return st;
 }
 
 void pg_close(struct sc_store *base)
@@ -736,7 +783,7 @@ int pg_lead(struct sc_store *base)
     struct pg_store *st = (struct pg_store *)base;
     char q[96];
     snprintf(q, sizeof q, "SELECT pg_try_advisory_lock(%lld)", (long long)PG_LOCK_TIMERS);
-    reconnect(st);
+    ensure(st);
     PGresult *r = PQexec(st->db, q);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? !strcmp(PQgetvalue(r, 0, 0), "t") : -1;
     if (rc < 0)
@@ -779,6 +826,7 @@ const struct sc_store_backend sc_store_pg = {
     .lead = pg_lead,
     .watch = pg_watch,
     .served = pg_served,
+    .ping = pg_ping,
     .lease_renew = pg_lease_renew,
     .lease_drop = pg_lease_drop,
     .heartbeat = pg_heartbeat,

@@ -87,6 +87,7 @@ bool pg_tx_open(struct sc_store *base);
 int pg_lead(struct sc_store *base);
 int pg_watch(struct sc_store *base, void (*wake)(void *), void *arg);
 int pg_served(struct sc_store *base);
+int pg_ping(struct sc_store *base);
 void pg_watch_stop(struct pg_watch *w);
 int pg_lease_renew(struct sc_store *base);
 int pg_lease_drop(struct sc_store *base, int64_t who);

@@ -58,8 +58,8 @@ expect "a role not one of the four, and a token written in the file, are named a
    $lr |   - { name: Vera Viewer, role: reader, token: env:ADMIN_VIEWER }
       |                                ^~~~~~
 $tmp/bad.yaml:$lt:51: error: a secret is written as a reference, env:NAME or file:PATH, never the secret itself
-   $lt |   - { name: Otto Operator, role: operator, token: operator-token-0123456789 }
-      |                                                   ^~~~~~~~~~~~~~~~~~~~~~~~~
+   $lt |   - { name: Otto Operator, role: operator, token: *** }
+      |                                                   ^~~
 scenarist: org '$tmp/bad.yaml' does not load; nothing validated" \
     -- "$bin" validate --org "$tmp/bad.yaml" $fx/decide/payroll.yaml
 

@@ -74,6 +74,74 @@ expect "system of record: writing a domain elsewhere" 2 "$fx/writes-pay-lms.yaml
       |                         ^~~
 1 error, 0 warnings in 1 file (org production)" -- "$bin" validate --org production "$fx/writes-pay-lms.yaml"
 
+# --- an org error is a usage error (exit 2) under every command, said the same way ---
+odiag=$(head -n 12 $fx/bad-org.out)
+for c in "serve" "executions" "execution X" "incomplete list" "holds list" "queue list" \
+         "audit" "audit verify" "metrics" "shadow list" "prune" "resume" "deploy scenarios" \
+         "versions identity-sync" "connections" "store backup --to $tmp/copy.db" \
+         "run scenarios/identity-sync.yaml --input $fx/valid/event.json"; do
+    # shellcheck disable=SC2086
+    expect "an org that does not load exits 2 under $c, as under validate" 2 "$odiag" \
+        -- "$bin" $c --org $fx/bad-org.yaml
+done
+expect "and under test, said once" 2 "$odiag
+scenarist: org '$fx/bad-org.yaml' does not load; nothing tested" \
+    -- "$bin" test scenarios --org $fx/bad-org.yaml
+
+# --- a store's password: never written on the command line or in the org file, never shown ---
+pwhelp="name it by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or password=file:PATH)"
+expect "--store refuses a URI with user:password@, as the org file does" 2 \
+    "scenarist: --store: a PostgreSQL store's password is never written on the command line (ps and the shell's history keep it): $pwhelp" \
+    -- "$bin" executions --store "postgresql://scenarist:hunter2@db.example/hr" --org staging
+for v in "postgresql://scenarist@db.example/hr?sslmode=require&password=hunter2" \
+         "postgres://scenarist@db.example/hr?%70assword=hunter2"; do
+    expect "--store refuses password= with the password itself ($v)" 2 \
+        "scenarist: --store: password= must be a secret reference, env:NAME or file:PATH, never the password itself (ps and the shell's history keep the command line): postgresql://USER@HOST/DB?password=env:NAME" \
+        -- "$bin" executions --store "$v" --org staging
+done
+expect "--store refuses a libpq key=value string with a password" 2 \
+    "scenarist: --store: a store is a database file or a postgresql:// URI, never a libpq key=value string with a password in it: postgresql://USER@HOST/DB?password=env:NAME (or password=file:PATH) names the password by a secret reference" \
+    -- "$bin" serve --store "host=db.example dbname=hr password = 'hunter 2'" --org staging
+expect "so do store migrate's --to and --from" 2 \
+    "scenarist: --to: a PostgreSQL store's password is never written on the command line (ps and the shell's history keep it): $pwhelp" \
+    -- "$bin" store migrate --from var/x.db --to "postgresql://u:hunter2@db.example/hr" --org staging
+# org files: the error at the store's line, the password masked in the line under the caret
+pworg() { printf 'name: pw\nstore: %s\nstore_key: env:K\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' "$1" > "$tmp/pw.yaml"; }
+nothing="scenarist: org '$tmp/pw.yaml' does not load; nothing validated"
+pworg '"postgresql://scenarist:hunter2@db.example/hr"'
+expect "a user:password@ store is refused at its line, the password masked" 2 \
+"$tmp/pw.yaml:2:1: error: a PostgreSQL store's password is never written in the org file: name it by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)
+    2 | store: \"postgresql://scenarist:***@db.example/hr\"
+      | ^~~~~
+$nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
+pworg '"postgresql://scenarist@db.example/hr?sslmode=require&%70assword=hunter2&application_name=x"'
+expect "password= (its key percent-encoded too) is refused, masked" 2 \
+"$tmp/pw.yaml:2:1: error: the store's password= must be a secret reference, env:NAME or file:PATH, never the password itself
+    2 | store: \"postgresql://scenarist@db.example/hr?sslmode=require&%70assword=***&application_name=x\"
+      | ^~~~~
+$nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
+pworg "'host=db.example dbname=hr password=hunter2'"
+expect "a libpq key=value string is refused, masked" 2 \
+"$tmp/pw.yaml:2:1: error: the store is a database file or a postgresql:// URI, never a libpq key=value string with a password in it: postgresql://USER@HOST/DB?password=env:NAME (or file:PATH) names the password by a secret reference
+    2 | store: 'host=db.example dbname=hr password=***'
+      | ^~~~~
+$nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
+pworg '"postgresql://scenarist:hunter2@db.example/hr" x'
+expect "a YAML error on the store's line masks it too, its caret moved along" 2 \
+"$tmp/pw.yaml:2:55: error: YAML syntax error: did not find expected key while parsing a block mapping (started at line 1, column 1)
+    2 | store: \"postgresql://scenarist:***@db.example/hr\" x
+      |                                                   ^
+$nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
+printf 'name: pw\nstore: var/pw.db\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms, auth: { secret: "tok-hunter2", kind: bearr } }\n' > "$tmp/pw.yaml"
+expect "a pasted secret is masked in every diagnostic that quotes its line, carets moved along" 2 \
+"$tmp/pw.yaml:4:60: error: a secret is written as a reference, env:NAME or file:PATH, never the secret itself
+    4 |   lms: { base_url: http://127.0.0.1:9/lms, auth: { secret: ***, kind: bearr } }
+      |                                                            ^~~
+$tmp/pw.yaml:4:81: error: 'bearr' is not a valid kind (none, bearer, basic, api-key, oauth2); did you mean 'bearer'?
+    4 |   lms: { base_url: http://127.0.0.1:9/lms, auth: { secret: ***, kind: bearr } }
+      |                                                                       ^~~~~
+$nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
+
 # --- modules ---
 expect "modules lists every module" 0 "$(cat $fx/modules.out)" -- "$bin" modules
 expect "modules NAME prints the parameter table" 0 "$(cat $fx/modules-notify.out)" \

@@ -70,7 +70,7 @@ write_urls() { printf '%s\n' "${urls[@]}" | grep . > "$tmp/urls.new"; mv "$tmp/u
 printf 'name: pw\nstore: "postgresql://scenarist:hunter2@db.example/scenarist"\nstore_key: env:K\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
 expect "a password in the store URI is refused at its line" 2 \
 "$tmp/pw.yaml:2:1: error: a PostgreSQL store's password is never written in the org file: name it by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)
-    2 | store: \"postgresql://scenarist:hunter2@db.example/scenarist\"
+    2 | store: \"postgresql://scenarist:***@db.example/scenarist\"
       | ^~~~~
 scenarist: org '$tmp/pw.yaml' does not load; nothing validated" \
     -- "$bin" validate --org "$tmp/pw.yaml" $fx/hooks/employee.yaml
@@ -172,6 +172,7 @@ expect "the counters count each success once across the daemons" 0 "t" \
     -- sql "SELECT (SELECT sum(value) FROM counters WHERE name = 'executions' AND l2 = 'success') = (SELECT count(*) FROM executions WHERE status = 'success')"
 # PostgreSQL stops: a webhook is answered 503 (send it again), nothing is half-stored; once
 # it is back the daemons reconnect and take events again
+expect "/readyz answers 200 while PostgreSQL is up" 0 '{"status":"ready"}' -- curl -s "${urls[1]}/readyz"
 pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
 down() {
     local b='{"employee_id": "D1", "email": "d1@example.com"}' ts
@@ -180,6 +181,11 @@ down() {
     printf ' %s' "$(cat "$tmp/down")"
 }
 expect "PostgreSQL down: the webhook gets 503, to be sent again" 0     '503 {"error":"the event could not be stored; send it again"}' -- down
+nosock="connection to server on socket \"$PG_DIR/.s.PGSQL.5432\" failed: No such file or directory
+	Is the server running locally and accepting connections on that socket?"
+expect "and /readyz answers 503 at once, saying why (the intake's commit did not reach it)" 0 \
+    "503 the store cannot be reached: store $uri: begin: cannot connect: $nosock" \
+    -- sh -c "curl -s -o '$tmp/ready' -w '%{http_code}' '${urls[1]}/readyz'; printf ' %s' \"\$(jq -r .reason '$tmp/ready')\""
 pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c fsync=off -c max_connections=200" start >/dev/null
 out=$(down)
@@ -187,6 +193,41 @@ out2=$(down)
 expect "back up: the daemon reconnects; the event is taken once (a repeat is a duplicate)" 0 "202 200 1" \
     -- echo "${out%% *} ${out2%% *} $(sql "SELECT count(*) FROM executions WHERE dedupe = 'msg_D1'")"
 check "and run" wait_sql "SELECT status FROM executions WHERE dedupe = 'msg_D1'" success
+# wait_ready URL CODE: polls URL/readyz (up to 10 s) until it answers CODE; the body in $tmp/ready
+wait_ready() {
+    for _ in $(seq 500); do
+        [ "$(curl -s -o "$tmp/ready" -w '%{http_code}' "$1/readyz")" = "$2" ] && return 0
+        sleep 0.02
+    done
+    return 1
+}
+check "/readyz is 200 again once PostgreSQL is back" wait_ready "${urls[1]}" 200
+# PostgreSQL restarts while the daemons are idle: /readyz follows it (its own look, once a
+# second at most), and the first webhook after it, on an intake connection the server
+# closed while it was idle, is stored (202), not refused
+check "idle: every execution ended" \
+    wait_sql "SELECT count(*) FROM executions WHERE status NOT IN ('success', 'error', 'warning')" 0
+pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
+check "PostgreSQL stopped under idle daemons: /readyz answers 503 (no webhook needed)" \
+    wait_ready "${urls[3]}" 503
+expect "with the reason in its JSON" 0 \
+    "not ready|the store cannot be reached: store $uri: cannot connect: $nosock" \
+    -- jq -r '.status + "|" + .reason' "$tmp/ready"
+pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c fsync=off -c max_connections=200" start >/dev/null
+idle_hook() { # the first webhook daemon 2 gets after the restart
+    local b='{"employee_id": "I1", "email": "i1@example.com"}' ts
+    ts=$(date +%s)
+    curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        -H "webhook-id: msg_I1" -H "webhook-timestamp: $ts" \
+        -H "webhook-signature: $(std_secret=$SERVE_HRIS_SECRET std_sign msg_I1 "$ts" "$b")" \
+        --data-binary "$b" "${urls[2]}/hooks/hris/employee-changed"
+}
+expect "the first webhook after PostgreSQL came back is stored: 202, not 503" 0 "202" -- idle_hook
+expect "once" 0 "1" -- sql "SELECT count(*) FROM executions WHERE dedupe = 'msg_I1'"
+check "and run" wait_sql "SELECT status FROM executions WHERE dedupe = 'msg_I1'" success
+check "/readyz is 200 again on the idle daemon too" wait_ready "${urls[3]}" 200
+expect "ready" 0 '{"status":"ready"}' -- cat "$tmp/ready"
 # the timers' leader: a session lock; killed, another daemon leads at its next tick
 held="FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'
       AND l.classid = 0 AND l.objid = 1544162594 AND l.granted"

@@ -1,0 +1,42 @@
+/* The secrets a database address may carry: a password written in a libpq connection URI
+ * (postgresql://USER:PASSWORD@HOST/DB, or its ?password=VALUE parameter) or in a libpq
+ * key=value string (password=VALUE, password = 'VALUE'), found to refuse them and masked
+ * ("***") wherever text that may quote one is shown: errors, logs, the source line under a
+ * diagnostic's caret. The syntax is libpq's (PostgreSQL documentation, "Connection
+ * Strings": userinfo, percent-encoded query keys and values, single-quoted values); the
+ * keys are password and sslpassword. A secret reference (env:NAME, file:PATH) names a
+ * secret without being one: it is neither refused nor masked, nor is a template ({{ }}).
+ * Ownership: sc_conninfo_mask returns a new string (the caller frees it); the others
+ * allocate nothing. */
+#ifndef SC_CONNINFO_H
+#define SC_CONNINFO_H
+
+#include <stddef.h>
+
+/* What password an address writes. */
+enum sc_conninfo_pw {
+    SC_CONNINFO_PW_NONE,     /* none, or only secret references */
+    SC_CONNINFO_PW_USERINFO, /* a URI's user:PASSWORD@ */
+    SC_CONNINFO_PW_LITERAL,  /* a password= parameter (or keyword) that is not a reference */
+};
+
+/* The first password addr writes, by kind (USERINFO before LITERAL when both). */
+enum sc_conninfo_pw sc_conninfo_password(const char *addr);
+
+/* A copy of text[0, len) with every written password (and sslpassword) replaced by "***".
+ * col and span, when given, are a 1-based character column of text and a count of
+ * characters from it (a caret's place and length): moved to the same place in the copy.
+ * NULL when out of memory. */
+char *sc_conninfo_mask(const char *text, size_t len, int *col, int *span);
+
+/* Masks the NUL-ended s in place, within its buffer of n bytes (cut at n - 1 when the
+ * masked text is longer, as "***" may be longer than a short password). */
+void sc_conninfo_mask_buf(char *s, size_t n);
+
+/* The percent-decoded value of uri's query parameter key (the last of that name, names
+ * compared decoded and lowered) in *value, NULL when there is none; *rest, when given, gets
+ * uri without every such parameter. New strings (the caller frees them); 0, or -1 when out
+ * of memory (nothing to free). */
+int sc_conninfo_take(const char *uri, const char *key, char **value, char **rest);
+
+#endif
