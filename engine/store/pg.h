@@ -10,6 +10,7 @@
 #define SC_STORE_PG_H
 
 #include "store/backend.h"
+#include "store/defer.h"
 
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -51,7 +52,6 @@ enum pq {
 #define PG_LOCK_COUNTERS 0x5c0a0d23LL
 
 struct pg_heartbeat;
-struct pg_defer;
 struct pg_watch;
 
 struct pg_store {
@@ -73,7 +73,7 @@ struct pg_store {
     struct pg_heartbeat *hb;
     struct pg_watch *watch; /* sc_store_watch's, stopped by pg_close */
     char err[512];
-    struct pg_defer *defer;
+    struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */
 };
 
 /* The backend's calls, as store/backend.h lists them (sc_store_pg is their table). */
@@ -224,22 +224,6 @@ int pg_erase_resume_data(struct pg_store *st, const char *id);
 json_t *pg_run_info(struct pg_store *st, const PGresult *r, const char *id, const int col[7]);
 int64_t pg_step_write(struct pg_store *st, int64_t run, const struct sc_step_row *r);
 json_t *pg_incomplete_row(const PGresult *r, int row);
-bool pg_defer_refuse(struct pg_store *st, const char *what);
-int64_t pg_defer_step(struct pg_store *st, int64_t run, const struct sc_step_row *r);
-int pg_defer_step_state(struct pg_store *st, int64_t run, json_t *state, bool confidential);
-int pg_defer_exec_end(struct pg_store *st, const char *id, const char *status,
-                      int64_t duration_ms, json_t *summary, bool states);
-int pg_defer_incomplete(struct pg_store *st, const struct sc_incomplete_row *r);
-json_t *pg_defer_ds_entry(struct pg_store *st, const char *store, const char *key,
-                          int64_t *expires_ms);
-json_t *pg_defer_ds_get(struct pg_store *st, const char *store, const char *key);
-int pg_defer_ds_write(struct pg_store *st, int kind, const char *store, const char *key,
-                      json_t *value, int64_t ttl_ms);
-json_t *pg_defer_ds_search(struct pg_store *st, const char *store, const char *prefix,
-                           int limit);
-int64_t pg_defer_row(struct pg_store *st, int table, const char *const s[5], json_t *j);
-/* How many items the recording pushes to queue. */
-int64_t pg_defer_pushes(const struct pg_store *st, const char *queue);
 /* The next id of a numbered table (0 queue_items, 1 holds) under its advisory lock, inside
  * the caller's transaction: -1 on error. */
 int64_t pg_next_row_id(struct pg_store *st, int table);

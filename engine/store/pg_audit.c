@@ -97,7 +97,7 @@ int64_t pg_audit_add(struct sc_store *base, const struct sc_audit_row *r)
 {
     struct pg_store *st = (struct pg_store *)base;
     char body_sha[65], hash[65], prev[65], mac[65] = "";
-    if (pg_defer_refuse(st, "appending to the audit log"))
+    if (sc_defer_refuse(st->defer, "appending to the audit log"))
         return -1;
     sc_crypto_sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_sha);
     int keyed = audit_keyed(st);

@@ -125,7 +125,7 @@ void pg_heartbeat_stop(struct pg_heartbeat *hb)
 enum sc_store_rc pg_exec_begin(struct sc_store *base, const struct sc_exec_row *r)
 {
     struct pg_store *st = (struct pg_store *)base;
-    if (pg_defer_refuse(st, "recording a new execution"))
+    if (sc_defer_refuse(st->defer, "recording a new execution"))
         return -1;
     size_t n;
     bool failed;
@@ -223,7 +223,7 @@ int pg_exec_end(struct sc_store *base, const char *id, const char *status,
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_exec_end(st, id, status, duration_ms, summary, states);
+        return sc_defer_exec_end(st->defer, id, status, duration_ms, summary, states);
     sc_store_exec_release(id);
     bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0 &&
                  strcmp(status, "sleeping") != 0;
@@ -420,20 +420,20 @@ int64_t pg_step_write(struct pg_store *st, int64_t run, const struct sc_step_row
 int64_t pg_step_begin(struct sc_store *base, const struct sc_step_row *r)
 {
     struct pg_store *st = (struct pg_store *)base;
-    return st->defer ? pg_defer_step(st, 0, r) : pg_step_write(st, 0, r);
+    return st->defer ? sc_defer_step(st->defer, 0, r) : pg_step_write(st, 0, r);
 }
 
 int pg_step_end(struct sc_store *base, int64_t run, const struct sc_step_row *r)
 {
     struct pg_store *st = (struct pg_store *)base;
-    return (st->defer ? pg_defer_step(st, run, r) : pg_step_write(st, run, r)) < 0 ? -1 : 0;
+    return (st->defer ? sc_defer_step(st->defer, run, r) : pg_step_write(st, run, r)) < 0 ? -1 : 0;
 }
 
 int pg_step_state(struct sc_store *base, int64_t run, json_t *state, bool confidential)
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_step_state(st, run, state, confidential);
+        return sc_defer_step_state(st->defer, run, state, confidential);
     size_t n;
     bool failed;
     void *b = pg_value_blob(st, state, confidential, &n, &failed);

@@ -6,6 +6,7 @@
 #define SC_STORE_SQLITE_H
 
 #include "store/backend.h"
+#include "store/defer.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -29,7 +30,6 @@ enum q {
 };
 
 struct heartbeat;
-struct defer;
 
 struct sq_store {
     struct sc_store base;  /* first: a struct sc_store * of this backend is one of these */
@@ -48,7 +48,7 @@ struct sq_store {
     void *turns;
     struct heartbeat *hb;  /* sc_store_heartbeat's, stopped by sc_store_close */
     char err[512];
-    struct defer *defer;   /* sc_store_defer: writes recorded, not run */
+    struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */
 };
 
 /* The backend's calls, as store/backend.h lists them (sc_store_sqlite is their table). */
@@ -219,22 +219,5 @@ int sq_erase_resume_data(struct sq_store *st, const char *id);
 json_t *sq_run_info(struct sq_store *st, sqlite3_stmt *s, const char *id, const int col[7]);
 int64_t sq_step_write(struct sq_store *st, int64_t run, const struct sc_step_row *r);
 json_t *sq_incomplete_row(sqlite3_stmt *s);
-bool sq_defer_refuse(struct sq_store *st, const char *what);
-int64_t sq_defer_step(struct sq_store *st, int64_t run, const struct sc_step_row *r);
-int sq_defer_step_state(struct sq_store *st, int64_t run, json_t *state, bool confidential);
-int sq_defer_exec_end(struct sq_store *st, const char *id, const char *status,
-                      int64_t duration_ms, json_t *summary, bool states);
-int sq_defer_incomplete(struct sq_store *st, const struct sc_incomplete_row *r);
-json_t *sq_defer_ds_entry(struct sq_store *st, const char *store, const char *key,
-                          int64_t *expires_ms);
-int sq_read_add(struct sq_store *st, const char *store, const char *key, int limit,
-                json_t *value);
-json_t *sq_defer_ds_get(struct sq_store *st, const char *store, const char *key);
-int sq_defer_ds_write(struct sq_store *st, int kind, const char *store, const char *key,
-                      json_t *value, int64_t ttl_ms);
-json_t *sq_defer_ds_search(struct sq_store *st, const char *store, const char *prefix,
-                           int limit);
-int64_t sq_defer_row(struct sq_store *st, int table, const char *const s[5], json_t *j);
-int64_t sq_defer_pushes(const struct sq_store *st, const char *queue);
 
 #endif

@@ -139,7 +139,7 @@ bool sq_leased(sqlite3_stmt *s, int status_col)
 enum sc_store_rc sq_exec_begin(struct sc_store *base, const struct sc_exec_row *r)
 {
     struct sq_store *st = (struct sq_store *)base;
-    if (sq_defer_refuse(st, "recording a new execution"))
+    if (sc_defer_refuse(st->defer, "recording a new execution"))
         return -1;
     size_t n;
     bool failed;
@@ -221,7 +221,7 @@ int sq_exec_end(struct sc_store *base, const char *id, const char *status,
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_exec_end(st, id, status, duration_ms, summary, states);
+        return sc_defer_exec_end(st->defer, id, status, duration_ms, summary, states);
     sc_store_exec_release(id); /* recorded or not, this attempt is over: no more renewals */
     /* a held one may go on, a warning may be retried, a sleeping one wakes: they keep what
      * resumes them */
@@ -422,20 +422,20 @@ int64_t sq_step_write(struct sq_store *st, int64_t run, const struct sc_step_row
 int64_t sq_step_begin(struct sc_store *base, const struct sc_step_row *r)
 {
     struct sq_store *st = (struct sq_store *)base;
-    return st->defer ? sq_defer_step(st, 0, r) : sq_step_write(st, 0, r);
+    return st->defer ? sc_defer_step(st->defer, 0, r) : sq_step_write(st, 0, r);
 }
 
 int sq_step_end(struct sc_store *base, int64_t run, const struct sc_step_row *r)
 {
     struct sq_store *st = (struct sq_store *)base;
-    return (st->defer ? sq_defer_step(st, run, r) : sq_step_write(st, run, r)) < 0 ? -1 : 0;
+    return (st->defer ? sc_defer_step(st->defer, run, r) : sq_step_write(st, run, r)) < 0 ? -1 : 0;
 }
 
 int sq_step_state(struct sc_store *base, int64_t run, json_t *state, bool confidential)
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_step_state(st, run, state, confidential);
+        return sc_defer_step_state(st->defer, run, state, confidential);
     size_t n;
     bool failed;
     void *b = sq_value_blob(st, state, confidential, &n, &failed);
