@@ -663,10 +663,7 @@ void pg_close(struct sc_store *base)
     free(st->addr);
     free(st->key_ref);
     memset(st->key, 0, sizeof st->key);
-    free(st->audit_ref);
-    if (st->audit_key)
-        memset(st->audit_key, 0, st->audit_key_len);
-    free(st->audit_key);
+    sc_audit_key_clear(&st->audit);
     free(st);
 }
 

@@ -9,6 +9,7 @@
 #ifndef SC_STORE_PG_H
 #define SC_STORE_PG_H
 
+#include "store/audit_chain.h"
 #include "store/backend.h"
 #include "store/defer.h"
 
@@ -61,11 +62,7 @@ struct pg_store {
     char *key_ref;
     unsigned char key[32];
     bool have_key;
-    char *audit_ref;       /* the org's audit key (a secret reference), or NULL: unkeyed */
-    int64_t unkeyed_rows;
-    char *audit_key;       /* resolved when first needed */
-    size_t audit_key_len;
-    char audit_id[20];
+    struct sc_audit_key audit; /* the org's audit key (sc_store_audit_key) */
     int depth;             /* open transactions: the outermost, then savepoints */
     bool leading;          /* holds PG_LOCK_TIMERS (sc_store_lead) */
     bool prepared[P_COUNT]; /* statements prepared on this session */
@@ -228,29 +225,20 @@ json_t *pg_incomplete_row(const PGresult *r, int row);
  * the caller's transaction: -1 on error. */
 int64_t pg_next_row_id(struct pg_store *st, int table);
 
-/* The audit chain for the archive (pg_audit.c, pg_retain.c). Where a walk of the chain is:
- * the next id expected, the head's last id, the unkeyed rows so far, the previous hash. */
-struct pg_audit_walk {
-    int64_t expect, last, unkeyed;
-    char prev[65];
-};
+/* The audit chain for the archive (pg_audit.c, pg_retain.c): this store's, as
+ * store/audit_chain.h walks it. */
+struct sc_audit_chain pg_audit_chain(struct pg_store *st);
 /* 1 keyed, 0 not, -1 (error set). */
 int pg_audit_keyed(struct pg_store *st);
-void pg_audit_mac(const struct pg_store *st, const void *data, size_t n, char out[65]);
-void pg_audit_hash(const struct pg_store *st, bool keyed, int64_t id, int64_t at,
-                   const char *const txt[8], int64_t status, int64_t duration,
-                   const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                   char out[65]);
-/* Checks row i of s (columns as P_AUDIT_ALL) against w and steps w past it. */
-int pg_audit_row_check(struct pg_store *st, const PGresult *s, int i, struct pg_audit_walk *w,
-                       json_t **problem);
+/* Row i of s (columns as P_AUDIT_ALL) as cells (borrowed from s). */
+void pg_audit_cells(const PGresult *s, int i, int n, struct sc_audit_cells *c);
 /* Verifies as pg_audit_verify, the walk starting at start (NULL: at the store's last
  * archive checkpoint, pg_audit_walk_archived, or the genesis), in one snapshot. */
 enum sc_store_rc pg_audit_verify_from(struct pg_store *st, const char *org, const json_t *cp,
-                                      const struct pg_audit_walk *start, json_t **problem);
+                                      const struct sc_audit_walk *start, json_t **problem);
 /* w from the store's last archive checkpoint, its HMAC checked (unchanged without one):
  * 0, SC_STORE_BROKEN with *problem, or -1 (error set). pg_retain.c. */
-int pg_audit_walk_archived(struct pg_store *st, struct pg_audit_walk *w, json_t **problem);
+int pg_audit_walk_archived(struct pg_store *st, struct sc_audit_walk *w, json_t **problem);
 /* Retention (pg_retain.c) and the audit summary (pg_report.c): as their sq_ namesakes. */
 int64_t pg_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,
                  json_t *counts);

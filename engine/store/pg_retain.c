@@ -295,7 +295,7 @@ static void archive_mac(const struct pg_store *st, const char *org, int64_t thro
     char *text = sc_asprintf(ARCHIVE_FORMAT "\x1f%s\x1f%lld\x1f%s\x1f%lld\x1f%s", org,
                              (long long)through, hash, (long long)unkeyed, at);
     if (text)
-        pg_audit_mac(st, text, strlen(text), out);
+        sc_audit_mac(&st->audit, text, strlen(text), out);
     else
         memset(out, 'x', 64), out[64] = '\0';
     free(text);
@@ -346,7 +346,7 @@ json_t *pg_audit_archived(struct sc_store *base)
     return j;
 }
 
-int pg_audit_walk_archived(struct pg_store *st, struct pg_audit_walk *w, json_t **problem)
+int pg_audit_walk_archived(struct pg_store *st, struct sc_audit_walk *w, json_t **problem)
 {
     json_t *cp = pg_audit_archived(&st->base);
     if (!cp)
@@ -365,6 +365,15 @@ int pg_audit_walk_archived(struct pg_store *st, struct pg_audit_walk *w, json_t 
     }
     json_decref(cp);
     return rc;
+}
+
+/* Checks row i of s (columns as P_AUDIT_ALL) and moves w on: 0, or SC_STORE_BROKEN. */
+static int row_check(struct pg_store *st, const PGresult *s, int i, struct sc_audit_walk *w,
+                     json_t **problem)
+{
+    struct sc_audit_cells c;
+    pg_audit_cells(s, i, 18, &c);
+    return sc_audit_row_check(&st->audit, &c, w, problem);
 }
 
 /* One audit row (columns as Q_AUDIT_ALL) as an archive line's object. */
@@ -395,7 +404,7 @@ static const char *jstr(const json_t *o, const char *k)
 }
 
 /* Checks one archived row against the walk, as audit_row_check does a stored one. */
-static int file_row_check(struct pg_store *st, const json_t *r, struct pg_audit_walk *w,
+static int file_row_check(struct pg_store *st, const json_t *r, struct sc_audit_walk *w,
                           int64_t line, const char *path, json_t **problem)
 {
     static const char *const txt_names[8] = {"org", "scenario", "version", "execution",
@@ -406,7 +415,7 @@ static int file_row_check(struct pg_store *st, const json_t *r, struct pg_audit_
         txt[i] = jstr(r, txt_names[i]);
     bool keyed = kid[0] != '\0';
     char hash[65];
-    pg_audit_hash(st, keyed, id, json_integer_value(json_object_get(r, "at")), txt,
+    sc_audit_hash(&st->audit, keyed, id, json_integer_value(json_object_get(r, "at")), txt,
                   json_integer_value(json_object_get(r, "status")),
                   json_integer_value(json_object_get(r, "duration_ms")), jstr(r, "body_sha256"),
                   jstr(r, "outcome"), jstr(r, "prev_hash"),
@@ -418,11 +427,11 @@ static int file_row_check(struct pg_store *st, const json_t *r, struct pg_audit_
     else if (strcmp(jstr(r, "prev_hash"), w->prev) != 0)
         rc = problem_at(problem, id, line, "in archive %s (line %lld) does not chain to the "
                         "row before it: it was replaced", path, (long long)line);
-    else if (keyed && strcmp(kid, st->audit_id) != 0)
+    else if (keyed && strcmp(kid, st->audit.id) != 0)
         rc = problem_at(problem, id, line, "in archive %s (line %lld) was keyed with another "
                         "audit key (%s; this org's is %s)", path, (long long)line, kid,
-                        st->audit_id);
-    else if (!keyed && (w->unkeyed != id - 1 || id > st->unkeyed_rows))
+                        st->audit.id);
+    else if (!keyed && (w->unkeyed != id - 1 || id > st->audit.unkeyed_rows))
         rc = problem_at(problem, id, line, "in archive %s (line %lld) has no HMAC: it was "
                         "rewritten without the audit key", path, (long long)line);
     else if (strcmp(hash, jstr(r, "hash")) != 0)
@@ -440,7 +449,7 @@ static int file_row_check(struct pg_store *st, const json_t *r, struct pg_audit_
  * store's). 0 sound, SC_STORE_BROKEN with *problem, -1 (error set). A missing file is an
  * empty archive when missing_ok. */
 static int file_walk(struct pg_store *st, const char *org, const char *path, bool missing_ok,
-                     struct pg_audit_walk *w, int64_t seen_through, const char *seen_hash,
+                     struct sc_audit_walk *w, int64_t seen_through, const char *seen_hash,
                      json_t **problem)
 {
     w->expect = 1;
@@ -506,7 +515,7 @@ enum sc_store_rc pg_audit_verify_archive(struct sc_store *base, const char *org,
     json_t *have = pg_audit_archived(base);
     if (!have && st->err[0])
         return -1;
-    struct pg_audit_walk w = {0};
+    struct sc_audit_walk w = {0};
     int rc = file_walk(st, org, path, false, &w,
                        have ? json_integer_value(json_object_get(have, "through")) : 0,
                        have ? jstr(have, "last_hash") : NULL, problem);
@@ -519,7 +528,7 @@ enum sc_store_rc pg_audit_verify_archive(struct sc_store *base, const char *org,
 /* True when the file's last line is the checkpoint the walk w stands at (its HMAC checked):
  * appending goes on from there without reading the file (`audit verify --archive` does). */
 static bool file_ends_at(struct pg_store *st, const char *org, const char *path,
-                         const struct pg_audit_walk *w)
+                         const struct sc_audit_walk *w)
 {
     FILE *f = fopen(path, "r");
     char buf[4096];
@@ -545,7 +554,7 @@ static bool file_ends_at(struct pg_store *st, const char *org, const char *path,
 
 /* Appends rows (from, through] to the file, then a checkpoint line, and syncs it. */
 static int archive_write(struct pg_store *st, const char *org, const char *path, int64_t from,
-                         int64_t through, struct pg_audit_walk *w, json_t **problem,
+                         int64_t through, struct sc_audit_walk *w, json_t **problem,
                          json_t **cpo)
 {
     static const char *const rows_sql =
@@ -553,11 +562,11 @@ static int archive_write(struct pg_store *st, const char *org, const char *path,
         " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id FROM audit"
         " WHERE id > $1 AND id <= $2 ORDER BY id";
     /* first the rows are checked, so that nothing of a broken chain reaches the file */
-    struct pg_audit_walk probe = *w;
+    struct sc_audit_walk probe = *w;
     PGresult *s = xq(st, "reading the audit log", rows_sql, "ii", from, through);
     int rc = s ? 0 : -1;
     for (int i = 0; rc == 0 && i < PQntuples(s); i++)
-        rc = pg_audit_row_check(st, s, i, &probe, problem);
+        rc = row_check(st, s, i, &probe, problem);
     if (rc == 0 && probe.expect - 1 != through)
         rc = problem_at(problem, probe.expect, 0, "is missing: it was deleted");
     if (rc != 0) {
@@ -570,7 +579,7 @@ static int archive_write(struct pg_store *st, const char *org, const char *path,
         return pg_err(st, "archive %s cannot be written: %s", path, strerror(errno)), -1;
     }
     for (int i = 0; rc == 0 && i < PQntuples(s); i++) {
-        rc = pg_audit_row_check(st, s, i, w, problem);
+        rc = row_check(st, s, i, w, problem);
         json_t *row = rc ? NULL : row_json(s, i);
         if (!rc && (!row || json_dumpf(row, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF))
             rc = (pg_err(st, "archive %s cannot be written: %s", path,
@@ -586,7 +595,7 @@ static int archive_write(struct pg_store *st, const char *org, const char *path,
     *cpo = rc ? NULL : json_pack("{s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s}", "format",
                                  ARCHIVE_FORMAT, "org", org, "through", (json_int_t)through,
                                  "last_hash", w->prev, "unkeyed", (json_int_t)w->unkeyed, "at",
-                                 at, "key_id", st->audit_id, "hmac", mac);
+                                 at, "key_id", st->audit.id, "hmac", mac);
     json_t *line = *cpo ? json_pack("{s:O}", "checkpoint", *cpo) : NULL;
     if (rc == 0 && (!line || json_dumpf(line, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF))
         rc = (pg_err(st, "archive %s cannot be written: %s", path, strerror(errno)), -1);
@@ -608,7 +617,7 @@ int64_t pg_audit_archive(struct sc_store *base, const char *org, int64_t before_
                                  -1);
     if (limit < 1 || max_rows < 0)
         return pg_err(st, "archive: a batch takes at least one row"), -1;
-    struct pg_audit_walk at_store = {.expect = 1};
+    struct sc_audit_walk at_store = {.expect = 1};
     memset(at_store.prev, '0', 64);
     int rc = pg_audit_walk_archived(st, &at_store, problem);
     if (rc != 0)
@@ -627,7 +636,7 @@ int64_t pg_audit_archive(struct sc_store *base, const char *org, int64_t before_
         through = at_store.expect - 1 + max_rows;
     /* the file ends where the store's checkpoint says (its last line that checkpoint), or
      * is read whole: rows from an interrupted archive may be in it already */
-    struct pg_audit_walk w = at_store;
+    struct sc_audit_walk w = at_store;
     if (at_store.expect == 1 || !file_ends_at(st, org, path, &at_store)) {
         rc = file_walk(st, org, path, true, &w, at_store.expect > 1 ? at_store.expect - 1 : 0,
                        at_store.expect > 1 ? at_store.prev : NULL, problem);

@@ -5,6 +5,7 @@
 #ifndef SC_STORE_SQLITE_H
 #define SC_STORE_SQLITE_H
 
+#include "store/audit_chain.h"
 #include "store/backend.h"
 #include "store/defer.h"
 
@@ -38,11 +39,7 @@ struct sq_store {
     char *path, *key_ref;
     unsigned char key[32];
     bool have_key;
-    char *audit_ref;       /* the org's audit key (a secret reference), or NULL: unkeyed */
-    int64_t unkeyed_rows;  /* rows of an unkeyed chain the org accepts before its keyed rows */
-    char *audit_key;       /* resolved when first needed */
-    size_t audit_key_len;
-    char audit_id[20];     /* "k" + 16 hex digits naming the key, never the key */
+    struct sc_audit_key audit; /* the org's audit key (sc_store_audit_key) */
     int depth;             /* open transactions: the outermost, then savepoints */
     void (*take)(void *), (*give)(void *); /* sc_store_turns */
     void *turns;
@@ -168,28 +165,18 @@ json_t *sq_audit_archived(struct sc_store *base);
 enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
                                          const json_t *cp, const char *path, json_t **problem);
 
-/* The audit chain's walk (sqlite_audit.c): the next id expected, the head's last id, the
- * rows of the unkeyed chain so far and the previous row's hash. */
-struct sq_audit_walk {
-    int64_t expect, last, unkeyed;
-    char prev[65];
-};
+/* The audit chain (sqlite_audit.c): this store's, as store/audit_chain.h walks it. */
+struct sc_audit_chain sq_audit_chain(struct sq_store *st);
 /* Verifies as sq_audit_verify, the walk starting at start (NULL: at the store's last
  * archive checkpoint, sq_audit_walk_archived, or the genesis). */
 enum sc_store_rc sq_audit_verify_from(struct sc_store *base, const char *org, const json_t *cp,
-                                      const struct sq_audit_walk *start, json_t **problem);
+                                      const struct sc_audit_walk *start, json_t **problem);
 /* w from the store's last archive checkpoint, its HMAC checked (unchanged without one):
  * 0, SC_STORE_BROKEN with *problem, or -1 (error set). sqlite_prune.c. */
-int sq_audit_walk_archived(struct sq_store *st, struct sq_audit_walk *w, json_t **problem);
+int sq_audit_walk_archived(struct sq_store *st, struct sc_audit_walk *w, json_t **problem);
 int sq_audit_keyed(struct sq_store *st);
-void sq_audit_mac(const struct sq_store *st, const void *data, size_t n, char out[65]);
-void sq_audit_hash(const struct sq_store *st, bool keyed, int64_t id, int64_t at,
-                   const char *const txt[8], int64_t status, int64_t duration,
-                   const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                   char out[65]);
-/* Checks the row at s (columns as Q_AUDIT_ALL) and moves w on: 0, or SC_STORE_BROKEN. */
-int sq_audit_row_check(struct sq_store *st, sqlite3_stmt *s, struct sq_audit_walk *w,
-                       json_t **problem);
+/* The row at s (columns as Q_AUDIT_ALL) as cells (borrowed from s till its next step). */
+void sq_audit_cells(sqlite3_stmt *s, int n, struct sc_audit_cells *c);
 
 /* Schema: brings the database to sc_store_schema_version(); 0, or -1 (error set). */
 int sq_migrate(struct sq_store *st);

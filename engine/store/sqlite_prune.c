@@ -320,7 +320,7 @@ static void archive_mac(const struct sq_store *st, const char *org, int64_t thro
     char *text = sc_asprintf(ARCHIVE_FORMAT "\x1f%s\x1f%lld\x1f%s\x1f%lld\x1f%s", org,
                              (long long)through, hash, (long long)unkeyed, at);
     if (text)
-        sq_audit_mac(st, text, strlen(text), out);
+        sc_audit_mac(&st->audit, text, strlen(text), out);
     else
         memset(out, 'x', 64), out[64] = '\0';
     free(text);
@@ -374,7 +374,7 @@ json_t *sq_audit_archived(struct sc_store *base)
     return j;
 }
 
-int sq_audit_walk_archived(struct sq_store *st, struct sq_audit_walk *w, json_t **problem)
+int sq_audit_walk_archived(struct sq_store *st, struct sc_audit_walk *w, json_t **problem)
 {
     json_t *cp = sq_audit_archived(&st->base);
     if (!cp)
@@ -393,6 +393,15 @@ int sq_audit_walk_archived(struct sq_store *st, struct sq_audit_walk *w, json_t 
     }
     json_decref(cp);
     return rc;
+}
+
+/* Checks the row at s (columns as Q_AUDIT_ALL) and moves w on: 0, or SC_STORE_BROKEN. */
+static int row_check(struct sq_store *st, sqlite3_stmt *s, struct sc_audit_walk *w,
+                     json_t **problem)
+{
+    struct sc_audit_cells c;
+    sq_audit_cells(s, 18, &c);
+    return sc_audit_row_check(&st->audit, &c, w, problem);
 }
 
 /* One audit row (columns as Q_AUDIT_ALL) as an archive line's object. */
@@ -425,7 +434,7 @@ static const char *jstr(const json_t *o, const char *k)
 }
 
 /* Checks one archived row against the walk, as audit_row_check does a stored one. */
-static int file_row_check(struct sq_store *st, const json_t *r, struct sq_audit_walk *w,
+static int file_row_check(struct sq_store *st, const json_t *r, struct sc_audit_walk *w,
                           int64_t line, const char *path, json_t **problem)
 {
     static const char *const txt_names[8] = {"org", "scenario", "version", "execution",
@@ -436,7 +445,7 @@ static int file_row_check(struct sq_store *st, const json_t *r, struct sq_audit_
         txt[i] = jstr(r, txt_names[i]);
     bool keyed = kid[0] != '\0';
     char hash[65];
-    sq_audit_hash(st, keyed, id, json_integer_value(json_object_get(r, "at")), txt,
+    sc_audit_hash(&st->audit, keyed, id, json_integer_value(json_object_get(r, "at")), txt,
                   json_integer_value(json_object_get(r, "status")),
                   json_integer_value(json_object_get(r, "duration_ms")), jstr(r, "body_sha256"),
                   jstr(r, "outcome"), jstr(r, "prev_hash"),
@@ -448,11 +457,11 @@ static int file_row_check(struct sq_store *st, const json_t *r, struct sq_audit_
     else if (strcmp(jstr(r, "prev_hash"), w->prev) != 0)
         rc = problem_at(problem, id, line, "in archive %s (line %lld) does not chain to the "
                         "row before it: it was replaced", path, (long long)line);
-    else if (keyed && strcmp(kid, st->audit_id) != 0)
+    else if (keyed && strcmp(kid, st->audit.id) != 0)
         rc = problem_at(problem, id, line, "in archive %s (line %lld) was keyed with another "
                         "audit key (%s; this org's is %s)", path, (long long)line, kid,
-                        st->audit_id);
-    else if (!keyed && (w->unkeyed != id - 1 || id > st->unkeyed_rows))
+                        st->audit.id);
+    else if (!keyed && (w->unkeyed != id - 1 || id > st->audit.unkeyed_rows))
         rc = problem_at(problem, id, line, "in archive %s (line %lld) has no HMAC: it was "
                         "rewritten without the audit key", path, (long long)line);
     else if (strcmp(hash, jstr(r, "hash")) != 0)
@@ -470,7 +479,7 @@ static int file_row_check(struct sq_store *st, const json_t *r, struct sq_audit_
  * store's). 0 sound, SC_STORE_BROKEN with *problem, -1 (error set). A missing file is an
  * empty archive when missing_ok. */
 static int file_walk(struct sq_store *st, const char *org, const char *path, bool missing_ok,
-                     struct sq_audit_walk *w, int64_t seen_through, const char *seen_hash,
+                     struct sc_audit_walk *w, int64_t seen_through, const char *seen_hash,
                      json_t **problem)
 {
     w->expect = 1;
@@ -536,7 +545,7 @@ enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
     json_t *have = sq_audit_archived(base);
     if (!have && st->err[0])
         return -1;
-    struct sq_audit_walk w = {0};
+    struct sc_audit_walk w = {0};
     int rc = file_walk(st, org, path, false, &w,
                        have ? json_integer_value(json_object_get(have, "through")) : 0,
                        have ? jstr(have, "last_hash") : NULL, problem);
@@ -549,7 +558,7 @@ enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
 /* True when the file's last line is the checkpoint the walk w stands at (its HMAC checked):
  * appending goes on from there without reading the file (`audit verify --archive` does). */
 static bool file_ends_at(struct sq_store *st, const char *org, const char *path,
-                         const struct sq_audit_walk *w)
+                         const struct sc_audit_walk *w)
 {
     FILE *f = fopen(path, "r");
     char buf[4096];
@@ -575,7 +584,7 @@ static bool file_ends_at(struct sq_store *st, const char *org, const char *path,
 
 /* Appends rows (from, through] to the file, then a checkpoint line, and syncs it. */
 static int archive_write(struct sq_store *st, const char *org, const char *path, int64_t from,
-                         int64_t through, struct sq_audit_walk *w, json_t **problem,
+                         int64_t through, struct sc_audit_walk *w, json_t **problem,
                          json_t **cpo)
 {
     static const char *const rows_sql =
@@ -583,11 +592,11 @@ static int archive_write(struct sq_store *st, const char *org, const char *path,
         " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id FROM audit"
         " WHERE id > ?1 AND id <= ?2 ORDER BY id";
     /* first the rows are checked, so that nothing of a broken chain reaches the file */
-    struct sq_audit_walk probe = *w;
+    struct sc_audit_walk probe = *w;
     sqlite3_stmt *s = prep(st, rows_sql, "ii", from, through);
     int rc = s ? 0 : -1;
     while (rc == 0 && sq_step(st, s) == SQLITE_ROW)
-        rc = sq_audit_row_check(st, s, &probe, problem);
+        rc = row_check(st, s, &probe, problem);
     sqlite3_finalize(s);
     if (rc == 0 && probe.expect - 1 != through)
         rc = problem_at(problem, probe.expect, 0, "is missing: it was deleted");
@@ -600,7 +609,7 @@ static int archive_write(struct sq_store *st, const char *org, const char *path,
     }
     int step;
     while (rc == 0 && (step = sq_step(st, s)) == SQLITE_ROW) {
-        rc = sq_audit_row_check(st, s, w, problem);
+        rc = row_check(st, s, w, problem);
         json_t *row = rc ? NULL : row_json(s);
         if (!rc && (!row || json_dumpf(row, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF))
             rc = (sq_err(st, "archive %s cannot be written: %s", path,
@@ -616,7 +625,7 @@ static int archive_write(struct sq_store *st, const char *org, const char *path,
     *cpo = rc ? NULL : json_pack("{s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s}", "format",
                                  ARCHIVE_FORMAT, "org", org, "through", (json_int_t)through,
                                  "last_hash", w->prev, "unkeyed", (json_int_t)w->unkeyed, "at",
-                                 at, "key_id", st->audit_id, "hmac", mac);
+                                 at, "key_id", st->audit.id, "hmac", mac);
     json_t *line = *cpo ? json_pack("{s:O}", "checkpoint", *cpo) : NULL;
     if (rc == 0 && (!line || json_dumpf(line, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF))
         rc = (sq_err(st, "archive %s cannot be written: %s", path, strerror(errno)), -1);
@@ -638,7 +647,7 @@ int64_t sq_audit_archive(struct sc_store *base, const char *org, int64_t before_
                                  -1);
     if (limit < 1 || max_rows < 0)
         return sq_err(st, "archive: a batch takes at least one row"), -1;
-    struct sq_audit_walk at_store = {.expect = 1};
+    struct sc_audit_walk at_store = {.expect = 1};
     memset(at_store.prev, '0', 64);
     int rc = sq_audit_walk_archived(st, &at_store, problem);
     if (rc != 0)
@@ -656,7 +665,7 @@ int64_t sq_audit_archive(struct sc_store *base, const char *org, int64_t before_
         through = at_store.expect - 1 + max_rows;
     /* the file ends where the store's checkpoint says (its last line that checkpoint), or
      * is read whole: rows from an interrupted archive may be in it already */
-    struct sq_audit_walk w = at_store;
+    struct sc_audit_walk w = at_store;
     if (at_store.expect == 1 || !file_ends_at(st, org, path, &at_store)) {
         rc = file_walk(st, org, path, true, &w, at_store.expect > 1 ? at_store.expect - 1 : 0,
                        at_store.expect > 1 ? at_store.prev : NULL, problem);
