@@ -322,7 +322,7 @@ enum sc_store_rc sc_audit_verify(const struct sc_audit_chain *c, const char *org
     struct verify_walk v = {.key = c->key, .w = {.expect = 1, .last = last},
                             .cp_count = cp_count, .problem = problem};
     snprintf(v.w.prev, sizeof v.w.prev, "%s", sc_audit_genesis);
-    int rc = start ? 0 : c->ops->walk_archived(c->st, &v.w, problem); /* archived rows: from their checkpoint */
+    int rc = start ? 0 : c->ops->walk_archived(c, &v.w, problem); /* archived rows: from their checkpoint */
     if (start) {
         v.w = *start;
         v.w.last = last;

@@ -37,6 +37,8 @@ struct sc_audit_walk {
     char prev[65];
 };
 
+struct sc_audit_chain;
+
 struct sc_audit_ops {
     /* The last row's id (0: none) and hash (the genesis: none): 0, or -1. */
     int (*tail)(struct sc_store *st, int64_t *count, char hash[65]);
@@ -46,8 +48,29 @@ struct sc_audit_ops {
      * the last, or -1 when the rows cannot be read (error set). */
     int (*rows)(struct sc_store *st, int (*each)(void *arg, const struct sc_audit_cells *c),
                 void *arg);
-    /* w from the store's last archive checkpoint, as the archive keeps it. */
-    int (*walk_archived)(struct sc_store *st, struct sc_audit_walk *w, json_t **problem);
+    /* w from the store's last archive checkpoint, as the archive keeps it (every backend's
+     * is sc_archive_walk of store/archive.h). */
+    int (*walk_archived)(const struct sc_audit_chain *c, struct sc_audit_walk *w,
+                         json_t **problem);
+    /* The archive's (store/archive.c). Verifies as sc_audit_verify from start, as the
+     * backend reads its log (PostgreSQL: in one snapshot). */
+    enum sc_store_rc (*verify_from)(struct sc_store *st, const char *org, const json_t *cp,
+                                    const struct sc_audit_walk *start, json_t **problem);
+    /* Calls each for the rows (from, through] in id order, passes times over the same rows,
+     * and with c NULL after each pass, till it answers non-zero: that answer, 0 after the
+     * last pass, or -1 when the rows cannot be read (error set). */
+    int (*rows_range)(struct sc_store *st, int64_t from, int64_t through, int passes,
+                      int (*each)(void *arg, int pass, const struct sc_audit_cells *c),
+                      void *arg);
+    /* The head's last id and the last id of the rows at before before_ms: 0, or -1. */
+    int (*bounds)(struct sc_store *st, int64_t before_ms, int64_t *head, int64_t *old);
+    /* Records the archive checkpoint cp (of org, rows through, in path) in the store in a
+     * transaction of its own: 0, or -1. */
+    int (*record)(struct sc_store *st, const char *org, int64_t through, const json_t *cp,
+                  const char *path);
+    /* Deletes up to limit archived rows (ids <= through) in a transaction of its own: how
+     * many, or -1. */
+    int64_t (*delete_rows)(struct sc_store *st, int64_t through, int limit);
 };
 
 /* A backend's chain: its connection, key, message buffer and calls. */

@@ -233,12 +233,16 @@ int pg_audit_keyed(struct pg_store *st);
 /* Row i of s (columns as P_AUDIT_ALL) as cells (borrowed from s). */
 void pg_audit_cells(const PGresult *s, int i, int n, struct sc_audit_cells *c);
 /* Verifies as pg_audit_verify, the walk starting at start (NULL: at the store's last
- * archive checkpoint, pg_audit_walk_archived, or the genesis), in one snapshot. */
+ * archive checkpoint, or the genesis), in one snapshot. */
 enum sc_store_rc pg_audit_verify_from(struct pg_store *st, const char *org, const json_t *cp,
                                       const struct sc_audit_walk *start, json_t **problem);
-/* w from the store's last archive checkpoint, its HMAC checked (unchanged without one):
- * 0, SC_STORE_BROKEN with *problem, or -1 (error set). pg_retain.c. */
-int pg_audit_walk_archived(struct pg_store *st, struct sc_audit_walk *w, json_t **problem);
+/* The archive's statements (pg_retain.c), as struct sc_audit_ops lists them. */
+int pg_archive_rows(struct sc_store *base, int64_t from, int64_t through, int passes,
+                    int (*each)(void *arg, int pass, const struct sc_audit_cells *c), void *arg);
+int pg_archive_bounds(struct sc_store *base, int64_t before_ms, int64_t *head, int64_t *old);
+int pg_archive_record(struct sc_store *base, const char *org, int64_t through, const json_t *cp,
+                      const char *path);
+int64_t pg_archive_delete(struct sc_store *base, int64_t through, int limit);
 /* Retention (pg_retain.c) and the audit summary (pg_report.c): as their sq_ namesakes. */
 int64_t pg_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,
                  json_t *counts);

@@ -2,6 +2,7 @@
  * verification and checkpoints (the chain itself: store/audit_chain.c); here its rows and
  * head. Appends from several daemons take turns on an advisory lock (PG_LOCK_AUDIT) held
  * till their commit, so the chain stays one line; reads see one snapshot. */
+#include "store/archive.h"
 #include "store/pg.h"
 
 #include "crypto.h"
@@ -134,14 +135,17 @@ static int audit_rows(struct sc_store *base,
     return rc;
 }
 
-static int walk_archived(struct sc_store *base, struct sc_audit_walk *w, json_t **problem)
+static enum sc_store_rc verify_from(struct sc_store *base, const char *org, const json_t *cp,
+                                    const struct sc_audit_walk *start, json_t **problem)
 {
-    return pg_audit_walk_archived((struct pg_store *)base, w, problem);
+    return pg_audit_verify_from((struct pg_store *)base, org, cp, start, problem);
 }
 
-static const struct sc_audit_ops pg_audit_ops = {.tail = audit_tail, .head = audit_head,
-                                                 .rows = audit_rows,
-                                                 .walk_archived = walk_archived};
+static const struct sc_audit_ops pg_audit_ops = {
+    .tail = audit_tail, .head = audit_head, .rows = audit_rows,
+    .walk_archived = sc_archive_walk, .verify_from = verify_from,
+    .rows_range = pg_archive_rows, .bounds = pg_archive_bounds, .record = pg_archive_record,
+    .delete_rows = pg_archive_delete};
 
 struct sc_audit_chain pg_audit_chain(struct pg_store *st)
 {

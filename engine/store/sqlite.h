@@ -168,12 +168,16 @@ enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
 /* The audit chain (sqlite_audit.c): this store's, as store/audit_chain.h walks it. */
 struct sc_audit_chain sq_audit_chain(struct sq_store *st);
 /* Verifies as sq_audit_verify, the walk starting at start (NULL: at the store's last
- * archive checkpoint, sq_audit_walk_archived, or the genesis). */
+ * archive checkpoint, or the genesis). */
 enum sc_store_rc sq_audit_verify_from(struct sc_store *base, const char *org, const json_t *cp,
                                       const struct sc_audit_walk *start, json_t **problem);
-/* w from the store's last archive checkpoint, its HMAC checked (unchanged without one):
- * 0, SC_STORE_BROKEN with *problem, or -1 (error set). sqlite_prune.c. */
-int sq_audit_walk_archived(struct sq_store *st, struct sc_audit_walk *w, json_t **problem);
+/* The archive's statements (sqlite_prune.c), as struct sc_audit_ops lists them. */
+int sq_archive_rows(struct sc_store *base, int64_t from, int64_t through, int passes,
+                    int (*each)(void *arg, int pass, const struct sc_audit_cells *c), void *arg);
+int sq_archive_bounds(struct sc_store *base, int64_t before_ms, int64_t *head, int64_t *old);
+int sq_archive_record(struct sc_store *base, const char *org, int64_t through, const json_t *cp,
+                      const char *path);
+int64_t sq_archive_delete(struct sc_store *base, int64_t through, int limit);
 int sq_audit_keyed(struct sq_store *st);
 /* The row at s (columns as Q_AUDIT_ALL) as cells (borrowed from s till its next step). */
 void sq_audit_cells(sqlite3_stmt *s, int n, struct sc_audit_cells *c);

@@ -1,5 +1,6 @@
 /* SQLite store: the audit log, an append-only chain keyed by HMAC-SHA256, its verification
  * and checkpoints (the chain itself: store/audit_chain.c); here its rows and head. */
+#include "store/archive.h"
 #include "store/sqlite.h"
 
 #include "crypto.h"
@@ -137,14 +138,11 @@ static int audit_rows(struct sc_store *base,
     return rc;
 }
 
-static int walk_archived(struct sc_store *base, struct sc_audit_walk *w, json_t **problem)
-{
-    return sq_audit_walk_archived((struct sq_store *)base, w, problem);
-}
-
-static const struct sc_audit_ops sq_audit_ops = {.tail = audit_tail, .head = audit_head,
-                                                 .rows = audit_rows,
-                                                 .walk_archived = walk_archived};
+static const struct sc_audit_ops sq_audit_ops = {
+    .tail = audit_tail, .head = audit_head, .rows = audit_rows,
+    .walk_archived = sc_archive_walk, .verify_from = sq_audit_verify_from,
+    .rows_range = sq_archive_rows, .bounds = sq_archive_bounds, .record = sq_archive_record,
+    .delete_rows = sq_archive_delete};
 
 struct sc_audit_chain sq_audit_chain(struct sq_store *st)
 {
