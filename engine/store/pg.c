@@ -656,7 +656,7 @@ void pg_close(struct sc_store *base)
     if (!st)
         return;
     pg_defer(&st->base, false);
-    pg_heartbeat_stop(st->hb);
+    sc_heartbeat_stop(st->hb);
     pg_watch_stop(st->watch);
     if (st->db)
         PQfinish(st->db);

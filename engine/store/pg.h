@@ -12,6 +12,7 @@
 #include "store/audit_chain.h"
 #include "store/backend.h"
 #include "store/defer.h"
+#include "store/heartbeat.h"
 
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -52,7 +53,6 @@ enum pq {
 /* Transaction lock of the fold of counted changes into the counters (one at a time). */
 #define PG_LOCK_COUNTERS 0x5c0a0d23LL
 
-struct pg_heartbeat;
 struct pg_watch;
 
 struct pg_store {
@@ -67,7 +67,7 @@ struct pg_store {
     bool leading;          /* holds PG_LOCK_TIMERS (sc_store_lead) */
     bool prepared[P_COUNT]; /* statements prepared on this session */
     int64_t changes;       /* rows the last statement changed */
-    struct pg_heartbeat *hb;
+    struct sc_heartbeat *hb;
     struct pg_watch *watch; /* sc_store_watch's, stopped by pg_close */
     char err[512];
     struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */
@@ -216,7 +216,6 @@ void *pg_value_blob(struct pg_store *st, json_t *v, bool sealed, size_t *n, bool
 int pg_begin(struct pg_store *st);
 int pg_commit(struct pg_store *st);
 void pg_rollback(struct pg_store *st);
-void pg_heartbeat_stop(struct pg_heartbeat *hb);
 int pg_erase_resume_data(struct pg_store *st, const char *id);
 json_t *pg_run_info(struct pg_store *st, const PGresult *r, const char *id, const int col[7]);
 int64_t pg_step_write(struct pg_store *st, int64_t run, const struct sc_step_row *r);

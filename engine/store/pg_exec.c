@@ -46,36 +46,14 @@ int pg_lease_drop(struct sc_store *base, int64_t who)
 
 /* ---- the heartbeat: a thread with a connection of its own renews the leases ---- */
 
-struct pg_heartbeat {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-    struct sc_store *conn;
-};
-
-static void *heartbeat_main(void *arg)
+/* One renewal of the heartbeat's, and the fold of the counters: failures are said on
+ * stderr, and it tries again. */
+static int renew(struct sc_store *conn)
 {
-    struct pg_heartbeat *hb = arg;
-    int64_t last = INT64_MIN;
-    pthread_mutex_lock(&hb->mu);
-    while (!hb->stop) {
-        pthread_mutex_unlock(&hb->mu);
-        int64_t now = sc_clock_now_ms(); /* renewed by the one clock: a test drives it */
-        if (last == INT64_MIN || now - last >= sc_store_lease_ms() / 3 || now < last) {
-            if (sc_store_lease_renew(hb->conn) != 0 ||
-                pg_fold_counters((struct pg_store *)hb->conn) != 0)
-                fprintf(stderr, "scenarist: %s\n", sc_store_error(hb->conn));
-            else
-                last = now;
-        }
-        pthread_mutex_lock(&hb->mu);
-        struct timespec ts = sc_clock_deadline(200);
-        if (!hb->stop)
-            pthread_cond_timedwait(&hb->cv, &hb->mu, &ts);
-    }
-    pthread_mutex_unlock(&hb->mu);
-    return NULL;
+    if (sc_store_lease_renew(conn) == 0 && pg_fold_counters((struct pg_store *)conn) == 0)
+        return 0;
+    fprintf(stderr, "scenarist: %s\n", sc_store_error(conn));
+    return -1;
 }
 
 int pg_heartbeat(struct sc_store *base)
@@ -83,42 +61,8 @@ int pg_heartbeat(struct sc_store *base)
     struct pg_store *st = (struct pg_store *)base;
     if (st->hb)
         return 0;
-    char err[600];
-    struct pg_heartbeat *hb = sc_calloc(1, sizeof *hb);
-    if (!hb)
-        return pg_err(st, "out of memory"), -1;
-    if (!(hb->conn = sc_store_open(st->addr, st->key_ref, err, sizeof err))) {
-        pg_err(st, "%s", err);
-        free(hb);
-        return -1;
-    }
-    pthread_mutex_init(&hb->mu, NULL);
-    pthread_cond_init(&hb->cv, NULL);
-    if (pthread_create(&hb->th, NULL, heartbeat_main, hb) != 0) {
-        pg_err(st, "cannot start the lease heartbeat: %s", strerror(errno));
-        sc_store_close(hb->conn);
-        pthread_mutex_destroy(&hb->mu);
-        pthread_cond_destroy(&hb->cv);
-        free(hb);
-        return -1;
-    }
-    st->hb = hb;
-    return 0;
-}
-
-void pg_heartbeat_stop(struct pg_heartbeat *hb)
-{
-    if (!hb)
-        return;
-    pthread_mutex_lock(&hb->mu);
-    hb->stop = true;
-    pthread_cond_signal(&hb->cv);
-    pthread_mutex_unlock(&hb->mu);
-    pthread_join(hb->th, NULL);
-    sc_store_close(hb->conn);
-    pthread_mutex_destroy(&hb->mu);
-    pthread_cond_destroy(&hb->cv);
-    free(hb);
+    st->hb = sc_heartbeat_start(st->addr, st->key_ref, renew, st->err, sizeof st->err);
+    return st->hb ? 0 : -1;
 }
 
 /* ---- executions ---- */

@@ -564,7 +564,7 @@ void sq_close(struct sc_store *base)
     if (!st)
         return;
     sc_store_defer(&st->base, false);
-    sq_heartbeat_stop(st->hb);
+    sc_heartbeat_stop(st->hb);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);

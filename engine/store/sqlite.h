@@ -8,6 +8,7 @@
 #include "store/audit_chain.h"
 #include "store/backend.h"
 #include "store/defer.h"
+#include "store/heartbeat.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -30,7 +31,6 @@ enum q {
     Q_COUNT
 };
 
-struct heartbeat;
 
 struct sq_store {
     struct sc_store base;  /* first: a struct sc_store * of this backend is one of these */
@@ -43,7 +43,7 @@ struct sq_store {
     int depth;             /* open transactions: the outermost, then savepoints */
     void (*take)(void *), (*give)(void *); /* sc_store_turns */
     void *turns;
-    struct heartbeat *hb;  /* sc_store_heartbeat's, stopped by sc_store_close */
+    struct sc_heartbeat *hb; /* sc_store_heartbeat's, stopped by sc_store_close */
     char err[512];
     struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */
 };
@@ -204,7 +204,6 @@ void *sq_value_blob(struct sq_store *st, json_t *v, bool sealed, size_t *n, bool
 int sq_begin(struct sq_store *st);
 int sq_commit(struct sq_store *st);
 void sq_rollback(struct sq_store *st);
-void sq_heartbeat_stop(struct heartbeat *hb);
 bool sq_leased(sqlite3_stmt *s, int status_col);
 int sq_erase_resume_data(struct sq_store *st, const char *id);
 json_t *sq_run_info(struct sq_store *st, sqlite3_stmt *s, const char *id, const int col[7]);

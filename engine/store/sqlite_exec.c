@@ -54,35 +54,13 @@ int sq_lease_drop(struct sc_store *base, int64_t who)
 
 /* ---- the heartbeat: a thread with a connection of its own renews the leases ---- */
 
-struct heartbeat {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-    struct sc_store *conn;
-};
-
-static void *heartbeat_main(void *arg)
+/* One renewal of the heartbeat's: failures go to the log, and it tries again. */
+static int renew(struct sc_store *conn)
 {
-    struct heartbeat *hb = arg;
-    int64_t last = INT64_MIN;
-    pthread_mutex_lock(&hb->mu);
-    while (!hb->stop) {
-        pthread_mutex_unlock(&hb->mu);
-        int64_t now = sc_clock_now_ms(); /* renewed by the one clock: a test drives it */
-        if (last == INT64_MIN || now - last >= sc_store_lease_ms() / 3 || now < last) {
-            if (sc_store_lease_renew(hb->conn) != 0)
-                sc_log(SC_LOG_ERROR, NULL, NULL, "%s", sc_store_error(hb->conn));
-            else
-                last = now;
-        }
-        pthread_mutex_lock(&hb->mu);
-        struct timespec ts = sc_clock_deadline(200);
-        if (!hb->stop)
-            pthread_cond_timedwait(&hb->cv, &hb->mu, &ts);
-    }
-    pthread_mutex_unlock(&hb->mu);
-    return NULL;
+    if (sc_store_lease_renew(conn) == 0)
+        return 0;
+    sc_log(SC_LOG_ERROR, NULL, NULL, "%s", sc_store_error(conn));
+    return -1;
 }
 
 int sq_heartbeat(struct sc_store *base)
@@ -90,42 +68,8 @@ int sq_heartbeat(struct sc_store *base)
     struct sq_store *st = (struct sq_store *)base;
     if (st->hb)
         return 0;
-    char err[600];
-    struct heartbeat *hb = sc_calloc(1, sizeof *hb);
-    if (!hb)
-        return sq_err(st, "out of memory"), -1;
-    if (!(hb->conn = sc_store_open(st->path, st->key_ref, err, sizeof err))) {
-        sq_err(st, "%s", err);
-        free(hb);
-        return -1;
-    }
-    pthread_mutex_init(&hb->mu, NULL);
-    pthread_cond_init(&hb->cv, NULL);
-    if (pthread_create(&hb->th, NULL, heartbeat_main, hb) != 0) {
-        sq_err(st, "cannot start the lease heartbeat: %s", strerror(errno));
-        sc_store_close(hb->conn);
-        pthread_mutex_destroy(&hb->mu);
-        pthread_cond_destroy(&hb->cv);
-        free(hb);
-        return -1;
-    }
-    st->hb = hb;
-    return 0;
-}
-
-void sq_heartbeat_stop(struct heartbeat *hb)
-{
-    if (!hb)
-        return;
-    pthread_mutex_lock(&hb->mu);
-    hb->stop = true;
-    pthread_cond_signal(&hb->cv);
-    pthread_mutex_unlock(&hb->mu);
-    pthread_join(hb->th, NULL);
-    sc_store_close(hb->conn);
-    pthread_mutex_destroy(&hb->mu);
-    pthread_cond_destroy(&hb->cv);
-    free(hb);
+    st->hb = sc_heartbeat_start(st->path, st->key_ref, renew, st->err, sizeof st->err);
+    return st->hb ? 0 : -1;
 }
 
 /* Taken: running under a lease not yet expired (whoever holds it), from the columns
