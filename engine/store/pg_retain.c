@@ -5,6 +5,7 @@
  * pg_total_relation_size). Space comes back by autovacuum, so vacuum between batches does
  * nothing; a copy is pg_dump's work, so backup refuses and says so. */
 #include "store/archive.h"
+#include "store/prune.h"
 #include "store/pg.h"
 
 #include "clock.h"
@@ -21,15 +22,13 @@
 
 /* Runs sql with parameters by fmt (s text, NULL a null; i int64): the result, or NULL with
  * the error "WHAT: ..." set. */
-static PGresult *xq(struct pg_store *st, const char *what, const char *sql, const char *fmt,
-                    ...)
+static PGresult *vxq(struct pg_store *st, const char *what, const char *sql, const char *fmt,
+                     va_list ap)
 {
     enum { MAXP = 8 };
     const char *vals[MAXP] = {0};
     char nums[MAXP][24];
     int n = 0;
-    va_list ap;
-    va_start(ap, fmt);
     for (; *fmt && n < MAXP; fmt++, n++) {
         if (*fmt == 's') {
             vals[n] = va_arg(ap, const char *);
@@ -38,7 +37,6 @@ static PGresult *xq(struct pg_store *st, const char *what, const char *sql, cons
             vals[n] = nums[n];
         }
     }
-    va_end(ap);
     PGresult *r = PQexecParams(st->db, sql, n, NULL, vals, NULL, NULL, 0);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
@@ -47,6 +45,16 @@ static PGresult *xq(struct pg_store *st, const char *what, const char *sql, cons
         PQclear(r);
         return NULL;
     }
+    return r;
+}
+
+static PGresult *xq(struct pg_store *st, const char *what, const char *sql, const char *fmt,
+                    ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    PGresult *r = vxq(st, what, sql, fmt, ap);
+    va_end(ap);
     return r;
 }
 
@@ -71,18 +79,7 @@ static int64_t one_int(PGresult *r)
     return v;
 }
 
-static void count_add(json_t *counts, const char *table, const char *key, int64_t n)
-{
-    if (n <= 0)
-        return;
-    json_t *t = json_object_get(counts, table);
-    if (!t)
-        json_object_set_new(counts, table, t = json_object());
-    json_t *v = json_object_get(t, key);
-    json_object_set_new(t, key, json_integer(json_integer_value(v) + n));
-}
-
-/* ---- pruning ---- */
+/* ---- pruning (store/prune.c): its statements ---- */
 
 /* A finished execution of $1 that ended before $2, with nothing open on it. Here foreign
  * keys hold, so an execution whose decision is still open stays too (its closed decisions
@@ -96,105 +93,72 @@ static void count_add(json_t *counts, const char *table, const char *key, int64_
     " AND NOT EXISTS(SELECT 1 FROM decisions d WHERE d.execution = e.id"                      \
     " AND d.state IN ('pending', 'running', 'here'))"
 
-static int64_t prune_execs(struct pg_store *st, const struct sc_prune_rule *r, int limit,
-                           bool dry_run, json_t *counts)
+static const struct sc_prune_sql prune_sql = {
+    .count_execs = "SELECT count(*)" PRUNABLE,
+    .count_steps = "SELECT count(*) FROM step_runs WHERE execution IN (SELECT e.id" PRUNABLE ")",
+    .ids = {"CREATE TEMP TABLE IF NOT EXISTS prune_ids(id TEXT PRIMARY KEY)",
+            "DELETE FROM prune_ids",
+            "INSERT INTO prune_ids SELECT e.id" PRUNABLE " ORDER BY e.started_at LIMIT $3"},
+    .deletes = {"DELETE FROM step_runs WHERE execution IN (SELECT id FROM prune_ids)",
+                "DELETE FROM incomplete WHERE execution IN (SELECT id FROM prune_ids)",
+                "DELETE FROM holds WHERE execution IN (SELECT id FROM prune_ids)",
+                "DELETE FROM decisions WHERE execution IN (SELECT id FROM prune_ids)",
+                "DELETE FROM executions WHERE id IN (SELECT id FROM prune_ids)"},
+    .items = {"SELECT state, count(*) FROM queue_items WHERE state <> 'open'"
+              " AND done_at < $1 GROUP BY state ORDER BY state",
+              "DELETE FROM queue_items WHERE id IN (SELECT id FROM queue_items"
+              " WHERE state <> 'open' AND done_at < $1 ORDER BY done_at LIMIT $2)"
+              " RETURNING state"},
+    .shadow = {"SELECT 'all', count(*) FROM shadow_writes WHERE at < $1",
+               "DELETE FROM shadow_writes WHERE id IN (SELECT id FROM shadow_writes"
+               " WHERE at < $1 ORDER BY id LIMIT $2) RETURNING 'all'"}};
+
+static int64_t prune_one(struct sc_store *base, const char *what, const char *sql,
+                         const char *fmt, ...)
 {
-    if (dry_run) {
-        int64_t n = one_int(xq(st, "counting executions", "SELECT count(*)" PRUNABLE, "si",
-                               r->status, r->before_ms));
-        int64_t steps = n > 0 ? one_int(xq(st, "counting step runs", "SELECT count(*) FROM"
-                                           " step_runs WHERE execution IN (SELECT e.id"
-                                           PRUNABLE ")", "si", r->status, r->before_ms)) : 0;
-        if (n < 0 || steps < 0)
-            return -1;
-        count_add(counts, "executions", r->status, n);
-        count_add(counts, "step_runs", r->status, steps);
-        return n;
-    }
-    if (pg_begin(st) != 0)
-        return -1;
-    int64_t steps = -1, n = -1;
-    if (run(xq(st, "pruning", "CREATE TEMP TABLE IF NOT EXISTS prune_ids(id TEXT PRIMARY KEY)",
-               "")) >= 0 &&
-        run(xq(st, "pruning", "DELETE FROM prune_ids", "")) >= 0 &&
-        run(xq(st, "pruning executions", "INSERT INTO prune_ids SELECT e.id" PRUNABLE
-               " ORDER BY e.started_at LIMIT $3", "sii", r->status, r->before_ms,
-               (int64_t)limit)) >= 0 &&
-        (steps = run(xq(st, "pruning step runs", "DELETE FROM step_runs WHERE execution IN"
-                        " (SELECT id FROM prune_ids)", ""))) >= 0 &&
-        run(xq(st, "pruning incomplete rows", "DELETE FROM incomplete WHERE execution IN"
-               " (SELECT id FROM prune_ids)", "")) >= 0 &&
-        run(xq(st, "pruning holds", "DELETE FROM holds WHERE execution IN"
-               " (SELECT id FROM prune_ids)", "")) >= 0 &&
-        run(xq(st, "pruning decisions", "DELETE FROM decisions WHERE execution IN"
-               " (SELECT id FROM prune_ids)", "")) >= 0)
-        n = run(xq(st, "pruning executions", "DELETE FROM executions WHERE id IN"
-                   " (SELECT id FROM prune_ids)", ""));
-    if (n < 0 || pg_commit(st) != 0) {
-        pg_rollback(st);
-        return -1;
-    }
-    count_add(counts, "executions", r->status, n);
-    count_add(counts, "step_runs", r->status, steps);
-    return n;
+    va_list ap;
+    va_start(ap, fmt);
+    PGresult *r = vxq((struct pg_store *)base, what, sql, fmt, ap);
+    va_end(ap);
+    return one_int(r);
 }
 
-/* Queue items and shadowed writes: one statement; queue items counted by state. */
-static int64_t prune_rows(struct pg_store *st, const struct sc_prune_rule *r, int limit,
-                          bool dry_run, json_t *counts)
+static int64_t prune_run(struct sc_store *base, const char *what, const char *sql,
+                         const char *fmt, ...)
 {
-    bool items = r->table == SC_PRUNE_QUEUE_ITEMS;
-    const char *sql;
-    if (items)
-        sql = dry_run ? "SELECT state, count(*) FROM queue_items WHERE state <> 'open'"
-                        " AND done_at < $1 GROUP BY state ORDER BY state"
-                      : "DELETE FROM queue_items WHERE id IN (SELECT id FROM queue_items"
-                        " WHERE state <> 'open' AND done_at < $1 ORDER BY done_at LIMIT $2)"
-                        " RETURNING state";
-    else
-        sql = dry_run ? "SELECT 'all', count(*) FROM shadow_writes WHERE at < $1"
-                      : "DELETE FROM shadow_writes WHERE id IN (SELECT id FROM shadow_writes"
-                        " WHERE at < $1 ORDER BY id LIMIT $2) RETURNING 'all'";
-    if (!dry_run && pg_begin(st) != 0)
-        return -1;
-    PGresult *s = dry_run ? xq(st, "pruning", sql, "i", r->before_ms)
-                          : xq(st, "pruning", sql, "ii", r->before_ms, (int64_t)limit);
-    int64_t total = 0;
-    json_t *by = json_object();
-    for (int i = 0; s && by && i < PQntuples(s); i++) {
-        int64_t n = dry_run ? pg_int(s, i, 1) : 1;
-        const char *k = pg_text(s, i, 0);
-        json_object_set_new(by, k, json_integer(json_integer_value(json_object_get(by, k)) + n));
-        total += n;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    PGresult *r = vxq((struct pg_store *)base, what, sql, fmt, ap);
+    va_end(ap);
+    return run(r);
+}
+
+static int prune_tally(struct sc_store *base, const char *sql, bool dry_run, int64_t before_ms,
+                       int limit, json_t *by, int64_t *total)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    PGresult *s = dry_run ? xq(st, "pruning", sql, "i", before_ms)
+                          : xq(st, "pruning", sql, "ii", before_ms, (int64_t)limit);
+    for (int i = 0; s && by && i < PQntuples(s); i++)
+        sc_prune_tally(by, total, pg_text(s, i, 0), dry_run ? pg_int(s, i, 1) : 1);
     bool ok = s != NULL;
     PQclear(s);
-    if (!by || !ok || (!dry_run && pg_commit(st) != 0)) {
-        if (!dry_run)
-            pg_rollback(st);
-        if (!by)
-            pg_err(st, "out of memory");
-        json_decref(by);
-        return -1;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(by, k, v)
-        count_add(counts, items ? "queue_items" : "shadow_writes", k, json_integer_value(v));
-    json_decref(by);
-    return total;
+    return ok ? 0 : -1;
 }
+
+static int prune_begin(struct sc_store *base) { return pg_begin((struct pg_store *)base); }
+static int prune_commit(struct sc_store *base) { return pg_commit((struct pg_store *)base); }
+static void prune_rollback(struct sc_store *base) { pg_rollback((struct pg_store *)base); }
+
+static const struct sc_prune_ops prune_ops = {
+    .sql = &prune_sql, .one = prune_one, .run = prune_run, .tally = prune_tally,
+    .begin = prune_begin, .commit = prune_commit, .rollback = prune_rollback};
 
 int64_t pg_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,
                  json_t *counts)
 {
     struct pg_store *st = (struct pg_store *)base;
-    if (limit < 1)
-        return pg_err(st, "prune: a batch takes at least one row"), -1;
-    if (r->table == SC_PRUNE_EXECUTIONS)
-        return r->status ? prune_execs(st, r, limit, dry_run, counts)
-                         : (pg_err(st, "prune: executions need a status"), -1);
-    return prune_rows(st, r, limit, dry_run, counts);
+    return sc_prune_run(base, &prune_ops, st->err, sizeof st->err, r, limit, dry_run, counts);
 }
 
 /* ---- space ---- */

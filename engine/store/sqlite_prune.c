@@ -3,6 +3,7 @@
  * checkpoint, so the chain is still proved across it); reclaiming space (incremental
  * vacuum); a consistent online copy (VACUUM INTO). */
 #include "store/archive.h"
+#include "store/prune.h"
 #include "store/sqlite.h"
 
 #include "clock.h"
@@ -19,15 +20,13 @@
 /* ---- statements of this file: prepared per call (pruning is rare next to intake) ---- */
 
 /* Prepares sql and binds by fmt as sq_q does (s text, i int64); NULL with the error set. */
-static sqlite3_stmt *prep(struct sq_store *st, const char *sql, const char *fmt, ...)
+static sqlite3_stmt *vprep(struct sq_store *st, const char *sql, const char *fmt, va_list ap)
 {
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
         sq_db_err(st, "prepare");
         return NULL;
     }
-    va_list ap;
-    va_start(ap, fmt);
     int rc = SQLITE_OK;
     for (int k = 1; *fmt && rc == SQLITE_OK; fmt++, k++) {
         if (*fmt == 's') {
@@ -37,12 +36,20 @@ static sqlite3_stmt *prep(struct sq_store *st, const char *sql, const char *fmt,
             rc = sqlite3_bind_int64(s, k, va_arg(ap, int64_t));
         }
     }
-    va_end(ap);
     if (rc != SQLITE_OK) {
         sq_db_err(st, "bind");
         sqlite3_finalize(s);
         return NULL;
     }
+    return s;
+}
+
+static sqlite3_stmt *prep(struct sq_store *st, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *s = vprep(st, sql, fmt, ap);
+    va_end(ap);
     return s;
 }
 
@@ -69,18 +76,7 @@ static int64_t one_int(struct sq_store *st, sqlite3_stmt *s, const char *what)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? v : sq_db_err(st, what);
 }
 
-static void count_add(json_t *counts, const char *table, const char *key, int64_t n)
-{
-    if (n <= 0)
-        return;
-    json_t *t = json_object_get(counts, table);
-    if (!t)
-        json_object_set_new(counts, table, t = json_object());
-    json_t *v = json_object_get(t, key);
-    json_object_set_new(t, key, json_integer(json_integer_value(v) + n));
-}
-
-/* ---- pruning ---- */
+/* ---- pruning (store/prune.c): its statements ---- */
 
 /* A finished execution of ?1 that ended before ?2, with nothing open on it (a decision
  * still to run included: its closed decisions go with it, as foreign keys require). */
@@ -93,108 +89,76 @@ static void count_add(json_t *counts, const char *table, const char *key, int64_
     " AND NOT EXISTS(SELECT 1 FROM decisions d WHERE d.execution = e.id"                      \
     " AND d.state IN ('pending', 'running', 'here'))"
 
-static int64_t prune_execs(struct sq_store *st, const struct sc_prune_rule *r, int limit,
-                           bool dry_run, json_t *counts)
+static const struct sc_prune_sql prune_sql = {
+    .count_execs = "SELECT count(*)" PRUNABLE,
+    .count_steps = "SELECT count(*) FROM step_runs WHERE execution IN (SELECT e.id" PRUNABLE ")",
+    .ids = {"CREATE TEMP TABLE IF NOT EXISTS prune_ids(id TEXT PRIMARY KEY)",
+            "DELETE FROM temp.prune_ids",
+            "INSERT INTO temp.prune_ids SELECT e.id" PRUNABLE " ORDER BY e.started_at LIMIT ?3"},
+    .deletes = {"DELETE FROM step_runs WHERE execution IN temp.prune_ids",
+                "DELETE FROM incomplete WHERE execution IN temp.prune_ids",
+                "DELETE FROM holds WHERE execution IN temp.prune_ids",
+                "DELETE FROM decisions WHERE execution IN temp.prune_ids",
+                "DELETE FROM executions WHERE id IN temp.prune_ids"},
+    .items = {"SELECT state, count(*) FROM queue_items WHERE state <> 'open'"
+              " AND done_at < ?1 GROUP BY state ORDER BY state",
+              "DELETE FROM queue_items WHERE id IN (SELECT id FROM queue_items"
+              " WHERE state <> 'open' AND done_at < ?1 ORDER BY done_at LIMIT ?2)"
+              " RETURNING state"},
+    .shadow = {"SELECT 'all', count(*) FROM shadow_writes WHERE at < ?1",
+               "DELETE FROM shadow_writes WHERE id IN (SELECT id FROM shadow_writes"
+               " WHERE at < ?1 ORDER BY id LIMIT ?2) RETURNING 'all'"}};
+
+static int64_t prune_one(struct sc_store *base, const char *what, const char *sql,
+                         const char *fmt, ...)
 {
-    if (dry_run) {
-        int64_t n = one_int(st, prep(st, "SELECT count(*)" PRUNABLE, "si", r->status,
-                                     r->before_ms), "counting executions");
-        int64_t steps = n > 0 ? one_int(st, prep(st, "SELECT count(*) FROM step_runs WHERE"
-                                                 " execution IN (SELECT e.id" PRUNABLE ")",
-                                                 "si", r->status, r->before_ms),
-                                        "counting step runs") : 0;
-        if (n < 0 || steps < 0)
-            return -1;
-        count_add(counts, "executions", r->status, n);
-        count_add(counts, "step_runs", r->status, steps);
-        return n;
-    }
-    if (sq_begin(st) != 0)
-        return -1;
-    int64_t steps = -1, n = -1;
-    if (run(st, prep(st, "CREATE TEMP TABLE IF NOT EXISTS prune_ids(id TEXT PRIMARY KEY)", ""),
-            "pruning") >= 0 &&
-        run(st, prep(st, "DELETE FROM temp.prune_ids", ""), "pruning") >= 0 &&
-        run(st, prep(st, "INSERT INTO temp.prune_ids SELECT e.id" PRUNABLE
-                     " ORDER BY e.started_at LIMIT ?3", "sii", r->status, r->before_ms,
-                     (int64_t)limit), "pruning executions") >= 0 &&
-        (steps = run(st, prep(st, "DELETE FROM step_runs WHERE execution IN temp.prune_ids", ""),
-                     "pruning step runs")) >= 0 &&
-        run(st, prep(st, "DELETE FROM incomplete WHERE execution IN temp.prune_ids", ""),
-            "pruning incomplete rows") >= 0 &&
-        run(st, prep(st, "DELETE FROM holds WHERE execution IN temp.prune_ids", ""),
-            "pruning holds") >= 0 &&
-        run(st, prep(st, "DELETE FROM decisions WHERE execution IN temp.prune_ids", ""),
-            "pruning decisions") >= 0)
-        n = run(st, prep(st, "DELETE FROM executions WHERE id IN temp.prune_ids", ""),
-                "pruning executions");
-    if (n < 0 || sq_commit(st) != 0) {
-        sq_rollback(st);
-        return -1;
-    }
-    count_add(counts, "executions", r->status, n);
-    count_add(counts, "step_runs", r->status, steps);
-    return n;
+    struct sq_store *st = (struct sq_store *)base;
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *s = vprep(st, sql, fmt, ap);
+    va_end(ap);
+    return one_int(st, s, what);
 }
 
-/* Queue items and shadowed writes: one statement; queue items counted by state. */
-static int64_t prune_rows(struct sq_store *st, const struct sc_prune_rule *r, int limit,
-                          bool dry_run, json_t *counts)
+static int64_t prune_run(struct sc_store *base, const char *what, const char *sql,
+                         const char *fmt, ...)
 {
-    bool items = r->table == SC_PRUNE_QUEUE_ITEMS;
-    const char *sql;
-    if (items)
-        sql = dry_run ? "SELECT state, count(*) FROM queue_items WHERE state <> 'open'"
-                        " AND done_at < ?1 GROUP BY state ORDER BY state"
-                      : "DELETE FROM queue_items WHERE id IN (SELECT id FROM queue_items"
-                        " WHERE state <> 'open' AND done_at < ?1 ORDER BY done_at LIMIT ?2)"
-                        " RETURNING state";
-    else
-        sql = dry_run ? "SELECT 'all', count(*) FROM shadow_writes WHERE at < ?1"
-                      : "DELETE FROM shadow_writes WHERE id IN (SELECT id FROM shadow_writes"
-                        " WHERE at < ?1 ORDER BY id LIMIT ?2) RETURNING 'all'";
-    if (!dry_run && sq_begin(st) != 0)
-        return -1;
-    sqlite3_stmt *s = dry_run ? prep(st, sql, "i", r->before_ms)
-                              : prep(st, sql, "ii", r->before_ms, (int64_t)limit);
-    int64_t total = 0;
+    struct sq_store *st = (struct sq_store *)base;
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *s = vprep(st, sql, fmt, ap);
+    va_end(ap);
+    return run(st, s, what);
+}
+
+static int prune_tally(struct sc_store *base, const char *sql, bool dry_run, int64_t before_ms,
+                       int limit, json_t *by, int64_t *total)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    sqlite3_stmt *s = dry_run ? prep(st, sql, "i", before_ms)
+                              : prep(st, sql, "ii", before_ms, (int64_t)limit);
     int rc = s ? SQLITE_ROW : SQLITE_ERROR;
-    json_t *by = json_object();
-    while (s && by && (rc = sq_step(st, s)) == SQLITE_ROW) {
-        int64_t n = dry_run ? sqlite3_column_int64(s, 1) : 1;
-        const char *k = sq_text(s, 0);
-        json_object_set_new(by, k, json_integer(json_integer_value(json_object_get(by, k)) + n));
-        total += n;
-    }
+    while (s && by && (rc = sq_step(st, s)) == SQLITE_ROW)
+        sc_prune_tally(by, total, sq_text(s, 0), dry_run ? sqlite3_column_int64(s, 1) : 1);
     if (s && rc != SQLITE_DONE)
         sq_db_err(st, "pruning");
     sqlite3_finalize(s);
-    if (!by || rc != SQLITE_DONE || (!dry_run && sq_commit(st) != 0)) {
-        if (!dry_run)
-            sq_rollback(st);
-        if (!by)
-            sq_err(st, "out of memory");
-        json_decref(by);
-        return -1;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(by, k, v)
-        count_add(counts, items ? "queue_items" : "shadow_writes", k, json_integer_value(v));
-    json_decref(by);
-    return total;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
+
+static int prune_begin(struct sc_store *base) { return sq_begin((struct sq_store *)base); }
+static int prune_commit(struct sc_store *base) { return sq_commit((struct sq_store *)base); }
+static void prune_rollback(struct sc_store *base) { sq_rollback((struct sq_store *)base); }
+
+static const struct sc_prune_ops prune_ops = {
+    .sql = &prune_sql, .one = prune_one, .run = prune_run, .tally = prune_tally,
+    .begin = prune_begin, .commit = prune_commit, .rollback = prune_rollback};
 
 int64_t sq_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,
                  json_t *counts)
 {
     struct sq_store *st = (struct sq_store *)base;
-    if (limit < 1)
-        return sq_err(st, "prune: a batch takes at least one row"), -1;
-    if (r->table == SC_PRUNE_EXECUTIONS)
-        return r->status ? prune_execs(st, r, limit, dry_run, counts)
-                         : (sq_err(st, "prune: executions need a status"), -1);
-    return prune_rows(st, r, limit, dry_run, counts);
+    return sc_prune_run(base, &prune_ops, st->err, sizeof st->err, r, limit, dry_run, counts);
 }
 
 /* ---- space ---- */
