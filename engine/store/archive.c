@@ -15,16 +15,6 @@
 
 #define ARCHIVE_FORMAT "scenarist.audit-archive/1"
 
-static void chain_err(const struct sc_audit_chain *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void chain_err(const struct sc_audit_chain *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err, c->errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int problem_at(json_t **problem, int64_t row, int64_t line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int problem_at(json_t **problem, int64_t row, int64_t line, const char *fmt, ...)
@@ -223,7 +213,7 @@ static int file_walk(const struct sc_audit_chain *c, const char *org, const char
     if (!f && errno == ENOENT && missing_ok)
         return 0;
     if (!f)
-        return chain_err(c, "archive %s: %s", path, strerror(errno)), -1;
+        return sc_audit_chain_err(c, "archive %s: %s", path, strerror(errno)), -1;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -251,7 +241,7 @@ enum sc_store_rc sc_archive_verify(const struct sc_audit_chain *c, const char *o
     *problem = NULL;
     int keyed = sc_audit_keyed(c->key, c->err, c->errlen);
     if (keyed <= 0)
-        return keyed < 0 ? -1 : (chain_err(c, "no audit key"), -1);
+        return keyed < 0 ? -1 : (sc_audit_chain_err(c, "no audit key"), -1);
     json_t *have = sc_store_audit_archived(c->st);
     if (!have && c->err[0])
         return -1;
@@ -307,8 +297,8 @@ struct write_pass {
 static int pass_open(struct write_pass *p)
 {
     if (!p->f && !(p->f = fopen(p->path, "a")))
-        return chain_err(p->c, "archive %s cannot be written: %s", p->path, strerror(errno)),
-               -1;
+        return sc_audit_chain_err(p->c, "archive %s cannot be written: %s", p->path,
+                                  strerror(errno)), -1;
     return 0;
 }
 
@@ -326,8 +316,8 @@ static int pass_row(void *arg, int pass, const struct sc_audit_cells *c)
     int rc = sc_audit_row_check(p->c->key, c, p->w, p->problem);
     json_t *row = rc ? NULL : row_json(c);
     if (!rc && (!row || json_dumpf(row, p->f, JSON_COMPACT) != 0 || fputc('\n', p->f) == EOF))
-        rc = (chain_err(p->c, "archive %s cannot be written: %s", p->path,
-                        row ? strerror(errno) : "out of memory"), -1);
+        rc = (sc_audit_chain_err(p->c, "archive %s cannot be written: %s", p->path,
+                                 row ? strerror(errno) : "out of memory"), -1);
     json_decref(row);
     return rc;
 }
@@ -356,10 +346,12 @@ static int archive_write(const struct sc_audit_chain *c, const char *org, const 
                                  at, "key_id", c->key->id, "hmac", mac);
     json_t *line = *cpo ? json_pack("{s:O}", "checkpoint", *cpo) : NULL;
     if (rc == 0 && (!line || json_dumpf(line, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF))
-        rc = (chain_err(c, "archive %s cannot be written: %s", path, strerror(errno)), -1);
+        rc = (sc_audit_chain_err(c, "archive %s cannot be written: %s", path, strerror(errno)), -1);
     json_decref(line);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        rc = rc ? rc : (chain_err(c, "archive %s cannot be synced: %s", path, strerror(errno)), -1);
+        rc = rc ? rc
+                : (sc_audit_chain_err(c, "archive %s cannot be synced: %s", path, strerror(errno)),
+                   -1);
     fclose(f);
     return rc;
 }
@@ -393,10 +385,11 @@ int64_t sc_archive_run(const struct sc_audit_chain *c, const char *org, int64_t 
     *problem = NULL;
     int keyed = sc_audit_keyed(c->key, c->err, c->errlen);
     if (keyed <= 0)
-        return keyed < 0 ? -1 : (chain_err(c, "archiving the audit log needs the org's audit "
-                                           "key"), -1);
+        return keyed < 0 ? -1
+                         : (sc_audit_chain_err(c, "archiving the audit log needs the org's "
+                                               "audit key"), -1);
     if (limit < 1 || max_rows < 0)
-        return chain_err(c, "archive: a batch takes at least one row"), -1;
+        return sc_audit_chain_err(c, "archive: a batch takes at least one row"), -1;
     struct sc_audit_walk at_store = {.expect = 1};
     memset(at_store.prev, '0', 64);
     int rc = sc_archive_walk(c, &at_store, problem);

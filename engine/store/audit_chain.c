@@ -14,9 +14,7 @@
 const char sc_audit_genesis[65] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-static void chain_err(const struct sc_audit_chain *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void chain_err(const struct sc_audit_chain *c, const char *fmt, ...)
+void sc_audit_chain_err(const struct sc_audit_chain *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -173,7 +171,7 @@ json_t *sc_audit_checkpoint(const struct sc_audit_chain *c, const char *org, jso
     int keyed = sc_audit_keyed(c->key, c->err, c->errlen);
     if (keyed <= 0) {
         if (!keyed)
-            chain_err(c, "org %s has no audit key", org);
+            sc_audit_chain_err(c, "org %s has no audit key", org);
         return NULL;
     }
     int r = sc_store_audit_verify(c->st, org, NULL, problem); /* vouch only for an intact log */
@@ -189,7 +187,7 @@ json_t *sc_audit_checkpoint(const struct sc_audit_chain *c, const char *org, jso
                            "org", org, "count", (json_int_t)count, "last_hash", hash, "at", at,
                            "key_id", c->key->id, "hmac", mac);
     if (!cp)
-        chain_err(c, "out of memory");
+        sc_audit_chain_err(c, "out of memory");
     return cp;
 }
 
@@ -301,7 +299,7 @@ enum sc_store_rc sc_audit_verify(const struct sc_audit_chain *c, const char *org
     if (keyed < 0)
         return -1;
     if (!keyed)
-        return chain_err(c, "no audit key"), -1;
+        return sc_audit_chain_err(c, "no audit key"), -1;
     int64_t cp_count = -1, have;
     const char *cp_hash = NULL;
     char tail[65];

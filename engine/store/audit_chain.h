@@ -82,6 +82,9 @@ struct sc_audit_chain {
     const struct sc_audit_ops *ops;
 };
 
+/* Sets c's error message (printf). */
+void sc_audit_chain_err(const struct sc_audit_chain *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* 64 zeros: the hash before the first row. */
 extern const char sc_audit_genesis[65];
 

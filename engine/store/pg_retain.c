@@ -113,24 +113,14 @@ static const struct sc_prune_sql prune_sql = {
                "DELETE FROM shadow_writes WHERE id IN (SELECT id FROM shadow_writes"
                " WHERE at < $1 ORDER BY id LIMIT $2) RETURNING 'all'"}};
 
-static int64_t prune_one(struct sc_store *base, const char *what, const char *sql,
+static int64_t prune_run(struct sc_store *base, bool count, const char *what, const char *sql,
                          const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     PGresult *r = vxq((struct pg_store *)base, what, sql, fmt, ap);
     va_end(ap);
-    return one_int(r);
-}
-
-static int64_t prune_run(struct sc_store *base, const char *what, const char *sql,
-                         const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    PGresult *r = vxq((struct pg_store *)base, what, sql, fmt, ap);
-    va_end(ap);
-    return run(r);
+    return count ? one_int(r) : run(r);
 }
 
 static int prune_tally(struct sc_store *base, const char *sql, bool dry_run, int64_t before_ms,
@@ -151,7 +141,7 @@ static int prune_commit(struct sc_store *base) { return pg_commit((struct pg_sto
 static void prune_rollback(struct sc_store *base) { pg_rollback((struct pg_store *)base); }
 
 static const struct sc_prune_ops prune_ops = {
-    .sql = &prune_sql, .one = prune_one, .run = prune_run, .tally = prune_tally,
+    .sql = &prune_sql, .run = prune_run, .tally = prune_tally,
     .begin = prune_begin, .commit = prune_commit, .rollback = prune_rollback};
 
 int64_t pg_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,

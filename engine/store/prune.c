@@ -26,9 +26,9 @@ static int64_t prune_execs(struct sc_store *st, const struct sc_prune_ops *o,
 {
     const struct sc_prune_sql *q = o->sql;
     if (dry_run) {
-        int64_t n = o->one(st, "counting executions", q->count_execs, "si", r->status,
+        int64_t n = o->run(st, true, "counting executions", q->count_execs, "si", r->status,
                            r->before_ms);
-        int64_t steps = n > 0 ? o->one(st, "counting step runs", q->count_steps, "si",
+        int64_t steps = n > 0 ? o->run(st, true, "counting step runs", q->count_steps, "si",
                                        r->status, r->before_ms) : 0;
         if (n < 0 || steps < 0)
             return -1;
@@ -42,15 +42,15 @@ static int64_t prune_execs(struct sc_store *st, const struct sc_prune_ops *o,
     if (o->begin(st) != 0)
         return -1;
     int64_t steps = -1, n = -1;
-    bool ok = o->run(st, "pruning", q->ids[0], "") >= 0 &&
-              o->run(st, "pruning", q->ids[1], "") >= 0 &&
-              o->run(st, "pruning executions", q->ids[2], "sii", r->status, r->before_ms,
+    bool ok = o->run(st, false, "pruning", q->ids[0], "") >= 0 &&
+              o->run(st, false, "pruning", q->ids[1], "") >= 0 &&
+              o->run(st, false, "pruning executions", q->ids[2], "sii", r->status, r->before_ms,
                      (int64_t)limit) >= 0 &&
-              (steps = o->run(st, what[0], q->deletes[0], "")) >= 0;
+              (steps = o->run(st, false, what[0], q->deletes[0], "")) >= 0;
     for (int i = 1; ok && i < 4; i++)
-        ok = o->run(st, what[i], q->deletes[i], "") >= 0;
+        ok = o->run(st, false, what[i], q->deletes[i], "") >= 0;
     if (ok)
-        n = o->run(st, what[4], q->deletes[4], "");
+        n = o->run(st, false, what[4], q->deletes[4], "");
     if (n < 0 || o->commit(st) != 0) {
         o->rollback(st);
         return -1;

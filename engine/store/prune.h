@@ -22,13 +22,10 @@ struct sc_prune_sql {
 
 struct sc_prune_ops {
     const struct sc_prune_sql *sql;
-    /* Runs sql with parameters by fmt (s text, i int64): the single integer it answers (0
-     * when no row), or -1 (error "WHAT: ..."). */
-    int64_t (*one)(struct sc_store *st, const char *what, const char *sql, const char *fmt,
-                   ...);
-    /* Runs sql: the rows it changed, or -1 (error "WHAT: ..."). */
-    int64_t (*run)(struct sc_store *st, const char *what, const char *sql, const char *fmt,
-                   ...);
+    /* Runs sql with parameters by fmt (s text, i int64): count, the single integer it
+     * answers (0 when no row); else the rows it changed; or -1 (error "WHAT: ..."). */
+    int64_t (*run)(struct sc_store *st, bool count, const char *what, const char *sql,
+                   const char *fmt, ...);
     /* Runs sql (before; limit too unless dry_run) and adds each row's count (a dry run's
      * second column; else 1) to by[first column] and *total: 0, or -1. by may be NULL
      * (memory ran out): the rows are not read. */

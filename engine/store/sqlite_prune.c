@@ -109,7 +109,7 @@ static const struct sc_prune_sql prune_sql = {
                "DELETE FROM shadow_writes WHERE id IN (SELECT id FROM shadow_writes"
                " WHERE at < ?1 ORDER BY id LIMIT ?2) RETURNING 'all'"}};
 
-static int64_t prune_one(struct sc_store *base, const char *what, const char *sql,
+static int64_t prune_run(struct sc_store *base, bool count, const char *what, const char *sql,
                          const char *fmt, ...)
 {
     struct sq_store *st = (struct sq_store *)base;
@@ -117,18 +117,7 @@ static int64_t prune_one(struct sc_store *base, const char *what, const char *sq
     va_start(ap, fmt);
     sqlite3_stmt *s = vprep(st, sql, fmt, ap);
     va_end(ap);
-    return one_int(st, s, what);
-}
-
-static int64_t prune_run(struct sc_store *base, const char *what, const char *sql,
-                         const char *fmt, ...)
-{
-    struct sq_store *st = (struct sq_store *)base;
-    va_list ap;
-    va_start(ap, fmt);
-    sqlite3_stmt *s = vprep(st, sql, fmt, ap);
-    va_end(ap);
-    return run(st, s, what);
+    return count ? one_int(st, s, what) : run(st, s, what);
 }
 
 static int prune_tally(struct sc_store *base, const char *sql, bool dry_run, int64_t before_ms,
@@ -151,7 +140,7 @@ static int prune_commit(struct sc_store *base) { return sq_commit((struct sq_sto
 static void prune_rollback(struct sc_store *base) { sq_rollback((struct sq_store *)base); }
 
 static const struct sc_prune_ops prune_ops = {
-    .sql = &prune_sql, .one = prune_one, .run = prune_run, .tally = prune_tally,
+    .sql = &prune_sql, .run = prune_run, .tally = prune_tally,
     .begin = prune_begin, .commit = prune_commit, .rollback = prune_rollback};
 
 int64_t sq_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,
@@ -345,9 +334,9 @@ int64_t sq_archive_delete(struct sc_store *base, int64_t through, int limit)
     struct sq_store *st = (struct sq_store *)base;
     if (sq_begin(st) != 0)
         return -1;
-    int64_t n = run(st, prep(st, "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE id <= ?1"
-                             " ORDER BY id LIMIT ?2)", "ii", through, (int64_t)limit),
-                    "deleting archived audit rows");
+    int64_t n = run(st, prep(st, "DELETE FROM audit WHERE id IN (SELECT id FROM audit"
+                             " WHERE id <= ?1 ORDER BY id LIMIT ?2)", "ii", through,
+                             (int64_t)limit), "deleting archived audit rows");
     if (n < 0 || sq_commit(st) != 0) {
         sq_rollback(st);
         return -1;
