@@ -611,7 +611,7 @@ int cmd_resume(struct opts *o)
 static bool audit_key_present(const struct cli_session *s, const char *what)
 {
     char err[600];
-    if (sc_audit_keyed(s->org, what, err, sizeof err))
+    if (sc_audit_org_keyed(s->org, what, err, sizeof err))
         return true;
     fprintf(stderr, "scenarist: %s\n", err);
     return false;

@@ -1012,7 +1012,7 @@ static unsigned h_audit_checkpoint(struct call *c, json_t **out)
     const struct sc_org *org = c->a->d->org;
     const char *to = json_string_value(json_object_get(c->body, "to"));
     char err[700];
-    if (!sc_audit_keyed(org, "checkpoint", err, sizeof err)) {
+    if (!sc_audit_org_keyed(org, "checkpoint", err, sizeof err)) {
         *out = err_body(err);
         return 409;
     }

@@ -158,7 +158,7 @@ int sc_audit_checkpoint_run(struct sc_store *st, const struct sc_org *org, struc
     return rc;
 }
 
-bool sc_audit_keyed(const struct sc_org *org, const char *what, char *err, size_t errlen)
+bool sc_audit_org_keyed(const struct sc_org *org, const char *what, char *err, size_t errlen)
 {
     if (sc_audit_key_ref(org))
         return true;

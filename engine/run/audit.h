@@ -18,7 +18,7 @@ const char *sc_audit_key_ref(const struct sc_org *org);
 void sc_audit_setup(struct sc_store *st, const struct sc_org *org);
 /* Whether org has an audit key; false with err saying how to give one (verify and
  * checkpoint need it: without one the chain proves nothing). what: "verify", "checkpoint". */
-bool sc_audit_keyed(const struct sc_org *org, const char *what, char *err, size_t errlen);
+bool sc_audit_org_keyed(const struct sc_org *org, const char *what, char *err, size_t errlen);
 /* `scenarist audit checkpoint`: the head of st's log ({org, at, count, last_hash, ...}, as
  * sc_store_audit_checkpoint), new; NULL with err, *broken true when the log is not intact
  * (no checkpoint is taken of a broken chain), false when the store failed. */

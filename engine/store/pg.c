@@ -703,17 +703,14 @@ void pg_close(struct sc_store *base)
     if (!st)
         return;
     pg_defer(&st->base, false);
-    pg_heartbeat_stop(st->hb);
+    sc_heartbeat_stop(st->hb);
     pg_watch_stop(st->watch);
     if (st->db)
         PQfinish(st->db);
     free(st->addr);
     free(st->key_ref);
     memset(st->key, 0, sizeof st->key);
-    free(st->audit_ref);
-    if (st->audit_key)
-        memset(st->audit_key, 0, st->audit_key_len);
-    free(st->audit_key);
+    sc_audit_key_clear(&st->audit);
     free(st);
 }
 

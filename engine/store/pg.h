@@ -9,7 +9,10 @@
 #ifndef SC_STORE_PG_H
 #define SC_STORE_PG_H
 
+#include "store/audit_chain.h"
 #include "store/backend.h"
+#include "store/defer.h"
+#include "store/heartbeat.h"
 
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -50,8 +53,6 @@ enum pq {
 /* Transaction lock of the fold of counted changes into the counters (one at a time). */
 #define PG_LOCK_COUNTERS 0x5c0a0d23LL
 
-struct pg_heartbeat;
-struct pg_defer;
 struct pg_watch;
 
 struct pg_store {
@@ -61,19 +62,15 @@ struct pg_store {
     char *key_ref;
     unsigned char key[32];
     bool have_key;
-    char *audit_ref;       /* the org's audit key (a secret reference), or NULL: unkeyed */
-    int64_t unkeyed_rows;
-    char *audit_key;       /* resolved when first needed */
-    size_t audit_key_len;
-    char audit_id[20];
+    struct sc_audit_key audit; /* the org's audit key (sc_store_audit_key) */
     int depth;             /* open transactions: the outermost, then savepoints */
     bool leading;          /* holds PG_LOCK_TIMERS (sc_store_lead) */
     bool prepared[P_COUNT]; /* statements prepared on this session */
     int64_t changes;       /* rows the last statement changed */
-    struct pg_heartbeat *hb;
+    struct sc_heartbeat *hb;
     struct pg_watch *watch; /* sc_store_watch's, stopped by pg_close */
     char err[512];
-    struct pg_defer *defer;
+    struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */
 };
 
 /* The backend's calls, as store/backend.h lists them (sc_store_pg is their table). */
@@ -222,54 +219,32 @@ void *pg_value_blob(struct pg_store *st, json_t *v, bool sealed, size_t *n, bool
 int pg_begin(struct pg_store *st);
 int pg_commit(struct pg_store *st);
 void pg_rollback(struct pg_store *st);
-void pg_heartbeat_stop(struct pg_heartbeat *hb);
 int pg_erase_resume_data(struct pg_store *st, const char *id);
 json_t *pg_run_info(struct pg_store *st, const PGresult *r, const char *id, const int col[7]);
 int64_t pg_step_write(struct pg_store *st, int64_t run, const struct sc_step_row *r);
 json_t *pg_incomplete_row(const PGresult *r, int row);
-bool pg_defer_refuse(struct pg_store *st, const char *what);
-int64_t pg_defer_step(struct pg_store *st, int64_t run, const struct sc_step_row *r);
-int pg_defer_step_state(struct pg_store *st, int64_t run, json_t *state, bool confidential);
-int pg_defer_exec_end(struct pg_store *st, const char *id, const char *status,
-                      int64_t duration_ms, json_t *summary, bool states);
-int pg_defer_incomplete(struct pg_store *st, const struct sc_incomplete_row *r);
-json_t *pg_defer_ds_entry(struct pg_store *st, const char *store, const char *key,
-                          int64_t *expires_ms);
-json_t *pg_defer_ds_get(struct pg_store *st, const char *store, const char *key);
-int pg_defer_ds_write(struct pg_store *st, int kind, const char *store, const char *key,
-                      json_t *value, int64_t ttl_ms);
-json_t *pg_defer_ds_search(struct pg_store *st, const char *store, const char *prefix,
-                           int limit);
-int64_t pg_defer_row(struct pg_store *st, int table, const char *const s[5], json_t *j);
-/* How many items the recording pushes to queue. */
-int64_t pg_defer_pushes(const struct pg_store *st, const char *queue);
 /* The next id of a numbered table (0 queue_items, 1 holds) under its advisory lock, inside
  * the caller's transaction: -1 on error. */
 int64_t pg_next_row_id(struct pg_store *st, int table);
 
-/* The audit chain for the archive (pg_audit.c, pg_retain.c). Where a walk of the chain is:
- * the next id expected, the head's last id, the unkeyed rows so far, the previous hash. */
-struct pg_audit_walk {
-    int64_t expect, last, unkeyed;
-    char prev[65];
-};
+/* The audit chain for the archive (pg_audit.c, pg_retain.c): this store's, as
+ * store/audit_chain.h walks it. */
+struct sc_audit_chain pg_audit_chain(struct pg_store *st);
 /* 1 keyed, 0 not, -1 (error set). */
 int pg_audit_keyed(struct pg_store *st);
-void pg_audit_mac(const struct pg_store *st, const void *data, size_t n, char out[65]);
-void pg_audit_hash(const struct pg_store *st, bool keyed, int64_t id, int64_t at,
-                   const char *const txt[8], int64_t status, int64_t duration,
-                   const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                   const char *by, char out[65]);
-/* Checks row i of s (columns as P_AUDIT_ALL) against w and steps w past it. */
-int pg_audit_row_check(struct pg_store *st, const PGresult *s, int i, struct pg_audit_walk *w,
-                       json_t **problem);
+/* Row i of s (columns as P_AUDIT_ALL) as cells (borrowed from s). */
+void pg_audit_cells(const PGresult *s, int i, int n, struct sc_audit_cells *c);
 /* Verifies as pg_audit_verify, the walk starting at start (NULL: at the store's last
- * archive checkpoint, pg_audit_walk_archived, or the genesis), in one snapshot. */
+ * archive checkpoint, or the genesis), in one snapshot. */
 enum sc_store_rc pg_audit_verify_from(struct pg_store *st, const char *org, const json_t *cp,
-                                      const struct pg_audit_walk *start, json_t **problem);
-/* w from the store's last archive checkpoint, its HMAC checked (unchanged without one):
- * 0, SC_STORE_BROKEN with *problem, or -1 (error set). pg_retain.c. */
-int pg_audit_walk_archived(struct pg_store *st, struct pg_audit_walk *w, json_t **problem);
+                                      const struct sc_audit_walk *start, json_t **problem);
+/* The archive's statements (pg_retain.c), as struct sc_audit_ops lists them. */
+int pg_archive_rows(struct sc_store *base, int64_t from, int64_t through, int passes,
+                    int (*each)(void *arg, int pass, const struct sc_audit_cells *c), void *arg);
+int pg_archive_bounds(struct sc_store *base, int64_t before_ms, int64_t *head, int64_t *old);
+int pg_archive_record(struct sc_store *base, const char *org, int64_t through, const json_t *cp,
+                      const char *path);
+int64_t pg_archive_delete(struct sc_store *base, int64_t through, int limit);
 /* Retention (pg_retain.c) and the audit summary (pg_report.c): as their sq_ namesakes. */
 int64_t pg_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,
                  json_t *counts);

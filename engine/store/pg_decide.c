@@ -31,7 +31,7 @@ enum sc_store_rc pg_decision_add(struct sc_store *base, const struct sc_decision
 {
     struct pg_store *st = (struct pg_store *)base;
     *id = -1;
-    if (pg_defer_refuse(st, "recording a decision"))
+    if (sc_defer_refuse(st->defer, "recording a decision"))
         return SC_STORE_ERR;
     bool hold = !strcmp(r->action, "approve") || !strcmp(r->action, "reject");
     if (!hold && strcmp(r->action, "retry"))

@@ -12,7 +12,7 @@ json_t *pg_ds_get(struct sc_store *base, const char *store, const char *key)
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_ds_get(st, store, key);
+        return sc_defer_ds_get(st->defer, store, key);
     PGresult *s = pg_q(st, P_DS_GET, "ssi", store, key, sc_clock_now_ms());
     if (!s)
         return NULL;
@@ -27,7 +27,7 @@ json_t *pg_ds_entry(struct sc_store *base, const char *store, const char *key,
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_ds_entry(st, store, key, expires_ms);
+        return sc_defer_ds_entry(st->defer, store, key, expires_ms);
     st->err[0] = '\0';
     *expires_ms = -1;
     PGresult *s = pg_q(st, P_DS_ENTRY, "ssi", store, key, sc_clock_now_ms());
@@ -48,7 +48,7 @@ int pg_ds_set(struct sc_store *base, const char *store, const char *key, json_t 
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_ds_write(st, P_DS_SET, store, key, value, ttl_ms);
+        return sc_defer_ds_write(st->defer, SC_DEFER_DS_SET, store, key, value, ttl_ms);
     int64_t now = sc_clock_now_ms();
     return pg_run(st, "writing the data store", P_DS_SET, "ssjiI", store, key, value, now,
                   ttl_ms > 0 ? now + ttl_ms : -1);
@@ -58,7 +58,7 @@ enum sc_store_rc pg_ds_delete(struct sc_store *base, const char *store, const ch
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_ds_write(st, P_DS_DEL, store, key, NULL, 0);
+        return sc_defer_ds_write(st->defer, SC_DEFER_DS_DEL, store, key, NULL, 0);
     if (pg_run(st, "deleting from the data store", P_DS_DEL, "ss", store, key) != 0)
         return SC_STORE_ERR;
     return st->changes ? SC_STORE_OK : SC_STORE_NONE;
@@ -73,7 +73,7 @@ json_t *pg_ds_search(struct sc_store *base, const char *store, const char *prefi
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_ds_search(st, store, prefix, limit);
+        return sc_defer_ds_search(st->defer, store, prefix, limit);
     return pg_rows(st, pg_q(st, P_DS_SEARCH, "ssii", store, prefix ? prefix : "",
                             sc_clock_now_ms(), (int64_t)(limit > 0 ? limit : 100)), kv_row);
 }
@@ -83,7 +83,7 @@ enum sc_store_rc pg_ds_claim(struct sc_store *base, const char *store, const cha
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_ds_write(st, P_DS_CLAIM, store, key, value, ttl_ms);
+        return sc_defer_ds_write(st->defer, SC_DEFER_DS_CLAIM, store, key, value, ttl_ms);
     int64_t now = sc_clock_now_ms();
     if (pg_run(st, "claiming a key", P_DS_CLAIM, "ssjiI", store, key, value, now,
                ttl_ms > 0 ? now + ttl_ms : -1) != 0)

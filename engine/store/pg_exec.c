@@ -1,6 +1,7 @@
 /* PostgreSQL store: executions, their leases, the heartbeat that renews them, and step
  * runs. A lease is what owns a running execution across daemons: another daemon takes it
  * over only once it has expired (exec_claim locks the row, so two cannot both). */
+#include "store/exec_rows.h"
 #include "store/pg.h"
 
 #include "clock.h"
@@ -45,36 +46,14 @@ int pg_lease_drop(struct sc_store *base, int64_t who)
 
 /* ---- the heartbeat: a thread with a connection of its own renews the leases ---- */
 
-struct pg_heartbeat {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-    struct sc_store *conn;
-};
-
-static void *heartbeat_main(void *arg)
+/* One renewal of the heartbeat's, and the fold of the counters: failures are said on
+ * stderr, and it tries again. */
+static int renew(struct sc_store *conn)
 {
-    struct pg_heartbeat *hb = arg;
-    int64_t last = INT64_MIN;
-    pthread_mutex_lock(&hb->mu);
-    while (!hb->stop) {
-        pthread_mutex_unlock(&hb->mu);
-        int64_t now = sc_clock_now_ms(); /* renewed by the one clock: a test drives it */
-        if (last == INT64_MIN || now - last >= sc_store_lease_ms() / 3 || now < last) {
-            if (sc_store_lease_renew(hb->conn) != 0 ||
-                pg_fold_counters((struct pg_store *)hb->conn) != 0)
-                fprintf(stderr, "scenarist: %s\n", sc_store_error(hb->conn));
-            else
-                last = now;
-        }
-        pthread_mutex_lock(&hb->mu);
-        struct timespec ts = sc_clock_deadline(200);
-        if (!hb->stop)
-            pthread_cond_timedwait(&hb->cv, &hb->mu, &ts);
-    }
-    pthread_mutex_unlock(&hb->mu);
-    return NULL;
+    if (sc_store_lease_renew(conn) == 0 && pg_fold_counters((struct pg_store *)conn) == 0)
+        return 0;
+    fprintf(stderr, "scenarist: %s\n", sc_store_error(conn));
+    return -1;
 }
 
 int pg_heartbeat(struct sc_store *base)
@@ -82,42 +61,8 @@ int pg_heartbeat(struct sc_store *base)
     struct pg_store *st = (struct pg_store *)base;
     if (st->hb)
         return 0;
-    char err[600];
-    struct pg_heartbeat *hb = sc_calloc(1, sizeof *hb);
-    if (!hb)
-        return pg_err(st, "out of memory"), -1;
-    if (!(hb->conn = sc_store_open(st->addr, st->key_ref, err, sizeof err))) {
-        pg_err(st, "%s", err);
-        free(hb);
-        return -1;
-    }
-    pthread_mutex_init(&hb->mu, NULL);
-    pthread_cond_init(&hb->cv, NULL);
-    if (pthread_create(&hb->th, NULL, heartbeat_main, hb) != 0) {
-        pg_err(st, "cannot start the lease heartbeat: %s", strerror(errno));
-        sc_store_close(hb->conn);
-        pthread_mutex_destroy(&hb->mu);
-        pthread_cond_destroy(&hb->cv);
-        free(hb);
-        return -1;
-    }
-    st->hb = hb;
-    return 0;
-}
-
-void pg_heartbeat_stop(struct pg_heartbeat *hb)
-{
-    if (!hb)
-        return;
-    pthread_mutex_lock(&hb->mu);
-    hb->stop = true;
-    pthread_cond_signal(&hb->cv);
-    pthread_mutex_unlock(&hb->mu);
-    pthread_join(hb->th, NULL);
-    sc_store_close(hb->conn);
-    pthread_mutex_destroy(&hb->mu);
-    pthread_cond_destroy(&hb->cv);
-    free(hb);
+    st->hb = sc_heartbeat_start(st->addr, st->key_ref, renew, st->err, sizeof st->err);
+    return st->hb ? 0 : -1;
 }
 
 /* ---- executions ---- */
@@ -125,7 +70,7 @@ void pg_heartbeat_stop(struct pg_heartbeat *hb)
 enum sc_store_rc pg_exec_begin(struct sc_store *base, const struct sc_exec_row *r)
 {
     struct pg_store *st = (struct pg_store *)base;
-    if (pg_defer_refuse(st, "recording a new execution"))
+    if (sc_defer_refuse(st->defer, "recording a new execution"))
         return -1;
     size_t n;
     bool failed;
@@ -223,7 +168,7 @@ int pg_exec_end(struct sc_store *base, const char *id, const char *status,
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_exec_end(st, id, status, duration_ms, summary, states);
+        return sc_defer_exec_end(st->defer, id, status, duration_ms, summary, states);
     sc_store_exec_release(id);
     bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0 &&
                  strcmp(status, "sleeping") != 0;
@@ -243,26 +188,57 @@ int pg_exec_end(struct sc_store *base, const char *id, const char *status,
     return 0;
 }
 
-static json_t *step_json(const PGresult *s, int i)
+/* Row r->row of a result as store/exec_rows.h reads it. */
+static bool row_null(const struct sc_row *r, int col)
 {
-    json_t *e = json_pack("{s:s, s:s}", "step", pg_text(s, i, 1), "module", pg_text(s, i, 2));
-    if (!e)
+    return pg_null(r->res, r->row, col);
+}
+
+static int64_t row_num(const struct sc_row *r, int col)
+{
+    return pg_int(r->res, r->row, col);
+}
+
+static const char *row_text(const struct sc_row *r, int col)
+{
+    return pg_text(r->res, r->row, col);
+}
+
+static json_t *row_json(const struct sc_row *r, int col)
+{
+    return pg_json(r->res, r->row, col);
+}
+
+static json_t *row_value(const struct sc_row *r, int col)
+{
+    return pg_value((struct pg_store *)r->st, r->res, r->row, col);
+}
+
+static const struct sc_row_ops row_ops = {.null = row_null, .num = row_num, .text = row_text,
+                                          .json = row_json, .value = row_value,
+                                          .trigger = row_value};
+
+static struct sc_row row_of(struct pg_store *st, const PGresult *s, int i)
+{
+    return (struct sc_row){.ops = &row_ops, .st = &st->base, .res = s, .row = i,
+                           .err = st->err, .errlen = sizeof st->err};
+}
+
+/* Every row of r by shape (r cleared); NULL with the error set. */
+static json_t *shaped_rows(struct pg_store *st, PGresult *r,
+                           json_t *(*shape)(const struct sc_row *))
+{
+    if (!r)
         return NULL;
-    if (*pg_text(s, i, 3))
-        json_object_set_new(e, "bundle", json_string(pg_text(s, i, 3)));
-    if (pg_int(s, i, 0) > 1)
-        json_object_set_new(e, "attempt", json_integer(pg_int(s, i, 0)));
-    json_object_set_new(e, "status", json_string(pg_text(s, i, 4)));
-    if (!pg_null(s, i, 5))
-        json_object_set_new(e, "duration_ms", json_integer(pg_int(s, i, 5)));
-    if (!strcmp(pg_text(s, i, 4), "ok") && pg_null(s, i, 6)) /* fan-out */
-        json_object_set_new(e, "bundles", json_integer(pg_int(s, i, 8)));
-    json_t *out = pg_json(s, i, 6), *err = pg_json(s, i, 7);
-    if (out)
-        json_object_set_new(e, "output", out);
-    if (err)
-        json_object_set_new(e, "error", err);
-    return e;
+    json_t *a = json_array();
+    for (int i = 0; a && i < PQntuples(r); i++) {
+        struct sc_row row = row_of(st, r, i);
+        json_array_append_new(a, shape(&row));
+    }
+    PQclear(r);
+    if (!a)
+        pg_err(st, "out of memory");
+    return a;
 }
 
 json_t *pg_exec_get(struct sc_store *base, const char *id)
@@ -276,32 +252,11 @@ json_t *pg_exec_get(struct sc_store *base, const char *id)
         st->err[0] = '\0';
         return NULL;
     }
-    bool confidential = pg_int(s, 0, 7);
-    json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "id", pg_text(s, 0, 0),
-                          "scenario", pg_text(s, 0, 1), "org", pg_text(s, 0, 2), "version",
-                          pg_text(s, 0, 3), "source", pg_text(s, 0, 4), "status",
-                          pg_text(s, 0, 5), "attempts", (int)pg_int(s, 0, 6), "started_at",
-                          pg_iso(pg_int(s, 0, 8)));
-    if (v && !pg_null(s, 0, 9))
-        json_object_set_new(v, "finished_at", pg_iso(pg_int(s, 0, 9)));
-    if (v && !pg_null(s, 0, 10))
-        json_object_set_new(v, "duration_ms", json_integer(pg_int(s, 0, 10)));
-    if (v && !pg_null(s, 0, 13))
-        json_object_set_new(v, "queued_at", pg_iso(pg_int(s, 0, 13)));
-    if (v && pg_int(s, 0, 14) > 0)
-        json_object_set_new(v, "priority", json_string("realtime"));
-    if (v && confidential)
-        json_object_set_new(v, "trigger", json_string("[redacted: confidential scenario]"));
-    else if (v && !pg_null(s, 0, 12))
-        json_object_set_new(v, "trigger", pg_value(st, s, 0, 12));
-    json_t *summary = pg_json(s, 0, 11);
+    json_t *broken;
+    struct sc_row row = row_of(st, s, 0);
+    json_t *v = sc_exec_record(&row, &broken);
     PQclear(s);
-    json_t *broken = json_incref(json_object_get(summary, "incomplete"));
-    json_object_del(summary, "incomplete");
-    if (v && json_is_object(summary))
-        json_object_update(v, summary);
-    json_decref(summary);
-    json_t *steps = v ? pg_rows(st, pg_q(st, P_EXEC_STEPS, "s", id), step_json) : NULL;
+    json_t *steps = v ? shaped_rows(st, pg_q(st, P_EXEC_STEPS, "s", id), sc_exec_step) : NULL;
     if (!v || !steps) {
         json_decref(v);
         json_decref(steps);
@@ -310,40 +265,19 @@ json_t *pg_exec_get(struct sc_store *base, const char *id)
     }
     json_object_set_new(v, "steps", steps);
     if ((s = pg_q(st, P_INC_GET, "s", id))) {
-        if (PQntuples(s) == 1) {
-            json_t *inc = pg_incomplete_row(s, 0);
-            json_object_del(inc, "execution");
-            json_object_del(inc, "scenario");
-            if (broken)
-                json_object_set(inc, "bundles", broken);
-            json_object_set_new(v, "incomplete", inc);
-        }
+        if (PQntuples(s) == 1)
+            sc_exec_incomplete(v, pg_incomplete_row(s, 0), broken);
         PQclear(s);
     }
     json_decref(broken);
     return v;
 }
 
-/* What an attempt needs, from columns scenario, version, source, status, attempts,
- * confidential, trigger at col[0..6] of row 0; NULL with the error set. */
+/* As sc_exec_run_info (store/exec_rows.h), of row 0 of s. */
 json_t *pg_run_info(struct pg_store *st, const PGresult *s, const char *id, const int col[7])
 {
-    st->err[0] = '\0';
-    bool erased = pg_null(s, 0, col[6]);
-    json_t *trig = erased ? NULL : pg_value(st, s, 0, col[6]);
-    json_t *v = trig ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "id", id,
-                                 "scenario", pg_text(s, 0, col[0]), "version",
-                                 pg_text(s, 0, col[1]), "source", pg_text(s, 0, col[2]),
-                                 "status", pg_text(s, 0, col[3]), "attempts",
-                                 (int)pg_int(s, 0, col[4]), "confidential",
-                                 (int)pg_int(s, 0, col[5]), "trigger", trig)
-                     : NULL;
-    if (erased)
-        pg_err(st, "execution %s has finished (%s): nothing is left to run", id,
-               pg_text(s, 0, col[3]));
-    else if (!trig && !st->err[0])
-        pg_err(st, "execution %s: its stored trigger does not read back", id);
-    return v;
+    struct sc_row row = row_of(st, s, 0);
+    return sc_exec_run_info(&row, id, col);
 }
 
 json_t *pg_exec_resume_info(struct sc_store *base, const char *id)
@@ -363,23 +297,12 @@ json_t *pg_exec_resume_info(struct sc_store *base, const char *id)
     return v;
 }
 
-static json_t *list_row(const PGresult *s, int i)
-{
-    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}", "id", pg_text(s, i, 0), "scenario",
-                          pg_text(s, i, 1), "version", pg_text(s, i, 2), "status",
-                          pg_text(s, i, 3), "attempts", (int)pg_int(s, i, 4), "started_at",
-                          pg_iso(pg_int(s, i, 5)));
-    if (e && !pg_null(s, i, 6))
-        json_object_set_new(e, "duration_ms", json_integer(pg_int(s, i, 6)));
-    return e;
-}
-
 json_t *pg_exec_list(struct sc_store *base, const struct sc_exec_filter *f)
 {
     struct pg_store *st = (struct pg_store *)base;
-    return pg_rows(st, pg_q(st, P_EXEC_LIST, "ssiisi", f->scenario, f->status, f->since_ms,
-                            (int64_t)(f->limit > 0 ? f->limit : 100), f->before_id,
-                            f->before_ms), list_row);
+    return shaped_rows(st, pg_q(st, P_EXEC_LIST, "ssiisi", f->scenario, f->status, f->since_ms,
+                                (int64_t)(f->limit > 0 ? f->limit : 100), f->before_id,
+                                f->before_ms), sc_exec_listed);
 }
 
 json_t *pg_exec_abandoned(struct sc_store *base)
@@ -420,20 +343,20 @@ int64_t pg_step_write(struct pg_store *st, int64_t run, const struct sc_step_row
 int64_t pg_step_begin(struct sc_store *base, const struct sc_step_row *r)
 {
     struct pg_store *st = (struct pg_store *)base;
-    return st->defer ? pg_defer_step(st, 0, r) : pg_step_write(st, 0, r);
+    return st->defer ? sc_defer_step(st->defer, 0, r) : pg_step_write(st, 0, r);
 }
 
 int pg_step_end(struct sc_store *base, int64_t run, const struct sc_step_row *r)
 {
     struct pg_store *st = (struct pg_store *)base;
-    return (st->defer ? pg_defer_step(st, run, r) : pg_step_write(st, run, r)) < 0 ? -1 : 0;
+    return (st->defer ? sc_defer_step(st->defer, run, r) : pg_step_write(st, run, r)) < 0 ? -1 : 0;
 }
 
 int pg_step_state(struct sc_store *base, int64_t run, json_t *state, bool confidential)
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_step_state(st, run, state, confidential);
+        return sc_defer_step_state(st->defer, run, state, confidential);
     size_t n;
     bool failed;
     void *b = pg_value_blob(st, state, confidential, &n, &failed);
@@ -446,10 +369,8 @@ json_t *pg_journal(struct sc_store *base, const char *execution)
     PGresult *s = pg_q(st, P_JOURNAL, "s", execution);
     json_t *j = s ? json_object() : NULL;
     for (int i = 0; j && i < PQntuples(s); i++) {
-        json_t *v = pg_value(st, s, i, 2);
-        char key[600];
-        snprintf(key, sizeof key, "%s %s", pg_text(s, i, 0), pg_text(s, i, 1));
-        if (!v || json_object_set_new(j, key, v) != 0) {
+        struct sc_row row = row_of(st, s, i);
+        if (sc_exec_journal_row(j, &row) != 0) {
             json_decref(j);
             j = NULL;
         }

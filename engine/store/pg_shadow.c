@@ -24,7 +24,7 @@ static void *request_blob(struct pg_store *st, const struct sc_shadow_row *r, si
 int64_t pg_shadow_add(struct sc_store *base, const struct sc_shadow_row *r)
 {
     struct pg_store *st = (struct pg_store *)base;
-    if (pg_defer_refuse(st, "recording a shadowed write"))
+    if (sc_defer_refuse(st->defer, "recording a shadowed write"))
         return -1;
     size_t n;
     void *blob = request_blob(st, r, &n);

@@ -36,7 +36,7 @@ int pg_incomplete_put(struct sc_store *base, const struct sc_incomplete_row *r)
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_incomplete(st, r);
+        return sc_defer_incomplete(st->defer, r);
     return pg_run(st, "recording the incomplete execution", P_INC_PUT, "ssssjiiIsi",
                   r->execution, r->scenario, r->step, r->bundle, r->error, (int64_t)r->attempts,
                   (int64_t)r->max_attempts, r->next_ms ? r->next_ms : (int64_t)-1, r->state,
@@ -71,7 +71,7 @@ enum sc_store_rc pg_incomplete_close(struct sc_store *base, const char *executio
                                      const char *state, const char *by)
 {
     struct pg_store *st = (struct pg_store *)base;
-    if (pg_defer_refuse(st, "closing an incomplete entry"))
+    if (sc_defer_refuse(st->defer, "closing an incomplete entry"))
         return SC_STORE_ERR;
     if (pg_begin(st) != 0)
         return SC_STORE_ERR;
@@ -160,7 +160,7 @@ int64_t pg_hold_put(struct sc_store *base, const char *execution, const char *sc
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_row(st, 1, (const char *const[5]){execution, scenario, step, bundle,
+        return sc_defer_row(st->defer, 1, (const char *const[5]){execution, scenario, step, bundle,
                                                           reason}, diff);
     return insert_numbered(st, 1, execution, scenario, step, bundle, reason, diff);
 }
@@ -231,7 +231,7 @@ int64_t pg_queue_push(struct sc_store *base, const char *queue, json_t *item,
 {
     struct pg_store *st = (struct pg_store *)base;
     if (st->defer)
-        return pg_defer_row(st, 0, (const char *const[5]){queue, execution}, item);
+        return sc_defer_row(st->defer, 0, (const char *const[5]){queue, execution}, item);
     return insert_numbered(st, 0, execution, queue, NULL, NULL, NULL, item);
 }
 
@@ -277,7 +277,7 @@ enum sc_store_rc pg_queue_push_key(struct sc_store *base, const struct sc_queue_
 {
     struct pg_store *st = (struct pg_store *)base;
     *id = *times_seen = 0;
-    if (pg_defer_refuse(st, "a keyed queue push"))
+    if (sc_defer_refuse(st->defer, "a keyed queue push"))
         return SC_STORE_ERR;
     if (!r->key || !*r->key)
         return pg_err(st, "a keyed queue push needs a key"), SC_STORE_ERR;
@@ -313,7 +313,7 @@ int64_t pg_queue_sweep(struct sc_store *base, const char *queue, const char *exe
                        const char *by, const char *resolution)
 {
     struct pg_store *st = (struct pg_store *)base;
-    if (pg_defer_refuse(st, "a queue sweep"))
+    if (sc_defer_refuse(st->defer, "a queue sweep"))
         return -1;
     if (pg_run(st, "closing the items a run did not see", P_QI_SWEEP, "issss",
                sc_clock_now_ms(), by, resolution, queue, execution) != 0)
@@ -329,5 +329,5 @@ int64_t pg_queue_open(struct sc_store *base, const char *queue)
         return -1;
     int64_t n = pg_int(s, 0, 0);
     PQclear(s);
-    return n + (st->defer ? pg_defer_pushes(st, queue) : 0);
+    return n + (st->defer ? sc_defer_pushes(st->defer, queue) : 0);
 }

@@ -564,17 +564,14 @@ void sq_close(struct sc_store *base)
     if (!st)
         return;
     sc_store_defer(&st->base, false);
-    sq_heartbeat_stop(st->hb);
+    sc_heartbeat_stop(st->hb);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);
     free(st->path);
     free(st->key_ref);
     memset(st->key, 0, sizeof st->key);
-    free(st->audit_ref);
-    if (st->audit_key)
-        memset(st->audit_key, 0, st->audit_key_len);
-    free(st->audit_key);
+    sc_audit_key_clear(&st->audit);
     free(st);
 }
 

@@ -5,7 +5,10 @@
 #ifndef SC_STORE_SQLITE_H
 #define SC_STORE_SQLITE_H
 
+#include "store/audit_chain.h"
 #include "store/backend.h"
+#include "store/defer.h"
+#include "store/heartbeat.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -28,8 +31,6 @@ enum q {
     Q_COUNT
 };
 
-struct heartbeat;
-struct defer;
 
 struct sq_store {
     struct sc_store base;  /* first: a struct sc_store * of this backend is one of these */
@@ -38,17 +39,13 @@ struct sq_store {
     char *path, *key_ref;
     unsigned char key[32];
     bool have_key;
-    char *audit_ref;       /* the org's audit key (a secret reference), or NULL: unkeyed */
-    int64_t unkeyed_rows;  /* rows of an unkeyed chain the org accepts before its keyed rows */
-    char *audit_key;       /* resolved when first needed */
-    size_t audit_key_len;
-    char audit_id[20];     /* "k" + 16 hex digits naming the key, never the key */
+    struct sc_audit_key audit; /* the org's audit key (sc_store_audit_key) */
     int depth;             /* open transactions: the outermost, then savepoints */
     void (*take)(void *), (*give)(void *); /* sc_store_turns */
     void *turns;
-    struct heartbeat *hb;  /* sc_store_heartbeat's, stopped by sc_store_close */
+    struct sc_heartbeat *hb; /* sc_store_heartbeat's, stopped by sc_store_close */
     char err[512];
-    struct defer *defer;   /* sc_store_defer: writes recorded, not run */
+    struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */
 };
 
 /* The backend's calls, as store/backend.h lists them (sc_store_sqlite is their table). */
@@ -170,28 +167,22 @@ json_t *sq_audit_archived(struct sc_store *base);
 enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
                                          const json_t *cp, const char *path, json_t **problem);
 
-/* The audit chain's walk (sqlite_audit.c): the next id expected, the head's last id, the
- * rows of the unkeyed chain so far and the previous row's hash. */
-struct sq_audit_walk {
-    int64_t expect, last, unkeyed;
-    char prev[65];
-};
+/* The audit chain (sqlite_audit.c): this store's, as store/audit_chain.h walks it. */
+struct sc_audit_chain sq_audit_chain(struct sq_store *st);
 /* Verifies as sq_audit_verify, the walk starting at start (NULL: at the store's last
- * archive checkpoint, sq_audit_walk_archived, or the genesis). */
+ * archive checkpoint, or the genesis). */
 enum sc_store_rc sq_audit_verify_from(struct sc_store *base, const char *org, const json_t *cp,
-                                      const struct sq_audit_walk *start, json_t **problem);
-/* w from the store's last archive checkpoint, its HMAC checked (unchanged without one):
- * 0, SC_STORE_BROKEN with *problem, or -1 (error set). sqlite_prune.c. */
-int sq_audit_walk_archived(struct sq_store *st, struct sq_audit_walk *w, json_t **problem);
+                                      const struct sc_audit_walk *start, json_t **problem);
+/* The archive's statements (sqlite_prune.c), as struct sc_audit_ops lists them. */
+int sq_archive_rows(struct sc_store *base, int64_t from, int64_t through, int passes,
+                    int (*each)(void *arg, int pass, const struct sc_audit_cells *c), void *arg);
+int sq_archive_bounds(struct sc_store *base, int64_t before_ms, int64_t *head, int64_t *old);
+int sq_archive_record(struct sc_store *base, const char *org, int64_t through, const json_t *cp,
+                      const char *path);
+int64_t sq_archive_delete(struct sc_store *base, int64_t through, int limit);
 int sq_audit_keyed(struct sq_store *st);
-void sq_audit_mac(const struct sq_store *st, const void *data, size_t n, char out[65]);
-void sq_audit_hash(const struct sq_store *st, bool keyed, int64_t id, int64_t at,
-                   const char *const txt[8], int64_t status, int64_t duration,
-                   const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                   const char *by, char out[65]);
-/* Checks the row at s (columns as Q_AUDIT_ALL) and moves w on: 0, or SC_STORE_BROKEN. */
-int sq_audit_row_check(struct sq_store *st, sqlite3_stmt *s, struct sq_audit_walk *w,
-                       json_t **problem);
+/* The row at s (columns as Q_AUDIT_ALL) as cells (borrowed from s till its next step). */
+void sq_audit_cells(sqlite3_stmt *s, int n, struct sc_audit_cells *c);
 
 /* Schema: brings the database to sc_store_schema_version(); 0, or -1 (error set). */
 int sq_migrate(struct sq_store *st);
@@ -215,28 +206,10 @@ void *sq_value_blob(struct sq_store *st, json_t *v, bool sealed, size_t *n, bool
 int sq_begin(struct sq_store *st);
 int sq_commit(struct sq_store *st);
 void sq_rollback(struct sq_store *st);
-void sq_heartbeat_stop(struct heartbeat *hb);
 bool sq_leased(sqlite3_stmt *s, int status_col);
 int sq_erase_resume_data(struct sq_store *st, const char *id);
 json_t *sq_run_info(struct sq_store *st, sqlite3_stmt *s, const char *id, const int col[7]);
 int64_t sq_step_write(struct sq_store *st, int64_t run, const struct sc_step_row *r);
 json_t *sq_incomplete_row(sqlite3_stmt *s);
-bool sq_defer_refuse(struct sq_store *st, const char *what);
-int64_t sq_defer_step(struct sq_store *st, int64_t run, const struct sc_step_row *r);
-int sq_defer_step_state(struct sq_store *st, int64_t run, json_t *state, bool confidential);
-int sq_defer_exec_end(struct sq_store *st, const char *id, const char *status,
-                      int64_t duration_ms, json_t *summary, bool states);
-int sq_defer_incomplete(struct sq_store *st, const struct sc_incomplete_row *r);
-json_t *sq_defer_ds_entry(struct sq_store *st, const char *store, const char *key,
-                          int64_t *expires_ms);
-int sq_read_add(struct sq_store *st, const char *store, const char *key, int limit,
-                json_t *value);
-json_t *sq_defer_ds_get(struct sq_store *st, const char *store, const char *key);
-int sq_defer_ds_write(struct sq_store *st, int kind, const char *store, const char *key,
-                      json_t *value, int64_t ttl_ms);
-json_t *sq_defer_ds_search(struct sq_store *st, const char *store, const char *prefix,
-                           int limit);
-int64_t sq_defer_row(struct sq_store *st, int table, const char *const s[5], json_t *j);
-int64_t sq_defer_pushes(const struct sq_store *st, const char *queue);
 
 #endif

@@ -1,114 +1,42 @@
 /* SQLite store: the audit log, an append-only chain keyed by HMAC-SHA256, its verification
- * and checkpoints. */
+ * and checkpoints (the chain itself: store/audit_chain.c); here its rows and head. */
+#include "store/archive.h"
 #include "store/sqlite.h"
 
-#include "clock.h"
 #include "crypto.h"
-#include "util.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 /* ---- the audit log ---- */
 
-static const char genesis[65] = "0000000000000000000000000000000000000000000000000000000000000000";
-
 void sq_audit_key(struct sc_store *base, const char *key_ref, int64_t unkeyed_rows)
 {
-    struct sq_store *st = (struct sq_store *)base;
-    free(st->audit_ref);
-    st->audit_ref = key_ref ? sc_strdup(key_ref) : NULL;
-    st->unkeyed_rows = unkeyed_rows > 0 ? unkeyed_rows : 0;
-    if (st->audit_key)
-        memset(st->audit_key, 0, st->audit_key_len);
-    free(st->audit_key);
-    st->audit_key = NULL;
+    sc_audit_key_set(&((struct sq_store *)base)->audit, key_ref, unkeyed_rows);
 }
 
-/* HMAC-SHA256 (RFC 2104) of n bytes under the audit key, as 64 hex digits; zeros when it
- * fails, which cannot pass verify: no row is ever written with it. */
-static void audit_mac(const struct sq_store *st, const void *data, size_t n, char out[65])
+int sq_audit_keyed(struct sq_store *st)
 {
-    sc_crypto_hmac_hex(st->audit_key, st->audit_key_len, data, n, out);
+    return sc_audit_keyed(&st->audit, st->err, sizeof st->err);
 }
 
-/* The org's audit key, resolved once: 1 keyed, 0 no key configured, -1 error (set). */
-static int audit_keyed(struct sq_store *st)
+void sq_audit_cells(sqlite3_stmt *s, int n, struct sc_audit_cells *c)
 {
-    if (!st->audit_ref)
-        return 0;
-    if (st->audit_key)
-        return 1;
-    char err[256];
-    char *k = sc_org_secret(st->audit_ref, err, sizeof err);
-    if (!k)
-        return sq_err(st, "audit key: %s", err), -1;
-    if (strlen(k) < 32) {
-        memset(k, 0, strlen(k));
-        free(k);
-        return sq_err(st, "audit key %s is shorter than 32 characters (make one with "
-                      "`openssl rand -hex 32`)", st->audit_ref), -1;
+    for (int i = 0; i < n; i++) {
+        c->null[i] = sqlite3_column_type(s, i) == SQLITE_NULL;
+        c->num[i] = sqlite3_column_int64(s, i);
+        c->text[i] = sq_text(s, i);
     }
-    st->audit_key_len = strlen(k);
-    st->audit_key = k;
-    char id[65];
-    audit_mac(st, "scenarist audit key id", 22, id);
-    snprintf(st->audit_id, sizeof st->audit_id, "k%.16s", id);
-    return 1;
-}
-
-/* The hash of a row covers every column but itself, the previous hash included: HMAC
- * under the audit key for a keyed row, plain SHA-256 for a row of an unkeyed chain. */
-static void audit_hash(const struct sq_store *st, bool keyed, int64_t id, int64_t at,
-                       const char *const txt[8], int64_t status, int64_t duration,
-                       const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                       const char *by, char out[65])
-{
-    struct sc_buf b = {0};
-    sc_buf_printf(&b, "%lld", (long long)id);
-    sc_buf_printf(&b, "\x1f%lld", (long long)at);
-    for (int i = 0; i < 8; i++)
-        sc_buf_printf(&b, "\x1f%s", txt[i] ? txt[i] : "");
-    sc_buf_printf(&b, "\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s", (long long)status,
-                  (long long)duration, body_sha, outcome, prev);
-    if (ref > 0) /* rows before schema 7 have none: their hashes stay what they were */
-        sc_buf_printf(&b, "\x1fref=%lld", (long long)ref);
-    if (by && *by) /* rows before schema 14 have none: likewise */
-        sc_buf_printf(&b, "\x1f" "by=%s", by);
-    if (keyed)
-        audit_mac(st, b.data ? b.data : "", b.len, out);
-    else
-        sc_crypto_sha256_hex(b.data ? b.data : "", b.len, out);
-    if (b.oom)
-        memset(out, 'x', 64); /* cannot happen quietly: the row would fail verify */
-    sc_buf_free(&b);
-}
-
-/* The head's MAC: the last row's id and hash under the key (unkeyed: empty). */
-static void head_mac(const struct sq_store *st, int64_t last, const char *hash, char out[65])
-{
-    char text[96];
-    int n = snprintf(text, sizeof text, "head\x1f%lld\x1f%s", (long long)last, hash);
-    audit_mac(st, text, (size_t)n, out);
 }
 
 int64_t sq_audit_add(struct sc_store *base, const struct sc_audit_row *r)
 {
     struct sq_store *st = (struct sq_store *)base;
     char body_sha[65], hash[65], prev[65], mac[65] = "";
-    if (sq_defer_refuse(st, "appending to the audit log"))
+    if (sc_defer_refuse(st->defer, "appending to the audit log"))
         return -1;
     sc_crypto_sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_sha);
-    int keyed = audit_keyed(st);
+    int keyed = sq_audit_keyed(st);
     if (keyed < 0 || sq_begin(st) != 0)
         return -1;
     sqlite3_stmt *s = sq_q(st, Q_AUDIT_HEAD, "");
@@ -117,24 +45,19 @@ int64_t sq_audit_add(struct sc_store *base, const struct sc_audit_row *r)
         return -1;
     }
     int64_t last = 0;
-    snprintf(prev, sizeof prev, "%s", genesis);
+    snprintf(prev, sizeof prev, "%s", sc_audit_genesis);
     if (sq_step(st, s) == SQLITE_ROW) {
         last = sqlite3_column_int64(s, 0);
         snprintf(prev, sizeof prev, "%s", sq_text(s, 1));
     }
     sq_done(s);
     const char *to = r->sent_to ? r->sent_to : "";
-    const char *txt[8] = {r->org, r->scenario, r->version, r->execution, r->step, r->method,
-                          r->sent_from, to};
-    audit_hash(st, keyed, last + 1, r->at_ms, txt, r->status, r->duration_ms, body_sha,
-               r->outcome, prev, r->ref, r->by, hash);
-    if (keyed)
-        head_mac(st, last + 1, hash, mac);
+    sc_audit_seal(&st->audit, keyed, r, last + 1, body_sha, prev, hash, mac);
     sqlite3_stmt *ins = sq_q(st, Q_AUDIT_INSERT, "iissssssssiissssIss", last + 1, r->at_ms, r->org,
                              r->scenario, r->version, r->execution, r->step, r->method,
                              r->sent_from, to, (int64_t)r->status, r->duration_ms, body_sha,
                              r->outcome, prev, hash, r->ref > 0 ? r->ref : (int64_t)-1,
-                             keyed ? st->audit_id : "", r->by && *r->by ? r->by : NULL);
+                             keyed ? st->audit.id : "", r->by && *r->by ? r->by : NULL);
     if (ins && !r->status)
         sqlite3_bind_null(ins, 11);
     if (sq_exec(st, ins, "appending to the audit log") != 0 ||
@@ -147,78 +70,32 @@ int64_t sq_audit_add(struct sc_store *base, const struct sc_audit_row *r)
     return last + 1;
 }
 
-static json_t *audit_json(sqlite3_stmt *s)
-{
-    json_t *e = json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-                          (json_int_t)sqlite3_column_int64(s, 0), "at",
-                          sq_iso(sqlite3_column_int64(s, 1)), "org", sq_text(s, 2), "scenario",
-                          sq_text(s, 3), "version", sq_text(s, 4), "execution", sq_text(s, 5),
-                          "step", sq_text(s, 6), "method", sq_text(s, 7), "sent_from",
-                          sq_text(s, 8), "sent_to", sq_text(s, 9));
-    if (!e)
-        return NULL;
-    json_object_set_new(e, "status", sqlite3_column_type(s, 10) == SQLITE_NULL
-                                         ? json_null() : json_integer(sqlite3_column_int(s, 10)));
-    json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 11)));
-    json_object_set_new(e, "body_sha256", json_string(sq_text(s, 12)));
-    json_object_set_new(e, "outcome", json_string(sq_text(s, 13)));
-    json_object_set_new(e, "hash", json_string(sq_text(s, 15)));
-    if (sqlite3_column_type(s, 16) != SQLITE_NULL)
-        json_object_set_new(e, "by", json_string(sq_text(s, 16)));
-    return e;
-}
-
 json_t *sq_audit_list(struct sc_store *base, const struct sc_audit_filter *f)
 {
     struct sq_store *st = (struct sq_store *)base;
     sqlite3_stmt *s = sq_q(st, Q_AUDIT_LIST, "sssi", f->scenario, f->sent_to_prefix, f->execution,
                            (int64_t)(f->limit > 0 ? f->limit : 1000));
     json_t *a = s ? json_array() : NULL;
-    while (a && sq_step(st, s) == SQLITE_ROW)
-        json_array_append_new(a, audit_json(s));
+    struct sc_audit_cells c;
+    while (a && sq_step(st, s) == SQLITE_ROW) {
+        sq_audit_cells(s, 17, &c);
+        json_array_append_new(a, sc_audit_row_json(&c));
+    }
     if (s)
         sq_done(s);
     return a;
 }
 
-static int audit_problem(json_t **problem, int64_t row, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int audit_problem(json_t **problem, int64_t row, const char *fmt, ...)
-{
-    char reason[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    *problem = row > 0 ? json_pack("{s:I, s:s}", "row", (json_int_t)row, "reason", reason)
-                       : json_pack("{s:s}", "reason", reason);
-    return SC_STORE_BROKEN;
-}
-
-#define CHECKPOINT_FORMAT "scenarist.audit-checkpoint/1"
-
-/* The checkpoint's HMAC covers its format, org, count, last hash and time. */
-static void checkpoint_mac(const struct sq_store *st, const char *org, int64_t count,
-                           const char *last_hash, const char *at, char out[65])
-{
-    char *text = sc_asprintf(CHECKPOINT_FORMAT "\x1f%s\x1f%lld\x1f%s\x1f%s", org,
-                             (long long)count, last_hash, at);
-    if (text)
-        audit_mac(st, text, strlen(text), out);
-    else
-        memset(out, 'x', 64), out[64] = '\0';
-    free(text);
-}
-
 /* The head as the rows say: the count and the last row's hash. */
-static int audit_tail(struct sq_store *st, int64_t *count, char hash[65])
+static int audit_tail(struct sc_store *base, int64_t *count, char hash[65])
 {
+    struct sq_store *st = (struct sq_store *)base;
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", -1,
                            &s, NULL) != SQLITE_OK)
         return sq_db_err(st, "reading the audit log");
     *count = 0;
-    snprintf(hash, 65, "%s", genesis);
+    snprintf(hash, 65, "%s", sc_audit_genesis);
     if (sq_step(st, s) == SQLITE_ROW) {
         *count = sqlite3_column_int64(s, 0);
         snprintf(hash, 65, "%s", sq_text(s, 1));
@@ -227,97 +104,56 @@ static int audit_tail(struct sq_store *st, int64_t *count, char hash[65])
     return 0;
 }
 
-json_t *sq_audit_checkpoint(struct sc_store *base, const char *org, json_t **problem)
+static int audit_head(struct sc_store *base, bool *has, int64_t *last, char hash[65],
+                      char mac[65])
 {
     struct sq_store *st = (struct sq_store *)base;
-    *problem = NULL;
-    int keyed = audit_keyed(st);
-    if (keyed <= 0) {
-        if (!keyed)
-            sq_err(st, "org %s has no audit key", org);
-        return NULL;
+    sqlite3_stmt *s = sq_q(st, Q_AUDIT_HEAD, "");
+    if (!s)
+        return -1;
+    if (sq_step(st, s) == SQLITE_ROW) {
+        *has = true;
+        *last = sqlite3_column_int64(s, 0);
+        snprintf(hash, 65, "%s", sq_text(s, 1));
+        snprintf(mac, 65, "%s", sq_text(s, 2));
     }
-    int r = sc_store_audit_verify(&st->base, org, NULL, problem); /* vouch only for an intact log */
-    if (r != 0)
-        return NULL;
-    int64_t count;
-    char hash[65], mac[65], at[40];
-    if (audit_tail(st, &count, hash) != 0)
-        return NULL;
-    sc_clock_iso(sc_clock_now_ms(), at, sizeof at);
-    checkpoint_mac(st, org, count, hash, at, mac);
-    json_t *c = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "format", CHECKPOINT_FORMAT,
-                          "org", org, "count", (json_int_t)count, "last_hash", hash, "at", at,
-                          "key_id", st->audit_id, "hmac", mac);
-    if (!c)
-        sq_err(st, "out of memory");
-    return c;
-}
-
-/* The checkpoint's own check: 0 sound (its count, hash), 2 refused (problem set). */
-static int checkpoint_read(struct sq_store *st, const json_t *cp, const char *org,
-                           int64_t *count, const char **hash, json_t **problem)
-{
-    const char *fmt = json_string_value(json_object_get(cp, "format"));
-    const char *corg = json_string_value(json_object_get(cp, "org"));
-    const char *at = json_string_value(json_object_get(cp, "at"));
-    const char *mac = json_string_value(json_object_get(cp, "hmac"));
-    json_t *n = json_object_get(cp, "count");
-    *hash = json_string_value(json_object_get(cp, "last_hash"));
-    if (!fmt || strcmp(fmt, CHECKPOINT_FORMAT) || !corg || !at || !mac || !*hash ||
-        !json_is_integer(n) || json_integer_value(n) < 0)
-        return audit_problem(problem, 0, "is not an audit checkpoint (format %s with org, "
-                             "count, last_hash, at and hmac)", CHECKPOINT_FORMAT), SC_STORE_REFUSED;
-    if (strcmp(corg, org))
-        return audit_problem(problem, 0, "is a checkpoint of org %s, not %s: refused", corg,
-                             org), SC_STORE_REFUSED;
-    *count = json_integer_value(n);
-    char want[65];
-    checkpoint_mac(st, corg, *count, *hash, at, want);
-    if (strlen(mac) != 64 || !sc_crypto_equal(want, mac, 64))
-        return audit_problem(problem, 0, "does not carry the HMAC of org %s's audit key: "
-                             "refused (it was edited, or made with another key)", org), SC_STORE_REFUSED;
+    sq_done(s);
     return 0;
 }
 
-
-/* Checks one row of the chain (s at a row of Q_AUDIT_ALL): 0 sound, SC_STORE_BROKEN with
- * *problem. */
-static int audit_row_check(struct sq_store *st, sqlite3_stmt *s, struct sq_audit_walk *w,
-                           json_t **problem)
+static int audit_rows(struct sc_store *base,
+                      int (*each)(void *arg, const struct sc_audit_cells *c), void *arg)
 {
-    int64_t id = sqlite3_column_int64(s, 0);
-    const char *kid = sq_text(s, 17);
-    bool row_keyed = kid[0] != '\0';
-    char hash[65];
-    const char *txt[8];
+    struct sq_store *st = (struct sq_store *)base;
+    sqlite3_stmt *s = sq_q(st, Q_AUDIT_ALL, "");
+    if (!s)
+        return -1;
     int rc = 0;
-    for (int i = 0; i < 8; i++)
-        txt[i] = sq_text(s, 2 + i);
-    audit_hash(st, row_keyed, id, sqlite3_column_int64(s, 1), txt,
-               sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11), sq_text(s, 12),
-               sq_text(s, 13), sq_text(s, 14), sqlite3_column_int64(s, 16), sq_text(s, 18), hash);
-    if (id != w->expect)
-        rc = audit_problem(problem, w->expect, "is missing: it was deleted");
-    else if (id > w->last)
-        rc = audit_problem(problem, id, "was added outside the audit log");
-    else if (strcmp(sq_text(s, 14), w->prev) != 0)
-        rc = audit_problem(problem, id, "does not chain to the row before it: it was replaced");
-    else if (row_keyed && strcmp(kid, st->audit_id) != 0)
-        rc = audit_problem(problem, id, "was keyed with another audit key (%s; this org's "
-                           "is %s)", kid, st->audit_id);
-    else if (!row_keyed && (w->unkeyed != id - 1 || id > st->unkeyed_rows))
-        rc = audit_problem(problem, id, "has no HMAC: it was rewritten without the audit "
-                           "key%s", w->unkeyed == id - 1 ? " (or written before the org had "
-                           "one: then accept it with audit.unkeyed_rows)" : "");
-    else if (strcmp(hash, sq_text(s, 15)) != 0)
-        rc = audit_problem(problem, id, row_keyed ? "was changed or forged: its contents do "
-                           "not match its HMAC" : "was changed: its contents do not match "
-                           "its hash");
-    w->unkeyed += !row_keyed && rc == 0;
-    snprintf(w->prev, sizeof w->prev, "%s", sq_text(s, 15));
-    w->expect = id + 1;
+    struct sc_audit_cells c;
+    while (rc == 0 && sq_step(st, s) == SQLITE_ROW) {
+        sq_audit_cells(s, 19, &c);
+        rc = each(arg, &c);
+    }
+    sq_done(s);
     return rc;
+}
+
+static const struct sc_audit_ops sq_audit_ops = {
+    .tail = audit_tail, .head = audit_head, .rows = audit_rows,
+    .walk_archived = sc_archive_walk, .verify_from = sq_audit_verify_from,
+    .rows_range = sq_archive_rows, .bounds = sq_archive_bounds, .record = sq_archive_record,
+    .delete_rows = sq_archive_delete};
+
+struct sc_audit_chain sq_audit_chain(struct sq_store *st)
+{
+    return (struct sc_audit_chain){.st = &st->base, .key = &st->audit, .err = st->err,
+                                   .errlen = sizeof st->err, .ops = &sq_audit_ops};
+}
+
+json_t *sq_audit_checkpoint(struct sc_store *base, const char *org, json_t **problem)
+{
+    struct sc_audit_chain c = sq_audit_chain((struct sq_store *)base);
+    return sc_audit_checkpoint(&c, org, problem);
 }
 
 enum sc_store_rc sq_audit_verify(struct sc_store *base, const char *org, const json_t *cp,
@@ -327,111 +163,8 @@ enum sc_store_rc sq_audit_verify(struct sc_store *base, const char *org, const j
 }
 
 enum sc_store_rc sq_audit_verify_from(struct sc_store *base, const char *org, const json_t *cp,
-                                      const struct sq_audit_walk *start, json_t **problem)
+                                      const struct sc_audit_walk *start, json_t **problem)
 {
-    struct sq_store *st = (struct sq_store *)base;
-    *problem = NULL;
-    int keyed = audit_keyed(st);
-    if (keyed < 0)
-        return -1;
-    if (!keyed)
-        return sq_err(st, "no audit key"), -1;
-    int64_t cp_count = -1, have;
-    const char *cp_hash = NULL;
-    char tail[65];
-    if (audit_tail(st, &have, tail) != 0)
-        return -1;
-    if (cp) {
-        char at[64];
-        snprintf(at, sizeof at, "%s", json_string_value(json_object_get(cp, "at")) ?
-                 json_string_value(json_object_get(cp, "at")) : "");
-        int r = checkpoint_read(st, cp, org, &cp_count, &cp_hash, problem);
-        if (r)
-            return r;
-        if (have == 0 && cp_count > 0)
-            return audit_problem(problem, 0, "it is empty, but the checkpoint of %s "
-                                 "recorded %lld rows: it was wiped", at, (long long)cp_count);
-        if (have < cp_count)
-            return audit_problem(problem, have + 1, "is missing: the log ends at row %lld, but "
-                                 "the checkpoint of %s recorded %lld rows: it was cut",
-                                 (long long)have, at, (long long)cp_count);
-    }
-    sqlite3_stmt *s = sq_q(st, Q_AUDIT_HEAD, "");
-    if (!s)
-        return -1;
-    int64_t last = 0; /* the head is written with each row: rows past it came another way */
-    char head[65], hmac[65] = "";
-    bool has_head = false;
-    snprintf(head, sizeof head, "%s", genesis);
-    if (sq_step(st, s) == SQLITE_ROW) {
-        has_head = true;
-        last = sqlite3_column_int64(s, 0);
-        snprintf(head, sizeof head, "%s", sq_text(s, 1));
-        snprintf(hmac, sizeof hmac, "%s", sq_text(s, 2));
-    }
-    sq_done(s);
-    if (!has_head && have > 0)
-        return audit_problem(problem, 0, "its head (the last row's id and HMAC) is missing: it "
-                             "was deleted, and rows after the last one may have been cut");
-    if (!(s = sq_q(st, Q_AUDIT_ALL, "")))
-        return -1;
-    char at_cp[65] = "";
-    struct sq_audit_walk w = {.expect = 1, .last = last};
-    snprintf(w.prev, sizeof w.prev, "%s", genesis);
-    int rc = start ? 0 : sq_audit_walk_archived(st, &w, problem); /* archived rows: from their checkpoint */
-    if (start) {
-        w = *start;
-        w.last = last;
-    }
-    int64_t from = w.expect;
-    while (rc == 0 && sq_step(st, s) == SQLITE_ROW) {
-        if (sqlite3_column_int64(s, 0) < w.expect)
-            continue; /* archived, its deletion not finished: the archive vouches for it */
-        rc = audit_row_check(st, s, &w, problem);
-        if (w.expect - 1 == cp_count)
-            snprintf(at_cp, sizeof at_cp, "%s", w.prev);
-    }
-    sq_done(s);
-    if (rc != 0)
-        return rc;
-    int64_t expect = w.expect, unkeyed = w.unkeyed;
-    const char *prev = w.prev;
-    if (last > expect - 1)
-        return audit_problem(problem, expect, "is missing: it was deleted (the log ended at a "
-                             "later row)");
-    if (strcmp(head, prev) != 0)
-        return audit_problem(problem, last, "was replaced: its hash is not the one recorded");
-    if (last > unkeyed) { /* the head of a keyed log carries its own MAC */
-        char want[65];
-        head_mac(st, last, head, want);
-        if (strcmp(want, hmac) != 0)
-            return audit_problem(problem, last, "is not the last row scenarist wrote: the "
-                                 "log's head was rewritten (rows after it were cut?)");
-    }
-    if (cp && cp_count >= from && strcmp(at_cp, cp_hash) != 0)
-        return audit_problem(problem, cp_count, "is not the row the checkpoint of %s recorded: "
-                             "the log was rewritten", json_string_value(json_object_get(cp, "at")));
-    return 0;
-}
-
-/* For the archive (sqlite_prune.c): the chain's own hashing and checks. */
-int sq_audit_keyed(struct sq_store *st) { return audit_keyed(st); }
-
-void sq_audit_mac(const struct sq_store *st, const void *data, size_t n, char out[65])
-{
-    audit_mac(st, data, n, out);
-}
-
-void sq_audit_hash(const struct sq_store *st, bool keyed, int64_t id, int64_t at,
-                   const char *const txt[8], int64_t status, int64_t duration,
-                   const char *body_sha, const char *outcome, const char *prev, int64_t ref,
-                   const char *by, char out[65])
-{
-    audit_hash(st, keyed, id, at, txt, status, duration, body_sha, outcome, prev, ref, by, out);
-}
-
-int sq_audit_row_check(struct sq_store *st, sqlite3_stmt *s, struct sq_audit_walk *w,
-                       json_t **problem)
-{
-    return audit_row_check(st, s, w, problem);
+    struct sc_audit_chain c = sq_audit_chain((struct sq_store *)base);
+    return sc_audit_verify(&c, org, cp, start, problem);
 }

@@ -78,7 +78,7 @@ enum sc_store_rc sq_decision_add(struct sc_store *base, const struct sc_decision
 {
     struct sq_store *st = (struct sq_store *)base;
     *id = -1;
-    if (sq_defer_refuse(st, "recording a decision"))
+    if (sc_defer_refuse(st->defer, "recording a decision"))
         return SC_STORE_ERR;
     bool hold = !strcmp(r->action, "approve") || !strcmp(r->action, "reject");
     if (!hold && strcmp(r->action, "retry")) {

@@ -1,437 +1,17 @@
-/* SQLite store: deferred writes: an execution computed outside any write transaction
- * records its writes, reads through them, and applies them later in one transaction. */
+/* SQLite store: deferred writes (store/defer.h keeps the recording): what is SQLite's own,
+ * the last ids of the numbered tables and the step writes, and the vtable's entries. */
 #include "store/sqlite.h"
 
-#include "clock.h"
-#include "crypto.h"
-#include "util.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-/* ---- deferred writes ---- */
-
-/* A recorded write: its kind (the query it runs) and its arguments, owned. */
-struct dop {
-    enum q kind;           /* Q_STEP_BEGIN, Q_STEP_END, Q_STEP_STATE, Q_EXEC_END, Q_INC_PUT,
-                              Q_DS_SET, Q_DS_DEL, Q_DS_CLAIM */
-    char *s[6];
-    json_t *j[3];
-    int64_t i[4];
-    bool b;
-};
-
-/* A data store read from the store itself: checked again before the writes. */
-struct dread {
-    char *store, *key;     /* key: the prefix of a search; store NULL: a table's last id */
-    int limit;             /* a search's; 0 for a get; the table (row_tables) for an id */
-    json_t *seen;          /* NULL: absent */
-};
-
-/* Tables whose new rows' ids a recorded write answers: read their last id once, hand
- * out the next ones, and check at apply that nobody else added a row meanwhile. */
-static const char *const row_sql[2] = {"SELECT coalesce(max(id), 0) FROM queue_items",
-                                       "SELECT coalesce(max(id), 0) FROM holds"};
-static const enum q row_kind[2] = {Q_QI_PUSH, Q_HOLD_PUT};
-
-struct defer {
-    struct dop *ops;
-    size_t nops, capops;
-    struct dread *reads;
-    size_t nreads, capreads;
-    int64_t *runs;         /* stand-in run id - RUN_BASE -> the op index of its step_begin */
-    int64_t last_id[2];    /* row_sql's answers; -1 until read */
-    bool refused;
-};
-
-/* Stand-in run ids: above any real rowid this store will reach. */
-#define RUN_BASE ((int64_t)1 << 60)
-
-static void dop_free(struct dop *o)
+/* The last id of table (0 queue_items, 1 holds) in the store, -1 on error; the same
+ * while recording and at apply (the write transaction is the whole database's). */
+static int64_t last_row_id(struct sc_store *base, int table, bool apply)
 {
-    for (int i = 0; i < 6; i++)
-        free(o->s[i]);
-    for (int i = 0; i < 3; i++)
-        json_decref(o->j[i]);
-}
-
-static void defer_clear(struct defer *df)
-{
-    for (size_t i = 0; i < df->nops; i++)
-        dop_free(&df->ops[i]);
-    for (size_t i = 0; i < df->nreads; i++) {
-        free(df->reads[i].store);
-        free(df->reads[i].key);
-        json_decref(df->reads[i].seen);
-    }
-    df->nops = df->nreads = 0;
-    df->refused = false;
-    df->last_id[0] = df->last_id[1] = -1;
-}
-
-void sq_defer(struct sc_store *base, bool on)
-{
+    static const char *const row_sql[2] = {"SELECT coalesce(max(id), 0) FROM queue_items",
+                                           "SELECT coalesce(max(id), 0) FROM holds"};
     struct sq_store *st = (struct sq_store *)base;
-    if (st->defer) {
-        defer_clear(st->defer);
-        free(st->defer->ops);
-        free(st->defer->reads);
-        free(st->defer->runs);
-        free(st->defer);
-        st->defer = NULL;
-    }
-    if (on && !(st->defer = sc_calloc(1, sizeof *st->defer)))
-        sq_err(st, "out of memory");
-    if (st->defer)
-        st->defer->last_id[0] = st->defer->last_id[1] = -1;
-}
-
-size_t sq_defer_mark(struct sc_store *base)
-{
-    struct sq_store *st = (struct sq_store *)base;
-    if (!st->defer)
-        return 0;
-    st->defer->refused = false;
-    return st->defer->nops;
-}
-
-bool sq_defer_refused(const struct sc_store *base)
-{
-    const struct sq_store *st = (const struct sq_store *)base;
-    return st->defer && st->defer->refused;
-}
-
-void sq_defer_cut(struct sc_store *base, size_t mark)
-{
-    struct sq_store *st = (struct sq_store *)base;
-    struct defer *df = st->defer;
-    while (df && df->nops > mark)
-        dop_free(&df->ops[--df->nops]);
-}
-
-bool sq_defer_refuse(struct sq_store *st, const char *what)
-{
-    if (!st->defer)
-        return false;
-    st->defer->refused = true;
-    sq_err(st, "%s cannot be deferred", what);
-    return true;
-}
-
-/* A new op of kind, or NULL (out of memory, said). */
-static struct dop *dop_add(struct sq_store *st, enum q kind)
-{
-    struct defer *df = st->defer;
-    if (df->nops == df->capops) {
-        size_t cap = df->capops ? df->capops * 2 : 64;
-        struct dop *v = sc_realloc(df->ops, cap * sizeof *v);
-        int64_t *r = sc_realloc(df->runs, cap * sizeof *r);
-        if (r)
-            df->runs = r;
-        if (!v || !r) {
-            if (v)
-                df->ops = v;
-            sq_err(st, "out of memory");
-            return NULL;
-        }
-        df->ops = v;
-        df->capops = cap;
-    }
-    struct dop *o = &df->ops[df->nops++];
-    *o = (struct dop){.kind = kind};
-    return o;
-}
-
-/* Copies the strings (NULL stays NULL); false when memory ran out. */
-static bool dop_strs(struct dop *o, int n, const char *const *v)
-{
-    for (int i = 0; i < n; i++)
-        if (v[i] && !(o->s[i] = sc_strdup(v[i])))
-            return false;
-    return true;
-}
-
-static int64_t dop_fail(struct sq_store *st)
-{
-    dop_free(&st->defer->ops[--st->defer->nops]);
-    sq_err(st, "out of memory");
-    return -1;
-}
-
-int64_t sq_defer_step(struct sq_store *st, int64_t run, const struct sc_step_row *r)
-{
-    struct dop *o = dop_add(st, run > 0 ? Q_STEP_END : Q_STEP_BEGIN);
-    if (!o)
-        return -1;
-    const char *s[6] = {r->execution, r->step, r->module, r->bundle, r->status};
-    if (!dop_strs(o, 5, s))
-        return dop_fail(st);
-    o->j[0] = json_incref(r->output);
-    o->j[1] = json_incref(r->error);
-    o->j[2] = json_incref(r->state);
-    o->i[0] = run;
-    o->i[1] = r->attempt;
-    o->i[2] = r->started_ms;
-    o->i[3] = r->duration_ms;
-    o->b = r->confidential;
-    o->s[5] = sc_asprintf("%" JSON_INTEGER_FORMAT, r->bundles);
-    if (!o->s[5])
-        return dop_fail(st);
-    size_t at = st->defer->nops - 1;
-    st->defer->runs[at] = (int64_t)at;
-    return run > 0 ? run : RUN_BASE + (int64_t)at;
-}
-
-int sq_defer_step_state(struct sq_store *st, int64_t run, json_t *state, bool confidential)
-{
-    struct dop *o = dop_add(st, Q_STEP_STATE);
-    if (!o)
-        return -1;
-    o->i[0] = run;
-    o->j[0] = json_incref(state);
-    o->b = confidential;
-    return 0;
-}
-
-int sq_defer_exec_end(struct sq_store *st, const char *id, const char *status,
-                      int64_t duration_ms, json_t *summary, bool states)
-{
-    struct dop *o = dop_add(st, Q_EXEC_END);
-    const char *s[2] = {id, status};
-    if (!o)
-        return -1;
-    if (!dop_strs(o, 2, s))
-        return (int)dop_fail(st);
-    o->i[0] = duration_ms;
-    o->j[0] = json_incref(summary);
-    o->b = states;
-    return 0;
-}
-
-int sq_defer_incomplete(struct sq_store *st, const struct sc_incomplete_row *r)
-{
-    struct dop *o = dop_add(st, Q_INC_PUT);
-    const char *s[5] = {r->execution, r->scenario, r->step, r->bundle, r->state};
-    if (!o)
-        return -1;
-    if (!dop_strs(o, 5, s))
-        return (int)dop_fail(st);
-    o->j[0] = json_incref(r->error);
-    o->i[0] = r->attempts;
-    o->i[1] = r->max_attempts;
-    o->i[2] = r->next_ms;
-    return 0;
-}
-
-/* The recording's last write of store/key, or NULL. */
-static const struct dop *overlay_op(const struct defer *df, const char *store, const char *key)
-{
-    for (size_t i = df->nops; i-- > 0;) {
-        const struct dop *o = &df->ops[i];
-        if ((o->kind == Q_DS_SET || o->kind == Q_DS_DEL || o->kind == Q_DS_CLAIM) &&
-            !strcmp(o->s[0], store) && !strcmp(o->s[1], key))
-            return o;
-    }
-    return NULL;
-}
-
-/* The recording's own value for store/key: true when it wrote one (*v borrowed, NULL when
- * it deleted the key). */
-static bool overlay(const struct defer *df, const char *store, const char *key, json_t **v)
-{
-    const struct dop *o = overlay_op(df, store, key);
-    *v = o ? o->j[0] : NULL;
-    return o != NULL;
-}
-
-/* As sc_store_ds_entry, through the recording: a value it wrote expires its ttl from now. */
-json_t *sq_defer_ds_entry(struct sq_store *st, const char *store, const char *key,
-                          int64_t *expires_ms)
-{
-    struct defer *df = st->defer;
-    const struct dop *o = overlay_op(df, store, key);
-    st->err[0] = '\0';
-    *expires_ms = -1;
-    if (o) {
-        if (o->j[0] && o->i[0] > 0)
-            *expires_ms = sc_clock_now_ms() + o->i[0];
-        return json_deep_copy(o->j[0]);
-    }
-    st->defer = NULL;
-    json_t *v = sc_store_ds_entry(&st->base, store, key, expires_ms);
-    st->defer = df;
-    if (!v && st->err[0])
-        return NULL;
-    if (sq_read_add(st, store, key, 0, json_incref(v)) != 0) {
-        json_decref(v);
-        sq_err(st, "out of memory");
-        return NULL;
-    }
-    return v;
-}
-
-/* Records a read of the store (value stolen); -1 when memory ran out. */
-int sq_read_add(struct sq_store *st, const char *store, const char *key, int limit,
-                json_t *value)
-{
-    struct defer *df = st->defer;
-    if (df->nreads == df->capreads) {
-        size_t cap = df->capreads ? df->capreads * 2 : 32;
-        struct dread *v = sc_realloc(df->reads, cap * sizeof *v);
-        if (!v) {
-            json_decref(value);
-            return -1;
-        }
-        df->reads = v;
-        df->capreads = cap;
-    }
-    struct dread *r = &df->reads[df->nreads];
-    *r = (struct dread){.store = store ? sc_strdup(store) : NULL, .key = sc_strdup(key),
-                        .limit = limit, .seen = value};
-    if ((store && !r->store) || !r->key) {
-        free(r->store);
-        free(r->key);
-        json_decref(value);
-        return -1;
-    }
-    df->nreads++;
-    return 0;
-}
-
-/* What the store itself holds for store/key, recorded to be checked at apply: 0 with *v
- * (a new reference or NULL), -1 error. */
-static int base_get(struct sq_store *st, const char *store, const char *key, json_t **v)
-{
-    struct defer *df = st->defer;
-    st->defer = NULL;
-    *v = sc_store_ds_get(&st->base, store, key);
-    st->defer = df;
-    if (!*v && st->err[0])
-        return -1;
-    if (sq_read_add(st, store, key, 0, json_incref(*v)) != 0) {
-        json_decref(*v);
-        sq_err(st, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-json_t *sq_defer_ds_get(struct sq_store *st, const char *store, const char *key)
-{
-    json_t *v;
-    st->err[0] = '\0';
-    if (overlay(st->defer, store, key, &v))
-        return json_deep_copy(v);
-    return base_get(st, store, key, &v) == 0 ? v : NULL;
-}
-
-int sq_defer_ds_write(struct sq_store *st, int kind, const char *store, const char *key,
-                      json_t *value, int64_t ttl_ms)
-{
-    json_t *was = NULL;
-    int found = 1;
-    if (kind != Q_DS_SET) { /* delete and claim answer from what is there */
-        json_t *v;
-        if (overlay(st->defer, store, key, &v))
-            found = v != NULL;
-        else if (base_get(st, store, key, &v) != 0)
-            return -1;
-        else
-            found = v != NULL, json_decref(v);
-        if (kind == Q_DS_DEL && !found)
-            return SC_STORE_NONE;
-        if (kind == Q_DS_CLAIM && found)
-            return SC_STORE_EXISTS;
-    }
-    if (value && !(was = json_deep_copy(value))) /* read back later: a copy of now */
-        return sq_err(st, "out of memory"), -1;
-    struct dop *o = dop_add(st, kind);
-    const char *s[2] = {store, key};
-    if (!o || !dop_strs(o, 2, s)) {
-        json_decref(was);
-        return o ? (int)dop_fail(st) : -1;
-    }
-    o->j[0] = was;
-    o->i[0] = ttl_ms;
-    return SC_STORE_OK;
-}
-
-static int by_key(const void *a, const void *b)
-{
-    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "key")),
-                  json_string_value(json_object_get(*(json_t *const *)b, "key")));
-}
-
-json_t *sq_defer_ds_search(struct sq_store *st, const char *store, const char *prefix,
-                           int limit)
-{
-    struct defer *df = st->defer;
-    const char *pre = prefix ? prefix : "";
-    size_t plen = strlen(pre);
-    int lim = limit > 0 ? limit : 100, extra = 0;
-    for (size_t i = 0; i < df->nops; i++) /* a deleted key must not shorten the page */
-        extra += df->ops[i].kind == Q_DS_DEL && !strcmp(df->ops[i].s[0], store);
-    st->defer = NULL;
-    json_t *base = sc_store_ds_search(&st->base, store, pre, lim + extra);
-    st->defer = df;
-    if (!base || sq_read_add(st, store, pre, lim + extra, json_incref(base)) != 0) {
-        json_decref(base);
-        return sq_err(st, "out of memory"), NULL;
-    }
-    json_t *byk = json_object(), *out = json_array();
-    size_t i;
-    json_t *e;
-    json_array_foreach(base, i, e)
-        json_object_set(byk, json_string_value(json_object_get(e, "key")), e);
-    for (i = 0; i < df->nops; i++) {
-        const struct dop *o = &df->ops[i];
-        if ((o->kind != Q_DS_SET && o->kind != Q_DS_DEL && o->kind != Q_DS_CLAIM) ||
-            strcmp(o->s[0], store) || strncmp(o->s[1], pre, plen))
-            continue;
-        if (o->kind == Q_DS_DEL)
-            json_object_del(byk, o->s[1]);
-        else
-            json_object_set_new(byk, o->s[1], json_pack("{s:s, s:O}", "key", o->s[1], "value",
-                                                         o->j[0]));
-    }
-    const char *k;
-    json_object_foreach(byk, k, e)
-        json_array_append(out, e);
-    size_t n = json_array_size(out);
-    json_t **v = n ? sc_calloc(n, sizeof *v) : NULL;
-    for (i = 0; v && i < n; i++)
-        v[i] = json_incref(json_array_get(out, i));
-    if (v)
-        qsort(v, n, sizeof *v, by_key);
-    json_array_clear(out);
-    for (i = 0; v && i < n; i++) {
-        if (i < (size_t)lim)
-            json_array_append_new(out, json_deep_copy(v[i]));
-        json_decref(v[i]);
-    }
-    free(v);
-    json_decref(byk);
-    json_decref(base);
-    if (n && !v) {
-        json_decref(out);
-        return sq_err(st, "out of memory"), NULL;
-    }
-    return out;
-}
-
-/* The last id of row_sql[table] in the store, -1 on error. */
-static int64_t last_row_id(struct sq_store *st, int table)
-{
     sqlite3_stmt *s;
+    (void)apply;
     if (sqlite3_prepare_v2(st->db, row_sql[table], -1, &s, NULL) != SQLITE_OK)
         return sq_db_err(st, "reading the last id");
     int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
@@ -439,120 +19,43 @@ static int64_t last_row_id(struct sq_store *st, int table)
     return id < 0 ? sq_db_err(st, "reading the last id") : id;
 }
 
-/* A queue item (table 0: s = queue, execution; j = item) or a hold (1: s = execution,
- * scenario, step, bundle, reason; j = diff) recorded with the id it will get. */
-int64_t sq_defer_row(struct sq_store *st, int table, const char *const s[5], json_t *j)
+static int64_t step_write(struct sc_store *base, int64_t run, const struct sc_step_row *r)
 {
-    struct defer *df = st->defer;
-    if (df->last_id[table] < 0) {
-        int64_t last = last_row_id(st, table);
-        if (last < 0 || sq_read_add(st, NULL, "", table, json_integer(last)) != 0)
-            return -1;
-        df->last_id[table] = last;
-    }
-    int64_t id = df->last_id[table] + 1;
-    for (size_t i = 0; i < df->nops; i++)
-        id += df->ops[i].kind == row_kind[table];
-    struct dop *o = dop_add(st, row_kind[table]);
-    if (!o)
-        return -1;
-    if (!dop_strs(o, 5, s))
-        return dop_fail(st);
-    o->j[0] = json_deep_copy(j);
-    o->i[0] = id;
-    return id;
+    return sq_step_write((struct sq_store *)base, run, r);
 }
 
-/* How many items the recording pushes to queue. */
-int64_t sq_defer_pushes(const struct sq_store *st, const char *queue)
+static const struct sc_defer_ops sq_defer_ops = {.last_id = last_row_id,
+                                                 .step_write = step_write};
+
+void sq_defer(struct sc_store *base, bool on)
 {
-    int64_t n = 0;
-    for (size_t i = 0; i < st->defer->nops; i++)
-        n += st->defer->ops[i].kind == Q_QI_PUSH && !strcmp(st->defer->ops[i].s[0], queue);
-    return n;
+    struct sq_store *st = (struct sq_store *)base;
+    sc_defer_free(st->defer);
+    st->defer = NULL;
+    if (on && !(st->defer = sc_defer_new(base, &st->defer, st->err, sizeof st->err,
+                                         &sq_defer_ops)))
+        sq_err(st, "out of memory");
 }
 
-/* The real run id of a recorded one (stand-ins map to their step_begin's rowid). */
-static int64_t real_run(const struct defer *df, int64_t run)
+size_t sq_defer_mark(struct sc_store *base)
 {
-    return run >= RUN_BASE ? df->runs[run - RUN_BASE] : run;
+    return sc_defer_mark(((struct sq_store *)base)->defer);
 }
 
-static int dop_run(struct sq_store *st, struct defer *df, size_t at)
+bool sq_defer_refused(const struct sc_store *base)
 {
-    struct dop *o = &df->ops[at];
-    struct sc_step_row r = {.execution = o->s[0], .step = o->s[1], .module = o->s[2],
-                            .bundle = o->s[3], .status = o->s[4], .attempt = (int)o->i[1],
-                            .started_ms = o->i[2], .duration_ms = o->i[3],
-                            .bundles = o->s[5] ? strtoll(o->s[5], NULL, 10) : 0,
-                            .output = o->j[0], .error = o->j[1], .state = o->j[2],
-                            .confidential = o->b};
-    int64_t id;
-    switch (o->kind) {
-    case Q_STEP_BEGIN:
-        if ((id = sq_step_write(st, 0, &r)) < 0)
-            return -1;
-        df->runs[at] = id;
-        return 0;
-    case Q_STEP_END:
-        return sq_step_write(st, real_run(df, o->i[0]), &r) < 0 ? -1 : 0;
-    case Q_STEP_STATE:
-        return sc_store_step_state(&st->base, real_run(df, o->i[0]), o->j[0], o->b);
-    case Q_EXEC_END:
-        return sc_store_exec_end(&st->base, o->s[0], o->s[1], o->i[0], o->j[0], o->b);
-    case Q_INC_PUT: {
-        struct sc_incomplete_row ir = {.execution = o->s[0], .scenario = o->s[1], .step = o->s[2],
-                                       .bundle = o->s[3], .state = o->s[4], .error = o->j[0],
-                                       .attempts = (int)o->i[0], .max_attempts = (int)o->i[1],
-                                       .next_ms = o->i[2]};
-        return sc_store_incomplete_put(&st->base, &ir);
-    }
-    case Q_DS_SET:
-        return sc_store_ds_set(&st->base, o->s[0], o->s[1], o->j[0], o->i[0]);
-    case Q_DS_DEL:
-        return sc_store_ds_delete(&st->base, o->s[0], o->s[1]) < 0 ? -1 : 0;
-    case Q_QI_PUSH:
-    case Q_HOLD_PUT: { /* the id it was promised, as the last id was checked */
-        int64_t got = o->kind == Q_QI_PUSH
-                          ? sc_store_queue_push(&st->base, o->s[0], o->j[0], o->s[1])
-                          : sc_store_hold_put(&st->base, o->s[0], o->s[1], o->s[2], o->s[3], o->s[4],
-                                              o->j[0]);
-        return got < 0 ? -1 : got != o->i[0];
-    }
-    case Q_DS_CLAIM: { /* the check above makes it free: taken, or another wrote it */
-        int rc = sc_store_ds_claim(&st->base, o->s[0], o->s[1], o->j[0], o->i[0]);
-        return rc < 0 ? -1 : rc == SC_STORE_EXISTS ? 1 : 0;
-    }
-    default:
-        return sq_err(st, "a deferred write of an unknown kind"), -1;
-    }
+    return sc_defer_refused(((const struct sq_store *)base)->defer);
+}
+
+void sq_defer_cut(struct sc_store *base, size_t mark)
+{
+    sc_defer_cut(((struct sq_store *)base)->defer, mark);
 }
 
 enum sc_store_rc sq_defer_apply(struct sc_store *base)
 {
     struct sq_store *st = (struct sq_store *)base;
-    struct defer *df = st->defer;
-    if (!df)
+    if (!st->defer)
         return sq_err(st, "nothing is deferred"), -1;
-    st->defer = NULL; /* the real calls from here */
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < df->nreads; i++) {
-        struct dread *r = &df->reads[i];
-        int64_t last = r->store ? 0 : last_row_id(st, r->limit);
-        json_t *now = !r->store ? (last < 0 ? NULL : json_integer(last))
-                      : r->limit ? sc_store_ds_search(&st->base, r->store, r->key, r->limit)
-                                 : sc_store_ds_get(&st->base, r->store, r->key);
-        if (!r->store || r->limit ? !now : !now && st->err[0])
-            rc = -1;
-        else if (!(now == r->seen || (now && r->seen && json_equal(now, r->seen))))
-            rc = 1;
-        json_decref(now);
-    }
-    for (size_t i = 0; rc == 0 && i < df->nops; i++)
-        rc = dop_run(st, df, i);
-    if (rc == 1)
-        sq_err(st, "another connection changed a data store value this batch read");
-    defer_clear(df);
-    st->defer = df;
-    return rc == 1 ? SC_STORE_CONFLICT : rc < 0 ? SC_STORE_ERR : SC_STORE_OK;
+    return sc_defer_apply(st->defer);
 }

@@ -23,7 +23,7 @@ json_t *sq_ds_get(struct sc_store *base, const char *store, const char *key)
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_ds_get(st, store, key);
+        return sc_defer_ds_get(st->defer, store, key);
     sqlite3_stmt *s = sq_q(st, Q_DS_GET, "ssi", store, key, sc_clock_now_ms());
     if (!s)
         return NULL;
@@ -43,7 +43,7 @@ json_t *sq_ds_entry(struct sc_store *base, const char *store, const char *key,
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_ds_entry(st, store, key, expires_ms);
+        return sc_defer_ds_entry(st->defer, store, key, expires_ms);
     st->err[0] = '\0';
     *expires_ms = -1;
     sqlite3_stmt *s = sq_q(st, Q_DS_ENTRY, "ssi", store, key, sc_clock_now_ms());
@@ -67,7 +67,7 @@ int sq_ds_set(struct sc_store *base, const char *store, const char *key, json_t 
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_ds_write(st, Q_DS_SET, store, key, value, ttl_ms);
+        return sc_defer_ds_write(st->defer, SC_DEFER_DS_SET, store, key, value, ttl_ms);
     int64_t now = sc_clock_now_ms();
     return sq_exec(st, sq_q(st, Q_DS_SET, "ssjiI", store, key, value, now, ttl_ms > 0 ? now + ttl_ms : -1),
                    "writing the data store");
@@ -77,7 +77,7 @@ enum sc_store_rc sq_ds_delete(struct sc_store *base, const char *store, const ch
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_ds_write(st, Q_DS_DEL, store, key, NULL, 0);
+        return sc_defer_ds_write(st->defer, SC_DEFER_DS_DEL, store, key, NULL, 0);
     if (sq_exec(st, sq_q(st, Q_DS_DEL, "ss", store, key), "deleting from the data store") != 0)
         return SC_STORE_ERR;
     return sqlite3_changes(st->db) ? SC_STORE_OK : SC_STORE_NONE;
@@ -87,7 +87,7 @@ json_t *sq_ds_search(struct sc_store *base, const char *store, const char *prefi
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_ds_search(st, store, prefix, limit);
+        return sc_defer_ds_search(st->defer, store, prefix, limit);
     sqlite3_stmt *s = sq_q(st, Q_DS_SEARCH, "ssii", store, prefix ? prefix : "", sc_clock_now_ms(),
                            (int64_t)(limit > 0 ? limit : 100));
     json_t *a = s ? json_array() : NULL;
@@ -103,7 +103,7 @@ enum sc_store_rc sq_ds_claim(struct sc_store *base, const char *store, const cha
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_ds_write(st, Q_DS_CLAIM, store, key, value, ttl_ms);
+        return sc_defer_ds_write(st->defer, SC_DEFER_DS_CLAIM, store, key, value, ttl_ms);
     int64_t now = sc_clock_now_ms();
     if (sq_exec(st, sq_q(st, Q_DS_CLAIM, "ssjiI", store, key, value, now, ttl_ms > 0 ? now + ttl_ms : -1),
                 "claiming a key") != 0)

@@ -1,4 +1,5 @@
 /* SQLite store: executions, their leases, the heartbeat that renews them, and step runs. */
+#include "store/exec_rows.h"
 #include "store/sqlite.h"
 
 #include "clock.h"
@@ -53,35 +54,13 @@ int sq_lease_drop(struct sc_store *base, int64_t who)
 
 /* ---- the heartbeat: a thread with a connection of its own renews the leases ---- */
 
-struct heartbeat {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-    struct sc_store *conn;
-};
-
-static void *heartbeat_main(void *arg)
+/* One renewal of the heartbeat's: failures go to the log, and it tries again. */
+static int renew(struct sc_store *conn)
 {
-    struct heartbeat *hb = arg;
-    int64_t last = INT64_MIN;
-    pthread_mutex_lock(&hb->mu);
-    while (!hb->stop) {
-        pthread_mutex_unlock(&hb->mu);
-        int64_t now = sc_clock_now_ms(); /* renewed by the one clock: a test drives it */
-        if (last == INT64_MIN || now - last >= sc_store_lease_ms() / 3 || now < last) {
-            if (sc_store_lease_renew(hb->conn) != 0)
-                sc_log(SC_LOG_ERROR, NULL, NULL, "%s", sc_store_error(hb->conn));
-            else
-                last = now;
-        }
-        pthread_mutex_lock(&hb->mu);
-        struct timespec ts = sc_clock_deadline(200);
-        if (!hb->stop)
-            pthread_cond_timedwait(&hb->cv, &hb->mu, &ts);
-    }
-    pthread_mutex_unlock(&hb->mu);
-    return NULL;
+    if (sc_store_lease_renew(conn) == 0)
+        return 0;
+    sc_log(SC_LOG_ERROR, NULL, NULL, "%s", sc_store_error(conn));
+    return -1;
 }
 
 int sq_heartbeat(struct sc_store *base)
@@ -89,42 +68,8 @@ int sq_heartbeat(struct sc_store *base)
     struct sq_store *st = (struct sq_store *)base;
     if (st->hb)
         return 0;
-    char err[600];
-    struct heartbeat *hb = sc_calloc(1, sizeof *hb);
-    if (!hb)
-        return sq_err(st, "out of memory"), -1;
-    if (!(hb->conn = sc_store_open(st->path, st->key_ref, err, sizeof err))) {
-        sq_err(st, "%s", err);
-        free(hb);
-        return -1;
-    }
-    pthread_mutex_init(&hb->mu, NULL);
-    pthread_cond_init(&hb->cv, NULL);
-    if (pthread_create(&hb->th, NULL, heartbeat_main, hb) != 0) {
-        sq_err(st, "cannot start the lease heartbeat: %s", strerror(errno));
-        sc_store_close(hb->conn);
-        pthread_mutex_destroy(&hb->mu);
-        pthread_cond_destroy(&hb->cv);
-        free(hb);
-        return -1;
-    }
-    st->hb = hb;
-    return 0;
-}
-
-void sq_heartbeat_stop(struct heartbeat *hb)
-{
-    if (!hb)
-        return;
-    pthread_mutex_lock(&hb->mu);
-    hb->stop = true;
-    pthread_cond_signal(&hb->cv);
-    pthread_mutex_unlock(&hb->mu);
-    pthread_join(hb->th, NULL);
-    sc_store_close(hb->conn);
-    pthread_mutex_destroy(&hb->mu);
-    pthread_cond_destroy(&hb->cv);
-    free(hb);
+    st->hb = sc_heartbeat_start(st->path, st->key_ref, renew, st->err, sizeof st->err);
+    return st->hb ? 0 : -1;
 }
 
 /* Taken: running under a lease not yet expired (whoever holds it), from the columns
@@ -139,7 +84,7 @@ bool sq_leased(sqlite3_stmt *s, int status_col)
 enum sc_store_rc sq_exec_begin(struct sc_store *base, const struct sc_exec_row *r)
 {
     struct sq_store *st = (struct sq_store *)base;
-    if (sq_defer_refuse(st, "recording a new execution"))
+    if (sc_defer_refuse(st->defer, "recording a new execution"))
         return -1;
     size_t n;
     bool failed;
@@ -221,7 +166,7 @@ int sq_exec_end(struct sc_store *base, const char *id, const char *status,
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_exec_end(st, id, status, duration_ms, summary, states);
+        return sc_defer_exec_end(st->defer, id, status, duration_ms, summary, states);
     sc_store_exec_release(id); /* recorded or not, this attempt is over: no more renewals */
     /* a held one may go on, a warning may be retried, a sleeping one wakes: they keep what
      * resumes them */
@@ -244,6 +189,42 @@ int sq_exec_end(struct sc_store *base, const char *id, const char *status,
 }
 
 
+/* A row of s as store/exec_rows.h reads it. */
+static bool row_null(const struct sc_row *r, int col)
+{
+    return sqlite3_column_type((sqlite3_stmt *)r->res, col) == SQLITE_NULL;
+}
+
+static int64_t row_num(const struct sc_row *r, int col)
+{
+    return sqlite3_column_int64((sqlite3_stmt *)r->res, col);
+}
+
+static const char *row_text(const struct sc_row *r, int col)
+{
+    return sq_text((sqlite3_stmt *)r->res, col);
+}
+
+static json_t *row_json(const struct sc_row *r, int col)
+{
+    return sq_json((sqlite3_stmt *)r->res, col);
+}
+
+static json_t *row_value(const struct sc_row *r, int col)
+{
+    return sq_value((struct sq_store *)r->st, (sqlite3_stmt *)r->res, col);
+}
+
+static const struct sc_row_ops row_ops = {.null = row_null, .num = row_num, .text = row_text,
+                                          .json = row_json, .value = row_value,
+                                          .trigger = row_json};
+
+static struct sc_row row_of(struct sq_store *st, sqlite3_stmt *s)
+{
+    return (struct sc_row){.ops = &row_ops, .st = &st->base, .res = s, .err = st->err,
+                           .errlen = sizeof st->err};
+}
+
 json_t *sq_exec_get(struct sc_store *base, const char *id)
 {
     struct sq_store *st = (struct sq_store *)base;
@@ -255,31 +236,10 @@ json_t *sq_exec_get(struct sc_store *base, const char *id)
         st->err[0] = '\0';
         return NULL;
     }
-    bool confidential = sqlite3_column_int(s, 7);
-    json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "id", sq_text(s, 0),
-                          "scenario", sq_text(s, 1), "org", sq_text(s, 2), "version",
-                          sq_text(s, 3), "source", sq_text(s, 4), "status", sq_text(s, 5),
-                          "attempts", sqlite3_column_int(s, 6), "started_at",
-                          sq_iso(sqlite3_column_int64(s, 8)));
-    if (v && sqlite3_column_type(s, 9) != SQLITE_NULL)
-        json_object_set_new(v, "finished_at", sq_iso(sqlite3_column_int64(s, 9)));
-    if (v && sqlite3_column_type(s, 10) != SQLITE_NULL)
-        json_object_set_new(v, "duration_ms", json_integer(sqlite3_column_int64(s, 10)));
-    if (v && sqlite3_column_type(s, 13) != SQLITE_NULL)
-        json_object_set_new(v, "queued_at", sq_iso(sqlite3_column_int64(s, 13)));
-    if (v && sqlite3_column_int(s, 14) > 0)
-        json_object_set_new(v, "priority", json_string("realtime"));
-    if (v && confidential)
-        json_object_set_new(v, "trigger", json_string("[redacted: confidential scenario]"));
-    else if (v && sqlite3_column_type(s, 12) != SQLITE_NULL)
-        json_object_set_new(v, "trigger", sq_json(s, 12));
-    json_t *summary = sq_json(s, 11);
+    json_t *broken;
+    struct sc_row row = row_of(st, s);
+    json_t *v = sc_exec_record(&row, &broken);
     sq_done(s);
-    json_t *broken = json_incref(json_object_get(summary, "incomplete"));
-    json_object_del(summary, "incomplete");
-    if (v && json_is_object(summary))
-        json_object_update(v, summary);
-    json_decref(summary);
     json_t *steps = json_array();
     if (!v || !steps || !(s = sq_q(st, Q_EXEC_STEPS, "s", id))) {
         json_decref(v);
@@ -287,62 +247,29 @@ json_t *sq_exec_get(struct sc_store *base, const char *id)
         json_decref(broken);
         return NULL;
     }
+    row = row_of(st, s);
     while (sq_step(st, s) == SQLITE_ROW) {
-        json_t *e = json_pack("{s:s, s:s}", "step", sq_text(s, 1), "module", sq_text(s, 2));
+        json_t *e = sc_exec_step(&row);
         if (!e)
             break;
-        if (*sq_text(s, 3))
-            json_object_set_new(e, "bundle", json_string(sq_text(s, 3)));
-        if (sqlite3_column_int(s, 0) > 1)
-            json_object_set_new(e, "attempt", json_integer(sqlite3_column_int(s, 0)));
-        json_object_set_new(e, "status", json_string(sq_text(s, 4)));
-        if (sqlite3_column_type(s, 5) != SQLITE_NULL)
-            json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 5)));
-        if (!strcmp(sq_text(s, 4), "ok") && sqlite3_column_type(s, 6) == SQLITE_NULL) /* fan-out */
-            json_object_set_new(e, "bundles", json_integer(sqlite3_column_int64(s, 8)));
-        json_t *out = sq_json(s, 6), *err = sq_json(s, 7);
-        if (out)
-            json_object_set_new(e, "output", out);
-        if (err)
-            json_object_set_new(e, "error", err);
         json_array_append_new(steps, e);
     }
     sq_done(s);
     json_object_set_new(v, "steps", steps);
     if ((s = sq_q(st, Q_INC_GET, "s", id))) {
-        if (sq_step(st, s) == SQLITE_ROW) {
-            json_t *inc = sq_incomplete_row(s);
-            json_object_del(inc, "execution");
-            json_object_del(inc, "scenario");
-            if (broken) /* the bundles the last attempt stopped at */
-                json_object_set(inc, "bundles", broken);
-            json_object_set_new(v, "incomplete", inc);
-        }
+        if (sq_step(st, s) == SQLITE_ROW)
+            sc_exec_incomplete(v, sq_incomplete_row(s), broken);
         sq_done(s);
     }
     json_decref(broken);
     return v;
 }
 
-/* What an attempt needs, from columns scenario, version, source, status, attempts,
- * confidential, trigger at col[0..6]; NULL with the error set. */
+/* As sc_exec_run_info (store/exec_rows.h), of the row at s. */
 json_t *sq_run_info(struct sq_store *st, sqlite3_stmt *s, const char *id, const int col[7])
 {
-    st->err[0] = '\0';
-    bool erased = sqlite3_column_type(s, col[6]) == SQLITE_NULL;
-    json_t *trig = erased ? NULL : sq_value(st, s, col[6]);
-    json_t *v = trig ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "id", id,
-                                 "scenario", sq_text(s, col[0]), "version", sq_text(s, col[1]),
-                                 "source", sq_text(s, col[2]), "status", sq_text(s, col[3]),
-                                 "attempts", sqlite3_column_int(s, col[4]), "confidential",
-                                 sqlite3_column_int(s, col[5]), "trigger", trig)
-                     : NULL;
-    if (erased)
-        sq_err(st, "execution %s has finished (%s): nothing is left to run", id,
-               sq_text(s, col[3]));
-    else if (!trig && !st->err[0])
-        sq_err(st, "execution %s: its stored trigger does not read back", id);
-    return v;
+    struct sc_row row = row_of(st, s);
+    return sc_exec_run_info(&row, id, col);
 }
 
 json_t *sq_exec_resume_info(struct sc_store *base, const char *id)
@@ -370,15 +297,9 @@ json_t *sq_exec_list(struct sc_store *base, const struct sc_exec_filter *f)
     if (!s)
         return NULL;
     json_t *a = json_array();
-    while (a && sq_step(st, s) == SQLITE_ROW) {
-        json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}", "id", sq_text(s, 0), "scenario",
-                              sq_text(s, 1), "version", sq_text(s, 2), "status",
-                              sq_text(s, 3), "attempts", sqlite3_column_int(s, 4),
-                              "started_at", sq_iso(sqlite3_column_int64(s, 5)));
-        if (e && sqlite3_column_type(s, 6) != SQLITE_NULL)
-            json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 6)));
-        json_array_append_new(a, e);
-    }
+    struct sc_row row = row_of(st, s);
+    while (a && sq_step(st, s) == SQLITE_ROW)
+        json_array_append_new(a, sc_exec_listed(&row));
     sq_done(s);
     return a;
 }
@@ -422,20 +343,20 @@ int64_t sq_step_write(struct sq_store *st, int64_t run, const struct sc_step_row
 int64_t sq_step_begin(struct sc_store *base, const struct sc_step_row *r)
 {
     struct sq_store *st = (struct sq_store *)base;
-    return st->defer ? sq_defer_step(st, 0, r) : sq_step_write(st, 0, r);
+    return st->defer ? sc_defer_step(st->defer, 0, r) : sq_step_write(st, 0, r);
 }
 
 int sq_step_end(struct sc_store *base, int64_t run, const struct sc_step_row *r)
 {
     struct sq_store *st = (struct sq_store *)base;
-    return (st->defer ? sq_defer_step(st, run, r) : sq_step_write(st, run, r)) < 0 ? -1 : 0;
+    return (st->defer ? sc_defer_step(st->defer, run, r) : sq_step_write(st, run, r)) < 0 ? -1 : 0;
 }
 
 int sq_step_state(struct sc_store *base, int64_t run, json_t *state, bool confidential)
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_step_state(st, run, state, confidential);
+        return sc_defer_step_state(st->defer, run, state, confidential);
     size_t n;
     bool failed;
     void *b = sq_value_blob(st, state, confidential, &n, &failed);
@@ -447,11 +368,9 @@ json_t *sq_journal(struct sc_store *base, const char *execution)
     struct sq_store *st = (struct sq_store *)base;
     sqlite3_stmt *s = sq_q(st, Q_JOURNAL, "s", execution);
     json_t *j = s ? json_object() : NULL;
+    struct sc_row row = row_of(st, s);
     while (j && sq_step(st, s) == SQLITE_ROW) {
-        json_t *v = sq_value(st, s, 2);
-        char key[600];
-        snprintf(key, sizeof key, "%s %s", sq_text(s, 0), sq_text(s, 1));
-        if (!v || json_object_set_new(j, key, v) != 0) {
+        if (sc_exec_journal_row(j, &row) != 0) {
             json_decref(j);
             j = NULL;
         }

@@ -2,6 +2,8 @@
  * in small transactions; the audit log's archive (rows to a JSON-lines file with a
  * checkpoint, so the chain is still proved across it); reclaiming space (incremental
  * vacuum); a consistent online copy (VACUUM INTO). */
+#include "store/archive.h"
+#include "store/prune.h"
 #include "store/sqlite.h"
 
 #include "clock.h"
@@ -18,15 +20,13 @@
 /* ---- statements of this file: prepared per call (pruning is rare next to intake) ---- */
 
 /* Prepares sql and binds by fmt as sq_q does (s text, i int64); NULL with the error set. */
-static sqlite3_stmt *prep(struct sq_store *st, const char *sql, const char *fmt, ...)
+static sqlite3_stmt *vprep(struct sq_store *st, const char *sql, const char *fmt, va_list ap)
 {
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
         sq_db_err(st, "prepare");
         return NULL;
     }
-    va_list ap;
-    va_start(ap, fmt);
     int rc = SQLITE_OK;
     for (int k = 1; *fmt && rc == SQLITE_OK; fmt++, k++) {
         if (*fmt == 's') {
@@ -36,12 +36,20 @@ static sqlite3_stmt *prep(struct sq_store *st, const char *sql, const char *fmt,
             rc = sqlite3_bind_int64(s, k, va_arg(ap, int64_t));
         }
     }
-    va_end(ap);
     if (rc != SQLITE_OK) {
         sq_db_err(st, "bind");
         sqlite3_finalize(s);
         return NULL;
     }
+    return s;
+}
+
+static sqlite3_stmt *prep(struct sq_store *st, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *s = vprep(st, sql, fmt, ap);
+    va_end(ap);
     return s;
 }
 
@@ -68,18 +76,7 @@ static int64_t one_int(struct sq_store *st, sqlite3_stmt *s, const char *what)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? v : sq_db_err(st, what);
 }
 
-static void count_add(json_t *counts, const char *table, const char *key, int64_t n)
-{
-    if (n <= 0)
-        return;
-    json_t *t = json_object_get(counts, table);
-    if (!t)
-        json_object_set_new(counts, table, t = json_object());
-    json_t *v = json_object_get(t, key);
-    json_object_set_new(t, key, json_integer(json_integer_value(v) + n));
-}
-
-/* ---- pruning ---- */
+/* ---- pruning (store/prune.c): its statements ---- */
 
 /* A finished execution of ?1 that ended before ?2, with nothing open on it (a decision
  * still to run included: its closed decisions go with it, as foreign keys require). */
@@ -92,108 +89,65 @@ static void count_add(json_t *counts, const char *table, const char *key, int64_
     " AND NOT EXISTS(SELECT 1 FROM decisions d WHERE d.execution = e.id"                      \
     " AND d.state IN ('pending', 'running', 'here'))"
 
-static int64_t prune_execs(struct sq_store *st, const struct sc_prune_rule *r, int limit,
-                           bool dry_run, json_t *counts)
+static const struct sc_prune_sql prune_sql = {
+    .count_execs = "SELECT count(*)" PRUNABLE,
+    .count_steps = "SELECT count(*) FROM step_runs WHERE execution IN (SELECT e.id" PRUNABLE ")",
+    .ids = {"CREATE TEMP TABLE IF NOT EXISTS prune_ids(id TEXT PRIMARY KEY)",
+            "DELETE FROM temp.prune_ids",
+            "INSERT INTO temp.prune_ids SELECT e.id" PRUNABLE " ORDER BY e.started_at LIMIT ?3"},
+    .deletes = {"DELETE FROM step_runs WHERE execution IN temp.prune_ids",
+                "DELETE FROM incomplete WHERE execution IN temp.prune_ids",
+                "DELETE FROM holds WHERE execution IN temp.prune_ids",
+                "DELETE FROM decisions WHERE execution IN temp.prune_ids",
+                "DELETE FROM executions WHERE id IN temp.prune_ids"},
+    .items = {"SELECT state, count(*) FROM queue_items WHERE state <> 'open'"
+              " AND done_at < ?1 GROUP BY state ORDER BY state",
+              "DELETE FROM queue_items WHERE id IN (SELECT id FROM queue_items"
+              " WHERE state <> 'open' AND done_at < ?1 ORDER BY done_at LIMIT ?2)"
+              " RETURNING state"},
+    .shadow = {"SELECT 'all', count(*) FROM shadow_writes WHERE at < ?1",
+               "DELETE FROM shadow_writes WHERE id IN (SELECT id FROM shadow_writes"
+               " WHERE at < ?1 ORDER BY id LIMIT ?2) RETURNING 'all'"}};
+
+static int64_t prune_run(struct sc_store *base, bool count, const char *what, const char *sql,
+                         const char *fmt, ...)
 {
-    if (dry_run) {
-        int64_t n = one_int(st, prep(st, "SELECT count(*)" PRUNABLE, "si", r->status,
-                                     r->before_ms), "counting executions");
-        int64_t steps = n > 0 ? one_int(st, prep(st, "SELECT count(*) FROM step_runs WHERE"
-                                                 " execution IN (SELECT e.id" PRUNABLE ")",
-                                                 "si", r->status, r->before_ms),
-                                        "counting step runs") : 0;
-        if (n < 0 || steps < 0)
-            return -1;
-        count_add(counts, "executions", r->status, n);
-        count_add(counts, "step_runs", r->status, steps);
-        return n;
-    }
-    if (sq_begin(st) != 0)
-        return -1;
-    int64_t steps = -1, n = -1;
-    if (run(st, prep(st, "CREATE TEMP TABLE IF NOT EXISTS prune_ids(id TEXT PRIMARY KEY)", ""),
-            "pruning") >= 0 &&
-        run(st, prep(st, "DELETE FROM temp.prune_ids", ""), "pruning") >= 0 &&
-        run(st, prep(st, "INSERT INTO temp.prune_ids SELECT e.id" PRUNABLE
-                     " ORDER BY e.started_at LIMIT ?3", "sii", r->status, r->before_ms,
-                     (int64_t)limit), "pruning executions") >= 0 &&
-        (steps = run(st, prep(st, "DELETE FROM step_runs WHERE execution IN temp.prune_ids", ""),
-                     "pruning step runs")) >= 0 &&
-        run(st, prep(st, "DELETE FROM incomplete WHERE execution IN temp.prune_ids", ""),
-            "pruning incomplete rows") >= 0 &&
-        run(st, prep(st, "DELETE FROM holds WHERE execution IN temp.prune_ids", ""),
-            "pruning holds") >= 0 &&
-        run(st, prep(st, "DELETE FROM decisions WHERE execution IN temp.prune_ids", ""),
-            "pruning decisions") >= 0)
-        n = run(st, prep(st, "DELETE FROM executions WHERE id IN temp.prune_ids", ""),
-                "pruning executions");
-    if (n < 0 || sq_commit(st) != 0) {
-        sq_rollback(st);
-        return -1;
-    }
-    count_add(counts, "executions", r->status, n);
-    count_add(counts, "step_runs", r->status, steps);
-    return n;
+    struct sq_store *st = (struct sq_store *)base;
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *s = vprep(st, sql, fmt, ap);
+    va_end(ap);
+    return count ? one_int(st, s, what) : run(st, s, what);
 }
 
-/* Queue items and shadowed writes: one statement; queue items counted by state. */
-static int64_t prune_rows(struct sq_store *st, const struct sc_prune_rule *r, int limit,
-                          bool dry_run, json_t *counts)
+static int prune_tally(struct sc_store *base, const char *sql, bool dry_run, int64_t before_ms,
+                       int limit, json_t *by, int64_t *total)
 {
-    bool items = r->table == SC_PRUNE_QUEUE_ITEMS;
-    const char *sql;
-    if (items)
-        sql = dry_run ? "SELECT state, count(*) FROM queue_items WHERE state <> 'open'"
-                        " AND done_at < ?1 GROUP BY state ORDER BY state"
-                      : "DELETE FROM queue_items WHERE id IN (SELECT id FROM queue_items"
-                        " WHERE state <> 'open' AND done_at < ?1 ORDER BY done_at LIMIT ?2)"
-                        " RETURNING state";
-    else
-        sql = dry_run ? "SELECT 'all', count(*) FROM shadow_writes WHERE at < ?1"
-                      : "DELETE FROM shadow_writes WHERE id IN (SELECT id FROM shadow_writes"
-                        " WHERE at < ?1 ORDER BY id LIMIT ?2) RETURNING 'all'";
-    if (!dry_run && sq_begin(st) != 0)
-        return -1;
-    sqlite3_stmt *s = dry_run ? prep(st, sql, "i", r->before_ms)
-                              : prep(st, sql, "ii", r->before_ms, (int64_t)limit);
-    int64_t total = 0;
+    struct sq_store *st = (struct sq_store *)base;
+    sqlite3_stmt *s = dry_run ? prep(st, sql, "i", before_ms)
+                              : prep(st, sql, "ii", before_ms, (int64_t)limit);
     int rc = s ? SQLITE_ROW : SQLITE_ERROR;
-    json_t *by = json_object();
-    while (s && by && (rc = sq_step(st, s)) == SQLITE_ROW) {
-        int64_t n = dry_run ? sqlite3_column_int64(s, 1) : 1;
-        const char *k = sq_text(s, 0);
-        json_object_set_new(by, k, json_integer(json_integer_value(json_object_get(by, k)) + n));
-        total += n;
-    }
+    while (s && by && (rc = sq_step(st, s)) == SQLITE_ROW)
+        sc_prune_tally(by, total, sq_text(s, 0), dry_run ? sqlite3_column_int64(s, 1) : 1);
     if (s && rc != SQLITE_DONE)
         sq_db_err(st, "pruning");
     sqlite3_finalize(s);
-    if (!by || rc != SQLITE_DONE || (!dry_run && sq_commit(st) != 0)) {
-        if (!dry_run)
-            sq_rollback(st);
-        if (!by)
-            sq_err(st, "out of memory");
-        json_decref(by);
-        return -1;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(by, k, v)
-        count_add(counts, items ? "queue_items" : "shadow_writes", k, json_integer_value(v));
-    json_decref(by);
-    return total;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
+
+static int prune_begin(struct sc_store *base) { return sq_begin((struct sq_store *)base); }
+static int prune_commit(struct sc_store *base) { return sq_commit((struct sq_store *)base); }
+static void prune_rollback(struct sc_store *base) { sq_rollback((struct sq_store *)base); }
+
+static const struct sc_prune_ops prune_ops = {
+    .sql = &prune_sql, .run = prune_run, .tally = prune_tally,
+    .begin = prune_begin, .commit = prune_commit, .rollback = prune_rollback};
 
 int64_t sq_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit, bool dry_run,
                  json_t *counts)
 {
     struct sq_store *st = (struct sq_store *)base;
-    if (limit < 1)
-        return sq_err(st, "prune: a batch takes at least one row"), -1;
-    if (r->table == SC_PRUNE_EXECUTIONS)
-        return r->status ? prune_execs(st, r, limit, dry_run, counts)
-                         : (sq_err(st, "prune: executions need a status"), -1);
-    return prune_rows(st, r, limit, dry_run, counts);
+    return sc_prune_run(base, &prune_ops, st->err, sizeof st->err, r, limit, dry_run, counts);
 }
 
 /* ---- space ---- */
@@ -291,71 +245,10 @@ int sq_backup(struct sc_store *base, const char *path)
     return out;
 }
 
-/* ---- the audit archive ---- */
-
-#define ARCHIVE_FORMAT "scenarist.audit-archive/1"
-
-static int problem_at(json_t **problem, int64_t row, int64_t line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int problem_at(json_t **problem, int64_t row, int64_t line, const char *fmt, ...)
-{
-    char reason[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    json_decref(*problem);
-    *problem = json_pack("{s:s}", "reason", reason);
-    if (*problem && row > 0)
-        json_object_set_new(*problem, "row", json_integer(row));
-    if (*problem && line > 0)
-        json_object_set_new(*problem, "line", json_integer(line));
-    return SC_STORE_BROKEN;
-}
-
-/* The archive checkpoint's HMAC: format, org, through, last_hash, unkeyed, at. */
-static void archive_mac(const struct sq_store *st, const char *org, int64_t through,
-                        const char *hash, int64_t unkeyed, const char *at, char out[65])
-{
-    char *text = sc_asprintf(ARCHIVE_FORMAT "\x1f%s\x1f%lld\x1f%s\x1f%lld\x1f%s", org,
-                             (long long)through, hash, (long long)unkeyed, at);
-    if (text)
-        sq_audit_mac(st, text, strlen(text), out);
-    else
-        memset(out, 'x', 64), out[64] = '\0';
-    free(text);
-}
-
-/* A checkpoint object's fields; 0 when its HMAC holds under this store's audit key. */
-static int archive_cp_check(const struct sq_store *st, const json_t *cp, const char *org,
-                            int64_t *through, const char **hash, int64_t *unkeyed)
-{
-    const char *fmt = json_string_value(json_object_get(cp, "format"));
-    const char *corg = json_string_value(json_object_get(cp, "org"));
-    const char *at = json_string_value(json_object_get(cp, "at"));
-    const char *mac = json_string_value(json_object_get(cp, "hmac"));
-    *hash = json_string_value(json_object_get(cp, "last_hash"));
-    *through = json_integer_value(json_object_get(cp, "through"));
-    *unkeyed = json_integer_value(json_object_get(cp, "unkeyed"));
-    if (!fmt || strcmp(fmt, ARCHIVE_FORMAT) || !corg || (org && strcmp(corg, org)) || !at ||
-        !mac || !*hash || strlen(*hash) != 64 || *through < 1 || strlen(mac) != 64)
-        return -1;
-    char want[65];
-    archive_mac(st, corg, *through, *hash, *unkeyed, at, want);
-    return sc_crypto_equal(want, mac, 64) ? 0 : -1;
-}
+/* ---- the audit archive (store/archive.c): its statements ---- */
 
 static const char *const archive_cols =
     "SELECT through, org, last_hash, unkeyed, at, key_id, hmac, file FROM audit_archive";
-
-static json_t *archived_row(sqlite3_stmt *s)
-{
-    return json_pack("{s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:s}", "format", ARCHIVE_FORMAT,
-                     "org", sq_text(s, 1), "through", (json_int_t)sqlite3_column_int64(s, 0),
-                     "last_hash", sq_text(s, 2), "unkeyed", (json_int_t)sqlite3_column_int64(s, 3),
-                     "at", sq_text(s, 4), "key_id", sq_text(s, 5), "hmac", sq_text(s, 6), "file",
-                     sq_text(s, 7));
-}
 
 json_t *sq_audit_archived(struct sc_store *base)
 {
@@ -366,7 +259,10 @@ json_t *sq_audit_archived(struct sc_store *base)
     sqlite3_stmt *s = prep(st, sql, "");
     json_t *j = NULL;
     int rc = s ? sq_step(st, s) : SQLITE_ERROR;
-    if (rc == SQLITE_ROW && !(j = archived_row(s)))
+    if (rc == SQLITE_ROW &&
+        !(j = sc_archive_row_json(sqlite3_column_int64(s, 0), sq_text(s, 1), sq_text(s, 2),
+                                  sqlite3_column_int64(s, 3), sq_text(s, 4), sq_text(s, 5),
+                                  sq_text(s, 6), sq_text(s, 7))))
         sq_err(st, "out of memory");
     else if (s && rc != SQLITE_DONE && rc != SQLITE_ROW)
         sq_db_err(st, "reading the audit archive");
@@ -374,50 +270,39 @@ json_t *sq_audit_archived(struct sc_store *base)
     return j;
 }
 
-int sq_audit_walk_archived(struct sq_store *st, struct sq_audit_walk *w, json_t **problem)
+int sq_archive_rows(struct sc_store *base, int64_t from, int64_t through, int passes,
+                    int (*each)(void *arg, int pass, const struct sc_audit_cells *c), void *arg)
 {
-    json_t *cp = sq_audit_archived(&st->base);
-    if (!cp)
-        return st->err[0] ? -1 : 0;
-    int64_t through, unkeyed;
-    const char *hash;
+    static const char *const rows_sql =
+        "SELECT id, at, org, scenario, version, execution, step, method, sent_from, sent_to,"
+        " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id, actor FROM audit"
+        " WHERE id > ?1 AND id <= ?2 ORDER BY id";
+    struct sq_store *st = (struct sq_store *)base;
     int rc = 0;
-    if (archive_cp_check(st, cp, NULL, &through, &hash, &unkeyed) != 0) {
-        rc = problem_at(problem, json_integer_value(json_object_get(cp, "through")), 0,
-                        "is where the store's archive checkpoint says the archive ends, but the "
-                        "checkpoint does not carry the audit key's HMAC: it was edited");
-    } else {
-        w->expect = through + 1;
-        w->unkeyed = unkeyed;
-        snprintf(w->prev, sizeof w->prev, "%s", hash);
+    for (int pass = 0; rc == 0 && pass < passes; pass++) {
+        sqlite3_stmt *s = prep(st, rows_sql, "ii", from, through);
+        if (!s)
+            return -1;
+        struct sc_audit_cells c;
+        while (rc == 0 && sq_step(st, s) == SQLITE_ROW) {
+            sq_audit_cells(s, 19, &c);
+            rc = each(arg, pass, &c);
+        }
+        sqlite3_finalize(s);
+        if (rc == 0)
+            rc = each(arg, pass, NULL);
     }
-    json_decref(cp);
     return rc;
 }
 
-/* One audit row (columns as Q_AUDIT_ALL) as an archive line's object. */
-static json_t *row_json(sqlite3_stmt *s)
+int sq_archive_bounds(struct sc_store *base, int64_t before_ms, int64_t *head, int64_t *old)
 {
-    static const char *const names[18] = {
-        "id", "at", "org", "scenario", "version", "execution", "step", "method", "sent_from",
-        "sent_to", "status", "duration_ms", "body_sha256", "outcome", "prev_hash", "hash", "ref",
-        "key_id"};
-    json_t *o = json_object();
-    for (int i = 0; o && i < 18; i++) {
-        json_t *v;
-        switch (sqlite3_column_type(s, i)) {
-        case SQLITE_NULL: v = json_null(); break;
-        case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(s, i)); break;
-        default: v = json_string(sq_text(s, i));
-        }
-        if (json_object_set_new(o, names[i], v) != 0) {
-            json_decref(o);
-            return NULL;
-        }
-    }
-    if (o && sqlite3_column_type(s, 18) != SQLITE_NULL) /* only rows naming a person */
-        json_object_set_new(o, "actor", json_string(sq_text(s, 18)));
-    return o;
+    struct sq_store *st = (struct sq_store *)base;
+    *head = one_int(st, prep(st, "SELECT last_id FROM audit_head WHERE one = 1", ""),
+                    "reading the audit head");
+    *old = one_int(st, prep(st, "SELECT coalesce(max(id), 0) FROM audit WHERE at < ?1",
+                            "i", before_ms), "reading the audit log");
+    return *head < 0 || *old < 0 ? -1 : 0;
 }
 
 static const char *jstr(const json_t *o, const char *k)
@@ -426,258 +311,10 @@ static const char *jstr(const json_t *o, const char *k)
     return v ? v : "";
 }
 
-/* Checks one archived row against the walk, as audit_row_check does a stored one. */
-static int file_row_check(struct sq_store *st, const json_t *r, struct sq_audit_walk *w,
-                          int64_t line, const char *path, json_t **problem)
-{
-    static const char *const txt_names[8] = {"org", "scenario", "version", "execution",
-                                             "step", "method", "sent_from", "sent_to"};
-    int64_t id = json_integer_value(json_object_get(r, "id"));
-    const char *kid = jstr(r, "key_id"), *txt[8];
-    for (int i = 0; i < 8; i++)
-        txt[i] = jstr(r, txt_names[i]);
-    bool keyed = kid[0] != '\0';
-    char hash[65];
-    sq_audit_hash(st, keyed, id, json_integer_value(json_object_get(r, "at")), txt,
-                  json_integer_value(json_object_get(r, "status")),
-                  json_integer_value(json_object_get(r, "duration_ms")), jstr(r, "body_sha256"),
-                  jstr(r, "outcome"), jstr(r, "prev_hash"),
-                  json_integer_value(json_object_get(r, "ref")), jstr(r, "actor"), hash);
-    int rc = 0;
-    if (id != w->expect)
-        rc = problem_at(problem, w->expect, line, "is missing from archive %s (line %lld holds "
-                        "row %lld): it was deleted", path, (long long)line, (long long)id);
-    else if (strcmp(jstr(r, "prev_hash"), w->prev) != 0)
-        rc = problem_at(problem, id, line, "in archive %s (line %lld) does not chain to the "
-                        "row before it: it was replaced", path, (long long)line);
-    else if (keyed && strcmp(kid, st->audit_id) != 0)
-        rc = problem_at(problem, id, line, "in archive %s (line %lld) was keyed with another "
-                        "audit key (%s; this org's is %s)", path, (long long)line, kid,
-                        st->audit_id);
-    else if (!keyed && (w->unkeyed != id - 1 || id > st->unkeyed_rows))
-        rc = problem_at(problem, id, line, "in archive %s (line %lld) has no HMAC: it was "
-                        "rewritten without the audit key", path, (long long)line);
-    else if (strcmp(hash, jstr(r, "hash")) != 0)
-        rc = problem_at(problem, id, line, "in archive %s (line %lld) was changed or forged: "
-                        "its contents do not match its %s", path, (long long)line,
-                        keyed ? "HMAC" : "hash");
-    w->unkeyed += !keyed && rc == 0;
-    snprintf(w->prev, sizeof w->prev, "%s", jstr(r, "hash"));
-    w->expect = id + 1;
-    return rc;
-}
-
-/* Walks an archive file from the genesis: every row and checkpoint line. *w: where it
- * ends. seen_through/seen_hash (may be 0/NULL): a checkpoint the file must hold (the
- * store's). 0 sound, SC_STORE_BROKEN with *problem, -1 (error set). A missing file is an
- * empty archive when missing_ok. */
-static int file_walk(struct sq_store *st, const char *org, const char *path, bool missing_ok,
-                     struct sq_audit_walk *w, int64_t seen_through, const char *seen_hash,
-                     json_t **problem)
-{
-    w->expect = 1;
-    w->unkeyed = 0;
-    memset(w->prev, '0', 64);
-    w->prev[64] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f && errno == ENOENT && missing_ok)
-        return 0;
-    if (!f)
-        return sq_err(st, "archive %s: %s", path, strerror(errno)), -1;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int64_t no = 0;
-    bool seen = seen_through == 0;
-    int rc = 0;
-    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-        no++;
-        if (n <= 1)
-            continue;
-        json_error_t je;
-        json_t *j = json_loadb(line, (size_t)n, 0, &je);
-        json_t *cp = json_object_get(j, "checkpoint");
-        int64_t through, unkeyed;
-        const char *hash;
-        if (!json_is_object(j)) {
-            rc = problem_at(problem, w->expect, no, "cannot be read from archive %s: line %lld "
-                            "is not a JSON object (%s): it was damaged", path, (long long)no,
-                            je.text);
-        } else if (cp) {
-            if (archive_cp_check(st, cp, org, &through, &hash, &unkeyed) != 0)
-                rc = problem_at(problem, 0, no, "archive %s line %lld: its checkpoint does not "
-                                "carry org %s's audit key's HMAC: it was edited", path,
-                                (long long)no, org);
-            else if (through != w->expect - 1 || strcmp(hash, w->prev))
-                rc = problem_at(problem, through, no, "archive %s line %lld: its checkpoint "
-                                "does not match the rows before it: rows were cut or added",
-                                path, (long long)no);
-            seen |= rc == 0 && through == seen_through && seen_hash && !strcmp(hash, seen_hash);
-        } else {
-            rc = file_row_check(st, j, w, no, path, problem);
-        }
-        json_decref(j);
-    }
-    free(line);
-    fclose(f);
-    if (rc == 0 && !seen)
-        rc = problem_at(problem, seen_through, 0, "is where the store's archive checkpoint "
-                        "ends, but archive %s holds no such checkpoint (rows through %lld): "
-                        "another file, or it was cut", path, (long long)(w->expect - 1));
-    return rc;
-}
-
-enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
-                                         const json_t *cp, const char *path, json_t **problem)
+int sq_archive_record(struct sc_store *base, const char *org, int64_t through, const json_t *cp,
+                      const char *path)
 {
     struct sq_store *st = (struct sq_store *)base;
-    *problem = NULL;
-    int keyed = sq_audit_keyed(st);
-    if (keyed <= 0)
-        return keyed < 0 ? -1 : (sq_err(st, "no audit key"), -1);
-    json_t *have = sq_audit_archived(base);
-    if (!have && st->err[0])
-        return -1;
-    struct sq_audit_walk w = {0};
-    int rc = file_walk(st, org, path, false, &w,
-                       have ? json_integer_value(json_object_get(have, "through")) : 0,
-                       have ? jstr(have, "last_hash") : NULL, problem);
-    json_decref(have);
-    if (rc != 0)
-        return rc;
-    return sq_audit_verify_from(base, org, cp, &w, problem);
-}
-
-/* True when the file's last line is the checkpoint the walk w stands at (its HMAC checked):
- * appending goes on from there without reading the file (`audit verify --archive` does). */
-static bool file_ends_at(struct sq_store *st, const char *org, const char *path,
-                         const struct sq_audit_walk *w)
-{
-    FILE *f = fopen(path, "r");
-    char buf[4096];
-    long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    long from = size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0;
-    size_t n = size > 0 && fseek(f, from, SEEK_SET) == 0 ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    if (n < 2 || buf[n - 1] != '\n')
-        return false;
-    buf[n - 1] = '\0';
-    char *last = strrchr(buf, '\n');
-    json_t *j = json_loads(last ? last + 1 : buf, 0, NULL);
-    int64_t through, unkeyed;
-    const char *hash;
-    bool ok = json_object_get(j, "checkpoint") &&
-              archive_cp_check(st, json_object_get(j, "checkpoint"), org, &through, &hash,
-                               &unkeyed) == 0 &&
-              through == w->expect - 1 && !strcmp(hash, w->prev) && unkeyed == w->unkeyed;
-    json_decref(j);
-    return ok;
-}
-
-/* Appends rows (from, through] to the file, then a checkpoint line, and syncs it. */
-static int archive_write(struct sq_store *st, const char *org, const char *path, int64_t from,
-                         int64_t through, struct sq_audit_walk *w, json_t **problem,
-                         json_t **cpo)
-{
-    static const char *const rows_sql =
-        "SELECT id, at, org, scenario, version, execution, step, method, sent_from, sent_to,"
-        " status, duration_ms, body_sha256, outcome, prev_hash, hash, ref, key_id, actor FROM audit"
-        " WHERE id > ?1 AND id <= ?2 ORDER BY id";
-    /* first the rows are checked, so that nothing of a broken chain reaches the file */
-    struct sq_audit_walk probe = *w;
-    sqlite3_stmt *s = prep(st, rows_sql, "ii", from, through);
-    int rc = s ? 0 : -1;
-    while (rc == 0 && sq_step(st, s) == SQLITE_ROW)
-        rc = sq_audit_row_check(st, s, &probe, problem);
-    sqlite3_finalize(s);
-    if (rc == 0 && probe.expect - 1 != through)
-        rc = problem_at(problem, probe.expect, 0, "is missing: it was deleted");
-    if (rc != 0 || !(s = prep(st, rows_sql, "ii", from, through)))
-        return rc ? rc : -1;
-    FILE *f = fopen(path, "a");
-    if (!f) {
-        sqlite3_finalize(s);
-        return sq_err(st, "archive %s cannot be written: %s", path, strerror(errno)), -1;
-    }
-    int step;
-    while (rc == 0 && (step = sq_step(st, s)) == SQLITE_ROW) {
-        rc = sq_audit_row_check(st, s, w, problem);
-        json_t *row = rc ? NULL : row_json(s);
-        if (!rc && (!row || json_dumpf(row, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF))
-            rc = (sq_err(st, "archive %s cannot be written: %s", path,
-                         row ? strerror(errno) : "out of memory"), -1);
-        json_decref(row);
-    }
-    sqlite3_finalize(s);
-    if (rc == 0 && w->expect - 1 != through)
-        rc = problem_at(problem, w->expect, 0, "is missing: it was deleted");
-    char at[40], mac[65];
-    sc_clock_iso(sc_clock_now_ms(), at, sizeof at);
-    archive_mac(st, org, through, w->prev, w->unkeyed, at, mac);
-    *cpo = rc ? NULL : json_pack("{s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s}", "format",
-                                 ARCHIVE_FORMAT, "org", org, "through", (json_int_t)through,
-                                 "last_hash", w->prev, "unkeyed", (json_int_t)w->unkeyed, "at",
-                                 at, "key_id", st->audit_id, "hmac", mac);
-    json_t *line = *cpo ? json_pack("{s:O}", "checkpoint", *cpo) : NULL;
-    if (rc == 0 && (!line || json_dumpf(line, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF))
-        rc = (sq_err(st, "archive %s cannot be written: %s", path, strerror(errno)), -1);
-    json_decref(line);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        rc = rc ? rc : (sq_err(st, "archive %s cannot be synced: %s", path, strerror(errno)), -1);
-    fclose(f);
-    return rc;
-}
-
-int64_t sq_audit_archive(struct sc_store *base, const char *org, int64_t before_ms,
-                         int64_t max_rows, int limit, const char *path, json_t **problem)
-{
-    struct sq_store *st = (struct sq_store *)base;
-    *problem = NULL;
-    int keyed = sq_audit_keyed(st);
-    if (keyed <= 0)
-        return keyed < 0 ? -1 : (sq_err(st, "archiving the audit log needs the org's audit key"),
-                                 -1);
-    if (limit < 1 || max_rows < 0)
-        return sq_err(st, "archive: a batch takes at least one row"), -1;
-    struct sq_audit_walk at_store = {.expect = 1};
-    memset(at_store.prev, '0', 64);
-    int rc = sq_audit_walk_archived(st, &at_store, problem);
-    if (rc != 0)
-        return -1;
-    int64_t head = one_int(st, prep(st, "SELECT last_id FROM audit_head WHERE one = 1", ""),
-                           "reading the audit head");
-    int64_t old = one_int(st, prep(st, "SELECT coalesce(max(id), 0) FROM audit WHERE at < ?1",
-                                   "i", before_ms), "reading the audit log");
-    if (head < 0 || old < 0)
-        return -1;
-    int64_t through = old < head ? old : head - 1; /* the last row stays: it is the head */
-    if (max_rows == 0) /* a dry run: what would go */
-        return through >= at_store.expect ? through - at_store.expect + 1 : 0;
-    if (through - at_store.expect + 1 > max_rows)
-        through = at_store.expect - 1 + max_rows;
-    /* the file ends where the store's checkpoint says (its last line that checkpoint), or
-     * is read whole: rows from an interrupted archive may be in it already */
-    struct sq_audit_walk w = at_store;
-    if (at_store.expect == 1 || !file_ends_at(st, org, path, &at_store)) {
-        rc = file_walk(st, org, path, true, &w, at_store.expect > 1 ? at_store.expect - 1 : 0,
-                       at_store.expect > 1 ? at_store.prev : NULL, problem);
-        if (rc != 0)
-            return -1;
-    }
-    if (w.expect < at_store.expect)
-        return problem_at(problem, w.expect, 0, "is not in archive %s, which ends before the "
-                          "store's archive checkpoint (rows through %lld): another file?", path,
-                          (long long)(at_store.expect - 1)), -1;
-    w.last = head;
-    /* the new end: the rows old enough, or what an interrupted archive left in the file */
-    int64_t end = through >= w.expect ? through : w.expect - 1;
-    if (end < at_store.expect)
-        return 0;
-    json_t *cp = NULL;
-    if ((rc = archive_write(st, org, path, w.expect - 1, end, &w, problem, &cp)) != 0)
-        return -1;
-    through = end;
     if (sq_begin(st) != 0 ||
         run(st, prep(st, "INSERT INTO audit_archive(through, org, last_hash, unkeyed, at,"
                      " key_id, hmac, file) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", "ississss",
@@ -687,21 +324,36 @@ int64_t sq_audit_archive(struct sc_store *base, const char *org, int64_t before_
             "recording the archive checkpoint") < 0 ||
         sq_commit(st) != 0) {
         sq_rollback(st);
-        json_decref(cp);
         return -1;
     }
-    json_decref(cp);
-    int64_t n;
-    do { /* small transactions: the intake takes its turns between them */
-        if (sq_begin(st) != 0)
-            return -1;
-        n = run(st, prep(st, "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE id <= ?1"
-                         " ORDER BY id LIMIT ?2)", "ii", through, (int64_t)limit),
-                "deleting archived audit rows");
-        if (n < 0 || sq_commit(st) != 0) {
-            sq_rollback(st);
-            return -1;
-        }
-    } while (n > 0);
-    return through - at_store.expect + 1;
+    return 0;
+}
+
+int64_t sq_archive_delete(struct sc_store *base, int64_t through, int limit)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    if (sq_begin(st) != 0)
+        return -1;
+    int64_t n = run(st, prep(st, "DELETE FROM audit WHERE id IN (SELECT id FROM audit"
+                             " WHERE id <= ?1 ORDER BY id LIMIT ?2)", "ii", through,
+                             (int64_t)limit), "deleting archived audit rows");
+    if (n < 0 || sq_commit(st) != 0) {
+        sq_rollback(st);
+        return -1;
+    }
+    return n;
+}
+
+enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
+                                         const json_t *cp, const char *path, json_t **problem)
+{
+    struct sc_audit_chain c = sq_audit_chain((struct sq_store *)base);
+    return sc_archive_verify(&c, org, cp, path, problem);
+}
+
+int64_t sq_audit_archive(struct sc_store *base, const char *org, int64_t before_ms,
+                         int64_t max_rows, int limit, const char *path, json_t **problem)
+{
+    struct sc_audit_chain c = sq_audit_chain((struct sq_store *)base);
+    return sc_archive_run(&c, org, before_ms, max_rows, limit, path, problem);
 }

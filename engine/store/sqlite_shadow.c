@@ -45,7 +45,7 @@ static void *request_blob(struct sq_store *st, const struct sc_shadow_row *r, si
 int64_t sq_shadow_add(struct sc_store *base, const struct sc_shadow_row *r)
 {
     struct sq_store *st = (struct sq_store *)base;
-    if (sq_defer_refuse(st, "recording a shadowed write"))
+    if (sc_defer_refuse(st->defer, "recording a shadowed write"))
         return -1;
     size_t n;
     void *blob = request_blob(st, r, &n);

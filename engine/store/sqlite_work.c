@@ -44,7 +44,7 @@ int sq_incomplete_put(struct sc_store *base, const struct sc_incomplete_row *r)
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_incomplete(st, r);
+        return sc_defer_incomplete(st->defer, r);
     sqlite3_stmt *s = sq_q(st, Q_INC_PUT, "ssssjiiisi", r->execution, r->scenario, r->step,
                            r->bundle, r->error, (int64_t)r->attempts, (int64_t)r->max_attempts,
                            r->next_ms, r->state, sc_clock_now_ms());
@@ -85,7 +85,7 @@ enum sc_store_rc sq_incomplete_close(struct sc_store *base, const char *executio
                         const char *by)
 {
     struct sq_store *st = (struct sq_store *)base;
-    if (sq_defer_refuse(st, "closing an incomplete entry"))
+    if (sc_defer_refuse(st->defer, "closing an incomplete entry"))
         return SC_STORE_ERR;
     if (sq_begin(st) != 0)
         return SC_STORE_ERR;
@@ -141,7 +141,8 @@ int64_t sq_hold_put(struct sc_store *base, const char *execution, const char *sc
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_row(st, 1, (const char *const[5]){execution, scenario, step, bundle, reason},
+        return sc_defer_row(st->defer, 1,
+                            (const char *const[5]){execution, scenario, step, bundle, reason},
                             diff);
     if (sq_exec(st, sq_q(st, Q_HOLD_PUT, "sssssji", execution, scenario, step, bundle, reason, diff,
                          sc_clock_now_ms()), "recording the hold") != 0)
@@ -201,7 +202,7 @@ int64_t sq_queue_push(struct sc_store *base, const char *queue, json_t *item,
 {
     struct sq_store *st = (struct sq_store *)base;
     if (st->defer)
-        return sq_defer_row(st, 0, (const char *const[5]){queue, execution}, item);
+        return sc_defer_row(st->defer, 0, (const char *const[5]){queue, execution}, item);
     if (sq_exec(st, sq_q(st, Q_QI_PUSH, "sjsi", queue, item, execution, sc_clock_now_ms()),
                 "adding to the queue") != 0)
         return -1;
@@ -257,7 +258,7 @@ enum sc_store_rc sq_queue_push_key(struct sc_store *base, const struct sc_queue_
 {
     struct sq_store *st = (struct sq_store *)base;
     *id = *times_seen = 0;
-    if (sq_defer_refuse(st, "a keyed queue push"))
+    if (sc_defer_refuse(st->defer, "a keyed queue push"))
         return SC_STORE_ERR;
     if (!r->key || !*r->key)
         return sq_err(st, "a keyed queue push needs a key"), SC_STORE_ERR;
@@ -287,7 +288,7 @@ int64_t sq_queue_sweep(struct sc_store *base, const char *queue, const char *exe
                        const char *by, const char *resolution)
 {
     struct sq_store *st = (struct sq_store *)base;
-    if (sq_defer_refuse(st, "a queue sweep"))
+    if (sc_defer_refuse(st->defer, "a queue sweep"))
         return -1;
     if (sq_exec(st, sq_q(st, Q_QI_SWEEP, "issss", sc_clock_now_ms(), by, resolution, queue,
                          execution), "closing the items a run did not see") != 0)
@@ -306,7 +307,7 @@ int64_t sq_queue_open(struct sc_store *base, const char *queue)
     sq_done(s);
     if (n < 0)
         return sq_db_err(st, "counting the queue's open items");
-    return n + (st->defer ? sq_defer_pushes(st, queue) : 0);
+    return n + (st->defer ? sc_defer_pushes(st->defer, queue) : 0);
 }
 
 json_t *sq_queue_depths(struct sc_store *base, int64_t since_ms)
