@@ -105,7 +105,7 @@ t0=$(date +%s.%N)
 python3 tests/pg/send.py "$tmp/urls" "$events" "$conc" "$tmp/sent" &
 sender=$!
 # the second daemon is killed once a third of the events are in, then started again
-for _ in $(seq 1500); do
+for _ in $(seq 3000); do
     [ "$(sql "SELECT count(*) >= $events / 3 FROM executions")" = t ] && break
     sleep 0.02
 done
@@ -246,7 +246,7 @@ for i in 1 2 3; do
         --data-binary "{\"employee_id\": \"R\", \"title\": \"T$i\"}" "${urls[0]}/hooks/hris/role-changed"
 done
 db=$tmp/m/scenarist.db
-for _ in $(seq 500); do
+for _ in $(seq 3000); do
     [ "$(sqlite3 "$db" "SELECT count(*) FROM executions WHERE status = 'success'")" = 23 ] && break
     sleep 0.02
 done

@@ -23,7 +23,7 @@ start() {
     shift
     "$sandbox" --port 0 --port-file "$tmp/$name.port" "$@" 2>"$tmp/$name.log" &
     pids+=($!)
-    for _ in $(seq 500); do [ -s "$tmp/$name.port" ] && break; sleep 0.02; done
+    for _ in $(seq 3000); do [ -s "$tmp/$name.port" ] && break; sleep 0.02; done
     u=http://127.0.0.1:$(cat "$tmp/$name.port")
 }
 # jq-less JSON: py EXPR FILE evaluates EXPR over the JSON in FILE (bound to d).
@@ -160,12 +160,12 @@ mkdir -p "$tmp/r"
 echo '[{"method":"POST","path":"/hooks/*","status":202,"body":{"ok":true}}]' > "$tmp/r/replies.json"
 "$stub" --replies "$tmp/r/replies.json" --port-file "$tmp/r/port" --journal "$tmp/r/journal" &
 pids+=($!)
-for _ in $(seq 500); do [ -s "$tmp/r/port" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/r/port" ] && break; sleep 0.02; done
 r=http://127.0.0.1:$(cat "$tmp/r/port")
 start emit --employees 250 --seed 5 --emit-to "$r" --emit-secret "hris=$hris_secret" --emit-secret "lms=$hris_secret" \
     --emit-secret "ats=$hris_secret" --emit-secret screening-a=vendor-a-secret --emit-secret "screening-b=$hris_secret"
 # drained: waits (bounded) until the sandbox has sent everything it queued
-drained() { for _ in $(seq 500); do curl -s "$u/_sandbox/health" | grep -q '"emit_pending":0' && return; sleep 0.02; done; }
+drained() { for _ in $(seq 3000); do curl -s "$u/_sandbox/health" | grep -q '"emit_pending":0' && return; sleep 0.02; done; }
 post() { curl -s -o /dev/null -w '%{http_code} ' -X "$1" -H 'Authorization: x' -H 'Content-Type: application/json' -d "$3" "$u$2"; }
 got=$(post POST /hris/employees '{"first_name":"Nia","last_name":"Okafor","work_email":"nia@example.com","start_date":"2026-04-06","title":"T","department_id":"D-30"}'
       post PATCH /hris/employees/E-1005 '{"title":"Head of Support","location":"Austin"}'
@@ -235,7 +235,7 @@ echo '[{"method":"POST","path":"/hooks/*","status":202,"body":{},"delay_ms":1500
 mkdir -p "$tmp/slow"
 "$stub" --replies "$tmp/r/slow.json" --port-file "$tmp/slow/port" --journal "$tmp/slow/journal" &
 pids+=($!)
-for _ in $(seq 500); do [ -s "$tmp/slow/port" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/slow/port" ] && break; sleep 0.02; done
 start slow --emit-to "http://127.0.0.1:$(cat "$tmp/slow/port")"
 t=$(curl -s -o /dev/null -w '%{time_total}' -X PATCH -H 'Authorization: x' -d '{"title":"X"}' "$u/hris/employees/E-1007")
 expect "a change answers at once while its webhook is still on its way" 0 "yes 1" \
@@ -278,7 +278,7 @@ drained
 curl -s "$u/_sandbox/journal?method=EMIT" > "$tmp/emits.json"
 expect "the daemon accepts both signed webhooks" 0 "employee.changed 202, screening.a 202" \
     -- py "', '.join('%s %s' % (e['kind'], e['status']) for e in d['requests'])" "$tmp/emits.json"
-for _ in $(seq 250); do [ "$(sqlite3 "$tmp/store/db" "SELECT count(*) FROM executions WHERE status = 'success'" 2>/dev/null)" = 2 ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ "$(sqlite3 "$tmp/store/db" "SELECT count(*) FROM executions WHERE status = 'success'" 2>/dev/null)" = 2 ] && break; sleep 0.02; done
 expect "and runs a scenario for each" 0 "hris-employee-changed|success
 screening-vendor-a|success" -- sqlite3 "$tmp/store/db" "SELECT scenario, status FROM executions ORDER BY scenario"
 

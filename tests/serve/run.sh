@@ -78,9 +78,9 @@ req() {
 # sql QUERY: the store's answer.
 sql() { sqlite3 "$db" "$1"; }
 
-# wait_sql QUERY WANT: waits (up to 20 s) until the store answers WANT.
+# wait_sql QUERY WANT: waits (up to 60 s) until the store answers WANT.
 wait_sql() {
-    for _ in $(seq 1000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
+    for _ in $(seq 3000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
     return 1
 }
 
@@ -272,7 +272,7 @@ serve $fx/hooks --workers 1
 check "the backlog drains" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 7
 # immutable=1 reads the database file alone: the daemon's own checkpoints copied the log
 db_file() {
-    for _ in $(seq 250); do
+    for _ in $(seq 3000); do
         [ "$(sqlite3 "file:$db?immutable=1" "$1" 2>/dev/null)" = "$2" ] && return 0
         sleep 0.02
     done
@@ -304,7 +304,7 @@ cp $fx/hooks/lookup.yaml "$dir/scn/"
 serve "$dir/scn"
 printf 'name: broken\ntriggers:\n  - webhook: { path: /hooks/new }\nsteps:\n  - id: x\n    modul: set\n' > "$dir/scn/broken.yaml"
 kill -HUP $dpid
-for _ in $(seq 250); do grep -q 'reload refused' "$dir/log" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q 'reload refused' "$dir/log" && break; sleep 0.02; done
 expect_grep "a broken file is refused with its diagnostic" 0 "broken.yaml:6:5: error: unknown key 'modul' in this step; did you mean 'module'?" -- cat "$dir/log"
 expect_grep "and the old set keeps running" 0 "reload refused: 1 error; the scenarios loaded before keep running" -- cat "$dir/log"
 expect "the old webhooks still answer" 0 '200 {"employee":"E-4","ok":true}' -- post /hooks/lookup '{"employee_id":"E-4"}'
@@ -312,7 +312,7 @@ rm "$dir/scn/broken.yaml"
 sed -e 's/name: lookup/name: lookup-two/' -e 's|/hooks/lookup|/hooks/lookup-two|' -e 's/ok: true/ok: 2/' \
     $fx/hooks/lookup.yaml > "$dir/scn/two.yaml"
 kill -HUP $dpid
-for _ in $(seq 250); do grep -q 'reloaded' "$dir/log" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q 'reloaded' "$dir/log" && break; sleep 0.02; done
 expect "after a good reload the new webhook answers" 0 '200 {"employee":"E-5","ok":2}' -- post /hooks/lookup-two '{"employee_id":"E-5"}'
 stop
 
@@ -426,9 +426,9 @@ cat > "$tmp/never.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 600000, "body": {"ok": true}},
  {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
 EOF
-# wait_ready CODE: polls /readyz (up to 20 s) until it answers CODE; its last body in $tmp/ready.
+# wait_ready CODE: polls /readyz (up to 60 s) until it answers CODE; its last body in $tmp/ready.
 wait_ready() {
-    for _ in $(seq 1000); do
+    for _ in $(seq 3000); do
         [ "$(curl -s -o "$tmp/ready" -w '%{http_code}' "$url/readyz")" = "$1" ] && return 0
         sleep 0.02
     done
@@ -504,7 +504,7 @@ echo "lease: 2s" >> "$org"
 echo '{"employee_id": "E-8", "email": "bo@example.com"}' > "$dir/event.json"
 "$bin" run $fx/hooks/employee.yaml --input "$dir/event.json" --org "$org" > "$dir/run.out" 2>&1 &
 rpid=$!
-for _ in $(seq 500); do # the run creates the store: quiet until it is there
+for _ in $(seq 3000); do # the run creates the store: quiet until it is there
     [ "$(sql "SELECT status FROM step_runs WHERE step = 'upsert'" 2>/dev/null)" = running ] && break
     sleep 0.02
 done

@@ -26,7 +26,7 @@ unset SCENARIST_CLOCK
 
 "$sandbox" --port 0 --port-file "$tmp/sbport" 2>"$tmp/sandbox.log" &
 sbpid=$!
-for _ in $(seq 250); do [ -s "$tmp/sbport" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/sbport" ] && break; sleep 0.02; done
 sb=http://127.0.0.1:$(cat "$tmp/sbport")
 
 # setup NAME OPS_CAP [LMS_RATE]: a fresh store and org in $tmp/NAME/, the sandbox's
@@ -58,9 +58,9 @@ stop() {
     [ $rc = 0 ] || { echo "not ok - $suite the daemon exited with status $rc"; sed 's/^/# /' "$dir/log" | tail -20; }
 }
 sql() { sqlite3 "$db" "$1"; }
-# wait_sql QUERY WANT: waits (up to 20 s) until the store answers WANT.
+# wait_sql QUERY WANT: waits (up to 60 s) until the store answers WANT.
 wait_sql() {
-    for _ in $(seq 1000); do [ "$(sql "$1" 2>/dev/null)" = "$2" ] && return 0; sleep 0.02; done
+    for _ in $(seq 3000); do [ "$(sql "$1" 2>/dev/null)" = "$2" ] && return 0; sleep 0.02; done
     return 1
 }
 
@@ -119,7 +119,7 @@ expect "all queued" 0 "$((n + m))" -- sql "SELECT count(*) FROM executions WHERE
 # until the HRIS line is done: n + 1 slots of 200 ms, and a margin
 until=$(python3 -c "import datetime, sys; print((datetime.datetime(2026, 3, 9, 8) + datetime.timedelta(milliseconds=200 * int(sys.argv[1]) + 30000)).strftime('%Y-%m-%dT%H:%M:%SZ'))" $n)
 serve --workers 4 --until "$until"
-for _ in $(seq 1500); do # the realtime event comes once the backlog is well under way
+for _ in $(seq 3000); do # the realtime event comes once the backlog is well under way
     [ "$(curl -s "$sb/_sandbox/health" | grep -o '"requests":[0-9]*' | cut -d: -f2)" -ge $((n / 2)) ] && break
     sleep 0.02
 done
