@@ -93,7 +93,7 @@ cat > "$tmp/ok.json" <<'EOF'
  {"method": "POST", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}},
  {"method": "POST", "path": "/hris/screenings", "status": 201, "body": {"ok": true}},
  {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}},
- {"method": "GET", "path": "/hris/slow", "status": 200, "delay_ms": 600, "body": {"slow": true}}]
+ {"method": "GET", "path": "/hris/slow", "status": 200, "delay_ms": 3000, "body": {"slow": true}}]
 EOF
 
 # ---- bad input: the right 4xx, nothing stored ----
@@ -129,7 +129,7 @@ stop
 
 # ---- Standard Webhooks: valid, tampered, wrong secret, stale, replay ----
 stub std "$tmp/ok.json"
-serve $fx/hooks --respond-timeout 200ms
+serve $fx/hooks --respond-timeout 2s # a loaded machine under ASan answers a respond step in well under 2 s
 body='{"employee_id":"E-7","email":"ada@example.com"}'
 ts=$(date +%s)
 sig=$(std_sign msg_1 "$ts" "$body")
@@ -468,7 +468,12 @@ kill -9 $spid; wait $spid 2>/dev/null; spid= # its connections sleep for 10 minu
 stub spin "$tmp/ok.json"
 serve $fx/spin --workers 1 --step-grace 1s --drain-timeout 1s
 post /hooks/spin-short '{}' >/dev/null
-sleep 3.5 # its deadline (1 s), the grace (1 s) and the watchdog's second have passed
+# spun: the step came back with a limit error, or the log says a worker took its place
+spun() {
+    grep -q 'worker 0 is stuck in its step spin of execution .*: worker 1 takes its place' "$dir/log" ||
+        [ "$(sql "SELECT json_extract(summary, '\$.error.kind') FROM executions WHERE scenario = 'spin-short'")" = limit ]
+}
+for _ in $(seq 3000); do spun && break; sleep 0.02; done # past its deadline (1 s), the grace (1 s) and the watchdog's second
 check "/readyz is 200: the one worker came back or a new one took its place" wait_ready 200
 expect "a webhook that needs a worker is answered" 0 '200 {"employee":"E-6","ok":true}' \
     -- post /hooks/lookup '{"employee_id":"E-6"}'
@@ -527,7 +532,7 @@ stub killrun "$tmp/put.json"
 post_one() { # N: posts event N once; prints N when it was taken (202, or 200 as a repeat)
     local b="{\"employee_id\":\"K-$1\",\"email\":\"k$1@example.com\"}" ts code
     ts=$(date +%s)
-    code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -X POST -H 'Content-Type: application/json' \
+    code=$(curl -s -o /dev/null -w '%{http_code}' -m 30 -X POST -H 'Content-Type: application/json' \
         -H "webhook-id: msg_kill_$1" -H "webhook-timestamp: $ts" \
         -H "webhook-signature: $(std_sign "msg_kill_$1" "$ts" "$b")" --data-binary "$b" "$url$emp")
     { [ "$code" = 202 ] || [ "$code" = 200 ]; } && echo "$1"
