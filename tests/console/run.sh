@@ -45,7 +45,7 @@ url=$(daemon_url "$dir/log")
 for _ in $(seq 3000); do grep -q 'admin API on' "$dir/log" && break; sleep 0.02; done
 root=$(grep -o 'admin API on http://127.0.0.1:[0-9]*' "$dir/log" | sed 's/admin API on //')
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"id":"W-1"}' "$url/hooks/console"
-for _ in $(seq 3000); do [ -n "$(sqlite3 "$db" "SELECT id FROM executions WHERE scenario = 'console-hook'")" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ "$(sqlite3 "$db" "SELECT status FROM executions WHERE scenario = 'console-hook'")" = success ] && break; sleep 0.02; done # the browser reads its status
 hook=$(sqlite3 "$db" "SELECT id FROM executions WHERE scenario = 'console-hook'")
 shots=${CONSOLE_SHOTS:-$tmp/shots} # docs/console only when asked: a test run leaves the tree as it was
 mkdir -p "$shots"
@@ -59,7 +59,7 @@ executions lists the webhook: True
 execution status: success
 viewer signed in as: Vera Viewer (viewer)
 viewer sees approve button: False
-viewer API approve: 403" -- timeout 60 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" "$shots"
+viewer API approve: 403" -- timeout 300 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" "$shots"
 expect "the daemon ran the approved payroll write: the stub's journal has it" 0 \
     '{"id":"E-1","pay_rate":55000}' -- bash -c "for _ in \$(seq 3000); do grep -q /hris/dispatch '$dir/journal' && break; sleep 0.02; done; grep /hris/dispatch '$dir/journal' | jq -c '.body | del(.sent_from, .sent_to)'"
 expect "the decision is recorded under the approver's name with the reason typed in" 0 \
