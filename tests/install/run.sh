@@ -79,7 +79,7 @@ done
 python3 - "$tmp/notify" > "$tmp/notes" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); s.settimeout(20)
+s.bind(sys.argv[1]); s.settimeout(60)
 for _ in range(2):
     try: print(s.recv(4096).decode().replace("\n", " "), flush=True)
     except socket.timeout: break
