@@ -686,7 +686,7 @@ expect "--until needs the test clock" 2 "scenarist: --until takes an ISO time an
 stub intake "$tmp/ok.json"
 serve $fx/intake --max-body 8192
 port=${url##*:}
-raw() { python3 tests/serve/client.py raw "$port"; }
+raw() { python3 tests/serve/client.py raw "$port" "$@"; }
 expect "a body that starts with a UTF-8 byte order mark is accepted" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-1"}}' \
     -- post /hooks/echo "$(printf '\xef\xbb\xbf{"employee_id":"E-1"}')"
 printf '{"employee_id":"E-2"}' | gzip -c > "$tmp/e2.gz"
@@ -740,7 +740,7 @@ Content-Type: application/json
 Content-Length: 92
 
 {"error":"Content-Length given more than once with different values","reason":"bad_request"}' \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}POST /hooks/echo HTTP/1.1\r\n')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}POST /hooks/echo HTTP/1.1\r\n')
 expect "a Transfer-Encoding other than chunked is 400" 0 \
     'HTTP/1.1 400 Bad Request
 Connection: close
@@ -748,7 +748,7 @@ Content-Type: application/json
 Content-Length: 105
 
 {"error":"Transfer-Encoding other than chunked: send chunked or a Content-Length","reason":"bad_request"}' \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
 expect "Content-Length with Transfer-Encoding: chunked is 400" 0 \
     'HTTP/1.1 400 Bad Request
 Connection: close
@@ -756,7 +756,7 @@ Content-Type: application/json
 Content-Length: 109
 
 {"error":"a request with both Content-Length and Transfer-Encoding: send one of them","reason":"bad_request"}' \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
 pipe=""
 for i in 1 2 3; do
     b="{\"employee_id\":\"P-$i\"}"
@@ -764,7 +764,7 @@ for i in 1 2 3; do
 done
 answer() { printf 'HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 62\n\n{"query":{},"link":null,"x":null,"body":{"employee_id":"P-%s"}}' "$1"; }
 expect "three pipelined requests on one connection get three answers, in order" 0 "$(answer 1)$(answer 2)$(answer 3)" \
-    -- raw < <(printf "$pipe")
+    -- raw 3 < <(printf "$pipe")
 expect "and the three are stored, in order" 0 "P-1
 P-2
 P-3" -- sql "SELECT json_extract(CAST(trigger AS TEXT), '$.body.employee_id') FROM executions WHERE json_extract(CAST(trigger AS TEXT), '$.body.employee_id') LIKE 'P-%' ORDER BY rowid"
@@ -836,11 +836,11 @@ Content-Length: 141
 
 {"error":"a header with whitespace before its colon, or a name that is not a token (RFC 9112 5.1): write Name: value","reason":"bad_request"}'
 expect "Transfer-Encoding with a space before its colon, and a Content-Length, is 400" 0 "$bad_name" \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding : chunked\r\nContent-Length: 30\r\n\r\n2\r\n{}\r\n0\r\n\r\nPOST /hooks/echo HTTP/1.1\r\n')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding : chunked\r\nContent-Length: 30\r\n\r\n2\r\n{}\r\n0\r\n\r\nPOST /hooks/echo HTTP/1.1\r\n')
 expect "a tab before the colon of Content-Length is 400" 0 "$bad_name" \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length\t: 2\r\n\r\n{}')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length\t: 2\r\n\r\n{}')
 expect "a space before the colon of any header is 400" 0 "$bad_name" \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nX-Trace : 1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nX-Trace : 1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
 stop
 
 # ---- webhook secrets: bare base64 works; an unusable one stops validate and serve ----
