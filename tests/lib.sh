@@ -63,14 +63,14 @@ start_stub() {
     [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
     "$stub" --replies "$2" --port-file "$1/port" --journal "$1/journal" &
     spid=$!
-    for _ in $(seq 250); do [ -s "$1/port" ] && break; sleep 0.02; done
+    for _ in $(seq 3000); do [ -s "$1/port" ] && break; sleep 0.02; done
 }
 
-# wait_journal JOURNAL PATTERN: waits (up to 20 s) until the stub has received a request
+# wait_journal JOURNAL PATTERN: waits (up to 60 s) until the stub has received a request
 # matching the fixed string. A kill "mid-step" must wait for this: a step's row is written
 # before its request leaves, and on a loaded machine a kill can land between the two.
 wait_journal() {
-    for _ in $(seq 1000); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done
+    for _ in $(seq 3000); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done
     return 1
 }
 
@@ -80,8 +80,8 @@ stub_org() {
     sed -e "s/@PORT@/$(cat "$2/port")/g" -e "s|@STORE@|$2/store/scenarist.db|" "$1" > "$2/org.yaml"
 }
 
-# daemon_url LOG: waits (up to 10 s) for a daemon's "listening on" line in LOG, prints its URL.
+# daemon_url LOG: waits (up to 60 s) for a daemon's "listening on" line in LOG, prints its URL.
 daemon_url() {
-    for _ in $(seq 500); do grep -q 'listening on' "$1" && break; sleep 0.02; done
+    for _ in $(seq 3000); do grep -q 'listening on' "$1" && break; sleep 0.02; done
     grep -o 'listening on http://127.0.0.1:[0-9]*' "$1" | tail -1 | sed 's/listening on //'
 }

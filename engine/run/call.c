@@ -110,8 +110,10 @@ static enum sc_status throttle(struct sc_step_ctx *ctx, const struct sc_org_conn
     char none[200];
     struct sc_store *st = sc_step_store(ctx, none, sizeof none);
     for (;;) {
-        int64_t now = sc_clock_now_ms(), wait = 0;
-        enum sc_throttle_verdict v = sc_throttle_take(st, org, conn, key, realtime, now, &wait);
+        int64_t wait = 0;
+        enum sc_throttle_verdict v = sc_throttle_take(st, org, conn, key, realtime,
+                                                      SC_THROTTLE_CLOCK, &wait);
+        int64_t now = sc_clock_now_ms();
         if (v == SC_THROTTLE_GO)
             return SC_OK;
         int64_t left = sc_step_time_left_ms(ctx);

@@ -123,6 +123,8 @@ enum sc_throttle_verdict sc_throttle_take(struct sc_store *st, const char *org,
         return SC_THROTTLE_GO; /* out of memory: the 429's Retry-After stays the backstop */
     int64_t T = sc_throttle_spacing_ms(conn);
     pthread_mutex_lock(&e->mu);
+    if (now == SC_THROTTLE_CLOCK)
+        now = sc_clock_now_ms();
     sweep(e, now, T);
     json_t *p = key ? json_object_get(e->promised, key) : NULL;
     int64_t slot;

@@ -37,12 +37,18 @@ int64_t sc_throttle_spacing_ms(const struct sc_org_conn *conn);
 /* True when conn declares a rate or a concurrency cap. */
 bool sc_throttle_applies(const struct sc_org_conn *conn);
 
+/* now_ms for sc_throttle_take: the clock read when the slot is decided, under the
+ * connection's lock. A time read before asking is old by the wait for that lock (another
+ * worker's or daemon's decision) and by any preemption, and a request that goes on an
+ * old time lets the next one go closer than the spacing. */
+#define SC_THROTTLE_CLOCK INT64_C(-1)
+
 /* Asks for a slot for one request through connection conn of org at now_ms (the engine's
- * wall clock), from the store st when its backend keeps the state (else, or st NULL,
- * or when it fails, from this process's). key: the request's idempotency key (execution:step:bundle), which keeps
+ * wall clock, or SC_THROTTLE_CLOCK: read at the decision), from the store st when its
+ * backend keeps the state (else, or st NULL, or when it fails, from this process's). key: the request's idempotency key (execution:step:bundle), which keeps
  * the slot promised across a park; NULL: none is kept. realtime: the execution is
  * realtime (ahead of every routine request not yet sent). Returns the verdict; *wait_ms
- * is set for SC_THROTTLE_WAIT. */
+ * is set for SC_THROTTLE_WAIT, from the time the slot was decided at. */
 enum sc_throttle_verdict sc_throttle_take(struct sc_store *st, const char *org,
                                           const struct sc_org_conn *conn, const char *key,
                                           bool realtime, int64_t now_ms, int64_t *wait_ms);

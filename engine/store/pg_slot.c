@@ -7,6 +7,8 @@
  * stop counting once its executions' leases lapse. */
 #include "store/pg.h"
 
+#include "clock.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,8 @@ static int decide(struct pg_store *st, const struct sc_store_slot *q, int *verdi
     int64_t last = pg_null(r, 0, 0) ? NEVER : pg_int(r, 0, 0);
     int64_t tail = pg_null(r, 0, 1) ? NEVER : pg_int(r, 0, 1);
     PQclear(r);
+    if (now < 0) /* the row is ours now: a time read before waiting for it would be old */
+        now = sc_clock_now_ms();
     bool have = false;
     int64_t slot = 0;
     if (q->key) {

@@ -347,7 +347,7 @@ struct sc_store_slot {
     bool realtime;          /* ahead of every routine request not yet sent */
     int64_t spacing_ms;     /* 0: no rate */
     int cap;                /* 0: no concurrency cap */
-    int64_t now_ms;
+    int64_t now_ms;         /* -1: the clock, read under the row's lock (run/throttle.h) */
 };
 /* A slot for one request, as sc_throttle_take decides it: SC_STORE_OK with *verdict
  * (0 go: counted in flight till sc_store_slot_done; 1 wait *wait_ms; 2 the cap is

@@ -45,7 +45,7 @@ audit: { key: env:ADMIN_AUDIT_KEY }
 EOF
 sql() { sqlite3 "$db" "$1"; }
 wait_sql() {
-    for _ in $(seq 1000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
+    for _ in $(seq 3000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
     return 1
 }
 
@@ -88,7 +88,7 @@ export SCENARIST_CONFIG_DIR=$conf
 "$bin" serve --org "$org" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>>"$dir/log" &
 dpid=$!
 url=$(daemon_url "$dir/log")
-for _ in $(seq 500); do grep -q 'admin API on' "$dir/log" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q 'admin API on' "$dir/log" && break; sleep 0.02; done
 api=$(grep -o 'admin API on http://127.0.0.1:[0-9]*/api/v1' "$dir/log" | sed 's/admin API on //')
 expect "the daemon says where the API listens and how many users it knows" 0 \
     "admin API on $api (4 users)" -- bash -c "grep -o 'admin API on .*' '$dir/log'"
@@ -144,7 +144,7 @@ expect "an unknown hold: 404" 0 '404 {"error":"no such hold"}' -- call "$A" POST
 expect "the approver may not retry: 403" 0 "403 {\"error\":\"user Ada Approver (approver) may not POST /api/v1/incomplete/$inc/retry\"}" \
     -- call "$A" POST "/incomplete/$inc/retry"
 expect "the operator retries the incomplete sync; the daemon runs it" 0 "200 retry|Otto Operator
-done success" -- bash -c "curl -s -o '$tmp/t.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $O' '$api/incomplete/$inc/retry'; jq -r '[.action, .by // .decided_by] | join(\"|\")' '$tmp/t.json'; for _ in \$(seq 1000); do s=\$(sqlite3 '$db' \"SELECT state || ' ' || outcome FROM decisions WHERE action = 'retry'\"); [ \"\$s\" = 'done success' ] && break; sleep 0.02; done; echo \"\$s\""
+done success" -- bash -c "curl -s -o '$tmp/t.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $O' '$api/incomplete/$inc/retry'; jq -r '[.action, .by // .decided_by] | join(\"|\")' '$tmp/t.json'; for _ in \$(seq 3000); do s=\$(sqlite3 '$db' \"SELECT state || ' ' || outcome FROM decisions WHERE action = 'retry'\"); [ \"\$s\" = 'done success' ] && break; sleep 0.02; done; echo \"\$s\""
 expect "the payroll write's sent_from answers on the admin listener with the step's definition" 0 \
     '200 {"scenario":"decide-payroll","version":1,"step":{"id":"dispatch","module":"http.request","with":{"connection":"hris","method":"POST","path":"/dispatch","json":{"id":"{{ trigger.body.id }}"}},"on_error":[{"break":{"retries":0}}]}}' \
     -- bash -c "p=\$(grep /hris/dispatch '$journal' | head -1 | jq -r '.body.sent_from' | sed 's|^http://127.0.0.1:8080||'); curl -s -w '%{http_code} ' -o '$tmp/s.json' -H 'Authorization: Bearer $V' '${api%/api/v1}'\"\$p\"; cat '$tmp/s.json'"

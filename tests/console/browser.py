@@ -20,7 +20,7 @@ for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-
     opts.add_argument(a)
 opts.binary_location = "/usr/bin/chromium"
 drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-wait = WebDriverWait(drv, 10)
+wait = WebDriverWait(drv, 60)  # returns as soon as the page is there; a loaded CI machine is slow
 
 
 def sign_in(token):

@@ -53,10 +53,10 @@ done
 "$bin" serve tests/console/fixtures --org "$org" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>"$dir/log" &
 dpid=$!
 url=$(daemon_url "$dir/log")
-for _ in $(seq 500); do grep -q 'admin API on' "$dir/log" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q 'admin API on' "$dir/log" && break; sleep 0.02; done
 root=$(grep -o 'admin API on http://127.0.0.1:[0-9]*' "$dir/log" | sed 's/admin API on //')
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"id":"W-1"}' "$url/hooks/console"
-for _ in $(seq 500); do [ -n "$(sqlite3 "$db" "SELECT id FROM executions WHERE scenario = 'console-hook'")" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ "$(sqlite3 "$db" "SELECT status FROM executions WHERE scenario = 'console-hook'")" = success ] && break; sleep 0.02; done # the browser reads its status
 hook=$(sqlite3 "$db" "SELECT id FROM executions WHERE scenario = 'console-hook'")
 shots=${CONSOLE_SHOTS:-$tmp/shots} # docs/console only when asked: a test run leaves the tree as it was
 mkdir -p "$shots"
@@ -79,9 +79,9 @@ audit: approve scenarist:holds/1 Ada Approver | resolve scenarist:queues/reconci
 viewer signed in as: Vera Viewer (viewer)
 viewer sees approve button: False
 viewer sees deploy buttons: False
-viewer API approve: 403" -- timeout 60 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" "$shots" "$CONSOLE_ADMIN" "$CONSOLE_OPERATOR"
+viewer API approve: 403" -- timeout 300 /usr/bin/python3 tests/console/browser.py "$root" "$CONSOLE_APPROVER" "$CONSOLE_VIEWER" 1 "$hook" "$shots" "$CONSOLE_ADMIN" "$CONSOLE_OPERATOR"
 expect "the daemon ran the approved payroll write: the stub's journal has it" 0 \
-    '{"id":"E-1","pay_rate":55000}' -- bash -c "for _ in \$(seq 500); do grep -q /hris/dispatch '$dir/journal' && break; sleep 0.02; done; grep /hris/dispatch '$dir/journal' | jq -c '.body | del(.sent_from, .sent_to)'"
+    '{"id":"E-1","pay_rate":55000}' -- bash -c "for _ in \$(seq 3000); do grep -q /hris/dispatch '$dir/journal' && break; sleep 0.02; done; grep /hris/dispatch '$dir/journal' | jq -c '.body | del(.sent_from, .sent_to)'"
 expect "the decision is recorded under the approver's name with the reason typed in" 0 \
     "approve|Ada Approver|pay rate checked with HR" -- sqlite3 "$db" "SELECT action, decided_by, reason FROM decisions"
 expect "the deploy clicked on the versions page stored console-payroll's file as version 1" 0 \

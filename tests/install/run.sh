@@ -79,19 +79,19 @@ done
 python3 - "$tmp/notify" > "$tmp/notes" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); s.settimeout(20)
+s.bind(sys.argv[1]); s.settimeout(60)
 for _ in range(2):
     try: print(s.recv(4096).decode().replace("\n", " "), flush=True)
     except socket.timeout: break
 PY
 ppid_=$!
-for _ in $(seq 250); do [ -S "$tmp/notify" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -S "$tmp/notify" ] && break; sleep 0.02; done
 mkdir -p "$tmp/hooks"
 NOTIFY_SOCKET=$tmp/notify "$sc" serve "$tmp/elsewhere/scenario.yaml" --org example --store "$tmp/d.db" \
     --listen 127.0.0.1:0 --workers 1 2> "$tmp/dlog" &
 dpid=$!
 url=$(daemon_url "$tmp/dlog")
-for _ in $(seq 250); do [ -s "$tmp/notes" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/notes" ] && break; sleep 0.02; done
 kill -TERM "$dpid"
 wait "$dpid"
 wait "$ppid_"

@@ -17,7 +17,7 @@ export SCENARIST_CLOCK=test:2026-03-06T08:00:00Z USER=hr-ops
 
 "$sandbox" --port 0 --port-file "$tmp/port" --fixture tools/sandbox/fixture.json 2>"$tmp/sblog" &
 pid=$!
-for _ in $(seq 250); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
 u=http://127.0.0.1:$(cat "$tmp/port")
 cp orgs/system-of-record.yaml "$tmp/"
 sed -e "s/@PORT@/$(cat "$tmp/port")/g" -e "s|@DIR@|$tmp|" tests/library/org.yaml.in > "$tmp/org.yaml"

@@ -26,7 +26,7 @@ sqlite3 :memory: "SELECT writefile('$tmp/fixture.json', json_insert(json_insert(
     '\$.offers[#]', json('{\"id\":\"OFF-791\",\"candidate_id\":\"CAND-391\",\"title\":\"Analyst\",\"department_id\":\"D-30\",\"manager_id\":\"E-1003\",\"pay_rate\":{\"amount\":70000,\"currency\":\"USD\",\"period\":\"year\"},\"start_date\":\"2026-04-21\",\"status\":\"extended\",\"accepted_at\":null}')))" >/dev/null
 "$sandbox" --port 0 --port-file "$tmp/port" --fixture "$tmp/fixture.json" 2>"$tmp/sblog" &
 pid=$!
-for _ in $(seq 250); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
 u=http://127.0.0.1:$(cat "$tmp/port")
 cp orgs/system-of-record.yaml "$tmp/"
 sed -e "s/@PORT@/$(cat "$tmp/port")/g" -e "s|@DIR@|$tmp|" tests/library/org.yaml.in > "$tmp/org.yaml"
@@ -451,7 +451,7 @@ for o in pending pass; do
 done
 expect_grep "screening B: likewise" 0 '"duplicate":true' \
     -- "$sandbox" emit screening.b --to "$d/hooks/screening/vendor-b" --secret "$LIB_WHSEC" --id msg_sb77_again --data.screening.id SB-77 --data.screening.candidate.external_id CAND-305 --data.screening.result.outcome pass
-for _ in $(seq 250); do
+for _ in $(seq 1500); do
     [ "$(get /ats/candidates/CAND-305/screenings '$.total')" = 4 ] && break
     sleep 0.04
 done
@@ -511,7 +511,7 @@ g=$tmp/gen
 mkdir -p "$g"
 "$sandbox" --port 0 --port-file "$g/port" --employees 500 --seed 3 2>"$g/sblog" &
 gpid=$!
-for _ in $(seq 250); do [ -s "$g/port" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$g/port" ] && break; sleep 0.02; done
 gu=http://127.0.0.1:$(cat "$g/port")
 cp orgs/system-of-record.yaml "$g/"
 sed -e "s/@PORT@/$(cat "$g/port")/g" -e "s|@DIR@|$g|" tests/library/org.yaml.in > "$g/org.yaml"
@@ -611,7 +611,7 @@ env -u SCENARIST_CLOCK "$bin" serve scenarios "${sorg[@]}" --listen 127.0.0.1:0 
 dpid=$!
 d=$(daemon_url "$tmp/sdlog")
 "$sandbox" emit completion --to "$d/hooks/lms/completion" --secret "$LIB_WHSEC" --id msg_staging_1 >/dev/null 2>&1
-for _ in $(seq 250); do
+for _ in $(seq 1500); do
     "$bin" shadow list --scenario completion-writeback --json "${sorg[@]}" > "$tmp/sl.json" 2>/dev/null
     grep -q E-1001 "$tmp/sl.json" && break
     sleep 0.04

@@ -28,7 +28,7 @@ unset OAUTH_NOT_SET
 
 "$sandbox" --port 0 --port-file "$tmp/sbport" 2>"$tmp/sandbox.log" &
 sbpid=$!
-for _ in $(seq 250); do [ -s "$tmp/sbport" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/sbport" ] && break; sleep 0.02; done
 port=$(cat "$tmp/sbport")
 sb=http://127.0.0.1:$port
 echo '{}' > "$tmp/in.json"
@@ -247,7 +247,7 @@ mkdir -p "$tmp/tls"
 openssl s_server -accept 127.0.0.1:0 -cert "$tmp/tls/server.pem" -key "$tmp/tls/server.key" \
     -CAfile "$tmp/tls/ca.pem" -Verify 1 -www > "$tmp/tls/sout" 2>&1 &
 tlspid=$!
-for _ in $(seq 250); do grep -q '^ACCEPT' "$tmp/tls/sout" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q '^ACCEPT' "$tmp/tls/sout" && break; sleep 0.02; done
 tport=$(sed -n 's/^ACCEPT 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/tls/sout")
 # tls_org NAME TLS-LINE: an org with the one connection mtls
 tls_org() {
@@ -276,7 +276,7 @@ setup daemon basic "$client}"
 dpid=$!
 url=$(daemon_url "$dir/log")
 check "12 events are queued" python3 tests/throttle/post.py "$url" /hooks/read 1 12
-for _ in $(seq 1000); do
+for _ in $(seq 3000); do
     [ "$(sqlite3 "$db" "SELECT count(*) FROM executions WHERE status = 'success'" 2>/dev/null)" = 12 ] && break
     sleep 0.02
 done

@@ -105,11 +105,10 @@ t0=$(date +%s.%N)
 python3 tests/pg/send.py "$tmp/urls" "$events" "$conc" "$tmp/sent" &
 sender=$!
 # the second daemon is killed once a third of the events are in, then started again
-for _ in $(seq 1500); do
+for _ in $(seq 3000); do
     [ "$(sql "SELECT count(*) >= $events / 3 FROM executions")" = t ] && break
     sleep 0.02
 done
-running_at_kill=$(sql "SELECT count(*) FROM executions WHERE status = 'running' AND owner IS NOT NULL")
 kill -9 "${pids[2]}"
 { wait "${pids[2]}"; } 2>/dev/null
 urls[2]=
@@ -160,7 +159,9 @@ expect "and ran in arrival order across the daemons" 0 "T1 T2 T3 T4 T5 T6 T7 T8 
     -- sh -c "grep -o '\"title\":\"T[0-9]*\"' '$tmp/journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
 expect "the audit chain stayed one line through concurrent appends" 0 \
     "audit log of org pgtest: every row intact" -- "$bin" audit verify --org "$tmp/org.yaml"
-if [ "$running_at_kill" -gt 0 ]; then
+# taken over: a second attempt (the stub fails nothing). Counted after the fact: the running
+# rows counted before the kill were every daemon's, and the killed one's may end before it.
+if [ "$(sql "SELECT count(*) FROM executions WHERE attempts > 1")" -gt 0 ]; then
     check "what the killed daemon ran was taken over once its lease lapsed" \
         grep -q "left unfinished by a stopped process" "$tmp/d1.log" "$tmp/d2.log" "$tmp/d3.log"
 fi
@@ -287,7 +288,7 @@ for i in 1 2 3; do
         --data-binary "{\"employee_id\": \"R\", \"title\": \"T$i\"}" "${urls[0]}/hooks/hris/role-changed"
 done
 db=$tmp/m/scenarist.db
-for _ in $(seq 500); do
+for _ in $(seq 3000); do
     [ "$(sqlite3 "$db" "SELECT count(*) FROM executions WHERE status = 'success'")" = 23 ] && break
     sleep 0.02
 done
@@ -477,8 +478,11 @@ write_urls
 python3 tests/pg/send.py "$tmp/urls" 12 4 "$tmp/t/sent"
 check "every throttled event was acknowledged" test "$(cut -d' ' -f2 "$tmp/t/sent" | sort -u)" = 202
 check "and ran them" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 12 "$turi"
-# 5 per second: one request every 200 ms whichever daemon sends it (each daemon alone
-# would space only its own, and the two would interleave closer)
-expect "the 12 writes went one every 200 ms across both daemons (their pending audit rows at least 150 ms apart)" 0 "12|t" \
-    -- sql "SELECT count(*), min(gap) >= 150 FROM (SELECT at - lag(at) OVER (ORDER BY at) AS gap FROM audit WHERE method = 'PUT' AND ref IS NULL) g" "$turi"
+# 5 per second: one request every 200 ms whichever daemon sends it, so 12 span 2.2 s (each
+# daemon alone would space only its own: 6 each, about 1 s). Measured on the span, not on
+# each gap: a pending audit row is written after its slot is decided, and on a loaded
+# machine one is late by 100 ms and more (gaps of 134 ms seen at a load of 46).
+expect "the 12 writes went one every 200 ms across both daemons (their pending audit rows span 2 s or more)" 0 "12|t" \
+    -- sql "SELECT count(*), max(at) - min(at) >= 2000 FROM audit WHERE method = 'PUT' AND ref IS NULL" "$turi"
+echo "# the gaps between them (ms): $(sql "SELECT string_agg(gap::text, ' ') FROM (SELECT at - lag(at) OVER (ORDER BY at) AS gap FROM audit WHERE method = 'PUT' AND ref IS NULL) g" "$turi")"
 for n in 1 2; do kill -TERM "${pids[$n]}"; wait "${pids[$n]}"; pids[$n]=; done

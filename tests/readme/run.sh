@@ -71,7 +71,7 @@ while IFS= read -r cmd; do
     "tools/sandbox/sandbox &")
         "$tmp/c/tools/sandbox/sandbox" --port 0 --port-file "$tmp/sbport" 2>"$tmp/sandbox.log" &
         sbpid=$!
-        for _ in $(seq 250); do [ -s "$tmp/sbport" ] && break; sleep 0.02; done
+        for _ in $(seq 3000); do [ -s "$tmp/sbport" ] && break; sleep 0.02; done
         sed -i "s/127\.0\.0\.1:8900/127.0.0.1:$(cat "$tmp/sbport")/" orgs/staging.yaml
         echo "ok - $suite $cmd (on a free port, the clone's staging pointed there)"
         continue ;;

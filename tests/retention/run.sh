@@ -193,7 +193,7 @@ for i in $(seq 1 200); do
 done
 expect "every webhook taken while the daemon pruned: 200 times 202" 0 "200 202" \
     -- bash -c "sort '$codes' | uniq -c | sed 's/^ *//'"
-for _ in $(seq 250); do
+for _ in $(seq 1500); do
     [ "$(sqlite3 "$ldb" "SELECT count(*) FROM executions WHERE scenario = 'old'")" = 0 ] &&
     [ "$(sqlite3 "$ldb" "SELECT count(*) FROM executions WHERE scenario = 'hook' AND status = 'success'")" = 200 ] && break
     sleep 0.04

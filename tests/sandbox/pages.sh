@@ -19,7 +19,7 @@ py3=/usr/bin/python3
 # people since terminated (the HRIS refuses those with 409)
 "$sandbox" --port 0 --port-file "$tmp/port" --employees 103 --seed 1 2>"$tmp/sandbox.log" &
 pid=$!
-for _ in $(seq 250); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
 u=http://127.0.0.1:$(cat "$tmp/port")
 export PAGES_TOKEN=pages-token
 cat > "$tmp/org.yaml" <<EOO

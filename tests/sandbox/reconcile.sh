@@ -20,7 +20,7 @@ echo "{}" > "$tmp/none.json"
 
 "$sandbox" --port 0 --port-file "$tmp/port" --employees 2500 --seed 3 2>"$tmp/log" &
 pid=$!
-for _ in $(seq 500); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
 u=http://127.0.0.1:$(cat "$tmp/port")
 cat > "$tmp/org.yaml" <<ORG
 name: volume

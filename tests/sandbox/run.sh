@@ -15,7 +15,7 @@ suite=sandbox
 
 "$sandbox" --port 0 --port-file "$tmp/port" --seed 42 2>"$tmp/log" &
 pid=$!
-for _ in $(seq 250); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
 u=http://127.0.0.1:$(cat "$tmp/port")
 auth=(-H 'Authorization: Bearer staging-token')
 
@@ -190,7 +190,7 @@ expect "the running sandbox sends one too" 0 "1 202" -- echo "$(j '$.sent')" "$(
 call POST /_sandbox/faults '{"system":"hris","drop_webhooks":true}' >/dev/null
 call POST /_sandbox/emit "{\"kind\":\"employee.changed\",\"to\":\"$d/hooks/hris/employee-changed\",\"secret\":\"$SB_HRIS_SECRET\"}" >/dev/null
 expect "a drop_webhooks fault drops it" 0 "1" -- j '$.dropped'
-for _ in $(seq 250); do [ "$(sqlite3 "$tmp/store/db" "SELECT count(*) FROM executions WHERE status = 'success'")" = 3 ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ "$(sqlite3 "$tmp/store/db" "SELECT count(*) FROM executions WHERE status = 'success'")" = 3 ] && break; sleep 0.02; done
 expect "the daemon ran exactly the three delivered" 0 "3" -- sqlite3 "$tmp/store/db" "SELECT count(*) FROM executions"
 call GET "/_sandbox/journal?system=ops" >/dev/null
 expect "and its notifications reached the ops channel" 0 "3" -- j '$.count'

@@ -35,7 +35,7 @@ for name in "${dirs[@]}"; do
     [ -f "$d/replies.json" ] && replies=(--replies "$d/replies.json")
     "$stub" "${replies[@]}" --port-file "$tmp/port" --journal "$tmp/journal" &
     pid=$!
-    for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+    for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
     port=$(cat "$tmp/port" 2>/dev/null)
     rm -rf "$tmp/store"
     sed -e "s/@PORT@/$port/g" -e "s|@STORE@|$tmp/store/scenarist.db|" tests/scenarios/org.yaml.in \

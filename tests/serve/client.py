@@ -2,8 +2,9 @@
 """Raw HTTP for the daemon's tests, where curl cannot go: bytes as written (pipelined
 requests, repeated framing headers), idle and slowloris connections in bulk.
 
-  client.py raw PORT             sends stdin as is, prints what came back (Date lines and
-                                 carriage returns dropped) until the server closes or is quiet
+  client.py raw PORT [N|close]   sends stdin as is, prints what came back (Date lines and
+                                 carriage returns dropped) until N answers are in, or the
+                                 server closes, or else until it closes or is quiet
   client.py abuse PORT ...       idle and slowloris connections: see abuse() below
 Every wait is bounded; loopback addresses only."""
 import os
@@ -14,14 +15,33 @@ import sys
 import time
 
 
-def raw(port):
+def answers(out):
+    """How many whole HTTP answers (headers and Content-Length body) out holds."""
+    n, at = 0, 0
+    while True:
+        end = out.find(b"\r\n\r\n", at)
+        if end < 0:
+            return n
+        length = 0
+        for line in out[at:end].split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        if len(out) < end + 4 + length:
+            return n
+        n, at = n + 1, end + 4 + length
+
+
+def raw(port, want=0):
+    """want: the answers expected on a kept-alive connection, read till they are all in;
+    -1: read till the server closes (both bounded by 60 s: a loaded server can be slow);
+    0: till the server closes or is quiet for 2 s."""
     data = sys.stdin.buffer.read()
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(data)
-    s.settimeout(2)
+    s.settimeout(60 if want else 2)
     out = b""
     try:
-        while len(out) < 1 << 20:
+        while len(out) < 1 << 20 and not (want > 0 and answers(out) >= want):
             b = s.recv(65536)
             if not b:
                 break
@@ -119,7 +139,8 @@ def abuse(port, idle, slow, hosts, interval, hold_file, ready_file, seconds, mod
 
 if __name__ == "__main__":
     if sys.argv[1] == "raw":
-        raw(int(sys.argv[2]))
+        a = sys.argv[3] if len(sys.argv) > 3 else "0"
+        raw(int(sys.argv[2]), -1 if a == "close" else int(a))
     elif sys.argv[1] == "abuse":
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -127,5 +148,5 @@ if __name__ == "__main__":
         abuse(int(a[0]), int(a[1]), int(a[2]), int(a[3]), float(a[4]), a[5], a[6], float(a[7]),
               *a[8:9])
     else:
-        sys.exit("usage: client.py raw PORT | abuse PORT IDLE SLOW HOSTS INTERVAL HOLD READY "
+        sys.exit("usage: client.py raw PORT [ANSWERS|close] | abuse PORT IDLE SLOW HOSTS INTERVAL HOLD READY "
                  "SECONDS [headers|body]")

@@ -78,9 +78,9 @@ req() {
 # sql QUERY: the store's answer.
 sql() { sqlite3 "$db" "$1"; }
 
-# wait_sql QUERY WANT: waits (up to 20 s) until the store answers WANT.
+# wait_sql QUERY WANT: waits (up to 60 s) until the store answers WANT.
 wait_sql() {
-    for _ in $(seq 1000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
+    for _ in $(seq 3000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
     return 1
 }
 
@@ -93,7 +93,7 @@ cat > "$tmp/ok.json" <<'EOF'
  {"method": "POST", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}},
  {"method": "POST", "path": "/hris/screenings", "status": 201, "body": {"ok": true}},
  {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}},
- {"method": "GET", "path": "/hris/slow", "status": 200, "delay_ms": 600, "body": {"slow": true}}]
+ {"method": "GET", "path": "/hris/slow", "status": 200, "delay_ms": 3000, "body": {"slow": true}}]
 EOF
 
 # ---- bad input: the right 4xx, nothing stored ----
@@ -129,7 +129,7 @@ stop
 
 # ---- Standard Webhooks: valid, tampered, wrong secret, stale, replay ----
 stub std "$tmp/ok.json"
-serve $fx/hooks --respond-timeout 200ms
+serve $fx/hooks --respond-timeout 2s # a loaded machine under ASan answers a respond step in well under 2 s
 body='{"employee_id":"E-7","email":"ada@example.com"}'
 ts=$(date +%s)
 sig=$(std_sign msg_1 "$ts" "$body")
@@ -272,7 +272,7 @@ serve $fx/hooks --workers 1
 check "the backlog drains" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 7
 # immutable=1 reads the database file alone: the daemon's own checkpoints copied the log
 db_file() {
-    for _ in $(seq 250); do
+    for _ in $(seq 3000); do
         [ "$(sqlite3 "file:$db?immutable=1" "$1" 2>/dev/null)" = "$2" ] && return 0
         sleep 0.02
     done
@@ -304,7 +304,7 @@ cp $fx/hooks/lookup.yaml "$dir/scn/"
 serve "$dir/scn"
 printf 'name: broken\ntriggers:\n  - webhook: { path: /hooks/new }\nsteps:\n  - id: x\n    modul: set\n' > "$dir/scn/broken.yaml"
 kill -HUP $dpid
-for _ in $(seq 250); do grep -q 'reload refused' "$dir/log" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q 'reload refused' "$dir/log" && break; sleep 0.02; done
 expect_grep "a broken file is refused with its diagnostic" 0 "broken.yaml:6:5: error: unknown key 'modul' in this step; did you mean 'module'?" -- cat "$dir/log"
 expect_grep "and the old set keeps running" 0 "reload refused: 1 error; the scenarios loaded before keep running" -- cat "$dir/log"
 expect "the old webhooks still answer" 0 '200 {"employee":"E-4","ok":true}' -- post /hooks/lookup '{"employee_id":"E-4"}'
@@ -312,7 +312,7 @@ rm "$dir/scn/broken.yaml"
 sed -e 's/name: lookup/name: lookup-two/' -e 's|/hooks/lookup|/hooks/lookup-two|' -e 's/ok: true/ok: 2/' \
     $fx/hooks/lookup.yaml > "$dir/scn/two.yaml"
 kill -HUP $dpid
-for _ in $(seq 250); do grep -q 'reloaded' "$dir/log" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q 'reloaded' "$dir/log" && break; sleep 0.02; done
 expect "after a good reload the new webhook answers" 0 '200 {"employee":"E-5","ok":2}' -- post /hooks/lookup-two '{"employee_id":"E-5"}'
 stop
 
@@ -426,9 +426,9 @@ cat > "$tmp/never.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 200, "delay_ms": 600000, "body": {"ok": true}},
  {"method": "POST", "path": "/ops/*", "status": 200, "body": {"ok": true}}]
 EOF
-# wait_ready CODE: polls /readyz (up to 20 s) until it answers CODE; its last body in $tmp/ready.
+# wait_ready CODE: polls /readyz (up to 60 s) until it answers CODE; its last body in $tmp/ready.
 wait_ready() {
-    for _ in $(seq 1000); do
+    for _ in $(seq 3000); do
         [ "$(curl -s -o "$tmp/ready" -w '%{http_code}' "$url/readyz")" = "$1" ] && return 0
         sleep 0.02
     done
@@ -468,7 +468,12 @@ kill -9 $spid; wait $spid 2>/dev/null; spid= # its connections sleep for 10 minu
 stub spin "$tmp/ok.json"
 serve $fx/spin --workers 1 --step-grace 1s --drain-timeout 1s
 post /hooks/spin-short '{}' >/dev/null
-sleep 3.5 # its deadline (1 s), the grace (1 s) and the watchdog's second have passed
+# spun: the step came back with a limit error, or the log says a worker took its place
+spun() {
+    grep -q 'worker 0 is stuck in its step spin of execution .*: worker 1 takes its place' "$dir/log" ||
+        [ "$(sql "SELECT json_extract(summary, '\$.error.kind') FROM executions WHERE scenario = 'spin-short'")" = limit ]
+}
+for _ in $(seq 3000); do spun && break; sleep 0.02; done # past its deadline (1 s), the grace (1 s) and the watchdog's second
 check "/readyz is 200: the one worker came back or a new one took its place" wait_ready 200
 expect "a webhook that needs a worker is answered" 0 '200 {"employee":"E-6","ok":true}' \
     -- post /hooks/lookup '{"employee_id":"E-6"}'
@@ -504,7 +509,7 @@ echo "lease: 2s" >> "$org"
 echo '{"employee_id": "E-8", "email": "bo@example.com"}' > "$dir/event.json"
 "$bin" run $fx/hooks/employee.yaml --input "$dir/event.json" --org "$org" > "$dir/run.out" 2>&1 &
 rpid=$!
-for _ in $(seq 500); do # the run creates the store: quiet until it is there
+for _ in $(seq 3000); do # the run creates the store: quiet until it is there
     [ "$(sql "SELECT status FROM step_runs WHERE step = 'upsert'" 2>/dev/null)" = running ] && break
     sleep 0.02
 done
@@ -527,7 +532,7 @@ stub killrun "$tmp/put.json"
 post_one() { # N: posts event N once; prints N when it was taken (202, or 200 as a repeat)
     local b="{\"employee_id\":\"K-$1\",\"email\":\"k$1@example.com\"}" ts code
     ts=$(date +%s)
-    code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -X POST -H 'Content-Type: application/json' \
+    code=$(curl -s -o /dev/null -w '%{http_code}' -m 30 -X POST -H 'Content-Type: application/json' \
         -H "webhook-id: msg_kill_$1" -H "webhook-timestamp: $ts" \
         -H "webhook-signature: $(std_sign "msg_kill_$1" "$ts" "$b")" --data-binary "$b" "$url$emp")
     { [ "$code" = 202 ] || [ "$code" = 200 ]; } && echo "$1"
@@ -681,7 +686,7 @@ expect "--until needs the test clock" 2 "scenarist: --until takes an ISO time an
 stub intake "$tmp/ok.json"
 serve $fx/intake --max-body 8192
 port=${url##*:}
-raw() { python3 tests/serve/client.py raw "$port"; }
+raw() { python3 tests/serve/client.py raw "$port" "$@"; }
 expect "a body that starts with a UTF-8 byte order mark is accepted" 0 '200 {"query":{},"link":null,"x":null,"body":{"employee_id":"E-1"}}' \
     -- post /hooks/echo "$(printf '\xef\xbb\xbf{"employee_id":"E-1"}')"
 printf '{"employee_id":"E-2"}' | gzip -c > "$tmp/e2.gz"
@@ -735,7 +740,7 @@ Content-Type: application/json
 Content-Length: 92
 
 {"error":"Content-Length given more than once with different values","reason":"bad_request"}' \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}POST /hooks/echo HTTP/1.1\r\n')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}POST /hooks/echo HTTP/1.1\r\n')
 expect "a Transfer-Encoding other than chunked is 400" 0 \
     'HTTP/1.1 400 Bad Request
 Connection: close
@@ -743,7 +748,7 @@ Content-Type: application/json
 Content-Length: 105
 
 {"error":"Transfer-Encoding other than chunked: send chunked or a Content-Length","reason":"bad_request"}' \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
 expect "Content-Length with Transfer-Encoding: chunked is 400" 0 \
     'HTTP/1.1 400 Bad Request
 Connection: close
@@ -751,7 +756,7 @@ Content-Type: application/json
 Content-Length: 109
 
 {"error":"a request with both Content-Length and Transfer-Encoding: send one of them","reason":"bad_request"}' \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
 pipe=""
 for i in 1 2 3; do
     b="{\"employee_id\":\"P-$i\"}"
@@ -759,7 +764,7 @@ for i in 1 2 3; do
 done
 answer() { printf 'HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 62\n\n{"query":{},"link":null,"x":null,"body":{"employee_id":"P-%s"}}' "$1"; }
 expect "three pipelined requests on one connection get three answers, in order" 0 "$(answer 1)$(answer 2)$(answer 3)" \
-    -- raw < <(printf "$pipe")
+    -- raw 3 < <(printf "$pipe")
 expect "and the three are stored, in order" 0 "P-1
 P-2
 P-3" -- sql "SELECT json_extract(CAST(trigger AS TEXT), '$.body.employee_id') FROM executions WHERE json_extract(CAST(trigger AS TEXT), '$.body.employee_id') LIKE 'P-%' ORDER BY rowid"
@@ -831,11 +836,11 @@ Content-Length: 141
 
 {"error":"a header with whitespace before its colon, or a name that is not a token (RFC 9112 5.1): write Name: value","reason":"bad_request"}'
 expect "Transfer-Encoding with a space before its colon, and a Content-Length, is 400" 0 "$bad_name" \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding : chunked\r\nContent-Length: 30\r\n\r\n2\r\n{}\r\n0\r\n\r\nPOST /hooks/echo HTTP/1.1\r\n')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding : chunked\r\nContent-Length: 30\r\n\r\n2\r\n{}\r\n0\r\n\r\nPOST /hooks/echo HTTP/1.1\r\n')
 expect "a tab before the colon of Content-Length is 400" 0 "$bad_name" \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length\t: 2\r\n\r\n{}')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length\t: 2\r\n\r\n{}')
 expect "a space before the colon of any header is 400" 0 "$bad_name" \
-    -- raw < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nX-Trace : 1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
+    -- raw close < <(printf 'POST /hooks/echo HTTP/1.1\r\nHost: x\r\nX-Trace : 1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
 stop
 
 # ---- webhook secrets: bare base64 works; an unusable one stops validate and serve ----

@@ -243,7 +243,7 @@ echo '{"id": "E-9"}' > "$tmp/kill/event.json"
 "$bin" run "$fx/kill.yaml" --input "$tmp/kill/event.json" --org "$org" > "$tmp/kill/out" 2>&1 &
 rpid=$!
 state=
-for _ in $(seq 250); do
+for _ in $(seq 3000); do
     state=$(sqlite3 "$db" "SELECT status FROM step_runs WHERE step = 'upsert'" 2>/dev/null)
     [ "$state" = running ] && break
     sleep 0.02
@@ -409,7 +409,7 @@ start interrupt tests/scenarios/http-503-break/replies.json
 SCENARIST_CLOCK= "$bin" run tests/scenarios/http-503-break/scenario.yaml --input tests/scenarios/http-503-break/input.json \
     --org "$org" > "$tmp/int.out" 2> "$tmp/int.err" &
 rpid=$!
-for _ in $(seq 500); do grep -q "retry 1 of 2 in 60 s" "$tmp/int.err" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q "retry 1 of 2 in " "$tmp/int.err" && break; sleep 0.02; done
 kill -INT $rpid
 wait $rpid
 rc=$?
@@ -429,7 +429,7 @@ mkdir -p "$tmp/other store"
 SCENARIST_CLOCK= "$bin" run tests/scenarios/http-503-break/scenario.yaml --input tests/scenarios/http-503-break/input.json \
     --org "$org" --store "$other" > "$tmp/int2.out" 2> "$tmp/int2.err" &
 rpid=$!
-for _ in $(seq 500); do grep -q "retry 1 of 2 in 60 s" "$tmp/int2.err" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q "retry 1 of 2 in " "$tmp/int2.err" && break; sleep 0.02; done
 kill -INT $rpid
 wait $rpid
 rc=$?

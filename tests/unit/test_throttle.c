@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include "run/throttle.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,25 @@ static void a_late_request_pushes_the_next(void **state)
     assert_int_equal(sc_throttle_spacing_ms(&odd), 3334);
 }
 
+/* SC_THROTTLE_CLOCK: the time is read when the slot is decided. b's caller asked at 200
+ * but got the connection's lock at 350 (another decision, a preemption): b goes at 350,
+ * so c at 450 waits 100 ms; on the time read before asking c would go 250 ms after a. */
+static void the_clock_is_read_at_the_decision(void **state)
+{
+    (void)state;
+    sc_throttle_reset();
+    sc_clock_use_test(T0);
+    struct sc_org_conn c = conn("hris", 50, 10000, 0);
+    int64_t w = -1;
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "a", false, SC_THROTTLE_CLOCK, &w), SC_THROTTLE_GO);
+    sc_clock_advance_ms(350);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "b", false, SC_THROTTLE_CLOCK, &w), SC_THROTTLE_GO);
+    sc_clock_advance_ms(100);
+    assert_int_equal(sc_throttle_take(NULL, "org", &c, "c", false, SC_THROTTLE_CLOCK, &w), SC_THROTTLE_WAIT);
+    assert_int_equal(w, 100);
+    sc_throttle_reset();
+}
+
 static void concurrency_cap(void **state)
 {
     (void)state;
@@ -176,6 +196,7 @@ int main(void)
         cmocka_unit_test(backlog_drains_at_the_rate),
         cmocka_unit_test(realtime_goes_first),
         cmocka_unit_test(a_late_request_pushes_the_next),
+        cmocka_unit_test(the_clock_is_read_at_the_decision),
         cmocka_unit_test(concurrency_cap),
         cmocka_unit_test(connections_are_independent),
     };

@@ -81,7 +81,7 @@ expect "a folder that is not there is a usage error" 2 "scenarist: $tmp/none: no
 # ---- --record against the sandbox ----
 "$sandbox" --port 0 --port-file "$tmp/port" --fixture tools/sandbox/fixture.json 2>"$tmp/sblog" &
 pid=$!
-for _ in $(seq 250); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
 port=$(cat "$tmp/port")
 sed -e "s/@PORT@/$port/g" -e "s|@DIR@|$tmp|" tests/library/org.yaml.in > "$tmp/org.yaml"
 mkdir -p "$tmp/rec/tests/role-tenure-push/E-1007"

@@ -91,8 +91,8 @@ done
 dpid=$!
 url=$(daemon_url "$tmp/log")
 greet() { curl -s -X POST -H 'Content-Type: application/json' -d '{}' "$url/hooks/greet"; }
-# says WANT: waits (up to 10 s) for the daemon to answer WANT.
-says() { for _ in $(seq 500); do [ "$(greet)" = "$1" ] && return 0; sleep 0.02; done; greet; return 1; }
+# says WANT: waits (up to 60 s) for the daemon to answer WANT.
+says() { for _ in $(seq 3000); do [ "$(greet)" = "$1" ] && return 0; sleep 0.02; done; greet; return 1; }
 expect_grep "serve without files runs the deployed versions" 0 "serving the deployed versions" -- cat "$tmp/log"
 expect "it answers with version 2" 0 '{"words":"two"}' -- greet
 expect "rollback --to 1 is a new version" 0 "greet: version 3 in org stage (rollback, sha256:HASH...)" \
@@ -213,7 +213,7 @@ post() { curl -s -X POST -H 'Content-Type: application/json' -d '{"w": "one"}' "
 expect "the daemon runs version 1's transform" 0 '{"said":"ONE!"}' -- post tf
 held=$(post tf-hold | jq -r .execution)
 waiting=$(post tf-retry | jq -r .execution)
-for _ in $(seq 500); do [ "$("$bin" holds list "${T[@]}" | wc -l)" = 1 ] && [ "$("$bin" incomplete list "${T[@]}" | grep -c "$waiting")" = 1 ] && break; sleep 0.02; done
+for _ in $(seq 3000); do [ "$("$bin" holds list "${T[@]}" | wc -l)" = 1 ] && [ "$("$bin" incomplete list "${T[@]}" | grep -c "$waiting")" = 1 ] && break; sleep 0.02; done
 kill -TERM $dpid
 wait $dpid
 dpid=
