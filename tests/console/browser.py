@@ -66,7 +66,7 @@ def resolve_in_queue():
     page("#/queues?name=reconciliation", "#items")
     item = drv.find_element(By.CSS_SELECTOR, "#items button[data-item]").get_attribute("data-item")
     drv.find_element(By.CSS_SELECTOR, "#items button[data-item]").click()
-    WebDriverWait(drv, 5).until(EC.alert_is_present()).accept()
+    WebDriverWait(drv, 60).until(EC.alert_is_present()).accept()
     still = drv.find_elements(By.CSS_SELECTOR, f"#note-{item}")
     print("resolve without a note:", "the item stays open" if still else "it was resolved")
     drv.find_element(By.ID, f"note-{item}").send_keys("pay rate corrected in the HRIS")
