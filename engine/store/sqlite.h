@@ -49,7 +49,11 @@ struct sq_store {
     struct heartbeat *hb;  /* sc_store_heartbeat's, stopped by sc_store_close */
     char err[512];
     struct defer *defer;   /* sc_store_defer: writes recorded, not run */
+    int64_t busy_since;    /* monotonic ms: when the busy handler began its current wait */
 };
+
+/* How long a connection waits for another process's write lock before it fails (ms). */
+#define SQ_BUSY_MS 10000
 
 /* The backend's calls, as store/backend.h lists them (sc_store_sqlite is their table). */
 struct sc_store *sq_open(const char *path, const char *key_ref, char *err, size_t errlen);

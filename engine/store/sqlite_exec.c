@@ -98,6 +98,9 @@ int sq_heartbeat(struct sc_store *base)
         free(hb);
         return -1;
     }
+    /* its renewals take their turn with the daemon's other writes: polling for the lock
+     * beside them, it could miss every gap between their turns */
+    sq_turns(hb->conn, st->take, st->give, st->turns);
     pthread_mutex_init(&hb->mu, NULL);
     pthread_cond_init(&hb->cv, NULL);
     if (pthread_create(&hb->th, NULL, heartbeat_main, hb) != 0) {
