@@ -41,8 +41,9 @@ static void *heartbeat_main(void *arg)
 }
 
 struct sc_heartbeat *sc_heartbeat_start(const char *path, const char *key_ref,
-                                        int (*renew)(struct sc_store *conn), char *err,
-                                        size_t errlen)
+                                        int (*renew)(struct sc_store *conn),
+                                        void (*prepare)(struct sc_store *conn, void *arg),
+                                        void *arg, char *err, size_t errlen)
 {
     char why[600];
     struct sc_heartbeat *hb = sc_calloc(1, sizeof *hb);
@@ -53,6 +54,8 @@ struct sc_heartbeat *sc_heartbeat_start(const char *path, const char *key_ref,
         free(hb);
         return NULL;
     }
+    if (prepare)
+        prepare(hb->conn, arg);
     hb->renew = renew;
     pthread_mutex_init(&hb->mu, NULL);
     pthread_cond_init(&hb->cv, NULL);

@@ -61,7 +61,8 @@ int pg_heartbeat(struct sc_store *base)
     struct pg_store *st = (struct pg_store *)base;
     if (st->hb)
         return 0;
-    st->hb = sc_heartbeat_start(st->addr, st->key_ref, renew, st->err, sizeof st->err);
+    st->hb = sc_heartbeat_start(st->addr, st->key_ref, renew, NULL, NULL, st->err,
+                                sizeof st->err);
     return st->hb ? 0 : -1;
 }
 

@@ -206,7 +206,12 @@ void sq_err(struct sq_store *st, const char *fmt, ...)
 
 int sq_db_err(struct sq_store *st, const char *what)
 {
-    sq_err(st, "store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+    if ((sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_BUSY)
+        sq_err(st, "store %s: %s: its write lock stayed taken for %d s (another process writes "
+               "to it: a long `scenarist prune`, `store migrate` or backup?)", st->path, what,
+               SQ_BUSY_MS / 1000);
+    else
+        sq_err(st, "store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
     return -1;
 }
 
@@ -255,7 +260,7 @@ sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...)
         }
         case 'j': {
             json_t *v = va_arg(ap, json_t *);
-            char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            char *t = v ? sq_dump(v) : NULL;
             if (v && !t)
                 rc = SQLITE_NOMEM;
             else
@@ -294,21 +299,44 @@ sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...)
     return s;
 }
 
+/* The write outside a transaction that holds this thread's turn, and its connection. */
+static _Thread_local struct {
+    struct sq_store *st;
+    sqlite3_stmt *s;
+} held;
+
+static void turn_release(sqlite3_stmt *s)
+{
+    if (!s || held.s != s)
+        return;
+    struct sq_store *st = held.st;
+    held.st = NULL;
+    held.s = NULL;
+    st->give(st->turns);
+}
+
 void sq_done(sqlite3_stmt *s)
 {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+    turn_release(s);
 }
 
-/* sqlite3_step; a write outside a transaction takes its turn (sc_store_turns). */
+/* sqlite3_step; a write outside a transaction takes its turn (sc_store_turns) and keeps
+ * it until the statement is done or reset: a RETURNING write answers its rows before its
+ * write ends, and a turn given back between let the next writer wait for this one's lock
+ * while this one waited for the turn (a stall ending in "database is locked"). */
 int sq_step(struct sq_store *st, sqlite3_stmt *s)
 {
-    bool turn = st->take && st->depth == 0 && !sqlite3_stmt_readonly(s);
-    if (turn)
+    bool write = st->take && st->depth == 0 && !sqlite3_stmt_readonly(s);
+    if (write && !held.s) {
         st->take(st->turns);
+        held.st = st;
+        held.s = s;
+    }
     int rc = sqlite3_step(s);
-    if (turn)
-        st->give(st->turns);
+    if (write && rc != SQLITE_ROW)
+        turn_release(s);
     return rc;
 }
 
@@ -433,7 +461,7 @@ static int load_key(struct sq_store *st)
 /* The value sealed (crypto.h's blob). New buffer, length in *n; NULL with the error set. */
 static void *seal(struct sq_store *st, json_t *v, size_t *n)
 {
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = sq_dump(v);
     if (!text || load_key(st) != 0) {
         if (!text)
             sq_err(st, "out of memory");
@@ -483,7 +511,7 @@ void *sq_value_blob(struct sq_store *st, json_t *v, bool sealed, size_t *n, bool
     if (sealed)
         b = seal(st, v, n);
     else {
-        b = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        b = sq_dump(v);
         *n = b ? strlen(b) : 0;
         if (!b)
             sq_err(st, "out of memory");
@@ -494,13 +522,20 @@ void *sq_value_blob(struct sq_store *st, json_t *v, bool sealed, size_t *n, bool
 
 /* ---- opening ---- */
 
-/* Another connection holds the write lock: wait in steps of 50 us growing to 1 ms, not
- * SQLite's default of 1 ms growing to 100 ms, which under the daemon's many short
- * transactions turned sub-millisecond waits into 100 ms stalls. Gives up after ~10 s. */
+/* Another process holds the write lock (the daemon's own connections take turns): wait
+ * in steps of 50 us growing to 1 ms, not SQLite's default of 1 ms growing to 100 ms,
+ * which under many short transactions turned sub-millisecond waits into 100 ms stalls.
+ * Bounded by SQ_BUSY_MS of real time (a test clock does not move another process), after
+ * which the call fails and says so (sq_db_err). */
 static int busy_wait(void *ud, int count)
 {
-    (void)ud;
-    if (count > 12000)
+    struct sq_store *st = ud;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (st && count == 0)
+        st->busy_since = ms;
+    else if (st && ms - st->busy_since >= SQ_BUSY_MS)
         return 0;
     long us = count < 20 ? 50 : count < 200 ? 200 : 1000;
     struct timespec ts = {0, us * 1000L};
@@ -537,7 +572,7 @@ struct sc_store *sq_open(const char *path, const char *key_ref, char *err, size_
      * new file to WAL while another process makes it can be refused without the busy
      * handler: tried again, as the handler would. */
     int prc = SQLITE_BUSY;
-    if (rc == SQLITE_OK && sqlite3_busy_handler(st->db, busy_wait, NULL) != SQLITE_OK)
+    if (rc == SQLITE_OK && sqlite3_busy_handler(st->db, busy_wait, st) != SQLITE_OK)
         rc = SQLITE_ERROR;
     for (int i = 0; rc == SQLITE_OK && prc == SQLITE_BUSY && i < 12000; i++)
         if ((prc = sqlite3_exec(st->db, "PRAGMA auto_vacuum = INCREMENTAL;"

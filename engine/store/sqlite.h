@@ -46,7 +46,11 @@ struct sq_store {
     struct sc_heartbeat *hb; /* sc_store_heartbeat's, stopped by sc_store_close */
     char err[512];
     struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */
+    int64_t busy_since;    /* monotonic ms: when the busy handler began its current wait */
 };
+
+/* How long a connection waits for another process's write lock before it fails (ms). */
+#define SQ_BUSY_MS 10000
 
 /* The backend's calls, as store/backend.h lists them (sc_store_sqlite is their table). */
 struct sc_store *sq_open(const char *path, const char *key_ref, char *err, size_t errlen);
@@ -192,6 +196,9 @@ int sq_migrate(struct sq_store *st);
 void sq_err(struct sq_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sq_db_err(struct sq_store *st, const char *what);
 sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...);
+/* v as compact JSON text (json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)'s bytes), a new
+ * string; NULL when v is NULL, cyclic, or memory ran out. sqlite_text.c. */
+char *sq_dump(json_t *v);
 void sq_done(sqlite3_stmt *s);
 int sq_step(struct sq_store *st, sqlite3_stmt *s);
 int sq_exec(struct sq_store *st, sqlite3_stmt *s, const char *what);

@@ -670,6 +670,7 @@ expect "the failed poll is a recorded error execution" 0 "1" \
 expect_grep "and the log names it" 0 "poll:0 of completion-poll failed: GET http://127.0.0.1:" -- cat "$dir/log"
 unset SCENARIST_CLOCK
 
+. tests/serve/burst.sh
 . tests/serve/lua_limits.sh
 . tests/serve/pages.sh
 
