@@ -260,7 +260,7 @@ sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...)
         }
         case 'j': {
             json_t *v = va_arg(ap, json_t *);
-            char *t = v ? sq_dump(v) : NULL;
+            char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
             if (v && !t)
                 rc = SQLITE_NOMEM;
             else
@@ -461,7 +461,7 @@ static int load_key(struct sq_store *st)
 /* The value sealed (crypto.h's blob). New buffer, length in *n; NULL with the error set. */
 static void *seal(struct sq_store *st, json_t *v, size_t *n)
 {
-    char *text = sq_dump(v);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!text || load_key(st) != 0) {
         if (!text)
             sq_err(st, "out of memory");
@@ -511,7 +511,7 @@ void *sq_value_blob(struct sq_store *st, json_t *v, bool sealed, size_t *n, bool
     if (sealed)
         b = seal(st, v, n);
     else {
-        b = sq_dump(v);
+        b = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         *n = b ? strlen(b) : 0;
         if (!b)
             sq_err(st, "out of memory");

@@ -196,9 +196,6 @@ int sq_migrate(struct sq_store *st);
 void sq_err(struct sq_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sq_db_err(struct sq_store *st, const char *what);
 sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...);
-/* v as compact JSON text (json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)'s bytes), a new
- * string; NULL when v is NULL, cyclic, or memory ran out. sqlite_text.c. */
-char *sq_dump(json_t *v);
 void sq_done(sqlite3_stmt *s);
 int sq_step(struct sq_store *st, sqlite3_stmt *s);
 int sq_exec(struct sq_store *st, sqlite3_stmt *s, const char *what);
