@@ -293,7 +293,7 @@ const pages = {
  * only it), and the items resolved lately with who, when and the note. */
 async function queueItems(name) {
   const q = encodeURIComponent(name);
-  const [open, done] = await Promise.all([api("GET", `/queues/${q}/items`), api("GET", `/queues/${q}/items?state=resolved`)]);
+  const [open, done] = await Promise.all([api("GET", `/queues/${q}/items`), api("GET", `/queues/${q}/items?state=resolved&order=newest&limit=50`)]);
   const op = can("operator");
   return `<h1>${esc(name)}: open items</h1>` + table([["Item", e => esc(e.id)], ["Created", e => esc(e.created_at)],
     ["Content", e => `<pre>${esc(JSON.stringify(e.item))}</pre>`],
@@ -301,7 +301,7 @@ async function queueItems(name) {
       `<button class="secondary" data-item="${e.id}">resolve</button></span>` : ""]], open.items, "items") +
     `<h1>${esc(name)}: resolved</h1>` + table([["Item", e => esc(e.id)], ["Resolved", e => esc(e.done_at || "")],
       ["By", e => esc(e.done_by || "")], ["Note", e => esc(e.note || e.resolution || "")],
-      ["Content", e => `<pre>${esc(JSON.stringify(e.item))}</pre>`]], done.items.slice(-50).reverse(), "resolved");
+      ["Content", e => `<pre>${esc(JSON.stringify(e.item))}</pre>`]], done.items, "resolved");
 }
 
 async function resolveItem(b) {
@@ -314,7 +314,7 @@ async function resolveItem(b) {
 
 /* Audit rows (writes, and people's decisions) matching filter, with the person each is owed to. */
 async function auditTable(filter, title) {
-  const a = new URLSearchParams();
+  const a = new URLSearchParams({order: "newest", limit: "200"});
   for (const [k, v] of Object.entries(filter)) if (v) a.set(k, v);
   const r = await api("GET", "/audit?" + a.toString());
   return (title ? `<h1>${esc(title)}</h1>` : "") + table([["#", e => esc(e.id)], ["At", e => esc(e.at)],

@@ -458,11 +458,22 @@ static unsigned h_queues(struct call *c, json_t **out)
     return q ? 200 : 503;
 }
 
+static int limit_arg(struct call *c);
+
+/* A list's limit as the store takes it: ?limit (1-1000; default 1000) and ?order=newest
+ * (the last ones, newest first: negative). */
+static int list_arg(struct call *c)
+{
+    const char *order = qarg(c, "order");
+    int n = limit_arg(c);
+    return order && !strcmp(order, "newest") ? -(n ? n : 1000) : n;
+}
+
 static unsigned h_queue_items(struct call *c, json_t **out)
 {
     const char *state = qarg(c, "state");
     pthread_mutex_lock(&c->a->mu);
-    json_t *a = sc_store_queue_items(c->a->st, c->arg, state ? state : "open", 0);
+    json_t *a = sc_store_queue_items(c->a->st, c->arg, state ? state : "open", list_arg(c));
     pthread_mutex_unlock(&c->a->mu);
     *out = a ? json_pack("{s:s, s:o}", "queue", c->arg, "items", a) : err_body("store unavailable");
     return a ? 200 : 503;
@@ -793,7 +804,7 @@ static int limit_arg(struct call *c)
 static unsigned h_audit(struct call *c, json_t **out)
 {
     struct sc_audit_filter f = {.scenario = qarg(c, "scenario"), .execution = qarg(c, "execution"),
-                                .sent_to_prefix = qarg(c, "sent_to"), .limit = limit_arg(c)};
+                                .sent_to_prefix = qarg(c, "sent_to"), .limit = list_arg(c)};
     pthread_mutex_lock(&c->a->mu);
     json_t *a = sc_store_audit_list(c->a->st, &f);
     pthread_mutex_unlock(&c->a->mu);
@@ -1138,7 +1149,8 @@ static const struct route routes[] = {
      "{\"type\":\"object\",\"required\":[\"queues\"],\"properties\":{\"queues\":"
      "{\"type\":\"object\"}}}"},
     {"GET", "/api/v1/queues/{name}/items", R_ANY, h_queue_items,
-     "A queue's items (query: state; default open)",
+     "A queue's items, oldest first (query: state, default open; limit, default 1000; "
+     "order=newest: the last ones, newest first)",
      "{\"type\":\"object\",\"required\":[\"queue\",\"items\"],\"properties\":{\"items\":"
      "{\"type\":\"array\"}}}"},
     {"POST", "/api/v1/queue-items/{id}/resolve", R_OPERATOR | R_ADMIN, h_queue_resolve,
@@ -1174,7 +1186,8 @@ static const struct route routes[] = {
     {"GET", "/api/v1/audit", R_ANY, h_audit,
      "The audit log: writes to other systems and people's actions (method approve, reject, "
      "retry, resolve, discard, rollback, ...; sent_to scenarist:OBJECT), each with by, the "
-     "person it is owed to, when one is (query: scenario, execution, sent_to, limit)",
+     "person it is owed to, when one is (query: scenario, execution, sent_to, limit; "
+     "order=newest: the last ones, newest first)",
      "{\"type\":\"object\",\"required\":[\"entries\"],\"properties\":{\"entries\":"
      "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\",\"at\","
      "\"method\",\"sent_to\",\"outcome\",\"hash\"],\"properties\":{\"by\":{\"type\":"

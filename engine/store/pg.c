@@ -38,6 +38,19 @@
                  " outcome, ended_at"
 #define QI_COLS "id, queue, item, execution, state, created_at, done_at, done_by, key," \
                 " last_seen, times_seen, resolution, note"
+#define QI_LIST                                                                                 \
+    "SELECT " QI_COLS " FROM queue_items WHERE ($1::text IS NULL OR queue = $1)"                \
+    " AND ($2::text IS NULL OR state = $2)"
+/* one line per write: its pending row with the row that completed it, if any */
+#define AUDIT_LIST                                                                              \
+    "SELECT a.id, a.at, a.org, a.scenario, a.version, a.execution, a.step,"                     \
+    " a.method, a.sent_from, a.sent_to, coalesce(c.status, a.status),"                          \
+    " coalesce(c.duration_ms, a.duration_ms), a.body_sha256,"                                   \
+    " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash), a.actor"           \
+    " FROM audit a LEFT JOIN audit c ON c.ref = a.id"                                           \
+    " WHERE a.ref IS NULL AND ($1::text IS NULL OR a.scenario = $1)"                            \
+    " AND ($2::text IS NULL OR left(a.sent_to, length($2)) = $2)"                               \
+    " AND ($3::text IS NULL OR a.execution = $3)"
 
 static const char *const sql[P_COUNT] = {
     [P_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
@@ -101,14 +114,8 @@ static const char *const sql[P_COUNT] = {
     [P_AUDIT_ALL] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
                     " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash, ref,"
                     " key_id, actor FROM audit ORDER BY id",
-    [P_AUDIT_LIST] = "SELECT a.id, a.at, a.org, a.scenario, a.version, a.execution, a.step,"
-                     " a.method, a.sent_from, a.sent_to, coalesce(c.status, a.status),"
-                     " coalesce(c.duration_ms, a.duration_ms), a.body_sha256,"
-                     " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash), a.actor"
-                     " FROM audit a LEFT JOIN audit c ON c.ref = a.id"
-                     " WHERE a.ref IS NULL AND ($1::text IS NULL OR a.scenario = $1)"
-                     " AND ($2::text IS NULL OR left(a.sent_to, length($2)) = $2)"
-                     " AND ($3::text IS NULL OR a.execution = $3) ORDER BY a.id LIMIT $4",
+    [P_AUDIT_LIST] = AUDIT_LIST " ORDER BY a.id LIMIT $4",
+    [P_AUDIT_LIST_NEW] = AUDIT_LIST " ORDER BY a.id DESC LIMIT $4",
     [P_AUDIT_TAIL] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     /* seq from a sequence: two daemons enqueueing at once get distinct positions */
     [P_ENQUEUE] = "INSERT INTO executions(id, scenario, org, version, source, status, attempts,"
@@ -168,8 +175,8 @@ static const char *const sql[P_COUNT] = {
                    " AND datastore.expires_at <= $4",
     [P_QI_PUSH] = "INSERT INTO queue_items(id, queue, item, execution, created_at)"
                   " VALUES($1,$2,$3,$4,$5)",
-    [P_QI_LIST] = "SELECT " QI_COLS " FROM queue_items WHERE ($1::text IS NULL OR queue = $1)"
-                  " AND ($2::text IS NULL OR state = $2) ORDER BY id LIMIT $3",
+    [P_QI_LIST] = QI_LIST " ORDER BY id LIMIT $3",
+    [P_QI_LIST_NEW] = QI_LIST " ORDER BY id DESC LIMIT $3",
     [P_QI_GET] = "SELECT " QI_COLS " FROM queue_items WHERE id = $1",
     [P_QI_RESOLVE] = "UPDATE queue_items SET state = 'resolved', done_at = $1, done_by = $2,"
                      " note = $3 WHERE id = $4 AND state = 'open'",

@@ -80,8 +80,10 @@ static json_t *audit_json(const PGresult *s, int i)
 json_t *pg_audit_list(struct sc_store *base, const struct sc_audit_filter *f)
 {
     struct pg_store *st = (struct pg_store *)base;
-    return pg_rows(st, pg_q(st, P_AUDIT_LIST, "sssi", f->scenario, f->sent_to_prefix,
-                            f->execution, (int64_t)(f->limit > 0 ? f->limit : 1000)), audit_json);
+    return pg_rows(st, pg_q(st, f->limit < 0 ? P_AUDIT_LIST_NEW : P_AUDIT_LIST, "sssi",
+                            f->scenario, f->sent_to_prefix, f->execution,
+                            (int64_t)(f->limit > 0 ? f->limit : f->limit < 0 ? -f->limit : 1000)),
+                   audit_json);
 }
 
 /* The head as the rows say: the count and the last row's hash. */

@@ -238,8 +238,8 @@ int64_t pg_queue_push(struct sc_store *base, const char *queue, json_t *item,
 json_t *pg_queue_items(struct sc_store *base, const char *queue, const char *state, int limit)
 {
     struct pg_store *st = (struct pg_store *)base;
-    return pg_rows(st, pg_q(st, P_QI_LIST, "ssi", queue, state,
-                            (int64_t)(limit > 0 ? limit : 1000)), queue_row);
+    return pg_rows(st, pg_q(st, limit < 0 ? P_QI_LIST_NEW : P_QI_LIST, "ssi", queue, state,
+                            (int64_t)(limit > 0 ? limit : limit < 0 ? -limit : 1000)), queue_row);
 }
 
 json_t *pg_queue_item(struct sc_store *base, int64_t id)

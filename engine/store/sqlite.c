@@ -34,6 +34,21 @@
 #define INC_EXEC_ATTEMPTS \
     "coalesce((SELECT e.attempts FROM executions e WHERE e.id = incomplete.execution), 0)"
 
+/* one line per write: its pending row with the row that completed it, if any */
+#define AUDIT_LIST                                                                              \
+    "SELECT a.id, a.at, a.org, a.scenario, a.version, a.execution, a.step, a.method,"           \
+    " a.sent_from, a.sent_to, coalesce(c.status, a.status),"                                    \
+    " coalesce(c.duration_ms, a.duration_ms), a.body_sha256,"                                   \
+    " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash), a.actor"           \
+    " FROM audit a LEFT JOIN audit c ON c.ref = a.id"                                           \
+    " WHERE a.ref IS NULL AND (?1 IS NULL OR a.scenario = ?1)"                                  \
+    " AND (?2 IS NULL OR substr(a.sent_to, 1, length(?2)) = ?2)"                                \
+    " AND (?3 IS NULL OR a.execution = ?3)"
+#define QI_LIST                                                                                 \
+    "SELECT id, queue, item, execution, state, created_at, done_at, done_by, key,"              \
+    " last_seen, times_seen, resolution, note FROM queue_items"                                 \
+    " WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2)"
+
 static const char *const sql[Q_COUNT] = {
     [Q_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
                      " confidential, owner, trigger, started_at, lease_until)"
@@ -96,15 +111,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_AUDIT_ALL] = "SELECT id, at, org, scenario, version, execution, step, method, sent_from,"
                     " sent_to, status, duration_ms, body_sha256, outcome, prev_hash, hash, ref,"
                     " key_id, actor FROM audit ORDER BY id",
-    /* one line per write: its pending row with the row that completed it, if any */
-    [Q_AUDIT_LIST] = "SELECT a.id, a.at, a.org, a.scenario, a.version, a.execution, a.step, a.method,"
-                     " a.sent_from, a.sent_to, coalesce(c.status, a.status),"
-                     " coalesce(c.duration_ms, a.duration_ms), a.body_sha256,"
-                     " coalesce(c.outcome, a.outcome), a.prev_hash, coalesce(c.hash, a.hash), a.actor"
-                     " FROM audit a LEFT JOIN audit c ON c.ref = a.id"
-                     " WHERE a.ref IS NULL AND (?1 IS NULL OR a.scenario = ?1)"
-                     " AND (?2 IS NULL OR substr(a.sent_to, 1, length(?2)) = ?2)"
-                     " AND (?3 IS NULL OR a.execution = ?3) ORDER BY a.id LIMIT ?4",
+    [Q_AUDIT_LIST] = AUDIT_LIST " ORDER BY a.id LIMIT ?4",
+    [Q_AUDIT_LIST_NEW] = AUDIT_LIST " ORDER BY a.id DESC LIMIT ?4",
     [Q_ENQUEUE] = "INSERT INTO executions(id, scenario, org, version, source, status, attempts,"
                   " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe)"
                   " VALUES(?1,?2,?3,?4,?5,'queued',0,?6,?7,?8,?8,"
@@ -156,9 +164,8 @@ static const char *const sql[Q_COUNT] = {
                    " ON CONFLICT(store, key) DO UPDATE SET value = ?3, updated_at = ?4, expires_at = ?5"
                    " WHERE expires_at IS NOT NULL AND expires_at <= ?4",
     [Q_QI_PUSH] = "INSERT INTO queue_items(queue, item, execution, created_at) VALUES(?,?,?,?)",
-    [Q_QI_LIST] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by, key,"
-                  " last_seen, times_seen, resolution, note FROM queue_items"
-                  " WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3",
+    [Q_QI_LIST] = QI_LIST " ORDER BY id LIMIT ?3",
+    [Q_QI_LIST_NEW] = QI_LIST " ORDER BY id DESC LIMIT ?3",
     [Q_QI_GET] = "SELECT id, queue, item, execution, state, created_at, done_at, done_by, key,"
                  " last_seen, times_seen, resolution, note FROM queue_items WHERE id = ?",
     [Q_QI_RESOLVE] = "UPDATE queue_items SET state = 'resolved', done_at = ?, done_by = ?,"

@@ -73,8 +73,9 @@ int64_t sq_audit_add(struct sc_store *base, const struct sc_audit_row *r)
 json_t *sq_audit_list(struct sc_store *base, const struct sc_audit_filter *f)
 {
     struct sq_store *st = (struct sq_store *)base;
-    sqlite3_stmt *s = sq_q(st, Q_AUDIT_LIST, "sssi", f->scenario, f->sent_to_prefix, f->execution,
-                           (int64_t)(f->limit > 0 ? f->limit : 1000));
+    sqlite3_stmt *s = sq_q(st, f->limit < 0 ? Q_AUDIT_LIST_NEW : Q_AUDIT_LIST, "sssi", f->scenario,
+                           f->sent_to_prefix, f->execution,
+                           (int64_t)(f->limit > 0 ? f->limit : f->limit < 0 ? -f->limit : 1000));
     json_t *a = s ? json_array() : NULL;
     struct sc_audit_cells c;
     while (a && sq_step(st, s) == SQLITE_ROW) {

@@ -212,8 +212,8 @@ int64_t sq_queue_push(struct sc_store *base, const char *queue, json_t *item,
 json_t *sq_queue_items(struct sc_store *base, const char *queue, const char *state, int limit)
 {
     struct sq_store *st = (struct sq_store *)base;
-    return sq_rows(st, sq_q(st, Q_QI_LIST, "ssi", queue, state, (int64_t)(limit > 0 ? limit : 1000)),
-                   queue_row);
+    return sq_rows(st, sq_q(st, limit < 0 ? Q_QI_LIST_NEW : Q_QI_LIST, "ssi", queue, state,
+                            (int64_t)(limit > 0 ? limit : limit < 0 ? -limit : 1000)), queue_row);
 }
 
 json_t *sq_queue_item(struct sc_store *base, int64_t id)

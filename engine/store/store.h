@@ -208,9 +208,10 @@ enum sc_store_rc sc_store_ds_claim(struct sc_store *st, const char *store, const
 /* Adds an item (open); its id, or -1. */
 int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item,
                             const char *execution);
-/* Items of a queue (NULL: every queue) in a state (NULL: any), oldest first: {id, queue,
- * item, state, created_at, execution?, done_at?, done_by?, note?, key?, last_seen?,
- * times_seen, resolution?} (times ISO). */
+/* Items of a queue (NULL: every queue) in a state (NULL: any): the first limit, oldest
+ * first (0: 1000), or with limit < 0 the last -limit, newest first (what a person looks at
+ * first: the items resolved lately). Each {id, queue, item, state, created_at, execution?,
+ * done_at?, done_by?, note?, key?, last_seen?, times_seen, resolution?} (times ISO). */
 json_t *sc_store_queue_items(struct sc_store *st, const char *queue, const char *state, int limit);
 json_t *sc_store_queue_item(struct sc_store *st, int64_t id);
 /* Resolves an open item at the engine's clock (done_at) by a person or what acted (by),
@@ -402,10 +403,10 @@ void sc_store_audit_key(struct sc_store *st, const char *key_ref, int64_t unkeye
 int64_t sc_store_audit_add(struct sc_store *st, const struct sc_audit_row *r);
 struct sc_audit_filter {
     const char *scenario, *sent_to_prefix, *execution;
-    int limit;            /* 0: 1000 */
+    int limit;            /* 0: 1000, oldest first; < 0: the last -limit, newest first */
 };
 /* One entry per write (its pending row, with the status and outcome of the row that
- * completed it; "pending" when none did), oldest first: {id, at, org, scenario, version,
+ * completed it; "pending" when none did), in id order as f->limit says: {id, at, org, scenario, version,
  * execution, step, method, sent_from, sent_to, status, duration_ms, body_sha256, outcome,
  * hash, by?}. */
 json_t *sc_store_audit_list(struct sc_store *st, const struct sc_audit_filter *f);

@@ -276,6 +276,9 @@ expect "the audit log names the person of each action, and the approver on the p
 approve scenarist:holds/1 null done Ada Approver
 POST http://HOST/hris/dispatch 201 ok Ada Approver
 reject scenarist:holds/2 null done Ada Approver" -- audit_rows scenario=decide-payroll
+expect "order=newest&limit=2: the last two entries, newest first (what the console's audit page shows first)" 0 \
+"reject scenarist:holds/2 null done Ada Approver
+POST http://HOST/hris/dispatch 201 ok Ada Approver" -- audit_rows "scenario=decide-payroll&order=newest&limit=2"
 expect "a retry's write names the operator who asked for it; the first, failed try names no one" 0 \
 "PUT http://HOST/lms/learners/E-5 503 failed (engine)
 retry scenarist:incomplete/$inc null done Otto Operator
@@ -407,6 +410,10 @@ resolve scenarist:queues/reconciliation/items/$qid2 tester" \
 expect "scenarist queue list --status resolved shows the note" 0 \
     "$qid2     2026-03-09T10:00:00.000Z  resolved by tester at 2026-03-09T10:00:00.000Z: duplicate of $qid  {\"employee\":\"E-21\",\"field\":\"pay_rate\"}" \
     -- bash -c "'$bin' queue list reconciliation --status resolved --org '$org' | grep '^$qid2 '"
+expect "the resolved items, order=newest&limit=1: the last one resolved only" 0 "200 $qid2" \
+    -- bash -c "curl -s -o '$tmp/l.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items?state=resolved&order=newest&limit=1'; jq -r '[.items[].id] | join(\" \")' '$tmp/l.json'"
+expect "and every resolved one, newest first" 0 "200 $qid2 $qid" \
+    -- bash -c "curl -s -o '$tmp/l.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items?state=resolved&order=newest'; jq -r '[.items[].id] | join(\" \")' '$tmp/l.json'"
 
 # ---- queue depth over the last days, from the items' created and done times ----
 ms() { echo $(( $(date -ud "$1" +%s) * 1000 )); }

@@ -75,7 +75,7 @@ after deploy: 1 | deploy | deployed by Ada Admin
 operator signed in as: Otto Operator (operator)
 resolve without a note: the item stays open
 resolved: Otto Operator | pay rate corrected in the HRIS
-audit: approve scenarist:holds/1 Ada Approver | resolve scenarist:queues/reconciliation/items/1 Otto Operator
+audit: resolve scenarist:queues/reconciliation/items/1 Otto Operator | approve scenarist:holds/1 Ada Approver
 viewer signed in as: Vera Viewer (viewer)
 viewer sees approve button: False
 viewer sees deploy buttons: False
