@@ -43,6 +43,9 @@ struct sc_worker {
  * computed in up to BATCH_MS. */
 #define BATCH_MAX 128
 #define BATCH_MS 4
+/* Of them at most this many that read other systems (sc_scenario_reads): a worker waits on
+ * each read in turn, and a slow system must not hold many claimed executions behind it. */
+#define BATCH_READS 16
 
 struct finished {
     char id[64];
@@ -184,21 +187,23 @@ static void resume_abandoned(struct sc_worker *w)
     sc_diags_free(&diag);
 }
 
-/* Claims up to BATCH_MAX queued events in one short transaction: local ones in a row into
- * claimed, stopping at the first that is not local (*other) or whose scenario this worker
- * has not loaded yet (loaded after the commit: loading runs Lua). 0, or -1 on a store error
- * (nothing claimed); *empty when the queue ran out. */
+/* Claims up to BATCH_MAX queued events in one short transaction: ones that can run in a
+ * batch (local, or plain reads: up to BATCH_READS of those) in a row into claimed, stopping
+ * at the first that cannot (*other) or whose scenario this worker has not loaded yet (loaded
+ * after the commit: loading runs Lua). 0, or -1 on a store error (nothing claimed); *empty
+ * when the queue ran out. */
 static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t **other,
                        bool *empty, struct sc_diags *diag)
 {
     struct sc_daemon *d = w->d;
     struct sc_store *st = w->rt.store;
     bool unknown = false;
+    size_t reads = 0;
     *n = 0;
     *other = NULL;
     *empty = false;
     int rc = sc_store_tx_begin(st); /* its write turn, till the commit */
-    while (rc == 0 && *n < BATCH_MAX && !unknown) {
+    while (rc == 0 && *n < BATCH_MAX && reads < BATCH_READS && !unknown) {
         json_t *info;
         int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
         if (got != SC_STORE_OK) {
@@ -218,6 +223,7 @@ static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t 
             break;
         }
         unknown = local < 0;
+        reads += local != 1;
         claimed[(*n)++] = info;
     }
     if (rc == 0)
