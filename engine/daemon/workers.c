@@ -259,6 +259,7 @@ static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t 
                                                 claimed[*n - 1], "source")), diag)) {
         *other = claimed[--*n];
         *empty = false;
+        reads--; /* counted when claimed, not run in the batch */
     }
     *reads_out = reads;
     return 0;
@@ -352,7 +353,7 @@ static int take_queue(struct sc_worker *w)
             json_decref(w->fin[i].rec);
         }
     }
-    if (rc == 0 && reads > 0)
+    if (rc == 0 && reads > 0 && n > 0)
         w->read_us = (sc_clock_mono_ms() - t0) * 1000 / (int64_t)n;
     int worked = rc != 0 ? -1 : !n && !other ? 0 : empty ? 1 : 2;
     for (size_t i = 0; rc == 0 && i <= ndirect; i++) {
