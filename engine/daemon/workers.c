@@ -37,12 +37,27 @@ struct sc_worker {
     bool started;
     struct finished *fin;        /* a batch's executions, answered once it is committed */
     struct sc_daemon_slot *slot; /* its watch, as the daemon sees it */
+    int64_t read_us;             /* the last batch with reads: its time per execution (µs);
+                                    -1 before any */
 };
 
 /* At most this many local executions per batch (claimed together), written together as
  * computed in up to BATCH_MS. */
 #define BATCH_MAX 128
 #define BATCH_MS 4
+/* Of them at most this many that read other systems (sc_scenario_reads), and no more than
+ * READS_MS of them at the last such batch's pace (one at first): a worker waits on each read
+ * in turn, and a slow system must not hold claimed executions behind it. */
+#define BATCH_READS 16
+#define READS_MS 50
+
+static size_t reads_cap(const struct sc_worker *w)
+{
+    if (w->read_us < 0)
+        return 1;
+    int64_t n = w->read_us > 0 ? READS_MS * 1000 / w->read_us : BATCH_READS;
+    return n < 1 ? 1 : n > BATCH_READS ? BATCH_READS : (size_t)n;
+}
 
 struct finished {
     char id[64];
@@ -184,21 +199,23 @@ static void resume_abandoned(struct sc_worker *w)
     sc_diags_free(&diag);
 }
 
-/* Claims up to BATCH_MAX queued events in one short transaction: local ones in a row into
- * claimed, stopping at the first that is not local (*other) or whose scenario this worker
- * has not loaded yet (loaded after the commit: loading runs Lua). 0, or -1 on a store error
- * (nothing claimed); *empty when the queue ran out. */
+/* Claims up to BATCH_MAX queued events in one short transaction: ones that can run in a
+ * batch (local, or plain reads: up to BATCH_READS of those) in a row into claimed, stopping
+ * at the first that cannot (*other) or whose scenario this worker has not loaded yet (loaded
+ * after the commit: loading runs Lua). 0, or -1 on a store error (nothing claimed); *empty
+ * when the queue ran out. */
 static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t **other,
-                       bool *empty, struct sc_diags *diag)
+                       bool *empty, size_t *reads_out, struct sc_diags *diag)
 {
     struct sc_daemon *d = w->d;
     struct sc_store *st = w->rt.store;
     bool unknown = false;
+    size_t reads = 0, cap = reads_cap(w);
     *n = 0;
     *other = NULL;
     *empty = false;
     int rc = sc_store_tx_begin(st); /* its write turn, till the commit */
-    while (rc == 0 && *n < BATCH_MAX && !unknown) {
+    while (rc == 0 && *n < BATCH_MAX && reads < cap && !unknown) {
         json_t *info;
         int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
         if (got != SC_STORE_OK) {
@@ -218,6 +235,7 @@ static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t 
             break;
         }
         unknown = local < 0;
+        reads += local != 1;
         claimed[(*n)++] = info;
     }
     if (rc == 0)
@@ -241,7 +259,9 @@ static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t 
                                                 claimed[*n - 1], "source")), diag)) {
         *other = claimed[--*n];
         *empty = false;
+        reads--; /* counted when claimed, not run in the batch */
     }
+    *reads_out = reads;
     return 0;
 }
 
@@ -321,9 +341,10 @@ static int take_queue(struct sc_worker *w)
     struct sc_diags diag;
     sc_diags_init(&diag);
     json_t *claimed[BATCH_MAX], *direct[BATCH_MAX], *other;
-    size_t n, nfin = 0, ndirect = 0;
+    size_t n, nfin = 0, ndirect = 0, reads = 0;
     bool empty;
-    int rc = claim_batch(w, claimed, &n, &other, &empty, &diag);
+    int rc = claim_batch(w, claimed, &n, &other, &empty, &reads, &diag);
+    int64_t t0 = sc_clock_mono_ms();
     for (size_t at = 0, used; rc == 0 && at < n; at += used) {
         rc = run_batch(w, claimed + at, n - at, &used, &nfin, direct, &ndirect, &diag);
         for (size_t i = 0; i < nfin; i++) {
@@ -332,6 +353,8 @@ static int take_queue(struct sc_worker *w)
             json_decref(w->fin[i].rec);
         }
     }
+    if (rc == 0 && reads > 0 && n > 0)
+        w->read_us = (sc_clock_mono_ms() - t0) * 1000 / (int64_t)n;
     int worked = rc != 0 ? -1 : !n && !other ? 0 : empty ? 1 : 2;
     for (size_t i = 0; rc == 0 && i <= ndirect; i++) {
         json_t *info = i < ndirect ? direct[i] : other;
@@ -421,7 +444,7 @@ bool sc_workers_start(struct sc_daemon *d, int i)
     char err[600] = "";
     struct sc_worker *ws = d->ws;
     struct sc_daemon_slot *slot = &d->slots[i];
-    ws[i] = (struct sc_worker){.d = d, .no = i, .slot = slot,
+    ws[i] = (struct sc_worker){.d = d, .no = i, .slot = slot, .read_us = -1,
                                .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin)};
     slot->no = i;
     pthread_mutex_init(&slot->watch.mu, NULL);

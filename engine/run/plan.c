@@ -5,6 +5,7 @@
 
 #include "run/bind.h"
 #include "run/execution.h"
+#include "run/throttle.h"
 #include "lang/duration.h"
 #include "model/url.h"
 #include "model/validate.h"
@@ -18,8 +19,8 @@
 
 const char *const sc_plan_directive_names[] = {"break", "resume", "ignore", "commit", "rollback"};
 
-static bool steps_local(const struct sc_plan_list *l);
-static bool route_local(const struct sc_plan_route *rt);
+static bool steps_local(const struct sc_plan_list *l, const struct sc_org *reads);
+static bool route_local(const struct sc_plan_route *rt, const struct sc_org *reads);
 
 struct build {
     struct sc_scenario *sc;
@@ -458,20 +459,39 @@ static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org
         sc_scenario_free(sc);
         return NULL;
     }
-    sc->local = steps_local(&sc->steps) && route_local(sc->route);
+    sc->local = steps_local(&sc->steps, NULL) && route_local(sc->route, NULL);
+    sc->reads = !sc->local && steps_local(&sc->steps, org) && route_local(sc->route, org);
     return sc;
 }
 
-static bool route_local(const struct sc_plan_route *rt) { return !rt || steps_local(&rt->steps); }
+static bool route_local(const struct sc_plan_route *rt, const struct sc_org *reads)
+{
+    return !rt || steps_local(&rt->steps, reads);
+}
 
-static bool steps_local(const struct sc_plan_list *l)
+/* True for one plain read of another system: a GET or HEAD without pagination (one request,
+ * sent again harmlessly) through a connection without a throttle (whose slots are taken in
+ * the store as the request goes). */
+static bool step_reads(const struct sc_plan_step *s, const struct sc_org *org)
+{
+    const char *m = json_string_value(json_object_get(s->with, "method"));
+    const char *conn = json_string_value(json_object_get(s->with, "connection"));
+    const struct sc_org_conn *oc = org && conn ? sc_org_connection(org, conn) : NULL;
+    return s->mod->access == SC_ACCESS_BY_METHOD && m && (!strcmp(m, "GET") || !strcmp(m, "HEAD")) &&
+           !json_object_get(s->with, "paginate") && oc && !oc->shadow && !sc_throttle_applies(oc);
+}
+
+/* reads NULL: no step reaches outside the store or waits; else the same but for plain
+ * reads of reads' connections (step_reads). */
+static bool steps_local(const struct sc_plan_list *l, const struct sc_org *reads)
 {
     for (size_t i = 0; i < l->n; i++) {
         const struct sc_plan_step *s = &l->v[i];
-        bool ok = s->mod->access == SC_ACCESS_NONE && !s->mod->waits && route_local(s->route) &&
-                  steps_local(&s->fallback);
+        bool ok = (s->mod->access == SC_ACCESS_NONE || (reads && step_reads(s, reads))) &&
+                  !s->mod->waits && route_local(s->route, reads) &&
+                  steps_local(&s->fallback, reads);
         for (size_t j = 0; ok && j < s->nbranches; j++)
-            ok = steps_local(&s->branches[j].steps);
+            ok = steps_local(&s->branches[j].steps, reads);
         if (!ok)
             return false;
     }
@@ -479,6 +499,7 @@ static bool steps_local(const struct sc_plan_list *l)
 }
 
 bool sc_scenario_local(const struct sc_scenario *sc) { return sc->local; }
+bool sc_scenario_reads(const struct sc_scenario *sc) { return sc->reads; }
 
 size_t sc_scenario_polls(const struct sc_scenario *sc, size_t *triggers, size_t max)
 {

@@ -78,6 +78,8 @@ struct sc_scenario {
     struct sc_plan_list steps;
     struct sc_plan_route *route;   /* scenario-level default */
     bool local;            /* no step reaches outside the store or waits */
+    bool reads;            /* not local, but its only steps outside the store are plain reads
+                              (a GET or HEAD, no pagination, no throttle): run again harmlessly */
     int tset;              /* the transform files it was loaded with (sc_lua_keep) */
 };
 
@@ -109,6 +111,11 @@ const char *sc_scenario_name(const struct sc_scenario *sc);
 /* True when no step reaches another system or waits: an execution of it can run
  * inside a transaction shared with others, as it has no effect outside the store. */
 bool sc_scenario_local(const struct sc_scenario *sc);
+/* True when the scenario is not local but reaches other systems only by plain reads (a GET
+ * or HEAD without pagination through an unthrottled connection, not shadowed): an execution
+ * of it can be computed with its writes deferred and committed with others, as a crash
+ * before that commit only makes the resumed execution read again. */
+bool sc_scenario_reads(const struct sc_scenario *sc);
 /* Borrowed: the scenario document as JSON. */
 json_t *sc_scenario_json(const struct sc_scenario *sc);
 /* Borrowed: the scenario's typed definition (model/def.h), as the validator filled it. */

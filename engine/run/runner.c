@@ -164,7 +164,7 @@ static void hand_to_person(struct sc_store *st, const char *id, json_t *info, in
 bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *d)
 {
     struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
-    return sc && sc_scenario_local(sc);
+    return sc && (sc_scenario_local(sc) || sc_scenario_reads(sc));
 }
 
 int sc_runner_known_local(const struct sc_runner *rn, const char *source)
@@ -173,7 +173,7 @@ int sc_runner_known_local(const struct sc_runner *rn, const char *source)
         return 0;
     for (size_t i = 0; i < rn->n; i++)
         if (!strcmp(rn->v[i].source, source))
-            return sc_scenario_local(rn->v[i].sc);
+            return sc_scenario_local(rn->v[i].sc) ? 1 : sc_scenario_reads(rn->v[i].sc) ? 2 : 0;
     return -1;
 }
 

@@ -39,10 +39,12 @@ json_t *sc_runner_retry(struct sc_runner *rn, const char *id, int64_t now_ms, st
  * executions recorded with this source run with it instead of loading the file. */
 int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *source);
 
-/* True when the scenario at source loads and is local (sc_scenario_local). */
+/* True when the scenario at source loads and can run in a batch: local
+ * (sc_scenario_local) or reaching out only by plain reads (sc_scenario_reads). */
 bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *d);
-/* The same without loading: 1 local, 0 not (or no source), -1 not loaded yet (then
- * sc_runner_local loads it: outside any write transaction, as loading runs Lua). */
+/* The same without loading: 1 local, 2 plain reads, 0 neither (or no source), -1 not
+ * loaded yet (then sc_runner_local loads it: outside any write transaction, as loading
+ * runs Lua). */
 int sc_runner_known_local(const struct sc_runner *rn, const char *source);
 
 /* Runs attempt 1 of an event the daemon queued and this process claimed; info is what

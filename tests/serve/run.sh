@@ -360,6 +360,25 @@ expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a st
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \
     -- sh -c "grep -o '\"idempotency-key\":\"[^\"]*\"' '$journal' | cut -d'\"' -f4 | tr '\n' ' ' | sed 's/ \$//'"
 
+# ---- a plain read runs in a batch: nothing written before its commit; kill -9 reads again ----
+cat > "$tmp/slowget.json" <<'EOF'
+[{"method": "GET", "path": "/hris/employees/*", "status": 200, "delay_ms": 700, "body": {"name": "Ada"}}]
+EOF
+stub reads "$tmp/slowget.json"
+serve $fx/reads
+out=$(post /hooks/read '{"employee_id":"E-7"}')
+id=$(sed 's/.*"execution":"\([^"]*\)".*/\1/' <<<"$out")
+wait_journal "$journal" /hris/employees/E-7 # mid-step: the GET is at the stub (answered after 700 ms)
+stop KILL
+expect "kill -9 during a batched read leaves it claimed (running) with no step row: its writes wait for the batch's commit" \
+    0 "running|0" -- sql "SELECT status, (SELECT count(*) FROM step_runs WHERE execution = '$id') FROM executions WHERE id = '$id'"
+serve $fx/reads
+check "on start it is resumed and finishes" wait_sql "SELECT status FROM executions WHERE id = '$id'" success
+stop
+expect "the resumed execution read again (two GETs at the stub) and recorded each step once" 0 \
+    "2 employee|ok|Ada name|ok|Ada" \
+    -- sh -c "printf '%s ' \$(grep -c '/hris/employees/E-7' '$journal'); sqlite3 '$db' \"SELECT step, status, coalesce(json_extract(output, '\$.body.name'), json_extract(output, '\$.name')) FROM step_runs WHERE execution = '$id' ORDER BY id\" | tr '\n' ' ' | sed 's/ \$//'"
+
 # ---- sleep frees its worker: the execution parks as a scheduled resume ----
 stub nap "$tmp/ok.json"
 mkdir -p "$dir/scn"

@@ -301,11 +301,74 @@ static void every_allocation_failure_in_setup_ends_cleanly(void **state)
     sc_diags_free(&d);
 }
 
+/* Which scenarios a worker may compute in a batch (writes deferred, one commit for many):
+ * local ones, and those whose only outside steps are plain reads (sc_scenario_reads): a
+ * GET or HEAD, unpaged, through a connection without a throttle. A write, a page walk, a
+ * throttled connection or a notify in an error route keeps an execution on its own. */
+static void plain_reads_run_in_a_batch(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *with, *route;
+        bool reads;
+    } cases[] = {
+        {"{ connection: hris, method: GET, path: /e/1 }", "", true},
+        {"{ connection: hris, path: /e/1 }", "", true}, /* GET by default */
+        {"{ connection: hris, method: HEAD, path: /e/1 }", "", true},
+        {"{ connection: ops, method: POST, path: /e, json: { a: 1 } }", "", false},
+        {"{ connection: ops, method: DELETE, path: /e/1 }", "", false},
+        {"{ connection: hris, method: GET, path: /e, paginate: { style: link, items: items } }",
+         "", false},
+        {"{ connection: slow, method: GET, path: /e/1 }", "", false},
+        {"{ connection: hris, method: GET, path: /e/1 }",
+         "on_error:\n  - notify: { connection: ops, text: failed }\n  - break: {}\n", false},
+    };
+    const char *org =
+        "name: t\n"
+        "connections:\n"
+        "  hris: { base_url: http://127.0.0.1:1/hris, access: read-only }\n"
+        "  ops: { base_url: http://127.0.0.1:1/ops }\n"
+        "  slow: { base_url: http://127.0.0.1:1/slow, rate: { requests: 5, per: 1s } }\n";
+    char err[256];
+    struct sc_diags d;
+    sc_diags_init(&d);
+    struct sc_org *o = sc_org_load(write_file("org-reads.yaml", org), &d);
+    assert_non_null(o);
+    struct sc_lua *lua = sc_lua_new(NULL, SC_LUA_MEM_LIMIT, err, sizeof err);
+    assert_non_null(lua);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "name: r\ntriggers: [ { manual: {} } ]\nsteps:\n  - id: get\n"
+                 "    module: http.request\n    with: %s\n%s", cases[i].with, cases[i].route);
+        struct sc_scenario *sc = sc_scenario_load(write_file("reads.yaml", text), o, lua, NULL, &d);
+        if (!sc)
+            sc_diags_print(&d, stderr);
+        assert_non_null(sc);
+        if (sc_scenario_reads(sc) != cases[i].reads)
+            fail_msg("case %zu (%s): reads %d", i, cases[i].with, sc_scenario_reads(sc));
+        assert_false(sc_scenario_local(sc));
+        sc_scenario_free(sc);
+    }
+    struct sc_scenario *sc = sc_scenario_load(
+        write_file("local.yaml", "name: l\ntriggers: [ { manual: {} } ]\nsteps:\n"
+                                 "  - id: s\n    module: set\n    with: { vars: { a: 1 } }\n"),
+        o, lua, NULL, &d);
+    assert_non_null(sc);
+    assert_true(sc_scenario_local(sc)); /* local: batched as before, not counted as reads */
+    assert_false(sc_scenario_reads(sc));
+    sc_scenario_free(sc);
+    sc_lua_free(lua);
+    sc_org_free(o);
+    sc_diags_free(&d);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(readonly_write_is_refused_at_run_time),
+        cmocka_unit_test(plain_reads_run_in_a_batch),
         cmocka_unit_test(every_allocation_failure_in_a_run_ends_cleanly),
         cmocka_unit_test(every_allocation_failure_in_a_stored_run_ends_cleanly),
         cmocka_unit_test(lua_memory_stays_flat_over_many_executions),
