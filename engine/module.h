@@ -215,8 +215,10 @@ int sc_step_audit(struct sc_step_ctx *ctx, const char *method, const char *sent_
                   long status, int64_t duration_ms, const char *body, size_t body_len,
                   const char *outcome);
 /* A write's audit rows, before it is sent (outcome "pending", ref 0) and after (ref: the
- * pending row's id). Returns the row's id, 0 when there is no store, -1 with err filled
- * (the audit key cannot be read, or the store failed): then nothing may be sent. */
+ * pending row's id). A pending row is synced to disk before this returns (it must survive
+ * a power loss, not only a crash: sc_store_sync). Returns the row's id, 0 when there is no
+ * store, -1 with err filled (the audit key cannot be read, the store failed or could not
+ * sync): then nothing may be sent. */
 struct sc_step_audit_row {
     const char *method, *sent_to;
     long status;

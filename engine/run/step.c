@@ -7,9 +7,11 @@
 #include "run/plan.h"
 #include "model/def.h"
 #include "clock.h"
+#include "store/hooks.h"
 #include "store/store.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int sc_step_emit(struct sc_step_ctx *ctx, json_t *out)
 {
@@ -177,6 +179,10 @@ int64_t sc_step_audit_ref(struct sc_step_ctx *ctx, const struct sc_step_audit_ro
                              .status = (int)w->status, .outcome = w->outcome, .body = w->body,
                              .body_len = w->body_len, .ref = w->ref, .by = r->by};
     int64_t id = sc_store_audit_add(r->rt->store, &a);
+    /* a write's pending row is on disk before the write leaves: a commit alone survives a
+     * crash of the process, not a power loss (the store syncs the log for it) */
+    if (id > 0 && !w->ref && !strcmp(w->outcome, "pending") && sc_store_sync(r->rt->store) != 0)
+        id = -1;
     if (id < 0 && err)
         snprintf(err, errlen, "%s", sc_store_error(r->rt->store));
     return id;
