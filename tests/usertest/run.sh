@@ -77,6 +77,15 @@ expect "a different answer is a diff of the response line" 1 \
 
 expect "a folder that is not there is a usage error" 2 "scenarist: $tmp/none: no such file or folder" \
     -- "$bin" test "$tmp/none"
+mkdir -p "$tmp/nocases/tests/role-tenure-push/not-a-case" "$tmp/noyaml"
+cp "$fx/role-tenure-push.yaml" "$tmp/nocases/"
+cp "$fx/json-sleep-respond.yaml" "$tmp/nocases/"
+expect "no test cases is a failure naming where it looked, not 0 passed" 1 \
+    "scenarist test: no test cases in $tmp/nocases/tests/ (2 scenario files) (a case is a folder tests/NAME/CASE/ with an event.json, beside NAME.yaml)" \
+    -- "$bin" test "$tmp/nocases" --org "$fx/tests/org.yaml"
+expect "a scenario file without cases, and a folder without scenarios" 1 \
+    "scenarist test: no test cases in $tmp/nocases/tests/role-tenure-push/, $tmp/noyaml/tests/ (0 scenario files) (a case is a folder tests/NAME/CASE/ with an event.json, beside NAME.yaml)" \
+    -- "$bin" test "$tmp/nocases/role-tenure-push.yaml" "$tmp/noyaml/" --org "$fx/tests/org.yaml"
 
 # ---- --record against the sandbox ----
 "$sandbox" --port 0 --port-file "$tmp/port" --fixture tools/sandbox/fixture.json 2>"$tmp/sblog" &
