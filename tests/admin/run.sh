@@ -8,13 +8,10 @@ set -u
 bin=$(realpath "$1")
 stub=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-spid=
-dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/serve/fixtures
 suite=admin
 . tests/lib.sh
+suite_tmp
 export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET=x SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 export ADMIN_VIEWER=viewer-token-0123456789 ADMIN_OPERATOR=operator-token-0123456789 ADMIN_ADMIN=admin-token-0123456789
 export ADMIN_AUDIT_KEY=0123456789abcdef0123456789abcdef0123456789abcdef
@@ -26,12 +23,7 @@ cat > "$tmp/replies.json" <<'EOF'
  {"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down", "times": 3},
  {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
 EOF
-dir=$tmp/d
-start_stub "$dir" "$tmp/replies.json"
-stub_org $fx/org.yaml.in "$dir"
-org=$dir/org.yaml
-db=$dir/store/scenarist.db
-journal=$dir/journal
+stub_dir d "$tmp/replies.json" $fx/org.yaml.in
 cat >> "$org" <<EOF
 users:
   - { name: Vera Viewer, role: viewer, token: env:ADMIN_VIEWER }
@@ -40,11 +32,6 @@ users:
   - { name: Root Admin, role: admin, token: env:ADMIN_ADMIN }
 audit: { key: env:ADMIN_AUDIT_KEY }
 EOF
-sql() { sqlite3 "$db" "$1"; }
-wait_sql() {
-    for _ in $(seq 1000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
-    return 1
-}
 
 # ---- the org's users: are checked at file:line:col ----
 sed 's/token: env:ADMIN_OPERATOR/token: operator-token-0123456789/; s/role: viewer/role: reader/' "$org" > "$tmp/bad.yaml"

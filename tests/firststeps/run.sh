@@ -7,12 +7,10 @@ set -u
 bin=$(realpath "$1")
 stub=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-spid=
-trap '[ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/firststeps/fixtures
 suite=firststeps
 . tests/lib.sh
+suite_tmp spid
 export SCENARIST_CLOCK=test:2026-03-08T07:59:00Z
 
 start_stub "$tmp" $fx/replies.json

@@ -11,12 +11,9 @@ bin=$(realpath "$1")
 stub=$(realpath "$2")
 sandbox=$(realpath "$3")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-sbpid=
-dpid=
-trap '[ -n "$sbpid" ] && kill $sbpid 2>/dev/null; [ -n "$dpid" ] && kill $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=readme
 . tests/lib.sh
+suite_tmp dpid sbpid
 unset SCENARIST_CLOCK
 git clone -q "$PWD" "$tmp/c" 2>/dev/null || { # not a git checkout: its files, as a clone has them
     mkdir -p "$tmp/c" && tar -C . --exclude=./build --exclude=./var --exclude=./scenarist -cf - . | tar -C "$tmp/c" -xf -; }
