@@ -39,17 +39,17 @@ suite() {
 
 # A flavour's unit tests and fuzz replays need only the CPU and no clock (and each its own
 # files in build/): they run first, side by side (one per core, the largest first), each
-# into $pre; `saved` gives one back.
-pre=$(mktemp -d)
-trap 'rm -rf "$pre"' EXIT
+# into $saved_dir; `saved` gives one back.
+saved_dir=$(mktemp -d)
+trap 'rm -rf "$saved_dir"' EXIT
 run_saved() { # BINARY: a unit test, or a fuzz replay over its corpus
-    local f=$pre/${1//\//_} c=
+    local f=$saved_dir/${1//\//_} c=
     case $1 in */replay_*) c=tools/fuzz/corpus/${1##*/replay_} ;; esac
     "$1" ${c:+"$c"} > "$f.out" 2>&1
     echo $? > "$f.rc"
 }
-saved() { cat "$pre/${1//\//_}.out"; return "$(cat "$pre/${1//\//_}.rc")"; }
-export pre
+saved() { cat "$saved_dir/${1//\//_}.out"; return "$(cat "$saved_dir/${1//\//_}.rc")"; }
+export saved_dir
 export -f run_saved
 
 for flavour in plain asan; do
