@@ -81,9 +81,10 @@ deps-check:
 	@pkg-config --exists $(PKGS) cmocka || { \
 	  echo "missing libraries: run tools/install-deps (make test and make demo run it)"; exit 1; }
 
-# Recursive make so that pkg-config is asked again after install-deps.
+# Recursive make so that pkg-config is asked again after install-deps; on every core
+# unless -j was given (CI runs a bare `make test`: the two builds were serial).
 test: deps
-	$(MAKE) --no-print-directory all unit asan docs-check
+	$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1)) all unit asan docs-check
 	tools/check-layers
 	tools/check-functions
 	tests/run.sh

@@ -1,9 +1,11 @@
 /* scenarist connections [list] | connections test [NAME...]: the org's connections, and a
  * read-only check of each one's reachability and credentials. The check sends one GET to
  * the connection's `health:` path (or its base URL) with the connection's auth, as a step's
- * request is built (run/request.h), never a write and never a redirect to elsewhere. An
- * answer of 401 or 403 is an auth failure, no answer is unreachable, a 5xx a server error;
- * any other answer (2xx, 3xx, 404...) proves the system is there and took the credentials. */
+ * request is built (run/request.h), never a write and never a redirect to elsewhere. A 2xx
+ * is ok; 401 or 403 an auth failure, no answer (refused, timed out, TLS) unreachable, a 5xx
+ * a server error: those fail. Any other answer (3xx, 404...) is "reachable": the server is
+ * there, but an API may answer 404 at its base URL before it looks at credentials, so
+ * nothing proves they were taken; it does not fail, yet is not counted as ok. */
 #include "cli/cli.h"
 #include "model/org.h"
 #include "model/yaml.h"
@@ -37,9 +39,11 @@ static const char *no_answer(const char *err, int64_t timeout_ms, char *buf, siz
     return err;
 }
 
-/* Checks one connection; prints one line; true when it is ok. */
-static bool test_one(struct sc_http *http, const struct sc_org *org,
-                     const struct sc_org_conn *conn)
+enum conn_verdict { CONN_OK, CONN_REACHABLE, CONN_FAILED };
+
+/* Checks one connection; prints one line. */
+static enum conn_verdict test_one(struct sc_http *http, const struct sc_org *org,
+                                  const struct sc_org_conn *conn)
 {
     struct sc_call call = {.connection = conn->name, .method = "GET",
                            .path = health_path(org, conn->name), .no_redirects = true};
@@ -52,7 +56,7 @@ static bool test_one(struct sc_http *http, const struct sc_org *org,
                                                                       : "refused",
                err);
         sc_request_free(&req);
-        return false;
+        return CONN_FAILED;
     }
     struct sc_http_req hr = {.method = "GET", .url = req.url,
                              .headers = (const char *const *)req.headers,
@@ -61,19 +65,26 @@ static bool test_one(struct sc_http *http, const struct sc_org *org,
     struct sc_http_resp resp = {0};
     st = sc_http_send(http, &hr, &resp, err, sizeof err);
     const char *verdict;
-    bool ok = false;
+    enum conn_verdict v = CONN_FAILED;
     if (resp.status == 401 || resp.status == 403)
         verdict = "auth-failed";
     else if (resp.status == 0)
         verdict = "unreachable";
     else if (resp.status >= 500)
         verdict = "server-error";
+    else if (resp.status >= 200 && resp.status <= 299)
+        verdict = "ok", v = CONN_OK;
     else
-        verdict = "ok", ok = true;
+        verdict = "reachable", v = CONN_REACHABLE;
     char why[300] = "";
-    if (ok && (resp.status < 200 || resp.status > 299))
-        snprintf(why, sizeof why, " (reachable, credentials not refused)");
-    if (!ok && resp.status && verdict[0] == 'a')
+    const char *health = health_path(org, conn->name);
+    if (v == CONN_REACHABLE && !*health)
+        snprintf(why, sizeof why, " at the base URL (the server answers; credentials not "
+                                  "checked: give the connection a health: path that needs them)");
+    else if (v == CONN_REACHABLE)
+        snprintf(why, sizeof why, " at its health: path %s (the server answers; credentials "
+                                  "not checked: is the path right?)", health);
+    if (v == CONN_FAILED && resp.status && verdict[0] == 'a')
         snprintf(why, sizeof why, ": the credentials were refused (%s%s)",
                  conn->auth == SC_ORG_AUTH_NONE ? "the connection sends none" : "auth.secret ",
                  conn->auth == SC_ORG_AUTH_NONE ? "" : conn->secret.ref ? conn->secret.ref : "");
@@ -84,7 +95,7 @@ static bool test_one(struct sc_http *http, const struct sc_org *org,
                no_answer(err, hr.timeout_ms, why, sizeof why));
     sc_http_resp_free(&resp);
     sc_request_free(&req);
-    return ok;
+    return v;
 }
 
 static int connections_test(const struct opts *o, const struct sc_org *org)
@@ -100,7 +111,7 @@ static int connections_test(const struct opts *o, const struct sc_org *org)
         fprintf(stderr, "scenarist connections test: out of memory\n");
         return EXIT_FAILED;
     }
-    size_t n = 0, good = 0;
+    size_t n = 0, good = 0, reachable = 0;
     for (size_t i = 0; i < org->nconns; i++) {
         bool wanted = o->nargs < 2;
         for (size_t k = 1; k < o->nargs && !wanted; k++)
@@ -108,11 +119,16 @@ static int connections_test(const struct opts *o, const struct sc_org *org)
         if (!wanted)
             continue;
         n++;
-        good += test_one(http, org, &org->conns[i]);
+        enum conn_verdict v = test_one(http, org, &org->conns[i]);
+        good += v == CONN_OK;
+        reachable += v == CONN_REACHABLE;
     }
     sc_http_free(http);
-    printf("%zu of %zu connection%s ok (org %s)\n", good, n, n == 1 ? "" : "s", org->name);
-    return good == n ? EXIT_OK : EXIT_FAILED;
+    printf("%zu of %zu connection%s ok", good, n, n == 1 ? "" : "s");
+    if (reachable)
+        printf(", %zu reachable with credentials not checked", reachable);
+    printf(" (org %s)\n", org->name);
+    return good + reachable == n ? EXIT_OK : EXIT_FAILED;
 }
 
 int cmd_connections(struct opts *o)

@@ -141,7 +141,8 @@ static const struct cmd_doc commands[] = {
      "tests/NAME/CASE/ beside NAME.yaml holds event.json, answers.json (the other systems' "
      "recorded answers) and expect.json (the requests and outcome expected). Outbound calls "
      "are answered from the recording, the store is a temporary file, the clock the test "
-     "clock; a failure prints a unified diff. Exit 1 if any case fails (docs/testing.md).",
+     "clock; a failure prints a unified diff. Exit 1 if any case fails, or if there is no "
+     "case to run (docs/testing.md).",
      {"org", "config-dir", "data-dir", "record"}},
     {"shadow", "list", "Writes a shadowing connection kept from being sent.",
      {COMMON, "scenario", "execution", "limit", "json"}},
@@ -162,8 +163,9 @@ static const struct cmd_doc commands[] = {
      {"config-dir", "data-dir", "state-dir", "from", "to", "message", "json"}},
     {"connections", "[list]|test [NAME...]",
      "The org's connections; test sends one GET to each (its health: path, else its base "
-     "URL) with its credentials and says ok, auth-failed, auth-missing, server-error or "
-     "unreachable; exit 1 when one is not ok.",
+     "URL) with its credentials and says ok (2xx), reachable (another answer, such as a 404 "
+     "at the base URL: credentials not checked), auth-failed, auth-missing, server-error or "
+     "unreachable; exit 1 when one is neither ok nor reachable.",
      {"org", "config-dir", "data-dir", "json"}},
     {"schema", "", "Print the scenario file's JSON Schema (draft 2020-12), generated from the "
      "tables; docs/scenario.schema.json is its copy.", {NULL}},

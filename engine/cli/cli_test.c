@@ -554,6 +554,25 @@ static int record_case(const struct opts *o, const char *casedir)
     return rc;
 }
 
+/* Appends to buf (n bytes) where the cases of path were looked for: a scenario file's
+ * DIR/tests/STEM/, a folder's DIR/tests/ with its count of scenario files. */
+static void where_add(char *buf, size_t n, const char *path, size_t nfiles)
+{
+    size_t used = strlen(buf);
+    const char *sep = used ? ", " : "";
+    if (nfiles == 1 && is_file(path)) {
+        const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+        const char *dot = strrchr(base, '.');
+        int dl = slash ? (int)(slash - path) : 1, bl = dot ? (int)(dot - base) : (int)strlen(base);
+        snprintf(buf + used, n - used, "%s%.*s/tests/%.*s/", sep, dl, slash ? path : ".", bl,
+                 base);
+    } else {
+        size_t l = strlen(path);
+        snprintf(buf + used, n - used, "%s%s%stests/ (%zu scenario file%s)", sep, path,
+                 l && path[l - 1] == '/' ? "" : "/", nfiles, nfiles == 1 ? "" : "s");
+    }
+}
+
 int cmd_test(struct opts *o)
 {
     if (o->record) {
@@ -582,10 +601,12 @@ int cmd_test(struct opts *o)
     const char *const *paths = o->nargs ? o->args : dflt;
     size_t np = o->nargs ? o->nargs : 1;
     int passed = 0, failed = 0;
+    char where[2048] = "";
     for (size_t i = 0; i < np; i++) {
         if (is_dir(paths[i])) {
             size_t n;
             char **files = listdir(paths[i], keep_yaml, &n);
+            where_add(where, sizeof where, paths[i], n);
             for (size_t k = 0; k < n; k++) {
                 char f[PATH_MAX + 300];
                 snprintf(f, sizeof f, "%s/%s", paths[i], files[k]);
@@ -594,11 +615,17 @@ int cmd_test(struct opts *o)
             }
             free(files);
         } else if (is_file(paths[i])) {
+            where_add(where, sizeof where, paths[i], 1);
             test_scenario(o, paths[i], &passed, &failed);
         } else {
             fprintf(stderr, "scenarist: %s: no such file or folder\n", paths[i]);
             return EXIT_USAGE;
         }
+    }
+    if (!passed && !failed) { /* a runner that ran nothing must not look green */
+        fprintf(stderr, "scenarist test: no test cases in %s (a case is a folder "
+                        "tests/NAME/CASE/ with an event.json, beside NAME.yaml)\n", where);
+        return EXIT_FAILED;
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? EXIT_FAILED : EXIT_OK;

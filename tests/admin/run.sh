@@ -8,14 +8,10 @@ set -u
 bin=$(realpath "$1")
 stub=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-spid=
-dpid=
-d2pid=
-trap '[ -n "$d2pid" ] && kill -9 $d2pid 2>/dev/null; [ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/serve/fixtures
 suite=admin
 . tests/lib.sh
+suite_tmp dpid spid d2pid
 export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET=x SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 export ADMIN_VIEWER=viewer-token-0123456789 ADMIN_OPERATOR=operator-token-0123456789 ADMIN_ADMIN=admin-token-0123456789
 export ADMIN_AUDIT_KEY=0123456789abcdef0123456789abcdef0123456789abcdef
@@ -29,12 +25,7 @@ cat > "$tmp/replies.json" <<'EOF'
  {"method": "PUT", "path": "/lms/learners/*", "status": 503, "text": "down", "times": 3},
  {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
 EOF
-dir=$tmp/d
-start_stub "$dir" "$tmp/replies.json"
-stub_org $fx/org.yaml.in "$dir"
-org=$dir/org.yaml
-db=$dir/store/scenarist.db
-journal=$dir/journal
+stub_dir d "$tmp/replies.json" $fx/org.yaml.in
 cat >> "$org" <<EOF
 users:
   - { name: Vera Viewer, role: viewer, token: env:ADMIN_VIEWER }
@@ -43,11 +34,6 @@ users:
   - { name: Root Admin, role: admin, token: env:ADMIN_ADMIN }
 audit: { key: env:ADMIN_AUDIT_KEY }
 EOF
-sql() { sqlite3 "$db" "$1"; }
-wait_sql() {
-    for _ in $(seq 3000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
-    return 1
-}
 
 # ---- the org's users: are checked at file:line:col ----
 sed 's/token: env:ADMIN_OPERATOR/token: operator-token-0123456789/; s/role: viewer/role: reader/' "$org" > "$tmp/bad.yaml"
@@ -184,7 +170,7 @@ expect "it stored what scenarist deploy stores for the same file (checksum), ori
     "$(sqlite3 "$tmp/cli.db" "SELECT checksum FROM versions WHERE scenario = 'decide-sync'")|deploy" \
     -- sql "SELECT checksum || '|' || origin FROM versions WHERE scenario = 'decide-sync' AND number = 4"
 expect "the daemon, serving the deployed versions, reloads" 0 "" \
-    -- bash -c "for _ in \$(seq 500); do grep -q 'a deploy changed the scenarios: reloading' '$dir/log' && exit 0; sleep 0.02; done; exit 1"
+    -- bash -c "for _ in \$(seq 3000); do grep -q 'a deploy changed the scenarios: reloading' '$dir/log' && exit 0; sleep 0.02; done; exit 1"
 expect "the same text again stores nothing" 0 \
     '200 {"scenario":"decide-sync","number":4,"message":"deployed by Root Admin","changed":false}' \
     -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/deploy "$(body "$tmp/sync4.yaml")"
@@ -446,10 +432,10 @@ EOF2
 "$bin" serve "$tmp/drafts" --org "$org" --store "$tmp/drafts.db" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>"$tmp/dlog" &
 d2pid=$!
 url2=$(daemon_url "$tmp/dlog")
-for _ in $(seq 500); do grep -q 'admin API on' "$tmp/dlog" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q 'admin API on' "$tmp/dlog" && break; sleep 0.02; done
 root2=$(grep -o 'admin API on http://127.0.0.1:[0-9]*' "$tmp/dlog" | sed 's/admin API on //')
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"id":"D-1"}' "$url2/hooks/draft"
-for _ in $(seq 500); do grep -q '/lms/learners/D-1' "$journal" && break; sleep 0.02; done
+for _ in $(seq 3000); do grep -q '/lms/learners/D-1' "$journal" && break; sleep 0.02; done
 expect "a draft's write carries a sent_from naming version draft" 0 "http://127.0.0.1:8080/scenarios/draft-hook/versions/draft/steps/put" \
     -- bash -c "grep '/lms/learners/D-1' '$journal' | head -1 | jq -r .body.sent_from"
 expect "that sent_from answers with the step as the file the daemon loaded defines it" 0 \

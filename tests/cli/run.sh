@@ -5,12 +5,11 @@
 set -u
 bin=$1
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 fx=tests/cli/fixtures
 
 suite=cli
 . tests/lib.sh
+suite_tmp
 
 # --- the shipped library validates against both orgs ---
 expect "library validates for staging" 0 "ok: 16 scenario files valid for org staging" \

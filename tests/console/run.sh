@@ -15,20 +15,13 @@ if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ] || ! /usr/bin/py
     echo "not ok - $suite chromium, chromium-driver and python3-selenium are needed: tools/install-deps"
     exit 0
 fi
-tmp=$(mktemp -d)
-spid=
-dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
+suite_tmp
 export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET=x SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 export CONSOLE_APPROVER=approver-token-0123456789 CONSOLE_VIEWER=viewer-token-0123456789 CONSOLE_ADMIN=admin-token-0123456789
 export CONSOLE_OPERATOR=operator-token-0123456789
 export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
 echo '[{"method": "POST", "path": "/hris/dispatch", "status": 201, "body": {"ok": true}}]' > "$tmp/replies.json"
-dir=$tmp/d
-start_stub "$dir" "$tmp/replies.json"
-stub_org tests/serve/fixtures/org.yaml.in "$dir"
-org=$dir/org.yaml
-db=$dir/store/scenarist.db
+stub_dir d "$tmp/replies.json" tests/serve/fixtures/org.yaml.in
 cat >> "$org" <<EOF
 users:
   - { name: Ada Approver, role: approver, token: env:CONSOLE_APPROVER }

@@ -9,8 +9,7 @@ cd "$(dirname "$0")/../.."
 suite=install
 . tests/lib.sh
 here=$PWD
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+suite_tmp
 root=$tmp/root
 pre=$root/usr/local
 

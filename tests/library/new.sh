@@ -7,18 +7,14 @@ set -u
 bin=$(realpath "$1")
 sandbox=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=library/new
 . tests/lib.sh
+suite_tmp sbpid
 export LIB_TOKEN=library-token LIB_WHSEC=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw LIB_HUB=vendor-a
 export SCENARIST_CLOCK=test:2026-03-06T08:00:00Z USER=hr-ops
 
-"$sandbox" --port 0 --port-file "$tmp/port" --fixture tools/sandbox/fixture.json 2>"$tmp/sblog" &
-pid=$!
-for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
-u=http://127.0.0.1:$(cat "$tmp/port")
+start_sandbox "$tmp/port" "$tmp/sblog" --fixture tools/sandbox/fixture.json
+u=$sb
 cp orgs/system-of-record.yaml "$tmp/"
 sed -e "s/@PORT@/$(cat "$tmp/port")/g" -e "s|@DIR@|$tmp|" tests/library/org.yaml.in > "$tmp/org.yaml"
 org=(--org "$tmp/org.yaml")

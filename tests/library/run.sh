@@ -7,13 +7,9 @@ set -u
 bin=$(realpath "$1")
 sandbox=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-pid=
-dpid=
-gpid=
-trap '[ -n "$dpid" ] && kill $dpid 2>/dev/null; [ -n "$gpid" ] && kill $gpid 2>/dev/null; [ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=library
 . tests/lib.sh
+suite_tmp dpid gpid sbpid
 export LIB_TOKEN=library-token LIB_WHSEC=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw LIB_HUB=vendor-a
 export SCENARIST_CLOCK=test:2026-03-06T08:00:00Z USER=hr-ops
 
@@ -24,10 +20,8 @@ sqlite3 :memory: "SELECT writefile('$tmp/fixture.json', json_insert(json_insert(
     '\$.candidates[#]', json('{\"id\":\"CAND-391\",\"first_name\":null,\"last_name\":\"Nobody\",\"email\":\"nobody@mail.example.org\",\"stage\":\"offer\",\"screenings\":[]}')),
     '\$.offers[#]', json('{\"id\":\"OFF-790\",\"candidate_id\":\"CAND-390\",\"title\":\"Analyst\",\"department_id\":\"D-30\",\"manager_id\":\"E-1003\",\"pay_rate\":{\"amount\":70000,\"currency\":\"USD\",\"period\":\"year\"},\"start_date\":\"2026-04-20\",\"status\":\"extended\",\"accepted_at\":null}'),
     '\$.offers[#]', json('{\"id\":\"OFF-791\",\"candidate_id\":\"CAND-391\",\"title\":\"Analyst\",\"department_id\":\"D-30\",\"manager_id\":\"E-1003\",\"pay_rate\":{\"amount\":70000,\"currency\":\"USD\",\"period\":\"year\"},\"start_date\":\"2026-04-21\",\"status\":\"extended\",\"accepted_at\":null}')))" >/dev/null
-"$sandbox" --port 0 --port-file "$tmp/port" --fixture "$tmp/fixture.json" 2>"$tmp/sblog" &
-pid=$!
-for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
-u=http://127.0.0.1:$(cat "$tmp/port")
+start_sandbox "$tmp/port" "$tmp/sblog" --fixture "$tmp/fixture.json"
+u=$sb
 cp orgs/system-of-record.yaml "$tmp/"
 sed -e "s/@PORT@/$(cat "$tmp/port")/g" -e "s|@DIR@|$tmp|" tests/library/org.yaml.in > "$tmp/org.yaml"
 org=(--org "$tmp/org.yaml")

@@ -8,13 +8,10 @@ set -u
 bin=$(realpath "$1")
 stub=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-spid=
-dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/metrics/fixtures
 suite=metrics
 . tests/lib.sh
+suite_tmp
 unset SCENARIST_CLOCK
 
 expect "bad targets: each problem at its file:line:col, with a caret" 2 "$(cat tests/metrics/bad/bad-targets.out)" \

@@ -14,23 +14,16 @@ set -u
 bin=$(realpath "$1")
 sandbox=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-sbpid=
-tlspid=
-dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$sbpid" ] && kill $sbpid 2>/dev/null; [ -n "$tlspid" ] && kill $tlspid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/oauth
 suite=oauth
 . tests/lib.sh
+suite_tmp dpid sbpid tlspid
 export SCENARIST_CLOCK=test:2026-03-09T08:00:00Z USER=tester
 export OAUTH_CLIENT_SECRET=cs-3Jq9 OAUTH_TENANT_KEY=tk-8Wz
 unset OAUTH_NOT_SET
 
-"$sandbox" --port 0 --port-file "$tmp/sbport" 2>"$tmp/sandbox.log" &
-sbpid=$!
-for _ in $(seq 3000); do [ -s "$tmp/sbport" ] && break; sleep 0.02; done
+start_sandbox "$tmp/sbport" "$tmp/sandbox.log"
 port=$(cat "$tmp/sbport")
-sb=http://127.0.0.1:$port
 echo '{}' > "$tmp/in.json"
 id=20260309-080000-000001
 

@@ -194,9 +194,9 @@ out2=$(down)
 expect "back up: the daemon reconnects; the event is taken once (a repeat is a duplicate)" 0 "202 200 1" \
     -- echo "${out%% *} ${out2%% *} $(sql "SELECT count(*) FROM executions WHERE dedupe = 'msg_D1'")"
 check "and run" wait_sql "SELECT status FROM executions WHERE dedupe = 'msg_D1'" success
-# wait_ready URL CODE: polls URL/readyz (up to 10 s) until it answers CODE; the body in $tmp/ready
+# wait_ready URL CODE: polls URL/readyz (up to 60 s) until it answers CODE; the body in $tmp/ready
 wait_ready() {
-    for _ in $(seq 500); do
+    for _ in $(seq 3000); do
         [ "$(curl -s -o "$tmp/ready" -w '%{http_code}' "$1/readyz")" = "$2" ] && return 0
         sleep 0.02
     done

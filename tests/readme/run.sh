@@ -11,12 +11,9 @@ bin=$(realpath "$1")
 stub=$(realpath "$2")
 sandbox=$(realpath "$3")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-sbpid=
-dpid=
-trap '[ -n "$sbpid" ] && kill $sbpid 2>/dev/null; [ -n "$dpid" ] && kill $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=readme
 . tests/lib.sh
+suite_tmp dpid sbpid
 unset SCENARIST_CLOCK
 git clone -q "$PWD" "$tmp/c" 2>/dev/null || { # not a git checkout: its files, as a clone has them
     mkdir -p "$tmp/c" && tar -C . --exclude=./build --exclude=./var --exclude=./scenarist -cf - . | tar -C "$tmp/c" -xf -; }
@@ -64,7 +61,7 @@ awk '/^```sh$/ { inb = 1; next } /^```/ { inb = 0 } inb' README.md |
 later=()
 while IFS= read -r cmd; do
     case $cmd in
-    make*) continue ;;                            # the binaries under test are copied in
+    make*|*"&& make") continue ;;                 # the binaries under test are copied in
     sudo*|"scenarist "*|"man "*) continue ;;      # the Install block: tests/install runs it
     *serve*|curl*|kill*) continue ;;              # the daemon block: tests/serve
     *" ID"*) later+=("$cmd"); continue ;;         # run last, with a real execution's id

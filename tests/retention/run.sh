@@ -10,13 +10,10 @@ set -u
 bin=$(realpath "$1")
 stub=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-spid=
-dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/retention/fixtures
 suite=retention
 . tests/lib.sh
+suite_tmp
 export KEEP_AUDIT_KEY=keep-audit-key-0123456789abcdef0123456789 USER=tester
 unset SCENARIST_CLOCK
 

@@ -7,20 +7,16 @@ set -u
 sandbox=$(realpath "$1")
 bin=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=sandbox
 . tests/lib.sh
+suite_tmp sbpid
 py3=/usr/bin/python3
 [ -x "$py3" ] || py3=$(command -v python3)
 
 # 103 employees, seed 1: exactly 150 completions (2026-03-01 .. 03-07), 6 of them by
 # people since terminated (the HRIS refuses those with 409)
-"$sandbox" --port 0 --port-file "$tmp/port" --employees 103 --seed 1 2>"$tmp/sandbox.log" &
-pid=$!
-for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
-u=http://127.0.0.1:$(cat "$tmp/port")
+start_sandbox "$tmp/port" "$tmp/sandbox.log" --employees 103 --seed 1
+u=$sb
 export PAGES_TOKEN=pages-token
 cat > "$tmp/org.yaml" <<EOO
 name: pagestest
@@ -32,7 +28,6 @@ connections:
   ats: { base_url: $u/ats, auth: { kind: bearer, secret: env:PAGES_TOKEN } }
 EOO
 db=$tmp/store/scenarist.db
-sql() { sqlite3 "$db" "$1"; }
 # py EXPR: EXPR over the sandbox's journal (j: its requests) and data (data(table)).
 py() {
     curl -s "$u/_sandbox/journal" > "$tmp/journal.json"

@@ -8,20 +8,16 @@ set -u
 sandbox=$(realpath "$1")
 bin=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=sandbox
 . tests/lib.sh
+suite_tmp sbpid
 py3=/usr/bin/python3
 [ -x "$py3" ] || py3=$(command -v python3)
 export RECON_TOKEN=recon-token
 echo "{}" > "$tmp/none.json"
 
-"$sandbox" --port 0 --port-file "$tmp/port" --employees 2500 --seed 3 2>"$tmp/log" &
-pid=$!
-for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
-u=http://127.0.0.1:$(cat "$tmp/port")
+start_sandbox "$tmp/port" "$tmp/log" --employees 2500 --seed 3
+u=$sb
 cat > "$tmp/org.yaml" <<ORG
 name: volume
 base_url: http://127.0.0.1:8080

@@ -6,17 +6,12 @@ set -u
 sandbox=$(realpath "$1")
 bin=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-pid=
-dpid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "$dpid" ] && kill $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=sandbox
 . tests/lib.sh
+suite_tmp dpid sbpid
 
-"$sandbox" --port 0 --port-file "$tmp/port" --seed 42 2>"$tmp/log" &
-pid=$!
-for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
-u=http://127.0.0.1:$(cat "$tmp/port")
+start_sandbox "$tmp/port" "$tmp/log" --seed 42
+u=$sb
 auth=(-H 'Authorization: Bearer staging-token')
 
 # call METHOD PATH [BODY] [curl args...]: prints the status; the body is in $tmp/resp.
@@ -209,8 +204,8 @@ expect "--help lists every webhook kind, each in docs/sandbox.md" 0 "" \
     -- sh -c "'$sandbox' --help | sed -n '/^Webhook kinds/,\$p' | tail -n +2 | while read -r k _; do grep -qF \"\\\`\$k\\\`\" docs/sandbox.md || echo \"missing: \$k\"; done"
 check "the fixture has at least 50 employees" test "$(sqlite3 :memory: "SELECT json_array_length(readfile('tools/sandbox/fixture.json'), '\$.employees')")" -ge 50
 expect_grep "staging points its connections at the sandbox" 0 "base_url: http://127.0.0.1:8900/hris" -- cat orgs/staging.yaml
-kill -TERM $pid
-wait $pid
+kill -TERM $sbpid
+wait $sbpid
 expect "the sandbox stops cleanly on SIGTERM" 0 "0" -- echo $?
 pid=
 

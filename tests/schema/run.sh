@@ -6,10 +6,9 @@
 set -u
 bin=$(realpath "$1")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 suite=schema
 . tests/lib.sh
+suite_tmp
 py=/usr/bin/python3 # Debian's, with python3-jsonschema and python3-yaml (tools/install-deps)
 check="$py tests/schema/check.py"
 modeline='# yaml-language-server: $schema=../docs/scenario.schema.json'

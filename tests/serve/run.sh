@@ -8,48 +8,17 @@ set -u
 bin=$(realpath "$1")
 stub=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-spid=
-dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/serve/fixtures
 suite=serve
 . tests/lib.sh
+suite_tmp
 export SERVE_HRIS_TOKEN=hris-token SERVE_SCREENING_SECRET="It's a Secret to Everybody"
 export SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 unset SCENARIST_CLOCK
 
 # stub NAME REPLIES: a stub server and an org with its own store in $tmp/NAME/.
-stub() {
-    local d=$tmp/$1
-    start_stub "$d" "$2"
-    stub_org $fx/org.yaml.in "$d"
-    dir=$d
-    org=$d/org.yaml
-    db=$d/store/scenarist.db
-    journal=$d/journal
-}
-
-# serve ARGS...: starts the daemon in the background and waits for it to listen.
-serve() {
-    : > "$dir/log"
-    "$bin" serve --org "$org" --listen 127.0.0.1:0 "$@" 2>>"$dir/log" &
-    dpid=$!
-    url=$(daemon_url "$dir/log")
-}
-
-# stop [SIGNAL]: stops the daemon and waits for it; $rc is its exit status.
-# A TERM stop must exit 0: under ASan that also means no leak and no error at exit.
-stop() {
-    kill -"${1:-TERM}" $dpid
-    { wait $dpid; } 2>/dev/null
-    rc=$?
-    dpid=
-    if [ "${1:-TERM}" = TERM ] && [ $rc != 0 ]; then
-        echo "not ok - $suite the daemon exited with status $rc"
-        sed 's/^/# /' "$dir/log" | tail -30
-    fi
-}
+stub() { stub_dir "$1" "$2" $fx/org.yaml.in; }
+# serve, stop, post, req, sql, wait_sql: tests/lib.sh
 
 # sim PATH ARGS...: the daemon on the test clock up to --until; it must exit 0.
 sim() {
@@ -58,35 +27,10 @@ sim() {
     [ $r = 0 ] || { echo "not ok - $suite serve $* exited with status $r"; sed 's/^/# /' "$dir/log"; }
 }
 
-# post PATH BODY [curl args...]: prints "STATUS BODY".
-post() {
-    local p=$1 b=$2
-    shift 2
-    curl -s -o "$tmp/resp" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-        --data-binary "$b" "$@" "$url$p"
-    printf ' %s' "$(cat "$tmp/resp")"
-}
-
-# req METHOD PATH [curl args...]: prints "STATUS BODY".
-req() {
-    local m=$1 p=$2
-    shift 2
-    curl -s -o "$tmp/resp" -w '%{http_code}' -X "$m" "$@" "$url$p"
-    printf ' %s' "$(cat "$tmp/resp")"
-}
-
-# sql QUERY: the store's answer.
-sql() { sqlite3 "$db" "$1"; }
-
-# wait_sql QUERY WANT: waits (up to 60 s) until the store answers WANT.
-wait_sql() {
-    for _ in $(seq 3000); do [ "$(sql "$1")" = "$2" ] && return 0; sleep 0.02; done
-    return 1
-}
-
 # Standard Webhooks and hub signatures: tests/lib.sh (std_sign, hub_sign).
 std_secret=$SERVE_HRIS_SECRET
 hub_secret=$SERVE_SCREENING_SECRET
+std_key_init
 
 cat > "$tmp/ok.json" <<'EOF'
 [{"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}},

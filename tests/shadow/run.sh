@@ -9,12 +9,10 @@ set -u
 bin=$(realpath "$1")
 stub=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-spid=
-trap '[ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/shadow
 suite=shadow
 . tests/lib.sh
+suite_tmp spid
 export SCENARIST_CLOCK=test:2026-03-08T07:59:00Z USER=tester
 export SHADOW_AUDIT_KEY=shadow-audit-key-0123456789abcdef0123456789
 export SHADOW_HRIS_TOKEN=hris-secret-7Qx SHADOW_ATS_KEY=ats-secret-9Kp

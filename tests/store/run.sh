@@ -7,12 +7,10 @@ set -u
 bin=$(realpath "$1")
 stub=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-spid=
-trap '[ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/store/fixtures
 suite=store
 . tests/lib.sh
+suite_tmp spid
 export SCENARIST_CLOCK=test:2026-03-08T07:59:00Z USER=tester
 export GOLDEN_HRIS_TOKEN=hris-token-1 GOLDEN_LMS_KEY=lms-key-2 GOLDEN_PAYROLL_PASSWORD=pw-3
 export GOLDEN_AUDIT_KEY=golden-audit-key-0123456789abcdef0123456789

@@ -14,20 +14,14 @@ set -u
 bin=$(realpath "$1")
 sandbox=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-sbpid=
-dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null; [ -n "$sbpid" ] && kill $sbpid 2>/dev/null; rm -rf "$tmp"' EXIT
 fx=tests/throttle/fixtures
 suite=throttle
 . tests/lib.sh
+suite_tmp dpid sbpid
 export THROTTLE_TOKEN=throttle-token
 unset SCENARIST_CLOCK
 
-"$sandbox" --port 0 --port-file "$tmp/sbport" 2>"$tmp/sandbox.log" &
-sbpid=$!
-for _ in $(seq 3000); do [ -s "$tmp/sbport" ] && break; sleep 0.02; done
-sb=http://127.0.0.1:$(cat "$tmp/sbport")
+start_sandbox "$tmp/sbport" "$tmp/sandbox.log"
 
 # setup NAME OPS_CAP [LMS_RATE]: a fresh store and org in $tmp/NAME/, the sandbox's
 # journal and faults emptied.
@@ -43,26 +37,7 @@ setup() {
     curl -s -X DELETE "$sb/_sandbox/faults" >/dev/null
 }
 fault() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$1" "$sb/_sandbox/faults"; }
-# serve ARGS...: the daemon in the background; sets $dpid and $url.
-serve() {
-    : > "$dir/log"
-    "$bin" serve $fx/hooks --org "$org" --listen 127.0.0.1:0 "$@" 2>>"$dir/log" &
-    dpid=$!
-    url=$(daemon_url "$dir/log")
-}
-stop() {
-    kill -TERM $dpid
-    { wait $dpid; } 2>/dev/null
-    local rc=$?
-    dpid=
-    [ $rc = 0 ] || { echo "not ok - $suite the daemon exited with status $rc"; sed 's/^/# /' "$dir/log" | tail -20; }
-}
-sql() { sqlite3 "$db" "$1"; }
-# wait_sql QUERY WANT: waits (up to 60 s) until the store answers WANT.
-wait_sql() {
-    for _ in $(seq 3000); do [ "$(sql "$1" 2>/dev/null)" = "$2" ] && return 0; sleep 0.02; done
-    return 1
-}
+serve_args=($fx/hooks) # serve, stop, sql, wait_sql: tests/lib.sh
 
 # ---- the org's errors ----
 mkdir -p "$tmp/bad"

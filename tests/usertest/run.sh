@@ -7,11 +7,9 @@ set -u
 bin=$(realpath "$1")
 sandbox=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 suite=usertest
 . tests/lib.sh
+suite_tmp sbpid
 unset LIB_TOKEN LIB_WHSEC LIB_HUB SCENARIST_CLOCK
 fx=tests/usertest/fx
 put='PUT /lms/learners/E-1007 {"department":"Engineering","email":"katherine.johnson@example.com","hire_date":"2024-07-15","manager_external_id":"E-1001","sent_from":"http://127.0.0.1:8080/scenarios/role-tenure-push/versions/draft/steps/push","sent_to":"http://127.0.0.1:47801/lms/learners/E-1007","title":"Senior Software Engineer"}'
@@ -77,11 +75,18 @@ expect "a different answer is a diff of the response line" 1 \
 
 expect "a folder that is not there is a usage error" 2 "scenarist: $tmp/none: no such file or folder" \
     -- "$bin" test "$tmp/none"
+mkdir -p "$tmp/nocases/tests/role-tenure-push/not-a-case" "$tmp/noyaml"
+cp "$fx/role-tenure-push.yaml" "$tmp/nocases/"
+cp "$fx/json-sleep-respond.yaml" "$tmp/nocases/"
+expect "no test cases is a failure naming where it looked, not 0 passed" 1 \
+    "scenarist test: no test cases in $tmp/nocases/tests/ (2 scenario files) (a case is a folder tests/NAME/CASE/ with an event.json, beside NAME.yaml)" \
+    -- "$bin" test "$tmp/nocases" --org "$fx/tests/org.yaml"
+expect "a scenario file without cases, and a folder without scenarios" 1 \
+    "scenarist test: no test cases in $tmp/nocases/tests/role-tenure-push/, $tmp/noyaml/tests/ (0 scenario files) (a case is a folder tests/NAME/CASE/ with an event.json, beside NAME.yaml)" \
+    -- "$bin" test "$tmp/nocases/role-tenure-push.yaml" "$tmp/noyaml/" --org "$fx/tests/org.yaml"
 
 # ---- --record against the sandbox ----
-"$sandbox" --port 0 --port-file "$tmp/port" --fixture tools/sandbox/fixture.json 2>"$tmp/sblog" &
-pid=$!
-for _ in $(seq 3000); do [ -s "$tmp/port" ] && break; sleep 0.02; done
+start_sandbox "$tmp/port" "$tmp/sblog" --fixture tools/sandbox/fixture.json
 port=$(cat "$tmp/port")
 sed -e "s/@PORT@/$port/g" -e "s|@DIR@|$tmp|" tests/library/org.yaml.in > "$tmp/org.yaml"
 mkdir -p "$tmp/rec/tests/role-tenure-push/E-1007"
@@ -101,8 +106,8 @@ expect "the answers are what the sandbox said, in order" 0 \
     "$(mask scenarios/tests/role-tenure-push/E-1007/answers.json)" -- mask "$case/answers.json"
 expect "the recorded case replays offline" 0 "ok   role-tenure-push/E-1007
 1 passed, 0 failed" -- "$bin" test "$tmp/rec" --org "$tmp/org.yaml"
-kill $pid
-wait $pid 2>/dev/null
-pid=
+kill $sbpid
+wait $sbpid 2>/dev/null
+sbpid=
 expect "and still with the sandbox gone" 0 "ok   role-tenure-push/E-1007
 1 passed, 0 failed" -- "$bin" test "$tmp/rec/role-tenure-push.yaml" --org "$tmp/org.yaml"

@@ -9,13 +9,11 @@ set -u
 bin=$(realpath "$1")
 stub=$(realpath "$2")
 cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-spid=
-dpid=
-trap '[ -n "$dpid" ] && kill $dpid 2>/dev/null; [ -n "$spid" ] && kill $spid 2>/dev/null; [ -n "${KEEP:-}" ] && cp "$tmp/log" /tmp/versions-daemon.log; rm -rf "$tmp"' EXIT
 fx=tests/versions/fixtures
 suite=versions
 . tests/lib.sh
+suite_tmp
+on_exit='[ -n "${KEEP:-}" ] && cp "$tmp/log" /tmp/versions-daemon.log'
 unset SCENARIST_CLOCK
 export VER_HRIS_TOKEN=s3cr3t-hris-token-value
 
