@@ -10,6 +10,8 @@ function esc(v) {
 }
 function show(v) { return typeof v === "string" ? v : JSON.stringify(v); }
 
+const TEXT_MAX = 4000; /* the API's limit of a note or reason, in UTF-8 bytes */
+
 async function api(method, path, body) {
   const opt = {method, headers: {"Authorization": "Bearer " + sessionStorage.getItem("token")}};
   if (body !== undefined) {
@@ -184,7 +186,10 @@ const pages = {
     for (const act of ["approve", "reject"]) {
       const b = $("#" + act);
       if (b) b.onclick = async () => {
-        try { await api("POST", `/holds/${h.id}/${act}`, {reason: $("#reason").value}); route(); }
+        const reason = $("#reason").value.trim(), bytes = new TextEncoder().encode(reason).length;
+        if (act === "reject" && !reason) { $("#reason").focus(); alert("Write why the hold is rejected first: the reason is kept with the decision."); return; }
+        if (bytes > TEXT_MAX) { $("#reason").focus(); alert(`The reason is ${bytes} bytes (UTF-8); keep it to ${TEXT_MAX}.`); return; }
+        try { await api("POST", `/holds/${h.id}/${act}`, reason ? {reason} : {}); route(); }
         catch (e) { alert(e.message); }
       };
     }
@@ -297,7 +302,7 @@ async function queueItems(name) {
   const op = can("operator");
   return `<h1>${esc(name)}: open items</h1>` + table([["Item", e => esc(e.id)], ["Created", e => esc(e.created_at)],
     ["Content", e => `<pre>${esc(JSON.stringify(e.item))}</pre>`],
-    ["", e => op ? `<span class="resolve"><input class="note" id="note-${e.id}" placeholder="what was done (required)" maxlength="4000">` +
+    ["", e => op ? `<span class="resolve"><input class="note" id="note-${e.id}" placeholder="what was done (required)">` +
       `<button class="secondary" data-item="${e.id}">resolve</button></span>` : ""]], open.items, "items") +
     `<h1>${esc(name)}: resolved</h1>` + table([["Item", e => esc(e.id)], ["Resolved", e => esc(e.done_at || "")],
       ["By", e => esc(e.done_by || "")], ["Note", e => esc(e.note || e.resolution || "")],
@@ -308,6 +313,8 @@ async function resolveItem(b) {
   const input = $("#note-" + b.dataset.item);
   const note = input ? input.value.trim() : "";
   if (!note) { input && input.focus(); alert("Write what was done about the item first: the note is kept with it."); return; }
+  const bytes = new TextEncoder().encode(note).length; /* the server counts UTF-8 bytes */
+  if (bytes > TEXT_MAX) { input.focus(); alert(`The note is ${bytes} bytes (UTF-8); keep it to ${TEXT_MAX}: what was done, and link the rest.`); return; }
   try { await api("POST", `/queue-items/${b.dataset.item}/resolve`, {note}); route(); }
   catch (e) { alert(e.message); }
 }

@@ -1950,11 +1950,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     }
     if (q->body.len) {
         json_error_t je;
-        c.body = json_loadb(q->body.data, q->body.len, 0, &je);
+        c.body = json_loadb(q->body.data, q->body.len, JSON_DECODE_ANY, &je);
         if (!json_is_object(c.body)) {
             char m[300];
-            snprintf(m, sizeof m, "the body is not a JSON object: %s", c.body ? json_kind(c.body)
-                                                                              : je.text);
+            if (c.body)
+                snprintf(m, sizeof m, "the body is not a JSON object: %s", json_kind(c.body));
+            else
+                snprintf(m, sizeof m, "the body is not JSON: %s", je.text);
             json_decref(c.body);
             return answer(con, 400, err_body(m));
         }
