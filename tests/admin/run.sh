@@ -435,6 +435,7 @@ expect "the document lists the same routes the server dispatches" 0 \
     "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/depth,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/diff,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/scenarios/{name}/versions/{version}/steps/{step},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/audit/checkpoint,post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/deploy,post /api/v1/scenarios/{name}/promote,post /api/v1/scenarios/{name}/rollback" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
+
 # ---- queues: a drift resolved from the API ----
 echo '{"id":"E-20"}' > "$tmp/e20.json"
 "$bin" run tests/admin/fixtures/drift.yaml --input "$tmp/e20.json" --org "$org" >/dev/null 2>&1
@@ -494,6 +495,66 @@ expect "the resolved items, order=newest&limit=1: the last one resolved only" 0 
     -- bash -c "curl -s -o '$tmp/l.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items?state=resolved&order=newest&limit=1'; jq -r '[.items[].id] | join(\" \")' '$tmp/l.json'"
 expect "and every resolved one, newest first" 0 "200 $qid2 $qid" \
     -- bash -c "curl -s -o '$tmp/l.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items?state=resolved&order=newest'; jq -r '[.items[].id] | join(\" \")' '$tmp/l.json'"
+
+expect "each operation documents the query parameters and body fields the server takes, and the statuses of its error answers" 0 \
+    "31 operations: parameters and bodies as the server takes them; 55 error answers valid; openapi.json asks no token" \
+    -- python3 - "$tmp" "$api" "$ADMIN_ADMIN" "$qid" <<'EOF'
+import json, re, sys, jsonschema, urllib.request, urllib.error
+tmp, api, token, qid = sys.argv[1:]
+root = api[: -len("/api/v1")]
+doc = json.load(open(f"{tmp}/openapi.json"))
+def ask(method, path, body=None):
+    data = body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(root + path, data=data, method=method.upper(), headers={"Authorization": "Bearer " + token})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+def valid(path, method, status, answer):
+    s = doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    if "$ref" in s:
+        s = doc["components"]["schemas"][s["$ref"].split("/")[-1]]
+    jsonschema.validate(answer, s)
+def takes(answer):
+    return re.search(r"\(this route takes: (.*)\)$", answer["error"]).group(1)
+n = ops = 0
+for path, item in doc["paths"].items():
+    for method, op in item.items():
+        ops += 1
+        real = re.sub(r"\{[^}]*\}", "zz", path)
+        status, a = ask(method, real + "?zz_unknown=1")
+        assert status == 400, (path, method, status, a)
+        valid(path, method, 400, a); n += 1
+        q = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
+        assert takes(a) == (", ".join(q) or "none"), (path, method, takes(a), q)
+        if method == "post":
+            status, a = ask(method, real, {"zz_unknown": 1})
+            assert status == 400, (path, status, a)
+            valid(path, method, 400, a); n += 1
+            props = list(op["requestBody"]["content"]["application/json"]["schema"]["properties"])
+            assert takes(a) == ", ".join(props), (path, takes(a), props)
+        if path == "/api/v1/openapi.json":
+            assert "401" not in op["responses"] and "403" not in op["responses"] and op["security"] == [], op
+for method, path, real, body, want in [
+        ("get", "/api/v1/holds/{id}", "/api/v1/holds/99", None, 404),
+        ("post", "/api/v1/holds/{id}/approve", "/api/v1/holds/1/approve", {}, 409),
+        ("post", "/api/v1/holds/{id}/approve", "/api/v1/holds/99/approve", {}, 404),
+        ("post", "/api/v1/holds/{id}/reject", "/api/v1/holds/1/reject", b"a" * 70000, 413),
+        ("post", "/api/v1/queue-items/{id}/resolve", f"/api/v1/queue-items/{qid}/resolve", {"note": "x"}, 409),
+        ("post", "/api/v1/queue-items/{id}/resolve", "/api/v1/queue-items/999/resolve", {"note": "x"}, 404),
+        ("post", "/api/v1/scenarios/{name}/deploy", "/api/v1/scenarios/decide-sync/deploy", {"yaml": ""}, 422),
+        ("post", "/api/v1/scenarios/{name}/rollback", "/api/v1/scenarios/decide-sync/rollback", {"to": 99}, 404),
+        ("get", "/api/v1/scenarios/{name}/versions/{version}", "/api/v1/scenarios/decide-sync/versions/99", None, 404),
+        ("get", "/api/v1/executions/{id}", "/api/v1/executions/nope", None, 404),
+        ("post", "/api/v1/audit/checkpoint", "/api/v1/audit/checkpoint", {"to": "nosuch"}, 400),
+        ("get", "/api/v1/audit", "/api/v1/audit?limit=0", None, 400),
+        ("post", "/api/v1/incomplete/retry", "/api/v1/incomplete/retry", {"scenario": 42}, 400)]:
+    status, a = ask(method, real, body)
+    assert status == want, (real, status, a)
+    valid(path, method, status, a); n += 1
+print(f"{ops} operations: parameters and bodies as the server takes them; {n} error answers valid; openapi.json asks no token")
+EOF
 
 # ---- queue depth over the last days, from the items' created and done times ----
 ms() { echo $(( $(date -ud "$1" +%s) * 1000 )); }
