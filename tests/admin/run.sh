@@ -63,6 +63,30 @@ $tmp/bad.yaml:$lt:51: error: a secret is written as a reference, env:NAME or fil
 scenarist: org '$tmp/bad.yaml' does not load; nothing validated" \
     -- "$bin" validate --org "$tmp/bad.yaml" $fx/decide/payroll.yaml
 
+sed 's/role: approver, token: .*/role: approver, token: env:ADMIN_VIEWER }/' "$org" > "$tmp/twin.yaml"
+la=$(grep -n 'name: Ada Approver' "$tmp/twin.yaml" | cut -d: -f1)
+expect "two users naming one token: refused at load, naming both users at file:line:col" 2 \
+"$tmp/twin.yaml:$la:50: error: users Vera Viewer and Ada Approver share token env:ADMIN_VIEWER: each user needs their own (an action is recorded under the user its token names)
+   $la |   - { name: Ada Approver, role: approver, token: env:ADMIN_VIEWER }
+      |                                                  ^~~~~~~~~~~~~~~~
+scenarist: org '$tmp/twin.yaml' does not load; nothing validated" \
+    -- "$bin" validate --org "$tmp/twin.yaml" $fx/decide/payroll.yaml
+lo=$(grep -n 'name: Otto Operator' "$org" | cut -d: -f1)
+lr=$(grep -n 'name: Root Admin' "$org" | cut -d: -f1)
+expect "serve --admin-listen with a short token, an unset one and two with the same value: exit 2, each at file:line:col, nothing served" 2 \
+"$org:$lo:51: error: user Otto Operator: token env:ADMIN_OPERATOR is shorter than 16 characters
+   $lo |   - { name: Otto Operator, role: operator, token: env:ADMIN_OPERATOR }
+      |                                                   ^~~~~~~~~~~~~~~~~~
+$org:$lr:45: error: users Vera Viewer and Root Admin have the same token: each user needs their own (an action is recorded under the user its token names)
+   $lr |   - { name: Root Admin, role: admin, token: env:ADMIN_ADMIN }
+      |                                             ^~~~~~~~~~~~~~~
+scenarist: the management API's users cannot sign in as declared; not serving
+$org:$lr:45: error: user Root Admin: secret env:ADMIN_ADMIN is not set in the environment
+   $lr |   - { name: Root Admin, role: admin, token: env:ADMIN_ADMIN }
+      |                                             ^~~~~~~~~~~~~~~
+scenarist: the management API's users cannot sign in as declared; not serving" \
+    -- bash -c "ADMIN_OPERATOR=short ADMIN_ADMIN=\$ADMIN_VIEWER timeout 20 '$bin' serve $fx/decide --org '$org' --store '$tmp/x.db' --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>&1; rc1=\$?; env -u ADMIN_ADMIN timeout 20 '$bin' serve $fx/decide --org '$org' --store '$tmp/x.db' --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>&1; exit \$(( rc1 == 2 ? \$? : 9 ))"
+
 # ---- two held payroll executions and one incomplete sync, before the daemon starts ----
 "$bin" deploy $fx/decide/payroll.yaml $fx/decide/sync.yaml --org "$org" >/dev/null 2>&1
 sed 's/^description: .*/description: a second version/' $fx/decide/sync.yaml > "$tmp/sync.yaml"
