@@ -251,8 +251,8 @@ const pages = {
     }
     main.innerHTML = html;
     main.querySelectorAll("button[data-to]").forEach(b => b.onclick = async () => {
-      const reason = prompt("Why roll back?") || "";
-      try { await api("POST", `/scenarios/${encodeURIComponent(name)}/rollback`, {to: Number(b.dataset.to), reason}); route(); }
+      const reason = (prompt("Why roll back?") || "").trim(); /* a blank reason is left out: the API refuses one */
+      try { await api("POST", `/scenarios/${encodeURIComponent(name)}/rollback`, reason ? {to: Number(b.dataset.to), reason} : {to: Number(b.dataset.to)}); route(); }
       catch (e) { alert(e.message); }
     });
     if (!admin) return;
@@ -274,14 +274,14 @@ const pages = {
       e.preventDefault();
       const yaml = await $("#file").files[0].text();
       const m = /^name:\s*["']?([A-Za-z0-9_-]+)/m.exec(yaml);
-      const msg = $("#deploy-message").value;
+      const msg = $("#deploy-message").value.trim();
       done(m ? m[1] : "", () => api("POST", `/scenarios/${encodeURIComponent(m ? m[1] : "-")}/deploy`, msg ? {yaml, message: msg} : {yaml}));
     };
     $("#promote").onsubmit = e => {
       e.preventDefault();
       const n = $("#promote-name").value.trim(), b = {from: $("#promote-from").value.trim()};
       if ($("#promote-version").value) b.version = Number($("#promote-version").value);
-      if ($("#promote-reason").value) b.reason = $("#promote-reason").value;
+      if ($("#promote-reason").value.trim()) b.reason = $("#promote-reason").value.trim();
       done(n, () => api("POST", `/scenarios/${encodeURIComponent(n)}/promote`, b));
     };
   },
