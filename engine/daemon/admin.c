@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "lang/diag.h"
 #include "lang/lua.h"
+#include "lang/text.h"
 #include "log.h"
 #include "model/validate.h"
 #include "store/version.h"
@@ -33,7 +34,6 @@
 #include <time.h>
 
 #include <microhttpd.h>
-#include <utf8proc.h>
 
 enum { R_VIEWER = 1, R_OPERATOR = 2, R_APPROVER = 4, R_ADMIN = 8 };
 #define R_ANY (R_VIEWER | R_OPERATOR | R_APPROVER | R_ADMIN)
@@ -90,7 +90,6 @@ static const char *qarg(struct call *c, const char *k)
     return MHD_lookup_connection_value(c->con, MHD_GET_ARGUMENT_KIND, k);
 }
 
-static bool blank_text(const char *s);
 static long version_num(const char *s);
 
 /* ---- handlers ---- */
@@ -868,7 +867,7 @@ static unsigned h_deploy(struct call *c, json_t **out)
                               "text as {\"yaml\": TEXT}");
         return 404;
     }
-    if (yaml && blank_text(yaml + strspn(yaml, " \t\r\n"))) {
+    if (yaml && sc_text_blank(yaml + strspn(yaml, " \t\r\n"))) {
         free(path);
         *out = err_body("the scenario text is empty: not deployed");
         return 422;
@@ -1359,26 +1358,6 @@ static const struct spec *spec_of(const char *method, const char *path)
     return NULL;
 }
 
-/* Whether s has no visible character: only separators (Zs, Zl, Zp), format (Cf) and
- * control (Cc) characters, per the Unicode Character Database (utf8proc). Invalid UTF-8
- * counts as visible (jansson admits none). */
-static bool blank_text(const char *s)
-{
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n;
-    while (*p) {
-        if ((n = utf8proc_iterate(p, -1, &cp)) < 1)
-            return false;
-        utf8proc_category_t k = utf8proc_category(cp);
-        if (k != UTF8PROC_CATEGORY_ZS && k != UTF8PROC_CATEGORY_ZL && k != UTF8PROC_CATEGORY_ZP &&
-            k != UTF8PROC_CATEGORY_CF && k != UTF8PROC_CATEGORY_CC)
-            return false;
-        p += n;
-    }
-    return true;
-}
-
 /* The names of fields, ", "-separated, into buf. */
 static void field_names(const struct field *f, char *buf, size_t n)
 {
@@ -1573,7 +1552,7 @@ static bool check_body(const json_t *body, const struct spec *sp, char *m, size_
         if (f->type != F_TEXT)
             continue;
         const char *s = json_string_value(v);
-        if (blank_text(s)) {
+        if (sc_text_blank(s)) {
             if (f->need)
                 snprintf(m, n, "%s", f->need);
             else
