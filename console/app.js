@@ -10,6 +10,8 @@ function esc(v) {
 }
 function show(v) { return typeof v === "string" ? v : JSON.stringify(v); }
 
+const TEXT_MAX = 4000; /* the API's limit of a note or reason, in UTF-8 bytes */
+
 async function api(method, path, body) {
   const opt = {method, headers: {"Authorization": "Bearer " + sessionStorage.getItem("token")}};
   if (body !== undefined) {
@@ -184,7 +186,10 @@ const pages = {
     for (const act of ["approve", "reject"]) {
       const b = $("#" + act);
       if (b) b.onclick = async () => {
-        try { await api("POST", `/holds/${h.id}/${act}`, {reason: $("#reason").value}); route(); }
+        const reason = $("#reason").value.trim(), bytes = new TextEncoder().encode(reason).length;
+        if (act === "reject" && !reason) { $("#reason").focus(); alert("Write why the hold is rejected first: the reason is kept with the decision."); return; }
+        if (bytes > TEXT_MAX) { $("#reason").focus(); alert(`The reason is ${bytes} bytes (UTF-8); keep it to ${TEXT_MAX}.`); return; }
+        try { await api("POST", `/holds/${h.id}/${act}`, reason ? {reason} : {}); route(); }
         catch (e) { alert(e.message); }
       };
     }
@@ -246,8 +251,8 @@ const pages = {
     }
     main.innerHTML = html;
     main.querySelectorAll("button[data-to]").forEach(b => b.onclick = async () => {
-      const reason = prompt("Why roll back?") || "";
-      try { await api("POST", `/scenarios/${encodeURIComponent(name)}/rollback`, {to: Number(b.dataset.to), reason}); route(); }
+      const reason = (prompt("Why roll back?") || "").trim(); /* a blank reason is left out: the API refuses one */
+      try { await api("POST", `/scenarios/${encodeURIComponent(name)}/rollback`, reason ? {to: Number(b.dataset.to), reason} : {to: Number(b.dataset.to)}); route(); }
       catch (e) { alert(e.message); }
     });
     if (!admin) return;
@@ -269,14 +274,14 @@ const pages = {
       e.preventDefault();
       const yaml = await $("#file").files[0].text();
       const m = /^name:\s*["']?([A-Za-z0-9_-]+)/m.exec(yaml);
-      const msg = $("#deploy-message").value;
+      const msg = $("#deploy-message").value.trim();
       done(m ? m[1] : "", () => api("POST", `/scenarios/${encodeURIComponent(m ? m[1] : "-")}/deploy`, msg ? {yaml, message: msg} : {yaml}));
     };
     $("#promote").onsubmit = e => {
       e.preventDefault();
       const n = $("#promote-name").value.trim(), b = {from: $("#promote-from").value.trim()};
       if ($("#promote-version").value) b.version = Number($("#promote-version").value);
-      if ($("#promote-reason").value) b.reason = $("#promote-reason").value;
+      if ($("#promote-reason").value.trim()) b.reason = $("#promote-reason").value.trim();
       done(n, () => api("POST", `/scenarios/${encodeURIComponent(n)}/promote`, b));
     };
   },
@@ -297,7 +302,7 @@ async function queueItems(name) {
   const op = can("operator");
   return `<h1>${esc(name)}: open items</h1>` + table([["Item", e => esc(e.id)], ["Created", e => esc(e.created_at)],
     ["Content", e => `<pre>${esc(JSON.stringify(e.item))}</pre>`],
-    ["", e => op ? `<span class="resolve"><input class="note" id="note-${e.id}" placeholder="what was done (required)" maxlength="4000">` +
+    ["", e => op ? `<span class="resolve"><input class="note" id="note-${e.id}" placeholder="what was done (required)">` +
       `<button class="secondary" data-item="${e.id}">resolve</button></span>` : ""]], open.items, "items") +
     `<h1>${esc(name)}: resolved</h1>` + table([["Item", e => esc(e.id)], ["Resolved", e => esc(e.done_at || "")],
       ["By", e => esc(e.done_by || "")], ["Note", e => esc(e.note || e.resolution || "")],
@@ -308,6 +313,8 @@ async function resolveItem(b) {
   const input = $("#note-" + b.dataset.item);
   const note = input ? input.value.trim() : "";
   if (!note) { input && input.focus(); alert("Write what was done about the item first: the note is kept with it."); return; }
+  const bytes = new TextEncoder().encode(note).length; /* the server counts UTF-8 bytes */
+  if (bytes > TEXT_MAX) { input.focus(); alert(`The note is ${bytes} bytes (UTF-8); keep it to ${TEXT_MAX}: what was done, and link the rest.`); return; }
   try { await api("POST", `/queue-items/${b.dataset.item}/resolve`, {note}); route(); }
   catch (e) { alert(e.message); }
 }

@@ -267,7 +267,8 @@ static void print_option(FILE *out, const struct opt_doc *op)
     char head[64];
     snprintf(head, sizeof head, "  --%s%s%s", op->name, op->arg ? " " : "",
              op->arg ? op->arg : "");
-    if (fprintf(out, "%-28s", head) > 28)
+    fprintf(out, "%-28s", head);
+    if (strlen(head) >= 28) /* no column left between the head and its text: the next line */
         fprintf(out, "\n%-28s", "");
     wrap(out, op->doc, 28, 28);
 }

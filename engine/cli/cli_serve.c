@@ -5,6 +5,8 @@
 #include "log.h"
 #include "lang/duration.h"
 #include "daemon/serve.h"
+#include "lang/diag.h"
+#include "model/org.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,21 @@ static int count_opt(const char *name, const char *v, long def, long lo, long hi
     }
     *out = n;
     return 0;
+}
+
+/* The org's users' tokens for --admin-listen: 0, or -1 with their diagnostics printed
+ * (file:line:col, as the org's other errors). */
+static int cli_users_ok(const struct sc_org *org)
+{
+    struct sc_diags d;
+    sc_diags_init(&d);
+    int bad = sc_org_users_check(org, &d);
+    sc_diags_print(&d, stderr);
+    sc_diags_free(&d);
+    if (bad)
+        fprintf(stderr, "scenarist: the management API's users cannot sign in as declared; "
+                        "not serving\n");
+    return bad ? -1 : 0;
 }
 
 int cmd_serve(struct opts *o)
@@ -86,6 +103,10 @@ int cmd_serve(struct opts *o)
     struct sc_org *org = cli_load_org(o);
     if (!org)
         return EXIT_USAGE;
+    if (so.admin_listen && cli_users_ok(org) != 0) { /* the API's tokens, before anything starts */
+        sc_org_free(org);
+        return EXIT_USAGE;
+    }
     int rc = sc_serve(&so, org);
     sc_org_free(org);
     return rc;

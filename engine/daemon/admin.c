@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "lang/diag.h"
 #include "lang/lua.h"
+#include "lang/text.h"
 #include "log.h"
 #include "model/validate.h"
 #include "store/version.h"
@@ -88,6 +89,8 @@ static const char *qarg(struct call *c, const char *k)
 {
     return MHD_lookup_connection_value(c->con, MHD_GET_ARGUMENT_KIND, k);
 }
+
+static long version_num(const char *s);
 
 /* ---- handlers ---- */
 
@@ -479,40 +482,26 @@ static unsigned h_queue_items(struct call *c, json_t **out)
     return a ? 200 : 503;
 }
 
-#define NOTE_MAX 4000
-
-/* The note of a queue resolution from the body {"note": "..."}: required here, as the
- * next person to look at the item has only it; NULL with *out set (400) when missing. */
-static const char *note_of(struct call *c, json_t **out)
-{
-    json_t *v = json_object_get(c->body, "note");
-    const char *s = json_string_value(v);
-    size_t n = s ? strlen(s) : 0;
-    while (n && strchr(" \t\r\n", s[n - 1]))
-        n--;
-    if (!n) {
-        *out = err_body(v && !json_is_string(v) ? "note must be a string"
-                        : "give {\"note\": \"...\"}: what was done about the item (it is kept "
-                          "with the resolution and shown to the next person)");
-        return NULL;
-    }
-    if (strlen(s) > NOTE_MAX) {
-        *out = err_body("note is over 4000 bytes: keep it to what was done, and link the rest");
-        return NULL;
-    }
-    return s;
-}
-
 /* As `scenarist queue resolve ID --note TEXT`, the item resolved under the user's name
  * with their note, and its audit row, in one transaction. */
 static unsigned h_queue_resolve(struct call *c, json_t **out)
 {
     int64_t id = id_of(c->arg);
-    const char *note = note_of(c, out);
-    if (!note)
-        return 400;
+    const char *note = str(c->body, "note"); /* required, checked (b_note) */
     pthread_mutex_lock(&c->a->mu);
     json_t *item = id > 0 ? sc_store_queue_item(c->a->st, id) : NULL;
+    if (!item || strcmp(str(item, "state"), "open")) { /* none: 404; closed: 409 */
+        pthread_mutex_unlock(&c->a->mu);
+        char m[400];
+        if (item)
+            snprintf(m, sizeof m, "queue item %lld was already %s by %s at %s", (long long)id,
+                     str(item, "state"), str(item, "done_by"), str(item, "done_at"));
+        else
+            snprintf(m, sizeof m, "no queue item %s", c->arg);
+        *out = err_body(m);
+        json_decref(item);
+        return item ? 409 : 404;
+    }
     char object[300];
     snprintf(object, sizeof object, "queues/%s/items/%lld", str(item, "queue"), (long long)id);
     int r = !item ? SC_STORE_NONE : sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR
@@ -575,10 +564,10 @@ static unsigned h_scenario_versions(struct call *c, json_t **out)
 static json_t *version_doc(struct call *c, const char *name, const char *num, unsigned *status,
                            json_t **out)
 {
-    char *end;
-    long n = strtol(num, &end, 10);
-    if (!*num || *end || n < 1 || n > 1000000) {
-        *out = err_body("a version is a number from 1");
+    long n = version_num(num);
+    if (n < 1) {
+        *out = err_body(c->args[2] ? "a version is a number from 1 (or vN), or draft"
+                                   : "a version is a number from 1 (or vN)");
         *status = 404;
         return NULL;
     }
@@ -622,8 +611,8 @@ static unsigned h_diff(struct call *c, json_t **out)
     json_t *lines = sc_version_diff(json_object_get(va, "document"), json_object_get(vb, "document"));
     json_decref(va);
     json_decref(vb);
-    *out = lines ? json_pack("{s:s, s:i, s:i, s:o}", "scenario", c->args[0], "from", atoi(from),
-                             "to", atoi(to), "changes", lines)
+    *out = lines ? json_pack("{s:s, s:i, s:i, s:o}", "scenario", c->args[0], "from", (int)version_num(from),
+                             "to", (int)version_num(to), "changes", lines)
                  : err_body("out of memory");
     return lines ? 200 : 503;
 }
@@ -878,6 +867,11 @@ static unsigned h_deploy(struct call *c, json_t **out)
                               "text as {\"yaml\": TEXT}");
         return 404;
     }
+    if (yaml && sc_text_blank(yaml + strspn(yaml, " \t\r\n"))) {
+        free(path);
+        *out = err_body("the scenario text is empty: not deployed");
+        return 422;
+    }
     snprintf(label, sizeof label, "%s", yaml ? name : path);
     if (yaml)
         snprintf(label + strlen(label), sizeof label - strlen(label), ".yaml");
@@ -1023,6 +1017,12 @@ static unsigned h_audit_checkpoint(struct call *c, json_t **out)
     const struct sc_org *org = c->a->d->org;
     const char *to = json_string_value(json_object_get(c->body, "to"));
     char err[700];
+    if (to && !sc_org_connection(org, to)) { /* the caller's error, before anything is taken */
+        char m[400];
+        snprintf(m, sizeof m, "connection '%.100s' is not defined in org '%s'", to, org->name);
+        *out = err_body(m);
+        return 400;
+    }
     if (!sc_audit_org_keyed(org, "checkpoint", err, sizeof err)) {
         *out = err_body(err);
         return 409;
@@ -1232,21 +1232,439 @@ static const struct route routes[] = {
     {0},
 };
 
-/* The request bodies a route requires, as JSON Schema (JSON text). */
-static const struct {
-    const char *method, *path, *schema;
-} bodies[] = {
-    {"POST", "/api/v1/queue-items/{id}/resolve",
-     "{\"type\":\"object\",\"required\":[\"note\"],\"properties\":{\"note\":{\"type\":"
-     "\"string\",\"minLength\":1,\"maxLength\":4000}}}"},
+/* ---- what each route takes: its query parameters and body fields, checked before the
+ * handler runs and listed in the OpenAPI document from the same tables ---- */
+
+enum ftype {
+    F_STR,     /* a string (query: any text) */
+    F_TEXT,    /* a string with a visible character, at most max bytes (UTF-8) */
+    F_NAME,    /* a scenario or org name: a-z, 0-9, - and _ (1 to 64) */
+    F_INT,     /* an integer from min to max */
+    F_VERSION, /* a version: an integer from 1 (query: N or vN) */
+    F_MS,      /* milliseconds since the epoch, from 0 */
+    F_ENUM,    /* one of values */
 };
 
-static const char *route_body(const struct route *r)
+struct field {
+    const char *name;
+    enum ftype type;
+    bool required;
+    long long min, max;           /* F_INT; F_TEXT: max bytes */
+    const char *const *values;    /* F_ENUM, NULL-terminated */
+    const char *need;             /* the message when missing or blank, or NULL */
+    const char *over;             /* F_TEXT: the hint after "is over N bytes", or NULL */
+};
+
+#define TEXT_MAX 4000
+#define NOTE_HINT "keep it to what was done, and link the rest"
+
+static const char *const v_order[] = {"oldest", "newest", NULL};
+static const char *const v_exec_status[] = {"queued", "running", "sleeping", "held", "success",
+                                            "warning", "error", NULL};
+static const char *const v_hold_state[] = {"pending", "approved", "rejected", "all", NULL};
+static const char *const v_inc_state[] = {"all", "pending", "exhausted", "held", "resolved",
+                                          "discarded", "rejected", "done", "failed", NULL};
+static const char *const v_item_state[] = {"open", "resolved", NULL};
+
+#define Q_LIMIT {"limit", F_INT, false, 1, 1000, NULL, NULL, NULL}
+#define Q_ORDER {"order", F_ENUM, false, 0, 0, v_order, NULL, NULL}
+#define Q_SCENARIO {"scenario", F_STR, false, 0, 0, NULL, NULL, NULL}
+#define Q_EXECUTION {"execution", F_STR, false, 0, 0, NULL, NULL, NULL}
+#define Q_SINCE {"since", F_MS, false, 0, 0, NULL, NULL, NULL}
+#define B_REASON {"reason", F_TEXT, false, 0, TEXT_MAX, NULL, NULL, NULL}
+
+static const struct field q_executions[] = {Q_SCENARIO,
+    {"status", F_ENUM, false, 0, 0, v_exec_status, NULL, NULL}, Q_SINCE, Q_LIMIT,
+    {"cursor", F_STR, false, 0, 0, NULL, NULL, NULL}, {0}};
+static const struct field q_holds[] = {{"state", F_ENUM, false, 0, 0, v_hold_state, NULL, NULL}, {0}};
+static const struct field q_incomplete[] = {{"state", F_ENUM, false, 0, 0, v_inc_state, NULL, NULL}, {0}};
+static const struct field q_items[] = {{"state", F_ENUM, false, 0, 0, v_item_state, NULL, NULL},
+                                       Q_LIMIT, Q_ORDER, {0}};
+static const struct field q_diff[] = {{"from", F_VERSION, true, 1, 1000000, NULL, NULL, NULL},
+                                      {"to", F_VERSION, true, 1, 1000000, NULL, NULL, NULL}, {0}};
+static const struct field q_metrics[] = {Q_SINCE, {0}};
+static const struct field q_audit[] = {Q_SCENARIO, Q_EXECUTION,
+    {"sent_to", F_STR, false, 0, 0, NULL, NULL, NULL}, Q_LIMIT, Q_ORDER, {0}};
+static const struct field q_shadow[] = {Q_SCENARIO, Q_EXECUTION, Q_LIMIT, {0}};
+static const struct field q_depth[] = {{"days", F_INT, false, 1, 90, NULL, NULL, NULL}, {0}};
+static const struct field q_none[] = {{0}};
+
+static const struct field b_approve[] = {B_REASON, {0}};
+static const struct field b_reject[] = {{"reason", F_TEXT, true, 0, TEXT_MAX,
+    NULL, "give {\"reason\": \"...\"}: why the hold is rejected (it is recorded with the "
+    "decision and ends the execution)", NULL}, {0}};
+static const struct field b_retry_all[] = {{"scenario", F_NAME, false, 0, 0, NULL, NULL, NULL},
+                                           B_REASON, {0}};
+static const struct field b_note[] = {{"note", F_TEXT, true, 0, TEXT_MAX, NULL,
+    "give {\"note\": \"...\"}: what was done about the item (it is kept with the resolution "
+    "and shown to the next person)", NOTE_HINT}, {0}};
+static const struct field b_rollback[] = {{"to", F_VERSION, true, 1, 1000000, NULL,
+    "give {\"to\": N}, the version to roll back to", NULL}, B_REASON, {0}};
+static const struct field b_deploy[] = {{"yaml", F_STR, false, 0, 0, NULL, NULL, NULL},
+    {"message", F_TEXT, false, 0, TEXT_MAX, NULL, NULL, NULL}, {0}};
+static const struct field b_promote[] = {{"from", F_NAME, true, 0, 0, NULL,
+    "give {\"from\": ORG, \"version\": N (optional, default the current one)}: ORG an org's "
+    "name (orgs/ORG.yaml)", NULL},
+    {"version", F_VERSION, false, 1, 1000000, NULL, NULL, NULL},
+    {"to", F_NAME, false, 0, 0, NULL, NULL, NULL}, B_REASON, {0}};
+static const struct field b_checkpoint[] = {{"to", F_STR, false, 0, 0, NULL, NULL, NULL}, {0}};
+
+/* Per route: its query and body fields (body NULL: it takes none) and the statuses it
+ * answers besides 200, 401 and 403 (which the roles give). */
+static const struct spec {
+    const char *method, *path;
+    const struct field *query, *body;
+    const char *statuses; /* space-separated */
+} specs[] = {
+    {"GET", "/api/v1/me", q_none, NULL, "400"},
+    {"GET", "/api/v1/executions", q_executions, NULL, "400 503"},
+    {"GET", "/api/v1/executions/{id}", q_none, NULL, "400 404 503"},
+    {"GET", "/api/v1/holds", q_holds, NULL, "400 503"},
+    {"GET", "/api/v1/holds/{id}", q_none, NULL, "400 404 503"},
+    {"POST", "/api/v1/holds/{id}/approve", q_none, b_approve, "400 404 409 413 503"},
+    {"POST", "/api/v1/holds/{id}/reject", q_none, b_reject, "400 404 409 413 503"},
+    {"GET", "/api/v1/incomplete", q_incomplete, NULL, "400 503"},
+    {"POST", "/api/v1/incomplete/{id}/retry", q_none, b_approve, "400 404 409 413 503"},
+    {"POST", "/api/v1/incomplete/{id}/resolve", q_none, b_approve, "400 409 413 503"},
+    {"POST", "/api/v1/incomplete/{id}/discard", q_none, b_approve, "400 409 413 503"},
+    {"POST", "/api/v1/incomplete/retry", q_none, b_retry_all, "400 413 503"},
+    {"GET", "/api/v1/queues", q_none, NULL, "400 503"},
+    {"GET", "/api/v1/queues/{name}/items", q_items, NULL, "400 503"},
+    {"POST", "/api/v1/queue-items/{id}/resolve", q_none, b_note, "400 404 409 413 503"},
+    {"GET", "/api/v1/versions", q_none, NULL, "400 503"},
+    {"GET", "/api/v1/scenarios/{name}/versions", q_none, NULL, "400 404 503"},
+    {"GET", "/api/v1/scenarios/{name}/versions/{version}", q_none, NULL, "400 404 503"},
+    {"GET", "/api/v1/scenarios/{name}/diff", q_diff, NULL, "400 404 503"},
+    {"POST", "/api/v1/scenarios/{name}/rollback", q_none, b_rollback, "400 404 413 422 503"},
+    {"GET", "/api/v1/metrics", q_metrics, NULL, "400 503"},
+    {"GET", "/api/v1/audit", q_audit, NULL, "400 503"},
+    {"GET", "/api/v1/audit/verify", q_none, NULL, "400 409"},
+    {"GET", "/api/v1/shadow", q_shadow, NULL, "400 503"},
+    {"GET", "/scenarios/{name}/versions/{version}/steps/{step}", q_none, NULL, "400 404 503"},
+    {"GET", "/api/v1/openapi.json", q_none, NULL, "400"},
+    {"POST", "/api/v1/scenarios/{name}/deploy", q_none, b_deploy, "400 404 413 422 503"},
+    {"POST", "/api/v1/scenarios/{name}/promote", q_none, b_promote, "400 404 413 422 503"},
+    {"POST", "/api/v1/audit/checkpoint", q_none, b_checkpoint, "400 409 413 502 503"},
+    {"GET", "/api/v1/queues/depth", q_depth, NULL, "400 503"},
+    {"GET", "/api/v1/scenarios/{name}/versions/{version}/steps/{step}", q_none, NULL,
+     "400 404 503"},
+};
+
+static const struct spec *spec_of(const char *method, const char *path)
 {
-    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
-        if (!strcmp(bodies[i].method, r->method) && !strcmp(bodies[i].path, r->path))
-            return bodies[i].schema;
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        if (!strcmp(specs[i].method, method) && !strcmp(specs[i].path, path))
+            return &specs[i];
     return NULL;
+}
+
+/* The names of fields, ", "-separated, into buf. */
+static void field_names(const struct field *f, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (; f && f->name && at < n; f++)
+        at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? ", " : "", f->name);
+    if (!at)
+        snprintf(buf, n, "none");
+}
+
+/* "FIELD takes ..." for a query value or "FIELD must be ..." for a body one. */
+static void want(const struct field *f, bool query, char *m, size_t n)
+{
+    const char *verb = query ? "takes" : "must be";
+    switch (f->type) {
+    case F_STR:
+        snprintf(m, n, "%s %s a string", f->name, verb);
+        break;
+    case F_TEXT:
+        snprintf(m, n, "%s %s a string with a visible character, at most %lld bytes", f->name,
+                 verb, f->max);
+        break;
+    case F_NAME:
+        snprintf(m, n, "%s %s a name of a-z, 0-9, - and _ (1 to 64)", f->name, verb);
+        break;
+    case F_INT:
+        snprintf(m, n, "%s %s a number from %lld to %lld", f->name, verb, f->min, f->max);
+        break;
+    case F_VERSION:
+        snprintf(m, n, query ? "%s takes a version: a number from 1 (or vN)"
+                             : "%s must be a version: an integer from 1", f->name);
+        break;
+    case F_MS:
+        snprintf(m, n, "%s takes milliseconds since the epoch", f->name);
+        break;
+    case F_ENUM: {
+        size_t at = (size_t)snprintf(m, n, "%s %s one of", f->name, verb);
+        for (int i = 0; f->values[i] && at < n; i++)
+            at += (size_t)snprintf(m + at, n - at, "%s %s", i ? "," : "", f->values[i]);
+        break;
+    }
+    }
+}
+
+/* An unknown name among fields: "unknown query parameter 'x'; did you mean 'y'? (this
+ * route takes: ...)". */
+static void unknown(const char *what, const char *name, const struct field *fs, char *m, size_t n)
+{
+    const char *cands[16];
+    size_t k = 0;
+    for (const struct field *f = fs; f && f->name && k < 16; f++)
+        cands[k++] = f->name;
+    const char *near = k ? sc_suggest(name, cands, k) : NULL;
+    char names[300];
+    field_names(fs, names, sizeof names);
+    snprintf(m, n, "unknown %s '%.80s'%s%s%s (this route takes: %s)", what, name,
+             near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "", names);
+}
+
+/* A version as a query or path gives it: N or vN, 1 to 1000000; -1 otherwise. */
+static long version_num(const char *s)
+{
+    char *end;
+    if (s && (*s == 'v' || *s == 'V'))
+        s++;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    long v = strtol(s, &end, 10);
+    return *end || v < 1 || v > 1000000 ? -1 : v;
+}
+
+/* Whether query value s suits f. */
+static bool query_ok(const struct field *f, const char *s)
+{
+    char *end;
+    switch (f->type) {
+    case F_INT: {
+        if (*s < '0' || *s > '9')
+            return false;
+        long long v = strtoll(s, &end, 10);
+        return !*end && v >= f->min && v <= f->max;
+    }
+    case F_MS:
+        return *s >= '0' && *s <= '9' && (strtoll(s, &end, 10), !*end);
+    case F_VERSION:
+        return version_num(s) > 0;
+    case F_ENUM:
+        for (int i = 0; f->values[i]; i++)
+            if (!strcmp(s, f->values[i]))
+                return true;
+        return false;
+    case F_NAME:
+        return sc_version_name_ok(s);
+    default:
+        return true;
+    }
+}
+
+struct qcheck {
+    const struct field *fs;
+    char *m;
+    size_t n;
+    bool bad;
+};
+
+static enum MHD_Result query_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    struct qcheck *q = cls;
+    const struct field *f = q->fs;
+    while (f->name && strcmp(f->name, key))
+        f++;
+    if (!f->name)
+        unknown("query parameter", key, q->fs, q->m, q->n);
+    else if (!query_ok(f, value ? value : ""))
+        want(f, true, q->m, q->n);
+    else
+        return MHD_YES;
+    q->bad = true;
+    return MHD_NO;
+}
+
+/* The request's query checked against spec: true, or false with m set (a 400). */
+static bool check_query(struct MHD_Connection *con, const struct spec *sp, char *m, size_t n)
+{
+    struct qcheck q = {.fs = sp->query, .m = m, .n = n};
+    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, query_each, &q);
+    for (const struct field *f = sp->query; !q.bad && f->name; f++)
+        if (f->required && !MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, f->name)) {
+            char names[300] = "";
+            size_t at = 0;
+            for (const struct field *g = sp->query; g->name; g++)
+                if (g->required)
+                    at += (size_t)snprintf(names + at, sizeof names - at, "%s%s=...",
+                                           at ? "&" : "?", g->name);
+            snprintf(m, n, "give %s: %s is missing", names, f->name);
+            q.bad = true;
+        }
+    return !q.bad;
+}
+
+/* The body (an object, or NULL when none was sent) checked against spec: true, or false
+ * with m set (a 400). */
+static bool check_body(const json_t *body, const struct spec *sp, char *m, size_t n)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)body, k, v) {
+        const struct field *f = sp->body;
+        while (f && f->name && strcmp(f->name, k))
+            f++;
+        if (!f || !f->name) {
+            unknown("body field", k, sp->body, m, n);
+            return false;
+        }
+    }
+    for (const struct field *f = sp->body; f && f->name; f++) {
+        v = json_object_get(body, f->name);
+        if (!v && !f->required)
+            continue;
+        if (!v && f->need) {
+            snprintf(m, n, "%s", f->need);
+            return false;
+        }
+        if (!v) {
+            snprintf(m, n, "give {\"%s\": ...}: %s is required", f->name, f->name);
+            return false;
+        }
+        bool ok;
+        switch (f->type) {
+        case F_INT:
+        case F_VERSION:
+            ok = json_is_integer(v) && json_integer_value(v) >= f->min &&
+                 json_integer_value(v) <= f->max;
+            break;
+        case F_NAME:
+            ok = json_is_string(v) && sc_version_name_ok(json_string_value(v));
+            break;
+        default:
+            ok = json_is_string(v);
+        }
+        if (!ok && f->type == F_TEXT && !json_is_string(v)) {
+            snprintf(m, n, "%s must be a string", f->name);
+            return false;
+        }
+        if (!ok) {
+            want(f, false, m, n);
+            return false;
+        }
+        if (f->type != F_TEXT)
+            continue;
+        const char *s = json_string_value(v);
+        if (sc_text_blank(s)) {
+            if (f->need)
+                snprintf(m, n, "%s", f->need);
+            else
+                snprintf(m, n, "%s is blank (no visible character): write one, or leave %s out",
+                         f->name, f->name);
+            return false;
+        }
+        if (strlen(s) > (size_t)f->max) {
+            snprintf(m, n, "%s is over %lld bytes (%zu given)%s%s", f->name, f->max, strlen(s),
+                     f->over ? ": " : "", f->over ? f->over : "");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A field as OpenAPI's schema. */
+static json_t *field_schema(const struct field *f, bool query)
+{
+    json_t *s = json_object();
+    switch (f->type) {
+    case F_STR:
+        json_object_set_new(s, "type", json_string("string"));
+        break;
+    case F_TEXT:
+        json_object_set_new(s, "type", json_string("string"));
+        json_object_set_new(s, "minLength", json_integer(1));
+        json_object_set_new(s, "x-maxBytes", json_integer(f->max));
+        json_object_set_new(s, "pattern", json_string("[^\\s\\u00a0\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u206f\\u3000\\ufeff]"));
+        break;
+    case F_NAME:
+        json_object_set_new(s, "type", json_string("string"));
+        json_object_set_new(s, "pattern", json_string("^[a-z0-9_-]{1,64}$"));
+        break;
+    case F_INT:
+        json_object_set_new(s, "type", json_string("integer"));
+        json_object_set_new(s, "minimum", json_integer(f->min));
+        json_object_set_new(s, "maximum", json_integer(f->max));
+        break;
+    case F_VERSION:
+        if (query) {
+            json_object_set_new(s, "type", json_string("string"));
+            json_object_set_new(s, "pattern", json_string("^[vV]?[0-9]+$"));
+        } else {
+            json_object_set_new(s, "type", json_string("integer"));
+            json_object_set_new(s, "minimum", json_integer(1));
+            json_object_set_new(s, "maximum", json_integer(f->max));
+        }
+        break;
+    case F_MS:
+        json_object_set_new(s, "type", json_string("integer"));
+        json_object_set_new(s, "minimum", json_integer(0));
+        break;
+    case F_ENUM: {
+        json_t *e = json_array();
+        for (int i = 0; f->values[i]; i++)
+            json_array_append_new(e, json_string(f->values[i]));
+        json_object_set_new(s, "type", json_string("string"));
+        json_object_set_new(s, "enum", e);
+        break;
+    }
+    }
+    return s;
+}
+
+/* The spec's query parameters and request body into OpenAPI operation op. */
+static void spec_openapi(const struct spec *sp, json_t *op)
+{
+    json_t *params = json_object_get(op, "parameters");
+    if (!params)
+        json_object_set_new(op, "parameters", params = json_array());
+    for (const struct field *f = sp->query; f->name; f++)
+        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:o}", "name", f->name, "in",
+                                                "query", "required", f->required, "schema",
+                                                field_schema(f, true)));
+    if (!json_array_size(params))
+        json_object_del(op, "parameters");
+    if (sp->body) {
+        json_t *props = json_object(), *req = json_array();
+        for (const struct field *f = sp->body; f->name; f++) {
+            json_object_set_new(props, f->name, field_schema(f, false));
+            if (f->required)
+                json_array_append_new(req, json_string(f->name));
+        }
+        json_t *schema = json_pack("{s:s, s:o, s:b}", "type", "object", "properties", props,
+                                   "additionalProperties", 0);
+        bool required = json_array_size(req) > 0;
+        if (required)
+            json_object_set_new(schema, "required", req);
+        else
+            json_decref(req);
+        json_object_set_new(op, "requestBody", json_pack("{s:b, s:{s:{s:o}}}", "required",
+                            required, "content", "application/json", "schema", schema));
+    }
+    json_t *resp = json_object_get(op, "responses");
+    static const struct { const char *code, *what; } why[] = {
+        {"400", "a query parameter or body field that is unknown or not what it takes, "
+                "named in error"},
+        {"404", "no such object"}, {"409", "the object's state does not allow it"},
+        {"413", "a body over 65536 bytes"}, {"422", "the scenario does not validate: "
+                                              "error, diagnostics and text"},
+        {"502", "the delivery failed"}, {"503", "the store is unavailable"}};
+    for (const char *p = sp->statuses; *p; p += strspn(p, " ")) {
+        size_t len = strcspn(p, " ");
+        for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
+            if (strlen(why[i].code) == len && !strncmp(why[i].code, p, len))
+                json_object_set_new(resp, why[i].code,
+                                    json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", why[i].what,
+                                              "content", "application/json", "schema", "$ref",
+                                              "#/components/schemas/Error"));
+        p += len;
+    }
 }
 
 /* The OpenAPI 3.1 document, made from routes[]. */
@@ -1260,26 +1678,22 @@ static unsigned h_openapi(struct call *c, json_t **out)
         if (!item)
             json_object_set_new(paths, p, item = json_object());
         json_t *schema = json_loads(r->schema, 0, NULL);
-        json_t *op = json_pack("{s:s, s:{s:{s:s, s:{s:{s:o}}}, s:{s:s, s:{s:{s:{s:s}}}}, "
-                               "s:{s:s, s:{s:{s:{s:s}}}}}}",
-                               "summary", r->summary, "responses", "200", "description", "OK",
-                               "content", "application/json", "schema", schema, "401",
-                               "description", "no or unknown token", "content",
-                               "application/json", "schema", "$ref",
-                               "#/components/schemas/Error", "403", "description",
-                               "the user's role may not do this", "content", "application/json",
-                               "schema", "$ref", "#/components/schemas/Error");
+        json_t *op = json_pack("{s:s, s:{s:{s:s, s:{s:{s:o}}}}}", "summary", r->summary,
+                               "responses", "200", "description", "OK", "content",
+                               "application/json", "schema", schema);
+        if (r->roles) /* a route without roles (this document) asks for no token */
+            json_object_update_missing_new(json_object_get(op, "responses"), json_pack(
+                "{s:{s:s, s:{s:{s:{s:s}}}}, s:{s:s, s:{s:{s:{s:s}}}}}", "401", "description",
+                "no or unknown token", "content", "application/json", "schema", "$ref",
+                "#/components/schemas/Error", "403", "description",
+                "the user's role may not do this", "content", "application/json", "schema",
+                "$ref", "#/components/schemas/Error"));
         char opid[128], *w = opid;
         snprintf(opid, sizeof opid, "%s%s", r->method, p);
         for (; *w; w++)
             if (*w == '/' || *w == '{' || *w == '}' || *w == '.')
                 *w = '_';
         json_object_set_new(op, "operationId", json_string(opid));
-        const char *body = route_body(r);
-        if (body)
-            json_object_set_new(op, "requestBody", json_pack("{s:b, s:{s:{s:o}}}", "required", 1,
-                                "content", "application/json", "schema",
-                                json_loads(body, 0, NULL)));
         if (r->roles) {
             json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
             json_t *roles = json_array();
@@ -1298,10 +1712,8 @@ static unsigned h_openapi(struct call *c, json_t **out)
                                                     "in", "path", "required", 1, "schema",
                                                     "type", "string"));
         }
-        if (json_array_size(params))
-            json_object_set_new(op, "parameters", params);
-        else
-            json_decref(params);
+        json_object_set_new(op, "parameters", params);
+        spec_openapi(spec_of(r->method, r->path), op);
         char m[8];
         size_t i = 0;
         for (; r->method[i] && i < sizeof m - 1; i++)
@@ -1444,6 +1856,14 @@ static bool browser_step(struct MHD_Connection *con, const char *url, enum MHD_R
     return true;
 }
 
+/* What a JSON value is, in words: "an array", "a string", ... */
+static const char *json_kind(const json_t *v)
+{
+    return json_is_array(v) ? "an array" : json_is_string(v) ? "a string"
+           : json_is_number(v) ? "a number" : json_is_boolean(v) ? "true or false"
+           : json_is_null(v) ? "null" : "an object";
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **ctx)
@@ -1509,13 +1929,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     }
     if (q->body.len) {
         json_error_t je;
-        c.body = json_loadb(q->body.data, q->body.len, 0, &je);
+        c.body = json_loadb(q->body.data, q->body.len, JSON_DECODE_ANY, &je);
         if (!json_is_object(c.body)) {
-            json_decref(c.body);
             char m[300];
-            snprintf(m, sizeof m, "the body is not a JSON object: %s", je.text);
+            if (c.body)
+                snprintf(m, sizeof m, "the body is not a JSON object: %s", json_kind(c.body));
+            else
+                snprintf(m, sizeof m, "the body is not JSON: %s", je.text);
+            json_decref(c.body);
             return answer(con, 400, err_body(m));
         }
+    }
+    const struct spec *sp = spec_of(hit->method, hit->path);
+    char bad[700];
+    if (sp && (!check_query(con, sp, bad, sizeof bad) || !check_body(c.body, sp, bad, sizeof bad))) {
+        json_decref(c.body);
+        return answer(con, 400, err_body(bad));
     }
     json_t *out = NULL;
     unsigned status = hit->fn(&c, &out);

@@ -236,3 +236,20 @@ char *sc_text_json(const struct json_t *v, int indent, bool sort)
     }
     return sc_buf_take(&b);
 }
+
+bool sc_text_blank(const char *s)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t n;
+    while (*p) {
+        if ((n = utf8proc_iterate(p, -1, &cp)) < 1)
+            return false;
+        utf8proc_category_t k = utf8proc_category(cp);
+        if (k != UTF8PROC_CATEGORY_ZS && k != UTF8PROC_CATEGORY_ZL && k != UTF8PROC_CATEGORY_ZP &&
+            k != UTF8PROC_CATEGORY_CF && k != UTF8PROC_CATEGORY_CC)
+            return false;
+        p += n;
+    }
+    return true;
+}

@@ -21,6 +21,11 @@ char *sc_text_map(const char *s, size_t n, enum sc_text_op op, size_t *outlen);
 /* a and b equal after NFC (fold: and case folding). Invalid UTF-8 compares byte-wise. */
 bool sc_text_equal(const char *a, size_t na, const char *b, size_t nb, bool fold);
 
+/* Whether NUL-terminated UTF-8 s has no visible character: only separators (Zs, Zl, Zp),
+ * format (Cf) and control (Cc) characters, per the Unicode Character Database (utf8proc);
+ * "" is blank. Invalid UTF-8 counts as visible. For people's notes and reasons. */
+bool sc_text_blank(const char *s);
+
 /* The shortest text that reads back as exactly d (ECMAScript Number::toString): 0.1,
  * 1234567890123.45, integers without a point (3, -0 as 0), exponents from 1e21 and
  * below 1e-6 (1e+21, 1.5e-7). NaN and infinities as NaN, Infinity, -Infinity.

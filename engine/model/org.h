@@ -222,6 +222,12 @@ enum sc_refusal sc_org_check_target(const struct sc_org *org, const char *conn, 
 int sc_org_write_target(const struct sc_org *org, const char *conn, const char *path,
                         struct sc_url *t, char *why, size_t n);
 
+/* The users:' tokens (the management API's), resolved: each one set, at least 16
+ * characters, and not another user's; a diagnostic at the token's file:line:col in d for
+ * each that is not. The number of errors, or -1 when memory ran out. Tokens are wiped. */
+struct sc_diags;
+int sc_org_users_check(const struct sc_org *org, struct sc_diags *d);
+
 /* Resolves a secret reference (env:NAME or file:PATH, a trailing newline dropped).
  * New string (free()), or NULL with err filled; err never holds the secret. */
 char *sc_org_secret(const char *ref, char *err, size_t errlen);

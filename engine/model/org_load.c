@@ -411,9 +411,34 @@ static void settings_check(struct sc_check *c, const json_t *root)
     }
 }
 
+/* Each user has a token of their own: two users naming the same reference would act under
+ * one name (the first's), so the second is an error naming both. */
+static void users_check(struct sc_check *c, const json_t *root)
+{
+    const json_t *users = json_object_get(root, "users"), *u, *v;
+    size_t i, k;
+    json_array_foreach(users, i, u) {
+        const char *ref = json_string_value(json_object_get(u, "token"));
+        json_array_foreach(users, k, v) {
+            if (k >= i || !ref || strcmp(ref, json_string_value(json_object_get(v, "token")) ?
+                                                   json_string_value(json_object_get(v, "token"))
+                                                   : ""))
+                continue;
+            char at[64];
+            snprintf(at, sizeof at, "users/%zu/token", i);
+            sc_check_error(c, at, "users %s and %s share token %s: each user needs their own "
+                           "(an action is recorded under the user its token names)",
+                           json_string_value(json_object_get(v, "name")),
+                           json_string_value(json_object_get(u, "name")), ref);
+            break;
+        }
+    }
+}
+
 static void org_check(struct sc_check *c, const json_t *root)
 {
     settings_check(c, root);
+    users_check(c, root);
     const char *store = json_string_value(json_object_get(root, "store"));
     const char *bad_store = store_password(store);
     if (bad_store)
@@ -730,3 +755,46 @@ struct sc_org *sc_org_load(const char *name_or_path, struct sc_diags *d)
     return org;
 }
 
+
+int sc_org_users_check(const struct sc_org *org, struct sc_diags *d)
+{
+    const json_t *users = json_object_get(org->doc->root, "users"), *u;
+    size_t i, n = json_array_size(users);
+    char **tokens = calloc(n + 1, sizeof *tokens);
+    int bad = 0;
+    if (!tokens)
+        return -1;
+    json_array_foreach(users, i, u) {
+        const char *name = json_string_value(json_object_get(u, "name"));
+        const char *ref = json_string_value(json_object_get(u, "token"));
+        char path[64], why[300];
+        snprintf(path, sizeof path, "/users/%zu/token", i);
+        const struct sc_node_pos *np = sc_doc_pos(org->doc, path);
+        struct sc_pos pos = np ? np->val : (struct sc_pos){0, 0, 0};
+        tokens[i] = ref ? sc_org_secret(ref, why, sizeof why) : NULL;
+        const char *twin = NULL;
+        for (size_t k = 0; tokens[i] && k < i && !twin; k++)
+            if (tokens[k] && !strcmp(tokens[k], tokens[i]))
+                twin = json_string_value(json_object_get(json_array_get(users, k), "name"));
+        if (!tokens[i])
+            sc_diag_add(d, SC_SEV_ERROR, &org->doc->src, pos.line, pos.col, pos.len,
+                        "user %s: %s", name, ref ? why : "no token");
+        else if (strlen(tokens[i]) < 16)
+            sc_diag_add(d, SC_SEV_ERROR, &org->doc->src, pos.line, pos.col, pos.len,
+                        "user %s: token %s is shorter than 16 characters", name, ref);
+        else if (twin)
+            sc_diag_add(d, SC_SEV_ERROR, &org->doc->src, pos.line, pos.col, pos.len,
+                        "users %s and %s have the same token: each user needs their own (an "
+                        "action is recorded under the user its token names)", twin, name);
+        else
+            continue;
+        bad++;
+    }
+    for (i = 0; i < n; i++)
+        if (tokens[i]) {
+            explicit_bzero(tokens[i], strlen(tokens[i]));
+            free(tokens[i]);
+        }
+    free(tokens);
+    return bad;
+}

@@ -49,6 +49,30 @@ $tmp/bad.yaml:$lt:51: error: a secret is written as a reference, env:NAME or fil
 scenarist: org '$tmp/bad.yaml' does not load; nothing validated" \
     -- "$bin" validate --org "$tmp/bad.yaml" $fx/decide/payroll.yaml
 
+sed 's/role: approver, token: .*/role: approver, token: env:ADMIN_VIEWER }/' "$org" > "$tmp/twin.yaml"
+la=$(grep -n 'name: Ada Approver' "$tmp/twin.yaml" | cut -d: -f1)
+expect "two users naming one token: refused at load, naming both users at file:line:col" 2 \
+"$tmp/twin.yaml:$la:50: error: users Vera Viewer and Ada Approver share token env:ADMIN_VIEWER: each user needs their own (an action is recorded under the user its token names)
+   $la |   - { name: Ada Approver, role: approver, token: env:ADMIN_VIEWER }
+      |                                                  ^~~~~~~~~~~~~~~~
+scenarist: org '$tmp/twin.yaml' does not load; nothing validated" \
+    -- "$bin" validate --org "$tmp/twin.yaml" $fx/decide/payroll.yaml
+lo=$(grep -n 'name: Otto Operator' "$org" | cut -d: -f1)
+lr=$(grep -n 'name: Root Admin' "$org" | cut -d: -f1)
+expect "serve --admin-listen with a short token, an unset one and two with the same value: exit 2, each at file:line:col, nothing served" 2 \
+"$org:$lo:51: error: user Otto Operator: token env:ADMIN_OPERATOR is shorter than 16 characters
+   $lo |   - { name: Otto Operator, role: operator, token: env:ADMIN_OPERATOR }
+      |                                                   ^~~~~~~~~~~~~~~~~~
+$org:$lr:45: error: users Vera Viewer and Root Admin have the same token: each user needs their own (an action is recorded under the user its token names)
+   $lr |   - { name: Root Admin, role: admin, token: env:ADMIN_ADMIN }
+      |                                             ^~~~~~~~~~~~~~~
+scenarist: the management API's users cannot sign in as declared; not serving
+$org:$lr:45: error: user Root Admin: secret env:ADMIN_ADMIN is not set in the environment
+   $lr |   - { name: Root Admin, role: admin, token: env:ADMIN_ADMIN }
+      |                                             ^~~~~~~~~~~~~~~
+scenarist: the management API's users cannot sign in as declared; not serving" \
+    -- bash -c "ADMIN_OPERATOR=short ADMIN_ADMIN=\$ADMIN_VIEWER timeout 20 '$bin' serve $fx/decide --org '$org' --store '$tmp/x.db' --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>&1; rc1=\$?; env -u ADMIN_ADMIN timeout 20 '$bin' serve $fx/decide --org '$org' --store '$tmp/x.db' --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 2>&1; exit \$(( rc1 == 2 ? \$? : 9 ))"
+
 # ---- two held payroll executions and one incomplete sync, before the daemon starts ----
 "$bin" deploy $fx/decide/payroll.yaml $fx/decide/sync.yaml --org "$org" >/dev/null 2>&1
 sed 's/^description: .*/description: a second version/' $fx/decide/sync.yaml > "$tmp/sync.yaml"
@@ -123,7 +147,7 @@ expect "the store holds each decision with the user's name" 0 \
 expect "holds show on the CLI names the API's user" 0 "       approved by Ada Approver at 2026-03-09T10:00:00.000Z" \
     -- bash -c "'$bin' holds show 1 --org '$org' | sed -n 2p"
 expect "a body that is not JSON: 400" 0 \
-    "400 {\"error\":\"the body is not a JSON object: '[' or '{' expected near 'nope'\"}" -- call "$A" POST /holds/1/reject nope
+    "400 {\"error\":\"the body is not JSON: invalid token near 'nope'\"}" -- call "$A" POST /holds/1/reject nope
 expect "a body over 64 KiB: 413, nothing recorded" 0 '413 {"error":"body over the 65536-byte limit"}' \
     -- bash -c "head -c 70000 /dev/zero | tr '\\0' a > '$tmp/big'; curl -s -o '$tmp/b.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $A' --data-binary @'$tmp/big' '$api/holds/2/approve'; cat '$tmp/b.json'"
 expect "an unknown hold: 404" 0 '404 {"error":"no such hold"}' -- call "$A" POST /holds/99/approve
@@ -217,7 +241,7 @@ expect "a promote from the org this daemon serves: 400" 0 \
     '400 {"error":"org servetest is the one this daemon serves: a promote copies from another org"}' \
     -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/promote '{"from":"servetest"}'
 expect "an org given as a path: 400" 0 \
-    '400 {"error":"give {\"from\": ORG, \"version\": N (optional, default the current one)}: ORG an org'"'"'s name (orgs/ORG.yaml)"}' \
+    '400 {"error":"from must be a name of a-z, 0-9, - and _ (1 to 64)"}' \
     -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/promote '{"from":"../etc/x"}'
 expect "an org that is not there: 404, naming the file looked for" 0 "404 {\"error\":\"org nowhere does not load here: $conf/orgs/nowhere.yaml: cannot read: No such file or directory\"}" \
     -- call "$ADMIN_ADMIN" POST /scenarios/decide-sync/promote '{"from":"nowhere"}'
@@ -289,8 +313,8 @@ expect "and scenarist audit verify --checkpoint takes it: nothing was cut since"
 expect "with {to}, it is POSTed to that connection too (the stub's journal has it)" 0 \
     "200 POST /ops/hooks/servetest $(sql 'SELECT count(*) FROM audit')" \
     -- bash -c "curl -s -o /dev/null -w '%{http_code} ' -X POST -H 'Authorization: Bearer $ADMIN_ADMIN' --data-binary '{\"to\":\"ops\"}' '$api/audit/checkpoint'; grep '\"/ops/hooks/servetest\"' '$journal' | tail -1 | jq -r '\"\(.method) \(.path) \(.body.count)\"'"
-expect "to a connection the org does not have: 502, not delivered" 0 \
-    '502 {"error":"checkpoint not delivered: connection '"'nope'"' is not defined in org '"'servetest'"'"}' \
+expect "to a connection the org does not have: 400 (the caller's error; 502 is for a failed delivery)" 0 \
+    '400 {"error":"connection '"'nope'"' is not defined in org '"'servetest'"'"}' \
     -- call "$ADMIN_ADMIN" POST /audit/checkpoint '{"to":"nope"}'
 expect "and on the CLI" 0 "audit log of org $(sed -n 's/^name: //p' "$org"): every row intact" -- "$bin" audit verify --org "$org"
 sqlite3 "$db" ".backup '$tmp/forged.db'"
@@ -306,6 +330,78 @@ expect "a checkpoint of a log that is not intact: 409, none taken (as the CLI sa
     "409 {\"error\":\"audit log of org servetest: row $(sql 'SELECT max(id) FROM audit') was changed or forged: its contents do not match its HMAC: no checkpoint taken\"}
 scenarist: audit log of org servetest: row $(sql 'SELECT max(id) FROM audit') was changed or forged: its contents do not match its HMAC: no checkpoint taken" \
     -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$ADMIN_ADMIN' POST /audit/checkpoint; echo; '$bin' audit checkpoint --org '$org' 2>&1"
+
+# ---- every query parameter and body field is checked: 400 naming it and what it takes ----
+# calls TOKEN [METHOD PATH BODY]...: one answer a line
+calls() { local t=$1; shift; while [ $# -ge 3 ]; do call "$t" "$1" "$2" "$3"; echo; shift 3; done; }
+decisions=$(sql 'SELECT count(*) FROM decisions')
+expect "approve or reject with a reason of the wrong type, none, blank, too long or misspelt: 400, nothing recorded" 0 \
+'400 {"error":"reason must be a string"}
+400 {"error":"reason must be a string"}
+400 {"error":"give {\"reason\": \"...\"}: why the hold is rejected (it is recorded with the decision and ends the execution)"}
+400 {"error":"give {\"reason\": \"...\"}: why the hold is rejected (it is recorded with the decision and ends the execution)"}
+400 {"error":"give {\"reason\": \"...\"}: why the hold is rejected (it is recorded with the decision and ends the execution)"}
+400 {"error":"reason is blank (no visible character): write one, or leave reason out"}
+400 {"error":"reason is over 4000 bytes (60000 given)"}
+400 {"error":"unknown body field '"'reasn'"'; did you mean '"'reason'"'? (this route takes: reason)"}
+400 {"error":"the body is not a JSON object: an array"}
+400 {"error":"the body is not a JSON object: a string"}
+'"$decisions" -- bash -c "$(declare -f call calls); api='$api' tmp='$tmp'; calls '$A' POST /holds/3/approve '{\"reason\":42}' POST /holds/3/reject '{\"reason\":[\"x\"]}' POST /holds/3/reject '' POST /holds/3/reject '{}' POST /holds/3/reject '{\"reason\":\"\\u00a0\\u2003\\u200b\"}' POST /holds/3/approve '{\"reason\":\" \\t\\u2028\"}' POST /holds/3/approve '{\"reason\":\"$(head -c 60000 /dev/zero | tr '\0' r)\"}' POST /holds/3/approve '{\"reasn\":\"ok\"}' POST /holds/3/approve '[1]' POST /holds/3/approve '\"x\"'; sqlite3 '$db' 'SELECT count(*) FROM decisions'"
+expect "bulk retry with a scenario that is not a name: 400, nothing retried (not every execution)" 0 \
+'400 {"error":"scenario must be a name of a-z, 0-9, - and _ (1 to 64)"}
+400 {"error":"scenario must be a name of a-z, 0-9, - and _ (1 to 64)"}
+400 {"error":"unknown body field '"'scenarios'"'; did you mean '"'scenario'"'? (this route takes: scenario, reason)"}
+'"$decisions" -- bash -c "$(declare -f call calls); api='$api' tmp='$tmp'; calls '$O' POST /incomplete/retry '{\"scenario\":42}' POST /incomplete/retry '{\"scenario\":null}' POST /incomplete/retry '{\"scenarios\":\"decide-sync\"}'; sqlite3 '$db' 'SELECT count(*) FROM decisions'"
+expect "checkpoint, rollback, promote and deploy fields of the wrong type: 400 naming the field" 0 \
+'400 {"error":"to must be a string"}
+400 {"error":"connection '"'nosuch'"' is not defined in org '"'servetest'"'"}
+400 {"error":"give {\"to\": N}, the version to roll back to"}
+400 {"error":"to must be a version: an integer from 1"}
+400 {"error":"to must be a version: an integer from 1"}
+400 {"error":"reason must be a string"}
+400 {"error":"version must be a version: an integer from 1"}
+400 {"error":"yaml must be a string"}
+400 {"error":"message must be a string"}
+422 {"error":"the scenario text is empty: not deployed"}
+422 {"error":"the scenario text is empty: not deployed"}' \
+    -- calls "$ADMIN_ADMIN" POST /audit/checkpoint '{"to":42}' POST /audit/checkpoint '{"to":"nosuch"}' \
+    POST /scenarios/decide-sync/rollback '{}' POST /scenarios/decide-sync/rollback '{"to":"1"}' POST /scenarios/decide-sync/rollback '{"to":0}' \
+    POST /scenarios/decide-sync/rollback '{"to":1,"reason":1}' POST /scenarios/decide-sync/promote '{"from":"stage","version":"2"}' \
+    POST /scenarios/decide-sync/deploy '{"yaml":7}' POST /scenarios/decide-sync/deploy '{"message":false}' \
+    POST /scenarios/decide-sync/deploy '{"yaml":""}' POST /scenarios/decide-sync/deploy '{"yaml":" \n\t"}'
+lim='400 {"error":"limit takes a number from 1 to 1000"}'
+expect "query values that are not what the parameter takes: 400 naming it and the values allowed" 0 \
+'400 {"error":"order takes one of oldest, newest"}
+400 {"error":"order takes one of oldest, newest"}
+'"$lim
+$lim
+$lim
+$lim
+$lim"'
+400 {"error":"order takes one of oldest, newest"}
+400 {"error":"state takes one of open, resolved"}
+400 {"error":"state takes one of pending, approved, rejected, all"}
+400 {"error":"state takes one of all, pending, exhausted, held, resolved, discarded, rejected, done, failed"}
+400 {"error":"status takes one of queued, running, sleeping, held, success, warning, error"}
+400 {"error":"since takes milliseconds since the epoch"}
+400 {"error":"since takes milliseconds since the epoch"}
+400 {"error":"days takes a number from 1 to 90"}
+400 {"error":"from takes a version: a number from 1 (or vN)"}
+400 {"error":"give ?from=...&to=...: to is missing"}
+400 {"error":"unknown query parameter '"'limt'"'; did you mean '"'limit'"'? (this route takes: scenario, execution, sent_to, limit, order)"}
+400 {"error":"unknown query parameter '"'state'"' (this route takes: none)"}' \
+    -- calls "$V" GET '/audit?order=bogus' '' GET '/audit?order=NEWEST' '' GET '/audit?limit=abc' '' GET '/audit?limit=-1' '' \
+    GET '/audit?limit=0' '' GET '/queues/reconciliation/items?limit=abc' '' GET '/shadow?limit=1001' '' \
+    GET '/queues/reconciliation/items?order=bogus' '' GET '/queues/reconciliation/items?state=bogus' '' GET '/holds?state=bogus' '' \
+    GET '/incomplete?state=bogus' '' GET '/executions?status=bogus' '' GET '/metrics?since=-5' '' GET '/executions?since=' '' \
+    GET '/queues/depth?days=x' '' GET '/scenarios/decide-sync/diff?from=x&to=1' '' GET '/scenarios/decide-sync/diff?from=1' '' \
+    GET '/audit?limt=5' '' GET '/queues?state=open' ''
+expect "versions as vN are the version N (as the CLI takes them); where draft is valid the message says so" 0 \
+"200 200 $(curl -s -H "Authorization: Bearer $V" "${api%/api/v1}/scenarios/decide-payroll/versions/1/steps/dispatch" | jq -c .step.id)
+200 1 3
+404 {\"error\":\"a version is a number from 1 (or vN)\"}
+404 {\"error\":\"a version is a number from 1 (or vN), or draft\"}" \
+    -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; r=\$(call '$V' GET /scenarios/decide-payroll/versions/v1); r2=\$(call '$V' GET /scenarios/decide-payroll/versions/v1/steps/dispatch); echo \"\${r%% *} \${r2%% *} \$(jq -c .step.id '$tmp/resp')\"; r=\$(call '$V' GET '/scenarios/decide-sync/diff?from=v1&to=V3'); echo -n \"\${r%% *} \"; jq -r '\"\(.from) \(.to)\"' '$tmp/resp'; call '$V' GET /scenarios/decide-payroll/versions/draft; echo; call '$V' GET /scenarios/decide-payroll/versions/x/steps/dispatch"
 
 # ---- the OpenAPI document, and real answers checked against it ----
 curl -s "$api/openapi.json" > "$tmp/openapi.json"
@@ -349,6 +445,7 @@ expect "the document lists the same routes the server dispatches" 0 \
     "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/depth,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/diff,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/scenarios/{name}/versions/{version}/steps/{step},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/audit/checkpoint,post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/deploy,post /api/v1/scenarios/{name}/promote,post /api/v1/scenarios/{name}/rollback" \
     -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
 
+
 # ---- queues: a drift resolved from the API ----
 echo '{"id":"E-20"}' > "$tmp/e20.json"
 "$bin" run tests/admin/fixtures/drift.yaml --input "$tmp/e20.json" --org "$org" >/dev/null 2>&1
@@ -363,8 +460,16 @@ $nonote
 $nonote
 400 {\"error\":\"note must be a string\"}
 open" -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$O' POST /queue-items/$qid/resolve; echo; call '$O' POST /queue-items/$qid/resolve '{}'; echo; call '$O' POST /queue-items/$qid/resolve '{\"note\":\"  \"}'; echo; call '$O' POST /queue-items/$qid/resolve '{\"note\":7}'; echo; sqlite3 '$db' 'SELECT state FROM queue_items WHERE id = $qid'"
-expect "a note over 4000 bytes: 400" 0 '400 {"error":"note is over 4000 bytes: keep it to what was done, and link the rest"}' \
+expect "a note over 4000 bytes: 400" 0 '400 {"error":"note is over 4000 bytes (4001 given): keep it to what was done, and link the rest"}' \
     -- call "$O" POST "/queue-items/$qid/resolve" "{\"note\":\"$(head -c 4001 /dev/zero | tr '\0' n)\"}"
+expect "a note of 2001 x e-acute is 4002 bytes: 400 (the limit counts UTF-8 bytes, as the console does)" 0 \
+    '400 {"error":"note is over 4000 bytes (4002 given): keep it to what was done, and link the rest"}' \
+    -- call "$O" POST "/queue-items/$qid/resolve" "{\"note\":\"$(printf '\u00e9%.0s' $(seq 2001))\"}"
+expect "a note of Unicode blanks only (no-break space, em space, zero-width space): 400, the item stays open" 0 "$nonote
+open" -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$O' POST /queue-items/$qid/resolve '{\"note\":\"\\u00a0\\u2003\\u200b\"}'; echo; sqlite3 '$db' 'SELECT state FROM queue_items WHERE id = $qid'"
+expect "a queue item id that is not a number, and one that is not there: 404" 0 \
+    '404 {"error":"no queue item abc"}
+404 {"error":"no queue item 999"}' -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$O' POST /queue-items/abc/resolve '{\"note\":\"x\"}'; echo; call '$O' POST /queue-items/999/resolve '{\"note\":\"x\"}'"
 expect "the operator resolves it with a note: the item keeps the name, the time and the note" 0 \
     "200 resolved|Otto Operator|2026-03-09T10:00:00.000Z|pay rate corrected in the HRIS (ticket HR-12)" \
     -- bash -c "curl -s -o '$tmp/r.json' -w '%{http_code} ' -X POST -H 'Authorization: Bearer $O' --data-binary '{\"note\":\"pay rate corrected in the HRIS (ticket HR-12)\"}' '$api/queue-items/$qid/resolve'; jq -r '[.state, .done_by, .done_at, .note] | join(\"|\")' '$tmp/r.json'"
@@ -375,7 +480,7 @@ op = doc['paths']['/api/v1/queue-items/{id}/resolve']['post']
 jsonschema.validate(json.load(open('$tmp/r.json')), op['responses']['200']['content']['application/json']['schema'])
 jsonschema.validate({'note': 'x'}, op['requestBody']['content']['application/json']['schema'])
 print('valid')"
-expect "resolving it again: 409" 0 '409 {"error":"no open queue item with this id"}' -- call "$O" POST "/queue-items/$qid/resolve" '{"note":"again"}'
+expect "resolving it again: 409, naming who resolved it" 0 "409 {\"error\":\"queue item $qid was already resolved by Otto Operator at 2026-03-09T10:00:00.000Z\"}" -- call "$O" POST "/queue-items/$qid/resolve" '{"note":"again"}'
 expect "the resolved items list shows who, when and the note" 0 \
     "200 $qid|Otto Operator|2026-03-09T10:00:00.000Z|pay rate corrected in the HRIS (ticket HR-12)" \
     -- bash -c "curl -s -o '$tmp/l.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items?state=resolved'; jq -r '.items[] | [.id, .done_by, .done_at, .note] | join(\"|\")' '$tmp/l.json'"
@@ -400,6 +505,66 @@ expect "the resolved items, order=newest&limit=1: the last one resolved only" 0 
     -- bash -c "curl -s -o '$tmp/l.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items?state=resolved&order=newest&limit=1'; jq -r '[.items[].id] | join(\" \")' '$tmp/l.json'"
 expect "and every resolved one, newest first" 0 "200 $qid2 $qid" \
     -- bash -c "curl -s -o '$tmp/l.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items?state=resolved&order=newest'; jq -r '[.items[].id] | join(\" \")' '$tmp/l.json'"
+
+expect "each operation documents the query parameters and body fields the server takes, and the statuses of its error answers" 0 \
+    "31 operations: parameters and bodies as the server takes them; 55 error answers valid; openapi.json asks no token" \
+    -- python3 - "$tmp" "$api" "$ADMIN_ADMIN" "$qid" <<'EOF'
+import json, re, sys, jsonschema, urllib.request, urllib.error
+tmp, api, token, qid = sys.argv[1:]
+root = api[: -len("/api/v1")]
+doc = json.load(open(f"{tmp}/openapi.json"))
+def ask(method, path, body=None):
+    data = body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(root + path, data=data, method=method.upper(), headers={"Authorization": "Bearer " + token})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+def valid(path, method, status, answer):
+    s = doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    if "$ref" in s:
+        s = doc["components"]["schemas"][s["$ref"].split("/")[-1]]
+    jsonschema.validate(answer, s)
+def takes(answer):
+    return re.search(r"\(this route takes: (.*)\)$", answer["error"]).group(1)
+n = ops = 0
+for path, item in doc["paths"].items():
+    for method, op in item.items():
+        ops += 1
+        real = re.sub(r"\{[^}]*\}", "zz", path)
+        status, a = ask(method, real + "?zz_unknown=1")
+        assert status == 400, (path, method, status, a)
+        valid(path, method, 400, a); n += 1
+        q = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
+        assert takes(a) == (", ".join(q) or "none"), (path, method, takes(a), q)
+        if method == "post":
+            status, a = ask(method, real, {"zz_unknown": 1})
+            assert status == 400, (path, status, a)
+            valid(path, method, 400, a); n += 1
+            props = list(op["requestBody"]["content"]["application/json"]["schema"]["properties"])
+            assert takes(a) == ", ".join(props), (path, takes(a), props)
+        if path == "/api/v1/openapi.json":
+            assert "401" not in op["responses"] and "403" not in op["responses"] and op["security"] == [], op
+for method, path, real, body, want in [
+        ("get", "/api/v1/holds/{id}", "/api/v1/holds/99", None, 404),
+        ("post", "/api/v1/holds/{id}/approve", "/api/v1/holds/1/approve", {}, 409),
+        ("post", "/api/v1/holds/{id}/approve", "/api/v1/holds/99/approve", {}, 404),
+        ("post", "/api/v1/holds/{id}/reject", "/api/v1/holds/1/reject", b"a" * 70000, 413),
+        ("post", "/api/v1/queue-items/{id}/resolve", f"/api/v1/queue-items/{qid}/resolve", {"note": "x"}, 409),
+        ("post", "/api/v1/queue-items/{id}/resolve", "/api/v1/queue-items/999/resolve", {"note": "x"}, 404),
+        ("post", "/api/v1/scenarios/{name}/deploy", "/api/v1/scenarios/decide-sync/deploy", {"yaml": ""}, 422),
+        ("post", "/api/v1/scenarios/{name}/rollback", "/api/v1/scenarios/decide-sync/rollback", {"to": 99}, 404),
+        ("get", "/api/v1/scenarios/{name}/versions/{version}", "/api/v1/scenarios/decide-sync/versions/99", None, 404),
+        ("get", "/api/v1/executions/{id}", "/api/v1/executions/nope", None, 404),
+        ("post", "/api/v1/audit/checkpoint", "/api/v1/audit/checkpoint", {"to": "nosuch"}, 400),
+        ("get", "/api/v1/audit", "/api/v1/audit?limit=0", None, 400),
+        ("post", "/api/v1/incomplete/retry", "/api/v1/incomplete/retry", {"scenario": 42}, 400)]:
+    status, a = ask(method, real, body)
+    assert status == want, (real, status, a)
+    valid(path, method, status, a); n += 1
+print(f"{ops} operations: parameters and bodies as the server takes them; {n} error answers valid; openapi.json asks no token")
+EOF
 
 # ---- queue depth over the last days, from the items' created and done times ----
 ms() { echo $(( $(date -ud "$1" +%s) * 1000 )); }

@@ -38,6 +38,10 @@ expect "a misspelt option with a value" 2 "scenarist: unknown option '--lisen=12
     -- "$bin" serve --lisen=127.0.0.1:0
 expect "a misspelt long option" 2 "scenarist: unknown option '--max-conections'; did you mean '--max-connections'?" \
     -- "$bin" serve --max-conections 5
+expect "an option whose head fills the 28 columns has its text on the next line (not run together)" 0 \
+"  --max-connections-per-ip N
+                            of them from one client address (default 512)" \
+    -- bash -c "'$bin' serve --help | grep -A1 -- '--max-connections-per-ip'"
 expect "docs man1 is the committed page" 0 "$(cat docs/scenarist.1)" -- "$bin" docs man1
 expect "docs names the man pages" 2 "scenarist docs: name a page: modules, format, org, man1 or man5" -- "$bin" docs nope
 expect_grep "--input - reads the event from standard input" 0 "success" \

@@ -69,6 +69,12 @@ def resolve_in_queue():
     WebDriverWait(drv, 60).until(EC.alert_is_present()).accept()
     still = drv.find_elements(By.CSS_SELECTOR, f"#note-{item}")
     print("resolve without a note:", "the item stays open" if still else "it was resolved")
+    drv.execute_script("document.getElementById(arguments[0]).value = arguments[1]", f"note-{item}", "\u00e9" * 2001)
+    drv.find_element(By.CSS_SELECTOR, f"button[data-item='{item}']").click()
+    al = WebDriverWait(drv, 60).until(EC.alert_is_present())
+    print("a note of 2001 x e-acute:", al.text)  # 4002 bytes: the server's limit is 4000 bytes
+    al.accept()
+    drv.find_element(By.ID, f"note-{item}").clear()
     drv.find_element(By.ID, f"note-{item}").send_keys("pay rate corrected in the HRIS")
     shot("queues")
     drv.find_element(By.CSS_SELECTOR, f"button[data-item='{item}']").click()

@@ -67,6 +67,7 @@ admin signed in as: Ada Admin (admin)
 after deploy: 1 | deploy | deployed by Ada Admin
 operator signed in as: Otto Operator (operator)
 resolve without a note: the item stays open
+a note of 2001 x e-acute: The note is 4002 bytes (UTF-8); keep it to 4000: what was done, and link the rest.
 resolved: Otto Operator | pay rate corrected in the HRIS
 audit: resolve scenarist:queues/reconciliation/items/1 Otto Operator | approve scenarist:holds/1 Ada Approver
 viewer signed in as: Vera Viewer (viewer)

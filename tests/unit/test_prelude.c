@@ -425,6 +425,20 @@ static void unicode_case(void **state)
 }
 
 /* Renders a mixed-text template as a step's with: would. */
+/* Blank: no visible character, by Unicode category (Zs, Zl, Zp, Cf, Cc). */
+static void blank_text_by_category(void **state)
+{
+    (void)state;
+    assert_true(sc_text_blank(""));
+    assert_true(sc_text_blank(" \t\r\n"));
+    assert_true(sc_text_blank("\u00a0\u2003\u200b"));       /* no-break, em, zero-width space */
+    assert_true(sc_text_blank("\u2028\u2029\ufeff\u3000")); /* line, paragraph sep., BOM, ideographic */
+    assert_false(sc_text_blank("\u00a0x"));
+    assert_false(sc_text_blank("\u00e9"));
+    assert_false(sc_text_blank("\u200b."));
+    assert_false(sc_text_blank("\xff"));                      /* invalid UTF-8 counts as visible */
+}
+
 static void expect_text(const char *tmpl, const char *want)
 {
     char err[256];
@@ -602,7 +616,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(text),   cmocka_unit_test(text_over_one_mib),
         cmocka_unit_test(general), cmocka_unit_test(dates),
-        cmocka_unit_test(unicode_case),
+        cmocka_unit_test(unicode_case), cmocka_unit_test(blank_text_by_category),
         cmocka_unit_test(numbers_in_text_keep_full_precision),
         cmocka_unit_test(key_templates_refuse_empty_parts),
         cmocka_unit_test(date_only_is_a_calendar_date),
