@@ -480,6 +480,7 @@ expect "a store from a newer scenarist is refused" 1 \
 # turn finds the schema made, and migrates nothing again (it failed with "migration:
 # table executions already exists" in 53 of 80 such starts).
 bad=
+mkdir -p "$tmp/race"
 for r in $(seq 10); do
     pids=()
     : > "$tmp/race/r$r.db" # empty: each process finds no schema and makes it
