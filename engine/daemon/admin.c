@@ -20,6 +20,7 @@
 #include "model/yaml.h"
 #include "run/audit.h"
 #include "run/deploy.h"
+#include "store/hooks.h"
 #include "store/store.h"
 #include "util.h"
 
@@ -599,10 +600,11 @@ static json_t *version_doc(struct call *c, const char *name, const char *num, un
     }
     pthread_mutex_lock(&c->a->mu);
     json_t *v = sc_store_version_get(c->a->st, name, (int)n);
+    bool down = !v && sc_store_ping(c->a->st) != 0; /* its error names none: ask the store */
     pthread_mutex_unlock(&c->a->mu);
     if (!v) {
-        *out = err_body("no such version");
-        *status = 404;
+        *out = err_body(down ? "store unavailable" : "no such version");
+        *status = down ? 503 : 404;
     }
     return v;
 }

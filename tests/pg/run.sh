@@ -220,6 +220,9 @@ expect "PostgreSQL down: resolving a queue item is 503 (not 409 no open item)" 0
 expect "approving a hold is 503 (not 404 no such hold)" 0 \
     '503 {"error":"store unavailable"}' -- api POST /holds/6/approve '{"reason": "checked"}'
 expect "reading a hold is 503 (not 404)" 0 '503 {"error":"store unavailable"}' -- api GET /holds/6
+expect "reading an execution is 503 (not 404)" 0 '503 {"error":"store unavailable"}' -- api GET /executions/x1
+expect "reading a version is 503 (not 404 no such version)" 0 '503 {"error":"store unavailable"}' \
+    -- api GET /scenarios/employee-changed/versions/1
 expect "retrying an incomplete execution is 503 (not 404)" 0 \
     '503 {"error":"store unavailable"}' -- api POST /incomplete/x1/retry '{"reason": "again"}'
 nosock="connection to server on socket \"$PG_DIR/.s.PGSQL.5432\" failed: No such file or directory
