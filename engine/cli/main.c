@@ -655,12 +655,10 @@ int main(int argc, char **argv)
         free(o.args);
         return EXIT_USAGE;
     }
-    if (!store_may_be_new(cmd, &o)) {
-        free(o.args);
-        return EXIT_FAILED;
-    }
     int rc;
-    if (!strcmp(cmd, "validate"))
+    if (!store_may_be_new(cmd, &o))
+        rc = EXIT_FAILED;
+    else if (!strcmp(cmd, "validate"))
         rc = cmd_validate(&o);
     else if (!strcmp(cmd, "run"))
         rc = cmd_run(&o);
