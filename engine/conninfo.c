@@ -4,6 +4,8 @@
 
 #include "util.h"
 
+#include <libpq-fe.h>
+
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -48,25 +50,96 @@ static void decode(const char *s, size_t a, size_t b, char *out, size_t n)
     decode_as(s, a, b, out, n, true);
 }
 
-/* At s[i] = "://": the userinfo's password (USER:PASSWORD@), up to the authority's end. */
-static bool userinfo_at(const char *s, size_t len, size_t i, struct span *sp)
+/* At s[i] a scheme's "://" (or YAML's escaped ":\/\/"): its length, else 0. */
+static size_t scheme_sep(const char *s, size_t len, size_t i)
 {
-    size_t auth = i + 3, at = 0;
+    if (i + 3 <= len && !memcmp(s + i, "://", 3))
+        return 3;
+    return i + 5 <= len && !memcmp(s + i, ":\\/\\/", 5) ? 5 : 0;
+}
+
+static bool all_digits(const char *s, size_t a, size_t b)
+{
+    while (b > a && is_one_of(s[b - 1], "\"'\\ \t")) /* a closing quote, a cut line's \ */
+        b--;
+    for (size_t k = a; k < b; k++)
+        if (!isdigit((unsigned char)s[k]))
+            return false;
+    return b > a;
+}
+
+/* After a scheme's separator at s[auth]: the userinfo's password (USER:PASSWORD@), up to
+ * the last '@' before the host (a password may hold whitespace and '@'); a line cut before
+ * any '@' (a YAML string continued on the next line) masks up to its end. The user holds
+ * no '@' nor whitespace (as libpq reads it, up to the first ':'). */
+static bool userinfo_at(const char *s, size_t len, size_t auth, struct span *sp)
+{
+    size_t e = auth, at = 0;
     bool have = false;
-    for (size_t e = auth; e < len && !is_one_of(s[e], "/?# \t\r\n\"'`<>"); e++)
+    for (; e < len && !is_one_of(s[e], "/?#\r\n"); e++)
         if (s[e] == '@') {
             at = e;
             have = true;
         }
-    const char *colon = have ? memchr(s + auth, ':', at - auth) : NULL;
-    if (!colon || (size_t)(colon - s) + 1 >= at)
+    size_t c = auth;
+    while (c < len && !is_one_of(s[c], ":@/?#\r\n \t"))
+        c++;
+    if (c >= len || s[c] != ':')
         return false;
-    *sp = (struct span){(size_t)(colon - s) + 1, at, SC_CONNINFO_PW_USERINFO};
-    return true;
+    if (have && c + 1 < at) {
+        *sp = (struct span){c + 1, at, SC_CONNINFO_PW_USERINFO};
+        return true;
+    }
+    if (!have && e == len && c + 1 < len && !all_digits(s, c + 1, len)) { /* cut: no host */
+        *sp = (struct span){c + 1, len, SC_CONNINFO_PW_USERINFO};
+        return true;
+    }
+    return false;
 }
 
-/* The end of the value starting at s[v]: a single-quoted one (backslash escapes, as in a
- * key=value string) with its quotes, else up to a separator. */
+/* s[i, ...) spells word (lower case), each character itself (any case) or percent-encoded:
+ * the index after it, else 0. */
+static size_t spelled(const char *s, size_t len, size_t i, const char *word)
+{
+    for (; *word; word++) {
+        if (i < len && tolower((unsigned char)s[i]) == *word) {
+            i++;
+        } else if (i + 2 < len && s[i] == '%' && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0 &&
+                   tolower(hex(s[i + 1]) * 16 + hex(s[i + 2])) == *word) {
+            i += 3;
+        } else {
+            return 0;
+        }
+    }
+    return i;
+}
+
+/* Whitespace, raw or percent-encoded, from s[i]: the index after it. */
+static size_t blanks(const char *s, size_t len, size_t i)
+{
+    for (;;) {
+        if (i < len && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        else if (spelled(s, len, i, " "))
+            i += 3;
+        else
+            return i;
+    }
+}
+
+/* Whether the quote at s[q] closes the text it is in (a YAML scalar): only blanks, a
+ * comment or a flow collection's punctuation after it on its line. */
+static bool closing_quote(const char *s, size_t len, size_t q)
+{
+    size_t k = q + 1;
+    while (k < len && (s[k] == ' ' || s[k] == '\t'))
+        k++;
+    return k >= len || is_one_of(s[k], "\r\n#,}]");
+}
+
+/* The end of the password= value starting at s[v]: a single-quoted one (backslash escapes,
+ * as in a key=value string) with its quotes, else up to the next '&', the line's end or a
+ * quote that closes the text: whitespace and all, as libpq takes a URI's value. */
 static size_t value_end(const char *s, size_t len, size_t v)
 {
     size_t e = v;
@@ -76,38 +149,41 @@ static size_t value_end(const char *s, size_t len, size_t v)
                 e++;
         return e < len ? e + 1 : e;
     }
-    while (e < len && !is_one_of(s[e], "&# \t\r\n\"'`,;})"))
+    while (e < len && !is_one_of(s[e], "&\r\n") &&
+           !(is_one_of(s[e], "\"'") && s[e - (e > 0)] != '\\' && closing_quote(s, len, e)))
         e++;
     return e;
 }
 
-/* At s[i], the start of a key: a password= (or sslpassword=) value that is not a secret
- * reference (env:NAME, file:PATH, percent-encoded or quoted alike). */
-static bool keyword_at(const char *s, size_t len, size_t i, struct span *sp)
+/* A secret reference, a template or a mask (not a password): env:NAME, file:PATH (quoted
+ * or percent-encoded alike), {{ }}, [[ ]], ***. */
+static bool not_a_secret(const char *s, size_t v, size_t e)
 {
-    if (i > 0 && !is_one_of(s[i - 1], "?&;, \t{(\"'"))
-        return false;
-    size_t k = i;
-    while (k < len && k - i <= 40 && (isalnum((unsigned char)s[k]) || s[k] == '_' || s[k] == '%'))
-        k++;
-    char key[48];
-    decode(s, i, k, key, sizeof key);
-    if (k == i || (strcmp(key, "password") && strcmp(key, "sslpassword")))
-        return false;
-    size_t v = k;
-    while (v < len && (s[v] == ' ' || s[v] == '\t'))
-        v++;
-    if (v >= len || s[v] != '=')
-        return false;
-    bool spaced = v > k; /* "password = x": spaces after only when before (prose is not) */
-    for (v++; spaced && v < len && (s[v] == ' ' || s[v] == '\t'); v++)
-        ;
-    size_t e = value_end(s, len, v);
     char head[8];
     decode(s, v + (v < e && s[v] == '\''), e, head, sizeof head);
-    if (e == v || !strncmp(head, "env:", 4) || !strncmp(head, "file:", 5) ||
-        !strncmp(head, "{{", 2) || !strncmp(head, "[[", 2) || !strcmp(head, "***"))
-        return false; /* a reference, a template (secret('NAME') at most), or masked */
+    return !strncmp(head, "env:", 4) || !strncmp(head, "file:", 5) || !strncmp(head, "{{", 2) ||
+           !strncmp(head, "[[", 2) || !strcmp(head, "***");
+}
+
+/* At s[i]: a password= (or sslpassword=, or any key ending so) value that is not a secret
+ * reference; the key and its '=' in any spelling (percent-encoded, spaced). */
+static bool keyword_at(const char *s, size_t len, size_t i, struct span *sp)
+{
+    size_t k = spelled(s, len, i, "password");
+    if (!k)
+        return false;
+    size_t v = blanks(s, len, k);
+    if (v < len && s[v] == '=')
+        v++;
+    else if ((k = spelled(s, len, v, "=")) != 0)
+        v = k;
+    else
+        return false;
+    if (v < len && s[v] == ' ' && s[v - 1] == '=' && v + 1 < len && s[v + 1] == '\'')
+        v++; /* password = 'quoted': the quotes' own syntax */
+    size_t e = value_end(s, len, v);
+    if (e == v || not_a_secret(s, v, e))
+        return false;
     *sp = (struct span){v, e, SC_CONNINFO_PW_LITERAL};
     return true;
 }
@@ -116,7 +192,8 @@ static bool keyword_at(const char *s, size_t len, size_t i, struct span *sp)
 static bool next_span(const char *s, size_t len, size_t from, struct span *sp)
 {
     for (size_t i = from; i < len; i++) {
-        if (i + 3 <= len && !memcmp(s + i, "://", 3) && userinfo_at(s, len, i, sp))
+        size_t sep = scheme_sep(s, len, i);
+        if (sep && userinfo_at(s, len, i + sep, sp))
             return true;
         if (keyword_at(s, len, i, sp))
             return true;
@@ -124,15 +201,63 @@ static bool next_span(const char *s, size_t len, size_t from, struct span *sp)
     return false;
 }
 
-enum sc_conninfo_pw sc_conninfo_password(const char *addr)
+static bool pg_uri(const char *s)
+{
+    return !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11);
+}
+
+/* What a value libpq takes as a password is: a reference (NONE), empty (EMPTY) or the
+ * password itself (LITERAL, whitespace anywhere in it included). */
+static enum sc_conninfo_pw value_kind(const char *v)
+{
+    const char *name = !strncmp(v, "env:", 4) ? v + 4 : !strncmp(v, "file:", 5) ? v + 5 : NULL;
+    if (!*v || (name && !*name))
+        return SC_CONNINFO_PW_EMPTY;
+    return name && !strpbrk(name, " \t\r\n\v\f") ? SC_CONNINFO_PW_NONE : SC_CONNINFO_PW_LITERAL;
+}
+
+/* The stronger of two findings: USERINFO, LITERAL, EMPTY, NONE. */
+static enum sc_conninfo_pw worse(enum sc_conninfo_pw a, enum sc_conninfo_pw b)
+{
+    static const int rank[] = {[SC_CONNINFO_PW_NONE] = 0, [SC_CONNINFO_PW_EMPTY] = 1,
+                               [SC_CONNINFO_PW_LITERAL] = 2, [SC_CONNINFO_PW_USERINFO] = 3};
+    return rank[b] > rank[a] ? b : a;
+}
+
+/* As sc_conninfo_password, depth levels of nesting deep (a dbname that is itself a
+ * connection string or URI, as libpq expands the first). */
+static enum sc_conninfo_pw password_in(const char *addr, int depth)
 {
     enum sc_conninfo_pw found = SC_CONNINFO_PW_NONE;
-    size_t len = addr ? strlen(addr) : 0;
+    size_t len = strlen(addr);
     struct span sp;
-    for (size_t from = 0; next_span(addr, len, from, &sp); from = sp.b)
-        if (found == SC_CONNINFO_PW_NONE || sp.kind == SC_CONNINFO_PW_USERINFO)
-            found = sp.kind;
+    char *err = NULL;
+    PQconninfoOption *opts = pg_uri(addr) || strchr(addr, '=') ? PQconninfoParse(addr, &err) : NULL;
+    PQfreemem(err);
+    if (!opts) { /* not libpq's syntax: what the text writes */
+        for (size_t from = 0; next_span(addr, len, from, &sp); from = sp.b)
+            found = worse(found, sp.kind);
+        return found;
+    }
+    const char *auth = pg_uri(addr) ? strstr(addr, "://") + 3 : NULL; /* as libpq reads it: */
+    size_t at = auth ? strcspn(auth, "@/") : 0; /* user[:password]@ before the first '/' */
+    if (auth && auth[at] == '@' && memchr(auth, ':', at))
+        found = SC_CONNINFO_PW_USERINFO;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val)
+            continue;
+        if (!strcmp(o->keyword, "password") || !strcmp(o->keyword, "sslpassword"))
+            found = worse(found, value_kind(o->val));
+        else if (depth < 3 && (pg_uri(o->val) || strchr(o->val, '='))) /* dbname, options */
+            found = worse(found, password_in(o->val, depth + 1));
+    }
+    PQconninfoFree(opts);
     return found;
+}
+
+enum sc_conninfo_pw sc_conninfo_password(const char *addr)
+{
+    return addr ? password_in(addr, 0) : SC_CONNINFO_PW_NONE;
 }
 
 /* Characters (UTF-8 sequences' first bytes) in s[0, n). */

@@ -18,12 +18,22 @@ enum sc_conninfo_pw {
     SC_CONNINFO_PW_NONE,     /* none, or only secret references */
     SC_CONNINFO_PW_USERINFO, /* a URI's user:PASSWORD@ */
     SC_CONNINFO_PW_LITERAL,  /* a password= parameter (or keyword) that is not a reference */
+    SC_CONNINFO_PW_EMPTY,    /* a password= with nothing, or a reference naming nothing (env:) */
 };
 
-/* The first password addr writes, by kind (USERINFO before LITERAL when both). */
+/* What password addr writes, the worst kind first (USERINFO, LITERAL, EMPTY). A libpq URI
+ * or key=value string is read by libpq's own parser (PQconninfoParse: percent-decoded, every
+ * keyword, a dbname or options value that is itself a connection string read in turn); a
+ * password with whitespace anywhere is a password, not a reference. Other text (not libpq's
+ * syntax) is scanned as sc_conninfo_mask finds passwords. */
 enum sc_conninfo_pw sc_conninfo_password(const char *addr);
 
-/* A copy of text[0, len) with every written password (and sslpassword) replaced by "***".
+/* A copy of text[0, len) with every written password replaced by "***": a URI's userinfo
+ * password up to the last '@' before the host (whitespace included; a line cut before
+ * the '@' up to its end), and every password= value (any key ending in password, its
+ * characters and '=' percent-encoded or not) up to the next '&', the line's end or a quote
+ * closing the text (a single-quoted value: its quotes); a scheme's "://" may be written
+ * YAML's ":\/\/". References stay (env:, file:, {{ }}, [[ ]]).
  * col and span, when given, are a 1-based character column of text and a count of
  * characters from it (a caret's place and length): moved to the same place in the copy.
  * NULL when out of memory. */

@@ -19,6 +19,10 @@ int cmd_store_migrate(struct opts *o)
     }
     if (!cli_store_arg_ok("--from", o->from) || !cli_store_arg_ok("--to", o->to))
         return EXIT_USAGE;
+    if (access(o->from, F_OK) != 0 && !strstr(o->from, "://")) { /* never made anew */
+        fprintf(stderr, "scenarist: --from %s: no such store (no file there)\n", o->from);
+        return EXIT_FAILED;
+    }
     struct sc_org *org = cli_load_org(o);
     if (!org)
         return EXIT_USAGE;

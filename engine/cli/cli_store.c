@@ -429,6 +429,10 @@ static int retry_one(struct opts *o, struct cli_session *s, const char *exec)
 {
     json_t *inc = sc_store_incomplete_get(s->st, exec);
     const char *state = str(inc, "state");
+    if (!inc && sc_store_error(s->st)[0]) { /* the store failed: not "no execution" */
+        fprintf(stderr, "scenarist: %s\n", sc_store_error(s->st));
+        return EXIT_FAILED;
+    }
     if (!inc || (strcmp(state, "pending") && strcmp(state, "exhausted"))) {
         json_t *info = sc_store_exec_resume_info(s->st, exec);
         const char *status = str(info, "status");
@@ -1028,6 +1032,11 @@ int cmd_holds(struct opts *o)
         return rc;
     }
     json_t *h = sc_store_hold(s.st, id);
+    if (!h && !sc_store_error(s.st)[0]) { /* none; an error is the store's (exit 1 both) */
+        fprintf(stderr, "scenarist: no hold %lld\n", (long long)id);
+        cli_session_close(&s);
+        return EXIT_FAILED;
+    }
     if (!h)
         return cli_session_failed(&s);
     if (!strcmp(sub, "show")) {
@@ -1067,7 +1076,8 @@ static int resolve_item(const struct opts *o, struct cli_session *s, int64_t id)
     json_t *e = sc_store_queue_item(s->st, id);
     char object[300];
     snprintf(object, sizeof object, "queues/%s/items/%lld", str(e, "queue"), (long long)id);
-    int r = !e ? SC_STORE_NONE : sc_store_tx_begin(s->st) != 0 ? SC_STORE_ERR
+    int r = !e ? (sc_store_error(s->st)[0] ? SC_STORE_ERR : SC_STORE_NONE) /* down: not "none" */
+            : sc_store_tx_begin(s->st) != 0 ? SC_STORE_ERR
             : sc_store_queue_resolve(s->st, id, who(), note);
     if (e && r == SC_STORE_OK && person_act(s, "resolve", object, e, note) != 0)
         r = SC_STORE_ERR;
@@ -1148,6 +1158,11 @@ int cmd_queue(struct opts *o)
         json_decref(a);
     } else if (!strcmp(sub, "show")) {
         json_t *e = sc_store_queue_item(s.st, id);
+        if (!e && !sc_store_error(s.st)[0]) {
+            fprintf(stderr, "scenarist: no queue item %lld\n", (long long)id);
+            cli_session_close(&s);
+            return EXIT_FAILED;
+        }
         if (!e)
             return cli_session_failed(&s);
         cli_print_json(e);

@@ -13,6 +13,7 @@
 #include "model/validate.h"
 #include "model/yaml.h"
 #include "paths.h"
+#include "store/hooks.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -189,6 +190,8 @@ bool cli_store_arg_ok(const char *opt, const char *value)
         [SC_CONNINFO_PW_LITERAL] = "password= must be a secret reference, env:NAME or "
             "file:PATH, never the password itself (ps and the shell's history keep the command "
             "line): postgresql://USER@HOST/DB?password=env:NAME",
+        [SC_CONNINFO_PW_EMPTY] = "the password reference is empty: name the password by a "
+            "secret reference, postgresql://USER@HOST/DB?password=env:NAME (or password=file:PATH)",
     };
     enum sc_conninfo_pw pw = value ? sc_conninfo_password(value) : SC_CONNINFO_PW_NONE;
     if (pw == SC_CONNINFO_PW_NONE)
@@ -604,6 +607,24 @@ static int cmd_modules(struct opts *o)
     return EXIT_OK;
 }
 
+/* A --store database file that does not exist is a mistyped path unless cmd creates a
+ * store (a new org's first serve, run or deploy): false after saying so. A read would
+ * otherwise create an empty store, and its directories, and find nothing in it. */
+static bool store_may_be_new(const char *cmd, const struct opts *o)
+{
+    static const char *const creators[] = {"serve", "run", "deploy", "init", "test", "import",
+                                           "restore", "promote"};
+    struct stat st;
+    if (!o->store || sc_store_shared(o->store) || stat(o->store, &st) == 0 || errno != ENOENT)
+        return true;
+    for (size_t i = 0; i < sizeof creators / sizeof *creators; i++)
+        if (!strcmp(cmd, creators[i]))
+            return true;
+    fprintf(stderr, "scenarist: --store %s: no such store (no file there): only serve, run and "
+            "deploy create a store\n", o->store);
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     sc_alloc_install_json();
@@ -635,7 +656,9 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     int rc;
-    if (!strcmp(cmd, "validate"))
+    if (!store_may_be_new(cmd, &o))
+        rc = EXIT_FAILED;
+    else if (!strcmp(cmd, "validate"))
         rc = cmd_validate(&o);
     else if (!strcmp(cmd, "run"))
         rc = cmd_run(&o);

@@ -21,6 +21,7 @@
 #include "model/yaml.h"
 #include "run/audit.h"
 #include "run/deploy.h"
+#include "store/hooks.h"
 #include "store/store.h"
 #include "util.h"
 
@@ -159,13 +160,20 @@ static unsigned h_executions(struct call *c, json_t **out)
     return 200;
 }
 
+/* After a read found nothing: whether the store failed (else there is none). Under mu. */
+static bool store_failed(struct call *c)
+{
+    return sc_store_error(c->a->st)[0] != '\0';
+}
+
 static unsigned h_execution(struct call *c, json_t **out)
 {
     pthread_mutex_lock(&c->a->mu);
     json_t *v = sc_store_exec_get(c->a->st, c->arg);
+    bool down = !v && store_failed(c);
     pthread_mutex_unlock(&c->a->mu);
-    *out = v ? v : err_body("no such execution");
-    return v ? 200 : 404;
+    *out = v ? v : err_body(down ? "store unavailable" : "no such execution");
+    return v ? 200 : down ? 503 : 404;
 }
 
 static unsigned h_holds(struct call *c, json_t **out)
@@ -214,9 +222,10 @@ static unsigned h_hold(struct call *c, json_t **out)
     int64_t id = id_of(c->arg);
     pthread_mutex_lock(&c->a->mu);
     json_t *h = id > 0 ? hold_full(c->a->st, id) : NULL;
+    bool down = !h && id > 0 && store_failed(c);
     pthread_mutex_unlock(&c->a->mu);
-    *out = h ? h : err_body("no such hold");
-    return h ? 200 : 404;
+    *out = h ? h : err_body(down ? "store unavailable" : "no such hold");
+    return h ? 200 : down ? 503 : 404;
 }
 
 static const char *str(const json_t *o, const char *k)
@@ -255,9 +264,10 @@ static unsigned decide(struct call *c, json_t **out, bool approve)
     pthread_mutex_lock(&c->a->mu);
     json_t *h = id > 0 ? sc_store_hold(st, id) : NULL;
     if (!h) {
+        bool down = id > 0 && store_failed(c);
         pthread_mutex_unlock(&c->a->mu);
-        *out = err_body("no such hold");
-        return 404;
+        *out = err_body(down ? "store unavailable" : "no such hold");
+        return down ? 503 : 404;
     }
     const char *exec = str(h, "execution");
     struct sc_decision_row r = {.execution = exec, .action = approve ? "approve" : "reject",
@@ -347,6 +357,11 @@ static unsigned h_retry(struct call *c, json_t **out)
     pthread_mutex_lock(&c->a->mu);
     json_t *inc = sc_store_incomplete_get(c->a->st, c->arg);
     const char *state = str(inc, "state");
+    if (!inc && store_failed(c)) {
+        pthread_mutex_unlock(&c->a->mu);
+        *out = err_body("store unavailable");
+        return 503;
+    }
     if (!inc || (strcmp(state, "pending") && strcmp(state, "exhausted"))) {
         pthread_mutex_unlock(&c->a->mu);
         char m[300];
@@ -504,7 +519,8 @@ static unsigned h_queue_resolve(struct call *c, json_t **out)
     }
     char object[300];
     snprintf(object, sizeof object, "queues/%s/items/%lld", str(item, "queue"), (long long)id);
-    int r = !item ? SC_STORE_NONE : sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR
+    int r = !item ? (id > 0 && store_failed(c) ? SC_STORE_ERR : SC_STORE_NONE)
+            : sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR
             : sc_store_queue_resolve(c->a->st, id, c->u->name, note);
     if (item && r == SC_STORE_OK && person_act(c, "resolve", object, item, note) != 0)
         r = SC_STORE_ERR;
@@ -573,10 +589,11 @@ static json_t *version_doc(struct call *c, const char *name, const char *num, un
     }
     pthread_mutex_lock(&c->a->mu);
     json_t *v = sc_store_version_get(c->a->st, name, (int)n);
+    bool down = !v && sc_store_ping(c->a->st) != 0; /* its error names none: ask the store */
     pthread_mutex_unlock(&c->a->mu);
     if (!v) {
-        *out = err_body("no such version");
-        *status = 404;
+        *out = err_body(down ? "store unavailable" : "no such version");
+        *status = down ? 503 : 404;
     }
     return v;
 }

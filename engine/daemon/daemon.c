@@ -137,6 +137,8 @@ void sc_daemon_reached(struct sc_daemon *d, const char *err)
     if (!err && !atomic_load(&d->unreached))
         return; /* the intake's common case takes no lock */
     pthread_mutex_lock(&d->ready_mu);
+    if (err && !atomic_load(&d->unreached)) /* the address stays in the log, off /readyz */
+        sc_daemon_say("the store cannot be reached: %s", err);
     atomic_store(&d->unreached, err != NULL);
     d->reach_at = sc_watch_now_ms();
     snprintf(d->reach_err, sizeof d->reach_err, "%s", err ? err : "");
@@ -162,6 +164,8 @@ static bool reachable(struct sc_daemon *d, char *why, size_t n)
             snprintf(err, sizeof err, "%s", sc_store_error(d->ops));
         pthread_mutex_unlock(&d->ops_mu);
         pthread_mutex_lock(&d->ready_mu);
+        if (rc != 0 && !atomic_load(&d->unreached)) /* the address: in the log, off /readyz */
+            sc_daemon_say("the store cannot be reached: %s", err);
         atomic_store(&d->unreached, rc != 0);
         d->reach_at = sc_watch_now_ms();
         snprintf(d->reach_err, sizeof d->reach_err, "%s", rc ? err : "");
@@ -170,7 +174,7 @@ static bool reachable(struct sc_daemon *d, char *why, size_t n)
     if (!atomic_load(&d->unreached))
         return true;
     pthread_mutex_lock(&d->ready_mu);
-    snprintf(why, n, "the store cannot be reached: %s", d->reach_err);
+    snprintf(why, n, "the store cannot be reached"); /* anyone may ask: no address */
     pthread_mutex_unlock(&d->ready_mu);
     return false;
 }
@@ -192,7 +196,7 @@ bool sc_daemon_ready(struct sc_daemon *d, char *why, size_t n)
     }
     if (atomic_load(&d->store_down)) {
         pthread_mutex_lock(&d->ready_mu);
-        snprintf(why, n, "the store cannot be written: %s", d->store_err);
+        snprintf(why, n, "the store cannot be written"); /* why: in the log, not to anyone */
         pthread_mutex_unlock(&d->ready_mu);
         return false;
     }

@@ -286,8 +286,11 @@ static const char *store_password(const char *store)
         return "a PostgreSQL store's password is never written in the org file: name it by a "
                "secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)";
     if (pw == SC_CONNINFO_PW_LITERAL)
-        return "the store's password= must be a secret reference, env:NAME or file:PATH, "
-               "never the password itself";
+        return "the store's password must be a secret reference, password=env:NAME or "
+               "password=file:PATH, never the password itself";
+    if (pw == SC_CONNINFO_PW_EMPTY)
+        return "the store's password reference is empty: name the password by a secret "
+               "reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)";
     return NULL;
 }
 

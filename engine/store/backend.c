@@ -37,7 +37,7 @@ char *sc_store_path(const struct sc_org *org)
     const char *p = org->store, *state = sc_paths_state();
     if (!*state) /* a checkout: relative to the working directory, as always */
         return p ? sc_strdup(p) : sc_asprintf("var/%s/scenarist.db", org->name);
-    if (p && p[0] == '/')
+    if (p && (p[0] == '/' || sc_store_shared(p))) /* a database address is never a path */
         return sc_strdup(p);
     return p ? sc_asprintf("%s/%s", state, p) : sc_asprintf("%s/%s/scenarist.db", state, org->name);
 }

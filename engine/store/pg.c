@@ -655,9 +655,10 @@ static struct sc_store *open_conn(const char *addr, const char *key_ref, char *e
         return NULL;
     }
     if (ref && !(password = sc_org_secret(ref, err, errlen))) {
-        char m[256];
-        snprintf(m, sizeof m, "%s", err);
-        snprintf(err, errlen, "store %s: its password: %s", addr, m);
+        char m[256], *shown = sc_conninfo_mask(addr, strlen(addr), NULL, NULL);
+        snprintf(m, sizeof m, "%s", err); /* the address masked alone: its text ends there */
+        snprintf(err, errlen, "store %s: its password: %s", shown ? shown : "", m);
+        free(shown);
         free(uri);
         free(ref);
         pg_close((struct sc_store *)st);
@@ -683,7 +684,9 @@ static struct sc_store *open_conn(const char *addr, const char *key_ref, char *e
         int n = (int)strlen(m);
         while (n > 0 && m[n - 1] == '\n')
             n--;
-        snprintf(err, errlen, "store %s: cannot connect: %.*s", addr, n, m);
+        char *shown = sc_conninfo_mask(addr, strlen(addr), NULL, NULL);
+        snprintf(err, errlen, "store %s: cannot connect: %.*s", shown ? shown : "", n, m);
+        free(shown);
         pg_close((struct sc_store *)st);
         return NULL;
     }

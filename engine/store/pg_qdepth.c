@@ -8,7 +8,7 @@
  * open at the day's last millisecond (at now for the last day): created by then, not
  * closed by then. */
 static const char depth_sql[] =
-    "WITH cut(i, t) AS (SELECT i, least($1::bigint + (i + 1) * 86400000 - 1, $2::bigint)"
+    "WITH cut(i, t) AS (SELECT i, least($1::bigint + (i + 1)::bigint * 86400000 - 1, $2::bigint)"
     "  FROM generate_series(0, $3::int - 1) AS i),"
     " q(queue) AS (SELECT DISTINCT queue FROM queue_items WHERE created_at <= $2::bigint)"
     " SELECT q.queue, cut.i, count(qi.id) FROM q CROSS JOIN cut"

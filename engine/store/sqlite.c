@@ -387,10 +387,14 @@ json_t *sq_one_row(struct sq_store *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_
                    const char *what, int64_t id)
 {
     json_t *v = NULL;
-    if (s && sq_step(st, s) == SQLITE_ROW)
+    int rc = s ? sq_step(st, s) : SQLITE_ERROR;
+    if (rc == SQLITE_ROW)
         v = row(s);
+    else if (rc == SQLITE_DONE) /* none: NULL with no error, told from a failure */
+        st->err[0] = '\0';
     else if (s)
-        sq_err(st, "no %s %lld", what, (long long)id);
+        sq_db_err(st, what);
+    (void)id;
     if (s)
         sq_done(s);
     return v;

@@ -64,6 +64,8 @@ json_t *sq_incomplete_get(struct sc_store *base, const char *execution)
 {
     struct sq_store *st = (struct sq_store *)base;
     json_t *a = sq_rows(st, sq_q(st, Q_INC_GET, "s", execution), sq_incomplete_row);
+    if (a) /* none: NULL with no error */
+        st->err[0] = '\0';
     json_t *e = json_incref(json_array_get(a, 0));
     json_decref(a);
     return e;

@@ -213,6 +213,8 @@ int64_t sc_store_queue_push(struct sc_store *st, const char *queue, json_t *item
  * first: the items resolved lately). Each {id, queue, item, state, created_at, execution?,
  * done_at?, done_by?, note?, key?, last_seen?, times_seen, resolution?} (times ISO). */
 json_t *sc_store_queue_items(struct sc_store *st, const char *queue, const char *state, int limit);
+/* One item by id; NULL with an empty sc_store_error when there is none, NULL with the
+ * store's error when it failed (a 404 is not a 503). */
 json_t *sc_store_queue_item(struct sc_store *st, int64_t id);
 /* Resolves an open item at the engine's clock (done_at) by a person or what acted (by),
  * with their note (NULL: none; the API asks one of people). SC_STORE_OK resolved,
@@ -261,6 +263,7 @@ int64_t sc_store_hold_put(struct sc_store *st, const char *execution, const char
                           const char *step, const char *bundle, const char *reason, json_t *diff);
 /* Holds in a state (NULL: all), oldest first; one by id. */
 json_t *sc_store_holds(struct sc_store *st, const char *state);
+/* One hold: NULL with an empty sc_store_error when there is none, else the store failed. */
 json_t *sc_store_hold(struct sc_store *st, int64_t id);
 /* state: approved or rejected. SC_STORE_OK decided, SC_STORE_NONE not pending, SC_STORE_ERR. */
 enum sc_store_rc sc_store_hold_decide(struct sc_store *st, int64_t id, const char *state, const char *by);
@@ -370,6 +373,7 @@ struct sc_incomplete_row {
 int sc_store_incomplete_put(struct sc_store *st, const struct sc_incomplete_row *r);
 /* state: NULL for the open ones (pending and exhausted). */
 json_t *sc_store_incomplete_list(struct sc_store *st, const char *state);
+/* One entry: NULL with an empty sc_store_error when there is none, else the store failed. */
 json_t *sc_store_incomplete_get(struct sc_store *st, const char *execution);
 /* Execution ids whose retry is due at now_ms. */
 json_t *sc_store_incomplete_due(struct sc_store *st, int64_t now_ms);

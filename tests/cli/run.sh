@@ -115,7 +115,7 @@ expect "a user:password@ store is refused at its line, the password masked" 2 \
 $nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
 pworg '"postgresql://scenarist@db.example/hr?sslmode=require&%70assword=hunter2&application_name=x"'
 expect "password= (its key percent-encoded too) is refused, masked" 2 \
-"$tmp/pw.yaml:2:1: error: the store's password= must be a secret reference, env:NAME or file:PATH, never the password itself
+"$tmp/pw.yaml:2:1: error: the store's password must be a secret reference, password=env:NAME or password=file:PATH, never the password itself
     2 | store: \"postgresql://scenarist@db.example/hr?sslmode=require&%70assword=***&application_name=x\"
       | ^~~~~
 $nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
@@ -131,6 +131,65 @@ expect "a YAML error on the store's line masks it too, its caret moved along" 2 
     2 | store: \"postgresql://scenarist:***@db.example/hr\" x
       |                                                   ^
 $nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
+# every spelling of a password is refused (exit 2) and never shown: whitespace in it, YAML
+# escapes, a string cut over lines, encoded keys, a password nested in another parameter
+pwlit="error: the store's password must be a secret reference, password=env:NAME or password=file:PATH, never the password itself"
+pwui="error: a PostgreSQL store's password is never written in the org file: name it by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)"
+pwempty="error: the store's password reference is empty: name the password by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or file:PATH)"
+while IFS='|' read -r value err shown; do
+    pworg "$value"
+    expect "refused and masked: $value" 2 "$tmp/pw.yaml:2:1: $err
+    2 | store: $shown
+      | ^~~~~
+$nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
+done <<EOF
+"postgresql://postgres:Hunter SECRETX@localhost/sc1"|$pwui|"postgresql://postgres:***@localhost/sc1"
+"postgresql://postgres:Hunter	SECRETX@localhost/sc1"|$pwui|"postgresql://postgres:***@localhost/sc1"
+"postgresql:\/\/postgres:Hunter2Pw@localhost/sc1"|$pwui|"postgresql:\/\/postgres:***@localhost/sc1"
+"postgresql://postgres@localhost/sc1?password=Hunter SECRETX"|$pwlit|"postgresql://postgres@localhost/sc1?password=***"
+"postgresql://postgres@localhost/sc1?password= HunterX"|$pwlit|"postgresql://postgres@localhost/sc1?password=***"
+"postgresql://postgres@localhost/sc1?password%3DHunter2Pw"|$pwlit|"postgresql://postgres@localhost/sc1?password%3D***"
+"postgresql://postgres@localhost/sc1?options=-c%20password=Hunter2Pw"|$pwlit|"postgresql://postgres@localhost/sc1?options=-c%20password=***"
+"postgresql://postgres@localhost/sc1?dbname=host%3D/tmp%20password%3DHunter2Pw"|$pwlit|"postgresql://postgres@localhost/sc1?dbname=host%3D/tmp%20password%3D***"
+"postgresql://postgres@localhost/host=/tmp%20password=Hunter2Pw"|$pwlit|"postgresql://postgres@localhost/host=/tmp%20password=***"
+"postgresql://postgres@localhost/sc1?password="|$pwempty|"postgresql://postgres@localhost/sc1?password="
+"postgresql://postgres@localhost/sc1?password=file:"|$pwempty|"postgresql://postgres@localhost/sc1?password=file:"
+EOF
+for cut in '\n\n  ' '\\\n  ' '\n  '; do # a blank line, a continued line, a folded line
+    printf "name: pw\nstore: \"postgresql://postgres:Hunter${cut}SECRETX@localhost/sc1\"\nstore_key: env:K\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n" > "$tmp/pw.yaml"
+    expect "a password cut over lines is refused, its first line masked ($cut)" 2 "$tmp/pw.yaml:2:1: $pwui
+    2 | store: \"postgresql://postgres:***
+      | ^~~~~
+$nothing" -- "$bin" validate --org "$tmp/pw.yaml" scenarios/identity-sync.yaml
+done
+for c in executions "audit verify" serve; do
+    # shellcheck disable=SC2086
+    expect "--store with whitespace in the password is refused, not shown ($c)" 2 \
+        "scenarist: --store: a PostgreSQL store's password is never written on the command line (ps and the shell's history keep it): $pwhelp" \
+        -- "$bin" $c --org staging --store "postgresql://postgres:Hunter SECRETX@localhost/sc1"
+done
+expect "store migrate --from too" 2 \
+    "scenarist: --from: a PostgreSQL store's password is never written on the command line (ps and the shell's history keep it): $pwhelp" \
+    -- "$bin" store migrate --org staging --from "postgresql://postgres:Hunter SECRETX@localhost/sc1" --to "postgresql://u@h/x"
+expect "--store ?password= with a leading space is refused, not echoed" 2 \
+    "scenarist: --store: password= must be a secret reference, env:NAME or file:PATH, never the password itself (ps and the shell's history keep the command line): postgresql://USER@HOST/DB?password=env:NAME" \
+    -- "$bin" executions --org staging --store "postgresql://postgres@localhost/sc1?password= HunterX"
+for v in "password=" "password=file:" "password=env:"; do
+    expect "--store ?$v (names nothing) is refused" 2 \
+        "scenarist: --store: the password reference is empty: name the password by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or password=file:PATH)" \
+        -- "$bin" executions --org staging --store "postgresql://postgres@localhost/sc1?$v"
+done
+# a mistyped --store: read commands never create a store (nor its folders)
+for c in executions "execution 20260101-000000-000001" audit "audit verify" "versions x" "queue list" "holds list" "incomplete list" metrics "prune --dry-run" "store backup --to $tmp/bk.db"; do
+    # shellcheck disable=SC2086
+    expect "$c on a --store that does not exist: exit 1, the path named, nothing made" 1 \
+        "scenarist: --store $tmp/typo/scenarist.db: no such store (no file there): only serve, run and deploy create a store" \
+        -- "$bin" $c --org staging --store "$tmp/typo/scenarist.db"
+done
+check "no folder was made for it" test ! -e "$tmp/typo"
+expect "store migrate --from a file that does not exist: exit 1" 1 \
+    "scenarist: --from $tmp/typo.db: no such store (no file there)" \
+    -- "$bin" store migrate --org staging --from "$tmp/typo.db" --to "postgresql://u@h/x"
 printf 'name: pw\nstore: var/pw.db\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms, auth: { secret: "tok-hunter2", kind: bearr } }\n' > "$tmp/pw.yaml"
 expect "a pasted secret is masked in every diagnostic that quotes its line, carets moved along" 2 \
 "$tmp/pw.yaml:4:60: error: a secret is written as a reference, env:NAME or file:PATH, never the secret itself

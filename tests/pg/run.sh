@@ -36,6 +36,7 @@ uri=$SCENARIST_TEST_PG
 export SERVE_HRIS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 export PG_STORE_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 export PG_AUDIT_KEY=pg-test-audit-key-0123456789abcdef0123456789
+export PG_ADMIN_TOKEN=pg-admin-token-0123456789
 unset SCENARIST_CLOCK
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
@@ -76,7 +77,7 @@ scenarist: org '$tmp/pw.yaml' does not load; nothing validated" \
     -- "$bin" validate --org "$tmp/pw.yaml" $fx/hooks/employee.yaml
 printf 'name: pw\nstore: "postgresql://scenarist@db.example/scenarist?password=hunter2"\nstore_key: env:K\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' > "$tmp/pw.yaml"
 expect_grep "so is password= with the password itself" 2 \
-    "error: the store's password= must be a secret reference, env:NAME or file:PATH, never the password itself" \
+    "error: the store's password must be a secret reference, password=env:NAME or password=file:PATH, never the password itself" \
     -- "$bin" validate --org "$tmp/pw.yaml" $fx/hooks/employee.yaml
 # ---- three daemons share one store; one is killed mid-run and restarted ----
 cat > "$tmp/replies.json" <<'EOF'
@@ -96,9 +97,28 @@ expect "a store that cannot be reached says so (no daemon, no 202)" 1 \
     "scenarist: store postgresql:///nowhere?host=$tmp/none: cannot connect: connection to server on socket \"$tmp/none/.s.PGSQL.5432\" failed: No such file or directory
 	Is the server running locally and accepting connections on that socket?" \
     -- "$bin" executions --org "$tmp/org.yaml" --store "postgresql:///nowhere?host=$tmp/none"
+# a state folder never takes a PostgreSQL URI for a file under it (flag, environment, serve)
+expect "--state-dir: a postgresql:// store is the database, not a file under the folder" 1 \
+    "employee-changed has no version in org pgtest" \
+    -- "$bin" versions employee-changed --org "$tmp/org.yaml" --state-dir "$tmp/D"
+expect "SCENARIST_STATE_DIR: the same" 1 "employee-changed has no version in org pgtest" \
+    -- env SCENARIST_STATE_DIR="$tmp/D" "$bin" versions employee-changed --org "$tmp/org.yaml"
+check "nothing was made under the folder" test ! -e "$tmp/D"
 
-for n in 1 2 3; do daemon $n $fx/hooks --workers 4; done
+mkdir -p "$tmp/D"
+daemon 1 $fx/hooks --workers 4 --admin-listen 127.0.0.1:0
+daemon 2 $fx/hooks --workers 4
+daemon 3 $fx/hooks --workers 4 --config-dir "$tmp/D" --state-dir "$tmp/D"
 write_urls
+for _ in $(seq 3000); do grep -q 'admin API on' "$tmp/d1.log" && break; sleep 0.02; done
+api=$(grep -o 'admin API on http://127.0.0.1:[0-9]*/api/v1' "$tmp/d1.log" | sed 's/admin API on //')
+# api METHOD PATH [BODY]: "STATUS BODY" from daemon 1's admin API, as its admin
+api() {
+    local args=(-s -o "$tmp/resp" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $PG_ADMIN_TOKEN")
+    [ -n "${3:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+    curl "${args[@]}" "$api$2"
+    printf ' %s' "$(cat "$tmp/resp")"
+}
 check "three daemons serve one PostgreSQL store (no store lock)" \
     test "$(grep -c 'listening on' "$tmp/d1.log" "$tmp/d2.log" "$tmp/d3.log" | grep -c ':1$')" = 3
 t0=$(date +%s.%N)
@@ -171,6 +191,18 @@ check "the daemons' heartbeats fold the counted changes into the counters" \
     wait_sql "SELECT count(*) FROM counter_changes" 0
 expect "the counters count each success once across the daemons" 0 "t" \
     -- sql "SELECT (SELECT sum(value) FROM counters WHERE name = 'executions' AND l2 = 'success') = (SELECT count(*) FROM executions WHERE status = 'success')"
+check "the daemon given --state-dir served the PostgreSQL store: no file under the folder" \
+    test -z "$(ls -A "$tmp/D")"
+# the queues' depth over 90 days: the day's last millisecond as a bigint (an int4 overflowed
+# from 25 days on)
+sql "INSERT INTO queue_items(id, queue, item, execution, created_at) VALUES(1000, 'orphans', '{\"id\":\"E1\"}', NULL, (extract(epoch FROM now()) * 1000)::bigint - 30::bigint * 86400000)" >/dev/null
+depth90() {
+    local out
+    out=$(api GET '/queues/depth?days=90')
+    printf '%s %s' "${out%% *}" "$(jq -r '[(.days | length), (.queues.orphans | length), (.queues.orphans | add)] | map(tostring) | join(" ")' "$tmp/resp")"
+}
+expect "GET /queues/depth?days=90 on PostgreSQL: 90 days, the item open on the last 31" 0 \
+    "200 90 90 31" -- depth90
 # PostgreSQL stops: a webhook is answered 503 (send it again), nothing is half-stored; once
 # it is back the daemons reconnect and take events again
 expect "/readyz answers 200 while PostgreSQL is up" 0 '{"status":"ready"}' -- curl -s "${urls[1]}/readyz"
@@ -182,11 +214,25 @@ down() {
     printf ' %s' "$(cat "$tmp/down")"
 }
 expect "PostgreSQL down: the webhook gets 503, to be sent again" 0     '503 {"error":"the event could not be stored; send it again"}' -- down
+# a store that fails is not "not found": 503, not 409 or 404
+expect "PostgreSQL down: resolving a queue item is 503 (not 409 no open item)" 0 \
+    '503 {"error":"store unavailable"}' -- api POST /queue-items/5/resolve '{"note": "checked"}'
+expect "approving a hold is 503 (not 404 no such hold)" 0 \
+    '503 {"error":"store unavailable"}' -- api POST /holds/6/approve '{"reason": "checked"}'
+expect "reading a hold is 503 (not 404)" 0 '503 {"error":"store unavailable"}' -- api GET /holds/6
+expect "reading an execution is 503 (not 404)" 0 '503 {"error":"store unavailable"}' -- api GET /executions/x1
+expect "reading a version is 503 (not 404 no such version)" 0 '503 {"error":"store unavailable"}' \
+    -- api GET /scenarios/employee-changed/versions/1
+expect "retrying an incomplete execution is 503 (not 404)" 0 \
+    '503 {"error":"store unavailable"}' -- api POST /incomplete/x1/retry '{"reason": "again"}'
 nosock="connection to server on socket \"$PG_DIR/.s.PGSQL.5432\" failed: No such file or directory
 	Is the server running locally and accepting connections on that socket?"
-expect "and /readyz answers 503 at once, saying why (the intake's commit did not reach it)" 0 \
-    "503 the store cannot be reached: store $uri: begin: cannot connect: $nosock" \
+expect "and /readyz answers 503 at once, saying why without the store's address (anyone may ask)" 0 \
+    "503 the store cannot be reached" \
     -- sh -c "curl -s -o '$tmp/ready' -w '%{http_code}' '${urls[1]}/readyz'; printf ' %s' \"\$(jq -r .reason '$tmp/ready')\""
+expect "the address and libpq's words on it are in the daemon's log" 0 \
+    "the store cannot be reached: store $uri: begin: cannot connect: $nosock" \
+    -- sh -c "grep -A1 -m1 'the store cannot be reached' '$tmp/d1.log' | sed 's/^[^ ]* info scenarist: //'"
 pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c fsync=off -c max_connections=200" start >/dev/null
 out=$(down)
@@ -212,7 +258,7 @@ pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
 check "PostgreSQL stopped under idle daemons: /readyz answers 503 (no webhook needed)" \
     wait_ready "${urls[3]}" 503
 expect "with the reason in its JSON" 0 \
-    "not ready|the store cannot be reached: store $uri: cannot connect: $nosock" \
+    "not ready|the store cannot be reached" \
     -- jq -r '.status + "|" + .reason' "$tmp/ready"
 pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c fsync=off -c max_connections=200" start >/dev/null

@@ -444,6 +444,7 @@ expect "and running the suggested command finds the pending retry" 0 "nothing is
 
 # ---- the schema ----
 # the version this scenarist knows: a new store's (the merged branches add migrations)
+: > "$tmp/latest.db" # an empty file: a read command creates no store where none is
 "$bin" incomplete list --org "$org" --store "$tmp/latest.db" > /dev/null 2>&1
 latest=$(sqlite3 "$tmp/latest.db" "PRAGMA user_version")
 expect "the schema version is recorded" 0 "$latest" -- sqlite3 "$db" "PRAGMA user_version"
@@ -477,8 +478,10 @@ expect "a store from a newer scenarist is refused" 1 \
 # turn finds the schema made, and migrates nothing again (it failed with "migration:
 # table executions already exists" in 53 of 80 such starts).
 bad=
+mkdir -p "$tmp/race"
 for r in $(seq 10); do
     pids=()
+    : > "$tmp/race/r$r.db" # empty: each process finds no schema and makes it
     for i in 1 2 3 4; do
         "$bin" incomplete list --org "$org" --store "$tmp/race/r$r.db" > "$tmp/race.$r.$i" 2>&1 &
         pids+=($!)

@@ -33,10 +33,56 @@ static void references_and_prose_stay(void **state)
     SHOWN("postgresql://u@db/x?password=env:PGPW", "postgresql://u@db/x?password=env:PGPW");
     SHOWN("postgresql://u@db/x?password=file:/etc/pw&x=1", "postgresql://u@db/x?password=file:/etc/pw&x=1");
     SHOWN("postgresql://u@db/x?password=env%3APGPW", "postgresql://u@db/x?password=env%3APGPW");
-    SHOWN("the store's password= must be a secret reference", "the store's password= must be a secret reference");
-    SHOWN("http://db.example:5432/x and mypassword=1", "http://db.example:5432/x and mypassword=1");
+    SHOWN("the store's password must be a secret reference, password=env:NAME or password=file:PATH",
+          "the store's password must be a secret reference, password=env:NAME or password=file:PATH");
+    SHOWN("http://db.example:5432/x and postgresql://localhost:5432", "http://db.example:5432/x and postgresql://localhost:5432");
+    SHOWN("store postgresql://h:5432: cannot connect: at \"h\", port 5432 failed\n\tIs the server running?",
+          "store postgresql://h:5432: cannot connect: at \"h\", port 5432 failed\n\tIs the server running?");
     SHOWN("postgresql://u:@db/x", "postgresql://u:@db/x");
     SHOWN("path: \"/login?password={{ secret('pw') }}\"", "path: \"/login?password={{ secret('pw') }}\"");
+}
+
+/* The newcomer's spellings (issue 23): whitespace, YAML escapes and cut lines, encoded keys
+ * and '=', passwords nested in other parameters. */
+static void every_spelling_of_issue_23(void **state)
+{
+    (void)state;
+    SHOWN("store: \"postgresql://postgres:Hunter SECRETX@localhost/sc1\"", "store: \"postgresql://postgres:***@localhost/sc1\"");
+    SHOWN("store: \"postgresql://postgres:Hunter\tSECRETX@localhost/sc1\"", "store: \"postgresql://postgres:***@localhost/sc1\"");
+    SHOWN("store postgresql://postgres:Hunter SECRETX@localhost/sc1: cannot connect: x",
+          "store postgresql://postgres:***@localhost/sc1: cannot connect: x");
+    SHOWN("store: \"postgresql:\\/\\/postgres:Hunter2Pw@localhost/sc1\"", "store: \"postgresql:\\/\\/postgres:***@localhost/sc1\"");
+    SHOWN("store: \"postgresql://postgres:Hunter\\", "store: \"postgresql://postgres:***");
+    SHOWN("store: \"postgresql://postgres:Hunter", "store: \"postgresql://postgres:***");
+    SHOWN("store: \"postgresql://u@localhost/sc1?password=Hunter SECRETX\"", "store: \"postgresql://u@localhost/sc1?password=***\"");
+    SHOWN("store: \"postgresql://u@localhost/sc1?password= HunterX\"", "store: \"postgresql://u@localhost/sc1?password=***\"");
+    SHOWN("postgresql://u@h/sc1?password%3DHunter2Pw", "postgresql://u@h/sc1?password%3D***");
+    SHOWN("postgresql://u@h/sc1?options=-c%20password=Hunter2Pw&sslmode=disable",
+          "postgresql://u@h/sc1?options=-c%20password=***&sslmode=disable");
+    SHOWN("postgresql://u@h/sc1?dbname=host%3D/tmp%20password%3DHunter2Pw", "postgresql://u@h/sc1?dbname=host%3D/tmp%20password%3D***");
+    SHOWN("postgresql://u@h/host=/tmp%20password=Hunter2Pw", "postgresql://u@h/host=/tmp%20password=***");
+    SHOWN("store: 'host=db password=hunter2' # x", "store: 'host=db password=***' # x");
+}
+
+static void kinds_of_issue_23(void **state)
+{
+    (void)state;
+    assert_int_equal(sc_conninfo_password("postgresql://postgres:Hunter SECRETX@localhost/sc1"), SC_CONNINFO_PW_USERINFO);
+    assert_int_equal(sc_conninfo_password("postgresql://postgres:Hunter\tSECRETX@localhost/sc1"), SC_CONNINFO_PW_USERINFO);
+    assert_int_equal(sc_conninfo_password("postgresql://postgres:Hunter\nSECRETX@localhost/sc1"), SC_CONNINFO_PW_USERINFO);
+    assert_int_equal(sc_conninfo_password("postgresql://u@localhost/sc1?password=%20HunterX"), SC_CONNINFO_PW_LITERAL);
+    assert_int_equal(sc_conninfo_password("postgresql://u@localhost/sc1?password= HunterX"), SC_CONNINFO_PW_LITERAL);
+    assert_int_equal(sc_conninfo_password("postgresql://u@localhost/sc1?password=env:PG%20PW"), SC_CONNINFO_PW_LITERAL);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/sc1?password%3DHunter2Pw"), SC_CONNINFO_PW_LITERAL);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/sc1?options=-c%20password=Hunter2Pw"), SC_CONNINFO_PW_LITERAL);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/sc1?dbname=host%3D/tmp%20password%3DHunter2Pw"), SC_CONNINFO_PW_LITERAL);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/host=/tmp%20password=Hunter2Pw"), SC_CONNINFO_PW_LITERAL);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/sc1?dbname=postgresql://v:q@h2/x"), SC_CONNINFO_PW_USERINFO);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/sc1?password="), SC_CONNINFO_PW_EMPTY);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/sc1?password=file:"), SC_CONNINFO_PW_EMPTY);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/sc1?password=env:"), SC_CONNINFO_PW_EMPTY);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/sc1?host=/tmp/s&password=env:PGPW"), SC_CONNINFO_PW_NONE);
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/sc1?password=file:/etc/pw"), SC_CONNINFO_PW_NONE);
 }
 
 static void kinds_found(void **state)
@@ -74,7 +120,7 @@ static void masked_in_place_within_the_buffer(void **state)
     (void)state;
     char b[64] = "x postgresql://u:p@h/d?password=q y";
     sc_conninfo_mask_buf(b, sizeof b);
-    assert_string_equal(b, "x postgresql://u:***@h/d?password=*** y");
+    assert_string_equal(b, "x postgresql://u:***@h/d?password=***"); /* to the end: spaces too */
     char s[12] = "password=ab";
     sc_conninfo_mask_buf(s, sizeof s);
     assert_string_equal(s, "password=**");
@@ -107,6 +153,8 @@ int main(void)
         cmocka_unit_test(passwords_masked_in_every_spelling),
         cmocka_unit_test(references_and_prose_stay),
         cmocka_unit_test(kinds_found),
+        cmocka_unit_test(every_spelling_of_issue_23),
+        cmocka_unit_test(kinds_of_issue_23),
         cmocka_unit_test(caret_moves_with_the_mask),
         cmocka_unit_test(masked_in_place_within_the_buffer),
         cmocka_unit_test(the_password_parameter_taken_out),
