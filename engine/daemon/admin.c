@@ -505,6 +505,11 @@ static unsigned h_queue_resolve(struct call *c, json_t **out)
     const char *note = str(c->body, "note"); /* required, checked (b_note) */
     pthread_mutex_lock(&c->a->mu);
     json_t *item = id > 0 ? sc_store_queue_item(c->a->st, id) : NULL;
+    if (!item && id > 0 && store_failed(c)) { /* the store, not the item, is missing */
+        pthread_mutex_unlock(&c->a->mu);
+        *out = err_body("store unavailable");
+        return 503;
+    }
     if (!item || strcmp(str(item, "state"), "open")) { /* none: 404; closed: 409 */
         pthread_mutex_unlock(&c->a->mu);
         char m[400];
@@ -519,19 +524,18 @@ static unsigned h_queue_resolve(struct call *c, json_t **out)
     }
     char object[300];
     snprintf(object, sizeof object, "queues/%s/items/%lld", str(item, "queue"), (long long)id);
-    int r = !item ? (id > 0 && store_failed(c) ? SC_STORE_ERR : SC_STORE_NONE)
-            : sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR
+    int r = sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR
             : sc_store_queue_resolve(c->a->st, id, c->u->name, note);
-    if (item && r == SC_STORE_OK && person_act(c, "resolve", object, item, note) != 0)
+    if (r == SC_STORE_OK && person_act(c, "resolve", object, item, note) != 0)
         r = SC_STORE_ERR;
-    if (item && r == SC_STORE_OK && sc_store_tx_commit(c->a->st) != 0)
+    if (r == SC_STORE_OK && sc_store_tx_commit(c->a->st) != 0)
         r = SC_STORE_ERR;
-    if (item && r != SC_STORE_OK)
+    if (r != SC_STORE_OK)
         sc_store_tx_rollback(c->a->st);
     json_decref(item);
     json_t *e = r == SC_STORE_OK ? sc_store_queue_item(c->a->st, id) : NULL;
     pthread_mutex_unlock(&c->a->mu);
-    if (r == SC_STORE_NONE) {
+    if (r == SC_STORE_NONE) { /* resolved by another between the read and the update */
         *out = err_body("no open queue item with this id");
         return 409;
     }
