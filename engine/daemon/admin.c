@@ -254,6 +254,21 @@ static int person_act(struct call *c, const char *action, const char *object,
     return sc_audit_person(c->a->st, &a) < 0 ? -1 : 0;
 }
 
+/* Ends the transaction of a person's action: with rc (what the action's store call
+ * answered) SC_STORE_OK, its audit row (person_act) and the commit; else, or when either
+ * fails, the rollback. The final rc. Under mu. */
+static int act_commit(struct call *c, int rc, const char *action, const char *object,
+                      const json_t *about, const char *note)
+{
+    if (rc == SC_STORE_OK && person_act(c, action, object, about, note) != 0)
+        rc = SC_STORE_ERR;
+    if (rc == SC_STORE_OK && sc_store_tx_commit(c->a->st) != 0)
+        rc = SC_STORE_ERR;
+    if (rc != SC_STORE_OK)
+        sc_store_tx_rollback(c->a->st);
+    return rc;
+}
+
 /* As `scenarist holds approve|reject`: the decision and, for a rejection, the end of the
  * execution in one transaction; an approval is run by the daemon's workers. */
 static unsigned decide(struct call *c, json_t **out, bool approve)
@@ -289,12 +304,8 @@ static unsigned decide(struct call *c, json_t **out, bool approve)
         rc = SC_STORE_ERR;
     char object[64];
     snprintf(object, sizeof object, "holds/%lld", (long long)id);
-    if (rc == SC_STORE_OK && person_act(c, r.action, object, h, why) != 0)
-        rc = SC_STORE_ERR;
-    if (rc == SC_STORE_OK && sc_store_tx_commit(st) != 0)
-        rc = SC_STORE_ERR;
-    if (rc != SC_STORE_OK && tx)
-        sc_store_tx_rollback(st);
+    if (tx)
+        rc = act_commit(c, rc, r.action, object, h, why);
     json_decref(summary);
     json_decref(h);
     json_t *now = hold_full(st, id);
@@ -342,13 +353,7 @@ static int audited_decision(struct call *c, const struct sc_decision_row *r, con
     char object[200];
     snprintf(object, sizeof object, "incomplete/%s", r->execution);
     int rc = sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR : sc_store_decision_add(c->a->st, r, did);
-    if (rc == SC_STORE_OK && person_act(c, r->action, object, inc, r->reason) != 0)
-        rc = SC_STORE_ERR;
-    if (rc == SC_STORE_OK && sc_store_tx_commit(c->a->st) != 0)
-        rc = SC_STORE_ERR;
-    if (rc != SC_STORE_OK)
-        sc_store_tx_rollback(c->a->st);
-    return rc;
+    return act_commit(c, rc, r->action, object, inc, r->reason);
 }
 
 /* As `scenarist incomplete retry ID`: a retry recorded for the daemon to run. */
@@ -403,13 +408,8 @@ static unsigned close_incomplete(struct call *c, json_t **out, const char *state
     snprintf(object, sizeof object, "incomplete/%s", c->arg);
     int r = sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR
             : sc_store_incomplete_close(c->a->st, c->arg, state, c->u->name);
-    if (r == SC_STORE_OK && person_act(c, !strcmp(state, "resolved") ? "resolve" : "discard",
-                                       object, inc, reason_of(c)) != 0)
-        r = SC_STORE_ERR;
-    if (r == SC_STORE_OK && sc_store_tx_commit(c->a->st) != 0)
-        r = SC_STORE_ERR;
-    if (r != SC_STORE_OK)
-        sc_store_tx_rollback(c->a->st);
+    r = act_commit(c, r, !strcmp(state, "resolved") ? "resolve" : "discard", object, inc,
+                   reason_of(c));
     json_decref(inc);
     json_t *now = r == SC_STORE_OK ? sc_store_incomplete_get(c->a->st, c->arg) : NULL;
     pthread_mutex_unlock(&c->a->mu);
@@ -526,12 +526,7 @@ static unsigned h_queue_resolve(struct call *c, json_t **out)
     snprintf(object, sizeof object, "queues/%s/items/%lld", str(item, "queue"), (long long)id);
     int r = sc_store_tx_begin(c->a->st) != 0 ? SC_STORE_ERR
             : sc_store_queue_resolve(c->a->st, id, c->u->name, note);
-    if (r == SC_STORE_OK && person_act(c, "resolve", object, item, note) != 0)
-        r = SC_STORE_ERR;
-    if (r == SC_STORE_OK && sc_store_tx_commit(c->a->st) != 0)
-        r = SC_STORE_ERR;
-    if (r != SC_STORE_OK)
-        sc_store_tx_rollback(c->a->st);
+    r = act_commit(c, r, "resolve", object, item, note);
     json_decref(item);
     json_t *e = r == SC_STORE_OK ? sc_store_queue_item(c->a->st, id) : NULL;
     pthread_mutex_unlock(&c->a->mu);
