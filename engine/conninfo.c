@@ -4,6 +4,7 @@
 
 #include "util.h"
 
+#include <curl/curl.h>
 #include <libpq-fe.h>
 
 #include <ctype.h>
@@ -28,21 +29,17 @@ static int hex(char c)
          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* s[a, b) percent-decoded (as libpq decodes a URI's query) into out[n], lowered when
- * asked. */
+/* s[a, b) percent-decoded (as libpq decodes a URI's query; libcurl's decoder, RFC 3986
+ * section 2.1) into out[n], lowered when asked. */
 static void decode_as(const char *s, size_t a, size_t b, char *out, size_t n, bool lower)
 {
+    int len = 0;
+    char *d = b > a ? curl_easy_unescape(NULL, s + a, (int)(b - a), &len) : NULL;
     size_t k = 0;
-    while (a < b && k + 1 < n) {
-        int h = a + 2 < b ? hex(s[a + 1]) : -1, l = a + 2 < b ? hex(s[a + 2]) : -1;
-        int c = (unsigned char)s[a++];
-        if (c == '%' && h >= 0 && l >= 0) {
-            c = h * 16 + l;
-            a += 2;
-        }
-        out[k++] = (char)(lower ? tolower(c) : c);
-    }
+    for (int i = 0; d && i < len && k + 1 < n; i++)
+        out[k++] = lower ? (char)tolower((unsigned char)d[i]) : d[i];
     out[k] = '\0';
+    curl_free(d);
 }
 
 static void decode(const char *s, size_t a, size_t b, char *out, size_t n)
