@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MASK "***"
 #define MASK_LEN 3
@@ -152,14 +153,48 @@ static size_t value_end(const char *s, size_t len, size_t v)
     return e;
 }
 
-/* A secret reference, a template or a mask (not a password): env:NAME, file:PATH (quoted
- * or percent-encoded alike), {{ }}, [[ ]], ***. */
-static bool not_a_secret(const char *s, size_t v, size_t e)
+/* A well-formed secret reference (the decoded value v): env: and a variable name
+ * ([A-Za-z_][A-Za-z0-9_]*), or file: and a path with no whitespace nor control character.
+ * Anything else (ENV:x, "env: x", env:x%20y) is not one: a password, refused and masked. */
+static bool well_formed_ref(const char *v)
 {
-    char head[8];
-    decode(s, v + (v < e && s[v] == '\''), e, head, sizeof head);
-    return !strncmp(head, "env:", 4) || !strncmp(head, "file:", 5) || !strncmp(head, "{{", 2) ||
-           !strncmp(head, "[[", 2) || !strcmp(head, "***");
+    if (!strncmp(v, "env:", 4)) {
+        v += 4;
+        if (!isalpha((unsigned char)*v) && *v != '_')
+            return false;
+        while (isalnum((unsigned char)*v) || *v == '_')
+            v++;
+        return !*v;
+    }
+    if (strncmp(v, "file:", 5) || !v[5])
+        return false;
+    for (v += 5; *v; v++)
+        if (isspace((unsigned char)*v) || iscntrl((unsigned char)*v))
+            return false;
+    return true;
+}
+
+/* A secret reference, a template or a mask (not a password): env:NAME, file:PATH (quoted
+ * or percent-encoded alike, well formed), {{ }}, [[ ]], ***. */
+static bool not_a_secret(const char *s, size_t v, size_t e, bool whole)
+{
+    bool quoted = v < e && s[v] == '\'';
+    size_t b = quoted && e > v + 1 && s[e - 1] == '\'' ? e - 1 : e;
+    if (!whole && !quoted) /* a key=value string's (or prose's) value ends at whitespace */
+        for (size_t k = v; k < b; k++)
+            if (s[k] == ' ' || s[k] == '\t') {
+                b = k;
+                break;
+            }
+    char head[1024];
+    if (b - v >= sizeof head - 1)
+        return false; /* too long for a reference: masked */
+    decode_as(s, v + quoted, b, head, sizeof head, false);
+    for (size_t k = v; k + 2 < b; k++) /* a NUL decoded would cut what is checked */
+        if (s[k] == '%' && s[k + 1] == '0' && s[k + 2] == '0')
+            return false;
+    return !strncmp(head, "{{", 2) || !strncmp(head, "[[", 2) || !strcmp(head, "***") ||
+           well_formed_ref(head);
 }
 
 /* At s[i]: a password= (or sslpassword=, or any key ending so) value that is not a secret
@@ -178,17 +213,93 @@ static bool keyword_at(const char *s, size_t len, size_t i, struct span *sp)
         return false;
     if (v < len && s[v] == ' ' && s[v - 1] == '=' && v + 1 < len && s[v + 1] == '\'')
         v++; /* password = 'quoted': the quotes' own syntax */
-    size_t e = value_end(s, len, v);
-    if (e == v || not_a_secret(s, v, e))
+    size_t e = value_end(s, len, v), key = i;
+    while (key > 0 && isalpha((unsigned char)s[key - 1]))
+        key--;
+    bool query = key > 0 && is_one_of(s[key - 1], "?&"); /* a URI's value: up to '&' */
+    if (e == v || not_a_secret(s, v, e, query))
         return false;
     *sp = (struct span){v, e, SC_CONNINFO_PW_LITERAL};
     return true;
 }
 
-/* The first written secret in s[from, len). */
-static bool next_span(const char *s, size_t len, size_t from, struct span *sp)
+static PQconninfoOption *parse(const char *addr);
+
+/* A host (or hostaddr) holding '@': a USER:PASSWORD@ written in the wrong place, which
+ * libpq would quote in its error. */
+static bool misplaced_userinfo(const PQconninfoOption *o)
 {
-    for (size_t i = from; i < len; i++) {
+    return o->val && (!strcmp(o->keyword, "host") || !strcmp(o->keyword, "hostaddr")) &&
+           strchr(o->val, '@');
+}
+
+/* Whether parsed options (NULL: not parsed) leave the address's values unsafe to show. */
+static bool values_unsafe(PQconninfoOption *opts)
+{
+    if (!opts)
+        return true;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (misplaced_userinfo(o))
+            return true;
+    return false;
+}
+
+/* The first query value at or after s[from] of a PostgreSQL URI in s that libpq cannot
+ * parse (its keys unknown, every value may be a password): the URI runs from its scheme
+ * to whitespace, a quote or the line's end; YAML's ":\/\/" is read as "://". */
+static bool unparsed_span(const char *s, size_t len, size_t from, struct span *sp)
+{
+    for (size_t i = 0; i < len; i++) {
+        if ((i > 0 && isalnum((unsigned char)s[i - 1])) ||
+            (!spelled(s, len, i, "postgres") || tolower((unsigned char)s[i]) != 'p'))
+            continue;
+        size_t e = i;
+        while (e < len && !is_one_of(s[e], " \t\r\n\"'"))
+            e++;
+        if (e <= from)
+            continue;
+        char *tok = sc_malloc(e - i + 1);
+        if (!tok)
+            return false;
+        size_t n = 0;
+        for (size_t k = i; k < e; k++) {
+            size_t sep = scheme_sep(s, len, k);
+            if (sep == 5) {
+                memcpy(tok + n, "://", 3), n += 3, k += 4;
+                continue;
+            }
+            tok[n++] = s[k];
+        }
+        tok[n] = '\0';
+        PQconninfoOption *opts = sc_conninfo_is_pg(tok) ? parse(tok) : (void *)1;
+        free(tok);
+        if (opts != (void *)1) {
+            bool unsafe = values_unsafe(opts);
+            PQconninfoFree(opts);
+            if (unsafe) {
+                const char *q = memchr(s + i, '?', e - i);
+                for (size_t k = q ? (size_t)(q - s) : e; k < e; k++) {
+                    if (s[k] != '=')
+                        continue;
+                    size_t v = k + 1, ve = v;
+                    while (ve < e && s[ve] != '&')
+                        ve++;
+                    if (ve > v && ve > from && v >= from) {
+                        *sp = (struct span){v, ve, SC_CONNINFO_PW_LITERAL};
+                        return true;
+                    }
+                }
+            }
+        }
+        i = e;
+    }
+    return false;
+}
+
+/* The first written secret in s[from, len), stopping before s[stop]. */
+static bool written_span(const char *s, size_t len, size_t from, size_t stop, struct span *sp)
+{
+    for (size_t i = from; i < len && i < stop; i++) {
         size_t sep = scheme_sep(s, len, i);
         if (sep && userinfo_at(s, len, i + sep, sp))
             return true;
@@ -198,19 +309,96 @@ static bool next_span(const char *s, size_t len, size_t from, struct span *sp)
     return false;
 }
 
-static bool pg_uri(const char *s)
+/* The first written secret in s[from, len), or value of an address libpq cannot parse. */
+static bool next_span(const char *s, size_t len, size_t from, struct span *sp)
 {
-    return !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11);
+    struct span u;
+    bool have_u = unparsed_span(s, len, from, &u);
+    for (size_t i = from; i < len && (!have_u || i < u.a); i++) {
+        size_t sep = scheme_sep(s, len, i);
+        if (sep && userinfo_at(s, len, i + sep, sp))
+            return true;
+        if (keyword_at(s, len, i, sp))
+            return true;
+    }
+    if (have_u)
+        *sp = u;
+    return have_u;
+}
+
+bool sc_conninfo_is_pg(const char *s)
+{
+    return s && (!strncasecmp(s, "postgresql://", 13) || !strncasecmp(s, "postgres://", 11));
+}
+
+static bool pg_uri(const char *s) { return sc_conninfo_is_pg(s); }
+
+bool sc_conninfo_foreign(const char *s)
+{
+    if (!s || !isalpha((unsigned char)*s) || sc_conninfo_is_pg(s))
+        return false;
+    size_t n = 1;
+    while (isalnum((unsigned char)s[n]) || is_one_of(s[n], "+-."))
+        n++;
+    return !strncmp(s + n, "://", 3);
+}
+
+/* A copy of s with a URI's scheme lowered (libpq knows only postgresql:// and postgres://,
+ * as written). NULL when out of memory. */
+static char *lowered(const char *s)
+{
+    char *c = sc_strdup(s), *sep = c ? strstr(c, "://") : NULL;
+    for (char *p = c; sep && p < sep; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return c;
+}
+
+static PQconninfoOption *parse(const char *addr)
+{
+    char *err = NULL, *c = lowered(addr);
+    PQconninfoOption *opts = c ? PQconninfoParse(c, &err) : NULL;
+    PQfreemem(err);
+    free(c);
+    return opts;
+}
+
+bool sc_conninfo_unreadable(const char *s)
+{
+    if (!sc_conninfo_is_pg(s))
+        return false;
+    PQconninfoOption *opts = parse(s);
+    PQconninfoFree(opts);
+    return !opts;
+}
+
+char *sc_conninfo_mask_query(const char *s)
+{
+    struct sc_buf b = {0};
+    char *m = sc_conninfo_mask(s, strlen(s), NULL, NULL);
+    const char *q = m ? strchr(m, '?') : NULL;
+    sc_buf_add(&b, "", 0);
+    sc_buf_add(&b, m ? m : "", q ? (size_t)(q + 1 - m) : (m ? strlen(m) : 0));
+    for (const char *p = q ? q + 1 : NULL; p;) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        sc_buf_add(&b, p, eq ? (size_t)(eq + 1 - p) : n);
+        if (eq)
+            sc_buf_add(&b, MASK, MASK_LEN);
+        p = p[n] ? p + n + 1 : NULL;
+        if (p)
+            sc_buf_add(&b, "&", 1);
+    }
+    free(m);
+    return sc_buf_take(&b);
 }
 
 /* What a value libpq takes as a password is: a reference (NONE), empty (EMPTY) or the
  * password itself (LITERAL, whitespace anywhere in it included). */
 static enum sc_conninfo_pw value_kind(const char *v)
 {
-    const char *name = !strncmp(v, "env:", 4) ? v + 4 : !strncmp(v, "file:", 5) ? v + 5 : NULL;
-    if (!*v || (name && !*name))
+    if (!*v || !strcmp(v, "env:") || !strcmp(v, "file:"))
         return SC_CONNINFO_PW_EMPTY;
-    return name && !strpbrk(name, " \t\r\n\v\f") ? SC_CONNINFO_PW_NONE : SC_CONNINFO_PW_LITERAL;
+    return well_formed_ref(v) ? SC_CONNINFO_PW_NONE : SC_CONNINFO_PW_LITERAL;
 }
 
 /* The stronger of two findings: USERINFO, LITERAL, EMPTY, NONE. */
@@ -228,11 +416,9 @@ static enum sc_conninfo_pw password_in(const char *addr, int depth)
     enum sc_conninfo_pw found = SC_CONNINFO_PW_NONE;
     size_t len = strlen(addr);
     struct span sp;
-    char *err = NULL;
-    PQconninfoOption *opts = pg_uri(addr) || strchr(addr, '=') ? PQconninfoParse(addr, &err) : NULL;
-    PQfreemem(err);
+    PQconninfoOption *opts = pg_uri(addr) || strchr(addr, '=') ? parse(addr) : NULL;
     if (!opts) { /* not libpq's syntax: what the text writes */
-        for (size_t from = 0; next_span(addr, len, from, &sp); from = sp.b)
+        for (size_t from = 0; written_span(addr, len, from, len, &sp); from = sp.b)
             found = worse(found, sp.kind);
         return found;
     }
@@ -245,6 +431,8 @@ static enum sc_conninfo_pw password_in(const char *addr, int depth)
             continue;
         if (!strcmp(o->keyword, "password") || !strcmp(o->keyword, "sslpassword"))
             found = worse(found, value_kind(o->val));
+        else if (misplaced_userinfo(o))
+            found = worse(found, SC_CONNINFO_PW_USERINFO);
         else if (depth < 3 && (pg_uri(o->val) || strchr(o->val, '='))) /* dbname, options */
             found = worse(found, password_in(o->val, depth + 1));
     }
@@ -354,7 +542,9 @@ int sc_conninfo_take(const char *uri, const char *key, char **value, char **rest
         }
         p = p[n] ? p + n + 1 : NULL;
     }
-    char *r = sc_buf_take(&b);
+    char *r = sc_buf_take(&b), *end = r ? strstr(r, "://") : NULL;
+    for (char *p = r; end && p < end; p++) /* libpq reads the scheme as written: lowered */
+        *p = (char)tolower((unsigned char)*p);
     if (oom || !r || !rest) {
         free(r);
         if (oom || !r) {

@@ -11,6 +11,7 @@
 #ifndef SC_CONNINFO_H
 #define SC_CONNINFO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* What password an address writes. */
@@ -48,5 +49,21 @@ void sc_conninfo_mask_buf(char *s, size_t n);
  * uri without every such parameter. New strings (the caller frees them); 0, or -1 when out
  * of memory (nothing to free). */
 int sc_conninfo_take(const char *uri, const char *key, char **value, char **rest);
+
+/* Whether s is a PostgreSQL address: its scheme postgresql:// or postgres://, compared
+ * without case (RFC 3986 section 3.1); the one test of it everywhere. */
+bool sc_conninfo_is_pg(const char *s);
+
+/* Whether s starts with another scheme's SCHEME:// (RFC 3986 section 3.1: a letter, then
+ * letters, digits, '+', '-', '.'): neither a file path nor a PostgreSQL address. */
+bool sc_conninfo_foreign(const char *s);
+
+/* Whether s is a PostgreSQL address libpq cannot parse (PQconninfoParse refuses it): its
+ * keys then cannot be told, so it is refused and shown by sc_conninfo_mask_query. */
+bool sc_conninfo_unreadable(const char *s);
+
+/* A copy of the address s with its userinfo password and every query value masked
+ * ("***"): how an address libpq could not parse is shown. NULL when out of memory. */
+char *sc_conninfo_mask_query(const char *s);
 
 #endif

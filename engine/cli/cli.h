@@ -51,6 +51,10 @@ int finish_diags(struct sc_diags *d, bool json);
  * writes no password (conninfo.h), else false after saying what to write instead (a usage
  * error: the org file's rule). NULL is fine. */
 bool cli_store_arg_ok(const char *opt, const char *value);
+/* Whether value (an option's file or folder path, opt its name) is a path: a database
+ * address (postgresql://, any SCHEME://) is refused on stderr, never echoed, what saying
+ * what the option takes. */
+bool cli_path_arg_ok(const char *opt, const char *value, const char *what);
 /* The org of --org, or NULL after printing why. */
 struct sc_org *cli_load_org(const struct opts *o);
 /* Opens the org's store (or --store); NULL after printing why. */

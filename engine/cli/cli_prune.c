@@ -93,6 +93,9 @@ int cmd_store_backup(struct opts *o)
         fprintf(stderr, "usage: scenarist store backup --to FILE [--org NAME]\n");
         return EXIT_USAGE;
     }
+    if (!cli_path_arg_ok("--to", o->to, "store backup writes a SQLite file (a PostgreSQL "
+                         "store is backed up with pg_dump)"))
+        return EXIT_USAGE;
     struct cli_session s;
     int rc = cli_session_open(o, &s);
     if (rc != EXIT_OK)

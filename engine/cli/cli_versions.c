@@ -159,6 +159,8 @@ int cmd_export(struct opts *o)
         fprintf(stderr, "usage: scenarist export NAME [--version N] [-o FILE] [--org NAME]\n");
         return EXIT_USAGE;
     }
+    if (!cli_path_arg_ok("-o", o->output, "export writes a scenario file"))
+        return EXIT_USAGE;
     int n = o->version ? number_arg(o->version, "--version") : 0;
     if (n < 0)
         return EXIT_USAGE;
@@ -231,6 +233,8 @@ int cmd_import(struct opts *o)
         fprintf(stderr, "usage: scenarist import FILE [--org NAME] [-m MESSAGE]\n");
         return EXIT_USAGE;
     }
+    if (!cli_path_arg_ok("import", o->args[0], "import reads a scenario file"))
+        return EXIT_USAGE;
     struct cli_session ss;
     int rc = cli_session_open(o, &ss);
     if (rc)
@@ -325,6 +329,8 @@ int cmd_backup(struct opts *o)
         fprintf(stderr, "usage: scenarist backup --to DIR [--org NAME]\n");
         return EXIT_USAGE;
     }
+    if (!cli_path_arg_ok("--to", o->to, "backup writes scenario files into a folder"))
+        return EXIT_USAGE;
     struct cli_session ss;
     int rc = cli_session_open(o, &ss);
     if (rc)
@@ -367,6 +373,8 @@ int cmd_restore(struct opts *o)
         fprintf(stderr, "usage: scenarist restore --from DIR [--org NAME]\n");
         return EXIT_USAGE;
     }
+    if (!cli_path_arg_ok("--from", o->from, "restore reads scenario files from a folder"))
+        return EXIT_USAGE;
     struct cli_session ss;
     int rc = cli_session_open(o, &ss);
     if (rc)

@@ -181,6 +181,15 @@ static bool value_opt(int argc, char **argv, int *i, struct opts *o, bool *err)
     return false;
 }
 
+bool cli_path_arg_ok(const char *opt, const char *value, const char *what)
+{
+    if (!value || (!sc_conninfo_is_pg(value) && !sc_conninfo_foreign(value)))
+        return true;
+    fprintf(stderr, "scenarist: %s: %s, never a database address (not shown: it may hold a "
+            "password)\n", opt, what);
+    return false;
+}
+
 bool cli_store_arg_ok(const char *opt, const char *value)
 {
     static const char *const why[] = {
@@ -193,10 +202,22 @@ bool cli_store_arg_ok(const char *opt, const char *value)
         [SC_CONNINFO_PW_EMPTY] = "the password reference is empty: name the password by a "
             "secret reference, postgresql://USER@HOST/DB?password=env:NAME (or password=file:PATH)",
     };
+    if (sc_conninfo_foreign(value)) { /* never a file named mysql:/... */
+        fprintf(stderr, "scenarist: %s: a store is a SQLite file path or a postgresql:// "
+                "address\n", opt);
+        return false;
+    }
+    if (sc_conninfo_unreadable(value)) { /* its keys unknown: every value masked */
+        char *shown = sc_conninfo_mask_query(value);
+        fprintf(stderr, "scenarist: %s: not a connection URI libpq can read (its keys and "
+                "values percent-encoded once): %s\n", opt, shown ? shown : "");
+        free(shown);
+        return false;
+    }
     enum sc_conninfo_pw pw = value ? sc_conninfo_password(value) : SC_CONNINFO_PW_NONE;
     if (pw == SC_CONNINFO_PW_NONE)
         return true;
-    bool uri = !strncmp(value, "postgresql://", 13) || !strncmp(value, "postgres://", 11);
+    bool uri = sc_conninfo_is_pg(value);
     fprintf(stderr, "scenarist: %s: %s\n", opt, uri ? why[pw]
             : "a store is a database file or a postgresql:// URI, never a libpq key=value "
               "string with a password in it: postgresql://USER@HOST/DB?password=env:NAME (or "

@@ -272,11 +272,16 @@ static bool http_url(const char *u)
  * NULL when it does (or is a file), else why not. */
 static bool pg_store(const char *store)
 {
-    return store && (!strncmp(store, "postgresql://", 13) || !strncmp(store, "postgres://", 11));
+    return sc_conninfo_is_pg(store);
 }
 
 static const char *store_password(const char *store)
 {
+    if (sc_conninfo_foreign(store))
+        return "a store is a SQLite file path or a postgresql:// address";
+    if (sc_conninfo_unreadable(store))
+        return "the store's address is not a connection URI libpq can read (its keys and "
+               "values percent-encoded once): postgresql://USER@HOST/DB?password=env:NAME";
     enum sc_conninfo_pw pw = sc_conninfo_password(store);
     if (pw != SC_CONNINFO_PW_NONE && !pg_store(store))
         return "the store is a database file or a postgresql:// URI, never a libpq key=value "

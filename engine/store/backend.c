@@ -3,6 +3,7 @@
  * (store/pg*.c) for a postgresql:// URI, SQLite (store/sqlite*.c) for a file. */
 #include "store/backend.h"
 
+#include "conninfo.h"
 #include "model/yaml.h"
 #include "paths.h"
 #include "util.h"
@@ -12,8 +13,7 @@
 
 const struct sc_store_backend *sc_store_backend_of(const char *path)
 {
-    return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11))
-               ? &sc_store_pg : &sc_store_sqlite;
+    return sc_conninfo_is_pg(path) ? &sc_store_pg : &sc_store_sqlite;
 }
 
 bool sc_store_shared(const char *path)

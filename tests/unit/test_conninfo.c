@@ -2,6 +2,7 @@
 
 #include "conninfo.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* mask TEXT: the text as shown. */
@@ -18,7 +19,7 @@ static void passwords_masked_in_every_spelling(void **state)
 {
     (void)state;
     SHOWN("postgresql://u:hunter2@db/x", "postgresql://u:***@db/x");
-    SHOWN("postgres://u:p@ss@db:5432,db2/x?sslmode=require", "postgres://u:***@db:5432,db2/x?sslmode=require");
+    SHOWN("postgres://u:p@ss@db:5432,db2/x?sslmode=require", "postgres://u:***@db:5432,db2/x?sslmode=***"); /* libpq cannot parse it */
     SHOWN("postgresql://u@db/x?sslmode=require&password=hunter2&application_name=a",
           "postgresql://u@db/x?sslmode=require&password=***&application_name=a");
     SHOWN("postgresql://u@db/x?%70assword=hunter2", "postgresql://u@db/x?%70assword=***");
@@ -31,7 +32,8 @@ static void references_and_prose_stay(void **state)
 {
     (void)state;
     SHOWN("postgresql://u@db/x?password=env:PGPW", "postgresql://u@db/x?password=env:PGPW");
-    SHOWN("postgresql://u@db/x?password=file:/etc/pw&x=1", "postgresql://u@db/x?password=file:/etc/pw&x=1");
+    SHOWN("postgresql://u@db/x?password=file:/etc/pw&application_name=1",
+          "postgresql://u@db/x?password=file:/etc/pw&application_name=1");
     SHOWN("postgresql://u@db/x?password=env%3APGPW", "postgresql://u@db/x?password=env%3APGPW");
     SHOWN("the store's password must be a secret reference, password=env:NAME or password=file:PATH",
           "the store's password must be a secret reference, password=env:NAME or password=file:PATH");
@@ -58,7 +60,7 @@ static void every_spelling_of_issue_23(void **state)
     SHOWN("store: \"postgresql://u@localhost/sc1?password= HunterX\"", "store: \"postgresql://u@localhost/sc1?password=***\"");
     SHOWN("postgresql://u@h/sc1?password%3DHunter2Pw", "postgresql://u@h/sc1?password%3D***");
     SHOWN("postgresql://u@h/sc1?options=-c%20password=Hunter2Pw&sslmode=disable",
-          "postgresql://u@h/sc1?options=-c%20password=***&sslmode=disable");
+          "postgresql://u@h/sc1?options=***&sslmode=***"); /* libpq cannot parse it: all masked */
     SHOWN("postgresql://u@h/sc1?dbname=host%3D/tmp%20password%3DHunter2Pw", "postgresql://u@h/sc1?dbname=host%3D/tmp%20password%3D***");
     SHOWN("postgresql://u@h/host=/tmp%20password=Hunter2Pw", "postgresql://u@h/host=/tmp%20password=***");
     SHOWN("store: 'host=db password=hunter2' # x", "store: 'host=db password=***' # x");
@@ -147,6 +149,76 @@ static void the_password_parameter_taken_out(void **state)
     free(rest);
 }
 
+/* Only a well-formed reference is left visible: env: and a variable name, file: and a
+ * path with no whitespace nor control character (decoded); anything else is masked. */
+static void badly_written_references_masked(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"ENV:hunter2", "Env:hunter2", "FILE:hunter2", "env: hunter2",
+                                      "env:hunter2 x", "env:%20hunter2", "env:hunter2%09",
+                                      "file:hunter2%0a", "env:hunter2%00x", "env:9x", "file: x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char in[128], *m;
+        snprintf(in, sizeof in, "store: \"postgresql://u@h/d?password=%s\"", bad[i]);
+        m = mask(in);
+        assert_string_equal(m, "store: \"postgresql://u@h/d?password=***\"");
+        free(m);
+        snprintf(in, sizeof in, "postgresql://u@h/d?password=%s", bad[i]);
+        assert_int_equal(sc_conninfo_password(in), SC_CONNINFO_PW_LITERAL);
+    }
+    SHOWN("store: \"postgresql://u@h/d?password=env:PG_PW1\"", "store: \"postgresql://u@h/d?password=env:PG_PW1\"");
+    SHOWN("store: \"postgresql://u@h/d?password=file:/run/pw%2Dx\"", "store: \"postgresql://u@h/d?password=file:/run/pw%2Dx\"");
+    assert_int_equal(sc_conninfo_password("postgresql://u@h/d?password=env:PG_PW1"), SC_CONNINFO_PW_NONE);
+}
+
+/* An address libpq cannot parse: every query value masked, its keys unknown. */
+static void unparsable_addresses_masked(void **state)
+{
+    (void)state;
+    assert_true(sc_conninfo_unreadable("postgresql://u@127.0.0.1:1/db?%2570assword=hunter2"));
+    assert_true(sc_conninfo_unreadable("postgresql://u@127.0.0.1:1/db?pass%00word=hunter2"));
+    assert_false(sc_conninfo_unreadable("postgresql://u@127.0.0.1:1/db?host=u:hunter2@h"));
+    assert_int_equal(sc_conninfo_password("postgresql://u@127.0.0.1:1/db?host=u:hunter2@h"),
+                     SC_CONNINFO_PW_USERINFO); /* parsed, but a userinfo in the host */
+    assert_false(sc_conninfo_unreadable("postgresql://u@127.0.0.1:1/db?password=env:X"));
+    assert_false(sc_conninfo_unreadable("POSTGRESQL://u@127.0.0.1:1/db?password=env:X"));
+    assert_false(sc_conninfo_unreadable("var/x.db"));
+    char *m = sc_conninfo_mask_query("postgresql://u@127.0.0.1:1/db?%2570assword=hunter2&sslmode=x");
+    assert_string_equal(m, "postgresql://u@127.0.0.1:1/db?%2570assword=***&sslmode=***");
+    free(m);
+    SHOWN("store: \"postgresql://u@127.0.0.1:1/db?%2570assword=hunter2\"",
+          "store: \"postgresql://u@127.0.0.1:1/db?%2570assword=***\"");
+    SHOWN("store: \"postgresql://u@127.0.0.1:1/db?pass%00word=hunter2&a=b\"",
+          "store: \"postgresql://u@127.0.0.1:1/db?pass%00word=***&a=***\"");
+    SHOWN("store: \"Postgres://u@127.0.0.1:1/db?host=u:hunter2@h\"",
+          "store: \"Postgres://u@127.0.0.1:1/db?host=***\"");
+}
+
+/* The scheme without case (RFC 3986 3.1); any other scheme is foreign, never a file. */
+static void schemes_told_apart(void **state)
+{
+    (void)state;
+    static const char *const pg[] = {"postgresql://h/d", "POSTGRESQL:///d?host=/tmp",
+                                     "Postgresql://h/d", "POSTGRES://h/d", "postgres://h"};
+    for (size_t i = 0; i < sizeof pg / sizeof *pg; i++) {
+        assert_true(sc_conninfo_is_pg(pg[i]));
+        assert_false(sc_conninfo_foreign(pg[i]));
+    }
+    static const char *const other[] = {"mysql://h/d", "http://h/d", "sqlite+x.y://a"};
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        assert_false(sc_conninfo_is_pg(other[i]));
+        assert_true(sc_conninfo_foreign(other[i]));
+    }
+    assert_false(sc_conninfo_is_pg("st/postgresql.db"));
+    assert_false(sc_conninfo_foreign("st/x://y"));
+    assert_false(sc_conninfo_foreign("/var/x.db"));
+    char *v, *rest;
+    assert_int_equal(sc_conninfo_take("POSTGRESQL://u@h/d?password=env:X", "password", &v, &rest), 0);
+    assert_string_equal(rest, "postgresql://u@h/d");
+    free(v);
+    free(rest);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +230,9 @@ int main(void)
         cmocka_unit_test(caret_moves_with_the_mask),
         cmocka_unit_test(masked_in_place_within_the_buffer),
         cmocka_unit_test(the_password_parameter_taken_out),
+        cmocka_unit_test(badly_written_references_masked),
+        cmocka_unit_test(unparsable_addresses_masked),
+        cmocka_unit_test(schemes_told_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
