@@ -194,12 +194,12 @@ static bool not_a_secret(const char *s, size_t v, size_t e, bool whole)
         if (s[k] == '%' && s[k + 1] == '0' && s[k + 2] == '0')
             return false;
     return !strncmp(head, "{{", 2) || !strncmp(head, "[[", 2) || !strcmp(head, "***") ||
-           well_formed_ref(head);
+           !strcmp(head, "env:") || !strcmp(head, "file:") || well_formed_ref(head);
 }
 
 /* At s[i]: a password= (or sslpassword=, or any key ending so) value that is not a secret
  * reference; the key and its '=' in any spelling (percent-encoded, spaced). */
-static bool keyword_at(const char *s, size_t len, size_t i, struct span *sp)
+static bool keyword_at(const char *s, size_t len, size_t i, bool strict, struct span *sp)
 {
     size_t k = spelled(s, len, i, "password");
     if (!k)
@@ -216,7 +216,7 @@ static bool keyword_at(const char *s, size_t len, size_t i, struct span *sp)
     size_t e = value_end(s, len, v), key = i;
     while (key > 0 && isalpha((unsigned char)s[key - 1]))
         key--;
-    bool query = key > 0 && is_one_of(s[key - 1], "?&"); /* a URI's value: up to '&' */
+    bool query = strict && key > 0 && is_one_of(s[key - 1], "?&"); /* a URI's: up to '&' */
     if (e == v || not_a_secret(s, v, e, query))
         return false;
     *sp = (struct span){v, e, SC_CONNINFO_PW_LITERAL};
@@ -297,20 +297,21 @@ static bool unparsed_span(const char *s, size_t len, size_t from, struct span *s
 }
 
 /* The first written secret in s[from, len), stopping before s[stop]. */
-static bool written_span(const char *s, size_t len, size_t from, size_t stop, struct span *sp)
+static bool written_span(const char *s, size_t len, size_t from, size_t stop, bool strict,
+                         struct span *sp)
 {
     for (size_t i = from; i < len && i < stop; i++) {
         size_t sep = scheme_sep(s, len, i);
         if (sep && userinfo_at(s, len, i + sep, sp))
             return true;
-        if (keyword_at(s, len, i, sp))
+        if (keyword_at(s, len, i, strict, sp))
             return true;
     }
     return false;
 }
 
 /* The first written secret in s[from, len), or value of an address libpq cannot parse. */
-static bool next_span(const char *s, size_t len, size_t from, struct span *sp)
+static bool next_span(const char *s, size_t len, size_t from, bool strict, struct span *sp)
 {
     struct span u;
     bool have_u = unparsed_span(s, len, from, &u);
@@ -318,7 +319,7 @@ static bool next_span(const char *s, size_t len, size_t from, struct span *sp)
         size_t sep = scheme_sep(s, len, i);
         if (sep && userinfo_at(s, len, i + sep, sp))
             return true;
-        if (keyword_at(s, len, i, sp))
+        if (keyword_at(s, len, i, strict, sp))
             return true;
     }
     if (have_u)
@@ -374,7 +375,7 @@ bool sc_conninfo_unreadable(const char *s)
 char *sc_conninfo_mask_query(const char *s)
 {
     struct sc_buf b = {0};
-    char *m = sc_conninfo_mask(s, strlen(s), NULL, NULL);
+    char *m = sc_conninfo_mask_source(s, strlen(s), NULL, NULL);
     const char *q = m ? strchr(m, '?') : NULL;
     sc_buf_add(&b, "", 0);
     sc_buf_add(&b, m ? m : "", q ? (size_t)(q + 1 - m) : (m ? strlen(m) : 0));
@@ -418,7 +419,7 @@ static enum sc_conninfo_pw password_in(const char *addr, int depth)
     struct span sp;
     PQconninfoOption *opts = pg_uri(addr) || strchr(addr, '=') ? parse(addr) : NULL;
     if (!opts) { /* not libpq's syntax: what the text writes */
-        for (size_t from = 0; written_span(addr, len, from, len, &sp); from = sp.b)
+        for (size_t from = 0; written_span(addr, len, from, len, true, &sp); from = sp.b)
             found = worse(found, sp.kind);
         return found;
     }
@@ -467,7 +468,7 @@ static void move(int *np, int p, int ca, int cb, int acc, bool end)
         *np = ca + acc + (end ? MASK_LEN : 0);
 }
 
-char *sc_conninfo_mask(const char *text, size_t len, int *col, int *span)
+static char *mask_as(const char *text, size_t len, int *col, int *span, bool strict)
 {
     struct sc_buf b = {0};
     struct span sp;
@@ -475,7 +476,7 @@ char *sc_conninfo_mask(const char *text, size_t len, int *col, int *span)
     int np = p, npe = pe, acc = 0;
     size_t from = 0;
     sc_buf_add(&b, "", 0);
-    while (next_span(text, len, from, &sp)) {
+    while (next_span(text, len, from, strict, &sp)) {
         int ca = chars(text, sp.a), cb = chars(text, sp.b);
         move(&np, p, ca, cb, acc, false);
         move(&npe, pe, ca, cb, acc, true);
@@ -492,13 +493,23 @@ char *sc_conninfo_mask(const char *text, size_t len, int *col, int *span)
     return sc_buf_take(&b);
 }
 
+char *sc_conninfo_mask(const char *text, size_t len, int *col, int *span)
+{
+    return mask_as(text, len, col, span, false);
+}
+
+char *sc_conninfo_mask_source(const char *text, size_t len, int *col, int *span)
+{
+    return mask_as(text, len, col, span, true);
+}
+
 void sc_conninfo_mask_buf(char *s, size_t n)
 {
     if (!s || n == 0)
         return;
     size_t len = strlen(s), from = 0;
     struct span sp;
-    while (next_span(s, len, from, &sp)) {
+    while (next_span(s, len, from, false, &sp)) {
         if (sp.a + MASK_LEN > n - 1) { /* not even the mask fits: the text ends with it */
             memset(s + sp.a, '*', n - 1 - sp.a);
             s[n - 1] = '\0';

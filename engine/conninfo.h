@@ -40,6 +40,12 @@ enum sc_conninfo_pw sc_conninfo_password(const char *addr);
  * NULL when out of memory. */
 char *sc_conninfo_mask(const char *text, size_t len, int *col, int *span);
 
+/* As sc_conninfo_mask, for text a user wrote (a source line under a caret, an address
+ * alone) rather than prose quoting it: a URI's password= value is a reference only when it
+ * is one whole, up to its '&' (env:x y, "env:x%20y" are masked); in prose (our messages'
+ * "password=env:NAME or ...") a reference ends at whitespace. */
+char *sc_conninfo_mask_source(const char *text, size_t len, int *col, int *span);
+
 /* Masks the NUL-ended s in place, within its buffer of n bytes (cut at n - 1 when the
  * masked text is longer, as "***" may be longer than a short password). */
 void sc_conninfo_mask_buf(char *s, size_t n);

@@ -37,7 +37,7 @@ int cmd_store_migrate(struct opts *o)
     if (o->json) {
         cli_print_json(n);
     } else {
-        char *to = sc_conninfo_mask(o->to, strlen(o->to), NULL, NULL);
+        char *to = sc_conninfo_mask_source(o->to, strlen(o->to), NULL, NULL);
         printf("copied %s to %s:", o->from, to ? to : "the store");
         const char *k;
         json_t *v;

@@ -193,7 +193,7 @@ static char *shown_line(const struct sc_diags *d, const struct sc_diag *g, int *
     }
     *col = c + 1;
     *len = g->len > 0 || e - c > 1 ? e - c : 0;
-    char *m = line ? sc_conninfo_mask(line, strlen(line), col, len) : NULL; /* passwords */
+    char *m = line ? sc_conninfo_mask_source(line, strlen(line), col, len) : NULL; /* passwords */
     free(line);
     return m;
 }

@@ -655,7 +655,7 @@ static struct sc_store *open_conn(const char *addr, const char *key_ref, char *e
         return NULL;
     }
     if (ref && !(password = sc_org_secret(ref, err, errlen))) {
-        char m[256], *shown = sc_conninfo_mask(addr, strlen(addr), NULL, NULL);
+        char m[256], *shown = sc_conninfo_mask_source(addr, strlen(addr), NULL, NULL);
         snprintf(m, sizeof m, "%s", err); /* the address masked alone: its text ends there */
         snprintf(err, errlen, "store %s: its password: %s", shown ? shown : "", m);
         free(shown);
@@ -684,7 +684,7 @@ static struct sc_store *open_conn(const char *addr, const char *key_ref, char *e
         int n = (int)strlen(m);
         while (n > 0 && m[n - 1] == '\n')
             n--;
-        char *shown = sc_conninfo_mask(addr, strlen(addr), NULL, NULL);
+        char *shown = sc_conninfo_mask_source(addr, strlen(addr), NULL, NULL);
         snprintf(err, errlen, "store %s: cannot connect: %.*s", shown ? shown : "", n, m);
         free(shown);
         pg_close((struct sc_store *)st);

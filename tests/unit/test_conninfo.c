@@ -160,13 +160,16 @@ static void badly_written_references_masked(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char in[128], *m;
         snprintf(in, sizeof in, "store: \"postgresql://u@h/d?password=%s\"", bad[i]);
-        m = mask(in);
+        m = sc_conninfo_mask_source(in, strlen(in), NULL, NULL);
         assert_string_equal(m, "store: \"postgresql://u@h/d?password=***\"");
         free(m);
         snprintf(in, sizeof in, "postgresql://u@h/d?password=%s", bad[i]);
         assert_int_equal(sc_conninfo_password(in), SC_CONNINFO_PW_LITERAL);
     }
     SHOWN("store: \"postgresql://u@h/d?password=env:PG_PW1\"", "store: \"postgresql://u@h/d?password=env:PG_PW1\"");
+    char *p = sc_conninfo_mask("name it: postgresql://U@H/DB?password=env:NAME (or file:PATH)", 61, NULL, NULL);
+    assert_string_equal(p, "name it: postgresql://U@H/DB?password=env:NAME (or file:PATH)"); /* prose */
+    free(p);
     SHOWN("store: \"postgresql://u@h/d?password=file:/run/pw%2Dx\"", "store: \"postgresql://u@h/d?password=file:/run/pw%2Dx\"");
     assert_int_equal(sc_conninfo_password("postgresql://u@h/d?password=env:PG_PW1"), SC_CONNINFO_PW_NONE);
 }
