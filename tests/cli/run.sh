@@ -162,6 +162,8 @@ done <<EOF
 "postgresql://u@h/d?password=env:%20hunter2"|$pwlit|"postgresql://u@h/d?password=***"
 "postgresql://u@h/d?password=env:hunter2%09"|$pwlit|"postgresql://u@h/d?password=***"
 "postgresql://u@h/d?password=file:hunter2%0a"|$pwlit|"postgresql://u@h/d?password=***"
+"mysql://u@h/d"|error: a store is a SQLite file path or a postgresql:// address|"mysql://u@h/d"
+"http://h/d"|error: a store is a SQLite file path or a postgresql:// address|"http://h/d"
 "postgresql://postgres@localhost/sc1?dbname=host%3D/tmp%20password%3DHunter2Pw"|$pwlit|"postgresql://postgres@localhost/sc1?dbname=host%3D/tmp%20password%3D***"
 "postgresql://postgres@localhost/host=/tmp%20password=Hunter2Pw"|$pwlit|"postgresql://postgres@localhost/host=/tmp%20password=***"
 "postgresql://postgres@localhost/sc1?password="|$pwempty|"postgresql://postgres@localhost/sc1?password="
@@ -191,6 +193,53 @@ for v in "password=" "password=file:" "password=env:"; do
         "scenarist: --store: the password reference is empty: name the password by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or password=file:PATH)" \
         -- "$bin" executions --org staging --store "postgresql://postgres@localhost/sc1?$v"
 done
+# a store's scheme is read without case (RFC 3986 3.1); another SCHEME:// is never a file
+for v in "mysql://u@db.example/hr" "http://db.example/hr" "Mysql+x://h"; do
+    expect "--store $v is refused, not made a file" 2 \
+        "scenarist: --store: a store is a SQLite file path or a postgresql:// address" \
+        -- "$bin" executions --org staging --store "$v"
+done
+for v in "postgresql://u@127.0.0.1:1/db?%2570assword=hunter2|postgresql://u@127.0.0.1:1/db?%2570assword=***" \
+         "postgresql://u@127.0.0.1:1/db?pass%00word=hunter2&sslmode=disable|postgresql://u@127.0.0.1:1/db?pass%00word=***&sslmode=***" \
+         "POSTGRES://u@127.0.0.1:1/db?application_name=x&%2570assword=hunter2|POSTGRES://u@127.0.0.1:1/db?application_name=***&%2570assword=***"; do
+    expect "--store libpq cannot parse is refused, every value masked (${v%%|*})" 2 \
+        "scenarist: --store: not a connection URI libpq can read (its keys and values percent-encoded once): ${v#*|}" \
+        -- "$bin" executions --org staging --store "${v%%|*}"
+done
+expect "--store ?host=USER:PASSWORD@HOST is refused as a written password" 2 \
+    "scenarist: --store: a PostgreSQL store's password is never written on the command line (ps and the shell's history keep it): $pwhelp" \
+    -- "$bin" executions --org staging --store "postgresql://u@127.0.0.1:1/db?host=u:hunter2@h"
+for v in "POSTGRESQL:///scenarist?host=$tmp/nosock" "Postgresql:///scenarist?host=$tmp/nosock" "POSTGRES:///scenarist?host=$tmp/nosock"; do
+    printf 'name: up\nstore: "%s"\nstore_key: env:K\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' "$v" > "$tmp/up.yaml"
+    expect "store: $v is PostgreSQL (--state-dir), never a file under the state folder" 1 \
+        "scenarist: store $v: cannot connect: connection to server on socket \"$tmp/nosock/.s.PGSQL.5432\" failed: No such file or directory
+	Is the server running locally and accepting connections on that socket?" \
+        -- env K="$(printf '%064d' 0)" "$bin" executions --org "$tmp/up.yaml" --state-dir "$tmp/upst"
+    expect "store: $v is PostgreSQL (SCENARIST_STATE_DIR) too" 1 \
+        "scenarist: store $v: cannot connect: connection to server on socket \"$tmp/nosock/.s.PGSQL.5432\" failed: No such file or directory
+	Is the server running locally and accepting connections on that socket?" \
+        -- env K="$(printf '%064d' 0)" SCENARIST_STATE_DIR="$tmp/upst" "$bin" executions --org "$tmp/up.yaml"
+done
+check "no file was made for an upper-case scheme" test ! -e "$tmp/upst"
+# a file-path option never takes a database address: refused, never echoed, nothing written
+for v in "postgresql://u:hunter2@127.0.0.1:1/db" "Postgres://u@h/db?password=env:X" "mysql://u:hunter2@h/db"; do
+    expect "store backup --to $v is refused, not echoed" 2 \
+        "scenarist: --to: store backup writes a SQLite file (a PostgreSQL store is backed up with pg_dump), never a database address (not shown: it may hold a password)" \
+        -- "$bin" store backup --org staging --to "$v"
+    expect "backup --to $v is refused" 2 \
+        "scenarist: --to: backup writes scenario files into a folder, never a database address (not shown: it may hold a password)" \
+        -- "$bin" backup --org staging --to "$v"
+    expect "restore --from $v is refused" 2 \
+        "scenarist: --from: restore reads scenario files from a folder, never a database address (not shown: it may hold a password)" \
+        -- "$bin" restore --org staging --from "$v"
+    expect "export -o $v is refused" 2 \
+        "scenarist: -o: export writes a scenario file, never a database address (not shown: it may hold a password)" \
+        -- "$bin" export identity-sync --org staging -o "$v"
+    expect "import $v is refused" 2 \
+        "scenarist: import: import reads a scenario file, never a database address (not shown: it may hold a password)" \
+        -- "$bin" import "$v" --org staging
+done
+check "no ./postgresql: nor ./Postgres: file was written" test ! -e postgresql: -a ! -e Postgres: -a ! -e mysql:
 # a mistyped --store: read commands never create a store (nor its folders)
 for c in executions "execution 20260101-000000-000001" audit "audit verify" "versions x" "queue list" "holds list" "incomplete list" metrics "prune --dry-run" "store backup --to $tmp/bk.db"; do
     # shellcheck disable=SC2086
