@@ -193,6 +193,12 @@ for v in "password=" "password=file:" "password=env:"; do
         "scenarist: --store: the password reference is empty: name the password by a secret reference, postgresql://USER@HOST/DB?password=env:NAME (or password=file:PATH)" \
         -- "$bin" executions --org staging --store "postgresql://postgres@localhost/sc1?$v"
 done
+for v in "env:hunter2 x" "ENV:hunter2" "file:hunter2%0a"; do
+    pworg "\"postgresql://u@h/d?password=$v\""
+    expect "serve's stderr masks a badly written reference too ($v)" 2 "$tmp/pw.yaml:2:1: $pwlit
+    2 | store: \"postgresql://u@h/d?password=***\"
+      | ^~~~~" -- "$bin" serve --org "$tmp/pw.yaml" --listen 127.0.0.1:0
+done
 # a store's scheme is read without case (RFC 3986 3.1); another SCHEME:// is never a file
 for v in "mysql://u@db.example/hr" "http://db.example/hr" "Mysql+x://h"; do
     expect "--store $v is refused, not made a file" 2 \
