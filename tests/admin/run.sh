@@ -300,6 +300,13 @@ expect "scenarist audit shows the person too (text and --json)" 0 \
 "decide-payroll check approve - done scenarist:holds/1 body $(printf 'pay checked with HR' | sha256sum | cut -c1-12) by Ada Approver
 Ada Approver" -- bash -c "'$bin' audit --scenario decide-payroll --org '$org' | sed -n 2p | cut -c32- | tr -s ' '; '$bin' audit --scenario decide-payroll --org '$org' --json | jq -r '.[2].by'"
 expect "audit verify: the chain is intact" 0 '200 {"intact":true}' -- call "$V" GET /audit/verify
+# the store cannot be read (its audit table renamed away under the daemon; PostgreSQL down is
+# the same answer): 503 as every route, the driver's message in the daemon's log only
+expect "audit verify and checkpoint with the store unreadable: 503 store unavailable (not 409, no store address or driver text), the log says why; readable again: intact" 0 \
+'503 {"error":"store unavailable"}
+503 {"error":"store unavailable"}
+admin: audit verify: store '"$db"': reading the audit log: no such table: audit
+200 {"intact":true}' -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; sqlite3 '$db' 'ALTER TABLE audit RENAME TO audit_gone'; call '$V' GET /audit/verify; echo; call '$ADMIN_ADMIN' POST /audit/checkpoint; echo; sqlite3 '$db' 'ALTER TABLE audit_gone RENAME TO audit'; grep -o 'admin: audit verify: .*' '$dir/log' | head -1; call '$V' GET /audit/verify"
 expect "no token may not take an audit checkpoint: 401" 0 '401 {"error":"send Authorization: Bearer TOKEN"}' \
     -- call - POST /audit/checkpoint
 expect "a viewer may not take an audit checkpoint: 403" 0 '403 {"error":"user Vera Viewer (viewer) may not POST /api/v1/audit/checkpoint"}' \
