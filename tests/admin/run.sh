@@ -467,12 +467,16 @@ post /scenarios/decide-sync/deploy "$(body "$tmp/sync4.yaml")" "/api/v1/scenario
 post /scenarios/decide-sync/promote '{"from":"stage"}' "/api/v1/scenarios/{name}/promote"
 post /scenarios/decide-sync/rollback '{"to":5}' "/api/v1/scenarios/{name}/rollback"
 n=$((n+1)); cp "$tmp/cp.json" "$tmp/ans-$n.json"; echo "post /api/v1/audit/checkpoint" > "$tmp/ans-$n.route"
+post "/incomplete/${syncs[1]}/resolve" '{"reason":"fixed by hand"}' "/api/v1/incomplete/{id}/resolve"
+post "/incomplete/${syncs[2]}/discard" '{"reason":"a duplicate"}' "/api/v1/incomplete/{id}/discard"
+post /incomplete/retry '{"scenario":"decide-payroll"}' "/api/v1/incomplete/retry"
 # the 200 answers of the hold decisions and the retry taken above
 n=$((n+1)); cp "$tmp/a.json" "$tmp/ans-$n.json"; echo "post /api/v1/holds/{id}/approve" > "$tmp/ans-$n.route"
 n=$((n+1)); cp "$tmp/r.json" "$tmp/ans-$n.json"; echo "post /api/v1/holds/{id}/reject" > "$tmp/ans-$n.route"
 n=$((n+1)); cp "$tmp/t.json" "$tmp/ans-$n.json"; echo "post /api/v1/incomplete/{id}/retry" > "$tmp/ans-$n.route"
-expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route, the version, checkpoint, decision and retry POSTs)" 0 \
-    "openapi 3.1.0: 31 operations; 25 answers valid" -- python3 - "$tmp" <<'EOF'
+expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route, the version, checkpoint, decision, retry, resolve and discard POSTs)" 0 \
+    "openapi 3.1.0: 31 operations; 28 answers valid
+resolved discarded" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
 doc = json.load(open(f"{tmp}/openapi.json"))
@@ -489,6 +493,7 @@ for f in sorted(glob.glob(f"{tmp}/ans-*.json")):
     jsonschema.validate(json.load(open(f)), schema(route, method, "200")); n += 1
 jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/api/v1/holds", "get", "401")); n += 1
 print(f"openapi {doc['openapi']}: {len(ops)} operations; {n} answers valid")
+print(" ".join(json.load(open(f"{tmp}/ans-{i}.json"))["state"] for i in (n - 6, n - 5)))
 EOF
 expect "the document lists the same routes the server dispatches" 0 \
     "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/depth,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/diff,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/scenarios/{name}/versions/{version}/steps/{step},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/audit/checkpoint,post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/deploy,post /api/v1/scenarios/{name}/promote,post /api/v1/scenarios/{name}/rollback" \
