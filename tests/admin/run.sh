@@ -460,6 +460,9 @@ get /versions /api/v1/versions; get "/scenarios/decide-sync/diff?from=1&to=3" /a
 get /scenarios/decide-payroll/versions/1 /api/v1/scenarios/{name}/versions/{version}
 get /metrics /api/v1/metrics; get /audit /api/v1/audit; get /shadow /api/v1/shadow
 get /queues/depth /api/v1/queues/depth; get /scenarios/decide-payroll/versions/1/steps/dispatch "/api/v1/scenarios/{name}/versions/{version}/steps/{step}"
+get /audit/verify /api/v1/audit/verify; get /openapi.json /api/v1/openapi.json
+n=$((n+1)); curl -s -H "Authorization: Bearer $A" "${api%/api/v1}/scenarios/decide-payroll/versions/1/steps/dispatch" > "$tmp/ans-$n.json"
+echo "/scenarios/{name}/versions/{version}/steps/{step}" > "$tmp/ans-$n.route"
 curl -s -o "$tmp/deny.json" "$api/holds"
 # post PATH BODY ROUTE: a POST's answer, checked against the route's post schema
 post() { n=$((n+1)); curl -s -X POST -H "Authorization: Bearer $ADMIN_ADMIN" --data-binary "$2" "$api$1" > "$tmp/ans-$n.json"; echo "post $3" > "$tmp/ans-$n.route"; }
@@ -475,7 +478,7 @@ n=$((n+1)); cp "$tmp/a.json" "$tmp/ans-$n.json"; echo "post /api/v1/holds/{id}/a
 n=$((n+1)); cp "$tmp/r.json" "$tmp/ans-$n.json"; echo "post /api/v1/holds/{id}/reject" > "$tmp/ans-$n.route"
 n=$((n+1)); cp "$tmp/t.json" "$tmp/ans-$n.json"; echo "post /api/v1/incomplete/{id}/retry" > "$tmp/ans-$n.route"
 expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route, the version, checkpoint, decision, retry, resolve and discard POSTs)" 0 \
-    "openapi 3.1.0: 31 operations; 28 answers valid
+    "openapi 3.1.0: 31 operations; 31 answers valid
 resolved discarded" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
