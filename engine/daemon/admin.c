@@ -63,6 +63,7 @@ struct areq {
     bool over;
     bool started;  /* on_request has seen the request once */
     bool nul_path; /* the path, before decoding, holds %00 */
+    char *raw;     /* then the path as sent (owned), to name the segment */
 };
 
 struct call {
@@ -1910,6 +1911,26 @@ static const char *json_kind(const json_t *v)
            : json_is_null(v) ? "null" : "an object";
 }
 
+/* The 400 body for a path with %00 (raw: as sent, or NULL): names the route's {segment}
+ * that holds it when the path is a route's. */
+static json_t *nul_segment(const char *raw)
+{
+    char buf[1024], m[200];
+    const char *args[3];
+    for (const struct route *r = routes; raw && r->method; r++) {
+        if (!match(r->path, raw, buf, sizeof buf, args))
+            continue;
+        const char *name = r->path;
+        for (int k = 0; k < 3 && args[k] && (name = strchr(name, '{')); k++, name++)
+            if (strstr(args[k], "%00")) {
+                snprintf(m, sizeof m, "%.*s holds a NUL (%%00): give it without",
+                         (int)strcspn(name + 1, "}"), name + 1);
+                return err_body(m);
+            }
+    }
+    return err_body("the path holds a NUL (%00): a path segment is text");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **ctx)
@@ -1934,7 +1955,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     if (q->over)
         return answer(con, 413, err_body("body over the 65536-byte limit"));
     if (q->nul_path)
-        return answer(con, 400, err_body("the path holds a NUL (%00): a path segment is text"));
+        return answer(con, 400, nul_segment(q->raw));
     if (!strcmp(url, "/console") || !strncmp(url, "/console/", 9)) /* no token: the page asks */
         return console(con, url, method);
     enum MHD_Result brc;
@@ -2014,6 +2035,8 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *con)
         for (size_t i = 0; i + 2 < plen; i++)
             if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
                 q->nul_path = true;
+        if (q->nul_path)
+            q->raw = sc_strndup(uri, plen);
     }
     return q;
 }
@@ -2027,6 +2050,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
     struct areq *q = *ctx;
     if (q) {
         sc_buf_free(&q->body);
+        free(q->raw);
         free(q);
     }
     *ctx = NULL;

@@ -413,7 +413,7 @@ $lim"'
     GET '/incomplete?state=bogus' '' GET '/executions?status=bogus' '' GET '/metrics?since=-5' '' GET '/executions?since=' '' \
     GET '/queues/depth?days=x' '' GET '/scenarios/decide-sync/diff?from=x&to=1' '' GET '/scenarios/decide-sync/diff?from=1' '' \
     GET '/audit?limt=5' '' GET '/queues?state=open' ''
-expect "a %00 in a query value is 400 naming the parameter (a NUL would cut 1%00abc to 1); a %00 in the path is 400" 0 \
+expect "a %00 in a query value is 400 naming the parameter (a NUL would cut 1%00abc to 1); a %00 in the path is 400 naming the segment" 0 \
 '400 {"error":"limit holds a NUL (%00): give it without"}
 400 {"error":"status holds a NUL (%00): give it without"}
 400 {"error":"since holds a NUL (%00): give it without"}
@@ -422,13 +422,14 @@ expect "a %00 in a query value is 400 naming the parameter (a NUL would cut 1%00
 400 {"error":"state holds a NUL (%00): give it without"}
 400 {"error":"scenario holds a NUL (%00): give it without"}
 400 {"error":"query parameter '"'lim...'"' holds a NUL (%00) in its name"}
-400 {"error":"the path holds a NUL (%00): a path segment is text"}
-400 {"error":"the path holds a NUL (%00): a path segment is text"}
+400 {"error":"id holds a NUL (%00): give it without"}
+400 {"error":"id holds a NUL (%00): give it without"}
+400 {"error":"version holds a NUL (%00): give it without"}
 400 {"error":"the path holds a NUL (%00): a path segment is text"}' \
     -- calls "$V" GET '/executions?limit=1%00abc' '' GET '/executions?status=held%00junk' '' GET '/executions?since=1%00x' '' \
     GET '/queues/reconciliation/items?order=newest%00' '' GET '/queues/reconciliation/items?limit=5%00' '' GET '/holds?state=all%00zz' '' \
     GET '/audit?scenario=decide-sync%00' '' GET '/audit?lim%00it=5' '' GET '/holds/1%00abc' '' GET "/executions/$(ex 1)%00x" '' \
-    GET '/scenarios/decide-payroll/versions/1%00' ''
+    GET '/scenarios/decide-payroll/versions/1%00' '' GET '/hol%00ds' ''
 expect "an integer parameter past 64 bits is 400 as one out of range: since, limit, days, and a path id" 0 \
 '400 {"error":"since takes milliseconds since the epoch"}
 400 {"error":"since takes milliseconds since the epoch"}
