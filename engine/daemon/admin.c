@@ -26,6 +26,8 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,9 @@ struct sc_admin {
 struct areq {
     struct sc_buf body;
     bool over;
+    bool started;  /* on_request has seen the request once */
+    bool nul_path; /* the path, before decoding, holds %00 */
+    char *raw;     /* then the path as sent (owned), to name the segment */
 };
 
 struct call {
@@ -114,8 +119,9 @@ static unsigned h_executions(struct call *c, json_t **out)
     const char *since = qarg(c, "since"), *limit = qarg(c, "limit");
     char *end;
     if (since) {
+        errno = 0;
         long long v = strtoll(since, &end, 10);
-        if (!*since || *end || v < 0) {
+        if (!*since || *end || v < 0 || errno == ERANGE) {
             *out = err_body("since takes milliseconds since the epoch");
             return 400;
         }
@@ -197,8 +203,9 @@ static unsigned h_holds(struct call *c, json_t **out)
 static int64_t id_of(const char *s)
 {
     char *end;
+    errno = 0;
     long long v = s ? strtoll(s, &end, 10) : 0;
-    return s && *s && !*end && v > 0 ? v : -1;
+    return s && *s && !*end && errno != ERANGE && v > 0 ? v : -1;
 }
 
 /* The hold with its decisions; NULL when there is none. Under mu. */
@@ -821,9 +828,13 @@ static unsigned h_audit(struct call *c, json_t **out)
 static unsigned h_audit_verify(struct call *c, json_t **out)
 {
     json_t *problem = NULL;
+    char err[700];
+    if (!sc_audit_org_keyed(c->a->d->org, "verify", err, sizeof err)) { /* the org's setup */
+        *out = err_body(err);
+        return 409;
+    }
     pthread_mutex_lock(&c->a->mu);
     int rc = sc_store_audit_verify(c->a->st, c->a->d->org->name, NULL, &problem);
-    char err[400];
     snprintf(err, sizeof err, "%s", sc_store_error(c->a->st));
     pthread_mutex_unlock(&c->a->mu);
     if (rc == SC_STORE_OK || rc == SC_STORE_BROKEN) {
@@ -833,8 +844,10 @@ static unsigned h_audit_verify(struct call *c, json_t **out)
         return 200;
     }
     json_decref(problem);
-    *out = err_body(err[0] ? err : "the audit log cannot be verified");
-    return 409;
+    /* the store's address and driver message go to the daemon's log, not to the caller */
+    sc_log(SC_LOG_ERROR, NULL, NULL, "admin: audit verify: %s", err);
+    *out = err_body("store unavailable");
+    return 503;
 }
 
 static unsigned h_shadow(struct call *c, json_t **out)
@@ -1048,7 +1061,9 @@ static unsigned h_audit_checkpoint(struct call *c, json_t **out)
     json_t *cp = sc_audit_checkpoint_take(c->a->st, org, &broken, err, sizeof err);
     pthread_mutex_unlock(&c->a->mu);
     if (!cp) {
-        *out = err_body(err);
+        if (!broken)
+            sc_log(SC_LOG_ERROR, NULL, NULL, "admin: audit checkpoint: %s", err);
+        *out = err_body(broken ? err : "store unavailable");
         return broken ? 409 : 503;
     }
     if (to) {
@@ -1146,8 +1161,8 @@ static const struct route routes[] = {
      "{\"type\":\"array\"}}}"},
     {"POST", "/api/v1/incomplete/{id}/retry", R_OPERATOR | R_ADMIN, h_retry,
      "Retry an incomplete execution (body: {reason}); the daemon runs it",
-     "{\"type\":\"object\",\"required\":[\"id\",\"execution\",\"action\",\"by\"],\"properties\":"
-     "{\"action\":{\"const\":\"retry\"},\"by\":{\"type\":\"string\"}}}"},
+     "{\"type\":\"object\",\"required\":[\"id\",\"execution\",\"action\",\"decided_by\"],"
+     "\"properties\":{\"action\":{\"const\":\"retry\"},\"decided_by\":{\"type\":\"string\"}}}"},
     {"POST", "/api/v1/incomplete/{id}/resolve", R_OPERATOR | R_ADMIN, h_resolve,
      "Close an incomplete execution as resolved by hand",
      "{\"type\":\"object\",\"required\":[\"execution\",\"state\"],\"properties\":"
@@ -1354,7 +1369,7 @@ static const struct spec {
     {"POST", "/api/v1/scenarios/{name}/rollback", q_none, b_rollback, "400 404 413 422 503"},
     {"GET", "/api/v1/metrics", q_metrics, NULL, "400 503"},
     {"GET", "/api/v1/audit", q_audit, NULL, "400 503"},
-    {"GET", "/api/v1/audit/verify", q_none, NULL, "400 409"},
+    {"GET", "/api/v1/audit/verify", q_none, NULL, "400 409 503"},
     {"GET", "/api/v1/shadow", q_shadow, NULL, "400 503"},
     {"GET", "/scenarios/{name}/versions/{version}/steps/{step}", q_none, NULL, "400 404 503"},
     {"GET", "/api/v1/openapi.json", q_none, NULL, "400"},
@@ -1454,11 +1469,17 @@ static bool query_ok(const struct field *f, const char *s)
     case F_INT: {
         if (*s < '0' || *s > '9')
             return false;
+        errno = 0;
         long long v = strtoll(s, &end, 10);
-        return !*end && v >= f->min && v <= f->max;
+        return !*end && errno != ERANGE && v >= f->min && v <= f->max;
     }
-    case F_MS:
-        return *s >= '0' && *s <= '9' && (strtoll(s, &end, 10), !*end);
+    case F_MS: {
+        if (*s < '0' || *s > '9')
+            return false;
+        errno = 0;
+        strtoll(s, &end, 10);
+        return !*end && errno != ERANGE;
+    }
     case F_VERSION:
         return version_num(s) > 0;
     case F_ENUM:
@@ -1481,14 +1502,19 @@ struct qcheck {
 };
 
 static enum MHD_Result query_each(void *cls, enum MHD_ValueKind kind, const char *key,
-                                  const char *value)
+                                  size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
     struct qcheck *q = cls;
     const struct field *f = q->fs;
     while (f->name && strcmp(f->name, key))
         f++;
-    if (!f->name)
+    /* %00 decodes to a NUL that would cut the text short: "limit=1%00abc" is not 1 */
+    if (strlen(key) != key_size)
+        snprintf(q->m, q->n, "query parameter '%s...' holds a NUL (%%00) in its name", key);
+    else if (value && strlen(value) != value_size)
+        snprintf(q->m, q->n, "%s holds a NUL (%%00): give it without", key);
+    else if (!f->name)
         unknown("query parameter", key, q->fs, q->m, q->n);
     else if (!query_ok(f, value ? value : ""))
         want(f, true, q->m, q->n);
@@ -1502,7 +1528,7 @@ static enum MHD_Result query_each(void *cls, enum MHD_ValueKind kind, const char
 static bool check_query(struct MHD_Connection *con, const struct spec *sp, char *m, size_t n)
 {
     struct qcheck q = {.fs = sp->query, .m = m, .n = n};
-    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, query_each, &q);
+    MHD_get_connection_values_n(con, MHD_GET_ARGUMENT_KIND, query_each, &q);
     for (const struct field *f = sp->query; !q.bad && f->name; f++)
         if (f->required && !MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, f->name)) {
             char names[300] = "";
@@ -1597,7 +1623,11 @@ static json_t *field_schema(const struct field *f, bool query)
         json_object_set_new(s, "type", json_string("string"));
         json_object_set_new(s, "minLength", json_integer(1));
         json_object_set_new(s, "x-maxBytes", json_integer(f->max));
-        json_object_set_new(s, "pattern", json_string("[^\\s\\u00a0\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u206f\\u3000\\ufeff]"));
+        /* no pattern: a regex cannot name the Unicode properties the server checks */
+        json_object_set_new(s, "description", json_string(
+            "Not blank: at least one character that is not a separator (Zs, Zl, Zp), format "
+            "(Cf) or control (Cc) character, nor Default_Ignorable_Code_Point, nor U+2800 "
+            "BRAILLE PATTERN BLANK (Unicode Character Database); otherwise 400."));
         break;
     case F_NAME:
         json_object_set_new(s, "type", json_string("string"));
@@ -1621,6 +1651,7 @@ static json_t *field_schema(const struct field *f, bool query)
     case F_MS:
         json_object_set_new(s, "type", json_string("integer"));
         json_object_set_new(s, "minimum", json_integer(0));
+        json_object_set_new(s, "maximum", json_integer(LLONG_MAX));
         break;
     case F_ENUM: {
         json_t *e = json_array();
@@ -1880,6 +1911,26 @@ static const char *json_kind(const json_t *v)
            : json_is_null(v) ? "null" : "an object";
 }
 
+/* The 400 body for a path with %00 (raw: as sent, or NULL): names the route's {segment}
+ * that holds it when the path is a route's. */
+static json_t *nul_segment(const char *raw)
+{
+    char buf[1024], m[200];
+    const char *args[3];
+    for (const struct route *r = routes; raw && r->method; r++) {
+        if (!match(r->path, raw, buf, sizeof buf, args))
+            continue;
+        const char *name = r->path;
+        for (int k = 0; k < 3 && args[k] && (name = strchr(name, '{')); k++, name++)
+            if (strstr(args[k], "%00")) {
+                snprintf(m, sizeof m, "%.*s holds a NUL (%%00): give it without",
+                         (int)strcspn(name + 1, "}"), name + 1);
+                return err_body(m);
+            }
+    }
+    return err_body("the path holds a NUL (%00): a path segment is text");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **ctx)
@@ -1887,10 +1938,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     (void)version;
     struct sc_admin *a = cls;
     struct areq *q = *ctx;
-    if (!q) {
-        if (!(q = sc_calloc(1, sizeof *q)))
-            return MHD_NO;
-        *ctx = q;
+    if (!q)
+        return MHD_NO; /* uri_seen failed to allocate */
+    if (!q->started) {
+        q->started = true;
         return MHD_YES;
     }
     if (*upload_size) {
@@ -1903,6 +1954,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     }
     if (q->over)
         return answer(con, 413, err_body("body over the 65536-byte limit"));
+    if (q->nul_path)
+        return answer(con, 400, nul_segment(q->raw));
     if (!strcmp(url, "/console") || !strncmp(url, "/console/", 9)) /* no token: the page asks */
         return console(con, url, method);
     enum MHD_Result brc;
@@ -1970,6 +2023,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     return answer(con, status, out);
 }
 
+/* Each request's state, made from its URI before MHD decodes it: a %00 in the path would
+ * decode to a NUL that cuts the path short (/holds/1%00x reaching /holds/1). */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    (void)cls;
+    (void)con;
+    struct areq *q = sc_calloc(1, sizeof *q);
+    if (q) {
+        size_t plen = strcspn(uri, "?");
+        for (size_t i = 0; i + 2 < plen; i++)
+            if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+                q->nul_path = true;
+        if (q->nul_path)
+            q->raw = sc_strndup(uri, plen);
+    }
+    return q;
+}
+
 static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
                     enum MHD_RequestTerminationCode why)
 {
@@ -1979,6 +2050,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
     struct areq *q = *ctx;
     if (q) {
         sc_buf_free(&q->body);
+        free(q->raw);
         free(q);
     }
     *ctx = NULL;
@@ -2076,7 +2148,8 @@ int sc_admin_start(struct sc_daemon *d, const char *listen, char *err, size_t er
                               0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                               MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                               MHD_OPTION_CONNECTION_LIMIT, 256u,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_done, a, MHD_OPTION_END);
+                              MHD_OPTION_NOTIFY_COMPLETED, on_done, a,
+                              MHD_OPTION_URI_LOG_CALLBACK, uri_seen, a, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!a->mhd) {
         snprintf(err, errlen, "cannot listen on %s for the admin API", listen);

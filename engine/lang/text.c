@@ -246,8 +246,11 @@ bool sc_text_blank(const char *s)
         if ((n = utf8proc_iterate(p, -1, &cp)) < 1)
             return false;
         utf8proc_category_t k = utf8proc_category(cp);
+        /* ignorable: Default_Ignorable_Code_Point (fillers, variation selectors, CGJ);
+         * U+2800 BRAILLE PATTERN BLANK is So but draws nothing */
         if (k != UTF8PROC_CATEGORY_ZS && k != UTF8PROC_CATEGORY_ZL && k != UTF8PROC_CATEGORY_ZP &&
-            k != UTF8PROC_CATEGORY_CF && k != UTF8PROC_CATEGORY_CC)
+            k != UTF8PROC_CATEGORY_CF && k != UTF8PROC_CATEGORY_CC &&
+            !utf8proc_get_property(cp)->ignorable && cp != 0x2800)
             return false;
         p += n;
     }

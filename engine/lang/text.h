@@ -22,8 +22,9 @@ char *sc_text_map(const char *s, size_t n, enum sc_text_op op, size_t *outlen);
 bool sc_text_equal(const char *a, size_t na, const char *b, size_t nb, bool fold);
 
 /* Whether NUL-terminated UTF-8 s has no visible character: only separators (Zs, Zl, Zp),
- * format (Cf) and control (Cc) characters, per the Unicode Character Database (utf8proc);
- * "" is blank. Invalid UTF-8 counts as visible. For people's notes and reasons. */
+ * format (Cf) and control (Cc) characters, Default_Ignorable_Code_Point (DerivedCoreProperties,
+ * utf8proc's ignorable) and U+2800 BRAILLE PATTERN BLANK, per the Unicode Character Database
+ * (utf8proc); "" is blank. Invalid UTF-8 counts as visible. For people's notes and reasons. */
 bool sc_text_blank(const char *s);
 
 /* The shortest text that reads back as exactly d (ECMAScript Number::toString): 0.1,

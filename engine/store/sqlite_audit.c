@@ -97,12 +97,14 @@ static int audit_tail(struct sc_store *base, int64_t *count, char hash[65])
         return sq_db_err(st, "reading the audit log");
     *count = 0;
     snprintf(hash, 65, "%s", sc_audit_genesis);
-    if (sq_step(st, s) == SQLITE_ROW) {
+    int rc = sq_step(st, s); /* a failed read is an error, never an empty log */
+    if (rc == SQLITE_ROW) {
         *count = sqlite3_column_int64(s, 0);
         snprintf(hash, 65, "%s", sq_text(s, 1));
     }
+    int bad = rc != SQLITE_ROW && rc != SQLITE_DONE ? sq_db_err(st, "reading the audit log") : 0;
     sqlite3_finalize(s);
-    return 0;
+    return bad;
 }
 
 static int audit_head(struct sc_store *base, bool *has, int64_t *last, char hash[65],
@@ -112,14 +114,16 @@ static int audit_head(struct sc_store *base, bool *has, int64_t *last, char hash
     sqlite3_stmt *s = sq_q(st, Q_AUDIT_HEAD, "");
     if (!s)
         return -1;
-    if (sq_step(st, s) == SQLITE_ROW) {
+    int rc = sq_step(st, s);
+    if (rc == SQLITE_ROW) {
         *has = true;
         *last = sqlite3_column_int64(s, 0);
         snprintf(hash, 65, "%s", sq_text(s, 1));
         snprintf(mac, 65, "%s", sq_text(s, 2));
     }
+    int bad = rc != SQLITE_ROW && rc != SQLITE_DONE ? sq_db_err(st, "reading the audit head") : 0;
     sq_done(s);
-    return 0;
+    return bad;
 }
 
 static int audit_rows(struct sc_store *base,
@@ -129,12 +133,14 @@ static int audit_rows(struct sc_store *base,
     sqlite3_stmt *s = sq_q(st, Q_AUDIT_ALL, "");
     if (!s)
         return -1;
-    int rc = 0;
+    int rc = 0, step = SQLITE_DONE;
     struct sc_audit_cells c;
-    while (rc == 0 && sq_step(st, s) == SQLITE_ROW) {
+    while (rc == 0 && (step = sq_step(st, s)) == SQLITE_ROW) {
         sq_audit_cells(s, 19, &c);
         rc = each(arg, &c);
     }
+    if (rc == 0 && step != SQLITE_DONE) /* a read that failed midway is not the log's end */
+        rc = sq_db_err(st, "reading the audit log");
     sq_done(s);
     return rc;
 }

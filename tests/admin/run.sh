@@ -300,6 +300,13 @@ expect "scenarist audit shows the person too (text and --json)" 0 \
 "decide-payroll check approve - done scenarist:holds/1 body $(printf 'pay checked with HR' | sha256sum | cut -c1-12) by Ada Approver
 Ada Approver" -- bash -c "'$bin' audit --scenario decide-payroll --org '$org' | sed -n 2p | cut -c32- | tr -s ' '; '$bin' audit --scenario decide-payroll --org '$org' --json | jq -r '.[2].by'"
 expect "audit verify: the chain is intact" 0 '200 {"intact":true}' -- call "$V" GET /audit/verify
+# the store cannot be read (its audit table renamed away under the daemon; PostgreSQL down is
+# the same answer): 503 as every route, the driver's message in the daemon's log only
+expect "audit verify and checkpoint with the store unreadable: 503 store unavailable (not 409, no store address or driver text), the log says why; readable again: intact" 0 \
+'503 {"error":"store unavailable"}
+503 {"error":"store unavailable"}
+admin: audit verify: store '"$db"': reading the audit log: no such table: audit
+200 {"intact":true}' -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; sqlite3 '$db' 'ALTER TABLE audit RENAME TO audit_gone'; call '$V' GET /audit/verify; echo; call '$ADMIN_ADMIN' POST /audit/checkpoint; echo; sqlite3 '$db' 'ALTER TABLE audit_gone RENAME TO audit'; grep -o 'admin: audit verify: .*' '$dir/log' | head -1; call '$V' GET /audit/verify"
 expect "no token may not take an audit checkpoint: 401" 0 '401 {"error":"send Authorization: Bearer TOKEN"}' \
     -- call - POST /audit/checkpoint
 expect "a viewer may not take an audit checkpoint: 403" 0 '403 {"error":"user Vera Viewer (viewer) may not POST /api/v1/audit/checkpoint"}' \
@@ -347,6 +354,16 @@ expect "approve or reject with a reason of the wrong type, none, blank, too long
 400 {"error":"the body is not a JSON object: an array"}
 400 {"error":"the body is not a JSON object: a string"}
 '"$decisions" -- bash -c "$(declare -f call calls); api='$api' tmp='$tmp'; calls '$A' POST /holds/3/approve '{\"reason\":42}' POST /holds/3/reject '{\"reason\":[\"x\"]}' POST /holds/3/reject '' POST /holds/3/reject '{}' POST /holds/3/reject '{\"reason\":\"\\u00a0\\u2003\\u200b\"}' POST /holds/3/approve '{\"reason\":\" \\t\\u2028\"}' POST /holds/3/approve '{\"reason\":\"$(head -c 60000 /dev/zero | tr '\0' r)\"}' POST /holds/3/approve '{\"reasn\":\"ok\"}' POST /holds/3/approve '[1]' POST /holds/3/approve '\"x\"'; sqlite3 '$db' 'SELECT count(*) FROM decisions'"
+expect "a reason of invisible characters only (CGJ, Hangul fillers, braille blank, Khmer inherent vowel, VS16, soft hyphen with a tag): 400, nothing recorded" 0 \
+'400 {"error":"reason is blank (no visible character): write one, or leave reason out"}
+400 {"error":"reason is blank (no visible character): write one, or leave reason out"}
+400 {"error":"reason is blank (no visible character): write one, or leave reason out"}
+400 {"error":"reason is blank (no visible character): write one, or leave reason out"}
+400 {"error":"give {\"reason\": \"...\"}: why the hold is rejected (it is recorded with the decision and ends the execution)"}
+400 {"error":"give {\"reason\": \"...\"}: why the hold is rejected (it is recorded with the decision and ends the execution)"}
+400 {"error":"give {\"reason\": \"...\"}: why the hold is rejected (it is recorded with the decision and ends the execution)"}
+400 {"error":"give {\"reason\": \"...\"}: why the hold is rejected (it is recorded with the decision and ends the execution)"}
+'"$decisions" -- bash -c "$(declare -f call calls); api='$api' tmp='$tmp'; calls '$A' POST /holds/3/approve '{\"reason\":\"\\u034f\"}' POST /holds/3/approve '{\"reason\":\"\\u115f\"}' POST /holds/3/approve '{\"reason\":\"\\u3164\"}' POST /holds/3/approve '{\"reason\":\"\\uffa0\"}' POST /holds/3/reject '{\"reason\":\"\\u2800\"}' POST /holds/3/reject '{\"reason\":\"\\u17b4\"}' POST /holds/3/reject '{\"reason\":\"\\ufe0f \\u3164\"}' POST /holds/3/reject '{\"reason\":\"\\u00ad\\u061c\\udb40\\udc41\"}'; sqlite3 '$db' 'SELECT count(*) FROM decisions'"
 expect "bulk retry with a scenario that is not a name: 400, nothing retried (not every execution)" 0 \
 '400 {"error":"scenario must be a name of a-z, 0-9, - and _ (1 to 64)"}
 400 {"error":"scenario must be a name of a-z, 0-9, - and _ (1 to 64)"}
@@ -396,6 +413,35 @@ $lim"'
     GET '/incomplete?state=bogus' '' GET '/executions?status=bogus' '' GET '/metrics?since=-5' '' GET '/executions?since=' '' \
     GET '/queues/depth?days=x' '' GET '/scenarios/decide-sync/diff?from=x&to=1' '' GET '/scenarios/decide-sync/diff?from=1' '' \
     GET '/audit?limt=5' '' GET '/queues?state=open' ''
+expect "a %00 in a query value is 400 naming the parameter (a NUL would cut 1%00abc to 1); a %00 in the path is 400 naming the segment" 0 \
+'400 {"error":"limit holds a NUL (%00): give it without"}
+400 {"error":"status holds a NUL (%00): give it without"}
+400 {"error":"since holds a NUL (%00): give it without"}
+400 {"error":"order holds a NUL (%00): give it without"}
+400 {"error":"limit holds a NUL (%00): give it without"}
+400 {"error":"state holds a NUL (%00): give it without"}
+400 {"error":"scenario holds a NUL (%00): give it without"}
+400 {"error":"query parameter '"'lim...'"' holds a NUL (%00) in its name"}
+400 {"error":"id holds a NUL (%00): give it without"}
+400 {"error":"id holds a NUL (%00): give it without"}
+400 {"error":"version holds a NUL (%00): give it without"}
+400 {"error":"the path holds a NUL (%00): a path segment is text"}' \
+    -- calls "$V" GET '/executions?limit=1%00abc' '' GET '/executions?status=held%00junk' '' GET '/executions?since=1%00x' '' \
+    GET '/queues/reconciliation/items?order=newest%00' '' GET '/queues/reconciliation/items?limit=5%00' '' GET '/holds?state=all%00zz' '' \
+    GET '/audit?scenario=decide-sync%00' '' GET '/audit?lim%00it=5' '' GET '/holds/1%00abc' '' GET "/executions/$(ex 1)%00x" '' \
+    GET '/scenarios/decide-payroll/versions/1%00' '' GET '/hol%00ds' ''
+expect "an integer parameter past 64 bits is 400 as one out of range: since, limit, days, and a path id" 0 \
+'400 {"error":"since takes milliseconds since the epoch"}
+400 {"error":"since takes milliseconds since the epoch"}
+400 {"error":"limit takes a number from 1 to 1000"}
+400 {"error":"days takes a number from 1 to 90"}
+400 {"error":"since takes milliseconds since the epoch"}
+404 {"error":"no such hold"}' \
+    -- calls "$V" GET '/executions?since=99999999999999999999' '' GET '/metrics?since=9223372036854775808' '' \
+    GET '/executions?limit=99999999999999999999' '' GET '/queues/depth?days=99999999999999999999' '' \
+    GET '/executions?since=-99999999999999999999' '' GET '/holds/99999999999999999999' ''
+expect "the largest since that fits is taken: 200" 0 '200' \
+    -- bash -c "curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $V' '$api/executions?since=9223372036854775807'"
 expect "versions as vN are the version N (as the CLI takes them); where draft is valid the message says so" 0 \
 "200 200 $(curl -s -H "Authorization: Bearer $V" "${api%/api/v1}/scenarios/decide-payroll/versions/1/steps/dispatch" | jq -c .step.id)
 200 1 3
@@ -415,6 +461,9 @@ get /versions /api/v1/versions; get "/scenarios/decide-sync/diff?from=1&to=3" /a
 get /scenarios/decide-payroll/versions/1 /api/v1/scenarios/{name}/versions/{version}
 get /metrics /api/v1/metrics; get /audit /api/v1/audit; get /shadow /api/v1/shadow
 get /queues/depth /api/v1/queues/depth; get /scenarios/decide-payroll/versions/1/steps/dispatch "/api/v1/scenarios/{name}/versions/{version}/steps/{step}"
+get /audit/verify /api/v1/audit/verify; get /openapi.json /api/v1/openapi.json
+n=$((n+1)); curl -s -H "Authorization: Bearer $A" "${api%/api/v1}/scenarios/decide-payroll/versions/1/steps/dispatch" > "$tmp/ans-$n.json"
+echo "/scenarios/{name}/versions/{version}/steps/{step}" > "$tmp/ans-$n.route"
 curl -s -o "$tmp/deny.json" "$api/holds"
 # post PATH BODY ROUTE: a POST's answer, checked against the route's post schema
 post() { n=$((n+1)); curl -s -X POST -H "Authorization: Bearer $ADMIN_ADMIN" --data-binary "$2" "$api$1" > "$tmp/ans-$n.json"; echo "post $3" > "$tmp/ans-$n.route"; }
@@ -422,8 +471,16 @@ post /scenarios/decide-sync/deploy "$(body "$tmp/sync4.yaml")" "/api/v1/scenario
 post /scenarios/decide-sync/promote '{"from":"stage"}' "/api/v1/scenarios/{name}/promote"
 post /scenarios/decide-sync/rollback '{"to":5}' "/api/v1/scenarios/{name}/rollback"
 n=$((n+1)); cp "$tmp/cp.json" "$tmp/ans-$n.json"; echo "post /api/v1/audit/checkpoint" > "$tmp/ans-$n.route"
-expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route, the version and checkpoint POSTs)" 0 \
-    "openapi 3.1.0: 31 operations; 22 answers valid" -- python3 - "$tmp" <<'EOF'
+post "/incomplete/${syncs[1]}/resolve" '{"reason":"fixed by hand"}' "/api/v1/incomplete/{id}/resolve"
+post "/incomplete/${syncs[2]}/discard" '{"reason":"a duplicate"}' "/api/v1/incomplete/{id}/discard"
+post /incomplete/retry '{"scenario":"decide-payroll"}' "/api/v1/incomplete/retry"
+# the 200 answers of the hold decisions and the retry taken above
+n=$((n+1)); cp "$tmp/a.json" "$tmp/ans-$n.json"; echo "post /api/v1/holds/{id}/approve" > "$tmp/ans-$n.route"
+n=$((n+1)); cp "$tmp/r.json" "$tmp/ans-$n.json"; echo "post /api/v1/holds/{id}/reject" > "$tmp/ans-$n.route"
+n=$((n+1)); cp "$tmp/t.json" "$tmp/ans-$n.json"; echo "post /api/v1/incomplete/{id}/retry" > "$tmp/ans-$n.route"
+expect "real answers validate against the document's schemas (OpenAPI 3.1, every GET route, the version, checkpoint, decision, retry, resolve and discard POSTs)" 0 \
+    "openapi 3.1.0: 31 operations; 31 answers valid
+resolved discarded" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
 doc = json.load(open(f"{tmp}/openapi.json"))
@@ -440,6 +497,7 @@ for f in sorted(glob.glob(f"{tmp}/ans-*.json")):
     jsonschema.validate(json.load(open(f)), schema(route, method, "200")); n += 1
 jsonschema.validate(json.load(open(f"{tmp}/deny.json")), schema("/api/v1/holds", "get", "401")); n += 1
 print(f"openapi {doc['openapi']}: {len(ops)} operations; {n} answers valid")
+print(" ".join(json.load(open(f"{tmp}/ans-{i}.json"))["state"] for i in (n - 6, n - 5)))
 EOF
 expect "the document lists the same routes the server dispatches" 0 \
     "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/depth,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/diff,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/scenarios/{name}/versions/{version}/steps/{step},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/audit/checkpoint,post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/deploy,post /api/v1/scenarios/{name}/promote,post /api/v1/scenarios/{name}/rollback" \
@@ -467,6 +525,14 @@ expect "a note of 2001 x e-acute is 4002 bytes: 400 (the limit counts UTF-8 byte
     -- call "$O" POST "/queue-items/$qid/resolve" "{\"note\":\"$(printf '\u00e9%.0s' $(seq 2001))\"}"
 expect "a note of Unicode blanks only (no-break space, em space, zero-width space): 400, the item stays open" 0 "$nonote
 open" -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$O' POST /queue-items/$qid/resolve '{\"note\":\"\\u00a0\\u2003\\u200b\"}'; echo; sqlite3 '$db' 'SELECT state FROM queue_items WHERE id = $qid'"
+expect "a note of invisible characters only (Hangul filler, braille blank, VS16, CGJ): 400, the item stays open" 0 "$nonote
+$nonote
+$nonote
+$nonote
+open" -- bash -c "$(declare -f call calls); api='$api' tmp='$tmp'; calls '$O' POST /queue-items/$qid/resolve '{\"note\":\"\\u3164\"}' POST /queue-items/$qid/resolve '{\"note\":\"\\u2800\"}' POST /queue-items/$qid/resolve '{\"note\":\"\\ufe0f\"}' POST /queue-items/$qid/resolve '{\"note\":\"\\u034f \\uffa0\"}'; sqlite3 '$db' 'SELECT state FROM queue_items WHERE id = $qid'"
+expect "the document's text fields carry no pattern (a regex cannot say the rule) and describe it" 0 \
+'null|Not blank: at least one character that is not a separator (Zs, Zl, Zp), format (Cf) or control (Cc) character, nor Default_Ignorable_Code_Point, nor U+2800 BRAILLE PATTERN BLANK (Unicode Character Database); otherwise 400.' \
+    -- jq -r '.paths["/api/v1/queue-items/{id}/resolve"].post.requestBody.content["application/json"].schema.properties.note | "\(.pattern)|\(.description)"' "$tmp/openapi.json"
 expect "a queue item id that is not a number, and one that is not there: 404" 0 \
     '404 {"error":"no queue item abc"}
 404 {"error":"no queue item 999"}' -- bash -c "$(declare -f call); api='$api' tmp='$tmp'; call '$O' POST /queue-items/abc/resolve '{\"note\":\"x\"}'; echo; call '$O' POST /queue-items/999/resolve '{\"note\":\"x\"}'"

@@ -437,6 +437,18 @@ static void blank_text_by_category(void **state)
     assert_false(sc_text_blank("\u00e9"));
     assert_false(sc_text_blank("\u200b."));
     assert_false(sc_text_blank("\xff"));                      /* invalid UTF-8 counts as visible */
+    /* Default_Ignorable_Code_Point: CGJ, Hangul fillers, Khmer inherent vowel, VS16 */
+    assert_true(sc_text_blank("\u034f"));
+    assert_true(sc_text_blank("\u115f"));
+    assert_true(sc_text_blank("\u3164"));
+    assert_true(sc_text_blank("\uffa0"));
+    assert_true(sc_text_blank("\u17b4"));
+    assert_true(sc_text_blank("\ufe0f"));
+    assert_true(sc_text_blank("\u2800"));                    /* braille pattern blank */
+    assert_true(sc_text_blank("\u00ad\u061c\U000E0041 \u3164\u2800"));
+    assert_false(sc_text_blank("\u2801"));                   /* a braille dot is visible */
+    assert_false(sc_text_blank("\u3164a"));
+    assert_false(sc_text_blank("\u2764\ufe0f"));            /* a heart with VS16 */
 }
 
 static void expect_text(const char *tmpl, const char *want)
