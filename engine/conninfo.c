@@ -186,6 +186,9 @@ static bool not_a_secret(const char *s, size_t v, size_t e, bool whole)
                 b = k;
                 break;
             }
+    if (!whole && !quoted) /* and prose's punctuation after it: "password=env:X: not set" */
+        while (b > v && is_one_of(s[b - 1], ":;,.)"))
+            b--;
     char head[1024];
     if (b - v >= sizeof head - 1)
         return false; /* too long for a reference: masked */

@@ -684,8 +684,10 @@ static struct sc_store *open_conn(const char *addr, const char *key_ref, char *e
         int n = (int)strlen(m);
         while (n > 0 && m[n - 1] == '\n')
             n--;
-        char *shown = sc_conninfo_mask_source(addr, strlen(addr), NULL, NULL);
-        snprintf(err, errlen, "store %s: cannot connect: %.*s", shown ? shown : "", n, m);
+        char said[512], *shown = sc_conninfo_mask_source(addr, strlen(addr), NULL, NULL);
+        snprintf(said, sizeof said, "%.*s", n, m);
+        sc_conninfo_mask_buf(said, sizeof said); /* libpq's words may quote the address */
+        snprintf(err, errlen, "store %s: cannot connect: %s", shown ? shown : "", said);
         free(shown);
         pg_close((struct sc_store *)st);
         return NULL;
@@ -701,10 +703,9 @@ static struct sc_store *open_conn(const char *addr, const char *key_ref, char *e
 
 struct sc_store *pg_open(const char *addr, const char *key_ref, char *err, size_t errlen)
 {
-    struct sc_store *st = open_conn(addr, key_ref, err, errlen);
-    if (!st) /* the address, and libpq's words on it, shown without a password */
-        sc_conninfo_mask_buf(err, errlen);
-    return st;
+    /* its errors show the address and libpq's words masked, each on its own: masking the
+     * whole message would take what follows a password= for the password */
+    return open_conn(addr, key_ref, err, errlen);
 }
 
 void pg_close(struct sc_store *base)
