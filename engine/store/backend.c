@@ -2,6 +2,7 @@
  * the backend is chosen by the store's address when it is opened: PostgreSQL
  * (store/pg*.c) for a postgresql:// URI, SQLite (store/sqlite*.c) for a file. */
 #include "store/backend.h"
+#include "store/archive.h"
 
 #include "conninfo.h"
 #include "model/yaml.h"
@@ -540,7 +541,9 @@ int64_t sc_store_audit_archive(struct sc_store *st, const char *org, int64_t bef
                                int64_t max_rows, int limit, const char *path,
                                json_t **problem)
 {
-    return st->be->audit_archive(st, org, before_ms, max_rows, limit, path, problem);
+    struct sc_audit_chain c;
+    st->be->audit_chain(st, &c);
+    return sc_archive_run(&c, org, before_ms, max_rows, limit, path, problem);
 }
 
 json_t *sc_store_audit_archived(struct sc_store *st)
@@ -552,5 +555,7 @@ enum sc_store_rc sc_store_audit_verify_archive(struct sc_store *st, const char *
                                                const json_t *cp, const char *path,
                                                json_t **problem)
 {
-    return st->be->audit_verify_archive(st, org, cp, path, problem);
+    struct sc_audit_chain c;
+    st->be->audit_chain(st, &c);
+    return sc_archive_verify(&c, org, cp, path, problem);
 }

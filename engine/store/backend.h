@@ -21,6 +21,8 @@ struct sc_store {
     const struct sc_store_backend *be;
 };
 
+struct sc_audit_chain;
+
 struct sc_store_backend {
     const char *name;
     /* Opens a connection as sc_store_open does (path: the backend's own address). */
@@ -157,12 +159,10 @@ struct sc_store_backend {
     int (*vacuum)(struct sc_store *st, int64_t pages, int64_t *freed);
     json_t *(*space)(struct sc_store *st);
     int (*backup)(struct sc_store *st, const char *path);
-    int64_t (*audit_archive)(struct sc_store *st, const char *org, int64_t before_ms,
-                             int64_t max_rows, int limit, const char *path, json_t **problem);
+    /* The store's audit chain (store/audit_chain.h): the archive (store/archive.c) runs
+     * and verifies over it, the same on every backend. */
+    void (*audit_chain)(struct sc_store *st, struct sc_audit_chain *c);
     json_t *(*audit_archived)(struct sc_store *st);
-    enum sc_store_rc (*audit_verify_archive)(struct sc_store *st, const char *org,
-                                             const json_t *cp, const char *path,
-                                             json_t **problem);
     json_t *(*queue_history)(struct sc_store *st, int64_t start_ms, int64_t end_ms, int days);
 };
 

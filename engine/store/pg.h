@@ -251,11 +251,9 @@ int64_t pg_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit
 int pg_vacuum(struct sc_store *base, int64_t pages, int64_t *freed);
 json_t *pg_space(struct sc_store *base);
 int pg_backup(struct sc_store *base, const char *path);
-int64_t pg_audit_archive(struct sc_store *base, const char *org, int64_t before_ms,
-                         int64_t max_rows, int limit, const char *path, json_t **problem);
 json_t *pg_audit_archived(struct sc_store *base);
-enum sc_store_rc pg_audit_verify_archive(struct sc_store *base, const char *org,
-                                         const json_t *cp, const char *path, json_t **problem);
+/* The vtable's audit_chain: *c = pg_audit_chain(base). */
+void pg_audit_chain_of(struct sc_store *base, struct sc_audit_chain *c);
 json_t *pg_audit_summary(struct sc_store *base, int64_t since_ms, int64_t until_ms,
                          const json_t *systems);
 

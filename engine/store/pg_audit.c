@@ -155,6 +155,11 @@ struct sc_audit_chain pg_audit_chain(struct pg_store *st)
                                    .errlen = sizeof st->err, .ops = &pg_audit_ops};
 }
 
+void pg_audit_chain_of(struct sc_store *base, struct sc_audit_chain *c)
+{
+    *c = pg_audit_chain((struct pg_store *)base);
+}
+
 /* Reads that must see one state of the log while other daemons append: one snapshot
  * (REPEATABLE READ) when no transaction is open. True when it opened one. */
 static bool snapshot_begin(struct pg_store *st)

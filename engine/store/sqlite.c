@@ -816,8 +816,7 @@ const struct sc_store_backend sc_store_sqlite = {
     .vacuum = sq_vacuum,
     .space = sq_space,
     .backup = sq_backup,
-    .audit_archive = sq_audit_archive,
+    .audit_chain = sq_audit_chain_of,
     .audit_archived = sq_audit_archived,
-    .audit_verify_archive = sq_audit_verify_archive,
     .queue_history = sq_queue_history,
 };

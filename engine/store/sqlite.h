@@ -165,11 +165,9 @@ int64_t sq_prune(struct sc_store *base, const struct sc_prune_rule *r, int limit
 int sq_vacuum(struct sc_store *base, int64_t pages, int64_t *freed);
 json_t *sq_space(struct sc_store *base);
 int sq_backup(struct sc_store *base, const char *path);
-int64_t sq_audit_archive(struct sc_store *base, const char *org, int64_t before_ms,
-                         int64_t max_rows, int limit, const char *path, json_t **problem);
 json_t *sq_audit_archived(struct sc_store *base);
-enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
-                                         const json_t *cp, const char *path, json_t **problem);
+/* The vtable's audit_chain: *c = sq_audit_chain(base). */
+void sq_audit_chain_of(struct sc_store *base, struct sc_audit_chain *c);
 
 /* The audit chain (sqlite_audit.c): this store's, as store/audit_chain.h walks it. */
 struct sc_audit_chain sq_audit_chain(struct sq_store *st);

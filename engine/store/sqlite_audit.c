@@ -157,6 +157,11 @@ struct sc_audit_chain sq_audit_chain(struct sq_store *st)
                                    .errlen = sizeof st->err, .ops = &sq_audit_ops};
 }
 
+void sq_audit_chain_of(struct sc_store *base, struct sc_audit_chain *c)
+{
+    *c = sq_audit_chain((struct sq_store *)base);
+}
+
 json_t *sq_audit_checkpoint(struct sc_store *base, const char *org, json_t **problem)
 {
     struct sc_audit_chain c = sq_audit_chain((struct sq_store *)base);

@@ -343,17 +343,3 @@ int64_t sq_archive_delete(struct sc_store *base, int64_t through, int limit)
     }
     return n;
 }
-
-enum sc_store_rc sq_audit_verify_archive(struct sc_store *base, const char *org,
-                                         const json_t *cp, const char *path, json_t **problem)
-{
-    struct sc_audit_chain c = sq_audit_chain((struct sq_store *)base);
-    return sc_archive_verify(&c, org, cp, path, problem);
-}
-
-int64_t sq_audit_archive(struct sc_store *base, const char *org, int64_t before_ms,
-                         int64_t max_rows, int limit, const char *path, json_t **problem)
-{
-    struct sc_audit_chain c = sq_audit_chain((struct sq_store *)base);
-    return sc_archive_run(&c, org, before_ms, max_rows, limit, path, problem);
-}
