@@ -427,3 +427,22 @@ int64_t sc_archive_run(const struct sc_audit_chain *c, const char *org, int64_t 
     while (n > 0);
     return n < 0 ? -1 : through - at_store.expect + 1;
 }
+
+/* store.h's archive calls: the backend gives its chain, the archive is the same on each. */
+int64_t sc_store_audit_archive(struct sc_store *st, const char *org, int64_t before_ms,
+                               int64_t max_rows, int limit, const char *path,
+                               json_t **problem)
+{
+    struct sc_audit_chain c;
+    st->be->audit_chain(st, &c);
+    return sc_archive_run(&c, org, before_ms, max_rows, limit, path, problem);
+}
+
+enum sc_store_rc sc_store_audit_verify_archive(struct sc_store *st, const char *org,
+                                               const json_t *cp, const char *path,
+                                               json_t **problem)
+{
+    struct sc_audit_chain c;
+    st->be->audit_chain(st, &c);
+    return sc_archive_verify(&c, org, cp, path, problem);
+}

@@ -2,7 +2,6 @@
  * the backend is chosen by the store's address when it is opened: PostgreSQL
  * (store/pg*.c) for a postgresql:// URI, SQLite (store/sqlite*.c) for a file. */
 #include "store/backend.h"
-#include "store/archive.h"
 
 #include "conninfo.h"
 #include "model/yaml.h"
@@ -537,25 +536,7 @@ int sc_store_backup(struct sc_store *st, const char *path)
     return st->be->backup(st, path);
 }
 
-int64_t sc_store_audit_archive(struct sc_store *st, const char *org, int64_t before_ms,
-                               int64_t max_rows, int limit, const char *path,
-                               json_t **problem)
-{
-    struct sc_audit_chain c;
-    st->be->audit_chain(st, &c);
-    return sc_archive_run(&c, org, before_ms, max_rows, limit, path, problem);
-}
-
 json_t *sc_store_audit_archived(struct sc_store *st)
 {
     return st->be->audit_archived(st);
-}
-
-enum sc_store_rc sc_store_audit_verify_archive(struct sc_store *st, const char *org,
-                                               const json_t *cp, const char *path,
-                                               json_t **problem)
-{
-    struct sc_audit_chain c;
-    st->be->audit_chain(st, &c);
-    return sc_archive_verify(&c, org, cp, path, problem);
 }
