@@ -4,6 +4,7 @@
 #include "store/pg.h"
 
 #include "clock.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -172,37 +173,65 @@ static bool listen_on(struct pg_store *c)
     return pg_exec_text(c, "LISTEN scenarist_queue", "listening for new events") == 0;
 }
 
+/* Waits ms, in steps that see stop within 200 ms: true when stopping. */
+static bool watch_pause(struct pg_watch *w, int64_t ms)
+{
+    for (int64_t left = ms; left > 0 && !atomic_load(&w->stop); left -= 200) {
+        struct timespec ts = {0, (left < 200 ? left : 200) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&w->stop);
+}
+
+/* A lost session (the server restarted or is down): a new one, listening again, tried at
+ * growing pauses (0.2 s doubled up to 2 s: no busy loop while the server is down); the
+ * loss and the return said once each. Back, the workers are woken once: what other
+ * daemons committed while nobody listened was told to no one. True when listening. */
+static bool watch_again(struct pg_watch *w, int64_t *pause_ms, bool *said)
+{
+    if (!*said)
+        sc_log(SC_LOG_WARN, NULL, NULL,
+               "the store's notices of new events were lost (the connection listening for "
+               "them closed): the workers look once a second until it is back");
+    *said = true;
+    if (watch_pause(w, *pause_ms))
+        return false;
+    *pause_ms = *pause_ms * 2 < 2000 ? *pause_ms * 2 : 2000;
+    PQreset(w->conn->db);
+    if (PQstatus(w->conn->db) != CONNECTION_OK || !listen_on(w->conn))
+        return false;
+    sc_log(SC_LOG_INFO, NULL, NULL, "listening for the store's notices of new events again");
+    *said = false;
+    *pause_ms = 200;
+    w->wake(w->arg);
+    return true;
+}
+
 static void *watch_main(void *arg)
 {
     struct pg_watch *w = arg;
-    bool listening = listen_on(w->conn);
+    bool listening = listen_on(w->conn), said = false;
+    int64_t pause_ms = 200;
     while (!atomic_load(&w->stop)) {
         PGconn *db = w->conn->db;
         if (!listening || PQstatus(db) != CONNECTION_OK) { /* the server restarted: again */
-            struct timespec ts = {0, 200 * 1000000L};
-            nanosleep(&ts, NULL);
-            PQreset(db);
-            listening = PQstatus(db) == CONNECTION_OK && listen_on(w->conn);
-            continue;
-        }
-        struct pollfd p = {.fd = PQsocket(db), .events = POLLIN};
-        int r = poll(&p, 1, 200); /* a bounded wait: stop is seen within 200 ms */
-        if (r < 0 && errno != EINTR)
-            listening = false;
-        if (r <= 0)
-            continue;
-        if (!PQconsumeInput(db)) {
-            listening = false;
+            listening = watch_again(w, &pause_ms, &said);
             continue;
         }
         bool got = false;
         PGnotify *n;
-        while ((n = PQnotifies(db))) {
+        while ((n = PQnotifies(db))) { /* a statement on the session may have read some */
             got = true;
             PQfreemem(n);
         }
         if (got)
             w->wake(w->arg);
+        struct pollfd p = {.fd = PQsocket(db), .events = POLLIN};
+        int r = poll(&p, 1, 200); /* a bounded wait: stop is seen within 200 ms */
+        if (r < 0 && errno != EINTR)
+            listening = false;
+        if (r > 0 && !PQconsumeInput(db))
+            listening = false;
     }
     return NULL;
 }

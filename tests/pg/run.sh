@@ -508,6 +508,26 @@ check "the other daemon ran them" wait_sql "SELECT count(*) FROM executions WHER
 # wait 500 ms or more
 expect "woken by the commit: half were taken within 300 ms of their arrival" 0 "t" \
     -- sql "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY started_at - queued_at) < 300 FROM executions" "$wuri"
+# PostgreSQL restarts under both: the listening session is opened again (said once each
+# way in the log, whatever the tries while it was down), and a commit wakes B again
+wait_log() { for _ in $(seq 3000); do grep -qF -- "$2" "$1" && return 0; sleep 0.02; done; return 1; }
+lost="warn scenarist: the store's notices of new events were lost (the connection listening for them closed): the workers look once a second until it is back"
+again="info scenarist: listening for the store's notices of new events again"
+pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
+check "PostgreSQL stopped: the daemon running the work says its notices are lost" wait_log "$tmp/d2.log" "$lost"
+# down a while (until its /readyz looked: a second): its tries to listen again fail, unsaid
+check "and is not ready" wait_ready "${urls[2]}" 503
+pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c fsync=off -c max_connections=200" start >/dev/null
+check "back: it listens again" wait_log "$tmp/d2.log" "$again"
+expect "each said once in its log" 0 "1 1" \
+    -- sh -c "echo \$(grep -cF \"\$1\" '$tmp/d2.log') \$(grep -cF \"\$2\" '$tmp/d2.log')" _ "$lost" "$again"
+expect "its session LISTENs on the restarted server" 0 "LISTEN scenarist_queue" \
+    -- sql "SELECT query FROM pg_stat_activity WHERE application_name = 'scenarist pid ${pids[2]}' AND query LIKE 'LISTEN%'" "$wuri"
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"employee_id": "W", "title": "T6"}' "${urls[1]}/hooks/hris/role-changed"
+check "an event taken in by the daemon without workers is run by the other" \
+    wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 6 "$wuri"
 for n in 1 2; do kill -TERM "${pids[$n]}"; wait "${pids[$n]}"; pids[$n]=; done
 
 # ---- two daemons share a throttled connection's rate (the store keeps its slots) ----
