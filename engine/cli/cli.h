@@ -15,6 +15,7 @@
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 struct opts {
+    const char *cmd;        /* the command (argv[1]) */
     const char *org;
     const char *input;
     const char *store;      /* --store: a database other than the org's */
@@ -57,7 +58,13 @@ bool cli_store_arg_ok(const char *opt, const char *value);
 bool cli_path_arg_ok(const char *opt, const char *value, const char *what);
 /* The org of --org, or NULL after printing why. */
 struct sc_org *cli_load_org(const struct opts *o);
-/* Opens the org's store (or --store); NULL after printing why. */
+/* Whether path, a store the command cmd would open (label names it: "--store PATH", or
+ * "store PATH (org NAME's store)"), may be opened: it exists, is a database address, or
+ * cmd creates a store (serve, run, deploy, ...); false after saying "no such store" on
+ * stderr. A read would otherwise create an empty store, and its folders, and find nothing. */
+bool cli_store_may_be_new(const char *cmd, const char *path, const char *label);
+/* Opens the org's store (or --store); NULL after printing why (a SQLite file that does not
+ * exist too, unless o->cmd creates a store: cli_store_may_be_new). */
 struct sc_store;
 struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org);
 /* What the commands about one org's store hold: the org and its store. open: EXIT_OK,

@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "conninfo.h"
 #include "run/runner.h"
+#include "store/hooks.h"
 #include "store/store.h"
 #include "store/version.h"
 #include "lang/text.h"
@@ -190,10 +191,41 @@ struct sc_org *cli_load_org(const struct opts *o)
     return org;
 }
 
+bool cli_store_may_be_new(const char *cmd, const char *path, const char *label)
+{
+    static const char *const creators[] = {"serve", "run", "deploy", "init", "test", "import",
+                                           "restore", "promote"};
+    struct stat sb;
+    if (!cmd || sc_store_shared(path) || stat(path, &sb) == 0 || errno != ENOENT)
+        return true;
+    for (size_t i = 0; i < sizeof creators / sizeof *creators; i++)
+        if (!strcmp(cmd, creators[i]))
+            return true;
+    fprintf(stderr, "scenarist: %s: no such store (no file there): only serve, run and deploy "
+            "create a store\n", label);
+    return false;
+}
+
+/* The org's own store (not --store, checked before): a read does not make it anew. */
+static bool org_store_may_be_new(const struct opts *o, const struct sc_org *org,
+                                 const char *path)
+{
+    if (o->store)
+        return true;
+    char *label = sc_asprintf("store %s (org %s's store)", path, org->name);
+    bool ok = !label || cli_store_may_be_new(o->cmd, path, label);
+    free(label);
+    return ok;
+}
+
 struct sc_store *cli_open_store(const struct opts *o, const struct sc_org *org)
 {
     char *path = o->store ? sc_strdup(o->store) : sc_store_path(org);
     char err[600];
+    if (path && !org_store_may_be_new(o, org, path)) {
+        free(path);
+        return NULL;
+    }
     const char *key = org->store_key;
     sc_store_set_lease_ms(org->lease_ms);
     struct sc_store *st = path ? sc_store_open(path, key, err, sizeof err) : NULL;

@@ -629,21 +629,15 @@ static int cmd_modules(struct opts *o)
 }
 
 /* A --store database file that does not exist is a mistyped path unless cmd creates a
- * store (a new org's first serve, run or deploy): false after saying so. A read would
- * otherwise create an empty store, and its directories, and find nothing in it. */
+ * store (cli_store_may_be_new): false after saying so. */
 static bool store_may_be_new(const char *cmd, const struct opts *o)
 {
-    static const char *const creators[] = {"serve", "run", "deploy", "init", "test", "import",
-                                           "restore", "promote"};
-    struct stat st;
-    if (!o->store || sc_store_shared(o->store) || stat(o->store, &st) == 0 || errno != ENOENT)
+    if (!o->store)
         return true;
-    for (size_t i = 0; i < sizeof creators / sizeof *creators; i++)
-        if (!strcmp(cmd, creators[i]))
-            return true;
-    fprintf(stderr, "scenarist: --store %s: no such store (no file there): only serve, run and "
-            "deploy create a store\n", o->store);
-    return false;
+    char *label = sc_asprintf("--store %s", o->store);
+    bool ok = !label || cli_store_may_be_new(cmd, o->store, label);
+    free(label);
+    return ok;
 }
 
 int main(int argc, char **argv)
@@ -664,7 +658,7 @@ int main(int argc, char **argv)
         printf("scenarist %s\n", SC_VERSION);
         return EXIT_OK;
     }
-    struct opts o = {0};
+    struct opts o = {.cmd = cmd};
     if (parse_opts(argc - 2, argv + 2, &o) != 0) {
         free(o.args);
         return EXIT_USAGE;

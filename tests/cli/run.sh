@@ -254,6 +254,19 @@ for c in executions "execution 20260101-000000-000001" audit "audit verify" "ver
         -- "$bin" $c --org staging --store "$tmp/typo/scenarist.db"
 done
 check "no folder was made for it" test ! -e "$tmp/typo"
+# the org's own store: follows the same rule: a read never makes it anew
+printf 'name: fresh\nstore: %s\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' "$tmp/fresh/scenarist.db" > "$tmp/fresh.yaml"
+for c in executions "execution 20260101-000000-000001" audit "audit verify" "versions x" "queue list" "holds list" "incomplete list" metrics "shadow list" "prune --dry-run" "store backup --to $tmp/bk.db"; do
+    # shellcheck disable=SC2086
+    expect "$c on an org whose store: does not exist yet: exit 1, the path and the org named" 1 \
+        "scenarist: store $tmp/fresh/scenarist.db (org fresh's store): no such store (no file there): only serve, run and deploy create a store" \
+        -- "$bin" $c --org "$tmp/fresh.yaml"
+done
+check "no folder was made for it" test ! -e "$tmp/fresh"
+printf 'name: first\ntriggers:\n  - manual: {}\nsteps:\n  - { id: s, module: set, with: { vars: { a: 1 } } }\n' > "$tmp/first.yaml"
+echo '{}' > "$tmp/first.json"
+expect "run creates the org's store, which the reads then find" 0 "execution 1 ok" \
+    -- sh -c "'$bin' run '$tmp/first.yaml' --input '$tmp/first.json' --org '$tmp/fresh.yaml' >/dev/null && test -f '$tmp/fresh/scenarist.db' && echo execution \$('$bin' executions --org '$tmp/fresh.yaml' --json | jq length) ok"
 expect "store migrate --from a file that does not exist: exit 1" 1 \
     "scenarist: --from $tmp/typo.db: no such store (no file there)" \
     -- "$bin" store migrate --org staging --from "$tmp/typo.db" --to "postgresql://u@h/x"
