@@ -1714,6 +1714,51 @@ static void spec_openapi(const struct spec *sp, json_t *op)
     }
 }
 
+static bool match(const char *pattern, const char *path, char *buf, size_t n, const char **args);
+
+/* The methods routes[] takes on path (a request's, or a route's own pattern), as a 405's
+ * Allow names them (RFC 9110 10.2.1, 15.5.6): "GET, HEAD"; HEAD wherever GET. Into buf. */
+static void allowed(const char *path, char *buf, size_t n)
+{
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    char arg[256];
+    const char *args[3];
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
+        const char *m = strcmp(methods[i], "HEAD") ? methods[i] : "GET";
+        bool takes = false;
+        for (const struct route *r = routes; r->method && !takes; r++)
+            takes = !strcmp(r->method, m) && match(r->path, path, arg, sizeof arg, args);
+        if (takes && at < n)
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? ", " : "", methods[i]);
+    }
+}
+
+/* For each path of the document, an operation per method it does not take (of GET, POST,
+ * PUT, PATCH, DELETE): its one answer a 405 whose Allow names those it does, as dispatch
+ * answers it (before any token is asked for). */
+static void openapi_not_allowed(json_t *paths)
+{
+    static const char *const methods[] = {"get", "post", "put", "patch", "delete"};
+    const char *p;
+    json_t *item;
+    json_object_foreach(paths, p, item) {
+        char allow[64], summary[96];
+        allowed(p, allow, sizeof allow);
+        snprintf(summary, sizeof summary, "Not allowed: this path takes %s", allow);
+        for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
+            if (!json_object_get(item, methods[i]))
+                json_object_set_new(item, methods[i], json_pack(
+                    "{s:s, s:[], s:{s:{s:s, s:{s:{s:b, s:{s:s, s:s}}}, s:{s:{s:{s:s}}}}}}",
+                    "summary", summary, "security", "responses", "405", "description",
+                    "method not allowed: Allow names the methods this path takes", "headers",
+                    "Allow", "required", 1, "schema", "type", "string", "const", allow,
+                    "content", "application/json", "schema", "$ref",
+                    "#/components/schemas/Error"));
+    }
+}
+
 /* The OpenAPI 3.1 document, made from routes[]. */
 static unsigned h_openapi(struct call *c, json_t **out)
 {
@@ -1768,6 +1813,7 @@ static unsigned h_openapi(struct call *c, json_t **out)
         m[i] = '\0';
         json_object_set_new(item, m, op);
     }
+    openapi_not_allowed(paths);
     *out = json_pack("{s:s, s:{s:s, s:s}, s:[{s:s}], s:o, s:{s:{s:{s:s, s:s}}, s:{s:o}}}",
                      "openapi", "3.1.0", "info", "title", "scenarist management API", "version",
                      "1", "servers", "url", "/", "paths", paths, "components",
@@ -1821,7 +1867,17 @@ static const struct user *find_user(struct sc_admin *a, const char *token)
     return found;
 }
 
+/* answer with one more header (hname: hval) when hname is not NULL. */
+static enum MHD_Result answer_with(struct MHD_Connection *con, unsigned status, json_t *body,
+                                   const char *hname, const char *hval);
+
 static enum MHD_Result answer(struct MHD_Connection *con, unsigned status, json_t *body)
+{
+    return answer_with(con, status, body, NULL, NULL);
+}
+
+static enum MHD_Result answer_with(struct MHD_Connection *con, unsigned status, json_t *body,
+                                   const char *hname, const char *hval)
 {
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
@@ -1837,6 +1893,8 @@ static enum MHD_Result answer(struct MHD_Connection *con, unsigned status, json_
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     if (status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"scenarist\"");
+    if (hname)
+        MHD_add_response_header(resp, hname, hval);
     enum MHD_Result rc = MHD_queue_response(con, status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -1974,9 +2032,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
             break;
         }
     }
+    if (!hit && path_known) {
+        char allow[64];
+        allowed(url, allow, sizeof allow);
+        return answer_with(con, 405, err_body("method not allowed"), "Allow", allow);
+    }
     if (!hit)
-        return answer(con, path_known ? 405 : 404,
-                    err_body(path_known ? "method not allowed" : "no such endpoint"));
+        return answer(con, 404, err_body("no such endpoint"));
     match(hit->path, url, arg, sizeof arg, c.args);
     c.arg = c.args[0];
     if (hit->roles) {

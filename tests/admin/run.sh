@@ -271,6 +271,9 @@ expect "one execution with its steps" 0 "200 check,dispatch" \
 expect "an unknown execution: 404" 0 '404 {"error":"no such execution"}' -- call "$V" GET /executions/nope
 expect "an unknown endpoint: 404" 0 '404 {"error":"no such endpoint"}' -- call "$V" GET /nothing
 expect "a known path with another method: 405" 0 '405 {"error":"method not allowed"}' -- call "$A" DELETE /holds/1
+expect "whose Allow names the methods the path takes (RFC 9110 15.5.6), before any token is asked for" 0 \
+    'Allow: GET, HEAD|Allow: POST|Allow: GET, HEAD' \
+    -- bash -c "for r in 'DELETE /holds/1' 'GET /holds/1/approve' 'PUT /openapi.json'; do curl -s -o /dev/null -D - -X \${r%% *} '$api'\${r#* } | tr -d '\r' | grep '^Allow:'; done | paste -sd'|'"
 expect "the webhook listener does not serve the API" 0 "404 not found" \
     -- bash -c "curl -s -w '%{http_code} ' -H 'Authorization: Bearer $V' '$url/api/v1/holds' -o '$tmp/w'; cat '$tmp/w'"
 
@@ -484,7 +487,7 @@ resolved discarded" -- python3 - "$tmp" <<'EOF'
 import json, sys, glob, jsonschema
 tmp = sys.argv[1]
 doc = json.load(open(f"{tmp}/openapi.json"))
-ops = [(p, m) for p, item in doc["paths"].items() for m in item]
+ops = [(p, m) for p, item in doc["paths"].items() for m in item if "200" in item[m]["responses"]]
 def schema(path, method, status):
     s = doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
     if "$ref" in s:
@@ -501,7 +504,11 @@ print(" ".join(json.load(open(f"{tmp}/ans-{i}.json"))["state"] for i in (n - 6, 
 EOF
 expect "the document lists the same routes the server dispatches" 0 \
     "get /api/v1/audit,get /api/v1/audit/verify,get /api/v1/executions,get /api/v1/executions/{id},get /api/v1/holds,get /api/v1/holds/{id},get /api/v1/incomplete,get /api/v1/me,get /api/v1/metrics,get /api/v1/openapi.json,get /api/v1/queues,get /api/v1/queues/depth,get /api/v1/queues/{name}/items,get /api/v1/scenarios/{name}/diff,get /api/v1/scenarios/{name}/versions,get /api/v1/scenarios/{name}/versions/{version},get /api/v1/scenarios/{name}/versions/{version}/steps/{step},get /api/v1/shadow,get /api/v1/versions,get /scenarios/{name}/versions/{version}/steps/{step},post /api/v1/audit/checkpoint,post /api/v1/holds/{id}/approve,post /api/v1/holds/{id}/reject,post /api/v1/incomplete/retry,post /api/v1/incomplete/{id}/discard,post /api/v1/incomplete/{id}/resolve,post /api/v1/incomplete/{id}/retry,post /api/v1/queue-items/{id}/resolve,post /api/v1/scenarios/{name}/deploy,post /api/v1/scenarios/{name}/promote,post /api/v1/scenarios/{name}/rollback" \
-    -- jq -r '[.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"] | sort | join(",")' "$tmp/openapi.json"
+    -- jq -r '[.paths | to_entries[] | .key as $p | .value | to_entries[] | select(.value.responses["405"] | not) | "\(.key) \($p)"] | sort | join(",")' "$tmp/openapi.json"
+expect "and for each path, each method it does not take (of get, post, put, patch, delete) with its 405 and the Allow dispatch answers" 0 \
+    "/api/v1/holds/{id}: delete patch post put: GET, HEAD
+/api/v1/holds/{id}/approve: delete get patch put: POST" \
+    -- jq -r '.paths | to_entries[] | select(.key == "/api/v1/holds/{id}" or .key == "/api/v1/holds/{id}/approve") | "\(.key): \([.value | to_entries[] | select(.value.responses["405"]) | .key] | sort | join(" ")): \([.value[] | .responses["405"].headers.Allow.schema.const // empty] | unique | join(""))"' "$tmp/openapi.json"
 
 
 # ---- queues: a drift resolved from the API ----
@@ -573,20 +580,20 @@ expect "and every resolved one, newest first" 0 "200 $qid2 $qid" \
     -- bash -c "curl -s -o '$tmp/l.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/queues/reconciliation/items?state=resolved&order=newest'; jq -r '[.items[].id] | join(\" \")' '$tmp/l.json'"
 
 expect "each operation documents the query parameters and body fields the server takes, and the statuses of its error answers" 0 \
-    "31 operations: parameters and bodies as the server takes them; 55 error answers valid; openapi.json asks no token" \
+    "31 operations: parameters and bodies as the server takes them; 55 error answers valid; openapi.json asks no token; 124 methods not allowed answer 405 with the Allow documented" \
     -- python3 - "$tmp" "$api" "$ADMIN_ADMIN" "$qid" <<'EOF'
 import json, re, sys, jsonschema, urllib.request, urllib.error
 tmp, api, token, qid = sys.argv[1:]
 root = api[: -len("/api/v1")]
 doc = json.load(open(f"{tmp}/openapi.json"))
-def ask(method, path, body=None):
+def ask(method, path, body=None, headers=None):
     data = body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(root + path, data=data, method=method.upper(), headers={"Authorization": "Bearer " + token})
     try:
         with urllib.request.urlopen(req) as r:
-            return r.status, json.load(r)
+            return (r.status, json.load(r)) + ((r.headers,) if headers else ())
     except urllib.error.HTTPError as e:
-        return e.code, json.load(e)
+        return (e.code, json.load(e)) + ((e.headers,) if headers else ())
 def valid(path, method, status, answer):
     s = doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
     if "$ref" in s:
@@ -594,9 +601,17 @@ def valid(path, method, status, answer):
     jsonschema.validate(answer, s)
 def takes(answer):
     return re.search(r"\(this route takes: (.*)\)$", answer["error"]).group(1)
-n = ops = 0
+n = ops = nots = 0
 for path, item in doc["paths"].items():
     for method, op in item.items():
+        if "405" in op["responses"]: # a method the path does not take: the answer as documented
+            status, a, h = ask(method, re.sub(r"\{[^}]*\}", "zz", path), headers=True)
+            assert status == 405, (path, method, status, a)
+            valid(path, method, 405, a)
+            assert h["Allow"] == op["responses"]["405"]["headers"]["Allow"]["schema"]["const"], (path, method, h["Allow"])
+            assert list(op["responses"]) == ["405"] and op["security"] == [], (path, method, op)
+            nots += 1
+            continue
         ops += 1
         real = re.sub(r"\{[^}]*\}", "zz", path)
         status, a = ask(method, real + "?zz_unknown=1")
@@ -629,7 +644,7 @@ for method, path, real, body, want in [
     status, a = ask(method, real, body)
     assert status == want, (real, status, a)
     valid(path, method, status, a); n += 1
-print(f"{ops} operations: parameters and bodies as the server takes them; {n} error answers valid; openapi.json asks no token")
+print(f"{ops} operations: parameters and bodies as the server takes them; {n} error answers valid; openapi.json asks no token; {nots} methods not allowed answer 405 with the Allow documented")
 EOF
 
 # ---- queue depth over the last days, from the items' created and done times ----
