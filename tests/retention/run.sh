@@ -170,7 +170,7 @@ mkdir -p "$live"
 echo 0 > "$live/port"
 stub_org "$fx/live/org.yaml.in" "$live"
 ldb=$live/store/scenarist.db
-"$bin" executions --org "$live/org.yaml" > /dev/null
+"$bin" deploy "$fx/live/hook.yaml" --org "$live/org.yaml" > /dev/null # makes the store (a read would not)
 # 1500 successes of two days ago, two step records each: what the daemon prunes
 sqlite3 "$ldb" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
   INSERT INTO executions(id, scenario, org, version, status, started_at, finished_at)
