@@ -30,6 +30,8 @@ struct req {
     struct sc_buf body;
     bool over;          /* the body went over max_body: the rest is discarded */
     bool webhook;
+    const char *bad_path; /* path_verdict's, from the path as sent: answered bad_status */
+    unsigned bad_status;
 };
 
 /* A webhook event from its arrival to its answer: its connection is suspended while the
@@ -645,6 +647,12 @@ static enum MHD_Result first_call(struct sc_daemon *d, struct MHD_Connection *co
     const char *framing = framing_error(con);
     if (framing)
         return reject(d, con, 400, SC_REJ_BAD_REQUEST, framing, "Connection", "close");
+    if (r->bad_path && r->bad_status == 404 && strcmp(method, "POST")) /* a probe */
+        return send_text(con, 404, "text/plain", "not found\n", 10, NULL, NULL);
+    if (r->bad_path)
+        return reject(d, con, r->bad_status,
+                      r->bad_status == 404 ? SC_REJ_NOT_FOUND : SC_REJ_BAD_REQUEST, r->bad_path,
+                      NULL, NULL);
     if (is_operation(url)) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return send_json(con, 405, json_pack("{s:s}", "error", "use GET"), "Allow", "GET");
@@ -780,13 +788,69 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
     }
 }
 
-/* A request line came in: its headers have --header-timeout from now. */
+static int hexval(char c);
+
+/* Whether the segment s[0..n) is "." or ".." once decoded (%2E is '.', RFC 3986 2.3). */
+static bool dot_segment(const char *s, size_t n)
+{
+    size_t dots = 0;
+    for (size_t i = 0; i < n; dots++)
+        if (s[i] == '.')
+            i++;
+        else if (i + 2 < n && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] | 32) == 'e')
+            i += 3;
+        else
+            return false;
+    return dots == 1 || dots == 2;
+}
+
+/* The path as sent, before its one decoding, read as RFC 3986 reads it: NULL when its
+ * decoded form may be matched against the webhooks' paths, else why not, with *status:
+ * 400 for a '%' without two hexadecimal digits (2.1), a %00 (a NUL cuts text short), a .
+ * or .. segment (3.3, 5.2.4: not resolved here); 404 for a %2F, a '/' inside a segment
+ * (2.2: data, not a delimiter), so the path names no webhook. */
+static const char *path_verdict(const char *uri, unsigned *status)
+{
+    size_t n = strcspn(uri, "?");
+    bool slash = false;
+    *status = 400;
+    for (size_t i = 0; i < n; i++) {
+        if (uri[i] != '%')
+            continue;
+        int hi = i + 1 < n ? hexval(uri[i + 1]) : -1;
+        int lo = hi >= 0 && i + 2 < n ? hexval(uri[i + 2]) : -1;
+        if (hi < 0 || lo < 0)
+            return "the path holds a % that is not a percent-encoding (% and two hexadecimal "
+                   "digits)";
+        if (hi == 0 && lo == 0)
+            return "the path holds a NUL (%00): a path is text";
+        slash |= hi == 2 && lo == 15;
+    }
+    for (size_t i = 0, len; i < n; i += len + 1) {
+        len = strcspn(uri + i, "/?");
+        if (dot_segment(uri + i, len))
+            return "the path holds a . or .. segment: send the path it stands for";
+    }
+    if (!slash)
+        return NULL;
+    *status = 404;
+    return "no scenario takes this path";
+}
+
+/* A request line came in: its headers have --header-timeout from now. Its path is judged
+ * as sent (path_verdict); one refused gets its context now, the answer on the first call. */
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *con)
 {
-    (void)uri;
     struct sc_daemon *d = cls;
     conn_move(d->conns, conn_of(con), C_HEADERS);
-    return NULL;
+    unsigned status;
+    const char *why = path_verdict(uri, &status);
+    struct pending *p = why ? sc_calloc(1, sizeof *p) : NULL;
+    if (p) {
+        p->req.bad_path = why;
+        p->req.bad_status = status;
+    }
+    return p;
 }
 
 /* Cuts (shutdown) the connections past their deadline; MHD then closes them. */
@@ -833,12 +897,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     struct sc_daemon *d = cls;
     struct pending *p = *ctx;
     struct req *r = p ? &p->req : NULL;
-    if (!p) {
-        if (!(p = sc_calloc(1, sizeof *p)))
+    if (!p || p->req.bad_path) { /* the first call (a refused path's context came first) */
+        if (!p && !(p = sc_calloc(1, sizeof *p)))
             return MHD_NO;
         *ctx = p;
         conn_move(d->conns, conn_of(con), C_NONE); /* its headers are in */
         enum MHD_Result rc = first_call(d, con, url, method, &p->req);
+        p->req.bad_path = NULL;
         if (p->req.webhook) /* its body is to come */
             conn_move(d->conns, conn_of(con), C_BODY);
         return rc;

@@ -695,8 +695,30 @@ expect "a NUL escape is said in the sender's terms" 0 \
 expect "malformed JSON says where, in our words" 0 \
     '400 {"error":"malformed JSON at line 2, column 8: expected '"','"' or '"'}'"', found \"title\"","reason":"malformed_json"}' \
     -- post /hooks/echo "$(printf '{"id": "E-1"\n "title"}')"
-expect "a %00 in the path is 404" 0 '404 {"error":"no scenario takes this path","reason":"not_found"}' \
-    -- post '/hooks/echo%00.json' '{}'
+# the path is decoded once, as RFC 3986 reads it, then matched: each spelling's answer
+nul='400 {"error":"the path holds a NUL (%00): a path is text","reason":"bad_request"}'
+pct='400 {"error":"the path holds a % that is not a percent-encoding (% and two hexadecimal digits)","reason":"bad_request"}'
+dots='400 {"error":"the path holds a . or .. segment: send the path it stands for","reason":"bad_request"}'
+nf='404 {"error":"no scenario takes this path","reason":"not_found"}'
+before=$(sql "SELECT count(*) FROM executions")
+expect "a %00 in the path is 400 (a NUL would cut it short)" 0 "$nul" -- post '/hooks/echo%00.json' '{}'
+expect "a %00 at the path's end too" 0 "$nul" -- post '/hooks/echo%00' '{}'
+expect "an encoded / (%2F) is data inside a segment, not a delimiter: no webhook has it, 404" 0 "$nf" \
+    -- post '/hooks%2Fecho' '{}'
+expect "%2f, in lower case, the same" 0 "$nf" -- post '/hooks%2fecho' '{}'
+expect "a probe (GET) with %2F is a plain 404" 0 "404 not found" -- req GET '/hooks%2Fecho'
+expect "an encoded .. segment (%2e%2e) is 400, not resolved past the route" 0 "$dots" \
+    -- post '/hooks/x/%2e%2e/echo' '{}' --path-as-is
+expect "mixed case and half-encoded (.%2E) the same" 0 "$dots" -- post '/hooks/x/.%2E/echo' '{}' --path-as-is
+expect "an encoded . segment (%2E) the same" 0 "$dots" -- post '/hooks/%2E/echo' '{}' --path-as-is
+expect "a .. segment as written the same" 0 "$dots" -- post '/hooks/x/../echo' '{}' --path-as-is
+expect "a bare % is 400" 0 "$pct" -- post '/hooks/echo%' '{}'
+expect "a % before one hexadecimal digit is 400" 0 "$pct" -- post '/hooks/echo%4' '{}'
+expect "%zz is 400" 0 "$pct" -- post '/hooks/echo%zz' '{}'
+expect "decoded once: %252F is the text %2F, which no webhook has (404)" 0 "$nf" -- post '/hooks/echo%252F' '{}'
+expect "none of them was stored" 0 "$before" -- sql "SELECT count(*) FROM executions"
+expect "an encoded letter is the letter (RFC 3986 2.3): /hooks/ech%6F is /hooks/echo" 0 \
+    '200 {"query":{},"link":null,"x":null,"body":{"n":"pct"}}' -- post '/hooks/ech%6F' '{"n":"pct"}'
 expect "GET / is a plain 404" 0 "404 not found" -- req GET /
 expect "GET /executions is a plain 404" 0 "404 not found" -- req GET /executions
 expect "HEAD /favicon.ico is a plain 404" 0 "404" -- curl -s -o /dev/null -w '%{http_code}' -I "$url/favicon.ico"
@@ -735,13 +757,14 @@ expect "three pipelined requests on one connection get three answers, in order" 
 expect "and the three are stored, in order" 0 "P-1
 P-2
 P-3" -- sql "SELECT json_extract(CAST(trigger AS TEXT), '$.body.employee_id') FROM executions WHERE json_extract(CAST(trigger AS TEXT), '$.body.employee_id') LIKE 'P-%' ORDER BY rowid"
-expect "what was refused is not stored: 9 events (BOM, gzip, gzip members, deflate, shapes, escapes, 3 pipelined), each as decoded" 0 \
+expect "what was refused is not stored: 10 events (BOM, gzip, gzip members, deflate, shapes, escapes, an encoded letter in the path, 3 pipelined), each as decoded" 0 \
 '{"employee_id":"E-1"} {}
 {"employee_id":"E-2"} {}
 {"employee_id":"E-2m"} {}
 {"employee_id":"E-3"} {}
 {} {"ids":["1","2"],"EmployeeId":"E-12"}
 {} {"a":"b c","d":"A/%00z","E f":"1"}
+{"n":"pct"} {}
 {"employee_id":"P-1"} {}
 {"employee_id":"P-2"} {}
 {"employee_id":"P-3"} {}' -- sql "SELECT json_extract(t, '$.body') || ' ' || json_extract(t, '$.query')
@@ -782,8 +805,8 @@ expect "the dedupe store holds the one real key" 0 "d-R-3" -- sql "SELECT key FR
 expect "and the fourth stopped at the dedupe step" 0 "1" \
     -- sql "SELECT count(*) FROM executions e WHERE e.scenario = 'deduped' AND e.status = 'success' AND NOT EXISTS (SELECT 1 FROM step_runs s WHERE s.execution = e.id AND s.step = 'keep')"
 metrics=$(curl -s "$url/metrics")
-expect "the probes (GET /, GET /executions, HEAD /favicon.ico) are not counted as rejections: not_found is the %00 POST alone; framing and a corrupt encoding are bad requests; two bodies too large once decoded" 0 \
-'scenarist_webhook_rejections_total{reason="not_found"} 1
+expect "the probes (GET /, GET /executions, HEAD /favicon.ico, GET with %2F) are not counted as rejections: not_found is the three POSTs with %2F (or %252F); framing, a corrupt encoding and the nine refused paths are bad requests; two bodies too large once decoded" 0 \
+'scenarist_webhook_rejections_total{reason="not_found"} 3
 scenarist_webhook_rejections_total{reason="method_not_allowed"} 0
 scenarist_webhook_rejections_total{reason="unsupported_media_type"} 1
 scenarist_webhook_rejections_total{reason="too_large"} 2
@@ -793,7 +816,7 @@ scenarist_webhook_rejections_total{reason="bad_signature"} 0
 scenarist_webhook_rejections_total{reason="stale_timestamp"} 0
 scenarist_webhook_rejections_total{reason="secret_unusable"} 0
 scenarist_webhook_rejections_total{reason="stopping"} 0
-scenarist_webhook_rejections_total{reason="bad_request"} 4' -- sh -c 'echo "$1" | grep "^scenarist_webhook_rejections_total"' - "$metrics"
+scenarist_webhook_rejections_total{reason="bad_request"} 13' -- sh -c 'echo "$1" | grep "^scenarist_webhook_rejections_total"' - "$metrics"
 # RFC 9112 5.1: whitespace between a header name and its colon is a 400 (a proxy may
 # read "Transfer-Encoding :" as Transfer-Encoding, libmicrohttpd keeps it as another name)
 bad_name='HTTP/1.1 400 Bad Request
