@@ -209,8 +209,12 @@ static const char *const sql[P_COUNT] = {
                    " FROM executions e WHERE e.id = d.execution AND e.status = 'running'"
                    " AND e.lease_until > $2))))"
                    " ORDER BY d.id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
+    /* only its holder ends a taken continuation: one another daemon took over is its own */
     [P_DEC_END] = "UPDATE decisions SET state = 'done', outcome = $1, ended_at = $2"
-                  " WHERE id = $3 AND state IN ('running', 'here')",
+                  " WHERE id = $3 AND (state = 'here' OR (state = 'running' AND owner = $4))",
+    /* the heartbeat: a continuation's take is renewed while its execution runs here */
+    [P_DEC_RENEW] = "UPDATE decisions SET taken_at = $1 WHERE execution = $2 AND owner = $3"
+                    " AND state = 'running'",
     [P_DEC_GET] = "SELECT " DEC_COLS " FROM decisions WHERE id = $1",
     [P_DEC_LIST] = "SELECT " DEC_COLS " FROM decisions WHERE execution = $1 ORDER BY id",
     [P_SHADOW_ADD] = "INSERT INTO shadow_writes(at, org, scenario, version, execution, step,"

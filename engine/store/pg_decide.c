@@ -2,7 +2,9 @@
  * continuations they hand to the daemons (store.h, "decisions"; the SQLite backend,
  * store/sqlite_decide.c, is the reference). Several daemons take continuations: a take
  * is one UPDATE of the oldest waiting row FOR UPDATE SKIP LOCKED, so two never take the
- * same one and none waits for another's. */
+ * same one and none waits for another's. A taken one is its holder's: the heartbeat renews
+ * the take while its execution runs (pg_lease_renew), another daemon takes it only a lease
+ * after the last renewal, and only the holder records its outcome. */
 #include "store/pg.h"
 
 #include "clock.h"
@@ -87,7 +89,8 @@ enum sc_store_rc pg_decision_take(struct sc_store *base, json_t **info)
 enum sc_store_rc pg_decision_end(struct sc_store *base, int64_t id, const char *outcome)
 {
     struct pg_store *st = (struct pg_store *)base;
-    if (pg_run(st, "ending the decision", P_DEC_END, "sii", outcome, sc_clock_now_ms(), id) != 0)
+    if (pg_run(st, "ending the decision", P_DEC_END, "siii", outcome, sc_clock_now_ms(), id,
+               sc_store_owner()) != 0)
         return SC_STORE_ERR;
     return st->changes ? SC_STORE_OK : SC_STORE_NONE;
 }

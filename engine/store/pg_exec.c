@@ -30,6 +30,9 @@ int pg_lease_renew(struct sc_store *base)
         if (rc == 0 && ids[i])
             rc = pg_run(st, "renewing a lease", P_LEASE_RENEW, "isi", until, ids[i],
                         sc_store_owner());
+        if (rc == 0 && ids[i]) /* a person's continuation running it: its take renewed too */
+            rc = pg_run(st, "renewing a continuation", P_DEC_RENEW, "isi", sc_clock_now_ms(),
+                        ids[i], sc_store_owner());
         free(ids[i]);
     }
     free(ids);

@@ -151,9 +151,11 @@ enum sc_store_rc sq_decision_take(struct sc_store *base, json_t **info)
 enum sc_store_rc sq_decision_end(struct sc_store *base, int64_t id, const char *outcome)
 {
     struct sq_store *st = (struct sq_store *)base;
+    /* only its holder ends a taken continuation: one another process took over is its own */
     int n = run(st, prep(st, "UPDATE decisions SET state = 'done', outcome = ?, ended_at = ?"
-                             " WHERE id = ? AND state IN ('running', 'here')", "sii",
-                         outcome, sc_clock_now_ms(), id), "ending the decision");
+                             " WHERE id = ? AND (state = 'here' OR (state = 'running'"
+                             " AND owner = ?))", "siii",
+                         outcome, sc_clock_now_ms(), id, sc_store_owner()), "ending the decision");
     return n < 0 ? SC_STORE_ERR : n == 0 ? SC_STORE_NONE : SC_STORE_OK;
 }
 

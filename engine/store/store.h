@@ -293,7 +293,11 @@ enum sc_store_rc sc_store_decision_add(struct sc_store *st, const struct sc_deci
  * SC_STORE_OK with *info (new) as sc_store_decision gives it; SC_STORE_NONE; SC_STORE_ERR. */
 enum sc_store_rc sc_store_decision_take(struct sc_store *st, json_t **info);
 /* Ends a taken (or 'here') continuation: state done, outcome (the run's status, or why it
- * did not run), ended_at now. SC_STORE_OK; SC_STORE_NONE when it is not open; SC_STORE_ERR. */
+ * did not run), ended_at now. Only its holder ends a taken one (checked in the statement
+ * that ends it): another process that took it over after this one's take lapsed owns it.
+ * While its execution runs in this process the heartbeat (sc_store_lease_renew) renews the
+ * take, so a run that outlives a lease is not taken again. SC_STORE_OK; SC_STORE_NONE when
+ * it is not open, or not this process's; SC_STORE_ERR. */
 enum sc_store_rc sc_store_decision_end(struct sc_store *st, int64_t id, const char *outcome);
 /* {id, execution, action, hold?, decided_by, decided_at (ISO), reason?, state, outcome?,
  * ended_at?}, or NULL (no error set) when there is none. */

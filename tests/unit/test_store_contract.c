@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "clock.h"
 #include "store/backend.h"
@@ -1115,6 +1116,103 @@ static void the_audit_summary_counts_each_write_once_in_its_window(void **state)
     sc_store_close(st);
 }
 
+/* What another process does beside the store: one statement on the test's database; the
+ * first column of its first row (new), or NULL. */
+static char *beside(const char *test, const char *sql)
+{
+    char *v = NULL;
+    if (!strcmp(under_test->name, "sqlite")) {
+        char path[256];
+        snprintf(path, sizeof path, "build/test-contract-%s.db", test);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *s = NULL;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+        int rc = sqlite3_step(s);
+        assert_true(rc == SQLITE_ROW || rc == SQLITE_DONE);
+        if (rc == SQLITE_ROW && sqlite3_column_text(s, 0))
+            v = sc_strdup((const char *)sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        return v;
+    }
+    PGconn *c = PQconnectdb(getenv("SCENARIST_TEST_PG"));
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType k = PQresultStatus(r);
+    if (k != PGRES_COMMAND_OK && k != PGRES_TUPLES_OK)
+        fprintf(stderr, "# %s", PQerrorMessage(c));
+    assert_true(k == PGRES_COMMAND_OK || k == PGRES_TUPLES_OK);
+    if (k == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = sc_strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+static void beside_is(const char *test, const char *sql, const char *want)
+{
+    char *got = beside(test, sql);
+    assert_string_equal(got ? got : "(null)", want);
+    free(got);
+}
+
+/* A person's continuation is its taker's till it ends. Its outcome is recorded only by the
+ * process holding it, checked in the statement that ends it: one taken over by another
+ * daemon is not ended by the first. While its execution runs here, the heartbeat renews the
+ * take: on PostgreSQL, where another daemon takes a continuation a lease after its last
+ * renewal, a run longer than a lease is not taken again between the end of its execution's
+ * attempt and the recording of its outcome. SQLite has one daemon per store: a
+ * continuation another owner holds is a stopped process's, taken at once. */
+static void a_continuation_is_ended_only_by_its_holder(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1773050400000); /* 2026-03-09T10:00:00Z */
+    struct sc_store *st = fresh("holder");
+    begin(st, "e1", "sync"); /* its attempt runs in this process: its lease is live */
+    int64_t d;
+    struct sc_decision_row retry = {.execution = "e1", .action = "retry", .by = "carol"};
+    assert_int_equal(sc_store_decision_add(st, &retry, &d), SC_STORE_OK);
+    json_t *info;
+    assert_int_equal(sc_store_decision_take(st, &info), SC_STORE_OK);
+    json_decref(info);
+    for (int i = 0; i < 9; i++) { /* the run outlives three leases; the heartbeat renews */
+        sc_clock_advance_ms(sc_store_lease_ms() / 3);
+        assert_int_equal(sc_store_lease_renew(st), 0);
+    }
+    bool pg = !strcmp(under_test->name, "postgresql");
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)sc_clock_now_ms());
+    if (pg)
+        beside_is("holder", "SELECT taken_at FROM decisions", now);
+    /* its attempt ends (incomplete: a retry would run it again); its outcome is not yet in */
+    json_t *summary = json_pack("{s:s}", "error", "boom");
+    assert_int_equal(sc_store_exec_end(st, "e1", "warning", 42, summary, false), 0);
+    json_decref(summary);
+    sc_store_exec_release("e1");
+    free(beside("holder", "UPDATE decisions SET owner = 42")); /* as another daemon sees it */
+    if (pg) {
+        assert_int_equal(sc_store_decision_take(st, &info), SC_STORE_NONE); /* held */
+        assert_null(info);
+        sc_clock_advance_ms(sc_store_lease_ms()); /* its holder stopped renewing: taken over */
+    }
+    assert_int_equal(sc_store_decision_take(st, &info), SC_STORE_OK);
+    assert_int_equal(num(info, "id"), d);
+    json_decref(info);
+    /* taken over: the former holder's outcome is not recorded, the new holder's is */
+    free(beside("holder", "UPDATE decisions SET owner = 42"));
+    assert_int_equal(sc_store_decision_end(st, d, "success"), SC_STORE_NONE);
+    beside_is("holder", "SELECT state || '|' || coalesce(outcome, '-') FROM decisions",
+              "running|-");
+    char mine[96];
+    snprintf(mine, sizeof mine, "UPDATE decisions SET owner = %lld", (long long)sc_store_owner());
+    free(beside("holder", mine));
+    assert_int_equal(sc_store_decision_end(st, d, "warning"), SC_STORE_OK);
+    beside_is("holder", "SELECT state || '|' || coalesce(outcome, '-') FROM decisions",
+              "done|warning");
+    sc_store_close(st);
+}
+
 int main(void)
 {
     sc_alloc_install_json();
@@ -1141,6 +1239,7 @@ int main(void)
         cmocka_unit_test(a_backup_is_a_consistent_copy),
         cmocka_unit_test(the_audit_summary_counts_each_write_once_in_its_window),
         cmocka_unit_test(decisions_are_recorded_once_and_taken_in_order), /* last: test clock */
+        cmocka_unit_test(a_continuation_is_ended_only_by_its_holder),     /* test clock */
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
