@@ -8,6 +8,7 @@
 
 #include "daemon/catalog.h"
 #include "daemon/console.h"
+#include "daemon/httpd.h"
 
 #include "clock.h"
 #include "lang/diag.h"
@@ -64,6 +65,8 @@ struct areq {
     bool started;  /* on_request has seen the request once */
     bool nul_path; /* the path, before decoding, holds %00 */
     char *raw;     /* then the path as sent (owned), to name the segment */
+    const char *bad_path; /* else why the path as sent is refused (sc_httpd_path_verdict) */
+    unsigned bad_status;
 };
 
 struct call {
@@ -2014,6 +2017,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         return answer(con, 413, err_body("body over the 65536-byte limit"));
     if (q->nul_path)
         return answer(con, 400, nul_segment(q->raw));
+    if (q->bad_path) /* a %2F is no route's: as an unknown path */
+        return answer(con, q->bad_status,
+                      err_body(q->bad_status == 404 ? "no such endpoint" : q->bad_path));
     if (!strcmp(url, "/console") || !strncmp(url, "/console/", 9)) /* no token: the page asks */
         return console(con, url, method);
     enum MHD_Result brc;
@@ -2099,6 +2105,8 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *con)
                 q->nul_path = true;
         if (q->nul_path)
             q->raw = sc_strndup(uri, plen);
+        else
+            q->bad_path = sc_httpd_path_verdict(uri, &q->bad_status);
     }
     return q;
 }

@@ -30,7 +30,7 @@ struct req {
     struct sc_buf body;
     bool over;          /* the body went over max_body: the rest is discarded */
     bool webhook;
-    const char *bad_path; /* path_verdict's, from the path as sent: answered bad_status */
+    const char *bad_path; /* sc_httpd_path_verdict's: answered bad_status */
     unsigned bad_status;
 };
 
@@ -804,12 +804,7 @@ static bool dot_segment(const char *s, size_t n)
     return dots == 1 || dots == 2;
 }
 
-/* The path as sent, before its one decoding, read as RFC 3986 reads it: NULL when its
- * decoded form may be matched against the webhooks' paths, else why not, with *status:
- * 400 for a '%' without two hexadecimal digits (2.1), a %00 (a NUL cuts text short), a .
- * or .. segment (3.3, 5.2.4: not resolved here); 404 for a %2F, a '/' inside a segment
- * (2.2: data, not a delimiter), so the path names no webhook. */
-static const char *path_verdict(const char *uri, unsigned *status)
+const char *sc_httpd_path_verdict(const char *uri, unsigned *status)
 {
     size_t n = strcspn(uri, "?");
     bool slash = false;
@@ -838,13 +833,13 @@ static const char *path_verdict(const char *uri, unsigned *status)
 }
 
 /* A request line came in: its headers have --header-timeout from now. Its path is judged
- * as sent (path_verdict); one refused gets its context now, the answer on the first call. */
+ * as sent (sc_httpd_path_verdict); one refused gets its context now, the answer on the first call. */
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *con)
 {
     struct sc_daemon *d = cls;
     conn_move(d->conns, conn_of(con), C_HEADERS);
     unsigned status;
-    const char *why = path_verdict(uri, &status);
+    const char *why = sc_httpd_path_verdict(uri, &status);
     struct pending *p = why ? sc_calloc(1, sizeof *p) : NULL;
     if (p) {
         p->req.bad_path = why;

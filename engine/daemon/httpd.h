@@ -15,5 +15,13 @@ int sc_httpd_start(struct sc_daemon *d, char *err, size_t errlen);
 void sc_httpd_quiesce(struct sc_daemon *d);
 /* Commits and answers what is left, then stops. */
 void sc_httpd_stop(struct sc_daemon *d);
+/* A request's path as sent (uri: the request target; its query is not read), before its
+ * one percent-decoding, judged as RFC 3986 reads it: NULL when its decoded form may be
+ * matched against routes, else why not (a static string) with *status: 400 for a '%'
+ * without two hexadecimal digits (2.1), a %00 (a NUL cuts text short), a . or .. segment
+ * (3.3, 5.2.4: not resolved here, written or %2E-encoded); 404 for a %2F in any case, a
+ * '/' inside a segment (2.2: data, not a delimiter), so no route has that path. Both
+ * listeners (webhooks, the admin API) judge paths with it. */
+const char *sc_httpd_path_verdict(const char *uri, unsigned *status);
 
 #endif

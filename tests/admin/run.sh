@@ -433,6 +433,15 @@ expect "a %00 in a query value is 400 naming the parameter (a NUL would cut 1%00
     GET '/queues/reconciliation/items?order=newest%00' '' GET '/queues/reconciliation/items?limit=5%00' '' GET '/holds?state=all%00zz' '' \
     GET '/audit?scenario=decide-sync%00' '' GET '/audit?lim%00it=5' '' GET '/holds/1%00abc' '' GET "/executions/$(ex 1)%00x" '' \
     GET '/scenarios/decide-payroll/versions/1%00' '' GET '/hol%00ds' ''
+expect "the path is judged as sent, as the webhook listener does: %2F (any case) is a / inside a segment, no route's (404); a bad %, a . or .. segment (%2e too) are 400; an encoded letter is the letter" 0 \
+'404 {"error":"no such endpoint"}
+404 {"error":"no such endpoint"}
+400 {"error":"the path holds a % that is not a percent-encoding (% and two hexadecimal digits)"}
+400 {"error":"the path holds a % that is not a percent-encoding (% and two hexadecimal digits)"}
+400 {"error":"the path holds a . or .. segment: send the path it stands for"}
+400 {"error":"the path holds a . or .. segment: send the path it stands for"}
+200' \
+    -- bash -c "$(declare -f call calls); api='$api' tmp='$tmp'; calls '$V' GET '/holds%2F1' '' GET '/holds%2f1' '' GET '/holds/1%zz' '' GET '/holds/1%' ''; for p in '/holds/%2e%2e/holds' '/holds/1/../../me'; do curl -s --path-as-is -o '$tmp/resp' -w '%{http_code}' -H 'Authorization: Bearer $V' '$api'\$p; printf ' %s\n' \"\$(cat '$tmp/resp')\"; done; curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $V' '$api/hold%73'"
 expect "an integer parameter past 64 bits is 400 as one out of range: since, limit, days, and a path id" 0 \
 '400 {"error":"since takes milliseconds since the epoch"}
 400 {"error":"since takes milliseconds since the epoch"}
