@@ -333,7 +333,7 @@ sqlite3 "$tmp/forged.db" "DROP TRIGGER audit_no_update; UPDATE audit SET actor =
 expect "the person is under the chain's HMAC: a row whose actor is changed is named" 1 \
     "audit log of org $(sed -n 's/^name: //p' "$org"): row $arow was changed or forged: its contents do not match its HMAC" \
     -- "$bin" audit verify --org "$org" --store "$tmp/forged.db"
-sqlite3 "$db" "DROP TRIGGER audit_no_update; UPDATE audit SET status = 599 WHERE id = (SELECT max(id) FROM audit)"
+sqlite3 -cmd ".timeout 10000" "$db" "DROP TRIGGER audit_no_update; UPDATE audit SET status = 599 WHERE id = (SELECT max(id) FROM audit)"
 expect "after a row is changed behind the daemon's back: not intact, naming the row" 0 "200 false $(sql 'SELECT max(id) FROM audit')" \
     -- bash -c "curl -s -o '$tmp/v.json' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/audit/verify'; jq -r '\"\(.intact) \(.problem.row)\"' '$tmp/v.json'"
 expect "a checkpoint of a log that is not intact: 409, none taken (as the CLI says it, exit 1)" 1 \
