@@ -68,6 +68,7 @@ struct pg_store {
     bool prepared[P_COUNT]; /* statements prepared on this session */
     int64_t changes;       /* rows the last statement changed */
     struct sc_heartbeat *hb;
+    bool hb_failing;       /* the heartbeat's connection: its renewals fail now (said once) */
     struct pg_watch *watch; /* sc_store_watch's, stopped by pg_close */
     char err[512];
     struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */

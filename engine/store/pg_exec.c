@@ -5,6 +5,7 @@
 #include "store/pg.h"
 
 #include "clock.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -49,13 +50,22 @@ int pg_lease_drop(struct sc_store *base, int64_t who)
 
 /* ---- the heartbeat: a thread with a connection of its own renews the leases ---- */
 
-/* One renewal of the heartbeat's, and the fold of the counters: failures are said on
- * stderr, and it tries again. */
+/* One renewal of the heartbeat's, and the fold of the counters. It tries again at once
+ * when one fails (heartbeat.c: every 200 ms while PostgreSQL is down), so the failure is
+ * logged once, and the return once: not a line per try. */
 static int renew(struct sc_store *conn)
 {
-    if (sc_store_lease_renew(conn) == 0 && pg_fold_counters((struct pg_store *)conn) == 0)
+    struct pg_store *st = (struct pg_store *)conn;
+    if (sc_store_lease_renew(conn) == 0 && pg_fold_counters(st) == 0) {
+        if (st->hb_failing)
+            sc_log(SC_LOG_INFO, NULL, NULL, "the heartbeat renews this process's leases again");
+        st->hb_failing = false;
         return 0;
-    fprintf(stderr, "scenarist: %s\n", sc_store_error(conn));
+    }
+    if (!st->hb_failing)
+        sc_log(SC_LOG_WARN, NULL, NULL, "the heartbeat cannot renew this process's leases: %s;"
+               " trying again until the store answers", sc_store_error(conn));
+    st->hb_failing = true;
     return -1;
 }
 

@@ -515,13 +515,17 @@ lost="warn scenarist: the store's notices of new events were lost (the connectio
 again="info scenarist: listening for the store's notices of new events again"
 pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
 check "PostgreSQL stopped: the daemon running the work says its notices are lost" wait_log "$tmp/d2.log" "$lost"
+hb_lost="warn scenarist: the heartbeat cannot renew this process's leases: store $wuri: "
+hb_again="info scenarist: the heartbeat renews this process's leases again"
+check "and that its heartbeat cannot renew its leases" wait_log "$tmp/d2.log" "$hb_lost"
 # down a while (until its /readyz looked: a second): its tries to listen again fail, unsaid
 check "and is not ready" wait_ready "${urls[2]}" 503
 pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c fsync=off -c max_connections=200" start >/dev/null
 check "back: it listens again" wait_log "$tmp/d2.log" "$again"
-expect "each said once in its log" 0 "1 1" \
-    -- sh -c "echo \$(grep -cF \"\$1\" '$tmp/d2.log') \$(grep -cF \"\$2\" '$tmp/d2.log')" _ "$lost" "$again"
+check "and that it renews them again" wait_log "$tmp/d2.log" "$hb_again"
+expect "each said once in its log, whatever the tries (the heartbeat's every 200 ms), no line without its time" 0 "1 1 1 1 0" \
+    -- sh -c "echo \$(grep -cF \"\$1\" '$tmp/d2.log') \$(grep -cF \"\$2\" '$tmp/d2.log') \$(grep -cF \"\$3\" '$tmp/d2.log') \$(grep -cF \"\$4\" '$tmp/d2.log') \$(grep -c '^scenarist: ' '$tmp/d2.log')" _ "$lost" "$again" "$hb_lost" "$hb_again"
 expect "its session LISTENs on the restarted server" 0 "LISTEN scenarist_queue" \
     -- sql "SELECT query FROM pg_stat_activity WHERE application_name = 'scenarist pid ${pids[2]}' AND query LIKE 'LISTEN%'" "$wuri"
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
