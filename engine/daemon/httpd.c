@@ -364,7 +364,8 @@ static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const ch
         .exec = {.id = p->w.id, .scenario = p->scenario, .org = d->org->name,
                  .version = p->version, .source = p->source, .trigger = p->trigger,
                  .confidential = hk->confidential, .started_ms = now_ms},
-        .realtime = hk->realtime, .lane = hk->sequential ? p->scenario : NULL, .dedupe = dedupe};
+        .realtime = hk->realtime, .lane = hk->sequential ? p->scenario : NULL, .dedupe = dedupe,
+        .frozen = true}; /* read from here on, never changed */
     p->dedupe = dedupe;
 }
 
