@@ -26,6 +26,11 @@
 
 #include <microhttpd.h>
 
+/* A connection's memory (its request line, headers and read buffer): libmicrohttpd zeroes
+ * it for every request, ~49,000 instructions an event at its default 32 KiB; 16 KiB still
+ * takes a request with over 8 KiB of headers (tests/serve), as Node's 16 KiB default does. */
+#define CONN_MEMORY 16384
+
 struct req {
     struct sc_buf body;
     bool over;          /* the body went over max_body: the rest is discarded */
@@ -426,8 +431,9 @@ static enum MHD_Result take_webhook(struct sc_daemon *d, struct MHD_Connection *
 static void answer(struct sc_daemon *d, struct pending *p, json_t *response)
 {
     struct MHD_Connection *con = p->con;
-    char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
-                               p->rc == SC_STORE_SAME ? p->first : p->w.id);
+    char *url_of = d->org_url ? sc_asprintf("%s/executions/%s", d->org_url,
+                                            p->rc == SC_STORE_SAME ? p->first : p->w.id)
+                              : NULL;
     if (p->rc < 0) /* not stored: the sender must try again */
         send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
                                       "send it again"), "Retry-After", "5");
@@ -1008,6 +1014,7 @@ int sc_httpd_start(struct sc_daemon *d, char *err, size_t errlen)
                               MHD_OPTION_CONNECTION_LIMIT, limit,
                               MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
                               MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
                               MHD_OPTION_URI_LOG_CALLBACK, on_request_line, d,
                               MHD_OPTION_NOTIFY_COMPLETED, on_done, d,
