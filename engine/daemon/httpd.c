@@ -431,16 +431,17 @@ static enum MHD_Result take_webhook(struct sc_daemon *d, struct MHD_Connection *
 static void answer(struct sc_daemon *d, struct pending *p, json_t *response)
 {
     struct MHD_Connection *con = p->con;
-    char *url_of = d->org_url ? sc_asprintf("%s/executions/%s", d->org_url,
-                                            p->rc == SC_STORE_SAME ? p->first : p->w.id)
-                              : NULL;
+    bool own = p->rc >= 0 && p->rc != SC_STORE_SAME && response && json_is_object(response);
+    char *url_of = d->org_url && !own ? sc_asprintf("%s/executions/%s", d->org_url,
+                                                    p->rc == SC_STORE_SAME ? p->first : p->w.id)
+                                      : NULL; /* a respond step's own answer has none */
     if (p->rc < 0) /* not stored: the sender must try again */
         send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
                                       "send it again"), "Retry-After", "5");
     else if (p->rc == SC_STORE_SAME)
         send_json(con, 200, json_pack("{s:s, s:b, s:s?}", "execution", p->first, "duplicate", 1,
                                       "url", d->org_url ? url_of : NULL), NULL, NULL);
-    else if (response && json_is_object(response))
+    else if (own)
         send_response(con, response);
     else
         send_json(con, 202, json_pack("{s:s, s:s, s:s?}", "execution", p->w.id, "status",
