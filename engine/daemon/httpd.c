@@ -352,9 +352,20 @@ static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const ch
     json_t *headers = json_object(), *query = json_object();
     MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, headers);
     MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect_query, query);
-    p->trigger = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "kind", "webhook", "path", url,
-                           "headers", headers, "query", query, "body", payload,
-                           "received_at", now);
+    /* as json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}") would, without its copy of each key */
+    json_t *t = json_object();
+    int bad = !t;
+    bad |= t ? json_object_set_new_nocheck(t, "kind", json_string("webhook")) : -1;
+    bad |= t ? json_object_set_new_nocheck(t, "path", json_string(url)) : -1;
+    bad |= t ? json_object_set_new_nocheck(t, "headers", headers) : (json_decref(headers), -1);
+    bad |= t ? json_object_set_new_nocheck(t, "query", query) : (json_decref(query), -1);
+    bad |= t ? json_object_set_new_nocheck(t, "body", payload) : (json_decref(payload), -1);
+    bad |= t ? json_object_set_new_nocheck(t, "received_at", json_string(now)) : -1;
+    if (bad) {
+        json_decref(t);
+        t = NULL;
+    }
+    p->trigger = t;
     char *dedupe = NULL;
     if (p->trigger) {
         pthread_mutex_lock(&d->intake.mu);
@@ -443,9 +454,16 @@ static void answer(struct sc_daemon *d, struct pending *p, json_t *response)
                                       "url", d->org_url ? url_of : NULL), NULL, NULL);
     else if (own)
         send_response(con, response);
-    else
-        send_json(con, 202, json_pack("{s:s, s:s, s:s?}", "execution", p->w.id, "status",
-                                      "queued", "url", d->org_url ? url_of : NULL), NULL, NULL);
+    else { /* {execution, status, url?}, built without json_pack's copy of each key */
+        json_t *ack = json_object();
+        if (ack && (json_object_set_new_nocheck(ack, "execution", json_string(p->w.id)) ||
+                    json_object_set_new_nocheck(ack, "status", json_string("queued")) ||
+                    (url_of && json_object_set_new_nocheck(ack, "url", json_string(url_of))))) {
+            json_decref(ack);
+            ack = NULL;
+        }
+        send_json(con, 202, ack, NULL, NULL);
+    }
     free(url_of);
     MHD_resume_connection(con);
 }
