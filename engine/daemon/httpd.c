@@ -26,6 +26,11 @@
 
 #include <microhttpd.h>
 
+/* A connection's memory (its request line, headers and read buffer): libmicrohttpd zeroes
+ * it for every request, ~49,000 instructions an event at its default 32 KiB; 16 KiB still
+ * takes a request with over 8 KiB of headers (tests/serve), as Node's 16 KiB default does. */
+#define CONN_MEMORY 16384
+
 struct req {
     struct sc_buf body;
     bool over;          /* the body went over max_body: the rest is discarded */
@@ -349,9 +354,20 @@ static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const ch
     json_t *headers = json_object(), *query = json_object();
     MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, headers);
     MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect_query, query);
-    p->trigger = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "kind", "webhook", "path", url,
-                           "headers", headers, "query", query, "body", payload,
-                           "received_at", now);
+    /* as json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}") would, without its copy of each key */
+    json_t *t = json_object();
+    int bad = !t;
+    bad |= t ? json_object_set_new_nocheck(t, "kind", json_string("webhook")) : -1;
+    bad |= t ? json_object_set_new_nocheck(t, "path", json_string(url)) : -1;
+    bad |= t ? json_object_set_new_nocheck(t, "headers", headers) : (json_decref(headers), -1);
+    bad |= t ? json_object_set_new_nocheck(t, "query", query) : (json_decref(query), -1);
+    bad |= t ? json_object_set_new_nocheck(t, "body", payload) : (json_decref(payload), -1);
+    bad |= t ? json_object_set_new_nocheck(t, "received_at", json_string(now)) : -1;
+    if (bad) {
+        json_decref(t);
+        t = NULL;
+    }
+    p->trigger = t;
     char *dedupe = NULL;
     if (p->trigger) {
         pthread_mutex_lock(&d->intake.mu);
@@ -366,7 +382,8 @@ static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const ch
         .exec = {.id = p->w.id, .scenario = p->scenario, .org = d->org->name,
                  .version = p->version, .source = p->source, .trigger = p->trigger,
                  .confidential = hk->confidential, .started_ms = now_ms},
-        .realtime = hk->realtime, .lane = hk->sequential ? p->scenario : NULL, .dedupe = dedupe};
+        .realtime = hk->realtime, .lane = hk->sequential ? p->scenario : NULL, .dedupe = dedupe,
+        .frozen = true}; /* read from here on, never changed */
     p->dedupe = dedupe;
 }
 
@@ -427,19 +444,28 @@ static enum MHD_Result take_webhook(struct sc_daemon *d, struct MHD_Connection *
 static void answer(struct sc_daemon *d, struct pending *p, json_t *response)
 {
     struct MHD_Connection *con = p->con;
-    char *url_of = sc_asprintf("%s/executions/%s", d->org_url ? d->org_url : "",
-                               p->rc == SC_STORE_SAME ? p->first : p->w.id);
+    bool own = p->rc >= 0 && p->rc != SC_STORE_SAME && response && json_is_object(response);
+    char *url_of = d->org_url && !own ? sc_asprintf("%s/executions/%s", d->org_url,
+                                                    p->rc == SC_STORE_SAME ? p->first : p->w.id)
+                                      : NULL; /* a respond step's own answer has none */
     if (p->rc < 0) /* not stored: the sender must try again */
         send_json(con, 503, json_pack("{s:s}", "error", "the event could not be stored; "
                                       "send it again"), "Retry-After", "5");
     else if (p->rc == SC_STORE_SAME)
         send_json(con, 200, json_pack("{s:s, s:b, s:s?}", "execution", p->first, "duplicate", 1,
                                       "url", d->org_url ? url_of : NULL), NULL, NULL);
-    else if (response && json_is_object(response))
+    else if (own)
         send_response(con, response);
-    else
-        send_json(con, 202, json_pack("{s:s, s:s, s:s?}", "execution", p->w.id, "status",
-                                      "queued", "url", d->org_url ? url_of : NULL), NULL, NULL);
+    else { /* {execution, status, url?}, built without json_pack's copy of each key */
+        json_t *ack = json_object();
+        if (ack && (json_object_set_new_nocheck(ack, "execution", json_string(p->w.id)) ||
+                    json_object_set_new_nocheck(ack, "status", json_string("queued")) ||
+                    (url_of && json_object_set_new_nocheck(ack, "url", json_string(url_of))))) {
+            json_decref(ack);
+            ack = NULL;
+        }
+        send_json(con, 202, ack, NULL, NULL);
+    }
     free(url_of);
     MHD_resume_connection(con);
 }
@@ -1067,6 +1093,7 @@ int sc_httpd_start(struct sc_daemon *d, char *err, size_t errlen)
                               MHD_OPTION_CONNECTION_LIMIT, limit,
                               MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
                               MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
                               MHD_OPTION_URI_LOG_CALLBACK, on_request_line, d,
                               MHD_OPTION_NOTIFY_COMPLETED, on_done, d,

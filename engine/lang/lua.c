@@ -26,6 +26,7 @@
 #define SC_LUA_BYTES_PER_STEP_LOG2 6 /* an allocation counts one instruction per 64 bytes */
 #define PROXY_MT "sc.json"
 #define MAX_DEPTH 64
+#define LAZY_MAX 16
 
 struct sc_lua {
     lua_State *L;
@@ -51,6 +52,15 @@ struct sc_lua {
     bool recorded;       /* used_ref records the set sc_lua_use chose */
     int scratch_ref;     /* what prelude and transform files see: safe globals and "sc" */
     bool loading;        /* prelude files may define globals only while loading */
+    /* Context names set and their values (references), made Lua values (proxies) only when
+     * an expression first reads one (env_index): an execution sets six names, and bench
+     * scenarios read two; a proxy made and dropped per name was ~2,000 instructions. */
+    struct lazy {
+        char name[24];    /* "": a free slot */
+        json_t *v;
+        bool shown;       /* its value is in the context table (to be cleared there) */
+    } lazy[LAZY_MAX];
+    bool eager;          /* a name was set in the table directly (the slots were full) */
 };
 
 static struct sc_lua *from_L(lua_State *L) { return *(struct sc_lua **)lua_getextraspace(L); }
@@ -481,6 +491,14 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 
 /* ---- the environment ---- */
 
+static struct lazy *lazy_find(struct sc_lua *s, const char *name)
+{
+    for (int i = 0; i < LAZY_MAX; i++)
+        if (s->lazy[i].name[0] && !strcmp(s->lazy[i].name, name))
+            return &s->lazy[i];
+    return NULL;
+}
+
 static int env_index(lua_State *L)
 {
     const char *name = lua_tostring(L, 2);
@@ -489,6 +507,19 @@ static int env_index(lua_State *L)
         if (lua_rawget(L, lua_upvalueindex(up)) != LUA_TNIL)
             return 1;
         lua_pop(L, 1);
+        struct lazy *z = up == 1 && name ? lazy_find(from_L(L), name) : NULL;
+        if (z && z->v) { /* set, not read yet: into the context table now */
+            push_json(L, z->v);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                continue;
+            }
+            z->shown = true; /* before the set, which may raise: clearing a nil is harmless */
+            lua_pushvalue(L, 2);
+            lua_pushvalue(L, -2);
+            lua_rawset(L, lua_upvalueindex(1));
+            return 1;
+        }
     }
     if (name && sc_expr_unavailable(name, strlen(name)))
         return luaL_error(L, "'%s' is not available in scenarist expressions (sandbox)", name);
@@ -1412,6 +1443,8 @@ void sc_lua_free(struct sc_lua *s)
         return;
     if (s->L)
         lua_close(s->L);
+    for (int i = 0; i < LAZY_MAX; i++)
+        json_decref(s->lazy[i].v);
     json_decref(s->disk);
     json_decref(s->using);
     free(s);
@@ -1450,7 +1483,8 @@ void sc_lua_forget(struct sc_lua *s)
     }
 }
 
-int sc_lua_set(struct sc_lua *s, const char *name, json_t *value)
+/* Sets name in the context table itself, in a protected call (memory may run out). */
+static int set_now(struct sc_lua *s, const char *name, json_t *value)
 {
     lua_State *L = s->L;
     if (!lua_checkstack(L, 4))
@@ -1462,6 +1496,29 @@ int sc_lua_set(struct sc_lua *s, const char *name, json_t *value)
         lua_pop(L, 1);
         return -1;
     }
+    return 0;
+}
+
+int sc_lua_set(struct sc_lua *s, const char *name, json_t *value)
+{
+    struct lazy *z = lazy_find(s, name);
+    if (!z && value && strlen(name) < sizeof z->name)
+        for (int i = 0; i < LAZY_MAX && !z; i++)
+            z = s->lazy[i].name[0] ? NULL : &s->lazy[i];
+    if (!z) { /* unset and never held, or no slot left: as it was, in the table */
+        if (value)
+            s->eager = true;
+        return set_now(s, name, value);
+    }
+    if ((z->shown || s->eager) && set_now(s, name, NULL) != 0)
+        return -1; /* unchanged */
+    json_decref(z->v);
+    z->shown = false;
+    z->v = json_incref(value);
+    if (value)
+        snprintf(z->name, sizeof z->name, "%s", name);
+    else
+        z->name[0] = '\0';
     return 0;
 }
 

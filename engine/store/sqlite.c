@@ -134,6 +134,8 @@ static const char *const sql[Q_COUNT] = {
                    " last_at = coalesce(?3, last_at), watermark = coalesce(?4, watermark),"
                    " updated_at = ?5",
     [Q_SEEN_GET] = "SELECT 1 FROM poll_seen WHERE scenario = ? AND trigger = ? AND key = ?",
+    [Q_DECISION_NEXT] = "SELECT id FROM decisions WHERE state = 'pending'"
+                        " OR (state = 'running' AND (owner IS NULL OR owner != ?)) ORDER BY id LIMIT 1",
     [Q_SEEN_PUT] = "INSERT OR REPLACE INTO poll_seen(scenario, trigger, key, seen_at) VALUES(?,?,?,?)",
     [Q_SEEN_PRUNE] = "DELETE FROM poll_seen WHERE scenario = ? AND trigger = ? AND seen_at < ?",
     [Q_VER_CURRENT] = "SELECT number, checksum FROM versions WHERE scenario = ?"

@@ -20,8 +20,8 @@
 
 /* ---- triggers handed from the intake to a claim of this process ---- */
 
-/* The trigger an event was enqueued with, a private deep copy kept until a claim in this
- * process takes it, so that the claim does not parse back the JSON just written (json_loadb
+/* The trigger an event was enqueued with, a private deep copy (the very object when the
+ * caller froze it: store.h) kept until a claim in this process takes it, so that the claim does not parse back the JSON just written (json_loadb
  * was ~8% of an execution's instructions). The row stays the truth: a miss (another process,
  * a restart, an entry overwritten) reads it. Bounded: HANDOFF_SLOTS direct-mapped slots by
  * id (a collision replaces the older entry), triggers of up to HANDOFF_BYTES of JSON. */
@@ -43,11 +43,12 @@ static struct handoff *handoff_slot(const char *id)
     return &handoff[h % HANDOFF_SLOTS];
 }
 
-static void handoff_put(const char *path, const char *id, json_t *trigger, size_t len)
+static void handoff_put(const char *path, const char *id, json_t *trigger, size_t len,
+                        bool frozen)
 {
     if (!trigger || !path || len > HANDOFF_BYTES || strlen(id) >= sizeof handoff[0].id)
         return;
-    json_t *copy = json_deep_copy(trigger);
+    json_t *copy = frozen ? json_incref(trigger) : json_deep_copy(trigger);
     char *p = copy ? strdup(path) : NULL;
     if (!p) {
         json_decref(copy);
@@ -105,7 +106,7 @@ enum sc_store_rc sq_enqueue(struct sc_store *base, const struct sc_event_row *r,
     int rc = sq_step(st, s);
     sq_done(s);
     if (rc == SQLITE_DONE) {
-        handoff_put(st->path, e->id, e->trigger, len);
+        handoff_put(st->path, e->id, e->trigger, len, r->frozen);
         return 0;
     }
     int ext = sqlite3_extended_errcode(st->db);

@@ -100,6 +100,12 @@ expect "one execution, one upsert" 0 "1 1" -- echo "$(sql "SELECT count(*) FROM 
 rot="v1,bm90IHRoZSBzaWduYXR1cmUgYXQgYWxsIGJ1dCAzMiBieXQ= $(std_sign msg_2 "$ts" "$body")"
 expect_grep "of several signatures (key rotation) one matching is enough" 0 "202 " \
     -- post $emp "$body" -H "webhook-id: msg_2" -H "webhook-timestamp: $ts" -H "webhook-signature: $rot"
+pad=$(head -c 12288 /dev/zero | tr '\0' a) # a connection's memory is 16 KiB (httpd.c)
+expect_grep "a webhook with 12 KiB of headers is taken" 0 "202 " \
+    -- post $emp "$body" -H "webhook-id: msg_3" -H "webhook-timestamp: $ts" \
+    -H "webhook-signature: $(std_sign msg_3 "$ts" "$body")" -H "X-Padding: $pad"
+expect_grep "headers over 16 KiB are refused with 431" 0 "431 " \
+    -- post $emp "$body" -H "X-Padding: $pad$pad"
 
 # ---- hub signatures and a configured dedupe key ----
 sbody='{"result_id":"R-1","candidate_id":"C-9","result":"clear"}'
