@@ -173,14 +173,10 @@ build/plain/tools/bench/reconcile: tools/bench/reconcile.c build/plain/libscenar
 	@mkdir -p $(@D)
 	$(CC) $(plain_CFLAGS) -o $@ $< build/plain/libscenarist.a $(PKG_LIBS) -lm
 
-build/plain/tools/bench/retain: tools/bench/retain.c build/plain/libscenarist.a | deps-check
-	@mkdir -p $(@D)
-	$(CC) $(plain_CFLAGS) -o $@ $< build/plain/libscenarist.a $(PKG_LIBS) -lm
-
 bench:
 	BENCH=1 tools/install-deps
 	$(MAKE) --no-print-directory all build/plain/tools/bench/expr build/plain/tools/bench/raw \
-	    build/plain/tools/bench/recon build/plain/tools/bench/reconcile build/plain/tools/bench/retain
+	    build/plain/tools/bench/recon build/plain/tools/bench/reconcile
 	tools/bench/run
 
 # Fuzzing with clang's libFuzzer: `make fuzz FUZZ_SECONDS=N` runs every target N seconds.
