@@ -26,7 +26,7 @@ struct sc_fiber {
     size_t maplen, page;
     void (*fn)(void *);
     void *arg;
-    bool ended, ready;
+    bool ended, ready, begun; /* begun: resumed once, not ended yet */
     int (*leave)(void *);
     void (*enter)(void *);
     void *ud;
@@ -53,6 +53,7 @@ static void trampoline(unsigned hi, unsigned lo)
 #endif
     f->fn(f->arg);
     f->ended = true;
+    f->begun = false;
     current = NULL;
 #ifdef SC_FIBER_ASAN
     __sanitizer_start_switch_fiber(NULL, f->back_bottom, f->back_size); /* its stack dies */
@@ -78,21 +79,36 @@ struct sc_fiber *sc_fiber_new(size_t stack, void (*fn)(void *arg), void *arg)
     f->maplen = stack + f->page;
     f->map = mmap(NULL, f->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
                   -1, 0);
-    if (f->map == MAP_FAILED || mprotect(f->map, f->page, PROT_NONE) != 0 || context(f) != 0) {
+    if (f->map == MAP_FAILED || mprotect(f->map, f->page, PROT_NONE) != 0) {
         if (f->map != MAP_FAILED)
             munmap(f->map, f->maplen);
         free(f);
         return NULL;
     }
+    if (!sc_fiber_reset(f, fn, arg)) {
+        munmap(f->map, f->maplen);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+bool sc_fiber_reset(struct sc_fiber *f, void (*fn)(void *arg), void *arg)
+{
+    if (f->begun || context(f) != 0)
+        return false;
     f->fn = fn;
     f->arg = arg;
+    f->ended = f->ready = false;
+    f->leave = NULL;
+    f->enter = NULL;
     f->ctx.uc_stack.ss_sp = (char *)f->map + f->page;
-    f->ctx.uc_stack.ss_size = stack;
+    f->ctx.uc_stack.ss_size = f->maplen - f->page;
     f->ctx.uc_link = &f->back;
     uintptr_t p = (uintptr_t)f;
     makecontext(&f->ctx, (void (*)(void))trampoline, 2, (unsigned)(p >> 16 >> 16),
                 (unsigned)(p & 0xffffffffu));
-    return f;
+    return true;
 }
 
 void sc_fiber_free(struct sc_fiber *f)
@@ -109,6 +125,7 @@ bool sc_fiber_resume(struct sc_fiber *f)
         return f->ended;
     current = f;
     f->ready = false;
+    f->begun = true;
 #ifdef SC_FIBER_ASAN
     __sanitizer_start_switch_fiber(&f->fake, f->ctx.uc_stack.ss_sp, f->ctx.uc_stack.ss_size);
 #endif

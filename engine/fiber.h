@@ -20,6 +20,9 @@ struct sc_fiber;
 /* A fiber that will run fn(arg) on a stack of stack bytes (0: SC_FIBER_STACK) at its
  * first sc_fiber_resume; NULL when memory ran out. */
 struct sc_fiber *sc_fiber_new(size_t stack, void (*fn)(void *arg), void *arg);
+/* Makes f, ended or never resumed, run fn(arg) afresh on the same stack at its next
+ * sc_fiber_resume (no new mapping); false when it is in the middle of its function. */
+bool sc_fiber_reset(struct sc_fiber *f, void (*fn)(void *arg), void *arg);
 /* Frees f; a fiber that has not ended is dropped where it yielded (its stack's objects
  * are not cleaned up: only free a fiber that ended, or one that never ran). */
 void sc_fiber_free(struct sc_fiber *f);

@@ -360,11 +360,7 @@ static bool segment(struct sc_worker *w, struct flight *me, size_t nfl, bool *re
 static struct flight *board(struct sc_worker *w, size_t i, json_t *info, struct sc_diags *diag)
 {
     struct flight *fl = &w->fl[i];
-    if (fl->fb && !sc_fiber_ended(fl->fb)) /* never: each flight lands before the next */
-        return NULL;
-    sc_fiber_free(fl->fb);
-    fl->fb = sc_fiber_new(0, fly, fl);
-    if (!fl->fb)
+    if (fl->fb ? !sc_fiber_reset(fl->fb, fly, fl) : !(fl->fb = sc_fiber_new(0, fly, fl)))
         return NULL;
     sc_fiber_hooks(fl->fb, fly_leave, fly_enter, fl);
     fl->w = w;

@@ -515,8 +515,13 @@ static CURL *take(struct sc_http *h, struct xfer *x, const struct sc_http_req *r
     x->fiber = NULL;
     if (!h->concurrent || !sc_fiber_current() || req->before_send || x->write)
         return c; /* a write (and its audit row's turn) never waits beside others */
-    if (!h->multi && !(h->multi = curl_multi_init()))
-        return c;
+    if (!h->multi) {
+        if (!(h->multi = curl_multi_init()))
+            return c;
+        /* its cache would shrink with the handles in it (4 each): kept, a batch's
+         * connections serve the next batch */
+        curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)POOL);
+    }
     CURL *p = h->npool ? h->pool[--h->npool] : curl_easy_init();
     if (p)
         x->fiber = sc_fiber_current();
