@@ -514,7 +514,8 @@ static CURL *take(struct sc_http *h, struct xfer *x, const struct sc_http_req *r
         return NULL;
     x->fiber = NULL;
     if (!h->concurrent || !sc_fiber_current() || req->before_send || x->write)
-        return c; /* a write (and its audit row's turn) never waits beside others */
+        return c; /* a write never waits beside others: its audit row's commit, or an
+                     oauth token's POST made under its cache entry's lock (run/oauth.c) */
     if (!h->multi) {
         if (!(h->multi = curl_multi_init()))
             return c;
