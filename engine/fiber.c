@@ -17,7 +17,25 @@
 #endif
 #endif
 #ifdef SC_FIBER_ASAN
+#include <dlfcn.h>
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+
+/* libc's own swapcontext: ASan's wrapper of it warns on stderr once per process (a line in
+ * the daemon's log), and every switch here is announced to ASan already. */
+static int (*swap_fn)(ucontext_t *, const ucontext_t *);
+
+static int swap(ucontext_t *from, const ucontext_t *to)
+{
+    if (!swap_fn) {
+        void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        void *f = libc ? dlsym(libc, "swapcontext") : NULL;
+        swap_fn = f ? (int (*)(ucontext_t *, const ucontext_t *))f : swapcontext;
+    }
+    return swap_fn(from, to);
+}
+#else
+#define swap swapcontext
 #endif
 
 struct sc_fiber {
@@ -105,6 +123,9 @@ bool sc_fiber_reset(struct sc_fiber *f, void (*fn)(void *arg), void *arg)
     f->ctx.uc_stack.ss_sp = (char *)f->map + f->page;
     f->ctx.uc_stack.ss_size = f->maplen - f->page;
     f->ctx.uc_link = &f->back;
+#ifdef SC_FIBER_ASAN
+    __asan_unpoison_memory_region(f->ctx.uc_stack.ss_sp, f->ctx.uc_stack.ss_size);
+#endif
     uintptr_t p = (uintptr_t)f;
     makecontext(&f->ctx, (void (*)(void))trampoline, 2, (unsigned)(p >> 16 >> 16),
                 (unsigned)(p & 0xffffffffu));
@@ -129,7 +150,7 @@ bool sc_fiber_resume(struct sc_fiber *f)
 #ifdef SC_FIBER_ASAN
     __sanitizer_start_switch_fiber(&f->fake, f->ctx.uc_stack.ss_sp, f->ctx.uc_stack.ss_size);
 #endif
-    swapcontext(&f->back, &f->ctx);
+    swap(&f->back, &f->ctx);
 #ifdef SC_FIBER_ASAN
     __sanitizer_finish_switch_fiber(f->fake, NULL, NULL);
 #endif
@@ -155,7 +176,7 @@ bool sc_fiber_yield(void)
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, f->back_bottom, f->back_size);
 #endif
-    swapcontext(&f->ctx, &f->back);
+    swap(&f->ctx, &f->back);
 #ifdef SC_FIBER_ASAN
     __sanitizer_finish_switch_fiber(fake, &f->back_bottom, &f->back_size);
 #endif

@@ -72,11 +72,11 @@ void sc_http_concurrent(struct sc_http *h, bool on) { h->concurrent = on; }
 
 int sc_http_inflight(const struct sc_http *h) { return h->inflight; }
 
-/* Marks the finished transfers of multi done and their fibers ready. */
-static void reap(struct sc_http *h)
+/* Marks the finished transfers of multi done and their fibers ready; how many. */
+static int reap(struct sc_http *h)
 {
     CURLMsg *m;
-    int left;
+    int left, n = 0;
     while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
         if (m->msg != CURLMSG_DONE)
             continue;
@@ -86,9 +86,11 @@ static void reap(struct sc_http *h)
             continue;
         x->done = true;
         x->rc = m->data.result;
+        n++;
         if (x->fiber)
             sc_fiber_wake(x->fiber, true);
     }
+    return n;
 }
 
 int sc_http_wait(struct sc_http *h, int64_t max_ms)
@@ -97,8 +99,7 @@ int sc_http_wait(struct sc_http *h, int64_t max_ms)
         return 0;
     int running = 0;
     curl_multi_perform(h->multi, &running);
-    reap(h);
-    if (running > 0 && max_ms > 0) {
+    if (reap(h) == 0 && running > 0 && max_ms > 0) { /* else the woken go first */
         curl_multi_poll(h->multi, NULL, 0, max_ms > 1000 ? 1000 : (int)max_ms, NULL);
         curl_multi_perform(h->multi, &running);
         reap(h);
