@@ -80,3 +80,20 @@ expect "each read again once (8 GETs, each answered once 5 were open), each a su
     -- echo "$(grep -c '"path":"/hris/employees/E-[1-4]"' "$journal") $(grep -c '"open_at_once":5' "$journal") $(inflight_names)"
 expect "every step recorded once" 0 "employee|5 name|5" \
     -- sh -c "sqlite3 '$db' \"SELECT step, count(*) FROM step_runs GROUP BY step ORDER BY step\" | tr '\n' ' ' | sed 's/ \$//'"
+
+# A scenario with a data store step (SC_M_SHARED) never interleaves: each of its executions
+# reads the counter, waits on its GET, writes the counter + 1, one after another (side by
+# side, two would read the same value and one update would be lost). The stub's gather of 1
+# answers at once and journals the most GETs it ever had open at once: 1.
+cat > "$tmp/inflight1.json" <<'J'
+[{"method": "GET", "path": "/hris/employees/*", "status": 200, "gather": 1, "body": {"name": "Ada"}}]
+J
+stub inflights "$tmp/inflight1.json"
+serve $fx/inflight-shared --workers 0
+for i in 1 2 3 4 5 6; do post /hooks/count "{\"employee_id\":\"E-$i\"}" >/dev/null; done
+stop
+serve $fx/inflight-shared --workers 1
+check "one worker runs the 6 queued counts" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 6
+stop
+expect "one after another: one GET open at a time, the counter at 6 (no update lost)" 0 "6 6 6" \
+    -- echo "$(grep -c '"open_at_once":1' "$journal") $(grep -c '"path":"/hris/employees/E-' "$journal") $(sql "SELECT value FROM datastore WHERE store = 'tally' AND key = 'seen'")"
