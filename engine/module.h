@@ -107,6 +107,9 @@ enum sc_module_flags {
     SC_M_COLLECT = 1 << 2, /* gathers the bundles of the fan-out step its `source` names (an
                               earlier step of the same list) into one array, from `value` */
     SC_M_RESPOND = 1 << 3, /* answers the synchronous webhook that started the execution */
+    SC_M_SHARED = 1 << 4,  /* reads or writes what other executions share in the store (data
+                              stores, queues, holds): its execution never interleaves with
+                              another's (daemon/workers.c) */
 };
 
 struct sc_module_def {

@@ -133,6 +133,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with
 }
 
 const struct sc_module_def sc_mod_audit_summary = {
+    .flags = SC_M_SHARED,
     .name = "audit.summary",
     .summary = "What the org did over a window, from its store: writes per scenario and system, "
                "executions by status, failures, holds, open queues (optionally a JSON file).",

@@ -200,19 +200,23 @@ static enum sc_status run_search(struct sc_step_ctx *ctx, void *state, const voi
 }
 
 const struct sc_module_def sc_mod_datastore_get = {
+    .flags = SC_M_SHARED,
     .name = "datastore.get", .summary = "Read a record of a data store: {key, found, value}.",
     .params = get_params, .with_size = sizeof(struct with), .run = run_get,
 };
 const struct sc_module_def sc_mod_datastore_set = {
+    .flags = SC_M_SHARED,
     .name = "datastore.set", .summary = "Write (insert or replace) a record of a data store.",
     .params = set_params, .with_size = sizeof(struct with), .run = run_set, .rollback = undo,
 };
 const struct sc_module_def sc_mod_datastore_delete = {
+    .flags = SC_M_SHARED,
     .name = "datastore.delete", .summary = "Delete a record of a data store: {key, deleted}.",
     .params = delete_params, .with_size = sizeof(struct with), .run = run_delete,
     .rollback = undo,
 };
 const struct sc_module_def sc_mod_datastore_search = {
+    .flags = SC_M_SHARED,
     .name = "datastore.search", .summary = "Records of a data store by key prefix: {records, count}.",
     .params = search_params, .with_size = sizeof(struct with), .run = run_search,
 };

@@ -100,6 +100,7 @@ static enum sc_status release(struct sc_step_ctx *ctx, void *state, char *err, s
 }
 
 const struct sc_module_def sc_mod_dedupe = {
+    .flags = SC_M_SHARED,
     .name = "dedupe",
     .summary = "Pass a bundle once per key within a window; a repeat stops quietly.",
     .params = params,

@@ -66,6 +66,7 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with
 }
 
 const struct sc_module_def sc_mod_hold = {
+    .flags = SC_M_SHARED,
     .name = "hold",
     .summary = "Pause the bundle for a person's decision (holds approve|reject); never auto-retried.",
     .params = params,

@@ -112,6 +112,7 @@ static enum sc_status close_item(struct sc_step_ctx *ctx, void *state, char *err
 }
 
 const struct sc_module_def sc_mod_queue_push = {
+    .flags = SC_M_SHARED,
     .name = "queue.push",
     .summary = "Put an item on a named queue for people (with a key: update the open item of "
                "that key): {queue, id, open, key?, new?, times_seen?}.",
@@ -161,6 +162,7 @@ static enum sc_status sweep(struct sc_step_ctx *ctx, void *state, const void *wi
 }
 
 const struct sc_module_def sc_mod_queue_sweep = {
+    .flags = SC_M_SHARED,
     .name = "queue.sweep",
     .summary = "Close the open keyed items of a queue that this execution did not push (the "
                "drift is gone): {queue, closed, open}.",

@@ -1,11 +1,14 @@
 /* The workers: each claims queued events and due retries and runs them with its own Lua
  * state, curl handle and store connection; a batch of local executions is computed
- * outside any transaction and written in one. */
+ * outside any transaction and written in one. In a batch, executions that only read
+ * other systems and share nothing in the store run each on its own stack (fiber.h) and
+ * wait on their reads side by side; the worker resumes each as its answer comes. */
 #include "daemon/workers.h"
 
 #include "log.h"
 
 #include "clock.h"
+#include "fiber.h"
 #include "lang/lua.h"
 #include "model/yaml.h"
 #include "run/http.h"
@@ -27,6 +30,21 @@ static const char *str_or(json_t *obj, const char *key, const char *def)
     return v ? v : def;
 }
 
+/* One execution of a batch computed on its own stack. */
+struct flight {
+    struct sc_worker *w;
+    struct sc_fiber *fb;     /* kept between batches: its stack is reused */
+    json_t *info;            /* borrowed: the claimed event */
+    struct sc_diags *diag;
+    json_t *rec;             /* its end, once ended */
+    char err[512];
+    struct sc_lua_parked lp; /* its Lua context while another runs */
+    int64_t watch_ms;        /* its step's watch while parked (0: none) */
+    char what[200];
+    size_t mark0;            /* where its deferred writes start, once it wrote (wrote) */
+    bool boarded, live, wrote, mixed, refused; /* boarded: in this batch */
+};
+
 struct sc_worker {
     struct sc_daemon *d;
     pthread_t th;
@@ -39,6 +57,7 @@ struct sc_worker {
     struct sc_daemon_slot *slot; /* its watch, as the daemon sees it */
     int64_t read_us;             /* the last batch with reads: its time per execution (µs);
                                     -1 before any */
+    struct flight *fl;           /* BATCH_MAX of them */
 };
 
 /* At most this many local executions per batch (claimed together), written together as
@@ -50,6 +69,9 @@ struct sc_worker {
  * in turn, and a slow system must not hold claimed executions behind it. */
 #define BATCH_READS 16
 #define READS_MS 50
+/* Executions that interleave (sc_runner_interleaves) are not paced: each waits beside the
+ * others, so the batch takes about its slowest read; up to this many per batch. */
+#define INFLIGHT_MAX 64
 
 static size_t reads_cap(const struct sc_worker *w)
 {
@@ -200,22 +222,24 @@ static void resume_abandoned(struct sc_worker *w)
 }
 
 /* Claims up to BATCH_MAX queued events in one short transaction: ones that can run in a
- * batch (local, or plain reads: up to BATCH_READS of those) in a row into claimed, stopping
+ * batch (local, or plain reads: up to INFLIGHT_MAX that interleave and up to reads_cap
+ * that do not) in a row into claimed, stopping
  * at the first that cannot (*other) or whose scenario this worker has not loaded yet (loaded
  * after the commit: loading runs Lua). 0, or -1 on a store error (nothing claimed); *empty
  * when the queue ran out. */
+/* *reads_out: the claimed reads that do not interleave. */
 static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t **other,
                        bool *empty, size_t *reads_out, struct sc_diags *diag)
 {
     struct sc_daemon *d = w->d;
     struct sc_store *st = w->rt.store;
     bool unknown = false;
-    size_t reads = 0, cap = reads_cap(w);
+    size_t reads = 0, cap = reads_cap(w), flying = 0;
     *n = 0;
     *other = NULL;
     *empty = false;
     int rc = sc_store_tx_begin(st); /* its write turn, till the commit */
-    while (rc == 0 && *n < BATCH_MAX && reads < cap && !unknown) {
+    while (rc == 0 && *n < BATCH_MAX && reads < cap && flying < INFLIGHT_MAX && !unknown) {
         json_t *info;
         int got = sc_store_claim_next(st, atomic_load(&d->synced_seq), &info);
         if (got != SC_STORE_OK) {
@@ -235,7 +259,10 @@ static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t 
             break;
         }
         unknown = local < 0;
-        reads += local != 1;
+        bool flies = local == 2 && sc_runner_interleaves(w->rn, json_string_value(
+                                                              json_object_get(info, "source")));
+        reads += local != 1 && !flies;
+        flying += flies;
         claimed[(*n)++] = info;
     }
     if (rc == 0)
@@ -265,12 +292,209 @@ static int claim_batch(struct sc_worker *w, json_t **claimed, size_t *n, json_t 
     return 0;
 }
 
+/* ---- executions in flight: each on its own stack, switched at its reads ---- */
+
+static void fly(void *arg)
+{
+    struct flight *fl = arg;
+    fl->err[0] = '\0';
+    fl->rec = sc_runner_queued(fl->w->rn, fl->info, true, fl->diag, fl->err, sizeof fl->err);
+}
+
+/* Its way out at a read: its Lua context parked, its step's watch kept aside (the worker
+ * watches the earliest of the parked ones while it waits). Nonzero: it waits in place. */
+static int fly_leave(void *arg)
+{
+    struct flight *fl = arg;
+    struct sc_watch *wt = fl->w->rt.watch;
+    if (sc_lua_park(fl->w->rt.lua, &fl->lp) != 0)
+        return -1;
+    fl->watch_ms = atomic_exchange(&wt->deadline_ms, 0);
+    pthread_mutex_lock(&wt->mu);
+    memcpy(fl->what, wt->what, sizeof fl->what);
+    pthread_mutex_unlock(&wt->mu);
+    return 0;
+}
+
+static void watch_as(struct sc_watch *wt, int64_t ms, const char *what)
+{
+    if (ms) {
+        pthread_mutex_lock(&wt->mu);
+        memcpy(wt->what, what, sizeof wt->what);
+        pthread_mutex_unlock(&wt->mu);
+    }
+    atomic_store(&wt->deadline_ms, ms);
+}
+
+static void fly_enter(void *arg)
+{
+    struct flight *fl = arg;
+    sc_lua_unpark(fl->w->rt.lua, &fl->lp);
+    watch_as(fl->w->rt.watch, fl->watch_ms, fl->what);
+}
+
+/* Runs fl (NULL: the code on this stack, run) until it yields or ends, and keeps track of
+ * whose deferred writes are where: an execution whose write was refused is cut from the
+ * recording, which only works while nobody else's writes came after its first. */
+static bool segment(struct sc_worker *w, struct flight *me, size_t nfl, bool *refused,
+                    void (*run)(void *), void *arg)
+{
+    struct sc_store *st = w->rt.store;
+    size_t before = sc_store_defer_mark(st);
+    bool ended = me ? sc_fiber_resume(me->fb) : (run(arg), true);
+    *refused |= sc_store_defer_refused(st);
+    size_t after = sc_store_defer_mark(st);
+    if (after <= before)
+        return ended;
+    for (size_t i = 0; i < nfl; i++) /* their writes are no longer the recording's tail */
+        if (&w->fl[i] != me && w->fl[i].wrote)
+            w->fl[i].mixed = true;
+    if (me && !me->wrote) {
+        me->wrote = true;
+        me->mark0 = before;
+    }
+    return ended;
+}
+
+/* A flight ready to start: its fiber (made once, reused), or NULL (run it in place). */
+static struct flight *board(struct sc_worker *w, size_t i, json_t *info, struct sc_diags *diag)
+{
+    struct flight *fl = &w->fl[i];
+    if (fl->fb ? !sc_fiber_reset(fl->fb, fly, fl) : !(fl->fb = sc_fiber_new(0, fly, fl)))
+        return NULL;
+    sc_fiber_hooks(fl->fb, fly_leave, fly_enter, fl);
+    fl->w = w;
+    fl->info = info;
+    fl->diag = diag;
+    fl->rec = NULL;
+    fl->live = fl->boarded = true;
+    fl->mixed = fl->refused = false;
+    fl->watch_ms = 0;
+    return fl;
+}
+
+struct inline_run {
+    struct sc_worker *w;
+    json_t *info;
+    struct sc_diags *diag;
+    struct finished *f;
+};
+
+static void run_here(void *arg)
+{
+    struct inline_run *ir = arg;
+    ir->f->err[0] = '\0';
+    ir->f->rec = sc_runner_queued(ir->w->rn, ir->info, true, ir->diag, ir->f->err,
+                                  sizeof ir->f->err);
+}
+
+/* Computes the first *used of claimed (all n on a retry: *used given) with their writes
+ * deferred: executions that interleave start on their own stacks and the rest run in
+ * place as they come, then the worker drives the reads in flight until every one has
+ * ended. Results in w->fin (slot i for claimed[i], rec NULL and id "" when it went to
+ * direct). False when a refused write could not be cut from the recording (it came
+ * after another's): nothing of this computation may be kept; compute it in place. */
+static bool compute(struct sc_worker *w, json_t **claimed, size_t n, size_t *used,
+                    json_t **direct, size_t *ndirect, bool serial, struct sc_diags *diag)
+{
+    struct sc_store *st = w->rt.store;
+    int64_t t0 = sc_clock_mono_ms();
+    size_t nfl = 0, live = 0;
+    bool keep = true;
+    for (size_t i = 0; i < n && (!*used || i < *used); i++) {
+        struct finished *f = &w->fin[i];
+        snprintf(f->id, sizeof f->id, "%s", json_string_value(json_object_get(claimed[i], "id")));
+        f->rec = NULL;
+        w->fl[i].live = w->fl[i].wrote = w->fl[i].boarded = false;
+        nfl = i + 1;
+        struct flight *fl = !serial && sc_runner_interleaves(w->rn, json_string_value(
+                                           json_object_get(claimed[i], "source")))
+                                ? board(w, i, claimed[i], diag) : NULL;
+        if (fl) {
+            if (segment(w, fl, nfl, &fl->refused, NULL, NULL))
+                fl->live = false; /* it ended without waiting */
+            else
+                live++;
+        } else {
+            size_t mark = sc_store_defer_mark(st);
+            struct inline_run ir = {w, claimed[i], diag, f};
+            bool refused = false;
+            segment(w, NULL, nfl, &refused, run_here, &ir);
+            if (refused) { /* it ran alone: its writes are the tail */
+                sc_store_defer_cut(st, mark);
+                json_decref(f->rec);
+                f->rec = NULL;
+                f->id[0] = '\0';
+                direct[(*ndirect)++] = claimed[i];
+            }
+        }
+        /* a flight's answer waits on the slowest read anyway: only one run in place cuts */
+        if (!*used && (i + 1 == n || (!fl && sc_clock_mono_ms() - t0 >= BATCH_MS)))
+            *used = i + 1;
+    }
+    /* the landings: each resumed as its answer comes, until all have ended */
+    while (live > 0) {
+        bool any = false;
+        int64_t first = 0;
+        const char *what = "";
+        for (size_t i = 0; i < nfl; i++) {
+            struct flight *fl = &w->fl[i];
+            any |= fl->live && sc_fiber_ready(fl->fb);
+            if (fl->live && fl->watch_ms && (!first || fl->watch_ms < first)) {
+                first = fl->watch_ms;
+                what = fl->what;
+            }
+        }
+        if (!any) {
+            watch_as(w->rt.watch, first, what); /* a stuck read is seen as its step */
+            sc_http_wait(w->rt.http, 1000);
+            atomic_store(&w->rt.watch->deadline_ms, 0);
+        }
+        bool woke = false;
+        for (size_t i = 0; i < nfl; i++) {
+            struct flight *fl = &w->fl[i];
+            if (!fl->live || !sc_fiber_ready(fl->fb))
+                continue;
+            woke = true;
+            if (segment(w, fl, nfl, &fl->refused, NULL, NULL)) {
+                fl->live = false;
+                live--;
+            }
+        }
+        if (!woke && sc_http_inflight(w->rt.http) == 0) /* never: each waits on a transfer */
+            for (size_t i = 0; i < nfl; i++)
+                if (w->fl[i].live)
+                    sc_fiber_wake(w->fl[i].fb, true);
+    }
+    for (size_t i = 0; i < nfl; i++) {
+        struct flight *fl = &w->fl[i];
+        if (!fl->boarded)
+            continue;
+        fl->boarded = false; /* landed: its results go to its slot */
+        struct finished *f = &w->fin[i];
+        snprintf(f->err, sizeof f->err, "%s", fl->err);
+        f->rec = fl->rec;
+        fl->rec = NULL;
+        if (!fl->refused)
+            continue;
+        if (fl->wrote && fl->mixed)
+            keep = false;
+        else if (fl->wrote)
+            sc_store_defer_cut(st, fl->mark0);
+        json_decref(f->rec);
+        f->rec = NULL;
+        f->id[0] = '\0';
+        direct[(*ndirect)++] = claimed[i];
+    }
+    return keep;
+}
+
 /* Computes claimed executions with their writes deferred, outside any transaction, as
  * many as BATCH_MS allows (*used of the n, at least one), then writes them in one short
- * one. An execution whose writes cannot be deferred is added to direct (run on its own
- * afterwards). Computed again when another connection changed a data store value they
- * read, or after a store error (once a second, until the store takes it or the daemon
- * stops: they stay claimed, a restart resumes them). 0 committed (w->fin[0..*nfin)
+ * one (compute). An execution whose writes cannot be deferred is added to direct (run on
+ * its own afterwards). Computed again when another connection changed a data store value
+ * they read, or after a store error (once a second, until the store takes it or the
+ * daemon stops: they stay claimed, a restart resumes them). 0 committed (w->fin[0..*nfin)
  * answered by the caller), -1 not. */
 static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *used, size_t *nfin,
                      json_t **direct, size_t *ndirect, struct sc_diags *diag)
@@ -278,29 +502,25 @@ static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *us
     struct sc_daemon *d = w->d;
     struct sc_store *st = w->rt.store;
     size_t first = *ndirect;
+    bool serial = false;
     *used = 0;
     for (;;) {
         *nfin = 0;
         *ndirect = first;
         sc_store_defer(st, true);
-        int64_t t0 = sc_clock_mono_ms();
-        /* up to BATCH_MS of them: the rest after this commit, so that answers wait for no
-         * slow neighbour; computed again, the same ones */
-        for (size_t i = 0; i < n && (!*used || i < *used); i++) {
-            size_t mark = sc_store_defer_mark(st);
-            struct finished *f = &w->fin[*nfin];
-            snprintf(f->id, sizeof f->id, "%s", json_string_value(json_object_get(claimed[i], "id")));
-            f->err[0] = '\0';
-            f->rec = sc_runner_queued(w->rn, claimed[i], true, diag, f->err, sizeof f->err);
-            if (sc_store_defer_refused(st)) {
-                sc_store_defer_cut(st, mark);
-                json_decref(f->rec);
-                direct[(*ndirect)++] = claimed[i];
-            } else {
-                (*nfin)++;
+        bool keep = compute(w, claimed, n, used, direct, ndirect, serial, diag);
+        for (size_t i = 0; i < *used; i++) /* the ones not sent to direct, in order */
+            if (w->fin[i].id[0]) {
+                struct finished t = w->fin[i];
+                w->fin[i] = w->fin[*nfin];
+                w->fin[(*nfin)++] = t;
             }
-            if (!*used && (i + 1 == n || sc_clock_mono_ms() - t0 >= BATCH_MS))
-                *used = i + 1;
+        if (!keep) { /* a refused write among interleaved ones: all again, in place */
+            for (size_t i = 0; i < *nfin; i++)
+                json_decref(w->fin[i].rec);
+            sc_store_defer(st, false);
+            serial = true;
+            continue;
         }
         int rc = sc_store_tx_begin(st);
         if (rc == 0)
@@ -445,16 +665,18 @@ bool sc_workers_start(struct sc_daemon *d, int i)
     struct sc_worker *ws = d->ws;
     struct sc_daemon_slot *slot = &d->slots[i];
     ws[i] = (struct sc_worker){.d = d, .no = i, .slot = slot, .read_us = -1,
-                               .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin)};
+                               .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin),
+                               .fl = sc_calloc(BATCH_MAX, sizeof *ws[i].fl)};
     slot->no = i;
     pthread_mutex_init(&slot->watch.mu, NULL);
     ws[i].rt.watch = &slot->watch;
-    if (!ws[i].fin)
+    if (!ws[i].fin || !ws[i].fl)
         snprintf(err, sizeof err, "out of memory");
-    if (!ws[i].fin || sc_daemon_runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
+    if (!ws[i].fin || !ws[i].fl || sc_daemon_runtime_open(d, &ws[i].rt, err, sizeof err) != 0) {
         sc_daemon_say("worker %d: %s", i, err);
         return false;
     }
+    sc_http_concurrent(ws[i].rt.http, true);
     ws[i].started = pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) == 0;
     return ws[i].started;
 }
@@ -526,6 +748,9 @@ void sc_workers_free(struct sc_daemon *d)
         if (d->ws[i].rt.lua || d->ws[i].rt.store)
             sc_daemon_runtime_close(&d->ws[i].rt);
         free(d->ws[i].fin);
+        for (size_t k = 0; d->ws[i].fl && k < BATCH_MAX; k++)
+            sc_fiber_free(d->ws[i].fl[k].fb);
+        free(d->ws[i].fl);
         pthread_mutex_destroy(&d->slots[i].watch.mu);
     }
     free(d->ws);

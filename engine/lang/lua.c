@@ -36,6 +36,7 @@ struct sc_lua {
     const char *tripped; /* why the hook stopped the code, NULL while running freely */
     char why[96];        /* the text tripped points to */
     unsigned generation; /* executions seen (sc_lua_forget): transforms are rebuilt per one */
+    unsigned gen_next;   /* the last generation handed out (sc_lua_forget, sc_lua_park) */
     int env_ref;         /* the expressions' _ENV */
     int ctx_ref;         /* context names -> values */
     int prelude_ref;     /* prelude functions */
@@ -1475,12 +1476,159 @@ static int set_ctx(lua_State *L)
 void sc_lua_forget(struct sc_lua *s)
 {
     lua_State *L = s->L;
-    s->generation++;
+    s->generation = ++s->gen_next;
     if (lua_checkstack(L, 2)) {
         lua_pushcfunction(L, new_proxy_cache);
         if (lua_pcall(L, 0, 0, 0) != LUA_OK) /* out of memory: the old cache stays */
             lua_pop(L, 1);
     }
+}
+
+/* ---- parking an execution's context (lua.h) ---- */
+
+static int set_now(struct sc_lua *s, const char *name, json_t *value);
+
+/* The names set and not read yet go into the context table, which is what is parked (the
+ * slots are the running execution's). Nonzero: memory ran out, the slots unchanged. */
+static int lazy_show(struct sc_lua *s)
+{
+    for (int i = 0; i < LAZY_MAX; i++) {
+        struct lazy *z = &s->lazy[i];
+        if (z->name[0] && z->v && !z->shown) {
+            if (set_now(s, z->name, z->v) != 0)
+                return -1;
+            z->shown = true;
+        }
+    }
+    return 0;
+}
+
+static void lazy_drop(struct sc_lua *s)
+{
+    for (int i = 0; i < LAZY_MAX; i++) {
+        json_decref(s->lazy[i].v);
+        s->lazy[i] = (struct lazy){0};
+    }
+}
+
+/* Slots swapped per execution: the registry refs whose tables an execution owns. */
+#define PARK_SLOTS 4
+
+static int *park_slot(struct sc_lua *s, int i)
+{
+    int *v[PARK_SLOTS] = {&s->active_ref, &s->used_ref, &s->transforms_ref, &s->built_ref};
+    return v[i];
+}
+
+/* The expressions' env closure (env_index), whose first upvalue is the context table. */
+static void push_env_index(lua_State *L, struct sc_lua *s)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
+    lua_getmetatable(L, -1);
+    lua_getfield(L, -1, "__index"); /* the key exists: nothing is allocated */
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Saves the context table and the slots' tables in a new table (referenced, its ref
+ * pushed) and puts fresh ones in their place. Everything that allocates comes first:
+ * failing, it changed nothing. */
+static int p_park(lua_State *L)
+{
+    struct sc_lua *s = from_L(L);
+    lua_createtable(L, PARK_SLOTS + 1, 0); /* saved: 1..4 the slots, 5 the context */
+    int saved = lua_gettop(L);
+    for (int i = 0; i <= PARK_SLOTS; i++) { /* fresh tables at saved+1 .. saved+5 */
+        lua_newtable(L);
+        if (i == 2 || i == 3) { /* transforms and built: weak in their keys, as made */
+            lua_newtable(L);
+            lua_pushliteral(L, "k");
+            lua_setfield(L, -2, "__mode");
+            lua_setmetatable(L, -2);
+        }
+    }
+    push_env_index(L, s);
+    lua_pushvalue(L, saved);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* from here nothing allocates */
+    for (int i = 0; i < PARK_SLOTS; i++) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, *park_slot(s, i));
+        lua_rawseti(L, saved, i + 1);
+        lua_pushvalue(L, saved + 1 + i);
+        lua_rawseti(L, LUA_REGISTRYINDEX, *park_slot(s, i));
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+    lua_rawseti(L, saved, PARK_SLOTS + 1);
+    lua_pushvalue(L, saved + 1 + PARK_SLOTS);
+    lua_rawseti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+    lua_pushvalue(L, saved + 1 + PARK_SLOTS);
+    lua_setupvalue(L, -2, 1);
+    lua_pushinteger(L, ref);
+    return 1;
+}
+
+int sc_lua_park(struct sc_lua *s, struct sc_lua_parked *p)
+{
+    lua_State *L = s->L;
+    if (!lua_checkstack(L, 16) || lazy_show(s) != 0)
+        return -1;
+    lua_pushcfunction(L, p_park);
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK) { /* only memory can fail: nothing moved yet or
+                                              the context half-moved; the caller gives up */
+        lua_pop(L, 1);
+        return -1;
+    }
+    p->ref = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    lazy_drop(s); /* in the parked table now; the next execution starts with none */
+    s->eager = false;
+    p->generation = s->generation;
+    p->budget = s->budget;
+    p->used = s->used;
+    p->deadline = s->deadline;
+    p->window = s->window;
+    p->tripped = s->tripped != NULL; /* it only ever points to why */
+    memcpy(p->why, s->why, sizeof p->why);
+    p->on_disk = s->on_disk;
+    p->recorded = s->recorded;
+    p->using = s->using;
+    s->using = NULL;
+    s->generation = ++s->gen_next; /* the next execution builds its transforms afresh */
+    return 0;
+}
+
+void sc_lua_unpark(struct sc_lua *s, struct sc_lua_parked *p)
+{
+    lua_State *L = s->L;
+    lazy_drop(s);    /* the context in place goes, with its names not read yet; */
+    s->eager = true; /* the parked one holds its names in its table (lazy_show) */
+    /* Nothing allocates: the saved tables go back into their slots and the closure. */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
+    for (int i = 0; i < PARK_SLOTS; i++) {
+        lua_rawgeti(L, -1, i + 1);
+        lua_rawseti(L, LUA_REGISTRYINDEX, *park_slot(s, i));
+    }
+    lua_rawgeti(L, -1, PARK_SLOTS + 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, LUA_REGISTRYINDEX, s->ctx_ref);
+    push_env_index(L, s);
+    lua_insert(L, -2);
+    lua_setupvalue(L, -2, 1);
+    lua_pop(L, 2);
+    luaL_unref(L, LUA_REGISTRYINDEX, p->ref);
+    p->ref = LUA_NOREF;
+    s->generation = p->generation;
+    s->budget = p->budget;
+    s->used = p->used;
+    s->deadline = p->deadline;
+    s->window = p->window;
+    memcpy(s->why, p->why, sizeof s->why);
+    s->tripped = p->tripped ? s->why : NULL;
+    s->on_disk = p->on_disk;
+    s->recorded = p->recorded;
+    json_decref(s->using);
+    s->using = p->using;
+    p->using = NULL;
 }
 
 /* Sets name in the context table itself, in a protected call (memory may run out). */

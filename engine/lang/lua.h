@@ -98,6 +98,25 @@ bool sc_lua_has_global(struct sc_lua *s, const char *name);
  * of those names) or "". */
 void sc_lua_global_hint(struct sc_lua *s, const char *name, char *out, size_t outlen);
 
+/* An execution's context parked while another runs on the same state (daemon/workers.c
+ * interleaves executions at their network waits): the context names, the transform set
+ * in use and what it used, the transforms built for the execution, and its budget.
+ * sc_lua_park moves them into p and leaves the state fresh for another execution (as
+ * after sc_lua_forget); -1 when memory ran out (nothing moved: do not switch).
+ * sc_lua_unpark puts p back over whatever the state holds (dropped) and cannot fail;
+ * each parked p is unparked exactly once. */
+struct sc_lua_parked {
+    int ref;
+    unsigned generation;
+    long budget, used;
+    int64_t deadline, window;
+    bool tripped, on_disk, recorded;
+    char why[96];
+    json_t *using;
+};
+int sc_lua_park(struct sc_lua *s, struct sc_lua_parked *p);
+void sc_lua_unpark(struct sc_lua *s, struct sc_lua_parked *p);
+
 /* Memory the state holds after a full collection, in bytes. */
 size_t sc_lua_memory(struct sc_lua *s);
 

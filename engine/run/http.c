@@ -1,6 +1,7 @@
 #include "run/http.h"
 
 #include "clock.h"
+#include "fiber.h"
 #include "model/url.h"
 
 #include <ctype.h>
@@ -10,15 +11,30 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#define POOL 64 /* idle easy handles kept for transfers in flight together */
+
 struct sc_http {
     CURL *curl; /* reused: keeps connections alive between steps */
+    struct sc_http_transport tr; /* scenarist test: recorded answers, or a recorder */
+    bool concurrent;  /* a read sent from a fiber yields while it waits */
+    CURLM *multi;     /* those reads' transfers, sharing its connection cache */
+    CURL *pool[POOL]; /* their idle handles */
+    int npool;
+    int inflight;     /* transfers in multi */
+};
+
+/* One request's transfer: what its callbacks fill and check. */
+struct xfer {
+    CURL *c;
     struct sc_http_resp *cur;
     bool too_big;
     bool write;     /* this request is a write: sent at most once */
     int sends;      /* how often curl went to send it during this transfer */
     const struct sc_http_req *req;
     bool refused;   /* before_send stopped it */
-    struct sc_http_transport tr; /* scenarist test: recorded answers, or a recorder */
+    struct sc_fiber *fiber; /* waiting on multi; NULL: sent blocking */
+    bool done;
+    CURLcode rc;
 };
 
 void sc_http_set_transport(struct sc_http *h, const struct sc_http_transport *t)
@@ -46,7 +62,49 @@ void sc_http_free(struct sc_http *h)
     if (!h)
         return;
     curl_easy_cleanup(h->curl);
+    for (int i = 0; i < h->npool; i++)
+        curl_easy_cleanup(h->pool[i]);
+    curl_multi_cleanup(h->multi);
     free(h);
+}
+
+void sc_http_concurrent(struct sc_http *h, bool on) { h->concurrent = on; }
+
+int sc_http_inflight(const struct sc_http *h) { return h->inflight; }
+
+/* Marks the finished transfers of multi done and their fibers ready; how many. */
+static int reap(struct sc_http *h)
+{
+    CURLMsg *m;
+    int left, n = 0;
+    while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct xfer *x = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        if (!x)
+            continue;
+        x->done = true;
+        x->rc = m->data.result;
+        n++;
+        if (x->fiber)
+            sc_fiber_wake(x->fiber, true);
+    }
+    return n;
+}
+
+int sc_http_wait(struct sc_http *h, int64_t max_ms)
+{
+    if (!h->multi || !h->inflight)
+        return 0;
+    int running = 0;
+    curl_multi_perform(h->multi, &running);
+    if (reap(h) == 0 && running > 0 && max_ms > 0) { /* else the woken go first */
+        curl_multi_poll(h->multi, NULL, 0, max_ms > 1000 ? 1000 : (int)max_ms, NULL);
+        curl_multi_perform(h->multi, &running);
+        reap(h);
+    }
+    return running;
 }
 
 void sc_http_resp_free(struct sc_http_resp *r)
@@ -80,7 +138,7 @@ void sc_http_escape(struct sc_buf *b, const char *s, size_t n)
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
-    struct sc_http *h = ud;
+    struct xfer *h = ud;
     size_t len = size * n;
     if (h->cur->body.len + len > SC_HTTP_MAX_BODY) {
         h->too_big = true;
@@ -96,7 +154,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
  * per sending), so the second sending is stopped. */
 static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port)
 {
-    struct sc_http *h = ud;
+    struct xfer *h = ud;
     (void)ip, (void)local_ip, (void)port, (void)local_port;
     if (h->sends++ == 0) {
         h->refused = h->req->before_send && h->req->before_send(h->req->before_ud) != 0;
@@ -107,7 +165,7 @@ static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_por
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
-    struct sc_http *h = ud;
+    struct xfer *h = ud;
     size_t len = size * n;
     if (len >= 5 && !strncmp(p, "HTTP/", 5)) { /* a new status line: drop 1xx headers */
         json_object_clear(h->cur->headers);
@@ -212,25 +270,44 @@ static const char *drop_elapsed(char *msg)
     return msg;
 }
 
+/* Runs x's transfer: on the worker's multi while the fiber waits (the scheduler's
+ * sc_http_wait wakes it), or in place when it cannot yield (the context could not be
+ * parked), driving the multi itself; the others' transfers go on meanwhile. */
+static CURLcode in_flight(struct sc_http *h, struct xfer *x)
+{
+    curl_easy_setopt(x->c, CURLOPT_PRIVATE, (char *)x);
+    if (curl_multi_add_handle(h->multi, x->c) != CURLM_OK)
+        return curl_easy_perform(x->c);
+    h->inflight++;
+    x->done = false;
+    while (!x->done)
+        if (!sc_fiber_yield())
+            sc_http_wait(h, 1000);
+    curl_multi_remove_handle(h->multi, x->c);
+    h->inflight--;
+    return x->rc;
+}
+
 /* One exchange; CURLE_OK or curl's code. */
-static CURLcode perform(struct sc_http *h, CURL *c, const struct sc_http_req *req,
+static CURLcode perform(struct sc_http *h, struct xfer *x, const struct sc_http_req *req,
                         const char *method, const char *url, struct curl_slist *hl, char *cerr,
                         int64_t timeout_ms)
 {
+    CURL *c = x->c;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "scenarist/0.1");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
-    curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, x);
     if (timeout_ms > 0)
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     if (req->tls_cert)
@@ -257,8 +334,8 @@ static CURLcode perform(struct sc_http *h, CURL *c, const struct sc_http_req *re
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
     }
-    h->too_big = false;
-    CURLcode rc = curl_easy_perform(c);
+    x->too_big = false;
+    CURLcode rc = x->fiber ? in_flight(h, x) : curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
     return rc;
@@ -317,7 +394,7 @@ static struct curl_slist *header_list(const struct sc_http_req *req, bool *oom)
 /* Sends, then follows a read's same-origin redirects up to max_redirects; the rest is
  * the caller's answer to judge (a write is never re-sent elsewhere). *url ends as the
  * last hop's (owned). */
-static CURLcode exchange(struct sc_http *h, CURL *c, const struct sc_http_req *req,
+static CURLcode exchange(struct sc_http *h, struct xfer *x, const struct sc_http_req *req,
                          struct curl_slist *hl, char *cerr, struct sc_http_resp *resp,
                          char **url)
 {
@@ -332,7 +409,8 @@ static CURLcode exchange(struct sc_http *h, CURL *c, const struct sc_http_req *r
             rc = CURLE_OPERATION_TIMEDOUT;
             break;
         }
-        rc = perform(h, c, req, method, *url, hl, cerr, req->timeout_ms > 0 ? left : 0);
+        rc = perform(h, x, req, method, *url, hl, cerr, req->timeout_ms > 0 ? left : 0);
+        CURL *c = x->c;
         char *loc = NULL, *next;
         resp->status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -357,7 +435,7 @@ static CURLcode exchange(struct sc_http *h, CURL *c, const struct sc_http_req *r
 
 /* What the exchange came to: a transfer that failed (too big, refused, a write's
  * second sending stopped, curl's error), a 3xx not followed, or the status's class. */
-static enum sc_status outcome(struct sc_http *h, const struct sc_http_req *req, CURLcode rc,
+static enum sc_status outcome(struct xfer *h, const struct sc_http_req *req, CURLcode rc,
                               char *cerr, const char *url, struct sc_http_resp *resp,
                               char *err, size_t errlen)
 {
@@ -428,15 +506,49 @@ static enum sc_status replay(struct sc_http *h, const struct sc_http_req *req,
     return st;
 }
 
+/* The handle a transfer uses: the worker's own for one sent blocking, else an idle one
+ * of the pool (or a new one) for a read that waits on the multi. NULL out of memory. */
+static CURL *take(struct sc_http *h, struct xfer *x, const struct sc_http_req *req)
+{
+    CURL *c = handle(h);
+    if (!c)
+        return NULL;
+    x->fiber = NULL;
+    if (!h->concurrent || !sc_fiber_current() || req->before_send || x->write)
+        return c; /* a write never waits beside others: its audit row's commit, or an
+                     oauth token's POST made under its cache entry's lock (run/oauth.c) */
+    if (!h->multi) {
+        if (!(h->multi = curl_multi_init()))
+            return c;
+        /* its cache would shrink with the handles in it (4 each): kept, a batch's
+         * connections serve the next batch */
+        curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)POOL);
+    }
+    CURL *p = h->npool ? h->pool[--h->npool] : curl_easy_init();
+    if (p)
+        x->fiber = sc_fiber_current();
+    return p ? p : c;
+}
+
+static void give_back(struct sc_http *h, struct xfer *x)
+{
+    if (!x->fiber)
+        return;
+    if (h->npool < POOL)
+        h->pool[h->npool++] = x->c;
+    else
+        curl_easy_cleanup(x->c);
+}
+
 enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
                             struct sc_http_resp *resp, char *err, size_t errlen)
 {
     if (h->tr.send)
         return replay(h, req, resp, err, errlen);
-    CURL *c = handle(h);
+    struct xfer x = {.write = sc_http_is_write(req->method), .req = req, .cur = resp};
     memset(resp, 0, sizeof *resp);
     resp->retry_after_ms = -1;
-    if (!c) {
+    if (!(x.c = take(h, &x, req))) {
         snprintf(err, errlen, "out of memory (HTTP client)");
         return SC_ERR_RUNTIME;
     }
@@ -444,21 +556,17 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
     bool oom = !resp->headers;
     struct curl_slist *hl = oom ? NULL : header_list(req, &oom);
     if (oom) {
+        give_back(h, &x);
         snprintf(err, errlen, "out of memory");
         return SC_ERR_RUNTIME;
     }
-    h->cur = resp;
-    h->too_big = false;
-    h->write = sc_http_is_write(req->method);
-    h->sends = 0; /* across the hops: before_send once, a write never sent twice */
-    h->req = req;
-    h->refused = false;
+    /* x.sends counts across the hops: before_send once, a write never sent twice */
     char cerr[CURL_ERROR_SIZE] = "";
     char *url = sc_strdup(req->url);
-    CURLcode rc = exchange(h, c, req, hl, cerr, resp, &url);
+    CURLcode rc = exchange(h, &x, req, hl, cerr, resp, &url);
     curl_slist_free_all(hl);
-    h->cur = NULL;
-    enum sc_status st = outcome(h, req, rc, cerr, url, resp, err, errlen);
+    give_back(h, &x);
+    enum sc_status st = outcome(&x, req, rc, cerr, url, resp, err, errlen);
     free(url);
     if (h->tr.seen && resp->status)
         h->tr.seen(h->tr.ud, req, resp);

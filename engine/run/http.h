@@ -59,6 +59,18 @@ enum sc_status sc_http_send(struct sc_http *h, const struct sc_http_req *req,
                             struct sc_http_resp *resp, char *err, size_t errlen);
 void sc_http_resp_free(struct sc_http_resp *r);
 
+/* Concurrent reads (daemon/workers.c): with on, a read (GET, HEAD, no before_send) sent
+ * from a fiber (fiber.h) waits on the client's curl multi handle, its own easy handle and
+ * the multi's shared connections, and yields; sc_http_wait drives the transfers in flight
+ * for up to max_ms (capped at a second), marking the fibers whose transfers ended ready,
+ * and answers how many still run. Writes and anything sent off a fiber go as before, one
+ * at a time on the client's own handle. A fiber that cannot yield drives the multi in
+ * place. Every fiber must have come back out of sc_http_send before sc_http_free. */
+void sc_http_concurrent(struct sc_http *h, bool on);
+int sc_http_wait(struct sc_http *h, int64_t max_ms);
+/* Transfers on the multi now. */
+int sc_http_inflight(const struct sc_http *h);
+
 /* The transport seam `scenarist test` uses. send, when set, answers every request in
  * place of the network: it fills resp (status, headers, body) and returns 0, or returns
  * -1 with err saying why there is no answer (a connection error); the status is then

@@ -20,6 +20,7 @@
 const char *const sc_plan_directive_names[] = {"break", "resume", "ignore", "commit", "rollback"};
 
 static bool steps_local(const struct sc_plan_list *l, const struct sc_org *reads);
+static bool steps_share(const struct sc_plan_list *l);
 static bool route_local(const struct sc_plan_route *rt, const struct sc_org *reads);
 
 struct build {
@@ -461,6 +462,7 @@ static struct sc_scenario *load_doc(struct sc_doc *doc, const struct sc_org *org
     }
     sc->local = steps_local(&sc->steps, NULL) && route_local(sc->route, NULL);
     sc->reads = !sc->local && steps_local(&sc->steps, org) && route_local(sc->route, org);
+    sc->shares = steps_share(&sc->steps) || (sc->route && steps_share(&sc->route->steps));
     return sc;
 }
 
@@ -498,8 +500,24 @@ static bool steps_local(const struct sc_plan_list *l, const struct sc_org *reads
     return true;
 }
 
+/* True when a step of l (its routes, fallbacks and branches included) is SC_M_SHARED. */
+static bool steps_share(const struct sc_plan_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const struct sc_plan_step *s = &l->v[i];
+        bool yes = (s->mod->flags & SC_M_SHARED) || (s->route && steps_share(&s->route->steps)) ||
+                   steps_share(&s->fallback);
+        for (size_t j = 0; !yes && j < s->nbranches; j++)
+            yes = steps_share(&s->branches[j].steps);
+        if (yes)
+            return true;
+    }
+    return false;
+}
+
 bool sc_scenario_local(const struct sc_scenario *sc) { return sc->local; }
 bool sc_scenario_reads(const struct sc_scenario *sc) { return sc->reads; }
+bool sc_scenario_shares(const struct sc_scenario *sc) { return sc->shares; }
 
 size_t sc_scenario_polls(const struct sc_scenario *sc, size_t *triggers, size_t max)
 {

@@ -80,6 +80,7 @@ struct sc_scenario {
     bool local;            /* no step reaches outside the store or waits */
     bool reads;            /* not local, but its only steps outside the store are plain reads
                               (a GET or HEAD, no pagination, no throttle): run again harmlessly */
+    bool shares;           /* a step reads or writes what executions share (SC_M_SHARED) */
     int tset;              /* the transform files it was loaded with (sc_lua_keep) */
 };
 
@@ -116,6 +117,9 @@ bool sc_scenario_local(const struct sc_scenario *sc);
  * of it can be computed with its writes deferred and committed with others, as a crash
  * before that commit only makes the resumed execution read again. */
 bool sc_scenario_reads(const struct sc_scenario *sc);
+/* True when a step reads or writes what other executions share in the store (a module
+ * flagged SC_M_SHARED): its execution never interleaves with another's. */
+bool sc_scenario_shares(const struct sc_scenario *sc);
 /* Borrowed: the scenario document as JSON. */
 json_t *sc_scenario_json(const struct sc_scenario *sc);
 /* Borrowed: the scenario's typed definition (model/def.h), as the validator filled it. */

@@ -177,6 +177,14 @@ int sc_runner_known_local(const struct sc_runner *rn, const char *source)
     return -1;
 }
 
+bool sc_runner_interleaves(const struct sc_runner *rn, const char *source)
+{
+    for (size_t i = 0; source && i < rn->n; i++)
+        if (!strcmp(rn->v[i].source, source))
+            return sc_scenario_reads(rn->v[i].sc) && !sc_scenario_shares(rn->v[i].sc);
+    return false;
+}
+
 int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *source)
 {
     return remember(rn, source, sc, false);

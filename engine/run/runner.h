@@ -46,6 +46,10 @@ bool sc_runner_local(struct sc_runner *rn, const char *source, struct sc_diags *
  * loaded yet (then sc_runner_local loads it: outside any write transaction, as loading
  * runs Lua). */
 int sc_runner_known_local(const struct sc_runner *rn, const char *source);
+/* True when source's scenario (loaded) reads other systems and shares nothing with other
+ * executions in the store (sc_scenario_shares): its executions may wait on their reads
+ * side by side on one worker (daemon/workers.c). */
+bool sc_runner_interleaves(const struct sc_runner *rn, const char *source);
 
 /* Runs attempt 1 of an event the daemon queued and this process claimed; info is what
  * sc_store_claim_next gave (borrowed); atomic as sc_exec_opts. NULL with err as

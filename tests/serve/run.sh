@@ -643,6 +643,7 @@ expect_grep "and the log names it" 0 "poll:0 of completion-poll failed: GET http
 unset SCENARIST_CLOCK
 
 . tests/serve/burst.sh
+. tests/serve/inflight.sh
 . tests/serve/lua_limits.sh
 . tests/serve/pages.sh
 

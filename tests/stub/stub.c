@@ -12,7 +12,11 @@
  * The journal has one JSON line per request: method, path (decoded), query, headers
  * (without host, user-agent, content-length, connection; a repeated one as an array of
  * its values), body (JSON when it parses), and raw_path, the path as sent, when it
- * differs from the decoded one. A reply's header given as an array is sent once per value. */
+ * differs from the decoded one. A reply's header given as an array is sent once per value.
+ * "gather": K holds each request of a gather reply until K such requests have been open at
+ * once (or 10 s passed), then answers, journaling a second line then: {"released": path,
+ * "open_at_once": the most open at once so far}, so a test asserts how many a client had
+ * in flight. */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <arpa/inet.h>
@@ -31,6 +35,36 @@
 static json_t *replies;
 static FILE *journal;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gathered = PTHREAD_COND_INITIALIZER;
+
+static long gather_open, gather_peak; /* requests of "gather" replies: open now, at most */
+
+/* A "gather" reply: this request waits until K requests of "gather" replies (any of them)
+ * were open at once, or 10 s (a bound a client keeping them in flight never meets). Under
+ * lock. */
+static void gather(json_t *r, const char *path)
+{
+    long k = (long)json_integer_value(json_object_get(r, "gather"));
+    if (k <= 0)
+        return;
+    if (++gather_open > gather_peak)
+        gather_peak = gather_open;
+    pthread_cond_broadcast(&gathered);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    while (gather_peak < k)
+        if (pthread_cond_timedwait(&gathered, &lock, &until) != 0)
+            break;
+    json_t *line = json_pack("{s:s, s:I}", "released", path, "open_at_once", (json_int_t)gather_peak);
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    fprintf(journal, "%s\n", text ? text : "{}");
+    fflush(journal);
+    free(text);
+    json_decref(line);
+    gather_open--;
+}
+
 static volatile sig_atomic_t stop;
 
 struct req {
@@ -179,6 +213,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     free(line);
     json_decref(entry);
     json_t *r = json_incref(find_reply(method, url, query));
+    gather(r, url);
     json_decref(query);
     pthread_mutex_unlock(&lock);
 
