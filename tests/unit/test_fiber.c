@@ -156,7 +156,11 @@ static void park(void **state)
     assert_string_equal(eval(lua, "trigger.body.id"), "\"E-2\"");
     sc_lua_unpark(lua, &p);
     assert_string_equal(eval(lua, "trigger.body.id"), "\"E-1\"");
+    /* set again after its return: the new value, not the one its parked table held */
+    assert_int_equal(sc_lua_set(lua, "trigger", t2), 0);
+    assert_string_equal(eval(lua, "trigger.body.id"), "\"E-2\"");
     assert_int_equal(sc_lua_set(lua, "trigger", NULL), 0);
+    assert_string_equal(eval(lua, "trigger"), "null");
     sc_lua_forget(lua);
     json_decref(t1);
     json_decref(t2);
