@@ -119,12 +119,14 @@ static const char *const sql[Q_COUNT] = {
                   " (SELECT coalesce(max(seq), 0) + 1 FROM executions),?9,?10,?11)",
     [Q_DEDUPE_FIRST] = "SELECT id FROM executions WHERE scenario = ? AND dedupe = ?",
     /* The next event: realtime first, then arrival order; a sequential lane waits while
-     * one of its executions runs, waits for a retry, or arrived earlier. */
-    [Q_CLAIM_NEXT] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
-                     " started_at = ?2, lease_until = ?2 + ?4 WHERE id = (SELECT e.id FROM executions e INDEXED BY executions_queue"
-                     " WHERE e.seq <= ?3 AND " RUNNABLE
-                     " ORDER BY e.priority DESC, e.seq LIMIT 1)"
-                     " RETURNING id, scenario, version, source, status, attempts, confidential, trigger",
+     * one of its executions runs, waits for a retry, or arrived earlier. Read, then taken
+     * by its rowid (Q_CLAIM_TAKE) in the same transaction: an UPDATE .. WHERE id = (SELECT
+     * ..) RETURNING cost a third more instructions. */
+    [Q_CLAIM_NEXT] = "SELECT e.id, e.scenario, e.version, e.source, 'running', 1, e.confidential,"
+                     " e.trigger, e.rowid FROM executions e INDEXED BY executions_queue"
+                     " WHERE e.seq <= ?1 AND " RUNNABLE " ORDER BY e.priority DESC, e.seq LIMIT 1",
+    [Q_CLAIM_TAKE] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
+                     " started_at = ?2, lease_until = ?2 + ?3 WHERE rowid = ?4",
     [Q_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM executions",
     [Q_RUNNABLE] = "SELECT count(*) FROM executions e WHERE " RUNNABLE,
     [Q_NEXT_RETRY] = "SELECT min(next_at) FROM incomplete WHERE state = 'pending'",
