@@ -200,6 +200,10 @@ static const char *const sql[Q_COUNT] = {
     [Q_LEASE_DROP] = "UPDATE executions SET lease_until = NULL WHERE owner = ? AND status = 'running'",
     [Q_TALLY] = "INSERT INTO counters(name, l1, l2, value) VALUES('executions', ?1, ?2, ?3)"
                 " ON CONFLICT(name, l1, l2) DO UPDATE SET value = value + ?3",
+    /* the next continuation to take (sqlite_decide.c), asked by every idle worker */
+    [Q_DECISION_NEXT] = "SELECT id FROM decisions WHERE state = 'pending'"
+                        " OR (state = 'running' AND (owner IS NULL OR owner != ?))"
+                        " ORDER BY id LIMIT 1",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",

@@ -1,6 +1,7 @@
 /* SQLite store: people's decisions on held and incomplete executions, and the
  * continuations they hand to the daemon (store.h, "decisions"). Few and far between:
- * its statements are prepared per call, not kept. */
+ * its statements are prepared per call, not kept, but for the one every idle worker asks
+ * (Q_DECISION_NEXT). */
 #include "store/sqlite.h"
 
 #include "clock.h"
@@ -123,18 +124,26 @@ enum sc_store_rc sq_decision_take(struct sc_store *base, json_t **info)
 {
     struct sq_store *st = (struct sq_store *)base;
     *info = NULL;
+    int64_t me = sc_store_owner(), id = -1;
+    /* asked by every idle worker: a read first, and the write lock only when one waits */
+    sqlite3_stmt *s = sq_q(st, Q_DECISION_NEXT, "i", me);
+    int rc = s ? sq_step(st, s) : SQLITE_ERROR;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && s)
+        sq_db_err(st, "taking a decision");
+    if (s)
+        sq_done(s);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? SC_STORE_NONE : SC_STORE_ERR;
     if (sq_begin(st) != 0)
         return SC_STORE_ERR;
-    int64_t me = sc_store_owner(), id = -1;
-    sqlite3_stmt *s = prep(st, "SELECT id FROM decisions WHERE state = 'pending'"
-                               " OR (state = 'running' AND (owner IS NULL OR owner != ?))"
-                               " ORDER BY id LIMIT 1", "i", me);
-    int rc = s ? sq_step(st, s) : SQLITE_ERROR;
+    s = sq_q(st, Q_DECISION_NEXT, "i", me); /* again, under the write lock */
+    rc = s ? sq_step(st, s) : SQLITE_ERROR;
     if (rc == SQLITE_ROW)
         id = sqlite3_column_int64(s, 0);
     else if (rc != SQLITE_DONE && s)
         sq_db_err(st, "taking a decision");
-    sqlite3_finalize(s);
+    if (s)
+        sq_done(s);
     int n = id > 0 ? run(st, prep(st, "UPDATE decisions SET state = 'running', owner = ?"
                                       " WHERE id = ?", "ii", me, id), "taking a decision")
                    : 0;
