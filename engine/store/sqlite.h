@@ -14,20 +14,19 @@
 #include <stdarg.h>
 
 enum q {
-    Q_EXEC_BEGIN, Q_EXEC_OWNER, Q_EXEC_CLAIM, Q_EXEC_END, Q_EXEC_ERASE_TRIGGER,
+    Q_EXEC_BEGIN, Q_EXEC_OWNER, Q_EXEC_CLAIM, Q_EXEC_END, Q_EXEC_STATUS, Q_EXEC_ERASE_TRIGGER,
     Q_EXEC_ERASE_STATES, Q_EXEC_GET, Q_EXEC_STEPS, Q_EXEC_RUNNING, Q_EXEC_LIST,
     Q_STEP_BEGIN, Q_STEP_END, Q_STEP_STATE, Q_JOURNAL,
     Q_INC_PUT, Q_INC_GET, Q_INC_LIST_OPEN, Q_INC_LIST_STATE, Q_INC_DUE, Q_INC_CLOSE,
     Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL, Q_AUDIT_LIST, Q_AUDIT_LIST_NEW,
-    Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
+    Q_ENQUEUE, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_CLAIM_TAKE, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
     Q_SEEN_PRUNE,
     Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
     Q_DS_GET, Q_DS_ENTRY, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
     Q_QI_PUSH, Q_QI_LIST, Q_QI_LIST_NEW, Q_QI_GET, Q_QI_RESOLVE, Q_QI_DEPTHS,
     Q_QI_TOUCH, Q_QI_PUSH_KEY, Q_QI_SWEEP, Q_QI_OPEN,
     Q_HOLD_GET, Q_HOLD_PUT, Q_HOLD_LIST, Q_HOLD_BY_ID, Q_HOLD_DECIDE,
-    Q_LEASE_RENEW, Q_LEASE_DROP,
-    Q_DECISION_NEXT,
+    Q_LEASE_RENEW, Q_LEASE_DROP, Q_TALLY, Q_TALLY_NEW, Q_DECISION_NEXT,
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
     Q_COUNT
 };
@@ -48,7 +47,20 @@ struct sq_store {
     char err[512];
     struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */
     int64_t busy_since;    /* monotonic ms: when the busy handler began its current wait */
+    /* executions counted by this code, not by the triggers (sq_tally): (scenario, status)
+     * pairs, written to counters at the outermost commit; tally_at[d]: how many there were
+     * when the transaction at depth d + 1 began (a savepoint rolled back drops its own) */
+    char **tally;
+    size_t ntally, captally;
+    size_t *tally_at;
+    int captally_at;
 };
+
+/* Counts an execution written with counted = counted + 1 (or 1 when inserted), which the
+ * counters triggers leave to this code: +1 to counter (executions, scenario, status) in the
+ * transaction open now (st->depth > 0), written at its outermost commit, one row per pair.
+ * 0, or -1 when memory ran out (error set). */
+int sq_tally(struct sq_store *st, const char *scenario, const char *status);
 
 /* How long a connection waits for another process's write lock before it fails (ms). */
 #define SQ_BUSY_MS 10000

@@ -1,6 +1,7 @@
 /* SQLite store: people's decisions on held and incomplete executions, and the
  * continuations they hand to the daemon (store.h, "decisions"). Few and far between:
- * its statements are prepared per call, not kept. */
+ * its statements are prepared per call, not kept, but for the one every idle worker asks
+ * (Q_DECISION_NEXT). */
 #include "store/sqlite.h"
 
 #include "clock.h"
@@ -124,9 +125,7 @@ enum sc_store_rc sq_decision_take(struct sc_store *base, json_t **info)
     struct sq_store *st = (struct sq_store *)base;
     *info = NULL;
     int64_t me = sc_store_owner(), id = -1;
-    /* an idle worker asks after every pass and nearly always finds none: a read on a
-     * prepared statement, outside any write transaction (which would take the write turn
-     * from the intake), says so (a prepare and an empty write were ~55,000 instructions) */
+    /* asked by every idle worker: a read first, and the write lock only when one waits */
     sqlite3_stmt *s = sq_q(st, Q_DECISION_NEXT, "i", me);
     int rc = s ? sq_step(st, s) : SQLITE_ERROR;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE && s)
@@ -137,7 +136,7 @@ enum sc_store_rc sq_decision_take(struct sc_store *base, json_t **info)
         return rc == SQLITE_DONE ? SC_STORE_NONE : SC_STORE_ERR;
     if (sq_begin(st) != 0)
         return SC_STORE_ERR;
-    s = sq_q(st, Q_DECISION_NEXT, "i", me);
+    s = sq_q(st, Q_DECISION_NEXT, "i", me); /* again, under the write lock */
     rc = s ? sq_step(st, s) : SQLITE_ERROR;
     if (rc == SQLITE_ROW)
         id = sqlite3_column_int64(s, 0);

@@ -170,6 +170,33 @@ int sq_erase_resume_data(struct sq_store *st, const char *id)
     return sq_exec(st, sq_q(st, Q_EXEC_ERASE_TRIGGER, "s", id), "erasing the trigger");
 }
 
+/* Ends execution id (as sq_exec_end) in the transaction open now, and counts it when its
+ * status changes (sq_tally). */
+static int exec_end(struct sq_store *st, const char *id, const char *status,
+                    int64_t duration_ms, json_t *summary, bool erase)
+{
+    sqlite3_stmt *s = sq_q(st, Q_EXEC_STATUS, "s", id);
+    int rc = s ? sq_step(st, s) : SQLITE_ERROR;
+    int64_t rowid = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    bool changed = rc == SQLITE_ROW && strcmp(sq_text(s, 2), status) != 0;
+    char *scenario = changed ? strdup(sq_text(s, 1)) : NULL;
+    if (s)
+        sq_done(s);
+    if (rc == SQLITE_DONE) /* no such execution: nothing to end */
+        return 0;
+    if (rc != SQLITE_ROW || (changed && !scenario)) {
+        free(scenario);
+        return rc != SQLITE_ROW ? (s ? sq_db_err(st, "ending the execution") : -1)
+                                : (sq_err(st, "out of memory"), -1);
+    }
+    rc = sq_exec(st, sq_q(st, Q_EXEC_END, "siijii", status, sc_clock_now_ms(), duration_ms,
+                          summary, rowid, (int64_t)erase), "ending the execution");
+    if (rc == 0 && changed)
+        rc = sq_tally(st, scenario, status);
+    free(scenario);
+    return rc;
+}
+
 int sq_exec_end(struct sc_store *base, const char *id, const char *status,
                 int64_t duration_ms, json_t *summary, bool states)
 {
@@ -182,21 +209,22 @@ int sq_exec_end(struct sc_store *base, const char *id, const char *status,
     bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0 &&
                  strcmp(status, "sleeping") != 0;
     states = states && erase;
-    if (states && sq_begin(st) != 0)
+    /* the row and its count together, in the transaction open now or its own; the
+     * trigger goes with the end, the resume states beside it */
+    bool own = st->depth == 0 || states;
+    if (own && sq_begin(st) != 0)
         return -1;
-    int rc = sq_exec(st, sq_q(st, Q_EXEC_END, "siijsi", status, sc_clock_now_ms(), duration_ms,
-                              summary, id, (int64_t)erase), "ending the execution");
-    if (!states) /* one statement: the trigger goes with the end */
-        return rc;
-    if (rc == 0)
+    int rc = exec_end(st, id, status, duration_ms, summary, erase);
+    if (rc == 0 && states)
         rc = sq_exec(st, sq_q(st, Q_EXEC_ERASE_STATES, "s", id), "erasing resume states");
+    if (!own)
+        return rc;
     if (rc != 0 || sq_commit(st) != 0) {
         sq_rollback(st);
         return -1;
     }
     return 0;
 }
-
 
 /* A row of s as store/exec_rows.h reads it. */
 static bool row_null(const struct sc_row *r, int col)

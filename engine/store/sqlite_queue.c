@@ -89,9 +89,10 @@ static json_t *handoff_take(const char *path, const char *id)
 
 /* ---- the queue ---- */
 
-enum sc_store_rc sq_enqueue(struct sc_store *base, const struct sc_event_row *r, char *first, size_t n)
+/* The enqueue itself, in the transaction open now. */
+static enum sc_store_rc enqueue(struct sq_store *st, const struct sc_event_row *r, char *first,
+                                size_t n)
 {
-    struct sq_store *st = (struct sq_store *)base;
     const struct sc_exec_row *e = &r->exec;
     size_t len;
     bool failed;
@@ -106,6 +107,8 @@ enum sc_store_rc sq_enqueue(struct sc_store *base, const struct sc_event_row *r,
     int rc = sq_step(st, s);
     sq_done(s);
     if (rc == SQLITE_DONE) {
+        if (sq_tally(st, e->scenario, "queued") != 0)
+            return -1;
         handoff_put(st->path, e->id, e->trigger, len, r->frozen);
         return 0;
     }
@@ -123,6 +126,22 @@ enum sc_store_rc sq_enqueue(struct sc_store *base, const struct sc_event_row *r,
     return rc == SQLITE_ROW ? SC_STORE_SAME : sq_db_err(st, "finding the first of a repeated event");
 }
 
+enum sc_store_rc sq_enqueue(struct sc_store *base, const struct sc_event_row *r, char *first, size_t n)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    if (st->depth > 0)
+        return enqueue(st, r, first, n);
+    /* its own transaction: the row and its count together */
+    if (sq_begin(st) != 0)
+        return -1;
+    enum sc_store_rc rc = enqueue(st, r, first, n);
+    if (rc < 0 || sq_commit(st) != 0) {
+        sq_rollback(st);
+        return rc < 0 ? rc : -1;
+    }
+    return rc;
+}
+
 int64_t sq_last_seq(struct sc_store *base)
 {
     struct sq_store *st = (struct sq_store *)base;
@@ -138,17 +157,18 @@ enum sc_store_rc sq_claim_next(struct sc_store *base, int64_t max_seq, json_t **
 {
     struct sq_store *st = (struct sq_store *)base;
     *info = NULL;
-    sqlite3_stmt *s = sq_q(st, Q_CLAIM_NEXT, "iiii", sc_store_owner(), sc_clock_now_ms(), max_seq,
-                           (int64_t)sc_store_lease_ms());
-    if (!s)
+    bool own = st->depth == 0; /* the read and the take in one transaction */
+    if (own && sq_begin(st) != 0)
         return -1;
-    int rc = sq_step(st, s);
+    sqlite3_stmt *s = sq_q(st, Q_CLAIM_NEXT, "i", max_seq);
+    int rc = s ? sq_step(st, s) : SQLITE_ERROR;
+    int64_t rowid = 0;
+    char id[64] = "", *scenario = NULL;
     if (rc == SQLITE_ROW) {
         static const int col[7] = {1, 2, 3, 4, 5, 6, 7};
-        char id[64];
         snprintf(id, sizeof id, "%s", sq_text(s, 0));
-        if (sc_store_live_add(id) != 0) /* unrenewed, it is taken up again once its lease lapses */
-            sq_err(st, "out of memory");
+        rowid = sqlite3_column_int64(s, 8);
+        scenario = strdup(sq_text(s, 1));
         json_t *trig = sqlite3_column_type(s, col[6]) == SQLITE_NULL ? NULL : handoff_take(st->path, id);
         if (trig) /* as sq_run_info builds it, the trigger not read back from the row */
             *info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:o}", "id", id, "scenario",
@@ -159,10 +179,43 @@ enum sc_store_rc sq_claim_next(struct sc_store *base, int64_t max_seq, json_t **
         else if (!(*info = sq_run_info(st, s, id, col)))
             *info = json_pack("{s:s, s:s}", "id", id, "unreadable", st->err);
     }
-    sq_done(s);
+    if (s)
+        sq_done(s);
+    if (rc == SQLITE_ROW && *info && scenario) {
+        if (sc_store_live_add(id) != 0) /* unrenewed, it is taken up again once its lease lapses */
+            sq_err(st, "out of memory");
+        int64_t now = sc_clock_now_ms();
+        if (sq_exec(st, sq_q(st, Q_CLAIM_TAKE, "iiii", sc_store_owner(), now,
+                             (int64_t)sc_store_lease_ms(), rowid), "claiming the next event") != 0 ||
+            sq_tally(st, scenario, "running") != 0) {
+            sc_store_exec_release(id);
+            json_decref(*info);
+            *info = NULL;
+            rc = SQLITE_ERROR;
+        }
+    } else if (rc == SQLITE_ROW) {
+        sq_err(st, "out of memory");
+        rc = SQLITE_ERROR;
+    } else if (rc != SQLITE_DONE) {
+        if (s)
+            sq_db_err(st, "claiming the next event");
+        rc = SQLITE_ERROR;
+    }
+    if (own) {
+        if (rc != SQLITE_ERROR && sq_commit(st) != 0)
+            rc = SQLITE_ERROR;
+        if (rc == SQLITE_ERROR) {
+            sq_rollback(st);
+            if (*info)
+                sc_store_exec_release(id);
+            json_decref(*info);
+            *info = NULL;
+        }
+    }
+    free(scenario);
     if (rc == SQLITE_ROW)
-        return *info ? SC_STORE_OK : SC_STORE_ERR;
-    return rc == SQLITE_DONE ? SC_STORE_NONE : sq_db_err(st, "claiming the next event");
+        return SC_STORE_OK;
+    return rc == SQLITE_DONE ? SC_STORE_NONE : SC_STORE_ERR;
 }
 
 int sq_queue_state(struct sc_store *base, int64_t *runnable, int64_t *next_retry_ms)

@@ -457,6 +457,7 @@ sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX
     DROP TRIGGER count_hold_new; DROP TRIGGER count_hold_decided; DROP TRIGGER count_hold_gone;
     DROP TRIGGER count_item_new; DROP TRIGGER count_item_reopened; DROP TRIGGER count_item_closed;
     DROP TRIGGER count_item_gone; DROP INDEX holds_created; DROP INDEX queue_items_key;
+    ALTER TABLE executions DROP COLUMN counted;
     ALTER TABLE queue_items DROP COLUMN key; ALTER TABLE queue_items DROP COLUMN last_seen;
     ALTER TABLE queue_items DROP COLUMN times_seen; ALTER TABLE queue_items DROP COLUMN seen_by;
     ALTER TABLE queue_items DROP COLUMN resolution; ALTER TABLE queue_items DROP COLUMN note;

@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "crypto.h"
+#include "store/sqlite.h"
 #include "store/store.h"
 #include "util.h"
 
@@ -347,6 +348,72 @@ static void a_claim_gets_the_trigger_as_enqueued(void **state)
     sc_store_close(a);
 }
 
+/* One value of a query on the store's own connection, as text ("" when NULL). */
+static char *one(struct sc_store *base, const char *q)
+{
+    sqlite3 *db = ((struct sq_store *)base)->db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    const char *t = (const char *)sqlite3_column_text(s, 0);
+    char *v = sc_strdup(t ? t : "");
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void one_is(struct sc_store *st, const char *q, const char *want)
+{
+    char *v = one(st, q);
+    assert_string_equal(v, want);
+    free(v);
+}
+
+#define EXEC_COUNTERS                                                                         \
+    "SELECT group_concat(l2 || '=' || value, ' ') FROM (SELECT l2, value FROM counters"       \
+    " WHERE name = 'executions' AND l1 = 'hook' ORDER BY l2)"
+
+/* The queue's writes count their executions in the store's code (executions.counted: 1
+ * when enqueued, one more per claim and end) and the triggers leave them alone; a write
+ * behind the store's back (not touching counted) is counted by the triggers all the same,
+ * on a row the store counted before too; a write that does not change the status is not
+ * counted. */
+static void the_queue_counts_its_own_and_the_triggers_the_rest(void **state)
+{
+    (void)state;
+    sc_clock_use_test(5000);
+    struct sc_store *st = fresh("build/test-store-counted.db");
+    char first[64];
+    json_t *trigger = json_pack("{s:s}", "kind", "webhook");
+    struct sc_event_row ev = {.exec = {.id = "q1", .scenario = "hook", .org = "o", .version = "1",
+                                       .source = "hook.yaml", .trigger = trigger,
+                                       .started_ms = 4000}};
+    assert_int_equal(sc_store_enqueue(st, &ev, first, sizeof first), SC_STORE_OK);
+    one_is(st, "SELECT status || ' ' || counted FROM executions WHERE id = 'q1'", "queued 1");
+    json_t *info;
+    assert_int_equal(sc_store_claim_next(st, INT64_MAX, &info), SC_STORE_OK);
+    json_decref(info);
+    char want[200];
+    snprintf(want, sizeof want, "running 2 1 %lld 5000 %lld", (long long)sc_store_owner(),
+             (long long)(5000 + sc_store_lease_ms()));
+    one_is(st, "SELECT status || ' ' || counted || ' ' || attempts || ' ' || owner || ' ' ||"
+           " started_at || ' ' || lease_until FROM executions WHERE id = 'q1'", want);
+    assert_int_equal(sc_store_exec_end(st, "q1", "success", 7, NULL, false), 0);
+    one_is(st, "SELECT status || ' ' || counted || ' ' || coalesce(owner, '-') || ' ' ||"
+           " coalesce(lease_until, '-') || ' ' || finished_at || ' ' || duration_ms"
+           " FROM executions WHERE id = 'q1'", "success 3 - - 5000 7");
+    one_is(st, EXEC_COUNTERS, "queued=1 running=1 success=1");
+    sqlite3 *db = ((struct sq_store *)st)->db;
+    assert_int_equal(sqlite3_exec(db, "UPDATE executions SET status = 'error' WHERE id = 'q1';"
+                                  "UPDATE executions SET summary = 'x' WHERE id = 'q1';"
+                                  "INSERT INTO executions(id, scenario, org, version, status,"
+                                  " started_at) VALUES('x1', 'hook', 'o', '1', 'success', 1)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    one_is(st, EXEC_COUNTERS, "error=1 queued=1 running=1 success=2");
+    one_is(st, "SELECT counted FROM executions WHERE id = 'x1'", "0");
+    json_decref(trigger);
+    sc_store_close(st);
+}
+
 /* Deferred writes: reads see the recording's own writes, apply writes them in order,
  * a value another connection changed meanwhile is a conflict (nothing written), and
  * queue ids handed out before apply are the ids the rows get. */
@@ -448,6 +515,7 @@ int main(void)
         cmocka_unit_test(transactions_nest_and_roll_back_whole),
         cmocka_unit_test(the_queue_serves_realtime_first_and_a_lane_in_order),
         cmocka_unit_test(deferred_writes_read_their_own_and_detect_a_change),
+        cmocka_unit_test(the_queue_counts_its_own_and_the_triggers_the_rest),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

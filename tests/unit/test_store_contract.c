@@ -675,6 +675,76 @@ static void counters_count_each_change_as_it_happens(void **state)
     sc_store_close(st);
 }
 
+/* The executions counter as text, sorted: {"hook":{"queued":N,...}}. */
+static char *exec_counters(struct sc_store *st)
+{
+    json_t *c = sc_store_counters(st);
+    char *text = json_dumps(json_object_get(c, "executions"), JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(c);
+    return text;
+}
+
+static void counters_are(struct sc_store *st, const char *want)
+{
+    char *text = exec_counters(st);
+    assert_string_equal(text, want);
+    free(text);
+}
+
+/* Counters as the daemon's batches write them: enqueues in one transaction, claims in
+ * another, ends applied from a deferred batch, each counted once at its commit; what a
+ * transaction or a savepoint rolls back is not counted; an end to the same status is not
+ * a change. */
+static void counters_follow_batches_and_rollbacks(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1000);
+    struct sc_store *st = fresh("batches");
+    assert_int_equal(sc_store_tx_begin(st), 0);
+    enqueue(st, "a", false, NULL, SC_STORE_OK, NULL);
+    enqueue(st, "b", false, NULL, SC_STORE_OK, NULL);
+    enqueue(st, "c", true, NULL, SC_STORE_OK, NULL);
+    assert_int_equal(sc_store_tx_commit(st), 0);
+    counters_are(st, "{\"hook\":{\"queued\":3}}");
+    assert_int_equal(sc_store_tx_begin(st), 0); /* rolled back: neither row nor count */
+    enqueue(st, "x", false, NULL, SC_STORE_OK, NULL);
+    enqueue(st, "y", false, NULL, SC_STORE_OK, NULL);
+    sc_store_tx_rollback(st);
+    counters_are(st, "{\"hook\":{\"queued\":3}}");
+    assert_null(sc_store_exec_get(st, "x"));
+    assert_int_equal(sc_store_tx_begin(st), 0);
+    claim(st, "c");
+    claim(st, "a");
+    assert_int_equal(sc_store_tx_begin(st), 0); /* a savepoint rolled back drops its own */
+    claim(st, "b");
+    sc_store_tx_rollback(st);
+    assert_int_equal(sc_store_tx_commit(st), 0);
+    counters_are(st, "{\"hook\":{\"queued\":3,\"running\":2}}");
+    json_t *b = sc_store_exec_get(st, "b");
+    assert_string_equal(str(b, "status"), "queued");
+    json_decref(b);
+    /* a worker's batch: computed deferred, applied in one transaction */
+    sc_store_defer(st, true);
+    assert_int_equal(sc_store_exec_end(st, "a", "success", 5, NULL, true), 0);
+    assert_int_equal(sc_store_exec_end(st, "c", "error", 5, NULL, true), 0);
+    assert_int_equal(sc_store_tx_begin(st), 0);
+    assert_int_equal(sc_store_defer_apply(st), SC_STORE_OK);
+    assert_int_equal(sc_store_tx_commit(st), 0);
+    sc_store_defer(st, false);
+    counters_are(st, "{\"hook\":{\"error\":1,\"queued\":3,\"running\":2,\"success\":1}}");
+    /* outside any transaction: each call on its own; ending in the status it has is no change */
+    claim(st, "b");
+    assert_int_equal(sc_store_exec_end(st, "b", "success", 5, NULL, false), 0);
+    assert_int_equal(sc_store_exec_end(st, "b", "success", 6, NULL, false), 0);
+    assert_int_equal(sc_store_exec_end(st, "nobody", "success", 6, NULL, false), 0);
+    counters_are(st, "{\"hook\":{\"error\":1,\"queued\":3,\"running\":3,\"success\":2}}");
+    b = sc_store_exec_get(st, "b");
+    assert_string_equal(str(b, "status"), "success");
+    assert_int_equal(num(b, "duration_ms"), 6);
+    json_decref(b);
+    sc_store_close(st);
+}
+
 /* Metrics over a window: only what started (or was created) at or after its start. */
 static void metrics_count_only_the_window(void **state)
 {
@@ -1232,6 +1302,7 @@ int main(void)
         cmocka_unit_test(versions_are_numbered_and_an_unchanged_one_is_the_same),
         cmocka_unit_test(trigger_state_and_seen_poll_keys),
         cmocka_unit_test(counters_count_each_change_as_it_happens),
+        cmocka_unit_test(counters_follow_batches_and_rollbacks),
         cmocka_unit_test(metrics_count_only_the_window),
         cmocka_unit_test(prune_removes_old_finished_executions_in_batches),
         cmocka_unit_test(prune_removes_closed_queue_items_and_old_shadowed_writes),
