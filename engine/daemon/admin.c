@@ -2017,6 +2017,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         return answer(con, 413, err_body("body over the 65536-byte limit"));
     if (q->nul_path)
         return answer(con, 400, nul_segment(q->raw));
+    if (q->bad_path && q->bad_status == 414) /* its query was not read: close */
+        return answer_with(con, 414, err_body(q->bad_path), "Connection", "close");
     if (q->bad_path) /* a %2F is no route's: as an unknown path */
         return answer(con, q->bad_status,
                       err_body(q->bad_status == 404 ? "no such endpoint" : q->bad_path));
@@ -2098,6 +2100,8 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *con)
     (void)cls;
     (void)con;
     struct areq *q = sc_calloc(1, sizeof *q);
+    if (q && (q->bad_path = sc_httpd_target_verdict(uri, &q->bad_status)))
+        return q;
     if (q) {
         size_t plen = strcspn(uri, "?");
         for (size_t i = 0; i + 2 < plen; i++)

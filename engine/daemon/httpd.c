@@ -675,6 +675,8 @@ static enum MHD_Result first_call(struct sc_daemon *d, struct MHD_Connection *co
         return reject(d, con, 400, SC_REJ_BAD_REQUEST, framing, "Connection", "close");
     if (r->bad_path && r->bad_status == 404 && strcmp(method, "POST")) /* a probe */
         return send_text(con, 404, "text/plain", "not found\n", 10, NULL, NULL);
+    if (r->bad_path && r->bad_status == 414) /* its query was not read: close */
+        return reject(d, con, 414, SC_REJ_TOO_LARGE, r->bad_path, "Connection", "close");
     if (r->bad_path)
         return reject(d, con, r->bad_status,
                       r->bad_status == 404 ? SC_REJ_NOT_FOUND : SC_REJ_BAD_REQUEST, r->bad_path,
@@ -858,14 +860,33 @@ const char *sc_httpd_path_verdict(const char *uri, unsigned *status)
     return "no scenario takes this path";
 }
 
-/* A request line came in: its headers have --header-timeout from now. Its path is judged
- * as sent (sc_httpd_path_verdict); one refused gets its context now, the answer on the first call. */
+const char *sc_httpd_target_verdict(const char *uri, unsigned *status)
+{
+    *status = 414;
+    const char *q = strchr(uri, '?');
+    size_t params = q && q[1] ? 1 : 0;
+    for (const char *s = q; s && (s = strchr(s + 1, '&'));)
+        params++;
+    const char *why = strlen(uri) > SC_HTTPD_MAX_TARGET
+                          ? "the request target is over 8192 bytes: send the data in the body"
+                      : params > SC_HTTPD_MAX_PARAMS
+                          ? "the query has over 100 parameters: send the data in the body"
+                          : NULL;
+    if (why && q)
+        ((char *)q)[1] = '\0'; /* MHD's own buffer, written by MHD itself next */
+    return why;
+}
+
+/* A request line came in: its headers have --header-timeout from now. Its target is judged
+ * as sent (size, then path); one refused gets its context now, the answer on the first call. */
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *con)
 {
     struct sc_daemon *d = cls;
     conn_move(d->conns, conn_of(con), C_HEADERS);
     unsigned status;
-    const char *why = sc_httpd_path_verdict(uri, &status);
+    const char *why = sc_httpd_target_verdict(uri, &status);
+    if (!why)
+        why = sc_httpd_path_verdict(uri, &status);
     struct pending *p = why ? sc_calloc(1, sizeof *p) : NULL;
     if (p) {
         p->req.bad_path = why;

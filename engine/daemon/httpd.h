@@ -23,5 +23,15 @@ void sc_httpd_stop(struct sc_daemon *d);
  * '/' inside a segment (2.2: data, not a delimiter), so no route has that path. Both
  * listeners (webhooks, the admin API) judge paths with it. */
 const char *sc_httpd_path_verdict(const char *uri, unsigned *status);
+/* A request target as libmicrohttpd's uri callback gets it (uri: its own buffer, the query
+ * not parsed yet), judged by size: NULL when it is taken, else why not (a static string),
+ * with *status 414 (RFC 9110 15.5.15), for a target over SC_HTTPD_MAX_TARGET bytes or a
+ * query of more than SC_HTTPD_MAX_PARAMS parameters ('&'-separated, empty ones counted).
+ * A refused target's query is emptied in place, so libmicrohttpd parses none of it: 0.9.75
+ * keeps each parameter in the connection's memory and, when they do not fit, loses its own
+ * 431 and holds the connection without an answer. Both listeners call it first. */
+#define SC_HTTPD_MAX_TARGET 8192
+#define SC_HTTPD_MAX_PARAMS 100
+const char *sc_httpd_target_verdict(const char *uri, unsigned *status);
 
 #endif
