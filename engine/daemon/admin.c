@@ -2000,7 +2000,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     struct sc_admin *a = cls;
     struct areq *q = *ctx;
     if (!q)
-        return MHD_NO; /* uri_seen failed to allocate */
+        return MHD_NO; /* its connection's state failed to allocate */
     if (!q->started) {
         q->started = true;
         return MHD_YES;
@@ -2093,19 +2093,45 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     return answer(con, status, out);
 }
 
+/* A request's state, kept by its connection (made at its opening, freed at its close,
+ * which MHD always tells): a head MHD gives up on before on_request leaves nothing behind. */
+static void areq_clear(struct areq *q)
+{
+    sc_buf_free(&q->body);
+    free(q->raw);
+    memset(q, 0, sizeof *q);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
+                          enum MHD_ConnectionNotificationCode what)
+{
+    (void)cls;
+    (void)con;
+    if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+        *sock = sc_calloc(1, sizeof(struct areq)); /* NULL: each request is refused */
+    } else if (*sock) {
+        areq_clear(*sock);
+        free(*sock);
+        *sock = NULL;
+    }
+}
+
 /* Each request's state, made from its URI before MHD decodes it: a %00 in the path would
  * decode to a NUL that cuts the path short (/holds/1%00x reaching /holds/1). */
 static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *con)
 {
     (void)cls;
-    (void)con;
-    struct areq *q = sc_calloc(1, sizeof *q);
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(con,
+                                                                MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct areq *q = i ? i->socket_context : NULL;
+    if (q)
+        areq_clear(q);
     if (q && (q->bad_path = sc_httpd_target_verdict(uri, &q->bad_status)))
         return q;
     if (q) {
         size_t plen = strcspn(uri, "?");
-        for (size_t i = 0; i + 2 < plen; i++)
-            if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+        for (size_t k = 0; k + 2 < plen; k++)
+            if (uri[k] == '%' && uri[k + 1] == '0' && uri[k + 2] == '0')
                 q->nul_path = true;
         if (q->nul_path)
             q->raw = sc_strndup(uri, plen);
@@ -2115,18 +2141,15 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *con)
     return q;
 }
 
+/* The request is over (any termination code): its state is cleared, its connection keeps it. */
 static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
                     enum MHD_RequestTerminationCode why)
 {
     (void)cls;
     (void)con;
     (void)why;
-    struct areq *q = *ctx;
-    if (q) {
-        sc_buf_free(&q->body);
-        free(q->raw);
-        free(q);
-    }
+    if (*ctx)
+        areq_clear(*ctx);
     *ctx = NULL;
 }
 
@@ -2223,6 +2246,7 @@ int sc_admin_start(struct sc_daemon *d, const char *listen, char *err, size_t er
                               MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                               MHD_OPTION_CONNECTION_LIMIT, 256u,
                               MHD_OPTION_NOTIFY_COMPLETED, on_done, a,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
                               MHD_OPTION_URI_LOG_CALLBACK, uri_seen, a, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!a->mhd) {

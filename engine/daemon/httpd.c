@@ -739,6 +739,7 @@ struct conn {
     int list;                    /* C_IDLE, C_HEADERS, C_BODY, or C_NONE (being answered) */
     int64_t since;               /* monotonic ms, when it joined its list */
     struct conn *prev, *next;
+    struct pending *fresh;       /* made by on_request_line, not yet seen by on_request */
 };
 
 struct sc_conns {
@@ -811,6 +812,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
         pthread_mutex_lock(&d->conns->mu);
         conn_unlink(d->conns, *sock);
         pthread_mutex_unlock(&d->conns->mu);
+        free(((struct conn *)*sock)->fresh); /* a head MHD gave up on without on_done */
         free(*sock);
         *sock = NULL;
     }
@@ -888,10 +890,13 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     if (!why)
         why = sc_httpd_path_verdict(uri, &status);
     struct pending *p = why ? sc_calloc(1, sizeof *p) : NULL;
+    struct conn *c = conn_of(con);
     if (p) {
         p->req.bad_path = why;
         p->req.bad_status = status;
     }
+    if (c) /* freed at the close if neither on_request nor on_done takes it (a head refused) */
+        c->fresh = p;
     return p;
 }
 
@@ -940,6 +945,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     struct pending *p = *ctx;
     struct req *r = p ? &p->req : NULL;
     if (!p || p->req.bad_path) { /* the first call (a refused path's context came first) */
+        struct conn *c = conn_of(con);
+        if (c)
+            c->fresh = NULL; /* *ctx owns it: on_done frees it */
         if (!p && !(p = sc_calloc(1, sizeof *p)))
             return MHD_NO;
         *ctx = p;
@@ -969,8 +977,11 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
                     enum MHD_RequestTerminationCode why)
 {
     struct sc_daemon *d = cls;
+    struct conn *c = conn_of(con);
     if (why == MHD_REQUEST_TERMINATED_COMPLETED_OK) /* kept alive: idle till the next */
-        conn_move(d->conns, conn_of(con), C_IDLE);
+        conn_move(d->conns, c, C_IDLE);
+    if (c)
+        c->fresh = NULL;
     struct pending *p = *ctx;
     if (p) {
         sc_buf_free(&p->req.body);
