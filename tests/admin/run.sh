@@ -276,6 +276,22 @@ expect "whose Allow names the methods the path takes (RFC 9110 15.5.6), before a
     -- bash -c "for r in 'DELETE /holds/1' 'GET /holds/1/approve' 'PUT /openapi.json'; do curl -s -o /dev/null -D - -X \${r%% *} '$api'\${r#* } | tr -d '\r' | grep '^Allow:'; done | paste -sd'|'"
 expect "the webhook listener does not serve the API" 0 "404 not found" \
     -- bash -c "curl -s -w '%{http_code} ' -H 'Authorization: Bearer $V' '$url/api/v1/holds' -o '$tmp/w'; cat '$tmp/w'"
+# A request head's size: a connection's 32 KiB, as on the webhook listener (httpd.c).
+big='<html><head><title>Request too big</title></head><body>Your HTTP header was too big for the memory constraints of this webserver.</body></html>'
+many='414 {"error":"the query has over 100 parameters: send the data in the body"}'
+for n in 500 1000 3000; do
+    expect "a query of $n '&' is 414 at once and closed (1000 was held without an answer)" 0 "$many|Connection: close" \
+        -- bash -c "curl -s -D '$tmp/h' -o '$tmp/b' -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/holds?a=1$(printf '&%.0s' $(seq $n))'; cat '$tmp/b'; printf '|'; tr -d '\r' < '$tmp/h' | grep -i '^connection:'"
+done
+expect "a query of 100 parameters is read (and judged)" 0 "400 {\"error\":\"unknown query parameter 'k' (this route takes: none)\"}" \
+    -- call "$V" GET "/me?$(printf 'k=v&%.0s' $(seq 99))k=v"
+expect "a request target over 8192 bytes is 414" 0 \
+    '414 {"error":"the request target is over 8192 bytes: send the data in the body"}' \
+    -- call "$V" GET "/holds?x=$(head -c 8200 /dev/zero | tr '\0' a)"
+expect "one 31,000-byte header is taken, 33,000 is 431 (libmicrohttpd's page)" 0 \
+    "200 {\"name\":\"Vera Viewer\",\"role\":\"viewer\"}
+431 $big" \
+    -- bash -c "for n in 31000 33000; do curl -s -o '$tmp/b' -w '%{http_code} ' -H 'Authorization: Bearer $V' -H \"X-Pad: \$(head -c \$n /dev/zero | tr '\\0' a)\" '$api/me'; cat '$tmp/b'; echo; done"
 
 expect "metrics, queues, audit and shadowed writes answer a viewer" 0 "200 200 200 200" \
     -- bash -c "for p in metrics queues audit shadow; do curl -s -o /dev/null -w '%{http_code} ' -H 'Authorization: Bearer $V' '$api/'\$p; done | sed 's/ \$//'"
