@@ -41,6 +41,9 @@ expect "errors in several files are all reported" 2 "$(cat $fx/two-bad.out)" \
     -- "$bin" validate --org tests/config/org.yaml "$fx/two-bad"
 expect "same webhook path in two scenarios" 2 "$(cat $fx/same-path.out)" \
     -- "$bin" validate --org tests/config/org.yaml "$fx/same-path"
+printf 'name: near\ntriggers:\n  - webhook: { path: /hooks/... }\n  - webhook: { path: /.well-known/x }\n  - webhook: { path: /executions/ }\n  - webhook: { path: /executions/a/b }\n  - webhook: { path: /healthz/x }\n  - webhook: { path: /hooks/x/ }\nsteps:\n  - { id: a, module: set, with: { vars: { x: 1 } } }\n' > "$tmp/near.yaml"
+expect "webhook paths the listener does match validate (tests/config/webhook-path-unreachable: those it never does)" 0 \
+    "ok: 1 scenario file valid for org test" -- "$bin" validate --org tests/config/org.yaml "$tmp/near.yaml"
 expect "same scenario name in two files" 2 "$(cat $fx/same-name.out)" \
     -- "$bin" validate --org tests/config/org.yaml "$fx/same-name"
 expect "--json prints the diagnostics as an array" 2 "$(cat $fx/json.out)" \
