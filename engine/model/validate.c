@@ -1530,21 +1530,25 @@ static bool hook_path_error(struct vctx *c, const char *p)
              "write the path it stands for", p, dots == f.len ? "a '" : "the '", (int)f.len,
              p + f.off, dots == f.len ? "'" : dots == 1 ? "' ('.' encoded)" : "' ('..' encoded)");
     } else if (f.kind == SC_URL_FLAW_ENCODED) {
-        char ch = (char)strtol((char[]){p[f.off + 1], p[f.off + 2], 0}, NULL, 16);
+        char ch = (char)strtol((char[]){p[f.off + 1], p[f.off + 2], 0}, NULL, 16), fix[24];
         bool plain = isalnum((unsigned char)ch) || (ch && strchr("/-_.~", ch));
+        snprintf(fix, sizeof fix, "write '%c' instead", plain ? ch : '?');
         VERR(c, sc_doc_pos_in(c->doc, c->path, f.off, f.len), "webhook path '%s' holds the "
              "escape '%.3s': the listener decodes a request's path before matching it, so no "
-             "request matches it as written; %s%c%s", p, p + f.off,
-             plain ? "write '" : "a webhook path holds only " HOOK_CHARS, plain ? ch : '\0',
-             plain ? "' instead" : "");
+             "request matches it as written; %s", p, p + f.off,
+             plain ? fix : "a webhook path holds only " HOOK_CHARS);
     } else if (f.kind != SC_URL_FLAW_NONE) {
         VERR(c, sc_doc_pos_in(c->doc, c->path, f.off, f.len), "webhook path '%s' holds %s: "
              "the listener answers every request to it %s", p, hook_flaw_why(f.kind),
              f.kind == SC_URL_FLAW_SLASH ? "404 (no path has a '/' inside a segment)"
                                          : "400 (not a path)");
     } else if (bad < n) {
-        VERR(c, sc_doc_pos_in(c->doc, c->path, bad, 1), "webhook path '%s' holds '%c': a "
-             "webhook path holds only " HOOK_CHARS, p, p[bad]);
+        unsigned char b = (unsigned char)p[bad];
+        char what[32];
+        snprintf(what, sizeof what, b >= 0x80 ? "a character beyond ASCII" : b < 0x20 || b == 0x7f
+                 ? "a control character" : "'%c'", b);
+        VERR(c, sc_doc_pos_in(c->doc, c->path, bad, 1), "webhook path '%s' holds %s: a "
+             "webhook path holds only " HOOK_CHARS, p, what);
     } else if (dbl) {
         VERR(c, sc_doc_pos_in(c->doc, c->path, (size_t)(dbl - p), 2), "webhook path '%s' "
              "holds an empty segment ('//'): write one '/'", p);
