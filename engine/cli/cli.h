@@ -61,7 +61,9 @@ struct sc_org *cli_load_org(const struct opts *o);
 /* Whether path, a store the command cmd would open (label names it: "--store PATH", or
  * "store PATH (org NAME's store)"), may be opened: it exists, is a database address, or
  * cmd creates a store (serve, run, deploy, ...); false after saying "no such store" on
- * stderr. A read would otherwise create an empty store, and its folders, and find nothing. */
+ * stderr. A read would otherwise create an empty store, and its folders, and find nothing.
+ * For a read, the file must also be a store: an empty file, one that is not SQLite, or a
+ * SQLite database never migrated is refused (said on stderr), never written. */
 bool cli_store_may_be_new(const char *cmd, const char *path, const char *label);
 /* Opens the org's store (or --store); NULL after printing why (a SQLite file that does not
  * exist too, unless o->cmd creates a store: cli_store_may_be_new). */

@@ -191,19 +191,67 @@ struct sc_org *cli_load_org(const struct opts *o)
     return org;
 }
 
+/* The commands that may create a store; every other one only reads an existing one. */
+static const char *const creators[] = {"serve", "run", "deploy", "init", "test", "import",
+                                       "restore", "promote"};
+
+/* "only serve, run, ... and promote create a store", from creators[]. */
+static const char *creators_say(void)
+{
+    static char text[160];
+    size_t n = sizeof creators / sizeof *creators, at = 0;
+    at += (size_t)snprintf(text, sizeof text, "only ");
+    for (size_t i = 0; i < n && at < sizeof text; i++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s%s", creators[i],
+                               i + 2 < n ? ", " : i + 1 < n ? " and " : " create a store");
+    return text;
+}
+
+/* Why the file at path (sb its stat) is no store a read may open: empty, not a SQLite
+ * database (its header, sqlite.org/fileformat.html 1.3), or one with no schema version
+ * (user_version 0: never migrated, someone else's); NULL when it may be one. A file with a
+ * write-ahead log beside it holding data is left to the store (its pages may be there). */
+static const char *not_a_store(const char *path, const struct stat *sb)
+{
+    struct stat wal;
+    char *walpath = sc_asprintf("%s-wal", path);
+    bool logged = walpath && stat(walpath, &wal) == 0 && wal.st_size > 0;
+    free(walpath);
+    if (logged || !S_ISREG(sb->st_mode))
+        return NULL;
+    if (sb->st_size == 0)
+        return "an empty file (0 bytes), not a store";
+    unsigned char h[100];
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(h, 1, sizeof h, f) : sizeof h;
+    if (f)
+        fclose(f);
+    if (!f)
+        return NULL; /* unreadable: the store says why */
+    if (got < sizeof h || memcmp(h, "SQLite format 3", 16))
+        return "not a store (not a SQLite database)";
+    if (!h[60] && !h[61] && !h[62] && !h[63])
+        return "a SQLite database but not a store (it has no scenarist schema)";
+    return NULL;
+}
+
 bool cli_store_may_be_new(const char *cmd, const char *path, const char *label)
 {
-    static const char *const creators[] = {"serve", "run", "deploy", "init", "test", "import",
-                                           "restore", "promote"};
     struct stat sb;
-    if (!cmd || sc_store_shared(path) || stat(path, &sb) == 0 || errno != ENOENT)
+    bool creates = false;
+    for (size_t i = 0; cmd && i < sizeof creators / sizeof *creators; i++)
+        creates |= !strcmp(cmd, creators[i]);
+    if (!cmd || creates || sc_store_shared(path))
         return true;
-    for (size_t i = 0; i < sizeof creators / sizeof *creators; i++)
-        if (!strcmp(cmd, creators[i]))
-            return true;
-    fprintf(stderr, "scenarist: %s: no such store (no file there): only serve, run and deploy "
-            "create a store\n", label);
-    return false;
+    if (stat(path, &sb) != 0 && errno == ENOENT) {
+        fprintf(stderr, "scenarist: %s: no such store (no file there): %s\n", label,
+                creators_say());
+        return false;
+    }
+    const char *why = not_a_store(path, &sb);
+    if (why)
+        fprintf(stderr, "scenarist: %s: %s; left as it is: %s\n", label, why, creators_say());
+    return !why;
 }
 
 /* The org's own store (not --store, checked before): a read does not make it anew. */

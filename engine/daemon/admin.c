@@ -1738,28 +1738,23 @@ static void allowed(const char *path, char *buf, size_t n)
     }
 }
 
-/* For each path of the document, an operation per method it does not take (of GET, POST,
- * PUT, PATCH, DELETE): its one answer a 405 whose Allow names those it does, as dispatch
- * answers it (before any token is asked for). */
-static void openapi_not_allowed(json_t *paths)
+/* The 405 rule, stated once in the document (info and a reusable response) rather than as
+ * an operation per method a path does not take: generated clients would make methods of
+ * them that can only fail. Dispatch answers it as said, from routes[] (allowed). */
+#define OPENAPI_405 "A path takes only the operations listed under it. A request with another " \
+    "method (of GET, HEAD, POST, PUT, PATCH, DELETE) is answered 405, before any token is " \
+    "asked for, with an Allow header naming the methods the path takes: its operations " \
+    "here, and HEAD wherever GET (RFC 9110 15.5.6); the body is an Error (" \
+    "#/components/responses/MethodNotAllowed)."
+
+static json_t *openapi_method_not_allowed(void)
 {
-    static const char *const methods[] = {"get", "post", "put", "patch", "delete"};
-    const char *p;
-    json_t *item;
-    json_object_foreach(paths, p, item) {
-        char allow[64], summary[96];
-        allowed(p, allow, sizeof allow);
-        snprintf(summary, sizeof summary, "Not allowed: this path takes %s", allow);
-        for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
-            if (!json_object_get(item, methods[i]))
-                json_object_set_new(item, methods[i], json_pack(
-                    "{s:s, s:[], s:{s:{s:s, s:{s:{s:b, s:{s:s, s:s}}}, s:{s:{s:{s:s}}}}}}",
-                    "summary", summary, "security", "responses", "405", "description",
-                    "method not allowed: Allow names the methods this path takes", "headers",
-                    "Allow", "required", 1, "schema", "type", "string", "const", allow,
-                    "content", "application/json", "schema", "$ref",
-                    "#/components/schemas/Error"));
-    }
+    return json_pack("{s:s, s:{s:{s:s, s:b, s:{s:s}}}, s:{s:{s:{s:s}}}}", "description",
+                     "method not allowed: Allow names the methods this path takes",
+                     "headers", "Allow", "description", "the methods the path takes, as listed "
+                     "here (HEAD wherever GET), e.g. \"GET, HEAD\"", "required", 1, "schema",
+                     "type", "string", "content", "application/json", "schema", "$ref",
+                     "#/components/schemas/Error");
 }
 
 /* The OpenAPI 3.1 document, made from routes[]. */
@@ -1816,12 +1811,12 @@ static unsigned h_openapi(struct call *c, json_t **out)
         m[i] = '\0';
         json_object_set_new(item, m, op);
     }
-    openapi_not_allowed(paths);
-    *out = json_pack("{s:s, s:{s:s, s:s}, s:[{s:s}], s:o, s:{s:{s:{s:s, s:s}}, s:{s:o}}}",
-                     "openapi", "3.1.0", "info", "title", "scenarist management API", "version",
-                     "1", "servers", "url", "/", "paths", paths, "components",
-                     "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "schemas",
-                     "Error", json_loads(S_ERR, 0, NULL));
+    *out = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:o, s:{s:{s:{s:s, s:s}}, s:{s:o}, "
+                     "s:{s:o}}}", "openapi", "3.1.0", "info", "title", "scenarist management API",
+                     "version", "1", "description", OPENAPI_405, "servers", "url", "/", "paths",
+                     paths, "components", "securitySchemes", "bearer", "type", "http", "scheme",
+                     "bearer", "schemas", "Error", json_loads(S_ERR, 0, NULL), "responses",
+                     "MethodNotAllowed", openapi_method_not_allowed());
     return 200;
 }
 

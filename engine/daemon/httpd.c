@@ -9,6 +9,7 @@
 #include "lang/text.h"
 #include "log.h"
 #include "util.h"
+#include "model/url.h"
 #include "model/webhook.h"
 
 #include <arpa/inet.h>
@@ -663,8 +664,7 @@ static enum MHD_Result operations(struct sc_daemon *d, struct MHD_Connection *co
 
 static bool is_operation(const char *url)
 {
-    return !strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics") ||
-           (!strncmp(url, "/executions/", 12) && url[12] && !strchr(url + 12, '/'));
+    return sc_webhook_path_reserved(url);
 }
 
 /* First call: decide what can be decided from the request line and headers. */
@@ -819,48 +819,24 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
     }
 }
 
-static int hexval(char c);
-
-/* Whether the segment s[0..n) is "." or ".." once decoded (%2E is '.', RFC 3986 2.3). */
-static bool dot_segment(const char *s, size_t n)
-{
-    size_t dots = 0;
-    for (size_t i = 0; i < n; dots++)
-        if (s[i] == '.')
-            i++;
-        else if (i + 2 < n && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] | 32) == 'e')
-            i += 3;
-        else
-            return false;
-    return dots == 1 || dots == 2;
-}
-
 const char *sc_httpd_path_verdict(const char *uri, unsigned *status)
 {
-    size_t n = strcspn(uri, "?");
-    bool slash = false;
+    struct sc_url_flaw f;
     *status = 400;
-    for (size_t i = 0; i < n; i++) {
-        if (uri[i] != '%')
-            continue;
-        int hi = i + 1 < n ? hexval(uri[i + 1]) : -1;
-        int lo = hi >= 0 && i + 2 < n ? hexval(uri[i + 2]) : -1;
-        if (hi < 0 || lo < 0)
-            return "the path holds a % that is not a percent-encoding (% and two hexadecimal "
-                   "digits)";
-        if (hi == 0 && lo == 0)
-            return "the path holds a NUL (%00): a path is text";
-        slash |= hi == 2 && lo == 15;
-    }
-    for (size_t i = 0, len; i < n; i += len + 1) {
-        len = strcspn(uri + i, "/?");
-        if (dot_segment(uri + i, len))
-            return "the path holds a . or .. segment: send the path it stands for";
-    }
-    if (!slash)
+    switch (sc_url_path_flaw(uri, strcspn(uri, "?"), &f)) {
+    case SC_URL_FLAW_ESCAPE:
+        return "the path holds a % that is not a percent-encoding (% and two hexadecimal "
+               "digits)";
+    case SC_URL_FLAW_NUL:
+        return "the path holds a NUL (%00): a path is text";
+    case SC_URL_FLAW_DOT:
+        return "the path holds a . or .. segment: send the path it stands for";
+    case SC_URL_FLAW_SLASH:
+        *status = 404;
+        return "no scenario takes this path";
+    default: /* none, or escapes decoded before matching */
         return NULL;
-    *status = 404;
-    return "no scenario takes this path";
+    }
 }
 
 const char *sc_httpd_target_verdict(const char *uri, unsigned *status)

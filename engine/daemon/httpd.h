@@ -21,7 +21,8 @@ void sc_httpd_stop(struct sc_daemon *d);
  * without two hexadecimal digits (2.1), a %00 (a NUL cuts text short), a . or .. segment
  * (3.3, 5.2.4: not resolved here, written or %2E-encoded); 404 for a %2F in any case, a
  * '/' inside a segment (2.2: data, not a delimiter), so no route has that path. Both
- * listeners (webhooks, the admin API) judge paths with it. */
+ * listeners (webhooks, the admin API) judge paths with it, by sc_url_path_flaw, the rule
+ * the validator judges a webhook path by. */
 const char *sc_httpd_path_verdict(const char *uri, unsigned *status);
 /* A request target as libmicrohttpd's uri callback gets it (uri: its own buffer, the query
  * not parsed yet), judged by size: NULL when it is taken, else why not (a static string),

@@ -503,3 +503,54 @@ enum sc_status sc_url_path_value(struct sc_buf *out, const json_t *v, char *err,
     free(s);
     return SC_OK;
 }
+
+/* Whether the segment s[0..n) is "." or ".." once decoded (%2E is '.', RFC 3986 2.3). */
+static bool flaw_dots(const char *s, size_t n)
+{
+    size_t dots = 0;
+    for (size_t i = 0; i < n; dots++)
+        if (s[i] == '.')
+            i++;
+        else if (i + 2 < n && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] | 32) == 'e')
+            i += 3;
+        else
+            return false;
+    return dots == 1 || dots == 2;
+}
+
+static enum sc_url_flaw_kind flaw_at(struct sc_url_flaw *f, enum sc_url_flaw_kind k, size_t off,
+                                     size_t len)
+{
+    *f = (struct sc_url_flaw){k, off, len};
+    return k;
+}
+
+enum sc_url_flaw_kind sc_url_path_flaw(const char *path, size_t n, struct sc_url_flaw *f)
+{
+    size_t slash = n, enc = n;
+    for (size_t i = 0; i < n; i++) {
+        if (path[i] != '%')
+            continue;
+        int hi = i + 1 < n ? hexval((unsigned char)path[i + 1]) : -1;
+        int lo = hi >= 0 && i + 2 < n ? hexval((unsigned char)path[i + 2]) : -1;
+        if (hi < 0 || lo < 0)
+            return flaw_at(f, SC_URL_FLAW_ESCAPE, i, n - i < 3 ? n - i : 3);
+        if (hi == 0 && lo == 0)
+            return flaw_at(f, SC_URL_FLAW_NUL, i, 3);
+        if (hi == 2 && lo == 15 && slash == n)
+            slash = i;
+        else if (enc == n && !(hi == 2 && lo == 15))
+            enc = i;
+    }
+    for (size_t i = 0, len; i < n; i += len + 1) {
+        len = strcspn(path + i, "/");
+        len = len < n - i ? len : n - i;
+        if (flaw_dots(path + i, len))
+            return flaw_at(f, SC_URL_FLAW_DOT, i, len);
+    }
+    if (slash < n)
+        return flaw_at(f, SC_URL_FLAW_SLASH, slash, 3);
+    if (enc < n)
+        return flaw_at(f, SC_URL_FLAW_ENCODED, enc, 3);
+    return flaw_at(f, SC_URL_FLAW_NONE, 0, 0);
+}

@@ -79,4 +79,28 @@ void sc_url_norm_path(const char *p, size_t n, struct sc_buf *out, unsigned *fla
 enum sc_status sc_url_path_value(struct sc_buf *out, const json_t *value, char *err,
                                  size_t errlen);
 
+/* What a request path as sent (before its one percent-decoding, as RFC 3986 reads it)
+ * holds that no route can match, the first found in this order: */
+enum sc_url_flaw_kind {
+    SC_URL_FLAW_NONE,
+    SC_URL_FLAW_ESCAPE, /* a '%' without two hexadecimal digits (2.1): refused, 400 */
+    SC_URL_FLAW_NUL,    /* %00 (a NUL cuts text short): refused, 400 */
+    SC_URL_FLAW_DOT,    /* a . or .. segment, written or %2E-encoded (3.3, 5.2.4; not
+                         * resolved): refused, 400 */
+    SC_URL_FLAW_SLASH,  /* %2F in any case: a '/' inside a segment (2.2, data, not a
+                         * delimiter), so no route has the path: 404 */
+    SC_URL_FLAW_ENCODED, /* any other %XX: taken, and decoded before matching, so a route
+                          * written with it never matches it as written */
+};
+
+struct sc_url_flaw {
+    enum sc_url_flaw_kind kind;
+    size_t off, len; /* the offending part of the path: the escape, or the segment */
+};
+
+/* The one rule both listeners (webhooks, the admin API: sc_httpd_path_verdict) judge a
+ * request's path by and the validator judges a webhook path by: the first flaw of
+ * path[0..n) (the path without its query) into *f; returns f->kind. */
+enum sc_url_flaw_kind sc_url_path_flaw(const char *path, size_t n, struct sc_url_flaw *f);
+
 #endif

@@ -1497,14 +1497,70 @@ static void check_route(struct vctx *c, json_t *route)
 
 /* ---- triggers ---- */
 
-static bool valid_hook_path(const char *p)
+#define HOOK_CHARS "letters, digits and - _ . ~ /"
+
+/* The listener's answer to every request for a webhook path with this flaw. */
+static const char *hook_flaw_why(enum sc_url_flaw_kind k)
 {
-    if (p[0] != '/' || strlen(p) > 256 || strstr(p, "//") || strstr(p, "/../") ||
-        strstr(p, "/./"))
+    switch (k) {
+    case SC_URL_FLAW_ESCAPE: return "a '%' that starts no escape (%XX)";
+    case SC_URL_FLAW_NUL: return "%00 (a NUL byte)";
+    case SC_URL_FLAW_SLASH: return "%2F, a '/' inside a segment";
+    default: return "";
+    }
+}
+
+/* A webhook path the listener can never match (sc_url_path_flaw, sc_webhook_path_reserved,
+ * as it reads a request's path), or one outside the path alphabet: said with a caret
+ * under the offending part; false when it is good. */
+static bool hook_path_error(struct vctx *c, const char *p)
+{
+    struct sc_url_flaw f;
+    size_t n = strlen(p), bad = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789/-_.~");
+    const char *dbl = strstr(p, "//");
+    if (p[0] != '/') {
+        VERR(c, pos_val(c), "webhook path '%s' must start with '/' and hold only " HOOK_CHARS, p);
+    } else if (sc_url_path_flaw(p, n, &f) == SC_URL_FLAW_DOT) {
+        size_t dots = 0;
+        for (size_t i = f.off; i < f.off + f.len; i++)
+            dots += p[i] == '.' || p[i] == '%';
+        VERR(c, sc_doc_pos_in(c->doc, c->path, f.off, f.len), "webhook path '%s' holds %s%.*s%s "
+             "segment: the listener refuses every request to it (400), never resolving it; "
+             "write the path it stands for", p, dots == f.len ? "a '" : "the '", (int)f.len,
+             p + f.off, dots == f.len ? "'" : dots == 1 ? "' ('.' encoded)" : "' ('..' encoded)");
+    } else if (f.kind == SC_URL_FLAW_ENCODED) {
+        char ch = (char)strtol((char[]){p[f.off + 1], p[f.off + 2], 0}, NULL, 16), fix[24];
+        bool plain = isalnum((unsigned char)ch) || (ch && strchr("/-_.~", ch));
+        snprintf(fix, sizeof fix, "write '%c' instead", plain ? ch : '?');
+        VERR(c, sc_doc_pos_in(c->doc, c->path, f.off, f.len), "webhook path '%s' holds the "
+             "escape '%.3s': the listener decodes a request's path before matching it, so no "
+             "request matches it as written; %s", p, p + f.off,
+             plain ? fix : "a webhook path holds only " HOOK_CHARS);
+    } else if (f.kind != SC_URL_FLAW_NONE) {
+        VERR(c, sc_doc_pos_in(c->doc, c->path, f.off, f.len), "webhook path '%s' holds %s: "
+             "the listener answers every request to it %s", p, hook_flaw_why(f.kind),
+             f.kind == SC_URL_FLAW_SLASH ? "404 (no path has a '/' inside a segment)"
+                                         : "400 (not a path)");
+    } else if (bad < n) {
+        unsigned char b = (unsigned char)p[bad];
+        char what[32];
+        snprintf(what, sizeof what, b >= 0x80 ? "a character beyond ASCII" : b < 0x20 || b == 0x7f
+                 ? "a control character" : "'%c'", b);
+        VERR(c, sc_doc_pos_in(c->doc, c->path, bad, 1), "webhook path '%s' holds %s: a "
+             "webhook path holds only " HOOK_CHARS, p, what);
+    } else if (dbl) {
+        VERR(c, sc_doc_pos_in(c->doc, c->path, (size_t)(dbl - p), 2), "webhook path '%s' "
+             "holds an empty segment ('//'): write one '/'", p);
+    } else if (n > 256) {
+        VERR(c, pos_val(c), "webhook path is %zu characters long: at most 256", n);
+    } else if (sc_webhook_path_reserved(p)) {
+        VERR(c, pos_val(c), "webhook path '%s' is the listener's own (GET /healthz, /readyz, "
+             "/metrics, /executions/ID): it answers there itself and never takes a webhook; "
+             "choose another path", p);
+    } else {
         return false;
-    for (const char *q = p; *q; q++)
-        if (!isalnum((unsigned char)*q) && !strchr("/-_.~", *q))
-            return false;
+    }
     return true;
 }
 
@@ -1528,10 +1584,7 @@ static void check_webhook(struct vctx *c, json_t *w)
     const char *path = json_string_value(json_object_get(w, "path"));
     if (path) {
         size_t o = push(c, "path");
-        if (!valid_hook_path(path)) {
-            VERR(c, pos_val(c), "webhook path '%s' must start with '/' and hold only letters, "
-                 "digits and - _ . ~ /", path);
-        } else {
+        if (!hook_path_error(c, path)) {
             json_t *prev = json_object_get(c->v->hooks, path);
             if (prev)
                 VERR(c, pos_val(c), "webhook path '%s' is also used by scenario '%s' (%s:%d)",

@@ -425,3 +425,9 @@ void sc_webhook_json_error(const json_error_t *e, char *out, size_t outlen)
     }
     snprintf(out, outlen, "malformed JSON at line %d, column %d: %s", e->line, e->column, what);
 }
+
+bool sc_webhook_path_reserved(const char *path)
+{
+    return !strcmp(path, "/healthz") || !strcmp(path, "/readyz") || !strcmp(path, "/metrics") ||
+           (!strncmp(path, "/executions/", 12) && path[12] && !strchr(path + 12, '/'));
+}

@@ -70,4 +70,9 @@ int sc_webhook_decode(const char *content_encoding, const char *in, size_t n, si
  * library's. */
 void sc_webhook_json_error(const json_error_t *e, char *out, size_t outlen);
 
+/* Whether the webhook listener answers path itself (GET /healthz, /readyz, /metrics,
+ * /executions/ID), before any webhook: a webhook there is never reached. The validator
+ * and the listener (httpd.c) ask this one rule. */
+bool sc_webhook_path_reserved(const char *path);
+
 #endif

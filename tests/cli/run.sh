@@ -41,6 +41,9 @@ expect "errors in several files are all reported" 2 "$(cat $fx/two-bad.out)" \
     -- "$bin" validate --org tests/config/org.yaml "$fx/two-bad"
 expect "same webhook path in two scenarios" 2 "$(cat $fx/same-path.out)" \
     -- "$bin" validate --org tests/config/org.yaml "$fx/same-path"
+printf 'name: near\ntriggers:\n  - webhook: { path: /hooks/... }\n  - webhook: { path: /.well-known/x }\n  - webhook: { path: /executions/ }\n  - webhook: { path: /executions/a/b }\n  - webhook: { path: /healthz/x }\n  - webhook: { path: /hooks/x/ }\nsteps:\n  - { id: a, module: set, with: { vars: { x: 1 } } }\n' > "$tmp/near.yaml"
+expect "webhook paths the listener does match validate (tests/config/webhook-path-unreachable: those it never does)" 0 \
+    "ok: 1 scenario file valid for org test" -- "$bin" validate --org tests/config/org.yaml "$tmp/near.yaml"
 expect "same scenario name in two files" 2 "$(cat $fx/same-name.out)" \
     -- "$bin" validate --org tests/config/org.yaml "$fx/same-name"
 expect "--json prints the diagnostics as an array" 2 "$(cat $fx/json.out)" \
@@ -250,7 +253,7 @@ check "no ./postgresql: nor ./Postgres: file was written" test ! -e postgresql: 
 for c in executions "execution 20260101-000000-000001" audit "audit verify" "versions x" "queue list" "holds list" "incomplete list" metrics "prune --dry-run" "store backup --to $tmp/bk.db"; do
     # shellcheck disable=SC2086
     expect "$c on a --store that does not exist: exit 1, the path named, nothing made" 1 \
-        "scenarist: --store $tmp/typo/scenarist.db: no such store (no file there): only serve, run and deploy create a store" \
+        "scenarist: --store $tmp/typo/scenarist.db: no such store (no file there): only serve, run, deploy, init, test, import, restore and promote create a store" \
         -- "$bin" $c --org staging --store "$tmp/typo/scenarist.db"
 done
 check "no folder was made for it" test ! -e "$tmp/typo"
@@ -259,10 +262,33 @@ printf 'name: fresh\nstore: %s\nconnections:\n  lms: { base_url: http://127.0.0.
 for c in executions "execution 20260101-000000-000001" audit "audit verify" "versions x" "queue list" "holds list" "incomplete list" metrics "shadow list" "prune --dry-run" "store backup --to $tmp/bk.db"; do
     # shellcheck disable=SC2086
     expect "$c on an org whose store: does not exist yet: exit 1, the path and the org named" 1 \
-        "scenarist: store $tmp/fresh/scenarist.db (org fresh's store): no such store (no file there): only serve, run and deploy create a store" \
+        "scenarist: store $tmp/fresh/scenarist.db (org fresh's store): no such store (no file there): only serve, run, deploy, init, test, import, restore and promote create a store" \
         -- "$bin" $c --org "$tmp/fresh.yaml"
 done
 check "no folder was made for it" test ! -e "$tmp/fresh"
+# a file at the store's path that is no store: a read refuses it and leaves it as it is
+: > "$tmp/empty.db"
+printf 'not a database\n' > "$tmp/text.db"
+sqlite3 "$tmp/foreign.db" "CREATE TABLE notes(x); INSERT INTO notes VALUES('keep me')"
+only="only serve, run, deploy, init, test, import, restore and promote create a store"
+for c in executions audit "audit verify" "queue list" "holds list" "incomplete list" metrics "prune --dry-run"; do
+    # shellcheck disable=SC2086
+    expect "$c on an empty file (0 bytes) at --store: exit 1, the file left empty" 1 \
+        "scenarist: --store $tmp/empty.db: an empty file (0 bytes), not a store; left as it is: $only
+0" -- bash -c "'$bin' $c --org staging --store '$tmp/empty.db'; rc=\$?; stat -c %s '$tmp/empty.db'; exit \$rc"
+    # shellcheck disable=SC2086
+    expect "$c on a file that is not SQLite: exit 1, the file as it was" 1 \
+        "scenarist: --store $tmp/text.db: not a store (not a SQLite database); left as it is: $only
+not a database" -- bash -c "'$bin' $c --org staging --store '$tmp/text.db'; rc=\$?; cat '$tmp/text.db'; exit \$rc"
+    # shellcheck disable=SC2086
+    expect "$c on a SQLite database that is not a store: exit 1, its tables as they were" 1 \
+        "scenarist: --store $tmp/foreign.db: a SQLite database but not a store (it has no scenarist schema); left as it is: $only
+notes|keep me" -- bash -c "'$bin' $c --org staging --store '$tmp/foreign.db'; rc=\$?; sqlite3 '$tmp/foreign.db' \"SELECT group_concat(name) FROM sqlite_master\" \"SELECT x FROM notes\" | paste -sd'|'; exit \$rc"
+done
+printf 'name: zero\nstore: %s\nconnections:\n  lms: { base_url: http://127.0.0.1:9/lms }\n' "$tmp/empty.db" > "$tmp/zero.yaml"
+expect "the org's own store: an empty file there is refused the same, named as the org's" 1 \
+    "scenarist: store $tmp/empty.db (org zero's store): an empty file (0 bytes), not a store; left as it is: $only
+0" -- bash -c "'$bin' executions --org '$tmp/zero.yaml'; rc=\$?; stat -c %s '$tmp/empty.db'; exit \$rc"
 printf 'name: first\ntriggers:\n  - manual: {}\nsteps:\n  - { id: s, module: set, with: { vars: { a: 1 } } }\n' > "$tmp/first.yaml"
 echo '{}' > "$tmp/first.json"
 expect "run creates the org's store, which the reads then find" 0 "execution 1 ok" \

@@ -371,9 +371,44 @@ static void link_is_linear(void **state)
     }
 }
 
+/* A request path's first flaw, as both listeners and the validator read it: "KIND OFF LEN". */
+static const char *flaw(const char *path)
+{
+    static char out[64];
+    static const char *const kinds[] = {"none", "escape", "nul", "dot", "slash", "encoded"};
+    struct sc_url_flaw f;
+    enum sc_url_flaw_kind k = sc_url_path_flaw(path, strcspn(path, "?"), &f);
+    snprintf(out, sizeof out, "%s %zu %zu", kinds[k], f.off, f.len);
+    return out;
+}
+
+static void request_path_flaws(void **state)
+{
+    (void)state;
+    assert_string_equal(flaw("/hooks/x"), "none 0 0");
+    assert_string_equal(flaw("/hooks/..."), "none 0 0");
+    assert_string_equal(flaw("/hooks/.well-known"), "none 0 0");
+    assert_string_equal(flaw("/hooks/.."), "dot 7 2");
+    assert_string_equal(flaw("/.."), "dot 1 2");
+    assert_string_equal(flaw("/hooks/."), "dot 7 1");
+    assert_string_equal(flaw("/hooks/./x"), "dot 7 1");
+    assert_string_equal(flaw("/hooks/%2e%2E"), "dot 7 6");
+    assert_string_equal(flaw("/hooks/x?a=/../"), "none 0 0"); /* the query is not the path */
+    assert_string_equal(flaw("/hooks/..?a=1"), "dot 7 2");
+    assert_string_equal(flaw("/hooks/a%2eb"), "encoded 8 3");
+    assert_string_equal(flaw("/hooks/%41/%2F"), "slash 11 3"); /* %2F before any other */
+    assert_string_equal(flaw("/h%2f/.."), "dot 6 2");       /* 400 before 404 */
+    assert_string_equal(flaw("/../%00"), "nul 4 3");        /* escapes judged first */
+    assert_string_equal(flaw("/hooks/%zz"), "escape 7 3");
+    assert_string_equal(flaw("/hooks/x%4"), "escape 8 2");
+    assert_string_equal(flaw("/hooks/x%"), "escape 8 1");
+    assert_string_equal(flaw("/hooks/x%4?a"), "escape 8 2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(request_path_flaws),
         cmocka_unit_test(spellings_of_one_target),
         cmocka_unit_test(dot_segments_with_params),
         cmocka_unit_test(odd_escapes_and_fragments),

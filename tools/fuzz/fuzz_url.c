@@ -1,7 +1,8 @@
 /* Outbound URLs: any path joined to a base URL gives a target in normal form (no dot
  * segment, no empty segment, escapes upper-case, normalising it again changes nothing)
  * that stays under the base unless flagged as climbing; any text encoded as a path value
- * is one segment (only unreserved characters and %XX). */
+ * is one segment (only unreserved characters and %XX). A request path's flaw
+ * (sc_url_path_flaw) lies inside it. */
 #include "fuzz.h"
 
 #include "model/url.h"
@@ -39,10 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     struct sc_url base, t;
+    struct sc_url_flaw f;
     char err[512];
+    size_t n = strlen(s); /* a request path's flaw lies inside it; none: no '%' at all */
+    enum sc_url_flaw_kind k = sc_url_path_flaw(s, n, &f);
+    if (f.off + f.len > n || (k != SC_URL_FLAW_NONE && !f.len) ||
+        (k == SC_URL_FLAW_NONE && strchr(s, '%')))
+        abort();
     if (sc_url_parse("http://127.0.0.1:8900/lms", &base, err, sizeof err) == 0) {
         if (sc_url_join(&base, s, NULL, &t, err, sizeof err) == 0) {
             check_normal(t.path);
+            if (sc_url_path_flaw(t.path, strlen(t.path), &f) == SC_URL_FLAW_DOT)
+                abort(); /* the normal form has no dot segment, as the listener reads one */
             if (!(t.flags & SC_URL_CLIMB) && strncmp(t.path, "/", 1))
                 abort();
             if (!t.full || strncmp(t.full, "http://127.0.0.1:8900/", 22))
