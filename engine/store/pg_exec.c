@@ -125,6 +125,9 @@ static bool moved_on(const PGresult *r, int attempt)
     if (strcmp(status, "running") && strcmp(status, "warning") && strcmp(status, "sleeping") &&
         strcmp(status, "held"))
         return true;
+    /* a sleep's end and a resume after a crash keep their attempt */
+    if (!strcmp(status, "running"))
+        return have != attempt;
     return !strcmp(status, "sleeping") ? have != attempt && have != attempt - 1
                                        : have != attempt - 1;
 }
@@ -162,6 +165,7 @@ enum sc_store_rc pg_exec_claim(struct sc_store *base, const char *id, int attemp
     if (sc_store_live_add(id) != 0 ||
         pg_run(st, "claiming the execution", P_EXEC_CLAIM, "iiis", sc_store_owner(),
                (int64_t)attempt, sc_clock_now_ms() + sc_store_lease_ms(), id) != 0 ||
+        pg_run(st, "marking interrupted steps", P_STEP_INTERRUPTED, "s", id) != 0 ||
         pg_commit(st) != 0) {
         pg_rollback(st);
         sc_store_exec_release(id);
