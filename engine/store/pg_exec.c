@@ -125,11 +125,10 @@ static bool moved_on(const PGresult *r, int attempt)
     if (strcmp(status, "running") && strcmp(status, "warning") && strcmp(status, "sleeping") &&
         strcmp(status, "held"))
         return true;
-    /* a sleep's end and a resume after a crash keep their attempt */
-    if (!strcmp(status, "running"))
-        return have != attempt;
-    return !strcmp(status, "sleeping") ? have != attempt && have != attempt - 1
-                                       : have != attempt - 1;
+    /* a sleep's end and a resume after a crash (left running) keep their attempt */
+    return !strcmp(status, "sleeping") || !strcmp(status, "running")
+               ? have != attempt && have != attempt - 1
+               : have != attempt - 1;
 }
 
 enum sc_store_rc pg_exec_claim(struct sc_store *base, const char *id, int attempt, int64_t due_ms)
