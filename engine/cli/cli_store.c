@@ -130,9 +130,12 @@ static const char *run_text(const json_t *rec)
 {
     static _Thread_local char buf[48];
     long long a = json_integer_value(json_object_get(rec, "attempt"));
+    /* a resume after a crash goes on with the attempt the dead process ran */
+    const char *resumed = json_is_true(json_object_get(rec, "resumed")) ? " resumed" : "";
     if (a <= 1)
-        return "first run";
-    snprintf(buf, sizeof buf, "retry %lld", a - 1);
+        snprintf(buf, sizeof buf, "first run%s", resumed);
+    else
+        snprintf(buf, sizeof buf, "retry %lld%s", a - 1, resumed);
     return buf;
 }
 

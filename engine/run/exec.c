@@ -1017,6 +1017,7 @@ static json_t *make_record(struct sc_run *r, const char *started)
                  json_object_set(rec, "incomplete", r->incomplete)) ||
                 (r->response && json_object_set(rec, "response", r->response)) ||
                 (r->committed && json_object_set_new(rec, "committed", json_true())) ||
+                (r->resumed && json_object_set_new(rec, "resumed", json_true())) ||
                 ((r->attempt > 1 || r->jn.wakes) &&
                  json_object_set_new(rec, "attempt", json_integer(r->attempt))))) {
         json_decref(rec);
@@ -1033,10 +1034,12 @@ json_t *sc_exec_run(struct sc_scenario *sc, struct sc_runtime *rt, json_t *trigg
     r.by = opts ? opts->by : NULL;
     r.attempt = opts && opts->attempt > 1 ? opts->attempt : 1;
     r.queued = opts && opts->queued;
+    r.resumed = opts && opts->resumed;
     r.jn = (struct sc_journal){.store = rt->store, .execution = r.id, .attempt = r.attempt,
-                               .wakes = opts && opts->wakes, .confidential = sc->confidential,
+                               .wakes = opts && (opts->wakes || opts->resumed),
+                               .confidential = sc->confidential,
                                .atomic = opts && opts->atomic};
-    r.before_ms = r.jn.wakes && opts->before_ms > 0 ? opts->before_ms : 0;
+    r.before_ms = opts && opts->wakes && opts->before_ms > 0 ? opts->before_ms : 0;
     r.fixed_id = opts && opts->id;
     if (opts && opts->id)
         snprintf(r.id, sizeof r.id, "%s", opts->id);

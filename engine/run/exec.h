@@ -58,6 +58,9 @@ struct sc_exec_opts {
                             keeps them (warning, held) */
     bool wakes;          /* attempt `attempt` goes on after a sleep (no new attempt: attempts
                             count tries after failures); its recorded steps replay */
+    bool resumed;        /* attempt `attempt` goes on after its process died mid-run (its
+                            lease lapsed): a crash is no try, so no new attempt; its recorded
+                            steps replay, and the record says "resumed": true */
     int64_t before_ms;   /* wakes: the attempt's time before this run, its sleep included (ms),
                             added to duration_ms */
     const char *by;      /* the person whose decision runs this attempt (an approval, a retry):

@@ -33,6 +33,7 @@ struct sc_run {
     int attempt;
     int64_t before_ms;     /* jn.wakes: the attempt's time before this run, its sleep included */
     bool queued, fixed_id;
+    bool resumed; /* the attempt goes on after its process died (exec.h) */
     bool vars_touched;     /* the step under way wrote vars: its state keeps them */
     struct sc_journal jn;  /* what it records, and what earlier attempts recorded */
     json_t *held;          /* the hold the step just run asked for (taken by run_list) */

@@ -18,7 +18,7 @@ struct sc_journal {
     const char *execution;  /* the execution's id (borrowed; the run's buffer, may change
                                while the execution is being begun) */
     int attempt;
-    bool wakes;             /* the attempt goes on after a sleep (no new attempt): it reads
+    bool wakes;             /* the attempt goes on after a sleep or a crash (no new attempt): it reads
                                and closes what it recorded before, as a further attempt does */
     bool confidential;      /* states and outputs sealed */
     bool atomic;            /* resume states written only when the end keeps them */

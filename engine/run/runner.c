@@ -193,8 +193,8 @@ int sc_runner_add(struct sc_runner *rn, struct sc_scenario *sc, const char *sour
 /* Runs attempt `attempt` of a claimed execution with the scenario its source names;
  * before_ms >= 0: the attempt goes on after a sleep, having taken that long so far. */
 static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, int attempt,
-                           bool queued, bool atomic, int64_t before_ms, const char *by,
-                           struct sc_diags *d, char *err, size_t errlen)
+                           bool queued, bool atomic, int64_t before_ms, bool resumed,
+                           const char *by, struct sc_diags *d, char *err, size_t errlen)
 {
     const char *source = json_string_value(json_object_get(info, "source"));
     struct sc_scenario *sc = source && *source ? scenario_for(rn, source, d) : NULL;
@@ -205,7 +205,7 @@ static json_t *run_claimed(struct sc_runner *rn, const char *id, json_t *info, i
     }
     struct sc_exec_opts opts = {.id = id, .source = source, .attempt = attempt, .queued = queued,
                                 .atomic = atomic, .wakes = before_ms >= 0,
-                                .before_ms = before_ms > 0 ? before_ms : 0,
+                                .before_ms = before_ms > 0 ? before_ms : 0, .resumed = resumed,
                                 .version = json_string_value(json_object_get(info, "version")),
                                 .by = by};
     json_t *rec = sc_exec_run(sc, rn->rt, json_object_get(info, "trigger"), &opts);
@@ -218,7 +218,7 @@ json_t *sc_runner_queued(struct sc_runner *rn, json_t *info, bool atomic, struct
                          char *err, size_t errlen)
 {
     const char *id = json_string_value(json_object_get(info, "id"));
-    return run_claimed(rn, id ? id : "", info, 1, true, atomic, -1, NULL, d, err, errlen);
+    return run_claimed(rn, id ? id : "", info, 1, true, atomic, -1, false, NULL, d, err, errlen);
 }
 
 static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, const char *by,
@@ -262,19 +262,24 @@ static json_t *again(struct sc_runner *rn, const char *id, int64_t due_ms, const
         snprintf(err, errlen, "%s", sc_store_error(st));
         return NULL;
     }
-    /* a sleep's end is no new attempt: attempts count tries after failures */
-    int64_t before = slept(st, id, json_string_value(json_object_get(info, "status")));
-    int attempt = (int)json_integer_value(json_object_get(info, "attempts")) + (before < 0);
+    /* a sleep's end is no new attempt: attempts count tries after failures; nor is a
+     * resume after a crash (left running, its lease lapsed): the process died, no try failed */
+    const char *status = json_string_value(json_object_get(info, "status"));
+    int64_t before = slept(st, id, status);
+    bool resumed = status && !strcmp(status, "running");
+    int attempt = (int)json_integer_value(json_object_get(info, "attempts")) +
+                  (before < 0 && !resumed);
     json_t *rec = NULL;
     int claimed;
-    if (!runnable(st, id, json_string_value(json_object_get(info, "status")), err, errlen)) {
+    if (!runnable(st, id, status, err, errlen)) {
         /* err says why */
     } else if ((claimed = sc_store_exec_claim(st, id, attempt, due_ms)) != 0) {
         snprintf(err, errlen, "%s", claimed < 0 ? sc_store_error(st)
                                     : due_ms >= 0 ? "its retry is no longer due (it ran meanwhile)"
                                                   : "another scenarist process is running it");
     } else {
-        rec = run_claimed(rn, id, info, attempt, false, false, before, by, d, err, errlen);
+        rec = run_claimed(rn, id, info, attempt, false, false, before, resumed, by, d, err,
+                          errlen);
     }
     json_decref(info);
     return rec;

@@ -60,6 +60,8 @@ static const char *const sql[P_COUNT] = {
                      " FOR UPDATE",
     [P_EXEC_CLAIM] = "UPDATE executions SET status = 'running', owner = $1, attempts = $2,"
                      " finished_at = NULL, lease_until = $3 WHERE id = $4",
+    [P_STEP_INTERRUPTED] = "UPDATE step_runs SET status = 'interrupted' WHERE execution = $1"
+                           " AND status = 'running'",
     [P_EXEC_END] = "UPDATE executions SET status = $1, owner = NULL, lease_until = NULL,"
                    " finished_at = $2, duration_ms = $3, summary = $4, trigger = CASE WHEN"
                    " $6::int = 1 AND confidential = 1 THEN NULL ELSE trigger END WHERE id = $5",

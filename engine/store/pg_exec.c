@@ -125,8 +125,10 @@ static bool moved_on(const PGresult *r, int attempt)
     if (strcmp(status, "running") && strcmp(status, "warning") && strcmp(status, "sleeping") &&
         strcmp(status, "held"))
         return true;
-    return !strcmp(status, "sleeping") ? have != attempt && have != attempt - 1
-                                       : have != attempt - 1;
+    /* a sleep's end and a resume after a crash (left running) keep their attempt */
+    return !strcmp(status, "sleeping") || !strcmp(status, "running")
+               ? have != attempt && have != attempt - 1
+               : have != attempt - 1;
 }
 
 enum sc_store_rc pg_exec_claim(struct sc_store *base, const char *id, int attempt, int64_t due_ms)
@@ -162,6 +164,7 @@ enum sc_store_rc pg_exec_claim(struct sc_store *base, const char *id, int attemp
     if (sc_store_live_add(id) != 0 ||
         pg_run(st, "claiming the execution", P_EXEC_CLAIM, "iiis", sc_store_owner(),
                (int64_t)attempt, sc_clock_now_ms() + sc_store_lease_ms(), id) != 0 ||
+        pg_run(st, "marking interrupted steps", P_STEP_INTERRUPTED, "s", id) != 0 ||
         pg_commit(st) != 0) {
         pg_rollback(st);
         sc_store_exec_release(id);

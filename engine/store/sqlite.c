@@ -56,6 +56,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_EXEC_OWNER] = "SELECT status, owner, lease_until FROM executions WHERE id = ?",
     [Q_EXEC_CLAIM] = "UPDATE executions SET status = 'running', owner = ?, attempts = ?,"
                      " finished_at = NULL, lease_until = ? WHERE id = ?",
+    [Q_STEP_INTERRUPTED] = "UPDATE step_runs SET status = 'interrupted' WHERE execution = ?"
+                           " AND status = 'running'",
     [Q_EXEC_END] = "UPDATE executions SET status = ?1, owner = NULL, lease_until = NULL, finished_at = ?2,"
                    " duration_ms = ?3, summary = ?4, trigger = CASE WHEN ?6 AND confidential"
                    " THEN NULL ELSE trigger END, counted = counted + 1 WHERE rowid = ?5",

@@ -153,6 +153,7 @@ enum sc_store_rc sq_exec_claim(struct sc_store *base, const char *id, int attemp
     if (sc_store_live_add(id) != 0 ||
         sq_exec(st, sq_q(st, Q_EXEC_CLAIM, "iiis", sc_store_owner(), (int64_t)attempt,
                          sc_clock_now_ms() + sc_store_lease_ms(), id), "claiming the execution") != 0 ||
+        sq_exec(st, sq_q(st, Q_STEP_INTERRUPTED, "s", id), "marking interrupted steps") != 0 ||
         sq_commit(st) != 0) {
         sq_rollback(st);
         sc_store_exec_release(id);

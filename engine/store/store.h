@@ -58,7 +58,8 @@ enum sc_store_rc sc_store_exec_begin(struct sc_store *st, const struct sc_exec_r
  * status running, leased to this process, attempts = attempt. due_ms >= 0: a scheduled
  * retry, taken only if its entry is still pending and due at due_ms. SC_STORE_OK taken;
  * SC_STORE_BUSY when it runs under a lease not yet expired (this or another process runs
- * it) or it is no longer due (left alone); SC_STORE_ERR (also when there is none). */
+ * it) or it is no longer due (left alone); SC_STORE_ERR (also when there is none).
+ * Its step runs still marked running were cut off by a dead process: status interrupted. */
 enum sc_store_rc sc_store_exec_claim(struct sc_store *st, const char *id, int attempt, int64_t due_ms);
 /* Ends an attempt: status success|warning|error; summary {error?, incomplete?,
  * response?, committed?}. A finished confidential execution loses its sealed data, and

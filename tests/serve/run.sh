@@ -373,6 +373,62 @@ expect "the resumed execution read again (two GETs at the stub) and recorded eac
     "2 employee|ok|Ada name|ok|Ada" \
     -- sh -c "printf '%s ' \$(grep -c '/hris/employees/E-7' '$journal'); sqlite3 '$db' \"SELECT step, status, coalesce(json_extract(output, '\$.body.name'), json_extract(output, '\$.name')) FROM step_runs WHERE execution = '$id' ORDER BY id\" | tr '\n' ' ' | sed 's/ \$//'"
 
+# ---- a crash is no retry: two kill -9 mid-GET, then a real failure, spend no retry ----
+# batched reads (crash-read) and a read+write run on its own (crash-write); break retries: 2
+cat > "$tmp/crash.json" <<'EOF'
+[{"method": "GET", "path": "/hris/employees/*", "status": 200, "delay_ms": 3000, "times": 2, "body": {"name": "Ada"}},
+ {"method": "GET", "path": "/hris/employees/*", "status": 503, "body": {"error": "down"}},
+ {"method": "PUT", "path": "/lms/learners/*", "status": 200, "body": {"ok": true}}]
+EOF
+# gets N: waits (up to 60 s) until the stub has N GETs of E-1 (the kill lands mid-step)
+gets() { for _ in $(seq 3000); do [ "$(grep -c /hris/employees/E-1 "$journal" 2>/dev/null)" -ge "$1" ] 2>/dev/null && return 0; sleep 0.02; done; return 1; }
+# due: the entry's next retry time, as SCENARIST_CLOCK takes it (rounded up to the second)
+due() { date -u -d "@$(( $(date -u -d "$("$bin" incomplete list --org "$org" --json | jq -r '.[0].next_attempt_at')" +%s) + 1 ))" +%Y-%m-%dT%H:%M:%SZ; }
+for kind in read write; do
+    stub crash-$kind "$tmp/crash.json"
+    serve $fx/crashes
+    id=$(post /hooks/crash-$kind '{"employee_id":"E-1"}' | sed 's/.*"execution":"\([^"]*\)".*/\1/')
+    gets 1
+    stop KILL
+    serve $fx/crashes # resumes it at once: the lock's last holder is gone
+    gets 2
+    stop KILL
+    serve $fx/crashes
+    check "crash-$kind: after two kills the third GET fails (503): the execution breaks" \
+        wait_sql "SELECT status || ' ' || attempts FROM executions" "warning 1"
+    stop
+    rows="employee|1|interrupted
+employee|1|error
+employee|1|break"
+    [ $kind = write ] && rows="employee|1|interrupted
+$rows" # a batched read's first run wrote no row: its writes wait for the batch's commit
+    expect "crash-$kind: the interrupted runs are recorded as such, in attempt 1, and the failure too" 0 "$rows" \
+        -- sql "SELECT step, attempt, status FROM step_runs ORDER BY id"
+    expect "crash-$kind: the first run failed: no retry spent, both still to come" 0 \
+        "$id crash-$kind employee pending 0/2" \
+        -- sh -c "'$bin' incomplete list --org '$org' | awk '{print \$1, \$2, \$3, \$4, \$5}'"
+    expect "crash-$kind: resume says the next run is retry 1 of 2" 0 "nothing is due yet; 1 execution waits for a retry:
+  $id crash-$kind: step employee, retry 1 of 2 due at $("$bin" incomplete list --org "$org" --json | jq -r '.[0].next_attempt_at')" \
+        -- "$bin" resume --org "$org"
+    expect "crash-$kind: retry 1 runs when due" 0 "$id crash-$kind: retry 1 warning" \
+        -- env SCENARIST_CLOCK=test:$(due) "$bin" resume --org "$org"
+    expect "crash-$kind: retry 2 runs when due, and no retry is left" 0 "$id crash-$kind: retry 2 warning
+$id crash-$kind employee exhausted 2/2" \
+        -- sh -c "SCENARIST_CLOCK=test:$(due) '$bin' resume --org '$org'; '$bin' incomplete list --org '$org' | awk '{print \$1, \$2, \$3, \$4, \$5}'"
+    get='"method":"GET","path":"/hris/employees/E-1"'
+    expect "crash-$kind: exactly 2 retries reached the system (5 GETs: 2 cut off by kills, 3 runs), nothing else" 0 \
+        "$get
+$get
+$get
+$get
+$get" -- grep -o '"method":"[A-Z]*","path":"[^"]*"' "$journal"
+    expect "crash-$kind: the step runs per attempt" 0 "$rows
+employee|2|error
+employee|2|break
+employee|3|error
+employee|3|break" -- sql "SELECT step, attempt, status FROM step_runs ORDER BY id"
+done
+
 # ---- sleep frees its worker: the execution parks as a scheduled resume ----
 stub nap "$tmp/ok.json"
 mkdir -p "$dir/scn"
@@ -532,7 +588,7 @@ kill -9 $rpid
 wait $rpid 2>/dev/null
 serve $fx/hooks
 check "the daemon resumes it once its 2 s lease lapses, while it runs" \
-    wait_sql "SELECT status || ' ' || attempts FROM executions WHERE id = '$id'" "success 2"
+    wait_sql "SELECT status || ' ' || attempts FROM executions WHERE id = '$id'" "success 1"
 stop
 expect_grep "the log says so" 0 "resuming execution $id, left unfinished by a stopped process (its lease expired)" -- cat "$dir/log"
 expect "the PUT was sent again with the same Idempotency-Key" 0 "$id:upsert:1 $id:upsert:1" \

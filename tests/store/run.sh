@@ -263,7 +263,7 @@ expect "resume leaves it alone while its lease lasts (30 s from its last renewal
     "nothing to resume" -- env SCENARIST_CLOCK=test:2026-03-08T07:59:29.999Z "$bin" resume --org "$org"
 expect "the lease of the killed process expires 30 s after its last renewal" 0 "$((1772956740000 + 30000))" \
     -- sqlite3 "$db" "SELECT lease_until FROM executions WHERE id = '$id'"
-expect "resume runs the interrupted execution once its lease has expired" 0 "$id kill-resume: retry 1 success" \
+expect "resume runs the interrupted execution once its lease has expired" 0 "$id kill-resume: first run resumed success" \
     -- env SCENARIST_CLOCK=test:2026-03-08T07:59:30Z "$bin" resume --org "$org"
 expect "the step that ended before the kill did not run again" 0 "1" \
     -- bash -c "grep -c '\"method\":\"GET\"' '$journal'"
@@ -274,14 +274,14 @@ expect "the PUT the kill cut off is on the audit log, pending; its re-send ok" 0
 2 upsert PUT ok" -- bash -c "'$bin' audit --org '$org' --json --execution $id | jq -r '.[] | select(.step == \"upsert\") | \"\\(.id) \\(.step) \\(.method) \\(.outcome)\"'"
 expect "after the kill the log verifies" 0 "audit log of org golden: every row intact" \
     -- "$bin" audit verify --org "$org"
-expect "execution ID shows both attempts" 0 "kill-resume  execution $id  (org golden, version draft)
-status success after 1 retry; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:30.000Z
+expect "execution ID shows the run the kill cut off and its resume, one attempt (a crash is no retry)" 0 "kill-resume  execution $id  (org golden, version draft)
+status success after 0 retries; started 2026-03-08T07:59:00.000Z, finished 2026-03-08T07:59:30.000Z
 url https://scenarist.example.com/executions/$id
 steps (run shown when above 1: step@2 is retry 1):
   employee               http.request    ok            0 ms  HTTP 200 {\"email\":\"kay@example.com\",\"id\":\"E-9\"}
-  upsert                 http.request    running             
-  upsert@2               http.request    ok            0 ms  HTTP 200 {\"id\":\"L-9\"}
-  record@2               http.request    ok            0 ms  HTTP 201 {\"id\":\"LH-9\"}" \
+  upsert                 http.request    interrupted           
+  upsert                 http.request    ok            0 ms  HTTP 200 {\"id\":\"L-9\"}
+  record                 http.request    ok            0 ms  HTTP 201 {\"id\":\"LH-9\"}" \
     -- "$bin" execution $id --org "$org"
 expect "nothing is left to resume" 0 "nothing to resume" -- "$bin" resume --org "$org"
 expect "a finished execution cannot be retried" 1 \

@@ -245,6 +245,10 @@ static void leases_keep_an_execution_till_they_expire(void **state)
     sc_clock_use_test(1767225600000); /* 2026-01-01T00:00:00Z */
     struct sc_store *st = fresh("lease");
     begin(st, "run", "sync");
+    struct sc_step_row row = {.execution = "run", .step = "put", .module = "http.request",
+                              .bundle = "1", .attempt = 1, .status = "running",
+                              .started_ms = sc_clock_now_ms(), .duration_ms = -1};
+    assert_true(sc_store_step_begin(st, &row) > 0);
     assert_int_equal(sc_store_exec_claim(st, "run", 2, -1), SC_STORE_BUSY); /* leased */
     assert_int_equal(sc_store_exec_claim(st, "none", 2, -1), SC_STORE_ERR);
     assert_string_equal(sc_store_error(st), "no execution none");
@@ -261,9 +265,15 @@ static void leases_keep_an_execution_till_they_expire(void **state)
     assert_int_equal(json_array_size(gone), 1);
     assert_string_equal(json_string_value(json_array_get(gone, 0)), "run");
     json_decref(gone);
-    assert_int_equal(sc_store_exec_claim(st, "run", 2, -1), SC_STORE_OK); /* taken over */
+    /* taken over in the attempt the dead process ran (a crash is no try); the step it
+     * left running is interrupted */
+    assert_int_equal(sc_store_exec_claim(st, "run", 1, -1), SC_STORE_OK);
     json_t *e = sc_store_exec_get(st, "run");
-    assert_int_equal(num(e, "attempts"), 2);
+    assert_int_equal(num(e, "attempts"), 1);
+    json_t *steps = json_object_get(e, "steps");
+    assert_int_equal(json_array_size(steps), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 0), "status")),
+                        "interrupted");
     json_decref(e);
     sc_store_exec_release("run");
     sc_store_close(st);
