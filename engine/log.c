@@ -4,6 +4,7 @@
 #include "clock.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,8 +35,15 @@ static const char *level_name(enum sc_log_level l)
     return l == SC_LOG_ERROR ? "error" : l == SC_LOG_WARN ? "warn" : "info";
 }
 
-/* The whole line in one write(2): stderr is unbuffered, and pieces could interleave. */
-static void emit(const char *line, size_t n)
+/* A thread's held lines (sc_log_hold): whole lines, at most PIPE_BUF bytes, the size a
+ * pipe writes whole (POSIX), so held lines never interleave with another thread's. */
+static _Thread_local struct {
+    bool on;
+    size_t n;
+    char b[PIPE_BUF];
+} held;
+
+static void write_all(const char *line, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(STDERR_FILENO, line, n);
@@ -44,6 +52,34 @@ static void emit(const char *line, size_t n)
         line += w;
         n -= (size_t)w;
     }
+}
+
+void sc_log_hold(void)
+{
+    held.on = true;
+}
+
+void sc_log_flush(void)
+{
+    if (held.n)
+        write_all(held.b, held.n);
+    held.n = 0;
+    held.on = false;
+}
+
+/* The whole line in one write(2): stderr is unbuffered, and pieces could interleave. */
+static void emit(const char *line, size_t n)
+{
+    if (held.on && held.n + n > sizeof held.b) { /* in order: what is held goes first */
+        write_all(held.b, held.n);
+        held.n = 0;
+    }
+    if (held.on && n <= sizeof held.b) {
+        memcpy(held.b + held.n, line, n);
+        held.n += n;
+        return;
+    }
+    write_all(line, n);
 }
 
 void sc_log(enum sc_log_level level, const char *execution, const char *scenario,

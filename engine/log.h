@@ -25,4 +25,10 @@ bool sc_log_is_json(void);
 void sc_log(enum sc_log_level level, const char *execution, const char *scenario,
             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* sc_log_hold: the calling thread's next lines are kept (up to PIPE_BUF bytes, 4 KiB on
+ * Linux, then written whole) till sc_log_flush writes them in one write(2); a worker holds
+ * the lines of a batch (one per execution's end) so a batch costs one system call. */
+void sc_log_hold(void);
+void sc_log_flush(void);
+
 #endif
