@@ -122,6 +122,7 @@ static int add_hook(struct sc_daemon *d, struct sc_catalog *c, size_t file,
     r->sequential = set->sequential;
     r->confidential = set->confidential;
     r->respond = has_respond(json_object_get(root, "steps"));
+    r->instant = sc_scenario_local(c->scs[file]) && !r->sequential && !w->dedupe_key;
     if (!r->path || !r->scenario || !r->source)
         return -1;
     const char *auth = w->auth;

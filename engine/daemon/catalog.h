@@ -12,6 +12,8 @@ struct sc_catalog_hook {
     char *path, *scenario, *source;
     char version[16];            /* "draft" for a file, else the stored version's number */
     bool realtime, sequential, confidential, respond;
+    bool instant;                /* local steps only, no lane, no dedupe: a worker may run its
+                                    event before it is stored, both written in one commit */
     char *scheme, *secret;       /* signature check; NULL: none */
     json_t *dedupe_src;          /* the dedupe_key template, or NULL */
     struct sc_tmpl *dedupe;      /* compiled in the intake's Lua */

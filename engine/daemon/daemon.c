@@ -67,6 +67,7 @@ void sc_daemon_kick(struct sc_daemon *d)
 {
     pthread_mutex_lock(&d->mu);
     d->kicks++;
+    d->queue_kicks++;
     pthread_cond_signal(&d->work); /* one: a worker that finds more wakes the next */
     pthread_mutex_unlock(&d->mu);
 }

@@ -99,8 +99,14 @@ struct sc_daemon {
     pthread_mutex_t mu;          /* work signalling and respond waiters */
     pthread_cond_t work, finished;
     unsigned long kicks;
+    unsigned long queue_kicks;   /* the kicks that may mean queued events (not instant ones) */
     int idle, workers_done;
     struct sc_daemon_waiter *waiters;
+    struct pending *instant, **instant_tail; /* events a worker runs before they are stored
+                                    (httpd.c's instant path), oldest first */
+    int instant_held;            /* taken by workers, not answered yet */
+    bool instant_turn;           /* a worker is taking a batch of them, till its commit */
+    bool instant_closed;         /* the intake took the last: none is handed on any more */
     atomic_bool stopping, draining;
     atomic_llong synced_seq;     /* workers take queued events up to here: they are on disk */
     atomic_int busy;

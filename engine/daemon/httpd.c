@@ -55,6 +55,8 @@ struct pending {
     int rc;             /* as sc_store_enqueue; -1 with err */
     char err[256];
     bool respond, queued;
+    bool instant;       /* its hook's scenario may run before it is stored (catalog.h) */
+    int64_t since_ms;   /* monotonic: when it was handed on */
     struct sc_daemon_waiter w;    /* w.id is the execution's id */
     struct pending *next;
 };
@@ -380,6 +382,7 @@ static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const ch
     p->source = hk->source ? sc_strdup(hk->source) : NULL;
     snprintf(p->version, sizeof p->version, "%s", hk->version);
     p->respond = hk->respond;
+    p->instant = hk->instant;
     p->ev = (struct sc_event_row){
         .exec = {.id = p->w.id, .scenario = p->scenario, .org = d->org->name,
                  .version = p->version, .source = p->source, .trigger = p->trigger,
@@ -389,14 +392,31 @@ static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const ch
     p->dedupe = dedupe;
 }
 
-/* Hands p to the intake thread's next commit, its connection suspended till answered. */
+/* Hands p to a worker (the instant path: a local scenario's event without a dedupe key,
+ * on SQLite, run before it is stored and written with its execution in one commit) or to
+ * the intake thread's next commit; its connection suspended till answered. */
 static enum MHD_Result to_intake(struct sc_daemon *d, struct MHD_Connection *con,
                                  struct pending *p)
 {
+    p->con = con;
+    p->since_ms = sc_clock_mono_ms();
     pthread_mutex_lock(&d->mu);
     sc_exec_new_id(p->w.id, sizeof p->w.id);
+    if (p->instant && !p->dedupe && !d->shared && d->o.workers > 0 && !d->instant_closed &&
+        !atomic_load(&d->stopping)) {
+        MHD_suspend_connection(con); /* before a worker can answer it */
+        p->queued = true;
+        p->ev.claim = true;
+        *d->instant_tail = p;
+        d->instant_tail = &p->next;
+        if (!d->instant_turn) { /* else the worker with the turn wakes one once it commits */
+            d->kicks++;
+            pthread_cond_signal(&d->work);
+        }
+        pthread_mutex_unlock(&d->mu);
+        return MHD_YES;
+    }
     pthread_mutex_unlock(&d->mu);
-    p->con = con;
     pthread_mutex_lock(&d->intake.batch_mu);
     bool open = !d->intake.stop;
     if (open) { /* suspended before the intake thread can see it, so its resume follows */
@@ -470,6 +490,91 @@ static void answer(struct sc_daemon *d, struct pending *p, json_t *response)
     }
     free(url_of);
     MHD_resume_connection(con);
+}
+
+size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&d->mu);
+    if (d->instant_turn) { /* one batch at a time: the next gathers while this one runs */
+        pthread_mutex_unlock(&d->mu);
+        return 0;
+    }
+    while (n < max && d->instant && !atomic_load(&d->stopping)) {
+        out[n++] = d->instant;
+        if (!(d->instant = d->instant->next))
+            d->instant_tail = &d->instant;
+    }
+    d->instant_held += (int)n;
+    d->instant_turn = n > 0;
+    pthread_mutex_unlock(&d->mu);
+    for (size_t i = 0; i < n; i++)
+        out[i]->next = NULL;
+    return n;
+}
+
+void sc_httpd_instant_committed(struct sc_daemon *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->instant_turn = false;
+    if (d->instant) { /* gathered meanwhile: another worker takes them while this one syncs */
+        d->kicks++;
+        pthread_cond_signal(&d->work);
+    }
+    pthread_mutex_unlock(&d->mu);
+}
+
+const struct sc_event_row *sc_httpd_instant_event(const struct pending *p)
+{
+    return &p->ev;
+}
+
+void sc_httpd_instant_answer(struct sc_daemon *d, struct pending *p, const char *err,
+                             json_t *response, bool waits)
+{
+    p->rc = err ? -1 : 0;
+    if (err) {
+        snprintf(p->err, sizeof p->err, "%s", err);
+        sc_log(SC_LOG_ERROR, NULL, NULL, "webhook %s not stored: %s",
+               json_string_value(json_object_get(p->trigger, "path")), p->err);
+    } else
+        atomic_fetch_add(&d->metrics.accepted, 1);
+    pthread_mutex_lock(&d->mu);
+    if (!err && p->respond && waits) { /* answered by the intake once its execution ends */
+        p->w.deadline_ms = sc_clock_mono_ms() + d->o.respond_ms;
+        p->w.next = d->waiters;
+        d->waiters = &p->w;
+    }
+    bool last = --d->instant_held == 0;
+    if (last) /* sc_httpd_stop waits for them */
+        pthread_cond_broadcast(&d->finished);
+    pthread_mutex_unlock(&d->mu);
+    if (err || !p->respond || !waits)
+        answer(d, p, err ? NULL : response);
+}
+
+/* The instant events no worker took within INSTANT_WAIT_MS (every worker busy with a slow
+ * batch), or all of them when stopping: the intake stores them as any other. */
+#define INSTANT_WAIT_MS 20
+static struct pending *instant_stale(struct sc_daemon *d, bool all, bool *left)
+{
+    struct pending *list = NULL, **tail = &list;
+    int64_t now = sc_clock_mono_ms();
+    pthread_mutex_lock(&d->mu);
+    while (d->instant && (all || d->instant->since_ms + INSTANT_WAIT_MS <= now)) {
+        struct pending *p = d->instant;
+        if (!(d->instant = p->next))
+            d->instant_tail = &d->instant;
+        p->next = NULL;
+        p->ev.claim = false;
+        *tail = p;
+        tail = &p->next;
+    }
+    if (all)
+        d->instant_closed = true;
+    *left = d->instant != NULL;
+    pthread_mutex_unlock(&d->mu);
+    return list;
 }
 
 /* One transaction for every event that arrived since the last, one fsync for them all. */
@@ -573,21 +678,34 @@ static void *intake_main(void *arg)
     struct sc_daemon *d = arg;
     prctl(PR_SET_NAME, "sc-intake");
     int64_t next = -1;
+    bool left = false, stopped = false;
     pthread_mutex_lock(&d->intake.batch_mu);
     for (;;) {
-        if (!d->intake.head && !d->intake.answers) {
+        if (!d->intake.head && !d->intake.answers && !stopped) {
             if (d->intake.stop)
-                break;
-            int64_t wait = next < 0 ? 1000 : next - sc_clock_mono_ms();
-            wait = wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
-            struct timespec ts = sc_clock_deadline(wait);
-            pthread_cond_timedwait(&d->intake.batch_cv, &d->intake.batch_mu, &ts);
-        }
+                stopped = true; /* one more pass: the instant events no worker took */
+            else {
+                int64_t wait = next < 0 ? 1000 : next - sc_clock_mono_ms();
+                wait = wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
+                if (left && wait > INSTANT_WAIT_MS)
+                    wait = INSTANT_WAIT_MS;
+                struct timespec ts = sc_clock_deadline(wait);
+                pthread_cond_timedwait(&d->intake.batch_cv, &d->intake.batch_mu, &ts);
+            }
+        } else if (stopped && !d->intake.head && !d->intake.answers)
+            break;
         struct pending *list = d->intake.head;
         d->intake.head = NULL;
         d->intake.tail = &d->intake.head;
         d->intake.answers = false;
         pthread_mutex_unlock(&d->intake.batch_mu);
+        struct pending *stale = instant_stale(d, stopped || atomic_load(&d->stopping), &left);
+        if (stale) { /* after the others: they came later */
+            struct pending **t = &list;
+            while (*t)
+                t = &(*t)->next;
+            *t = stale;
+        }
         if (list)
             commit_batch(d, list);
         next = answer_waiters(d, atomic_load(&d->stopping));
@@ -1139,6 +1257,15 @@ void sc_httpd_quiesce(struct sc_daemon *d)
 
 void sc_httpd_stop(struct sc_daemon *d)
 {
+    pthread_mutex_lock(&d->mu); /* the instant events workers hold are answered first */
+    struct timespec ts = sc_clock_deadline(10000);
+    while (d->instant_held > 0)
+        if (pthread_cond_timedwait(&d->finished, &d->mu, &ts) == ETIMEDOUT) {
+            sc_daemon_say("stopping with %d webhooks unanswered: a worker still runs them",
+                          d->instant_held);
+            break;
+        }
+    pthread_mutex_unlock(&d->mu);
     if (d->intake.started) { /* MHD must not stop with a connection suspended */
         sc_daemon_join(&d->intake.batch_mu, &d->intake.batch_cv, &d->intake.stop, d->intake.th);
         d->intake.started = false;

@@ -213,6 +213,7 @@ static struct sc_daemon *daemon_new(const struct sc_serve_opts *o, const struct 
     sc_turns_init(&d->writes);
     pthread_cond_init(&d->intake.batch_cv, NULL);
     d->intake.tail = &d->intake.head;
+    d->instant_tail = &d->instant;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->work, NULL);
     pthread_cond_init(&d->finished, NULL);

@@ -5,6 +5,7 @@
  * wait on their reads side by side; the worker resumes each as its answer comes. */
 #include "daemon/workers.h"
 
+#include "daemon/httpd.h"
 #include "log.h"
 
 #include "clock.h"
@@ -13,6 +14,7 @@
 #include "model/yaml.h"
 #include "run/http.h"
 #include "run/runner.h"
+#include "store/hooks.h"
 #include "util.h"
 
 #include <errno.h>
@@ -58,6 +60,8 @@ struct sc_worker {
     int64_t read_us;             /* the last batch with reads: its time per execution (µs);
                                     -1 before any */
     struct flight *fl;           /* BATCH_MAX of them */
+    long long empty_seq;         /* the queue was found empty with synced_seq and queue_kicks */
+    unsigned long empty_kicks;   /* at these (empty_seq -1: not known to be empty) */
 };
 
 /* At most this many local executions per batch (claimed together), written together as
@@ -496,8 +500,11 @@ static bool compute(struct sc_worker *w, json_t **claimed, size_t n, size_t *use
  * they read, or after a store error (once a second, until the store takes it or the
  * daemon stops: they stay claimed, a restart resumes them). 0 committed (w->fin[0..*nfin)
  * answered by the caller), -1 not. */
+/* ins: instant events (httpd.h) whose rows go first in the commit, taken by this process;
+ * with them a store error is not tried again (nothing was answered: their senders are). */
 static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *used, size_t *nfin,
-                     json_t **direct, size_t *ndirect, struct sc_diags *diag)
+                     json_t **direct, size_t *ndirect, struct sc_diags *diag,
+                     struct pending **ins, size_t nins)
 {
     struct sc_daemon *d = w->d;
     struct sc_store *st = w->rt.store;
@@ -523,6 +530,12 @@ static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *us
             continue;
         }
         int rc = sc_store_tx_begin(st);
+        for (size_t i = 0; rc == 0 && i < nins; i++) {
+            char was[64]; /* no dedupe key: never a repeat */
+            if (sc_store_enqueue(st, sc_httpd_instant_event(ins[i]), was, sizeof was) !=
+                SC_STORE_OK)
+                rc = -1;
+        }
         if (rc == 0)
             rc = sc_store_defer_apply(st);
         if (rc == 0)
@@ -539,10 +552,10 @@ static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *us
         for (size_t i = 0; i < *nfin; i++)
             json_decref(w->fin[i].rec);
         *nfin = 0;
-        if (atomic_load(&d->stopping))
-            return -1; /* they stay claimed: the next start resumes them */
         if (rc == SC_STORE_CONFLICT)
             continue; /* a conflict: another commit came between, so the daemon moves on */
+        if (atomic_load(&d->stopping) || nins)
+            return -1; /* they stay claimed: the next start resumes them */
         sc_daemon_say("worker %d: %s; trying again in a second", w->no, sc_store_error(st));
         pthread_mutex_lock(&d->mu);
         struct timespec ts = sc_clock_deadline(1000);
@@ -551,13 +564,114 @@ static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *us
     }
 }
 
+/* The claim's view of an instant event (as sc_store_claim_next gives it), or NULL. */
+static json_t *instant_info(const struct sc_event_row *ev)
+{
+    const struct sc_exec_row *e = &ev->exec;
+    json_t *info = json_object();
+    if (info && (json_object_set_new_nocheck(info, "id", json_string(e->id)) ||
+                 json_object_set_new_nocheck(info, "scenario", json_string(e->scenario)) ||
+                 json_object_set_new_nocheck(info, "version", json_string(e->version)) ||
+                 json_object_set_new_nocheck(info, "source", json_string(e->source)) ||
+                 json_object_set_new_nocheck(info, "status", json_string("running")) ||
+                 json_object_set_new_nocheck(info, "attempts", json_integer(1)) ||
+                 json_object_set_new_nocheck(info, "confidential", json_boolean(e->confidential)) ||
+                 json_object_set_new_nocheck(info, "trigger", json_incref(e->trigger)))) {
+        json_decref(info);
+        info = NULL;
+    }
+    return info;
+}
+
+/* Runs instant events (httpd.h): computed as a claimed batch, their rows and their
+ * executions written in one commit, synced, then answered; 1 (ran them). */
+static int take_instants(struct sc_worker *w, struct pending **ps, size_t n)
+{
+    struct sc_daemon *d = w->d;
+    struct sc_store *st = w->rt.store;
+    struct sc_diags diag;
+    sc_diags_init(&diag);
+    json_t *claimed[BATCH_MAX], *direct[BATCH_MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *info = instant_info(sc_httpd_instant_event(ps[i]));
+        if (!info) {
+            sc_httpd_instant_answer(d, ps[i], "out of memory", NULL, false);
+            continue;
+        }
+        ps[k] = ps[i];
+        claimed[k++] = info;
+    }
+    if (!k)
+        sc_httpd_instant_committed(d);
+    size_t nfin = 0, ndirect = 0, used = 0;
+    int rc = 0;
+    for (size_t at = 0; rc == 0 && at < k; at += used) {
+        rc = run_batch(w, claimed + at, k - at, &used, &nfin, direct, &ndirect, &diag,
+                       at ? NULL : ps, at ? 0 : k);
+        if (!at) { /* every row written by now: on disk, then answered */
+            const char *err = rc != 0 ? sc_store_error(st)
+                            : sc_store_sync(st) != 0 ? sc_store_error(st) : NULL;
+            sc_httpd_instant_committed(d); /* what came during the sync shares the next */
+            char why[300] = "";
+            if (err)
+                snprintf(why, sizeof why, "%s", err);
+            for (size_t i = 0; i < k; i++) {
+                const char *id = sc_httpd_instant_event(ps[i])->exec.id;
+                json_t *rec = NULL;
+                for (size_t j = 0; !err && !rec && j < nfin; j++)
+                    if (!strcmp(w->fin[j].id, id))
+                        rec = w->fin[j].rec;
+                sc_httpd_instant_answer(d, ps[i], err ? why : NULL,
+                                        json_object_get(rec, "response"), !rec);
+            }
+        }
+        for (size_t i = 0; i < nfin; i++) {
+            if (rc == 0)
+                ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
+            json_decref(w->fin[i].rec);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < ndirect; i++) {
+        char err[512] = "";
+        json_t *rec = sc_runner_queued(w->rn, direct[i], false, &diag, err, sizeof err);
+        ran(w, json_string_value(json_object_get(direct[i], "id")), rec, err);
+        json_decref(rec);
+    }
+    for (size_t i = 0; i < k; i++)
+        json_decref(claimed[i]);
+    sc_diags_free(&diag);
+    return 1;
+}
+
 /* Runs what the queue holds. Local executions claimed in a row are computed outside any
  * transaction and written in one (run_batch); nothing of them is answered before that
  * commit. Anything else runs on its own, each step recorded as it goes. 2 when it ran
  * something and more may wait, 1 when it ran the queue empty, 0 when the queue had
  * nothing runnable, -1 on a store error. */
+static int take_queue_held(struct sc_worker *w);
+
 static int take_queue(struct sc_worker *w)
 {
+    sc_log_hold(); /* the batch's lines in one write */
+    int rc = take_queue_held(w);
+    sc_log_flush();
+    return rc;
+}
+
+static int take_queue_held(struct sc_worker *w)
+{
+    struct sc_daemon *d = w->d;
+    struct pending *ins[BATCH_MAX];
+    size_t nins = sc_httpd_instant_take(d, ins, BATCH_MAX);
+    if (nins)
+        return take_instants(w, ins, nins);
+    pthread_mutex_lock(&d->mu);
+    unsigned long qk = d->queue_kicks;
+    pthread_mutex_unlock(&d->mu);
+    long long top = atomic_load(&d->synced_seq);
+    if (w->empty_seq == top && w->empty_kicks == qk)
+        return 0; /* nothing was queued since it was found empty: no claim to make */
     struct sc_diags diag;
     sc_diags_init(&diag);
     json_t *claimed[BATCH_MAX], *direct[BATCH_MAX], *other;
@@ -566,7 +680,7 @@ static int take_queue(struct sc_worker *w)
     int rc = claim_batch(w, claimed, &n, &other, &empty, &reads, &diag);
     int64_t t0 = sc_clock_mono_ms();
     for (size_t at = 0, used; rc == 0 && at < n; at += used) {
-        rc = run_batch(w, claimed + at, n - at, &used, &nfin, direct, &ndirect, &diag);
+        rc = run_batch(w, claimed + at, n - at, &used, &nfin, direct, &ndirect, &diag, NULL, 0);
         for (size_t i = 0; i < nfin; i++) {
             if (rc == 0)
                 ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);
@@ -576,6 +690,8 @@ static int take_queue(struct sc_worker *w)
     if (rc == 0 && reads > 0 && n > 0)
         w->read_us = (sc_clock_mono_ms() - t0) * 1000 / (int64_t)n;
     int worked = rc != 0 ? -1 : !n && !other ? 0 : empty ? 1 : 2;
+    w->empty_seq = empty && !n && !other ? top : -1;
+    w->empty_kicks = qk;
     for (size_t i = 0; rc == 0 && i <= ndirect; i++) {
         json_t *info = i < ndirect ? direct[i] : other;
         if (!info)
@@ -646,7 +762,8 @@ static void *worker_main(void *arg)
         if (d->kicks == seen && !atomic_load(&d->stopping)) {
             struct timespec ts = sc_clock_deadline(idle_ms); /* retries come due without a kick */
             d->idle++;
-            pthread_cond_timedwait(&d->work, &d->mu, &ts);
+            if (pthread_cond_timedwait(&d->work, &d->mu, &ts) == ETIMEDOUT)
+                w->empty_seq = -1; /* a look at the queue anyway: another process may add */
             d->idle--;
         }
         pthread_mutex_unlock(&d->mu);
@@ -664,7 +781,7 @@ bool sc_workers_start(struct sc_daemon *d, int i)
     char err[600] = "";
     struct sc_worker *ws = d->ws;
     struct sc_daemon_slot *slot = &d->slots[i];
-    ws[i] = (struct sc_worker){.d = d, .no = i, .slot = slot, .read_us = -1,
+    ws[i] = (struct sc_worker){.d = d, .no = i, .slot = slot, .read_us = -1, .empty_seq = -1,
                                .fin = sc_calloc(BATCH_MAX, sizeof *ws[i].fin),
                                .fl = sc_calloc(BATCH_MAX, sizeof *ws[i].fl)};
     slot->no = i;

@@ -23,6 +23,10 @@ enum sc_store_rc pg_enqueue(struct sc_store *base, const struct sc_event_row *r,
 {
     struct pg_store *st = (struct pg_store *)base;
     const struct sc_exec_row *e = &r->exec;
+    if (r->claim) { /* the daemon's instant path is SQLite's: its callers check sc_store_shared */
+        pg_err(st, "taking an event as it is queued is not done on PostgreSQL");
+        return -1;
+    }
     size_t len;
     bool failed;
     void *trig = pg_value_blob(st, e->trigger, e->confidential, &len, &failed);

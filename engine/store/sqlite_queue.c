@@ -99,9 +99,13 @@ static enum sc_store_rc enqueue(struct sq_store *st, const struct sc_event_row *
     void *trig = sq_value_blob(st, e->trigger, e->confidential, &len, &failed);
     if (failed)
         return -1;
-    sqlite3_stmt *s = sq_q(st, Q_ENQUEUE, "sssssibiiss", e->id, e->scenario, e->org, e->version,
-                           e->source, (int64_t)e->confidential, trig, len, e->started_ms,
-                           (int64_t)r->realtime, r->lane, r->dedupe);
+    sqlite3_stmt *s = r->claim /* taken at once: the row as sq_claim_next leaves it */
+        ? sq_q(st, Q_ENQUEUE_TAKEN, "sssssibiissiii", e->id, e->scenario, e->org, e->version,
+               e->source, (int64_t)e->confidential, trig, len, e->started_ms, (int64_t)r->realtime,
+               r->lane, r->dedupe, sc_store_owner(), sc_clock_now_ms(), (int64_t)sc_store_lease_ms())
+        : sq_q(st, Q_ENQUEUE, "sssssibiiss", e->id, e->scenario, e->org, e->version, e->source,
+               (int64_t)e->confidential, trig, len, e->started_ms, (int64_t)r->realtime, r->lane,
+               r->dedupe);
     if (!s)
         return -1;
     int rc = sq_step(st, s);
@@ -109,6 +113,15 @@ static enum sc_store_rc enqueue(struct sq_store *st, const struct sc_event_row *
     if (rc == SQLITE_DONE) {
         if (sq_tally(st, e->scenario, "queued") != 0)
             return -1;
+        if (r->claim) {
+            if (sc_store_live_add(e->id) != 0)
+                return sq_err(st, "out of memory"), -1;
+            if (sq_tally(st, e->scenario, "running") != 0) {
+                sc_store_exec_release(e->id);
+                return -1;
+            }
+            return 0;
+        }
         handoff_put(st->path, e->id, e->trigger, len, r->frozen);
         return 0;
     }

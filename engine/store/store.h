@@ -122,8 +122,11 @@ struct sc_event_row {
     bool frozen;          /* the caller changes exec.trigger no more: a claim in this process
                            * may get the very object, not a copy (the intake's; ~14,000
                            * instructions an event saved) */
+    bool claim;           /* taken by this process in the same transaction, as
+                           * sc_store_claim_next would take it (the daemon's instant path:
+                           * the event and its execution written in one commit); SQLite only */
 };
-/* SC_STORE_OK queued; SC_STORE_SAME a repeat of an earlier event, whose execution id is
+/* SC_STORE_OK queued (running, attempt 1, this process's, when r->claim); SC_STORE_SAME a repeat of an earlier event, whose execution id is
  * put in first; SC_STORE_EXISTS the execution id is taken (make another); SC_STORE_ERR. */
 enum sc_store_rc sc_store_enqueue(struct sc_store *st, const struct sc_event_row *r, char *first, size_t n);
 /* Claims the next runnable event for this process (status running, attempt 1): realtime

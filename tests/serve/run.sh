@@ -744,6 +744,7 @@ unset SCENARIST_CLOCK
 
 . tests/serve/burst.sh
 . tests/serve/inflight.sh
+. tests/serve/instant.sh
 . tests/serve/lua_limits.sh
 . tests/serve/pages.sh
 
