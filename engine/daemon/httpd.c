@@ -492,11 +492,11 @@ static void answer(struct sc_daemon *d, struct pending *p, json_t *response)
     MHD_resume_connection(con);
 }
 
-size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t max)
+size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t max, bool held)
 {
     size_t n = 0;
     pthread_mutex_lock(&d->mu);
-    if (d->instant_turn) { /* one batch at a time: the next gathers while this one runs */
+    if (!held && d->instant_turn) { /* one batch at a time: the next gathers while it runs */
         pthread_mutex_unlock(&d->mu);
         return 0;
     }
@@ -506,18 +506,18 @@ size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t m
             d->instant_tail = &d->instant;
     }
     d->instant_held += (int)n;
-    d->instant_turn = n > 0;
+    d->instant_turn = n > 0; /* kept by the taker till it finds none */
     pthread_mutex_unlock(&d->mu);
     for (size_t i = 0; i < n; i++)
         out[i]->next = NULL;
     return n;
 }
 
-void sc_httpd_instant_committed(struct sc_daemon *d)
+void sc_httpd_instant_give_up(struct sc_daemon *d)
 {
     pthread_mutex_lock(&d->mu);
     d->instant_turn = false;
-    if (d->instant) { /* gathered meanwhile: another worker takes them while this one syncs */
+    if (d->instant) { /* waiting: another worker takes them */
         d->kicks++;
         pthread_cond_signal(&d->work);
     }

@@ -583,9 +583,9 @@ static json_t *instant_info(const struct sc_event_row *ev)
     return info;
 }
 
-/* Runs instant events (httpd.h): computed as a claimed batch, their rows and their
- * executions written in one commit, synced, then answered; 1 (ran them). */
-static int take_instants(struct sc_worker *w, struct pending **ps, size_t n)
+/* Runs a batch of instant events (httpd.h): computed as a claimed batch, their rows and
+ * their executions written in one commit, synced, then answered. */
+static void instant_batch(struct sc_worker *w, struct pending **ps, size_t n)
 {
     struct sc_daemon *d = w->d;
     struct sc_store *st = w->rt.store;
@@ -602,8 +602,6 @@ static int take_instants(struct sc_worker *w, struct pending **ps, size_t n)
         ps[k] = ps[i];
         claimed[k++] = info;
     }
-    if (!k)
-        sc_httpd_instant_committed(d);
     size_t nfin = 0, ndirect = 0, used = 0;
     int rc = 0;
     for (size_t at = 0; rc == 0 && at < k; at += used) {
@@ -612,7 +610,6 @@ static int take_instants(struct sc_worker *w, struct pending **ps, size_t n)
         if (!at) { /* every row written by now: on disk, then answered */
             const char *err = rc != 0 ? sc_store_error(st)
                             : sc_store_sync(st) != 0 ? sc_store_error(st) : NULL;
-            sc_httpd_instant_committed(d); /* what came during the sync shares the next */
             char why[300] = "";
             if (err)
                 snprintf(why, sizeof why, "%s", err);
@@ -641,6 +638,28 @@ static int take_instants(struct sc_worker *w, struct pending **ps, size_t n)
     for (size_t i = 0; i < k; i++)
         json_decref(claimed[i]);
     sc_diags_free(&diag);
+}
+
+/* At most this many batches of instant events in a row before the worker looks at the rest
+ * of its duties (the lease sweep, a new catalog, the queue). */
+#define INSTANT_RUN 256
+
+/* Runs instant events batch after batch while they come, holding their turn (httpd.h);
+ * 1 (ran some). */
+static int take_instants(struct sc_worker *w, struct pending **ps, size_t n)
+{
+    struct sc_daemon *d = w->d;
+    for (int run = 1; n > 0; run++) {
+        instant_batch(w, ps, n);
+        sc_log_flush(); /* each batch's lines once it is answered */
+        sc_log_hold();
+        if (run == INSTANT_RUN || w->gen != atomic_load(&d->gen) ||
+            atomic_load(&w->slot->retired)) {
+            sc_httpd_instant_give_up(d);
+            break;
+        }
+        n = sc_httpd_instant_take(d, ps, BATCH_MAX, true);
+    }
     return 1;
 }
 
@@ -663,7 +682,7 @@ static int take_queue_held(struct sc_worker *w)
 {
     struct sc_daemon *d = w->d;
     struct pending *ins[BATCH_MAX];
-    size_t nins = sc_httpd_instant_take(d, ins, BATCH_MAX);
+    size_t nins = sc_httpd_instant_take(d, ins, BATCH_MAX, false);
     if (nins)
         return take_instants(w, ins, nins);
     pthread_mutex_lock(&d->mu);
