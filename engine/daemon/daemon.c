@@ -69,6 +69,8 @@ void sc_daemon_kick(struct sc_daemon *d)
     d->kicks++;
     d->queue_kicks++;
     pthread_cond_signal(&d->work); /* one: a worker that finds more wakes the next */
+    if (d->instant_waiting) /* it may be the only one idle */
+        pthread_cond_signal(&d->instant_cv);
     pthread_mutex_unlock(&d->mu);
 }
 

@@ -105,7 +105,13 @@ struct sc_daemon {
     struct pending *instant, **instant_tail; /* events a worker runs before they are stored
                                     (httpd.c's instant path), oldest first */
     int instant_held;            /* taken by workers, not answered yet */
-    bool instant_turn;           /* a worker is taking a batch of them, till its commit */
+    int instant_takers;          /* workers taking batch after batch of them (httpd.h): one,
+                                    more while the oldest waits 10 ms or more */
+    int instant_last;            /* the worker that took them last (-1: none): when idle it
+                                    waits on instant_cv, woken first for the next, so one
+                                    connection's page cache stays warm */
+    bool instant_waiting;        /* it waits there now */
+    pthread_cond_t instant_cv;
     bool instant_closed;         /* the intake took the last: none is handed on any more */
     atomic_bool stopping, draining;
     atomic_llong synced_seq;     /* workers take queued events up to here: they are on disk */

@@ -41,6 +41,11 @@ struct req {
     unsigned bad_status;
 };
 
+/* How long the oldest instant event (httpd.h) waits before a second worker takes batches
+ * too: the one taker is behind (local scenarios heavy in Lua, on more cores). Sooner, a
+ * second writer costs more than it brings (measured on 2 cores). */
+#define INSTANT_BEHIND_MS 10
+
 /* A webhook event from its arrival to its answer: its connection is suspended while the
  * intake thread commits it (with others: one fsync for all) and, for a scenario with a
  * respond step, until the execution answers or the wait runs out. */
@@ -409,8 +414,12 @@ static enum MHD_Result to_intake(struct sc_daemon *d, struct MHD_Connection *con
         p->ev.claim = true;
         *d->instant_tail = p;
         d->instant_tail = &p->next;
-        if (!d->instant_turn) { /* else the worker with the turn wakes one once it commits */
+        if (!d->instant_takers) { /* else the worker with the turn takes it next */
             d->kicks++;
+            pthread_cond_signal(d->instant_waiting ? &d->instant_cv : &d->work);
+        } else if (p->since_ms - d->instant->since_ms >= INSTANT_BEHIND_MS &&
+                   d->instant_takers < d->o.workers) {
+            d->kicks++; /* the takers do not keep up: one more helps */
             pthread_cond_signal(&d->work);
         }
         pthread_mutex_unlock(&d->mu);
@@ -492,11 +501,16 @@ static void answer(struct sc_daemon *d, struct pending *p, json_t *response)
     MHD_resume_connection(con);
 }
 
-size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t max, bool held)
+size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t max, bool held,
+                             int worker)
 {
     size_t n = 0;
     pthread_mutex_lock(&d->mu);
-    if (!held && d->instant_turn) { /* one batch at a time: the next gathers while it runs */
+    /* one taker, batch after batch (what comes meanwhile shares the next commit); another
+     * only while a crowd waits */
+    bool first = !d->instant_takers;
+    if (!held && !first && (!d->instant || d->instant_takers >= d->o.workers ||
+                            sc_clock_mono_ms() - d->instant->since_ms < INSTANT_BEHIND_MS)) {
         pthread_mutex_unlock(&d->mu);
         return 0;
     }
@@ -506,7 +520,9 @@ size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t m
             d->instant_tail = &d->instant;
     }
     d->instant_held += (int)n;
-    d->instant_turn = n > 0; /* kept by the taker till it finds none */
+    d->instant_takers += held ? -(n == 0) : n > 0; /* kept by a taker till it finds none */
+    if (n && first)
+        d->instant_last = worker;
     pthread_mutex_unlock(&d->mu);
     for (size_t i = 0; i < n; i++)
         out[i]->next = NULL;
@@ -516,10 +532,11 @@ size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t m
 void sc_httpd_instant_give_up(struct sc_daemon *d)
 {
     pthread_mutex_lock(&d->mu);
-    d->instant_turn = false;
-    if (d->instant) { /* waiting: another worker takes them */
+    d->instant_takers--;
+    if (d->instant && !d->instant_takers) { /* waiting: another worker takes them */
         d->kicks++;
         pthread_cond_signal(&d->work);
+        d->instant_last = -1;
     }
     pthread_mutex_unlock(&d->mu);
 }

@@ -43,17 +43,20 @@ const char *sc_httpd_target_verdict(const char *uri, unsigned *status);
  * no worker takes within 20 ms goes to the intake thread as any other event.
  * sc_httpd_instant_take: up to max of them, oldest first, into out (none when stopping);
  * each is the caller's until it calls sc_httpd_instant_answer on it once. One worker takes
- * them at a time, batch after batch (its connection's page cache stays warm, and what
- * arrives meanwhile shares the next commit): held false, the turn is taken (0 when another
- * holds it); held true, the caller holds it already; a take that finds none gives the turn
- * up, as sc_httpd_instant_give_up does (a worker that stops taking with the turn held).
+ * them, batch after batch (its connection's page cache stays warm, and what arrives
+ * meanwhile shares the next commit); a second and more only while the oldest has waited
+ * 10 ms or more (local scenarios heavy in Lua, on more cores). held false: the caller becomes a taker (0 when it
+ * may not); held true: it is one already; a take that finds none ends its turn, as
+ * sc_httpd_instant_give_up does (a taker that stops taking).
+ * worker: the taker's number (daemon.h's instant_last).
  * sc_httpd_instant_event: its row, to pass to sc_store_enqueue in the commit (borrowed).
  * sc_httpd_instant_answer: err NULL: committed and synced, answered 202, or with response
  * (borrowed; a respond step's) when it ran to its end; waits: its execution goes on after
  * this commit, so a respond scenario's answer waits for it as on the intake's path. err:
  * not stored, answered 503 (send it again). p is not the caller's afterwards. */
 struct pending;
-size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t max, bool held);
+size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t max, bool held,
+                             int worker);
 void sc_httpd_instant_give_up(struct sc_daemon *d);
 const struct sc_event_row *sc_httpd_instant_event(const struct pending *p);
 void sc_httpd_instant_answer(struct sc_daemon *d, struct pending *p, const char *err,

@@ -216,6 +216,8 @@ static struct sc_daemon *daemon_new(const struct sc_serve_opts *o, const struct 
     d->instant_tail = &d->instant;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->work, NULL);
+    pthread_cond_init(&d->instant_cv, NULL);
+    d->instant_last = -1;
     pthread_cond_init(&d->finished, NULL);
     return d;
 }
@@ -245,6 +247,7 @@ static void daemon_free(struct sc_daemon *d, struct sc_runtime *main_rt)
     pthread_cond_destroy(&d->intake.batch_cv);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->work);
+    pthread_cond_destroy(&d->instant_cv);
     pthread_cond_destroy(&d->finished);
     free(d);
 }

@@ -658,7 +658,7 @@ static int take_instants(struct sc_worker *w, struct pending **ps, size_t n)
             sc_httpd_instant_give_up(d);
             break;
         }
-        n = sc_httpd_instant_take(d, ps, BATCH_MAX, true);
+        n = sc_httpd_instant_take(d, ps, BATCH_MAX, true, w->no);
     }
     return 1;
 }
@@ -682,7 +682,7 @@ static int take_queue_held(struct sc_worker *w)
 {
     struct sc_daemon *d = w->d;
     struct pending *ins[BATCH_MAX];
-    size_t nins = sc_httpd_instant_take(d, ins, BATCH_MAX, false);
+    size_t nins = sc_httpd_instant_take(d, ins, BATCH_MAX, false, w->no);
     if (nins)
         return take_instants(w, ins, nins);
     pthread_mutex_lock(&d->mu);
@@ -781,8 +781,12 @@ static void *worker_main(void *arg)
         if (d->kicks == seen && !atomic_load(&d->stopping)) {
             struct timespec ts = sc_clock_deadline(idle_ms); /* retries come due without a kick */
             d->idle++;
-            if (pthread_cond_timedwait(&d->work, &d->mu, &ts) == ETIMEDOUT)
+            bool mine = d->instant_last == w->no && !d->instant_waiting;
+            d->instant_waiting |= mine;
+            if (pthread_cond_timedwait(mine ? &d->instant_cv : &d->work, &d->mu, &ts) == ETIMEDOUT)
                 w->empty_seq = -1; /* a look at the queue anyway: another process may add */
+            if (mine)
+                d->instant_waiting = false;
             d->idle--;
         }
         pthread_mutex_unlock(&d->mu);
@@ -864,6 +868,7 @@ bool sc_workers_wait(struct sc_daemon *d, int64_t ms)
     int n = atomic_load(&d->nworkers), started = 0;
     pthread_mutex_lock(&d->mu);
     pthread_cond_broadcast(&d->work);
+    pthread_cond_broadcast(&d->instant_cv);
     struct timespec ts = sc_clock_deadline(ms);
     for (int i = 0; i < n; i++)
         started += d->ws[i].started;
