@@ -422,7 +422,13 @@ static enum MHD_Result to_intake(struct sc_daemon *d, struct MHD_Connection *con
             d->kicks++; /* the takers do not keep up: one more helps */
             pthread_cond_signal(&d->work);
         }
+        bool unseen = !d->instant_takers && !d->idle; /* every worker busy: may wait long */
         pthread_mutex_unlock(&d->mu);
+        if (unseen) { /* the intake looks again in INSTANT_WAIT_MS and takes it if still there */
+            pthread_mutex_lock(&d->intake.batch_mu);
+            pthread_cond_signal(&d->intake.batch_cv);
+            pthread_mutex_unlock(&d->intake.batch_mu);
+        }
         return MHD_YES;
     }
     pthread_mutex_unlock(&d->mu);
