@@ -50,14 +50,16 @@
     " WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2)"
 
 /* Executions listed newest first: those that ran through the time index named (partial:
- * attempts > 0, schema v16), merged with the events still waiting (executions_queue). */
+ * attempts > 0, schema v16), merged with the events still waiting (executions_queue). One
+ * that ran is never queued again: a listing of the queued reads no time index. */
 #define EXEC_LISTED                                                                              \
     "SELECT id, scenario, version, status, attempts, started_at, duration_ms FROM executions"
 #define EXEC_LIST_WHERE                                                                          \
     " AND (?2 IS NULL OR status = ?2) AND started_at >= ?3"                                     \
     " AND (?5 IS NULL OR started_at < ?6 OR (started_at = ?6 AND id < ?5))"
 #define EXEC_LIST(index, scenario)                                                               \
-    EXEC_LISTED " INDEXED BY " index " WHERE attempts > 0" scenario EXEC_LIST_WHERE              \
+    EXEC_LISTED " INDEXED BY " index " WHERE attempts > 0 AND (?2 IS NULL OR ?2 <> 'queued')"   \
+    scenario EXEC_LIST_WHERE                                                                     \
     " UNION ALL " EXEC_LISTED " INDEXED BY executions_queue WHERE status = 'queued'"            \
     " AND attempts = 0" scenario EXEC_LIST_WHERE " ORDER BY started_at DESC, id DESC LIMIT ?4"
 
