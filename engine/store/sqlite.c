@@ -50,8 +50,10 @@
     " WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2)"
 
 /* Executions listed newest first: those that ran through the time index named (partial:
- * attempts > 0, schema v16), merged with the events still waiting (executions_queue). One
- * that ran is never queued again: a listing of the queued reads no time index. */
+ * attempts > 0, schema v16), merged with the events still waiting (executions_queue). An
+ * event leaves 'queued' only by a claim, which sets attempts (so since schema v2): a write
+ * ending or changing a queued row without one would drop it from the listings. One that
+ * ran is never queued again: a listing of the queued reads no time index. */
 #define EXEC_LISTED                                                                              \
     "SELECT id, scenario, version, status, attempts, started_at, duration_ms FROM executions"
 #define EXEC_LIST_WHERE                                                                          \
