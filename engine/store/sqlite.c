@@ -49,6 +49,22 @@
     " last_seen, times_seen, resolution, note FROM queue_items"                                 \
     " WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2)"
 
+/* Executions listed newest first: those that ran through the time index named (partial:
+ * attempts > 0, schema v16), merged with the events still waiting (executions_queue). An
+ * event leaves 'queued' only by a claim, which sets attempts (so since schema v2): a write
+ * ending or changing a queued row without one would drop it from the listings. One that
+ * ran is never queued again: a listing of the queued reads no time index. */
+#define EXEC_LISTED                                                                              \
+    "SELECT id, scenario, version, status, attempts, started_at, duration_ms FROM executions"
+#define EXEC_LIST_WHERE                                                                          \
+    " AND (?2 IS NULL OR status = ?2) AND started_at >= ?3"                                     \
+    " AND (?5 IS NULL OR started_at < ?6 OR (started_at = ?6 AND id < ?5))"
+#define EXEC_LIST(index, scenario)                                                               \
+    EXEC_LISTED " INDEXED BY " index " WHERE attempts > 0 AND (?2 IS NULL OR ?2 <> 'queued')"   \
+    scenario EXEC_LIST_WHERE                                                                     \
+    " UNION ALL " EXEC_LISTED " INDEXED BY executions_queue WHERE status = 'queued'"            \
+    " AND attempts = 0" scenario EXEC_LIST_WHERE " ORDER BY started_at DESC, id DESC LIMIT ?4"
+
 static const char *const sql[Q_COUNT] = {
     [Q_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
                      " confidential, owner, trigger, started_at, lease_until)"
@@ -72,12 +88,9 @@ static const char *const sql[Q_COUNT] = {
     /* running, and its lease expired (or it has none) */
     [Q_EXEC_RUNNING] = "SELECT id FROM executions WHERE status = 'running'"
                        " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY started_at",
-    /* A NULL filter matches everything: one statement serves every combination. */
-    [Q_EXEC_LIST] = "SELECT id, scenario, version, status, attempts, started_at, duration_ms"
-                    " FROM executions WHERE (?1 IS NULL OR scenario = ?1)"
-                    " AND (?2 IS NULL OR status = ?2) AND started_at >= ?3"
-                    " AND (?5 IS NULL OR started_at < ?6 OR (started_at = ?6 AND id < ?5))"
-                    " ORDER BY started_at DESC, id DESC LIMIT ?4",
+    /* A NULL filter matches everything; of all scenarios (?1 unused) or of one. */
+    [Q_EXEC_LIST] = EXEC_LIST("executions_started", ""),
+    [Q_EXEC_LIST_SC] = EXEC_LIST("executions_scenario", " AND scenario = ?1"),
     [Q_STEP_BEGIN] = "INSERT INTO step_runs(execution, attempt, step, module, bundle, status,"
                      " started_at, duration_ms, bundles, output, error, state) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_STEP_END] = "UPDATE step_runs SET status = ?, duration_ms = ?, bundles = ?, output = ?,"

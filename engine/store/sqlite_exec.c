@@ -330,8 +330,9 @@ json_t *sq_exec_resume_info(struct sc_store *base, const char *id)
 json_t *sq_exec_list(struct sc_store *base, const struct sc_exec_filter *f)
 {
     struct sq_store *st = (struct sq_store *)base;
-    sqlite3_stmt *s = sq_q(st, Q_EXEC_LIST, "ssiisi", f->scenario, f->status, f->since_ms,
-                           (int64_t)(f->limit > 0 ? f->limit : 100), f->before_id, f->before_ms);
+    sqlite3_stmt *s = sq_q(st, f->scenario ? Q_EXEC_LIST_SC : Q_EXEC_LIST, "ssiisi", f->scenario,
+                           f->status, f->since_ms, (int64_t)(f->limit > 0 ? f->limit : 100),
+                           f->before_id, f->before_ms);
     if (!s)
         return NULL;
     json_t *a = json_array();

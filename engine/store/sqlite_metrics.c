@@ -11,20 +11,26 @@
 
 /* ---- metrics over a window ---- */
 
+/* The executions that began at or after ?1: those that ran through executions_started
+ * (attempts > 0 only, schema v16) and the events still waiting through executions_queue. */
+#define SINCE(cols)                                                                           \
+    "(SELECT " cols " FROM executions INDEXED BY executions_started WHERE attempts > 0"       \
+    " AND started_at >= ?1 UNION ALL SELECT " cols " FROM executions INDEXED BY"               \
+    " executions_queue WHERE status = 'queued' AND attempts = 0 AND started_at >= ?1)"
+
 /* ?1 is the window's start (ms): every figure counts the rows that began at or after it,
  * found through an index on that time (a short window reads only its own rows). */
 static const char *const window_sql[] = {
     ("SELECT scenario, count(*), sum(status = 'error'), sum(status = 'warning')"
-     " FROM executions INDEXED BY executions_started WHERE started_at >= ?1"
-     " GROUP BY scenario ORDER BY scenario"),
+     " FROM " SINCE("scenario, status") " GROUP BY scenario ORDER BY scenario"),
     ("SELECT scenario, count(*), sum(state = 'pending') FROM holds INDEXED BY holds_created"
      " WHERE created_at >= ?1 GROUP BY scenario"),
     ("SELECT state, count(*) FROM incomplete WHERE state IN ('pending', 'exhausted')"
      " AND created_at >= ?1 GROUP BY state"),
     ("SELECT queue, count(*) FROM queue_items WHERE state = 'open' AND created_at >= ?1"
      " GROUP BY queue ORDER BY queue"),
-    ("SELECT scenario, status, count(*) FROM executions INDEXED BY executions_started"
-     " WHERE started_at >= ?1 GROUP BY scenario, status ORDER BY scenario, status"),
+    ("SELECT scenario, status, count(*) FROM " SINCE("scenario, status")
+     " GROUP BY scenario, status ORDER BY scenario, status"),
     ("SELECT CASE WHEN priority > 0 THEN 'realtime' ELSE 'routine' END, count(*)"
      " FROM executions WHERE status = 'queued' AND queued_at >= ?1 GROUP BY 1"),
 };

@@ -79,9 +79,11 @@ static int64_t one_int(struct sq_store *st, sqlite3_stmt *s, const char *what)
 /* ---- pruning (store/prune.c): its statements ---- */
 
 /* A finished execution of ?1 that ended before ?2, with nothing open on it (a decision
- * still to run included: its closed decisions go with it, as foreign keys require). */
+ * still to run included: its closed decisions go with it, as foreign keys require).
+ * attempts > 0 (every finished one ran) lets executions_started (partial) find them. */
 #define PRUNABLE                                                                              \
     " FROM executions e WHERE e.status = ?1 AND e.status IN ('success', 'warning', 'error')"  \
+    " AND e.attempts > 0"                                                                     \
     " AND e.started_at < ?2 AND e.finished_at IS NOT NULL AND e.finished_at < ?2"             \
     " AND NOT EXISTS(SELECT 1 FROM incomplete i WHERE i.execution = e.id"                     \
     " AND i.state IN ('pending', 'exhausted', 'held'))"                                       \

@@ -212,6 +212,15 @@ static const char *const migrations[] = {
     COUNT_TRIGGER("exec_status", "UPDATE OF status ON executions",
                   " WHEN new.status IS NOT old.status AND new.counted IS old.counted",
                   "'executions', new.scenario, new.status"),
+    /* v16: the time indexes hold only executions that ran (attempts > 0, set by the claim
+     * and never by the end): an event waits in executions_queue alone, and a claim, which
+     * sets started_at, adds its entries instead of moving them (4 b-tree writes fewer per
+     * execution); readers take the waiting ones (attempts = 0, status queued) from
+     * executions_queue. executions_scenario serves the listing of one scenario. */
+    "DROP INDEX executions_started;"
+    "DROP INDEX executions_scenario;"
+    "CREATE INDEX executions_started ON executions(started_at) WHERE attempts > 0;"
+    "CREATE INDEX executions_scenario ON executions(scenario, started_at) WHERE attempts > 0;",
 };
 
 

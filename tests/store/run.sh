@@ -474,6 +474,35 @@ expect "a schema 6 store is migrated to the latest on open, its running executio
 expect "the migration seeds the counters from the executions already there" 0 \
     "$(sqlite3 "$tmp/v6.db" "SELECT 'executions', scenario, status, count(*) FROM executions GROUP BY 2, 3 ORDER BY 2, 3")" \
     -- sqlite3 "$tmp/v6.db" "SELECT name, l1, l2, value FROM counters WHERE name = 'executions' ORDER BY 2, 3"
+# A store of schema 15 (time indexes over every execution, schema 16 keeps there only
+# those that ran) with events still queued, one older than a finished execution: migrated
+# on open, it lists, filters and counts as the same store made at the latest schema.
+sqlite3 "$tmp/audit/store/scenarist.db" ".backup '$tmp/v16.db'"
+sqlite3 "$tmp/v16.db" "INSERT INTO executions(id, scenario, org, version, source, status,
+    attempts, started_at, queued_at, seq, priority, trigger)
+    SELECT 'q-' || n, scenario, org, version, source, 'queued', 0, t, t, n, 0, '{}'
+    FROM (SELECT 1 AS n, max(started_at) + 1 AS t FROM executions UNION ALL
+          SELECT 2, min(started_at) - 1 FROM executions), (SELECT * FROM executions LIMIT 1)"
+sqlite3 "$tmp/v16.db" ".backup '$tmp/v15.db'"
+sqlite3 "$tmp/v15.db" "DROP INDEX executions_started; DROP INDEX executions_scenario;
+    CREATE INDEX executions_started ON executions(started_at);
+    CREATE INDEX executions_scenario ON executions(scenario, started_at); PRAGMA user_version = 15"
+sc=$(sqlite3 "$tmp/v16.db" "SELECT scenario FROM executions WHERE id = 'q-1'")
+views() { # STORE: what a user reads of it
+    "$bin" executions --org "$org" --store "$1" && "$bin" executions --org "$org" --store "$1" --scenario "$sc" &&
+        "$bin" executions --org "$org" --store "$1" --status queued && "$bin" executions --org "$org" --store "$1" --limit 2 --json &&
+        "$bin" metrics --org "$org" --store "$1" --since 2020-01-01T00:00:00Z && "$bin" metrics --org "$org" --store "$1"
+}
+expect "executions list the queued events among the others, newest first" 0 \
+    "$(sqlite3 "$tmp/v16.db" "SELECT id FROM executions ORDER BY started_at DESC, id DESC")" \
+    -- bash -c "'$bin' executions --org '$org' --store '$tmp/v16.db' | awk 'NR > 1 { print \$1 }'"
+expect "a schema 15 store is migrated to the latest on open, and reads the same" 0 "$(views "$tmp/v16.db")
+$latest" -- bash -c "$(declare -f views); bin='$bin' org='$org' sc='$sc'; views '$tmp/v15.db' &&
+    sqlite3 '$tmp/v15.db' 'PRAGMA user_version'"
+expect "its time indexes hold only the executions that ran" 0 \
+    "CREATE INDEX executions_scenario ON executions(scenario, started_at) WHERE attempts > 0
+CREATE INDEX executions_started ON executions(started_at) WHERE attempts > 0" \
+    -- sqlite3 "$tmp/v15.db" "SELECT sql FROM sqlite_master WHERE name IN ('executions_started', 'executions_scenario') ORDER BY name"
 sqlite3 "$tmp/future.db" "PRAGMA user_version = 99"
 expect "a store from a newer scenarist is refused" 1 \
     "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to $latest: use a newer scenarist" \
