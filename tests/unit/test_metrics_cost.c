@@ -20,6 +20,22 @@ static int counted(void *n)
     return 0;
 }
 
+/* A fresh store at path holding one ended execution, e0 of scenario pay. */
+static struct sc_store *store_with_e0(const char *path)
+{
+    char err[256], key[200];
+    snprintf(key, sizeof key, "%s.key", path);
+    unlink(path);
+    unlink(key);
+    struct sc_store *base = sc_store_open(path, NULL, err, sizeof err);
+    assert_non_null(base);
+    struct sc_exec_row row = {.id = "e0", .scenario = "pay", .org = "o", .version = "1",
+                              .source = "pay.yaml", .started_ms = 1000};
+    assert_int_equal(sc_store_exec_begin(base, &row), SC_STORE_OK);
+    assert_int_equal(sc_store_exec_end(base, "e0", "success", 1, NULL, false), 0);
+    return base;
+}
+
 /* VM steps of one sc_store_counters call, and its answer as compact JSON in text. */
 static long scrape_steps(struct sc_store *base, char **text)
 {
@@ -38,16 +54,8 @@ static void a_scrape_reads_as_much_with_200000_executions_as_with_none(void **st
 {
     (void)state;
     sc_clock_use_test(1000);
-    char err[256];
     const char *path = "build/test-metrics-cost.db";
-    unlink(path);
-    unlink("build/test-metrics-cost.db.key");
-    struct sc_store *base = sc_store_open(path, NULL, err, sizeof err);
-    assert_non_null(base);
-    struct sc_exec_row row = {.id = "e0", .scenario = "pay", .org = "o", .version = "1",
-                              .source = "pay.yaml", .started_ms = 1000};
-    assert_int_equal(sc_store_exec_begin(base, &row), SC_STORE_OK);
-    assert_int_equal(sc_store_exec_end(base, "e0", "success", 1, NULL, false), 0);
+    struct sc_store *base = store_with_e0(path);
     char *before, *after;
     long empty = scrape_steps(base, &before);
     struct sq_store *st = (struct sq_store *)base;
@@ -92,16 +100,11 @@ static void listing_a_scenario_reads_as_much_with_200000_executions_of_another(v
 {
     (void)state;
     sc_clock_use_test(1000);
-    char err[256], first[64];
+    char first[64];
     const char *path = "build/test-list-cost.db";
-    unlink(path);
-    unlink("build/test-list-cost.db.key");
-    struct sc_store *base = sc_store_open(path, NULL, err, sizeof err);
-    assert_non_null(base);
+    struct sc_store *base = store_with_e0(path);
     struct sc_exec_row row = {.id = "e0", .scenario = "pay", .org = "o", .version = "1",
                               .source = "pay.yaml", .started_ms = 1000};
-    assert_int_equal(sc_store_exec_begin(base, &row), SC_STORE_OK);
-    assert_int_equal(sc_store_exec_end(base, "e0", "success", 1, NULL, false), 0);
     struct sc_event_row ev = {.exec = row};
     ev.exec.id = "q1";
     ev.exec.started_ms = 2000;
