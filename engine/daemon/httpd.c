@@ -530,8 +530,11 @@ size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t m
     if (n && first)
         d->instant_last = worker;
     pthread_mutex_unlock(&d->mu);
-    for (size_t i = 0; i < n; i++)
+    int64_t now = sc_clock_now_ms(); /* its started_at: taken now, run, then written */
+    for (size_t i = 0; i < n; i++) {
         out[i]->next = NULL;
+        out[i]->ev.taken_ms = now;
+    }
     return n;
 }
 

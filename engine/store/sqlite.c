@@ -136,7 +136,7 @@ static const char *const sql[Q_COUNT] = {
     /* Q_ENQUEUE then Q_CLAIM_TAKE in one row: the same values, one write of it */
     [Q_ENQUEUE_TAKEN] = "INSERT INTO executions(id, scenario, org, version, source, status, attempts,"
                         " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe,"
-                        " counted, owner, lease_until) VALUES(?1,?2,?3,?4,?5,'running',1,?6,?7,?13,?8,"
+                        " counted, owner, lease_until) VALUES(?1,?2,?3,?4,?5,'running',1,?6,?7,?15,?8,"
                         " (SELECT coalesce(max(seq), 0) + 1 FROM executions),?9,?10,?11,2,?12,?13 + ?14)",
     [Q_DEDUPE_FIRST] = "SELECT id FROM executions WHERE scenario = ? AND dedupe = ?",
     /* The next event: realtime first, then arrival order; a sequential lane waits while

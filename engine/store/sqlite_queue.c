@@ -99,10 +99,12 @@ static enum sc_store_rc enqueue(struct sq_store *st, const struct sc_event_row *
     void *trig = sq_value_blob(st, e->trigger, e->confidential, &len, &failed);
     if (failed)
         return -1;
+    int64_t now = sc_clock_now_ms();
     sqlite3_stmt *s = r->claim /* taken at once: the row as sq_claim_next leaves it */
-        ? sq_q(st, Q_ENQUEUE_TAKEN, "sssssibiissiii", e->id, e->scenario, e->org, e->version,
+        ? sq_q(st, Q_ENQUEUE_TAKEN, "sssssibiissiiii", e->id, e->scenario, e->org, e->version,
                e->source, (int64_t)e->confidential, trig, len, e->started_ms, (int64_t)r->realtime,
-               r->lane, r->dedupe, sc_store_owner(), sc_clock_now_ms(), (int64_t)sc_store_lease_ms())
+               r->lane, r->dedupe, sc_store_owner(), now, (int64_t)sc_store_lease_ms(),
+               r->taken_ms ? r->taken_ms : now)
         : sq_q(st, Q_ENQUEUE, "sssssibiiss", e->id, e->scenario, e->org, e->version, e->source,
                (int64_t)e->confidential, trig, len, e->started_ms, (int64_t)r->realtime, r->lane,
                r->dedupe);

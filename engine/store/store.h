@@ -125,6 +125,8 @@ struct sc_event_row {
     bool claim;           /* taken by this process in the same transaction, as
                            * sc_store_claim_next would take it (the daemon's instant path:
                            * the event and its execution written in one commit); SQLite only */
+    int64_t taken_ms;     /* with claim: when this process took it (epoch ms), its started_at
+                           * as a claim at that time gives it; 0: now */
 };
 /* SC_STORE_OK queued (running, attempt 1, this process's, when r->claim); SC_STORE_SAME a repeat of an earlier event, whose execution id is
  * put in first; SC_STORE_EXISTS the execution id is taken (make another); SC_STORE_ERR. */

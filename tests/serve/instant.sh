@@ -34,6 +34,12 @@ expect "instant: its step says why" 0 "broken|error" \
     -- sql "SELECT step, status FROM step_runs WHERE execution IN (SELECT id FROM executions WHERE scenario = 'instant-fail')"
 expect "instant: /metrics counts each accepted webhook" 0 "scenarist_webhooks_accepted_total 5" \
     -- sh -c "curl -s '$url/metrics' | grep '^scenarist_webhooks_accepted_total'"
+# started_at is when a worker took it, as a claim sets it, not when its row was written
+# after the run: the row's span covers the run's duration
+post /hooks/instant-loop '{}' >/dev/null
+check "instant: the long step ends" wait_sql "SELECT count(*) FROM executions WHERE scenario = 'instant-loop' AND status = 'error'" 1
+expect "instant: it started before it ran (finished_at - started_at >= duration_ms > 0)" 0 "1|1" \
+    -- sql "SELECT finished_at - started_at >= duration_ms, duration_ms > 0 FROM executions WHERE scenario = 'instant-loop'"
 stop
 
 # kill -9 under load: every event answered 202 is stored, and runs to success after a
