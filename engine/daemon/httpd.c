@@ -426,6 +426,7 @@ static enum MHD_Result to_intake(struct sc_daemon *d, struct MHD_Connection *con
         pthread_mutex_unlock(&d->mu);
         if (unseen) { /* the intake looks again in INSTANT_WAIT_MS and takes it if still there */
             pthread_mutex_lock(&d->intake.batch_mu);
+            d->intake.answers = true; /* another pass even if it is not waiting right now */
             pthread_cond_signal(&d->intake.batch_cv);
             pthread_mutex_unlock(&d->intake.batch_mu);
         }
