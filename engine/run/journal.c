@@ -134,6 +134,16 @@ int sc_journal_end(struct sc_journal *j, const char *scenario, const json_t *rec
          k += strlen(k) + 1)
         if (json_object_get(rec, k))
             rc = json_object_set(summary, k, json_object_get(rec, k));
+    json_t *resp = json_object_get(summary, "response");
+    if (rc == 0 && j->confidential && json_object_get(resp, "body")) { /* its caller had it */
+        json_t *kept = json_copy(resp);
+        if (!kept || json_object_set_new(kept, "body",
+                                         json_string("[redacted: confidential scenario]"))) {
+            json_decref(kept);
+            rc = -1;
+        } else
+            rc = json_object_set_new(summary, "response", kept);
+    }
     if (rc == 0 && json_array_get(inc, 0))
         rc = put_incomplete(j, scenario, status, inc);
     else if (rc == 0 && (j->attempt > 1 || j->wakes))

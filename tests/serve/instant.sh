@@ -34,6 +34,16 @@ expect "instant: its step says why" 0 "broken|error" \
     -- sql "SELECT step, status FROM step_runs WHERE execution IN (SELECT id FROM executions WHERE scenario = 'instant-fail')"
 expect "instant: /metrics counts each accepted webhook" 0 "scenarist_webhooks_accepted_total 5" \
     -- sh -c "curl -s '$url/metrics' | grep '^scenarist_webhooks_accepted_total'"
+# a confidential scenario's answer goes to its caller and nowhere in the store
+expect "instant: a confidential respond scenario answers its caller in full" 0 '200 {"ssn":"999-00-1234"}' \
+    -- post /hooks/instant-secret '{"ssn": "999-00-1234"}'
+check "instant: the confidential one ends" wait_sql "SELECT count(*) FROM executions WHERE scenario = 'instant-secret' AND status = 'success'" 1
+expect "instant: its stored summary keeps the answer's status, not its body; nothing holds the number" 0 \
+    '{"status":200,"content_type":"application/json","headers":{},"body":"[redacted: confidential scenario]"}|0' \
+    -- sql "SELECT json_extract(summary, '\$.response'),
+                   (SELECT count(*) FROM executions WHERE instr(coalesce(summary, '') || coalesce(trigger, ''), '999-00') > 0)
+                   + (SELECT count(*) FROM step_runs WHERE instr(coalesce(output, '') || coalesce(error, ''), '999-00') > 0)
+            FROM executions WHERE scenario = 'instant-secret'"
 # started_at is when a worker took it, as a claim sets it, not when its row was written
 # after the run: the row's span covers the run's duration
 post /hooks/instant-loop '{}' >/dev/null
