@@ -52,33 +52,70 @@ expect "instant: it started before it ran (finished_at - started_at >= duration_
     -- sql "SELECT finished_at - started_at >= duration_ms, duration_ms > 0 FROM executions WHERE scenario = 'instant-loop'"
 stop
 
-# kill -9 under load: every event answered 202 is stored, and runs to success after a
-# restart; no answered event is lost, none is run twice.
-serve $fx/instant --workers 4
-python3 - "$url" "$tmp/acked" "$dpid" <<'PY' &
-import http.client, json, os, signal, sys, threading, urllib.parse
-u = urllib.parse.urlparse(sys.argv[1]); out = open(sys.argv[2], "w"); pid = int(sys.argv[3])
-lock = threading.Lock(); acked = []
+# load SIGNAL: 8 connections posting to instant-double and instant-answer, the daemon sent
+# SIGNAL after 600 answers; $tmp/acked gets the ids answered 202 or 200 (the respond one
+# carries its id in no body: its n is kept instead, as "n:N"), $tmp/hung the requests that
+# got no answer at all within 30 s (a connection left suspended).
+load() {
+python3 - "$url" "$tmp/acked" "$dpid" "$1" "$tmp/hung" <<'PY' &
+import http.client, json, os, signal, socket, sys, threading, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1]); pid = int(sys.argv[3]); sig = getattr(signal, "SIG" + sys.argv[4])
+lock = threading.Lock(); acked = []; hung = [0]
 def run(t):
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     for i in range(400):
+        n = t * 1000 + i
+        hook = "/hooks/instant-answer" if i % 3 == 0 else "/hooks/instant-double"
         try:
-            c.request("POST", "/hooks/instant-double", json.dumps({"n": t * 1000 + i}),
-                      {"Content-Type": "application/json"})
+            c.request("POST", hook, json.dumps({"n": n}), {"Content-Type": "application/json"})
             r = c.getresponse(); b = r.read()
+        except socket.timeout:
+            with lock:
+                hung[0] += 1
+            return
         except Exception:
             return
-        if r.status == 202:
+        if r.status in (200, 202):
             with lock:
-                acked.append(json.loads(b)["execution"])
+                acked.append("n:%d" % n if r.status == 200 else json.loads(b)["execution"])
                 if len(acked) == 600:
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, sig)
 ts = [threading.Thread(target=run, args=(t,)) for t in range(8)]
 [t.start() for t in ts]; [t.join() for t in ts]
-out.write("\n".join(acked) + "\n"); out.close()
+open(sys.argv[2], "w").write("\n".join(acked) + "\n")
+open(sys.argv[5], "w").write("%d\n" % hung[0])
 PY
 lpid=$!
 wait $lpid
+}
+# answered(): every answered event is stored and ran to success: the 202s by id, the 200s by n
+answered() {
+    sqlite3 "$db" "SELECT id FROM executions WHERE status = 'success'
+                   UNION ALL SELECT 'n:' || json_extract(trigger, '\$.body.n') FROM executions
+                   WHERE status = 'success' AND scenario = 'instant-answer'" | sort > "$tmp/stored"
+    sort "$tmp/acked" | comm -23 - "$tmp/stored"
+}
+
+# SIGTERM under load: every request gets an answer (none left suspended), the daemon exits 0,
+# every answered event is stored and ran to success
+serve $fx/instant --workers 4
+load TERM
+{ wait $dpid; } 2>/dev/null
+rc=$?
+dpid=
+expect "instant: SIGTERM under load: the daemon exits 0" 0 "0" -- echo "$rc"
+expect "instant: SIGTERM under load: no request was left without an answer" 0 "0" -- cat "$tmp/hung"
+# what the intake stored while stopping waits for the next start
+serve $fx/instant --workers 4
+check "instant: after SIGTERM, the next start runs what was stored" wait_sql "SELECT count(*) FROM executions WHERE status IN ('queued', 'running')" 0
+stop
+expect "instant: SIGTERM under load: every answered event was stored and ran to success" 0 "" -- answered
+rm -f "$db" "$db-wal" "$db-shm"
+
+# kill -9 under load: every event answered 202 is stored, and runs to success after a
+# restart; no answered event is lost, none is run twice.
+serve $fx/instant --workers 4
+load KILL
 { wait $dpid; } 2>/dev/null
 dpid=
 acked=$(wc -l < "$tmp/acked")
@@ -86,9 +123,7 @@ check "instant: the load saw at least 600 answers before the kill" test "$acked"
 serve $fx/instant --workers 4
 check "instant: after the restart every execution ends" wait_sql "SELECT count(*) FROM executions WHERE status IN ('queued', 'running')" 0
 stop
-sqlite3 "$db" "SELECT id FROM executions WHERE status = 'success'" | sort > "$tmp/stored"
-expect "instant: every answered event was stored and ran to success" 0 "" \
-    -- sh -c "sort '$tmp/acked' | comm -23 - '$tmp/stored'"
+expect "instant: every answered event was stored and ran to success" 0 "" -- answered
 expect "instant: each stored once, each with one step run" 0 "0" \
     -- sql "SELECT count(*) FROM (SELECT e.id FROM executions e LEFT JOIN step_runs s ON s.execution = e.id
                                   WHERE e.scenario = 'instant-double' GROUP BY e.id HAVING count(s.id) <> 1)"
