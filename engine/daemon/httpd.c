@@ -539,6 +539,22 @@ size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t m
     return n;
 }
 
+void sc_httpd_instant_to_intake(struct sc_daemon *d, struct pending *p)
+{
+    p->ev.claim = false;
+    p->ev.taken_ms = 0;
+    p->next = NULL;
+    pthread_mutex_lock(&d->intake.batch_mu); /* before it is let go: sc_httpd_stop waits */
+    *d->intake.tail = p;
+    d->intake.tail = &p->next;
+    pthread_cond_signal(&d->intake.batch_cv);
+    pthread_mutex_unlock(&d->intake.batch_mu);
+    pthread_mutex_lock(&d->mu);
+    if (--d->instant_held == 0)
+        pthread_cond_broadcast(&d->finished);
+    pthread_mutex_unlock(&d->mu);
+}
+
 void sc_httpd_instant_give_up(struct sc_daemon *d)
 {
     pthread_mutex_lock(&d->mu);

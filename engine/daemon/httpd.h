@@ -58,6 +58,9 @@ struct pending;
 size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t max, bool held,
                              int worker);
 void sc_httpd_instant_give_up(struct sc_daemon *d);
+/* An instant event the caller took but cannot write (its id is another process's: the
+ * intake makes another): the intake's from now on, stored and answered as any other. */
+void sc_httpd_instant_to_intake(struct sc_daemon *d, struct pending *p);
 const struct sc_event_row *sc_httpd_instant_event(const struct pending *p);
 void sc_httpd_instant_answer(struct sc_daemon *d, struct pending *p, const char *err,
                              json_t *response, bool waits);

@@ -501,10 +501,11 @@ static bool compute(struct sc_worker *w, json_t **claimed, size_t n, size_t *use
  * daemon stops: they stay claimed, a restart resumes them). 0 committed (w->fin[0..*nfin)
  * answered by the caller), -1 not. */
 /* ins: instant events (httpd.h) whose rows go first in the commit, taken by this process;
- * with them a store error is not tried again (nothing was answered: their senders are). */
+ * with them a store error is not tried again (nothing was answered: their senders are), and
+ * an id another process took already is SC_STORE_EXISTS with *taken its index in ins. */
 static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *used, size_t *nfin,
                      json_t **direct, size_t *ndirect, struct sc_diags *diag,
-                     struct pending **ins, size_t nins)
+                     struct pending **ins, size_t nins, size_t *taken)
 {
     struct sc_daemon *d = w->d;
     struct sc_store *st = w->rt.store;
@@ -532,8 +533,10 @@ static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *us
         int rc = sc_store_tx_begin(st);
         for (size_t i = 0; rc == 0 && i < nins; i++) {
             char was[64]; /* no dedupe key: never a repeat */
-            if (sc_store_enqueue(st, sc_httpd_instant_event(ins[i]), was, sizeof was) !=
-                SC_STORE_OK)
+            rc = sc_store_enqueue(st, sc_httpd_instant_event(ins[i]), was, sizeof was);
+            if (rc == SC_STORE_EXISTS)
+                *taken = i;
+            else if (rc != SC_STORE_OK)
                 rc = -1;
         }
         if (rc == 0)
@@ -543,6 +546,8 @@ static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *us
         else
             sc_store_tx_rollback(st);
         sc_store_defer(st, false);
+        for (size_t i = 0; rc != 0 && i < nins; i++) /* not taken after all */
+            sc_store_exec_release(sc_httpd_instant_event(ins[i])->exec.id);
         if (rc == 0) {
             sc_daemon_store_ok(d, NULL);
             return 0;
@@ -554,6 +559,8 @@ static int run_batch(struct sc_worker *w, json_t **claimed, size_t n, size_t *us
         *nfin = 0;
         if (rc == SC_STORE_CONFLICT)
             continue; /* a conflict: another commit came between, so the daemon moves on */
+        if (rc == SC_STORE_EXISTS)
+            return rc;
         if (atomic_load(&d->stopping) || nins)
             return -1; /* they stay claimed: the next start resumes them */
         sc_daemon_say("worker %d: %s; trying again in a second", w->no, sc_store_error(st));
@@ -604,9 +611,22 @@ static void instant_batch(struct sc_worker *w, struct pending **ps, size_t n)
     }
     size_t nfin = 0, ndirect = 0, used = 0;
     int rc = 0;
-    for (size_t at = 0; rc == 0 && at < k; at += used) {
+    for (size_t at = 0, taken; rc == 0 && at < k; at += used) {
         rc = run_batch(w, claimed + at, k - at, &used, &nfin, direct, &ndirect, &diag,
-                       at ? NULL : ps, at ? 0 : k);
+                       at ? NULL : ps, at ? 0 : k, &taken);
+        if (rc == SC_STORE_EXISTS) { /* its id is another process's: the intake makes another */
+            sc_httpd_instant_to_intake(d, ps[taken]);
+            json_decref(claimed[taken]);
+            for (size_t i = taken; i + 1 < k; i++) {
+                ps[i] = ps[i + 1];
+                claimed[i] = claimed[i + 1];
+            }
+            k--;
+            ndirect = 0;
+            rc = 0;
+            used = 0; /* the rest computed again */
+            continue;
+        }
         if (!at) { /* every row written by now: on disk, then answered */
             const char *err = rc != 0 ? sc_store_error(st)
                             : sc_store_sync(st) != 0 ? sc_store_error(st) : NULL;
@@ -699,7 +719,8 @@ static int take_queue_held(struct sc_worker *w)
     int rc = claim_batch(w, claimed, &n, &other, &empty, &reads, &diag);
     int64_t t0 = sc_clock_mono_ms();
     for (size_t at = 0, used; rc == 0 && at < n; at += used) {
-        rc = run_batch(w, claimed + at, n - at, &used, &nfin, direct, &ndirect, &diag, NULL, 0);
+        rc = run_batch(w, claimed + at, n - at, &used, &nfin, direct, &ndirect, &diag, NULL, 0,
+                       NULL);
         for (size_t i = 0; i < nfin; i++) {
             if (rc == 0)
                 ran(w, w->fin[i].id, w->fin[i].rec, w->fin[i].err);

@@ -147,3 +147,19 @@ check "instant: it runs once the worker is free" wait_sql "SELECT count(*) FROM 
 stop
 expect "instant: the intake stored it (queued) and a worker ran it (its step once)" 0 "success|1|{\"n\":14}" \
     -- sql "SELECT e.status, count(s.id), s.output FROM executions e JOIN step_runs s ON s.execution = e.id WHERE e.scenario = 'instant-double'"
+
+# an id another process took already (on the test clock ids are counters, one per process):
+# the event is stored under another id by the intake and answered with it, nothing lost
+stub instant-ids "$tmp/ok.json"
+export SCENARIST_CLOCK=test:2026-03-09T10:00:00Z
+echo '{"n": 1}' > "$tmp/one.json"
+"$bin" run $fx/instant/double.yaml --input "$tmp/one.json" --org "$org" >/dev/null 2>&1
+serve $fx/instant --workers 2
+expect "instant: an event whose id was taken by another process is answered with another id" 0 \
+    '202 20260309-100000-000002' \
+    -- sh -c "$(declare -f post); url=$url tmp=$tmp post /hooks/instant-double '{\"n\": 2}' | sed 's/{\"execution\":\"\([^\"]*\)\".*/\1/'"
+check "instant: both end" wait_sql "SELECT count(*) FROM executions WHERE status = 'success'" 2
+stop
+expect "instant: both stored, each once, each its own" 0 "20260309-100000-000001|1 20260309-100000-000002|2" \
+    -- sh -c "sqlite3 '$db' \"SELECT id, json_extract(trigger, '\\\$.body.n') FROM executions ORDER BY id\" | tr '\n' ' ' | sed 's/ \$//'"
+unset SCENARIST_CLOCK
