@@ -69,14 +69,14 @@ static const char *const sql[Q_COUNT] = {
     [Q_EXEC_BEGIN] = "INSERT INTO executions(id, scenario, org, version, source, status,"
                      " confidential, owner, trigger, started_at, lease_until)"
                      " VALUES(?,?,?,?,?,'running',?,?,?,?,?)",
-    [Q_EXEC_OWNER] = "SELECT status, owner, lease_until FROM executions WHERE id = ?",
+    [Q_EXEC_OWNER] = "SELECT status, owner, lease_until, scenario FROM executions WHERE id = ?",
     [Q_EXEC_CLAIM] = "UPDATE executions SET status = 'running', owner = ?, attempts = ?,"
                      " finished_at = NULL, lease_until = ? WHERE id = ?",
     [Q_STEP_INTERRUPTED] = "UPDATE step_runs SET status = 'interrupted' WHERE execution = ?"
                            " AND status = 'running'",
     [Q_EXEC_END] = "UPDATE executions SET status = ?1, owner = NULL, lease_until = NULL, finished_at = ?2,"
                    " duration_ms = ?3, summary = ?4, trigger = CASE WHEN ?6 AND confidential"
-                   " THEN NULL ELSE trigger END, counted = counted + 1 WHERE rowid = ?5",
+                   " THEN NULL ELSE trigger END WHERE rowid = ?5",
     [Q_EXEC_STATUS] = "SELECT rowid, scenario, status FROM executions WHERE id = ?",
     [Q_EXEC_ERASE_TRIGGER] = "UPDATE executions SET trigger = NULL WHERE id = ? AND confidential",
     [Q_EXEC_ERASE_STATES] = "UPDATE step_runs SET state = NULL WHERE execution = ? AND state NOT NULL",
@@ -130,14 +130,14 @@ static const char *const sql[Q_COUNT] = {
     [Q_AUDIT_LIST] = AUDIT_LIST " ORDER BY a.id LIMIT ?4",
     [Q_AUDIT_LIST_NEW] = AUDIT_LIST " ORDER BY a.id DESC LIMIT ?4",
     [Q_ENQUEUE] = "INSERT INTO executions(id, scenario, org, version, source, status, attempts,"
-                  " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe, counted)"
+                  " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe)"
                   " VALUES(?1,?2,?3,?4,?5,'queued',0,?6,?7,?8,?8,"
-                  " (SELECT coalesce(max(seq), 0) + 1 FROM executions),?9,?10,?11,1)",
+                  " (SELECT coalesce(max(seq), 0) + 1 FROM executions),?9,?10,?11)",
     /* Q_ENQUEUE then Q_CLAIM_TAKE in one row: the same values, one write of it */
     [Q_ENQUEUE_TAKEN] = "INSERT INTO executions(id, scenario, org, version, source, status, attempts,"
                         " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe,"
-                        " counted, owner, lease_until) VALUES(?1,?2,?3,?4,?5,'running',1,?6,?7,?15,?8,"
-                        " (SELECT coalesce(max(seq), 0) + 1 FROM executions),?9,?10,?11,2,?12,?13 + ?14)",
+                        " owner, lease_until) VALUES(?1,?2,?3,?4,?5,'running',1,?6,?7,?15,?8,"
+                        " (SELECT coalesce(max(seq), 0) + 1 FROM executions),?9,?10,?11,?12,?13 + ?14)",
     [Q_DEDUPE_FIRST] = "SELECT id FROM executions WHERE scenario = ? AND dedupe = ?",
     /* The next event: realtime first, then arrival order; a sequential lane waits while
      * one of its executions runs, waits for a retry, or arrived earlier. Read, then taken
@@ -147,7 +147,7 @@ static const char *const sql[Q_COUNT] = {
                      " e.trigger, e.rowid FROM executions e INDEXED BY executions_queue"
                      " WHERE e.seq <= ?1 AND " RUNNABLE " ORDER BY e.priority DESC, e.seq LIMIT 1",
     [Q_CLAIM_TAKE] = "UPDATE executions SET status = 'running', owner = ?1, attempts = 1,"
-                     " started_at = ?2, lease_until = ?2 + ?3, counted = counted + 1 WHERE rowid = ?4",
+                     " started_at = ?2, lease_until = ?2 + ?3 WHERE rowid = ?4",
     [Q_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM executions",
     [Q_RUNNABLE] = "SELECT count(*) FROM executions e WHERE " RUNNABLE,
     [Q_NEXT_RETRY] = "SELECT min(next_at) FROM incomplete WHERE state = 'pending'",

@@ -47,7 +47,7 @@ struct sq_store {
     char err[512];
     struct sc_defer *defer; /* sc_store_defer: writes recorded, not run */
     int64_t busy_since;    /* monotonic ms: when the busy handler began its current wait */
-    /* executions counted by this code, not by the triggers (sq_tally): (scenario, status)
+    /* executions counted by this code (sq_tally; no trigger counts them): (scenario, status)
      * pairs, written to counters at the outermost commit; tally_at[d]: how many there were
      * when the transaction at depth d + 1 began (a savepoint rolled back drops its own) */
     char **tally;
@@ -56,8 +56,8 @@ struct sq_store {
     int captally_at;
 };
 
-/* Counts an execution written with counted = counted + 1 (or 1 when inserted), which the
- * counters triggers leave to this code: +1 to counter (executions, scenario, status) in the
+/* Counts an execution this code inserted or whose status it changed (every such write
+ * counts here; no trigger does): +1 to counter (executions, scenario, status) in the
  * transaction open now (st->depth > 0), written at its outermost commit, one row per pair.
  * 0, or -1 when memory ran out (error set). */
 int sq_tally(struct sq_store *st, const char *scenario, const char *status);

@@ -90,11 +90,9 @@ bool sq_leased(sqlite3_stmt *s, int status_col)
            sqlite3_column_int64(s, status_col + 2) > sc_clock_now_ms();
 }
 
-enum sc_store_rc sq_exec_begin(struct sc_store *base, const struct sc_exec_row *r)
+/* The insert of sq_exec_begin, counted, in the transaction open now. */
+static enum sc_store_rc exec_begin(struct sq_store *st, const struct sc_exec_row *r)
 {
-    struct sq_store *st = (struct sq_store *)base;
-    if (sc_defer_refuse(st->defer, "recording a new execution"))
-        return -1;
     size_t n;
     bool failed;
     void *trig = sq_value_blob(st, r->trigger, r->confidential, &n, &failed);
@@ -111,12 +109,34 @@ enum sc_store_rc sq_exec_begin(struct sc_store *base, const struct sc_exec_row *
     }
     int rc = sq_step(st, s);
     sq_done(s);
-    if (rc == SQLITE_DONE)
+    if (rc == SQLITE_DONE && sq_tally(st, r->scenario, "running") == 0)
         return 0;
     sc_store_exec_release(r->id);
+    if (rc == SQLITE_DONE)
+        return -1;
     if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
         return sq_err(st, "execution id %s is taken", r->id), SC_STORE_EXISTS;
     return sq_db_err(st, "recording the execution");
+}
+
+enum sc_store_rc sq_exec_begin(struct sc_store *base, const struct sc_exec_row *r)
+{
+    struct sq_store *st = (struct sq_store *)base;
+    if (sc_defer_refuse(st->defer, "recording a new execution"))
+        return -1;
+    if (st->depth > 0)
+        return exec_begin(st, r);
+    /* its own transaction: the row and its count together */
+    if (sq_begin(st) != 0)
+        return -1;
+    enum sc_store_rc rc = exec_begin(st, r);
+    if (rc < 0 || sq_commit(st) != 0) {
+        sq_rollback(st);
+        if (rc == 0)
+            sc_store_exec_release(r->id);
+        return rc < 0 ? rc : -1;
+    }
+    return rc;
 }
 
 enum sc_store_rc sq_exec_claim(struct sc_store *base, const char *id, int attempt, int64_t due_ms)
@@ -143,6 +163,9 @@ enum sc_store_rc sq_exec_claim(struct sc_store *base, const char *id, int attemp
     int rc = sq_step(st, s);
     bool found = rc == SQLITE_ROW;
     bool taken = found && sq_leased(s, 0);
+    /* counted when it becomes running, not when a lapsed lease of a running one is taken */
+    bool count = found && !taken && strcmp(sq_text(s, 0), "running") != 0;
+    char *scenario = count ? strdup(sq_text(s, 3)) : NULL;
     sq_done(s);
     if (!found || taken) {
         sq_rollback(st);
@@ -150,15 +173,22 @@ enum sc_store_rc sq_exec_claim(struct sc_store *base, const char *id, int attemp
             sq_err(st, "no execution %s", id);
         return found ? SC_STORE_BUSY : SC_STORE_ERR;
     }
+    if (count && !scenario) {
+        sq_rollback(st);
+        return sq_err(st, "out of memory"), -1;
+    }
     if (sc_store_live_add(id) != 0 ||
         sq_exec(st, sq_q(st, Q_EXEC_CLAIM, "iiis", sc_store_owner(), (int64_t)attempt,
                          sc_clock_now_ms() + sc_store_lease_ms(), id), "claiming the execution") != 0 ||
+        (count && sq_tally(st, scenario, "running") != 0) ||
         sq_exec(st, sq_q(st, Q_STEP_INTERRUPTED, "s", id), "marking interrupted steps") != 0 ||
         sq_commit(st) != 0) {
+        free(scenario);
         sq_rollback(st);
         sc_store_exec_release(id);
         return -1;
     }
+    free(scenario);
     return 0;
 }
 

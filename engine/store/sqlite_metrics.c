@@ -1,5 +1,6 @@
 /* SQLite store: the metrics: figures over a window read from the tables (metrics), and
- * the counters the schema's triggers keep (counters, for /metrics). */
+ * the counters the schema's triggers (holds, queue items) and the store's code (executions,
+ * sq_tally) keep (counters, for /metrics). */
 #include "store/sqlite.h"
 
 #include "clock.h"

@@ -15,7 +15,7 @@ expect "instant: the 202 is the intake's, {execution, status, url}" 0 \
     -- sh -c "$(declare -f post); url=$url tmp=$tmp post /hooks/instant-double '{\"n\": 1}' | sed 's/[0-9]\{8\}-[0-9]\{6\}-[0-9a-f]\{12\}/X/g'"
 check "instant: every execution ends" wait_sql "SELECT count(*) FROM executions WHERE status IN ('queued', 'running')" 0
 row() { # the execution's row and steps, without its id and times
-    sql "SELECT e.status, e.attempts, e.counted, e.version, e.confidential, e.owner IS NULL,
+    sql "SELECT e.status, e.attempts, e.version, e.confidential, e.owner IS NULL,
                 e.lease_until IS NULL, e.finished_at >= e.started_at, e.started_at >= e.queued_at,
                 replace(e.summary, e.id, 'ID'), json_extract(e.trigger, '\$.body'), s.step, s.module, s.status, s.attempt,
                 s.output, s.error
@@ -23,7 +23,7 @@ row() { # the execution's row and steps, without its id and times
 }
 expect "instant: its row and its step as the intake's path writes them" 0 "$(row "$second")" -- row "$first"
 expect "instant: the row of the instant path" 0 \
-    'success|1|3|draft|0|1|1|1|1|{"url":"http://127.0.0.1:8080/executions/ID"}|{"n":5}|double|set|ok|1|{"n":10}|' -- row "$first"
+    'success|1|draft|0|1|1|1|1|{"url":"http://127.0.0.1:8080/executions/ID"}|{"n":5}|double|set|ok|1|{"n":10}|' -- row "$first"
 expect "instant: counters as on the intake's path (each event queued, running, then its end)" 0 \
     "instant-answer|queued|1 instant-answer|running|1 instant-answer|success|1 instant-double|queued|3 instant-double|running|3 instant-double|success|3" \
     -- sh -c "sqlite3 '$db' \"SELECT l1, l2, value FROM counters WHERE name = 'executions' ORDER BY 1, 2\" | tr '\n' ' ' | sed 's/ \$//'"

@@ -456,7 +456,7 @@ sqlite3 "$tmp/audit/store/scenarist.db" ".backup '$tmp/v6.db'" # the audit secti
 sqlite3 "$tmp/v6.db" "ALTER TABLE executions DROP COLUMN lease_until; DROP INDEX audit_ref;
     ALTER TABLE audit DROP COLUMN ref; ALTER TABLE audit DROP COLUMN key_id;
     ALTER TABLE audit_head DROP COLUMN mac; DROP TABLE IF EXISTS shadow_writes; DROP TABLE decisions; PRAGMA user_version = 6;
-    DROP TABLE counters; DROP TRIGGER count_exec_new; DROP TRIGGER count_exec_status;
+    DROP TABLE counters;
     DROP TRIGGER count_hold_new; DROP TRIGGER count_hold_decided; DROP TRIGGER count_hold_gone;
     DROP TRIGGER count_item_new; DROP TRIGGER count_item_reopened; DROP TRIGGER count_item_closed;
     DROP TRIGGER count_item_gone; DROP INDEX holds_created; DROP INDEX queue_items_key;
@@ -484,9 +484,17 @@ sqlite3 "$tmp/v16.db" "INSERT INTO executions(id, scenario, org, version, source
     FROM (SELECT 1 AS n, max(started_at) + 1 AS t FROM executions UNION ALL
           SELECT 2, min(started_at) - 1 FROM executions), (SELECT * FROM executions LIMIT 1)"
 sqlite3 "$tmp/v16.db" ".backup '$tmp/v15.db'"
+# count_exec: the triggers schemas 15 and 16 counted executions with (schema 17 drops them)
+count_exec="CREATE TRIGGER count_exec_new AFTER INSERT ON executions WHEN new.counted = 0 BEGIN
+    INSERT INTO counters(name, l1, l2, value) VALUES('executions', new.scenario, new.status, 1)
+    ON CONFLICT(name, l1, l2) DO UPDATE SET value = value + 1; END;
+    CREATE TRIGGER count_exec_status AFTER UPDATE OF status ON executions
+    WHEN new.status IS NOT old.status AND new.counted IS old.counted BEGIN
+    INSERT INTO counters(name, l1, l2, value) VALUES('executions', new.scenario, new.status, 1)
+    ON CONFLICT(name, l1, l2) DO UPDATE SET value = value + 1; END;"
 sqlite3 "$tmp/v15.db" "DROP INDEX executions_started; DROP INDEX executions_scenario;
     CREATE INDEX executions_started ON executions(started_at);
-    CREATE INDEX executions_scenario ON executions(scenario, started_at); PRAGMA user_version = 15"
+    CREATE INDEX executions_scenario ON executions(scenario, started_at); $count_exec PRAGMA user_version = 15"
 sc=$(sqlite3 "$tmp/v16.db" "SELECT scenario FROM executions WHERE id = 'q-1'")
 views() { # STORE: what a user reads of it
     "$bin" executions --org "$org" --store "$1" && "$bin" executions --org "$org" --store "$1" --scenario "$sc" &&
@@ -503,6 +511,23 @@ expect "its time indexes hold only the executions that ran" 0 \
     "CREATE INDEX executions_scenario ON executions(scenario, started_at) WHERE attempts > 0
 CREATE INDEX executions_started ON executions(started_at) WHERE attempts > 0" \
     -- sqlite3 "$tmp/v15.db" "SELECT sql FROM sqlite_master WHERE name IN ('executions_started', 'executions_scenario') ORDER BY name"
+# A store of schema 16 (two triggers counted the executions the queue's writes did not;
+# schema 17 counts every write of the store's code in C, and no trigger): migrated on
+# open, the triggers are gone and its counters go on from where they were, each execution
+# counted once, as in the same store made at the latest schema.
+sqlite3 "$tmp/v16.db" ".backup '$tmp/v16t.db'"
+sqlite3 "$tmp/v16.db" ".backup '$tmp/v17.db'"
+sqlite3 "$tmp/v16t.db" "$count_exec PRAGMA user_version = 16"
+execs() { sqlite3 "$1" "SELECT l1, l2, value FROM counters WHERE name = 'executions' ORDER BY 1, 2"; }
+before=$(execs "$tmp/v16t.db")
+for s in v16t v17; do
+    "$bin" run "$tmp/fresh.yaml" --input "$tmp/fresh.json" --org "$org" --store "$tmp/$s.db" > /dev/null 2>&1
+    "$bin" run "$tmp/fresh.yaml" --input "$tmp/fresh.json" --org "$org" --store "$tmp/$s.db" > /dev/null 2>&1
+done
+expect "a schema 16 store is migrated to the latest on open, its execution triggers dropped" 0     "$latest|0" -- sqlite3 "$tmp/v16t.db" "SELECT (SELECT user_version FROM pragma_user_version),
+    count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'count_exec%'"
+expect "its counters go on counting each execution once" 0     "$(printf '%s\n' "$before" 'fresh|running|2' 'fresh|success|2' | LC_ALL=C sort)" -- execs "$tmp/v16t.db"
+expect "its counters are those of the same store made at the latest schema" 0     "$(execs "$tmp/v17.db")" -- execs "$tmp/v16t.db"
 sqlite3 "$tmp/future.db" "PRAGMA user_version = 99"
 expect "a store from a newer scenarist is refused" 1 \
     "scenarist: store $tmp/future.db has schema version 99; this scenarist knows up to $latest: use a newer scenarist" \

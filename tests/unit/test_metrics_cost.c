@@ -71,8 +71,9 @@ static void a_scrape_reads_as_much_with_200000_executions_as_with_none(void **st
                         "\"holds_created\":{},\"holds_decided\":{},\"incomplete\":"
                         "{\"exhausted\":0,\"pending\":0},\"queue_items_closed\":{},"
                         "\"queue_items_opened\":{},\"queued\":{\"realtime\":0,\"routine\":0}}");
-    /* the rows inserted behind the store's back are counted all the same (the triggers) */
-    assert_non_null(strstr(after, "\"success\":200001"));
+    /* rows inserted behind the store's back are not counted (the store's code counts its own
+     * writes since schema v17): the answer is the same */
+    assert_string_equal(after, before);
     free(before);
     free(after);
     sc_store_close(base);

@@ -372,44 +372,94 @@ static void one_is(struct sc_store *st, const char *q, const char *want)
     "SELECT group_concat(l2 || '=' || value, ' ') FROM (SELECT l2, value FROM counters"       \
     " WHERE name = 'executions' AND l1 = 'hook' ORDER BY l2)"
 
-/* The queue's writes count their executions in the store's code (executions.counted: 1
- * when enqueued, one more per claim and end) and the triggers leave them alone; a write
- * behind the store's back (not touching counted) is counted by the triggers all the same,
- * on a row the store counted before too; a write that does not change the status is not
- * counted. */
-static void the_queue_counts_its_own_and_the_triggers_the_rest(void **state)
+/* Every write of the store's code that inserts an execution or changes its status counts
+ * it once, at the commit of the transaction it is in (enqueue, claim, end, exec_begin, a
+ * retry's exec_claim), and not again when the status stays (a lapsed lease of a running
+ * one claimed); a rollback drops its counts with its rows; a write behind the store's back
+ * (plain SQL) is not counted: no trigger counts executions. */
+static void every_write_of_the_store_counts_its_executions_once(void **state)
 {
     (void)state;
     sc_clock_use_test(5000);
     struct sc_store *st = fresh("build/test-store-counted.db");
+    one_is(st, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+           " AND name LIKE 'count_exec%'", "0");
     char first[64];
     json_t *trigger = json_pack("{s:s}", "kind", "webhook");
     struct sc_event_row ev = {.exec = {.id = "q1", .scenario = "hook", .org = "o", .version = "1",
                                        .source = "hook.yaml", .trigger = trigger,
                                        .started_ms = 4000}};
     assert_int_equal(sc_store_enqueue(st, &ev, first, sizeof first), SC_STORE_OK);
-    one_is(st, "SELECT status || ' ' || counted FROM executions WHERE id = 'q1'", "queued 1");
+    one_is(st, EXEC_COUNTERS, "queued=1");
     json_t *info;
     assert_int_equal(sc_store_claim_next(st, INT64_MAX, &info), SC_STORE_OK);
     json_decref(info);
     char want[200];
-    snprintf(want, sizeof want, "running 2 1 %lld 5000 %lld", (long long)sc_store_owner(),
+    snprintf(want, sizeof want, "running 1 %lld 5000 %lld", (long long)sc_store_owner(),
              (long long)(5000 + sc_store_lease_ms()));
-    one_is(st, "SELECT status || ' ' || counted || ' ' || attempts || ' ' || owner || ' ' ||"
+    one_is(st, "SELECT status || ' ' || attempts || ' ' || owner || ' ' ||"
            " started_at || ' ' || lease_until FROM executions WHERE id = 'q1'", want);
     assert_int_equal(sc_store_exec_end(st, "q1", "success", 7, NULL, false), 0);
-    one_is(st, "SELECT status || ' ' || counted || ' ' || coalesce(owner, '-') || ' ' ||"
+    one_is(st, "SELECT status || ' ' || coalesce(owner, '-') || ' ' ||"
            " coalesce(lease_until, '-') || ' ' || finished_at || ' ' || duration_ms"
-           " FROM executions WHERE id = 'q1'", "success 3 - - 5000 7");
+           " FROM executions WHERE id = 'q1'", "success - - 5000 7");
     one_is(st, EXEC_COUNTERS, "queued=1 running=1 success=1");
+    assert_int_equal(sc_store_exec_end(st, "q1", "success", 7, NULL, false), 0); /* no change */
+    one_is(st, EXEC_COUNTERS, "queued=1 running=1 success=1");
+
+    /* enqueued and taken at once: queued and running */
+    struct sc_event_row taken = ev;
+    taken.exec.id = "q2";
+    taken.claim = true;
+    assert_int_equal(sc_store_enqueue(st, &taken, first, sizeof first), SC_STORE_OK);
+    assert_int_equal(sc_store_exec_end(st, "q2", "success", 1, NULL, false), 0);
+    one_is(st, EXEC_COUNTERS, "queued=2 running=2 success=2");
+
+    /* begun in its own transaction, ended with an error, claimed again by a retry */
+    struct sc_exec_row row = {.id = "b1", .scenario = "hook", .org = "o", .version = "1",
+                              .source = "hook.yaml", .started_ms = 5000};
+    assert_int_equal(sc_store_exec_begin(st, &row), SC_STORE_OK);
+    one_is(st, EXEC_COUNTERS, "queued=2 running=3 success=2");
+    assert_int_equal(sc_store_exec_begin(st, &row), SC_STORE_EXISTS); /* not counted */
+    assert_int_equal(sc_store_exec_end(st, "b1", "error", 3, NULL, false), 0);
+    assert_int_equal(sc_store_exec_claim(st, "b1", 2, -1), SC_STORE_OK);
+    one_is(st, EXEC_COUNTERS, "error=1 queued=2 running=4 success=2");
+    assert_int_equal(sc_store_exec_claim(st, "b1", 3, -1), SC_STORE_BUSY); /* leased */
+    /* its lease lapsed while it ran: claimed again, still running, not counted again */
+    sc_clock_advance_ms(sc_store_lease_ms() + 1);
+    assert_int_equal(sc_store_exec_claim(st, "b1", 3, -1), SC_STORE_OK);
+    one_is(st, "SELECT status || ' ' || attempts FROM executions WHERE id = 'b1'", "running 3");
+    one_is(st, EXEC_COUNTERS, "error=1 queued=2 running=4 success=2");
+
+    /* in an enclosing transaction: counted at its commit, dropped by its rollback */
+    assert_int_equal(sc_store_tx_begin(st), 0);
+    row.id = "b2";
+    assert_int_equal(sc_store_exec_begin(st, &row), SC_STORE_OK);
+    assert_int_equal(sc_store_exec_end(st, "b2", "warning", 1, NULL, false), 0);
+    one_is(st, EXEC_COUNTERS, "error=1 queued=2 running=4 success=2"); /* not yet */
+    assert_int_equal(sc_store_tx_commit(st), 0);
+    one_is(st, EXEC_COUNTERS, "error=1 queued=2 running=5 success=2 warning=1");
+    assert_int_equal(sc_store_tx_begin(st), 0);
+    row.id = "b3";
+    assert_int_equal(sc_store_exec_begin(st, &row), SC_STORE_OK);
+    ev.exec.id = "q3";
+    assert_int_equal(sc_store_enqueue(st, &ev, first, sizeof first), SC_STORE_OK);
+    assert_int_equal(sc_store_exec_claim(st, "b2", 2, -1), SC_STORE_OK);
+    assert_int_equal(sc_store_exec_end(st, "b1", "success", 1, NULL, false), 0);
+    sc_store_tx_rollback(st);
+    assert_null(sc_store_exec_get(st, "b3"));
+    assert_null(sc_store_exec_get(st, "q3"));
+    one_is(st, "SELECT group_concat(id || ' ' || status, ', ') FROM (SELECT id, status FROM"
+           " executions ORDER BY id)", "b1 running, b2 warning, q1 success, q2 success");
+    one_is(st, EXEC_COUNTERS, "error=1 queued=2 running=5 success=2 warning=1");
+
+    /* behind the store's back: not counted */
     sqlite3 *db = ((struct sq_store *)st)->db;
     assert_int_equal(sqlite3_exec(db, "UPDATE executions SET status = 'error' WHERE id = 'q1';"
-                                  "UPDATE executions SET summary = 'x' WHERE id = 'q1';"
                                   "INSERT INTO executions(id, scenario, org, version, status,"
                                   " started_at) VALUES('x1', 'hook', 'o', '1', 'success', 1)",
                                   NULL, NULL, NULL), SQLITE_OK);
-    one_is(st, EXEC_COUNTERS, "error=1 queued=1 running=1 success=2");
-    one_is(st, "SELECT counted FROM executions WHERE id = 'x1'", "0");
+    one_is(st, EXEC_COUNTERS, "error=1 queued=2 running=5 success=2 warning=1");
     json_decref(trigger);
     sc_store_close(st);
 }
@@ -515,7 +565,7 @@ int main(void)
         cmocka_unit_test(transactions_nest_and_roll_back_whole),
         cmocka_unit_test(the_queue_serves_realtime_first_and_a_lane_in_order),
         cmocka_unit_test(deferred_writes_read_their_own_and_detect_a_change),
-        cmocka_unit_test(the_queue_counts_its_own_and_the_triggers_the_rest),
+        cmocka_unit_test(every_write_of_the_store_counts_its_executions_once),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
