@@ -514,7 +514,7 @@ size_t sc_httpd_instant_take(struct sc_daemon *d, struct pending **out, size_t m
     size_t n = 0;
     pthread_mutex_lock(&d->mu);
     /* one taker, batch after batch (what comes meanwhile shares the next commit); another
-     * only while a crowd waits */
+     * only while the oldest has waited INSTANT_BEHIND_MS */
     bool first = !d->instant_takers;
     if (!held && !first && (!d->instant || d->instant_takers >= d->o.workers ||
                             sc_clock_mono_ms() - d->instant->since_ms < INSTANT_BEHIND_MS)) {
