@@ -904,9 +904,14 @@ void sc_exec_new_id(char *buf, size_t n)
 {
     static unsigned long counter;
     char ts[40];
-    sc_clock_iso(sc_clock_now_ms(), ts, sizeof ts);
-    /* 2026-03-08T07:59:00.000Z -> 20260308-075900-xxxxxx: a counter on the test clock,
-     * else 48 random bits (10,000 events a second must not collide) */
+    int64_t now = sc_clock_now_ms();
+    sc_clock_iso(now, ts, sizeof ts);
+    /* 2026-03-08T07:59:00.412Z -> 20260308-075900-19cxxxxxxxxx: a counter on the test
+     * clock, else the millisecond and 36 random bits (with 10 events in a millisecond, two
+     * share an id once in 1.5e9 such milliseconds: the store refuses the second, and its
+     * taker makes another). In time order, a batch's rows go to the last page of each
+     * index on the id (random ids put each in a page of its own: twice the pages per
+     * commit, and an fsync takes longer with each page). */
     if (sc_clock_is_test()) {
         unsigned long c = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
         id_text(buf, n, ts, c & 0xffffff, 6);
@@ -919,7 +924,7 @@ void sc_exec_new_id(char *buf, size_t n)
         left = sizeof pool / sizeof pool[0];
     uint64_t rnd = left ? pool[--left]
                         : (uint64_t)sc_clock_mono_ms() ^ ((uint64_t)getpid() << 24) ^ (uint64_t)(uintptr_t)buf;
-    id_text(buf, n, ts, rnd & 0xffffffffffffULL, 12);
+    id_text(buf, n, ts, (uint64_t)(now % 1000) << 36 | (rnd & 0xfffffffffULL), 12);
 }
 
 /* The execution's id and URL, as expressions see them. */

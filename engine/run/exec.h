@@ -67,8 +67,9 @@ struct sc_exec_opts {
                             its writes' audit rows name them; NULL: the engine on its own */
 };
 
-/* A new execution id: "YYYYMMDD-HHMMSS-" and 12 random hex digits (a counter of 6 on
- * the test clock). */
+/* A new execution id: "YYYYMMDD-HHMMSS-" and 12 hex digits, the millisecond (3) then 36
+ * random bits (9), so ids sort by time to the millisecond (a counter of 6 on the test
+ * clock). */
 void sc_exec_new_id(char *buf, size_t n);
 
 /* Runs one event (or one further attempt of a stored execution). The record: {id,
