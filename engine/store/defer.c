@@ -17,6 +17,8 @@ struct dop {
     json_t *j[3];
     int64_t i[4];
     bool b;
+    size_t end;  /* a step_begin: its step_end's op index, merged into it at the apply */
+    bool skip;   /* a step_end or step_state its step_begin's row already holds */
 };
 
 static const enum sc_defer_kind row_kind[2] = {SC_DEFER_QI_PUSH, SC_DEFER_HOLD_PUT};
@@ -208,6 +210,25 @@ int sc_defer_exec_end(struct sc_defer *df, const char *id, const char *status,
     o->j[0] = json_incref(summary);
     o->b = states;
     return 0;
+}
+
+bool sc_defer_take_end(struct sc_defer *df, const char *id, struct sc_defer_end *out)
+{
+    struct dop *end = NULL;
+    for (size_t i = 0; i < df->nops; i++) {
+        struct dop *o = &df->ops[i];
+        if (o->kind != SC_DEFER_EXEC_END || o->skip || strcmp(o->s[0], id) != 0)
+            continue;
+        if (end || o->b)
+            return false;
+        end = o;
+    }
+    if (!end)
+        return false;
+    end->skip = true;
+    *out = (struct sc_defer_end){.status = end->s[1], .duration_ms = end->i[0],
+                                 .summary = end->j[0]};
+    return true;
 }
 
 int sc_defer_incomplete(struct sc_defer *df, const struct sc_incomplete_row *r)
@@ -466,17 +487,38 @@ static int64_t real_run(const struct sc_defer *df, int64_t run)
     return run >= RUN_BASE ? df->runs[run - RUN_BASE] : run;
 }
 
+/* A step begun and ended in the same recording is written once, as it ended: its
+ * step_begin op takes the step_end's index, and the step_end (and any step_state
+ * between the two, which the end overwrites) are skipped. */
+static void merge_steps(struct sc_defer *df)
+{
+    for (size_t i = 0; i < df->nops; i++) {
+        struct dop *o = &df->ops[i];
+        if (o->kind != SC_DEFER_STEP_END || o->i[0] < RUN_BASE)
+            continue;
+        size_t b = (size_t)(o->i[0] - RUN_BASE);
+        df->ops[b].end = i;
+        o->skip = true;
+        for (size_t k = b + 1; k < i; k++)
+            df->ops[k].skip |= df->ops[k].kind == SC_DEFER_STEP_STATE &&
+                               df->ops[k].i[0] == o->i[0];
+    }
+}
+
 static int dop_run(struct sc_defer *df, size_t at)
 {
     struct sc_store *st = df->st;
     struct dop *o = &df->ops[at];
+    const struct dop *e = o->end ? &df->ops[o->end] : o; /* the values it ended with */
     struct sc_step_row r = {.execution = o->s[0], .step = o->s[1], .module = o->s[2],
-                            .bundle = o->s[3], .status = o->s[4], .attempt = (int)o->i[1],
-                            .started_ms = o->i[2], .duration_ms = o->i[3],
-                            .bundles = o->s[5] ? strtoll(o->s[5], NULL, 10) : 0,
-                            .output = o->j[0], .error = o->j[1], .state = o->j[2],
-                            .confidential = o->b};
+                            .bundle = o->s[3], .status = e->s[4], .attempt = (int)o->i[1],
+                            .started_ms = o->i[2], .duration_ms = e->i[3],
+                            .bundles = e->s[5] ? strtoll(e->s[5], NULL, 10) : 0,
+                            .output = e->j[0], .error = e->j[1], .state = e->j[2],
+                            .confidential = e->b};
     int64_t id;
+    if (o->skip)
+        return 0;
     switch (o->kind) {
     case SC_DEFER_STEP_BEGIN:
         if ((id = df->be->step_write(st, 0, &r)) < 0)
@@ -533,6 +575,7 @@ enum sc_store_rc sc_defer_apply(struct sc_defer *df)
             rc = 1;
         json_decref(now);
     }
+    merge_steps(df);
     for (size_t i = 0; rc == 0 && i < df->nops; i++)
         rc = dop_run(df, i);
     if (rc == 1)

@@ -68,6 +68,19 @@ int sc_defer_ds_write(struct sc_defer *df, enum sc_defer_kind kind, const char *
                       const char *key, json_t *value, int64_t ttl_ms);
 json_t *sc_defer_ds_search(struct sc_defer *df, const char *store, const char *prefix,
                            int limit);
+/* An execution's end as the recording holds it (sc_defer_take_end); summary is the
+ * recording's, valid till its apply. */
+struct sc_defer_end {
+    const char *status;
+    int64_t duration_ms;
+    json_t *summary;
+};
+/* Takes the one end recorded for execution id out of the recording, for a backend that
+ * writes the execution's row in the same transaction to write it as it ended (one write
+ * of the row instead of an insert and an update): true with *out set; false, nothing
+ * taken, when none or more than one is recorded, or when the end erases resume states
+ * (those must be erased after the steps' rows are written). */
+bool sc_defer_take_end(struct sc_defer *df, const char *id, struct sc_defer_end *out);
 /* A queue item (table 0: s = queue, execution; j = item) or a hold (1: s = execution,
  * scenario, step, bundle, reason; j = diff) recorded with the id it will get; -1 on error. */
 int64_t sc_defer_row(struct sc_defer *df, int table, const char *const s[5], json_t *j);

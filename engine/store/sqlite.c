@@ -138,6 +138,12 @@ static const char *const sql[Q_COUNT] = {
                         " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe,"
                         " owner, lease_until) VALUES(?1,?2,?3,?4,?5,'running',1,?6,?7,?15,?8,"
                         " (SELECT coalesce(max(seq), 0) + 1 FROM executions),?9,?10,?11,?12,?13 + ?14)",
+    /* Q_ENQUEUE_TAKEN then Q_EXEC_END in one row: taken and ended in the same batch */
+    [Q_ENQUEUE_ENDED] = "INSERT INTO executions(id, scenario, org, version, source, status, attempts,"
+                        " confidential, trigger, started_at, queued_at, seq, priority, lane, dedupe,"
+                        " finished_at, duration_ms, summary) VALUES(?1,?2,?3,?4,?5,?12,1,?6,"
+                        " CASE WHEN ?16 AND ?6 THEN NULL ELSE ?7 END,?15,?8,"
+                        " (SELECT coalesce(max(seq), 0) + 1 FROM executions),?9,?10,?11,?13,?14,?17)",
     [Q_DEDUPE_FIRST] = "SELECT id FROM executions WHERE scenario = ? AND dedupe = ?",
     /* The next event: realtime first, then arrival order; a sequential lane waits while
      * one of its executions runs, waits for a retry, or arrived earlier. Read, then taken

@@ -19,7 +19,7 @@ enum q {
     Q_STEP_BEGIN, Q_STEP_END, Q_STEP_STATE, Q_JOURNAL,
     Q_INC_PUT, Q_INC_GET, Q_INC_LIST_OPEN, Q_INC_LIST_STATE, Q_INC_DUE, Q_INC_CLOSE,
     Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_SET_HEAD, Q_AUDIT_ALL, Q_AUDIT_LIST, Q_AUDIT_LIST_NEW,
-    Q_ENQUEUE, Q_ENQUEUE_TAKEN, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_CLAIM_TAKE, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
+    Q_ENQUEUE, Q_ENQUEUE_TAKEN, Q_ENQUEUE_ENDED, Q_DEDUPE_FIRST, Q_CLAIM_NEXT, Q_CLAIM_TAKE, Q_LAST_SEQ, Q_RUNNABLE, Q_NEXT_RETRY, Q_TRIG_GET, Q_TRIG_SET, Q_SEEN_GET, Q_SEEN_PUT,
     Q_SEEN_PRUNE,
     Q_VER_CURRENT, Q_VER_ADD, Q_VER_GET, Q_VER_LIST, Q_VER_ALL_CURRENT, Q_VER_STAMP,
     Q_DS_GET, Q_DS_ENTRY, Q_DS_SET, Q_DS_DEL, Q_DS_SEARCH, Q_DS_CLAIM,
@@ -82,6 +82,9 @@ int sq_lease_drop(struct sc_store *base, int64_t who);
 int sq_heartbeat(struct sc_store *base);
 enum sc_store_rc sq_exec_begin(struct sc_store *base, const struct sc_exec_row *r);
 enum sc_store_rc sq_exec_claim(struct sc_store *base, const char *id, int attempt, int64_t due_ms);
+/* Whether an execution ending in status lets go of what would resume it (a confidential
+ * trigger, resume states): not when it ends held, sleeping or with a warning. */
+bool sq_end_erases(const char *status);
 int sq_exec_end(struct sc_store *base, const char *id, const char *status,
                 int64_t duration_ms, json_t *summary, bool states);
 json_t *sq_exec_get(struct sc_store *base, const char *id);

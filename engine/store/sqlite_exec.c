@@ -228,6 +228,14 @@ static int exec_end(struct sq_store *st, const char *id, const char *status,
     return rc;
 }
 
+bool sq_end_erases(const char *status)
+{
+    /* a held one may go on, a warning may be retried, a sleeping one wakes: they keep what
+     * resumes them */
+    return strcmp(status, "warning") != 0 && strcmp(status, "held") != 0 &&
+           strcmp(status, "sleeping") != 0;
+}
+
 int sq_exec_end(struct sc_store *base, const char *id, const char *status,
                 int64_t duration_ms, json_t *summary, bool states)
 {
@@ -235,10 +243,7 @@ int sq_exec_end(struct sc_store *base, const char *id, const char *status,
     if (st->defer)
         return sc_defer_exec_end(st->defer, id, status, duration_ms, summary, states);
     sc_store_exec_release(id); /* recorded or not, this attempt is over: no more renewals */
-    /* a held one may go on, a warning may be retried, a sleeping one wakes: they keep what
-     * resumes them */
-    bool erase = strcmp(status, "warning") != 0 && strcmp(status, "held") != 0 &&
-                 strcmp(status, "sleeping") != 0;
+    bool erase = sq_end_erases(status);
     states = states && erase;
     /* the row and its count together, in the transaction open now or its own; the
      * trigger goes with the end, the resume states beside it */

@@ -100,7 +100,14 @@ static enum sc_store_rc enqueue(struct sq_store *st, const struct sc_event_row *
     if (failed)
         return -1;
     int64_t now = sc_clock_now_ms();
-    sqlite3_stmt *s = r->claim /* taken at once: the row as sq_claim_next leaves it */
+    struct sc_defer_end end; /* taken, run and ended in this batch: written as it ended */
+    bool ended = r->claim && st->defer && sc_defer_take_end(st->defer, e->id, &end);
+    sqlite3_stmt *s = ended
+        ? sq_q(st, Q_ENQUEUE_ENDED, "sssssibiisssiiiij", e->id, e->scenario, e->org, e->version,
+               e->source, (int64_t)e->confidential, trig, len, e->started_ms, (int64_t)r->realtime,
+               r->lane, r->dedupe, end.status, now, end.duration_ms,
+               r->taken_ms ? r->taken_ms : now, (int64_t)sq_end_erases(end.status), end.summary)
+        : r->claim /* taken at once: the row as sq_claim_next leaves it */
         ? sq_q(st, Q_ENQUEUE_TAKEN, "sssssibiissiiii", e->id, e->scenario, e->org, e->version,
                e->source, (int64_t)e->confidential, trig, len, e->started_ms, (int64_t)r->realtime,
                r->lane, r->dedupe, sc_store_owner(), now, (int64_t)sc_store_lease_ms(),
@@ -115,6 +122,11 @@ static enum sc_store_rc enqueue(struct sq_store *st, const struct sc_event_row *
     if (rc == SQLITE_DONE) {
         if (sq_tally(st, e->scenario, "queued") != 0)
             return -1;
+        if (ended)
+            return sq_tally(st, e->scenario, "running") != 0 ||
+                           (strcmp(end.status, "running") != 0 &&
+                            sq_tally(st, e->scenario, end.status) != 0)
+                       ? -1 : 0;
         if (r->claim) {
             if (sc_store_live_add(e->id) != 0)
                 return sq_err(st, "out of memory"), -1;

@@ -188,6 +188,71 @@ static void steps_are_recorded_with_their_states(void **state)
     sc_store_close(st);
 }
 
+/* A worker's batch records a step's beginning, its state and its end before anything is
+ * written; applied, each step reads as it ended (one row, its state the last one given),
+ * a step begun and not ended reads as running, and an end to a step begun earlier lands. */
+static void deferred_steps_read_as_they_ended(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("defersteps");
+    begin(st, "e1", "sync");
+    struct sc_step_row r = {.execution = "e1", .step = "early", .module = "http.request",
+                            .bundle = "1", .status = "running", .attempt = 1, .started_ms = 900};
+    int64_t early = sc_store_step_begin(st, &r); /* written: before the batch */
+    assert_true(early > 0 && early < ((int64_t)1 << 60));
+    json_t *out = json_pack("{s:i}", "status", 200);
+    json_t *mid = json_pack("{s:s}", "cursor", "p1"), *last = json_pack("{s:s}", "cursor", "p3");
+    json_t *ended = json_pack("{s:s}", "cursor", "p2");
+    sc_store_defer(st, true);
+    r = (struct sc_step_row){.execution = "e1", .step = "fetch", .module = "http.request",
+                             .bundle = "1", .status = "running", .attempt = 1,
+                             .started_ms = 1000, .state = NULL};
+    int64_t run = sc_store_step_begin(st, &r);
+    assert_true(run > 0);
+    assert_int_equal(sc_store_step_state(st, run, mid, false), 0);
+    struct sc_step_row other = {.execution = "e1", .step = "push", .module = "http.request",
+                                .bundle = "1", .status = "running", .attempt = 1,
+                                .started_ms = 1005};
+    assert_true(sc_store_step_begin(st, &other) > 0); /* begun, never ended in the batch */
+    r.status = "ok";
+    r.duration_ms = 9;
+    r.bundles = 2; /* a fan-out: no output, the bundles it gave */
+    r.state = ended;
+    assert_int_equal(sc_store_step_end(st, run, &r), 0);
+    assert_int_equal(sc_store_step_state(st, run, last, false), 0);
+    struct sc_step_row e = {.execution = "e1", .step = "early", .module = "http.request",
+                            .bundle = "1", .status = "error", .attempt = 1, .started_ms = 900,
+                            .duration_ms = 4, .output = out};
+    assert_int_equal(sc_store_step_end(st, early, &e), 0);
+    assert_int_equal(sc_store_tx_begin(st), 0);
+    assert_int_equal(sc_store_defer_apply(st), SC_STORE_OK);
+    assert_int_equal(sc_store_tx_commit(st), 0);
+    sc_store_defer(st, false);
+    json_t *x = sc_store_exec_get(st, "e1");
+    json_t *steps = json_object_get(x, "steps");
+    assert_int_equal(json_array_size(steps), 3);
+    const char *want[3][3] = {{"early", "error", "4"}, {"fetch", "ok", "9"}, {"push", "running", "0"}};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *s0 = json_array_get(steps, i);
+        char d[16];
+        snprintf(d, sizeof d, "%lld", (long long)num(s0, "duration_ms"));
+        assert_string_equal(str(s0, "step"), want[i][0]);
+        assert_string_equal(str(s0, "status"), want[i][1]);
+        assert_string_equal(d, want[i][2]);
+    }
+    assert_true(json_equal(json_object_get(json_array_get(steps, 0), "output"), out));
+    assert_int_equal(num(json_array_get(steps, 1), "bundles"), 2);
+    json_t *j = sc_store_journal(st, "e1");
+    assert_string_equal(str(json_object_get(j, "fetch 1"), "cursor"), "p3");
+    json_decref(j);
+    json_decref(x);
+    json_decref(out);
+    json_decref(mid);
+    json_decref(ended);
+    json_decref(last);
+    sc_store_close(st);
+}
+
 static void enqueue(struct sc_store *st, const char *id, bool realtime, const char *dedupe,
                     enum sc_store_rc want, const char *want_first)
 {
@@ -755,6 +820,75 @@ static void counters_follow_batches_and_rollbacks(void **state)
     sc_store_close(st);
 }
 
+static char *beside(const char *test, const char *sql);
+
+/* Taken at once (the instant path: an event run before it is stored) and ended in the same
+ * batch: the row reads as it ended, counted queued, running and its end; a confidential
+ * trigger goes with the end unless the end may resume; an end that erases resume states
+ * erases the ones its steps were given. */
+static void an_execution_taken_and_ended_in_one_batch_reads_as_ended(void **state)
+{
+    (void)state;
+    sc_clock_use_test(1000);
+    struct sc_store *st = fresh("instant");
+    const char *ids[4] = {"plain", "secret", "paused", "resumed"};
+    const char *ends[4] = {"success", "success", "held", "error"};
+    json_t *summary = json_pack("{s:{s:i}}", "response", "status", 200);
+    json_t *trigger = json_pack("{s:i}", "n", 7), *st8 = json_pack("{s:s}", "cursor", "c1");
+    sc_store_defer(st, true);
+    for (int i = 0; i < 4; i++) {
+        struct sc_step_row r = {.execution = ids[i], .step = "answer", .module = "respond",
+                                .bundle = "1", .status = "running", .attempt = 1,
+                                .started_ms = 1000, .state = i == 3 ? st8 : NULL};
+        int64_t run = sc_store_step_begin(st, &r);
+        r.status = "ok";
+        r.duration_ms = 2;
+        assert_int_equal(sc_store_step_end(st, run, &r), 0);
+        assert_int_equal(sc_store_exec_end(st, ids[i], ends[i], 3, summary, i == 3), 0);
+    }
+    assert_int_equal(sc_store_tx_begin(st), 0);
+    for (int i = 0; i < 4; i++) {
+        char first[64] = "";
+        struct sc_event_row ev = {.exec = {.id = ids[i], .scenario = "hook", .org = "o",
+                                           .version = "1", .source = "hook.yaml",
+                                           .trigger = trigger, .confidential = i == 1 || i == 2,
+                                           .started_ms = 990},
+                                  .claim = true, .taken_ms = 995};
+        assert_int_equal(sc_store_enqueue(st, &ev, first, sizeof first), SC_STORE_OK);
+    }
+    assert_int_equal(sc_store_defer_apply(st), SC_STORE_OK);
+    assert_int_equal(sc_store_tx_commit(st), 0);
+    sc_store_defer(st, false);
+    counters_are(st, "{\"hook\":{\"error\":1,\"held\":1,\"queued\":4,\"running\":4,"
+                     "\"success\":2}}");
+    for (int i = 0; i < 4; i++) {
+        json_t *e = sc_store_exec_get(st, ids[i]);
+        assert_string_equal(str(e, "status"), ends[i]);
+        assert_int_equal(num(e, "attempts"), 1);
+        assert_int_equal(num(e, "duration_ms"), 3);
+        assert_true(json_equal(json_object_get(e, "response"),
+                               json_object_get(summary, "response")));
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT CASE WHEN trigger IS NULL THEN 'erased' ELSE 'kept' END"
+                 " || CASE WHEN owner IS NULL AND lease_until IS NULL THEN ' free' ELSE ' owned'"
+                 " END FROM executions WHERE id = '%s'", ids[i]);
+        char *row = beside("instant", sql);
+        assert_string_equal(row, i == 1 ? "erased free" : "kept free");
+        free(row);
+        json_t *steps = json_object_get(e, "steps");
+        assert_int_equal(json_array_size(steps), 1);
+        assert_string_equal(str(json_array_get(steps, 0), "status"), "ok");
+        json_decref(e);
+    }
+    json_t *j = sc_store_journal(st, "resumed"); /* erased with its end */
+    assert_int_equal(json_object_size(j), 0);
+    json_decref(j);
+    json_decref(summary);
+    json_decref(trigger);
+    json_decref(st8);
+    sc_store_close(st);
+}
+
 /* Metrics over a window: only what started (or was created) at or after its start. */
 static void metrics_count_only_the_window(void **state)
 {
@@ -1300,6 +1434,7 @@ int main(void)
         cmocka_unit_test(throttle_slots_are_kept_or_left_to_the_process),
         cmocka_unit_test(executions_begin_end_and_read_back),
         cmocka_unit_test(steps_are_recorded_with_their_states),
+        cmocka_unit_test(deferred_steps_read_as_they_ended),
         cmocka_unit_test(the_queue_claims_realtime_first_then_in_arrival_order),
         cmocka_unit_test(leases_keep_an_execution_till_they_expire),
         cmocka_unit_test(incomplete_entries_and_holds_wait_for_their_turn),
@@ -1313,6 +1448,7 @@ int main(void)
         cmocka_unit_test(trigger_state_and_seen_poll_keys),
         cmocka_unit_test(counters_count_each_change_as_it_happens),
         cmocka_unit_test(counters_follow_batches_and_rollbacks),
+        cmocka_unit_test(an_execution_taken_and_ended_in_one_batch_reads_as_ended),
         cmocka_unit_test(metrics_count_only_the_window),
         cmocka_unit_test(prune_removes_old_finished_executions_in_batches),
         cmocka_unit_test(prune_removes_closed_queue_items_and_old_shadowed_writes),
