@@ -509,6 +509,8 @@ static int dop_run(struct sc_defer *df, size_t at)
 {
     struct sc_store *st = df->st;
     struct dop *o = &df->ops[at];
+    if (o->skip)
+        return 0;
     const struct dop *e = o->end ? &df->ops[o->end] : o; /* the values it ended with */
     struct sc_step_row r = {.execution = o->s[0], .step = o->s[1], .module = o->s[2],
                             .bundle = o->s[3], .status = e->s[4], .attempt = (int)o->i[1],
@@ -517,8 +519,6 @@ static int dop_run(struct sc_defer *df, size_t at)
                             .output = e->j[0], .error = e->j[1], .state = e->j[2],
                             .confidential = e->b};
     int64_t id;
-    if (o->skip)
-        return 0;
     switch (o->kind) {
     case SC_DEFER_STEP_BEGIN:
         if ((id = df->be->step_write(st, 0, &r)) < 0)

@@ -79,7 +79,8 @@ struct sc_defer_end {
  * writes the execution's row in the same transaction to write it as it ended (one write
  * of the row instead of an insert and an update): true with *out set; false, nothing
  * taken, when none or more than one is recorded, or when the end erases resume states
- * (those must be erased after the steps' rows are written). */
+ * (those must be erased after the steps' rows are written). Once taken, the end is the
+ * caller's to write: if its write fails, the caller rolls the transaction back. */
 bool sc_defer_take_end(struct sc_defer *df, const char *id, struct sc_defer_end *out);
 /* A queue item (table 0: s = queue, execution; j = item) or a hold (1: s = execution,
  * scenario, step, bundle, reason; j = diff) recorded with the id it will get; -1 on error. */
