@@ -55,6 +55,7 @@ struct pending {
     struct sc_event_row ev;
     char *scenario, *source, version[16];
     json_t *trigger;
+    char *trigger_json; /* its dump, made here: not by the one thread that writes it */
     char *dedupe;
     char first[64];     /* a repeat: the first execution's id */
     int rc;             /* as sc_store_enqueue; -1 with err */
@@ -383,6 +384,8 @@ static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const ch
         dedupe = dedupe_key(d, hk, p->trigger, con);
         pthread_mutex_unlock(&d->intake.mu);
     }
+    /* NULL: the store dumps it */
+    p->trigger_json = t ? json_dumps(t, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     p->scenario = sc_strdup(hk->scenario);
     p->source = hk->source ? sc_strdup(hk->source) : NULL;
     snprintf(p->version, sizeof p->version, "%s", hk->version);
@@ -391,7 +394,8 @@ static void make_event(struct sc_daemon *d, struct MHD_Connection *con, const ch
     p->ev = (struct sc_event_row){
         .exec = {.id = p->w.id, .scenario = p->scenario, .org = d->org->name,
                  .version = p->version, .source = p->source, .trigger = p->trigger,
-                 .confidential = hk->confidential, .started_ms = now_ms},
+                 .trigger_json = p->trigger_json, .confidential = hk->confidential,
+                 .started_ms = now_ms},
         .realtime = hk->realtime, .lane = hk->sequential ? p->scenario : NULL, .dedupe = dedupe,
         .frozen = true}; /* read from here on, never changed */
     p->dedupe = dedupe;
@@ -1124,6 +1128,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **ctx,
     if (p) {
         sc_buf_free(&p->req.body);
         json_decref(p->trigger);
+        free(p->trigger_json);
         free(p->scenario);
         free(p->source);
         free(p->dedupe);

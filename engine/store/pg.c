@@ -626,22 +626,32 @@ json_t *pg_value(struct pg_store *st, const PGresult *r, int row, int col)
 
 void *pg_value_blob(struct pg_store *st, json_t *v, bool sealed, size_t *n, bool *failed)
 {
+    return pg_dumped_blob(st, v, NULL, sealed, n, failed);
+}
+
+void *pg_dumped_blob(struct pg_store *st, json_t *v, const char *text, bool sealed, size_t *n,
+                     bool *failed)
+{
     *n = 0;
     *failed = false;
     if (!v)
         return NULL;
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    void *b = text;
-    if (text)
-        *n = strlen(text);
-    else
-        pg_err(st, "out of memory");
-    if (text && sealed) {
-        b = load_key(st) == 0 ? sc_crypto_seal(st->key, text, strlen(text), n) : NULL;
-        if (!b && st->have_key)
-            pg_err(st, "sealing confidential data failed");
-        free(text);
+    char *mine = text ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *t = text ? text : mine;
+    size_t len = t ? strlen(t) : 0;
+    void *b = !t ? NULL : sealed ? (load_key(st) == 0 ? sc_crypto_seal(st->key, t, len, n) : NULL)
+            : mine ? mine : malloc(len + 1);
+    if (b && !sealed) {
+        if (!mine)
+            memcpy(b, t, len + 1);
+        *n = len;
     }
+    if (!t || (!b && !sealed))
+        pg_err(st, "out of memory");
+    else if (!b && st->have_key)
+        pg_err(st, "sealing confidential data failed");
+    if (b != mine)
+        free(mine);
     *failed = !b;
     return b;
 }

@@ -217,6 +217,9 @@ json_t *pg_rows(struct pg_store *st, PGresult *r, json_t *(*row)(const PGresult 
 json_t *pg_value(struct pg_store *st, const PGresult *r, int row, int col);
 /* Bytes to store for v: sealed when asked, else its JSON text; *failed with the error. */
 void *pg_value_blob(struct pg_store *st, json_t *v, bool sealed, size_t *n, bool *failed);
+/* As pg_value_blob, from text when it is v's compact dump already (NULL: dumped here). */
+void *pg_dumped_blob(struct pg_store *st, json_t *v, const char *text, bool sealed, size_t *n,
+                     bool *failed);
 int pg_begin(struct pg_store *st);
 int pg_commit(struct pg_store *st);
 void pg_rollback(struct pg_store *st);

@@ -88,7 +88,7 @@ enum sc_store_rc pg_exec_begin(struct sc_store *base, const struct sc_exec_row *
         return -1;
     size_t n;
     bool failed;
-    void *trig = pg_value_blob(st, r->trigger, r->confidential, &n, &failed);
+    void *trig = pg_dumped_blob(st, r->trigger, r->trigger_json, r->confidential, &n, &failed);
     if (failed)
         return -1;
     if (sc_store_live_add(r->id) != 0) {

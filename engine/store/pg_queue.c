@@ -29,7 +29,7 @@ enum sc_store_rc pg_enqueue(struct sc_store *base, const struct sc_event_row *r,
     }
     size_t len;
     bool failed;
-    void *trig = pg_value_blob(st, e->trigger, e->confidential, &len, &failed);
+    void *trig = pg_dumped_blob(st, e->trigger, e->trigger_json, e->confidential, &len, &failed);
     if (failed)
         return -1;
     /* a repeat changes no row (ON CONFLICT): the batch's transaction goes on */

@@ -507,18 +507,12 @@ static int load_key(struct sq_store *st)
     return 0;
 }
 
-/* The value sealed (crypto.h's blob). New buffer, length in *n; NULL with the error set. */
-static void *seal(struct sq_store *st, json_t *v, size_t *n)
+/* The JSON text sealed (crypto.h's blob). New buffer, length in *n; NULL with the error set. */
+static void *seal(struct sq_store *st, const char *text, size_t len, size_t *n)
 {
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!text || load_key(st) != 0) {
-        if (!text)
-            sq_err(st, "out of memory");
-        free(text);
+    if (load_key(st) != 0)
         return NULL;
-    }
-    void *out = sc_crypto_seal(st->key, text, strlen(text), n);
-    free(text);
+    void *out = sc_crypto_seal(st->key, text, len, n);
     if (!out)
         sq_err(st, "sealing confidential data failed");
     return out;
@@ -552,19 +546,29 @@ json_t *sq_value(struct sq_store *st, sqlite3_stmt *s, int i)
 /* Bind arguments for a value kept sealed when confidential, else as JSON text. */
 void *sq_value_blob(struct sq_store *st, json_t *v, bool sealed, size_t *n, bool *failed)
 {
+    return sq_dumped_blob(st, v, NULL, sealed, n, failed);
+}
+
+void *sq_dumped_blob(struct sq_store *st, json_t *v, const char *text, bool sealed, size_t *n,
+                     bool *failed)
+{
     *n = 0;
     *failed = false;
     if (!v)
         return NULL;
-    void *b;
-    if (sealed)
-        b = seal(st, v, n);
-    else {
-        b = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        *n = b ? strlen(b) : 0;
-        if (!b)
-            sq_err(st, "out of memory");
+    char *mine = text ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *t = text ? text : mine;
+    size_t len = t ? strlen(t) : 0;
+    void *b = !t ? NULL : sealed ? seal(st, t, len, n) : mine ? mine : malloc(len + 1);
+    if (b && !sealed) {
+        if (!mine)
+            memcpy(b, t, len + 1);
+        *n = len;
     }
+    if (!t || (!b && !sealed))
+        sq_err(st, "out of memory");
+    if (b != mine)
+        free(mine);
     *failed = !b;
     return b;
 }

@@ -221,6 +221,9 @@ json_t *sq_one_row(struct sq_store *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_
 json_t *sq_iso(int64_t ms);
 json_t *sq_value(struct sq_store *st, sqlite3_stmt *s, int i);
 void *sq_value_blob(struct sq_store *st, json_t *v, bool sealed, size_t *n, bool *failed);
+/* As sq_value_blob, from text when it is v's compact dump already (NULL: dumped here). */
+void *sq_dumped_blob(struct sq_store *st, json_t *v, const char *text, bool sealed, size_t *n,
+                     bool *failed);
 int sq_begin(struct sq_store *st);
 int sq_commit(struct sq_store *st);
 void sq_rollback(struct sq_store *st);

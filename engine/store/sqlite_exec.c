@@ -95,7 +95,7 @@ static enum sc_store_rc exec_begin(struct sq_store *st, const struct sc_exec_row
 {
     size_t n;
     bool failed;
-    void *trig = sq_value_blob(st, r->trigger, r->confidential, &n, &failed);
+    void *trig = sq_dumped_blob(st, r->trigger, r->trigger_json, r->confidential, &n, &failed);
     if (failed)
         return -1;
     sqlite3_stmt *s = sq_q(st, Q_EXEC_BEGIN, "sssssiibii", r->id, r->scenario, r->org, r->version,

@@ -96,7 +96,7 @@ static enum sc_store_rc enqueue(struct sq_store *st, const struct sc_event_row *
     const struct sc_exec_row *e = &r->exec;
     size_t len;
     bool failed;
-    void *trig = sq_value_blob(st, e->trigger, e->confidential, &len, &failed);
+    void *trig = sq_dumped_blob(st, e->trigger, e->trigger_json, e->confidential, &len, &failed);
     if (failed)
         return -1;
     int64_t now = sc_clock_now_ms();

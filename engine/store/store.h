@@ -47,6 +47,9 @@ struct sc_exec_row {
     const char *id, *scenario, *org, *version;
     const char *source;   /* the scenario file it was loaded from */
     json_t *trigger;
+    const char *trigger_json; /* trigger as json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) gives
+                           * it, when the caller made that off the writer's thread (the webhook
+                           * listener's), or NULL: the store dumps trigger */
     bool confidential;    /* trigger and resume states are sealed, step outputs redacted */
     int64_t started_ms;
 };

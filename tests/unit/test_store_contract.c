@@ -268,6 +268,34 @@ static void enqueue(struct sc_store *st, const char *id, bool realtime, const ch
     json_decref(trigger);
 }
 
+/* A trigger its caller dumped already (the webhook listener does, off the writer's thread):
+ * stored as those bytes, sealed when confidential, on an enqueue and on a begin. The text
+ * given lists the keys in another order than the object, so the read back shows which. */
+static void a_trigger_dumped_by_its_caller_is_stored_as_given(void **state)
+{
+    (void)state;
+    struct sc_store *st = fresh("dumped");
+    json_t *trigger = json_pack("{s:s, s:i}", "kind", "webhook", "n", 21);
+    const char *text = "{\"n\":21,\"kind\":\"webhook\"}";
+    const char *ids[] = {"q-plain", "q-sealed", "b-plain", "b-sealed"};
+    for (int i = 0; i < 4; i++) {
+        struct sc_exec_row e = {.id = ids[i], .scenario = "hook", .org = "o", .version = "1",
+                                .source = "hook.yaml", .trigger = trigger, .trigger_json = text,
+                                .confidential = i % 2 == 1, .started_ms = 1000};
+        char first[64] = "";
+        struct sc_event_row ev = {.exec = e};
+        assert_int_equal(i < 2 ? sc_store_enqueue(st, &ev, first, sizeof first)
+                               : sc_store_exec_begin(st, &e), SC_STORE_OK);
+        json_t *info = sc_store_exec_resume_info(st, ids[i]);
+        json_t *got = json_object_get(info, "trigger");
+        assert_true(json_equal(got, trigger));
+        assert_string_equal(json_object_iter_key(json_object_iter(got)), "n");
+        json_decref(info);
+    }
+    json_decref(trigger);
+    sc_store_close(st);
+}
+
 static void claim(struct sc_store *st, const char *want)
 {
     json_t *info = NULL;
@@ -1453,6 +1481,7 @@ int main(void)
         cmocka_unit_test(steps_are_recorded_with_their_states),
         cmocka_unit_test(deferred_steps_read_as_they_ended),
         cmocka_unit_test(the_queue_claims_realtime_first_then_in_arrival_order),
+        cmocka_unit_test(a_trigger_dumped_by_its_caller_is_stored_as_given),
         cmocka_unit_test(leases_keep_an_execution_till_they_expire),
         cmocka_unit_test(incomplete_entries_and_holds_wait_for_their_turn),
         cmocka_unit_test(work_queues_count_what_is_open),
