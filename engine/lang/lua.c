@@ -26,7 +26,7 @@
 #define SC_LUA_BYTES_PER_STEP_LOG2 6 /* an allocation counts one instruction per 64 bytes */
 #define PROXY_MT "sc.json"
 #define MAX_DEPTH 64
-#define LAZY_MAX 16
+#define LAZY_MAX SC_LUA_LAZY_MAX
 
 struct sc_lua {
     lua_State *L;
@@ -56,11 +56,7 @@ struct sc_lua {
     /* Context names set and their values (references), made Lua values (proxies) only when
      * an expression first reads one (env_index): an execution sets six names, and bench
      * scenarios read two; a proxy made and dropped per name was ~2,000 instructions. */
-    struct lazy {
-        char name[24];    /* "": a free slot */
-        json_t *v;
-        bool shown;       /* its value is in the context table (to be cleared there) */
-    } lazy[LAZY_MAX];
+    struct sc_lua_lazy lazy[LAZY_MAX]; /* shown: to be cleared in the context table */
     bool eager;          /* a name was set in the table directly (the slots were full) */
 };
 
@@ -492,7 +488,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 
 /* ---- the environment ---- */
 
-static struct lazy *lazy_find(struct sc_lua *s, const char *name)
+static struct sc_lua_lazy *lazy_find(struct sc_lua *s, const char *name)
 {
     for (int i = 0; i < LAZY_MAX; i++)
         if (s->lazy[i].name[0] && !strcmp(s->lazy[i].name, name))
@@ -508,7 +504,7 @@ static int env_index(lua_State *L)
         if (lua_rawget(L, lua_upvalueindex(up)) != LUA_TNIL)
             return 1;
         lua_pop(L, 1);
-        struct lazy *z = up == 1 && name ? lazy_find(from_L(L), name) : NULL;
+        struct sc_lua_lazy *z = up == 1 && name ? lazy_find(from_L(L), name) : NULL;
         if (z && z->v) { /* set, not read yet: into the context table now */
             push_json(L, z->v);
             if (lua_isnil(L, -1)) {
@@ -1486,28 +1482,11 @@ void sc_lua_forget(struct sc_lua *s)
 
 /* ---- parking an execution's context (lua.h) ---- */
 
-static int set_now(struct sc_lua *s, const char *name, json_t *value);
-
-/* The names set and not read yet go into the context table, which is what is parked (the
- * slots are the running execution's). Nonzero: memory ran out, the slots unchanged. */
-static int lazy_show(struct sc_lua *s)
-{
-    for (int i = 0; i < LAZY_MAX; i++) {
-        struct lazy *z = &s->lazy[i];
-        if (z->name[0] && z->v && !z->shown) {
-            if (set_now(s, z->name, z->v) != 0)
-                return -1;
-            z->shown = true;
-        }
-    }
-    return 0;
-}
-
 static void lazy_drop(struct sc_lua *s)
 {
     for (int i = 0; i < LAZY_MAX; i++) {
         json_decref(s->lazy[i].v);
-        s->lazy[i] = (struct lazy){0};
+        s->lazy[i] = (struct sc_lua_lazy){0};
     }
 }
 
@@ -1570,7 +1549,7 @@ static int p_park(lua_State *L)
 int sc_lua_park(struct sc_lua *s, struct sc_lua_parked *p)
 {
     lua_State *L = s->L;
-    if (!lua_checkstack(L, 16) || lazy_show(s) != 0)
+    if (!lua_checkstack(L, 16))
         return -1;
     lua_pushcfunction(L, p_park);
     if (lua_pcall(L, 0, 1, 0) != LUA_OK) { /* only memory can fail: nothing moved yet or
@@ -1580,7 +1559,10 @@ int sc_lua_park(struct sc_lua *s, struct sc_lua_parked *p)
     }
     p->ref = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
-    lazy_drop(s); /* in the parked table now; the next execution starts with none */
+    /* its names go with it as they are (a read one is in its table); the next starts with none */
+    memcpy(p->lazy, s->lazy, sizeof p->lazy);
+    memset(s->lazy, 0, sizeof s->lazy);
+    p->eager = s->eager;
     s->eager = false;
     p->generation = s->generation;
     p->budget = s->budget;
@@ -1600,8 +1582,10 @@ int sc_lua_park(struct sc_lua *s, struct sc_lua_parked *p)
 void sc_lua_unpark(struct sc_lua *s, struct sc_lua_parked *p)
 {
     lua_State *L = s->L;
-    lazy_drop(s);    /* the context in place goes, with its names not read yet; */
-    s->eager = true; /* the parked one holds its names in its table (lazy_show) */
+    lazy_drop(s); /* the context in place goes, with its names not read yet */
+    memcpy(s->lazy, p->lazy, sizeof s->lazy);
+    memset(p->lazy, 0, sizeof p->lazy);
+    s->eager = p->eager;
     /* Nothing allocates: the saved tables go back into their slots and the closure. */
     lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
     for (int i = 0; i < PARK_SLOTS; i++) {
@@ -1649,7 +1633,7 @@ static int set_now(struct sc_lua *s, const char *name, json_t *value)
 
 int sc_lua_set(struct sc_lua *s, const char *name, json_t *value)
 {
-    struct lazy *z = lazy_find(s, name);
+    struct sc_lua_lazy *z = lazy_find(s, name);
     if (!z && value && strlen(name) < sizeof z->name)
         for (int i = 0; i < LAZY_MAX && !z; i++)
             z = s->lazy[i].name[0] ? NULL : &s->lazy[i];

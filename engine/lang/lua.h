@@ -105,7 +105,16 @@ void sc_lua_global_hint(struct sc_lua *s, const char *name, char *out, size_t ou
  * after sc_lua_forget); -1 when memory ran out (nothing moved: do not switch).
  * sc_lua_unpark puts p back over whatever the state holds (dropped) and cannot fail;
  * each parked p is unparked exactly once. */
+#define SC_LUA_LAZY_MAX 16
+struct sc_lua_lazy { /* a context name set and its value (a reference), "" a free slot */
+    char name[24];
+    json_t *v;
+    bool shown;          /* made a Lua value in the context table (an expression read it) */
+};
 struct sc_lua_parked {
+    /* its names not read yet stay JSON: made Lua values only if it reads them after */
+    struct sc_lua_lazy lazy[SC_LUA_LAZY_MAX];
+    bool eager;
     int ref;
     unsigned generation;
     long budget, used;
