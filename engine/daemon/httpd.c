@@ -913,6 +913,9 @@ struct sc_conns {
     pthread_cond_t cv;
     struct conn *head[C_NONE], *tail[C_NONE]; /* each in order of since: the oldest first */
     int64_t limit[C_NONE];
+    int open, listed;            /* connections, and those in a list: the rest are answered */
+    bool settling;               /* sc_httpd_stop waits for the answers to go out (settled) */
+    pthread_cond_t settled;
     bool stop;
     pthread_t th;
     atomic_ulong cut[C_NONE];    /* connections cut at each deadline */
@@ -926,10 +929,18 @@ static int64_t net_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Under mu: the stop waiting for every answer to be sent is told when none is left. */
+static void conn_settle(struct sc_conns *cs)
+{
+    if (cs->settling && cs->listed >= cs->open)
+        pthread_cond_broadcast(&cs->settled);
+}
+
 static void conn_unlink(struct sc_conns *cs, struct conn *c)
 {
     if (c->list == C_NONE)
         return;
+    cs->listed--;
     *(c->prev ? &c->prev->next : &cs->head[c->list]) = c->next;
     *(c->next ? &c->next->prev : &cs->tail[c->list]) = c->prev;
     c->prev = c->next = NULL;
@@ -949,6 +960,8 @@ static void conn_move(struct sc_conns *cs, struct conn *c, int list)
         c->prev = cs->tail[list];
         *(c->prev ? &c->prev->next : &cs->head[list]) = c;
         cs->tail[list] = c;
+        cs->listed++;
+        conn_settle(cs);
     }
     pthread_mutex_unlock(&cs->mu);
 }
@@ -971,12 +984,17 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **sock,
         if (c) { /* without one the connection has MHD's idle timeout only */
             c->fd = i->connect_fd;
             c->list = C_NONE;
+            pthread_mutex_lock(&d->conns->mu);
+            d->conns->open++;
+            pthread_mutex_unlock(&d->conns->mu);
             conn_move(d->conns, c, C_IDLE);
         }
         *sock = c;
     } else if (*sock) { /* closed: before MHD closes the socket, so fd is still this one's */
         pthread_mutex_lock(&d->conns->mu);
         conn_unlink(d->conns, *sock);
+        d->conns->open--;
+        conn_settle(d->conns);
         pthread_mutex_unlock(&d->conns->mu);
         free(((struct conn *)*sock)->fresh); /* a head MHD gave up on without on_done */
         free(*sock);
@@ -1195,12 +1213,14 @@ static int deadlines_start(struct sc_daemon *d)
         return -1;
     pthread_mutex_init(&cs->mu, NULL);
     pthread_cond_init(&cs->cv, NULL);
+    pthread_cond_init(&cs->settled, NULL);
     cs->limit[C_IDLE] = IDLE_MS;
     cs->limit[C_HEADERS] = d->o.header_ms > 0 ? d->o.header_ms : 10000;
     cs->limit[C_BODY] = d->o.body_ms > 0 ? d->o.body_ms : 60000;
     if (pthread_create(&cs->th, NULL, deadlines_main, cs) != 0) {
         pthread_mutex_destroy(&cs->mu);
         pthread_cond_destroy(&cs->cv);
+        pthread_cond_destroy(&cs->settled);
         free(cs);
         return -1;
     }
@@ -1217,6 +1237,7 @@ static void deadlines_stop(struct sc_daemon *d)
     sc_daemon_join(&cs->mu, &cs->cv, &cs->stop, cs->th);
     pthread_mutex_destroy(&cs->mu);
     pthread_cond_destroy(&cs->cv);
+    pthread_cond_destroy(&cs->settled);
     free(cs);
     d->conns = NULL;
 }
@@ -1303,6 +1324,27 @@ void sc_httpd_quiesce(struct sc_daemon *d)
     }
 }
 
+/* How long a stop waits for the answers given to go out (a sender that does not read its
+ * answer holds its connection no longer than this). */
+#define SETTLE_MS 2000
+
+/* Waits until every connection is idle or receiving (none holds an answer not yet sent),
+ * for up to ms: MHD_stop_daemon closes every connection at once, and an answer queued but
+ * not yet written would be lost with it (the event stored, its sender left to resend). */
+static void settle(struct sc_conns *cs, int64_t ms)
+{
+    pthread_mutex_lock(&cs->mu);
+    cs->settling = true;
+    struct timespec ts = sc_clock_deadline(ms);
+    while (cs->listed < cs->open)
+        if (pthread_cond_timedwait(&cs->settled, &cs->mu, &ts) == ETIMEDOUT) {
+            sc_daemon_say("stopping with %d answers not sent after %lld ms", cs->open - cs->listed,
+                          (long long)ms);
+            break;
+        }
+    pthread_mutex_unlock(&cs->mu);
+}
+
 void sc_httpd_stop(struct sc_daemon *d)
 {
     pthread_mutex_lock(&d->mu); /* the instant events workers hold are answered first */
@@ -1318,6 +1360,8 @@ void sc_httpd_stop(struct sc_daemon *d)
         sc_daemon_join(&d->intake.batch_mu, &d->intake.batch_cv, &d->intake.stop, d->intake.th);
         d->intake.started = false;
     }
+    if (d->mhd && d->conns)
+        settle(d->conns, SETTLE_MS);
     if (d->mhd)
         MHD_stop_daemon(d->mhd);
     d->mhd = NULL;

@@ -96,8 +96,16 @@ answered() {
     sort "$tmp/acked" | comm -23 - "$tmp/stored"
 }
 
+# unanswered(): stored executions whose sender had no answer: neither a 202 with its id nor a
+# 200 with its n (the answer lost at the stop, the event stored: its sender would resend it)
+unanswered() {
+    sqlite3 -separator ' ' "$db" "SELECT id, 'n:' || json_extract(trigger, '\$.body.n') FROM executions" |
+        awk 'NR == FNR {a[$1] = 1; next} !($1 in a) && !($2 in a) {print $1}' "$tmp/acked" -
+}
+
 # SIGTERM under load: every request gets an answer (none left suspended), the daemon exits 0,
-# every answered event is stored and ran to success
+# every answered event is stored and ran to success, and every stored one was answered
+rm -f "$db" "$db-wal" "$db-shm" # the load's events only
 serve $fx/instant --workers 4
 load TERM
 { wait $dpid; } 2>/dev/null
@@ -110,6 +118,37 @@ serve $fx/instant --workers 4
 check "instant: after SIGTERM, the next start runs what was stored" wait_sql "SELECT count(*) FROM executions WHERE status IN ('queued', 'running')" 0
 stop
 expect "instant: SIGTERM under load: every answered event was stored and ran to success" 0 "" -- answered
+expect "instant: SIGTERM under load: every stored event was answered before the stop" 0 "" -- unanswered
+rm -f "$db" "$db-wal" "$db-shm"
+
+# SIGTERM while an answer is still being sent (9 MB, more than the sockets buffer): the stop
+# waits for it to go out before it closes the connections. The reader starts reading 0.5 s
+# after the daemon said it stops: a stop that does not wait has cut the answer by then.
+serve $fx/settle --workers 2
+python3 - "$url" "$dpid" "$dir/log" > "$tmp/settle" <<'PY'
+import os, signal, socket, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.connect((u.hostname, u.port))
+s.sendall(b"POST /hooks/settle-big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+got = s.recv(65536) # the answer has begun
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+while b"SIGTERM" not in open(sys.argv[3], "rb").read():
+    time.sleep(0.01)
+time.sleep(0.5)
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+head, _, body = got.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode(), len(body))
+PY
+stop
+expect "instant: SIGTERM while an answer is being sent: it goes out whole" 0 "HTTP/1.1 200 OK 9000000" -- cat "$tmp/settle"
+expect "instant: SIGTERM while an answer is being sent: the stop did not give up on it" 1 "0" -- grep -c "answers not sent" "$dir/log"
 rm -f "$db" "$db-wal" "$db-shm"
 
 # kill -9 under load: every event answered 202 is stored, and runs to success after a
