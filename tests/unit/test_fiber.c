@@ -138,7 +138,9 @@ static void lua_deep(void **state)
     sc_lua_free(deep_lua);
 }
 
-/* Two executions' contexts on one state: the parked one comes back whole. */
+/* Two executions' contexts on one state: the parked one comes back whole, its names as
+ * they were (one read before the park is a Lua value in its table, one never read is still
+ * JSON); the execution between sets neither. */
 static void park(void **state)
 {
     (void)state;
@@ -162,28 +164,12 @@ static void park(void **state)
     assert_int_equal(sc_lua_set(lua, "trigger", NULL), 0);
     assert_string_equal(eval(lua, "trigger"), "null");
     sc_lua_forget(lua);
-    json_decref(t1);
-    json_decref(t2);
-    sc_lua_free(lua);
-}
-
-/* A parked context keeps its names as they were: one read before the park (a Lua value in
- * its table) and one never read (still JSON); the execution between sets neither. */
-static void park_keeps_names_read_and_not(void **state)
-{
-    (void)state;
-    char err[512];
-    struct sc_lua *lua = sc_lua_new("lua", 0, err, sizeof err);
-    assert_non_null(lua);
-    json_t *t1 = json_pack("{s:{s:s}}", "body", "id", "E-1");
+    /* a name read before the park and one not */
     json_t *v1 = json_pack("{s:i}", "n", 7);
-    json_t *t2 = json_pack("{s:{s:s}}", "body", "id", "E-2");
     assert_int_equal(sc_lua_set(lua, "trigger", t1), 0);
     assert_int_equal(sc_lua_set(lua, "vars", v1), 0);
-    assert_string_equal(eval(lua, "trigger.body.id"), "\"E-1\""); /* read: shown */
-    struct sc_lua_parked p;
+    assert_string_equal(eval(lua, "trigger.body.id"), "\"E-1\"");
     assert_int_equal(sc_lua_park(lua, &p), 0);
-    assert_string_equal(eval(lua, "trigger"), "null");
     assert_string_equal(eval(lua, "vars"), "null");
     assert_int_equal(sc_lua_set(lua, "trigger", t2), 0);
     assert_string_equal(eval(lua, "trigger.body.id"), "\"E-2\"");
@@ -192,12 +178,10 @@ static void park_keeps_names_read_and_not(void **state)
     assert_string_equal(eval(lua, "vars.n"), "7");
     assert_int_equal(sc_lua_set(lua, "vars", NULL), 0); /* unset after its return */
     assert_string_equal(eval(lua, "vars"), "null");
-    assert_int_equal(sc_lua_set(lua, "trigger", NULL), 0);
-    assert_string_equal(eval(lua, "trigger"), "null");
     sc_lua_forget(lua);
     json_decref(t1);
-    json_decref(v1);
     json_decref(t2);
+    json_decref(v1);
     sc_lua_free(lua);
 }
 
@@ -208,7 +192,6 @@ int main(void)
         cmocka_unit_test(hooks),
         cmocka_unit_test(lua_deep),
         cmocka_unit_test(park),
-        cmocka_unit_test(park_keeps_names_read_and_not),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
