@@ -540,3 +540,10 @@ json_t *sc_store_audit_archived(struct sc_store *st)
 {
     return st->be->audit_archived(st);
 }
+
+char *sc_store_json_text(json_t *v, const char *text, size_t *len)
+{
+    char *t = text ? strdup(text) : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    *len = t ? strlen(t) : 0;
+    return t;
+}

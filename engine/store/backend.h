@@ -182,5 +182,9 @@ bool sc_store_live_has(const char *id);
 int sc_store_live_ids(char ***ids, size_t *n);
 /* Makes the directories of a file's path (not the file); 0, or -1 with errno. */
 int sc_store_mkdirs(const char *path);
+/* For backends: v's JSON text as stored (json_dumps JSON_COMPACT | JSON_ENCODE_ANY), a new
+ * string with its length in *len: a copy of text when the caller dumped v already
+ * (sc_exec_row.trigger_json), else v dumped here. NULL: out of memory. */
+char *sc_store_json_text(json_t *v, const char *text, size_t *len);
 
 #endif

@@ -636,22 +636,19 @@ void *pg_dumped_blob(struct pg_store *st, json_t *v, const char *text, bool seal
     *failed = false;
     if (!v)
         return NULL;
-    char *mine = text ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    const char *t = text ? text : mine;
-    size_t len = t ? strlen(t) : 0;
-    void *b = !t ? NULL : sealed ? (load_key(st) == 0 ? sc_crypto_seal(st->key, t, len, n) : NULL)
-            : mine ? mine : malloc(len + 1);
-    if (b && !sealed) {
-        if (!mine)
-            memcpy(b, t, len + 1);
-        *n = len;
-    }
-    if (!t || (!b && !sealed))
+    size_t len;
+    char *t = sc_store_json_text(v, text, &len);
+    void *b = t;
+    if (!t)
         pg_err(st, "out of memory");
-    else if (!b && st->have_key)
-        pg_err(st, "sealing confidential data failed");
-    if (b != mine)
-        free(mine);
+    else if (!sealed)
+        *n = len;
+    else {
+        b = load_key(st) == 0 ? sc_crypto_seal(st->key, t, len, n) : NULL;
+        if (!b && st->have_key)
+            pg_err(st, "sealing confidential data failed");
+        free(t);
+    }
     *failed = !b;
     return b;
 }

@@ -556,19 +556,15 @@ void *sq_dumped_blob(struct sq_store *st, json_t *v, const char *text, bool seal
     *failed = false;
     if (!v)
         return NULL;
-    char *mine = text ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    const char *t = text ? text : mine;
-    size_t len = t ? strlen(t) : 0;
-    void *b = !t ? NULL : sealed ? seal(st, t, len, n) : mine ? mine : malloc(len + 1);
-    if (b && !sealed) {
-        if (!mine)
-            memcpy(b, t, len + 1);
-        *n = len;
-    }
-    if (!t || (!b && !sealed))
+    size_t len;
+    char *t = sc_store_json_text(v, text, &len);
+    void *b = t && sealed ? seal(st, t, len, n) : t;
+    if (!t)
         sq_err(st, "out of memory");
-    if (b != mine)
-        free(mine);
+    else if (sealed)
+        free(t);
+    else
+        *n = len;
     *failed = !b;
     return b;
 }
