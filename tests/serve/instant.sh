@@ -121,8 +121,8 @@ expect "instant: SIGTERM under load: every answered event was stored and ran to 
 expect "instant: SIGTERM under load: every stored event was answered before the stop" 0 "" -- unanswered
 rm -f "$db" "$db-wal" "$db-shm"
 
-# SIGTERM while an answer is still being sent (9 MB, more than the sockets buffer): the stop
-# waits for it to go out before it closes the connections. The reader starts reading 0.5 s
+# SIGTERM while an answer is still being sent (6 MB, more than the sockets buffer): the stop
+# waits for it to go out before it closes the connections. The reader starts reading 0.2 s
 # after the daemon said it stops: a stop that does not wait has cut the answer by then.
 serve $fx/settle --workers 2
 python3 - "$url" "$dpid" "$dir/log" > "$tmp/settle" <<'PY'
@@ -137,7 +137,7 @@ got = s.recv(65536) # the answer has begun
 os.kill(int(sys.argv[2]), signal.SIGTERM)
 while b"SIGTERM" not in open(sys.argv[3], "rb").read():
     time.sleep(0.01)
-time.sleep(0.5)
+time.sleep(0.2)
 while True:
     b = s.recv(65536)
     if not b:
@@ -147,7 +147,7 @@ head, _, body = got.partition(b"\r\n\r\n")
 print(head.split(b"\r\n")[0].decode(), len(body))
 PY
 stop
-expect "instant: SIGTERM while an answer is being sent: it goes out whole" 0 "HTTP/1.1 200 OK 9000000" -- cat "$tmp/settle"
+expect "instant: SIGTERM while an answer is being sent: it goes out whole" 0 "HTTP/1.1 200 OK 6000000" -- cat "$tmp/settle"
 expect "instant: SIGTERM while an answer is being sent: the stop did not give up on it" 1 "0" -- grep -c "answers not sent" "$dir/log"
 rm -f "$db" "$db-wal" "$db-shm"
 
