@@ -182,23 +182,73 @@ int sc_utf8_chars(const char *s, size_t n)
 
 size_t sc_utf8_seq(const unsigned char *s, size_t n)
 {
-    size_t want;
+    size_t want = 0;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range (RFC 3629 section 4) */
     if (s[0] < 0x80)
         return 1;
     else if (s[0] >= 0xC2 && s[0] <= 0xDF)
         want = 2;
     else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        want = 3;
+        want = 3, lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
     else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        want = 4;
+        want = 4, lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
     else
         return 0;
-    if (want > n)
+    if (want > n || s[1] < lo || s[1] > hi)
         return 0;
-    for (size_t i = 1; i < want; i++)
+    for (size_t i = 2; i < want; i++)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
     return want;
+}
+
+/* The bytes at s (n > 0, not a valid sequence) that the Encoding Standard's UTF-8 decoder
+ * takes for one U+FFFD: a lead byte and the continuation bytes that could still follow it. */
+static size_t utf8_subpart(const unsigned char *s, size_t n)
+{
+    size_t want = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+                : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 1;
+    unsigned char lo = s[0] == 0xE0 ? 0xA0 : s[0] == 0xF0 ? 0x90 : 0x80;
+    unsigned char hi = s[0] == 0xED ? 0x9F : s[0] == 0xF4 ? 0x8F : 0xBF;
+    size_t k = 1;
+    while (k < want && k < n && s[k] >= (k == 1 ? lo : 0x80) && s[k] <= (k == 1 ? hi : 0xBF))
+        k++;
+    return k;
+}
+
+int sc_utf8_fix(const char *s, size_t n, bool latin1, char **out, size_t *outlen)
+{
+    *out = NULL;
+    size_t i = sc_utf8_invalid(s, n);
+    if (i == n)
+        return 0;
+    if (latin1) /* the whole value: one charset or the other, not a mix */
+        i = 0;
+    char *t = malloc(i + 3 * (n - i) + 1); /* a byte grows to 2 (latin1) or 3 (U+FFFD) */
+    if (!t)
+        return -1;
+    const unsigned char *p = (const unsigned char *)s;
+    memcpy(t, s, i);
+    size_t o = i;
+    while (i < n) {
+        size_t k = latin1 ? (p[i] < 0x80) : sc_utf8_seq(p + i, n - i);
+        if (k) {
+            memcpy(t + o, s + i, k);
+            o += k;
+            i += k;
+        } else if (latin1) {
+            t[o++] = (char)(0xC0 | p[i] >> 6);
+            t[o++] = (char)(0x80 | (p[i++] & 0x3F));
+        } else {
+            memcpy(t + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i += utf8_subpart(p + i, n - i);
+        }
+    }
+    t[o] = '\0';
+    *out = t;
+    *outlen = o;
+    return 0;
 }
 
 size_t sc_utf8_invalid(const char *s, size_t n)

@@ -39,10 +39,20 @@ char *sc_buf_take(struct sc_buf *b);
 /* Reads a whole file; NULL with errno set on failure. max caps the size read. */
 char *sc_read_file(const char *path, size_t max, size_t *len, bool *too_big);
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0 if invalid. */
+/* Length of the valid UTF-8 sequence at s (n bytes available), or 0 if invalid: RFC 3629
+ * section 4 (no overlong form, no surrogate, nothing past U+10FFFF), as jansson and libyaml
+ * check it. */
 size_t sc_utf8_seq(const unsigned char *s, size_t n);
 /* Offset of the first byte of s that is not valid UTF-8, or n if all is valid. */
 size_t sc_utf8_invalid(const char *s, size_t n);
+/* Text from outside (a header, a query part) made valid UTF-8 for JSON: *out NULL when
+ * s[0..n) already is (nothing to do), else a malloc'd NUL-terminated copy (the caller frees
+ * it, *outlen its length): when latin1, every byte read as the ISO-8859-1 character of its
+ * value (RFC 9110 5.5: a field value's obs-text, read as Node.js and WSGI read it; nothing
+ * lost), else each maximal invalid subpart as one U+FFFD, the rest kept (the
+ * WHATWG Encoding Standard's UTF-8 decode, as URL query parsing does). -1 when memory ran
+ * out. */
+int sc_utf8_fix(const char *s, size_t n, bool latin1, char **out, size_t *outlen);
 /* Number of UTF-8 characters in the first n bytes of s. */
 int sc_utf8_chars(const char *s, size_t n);
 

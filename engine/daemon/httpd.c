@@ -113,35 +113,44 @@ static const char *header(void *con, const char *name)
     return MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
 }
 
-/* obj[key] = value; a key seen again turns into an array of every value, in arrival order. */
-static void add_value(json_t *obj, const char *key, const char *value)
+/* obj[key] = value; a key seen again turns into an array of every value, in arrival order.
+ * Text that is not UTF-8 is kept as sc_utf8_fix reads it (latin1: a header's). */
+static void add_value(json_t *obj, const char *key, const char *value, bool latin1)
 {
-    json_t *v = json_string(value ? value : ""), *had = json_object_get(obj, key);
-    if (!v)
-        return;
-    if (json_is_array(had))
+    value = value ? value : "";
+    size_t kn = strlen(key), vn = strlen(value);
+    char *k = NULL, *t = NULL;
+    if (sc_utf8_fix(key, kn, latin1, &k, &kn) != 0 || sc_utf8_fix(value, vn, latin1, &t, &vn) != 0) {
+        free(k);
+        return; /* out of memory: make_event's other values fail too */
+    }
+    key = k ? k : key;
+    json_t *v = json_stringn_nocheck(t ? t : value, vn), *had = json_object_get(obj, key);
+    if (v && json_is_array(had))
         json_array_append_new(had, v);
-    else if (had)
-        json_object_set_new(obj, key, json_pack("[O, o]", had, v));
-    else
-        json_object_set_new(obj, key, v);
+    else if (v && had)
+        json_object_set_new_nocheck(obj, key, json_pack("[O, o]", had, v));
+    else if (v)
+        json_object_set_new_nocheck(obj, key, v);
+    free(k);
+    free(t);
 }
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                       const char *value)
 {
     (void)kind;
-    char low[128];
-    size_t n = strlen(key);
-    if (n >= sizeof low)
+    char buf[128], *low = strlen(key) < sizeof buf ? strcpy(buf, key) : sc_strdup(key);
+    if (!low)
         return MHD_YES;
-    for (size_t i = 0; i <= n; i++)
-        low[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+    for (char *c = low; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
     /* credentials are not kept with the event */
-    if (!strcmp(low, "authorization") || !strcmp(low, "cookie") ||
-        !strcmp(low, "proxy-authorization"))
-        return MHD_YES;
-    add_value(cls, low, value);
+    if (strcmp(low, "authorization") && strcmp(low, "cookie") &&
+        strcmp(low, "proxy-authorization"))
+        add_value(cls, low, value, true);
+    if (low != buf)
+        free(low);
     return MHD_YES;
 }
 
@@ -150,7 +159,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
                                      const char *value)
 {
     (void)kind;
-    add_value(cls, key, value);
+    add_value(cls, key, value, false);
     return MHD_YES;
 }
 

@@ -878,6 +878,24 @@ expect "what was refused is not stored: 10 events (BOM, gzip, gzip members, defl
 {"employee_id":"P-3"} {}' -- sql "SELECT json_extract(t, '$.body') || ' ' || json_extract(t, '$.query')
                                   FROM (SELECT CAST(trigger AS TEXT) AS t FROM executions ORDER BY rowid)"
 
+# Text from outside that is not UTF-8 is kept as the standards read it: a header's bytes as
+# ISO-8859-1 (RFC 9110 5.5, as Node.js and WSGI read them), a query part's broken sequences
+# as U+FFFD (the WHATWG URL standard). Before, such a header or query part vanished from the
+# trigger without a word, and so did a header whose name had 128 bytes or more.
+r=$'\xef\xbf\xbd'
+expect "a header value in ISO-8859-1 is read as such" 0 '200 {"query":{},"link":null,"x":"Renée","body":{}}' \
+    -- post /hooks/echo '{}' -H $'X-One: Ren\xe9e'
+expect "a header value in UTF-8 stays as sent" 0 '200 {"query":{},"link":null,"x":"Renée","body":{}}' \
+    -- post /hooks/echo '{}' -H 'X-One: Renée'
+expect "a query part that is not UTF-8: each broken sequence is one U+FFFD, in keys too" 0 \
+    "200 {\"query\":{\"lat\":\"caf$r\",\"${r}k\":\"v\",\"sur\":\"$r$r${r}x\",\"cut\":\"${r}y\",\"ok\":\"é\"},\"link\":null,\"x\":null,\"body\":{}}" \
+    -- post '/hooks/echo?lat=caf%E9&%E9k=v&sur=%ED%A0%80x&cut=%E2%82y&ok=%C3%A9' '{}'
+long=x-$(printf 'l%.0s' $(seq 200))
+post /hooks/echo '{"n":"long"}' -H "$long: kept" > /dev/null
+expect "a header with a 202-byte name is kept" 0 "kept" \
+    -- sql "SELECT json_extract(CAST(trigger AS TEXT), '\$.headers.$long') FROM executions
+            WHERE json_extract(CAST(trigger AS TEXT), '\$.body.n') = 'long'"
+
 # A dedupe_key with text around its template: only a key whose every {{ }} gave a value
 # dedupes; "r-" from a missing, null or empty result_id is no key, and the event runs.
 codes=""

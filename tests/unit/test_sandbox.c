@@ -228,6 +228,12 @@ static void results_must_be_json(void **state)
     refused("(function() local t = {} t.self = t return t end)()",
             "error(runtime): value nested deeper than 64 levels (a cycle?)");
     refused("'\\xff'", "error(runtime): text that is not valid UTF-8 cannot become JSON");
+    /* forms RFC 3629 excludes (a surrogate, an overlong /, past U+10FFFF): before, they
+     * became JSON unchecked that no store could write, and a worker retried it for ever */
+    refused("'\\xed\\xa0\\x80'", "error(runtime): text that is not valid UTF-8 cannot become JSON");
+    refused("'\\xc0\\xaf'", "error(runtime): text that is not valid UTF-8 cannot become JSON");
+    refused("{ ['\\xf4\\x90\\x80\\x80'] = 1 }", "error(runtime): a table key that is not valid "
+            "UTF-8 text (or holds a NUL character) cannot become a JSON key");
     refused("{ [string.char(0xff)] = 1 }", "error(runtime): a table key that is not valid UTF-8 "
             "text (or holds a NUL character) cannot become a JSON key");
     refused("{ ['a\\0b'] = 1, a = 2 }", "error(runtime): a table key that is not valid UTF-8 "
