@@ -237,7 +237,9 @@ const struct sc_module_def sc_mod_http_request = {
               "name; a header that came once is a string, one that came several times is an "
               "array of its values in arrival order (two Link headers: [\"</e?page=2>; "
               "rel=next\", \"</e?page=9>; rel=last\"]); link(headers, \"next\") reads a Link "
-              "header by rel (RFC 8288). body: JSON when the Content-Type says so (a leading "
+              "header by rel (RFC 8288); a value that is not UTF-8 is read as ISO-8859-1, "
+              "as RFC 9110 5.5 allows (an old server's \"Ren\\xe9e\" is \"Ren\u00e9e\"). "
+              "body: JSON when the Content-Type says so (a leading "
               "UTF-8 byte order mark is skipped), else text; null when empty. With paginate: "
               "{items: [every page's items, in order], pages: N}, or with emit: items one "
               "bundle per item (the item itself).",

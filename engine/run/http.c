@@ -174,10 +174,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     const char *colon = memchr(p, ':', len);
     if (!colon || colon == p)
         return len;
-    char name[128];
+    char buf[128], *name = buf, *fixed = NULL, *fixv = NULL;
     size_t nl = (size_t)(colon - p);
-    if (nl >= sizeof name)
-        return len;
+    if (nl >= sizeof buf && !(name = malloc(nl + 1)))
+        return 0;
     for (size_t i = 0; i < nl; i++)
         name[i] = (char)tolower((unsigned char)p[i]);
     name[nl] = '\0';
@@ -186,13 +186,23 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
         end--;
-    json_t *val = json_stringn_nocheck(v, (size_t)(end - v));
-    json_t *old = json_object_get(h->cur->headers, name);
-    int rc = !val                 ? -1
-           : json_is_array(old)  ? json_array_append_new(old, val)
-           : old                 ? json_object_set_new(h->cur->headers, name,
-                                                       json_pack("[O, o]", old, val))
-                                 : json_object_set_new(h->cur->headers, name, val);
+    size_t vl = (size_t)(end - v);
+    int rc = -1;
+    /* bytes that are not UTF-8 read as ISO-8859-1 (sc_utf8_fix): kept, and JSON can hold them */
+    if (sc_utf8_fix(name, nl, true, &fixed, &nl) == 0 && sc_utf8_fix(v, vl, true, &fixv, &vl) == 0) {
+        const char *key = fixed ? fixed : name;
+        json_t *val = json_stringn_nocheck(fixv ? fixv : v, vl);
+        json_t *old = json_object_get(h->cur->headers, key);
+        rc = !val                ? -1
+           : json_is_array(old) ? json_array_append_new(old, val)
+           : old                ? json_object_set_new_nocheck(h->cur->headers, key,
+                                                              json_pack("[O, o]", old, val))
+                                : json_object_set_new_nocheck(h->cur->headers, key, val);
+    }
+    free(fixed);
+    free(fixv);
+    if (name != buf)
+        free(name);
     return rc == 0 ? len : 0; /* a repeated header keeps every value, in arrival order */
 }
 

@@ -276,6 +276,7 @@ sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...)
 {
     sqlite3_stmt *s = st->stmt[id];
     int rc = SQLITE_OK, k = 1;
+    bool dumped = true;
     if (!s && (rc = sqlite3_prepare_v3(st->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s,
                                        NULL)) != SQLITE_OK)
         sq_db_err(st, "prepare");
@@ -306,8 +307,8 @@ sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...)
         case 'j': {
             json_t *v = va_arg(ap, json_t *);
             char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-            if (v && !t)
-                rc = SQLITE_NOMEM;
+            if (v && !t) /* not an SQLite error: sqlite3_errmsg would say "not an error" */
+                rc = SQLITE_NOMEM, dumped = false;
             else
                 rc = t ? sqlite3_bind_text(s, k, t, -1, free) : sqlite3_bind_null(s, k);
             break;
@@ -337,7 +338,10 @@ sqlite3_stmt *sq_q(struct sq_store *st, enum q id, const char *fmt, ...)
         if (s) {
             sqlite3_reset(s);
             sqlite3_clear_bindings(s);
-            sq_db_err(st, "bind");
+            if (dumped)
+                sq_db_err(st, "bind");
+            else
+                sq_err(st, "store %s: out of memory writing a value as JSON", st->path);
         }
         return NULL;
     }

@@ -76,3 +76,16 @@ expect "the pages asked, in order" 0 \
     -- py '[(r["path"], r["query"]) for r in j if r["method"] == "GET"]'
 expect "the sandbox has 25 candidates and 103 employees: the steps got each once" 0 "25 103" \
     -- py '"%d %d" % (len({c["id"] for c in data("candidates")}), len({e["id"] for e in data("employees")}))'
+
+# An answer whose header is in ISO-8859-1 (a legacy server), and one whose name is long:
+# each kept, read as RFC 9110 5.5 allows (the bytes as Latin-1), stored, the run a success.
+# Before, the Latin-1 value made the step's output unwritable and its worker retried the
+# write every second for ever; the long name was dropped.
+long=$(printf 'l%.0s' $(seq 200))
+curl -s -X POST -d "{\"system\":\"hris\",\"headers\":{\"X-Legacy\":\"Ren\\u00e9e M\\u00fcller\",\"X-$long\":\"kept\"},\"header_charset\":\"latin1\"}" "$u/_sandbox/faults" > /dev/null
+expect "a Latin-1 header value is read as ISO-8859-1; a 202-byte header name is kept" 0 \
+    '{"legacy":"Renée Müller","long":"kept"}' \
+    -- sh -c "'$bin' run tests/sandbox/pages-run/legacy.yaml --input '$tmp/none.json' --org '$tmp/org.yaml' | grep -o '{\"legacy.*'"
+expect "and the step's output is stored with it" 0 "success|Renée Müller" \
+    -- sql "SELECT e.status, json_extract(CAST(s.output AS TEXT), '$.headers.x-legacy') FROM executions e JOIN step_runs s ON s.execution = e.id WHERE e.scenario = 'legacy-header' AND s.step = 'employee'"
+curl -s -X DELETE "$u/_sandbox/faults" > /dev/null

@@ -137,6 +137,21 @@ expect "added latency holds the answer back at least that long" 0 "yes" -- sh -c
 api "an unknown fault is 422" 422 '$.error' "unknown fault error_ratio" POST /_sandbox/faults '{"system":"lms","error_ratio":1}'
 call GET "/_sandbox/journal?path=/lms/courses" >/dev/null
 expect "faulted requests are journalled with their fault" 0 "503" -- j '$.requests[0].fault'
+# hex TEXT: its bytes in hexadecimal, to compare bytes that are not UTF-8
+hex() { od -An -tx1 | tr -d ' \n'; }
+call POST /_sandbox/faults '{"system":"hris","headers":{"X-Legacy":"caf\u00e9 \u00ff"},"header_charset":"latin1"}' >/dev/null
+expect "a headers fault in latin1 writes ISO-8859-1 bytes (a legacy server's answer)" 0 \
+    "$(printf 'X-Legacy: caf\xe9 \xff' | hex)" \
+    -- sh -c "curl -s -i ${auth[*]@Q} '$u/hris/employees/E-1001' | grep -a '^X-Legacy' | tr -d '\r\n' | od -An -tx1 | tr -d ' \n'"
+call POST /_sandbox/faults '{"system":"hris","headers":{"X-Legacy":"caf\u00e9"}}' >/dev/null
+expect_grep "and in UTF-8 by default, on every answer while set" 0 "X-Legacy: café" \
+    -- curl -s -i "${auth[@]}" "$u/hris/employees/E-1001"
+api "a latin1 header past U+00FF is 422" 422 '$.error' "headers: latin1 writes characters up to U+00FF only" \
+    POST /_sandbox/faults '{"system":"hris","headers":{"X-A":"\u20ac"},"header_charset":"latin1"}'
+api "a header value on two lines is 422" 422 '$.error' "headers must be an object of header names and values (one line each)" \
+    POST /_sandbox/faults '{"system":"hris","headers":{"X-A":"a\r\nX-B: b"}}'
+api "another charset is 422" 422 '$.error' 'header_charset must be "utf-8" or "latin1"' \
+    POST /_sandbox/faults '{"system":"hris","header_charset":"cp1252"}'
 call DELETE /_sandbox/faults >/dev/null
 call GET /_sandbox/faults >/dev/null
 expect "faults clear" 0 "{}" -- cat "$tmp/resp"

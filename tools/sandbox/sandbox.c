@@ -125,7 +125,7 @@ struct fault_plan {
 
 static const char *fault_keys[] = {"error_rate", "status", "latency_ms", "reset_rate",
                                    "rate_limit", "retry_after", "drop_webhooks", "times",
-                                   "limit", "window_ms", NULL};
+                                   "limit", "window_ms", "headers", "header_charset", NULL};
 
 /* The `limit` fault: a real API's limit, at most `limit` requests in any window_ms
  * (default 1000), on the request's X-Test-Clock time when it has one (an engine on the
@@ -177,6 +177,41 @@ static struct fault_plan plan(const char *system, long long now_ms)
     return p;
 }
 
+/* What is wrong with a `headers` fault (a format for its name), or NULL: an object of
+ * text values, each of characters up to U+00FF when written in ISO-8859-1. */
+static const char *headers_fault_bad(json_t *h, bool latin1)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(h))
+        return "%s must be an object of header names and values";
+    json_object_foreach(h, k, v) {
+        const unsigned char *t = (const unsigned char *)json_string_value(v);
+        if (!t || strpbrk((const char *)t, "\r\n") || strpbrk(k, "\r\n: "))
+            return "%s must be an object of header names and values (one line each)";
+        for (; latin1 && *t; t++)
+            if (*t >= 0xC4) /* a character past U+00FF starts with C4 or higher */
+                return "%s: latin1 writes characters up to U+00FF only";
+    }
+    return NULL;
+}
+
+/* s, UTF-8 text of characters up to U+00FF, as ISO-8859-1 bytes in place. */
+static char *to_latin1(char *s)
+{
+    unsigned char *r = (unsigned char *)s, *w = r;
+    for (; *r; r++) {
+        if (*r >= 0xC2 && *r <= 0xC3 && r[1]) { /* U+0080..U+00FF: two bytes to one */
+            *w++ = (unsigned char)((*r & 0x03) << 6 | (r[1] & 0x3F));
+            r++;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return s;
+}
+
 static bool known_system(const char *s)
 {
     for (size_t i = 0; systems[i]; i++)
@@ -186,7 +221,8 @@ static bool known_system(const char *s)
 }
 
 /* POST /_sandbox/faults {system, error_rate, status, latency_ms, reset_rate, rate_limit,
- * retry_after, drop_webhooks, times}: replaces that system's faults. */
+ * retry_after, drop_webhooks, times, limit, window_ms, headers, header_charset}: replaces
+ * that system's faults. */
 static void set_faults(struct call *c)
 {
     const char *system = json_string_value(json_object_get(c->body, "system"));
@@ -199,12 +235,21 @@ static void set_faults(struct call *c)
     json_object_del(f, "system");
     const char *k;
     json_t *v;
+    const char *cs = json_string_value(json_object_get(f, "header_charset"));
+    bool latin1 = cs && !strcmp(cs, "latin1");
     json_object_foreach(f, k, v) {
-        bool known = false;
+        bool known = false, text = !strcmp(k, "headers") || !strcmp(k, "header_charset");
         for (size_t i = 0; fault_keys[i]; i++)
             known |= !strcmp(k, fault_keys[i]);
-        if (!known || (strcmp(k, "drop_webhooks") && !json_is_number(v))) {
-            sb_error(c, 422, known ? "%s must be a number" : "unknown fault %s", k);
+        const char *bad = !known ? "unknown fault %s"
+                        : !strcmp(k, "headers") ? headers_fault_bad(v, latin1)
+                        : !strcmp(k, "header_charset")
+                              ? (cs && (latin1 || !strcmp(cs, "utf-8")) ? NULL
+                                 : "%s must be \"utf-8\" or \"latin1\"")
+                        : !text && strcmp(k, "drop_webhooks") && !json_is_number(v)
+                              ? "%s must be a number" : NULL;
+        if (bad) {
+            sb_error(c, 422, bad, k);
             json_decref(f);
             return;
         }
@@ -524,6 +569,14 @@ static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const 
         MHD_add_response_header(r, "Idempotency-Key", idem_key);
     if (c->link)
         MHD_add_response_header(r, "Link", c->link);
+    const char *hk;
+    json_t *hv;
+    json_object_foreach(c->headers, hk, hv) {
+        char *t = strdup(json_string_value(hv));
+        if (t)
+            MHD_add_response_header(r, hk, c->latin1 ? to_latin1(t) : t);
+        free(t);
+    }
     if (c->status == 429) {
         json_t *ra = json_object_get(c->out, "retry_after");
         char s[24];
@@ -692,6 +745,10 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
             json_object_set_new(entry, "replayed", json_true());
         send_events(events, now);
         flight(system, -1);
+        json_t *f = json_object_get(sb.faults, system);
+        c.headers = json_deep_copy(json_object_get(f, "headers"));
+        const char *cs = json_string_value(json_object_get(f, "header_charset"));
+        c.latin1 = cs && !strcmp(cs, "latin1");
         pthread_mutex_unlock(&sb.mu);
         json_decref(events);
         json_decref(entry);
@@ -704,6 +761,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, const char *url, const
     rc = answer(con, &c, NULL);
 out:
     free(c.link);
+    json_decref(c.headers);
     json_decref(c.events);
     json_decref(c.out);
     json_decref(query);
@@ -790,8 +848,10 @@ static int usage(FILE *out)
             "  GET    /_sandbox/faults    the faults set\n"
             "  POST   /_sandbox/faults    {system, error_rate, status, latency_ms, reset_rate,\n"
             "                             rate_limit, retry_after, drop_webhooks, times,\n"
-            "                             limit, window_ms}: limit = at most that many\n"
-            "                             requests in any window_ms (on X-Test-Clock if sent)\n"
+            "                             limit, window_ms, headers, header_charset}: limit =\n"
+            "                             at most that many requests in any window_ms (on\n"
+            "                             X-Test-Clock if sent); headers = {name: value} added\n"
+            "                             to every answer, header_charset utf-8 or latin1\n"
             "  DELETE /_sandbox/faults    clear every fault\n"
             "  POST   /_sandbox/emit      {kind, to, secret?, scheme?, id?, fields?}: the system\n"
             "                             sends a webhook (dropped under drop_webhooks)\n"

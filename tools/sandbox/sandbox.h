@@ -32,6 +32,8 @@ struct call {
     const char *text;     /* a text/plain body (static) */
     char *link;           /* a Link header value (RFC 8288), malloc'd, or NULL */
     json_t *events;       /* webhooks the change would send: [{kind, fields}], or NULL */
+    json_t *headers;      /* the `headers` fault: name -> value added to the answer, or NULL */
+    bool latin1;          /* ... written in ISO-8859-1 (`header_charset: latin1`) */
 };
 
 /* OAuth mode of a system (oauth.c): answers the token endpoint, or refuses a request
