@@ -202,53 +202,43 @@ size_t sc_utf8_seq(const unsigned char *s, size_t n)
     return want;
 }
 
-/* The bytes at s (n > 0, not a valid sequence) that the Encoding Standard's UTF-8 decoder
- * takes for one U+FFFD: a lead byte and the continuation bytes that could still follow it. */
-static size_t utf8_subpart(const unsigned char *s, size_t n)
-{
-    size_t want = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
-                : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 1;
-    unsigned char lo = s[0] == 0xE0 ? 0xA0 : s[0] == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = s[0] == 0xED ? 0x9F : s[0] == 0xF4 ? 0x8F : 0xBF;
-    size_t k = 1;
-    while (k < want && k < n && s[k] >= (k == 1 ? lo : 0x80) && s[k] <= (k == 1 ? hi : 0xBF))
-        k++;
-    return k;
-}
-
-int sc_utf8_fix(const char *s, size_t n, bool latin1, char **out, size_t *outlen)
+int sc_utf8_fix(const char *s, size_t n, enum sc_utf8_as as, char **out, size_t *outlen)
 {
     *out = NULL;
-    size_t i = sc_utf8_invalid(s, n);
-    if (i == n)
+    if (sc_utf8_invalid(s, n) == n)
         return 0;
-    if (latin1) /* the whole value: one charset or the other, not a mix */
-        i = 0;
-    char *t = malloc(i + 3 * (n - i) + 1); /* a byte grows to 2 (latin1) or 3 (U+FFFD) */
+    char *t = malloc(3 * n + 1); /* a byte grows to 2 (ISO-8859-1) or 3 (%XX) */
     if (!t)
         return -1;
     const unsigned char *p = (const unsigned char *)s;
-    memcpy(t, s, i);
-    size_t o = i;
-    while (i < n) {
-        size_t k = latin1 ? (p[i] < 0x80) : sc_utf8_seq(p + i, n - i);
-        if (k) {
-            memcpy(t + o, s + i, k);
-            o += k;
-            i += k;
-        } else if (latin1) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x80) {
+            t[o++] = s[i];
+        } else if (as == SC_UTF8_LATIN1) {
             t[o++] = (char)(0xC0 | p[i] >> 6);
-            t[o++] = (char)(0x80 | (p[i++] & 0x3F));
+            t[o++] = (char)(0x80 | (p[i] & 0x3F));
         } else {
-            memcpy(t + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i += utf8_subpart(p + i, n - i);
+            t[o++] = '%';
+            t[o++] = "0123456789ABCDEF"[p[i] >> 4];
+            t[o++] = "0123456789ABCDEF"[p[i] & 15];
         }
     }
     t[o] = '\0';
     *out = t;
     *outlen = o;
     return 0;
+}
+
+json_t *sc_json_text(const char *s)
+{
+    char *t;
+    size_t n = strlen(s);
+    if (sc_utf8_fix(s, n, SC_UTF8_LATIN1, &t, &n) != 0)
+        return NULL;
+    json_t *v = json_stringn_nocheck(t ? t : s, n);
+    free(t);
+    return v;
 }
 
 size_t sc_utf8_invalid(const char *s, size_t n)

@@ -45,14 +45,22 @@ char *sc_read_file(const char *path, size_t max, size_t *len, bool *too_big);
 size_t sc_utf8_seq(const unsigned char *s, size_t n);
 /* Offset of the first byte of s that is not valid UTF-8, or n if all is valid. */
 size_t sc_utf8_invalid(const char *s, size_t n);
-/* Text from outside (a header, a query part) made valid UTF-8 for JSON: *out NULL when
- * s[0..n) already is (nothing to do), else a malloc'd NUL-terminated copy (the caller frees
- * it, *outlen its length): when latin1, every byte read as the ISO-8859-1 character of its
- * value (RFC 9110 5.5: a field value's obs-text, read as Node.js and WSGI read it; nothing
- * lost), else each maximal invalid subpart as one U+FFFD, the rest kept (the
- * WHATWG Encoding Standard's UTF-8 decode, as URL query parsing does). -1 when memory ran
- * out. */
-int sc_utf8_fix(const char *s, size_t n, bool latin1, char **out, size_t *outlen);
+/* How sc_utf8_fix reads text that is not UTF-8. */
+enum sc_utf8_as {
+    SC_UTF8_LATIN1,  /* every byte as the ISO-8859-1 character of its value */
+    SC_UTF8_PERCENT, /* every byte past 0x7F as %XX (a URI reference, RFC 3986 2.1) */
+};
+/* Text from outside (a header, a query part, an error message quoting a body) made valid
+ * UTF-8 for JSON, losing nothing: *out NULL when s[0..n) already is valid UTF-8 (nothing to
+ * do), else a malloc'd NUL-terminated copy of the whole value read as `as` says (the caller
+ * frees it, *outlen its length). ISO-8859-1 is how RFC 9110 5.5 lets a recipient read a
+ * field value's obs-text, as Node.js and WSGI do; two values that differ stay different.
+ * -1 when memory ran out. */
+int sc_utf8_fix(const char *s, size_t n, enum sc_utf8_as as, char **out, size_t *outlen);
+/* s (NUL-terminated) as a JSON string, read as ISO-8859-1 when it is not UTF-8
+ * (sc_utf8_fix); NULL only when memory ran out. For messages that may quote what another
+ * system sent. */
+struct json_t *sc_json_text(const char *s);
 /* Number of UTF-8 characters in the first n bytes of s. */
 int sc_utf8_chars(const char *s, size_t n);
 

@@ -114,13 +114,15 @@ static const char *header(void *con, const char *name)
 }
 
 /* obj[key] = value; a key seen again turns into an array of every value, in arrival order.
- * Text that is not UTF-8 is kept as sc_utf8_fix reads it (latin1: a header's). */
-static void add_value(json_t *obj, const char *key, const char *value, bool latin1)
+ * Text that is not UTF-8 is read as ISO-8859-1 (sc_utf8_fix): kept, and never made equal to
+ * another value (a dedupe_key may read it). */
+static void add_value(json_t *obj, const char *key, const char *value)
 {
     value = value ? value : "";
     size_t kn = strlen(key), vn = strlen(value);
     char *k = NULL, *t = NULL;
-    if (sc_utf8_fix(key, kn, latin1, &k, &kn) != 0 || sc_utf8_fix(value, vn, latin1, &t, &vn) != 0) {
+    if (sc_utf8_fix(key, kn, SC_UTF8_LATIN1, &k, &kn) != 0 ||
+        sc_utf8_fix(value, vn, SC_UTF8_LATIN1, &t, &vn) != 0) {
         free(k);
         return; /* out of memory: make_event's other values fail too */
     }
@@ -148,7 +150,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     /* credentials are not kept with the event */
     if (strcmp(low, "authorization") && strcmp(low, "cookie") &&
         strcmp(low, "proxy-authorization"))
-        add_value(cls, low, value, true);
+        add_value(cls, low, value);
     if (low != buf)
         free(low);
     return MHD_YES;
@@ -159,7 +161,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
                                      const char *value)
 {
     (void)kind;
-    add_value(cls, key, value, false);
+    add_value(cls, key, value);
     return MHD_YES;
 }
 

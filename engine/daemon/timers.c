@@ -87,8 +87,8 @@ static void poll_failed(struct sc_daemon *d, struct sc_store *st, const struct s
         sc_exec_new_id(id, sizeof id);
         row.id = id;
     } while ((rc = sc_store_exec_begin(st, &row)) == SC_STORE_EXISTS);
-    json_t *summary = json_pack("{s:{s:s, s:s, s:s}}", "error", "kind", sc_status_name(status),
-                                "message", err, "step", "poll");
+    json_t *summary = json_pack("{s:{s:s, s:o, s:s}}", "error", "kind", sc_status_name(status),
+                                "message", sc_json_text(err), "step", "poll");
     if (rc != 0 || sc_store_exec_end(st, id, "error", 0, summary, false) != 0)
         sc_daemon_say("%s of %s failed (%s) and could not be recorded: %s", t->key, t->scenario,
                       err, sc_store_error(st));

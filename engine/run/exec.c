@@ -82,7 +82,7 @@ static void journal_failed(struct sc_run *r)
         fail_execution(r, NULL);
         return;
     }
-    json_t *e = json_pack("{s:s, s:s}", "message", r->jn.err, "kind", "store");
+    json_t *e = json_pack("{s:o, s:s}", "message", sc_json_text(r->jn.err), "kind", "store");
     fail_execution(r, e);
     json_decref(e);
 }
@@ -133,7 +133,9 @@ static json_t *log_step(struct sc_run *r, struct sc_plan_step *s, const char *st
 static json_t *make_error(struct sc_run *r, struct sc_plan_step *s, enum sc_status st, const char *msg,
                           json_t *detail)
 {
-    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i}", "message", msg, "kind", sc_status_name(st),
+    /* msg may quote what another system sent (a body, a header) or a script's error() */
+    json_t *e = json_pack("{s:o, s:s, s:s, s:s, s:i}", "message", sc_json_text(msg), "kind",
+                          sc_status_name(st),
                           "step", sc_plan_step_name(s), "module", s->mod->name,
                           "attempts", r->attempt);
     if (e && detail)
@@ -974,8 +976,8 @@ static void store_end(struct sc_run *r, json_t *rec)
     if (sc_journal_end(&r->jn, r->sc->name, rec) == 0)
         return;
     json_object_set_new(rec, "status", json_string("error")); /* the caller must not report success */
-    json_object_set_new(rec, "error", json_pack("{s:s, s:s}", "message", r->jn.err, "kind",
-                                                "store"));
+    json_object_set_new(rec, "error", json_pack("{s:o, s:s}", "message", sc_json_text(r->jn.err),
+                                                "kind", "store"));
 }
 
 /* o[k] = the string v, for each k, v up to a NULL k (literal keys); -1 when one could not

@@ -188,8 +188,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         end--;
     size_t vl = (size_t)(end - v);
     int rc = -1;
-    /* bytes that are not UTF-8 read as ISO-8859-1 (sc_utf8_fix): kept, and JSON can hold them */
-    if (sc_utf8_fix(name, nl, true, &fixed, &nl) == 0 && sc_utf8_fix(v, vl, true, &fixv, &vl) == 0) {
+    /* bytes that are not UTF-8 read as ISO-8859-1 (sc_utf8_fix): kept, and JSON can hold
+     * them; in a URI reference (Link, Location) as the %XX a client sends for them */
+    enum sc_utf8_as as = !strcmp(name, "link") || !strcmp(name, "location") ? SC_UTF8_PERCENT
+                                                                            : SC_UTF8_LATIN1;
+    if (sc_utf8_fix(name, nl, SC_UTF8_LATIN1, &fixed, &nl) == 0 &&
+        sc_utf8_fix(v, vl, as, &fixv, &vl) == 0) {
         const char *key = fixed ? fixed : name;
         json_t *val = json_stringn_nocheck(fixv ? fixv : v, vl);
         json_t *old = json_object_get(h->cur->headers, key);
@@ -351,6 +355,19 @@ static CURLcode perform(struct sc_http *h, struct xfer *x, const struct sc_http_
     return rc;
 }
 
+/* A failed answer's error: its status and up to 200 bytes of its body, not cut inside a
+ * UTF-8 character (a body that is not UTF-8 the step's error reads as ISO-8859-1). */
+static void status_error(const struct sc_http_req *req, const struct sc_http_resp *resp,
+                         char *err, size_t errlen)
+{
+    const char *b = resp->body.data ? resp->body.data : "";
+    size_t show = resp->body.len > 200 ? 200 : resp->body.len;
+    for (int k = 0; k < 3 && show < resp->body.len && ((unsigned char)b[show] & 0xC0) == 0x80; k++)
+        show--; /* b[show] continues a character: end before it */
+    snprintf(err, errlen, "%s %s: HTTP %ld%s%.*s%s", req->method, req->url, resp->status,
+             show ? ": " : "", (int)show, b, resp->body.len > show ? "..." : "");
+}
+
 /* A 3xx that was not (or could not be) followed: a data error naming where it pointed. */
 static enum sc_status redirect_error(const struct sc_http_req *req, const char *url,
                                      const struct sc_http_resp *resp, char *err, size_t errlen)
@@ -477,12 +494,8 @@ static enum sc_status outcome(struct xfer *h, const struct sc_http_req *req, CUR
     enum sc_status st = classify(resp->status);
     if (resp->status >= 300 && resp->status < 400 && resp->status != 304)
         return redirect_error(req, url, resp, err, errlen);
-    if (st != SC_OK) {
-        int show = resp->body.len > 200 ? 200 : (int)resp->body.len;
-        snprintf(err, errlen, "%s %s: HTTP %ld%s%.*s%s", req->method, req->url, resp->status,
-                 show ? ": " : "", show, resp->body.data ? resp->body.data : "",
-                 resp->body.len > 200 ? "..." : "");
-    }
+    if (st != SC_OK)
+        status_error(req, resp, err, errlen);
     return st;
 }
 
@@ -507,12 +520,8 @@ static enum sc_status replay(struct sc_http *h, const struct sc_http_req *req,
         resp->headers = json_object();
     resp->retry_after_ms = retry_after(resp->headers);
     enum sc_status st = classify(resp->status);
-    if (st != SC_OK) {
-        int show = resp->body.len > 200 ? 200 : (int)resp->body.len;
-        snprintf(err, errlen, "%s %s: HTTP %ld%s%.*s%s", req->method, req->url, resp->status,
-                 show ? ": " : "", show, resp->body.data ? resp->body.data : "",
-                 resp->body.len > 200 ? "..." : "");
-    }
+    if (st != SC_OK)
+        status_error(req, resp, err, errlen);
     return st;
 }
 

@@ -148,7 +148,7 @@ static bool runnable(struct sc_store *st, const char *id, const char *status, ch
 static void hand_to_person(struct sc_store *st, const char *id, json_t *info, int attempt,
                            char *err, size_t errlen)
 {
-    json_t *e = json_pack("{s:s, s:s}", "message", err, "kind", "config");
+    json_t *e = json_pack("{s:o, s:s}", "message", sc_json_text(err), "kind", "config");
     struct sc_incomplete_row row = {.execution = id,
                                     .scenario = json_string_value(json_object_get(info, "scenario")),
                                     .step = "", .bundle = "", .error = e, .attempts = attempt,

@@ -12,7 +12,10 @@
  * The journal has one JSON line per request: method, path (decoded), query, headers
  * (without host, user-agent, content-length, connection; a repeated one as an array of
  * its values), body (JSON when it parses), and raw_path, the path as sent, when it
- * differs from the decoded one. A reply's header given as an array is sent once per value.
+ * differs from the decoded one, and raw_query, the query as sent, when a part of it decodes to
+ * bytes that are not UTF-8 (that part is missing from query). A reply's header given as an array is sent once per value.
+ * "latin1": true writes the reply's text and header values in ISO-8859-1 (characters up to
+ * U+00FF, one byte each), as an old server does.
  * "gather": K holds each request of a gather reply until K such requests have been open at
  * once (or 10 s passed), then answers, journaling a second line then: {"released": path,
  * "open_at_once": the most open at once so far}, so a test asserts how many a client had
@@ -85,6 +88,30 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return rq;
 }
 
+/* s, UTF-8 text of characters up to U+00FF, as ISO-8859-1 bytes in place. */
+static char *to_latin1(char *s)
+{
+    unsigned char *r = (unsigned char *)s, *w = r;
+    for (; *r; r++) {
+        if (*r >= 0xC2 && *r <= 0xC3 && r[1]) { /* U+0080..U+00FF: two bytes to one */
+            *w++ = (unsigned char)((*r & 0x03) << 6 | (r[1] & 0x3F));
+            r++;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return s;
+}
+
+static void reply_header(struct MHD_Response *resp, const char *k, const char *v, bool latin1)
+{
+    char *t = strdup(v ? v : "");
+    if (t)
+        MHD_add_response_header(resp, k, latin1 ? to_latin1(t) : t);
+    free(t);
+}
+
 static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *k,
                                   const char *v)
 {
@@ -110,10 +137,15 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
+static _Thread_local bool arg_lost; /* a query part JSON cannot hold (not UTF-8) */
+
 static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 {
     (void)kind;
     json_t *old = json_object_get(cls, k), *val = json_string(v ? v : "");
+    json_t *key = json_string(k);
+    arg_lost |= !val || !key;
+    json_decref(key);
     if (json_is_array(old)) {
         json_array_append_new(old, val);
     } else if (old) { /* a repeated key: keep every value, in order */
@@ -194,6 +226,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     json_t *headers = json_object(), *query = json_object();
     MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, headers);
+    arg_lost = false;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, query);
     json_t *body = json_null();
     if (rq->len) {
@@ -207,6 +240,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     size_t rawlen = rq->raw ? strcspn(rq->raw, "?") : 0;
     if (rq->raw && (rawlen != strlen(url) || strncmp(rq->raw, url, rawlen)))
         json_object_set_new(entry, "raw_path", json_stringn(rq->raw, rawlen)); /* as sent */
+    if (rq->raw && arg_lost && rq->raw[rawlen]) /* its bytes as they were sent */
+        json_object_set_new(entry, "raw_query", json_string(rq->raw + rawlen + 1));
     char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
     fprintf(journal, "%s\n", line ? line : "{}");
     fflush(journal);
@@ -229,6 +264,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     int status = r ? (int)json_integer_value(json_object_get(r, "status")) : 404;
     if (!status)
         status = 200;
+    bool latin1 = json_is_true(json_object_get(r, "latin1"));
     char *text = NULL;
     const char *ctype = "application/json";
     json_t *rb = json_object_get(r, "body");
@@ -236,6 +272,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         text = strdup("{\"error\":\"no canned reply\"}");
     } else if (json_object_get(r, "text")) {
         text = strdup(json_string_value(json_object_get(r, "text")));
+        if (latin1)
+            to_latin1(text);
         ctype = "text/plain";
     } else if (rb) {
         text = json_dumps(rb, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
@@ -256,9 +294,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         size_t i;
         json_t *e;
         if (json_is_array(v)) /* a header sent several times */
-            json_array_foreach(v, i, e) MHD_add_response_header(resp, k, json_string_value(e));
+            json_array_foreach(v, i, e) reply_header(resp, k, json_string_value(e), latin1);
         else
-            MHD_add_response_header(resp, k, json_string_value(v));
+            reply_header(resp, k, json_string_value(v), latin1);
     }
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);

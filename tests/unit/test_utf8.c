@@ -1,6 +1,6 @@
 /* UTF-8 (engine/util.c): which bytes are valid (RFC 3629, as jansson and libyaml check
- * them), and text from outside made valid for JSON (sc_utf8_fix): a header's bytes as
- * ISO-8859-1, a query part's broken sequences as U+FFFD per the WHATWG Encoding Standard. */
+ * them), and text from outside made valid for JSON without losing a byte (sc_utf8_fix): as
+ * ISO-8859-1 (a header, a query part, an error quoting a body) or as %XX (a Link's URI). */
 #include "test.h"
 
 #include "util.h"
@@ -10,12 +10,12 @@
 #include <string.h>
 
 /* What sc_utf8_fix makes of s[0..n): "=" when it is valid already, else the text. */
-static const char *fixed(const char *s, size_t n, bool latin1)
+static const char *fixed(const char *s, size_t n, enum sc_utf8_as as)
 {
     static char out[256];
     char *t = NULL;
     size_t len = 0;
-    assert_int_equal(sc_utf8_fix(s, n, latin1, &t, &len), 0);
+    assert_int_equal(sc_utf8_fix(s, n, as, &t, &len), 0);
     if (!t)
         return "=";
     assert_int_equal(strlen(t), len);
@@ -28,6 +28,9 @@ static const char *fixed(const char *s, size_t n, bool latin1)
 /* The forms RFC 3629 section 4 excludes are invalid here as in jansson: overlong forms,
  * surrogates (U+D800-DFFF) and code points past U+10FFFF. Before, the surrogate passed this
  * check, became a JSON string unchecked, and no store could write it. */
+/* fixed() of a literal, its length counted */
+#define FIXED(lit, as) fixed(lit, sizeof lit - 1, as)
+
 static void strict_as_rfc_3629(void **state)
 {
     (void)state;
@@ -54,28 +57,39 @@ static void strict_as_rfc_3629(void **state)
 static void latin1_reads_every_byte(void **state)
 {
     (void)state;
-    assert_string_equal(fixed("caf\xc3\xa9", 5, true), "=");
-    assert_string_equal(fixed("Ren\xe9" "e", 5, true), "Ren\xc3\xa9" "e");
+    assert_string_equal(FIXED("caf\xc3\xa9", SC_UTF8_LATIN1), "=");
+    assert_string_equal(FIXED("Ren\xe9" "e", SC_UTF8_LATIN1), "Ren\xc3\xa9" "e");
     /* a value not UTF-8 is Latin-1 throughout, its UTF-8-looking pairs too */
-    assert_string_equal(fixed("\xc3\xa9 \xff", 4, true), "\xc3\x83\xc2\xa9 \xc3\xbf");
-    assert_string_equal(fixed("\x80\xa0", 2, true), "\xc2\x80\xc2\xa0");
+    assert_string_equal(FIXED("\xc3\xa9 \xff", SC_UTF8_LATIN1), "\xc3\x83\xc2\xa9 \xc3\xbf");
+    assert_string_equal(FIXED("\x80\xa0", SC_UTF8_LATIN1), "\xc2\x80\xc2\xa0");
+    /* two names that differ stay two (a dedupe_key may read them) */
+    assert_string_not_equal(FIXED("M\xfcller", SC_UTF8_LATIN1), "M\xc3\xb6ller");
+    assert_string_equal(FIXED("M\xf6ller", SC_UTF8_LATIN1), "M\xc3\xb6ller");
+    assert_string_equal(FIXED("\xed\xa0\x80", SC_UTF8_LATIN1), "\xc3\xad\xc2\xa0\xc2\x80");
 }
 
-/* The Encoding Standard's UTF-8 decoder: one U+FFFD for each maximal subpart (a lead byte
- * with the continuation bytes that could still follow it), the byte after re-read. */
-static void whatwg_replacement(void **state)
+/* A URI reference's stray bytes as the %XX a client sends for them (RFC 3986 2.1): the
+ * next page is asked as the server wrote it. */
+static void percent_for_uris(void **state)
 {
     (void)state;
-#define R "\xef\xbf\xbd"
-    assert_string_equal(fixed("caf\xe9", 4, false), "caf" R);
-    assert_string_equal(fixed("\xe2\x82y", 3, false), R "y");
-    assert_string_equal(fixed("\xed\xa0\x80x", 4, false), R R R "x");
-    assert_string_equal(fixed("\xf0\x9f\x98", 3, false), R);
-    assert_string_equal(fixed("\xf4\x90\x80\x80", 4, false), R R R R);
-    assert_string_equal(fixed("\xc0\xaf\xc3\xa9", 4, false), R R "\xc3\xa9");
-    assert_string_equal(fixed("\xe0\x80", 2, false), R R);
-    assert_string_equal(fixed("a\xf0\x9f\x98\x80\xff", 6, false), "a\xf0\x9f\x98\x80" R);
-#undef R
+    assert_string_equal(FIXED("</c?site=Orl\xe9" "ans>; rel=\"next\"", SC_UTF8_PERCENT),
+                        "</c?site=Orl%E9ans>; rel=\"next\"");
+    assert_string_equal(FIXED("</c?a=\xc3\xa9&b=\xff>", SC_UTF8_PERCENT), "</c?a=%C3%A9&b=%FF>");
+    assert_string_equal(FIXED("</c?a=\xc3\xa9>", SC_UTF8_PERCENT), "=");
+}
+
+/* A message quoting another system's 500 in ISO-8859-1 becomes JSON, whole. */
+static void messages_become_json(void **state)
+{
+    (void)state;
+    json_t *v = sc_json_text("HTTP 500: erreur syst\xe8me");
+    assert_non_null(v);
+    assert_string_equal(json_string_value(v), "HTTP 500: erreur syst\xc3\xa8me");
+    json_decref(v);
+    v = sc_json_text("d\xc3\xa9j\xc3\xa0");
+    assert_string_equal(json_string_value(v), "d\xc3\xa9j\xc3\xa0");
+    json_decref(v);
 }
 
 int main(void)
@@ -83,7 +97,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strict_as_rfc_3629),
         cmocka_unit_test(latin1_reads_every_byte),
-        cmocka_unit_test(whatwg_replacement),
+        cmocka_unit_test(percent_for_uris),
+        cmocka_unit_test(messages_become_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
