@@ -35,6 +35,7 @@ struct xfer {
     struct sc_fiber *fiber; /* waiting on multi; NULL: sent blocking */
     bool done;
     CURLcode rc;
+    json_t *last;   /* the last header line's value (in cur->headers), for an obs-fold line */
 };
 
 void sc_http_set_transport(struct sc_http *h, const struct sc_http_transport *t)
@@ -163,14 +164,42 @@ static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_por
     return h->write ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
+/* A header line that starts with a space or tab (obs-fold): joined to the last value with
+ * one space, as RFC 9110 5.5 has a user agent read it. 0, or -1 out of memory. */
+static int fold(struct xfer *h, const char *p, size_t len)
+{
+    const char *end = p + len;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (!h->last || p == end)
+        return 0; /* nothing to continue, or nothing to add */
+    char *fixed = NULL;
+    size_t n = (size_t)(end - p);
+    if (sc_utf8_fix(p, n, SC_UTF8_LATIN1, &fixed, &n) != 0)
+        return -1;
+    struct sc_buf b = {0};
+    sc_buf_add(&b, json_string_value(h->last), json_string_length(h->last));
+    sc_buf_add(&b, " ", 1);
+    sc_buf_add(&b, fixed ? fixed : p, n);
+    free(fixed);
+    int rc = b.data && !b.oom ? json_string_setn_nocheck(h->last, b.data, b.len) : -1;
+    sc_buf_free(&b);
+    return rc;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct xfer *h = ud;
     size_t len = size * n;
     if (len >= 5 && !strncmp(p, "HTTP/", 5)) { /* a new status line: drop 1xx headers */
         json_object_clear(h->cur->headers);
+        h->last = NULL;
         return len;
     }
+    if (len && (*p == ' ' || *p == '\t')) /* an obs-fold line continues the last value */
+        return fold(h, p, len) == 0 ? len : 0;
     const char *colon = memchr(p, ':', len);
     if (!colon || colon == p)
         return len;
@@ -197,6 +226,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         const char *key = fixed ? fixed : name;
         json_t *val = json_stringn_nocheck(fixv ? fixv : v, vl);
         json_t *old = json_object_get(h->cur->headers, key);
+        h->last = val;
         rc = !val                ? -1
            : json_is_array(old) ? json_array_append_new(old, val)
            : old                ? json_object_set_new_nocheck(h->cur->headers, key,
@@ -349,6 +379,7 @@ static CURLcode perform(struct sc_http *h, struct xfer *x, const struct sc_http_
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
     }
     x->too_big = false;
+    x->last = NULL;
     CURLcode rc = x->fiber ? in_flight(h, x) : curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);

@@ -150,6 +150,8 @@ api "a latin1 header past U+00FF is 422" 422 '$.error' "headers: latin1 writes c
     POST /_sandbox/faults '{"system":"hris","headers":{"X-A":"\u20ac"},"header_charset":"latin1"}'
 api "a header value on two lines is 422" 422 '$.error' "headers must be an object of header names and values (one line each)" \
     POST /_sandbox/faults '{"system":"hris","headers":{"X-A":"a\r\nX-B: b"}}'
+api "a body that is not JSON is 400, saying so" 400 '$.error' 'the body must be a JSON object: {"system": NAME, faults...}' \
+    POST /_sandbox/faults '{"system":"hris",'
 api "another charset is 422" 422 '$.error' 'header_charset must be "utf-8" or "latin1"' \
     POST /_sandbox/faults '{"system":"hris","header_charset":"cp1252"}'
 call DELETE /_sandbox/faults >/dev/null

@@ -1137,3 +1137,4 @@ expect "nothing is left to hand over" 0 "no incomplete execution matches: nothin
 stop
 unset SCENARIST_CLOCK
 . tests/serve/links.sh
+. tests/serve/fold.sh

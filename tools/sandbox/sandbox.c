@@ -225,6 +225,10 @@ static bool known_system(const char *s)
  * that system's faults. */
 static void set_faults(struct call *c)
 {
+    if (!json_is_object(c->body)) {
+        sb_error(c, 400, "the body must be a JSON object: {\"system\": NAME, faults...}");
+        return;
+    }
     const char *system = json_string_value(json_object_get(c->body, "system"));
     if (!system || !known_system(system)) {
         sb_error(c, 422, "system must be one of hris, lms, ats, payroll, calendar, comms, "
