@@ -230,6 +230,21 @@ int sc_utf8_fix(const char *s, size_t n, enum sc_utf8_as as, char **out, size_t 
     return 0;
 }
 
+char *sc_latin1_bytes(char *s)
+{
+    unsigned char *r = (unsigned char *)s, *w = r;
+    for (; *r; r++) {
+        if (*r >= 0xC2 && *r <= 0xC3 && r[1]) { /* U+0080..U+00FF: two bytes to one */
+            *w++ = (unsigned char)((*r & 0x03) << 6 | (r[1] & 0x3F));
+            r++;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return s;
+}
+
 json_t *sc_json_text(const char *s)
 {
     char *t;
@@ -239,6 +254,25 @@ json_t *sc_json_text(const char *s)
     json_t *v = json_stringn_nocheck(t ? t : s, n);
     free(t);
     return v;
+}
+
+long sc_header_ctl(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+            return (long)i;
+    return -1;
+}
+
+bool sc_header_name(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              (*s && strchr("!#$%&'*+-.^_`|~", *s))))
+            return false;
+    return true;
 }
 
 size_t sc_utf8_invalid(const char *s, size_t n)

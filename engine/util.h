@@ -57,10 +57,18 @@ enum sc_utf8_as {
  * field value's obs-text, as Node.js and WSGI do; two values that differ stay different.
  * -1 when memory ran out. */
 int sc_utf8_fix(const char *s, size_t n, enum sc_utf8_as as, char **out, size_t *outlen);
+/* s, UTF-8 text of characters up to U+00FF, rewritten in place as ISO-8859-1 bytes (one per
+ * character): what an old server sends, for the test servers. Returns s. */
+char *sc_latin1_bytes(char *s);
 /* s (NUL-terminated) as a JSON string, read as ISO-8859-1 when it is not UTF-8
  * (sc_utf8_fix); NULL only when memory ran out. For messages that may quote what another
  * system sent. */
 struct json_t *sc_json_text(const char *s);
+/* The offset of the first control byte of a header value v[0..n) (NUL included: it would
+ * cut the value short; a tab is allowed, RFC 9110 section 5.5), or -1. */
+long sc_header_ctl(const char *v, size_t n);
+/* Whether s is a header name: an RFC 9110 5.6.2 token (letters, digits, !#$%&'*+-.^_`|~). */
+bool sc_header_name(const char *s);
 /* Number of UTF-8 characters in the first n bytes of s. */
 int sc_utf8_chars(const char *s, size_t n);
 

@@ -1,8 +1,11 @@
 /* respond: the answer of a synchronous webhook. */
 #include "module.h"
+#include "util.h"
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct with {
     const json_t *status, *headers, *body, *content_type;
@@ -12,7 +15,10 @@ static const struct sc_param params[] = {
     {.name = "status", .type = SC_T_INT, .def = "200", .flags = SC_P_JSON,
      .offset = offsetof(struct with, status), .doc = "HTTP status of the answer."},
     {.name = "headers", .type = SC_T_OBJECT, .offset = offsetof(struct with, headers),
-     .doc = "Response headers."},
+     .doc = "Response headers: name -> text (a number or true/false is sent as its JSON text, "
+            "null leaves the header out). A name is a token (RFC 9110 5.6.2) and a value one "
+            "line; anything else is a data error of the step, and the headers recorded are the "
+            "ones sent."},
     {.name = "body", .type = SC_T_ANY, .offset = offsetof(struct with, body),
      .doc = "Response body; JSON unless content_type says otherwise."},
     {.name = "content_type", .type = SC_T_STRING, .def = "\"application/json\"",
@@ -23,10 +29,54 @@ static const struct sc_param params[] = {
 
 static void check(struct sc_check *c, const json_t *with)
 {
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(with, "headers"), k, v)
+        if (!sc_header_name(k))
+            sc_check_error(c, "headers", "'%s' is not a header name: a name is letters, digits "
+                           "and !#$%%&'*+-.^_`|~ (RFC 9110 5.6.2)", k);
     json_t *s = json_object_get(with, "status");
     if (json_is_integer(s) && (json_integer_value(s) < 100 || json_integer_value(s) > 599))
         sc_check_error(c, "status", "HTTP status %lld is outside 100-599",
                        (long long)json_integer_value(s));
+}
+
+/* The headers as sent, each value text; NULL with err when one cannot be sent. */
+static json_t *headers_sent(const json_t *headers, char *err, size_t errlen)
+{
+    json_t *out = json_object(), *v;
+    const char *k;
+    if (!out) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    json_object_foreach((json_t *)headers, k, v) {
+        char *t = json_is_string(v) ? NULL
+                : json_is_number(v) || json_is_boolean(v) ? json_dumps(v, JSON_ENCODE_ANY)
+                : NULL;
+        const char *text = json_is_string(v) ? json_string_value(v) : t;
+        size_t n = json_is_string(v) ? json_string_length(v) : t ? strlen(t) : 0;
+        long ctl = text ? sc_header_ctl(text, n) : -1;
+        if (json_is_null(v))
+            ; /* left out */
+        else if (!sc_header_name(k))
+            snprintf(err, errlen, "headers: '%s' is not a header name (RFC 9110 5.6.2)", k);
+        else if (!text)
+            snprintf(err, errlen, "headers: '%s' is %s: a header value is text", k,
+                     json_is_array(v) ? "a list" : "an object");
+        else if (ctl >= 0)
+            snprintf(err, errlen, "headers: '%s' holds the control character 0x%02X (byte %ld "
+                     "of its value): a header value is one line", k,
+                     (unsigned)(unsigned char)text[ctl], ctl + 1);
+        else if (json_object_set_new(out, k, json_stringn(text, n)) != 0)
+            snprintf(err, errlen, "out of memory");
+        free(t);
+        if (err[0]) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
 }
 
 static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with_v,
@@ -41,10 +91,22 @@ static enum sc_status run(struct sc_step_ctx *ctx, void *state, const void *with
         snprintf(err, errlen, "status must render to an HTTP status 100-599");
         return SC_ERR_DATA;
     }
-    json_t *headers = (json_t *)with->headers, *body = (json_t *)with->body;
+    err[0] = '\0';
+    json_t *headers = with->headers ? headers_sent(with->headers, err, errlen) : json_object();
+    if (!headers)
+        return err[0] && strcmp(err, "out of memory") ? SC_ERR_DATA : SC_ERR_RUNTIME;
+    const char *type = json_string_value(with->content_type);
+    long ctl = type ? sc_header_ctl(type, json_string_length(with->content_type)) : -1;
+    if (ctl >= 0) {
+        json_decref(headers);
+        snprintf(err, errlen, "content_type holds the control character 0x%02X (byte %ld of "
+                 "its value): a header value is one line", (unsigned)(unsigned char)type[ctl],
+                 ctl + 1);
+        return SC_ERR_DATA;
+    }
+    json_t *body = (json_t *)with->body;
     json_t *r = json_pack("{s:I, s:O, s:o, s:O}", "status", code, "content_type",
-                          (json_t *)with->content_type, "headers",
-                          headers ? json_incref(headers) : json_object(), "body",
+                          (json_t *)with->content_type, "headers", headers, "body",
                           body ? body : json_null());
     if (!r) {
         snprintf(err, errlen, "out of memory");

@@ -376,16 +376,6 @@ static enum sc_status auth(const struct sc_org_conn *conn, const char *bearer,
     return SC_OK;
 }
 
-/* The offset of the first control byte of a header value (NUL included: it would cut the
- * value short; a tab is allowed, RFC 9110 section 5.5), or -1. */
-static long header_ctl(const char *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
-            return (long)i;
-    return -1;
-}
-
 /* The step's own headers, after the engine's; a line break or another control byte in
  * one is refused. */
 static enum sc_status step_headers(const struct sc_org *org, const json_t *headers, bool mine,
@@ -404,8 +394,8 @@ static enum sc_status step_headers(const struct sc_org *org, const json_t *heade
         }
         free(shown);
         const char *hv = real, *ov = json_string_value(v); /* as sent, as written */
-        long ctl = ov ? header_ctl(ov, json_string_length(v)) : -1; /* a NUL included */
-        bool from_secret = ctl < 0 && hv && header_ctl(hv, strlen(hv)) >= 0;
+        long ctl = ov ? sc_header_ctl(ov, json_string_length(v)) : -1; /* a NUL included */
+        bool from_secret = ctl < 0 && hv && sc_header_ctl(hv, strlen(hv)) >= 0;
         if (hv && st == SC_OK && (strpbrk(hv, "\r\n") || strpbrk(k, "\r\n: "))) {
             snprintf(err, errlen, "header '%s' holds a line break or is not a header name", k);
             st = SC_ERR_DATA;

@@ -899,6 +899,20 @@ check "the three ran" wait_sql "SELECT count(*) FROM executions WHERE scenario =
 expect "each by its own name" 0 "emp-Mäller
 emp-Möller
 emp-Müller" -- sql "SELECT dedupe FROM executions WHERE scenario = 'by-query' ORDER BY dedupe"
+# A respond step's headers: a number is sent as its text (before, it was left out, though the
+# step's record listed it); a value with a line break is the step's data error, never sent.
+# headed BODY: the answer's status line, X- headers and body, on one line
+headed() {
+    curl -s -i -H 'Content-Type: application/json' --data-binary "$1" "$url/hooks/headed" |
+        tr -d '\r' | grep -E '^(HTTP|X-|\{)' | paste -sd'|'
+}
+expect "a number in a respond header is sent as text; null is left out" 0 \
+    'HTTP/1.1 200 OK|X-Count: 3|X-Echo: plain|{"ok":true}' -- headed '{"items":[1,2,3],"v":"plain"}'
+expect "a line break in one is the step's error: no header injected (answered 202, as an execution that ends before its respond step)" 0 \
+    'HTTP/1.1 202 Accepted' -- sh -c "curl -s -i -H 'Content-Type: application/json' --data-binary '{\"items\":[],\"v\":\"a\\r\\nX-Injected: 1\"}' '$url/hooks/headed' | tr -d '\r' | grep -E '^(HTTP|X-)'"
+expect "and the execution says why" 0 \
+    "headers: 'X-Echo' holds the control character 0x0D (byte 2 of its value): a header value is one line" \
+    -- sql "SELECT json_extract(summary, '\$.error.message') FROM executions WHERE scenario = 'headed' AND status = 'error'"
 long=x-$(printf 'l%.0s' $(seq 200))
 post /hooks/echo '{"n":"long"}' -H "$long: kept" > /dev/null
 expect "a header with a 202-byte name is kept" 0 "kept" \

@@ -21,6 +21,8 @@
  * "open_at_once": the most open at once so far}, so a test asserts how many a client had
  * in flight. */
 #define _GNU_SOURCE
+#include "util.h"
+
 #include <jansson.h>
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -88,27 +90,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return rq;
 }
 
-/* s, UTF-8 text of characters up to U+00FF, as ISO-8859-1 bytes in place. */
-static char *to_latin1(char *s)
-{
-    unsigned char *r = (unsigned char *)s, *w = r;
-    for (; *r; r++) {
-        if (*r >= 0xC2 && *r <= 0xC3 && r[1]) { /* U+0080..U+00FF: two bytes to one */
-            *w++ = (unsigned char)((*r & 0x03) << 6 | (r[1] & 0x3F));
-            r++;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-    return s;
-}
-
 static void reply_header(struct MHD_Response *resp, const char *k, const char *v, bool latin1)
 {
     char *t = strdup(v ? v : "");
     if (t)
-        MHD_add_response_header(resp, k, latin1 ? to_latin1(t) : t);
+        MHD_add_response_header(resp, k, latin1 ? sc_latin1_bytes(t) : t);
     free(t);
 }
 
@@ -273,7 +259,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     } else if (json_object_get(r, "text")) {
         text = strdup(json_string_value(json_object_get(r, "text")));
         if (latin1)
-            to_latin1(text);
+            sc_latin1_bytes(text);
         ctype = "text/plain";
     } else if (rb) {
         text = json_dumps(rb, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);

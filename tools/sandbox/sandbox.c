@@ -2,6 +2,7 @@
  * injection, Idempotency-Key replay and signed webhooks. `sandbox --help` lists it all. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np: writers are not starved by readers */
 #include "sandbox.h"
+#include "util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -194,22 +195,6 @@ static const char *headers_fault_bad(json_t *h, bool latin1)
                 return "%s: latin1 writes characters up to U+00FF only";
     }
     return NULL;
-}
-
-/* s, UTF-8 text of characters up to U+00FF, as ISO-8859-1 bytes in place. */
-static char *to_latin1(char *s)
-{
-    unsigned char *r = (unsigned char *)s, *w = r;
-    for (; *r; r++) {
-        if (*r >= 0xC2 && *r <= 0xC3 && r[1]) { /* U+0080..U+00FF: two bytes to one */
-            *w++ = (unsigned char)((*r & 0x03) << 6 | (r[1] & 0x3F));
-            r++;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-    return s;
 }
 
 static bool known_system(const char *s)
@@ -578,7 +563,7 @@ static enum MHD_Result answer(struct MHD_Connection *con, struct call *c, const 
     json_object_foreach(c->headers, hk, hv) {
         char *t = strdup(json_string_value(hv));
         if (t)
-            MHD_add_response_header(r, hk, c->latin1 ? to_latin1(t) : t);
+            MHD_add_response_header(r, hk, c->latin1 ? sc_latin1_bytes(t) : t);
         free(t);
     }
     if (c->status == 429) {
