@@ -46,7 +46,7 @@ build/$(1)/tests/unit/%: build/$(1)/tests/unit/%.o build/$(1)/libscenarist.a
 
 build/$(1)/tests/stub: tests/stub/stub.c build/$(1)/libscenarist.a | deps-check
 	@mkdir -p $$(@D)
-	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) -lpthread
+	$$(CC) $$($(1)_CFLAGS) -o $$@ $$(filter %.c %.a,$$^) $$($(1)_LDFLAGS) $$(PKG_LIBS) -lpthread
 
 $(1)_REPLAY := $$(patsubst %,build/$(1)/tools/fuzz/replay_%,$$(FUZZ_TARGETS))
 build/$(1)/tools/fuzz/replay_%: build/$(1)/tools/fuzz/fuzz_%.o build/$(1)/tools/fuzz/replay.o build/$(1)/libscenarist.a

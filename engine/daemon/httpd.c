@@ -301,8 +301,9 @@ static enum MHD_Result send_response(struct MHD_Connection *con, json_t *r)
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(r, "headers"), k, v)
-        if (json_is_string(v))
-            MHD_add_response_header(resp, k, json_string_value(v));
+        if (json_is_string(v) && MHD_add_response_header(resp, k, json_string_value(v)) != MHD_YES)
+            sc_log(SC_LOG_WARN, NULL, NULL, "respond: header %s not sent (libmicrohttpd refused "
+                   "it)", k); /* the respond step refuses what it knows of: not expected */
     enum MHD_Result rc = MHD_queue_response(con, (unsigned)json_integer_value(
                                                      json_object_get(r, "status")), resp);
     MHD_destroy_response(resp);

@@ -36,6 +36,7 @@ struct xfer {
     bool done;
     CURLcode rc;
     json_t *last;   /* the last header line's value (in cur->headers), for an obs-fold line */
+    enum sc_utf8_as last_as; /* how that header reads bytes that are not UTF-8 */
 };
 
 void sc_http_set_transport(struct sc_http *h, const struct sc_http_transport *t)
@@ -177,11 +178,12 @@ static int fold(struct xfer *h, const char *p, size_t len)
         return 0; /* nothing to continue, or nothing to add */
     char *fixed = NULL;
     size_t n = (size_t)(end - p);
-    if (sc_utf8_fix(p, n, SC_UTF8_LATIN1, &fixed, &n) != 0)
+    if (sc_utf8_fix(p, n, h->last_as, &fixed, &n) != 0)
         return -1;
     struct sc_buf b = {0};
     sc_buf_add(&b, json_string_value(h->last), json_string_length(h->last));
-    sc_buf_add(&b, " ", 1);
+    if (json_string_length(h->last))
+        sc_buf_add(&b, " ", 1);
     sc_buf_add(&b, fixed ? fixed : p, n);
     free(fixed);
     int rc = b.data && !b.oom ? json_string_setn_nocheck(h->last, b.data, b.len) : -1;
@@ -213,8 +215,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     const char *v = colon + 1, *end = p + len;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-        end--;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--; /* OWS, RFC 9110 5.6.3 */
     size_t vl = (size_t)(end - v);
     int rc = -1;
     /* bytes that are not UTF-8 read as ISO-8859-1 (sc_utf8_fix): kept, and JSON can hold
@@ -227,6 +229,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         json_t *val = json_stringn_nocheck(fixv ? fixv : v, vl);
         json_t *old = json_object_get(h->cur->headers, key);
         h->last = val;
+        h->last_as = as;
         rc = !val                ? -1
            : json_is_array(old) ? json_array_append_new(old, val)
            : old                ? json_object_set_new_nocheck(h->cur->headers, key,

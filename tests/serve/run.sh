@@ -904,10 +904,10 @@ emp-Müller" -- sql "SELECT dedupe FROM executions WHERE scenario = 'by-query' O
 # headed BODY: the answer's status line, X- headers and body, on one line
 headed() {
     curl -s -i -H 'Content-Type: application/json' --data-binary "$1" "$url/hooks/headed" |
-        tr -d '\r' | grep -E '^(HTTP|X-|\{)' | paste -sd'|'
+        tr -d '\r' | grep -Ei '^(HTTP|X-|content-type|\{)' | paste -sd'|'
 }
-expect "a number in a respond header is sent as text; null is left out" 0 \
-    'HTTP/1.1 200 OK|X-Count: 3|X-Echo: plain|{"ok":true}' -- headed '{"items":[1,2,3],"v":"plain"}'
+expect "a number in a respond header is sent as text; null is left out; a Content-Type header is the one Content-Type" 0 \
+    'HTTP/1.1 200 OK|Content-Type: application/vnd.hr+json|X-Count: 3|X-Echo: plain|{"ok":true}' -- headed '{"items":[1,2,3],"v":"plain"}'
 expect "a line break in one is the step's error: no header injected (answered 202, as an execution that ends before its respond step)" 0 \
     'HTTP/1.1 202 Accepted' -- sh -c "curl -s -i -H 'Content-Type: application/json' --data-binary '{\"items\":[],\"v\":\"a\\r\\nX-Injected: 1\"}' '$url/hooks/headed' | tr -d '\r' | grep -E '^(HTTP|X-)'"
 expect "and the execution says why" 0 \
