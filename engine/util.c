@@ -230,6 +230,24 @@ int sc_utf8_fix(const char *s, size_t n, enum sc_utf8_as as, char **out, size_t 
     return 0;
 }
 
+json_t *sc_json_add_text(json_t *obj, const char *key, size_t kn, const char *val, size_t vn,
+                         enum sc_utf8_as as)
+{
+    char *k = NULL, *t = NULL;
+    json_t *v = NULL;
+    if (sc_utf8_fix(key, kn, SC_UTF8_LATIN1, &k, &kn) == 0 && sc_utf8_fix(val, vn, as, &t, &vn) == 0)
+        v = json_stringn_nocheck(t ? t : val, vn);
+    key = k ? k : key;
+    json_t *had = v ? json_object_get(obj, key) : NULL;
+    int rc = !v                 ? -1
+           : json_is_array(had) ? json_array_append_new(had, v)
+           : had                ? json_object_set_new_nocheck(obj, key, json_pack("[O, o]", had, v))
+                                : json_object_set_new_nocheck(obj, key, v);
+    free(k);
+    free(t);
+    return rc == 0 ? v : NULL;
+}
+
 char *sc_latin1_bytes(char *s)
 {
     unsigned char *r = (unsigned char *)s, *w = r;

@@ -57,6 +57,12 @@ enum sc_utf8_as {
  * field value's obs-text, as Node.js and WSGI do; two values that differ stay different.
  * -1 when memory ran out. */
 int sc_utf8_fix(const char *s, size_t n, enum sc_utf8_as as, char **out, size_t *outlen);
+/* obj[key] = the text val[0..vn), both made UTF-8 by sc_utf8_fix (the key[0..kn) read as
+ * ISO-8859-1, the value as `as` says); a key seen again turns into an array of every value,
+ * in arrival order (a repeated header or query key). The value added (borrowed), or NULL
+ * when memory ran out. */
+struct json_t *sc_json_add_text(struct json_t *obj, const char *key, size_t kn, const char *val,
+                                size_t vn, enum sc_utf8_as as);
 /* s, UTF-8 text of characters up to U+00FF, rewritten in place as ISO-8859-1 bytes (one per
  * character): what an old server sends, for the test servers. Returns s. */
 char *sc_latin1_bytes(char *s);

@@ -113,29 +113,12 @@ static const char *header(void *con, const char *name)
     return MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
 }
 
-/* obj[key] = value; a key seen again turns into an array of every value, in arrival order.
- * Text that is not UTF-8 is read as ISO-8859-1 (sc_utf8_fix): kept, and never made equal to
- * another value (a dedupe_key may read it). */
+/* obj[key] = value (a repeated key: an array); text that is not UTF-8 read as ISO-8859-1,
+ * kept and never made equal to another value (a dedupe_key may read it). */
 static void add_value(json_t *obj, const char *key, const char *value)
 {
     value = value ? value : "";
-    size_t kn = strlen(key), vn = strlen(value);
-    char *k = NULL, *t = NULL;
-    if (sc_utf8_fix(key, kn, SC_UTF8_LATIN1, &k, &kn) != 0 ||
-        sc_utf8_fix(value, vn, SC_UTF8_LATIN1, &t, &vn) != 0) {
-        free(k);
-        return; /* out of memory: make_event's other values fail too */
-    }
-    key = k ? k : key;
-    json_t *v = json_stringn_nocheck(t ? t : value, vn), *had = json_object_get(obj, key);
-    if (v && json_is_array(had))
-        json_array_append_new(had, v);
-    else if (v && had)
-        json_object_set_new_nocheck(obj, key, json_pack("[O, o]", had, v));
-    else if (v)
-        json_object_set_new_nocheck(obj, key, v);
-    free(k);
-    free(t);
+    sc_json_add_text(obj, key, strlen(key), value, strlen(value), SC_UTF8_LATIN1);
 }
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,

@@ -205,7 +205,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     const char *colon = memchr(p, ':', len);
     if (!colon || colon == p)
         return len;
-    char buf[128], *name = buf, *fixed = NULL, *fixv = NULL;
+    char buf[128], *name = buf;
     size_t nl = (size_t)(colon - p);
     if (nl >= sizeof buf && !(name = malloc(nl + 1)))
         return 0;
@@ -217,30 +217,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
         end--; /* OWS, RFC 9110 5.6.3 */
-    size_t vl = (size_t)(end - v);
-    int rc = -1;
-    /* bytes that are not UTF-8 read as ISO-8859-1 (sc_utf8_fix): kept, and JSON can hold
-     * them; in a URI reference (Link, Location) as the %XX a client sends for them */
-    enum sc_utf8_as as = !strcmp(name, "link") || !strcmp(name, "location") ? SC_UTF8_PERCENT
-                                                                            : SC_UTF8_LATIN1;
-    if (sc_utf8_fix(name, nl, SC_UTF8_LATIN1, &fixed, &nl) == 0 &&
-        sc_utf8_fix(v, vl, as, &fixv, &vl) == 0) {
-        const char *key = fixed ? fixed : name;
-        json_t *val = json_stringn_nocheck(fixv ? fixv : v, vl);
-        json_t *old = json_object_get(h->cur->headers, key);
-        h->last = val;
-        h->last_as = as;
-        rc = !val                ? -1
-           : json_is_array(old) ? json_array_append_new(old, val)
-           : old                ? json_object_set_new_nocheck(h->cur->headers, key,
-                                                              json_pack("[O, o]", old, val))
-                                : json_object_set_new_nocheck(h->cur->headers, key, val);
-    }
-    free(fixed);
-    free(fixv);
+    /* bytes that are not UTF-8 read as ISO-8859-1: kept, and JSON can hold them; in a URI
+     * reference (Link, Location) as the %XX a client sends for them */
+    h->last_as = !strcmp(name, "link") || !strcmp(name, "location") ? SC_UTF8_PERCENT
+                                                                    : SC_UTF8_LATIN1;
+    /* a repeated header keeps every value, in arrival order */
+    h->last = sc_json_add_text(h->cur->headers, name, nl, v, (size_t)(end - v), h->last_as);
     if (name != buf)
         free(name);
-    return rc == 0 ? len : 0; /* a repeated header keeps every value, in arrival order */
+    return h->last ? len : 0;
 }
 
 const char *sc_http_header(const json_t *headers, const char *name)
